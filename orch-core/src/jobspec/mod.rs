@@ -1,0 +1,1 @@
+//! Jobspec parsing (placeholder until the parser lands).

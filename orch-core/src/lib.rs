@@ -1,0 +1,2 @@
+//! orch-core: the pure, deterministic heart of orch.
+pub mod jobspec;
