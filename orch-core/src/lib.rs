@@ -1,2 +1,3 @@
 //! orch-core: the pure, deterministic heart of orch.
 pub mod jobspec;
+pub mod model;

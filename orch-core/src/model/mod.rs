@@ -1,0 +1,34 @@
+//! The cluster's data model in Nomad's JSON shape: what users submit (jobs) and what the
+//! servers track (nodes, allocations, evaluations, deployments).
+//!
+//! Every type deserializes Nomad's JSON unchanged (PascalCase, `ID`, durations in
+//! nanoseconds) and fills absent fields with Nomad's context-free defaults through
+//! `Default`. Defaults that depend on context (restart policy per job type, the job's
+//! update strategy merged into groups) are the job of [`crate::canonical`].
+//!
+//! Only `BTreeMap` appears here, so iteration order (and so every decision and every
+//! snapshot byte) is deterministic.
+
+pub mod alloc;
+pub mod constraint;
+pub mod deployment;
+pub mod eval;
+pub mod group;
+pub mod job;
+pub mod node;
+pub mod resources;
+pub mod service;
+pub mod task;
+pub mod wire;
+
+pub use alloc::*;
+pub use constraint::*;
+pub use deployment::*;
+pub use eval::*;
+pub use group::*;
+pub use job::*;
+pub use node::*;
+pub use resources::*;
+pub use service::*;
+pub use task::*;
+pub use wire::{FreeForm, Nanos, Timestamp};

@@ -1,0 +1,242 @@
+//! A task: one process (or container, or VM) a driver runs, in Nomad's JSON shape.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::constraint::{Affinity, Constraint};
+use super::group::RestartPolicy;
+use super::resources::Resources;
+use super::service::Service;
+use super::wire::{FreeForm, Nanos, SECOND};
+
+/// A unit of work run by a driver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Task {
+    /// Unique within the group.
+    #[serde(rename = "Name")]
+    pub name: String,
+    /// Driver name (`raw_exec`, `exec`, `java`, ...).
+    #[serde(rename = "Driver")]
+    pub driver: String,
+    /// User to run as.
+    #[serde(rename = "User")]
+    pub user: String,
+    /// Where in the allocation's lifecycle this task runs; `None` is a main task.
+    #[serde(rename = "Lifecycle")]
+    pub lifecycle: Option<TaskLifecycle>,
+    /// Driver configuration, free-form.
+    #[serde(rename = "Config")]
+    pub config: FreeForm,
+    /// Task-level constraints (merged with the group's for placement).
+    #[serde(rename = "Constraints")]
+    pub constraints: Vec<Constraint>,
+    /// Task-level affinities.
+    #[serde(rename = "Affinities")]
+    pub affinities: Vec<Affinity>,
+    /// Environment variables.
+    #[serde(rename = "Env")]
+    pub env: BTreeMap<String, String>,
+    /// Services registered by the task.
+    #[serde(rename = "Services")]
+    pub services: Vec<Service>,
+    /// Resource ask.
+    #[serde(rename = "Resources")]
+    pub resources: Resources,
+    /// Task-level restart policy; filled from the group's when absent.
+    #[serde(rename = "RestartPolicy")]
+    pub restart_policy: Option<RestartPolicy>,
+    /// Metadata, merged over the group's and job's.
+    #[serde(rename = "Meta")]
+    pub meta: BTreeMap<String, String>,
+    /// Time between the kill signal and SIGKILL (default 5s).
+    #[serde(rename = "KillTimeout")]
+    pub kill_timeout: Nanos,
+    /// Log rotation.
+    #[serde(rename = "LogConfig")]
+    pub log_config: LogConfig,
+    /// Files fetched before the task starts.
+    #[serde(rename = "Artifacts")]
+    pub artifacts: Vec<TaskArtifact>,
+    /// Templates rendered into the task directory.
+    #[serde(rename = "Templates")]
+    pub templates: Vec<Template>,
+    /// Where a dispatched job's payload is written.
+    #[serde(rename = "DispatchPayload")]
+    pub dispatch_payload: Option<DispatchPayloadConfig>,
+    /// Group volumes mounted into this task.
+    #[serde(rename = "VolumeMounts")]
+    pub volume_mounts: Vec<VolumeMount>,
+    /// When the leader exits, the other tasks are stopped.
+    #[serde(rename = "Leader")]
+    pub leader: bool,
+    /// Delay between deregistering services and killing the task.
+    #[serde(rename = "ShutdownDelay")]
+    pub shutdown_delay: Nanos,
+    /// Signal sent to stop the task (default SIGINT for most drivers).
+    #[serde(rename = "KillSignal")]
+    pub kill_signal: String,
+    /// Kind, used by Consul Connect tasks; plain tasks leave it empty.
+    #[serde(rename = "Kind")]
+    pub kind: String,
+}
+
+impl Default for Task {
+    fn default() -> Self {
+        Task {
+            name: String::new(),
+            driver: String::new(),
+            user: String::new(),
+            lifecycle: None,
+            config: FreeForm::default(),
+            constraints: Vec::new(),
+            affinities: Vec::new(),
+            env: BTreeMap::new(),
+            services: Vec::new(),
+            resources: Resources::default(),
+            restart_policy: None,
+            meta: BTreeMap::new(),
+            kill_timeout: 5 * SECOND,
+            log_config: LogConfig::default(),
+            artifacts: Vec::new(),
+            templates: Vec::new(),
+            dispatch_payload: None,
+            volume_mounts: Vec::new(),
+            leader: false,
+            shutdown_delay: 0,
+            kill_signal: String::new(),
+            kind: String::new(),
+        }
+    }
+}
+
+/// Lifecycle hook: when a non-main task runs relative to the main tasks.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskLifecycle {
+    /// `prestart`, `poststart` or `poststop`.
+    #[serde(rename = "Hook")]
+    pub hook: String,
+    /// Keep running alongside the main tasks instead of running to completion.
+    #[serde(rename = "Sidecar")]
+    pub sidecar: bool,
+}
+
+/// Lifecycle hook names Nomad accepts.
+pub const LIFECYCLE_HOOKS: &[&str] = &["prestart", "poststart", "poststop"];
+
+/// Log rotation for a task's stdout and stderr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// Files kept per stream (default 10).
+    #[serde(rename = "MaxFiles")]
+    pub max_files: u32,
+    /// Size of one file in MB (default 10).
+    #[serde(rename = "MaxFileSizeMB")]
+    pub max_file_size_mb: u32,
+    /// Turn log collection off.
+    #[serde(rename = "Disabled")]
+    pub disabled: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            max_files: 10,
+            max_file_size_mb: 10,
+            disabled: false,
+        }
+    }
+}
+
+/// A file fetched (go-getter style) into the task directory before start.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskArtifact {
+    /// URL or path to fetch.
+    #[serde(rename = "GetterSource")]
+    pub source: String,
+    /// go-getter options (`checksum`, `archive`, ...).
+    #[serde(rename = "GetterOptions")]
+    pub options: BTreeMap<String, String>,
+    /// HTTP headers for the fetch.
+    #[serde(rename = "GetterHeaders")]
+    pub headers: BTreeMap<String, String>,
+    /// `any`, `file` or `dir`.
+    #[serde(rename = "GetterMode")]
+    pub mode: String,
+    /// Destination relative to the task directory (default `local/`).
+    #[serde(rename = "RelativeDest")]
+    pub destination: String,
+}
+
+/// A template rendered into the task directory.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Template {
+    /// Template file inside the task directory.
+    #[serde(rename = "SourcePath")]
+    pub source_path: String,
+    /// Where the rendered file goes.
+    #[serde(rename = "DestPath")]
+    pub dest_path: String,
+    /// Inline template text.
+    #[serde(rename = "EmbeddedTmpl")]
+    pub embedded_tmpl: String,
+    /// `restart`, `signal`, `noop` or `script`.
+    #[serde(rename = "ChangeMode")]
+    pub change_mode: String,
+    /// Signal for change mode `signal`.
+    #[serde(rename = "ChangeSignal")]
+    pub change_signal: String,
+    /// Random delay before acting on a change.
+    #[serde(rename = "Splay")]
+    pub splay: Nanos,
+    /// File mode, octal string (default `0644`).
+    #[serde(rename = "Perms")]
+    pub perms: String,
+    /// Left delimiter (default `{{`).
+    #[serde(rename = "LeftDelim")]
+    pub left_delim: String,
+    /// Right delimiter (default `}}`).
+    #[serde(rename = "RightDelim")]
+    pub right_delim: String,
+    /// Export the rendered `KEY=value` lines as environment variables.
+    #[serde(rename = "Envvars")]
+    pub envvars: bool,
+    /// Fail rendering on a missing map key.
+    #[serde(rename = "ErrMissingKey")]
+    pub err_missing_key: bool,
+    /// Render once, never re-render.
+    #[serde(rename = "Once")]
+    pub once: bool,
+}
+
+/// Where a dispatched job's payload lands, relative to the task's `local/` directory.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DispatchPayloadConfig {
+    /// File name.
+    #[serde(rename = "File")]
+    pub file: String,
+}
+
+/// Mount of a group volume into a task.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VolumeMount {
+    /// Name of the group's volume request.
+    #[serde(rename = "Volume")]
+    pub volume: String,
+    /// Path inside the task.
+    #[serde(rename = "Destination")]
+    pub destination: String,
+    /// Mount read-only.
+    #[serde(rename = "ReadOnly")]
+    pub read_only: bool,
+    /// `private`, `host-to-task` or `bidirectional`.
+    #[serde(rename = "PropagationMode")]
+    pub propagation_mode: String,
+}
