@@ -1,3 +1,5 @@
 //! orch-core: the pure, deterministic heart of orch.
+pub mod canonical;
 pub mod jobspec;
 pub mod model;
+pub mod validate;

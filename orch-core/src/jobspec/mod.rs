@@ -1,1 +1,2 @@
-//! Jobspec parsing (placeholder until the parser lands).
+//! Jobspec parsing: HCL2 (the HCL parser lands separately) and JSON.
+pub mod from_json;

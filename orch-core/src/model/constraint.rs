@@ -59,7 +59,7 @@ pub const CONSTRAINT_OPERANDS: &[&str] = &[
 ];
 
 /// A soft placement preference; `Weight` in -100..=100, negative means avoid.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Affinity {
     /// Left side, usually an interpolated node property.
@@ -76,8 +76,19 @@ pub struct Affinity {
     pub weight: i8,
 }
 
+impl Default for Affinity {
+    fn default() -> Self {
+        Affinity {
+            ltarget: String::new(),
+            rtarget: String::new(),
+            operand: "=".into(),
+            weight: 50,
+        }
+    }
+}
+
 /// Spread allocations across the values of a node attribute, optionally with target shares.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Spread {
     /// The node property to spread over, e.g. `${node.datacenter}`.
@@ -89,6 +100,16 @@ pub struct Spread {
     /// Desired shares per value; absent values share what is left evenly.
     #[serde(rename = "SpreadTarget")]
     pub targets: Vec<SpreadTarget>,
+}
+
+impl Default for Spread {
+    fn default() -> Self {
+        Spread {
+            attribute: String::new(),
+            weight: 50,
+            targets: Vec::new(),
+        }
+    }
 }
 
 /// One value of a spread attribute and the percentage of allocations it should get.

@@ -173,7 +173,7 @@ pub struct TaskArtifact {
 }
 
 /// A template rendered into the task directory.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Template {
     /// Template file inside the task directory.
@@ -214,6 +214,25 @@ pub struct Template {
     pub once: bool,
 }
 
+impl Default for Template {
+    fn default() -> Self {
+        Template {
+            source_path: String::new(),
+            dest_path: String::new(),
+            embedded_tmpl: String::new(),
+            change_mode: "restart".into(),
+            change_signal: String::new(),
+            splay: 5 * SECOND,
+            perms: "0644".into(),
+            left_delim: "{{".into(),
+            right_delim: "}}".into(),
+            envvars: false,
+            err_missing_key: false,
+            once: false,
+        }
+    }
+}
+
 /// Where a dispatched job's payload lands, relative to the task's `local/` directory.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -224,7 +243,7 @@ pub struct DispatchPayloadConfig {
 }
 
 /// Mount of a group volume into a task.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VolumeMount {
     /// Name of the group's volume request.
@@ -239,4 +258,15 @@ pub struct VolumeMount {
     /// `private`, `host-to-task` or `bidirectional`.
     #[serde(rename = "PropagationMode")]
     pub propagation_mode: String,
+}
+
+impl Default for VolumeMount {
+    fn default() -> Self {
+        VolumeMount {
+            volume: String::new(),
+            destination: String::new(),
+            read_only: false,
+            propagation_mode: "private".into(),
+        }
+    }
 }

@@ -1,0 +1,245 @@
+//! Canonicalization: filling a submitted job with Nomad's defaults, so that what is
+//! stored, scheduled and shown back (`GET /v1/job/:id`) is what Nomad would hold.
+//!
+//! Two stages. [`merge::merge_partial_blocks`] works on the JSON, where absent and zero
+//! can still be told apart, and merges partial policy blocks over their defaults.
+//! [`canonicalize_job`] works on the typed job and fills what is wholly absent or empty;
+//! it is idempotent and is all a job built in Rust needs.
+
+pub mod defaults;
+pub mod merge;
+
+use crate::model::{Job, Service, Task, TaskGroup, TaskLifecycle, job_type};
+
+/// Fills every default Nomad fills on registration. Idempotent.
+pub fn canonicalize_job(job: &mut Job) {
+    if job.region.is_empty() {
+        job.region = "global".into();
+    }
+    if job.namespace.is_empty() {
+        job.namespace = "default".into();
+    }
+    if job.job_type.is_empty() {
+        job.job_type = job_type::SERVICE.into();
+    }
+    if job.name.is_empty() {
+        job.name = job.id.clone();
+    }
+    if job.datacenters.is_empty() {
+        job.datacenters = vec!["*".into()];
+    }
+    if job.node_pool.is_empty() {
+        job.node_pool = "default".into();
+    }
+    if job.update.is_none() && job.job_type == job_type::SERVICE {
+        job.update = Some(defaults::update_strategy());
+    }
+    if let Some(periodic) = job.periodic.as_mut() {
+        if periodic.spec_type.is_empty() {
+            periodic.spec_type = "cron".into();
+        }
+        if periodic.time_zone.is_empty() {
+            periodic.time_zone = "UTC".into();
+        }
+    }
+    if let Some(p) = job.parameterized_job.as_mut() {
+        if p.payload.is_empty() {
+            p.payload = "optional".into();
+        }
+    }
+    let (jtype, job_name) = (job.job_type.clone(), job.name.clone());
+    let job_update = job.update.clone();
+    for group in &mut job.task_groups {
+        canonicalize_group(group, &jtype, &job_name, job_update.as_ref());
+    }
+}
+
+fn canonicalize_group(
+    group: &mut TaskGroup,
+    jtype: &str,
+    job_name: &str,
+    job_update: Option<&crate::model::UpdateStrategy>,
+) {
+    if group.restart_policy.is_none() {
+        group.restart_policy = Some(defaults::restart_policy(jtype));
+    }
+    if group.reschedule_policy.is_none() {
+        group.reschedule_policy = defaults::reschedule_policy(jtype);
+    }
+    if group.update.is_none() && (jtype == job_type::SERVICE || jtype == job_type::SYSTEM) {
+        group.update = job_update.cloned();
+    }
+    if group.migrate.is_none() && jtype == job_type::SERVICE {
+        group.migrate = Some(defaults::migrate_strategy());
+    }
+    if jtype == job_type::SYSTEM && group.count == 0 {
+        group.count = 1;
+    }
+    if let Some(scaling) = group.scaling.as_mut() {
+        if scaling.min.is_none() {
+            scaling.min = Some(i64::from(group.count));
+        }
+        if scaling.kind.is_empty() {
+            scaling.kind = "horizontal".into();
+        }
+    }
+    let group_name = group.name.clone();
+    for service in &mut group.services {
+        canonicalize_service(service, &format!("{job_name}-{group_name}"), "group");
+    }
+    let restart = group.restart_policy.clone();
+    for task in &mut group.tasks {
+        canonicalize_task(task, restart.as_ref(), job_name, &group_name);
+    }
+}
+
+fn canonicalize_task(
+    task: &mut Task,
+    group_restart: Option<&crate::model::RestartPolicy>,
+    job_name: &str,
+    group_name: &str,
+) {
+    if task.restart_policy.is_none() {
+        task.restart_policy = group_restart.cloned();
+    }
+    if task.kill_timeout == 0 {
+        task.kill_timeout = Task::default().kill_timeout;
+    }
+    // A lifecycle block without a hook means nothing; Nomad drops it.
+    if task
+        .lifecycle
+        .as_ref()
+        .is_some_and(|l: &TaskLifecycle| l.hook.is_empty())
+    {
+        task.lifecycle = None;
+    }
+    for artifact in &mut task.artifacts {
+        if artifact.mode.is_empty() {
+            artifact.mode = "any".into();
+        }
+        if artifact.destination.is_empty() {
+            artifact.destination = if artifact.mode == "file" {
+                let base = artifact.source.rsplit('/').next().unwrap_or_default();
+                let base = base.split('?').next().unwrap_or_default();
+                format!("local/{base}")
+            } else {
+                "local/".into()
+            };
+        }
+    }
+    for template in &mut task.templates {
+        if template.change_mode.is_empty() {
+            template.change_mode = "restart".into();
+        }
+        if template.change_signal.is_empty() && template.change_mode == "signal" {
+            template.change_signal = "SIGHUP".into();
+        }
+        template.change_signal = template.change_signal.to_uppercase();
+    }
+    for mount in &mut task.volume_mounts {
+        if mount.propagation_mode.is_empty() {
+            mount.propagation_mode = "private".into();
+        }
+    }
+    let task_name = task.name.clone();
+    for service in &mut task.services {
+        canonicalize_service(
+            service,
+            &format!("{job_name}-{group_name}-{task_name}"),
+            &task_name,
+        );
+    }
+}
+
+fn canonicalize_service(service: &mut Service, default_name: &str, task_name: &str) {
+    if service.name.is_empty() {
+        service.name = default_name.to_string();
+    }
+    if service.address_mode.is_empty() {
+        service.address_mode = "auto".into();
+    }
+    if service.on_update.is_empty() {
+        service.on_update = "require_healthy".into();
+    }
+    if service.provider.is_empty() {
+        service.provider = "consul".into();
+    }
+    if service.task_name.is_empty() && task_name != "group" {
+        service.task_name = task_name.to_string();
+    }
+    let service_name = service.name.clone();
+    for check in &mut service.checks {
+        if check.on_update.is_empty() {
+            check.on_update = service.on_update.clone();
+        }
+        if check.name.is_empty() {
+            check.name = format!("service: \"{service_name}\" check");
+        }
+        if check.check_restart.is_none() {
+            check.check_restart = service.check_restart.clone();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(jtype: &str) -> Job {
+        Job {
+            id: "web".into(),
+            job_type: jtype.into(),
+            task_groups: vec![TaskGroup {
+                name: "g".into(),
+                count: 0,
+                tasks: vec![Task {
+                    name: "t".into(),
+                    driver: "raw_exec".into(),
+                    ..Task::default()
+                }],
+                ..TaskGroup::default()
+            }],
+            ..Job::default()
+        }
+    }
+
+    #[test]
+    fn service_defaults() {
+        let mut j = job("service");
+        canonicalize_job(&mut j);
+        assert_eq!(j.name, "web");
+        assert_eq!(j.datacenters, vec!["*".to_string()]);
+        assert_eq!(j.node_pool, "default");
+        let g = &j.task_groups[0];
+        assert_eq!(g.restart_policy.as_ref().map(|r| r.attempts), Some(2));
+        assert!(g.reschedule_policy.as_ref().is_some_and(|r| r.unlimited));
+        assert_eq!(g.update.as_ref().map(|u| u.max_parallel), Some(1));
+        assert!(g.migrate.is_some());
+        assert_eq!(g.tasks[0].restart_policy, g.restart_policy);
+    }
+
+    #[test]
+    fn system_and_batch_differ() {
+        let mut s = job("system");
+        canonicalize_job(&mut s);
+        let g = &s.task_groups[0];
+        assert_eq!(g.count, 1);
+        assert!(g.reschedule_policy.is_none());
+        assert!(g.update.is_none() && g.migrate.is_none());
+        let mut b = job("batch");
+        canonicalize_job(&mut b);
+        let g = &b.task_groups[0];
+        assert_eq!(g.count, 0);
+        assert_eq!(g.restart_policy.as_ref().map(|r| r.attempts), Some(3));
+        assert_eq!(g.reschedule_policy.as_ref().map(|r| r.attempts), Some(1));
+    }
+
+    #[test]
+    fn idempotent() {
+        let mut j = job("service");
+        canonicalize_job(&mut j);
+        let once = j.clone();
+        canonicalize_job(&mut j);
+        assert_eq!(j, once);
+    }
+}

@@ -1,0 +1,222 @@
+//! JSON jobspecs: a body exactly as Nomad's `PUT /v1/jobs` takes it (or `nomad job run
+//! -output` prints it) becomes a canonical [`Job`], or every problem with its field path.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::canonical::{canonicalize_job, merge::merge_partial_blocks};
+use crate::model::Job;
+use crate::model::wire::{is_empty_value, strip_nulls};
+use crate::validate::{FieldError, ValidationErrors, validate_job};
+
+/// Why a JSON job was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsonJobError {
+    /// The text is not JSON.
+    #[error("job JSON is malformed at line {line}, column {column}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the parser expected.
+        message: String,
+    },
+    /// A field has the wrong type, or asks for something orch does not support.
+    #[error("{0}")]
+    Fields(ValidationErrors),
+}
+
+/// Fields Nomad's tools write that orch accepts and does not use, when they hold exactly
+/// what Nomad fills in by default (so a `nomad job inspect` output can be re-submitted).
+/// Anything else unknown and non-empty is refused: a feature orch lacks is never ignored.
+fn is_harmless_unknown(key: &str, value: &Value) -> bool {
+    let field = |name: &str| value.get(name).unwrap_or(&Value::Null);
+    match key {
+        // Workload identity: only the default one (no env, no file) is harmless.
+        "Identity" => is_empty_value(field("Env")) && is_empty_value(field("File")),
+        "Consul" => value.as_object().is_some_and(|o| {
+            o.iter()
+                .all(|(k, v)| is_empty_value(v) || (k == "Cluster" && v == "default"))
+        }),
+        "Cluster" => value == "default",
+        "NUMA" => field("Affinity") == "none" || is_empty_value(value),
+        // Cosmetic metadata shown by Nomad's UI.
+        "UI" | "VersionTag" => true,
+        _ => false,
+    }
+}
+
+/// Parses JSON text of a job (bare, or wrapped as `{"Job": {...}}`) into a canonical,
+/// validated job.
+pub fn parse_job_json(text: &str) -> Result<Job, JsonJobError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| JsonJobError::Syntax {
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    job_from_json_value(value)
+}
+
+/// Turns a JSON value of a job (bare or wrapped in `{"Job": ...}`) into a canonical,
+/// validated job.
+pub fn job_from_json_value(value: Value) -> Result<Job, JsonJobError> {
+    let mut job = decode_job_value(value)?;
+    canonicalize_job(&mut job);
+    validate_job(&job).map_err(JsonJobError::Fields)?;
+    Ok(job)
+}
+
+/// Decodes without canonicalizing or validating: types checked, partial policy blocks
+/// merged, unknown fields refused. The job may still be invalid.
+pub fn decode_job_value(mut value: Value) -> Result<Job, JsonJobError> {
+    if let Some(inner) = value.as_object_mut().and_then(|o| o.remove("Job")) {
+        value = inner;
+    }
+    if !value.is_object() {
+        return Err(single(
+            "",
+            "expected a JSON object with the job (or {\"Job\": {...}})",
+        ));
+    }
+    strip_nulls(&mut value);
+    merge_partial_blocks(&mut value);
+    let mut ignored: Vec<String> = Vec::new();
+    let result: Result<Job, _> = {
+        let mut record = |path: serde_ignored::Path<'_>| ignored.push(path.to_string());
+        let de = serde_ignored::Deserializer::new(&value, &mut record);
+        serde_path_to_error::deserialize(de)
+    };
+    let job = result.map_err(|e| {
+        let path = bracket_path(&e.path().to_string());
+        single(&path, &e.inner().to_string())
+    })?;
+    let mut errors = Vec::new();
+    for path in ignored {
+        let Some((key, field)) = lookup(&value, &path) else {
+            continue;
+        };
+        if !is_empty_value(field) && !is_harmless_unknown(key, field) {
+            errors.push(FieldError {
+                path: bracket_path(&path),
+                message: format!("unknown or unsupported field {key:?}; orch does not support it, remove it from the job"),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(job)
+    } else {
+        Err(JsonJobError::Fields(ValidationErrors(errors)))
+    }
+}
+
+fn single(path: &str, message: &str) -> JsonJobError {
+    JsonJobError::Fields(ValidationErrors(vec![FieldError {
+        path: path.into(),
+        message: message.into(),
+    }]))
+}
+
+/// `TaskGroups.0.Tasks.1.Foo` (serde's form) to `TaskGroups[0].Tasks[1].Foo`.
+fn bracket_path(dotted: &str) -> String {
+    if dotted == "." {
+        return String::new();
+    }
+    let mut out = String::new();
+    for part in dotted.split('.') {
+        if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+/// Finds the value at a serde dotted path; returns the last key and the value.
+fn lookup<'v>(root: &'v Value, dotted: &'v str) -> Option<(&'v str, &'v Value)> {
+    let mut cur = root;
+    let mut last = "";
+    for part in dotted.split('.') {
+        cur = match cur {
+            Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
+            Value::Object(map) => map.get(part)?,
+            _ => return None,
+        };
+        last = part;
+    }
+    Some((last, cur))
+}
+
+/// Variable values for HCL parsing, keyed by variable name.
+pub type VariableValues = BTreeMap<String, Value>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapped_job_with_nulls_parses_and_canonicalizes() {
+        let text = r#"{"Job": {"ID": "web", "Name": null, "Update": null, "Datacenters": ["dc1"],
+            "TaskGroups": [{"Name": "g", "Count": 2, "Constraints": null,
+              "Tasks": [{"Name": "t", "Driver": "raw_exec", "Config": {"command": "/bin/sleep", "args": ["5"]},
+                "Resources": {"CPU": 200, "MemoryMB": 64}, "Identity": {"Name": "default", "Env": false}}]}]}}"#;
+        let job = parse_job_json(text).unwrap();
+        assert_eq!(job.name, "web");
+        assert_eq!(job.priority, 50);
+        assert_eq!(job.task_groups[0].count, 2);
+        assert_eq!(job.task_groups[0].tasks[0].resources.cpu, 200);
+        assert_eq!(
+            job.task_groups[0].tasks[0].config.0["command"],
+            "/bin/sleep"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_the_path() {
+        let text = r#"{"ID": "x", "TaskGroups": [{"Name": "g", "Tasks": [{"Name": "t", "Resources": {"MemoryMB": "lots"}}]}]}"#;
+        let err = parse_job_json(text).unwrap_err().to_string();
+        assert!(
+            err.contains("TaskGroups[0].Tasks[0].Resources.MemoryMB"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unsupported_fields_are_refused_not_ignored() {
+        let text = r#"{"ID": "x", "Multiregion": {"Regions": [{"Name": "east"}]}, "TaskGroups": [{"Name": "g",
+            "Tasks": [{"Name": "t", "Driver": "d", "Vault": {"Policies": ["p"]}}]}]}"#;
+        let err = parse_job_json(text).unwrap_err().to_string();
+        assert!(
+            err.contains("Multiregion") && err.contains("TaskGroups[0].Tasks[0].Vault"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn validation_reports_every_problem_with_paths() {
+        let text = r#"{"ID": "x", "Priority": 500, "TaskGroups": [{"Name": "g",
+            "Tasks": [{"Name": "t", "Driver": "d", "Resources": {"MemoryMB": 4}}, {"Name": "u"}]}]}"#;
+        let err = parse_job_json(text).unwrap_err().to_string();
+        for want in [
+            "Priority: job priority must be between [1, 100]",
+            "TaskGroups[0].Tasks[0].Resources.MemoryMB: minimum MemoryMB value is 10; got 4",
+            "TaskGroups[0].Tasks[1].Driver: Missing task driver",
+        ] {
+            assert!(err.contains(want), "missing {want:?} in {err}");
+        }
+    }
+
+    #[test]
+    fn syntax_error_has_position() {
+        let err = parse_job_json("{\n  \"ID\": }").unwrap_err();
+        assert!(
+            matches!(err, JsonJobError::Syntax { line: 2, .. }),
+            "{err:?}"
+        );
+    }
+}

@@ -1,0 +1,292 @@
+//! Validation of a task group: counts, policies per job type, networks, volumes,
+//! scaling bounds, and each of its tasks.
+
+use std::collections::BTreeMap;
+
+use super::{Errors, join, policy, task};
+use crate::model::{Job, TaskGroup, job_type};
+
+/// Checks one group at `path` (`TaskGroups[i]`).
+pub(crate) fn validate_group(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup) {
+    let jtype = job.job_type.as_str();
+    let system = jtype == job_type::SYSTEM;
+    if g.name.is_empty() {
+        e.at(path, "Name", "Missing task group name");
+    } else if g.name.contains('\0') {
+        e.at(path, "Name", "Task group name contains null character");
+    }
+    if system && g.count > 1 {
+        e.at(
+            path,
+            "Count",
+            format!(
+                "Job task group {} has count {}. Count cannot exceed 1 with system scheduler",
+                g.name, g.count
+            ),
+        );
+    }
+    if g.tasks.is_empty() {
+        e.at(path, "Tasks", "Missing tasks for task group");
+    }
+    if g.max_client_disconnect.is_some() && g.stop_after_client_disconnect.is_some() {
+        e.add(path, "Task group cannot be configured with both max_client_disconnect and stop_after_client_disconnect");
+    }
+    if g.max_client_disconnect.is_some_and(|d| d < 0) {
+        e.at(
+            path,
+            "MaxClientDisconnect",
+            "max_client_disconnect cannot be negative",
+        );
+    }
+    if let Some(d) = g.stop_after_client_disconnect {
+        if d < 0 {
+            e.at(
+                path,
+                "StopAfterClientDisconnect",
+                "stop_after_client_disconnect must be a positive value",
+            );
+        } else if d > 0 && jtype != job_type::BATCH && jtype != job_type::SERVICE {
+            e.at(
+                path,
+                "StopAfterClientDisconnect",
+                "stop_after_client_disconnect can only be set in batch and service jobs",
+            );
+        }
+    }
+    if g.shutdown_delay.is_some_and(|d| d < 0) {
+        e.at(
+            path,
+            "ShutdownDelay",
+            "ShutdownDelay must be a positive value",
+        );
+    }
+    policy::constraints(e, path, &g.constraints, false);
+    policy::affinities(e, path, &g.affinities, system);
+    policy::spreads(e, path, &g.spreads, system);
+    match &g.restart_policy {
+        None => e.at(
+            path,
+            "RestartPolicy",
+            format!("Task Group {} should have a restart policy", g.name),
+        ),
+        Some(r) => policy::restart(e, &join(path, "RestartPolicy"), r, &g.name),
+    }
+    match (&g.reschedule_policy, system) {
+        (Some(_), true) => e.at(
+            path,
+            "ReschedulePolicy",
+            "System jobs should not have a reschedule policy",
+        ),
+        (None, false) => e.at(
+            path,
+            "ReschedulePolicy",
+            format!("Task Group {} should have a reschedule policy", g.name),
+        ),
+        (Some(r), false) => policy::reschedule(e, &join(path, "ReschedulePolicy"), r),
+        (None, true) => {}
+    }
+    if g.ephemeral_disk.size_mb < 10 {
+        e.at(
+            path,
+            "EphemeralDisk.SizeMB",
+            format!(
+                "Minimum DiskMB value is 10; got {}",
+                g.ephemeral_disk.size_mb
+            ),
+        );
+    }
+    if let Some(u) = &g.update {
+        if jtype != job_type::SERVICE && jtype != job_type::SYSTEM {
+            e.at(
+                path,
+                "Update",
+                format!("Job type {jtype:?} does not allow update block"),
+            );
+        } else {
+            policy::update(e, &join(path, "Update"), u);
+        }
+    }
+    if let Some(m) = &g.migrate {
+        if jtype != job_type::SERVICE {
+            e.at(
+                path,
+                "Migrate",
+                format!("Job type {jtype:?} does not allow migrate block"),
+            );
+        } else {
+            policy::migrate(e, &join(path, "Migrate"), m);
+        }
+    }
+    scaling(e, path, g);
+    networks(e, path, g);
+    for (name, v) in &g.volumes {
+        let vpath = join(path, &format!("Volumes[{name:?}]"));
+        if v.kind != "host" && v.kind != "csi" {
+            e.at(
+                &vpath,
+                "Type",
+                format!(
+                    "volume has unrecognized type {:?}; expected \"host\" or \"csi\"",
+                    v.kind
+                ),
+            );
+        }
+        if v.source.is_empty() {
+            e.at(&vpath, "Source", "volume has an empty source");
+        }
+    }
+    let mut leaders = 0;
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, t) in g.tasks.iter().enumerate() {
+        let tpath = join(path, &format!("Tasks[{i}]"));
+        if !t.name.is_empty() {
+            if let Some(first) = names.get(t.name.as_str()) {
+                e.at(
+                    &tpath,
+                    "Name",
+                    format!(
+                        "Task {} redefines '{}' from task {}",
+                        i + 1,
+                        t.name,
+                        first + 1
+                    ),
+                );
+            } else {
+                names.insert(&t.name, i);
+            }
+        }
+        leaders += usize::from(t.leader);
+        task::validate_task(e, &tpath, job, g, t);
+    }
+    if leaders > 1 {
+        e.at(path, "Tasks", "Only one task may be marked as leader");
+    }
+}
+
+fn scaling(e: &mut Errors, path: &str, g: &TaskGroup) {
+    let Some(s) = &g.scaling else { return };
+    let spath = join(path, "Scaling");
+    if s.kind.is_empty() {
+        e.at(
+            &spath,
+            "Type",
+            "Scaling policy invalid: missing scaling policy type",
+        );
+    }
+    let count = i64::from(g.count);
+    match s.max {
+        None => e.at(
+            &spath,
+            "Max",
+            "Scaling policy invalid: maximum count must be specified and non-negative",
+        ),
+        Some(max) if max < 0 => e.at(
+            &spath,
+            "Max",
+            "Scaling policy invalid: maximum count must be specified and non-negative",
+        ),
+        Some(max) => {
+            if s.min.is_some_and(|min| max < min) {
+                e.at(
+                    &spath,
+                    "Max",
+                    "Scaling policy invalid: maximum count must not be less than minimum count",
+                );
+            }
+            if max < count {
+                e.at(&spath, "Max", "Scaling policy invalid: task group count must not be greater than maximum count in scaling policy");
+            }
+        }
+    }
+    match s.min {
+        Some(min) if min < 0 => e.at(&spath, "Min", "Scaling policy invalid: minimum count must be specified and non-negative"),
+        Some(min) if count < min => {
+            e.at(&spath, "Min", "Scaling policy invalid: task group count must not be less than minimum count in scaling policy")
+        }
+        _ => {}
+    }
+}
+
+fn networks(e: &mut Errors, path: &str, g: &TaskGroup) {
+    let mut labels: BTreeMap<&str, String> = BTreeMap::new();
+    let mut statics: BTreeMap<(&str, u16), String> = BTreeMap::new();
+    for (i, n) in g.networks.iter().enumerate() {
+        let npath = join(path, &format!("Networks[{i}]"));
+        let ok_mode =
+            ["", "host", "bridge", "none"].contains(&n.mode.as_str()) || n.mode.starts_with("cni/");
+        if !ok_mode {
+            e.at(
+                &npath,
+                "Mode",
+                format!(
+                    "Invalid network mode {:?}; expected host, bridge, none or cni/<name>",
+                    n.mode
+                ),
+            );
+        }
+        let ports = n
+            .reserved_ports
+            .iter()
+            .map(|p| ("ReservedPorts", p))
+            .chain(n.dynamic_ports.iter().map(|p| ("DynamicPorts", p)));
+        for (j, (kind, p)) in ports.enumerate() {
+            let ppath = join(
+                &npath,
+                &format!(
+                    "{kind}[{}]",
+                    if kind == "ReservedPorts" {
+                        j
+                    } else {
+                        j - n.reserved_ports.len()
+                    }
+                ),
+            );
+            if p.label.is_empty() {
+                e.at(&ppath, "Label", "Port label must not be empty");
+            } else if let Some(other) = labels.get(p.label.as_str()) {
+                e.at(
+                    &ppath,
+                    "Label",
+                    format!("Port label {} already in use by {other}", p.label),
+                );
+            } else {
+                labels.insert(&p.label, ppath.clone());
+            }
+            if p.to < -1 {
+                e.at(
+                    &ppath,
+                    "To",
+                    format!(
+                        "Port {:?} cannot be mapped to negative value {}",
+                        p.label, p.to
+                    ),
+                );
+            } else if p.to > 65535 {
+                e.at(
+                    &ppath,
+                    "To",
+                    format!(
+                        "Port {:?} cannot be mapped to a port ({}) greater than 65535",
+                        p.label, p.to
+                    ),
+                );
+            }
+            if kind == "ReservedPorts" && p.value > 0 {
+                let net = if p.host_network.is_empty() {
+                    "default"
+                } else {
+                    p.host_network.as_str()
+                };
+                if let Some(other) = statics.get(&(net, p.value)) {
+                    e.at(
+                        &ppath,
+                        "Value",
+                        format!("Static port {} already reserved by {other}", p.value),
+                    );
+                } else {
+                    statics.insert((net, p.value), p.label.clone());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! Validation of one task: driver, resources, log limits against the group's disk,
+//! lifecycle, artifacts, templates, volume mounts and services.
+
+use std::collections::BTreeSet;
+
+use super::{Errors, join, policy};
+use crate::model::{Job, LIFECYCLE_HOOKS, Task, TaskGroup, job_type};
+
+/// Checks one task at `path` (`TaskGroups[i].Tasks[j]`).
+pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup, t: &Task) {
+    if t.name.is_empty() {
+        e.at(path, "Name", "Missing task name");
+    } else if t.name.contains('/') || t.name.contains('\\') {
+        e.at(path, "Name", "Task name cannot include slashes");
+    } else if t.name.contains('\0') {
+        e.at(path, "Name", "Task name cannot include null characters");
+    }
+    if t.driver.is_empty() {
+        e.at(path, "Driver", "Missing task driver");
+    }
+    if t.kill_timeout < 0 {
+        e.at(path, "KillTimeout", "KillTimeout must be a positive value");
+    } else if let Some(u) = g
+        .update
+        .as_ref()
+        .filter(|_| job.job_type == job_type::SERVICE)
+    {
+        if u.progress_deadline > 0 && t.kill_timeout > u.progress_deadline {
+            e.at(
+                path,
+                "KillTimeout",
+                format!(
+                    "KillTimeout ({}) longer than the group's ProgressDeadline ({})",
+                    policy::go_duration(t.kill_timeout),
+                    policy::go_duration(u.progress_deadline)
+                ),
+            );
+        }
+    }
+    if t.shutdown_delay < 0 {
+        e.at(
+            path,
+            "ShutdownDelay",
+            "ShutdownDelay must be a positive value",
+        );
+    }
+    resources(e, &join(path, "Resources"), t);
+    let log = &t.log_config;
+    let lpath = join(path, "LogConfig");
+    if log.max_files < 1 {
+        e.at(
+            &lpath,
+            "MaxFiles",
+            format!("minimum number of files is 1; got {}", log.max_files),
+        );
+    }
+    if log.max_file_size_mb < 1 {
+        e.at(
+            &lpath,
+            "MaxFileSizeMB",
+            format!("minimum file size is 1MB; got {}", log.max_file_size_mb),
+        );
+    }
+    let log_mb = u64::from(log.max_files) * u64::from(log.max_file_size_mb);
+    if g.ephemeral_disk.size_mb <= log_mb {
+        e.add(
+            lpath,
+            format!(
+                "log storage ({log_mb} MB) must be less than requested disk capacity ({} MB)",
+                g.ephemeral_disk.size_mb
+            ),
+        );
+    }
+    policy::constraints(e, path, &t.constraints, true);
+    policy::affinities(e, path, &t.affinities, job.job_type == job_type::SYSTEM);
+    if let Some(r) = &t.restart_policy {
+        policy::restart(e, &join(path, "RestartPolicy"), r, &g.name);
+    }
+    if let Some(l) = &t.lifecycle {
+        if !LIFECYCLE_HOOKS.contains(&l.hook.as_str()) {
+            e.at(
+                path,
+                "Lifecycle.Hook",
+                format!(
+                    "invalid hook: {}; expected prestart, poststart or poststop",
+                    l.hook
+                ),
+            );
+        }
+    }
+    for (i, a) in t.artifacts.iter().enumerate() {
+        let apath = join(path, &format!("Artifacts[{i}]"));
+        if a.source.is_empty() {
+            e.at(&apath, "GetterSource", "source must be specified");
+        }
+        if !["any", "file", "dir"].contains(&a.mode.as_str()) {
+            e.at(
+                &apath,
+                "GetterMode",
+                format!(
+                    "invalid artifact mode {:?}; must be one of: any, file, dir",
+                    a.mode
+                ),
+            );
+        }
+        if escapes(&a.destination) {
+            e.at(
+                &apath,
+                "RelativeDest",
+                "destination escapes allocation directory",
+            );
+        }
+    }
+    templates(e, path, t);
+    if let Some(d) = &t.dispatch_payload {
+        if escapes(&d.file) {
+            e.at(
+                path,
+                "DispatchPayload.File",
+                "destination escapes allocation directory",
+            );
+        }
+    }
+    for (i, m) in t.volume_mounts.iter().enumerate() {
+        let mpath = join(path, &format!("VolumeMounts[{i}]"));
+        if !g.volumes.contains_key(&m.volume) {
+            e.at(
+                &mpath,
+                "Volume",
+                format!(
+                    "Volume Mount ({i}) references undefined volume {}",
+                    m.volume
+                ),
+            );
+        }
+        if !["private", "host-to-task", "bidirectional"].contains(&m.propagation_mode.as_str()) {
+            e.at(&mpath, "PropagationMode", format!(
+                "Volume Mount ({i}) is invalid: unknown propagation mode {:?}; expected private, host-to-task or bidirectional",
+                m.propagation_mode
+            ));
+        }
+    }
+    services(e, path, g, t);
+}
+
+fn resources(e: &mut Errors, path: &str, t: &Task) {
+    let r = &t.resources;
+    if r.cores > 0 && r.cpu > 0 {
+        e.add(
+            path,
+            "Task can only ask for 'cpu' or 'cores' resource, not both.",
+        );
+    }
+    if r.cores == 0 && r.cpu < 1 {
+        e.at(
+            path,
+            "CPU",
+            format!("minimum CPU value is 1; got {}", r.cpu),
+        );
+    }
+    if r.memory_mb < 10 {
+        e.at(
+            path,
+            "MemoryMB",
+            format!("minimum MemoryMB value is 10; got {}", r.memory_mb),
+        );
+    }
+    if r.memory_max_mb != 0 && r.memory_max_mb < r.memory_mb {
+        e.at(
+            path,
+            "MemoryMaxMB",
+            format!(
+                "MemoryMaxMB value ({}) should be larger than MemoryMB value ({})",
+                r.memory_max_mb, r.memory_mb
+            ),
+        );
+    }
+    if r.disk_mb > 0 {
+        e.at(
+            path,
+            "DiskMB",
+            "Task can't ask for disk resources, they have to be specified at the task group level.",
+        );
+    }
+    for (i, d) in r.devices.iter().enumerate() {
+        let dpath = join(path, &format!("Devices[{i}]"));
+        if d.name.is_empty() {
+            e.at(&dpath, "Name", format!("device {} failed validation: device name must be given as one of: <device_type>, <vendor>/<device_type>, or <vendor>/<device_type>/<model_name>", i + 1));
+        }
+        if d.count == 0 {
+            e.at(
+                &dpath,
+                "Count",
+                format!(
+                    "device {} failed validation: count must be at least 1",
+                    i + 1
+                ),
+            );
+        }
+    }
+}
+
+fn templates(e: &mut Errors, path: &str, t: &Task) {
+    let mut dests = BTreeSet::new();
+    for (i, tm) in t.templates.iter().enumerate() {
+        let tpath = join(path, &format!("Templates[{i}]"));
+        if tm.source_path.is_empty() && tm.embedded_tmpl.is_empty() {
+            e.add(
+                &tpath,
+                "Must specify a source path or have an embedded template",
+            );
+        }
+        if tm.dest_path.is_empty() {
+            e.at(
+                &tpath,
+                "DestPath",
+                "Must specify a destination for the template",
+            );
+        } else if escapes(&tm.dest_path) {
+            e.at(
+                &tpath,
+                "DestPath",
+                "destination escapes allocation directory",
+            );
+        } else if !dests.insert(tm.dest_path.as_str()) {
+            e.at(
+                &tpath,
+                "DestPath",
+                format!(
+                    "Template {} has same destination as another template",
+                    i + 1
+                ),
+            );
+        }
+        if !["noop", "restart", "signal", "script"].contains(&tm.change_mode.as_str()) {
+            e.at(
+                &tpath,
+                "ChangeMode",
+                "Invalid change mode. Must be one of the following: noop, signal, script, restart",
+            );
+        }
+        if tm.change_mode == "script" {
+            e.at(
+                &tpath,
+                "ChangeMode",
+                "change_mode \"script\" is not supported by orch yet; use restart, signal or noop",
+            );
+        }
+        if tm.change_mode == "signal" && tm.envvars {
+            e.at(
+                &tpath,
+                "Envvars",
+                "cannot use signals with env var templates",
+            );
+        }
+        if tm.splay < 0 {
+            e.at(&tpath, "Splay", "Must specify positive splay value");
+        }
+        if !tm.perms.is_empty() && u32::from_str_radix(&tm.perms, 8).is_err() {
+            e.at(
+                &tpath,
+                "Perms",
+                format!("Failed to parse {:?} as octal", tm.perms),
+            );
+        }
+    }
+}
+
+fn services(e: &mut Errors, path: &str, g: &TaskGroup, t: &Task) {
+    let labels: BTreeSet<&str> = g
+        .networks
+        .iter()
+        .chain(&t.resources.networks)
+        .flat_map(|n| n.reserved_ports.iter().chain(&n.dynamic_ports))
+        .map(|p| p.label.as_str())
+        .collect();
+    for (i, s) in t.services.iter().enumerate() {
+        let spath = join(path, &format!("Services[{i}]"));
+        if !["consul", "nomad"].contains(&s.provider.as_str()) {
+            e.at(
+                &spath,
+                "Provider",
+                format!(
+                    "invalid service provider {:?}; expected consul or nomad",
+                    s.provider
+                ),
+            );
+        }
+        if !s.port_label.is_empty()
+            && s.port_label.parse::<u16>().is_err()
+            && !labels.contains(s.port_label.as_str())
+        {
+            e.at(
+                &spath,
+                "PortLabel",
+                format!(
+                    "port label {:?} referenced by service {:?} does not exist",
+                    s.port_label, s.name
+                ),
+            );
+        }
+        for (j, c) in s.checks.iter().enumerate() {
+            let cpath = join(&spath, &format!("Checks[{j}]"));
+            if !["http", "tcp", "grpc", "script"].contains(&c.kind.as_str()) {
+                e.at(
+                    &cpath,
+                    "Type",
+                    format!(
+                        "invalid check type {:?}; expected http, tcp, grpc or script",
+                        c.kind
+                    ),
+                );
+            }
+            if c.kind != "script" && c.interval <= 0 {
+                e.at(
+                    &cpath,
+                    "Interval",
+                    "check interval must be greater than zero",
+                );
+            }
+            if c.kind != "script" && c.timeout < 1_000_000_000 {
+                e.at(
+                    &cpath,
+                    "Timeout",
+                    format!(
+                        "check timeout must be at least 1s; got {}",
+                        policy::go_duration(c.timeout)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// True if a relative path climbs out of the allocation directory.
+fn escapes(p: &str) -> bool {
+    let mut depth: i32 = 0;
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => depth -= 1,
+            _ => depth += 1,
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
+}
