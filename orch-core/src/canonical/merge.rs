@@ -88,10 +88,10 @@ fn merge_group(
     }
     // Scaling bounds: an absent count starts at the minimum, an absent minimum is the count.
     let scaling_min = group.get("Scaling").and_then(|s| s.get("Min")).cloned();
-    if !group.contains_key("Count") {
-        if let Some(min) = scaling_min {
-            group.insert("Count".into(), min);
-        }
+    if !group.contains_key("Count")
+        && let Some(min) = scaling_min
+    {
+        group.insert("Count".into(), min);
     }
     let count = group.get("Count").cloned().unwrap_or(Value::from(1));
     if let Some(Value::Object(scaling)) = group.get_mut("Scaling") {

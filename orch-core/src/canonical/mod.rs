@@ -42,10 +42,10 @@ pub fn canonicalize_job(job: &mut Job) {
             periodic.time_zone = "UTC".into();
         }
     }
-    if let Some(p) = job.parameterized_job.as_mut() {
-        if p.payload.is_empty() {
-            p.payload = "optional".into();
-        }
+    if let Some(p) = job.parameterized_job.as_mut()
+        && p.payload.is_empty()
+    {
+        p.payload = "optional".into();
     }
     let (jtype, job_name) = (job.job_type.clone(), job.name.clone());
     let job_update = job.update.clone();

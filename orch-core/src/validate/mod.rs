@@ -161,20 +161,20 @@ pub fn validate_job(job: &Job) -> Result<(), ValidationErrors> {
     let mut seen = std::collections::BTreeMap::new();
     for (i, group) in job.task_groups.iter().enumerate() {
         let path = format!("TaskGroups[{i}]");
-        if !group.name.is_empty() {
-            if let Some(first) = seen.insert(group.name.as_str(), i) {
-                e.at(
-                    &path,
-                    "Name",
-                    format!(
-                        "Job task group {} redefines '{}' from group {}",
-                        i + 1,
-                        group.name,
-                        first + 1
-                    ),
-                );
-                seen.insert(group.name.as_str(), first);
-            }
+        if !group.name.is_empty()
+            && let Some(first) = seen.insert(group.name.as_str(), i)
+        {
+            e.at(
+                &path,
+                "Name",
+                format!(
+                    "Job task group {} redefines '{}' from group {}",
+                    i + 1,
+                    group.name,
+                    first + 1
+                ),
+            );
+            seen.insert(group.name.as_str(), first);
         }
         group::validate_group(&mut e, &path, job, group);
     }

@@ -24,18 +24,18 @@ pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup
         .update
         .as_ref()
         .filter(|_| job.job_type == job_type::SERVICE)
+        && u.progress_deadline > 0
+        && t.kill_timeout > u.progress_deadline
     {
-        if u.progress_deadline > 0 && t.kill_timeout > u.progress_deadline {
-            e.at(
-                path,
-                "KillTimeout",
-                format!(
-                    "KillTimeout ({}) longer than the group's ProgressDeadline ({})",
-                    policy::go_duration(t.kill_timeout),
-                    policy::go_duration(u.progress_deadline)
-                ),
-            );
-        }
+        e.at(
+            path,
+            "KillTimeout",
+            format!(
+                "KillTimeout ({}) longer than the group's ProgressDeadline ({})",
+                policy::go_duration(t.kill_timeout),
+                policy::go_duration(u.progress_deadline)
+            ),
+        );
     }
     if t.shutdown_delay < 0 {
         e.at(
@@ -76,17 +76,17 @@ pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup
     if let Some(r) = &t.restart_policy {
         policy::restart(e, &join(path, "RestartPolicy"), r, &g.name);
     }
-    if let Some(l) = &t.lifecycle {
-        if !LIFECYCLE_HOOKS.contains(&l.hook.as_str()) {
-            e.at(
-                path,
-                "Lifecycle.Hook",
-                format!(
-                    "invalid hook: {}; expected prestart, poststart or poststop",
-                    l.hook
-                ),
-            );
-        }
+    if let Some(l) = &t.lifecycle
+        && !LIFECYCLE_HOOKS.contains(&l.hook.as_str())
+    {
+        e.at(
+            path,
+            "Lifecycle.Hook",
+            format!(
+                "invalid hook: {}; expected prestart, poststart or poststop",
+                l.hook
+            ),
+        );
     }
     for (i, a) in t.artifacts.iter().enumerate() {
         let apath = join(path, &format!("Artifacts[{i}]"));
@@ -112,14 +112,14 @@ pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup
         }
     }
     templates(e, path, t);
-    if let Some(d) = &t.dispatch_payload {
-        if escapes(&d.file) {
-            e.at(
-                path,
-                "DispatchPayload.File",
-                "destination escapes allocation directory",
-            );
-        }
+    if let Some(d) = &t.dispatch_payload
+        && escapes(&d.file)
+    {
+        e.at(
+            path,
+            "DispatchPayload.File",
+            "destination escapes allocation directory",
+        );
     }
     for (i, m) in t.volume_mounts.iter().enumerate() {
         let mpath = join(path, &format!("VolumeMounts[{i}]"));
