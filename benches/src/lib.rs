@@ -1,1 +1,1 @@
-
+//! Shared workload generators for the orch bench programs (see BENCHMARKS.md).

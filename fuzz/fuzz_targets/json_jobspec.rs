@@ -1,0 +1,10 @@
+//! Any byte string fed to the JSON jobspec path must yield a job or an error, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = orch_core::jobspec::from_json::parse_job_json(text);
+    }
+});

@@ -1,0 +1,91 @@
+//! Nomad-style flags: a single dash, `-flag`, `-flag=value` or `-flag value`, flags before
+//! positional arguments. clap cannot parse single-dash long flags, and Nomad users type
+//! them from muscle memory, so this small parser keeps the CLI compatible.
+
+use std::collections::BTreeMap;
+
+/// A flag a command accepts.
+pub struct FlagSpec {
+    /// Name without the dash.
+    pub name: &'static str,
+    /// Takes a value (`-var k=v`), as opposed to a switch (`-output`).
+    pub takes_value: bool,
+}
+
+/// Parsed flags and positional arguments.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// Every value given per flag, in order (switches get `"true"`).
+    pub flags: BTreeMap<String, Vec<String>>,
+    /// Arguments after the flags.
+    pub positional: Vec<String>,
+}
+
+impl Parsed {
+    /// Whether a switch was given.
+    pub fn has(&self, name: &str) -> bool {
+        self.flags.contains_key(name)
+    }
+
+    /// Every value of a repeatable flag.
+    pub fn all(&self, name: &str) -> &[String] {
+        self.flags.get(name).map(Vec::as_slice).unwrap_or_default()
+    }
+}
+
+/// Parses `args` against `specs`; an unknown flag is an error that lists the known ones.
+pub fn parse(args: &[String], specs: &[FlagSpec]) -> Result<Parsed, String> {
+    let mut out = Parsed::default();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        if arg == "--" {
+            out.positional.extend(args[i + 1..].iter().cloned());
+            break;
+        }
+        let Some(body) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')).filter(|b| !b.is_empty()) else {
+            out.positional.extend(args[i..].iter().cloned());
+            break;
+        };
+        let (name, inline) = match body.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (body, None),
+        };
+        let Some(spec) = specs.iter().find(|s| s.name == name) else {
+            let known: Vec<String> = specs.iter().map(|s| format!("-{}", s.name)).collect();
+            return Err(format!("unknown flag -{name}; this command accepts: {}", known.join(", ")));
+        };
+        let value = match (spec.takes_value, inline) {
+            (true, Some(v)) => v,
+            (true, None) => {
+                i += 1;
+                args.get(i).cloned().ok_or_else(|| format!("flag -{name} needs a value"))?
+            }
+            (false, Some(v)) => v,
+            (false, None) => "true".to_string(),
+        };
+        out.flags.entry(name.to_string()).or_default().push(value);
+        i += 1;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strs(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn nomad_style_flags() {
+        let specs = [FlagSpec { name: "var", takes_value: true }, FlagSpec { name: "output", takes_value: false }];
+        let p = parse(&strs(&["-var", "a=1", "-var=b=2", "-output", "job.hcl"]), &specs).unwrap();
+        assert_eq!(p.all("var"), ["a=1", "b=2"]);
+        assert!(p.has("output"));
+        assert_eq!(p.positional, ["job.hcl"]);
+        assert!(parse(&strs(&["-bogus"]), &specs).unwrap_err().contains("-var, -output"));
+        assert!(parse(&strs(&["-var"]), &specs).is_err());
+    }
+}
