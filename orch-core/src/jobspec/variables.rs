@@ -263,7 +263,11 @@ pub(crate) fn resolve(
             Ok(v) => {
                 values.insert(name.clone(), v);
             }
-            Err(m) => d.err(block_span(decl.block), m),
+            Err(m) => {
+                d.err(block_span(decl.block), m);
+                // Null stops follow-on "undefined variable" noise.
+                values.insert(name.clone(), Value::Null);
+            }
         }
     }
     d.ev.vars = values;
