@@ -475,8 +475,8 @@ fn range(a: &[Value]) -> R {
     Ok(Value::Array(out))
 }
 
-/// A small implementation of cty's `format` verbs: %s %d %f %v %q %t %%
-/// (with an optional `.N` precision for %f).
+/// A small implementation of cty's `format` verbs: %s %d %f %v %q %t %%,
+/// with the `-` and `0` flags, a width and a `.N` precision.
 fn format(f: &str, args: &[Value]) -> Result<String, String> {
     let mut out = String::new();
     let mut it = f.chars().peekable();
@@ -486,14 +486,30 @@ fn format(f: &str, args: &[Value]) -> Result<String, String> {
             out.push(c);
             continue;
         }
-        let mut prec = String::new();
+        let (mut left, mut zero) = (false, false);
         while let Some(&p) = it.peek() {
-            if p == '.' || p.is_ascii_digit() {
-                prec.push(p);
-                it.next();
+            match p {
+                '-' => left = true,
+                '0' => zero = true,
+                '+' | ' ' | '#' => {}
+                _ => break,
+            }
+            it.next();
+        }
+        let mut width = String::new();
+        let mut prec: Option<String> = None;
+        while let Some(&p) = it.peek() {
+            if p.is_ascii_digit() {
+                match prec.as_mut() {
+                    Some(pr) => pr.push(p),
+                    None => width.push(p),
+                }
+            } else if p == '.' && prec.is_none() {
+                prec = Some(String::new());
             } else {
                 break;
             }
+            it.next();
         }
         let Some(verb) = it.next() else {
             return Err("format: trailing \"%\" in format string".into());
@@ -506,32 +522,46 @@ fn format(f: &str, args: &[Value]) -> Result<String, String> {
             .get(next)
             .ok_or_else(|| format!("format: not enough arguments for %{verb}"))?;
         next += 1;
-        match verb {
-            's' | 'v' => out.push_str(&match arg {
+        let text = match verb {
+            's' | 'v' => match arg {
                 Value::Array(_) | Value::Object(_) => arg.to_string(),
                 Value::Null => "null".into(),
                 other => to_str(other).unwrap_or_default(),
-            }),
-            'q' => out.push_str(&Value::String(s("format", arg)?).to_string()),
-            'd' => {
-                let x = n("format", arg)?;
-                out.push_str(&format!("{}", x.trunc() as i64));
-            }
+            },
+            'q' => Value::String(s("format", arg)?).to_string(),
+            'd' => format!("{}", n("format", arg)?.trunc() as i64),
             'f' => {
                 let x = n("format", arg)?;
                 let p = prec
-                    .split_once('.')
-                    .and_then(|(_, d)| d.parse::<usize>().ok())
+                    .as_deref()
+                    .and_then(|d| d.parse::<usize>().ok())
                     .unwrap_or(6)
                     .min(32);
-                out.push_str(&format!("{x:.p$}"));
+                format!("{x:.p$}")
             }
-            't' => out.push_str(
-                &to_bool(arg)
-                    .ok_or_else(|| "format: %t needs a bool".to_string())?
-                    .to_string(),
-            ),
+            't' => to_bool(arg)
+                .ok_or_else(|| "format: %t needs a bool".to_string())?
+                .to_string(),
             other => return Err(format!("format: unsupported verb %{other}")),
+        };
+        let w = width.parse::<usize>().unwrap_or(0).min(1000);
+        let len = text.chars().count();
+        if len >= w {
+            out.push_str(&text);
+        } else if left {
+            out.push_str(&text);
+            out.push_str(&" ".repeat(w - len));
+        } else if zero && matches!(verb, 'd' | 'f') {
+            let (sign, digits) = match text.strip_prefix('-') {
+                Some(d) => ("-", d),
+                None => ("", text.as_str()),
+            };
+            out.push_str(sign);
+            out.push_str(&"0".repeat(w - len));
+            out.push_str(digits);
+        } else {
+            out.push_str(&" ".repeat(w - len));
+            out.push_str(&text);
         }
     }
     Ok(out)
@@ -546,6 +576,7 @@ mod tests {
     fn string_functions() {
         assert_eq!(call("upper", vec![json!("ab")]), Ok(json!("AB")));
         assert_eq!(call("format", vec![json!("%s-%d-%.2f"), json!("x"), json!(3), json!(1.5)]), Ok(json!("x-3-1.50")));
+        assert_eq!(call("format", vec![json!("%03d|%-4s|%5s|%%"), json!(7), json!("ab"), json!("c")]), Ok(json!("007|ab  |    c|%")));
         assert_eq!(call("join", vec![json!(","), json!(["a", "b"])]), Ok(json!("a,b")));
         assert_eq!(call("split", vec![json!(","), json!("a,b")]), Ok(json!(["a", "b"])));
         assert_eq!(call("replace", vec![json!("a-b"), json!("-"), json!("_")]), Ok(json!("a_b")));

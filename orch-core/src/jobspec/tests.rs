@@ -63,3 +63,23 @@ fn garbage_never_panics() {
         let _ = parse(s);
     }
 }
+
+#[test]
+fn deep_nesting_never_overflows() {
+    let n = 50_000;
+    let cases = [
+        format!("x = {}", "[".repeat(n)),
+        format!("x = {}1{}", "[".repeat(n), "]".repeat(n)),
+        format!("x = {}1{}", "(".repeat(n), ")".repeat(n)),
+        format!("x = {}true", "!".repeat(n)),
+        format!("x = {}1", "-".repeat(n)),
+        format!("x = 1{}", "+1".repeat(n)),
+        format!("{}{}", "a {\n".repeat(n), "}\n".repeat(n)),
+        format!("job \"x\" {{ group \"g\" {{ task \"t\" {{ config {{ {}{} }} }} }} }}", "a {\n".repeat(2000), "}\n".repeat(2000)),
+        format!("job \"x\" {{ meta = {{ a = \"{}\" }} }}", "${".repeat(n)),
+        format!("x = \"{}\"", "%{ if true }".repeat(n)),
+    ];
+    for c in &cases {
+        let _ = parse(c);
+    }
+}
