@@ -52,10 +52,10 @@ pub(crate) fn convert(kind: Kind, v: &Value) -> Result<Value, String> {
             if f.fract() != 0.0 || !f.is_finite() || f.abs() > 9.0e18 {
                 return Err(format!("expected a whole number, got {}", short(v)));
             }
-            if let Value::Number(n) = v {
-                if n.as_i64().is_some() || n.as_u64().is_some() {
-                    return Ok(v.clone());
-                }
+            if let Value::Number(n) = v
+                && (n.as_i64().is_some() || n.as_u64().is_some())
+            {
+                return Ok(v.clone());
             }
             Ok(Value::from(f as i64))
         }
@@ -96,7 +96,10 @@ pub(crate) fn convert(kind: Kind, v: &Value) -> Result<Value, String> {
                 }
                 Ok(Value::Object(out))
             }
-            other => Err(format!("expected a map of strings, got {}", type_name(other))),
+            other => Err(format!(
+                "expected a map of strings, got {}",
+                type_name(other)
+            )),
         },
         Kind::StrListMap => match v {
             Value::Object(o) => {
@@ -193,6 +196,9 @@ mod tests {
         assert_eq!(convert(Kind::Bool, &json!("true")), Ok(json!(true)));
         assert!(convert(Kind::Int, &json!(1.5)).is_err());
         assert!(convert(Kind::Str, &json!([1])).is_err());
-        assert_eq!(convert(Kind::StrMap, &json!({"a": 1, "b": true})), Ok(json!({"a": "1", "b": "true"})));
+        assert_eq!(
+            convert(Kind::StrMap, &json!({"a": 1, "b": true})),
+            Ok(json!({"a": "1", "b": "true"}))
+        );
     }
 }

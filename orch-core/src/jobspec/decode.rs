@@ -10,12 +10,12 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
+use hcl::edit::Span;
 use hcl::edit::expr::Expression;
 use hcl::edit::structure::{Block, Body, Structure};
-use hcl::edit::Span;
 use serde_json::{Map, Value};
 
-use super::convert::{convert, Kind};
+use super::convert::{Kind, convert};
 use super::error::{Diagnostic, SourceMap};
 use super::eval::Evaluator;
 
@@ -179,8 +179,13 @@ impl<'a> Decoder<'a> {
             .or_else(|| block_span(b));
         let msg = match (n, b.labels.len()) {
             (0, _) => format!("block {name:?} does not take a label"),
-            (1, 0) => format!("missing label for block {name:?}: expected {name} \"<{what}>\" {{ ... }}"),
-            _ => format!("block {name:?} takes exactly {n} label(s) ({what}), got {}", b.labels.len()),
+            (1, 0) => {
+                format!("missing label for block {name:?}: expected {name} \"<{what}>\" {{ ... }}")
+            }
+            _ => format!(
+                "block {name:?} takes exactly {n} label(s) ({what}), got {}",
+                b.labels.len()
+            ),
         };
         self.err(span, msg);
         false
@@ -205,7 +210,10 @@ impl<'a> Decoder<'a> {
                     let key = a.key.value().as_str();
                     let Some(spec) = schema.attrs.iter().find(|s| s.hcl == key) else {
                         let msg = if schema.blocks.iter().any(|b| b.hcl == key) {
-                            format!("{key:?} in block {:?} is a block, not an attribute; write `{key} {{ ... }}`", schema.name)
+                            format!(
+                                "{key:?} in block {:?} is a block, not an attribute; write `{key} {{ ... }}`",
+                                schema.name
+                            )
                         } else {
                             format!(
                                 "unknown attribute {key:?} in block {:?}; expected one of: {}",
@@ -256,7 +264,10 @@ impl<'a> Decoder<'a> {
                 return;
             }
             if !seen.insert(spec.hcl) {
-                self.err(block_span(b), format!("duplicate {key:?} in block {:?}", schema.name));
+                self.err(
+                    block_span(b),
+                    format!("duplicate {key:?} in block {:?}", schema.name),
+                );
                 return;
             }
             if let Some(v) = self.flat_map(&b.body, spec.kind, key) {
@@ -266,7 +277,10 @@ impl<'a> Decoder<'a> {
         }
         let Some(spec) = schema.blocks.iter().find(|s| s.hcl == key) else {
             let msg = if schema.attrs.iter().any(|a| a.hcl == key) {
-                format!("{key:?} in block {:?} is an attribute, not a block; write `{key} = ...`", schema.name)
+                format!(
+                    "{key:?} in block {:?} is an attribute, not a block; write `{key} = ...`",
+                    schema.name
+                )
             } else {
                 format!(
                     "unknown block {key:?} in block {:?}; expected one of: {}",
@@ -278,7 +292,10 @@ impl<'a> Decoder<'a> {
             return;
         };
         match spec.mode {
-            Mode::Refused(why) => self.err(block_span(b), format!("block {key:?} is not supported by orch: {why}")),
+            Mode::Refused(why) => self.err(
+                block_span(b),
+                format!("block {key:?} is not supported by orch: {why}"),
+            ),
             Mode::Custom(f) => f(self, b, out),
             Mode::Single | Mode::FreeForm => {
                 if !self.expect_labels(b, 0, "") {
@@ -287,7 +304,10 @@ impl<'a> Decoder<'a> {
                 if !seen.insert(spec.hcl) {
                     self.err(
                         block_span(b),
-                        format!("duplicate block {key:?} in block {:?}; only one is allowed", schema.name),
+                        format!(
+                            "duplicate block {key:?} in block {:?}; only one is allowed",
+                            schema.name
+                        ),
                     );
                     return;
                 }
@@ -315,7 +335,11 @@ impl<'a> Decoder<'a> {
                 if !self.expect_labels(b, 1, "name") {
                     return;
                 }
-                let label = b.labels.first().map(|l| l.as_str().to_string()).unwrap_or_default();
+                let label = b
+                    .labels
+                    .first()
+                    .map(|l| l.as_str().to_string())
+                    .unwrap_or_default();
                 let mut obj = self.decode_body(&b.body, spec.schema);
                 obj.insert(field.to_string(), Value::String(label.clone()));
                 if let Some(p) = spec.post {
@@ -358,7 +382,10 @@ impl<'a> Decoder<'a> {
                     ok = false;
                     self.err(
                         block_span(nb),
-                        format!("unexpected block {:?} in {block:?}: only attributes are allowed", nb.ident.value().as_str()),
+                        format!(
+                            "unexpected block {:?} in {block:?}: only attributes are allowed",
+                            nb.ident.value().as_str()
+                        ),
                     );
                 }
             }

@@ -103,7 +103,11 @@ impl<'a> SourceMap<'a> {
     }
 
     /// Builds a diagnostic at the start of `span` (or at 1:1 if unknown).
-    pub(crate) fn diag(&self, span: Option<Range<usize>>, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn diag(
+        &self,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         let (line, column) = span.map_or((1, 1), |s| self.position(s.start));
         Diagnostic {
             filename: self.filename.to_string(),

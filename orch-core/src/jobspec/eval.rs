@@ -8,9 +8,9 @@
 
 use std::ops::Range;
 
+use hcl::edit::Span;
 use hcl::edit::expr::{BinaryOperator, Expression, ForExpr, TraversalOperator, UnaryOperator};
 use hcl::edit::template::{Directive, Element, Template};
-use hcl::edit::Span;
 use serde_json::{Map, Number, Value};
 
 use super::error::SourceMap;
@@ -30,7 +30,7 @@ pub(crate) struct EvalError {
 }
 
 impl EvalError {
-    fn new(span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(span: Option<Range<usize>>, message: impl Into<String>) -> Self {
         EvalError {
             span,
             message: message.into(),
@@ -149,7 +149,11 @@ impl<'a> Evaluator<'a> {
     }
 
     fn lookup_bound(&self, name: &str) -> Option<&Value> {
-        self.bound.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.bound
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 
     fn eval_inner(&mut self, e: &Expression) -> Result<Value, EvalError> {
@@ -239,7 +243,7 @@ impl<'a> Evaluator<'a> {
                                 return Err(EvalError::new(
                                     a.span(),
                                     format!("cannot expand {} with \"...\"", type_name(&other)),
-                                ))
+                                ));
                             }
                         }
                     } else {
@@ -253,12 +257,12 @@ impl<'a> Evaluator<'a> {
             Expression::UnaryOp(u) => {
                 let v = self.eval(&u.expr)?;
                 match u.operator.value() {
-                    UnaryOperator::Neg => to_num(&v).map(|f| num(-f)).ok_or_else(|| {
-                        EvalError::new(u.expr.span(), "unary \"-\" needs a number")
-                    }),
-                    UnaryOperator::Not => to_bool(&v).map(|b| Value::Bool(!b)).ok_or_else(|| {
-                        EvalError::new(u.expr.span(), "unary \"!\" needs a bool")
-                    }),
+                    UnaryOperator::Neg => to_num(&v)
+                        .map(|f| num(-f))
+                        .ok_or_else(|| EvalError::new(u.expr.span(), "unary \"-\" needs a number")),
+                    UnaryOperator::Not => to_bool(&v)
+                        .map(|b| Value::Bool(!b))
+                        .ok_or_else(|| EvalError::new(u.expr.span(), "unary \"!\" needs a bool")),
                 }
             }
             Expression::BinaryOp(b) => {
@@ -343,7 +347,7 @@ impl<'a> Evaluator<'a> {
                 return Err(EvalError::new(
                     f.intro.collection_expr.span(),
                     format!("cannot iterate over {}", type_name(&other)),
-                ))
+                ));
             }
         };
         let mut list = Vec::new();
@@ -373,7 +377,9 @@ impl<'a> Evaluator<'a> {
     ) -> Result<(), EvalError> {
         if let Some(c) = &f.cond {
             let cv = self.eval(&c.expr)?;
-            if !to_bool(&cv).ok_or_else(|| EvalError::new(c.expr.span(), "for condition must be a bool"))? {
+            if !to_bool(&cv)
+                .ok_or_else(|| EvalError::new(c.expr.span(), "for condition must be a bool"))?
+            {
                 return Ok(());
             }
         }
@@ -384,7 +390,9 @@ impl<'a> Evaluator<'a> {
                 let key = to_str(&kv)
                     .ok_or_else(|| EvalError::new(ke.span(), "for key must be a string"))?;
                 if f.grouping {
-                    if let Value::Array(a) = obj.entry(key).or_insert_with(|| Value::Array(Vec::new())) {
+                    if let Value::Array(a) =
+                        obj.entry(key).or_insert_with(|| Value::Array(Vec::new()))
+                    {
                         a.push(val);
                     }
                 } else if obj.contains_key(&key) {
@@ -425,7 +433,7 @@ impl<'a> Evaluator<'a> {
                         return Err(EvalError::new(
                             i.expr.span(),
                             format!("cannot interpolate a {} into a string", type_name(&v)),
-                        ))
+                        ));
                     }
                 }
             }
@@ -459,7 +467,7 @@ impl<'a> Evaluator<'a> {
                             return Err(EvalError::new(
                                 fe.collection_expr.span(),
                                 format!("cannot iterate over {}", type_name(&other)),
-                            ))
+                            ));
                         }
                     };
                     for (k, v) in pairs {
@@ -497,11 +505,13 @@ fn apply_op(
             let ks = to_str(k).unwrap_or_default();
             match o.get(&ks) {
                 Some(v) => Ok(v.clone()),
-                None if !kind.is_empty() => Err(EvalError::new(
+                None if !kind.is_empty() => {
+                    Err(EvalError::new(span, format!("undefined {kind} {ks:?}")))
+                }
+                None => Err(EvalError::new(
                     span,
-                    format!("undefined {kind} {ks:?}"),
+                    format!("object has no attribute {ks:?}"),
                 )),
-                None => Err(EvalError::new(span, format!("object has no attribute {ks:?}"))),
             }
         }
         (Value::Array(a), k) => {
@@ -560,46 +570,4 @@ fn binary(op: BinaryOperator, l: &Value, r: &Value) -> Result<Value, String> {
             _ => return Err("logical operator needs bools".into()),
         },
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ev(src: &str) -> Result<Value, EvalError> {
-        let full = format!("x = {src}\n");
-        let body = hcl::edit::parser::parse_body(&full).map_err(|e| EvalError::new(None, e.to_string()))?;
-        let sm = SourceMap::new(&full, "t.hcl");
-        let mut e = Evaluator::new(&sm);
-        e.vars.insert("n".into(), Value::from(3));
-        e.vars.insert("names".into(), serde_json::json!(["a", "b"]));
-        let attr = body.get_attribute("x").ok_or_else(|| EvalError::new(None, "no x"))?;
-        e.eval(&attr.value)
-    }
-
-    #[test]
-    fn runtime_refs_stay_literal() {
-        assert_eq!(ev(r#""${attr.kernel.name}""#).ok(), Some(Value::from("${attr.kernel.name}")));
-        assert_eq!(ev(r#""a-${NOMAD_ALLOC_INDEX}""#).ok(), Some(Value::from("a-${NOMAD_ALLOC_INDEX}")));
-        assert_eq!(ev(r#""${env["HOME"]}""#).ok(), Some(Value::from("${env[\"HOME\"]}")));
-    }
-
-    #[test]
-    fn arithmetic_and_vars() {
-        assert_eq!(ev("var.n * 2 + 1").ok(), Some(Value::from(7)));
-        assert_eq!(ev("var.n / 2").ok(), Some(serde_json::json!(1.5)));
-        assert_eq!(ev(r#""n=${var.n}""#).ok(), Some(Value::from("n=3")));
-        assert_eq!(ev("var.n > 2 ? \"big\" : \"small\"").ok(), Some(Value::from("big")));
-        assert!(ev("var.nope").is_err());
-    }
-
-    #[test]
-    fn for_and_splat() {
-        assert_eq!(ev("[for s in var.names : upper(s)]").ok(), Some(serde_json::json!(["A", "B"])));
-        assert_eq!(
-            ev("{for i, s in var.names : s => i}").ok(),
-            Some(serde_json::json!({"a": 0, "b": 1}))
-        );
-        assert_eq!(ev(r#""%{ for s in var.names }${s};%{ endfor }""#).ok(), Some(Value::from("a;b;")));
-    }
 }

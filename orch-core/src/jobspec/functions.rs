@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::eval::{num, to_bool, to_num, to_str, type_name, values_equal};
+use super::format::format;
 
 /// Functions that need I/O, a clock or randomness and are therefore refused.
 const IMPURE: &[&str] = &[
@@ -73,7 +74,9 @@ fn obj<'v>(name: &str, v: &'v Value) -> Result<&'v Map<String, Value>, String> {
 fn idx(name: &str, v: &Value) -> Result<usize, String> {
     let f = n(name, v)?;
     if f < 0.0 || f.fract() != 0.0 || f > 1.0e9 {
-        return Err(format!("function {name:?} expects a non-negative whole number"));
+        return Err(format!(
+            "function {name:?} expects a non-negative whole number"
+        ));
     }
     Ok(f as usize)
 }
@@ -163,9 +166,15 @@ pub(crate) fn call(name: &str, a: Vec<Value>) -> R {
             let sep = s(name, &a0)?;
             let x = s(name, &a1)?;
             if sep.is_empty() {
-                return Ok(Value::Array(x.chars().map(|c| Value::String(c.into())).collect()));
+                return Ok(Value::Array(
+                    x.chars().map(|c| Value::String(c.into())).collect(),
+                ));
             }
-            Ok(Value::Array(x.split(sep.as_str()).map(|p| Value::String(p.into())).collect()))
+            Ok(Value::Array(
+                x.split(sep.as_str())
+                    .map(|p| Value::String(p.into()))
+                    .collect(),
+            ))
         }
         "concat" => {
             let mut out = Vec::new();
@@ -180,7 +189,12 @@ pub(crate) fn call(name: &str, a: Vec<Value>) -> R {
                 Value::Array(x) => x.len(),
                 Value::Object(o) => o.len(),
                 Value::String(x) => x.chars().count(),
-                other => return Err(format!("function \"length\" cannot take a {}", type_name(other))),
+                other => {
+                    return Err(format!(
+                        "function \"length\" cannot take a {}",
+                        type_name(other)
+                    ));
+                }
             }))
         }
         "lookup" => {
@@ -220,7 +234,11 @@ pub(crate) fn call(name: &str, a: Vec<Value>) -> R {
             let mut best = n(name, &a0)?;
             for v in &a[1..] {
                 let x = n(name, v)?;
-                best = if name == "min" { best.min(x) } else { best.max(x) };
+                best = if name == "min" {
+                    best.min(x)
+                } else {
+                    best.max(x)
+                };
             }
             Ok(num(best))
         }
@@ -286,7 +304,9 @@ pub(crate) fn call(name: &str, a: Vec<Value>) -> R {
         }
         "jsonencode" => {
             arity(name, &a, 1, 1)?;
-            serde_json::to_string(&a0).map(Value::String).map_err(|e| e.to_string())
+            serde_json::to_string(&a0)
+                .map(Value::String)
+                .map_err(|e| e.to_string())
         }
         "jsondecode" => {
             arity(name, &a, 1, 1)?;
@@ -295,7 +315,12 @@ pub(crate) fn call(name: &str, a: Vec<Value>) -> R {
         }
         "keys" => {
             arity(name, &a, 1, 1)?;
-            Ok(Value::Array(obj(name, &a0)?.keys().map(|k| Value::String(k.clone())).collect()))
+            Ok(Value::Array(
+                obj(name, &a0)?
+                    .keys()
+                    .map(|k| Value::String(k.clone()))
+                    .collect(),
+            ))
         }
         "values" => {
             arity(name, &a, 1, 1)?;
@@ -303,7 +328,9 @@ pub(crate) fn call(name: &str, a: Vec<Value>) -> R {
         }
         "contains" => {
             arity(name, &a, 2, 2)?;
-            Ok(Value::Bool(list(name, &a0)?.iter().any(|v| values_equal(v, &a1))))
+            Ok(Value::Bool(
+                list(name, &a0)?.iter().any(|v| values_equal(v, &a1)),
+            ))
         }
         "index" => {
             arity(name, &a, 2, 2)?;
@@ -325,7 +352,9 @@ pub(crate) fn call(name: &str, a: Vec<Value>) -> R {
         "range" => range(&a),
         "reverse" => {
             arity(name, &a, 1, 1)?;
-            Ok(Value::Array(list(name, &a0)?.iter().rev().cloned().collect()))
+            Ok(Value::Array(
+                list(name, &a0)?.iter().rev().cloned().collect(),
+            ))
         }
         "distinct" => {
             arity(name, &a, 1, 1)?;
@@ -380,7 +409,10 @@ pub(crate) fn call(name: &str, a: Vec<Value>) -> R {
         "formatlist" => {
             arity(name, &a, 1, usize::MAX)?;
             let f = s(name, &a0)?;
-            let len = a[1..].iter().filter_map(|v| v.as_array().map(Vec::len)).max();
+            let len = a[1..]
+                .iter()
+                .filter_map(|v| v.as_array().map(Vec::len))
+                .max();
             let Some(len) = len else {
                 return format(&f, &a[1..]).map(|x| Value::Array(vec![Value::String(x)]));
             };
@@ -473,128 +505,4 @@ fn range(a: &[Value]) -> R {
         x += step;
     }
     Ok(Value::Array(out))
-}
-
-/// A small implementation of cty's `format` verbs: %s %d %f %v %q %t %%,
-/// with the `-` and `0` flags, a width and a `.N` precision.
-fn format(f: &str, args: &[Value]) -> Result<String, String> {
-    let mut out = String::new();
-    let mut it = f.chars().peekable();
-    let mut next = 0usize;
-    while let Some(c) = it.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let (mut left, mut zero) = (false, false);
-        while let Some(&p) = it.peek() {
-            match p {
-                '-' => left = true,
-                '0' => zero = true,
-                '+' | ' ' | '#' => {}
-                _ => break,
-            }
-            it.next();
-        }
-        let mut width = String::new();
-        let mut prec: Option<String> = None;
-        while let Some(&p) = it.peek() {
-            if p.is_ascii_digit() {
-                match prec.as_mut() {
-                    Some(pr) => pr.push(p),
-                    None => width.push(p),
-                }
-            } else if p == '.' && prec.is_none() {
-                prec = Some(String::new());
-            } else {
-                break;
-            }
-            it.next();
-        }
-        let Some(verb) = it.next() else {
-            return Err("format: trailing \"%\" in format string".into());
-        };
-        if verb == '%' {
-            out.push('%');
-            continue;
-        }
-        let arg = args
-            .get(next)
-            .ok_or_else(|| format!("format: not enough arguments for %{verb}"))?;
-        next += 1;
-        let text = match verb {
-            's' | 'v' => match arg {
-                Value::Array(_) | Value::Object(_) => arg.to_string(),
-                Value::Null => "null".into(),
-                other => to_str(other).unwrap_or_default(),
-            },
-            'q' => Value::String(s("format", arg)?).to_string(),
-            'd' => format!("{}", n("format", arg)?.trunc() as i64),
-            'f' => {
-                let x = n("format", arg)?;
-                let p = prec
-                    .as_deref()
-                    .and_then(|d| d.parse::<usize>().ok())
-                    .unwrap_or(6)
-                    .min(32);
-                format!("{x:.p$}")
-            }
-            't' => to_bool(arg)
-                .ok_or_else(|| "format: %t needs a bool".to_string())?
-                .to_string(),
-            other => return Err(format!("format: unsupported verb %{other}")),
-        };
-        let w = width.parse::<usize>().unwrap_or(0).min(1000);
-        let len = text.chars().count();
-        if len >= w {
-            out.push_str(&text);
-        } else if left {
-            out.push_str(&text);
-            out.push_str(&" ".repeat(w - len));
-        } else if zero && matches!(verb, 'd' | 'f') {
-            let (sign, digits) = match text.strip_prefix('-') {
-                Some(d) => ("-", d),
-                None => ("", text.as_str()),
-            };
-            out.push_str(sign);
-            out.push_str(&"0".repeat(w - len));
-            out.push_str(digits);
-        } else {
-            out.push_str(&" ".repeat(w - len));
-            out.push_str(&text);
-        }
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn string_functions() {
-        assert_eq!(call("upper", vec![json!("ab")]), Ok(json!("AB")));
-        assert_eq!(call("format", vec![json!("%s-%d-%.2f"), json!("x"), json!(3), json!(1.5)]), Ok(json!("x-3-1.50")));
-        assert_eq!(call("format", vec![json!("%03d|%-4s|%5s|%%"), json!(7), json!("ab"), json!("c")]), Ok(json!("007|ab  |    c|%")));
-        assert_eq!(call("join", vec![json!(","), json!(["a", "b"])]), Ok(json!("a,b")));
-        assert_eq!(call("split", vec![json!(","), json!("a,b")]), Ok(json!(["a", "b"])));
-        assert_eq!(call("replace", vec![json!("a-b"), json!("-"), json!("_")]), Ok(json!("a_b")));
-    }
-
-    #[test]
-    fn collection_functions() {
-        assert_eq!(call("range", vec![json!(3)]), Ok(json!([0, 1, 2])));
-        assert_eq!(call("merge", vec![json!({"a":1}), json!({"b":2})]), Ok(json!({"a":1,"b":2})));
-        assert_eq!(call("lookup", vec![json!({"a":1}), json!("b"), json!(5)]), Ok(json!(5)));
-        assert_eq!(call("element", vec![json!(["a","b"]), json!(3)]), Ok(json!("b")));
-        assert_eq!(call("max", vec![json!(1), json!(7), json!(3)]), Ok(json!(7)));
-    }
-
-    #[test]
-    fn refused_and_unknown() {
-        assert!(call("file", vec![json!("x")]).is_err_and(|e| e.contains("not supported")));
-        assert!(call("nope", vec![]).is_err_and(|e| e.contains("unknown function \"nope\"")));
-        assert!(call("element", vec![json!([]), json!(0)]).is_err());
-    }
 }

@@ -22,6 +22,7 @@ mod convert;
 mod decode;
 mod error;
 mod eval;
+mod format;
 mod functions;
 mod schema_job;
 mod schema_task;
@@ -30,13 +31,13 @@ mod variables;
 
 use std::collections::BTreeMap;
 
-use hcl::edit::structure::{Block, Structure};
 use hcl::edit::Span;
+use hcl::edit::structure::{Block, Structure};
 use serde_json::Value;
 
 pub use error::{Diagnostic, JobspecError};
 
-use decode::{block_span, Decoder};
+use decode::{Decoder, block_span};
 use error::SourceMap;
 
 /// Values for a jobspec's `variable` blocks, as given by `-var` / `-var-file`.
@@ -120,7 +121,10 @@ pub fn parse_hcl_to_json(
 
     let mut job = serde_json::Map::new();
     match jobs.as_slice() {
-        [] => d.err(None, "missing job block: a jobspec needs exactly one job \"<name>\" { ... } block"),
+        [] => d.err(
+            None,
+            "missing job block: a jobspec needs exactly one job \"<name>\" { ... } block",
+        ),
         [first, rest @ ..] => {
             let first_line = block_span(first).map_or(1, |s| sm.position(s.start).0);
             for extra in rest {
@@ -147,15 +151,20 @@ pub fn parse_hcl_to_json(
 
 /// Decodes the `job` block and applies Nomad's `normalizeJob` rules.
 fn decode_job(d: &mut Decoder<'_>, b: &Block) -> serde_json::Map<String, Value> {
-    let label = b.labels.first().map(|l| l.as_str().to_string()).unwrap_or_default();
+    let label = b
+        .labels
+        .first()
+        .map(|l| l.as_str().to_string())
+        .unwrap_or_default();
     let mut job = d.decode_body(&b.body, &schema_job::JOB);
-    job.entry("ID").or_insert_with(|| Value::String(label.clone()));
+    job.entry("ID")
+        .or_insert_with(|| Value::String(label.clone()));
     job.entry("Name").or_insert_with(|| Value::String(label));
-    if let Some(vault) = job.remove("Vault") {
-        if let Some(Value::Array(groups)) = job.get_mut("TaskGroups") {
-            for g in groups.iter_mut().filter_map(Value::as_object_mut) {
-                special::inherit_vault(g, &vault);
-            }
+    if let Some(vault) = job.remove("Vault")
+        && let Some(Value::Array(groups)) = job.get_mut("TaskGroups")
+    {
+        for g in groups.iter_mut().filter_map(Value::as_object_mut) {
+            special::inherit_vault(g, &vault);
         }
     }
     job

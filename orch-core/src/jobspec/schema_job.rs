@@ -5,7 +5,7 @@
 //! `hcl:"..."` tag and the JSON name is the Go field name.
 
 use super::convert::Kind;
-use super::decode::{Attr, Blk, Mode, Schema, EMPTY};
+use super::decode::{Attr, Blk, EMPTY, Mode, Schema};
 use super::schema_task::{NETWORK, SERVICE, TASK, VAULT};
 use super::special;
 
@@ -120,8 +120,16 @@ static SPREAD_TARGET: Schema = Schema {
 
 static SPREAD: Schema = Schema {
     name: "spread",
-    attrs: &[a!("attribute", "Attribute", Str), a!("weight", "Weight", Int)],
-    blocks: &[b!("target", "SpreadTarget", Mode::Labeled("Value"), SPREAD_TARGET)],
+    attrs: &[
+        a!("attribute", "Attribute", Str),
+        a!("weight", "Weight", Int),
+    ],
+    blocks: &[b!(
+        "target",
+        "SpreadTarget",
+        Mode::Labeled("Value"),
+        SPREAD_TARGET
+    )],
 };
 
 static UPDATE: Schema = Schema {
@@ -229,7 +237,12 @@ static VOLUME: Schema = Schema {
         a!("attachment_mode", "AttachmentMode", Str),
         a!("per_alloc", "PerAlloc", Bool),
     ],
-    blocks: &[b!("mount_options", "MountOptions", Mode::Single, MOUNT_OPTIONS)],
+    blocks: &[b!(
+        "mount_options",
+        "MountOptions",
+        Mode::Single,
+        MOUNT_OPTIONS
+    )],
 };
 
 /// `scaling { ... }` body (group, and task-level `scaling "cpu"|"mem"`).
@@ -285,9 +298,17 @@ pub(crate) static GROUP: Schema = Schema {
         a!("count", "Count", Int),
         a!("meta", "Meta", StrMap),
         a!("shutdown_delay", "ShutdownDelay", Dur),
-        a!("stop_after_client_disconnect", "StopAfterClientDisconnect", Dur),
+        a!(
+            "stop_after_client_disconnect",
+            "StopAfterClientDisconnect",
+            Dur
+        ),
         a!("max_client_disconnect", "MaxClientDisconnect", Dur),
-        a!("prevent_reschedule_on_lost", "PreventRescheduleOnLost", Bool),
+        a!(
+            "prevent_reschedule_on_lost",
+            "PreventRescheduleOnLost",
+            Bool
+        ),
     ],
     blocks: &[
         b!("task", "Tasks", Mode::Labeled("Name"), TASK),
@@ -298,11 +319,28 @@ pub(crate) static GROUP: Schema = Schema {
         b!("reschedule", "ReschedulePolicy", Mode::Single, RESCHEDULE),
         b!("update", "Update", Mode::Single, UPDATE),
         b!("migrate", "Migrate", Mode::Single, MIGRATE),
-        b!("ephemeral_disk", "EphemeralDisk", Mode::Single, EPHEMERAL_DISK),
-        b!("network", "Networks", Mode::Repeated, NETWORK, special::network),
+        b!(
+            "ephemeral_disk",
+            "EphemeralDisk",
+            Mode::Single,
+            EPHEMERAL_DISK
+        ),
+        b!(
+            "network",
+            "Networks",
+            Mode::Repeated,
+            NETWORK,
+            special::network
+        ),
         b!("service", "Services", Mode::Repeated, SERVICE),
         b!("volume", "Volumes", Mode::LabeledMap("Name"), VOLUME),
-        b!("scaling", "Scaling", Mode::Single, SCALING, special::group_scaling),
+        b!(
+            "scaling",
+            "Scaling",
+            Mode::Single,
+            SCALING,
+            special::group_scaling
+        ),
         b!("disconnect", "Disconnect", Mode::Single, DISCONNECT),
         b!("consul", "Consul", Mode::Single, CONSUL),
         b!("vault", "Vault", Mode::Single, VAULT, special::vault),
@@ -329,21 +367,40 @@ pub(crate) static JOB: Schema = Schema {
         a!("consul_namespace", "ConsulNamespace", Str),
     ],
     blocks: &[
-        b!("group", "TaskGroups", Mode::Labeled("Name"), GROUP, special::group),
+        b!(
+            "group",
+            "TaskGroups",
+            Mode::Labeled("Name"),
+            GROUP,
+            special::group
+        ),
         constraint_blk!(),
         affinity_blk!(),
         b!("spread", "Spreads", Mode::Repeated, SPREAD),
         b!("update", "Update", Mode::Single, UPDATE),
         b!("migrate", "Migrate", Mode::Single, MIGRATE),
         b!("reschedule", "Reschedule", Mode::Single, RESCHEDULE),
-        b!("periodic", "Periodic", Mode::Single, PERIODIC, special::periodic),
-        b!("parameterized", "ParameterizedJob", Mode::Single, PARAMETERIZED),
+        b!(
+            "periodic",
+            "Periodic",
+            Mode::Single,
+            PERIODIC,
+            special::periodic
+        ),
+        b!(
+            "parameterized",
+            "ParameterizedJob",
+            Mode::Single,
+            PARAMETERIZED
+        ),
         b!("vault", "Vault", Mode::Single, VAULT, special::vault),
         b!("ui", "UI", Mode::Single, UI),
         b!(
             "multiregion",
             "Multiregion",
-            Mode::Refused("multi-region deployments are a Nomad Enterprise feature that orch does not implement"),
+            Mode::Refused(
+                "multi-region deployments are a Nomad Enterprise feature that orch does not implement"
+            ),
             EMPTY
         ),
     ],

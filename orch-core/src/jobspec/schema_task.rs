@@ -4,8 +4,8 @@
 //! Names follow Nomad's `api` package (`hcl:"..."` tag → Go field name).
 
 use super::convert::Kind;
-use super::decode::{Attr, Blk, Mode, Schema, EMPTY};
-use super::schema_job::{a, affinity_blk, b, constraint_blk, CONSUL, RESTART};
+use super::decode::{Attr, Blk, EMPTY, Mode, Schema};
+use super::schema_job::{CONSUL, RESTART, a, affinity_blk, b, constraint_blk};
 use super::special;
 
 static PORT: Schema = Schema {
@@ -43,7 +43,12 @@ pub(crate) static NETWORK: Schema = Schema {
     blocks: &[
         b!("dns", "DNS", Mode::Single, DNS),
         b!("port", "DynamicPorts", Mode::Labeled("Label"), PORT),
-        b!("reserved_ports", "ReservedPorts", Mode::Labeled("Label"), PORT),
+        b!(
+            "reserved_ports",
+            "ReservedPorts",
+            Mode::Labeled("Label"),
+            PORT
+        ),
     ],
 };
 
@@ -74,7 +79,13 @@ static RESOURCES: Schema = Schema {
         a!("secrets", "SecretsMB", Int),
     ],
     blocks: &[
-        b!("network", "Networks", Mode::Repeated, NETWORK, special::network),
+        b!(
+            "network",
+            "Networks",
+            Mode::Repeated,
+            NETWORK,
+            special::network
+        ),
         b!("device", "Devices", Mode::Labeled("Name"), DEVICE),
         b!("numa", "NUMA", Mode::Single, NUMA),
     ],
@@ -120,7 +131,12 @@ static CHECK: Schema = Schema {
         a!("failures_before_warning", "FailuresBeforeWarning", Int),
         a!("on_update", "OnUpdate", Str),
     ],
-    blocks: &[b!("check_restart", "CheckRestart", Mode::Single, CHECK_RESTART)],
+    blocks: &[b!(
+        "check_restart",
+        "CheckRestart",
+        Mode::Single,
+        CHECK_RESTART
+    )],
 };
 
 /// `identity { ... }` (workload identity) for tasks and services.
@@ -319,15 +335,36 @@ pub(crate) static TASK: Schema = Schema {
         b!("lifecycle", "Lifecycle", Mode::Single, LIFECYCLE),
         b!("logs", "LogConfig", Mode::Single, LOGS),
         b!("artifact", "Artifacts", Mode::Repeated, ARTIFACT),
-        b!("template", "Templates", Mode::Repeated, TEMPLATE, special::template),
+        b!(
+            "template",
+            "Templates",
+            Mode::Repeated,
+            TEMPLATE,
+            special::template
+        ),
         b!("service", "Services", Mode::Repeated, SERVICE),
         b!("volume_mount", "VolumeMounts", Mode::Repeated, VOLUME_MOUNT),
-        b!("dispatch_payload", "DispatchPayload", Mode::Single, DISPATCH_PAYLOAD),
+        b!(
+            "dispatch_payload",
+            "DispatchPayload",
+            Mode::Single,
+            DISPATCH_PAYLOAD
+        ),
         b!("vault", "Vault", Mode::Single, VAULT, special::vault),
         b!("consul", "Consul", Mode::Single, CONSUL),
         b!("csi_plugin", "CSIPluginConfig", Mode::Single, CSI_PLUGIN),
         b!("action", "Actions", Mode::Labeled("Name"), ACTION),
-        b!("scaling", "ScalingPolicies", Mode::Custom(special::task_scaling), EMPTY),
-        b!("identity", "Identity", Mode::Custom(special::task_identity), EMPTY),
+        b!(
+            "scaling",
+            "ScalingPolicies",
+            Mode::Custom(special::task_scaling),
+            EMPTY
+        ),
+        b!(
+            "identity",
+            "Identity",
+            Mode::Custom(special::task_identity),
+            EMPTY
+        ),
     ],
 };

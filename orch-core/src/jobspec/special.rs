@@ -4,11 +4,11 @@
 //! normalisation, scaling policy types, vault inheritance and the template
 //! defaults Nomad fills in at parse time.
 
-use hcl::edit::structure::Block;
 use hcl::edit::Span;
+use hcl::edit::structure::Block;
 use serde_json::{Map, Value};
 
-use super::decode::{block_span, push, Decoder};
+use super::decode::{Decoder, block_span, push};
 use super::schema_job::SCALING;
 use super::schema_task::IDENTITY;
 
@@ -28,7 +28,14 @@ pub(crate) fn constraint(_: &mut Decoder<'_>, _: &Block, m: &mut Map<String, Val
     let mut l = take_str(m, "attribute").unwrap_or_default();
     let mut r = take_str(m, "value").unwrap_or_default();
     let mut op = take_str(m, "operator").unwrap_or_default();
-    for key in ["version", "semver", "regexp", "set_contains", "set_contains_any", "set_contains_all"] {
+    for key in [
+        "version",
+        "semver",
+        "regexp",
+        "set_contains",
+        "set_contains_any",
+        "set_contains_all",
+    ] {
         if let Some(v) = take_str(m, key) {
             op = key.to_string();
             r = v;
@@ -62,7 +69,14 @@ pub(crate) fn affinity(d: &mut Decoder<'_>, b: &Block, m: &mut Map<String, Value
     let mut r = take_str(m, "value").unwrap_or_default();
     let mut op = take_str(m, "operator").unwrap_or_default();
     let weight = m.remove("weight");
-    for key in ["version", "semver", "regexp", "set_contains_any", "set_contains_all", "set_contains"] {
+    for key in [
+        "version",
+        "semver",
+        "regexp",
+        "set_contains_any",
+        "set_contains_all",
+        "set_contains",
+    ] {
         if let Some(v) = take_str(m, key) {
             op = key.to_string();
             r = v;
@@ -77,7 +91,10 @@ pub(crate) fn affinity(d: &mut Decoder<'_>, b: &Block, m: &mut Map<String, Value
     m.insert("Operand".into(), Value::String(op));
     if let Some(w) = weight {
         if w.as_i64().is_some_and(|w| !(-100..=100).contains(&w)) {
-            d.err(block_span(b), "affinity weight must be between -100 and 100");
+            d.err(
+                block_span(b),
+                "affinity weight must be between -100 and 100",
+            );
         }
         m.insert("Weight".into(), w);
     }
@@ -122,7 +139,10 @@ pub(crate) fn group_scaling(d: &mut Decoder<'_>, b: &Block, m: &mut Map<String, 
         }
     }
     if !m.contains_key("Max") {
-        d.err(block_span(b), "missing required attribute \"max\" in block \"scaling\"");
+        d.err(
+            block_span(b),
+            "missing required attribute \"max\" in block \"scaling\"",
+        );
     }
 }
 
@@ -132,22 +152,35 @@ pub(crate) fn task_scaling(d: &mut Decoder<'_>, b: &Block, out: &mut Map<String,
     if !d.expect_labels(b, 1, "cpu or mem") {
         return;
     }
-    let label = b.labels.first().map(|l| l.as_str().to_lowercase()).unwrap_or_default();
+    let label = b
+        .labels
+        .first()
+        .map(|l| l.as_str().to_lowercase())
+        .unwrap_or_default();
     let label_span = b.labels.first().and_then(|l| l.span());
     let ty = match label.as_str() {
         "cpu" => "vertical_cpu",
         "mem" => "vertical_mem",
         _ => {
-            d.err(label_span, "invalid task scaling policy name: must be \"cpu\" or \"mem\"");
+            d.err(
+                label_span,
+                "invalid task scaling policy name: must be \"cpu\" or \"mem\"",
+            );
             return;
         }
     };
     let dup = out
         .get("ScalingPolicies")
         .and_then(Value::as_array)
-        .is_some_and(|l| l.iter().any(|p| p.get("Type").and_then(Value::as_str) == Some(ty)));
+        .is_some_and(|l| {
+            l.iter()
+                .any(|p| p.get("Type").and_then(Value::as_str) == Some(ty))
+        });
     if dup {
-        d.err(label_span, format!("duplicate scaling {label:?} block; only one is allowed"));
+        d.err(
+            label_span,
+            format!("duplicate scaling {label:?} block; only one is allowed"),
+        );
         return;
     }
     let mut m = d.decode_body(&b.body, &SCALING);
@@ -170,7 +203,10 @@ pub(crate) fn task_identity(d: &mut Decoder<'_>, b: &Block, out: &mut Map<String
     match b.labels.len() {
         0 => {
             if out.contains_key("Identity") {
-                d.err(block_span(b), "duplicate default \"identity\" block in task");
+                d.err(
+                    block_span(b),
+                    "duplicate default \"identity\" block in task",
+                );
                 return;
             }
             let m = d.decode_body(&b.body, &IDENTITY);
@@ -178,7 +214,11 @@ pub(crate) fn task_identity(d: &mut Decoder<'_>, b: &Block, out: &mut Map<String
         }
         1 => {
             let mut m = d.decode_body(&b.body, &IDENTITY);
-            let name = b.labels.first().map(|l| l.as_str().to_string()).unwrap_or_default();
+            let name = b
+                .labels
+                .first()
+                .map(|l| l.as_str().to_string())
+                .unwrap_or_default();
             m.insert("Name".into(), Value::String(name));
             push(out, "Identities", Value::Object(m));
         }
@@ -191,7 +231,8 @@ pub(crate) fn task_identity(d: &mut Decoder<'_>, b: &Block, out: &mut Map<String
 /// `vault` defaults Nomad fills at parse time (`normalizeVault`).
 pub(crate) fn vault(_: &mut Decoder<'_>, _: &Block, m: &mut Map<String, Value>) {
     m.entry("Env").or_insert(Value::Bool(true));
-    m.entry("ChangeMode").or_insert_with(|| Value::from("restart"));
+    m.entry("ChangeMode")
+        .or_insert_with(|| Value::from("restart"));
 }
 
 /// Sets `SpecType = "cron"` when a cron spec is given (`normalizeJob`).
@@ -203,13 +244,16 @@ pub(crate) fn periodic(_: &mut Decoder<'_>, _: &Block, m: &mut Map<String, Value
 
 /// Template defaults Nomad fills at parse time (`normalizeTemplates`).
 pub(crate) fn template(_: &mut Decoder<'_>, _: &Block, m: &mut Map<String, Value>) {
-    m.entry("ChangeMode").or_insert_with(|| Value::from("restart"));
+    m.entry("ChangeMode")
+        .or_insert_with(|| Value::from("restart"));
     m.entry("Perms").or_insert_with(|| Value::from("0644"));
-    m.entry("Splay").or_insert_with(|| Value::from(FIVE_SECONDS_NS));
+    m.entry("Splay")
+        .or_insert_with(|| Value::from(FIVE_SECONDS_NS));
     m.entry("ErrMissingKey").or_insert(Value::Bool(false));
     if let Some(Value::Object(cs)) = m.get_mut("ChangeScript") {
         cs.entry("Args").or_insert_with(|| Value::Array(Vec::new()));
-        cs.entry("Timeout").or_insert_with(|| Value::from(FIVE_SECONDS_NS));
+        cs.entry("Timeout")
+            .or_insert_with(|| Value::from(FIVE_SECONDS_NS));
         cs.entry("FailOnError").or_insert(Value::Bool(false));
     }
 }

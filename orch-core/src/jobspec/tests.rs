@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::parse_hcl_to_json;
 
@@ -47,19 +47,35 @@ fn unknown_attribute_is_located() {
     let e = parse("job \"x\" {\n  group \"g\" {\n    task \"t\" {\n      resources {\n        cpus = 1\n      }\n    }\n  }\n}\n")
         .err()
         .unwrap_or_default();
-    assert!(e.starts_with("t.hcl:5:9: unknown attribute \"cpus\" in block \"resources\""), "{e}");
+    assert!(
+        e.starts_with("t.hcl:5:9: unknown attribute \"cpus\" in block \"resources\""),
+        "{e}"
+    );
 }
 
 #[test]
 fn syntax_error_is_located() {
-    let e = parse("job \"x\" {\n  group \"g\" {\n    count = \n  }\n").err().unwrap_or_default();
+    let e = parse("job \"x\" {\n  group \"g\" {\n    count = \n  }\n")
+        .err()
+        .unwrap_or_default();
     assert!(e.starts_with("t.hcl:"), "{e}");
     assert!(e.contains("syntax error"), "{e}");
 }
 
 #[test]
 fn garbage_never_panics() {
-    for s in ["", "{", "job", "job {}", "job \"a\" \"b\" {}", "\u{0}", "job \"x\" { group { } }", "${", "x = [for", "job \"x\" { meta = 1 }"] {
+    for s in [
+        "",
+        "{",
+        "job",
+        "job {}",
+        "job \"a\" \"b\" {}",
+        "\u{0}",
+        "job \"x\" { group { } }",
+        "${",
+        "x = [for",
+        "job \"x\" { meta = 1 }",
+    ] {
         let _ = parse(s);
     }
 }
@@ -75,11 +91,145 @@ fn deep_nesting_never_overflows() {
         format!("x = {}1", "-".repeat(n)),
         format!("x = 1{}", "+1".repeat(n)),
         format!("{}{}", "a {\n".repeat(n), "}\n".repeat(n)),
-        format!("job \"x\" {{ group \"g\" {{ task \"t\" {{ config {{ {}{} }} }} }} }}", "a {\n".repeat(2000), "}\n".repeat(2000)),
+        format!(
+            "job \"x\" {{ group \"g\" {{ task \"t\" {{ config {{ {}{} }} }} }} }}",
+            "a {\n".repeat(2000),
+            "}\n".repeat(2000)
+        ),
         format!("job \"x\" {{ meta = {{ a = \"{}\" }} }}", "${".repeat(n)),
         format!("x = \"{}\"", "%{ if true }".repeat(n)),
     ];
     for c in &cases {
         let _ = parse(c);
+    }
+}
+
+mod eval_tests {
+
+    use super::super::error::SourceMap;
+    use super::super::eval::*;
+    use serde_json::Value;
+
+    fn ev(src: &str) -> Result<Value, EvalError> {
+        let full = format!("x = {src}\n");
+        let body = hcl::edit::parser::parse_body(&full)
+            .map_err(|e| EvalError::new(None, e.to_string()))?;
+        let sm = SourceMap::new(&full, "t.hcl");
+        let mut e = Evaluator::new(&sm);
+        e.vars.insert("n".into(), Value::from(3));
+        e.vars.insert("names".into(), serde_json::json!(["a", "b"]));
+        let attr = body
+            .get_attribute("x")
+            .ok_or_else(|| EvalError::new(None, "no x"))?;
+        e.eval(&attr.value)
+    }
+
+    #[test]
+    fn runtime_refs_stay_literal() {
+        assert_eq!(
+            ev(r#""${attr.kernel.name}""#).ok(),
+            Some(Value::from("${attr.kernel.name}"))
+        );
+        assert_eq!(
+            ev(r#""a-${NOMAD_ALLOC_INDEX}""#).ok(),
+            Some(Value::from("a-${NOMAD_ALLOC_INDEX}"))
+        );
+        assert_eq!(
+            ev(r#""${env["HOME"]}""#).ok(),
+            Some(Value::from("${env[\"HOME\"]}"))
+        );
+    }
+
+    #[test]
+    fn arithmetic_and_vars() {
+        assert_eq!(ev("var.n * 2 + 1").ok(), Some(Value::from(7)));
+        assert_eq!(ev("var.n / 2").ok(), Some(serde_json::json!(1.5)));
+        assert_eq!(ev(r#""n=${var.n}""#).ok(), Some(Value::from("n=3")));
+        assert_eq!(
+            ev("var.n > 2 ? \"big\" : \"small\"").ok(),
+            Some(Value::from("big"))
+        );
+        assert!(ev("var.nope").is_err());
+    }
+
+    #[test]
+    fn for_and_splat() {
+        assert_eq!(
+            ev("[for s in var.names : upper(s)]").ok(),
+            Some(serde_json::json!(["A", "B"]))
+        );
+        assert_eq!(
+            ev("{for i, s in var.names : s => i}").ok(),
+            Some(serde_json::json!({"a": 0, "b": 1}))
+        );
+        assert_eq!(
+            ev(r#""%{ for s in var.names }${s};%{ endfor }""#).ok(),
+            Some(Value::from("a;b;"))
+        );
+    }
+}
+
+mod function_tests {
+
+    use super::super::functions::call;
+    use serde_json::json;
+
+    #[test]
+    fn string_functions() {
+        assert_eq!(call("upper", vec![json!("ab")]), Ok(json!("AB")));
+        assert_eq!(
+            call(
+                "format",
+                vec![json!("%s-%d-%.2f"), json!("x"), json!(3), json!(1.5)]
+            ),
+            Ok(json!("x-3-1.50"))
+        );
+        assert_eq!(
+            call(
+                "format",
+                vec![json!("%03d|%-4s|%5s|%%"), json!(7), json!("ab"), json!("c")]
+            ),
+            Ok(json!("007|ab  |    c|%"))
+        );
+        assert_eq!(
+            call("join", vec![json!(","), json!(["a", "b"])]),
+            Ok(json!("a,b"))
+        );
+        assert_eq!(
+            call("split", vec![json!(","), json!("a,b")]),
+            Ok(json!(["a", "b"]))
+        );
+        assert_eq!(
+            call("replace", vec![json!("a-b"), json!("-"), json!("_")]),
+            Ok(json!("a_b"))
+        );
+    }
+
+    #[test]
+    fn collection_functions() {
+        assert_eq!(call("range", vec![json!(3)]), Ok(json!([0, 1, 2])));
+        assert_eq!(
+            call("merge", vec![json!({"a":1}), json!({"b":2})]),
+            Ok(json!({"a":1,"b":2}))
+        );
+        assert_eq!(
+            call("lookup", vec![json!({"a":1}), json!("b"), json!(5)]),
+            Ok(json!(5))
+        );
+        assert_eq!(
+            call("element", vec![json!(["a", "b"]), json!(3)]),
+            Ok(json!("b"))
+        );
+        assert_eq!(
+            call("max", vec![json!(1), json!(7), json!(3)]),
+            Ok(json!(7))
+        );
+    }
+
+    #[test]
+    fn refused_and_unknown() {
+        assert!(call("file", vec![json!("x")]).is_err_and(|e| e.contains("not supported")));
+        assert!(call("nope", vec![]).is_err_and(|e| e.contains("unknown function \"nope\"")));
+        assert!(call("element", vec![json!([]), json!(0)]).is_err());
     }
 }

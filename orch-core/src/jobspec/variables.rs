@@ -9,12 +9,12 @@
 
 use std::collections::BTreeMap;
 
+use hcl::edit::Span;
 use hcl::edit::expr::Expression;
 use hcl::edit::structure::{Block, Structure};
-use hcl::edit::Span;
 use serde_json::{Map, Value};
 
-use super::decode::{block_span, Decoder};
+use super::decode::{Decoder, block_span};
 use super::eval::{to_bool, to_num, to_str, type_name};
 
 /// A variable type constraint (`string`, `list(number)`, `object({...})`, ...).
@@ -69,9 +69,9 @@ pub(crate) fn parse_type(e: &Expression) -> Result<Ty, String> {
                     _ => Err("object(...) takes an object of attribute types".into()),
                 },
                 "tuple" => match arg {
-                    Expression::Array(a) => {
-                        Ok(Ty::Tuple(a.iter().map(parse_type).collect::<Result<_, _>>()?))
-                    }
+                    Expression::Array(a) => Ok(Ty::Tuple(
+                        a.iter().map(parse_type).collect::<Result<_, _>>()?,
+                    )),
                     _ => Err("tuple(...) takes a list of element types".into()),
                 },
                 other => Err(format!("unknown type constructor {other:?}")),
@@ -112,13 +112,20 @@ pub(crate) fn conform(v: Value, ty: &Ty) -> Result<Value, String> {
                 .map(|(x, t)| conform(x, t))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
-            other => Err(format!("expected tuple of {} elements, got {}", ets.len(), type_name(&other))),
+            other => Err(format!(
+                "expected tuple of {} elements, got {}",
+                ets.len(),
+                type_name(&other)
+            )),
         },
         Ty::Map(et) => match v {
             Value::Object(o) => {
                 let mut out = Map::new();
                 for (k, x) in o {
-                    out.insert(k.clone(), conform(x, et).map_err(|e| format!("key {k:?}: {e}"))?);
+                    out.insert(
+                        k.clone(),
+                        conform(x, et).map_err(|e| format!("key {k:?}: {e}"))?,
+                    );
                 }
                 Ok(Value::Object(out))
             }
@@ -128,8 +135,13 @@ pub(crate) fn conform(v: Value, ty: &Ty) -> Result<Value, String> {
             Value::Object(mut o) => {
                 let mut out = Map::new();
                 for (k, t) in fields {
-                    let x = o.remove(k).ok_or_else(|| format!("missing attribute {k:?}"))?;
-                    out.insert(k.clone(), conform(x, t).map_err(|e| format!("attribute {k:?}: {e}"))?);
+                    let x = o
+                        .remove(k)
+                        .ok_or_else(|| format!("missing attribute {k:?}"))?;
+                    out.insert(
+                        k.clone(),
+                        conform(x, t).map_err(|e| format!("attribute {k:?}: {e}"))?,
+                    );
                 }
                 Ok(Value::Object(out))
             }
@@ -141,14 +153,13 @@ pub(crate) fn conform(v: Value, ty: &Ty) -> Result<Value, String> {
 /// Interprets a caller-supplied value for a variable of type `ty`. Strings
 /// for non-string complex types are parsed as HCL expressions, as Nomad does
 /// for `-var 'x=["a","b"]'`.
-fn from_input(d: &mut Decoder<'_>, v: &Value, ty: &Ty) -> Result<Value, String> {
+fn from_input(v: &Value, ty: &Ty) -> Result<Value, String> {
     match (v, ty) {
         (Value::String(s), Ty::List(_) | Ty::Map(_) | Ty::Object(_) | Ty::Tuple(_)) => {
             let expr = hcl::edit::parser::parse_expr(s)
                 .map_err(|e| format!("cannot parse value {s:?}: {}", e.message()))?;
             let sm = super::error::SourceMap::new(s, "<var>");
             let mut ev = super::eval::Evaluator::new(&sm);
-            let _ = d;
             let parsed = ev.eval(&expr).map_err(|e| e.message)?;
             conform(parsed, ty)
         }
@@ -207,7 +218,11 @@ pub(crate) fn resolve(
         if !d.expect_labels(b, 1, "variable name") {
             continue;
         }
-        let name = b.labels.first().map(|l| l.as_str().to_string()).unwrap_or_default();
+        let name = b
+            .labels
+            .first()
+            .map(|l| l.as_str().to_string())
+            .unwrap_or_default();
         if decls.contains_key(&name) {
             d.err(block_span(b), format!("duplicate variable {name:?}"));
             continue;
@@ -229,7 +244,10 @@ pub(crate) fn resolve(
                         shorthand.insert(name, v);
                     }
                 }
-                Structure::Block(nb) => d.err(block_span(nb), "only attributes are allowed in a \"variables\" block"),
+                Structure::Block(nb) => d.err(
+                    block_span(nb),
+                    "only attributes are allowed in a \"variables\" block",
+                ),
             }
         }
     }
@@ -251,7 +269,7 @@ pub(crate) fn resolve(
     }
     for (name, decl) in &decls {
         let value = match (passed.get(name), &decl.default) {
-            (Some(p), _) => from_input(d, p, &decl.ty)
+            (Some(p), _) => from_input(p, &decl.ty)
                 .map_err(|m| format!("invalid value for variable {name:?}: {m}")),
             (None, Some(def)) => conform(def.clone(), &decl.ty)
                 .map_err(|m| format!("invalid default for variable {name:?}: {m}")),
@@ -287,12 +305,18 @@ fn check_validation(d: &mut Decoder<'_>, vb: &Block) {
         .and_then(|v| to_str(&v))
         .unwrap_or_else(|| "variable validation failed".into());
     let Some(cond) = cond else {
-        d.err(block_span(vb), "missing required attribute \"condition\" in block \"validation\"");
+        d.err(
+            block_span(vb),
+            "missing required attribute \"condition\" in block \"validation\"",
+        );
         return;
     };
     match d.eval(&cond.value).as_ref().and_then(to_bool) {
         Some(true) | None => {}
-        Some(false) => d.err(cond.value.span(), format!("invalid value for variable: {msg}")),
+        Some(false) => d.err(
+            cond.value.span(),
+            format!("invalid value for variable: {msg}"),
+        ),
     }
 }
 
@@ -312,7 +336,10 @@ pub(crate) fn evaluate_locals(d: &mut Decoder<'_>, locals_blocks: &[&Block]) {
                         pending.push((name, &a.value, a.key.span()));
                     }
                 }
-                Structure::Block(nb) => d.err(block_span(nb), "only attributes are allowed in a \"locals\" block"),
+                Structure::Block(nb) => d.err(
+                    block_span(nb),
+                    "only attributes are allowed in a \"locals\" block",
+                ),
             }
         }
     }
