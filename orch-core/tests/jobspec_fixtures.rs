@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use orch_core::jobspec::{JobspecError, parse_hcl_to_json};
+use orch_core::jobspec::parse_hcl_to_json;
 use serde_json::{Value, json};
 
 const NS: i64 = 1_000_000_000;
