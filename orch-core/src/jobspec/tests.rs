@@ -233,3 +233,74 @@ mod function_tests {
         assert!(call("element", vec![json!([]), json!(0)]).is_err());
     }
 }
+
+mod behaviour {
+    use super::parse;
+
+    #[test]
+    fn dynamic_blocks_are_refused() {
+        let e = parse("job \"x\" {\n  dynamic \"group\" {\n  }\n}\n")
+            .err()
+            .unwrap_or_default();
+        assert!(
+            e.contains("t.hcl:2:3: \"dynamic\" blocks are not supported"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn block_vs_attribute_confusion_is_explained() {
+        let e = parse("job \"x\" {\n  update = {}\n}\n")
+            .err()
+            .unwrap_or_default();
+        assert!(
+            e.contains("t.hcl:2:3: \"update\" in block \"job\" is a block, not an attribute"),
+            "{e}"
+        );
+        let e = parse("job \"x\" {\n  priority {}\n}\n")
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("is an attribute, not a block"), "{e}");
+    }
+
+    #[test]
+    fn labels_are_checked() {
+        let e = parse("job {\n}\n").err().unwrap_or_default();
+        assert!(
+            e.contains("t.hcl:1:1: missing label for block \"job\""),
+            "{e}"
+        );
+        let e = parse("job \"x\" {\n  update \"r\" {}\n}\n")
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("block \"update\" does not take a label"), "{e}");
+    }
+
+    #[test]
+    fn group_scaling_requires_max() {
+        let e =
+            parse("job \"x\" {\n  group \"g\" {\n    scaling {\n      min = 1\n    }\n  }\n}\n")
+                .err()
+                .unwrap_or_default();
+        assert!(
+            e.contains("t.hcl:3:5: missing required attribute \"max\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn template_directives_and_locals_order() {
+        let src = "locals {\n  b = \"${local.a}-b\"\n  a = \"a\"\n}\njob \"x\" {\n  meta {\n    v = local.b\n    w = \"%{ for i in [1, 2] }${i}%{ endfor }\"\n  }\n}\n";
+        let j = parse(src).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(j["Meta"]["v"], "a-b");
+        assert_eq!(j["Meta"]["w"], "12");
+    }
+
+    #[test]
+    fn cyclic_locals_error() {
+        let e = parse("locals {\n  a = local.b\n  b = local.a\n}\njob \"x\" {}\n")
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("undefined local value"), "{e}");
+    }
+}
