@@ -1,0 +1,204 @@
+//! Conversion of evaluated HCL values into the typed JSON shapes Nomad's API
+//! expects (strings, integers, nanosecond durations, string maps, ...).
+//!
+//! Nomad decodes with go-cty conversions, which are lenient between
+//! primitives (`"3"` → 3, `3` → `"3"`, `"true"` → true); we mirror that so
+//! jobspecs accepted by Nomad are accepted here.
+
+use serde_json::{Map, Value};
+
+use super::eval::{to_bool, to_num, to_str, type_name};
+
+/// The JSON type an attribute decodes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A string (numbers and bools are converted).
+    Str,
+    /// A whole number.
+    Int,
+    /// A boolean.
+    Bool,
+    /// A Go duration string (or a number of nanoseconds) → integer nanoseconds.
+    Dur,
+    /// A list of strings.
+    StrList,
+    /// A map of strings (also accepted in block form, e.g. `meta { ... }`).
+    StrMap,
+    /// A map of string lists (also accepted in block form, e.g. check `header`).
+    StrListMap,
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 40 {
+        let cut: String = s.chars().take(40).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+fn scalar_str(v: &Value) -> Result<String, String> {
+    to_str(v).ok_or_else(|| format!("expected a string, got {}", type_name(v)))
+}
+
+/// Converts `v` to the JSON shape of `kind`, or explains why it can't.
+pub(crate) fn convert(kind: Kind, v: &Value) -> Result<Value, String> {
+    match kind {
+        Kind::Str => scalar_str(v).map(Value::String),
+        Kind::Int => {
+            let f = to_num(v)
+                .ok_or_else(|| format!("expected a number, got {} {}", type_name(v), short(v)))?;
+            if f.fract() != 0.0 || !f.is_finite() || f.abs() > 9.0e18 {
+                return Err(format!("expected a whole number, got {}", short(v)));
+            }
+            if let Value::Number(n) = v
+                && (n.as_i64().is_some() || n.as_u64().is_some())
+            {
+                return Ok(v.clone());
+            }
+            Ok(Value::from(f as i64))
+        }
+        Kind::Bool => to_bool(v)
+            .map(Value::Bool)
+            .ok_or_else(|| format!("expected a bool, got {} {}", type_name(v), short(v))),
+        Kind::Dur => match v {
+            Value::String(s) => parse_duration(s)
+                .map(Value::from)
+                .map_err(|e| format!("invalid duration {s:?}: {e}")),
+            Value::Number(n) => n
+                .as_i64()
+                .map(Value::from)
+                .ok_or_else(|| format!("expected a duration, got {n}")),
+            other => Err(format!(
+                "expected a duration string like \"30s\", got {}",
+                type_name(other)
+            )),
+        },
+        Kind::StrList => match v {
+            Value::Array(a) => a
+                .iter()
+                .map(|x| scalar_str(x).map(Value::String))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            other => Err(format!(
+                "expected a list of strings, got {} {}",
+                type_name(other),
+                short(other)
+            )),
+        },
+        Kind::StrMap => match v {
+            Value::Object(o) => {
+                let mut out = Map::new();
+                for (k, x) in o {
+                    let s = scalar_str(x).map_err(|e| format!("key {k:?}: {e}"))?;
+                    out.insert(k.clone(), Value::String(s));
+                }
+                Ok(Value::Object(out))
+            }
+            other => Err(format!(
+                "expected a map of strings, got {}",
+                type_name(other)
+            )),
+        },
+        Kind::StrListMap => match v {
+            Value::Object(o) => {
+                let mut out = Map::new();
+                for (k, x) in o {
+                    let l = convert(Kind::StrList, x).map_err(|e| format!("key {k:?}: {e}"))?;
+                    out.insert(k.clone(), l);
+                }
+                Ok(Value::Object(out))
+            }
+            other => Err(format!(
+                "expected a map of string lists, got {}",
+                type_name(other)
+            )),
+        },
+    }
+}
+
+/// Parses a Go `time.ParseDuration` string into nanoseconds.
+///
+/// Accepts an optional sign followed by one or more `<decimal><unit>` pairs
+/// with units `ns`, `us`/`µs`/`μs`, `ms`, `s`, `m`, `h`; a bare `0` is allowed.
+pub(crate) fn parse_duration(s: &str) -> Result<i64, String> {
+    let (neg, mut rest) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if rest == "0" {
+        return Ok(0);
+    }
+    if rest.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total: f64 = 0.0;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (numtxt, after) = rest.split_at(num_len);
+        if numtxt.is_empty() || numtxt == "." {
+            return Err("missing number before unit".into());
+        }
+        let value: f64 = numtxt
+            .parse()
+            .map_err(|_| format!("bad number {numtxt:?}"))?;
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let mult: f64 = match unit {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            "" => return Err(format!("missing unit after {numtxt:?} (use s, m, h, ...)")),
+            other => return Err(format!("unknown unit {other:?}")),
+        };
+        total += value * mult;
+        rest = next;
+    }
+    if total > 9.2e18 {
+        return Err("duration out of range".into());
+    }
+    let ns = total.round() as i64;
+    Ok(if neg { -ns } else { ns })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(30_000_000_000));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400_000_000_000));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_duration("250ms"), Ok(250_000_000));
+        assert_eq!(parse_duration("0"), Ok(0));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("99999999999h").is_err());
+    }
+
+    #[test]
+    fn lenient_primitives() {
+        assert_eq!(convert(Kind::Int, &json!("3")), Ok(json!(3)));
+        assert_eq!(convert(Kind::Str, &json!(3)), Ok(json!("3")));
+        assert_eq!(convert(Kind::Bool, &json!("true")), Ok(json!(true)));
+        assert!(convert(Kind::Int, &json!(1.5)).is_err());
+        assert!(convert(Kind::Str, &json!([1])).is_err());
+        assert_eq!(
+            convert(Kind::StrMap, &json!({"a": 1, "b": true})),
+            Ok(json!({"a": "1", "b": "true"}))
+        );
+    }
+}

@@ -1,0 +1,6 @@
+job "web" {
+  constraint {
+    attribute      = "${attr.kernel.name}"
+    distinct_hosts = "sometimes"
+  }
+}

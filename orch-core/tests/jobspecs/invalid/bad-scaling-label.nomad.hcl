@@ -1,0 +1,10 @@
+job "web" {
+  group "g" {
+    task "t" {
+      driver = "docker"
+      scaling "disk" {
+        max = 10
+      }
+    }
+  }
+}

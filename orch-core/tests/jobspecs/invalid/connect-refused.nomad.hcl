@@ -1,0 +1,10 @@
+job "mesh" {
+  group "g" {
+    service {
+      name = "api"
+      connect {
+        sidecar_service {}
+      }
+    }
+  }
+}

@@ -1,0 +1,8 @@
+job "web" {
+  meta {
+    team = "a"
+    nested {
+      x = 1
+    }
+  }
+}

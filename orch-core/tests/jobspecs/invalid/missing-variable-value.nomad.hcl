@@ -1,0 +1,9 @@
+variable "version" {
+  type = string
+}
+
+job "web" {
+  meta {
+    version = var.version
+  }
+}

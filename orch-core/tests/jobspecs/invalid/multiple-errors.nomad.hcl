@@ -1,0 +1,13 @@
+job "web" {
+  priority = "high"
+
+  group "g" {
+    count = 1
+    colour = "blue"
+
+    task "t" {
+      driver       = "docker"
+      kill_timeout = "forever"
+    }
+  }
+}

@@ -1,0 +1,5 @@
+job "global" {
+  multiregion {
+    region "west" {}
+  }
+}

@@ -1,0 +1,14 @@
+variable "image" {
+  default = "nginx"
+}
+
+job "web" {
+  group "g" {
+    task "t" {
+      driver = "docker"
+      config {
+        image = var.imag
+      }
+    }
+  }
+}

@@ -1,0 +1,11 @@
+job "web" {
+  group "g" {
+    task "t" {
+      driver = "docker"
+      resources {
+        cpus   = 500
+        memory = 256
+      }
+    }
+  }
+}

@@ -1,0 +1,3 @@
+job "web" {
+  datacenters = [frobnicate("dc1")]
+}

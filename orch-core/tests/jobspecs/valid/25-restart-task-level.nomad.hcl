@@ -1,0 +1,37 @@
+job "svc" {
+  all_at_once = true
+  namespace   = "apps"
+
+  reschedule {
+    delay     = "5s"
+    unlimited = true
+  }
+
+  group "g" {
+    restart {
+      attempts         = 2
+      interval         = "30m"
+      delay            = "15s"
+      mode             = "delay"
+      render_templates = true
+    }
+
+    task "t" {
+      driver = "docker"
+
+      restart {
+        attempts = 5
+        delay    = "1h30m"
+      }
+
+      config {
+        image = "x"
+      }
+
+      resources {
+        cores  = 2
+        memory = 512
+      }
+    }
+  }
+}
