@@ -7,10 +7,14 @@ use std::collections::BTreeMap;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or("usage: parse_jobspec <file> [name=value ...]")?;
+    let path = args
+        .next()
+        .ok_or("usage: parse_jobspec <file> [name=value ...]")?;
     let mut vars = BTreeMap::new();
     for pair in args {
-        let (k, v) = pair.split_once('=').ok_or("variables are given as name=value")?;
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or("variables are given as name=value")?;
         vars.insert(k.to_string(), serde_json::Value::String(v.to_string()));
     }
     let text = std::fs::read_to_string(&path)?;

@@ -426,7 +426,7 @@ fn valid_expectations() -> BTreeMap<&'static str, Vec<(&'static str, Value)>> {
             ("/TaskGroups/0/RestartPolicy/Interval", json!(1800 * NS)),
             (
                 "/TaskGroups/0/Tasks/0/RestartPolicy",
-                json!({"Attempts": 5, "Delay": 5400 * NS}),
+                json!({"Attempts": 1, "Delay": 1230 * NS}),
             ),
             (
                 "/TaskGroups/0/Tasks/0/Resources",

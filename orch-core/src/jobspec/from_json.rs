@@ -48,6 +48,27 @@ fn is_harmless_unknown(key: &str, value: &Value) -> bool {
     }
 }
 
+/// Nomad features orch knows by name but does not implement, for refusal messages.
+fn unsupported_feature(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "Vault" | "VaultToken" | "VaultNamespace" => "Vault integrations (vault blocks and tokens)",
+        "Consul" | "ConsulToken" | "ConsulNamespace" => {
+            "Consul settings (consul blocks, namespaces and tokens)"
+        }
+        "Connect" => "Consul Connect service meshes (connect blocks)",
+        "Identity" | "Identities" => "workload identities (identity blocks)",
+        "Multiregion" => {
+            "multi-region deployments (multiregion blocks, a Nomad Enterprise feature)"
+        }
+        "ScalingPolicies" => "task-level vertical scaling policies (a Nomad Enterprise feature)",
+        "ChangeScript" => "template change scripts (change_mode = \"script\")",
+        "CSIPluginConfig" => "CSI plugin tasks (csi_plugin blocks)",
+        "Actions" => "task actions (action blocks)",
+        "Schedule" => "task schedules (schedule blocks, a Nomad Enterprise feature)",
+        _ => return None,
+    })
+}
+
 /// Parses JSON text of a job (bare, or wrapped as `{"Job": {...}}`) into a canonical,
 /// validated job.
 pub fn parse_job_json(text: &str) -> Result<Job, JsonJobError> {
@@ -98,9 +119,17 @@ pub fn decode_job_value(mut value: Value) -> Result<Job, JsonJobError> {
             continue;
         };
         if !is_empty_value(field) && !is_harmless_unknown(key, field) {
+            let message = match unsupported_feature(key) {
+                Some(feature) => {
+                    format!("{feature} are not supported by orch; remove {key:?} from the job")
+                }
+                None => format!(
+                    "unknown field {key:?}; check its spelling against Nomad's job API, or remove it"
+                ),
+            };
             errors.push(FieldError {
                 path: bracket_path(&path),
-                message: format!("unknown or unsupported field {key:?}; orch does not support it, remove it from the job"),
+                message,
             });
         }
     }

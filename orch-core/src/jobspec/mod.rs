@@ -20,10 +20,10 @@
 
 mod convert;
 mod decode;
-pub mod from_json;
 mod error;
 mod eval;
 mod format;
+pub mod from_json;
 mod functions;
 mod schema_job;
 mod schema_task;
@@ -201,28 +201,51 @@ pub fn parse_jobspec(
 /// Parses a variable file (`-var-file`): HCL `name = value` lines, or a JSON object.
 pub fn parse_var_file(filename: &str, text: &str) -> Result<BTreeMap<String, Value>, JobspecError> {
     let fail = |line: usize, column: usize, message: String| JobspecError {
-        diagnostics: vec![Diagnostic { filename: filename.to_string(), line, column, message }],
+        diagnostics: vec![Diagnostic {
+            filename: filename.to_string(),
+            line,
+            column,
+            message,
+        }],
     };
     if text.trim_start().starts_with('{') {
-        return serde_json::from_str(text)
-            .map_err(|e| fail(e.line(), e.column(), format!("variable file is not a JSON object of values: {e}")));
+        return serde_json::from_str(text).map_err(|e| {
+            fail(
+                e.line(),
+                e.column(),
+                format!("variable file is not a JSON object of values: {e}"),
+            )
+        });
     }
     let sm = SourceMap::new(text, filename);
     let body = hcl::edit::parser::parse_body(text).map_err(|e| {
         let (line, column) = sm.position(e.location().offset());
-        fail(line, column, format!("syntax error: {}", e.message().replace('\n', "; ")))
+        fail(
+            line,
+            column,
+            format!("syntax error: {}", e.message().replace('\n', "; ")),
+        )
     })?;
     let mut out = BTreeMap::new();
     for st in body.iter() {
         let Structure::Attribute(a) = st else {
             let (line, column) = st.span().map_or((1, 1), |s| sm.position(s.start));
-            return Err(fail(line, column, "variable files hold only `name = value` attributes, not blocks".into()));
+            return Err(fail(
+                line,
+                column,
+                "variable files hold only `name = value` attributes, not blocks".into(),
+            ));
         };
         let expr: hcl::Expression = a.value.clone().into();
-        let value = hcl::eval::Evaluate::evaluate(&expr, &hcl::eval::Context::new()).map_err(|e| {
-            let (line, column) = a.value.span().map_or((1, 1), |s| sm.position(s.start));
-            fail(line, column, format!("variable {:?}: {e}", a.key.value().as_str()))
-        })?;
+        let value =
+            hcl::eval::Evaluate::evaluate(&expr, &hcl::eval::Context::new()).map_err(|e| {
+                let (line, column) = a.value.span().map_or((1, 1), |s| sm.position(s.start));
+                fail(
+                    line,
+                    column,
+                    format!("variable {:?}: {e}", a.key.value().as_str()),
+                )
+            })?;
         let json = serde_json::to_value(&value)
             .map_err(|e| fail(1, 1, format!("variable {:?}: {e}", a.key.value().as_str())))?;
         out.insert(a.key.value().to_string(), json);

@@ -72,6 +72,12 @@ pub struct TaskGroup {
     /// Horizontal scaling bounds and autoscaler policy.
     #[serde(rename = "Scaling")]
     pub scaling: Option<ScalingPolicy>,
+    /// Behaviour when the node loses contact (replaces `MaxClientDisconnect`).
+    #[serde(rename = "Disconnect")]
+    pub disconnect: Option<DisconnectStrategy>,
+    /// Do not replace allocations of a down node; wait for it.
+    #[serde(rename = "PreventRescheduleOnLost")]
+    pub prevent_reschedule_on_lost: bool,
 }
 
 impl Default for TaskGroup {
@@ -96,6 +102,8 @@ impl Default for TaskGroup {
             stop_after_client_disconnect: None,
             max_client_disconnect: None,
             scaling: None,
+            disconnect: None,
+            prevent_reschedule_on_lost: false,
         }
     }
 }
@@ -195,6 +203,41 @@ pub struct VolumeRequest {
     /// Append `[index]` to the source per allocation.
     #[serde(rename = "PerAlloc")]
     pub per_alloc: bool,
+    /// CSI mount options.
+    #[serde(rename = "MountOptions")]
+    pub mount_options: Option<CsiMountOptions>,
+}
+
+/// File system options of a CSI volume mount.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CsiMountOptions {
+    /// File system type, e.g. `ext4`.
+    #[serde(rename = "FSType")]
+    pub fs_type: String,
+    /// Mount flags, e.g. `noatime`.
+    #[serde(rename = "MountFlags")]
+    pub mount_flags: Vec<String>,
+}
+
+/// What happens to allocations of a node that loses contact (Nomad 1.8's `disconnect`
+/// block, successor of `max_client_disconnect`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DisconnectStrategy {
+    /// How long allocations stay `unknown` before they count as lost (0: at once).
+    #[serde(rename = "LostAfter")]
+    pub lost_after: Nanos,
+    /// Place replacements while the node is disconnected (default true).
+    #[serde(rename = "Replace")]
+    pub replace: Option<bool>,
+    /// Which allocation wins on reconnect: `best_score`, `keep_original`,
+    /// `keep_replacement` or `longest_running`.
+    #[serde(rename = "Reconcile")]
+    pub reconcile: String,
+    /// Stop the allocation on the client after this long without contact.
+    #[serde(rename = "StopOnClientAfter")]
+    pub stop_on_client_after: Option<Nanos>,
 }
 
 /// Rolling update strategy for a group.

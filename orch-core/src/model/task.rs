@@ -170,6 +170,9 @@ pub struct TaskArtifact {
     /// Destination relative to the task directory (default `local/`).
     #[serde(rename = "RelativeDest")]
     pub destination: String,
+    /// Chown the fetched files to the task's user.
+    #[serde(rename = "Chown")]
+    pub chown: bool,
 }
 
 /// A template rendered into the task directory.
@@ -212,6 +215,21 @@ pub struct Template {
     /// Render once, never re-render.
     #[serde(rename = "Once")]
     pub once: bool,
+    /// Quiescence bounds before rendering.
+    #[serde(rename = "Wait")]
+    pub wait: Option<WaitConfig>,
+}
+
+/// Minimum and maximum wait for template quiescence.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WaitConfig {
+    /// Minimum wait.
+    #[serde(rename = "Min")]
+    pub min: Option<Nanos>,
+    /// Maximum wait.
+    #[serde(rename = "Max")]
+    pub max: Option<Nanos>,
 }
 
 impl Default for Template {
@@ -229,6 +247,7 @@ impl Default for Template {
             envvars: false,
             err_missing_key: false,
             once: false,
+            wait: None,
         }
     }
 }

@@ -53,6 +53,43 @@ pub(crate) fn validate_group(e: &mut Errors, path: &str, job: &Job, g: &TaskGrou
             );
         }
     }
+    if let Some(d) = &g.disconnect {
+        let dpath = join(path, "Disconnect");
+        if g.max_client_disconnect.is_some() && d.lost_after > 0 {
+            e.add(
+                &dpath,
+                "using both lost_after and max_client_disconnect is not allowed",
+            );
+        }
+        if g.stop_after_client_disconnect.is_some() && d.stop_on_client_after.is_some() {
+            e.add(
+                &dpath,
+                "using both stop_after_client_disconnect and stop_on_client_after is not allowed",
+            );
+        }
+        if g.prevent_reschedule_on_lost && d.replace.is_some() {
+            e.add(
+                &dpath,
+                "using both prevent_reschedule_on_lost and replace is not allowed",
+            );
+        }
+        if d.lost_after < 0 {
+            e.at(&dpath, "LostAfter", "lost_after cannot be negative");
+        }
+        let reconciles = [
+            "",
+            "best_score",
+            "keep_original",
+            "keep_replacement",
+            "longest_running",
+        ];
+        if !reconciles.contains(&d.reconcile.as_str()) {
+            e.at(&dpath, "Reconcile", format!(
+                "invalid reconcile strategy {:?}; expected best_score, keep_original, keep_replacement or longest_running",
+                d.reconcile
+            ));
+        }
+    }
     if g.shutdown_delay.is_some_and(|d| d < 0) {
         e.at(
             path,

@@ -43,7 +43,11 @@ pub fn parse(args: &[String], specs: &[FlagSpec]) -> Result<Parsed, String> {
             out.positional.extend(args[i + 1..].iter().cloned());
             break;
         }
-        let Some(body) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')).filter(|b| !b.is_empty()) else {
+        let Some(body) = arg
+            .strip_prefix("--")
+            .or_else(|| arg.strip_prefix('-'))
+            .filter(|b| !b.is_empty())
+        else {
             out.positional.extend(args[i..].iter().cloned());
             break;
         };
@@ -53,13 +57,18 @@ pub fn parse(args: &[String], specs: &[FlagSpec]) -> Result<Parsed, String> {
         };
         let Some(spec) = specs.iter().find(|s| s.name == name) else {
             let known: Vec<String> = specs.iter().map(|s| format!("-{}", s.name)).collect();
-            return Err(format!("unknown flag -{name}; this command accepts: {}", known.join(", ")));
+            return Err(format!(
+                "unknown flag -{name}; this command accepts: {}",
+                known.join(", ")
+            ));
         };
         let value = match (spec.takes_value, inline) {
             (true, Some(v)) => v,
             (true, None) => {
                 i += 1;
-                args.get(i).cloned().ok_or_else(|| format!("flag -{name} needs a value"))?
+                args.get(i)
+                    .cloned()
+                    .ok_or_else(|| format!("flag -{name} needs a value"))?
             }
             (false, Some(v)) => v,
             (false, None) => "true".to_string(),
@@ -80,12 +89,29 @@ mod tests {
 
     #[test]
     fn nomad_style_flags() {
-        let specs = [FlagSpec { name: "var", takes_value: true }, FlagSpec { name: "output", takes_value: false }];
-        let p = parse(&strs(&["-var", "a=1", "-var=b=2", "-output", "job.hcl"]), &specs).unwrap();
+        let specs = [
+            FlagSpec {
+                name: "var",
+                takes_value: true,
+            },
+            FlagSpec {
+                name: "output",
+                takes_value: false,
+            },
+        ];
+        let p = parse(
+            &strs(&["-var", "a=1", "-var=b=2", "-output", "job.hcl"]),
+            &specs,
+        )
+        .unwrap();
         assert_eq!(p.all("var"), ["a=1", "b=2"]);
         assert!(p.has("output"));
         assert_eq!(p.positional, ["job.hcl"]);
-        assert!(parse(&strs(&["-bogus"]), &specs).unwrap_err().contains("-var, -output"));
+        assert!(
+            parse(&strs(&["-bogus"]), &specs)
+                .unwrap_err()
+                .contains("-var, -output")
+        );
         assert!(parse(&strs(&["-var"]), &specs).is_err());
     }
 }

@@ -6,9 +6,18 @@ use std::process::ExitCode;
 use super::flags::{FlagSpec, parse};
 
 const JOBSPEC_FLAGS: &[FlagSpec] = &[
-    FlagSpec { name: "var", takes_value: true },
-    FlagSpec { name: "var-file", takes_value: true },
-    FlagSpec { name: "output", takes_value: false },
+    FlagSpec {
+        name: "var",
+        takes_value: true,
+    },
+    FlagSpec {
+        name: "var-file",
+        takes_value: true,
+    },
+    FlagSpec {
+        name: "output",
+        takes_value: false,
+    },
 ];
 
 /// Dispatches `orch job <verb>`.
@@ -25,7 +34,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 
 fn validate(args: &[String]) -> Result<ExitCode, String> {
     let job = load(args)?;
-    println!("Job validation successful ({} task group(s) in job {:?})", job.task_groups.len(), job.id);
+    println!(
+        "Job validation successful ({} task group(s) in job {:?})",
+        job.task_groups.len(),
+        job.id
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -36,7 +49,8 @@ fn run_job(args: &[String]) -> Result<ExitCode, String> {
     }
     let job = load(args)?;
     let body = serde_json::json!({ "Job": job });
-    let text = serde_json::to_string_pretty(&body).map_err(|e| format!("cannot encode job as JSON: {e}"))?;
+    let text = serde_json::to_string_pretty(&body)
+        .map_err(|e| format!("cannot encode job as JSON: {e}"))?;
     println!("{text}");
     Ok(ExitCode::SUCCESS)
 }
@@ -49,17 +63,21 @@ fn load(args: &[String]) -> Result<orch_core::model::Job, String> {
     };
     let mut vars = BTreeMap::new();
     for file in parsed.all("var-file") {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read -var-file {file}: {e}"))?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read -var-file {file}: {e}"))?;
         for (k, v) in orch_core::jobspec::parse_var_file(file, &text).map_err(|e| e.to_string())? {
             vars.insert(k, v);
         }
     }
     for pair in parsed.all("var") {
-        let (k, v) = pair.split_once('=').ok_or_else(|| format!("-var {pair:?}: expected name=value"))?;
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("-var {pair:?}: expected name=value"))?;
         vars.insert(k.to_string(), serde_json::Value::String(v.to_string()));
     }
     let text = if path == "-" {
-        std::io::read_to_string(std::io::stdin()).map_err(|e| format!("cannot read standard input: {e}"))?
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| format!("cannot read standard input: {e}"))?
     } else {
         std::fs::read_to_string(path).map_err(|e| format!("cannot read jobspec {path}: {e}"))?
     };

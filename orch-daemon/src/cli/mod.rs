@@ -20,9 +20,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             println!("orch v{}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
-        Some("agent") => Err("`orch agent` is not available in this build yet: the server and client \
+        Some("agent") => Err(
+            "`orch agent` is not available in this build yet: the server and client \
              agent are still being built; use `orch job validate` to check jobspecs meanwhile"
-            .into()),
+                .into(),
+        ),
         Some("-h") | Some("--help") | Some("help") | None => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

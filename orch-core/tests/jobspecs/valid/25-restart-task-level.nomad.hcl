@@ -20,8 +20,8 @@ job "svc" {
       driver = "docker"
 
       restart {
-        attempts = 5
-        delay    = "1h30m"
+        attempts = 1
+        delay    = "20m30s"
       }
 
       config {

@@ -1,0 +1,77 @@
+//! Every valid fixture must survive the whole pipeline (HCL → Nomad JSON → typed job →
+//! canonical → validated), and the typed job must serialize back to JSON that parses to
+//! the same job: what `GET /v1/job/:id` returns can be re-submitted.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Fixtures Nomad accepts that use features orch refuses, and what the refusal must name.
+const REFUSED: &[(&str, &[&str])] = &[
+    ("17-scaling.nomad.hcl", &["vertical scaling"]),
+    (
+        "24-vault-consul-identity.nomad.hcl",
+        &[
+            "Vault integrations",
+            "Consul settings",
+            "workload identities",
+        ],
+    ),
+    ("26-ui-crons.nomad.hcl", &["template change scripts"]),
+];
+
+#[test]
+fn every_valid_fixture_becomes_a_valid_canonical_job() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jobspecs/valid");
+    let mut failures = Vec::new();
+    let mut count = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "hcl"))
+    {
+        count += 1;
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut vars = BTreeMap::new();
+        if name.starts_with("11-") {
+            for (k, v) in [("env", "prod"), ("replicas", "3"), ("image_tag", "2.1")] {
+                vars.insert(k.to_string(), serde_json::Value::String(v.into()));
+            }
+        }
+        let refused = REFUSED.iter().find(|(n, _)| *n == name);
+        match (
+            orch_core::jobspec::parse_jobspec(&name, &text, &vars),
+            refused,
+        ) {
+            (Err(e), Some((_, features))) => {
+                let text = e.to_string();
+                for f in *features {
+                    assert!(
+                        text.contains(f),
+                        "{name}: refusal should name {f:?}: {text}"
+                    );
+                }
+            }
+            (Ok(_), Some(_)) => failures.push(format!(
+                "{name}: uses an unsupported feature but was accepted"
+            )),
+            (Ok(job), None) => {
+                let json = serde_json::to_string(&job).unwrap();
+                let again = orch_core::jobspec::from_json::parse_job_json(&json)
+                    .unwrap_or_else(|e| panic!("{name}: re-parse of our own JSON failed: {e}"));
+                assert_eq!(again, job, "{name}: JSON round trip changed the job");
+            }
+            (Err(e), None) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(count >= 25, "expected at least 25 fixtures, found {count}");
+    assert!(
+        failures.is_empty(),
+        "fixtures refused:\n{}",
+        failures.join("\n")
+    );
+}
