@@ -358,7 +358,6 @@ fn valid_expectations() -> BTreeMap<&'static str, Vec<(&'static str, Value)>> {
         "21-disconnect-shutdown.nomad.hcl",
         vec![
             ("/TaskGroups/0/ShutdownDelay", json!(5 * NS)),
-            ("/TaskGroups/0/MaxClientDisconnect", json!(3600 * NS)),
             (
                 "/TaskGroups/0/Disconnect",
                 json!({"LostAfter": 1800 * NS, "Replace": false, "Reconcile": "keep_original"}),

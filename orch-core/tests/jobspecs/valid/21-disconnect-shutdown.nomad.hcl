@@ -1,7 +1,6 @@
 job "edge" {
   group "g" {
     shutdown_delay        = "5s"
-    max_client_disconnect = "1h"
 
     disconnect {
       lost_after = "30m"
