@@ -75,3 +75,33 @@ fn every_valid_fixture_becomes_a_valid_canonical_job() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn semantic_errors_point_at_the_hcl_that_caused_them() {
+    let src = r#"job "x" {
+  priority = 500
+  group "g" {
+    count = 2
+    task "t" {
+      driver = "raw_exec"
+      resources {
+        memory = 4
+      }
+    }
+    task "u" {
+      config { command = "x" }
+    }
+  }
+}
+"#;
+    let err =
+        orch_core::jobspec::parse_jobspec("bad.nomad.hcl", src, &BTreeMap::new()).unwrap_err();
+    let text = err.to_string();
+    for want in [
+        "bad.nomad.hcl:2:3: Priority: job priority must be between [1, 100]; got 500",
+        "bad.nomad.hcl:8:9: TaskGroups[0].Tasks[0].Resources.MemoryMB: minimum MemoryMB value is 10; got 4",
+        "bad.nomad.hcl:11:5: TaskGroups[0].Tasks[1].Driver: Missing task driver",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}

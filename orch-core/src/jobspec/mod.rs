@@ -25,6 +25,7 @@ mod eval;
 mod format;
 pub mod from_json;
 mod functions;
+mod locate;
 mod schema_job;
 mod schema_task;
 mod special;
@@ -195,7 +196,32 @@ pub fn parse_jobspec(
         return Ok(from_json::parse_job_json(text)?);
     }
     let value = parse_hcl_to_json(text, filename, vars)?;
-    Ok(from_json::job_from_json_value(value)?)
+    match from_json::job_from_json_value(value) {
+        Ok(job) => Ok(job),
+        Err(from_json::JsonJobError::Fields(errors)) => {
+            Err(locate_field_errors(filename, text, errors).into())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Points each field error of an HCL jobspec at the block or attribute it came from.
+fn locate_field_errors(
+    filename: &str,
+    text: &str,
+    errors: crate::validate::ValidationErrors,
+) -> JobspecError {
+    let sm = SourceMap::new(text, filename);
+    let body = hcl::edit::parser::parse_body(text).ok();
+    let diagnostics = errors
+        .0
+        .into_iter()
+        .map(|e| {
+            let span = body.as_ref().and_then(|b| locate::locate(b, &e.path));
+            sm.diag(span, e.to_string())
+        })
+        .collect();
+    JobspecError { diagnostics }
 }
 
 /// Parses a variable file (`-var-file`): HCL `name = value` lines, or a JSON object.
