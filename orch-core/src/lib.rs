@@ -1,3 +1,4 @@
 //! orch-core: the pure, deterministic heart of orch.
 pub mod jobspec;
 pub mod model;
+pub mod state;
