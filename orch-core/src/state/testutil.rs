@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::model::{
-    AllocDeploymentStatus, Allocation, Deployment, DeploymentState, Evaluation, Job, Node,
-    ScalingPolicy, Task, TaskGroup, eval_status, node_status,
+    Allocation, Deployment, DeploymentState, Evaluation, Job, Node, ScalingPolicy, Task, TaskGroup,
+    eval_status, node_status,
 };
 
 pub const NOW: i64 = 1_700_000_000_000_000_000;
@@ -130,14 +130,6 @@ pub fn client_update(id: &str, status: &str) -> AllocClientState {
         id: id.into(),
         client_status: status.into(),
         ..AllocClientState::default()
-    }
-}
-
-pub fn healthy_status(canary: bool) -> AllocDeploymentStatus {
-    AllocDeploymentStatus {
-        healthy: Some(true),
-        canary,
-        ..AllocDeploymentStatus::default()
     }
 }
 
