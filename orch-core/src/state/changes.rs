@@ -18,7 +18,7 @@ pub(super) type Outcome = Result<(Changes, super::Response), super::StateError>;
 #[derive(Debug, Clone)]
 pub(super) enum JobChange {
     /// Store this job; `new_version` also records it in the version history.
-    Put { job: Job, new_version: bool },
+    Put { job: Box<Job>, new_version: bool },
     /// Remove the job and its versions.
     Purge,
 }
@@ -172,7 +172,7 @@ impl StateStore {
                 } => {
                     job.create_index = self.jobs.get(&k).map_or(index, |e| e.create_index);
                     job.modify_index = index;
-                    self.jobs.insert(k.clone(), job);
+                    self.jobs.insert(k.clone(), *job);
                     if new_version {
                         record_versions.push(k.clone());
                     }

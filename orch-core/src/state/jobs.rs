@@ -111,7 +111,7 @@ impl StateStore {
         ch.jobs.insert(
             job.key(),
             JobChange::Put {
-                job,
+                job: Box::new(job),
                 new_version: true,
             },
         );
@@ -292,7 +292,7 @@ impl StateStore {
             ch.jobs.insert(
                 k,
                 JobChange::Put {
-                    job,
+                    job: Box::new(job),
                     new_version: false,
                 },
             );
