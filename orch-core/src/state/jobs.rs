@@ -1,6 +1,8 @@
 //! Job commands: register, deregister, scale, revert, stability.
 //!
-//! Versioning follows Nomad (notes §1.7): a new job is version 0; a registration whose
+//! Versioning follows Nomad (notes §1.7): a new job is version 0 (see [`StateStore`]'s
+//! `stage_job` for the one exception, a re-registered purged job whose old allocations
+//! remain); a registration whose
 //! spec differs from the current one (ignoring status, stability, version, indexes and
 //! submit time) becomes version `old + 1` with `JobModifyIndex` and `SubmitTime` of this
 //! command. **An unchanged spec writes nothing to the job** — version, `JobModifyIndex`
@@ -99,7 +101,16 @@ impl StateStore {
                 job.status_description.clone_from(&old.status_description);
             }
             None => {
-                job.version = 0;
+                // Version 0, unless allocations of a purged earlier incarnation still
+                // hold specs under this job ID: numbering continues past them so an
+                // allocation's (job, version) always names exactly one spec.
+                job.version = self
+                    .alloc_jobs
+                    .range((job.namespace.clone(), job.id.clone(), 0)..)
+                    .take_while(|((ns, id, _), _)| *ns == job.namespace && *id == job.id)
+                    .map(|((_, _, v), _)| v.saturating_add(1))
+                    .max()
+                    .unwrap_or(0);
                 job.status = job_status::PENDING.to_string();
                 job.status_description = String::new();
             }

@@ -465,3 +465,29 @@ fn templates_and_system_jobs_run_until_stopped() {
     let k: JobKey = ("default".into(), "cron".into());
     assert!(s.jobs.contains_key(&k));
 }
+
+#[test]
+fn reregistering_a_purged_job_never_reuses_versions_its_old_allocs_hold() {
+    let mut s = populated();
+    let purge = JobDeregister {
+        namespace: "default".into(),
+        job_id: "web".into(),
+        purge: true,
+        eval: None,
+        now: NOW,
+    };
+    s.apply(10, Command::JobDeregister(purge)).unwrap();
+    let mut fresh = job("web");
+    fresh.task_groups[0].count = 7;
+    let r = s.apply(11, register(fresh)).unwrap();
+    assert_eq!(
+        r.job_version, 1,
+        "version 0 is still the spec of allocs a1/a2"
+    );
+    let j = s.job("default", "web").unwrap();
+    assert_eq!(
+        (j.create_index, j.status.as_str()),
+        (11, job_status::PENDING)
+    );
+    assert_eq!(s.alloc("a1").unwrap().job.unwrap().task_groups[0].count, 2);
+}
