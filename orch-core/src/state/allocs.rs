@@ -1,0 +1,276 @@
+//! Allocation commands: committing a scheduler plan, client status updates and desired
+//! transitions.
+//!
+//! Index rules (Nomad's): a server-side change (plan placement, in-place update, stop,
+//! preemption) sets `AllocModifyIndex`; a client update only moves `ModifyIndex`.
+//! Allocations are stored without their job; the spec of `(namespace, job, version)` is
+//! kept once in the store's alloc job table.
+
+use std::collections::BTreeSet;
+
+use super::changes::{Changes, Outcome};
+use super::{
+    AllocClientUpdate, AllocDesiredTransitionUpdate, ApplyPlanResults, Response, StateError,
+    StateStore, key,
+};
+use crate::model::{Job, client_status, desired_status};
+
+fn validate_client_status(alloc_id: &str, status: &str) -> Result<(), StateError> {
+    if client_status::ALL.contains(&status) {
+        Ok(())
+    } else {
+        Err(StateError::Invalid(format!(
+            "allocation {alloc_id:?}: unknown client status {status:?}; use one of {}",
+            client_status::ALL.join(", ")
+        )))
+    }
+}
+
+fn validate_desired_status(alloc_id: &str, status: &str) -> Result<(), StateError> {
+    if [
+        desired_status::RUN,
+        desired_status::STOP,
+        desired_status::EVICT,
+    ]
+    .contains(&status)
+    {
+        Ok(())
+    } else {
+        Err(StateError::Invalid(format!(
+            "allocation {alloc_id:?}: unknown desired status {status:?}; use run, stop or evict"
+        )))
+    }
+}
+
+/// Refuses empty and repeated IDs in one command: each object changes once per command,
+/// which keeps deployment counters and index stamping unambiguous.
+pub(super) fn check_unique<'a>(
+    what: &str,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<(), StateError> {
+    let mut seen = BTreeSet::new();
+    for id in ids {
+        if id.is_empty() {
+            return Err(StateError::Invalid(format!(
+                "{what} with an empty ID; every {what} needs its UUID"
+            )));
+        }
+        if !seen.insert(id) {
+            return Err(StateError::Invalid(format!(
+                "{what} {id:?} appears more than once in one command; list each {what} once"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl StateStore {
+    /// The spec an allocation of `(namespace, job_id)` at `version` runs: the job must
+    /// still exist, and the version must be known (kept for other allocations, tracked,
+    /// or current).
+    fn job_spec_for(
+        &self,
+        namespace: &str,
+        job_id: &str,
+        version: u64,
+    ) -> Result<&Job, StateError> {
+        let k = key(namespace, job_id);
+        if !self.jobs.contains_key(&k) {
+            return Err(StateError::JobNotFound {
+                namespace: namespace.to_string(),
+                job_id: job_id.to_string(),
+            });
+        }
+        self.alloc_jobs
+            .get(&(namespace.to_string(), job_id.to_string(), version))
+            .or_else(|| self.job_versions.get(&k).and_then(|v| v.get(&version)))
+            .ok_or_else(|| StateError::JobVersionNotFound {
+                namespace: namespace.to_string(),
+                job_id: job_id.to_string(),
+                version,
+            })
+    }
+
+    pub(super) fn apply_plan_results(&self, index: u64, c: ApplyPlanResults) -> Outcome {
+        check_unique(
+            "allocation",
+            c.allocs_to_upsert
+                .iter()
+                .map(|a| a.id.as_str())
+                .chain(c.allocs_stopped.iter().map(|s| s.alloc_id.as_str()))
+                .chain(c.allocs_preempted.iter().map(|p| p.alloc_id.as_str())),
+        )?;
+        let mut ch = Changes::default();
+
+        if let Some(d) = c.deployment {
+            if d.id.is_empty() {
+                return Err(StateError::Invalid(
+                    "plan deployment has an empty ID; the scheduler must assign it a UUID".into(),
+                ));
+            }
+            super::deployments::validate_status(&d.id, &d.status)?;
+            if self.job(&d.namespace, &d.job_id).is_none() {
+                return Err(StateError::JobNotFound {
+                    namespace: d.namespace,
+                    job_id: d.job_id,
+                });
+            }
+            ch.deployments.insert(d.id.clone(), Some(d));
+        }
+        for u in c.deployment_updates {
+            super::deployments::validate_status(&u.deployment_id, &u.status)?;
+            let d = ch
+                .deployment_mut(self, &u.deployment_id)
+                .ok_or_else(|| StateError::DeploymentNotFound(u.deployment_id.clone()))?;
+            d.status = u.status;
+            d.status_description = u.status_description;
+            d.modify_time = c.now;
+        }
+
+        for mut a in c.allocs_to_upsert {
+            if let Some(job) = a.job.take() {
+                a.job_version = job.version;
+            }
+            let node = self
+                .nodes
+                .get(&a.node_id)
+                .ok_or_else(|| StateError::NodeNotFound(a.node_id.clone()))?;
+            let spec = self.job_spec_for(&a.namespace, &a.job_id, a.job_version)?;
+            if spec.group(&a.task_group).is_none() {
+                return Err(StateError::Invalid(format!(
+                    "allocation {:?} is for task group {:?}, which job {:?} version {} does not have; place allocations for the job's groups",
+                    a.id, a.task_group, a.job_id, a.job_version
+                )));
+            }
+            if a.desired_status.is_empty() {
+                a.desired_status = desired_status::RUN.to_string();
+            }
+            validate_desired_status(&a.id, &a.desired_status)?;
+            if a.client_status.is_empty() {
+                a.client_status = client_status::PENDING.to_string();
+            }
+            validate_client_status(&a.id, &a.client_status)?;
+            if a.node_name.is_empty() {
+                a.node_name.clone_from(&node.name);
+            }
+            let old = self.allocs.get(&a.id);
+            match old {
+                Some(o) => {
+                    // In-place update: the client owns task states and (unless the
+                    // scheduler declares the allocation lost/unknown) its status.
+                    a.create_time = o.create_time;
+                    a.task_states.clone_from(&o.task_states);
+                    if a.client_status != client_status::LOST
+                        && a.client_status != client_status::UNKNOWN
+                    {
+                        a.client_status.clone_from(&o.client_status);
+                        a.client_description.clone_from(&o.client_description);
+                    }
+                    if a.deployment_status.is_none() {
+                        a.deployment_status.clone_from(&o.deployment_status);
+                    }
+                }
+                None => a.create_time = c.now,
+            }
+            a.alloc_modify_index = index;
+            a.modify_time = c.now;
+            let spec_key = (a.namespace.clone(), a.job_id.clone(), a.job_version);
+            if !self.alloc_jobs.contains_key(&spec_key) {
+                ch.alloc_jobs.insert(spec_key, spec.clone());
+            }
+            self.track_deployment(&mut ch, old, &a);
+            ch.allocs.insert(a.id.clone(), Some(a));
+        }
+
+        for s in c.allocs_stopped {
+            if let Some(cs) = &s.client_status {
+                validate_client_status(&s.alloc_id, cs)?;
+            }
+            let a = ch
+                .alloc_mut(self, &s.alloc_id)
+                .ok_or_else(|| StateError::AllocNotFound(s.alloc_id.clone()))?;
+            a.desired_status = desired_status::STOP.to_string();
+            a.desired_description = s.desired_description;
+            if let Some(cs) = s.client_status {
+                a.client_status = cs;
+            }
+            a.alloc_modify_index = index;
+            a.modify_time = c.now;
+        }
+        for p in c.allocs_preempted {
+            let a = ch
+                .alloc_mut(self, &p.alloc_id)
+                .ok_or_else(|| StateError::AllocNotFound(p.alloc_id.clone()))?;
+            a.desired_status = desired_status::EVICT.to_string();
+            a.desired_description = format!("Preempted by alloc ID {}", p.preempted_by);
+            a.preempted_by_allocation = p.preempted_by;
+            a.alloc_modify_index = index;
+            a.modify_time = c.now;
+        }
+
+        check_unique("evaluation", c.evals.iter().map(|e| e.id.as_str()))?;
+        self.stage_evals(&mut ch, c.evals)?;
+        if !c.eval_id.is_empty() {
+            // Touch the plan's evaluation so its ModifyIndex tells the worker the plan landed.
+            ch.eval_mut(self, &c.eval_id)
+                .ok_or_else(|| StateError::EvalNotFound(c.eval_id.clone()))?;
+        }
+        Ok((ch, Response::default()))
+    }
+
+    pub(super) fn alloc_client_update(&self, index: u64, c: AllocClientUpdate) -> Outcome {
+        check_unique("allocation", c.allocs.iter().map(|a| a.id.as_str()))?;
+        check_unique("evaluation", c.evals.iter().map(|e| e.id.as_str()))?;
+        let mut ch = Changes::default();
+        for u in c.allocs {
+            validate_client_status(&u.id, &u.client_status)?;
+            let old = self
+                .allocs
+                .get(&u.id)
+                .ok_or_else(|| StateError::AllocNotFound(u.id.clone()))?;
+            let mut a = old.clone();
+            a.client_status = u.client_status;
+            a.client_description = u.client_description;
+            a.task_states = u.task_states;
+            if let Some(mut ds) = u.deployment_status {
+                ds.canary = old.deployment_status.as_ref().is_some_and(|s| s.canary);
+                ds.modify_index = index;
+                a.deployment_status = Some(ds);
+            }
+            a.modify_time = c.now;
+            self.track_deployment(&mut ch, Some(old), &a);
+            ch.allocs.insert(a.id.clone(), Some(a));
+        }
+        self.stage_evals(&mut ch, c.evals)?;
+        Ok((ch, Response::default()))
+    }
+
+    pub(super) fn alloc_desired_transition(&self, c: AllocDesiredTransitionUpdate) -> Outcome {
+        check_unique("evaluation", c.evals.iter().map(|e| e.id.as_str()))?;
+        let mut ch = Changes::default();
+        for (id, t) in c.transitions {
+            let a = ch
+                .alloc_mut(self, &id)
+                .ok_or_else(|| StateError::AllocNotFound(id.clone()))?;
+            let d = &mut a.desired_transition;
+            if t.migrate.is_some() {
+                d.migrate = t.migrate;
+            }
+            if t.reschedule.is_some() {
+                d.reschedule = t.reschedule;
+            }
+            if t.force_reschedule.is_some() {
+                d.force_reschedule = t.force_reschedule;
+            }
+            if t.no_shutdown_delay.is_some() {
+                d.no_shutdown_delay = t.no_shutdown_delay;
+            }
+        }
+        self.stage_evals(&mut ch, c.evals)?;
+        Ok((ch, Response::default()))
+    }
+}
+
+#[cfg(test)]
+#[path = "allocs_tests.rs"]
+mod tests;

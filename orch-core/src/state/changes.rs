@@ -1,0 +1,359 @@
+//! Change sets and their commit: the second, infallible half of applying a command.
+//!
+//! Handlers validate and describe their effect as a [`Changes`] value while only reading
+//! the store; [`StateStore::commit`] then writes it, stamps indexes, keeps the derived
+//! indexes and the normalized alloc job specs in step, recomputes job statuses and bumps
+//! table indexes. Because stamping happens here, every stored object's
+//! `CreateIndex <= ModifyIndex <= latest_index` holds by construction.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{JOB_TRACKED_VERSIONS, JobKey, JobVersionKey, StateStore, key, table};
+use crate::model::{Allocation, Deployment, Evaluation, Job, Node, job_status, job_type};
+
+/// What a handler returns: the change set to commit and the reply for the caller.
+pub(super) type Outcome = Result<(Changes, super::Response), super::StateError>;
+
+/// What a command does to one job.
+#[derive(Debug, Clone)]
+pub(super) enum JobChange {
+    /// Store this job; `new_version` also records it in the version history.
+    Put { job: Box<Job>, new_version: bool },
+    /// Remove the job and its versions.
+    Purge,
+}
+
+/// Everything one command changes. `None` in an object map means delete.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Changes {
+    pub jobs: BTreeMap<JobKey, JobChange>,
+    /// `(job, version, stable)` for versions other than the current one.
+    pub version_stability: Vec<(JobKey, u64, bool)>,
+    /// Job specs newly referenced by allocations.
+    pub alloc_jobs: BTreeMap<JobVersionKey, Job>,
+    pub nodes: BTreeMap<String, Option<Node>>,
+    pub evals: BTreeMap<String, Option<Evaluation>>,
+    pub allocs: BTreeMap<String, Option<Allocation>>,
+    pub deployments: BTreeMap<String, Option<Deployment>>,
+}
+
+/// Gets an object for modification through the change set, copying it from the store on
+/// first use, so several edits in one command compose.
+fn overlay_mut<'a, T: Clone>(
+    over: &'a mut BTreeMap<String, Option<T>>,
+    base: &BTreeMap<String, T>,
+    id: &str,
+) -> Option<&'a mut T> {
+    if !over.contains_key(id) {
+        let current = base.get(id)?.clone();
+        over.insert(id.to_string(), Some(current));
+    }
+    over.get_mut(id)?.as_mut()
+}
+
+fn overlay_get<'a, T>(
+    over: &'a BTreeMap<String, Option<T>>,
+    base: &'a BTreeMap<String, T>,
+    id: &str,
+) -> Option<&'a T> {
+    match over.get(id) {
+        Some(staged) => staged.as_ref(),
+        None => base.get(id),
+    }
+}
+
+impl Changes {
+    /// An allocation to modify in this command.
+    pub fn alloc_mut(&mut self, store: &StateStore, id: &str) -> Option<&mut Allocation> {
+        overlay_mut(&mut self.allocs, &store.allocs, id)
+    }
+
+    /// An evaluation as this command currently sees it.
+    pub fn eval<'a>(&'a self, store: &'a StateStore, id: &str) -> Option<&'a Evaluation> {
+        overlay_get(&self.evals, &store.evals, id)
+    }
+
+    /// An evaluation to modify in this command.
+    pub fn eval_mut(&mut self, store: &StateStore, id: &str) -> Option<&mut Evaluation> {
+        overlay_mut(&mut self.evals, &store.evals, id)
+    }
+
+    /// A deployment as this command currently sees it.
+    pub fn deployment<'a>(&'a self, store: &'a StateStore, id: &str) -> Option<&'a Deployment> {
+        overlay_get(&self.deployments, &store.deployments, id)
+    }
+
+    /// A deployment to modify in this command.
+    pub fn deployment_mut(&mut self, store: &StateStore, id: &str) -> Option<&mut Deployment> {
+        overlay_mut(&mut self.deployments, &store.deployments, id)
+    }
+}
+
+fn index_insert<K: Ord>(index: &mut BTreeMap<K, BTreeSet<String>>, k: K, id: &str) {
+    index.entry(k).or_default().insert(id.to_string());
+}
+
+fn index_remove<K: Ord>(index: &mut BTreeMap<K, BTreeSet<String>>, k: &K, id: &str) {
+    if let Some(set) = index.get_mut(k) {
+        set.remove(id);
+        if set.is_empty() {
+            index.remove(k);
+        }
+    }
+}
+
+/// Keeps the newest [`JOB_TRACKED_VERSIONS`] versions; if the newest stable version would
+/// fall out, it takes the place of the oldest kept one (as Nomad does), so auto-revert
+/// always has a target.
+fn prune_versions(versions: &mut BTreeMap<u64, Job>) {
+    if versions.len() <= JOB_TRACKED_VERSIONS {
+        return;
+    }
+    let mut keep: BTreeSet<u64> = versions
+        .keys()
+        .rev()
+        .take(JOB_TRACKED_VERSIONS)
+        .copied()
+        .collect();
+    let newest_stable = versions
+        .values()
+        .rev()
+        .find(|j| j.stable)
+        .map(|j| j.version);
+    if let Some(stable) = newest_stable
+        && !keep.contains(&stable)
+        && let Some(oldest) = keep.first().copied()
+    {
+        keep.remove(&oldest);
+        keep.insert(stable);
+    }
+    versions.retain(|v, _| keep.contains(v));
+}
+
+impl StateStore {
+    pub(super) fn index_eval(&mut self, e: &Evaluation) {
+        index_insert(&mut self.evals_by_job, key(&e.namespace, &e.job_id), &e.id);
+    }
+
+    pub(super) fn index_alloc(&mut self, a: &Allocation) {
+        index_insert(&mut self.allocs_by_node, a.node_id.clone(), &a.id);
+        index_insert(&mut self.allocs_by_job, key(&a.namespace, &a.job_id), &a.id);
+        index_insert(&mut self.allocs_by_eval, a.eval_id.clone(), &a.id);
+    }
+
+    pub(super) fn index_deployment(&mut self, d: &Deployment) {
+        index_insert(
+            &mut self.deployments_by_job,
+            key(&d.namespace, &d.job_id),
+            &d.id,
+        );
+    }
+
+    /// Writes a validated change set at `index`. Infallible by design.
+    pub(super) fn commit(&mut self, index: u64, ch: Changes) {
+        let mut dirty: BTreeSet<&'static str> = BTreeSet::new();
+        let mut touched: BTreeSet<JobKey> = BTreeSet::new();
+        let mut collected: BTreeSet<JobKey> = BTreeSet::new();
+        let mut record_versions: Vec<JobKey> = Vec::new();
+        let mut spec_refs: BTreeSet<JobVersionKey> = BTreeSet::new();
+
+        for (k, change) in ch.jobs {
+            dirty.insert(table::JOBS);
+            match change {
+                JobChange::Purge => {
+                    self.jobs.remove(&k);
+                    if self.job_versions.remove(&k).is_some() {
+                        dirty.insert(table::JOB_VERSION);
+                    }
+                }
+                JobChange::Put {
+                    mut job,
+                    new_version,
+                } => {
+                    job.create_index = self.jobs.get(&k).map_or(index, |e| e.create_index);
+                    job.modify_index = index;
+                    self.jobs.insert(k.clone(), *job);
+                    if new_version {
+                        record_versions.push(k.clone());
+                    }
+                    touched.insert(k);
+                }
+            }
+        }
+        for (k, version, stable) in ch.version_stability {
+            if let Some(j) = self
+                .job_versions
+                .get_mut(&k)
+                .and_then(|m| m.get_mut(&version))
+            {
+                j.stable = stable;
+                j.modify_index = index;
+                dirty.insert(table::JOB_VERSION);
+            }
+        }
+        for (k, job) in ch.alloc_jobs {
+            self.alloc_jobs.entry(k).or_insert(job);
+        }
+
+        for (id, node) in ch.nodes {
+            dirty.insert(table::NODES);
+            let create = self.nodes.get(&id).map_or(index, |n| n.create_index);
+            match node {
+                Some(mut n) => {
+                    n.create_index = create;
+                    n.modify_index = index;
+                    self.nodes.insert(id, n);
+                }
+                None => {
+                    self.nodes.remove(&id);
+                }
+            }
+        }
+
+        for (id, eval) in ch.evals {
+            dirty.insert(table::EVALS);
+            let old = self.evals.remove(&id);
+            if let Some(o) = &old {
+                index_remove(&mut self.evals_by_job, &key(&o.namespace, &o.job_id), &id);
+                touched.insert(key(&o.namespace, &o.job_id));
+            }
+            match eval {
+                Some(mut e) => {
+                    e.create_index = old.as_ref().map_or(index, |o| o.create_index);
+                    e.modify_index = index;
+                    self.index_eval(&e);
+                    touched.insert(key(&e.namespace, &e.job_id));
+                    self.evals.insert(id, e);
+                }
+                None => {
+                    if let Some(o) = old {
+                        collected.insert(key(&o.namespace, &o.job_id));
+                    }
+                }
+            }
+        }
+
+        for (id, alloc) in ch.allocs {
+            dirty.insert(table::ALLOCS);
+            let old = self.allocs.remove(&id);
+            if let Some(o) = &old {
+                index_remove(&mut self.allocs_by_node, &o.node_id, &id);
+                index_remove(&mut self.allocs_by_job, &key(&o.namespace, &o.job_id), &id);
+                index_remove(&mut self.allocs_by_eval, &o.eval_id, &id);
+                touched.insert(key(&o.namespace, &o.job_id));
+                spec_refs.insert((o.namespace.clone(), o.job_id.clone(), o.job_version));
+            }
+            match alloc {
+                Some(mut a) => {
+                    a.job = None;
+                    a.create_index = old.as_ref().map_or(index, |o| o.create_index);
+                    a.modify_index = index;
+                    self.index_alloc(&a);
+                    touched.insert(key(&a.namespace, &a.job_id));
+                    self.allocs.insert(id, a);
+                }
+                None => {
+                    if let Some(o) = old {
+                        collected.insert(key(&o.namespace, &o.job_id));
+                    }
+                }
+            }
+        }
+        // Drop job specs no allocation refers to any more.
+        for (ns, job_id, version) in spec_refs {
+            let k = key(&ns, &job_id);
+            let used = self.allocs_by_job.get(&k).is_some_and(|ids| {
+                ids.iter()
+                    .filter_map(|id| self.allocs.get(id))
+                    .any(|a| a.job_version == version)
+            });
+            if !used {
+                self.alloc_jobs.remove(&(ns, job_id, version));
+            }
+        }
+
+        for (id, dep) in ch.deployments {
+            dirty.insert(table::DEPLOYMENTS);
+            let old = self.deployments.remove(&id);
+            if let Some(o) = &old {
+                index_remove(
+                    &mut self.deployments_by_job,
+                    &key(&o.namespace, &o.job_id),
+                    &id,
+                );
+            }
+            if let Some(mut d) = dep {
+                d.create_index = old.as_ref().map_or(index, |o| o.create_index);
+                d.modify_index = index;
+                self.index_deployment(&d);
+                self.deployments.insert(id, d);
+            }
+        }
+
+        for k in touched.iter().chain(collected.iter()) {
+            let Some(job) = self.jobs.get(k) else {
+                continue;
+            };
+            let status = self.job_status(job, collected.contains(k));
+            if job.status != status
+                && let Some(job) = self.jobs.get_mut(k)
+            {
+                job.status = status.to_string();
+                job.modify_index = index;
+                dirty.insert(table::JOBS);
+            }
+        }
+
+        for k in record_versions {
+            if let Some(job) = self.jobs.get(&k) {
+                let versions = self.job_versions.entry(k).or_default();
+                versions.insert(job.version, job.clone());
+                prune_versions(versions);
+                dirty.insert(table::JOB_VERSION);
+            }
+        }
+
+        for t in dirty {
+            self.table_indexes.insert(t.to_string(), index);
+        }
+        self.latest_index = index;
+    }
+
+    /// Nomad's `getJobStatus`: system, periodic and parameterized jobs run until stopped;
+    /// otherwise any non-terminal allocation means running, any non-terminal evaluation
+    /// pending, and terminal ones (or garbage-collected ones, `collected`, or a stopped job
+    /// with nothing left) dead; a job with nothing at all is pending. Only
+    /// allocations and evaluations of this incarnation of the job (created at or after
+    /// its `CreateIndex`) count, so a purged and re-registered job starts fresh.
+    pub(super) fn job_status(&self, job: &Job, collected: bool) -> &'static str {
+        if job.job_type == job_type::SYSTEM || job.is_template() {
+            return if job.stop {
+                job_status::DEAD
+            } else {
+                job_status::RUNNING
+            };
+        }
+        let k = key(&job.namespace, &job.id);
+        let allocs = self.collect(&self.allocs_by_job, &k, &self.allocs);
+        let mut has_alloc = false;
+        for a in allocs.iter().filter(|a| a.create_index >= job.create_index) {
+            has_alloc = true;
+            if !a.terminal() {
+                return job_status::RUNNING;
+            }
+        }
+        let evals = self.collect(&self.evals_by_job, &k, &self.evals);
+        let mut has_eval = false;
+        for e in evals.iter().filter(|e| e.create_index >= job.create_index) {
+            has_eval = true;
+            if !e.terminal() {
+                return job_status::PENDING;
+            }
+        }
+        if collected || has_eval || has_alloc || job.stop {
+            job_status::DEAD
+        } else {
+            job_status::PENDING
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! The replicated state machine: every job, node, evaluation, allocation and deployment
+//! the servers know, changed only by applying [`Command`]s from the Raft log.
+//!
+//! Design:
+//! - **Deterministic.** Time and new IDs arrive inside commands; only `BTreeMap`s are
+//!   used, so applying the same log on any replica yields byte-identical snapshots.
+//! - **Atomic.** Every command is first turned into a change set by a read-only
+//!   handler (`&self`), which does all validation; only then is the change set committed
+//!   by an infallible step. A refused command therefore changes nothing, not even the
+//!   latest index.
+//! - **Indexed like Nomad.** Objects carry `CreateIndex`/`ModifyIndex` (plus
+//!   `JobModifyIndex` and `AllocModifyIndex`); the store tracks the latest applied index
+//!   and one index per table, which blocking queries wait on.
+//! - **Normalized allocations.** Allocations are stored without their embedded job; the
+//!   job spec they were placed for is kept once per `(namespace, job, version)` and
+//!   attached again by [`StateStore::alloc`] / [`StateStore::alloc_job`].
+
+mod allocs;
+mod changes;
+mod command;
+mod deployments;
+mod error;
+mod evals;
+mod jobs;
+mod nodes;
+mod snapshot;
+#[cfg(test)]
+mod testutil;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{Allocation, Deployment, Evaluation, Job, Node};
+
+pub use command::*;
+pub use error::StateError;
+pub use jobs::spec_changed;
+pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
+pub use snapshot::SNAPSHOT_FORMAT;
+
+/// `(namespace, job ID)`: how jobs are keyed.
+pub type JobKey = (String, String);
+
+/// `(namespace, job ID, version)`: how the job specs referenced by allocations are keyed.
+pub type JobVersionKey = (String, String, u64);
+
+/// Versions of a job kept for `job versions` and reverts (Nomad's
+/// `JobDefaultTrackedVersions`); the newest stable version is kept in addition.
+pub const JOB_TRACKED_VERSIONS: usize = 6;
+
+/// Names of the tables whose indexes [`StateStore::index`] reports.
+pub mod table {
+    /// Jobs (current versions, including status changes).
+    pub const JOBS: &str = "jobs";
+    /// Tracked job versions.
+    pub const JOB_VERSION: &str = "job_version";
+    /// Nodes.
+    pub const NODES: &str = "nodes";
+    /// Evaluations.
+    pub const EVALS: &str = "evals";
+    /// Allocations.
+    pub const ALLOCS: &str = "allocs";
+    /// Deployments.
+    pub const DEPLOYMENTS: &str = "deployments";
+}
+
+/// The cluster state. See the module documentation for the rules it keeps.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StateStore {
+    latest_index: u64,
+    table_indexes: BTreeMap<String, u64>,
+    jobs: BTreeMap<JobKey, Job>,
+    job_versions: BTreeMap<JobKey, BTreeMap<u64, Job>>,
+    alloc_jobs: BTreeMap<JobVersionKey, Job>,
+    nodes: BTreeMap<String, Node>,
+    evals: BTreeMap<String, Evaluation>,
+    allocs: BTreeMap<String, Allocation>,
+    deployments: BTreeMap<String, Deployment>,
+    // Derived indexes, rebuilt on restore.
+    evals_by_job: BTreeMap<JobKey, BTreeSet<String>>,
+    allocs_by_node: BTreeMap<String, BTreeSet<String>>,
+    allocs_by_job: BTreeMap<JobKey, BTreeSet<String>>,
+    allocs_by_eval: BTreeMap<String, BTreeSet<String>>,
+    deployments_by_job: BTreeMap<JobKey, BTreeSet<String>>,
+}
+
+fn key(namespace: &str, id: &str) -> JobKey {
+    (namespace.to_string(), id.to_string())
+}
+
+impl StateStore {
+    /// An empty store, as a fresh cluster starts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies one log entry at `index`. The only way to change the store.
+    ///
+    /// `index` must be greater than [`Self::latest_index`]. On error nothing changed.
+    pub fn apply(&mut self, index: u64, cmd: Command) -> Result<Response, StateError> {
+        if index <= self.latest_index {
+            return Err(StateError::StaleIndex {
+                index,
+                latest: self.latest_index,
+            });
+        }
+        let (changes, mut response) = match cmd {
+            Command::JobRegister(c) => self.job_register(index, c)?,
+            Command::JobDeregister(c) => self.job_deregister(index, c)?,
+            Command::JobScale(c) => self.job_scale(index, c)?,
+            Command::JobRevert(c) => self.job_revert(index, c)?,
+            Command::JobStability(c) => self.job_stability(c)?,
+            Command::NodeRegister(c) => self.node_register(index, c)?,
+            Command::NodeStatusUpdate(c) => self.node_status_update(c)?,
+            Command::NodeEligibility(c) => self.node_eligibility(c)?,
+            Command::NodeDrain(c) => self.node_drain(index, c)?,
+            Command::NodeDeregister(c) => self.node_deregister(c)?,
+            Command::EvalUpsert(c) => self.eval_upsert(c)?,
+            Command::EvalDelete(c) => self.eval_delete(c)?,
+            Command::ApplyPlanResults(c) => self.apply_plan_results(index, c)?,
+            Command::AllocClientUpdate(c) => self.alloc_client_update(index, c)?,
+            Command::AllocDesiredTransition(c) => self.alloc_desired_transition(c)?,
+            Command::DeploymentStatusUpdate(c) => self.deployment_status_update(index, c)?,
+            Command::DeploymentPromote(c) => self.deployment_promote(index, c)?,
+            Command::DeploymentAllocHealth(c) => self.deployment_alloc_health(index, c)?,
+        };
+        self.commit(index, changes);
+        response.index = index;
+        Ok(response)
+    }
+
+    /// Index of the last applied command (0 for an empty store).
+    pub fn latest_index(&self) -> u64 {
+        self.latest_index
+    }
+
+    /// Index of the last command that changed `table` (see [`table`]); 0 if none did.
+    /// Blocking queries on a table wait for this to pass their index.
+    pub fn index(&self, table: &str) -> u64 {
+        self.table_indexes.get(table).copied().unwrap_or(0)
+    }
+
+    /// The current version of a job.
+    pub fn job(&self, namespace: &str, id: &str) -> Option<&Job> {
+        self.jobs.get(&key(namespace, id))
+    }
+
+    /// All jobs, ordered by namespace then ID.
+    pub fn jobs(&self) -> impl Iterator<Item = &Job> {
+        self.jobs.values()
+    }
+
+    /// One tracked version of a job.
+    pub fn job_version(&self, namespace: &str, id: &str, version: u64) -> Option<&Job> {
+        self.job_versions.get(&key(namespace, id))?.get(&version)
+    }
+
+    /// Tracked versions of a job, newest first (Nomad's order).
+    pub fn job_versions(&self, namespace: &str, id: &str) -> Vec<&Job> {
+        self.job_versions
+            .get(&key(namespace, id))
+            .map(|v| v.values().rev().collect())
+            .unwrap_or_default()
+    }
+
+    /// A node by ID.
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.nodes.get(id)
+    }
+
+    /// All nodes, ordered by ID.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values()
+    }
+
+    /// An evaluation by ID.
+    pub fn eval(&self, id: &str) -> Option<&Evaluation> {
+        self.evals.get(id)
+    }
+
+    /// All evaluations, ordered by ID.
+    pub fn evals(&self) -> impl Iterator<Item = &Evaluation> {
+        self.evals.values()
+    }
+
+    /// Evaluations of a job (any incarnation of the job ID), ordered by ID.
+    pub fn evals_by_job(&self, namespace: &str, job_id: &str) -> Vec<&Evaluation> {
+        self.collect(&self.evals_by_job, &key(namespace, job_id), &self.evals)
+    }
+
+    /// An allocation by ID with its job spec attached, as Nomad's API returns it.
+    pub fn alloc(&self, id: &str) -> Option<Allocation> {
+        let stored = self.allocs.get(id)?;
+        let mut alloc = stored.clone();
+        alloc.job = self.alloc_job(stored).cloned().map(Box::new);
+        Some(alloc)
+    }
+
+    /// An allocation by ID as stored: without its job (cheap; use [`Self::alloc_job`]).
+    pub fn alloc_stub(&self, id: &str) -> Option<&Allocation> {
+        self.allocs.get(id)
+    }
+
+    /// The job spec an allocation was placed for (its job ID at its job version).
+    pub fn alloc_job(&self, alloc: &Allocation) -> Option<&Job> {
+        self.alloc_jobs.get(&(
+            alloc.namespace.clone(),
+            alloc.job_id.clone(),
+            alloc.job_version,
+        ))
+    }
+
+    /// All allocations as stored (without jobs), ordered by ID.
+    pub fn allocs(&self) -> impl Iterator<Item = &Allocation> {
+        self.allocs.values()
+    }
+
+    /// Allocations on a node (without jobs), ordered by ID.
+    pub fn allocs_by_node(&self, node_id: &str) -> Vec<&Allocation> {
+        self.collect(&self.allocs_by_node, node_id, &self.allocs)
+    }
+
+    /// Allocations of a job ID (any incarnation, without jobs), ordered by ID.
+    pub fn allocs_by_job(&self, namespace: &str, job_id: &str) -> Vec<&Allocation> {
+        self.collect(&self.allocs_by_job, &key(namespace, job_id), &self.allocs)
+    }
+
+    /// Allocations placed by an evaluation (without jobs), ordered by ID.
+    pub fn allocs_by_eval(&self, eval_id: &str) -> Vec<&Allocation> {
+        self.collect(&self.allocs_by_eval, eval_id, &self.allocs)
+    }
+
+    /// A deployment by ID.
+    pub fn deployment(&self, id: &str) -> Option<&Deployment> {
+        self.deployments.get(id)
+    }
+
+    /// All deployments, ordered by ID.
+    pub fn deployments(&self) -> impl Iterator<Item = &Deployment> {
+        self.deployments.values()
+    }
+
+    /// Deployments of a job ID, ordered by ID.
+    pub fn deployments_by_job(&self, namespace: &str, job_id: &str) -> Vec<&Deployment> {
+        self.collect(
+            &self.deployments_by_job,
+            &key(namespace, job_id),
+            &self.deployments,
+        )
+    }
+
+    /// The job's most recently created deployment (highest `CreateIndex`, then ID).
+    pub fn latest_deployment_by_job(&self, namespace: &str, job_id: &str) -> Option<&Deployment> {
+        self.deployments_by_job(namespace, job_id)
+            .into_iter()
+            .max_by(|a, b| {
+                a.create_index
+                    .cmp(&b.create_index)
+                    .then_with(|| a.id.cmp(&b.id))
+            })
+    }
+
+    fn collect<'a, K, Q, T>(
+        &'a self,
+        index: &'a BTreeMap<K, BTreeSet<String>>,
+        k: &Q,
+        table: &'a BTreeMap<String, T>,
+    ) -> Vec<&'a T>
+    where
+        K: Ord + std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        index
+            .get(k)
+            .map(|ids| ids.iter().filter_map(|id| table.get(id)).collect())
+            .unwrap_or_default()
+    }
+}
