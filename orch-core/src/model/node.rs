@@ -229,8 +229,10 @@ pub struct NodeDeviceResource {
     /// The instances.
     #[serde(rename = "Instances")]
     pub instances: Vec<NodeDevice>,
-    /// Device attributes (`memory`, `cuda_cores`), as strings with units.
-    #[serde(rename = "Attributes")]
+    /// Device attributes (`memory`, `cuda_cores`), as strings with units (`"1024 MB"`).
+    /// On the wire they are Nomad's typed attribute objects (`{"Int": 1024, "Unit": "MB"}`);
+    /// see [`device_attributes`].
+    #[serde(rename = "Attributes", with = "device_attributes")]
     pub attributes: BTreeMap<String, String>,
 }
 
@@ -361,4 +363,125 @@ pub struct NodeEvent {
     /// Raft index of creation.
     #[serde(rename = "CreateIndex")]
     pub create_index: u64,
+}
+
+/// Serde for device attributes: Nomad's JSON writes each as a typed object
+/// (`{"Int": 1024, "Unit": "MB"}`, `{"Float": 10.5, "Unit": "MW"}`, `{"String": "x"}`,
+/// `{"Bool": true}`); orch keeps them as the text Nomad's parser reads back (`"1024 MB"`).
+/// Plain strings are accepted too. Binary formats (postcard) carry the text.
+pub mod device_attributes {
+    use std::collections::BTreeMap;
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Nomad's `psstructs.Attribute` in JSON.
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(default)]
+    struct Attribute {
+        #[serde(rename = "Float", skip_serializing_if = "Option::is_none")]
+        float: Option<f64>,
+        #[serde(rename = "Int", skip_serializing_if = "Option::is_none")]
+        int: Option<i64>,
+        #[serde(rename = "String", skip_serializing_if = "Option::is_none")]
+        string: Option<String>,
+        #[serde(rename = "Bool", skip_serializing_if = "Option::is_none")]
+        boolean: Option<bool>,
+        #[serde(rename = "Unit")]
+        unit: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Wire {
+        Text(String),
+        Typed(Attribute),
+    }
+
+    fn with_unit(number: String, unit: &str) -> String {
+        if unit.is_empty() {
+            number
+        } else {
+            format!("{number} {unit}")
+        }
+    }
+
+    fn to_text(a: Attribute) -> String {
+        if let Some(b) = a.boolean {
+            b.to_string()
+        } else if let Some(i) = a.int {
+            with_unit(i.to_string(), &a.unit)
+        } else if let Some(f) = a.float {
+            with_unit(f.to_string(), &a.unit)
+        } else {
+            a.string.unwrap_or_default()
+        }
+    }
+
+    fn from_text(text: &str) -> Attribute {
+        let t = text.trim();
+        if t == "true" || t == "false" {
+            return Attribute {
+                boolean: Some(t == "true"),
+                ..Attribute::default()
+            };
+        }
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.')))
+            .unwrap_or(t.len());
+        let (number, unit) = (&t[..split], t[split..].trim());
+        let unit_ok = unit.chars().all(|c| c.is_ascii_alphabetic() || c == '/');
+        if !number.is_empty() && unit_ok {
+            if let Ok(i) = number.parse::<i64>() {
+                return Attribute {
+                    int: Some(i),
+                    unit: unit.into(),
+                    ..Attribute::default()
+                };
+            }
+            if let Ok(f) = number.parse::<f64>()
+                && f.is_finite()
+            {
+                return Attribute {
+                    float: Some(f),
+                    unit: unit.into(),
+                    ..Attribute::default()
+                };
+            }
+        }
+        Attribute {
+            string: Some(text.into()),
+            ..Attribute::default()
+        }
+    }
+
+    /// Writes typed objects (JSON) or the text (binary).
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<String, String>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() {
+            return map.serialize(s);
+        }
+        let typed: BTreeMap<&String, Attribute> =
+            map.iter().map(|(k, v)| (k, from_text(v))).collect();
+        typed.serialize(s)
+    }
+
+    /// Reads typed objects or plain strings (JSON), or the text (binary).
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, String>, D::Error> {
+        if !d.is_human_readable() {
+            return BTreeMap::deserialize(d);
+        }
+        let wire = Option::<BTreeMap<String, Option<Wire>>>::deserialize(d)?.unwrap_or_default();
+        wire.into_iter()
+            .map(|(k, v)| match v {
+                None => Err(D::Error::custom(format!("device attribute {k:?} is null"))),
+                Some(Wire::Text(t)) => Ok((k, t)),
+                Some(Wire::Typed(a)) => Ok((k, to_text(a))),
+            })
+            .collect()
+    }
 }
