@@ -125,6 +125,9 @@ const NOMAD_NAMES_NOT_IN_SAMPLES: &[&str] = &[
     "Disabled",
     // PeriodicConfig: `TimeZone` is in json-jobs.mdx; `Specs` is HCL `crons` (Nomad >= 1.6).
     "Specs",
+    "Chown",
+    "Disconnect",
+    "PreventRescheduleOnLost",
     "TimeZone",
     // Allocation
     "AllocModifyIndex",

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::defaults;
 use crate::model::job_type;
+use crate::model::wire::is_empty_value;
 
 /// Merges partial policy blocks of a Nomad-shaped job object (nulls already stripped).
 /// Anything that is not an object is left for deserialization to reject with a path.
@@ -26,7 +27,8 @@ pub fn merge_partial_blocks(job: &mut Value) {
     // Job-level reschedule and migrate blocks exist only to be merged into groups.
     let job_reschedule = job.remove("Reschedule");
     let job_migrate = job.remove("Migrate");
-    let job_update = job.get("Update").cloned();
+    // Nomad copies a job-level update block into groups only when it sets something.
+    let job_update = job.get("Update").filter(|u| !is_empty_value(u)).cloned();
     if let Some(update) = job.get_mut("Update") {
         fill_under(update, &defaults::update_strategy());
     }
