@@ -296,6 +296,13 @@ fn command(s: &StateStore, step: usize, op: &Op) -> Command {
 
 fn check_invariants(s: &StateStore) -> Result<(), TestCaseError> {
     let latest = s.latest_index();
+    for n in s.nodes() {
+        let mut sum = orch_core::model::Usage::default();
+        for a in s.allocs_by_node(&n.id) {
+            sum.add(&a.usage());
+        }
+        prop_assert_eq!(s.node_usage(&n.id), sum, "usage index of node {}", n.id);
+    }
     let ordered = |what: &str, c: u64, m: u64, table: &str| -> Result<(), TestCaseError> {
         prop_assert!(
             c <= m && m <= latest,

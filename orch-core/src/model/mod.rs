@@ -19,6 +19,7 @@ pub mod node;
 pub mod resources;
 pub mod service;
 pub mod task;
+pub mod usage;
 pub mod wire;
 
 pub use alloc::*;
@@ -31,4 +32,5 @@ pub use node::*;
 pub use resources::*;
 pub use service::*;
 pub use task::*;
+pub use usage::{Usage, dimension};
 pub use wire::{FreeForm, Nanos, Timestamp};

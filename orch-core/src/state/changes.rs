@@ -136,6 +136,10 @@ impl StateStore {
     }
 
     pub(super) fn index_alloc(&mut self, a: &Allocation) {
+        let usage = a.usage();
+        if usage != crate::model::Usage::default() {
+            self.node_usage.entry(a.node_id.clone()).or_default().add(&usage);
+        }
         index_insert(&mut self.allocs_by_node, a.node_id.clone(), &a.id);
         index_insert(&mut self.allocs_by_job, key(&a.namespace, &a.job_id), &a.id);
         index_insert(&mut self.allocs_by_eval, a.eval_id.clone(), &a.id);
@@ -237,6 +241,13 @@ impl StateStore {
             dirty.insert(table::ALLOCS);
             let old = self.allocs.remove(&id);
             if let Some(o) = &old {
+                let usage = o.usage();
+                if let Some(u) = self.node_usage.get_mut(&o.node_id) {
+                    u.sub(&usage);
+                    if *u == crate::model::Usage::default() {
+                        self.node_usage.remove(&o.node_id);
+                    }
+                }
                 index_remove(&mut self.allocs_by_node, &o.node_id, &id);
                 index_remove(&mut self.allocs_by_job, &key(&o.namespace, &o.job_id), &id);
                 index_remove(&mut self.allocs_by_eval, &o.eval_id, &id);

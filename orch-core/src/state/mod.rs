@@ -78,6 +78,9 @@ pub struct StateStore {
     // Derived indexes, rebuilt on restore.
     evals_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     allocs_by_node: BTreeMap<String, BTreeSet<String>>,
+    /// Resources held by non-terminal allocations, per node: the scheduler's hot path
+    /// reads it instead of summing a node's allocations on every candidate.
+    node_usage: BTreeMap<String, crate::model::Usage>,
     allocs_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     allocs_by_eval: BTreeMap<String, BTreeSet<String>>,
     deployments_by_job: BTreeMap<JobKey, BTreeSet<String>>,
@@ -214,7 +217,12 @@ impl StateStore {
         self.allocs.values()
     }
 
-    /// Allocations on a node (without jobs), ordered by ID.
+    /// Resources held on a node by its non-terminal allocations.
+    pub fn node_usage(&self, node_id: &str) -> crate::model::Usage {
+        self.node_usage.get(node_id).copied().unwrap_or_default()
+    }
+
+    /// Allocations on a node (without jobs), ordered by ID, terminal ones included.
     pub fn allocs_by_node(&self, node_id: &str) -> Vec<&Allocation> {
         self.collect(&self.allocs_by_node, node_id, &self.allocs)
     }
