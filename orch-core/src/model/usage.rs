@@ -95,7 +95,10 @@ impl Allocation {
         if self.terminal() {
             return Usage::default();
         }
-        let mut u = Usage { disk_mb: self.allocated_resources.shared.disk_mb, ..Usage::default() };
+        let mut u = Usage {
+            disk_mb: self.allocated_resources.shared.disk_mb,
+            ..Usage::default()
+        };
         for t in self.allocated_resources.tasks.values() {
             u.cpu_mhz = u.cpu_mhz.saturating_add(t.cpu.cpu_shares);
             u.cores = u.cores.saturating_add(t.cpu.reserved_cores.len() as u64);
@@ -109,7 +112,10 @@ impl TaskGroup {
     /// What one allocation of this group asks for. A task asking for cores gets whole
     /// cores and no shared MHz, as in Nomad.
     pub fn ask(&self) -> Usage {
-        let mut u = Usage { disk_mb: self.ephemeral_disk.size_mb, ..Usage::default() };
+        let mut u = Usage {
+            disk_mb: self.ephemeral_disk.size_mb,
+            ..Usage::default()
+        };
         for t in &self.tasks {
             u.cores = u.cores.saturating_add(t.resources.cores);
             if t.resources.cores == 0 {
@@ -128,17 +134,42 @@ mod tests {
 
     #[test]
     fn fits_reports_first_exhausted_dimension() {
-        let cap = Usage { cpu_mhz: 1000, cores: 0, memory_mb: 1000, disk_mb: 1000 };
-        let used = Usage { cpu_mhz: 900, ..Usage::default() };
-        let ask = Usage { cpu_mhz: 200, memory_mb: 2000, ..Usage::default() };
+        let cap = Usage {
+            cpu_mhz: 1000,
+            cores: 0,
+            memory_mb: 1000,
+            disk_mb: 1000,
+        };
+        let used = Usage {
+            cpu_mhz: 900,
+            ..Usage::default()
+        };
+        let ask = Usage {
+            cpu_mhz: 200,
+            memory_mb: 2000,
+            ..Usage::default()
+        };
         assert_eq!(cap.fits(&used, &ask), Err(dimension::CPU));
         assert_eq!(cap.fits(&Usage::default(), &ask), Err(dimension::MEMORY));
-        assert_eq!(cap.fits(&used, &Usage { cpu_mhz: 100, ..Usage::default() }), Ok(()));
+        assert_eq!(
+            cap.fits(
+                &used,
+                &Usage {
+                    cpu_mhz: 100,
+                    ..Usage::default()
+                }
+            ),
+            Ok(())
+        );
     }
 
     #[test]
     fn terminal_allocations_hold_nothing() {
-        let mut a = Allocation { desired_status: "run".into(), client_status: "running".into(), ..Allocation::default() };
+        let mut a = Allocation {
+            desired_status: "run".into(),
+            client_status: "running".into(),
+            ..Allocation::default()
+        };
         let mut t = AllocatedTaskResources::default();
         t.cpu.cpu_shares = 250;
         t.memory.memory_mb = 64;
@@ -155,6 +186,9 @@ mod tests {
         g.tasks.push(Task::default());
         g.tasks[1].resources.cores = 2;
         let ask = g.ask();
-        assert_eq!((ask.cpu_mhz, ask.cores, ask.memory_mb, ask.disk_mb), (100, 2, 600, 300));
+        assert_eq!(
+            (ask.cpu_mhz, ask.cores, ask.memory_mb, ask.disk_mb),
+            (100, 2, 600, 300)
+        );
     }
 }

@@ -138,7 +138,10 @@ impl StateStore {
     pub(super) fn index_alloc(&mut self, a: &Allocation) {
         let usage = a.usage();
         if usage != crate::model::Usage::default() {
-            self.node_usage.entry(a.node_id.clone()).or_default().add(&usage);
+            self.node_usage
+                .entry(a.node_id.clone())
+                .or_default()
+                .add(&usage);
         }
         index_insert(&mut self.allocs_by_node, a.node_id.clone(), &a.id);
         index_insert(&mut self.allocs_by_job, key(&a.namespace, &a.job_id), &a.id);

@@ -1,0 +1,188 @@
+//! Plan verification: the plan applier's check of a plan against the *latest* state.
+//!
+//! Schedulers plan on a snapshot and run concurrently, so two plans may both want the
+//! last room on a node. The applier re-checks every node of a plan against the current
+//! state, commits the nodes that still fit and refuses the rest, returning the index the
+//! scheduler must refresh to before re-planning them. This check is what guarantees no
+//! node is ever over-committed, whatever the schedulers did.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::plan::{Plan, PlanResult};
+use super::ports::PortIndex;
+use crate::model::{Allocation, Node, Usage, node_status};
+use crate::state::StateStore;
+
+/// Checks a plan against `state` and returns what may be committed.
+pub fn verify_plan(state: &StateStore, plan: &Plan) -> PlanResult {
+    let nodes: BTreeSet<&String> = plan
+        .node_allocation
+        .keys()
+        .chain(plan.node_update.keys())
+        .chain(plan.node_preemptions.keys())
+        .collect();
+    let mut rejected = BTreeMap::new();
+    for node_id in &nodes {
+        if let Err(reason) = check_node(state, plan, node_id) {
+            rejected.insert((*node_id).clone(), reason);
+        }
+    }
+    let mut accepted = Plan {
+        eval_id: plan.eval_id.clone(),
+        priority: plan.priority,
+        all_at_once: plan.all_at_once,
+        job: plan.job.clone(),
+        snapshot_index: plan.snapshot_index,
+        ..Plan::default()
+    };
+    if !(plan.all_at_once && !rejected.is_empty()) {
+        let keep = |id: &String| !rejected.contains_key(id);
+        accepted.node_allocation = plan
+            .node_allocation
+            .iter()
+            .filter(|(k, _)| keep(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        accepted.node_update = plan
+            .node_update
+            .iter()
+            .filter(|(k, _)| keep(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        accepted.node_preemptions = plan
+            .node_preemptions
+            .iter()
+            .filter(|(k, _)| keep(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        accepted.deployment = plan.deployment.clone();
+        accepted.deployment_updates = plan.deployment_updates.clone();
+        accepted.evals = plan.evals.clone();
+    } else {
+        // All-or-nothing plans lose every node when one fails.
+        for node_id in nodes {
+            rejected
+                .entry(node_id.clone())
+                .or_insert_with(|| "another node of an all_at_once plan did not fit".into());
+        }
+    }
+    let refresh_index = if rejected.is_empty() {
+        0
+    } else {
+        state.latest_index()
+    };
+    PlanResult {
+        accepted,
+        rejected_nodes: rejected,
+        refresh_index,
+    }
+}
+
+/// Whether one node's part of the plan fits the node as it is now.
+fn check_node(state: &StateStore, plan: &Plan, node_id: &str) -> Result<(), String> {
+    let placing = plan
+        .node_allocation
+        .get(node_id)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if placing.is_empty() {
+        return Ok(()); // Only stops and evictions: always allowed.
+    }
+    let node = state
+        .node(node_id)
+        .ok_or_else(|| format!("node {node_id} does not exist"))?;
+    let adds_new = placing.iter().any(|a| state.alloc_stub(&a.id).is_none());
+    if node.status != node_status::READY {
+        return Err(format!(
+            "node {node_id} is {} and cannot take allocations",
+            node.status
+        ));
+    }
+    if adds_new && !node.is_schedulable() {
+        return Err(format!(
+            "node {node_id} is not eligible for new allocations (ineligible or draining)"
+        ));
+    }
+    // Allocations leaving the node, or replaced by their updated versions in the plan.
+    let mut leaving: BTreeSet<&str> = BTreeSet::new();
+    leaving.extend(
+        plan.node_update
+            .get(node_id)
+            .into_iter()
+            .flatten()
+            .map(|s| s.alloc_id.as_str()),
+    );
+    leaving.extend(
+        plan.node_preemptions
+            .get(node_id)
+            .into_iter()
+            .flatten()
+            .map(|p| p.alloc_id.as_str()),
+    );
+    leaving.extend(placing.iter().map(|a| a.id.as_str()));
+    let mut used = state.node_usage(node_id);
+    for id in &leaving {
+        if let Some(a) = state.alloc_stub(id).filter(|a| a.node_id == node_id) {
+            used.sub(&a.usage());
+        }
+    }
+    let mut ask = Usage::default();
+    for a in placing {
+        ask.add(&a.usage());
+    }
+    node.capacity()
+        .fits(&used, &ask)
+        .map_err(|dim| format!("node {node_id} would exceed its {dim}"))?;
+    let with_ports = placing
+        .iter()
+        .any(|a| super::ports::alloc_ports(a).next().is_some());
+    let with_devices_or_cores = placing.iter().any(holds_instances);
+    if with_ports || with_devices_or_cores {
+        let staying: Vec<&Allocation> = state
+            .allocs_by_node(node_id)
+            .into_iter()
+            .filter(|a| !a.terminal() && !leaving.contains(a.id.as_str()))
+            .collect();
+        let all = staying.iter().copied().chain(placing.iter());
+        if with_ports {
+            PortIndex::for_node(node, all.clone()).map_err(|e| format!("node {node_id}: {e}"))?;
+        }
+        if with_devices_or_cores {
+            check_instances(node, all)?;
+        }
+    }
+    Ok(())
+}
+
+fn holds_instances(a: &Allocation) -> bool {
+    a.allocated_resources
+        .tasks
+        .values()
+        .any(|t| !t.devices.is_empty() || !t.cpu.reserved_cores.is_empty())
+}
+
+/// No device instance or reserved core may be handed to two allocations.
+fn check_instances<'a>(
+    node: &Node,
+    allocs: impl Iterator<Item = &'a Allocation>,
+) -> Result<(), String> {
+    let mut devices = BTreeSet::new();
+    let mut cores = BTreeSet::new();
+    for a in allocs {
+        for t in a.allocated_resources.tasks.values() {
+            for d in &t.devices {
+                for id in &d.device_ids {
+                    if !devices.insert(id.as_str()) {
+                        return Err(format!("node {}: device {id} assigned twice", node.id));
+                    }
+                }
+            }
+            for c in &t.cpu.reserved_cores {
+                if !cores.insert(*c) {
+                    return Err(format!("node {}: core {c} reserved twice", node.id));
+                }
+            }
+        }
+    }
+    Ok(())
+}
