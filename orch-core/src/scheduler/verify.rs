@@ -35,7 +35,7 @@ pub fn verify_plan(state: &StateStore, plan: &Plan) -> PlanResult {
         snapshot_index: plan.snapshot_index,
         ..Plan::default()
     };
-    if !(plan.all_at_once && !rejected.is_empty()) {
+    if !plan.all_at_once || rejected.is_empty() {
         let keep = |id: &String| !rejected.contains_key(id);
         accepted.node_allocation = plan
             .node_allocation
