@@ -3,5 +3,6 @@
 
 pub mod plan;
 pub mod ports;
+pub mod rank;
 pub mod rng;
 pub mod verify;
