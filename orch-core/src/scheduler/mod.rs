@@ -3,6 +3,7 @@
 
 pub mod plan;
 pub mod ports;
+pub mod preempt;
 pub mod rank;
 pub mod rng;
 pub mod verify;

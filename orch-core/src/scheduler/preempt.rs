@@ -1,0 +1,194 @@
+//! Preemption: when a placement fits nowhere, evict lower-priority allocations from a node
+//! to make room, choosing the set that frees enough with the least disruption.
+//!
+//! Rules (Nomad's): only allocations whose job priority is at least
+//! [`PRIORITY_DELTA`] below the placing job's are candidates; the lowest priorities go
+//! first; within a priority, the allocation whose resources are closest to what is still
+//! missing is taken; finally allocations that turned out not to be needed are put back.
+
+use crate::model::{Allocation, Usage};
+
+/// How much lower a job's priority must be for its allocations to be preempted.
+pub const PRIORITY_DELTA: i32 = 10;
+
+/// One allocation that might be evicted.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    /// The allocation.
+    pub alloc: &'a Allocation,
+    /// Priority of its job.
+    pub priority: i32,
+}
+
+/// Picks allocations to evict from a node so that `ask` fits; `None` when even evicting
+/// every eligible allocation would not make room. Deterministic: ties break on alloc ID.
+pub fn select_preemptions<'a>(
+    capacity: &Usage,
+    used: &Usage,
+    ask: &Usage,
+    job_priority: i32,
+    candidates: impl IntoIterator<Item = Candidate<'a>>,
+) -> Option<Vec<&'a Allocation>> {
+    if capacity.fits(used, ask).is_ok() {
+        return Some(Vec::new());
+    }
+    let mut pool: Vec<(Candidate<'a>, Usage)> = candidates
+        .into_iter()
+        .filter(|c| !c.alloc.terminal() && job_priority - c.priority >= PRIORITY_DELTA)
+        .map(|c| (c, c.alloc.usage()))
+        .collect();
+    pool.sort_by(|(a, _), (b, _)| {
+        a.priority
+            .cmp(&b.priority)
+            .then_with(|| a.alloc.id.cmp(&b.alloc.id))
+    });
+    let mut freed_used = *used;
+    let mut chosen: Vec<(Candidate<'a>, Usage)> = Vec::new();
+    while capacity.fits(&freed_used, ask).is_err() {
+        let lowest = pool.first()?.0.priority;
+        let missing = shortfall(capacity, &freed_used, ask);
+        let best = pool
+            .iter()
+            .enumerate()
+            .take_while(|(_, (c, _))| c.priority == lowest)
+            .min_by(|(_, (a, ua)), (_, (b, ub))| {
+                distance(&missing, ua)
+                    .total_cmp(&distance(&missing, ub))
+                    .then_with(|| a.alloc.id.cmp(&b.alloc.id))
+            })
+            .map(|(i, _)| i)?;
+        let (c, u) = pool.remove(best);
+        freed_used.sub(&u);
+        chosen.push((c, u));
+    }
+    // Put back what was not needed, most recently chosen first.
+    let mut i = chosen.len();
+    while i > 0 {
+        i -= 1;
+        let mut without = freed_used;
+        without.add(&chosen[i].1);
+        if capacity.fits(&without, ask).is_ok() {
+            freed_used = without;
+            chosen.remove(i);
+        }
+    }
+    Some(chosen.into_iter().map(|(c, _)| c.alloc).collect())
+}
+
+/// What is still missing per dimension for `ask` to fit.
+fn shortfall(capacity: &Usage, used: &Usage, ask: &Usage) -> Usage {
+    let miss = |cap: u64, used: u64, ask: u64| used.saturating_add(ask).saturating_sub(cap);
+    Usage {
+        cpu_mhz: miss(capacity.cpu_mhz, used.cpu_mhz, ask.cpu_mhz),
+        cores: miss(capacity.cores, used.cores, ask.cores),
+        memory_mb: miss(capacity.memory_mb, used.memory_mb, ask.memory_mb),
+        disk_mb: miss(capacity.disk_mb, used.disk_mb, ask.disk_mb),
+    }
+}
+
+/// Nomad's basic resource distance: how far an allocation's resources are from what is
+/// missing, relative per dimension (0 is a perfect match).
+fn distance(missing: &Usage, held: &Usage) -> f64 {
+    let d = |need: u64, have: u64| {
+        if need == 0 {
+            0.0
+        } else {
+            (need as f64 - have as f64) / need as f64
+        }
+    };
+    let (c, m, k, s) = (
+        d(missing.cpu_mhz, held.cpu_mhz),
+        d(missing.memory_mb, held.memory_mb),
+        d(missing.disk_mb, held.disk_mb),
+        d(missing.cores, held.cores),
+    );
+    (c * c + m * m + k * k + s * s).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AllocatedTaskResources;
+
+    fn alloc(id: &str, cpu: u64, mem: u64) -> Allocation {
+        let mut a = Allocation {
+            id: id.into(),
+            desired_status: "run".into(),
+            client_status: "running".into(),
+            ..Allocation::default()
+        };
+        let mut t = AllocatedTaskResources::default();
+        t.cpu.cpu_shares = cpu;
+        t.memory.memory_mb = mem;
+        a.allocated_resources.tasks.insert("t".into(), t);
+        a
+    }
+
+    fn used_by(allocs: &[Allocation]) -> Usage {
+        let mut u = Usage::default();
+        allocs.iter().for_each(|a| u.add(&a.usage()));
+        u
+    }
+
+    #[test]
+    fn evicts_lowest_priority_closest_fit_only() {
+        let cap = Usage {
+            cpu_mhz: 1000,
+            memory_mb: 1000,
+            ..Usage::default()
+        };
+        let allocs = [
+            alloc("a", 500, 500),
+            alloc("b", 200, 200),
+            alloc("c", 300, 300),
+        ];
+        let prio = |id: &str| match id {
+            "a" => 20,
+            "b" => 20,
+            _ => 60,
+        };
+        let cands = allocs.iter().map(|a| Candidate {
+            alloc: a,
+            priority: prio(&a.id),
+        });
+        let ask = Usage {
+            cpu_mhz: 200,
+            memory_mb: 200,
+            ..Usage::default()
+        };
+        let chosen = select_preemptions(&cap, &used_by(&allocs), &ask, 70, cands).unwrap();
+        // 200 is missing: "b" (200) is the closest fit among the lowest priority.
+        assert_eq!(
+            chosen.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+            vec!["b"]
+        );
+    }
+
+    #[test]
+    fn respects_the_priority_delta_and_reports_impossible() {
+        let cap = Usage {
+            cpu_mhz: 1000,
+            memory_mb: 1000,
+            ..Usage::default()
+        };
+        let allocs = [alloc("a", 1000, 1000)];
+        let ask = Usage {
+            cpu_mhz: 100,
+            memory_mb: 100,
+            ..Usage::default()
+        };
+        let cands = || {
+            allocs.iter().map(|a| Candidate {
+                alloc: a,
+                priority: 45,
+            })
+        };
+        assert!(select_preemptions(&cap, &used_by(&allocs), &ask, 50, cands()).is_none());
+        assert_eq!(
+            select_preemptions(&cap, &used_by(&allocs), &ask, 55, cands())
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}
