@@ -82,12 +82,24 @@ fn resolve_targets() {
     n.meta.insert("rack".into(), "r1".into());
     n.node_class = "big".into();
     n.node_pool = "gpu".into();
-    assert_eq!(resolve_target("${node.unique.id}", &n).as_deref(), Some("n1"));
-    assert_eq!(resolve_target("${node.unique.name}", &n).as_deref(), Some("name-n1"));
-    assert_eq!(resolve_target("${node.datacenter}", &n).as_deref(), Some("dc1"));
+    assert_eq!(
+        resolve_target("${node.unique.id}", &n).as_deref(),
+        Some("n1")
+    );
+    assert_eq!(
+        resolve_target("${node.unique.name}", &n).as_deref(),
+        Some("name-n1")
+    );
+    assert_eq!(
+        resolve_target("${node.datacenter}", &n).as_deref(),
+        Some("dc1")
+    );
     assert_eq!(resolve_target("${node.class}", &n).as_deref(), Some("big"));
     assert_eq!(resolve_target("${node.pool}", &n).as_deref(), Some("gpu"));
-    assert_eq!(resolve_target("${attr.kernel.name}", &n).as_deref(), Some("linux"));
+    assert_eq!(
+        resolve_target("${attr.kernel.name}", &n).as_deref(),
+        Some("linux")
+    );
     assert_eq!(resolve_target("${meta.rack}", &n).as_deref(), Some("r1"));
     assert_eq!(resolve_target("${meta.nope}", &n), None);
     assert_eq!(resolve_target("${node.region}", &n), None);
@@ -153,7 +165,11 @@ fn order_numeric_vs_lexical() {
     assert_eq!(check_order("9a", "10a"), Some(Greater));
     assert_eq!(check_order("1e3", "999"), Some(Greater));
     assert_eq!(check_order("-5", "3"), Some(Less));
-    assert_eq!(check_order("1e400", "5"), Some(Less), "Go rejects out-of-range floats");
+    assert_eq!(
+        check_order("1e400", "5"),
+        Some(Less),
+        "Go rejects out-of-range floats"
+    );
     assert_eq!(check_order("NaN", "1"), None);
 }
 
@@ -272,7 +288,10 @@ fn drivers() {
 
 #[test]
 fn constraint_checker_reason_and_task_constraints() {
-    let mut j = job(vec![], vec![Constraint::new("${attr.kernel.name}", "=", "linux")]);
+    let mut j = job(
+        vec![],
+        vec![Constraint::new("${attr.kernel.name}", "=", "linux")],
+    );
     j.task_groups[0].tasks[0]
         .constraints
         .push(Constraint::new("${meta.rack}", "=", "r1"));
@@ -281,7 +300,10 @@ fn constraint_checker_reason_and_task_constraints() {
         .push(Constraint::new("${meta.rack}", "distinct_property", ""));
     let chk = ConstraintChecker::for_group(&j.task_groups[0]);
     let n = node("a");
-    assert_eq!(chk.first_failure(&n).map(|r| &**r), Some("${meta.rack} = r1"));
+    assert_eq!(
+        chk.first_failure(&n).map(|r| &**r),
+        Some("${meta.rack} = r1")
+    );
 }
 
 #[test]
@@ -306,7 +328,11 @@ fn host_volumes() {
             ..Default::default()
         },
     );
-    assert_eq!(chk.failure(&n), Some(FILTER_HOST_VOLUMES), "writer on read-only");
+    assert_eq!(
+        chk.failure(&n),
+        Some(FILTER_HOST_VOLUMES),
+        "writer on read-only"
+    );
     g.volumes.get_mut("data").unwrap().read_only = true;
     assert_eq!(HostVolumeChecker::new(&g).failure(&n), None);
     // per-alloc
@@ -314,7 +340,8 @@ fn host_volumes() {
     let mut chk = HostVolumeChecker::new(&g);
     chk.set_alloc_name("web.g[2]");
     assert_eq!(chk.failure(&n), Some(FILTER_HOST_VOLUMES));
-    n.host_volumes.insert("data[2]".into(), ClientHostVolumeConfig::default());
+    n.host_volumes
+        .insert("data[2]".into(), ClientHostVolumeConfig::default());
     assert_eq!(chk.failure(&n), None);
     // CSI refused
     g.volumes.insert(
@@ -437,14 +464,20 @@ fn stack_for(j: &Job) -> FeasibilityStack {
 
 #[test]
 fn class_caching_evaluates_once_and_reports() {
-    let j = job(vec![Constraint::new("${attr.kernel.name}", "=", "linux")], vec![]);
+    let j = job(
+        vec![Constraint::new("${attr.kernel.name}", "=", "linux")],
+        vec![],
+    );
     let mut s = stack_for(&j);
     let p = Proposed::default();
     let a = node("a");
     let b = node("b");
     assert_eq!(a.computed_class, b.computed_class);
     assert!(s.check(0, &a, &p).is_ok());
-    assert_eq!(s.eligibility().group_status(0, &a.computed_class), ClassStatus::Eligible);
+    assert_eq!(
+        s.eligibility().group_status(0, &a.computed_class),
+        ClassStatus::Eligible
+    );
     assert!(s.check(0, &b, &p).is_ok());
     let mut w = node("w");
     w.attributes.insert("kernel.name".into(), "windows".into());
@@ -455,7 +488,10 @@ fn class_caching_evaluates_once_and_reports() {
     );
     let mut w2 = w.clone();
     w2.id = "w2".into();
-    assert_eq!(s.check(0, &w2, &p).unwrap_err().as_str(), "computed class ineligible");
+    assert_eq!(
+        s.check(0, &w2, &p).unwrap_err().as_str(),
+        "computed class ineligible"
+    );
     let elig = s.eligibility().class_eligibility();
     assert_eq!(elig.get(&a.computed_class), Some(&true));
     assert_eq!(elig.get(&w.computed_class), Some(&false));
@@ -466,19 +502,26 @@ fn class_caching_evaluates_once_and_reports() {
 fn class_caching_skips_group_checks_for_known_class() {
     // Once a class is eligible, group checks are skipped: a node that lies about its
     // class (same class, different attribute) passes, proving the cache is used.
-    let j = job(vec![], vec![Constraint::new("${attr.kernel.name}", "=", "linux")]);
+    let j = job(
+        vec![],
+        vec![Constraint::new("${attr.kernel.name}", "=", "linux")],
+    );
     let mut s = stack_for(&j);
     let p = Proposed::default();
     let a = node("a");
     assert!(s.check(0, &a, &p).is_ok());
     let mut liar = node("liar");
-    liar.attributes.insert("kernel.name".into(), "windows".into());
+    liar.attributes
+        .insert("kernel.name".into(), "windows".into());
     assert!(s.check(0, &liar, &p).is_ok());
 }
 
 #[test]
 fn escaped_constraint_disables_caching() {
-    let j = job(vec![], vec![Constraint::new("${node.unique.name}", "!=", "name-b")]);
+    let j = job(
+        vec![],
+        vec![Constraint::new("${node.unique.name}", "!=", "name-b")],
+    );
     let mut s = stack_for(&j);
     let p = Proposed::default();
     assert!(s.eligibility().escaped_computed_class());
@@ -489,14 +532,20 @@ fn escaped_constraint_disables_caching() {
     );
     assert!(s.check(0, &node("c"), &p).is_ok());
     let class = node("a").computed_class;
-    assert_eq!(s.eligibility().group_status(0, &class), ClassStatus::Escaped);
+    assert_eq!(
+        s.eligibility().group_status(0, &class),
+        ClassStatus::Escaped
+    );
     // the job level did not escape, so its verdict is still recorded
     assert_eq!(s.eligibility().class_eligibility().get(&class), Some(&true));
 }
 
 #[test]
 fn metrics_recorded() {
-    let j = job(vec![Constraint::new("${attr.kernel.name}", "=", "windows")], vec![]);
+    let j = job(
+        vec![Constraint::new("${attr.kernel.name}", "=", "windows")],
+        vec![],
+    );
     let mut s = stack_for(&j);
     let p = Proposed::default();
     let mut m = AllocationMetric::default();
@@ -508,8 +557,14 @@ fn metrics_recorded() {
     assert_eq!(m.nodes_evaluated, 3);
     assert_eq!(m.nodes_filtered, 3);
     assert_eq!(m.class_filtered.get("small"), Some(&3));
-    assert_eq!(m.constraint_filtered.get("${attr.kernel.name} = windows"), Some(&1));
-    assert_eq!(m.constraint_filtered.get("computed class ineligible"), Some(&2));
+    assert_eq!(
+        m.constraint_filtered.get("${attr.kernel.name} = windows"),
+        Some(&1)
+    );
+    assert_eq!(
+        m.constraint_filtered.get("computed class ineligible"),
+        Some(&2)
+    );
 }
 
 #[test]
@@ -524,17 +579,26 @@ fn distinct_hosts_job_and_group() {
         ..j.task_groups[0].clone()
     });
     let mut s = stack_for(&j);
-    assert!(s.check(0, &node("a"), &p).is_ok(), "other group's alloc does not collide");
+    assert!(
+        s.check(0, &node("a"), &p).is_ok(),
+        "other group's alloc does not collide"
+    );
     let p2 = Proposed {
         allocs: vec![alloc("x", "a", "g")],
         ..Default::default()
     };
-    assert_eq!(s.check(0, &node("a"), &p2).unwrap_err().as_str(), "distinct_hosts");
+    assert_eq!(
+        s.check(0, &node("a"), &p2).unwrap_err().as_str(),
+        "distinct_hosts"
+    );
     assert!(s.check(0, &node("b"), &p2).is_ok());
 
     let j = job(vec![Constraint::new("", "distinct_hosts", "true")], vec![]);
     let mut s = stack_for(&j);
-    assert!(s.check(0, &node("a"), &p).is_err(), "job level: any group collides");
+    assert!(
+        s.check(0, &node("a"), &p).is_err(),
+        "job level: any group collides"
+    );
     let j = job(vec![Constraint::new("", "distinct_hosts", "false")], vec![]);
     let mut s = stack_for(&j);
     assert!(s.check(0, &node("a"), &p).is_ok(), "disabled");
@@ -552,7 +616,10 @@ fn distinct_property_counts() {
         nodes: nodes.clone(),
         allocs: vec![alloc("x", "a", "g")],
     };
-    let j = job(vec![], vec![Constraint::new("${meta.rack}", "distinct_property", "2")]);
+    let j = job(
+        vec![],
+        vec![Constraint::new("${meta.rack}", "distinct_property", "2")],
+    );
     let mut s = stack_for(&j);
     assert!(s.check(0, &nodes["b"], &p).is_ok(), "1 < 2");
     p.allocs.push(alloc("y", "b", "g"));
@@ -568,7 +635,10 @@ fn distinct_property_counts() {
     s.reset();
     assert!(s.check(0, &nodes["a"], &p).is_ok());
     // job level counts every group; default allowed count is 1
-    let j = job(vec![Constraint::new("${meta.rack}", "distinct_property", "")], vec![]);
+    let j = job(
+        vec![Constraint::new("${meta.rack}", "distinct_property", "")],
+        vec![],
+    );
     let mut s = stack_for(&j);
     let p = Proposed {
         nodes: nodes.clone(),
@@ -582,18 +652,32 @@ fn distinct_property_counts() {
         "missing property \"${meta.rack}\""
     );
     // bad RTarget
-    let j = job(vec![Constraint::new("${meta.rack}", "distinct_property", "x")], vec![]);
+    let j = job(
+        vec![Constraint::new("${meta.rack}", "distinct_property", "x")],
+        vec![],
+    );
     let mut s = stack_for(&j);
-    assert!(s.check(0, &nodes["c"], &p).unwrap_err().as_str().starts_with("failed to convert RTarget"));
+    assert!(
+        s.check(0, &nodes["c"], &p)
+            .unwrap_err()
+            .as_str()
+            .starts_with("failed to convert RTarget")
+    );
 }
 
 #[test]
 fn check_order_of_reasons() {
-    let mut j = job(vec![], vec![Constraint::new("${attr.kernel.name}", "=", "linux")]);
+    let mut j = job(
+        vec![],
+        vec![Constraint::new("${attr.kernel.name}", "=", "linux")],
+    );
     j.task_groups[0].tasks[0].driver = "docker".into();
     let mut s = stack_for(&j);
     let p = Proposed::default();
-    assert_eq!(s.check(0, &node("a"), &p).unwrap_err().as_str(), "missing drivers");
+    assert_eq!(
+        s.check(0, &node("a"), &p).unwrap_err().as_str(),
+        "missing drivers"
+    );
     assert!(s.check(7, &node("a"), &p).is_err());
     assert_eq!(s.group_index("g"), Some(0));
 }
