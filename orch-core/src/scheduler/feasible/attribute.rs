@@ -119,11 +119,11 @@ impl<'a> Attribute<'a> {
         }
         let mut unit = None;
         let mut numeric = input;
-        if input.as_bytes()[input.len() - 1].is_ascii_alphabetic() {
-            if let Some(found) = UNITS.iter().find(|u| input.ends_with(u.name)) {
-                unit = Some(found);
-                numeric = input[..input.len() - found.name.len()].trim();
-            }
+        if input.as_bytes().last().is_some_and(u8::is_ascii_alphabetic)
+            && let Some(found) = UNITS.iter().find(|u| input.ends_with(u.name))
+        {
+            unit = Some(found);
+            numeric = input[..input.len() - found.name.len()].trim();
         }
         if let Ok(i) = numeric.parse::<i64>() {
             return Attribute::Int(i, unit);

@@ -199,6 +199,9 @@ fn compare_prereleases(a: &str, b: &str) -> Ordering {
     }
 }
 
+/// Go regexp's `\\s`: the whitespace go-version trims around constraints.
+const GO_SPACE: [char; 5] = [' ', '\t', '\n', '\r', '\x0c'];
+
 /// A constraint operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -242,8 +245,7 @@ impl VersionConstraints {
         let items = s
             .split(',')
             .map(|single| {
-                let t =
-                    single.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c'));
+                let t = single.trim_matches(GO_SPACE);
                 let ops: &[(&str, Op)] = &[
                     ("~>", Op::Pessimistic),
                     (">=", Op::Ge),
@@ -260,8 +262,7 @@ impl VersionConstraints {
                 if semver && op == Op::Pessimistic {
                     return None;
                 }
-                let rest = rest
-                    .trim_start_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c'));
+                let rest = rest.trim_start_matches(GO_SPACE);
                 let strictness = if semver {
                     Strictness::Semver
                 } else {
