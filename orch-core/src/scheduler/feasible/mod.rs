@@ -20,6 +20,8 @@ pub mod version;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_devices;
+#[cfg(test)]
 mod tests_prop;
 
 pub use checkers::{
