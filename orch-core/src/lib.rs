@@ -8,5 +8,6 @@
 pub mod canonical;
 pub mod jobspec;
 pub mod model;
+pub mod scheduler;
 pub mod state;
 pub mod validate;

@@ -1,0 +1,3 @@
+//! Scheduling: turning evaluations into plans.
+
+pub mod reconcile;
