@@ -118,14 +118,12 @@ impl<'a> Reconciler<'a> {
                 for (name, allocs) in by_group {
                     complete &= self.compute_group(job, name, allocs);
                 }
-                if let Some(d) = self.deployment {
-                    if complete && d.active() {
-                        self.r.deployment_updates.push(DeploymentStatusUpdate {
-                            deployment_id: d.id.clone(),
-                            status: deployment_status::SUCCESSFUL.into(),
-                            status_description: deployment_describe::SUCCESSFUL.into(),
-                        });
-                    }
+                if let Some(d) = self.deployment.filter(|d| complete && d.active()) {
+                    self.r.deployment_updates.push(DeploymentStatusUpdate {
+                        deployment_id: d.id.clone(),
+                        status: deployment_status::SUCCESSFUL.into(),
+                        status_description: deployment_describe::SUCCESSFUL.into(),
+                    });
                 }
             }
         }
@@ -329,7 +327,11 @@ impl<'a> Reconciler<'a> {
         let place = self.compute_placements(
             tg,
             &mut names,
-            untainted.len() + migrate.len(),
+            untainted
+                .iter()
+                .filter(|a| cfg.prevent_replace || !disconnecting.contains(a.id.as_str()))
+                .count()
+                + migrate.len(),
             &reschedule_now,
             &lost,
             is_canarying,

@@ -118,11 +118,9 @@ pub fn next_reschedule_time(
         .as_ref()
         .is_some_and(|t| !t.events.is_empty());
     let mut eligible = policy.unlimited || (policy.attempts > 0 && !has_events);
-    if policy.attempts > 0 && has_events {
-        if let Some(tracker) = &alloc.reschedule_tracker {
-            let attempted = attempts_in_interval(tracker, policy.interval, fail_time);
-            eligible = attempted < policy.attempts && delay < policy.interval;
-        }
+    if let (true, Some(tracker)) = (policy.attempts > 0 && has_events, &alloc.reschedule_tracker) {
+        let attempted = attempts_in_interval(tracker, policy.interval, fail_time);
+        eligible = attempted < policy.attempts && delay < policy.interval;
     }
     Some((at, eligible))
 }

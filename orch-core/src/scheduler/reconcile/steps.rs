@@ -333,10 +333,9 @@ impl<'a> Reconciler<'a> {
             if picked.len() == want {
                 break;
             }
-            if let Some(i) = a.index() {
-                if !taken.contains(a.name.as_str()) && seen.insert(i) {
-                    picked.push(i);
-                }
+            let free = a.index().filter(|_| !taken.contains(a.name.as_str()));
+            if let Some(i) = free.filter(|&i| seen.insert(i)) {
+                picked.push(i);
             }
         }
         if picked.len() < want {
@@ -433,12 +432,15 @@ impl<'a> Reconciler<'a> {
         lost: &[&'a Allocation],
         canarying: bool,
     ) -> Vec<Placement> {
+        let count = tg.count as usize;
+        // Failed allocations beyond the count (the group scaled down) are not replaced.
+        let room = count.saturating_sub(existing_untainted);
         let mut place: Vec<Placement> = reschedule
             .iter()
+            .take(room)
             .map(|&a| self.replacement(tg, a, Kind::Reschedule, canarying))
             .collect();
-        let count = tg.count as usize;
-        let mut existing = existing_untainted + reschedule.len();
+        let mut existing = existing_untainted + place.len();
         for &a in lost {
             if existing >= count {
                 break;
@@ -477,13 +479,15 @@ impl<'a> Reconciler<'a> {
         if place_ready {
             du.place += place.len() as u64;
             let used = place.len().min(under);
-            self.r.place.extend(place);
-            for &a in reschedule_now {
-                if !disconnecting.contains(a.id.as_str()) {
+            for p in &place {
+                let prev = p.previous_alloc.as_deref().and_then(|id| by_id.get(id));
+                let prev = prev.filter(|a| p.reschedule && !disconnecting.contains(a.id.as_str()));
+                if let Some(&a) = prev {
                     self.stop(a, None, describe::RESCHEDULED);
                     du.stop += 1;
                 }
             }
+            self.r.place.extend(place);
             return under - used;
         }
         for p in place {
@@ -504,11 +508,9 @@ impl<'a> Reconciler<'a> {
                 }
                 du.place += 1;
                 self.r.place.push(p);
-                if let Some(a) = prev {
-                    if !disconnecting.contains(a.id.as_str()) {
-                        self.stop(a, None, describe::RESCHEDULED);
-                        du.stop += 1;
-                    }
+                if let Some(a) = prev.filter(|a| !disconnecting.contains(a.id.as_str())) {
+                    self.stop(a, None, describe::RESCHEDULED);
+                    du.stop += 1;
                 }
             }
         }
