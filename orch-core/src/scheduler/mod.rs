@@ -6,5 +6,6 @@ pub mod plan;
 pub mod ports;
 pub mod preempt;
 pub mod rank;
+pub mod reconcile;
 pub mod rng;
 pub mod verify;
