@@ -1,11 +1,49 @@
 //! The scheduler: from an evaluation and a state snapshot to a plan, and the plan
 //! applier's verification of that plan against the latest state.
+//!
+//! ```text
+//! process_eval ─┬─ generic (service, batch): reconcile → place
+//!               └─ system  (system, sysbatch): one per eligible node
+//!      placement: select::Placer = feasible (checkers, class cache) → fit (usage, ports,
+//!                 devices, cores) → rank (binpack/spread, anti-affinity, affinity, spread,
+//!                 penalty) → limit → best; preempt when nothing fits
+//! verify::verify_plan: the plan applier's re-check against the latest state
+//! ```
 
+pub mod assign;
+pub mod context;
 pub mod feasible;
+pub mod generic;
+pub mod outcome;
 pub mod plan;
 pub mod ports;
 pub mod preempt;
 pub mod rank;
 pub mod reconcile;
 pub mod rng;
+pub mod select;
+pub mod system;
 pub mod verify;
+
+pub use outcome::Outcome;
+pub use select::{PreemptionConfig, SchedulerConfig};
+
+use crate::model::{Evaluation, job_type};
+use crate::state::StateStore;
+
+/// Processes one evaluation with the scheduler its type names. Pure and deterministic:
+/// the same state, evaluation, configuration, seed, time and ID sequence give the same
+/// outcome, byte for byte.
+pub fn process_eval(
+    state: &StateStore,
+    eval: &Evaluation,
+    config: &SchedulerConfig,
+    seed: u64,
+    now: i64,
+    next_id: &mut dyn FnMut() -> String,
+) -> Outcome {
+    match eval.eval_type.as_str() {
+        job_type::SYSTEM | job_type::SYSBATCH => system::schedule(state, eval, config, seed, now, next_id),
+        _ => generic::schedule(state, eval, config, seed, now, next_id),
+    }
+}

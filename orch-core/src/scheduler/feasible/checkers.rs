@@ -337,16 +337,20 @@ impl DeviceConstraint {
     }
 }
 
+/// One device request compiled for matching against a node's device groups; used by
+/// the feasibility check and by device instance assignment at placement.
 #[derive(Debug, Clone)]
-struct DeviceReq {
+pub struct DeviceReq {
     /// (vendor, type, name); empty parts match anything. `None`: empty request name.
     id: Option<(String, String, String)>,
-    count: u64,
+    /// Instances wanted.
+    pub count: u64,
     constraints: Vec<DeviceConstraint>,
 }
 
 impl DeviceReq {
-    fn new(r: &RequestedDevice) -> Self {
+    /// Compiles a task's device request.
+    pub fn new(r: &RequestedDevice) -> Self {
         let id = (!r.name.is_empty()).then(|| {
             let mut parts = r.name.splitn(3, '/');
             let (a, b, c) = (parts.next(), parts.next(), parts.next());
@@ -376,7 +380,7 @@ impl DeviceReq {
     }
 
     /// Nomad's `nodeDeviceMatches` (ID tuple and constraints; not the count).
-    fn matches(&self, d: &NodeDeviceResource) -> bool {
+    pub fn matches(&self, d: &NodeDeviceResource) -> bool {
         let Some((vendor, kind, name)) = &self.id else {
             return false;
         };

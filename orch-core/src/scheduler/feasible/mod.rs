@@ -25,7 +25,7 @@ mod tests_devices;
 mod tests_prop;
 
 pub use checkers::{
-    ConstraintChecker, DeviceChecker, DriverChecker, HostVolumeChecker, NodeReadyChecker,
+    ConstraintChecker, DeviceChecker, DeviceReq, DriverChecker, HostVolumeChecker, NodeReadyChecker,
 };
 pub use constraint::{CompiledConstraint, Target, resolve_target};
 pub use distinct::{DistinctHostsChecker, DistinctPropertyChecker, ProposedAllocs};

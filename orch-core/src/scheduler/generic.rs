@@ -1,0 +1,158 @@
+//! The service and batch scheduler (Nomad's `GenericScheduler`): reconcile the job's
+//! desired state against its allocations, then place what is missing.
+//!
+//! ```text
+//! state snapshot + eval ─ reconcile ─ stops / in-place updates / follow-up evals
+//!                                    └ placements ─ Placer::select (feasible → fit → rank → limit)
+//!                                                  └ plan + failed-group metrics + blocked eval
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::context::PlanContext;
+use super::outcome::{Failures, Outcome, PlacementSpec, finish, place_on};
+use super::plan::Plan;
+use super::reconcile::{self, Placement, ReconcileInput};
+use super::rng::SchedRng;
+use super::select::{Placer, SchedulerConfig};
+use crate::model::{AllocationMetric, Evaluation, Node, job_type, node_status};
+use crate::state::{DeploymentUpdate, StateStore};
+
+/// Processes one service or batch evaluation against `state`. Pure: the same state,
+/// evaluation, configuration, seed, time and IDs give the same outcome.
+pub fn schedule(
+    state: &StateStore,
+    eval: &Evaluation,
+    config: &SchedulerConfig,
+    seed: u64,
+    now: i64,
+    next_id: &mut dyn FnMut() -> String,
+) -> Outcome {
+    let job = state.job(&eval.namespace, &eval.job_id);
+    let batch = job.map_or(eval.eval_type == job_type::BATCH, |j| j.job_type == job_type::BATCH);
+    let existing: Vec<_> = state.allocs_by_job(&eval.namespace, &eval.job_id).into_iter().cloned().collect();
+    let (tainted, missing) = tainted_nodes(state, existing.iter().map(|a| a.node_id.as_str()));
+    let alloc_job = |a: &crate::model::Allocation| state.alloc_job(a);
+    let results = reconcile::reconcile(ReconcileInput {
+        job,
+        existing: &existing,
+        alloc_job: &alloc_job,
+        tainted_nodes: &tainted,
+        missing_nodes: &missing,
+        deployment: state.latest_deployment_by_job(&eval.namespace, &eval.job_id),
+        eval_id: &eval.id,
+        eval_priority: eval.priority,
+        now,
+        batch,
+        next_id: &mut *next_id,
+    });
+
+    let plan = Plan {
+        eval_id: eval.id.clone(),
+        priority: eval.priority,
+        all_at_once: job.is_some_and(|j| j.all_at_once),
+        job: job.cloned(),
+        snapshot_index: state.latest_index(),
+        ..Plan::default()
+    };
+    let mut ctx = PlanContext::new(state, &eval.namespace, &eval.job_id, plan);
+    let by_id: BTreeMap<&str, &crate::model::Allocation> = existing.iter().map(|a| (a.id.as_str(), a)).collect();
+    for stop in &results.stop {
+        if let Some(a) = by_id.get(stop.alloc_id.as_str()) {
+            ctx.stop(a, &stop.description, stop.client_status.clone());
+        }
+    }
+    for updated in results
+        .inplace_update
+        .iter()
+        .chain(results.attribute_updates.values())
+        .chain(results.disconnect_updates.values())
+        .chain(results.reconnect_updates.values())
+    {
+        let mut a = updated.clone();
+        a.modify_time = now;
+        ctx.place(a);
+    }
+    ctx.plan.evals.extend(results.desired_followup_evals.values().flatten().cloned());
+    ctx.plan.deployment = results.deployment.clone();
+    ctx.plan.deployment_updates = results
+        .deployment_updates
+        .iter()
+        .map(|u| DeploymentUpdate {
+            deployment_id: u.deployment_id.clone(),
+            status: u.status.clone(),
+            status_description: u.status_description.clone(),
+        })
+        .collect();
+
+    let mut failures = Failures::default();
+    let mut placer = None;
+    if let Some(job) = job.filter(|_| !results.place.is_empty() || !results.destructive_update.is_empty()) {
+        let mut p = Placer::new(job, state.nodes(), config, SchedRng::new(seed));
+        let deployment_id = results.deployment_id.clone();
+        let destructive = results.destructive_update.iter().map(|d| (Some(d.stop_alloc_id.as_str()), d.stop_description.as_str(), &d.place));
+        let fresh = results.place.iter().map(|pl| (None, "", pl));
+        for (stop_id, stop_desc, pl) in destructive.chain(fresh) {
+            let Some((gi, tg)) = job.task_groups.iter().enumerate().find(|(_, g)| g.name == pl.task_group) else { continue };
+            if failures.failed(&tg.name) {
+                failures.record(&tg.name, AllocationMetric::default());
+                continue;
+            }
+            let old = stop_id.and_then(|id| by_id.get(id).copied());
+            if let Some(old) = old {
+                ctx.stop(old, stop_desc, None);
+            }
+            let mut metrics = AllocationMetric::default();
+            p.describe_pool(&mut metrics);
+            let placed = match p.select(&ctx, gi, tg, &pl.penalty_nodes, pl.preferred_node.as_deref(), &mut metrics) {
+                Some(choice) => {
+                    let uses_deployment = tg.update.as_ref().is_some_and(|u| u.max_parallel > 0) && !batch;
+                    let spec = spec_for(pl, deployment_id.clone().filter(|_| uses_deployment));
+                    place_on(&mut ctx, &mut p, job, gi, tg, choice, spec, next_id(), metrics.clone(), now)
+                }
+                None => false,
+            };
+            if !placed {
+                if let Some(old) = old {
+                    ctx.unstop(old);
+                }
+                failures.record(&tg.name, metrics);
+            }
+        }
+        placer = Some(p);
+    }
+    let snapshot = state.latest_index();
+    let plan = std::mem::take(&mut ctx.plan);
+    finish(eval, placer.as_ref(), failures, plan, snapshot, &mut *next_id, now)
+}
+
+fn spec_for(pl: &Placement, deployment_id: Option<String>) -> PlacementSpec {
+    PlacementSpec {
+        name: pl.name.clone(),
+        previous_alloc: pl.previous_alloc.clone(),
+        reschedule_tracker: pl.reschedule_tracker.clone(),
+        deployment_id,
+        canary: pl.canary,
+    }
+}
+
+/// Nodes under the given allocations that are down, disconnected or draining (tainted),
+/// and IDs of nodes that no longer exist.
+pub fn tainted_nodes<'a>(state: &StateStore, node_ids: impl Iterator<Item = &'a str>) -> (BTreeMap<String, Node>, BTreeSet<String>) {
+    let (mut tainted, mut missing) = (BTreeMap::new(), BTreeSet::new());
+    for id in node_ids {
+        if tainted.contains_key(id) || missing.contains(id) {
+            continue;
+        }
+        match state.node(id) {
+            None => {
+                missing.insert(id.to_string());
+            }
+            Some(n) if n.status == node_status::DOWN || n.status == node_status::DISCONNECTED || n.drain_strategy.is_some() => {
+                tainted.insert(id.to_string(), n.clone());
+            }
+            Some(_) => {}
+        }
+    }
+    (tainted, missing)
+}

@@ -1,0 +1,173 @@
+//! What one scheduler run produces, and the bookkeeping shared by the service/batch and
+//! system schedulers: building allocations, recording failures, blocking evaluations.
+
+use std::collections::BTreeMap;
+
+use super::assign;
+use super::context::PlanContext;
+use super::plan::Plan;
+use super::select::{Choice, Placer};
+use crate::model::{
+    AllocDeploymentStatus, Allocation, AllocationMetric, Evaluation, Job, RescheduleTracker, TaskGroup,
+    client_status, desired_status, eval_status, trigger,
+};
+
+/// The result of processing one evaluation: a plan to submit, and the evaluation's own
+/// new state (plus a blocked evaluation when placements failed for lack of room).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The plan to verify and commit.
+    pub plan: Plan,
+    /// The evaluation, updated: status, failed placements, queued counts, class eligibility.
+    pub eval: Evaluation,
+    /// A new blocked evaluation for what could not be placed.
+    pub blocked: Option<Evaluation>,
+}
+
+/// Why a placement is made, for the new allocation's bookkeeping.
+#[derive(Debug, Clone, Default)]
+pub struct PlacementSpec {
+    /// `job.group[index]`.
+    pub name: String,
+    /// Allocation replaced.
+    pub previous_alloc: Option<String>,
+    /// Reschedule history to carry.
+    pub reschedule_tracker: Option<RescheduleTracker>,
+    /// Deployment the allocation belongs to.
+    pub deployment_id: Option<String>,
+    /// Placed as a canary.
+    pub canary: bool,
+}
+
+/// Collects per-group placement failures the way Nomad reports them: the first failure's
+/// metrics, later ones of the same group folded in as `CoalescedFailures`.
+#[derive(Debug, Default)]
+pub struct Failures {
+    /// Per group.
+    pub by_group: BTreeMap<String, AllocationMetric>,
+    /// Unplaced allocations per group.
+    pub queued: BTreeMap<String, u64>,
+}
+
+impl Failures {
+    /// Records one failed placement.
+    pub fn record(&mut self, group: &str, metrics: AllocationMetric) {
+        *self.queued.entry(group.to_string()).or_default() += 1;
+        match self.by_group.get_mut(group) {
+            Some(m) => m.coalesced_failures += 1,
+            None => {
+                self.by_group.insert(group.to_string(), metrics);
+            }
+        }
+    }
+
+    /// Whether a group already failed in this evaluation (further placements of it are
+    /// coalesced without searching again: nothing changed in between).
+    pub fn failed(&self, group: &str) -> bool {
+        self.by_group.contains_key(group)
+    }
+}
+
+/// Builds the allocation for a chosen node, adds it (and any preemptions) to the plan, and
+/// tells the placer. Returns false if the node's ports or devices ran out after all.
+#[allow(clippy::too_many_arguments)]
+pub fn place_on(
+    ctx: &mut PlanContext<'_>,
+    placer: &mut Placer<'_>,
+    job: &Job,
+    gi: usize,
+    tg: &TaskGroup,
+    choice: Choice<'_>,
+    spec: PlacementSpec,
+    id: String,
+    mut metrics: AllocationMetric,
+    now: i64,
+) -> bool {
+    for victim in &choice.preempt {
+        if let Some(a) = ctx.state.alloc_stub(victim) {
+            ctx.preempt(a, &id);
+        }
+    }
+    let Some(resources) = assign::allocate(ctx, choice.node, tg, &mut placer.rng) else {
+        return false;
+    };
+    metrics.score_meta_data.clear();
+    let alloc = Allocation {
+        id,
+        namespace: job.namespace.clone(),
+        eval_id: ctx.plan.eval_id.clone(),
+        name: spec.name,
+        node_id: choice.node.id.clone(),
+        node_name: choice.node.name.clone(),
+        job_id: job.id.clone(),
+        job: None,
+        task_group: tg.name.clone(),
+        allocated_resources: resources,
+        metrics: Some(metrics),
+        desired_status: desired_status::RUN.into(),
+        client_status: client_status::PENDING.into(),
+        deployment_id: spec.deployment_id.unwrap_or_default(),
+        deployment_status: spec.canary.then(|| AllocDeploymentStatus { canary: true, ..Default::default() }),
+        previous_allocation: spec.previous_alloc.unwrap_or_default(),
+        reschedule_tracker: spec.reschedule_tracker,
+        preempted_allocations: choice.preempt.clone(),
+        create_time: now,
+        modify_time: now,
+        job_version: job.version,
+        ..Allocation::default()
+    };
+    ctx.place(alloc);
+    placer.record_placement(gi, choice.node);
+    true
+}
+
+/// Finishes an evaluation: records failures, creates the blocked evaluation if
+/// placements failed, and sets the evaluation's final fields.
+pub fn finish(
+    eval: &Evaluation,
+    placer: Option<&Placer<'_>>,
+    failures: Failures,
+    plan: Plan,
+    snapshot_index: u64,
+    blocked_id: impl FnOnce() -> String,
+    now: i64,
+) -> Outcome {
+    let mut updated = eval.clone();
+    updated.status = eval_status::COMPLETE.into();
+    updated.snapshot_index = snapshot_index;
+    updated.modify_time = now;
+    updated.queued_allocations = failures.queued.clone();
+    let mut blocked = None;
+    if !failures.by_group.is_empty() {
+        let mut b = Evaluation {
+            id: blocked_id(),
+            namespace: eval.namespace.clone(),
+            priority: eval.priority,
+            eval_type: eval.eval_type.clone(),
+            triggered_by: trigger::QUEUED_ALLOCS.into(),
+            job_id: eval.job_id.clone(),
+            job_modify_index: eval.job_modify_index,
+            status: eval_status::BLOCKED.into(),
+            status_description: "created to place remaining allocations".into(),
+            previous_eval: eval.id.clone(),
+            queued_allocations: failures.queued.clone(),
+            failed_tg_allocs: failures.by_group.clone(),
+            snapshot_index,
+            create_time: now,
+            modify_time: now,
+            ..Evaluation::default()
+        };
+        if let Some(p) = placer {
+            b.class_eligibility = p.eligibility().class_eligibility();
+            b.escaped_computed_class = p.eligibility().escaped_computed_class();
+        }
+        updated.blocked_eval = b.id.clone();
+        blocked = Some(b);
+    }
+    updated.failed_tg_allocs = failures.by_group;
+    if let Some(p) = placer {
+        updated.class_eligibility = p.eligibility().class_eligibility();
+        updated.escaped_computed_class = p.eligibility().escaped_computed_class();
+    }
+    Outcome { plan, eval: updated, blocked }
+}
