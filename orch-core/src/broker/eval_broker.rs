@@ -31,78 +31,8 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{BrokerError, JobKey, job_key};
-use crate::model::wire::SECOND;
+use super::{BrokerConfig, BrokerError, BrokerStats, JobKey, SchedulerStats, TickOutcome, job_key};
 use crate::model::{Evaluation, Nanos, eval_status};
-
-/// Name Nomad gives the queue of evaluations that hit the delivery limit; reported by
-/// [`BrokerStats::total_failed`] and kept here so API output can use the same name.
-pub const FAILED_QUEUE: &str = "_failed";
-
-/// Broker tuning: Nomad's server options `eval_nack_timeout`, `eval_delivery_limit`,
-/// `eval_nack_initial_reenqueue_delay` and `eval_nack_subsequent_reenqueue_delay`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BrokerConfig {
-    /// Lease of a delivery: unacked this long after dequeue, it is nacked by [`EvalBroker::tick`].
-    /// Zero or negative disables lease timeouts.
-    pub nack_timeout: Nanos,
-    /// Deliveries after which a nacked evaluation goes to the failed list instead of back
-    /// to the queue.
-    pub delivery_limit: u32,
-    /// Back-off before the first redelivery after a nack.
-    pub initial_nack_delay: Nanos,
-    /// Back-off per delivery after that: `(deliveries - 1) * subsequent_nack_delay`.
-    pub subsequent_nack_delay: Nanos,
-}
-
-impl Default for BrokerConfig {
-    /// Nomad's defaults: 60 s lease, 3 deliveries, 1 s then 20 s × n back-off.
-    fn default() -> Self {
-        BrokerConfig {
-            nack_timeout: 60 * SECOND,
-            delivery_limit: 3,
-            initial_nack_delay: SECOND,
-            subsequent_nack_delay: 20 * SECOND,
-        }
-    }
-}
-
-/// A point-in-time view of the broker, for metrics and the operator API.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BrokerStats {
-    /// Evaluations waiting in a ready queue.
-    pub total_ready: usize,
-    /// Evaluations delivered and not yet acked or nacked.
-    pub total_unacked: usize,
-    /// Evaluations waiting behind another evaluation of the same job (Nomad's `TotalPending`).
-    pub total_blocked_by_job: usize,
-    /// Evaluations waiting for a time (`WaitUntil`, `Wait` or a nack back-off).
-    pub total_delayed: usize,
-    /// Evaluations that hit the delivery limit and were not drained yet.
-    pub total_failed: usize,
-    /// Superseded evaluations not yet taken by [`EvalBroker::take_cancelable`].
-    pub total_cancelable: usize,
-    /// Ready and unacked counts per scheduler type.
-    pub by_scheduler: BTreeMap<String, SchedulerStats>,
-}
-
-/// Per scheduler type counts in [`BrokerStats`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SchedulerStats {
-    /// Waiting in this scheduler's ready queue.
-    pub ready: usize,
-    /// Delivered to a worker of this scheduler, not yet acked.
-    pub unacked: usize,
-}
-
-/// What one [`EvalBroker::tick`] did, so the caller can log it and drop stale deliveries.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TickOutcome {
-    /// Deliveries whose lease expired and were nacked (their tokens are now invalid).
-    pub timed_out: Vec<String>,
-    /// Delayed evaluations whose time came (now ready, or pending behind their job).
-    pub released: Vec<String>,
-}
 
 /// Ready-queue order: priority (higher first), `CreateIndex` (FIFO), ID (total order).
 type ReadyKey = (Reverse<i32>, u64, String);
@@ -138,7 +68,8 @@ enum Place {
 
 #[derive(Debug, Clone)]
 struct Tracked {
-    eval: Evaluation,
+    /// Boxed: B-tree nodes shift their values on insert, and an `Evaluation` is large.
+    eval: Box<Evaluation>,
     deliveries: u32,
     place: Place,
 }
@@ -226,31 +157,25 @@ impl EvalBroker {
             return Ok(());
         }
         let id = eval.id.clone();
-        match release_time(&eval, now) {
+        let at = release_time(&eval, now);
+        let place = match at {
+            Some(at) => Place::Delayed { at },
+            None => Place::Pending,
+        };
+        let eval = Box::new(eval);
+        self.evals.insert(
+            id.clone(),
+            Tracked {
+                eval,
+                deliveries: 0,
+                place,
+            },
+        );
+        match at {
             Some(at) => {
-                self.delayed.insert((at, id.clone()));
-                let place = Place::Delayed { at };
-                self.evals.insert(
-                    id,
-                    Tracked {
-                        eval,
-                        deliveries: 0,
-                        place,
-                    },
-                );
+                self.delayed.insert((at, id));
             }
-            None => {
-                let place = Place::Pending;
-                self.evals.insert(
-                    id.clone(),
-                    Tracked {
-                        eval,
-                        deliveries: 0,
-                        place,
-                    },
-                );
-                self.make_ready(&id);
-            }
+            None => self.make_ready(&id),
         }
         Ok(())
     }
@@ -274,11 +199,7 @@ impl EvalBroker {
             }
         }
         let sched = best?.1.to_owned();
-        let queue = self.ready.get_mut(&sched)?;
-        let (_, _, id) = queue.pop_first()?;
-        if queue.is_empty() {
-            self.ready.remove(&sched);
-        }
+        let (_, _, id) = self.ready.get_mut(&sched)?.pop_first()?;
         let token = self.next_token();
         let deadline =
             (self.config.nack_timeout > 0).then(|| now.saturating_add(self.config.nack_timeout));
@@ -292,7 +213,7 @@ impl EvalBroker {
             self.leases.insert((d, id));
         }
         *self.unacked_by_sched.entry(sched).or_default() += 1;
-        Some((tracked.eval.clone(), token))
+        Some((Evaluation::clone(&tracked.eval), token))
     }
 
     /// The worker finished the evaluation: forget it and free its job's slot. The best
@@ -507,11 +428,17 @@ impl EvalBroker {
             }
         }
         tracked.place = Place::Ready;
-        let queue = self
-            .ready
-            .entry(tracked.eval.eval_type.clone())
-            .or_default();
-        queue.insert(ready_key(&tracked.eval));
+        let key = ready_key(&tracked.eval);
+        // Queues are never removed while enabled, so this allocates a name once per type.
+        match self.ready.get_mut(tracked.eval.eval_type.as_str()) {
+            Some(queue) => {
+                queue.insert(key);
+            }
+            None => {
+                let queue = BTreeSet::from([key]);
+                self.ready.insert(tracked.eval.eval_type.clone(), queue);
+            }
+        }
     }
 
     /// Validates an ack/nack and ends the delivery (lease and unacked count).
@@ -545,7 +472,7 @@ impl EvalBroker {
                     self.config.delivery_limit
                 );
                 let key = job_key(&gone.eval);
-                self.failed.push(gone.eval);
+                self.failed.push(*gone.eval);
                 self.release_slot(&key, id);
             }
             return;
@@ -579,7 +506,7 @@ impl EvalBroker {
                 gone.eval.status = eval_status::CANCELED.to_owned();
                 gone.eval.status_description =
                     "canceled after more recent eval was processed".to_owned();
-                self.cancelable.push(gone.eval);
+                self.cancelable.push(*gone.eval);
             }
         }
         self.make_ready(&best.3);

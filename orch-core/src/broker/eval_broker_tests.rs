@@ -1,5 +1,7 @@
 use super::*;
+use crate::broker::{BrokerConfig, BrokerStats, SchedulerStats, TickOutcome};
 use crate::model::Timestamp;
+use crate::model::wire::SECOND;
 
 const NOW: i64 = 1_700_000_000 * SECOND;
 
