@@ -1,3 +1,5 @@
+use proptest::prelude::*;
+
 use super::*;
 use crate::model::AllocationMetric;
 
@@ -221,4 +223,43 @@ fn unplaced_counts_per_job_and_group() {
     assert_eq!(b.stats().by_namespace["jobs"], 1);
     b.flush();
     assert!(b.unplaced().is_empty());
+}
+
+proptest! {
+    /// Random block/unblock sequences: at most one blocked evaluation per job, and every
+    /// evaluation passed to `block` ends exactly once as blocked, released or duplicate.
+    #[test]
+    fn blocked_evals_conserve_and_keep_one_per_job(
+        ops in prop::collection::vec((0u8..4, 0u8..5, 0u8..3, any::<bool>(), 0u64..40), 1..80)
+    ) {
+        let classes = ["c0", "c1", "c2"];
+        let mut b = BlockedEvals::new();
+        let (mut released, mut dups, mut given) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, (kind, job, class, flag, snap)) in ops.into_iter().enumerate() {
+            let index = i as u64 + 1;
+            match kind {
+                0 | 1 => {
+                    let mut e = blocked(&format!("e{i}"), &format!("j{job}"), index, snap);
+                    e.class_eligibility.insert(classes[usize::from(class)].to_owned(), flag);
+                    e.escaped_computed_class = kind == 1 && flag;
+                    given.push(e.id.clone());
+                    let out = b.block(e);
+                    released.extend(out.unblocked.map(|e| e.id));
+                    dups.extend(out.duplicate.map(|e| e.id));
+                }
+                2 => released.extend(b.unblock(classes[usize::from(class)], index).into_iter().map(|e| e.id)),
+                _ => released.extend(b.untrack("default", &format!("j{job}")).map(|e| e.id)),
+            }
+            let mut jobs = BTreeSet::new();
+            for e in b.captured.values().chain(b.escaped.values()) {
+                prop_assert!(jobs.insert(e.job_id.clone()), "two blocked evals for {}", e.job_id);
+            }
+        }
+        let mut all: Vec<String> = released;
+        all.extend(dups);
+        all.extend(b.captured.keys().chain(b.escaped.keys()).cloned());
+        all.sort();
+        given.sort();
+        prop_assert_eq!(all, given);
+    }
 }
