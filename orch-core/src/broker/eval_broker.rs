@@ -17,7 +17,7 @@
 //!                                                             └──deliveries ≥ limit──► failed
 //! ```
 //!
-//! **The one-per-job rule** (Nomad ≥ 1.4.3): a job's *slot* is taken by the first
+//! **The one-per-job rule** (recent Nomad, `pending` + `cancelable`): a job's *slot* is taken by the first
 //! evaluation of that job to become ready and held while it is ready, unacked or waiting
 //! out a nack delay. Other evaluations of the job wait in the job's pending set, ordered
 //! by priority (higher first), then `ModifyIndex` (newer first), then `CreateIndex` (newer
