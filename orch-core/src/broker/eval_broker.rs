@@ -17,9 +17,9 @@
 //!                                                             └──deliveries ≥ limit──► failed
 //! ```
 //!
-//! **The one-per-job rule** (recent Nomad, `pending` + `cancelable`): a job's *slot* is taken by the first
-//! evaluation of that job to become ready and held while it is ready, unacked or waiting
-//! out a nack delay. Other evaluations of the job wait in the job's pending set, ordered
+//! **The one-per-job rule** (recent Nomad, `pending` + `cancelable`): a job's *slot* is
+//! taken by the first evaluation of that job to become ready and held while it is ready,
+//! unacked or waiting out a nack delay. Other evaluations of the job wait in the job's pending set, ordered
 //! by priority (higher first), then `ModifyIndex` (newer first), then `CreateIndex` (newer
 //! first), then ID. When the holder is acked (or fails for good) the *first* pending
 //! evaluation takes the slot and every other pending one is moved to the cancelable list
