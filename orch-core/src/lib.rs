@@ -10,5 +10,6 @@ pub mod canonical;
 pub mod jobspec;
 pub mod model;
 pub mod scheduler;
+pub mod sim;
 pub mod state;
 pub mod validate;

@@ -15,7 +15,11 @@ use crate::model::{
 /// Checks what plain arithmetic does not: free ports, device instances and core IDs.
 /// Cheap for groups that ask for none of them (the common case).
 pub fn check_extras(ctx: &PlanContext<'_>, node: &Node, tg: &TaskGroup) -> Result<(), String> {
-    if tg.networks.iter().any(|n| !n.reserved_ports.is_empty() || !n.dynamic_ports.is_empty()) {
+    if tg
+        .networks
+        .iter()
+        .any(|n| !n.reserved_ports.is_empty() || !n.dynamic_ports.is_empty())
+    {
         let mut ports = PortIndex::for_node(node, ctx.allocs_on_node(&node.id))?;
         ports.assign(&tg.networks, &mut SchedRng::new(0))?;
     }
@@ -27,8 +31,16 @@ pub fn check_extras(ctx: &PlanContext<'_>, node: &Node, tg: &TaskGroup) -> Resul
 
 /// The resources of a new allocation of `tg` on `node`, with ports, devices and cores
 /// picked. `None` if something ran out after all (callers check first).
-pub fn allocate(ctx: &PlanContext<'_>, node: &Node, tg: &TaskGroup, rng: &mut SchedRng) -> Option<AllocatedResources> {
-    let mut shared = AllocatedSharedResources { disk_mb: tg.ephemeral_disk.size_mb, ..Default::default() };
+pub fn allocate(
+    ctx: &PlanContext<'_>,
+    node: &Node,
+    tg: &TaskGroup,
+    rng: &mut SchedRng,
+) -> Option<AllocatedResources> {
+    let mut shared = AllocatedSharedResources {
+        disk_mb: tg.ephemeral_disk.size_mb,
+        ..Default::default()
+    };
     if !tg.networks.is_empty() {
         let mut ports = PortIndex::for_node(node, ctx.allocs_on_node(&node.id)).ok()?;
         let (networks, mappings) = ports.assign(&tg.networks, rng).ok()?;
@@ -40,7 +52,11 @@ pub fn allocate(ctx: &PlanContext<'_>, node: &Node, tg: &TaskGroup, rng: &mut Sc
     } else {
         BTreeMap::new()
     };
-    let mut free_cores = if tg.tasks.iter().any(|t| t.resources.cores > 0) { free_cores(ctx, node) } else { Vec::new() };
+    let mut free_cores = if tg.tasks.iter().any(|t| t.resources.cores > 0) {
+        free_cores(ctx, node)
+    } else {
+        Vec::new()
+    };
     let mut tasks = BTreeMap::new();
     let mut lifecycles = BTreeMap::new();
     for t in &tg.tasks {
@@ -57,15 +73,25 @@ pub fn allocate(ctx: &PlanContext<'_>, node: &Node, tg: &TaskGroup, rng: &mut Sc
         tasks.insert(
             t.name.clone(),
             AllocatedTaskResources {
-                cpu: AllocatedCpuResources { cpu_shares: if r.cores > 0 { 0 } else { r.cpu }, reserved_cores },
-                memory: AllocatedMemoryResources { memory_mb: r.memory_mb, memory_max_mb: r.memory_max_mb },
+                cpu: AllocatedCpuResources {
+                    cpu_shares: if r.cores > 0 { 0 } else { r.cpu },
+                    reserved_cores,
+                },
+                memory: AllocatedMemoryResources {
+                    memory_mb: r.memory_mb,
+                    memory_max_mb: r.memory_max_mb,
+                },
                 networks: Vec::new(),
                 devices: devices.remove(&t.name).unwrap_or_default(),
             },
         );
         lifecycles.insert(t.name.clone(), t.lifecycle.clone());
     }
-    Some(AllocatedResources { tasks, task_lifecycles: lifecycles, shared })
+    Some(AllocatedResources {
+        tasks,
+        task_lifecycles: lifecycles,
+        shared,
+    })
 }
 
 /// Core IDs of the node not reserved by the node or held by live allocations.
@@ -76,7 +102,13 @@ fn free_cores(ctx: &PlanContext<'_>, node: &Node) -> Vec<u32> {
     } else {
         cpu.reservable_cpu_cores.clone()
     };
-    let mut taken: BTreeSet<u32> = node.reserved_resources.cpu.reserved_cpu_cores.iter().copied().collect();
+    let mut taken: BTreeSet<u32> = node
+        .reserved_resources
+        .cpu
+        .reserved_cpu_cores
+        .iter()
+        .copied()
+        .collect();
     for a in ctx.allocs_on_node(&node.id) {
         for t in a.allocated_resources.tasks.values() {
             taken.extend(t.cpu.reserved_cores.iter().copied());
@@ -86,7 +118,11 @@ fn free_cores(ctx: &PlanContext<'_>, node: &Node) -> Vec<u32> {
 }
 
 /// Picks healthy, unused device instances for every task's requests.
-fn assign_devices(ctx: &PlanContext<'_>, node: &Node, tg: &TaskGroup) -> Option<BTreeMap<String, Vec<AllocatedDeviceResource>>> {
+fn assign_devices(
+    ctx: &PlanContext<'_>,
+    node: &Node,
+    tg: &TaskGroup,
+) -> Option<BTreeMap<String, Vec<AllocatedDeviceResource>>> {
     let mut used: BTreeSet<String> = BTreeSet::new();
     for a in ctx.allocs_on_node(&node.id) {
         for t in a.allocated_resources.tasks.values() {
@@ -98,7 +134,12 @@ fn assign_devices(ctx: &PlanContext<'_>, node: &Node, tg: &TaskGroup) -> Option<
         for req in &t.resources.devices {
             let compiled = DeviceReq::new(req);
             let mut granted = None;
-            for d in node.node_resources.devices.iter().filter(|d| compiled.matches(d)) {
+            for d in node
+                .node_resources
+                .devices
+                .iter()
+                .filter(|d| compiled.matches(d))
+            {
                 let free: Vec<String> = d
                     .instances
                     .iter()

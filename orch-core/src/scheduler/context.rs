@@ -59,10 +59,17 @@ impl<'s> PlanContext<'s> {
         if !self.leaving.insert(alloc.id.clone()) {
             return;
         }
-        self.removed.entry(alloc.node_id.clone()).or_default().add(&alloc.usage());
+        self.removed
+            .entry(alloc.node_id.clone())
+            .or_default()
+            .add(&alloc.usage());
         self.plan.append_stop(
             &alloc.node_id,
-            AllocStop { alloc_id: alloc.id.clone(), desired_description: description.to_string(), client_status },
+            AllocStop {
+                alloc_id: alloc.id.clone(),
+                desired_description: description.to_string(),
+                client_status,
+            },
         );
     }
 
@@ -87,12 +94,18 @@ impl<'s> PlanContext<'s> {
         if !self.leaving.insert(alloc.id.clone()) {
             return;
         }
-        self.removed.entry(alloc.node_id.clone()).or_default().add(&alloc.usage());
+        self.removed
+            .entry(alloc.node_id.clone())
+            .or_default()
+            .add(&alloc.usage());
         self.plan
             .node_preemptions
             .entry(alloc.node_id.clone())
             .or_default()
-            .push(AllocPreemption { alloc_id: alloc.id.clone(), preempted_by: by.to_string() });
+            .push(AllocPreemption {
+                alloc_id: alloc.id.clone(),
+                preempted_by: by.to_string(),
+            });
     }
 
     /// Adds a placement, or an updated version of an allocation of the state.
@@ -100,16 +113,27 @@ impl<'s> PlanContext<'s> {
         if let Some(old) = self.state.alloc_stub(&alloc.id)
             && self.leaving.insert(alloc.id.clone())
         {
-            self.removed.entry(old.node_id.clone()).or_default().add(&old.usage());
+            self.removed
+                .entry(old.node_id.clone())
+                .or_default()
+                .add(&old.usage());
         }
-        self.added.entry(alloc.node_id.clone()).or_default().add(&alloc.usage());
+        self.added
+            .entry(alloc.node_id.clone())
+            .or_default()
+            .add(&alloc.usage());
         self.plan.append_alloc(alloc);
     }
 
     /// Live allocations on a node after the plan (any job), for ports, devices, cores
     /// and preemption.
     pub fn allocs_on_node(&self, node_id: &str) -> impl Iterator<Item = &Allocation> {
-        let planned = self.plan.node_allocation.get(node_id).map(Vec::as_slice).unwrap_or_default();
+        let planned = self
+            .plan
+            .node_allocation
+            .get(node_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         self.state
             .allocs_by_node(node_id)
             .into_iter()

@@ -29,8 +29,14 @@ pub fn schedule(
     next_id: &mut dyn FnMut() -> String,
 ) -> Outcome {
     let job = state.job(&eval.namespace, &eval.job_id);
-    let batch = job.map_or(eval.eval_type == job_type::BATCH, |j| j.job_type == job_type::BATCH);
-    let existing: Vec<_> = state.allocs_by_job(&eval.namespace, &eval.job_id).into_iter().cloned().collect();
+    let batch = job.map_or(eval.eval_type == job_type::BATCH, |j| {
+        j.job_type == job_type::BATCH
+    });
+    let existing: Vec<_> = state
+        .allocs_by_job(&eval.namespace, &eval.job_id)
+        .into_iter()
+        .cloned()
+        .collect();
     let (tainted, missing) = tainted_nodes(state, existing.iter().map(|a| a.node_id.as_str()));
     let alloc_job = |a: &crate::model::Allocation| state.alloc_job(a);
     let results = reconcile::reconcile(ReconcileInput {
@@ -56,7 +62,8 @@ pub fn schedule(
         ..Plan::default()
     };
     let mut ctx = PlanContext::new(state, &eval.namespace, &eval.job_id, plan);
-    let by_id: BTreeMap<&str, &crate::model::Allocation> = existing.iter().map(|a| (a.id.as_str(), a)).collect();
+    let by_id: BTreeMap<&str, &crate::model::Allocation> =
+        existing.iter().map(|a| (a.id.as_str(), a)).collect();
     for stop in &results.stop {
         if let Some(a) = by_id.get(stop.alloc_id.as_str()) {
             ctx.stop(a, &stop.description, stop.client_status.clone());
@@ -73,7 +80,9 @@ pub fn schedule(
         a.modify_time = now;
         ctx.place(a);
     }
-    ctx.plan.evals.extend(results.desired_followup_evals.values().flatten().cloned());
+    ctx.plan
+        .evals
+        .extend(results.desired_followup_evals.values().flatten().cloned());
     ctx.plan.deployment = results.deployment.clone();
     ctx.plan.deployment_updates = results
         .deployment_updates
@@ -87,13 +96,28 @@ pub fn schedule(
 
     let mut failures = Failures::default();
     let mut placer = None;
-    if let Some(job) = job.filter(|_| !results.place.is_empty() || !results.destructive_update.is_empty()) {
+    if let Some(job) =
+        job.filter(|_| !results.place.is_empty() || !results.destructive_update.is_empty())
+    {
         let mut p = Placer::new(job, state.nodes(), config, SchedRng::new(seed));
         let deployment_id = results.deployment_id.clone();
-        let destructive = results.destructive_update.iter().map(|d| (Some(d.stop_alloc_id.as_str()), d.stop_description.as_str(), &d.place));
+        let destructive = results.destructive_update.iter().map(|d| {
+            (
+                Some(d.stop_alloc_id.as_str()),
+                d.stop_description.as_str(),
+                &d.place,
+            )
+        });
         let fresh = results.place.iter().map(|pl| (None, "", pl));
         for (stop_id, stop_desc, pl) in destructive.chain(fresh) {
-            let Some((gi, tg)) = job.task_groups.iter().enumerate().find(|(_, g)| g.name == pl.task_group) else { continue };
+            let Some((gi, tg)) = job
+                .task_groups
+                .iter()
+                .enumerate()
+                .find(|(_, g)| g.name == pl.task_group)
+            else {
+                continue;
+            };
             if failures.failed(&tg.name) {
                 failures.record(&tg.name, AllocationMetric::default());
                 continue;
@@ -104,11 +128,30 @@ pub fn schedule(
             }
             let mut metrics = AllocationMetric::default();
             p.describe_pool(&mut metrics);
-            let placed = match p.select(&ctx, gi, tg, &pl.penalty_nodes, pl.preferred_node.as_deref(), &mut metrics) {
+            let placed = match p.select(
+                &ctx,
+                gi,
+                tg,
+                &pl.penalty_nodes,
+                pl.preferred_node.as_deref(),
+                &mut metrics,
+            ) {
                 Some(choice) => {
-                    let uses_deployment = tg.update.as_ref().is_some_and(|u| u.max_parallel > 0) && !batch;
+                    let uses_deployment =
+                        tg.update.as_ref().is_some_and(|u| u.max_parallel > 0) && !batch;
                     let spec = spec_for(pl, deployment_id.clone().filter(|_| uses_deployment));
-                    place_on(&mut ctx, &mut p, job, gi, tg, choice, spec, next_id(), metrics.clone(), now)
+                    place_on(
+                        &mut ctx,
+                        &mut p,
+                        job,
+                        gi,
+                        tg,
+                        choice,
+                        spec,
+                        next_id(),
+                        metrics.clone(),
+                        now,
+                    )
                 }
                 None => false,
             };
@@ -123,7 +166,15 @@ pub fn schedule(
     }
     let snapshot = state.latest_index();
     let plan = std::mem::take(&mut ctx.plan);
-    finish(eval, placer.as_ref(), failures, plan, snapshot, &mut *next_id, now)
+    finish(
+        eval,
+        placer.as_ref(),
+        failures,
+        plan,
+        snapshot,
+        &mut *next_id,
+        now,
+    )
 }
 
 fn spec_for(pl: &Placement, deployment_id: Option<String>) -> PlacementSpec {
@@ -138,7 +189,10 @@ fn spec_for(pl: &Placement, deployment_id: Option<String>) -> PlacementSpec {
 
 /// Nodes under the given allocations that are down, disconnected or draining (tainted),
 /// and IDs of nodes that no longer exist.
-pub fn tainted_nodes<'a>(state: &StateStore, node_ids: impl Iterator<Item = &'a str>) -> (BTreeMap<String, Node>, BTreeSet<String>) {
+pub fn tainted_nodes<'a>(
+    state: &StateStore,
+    node_ids: impl Iterator<Item = &'a str>,
+) -> (BTreeMap<String, Node>, BTreeSet<String>) {
     let (mut tainted, mut missing) = (BTreeMap::new(), BTreeSet::new());
     for id in node_ids {
         if tainted.contains_key(id) || missing.contains(id) {
@@ -148,7 +202,11 @@ pub fn tainted_nodes<'a>(state: &StateStore, node_ids: impl Iterator<Item = &'a 
             None => {
                 missing.insert(id.to_string());
             }
-            Some(n) if n.status == node_status::DOWN || n.status == node_status::DISCONNECTED || n.drain_strategy.is_some() => {
+            Some(n)
+                if n.status == node_status::DOWN
+                    || n.status == node_status::DISCONNECTED
+                    || n.drain_strategy.is_some() =>
+            {
                 tainted.insert(id.to_string(), n.clone());
             }
             Some(_) => {}

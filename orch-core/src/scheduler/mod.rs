@@ -43,7 +43,9 @@ pub fn process_eval(
     next_id: &mut dyn FnMut() -> String,
 ) -> Outcome {
     match eval.eval_type.as_str() {
-        job_type::SYSTEM | job_type::SYSBATCH => system::schedule(state, eval, config, seed, now, next_id),
+        job_type::SYSTEM | job_type::SYSBATCH => {
+            system::schedule(state, eval, config, seed, now, next_id)
+        }
         _ => generic::schedule(state, eval, config, seed, now, next_id),
     }
 }

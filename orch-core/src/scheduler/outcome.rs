@@ -8,8 +8,8 @@ use super::context::PlanContext;
 use super::plan::Plan;
 use super::select::{Choice, Placer};
 use crate::model::{
-    AllocDeploymentStatus, Allocation, AllocationMetric, Evaluation, Job, RescheduleTracker, TaskGroup,
-    client_status, desired_status, eval_status, trigger,
+    AllocDeploymentStatus, Allocation, AllocationMetric, Evaluation, Job, RescheduleTracker,
+    TaskGroup, client_status, desired_status, eval_status, trigger,
 };
 
 /// The result of processing one evaluation: a plan to submit, and the evaluation's own
@@ -107,7 +107,10 @@ pub fn place_on(
         desired_status: desired_status::RUN.into(),
         client_status: client_status::PENDING.into(),
         deployment_id: spec.deployment_id.unwrap_or_default(),
-        deployment_status: spec.canary.then(|| AllocDeploymentStatus { canary: true, ..Default::default() }),
+        deployment_status: spec.canary.then(|| AllocDeploymentStatus {
+            canary: true,
+            ..Default::default()
+        }),
         previous_allocation: spec.previous_alloc.unwrap_or_default(),
         reschedule_tracker: spec.reschedule_tracker,
         preempted_allocations: choice.preempt.clone(),
@@ -169,5 +172,9 @@ pub fn finish(
         updated.class_eligibility = p.eligibility().class_eligibility();
         updated.escaped_computed_class = p.eligibility().escaped_computed_class();
     }
-    Outcome { plan, eval: updated, blocked }
+    Outcome {
+        plan,
+        eval: updated,
+        blocked,
+    }
 }

@@ -27,7 +27,11 @@ pub struct SchedulerConfig {
 
 impl Default for SchedulerConfig {
     fn default() -> Self {
-        SchedulerConfig { algorithm: Algorithm::Binpack, preemption: PreemptionConfig::default(), exhaustive: false }
+        SchedulerConfig {
+            algorithm: Algorithm::Binpack,
+            preemption: PreemptionConfig::default(),
+            exhaustive: false,
+        }
     }
 }
 
@@ -46,7 +50,12 @@ pub struct PreemptionConfig {
 
 impl Default for PreemptionConfig {
     fn default() -> Self {
-        PreemptionConfig { system: true, sysbatch: true, service: false, batch: false }
+        PreemptionConfig {
+            system: true,
+            sysbatch: true,
+            service: false,
+            batch: false,
+        }
     }
 }
 
@@ -118,19 +127,41 @@ pub struct Placer<'a> {
 impl<'a> Placer<'a> {
     /// Collects the ready nodes in the job's pool and datacenters, in a seeded random
     /// order, and fills the metric fields that describe the pool.
-    pub fn new(job: &'a Job, nodes: impl Iterator<Item = &'a Node>, config: &'a SchedulerConfig, mut rng: SchedRng) -> Self {
+    pub fn new(
+        job: &'a Job,
+        nodes: impl Iterator<Item = &'a Node>,
+        config: &'a SchedulerConfig,
+        mut rng: SchedRng,
+    ) -> Self {
         let ready = NodeReadyChecker::new(job);
         let mut nodes: Vec<&Node> = nodes.filter(|n| ready.admits(n)).collect();
         rng.shuffle(&mut nodes);
         let batch = job.job_type == job_type::BATCH || job.job_type == job_type::SYSBATCH;
-        let mut limit = if config.exhaustive { usize::MAX } else { candidate_limit(batch, nodes.len()) };
+        let mut limit = if config.exhaustive {
+            usize::MAX
+        } else {
+            candidate_limit(batch, nodes.len())
+        };
         if !job.affinities.is_empty()
             || !job.spreads.is_empty()
-            || job.task_groups.iter().any(|g| !g.affinities.is_empty() || !g.spreads.is_empty() || g.tasks.iter().any(|t| !t.affinities.is_empty()))
+            || job.task_groups.iter().any(|g| {
+                !g.affinities.is_empty()
+                    || !g.spreads.is_empty()
+                    || g.tasks.iter().any(|t| !t.affinities.is_empty())
+            })
         {
             limit = usize::MAX; // Affinities and spreads need every candidate's score.
         }
-        Placer { job, config, nodes, cursor: 0, feasibility: FeasibilityStack::new(job), groups: BTreeMap::new(), limit, rng }
+        Placer {
+            job,
+            config,
+            nodes,
+            cursor: 0,
+            feasibility: FeasibilityStack::new(job),
+            groups: BTreeMap::new(),
+            limit,
+            rng,
+        }
     }
 
     /// The eligible nodes, in placement order.
@@ -147,7 +178,10 @@ impl<'a> Placer<'a> {
     pub fn describe_pool(&self, metrics: &mut AllocationMetric) {
         metrics.nodes_in_pool = self.nodes.len() as u64;
         for n in &self.nodes {
-            *metrics.nodes_available.entry(n.datacenter.clone()).or_default() += 1;
+            *metrics
+                .nodes_available
+                .entry(n.datacenter.clone())
+                .or_default() += 1;
         }
     }
 
@@ -165,7 +199,11 @@ impl<'a> Placer<'a> {
                     .map(|s| SpreadView {
                         attribute: Target::parse(&s.attribute),
                         weight: f64::from(s.weight),
-                        targets: s.targets.iter().map(|t| (t.value.clone(), t.percent)).collect(),
+                        targets: s
+                            .targets
+                            .iter()
+                            .map(|t| (t.value.clone(), t.percent))
+                            .collect(),
                         counts: BTreeMap::new(),
                     })
                     .collect(),
@@ -175,7 +213,11 @@ impl<'a> Placer<'a> {
                     .chain(&tg.affinities)
                     .chain(tg.tasks.iter().flat_map(|t| &t.affinities))
                     .map(|a| {
-                        let c = Constraint::new(a.ltarget.clone(), a.operand.clone(), a.rtarget.clone());
+                        let c = Constraint::new(
+                            a.ltarget.clone(),
+                            a.operand.clone(),
+                            a.rtarget.clone(),
+                        );
                         (CompiledConstraint::new(&c), a.weight)
                     })
                     .collect(),
@@ -225,7 +267,11 @@ impl<'a> Placer<'a> {
             && let Some(pos) = self.nodes.iter().position(|node| node.id == pref)
             && let Some(score) = self.evaluate(ctx, gi, tg, pos, penalty_nodes, metrics)
         {
-            return Some(Choice { node: self.nodes[pos], score, preempt: Vec::new() });
+            return Some(Choice {
+                node: self.nodes[pos],
+                score,
+                preempt: Vec::new(),
+            });
         }
         let mut candidates: Vec<(usize, f64)> = Vec::new();
         let mut skipped: Vec<(usize, f64)> = Vec::new();
@@ -234,7 +280,9 @@ impl<'a> Placer<'a> {
             let pos = self.cursor % n;
             self.cursor = self.cursor.wrapping_add(1);
             visited += 1;
-            let Some(score) = self.evaluate(ctx, gi, tg, pos, penalty_nodes, metrics) else { continue };
+            let Some(score) = self.evaluate(ctx, gi, tg, pos, penalty_nodes, metrics) else {
+                continue;
+            };
             if score < 0.0 && skipped.len() < MAX_SKIP {
                 skipped.push((pos, score));
             } else {
@@ -244,12 +292,18 @@ impl<'a> Placer<'a> {
         if candidates.is_empty() {
             candidates = skipped;
         }
-        let best = candidates.into_iter().fold(None::<(usize, f64)>, |best, c| match best {
-            Some(b) if b.1 >= c.1 => Some(b),
-            _ => Some(c),
-        });
+        let best = candidates
+            .into_iter()
+            .fold(None::<(usize, f64)>, |best, c| match best {
+                Some(b) if b.1 >= c.1 => Some(b),
+                _ => Some(c),
+            });
         if let Some((pos, score)) = best {
-            return Some(Choice { node: self.nodes[pos], score, preempt: Vec::new() });
+            return Some(Choice {
+                node: self.nodes[pos],
+                score,
+                preempt: Vec::new(),
+            });
         }
         if self.config.preemption.enabled_for(&self.job.job_type) {
             return self.select_with_preemption(ctx, gi, tg);
@@ -288,15 +342,24 @@ impl<'a> Placer<'a> {
         scores.push(rank::fit_score(self.config.algorithm, &cap, &used));
         let collisions = view.per_node.get(&node.id).copied().unwrap_or(0);
         scores.extend(rank::job_anti_affinity(collisions, view.count));
-        scores.extend(rank::reschedule_penalty(penalty_nodes.iter().any(|p| *p == node.id)));
-        scores.extend(rank::affinity_score(view.affinities.iter().map(|(c, w)| (*w, c.matches(node)))));
+        scores.extend(rank::reschedule_penalty(penalty_nodes.contains(&node.id)));
+        scores.extend(rank::affinity_score(
+            view.affinities.iter().map(|(c, w)| (*w, c.matches(node))),
+        ));
         if !view.spreads.is_empty() {
             let states: Vec<SpreadState<'_>> = view
                 .spreads
                 .iter()
-                .map(|s| SpreadState { weight: s.weight, targets: &s.targets, counts: &s.counts, desired_count: view.count })
+                .map(|s| SpreadState {
+                    weight: s.weight,
+                    targets: &s.targets,
+                    counts: &s.counts,
+                    desired_count: view.count,
+                })
                 .collect();
-            scores.extend(rank::spread_score(&states, |i| view.spreads[i].attribute.resolve(node).map(str::to_string)));
+            scores.extend(rank::spread_score(&states, |i| {
+                view.spreads[i].attribute.resolve(node).map(str::to_string)
+            }));
         }
         Some(rank::normalize(&scores))
     }
@@ -313,10 +376,18 @@ impl<'a> Placer<'a> {
         metrics: &mut AllocationMetric,
     ) -> Result<Choice<'a>, bool> {
         self.group_view(ctx, gi, tg);
-        let pos = self.nodes.iter().position(|n| n.id == node_id).ok_or(false)?;
+        let pos = self
+            .nodes
+            .iter()
+            .position(|n| n.id == node_id)
+            .ok_or(false)?;
         let exhausted_before = metrics.nodes_exhausted;
         if let Some(score) = self.evaluate(ctx, gi, tg, pos, &[], metrics) {
-            return Ok(Choice { node: self.nodes[pos], score, preempt: Vec::new() });
+            return Ok(Choice {
+                node: self.nodes[pos],
+                score,
+                preempt: Vec::new(),
+            });
         }
         if metrics.nodes_exhausted == exhausted_before {
             return Err(false);
@@ -329,54 +400,96 @@ impl<'a> Placer<'a> {
         let live: Vec<_> = ctx.allocs_on_node(&node.id).collect();
         let cands = live.iter().map(|a| Candidate {
             alloc: a,
-            priority: ctx.state.alloc_job(a).map_or(self.job.priority, |j| j.priority),
+            priority: ctx
+                .state
+                .alloc_job(a)
+                .map_or(self.job.priority, |j| j.priority),
         });
-        match select_preemptions(&node.capacity(), &ctx.used(&node.id), &ask, self.job.priority, cands) {
-            Some(chosen) if !chosen.is_empty() => {
-                Ok(Choice { node, score: 0.0, preempt: chosen.iter().map(|a| a.id.clone()).collect() })
-            }
+        match select_preemptions(
+            &node.capacity(),
+            &ctx.used(&node.id),
+            &ask,
+            self.job.priority,
+            cands,
+        ) {
+            Some(chosen) if !chosen.is_empty() => Ok(Choice {
+                node,
+                score: 0.0,
+                preempt: chosen.iter().map(|a| a.id.clone()).collect(),
+            }),
             _ => Err(true),
         }
     }
 
     /// Finds the feasible node where evicting lower-priority allocations makes room with
     /// the least disruption: fewest evictions, then lowest evicted priorities.
-    fn select_with_preemption(&mut self, ctx: &PlanContext<'_>, gi: usize, tg: &TaskGroup) -> Option<Choice<'a>> {
+    fn select_with_preemption(
+        &mut self,
+        ctx: &PlanContext<'_>,
+        gi: usize,
+        tg: &TaskGroup,
+    ) -> Option<Choice<'a>> {
         let ask = self.groups.get(&gi)?.ask;
         let mut best: Option<(usize, Vec<String>, (usize, i64))> = None;
         let mut scratch = AllocationMetric::default();
         for pos in 0..self.nodes.len() {
             let node = self.nodes[pos];
-            if node.status != node_status::READY || !self.feasibility.check_and_record(gi, node, ctx, &mut scratch) {
+            if node.status != node_status::READY
+                || !self
+                    .feasibility
+                    .check_and_record(gi, node, ctx, &mut scratch)
+            {
                 continue;
             }
             let live: Vec<_> = ctx.allocs_on_node(&node.id).collect();
             let cands = live.iter().map(|a| Candidate {
                 alloc: a,
-                priority: ctx.state.alloc_job(a).map_or(self.job.priority, |j| j.priority),
+                priority: ctx
+                    .state
+                    .alloc_job(a)
+                    .map_or(self.job.priority, |j| j.priority),
             });
-            let Some(chosen) = select_preemptions(&node.capacity(), &ctx.used(&node.id), &ask, self.job.priority, cands) else {
+            let Some(chosen) = select_preemptions(
+                &node.capacity(),
+                &ctx.used(&node.id),
+                &ask,
+                self.job.priority,
+                cands,
+            ) else {
                 continue;
             };
             let cost = (
                 chosen.len(),
-                chosen.iter().map(|a| i64::from(ctx.state.alloc_job(a).map_or(0, |j| j.priority))).sum(),
+                chosen
+                    .iter()
+                    .map(|a| i64::from(ctx.state.alloc_job(a).map_or(0, |j| j.priority)))
+                    .sum(),
             );
             if best.as_ref().is_none_or(|(_, _, c)| cost < *c) {
                 best = Some((pos, chosen.iter().map(|a| a.id.clone()).collect(), cost));
             }
         }
         let _ = tg;
-        best.map(|(pos, preempt, _)| Choice { node: self.nodes[pos], score: 0.0, preempt })
+        best.map(|(pos, preempt, _)| Choice {
+            node: self.nodes[pos],
+            score: 0.0,
+            preempt,
+        })
     }
 }
 
 /// Counts a feasible node that lacked room, by dimension and class.
 pub fn exhausted(metrics: &mut AllocationMetric, node: &Node, dim: &str) {
     metrics.nodes_exhausted += 1;
-    *metrics.dimension_exhausted.entry(dim.to_string()).or_default() += 1;
+    *metrics
+        .dimension_exhausted
+        .entry(dim.to_string())
+        .or_default() += 1;
     if !node.node_class.is_empty() {
-        *metrics.class_exhausted.entry(node.node_class.clone()).or_default() += 1;
+        *metrics
+            .class_exhausted
+            .entry(node.node_class.clone())
+            .or_default() += 1;
     }
 }
 

@@ -11,7 +11,9 @@ use super::plan::Plan;
 use super::reconcile::{describe, update::tasks_updated};
 use super::rng::SchedRng;
 use super::select::{Placer, SchedulerConfig};
-use crate::model::{Allocation, AllocationMetric, Evaluation, client_status, job_type, node_status};
+use crate::model::{
+    Allocation, AllocationMetric, Evaluation, client_status, job_type, node_status,
+};
 use crate::state::StateStore;
 
 /// Processes one system or sysbatch evaluation against `state`. Pure and deterministic.
@@ -40,7 +42,15 @@ pub fn schedule(
             ctx.stop(a, describe::NOT_NEEDED, None);
         }
         let plan = std::mem::take(&mut ctx.plan);
-        return finish(eval, None, failures, plan, state.latest_index(), &mut *next_id, now);
+        return finish(
+            eval,
+            None,
+            failures,
+            plan,
+            state.latest_index(),
+            &mut *next_id,
+            now,
+        );
     };
     let mut placer = Placer::new(job, state.nodes(), config, SchedRng::new(seed));
     let eligible: Vec<String> = placer.nodes().iter().map(|n| n.id.clone()).collect();
@@ -51,7 +61,9 @@ pub fn schedule(
     let mut replace: Vec<&Allocation> = Vec::new();
     for a in &live {
         let node_gone = missing.contains(&a.node_id)
-            || tainted.get(&a.node_id).is_some_and(|n| n.status == node_status::DOWN);
+            || tainted
+                .get(&a.node_id)
+                .is_some_and(|n| n.status == node_status::DOWN);
         if node_gone {
             ctx.stop(a, describe::LOST, Some(client_status::LOST.into()));
             continue;
@@ -95,8 +107,13 @@ pub fn schedule(
     }
     // Sysbatch work that finished on a node at this version is done there.
     if job.job_type == job_type::SYSBATCH {
-        for a in all.iter().filter(|a| a.client_status == client_status::COMPLETE && a.job_version == job.version) {
-            present.entry((a.node_id.clone(), a.task_group.clone())).or_insert(a);
+        for a in all
+            .iter()
+            .filter(|a| a.client_status == client_status::COMPLETE && a.job_version == job.version)
+        {
+            present
+                .entry((a.node_id.clone(), a.task_group.clone()))
+                .or_insert(a);
         }
     }
 
@@ -106,7 +123,10 @@ pub fn schedule(
             if present.contains_key(&key) {
                 continue;
             }
-            let old = replace.iter().copied().find(|a| a.node_id == *node_id && a.task_group == tg.name);
+            let old = replace
+                .iter()
+                .copied()
+                .find(|a| a.node_id == *node_id && a.task_group == tg.name);
             if let Some(old) = old {
                 ctx.stop(old, describe::UPDATING, None);
             }
@@ -119,7 +139,18 @@ pub fn schedule(
                         previous_alloc: old.map(|a| a.id.clone()),
                         ..PlacementSpec::default()
                     };
-                    if !place_on(&mut ctx, &mut placer, job, gi, tg, choice, spec, next_id(), metrics.clone(), now) {
+                    if !place_on(
+                        &mut ctx,
+                        &mut placer,
+                        job,
+                        gi,
+                        tg,
+                        choice,
+                        spec,
+                        next_id(),
+                        metrics.clone(),
+                        now,
+                    ) {
                         if let Some(old) = old {
                             ctx.unstop(old);
                         }
@@ -140,5 +171,13 @@ pub fn schedule(
     // Old-version allocations on nodes no longer eligible keep running until the node
     // changes; nothing else to do for them here.
     let plan = std::mem::take(&mut ctx.plan);
-    finish(eval, Some(&placer), failures, plan, state.latest_index(), &mut *next_id, now)
+    finish(
+        eval,
+        Some(&placer),
+        failures,
+        plan,
+        state.latest_index(),
+        &mut *next_id,
+        now,
+    )
 }

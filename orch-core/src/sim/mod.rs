@@ -1,0 +1,527 @@
+//! The simulation harness: a whole cluster in one process, driven in virtual time.
+//!
+//! A [`Cluster`] owns the state store, the evaluation broker, the blocked-evaluation
+//! tracker and the scheduler, and wires them exactly as the servers do: a command changes
+//! state, evaluations go through the broker, the scheduler plans on the state, the plan
+//! applier verifies the plan against the latest state, the result is applied, and
+//! evaluations that could not place everything wait in the blocked tracker until
+//! capacity appears. Everything is deterministic: IDs come from a seeded generator and
+//! time only moves when [`Cluster::advance`] is called, so a failing seed replays exactly.
+//! After every step the caller can check invariants ([`Cluster::check_invariants`]).
+
+mod report;
+
+use std::collections::BTreeSet;
+
+pub use report::{ClusterReport, FitReport};
+
+use crate::broker::{BlockedEvals, BrokerConfig, EvalBroker};
+use crate::canonical::canonicalize_job;
+use crate::model::{
+    AllocationMetric, DesiredTransition, DrainStrategy, Evaluation, Job, Node, client_status,
+    eval_status, job_type, node_status, trigger,
+};
+use crate::scheduler::rng::SchedRng;
+use crate::scheduler::verify::verify_plan;
+use crate::scheduler::{SchedulerConfig, process_eval};
+use crate::state::{
+    AllocClientState, AllocClientUpdate, AllocDesiredTransitionUpdate, Command, EvalUpsert,
+    JobDeregister, JobRegister, NodeDrain, NodeRegister, NodeStatusUpdate, Response, StateError,
+    StateStore,
+};
+use crate::validate::{ValidationErrors, validate_job};
+
+/// Plans re-planned at most this many times when the applier refuses part of them
+/// (Nomad's `maxServiceScheduleAttempts`).
+pub const MAX_PLAN_ATTEMPTS: usize = 5;
+
+/// What can go wrong driving a simulated cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The job is invalid.
+    #[error("job refused: {0}")]
+    InvalidJob(#[from] ValidationErrors),
+    /// The state machine refused a command (a bug in the harness or the scheduler).
+    #[error("state machine refused a command: {0}")]
+    State(#[from] StateError),
+    /// The node does not exist.
+    #[error("no node {0:?} in the simulated cluster")]
+    UnknownNode(String),
+}
+
+/// Counters of what the harness did, for reports and benches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Evaluations processed by a scheduler.
+    pub evals_processed: u64,
+    /// Plans submitted to the applier.
+    pub plans_submitted: u64,
+    /// Node parts of plans the applier refused (each causes a re-plan).
+    pub plan_nodes_rejected: u64,
+    /// Evaluations that ended blocked.
+    pub evals_blocked: u64,
+}
+
+/// A simulated cluster. See the module documentation.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// The replicated state, as every server would hold it.
+    pub state: StateStore,
+    /// The leader's evaluation broker.
+    pub broker: EvalBroker,
+    /// Evaluations waiting for capacity.
+    pub blocked: BlockedEvals,
+    /// Scheduler settings.
+    pub config: SchedulerConfig,
+    /// Virtual time, Unix nanoseconds.
+    pub now: i64,
+    /// What happened so far.
+    pub stats: SimStats,
+    rng: SchedRng,
+    next_id: u64,
+}
+
+/// Formats random bits and a sequence number as a UUID (unique through the sequence).
+fn uuid_like(random: u64, seq: u64) -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (random >> 32) as u32,
+        (random >> 16) as u16,
+        random as u16 & 0xfff,
+        (seq >> 48) as u16 & 0xfff,
+        seq & 0xffff_ffff_ffff
+    )
+}
+
+/// Virtual start time: 2024-01-01T00:00:00Z.
+pub const EPOCH: i64 = 1_704_067_200_000_000_000;
+
+const SCHEDULERS: &[&str] = &[
+    job_type::SERVICE,
+    job_type::BATCH,
+    job_type::SYSTEM,
+    job_type::SYSBATCH,
+];
+
+impl Cluster {
+    /// An empty cluster whose whole behaviour is fixed by `seed`.
+    pub fn new(seed: u64) -> Self {
+        let mut broker = EvalBroker::new(BrokerConfig::default());
+        broker.set_enabled(true);
+        Cluster {
+            state: StateStore::new(),
+            broker,
+            blocked: BlockedEvals::new(),
+            config: SchedulerConfig::default(),
+            now: EPOCH,
+            stats: SimStats::default(),
+            rng: SchedRng::new(seed),
+            next_id: 0,
+        }
+    }
+
+    /// A fresh UUID-shaped ID, deterministic for the seed.
+    pub fn new_id(&mut self) -> String {
+        self.next_id += 1;
+        uuid_like(self.rng.next_u64(), self.next_id)
+    }
+
+    fn apply(&mut self, cmd: Command) -> Result<Response, SimError> {
+        let index = self.state.latest_index() + 1;
+        Ok(self.state.apply(index, cmd)?)
+    }
+
+    /// Moves virtual time forward; delayed evaluations whose time came are released.
+    pub fn advance(&mut self, nanos: i64) {
+        self.now = self.now.saturating_add(nanos.max(0));
+        self.broker.tick(self.now);
+    }
+
+    /// Registers a node and marks it ready; system jobs get an evaluation for it and
+    /// blocked evaluations that its class could satisfy are released.
+    pub fn add_node(&mut self, mut node: Node) -> Result<(), SimError> {
+        node.status = node_status::READY.into();
+        let id = node.id.clone();
+        self.apply(Command::NodeRegister(NodeRegister {
+            node,
+            now: self.now,
+        }))?;
+        self.node_changed(&id, true)
+    }
+
+    /// Marks a node down: its allocations are lost and replaced elsewhere.
+    pub fn fail_node(&mut self, node_id: &str) -> Result<(), SimError> {
+        self.known_node(node_id)?;
+        self.apply(Command::NodeStatusUpdate(NodeStatusUpdate {
+            node_id: node_id.into(),
+            status: node_status::DOWN.into(),
+            now: self.now,
+        }))?;
+        self.node_changed(node_id, false)
+    }
+
+    /// Drains a node: it takes no new work and its allocations migrate elsewhere.
+    pub fn drain_node(&mut self, node_id: &str) -> Result<(), SimError> {
+        self.known_node(node_id)?;
+        let strategy = DrainStrategy {
+            deadline: 3_600_000_000_000,
+            ..DrainStrategy::default()
+        };
+        self.apply(Command::NodeDrain(NodeDrain {
+            node_id: node_id.into(),
+            drain_strategy: Some(strategy),
+            mark_eligible: false,
+            now: self.now,
+        }))?;
+        let mut transitions = std::collections::BTreeMap::new();
+        for a in self
+            .state
+            .allocs_by_node(node_id)
+            .into_iter()
+            .filter(|a| !a.terminal())
+        {
+            transitions.insert(
+                a.id.clone(),
+                DesiredTransition {
+                    migrate: Some(true),
+                    ..DesiredTransition::default()
+                },
+            );
+        }
+        if !transitions.is_empty() {
+            self.apply(Command::AllocDesiredTransition(
+                AllocDesiredTransitionUpdate {
+                    transitions,
+                    evals: Vec::new(),
+                },
+            ))?;
+        }
+        self.node_changed(node_id, false)
+    }
+
+    fn known_node(&self, node_id: &str) -> Result<(), SimError> {
+        self.state
+            .node(node_id)
+            .map(|_| ())
+            .ok_or_else(|| SimError::UnknownNode(node_id.into()))
+    }
+
+    /// Creates evaluations for every job with allocations on the node (and every system
+    /// job), and on new capacity releases blocked evaluations.
+    fn node_changed(&mut self, node_id: &str, capacity_added: bool) -> Result<(), SimError> {
+        let mut jobs: BTreeSet<(String, String)> = self
+            .state
+            .allocs_by_node(node_id)
+            .into_iter()
+            .filter(|a| !a.terminal())
+            .map(|a| (a.namespace.clone(), a.job_id.clone()))
+            .collect();
+        for j in self.state.jobs() {
+            if (j.job_type == job_type::SYSTEM || j.job_type == job_type::SYSBATCH) && !j.stop {
+                jobs.insert((j.namespace.clone(), j.id.clone()));
+            }
+        }
+        let mut evals = Vec::new();
+        for (ns, id) in jobs {
+            let Some(job) = self.state.job(&ns, &id) else {
+                continue;
+            };
+            let (priority, jtype, jmi) = (job.priority, job.job_type.clone(), job.job_modify_index);
+            let mut e = self.eval_for(&ns, &id, priority, &jtype, trigger::NODE_UPDATE);
+            e.node_id = node_id.into();
+            e.job_modify_index = jmi;
+            evals.push(e);
+        }
+        if !evals.is_empty() {
+            self.apply(Command::EvalUpsert(EvalUpsert {
+                evals: evals.clone(),
+            }))?;
+            for e in evals {
+                self.enqueue(e);
+            }
+        }
+        if capacity_added && let Some(node) = self.state.node(node_id).cloned() {
+            let index = self.state.latest_index();
+            let mut released = self.blocked.unblock(&node.computed_class, index);
+            released.extend(self.blocked.unblock_node(&node, index));
+            self.requeue(released)?;
+        }
+        Ok(())
+    }
+
+    fn eval_for(
+        &mut self,
+        ns: &str,
+        job_id: &str,
+        priority: i32,
+        jtype: &str,
+        why: &str,
+    ) -> Evaluation {
+        Evaluation {
+            id: self.new_id(),
+            namespace: ns.into(),
+            priority,
+            eval_type: jtype.into(),
+            triggered_by: why.into(),
+            job_id: job_id.into(),
+            status: eval_status::PENDING.into(),
+            create_time: self.now,
+            modify_time: self.now,
+            ..Evaluation::default()
+        }
+    }
+
+    fn enqueue(&mut self, eval: Evaluation) {
+        // The broker refuses only when disabled, and the harness keeps it enabled.
+        let _ = self.broker.enqueue(eval, self.now);
+    }
+
+    fn requeue(&mut self, evals: Vec<Evaluation>) -> Result<(), SimError> {
+        if evals.is_empty() {
+            return Ok(());
+        }
+        let evals: Vec<Evaluation> = evals
+            .into_iter()
+            .map(|mut e| {
+                e.status = eval_status::PENDING.into();
+                e
+            })
+            .collect();
+        self.apply(Command::EvalUpsert(EvalUpsert {
+            evals: evals.clone(),
+        }))?;
+        for e in evals {
+            self.enqueue(e);
+        }
+        Ok(())
+    }
+
+    /// Registers (or updates) a job: canonicalized, validated, stored with an
+    /// evaluation that is queued. Returns the evaluation ID (empty for periodic and
+    /// parameterized jobs, which get none).
+    pub fn submit_job(&mut self, mut job: Job) -> Result<String, SimError> {
+        canonicalize_job(&mut job);
+        validate_job(&job)?;
+        let eval = (!job.is_template()).then(|| {
+            let (ns, id, p, t) = (
+                job.namespace.clone(),
+                job.id.clone(),
+                job.priority,
+                job.job_type.clone(),
+            );
+            self.eval_for(&ns, &id, p, &t, trigger::JOB_REGISTER)
+        });
+        self.apply(Command::JobRegister(JobRegister {
+            job: job.clone(),
+            eval: eval.clone(),
+            enforce_index: None,
+            preserve_counts: false,
+            now: self.now,
+        }))?;
+        let Some(eval) = eval else {
+            return Ok(String::new());
+        };
+        let stored = self.state.eval(&eval.id).cloned().unwrap_or(eval);
+        let id = stored.id.clone();
+        self.enqueue(stored);
+        Ok(id)
+    }
+
+    /// Stops a job (or purges it); its allocations are stopped by the scheduler.
+    pub fn stop_job(&mut self, namespace: &str, job_id: &str, purge: bool) -> Result<(), SimError> {
+        let job = self.state.job(namespace, job_id).cloned();
+        let (p, t) = job.map_or((50, job_type::SERVICE.to_string()), |j| {
+            (j.priority, j.job_type)
+        });
+        let eval = self.eval_for(namespace, job_id, p, &t, trigger::JOB_DEREGISTER);
+        self.apply(Command::JobDeregister(JobDeregister {
+            namespace: namespace.into(),
+            job_id: job_id.into(),
+            purge,
+            eval: Some(eval.clone()),
+            now: self.now,
+        }))?;
+        if let Some(untracked) = self.blocked.untrack(namespace, job_id) {
+            let mut e = untracked;
+            e.status = eval_status::CANCELED.into();
+            self.apply(Command::EvalUpsert(EvalUpsert { evals: vec![e] }))?;
+        }
+        self.enqueue(eval);
+        Ok(())
+    }
+
+    /// Plays the clients: every pending allocation starts running.
+    pub fn start_pending_allocs(&mut self) -> Result<usize, SimError> {
+        self.set_client_status(|s| s == client_status::PENDING, client_status::RUNNING)
+    }
+
+    /// Plays the clients: every running allocation of a batch job completes.
+    pub fn complete_batch_allocs(&mut self) -> Result<usize, SimError> {
+        let batch: BTreeSet<(String, String)> = self
+            .state
+            .jobs()
+            .filter(|j| j.job_type == job_type::BATCH || j.job_type == job_type::SYSBATCH)
+            .map(|j| (j.namespace.clone(), j.id.clone()))
+            .collect();
+        let ids: Vec<String> = self
+            .state
+            .allocs()
+            .filter(|a| !a.terminal() && batch.contains(&(a.namespace.clone(), a.job_id.clone())))
+            .map(|a| a.id.clone())
+            .collect();
+        self.client_update(&ids, client_status::COMPLETE)
+    }
+
+    fn set_client_status(
+        &mut self,
+        from: impl Fn(&str) -> bool,
+        to: &str,
+    ) -> Result<usize, SimError> {
+        let ids: Vec<String> = self
+            .state
+            .allocs()
+            .filter(|a| !a.server_terminal() && from(&a.client_status))
+            .map(|a| a.id.clone())
+            .collect();
+        self.client_update(&ids, to)
+    }
+
+    /// Reports a client status for allocations; terminal ones free capacity, which
+    /// releases blocked evaluations of the nodes' classes.
+    pub fn client_update(&mut self, alloc_ids: &[String], status: &str) -> Result<usize, SimError> {
+        if alloc_ids.is_empty() {
+            return Ok(0);
+        }
+        let allocs = alloc_ids
+            .iter()
+            .map(|id| AllocClientState {
+                id: id.clone(),
+                client_status: status.into(),
+                ..AllocClientState::default()
+            })
+            .collect();
+        self.apply(Command::AllocClientUpdate(AllocClientUpdate {
+            allocs,
+            evals: Vec::new(),
+            now: self.now,
+        }))?;
+        if matches!(
+            status,
+            client_status::COMPLETE | client_status::FAILED | client_status::LOST
+        ) {
+            let nodes: BTreeSet<String> = alloc_ids
+                .iter()
+                .filter_map(|id| self.state.alloc_stub(id))
+                .map(|a| a.node_id.clone())
+                .collect();
+            self.capacity_freed(nodes)?;
+        }
+        Ok(alloc_ids.len())
+    }
+
+    fn capacity_freed(&mut self, nodes: BTreeSet<String>) -> Result<(), SimError> {
+        let index = self.state.latest_index();
+        let classes: BTreeSet<String> = nodes
+            .iter()
+            .filter_map(|n| self.state.node(n))
+            .map(|n| n.computed_class.clone())
+            .collect();
+        let mut released = Vec::new();
+        for class in classes {
+            released.extend(self.blocked.unblock(&class, index));
+        }
+        self.requeue(released)
+    }
+
+    /// Processes evaluations until none is ready: scheduler, plan verification, state
+    /// apply, blocked tracking, follow-ups. Returns how many were processed.
+    pub fn run_to_quiescence(&mut self) -> Result<u64, SimError> {
+        let mut processed = 0;
+        loop {
+            self.broker.tick(self.now);
+            let Some((eval, token)) = self.broker.dequeue(SCHEDULERS, self.now) else {
+                break;
+            };
+            self.process(eval, &token)?;
+            processed += 1;
+        }
+        Ok(processed)
+    }
+
+    fn process(&mut self, eval: Evaluation, token: &str) -> Result<(), SimError> {
+        self.stats.evals_processed += 1;
+        let mut outcome = None;
+        let mut freed: BTreeSet<String> = BTreeSet::new();
+        let mut followups = Vec::new();
+        for _ in 0..MAX_PLAN_ATTEMPTS {
+            let seed = self.rng.next_u64();
+            let (now, mut counter, salt) = (self.now, self.next_id, self.rng.next_u64());
+            let mut ids = || {
+                counter += 1;
+                uuid_like(SchedRng::new(salt ^ counter).next_u64(), counter)
+            };
+            let out = process_eval(&self.state, &eval, &self.config, seed, now, &mut ids);
+            self.next_id = counter;
+            if out.plan.is_no_op() {
+                outcome = Some(out);
+                break;
+            }
+            self.stats.plans_submitted += 1;
+            let result = verify_plan(&self.state, &out.plan);
+            self.stats.plan_nodes_rejected += result.rejected_nodes.len() as u64;
+            freed.extend(result.accepted.node_update.keys().cloned());
+            freed.extend(result.accepted.node_preemptions.keys().cloned());
+            followups.extend(result.accepted.evals.iter().cloned());
+            self.apply(result.to_command(self.now))?;
+            let done = result.fully_committed();
+            outcome = Some(out);
+            if done {
+                break;
+            }
+        }
+        let Some(out) = outcome else { return Ok(()) };
+        let mut evals = vec![out.eval.clone()];
+        evals.extend(out.blocked.clone());
+        self.apply(Command::EvalUpsert(EvalUpsert { evals }))?;
+        let _ = self.broker.ack(&eval.id, token);
+        let cancelable = self.broker.take_cancelable();
+        if !cancelable.is_empty() {
+            self.apply(Command::EvalUpsert(EvalUpsert { evals: cancelable }))?;
+        }
+        if let Some(b) = out.blocked {
+            self.stats.evals_blocked += 1;
+            let stored = self.state.eval(&b.id).cloned().unwrap_or(b);
+            let outcome = self.blocked.block(stored);
+            if let Some(dup) = outcome.duplicate {
+                self.apply(Command::EvalUpsert(EvalUpsert { evals: vec![dup] }))?;
+            }
+            self.requeue(outcome.unblocked.into_iter().collect())?;
+        }
+        for f in followups {
+            let stored = self.state.eval(&f.id).cloned().unwrap_or(f);
+            self.enqueue(stored);
+        }
+        self.capacity_freed(freed)
+    }
+
+    /// Unplaced allocations per group of a job, as blocked evaluations record them.
+    pub fn unplaced(
+        &self,
+        namespace: &str,
+        job_id: &str,
+    ) -> std::collections::BTreeMap<String, u64> {
+        self.blocked.unplaced_for_job(namespace, job_id)
+    }
+
+    /// The placement metrics of a job's blocked evaluation, per group: why it does not fit.
+    pub fn failures(
+        &self,
+        namespace: &str,
+        job_id: &str,
+    ) -> std::collections::BTreeMap<String, AllocationMetric> {
+        self.blocked
+            .blocked_by_job(namespace, job_id)
+            .map(|e| e.failed_tg_allocs.clone())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,207 @@
+//! End-to-end scheduling through the simulation harness: broker → scheduler → plan
+//! verification → state, with node failures, drains, blocked evaluations and system jobs.
+
+use orch_core::model::{Constraint, DriverInfo, Job, Node, Task, TaskGroup, job_type};
+use orch_core::sim::Cluster;
+
+fn node(i: usize, cpu: u64, mem: u64) -> Node {
+    let mut n = Node {
+        id: format!("node-{i:03}"),
+        name: format!("host{i}"),
+        datacenter: format!("dc{}", i % 2 + 1),
+        ..Node::default()
+    };
+    n.node_resources.cpu.cpu_shares = cpu;
+    n.node_resources.memory.memory_mb = mem;
+    n.node_resources.disk.disk_mb = 50_000;
+    n.attributes.insert("kernel.name".into(), "linux".into());
+    n.attributes.insert("rack".into(), format!("r{}", i % 3));
+    n.drivers.insert(
+        "raw_exec".into(),
+        DriverInfo {
+            detected: true,
+            healthy: true,
+            ..DriverInfo::default()
+        },
+    );
+    n.computed_class = orch_core::state::compute_class(&n);
+    n
+}
+
+fn job(id: &str, jtype: &str, count: u32, cpu: u64, mem: u64) -> Job {
+    let mut t = Task {
+        name: "t".into(),
+        driver: "raw_exec".into(),
+        ..Task::default()
+    };
+    t.resources.cpu = cpu;
+    t.resources.memory_mb = mem;
+    Job {
+        id: id.into(),
+        job_type: jtype.into(),
+        task_groups: vec![TaskGroup {
+            name: "g".into(),
+            count,
+            tasks: vec![t],
+            ..TaskGroup::default()
+        }],
+        ..Job::default()
+    }
+}
+
+fn cluster(nodes: usize) -> Cluster {
+    let mut c = Cluster::new(7);
+    for i in 0..nodes {
+        c.add_node(node(i, 4000, 8192)).unwrap();
+    }
+    c
+}
+
+fn live(c: &Cluster, id: &str) -> Vec<orch_core::model::Allocation> {
+    c.state
+        .allocs_by_job("default", id)
+        .into_iter()
+        .filter(|a| !a.terminal())
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn service_job_is_placed_with_unique_names_and_constraints_hold() {
+    let mut c = cluster(6);
+    let mut j = job("web", job_type::SERVICE, 8, 500, 256);
+    j.constraints
+        .push(Constraint::new("${attr.rack}", "!=", "r0"));
+    c.submit_job(j).unwrap();
+    c.run_to_quiescence().unwrap();
+    let allocs = live(&c, "web");
+    assert_eq!(allocs.len(), 8);
+    let names: std::collections::BTreeSet<_> = allocs.iter().map(|a| a.name.clone()).collect();
+    assert_eq!(names.len(), 8);
+    for a in &allocs {
+        let n = c.state.node(&a.node_id).unwrap();
+        assert_ne!(
+            n.attributes["rack"], "r0",
+            "constraint violated on {}",
+            n.id
+        );
+    }
+    assert_eq!(c.state.job("default", "web").unwrap().status, "running");
+}
+
+#[test]
+fn lost_allocations_are_replaced_and_drains_migrate() {
+    let mut c = cluster(4);
+    c.submit_job(job("web", job_type::SERVICE, 6, 500, 256))
+        .unwrap();
+    c.run_to_quiescence().unwrap();
+    let victim = live(&c, "web")[0].node_id.clone();
+    c.fail_node(&victim).unwrap();
+    c.run_to_quiescence().unwrap();
+    let allocs = live(&c, "web");
+    assert_eq!(allocs.len(), 6);
+    assert!(allocs.iter().all(|a| a.node_id != victim));
+    let drained = allocs[0].node_id.clone();
+    c.drain_node(&drained).unwrap();
+    c.run_to_quiescence().unwrap();
+    let allocs = live(&c, "web");
+    assert_eq!(allocs.len(), 6);
+    assert!(
+        allocs
+            .iter()
+            .all(|a| a.node_id != drained && a.node_id != victim)
+    );
+}
+
+#[test]
+fn blocked_evaluation_is_released_by_new_capacity() {
+    let mut c = cluster(1);
+    c.submit_job(job("big", job_type::SERVICE, 3, 3000, 1024))
+        .unwrap();
+    c.run_to_quiescence().unwrap();
+    assert_eq!(live(&c, "big").len(), 1);
+    assert_eq!(c.unplaced("default", "big").get("g"), Some(&2));
+    let why = c.failures("default", "big");
+    assert_eq!(why["g"].dimension_exhausted.get("cpu"), Some(&1), "{why:?}");
+    c.add_node(node(10, 8000, 8192)).unwrap();
+    c.run_to_quiescence().unwrap();
+    assert_eq!(live(&c, "big").len(), 3);
+    assert!(c.unplaced("default", "big").is_empty());
+}
+
+#[test]
+fn system_jobs_run_everywhere_and_follow_new_nodes() {
+    let mut c = cluster(3);
+    c.submit_job(job("agent", job_type::SYSTEM, 1, 100, 64))
+        .unwrap();
+    c.run_to_quiescence().unwrap();
+    assert_eq!(live(&c, "agent").len(), 3);
+    c.add_node(node(20, 4000, 8192)).unwrap();
+    c.run_to_quiescence().unwrap();
+    let allocs = live(&c, "agent");
+    assert_eq!(allocs.len(), 4);
+    assert!(allocs.iter().any(|a| a.node_id == "node-020"));
+}
+
+#[test]
+fn system_job_preempts_lower_priority_batch_work() {
+    let mut c = cluster(1);
+    let mut filler = job("filler", job_type::BATCH, 4, 1000, 2048);
+    filler.priority = 20;
+    c.submit_job(filler).unwrap();
+    c.run_to_quiescence().unwrap();
+    assert_eq!(live(&c, "filler").len(), 4);
+    let mut sys = job("agent", job_type::SYSTEM, 1, 500, 256);
+    sys.priority = 90;
+    c.submit_job(sys).unwrap();
+    c.run_to_quiescence().unwrap();
+    assert_eq!(live(&c, "agent").len(), 1);
+    assert_eq!(
+        live(&c, "filler").len(),
+        3,
+        "exactly one batch allocation evicted"
+    );
+}
+
+#[test]
+fn stopping_a_job_stops_its_allocations() {
+    let mut c = cluster(2);
+    c.submit_job(job("web", job_type::SERVICE, 3, 100, 64))
+        .unwrap();
+    c.run_to_quiescence().unwrap();
+    c.stop_job("default", "web", false).unwrap();
+    c.run_to_quiescence().unwrap();
+    assert!(live(&c, "web").is_empty());
+}
+
+#[test]
+fn same_seed_gives_byte_identical_state() {
+    let run = || {
+        let mut c = cluster(5);
+        for k in 0..4 {
+            c.submit_job(job(&format!("j{k}"), job_type::SERVICE, 5 + k, 300, 200))
+                .unwrap();
+        }
+        c.run_to_quiescence().unwrap();
+        c.fail_node("node-001").unwrap();
+        c.run_to_quiescence().unwrap();
+        c.state.snapshot().unwrap()
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn how_many_more_fit_answers_without_changing_the_cluster() {
+    let c = cluster(2);
+    let before = c.state.snapshot().unwrap();
+    let fit = c
+        .how_many_fit(&job("probe", job_type::SERVICE, 1, 1000, 1024), 100)
+        .unwrap();
+    assert_eq!(fit.fits, 8); // 4000 MHz per node / 1000 each, two nodes
+    assert_eq!(fit.by_node.len(), 2);
+    assert!(
+        fit.limit
+            .is_some_and(|m| m.dimension_exhausted.contains_key("cpu"))
+    );
+    assert_eq!(c.state.snapshot().unwrap(), before);
+}
