@@ -126,8 +126,7 @@ pub fn schedule(
             if let Some(old) = old {
                 ctx.stop(old, stop_desc, None);
             }
-            let mut metrics = AllocationMetric::default();
-            p.describe_pool(&mut metrics);
+            let mut metrics = p.new_metric();
             let placed = match p.select(
                 &ctx,
                 gi,

@@ -96,6 +96,9 @@ struct SpreadView {
 struct GroupView {
     ask: Usage,
     count: u32,
+    /// Candidates to score: Nomad scores `max(count, 100)` nodes when spreads or
+    /// affinities apply (enough for them to be right, bounded to stay fast).
+    limit: usize,
     per_node: BTreeMap<String, u32>,
     spreads: Vec<SpreadView>,
     affinities: Vec<(CompiledConstraint, i8)>,
@@ -120,6 +123,7 @@ pub struct Placer<'a> {
     feasibility: FeasibilityStack,
     groups: BTreeMap<usize, GroupView>,
     limit: usize,
+    pool: AllocationMetric,
     /// The evaluation's generator: node order and dynamic ports.
     pub rng: SchedRng,
 }
@@ -137,20 +141,20 @@ impl<'a> Placer<'a> {
         let mut nodes: Vec<&Node> = nodes.filter(|n| ready.admits(n)).collect();
         rng.shuffle(&mut nodes);
         let batch = job.job_type == job_type::BATCH || job.job_type == job_type::SYSBATCH;
-        let mut limit = if config.exhaustive {
+        let limit = if config.exhaustive {
             usize::MAX
         } else {
             candidate_limit(batch, nodes.len())
         };
-        if !job.affinities.is_empty()
-            || !job.spreads.is_empty()
-            || job.task_groups.iter().any(|g| {
-                !g.affinities.is_empty()
-                    || !g.spreads.is_empty()
-                    || g.tasks.iter().any(|t| !t.affinities.is_empty())
-            })
-        {
-            limit = usize::MAX; // Affinities and spreads need every candidate's score.
+        let mut pool = AllocationMetric {
+            nodes_in_pool: nodes.len() as u64,
+            ..AllocationMetric::default()
+        };
+        for n in &nodes {
+            *pool
+                .nodes_available
+                .entry(n.datacenter.clone())
+                .or_default() += 1;
         }
         Placer {
             job,
@@ -160,6 +164,7 @@ impl<'a> Placer<'a> {
             feasibility: FeasibilityStack::new(job),
             groups: BTreeMap::new(),
             limit,
+            pool,
             rng,
         }
     }
@@ -174,23 +179,28 @@ impl<'a> Placer<'a> {
         self.feasibility.eligibility()
     }
 
-    /// Fills the pool-wide fields of a placement metric.
-    pub fn describe_pool(&self, metrics: &mut AllocationMetric) {
-        metrics.nodes_in_pool = self.nodes.len() as u64;
-        for n in &self.nodes {
-            *metrics
-                .nodes_available
-                .entry(n.datacenter.clone())
-                .or_default() += 1;
-        }
+    /// A fresh placement metric with the pool-wide fields filled in.
+    pub fn new_metric(&self) -> AllocationMetric {
+        self.pool.clone()
     }
 
     fn group_view(&mut self, ctx: &PlanContext<'_>, gi: usize, tg: &TaskGroup) -> &mut GroupView {
         let job = self.job;
+        let base_limit = self.limit;
         self.groups.entry(gi).or_insert_with(|| {
+            let scored = !job.affinities.is_empty()
+                || !job.spreads.is_empty()
+                || !tg.affinities.is_empty()
+                || !tg.spreads.is_empty()
+                || tg.tasks.iter().any(|t| !t.affinities.is_empty());
             let mut view = GroupView {
                 ask: tg.ask(),
                 count: tg.count,
+                limit: if scored {
+                    base_limit.max(tg.count as usize).max(100)
+                } else {
+                    base_limit
+                },
                 per_node: BTreeMap::new(),
                 spreads: job
                     .spreads
@@ -261,7 +271,7 @@ impl<'a> Placer<'a> {
         preferred: Option<&str>,
         metrics: &mut AllocationMetric,
     ) -> Option<Choice<'a>> {
-        self.group_view(ctx, gi, tg);
+        let limit = self.group_view(ctx, gi, tg).limit;
         let n = self.nodes.len();
         if let Some(pref) = preferred
             && let Some(pos) = self.nodes.iter().position(|node| node.id == pref)
@@ -276,7 +286,7 @@ impl<'a> Placer<'a> {
         let mut candidates: Vec<(usize, f64)> = Vec::new();
         let mut skipped: Vec<(usize, f64)> = Vec::new();
         let mut visited = 0;
-        while visited < n && candidates.len() < self.limit {
+        while visited < n && candidates.len() < limit {
             let pos = self.cursor % n;
             self.cursor = self.cursor.wrapping_add(1);
             visited += 1;

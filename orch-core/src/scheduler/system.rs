@@ -11,9 +11,7 @@ use super::plan::Plan;
 use super::reconcile::{describe, update::tasks_updated};
 use super::rng::SchedRng;
 use super::select::{Placer, SchedulerConfig};
-use crate::model::{
-    Allocation, AllocationMetric, Evaluation, client_status, job_type, node_status,
-};
+use crate::model::{Allocation, Evaluation, client_status, job_type, node_status};
 use crate::state::StateStore;
 
 /// Processes one system or sysbatch evaluation against `state`. Pure and deterministic.
@@ -130,8 +128,7 @@ pub fn schedule(
             if let Some(old) = old {
                 ctx.stop(old, describe::UPDATING, None);
             }
-            let mut metrics = AllocationMetric::default();
-            placer.describe_pool(&mut metrics);
+            let mut metrics = placer.new_metric();
             match placer.select_on(&ctx, gi, tg, node_id, &mut metrics) {
                 Ok(choice) => {
                     let spec = PlacementSpec {

@@ -1,0 +1,258 @@
+//! c1m: bulk placement in orch-core (see BENCHMARKS.md of the design brief).
+//!
+//! `cargo run --release -p orch-benches --bin c1m -- --nodes N --allocs M [--scenario S]`
+//! Scenarios: default, system, fill, preempt. The last output line is one JSON object.
+
+use std::time::Instant;
+
+use orch_benches::{c1m_job, c1m_jobs, c1m_node};
+use orch_core::model::{Job, Task, TaskGroup, job_type};
+use orch_core::sim::Cluster;
+
+struct Args {
+    nodes: usize,
+    allocs: u64,
+    scenario: String,
+    seed: u64,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        nodes: 10_000,
+        allocs: 1_000_000,
+        scenario: "default".into(),
+        seed: 1,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--nodes" => a.nodes = value()?.parse().map_err(|e| format!("--nodes: {e}"))?,
+            "--allocs" => a.allocs = value()?.parse().map_err(|e| format!("--allocs: {e}"))?,
+            "--scenario" => a.scenario = value()?,
+            "--seed" => a.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
+            other => {
+                return Err(format!(
+                    "unknown flag {other}; expected --nodes, --allocs, --scenario, --seed"
+                ));
+            }
+        }
+    }
+    if !["default", "system", "fill", "preempt"].contains(&a.scenario.as_str()) {
+        return Err(format!(
+            "unknown scenario {:?}; expected default, system, fill or preempt",
+            a.scenario
+        ));
+    }
+    Ok(a)
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_string)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Runs one job to completion; returns allocations placed for it.
+fn run_job(c: &mut Cluster, job: Job) -> Result<u64, String> {
+    let (ns, id) = (job.namespace.clone(), job.id.clone());
+    c.submit_job(job).map_err(|e| e.to_string())?;
+    c.run_to_quiescence().map_err(|e| e.to_string())?;
+    Ok(c.state
+        .allocs_by_job(&ns, &id)
+        .iter()
+        .filter(|a| !a.terminal())
+        .count() as u64)
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("c1m: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(&args) {
+        eprintln!("c1m: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let mut c = Cluster::new(args.seed);
+    let setup = Instant::now();
+    for i in 0..args.nodes {
+        c.add_node(c1m_node(i)).map_err(|e| e.to_string())?;
+    }
+    eprintln!(
+        "c1m: {} nodes registered in {:.2}s",
+        args.nodes,
+        setup.elapsed().as_secs_f64()
+    );
+    let mut extra = serde_json::Map::new();
+    let (mut asked, mut placed) = (0u64, 0u64);
+    let (mut cpu_demand, mut mem_demand) = (0u64, 0u64);
+    let mut account = |job: &Job, got: u64| {
+        let ask = job.task_groups[0].ask();
+        cpu_demand += ask.cpu_mhz * got;
+        mem_demand += ask.memory_mb * got;
+    };
+    let start = Instant::now();
+    match args.scenario.as_str() {
+        "default" => {
+            for job in c1m_jobs(args.allocs) {
+                asked += u64::from(job.task_groups[0].count);
+                let got = run_job(&mut c, job.clone())?;
+                account(&job, got);
+                placed += got;
+            }
+        }
+        "system" => {
+            let mut t = Task {
+                name: "agent".into(),
+                driver: "raw_exec".into(),
+                ..Task::default()
+            };
+            t.resources.cpu = 50;
+            t.resources.memory_mb = 64;
+            let job = Job {
+                id: "c1m-system".into(),
+                job_type: job_type::SYSTEM.into(),
+                datacenters: vec!["*".into()],
+                task_groups: vec![TaskGroup {
+                    name: "g".into(),
+                    tasks: vec![t],
+                    ..TaskGroup::default()
+                }],
+                ..Job::default()
+            };
+            asked = args.nodes as u64;
+            let got = run_job(&mut c, job.clone())?;
+            account(&job, got);
+            placed = got;
+        }
+        "fill" => {
+            let mut j = 0;
+            loop {
+                let job = c1m_job(j, orch_benches::c1m_count(j));
+                let want = u64::from(job.task_groups[0].count);
+                asked += want;
+                let got = run_job(&mut c, job.clone())?;
+                account(&job, got);
+                placed += got;
+                j += 1;
+                if got < want {
+                    break;
+                }
+            }
+            let r = c.report();
+            extra.insert("cpu_util".into(), r.cpu_util().into());
+            extra.insert("memory_util".into(), r.memory_util().into());
+        }
+        _ => {
+            // preempt: fill with priority-30 batch work, then priority-80 services for 10%.
+            let mut j = 0;
+            loop {
+                let mut job = c1m_job(j, orch_benches::c1m_count(j));
+                job.job_type = job_type::BATCH.into();
+                job.priority = 30;
+                let want = u64::from(job.task_groups[0].count);
+                let got = run_job(&mut c, job.clone())?;
+                asked += want;
+                placed += got;
+                account(&job, got);
+                j += 1;
+                if got < want {
+                    break;
+                }
+            }
+            let before = c.report().placed;
+            let target = before / 10;
+            let (mut hi_asked, mut hi_placed) = (0u64, 0u64);
+            let mut k = 0;
+            while hi_asked < target {
+                let mut job = c1m_job(100_000 + k, orch_benches::c1m_count(k));
+                job.job_type = job_type::SERVICE.into();
+                job.priority = 80;
+                job.spreads.clear();
+                let want = u64::from(job.task_groups[0].count).min(target - hi_asked);
+                job.task_groups[0].count = want as u32;
+                c.config.preemption.service = true;
+                let got = run_job(&mut c, job.clone())?;
+                hi_asked += want;
+                hi_placed += got;
+                k += 1;
+            }
+            asked += hi_asked;
+            placed += hi_placed;
+            let preempted = c
+                .state
+                .allocs()
+                .filter(|a| a.desired_status == "evict")
+                .count();
+            extra.insert("preempted".into(), (preempted as u64).into());
+            extra.insert("high_priority_placed".into(), hi_placed.into());
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let report = c.report();
+    // Fewest nodes that could hold the placed demand if it were fluid.
+    let mut caps: Vec<(u64, u64)> = (0..args.nodes)
+        .map(|i| {
+            let cap = c1m_node(i).capacity();
+            (cap.cpu_mhz, cap.memory_mb)
+        })
+        .collect();
+    caps.sort_by(|a, b| b.cmp(a));
+    let (mut cpu, mut mem, mut lower_bound) = (0u64, 0u64, 0u64);
+    for (c_, m) in caps {
+        if cpu >= cpu_demand && mem >= mem_demand {
+            break;
+        }
+        cpu += c_;
+        mem += m;
+        lower_bound += 1;
+    }
+    let (mut used_cpu_cap, mut used_mem_cap) = (0u64, 0u64);
+    for node_id in report.allocs_per_node.keys() {
+        if let Some(n) = c.state.node(node_id) {
+            used_cpu_cap += n.capacity().cpu_mhz;
+            used_mem_cap += n.capacity().memory_mb;
+        }
+    }
+    let eff = |d: u64, cap: u64| if cap == 0 { 0.0 } else { d as f64 / cap as f64 };
+    let packing = eff(cpu_demand, used_cpu_cap).max(eff(mem_demand, used_mem_cap));
+    let mut out = serde_json::json!({
+        "scenario": args.scenario,
+        "nodes": args.nodes,
+        "asked": asked,
+        "placed": placed,
+        "unplaced": asked.saturating_sub(placed),
+        "seconds": seconds,
+        "placements_per_sec": if seconds > 0.0 { placed as f64 / seconds } else { 0.0 },
+        "peak_rss_mb": peak_rss_mb(),
+        "nodes_used": report.nodes_used,
+        "lower_bound_nodes": lower_bound,
+        "cpu_demand_mhz": cpu_demand,
+        "memory_demand_mb": mem_demand,
+        "packing_efficiency": packing,
+        "evals": c.stats.evals_processed,
+        "plan_nodes_rejected": c.stats.plan_nodes_rejected,
+    });
+    if let Some(o) = out.as_object_mut() {
+        o.extend(extra);
+    }
+    println!("{out}");
+    Ok(())
+}
