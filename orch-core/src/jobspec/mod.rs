@@ -25,6 +25,7 @@ mod eval;
 mod format;
 pub mod from_json;
 mod functions;
+mod guard;
 mod locate;
 mod schema_job;
 mod schema_task;
@@ -76,6 +77,20 @@ pub fn parse_hcl_to_json(
     vars: &BTreeMap<String, Value>,
 ) -> Result<Value, JobspecError> {
     let sm = SourceMap::new(src, filename);
+    if let Some(offset) = guard::too_deep(src) {
+        let (line, column) = sm.position(offset);
+        return Err(JobspecError {
+            diagnostics: vec![Diagnostic {
+                filename: filename.to_string(),
+                line,
+                column,
+                message: format!(
+                    "expressions nest more than {} levels deep here; flatten the expression (orch refuses deeper nesting to keep parsing fast)",
+                    guard::MAX_EXPRESSION_DEPTH
+                ),
+            }],
+        });
+    }
     let body = match hcl::edit::parser::parse_body(src) {
         Ok(b) => b,
         Err(e) => {
@@ -244,6 +259,10 @@ pub fn parse_var_file(filename: &str, text: &str) -> Result<BTreeMap<String, Val
         });
     }
     let sm = SourceMap::new(text, filename);
+    if let Some(offset) = guard::too_deep(text) {
+        let (line, column) = sm.position(offset);
+        return Err(fail(line, column, format!("values nest more than {} levels deep", guard::MAX_EXPRESSION_DEPTH)));
+    }
     let body = hcl::edit::parser::parse_body(text).map_err(|e| {
         let (line, column) = sm.position(e.location().offset());
         fail(
