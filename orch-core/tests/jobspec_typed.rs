@@ -105,3 +105,19 @@ fn semantic_errors_point_at_the_hcl_that_caused_them() {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
 }
+
+/// Inputs the fuzzer found to make hcl-edit backtrack for seconds; the nesting guard
+/// refuses them up front with a located error.
+#[test]
+fn pathological_nesting_found_by_fuzzing_is_refused_with_a_position() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jobspecs/slow");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).to_string();
+        let err = orch_core::jobspec::parse_jobspec("slow.hcl", &text, &BTreeMap::new()).unwrap_err();
+        assert!(err.to_string().contains("levels deep"), "{}: {err}", path.display());
+        seen += 1;
+    }
+    assert!(seen >= 3);
+}
