@@ -7,22 +7,43 @@ use orch_core::model::{DriverInfo, Job, Node, Task, TaskGroup};
 use orch_core::sim::Cluster;
 
 fn node(i: usize, cpu_mhz: u64, memory_mb: u64) -> Node {
-    let mut n = Node { id: format!("node-{i:02}"), name: format!("node-{i:02}"), datacenter: "dc1".into(), ..Node::default() };
+    let mut n = Node {
+        id: format!("node-{i:02}"),
+        name: format!("node-{i:02}"),
+        datacenter: "dc1".into(),
+        ..Node::default()
+    };
     n.node_resources.cpu.cpu_shares = cpu_mhz;
     n.node_resources.memory.memory_mb = memory_mb;
     n.node_resources.disk.disk_mb = 50_000;
-    n.drivers.insert("exec".into(), DriverInfo { detected: true, healthy: true, ..DriverInfo::default() });
+    n.drivers.insert(
+        "exec".into(),
+        DriverInfo {
+            detected: true,
+            healthy: true,
+            ..DriverInfo::default()
+        },
+    );
     n.computed_class = orch_core::state::compute_class(&n);
     n
 }
 
 fn service(id: &str, count: u32, cpu: u64, memory_mb: u64) -> Job {
-    let mut task = Task { name: "app".into(), driver: "exec".into(), ..Task::default() };
+    let mut task = Task {
+        name: "app".into(),
+        driver: "exec".into(),
+        ..Task::default()
+    };
     task.resources.cpu = cpu;
     task.resources.memory_mb = memory_mb;
     Job {
         id: id.into(),
-        task_groups: vec![TaskGroup { name: "app".into(), count, tasks: vec![task], ..TaskGroup::default() }],
+        task_groups: vec![TaskGroup {
+            name: "app".into(),
+            count,
+            tasks: vec![task],
+            ..TaskGroup::default()
+        }],
         ..Job::default()
     }
 }
@@ -58,7 +79,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {node}: {n}");
     }
     if let Some(limit) = fit.limit {
-        println!("then every node runs out of: {:?}", limit.dimension_exhausted);
+        println!(
+            "then every node runs out of: {:?}",
+            limit.dimension_exhausted
+        );
     }
     Ok(())
 }

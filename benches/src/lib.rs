@@ -69,13 +69,13 @@ pub fn c1m_job(j: usize, count: u32) -> Job {
         }],
         ..Job::default()
     };
-    if j % 7 == 0 {
+    if j.is_multiple_of(7) {
         job.spreads.push(Spread {
             attribute: "${node.datacenter}".into(),
             ..Spread::default()
         });
     }
-    if j % 11 == 0 {
+    if j.is_multiple_of(11) {
         job.constraints
             .push(Constraint::new("${meta.rack}", "!=", "r0"));
     }

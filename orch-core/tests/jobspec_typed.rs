@@ -115,8 +115,13 @@ fn pathological_nesting_found_by_fuzzing_is_refused_with_a_position() {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).to_string();
-        let err = orch_core::jobspec::parse_jobspec("slow.hcl", &text, &BTreeMap::new()).unwrap_err();
-        assert!(err.to_string().contains("levels deep"), "{}: {err}", path.display());
+        let err =
+            orch_core::jobspec::parse_jobspec("slow.hcl", &text, &BTreeMap::new()).unwrap_err();
+        assert!(
+            err.to_string().contains("levels deep"),
+            "{}: {err}",
+            path.display()
+        );
         seen += 1;
     }
     assert!(seen >= 3);

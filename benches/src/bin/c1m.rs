@@ -14,6 +14,7 @@ struct Args {
     allocs: u64,
     scenario: String,
     seed: u64,
+    nomad_order: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -22,6 +23,7 @@ fn parse_args() -> Result<Args, String> {
         allocs: 1_000_000,
         scenario: "default".into(),
         seed: 1,
+        nomad_order: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -31,9 +33,11 @@ fn parse_args() -> Result<Args, String> {
             "--allocs" => a.allocs = value()?.parse().map_err(|e| format!("--allocs: {e}"))?,
             "--scenario" => a.scenario = value()?,
             "--seed" => a.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
+            // Nomad's random node sampling and strict job anti-affinity.
+            "--nomad-mode" => a.nomad_order = true,
             other => {
                 return Err(format!(
-                    "unknown flag {other}; expected --nodes, --allocs, --scenario, --seed"
+                    "unknown flag {other}; expected --nodes, --allocs, --scenario, --seed, --nomad-mode"
                 ));
             }
         }
@@ -91,6 +95,10 @@ fn main() {
 
 fn run(args: &Args) -> Result<(), String> {
     let mut c = Cluster::new(args.seed);
+    if args.nomad_order {
+        c.config.fill_order = orch_core::scheduler::FillOrder::Random;
+        c.config.anti_affinity = orch_core::scheduler::AntiAffinity::Nomad;
+    }
     let setup = Instant::now();
     for i in 0..args.nodes {
         c.add_node(c1m_node(i)).map_err(|e| e.to_string())?;
@@ -235,6 +243,7 @@ fn run(args: &Args) -> Result<(), String> {
     let packing = eff(cpu_demand, used_cpu_cap).max(eff(mem_demand, used_mem_cap));
     let mut out = serde_json::json!({
         "scenario": args.scenario,
+        "mode": if args.nomad_order { "nomad" } else { "orch" },
         "nodes": args.nodes,
         "asked": asked,
         "placed": placed,

@@ -70,7 +70,10 @@ pub fn too_deep(src: &str) -> Option<usize> {
             b'"' => stack.push(Frame::Str),
             b'{' | b'[' | b'(' => {
                 let in_expr = matches!(stack.last(), Some(Frame::Expr | Frame::Interp));
-                let block_open = c == b'{' && !in_expr && (prev.is_ascii_alphanumeric() || matches!(prev, b'"' | b'_' | b'-' | b'\n' | b'}'));
+                let block_open = c == b'{'
+                    && !in_expr
+                    && (prev.is_ascii_alphanumeric()
+                        || matches!(prev, b'"' | b'_' | b'-' | b'\n' | b'}'));
                 if block_open {
                     stack.push(Frame::Block);
                 } else {
@@ -99,15 +102,23 @@ pub fn too_deep(src: &str) -> Option<usize> {
 }
 
 fn skip_line(b: &[u8], i: usize) -> usize {
-    b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| i + p)
+    b[i..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(b.len(), |p| i + p)
 }
 
 /// Skips `<<EOF ... EOF` (or `<<-EOF`), returning the offset after the closing marker.
 fn skip_heredoc(src: &str, i: usize) -> usize {
     let rest = &src[i + 2..];
     let rest = rest.strip_prefix('-').unwrap_or(rest);
-    let marker: &str = rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or_default();
-    let Some(body_start) = src[i..].find('\n').map(|p| i + p + 1) else { return src.len() };
+    let marker: &str = rest
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or_default();
+    let Some(body_start) = src[i..].find('\n').map(|p| i + p + 1) else {
+        return src.len();
+    };
     if marker.is_empty() {
         return body_start;
     }

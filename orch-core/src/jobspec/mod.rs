@@ -261,7 +261,14 @@ pub fn parse_var_file(filename: &str, text: &str) -> Result<BTreeMap<String, Val
     let sm = SourceMap::new(text, filename);
     if let Some(offset) = guard::too_deep(text) {
         let (line, column) = sm.position(offset);
-        return Err(fail(line, column, format!("values nest more than {} levels deep", guard::MAX_EXPRESSION_DEPTH)));
+        return Err(fail(
+            line,
+            column,
+            format!(
+                "values nest more than {} levels deep",
+                guard::MAX_EXPRESSION_DEPTH
+            ),
+        ));
     }
     let body = hcl::edit::parser::parse_body(text).map_err(|e| {
         let (line, column) = sm.position(e.location().offset());

@@ -26,7 +26,7 @@ pub mod system;
 pub mod verify;
 
 pub use outcome::Outcome;
-pub use select::{PreemptionConfig, SchedulerConfig};
+pub use select::{AntiAffinity, FillOrder, PreemptionConfig, SchedulerConfig};
 
 use crate::model::{Evaluation, job_type};
 use crate::state::StateStore;

@@ -47,6 +47,23 @@ pub fn job_anti_affinity(collisions: u32, desired_count: u32) -> Option<f64> {
         .map(|s| s.max(-1.0))
 }
 
+/// orch's default job anti-affinity: a group must spread over at least
+/// `min(count, max(3, √count))` nodes; below that share per node there is no penalty, above
+/// it Nomad's penalty applies to the excess. Nomad penalizes every collision, which spreads
+/// a 500-allocation job over 500 nodes and defeats bin-packing; strict one-per-node
+/// placement is what `distinct_hosts` and `spread` are for.
+pub fn job_anti_affinity_balanced(collisions: u32, desired_count: u32) -> Option<f64> {
+    if desired_count == 0 {
+        return None;
+    }
+    let min_nodes = desired_count.min(desired_count.isqrt().max(3));
+    let allowed = desired_count.div_ceil(min_nodes.max(1));
+    if collisions < allowed {
+        return None;
+    }
+    job_anti_affinity(collisions - allowed + 1, desired_count)
+}
+
 /// Full penalty on the node a rescheduled allocation failed on.
 pub fn reschedule_penalty(is_penalty_node: bool) -> Option<f64> {
     is_penalty_node.then_some(-1.0)
@@ -189,6 +206,16 @@ mod tests {
             fit_score(Algorithm::Binpack, &cap(), &Usage::default()),
             0.0
         );
+    }
+
+    #[test]
+    fn balanced_anti_affinity_allows_a_fair_share_per_node() {
+        // Three replicas still go to three nodes.
+        assert_eq!(job_anti_affinity_balanced(1, 3), job_anti_affinity(1, 3));
+        // 100 replicas may share a node ten at a time.
+        assert_eq!(job_anti_affinity_balanced(9, 100), None);
+        assert!(job_anti_affinity_balanced(10, 100).is_some_and(|s| s < 0.0));
+        assert_eq!(job_anti_affinity_balanced(0, 0), None);
     }
 
     #[test]

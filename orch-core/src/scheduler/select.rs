@@ -23,6 +23,21 @@ pub struct SchedulerConfig {
     pub preemption: PreemptionConfig,
     /// Score every feasible node instead of a sample: slower, packs tighter.
     pub exhaustive: bool,
+    /// Node visiting order under binpack.
+    pub fill_order: FillOrder,
+    /// How hard allocations of one group avoid sharing a node.
+    pub anti_affinity: AntiAffinity,
+}
+
+/// Job anti-affinity policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AntiAffinity {
+    /// Penalize only beyond a fair share per node (see
+    /// [`rank::job_anti_affinity_balanced`]): orch's default, packs tighter.
+    #[default]
+    Balanced,
+    /// Penalize every collision, as Nomad does.
+    Nomad,
 }
 
 impl Default for SchedulerConfig {
@@ -31,8 +46,33 @@ impl Default for SchedulerConfig {
             algorithm: Algorithm::Binpack,
             preemption: PreemptionConfig::default(),
             exhaustive: false,
+            fill_order: FillOrder::default(),
+            anti_affinity: AntiAffinity::default(),
         }
     }
+}
+
+/// The order in which binpack visits nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FillOrder {
+    /// Fullest nodes first: candidates are the nodes most worth filling, so work packs
+    /// onto fewer nodes than Nomad's random sample (orch's default).
+    #[default]
+    FullestFirst,
+    /// A seeded random order, as Nomad samples.
+    Random,
+}
+
+/// How full a node is, in millionths of its binding dimension.
+fn fullness(cap: &Usage, used: &Usage) -> u64 {
+    let share = |u: u64, c: u64| {
+        if c == 0 {
+            0
+        } else {
+            (u.min(c) as u128 * 1_000_000 / c as u128) as u64
+        }
+    };
+    share(used.cpu_mhz, cap.cpu_mhz).max(share(used.memory_mb, cap.memory_mb))
 }
 
 /// Preemption switches per scheduler type; Nomad's defaults: on for system and sysbatch.
@@ -100,6 +140,10 @@ struct GroupView {
     /// affinities apply (enough for them to be right, bounded to stay fast).
     limit: usize,
     per_node: BTreeMap<String, u32>,
+    /// Nodes (by position) found infeasible or full for this group in this evaluation.
+    dead: Vec<bool>,
+    /// Every position before this one is dead.
+    first_live: usize,
     spreads: Vec<SpreadView>,
     affinities: Vec<(CompiledConstraint, i8)>,
 }
@@ -128,18 +172,40 @@ pub struct Placer<'a> {
     pub rng: SchedRng,
 }
 
+impl GroupView {
+    fn mark_dead(&mut self, pos: usize) {
+        if let Some(d) = self.dead.get_mut(pos) {
+            *d = true;
+        }
+        while self.dead.get(self.first_live) == Some(&true) {
+            self.first_live += 1;
+        }
+    }
+}
+
 impl<'a> Placer<'a> {
     /// Collects the ready nodes in the job's pool and datacenters, in a seeded random
     /// order, and fills the metric fields that describe the pool.
     pub fn new(
         job: &'a Job,
         nodes: impl Iterator<Item = &'a Node>,
+        usage: impl Fn(&Node) -> Usage,
         config: &'a SchedulerConfig,
         mut rng: SchedRng,
     ) -> Self {
         let ready = NodeReadyChecker::new(job);
         let mut nodes: Vec<&Node> = nodes.filter(|n| ready.admits(n)).collect();
         rng.shuffle(&mut nodes);
+        if config.algorithm == Algorithm::Binpack && config.fill_order == FillOrder::FullestFirst {
+            // Best fit: visit the fullest nodes first (ties stay in shuffled order), so
+            // the sampled candidates are the nodes most worth filling.
+            let mut keyed: Vec<(u64, &Node)> = nodes
+                .iter()
+                .map(|n| (fullness(&n.capacity(), &usage(n)), *n))
+                .collect();
+            keyed.sort_by(|a, b| b.0.cmp(&a.0));
+            nodes = keyed.into_iter().map(|(_, n)| n).collect();
+        }
         let batch = job.job_type == job_type::BATCH || job.job_type == job_type::SYSBATCH;
         let limit = if config.exhaustive {
             usize::MAX
@@ -187,6 +253,7 @@ impl<'a> Placer<'a> {
     fn group_view(&mut self, ctx: &PlanContext<'_>, gi: usize, tg: &TaskGroup) -> &mut GroupView {
         let job = self.job;
         let base_limit = self.limit;
+        let node_count = self.nodes.len();
         self.groups.entry(gi).or_insert_with(|| {
             let scored = !job.affinities.is_empty()
                 || !job.spreads.is_empty()
@@ -202,6 +269,8 @@ impl<'a> Placer<'a> {
                     base_limit
                 },
                 per_node: BTreeMap::new(),
+                dead: vec![false; node_count],
+                first_live: 0,
                 spreads: job
                     .spreads
                     .iter()
@@ -247,6 +316,11 @@ impl<'a> Placer<'a> {
         })
     }
 
+    fn best_fit(&self) -> bool {
+        self.config.algorithm == Algorithm::Binpack
+            && self.config.fill_order == FillOrder::FullestFirst
+    }
+
     /// Records a placement of group `gi` on `node` so later placements see it.
     pub fn record_placement(&mut self, gi: usize, node: &Node) {
         self.feasibility.reset();
@@ -286,11 +360,29 @@ impl<'a> Placer<'a> {
         let mut candidates: Vec<(usize, f64)> = Vec::new();
         let mut skipped: Vec<(usize, f64)> = Vec::new();
         let mut visited = 0;
+        // Fullest-first restarts at the fullest node still alive for this group; nodes
+        // that were infeasible or full for it stay so for the rest of the evaluation
+        // (placements only add load), so they are skipped for good.
+        let best_fit = self.best_fit();
+        if best_fit {
+            self.cursor = self.groups.get(&gi).map_or(0, |v| v.first_live);
+        }
         while visited < n && candidates.len() < limit {
             let pos = self.cursor % n;
             self.cursor = self.cursor.wrapping_add(1);
             visited += 1;
+            if best_fit
+                && self
+                    .groups
+                    .get(&gi)
+                    .is_some_and(|v| v.dead.get(pos) == Some(&true))
+            {
+                continue;
+            }
             let Some(score) = self.evaluate(ctx, gi, tg, pos, penalty_nodes, metrics) else {
+                if best_fit && let Some(v) = self.groups.get_mut(&gi) {
+                    v.mark_dead(pos);
+                }
                 continue;
             };
             if score < 0.0 && skipped.len() < MAX_SKIP {
@@ -351,7 +443,10 @@ impl<'a> Placer<'a> {
         let mut scores = Vec::with_capacity(6);
         scores.push(rank::fit_score(self.config.algorithm, &cap, &used));
         let collisions = view.per_node.get(&node.id).copied().unwrap_or(0);
-        scores.extend(rank::job_anti_affinity(collisions, view.count));
+        scores.extend(match self.config.anti_affinity {
+            AntiAffinity::Balanced => rank::job_anti_affinity_balanced(collisions, view.count),
+            AntiAffinity::Nomad => rank::job_anti_affinity(collisions, view.count),
+        });
         scores.extend(rank::reschedule_penalty(penalty_nodes.contains(&node.id)));
         scores.extend(rank::affinity_score(
             view.affinities.iter().map(|(c, w)| (*w, c.matches(node))),

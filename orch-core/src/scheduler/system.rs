@@ -50,7 +50,13 @@ pub fn schedule(
             now,
         );
     };
-    let mut placer = Placer::new(job, state.nodes(), config, SchedRng::new(seed));
+    let mut placer = Placer::new(
+        job,
+        state.nodes(),
+        |n| state.node_usage(&n.id),
+        config,
+        SchedRng::new(seed),
+    );
     let eligible: Vec<String> = placer.nodes().iter().map(|n| n.id.clone()).collect();
     let (tainted, missing) = tainted_nodes(state, live.iter().map(|a| a.node_id.as_str()));
 
