@@ -205,3 +205,84 @@ fn how_many_more_fit_answers_without_changing_the_cluster() {
     );
     assert_eq!(c.state.snapshot().unwrap(), before);
 }
+
+#[test]
+fn failed_service_allocation_is_rescheduled_after_its_delay() {
+    let mut c = cluster(3);
+    // No rolling-update deployment: failed allocations of an active deployment are the
+    // deployment watcher's to judge, not the reschedule policy's (as in Nomad).
+    let mut j = job("web", job_type::SERVICE, 2, 100, 64);
+    j.update = Some(orch_core::model::UpdateStrategy {
+        max_parallel: 0,
+        ..orch_core::canonical::defaults::update_strategy()
+    });
+    c.submit_job(j).unwrap();
+    c.run_to_quiescence().unwrap();
+    let failed = live(&c, "web")[0].clone();
+    c.client_update(std::slice::from_ref(&failed.id), "failed")
+        .unwrap();
+    // The alloc-failure evaluation the servers would create on a client update.
+    let mut e = orch_core::model::Evaluation {
+        id: c.new_id(),
+        namespace: "default".into(),
+        priority: 50,
+        eval_type: "service".into(),
+        triggered_by: "alloc-failure".into(),
+        job_id: "web".into(),
+        status: "pending".into(),
+        ..Default::default()
+    };
+    e.create_time = c.now;
+    c.state
+        .apply(
+            c.state.latest_index() + 1,
+            orch_core::state::Command::EvalUpsert(orch_core::state::EvalUpsert {
+                evals: vec![e.clone()],
+            }),
+        )
+        .unwrap();
+    c.broker.enqueue(e, c.now).unwrap();
+    c.run_to_quiescence().unwrap();
+    // Service default: exponential from 30s, so nothing yet, but a follow-up is scheduled.
+    assert_eq!(live(&c, "web").len(), 1);
+    c.advance(31_000_000_000);
+    c.run_to_quiescence().unwrap();
+    let allocs = live(&c, "web");
+    assert_eq!(allocs.len(), 2);
+    let replacement = allocs
+        .iter()
+        .find(|a| a.previous_allocation == failed.id)
+        .expect("replacement links to the failed alloc");
+    assert_eq!(replacement.name, failed.name, "the index is reused");
+    assert_eq!(
+        replacement
+            .reschedule_tracker
+            .as_ref()
+            .map(|t| t.events.len()),
+        Some(1)
+    );
+}
+
+#[test]
+fn a_plan_is_byte_identical_for_the_same_state_eval_and_seed() {
+    let mut c = cluster(8);
+    let mut j = job("web", job_type::SERVICE, 12, 300, 128);
+    j.spreads.push(orch_core::model::Spread {
+        attribute: "${node.datacenter}".into(),
+        ..Default::default()
+    });
+    c.submit_job(j).unwrap();
+    let (eval, _) = c.broker.dequeue(&["service"], c.now).unwrap();
+    let run = || {
+        let mut n = 0;
+        let mut ids = || {
+            n += 1;
+            format!("id-{n}")
+        };
+        orch_core::scheduler::process_eval(&c.state, &eval, &c.config, 99, c.now, &mut ids)
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a, b);
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    assert_eq!(a.plan.placed(), 12);
+}
