@@ -9,7 +9,7 @@
 
 /// Deepest expression nesting accepted. Real jobspecs stay under 8; the known
 /// exponential inputs stay in the milliseconds at this depth.
-pub const MAX_EXPRESSION_DEPTH: usize = 16;
+pub const MAX_EXPRESSION_DEPTH: usize = 12;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Frame {
