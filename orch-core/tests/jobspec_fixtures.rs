@@ -2,8 +2,10 @@
 //! fields of the resulting Nomad API JSON (valid fixtures) or the location
 //! and wording of the diagnostics (invalid fixtures).
 
+mod common;
+use common::fixtures;
+
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use orch_core::jobspec::parse_hcl_to_json;
 use serde_json::{Value, json};
@@ -453,26 +455,6 @@ fn valid_expectations() -> BTreeMap<&'static str, Vec<(&'static str, Value)>> {
         ],
     );
     m
-}
-
-fn fixtures(dir: &str) -> Vec<(String, String)> {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/jobspecs")
-        .join(dir);
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&base).unwrap_or_else(|e| panic!("{}: {e}", base.display())) {
-        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
-        if path.extension().is_some_and(|e| e == "hcl") {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
-            let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
-            out.push((name, src));
-        }
-    }
-    out.sort();
-    out
 }
 
 fn vars_for(name: &str) -> BTreeMap<String, Value> {

@@ -2,8 +2,10 @@
 //! diagnostic at the expected line:column that names the offending thing —
 //! and never panic.
 
+mod common;
+use common::fixtures;
+
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use orch_core::jobspec::{JobspecError, parse_hcl_to_json};
 
@@ -97,26 +99,6 @@ fn invalid_expectations() -> BTreeMap<&'static str, (usize, usize, &'static [&'s
         (5, 15, &["must be \"cpu\" or \"mem\""]),
     );
     m
-}
-
-fn fixtures(dir: &str) -> Vec<(String, String)> {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/jobspecs")
-        .join(dir);
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&base).unwrap_or_else(|e| panic!("{}: {e}", base.display())) {
-        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
-        if path.extension().is_some_and(|e| e == "hcl") {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
-            let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
-            out.push((name, src));
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

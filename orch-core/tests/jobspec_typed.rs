@@ -2,6 +2,8 @@
 //! canonical → validated), and the typed job must serialize back to JSON that parses to
 //! the same job: what `GET /v1/job/:id` returns can be re-submitted.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -21,21 +23,10 @@ const REFUSED: &[(&str, &[&str])] = &[
 
 #[test]
 fn every_valid_fixture_becomes_a_valid_canonical_job() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jobspecs/valid");
     let mut failures = Vec::new();
     let mut count = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "hcl"))
-    {
+    for (name, text) in common::fixtures("valid") {
         count += 1;
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let text = std::fs::read_to_string(path).unwrap();
         let mut vars = BTreeMap::new();
         if name.starts_with("11-") {
             for (k, v) in [("env", "prod"), ("replicas", "3"), ("image_tag", "2.1")] {
