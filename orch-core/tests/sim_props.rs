@@ -23,7 +23,7 @@ fn node(i: usize, size: u64, rack: u8, has_exec: bool) -> Node {
     n.attributes.insert("rack".into(), format!("r{rack}"));
     n.meta.insert(
         "tier".into(),
-        if rack % 2 == 0 {
+        if rack.is_multiple_of(2) {
             "gold".into()
         } else {
             "silver".into()
@@ -74,7 +74,7 @@ fn job(k: usize, s: &JobSpec) -> Job {
         id: format!("job{k}"),
         job_type: if s.system {
             job_type::SYSTEM
-        } else if k % 2 == 0 {
+        } else if k.is_multiple_of(2) {
             job_type::SERVICE
         } else {
             job_type::BATCH
@@ -96,7 +96,7 @@ fn job(k: usize, s: &JobSpec) -> Job {
             format!("r{rack}"),
         ));
     }
-    if k % 3 == 0 {
+    if k.is_multiple_of(3) {
         j.task_groups[0]
             .constraints
             .push(Constraint::new("${meta.tier}", "=", "gold"));

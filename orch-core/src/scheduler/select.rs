@@ -203,7 +203,7 @@ impl<'a> Placer<'a> {
                 .iter()
                 .map(|n| (fullness(&n.capacity(), &usage(n)), *n))
                 .collect();
-            keyed.sort_by(|a, b| b.0.cmp(&a.0));
+            keyed.sort_by_key(|k| std::cmp::Reverse(k.0));
             nodes = keyed.into_iter().map(|(_, n)| n).collect();
         }
         let batch = job.job_type == job_type::BATCH || job.job_type == job_type::SYSBATCH;
