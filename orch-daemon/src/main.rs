@@ -2,6 +2,8 @@
 //! locally (`job validate`, `job run -output`); the agent arrives with the server issue.
 
 mod cli;
+#[allow(dead_code, unused_imports)] // Wired into `orch agent` as the server lands.
+mod server;
 
 use std::process::ExitCode;
 

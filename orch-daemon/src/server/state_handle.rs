@@ -1,0 +1,88 @@
+//! The state machine as the rest of the daemon sees it.
+
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use orch_core::state::{Command, Response, StateError, StateStore};
+use tokio::sync::watch;
+
+/// Shared, cheaply clonable handle to the state store.
+///
+/// Reads take a read lock (never held across an `.await`); writes happen only through
+/// [`StateHandle::apply`], called by a replicator for committed entries, which also
+/// publishes the new index so blocking queries wake up.
+#[derive(Clone)]
+pub struct StateHandle {
+    store: Arc<RwLock<StateStore>>,
+    index: watch::Sender<u64>,
+}
+
+impl Default for StateHandle {
+    fn default() -> Self {
+        Self::new(StateStore::new())
+    }
+}
+
+impl StateHandle {
+    /// Wraps a store (fresh, or restored from a snapshot).
+    pub fn new(store: StateStore) -> Self {
+        let (index, _) = watch::channel(store.latest_index());
+        StateHandle {
+            store: Arc::new(RwLock::new(store)),
+            index,
+        }
+    }
+
+    /// A read view. Keep it short: writers wait while it is held.
+    pub fn read(&self) -> RwLockReadGuard<'_, StateStore> {
+        // A poisoned lock means a writer panicked mid-apply; the store itself is only
+        // changed by infallible commits, so its data is still consistent.
+        self.store.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies a committed log entry. Only replicators call this.
+    pub fn apply(&self, index: u64, cmd: Command) -> Result<Response, StateError> {
+        let result = {
+            let mut store = self.store.write().unwrap_or_else(|e| e.into_inner());
+            store.apply(index, cmd)
+        };
+        let latest = self.read().latest_index();
+        self.index.send_replace(latest);
+        result
+    }
+
+    /// Replaces the whole store (snapshot install).
+    pub fn replace(&self, store: StateStore) {
+        let latest = store.latest_index();
+        *self.store.write().unwrap_or_else(|e| e.into_inner()) = store;
+        self.index.send_replace(latest);
+    }
+
+    /// Latest applied index.
+    pub fn latest_index(&self) -> u64 {
+        *self.index.borrow()
+    }
+
+    /// Waits until the latest index exceeds `after` or `timeout` passes (Nomad's blocking
+    /// query), returning the latest index either way.
+    pub async fn wait_past(&self, after: u64, timeout: Duration) -> u64 {
+        let mut rx = self.index.subscribe();
+        let wait = async {
+            loop {
+                if *rx.borrow_and_update() > after {
+                    return;
+                }
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(timeout, wait).await;
+        self.latest_index()
+    }
+
+    /// Subscribes to index changes (the leader loop uses this to notice new evaluations).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.index.subscribe()
+    }
+}
