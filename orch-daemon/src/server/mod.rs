@@ -8,8 +8,10 @@
 //!   (tests, single node); the Raft replicator replicates through openraft first.
 //! - The HTTP API and the leader loop only ever talk to these two.
 
+pub mod leader;
 mod replicator;
 mod state_handle;
 
+pub use leader::{Leader, LeaderConfig, new_uuid, now_nanos};
 pub use replicator::{LocalReplicator, ReplicateError, Replicator};
 pub use state_handle::StateHandle;

@@ -1,0 +1,440 @@
+//! The leader's duties: feed evaluations from the state into the broker, run scheduler
+//! workers on the state, apply their plans through one plan applier, and track blocked
+//! evaluations until capacity appears.
+//!
+//! ```text
+//! state index changes ─ feeder: new pending evals → broker; blocked evals → tracker;
+//!                        node/alloc changes → unblock by class
+//! workers (N) ─ dequeue ─ orch-core process_eval (under a read lock; it is pure)
+//!             ─ plan → plan applier (one at a time: verify_plan on the latest state,
+//!               propose ApplyPlanResults) ─ retry the rest on a partial commit
+//!             ─ propose eval update (+ blocked eval) ─ ack
+//! ```
+//! The same loop runs synchronously in `orch_core::sim`; this is its async, replicated
+//! twin. Only one leader runs it: a follower's loop idles until it leads.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use orch_core::broker::{BlockedEvals, BrokerConfig, EvalBroker};
+use orch_core::model::{Evaluation, eval_status, job_type};
+use orch_core::scheduler::plan::{Plan, PlanResult};
+use orch_core::scheduler::verify::verify_plan;
+use orch_core::scheduler::{SchedulerConfig, process_eval};
+use orch_core::state::{Command, EvalUpsert};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::{ReplicateError, Replicator, StateHandle};
+
+/// Plans re-planned at most this many times after partial commits.
+const MAX_PLAN_ATTEMPTS: usize = 5;
+
+/// Unix nanoseconds now.
+pub fn now_nanos() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// A random UUID v4 string: the daemon's IDs (orch-core never makes its own).
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Settings of the leader's machinery.
+#[derive(Debug, Clone)]
+pub struct LeaderConfig {
+    /// Scheduler workers (default: one per core).
+    pub workers: usize,
+    /// Scheduler settings.
+    pub scheduler: SchedulerConfig,
+}
+
+impl Default for LeaderConfig {
+    fn default() -> Self {
+        LeaderConfig {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            scheduler: SchedulerConfig::default(),
+        }
+    }
+}
+
+struct PlanRequest {
+    plan: Plan,
+    reply: oneshot::Sender<Result<PlanResult, ReplicateError>>,
+}
+
+/// Shared between the feeder, the workers and the API (broker stats, unplaced counts).
+pub struct Leader {
+    state: StateHandle,
+    replicator: Arc<dyn Replicator>,
+    config: LeaderConfig,
+    /// The evaluation broker (enabled while leading).
+    pub broker: Mutex<EvalBroker>,
+    /// Evaluations waiting for capacity.
+    pub blocked: Mutex<BlockedEvals>,
+    plans: mpsc::Sender<PlanRequest>,
+    plan_rx: Mutex<Option<mpsc::Receiver<PlanRequest>>>,
+    wake: tokio::sync::Notify,
+}
+
+impl Leader {
+    /// Creates the leader machinery (not started).
+    pub fn new(
+        state: StateHandle,
+        replicator: Arc<dyn Replicator>,
+        config: LeaderConfig,
+    ) -> Arc<Self> {
+        let (plans, plan_rx) = mpsc::channel(64);
+        let mut broker = EvalBroker::new(BrokerConfig::default());
+        broker.set_enabled(true);
+        Arc::new(Leader {
+            state,
+            replicator,
+            config,
+            broker: Mutex::new(broker),
+            blocked: Mutex::new(BlockedEvals::new()),
+            plans,
+            plan_rx: Mutex::new(Some(plan_rx)),
+            wake: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// Starts the feeder, the plan applier and the workers as tokio tasks.
+    pub async fn start(self: &Arc<Self>) {
+        if let Some(rx) = self.plan_rx.lock().await.take() {
+            tokio::spawn(Arc::clone(self).plan_applier(rx));
+        }
+        tokio::spawn(Arc::clone(self).feeder());
+        for _ in 0..self.config.workers.max(1) {
+            tokio::spawn(Arc::clone(self).worker());
+        }
+    }
+
+    /// Watches the state and hands new evaluations to the broker or the blocked tracker,
+    /// and releases blocked evaluations when nodes change or allocations end.
+    async fn feeder(self: Arc<Self>) {
+        let mut rx = self.state.subscribe();
+        let mut known: BTreeSet<String> = BTreeSet::new();
+        let mut node_seen: BTreeMap<String, u64> = BTreeMap::new();
+        let mut last_index = 0u64;
+        loop {
+            if !self.replicator.is_leader() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            let (pending, blocked, changed_classes, index) = {
+                let s = self.state.read();
+                let mut pending = Vec::new();
+                let mut blocked = Vec::new();
+                for e in s.evals() {
+                    if known.contains(&e.id) {
+                        continue;
+                    }
+                    match e.status.as_str() {
+                        eval_status::PENDING => pending.push(e.clone()),
+                        eval_status::BLOCKED => blocked.push(e.clone()),
+                        _ => {}
+                    }
+                }
+                let mut classes = BTreeSet::new();
+                for n in s.nodes() {
+                    if node_seen.get(&n.id) != Some(&n.modify_index) {
+                        node_seen.insert(n.id.clone(), n.modify_index);
+                        classes.insert(n.computed_class.clone());
+                    }
+                }
+                // Allocations that ended since the last pass free capacity on their nodes.
+                for a in s
+                    .allocs()
+                    .filter(|a| a.modify_index > last_index && a.terminal())
+                {
+                    if let Some(n) = s.node(&a.node_id) {
+                        classes.insert(n.computed_class.clone());
+                    }
+                }
+                (pending, blocked, classes, s.latest_index())
+            };
+            last_index = index;
+            let now = now_nanos();
+            {
+                let mut broker = self.broker.lock().await;
+                for e in pending {
+                    known.insert(e.id.clone());
+                    let _ = broker.enqueue(e, now);
+                }
+            }
+            let mut released = Vec::new();
+            {
+                let mut tracker = self.blocked.lock().await;
+                for e in blocked {
+                    known.insert(e.id.clone());
+                    let out = tracker.block(e);
+                    released.extend(out.unblocked);
+                    if let Some(dup) = out.duplicate {
+                        let _ = self
+                            .replicator
+                            .propose(Command::EvalUpsert(EvalUpsert { evals: vec![dup] }))
+                            .await;
+                    }
+                }
+                for class in changed_classes {
+                    released.extend(tracker.unblock(&class, index));
+                }
+            }
+            if !released.is_empty() {
+                let evals: Vec<Evaluation> = released
+                    .into_iter()
+                    .map(|mut e| {
+                        e.status = eval_status::PENDING.into();
+                        e.modify_time = now;
+                        known.remove(&e.id); // Re-fed as pending on the next pass.
+                        e
+                    })
+                    .collect();
+                let _ = self
+                    .replicator
+                    .propose(Command::EvalUpsert(EvalUpsert { evals }))
+                    .await;
+            }
+            self.wake.notify_waiters();
+            tokio::select! {
+                changed = rx.changed() => if changed.is_err() { return },
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    /// One scheduler worker.
+    async fn worker(self: Arc<Self>) {
+        let schedulers = [
+            job_type::SERVICE,
+            job_type::BATCH,
+            job_type::SYSTEM,
+            job_type::SYSBATCH,
+        ];
+        loop {
+            let next = {
+                let mut broker = self.broker.lock().await;
+                broker.tick(now_nanos());
+                broker.dequeue(&schedulers, now_nanos())
+            };
+            let Some((eval, token)) = next else {
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                }
+                continue;
+            };
+            let ok = self.process(&eval).await.is_ok();
+            let mut broker = self.broker.lock().await;
+            if ok {
+                let _ = broker.ack(&eval.id, &token);
+            } else {
+                let _ = broker.nack(&eval.id, &token, now_nanos());
+            }
+            let cancelable = broker.take_cancelable();
+            drop(broker);
+            if !cancelable.is_empty() {
+                let _ = self
+                    .replicator
+                    .propose(Command::EvalUpsert(EvalUpsert { evals: cancelable }))
+                    .await;
+            }
+        }
+    }
+
+    async fn process(&self, eval: &Evaluation) -> Result<(), ReplicateError> {
+        let mut last = None;
+        for attempt in 0..MAX_PLAN_ATTEMPTS {
+            let seed = now_nanos() as u64 ^ (attempt as u64).wrapping_mul(0x9E37_79B9);
+            let outcome = {
+                let s = self.state.read();
+                let mut ids = new_uuid;
+                process_eval(
+                    &s,
+                    eval,
+                    &self.config.scheduler,
+                    seed,
+                    now_nanos(),
+                    &mut ids,
+                )
+            };
+            if outcome.plan.is_no_op() {
+                last = Some(outcome);
+                break;
+            }
+            let (reply, rx) = oneshot::channel();
+            self.plans
+                .send(PlanRequest {
+                    plan: outcome.plan.clone(),
+                    reply,
+                })
+                .await
+                .map_err(|_| ReplicateError::Failed("plan applier stopped".into()))?;
+            let result = rx
+                .await
+                .map_err(|_| ReplicateError::Failed("plan applier stopped".into()))??;
+            let done = result.fully_committed();
+            last = Some(outcome);
+            if done {
+                break;
+            }
+        }
+        let Some(outcome) = last else { return Ok(()) };
+        let mut evals = vec![outcome.eval];
+        evals.extend(outcome.blocked);
+        self.replicator
+            .propose(Command::EvalUpsert(EvalUpsert { evals }))
+            .await?;
+        Ok(())
+    }
+
+    /// The single plan applier: plans are verified and committed one at a time, so each
+    /// sees the effect of the last.
+    async fn plan_applier(self: Arc<Self>, mut rx: mpsc::Receiver<PlanRequest>) {
+        while let Some(req) = rx.recv().await {
+            let result = {
+                let s = self.state.read();
+                verify_plan(&s, &req.plan)
+            };
+            let committed = self
+                .replicator
+                .propose(result.to_command(now_nanos()))
+                .await
+                .map(|_| result);
+            let _ = req.reply.send(committed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::LocalReplicator;
+    use orch_core::model::{DriverInfo, Job, Node, Task, TaskGroup, node_status, trigger};
+    use orch_core::state::{JobRegister, NodeRegister};
+
+    fn node(i: usize) -> Node {
+        let mut n = Node {
+            id: format!("node-{i}"),
+            name: format!("n{i}"),
+            status: node_status::READY.into(),
+            ..Node::default()
+        };
+        n.node_resources.cpu.cpu_shares = 4000;
+        n.node_resources.memory.memory_mb = 4096;
+        n.node_resources.disk.disk_mb = 10_000;
+        n.drivers.insert(
+            "raw_exec".into(),
+            DriverInfo {
+                detected: true,
+                healthy: true,
+                ..DriverInfo::default()
+            },
+        );
+        n.computed_class = orch_core::state::compute_class(&n);
+        n
+    }
+
+    fn job(id: &str, count: u32, cpu: u64) -> Job {
+        let mut t = Task {
+            name: "t".into(),
+            driver: "raw_exec".into(),
+            ..Task::default()
+        };
+        t.resources.cpu = cpu;
+        t.resources.memory_mb = 64;
+        let mut j = Job {
+            id: id.into(),
+            task_groups: vec![TaskGroup {
+                name: "g".into(),
+                count,
+                tasks: vec![t],
+                ..TaskGroup::default()
+            }],
+            ..Job::default()
+        };
+        orch_core::canonical::canonicalize_job(&mut j);
+        j
+    }
+
+    fn register(j: Job) -> Command {
+        let eval = Evaluation {
+            id: new_uuid(),
+            namespace: j.namespace.clone(),
+            priority: j.priority,
+            eval_type: j.job_type.clone(),
+            triggered_by: trigger::JOB_REGISTER.into(),
+            job_id: j.id.clone(),
+            status: eval_status::PENDING.into(),
+            ..Evaluation::default()
+        };
+        Command::JobRegister(JobRegister {
+            job: j,
+            eval: Some(eval),
+            enforce_index: None,
+            preserve_counts: false,
+            now: now_nanos(),
+        })
+    }
+
+    async fn wait_for(
+        state: &StateHandle,
+        what: &str,
+        f: impl Fn(&orch_core::state::StateStore) -> bool,
+    ) {
+        for _ in 0..200 {
+            if f(&state.read()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn registered_jobs_are_scheduled_and_blocked_work_waits_for_capacity() {
+        let state = StateHandle::default();
+        let repl: Arc<dyn Replicator> =
+            Arc::new(LocalReplicator::new(state.clone(), "127.0.0.1:0"));
+        let leader = Leader::new(
+            state.clone(),
+            Arc::clone(&repl),
+            LeaderConfig {
+                workers: 2,
+                ..LeaderConfig::default()
+            },
+        );
+        leader.start().await;
+        repl.propose(Command::NodeRegister(NodeRegister {
+            node: node(1),
+            now: now_nanos(),
+        }))
+        .await
+        .unwrap();
+        repl.propose(register(job("web", 3, 500))).await.unwrap();
+        wait_for(&state, "3 allocations", |s| {
+            s.allocs_by_job("default", "web").len() == 3
+        })
+        .await;
+        // 4000 MHz: 6 of 1000 fit... only 4; the rest blocks until a second node joins.
+        repl.propose(register(job("big", 3, 1000))).await.unwrap();
+        wait_for(&state, "a blocked eval", |s| {
+            s.evals().any(|e| e.status == eval_status::BLOCKED)
+        })
+        .await;
+        assert_eq!(state.read().allocs_by_job("default", "big").len(), 2);
+        repl.propose(Command::NodeRegister(NodeRegister {
+            node: node(2),
+            now: now_nanos(),
+        }))
+        .await
+        .unwrap();
+        wait_for(&state, "big fully placed", |s| {
+            s.allocs_by_job("default", "big").len() == 3
+        })
+        .await;
+    }
+}
