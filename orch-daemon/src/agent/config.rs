@@ -1,0 +1,288 @@
+//! The agent's configuration: Nomad's agent config file (HCL or JSON) and command-line
+//! flags, combined as Nomad combines them (flags win, lists append).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read agent config {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid, or uses a setting orch does not support.
+    #[error("agent config {path}: {message}")]
+    Invalid {
+        /// File.
+        path: PathBuf,
+        /// What is wrong, naming the setting.
+        message: String,
+    },
+    /// A command-line flag is wrong.
+    #[error("{0}")]
+    Flag(String),
+}
+
+/// Listening ports, as Nomad's `ports` block.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ports {
+    /// HTTP API (default 4646).
+    pub http: u16,
+    /// Server-to-server RPC: Raft and forwarding (default 4647).
+    pub rpc: u16,
+    /// Gossip port in Nomad; orch listens for joins here (default 4648).
+    pub serf: u16,
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Ports { http: 4646, rpc: 4647, serf: 4648 }
+    }
+}
+
+/// `server_join` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerJoin {
+    /// Servers to join, `host:port` of their serf port.
+    pub retry_join: Vec<String>,
+    /// Attempts before giving up (0: forever).
+    pub retry_max: u32,
+    /// Wait between attempts, Go duration (`"30s"`).
+    pub retry_interval: Option<String>,
+}
+
+/// `server` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Run a server.
+    pub enabled: bool,
+    /// Servers to wait for before bootstrapping the cluster.
+    pub bootstrap_expect: u32,
+    /// Where to find other servers.
+    pub server_join: ServerJoin,
+    /// Scheduler workers (default: one per core).
+    pub num_schedulers: Option<usize>,
+    /// Heartbeat grace before a silent client is marked down, Go duration.
+    pub heartbeat_grace: Option<String>,
+}
+
+/// `client` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientConfig {
+    /// Run a client.
+    pub enabled: bool,
+    /// Servers' RPC addresses for a client-only agent.
+    pub servers: Vec<String>,
+    /// Node class.
+    pub node_class: Option<String>,
+    /// Node pool.
+    pub node_pool: Option<String>,
+}
+
+/// The whole agent configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    /// Node name (default: the hostname).
+    pub name: String,
+    /// Region (default `global`).
+    pub region: String,
+    /// Datacenter (default `dc1`).
+    pub datacenter: String,
+    /// Where state lives; required for servers outside dev mode.
+    pub data_dir: Option<PathBuf>,
+    /// Address to bind every listener to (default `127.0.0.1` in dev mode, `0.0.0.0`
+    /// otherwise).
+    pub bind_addr: Option<String>,
+    /// Log level (`trace`, `debug`, `info`, `warn`, `error`).
+    pub log_level: String,
+    /// Ports.
+    pub ports: Ports,
+    /// Server settings.
+    pub server: ServerConfig,
+    /// Client settings.
+    pub client: ClientConfig,
+    /// Dev mode: one in-memory server+client on 127.0.0.1.
+    #[serde(skip)]
+    pub dev: bool,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            name: String::new(),
+            region: "global".into(),
+            datacenter: "dc1".into(),
+            data_dir: None,
+            bind_addr: None,
+            log_level: "info".into(),
+            ports: Ports::default(),
+            server: ServerConfig::default(),
+            client: ClientConfig::default(),
+            dev: false,
+        }
+    }
+}
+
+impl AgentConfig {
+    /// Reads a config file, HCL (`.hcl`) or JSON (`.json`).
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let invalid = |message: String| ConfigError::Invalid { path: path.into(), message };
+        if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))
+        } else {
+            hcl::from_str(&text).map_err(|e| invalid(explain_hcl_error(&e.to_string())))
+        }
+    }
+
+    /// Laid over `self`: a later file or flags. Set values win, lists append, as in Nomad.
+    pub fn merge(&mut self, other: AgentConfig) {
+        let d = AgentConfig::default();
+        if !other.name.is_empty() {
+            self.name = other.name;
+        }
+        if other.region != d.region {
+            self.region = other.region;
+        }
+        if other.datacenter != d.datacenter {
+            self.datacenter = other.datacenter;
+        }
+        if other.data_dir.is_some() {
+            self.data_dir = other.data_dir;
+        }
+        if other.bind_addr.is_some() {
+            self.bind_addr = other.bind_addr;
+        }
+        if other.log_level != d.log_level {
+            self.log_level = other.log_level;
+        }
+        if other.ports != d.ports {
+            let p = other.ports;
+            if p.http != d.ports.http {
+                self.ports.http = p.http;
+            }
+            if p.rpc != d.ports.rpc {
+                self.ports.rpc = p.rpc;
+            }
+            if p.serf != d.ports.serf {
+                self.ports.serf = p.serf;
+            }
+        }
+        self.server.enabled |= other.server.enabled;
+        if other.server.bootstrap_expect != 0 {
+            self.server.bootstrap_expect = other.server.bootstrap_expect;
+        }
+        self.server.server_join.retry_join.extend(other.server.server_join.retry_join);
+        if other.server.num_schedulers.is_some() {
+            self.server.num_schedulers = other.server.num_schedulers;
+        }
+        self.client.enabled |= other.client.enabled;
+        self.client.servers.extend(other.client.servers);
+        if other.client.node_class.is_some() {
+            self.client.node_class = other.client.node_class;
+        }
+        self.dev |= other.dev;
+    }
+
+    /// Fills what dev mode implies and checks the combination makes sense.
+    pub fn finish(mut self) -> Result<Self, ConfigError> {
+        if self.dev {
+            self.server.enabled = true;
+            self.client.enabled = true;
+            self.server.bootstrap_expect = 1;
+            self.bind_addr.get_or_insert_with(|| "127.0.0.1".into());
+        }
+        if self.name.is_empty() {
+            self.name = std::fs::read_to_string("/etc/hostname")
+                .map(|s| s.trim().to_string())
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "orch".into());
+        }
+        if !self.server.enabled && !self.client.enabled {
+            return Err(ConfigError::Flag(
+                "the agent must run a server, a client or both: pass -dev, -server or -client (or enable them in the config file)".into(),
+            ));
+        }
+        if self.server.enabled && !self.dev && self.data_dir.is_none() {
+            return Err(ConfigError::Flag("a server needs -data-dir (or data_dir in the config file) to keep its state".into()));
+        }
+        if self.server.enabled && !self.dev && self.server.bootstrap_expect == 0 && self.server.server_join.retry_join.is_empty() {
+            return Err(ConfigError::Flag(
+                "a server needs -bootstrap-expect N (to form a cluster) or -retry-join HOST:PORT (to join one)".into(),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The address listeners bind to.
+    pub fn bind(&self) -> &str {
+        self.bind_addr.as_deref().unwrap_or("0.0.0.0")
+    }
+}
+
+/// hcl-rs names the unknown field; add what to do about it.
+fn explain_hcl_error(message: &str) -> String {
+    if message.contains("unknown field") {
+        format!("{message}; orch supports name, region, datacenter, data_dir, bind_addr, log_level, ports, server and client (remove or rename the setting)")
+    } else {
+        message.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("orch-config-test-{}-{name}", std::process::id()));
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn nomad_style_hcl_config_parses_and_merges_with_flags() {
+        let p = write("a.hcl", r#"
+            name = "s1"
+            data_dir = "/var/lib/orch"
+            ports { http = 5646 }
+            server {
+              enabled = true
+              bootstrap_expect = 3
+              server_join { retry_join = ["10.0.0.2:4648"] }
+            }
+        "#);
+        let mut c = AgentConfig::from_file(&p).unwrap();
+        assert_eq!((c.name.as_str(), c.ports.http, c.ports.rpc), ("s1", 5646, 4647));
+        let flags = AgentConfig { server: ServerConfig { server_join: ServerJoin { retry_join: vec!["10.0.0.3:4648".into()], ..Default::default() }, ..Default::default() }, ..Default::default() };
+        c.merge(flags);
+        assert_eq!(c.server.server_join.retry_join.len(), 2);
+        let c = c.finish().unwrap();
+        assert_eq!(c.bind(), "0.0.0.0");
+        std::fs::remove_file(p).ok();
+    }
+
+    #[test]
+    fn unknown_settings_and_bad_combinations_are_refused() {
+        let p = write("b.hcl", "telemetry { prometheus_metrics = true }\n");
+        let err = AgentConfig::from_file(&p).unwrap_err().to_string();
+        assert!(err.contains("telemetry"), "{err}");
+        std::fs::remove_file(p).ok();
+        let err = AgentConfig { server: ServerConfig { enabled: true, ..Default::default() }, ..Default::default() }.finish().unwrap_err();
+        assert!(err.to_string().contains("-data-dir"));
+        assert!(AgentConfig::default().finish().is_err());
+        let dev = AgentConfig { dev: true, ..Default::default() }.finish().unwrap();
+        assert!(dev.server.enabled && dev.client.enabled && dev.bind() == "127.0.0.1");
+    }
+}
