@@ -249,7 +249,7 @@ impl ApiState {
     }
 
     /// A JSON reply with Nomad's query metadata headers.
-    pub fn reply<T: Serialize>(&self, index: u64, body: &T) -> Response {
+    pub fn reply<T: Serialize + ?Sized>(&self, index: u64, body: &T) -> Response {
         let mut resp = axum::Json(body).into_response();
         self.set_meta(&mut resp, index);
         resp

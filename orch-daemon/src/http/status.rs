@@ -136,7 +136,10 @@ pub async fn health(State(api): Api) -> Response {
 
 /// `GET /v1/regions`.
 pub async fn regions(State(api): Api) -> Response {
-    api.reply(api.state.latest_index().max(1), std::slice::from_ref(&api.agent.region))
+    api.reply(
+        api.state.latest_index().max(1),
+        std::slice::from_ref(&api.agent.region),
+    )
 }
 
 /// `GET /v1/operator/raft/configuration`.
