@@ -11,6 +11,7 @@
 
 pub mod allocs;
 pub mod deployments;
+pub mod job_ops;
 pub mod jobs;
 pub mod nodes;
 pub mod plan;
@@ -180,22 +181,30 @@ pub fn router(api: Arc<ApiState>) -> Router {
         .route("/v1/job/{id}/summary", get(jobs::summary))
         .route(
             "/v1/job/{id}/scale",
-            get(jobs::scale_status).post(jobs::scale).put(jobs::scale),
+            get(job_ops::scale_status)
+                .post(job_ops::scale)
+                .put(job_ops::scale),
         )
         .route("/v1/job/{id}/plan", post(plan::plan).put(plan::plan))
         .route(
             "/v1/job/{id}/evaluate",
-            post(jobs::evaluate).put(jobs::evaluate),
+            post(job_ops::evaluate).put(job_ops::evaluate),
         )
-        .route("/v1/job/{id}/revert", post(jobs::revert).put(jobs::revert))
-        .route("/v1/job/{id}/stable", post(jobs::stable).put(jobs::stable))
+        .route(
+            "/v1/job/{id}/revert",
+            post(job_ops::revert).put(job_ops::revert),
+        )
+        .route(
+            "/v1/job/{id}/stable",
+            post(job_ops::stable).put(job_ops::stable),
+        )
         .route(
             "/v1/job/{id}/dispatch",
-            post(jobs::dispatch).put(jobs::dispatch),
+            post(job_ops::dispatch).put(job_ops::dispatch),
         )
         .route(
             "/v1/job/{id}/periodic/force",
-            post(jobs::periodic_force).put(jobs::periodic_force),
+            post(job_ops::periodic_force).put(job_ops::periodic_force),
         )
         // Allocations and evaluations.
         .route("/v1/allocations", get(allocs::list))

@@ -145,6 +145,11 @@ impl QueryOpts {
             })?,
         }
         .min(MAX_WAIT);
+        if raw.get("filter").is_some_and(|f| !f.is_empty()) {
+            return Err(ApiError::not_implemented(
+                "Filter expressions (?filter=); filter the results on the client side",
+            ));
+        }
         let namespace = match raw.get("namespace").map(String::as_str) {
             None | Some("") => "default".to_string(),
             Some(ns) => ns.to_string(),
