@@ -314,3 +314,59 @@ async fn bad_input_is_a_400_with_field_paths() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn go_client_bodies_and_namespaces() {
+    let env = start().await;
+    // The Go API client sends nulls for unset pointers, a Submission, and WriteRequest
+    // fields next to the job.
+    let mut job = bad_job()["Job"].clone();
+    job["Multiregion"] = Value::Null;
+    job["Periodic"] = Value::Null;
+    job["Update"] = Value::Null;
+    job["ConsulToken"] = Value::Null;
+    let body = json!({
+        "Job": job, "EnforceIndex": false, "JobModifyIndex": 0, "PolicyOverride": false,
+        "PreserveCounts": false, "EvalPriority": 70, "Region": "global",
+        "Submission": {"Source": "job \"bad\" {}", "Format": "hcl2"},
+    });
+    let reg = env
+        .ok("PUT", "/v1/jobs?namespace=prod&region=global", Some(body))
+        .await
+        .0;
+    let eval = reg["EvalID"].as_str().unwrap().to_string();
+    assert_eq!(
+        env.get(&format!("/v1/evaluation/{eval}")).await["Priority"],
+        70
+    );
+    // The job landed in the namespace of the query.
+    env.fails("GET", "/v1/job/bad", None, StatusCode::NOT_FOUND)
+        .await;
+    assert_eq!(
+        env.get("/v1/job/bad?namespace=prod").await["Namespace"],
+        "prod"
+    );
+    assert_eq!(env.get("/v1/jobs").await, json!([]));
+    assert_eq!(env.get("/v1/jobs?namespace=prod").await[0]["ID"], "bad");
+    assert_eq!(
+        env.get("/v1/jobs?namespace=*").await[0]["Namespace"],
+        "prod"
+    );
+    // python-nomad sends purge=True.
+    env.ok("DELETE", "/v1/job/bad?namespace=prod&purge=True", None)
+        .await;
+    env.fails(
+        "GET",
+        "/v1/job/bad?namespace=prod",
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    env.fails(
+        "GET",
+        "/v1/jobs?filter=Status%3D%3D%22x%22",
+        None,
+        StatusCode::NOT_IMPLEMENTED,
+    )
+    .await;
+}
