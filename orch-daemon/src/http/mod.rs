@@ -247,6 +247,7 @@ pub fn router(api: Arc<ApiState>) -> Router {
         .route("/v1/search", post(status::search).put(status::search))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(body_too_large))
         .with_state(api)
 }
 
@@ -256,4 +257,20 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
         "Invalid URL path {:?}: no such endpoint in orch's Nomad-compatible API",
         uri.path()
     ))
+}
+
+/// Replaces axum's terse 413 text with one saying what the limit is and what to do.
+async fn body_too_large(resp: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if resp.status() != axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return resp;
+    }
+    ApiError::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "request body is larger than {} MiB; shrink it (for example, fetch large templates with an artifact instead of inlining them)",
+            MAX_BODY_BYTES / (1024 * 1024)
+        ),
+    )
+    .into_response()
 }

@@ -313,6 +313,8 @@ async fn bad_input_is_a_400_with_field_paths() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("10 MiB"), "{text}");
 }
 
 #[tokio::test]
