@@ -1,0 +1,193 @@
+//! `/v1/allocations`, `/v1/allocation/:id`, `/v1/evaluations`, `/v1/evaluation/:id`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use orch_core::model::{Allocation, DesiredTransition, Evaluation, trigger};
+use orch_core::state::{AllocDesiredTransitionUpdate, Command, StateStore, table};
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiState, QueryOpts};
+
+type Api = State<Arc<ApiState>>;
+type Params = Query<BTreeMap<String, String>>;
+
+/// Nomad's `AllocListStub`.
+pub fn alloc_stub(s: &StateStore, a: &Allocation) -> Value {
+    let job = s.alloc_job(a);
+    json!({
+        "ID": a.id,
+        "EvalID": a.eval_id,
+        "Name": a.name,
+        "Namespace": a.namespace,
+        "NodeID": a.node_id,
+        "NodeName": a.node_name,
+        "JobID": a.job_id,
+        "JobType": job.map(|j| j.job_type.as_str()).unwrap_or_default(),
+        "JobVersion": a.job_version,
+        "TaskGroup": a.task_group,
+        "DesiredStatus": a.desired_status,
+        "DesiredDescription": a.desired_description,
+        "DesiredTransition": a.desired_transition,
+        "ClientStatus": a.client_status,
+        "ClientDescription": a.client_description,
+        "TaskStates": a.task_states,
+        "DeploymentStatus": a.deployment_status,
+        "FollowupEvalID": a.followup_eval_id,
+        "NextAllocation": a.next_allocation,
+        "RescheduleTracker": a.reschedule_tracker,
+        "PreemptedAllocations": a.preempted_allocations,
+        "PreemptedByAllocation": a.preempted_by_allocation,
+        "CreateIndex": a.create_index,
+        "ModifyIndex": a.modify_index,
+        "CreateTime": a.create_time,
+        "ModifyTime": a.modify_time,
+    })
+}
+
+/// Nomad's evaluation list entries are full evaluations; kept as a function so the list
+/// shape has one place to change.
+pub fn eval_stub(e: &Evaluation) -> Value {
+    serde_json::to_value(e).unwrap_or(Value::Null)
+}
+
+fn allocs_index(s: &StateStore) -> u64 {
+    s.index(table::ALLOCS)
+}
+
+fn evals_index(s: &StateStore) -> u64 {
+    s.index(table::EVALS)
+}
+
+/// `GET /v1/allocations`: stubs, `prefix` on the ID, `namespace` (`*` for all).
+pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let index = api.block(&q, allocs_index).await;
+    let body: Vec<Value> = {
+        let s = api.state.read();
+        s.allocs()
+            .filter(|a| q.sees(&a.namespace) && a.id.starts_with(&q.prefix))
+            .map(|a| alloc_stub(&s, a))
+            .collect()
+    };
+    Ok(api.reply(index, &body))
+}
+
+/// `GET /v1/allocation/:id`: the full allocation with its job.
+pub async fn get_alloc(
+    State(api): Api,
+    Path(id): Path<String>,
+    Query(raw): Params,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let index = api.block(&q, allocs_index).await;
+    let alloc = api
+        .state
+        .read()
+        .alloc(&id)
+        .ok_or_else(|| ApiError::not_found("alloc not found"))?;
+    Ok(api.reply(index, &alloc))
+}
+
+/// `POST /v1/allocation/:id/stop`: marks the allocation for migration and creates the
+/// evaluation that replaces it, as `nomad alloc stop` does.
+pub async fn stop(
+    State(api): Api,
+    Path(id): Path<String>,
+    Query(raw): Params,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let no_shutdown_delay = q.flag("no_shutdown_delay")?;
+    let eval = {
+        let s = api.state.read();
+        let a = s
+            .alloc_stub(&id)
+            .ok_or_else(|| ApiError::not_found("alloc not found"))?;
+        let (job_type, priority) = s
+            .alloc_job(a)
+            .map(|j| (j.job_type.clone(), j.priority))
+            .unwrap_or_else(|| ("service".into(), 50));
+        let mut e = api.new_eval(
+            &a.namespace,
+            &a.job_id,
+            &job_type,
+            priority,
+            trigger::ALLOC_STOP,
+        );
+        if let Some(j) = s.job(&a.namespace, &a.job_id) {
+            e.job_modify_index = j.job_modify_index;
+        }
+        e
+    };
+    let eval_id = eval.id.clone();
+    let transition = DesiredTransition {
+        migrate: Some(true),
+        no_shutdown_delay: no_shutdown_delay.then_some(true),
+        ..DesiredTransition::default()
+    };
+    let r = api
+        .replicator
+        .propose(Command::AllocDesiredTransition(
+            AllocDesiredTransitionUpdate {
+                transitions: BTreeMap::from([(id, transition)]),
+                evals: vec![eval],
+            },
+        ))
+        .await?;
+    Ok(api.reply(r.index, &json!({"EvalID": eval_id, "Index": r.index})))
+}
+
+/// `GET /v1/evaluations`: `prefix`, `namespace`, and Nomad's `job` / `status` filters.
+pub async fn list_evals(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let job = q.raw.get("job").cloned().unwrap_or_default();
+    let status = q.raw.get("status").cloned().unwrap_or_default();
+    let index = api.block(&q, evals_index).await;
+    let body: Vec<Value> = {
+        let s = api.state.read();
+        s.evals()
+            .filter(|e| q.sees(&e.namespace) && e.id.starts_with(&q.prefix))
+            .filter(|e| job.is_empty() || e.job_id == job)
+            .filter(|e| status.is_empty() || e.status == status)
+            .map(eval_stub)
+            .collect()
+    };
+    Ok(api.reply(index, &body))
+}
+
+/// `GET /v1/evaluation/:id`.
+pub async fn get_eval(
+    State(api): Api,
+    Path(id): Path<String>,
+    Query(raw): Params,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let index = api.block(&q, evals_index).await;
+    let eval = api
+        .state
+        .read()
+        .eval(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("eval not found"))?;
+    Ok(api.reply(index, &eval))
+}
+
+/// `GET /v1/evaluation/:id/allocations`: stubs of the allocations it placed.
+pub async fn eval_allocs(
+    State(api): Api,
+    Path(id): Path<String>,
+    Query(raw): Params,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let index = api.block(&q, allocs_index).await;
+    let body: Vec<Value> = {
+        let s = api.state.read();
+        s.allocs_by_eval(&id)
+            .into_iter()
+            .map(|a| alloc_stub(&s, a))
+            .collect()
+    };
+    Ok(api.reply(index, &body))
+}

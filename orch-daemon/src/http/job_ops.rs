@@ -1,0 +1,226 @@
+//! Operations on an existing job: scaling (status and writes), forced evaluation,
+//! revert, stability, and the dispatch/periodic endpoints orch does not implement yet.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use orch_core::model::{client_status, eval_status, trigger};
+use orch_core::state::{Command, EvalUpsert, JobRevert, JobScale, JobStability};
+use serde_json::{Value, json};
+
+use super::jobs::{find_job, get_ci, summary_index};
+use super::query::{field, json_body};
+use super::{ApiError, ApiState, QueryOpts};
+
+type Api = State<Arc<ApiState>>;
+type Params = Query<BTreeMap<String, String>>;
+/// `GET /v1/job/:id/scale`: Nomad's `JobScaleStatus`.
+pub async fn scale_status(
+    State(api): Api,
+    Path(id): Path<String>,
+    Query(raw): Params,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let index = api.block(&q, summary_index).await;
+    let body = {
+        let s = api.state.read();
+        let job = find_job(&s, &q, &id)?;
+        let allocs = s.allocs_by_job(&job.namespace, &job.id);
+        let mut groups = serde_json::Map::new();
+        for g in &job.task_groups {
+            let mine: Vec<_> = allocs
+                .iter()
+                .filter(|a| a.task_group == g.name && a.job_version == job.version && !a.terminal())
+                .collect();
+            let health = |want: bool| {
+                mine.iter()
+                    .filter(|a| {
+                        a.deployment_status
+                            .as_ref()
+                            .and_then(|d| d.healthy)
+                            .is_some_and(|h| h == want)
+                    })
+                    .count()
+            };
+            let running = mine
+                .iter()
+                .filter(|a| a.client_status == client_status::RUNNING)
+                .count();
+            groups.insert(
+                g.name.clone(),
+                json!({"Desired": g.count, "Placed": mine.len(), "Running": running,
+                       "Healthy": health(true), "Unhealthy": health(false), "Events": null}),
+            );
+        }
+        json!({
+            "JobID": job.id, "Namespace": job.namespace, "JobCreateIndex": job.create_index,
+            "JobModifyIndex": job.job_modify_index, "JobStopped": job.stop, "TaskGroups": groups,
+        })
+    };
+    Ok(api.reply(index, &body))
+}
+
+/// `POST /v1/job/:id/scale`: `{Count, Target: {Group}, Message}` as a `JobScale` command
+/// with its evaluation.
+pub async fn scale(
+    State(api): Api,
+    Path(id): Path<String>,
+    Query(raw): Params,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let body = json_body(&body)?;
+    let target: BTreeMap<String, String> = field(&body, "Target")?.unwrap_or_default();
+    let group = target.get("Group").cloned().ok_or_else(|| {
+        ApiError::bad_request("missing task group name for scaling action: set Target.Group")
+    })?;
+    let count: i64 = field(&body, "Count")?.ok_or_else(|| {
+        ApiError::bad_request(
+            "Count is required: orch does not record scaling events without a new count",
+        )
+    })?;
+    let message: String = field(&body, "Message")?.unwrap_or_default();
+    let (job_type, priority) = {
+        let s = api.state.read();
+        let j = find_job(&s, &q, &id)?;
+        (j.job_type.clone(), j.priority)
+    };
+    let eval = api.new_eval(q.ns(), &id, &job_type, priority, trigger::JOB_SCALING);
+    let cmd = Command::JobScale(JobScale {
+        namespace: q.ns().to_string(),
+        job_id: id,
+        group,
+        count,
+        message,
+        eval: Some(eval),
+        now: (api.now)(),
+    });
+    write_reply(&api, cmd).await
+}
+
+/// Commits a job command and answers Nomad's `JobRegisterResponse`-like shape.
+async fn write_reply(api: &ApiState, cmd: Command) -> Result<Response, ApiError> {
+    let r = api.replicator.propose(cmd).await?;
+    Ok(api.reply(
+        r.index,
+        &json!({
+            "EvalID": r.eval_id,
+            "EvalCreateIndex": r.eval_create_index,
+            "JobModifyIndex": r.job_modify_index,
+            "Warnings": r.warnings.join("\n"),
+            "Index": r.index,
+            "LastContact": 0,
+            "KnownLeader": api.known_leader(),
+        }),
+    ))
+}
+
+/// `POST /v1/job/:id/evaluate`: a new evaluation of the job.
+pub async fn evaluate(
+    State(api): Api,
+    Path(id): Path<String>,
+    Query(raw): Params,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let body = json_body(&body)?;
+    let force = get_ci(&body, "EvalOptions")
+        .and_then(|o| get_ci(o, "ForceReschedule"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if force {
+        return Err(ApiError::not_implemented(
+            "Forcing rescheduling of failed allocations (EvalOptions.ForceReschedule)",
+        ));
+    }
+    let mut eval = {
+        let s = api.state.read();
+        let j = find_job(&s, &q, &id)?;
+        if j.is_template() {
+            return Err(ApiError::bad_request(
+                "can't evaluate periodic or parameterized job: evaluate its child jobs instead",
+            ));
+        }
+        let mut e = api.new_eval(q.ns(), &id, &j.job_type, j.priority, trigger::JOB_REGISTER);
+        e.job_modify_index = j.job_modify_index;
+        e
+    };
+    eval.status = eval_status::PENDING.into();
+    let eval_id = eval.id.clone();
+    let r = api
+        .replicator
+        .propose(Command::EvalUpsert(EvalUpsert { evals: vec![eval] }))
+        .await?;
+    Ok(api.reply(
+        r.index,
+        &json!({"EvalID": eval_id, "EvalCreateIndex": r.index, "JobModifyIndex": 0,
+                "Warnings": "", "Index": r.index, "LastContact": 0,
+                "KnownLeader": api.known_leader()}),
+    ))
+}
+
+/// `POST /v1/job/:id/revert`: `{JobVersion, EnforcePriorVersion}`.
+pub async fn revert(
+    State(api): Api,
+    Path(id): Path<String>,
+    Query(raw): Params,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let body = json_body(&body)?;
+    let version: u64 = field(&body, "JobVersion")?
+        .ok_or_else(|| ApiError::bad_request("JobVersion is required: the version to revert to"))?;
+    let enforce: Option<u64> = field(&body, "EnforcePriorVersion")?;
+    let (job_type, priority) = {
+        let s = api.state.read();
+        let j = find_job(&s, &q, &id)?;
+        (j.job_type.clone(), j.priority)
+    };
+    let eval = api.new_eval(q.ns(), &id, &job_type, priority, trigger::JOB_REGISTER);
+    let cmd = Command::JobRevert(JobRevert {
+        namespace: q.ns().to_string(),
+        job_id: id,
+        version,
+        enforce_prior_version: enforce,
+        eval: Some(eval),
+        now: (api.now)(),
+    });
+    write_reply(&api, cmd).await
+}
+
+/// `POST /v1/job/:id/stable`: `{JobVersion, Stable}`.
+pub async fn stable(
+    State(api): Api,
+    Path(id): Path<String>,
+    Query(raw): Params,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let body = json_body(&body)?;
+    let version: u64 = field(&body, "JobVersion")?
+        .ok_or_else(|| ApiError::bad_request("JobVersion is required: the version to mark"))?;
+    let stable: bool = field(&body, "Stable")?.unwrap_or(false);
+    let r = api
+        .replicator
+        .propose(Command::JobStability(JobStability {
+            namespace: q.ns().to_string(),
+            job_id: id,
+            version,
+            stable,
+        }))
+        .await?;
+    Ok(api.reply(r.index, &json!({"Index": r.index})))
+}
+
+/// `POST /v1/job/:id/dispatch`: the state machine has no dispatch command yet.
+pub async fn dispatch() -> ApiError {
+    ApiError::not_implemented("Dispatching parameterized jobs (POST /v1/job/:id/dispatch)")
+}
+
+/// `POST /v1/job/:id/periodic/force`: no periodic launcher yet.
+pub async fn periodic_force() -> ApiError {
+    ApiError::not_implemented("Forcing a periodic job launch (POST /v1/job/:id/periodic/force)")
+}

@@ -1,0 +1,276 @@
+//! Nomad's HTTP API (`/v1/...`), served by every agent, so that Nomad's own tools (the
+//! CLI and Go API client, python-nomad, curl scripts) work against orch unchanged.
+//!
+//! Handlers only read the [`StateHandle`] (under a short read lock, never across an
+//! `.await`) and write through the [`Replicator`]; every read and list endpoint supports
+//! Nomad's blocking queries (`?index=&wait=`) and sets the `X-Nomad-*` headers.
+//!
+//! Layout: [`query`] (parameters, blocking, headers, errors), [`jobs`] and [`plan`]
+//! (`/v1/jobs`, `/v1/job/:id/...`), [`nodes`], [`allocs`] (allocations and evaluations),
+//! [`deployments`], [`status`] (status, agent, regions, operator, metrics).
+
+pub mod allocs;
+pub mod deployments;
+pub mod job_ops;
+pub mod jobs;
+pub mod nodes;
+pub mod plan;
+pub mod query;
+pub mod status;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use orch_core::model::{Evaluation, eval_status};
+use orch_core::scheduler::SchedulerConfig;
+
+pub use query::{ApiError, QueryOpts};
+
+use crate::server::{Replicator, StateHandle};
+
+/// Largest request body accepted (jobs with big templates fit easily; larger bodies are
+/// refused with 413 before they are buffered).
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// Who this agent is, for `/v1/agent/self`, `/v1/agent/members` and `/v1/regions`.
+#[derive(Debug, Clone)]
+pub struct AgentInfo {
+    /// Agent (member) name, usually the hostname.
+    pub name: String,
+    /// Region the agent belongs to.
+    pub region: String,
+    /// Datacenter of the agent.
+    pub datacenter: String,
+    /// Node ID when the agent also runs a client.
+    pub node_id: Option<String>,
+    /// orch version reported as the agent version.
+    pub version: String,
+    /// Address the HTTP API listens on (`127.0.0.1:4646`).
+    pub http_addr: String,
+    /// Whether the agent runs a server.
+    pub server: bool,
+}
+
+impl Default for AgentInfo {
+    fn default() -> Self {
+        AgentInfo {
+            name: "orch".into(),
+            region: "global".into(),
+            datacenter: "dc1".into(),
+            node_id: None,
+            version: env!("CARGO_PKG_VERSION").into(),
+            http_addr: "127.0.0.1:4646".into(),
+            server: true,
+        }
+    }
+}
+
+/// Generates IDs for objects the API creates (evaluations); replaceable for tests.
+pub type IdGen = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// Everything the handlers share.
+pub struct ApiState {
+    /// The replicated state, read by every endpoint.
+    pub state: StateHandle,
+    /// The write path (commits commands through Raft, or locally in tests).
+    pub replicator: Arc<dyn Replicator>,
+    /// This agent's identity.
+    pub agent: AgentInfo,
+    /// Scheduler configuration used by `job plan` dry runs.
+    pub scheduler_config: SchedulerConfig,
+    /// New object IDs (UUID v4 by default).
+    pub ids: IdGen,
+    /// The clock: Unix nanoseconds (commands carry time so replicas agree).
+    pub now: fn() -> i64,
+}
+
+impl ApiState {
+    /// An API over `state` writing through `replicator`, with random UUIDs and the
+    /// system clock.
+    pub fn new(state: StateHandle, replicator: Arc<dyn Replicator>, agent: AgentInfo) -> Self {
+        ApiState {
+            state,
+            replicator,
+            agent,
+            scheduler_config: SchedulerConfig::default(),
+            ids: Arc::new(uuid_v4),
+            now: unix_nanos,
+        }
+    }
+
+    /// A new ID.
+    pub fn new_id(&self) -> String {
+        (self.ids)()
+    }
+
+    /// A pending evaluation of a job, as Nomad's endpoints create them.
+    pub fn new_eval(
+        &self,
+        namespace: &str,
+        job_id: &str,
+        job_type: &str,
+        priority: i32,
+        triggered_by: &str,
+    ) -> Evaluation {
+        let now = (self.now)();
+        Evaluation {
+            id: self.new_id(),
+            namespace: namespace.to_string(),
+            job_id: job_id.to_string(),
+            eval_type: job_type.to_string(),
+            priority,
+            triggered_by: triggered_by.to_string(),
+            status: eval_status::PENDING.to_string(),
+            create_time: now,
+            modify_time: now,
+            ..Evaluation::default()
+        }
+    }
+}
+
+/// A random UUID v4 string, Nomad's ID format.
+pub fn uuid_v4() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Now, in Unix nanoseconds (0 if the clock is before 1970).
+pub fn unix_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Nomad's `/v1` API as an axum router; serve it with `axum::serve`.
+pub fn router(api: Arc<ApiState>) -> Router {
+    Router::new()
+        // Jobs.
+        .route(
+            "/v1/jobs",
+            get(jobs::list).put(jobs::register).post(jobs::register),
+        )
+        .route("/v1/jobs/parse", post(jobs::parse).put(jobs::parse))
+        .route("/v1/validate/job", post(jobs::validate).put(jobs::validate))
+        .route(
+            "/v1/job/{id}",
+            get(jobs::get_job)
+                .post(jobs::update)
+                .put(jobs::update)
+                .delete(jobs::deregister),
+        )
+        .route("/v1/job/{id}/allocations", get(jobs::allocations))
+        .route("/v1/job/{id}/evaluations", get(jobs::evaluations))
+        .route("/v1/job/{id}/deployments", get(jobs::deployments))
+        .route("/v1/job/{id}/deployment", get(jobs::latest_deployment))
+        .route("/v1/job/{id}/versions", get(jobs::versions))
+        .route("/v1/job/{id}/summary", get(jobs::summary))
+        .route(
+            "/v1/job/{id}/scale",
+            get(job_ops::scale_status)
+                .post(job_ops::scale)
+                .put(job_ops::scale),
+        )
+        .route("/v1/job/{id}/plan", post(plan::plan).put(plan::plan))
+        .route(
+            "/v1/job/{id}/evaluate",
+            post(job_ops::evaluate).put(job_ops::evaluate),
+        )
+        .route(
+            "/v1/job/{id}/revert",
+            post(job_ops::revert).put(job_ops::revert),
+        )
+        .route(
+            "/v1/job/{id}/stable",
+            post(job_ops::stable).put(job_ops::stable),
+        )
+        .route(
+            "/v1/job/{id}/dispatch",
+            post(job_ops::dispatch).put(job_ops::dispatch),
+        )
+        .route(
+            "/v1/job/{id}/periodic/force",
+            post(job_ops::periodic_force).put(job_ops::periodic_force),
+        )
+        // Allocations and evaluations.
+        .route("/v1/allocations", get(allocs::list))
+        .route("/v1/allocation/{id}", get(allocs::get_alloc))
+        .route(
+            "/v1/allocation/{id}/stop",
+            post(allocs::stop).put(allocs::stop),
+        )
+        .route("/v1/evaluations", get(allocs::list_evals))
+        .route("/v1/evaluation/{id}", get(allocs::get_eval))
+        .route("/v1/evaluation/{id}/allocations", get(allocs::eval_allocs))
+        // Nodes.
+        .route("/v1/nodes", get(nodes::list))
+        .route("/v1/node/{id}", get(nodes::get_node))
+        .route("/v1/node/{id}/allocations", get(nodes::allocations))
+        .route("/v1/node/{id}/drain", post(nodes::drain).put(nodes::drain))
+        .route(
+            "/v1/node/{id}/eligibility",
+            post(nodes::eligibility).put(nodes::eligibility),
+        )
+        .route(
+            "/v1/node/{id}/evaluate",
+            post(nodes::evaluate).put(nodes::evaluate),
+        )
+        // Deployments.
+        .route("/v1/deployments", get(deployments::list))
+        .route("/v1/deployment/{id}", get(deployments::get_deployment))
+        // Status, agent, operator, metrics.
+        .route("/v1/status/leader", get(status::leader))
+        .route("/v1/status/peers", get(status::peers))
+        .route("/v1/agent/self", get(status::agent_self))
+        .route("/v1/agent/members", get(status::members))
+        .route("/v1/agent/health", get(status::health))
+        .route("/v1/regions", get(status::regions))
+        .route(
+            "/v1/operator/raft/configuration",
+            get(status::raft_configuration),
+        )
+        .route("/v1/metrics", get(status::metrics))
+        .route("/v1/search", post(status::search).put(status::search))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(body_too_large))
+        .with_state(api)
+}
+
+/// Unknown paths: a 404 naming the path, as Nomad's mux does.
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "Invalid URL path {:?}: no such endpoint in orch's Nomad-compatible API",
+        uri.path()
+    ))
+}
+
+/// Replaces axum's terse 413 text with one saying what the limit is and what to do.
+async fn body_too_large(resp: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if resp.status() != axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return resp;
+    }
+    ApiError::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "request body is larger than {} MiB; shrink it (for example, fetch large templates with an artifact instead of inlining them)",
+            MAX_BODY_BYTES / (1024 * 1024)
+        ),
+    )
+    .into_response()
+}

@@ -1,0 +1,198 @@
+//! `POST /v1/job/:id/plan`: a dry run of the scheduler. The job is registered in a clone
+//! of the state and its evaluation processed there; nothing is committed. The plan is
+//! summarized as Nomad's `DesiredTGUpdates` annotations.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use orch_core::model::{Job, trigger};
+use orch_core::scheduler::{Outcome, process_eval};
+use orch_core::state::{Command, JobRegister, StateStore, spec_changed};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::jobs::{body_job, internal};
+use super::query::{field, json_body};
+use super::{ApiError, ApiState, QueryOpts};
+
+/// Nomad's `DesiredUpdates` for one group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DesiredUpdates {
+    /// Allocations left as they are.
+    pub ignore: u64,
+    /// New allocations (including ones that could not be placed yet).
+    pub place: u64,
+    /// Allocations replaced because their node drains or they were stopped.
+    pub migrate: u64,
+    /// Allocations stopped.
+    pub stop: u64,
+    /// Allocations updated without a restart.
+    pub in_place_update: u64,
+    /// Allocations replaced by a new version.
+    pub destructive_update: u64,
+    /// Canaries placed.
+    pub canary: u64,
+    /// Allocations of other jobs evicted.
+    pub preemptions: u64,
+}
+
+/// Summarizes a scheduler outcome (computed on `state`) per task group of `job`.
+pub fn annotate(
+    state: &StateStore,
+    job: &Job,
+    outcome: &Outcome,
+) -> BTreeMap<String, DesiredUpdates> {
+    let mut by_group: BTreeMap<String, DesiredUpdates> = job
+        .task_groups
+        .iter()
+        .map(|g| (g.name.clone(), DesiredUpdates::default()))
+        .collect();
+    let plan = &outcome.plan;
+    let stopped: BTreeSet<&str> = plan
+        .node_update
+        .values()
+        .flatten()
+        .map(|s| s.alloc_id.as_str())
+        .collect();
+    let mut replaced: BTreeSet<&str> = BTreeSet::new();
+    let mut touched: BTreeSet<&str> = BTreeSet::new();
+    let mut group_of: BTreeMap<&str, &str> = BTreeMap::new();
+    for a in plan.node_allocation.values().flatten() {
+        group_of.insert(&a.id, &a.task_group);
+        let du = by_group.entry(a.task_group.clone()).or_default();
+        if state.alloc_stub(&a.id).is_some() {
+            du.in_place_update += 1;
+            touched.insert(&a.id);
+            continue;
+        }
+        let canary = a.deployment_status.as_ref().is_some_and(|d| d.canary);
+        let prev = a.previous_allocation.as_str();
+        if canary {
+            du.canary += 1;
+        } else if !prev.is_empty() && stopped.contains(prev) {
+            replaced.insert(prev);
+            let prev_alloc = state.alloc_stub(prev);
+            let migrating = prev_alloc.is_some_and(|p| {
+                p.desired_transition.migrate == Some(true) || p.job_version == a.job_version
+            });
+            if migrating {
+                du.migrate += 1;
+            } else {
+                du.destructive_update += 1;
+            }
+        } else {
+            du.place += 1;
+        }
+    }
+    for stop in plan.node_update.values().flatten() {
+        touched.insert(&stop.alloc_id);
+        if replaced.contains(stop.alloc_id.as_str()) {
+            continue;
+        }
+        if let Some(a) = state.alloc_stub(&stop.alloc_id) {
+            by_group.entry(a.task_group.clone()).or_default().stop += 1;
+        }
+    }
+    for p in plan.node_preemptions.values().flatten() {
+        if let Some(g) = group_of.get(p.preempted_by.as_str()) {
+            by_group.entry((*g).to_string()).or_default().preemptions += 1;
+        }
+    }
+    for (group, queued) in &outcome.eval.queued_allocations {
+        by_group.entry(group.clone()).or_default().place += queued;
+    }
+    for a in state.allocs_by_job(&job.namespace, &job.id) {
+        if !a.terminal() && !touched.contains(a.id.as_str()) {
+            by_group.entry(a.task_group.clone()).or_default().ignore += 1;
+        }
+    }
+    by_group
+}
+
+/// `POST /v1/job/:id/plan`: `{Job, Diff}` → `{Annotations, FailedTGAllocs,
+/// JobModifyIndex, Diff, Warnings, NextPeriodicLaunch, ...}`.
+pub async fn plan(
+    State(api): State<Arc<ApiState>>,
+    Path(id): Path<String>,
+    Query(raw): Query<BTreeMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let body = json_body(&body)?;
+    let job = body_job(&body, &q)?;
+    if job.id != id {
+        return Err(ApiError::bad_request(format!(
+            "Job ID does not match: the URL names {id:?} but the job's ID is {:?}",
+            job.id
+        )));
+    }
+    let want_diff = field::<bool>(&body, "Diff")?.unwrap_or(false);
+    let now = (api.now)();
+    let mut scratch: StateStore = api.state.read().clone();
+    let existing = scratch.job(&job.namespace, &job.id).cloned();
+    let diff_type = match &existing {
+        None => "Added",
+        Some(old) if spec_changed(old, &job) => "Edited",
+        Some(_) => "None",
+    };
+    let job_modify_index = existing.as_ref().map_or(0, |j| j.job_modify_index);
+    let mut eval = api.new_eval(
+        &job.namespace,
+        &job.id,
+        &job.job_type,
+        job.priority,
+        trigger::JOB_REGISTER,
+    );
+    eval.annotate_plan = true;
+    let eval_id = eval.id.clone();
+    let template = job.is_template();
+    let index = scratch.latest_index() + 1;
+    scratch
+        .apply(
+            index,
+            Command::JobRegister(JobRegister {
+                job: job.clone(),
+                eval: (!template).then_some(eval),
+                enforce_index: None,
+                preserve_counts: false,
+                now,
+            }),
+        )
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let (annotations, failed) = match scratch.eval(&eval_id).cloned() {
+        Some(stored) => {
+            let planned = scratch.job(&job.namespace, &job.id).cloned().unwrap_or(job);
+            let mut next_id = || api.new_id();
+            let outcome = process_eval(
+                &scratch,
+                &stored,
+                &api.scheduler_config,
+                index,
+                now,
+                &mut next_id,
+            );
+            let ann = annotate(&scratch, &planned, &outcome);
+            (ann, outcome.eval.failed_tg_allocs)
+        }
+        None => (BTreeMap::new(), BTreeMap::new()),
+    };
+    let diff = want_diff.then(|| {
+        json!({"Type": diff_type, "ID": id, "Fields": null, "Objects": null, "TaskGroups": null})
+    });
+    let failed = serde_json::to_value(&failed).map_err(internal)?;
+    let body = json!({
+        "Annotations": {"DesiredTGUpdates": annotations, "PreemptedAllocs": null},
+        "FailedTGAllocs": if failed.as_object().is_some_and(|o| o.is_empty()) { Value::Null } else { failed },
+        "JobModifyIndex": job_modify_index,
+        "CreatedEvals": null,
+        "Diff": diff,
+        "Warnings": "",
+        "NextPeriodicLaunch": "0001-01-01T00:00:00Z",
+        "Index": api.state.latest_index(),
+    });
+    Ok(api.reply(api.state.latest_index().max(1), &body))
+}
