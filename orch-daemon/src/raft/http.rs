@@ -86,22 +86,22 @@ fn postcard_reply<T: Serialize>(value: &T) -> HttpResponse {
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpResponse> {
+fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     postcard::from_bytes(body).map_err(|e| {
-        (
-            StatusCode::BAD_REQUEST,
-            format!(
-                "could not decode the postcard body ({e}); all servers must run the same orch version"
-            ),
+        format!(
+            "could not decode the postcard body ({e}); all servers must run the same orch version"
         )
-            .into_response()
     })
+}
+
+fn bad_request(message: String) -> HttpResponse {
+    (StatusCode::BAD_REQUEST, message).into_response()
 }
 
 async fn append(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
     let req: AppendEntriesRequest<TypeConfig> = match decode(&body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(m) => return bad_request(m),
     };
     postcard_reply(&raft.append_entries(req).await)
 }
@@ -109,7 +109,7 @@ async fn append(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
 async fn vote(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
     let req: VoteRequest<NodeId> = match decode(&body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(m) => return bad_request(m),
     };
     postcard_reply(&raft.vote(req).await)
 }
@@ -117,7 +117,7 @@ async fn vote(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
 async fn snapshot(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
     let req: InstallSnapshotRequest<TypeConfig> = match decode(&body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(m) => return bad_request(m),
     };
     postcard_reply(&raft.install_snapshot(req).await)
 }
@@ -133,7 +133,7 @@ pub(crate) fn known_leader(raft: &OrchRaft) -> Option<(NodeId, String)> {
 async fn forward(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
     let cmd: Command = match decode(&body) {
         Ok(c) => c,
-        Err(resp) => return resp,
+        Err(m) => return bad_request(m),
     };
     let reply = match raft.client_write(cmd).await {
         Ok(resp) => ForwardReply::Applied(resp.data),

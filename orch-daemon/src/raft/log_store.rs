@@ -4,6 +4,9 @@
 //! when a write returns, it is fsynced. That is what Raft needs from `append` and
 //! `save_vote`: a vote or an acknowledged entry must survive a crash.
 
+// `StorageError` is openraft's (fixed by its traits); the helpers return it as is.
+#![allow(clippy::result_large_err)]
+
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::path::Path;
