@@ -30,6 +30,6 @@ pub use http::raft_router;
 pub use log_store::LogStore;
 pub use network::{HttpNetwork, NetworkConfig};
 pub use node::{RaftConfig, RaftNode, node_id_from_name};
-pub use replicator::RaftReplicator;
+pub use replicator::{LOCAL_APPLY_WAIT, RaftReplicator};
 pub use state_machine::StateMachine;
 pub use types::{ApplyResult, NodeId, OrchRaft, TypeConfig, WireStateError};

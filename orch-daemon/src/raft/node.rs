@@ -103,6 +103,7 @@ pub struct RaftNode {
     addr: SocketAddr,
     advertise: String,
     network: HttpNetwork,
+    state: StateHandle,
     stop_http: std::sync::Mutex<Option<oneshot::Sender<()>>>,
     http_task: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
@@ -121,7 +122,7 @@ impl RaftNode {
         check_node_id(&dir, config.node_id)?;
         let raft_config = config.openraft_config()?;
         let log_store = open_log_store(&dir.join("raft.redb")).await?;
-        let state_machine = StateMachine::open(&dir, state)?;
+        let state_machine = StateMachine::open(&dir, state.clone())?;
         let network = HttpNetwork::new(config.network.clone())
             .map_err(|e| RaftError::Raft(format!("HTTP client: {e}")))?;
 
@@ -167,6 +168,7 @@ impl RaftNode {
             addr,
             advertise,
             network,
+            state,
             stop_http: std::sync::Mutex::new(Some(stop_tx)),
             http_task: std::sync::Mutex::new(Some(http_task)),
         })
@@ -194,7 +196,12 @@ impl RaftNode {
 
     /// The write path for the rest of the daemon.
     pub fn replicator(&self) -> RaftReplicator {
-        RaftReplicator::new(self.raft.clone(), self.node_id, self.network.clone())
+        RaftReplicator::new(
+            self.raft.clone(),
+            self.node_id,
+            self.network.clone(),
+            self.state.clone(),
+        )
     }
 
     /// Makes this server a one-server cluster (`bootstrap_expect = 1`, dev mode).

@@ -9,7 +9,7 @@ use orch_core::state::{Command, Response};
 use super::http::{ForwardReply, known_leader};
 use super::network::{CallError, HttpNetwork, post_postcard};
 use super::types::{ApplyResult, NodeId, OrchRaft};
-use crate::server::{ReplicateError, Replicator};
+use crate::server::{ReplicateError, Replicator, StateHandle};
 
 /// `crate::server`'s `ProposeFuture` (not re-exported there).
 type ProposeFuture<'a> = std::pin::Pin<
@@ -23,28 +23,49 @@ const LEADER_WAIT: Duration = Duration::from_secs(10);
 /// follower it is forwarded to the leader over `POST /raft/forward`. Either way the call
 /// returns once the entry is committed and applied on the server that executed it.
 ///
-/// A follower's own state catches up shortly after (with the next heartbeat); callers
-/// wanting read-your-writes on a follower wait on the returned index with
-/// [`StateHandle::wait_past`](crate::server::StateHandle::wait_past).
+/// A forwarded write additionally waits (up to [`LOCAL_APPLY_WAIT`]) until this server's
+/// own state has applied it, keeping the [`Replicator`] promise that an `Ok` write is
+/// visible locally (read-your-writes on followers).
 #[derive(Clone)]
 pub struct RaftReplicator {
     raft: OrchRaft,
     node_id: NodeId,
     network: HttpNetwork,
+    state: StateHandle,
 }
+
+/// How long a follower waits for a forwarded write to be applied locally. The leader
+/// tells followers the new commit index with its next heartbeat, so this is normally one
+/// heartbeat interval; past it the write is returned anyway (it is committed).
+pub const LOCAL_APPLY_WAIT: Duration = Duration::from_secs(5);
 
 fn into_result(result: ApplyResult) -> Result<Response, ReplicateError> {
     result.0.map_err(|e| ReplicateError::Rejected(e.into()))
 }
 
 impl RaftReplicator {
-    /// A replicator writing through `raft` (this server is `node_id`).
-    pub fn new(raft: OrchRaft, node_id: NodeId, network: HttpNetwork) -> Self {
+    /// A replicator writing through `raft` (this server is `node_id`, applying to
+    /// `state`).
+    pub fn new(raft: OrchRaft, node_id: NodeId, network: HttpNetwork, state: StateHandle) -> Self {
         RaftReplicator {
             raft,
             node_id,
             network,
+            state,
         }
+    }
+
+    /// Waits until the local state has applied a forwarded write's result.
+    async fn applied_locally(&self, result: ApplyResult) -> Result<Response, ReplicateError> {
+        let response = into_result(result)?;
+        let after = response.index.saturating_sub(1);
+        if self.state.wait_past(after, LOCAL_APPLY_WAIT).await <= after {
+            tracing::warn!(
+                index = response.index,
+                "forwarded write committed but not yet applied on this server"
+            );
+        }
+        Ok(response)
     }
 
     async fn write(&self, cmd: Command) -> Result<Response, ReplicateError> {
@@ -63,7 +84,9 @@ impl RaftReplicator {
                     "leadership is changing".to_string()
                 }
                 Some((_, addr)) => match self.forward(&addr, &cmd).await {
-                    Ok(ForwardReply::Applied(result)) => return into_result(result),
+                    Ok(ForwardReply::Applied(result)) => {
+                        return self.applied_locally(result).await;
+                    }
                     Ok(ForwardReply::NotLeader { .. }) => format!("{addr} is no longer the leader"),
                     Ok(ForwardReply::Failed(m)) => return Err(ReplicateError::Failed(m)),
                     // Nothing was sent: safe to retry.

@@ -229,9 +229,25 @@ async fn three_nodes_replicate_fail_over_and_catch_up() {
     let mut acked = Vec::new();
     for i in 0..200 {
         let via = if i % 2 == 0 { follower } else { leader };
-        nodes[via].replicator().propose(register(i)).await.unwrap();
+        let resp = nodes[via].replicator().propose(register(i)).await.unwrap();
+        // Read-your-writes on the server that took the write, forwarded or not.
+        assert!(states[via].latest_index() >= resp.index);
+        assert!(states[via].read().node(&format!("node-{i:04}")).is_some());
         acked.push(i);
     }
+    // A refusal travels back through forwarding as the same typed error.
+    let err = nodes[follower]
+        .replicator()
+        .propose(scale_unknown_job())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ReplicateError::Rejected(StateError::JobNotFound { .. })
+        ),
+        "{err}"
+    );
     let leader_index = states[leader].latest_index();
     eventually("replication", Duration::from_secs(10), || {
         states.iter().all(|s| s.latest_index() == leader_index)

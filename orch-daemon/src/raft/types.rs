@@ -36,32 +36,51 @@ impl Default for ApplyResult {
 
 /// [`StateError`] in a form that survives postcard, so a refusal forwarded from the leader
 /// reaches the caller as the same typed error (HTTP handlers map variants to status codes).
-#[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WireStateError {
+    /// [`StateError::StaleIndex`].
     StaleIndex {
+        /// As in [`StateError`].
         index: u64,
+        /// As in [`StateError`].
         latest: u64,
     },
+    /// [`StateError::JobNotFound`].
     JobNotFound {
+        /// As in [`StateError`].
         namespace: String,
+        /// As in [`StateError`].
         job_id: String,
     },
+    /// [`StateError::JobVersionNotFound`].
     JobVersionNotFound {
+        /// As in [`StateError`].
         namespace: String,
+        /// As in [`StateError`].
         job_id: String,
+        /// As in [`StateError`].
         version: u64,
     },
+    /// [`StateError::NodeNotFound`].
     NodeNotFound(String),
+    /// [`StateError::EvalNotFound`].
     EvalNotFound(String),
+    /// [`StateError::AllocNotFound`].
     AllocNotFound(String),
+    /// [`StateError::DeploymentNotFound`].
     DeploymentNotFound(String),
+    /// [`StateError::EnforceIndex`].
     EnforceIndex {
+        /// As in [`StateError`].
         expected: u64,
+        /// As in [`StateError`].
         reason: String,
     },
+    /// [`StateError::Conflict`].
     Conflict(String),
+    /// [`StateError::Invalid`].
     Invalid(String),
+    /// [`StateError::Snapshot`].
     Snapshot(String),
 }
 
