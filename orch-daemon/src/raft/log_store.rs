@@ -16,7 +16,7 @@ use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{
     AnyError, Entry, LogId, LogState, RaftLogReader, StorageError, StorageIOError, Vote,
 };
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::error::RaftError;
 use super::types::{NodeId, TypeConfig};
@@ -145,7 +145,19 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> StoreResult<()> {
-        self.put_meta(KEY_COMMITTED, &committed)
+        // Not fsynced on its own (it changes with every commit): it becomes durable with
+        // the next append or vote. A stale value after a crash only means fewer entries
+        // are re-applied at start; the leader brings the rest.
+        let bytes = postcard::to_allocvec(&committed).map_err(write_err)?;
+        let mut txn = self.db.begin_write().map_err(write_err)?;
+        txn.set_durability(Durability::None).map_err(write_err)?;
+        {
+            let mut table = txn.open_table(META).map_err(write_err)?;
+            table
+                .insert(KEY_COMMITTED, bytes.as_slice())
+                .map_err(write_err)?;
+        }
+        txn.commit().map_err(write_err)
     }
 
     async fn read_committed(&mut self) -> StoreResult<Option<LogId<NodeId>>> {
@@ -159,19 +171,27 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + Send,
         I::IntoIter: Send,
     {
-        let result = (|| {
-            let txn = self.db.begin_write().map_err(write_err)?;
+        // Encode here, fsync on the blocking pool so a slow disk does not stall the
+        // runtime's worker threads (heartbeats and RPCs run there).
+        let mut encoded = Vec::new();
+        for entry in entries {
+            let bytes = postcard::to_allocvec(&entry).map_err(write_err)?;
+            encoded.push((entry.log_id.index, bytes));
+        }
+        let db = self.db.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let txn = db.begin_write().map_err(write_err)?;
             {
                 let mut table = txn.open_table(LOGS).map_err(write_err)?;
-                for entry in entries {
-                    let bytes = postcard::to_allocvec(&entry).map_err(write_err)?;
-                    table
-                        .insert(entry.log_id.index, bytes.as_slice())
-                        .map_err(write_err)?;
+                for (index, bytes) in &encoded {
+                    table.insert(*index, bytes.as_slice()).map_err(write_err)?;
                 }
             }
             txn.commit().map_err(write_err)
-        })();
+        })
+        .await
+        .map_err(write_err)
+        .and_then(|r| r);
         match &result {
             Ok(()) => callback.log_io_completed(Ok(())),
             Err(e) => callback.log_io_completed(Err(std::io::Error::other(e.to_string()))),
