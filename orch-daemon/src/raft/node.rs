@@ -75,7 +75,8 @@ impl RaftConfig {
             election_timeout_max: self.election_timeout_max_ms,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(self.snapshot_every.max(1)),
             max_in_snapshot_log_to_keep: self.logs_to_keep,
-            install_snapshot_timeout: self.network.request_timeout.as_millis() as u64,
+            install_snapshot_timeout: u64::try_from(self.network.request_timeout.as_millis())
+                .unwrap_or(u64::MAX),
             ..Config::default()
         };
         config
