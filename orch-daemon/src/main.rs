@@ -5,6 +5,8 @@ mod cli;
 #[allow(dead_code, unused_imports)] // Wired into `orch agent` as the server lands.
 mod http;
 #[allow(dead_code, unused_imports)] // Wired into `orch agent` as the server lands.
+mod raft;
+#[allow(dead_code, unused_imports)] // Wired into `orch agent` as the server lands.
 mod server;
 
 use std::process::ExitCode;

@@ -1,0 +1,175 @@
+//! The server side of the peer RPCs, plus write forwarding and joining.
+//!
+//! Routes (all `POST`):
+//! - `/raft/append`, `/raft/vote`, `/raft/snapshot`: openraft's RPCs; postcard request,
+//!   postcard `Result<reply, openraft::error::RaftError>` response.
+//! - `/raft/forward`: a follower's client write ([`Command`], postcard) executed by the
+//!   leader; replies a postcard [`ForwardReply`].
+//! - `/raft/join`: JSON [`JoinRequest`] `{"node_id": .., "addr": ".."}` (easy to send by
+//!   hand); the leader adds the server as a learner, then promotes it to voter. Replies
+//!   a JSON [`JoinReply`].
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::routing::post;
+use openraft::error::{ClientWriteError, RaftError as OpenraftError};
+use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+use openraft::{BasicNode, ChangeMembers};
+use orch_core::state::Command;
+use serde::{Deserialize, Serialize};
+
+use super::network::POSTCARD;
+use super::types::{ApplyResult, NodeId, OrchRaft, TypeConfig};
+
+/// The leader's answer to a forwarded write.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ForwardReply {
+    /// Committed and applied; the state machine's result (which may be a refusal).
+    Applied(ApplyResult),
+    /// The receiver is not the leader (any more); retry at the leader if one is known.
+    NotLeader {
+        /// The leader's ID and RPC address, if the receiver knows them.
+        leader: Option<(NodeId, String)>,
+    },
+    /// Replication failed; the write may or may not commit.
+    Failed(String),
+}
+
+/// Asks the leader to add a server as a voter.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JoinRequest {
+    /// The joining server's Raft ID.
+    pub node_id: NodeId,
+    /// The joining server's RPC address (`host:port`) as peers must dial it.
+    pub addr: String,
+}
+
+/// The answer to a [`JoinRequest`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum JoinReply {
+    /// The server is a voter now.
+    Joined,
+    /// Not the leader; ask `leader` (RPC address) if known.
+    NotLeader {
+        /// The leader's RPC address, if known.
+        leader: Option<String>,
+    },
+    /// The membership change failed (e.g. another one was in progress); retry.
+    Failed(String),
+}
+
+/// The routes of the Raft RPC listener; mount it on the server's RPC address.
+pub fn raft_router(raft: OrchRaft) -> Router {
+    Router::new()
+        .route("/raft/append", post(append))
+        .route("/raft/vote", post(vote))
+        .route("/raft/snapshot", post(snapshot))
+        .route("/raft/forward", post(forward))
+        .route("/raft/join", post(join))
+        .with_state(raft)
+}
+
+fn postcard_reply<T: Serialize>(value: &T) -> HttpResponse {
+    match postcard::to_allocvec(value) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, POSTCARD)], bytes).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("could not encode the reply ({e}); this is a bug in orch"),
+        )
+            .into_response(),
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    postcard::from_bytes(body).map_err(|e| {
+        format!(
+            "could not decode the postcard body ({e}); all servers must run the same orch version"
+        )
+    })
+}
+
+fn bad_request(message: String) -> HttpResponse {
+    (StatusCode::BAD_REQUEST, message).into_response()
+}
+
+async fn append(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
+    let req: AppendEntriesRequest<TypeConfig> = match decode(&body) {
+        Ok(r) => r,
+        Err(m) => return bad_request(m),
+    };
+    postcard_reply(&raft.append_entries(req).await)
+}
+
+async fn vote(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
+    let req: VoteRequest<NodeId> = match decode(&body) {
+        Ok(r) => r,
+        Err(m) => return bad_request(m),
+    };
+    postcard_reply(&raft.vote(req).await)
+}
+
+async fn snapshot(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
+    let req: InstallSnapshotRequest<TypeConfig> = match decode(&body) {
+        Ok(r) => r,
+        Err(m) => return bad_request(m),
+    };
+    postcard_reply(&raft.install_snapshot(req).await)
+}
+
+/// The leader's RPC address as this server knows it.
+pub(crate) fn known_leader(raft: &OrchRaft) -> Option<(NodeId, String)> {
+    let metrics = raft.metrics().borrow().clone();
+    let id = metrics.current_leader?;
+    let node = metrics.membership_config.membership().get_node(&id)?;
+    Some((id, node.addr.clone()))
+}
+
+async fn forward(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
+    let cmd: Command = match decode(&body) {
+        Ok(c) => c,
+        Err(m) => return bad_request(m),
+    };
+    let reply = match raft.client_write(cmd).await {
+        Ok(resp) => ForwardReply::Applied(resp.data),
+        Err(OpenraftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+            ForwardReply::NotLeader {
+                leader: f
+                    .leader_id
+                    .zip(f.leader_node)
+                    .map(|(id, node)| (id, node.addr)),
+            }
+        }
+        Err(e) => ForwardReply::Failed(e.to_string()),
+    };
+    postcard_reply(&reply)
+}
+
+async fn join(State(raft): State<OrchRaft>, Json(req): Json<JoinRequest>) -> Json<JoinReply> {
+    let node = BasicNode {
+        addr: req.addr.clone(),
+    };
+    let not_leader = |raft: &OrchRaft| JoinReply::NotLeader {
+        leader: known_leader(raft).map(|(_, addr)| addr),
+    };
+    match raft.add_learner(req.node_id, node, true).await {
+        Ok(_) => {}
+        Err(OpenraftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
+            return Json(not_leader(&raft));
+        }
+        Err(e) => return Json(JoinReply::Failed(e.to_string())),
+    }
+    let voters = ChangeMembers::AddVoterIds(BTreeSet::from([req.node_id]));
+    let reply = match raft.change_membership(voters, false).await {
+        Ok(_) => JoinReply::Joined,
+        Err(OpenraftError::APIError(ClientWriteError::ForwardToLeader(_))) => not_leader(&raft),
+        Err(e) => JoinReply::Failed(e.to_string()),
+    };
+    tracing::info!(node_id = req.node_id, addr = %req.addr, ?reply, "raft join");
+    Json(reply)
+}

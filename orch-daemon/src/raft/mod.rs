@@ -1,0 +1,35 @@
+//! Raft replication of the server state with openraft: the log and vote live in a redb
+//! file, the state machine is the daemon's [`StateHandle`](crate::server::StateHandle),
+//! and servers talk to each other over HTTP (postcard bodies).
+//!
+//! Layout:
+//! - [`types`]: the openraft type configuration and the wire form of apply results.
+//! - [`log_store`]: durable log, vote and committed index (`<data_dir>/raft/raft.redb`).
+//! - [`state_machine`]: applies committed entries, builds and installs snapshots
+//!   (`<data_dir>/raft/snapshot.bin`).
+//! - [`network`]: the client side of the peer RPCs (reqwest).
+//! - [`http`]: the server side of the peer RPCs, forwarding and joining (axum).
+//! - [`node`]: starting, bootstrapping, joining and stopping a server.
+//! - [`replicator`]: [`RaftReplicator`], the [`Replicator`](crate::server::Replicator)
+//!   the rest of the daemon writes through.
+
+mod error;
+mod http;
+mod log_store;
+mod network;
+mod node;
+mod replicator;
+mod state_machine;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::RaftError;
+pub use http::raft_router;
+pub use log_store::LogStore;
+pub use network::{HttpNetwork, NetworkConfig};
+pub use node::{RaftConfig, RaftNode, node_id_from_name};
+pub use replicator::{LOCAL_APPLY_WAIT, RaftReplicator};
+pub use state_machine::StateMachine;
+pub use types::{ApplyResult, NodeId, OrchRaft, TypeConfig, WireStateError};

@@ -1,0 +1,218 @@
+//! The client side of the peer RPCs: openraft's messages posted as postcard bodies to the
+//! peer's [`raft_router`](super::raft_router) over HTTP.
+
+use std::error::Error;
+use std::time::Duration;
+
+use openraft::BasicNode;
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError as OpenraftError, RemoteError,
+    Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::types::{NodeId, TypeConfig};
+
+/// Content type of every postcard body.
+pub(crate) const POSTCARD: &str = "application/x-postcard";
+
+/// Timeouts of the peer RPCs.
+#[derive(Debug, Clone)]
+pub struct NetworkConfig {
+    /// Connecting to a peer; short, so a dead peer is noticed quickly.
+    pub connect_timeout: Duration,
+    /// Upper bound on one request when openraft does not give a shorter one.
+    pub request_timeout: Duration,
+}
+
+impl Default for NetworkConfig {
+    /// One second to connect, ten to answer: generous for a loaded server, short enough
+    /// that a dead peer does not stall replication to the others (they run in parallel).
+    fn default() -> Self {
+        NetworkConfig {
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why a postcard call to a peer failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CallError {
+    /// The request never reached the peer (connection refused or connect timeout); it is
+    /// safe to retry, nothing was sent.
+    #[error("peer {addr} unreachable: {message}; check that it is running and reachable")]
+    Unreachable {
+        /// Peer address.
+        addr: String,
+        /// The transport error.
+        message: String,
+    },
+    /// The request may have reached the peer, but no valid answer came back.
+    #[error("call to peer {addr} failed: {message}; check the peer's log")]
+    Failed {
+        /// Peer address.
+        addr: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Posts `body` postcard-encoded to `http://{addr}{path}` and decodes the postcard reply.
+pub(crate) async fn post_postcard<Req: Serialize, Resp: DeserializeOwned>(
+    client: &reqwest::Client,
+    addr: &str,
+    path: &str,
+    body: &Req,
+    timeout: Duration,
+) -> Result<Resp, CallError> {
+    let failed = |message: String| CallError::Failed {
+        addr: addr.to_string(),
+        message,
+    };
+    let bytes = postcard::to_allocvec(body).map_err(|e| failed(format!("encode: {e}")))?;
+    let resp = client
+        .post(format!("http://{addr}{path}"))
+        .header(reqwest::header::CONTENT_TYPE, POSTCARD)
+        .timeout(timeout)
+        .body(bytes)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_connect() {
+                CallError::Unreachable {
+                    addr: addr.to_string(),
+                    message: error_chain(&e),
+                }
+            } else {
+                failed(error_chain(&e))
+            }
+        })?;
+    let status = resp.status();
+    let body = resp.bytes().await.map_err(|e| failed(error_chain(&e)))?;
+    if !status.is_success() {
+        return Err(failed(format!(
+            "HTTP {status}: {}",
+            String::from_utf8_lossy(&body)
+        )));
+    }
+    postcard::from_bytes(&body).map_err(|e| failed(format!("decode reply: {e}")))
+}
+
+/// The error and its sources, for messages (reqwest hides the cause in the chain).
+fn error_chain(e: &dyn Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    s
+}
+
+/// Creates one [`PeerClient`] per peer; all share one connection pool.
+#[derive(Clone)]
+pub struct HttpNetwork {
+    client: reqwest::Client,
+    config: NetworkConfig,
+}
+
+impl HttpNetwork {
+    /// A network with the given timeouts.
+    pub fn new(config: NetworkConfig) -> Result<HttpNetwork, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .build()?;
+        Ok(HttpNetwork { client, config })
+    }
+
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    pub(crate) fn request_timeout(&self) -> Duration {
+        self.config.request_timeout
+    }
+}
+
+impl RaftNetworkFactory<TypeConfig> for HttpNetwork {
+    type Network = PeerClient;
+
+    async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> PeerClient {
+        PeerClient {
+            target,
+            addr: node.addr.clone(),
+            client: self.client.clone(),
+            max_timeout: self.config.request_timeout,
+        }
+    }
+}
+
+/// RPCs to one peer.
+pub struct PeerClient {
+    target: NodeId,
+    addr: String,
+    client: reqwest::Client,
+    max_timeout: Duration,
+}
+
+impl PeerClient {
+    async fn call<Req, Resp, E>(
+        &self,
+        path: &str,
+        req: &Req,
+        option: &RPCOption,
+    ) -> Result<Resp, RPCError<NodeId, BasicNode, OpenraftError<NodeId, E>>>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        E: Error + DeserializeOwned,
+    {
+        let timeout = option.hard_ttl().min(self.max_timeout);
+        let reply: Result<Resp, OpenraftError<NodeId, E>> =
+            post_postcard(&self.client, &self.addr, path, req, timeout)
+                .await
+                .map_err(|e| match e {
+                    CallError::Unreachable { .. } => RPCError::Unreachable(Unreachable::new(&e)),
+                    CallError::Failed { .. } => RPCError::Network(NetworkError::new(&e)),
+                })?;
+        reply.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerClient {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, OpenraftError<NodeId>>>
+    {
+        self.call("/raft/append", &rpc, &option).await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, BasicNode, OpenraftError<NodeId, InstallSnapshotError>>,
+    > {
+        self.call("/raft/snapshot", &rpc, &option).await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, OpenraftError<NodeId>>> {
+        self.call("/raft/vote", &rpc, &option).await
+    }
+}

@@ -1,0 +1,366 @@
+//! Starting, bootstrapping, joining and stopping one Raft server.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::error::InitializeError;
+use openraft::{BasicNode, Config, SnapshotPolicy};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::error::RaftError;
+use super::http::{JoinReply, JoinRequest, raft_router};
+use super::log_store::LogStore;
+use super::network::{HttpNetwork, NetworkConfig};
+use super::replicator::RaftReplicator;
+use super::state_machine::StateMachine;
+use super::types::{NodeId, OrchRaft};
+use crate::server::StateHandle;
+
+/// How a Raft server runs. Build it with [`RaftConfig::new`] and adjust fields.
+#[derive(Debug, Clone)]
+pub struct RaftConfig {
+    /// This server's Raft ID; stable for the life of its data dir (see
+    /// [`node_id_from_name`]). Starting with another ID on the same data dir is refused.
+    pub node_id: NodeId,
+    /// Address to listen on for peer RPCs (`host:port`, port 0 picks a free one).
+    pub rpc_addr: String,
+    /// Address peers dial to reach this server; defaults to the bound address, which is
+    /// only right when `rpc_addr` is not a wildcard (`0.0.0.0`).
+    pub advertise_addr: Option<String>,
+    /// The server's data dir; Raft keeps its files in `<data_dir>/raft/`.
+    pub data_dir: PathBuf,
+    /// Leader heartbeat interval.
+    pub heartbeat_ms: u64,
+    /// Lower bound of the randomized election timeout.
+    pub election_timeout_min_ms: u64,
+    /// Upper bound of the randomized election timeout.
+    pub election_timeout_max_ms: u64,
+    /// Take a snapshot (and purge the log before it) every this many entries.
+    pub snapshot_every: u64,
+    /// Entries kept before the snapshot point, so briefly lagging followers catch up from
+    /// the log instead of needing the whole snapshot.
+    pub logs_to_keep: u64,
+    /// Peer RPC timeouts.
+    pub network: NetworkConfig,
+}
+
+impl RaftConfig {
+    /// Defaults close to Nomad's server settings: 500 ms heartbeats, 1.5-3 s elections,
+    /// snapshot every 8192 entries, keep 1000 entries after a snapshot.
+    pub fn new(node_id: NodeId, rpc_addr: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+        RaftConfig {
+            node_id,
+            rpc_addr: rpc_addr.into(),
+            advertise_addr: None,
+            data_dir: data_dir.into(),
+            heartbeat_ms: 500,
+            election_timeout_min_ms: 1500,
+            election_timeout_max_ms: 3000,
+            snapshot_every: 8192,
+            logs_to_keep: 1000,
+            network: NetworkConfig::default(),
+        }
+    }
+
+    fn openraft_config(&self) -> Result<Config, RaftError> {
+        let config = Config {
+            cluster_name: "orch".into(),
+            heartbeat_interval: self.heartbeat_ms,
+            election_timeout_min: self.election_timeout_min_ms,
+            election_timeout_max: self.election_timeout_max_ms,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(self.snapshot_every.max(1)),
+            max_in_snapshot_log_to_keep: self.logs_to_keep,
+            install_snapshot_timeout: u64::try_from(self.network.request_timeout.as_millis())
+                .unwrap_or(u64::MAX),
+            ..Config::default()
+        };
+        config
+            .validate()
+            .map_err(|e| RaftError::Config(e.to_string()))
+    }
+}
+
+/// A stable Raft ID from a server's name (or advertise address): 64-bit FNV-1a of its
+/// UTF-8 bytes. Deterministic across builds and platforms, so the same name always gives
+/// the same ID; distinct names collide with negligible probability.
+pub fn node_id_from_name(name: &str) -> NodeId {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.as_bytes() {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// A running Raft server: the openraft instance, its RPC listener and the storage.
+pub struct RaftNode {
+    raft: OrchRaft,
+    node_id: NodeId,
+    addr: SocketAddr,
+    advertise: String,
+    network: HttpNetwork,
+    state: StateHandle,
+    stop_http: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+    http_task: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl RaftNode {
+    /// Opens the storage in `<data_dir>/raft/`, loads the last snapshot into `state`,
+    /// starts openraft and the RPC listener. A restarted server rejoins its cluster by
+    /// itself; a new one must be [`bootstrap`](Self::bootstrap)ped,
+    /// [`initialize`](Self::initialize)d or [`join`](Self::join)ed.
+    pub async fn start(config: RaftConfig, state: StateHandle) -> Result<RaftNode, RaftError> {
+        let dir = config.data_dir.join("raft");
+        std::fs::create_dir_all(&dir).map_err(|e| RaftError::Storage {
+            path: dir.clone(),
+            message: e.to_string(),
+        })?;
+        check_node_id(&dir, config.node_id)?;
+        let raft_config = config.openraft_config()?;
+        let log_store = open_log_store(&dir.join("raft.redb")).await?;
+        let state_machine = StateMachine::open(&dir, state.clone())?;
+        let network = HttpNetwork::new(config.network.clone())
+            .map_err(|e| RaftError::Raft(format!("HTTP client: {e}")))?;
+
+        let listener = TcpListener::bind(&config.rpc_addr)
+            .await
+            .map_err(|source| RaftError::Bind {
+                addr: config.rpc_addr.clone(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| RaftError::Bind {
+            addr: config.rpc_addr.clone(),
+            source,
+        })?;
+        let advertise = config
+            .advertise_addr
+            .clone()
+            .unwrap_or_else(|| addr.to_string());
+
+        let raft = OrchRaft::new(
+            config.node_id,
+            Arc::new(raft_config),
+            network.clone(),
+            log_store,
+            state_machine,
+        )
+        .await
+        .map_err(|e| RaftError::Raft(e.to_string()))?;
+
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let app = raft_router(raft.clone());
+        let http_task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stop_rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "raft RPC listener failed");
+            }
+        });
+
+        Ok(RaftNode {
+            raft,
+            node_id: config.node_id,
+            addr,
+            advertise,
+            network,
+            state,
+            stop_http: std::sync::Mutex::new(Some(stop_tx)),
+            http_task: std::sync::Mutex::new(Some(http_task)),
+        })
+    }
+
+    /// The openraft instance (metrics, triggers, membership changes).
+    pub fn raft(&self) -> &OrchRaft {
+        &self.raft
+    }
+
+    /// This server's Raft ID.
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    /// The address the RPC listener is bound to (the real port when 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The address peers use for this server.
+    pub fn advertise_addr(&self) -> &str {
+        &self.advertise
+    }
+
+    /// The write path for the rest of the daemon.
+    pub fn replicator(&self) -> RaftReplicator {
+        RaftReplicator::new(
+            self.raft.clone(),
+            self.node_id,
+            self.network.clone(),
+            self.state.clone(),
+        )
+    }
+
+    /// Makes this server a one-server cluster (`bootstrap_expect = 1`, dev mode).
+    /// Harmless on restart: an already initialized server is left as it is.
+    pub async fn bootstrap(&self) -> Result<(), RaftError> {
+        let members = BTreeMap::from([(self.node_id, self.advertise.clone())]);
+        self.initialize(members).await
+    }
+
+    /// Forms a new cluster of `members` (ID -> RPC address, including this server). Call
+    /// it on one server only; the others learn the membership from it. Harmless on an
+    /// already initialized server.
+    pub async fn initialize(&self, members: BTreeMap<NodeId, String>) -> Result<(), RaftError> {
+        let nodes: BTreeMap<NodeId, BasicNode> = members
+            .into_iter()
+            .map(|(id, addr)| (id, BasicNode { addr }))
+            .collect();
+        match self.raft.initialize(nodes).await {
+            Ok(()) => Ok(()),
+            Err(openraft::error::RaftError::APIError(InitializeError::NotAllowed(_))) => Ok(()),
+            Err(e) => Err(RaftError::Raft(e.to_string())),
+        }
+    }
+
+    /// Asks the server at `leader_addr` (any server; followers redirect to the leader) to
+    /// add this one as a voter, retrying until `timeout` passes.
+    pub async fn join(&self, leader_addr: &str, timeout: Duration) -> Result<(), RaftError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let req = JoinRequest {
+            node_id: self.node_id,
+            addr: self.advertise.clone(),
+        };
+        let mut target = leader_addr.to_string();
+        loop {
+            let message = match self.try_join(&target, &req).await {
+                Ok(JoinReply::Joined) => return Ok(()),
+                Ok(JoinReply::NotLeader {
+                    leader: Some(leader),
+                }) => {
+                    target = leader;
+                    format!("{leader_addr} is not the leader")
+                }
+                Ok(JoinReply::NotLeader { leader: None }) => {
+                    target = leader_addr.to_string();
+                    "the cluster has no leader yet".to_string()
+                }
+                Ok(JoinReply::Failed(m)) => m,
+                Err(m) => {
+                    target = leader_addr.to_string();
+                    m
+                }
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(RaftError::Join {
+                    leader: leader_addr.to_string(),
+                    message,
+                });
+            }
+            tracing::debug!(%message, "raft join: retrying");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn try_join(&self, addr: &str, req: &JoinRequest) -> Result<JoinReply, String> {
+        let resp = self
+            .network
+            .client()
+            .post(format!("http://{addr}/raft/join"))
+            .timeout(self.network.request_timeout())
+            .json(req)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!("HTTP {}", resp.status()));
+        }
+        resp.json::<JoinReply>().await.map_err(|e| e.to_string())
+    }
+
+    /// Stops the RPC listener and openraft, releasing the data dir. Further calls are
+    /// no-ops.
+    pub async fn shutdown(&self) -> Result<(), RaftError> {
+        let stop = self
+            .stop_http
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(stop) = stop {
+            let _ = stop.send(());
+        }
+        let task = self
+            .http_task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(mut task) = task {
+            // Graceful shutdown waits for open connections; peers keep theirs alive, so
+            // give them a moment and then cut them.
+            if tokio::time::timeout(Duration::from_secs(1), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+                let _ = task.await;
+            }
+        }
+        self.raft
+            .shutdown()
+            .await
+            .map_err(|e| RaftError::Raft(format!("shutdown: {e}")))
+    }
+}
+
+/// Opens the log database, waiting briefly if a just-stopped instance in this process
+/// still holds it (openraft's tasks drop their handles asynchronously).
+async fn open_log_store(path: &Path) -> Result<LogStore, RaftError> {
+    let mut attempts = 0;
+    loop {
+        match LogStore::open(path) {
+            Ok(store) => return Ok(store),
+            Err(e) if attempts < 20 && e.to_string().contains("already open") => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Records the node ID in `<dir>/node_id` on first start and refuses a different one
+/// later: a log written under one identity must not be replayed under another.
+fn check_node_id(dir: &Path, node_id: NodeId) -> Result<(), RaftError> {
+    let path = dir.join("node_id");
+    match std::fs::read_to_string(&path) {
+        Ok(s) => {
+            let stored: NodeId = s.trim().parse().map_err(|_| RaftError::Storage {
+                path: path.clone(),
+                message: format!("{s:?} is not a node ID"),
+            })?;
+            if stored != node_id {
+                return Err(RaftError::Storage {
+                    path,
+                    message: format!(
+                        "the data dir belongs to raft node {stored}, not {node_id}; keep the server's name/ID or use a fresh data dir"
+                    ),
+                });
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::write(&path, node_id.to_string()).map_err(|e| RaftError::Storage {
+                path,
+                message: e.to_string(),
+            })
+        }
+        Err(e) => Err(RaftError::Storage {
+            path,
+            message: e.to_string(),
+        }),
+    }
+}

@@ -1,0 +1,144 @@
+//! [`RaftReplicator`]: the daemon's write path through Raft.
+
+use std::time::Duration;
+
+use openraft::ServerState;
+use openraft::error::{ClientWriteError, RaftError as OpenraftError};
+use orch_core::state::{Command, Response};
+
+use super::http::{ForwardReply, known_leader};
+use super::network::{CallError, HttpNetwork, post_postcard};
+use super::types::{ApplyResult, NodeId, OrchRaft};
+use crate::server::{ReplicateError, Replicator, StateHandle};
+
+/// `crate::server`'s `ProposeFuture` (not re-exported there).
+type ProposeFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Response, ReplicateError>> + Send + 'a>,
+>;
+
+/// How long a write waits for a leader (elections take a few election timeouts).
+const LEADER_WAIT: Duration = Duration::from_secs(10);
+
+/// Commits commands through Raft. On the leader a write goes straight into the log; on a
+/// follower it is forwarded to the leader over `POST /raft/forward`. Either way the call
+/// returns once the entry is committed and applied on the server that executed it.
+///
+/// A forwarded write additionally waits (up to [`LOCAL_APPLY_WAIT`]) until this server's
+/// own state has applied it, keeping the [`Replicator`] promise that an `Ok` write is
+/// visible locally (read-your-writes on followers).
+#[derive(Clone)]
+pub struct RaftReplicator {
+    raft: OrchRaft,
+    node_id: NodeId,
+    network: HttpNetwork,
+    state: StateHandle,
+}
+
+/// How long a follower waits for a forwarded write to be applied locally. The leader
+/// tells followers the new commit index with its next heartbeat, so this is normally one
+/// heartbeat interval; past it the write is returned anyway (it is committed).
+pub const LOCAL_APPLY_WAIT: Duration = Duration::from_secs(5);
+
+fn into_result(result: ApplyResult) -> Result<Response, ReplicateError> {
+    result.0.map_err(|e| ReplicateError::Rejected(e.into()))
+}
+
+impl RaftReplicator {
+    /// A replicator writing through `raft` (this server is `node_id`, applying to
+    /// `state`).
+    pub fn new(raft: OrchRaft, node_id: NodeId, network: HttpNetwork, state: StateHandle) -> Self {
+        RaftReplicator {
+            raft,
+            node_id,
+            network,
+            state,
+        }
+    }
+
+    /// Waits until the local state has applied a forwarded write's result.
+    async fn applied_locally(&self, result: ApplyResult) -> Result<Response, ReplicateError> {
+        let response = into_result(result)?;
+        let after = response.index.saturating_sub(1);
+        if self.state.wait_past(after, LOCAL_APPLY_WAIT).await <= after {
+            tracing::warn!(
+                index = response.index,
+                "forwarded write committed but not yet applied on this server"
+            );
+        }
+        Ok(response)
+    }
+
+    async fn write(&self, cmd: Command) -> Result<Response, ReplicateError> {
+        let deadline = tokio::time::Instant::now() + LEADER_WAIT;
+        loop {
+            let leader = match self.raft.client_write(cmd.clone()).await {
+                Ok(resp) => return into_result(resp.data),
+                Err(OpenraftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                    f.leader_id.zip(f.leader_node).map(|(id, n)| (id, n.addr))
+                }
+                Err(e) => return Err(ReplicateError::Failed(e.to_string())),
+            };
+            let why = match leader {
+                Some((id, _)) if id == self.node_id => {
+                    // Stale hint about ourselves (leadership just changed): retry.
+                    "leadership is changing".to_string()
+                }
+                Some((_, addr)) => match self.forward(&addr, &cmd).await {
+                    Ok(ForwardReply::Applied(result)) => {
+                        return self.applied_locally(result).await;
+                    }
+                    Ok(ForwardReply::NotLeader { .. }) => format!("{addr} is no longer the leader"),
+                    Ok(ForwardReply::Failed(m)) => return Err(ReplicateError::Failed(m)),
+                    // Nothing was sent: safe to retry.
+                    Err(e @ CallError::Unreachable { .. }) => e.to_string(),
+                    // The write may have been applied: retrying could apply it twice.
+                    Err(e @ CallError::Failed { .. }) => {
+                        return Err(ReplicateError::Failed(format!(
+                            "forwarding to the leader: {e}; the write may or may not have been applied"
+                        )));
+                    }
+                },
+                None => "an election is in progress".to_string(),
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ReplicateError::NoLeader(why));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn forward(&self, addr: &str, cmd: &Command) -> Result<ForwardReply, CallError> {
+        post_postcard(
+            self.network.client(),
+            addr,
+            "/raft/forward",
+            cmd,
+            self.network.request_timeout(),
+        )
+        .await
+    }
+}
+
+impl Replicator for RaftReplicator {
+    fn propose(&self, cmd: Command) -> ProposeFuture<'_> {
+        Box::pin(self.write(cmd))
+    }
+
+    fn is_leader(&self) -> bool {
+        let metrics = self.raft.metrics().borrow().clone();
+        metrics.state == ServerState::Leader && metrics.current_leader == Some(self.node_id)
+    }
+
+    fn leader_addr(&self) -> Option<String> {
+        known_leader(&self.raft).map(|(_, addr)| addr)
+    }
+
+    fn peers(&self) -> Vec<String> {
+        let metrics = self.raft.metrics().borrow().clone();
+        let membership = metrics.membership_config.membership();
+        membership
+            .voter_ids()
+            .filter_map(|id| membership.get_node(&id).map(|n| n.addr.clone()))
+            .collect()
+    }
+}

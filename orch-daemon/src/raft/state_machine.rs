@@ -1,0 +1,273 @@
+//! The Raft state machine: committed entries applied to the [`StateHandle`], snapshots
+//! of it built, persisted and installed.
+//!
+//! Only the snapshot is persisted by the state machine; after a restart the state is the
+//! last snapshot, and openraft re-applies the committed log after it (it reads the
+//! committed index back from the log store). Applied-but-not-snapshotted state is thus
+//! rebuilt from the log, which keeps a single source of truth on disk.
+
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use openraft::storage::RaftStateMachine;
+use openraft::{
+    AnyError, BasicNode, Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, RaftSnapshotBuilder,
+    Snapshot, SnapshotMeta, StorageError, StorageIOError, StoredMembership,
+};
+use orch_core::state::StateStore;
+use serde::{Deserialize, Serialize};
+
+use super::error::RaftError;
+use super::types::{ApplyResult, NodeId, TypeConfig};
+use crate::server::StateHandle;
+
+type StoreResult<T> = Result<T, StorageError<NodeId>>;
+type Meta = SnapshotMeta<NodeId, BasicNode>;
+type Saved = Arc<Mutex<Option<LogId<NodeId>>>>;
+
+/// What `snapshot.bin` holds: the metadata (last applied log id and membership) and the
+/// [`StateStore::snapshot`] bytes, which are also what is sent to lagging followers.
+#[derive(Serialize, Deserialize)]
+struct SnapshotFile {
+    meta: Meta,
+    data: Vec<u8>,
+}
+
+fn snapshot_err(e: impl ToString) -> StorageError<NodeId> {
+    StorageIOError::new(
+        ErrorSubject::Snapshot(None),
+        ErrorVerb::Write,
+        AnyError::error(e.to_string()),
+    )
+    .into()
+}
+
+fn read_snapshot_err(e: impl ToString) -> StorageError<NodeId> {
+    StorageIOError::new(
+        ErrorSubject::Snapshot(None),
+        ErrorVerb::Read,
+        AnyError::error(e.to_string()),
+    )
+    .into()
+}
+
+/// Applies committed entries to a [`StateHandle`] and keeps its snapshot in
+/// `<dir>/snapshot.bin`.
+pub struct StateMachine {
+    state: StateHandle,
+    dir: PathBuf,
+    last_applied: Option<LogId<NodeId>>,
+    last_membership: StoredMembership<NodeId, BasicNode>,
+    /// Distinguishes snapshots built at the same log id (a rebuild after restart).
+    counter: Arc<AtomicU64>,
+    saved: Saved,
+}
+
+impl StateMachine {
+    /// Opens the state machine in `dir`, loading `snapshot.bin` into `state` if present
+    /// (the handle's previous content is replaced).
+    pub fn open(dir: &Path, state: StateHandle) -> Result<StateMachine, RaftError> {
+        let mut sm = StateMachine {
+            state,
+            dir: dir.to_path_buf(),
+            last_applied: None,
+            last_membership: StoredMembership::default(),
+            counter: Arc::new(AtomicU64::new(0)),
+            saved: Saved::default(),
+        };
+        let path = sm.snapshot_path();
+        match load_snapshot(&path) {
+            Ok(Some(file)) => {
+                let store = StateStore::restore(&file.data).map_err(|e| RaftError::Storage {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+                sm.state.replace(store);
+                sm.last_applied = file.meta.last_log_id;
+                sm.saved = Arc::new(Mutex::new(file.meta.last_log_id));
+                sm.last_membership = file.meta.last_membership;
+            }
+            Ok(None) => {}
+            Err(message) => return Err(RaftError::Storage { path, message }),
+        }
+        Ok(sm)
+    }
+
+    fn snapshot_path(&self) -> PathBuf {
+        self.dir.join("snapshot.bin")
+    }
+}
+
+/// Reads `snapshot.bin`; `Ok(None)` if there is none yet.
+fn load_snapshot(path: &Path) -> Result<Option<SnapshotFile>, String> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    postcard::from_bytes(&bytes)
+        .map(Some)
+        .map_err(|e| format!("corrupt snapshot file ({e}); move it away to rebuild from peers"))
+}
+
+/// Writes `snapshot.bin` atomically: a temporary file, fsynced, renamed over the old one,
+/// then the directory fsynced so the rename itself is durable.
+/// `saved` is the log id of the newest snapshot written; an older one (a build that raced
+/// with an install) is not written over it.
+fn save_snapshot(dir: &Path, file: &SnapshotFile, saved: &Saved) -> Result<(), String> {
+    let mut saved = saved.lock().unwrap_or_else(|e| e.into_inner());
+    if *saved > file.meta.last_log_id {
+        return Ok(());
+    }
+    let bytes = postcard::to_allocvec(file).map_err(|e| e.to_string())?;
+    let tmp = dir.join(format!(
+        "snapshot.bin.tmp-{}",
+        file.meta.snapshot_id.replace(['/', '\\'], "_")
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, dir.join("snapshot.bin"))?;
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        e.to_string()
+    })?;
+    *saved = file.meta.last_log_id;
+    Ok(())
+}
+
+/// Builds a snapshot from state captured when the build was requested (openraft runs the
+/// build in a separate task while entries keep being applied).
+pub struct SnapshotBuilder {
+    dir: PathBuf,
+    captured: Result<Vec<u8>, String>,
+    last_applied: Option<LogId<NodeId>>,
+    last_membership: StoredMembership<NodeId, BasicNode>,
+    counter: Arc<AtomicU64>,
+    saved: Saved,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> StoreResult<Snapshot<TypeConfig>> {
+        let data = self.captured.clone().map_err(snapshot_err)?;
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let snapshot_id = match self.last_applied {
+            Some(l) => format!(
+                "{}-{}-{}-{n}",
+                l.leader_id.term, l.leader_id.node_id, l.index
+            ),
+            None => format!("none-{n}"),
+        };
+        let file = SnapshotFile {
+            meta: SnapshotMeta {
+                last_log_id: self.last_applied,
+                last_membership: self.last_membership.clone(),
+                snapshot_id,
+            },
+            data,
+        };
+        let (dir, saved) = (self.dir.clone(), self.saved.clone());
+        let file =
+            tokio::task::spawn_blocking(move || save_snapshot(&dir, &file, &saved).map(|()| file))
+                .await
+                .map_err(snapshot_err)?
+                .map_err(snapshot_err)?;
+        Ok(Snapshot {
+            meta: file.meta,
+            snapshot: Box::new(Cursor::new(file.data)),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> StoreResult<(Option<LogId<NodeId>>, StoredMembership<NodeId, BasicNode>)> {
+        Ok((self.last_applied, self.last_membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> StoreResult<Vec<ApplyResult>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + Send,
+        I::IntoIter: Send,
+    {
+        let mut results = Vec::new();
+        for entry in entries {
+            self.last_applied = Some(entry.log_id);
+            let index = entry.log_id.index;
+            let result = match entry.payload {
+                EntryPayload::Blank => ApplyResult::default(),
+                EntryPayload::Membership(m) => {
+                    self.last_membership = StoredMembership::new(Some(entry.log_id), m);
+                    ApplyResult::default()
+                }
+                // The store only accepts increasing indexes; an entry at or below its
+                // latest index is already in it (defensive: openraft never re-applies).
+                EntryPayload::Normal(_) if index <= self.state.latest_index() => {
+                    ApplyResult::default()
+                }
+                EntryPayload::Normal(cmd) => {
+                    ApplyResult(self.state.apply(index, cmd).map_err(Into::into))
+                }
+            };
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder {
+            dir: self.dir.clone(),
+            captured: self.state.read().snapshot().map_err(|e| e.to_string()),
+            last_applied: self.last_applied,
+            last_membership: self.last_membership.clone(),
+            counter: self.counter.clone(),
+            saved: self.saved.clone(),
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> StoreResult<Box<Cursor<Vec<u8>>>> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &Meta,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> StoreResult<()> {
+        let data = snapshot.into_inner();
+        let store = StateStore::restore(&data).map_err(read_snapshot_err)?;
+        let file = SnapshotFile {
+            meta: meta.clone(),
+            data,
+        };
+        let (dir, saved) = (self.dir.clone(), self.saved.clone());
+        tokio::task::spawn_blocking(move || save_snapshot(&dir, &file, &saved))
+            .await
+            .map_err(snapshot_err)?
+            .map_err(snapshot_err)?;
+        self.state.replace(store);
+        self.last_applied = meta.last_log_id;
+        self.last_membership = meta.last_membership.clone();
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> StoreResult<Option<Snapshot<TypeConfig>>> {
+        let path = self.snapshot_path();
+        let file = tokio::task::spawn_blocking(move || load_snapshot(&path))
+            .await
+            .map_err(read_snapshot_err)?
+            .map_err(read_snapshot_err)?;
+        Ok(file.map(|f| Snapshot {
+            meta: f.meta,
+            snapshot: Box::new(Cursor::new(f.data)),
+        }))
+    }
+}
