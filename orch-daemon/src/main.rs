@@ -1,19 +1,11 @@
-//! `orch`: the agent and command-line binary. For now the command line works on jobspecs
-//! locally (`job validate`, `job run -output`); the agent arrives with the server issue.
-
-mod cli;
-#[allow(dead_code, unused_imports)] // Wired into `orch agent` as the server lands.
-mod http;
-#[allow(dead_code, unused_imports)] // Wired into `orch agent` as the server lands.
-mod raft;
-#[allow(dead_code, unused_imports)] // Wired into `orch agent` as the server lands.
-mod server;
+//! `orch`: the agent and command-line binary. `orch agent` runs a server (Raft on disk,
+//! the leader's scheduler loop, Nomad's HTTP API); `orch job ...` works on jobspecs.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match cli::run(&args) {
+    match orch_daemon::cli::run(&args) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("Error: {e}");

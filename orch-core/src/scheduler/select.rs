@@ -537,7 +537,14 @@ impl<'a> Placer<'a> {
         let ask = self.groups.get(&gi)?.ask;
         let mut best: Option<(usize, Vec<String>, (usize, i64))> = None;
         let mut scratch = AllocationMetric::default();
+        // Like Nomad, weigh preemption on a sample of nodes, not the whole cluster: the
+        // first `limit` (at least 16) nodes where evicting would make room.
+        let sample = self.limit.clamp(16, 64);
+        let mut options = 0;
         for pos in 0..self.nodes.len() {
+            if options >= sample {
+                break;
+            }
             let node = self.nodes[pos];
             if node.status != node_status::READY
                 || !self
@@ -563,6 +570,7 @@ impl<'a> Placer<'a> {
             ) else {
                 continue;
             };
+            options += 1;
             let cost = (
                 chosen.len(),
                 chosen

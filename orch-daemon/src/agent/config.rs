@@ -43,7 +43,11 @@ pub struct Ports {
 
 impl Default for Ports {
     fn default() -> Self {
-        Ports { http: 4646, rpc: 4647, serf: 4648 }
+        Ports {
+            http: 4646,
+            rpc: 4647,
+            serf: 4648,
+        }
     }
 }
 
@@ -137,8 +141,14 @@ impl Default for AgentConfig {
 impl AgentConfig {
     /// Reads a config file, HCL (`.hcl`) or JSON (`.json`).
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let invalid = |message: String| ConfigError::Invalid { path: path.into(), message };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.into(),
+            message,
+        };
         if path.extension().is_some_and(|e| e == "json") {
             serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))
         } else {
@@ -183,7 +193,10 @@ impl AgentConfig {
         if other.server.bootstrap_expect != 0 {
             self.server.bootstrap_expect = other.server.bootstrap_expect;
         }
-        self.server.server_join.retry_join.extend(other.server.server_join.retry_join);
+        self.server
+            .server_join
+            .retry_join
+            .extend(other.server.server_join.retry_join);
         if other.server.num_schedulers.is_some() {
             self.server.num_schedulers = other.server.num_schedulers;
         }
@@ -216,9 +229,16 @@ impl AgentConfig {
             ));
         }
         if self.server.enabled && !self.dev && self.data_dir.is_none() {
-            return Err(ConfigError::Flag("a server needs -data-dir (or data_dir in the config file) to keep its state".into()));
+            return Err(ConfigError::Flag(
+                "a server needs -data-dir (or data_dir in the config file) to keep its state"
+                    .into(),
+            ));
         }
-        if self.server.enabled && !self.dev && self.server.bootstrap_expect == 0 && self.server.server_join.retry_join.is_empty() {
+        if self.server.enabled
+            && !self.dev
+            && self.server.bootstrap_expect == 0
+            && self.server.server_join.retry_join.is_empty()
+        {
             return Err(ConfigError::Flag(
                 "a server needs -bootstrap-expect N (to form a cluster) or -retry-join HOST:PORT (to join one)".into(),
             ));
@@ -235,7 +255,9 @@ impl AgentConfig {
 /// hcl-rs names the unknown field; add what to do about it.
 fn explain_hcl_error(message: &str) -> String {
     if message.contains("unknown field") {
-        format!("{message}; orch supports name, region, datacenter, data_dir, bind_addr, log_level, ports, server and client (remove or rename the setting)")
+        format!(
+            "{message}; orch supports name, region, datacenter, data_dir, bind_addr, log_level, ports, server and client (remove or rename the setting)"
+        )
     } else {
         message.to_string()
     }
@@ -246,14 +268,17 @@ mod tests {
     use super::*;
 
     fn write(name: &str, text: &str) -> PathBuf {
-        let p = std::env::temp_dir().join(format!("orch-config-test-{}-{name}", std::process::id()));
+        let p =
+            std::env::temp_dir().join(format!("orch-config-test-{}-{name}", std::process::id()));
         std::fs::write(&p, text).unwrap();
         p
     }
 
     #[test]
     fn nomad_style_hcl_config_parses_and_merges_with_flags() {
-        let p = write("a.hcl", r#"
+        let p = write(
+            "a.hcl",
+            r#"
             name = "s1"
             data_dir = "/var/lib/orch"
             ports { http = 5646 }
@@ -262,10 +287,23 @@ mod tests {
               bootstrap_expect = 3
               server_join { retry_join = ["10.0.0.2:4648"] }
             }
-        "#);
+        "#,
+        );
         let mut c = AgentConfig::from_file(&p).unwrap();
-        assert_eq!((c.name.as_str(), c.ports.http, c.ports.rpc), ("s1", 5646, 4647));
-        let flags = AgentConfig { server: ServerConfig { server_join: ServerJoin { retry_join: vec!["10.0.0.3:4648".into()], ..Default::default() }, ..Default::default() }, ..Default::default() };
+        assert_eq!(
+            (c.name.as_str(), c.ports.http, c.ports.rpc),
+            ("s1", 5646, 4647)
+        );
+        let flags = AgentConfig {
+            server: ServerConfig {
+                server_join: ServerJoin {
+                    retry_join: vec!["10.0.0.3:4648".into()],
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            ..Default::default()
+        };
         c.merge(flags);
         assert_eq!(c.server.server_join.retry_join.len(), 2);
         let c = c.finish().unwrap();
@@ -279,10 +317,23 @@ mod tests {
         let err = AgentConfig::from_file(&p).unwrap_err().to_string();
         assert!(err.contains("telemetry"), "{err}");
         std::fs::remove_file(p).ok();
-        let err = AgentConfig { server: ServerConfig { enabled: true, ..Default::default() }, ..Default::default() }.finish().unwrap_err();
+        let err = AgentConfig {
+            server: ServerConfig {
+                enabled: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .finish()
+        .unwrap_err();
         assert!(err.to_string().contains("-data-dir"));
         assert!(AgentConfig::default().finish().is_err());
-        let dev = AgentConfig { dev: true, ..Default::default() }.finish().unwrap();
+        let dev = AgentConfig {
+            dev: true,
+            ..Default::default()
+        }
+        .finish()
+        .unwrap();
         assert!(dev.server.enabled && dev.client.enabled && dev.bind() == "127.0.0.1");
     }
 }

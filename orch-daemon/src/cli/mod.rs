@@ -1,6 +1,6 @@
 //! The `orch` command line, with Nomad's verbs.
 
-mod flags;
+pub mod flags;
 mod job;
 
 use std::process::ExitCode;
@@ -8,6 +8,7 @@ use std::process::ExitCode;
 const USAGE: &str = "Usage: orch <command> [args]
 
 Commands:
+    agent          Run a server (-dev for a single-node server on 127.0.0.1:4646)
     job validate   Check a jobspec (HCL or JSON) and report every problem
     job run        With -output: print the job as API JSON without submitting it
     version        Print the orch version";
@@ -20,11 +21,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             println!("orch v{}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
-        Some("agent") => Err(
-            "`orch agent` is not available in this build yet: the server and client \
-             agent are still being built; use `orch job validate` to check jobspecs meanwhile"
-                .into(),
-        ),
+        Some("agent") => crate::agent::run(&args[1..]),
         Some("-h") | Some("--help") | Some("help") | None => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -134,26 +134,12 @@ impl ApiState {
 
 /// A random UUID v4 string, Nomad's ID format.
 pub fn uuid_v4() -> String {
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    crate::server::new_uuid()
 }
 
 /// Now, in Unix nanoseconds (0 if the clock is before 1970).
 pub fn unix_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    crate::server::now_nanos()
 }
 
 /// Nomad's `/v1` API as an axum router; serve it with `axum::serve`.

@@ -2,7 +2,6 @@
 //! `LocalReplicator`, driven with `reqwest` as Nomad's tools would.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use orch_core::model::{Allocation, Node};
 use orch_core::state::{ApplyPlanResults, Command, NodeRegister};
