@@ -1,0 +1,139 @@
+//! A three-server cluster of real `orch` binaries on loopback: servers join through the
+//! serf port, writes sent to any server commit on all, and when the leader is killed in
+//! the middle of a stream of registrations a new leader takes over and no acknowledged
+//! registration is lost.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn job(i: usize) -> serde_json::Value {
+    serde_json::json!({"Job": {
+        "ID": format!("job-{i}"),
+        "Type": "batch",
+        "Datacenters": ["dc1"],
+        "TaskGroups": [{"Name": "g", "Count": 1, "Tasks": [{"Name": "t", "Driver": "raw_exec",
+            "Config": {"command": "/bin/true"}, "Resources": {"CPU": 20, "MemoryMB": 16}}]}]
+    }})
+}
+
+fn leader_rpc(agent: &Agent) -> Option<String> {
+    let (code, v) = get(agent, "/v1/status/leader");
+    (code == 200)
+        .then(|| v.as_str().map(str::to_string))
+        .flatten()
+        .filter(|s| !s.is_empty())
+}
+
+#[test]
+fn three_servers_survive_the_loss_of_their_leader() {
+    let dir = temp_dir("cluster");
+    let data = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let a = start(
+        &dir,
+        &[
+            "-server",
+            "-bootstrap-expect",
+            "1",
+            "-data-dir",
+            &data("a"),
+            "-node",
+            "a",
+        ],
+    );
+    wait_leader(&a);
+    let b = start(
+        &dir,
+        &[
+            "-server",
+            "-retry-join",
+            &a.serf,
+            "-data-dir",
+            &data("b"),
+            "-node",
+            "b",
+        ],
+    );
+    let c = start(
+        &dir,
+        &[
+            "-server",
+            "-retry-join",
+            &a.serf,
+            "-data-dir",
+            &data("c"),
+            "-node",
+            "c",
+        ],
+    );
+    let mut agents = vec![a, b, c];
+    // Wait for three voters.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, peers) = get(&agents[0], "/v1/status/peers");
+        if peers.as_array().is_some_and(|p| p.len() == 3) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "three voters never formed: {peers}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A stream of registrations through a follower and the leader.
+    let mut acked = Vec::new();
+    for i in 0..40 {
+        let target = &agents[i % 3];
+        let (code, body) = send(target, "PUT", "/v1/jobs", job(i));
+        assert_eq!(code, 200, "registration {i}: {body}");
+        acked.push(format!("job-{i}"));
+    }
+    // Kill the leader.
+    let leader_addr = leader_rpc(&agents[1]).expect("a leader is known");
+    let leader_pos = agents
+        .iter()
+        .position(|a| a.rpc == leader_addr)
+        .expect("leader is one of ours");
+    let mut dead = agents.remove(leader_pos);
+    let _ = dead.child.kill();
+    let _ = dead.child.wait();
+    let killed_at = Instant::now();
+    // Keep registering through the survivors; every acknowledged write must stay.
+    let mut i = 40;
+    let mut new_leader = None;
+    while Instant::now() < killed_at + Duration::from_secs(30) && (new_leader.is_none() || i < 60) {
+        let target = &agents[i % 2];
+        let (code, _) = send(target, "PUT", "/v1/jobs", job(i));
+        if code == 200 {
+            acked.push(format!("job-{i}"));
+            i += 1;
+        } else {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if new_leader.is_none()
+            && let Some(l) = leader_rpc(&agents[0]).filter(|l| *l != leader_addr)
+        {
+            new_leader = Some((l, killed_at.elapsed()));
+        }
+    }
+    let (l, took) = new_leader.expect("a new leader was elected");
+    eprintln!("new leader {l} after {took:?}");
+    assert!(i >= 60, "writes continued after the failover");
+    for survivor in &agents {
+        for id in &acked {
+            let mut ok = false;
+            for _ in 0..50 {
+                if get(survivor, &format!("/v1/job/{id}")).0 == 200 {
+                    ok = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert!(ok, "acknowledged {id} missing on {}", survivor.http);
+        }
+    }
+    drop(agents);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,144 @@
+//! Starting real `orch` agents for integration tests, on ports the OS picks.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running agent; killed when dropped.
+pub struct Agent {
+    pub child: Child,
+    pub http: String,
+    pub rpc: String,
+    pub serf: String,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "orch-it-{}-{name}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Starts `orch agent` with every port chosen by the OS and waits for its HTTP address.
+pub fn start(dir: &Path, extra: &[&str]) -> Agent {
+    let config = dir.join("ports.hcl");
+    std::fs::write(&config, "ports {\n  http = 0\n  rpc = 0\n  serf = 0\n}\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orch"))
+        .arg("agent")
+        .args([
+            "-config",
+            config.to_str().unwrap(),
+            "-bind",
+            "127.0.0.1",
+            "-node",
+            "it-node",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start orch");
+    let out = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(out).lines();
+    let (mut http, mut rpc, mut serf) = (None, None, None);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let line = line.trim();
+        if let Some(addr) = line.strip_prefix("HTTP API:") {
+            http = Some(addr.trim().to_string());
+        } else if let Some(addr) = line.strip_prefix("Raft RPC:") {
+            rpc = Some(addr.trim().to_string());
+        } else if let Some(addr) = line.strip_prefix("Serf:") {
+            serf = Some(addr.trim().to_string());
+        } else if line.starts_with("Data dir:") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    Agent {
+        child,
+        http: http.expect("agent printed its HTTP address"),
+        rpc: rpc.expect("agent printed its Raft address"),
+        serf: serf.expect("agent printed its serf address"),
+    }
+}
+
+pub fn get(agent: &Agent, path: &str) -> (u16, serde_json::Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::get(format!("{}{path}", agent.http)).await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    })
+}
+
+pub fn send(agent: &Agent, method: &str, path: &str, body: serde_json::Value) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let r = client
+            .request(m, format!("{}{path}", agent.http))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    })
+}
+
+pub fn wait_leader(agent: &Agent) {
+    for _ in 0..100 {
+        if get(agent, "/v1/status/leader").0 == 200 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no leader");
+}
+
+pub fn example_job() -> serde_json::Value {
+    let hcl = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/web.nomad.hcl"),
+    )
+    .unwrap();
+    let job = orch_parse(&hcl);
+    serde_json::json!({ "Job": job })
+}
+
+pub fn orch_parse(hcl: &str) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_orch"))
+        .args(["job", "run", "-output", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(hcl.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["Job"].clone()
+}
