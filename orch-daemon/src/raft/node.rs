@@ -50,7 +50,7 @@ pub struct RaftConfig {
 }
 
 impl RaftConfig {
-    /// Defaults close to Nomad's server settings: 500 ms heartbeats, 1.5-3 s elections,
+    /// Defaults close to Nomad's (raft_multiplier 1): 250 ms heartbeats, 1-2 s elections,
     /// snapshot every 8192 entries, keep 1000 entries after a snapshot.
     pub fn new(node_id: NodeId, rpc_addr: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
         RaftConfig {
@@ -58,9 +58,9 @@ impl RaftConfig {
             rpc_addr: rpc_addr.into(),
             advertise_addr: None,
             data_dir: data_dir.into(),
-            heartbeat_ms: 500,
-            election_timeout_min_ms: 1500,
-            election_timeout_max_ms: 3000,
+            heartbeat_ms: 250,
+            election_timeout_min_ms: 1000,
+            election_timeout_max_ms: 2000,
             snapshot_every: 8192,
             logs_to_keep: 1000,
             network: NetworkConfig::default(),

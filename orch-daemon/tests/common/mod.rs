@@ -6,6 +6,37 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+impl Agent {
+    /// A handle on an agent started elsewhere, for read-only probing from another thread.
+    pub fn remote(http: &str) -> RemoteAgent {
+        RemoteAgent {
+            http: http.to_string(),
+        }
+    }
+}
+
+/// An agent reachable over HTTP that this handle does not own.
+pub struct RemoteAgent {
+    pub http: String,
+}
+
+/// Anything with an HTTP address.
+pub trait HasHttp {
+    fn http(&self) -> &str;
+}
+
+impl HasHttp for Agent {
+    fn http(&self) -> &str {
+        &self.http
+    }
+}
+
+impl HasHttp for RemoteAgent {
+    fn http(&self) -> &str {
+        &self.http
+    }
+}
+
 /// A running agent; killed when dropped.
 pub struct Agent {
     pub child: Child,
@@ -78,13 +109,15 @@ pub fn start(dir: &Path, extra: &[&str]) -> Agent {
     }
 }
 
-pub fn get(agent: &Agent, path: &str) -> (u16, serde_json::Value) {
+pub fn get(agent: &impl HasHttp, path: &str) -> (u16, serde_json::Value) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let r = reqwest::get(format!("{}{path}", agent.http)).await.unwrap();
+        let r = reqwest::get(format!("{}{path}", agent.http()))
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     })
