@@ -203,7 +203,11 @@ impl Client {
         let what = if e.is_timeout() {
             "timed out".to_string()
         } else {
-            cause.to_lowercase()
+            let c = cause.to_lowercase();
+            match c.find(" (os error") {
+                Some(i) => c[..i].to_string(),
+                None => c,
+            }
         };
         ApiFailure {
             status: 0,

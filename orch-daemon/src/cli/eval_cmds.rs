@@ -47,7 +47,9 @@ pub fn run_eval(args: &[String]) -> Result<ExitCode, String> {
             println!("{EVAL_USAGE}");
             Ok(ExitCode::SUCCESS)
         }
-        Some(other) => Err(format!("unknown command `orch eval {other}`\n\n{EVAL_USAGE}")),
+        Some(other) => Err(format!(
+            "unknown command `orch eval {other}`\n\n{EVAL_USAGE}"
+        )),
     }
 }
 
@@ -128,8 +130,7 @@ fn list(args: &[String]) -> Result<ExitCode, String> {
 }
 
 fn status(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_args(args, &[("verbose", false), ("monitor", false)], STATUS_HELP)?
-    else {
+    let Some(p) = parse_args(args, &[("verbose", false), ("monitor", false)], STATUS_HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let [id] = p.positional.as_slice() else {

@@ -48,6 +48,7 @@ Options:
   -address=<url>   Agent address (default: ORCH_ADDR, NOMAD_ADDR, http://127.0.0.1:4646)
   -namespace=<ns>  Namespace of the job
   -detach          Return right after submitting, printing the evaluation ID
+  -check-index=<i> Only submit if the job's modify index is still <i> (0: job must be new)
   -output          Print the job as API JSON instead of submitting it
   -var 'k=v'       Set an HCL variable (repeatable)
   -var-file=<f>    Read HCL variables from a file (repeatable)";
@@ -59,6 +60,7 @@ const RUN_FLAGS: &[(&str, bool)] = &[
     ("output", false),
     ("detach", false),
     ("verbose", false),
+    ("check-index", true),
 ];
 
 /// Dispatches `orch job <verb>`.
@@ -90,7 +92,14 @@ fn run_job(args: &[String]) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     };
     let job = load_parsed(&parsed)?;
-    let body = serde_json::json!({ "Job": job });
+    let mut body = serde_json::json!({ "Job": job });
+    if let Some(i) = parsed.all("check-index").last() {
+        let index: u64 = i.parse().map_err(|_| {
+            format!("-check-index {i:?}: expected the job modify index from `orch job plan`")
+        })?;
+        body["EnforceIndex"] = true.into();
+        body["JobModifyIndex"] = index.into();
+    }
     if parsed.has("output") {
         let text = serde_json::to_string_pretty(&body)
             .map_err(|e| format!("cannot encode job as JSON: {e}"))?;

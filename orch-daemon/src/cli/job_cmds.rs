@@ -85,7 +85,9 @@ use super::print_json;
 fn one_arg<'a>(p: &'a Parsed, what: &str, help: &str) -> Result<&'a str, String> {
     match p.positional.as_slice() {
         [one] => Ok(one),
-        _ => Err(format!("this command takes one argument: <{what}>\n\n{help}")),
+        _ => Err(format!(
+            "this command takes one argument: <{what}>\n\n{help}"
+        )),
     }
 }
 
@@ -132,7 +134,10 @@ fn status(args: &[String]) -> Result<ExitCode, String> {
             ("Node Pool", text(&job["NodePool"])),
             ("Status", status),
             ("Periodic", periodic.to_string()),
-            ("Parameterized", (!job["ParameterizedJob"].is_null()).to_string()),
+            (
+                "Parameterized",
+                (!job["ParameterizedJob"].is_null()).to_string()
+            ),
         ])
     );
     println!("\nSummary");
@@ -166,10 +171,7 @@ fn status(args: &[String]) -> Result<ExitCode, String> {
         .get(&format!("{}/evaluations", job_path(&id)))?
         .as_array()
     {
-        let blocked: Vec<&Value> = evals
-            .iter()
-            .filter(|e| e["Status"] == "blocked")
-            .collect();
+        let blocked: Vec<&Value> = evals.iter().filter(|e| e["Status"] == "blocked").collect();
         for e in blocked {
             println!("\nPlacement Failure");
             for line in failed_groups(&e["FailedTGAllocs"], "") {
@@ -295,7 +297,9 @@ fn inspect(args: &[String]) -> Result<ExitCode, String> {
                 .and_then(|a| a.iter().find(|j| j["Version"].as_u64() == Some(want)))
                 .cloned()
                 .ok_or_else(|| {
-                    format!("job {id:?} has no version {want}; list them with `orch job history {id}`")
+                    format!(
+                        "job {id:?} has no version {want}; list them with `orch job history {id}`"
+                    )
                 })?
         }
     };
@@ -466,7 +470,11 @@ fn plan_inner(args: &[String]) -> Result<ExitCode, String> {
         } else {
             format!(" ({})", parts.join(", "))
         };
-        group_lines.push(format!("{mark} Task Group: {g:?}{detail}").trim().to_string());
+        group_lines.push(
+            format!("{mark} Task Group: {g:?}{detail}")
+                .trim()
+                .to_string(),
+        );
     }
     if !p.has("json") {
         let mark = match diff_type.as_str() {

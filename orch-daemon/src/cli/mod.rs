@@ -29,6 +29,14 @@ http://127.0.0.1:4646. Run `orch <command> -h` for a command's options.";
 
 /// Runs a command line (without the program name) and returns the exit code.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let moved;
+    let args = match hoist_global_flags(args) {
+        Some(a) => {
+            moved = a;
+            moved.as_slice()
+        }
+        None => args,
+    };
     let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
         Some("job") => job::run(rest),
@@ -60,5 +68,70 @@ fn print_json(v: &serde_json::Value) -> Result<ExitCode, String> {
             Err(format!("cannot write to standard output: {e}"))
         }
         _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// `orch -address=X job status` → `orch job status -address=X`: global flags given before
+/// the command move after its words, where the command's flag parser sees them.
+fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
+    let mut globals = Vec::new();
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let name = a
+            .trim_start_matches('-')
+            .split('=')
+            .next()
+            .unwrap_or_default();
+        if !a.starts_with('-') || !matches!(name, "address" | "namespace" | "region" | "json") {
+            break;
+        }
+        globals.push(a.clone());
+        if name != "json" && !a.contains('=') {
+            if let Some(v) = args.get(i + 1) {
+                globals.push(v.clone());
+            }
+            i += 1;
+        }
+        i += 1;
+    }
+    if globals.is_empty() {
+        return None;
+    }
+    let rest = &args[i.min(args.len())..];
+    let words = match rest.first().map(String::as_str) {
+        Some("operator") => 3,
+        Some("job" | "node" | "eval" | "alloc" | "server") => 2,
+        _ => 1,
+    };
+    let split = rest
+        .iter()
+        .take(words)
+        .take_while(|w| !w.starts_with('-'))
+        .count();
+    let mut out: Vec<String> = rest[..split].to_vec();
+    out.extend(globals);
+    out.extend(rest[split..].iter().cloned());
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hoist_global_flags;
+
+    fn strs(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn global_flags_move_after_the_command() {
+        assert_eq!(
+            hoist_global_flags(&strs(&["-address", "http://x", "job", "status", "web"])),
+            Some(strs(&["job", "status", "-address", "http://x", "web"]))
+        );
+        assert_eq!(
+            hoist_global_flags(&strs(&["-json", "operator", "raft", "list-peers"])),
+            Some(strs(&["operator", "raft", "list-peers", "-json"]))
+        );
+        assert_eq!(hoist_global_flags(&strs(&["job", "status"])), None);
     }
 }

@@ -64,7 +64,11 @@ pub fn monitor(client: &Client, eval_id: &str) -> Result<u8, String> {
         if TERMINAL.contains(&status.as_str()) {
             let next = text(&eval["NextEval"]);
             if !next.is_empty() && status == "complete" {
-                println!("==> {}: Monitoring next evaluation {:?}", now(), short(&next));
+                println!(
+                    "==> {}: Monitoring next evaluation {:?}",
+                    now(),
+                    short(&next)
+                );
                 eval_id = next;
                 index = 0;
                 last_status.clear();

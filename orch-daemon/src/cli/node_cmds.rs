@@ -57,7 +57,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             println!("{NODE_USAGE}");
             Ok(ExitCode::SUCCESS)
         }
-        Some(other) => Err(format!("unknown command `orch node {other}`\n\n{NODE_USAGE}")),
+        Some(other) => Err(format!(
+            "unknown command `orch node {other}`\n\n{NODE_USAGE}"
+        )),
     }
 }
 
@@ -145,7 +147,10 @@ fn status(args: &[String]) -> Result<ExitCode, String> {
             ("Node Pool", text(&node["NodePool"])),
             ("Class", class(&node["NodeClass"])),
             ("DC", text(&node["Datacenter"])),
-            ("Drain", node["Drain"].as_bool().unwrap_or(false).to_string()),
+            (
+                "Drain",
+                node["Drain"].as_bool().unwrap_or(false).to_string()
+            ),
             ("Eligibility", text(&node["SchedulingEligibility"])),
             ("Status", text(&node["Status"])),
             ("Drivers", drivers.join(",")),
@@ -159,7 +164,13 @@ fn status(args: &[String]) -> Result<ExitCode, String> {
     }
     let mut rows = vec![
         [
-            "ID", "Eval ID", "Job ID", "Version", "Task Group", "Desired", "Status",
+            "ID",
+            "Eval ID",
+            "Job ID",
+            "Version",
+            "Task Group",
+            "Desired",
+            "Status",
         ]
         .map(String::from)
         .to_vec(),
@@ -169,7 +180,11 @@ fn status(args: &[String]) -> Result<ExitCode, String> {
             short(&text(&a["ID"])),
             short(&text(&a["EvalID"])),
             text(&a["JobID"]),
-            text(&a["Job"]["Version"]),
+            text(if a["JobVersion"].is_null() {
+                &a["Job"]["Version"]
+            } else {
+                &a["JobVersion"]
+            }),
             text(&a["TaskGroup"]),
             text(&a["DesiredStatus"]),
             text(&a["ClientStatus"]),
@@ -190,9 +205,7 @@ fn enable_disable(p: &Parsed, help: &str) -> Result<bool, String> {
     match (p.has("enable"), p.has("disable")) {
         (true, false) => Ok(true),
         (false, true) => Ok(false),
-        _ => Err(format!(
-            "give exactly one of -enable or -disable\n\n{help}"
-        )),
+        _ => Err(format!("give exactly one of -enable or -disable\n\n{help}")),
     }
 }
 

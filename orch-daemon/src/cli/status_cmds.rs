@@ -55,7 +55,11 @@ pub fn run_operator(args: &[String]) -> Result<ExitCode, String> {
 }
 
 fn members(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_args(args, &[("detailed", false), ("verbose", false)], MEMBERS_HELP)?
+    let Some(p) = parse_args(
+        args,
+        &[("detailed", false), ("verbose", false)],
+        MEMBERS_HELP,
+    )?
     else {
         return Ok(ExitCode::SUCCESS);
     };

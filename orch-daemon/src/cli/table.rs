@@ -132,7 +132,9 @@ pub fn alloc_metrics(m: &Value, prefix: &str) -> Vec<String> {
         ));
     }
     for (class, num) in each("ClassExhausted") {
-        out.push(format!("{prefix}* Class {class:?} exhausted on {num} nodes"));
+        out.push(format!(
+            "{prefix}* Class {class:?} exhausted on {num} nodes"
+        ));
     }
     for (dim, num) in each("DimensionExhausted") {
         out.push(format!(
