@@ -236,6 +236,26 @@ fn server_verbs_against_a_dev_agent() {
     let bad = orch(a, &["job", "frobnicate"]);
     assert!(bad.stderr.contains("history"), "{}", bad.stderr);
     assert!(ok(a, &["node", "drain", "-h"]).contains("-deadline"));
+    // Node verbs name what is wrong: no such node, or a missing -enable/-disable.
+    let drain = orch(a, &["node", "drain", "-enable", "-yes", "abcd"]);
+    assert_eq!(drain.code, 1);
+    assert!(
+        drain.stderr.contains("No node with prefix or ID \"abcd\""),
+        "{}",
+        drain.stderr
+    );
+    let elig = orch(a, &["node", "eligibility", "abcd"]);
+    assert!(
+        elig.stderr.contains("-enable or -disable"),
+        "{}",
+        elig.stderr
+    );
+    let alloc = orch(a, &["alloc", "status", "abcd"]);
+    assert!(
+        alloc.stderr.contains("No allocation with prefix"),
+        "{}",
+        alloc.stderr
+    );
     let dispatch = orch(a, &["job", "dispatch", "web"]);
     assert!(
         dispatch.stderr.contains("not supported yet"),

@@ -269,16 +269,17 @@ impl Client {
             return Ok(prefix.to_string());
         }
         match ids.as_slice() {
-            [] => Err(format!(
-                "No {kind} with prefix or ID {prefix:?} found; list them with `orch {} status`",
-                if kind == "evaluation" {
-                    "eval"
-                } else if kind == "allocation" {
-                    "alloc"
-                } else {
-                    kind
-                }
-            )),
+            [] => {
+                let hint = match kind {
+                    "evaluation" => "orch eval list",
+                    "allocation" => "orch job status <job>",
+                    "node" => "orch node status",
+                    _ => "orch job status",
+                };
+                Err(format!(
+                    "No {kind} with prefix or ID {prefix:?} found; list them with `{hint}`"
+                ))
+            }
             [one] => Ok(one.clone()),
             many => Err(format!(
                 "Prefix {prefix:?} matched multiple {kind}s; give more characters of one of:\n  {}",

@@ -1,8 +1,9 @@
 //! Nomad's evaluation monitor: follows an evaluation with blocking queries and prints its
 //! status changes, the allocations it creates and why placements failed.
 //!
-//! Exit codes as Nomad's: 0 when the evaluation completed and placed everything, 2 when
-//! placements failed (the evaluation is blocked waiting for capacity) or it failed.
+//! Exit codes as Nomad documents for `job run`: 0 when the evaluation completed and placed
+//! everything, 2 when placements failed (the evaluation is blocked waiting for capacity),
+//! 1 when the evaluation itself failed or was canceled. Deployments are not monitored.
 
 use std::collections::BTreeSet;
 
@@ -115,7 +116,7 @@ fn finish(eval: &Value, eval_id: &str, status: &str) -> u8 {
         if !desc.is_empty() {
             println!("    {desc}");
         }
-        return 2;
+        return 1;
     }
     0
 }
