@@ -210,6 +210,28 @@ fn server_verbs_against_a_dev_agent() {
     }
     assert!(ok(a, &["job", "history", "web"]).contains("Version     = 1"));
 
+    // Revert to version 0 makes version 2.
+    let revert = ok(a, &["job", "revert", "-detach", "web", "0"]);
+    assert!(
+        !revert.trim().is_empty(),
+        "revert printed the evaluation ID"
+    );
+    assert!(ok(a, &["job", "history", "web"]).contains("Version     = 2"));
+
+    // Prefixes: an exact ID wins, an ambiguous prefix lists the matches.
+    let other = dir.join("webby.nomad.hcl");
+    std::fs::write(&other, spec.replace("job \"web\"", "job \"webby\"")).unwrap();
+    ok(a, &["job", "run", "-detach", other.to_str().unwrap()]);
+    assert!(ok(a, &["job", "status", "web"]).contains("ID            = web\n"));
+    let ambiguous = orch(a, &["job", "status", "we"]);
+    assert_eq!(ambiguous.code, 1);
+    assert!(
+        ambiguous.stderr.contains("matched multiple jobs") && ambiguous.stderr.contains("webby"),
+        "{}",
+        ambiguous.stderr
+    );
+    ok(a, &["job", "stop", "-purge", "-detach", "webb"]);
+
     let members = ok(a, &["server", "members"]);
     assert!(
         members.contains("alive") && members.contains("true"),
