@@ -209,6 +209,11 @@ fn server_verbs_against_a_dev_agent() {
         );
     }
     assert!(ok(a, &["job", "history", "web"]).contains("Version     = 1"));
+    let detail = ok(a, &["job", "status", "web"]);
+    assert!(
+        detail.contains("Latest Deployment") && detail.contains("Deployed"),
+        "{detail}"
+    );
 
     // Revert to version 0 makes version 2.
     let revert = ok(a, &["job", "revert", "-detach", "web", "0"]);

@@ -179,6 +179,10 @@ fn status(args: &[String]) -> Result<ExitCode, String> {
             }
         }
     }
+    let deployment = client.get(&format!("{}/deployment", job_path(&id)))?;
+    if !deployment.is_null() {
+        print_deployment(&deployment);
+    }
     println!("\nAllocations");
     let list = allocs.as_array().cloned().unwrap_or_default();
     if list.is_empty() {
@@ -213,6 +217,50 @@ fn status(args: &[String]) -> Result<ExitCode, String> {
         println!("{}", columns(&rows));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Nomad's `Latest Deployment` block with its `Deployed` table.
+fn print_deployment(d: &Value) {
+    println!("\nLatest Deployment");
+    println!(
+        "{}",
+        kv(&[
+            ("ID", short(&text(&d["ID"]))),
+            ("Status", text(&d["Status"])),
+            ("Description", text(&d["StatusDescription"])),
+        ])
+    );
+    let Some(groups) = d["TaskGroups"].as_object() else {
+        return;
+    };
+    let mut rows = vec![
+        [
+            "Task Group",
+            "Desired",
+            "Placed",
+            "Healthy",
+            "Unhealthy",
+            "Progress Deadline",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for (g, s) in groups {
+        let deadline = time_of(&s["RequireProgressBy"]);
+        rows.push(vec![
+            g.clone(),
+            text(&s["DesiredTotal"]),
+            text(&s["PlacedAllocs"]),
+            text(&s["HealthyAllocs"]),
+            text(&s["UnhealthyAllocs"]),
+            if deadline.is_empty() {
+                "N/A".into()
+            } else {
+                deadline
+            },
+        ]);
+    }
+    println!("\nDeployed\n{}", columns(&rows));
 }
 
 fn list_jobs(client: &Client, as_json: bool) -> Result<ExitCode, String> {

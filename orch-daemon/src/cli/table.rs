@@ -84,10 +84,15 @@ pub fn now() -> String {
     time(nanos)
 }
 
-/// A JSON nanosecond timestamp as time text (empty for 0 or missing).
+/// A JSON timestamp (Unix nanoseconds, or an RFC 3339 string) as time text; empty for
+/// 0, Go's zero time or missing.
 pub fn time_of(v: &Value) -> String {
-    match v.as_i64() {
-        Some(n) if n > 0 => time(n),
+    match v {
+        Value::Number(n) => match n.as_i64() {
+            Some(n) if n > 0 => time(n),
+            _ => String::new(),
+        },
+        Value::String(s) if !s.starts_with("0001-01-01") => s.clone(),
         _ => String::new(),
     }
 }
