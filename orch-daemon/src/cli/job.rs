@@ -1,9 +1,12 @@
-//! `orch job ...`: jobspec commands that work without a server.
+//! `orch job ...`: `validate` and `run` (submit and monitor, or `-output`); the other
+//! verbs are in [`super::job_cmds`].
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use super::flags::{FlagSpec, parse};
+use super::client::{Client, parse_args};
+use super::flags::{FlagSpec, Parsed, parse};
+use super::job_cmds;
 
 const JOBSPEC_FLAGS: &[FlagSpec] = &[
     FlagSpec {
@@ -20,15 +23,57 @@ const JOBSPEC_FLAGS: &[FlagSpec] = &[
     },
 ];
 
+const JOB_USAGE: &str = "Usage: orch job <subcommand> [options] [args]
+
+Subcommands:
+    dispatch   Dispatch a parameterized job (not supported yet)
+    history    Display all tracked versions of a job
+    inspect    Inspect a submitted job (JSON)
+    periodic   Force a periodic job (not supported yet)
+    plan       Dry-run a job update to see its effects
+    revert     Revert to a prior version of the job
+    run        Run a new job or update an existing one
+    scale      Change the count of a job's task group
+    status     Display status information about a job
+    stop       Stop a running job
+    validate   Check a jobspec (HCL or JSON) and report every problem";
+
+const RUN_HELP: &str = "Usage: orch job run [options] <path>
+
+  Submits the jobspec (HCL or JSON, - for standard input) to the agent and monitors the
+  evaluation it creates. Exit codes: 0 success, 2 when allocations could not be placed,
+  1 on any other error.
+
+Options:
+  -address=<url>   Agent address (default: ORCH_ADDR, NOMAD_ADDR, http://127.0.0.1:4646)
+  -namespace=<ns>  Namespace of the job
+  -detach          Return right after submitting, printing the evaluation ID
+  -check-index=<i> Only submit if the job's modify index is still <i> (0: job must be new)
+  -output          Print the job as API JSON instead of submitting it
+  -var 'k=v'       Set an HCL variable (repeatable)
+  -var-file=<f>    Read HCL variables from a file (repeatable)";
+
+/// Flags of `job run` besides the common ones.
+const RUN_FLAGS: &[(&str, bool)] = &[
+    ("var", true),
+    ("var-file", true),
+    ("output", false),
+    ("detach", false),
+    ("verbose", false),
+    ("check-index", true),
+];
+
 /// Dispatches `orch job <verb>`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
-        Some("validate") => validate(&args[1..]),
-        Some("run") => run_job(&args[1..]),
-        Some(other) => Err(format!(
-            "`orch job {other}` is not available yet: this build supports `job validate` and `job run -output`"
-        )),
-        None => Err("usage: orch job <validate|run> [flags] <jobspec>".into()),
+        Some("validate") => validate(rest),
+        Some("run") => run_job(rest),
+        Some("-h" | "-help" | "--help" | "help") | None => {
+            println!("{JOB_USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(verb) => job_cmds::run(verb, rest, JOB_USAGE),
     }
 }
 
@@ -43,21 +88,51 @@ fn validate(args: &[String]) -> Result<ExitCode, String> {
 }
 
 fn run_job(args: &[String]) -> Result<ExitCode, String> {
-    let parsed = parse(args, JOBSPEC_FLAGS)?;
-    if !parsed.has("output") {
-        return Err("`orch job run` can only print the job (-output) in this build: there is no server to submit to yet".into());
+    let Some(parsed) = parse_args(args, RUN_FLAGS, RUN_HELP)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let job = load_parsed(&parsed)?;
+    let mut body = serde_json::json!({ "Job": job });
+    if let Some(i) = parsed.all("check-index").last() {
+        let index: u64 = i.parse().map_err(|_| {
+            format!("-check-index {i:?}: expected the job modify index from `orch job plan`")
+        })?;
+        body["EnforceIndex"] = true.into();
+        body["JobModifyIndex"] = index.into();
     }
-    let job = load(args)?;
-    let body = serde_json::json!({ "Job": job });
-    let text = serde_json::to_string_pretty(&body)
-        .map_err(|e| format!("cannot encode job as JSON: {e}"))?;
-    println!("{text}");
-    Ok(ExitCode::SUCCESS)
+    if parsed.has("output") {
+        let text = serde_json::to_string_pretty(&body)
+            .map_err(|e| format!("cannot encode job as JSON: {e}"))?;
+        println!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let client = Client::from_flags(&parsed)?;
+    let reply = client.put("/v1/jobs", &body)?;
+    let warnings = super::table::text(&reply["Warnings"]);
+    if !warnings.is_empty() {
+        println!("Job Warnings:\n{warnings}\n");
+    }
+    let eval_id = super::table::text(&reply["EvalID"]);
+    if eval_id.is_empty() {
+        println!("Job registration successful");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if parsed.has("detach") {
+        println!("Job registration successful");
+        println!("Evaluation ID: {eval_id}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(ExitCode::from(super::monitor::monitor(&client, &eval_id)?))
 }
 
 /// Reads, parses, canonicalizes and validates the jobspec named on the command line.
 fn load(args: &[String]) -> Result<orch_core::model::Job, String> {
     let parsed = parse(args, JOBSPEC_FLAGS)?;
+    load_parsed(&parsed)
+}
+
+/// [`load`] for already parsed flags (`-var`, `-var-file`, one positional path).
+pub fn load_parsed(parsed: &Parsed) -> Result<orch_core::model::Job, String> {
     let [path] = parsed.positional.as_slice() else {
         return Err("expected exactly one jobspec path (use - for standard input)".into());
     };

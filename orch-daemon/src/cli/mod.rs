@@ -1,7 +1,14 @@
 //! The `orch` command line, with Nomad's verbs.
 
+mod client;
+mod eval_cmds;
 pub mod flags;
 mod job;
+mod job_cmds;
+mod monitor;
+mod node_cmds;
+mod status_cmds;
+mod table;
 
 use std::process::ExitCode;
 
@@ -9,23 +16,122 @@ const USAGE: &str = "Usage: orch <command> [args]
 
 Commands:
     agent          Run a server (-dev for a single-node server on 127.0.0.1:4646)
-    job validate   Check a jobspec (HCL or JSON) and report every problem
-    job run        With -output: print the job as API JSON without submitting it
-    version        Print the orch version";
+    alloc status   Display an allocation's status
+    eval           list, status: evaluations
+    job            run, status, stop, plan, inspect, history, revert, scale, validate
+    node           status, drain, eligibility
+    operator       raft list-peers
+    server         members
+    version        Print the orch version
+
+Server commands reach the agent at -address=<url>, else ORCH_ADDR, else NOMAD_ADDR, else
+http://127.0.0.1:4646. Run `orch <command> -h` for a command's options.";
 
 /// Runs a command line (without the program name) and returns the exit code.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let moved;
+    let args = match hoist_global_flags(args) {
+        Some(a) => {
+            moved = a;
+            moved.as_slice()
+        }
+        None => args,
+    };
+    let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
-        Some("job") => job::run(&args[1..]),
+        Some("job") => job::run(rest),
+        Some("node") => node_cmds::run(rest),
+        Some("eval") => eval_cmds::run_eval(rest),
+        Some("alloc") => eval_cmds::run_alloc(rest),
+        Some("server") => status_cmds::run_server(rest),
+        Some("operator") => status_cmds::run_operator(rest),
         Some("version") | Some("-version") | Some("--version") => {
             println!("orch v{}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
-        Some("agent") => crate::agent::run(&args[1..]),
+        Some("agent") => crate::agent::run(rest),
         Some("-h") | Some("--help") | Some("help") | None => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
         }
         Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    }
+}
+
+/// Prints a JSON value, indented.
+fn print_json(v: &serde_json::Value) -> Result<ExitCode, String> {
+    use std::io::Write;
+    let s = serde_json::to_string_pretty(v).map_err(|e| format!("cannot encode JSON: {e}"))?;
+    match writeln!(std::io::stdout().lock(), "{s}") {
+        // A reader that stopped early (`| head`) is not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to standard output: {e}"))
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// `orch -address=X job status` → `orch job status -address=X`: global flags given before
+/// the command move after its words, where the command's flag parser sees them.
+fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
+    let mut globals = Vec::new();
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let name = a
+            .trim_start_matches('-')
+            .split('=')
+            .next()
+            .unwrap_or_default();
+        if !a.starts_with('-') || !matches!(name, "address" | "namespace" | "region" | "json") {
+            break;
+        }
+        globals.push(a.clone());
+        if name != "json" && !a.contains('=') {
+            if let Some(v) = args.get(i + 1) {
+                globals.push(v.clone());
+            }
+            i += 1;
+        }
+        i += 1;
+    }
+    if globals.is_empty() {
+        return None;
+    }
+    let rest = &args[i.min(args.len())..];
+    let words = match rest.first().map(String::as_str) {
+        Some("operator") => 3,
+        Some("job" | "node" | "eval" | "alloc" | "server") => 2,
+        _ => 1,
+    };
+    let split = rest
+        .iter()
+        .take(words)
+        .take_while(|w| !w.starts_with('-'))
+        .count();
+    let mut out: Vec<String> = rest[..split].to_vec();
+    out.extend(globals);
+    out.extend(rest[split..].iter().cloned());
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hoist_global_flags;
+
+    fn strs(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn global_flags_move_after_the_command() {
+        assert_eq!(
+            hoist_global_flags(&strs(&["-address", "http://x", "job", "status", "web"])),
+            Some(strs(&["job", "status", "-address", "http://x", "web"]))
+        );
+        assert_eq!(
+            hoist_global_flags(&strs(&["-json", "operator", "raft", "list-peers"])),
+            Some(strs(&["operator", "raft", "list-peers", "-json"]))
+        );
+        assert_eq!(hoist_global_flags(&strs(&["job", "status"])), None);
     }
 }

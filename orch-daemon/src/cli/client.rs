@@ -1,0 +1,329 @@
+//! The HTTP client of the server verbs: address resolution (`-address`, `ORCH_ADDR`,
+//! `NOMAD_ADDR`, default `http://127.0.0.1:4646`), the flags every server verb shares,
+//! blocking calls to Nomad's `/v1` API, and unique-prefix ID resolution.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::flags::{FlagSpec, Parsed, parse};
+
+/// Default agent address, Nomad's.
+pub const DEFAULT_ADDR: &str = "http://127.0.0.1:4646";
+
+/// Flags every server verb accepts.
+pub const COMMON: &[(&str, bool)] = &[
+    ("address", true),
+    ("namespace", true),
+    ("region", true),
+    ("json", false),
+];
+
+/// Parses `args` with the common flags plus `extra`; `-h`/`-help` ask for help (returns
+/// `None` after printing `help`).
+pub fn parse_args(
+    args: &[String],
+    extra: &[(&'static str, bool)],
+    help: &str,
+) -> Result<Option<Parsed>, String> {
+    if args
+        .iter()
+        .take_while(|a| a.starts_with('-'))
+        .any(|a| matches!(a.as_str(), "-h" | "-help" | "--help"))
+    {
+        println!("{}", help.trim_end());
+        return Ok(None);
+    }
+    let specs: Vec<FlagSpec> = COMMON
+        .iter()
+        .chain(extra)
+        .map(|&(name, takes_value)| FlagSpec { name, takes_value })
+        .collect();
+    parse(args, &specs)
+        .map(Some)
+        .map_err(|e| format!("{e}\n\n{}", help.trim_end()))
+}
+
+/// The agent address: `-address`, else `ORCH_ADDR`, else `NOMAD_ADDR`, else the default.
+pub fn resolve_address(flag: Option<&str>, orch: Option<String>, nomad: Option<String>) -> String {
+    let raw = flag
+        .map(str::to_string)
+        .or(orch.filter(|s| !s.trim().is_empty()))
+        .or(nomad.filter(|s| !s.trim().is_empty()))
+        .unwrap_or_else(|| DEFAULT_ADDR.to_string());
+    let raw = raw.trim().trim_end_matches('/').to_string();
+    if raw.contains("://") {
+        raw
+    } else {
+        format!("http://{raw}")
+    }
+}
+
+/// A failed API call: the message, plus whether the agent answered 404.
+#[derive(Debug)]
+pub struct ApiFailure {
+    /// HTTP status (0 when the agent could not be reached).
+    pub status: u16,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+impl From<ApiFailure> for String {
+    fn from(f: ApiFailure) -> String {
+        f.message
+    }
+}
+
+/// A blocking client of one agent.
+pub struct Client {
+    /// Base address, `http://host:port`.
+    pub addr: String,
+    namespace: Option<String>,
+    region: Option<String>,
+    http: reqwest::Client,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Client {
+    /// A client for the address and namespace the parsed flags and environment name.
+    pub fn from_flags(p: &Parsed) -> Result<Client, String> {
+        let addr = resolve_address(
+            p.all("address").last().map(String::as_str),
+            std::env::var("ORCH_ADDR").ok(),
+            std::env::var("NOMAD_ADDR").ok(),
+        );
+        let namespace = p
+            .all("namespace")
+            .last()
+            .cloned()
+            .or_else(|| std::env::var("NOMAD_NAMESPACE").ok())
+            .filter(|s| !s.is_empty());
+        let region = p
+            .all("region")
+            .last()
+            .cloned()
+            .or_else(|| std::env::var("NOMAD_REGION").ok())
+            .filter(|s| !s.is_empty());
+        Client::new(addr, namespace, region)
+    }
+
+    /// A client of `addr`.
+    pub fn new(
+        addr: String,
+        namespace: Option<String>,
+        region: Option<String>,
+    ) -> Result<Client, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the HTTP client runtime: {e}"))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(330))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Client {
+            addr,
+            namespace,
+            region,
+            http,
+            rt,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        let mut url = format!("{}{path}", self.addr);
+        let mut sep = if path.contains('?') { '&' } else { '?' };
+        for (k, v) in [("namespace", &self.namespace), ("region", &self.region)] {
+            if let Some(v) = v {
+                url.push_str(&format!("{sep}{k}={}", encode(v)));
+                sep = '&';
+            }
+        }
+        url
+    }
+
+    /// Sends a request; returns the JSON body and the `X-Nomad-Index` header.
+    pub fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(Value, u64), ApiFailure> {
+        let url = self.url(path);
+        let mut req = self.http.request(method.clone(), &url);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.rt.block_on(async {
+            let resp = req.send().await.map_err(|e| self.unreachable(&e))?;
+            let status = resp.status();
+            let index = resp
+                .headers()
+                .get("x-nomad-index")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let text = resp.text().await.map_err(|e| ApiFailure {
+                status: status.as_u16(),
+                message: format!("reading the reply of {method} {path} failed: {e}; retry"),
+            })?;
+            if !status.is_success() {
+                return Err(ApiFailure {
+                    status: status.as_u16(),
+                    message: format!(
+                        "Unexpected response code: {} ({})",
+                        status.as_u16(),
+                        text.trim()
+                    ),
+                });
+            }
+            let value = if text.trim().is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).map_err(|e| ApiFailure {
+                    status: status.as_u16(),
+                    message: format!(
+                        "the agent at {} answered {method} {path} with invalid JSON ({e}); is it an orch or Nomad agent?",
+                        self.addr
+                    ),
+                })?
+            };
+            Ok((value, index))
+        })
+    }
+
+    fn unreachable(&self, e: &reqwest::Error) -> ApiFailure {
+        let mut cause = String::new();
+        let mut src: Option<&dyn std::error::Error> = Some(e);
+        while let Some(s) = src {
+            cause = s.to_string();
+            src = s.source();
+        }
+        let what = if e.is_timeout() {
+            "timed out".to_string()
+        } else {
+            let c = cause.to_lowercase();
+            match c.find(" (os error") {
+                Some(i) => c[..i].to_string(),
+                None => c,
+            }
+        };
+        ApiFailure {
+            status: 0,
+            message: format!(
+                "cannot reach the orch agent at {}: {what}; start one with `orch agent -dev` or set ORCH_ADDR (or -address) to a running agent",
+                self.addr
+            ),
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Result<Value, ApiFailure> {
+        self.call(reqwest::Method::GET, path, None).map(|(v, _)| v)
+    }
+
+    /// `GET path` as a blocking query: waits until the index passes `index` (or `wait`).
+    pub fn get_blocking(
+        &self,
+        path: &str,
+        index: u64,
+        wait: &str,
+    ) -> Result<(Value, u64), ApiFailure> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        self.call(
+            reqwest::Method::GET,
+            &format!("{path}{sep}index={index}&wait={wait}"),
+            None,
+        )
+    }
+
+    /// `PUT path` with a JSON body.
+    pub fn put(&self, path: &str, body: &Value) -> Result<Value, ApiFailure> {
+        self.call(reqwest::Method::PUT, path, Some(body))
+            .map(|(v, _)| v)
+    }
+
+    /// `DELETE path`.
+    pub fn delete(&self, path: &str) -> Result<Value, ApiFailure> {
+        self.call(reqwest::Method::DELETE, path, None)
+            .map(|(v, _)| v)
+    }
+
+    /// Resolves an ID or unique ID prefix with a `?prefix=` list endpoint (`/v1/jobs`,
+    /// `/v1/nodes`, `/v1/evaluations`, `/v1/allocations`); `kind` names the object.
+    pub fn resolve(&self, list: &str, kind: &str, prefix: &str) -> Result<String, String> {
+        if prefix.is_empty() {
+            return Err(format!("{kind} ID must not be empty"));
+        }
+        let items = self.get(&format!("{list}?prefix={}", encode(prefix)))?;
+        let ids: Vec<String> = items
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| i["ID"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if ids.iter().any(|i| i == prefix) {
+            return Ok(prefix.to_string());
+        }
+        match ids.as_slice() {
+            [] => {
+                let hint = match kind {
+                    "evaluation" => "orch eval list",
+                    "allocation" => "orch job status <job>",
+                    "node" => "orch node status",
+                    _ => "orch job status",
+                };
+                Err(format!(
+                    "No {kind} with prefix or ID {prefix:?} found; list them with `{hint}`"
+                ))
+            }
+            [one] => Ok(one.clone()),
+            many => Err(format!(
+                "Prefix {prefix:?} matched multiple {kind}s; give more characters of one of:\n  {}",
+                many.join("\n  ")
+            )),
+        }
+    }
+}
+
+/// Percent-encodes a query or path component.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_precedence() {
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            resolve_address(Some("http://a:1"), s("http://b:2"), s("http://c:3")),
+            "http://a:1"
+        );
+        assert_eq!(
+            resolve_address(None, s("http://b:2/"), s("http://c:3")),
+            "http://b:2"
+        );
+        assert_eq!(resolve_address(None, s(""), s("c:3")), "http://c:3");
+        assert_eq!(resolve_address(None, None, None), DEFAULT_ADDR);
+    }
+
+    #[test]
+    fn encodes_components() {
+        assert_eq!(encode("web app/1"), "web%20app%2F1");
+        assert_eq!(encode("abc-1_2.3"), "abc-1_2.3");
+    }
+}

@@ -1,0 +1,215 @@
+//! Human output in Nomad's layout: columns separated by two spaces (Nomad's `columnize`),
+//! `Key = Value` blocks, short IDs, and RFC 3339 times.
+
+use serde_json::Value;
+
+/// Aligns rows into columns two spaces apart, the first row being the header.
+pub fn columns(rows: &[Vec<String>]) -> String {
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0usize; width];
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if i + 1 < row.len() {
+                let pad = widths[i] - cell.chars().count() + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
+/// `Key = Value` lines with the `=` aligned.
+pub fn kv(pairs: &[(&str, String)]) -> String {
+    let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k:width$} = {v}").trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The first 8 characters of an ID, as Nomad shows them without `-verbose`.
+pub fn short(id: &str) -> String {
+    id.chars().take(8).collect()
+}
+
+/// A JSON value as table text: strings bare, null empty.
+pub fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Unix nanoseconds as UTC RFC 3339 (`2024-05-01T12:00:00Z`), Nomad's time format.
+pub fn time(nanos: i64) -> String {
+    let secs = nanos.div_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The current time in Nomad's format.
+pub fn now() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    time(nanos)
+}
+
+/// A JSON timestamp (Unix nanoseconds, or an RFC 3339 string) as time text; empty for
+/// 0, Go's zero time or missing.
+pub fn time_of(v: &Value) -> String {
+    match v {
+        Value::Number(n) => match n.as_i64() {
+            Some(n) if n > 0 => time(n),
+            _ => String::new(),
+        },
+        Value::String(s) if !s.starts_with("0001-01-01") => s.clone(),
+        _ => String::new(),
+    }
+}
+
+/// Nomad's `formatAllocMetrics`: why placements failed, one `* ...` line each.
+pub fn alloc_metrics(m: &Value, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let n = |k: &str| m[k].as_u64().unwrap_or(0);
+    let each = |k: &str| -> Vec<(String, u64)> {
+        m[k].as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if n("NodesEvaluated") == 0 {
+        out.push(format!("{prefix}* No nodes were eligible for evaluation"));
+    }
+    for (dc, available) in each("NodesAvailable") {
+        if available == 0 {
+            out.push(format!(
+                "{prefix}* No nodes are available in datacenter {dc:?}"
+            ));
+        }
+    }
+    for (class, num) in each("ClassFiltered") {
+        out.push(format!(
+            "{prefix}* Class {class:?}: {num} nodes excluded by filter"
+        ));
+    }
+    for (c, num) in each("ConstraintFiltered") {
+        out.push(format!(
+            "{prefix}* Constraint {c:?}: {num} nodes excluded by filter"
+        ));
+    }
+    if n("NodesExhausted") > 0 {
+        out.push(format!(
+            "{prefix}* Resources exhausted on {} nodes",
+            n("NodesExhausted")
+        ));
+    }
+    for (class, num) in each("ClassExhausted") {
+        out.push(format!(
+            "{prefix}* Class {class:?} exhausted on {num} nodes"
+        ));
+    }
+    for (dim, num) in each("DimensionExhausted") {
+        out.push(format!(
+            "{prefix}* Dimension {dim:?} exhausted on {num} nodes"
+        ));
+    }
+    if let Some(q) = m["QuotaExhausted"].as_array() {
+        for dim in q {
+            out.push(format!("{prefix}* Quota limit hit {:?}", text(dim)));
+        }
+    }
+    out
+}
+
+/// `Task Group "g" (failed to place N allocations):` blocks for a `FailedTGAllocs` map.
+pub fn failed_groups(failed: &Value, indent: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(groups) = failed.as_object() else {
+        return out;
+    };
+    for (group, metric) in groups {
+        let n = metric["CoalescedFailures"].as_u64().unwrap_or(0) + 1;
+        let noun = if n == 1 { "allocation" } else { "allocations" };
+        out.push(format!(
+            "{indent}Task Group {group:?} (failed to place {n} {noun}):"
+        ));
+        out.extend(alloc_metrics(metric, &format!("{indent}  ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_align() {
+        let rows = vec![
+            vec!["ID".into(), "Type".into()],
+            vec!["web-long".into(), "service".into()],
+        ];
+        assert_eq!(columns(&rows), "ID        Type\nweb-long  service");
+    }
+
+    #[test]
+    fn kv_aligns() {
+        assert_eq!(
+            kv(&[("ID", "web".into()), ("Priority", "50".into())]),
+            "ID       = web\nPriority = 50"
+        );
+    }
+
+    #[test]
+    fn formats_times() {
+        assert_eq!(time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(time(1_714_564_800_000_000_000), "2024-05-01T12:00:00Z");
+    }
+
+    #[test]
+    fn metrics_lines() {
+        let m = serde_json::json!({"NodesEvaluated": 3, "NodesExhausted": 2,
+            "DimensionExhausted": {"cpu": 2}, "CoalescedFailures": 1});
+        let lines = failed_groups(&serde_json::json!({"g": m}), "");
+        assert_eq!(
+            lines,
+            [
+                "Task Group \"g\" (failed to place 2 allocations):",
+                "  * Resources exhausted on 2 nodes",
+                "  * Dimension \"cpu\" exhausted on 2 nodes",
+            ]
+        );
+    }
+}
