@@ -23,6 +23,7 @@ pub mod reconcile;
 pub mod rng;
 pub mod select;
 pub mod system;
+pub mod triggers;
 pub mod verify;
 
 pub use outcome::Outcome;

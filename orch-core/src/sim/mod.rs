@@ -209,29 +209,12 @@ impl Cluster {
     /// Creates evaluations for every job with allocations on the node (and every system
     /// job), and on new capacity releases blocked evaluations.
     fn node_changed(&mut self, node_id: &str, capacity_added: bool) -> Result<(), SimError> {
-        let mut jobs: BTreeSet<(String, String)> = self
-            .state
-            .allocs_by_node(node_id)
-            .into_iter()
-            .filter(|a| !a.terminal())
-            .map(|a| (a.namespace.clone(), a.job_id.clone()))
-            .collect();
-        for j in self.state.jobs() {
-            if (j.job_type == job_type::SYSTEM || j.job_type == job_type::SYSBATCH) && !j.stop {
-                jobs.insert((j.namespace.clone(), j.id.clone()));
-            }
-        }
-        let mut evals = Vec::new();
-        for (ns, id) in jobs {
-            let Some(job) = self.state.job(&ns, &id) else {
-                continue;
-            };
-            let (priority, jtype, jmi) = (job.priority, job.job_type.clone(), job.job_modify_index);
-            let mut e = self.eval_for(&ns, &id, priority, &jtype, trigger::NODE_UPDATE);
-            e.node_id = node_id.into();
-            e.job_modify_index = jmi;
-            evals.push(e);
-        }
+        let (now, mut seq, salt) = (self.now, self.next_id, self.rng.next_u64());
+        let evals = crate::scheduler::triggers::node_update_evals(&self.state, node_id, now, &mut || {
+            seq += 1;
+            uuid_like(SchedRng::new(salt ^ seq).next_u64(), seq)
+        });
+        self.next_id = seq;
         if !evals.is_empty() {
             self.apply(Command::EvalUpsert(EvalUpsert {
                 evals: evals.clone(),

@@ -1,0 +1,46 @@
+//! Which evaluations a cluster event calls for. Shared by the simulation harness and the
+//! servers so both react to the same events the same way.
+
+use std::collections::BTreeSet;
+
+use crate::model::{Evaluation, eval_status, job_type, trigger};
+use crate::state::StateStore;
+
+/// Evaluations for a node whose status, eligibility or drain changed (Nomad's
+/// `createNodeEvals`): one per job with live allocations on the node, plus one per
+/// running system and sysbatch job (which may now place on it, or must leave it).
+pub fn node_update_evals(
+    state: &StateStore,
+    node_id: &str,
+    now: i64,
+    next_id: &mut dyn FnMut() -> String,
+) -> Vec<Evaluation> {
+    let mut jobs: BTreeSet<(String, String)> = state
+        .allocs_by_node(node_id)
+        .into_iter()
+        .filter(|a| !a.terminal())
+        .map(|a| (a.namespace.clone(), a.job_id.clone()))
+        .collect();
+    for j in state.jobs() {
+        if (j.job_type == job_type::SYSTEM || j.job_type == job_type::SYSBATCH) && !j.stop {
+            jobs.insert((j.namespace.clone(), j.id.clone()));
+        }
+    }
+    jobs.into_iter()
+        .filter_map(|(ns, id)| state.job(&ns, &id))
+        .map(|job| Evaluation {
+            id: next_id(),
+            namespace: job.namespace.clone(),
+            priority: job.priority,
+            eval_type: job.job_type.clone(),
+            triggered_by: trigger::NODE_UPDATE.into(),
+            job_id: job.id.clone(),
+            job_modify_index: job.job_modify_index,
+            node_id: node_id.to_string(),
+            status: eval_status::PENDING.into(),
+            create_time: now,
+            modify_time: now,
+            ..Evaluation::default()
+        })
+        .collect()
+}
