@@ -2,7 +2,11 @@
 
 use std::path::Path;
 
+pub mod nomad_json;
+
 /// Every `.hcl` fixture under `tests/jobspecs/<dir>`, as (file name, text), sorted by name.
+// Not every test file that declares `mod common;` loads jobspec fixtures.
+#[allow(dead_code)]
 pub fn fixtures(dir: &str) -> Vec<(String, String)> {
     let base = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/jobspecs")

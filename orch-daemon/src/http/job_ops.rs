@@ -7,12 +7,12 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use orch_core::model::{client_status, eval_status, trigger};
+use orch_core::model::{Evaluation, client_status, eval_status, trigger};
 use orch_core::state::{Command, EvalUpsert, JobRevert, JobScale, JobStability};
 use serde_json::{Value, json};
 
 use super::jobs::{find_job, get_ci, summary_index};
-use super::query::{field, json_body};
+use super::query::{field, json_body, write_reply};
 use super::{ApiError, ApiState, QueryOpts};
 
 type Api = State<Arc<ApiState>>;
@@ -83,12 +83,7 @@ pub async fn scale(
         )
     })?;
     let message: String = field(&body, "Message")?.unwrap_or_default();
-    let (job_type, priority) = {
-        let s = api.state.read();
-        let j = find_job(&s, &q, &id)?;
-        (j.job_type.clone(), j.priority)
-    };
-    let eval = api.new_eval(q.ns(), &id, &job_type, priority, trigger::JOB_SCALING);
+    let eval = job_eval(&api, &q, &id, trigger::JOB_SCALING)?;
     let cmd = Command::JobScale(JobScale {
         namespace: q.ns().to_string(),
         job_id: id,
@@ -101,21 +96,20 @@ pub async fn scale(
     write_reply(&api, cmd).await
 }
 
-/// Commits a job command and answers Nomad's `JobRegisterResponse`-like shape.
-async fn write_reply(api: &ApiState, cmd: Command) -> Result<Response, ApiError> {
-    let r = api.replicator.propose(cmd).await?;
-    Ok(api.reply(
-        r.index,
-        &json!({
-            "EvalID": r.eval_id,
-            "EvalCreateIndex": r.eval_create_index,
-            "JobModifyIndex": r.job_modify_index,
-            "Warnings": r.warnings.join("\n"),
-            "Index": r.index,
-            "LastContact": 0,
-            "KnownLeader": api.known_leader(),
-        }),
-    ))
+/// A new evaluation of the job `id`, with the job's type and priority; the job's 404 when
+/// it does not exist.
+fn job_eval(
+    api: &ApiState,
+    q: &QueryOpts,
+    id: &str,
+    triggered_by: &str,
+) -> Result<Evaluation, ApiError> {
+    let (job_type, priority) = {
+        let s = api.state.read();
+        let j = find_job(&s, q, id)?;
+        (j.job_type.clone(), j.priority)
+    };
+    Ok(api.new_eval(q.ns(), id, &job_type, priority, triggered_by))
 }
 
 /// `POST /v1/job/:id/evaluate`: a new evaluation of the job.
@@ -174,12 +168,7 @@ pub async fn revert(
     let version: u64 = field(&body, "JobVersion")?
         .ok_or_else(|| ApiError::bad_request("JobVersion is required: the version to revert to"))?;
     let enforce: Option<u64> = field(&body, "EnforcePriorVersion")?;
-    let (job_type, priority) = {
-        let s = api.state.read();
-        let j = find_job(&s, &q, &id)?;
-        (j.job_type.clone(), j.priority)
-    };
-    let eval = api.new_eval(q.ns(), &id, &job_type, priority, trigger::JOB_REGISTER);
+    let eval = job_eval(&api, &q, &id, trigger::JOB_REGISTER)?;
     let cmd = Command::JobRevert(JobRevert {
         namespace: q.ns().to_string(),
         job_id: id,

@@ -15,7 +15,7 @@ use orch_core::state::{Command, JobDeregister, JobRegister, StateStore, table};
 use serde_json::{Value, json};
 
 use super::allocs::alloc_stub;
-use super::query::{field, json_body};
+use super::query::{field, json_body, write_reply};
 use super::{ApiError, ApiState, QueryOpts};
 
 type Api = State<Arc<ApiState>>;
@@ -241,19 +241,7 @@ async fn register_job(
         preserve_counts,
         now: (api.now)(),
     });
-    let r = api.replicator.propose(cmd).await?;
-    Ok(api.reply(
-        r.index,
-        &json!({
-            "EvalID": r.eval_id,
-            "EvalCreateIndex": r.eval_create_index,
-            "JobModifyIndex": r.job_modify_index,
-            "Warnings": r.warnings.join("\n"),
-            "Index": r.index,
-            "LastContact": 0,
-            "KnownLeader": api.known_leader(),
-        }),
-    ))
+    write_reply(api, cmd).await
 }
 
 /// `POST /v1/jobs/parse`: HCL (`JobHCL`, with `Variables` as a var-file text) to the

@@ -10,9 +10,9 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use orch_core::state::{StateError, StateStore};
+use orch_core::state::{Command, StateError, StateStore};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::ApiState;
 use crate::server::ReplicateError;
@@ -282,6 +282,24 @@ impl ApiState {
     pub fn known_leader(&self) -> bool {
         self.replicator.is_leader() || self.replicator.leader_addr().is_some()
     }
+}
+
+/// Commits a job command and answers Nomad's `JobRegisterResponse` shape (job register,
+/// scale, revert).
+pub(crate) async fn write_reply(api: &ApiState, cmd: Command) -> Result<Response, ApiError> {
+    let r = api.replicator.propose(cmd).await?;
+    Ok(api.reply(
+        r.index,
+        &json!({
+            "EvalID": r.eval_id,
+            "EvalCreateIndex": r.eval_create_index,
+            "JobModifyIndex": r.job_modify_index,
+            "Warnings": r.warnings.join("\n"),
+            "Index": r.index,
+            "LastContact": 0,
+            "KnownLeader": api.known_leader(),
+        }),
+    ))
 }
 
 /// Parses a request body as JSON; malformed JSON is a 400 giving line and column. An
