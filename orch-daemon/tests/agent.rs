@@ -78,3 +78,103 @@ fn a_server_keeps_its_state_across_restarts() {
     assert!(found, "job registered before the restart is still there");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+fn client_node(id: &str) -> serde_json::Value {
+    serde_json::json!({"Node": {
+        "ID": id, "Name": id, "Datacenter": "dc1",
+        "Attributes": {"kernel.name": "linux", "driver.raw_exec": "1"},
+        "Drivers": {"raw_exec": {"Detected": true, "Healthy": true}},
+        "NodeResources": {"Cpu": {"CpuShares": 4000}, "Memory": {"MemoryMB": 4096}, "Disk": {"DiskMB": 20000}}
+    }})
+}
+
+fn live_allocs(agent: &Agent) -> Vec<serde_json::Value> {
+    let (_, allocs) = get(agent, "/v1/job/web/allocations");
+    allocs
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a["DesiredStatus"] == "run" && a["ClientStatus"] != "lost")
+        .collect()
+}
+
+#[test]
+fn work_moves_off_a_node_that_stops_heartbeating() {
+    let dir = temp_dir("heartbeat");
+    let fast = dir.join("fast.hcl");
+    std::fs::write(
+        &fast,
+        "server {\n  min_heartbeat_ttl = \"500ms\"\n  heartbeat_grace = \"500ms\"\n}\n",
+    )
+    .unwrap();
+    let agent = start(&dir, &["-dev", "-config", fast.to_str().unwrap()]);
+    wait_leader(&agent);
+    for id in [
+        "11111111-0000-4000-8000-000000000001",
+        "22222222-0000-4000-8000-000000000002",
+    ] {
+        let (code, body) = send(&agent, "PUT", "/v1/internal/node/register", client_node(id));
+        assert_eq!(code, 200, "{body}");
+    }
+    let (code, body) = send(&agent, "PUT", "/v1/jobs", example_job());
+    assert_eq!(code, 200, "{body}");
+    let mut placed = Vec::new();
+    for _ in 0..100 {
+        placed = live_allocs(&agent);
+        if placed.len() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        placed.len(),
+        2,
+        "both allocations placed on the registered nodes"
+    );
+    // Only node 1 keeps heartbeating.
+    let survivor = "11111111-0000-4000-8000-000000000001";
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut moved = false;
+    while std::time::Instant::now() < deadline {
+        send(
+            &agent,
+            "PUT",
+            &format!("/v1/internal/node/{survivor}/heartbeat"),
+            serde_json::json!({"Status": "ready"}),
+        );
+        let allocs = live_allocs(&agent);
+        let (_, down) = get(&agent, "/v1/node/22222222-0000-4000-8000-000000000002");
+        if down["Status"] == "down"
+            && allocs.len() == 2
+            && allocs.iter().all(|a| a["NodeID"] == survivor)
+        {
+            moved = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    if !moved {
+        let (_, n) = get(&agent, "/v1/node/22222222-0000-4000-8000-000000000002");
+        let (_, allocs) = get(&agent, "/v1/job/web/allocations");
+        let (_, evals) = get(&agent, "/v1/job/web/evaluations");
+        eprintln!("node status {}", n["Status"]);
+        for a in allocs.as_array().into_iter().flatten() {
+            eprintln!(
+                "alloc {} {} {} {}",
+                a["NodeID"], a["DesiredStatus"], a["ClientStatus"], a["Name"]
+            );
+        }
+        for e in evals.as_array().into_iter().flatten() {
+            eprintln!(
+                "eval {} {} blocked={} failed={}",
+                e["TriggeredBy"], e["Status"], e["BlockedEval"], e["FailedTGAllocs"]
+            );
+        }
+    }
+    assert!(
+        moved,
+        "the silent node went down and its allocation was replaced on the live one"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -210,10 +210,11 @@ impl Cluster {
     /// job), and on new capacity releases blocked evaluations.
     fn node_changed(&mut self, node_id: &str, capacity_added: bool) -> Result<(), SimError> {
         let (now, mut seq, salt) = (self.now, self.next_id, self.rng.next_u64());
-        let evals = crate::scheduler::triggers::node_update_evals(&self.state, node_id, now, &mut || {
-            seq += 1;
-            uuid_like(SchedRng::new(salt ^ seq).next_u64(), seq)
-        });
+        let evals =
+            crate::scheduler::triggers::node_update_evals(&self.state, node_id, now, &mut || {
+                seq += 1;
+                uuid_like(SchedRng::new(salt ^ seq).next_u64(), seq)
+            });
         self.next_id = seq;
         if !evals.is_empty() {
             self.apply(Command::EvalUpsert(EvalUpsert {

@@ -77,6 +77,8 @@ pub struct ServerConfig {
     pub num_schedulers: Option<usize>,
     /// Heartbeat grace before a silent client is marked down, Go duration.
     pub heartbeat_grace: Option<String>,
+    /// How often clients must heartbeat, Go duration (default `10s`).
+    pub min_heartbeat_ttl: Option<String>,
 }
 
 /// `client` block.
@@ -199,6 +201,12 @@ impl AgentConfig {
             .extend(other.server.server_join.retry_join);
         if other.server.num_schedulers.is_some() {
             self.server.num_schedulers = other.server.num_schedulers;
+        }
+        if other.server.heartbeat_grace.is_some() {
+            self.server.heartbeat_grace = other.server.heartbeat_grace;
+        }
+        if other.server.min_heartbeat_ttl.is_some() {
+            self.server.min_heartbeat_ttl = other.server.min_heartbeat_ttl;
         }
         self.client.enabled |= other.client.enabled;
         self.client.servers.extend(other.client.servers);

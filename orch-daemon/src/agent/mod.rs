@@ -114,6 +114,7 @@ pub fn load_config(args: &[String]) -> Result<AgentConfig, ConfigError> {
             },
             num_schedulers: number("num-schedulers")?.map(|n| n as usize),
             heartbeat_grace: None,
+            min_heartbeat_ttl: None,
         },
         client: ClientConfig {
             enabled: p.has("client"),
@@ -214,12 +215,22 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
     }
 
     let replicator: Arc<dyn Replicator> = Arc::new(node.replicator());
+    let duration = |v: &Option<String>, name: &str| -> Result<Option<Duration>, String> {
+        v.as_deref()
+            .map(|s| {
+                crate::http::query::parse_go_duration(s)
+                    .ok_or_else(|| format!("server.{name}: {s:?} is not a duration like \"10s\""))
+            })
+            .transpose()
+    };
+    let defaults = LeaderConfig::default();
     let leader_config = LeaderConfig {
-        workers: config
-            .server
-            .num_schedulers
-            .unwrap_or_else(|| LeaderConfig::default().workers),
-        ..LeaderConfig::default()
+        workers: config.server.num_schedulers.unwrap_or(defaults.workers),
+        heartbeat_ttl: duration(&config.server.min_heartbeat_ttl, "min_heartbeat_ttl")?
+            .unwrap_or(defaults.heartbeat_ttl),
+        heartbeat_grace: duration(&config.server.heartbeat_grace, "heartbeat_grace")?
+            .unwrap_or(defaults.heartbeat_grace),
+        ..defaults
     };
     let leader = Leader::new(state.clone(), Arc::clone(&replicator), leader_config);
     leader.start().await;
@@ -242,7 +253,9 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
         http_addr: http_addr.to_string(),
         server: true,
     };
-    let api = Arc::new(ApiState::new(state.clone(), Arc::clone(&replicator), agent));
+    let mut api = ApiState::new(state.clone(), Arc::clone(&replicator), agent);
+    api.leader = Some(Arc::clone(&leader));
+    let api = Arc::new(api);
     println!(
         "==> orch agent started (server{})",
         if config.dev { ", dev mode" } else { "" }

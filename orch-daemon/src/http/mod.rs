@@ -10,6 +10,7 @@
 //! [`deployments`], [`status`] (status, agent, regions, operator, metrics).
 
 pub mod allocs;
+pub mod client_api;
 pub mod deployments;
 pub mod job_ops;
 pub mod jobs;
@@ -24,7 +25,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use orch_core::model::{Evaluation, eval_status};
 use orch_core::scheduler::SchedulerConfig;
 
@@ -86,6 +87,8 @@ pub struct ApiState {
     pub ids: IdGen,
     /// The clock: Unix nanoseconds (commands carry time so replicas agree).
     pub now: fn() -> i64,
+    /// The leader machinery of this server (heartbeat timers), if it runs one.
+    pub leader: Option<Arc<crate::server::Leader>>,
 }
 
 impl ApiState {
@@ -99,6 +102,7 @@ impl ApiState {
             scheduler_config: SchedulerConfig::default(),
             ids: Arc::new(uuid_v4),
             now: unix_nanos,
+            leader: None,
         }
     }
 
@@ -145,6 +149,15 @@ pub fn unix_nanos() -> i64 {
 /// Nomad's `/v1` API as an axum router; serve it with `axum::serve`.
 pub fn router(api: Arc<ApiState>) -> Router {
     Router::new()
+        // orch's own client calls (Nomad's clients use RPC for these).
+        .route(
+            "/v1/internal/node/register",
+            put(client_api::register).post(client_api::register),
+        )
+        .route(
+            "/v1/internal/node/{id}/heartbeat",
+            put(client_api::heartbeat).post(client_api::heartbeat),
+        )
         // Jobs.
         .route(
             "/v1/jobs",

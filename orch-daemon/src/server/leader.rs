@@ -49,6 +49,10 @@ pub struct LeaderConfig {
     pub workers: usize,
     /// Scheduler settings.
     pub scheduler: SchedulerConfig,
+    /// How often clients must heartbeat (Nomad's `min_heartbeat_ttl`, default 10 s).
+    pub heartbeat_ttl: Duration,
+    /// Extra time before a silent client is marked down (`heartbeat_grace`, default 10 s).
+    pub heartbeat_grace: Duration,
 }
 
 impl Default for LeaderConfig {
@@ -56,6 +60,8 @@ impl Default for LeaderConfig {
         LeaderConfig {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             scheduler: SchedulerConfig::default(),
+            heartbeat_ttl: Duration::from_secs(10),
+            heartbeat_grace: Duration::from_secs(10),
         }
     }
 }
@@ -77,6 +83,8 @@ pub struct Leader {
     plans: mpsc::Sender<PlanRequest>,
     plan_rx: Mutex<Option<mpsc::Receiver<PlanRequest>>>,
     wake: tokio::sync::Notify,
+    /// When each client node must have heartbeated again.
+    heartbeats: std::sync::Mutex<BTreeMap<String, tokio::time::Instant>>,
 }
 
 impl Leader {
@@ -98,6 +106,7 @@ impl Leader {
             plans,
             plan_rx: Mutex::new(Some(plan_rx)),
             wake: tokio::sync::Notify::new(),
+            heartbeats: std::sync::Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -107,6 +116,7 @@ impl Leader {
             tokio::spawn(Arc::clone(self).plan_applier(rx));
         }
         tokio::spawn(Arc::clone(self).feeder());
+        tokio::spawn(Arc::clone(self).heartbeat_reaper());
         for _ in 0..self.config.workers.max(1) {
             tokio::spawn(Arc::clone(self).worker());
         }
@@ -204,6 +214,99 @@ impl Leader {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
+    }
+
+    /// Records a client heartbeat; returns the TTL the client must heartbeat within.
+    pub fn heartbeat(&self, node_id: &str) -> Duration {
+        let deadline =
+            tokio::time::Instant::now() + self.config.heartbeat_ttl + self.config.heartbeat_grace;
+        self.heartbeats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(node_id.to_string(), deadline);
+        self.config.heartbeat_ttl
+    }
+
+    /// Marks nodes down when their heartbeat deadline passes, creating evaluations so
+    /// their allocations are replaced (Nomad's heartbeat timers). A new leader first gives
+    /// every ready node a full TTL, as Nomad does on leadership change.
+    async fn heartbeat_reaper(self: Arc<Self>) {
+        let mut was_leader = false;
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let leading = self.replicator.is_leader();
+            if leading && !was_leader {
+                let ready: Vec<String> = {
+                    let s = self.state.read();
+                    s.nodes()
+                        .filter(|n| n.status == orch_core::model::node_status::READY)
+                        .map(|n| n.id.clone())
+                        .collect()
+                };
+                for id in ready {
+                    self.heartbeat(&id);
+                }
+            }
+            was_leader = leading;
+            if !leading {
+                continue;
+            }
+            let now = tokio::time::Instant::now();
+            let expired: Vec<String> = {
+                let mut hb = self.heartbeats.lock().unwrap_or_else(|e| e.into_inner());
+                let gone: Vec<String> = hb
+                    .iter()
+                    .filter(|(_, d)| **d <= now)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in &gone {
+                    hb.remove(id);
+                }
+                gone
+            };
+            for node_id in expired {
+                let ready = self
+                    .state
+                    .read()
+                    .node(&node_id)
+                    .is_some_and(|n| n.status == orch_core::model::node_status::READY);
+                if !ready {
+                    continue;
+                }
+                let _ = self
+                    .set_node_status(&node_id, orch_core::model::node_status::DOWN)
+                    .await;
+            }
+        }
+    }
+
+    /// Changes a node's status and creates the evaluations that react to it.
+    pub async fn set_node_status(&self, node_id: &str, status: &str) -> Result<(), ReplicateError> {
+        self.replicator
+            .propose(Command::NodeStatusUpdate(
+                orch_core::state::NodeStatusUpdate {
+                    node_id: node_id.to_string(),
+                    status: status.to_string(),
+                    now: now_nanos(),
+                },
+            ))
+            .await?;
+        self.node_changed(node_id).await
+    }
+
+    /// Creates the evaluations a node change calls for.
+    pub async fn node_changed(&self, node_id: &str) -> Result<(), ReplicateError> {
+        let evals = {
+            let s = self.state.read();
+            let mut ids = new_uuid;
+            orch_core::scheduler::triggers::node_update_evals(&s, node_id, now_nanos(), &mut ids)
+        };
+        if !evals.is_empty() {
+            self.replicator
+                .propose(Command::EvalUpsert(EvalUpsert { evals }))
+                .await?;
+        }
+        Ok(())
     }
 
     /// One scheduler worker.
