@@ -129,10 +129,24 @@ impl Leader {
         let mut known: BTreeSet<String> = BTreeSet::new();
         let mut node_seen: BTreeMap<String, u64> = BTreeMap::new();
         let mut last_index = 0u64;
+        let mut was_leader = false;
         loop {
             if !self.replicator.is_leader() {
+                if was_leader {
+                    // Lost leadership: the new leader rebuilds its queues from the state,
+                    // so drop ours (Nomad's revokeLeadership).
+                    self.broker.lock().await.set_enabled(false);
+                    self.blocked.lock().await.flush();
+                    known.clear();
+                    node_seen.clear();
+                    was_leader = false;
+                }
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
+            }
+            if !was_leader {
+                self.broker.lock().await.set_enabled(true);
+                was_leader = true;
             }
             let (pending, blocked, changed_classes, index) = {
                 let s = self.state.read();
