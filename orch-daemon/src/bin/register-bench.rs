@@ -1,0 +1,193 @@
+//! Raft registration throughput (BENCHMARKS.md): three servers on loopback in this
+//! process (real Raft over HTTP, redb log fsync'd on every append, leader loops running),
+//! 64 concurrent HTTP clients registering distinct batch jobs (the JSON of one c1m job,
+//! about 1 KB) through the Nomad API of all three servers, for a fixed time.
+//!
+//! `cargo run --release -p orch-daemon --bin register-bench -- [--seconds 30] [--clients 64]`
+//! Prints one JSON line: committed registrations per second, p50 and p99 latency.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use orch_daemon::http::{AgentInfo, ApiState, router};
+use orch_daemon::raft::{RaftConfig, RaftNode};
+use orch_daemon::server::{Leader, LeaderConfig, Replicator, StateHandle};
+
+struct Args {
+    seconds: u64,
+    clients: usize,
+}
+
+fn args() -> Result<Args, String> {
+    let mut a = Args {
+        seconds: 30,
+        clients: 64,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let v = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--seconds" => a.seconds = v.parse().map_err(|e| format!("--seconds: {e}"))?,
+            "--clients" => a.clients = v.parse().map_err(|e| format!("--clients: {e}"))?,
+            other => {
+                return Err(format!(
+                    "unknown flag {other}; expected --seconds, --clients"
+                ));
+            }
+        }
+    }
+    Ok(a)
+}
+
+fn job_body(n: u64) -> String {
+    serde_json::json!({"Job": {
+        "ID": format!("bench-{n}"), "Type": "batch", "Priority": 50, "Datacenters": ["*"],
+        "Meta": {"bench": "register", "sequence": n.to_string()},
+        "TaskGroups": [{"Name": "g", "Count": 10 + (n * 37) % 991,
+            "Tasks": [{"Name": "work", "Driver": "raw_exec",
+                "Config": {"command": "/bin/true", "args": ["--bench", "register"]},
+                "Resources": {"CPU": 25, "MemoryMB": 64},
+                "Env": {"BENCH": "1"}}]}]
+    }})
+    .to_string()
+}
+
+struct Server {
+    node: RaftNode,
+    http: String,
+}
+
+async fn start_server(
+    i: usize,
+    dir: &std::path::Path,
+    join: Option<String>,
+) -> Result<Server, String> {
+    let state = StateHandle::default();
+    let config = RaftConfig::new(100 + i as u64, "127.0.0.1:0", dir.join(format!("s{i}")));
+    let node = RaftNode::start(config, state.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    match join {
+        None => node.bootstrap().await.map_err(|e| e.to_string())?,
+        Some(addr) => node
+            .join(&addr, Duration::from_secs(30))
+            .await
+            .map_err(|e| e.to_string())?,
+    }
+    let replicator: Arc<dyn Replicator> = Arc::new(node.replicator());
+    let leader = Leader::new(
+        state.clone(),
+        Arc::clone(&replicator),
+        LeaderConfig {
+            workers: 1,
+            ..LeaderConfig::default()
+        },
+    );
+    leader.start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let http = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let mut api = ApiState::new(
+        state,
+        replicator,
+        AgentInfo {
+            name: format!("s{i}"),
+            ..AgentInfo::default()
+        },
+    );
+    api.leader = Some(leader);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router(Arc::new(api))).await;
+    });
+    Ok(Server { node, http })
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let a = match args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("register-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(a).await {
+        eprintln!("register-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(a: Args) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("orch-register-bench-{}", std::process::id()));
+    let first = start_server(0, &dir, None).await?;
+    let join = first.node.local_addr().to_string();
+    let second = start_server(1, &dir, Some(join.clone())).await?;
+    let third = start_server(2, &dir, Some(join)).await?;
+    let servers = [first.http.clone(), second.http.clone(), third.http.clone()];
+    eprintln!(
+        "register-bench: 3 servers up; {} clients for {} s",
+        a.clients, a.seconds
+    );
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.clients)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(a.seconds);
+    let mut tasks = Vec::new();
+    for c in 0..a.clients {
+        let (client, counter, url) = (
+            client.clone(),
+            Arc::clone(&counter),
+            format!("{}/v1/jobs", servers[c % 3]),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            while Instant::now() < deadline {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let started = Instant::now();
+                match client
+                    .put(&url)
+                    .header("content-type", "application/json")
+                    .body(job_body(n))
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() => latencies.push(started.elapsed()),
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.map_err(|e| e.to_string())?;
+        all.extend(l);
+        errors += e;
+    }
+    all.sort();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let out = serde_json::json!({
+        "servers": 3, "clients": a.clients, "seconds": a.seconds,
+        "committed": all.len(), "errors": errors,
+        "registrations_per_sec": all.len() as f64 / a.seconds as f64,
+        "p50_ms": pct(0.50), "p99_ms": pct(0.99),
+        "fsync": "redb durable commit per append",
+    });
+    println!("{out}");
+    for s in [first, second, third] {
+        let _ = s.node.shutdown().await;
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
