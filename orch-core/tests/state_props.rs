@@ -296,6 +296,15 @@ fn command(s: &StateStore, step: usize, op: &Op) -> Command {
 
 fn check_invariants(s: &StateStore) -> Result<(), TestCaseError> {
     let latest = s.latest_index();
+    prop_assert_eq!(s.evals_modified_after(0).count(), s.evals().count());
+    prop_assert_eq!(s.allocs_modified_after(0).count(), s.allocs().count());
+    prop_assert!(
+        s.allocs_modified_after(0)
+            .map(|a| a.modify_index)
+            .is_sorted(),
+        "modify order"
+    );
+    prop_assert_eq!(s.allocs_modified_after(latest).count(), 0);
     for n in s.nodes() {
         let mut sum = orch_core::model::Usage::default();
         for a in s.allocs_by_node(&n.id) {

@@ -132,10 +132,12 @@ fn prune_versions(versions: &mut BTreeMap<u64, Job>) {
 
 impl StateStore {
     pub(super) fn index_eval(&mut self, e: &Evaluation) {
+        self.evals_by_modify.insert((e.modify_index, e.id.clone()));
         index_insert(&mut self.evals_by_job, key(&e.namespace, &e.job_id), &e.id);
     }
 
     pub(super) fn index_alloc(&mut self, a: &Allocation) {
+        self.allocs_by_modify.insert((a.modify_index, a.id.clone()));
         let usage = a.usage();
         if usage != crate::model::Usage::default() {
             self.node_usage
@@ -221,6 +223,7 @@ impl StateStore {
             dirty.insert(table::EVALS);
             let old = self.evals.remove(&id);
             if let Some(o) = &old {
+                self.evals_by_modify.remove(&(o.modify_index, id.clone()));
                 index_remove(&mut self.evals_by_job, &key(&o.namespace, &o.job_id), &id);
                 touched.insert(key(&o.namespace, &o.job_id));
             }
@@ -244,6 +247,7 @@ impl StateStore {
             dirty.insert(table::ALLOCS);
             let old = self.allocs.remove(&id);
             if let Some(o) = &old {
+                self.allocs_by_modify.remove(&(o.modify_index, id.clone()));
                 let usage = o.usage();
                 if let Some(u) = self.node_usage.get_mut(&o.node_id) {
                     u.sub(&usage);

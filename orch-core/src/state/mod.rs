@@ -84,6 +84,10 @@ pub struct StateStore {
     allocs_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     allocs_by_eval: BTreeMap<String, BTreeSet<String>>,
     deployments_by_job: BTreeMap<JobKey, BTreeSet<String>>,
+    /// Evaluations and allocations by `(ModifyIndex, ID)`, so watchers (the leader's
+    /// feeder) find what changed since an index without scanning everything.
+    evals_by_modify: BTreeSet<(u64, String)>,
+    allocs_by_modify: BTreeSet<(u64, String)>,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -215,6 +219,20 @@ impl StateStore {
     /// All allocations as stored (without jobs), ordered by ID.
     pub fn allocs(&self) -> impl Iterator<Item = &Allocation> {
         self.allocs.values()
+    }
+
+    /// Evaluations created or changed after `index`, oldest change first.
+    pub fn evals_modified_after(&self, index: u64) -> impl Iterator<Item = &Evaluation> {
+        self.evals_by_modify
+            .range((index.saturating_add(1), String::new())..)
+            .filter_map(|(_, id)| self.evals.get(id))
+    }
+
+    /// Allocations created or changed after `index`, oldest change first.
+    pub fn allocs_modified_after(&self, index: u64) -> impl Iterator<Item = &Allocation> {
+        self.allocs_by_modify
+            .range((index.saturating_add(1), String::new())..)
+            .filter_map(|(_, id)| self.allocs.get(id))
     }
 
     /// Resources held on a node by its non-terminal allocations.

@@ -145,14 +145,16 @@ impl Leader {
                 continue;
             }
             if !was_leader {
+                // Gained leadership: rebuild the queues from the whole state.
                 self.broker.lock().await.set_enabled(true);
+                last_index = 0;
                 was_leader = true;
             }
             let (pending, blocked, changed_classes, index) = {
                 let s = self.state.read();
                 let mut pending = Vec::new();
                 let mut blocked = Vec::new();
-                for e in s.evals() {
+                for e in s.evals_modified_after(last_index) {
                     if known.contains(&e.id) {
                         continue;
                     }
@@ -170,10 +172,7 @@ impl Leader {
                     }
                 }
                 // Allocations that ended since the last pass free capacity on their nodes.
-                for a in s
-                    .allocs()
-                    .filter(|a| a.modify_index > last_index && a.terminal())
-                {
+                for a in s.allocs_modified_after(last_index).filter(|a| a.terminal()) {
                     if let Some(n) = s.node(&a.node_id) {
                         classes.insert(n.computed_class.clone());
                     }
