@@ -43,6 +43,21 @@ fn dev_agent_serves_nomads_api_and_schedules_through_raft() {
         "{body}"
     );
     assert_eq!(get(&agent, "/v1/job/bad").0, 404);
+    let (code, text) = send(
+        &agent,
+        "GET",
+        "/v1/metrics?format=prometheus",
+        serde_json::Value::Null,
+    );
+    assert_eq!(code, 200);
+    for name in [
+        "nomad_nomad_jobs",
+        "nomad_raft_applied_index",
+        "nomad_nomad_broker_total_ready",
+        "nomad_nomad_blocked_evals_total_blocked",
+    ] {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 

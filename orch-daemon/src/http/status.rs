@@ -237,7 +237,29 @@ fn gauges(api: &ApiState, s: &StateStore) -> Vec<Gauge> {
 /// `GET /v1/metrics`: Nomad's JSON summary, or `?format=prometheus` text exposition.
 pub async fn metrics(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
-    let gauges = gauges(&api, &api.state.read());
+    let mut gauges = gauges(&api, &api.state.read());
+    if let Some(leader) = &api.leader {
+        // Nomad's broker and blocked-evals gauges (meaningful on the leader).
+        let b = leader.broker.lock().await.stats();
+        let blocked = leader.blocked.lock().await.stats();
+        for (name, v) in [
+            ("nomad.nomad.broker.total_ready", b.total_ready),
+            ("nomad.nomad.broker.total_unacked", b.total_unacked),
+            ("nomad.nomad.broker.total_pending", b.total_blocked_by_job),
+            ("nomad.nomad.broker.total_waiting", b.total_delayed),
+            ("nomad.nomad.broker.total_failed", b.total_failed),
+            (
+                "nomad.nomad.blocked_evals.total_blocked",
+                blocked.total_blocked,
+            ),
+            (
+                "nomad.nomad.blocked_evals.total_escaped",
+                blocked.total_escaped,
+            ),
+        ] {
+            gauges.push((name, vec![], v as f64));
+        }
+    }
     let format = q.raw.get("format").map(String::as_str).unwrap_or("");
     match format {
         "" | "json" => {
