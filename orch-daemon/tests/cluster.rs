@@ -144,3 +144,62 @@ fn three_servers_survive_the_loss_of_their_leader() {
     drop(agents);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Three servers that all list each other with `-bootstrap-expect 3`, as a Nomad operator
+/// starts them: they form one cluster with three voters and one leader.
+#[test]
+fn servers_listing_each_other_form_one_cluster() {
+    let dir = temp_dir("expect3");
+    let ports: Vec<u16> = (0..3)
+        .map(|_| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        })
+        .collect();
+    let mut agents = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        let cfg = dir.join(format!("serf{i}.hcl"));
+        std::fs::write(&cfg, format!("ports {{\n  serf = {port}\n}}\n")).unwrap();
+        let data = dir.join(format!("s{i}"));
+        let mut args: Vec<String> = vec!["-server".into(), "-bootstrap-expect".into(), "3".into()];
+        args.extend([
+            "-data-dir".into(),
+            data.to_str().unwrap().into(),
+            "-node".into(),
+            format!("server-{i}"),
+        ]);
+        args.extend(["-config".into(), cfg.to_str().unwrap().into()]);
+        for (j, other) in ports.iter().enumerate() {
+            if j != i {
+                args.extend(["-retry-join".into(), format!("127.0.0.1:{other}")]);
+            }
+        }
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        // The agent prints its addresses only once it is in a cluster, so start all
+        // three before reading any of them.
+        agents.push(start_background(&dir, &refs));
+    }
+    let agents: Vec<Agent> = agents.into_iter().map(|a| a.join().unwrap()).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let leaders: Vec<Option<String>> = agents.iter().map(leader_rpc).collect();
+        let (_, peers) = get(&agents[0], "/v1/status/peers");
+        if peers.as_array().is_some_and(|p| p.len() == 3)
+            && leaders.iter().all(|l| l.is_some() && *l == leaders[0])
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no single three-voter cluster: peers {peers}, leaders {leaders:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, body) = send(&agents[2], "PUT", "/v1/jobs", job(1));
+    assert_eq!(code, 200, "{body}");
+    drop(agents);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -2,6 +2,7 @@
 //! config file. The client half (task drivers) arrives with the client; until then an
 //! agent that asks for one says so.
 
+pub mod bootstrap;
 pub mod config;
 
 use std::path::PathBuf;
@@ -181,7 +182,7 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
             )
         })?;
     let serf_addr = serf.local_addr().map_err(|e| e.to_string())?;
-    let serf_router = raft_router(node.raft().clone());
+    let serf_router = raft_router(node.raft().clone()).merge(bootstrap::identity_router(&node));
     tokio::spawn(async move {
         let _ = axum::serve(serf, serf_router).await;
     });
@@ -190,28 +191,13 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
     if joins.is_empty() {
         node.bootstrap().await.map_err(|e| e.to_string())?;
     } else {
-        let node_ref = &node;
-        let mut joined = false;
-        for round in 0.. {
-            for addr in &joins {
-                if node_ref.join(addr, Duration::from_secs(5)).await.is_ok() {
-                    joined = true;
-                    break;
-                }
-            }
-            if joined
-                || (config.server.server_join.retry_max > 0
-                    && round + 1 >= config.server.server_join.retry_max)
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
-        if !joined {
-            return Err(format!(
-                "could not join any of {joins:?}; check the addresses name running servers' serf ports"
-            ));
-        }
+        bootstrap::form_or_join(
+            &node,
+            &joins,
+            config.server.bootstrap_expect,
+            config.server.server_join.retry_max,
+        )
+        .await?;
     }
 
     let replicator: Arc<dyn Replicator> = Arc::new(node.replicator());

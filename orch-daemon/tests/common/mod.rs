@@ -37,6 +37,17 @@ impl HasHttp for RemoteAgent {
     }
 }
 
+/// Starts an agent on a thread and hands back a join handle for it, for agents that print
+/// their addresses only after others have started.
+pub fn start_background(dir: &Path, extra: &[&str]) -> std::thread::JoinHandle<Agent> {
+    let dir = dir.to_path_buf();
+    let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    std::thread::spawn(move || {
+        let refs: Vec<&str> = extra.iter().map(String::as_str).collect();
+        start(&dir, &refs)
+    })
+}
+
 /// A running agent; killed when dropped.
 pub struct Agent {
     pub child: Child,
