@@ -28,6 +28,7 @@ const JOB_USAGE: &str = "Usage: orch job <subcommand> [options] [args]
 Subcommands:
     dispatch   Dispatch a parameterized job (not supported yet)
     history    Display all tracked versions of a job
+    init       Write an example jobspec (example.nomad.hcl)
     inspect    Inspect a submitted job (JSON)
     periodic   Force a periodic job (not supported yet)
     plan       Dry-run a job update to see its effects
@@ -68,6 +69,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
         Some("validate") => validate(rest),
+        Some("init") => super::init::run(rest),
         Some("run") => run_job(rest),
         Some("-h" | "-help" | "--help" | "help") | None => {
             println!("{JOB_USAGE}");

@@ -3,6 +3,7 @@
 mod client;
 mod eval_cmds;
 pub mod flags;
+mod init;
 mod job;
 mod job_cmds;
 mod monitor;

@@ -1,0 +1,97 @@
+//! `orch job init`: writes an example jobspec, job "example", like `nomad job init`.
+//! It uses `raw_exec` and Python's built-in HTTP server (Python 3 is on this machine),
+//! so it runs here as it is once a client is available.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The file Nomad's `job init` writes.
+pub const DEFAULT_FILE: &str = "example.nomad.hcl";
+
+const EXAMPLE: &str = r#"# An example job: Python's built-in HTTP server on a dynamic port.
+# Run it with `orch job run example.nomad.hcl`, see it with `orch job status example`.
+job "example" {
+  datacenters = ["*"]
+  type        = "service"
+
+  group "web" {
+    count = 1
+
+    network {
+      port "http" {}
+    }
+
+    restart {
+      attempts = 2
+      delay    = "15s"
+    }
+
+    task "server" {
+      driver = "raw_exec"
+
+      config {
+        command = "python3"
+        args    = ["-m", "http.server", "${NOMAD_PORT_http}", "--bind", "127.0.0.1"]
+      }
+
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}
+"#;
+
+const USAGE: &str = "Usage: orch job init [<path>]
+
+  Writes an example jobspec (job \"example\") to <path>, example.nomad.hcl by default.
+  Refuses to overwrite an existing file.";
+
+/// Runs `orch job init`.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    if args
+        .iter()
+        .any(|a| a == "-h" || a == "-help" || a == "--help")
+    {
+        println!("{USAGE}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(flag) = args.iter().find(|a| a.starts_with('-')) {
+        return Err(format!(
+            "unknown flag {flag} for `orch job init`\n\n{USAGE}"
+        ));
+    }
+    let path = Path::new(args.first().map_or(DEFAULT_FILE, String::as_str));
+    if path.exists() {
+        return Err(format!(
+            "{} already exists; remove it or name another file: orch job init <path>",
+            path.display()
+        ));
+    }
+    std::fs::write(path, EXAMPLE).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("Example job file written to {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_is_a_valid_jobspec() {
+        let job =
+            orch_core::jobspec::parse_jobspec(DEFAULT_FILE, EXAMPLE, &Default::default()).unwrap();
+        assert_eq!(job.id, "example");
+        assert_eq!(job.task_groups[0].tasks[0].driver, "raw_exec");
+    }
+
+    #[test]
+    fn writes_once_and_refuses_to_overwrite() {
+        let path = std::env::temp_dir().join(format!("orch-init-{}.nomad.hcl", std::process::id()));
+        let arg = vec![path.to_string_lossy().to_string()];
+        assert_eq!(run(&arg).unwrap(), ExitCode::SUCCESS);
+        assert!(run(&arg).unwrap_err().contains("already exists"));
+        std::fs::remove_file(path).ok();
+    }
+}
