@@ -78,7 +78,10 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 /// Starts `orch agent` with every port chosen by the OS and waits for its HTTP address.
 pub fn start(dir: &Path, extra: &[&str]) -> Agent {
-    let config = dir.join("ports.hcl");
+    // One file per agent: agents started in parallel must not read each other's writes.
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let config = dir.join(format!("ports-{n}.hcl"));
     std::fs::write(&config, "ports {\n  http = 0\n  rpc = 0\n  serf = 0\n}\n").unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_orch"))
         .arg("agent")
