@@ -1,7 +1,6 @@
 //! `/v1/allocations`, `/v1/allocation/:id`, `/v1/evaluations`, `/v1/evaluation/:id`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -9,10 +8,9 @@ use orch_core::model::{Allocation, DesiredTransition, Evaluation, trigger};
 use orch_core::state::{AllocDesiredTransitionUpdate, Command, StateStore, table};
 use serde_json::{Value, json};
 
-use super::{ApiError, ApiState, QueryOpts};
+use super::{ApiError, QueryOpts};
 
-type Api = State<Arc<ApiState>>;
-type Params = Query<BTreeMap<String, String>>;
+use super::query::{Api, Params};
 
 /// Nomad's `AllocListStub`.
 pub fn alloc_stub(s: &StateStore, a: &Allocation) -> Value {

@@ -1,18 +1,14 @@
 //! `/v1/deployments` and `/v1/deployment/:id` (reads; deployment writes arrive with the
 //! deployment watcher).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use orch_core::model::Deployment;
 use orch_core::state::{StateStore, table};
 
-use super::{ApiError, ApiState, QueryOpts};
+use super::{ApiError, QueryOpts};
 
-type Api = State<Arc<ApiState>>;
-type Params = Query<BTreeMap<String, String>>;
+use super::query::{Api, Params};
 
 fn deployments_index(s: &StateStore) -> u64 {
     s.index(table::DEPLOYMENTS)

@@ -2,7 +2,6 @@
 //! revert, stability, and the dispatch/periodic endpoints orch does not implement yet.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -15,8 +14,7 @@ use super::jobs::{find_job, get_ci, summary_index};
 use super::query::{field, json_body, write_reply};
 use super::{ApiError, ApiState, QueryOpts};
 
-type Api = State<Arc<ApiState>>;
-type Params = Query<BTreeMap<String, String>>;
+use super::query::{Api, Params};
 /// `GET /v1/job/:id/scale`: Nomad's `JobScaleStatus`.
 pub async fn scale_status(
     State(api): Api,

@@ -3,7 +3,6 @@
 //! revert and the other operations are in [`super::job_ops`]; `job plan` in [`super::plan`].
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -15,11 +14,10 @@ use orch_core::state::{Command, JobDeregister, JobRegister, StateStore, table};
 use serde_json::{Value, json};
 
 use super::allocs::alloc_stub;
-use super::query::{field, json_body, write_reply};
+use super::query::{blocking_read, field, json_body, write_reply};
 use super::{ApiError, ApiState, QueryOpts};
 
-type Api = State<Arc<ApiState>>;
-type Params = Query<BTreeMap<String, String>>;
+use super::query::{Api, Params};
 
 /// Nomad's `JobListStub`.
 pub fn job_stub(s: &StateStore, job: &Job) -> Value {
@@ -387,13 +385,18 @@ pub async fn evaluations(
     Path(id): Path<String>,
     Query(raw): Params,
 ) -> Result<Response, ApiError> {
-    let q = QueryOpts::parse(raw)?;
-    let index = api.block(&q, |s| s.index(table::EVALS)).await;
-    let body: Vec<_> = {
-        let s = api.state.read();
-        s.evals_by_job(q.ns(), &id).into_iter().cloned().collect()
-    };
-    Ok(api.reply(index, &body))
+    blocking_read(
+        &api,
+        raw,
+        |s| s.index(table::EVALS),
+        |s, q| {
+            Ok(s.evals_by_job(q.ns(), &id)
+                .into_iter()
+                .cloned()
+                .collect::<Vec<_>>())
+        },
+    )
+    .await
 }
 
 /// `GET /v1/job/:id/deployments`.
@@ -402,19 +405,21 @@ pub async fn deployments(
     Path(id): Path<String>,
     Query(raw): Params,
 ) -> Result<Response, ApiError> {
-    let q = QueryOpts::parse(raw)?;
-    let index = api.block(&q, |s| s.index(table::DEPLOYMENTS)).await;
-    let body: Vec<_> = {
-        let s = api.state.read();
-        let mut d: Vec<_> = s
-            .deployments_by_job(q.ns(), &id)
-            .into_iter()
-            .cloned()
-            .collect();
-        d.sort_by_key(|b| std::cmp::Reverse(b.create_index));
-        d
-    };
-    Ok(api.reply(index, &body))
+    blocking_read(
+        &api,
+        raw,
+        |s| s.index(table::DEPLOYMENTS),
+        |s, q| {
+            let mut d: Vec<_> = s
+                .deployments_by_job(q.ns(), &id)
+                .into_iter()
+                .cloned()
+                .collect();
+            d.sort_by_key(|b| std::cmp::Reverse(b.create_index));
+            Ok(d)
+        },
+    )
+    .await
 }
 
 /// `GET /v1/job/:id/deployment`: the latest deployment, or `null`.
@@ -423,14 +428,13 @@ pub async fn latest_deployment(
     Path(id): Path<String>,
     Query(raw): Params,
 ) -> Result<Response, ApiError> {
-    let q = QueryOpts::parse(raw)?;
-    let index = api.block(&q, |s| s.index(table::DEPLOYMENTS)).await;
-    let body = api
-        .state
-        .read()
-        .latest_deployment_by_job(q.ns(), &id)
-        .cloned();
-    Ok(api.reply(index, &body))
+    blocking_read(
+        &api,
+        raw,
+        |s| s.index(table::DEPLOYMENTS),
+        |s, q| Ok(s.latest_deployment_by_job(q.ns(), &id).cloned()),
+    )
+    .await
 }
 
 /// `GET /v1/job/:id/versions`: `{Versions, Diffs}` newest first; diffs are not computed
@@ -440,16 +444,19 @@ pub async fn versions(
     Path(id): Path<String>,
     Query(raw): Params,
 ) -> Result<Response, ApiError> {
-    let q = QueryOpts::parse(raw)?;
-    let index = api.block(&q, |s| s.index(table::JOB_VERSION)).await;
-    let versions: Vec<Job> = {
-        let s = api.state.read();
-        s.job_versions(q.ns(), &id).into_iter().cloned().collect()
-    };
-    if versions.is_empty() {
-        return Err(ApiError::not_found("job versions not found"));
-    }
-    Ok(api.reply(index, &json!({"Versions": versions, "Diffs": null})))
+    blocking_read(
+        &api,
+        raw,
+        |s| s.index(table::JOB_VERSION),
+        |s, q| {
+            let versions: Vec<Job> = s.job_versions(q.ns(), &id).into_iter().cloned().collect();
+            if versions.is_empty() {
+                return Err(ApiError::not_found("job versions not found"));
+            }
+            Ok(json!({"Versions": versions, "Diffs": null}))
+        },
+    )
+    .await
 }
 
 /// `GET /v1/job/:id/summary`.
@@ -458,13 +465,10 @@ pub async fn summary(
     Path(id): Path<String>,
     Query(raw): Params,
 ) -> Result<Response, ApiError> {
-    let q = QueryOpts::parse(raw)?;
-    let index = api.block(&q, summary_index).await;
-    let body = {
-        let s = api.state.read();
-        job_summary(&s, find_job(&s, &q, &id)?)
-    };
-    Ok(api.reply(index, &body))
+    blocking_read(&api, raw, summary_index, |s, q| {
+        Ok(job_summary(s, find_job(s, q, &id)?))
+    })
+    .await
 }
 
 /// A failure that is orch's fault, not the caller's.

@@ -1,8 +1,7 @@
 //! `/v1/nodes` and `/v1/node/:id/...`: list, read, allocations, drain, eligibility and
 //! node evaluations.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::BTreeSet;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -13,10 +12,9 @@ use serde_json::{Value, json};
 
 use super::jobs::get_ci;
 use super::query::{field, json_body};
-use super::{ApiError, ApiState, QueryOpts};
+use super::{ApiError, QueryOpts};
 
-type Api = State<Arc<ApiState>>;
-type Params = Query<BTreeMap<String, String>>;
+use super::query::{Api, Params};
 
 /// Nomad's `NodeListStub`.
 pub fn node_stub(n: &Node) -> Value {

@@ -15,6 +15,26 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::ApiState;
+
+/// The API state as handlers extract it.
+pub type Api = axum::extract::State<std::sync::Arc<ApiState>>;
+/// Query parameters as handlers extract them (parsed further by [`QueryOpts::parse`]).
+pub type Params = axum::extract::Query<BTreeMap<String, String>>;
+
+/// The shape of every simple read endpoint: parse the query options, wait as a blocking
+/// query on the `watched` table index, build the body under the state's read lock, and
+/// answer with the index headers.
+pub async fn blocking_read<T: Serialize>(
+    api: &ApiState,
+    raw: BTreeMap<String, String>,
+    watched: fn(&StateStore) -> u64,
+    read: impl FnOnce(&StateStore, &QueryOpts) -> Result<T, ApiError>,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let index = api.block(&q, watched).await;
+    let body = read(&api.state.read(), &q)?;
+    Ok(api.reply(index, &body))
+}
 use crate::server::ReplicateError;
 
 /// Default wait of a blocking query without `wait=` (Nomad's 5 minutes).

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -14,8 +13,7 @@ use serde_json::{Value, json};
 
 use super::{ApiError, ApiState, QueryOpts};
 
-type Api = State<Arc<ApiState>>;
-type Params = Query<BTreeMap<String, String>>;
+use super::query::{Api, Params};
 
 /// `GET /v1/status/leader`: the leader's RPC address as a JSON string (`""` if none).
 pub async fn leader(State(api): Api) -> Response {
