@@ -9,6 +9,7 @@
 
 pub mod agent;
 pub mod cli;
+pub mod client;
 pub mod http;
 pub mod raft;
 pub mod server;
