@@ -93,6 +93,51 @@ pub struct ClientConfig {
     pub node_class: Option<String>,
     /// Node pool.
     pub node_pool: Option<String>,
+    /// Node metadata (`meta { rack = "r1" }`), visible to constraints as `${meta.rack}`.
+    pub meta: std::collections::BTreeMap<String, String>,
+    /// Host volumes by name (`host_volume "data" { path = "/srv" read_only = true }`).
+    pub host_volume: std::collections::BTreeMap<String, HostVolume>,
+    /// Where the client keeps its own state (default `<data_dir>/client`).
+    pub state_dir: Option<PathBuf>,
+    /// Where allocation directories go (default `<data_dir>/alloc`).
+    pub alloc_dir: Option<PathBuf>,
+    /// Overrides the fingerprinted cpu capacity in MHz.
+    pub cpu_total_compute: Option<u64>,
+    /// Overrides the fingerprinted memory in MiB.
+    pub memory_total_mb: Option<u64>,
+    /// Resources kept back for the host.
+    pub reserved: Reserved,
+    /// Network interface whose address the node advertises (default: the one the agent
+    /// binds to, else the default route's).
+    pub network_interface: Option<String>,
+    /// Lowest port handed out for dynamic ports (default 20000).
+    pub min_dynamic_port: Option<u16>,
+    /// Highest port handed out for dynamic ports (default 32000).
+    pub max_dynamic_port: Option<u16>,
+}
+
+/// `client.host_volume "name"` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostVolume {
+    /// Host path.
+    pub path: String,
+    /// Mounted read-only into every task that uses it.
+    pub read_only: bool,
+}
+
+/// `client.reserved` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Reserved {
+    /// MHz.
+    pub cpu: u64,
+    /// MiB.
+    pub memory: u64,
+    /// MiB.
+    pub disk: u64,
+    /// Host ports never handed out (`"22,80,8000-8100"`).
+    pub reserved_ports: String,
 }
 
 /// The whole agent configuration.

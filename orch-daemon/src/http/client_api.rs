@@ -91,3 +91,103 @@ pub async fn heartbeat(
         &json!({ "HeartbeatTTL": ttl.as_nanos() as u64, "Index": index }),
     ))
 }
+
+/// One allocation's client-owned state as clients send it (Nomad's `Allocation` subset
+/// that `Node.UpdateAlloc` reads).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientAllocUpdate {
+    #[serde(rename = "ID")]
+    id: String,
+    #[serde(rename = "ClientStatus")]
+    client_status: String,
+    #[serde(rename = "ClientDescription", default)]
+    client_description: String,
+    #[serde(rename = "TaskStates", default)]
+    task_states: std::collections::BTreeMap<String, orch_core::model::TaskState>,
+    #[serde(rename = "DeploymentStatus", default)]
+    deployment_status: Option<orch_core::model::AllocDeploymentStatus>,
+}
+
+/// `PUT /v1/internal/node/{id}/allocs` `{"Allocs": [...]}`: a client reports its
+/// allocations' status and task states. Failed allocations of live jobs get an
+/// `alloc-failure` evaluation with the update, so the scheduler reschedules them
+/// (Nomad's `Node.UpdateAlloc`). Any server accepts it; writes are forwarded by Raft.
+pub async fn update_allocs(
+    State(api): State<Arc<ApiState>>,
+    Path(node_id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    let raw = body
+        .get("Allocs")
+        .cloned()
+        .ok_or_else(|| ApiError::bad_request("Allocs: missing list of allocation updates"))?;
+    let updates: Vec<ClientAllocUpdate> =
+        serde_json::from_value(raw).map_err(|e| ApiError::bad_request(format!("Allocs: {e}")))?;
+    let mut allocs = Vec::with_capacity(updates.len());
+    let mut evals = Vec::new();
+    {
+        let s = api.state.read();
+        if s.node(&node_id).is_none() {
+            return Err(ApiError::not_found("node not found: register it first"));
+        }
+        let mut jobs_with_eval = std::collections::BTreeSet::new();
+        for (i, u) in updates.into_iter().enumerate() {
+            if !orch_core::model::client_status::ALL.contains(&u.client_status.as_str()) {
+                return Err(ApiError::bad_request(format!(
+                    "Allocs[{i}].ClientStatus: unknown status {:?}; expected one of {:?}",
+                    u.client_status,
+                    orch_core::model::client_status::ALL
+                )));
+            }
+            let Some(alloc) = s.alloc(&u.id) else {
+                continue; // Garbage-collected meanwhile: nothing to update.
+            };
+            if alloc.node_id != node_id {
+                return Err(ApiError::bad_request(format!(
+                    "Allocs[{i}].ID: allocation {} is not placed on node {node_id}",
+                    u.id
+                )));
+            }
+            let failed_now = u.client_status == orch_core::model::client_status::FAILED
+                && alloc.client_status != u.client_status;
+            if failed_now
+                && let Some(job) = s.job(&alloc.namespace, &alloc.job_id)
+                && !job.stop
+                && jobs_with_eval.insert((job.namespace.clone(), job.id.clone()))
+            {
+                let mut eval = api.new_eval(
+                    &job.namespace,
+                    &job.id,
+                    &job.job_type,
+                    job.priority,
+                    orch_core::model::trigger::ALLOC_FAILURE,
+                );
+                eval.node_id = node_id.clone();
+                evals.push(eval);
+            }
+            allocs.push(orch_core::state::AllocClientState {
+                id: u.id,
+                client_status: u.client_status,
+                client_description: u.client_description,
+                task_states: u.task_states,
+                deployment_status: u.deployment_status,
+            });
+        }
+    }
+    if allocs.is_empty() {
+        let index = api.state.latest_index();
+        return Ok(api.reply(index, &json!({ "Index": index })));
+    }
+    let r = api
+        .replicator
+        .propose(Command::AllocClientUpdate(
+            orch_core::state::AllocClientUpdate {
+                allocs,
+                evals,
+                now: (api.now)(),
+            },
+        ))
+        .await?;
+    Ok(api.reply(r.index, &json!({ "Index": r.index })))
+}

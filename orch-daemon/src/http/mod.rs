@@ -158,6 +158,10 @@ pub fn router(api: Arc<ApiState>) -> Router {
             "/v1/internal/node/{id}/heartbeat",
             put(client_api::heartbeat).post(client_api::heartbeat),
         )
+        .route(
+            "/v1/internal/node/{id}/allocs",
+            put(client_api::update_allocs).post(client_api::update_allocs),
+        )
         // Jobs.
         .route(
             "/v1/jobs",

@@ -105,6 +105,8 @@ pub struct RaftNode {
     advertise: String,
     network: HttpNetwork,
     state: StateHandle,
+    /// The agent's HTTP API, served on the RPC port once set.
+    api_on_rpc: Arc<std::sync::OnceLock<axum::Router>>,
     stop_http: std::sync::Mutex<Option<oneshot::Sender<()>>>,
     http_task: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
@@ -153,7 +155,28 @@ impl RaftNode {
         .map_err(|e| RaftError::Raft(e.to_string()))?;
 
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let app = raft_router(raft.clone());
+        // Clients name the servers' RPC port (Nomad's `client.servers`), so once the
+        // agent has built its HTTP API it is served here as well, behind the Raft routes.
+        let api_on_rpc: Arc<std::sync::OnceLock<axum::Router>> = Arc::default();
+        let late_api = Arc::clone(&api_on_rpc);
+        let app = raft_router(raft.clone()).fallback(move |req: axum::extract::Request| {
+            let api = late_api.get().cloned();
+            async move {
+                use axum::response::IntoResponse;
+                use tower::ServiceExt;
+                match api {
+                    Some(router) => match router.oneshot(req).await {
+                        Ok(resp) => resp.into_response(),
+                        Err(never) => match never {},
+                    },
+                    None => (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "the server is starting; retry in a moment",
+                    )
+                        .into_response(),
+                }
+            }
+        });
         let http_task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = stop_rx.await;
@@ -170,6 +193,7 @@ impl RaftNode {
             advertise,
             network,
             state,
+            api_on_rpc,
             stop_http: std::sync::Mutex::new(Some(stop_tx)),
             http_task: std::sync::Mutex::new(Some(http_task)),
         })
@@ -183,6 +207,12 @@ impl RaftNode {
     /// This server's Raft ID.
     pub fn node_id(&self) -> NodeId {
         self.node_id
+    }
+
+    /// Serves the agent's HTTP API on the RPC port too (clients connect there, as
+    /// Nomad's do); a second call is ignored.
+    pub fn serve_api_on_rpc(&self, api: axum::Router) {
+        let _ = self.api_on_rpc.set(api);
     }
 
     /// The address the RPC listener is bound to (the real port when 0 was asked).

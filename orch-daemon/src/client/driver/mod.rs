@@ -190,3 +190,6 @@ pub trait Driver: Send + Sync {
     /// Frees what the task held (cgroups, mounts) after it exited.
     fn destroy(&self, handle: &TaskHandle) -> Result<(), DriverError>;
 }
+
+mod registry;
+pub use registry::DriverRegistry;

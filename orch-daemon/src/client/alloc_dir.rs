@@ -1,0 +1,129 @@
+//! Allocation directories, laid out as Nomad's: `<alloc_root>/<alloc_id>/alloc/{data,
+//! logs,tmp}` shared by the group's tasks, and `<alloc_root>/<alloc_id>/<task>/{local,
+//! secrets,tmp}` per task.
+
+use std::path::{Path, PathBuf};
+
+/// The paths of one allocation.
+#[derive(Debug, Clone)]
+pub struct AllocDir {
+    /// `<alloc_root>/<alloc_id>`.
+    pub root: PathBuf,
+}
+
+/// The paths of one task inside its allocation.
+#[derive(Debug, Clone)]
+pub struct TaskDir {
+    /// `<alloc>/<task>`.
+    pub dir: PathBuf,
+    /// `<alloc>/<task>/local` (`NOMAD_TASK_DIR`).
+    pub local: PathBuf,
+    /// `<alloc>/<task>/secrets` (`NOMAD_SECRETS_DIR`), mode 0700.
+    pub secrets: PathBuf,
+    /// `<alloc>/<task>/tmp` (`TMPDIR`).
+    pub tmp: PathBuf,
+}
+
+impl AllocDir {
+    /// The directory of `alloc_id` under `alloc_root` (nothing is created).
+    pub fn new(alloc_root: &Path, alloc_id: &str) -> Self {
+        AllocDir {
+            root: alloc_root.join(alloc_id),
+        }
+    }
+
+    /// `alloc/`, shared by every task (`NOMAD_ALLOC_DIR`).
+    pub fn shared(&self) -> PathBuf {
+        self.root.join("alloc")
+    }
+
+    /// `alloc/logs`, where every task's rotated stdout/stderr files go.
+    pub fn logs(&self) -> PathBuf {
+        self.shared().join("logs")
+    }
+
+    /// A task's directories.
+    pub fn task(&self, task: &str) -> TaskDir {
+        let dir = self.root.join(task);
+        TaskDir {
+            local: dir.join("local"),
+            secrets: dir.join("secrets"),
+            tmp: dir.join("tmp"),
+            dir,
+        }
+    }
+
+    /// Creates the shared directories and those of `tasks` (idempotent).
+    pub fn build<'a>(&self, tasks: impl IntoIterator<Item = &'a str>) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        for sub in ["data", "logs", "tmp"] {
+            std::fs::create_dir_all(self.shared().join(sub))?;
+        }
+        // Tasks run as other users (exec's `nobody`) and must write their logs and data.
+        for sub in ["", "data", "logs", "tmp"] {
+            let p = self.shared().join(sub);
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777))?;
+        }
+        for task in tasks {
+            let t = self.task(task);
+            for d in [&t.local, &t.secrets, &t.tmp] {
+                std::fs::create_dir_all(d)?;
+            }
+            std::fs::set_permissions(&t.local, std::fs::Permissions::from_mode(0o777))?;
+            std::fs::set_permissions(&t.tmp, std::fs::Permissions::from_mode(0o1777))?;
+            std::fs::set_permissions(&t.secrets, std::fs::Permissions::from_mode(0o777))?;
+        }
+        Ok(())
+    }
+
+    /// Removes everything of the allocation.
+    pub fn destroy(&self) -> std::io::Result<()> {
+        match std::fs::remove_dir_all(&self.root) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Resolves a path a user asked for (`fs/ls`, `fs/cat`) inside the allocation,
+    /// refusing anything that would leave it.
+    pub fn resolve(&self, rel: &str) -> Option<PathBuf> {
+        let mut out = self.root.clone();
+        for part in Path::new(rel.trim_start_matches('/')).components() {
+            match part {
+                std::path::Component::Normal(p) => out.push(p),
+                std::path::Component::CurDir => {}
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_nomad_layout_and_refuses_escapes() {
+        let root = std::env::temp_dir().join(format!("orch-allocdir-{}", std::process::id()));
+        let d = AllocDir::new(&root, "a1");
+        d.build(["web", "sidecar"]).unwrap();
+        for p in [
+            "alloc/data",
+            "alloc/logs",
+            "alloc/tmp",
+            "web/local",
+            "web/secrets",
+            "sidecar/tmp",
+        ] {
+            assert!(d.root.join(p).is_dir(), "{p}");
+        }
+        assert_eq!(d.resolve("alloc/logs"), Some(d.root.join("alloc/logs")));
+        assert_eq!(d.resolve("/web/local/x"), Some(d.root.join("web/local/x")));
+        assert_eq!(d.resolve("../etc/passwd"), None);
+        assert_eq!(d.resolve("web/../../x"), None);
+        d.destroy().unwrap();
+        assert!(!d.root.exists());
+        let _ = std::fs::remove_dir_all(root);
+    }
+}

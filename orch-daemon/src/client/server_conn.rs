@@ -1,0 +1,211 @@
+//! The client's link to the servers: registration, heartbeats, the blocking watch of
+//! this node's allocations and batched allocation status updates. Any listed server
+//! will do; on a connection failure the next one is tried, so a client rides through a
+//! server restart or a leader change.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use orch_core::model::{Allocation, Node};
+use orch_core::state::AllocClientState;
+use serde_json::{Value, json};
+
+/// Why a call to the servers failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    /// No server answered.
+    #[error("no server reachable ({0}); check client.servers and that the servers run")]
+    Unreachable(String),
+    /// The servers do not know this node (e.g. it was garbage-collected): register again.
+    #[error("the servers do not know this node; it registers again")]
+    UnknownNode,
+    /// A server answered with an error.
+    #[error("server answered {status}: {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// Body text.
+        message: String,
+    },
+}
+
+/// Talks to the servers over their HTTP API (on their HTTP or RPC port).
+pub struct ServerConn {
+    servers: Vec<String>,
+    current: AtomicUsize,
+    http: reqwest::Client,
+}
+
+impl ServerConn {
+    /// `servers` are `host:port` or `http://host:port` addresses.
+    pub fn new(servers: &[String]) -> Result<Self, ConnError> {
+        if servers.is_empty() {
+            return Err(ConnError::Unreachable(
+                "no servers configured: set client.servers or -servers".into(),
+            ));
+        }
+        let servers = servers
+            .iter()
+            .map(|s| {
+                let s = s.trim_end_matches('/');
+                if s.starts_with("http://") || s.starts_with("https://") {
+                    s.to_string()
+                } else {
+                    format!("http://{s}")
+                }
+            })
+            .collect();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|e| ConnError::Unreachable(format!("HTTP client: {e}")))?;
+        Ok(ServerConn {
+            servers,
+            current: AtomicUsize::new(0),
+            http,
+        })
+    }
+
+    /// Sends one request, trying every server once on connection failures. Returns the
+    /// JSON body and the `X-Nomad-Index` header.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        timeout: Duration,
+    ) -> Result<(Value, u64), ConnError> {
+        let mut last = String::new();
+        for attempt in 0..self.servers.len() {
+            let i = (self.current.load(Ordering::Relaxed) + attempt) % self.servers.len();
+            let url = format!("{}{path}", self.servers[i]);
+            let mut req = self.http.request(method.clone(), &url).timeout(timeout);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    last = format!("{url}: {e}");
+                    continue;
+                }
+            };
+            self.current.store(i, Ordering::Relaxed);
+            let status = resp.status();
+            let index = resp
+                .headers()
+                .get("X-Nomad-Index")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let text = resp.text().await.unwrap_or_default();
+            if status == reqwest::StatusCode::NOT_FOUND && text.contains("node not found") {
+                return Err(ConnError::UnknownNode);
+            }
+            if status.is_server_error() && attempt + 1 < self.servers.len() {
+                // A server without a leader (mid-election): another may do better.
+                last = format!("{url}: {status} {text}");
+                continue;
+            }
+            if !status.is_success() {
+                return Err(ConnError::Server {
+                    status: status.as_u16(),
+                    message: text,
+                });
+            }
+            let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            return Ok((value, index));
+        }
+        Err(ConnError::Unreachable(last))
+    }
+
+    /// Registers (or re-registers) the node; returns the heartbeat TTL.
+    pub async fn register(&self, node: &Node) -> Result<Duration, ConnError> {
+        let (v, _) = self
+            .call(
+                reqwest::Method::PUT,
+                "/v1/internal/node/register",
+                Some(&json!({ "Node": node })),
+                Duration::from_secs(10),
+            )
+            .await?;
+        Ok(ttl_of(&v))
+    }
+
+    /// Heartbeats; returns the TTL to heartbeat within.
+    pub async fn heartbeat(&self, node_id: &str) -> Result<Duration, ConnError> {
+        let (v, _) = self
+            .call(
+                reqwest::Method::PUT,
+                &format!("/v1/internal/node/{node_id}/heartbeat"),
+                Some(&json!({ "Status": "ready" })),
+                Duration::from_secs(5),
+            )
+            .await?;
+        Ok(ttl_of(&v))
+    }
+
+    /// The node's allocations once the servers' index passes `after` (blocking query,
+    /// up to `wait`), with that index.
+    pub async fn node_allocs(
+        &self,
+        node_id: &str,
+        after: u64,
+        wait: Duration,
+    ) -> Result<(Vec<Allocation>, u64), ConnError> {
+        let path = format!(
+            "/v1/node/{node_id}/allocations?index={after}&wait={}ms",
+            wait.as_millis()
+        );
+        let (v, index) = self
+            .call(
+                reqwest::Method::GET,
+                &path,
+                None,
+                wait + Duration::from_secs(10),
+            )
+            .await?;
+        let allocs = serde_json::from_value(v).map_err(|e| ConnError::Server {
+            status: 200,
+            message: format!("allocation list did not decode: {e}"),
+        })?;
+        Ok((allocs, index))
+    }
+
+    /// Reports allocations' client state.
+    pub async fn update_allocs(
+        &self,
+        node_id: &str,
+        updates: &[AllocClientState],
+    ) -> Result<(), ConnError> {
+        let allocs: Vec<Value> = updates
+            .iter()
+            .map(|u| {
+                json!({
+                    "ID": u.id,
+                    "ClientStatus": u.client_status,
+                    "ClientDescription": u.client_description,
+                    "TaskStates": u.task_states,
+                    "DeploymentStatus": u.deployment_status,
+                })
+            })
+            .collect();
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/v1/internal/node/{node_id}/allocs"),
+            Some(&json!({ "Allocs": allocs })),
+            Duration::from_secs(10),
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+fn ttl_of(v: &Value) -> Duration {
+    let nanos = v.get("HeartbeatTTL").and_then(Value::as_u64).unwrap_or(0);
+    if nanos == 0 {
+        Duration::from_secs(10)
+    } else {
+        Duration::from_nanos(nanos)
+    }
+}

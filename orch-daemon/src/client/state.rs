@@ -1,0 +1,158 @@
+//! The client's own state on disk: its node identity and, per allocation, what a
+//! restarted client needs to pick its tasks up again without restarting them — the
+//! allocation, each task's state and events, and each running task's driver handle.
+//!
+//! One JSON file per allocation, replaced atomically (write, fsync, rename), so a crash
+//! leaves either the old or the new version.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use orch_core::model::{Allocation, TaskState};
+use serde::{Deserialize, Serialize};
+
+use super::driver::TaskHandle;
+
+/// What is persisted of one task.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LocalTaskState {
+    /// The state reported to the servers.
+    pub state: TaskState,
+    /// The driver handle of the running task (none when not running).
+    pub handle: Option<TaskHandle>,
+    /// The task finished for good (no restart will follow).
+    pub done: bool,
+    /// It finished failed.
+    pub failed: bool,
+}
+
+/// What is persisted of one allocation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LocalAllocState {
+    /// The allocation as last received from the servers (with its job).
+    pub alloc: Allocation,
+    /// By task name.
+    pub tasks: BTreeMap<String, LocalTaskState>,
+    /// The client status last computed.
+    pub client_status: String,
+    /// Why.
+    pub client_description: String,
+}
+
+/// The client's state directory.
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    /// Opens (creating) `root`.
+    pub fn open(root: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(root.join("allocs"))?;
+        Ok(StateDir {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The node's ID and secret, created on first start and kept for life, so a
+    /// restarted client is the same node to the servers.
+    pub fn node_identity(&self) -> std::io::Result<(String, String)> {
+        let path = self.root.join("node-id");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let mut lines = text.lines();
+            if let (Some(id), Some(secret)) = (lines.next(), lines.next())
+                && !id.is_empty()
+            {
+                return Ok((id.to_string(), secret.to_string()));
+            }
+        }
+        let id = crate::server::new_uuid();
+        let secret = crate::server::new_uuid();
+        write_atomic(&path, format!("{id}\n{secret}\n").as_bytes())?;
+        Ok((id, secret))
+    }
+
+    fn alloc_path(&self, alloc_id: &str) -> PathBuf {
+        self.root.join("allocs").join(format!("{alloc_id}.json"))
+    }
+
+    /// Saves one allocation's state.
+    pub fn save(&self, state: &LocalAllocState) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec(state).map_err(std::io::Error::other)?;
+        write_atomic(&self.alloc_path(&state.alloc.id), &bytes)
+    }
+
+    /// Forgets an allocation.
+    pub fn remove(&self, alloc_id: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.alloc_path(alloc_id)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Every saved allocation; unreadable files are reported and skipped.
+    pub fn load_all(&self) -> Vec<LocalAllocState> {
+        let Ok(entries) = std::fs::read_dir(self.root.join("allocs")) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.extension().and_then(|x| x.to_str()) != Some("json") {
+                continue;
+            }
+            match std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+            {
+                Ok(s) => out.push(s),
+                Err(err) => {
+                    tracing::warn!(path = %path.display(), %err, "skipping unreadable allocation state")
+                }
+            }
+        }
+        out.sort_by(|a: &LocalAllocState, b| a.alloc.id.cmp(&b.alloc.id));
+        out
+    }
+}
+
+/// Writes `bytes` to `path` so that readers see the old or the new content, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_is_stable_and_allocs_round_trip() {
+        let root = std::env::temp_dir().join(format!("orch-client-state-{}", std::process::id()));
+        let dir = StateDir::open(&root).unwrap();
+        let id = dir.node_identity().unwrap();
+        assert_eq!(StateDir::open(&root).unwrap().node_identity().unwrap(), id);
+        let state = LocalAllocState {
+            alloc: Allocation {
+                id: "a1".into(),
+                ..Allocation::default()
+            },
+            tasks: [("web".to_string(), LocalTaskState::default())].into(),
+            client_status: "running".into(),
+            client_description: String::new(),
+        };
+        dir.save(&state).unwrap();
+        let loaded = dir.load_all();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].alloc.id, "a1");
+        dir.remove("a1").unwrap();
+        assert!(dir.load_all().is_empty());
+        let _ = std::fs::remove_dir_all(root);
+    }
+}
