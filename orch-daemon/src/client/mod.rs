@@ -1,8 +1,356 @@
 //! The client agent: fingerprints the node, registers and heartbeats with the servers,
 //! runs the allocations placed on this node through task drivers and reports their state.
+//!
+//! Tasks outlive the client process (drivers start them in their own session): a client
+//! that is killed and started again reads its state directory and reattaches to them.
+//! While the servers are unreachable the tasks keep running and reports are kept until
+//! they can be sent.
 
 pub mod alloc_dir;
+pub mod alloc_runner;
 pub mod driver;
 pub mod fingerprint;
 pub mod server_conn;
 pub mod state;
+pub mod task_runner;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use orch_core::model::{Allocation, Node, client_status, desired_status};
+use tokio::sync::mpsc;
+
+use alloc_dir::AllocDir;
+use alloc_runner::{AllocCommand, AllocRunner, Reporter, SharedAllocState};
+use driver::DriverRegistry;
+use server_conn::{ConnError, ServerConn};
+use state::{LocalAllocState, StateDir};
+
+/// How a client is set up (built by the agent from its config).
+pub struct ClientSettings {
+    /// The `client` block.
+    pub config: crate::agent::config::ClientConfig,
+    /// Node name.
+    pub name: String,
+    /// Region.
+    pub region: String,
+    /// Datacenter.
+    pub datacenter: String,
+    /// Server addresses (HTTP or RPC port).
+    pub servers: Vec<String>,
+    /// The agent's data dir (`client/` and `alloc/` go below it unless configured).
+    pub data_dir: PathBuf,
+    /// The agent's HTTP address, advertised for `/v1/client/*`.
+    pub http_addr: String,
+    /// The bind address.
+    pub bind_addr: String,
+    /// Task drivers.
+    pub drivers: DriverRegistry,
+}
+
+/// Why a client could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The state or allocation directory is unusable.
+    #[error("client directory {path}: {source}")]
+    Dir {
+        /// Which.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The servers cannot be reached or configured.
+    #[error(transparent)]
+    Conn(#[from] ConnError),
+}
+
+struct Running {
+    state: SharedAllocState,
+    commands: mpsc::UnboundedSender<AllocCommand>,
+    modify_index: u64,
+}
+
+/// A running client.
+pub struct Client {
+    node: Arc<Node>,
+    region: String,
+    drivers: DriverRegistry,
+    conn: ServerConn,
+    state_dir: StateDir,
+    alloc_root: PathBuf,
+    reporter: Arc<Reporter>,
+    allocs: Mutex<BTreeMap<String, Running>>,
+}
+
+impl Client {
+    /// Fingerprints the node and opens the client's directories; [`Client::start`]
+    /// then connects.
+    pub fn new(settings: ClientSettings) -> Result<Arc<Client>, ClientError> {
+        let state_root = settings
+            .config
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| settings.data_dir.join("client"));
+        let alloc_root = settings
+            .config
+            .alloc_dir
+            .clone()
+            .unwrap_or_else(|| settings.data_dir.join("alloc"));
+        let dir_err = |path: &PathBuf| {
+            let path = path.clone();
+            move |source| ClientError::Dir { path, source }
+        };
+        let state_dir = StateDir::open(&state_root).map_err(dir_err(&state_root))?;
+        std::fs::create_dir_all(&alloc_root).map_err(dir_err(&alloc_root))?;
+        let (node_id, secret) = state_dir.node_identity().map_err(dir_err(&state_root))?;
+        let node = fingerprint::fingerprint(
+            &fingerprint::FingerprintInput {
+                node_id: &node_id,
+                secret_id: &secret,
+                name: &settings.name,
+                datacenter: &settings.datacenter,
+                http_addr: &settings.http_addr,
+                bind_addr: &settings.bind_addr,
+                alloc_dir: &alloc_root,
+                config: &settings.config,
+            },
+            &settings.drivers,
+        );
+        Ok(Arc::new(Client {
+            node: Arc::new(node),
+            region: settings.region,
+            drivers: settings.drivers,
+            conn: ServerConn::new(&settings.servers)?,
+            state_dir,
+            alloc_root,
+            reporter: Arc::new(Reporter::default()),
+            allocs: Mutex::new(BTreeMap::new()),
+        }))
+    }
+
+    /// This node's ID.
+    pub fn node_id(&self) -> &str {
+        &self.node.id
+    }
+
+    /// The fingerprinted node.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// Drivers, for stats.
+    pub fn drivers(&self) -> &DriverRegistry {
+        &self.drivers
+    }
+
+    /// The directory of an allocation this client runs (or ran).
+    pub fn alloc_dir(&self, alloc_id: &str) -> Option<AllocDir> {
+        let known = self.lock_allocs().contains_key(alloc_id);
+        known.then(|| AllocDir::new(&self.alloc_root, alloc_id))
+    }
+
+    /// The local state of an allocation this client runs.
+    pub fn alloc_state(&self, alloc_id: &str) -> Option<LocalAllocState> {
+        self.lock_allocs()
+            .get(alloc_id)
+            .map(|r| r.state.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// IDs of the allocations this client runs.
+    pub fn alloc_ids(&self) -> Vec<String> {
+        self.lock_allocs().keys().cloned().collect()
+    }
+
+    /// Sends a signal to an allocation's tasks.
+    pub fn signal(&self, alloc_id: &str, task: Option<String>, signal: String) -> bool {
+        self.lock_allocs()
+            .get(alloc_id)
+            .is_some_and(|r| r.commands.send(AllocCommand::Signal { task, signal }).is_ok())
+    }
+
+    fn lock_allocs(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
+        self.allocs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Restores allocations from disk, then registers, heartbeats, watches and reports
+    /// in background tasks.
+    pub async fn start(self: &Arc<Self>) {
+        for st in self.state_dir.load_all() {
+            self.spawn_alloc(st, true);
+        }
+        tokio::spawn(Arc::clone(self).heartbeat_loop());
+        tokio::spawn(Arc::clone(self).sync_loop());
+        tokio::spawn(Arc::clone(self).watch_loop());
+    }
+
+    /// Registers until it works, then heartbeats within the TTL, re-registering when
+    /// the servers forgot the node.
+    async fn heartbeat_loop(self: Arc<Self>) {
+        let mut registered = false;
+        let mut ttl = Duration::from_secs(1);
+        loop {
+            let result = if registered {
+                self.conn.heartbeat(&self.node.id).await
+            } else {
+                self.conn.register(&self.node).await
+            };
+            match result {
+                Ok(t) => {
+                    if !registered {
+                        tracing::info!(node = %self.node.id, "client registered with the servers");
+                    }
+                    registered = true;
+                    ttl = t;
+                }
+                Err(ConnError::UnknownNode) => {
+                    registered = false;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "heartbeat failed; tasks keep running, retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            }
+            // Heartbeat well inside the TTL so one lost request does not mark us down.
+            tokio::time::sleep((ttl / 3).max(Duration::from_millis(100))).await;
+        }
+    }
+
+    /// Sends queued allocation updates in batches (every 200 ms at most, as Nomad).
+    async fn sync_loop(self: Arc<Self>) {
+        loop {
+            self.reporter.notify.notified().await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            loop {
+                let batch = self.reporter.take();
+                if batch.is_empty() {
+                    break;
+                }
+                match self.conn.update_allocs(&self.node.id, &batch).await {
+                    Ok(()) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "allocation update failed; retrying");
+                        self.reporter.put_back(batch);
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Watches this node's allocations (blocking queries) and starts, updates or
+    /// removes runners.
+    async fn watch_loop(self: Arc<Self>) {
+        let mut index = 0u64;
+        loop {
+            match self
+                .conn
+                .node_allocs(&self.node.id, index, Duration::from_secs(30))
+                .await
+            {
+                Ok((allocs, new_index)) => {
+                    index = if new_index < index { 0 } else { new_index };
+                    self.reconcile(allocs);
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "watching allocations failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }
+
+    fn reconcile(&self, allocs: Vec<Allocation>) {
+        let mut seen = std::collections::BTreeSet::new();
+        for alloc in allocs {
+            seen.insert(alloc.id.clone());
+            let existing = self
+                .lock_allocs()
+                .get(&alloc.id)
+                .map(|r| (r.modify_index, r.commands.clone()));
+            match existing {
+                Some((modify_index, tx)) => {
+                    // AllocModifyIndex moves only when the servers change the
+                    // allocation, not on this client's own status reports.
+                    if alloc.alloc_modify_index != modify_index {
+                        if let Some(r) = self.lock_allocs().get_mut(&alloc.id) {
+                            r.modify_index = alloc.alloc_modify_index;
+                        }
+                        let _ = tx.send(AllocCommand::Update(Box::new(alloc)));
+                    }
+                }
+                None => {
+                    // Only allocations the servers still want and that did not end.
+                    let ended = matches!(
+                        alloc.client_status.as_str(),
+                        client_status::COMPLETE | client_status::FAILED | client_status::LOST
+                    );
+                    if ended || alloc.desired_status != desired_status::RUN {
+                        continue;
+                    }
+                    let st = LocalAllocState {
+                        alloc,
+                        tasks: BTreeMap::new(),
+                        client_status: client_status::PENDING.into(),
+                        client_description: String::new(),
+                    };
+                    self.spawn_alloc(st, false);
+                }
+            }
+        }
+        // Allocations the servers garbage-collected: drop runner, state and directory.
+        let gone: Vec<String> = self
+            .lock_allocs()
+            .keys()
+            .filter(|id| !seen.contains(*id))
+            .cloned()
+            .collect();
+        for id in gone {
+            let finished = self
+                .alloc_state(&id)
+                .is_some_and(|s| s.tasks.values().all(|t| t.done));
+            if !finished {
+                // Still running tasks: ask the runner to stop them first.
+                if let Some(r) = self.lock_allocs().get(&id) {
+                    let mut a = r.state.lock().unwrap_or_else(|e| e.into_inner()).alloc.clone();
+                    a.desired_status = desired_status::STOP.into();
+                    let _ = r.commands.send(AllocCommand::Update(Box::new(a)));
+                }
+                continue;
+            }
+            self.lock_allocs().remove(&id);
+            let _ = self.state_dir.remove(&id);
+            let _ = AllocDir::new(&self.alloc_root, &id).destroy();
+        }
+    }
+
+    fn spawn_alloc(&self, st: LocalAllocState, restoring: bool) {
+        let id = st.alloc.id.clone();
+        let modify_index = st.alloc.alloc_modify_index;
+        let shared = Arc::new(Mutex::new(st));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let runner = AllocRunner {
+            state: Arc::clone(&shared),
+            node: Arc::clone(&self.node),
+            region: self.region.clone(),
+            drivers: self.drivers.clone(),
+            dir: AllocDir::new(&self.alloc_root, &id),
+            state_dir: self.state_dir.clone(),
+            reporter: Arc::clone(&self.reporter),
+            commands: rx,
+            restoring,
+        };
+        self.lock_allocs().insert(
+            id,
+            Running {
+                state: shared,
+                commands: tx,
+                modify_index,
+            },
+        );
+        tokio::spawn(runner.run());
+    }
+}

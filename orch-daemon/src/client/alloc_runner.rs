@@ -1,0 +1,447 @@
+//! One allocation on this client: builds its directory, asks orch-core's lifecycle plan
+//! which tasks run when, runs a [`TaskRunner`] per task, turns their states into the
+//! allocation's client status, persists everything for reattach, and reports changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use orch_core::lifecycle::{
+    AllocOutcome, KillReason, LifecyclePlan, TaskEnvInput, TaskRun, interpolate_json,
+    interpolation_vars, task_env,
+};
+use orch_core::model::{Allocation, Node, TaskGroup, TaskState, client_status, desired_status};
+use orch_core::state::AllocClientState;
+use tokio::sync::mpsc;
+
+use super::alloc_dir::AllocDir;
+use super::driver::{DriverRegistry, TaskSpec};
+use super::state::{LocalAllocState, LocalTaskState, StateDir};
+use super::task_runner::{TaskCommand, TaskRunner, TaskUpdate, event, new_event};
+
+/// Requests from the client to an allocation runner.
+#[derive(Debug)]
+pub enum AllocCommand {
+    /// A newer version of the allocation from the servers (desired status, job).
+    Update(Box<Allocation>),
+    /// Send a signal to one task (or every task when `None`).
+    Signal {
+        /// Task name.
+        task: Option<String>,
+        /// Signal name.
+        signal: String,
+    },
+}
+
+/// Where allocation runners put the state the servers must learn; the client's syncer
+/// sends it in batches.
+#[derive(Default)]
+pub struct Reporter {
+    pending: Mutex<BTreeMap<String, AllocClientState>>,
+    /// Woken when something was queued.
+    pub notify: tokio::sync::Notify,
+}
+
+impl Reporter {
+    /// Queues the newest state of an allocation (replacing an unsent older one).
+    pub fn push(&self, update: AllocClientState) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(update.id.clone(), update);
+        self.notify.notify_one();
+    }
+
+    /// Takes everything queued.
+    pub fn take(&self) -> Vec<AllocClientState> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
+            .into_values()
+            .collect()
+    }
+
+    /// Puts back updates that could not be sent, unless newer ones were queued since.
+    pub fn put_back(&self, updates: Vec<AllocClientState>) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        for u in updates {
+            p.entry(u.id.clone()).or_insert(u);
+        }
+    }
+}
+
+/// What the rest of the client (HTTP endpoints, stats) may read of a running allocation.
+pub type SharedAllocState = Arc<Mutex<LocalAllocState>>;
+
+/// Everything an allocation runner needs.
+pub struct AllocRunner {
+    /// Shared view, also the persisted state.
+    pub state: SharedAllocState,
+    /// This node.
+    pub node: Arc<Node>,
+    /// The agent's region.
+    pub region: String,
+    /// Drivers.
+    pub drivers: DriverRegistry,
+    /// Its directory.
+    pub dir: AllocDir,
+    /// Where state is persisted.
+    pub state_dir: StateDir,
+    /// Status reports.
+    pub reporter: Arc<Reporter>,
+    /// Requests.
+    pub commands: mpsc::UnboundedReceiver<AllocCommand>,
+    /// The state came from disk (a restarted client): reattach instead of starting.
+    pub restoring: bool,
+}
+
+impl AllocRunner {
+    /// Runs the allocation until its tasks are finished, then keeps answering updates
+    /// until the client drops it.
+    pub async fn run(mut self) {
+        let alloc = self.snapshot().alloc;
+        let group = alloc
+            .job
+            .as_ref()
+            .and_then(|j| j.group(&alloc.task_group))
+            .cloned();
+        let Some(group) = group else {
+            self.fail_setup("the allocation's job or task group is missing");
+            return self.idle().await;
+        };
+        let plan = match orch_core::lifecycle::plan(&group) {
+            Ok(p) => p,
+            Err(e) => {
+                self.fail_setup(&e.to_string());
+                return self.idle().await;
+            }
+        };
+        if let Err(e) = self.dir.build(group.tasks.iter().map(|t| t.name.as_str())) {
+            self.fail_setup(&format!(
+                "cannot build the allocation directory {}: {e}",
+                self.dir.root.display()
+            ));
+            return self.idle().await;
+        }
+        self.run_tasks(&group, &plan).await;
+        self.idle().await;
+    }
+
+    fn snapshot(&self) -> LocalAllocState {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    async fn run_tasks(&mut self, group: &TaskGroup, plan: &LifecyclePlan) {
+        let (upd_tx, mut upd_rx) = mpsc::unbounded_channel::<TaskUpdate>();
+        let mut observed: BTreeMap<String, TaskRun> = BTreeMap::new();
+        let mut senders: BTreeMap<String, mpsc::UnboundedSender<TaskCommand>> = BTreeMap::new();
+        let mut killed: BTreeSet<String> = BTreeSet::new();
+        {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            for task in &group.tasks {
+                let entry = st.tasks.entry(task.name.clone()).or_insert_with(|| {
+                    let mut s = LocalTaskState {
+                        state: TaskState {
+                            state: "pending".into(),
+                            ..TaskState::default()
+                        },
+                        ..LocalTaskState::default()
+                    };
+                    s.state
+                        .events
+                        .push(new_event(event::RECEIVED, "Task received by client"));
+                    s
+                });
+                let run = if entry.done {
+                    if entry.failed {
+                        TaskRun::Failed
+                    } else {
+                        TaskRun::Exited { success: true }
+                    }
+                } else if entry.handle.is_some() || entry.state.started_at.0 != 0 {
+                    TaskRun::Running
+                } else {
+                    TaskRun::NotStarted
+                };
+                observed.insert(task.name.clone(), run);
+            }
+        }
+        self.persist_and_report(false);
+        // Tasks an earlier client process started are handed to runners at once, so they
+        // reattach (or learn how the task ended while the client was away).
+        if self.restoring {
+            for (name, run) in observed.clone() {
+                if run == TaskRun::Running {
+                    self.spawn_task(group, &name, &upd_tx, &mut senders);
+                }
+            }
+        }
+        let mut stopping = self.snapshot().alloc.desired_status != desired_status::RUN;
+        loop {
+            let decision = plan.next(&observed, stopping);
+            for name in &decision.start {
+                if !senders.contains_key(name) {
+                    observed.insert(name.clone(), TaskRun::Running);
+                    self.spawn_task(group, name, &upd_tx, &mut senders);
+                }
+            }
+            for (name, reason) in &decision.kill {
+                if killed.contains(name) {
+                    continue;
+                }
+                let Some(tx) = senders.get(name) else {
+                    continue;
+                };
+                killed.insert(name.clone());
+                let cause = match reason {
+                    KillReason::SiblingFailed(t) => {
+                        let mut ev = new_event(
+                            event::SIBLING_FAILED,
+                            format!("Task's sibling {t:?} failed"),
+                        );
+                        ev.details.insert("failed_sibling".into(), t.clone());
+                        Some(ev)
+                    }
+                    KillReason::LeaderDead(t) => Some(new_event(
+                        event::LEADER_DEAD,
+                        format!("Leader Task {t:?} is dead"),
+                    )),
+                    KillReason::MainTasksDone | KillReason::AllocStopping => None,
+                };
+                let _ = tx.send(TaskCommand::Kill { cause });
+            }
+            if let Some(outcome) = decision.outcome {
+                self.finish(outcome);
+                return;
+            }
+            tokio::select! {
+                Some(upd) = upd_rx.recv() => {
+                    observed.insert(upd.task.clone(), upd.run);
+                    self.state
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .tasks
+                        .insert(upd.task.clone(), upd.local);
+                    self.persist_and_report(false);
+                }
+                cmd = self.commands.recv() => match cmd {
+                    Some(AllocCommand::Update(alloc)) => {
+                        stopping |= alloc.desired_status != desired_status::RUN;
+                        self.state.lock().unwrap_or_else(|e| e.into_inner()).alloc = *alloc;
+                        self.persist_and_report(false);
+                    }
+                    Some(AllocCommand::Signal { task, signal }) => {
+                        for (name, tx) in &senders {
+                            if task.as_ref().is_none_or(|t| t == name) {
+                                let _ = tx.send(TaskCommand::Signal(signal.clone()));
+                            }
+                        }
+                    }
+                    // The client is shutting down: tasks keep running for the next one.
+                    None => return,
+                },
+            }
+        }
+    }
+
+    fn spawn_task(
+        &self,
+        group: &TaskGroup,
+        name: &str,
+        updates: &mpsc::UnboundedSender<TaskUpdate>,
+        senders: &mut BTreeMap<String, mpsc::UnboundedSender<TaskCommand>>,
+    ) {
+        let Some(task) = group.tasks.iter().find(|t| t.name == name).cloned() else {
+            return;
+        };
+        let st = self.snapshot();
+        let alloc = &st.alloc;
+        let dir = self.dir.task(name);
+        let shared = self.dir.shared();
+        let (alloc_dir, local, secrets, tmp) = (
+            shared.display().to_string(),
+            dir.local.display().to_string(),
+            dir.secrets.display().to_string(),
+            dir.tmp.display().to_string(),
+        );
+        let input = TaskEnvInput {
+            alloc,
+            group: &group.name,
+            task: &task,
+            node: &self.node,
+            region: &self.region,
+            alloc_dir: &alloc_dir,
+            task_dir: &local,
+            secrets_dir: &secrets,
+            tmp_dir: &tmp,
+        };
+        let env = task_env(&input);
+        let vars = interpolation_vars(&input);
+        let config = serde_json::to_value(&task.config).unwrap_or_default();
+        let resources = alloc.allocated_resources.tasks.get(name);
+        let spec = TaskSpec {
+            alloc_id: alloc.id.clone(),
+            task_name: name.to_string(),
+            config: interpolate_json(&config, &vars),
+            env,
+            user: task.user.clone(),
+            alloc_dir: self.dir.root.clone(),
+            task_dir: dir.dir.clone(),
+            log_dir: self.dir.logs(),
+            log_max_files: task.log_config.max_files.max(1),
+            log_max_file_size_mb: task.log_config.max_file_size_mb.max(1),
+            cpu_mhz: resources.map_or(task.resources.cpu, |r| r.cpu.cpu_shares),
+            memory_mb: resources.map_or(task.resources.memory_mb, |r| r.memory.memory_mb),
+            memory_max_mb: resources
+                .map_or(task.resources.memory_max_mb, |r| r.memory.memory_max_mb),
+        };
+        let job_type = alloc
+            .job
+            .as_ref()
+            .map(|j| j.job_type.clone())
+            .unwrap_or_default();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let runner = TaskRunner {
+            driver: self.drivers.get(&task.driver),
+            restored: st.tasks.get(name).cloned(),
+            seed: seed_of(&alloc.id, name),
+            task,
+            job_type,
+            spec,
+            vars,
+            dir,
+            updates: updates.clone(),
+            commands: rx,
+        };
+        senders.insert(name.to_string(), tx);
+        tokio::spawn(runner.run());
+    }
+
+    /// The allocation cannot run at all: every task and the allocation fail.
+    fn fail_setup(&self, why: &str) {
+        {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let names: Vec<String> = st
+                .alloc
+                .job
+                .as_ref()
+                .and_then(|j| j.group(&st.alloc.task_group))
+                .map(|g| g.tasks.iter().map(|t| t.name.clone()).collect())
+                .unwrap_or_default();
+            for name in names {
+                let t = st.tasks.entry(name).or_default();
+                let mut ev = new_event(event::SETUP, why);
+                ev.message = why.to_string();
+                ev.fails_task = true;
+                t.state.events.push(ev);
+                t.state.state = "dead".into();
+                t.state.failed = true;
+                t.done = true;
+                t.failed = true;
+            }
+            st.client_status = client_status::FAILED.into();
+            st.client_description = why.to_string();
+        }
+        self.persist_and_report(true);
+    }
+
+    fn finish(&self, outcome: AllocOutcome) {
+        {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let now = crate::server::now_nanos();
+            for t in st.tasks.values_mut() {
+                if t.state.state != "dead" {
+                    // Never started (the allocation stopped or failed first).
+                    t.state.state = "dead".into();
+                    t.state.finished_at = orch_core::model::Timestamp(now);
+                    t.done = true;
+                }
+            }
+            match outcome {
+                AllocOutcome::Complete => {
+                    st.client_status = client_status::COMPLETE.into();
+                    st.client_description = "All tasks have completed".into();
+                }
+                AllocOutcome::Failed { task } => {
+                    st.client_status = client_status::FAILED.into();
+                    st.client_description = format!("Failed tasks: task {task:?} failed");
+                }
+            }
+        }
+        self.persist_and_report(true);
+    }
+
+    /// Computes the client status (unless final), saves the state and queues a report.
+    fn persist_and_report(&self, final_status: bool) {
+        let st = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if !final_status && !is_terminal(&st.client_status) {
+                let (status, why) = client_status_of(&st);
+                st.client_status = status.into();
+                st.client_description = why.into();
+            }
+            st.clone()
+        };
+        if let Err(e) = self.state_dir.save(&st) {
+            tracing::error!(alloc = %st.alloc.id, error = %e, "cannot persist allocation state; a client restart would lose track of its tasks");
+        }
+        self.reporter.push(AllocClientState {
+            id: st.alloc.id.clone(),
+            client_status: st.client_status.clone(),
+            client_description: st.client_description.clone(),
+            task_states: st
+                .tasks
+                .iter()
+                .map(|(k, v)| (k.clone(), v.state.clone()))
+                .collect(),
+            deployment_status: None,
+        });
+    }
+
+    /// After the tasks finished: keep the channel drained so updates don't pile up.
+    async fn idle(&mut self) {
+        while let Some(cmd) = self.commands.recv().await {
+            if let AllocCommand::Update(alloc) = cmd {
+                self.state.lock().unwrap_or_else(|e| e.into_inner()).alloc = *alloc;
+            }
+        }
+    }
+}
+
+fn is_terminal(status: &str) -> bool {
+    matches!(
+        status,
+        client_status::COMPLETE | client_status::FAILED | client_status::LOST
+    )
+}
+
+/// Nomad's client status from task states, while the allocation is still live.
+fn client_status_of(st: &LocalAllocState) -> (&'static str, &'static str) {
+    let states = st.tasks.values().map(|t| &t.state);
+    let (mut failed, mut running, mut pending) = (false, false, false);
+    for s in states {
+        match s.state.as_str() {
+            "running" => running = true,
+            "dead" if s.failed => failed = true,
+            "pending" => pending = true,
+            _ => {}
+        }
+    }
+    if failed {
+        (client_status::FAILED, "Failed tasks")
+    } else if running {
+        (client_status::RUNNING, "Tasks are running")
+    } else if pending {
+        (client_status::PENDING, "No tasks have started")
+    } else {
+        (client_status::PENDING, "")
+    }
+}
+
+/// A stable per-task seed for restart jitter.
+fn seed_of(alloc_id: &str, task: &str) -> u64 {
+    // FNV-1a: stable across processes, unlike the std hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in alloc_id.bytes().chain([0]).chain(task.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}

@@ -1,0 +1,495 @@
+//! One task's life on this client: directory setup, artifacts and templates, driver
+//! start, waiting, restarts by the restart policy, kill on request, and the task state
+//! and events Nomad reports (`Received`, `Task Setup`, `Started`, `Terminated`,
+//! `Restarting`, `Not Restarting`, `Killing`, `Killed`, ...).
+//!
+//! The runner owns restarts; the allocation runner decides which tasks run at all
+//! (orch-core's lifecycle plan) and only sees a task as running or finished for good.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use orch_core::lifecycle::{InterpolationVars, RestartDecision, RestartTracker, TaskRun};
+use orch_core::model::{Task, TaskEvent, TaskState, Timestamp};
+use tokio::sync::mpsc;
+
+use super::alloc_dir::TaskDir;
+use super::driver::{Driver, ExitResult, TaskHandle, TaskSpec};
+use super::state::LocalTaskState;
+
+/// Nomad's task event types.
+pub mod event {
+    /// The client received the task.
+    pub const RECEIVED: &str = "Received";
+    /// Directories are being built.
+    pub const SETUP: &str = "Task Setup";
+    /// Artifacts are being fetched.
+    pub const DOWNLOADING: &str = "Downloading Artifacts";
+    /// An artifact could not be fetched.
+    pub const ARTIFACT_FAILED: &str = "Failed Artifact Download";
+    /// The driver could not start the task.
+    pub const DRIVER_FAILURE: &str = "Driver Failure";
+    /// The task started.
+    pub const STARTED: &str = "Started";
+    /// The task exited.
+    pub const TERMINATED: &str = "Terminated";
+    /// It will be started again.
+    pub const RESTARTING: &str = "Restarting";
+    /// It will not be started again.
+    pub const NOT_RESTARTING: &str = "Not Restarting";
+    /// It is being killed.
+    pub const KILLING: &str = "Killing";
+    /// It was killed.
+    pub const KILLED: &str = "Killed";
+    /// A sibling failed, so this one is stopped.
+    pub const SIBLING_FAILED: &str = "Sibling Task Failed";
+    /// The leader task died, so this one is stopped.
+    pub const LEADER_DEAD: &str = "Leader Task Dead";
+    /// A template could not be rendered.
+    pub const TEMPLATE_FAILED: &str = "Template";
+    /// The task received a signal on request.
+    pub const SIGNALING: &str = "Signaling";
+}
+
+/// Requests from the allocation runner.
+#[derive(Debug)]
+pub enum TaskCommand {
+    /// Stop the task for good; `cause` is recorded first (e.g. `Sibling Task Failed`).
+    Kill {
+        /// The event that explains why.
+        cause: Option<TaskEvent>,
+    },
+    /// Send a signal (template `change_mode = "signal"`, `alloc signal`).
+    Signal(String),
+}
+
+/// What the task runner tells the allocation runner after every change.
+#[derive(Debug, Clone)]
+pub struct TaskUpdate {
+    /// Task name.
+    pub task: String,
+    /// What is persisted and reported.
+    pub local: LocalTaskState,
+    /// For the lifecycle plan.
+    pub run: TaskRun,
+}
+
+/// Everything a task runner needs.
+pub struct TaskRunner {
+    /// The task.
+    pub task: Task,
+    /// `service`, `batch`, `system` or `sysbatch`.
+    pub job_type: String,
+    /// The driver (`None`: this client lacks it; the task fails at once).
+    pub driver: Option<Arc<dyn Driver>>,
+    /// What to start.
+    pub spec: TaskSpec,
+    /// For artifact and template interpolation.
+    pub vars: InterpolationVars,
+    /// The task's directories.
+    pub dir: TaskDir,
+    /// State from an earlier client process, when restoring.
+    pub restored: Option<LocalTaskState>,
+    /// Seed of the restart jitter.
+    pub seed: u64,
+    /// Where updates go.
+    pub updates: mpsc::UnboundedSender<TaskUpdate>,
+    /// Where commands come from.
+    pub commands: mpsc::UnboundedReceiver<TaskCommand>,
+}
+
+/// How waiting for a running task ended.
+enum Waited {
+    Exited(ExitResult),
+    Killed,
+}
+
+/// Unix nanoseconds now.
+fn now() -> i64 {
+    crate::server::now_nanos()
+}
+
+/// A task event stamped now.
+pub fn new_event(kind: &str, message: impl Into<String>) -> TaskEvent {
+    TaskEvent {
+        event_type: kind.into(),
+        time: now(),
+        display_message: message.into(),
+        ..TaskEvent::default()
+    }
+}
+
+/// How many events a task keeps (Nomad keeps 10).
+const MAX_EVENTS: usize = 10;
+
+impl TaskRunner {
+    /// Runs the task until it is finished for good or killed.
+    pub async fn run(mut self) {
+        let mut local = self.restored.take().unwrap_or_else(|| LocalTaskState {
+            state: TaskState {
+                state: "pending".into(),
+                ..TaskState::default()
+            },
+            ..LocalTaskState::default()
+        });
+        if local.done {
+            let run = finished_run(&local);
+            self.send(&local, run);
+            return;
+        }
+        let Some(driver) = self.driver.clone() else {
+            let msg = format!(
+                "driver {:?} is not available on this client",
+                self.task.driver
+            );
+            let mut ev = new_event(event::DRIVER_FAILURE, &msg);
+            ev.message = msg;
+            ev.fails_task = true;
+            self.push_event(&mut local, ev);
+            self.finish(&mut local, true);
+            return;
+        };
+        let policy = self.task.restart_policy.clone().unwrap_or_default();
+        let mut tracker =
+            RestartTracker::new(&policy, &self.job_type, self.task.lifecycle.as_ref(), self.seed);
+        // A task handed over by an earlier client process: wait for it, don't restart it.
+        let mut recovered = None;
+        if let Some(handle) = local.handle.clone() {
+            let d = Arc::clone(&driver);
+            let h = handle.clone();
+            match tokio::task::spawn_blocking(move || d.recover(&h)).await {
+                Ok(Ok(())) => recovered = Some(handle),
+                Ok(Err(e)) => {
+                    tracing::warn!(task = %self.task.name, error = %e, "could not reattach to the task; starting it again");
+                    local.handle = None;
+                }
+                Err(_) => local.handle = None,
+            }
+        }
+        let mut setup_done = recovered.is_some() || local.state.started_at.0 != 0;
+        loop {
+            let handle = match recovered.take() {
+                Some(h) => h,
+                None => {
+                    if !setup_done {
+                        match self.setup(&mut local).await {
+                            Ok(()) => setup_done = true,
+                            Err(ev) => {
+                                self.push_event(&mut local, ev);
+                                let d = tracker.on_start_error(true, now());
+                                if self.after_failure(&mut local, d).await {
+                                    continue;
+                                }
+                                return;
+                            }
+                        }
+                    }
+                    match self.start(&driver).await {
+                        Ok(h) => {
+                            local.handle = Some(h.clone());
+                            local.state.state = "running".into();
+                            if local.state.started_at.0 == 0 {
+                                local.state.started_at = Timestamp(h.started_at);
+                            }
+                            self.push_event(
+                                &mut local,
+                                new_event(event::STARTED, "Task started by client"),
+                            );
+                            h
+                        }
+                        Err(msg) => {
+                            let mut ev = new_event(event::DRIVER_FAILURE, &msg);
+                            ev.message = msg;
+                            self.push_event(&mut local, ev);
+                            let d = tracker.on_start_error(true, now());
+                            if self.after_failure(&mut local, d).await {
+                                continue;
+                            }
+                            return;
+                        }
+                    }
+                }
+            };
+            local.state.state = "running".into();
+            self.send(&local, TaskRun::Running);
+            match self.wait(&driver, &handle, &mut local).await {
+                Waited::Killed => {
+                    self.finish(&mut local, false);
+                    return;
+                }
+                Waited::Exited(exit) => {
+                    let d = Arc::clone(&driver);
+                    let h = handle.clone();
+                    let _ = tokio::task::spawn_blocking(move || d.destroy(&h)).await;
+                    local.handle = None;
+                    self.push_event(&mut local, terminated_event(&exit));
+                    let decision = tracker.on_exit(exit.successful(), now());
+                    if self.after_failure(&mut local, decision).await {
+                        continue;
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Applies a restart decision. Returns `true` to start again, `false` when the
+    /// task is finished (reported).
+    async fn after_failure(&mut self, local: &mut LocalTaskState, d: RestartDecision) -> bool {
+        match d {
+            RestartDecision::Restart { delay_nanos } => {
+                let delay = Duration::from_nanos(delay_nanos.max(0) as u64);
+                let mut ev = new_event(
+                    event::RESTARTING,
+                    format!("Task restarting in {}", humanize(delay)),
+                );
+                ev.start_delay = delay_nanos;
+                ev.details.insert("restart_reason".into(), "Restart within policy".into());
+                self.push_event(local, ev);
+                local.state.state = "pending".into();
+                local.state.restarts += 1;
+                local.state.last_restart = Timestamp(now());
+                self.send(local, TaskRun::Running);
+                // Wait out the delay, unless the task is killed meanwhile.
+                let sleep = tokio::time::sleep(delay);
+                tokio::pin!(sleep);
+                loop {
+                    tokio::select! {
+                        _ = &mut sleep => return true,
+                        cmd = self.commands.recv() => match cmd {
+                            Some(TaskCommand::Signal(_)) => {}
+                            Some(TaskCommand::Kill { cause }) => {
+                                if let Some(c) = cause {
+                                    self.push_event(local, c);
+                                }
+                                self.push_event(local, new_event(event::KILLED, "Task successfully killed"));
+                                self.finish(local, false);
+                                return false;
+                            }
+                            None => {
+                                self.finish(local, false);
+                                return false;
+                            }
+                        },
+                    }
+                }
+            }
+            RestartDecision::NoRestart { failed, reason } => {
+                if failed {
+                    let mut ev = new_event(event::NOT_RESTARTING, &reason);
+                    ev.fails_task = true;
+                    ev.details.insert("restart_reason".into(), reason);
+                    self.push_event(local, ev);
+                }
+                self.finish(local, failed);
+                false
+            }
+        }
+    }
+
+    /// Builds the task's directories, fetches artifacts and renders templates.
+    async fn setup(&mut self, local: &mut LocalTaskState) -> Result<(), TaskEvent> {
+        self.push_event(local, new_event(event::SETUP, "Building Task Directory"));
+        self.send(local, TaskRun::Running);
+        if !self.task.artifacts.is_empty() {
+            self.push_event(
+                local,
+                new_event(event::DOWNLOADING, "Client is downloading artifacts"),
+            );
+            self.send(local, TaskRun::Running);
+            for artifact in &self.task.artifacts {
+                let vars = &self.vars;
+                let r = super::artifact::fetch_artifact(artifact, &self.dir.dir, |s| {
+                    orch_core::lifecycle::interpolate(s, vars)
+                })
+                .await;
+                if let Err(e) = r {
+                    let mut ev = new_event(event::ARTIFACT_FAILED, e.to_string());
+                    ev.message = e.to_string();
+                    return Err(ev);
+                }
+            }
+        }
+        super::template_hook::render_all(&self.task, &self.dir, &self.vars).map_err(|msg| {
+            let mut ev = new_event(event::TEMPLATE_FAILED, &msg);
+            ev.message = msg;
+            ev
+        })
+    }
+
+    /// Starts the task through its driver.
+    async fn start(&self, driver: &Arc<dyn Driver>) -> Result<TaskHandle, String> {
+        let d = Arc::clone(driver);
+        let spec = self.spec.clone();
+        match tokio::task::spawn_blocking(move || {
+            d.validate_config(&spec.config)?;
+            d.start(&spec)
+        })
+        .await
+        {
+            Ok(Ok(h)) => Ok(h),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(format!("driver start panicked: {e}")),
+        }
+    }
+
+    /// Waits for the task to exit, serving kill and signal requests meanwhile.
+    async fn wait(
+        &mut self,
+        driver: &Arc<dyn Driver>,
+        handle: &TaskHandle,
+        local: &mut LocalTaskState,
+    ) -> Waited {
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    let d = Arc::clone(driver);
+                    let h = handle.clone();
+                    match tokio::task::spawn_blocking(move || d.try_wait(&h)).await {
+                        Ok(Ok(Some(exit))) => return Waited::Exited(exit),
+                        Ok(Ok(None)) => {}
+                        Ok(Err(e)) => {
+                            return Waited::Exited(ExitResult {
+                                err: Some(e.to_string()),
+                                ..ExitResult::default()
+                            })
+                        }
+                        Err(e) => {
+                            return Waited::Exited(ExitResult {
+                                err: Some(format!("waiting for the task failed: {e}")),
+                                ..ExitResult::default()
+                            })
+                        }
+                    }
+                }
+                cmd = self.commands.recv() => match cmd {
+                    Some(TaskCommand::Signal(sig)) => {
+                        let d = Arc::clone(driver);
+                        let h = handle.clone();
+                        let s = sig.clone();
+                        let r = tokio::task::spawn_blocking(move || d.signal(&h, &s)).await;
+                        let msg = match r {
+                            Ok(Ok(())) => format!("Task being sent a signal {sig}"),
+                            Ok(Err(e)) => format!("Signal {sig} failed: {e}"),
+                            Err(e) => format!("Signal {sig} failed: {e}"),
+                        };
+                        self.push_event(local, new_event(event::SIGNALING, msg));
+                        self.send(local, TaskRun::Running);
+                    }
+                    Some(TaskCommand::Kill { cause }) => {
+                        if let Some(c) = cause {
+                            self.push_event(local, c);
+                        }
+                        self.kill(driver, handle, local).await;
+                        return Waited::Killed;
+                    }
+                    None => {
+                        // The allocation runner is gone (client shutting down): leave the
+                        // task running for the next client process to reattach to.
+                        return std::future::pending().await;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Stops a running task: `kill_signal`, `kill_timeout`, then SIGKILL.
+    async fn kill(&mut self, driver: &Arc<dyn Driver>, handle: &TaskHandle, local: &mut LocalTaskState) {
+        let signal = if self.task.kill_signal.is_empty() {
+            "SIGINT".to_string()
+        } else {
+            self.task.kill_signal.clone()
+        };
+        let timeout = Duration::from_nanos(self.task.kill_timeout.max(0) as u64);
+        let mut ev = new_event(
+            event::KILLING,
+            format!("Sent interrupt. Waiting {} before force killing", humanize(timeout)),
+        );
+        ev.details.insert("kill_timeout".into(), humanize(timeout));
+        self.push_event(local, ev);
+        self.send(local, TaskRun::Running);
+        let d = Arc::clone(driver);
+        let h = handle.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let r = d.stop(&h, &signal, timeout);
+            let _ = d.destroy(&h);
+            r
+        })
+        .await;
+        let mut ev = new_event(event::KILLED, "Task successfully killed");
+        match result {
+            Ok(Ok(exit)) => {
+                ev.exit_code = i64::from(exit.exit_code);
+                ev.signal = i64::from(exit.signal);
+            }
+            Ok(Err(e)) => ev.message = format!("kill failed: {e}"),
+            Err(e) => ev.message = format!("kill failed: {e}"),
+        }
+        local.handle = None;
+        self.push_event(local, ev);
+    }
+
+    /// Marks the task finished for good and reports it.
+    fn finish(&mut self, local: &mut LocalTaskState, failed: bool) {
+        local.done = true;
+        local.failed = failed;
+        local.handle = None;
+        local.state.state = "dead".into();
+        local.state.failed = failed;
+        local.state.finished_at = Timestamp(now());
+        let run = finished_run(local);
+        self.send(local, run);
+    }
+
+    fn push_event(&self, local: &mut LocalTaskState, ev: TaskEvent) {
+        local.state.events.push(ev);
+        let excess = local.state.events.len().saturating_sub(MAX_EVENTS);
+        local.state.events.drain(..excess);
+    }
+
+    fn send(&self, local: &LocalTaskState, run: TaskRun) {
+        let _ = self.updates.send(TaskUpdate {
+            task: self.task.name.clone(),
+            local: local.clone(),
+            run,
+        });
+    }
+}
+
+fn finished_run(local: &LocalTaskState) -> TaskRun {
+    if local.failed {
+        TaskRun::Failed
+    } else {
+        TaskRun::Exited { success: true }
+    }
+}
+
+/// Nomad's `Terminated` event for an exit.
+fn terminated_event(exit: &ExitResult) -> TaskEvent {
+    let mut ev = new_event(
+        event::TERMINATED,
+        format!("Exit Code: {}", exit.exit_code),
+    );
+    ev.exit_code = i64::from(exit.exit_code);
+    ev.signal = i64::from(exit.signal);
+    ev.details.insert("exit_code".into(), exit.exit_code.to_string());
+    ev.details.insert("signal".into(), exit.signal.to_string());
+    if exit.signal != 0 {
+        ev.display_message = format!("Exit Code: {}, Signal: {}", exit.exit_code, exit.signal);
+    }
+    if exit.oom_killed {
+        ev.display_message = "OOM Killed".into();
+        ev.details.insert("oom_killed".into(), "true".into());
+    }
+    if let Some(err) = &exit.err {
+        ev.message = err.clone();
+        ev.details.insert("exit_message".into(), err.clone());
+    }
+    ev
+}
+
+/// `1.5s`, `250ms`, `2m0s`: Go's duration formatting, as Nomad's messages use.
+pub fn humanize(d: Duration) -> String {
+    orch_core::lifecycle::go_duration(d.as_nanos() as i64)
+}
