@@ -8,6 +8,7 @@
 pub mod broker;
 pub mod canonical;
 pub mod jobspec;
+pub mod lifecycle;
 pub mod model;
 pub mod scheduler;
 pub mod sim;
