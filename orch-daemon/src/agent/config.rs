@@ -287,6 +287,18 @@ impl AgentConfig {
                     .into(),
             ));
         }
+        if self.client.enabled && !self.dev && self.data_dir.is_none() {
+            return Err(ConfigError::Flag(
+                "a client needs -data-dir (or data_dir in the config file) for its allocations and state"
+                    .into(),
+            ));
+        }
+        if self.client.enabled && !self.server.enabled && self.client.servers.is_empty() {
+            return Err(ConfigError::Flag(
+                "a client-only agent needs servers to join: pass -servers HOST:PORT (or client.servers in the config file)"
+                    .into(),
+            ));
+        }
         if self.server.enabled
             && !self.dev
             && self.server.bootstrap_expect == 0

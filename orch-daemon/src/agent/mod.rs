@@ -1,6 +1,5 @@
-//! `orch agent`: starts a server (Raft, leader loop, HTTP API) with Nomad's flags and
-//! config file. The client half (task drivers) arrives with the client; until then an
-//! agent that asks for one says so.
+//! `orch agent`: starts a server (Raft, leader loop, HTTP API), a client (task drivers)
+//! or both, with Nomad's flags and config file.
 
 pub mod bootstrap;
 pub mod config;
@@ -13,6 +12,9 @@ use std::time::Duration;
 use config::{AgentConfig, ClientConfig, ConfigError, Ports, ServerConfig, ServerJoin};
 
 use crate::cli::flags::{FlagSpec, parse};
+use crate::client::driver::DriverRegistry;
+use crate::client::{Client, ClientSettings};
+use crate::http::client_fs::{ClientHttp, client_router};
 use crate::http::{AgentInfo, ApiState, router};
 use crate::raft::{RaftConfig, RaftNode, node_id_from_name, raft_router};
 use crate::server::{Leader, LeaderConfig, Replicator, StateHandle};
@@ -131,11 +133,6 @@ pub fn load_config(args: &[String]) -> Result<AgentConfig, ConfigError> {
 /// Runs `orch agent` until interrupted.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let config = load_config(args).map_err(|e| e.to_string())?;
-    if config.client.enabled && !config.dev {
-        return Err("the orch client (task drivers) is not available in this build yet; run a server with -server, \
-                    or -dev for a single-node server"
-            .into());
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -156,14 +153,141 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
     let data_dir = dev_dir
         .clone()
         .or(config.data_dir.clone())
-        .ok_or("a server needs -data-dir")?;
+        .ok_or("the agent needs -data-dir")?;
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", data_dir.display()))?;
 
+    // The HTTP listener comes first: the client advertises its address.
+    let http = tokio::net::TcpListener::bind(format!("{bind}:{}", config.ports.http))
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot listen for HTTP on {bind}:{}: {e}",
+                config.ports.http
+            )
+        })?;
+    let http_addr = http.local_addr().map_err(|e| e.to_string())?;
+
+    let server = if config.server.enabled {
+        Some(start_server(&config, &data_dir, &bind, http_addr).await?)
+    } else {
+        None
+    };
+
+    let client = if config.client.enabled {
+        let servers = if !config.client.servers.is_empty() {
+            config.client.servers.clone()
+        } else {
+            vec![http_addr.to_string()]
+        };
+        let shim = std::env::current_exe()
+            .map_err(|e| format!("cannot find the orch binary to supervise tasks with: {e}"))?;
+        let client = Client::new(ClientSettings {
+            config: config.client.clone(),
+            name: config.name.clone(),
+            region: config.region.clone(),
+            datacenter: config.datacenter.clone(),
+            servers,
+            data_dir: data_dir.clone(),
+            http_addr: http_addr.to_string(),
+            bind_addr: bind.clone(),
+            drivers: DriverRegistry::with_builtin(shim),
+        })
+        .map_err(|e| e.to_string())?;
+        client.start().await;
+        Some(client)
+    } else {
+        None
+    };
+
+    let client_http = ClientHttp {
+        client: client.clone(),
+        state: server.as_ref().map(|s| s.state.clone()),
+        http: reqwest::Client::new(),
+    };
+    let app = match &server {
+        Some(s) => {
+            let mut api = ApiState::new(
+                s.state.clone(),
+                Arc::clone(&s.replicator),
+                AgentInfo {
+                    name: config.name.clone(),
+                    region: config.region.clone(),
+                    datacenter: config.datacenter.clone(),
+                    node_id: client.as_ref().map(|c| c.node_id().to_string()),
+                    version: env!("CARGO_PKG_VERSION").to_string(),
+                    http_addr: http_addr.to_string(),
+                    server: true,
+                },
+            );
+            api.leader = Some(Arc::clone(&s.leader));
+            let app = router(Arc::new(api)).merge(client_router(client_http));
+            s.node.serve_api_on_rpc(app.clone());
+            app
+        }
+        None => client_router(client_http)
+            .merge(crate::http::client_fs::proxy_router(config.client.servers.clone())),
+    };
+    let roles = match (server.is_some(), client.is_some()) {
+        (true, true) => "server, client",
+        (true, false) => "server",
+        _ => "client",
+    };
+    println!(
+        "==> orch agent started ({roles}{})",
+        if config.dev { ", dev mode" } else { "" }
+    );
+    println!("    Node name: {}", config.name);
+    println!("    HTTP API:  http://{http_addr}");
+    if let Some(s) = &server {
+        println!("    Raft RPC:  {}", s.node.local_addr());
+        println!("    Serf:      {}", s.serf_addr);
+    }
+    if let Some(c) = &client {
+        println!("    Client node ID: {}", c.node_id());
+        let drivers: Vec<String> = c
+            .node()
+            .drivers
+            .iter()
+            .filter(|(_, d)| d.detected)
+            .map(|(n, d)| if d.healthy { n.clone() } else { format!("{n} (unhealthy: {})", d.health_description) })
+            .collect();
+        println!("    Drivers:   {}", drivers.join(", "));
+    }
+    println!("    Data dir:  {}", data_dir.display());
+    let serve = axum::serve(http, app);
+    tokio::select! {
+        r = serve => r.map_err(|e| format!("HTTP server failed: {e}"))?,
+        _ = shutdown_signal() => println!("==> shutting down"),
+    }
+    if let Some(s) = server {
+        let _ = s.node.shutdown().await;
+    }
+    if let Some(dir) = dev_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(())
+}
+
+/// What a running server consists of.
+struct ServerParts {
+    node: RaftNode,
+    state: StateHandle,
+    replicator: Arc<dyn Replicator>,
+    leader: Arc<Leader>,
+    serf_addr: std::net::SocketAddr,
+}
+
+async fn start_server(
+    config: &AgentConfig,
+    data_dir: &std::path::Path,
+    bind: &str,
+    _http_addr: std::net::SocketAddr,
+) -> Result<ServerParts, String> {
     let state = StateHandle::default();
     let node_id = node_id_from_name(&config.name);
     let mut raft_config =
-        RaftConfig::new(node_id, format!("{bind}:{}", config.ports.rpc), &data_dir);
+        RaftConfig::new(node_id, format!("{bind}:{}", config.ports.rpc), data_dir);
     if config.dev {
         raft_config.heartbeat_ms = 100;
         raft_config.election_timeout_min_ms = 300;
@@ -220,52 +344,13 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
     };
     let leader = Leader::new(state.clone(), Arc::clone(&replicator), leader_config);
     leader.start().await;
-
-    let http = tokio::net::TcpListener::bind(format!("{bind}:{}", config.ports.http))
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot listen for HTTP on {bind}:{}: {e}",
-                config.ports.http
-            )
-        })?;
-    let http_addr = http.local_addr().map_err(|e| e.to_string())?;
-    let agent = AgentInfo {
-        name: config.name.clone(),
-        region: config.region.clone(),
-        datacenter: config.datacenter.clone(),
-        node_id: None,
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        http_addr: http_addr.to_string(),
-        server: true,
-    };
-    let mut api = ApiState::new(state.clone(), Arc::clone(&replicator), agent);
-    api.leader = Some(Arc::clone(&leader));
-    let api = Arc::new(api);
-    println!(
-        "==> orch agent started (server{})",
-        if config.dev { ", dev mode" } else { "" }
-    );
-    println!("    Node name: {}", config.name);
-    println!("    HTTP API:  http://{http_addr}");
-    println!("    Raft RPC:  {}", node.local_addr());
-    println!("    Serf:      {serf_addr}");
-    println!("    Data dir:  {}", data_dir.display());
-    if config.dev {
-        println!(
-            "    Note: no client yet, so jobs are accepted and scheduled only once nodes register."
-        );
-    }
-    let server = axum::serve(http, router(api));
-    tokio::select! {
-        r = server => r.map_err(|e| format!("HTTP server failed: {e}"))?,
-        _ = shutdown_signal() => println!("==> shutting down"),
-    }
-    let _ = node.shutdown().await;
-    if let Some(dir) = dev_dir {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    Ok(())
+    Ok(ServerParts {
+        node,
+        state,
+        replicator,
+        leader,
+        serf_addr,
+    })
 }
 
 async fn shutdown_signal() {

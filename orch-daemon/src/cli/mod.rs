@@ -9,7 +9,7 @@ mod job_cmds;
 mod monitor;
 mod node_cmds;
 mod status_cmds;
-mod table;
+pub(crate) mod table;
 
 use std::process::ExitCode;
 

@@ -84,7 +84,7 @@ pub fn fingerprint(input: &FingerprintInput<'_>, drivers: &DriverRegistry) -> No
     attrs.insert("unique.hostname".into(), hostname);
     let (ip, device) = node_address(input.bind_addr, input.config.network_interface.as_deref());
     attrs.insert("unique.network.ip-address".into(), ip.to_string());
-    let (disk_total, disk_free) = disk_space(input.alloc_dir);
+    let (disk_total, disk_free) = super::stats::disk_space(input.alloc_dir);
     attrs.insert(
         "unique.storage.volume".into(),
         input.alloc_dir.display().to_string(),
@@ -348,22 +348,6 @@ fn interface_ipv4(name: &str) -> Option<IpAddr> {
         }
         libc::freeifaddrs(list);
         found
-    }
-}
-
-/// Total and free bytes of the filesystem holding `path`.
-fn disk_space(path: &Path) -> (u64, u64) {
-    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
-        return (0, 0);
-    };
-    // SAFETY: statvfs writes into the zeroed struct we own.
-    unsafe {
-        let mut st: libc::statvfs = std::mem::zeroed();
-        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
-            return (0, 0);
-        }
-        let frag = st.f_frsize as u64;
-        (st.f_blocks as u64 * frag, st.f_bavail as u64 * frag)
     }
 }
 

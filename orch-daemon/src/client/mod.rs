@@ -12,6 +12,7 @@ pub mod driver;
 pub mod fingerprint;
 pub mod server_conn;
 pub mod state;
+pub mod stats;
 pub mod task_runner;
 
 use std::collections::BTreeMap;
@@ -82,6 +83,7 @@ pub struct Client {
     alloc_root: PathBuf,
     reporter: Arc<Reporter>,
     allocs: Mutex<BTreeMap<String, Running>>,
+    stats: Mutex<stats::StatsCache>,
 }
 
 impl Client {
@@ -127,6 +129,7 @@ impl Client {
             alloc_root,
             reporter: Arc::new(Reporter::default()),
             allocs: Mutex::new(BTreeMap::new()),
+            stats: Mutex::new(stats::StatsCache::default()),
         }))
     }
 
@@ -183,14 +186,80 @@ impl Client {
         tokio::spawn(Arc::clone(self).heartbeat_loop());
         tokio::spawn(Arc::clone(self).sync_loop());
         tokio::spawn(Arc::clone(self).watch_loop());
+        tokio::spawn(Arc::clone(self).stats_loop());
+    }
+
+    /// Nomad's `AllocResourceUsage` of an allocation this client runs.
+    pub fn alloc_stats(&self, alloc_id: &str) -> Option<serde_json::Value> {
+        let st = self.alloc_state(alloc_id)?;
+        let tasks: Vec<String> = st.tasks.keys().cloned().collect();
+        Some(self.lock_stats().alloc_json(alloc_id, &tasks))
+    }
+
+    /// Nomad's `HostStats`.
+    pub fn host_stats(&self) -> serde_json::Value {
+        self.lock_stats().host_json(&self.alloc_root)
+    }
+
+    /// The latest usage sample of a task (for the autoscaler's `nomad` source).
+    pub fn task_sample(&self, alloc_id: &str, task: &str) -> Option<stats::TaskSample> {
+        self.lock_stats().task(alloc_id, task).cloned()
+    }
+
+    fn lock_stats(&self) -> std::sync::MutexGuard<'_, stats::StatsCache> {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Samples every running task's usage and the host's once a second.
+    async fn stats_loop(self: Arc<Self>) {
+        let mhz = self
+            .node
+            .attributes
+            .get("cpu.frequency")
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(1000.0);
+        loop {
+            let mut work = Vec::new();
+            for id in self.alloc_ids() {
+                if let Some(st) = self.alloc_state(&id) {
+                    for (task, t) in st.tasks {
+                        if let Some(h) = t.handle
+                            && let Some(d) = self.drivers.get(&h.driver)
+                        {
+                            work.push((id.clone(), task, d, h));
+                        }
+                    }
+                }
+            }
+            let sampled = tokio::task::spawn_blocking(move || {
+                work.into_iter()
+                    .filter_map(|(a, t, d, h)| match d.stats(&h) {
+                        Ok(Some(u)) => Some((a, t, u)),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_default();
+            {
+                let mut cache = self.lock_stats();
+                let live = sampled.iter().map(|(a, t, _)| (a.clone(), t.clone())).collect();
+                for (a, t, u) in sampled {
+                    cache.record(&a, &t, u, mhz);
+                }
+                cache.retain(&live);
+                cache.sample_host_cpu();
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 
     /// Registers until it works, then heartbeats within the TTL, re-registering when
     /// the servers forgot the node.
     async fn heartbeat_loop(self: Arc<Self>) {
         let mut registered = false;
-        let mut ttl = Duration::from_secs(1);
         loop {
+            let ttl;
             let result = if registered {
                 self.conn.heartbeat(&self.node.id).await
             } else {
@@ -206,6 +275,7 @@ impl Client {
                 }
                 Err(ConnError::UnknownNode) => {
                     registered = false;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
                 Err(e) => {

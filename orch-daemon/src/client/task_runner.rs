@@ -291,30 +291,13 @@ impl TaskRunner {
     async fn setup(&mut self, local: &mut LocalTaskState) -> Result<(), TaskEvent> {
         self.push_event(local, new_event(event::SETUP, "Building Task Directory"));
         self.send(local, TaskRun::Running);
-        if !self.task.artifacts.is_empty() {
-            self.push_event(
-                local,
-                new_event(event::DOWNLOADING, "Client is downloading artifacts"),
-            );
-            self.send(local, TaskRun::Running);
-            for artifact in &self.task.artifacts {
-                let vars = &self.vars;
-                let r = super::artifact::fetch_artifact(artifact, &self.dir.dir, |s| {
-                    orch_core::lifecycle::interpolate(s, vars)
-                })
-                .await;
-                if let Err(e) = r {
-                    let mut ev = new_event(event::ARTIFACT_FAILED, e.to_string());
-                    ev.message = e.to_string();
-                    return Err(ev);
-                }
-            }
-        }
-        super::template_hook::render_all(&self.task, &self.dir, &self.vars).map_err(|msg| {
+        if !self.task.artifacts.is_empty() || !self.task.templates.is_empty() {
+            let msg = "artifact and template blocks are not supported by this client build yet".to_string();
             let mut ev = new_event(event::TEMPLATE_FAILED, &msg);
             ev.message = msg;
-            ev
-        })
+            return Err(ev);
+        }
+        Ok(())
     }
 
     /// Starts the task through its driver.

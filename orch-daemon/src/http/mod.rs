@@ -11,6 +11,7 @@
 
 pub mod allocs;
 pub mod client_api;
+pub mod client_fs;
 pub mod deployments;
 pub mod job_ops;
 pub mod jobs;

@@ -1,0 +1,409 @@
+//! Nomad's client endpoints: `/v1/client/fs/{logs,ls,stat,cat}/:alloc`,
+//! `/v1/client/allocation/:id/{stats,signal}` and `/v1/client/stats`.
+//!
+//! They are answered by the agent whose client runs the allocation. A server that does
+//! not run it forwards the request to the node's HTTP address, as Nomad's servers
+//! forward to clients, so users can point every tool at any agent.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::query::ApiError;
+use crate::client::Client;
+use crate::client::driver::logs::{LogFollower, LogKind, seek_position};
+use crate::server::StateHandle;
+
+/// What the client endpoints need.
+#[derive(Clone)]
+pub struct ClientHttp {
+    /// The local client, if this agent runs one.
+    pub client: Option<Arc<Client>>,
+    /// The servers' state, if this agent is a server (to find where an allocation runs).
+    pub state: Option<StateHandle>,
+    /// For forwarding.
+    pub http: reqwest::Client,
+}
+
+/// The client routes.
+pub fn client_router(ch: ClientHttp) -> Router {
+    Router::new()
+        .route("/v1/client/fs/logs/{alloc}", get(logs))
+        .route("/v1/client/fs/ls/{alloc}", get(ls))
+        .route("/v1/client/fs/stat/{alloc}", get(stat))
+        .route("/v1/client/fs/cat/{alloc}", get(cat))
+        .route("/v1/client/allocation/{alloc}/stats", get(alloc_stats))
+        .route(
+            "/v1/client/allocation/{alloc}/signal",
+            put(signal).post(signal),
+        )
+        .route("/v1/client/stats", get(host_stats))
+        .route("/v1/client/allocation/{alloc}/restart", post(unsupported_restart).put(unsupported_restart))
+        .with_state(Arc::new(ch))
+}
+
+type Ch = State<Arc<ClientHttp>>;
+type Q = Query<BTreeMap<String, String>>;
+
+/// Where an allocation's request is answered.
+enum Target {
+    Local(Arc<Client>),
+    Remote(String),
+}
+
+fn target(ch: &ClientHttp, alloc_id: &str) -> Result<Target, ApiError> {
+    if let Some(c) = &ch.client
+        && c.alloc_state(alloc_id).is_some()
+    {
+        return Ok(Target::Local(Arc::clone(c)));
+    }
+    let Some(state) = &ch.state else {
+        return Err(ApiError::not_found("Unknown allocation: not on this client"));
+    };
+    let s = state.read();
+    let Some(alloc) = s.alloc_stub(alloc_id) else {
+        return Err(ApiError::not_found("Unknown allocation"));
+    };
+    let Some(node) = s.node(&alloc.node_id) else {
+        return Err(ApiError::not_found("the allocation's node is unknown"));
+    };
+    if node.http_addr.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("node {} has no HTTP address to forward to", node.id),
+        ));
+    }
+    if ch
+        .client
+        .as_ref()
+        .is_some_and(|c| c.node_id() == node.id)
+    {
+        return Err(ApiError::not_found(
+            "Unknown allocation: this client no longer has it (garbage-collected)",
+        ));
+    }
+    Ok(Target::Remote(node.http_addr.clone()))
+}
+
+/// Forwards the request as is to the node's agent and streams the answer back.
+async fn forward(ch: &ClientHttp, addr: &str, req: Request) -> Response {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let url = format!("http://{addr}{path}");
+    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
+        .unwrap_or(reqwest::Method::GET);
+    let body = match axum::body::to_bytes(req.into_body(), 1 << 20).await {
+        Ok(b) => b,
+        Err(e) => return ApiError::bad_request(format!("body: {e}")).into_response(),
+    };
+    match ch.http.request(method, &url).body(body.to_vec()).send().await {
+        Ok(resp) => {
+            let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let ctype = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json")
+                .to_string();
+            let stream = futures_util::stream::unfold(resp, |mut r| async move {
+                match r.chunk().await {
+                    Ok(Some(b)) => Some((Ok::<_, std::io::Error>(b), r)),
+                    _ => None,
+                }
+            });
+            (status, [(header::CONTENT_TYPE, ctype)], Body::from_stream(stream)).into_response()
+        }
+        Err(e) => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("cannot reach the client agent at {addr}: {e}"),
+        )
+        .into_response(),
+    }
+}
+
+/// Resolves the allocation locally, or forwards.
+macro_rules! local_or_forward {
+    ($ch:expr, $alloc:expr, $req:expr) => {
+        match target(&$ch, &$alloc) {
+            Ok(Target::Local(c)) => c,
+            Ok(Target::Remote(addr)) => return forward(&$ch, &addr, $req).await,
+            Err(e) => return e.into_response(),
+        }
+    };
+}
+
+fn bool_param(q: &BTreeMap<String, String>, name: &str) -> Result<bool, ApiError> {
+    match q.get(name).map(String::as_str) {
+        None | Some("") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some("false") | Some("0") => Ok(false),
+        Some(v) => Err(ApiError::bad_request(format!(
+            "{name}: expected true or false, got {v:?}"
+        ))),
+    }
+}
+
+/// `GET /v1/client/fs/logs/:alloc?task=&type=stdout|stderr&follow=&offset=&origin=start|end&plain=`
+async fn logs(State(ch): Ch, UrlPath(alloc): UrlPath<String>, Query(q): Q, req: Request) -> Response {
+    let client = local_or_forward!(ch, alloc, req);
+    match logs_local(&client, &alloc, &q) {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn logs_local(client: &Client, alloc: &str, q: &BTreeMap<String, String>) -> Result<Response, ApiError> {
+    let task = q
+        .get("task")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::bad_request("must include task name"))?
+        .clone();
+    let st = client
+        .alloc_state(alloc)
+        .ok_or_else(|| ApiError::not_found("Unknown allocation"))?;
+    if !st.alloc.job.as_ref().and_then(|j| j.group(&st.alloc.task_group)).is_some_and(|g| g.tasks.iter().any(|t| t.name == task)) {
+        return Err(ApiError::bad_request(format!("unknown task name {task:?}")));
+    }
+    let kind = match q.get("type").map(String::as_str) {
+        Some(t) => LogKind::parse(t)
+            .ok_or_else(|| ApiError::bad_request(format!("type: expected stdout or stderr, got {t:?}")))?,
+        None => return Err(ApiError::bad_request("must include type: stdout or stderr")),
+    };
+    let follow = bool_param(q, "follow")?;
+    let plain = bool_param(q, "plain")?;
+    let offset: u64 = match q.get("offset").filter(|v| !v.is_empty()) {
+        Some(v) => v
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("offset: expected a number of bytes, got {v:?}")))?,
+        None => 0,
+    };
+    let origin = match q.get("origin").map(String::as_str) {
+        None | Some("") | Some("start") => crate::client::driver::logs::Origin::Start,
+        Some("end") => crate::client::driver::logs::Origin::End,
+        Some(o) => return Err(ApiError::bad_request(format!("origin: expected start or end, got {o:?}"))),
+    };
+    let dir = client
+        .alloc_dir(alloc)
+        .ok_or_else(|| ApiError::not_found("Unknown allocation"))?;
+    let log_dir = dir.logs();
+    let pos = seek_position(&log_dir, &task, kind, origin, offset)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("reading logs: {e}")))?;
+    let follower = LogFollower::new(&log_dir, &task, kind, pos);
+    let stream = futures_util::stream::unfold(follower, move |mut f| async move {
+        loop {
+            match f.poll(64 * 1024) {
+                Ok(Some(chunk)) => {
+                    let bytes = if plain {
+                        chunk.data
+                    } else {
+                        let frame = json!({
+                            "File": format!("alloc/logs/{}", chunk.file),
+                            "Offset": chunk.offset + chunk.data.len() as u64,
+                            "Data": base64::engine::general_purpose::STANDARD.encode(&chunk.data),
+                        });
+                        let mut v = serde_json::to_vec(&frame).unwrap_or_default();
+                        v.push(b'\n');
+                        v
+                    };
+                    return Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(bytes)), f));
+                }
+                Ok(None) if follow => tokio::time::sleep(Duration::from_millis(200)).await,
+                Ok(None) => return None,
+                Err(e) => return Some((Err(e), f)),
+            }
+        }
+    });
+    let ctype = if plain { "text/plain; charset=utf-8" } else { "application/json" };
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, ctype)], Body::from_stream(stream)).into_response())
+}
+
+fn file_info(path: &Path, name: String) -> Option<Value> {
+    use std::os::unix::fs::PermissionsExt;
+    let md = std::fs::symlink_metadata(path).ok()?;
+    let mtime = md
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    Some(json!({
+        "Name": name,
+        "IsDir": md.is_dir(),
+        "Size": md.len(),
+        "FileMode": mode_string(md.permissions().mode(), md.is_dir()),
+        "ModTime": crate::cli::table::time(mtime as i64 * 1_000_000_000),
+        "ContentType": if md.is_dir() { "" } else { "application/octet-stream" },
+    }))
+}
+
+fn mode_string(mode: u32, dir: bool) -> String {
+    let mut s = String::from(if dir { "d" } else { "-" });
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    s
+}
+
+fn resolve(client: &Client, alloc: &str, q: &BTreeMap<String, String>) -> Result<std::path::PathBuf, ApiError> {
+    let dir = client
+        .alloc_dir(alloc)
+        .ok_or_else(|| ApiError::not_found("Unknown allocation"))?;
+    let rel = q.get("path").map(String::as_str).unwrap_or("/");
+    dir.resolve(rel)
+        .ok_or_else(|| ApiError::bad_request(format!("path: {rel:?} leaves the allocation directory")))
+}
+
+/// `GET /v1/client/fs/ls/:alloc?path=/alloc/logs`
+async fn ls(State(ch): Ch, UrlPath(alloc): UrlPath<String>, Query(q): Q, req: Request) -> Response {
+    let client = local_or_forward!(ch, alloc, req);
+    let path = match resolve(&client, &alloc, &q) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let entries = match std::fs::read_dir(&path) {
+        Ok(e) => e,
+        Err(e) => return ApiError::not_found(format!("{}: {e}", q.get("path").cloned().unwrap_or_default())).into_response(),
+    };
+    let mut out: Vec<Value> = entries
+        .flatten()
+        .filter_map(|e| file_info(&e.path(), e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    out.sort_by(|a, b| a["Name"].as_str().cmp(&b["Name"].as_str()));
+    axum::Json(out).into_response()
+}
+
+/// `GET /v1/client/fs/stat/:alloc?path=...`
+async fn stat(State(ch): Ch, UrlPath(alloc): UrlPath<String>, Query(q): Q, req: Request) -> Response {
+    let client = local_or_forward!(ch, alloc, req);
+    let path = match resolve(&client, &alloc, &q) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    match file_info(&path, name) {
+        Some(v) => axum::Json(v).into_response(),
+        None => ApiError::not_found("file not found").into_response(),
+    }
+}
+
+/// `GET /v1/client/fs/cat/:alloc?path=...`
+async fn cat(State(ch): Ch, UrlPath(alloc): UrlPath<String>, Query(q): Q, req: Request) -> Response {
+    let client = local_or_forward!(ch, alloc, req);
+    let path = match resolve(&client, &alloc, &q) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    if path.is_dir() {
+        return ApiError::bad_request("path is a directory: use fs/ls").into_response();
+    }
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], bytes).into_response(),
+        Err(e) => ApiError::not_found(format!("file not found: {e}")).into_response(),
+    }
+}
+
+/// `GET /v1/client/allocation/:id/stats`
+async fn alloc_stats(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Request) -> Response {
+    let client = local_or_forward!(ch, alloc, req);
+    match client.alloc_stats(&alloc) {
+        Some(v) => axum::Json(v).into_response(),
+        None => ApiError::not_found("Unknown allocation").into_response(),
+    }
+}
+
+/// `PUT /v1/client/allocation/:id/signal` `{"Signal": "SIGHUP", "Task": "web"}`
+async fn signal(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Request) -> Response {
+    let client = match target(&ch, &alloc) {
+        Ok(Target::Local(c)) => c,
+        Ok(Target::Remote(addr)) => return forward(&ch, &addr, req).await,
+        Err(e) => return e.into_response(),
+    };
+    let body = match axum::body::to_bytes(req.into_body(), 1 << 16).await {
+        Ok(b) => b,
+        Err(e) => return ApiError::bad_request(format!("body: {e}")).into_response(),
+    };
+    let v: Value = if body.is_empty() { json!({}) } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => return ApiError::bad_request(format!("body: {e}")).into_response(),
+        }
+    };
+    let sig = v.get("Signal").and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or("SIGKILL").to_string();
+    let task = v.get("Task").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    if client.signal(&alloc, task, sig) {
+        axum::Json(json!({})).into_response()
+    } else {
+        ApiError::not_found("Unknown allocation").into_response()
+    }
+}
+
+async fn unsupported_restart() -> Response {
+    ApiError::not_implemented("allocation restart (/v1/client/allocation/:id/restart)").into_response()
+}
+
+/// `GET /v1/client/stats`: the host's cpu, memory, disk and uptime.
+async fn host_stats(State(ch): Ch, Query(q): Q, req: Request) -> Response {
+    let Some(client) = ch.client.clone() else {
+        // A server-only agent: Nomad forwards to `node_id`.
+        if let (Some(node), Some(state)) = (q.get("node_id"), &ch.state) {
+            let addr = state.read().node(node).map(|n| n.http_addr.clone());
+            if let Some(addr) = addr.filter(|a| !a.is_empty()) {
+                return forward(&ch, &addr, req).await;
+            }
+            return ApiError::not_found("Unknown node").into_response();
+        }
+        return ApiError::bad_request("this agent runs no client: pass node_id=<node> to ask a client").into_response();
+    };
+    axum::Json(client.host_stats()).into_response()
+}
+
+/// A client-only agent answers `/v1/client/*` itself and passes every other API call to
+/// a server, so tools pointed at any agent work (as with Nomad's client agents).
+pub fn proxy_router(servers: Vec<String>) -> Router {
+    let ch = Arc::new((
+        ClientHttp {
+            client: None,
+            state: None,
+            http: reqwest::Client::new(),
+        },
+        servers,
+    ));
+    Router::new().fallback(move |req: Request| {
+        let ch = Arc::clone(&ch);
+        async move {
+            let (http, servers) = &*ch;
+            // Bodies are small API requests; buffer once so each server can be tried.
+            let (parts, body) = req.into_parts();
+            let body = match axum::body::to_bytes(body, 64 << 20).await {
+                Ok(b) => b,
+                Err(e) => return ApiError::bad_request(format!("body: {e}")).into_response(),
+            };
+            let mut last = None;
+            for s in servers {
+                let addr = s.trim_start_matches("http://").trim_end_matches('/');
+                let req = Request::from_parts(parts.clone(), Body::from(body.clone()));
+                let resp = forward(http, addr, req).await;
+                if resp.status() != StatusCode::BAD_GATEWAY {
+                    return resp;
+                }
+                last = Some(resp);
+            }
+            last.unwrap_or_else(|| ApiError::new(StatusCode::BAD_GATEWAY, "no servers configured").into_response())
+        }
+    })
+}
