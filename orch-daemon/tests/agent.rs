@@ -10,7 +10,12 @@ use common::*;
 #[test]
 fn dev_agent_serves_nomads_api_and_schedules_through_raft() {
     let dir = temp_dir("dev");
-    let agent = start(&dir, &["-dev"]);
+    // A server without a client: nothing can be placed yet.
+    let data = dir.join("data");
+    let agent = start(
+        &dir,
+        &["-server", "-bootstrap-expect", "1", "-data-dir", data.to_str().unwrap()],
+    );
     wait_leader(&agent);
     let (code, body) = send(&agent, "PUT", "/v1/jobs", example_job());
     assert_eq!(code, 200, "{body}");
@@ -123,7 +128,20 @@ fn work_moves_off_a_node_that_stops_heartbeating() {
         "server {\n  min_heartbeat_ttl = \"500ms\"\n  heartbeat_grace = \"500ms\"\n}\n",
     )
     .unwrap();
-    let agent = start(&dir, &["-dev", "-config", fast.to_str().unwrap()]);
+    // Server only: the two nodes below are the only ones.
+    let data = dir.join("data");
+    let agent = start(
+        &dir,
+        &[
+            "-server",
+            "-bootstrap-expect",
+            "1",
+            "-data-dir",
+            data.to_str().unwrap(),
+            "-config",
+            fast.to_str().unwrap(),
+        ],
+    );
     wait_leader(&agent);
     for id in [
         "11111111-0000-4000-8000-000000000001",

@@ -260,6 +260,12 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
         r = serve => r.map_err(|e| format!("HTTP server failed: {e}"))?,
         _ = shutdown_signal() => println!("==> shutting down"),
     }
+    if config.dev
+        && let Some(c) = &client
+    {
+        // The dev data dir goes away with the agent, so its tasks must too.
+        c.stop_all(Duration::from_secs(15)).await;
+    }
     if let Some(s) = server {
         let _ = s.node.shutdown().await;
     }

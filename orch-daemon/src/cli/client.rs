@@ -193,6 +193,50 @@ impl Client {
         })
     }
 
+    /// Streams a response body to `out` as it arrives (`alloc logs -f`); no total
+    /// timeout, since a followed stream lasts as long as the user wants.
+    pub fn stream(&self, path: &str, out: &mut dyn std::io::Write) -> Result<(), ApiFailure> {
+        let url = self.url(path);
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| ApiFailure {
+                status: 0,
+                message: format!("cannot build the HTTP client: {e}"),
+            })?;
+        self.rt.block_on(async {
+            let mut resp = http.get(&url).send().await.map_err(|e| self.unreachable(&e))?;
+            let status = resp.status();
+            if !status.is_success() {
+                let text = resp.text().await.unwrap_or_default();
+                return Err(ApiFailure {
+                    status: status.as_u16(),
+                    message: format!(
+                        "Unexpected response code: {} ({})",
+                        status.as_u16(),
+                        text.trim()
+                    ),
+                });
+            }
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(bytes)) => {
+                        if out.write_all(&bytes).and_then(|_| out.flush()).is_err() {
+                            return Ok(()); // The reader went away (`| head`).
+                        }
+                    }
+                    Ok(None) => return Ok(()),
+                    Err(e) => {
+                        return Err(ApiFailure {
+                            status: 0,
+                            message: format!("the log stream broke: {e}; run the command again"),
+                        });
+                    }
+                }
+            }
+        })
+    }
+
     fn unreachable(&self, e: &reqwest::Error) -> ApiFailure {
         let mut cause = String::new();
         let mut src: Option<&dyn std::error::Error> = Some(e);

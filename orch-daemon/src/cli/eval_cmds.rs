@@ -28,7 +28,21 @@ Options:
 const ALLOC_USAGE: &str = "Usage: orch alloc <subcommand> [options] [args]
 
 Subcommands:
-    status  Display an allocation's status";
+    status  Display an allocation's status
+    logs    Stream the logs of a task";
+
+const ALLOC_LOGS_HELP: &str = "Usage: orch alloc logs [options] <alloc> [<task>]
+
+  Prints a task's stdout (or stderr) from its allocation's client. The task may be
+  omitted when the allocation's group has a single task.
+
+Options:
+  -stderr   Show stderr instead of stdout
+  -f        Follow: keep printing new output until interrupted
+  -tail     Start from the end of the logs (with -n or -c)
+  -n <N>    With -tail, the last N lines (default 10)
+  -c <B>    With -tail, the last B bytes
+  -task <T> The task (instead of the second argument)";
 
 const ALLOC_STATUS_HELP: &str = "Usage: orch alloc status [options] <alloc>
 
@@ -58,6 +72,7 @@ pub fn run_alloc(args: &[String]) -> Result<ExitCode, String> {
     let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
         Some("status") => alloc_status(rest),
+        Some("logs") => alloc_logs(rest),
         Some("-h" | "-help" | "--help" | "help") | None => {
             println!("{ALLOC_USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -235,4 +250,111 @@ fn alloc_status(args: &[String]) -> Result<ExitCode, String> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn alloc_logs(args: &[String]) -> Result<ExitCode, String> {
+    let flags = [
+        ("stderr", false),
+        ("f", false),
+        ("tail", false),
+        ("n", true),
+        ("c", true),
+        ("task", true),
+        ("verbose", false),
+    ];
+    let Some(p) = parse_args(args, &flags, ALLOC_LOGS_HELP)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let (id, task_arg) = match p.positional.as_slice() {
+        [id] => (id, None),
+        [id, task] => (id, Some(task.clone())),
+        _ => {
+            return Err(format!(
+                "this command takes one or two arguments: <alloc> [<task>]\n\n{ALLOC_LOGS_HELP}"
+            ));
+        }
+    };
+    let number = |name: &str| -> Result<Option<u64>, String> {
+        p.all(name)
+            .last()
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("-{name}: expected a number, got {v:?}"))
+            })
+            .transpose()
+    };
+    let lines = number("n")?;
+    let bytes = number("c")?;
+    let client = Client::from_flags(&p)?;
+    let id = client.resolve("/v1/allocations", "allocation", id)?;
+    let task = match task_arg.or_else(|| p.all("task").last().cloned()) {
+        Some(t) => t,
+        None => {
+            let a = client.get(&format!("/v1/allocation/{}", encode(&id)))?;
+            let group = text(&a["TaskGroup"]);
+            let tasks: Vec<String> = a["Job"]["TaskGroups"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|g| g["Name"] == group.as_str())
+                .flat_map(|g| g["Tasks"].as_array().cloned().unwrap_or_default())
+                .map(|t| text(&t["Name"]))
+                .collect();
+            match tasks.as_slice() {
+                [one] => one.clone(),
+                _ => {
+                    return Err(format!(
+                        "the allocation has several tasks ({}); name one: orch alloc logs {} <task>",
+                        tasks.join(", "),
+                        short(&id)
+                    ));
+                }
+            }
+        }
+    };
+    let kind = if p.has("stderr") { "stderr" } else { "stdout" };
+    let mut path = format!(
+        "/v1/client/fs/logs/{}?task={}&type={kind}&plain=true",
+        encode(&id),
+        encode(&task)
+    );
+    if p.has("f") {
+        path.push_str("&follow=true");
+    }
+    let mut stdout = std::io::stdout();
+    if p.has("tail") || lines.is_some() || bytes.is_some() {
+        // Nomad reads the last bytes, then trims to the last N lines.
+        let want_lines = if bytes.is_some() { None } else { Some(lines.unwrap_or(10)) };
+        let window = bytes.unwrap_or(64 * 1024);
+        let mut buf = Vec::new();
+        client.stream(&format!("{path}&origin=end&offset={window}").replace("&follow=true", ""), &mut buf)?;
+        let start = match want_lines {
+            Some(n) => tail_lines_start(&buf, n as usize),
+            None => 0,
+        };
+        use std::io::Write;
+        let _ = stdout.write_all(&buf[start..]);
+        if p.has("f") {
+            // Continue from where the snapshot ended.
+            client.stream(&format!("{path}&origin=end&offset=0"), &mut stdout)?;
+        }
+    } else {
+        client.stream(&path, &mut stdout)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where the last `n` lines of `buf` begin.
+fn tail_lines_start(buf: &[u8], n: usize) -> usize {
+    let body = buf.strip_suffix(b"\n").unwrap_or(buf);
+    let mut seen = 0;
+    for (i, b) in body.iter().enumerate().rev() {
+        if *b == b'\n' {
+            seen += 1;
+            if seen == n {
+                return i + 1;
+            }
+        }
+    }
+    0
 }

@@ -18,6 +18,7 @@ const USAGE: &str = "Usage: orch <command> [args]
 Commands:
     agent          Run a server (-dev for a single-node server on 127.0.0.1:4646)
     alloc status   Display an allocation's status
+    alloc logs     Stream the logs of a task
     eval           list, status: evaluations
     job            run, status, stop, plan, inspect, history, revert, scale, validate
     node           status, drain, eligibility

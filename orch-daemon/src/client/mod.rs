@@ -173,6 +173,28 @@ impl Client {
             .is_some_and(|r| r.commands.send(AllocCommand::Signal { task, signal }).is_ok())
     }
 
+    /// Stops every task this client runs and waits (up to `timeout`) for them to end.
+    /// Only for dev agents, whose data dir disappears with them; a normal client leaves
+    /// its tasks running on shutdown so the next client process reattaches.
+    pub async fn stop_all(&self, timeout: Duration) {
+        for r in self.lock_allocs().values() {
+            let mut a = r.state.lock().unwrap_or_else(|e| e.into_inner()).alloc.clone();
+            a.desired_status = desired_status::STOP.into();
+            let _ = r.commands.send(AllocCommand::Update(Box::new(a)));
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        while tokio::time::Instant::now() < deadline {
+            let busy = self.alloc_ids().iter().any(|id| {
+                self.alloc_state(id)
+                    .is_some_and(|s| s.tasks.values().any(|t| !t.done))
+            });
+            if !busy {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     fn lock_allocs(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
         self.allocs.lock().unwrap_or_else(|e| e.into_inner())
     }

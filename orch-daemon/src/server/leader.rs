@@ -49,9 +49,9 @@ pub struct LeaderConfig {
     pub workers: usize,
     /// Scheduler settings.
     pub scheduler: SchedulerConfig,
-    /// How often clients must heartbeat (Nomad's `min_heartbeat_ttl`, default 10 s).
+    /// How often clients must heartbeat (Nomad's `min_heartbeat_ttl`; default 5 s, Nomad's 10 s).
     pub heartbeat_ttl: Duration,
-    /// Extra time before a silent client is marked down (`heartbeat_grace`, default 10 s).
+    /// Extra time before a silent client is marked down (`heartbeat_grace`; default 5 s, Nomad's 10 s).
     pub heartbeat_grace: Duration,
 }
 
@@ -60,8 +60,10 @@ impl Default for LeaderConfig {
         LeaderConfig {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             scheduler: SchedulerConfig::default(),
-            heartbeat_ttl: Duration::from_secs(10),
-            heartbeat_grace: Duration::from_secs(10),
+            // Nomad uses 10 s + 10 s; orch detects a dead client twice as fast so its
+            // work is running elsewhere within 20 s (see ARCHITECTURE.md).
+            heartbeat_ttl: Duration::from_secs(5),
+            heartbeat_grace: Duration::from_secs(5),
         }
     }
 }
