@@ -308,8 +308,9 @@ fn start_task(spec: &ShimSpec) -> Result<(std::process::Child, ShimState), Strin
         let tx: OwnedFd = tx.into();
         // SAFETY: fcntl on a descriptor we own.
         unsafe { libc::fcntl(tx.as_raw_fd(), libc::F_SETFD, 0) };
-        let exe = std::env::current_exe().map_err(|e| format!("cannot find orch: {e}"))?;
-        cmd = Command::new(exe);
+        // /proc/self/exe works even when the binary was replaced on disk (an upgrade
+        // while tasks run).
+        cmd = Command::new("/proc/self/exe");
         cmd.arg("task-shim")
             .arg("--init")
             .arg(tx.as_raw_fd().to_string())
