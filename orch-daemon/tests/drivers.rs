@@ -411,7 +411,8 @@ fn exec_stats_stop_and_cgroup_cleanup() {
 
 fn compile_java(dir: &Path) -> bool {
     let ok = |c: &mut std::process::Command| c.status().is_ok_and(|s| s.success());
-    if !ok(std::process::Command::new("javac").arg("-version")) {
+    let javac = std::process::Command::new("javac").arg("-version").output();
+    if !javac.is_ok_and(|o| o.status.success()) {
         println!("java tests skipped: javac not found");
         return false;
     }
@@ -463,4 +464,37 @@ fn java_runs_jars_and_classes() {
         assert_eq!(log_text(&s, LogKind::Stdout), "hello from java a,b\n");
         d.destroy(&h).expect("destroy");
     }
+}
+
+#[test]
+fn exec_task_survives_a_driver_restart() {
+    if !can_isolate("exec_task_survives_a_driver_restart") {
+        return;
+    }
+    let s = spec(
+        "durable",
+        sh("trap 'echo term; exit 5' TERM; while true; do sleep 0.05; done"),
+    );
+    let h = ExecDriver::new(shim()).start(&s).expect("start");
+    std::thread::sleep(Duration::from_millis(300));
+    let d = ExecDriver::new(shim());
+    d.recover(&h).expect("recover");
+    assert_eq!(d.try_wait(&h).ok().flatten(), None);
+    // pid 1 has a TERM handler, so the signal reaches it from the host.
+    let r = d.stop(&h, "SIGTERM", Duration::from_secs(5)).expect("stop");
+    assert_eq!((r.exit_code, r.signal), (5, 0), "{r:?}");
+    assert!(log_text(&s, LogKind::Stdout).contains("term"));
+    d.destroy(&h).expect("destroy");
+}
+
+#[test]
+fn registry_fingerprints_the_builtin_drivers() {
+    let r = DriverRegistry::with_builtin(shim());
+    assert_eq!(r.names(), ["exec", "java", "raw_exec"]);
+    let fps = r.fingerprint_all();
+    assert!(fps["raw_exec"].detected && fps["raw_exec"].healthy);
+    assert_eq!(
+        fps["exec"].healthy,
+        ExecDriver::unavailable_reason().is_none()
+    );
 }

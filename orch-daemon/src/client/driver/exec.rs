@@ -4,6 +4,10 @@
 //! `/usr`, the allocation directory at `/alloc`, a fresh `/proc` and a minimal `/dev`,
 //! and a cgroup holding memory, cpu and pids limits. Runs as `nobody` unless `user` is
 //! set. Needs root, cgroups and namespaces; the fingerprint says which is missing.
+//!
+//! As pid 1 of its namespace, the task's first process receives only the signals it has a
+//! handler for (the kernel protects namespace inits); stop() still works because its
+//! children die of the signal and because SIGKILL after the timeout is always delivered.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
