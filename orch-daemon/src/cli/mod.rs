@@ -52,6 +52,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Some("agent") => crate::agent::run(rest),
+        // Hidden: the per-task supervisor the task drivers start (not for people).
+        Some("task-shim") => Ok(crate::client::driver::shim::main(rest)),
         Some("-h") | Some("--help") | Some("help") | None => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

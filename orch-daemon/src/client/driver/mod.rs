@@ -8,6 +8,29 @@
 //! A running task is described by a [`TaskHandle`]: opaque, serializable driver state
 //! that the client writes to disk so that a restarted client can [`Driver::recover`] the
 //! task instead of starting it again.
+//!
+//! The built-in drivers (`raw_exec`, `exec`, `java`) do not parent tasks themselves: each
+//! task runs under a [`shim`] (`orch task-shim`, the same binary), which survives the
+//! client, writes the logs ([`logs`]) and records the exit status. Build the set the
+//! client offers with [`DriverRegistry::with_builtin`]`(std::env::current_exe()?)`.
+
+pub mod cgroup;
+pub mod config;
+pub mod control;
+pub mod exec;
+mod isolate;
+pub mod java;
+pub mod logs;
+pub mod procfs;
+pub mod raw_exec;
+pub mod registry;
+pub mod shim;
+
+pub use config::{DEFAULT_PATH, resolve_command};
+pub use exec::ExecDriver;
+pub use java::JavaDriver;
+pub use raw_exec::RawExecDriver;
+pub use registry::DriverRegistry;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -137,6 +160,14 @@ pub enum DriverError {
     /// The handle does not describe a live task any more.
     #[error("task is gone: {0}")]
     Gone(String),
+    /// A signal name that is not one of the known ones.
+    #[error("unknown signal {name:?}: use one of {known} (the SIG prefix is optional)")]
+    Signal {
+        /// The name given.
+        name: String,
+        /// The names accepted.
+        known: String,
+    },
     /// An operating-system call failed.
     #[error("{context}: {source}")]
     Io {
@@ -191,5 +222,3 @@ pub trait Driver: Send + Sync {
     fn destroy(&self, handle: &TaskHandle) -> Result<(), DriverError>;
 }
 
-mod registry;
-pub use registry::DriverRegistry;

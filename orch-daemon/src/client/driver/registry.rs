@@ -1,38 +1,103 @@
-//! The drivers a client offers, by name. Built-in drivers are registered by the agent;
-//! an embedding program adds its own with [`DriverRegistry::register`].
+//! The drivers a client offers, by name. The client fingerprints every registered driver
+//! and looks a task's `driver = "..."` up here; a third party adds its own driver with
+//! [`DriverRegistry::register`], without touching this module:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use orch_daemon::client::driver::*;
+//!
+//! /// A driver whose tasks succeed at once.
+//! struct Noop;
+//!
+//! impl Driver for Noop {
+//!     fn name(&self) -> &str { "noop" }
+//!     fn fingerprint(&self) -> DriverFingerprint {
+//!         DriverFingerprint { detected: true, healthy: true, ..Default::default() }
+//!     }
+//!     fn validate_config(&self, _: &serde_json::Value) -> Result<(), DriverError> { Ok(()) }
+//!     fn start(&self, _: &TaskSpec) -> Result<TaskHandle, DriverError> {
+//!         Ok(TaskHandle { driver: "noop".into(), started_at: 0, state: serde_json::Value::Null })
+//!     }
+//!     fn recover(&self, _: &TaskHandle) -> Result<(), DriverError> { Ok(()) }
+//!     fn try_wait(&self, _: &TaskHandle) -> Result<Option<ExitResult>, DriverError> {
+//!         Ok(Some(ExitResult::default()))
+//!     }
+//!     fn signal(&self, _: &TaskHandle, _: &str) -> Result<(), DriverError> { Ok(()) }
+//!     fn stop(&self, _: &TaskHandle, _: &str, _: Duration) -> Result<ExitResult, DriverError> {
+//!         Ok(ExitResult::default())
+//!     }
+//!     fn stats(&self, _: &TaskHandle) -> Result<Option<TaskUsage>, DriverError> { Ok(None) }
+//!     fn destroy(&self, _: &TaskHandle) -> Result<(), DriverError> { Ok(()) }
+//! }
+//!
+//! let shim = std::env::current_exe().unwrap_or_default();
+//! let mut drivers = DriverRegistry::with_builtin(shim);
+//! drivers.register(Arc::new(Noop));
+//! assert!(drivers.get("noop").is_some());
+//! assert_eq!(drivers.names(), ["exec", "java", "noop", "raw_exec"]);
+//! ```
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::exec::ExecDriver;
+use super::java::JavaDriver;
+use super::raw_exec::RawExecDriver;
 use super::{Driver, DriverFingerprint};
 
-/// Drivers by the name jobspecs use.
+/// Drivers by name (sorted, so fingerprints and listings are stable).
 #[derive(Clone, Default)]
 pub struct DriverRegistry {
     drivers: BTreeMap<String, Arc<dyn Driver>>,
 }
 
 impl DriverRegistry {
-    /// Adds (or replaces) a driver under its own name.
-    pub fn register(&mut self, driver: Arc<dyn Driver>) {
-        self.drivers.insert(driver.name().to_string(), driver);
+    /// An empty registry.
+    pub fn new() -> DriverRegistry {
+        DriverRegistry::default()
     }
 
-    /// The driver a task names, if this client has it.
+    /// raw_exec, exec and java. `shim_path` is the `orch` binary that supervises tasks as
+    /// `orch task-shim`: the agent passes `std::env::current_exe()`, tests
+    /// `env!("CARGO_BIN_EXE_orch")`.
+    pub fn with_builtin(shim_path: PathBuf) -> DriverRegistry {
+        let mut r = DriverRegistry::new();
+        r.register(Arc::new(RawExecDriver::new(shim_path.clone())));
+        r.register(Arc::new(ExecDriver::new(shim_path.clone())));
+        r.register(Arc::new(JavaDriver::new(shim_path)));
+        r
+    }
+
+    /// Adds a driver under its [`Driver::name`], returning the one it replaces.
+    pub fn register(&mut self, driver: Arc<dyn Driver>) -> Option<Arc<dyn Driver>> {
+        self.drivers.insert(driver.name().to_string(), driver)
+    }
+
+    /// The driver named `name` (a task's `driver`).
     pub fn get(&self, name: &str) -> Option<Arc<dyn Driver>> {
         self.drivers.get(name).cloned()
     }
 
-    /// Every driver's current fingerprint, by name.
+    /// Registered names, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        self.drivers.keys().map(String::as_str).collect()
+    }
+
+    /// Fingerprints every driver (for the node's `Drivers` and `driver.*` attributes).
     pub fn fingerprint_all(&self) -> BTreeMap<String, DriverFingerprint> {
         self.drivers
             .iter()
-            .map(|(name, d)| (name.clone(), d.fingerprint()))
+            .map(|(n, d)| (n.clone(), d.fingerprint()))
             .collect()
     }
+}
 
-    /// Registered driver names.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.drivers.keys().map(String::as_str)
+impl std::fmt::Debug for DriverRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriverRegistry")
+            .field("drivers", &self.names())
+            .finish()
     }
 }

@@ -1,0 +1,230 @@
+//! `exec`: runs a command isolated like Nomad's exec driver: new pid, mount, ipc and uts
+//! namespaces (the task is pid 1 and sees only its own processes), a chroot at the task
+//! directory built from read-only binds of the host's `/bin`, `/etc`, `/lib*`, `/sbin`,
+//! `/usr`, the allocation directory at `/alloc`, a fresh `/proc` and a minimal `/dev`,
+//! and a cgroup holding memory, cpu and pids limits. Runs as `nobody` unless `user` is
+//! set. Needs root, cgroups and namespaces; the fingerprint says which is missing.
+//!
+//! As pid 1 of its namespace, the task's first process receives only the signals it has a
+//! handler for (the kernel protects namespace inits); stop() still works because its
+//! children die of the signal and because SIGKILL after the timeout is always delivered.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::cgroup::{self, Limits, TaskCgroup};
+use super::config::{CommandConfig, DEFAULT_PATH, lookup_user};
+use super::control::{self, ShimHandle};
+use super::isolate::CHROOT_DIRS;
+use super::shim::{Isolation, ShimSpec};
+use super::{
+    Driver, DriverError, DriverFingerprint, ExitResult, TaskHandle, TaskSpec, TaskUsage, procfs,
+};
+
+/// Default `pids.max` of a task's cgroup.
+pub const DEFAULT_PIDS_MAX: u64 = 4096;
+
+/// The exec driver.
+#[derive(Debug, Clone)]
+pub struct ExecDriver {
+    /// The `orch` binary, run as `orch task-shim` to supervise each task (the agent passes
+    /// `std::env::current_exe()`).
+    pub shim_path: PathBuf,
+    /// Maximum processes/threads per task.
+    pub pids_max: u64,
+}
+
+impl ExecDriver {
+    /// A driver supervising tasks with `shim_path task-shim`, [`DEFAULT_PIDS_MAX`] pids.
+    pub fn new(shim_path: PathBuf) -> ExecDriver {
+        ExecDriver {
+            shim_path,
+            pids_max: DEFAULT_PIDS_MAX,
+        }
+    }
+
+    /// Why isolation is impossible here, `None` when it works.
+    pub fn unavailable_reason() -> Option<String> {
+        if !procfs::is_root() {
+            return Some(
+                "exec needs the agent to run as root (namespaces, chroot, cgroups)".into(),
+            );
+        }
+        if cgroup::detect().is_none() {
+            return Some(
+                "no cgroup hierarchy with a memory controller under /sys/fs/cgroup".into(),
+            );
+        }
+        if !Path::new("/proc/self/ns/pid").exists() || !Path::new("/proc/self/ns/mnt").exists() {
+            return Some("the kernel lacks pid or mount namespaces".into());
+        }
+        None
+    }
+
+    /// Starts `argv` (resolved inside the chroot) isolated; used by java too.
+    pub(crate) fn start_argv(
+        &self,
+        driver: &str,
+        spec: &TaskSpec,
+        argv: Vec<String>,
+    ) -> Result<TaskHandle, DriverError> {
+        if let Some(reason) = Self::unavailable_reason() {
+            return Err(DriverError::Unavailable {
+                driver: driver.to_string(),
+                reason,
+            });
+        }
+        let version = cgroup::detect().ok_or_else(|| DriverError::Unavailable {
+            driver: driver.to_string(),
+            reason: "no cgroups".into(),
+        })?;
+        let user = lookup_user(if spec.user.is_empty() {
+            "nobody"
+        } else {
+            &spec.user
+        })?;
+        prepare_task_dir(&spec.task_dir, user.uid, user.gid)?;
+        let shared = spec.alloc_dir.join("alloc");
+        std::fs::create_dir_all(&shared)
+            .and_then(|()| {
+                std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777))
+            })
+            .map_err(|source| DriverError::Io {
+                context: format!("cannot prepare {}", shared.display()),
+                source,
+            })?;
+
+        let limits = Limits {
+            memory_hard_mb: if spec.memory_max_mb > 0 {
+                spec.memory_max_mb
+            } else {
+                spec.memory_mb
+            },
+            memory_soft_mb: (spec.memory_max_mb > 0).then_some(spec.memory_mb),
+            cpu_shares: spec.cpu_mhz.max(2),
+            pids_max: self.pids_max,
+        };
+        let name = format!("{}-{}", spec.alloc_id, spec.task_name);
+        let cg = TaskCgroup::create(version, &name, &limits)?;
+
+        let mut env = spec.env.clone();
+        for (k, v) in [
+            ("NOMAD_ALLOC_DIR", "/alloc"),
+            ("NOMAD_TASK_DIR", "/local"),
+            ("NOMAD_SECRETS_DIR", "/secrets"),
+        ] {
+            env.insert(k.into(), v.into());
+        }
+        env.entry("PATH".into())
+            .or_insert_with(|| DEFAULT_PATH.into());
+        let hostname = match spec.alloc_id.get(..8) {
+            Some(short) if !short.is_empty() => short.to_string(),
+            _ => spec.task_name.clone(),
+        };
+        let shim = ShimSpec {
+            task_name: spec.task_name.clone(),
+            argv,
+            env,
+            cwd: PathBuf::from("/"),
+            user: Some(user),
+            log_dir: spec.log_dir.clone(),
+            log_max_files: spec.log_max_files,
+            log_max_file_size_mb: spec.log_max_file_size_mb,
+            state_dir: control::state_dir(&spec.task_dir),
+            isolation: Some(Isolation {
+                root: spec.task_dir.clone(),
+                ro_binds: CHROOT_DIRS.iter().map(PathBuf::from).collect(),
+                rw_binds: vec![(spec.alloc_dir.join("alloc"), PathBuf::from("/alloc"))],
+                hostname,
+            }),
+            cgroup: Some(cg.clone()),
+        };
+        control::launch(driver, &self.shim_path, &shim, Some(cg.clone())).inspect_err(|_| {
+            let _ = cg.destroy();
+        })
+    }
+}
+
+/// Creates the task's `local`, `secrets`, `tmp` (and the shared `alloc`) so the task's
+/// user can write them.
+fn prepare_task_dir(task_dir: &Path, uid: u32, gid: u32) -> Result<(), DriverError> {
+    let io = |p: &Path| {
+        let context = format!("cannot prepare {}", p.display());
+        move |source| DriverError::Io { context, source }
+    };
+    for dir in ["local", "secrets"] {
+        let p = task_dir.join(dir);
+        std::fs::create_dir_all(&p).map_err(io(&p))?;
+        std::os::unix::fs::chown(&p, Some(uid), Some(gid)).map_err(io(&p))?;
+    }
+    let tmp = task_dir.join("tmp");
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o1777)).map_err(io(&tmp))?;
+    Ok(())
+}
+
+impl Driver for ExecDriver {
+    fn name(&self) -> &str {
+        "exec"
+    }
+
+    fn fingerprint(&self) -> DriverFingerprint {
+        match Self::unavailable_reason() {
+            None => DriverFingerprint {
+                detected: true,
+                healthy: true,
+                health_description: "Healthy".into(),
+                attributes: [("exec".to_string(), "1".to_string())].into(),
+            },
+            Some(reason) => DriverFingerprint {
+                detected: false,
+                healthy: false,
+                health_description: reason,
+                attributes: Default::default(),
+            },
+        }
+    }
+
+    fn validate_config(&self, config: &Value) -> Result<(), DriverError> {
+        CommandConfig::parse(config).map(|_| ())
+    }
+
+    fn start(&self, spec: &TaskSpec) -> Result<TaskHandle, DriverError> {
+        let cfg = CommandConfig::parse(&spec.config)?;
+        let mut argv = vec![cfg.command];
+        argv.extend(cfg.args);
+        self.start_argv(self.name(), spec, argv)
+    }
+
+    fn recover(&self, handle: &TaskHandle) -> Result<(), DriverError> {
+        control::recover(&ShimHandle::decode(handle)?)
+    }
+
+    fn try_wait(&self, handle: &TaskHandle) -> Result<Option<ExitResult>, DriverError> {
+        Ok(control::try_wait(&ShimHandle::decode(handle)?))
+    }
+
+    fn signal(&self, handle: &TaskHandle, signal: &str) -> Result<(), DriverError> {
+        control::signal(&ShimHandle::decode(handle)?, signal)
+    }
+
+    fn stop(
+        &self,
+        handle: &TaskHandle,
+        signal: &str,
+        timeout: Duration,
+    ) -> Result<ExitResult, DriverError> {
+        control::stop(&ShimHandle::decode(handle)?, signal, timeout)
+    }
+
+    fn stats(&self, handle: &TaskHandle) -> Result<Option<TaskUsage>, DriverError> {
+        Ok(control::stats(&ShimHandle::decode(handle)?))
+    }
+
+    fn destroy(&self, handle: &TaskHandle) -> Result<(), DriverError> {
+        control::destroy(&ShimHandle::decode(handle)?)
+    }
+}
