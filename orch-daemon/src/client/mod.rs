@@ -3,3 +3,4 @@
 
 pub mod artifact;
 pub mod driver;
+pub mod template;
