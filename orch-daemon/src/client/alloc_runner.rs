@@ -150,11 +150,7 @@ impl AllocRunner {
                     s
                 });
                 let run = if entry.done {
-                    if entry.failed {
-                        TaskRun::Failed
-                    } else {
-                        TaskRun::Exited { success: true }
-                    }
+                    super::task_runner::finished_run(entry)
                 } else if entry.handle.is_some() || entry.state.started_at.0 != 0 {
                     TaskRun::Running
                 } else {

@@ -8,12 +8,15 @@
 
 pub mod alloc_dir;
 pub mod alloc_runner;
+pub mod artifact;
 pub mod driver;
 pub mod fingerprint;
 pub mod server_conn;
 pub mod state;
 pub mod stats;
 pub mod task_runner;
+pub mod template;
+pub mod template_hook;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -25,6 +25,9 @@ pub struct LocalTaskState {
     pub done: bool,
     /// It finished failed.
     pub failed: bool,
+    /// It was killed (by the server, a sibling or the leader), not exited on its own.
+    #[serde(default)]
+    pub killed: bool,
 }
 
 /// What is persisted of one allocation.

@@ -214,6 +214,7 @@ impl TaskRunner {
             self.send(&local, TaskRun::Running);
             match self.wait(&driver, &handle, &mut local).await {
                 Waited::Killed => {
+                    local.killed = true;
                     self.finish(&mut local, false);
                     return;
                 }
@@ -263,10 +264,12 @@ impl TaskRunner {
                                     self.push_event(local, c);
                                 }
                                 self.push_event(local, new_event(event::KILLED, "Task successfully killed"));
+                                local.killed = true;
                                 self.finish(local, false);
                                 return false;
                             }
                             None => {
+                                local.killed = true;
                                 self.finish(local, false);
                                 return false;
                             }
@@ -291,12 +294,33 @@ impl TaskRunner {
     async fn setup(&mut self, local: &mut LocalTaskState) -> Result<(), TaskEvent> {
         self.push_event(local, new_event(event::SETUP, "Building Task Directory"));
         self.send(local, TaskRun::Running);
-        if !self.task.artifacts.is_empty() || !self.task.templates.is_empty() {
-            let msg = "artifact and template blocks are not supported by this client build yet".to_string();
-            let mut ev = new_event(event::TEMPLATE_FAILED, &msg);
-            ev.message = msg;
-            return Err(ev);
+        if !self.task.artifacts.is_empty() {
+            self.push_event(
+                local,
+                new_event(event::DOWNLOADING, "Client is downloading artifacts"),
+            );
+            self.send(local, TaskRun::Running);
+            for artifact in &self.task.artifacts {
+                let vars = &self.vars;
+                let r = super::artifact::fetch_artifact(artifact, &self.dir.dir, |s| {
+                    orch_core::lifecycle::interpolate(s, vars)
+                })
+                .await;
+                if let Err(e) = r {
+                    let mut ev = new_event(event::ARTIFACT_FAILED, e.to_string());
+                    ev.message = e.to_string();
+                    return Err(ev);
+                }
+            }
         }
+        let alloc_root = self.spec.alloc_dir.clone();
+        let env = super::template_hook::render_all(&self.task, &self.dir, &alloc_root, &self.vars)
+            .map_err(|msg| {
+                let mut ev = new_event(event::TEMPLATE_FAILED, &msg);
+                ev.message = msg;
+                ev
+            })?;
+        self.spec.env.extend(env);
         Ok(())
     }
 
@@ -440,11 +464,14 @@ impl TaskRunner {
     }
 }
 
-fn finished_run(local: &LocalTaskState) -> TaskRun {
+/// The lifecycle view of a finished task: failed, killed, or exited on its own.
+pub fn finished_run(local: &LocalTaskState) -> TaskRun {
     if local.failed {
         TaskRun::Failed
     } else {
-        TaskRun::Exited { success: true }
+        TaskRun::Exited {
+            success: !local.killed,
+        }
     }
 }
 
