@@ -218,7 +218,7 @@ job "crash" {
     reschedule {
       attempts       = 1
       interval       = "1h"
-      delay          = "1s"
+      delay          = "5s"
       delay_function = "constant"
       unlimited      = false
     }
