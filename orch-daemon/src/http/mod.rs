@@ -12,6 +12,7 @@
 pub mod allocs;
 pub mod client_api;
 pub mod deployments;
+pub mod events;
 pub mod job_ops;
 pub mod jobs;
 pub mod nodes;
@@ -244,6 +245,7 @@ pub fn router(api: Arc<ApiState>) -> Router {
         )
         .route("/v1/metrics", get(status::metrics))
         .route("/v1/search", post(status::search).put(status::search))
+        .route("/v1/event/stream", get(events::stream))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(body_too_large))
