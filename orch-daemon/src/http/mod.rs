@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod nodes;
 pub mod plan;
 pub mod query;
+pub mod search;
 pub mod status;
 #[cfg(test)]
 mod tests;
@@ -244,7 +245,8 @@ pub fn router(api: Arc<ApiState>) -> Router {
             get(status::raft_configuration),
         )
         .route("/v1/metrics", get(status::metrics))
-        .route("/v1/search", post(status::search).put(status::search))
+        .route("/v1/search", post(search::prefix).put(search::prefix))
+        .route("/v1/search/fuzzy", post(search::fuzzy).put(search::fuzzy))
         .route("/v1/event/stream", get(events::stream))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
