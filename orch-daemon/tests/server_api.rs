@@ -87,3 +87,38 @@ fn event_stream_reports_commits_live_and_from_an_index() {
     drop(agent);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn search_filter_and_pages_on_a_real_agent() {
+    let dir = temp_dir("search");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    for id in ["web", "api"] {
+        let mut job = example_job();
+        job["Job"]["ID"] = id.into();
+        job["Job"]["Name"] = id.into();
+        let (code, body) = send(&agent, "PUT", "/v1/jobs", job);
+        assert_eq!(code, 200, "{body}");
+    }
+    let (code, body) = send(
+        &agent,
+        "PUT",
+        "/v1/search",
+        serde_json::json!({"Prefix": "w", "Context": "jobs"}),
+    );
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["Matches"]["jobs"], serde_json::json!(["web"]));
+    let (code, jobs) = get(&agent, "/v1/jobs?filter=ID%20%3D%3D%20%22api%22");
+    assert_eq!(code, 200);
+    assert_eq!(jobs.as_array().map(Vec::len), Some(1), "{jobs}");
+    let (code, page) = get(&agent, "/v1/jobs?per_page=1");
+    assert_eq!(code, 200);
+    assert_eq!(page[0]["ID"], "api");
+    let (code, page) = get(&agent, "/v1/jobs?per_page=1&next_token=default.web");
+    assert_eq!(code, 200);
+    assert_eq!(page[0]["ID"], "web");
+    assert_eq!(get(&agent, "/v1/jobs?filter=ID%20%3D").0, 400);
+    drop(agent);
+    let _ = std::fs::remove_dir_all(dir);
+}
