@@ -64,7 +64,7 @@ pub struct ServerJoin {
 }
 
 /// `server` block.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// Run a server.
@@ -79,6 +79,9 @@ pub struct ServerConfig {
     pub heartbeat_grace: Option<String>,
     /// How often clients must heartbeat, Go duration (default `10s`).
     pub min_heartbeat_ttl: Option<String>,
+    /// Heartbeats per second the leader accepts at most; the TTL grows with the number
+    /// of clients to stay under it (default 50).
+    pub max_heartbeats_per_second: Option<f64>,
 }
 
 /// `client` block.
@@ -96,7 +99,7 @@ pub struct ClientConfig {
 }
 
 /// The whole agent configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AgentConfig {
     /// Node name (default: the hostname).
@@ -208,6 +211,9 @@ impl AgentConfig {
         if other.server.min_heartbeat_ttl.is_some() {
             self.server.min_heartbeat_ttl = other.server.min_heartbeat_ttl;
         }
+        if other.server.max_heartbeats_per_second.is_some() {
+            self.server.max_heartbeats_per_second = other.server.max_heartbeats_per_second;
+        }
         self.client.enabled |= other.client.enabled;
         self.client.servers.extend(other.client.servers);
         if other.client.node_class.is_some() {
@@ -250,6 +256,13 @@ impl AgentConfig {
             return Err(ConfigError::Flag(
                 "a server needs -bootstrap-expect N (to form a cluster) or -retry-join HOST:PORT (to join one)".into(),
             ));
+        }
+        if let Some(rate) = self.server.max_heartbeats_per_second
+            && !(rate > 0.0 && rate.is_finite())
+        {
+            return Err(ConfigError::Flag(format!(
+                "server.max_heartbeats_per_second must be a positive number, got {rate}"
+            )));
         }
         Ok(self)
     }

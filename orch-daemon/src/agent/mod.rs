@@ -114,8 +114,7 @@ pub fn load_config(args: &[String]) -> Result<AgentConfig, ConfigError> {
                 ..ServerJoin::default()
             },
             num_schedulers: number("num-schedulers")?.map(|n| n as usize),
-            heartbeat_grace: None,
-            min_heartbeat_ttl: None,
+            ..ServerConfig::default()
         },
         client: ClientConfig {
             enabled: p.has("client"),
@@ -216,6 +215,10 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
             .unwrap_or(defaults.heartbeat_ttl),
         heartbeat_grace: duration(&config.server.heartbeat_grace, "heartbeat_grace")?
             .unwrap_or(defaults.heartbeat_grace),
+        max_heartbeats_per_second: config
+            .server
+            .max_heartbeats_per_second
+            .unwrap_or(defaults.max_heartbeats_per_second),
         ..defaults
     };
     let leader = Leader::new(state.clone(), Arc::clone(&replicator), leader_config);
@@ -230,6 +233,7 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
             )
         })?;
     let http_addr = http.local_addr().map_err(|e| e.to_string())?;
+    node.set_http_addr(advertised_http(http_addr, node.advertise_addr()));
     let agent = AgentInfo {
         name: config.name.clone(),
         region: config.region.clone(),
@@ -266,6 +270,18 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
         let _ = std::fs::remove_dir_all(dir);
     }
     Ok(())
+}
+
+/// The HTTP address peers should use: the bound one, or with a wildcard bind the host
+/// peers already dial for Raft.
+fn advertised_http(bound: std::net::SocketAddr, raft_advertise: &str) -> String {
+    if !bound.ip().is_unspecified() {
+        return bound.to_string();
+    }
+    let host = raft_advertise
+        .rsplit_once(':')
+        .map_or(raft_advertise, |(h, _)| h);
+    format!("{host}:{}", bound.port())
 }
 
 async fn shutdown_signal() {

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::error::RaftError;
-use super::http::{JoinReply, JoinRequest, raft_router};
+use super::http::{HttpAddrSlot, JoinReply, JoinRequest, http_addr_router, raft_router};
 use super::log_store::LogStore;
 use super::network::{HttpNetwork, NetworkConfig};
 use super::replicator::RaftReplicator;
@@ -105,6 +105,7 @@ pub struct RaftNode {
     advertise: String,
     network: HttpNetwork,
     state: StateHandle,
+    http_addr: HttpAddrSlot,
     stop_http: std::sync::Mutex<Option<oneshot::Sender<()>>>,
     http_task: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
@@ -153,7 +154,8 @@ impl RaftNode {
         .map_err(|e| RaftError::Raft(e.to_string()))?;
 
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let app = raft_router(raft.clone());
+        let http_addr = HttpAddrSlot::default();
+        let app = raft_router(raft.clone()).merge(http_addr_router(http_addr.clone()));
         let http_task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = stop_rx.await;
@@ -170,6 +172,7 @@ impl RaftNode {
             advertise,
             network,
             state,
+            http_addr,
             stop_http: std::sync::Mutex::new(Some(stop_tx)),
             http_task: std::sync::Mutex::new(Some(http_task)),
         })
@@ -193,6 +196,12 @@ impl RaftNode {
     /// The address peers use for this server.
     pub fn advertise_addr(&self) -> &str {
         &self.advertise
+    }
+
+    /// Publishes this server's HTTP API address to peers (see
+    /// [`super::HTTP_ADDR_PATH`]); only the first call counts.
+    pub fn set_http_addr(&self, addr: impl Into<String>) {
+        let _ = self.http_addr.set(addr.into());
     }
 
     /// The write path for the rest of the daemon.
