@@ -122,3 +122,39 @@ fn search_filter_and_pages_on_a_real_agent() {
     drop(agent);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn forced_gc_removes_a_stopped_job() {
+    let dir = temp_dir("gc");
+    let cfg = dir.join("gc.hcl");
+    std::fs::write(&cfg, "server {\n  job_gc_threshold = \"1h\"\n}\n").unwrap();
+    let agent = start(&dir, &["-dev", "-config", cfg.to_str().unwrap()]);
+    wait_leader(&agent);
+    let (code, body) = send(&agent, "PUT", "/v1/jobs", example_job());
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = send(&agent, "DELETE", "/v1/job/web", serde_json::Value::Null);
+    assert_eq!(code, 200, "{body}");
+    // The stop's evaluation must finish before the job is dead and collectable.
+    let mut gone = false;
+    for _ in 0..100 {
+        let (code, body) = send(&agent, "PUT", "/v1/system/gc", serde_json::Value::Null);
+        assert_eq!(code, 200, "{body}");
+        if get(&agent, "/v1/job/web").0 == 404 {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(gone, "the stopped job was collected");
+    let (_, evals) = get(&agent, "/v1/evaluations");
+    assert_eq!(evals, serde_json::json!([]), "its evaluations went with it");
+    let (code, _) = send(
+        &agent,
+        "PUT",
+        "/v1/system/reconcile/summaries",
+        serde_json::Value::Null,
+    );
+    assert_eq!(code, 200);
+    drop(agent);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -82,6 +82,14 @@ pub struct ServerConfig {
     /// Heartbeats per second the leader accepts at most; the TTL grows with the number
     /// of clients to stay under it (default 50).
     pub max_heartbeats_per_second: Option<f64>,
+    /// Age at which terminal evaluations and allocations are collected (default `1h`).
+    pub eval_gc_threshold: Option<String>,
+    /// Age at which dead jobs are collected (default `4h`).
+    pub job_gc_threshold: Option<String>,
+    /// Age at which terminal deployments are collected (default `1h`).
+    pub deployment_gc_threshold: Option<String>,
+    /// Age at which down nodes are collected (default `24h`).
+    pub node_gc_threshold: Option<String>,
 }
 
 /// `client` block.
@@ -213,6 +221,28 @@ impl AgentConfig {
         }
         if other.server.max_heartbeats_per_second.is_some() {
             self.server.max_heartbeats_per_second = other.server.max_heartbeats_per_second;
+        }
+        for (mine, theirs) in [
+            (
+                &mut self.server.eval_gc_threshold,
+                other.server.eval_gc_threshold,
+            ),
+            (
+                &mut self.server.job_gc_threshold,
+                other.server.job_gc_threshold,
+            ),
+            (
+                &mut self.server.deployment_gc_threshold,
+                other.server.deployment_gc_threshold,
+            ),
+            (
+                &mut self.server.node_gc_threshold,
+                other.server.node_gc_threshold,
+            ),
+        ] {
+            if theirs.is_some() {
+                *mine = theirs;
+            }
         }
         self.client.enabled |= other.client.enabled;
         self.client.servers.extend(other.client.servers);

@@ -219,6 +219,20 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
             .server
             .max_heartbeats_per_second
             .unwrap_or(defaults.max_heartbeats_per_second),
+        gc: crate::server::gc::GcConfig {
+            eval_threshold: duration(&config.server.eval_gc_threshold, "eval_gc_threshold")?
+                .unwrap_or(defaults.gc.eval_threshold),
+            job_threshold: duration(&config.server.job_gc_threshold, "job_gc_threshold")?
+                .unwrap_or(defaults.gc.job_threshold),
+            deployment_threshold: duration(
+                &config.server.deployment_gc_threshold,
+                "deployment_gc_threshold",
+            )?
+            .unwrap_or(defaults.gc.deployment_threshold),
+            node_threshold: duration(&config.server.node_gc_threshold, "node_gc_threshold")?
+                .unwrap_or(defaults.gc.node_threshold),
+            ..defaults.gc.clone()
+        },
         ..defaults
     };
     let leader = Leader::new(state.clone(), Arc::clone(&replicator), leader_config);

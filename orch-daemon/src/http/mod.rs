@@ -22,6 +22,7 @@ pub mod plan;
 pub mod query;
 pub mod search;
 pub mod status;
+pub mod system;
 #[cfg(test)]
 mod tests;
 
@@ -250,6 +251,11 @@ pub fn router(api: Arc<ApiState>) -> Router {
         .route("/v1/search", post(search::prefix).put(search::prefix))
         .route("/v1/search/fuzzy", post(search::fuzzy).put(search::fuzzy))
         .route("/v1/event/stream", get(events::stream))
+        .route("/v1/system/gc", put(system::gc))
+        .route(
+            "/v1/system/reconcile/summaries",
+            put(system::reconcile_summaries),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(body_too_large))

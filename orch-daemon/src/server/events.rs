@@ -108,6 +108,8 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::DeploymentStatusUpdate(_) => "DeploymentStatusUpdate",
         Command::DeploymentPromote(_) => "DeploymentPromotion",
         Command::DeploymentAllocHealth(_) => "DeploymentAllocHealth",
+        // Nomad publishes no events for garbage collection.
+        Command::GcBatch(_) => "",
     }
 }
 
@@ -174,6 +176,9 @@ fn node_event(event_type: &'static str, index: u64, mut node: Node) -> Event {
 pub fn derive(store: &StateStore, index: u64, before: Before) -> Vec<Event> {
     let t = before.event_type;
     let mut out = Vec::new();
+    if t.is_empty() {
+        return out;
+    }
     if store.index(table::JOBS) == index {
         for j in store.jobs().filter(|j| j.modify_index == index) {
             out.push(job_event(t, index, j.clone()));

@@ -66,6 +66,8 @@ pub struct LeaderConfig {
     /// Heartbeats the leader accepts per second at most (`max_heartbeats_per_second`,
     /// default 50): with many clients the TTL grows so the leader is not flooded.
     pub max_heartbeats_per_second: f64,
+    /// Core GC thresholds and the failed-evaluation follow-up delay.
+    pub gc: super::gc::GcConfig,
 }
 
 impl Default for LeaderConfig {
@@ -76,6 +78,7 @@ impl Default for LeaderConfig {
             heartbeat_ttl: Duration::from_secs(10),
             heartbeat_grace: Duration::from_secs(10),
             max_heartbeats_per_second: 50.0,
+            gc: super::gc::GcConfig::default(),
         }
     }
 }
@@ -87,9 +90,9 @@ struct PlanRequest {
 
 /// Shared between the feeder, the workers and the API (broker stats, unplaced counts).
 pub struct Leader {
-    state: StateHandle,
-    replicator: Arc<dyn Replicator>,
-    config: LeaderConfig,
+    pub(super) state: StateHandle,
+    pub(super) replicator: Arc<dyn Replicator>,
+    pub(super) config: LeaderConfig,
     /// The evaluation broker (enabled while leading).
     pub broker: Mutex<EvalBroker>,
     /// Evaluations waiting for capacity.
@@ -131,6 +134,7 @@ impl Leader {
         }
         tokio::spawn(Arc::clone(self).feeder());
         tokio::spawn(Arc::clone(self).heartbeat_reaper());
+        tokio::spawn(Arc::clone(self).housekeeping());
         for _ in 0..self.config.workers.max(1) {
             tokio::spawn(Arc::clone(self).worker());
         }

@@ -9,6 +9,7 @@
 //! - The HTTP API and the leader loop only ever talk to these two.
 
 pub mod events;
+pub mod gc;
 pub mod leader;
 mod replicator;
 mod state_handle;
