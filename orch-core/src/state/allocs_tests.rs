@@ -447,3 +447,44 @@ fn eval_delete_collects_and_marks_job_dead() {
     assert_eq!(s.job("default", "web").unwrap().status, job_status::DEAD);
     assert_eq!((s.index(table::EVALS), s.index(table::ALLOCS)), (5, 5));
 }
+
+#[test]
+fn gc_batch_removes_what_it_names_and_skips_the_unknown() {
+    let mut s = populated();
+    let latest = s.latest_index();
+    let node_ids: Vec<(String, u64)> = s.nodes().map(|n| (n.id.clone(), n.modify_index)).collect();
+    let alloc_ids: Vec<String> = s.allocs().map(|a| a.id.clone()).collect();
+    let eval_ids: Vec<String> = s.evals().map(|e| e.id.clone()).collect();
+    let jobs: Vec<(String, String, u64)> = s
+        .jobs()
+        .map(|j| (j.namespace.clone(), j.id.clone(), j.modify_index))
+        .collect();
+    // A stale ModifyIndex (the job was re-registered since) keeps the job.
+    let stale = GcBatch {
+        jobs: vec![(jobs[0].0.clone(), jobs[0].1.clone(), 1)],
+        ..GcBatch::default()
+    };
+    s.apply(latest + 1, Command::GcBatch(stale)).unwrap();
+    assert_eq!(s.jobs().count(), jobs.len());
+    let latest = latest + 1;
+    assert!(!alloc_ids.is_empty() && !jobs.is_empty());
+    let batch = GcBatch {
+        evals: eval_ids.iter().cloned().chain(["nope".into()]).collect(),
+        allocs: alloc_ids,
+        jobs: jobs.clone(),
+        deployments: vec!["missing".into()],
+        nodes: node_ids,
+    };
+    s.apply(latest + 1, Command::GcBatch(batch.clone()))
+        .unwrap();
+    assert_eq!(s.allocs().count(), 0);
+    assert_eq!(s.evals().count(), 0);
+    assert_eq!(s.jobs().count(), 0);
+    assert_eq!(s.nodes().count(), 0);
+    assert!(s.job_versions(&jobs[0].0, &jobs[0].1).is_empty());
+    assert_eq!(s.node_usage("n1"), crate::model::Usage::default());
+    // Repeating it changes nothing and is not an error.
+    s.apply(latest + 2, Command::GcBatch(batch)).unwrap();
+    let snap = s.snapshot().unwrap();
+    assert_eq!(StateStore::restore(&snap).unwrap(), s);
+}

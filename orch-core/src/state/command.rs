@@ -60,6 +60,26 @@ pub enum Command {
     DeploymentPromote(DeploymentPromote),
     /// Record allocation health within a deployment.
     DeploymentAllocHealth(DeploymentAllocHealth),
+    /// Core garbage collection: remove terminal objects in one entry.
+    GcBatch(GcBatch),
+}
+
+/// The leader's core GC (`CoreScheduler`): objects it found terminal and old enough.
+/// Unknown IDs are skipped, so a repeated or raced GC is harmless.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct GcBatch {
+    /// Evaluations to remove.
+    pub evals: Vec<String>,
+    /// Allocations to remove.
+    pub allocs: Vec<String>,
+    /// Jobs to purge with their versions: `(namespace, job ID, ModifyIndex)`. A job whose
+    /// `ModifyIndex` changed since the collector saw it (re-registered) is kept.
+    pub jobs: Vec<(String, String, u64)>,
+    /// Deployments to remove.
+    pub deployments: Vec<String>,
+    /// Nodes to remove: `(ID, ModifyIndex)`; a node that changed since (re-registered)
+    /// is kept.
+    pub nodes: Vec<(String, u64)>,
 }
 
 /// `Job.Register`: a new job gets version 0; a changed spec gets the next version.

@@ -2,7 +2,7 @@
 //! that carries evaluations shares.
 
 use super::changes::{Changes, Outcome};
-use super::{EvalDelete, EvalUpsert, Response, StateError, StateStore, key};
+use super::{EvalDelete, EvalUpsert, GcBatch, Response, StateError, StateStore, key};
 use crate::model::{Evaluation, eval_status};
 
 /// Refuses evaluations that could not be tracked: no ID, or a status Nomad does not have.
@@ -123,6 +123,47 @@ impl StateStore {
         for id in c.alloc_ids {
             if self.allocs.contains_key(&id) {
                 ch.allocs.insert(id, None);
+            }
+        }
+        Ok((ch, Response::default()))
+    }
+
+    /// Core GC: removes what the batch names and still exists. A purged job takes its
+    /// versions along, exactly as `JobDeregister { purge: true }` does.
+    pub(super) fn gc_batch(&self, c: GcBatch) -> Outcome {
+        let mut ch = Changes::default();
+        for id in c.evals {
+            if self.evals.contains_key(&id) {
+                ch.evals.insert(id, None);
+            }
+        }
+        for id in c.allocs {
+            if self.allocs.contains_key(&id) {
+                ch.allocs.insert(id, None);
+            }
+        }
+        for (ns, id, modify_index) in c.jobs {
+            let k = key(&ns, &id);
+            if self
+                .jobs
+                .get(&k)
+                .is_some_and(|j| j.modify_index == modify_index)
+            {
+                ch.jobs.insert(k, super::changes::JobChange::Purge);
+            }
+        }
+        for id in c.deployments {
+            if self.deployments.contains_key(&id) {
+                ch.deployments.insert(id, None);
+            }
+        }
+        for (id, modify_index) in c.nodes {
+            if self
+                .nodes
+                .get(&id)
+                .is_some_and(|n| n.modify_index == modify_index)
+            {
+                ch.nodes.insert(id, None);
             }
         }
         Ok((ch, Response::default()))

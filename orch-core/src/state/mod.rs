@@ -129,6 +129,7 @@ impl StateStore {
             Command::DeploymentStatusUpdate(c) => self.deployment_status_update(index, c)?,
             Command::DeploymentPromote(c) => self.deployment_promote(index, c)?,
             Command::DeploymentAllocHealth(c) => self.deployment_alloc_health(index, c)?,
+            Command::GcBatch(c) => self.gc_batch(c)?,
         };
         self.commit(index, changes);
         response.index = index;

@@ -64,7 +64,7 @@ pub struct ServerJoin {
 }
 
 /// `server` block.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// Run a server.
@@ -79,6 +79,17 @@ pub struct ServerConfig {
     pub heartbeat_grace: Option<String>,
     /// How often clients must heartbeat, Go duration (default `10s`).
     pub min_heartbeat_ttl: Option<String>,
+    /// Heartbeats per second the leader accepts at most; the TTL grows with the number
+    /// of clients to stay under it (default 50).
+    pub max_heartbeats_per_second: Option<f64>,
+    /// Age at which terminal evaluations and allocations are collected (default `1h`).
+    pub eval_gc_threshold: Option<String>,
+    /// Age at which dead jobs are collected (default `4h`).
+    pub job_gc_threshold: Option<String>,
+    /// Age at which terminal deployments are collected (default `1h`).
+    pub deployment_gc_threshold: Option<String>,
+    /// Age at which down nodes are collected (default `24h`).
+    pub node_gc_threshold: Option<String>,
 }
 
 /// `client` block.
@@ -141,7 +152,7 @@ pub struct Reserved {
 }
 
 /// The whole agent configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AgentConfig {
     /// Node name (default: the hostname).
@@ -253,6 +264,31 @@ impl AgentConfig {
         if other.server.min_heartbeat_ttl.is_some() {
             self.server.min_heartbeat_ttl = other.server.min_heartbeat_ttl;
         }
+        if other.server.max_heartbeats_per_second.is_some() {
+            self.server.max_heartbeats_per_second = other.server.max_heartbeats_per_second;
+        }
+        for (mine, theirs) in [
+            (
+                &mut self.server.eval_gc_threshold,
+                other.server.eval_gc_threshold,
+            ),
+            (
+                &mut self.server.job_gc_threshold,
+                other.server.job_gc_threshold,
+            ),
+            (
+                &mut self.server.deployment_gc_threshold,
+                other.server.deployment_gc_threshold,
+            ),
+            (
+                &mut self.server.node_gc_threshold,
+                other.server.node_gc_threshold,
+            ),
+        ] {
+            if theirs.is_some() {
+                *mine = theirs;
+            }
+        }
         self.client.enabled |= other.client.enabled;
         self.client.servers.extend(other.client.servers);
         if other.client.node_class.is_some() {
@@ -307,6 +343,13 @@ impl AgentConfig {
             return Err(ConfigError::Flag(
                 "a server needs -bootstrap-expect N (to form a cluster) or -retry-join HOST:PORT (to join one)".into(),
             ));
+        }
+        if let Some(rate) = self.server.max_heartbeats_per_second
+            && !(rate > 0.0 && rate.is_finite())
+        {
+            return Err(ConfigError::Flag(format!(
+                "server.max_heartbeats_per_second must be a positive number, got {rate}"
+            )));
         }
         Ok(self)
     }

@@ -116,8 +116,7 @@ pub fn load_config(args: &[String]) -> Result<AgentConfig, ConfigError> {
                 ..ServerJoin::default()
             },
             num_schedulers: number("num-schedulers")?.map(|n| n as usize),
-            heartbeat_grace: None,
-            min_heartbeat_ttl: None,
+            ..ServerConfig::default()
         },
         client: ClientConfig {
             enabled: p.has("client"),
@@ -288,7 +287,7 @@ async fn start_server(
     config: &AgentConfig,
     data_dir: &std::path::Path,
     bind: &str,
-    _http_addr: std::net::SocketAddr,
+    http_addr: std::net::SocketAddr,
 ) -> Result<ServerParts, String> {
     let state = StateHandle::default();
     let node_id = node_id_from_name(&config.name);
@@ -346,10 +345,29 @@ async fn start_server(
             .unwrap_or(defaults.heartbeat_ttl),
         heartbeat_grace: duration(&config.server.heartbeat_grace, "heartbeat_grace")?
             .unwrap_or(defaults.heartbeat_grace),
+        max_heartbeats_per_second: config
+            .server
+            .max_heartbeats_per_second
+            .unwrap_or(defaults.max_heartbeats_per_second),
+        gc: crate::server::gc::GcConfig {
+            eval_threshold: duration(&config.server.eval_gc_threshold, "eval_gc_threshold")?
+                .unwrap_or(defaults.gc.eval_threshold),
+            job_threshold: duration(&config.server.job_gc_threshold, "job_gc_threshold")?
+                .unwrap_or(defaults.gc.job_threshold),
+            deployment_threshold: duration(
+                &config.server.deployment_gc_threshold,
+                "deployment_gc_threshold",
+            )?
+            .unwrap_or(defaults.gc.deployment_threshold),
+            node_threshold: duration(&config.server.node_gc_threshold, "node_gc_threshold")?
+                .unwrap_or(defaults.gc.node_threshold),
+            ..defaults.gc.clone()
+        },
         ..defaults
     };
     let leader = Leader::new(state.clone(), Arc::clone(&replicator), leader_config);
     leader.start().await;
+    node.set_http_addr(advertised_http(http_addr, node.advertise_addr()));
     Ok(ServerParts {
         node,
         state,
@@ -357,6 +375,18 @@ async fn start_server(
         leader,
         serf_addr,
     })
+}
+
+/// The HTTP address peers should use: the bound one, or with a wildcard bind the host
+/// peers already dial for Raft.
+fn advertised_http(bound: std::net::SocketAddr, raft_advertise: &str) -> String {
+    if !bound.ip().is_unspecified() {
+        return bound.to_string();
+    }
+    let host = raft_advertise
+        .rsplit_once(':')
+        .map_or(raft_advertise, |(h, _)| h);
+    format!("{host}:{}", bound.port())
 }
 
 async fn shutdown_signal() {

@@ -61,16 +61,17 @@ fn evals_index(s: &StateStore) -> u64 {
 
 /// `GET /v1/allocations`: stubs, `prefix` on the ID, `namespace` (`*` for all).
 pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
-    let q = QueryOpts::parse(raw)?;
+    let (q, list) = super::list::ListOpts::parse(raw)?;
     let index = api.block(&q, allocs_index).await;
-    let body: Vec<Value> = {
+    let (body, next) = {
         let s = api.state.read();
-        s.allocs()
-            .filter(|a| q.sees(&a.namespace) && a.id.starts_with(&q.prefix))
-            .map(|a| alloc_stub(&s, a))
-            .collect()
+        list.page_by_id(
+            s.allocs()
+                .filter(|a| q.sees(&a.namespace) && a.id.starts_with(&q.prefix))
+                .map(|a| (a.id.clone(), alloc_stub(&s, a))),
+        )
     };
-    Ok(api.reply(index, &body))
+    Ok(super::list::reply(&api, index, &body, next))
 }
 
 /// `GET /v1/allocation/:id`: the full allocation with its job.
@@ -139,20 +140,21 @@ pub async fn stop(
 
 /// `GET /v1/evaluations`: `prefix`, `namespace`, and Nomad's `job` / `status` filters.
 pub async fn list_evals(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
-    let q = QueryOpts::parse(raw)?;
+    let (q, list) = super::list::ListOpts::parse(raw)?;
     let job = q.raw.get("job").cloned().unwrap_or_default();
     let status = q.raw.get("status").cloned().unwrap_or_default();
     let index = api.block(&q, evals_index).await;
-    let body: Vec<Value> = {
+    let (body, next) = {
         let s = api.state.read();
-        s.evals()
-            .filter(|e| q.sees(&e.namespace) && e.id.starts_with(&q.prefix))
-            .filter(|e| job.is_empty() || e.job_id == job)
-            .filter(|e| status.is_empty() || e.status == status)
-            .map(eval_stub)
-            .collect()
+        list.page_by_id(
+            s.evals()
+                .filter(|e| q.sees(&e.namespace) && e.id.starts_with(&q.prefix))
+                .filter(|e| job.is_empty() || e.job_id == job)
+                .filter(|e| status.is_empty() || e.status == status)
+                .map(|e| (e.id.clone(), eval_stub(e))),
+        )
     };
-    Ok(api.reply(index, &body))
+    Ok(super::list::reply(&api, index, &body, next))
 }
 
 /// `GET /v1/evaluation/:id`.

@@ -2,20 +2,122 @@
 //! for this (`Node.Register`, `Node.UpdateStatus`); orch's speak HTTP under
 //! `/v1/internal/`, so they are not mistaken for Nomad's public API.
 //!
-//! Heartbeat timers live on the leader (the server that runs the reaper), so clients
-//! send these to the leader.
+//! Heartbeat timers live on the leader (the server that runs the reaper). A client may
+//! send these calls to any server: a follower forwards them to the leader's HTTP API
+//! (found through the leader's Raft RPC listener, [`crate::raft::HTTP_ADDR_PATH`]), as
+//! Nomad's servers forward `Node.*` RPCs.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use orch_core::model::{Node, node_status};
 use orch_core::state::{Command, NodeRegister, compute_class};
 use serde_json::{Value, json};
 
 use super::ApiState;
-use super::query::ApiError;
+use super::query::{ApiError, json_body};
+
+/// Marks a call a follower forwarded, so it is never forwarded twice.
+const FORWARDED: &str = "x-orch-forwarded";
+/// How long a forwarded client call may take.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(reqwest::Client::new)
+}
+
+fn no_leader(why: String) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("No cluster leader ({why}); retry once a leader is elected"),
+    )
+}
+
+/// Sends a client call to the leader's HTTP API and relays its answer, when this server
+/// is not the leader. `None`: this server leads, handle the call here.
+async fn forward_if_follower(
+    api: &ApiState,
+    headers: &axum::http::HeaderMap,
+    path: &str,
+    body: &Bytes,
+) -> Option<Result<Response, ApiError>> {
+    // Wait out an election, as writes do (`RaftReplicator` waits for a leader too).
+    let deadline = tokio::time::Instant::now() + FORWARD_TIMEOUT;
+    let rpc = loop {
+        if api.replicator.is_leader() {
+            return None;
+        }
+        if headers.contains_key(FORWARDED) {
+            return Some(Err(no_leader(
+                "the server this call was forwarded to is not the leader either".into(),
+            )));
+        }
+        // In a one-server cluster the known leader is this server, still settling in.
+        if let Some(addr) = api
+            .replicator
+            .leader_addr()
+            .filter(|a| api.replicator.peers() != std::slice::from_ref(a))
+        {
+            break addr;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Some(Err(no_leader("an election is in progress".into())));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    Some(forward(&rpc, path, body).await)
+}
+
+async fn forward(rpc: &str, path: &str, body: &Bytes) -> Result<Response, ApiError> {
+    let unreachable = |e: reqwest::Error| no_leader(format!("leader {rpc} unreachable: {e}"));
+    let http = client()
+        .get(format!("http://{rpc}{}", crate::raft::HTTP_ADDR_PATH))
+        .timeout(FORWARD_TIMEOUT)
+        .send()
+        .await
+        .map_err(unreachable)?;
+    if !http.status().is_success() {
+        return Err(no_leader(format!(
+            "leader {rpc} has no HTTP API address yet"
+        )));
+    }
+    let http = http.text().await.map_err(unreachable)?;
+    let resp = client()
+        .request(Method::PUT, format!("http://{http}{path}"))
+        .header(FORWARDED, "1")
+        .header("content-type", "application/json")
+        .timeout(FORWARD_TIMEOUT)
+        .body(body.clone())
+        .send()
+        .await
+        .map_err(|e| no_leader(format!("forwarding to the leader at {http}: {e}")))?;
+    let status = resp.status();
+    let mut relayed = Vec::new();
+    for name in ["content-type", "x-nomad-index", "x-nomad-knownleader"] {
+        if let Some(v) = resp.headers().get(name) {
+            relayed.push((HeaderName::from_static(name), v.clone()));
+        }
+    }
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| no_leader(format!("reading the leader's answer: {e}")))?;
+    let mut out = Response::new(axum::body::Body::from(bytes));
+    *out.status_mut() = status;
+    for (k, v) in relayed {
+        out.headers_mut().insert(k, v);
+    }
+    out.headers_mut().insert(
+        HeaderName::from_static(FORWARDED),
+        HeaderValue::from_static("1"),
+    );
+    Ok(out)
+}
 
 fn leader(api: &ApiState) -> Result<&Arc<crate::server::Leader>, ApiError> {
     api.leader.as_ref().ok_or_else(|| {
@@ -27,8 +129,14 @@ fn leader(api: &ApiState) -> Result<&Arc<crate::server::Leader>, ApiError> {
 /// client node as ready and starts its heartbeat timer; answers `{HeartbeatTTL, Index}`.
 pub async fn register(
     State(api): State<Arc<ApiState>>,
-    Json(body): Json<Value>,
+    headers: axum::http::HeaderMap,
+    bytes: Bytes,
 ) -> Result<Response, ApiError> {
+    if let Some(r) = forward_if_follower(&api, &headers, "/v1/internal/node/register", &bytes).await
+    {
+        return r;
+    }
+    let body = json_body(&bytes)?;
     let mut raw = body.get("Node").cloned().unwrap_or(body);
     orch_core::model::wire::strip_nulls(&mut raw);
     let mut node: Node =
@@ -62,11 +170,16 @@ pub async fn register(
 pub async fn heartbeat(
     State(api): State<Arc<ApiState>>,
     Path(id): Path<String>,
-    body: Option<Json<Value>>,
+    headers: axum::http::HeaderMap,
+    bytes: Bytes,
 ) -> Result<Response, ApiError> {
+    let path = format!("/v1/internal/node/{id}/heartbeat");
+    if let Some(r) = forward_if_follower(&api, &headers, &path, &bytes).await {
+        return r;
+    }
+    let body = json_body(&bytes)?;
     let status = body
-        .as_ref()
-        .and_then(|b| b.get("Status"))
+        .get("Status")
         .and_then(Value::as_str)
         .unwrap_or(node_status::READY)
         .to_string();
@@ -116,7 +229,7 @@ struct ClientAllocUpdate {
 pub async fn update_allocs(
     State(api): State<Arc<ApiState>>,
     Path(node_id): Path<String>,
-    Json(body): Json<Value>,
+    axum::Json(body): axum::Json<Value>,
 ) -> Result<Response, ApiError> {
     let raw = body
         .get("Allocs")

@@ -16,16 +16,20 @@ fn deployments_index(s: &StateStore) -> u64 {
 
 /// `GET /v1/deployments`: full deployments, `prefix` on the ID, `namespace` (`*` all).
 pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
-    let q = QueryOpts::parse(raw)?;
+    let (q, list) = super::list::ListOpts::parse(raw)?;
     let index = api.block(&q, deployments_index).await;
-    let body: Vec<Deployment> = api
-        .state
-        .read()
-        .deployments()
-        .filter(|d| q.sees(&d.namespace) && d.id.starts_with(&q.prefix))
-        .cloned()
-        .collect();
-    Ok(api.reply(index, &body))
+    let (body, next) = list.page_by_id(
+        api.state
+            .read()
+            .deployments()
+            .filter(|d| q.sees(&d.namespace) && d.id.starts_with(&q.prefix))
+            .map(|d| (d.id.clone(), deployment_json(d))),
+    );
+    Ok(super::list::reply(&api, index, &body, next))
+}
+
+fn deployment_json(d: &Deployment) -> serde_json::Value {
+    serde_json::to_value(d).unwrap_or(serde_json::Value::Null)
 }
 
 /// `GET /v1/deployment/:id`.

@@ -121,16 +121,24 @@ pub(super) fn find_job<'a>(
 
 /// `GET /v1/jobs`: list stubs, filtered by `prefix` and `namespace` (`*` for all).
 pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
-    let q = QueryOpts::parse(raw)?;
+    let (q, list) = super::list::ListOpts::parse(raw)?;
     let index = api.block(&q, summary_index).await;
-    let body: Vec<Value> = {
+    let (body, next) = {
         let s = api.state.read();
-        s.jobs()
+        let items = s
+            .jobs()
             .filter(|j| q.sees(&j.namespace) && j.id.starts_with(&q.prefix))
-            .map(|j| job_stub(&s, j))
-            .collect()
+            .map(|j| ((j.namespace.clone(), j.id.clone()), job_stub(&s, j)));
+        list.page(
+            items,
+            |t| match t.split_once('.') {
+                Some((ns, id)) => (ns.to_string(), id.to_string()),
+                None => (q.ns().to_string(), t.to_string()),
+            },
+            |(ns, id)| format!("{ns}.{id}"),
+        )
     };
-    Ok(api.reply(index, &body))
+    Ok(super::list::reply(&api, index, &body, next))
 }
 
 /// Looks a field up in a JSON object, case-insensitively as Go's decoder does.

@@ -13,12 +13,17 @@ pub mod allocs;
 pub mod client_api;
 pub mod client_fs;
 pub mod deployments;
+pub mod events;
+pub mod filter;
 pub mod job_ops;
 pub mod jobs;
+pub mod list;
 pub mod nodes;
 pub mod plan;
 pub mod query;
+pub mod search;
 pub mod status;
+pub mod system;
 #[cfg(test)]
 mod tests;
 
@@ -248,7 +253,14 @@ pub fn router(api: Arc<ApiState>) -> Router {
             get(status::raft_configuration),
         )
         .route("/v1/metrics", get(status::metrics))
-        .route("/v1/search", post(status::search).put(status::search))
+        .route("/v1/search", post(search::prefix).put(search::prefix))
+        .route("/v1/search/fuzzy", post(search::fuzzy).put(search::fuzzy))
+        .route("/v1/event/stream", get(events::stream))
+        .route("/v1/system/gc", put(system::gc))
+        .route(
+            "/v1/system/reconcile/summaries",
+            put(system::reconcile_summaries),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(body_too_large))

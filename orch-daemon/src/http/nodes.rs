@@ -54,16 +54,16 @@ fn find_node(s: &StateStore, id: &str) -> Result<Node, ApiError> {
 
 /// `GET /v1/nodes`: stubs filtered by ID `prefix`.
 pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
-    let q = QueryOpts::parse(raw)?;
+    let (q, list) = super::list::ListOpts::parse(raw)?;
     let index = api.block(&q, nodes_index).await;
-    let body: Vec<Value> = api
-        .state
-        .read()
-        .nodes()
-        .filter(|n| n.id.starts_with(&q.prefix))
-        .map(node_stub)
-        .collect();
-    Ok(api.reply(index, &body))
+    let (body, next) = list.page_by_id(
+        api.state
+            .read()
+            .nodes()
+            .filter(|n| n.id.starts_with(&q.prefix))
+            .map(|n| (n.id.clone(), node_stub(n))),
+    );
+    Ok(super::list::reply(&api, index, &body, next))
 }
 
 /// `GET /v1/node/:id`: the node, with its secret blanked as Nomad does.

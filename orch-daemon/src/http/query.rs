@@ -167,7 +167,7 @@ impl QueryOpts {
         .min(MAX_WAIT);
         if raw.get("filter").is_some_and(|f| !f.is_empty()) {
             return Err(ApiError::not_implemented(
-                "Filter expressions (?filter=); filter the results on the client side",
+                "Filter expressions (?filter=) on this endpoint (orch filters /v1/jobs, /v1/allocations, /v1/evaluations, /v1/nodes and /v1/deployments)",
             ));
         }
         let namespace = match raw.get("namespace").map(String::as_str) {

@@ -1,6 +1,5 @@
 //! Cluster and agent endpoints: `/v1/status/*`, `/v1/agent/*`, `/v1/regions`,
-//! `/v1/operator/raft/configuration`, `/v1/metrics` (JSON and Prometheus text) and the
-//! not-yet-implemented `/v1/search`.
+//! `/v1/operator/raft/configuration`, `/v1/metrics` (JSON and Prometheus text).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -155,11 +154,6 @@ pub async fn raft_configuration(State(api): Api) -> Response {
         .collect();
     let index = api.state.latest_index();
     api.reply(index.max(1), &json!({"Servers": servers, "Index": index}))
-}
-
-/// `/v1/search`: not implemented yet; says so rather than returning empty matches.
-pub async fn search() -> ApiError {
-    ApiError::not_implemented("Prefix search (/v1/search)")
 }
 
 /// One gauge: name, labels, value.

@@ -64,6 +64,33 @@ pub enum JoinReply {
     Failed(String),
 }
 
+/// Path where a server's RPC listener tells its HTTP API address (plain text, 404 until
+/// the API listens), so a follower can forward client calls that must reach the leader's
+/// HTTP API (heartbeats, which reset timers only the leader keeps).
+pub const HTTP_ADDR_PATH: &str = "/raft/http-addr";
+
+/// Holds the HTTP API address once the agent has bound it.
+pub type HttpAddrSlot = std::sync::Arc<std::sync::OnceLock<String>>;
+
+/// The `GET` [`HTTP_ADDR_PATH`] route answering from `slot`.
+pub fn http_addr_router(slot: HttpAddrSlot) -> Router {
+    Router::new().route(
+        HTTP_ADDR_PATH,
+        axum::routing::get(move || {
+            let slot = slot.clone();
+            async move {
+                match slot.get() {
+                    Some(addr) => (StatusCode::OK, addr.clone()),
+                    None => (
+                        StatusCode::NOT_FOUND,
+                        "this server's HTTP API is not listening yet; retry".to_string(),
+                    ),
+                }
+            }
+        }),
+    )
+}
+
 /// The routes of the Raft RPC listener; mount it on the server's RPC address.
 pub fn raft_router(raft: OrchRaft) -> Router {
     Router::new()

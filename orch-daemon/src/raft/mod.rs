@@ -26,7 +26,7 @@ mod types;
 mod tests;
 
 pub use error::RaftError;
-pub use http::raft_router;
+pub use http::{HTTP_ADDR_PATH, HttpAddrSlot, raft_router};
 pub use log_store::LogStore;
 pub use network::{HttpNetwork, NetworkConfig};
 pub use node::{RaftConfig, RaftNode, node_id_from_name};

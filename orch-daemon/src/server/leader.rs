@@ -42,6 +42,16 @@ pub fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// Nomad's `RateScaledInterval`: the heartbeat interval that keeps `nodes` clients at
+/// or below `per_second` heartbeats per second, never below `min`.
+pub fn scaled_ttl(min: Duration, per_second: f64, nodes: usize) -> Duration {
+    if per_second <= 0.0 || !per_second.is_finite() {
+        return min;
+    }
+    let scaled = Duration::try_from_secs_f64(nodes as f64 / per_second).unwrap_or(min);
+    scaled.max(min)
+}
+
 /// Settings of the leader's machinery.
 #[derive(Debug, Clone)]
 pub struct LeaderConfig {
@@ -53,6 +63,11 @@ pub struct LeaderConfig {
     pub heartbeat_ttl: Duration,
     /// Extra time before a silent client is marked down (`heartbeat_grace`; default 5 s, Nomad's 10 s).
     pub heartbeat_grace: Duration,
+    /// Heartbeats the leader accepts per second at most (`max_heartbeats_per_second`,
+    /// default 50): with many clients the TTL grows so the leader is not flooded.
+    pub max_heartbeats_per_second: f64,
+    /// Core GC thresholds and the failed-evaluation follow-up delay.
+    pub gc: super::gc::GcConfig,
 }
 
 impl Default for LeaderConfig {
@@ -64,6 +79,8 @@ impl Default for LeaderConfig {
             // work is running elsewhere within 20 s (see ARCHITECTURE.md).
             heartbeat_ttl: Duration::from_secs(5),
             heartbeat_grace: Duration::from_secs(5),
+            max_heartbeats_per_second: 50.0,
+            gc: super::gc::GcConfig::default(),
         }
     }
 }
@@ -75,9 +92,9 @@ struct PlanRequest {
 
 /// Shared between the feeder, the workers and the API (broker stats, unplaced counts).
 pub struct Leader {
-    state: StateHandle,
-    replicator: Arc<dyn Replicator>,
-    config: LeaderConfig,
+    pub(super) state: StateHandle,
+    pub(super) replicator: Arc<dyn Replicator>,
+    pub(super) config: LeaderConfig,
     /// The evaluation broker (enabled while leading).
     pub broker: Mutex<EvalBroker>,
     /// Evaluations waiting for capacity.
@@ -119,6 +136,7 @@ impl Leader {
         }
         tokio::spawn(Arc::clone(self).feeder());
         tokio::spawn(Arc::clone(self).heartbeat_reaper());
+        tokio::spawn(Arc::clone(self).housekeeping());
         for _ in 0..self.config.workers.max(1) {
             tokio::spawn(Arc::clone(self).worker());
         }
@@ -232,14 +250,24 @@ impl Leader {
     }
 
     /// Records a client heartbeat; returns the TTL the client must heartbeat within.
+    ///
+    /// As Nomad does, the TTL is `max(min_heartbeat_ttl, nodes / max_heartbeats_per_second)`
+    /// plus a random stagger of up to the same again, so heartbeats from many clients
+    /// spread out instead of arriving in waves; the node is marked down only after the
+    /// TTL plus `heartbeat_grace`.
     pub fn heartbeat(&self, node_id: &str) -> Duration {
-        let deadline =
-            tokio::time::Instant::now() + self.config.heartbeat_ttl + self.config.heartbeat_grace;
-        self.heartbeats
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(node_id.to_string(), deadline);
-        self.config.heartbeat_ttl
+        let mut timers = self.heartbeats.lock().unwrap_or_else(|e| e.into_inner());
+        let base = scaled_ttl(
+            self.config.heartbeat_ttl,
+            self.config.max_heartbeats_per_second,
+            timers.len(),
+        );
+        let mut rng = orch_core::scheduler::rng::SchedRng::new(now_nanos() as u64);
+        let stagger_ns = rng.below(u64::try_from(base.as_nanos()).unwrap_or(u64::MAX).max(1));
+        let ttl = base + Duration::from_nanos(stagger_ns);
+        let deadline = tokio::time::Instant::now() + ttl + self.config.heartbeat_grace;
+        timers.insert(node_id.to_string(), deadline);
+        ttl
     }
 
     /// Marks nodes down when their heartbeat deadline passes, creating evaluations so
@@ -510,6 +538,27 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("timed out waiting for {what}");
+    }
+
+    #[test]
+    fn heartbeat_ttls_scale_with_the_cluster_and_are_staggered() {
+        let min = Duration::from_secs(10);
+        assert_eq!(scaled_ttl(min, 50.0, 100), min);
+        assert_eq!(scaled_ttl(min, 50.0, 1000), Duration::from_secs(20));
+        assert_eq!(scaled_ttl(min, 0.0, 1000), min);
+        let state = StateHandle::default();
+        let repl: Arc<dyn Replicator> = Arc::new(LocalReplicator::new(state.clone(), "x"));
+        let leader = Leader::new(state, repl, LeaderConfig::default());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            for i in 0..20 {
+                let ttl = leader.heartbeat(&format!("n{i}"));
+                assert!(ttl >= min && ttl < 2 * min, "{ttl:?}");
+            }
+        });
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,8 @@ use std::time::Duration;
 use orch_core::state::{Command, Response, StateError, StateStore};
 use tokio::sync::watch;
 
+use super::events::{self, EventBroker};
+
 /// Shared, cheaply clonable handle to the state store.
 ///
 /// Reads take a read lock (never held across an `.await`); writes happen only through
@@ -15,6 +17,7 @@ use tokio::sync::watch;
 pub struct StateHandle {
     store: Arc<RwLock<StateStore>>,
     index: watch::Sender<u64>,
+    events: Arc<EventBroker>,
 }
 
 impl Default for StateHandle {
@@ -30,6 +33,7 @@ impl StateHandle {
         StateHandle {
             store: Arc::new(RwLock::new(store)),
             index,
+            events: Arc::new(EventBroker::default()),
         }
     }
 
@@ -42,13 +46,26 @@ impl StateHandle {
 
     /// Applies a committed log entry. Only replicators call this.
     pub fn apply(&self, index: u64, cmd: Command) -> Result<Response, StateError> {
-        let result = {
+        let (result, events) = {
             let mut store = self.store.write().unwrap_or_else(|e| e.into_inner());
-            store.apply(index, cmd)
+            let before = events::Before::capture(&store, &cmd);
+            let result = store.apply(index, cmd);
+            let events = match &result {
+                Ok(_) => events::derive(&store, index, before),
+                Err(_) => Vec::new(),
+            };
+            (result, events)
         };
+        // Replicators apply one entry at a time, so batches are published in index order.
+        self.events.publish(index, events);
         let latest = self.read().latest_index();
         self.index.send_replace(latest);
         result
+    }
+
+    /// The event stream of committed commands (`/v1/event/stream`).
+    pub fn events(&self) -> &EventBroker {
+        &self.events
     }
 
     /// Replaces the whole store (snapshot install).

@@ -314,11 +314,4 @@ async fn status_agent_and_metrics() {
         StatusCode::BAD_REQUEST,
     )
     .await;
-    env.fails(
-        "POST",
-        "/v1/search",
-        Some(json!({})),
-        StatusCode::NOT_IMPLEMENTED,
-    )
-    .await;
 }

@@ -12,6 +12,7 @@ use super::{AgentInfo, ApiState, router};
 
 mod cluster;
 mod jobs;
+mod lists;
 use crate::server::{LocalReplicator, Replicator, StateHandle};
 
 const WEB_HCL: &str = include_str!("../../../../examples/web.nomad.hcl");

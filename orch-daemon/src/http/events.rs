@@ -1,0 +1,282 @@
+//! `GET /v1/event/stream`: Nomad's event stream as newline-delimited JSON. Each line is
+//! one committed command's events that pass the subscription's topic and namespace
+//! filters (`{"Index": N, "Events": [...]}`), or `{}` as a heartbeat every 10 s so
+//! clients and proxies keep the connection open.
+//!
+//! Parameters: `topic=Topic[:key]` (repeatable; `*` for all topics or keys; the key
+//! matches the object ID or its filter keys such as the job ID), `index=` (start with
+//! buffered events at or after that index), `namespace=` (`default`; `*` all).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::ApiError;
+use super::query::Api;
+use crate::server::events::{EventBatch, Subscription, topic};
+
+/// How often an idle stream sends `{}` (Nomad's 10 s).
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// Topics Nomad has that orch does not publish: subscribing to them is refused rather
+/// than answered with a stream that stays silent forever.
+const UNSUPPORTED_TOPICS: &[&str] = &[
+    "ACLToken",
+    "ACLPolicy",
+    "ACLRole",
+    "ACLAuthMethod",
+    "ACLBindingRule",
+    "CSIVolume",
+    "CSIPlugin",
+    "HostVolume",
+    "NodePool",
+    "Operator",
+    "Service",
+];
+
+/// What a subscriber asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    /// Topic (or `*`) to keys (`*` or IDs).
+    pub topics: BTreeMap<String, Vec<String>>,
+    /// Namespace, or `*` for all.
+    pub namespace: String,
+}
+
+impl Filter {
+    /// Parses the query pairs; a malformed index or an unknown topic is a 400.
+    pub fn parse(pairs: &[(String, String)]) -> Result<(Filter, u64), ApiError> {
+        let mut topics: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut namespace = "default".to_string();
+        let mut index = 0;
+        for (k, v) in pairs {
+            match k.as_str() {
+                "topic" => {
+                    let (t, key) = v.split_once(':').unwrap_or((v.as_str(), "*"));
+                    if UNSUPPORTED_TOPICS.contains(&t) {
+                        return Err(ApiError::not_implemented(&format!("The {t} event topic")));
+                    }
+                    if t != "*" && !topic::ALL.contains(&t) {
+                        return Err(ApiError::bad_request(format!(
+                            "invalid topic {t:?}: use one of {} or * (as topic=Job:my-job)",
+                            topic::ALL.join(", ")
+                        )));
+                    }
+                    let key = if key.is_empty() { "*" } else { key };
+                    topics.entry(t.to_string()).or_default().push(key.into());
+                }
+                "index" if !v.is_empty() => {
+                    index = v.parse().map_err(|_| {
+                        ApiError::bad_request(format!(
+                            "Invalid index {v:?}: index must be a non-negative integer (the Index of an event)"
+                        ))
+                    })?;
+                }
+                "namespace" if !v.is_empty() => namespace = v.clone(),
+                _ => {}
+            }
+        }
+        if topics.is_empty() {
+            topics.insert("*".into(), vec!["*".into()]);
+        }
+        Ok((Filter { topics, namespace }, index))
+    }
+
+    /// The line to send for a batch: its matching events, or `None` if none match.
+    pub fn render(&self, batch: &EventBatch) -> Option<Bytes> {
+        let events: Vec<_> = batch
+            .events
+            .iter()
+            .filter(|e| {
+                self.namespace == "*" || e.namespace.is_empty() || e.namespace == self.namespace
+            })
+            .filter(|e| {
+                [e.topic, "*"].iter().any(|t| {
+                    self.topics
+                        .get(*t)
+                        .is_some_and(|keys| keys.iter().any(|k| e.matches_key(k)))
+                })
+            })
+            .collect();
+        if events.is_empty() {
+            return None;
+        }
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Line<'a> {
+            index: u64,
+            events: Vec<&'a crate::server::events::Event>,
+        }
+        let mut line = serde_json::to_vec(&Line {
+            index: batch.index,
+            events,
+        })
+        .ok()?;
+        line.push(b'\n');
+        Some(Bytes::from(line))
+    }
+}
+
+struct Stream {
+    replay: VecDeque<Arc<EventBatch>>,
+    live: tokio::sync::broadcast::Receiver<Arc<EventBatch>>,
+    filter: Filter,
+    heartbeat: Duration,
+    done: bool,
+}
+
+impl Stream {
+    async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
+        if self.done {
+            return None;
+        }
+        let beat = tokio::time::Instant::now() + self.heartbeat;
+        loop {
+            let batch = match self.replay.pop_front() {
+                Some(b) => b,
+                None => tokio::select! {
+                    r = self.live.recv() => match r {
+                        Ok(b) => b,
+                        Err(RecvError::Lagged(n)) => {
+                            // Too slow to keep up: end the stream so the client
+                            // resubscribes from its last index (Nomad closes it too).
+                            tracing::warn!(missed = n, "event stream subscriber fell behind; closing it");
+                            self.done = true;
+                            return None;
+                        }
+                        Err(RecvError::Closed) => return None,
+                    },
+                    _ = tokio::time::sleep_until(beat) => {
+                        return Some((Ok(Bytes::from_static(b"{}\n")), self));
+                    }
+                },
+            };
+            if let Some(line) = self.filter.render(&batch) {
+                return Some((Ok(line), self));
+            }
+        }
+    }
+}
+
+/// The response body of a subscription: matching batches as lines, heartbeats between.
+pub fn body(sub: Subscription, filter: Filter, heartbeat: Duration) -> Body {
+    let st = Stream {
+        replay: sub.replay,
+        live: sub.live,
+        filter,
+        heartbeat,
+        done: false,
+    };
+    Body::from_stream(futures_util::stream::unfold(st, Stream::next))
+}
+
+/// `GET /v1/event/stream`.
+pub async fn stream(
+    State(api): Api,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let (filter, index) = Filter::parse(&pairs)?;
+    let sub = api.state.events().subscribe(index);
+    let mut resp = Response::new(body(sub, filter, HEARTBEAT));
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::events::EventBroker;
+    use crate::server::events::{Event, Payload};
+    use orch_core::model::Job;
+
+    fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
+        q.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn job_batch(index: u64, id: &str, ns: &str) -> EventBatch {
+        EventBatch {
+            index,
+            events: vec![Event {
+                topic: topic::JOB,
+                event_type: "JobRegistered",
+                key: id.into(),
+                namespace: ns.into(),
+                filter_keys: vec![],
+                index,
+                payload: Payload::Job(Box::default()),
+            }],
+        }
+    }
+
+    #[test]
+    fn topics_keys_and_namespaces_filter_events() {
+        let (f, index) = Filter::parse(&pairs(&[("topic", "Job:web"), ("index", "7")])).unwrap();
+        assert_eq!(index, 7);
+        assert!(f.render(&job_batch(1, "web", "default")).is_some());
+        assert!(f.render(&job_batch(1, "api", "default")).is_none());
+        assert!(f.render(&job_batch(1, "web", "other")).is_none());
+        let (all, _) = Filter::parse(&pairs(&[("namespace", "*")])).unwrap();
+        let line = all.render(&job_batch(3, "api", "other")).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(v["Index"], 3);
+        assert_eq!(v["Events"][0]["Topic"], "Job");
+        assert_eq!(v["Events"][0]["Payload"]["Job"]["ID"], Job::default().id);
+        let (evals, _) = Filter::parse(&pairs(&[("topic", "Evaluation")])).unwrap();
+        assert!(evals.render(&job_batch(1, "web", "default")).is_none());
+    }
+
+    #[test]
+    fn bad_topics_and_indexes_are_refused() {
+        let e = Filter::parse(&pairs(&[("topic", "Jobs")])).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(e.message.contains("Job, Evaluation"), "{}", e.message);
+        assert_eq!(
+            Filter::parse(&pairs(&[("topic", "Service")]))
+                .unwrap_err()
+                .status,
+            501
+        );
+        assert_eq!(
+            Filter::parse(&pairs(&[("index", "x")])).unwrap_err().status,
+            400
+        );
+    }
+
+    #[tokio::test]
+    async fn idle_streams_send_heartbeats_between_events() {
+        use http_body_util_shim::next_frame;
+        let broker = EventBroker::new(8);
+        broker.publish(1, job_batch(1, "web", "default").events);
+        let (f, _) = Filter::parse(&[]).unwrap();
+        let mut body = body(broker.subscribe(0), f, Duration::from_millis(50));
+        let first = next_frame(&mut body).await;
+        assert!(first.starts_with("{\"Index\":1,\"Events\""), "{first}");
+        assert_eq!(next_frame(&mut body).await, "{}\n");
+        broker.publish(2, job_batch(2, "api", "default").events);
+        assert!(next_frame(&mut body).await.contains("\"Index\":2"));
+    }
+
+    /// Reads one frame of a body without an extra dependency.
+    mod http_body_util_shim {
+        use axum::body::Body;
+        use futures_util::StreamExt;
+
+        pub async fn next_frame(body: &mut Body) -> String {
+            let mut s = std::mem::take(body).into_data_stream();
+            let chunk = s.next().await.unwrap().unwrap();
+            *body = Body::from_stream(s);
+            String::from_utf8(chunk.to_vec()).unwrap()
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! `/v1/search` (ID prefix search) and `/v1/search/fuzzy` (substring search over names),
+//! as Nomad's UI and CLI use them to complete IDs (`nomad status <prefix>`).
+//!
+//! Contexts orch has objects for: `jobs`, `evals`, `allocs`, `nodes`, `deployment`
+//! (Nomad's singular spelling; `deployments` is accepted) and `all`. Nomad's other
+//! contexts (volumes, plugins, node pools, namespaces, ...) answer 501 naming them.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use orch_core::state::StateStore;
+use serde_json::{Value, json};
+
+use super::query::{Api, Params, json_body};
+use super::{ApiError, QueryOpts};
+
+/// Matches returned per context before `Truncations` says more exist (Nomad's 20).
+pub const PREFIX_LIMIT: usize = 20;
+/// Fuzzy matches returned per context (Nomad's `limit_results` default).
+pub const FUZZY_LIMIT: usize = 100;
+/// Shortest fuzzy search text (Nomad's `min_term_length` default).
+pub const FUZZY_MIN_TERM: usize = 2;
+
+const PREFIX_CONTEXTS: [&str; 5] = ["jobs", "evals", "allocs", "nodes", "deployment"];
+const FUZZY_CONTEXTS: [&str; 4] = ["jobs", "groups", "tasks", "nodes"];
+const NOMAD_ONLY: &[&str] = &[
+    "plugins",
+    "volumes",
+    "node_pools",
+    "namespaces",
+    "quotas",
+    "scaling_policy",
+    "variables",
+    "services",
+    "host_volumes",
+    "recommendations",
+];
+
+/// Which contexts a request's `Context` selects.
+fn contexts(context: &str, known: &'static [&'static str]) -> Result<Vec<&'static str>, ApiError> {
+    let context = if context == "deployments" {
+        "deployment"
+    } else {
+        context
+    };
+    if context == "all" {
+        return Ok(known.to_vec());
+    }
+    if let Some(c) = known.iter().find(|c| **c == context) {
+        return Ok(vec![*c]);
+    }
+    if NOMAD_ONLY.contains(&context) {
+        return Err(ApiError::not_implemented(&format!(
+            "Search in the {context:?} context"
+        )));
+    }
+    Err(ApiError::bad_request(format!(
+        "Context: invalid search context {context:?}; use one of {} or all",
+        known.join(", ")
+    )))
+}
+
+fn required_string(body: &Value, name: &str) -> Result<String, ApiError> {
+    match super::query::field::<String>(body, name)? {
+        Some(s) => Ok(s),
+        None => Err(ApiError::bad_request(format!(
+            "{name}: missing; send {{\"{name}\": \"...\", \"Context\": \"all\"}}"
+        ))),
+    }
+}
+
+/// IDs in one context starting with `prefix`, at most `limit + 1` (to detect truncation).
+fn prefix_matches(
+    s: &StateStore,
+    q: &QueryOpts,
+    context: &str,
+    prefix: &str,
+    limit: usize,
+) -> Vec<String> {
+    let take = limit + 1;
+    let ids: Vec<String> = match context {
+        "jobs" => s
+            .jobs()
+            .filter(|j| q.sees(&j.namespace) && j.id.starts_with(prefix))
+            .map(|j| j.id.clone())
+            .take(take)
+            .collect(),
+        "evals" => s
+            .evals()
+            .filter(|e| q.sees(&e.namespace) && e.id.starts_with(prefix))
+            .map(|e| e.id.clone())
+            .take(take)
+            .collect(),
+        "allocs" => s
+            .allocs()
+            .filter(|a| q.sees(&a.namespace) && a.id.starts_with(prefix))
+            .map(|a| a.id.clone())
+            .take(take)
+            .collect(),
+        "nodes" => s
+            .nodes()
+            .filter(|n| n.id.starts_with(prefix))
+            .map(|n| n.id.clone())
+            .take(take)
+            .collect(),
+        "deployment" => s
+            .deployments()
+            .filter(|d| q.sees(&d.namespace) && d.id.starts_with(prefix))
+            .map(|d| d.id.clone())
+            .take(take)
+            .collect(),
+        _ => Vec::new(),
+    };
+    ids
+}
+
+/// `PUT/POST /v1/search` `{"Prefix", "Context"}` → `{"Matches", "Truncations"}`.
+pub async fn prefix(
+    State(api): Api,
+    Query(raw): Params,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let body = json_body(&body)?;
+    let prefix = super::query::field::<String>(&body, "Prefix")?.unwrap_or_default();
+    let context = required_string(&body, "Context")?;
+    let contexts = contexts(&context, &PREFIX_CONTEXTS)?;
+    let mut matches = BTreeMap::new();
+    let mut truncations = BTreeMap::new();
+    let index = {
+        let s = api.state.read();
+        for c in contexts {
+            let mut ids = prefix_matches(&s, &q, c, &prefix, PREFIX_LIMIT);
+            truncations.insert(c, ids.len() > PREFIX_LIMIT);
+            ids.truncate(PREFIX_LIMIT);
+            matches.insert(c, ids);
+        }
+        s.latest_index()
+    };
+    Ok(api.reply(
+        index.max(1),
+        &json!({
+            "Matches": matches, "Truncations": truncations,
+            "Index": index, "KnownLeader": api.known_leader(), "LastContact": 0,
+        }),
+    ))
+}
+
+/// Fuzzy matches of one context: `{"ID": name, "Scope": [...]}` where `name` contains
+/// `text` (case-insensitively).
+fn fuzzy_matches(s: &StateStore, q: &QueryOpts, context: &str, text: &str) -> Vec<Value> {
+    let hit = |name: &str| name.to_lowercase().contains(text);
+    let mut out = Vec::new();
+    match context {
+        "jobs" => {
+            for j in s.jobs().filter(|j| q.sees(&j.namespace) && hit(&j.id)) {
+                out.push(json!({"ID": j.id, "Scope": [j.namespace]}));
+            }
+        }
+        "groups" => {
+            for j in s.jobs().filter(|j| q.sees(&j.namespace)) {
+                for g in j.task_groups.iter().filter(|g| hit(&g.name)) {
+                    out.push(json!({"ID": g.name, "Scope": [j.namespace, j.id]}));
+                }
+            }
+        }
+        "tasks" => {
+            for j in s.jobs().filter(|j| q.sees(&j.namespace)) {
+                for g in &j.task_groups {
+                    for t in g.tasks.iter().filter(|t| hit(&t.name)) {
+                        out.push(json!({"ID": t.name, "Scope": [j.namespace, j.id, g.name]}));
+                    }
+                }
+            }
+        }
+        "nodes" => {
+            for n in s.nodes().filter(|n| hit(&n.name)) {
+                out.push(json!({"ID": n.name, "Scope": [n.id]}));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// `PUT/POST /v1/search/fuzzy` `{"Text", "Context"}`: names containing the text, with
+/// the scope that locates them (namespace, job, group).
+pub async fn fuzzy(State(api): Api, Query(raw): Params, body: Bytes) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let body = json_body(&body)?;
+    let text = required_string(&body, "Text")?;
+    if text.chars().count() < FUZZY_MIN_TERM {
+        return Err(ApiError::bad_request(format!(
+            "Text: fuzzy search needs at least {FUZZY_MIN_TERM} characters, got {text:?}"
+        )));
+    }
+    let context = required_string(&body, "Context")?;
+    let contexts = contexts(&context, &FUZZY_CONTEXTS)?;
+    let text = text.to_lowercase();
+    let mut matches = BTreeMap::new();
+    let mut truncations = BTreeMap::new();
+    let index = {
+        let s = api.state.read();
+        for c in contexts {
+            let mut found = fuzzy_matches(&s, &q, c, &text);
+            truncations.insert(c, found.len() > FUZZY_LIMIT);
+            found.truncate(FUZZY_LIMIT);
+            matches.insert(c, found);
+        }
+        s.latest_index()
+    };
+    Ok(api.reply(
+        index.max(1),
+        &json!({
+            "Matches": matches, "Truncations": truncations,
+            "Index": index, "KnownLeader": api.known_leader(), "LastContact": 0,
+        }),
+    ))
+}

@@ -1,0 +1,435 @@
+//! Nomad's event stream, server side: every committed command becomes one batch of
+//! events (`{"Index", "Events": [{Topic, Type, Key, Namespace, FilterKeys, Index,
+//! Payload}]}`), published to live subscribers and kept in a bounded buffer so a
+//! subscriber can replay from an index (`/v1/event/stream?index=`).
+//!
+//! Events are derived from what the command changed in the state, right after it is
+//! applied and under the same write lock, so their payloads are the objects exactly as
+//! that index left them (as Nomad's memdb change tracking does). The event type comes
+//! from the command, as Nomad's `MsgTypeEvents` table maps request types to types.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use orch_core::model::{Allocation, Deployment, Evaluation, Job, Node};
+use orch_core::state::{Command, StateStore, table};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// Batches kept for replay (Nomad's `event_buffer_size` default is 100 items; orch keeps
+/// more because a batch holds one command's events, and replay is cheap).
+pub const DEFAULT_BUFFER: usize = 1024;
+
+/// The topics orch publishes, with Nomad's names.
+pub mod topic {
+    /// Jobs.
+    pub const JOB: &str = "Job";
+    /// Evaluations.
+    pub const EVALUATION: &str = "Evaluation";
+    /// Allocations.
+    pub const ALLOCATION: &str = "Allocation";
+    /// Deployments.
+    pub const DEPLOYMENT: &str = "Deployment";
+    /// Client nodes.
+    pub const NODE: &str = "Node";
+    /// Every topic orch publishes.
+    pub const ALL: [&str; 5] = [JOB, EVALUATION, ALLOCATION, DEPLOYMENT, NODE];
+}
+
+/// The object an event carries, serialized as Nomad's payload (`{"Job": {...}}`).
+#[derive(Debug, Clone, Serialize)]
+pub enum Payload {
+    /// A job.
+    Job(Box<Job>),
+    /// An evaluation.
+    Evaluation(Box<Evaluation>),
+    /// An allocation (without its job, as Nomad sends it).
+    Allocation(Box<Allocation>),
+    /// A deployment.
+    Deployment(Box<Deployment>),
+    /// A node (secret ID blanked).
+    Node(Box<Node>),
+}
+
+/// One event, in Nomad's JSON shape.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Event {
+    /// `Job`, `Evaluation`, `Allocation`, `Deployment` or `Node`.
+    pub topic: &'static str,
+    /// Nomad's event type (`JobRegistered`, `PlanResult`, ...).
+    #[serde(rename = "Type")]
+    pub event_type: &'static str,
+    /// The object's ID.
+    pub key: String,
+    /// The object's namespace (empty for nodes).
+    pub namespace: String,
+    /// Other keys a subscriber may filter on (job ID, deployment ID).
+    pub filter_keys: Vec<String>,
+    /// Raft index of the command.
+    pub index: u64,
+    /// The object.
+    pub payload: Payload,
+}
+
+impl Event {
+    /// Whether a subscription key (`*` or an ID) selects this event.
+    pub fn matches_key(&self, key: &str) -> bool {
+        key == "*" || self.key == key || self.filter_keys.iter().any(|k| k == key)
+    }
+}
+
+/// The events of one committed command.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventBatch {
+    /// Raft index.
+    pub index: u64,
+    /// Its events.
+    pub events: Vec<Event>,
+}
+
+/// Nomad's event type for a command (`MsgTypeEvents`).
+fn event_type(cmd: &Command) -> &'static str {
+    match cmd {
+        Command::JobRegister(_)
+        | Command::JobScale(_)
+        | Command::JobRevert(_)
+        | Command::JobStability(_) => "JobRegistered",
+        Command::JobDeregister(_) => "JobDeregistered",
+        Command::NodeRegister(_) => "NodeRegistration",
+        Command::NodeDeregister(_) => "NodeDeregistration",
+        Command::NodeStatusUpdate(_) => "NodeStreamEvent",
+        Command::NodeEligibility(_) | Command::NodeDrain(_) => "NodeDrain",
+        Command::EvalUpsert(_) | Command::EvalDelete(_) => "EvaluationUpdated",
+        Command::ApplyPlanResults(_) => "PlanResult",
+        Command::AllocClientUpdate(_) => "AllocationUpdated",
+        Command::AllocDesiredTransition(_) => "AllocationUpdateDesiredStatus",
+        Command::DeploymentStatusUpdate(_) => "DeploymentStatusUpdate",
+        Command::DeploymentPromote(_) => "DeploymentPromotion",
+        Command::DeploymentAllocHealth(_) => "DeploymentAllocHealth",
+        // Nomad publishes no events for garbage collection.
+        Command::GcBatch(_) => "",
+    }
+}
+
+/// What must be captured before a command is applied: its event type and the objects
+/// it deletes (Nomad reports purged jobs and deregistered nodes with their last state).
+pub struct Before {
+    event_type: &'static str,
+    deleted_jobs: Vec<Job>,
+    deleted_nodes: Vec<Node>,
+}
+
+impl Before {
+    /// Captures what [`derive`] needs from the state before `cmd` is applied.
+    pub fn capture(store: &StateStore, cmd: &Command) -> Before {
+        let mut before = Before {
+            event_type: event_type(cmd),
+            deleted_jobs: Vec::new(),
+            deleted_nodes: Vec::new(),
+        };
+        match cmd {
+            Command::JobDeregister(c) if c.purge => {
+                before
+                    .deleted_jobs
+                    .extend(store.job(&c.namespace, &c.job_id).cloned());
+            }
+            Command::NodeDeregister(c) => {
+                before
+                    .deleted_nodes
+                    .extend(c.node_ids.iter().filter_map(|id| store.node(id).cloned()));
+            }
+            _ => {}
+        }
+        before
+    }
+}
+
+fn job_event(event_type: &'static str, index: u64, job: Job) -> Event {
+    Event {
+        topic: topic::JOB,
+        event_type,
+        key: job.id.clone(),
+        namespace: job.namespace.clone(),
+        filter_keys: Vec::new(),
+        index,
+        payload: Payload::Job(Box::new(job)),
+    }
+}
+
+fn node_event(event_type: &'static str, index: u64, mut node: Node) -> Event {
+    node.secret_id = String::new();
+    Event {
+        topic: topic::NODE,
+        event_type,
+        key: node.id.clone(),
+        namespace: String::new(),
+        filter_keys: Vec::new(),
+        index,
+        payload: Payload::Node(Box::new(node)),
+    }
+}
+
+/// The events of the command applied at `index`: every object it created or changed
+/// (found by `ModifyIndex == index`), plus the objects it deleted.
+pub fn derive(store: &StateStore, index: u64, before: Before) -> Vec<Event> {
+    let t = before.event_type;
+    let mut out = Vec::new();
+    if t.is_empty() {
+        return out;
+    }
+    if store.index(table::JOBS) == index {
+        for j in store.jobs().filter(|j| j.modify_index == index) {
+            out.push(job_event(t, index, j.clone()));
+        }
+    }
+    for j in before.deleted_jobs {
+        out.push(job_event(t, index, j));
+    }
+    for e in store
+        .evals_modified_after(index.saturating_sub(1))
+        .filter(|e| e.modify_index == index)
+    {
+        out.push(Event {
+            topic: topic::EVALUATION,
+            event_type: t,
+            key: e.id.clone(),
+            namespace: e.namespace.clone(),
+            filter_keys: vec![e.job_id.clone(), e.deployment_id.clone()],
+            index,
+            payload: Payload::Evaluation(Box::new(e.clone())),
+        });
+    }
+    for a in store
+        .allocs_modified_after(index.saturating_sub(1))
+        .filter(|a| a.modify_index == index)
+    {
+        out.push(Event {
+            topic: topic::ALLOCATION,
+            event_type: t,
+            key: a.id.clone(),
+            namespace: a.namespace.clone(),
+            filter_keys: vec![a.job_id.clone(), a.deployment_id.clone()],
+            index,
+            payload: Payload::Allocation(Box::new(a.clone())),
+        });
+    }
+    if store.index(table::DEPLOYMENTS) == index {
+        for d in store.deployments().filter(|d| d.modify_index == index) {
+            out.push(Event {
+                topic: topic::DEPLOYMENT,
+                event_type: t,
+                key: d.id.clone(),
+                namespace: d.namespace.clone(),
+                filter_keys: vec![d.job_id.clone()],
+                index,
+                payload: Payload::Deployment(Box::new(d.clone())),
+            });
+        }
+    }
+    if store.index(table::NODES) == index {
+        for n in store.nodes().filter(|n| n.modify_index == index) {
+            out.push(node_event(t, index, n.clone()));
+        }
+    }
+    for n in before.deleted_nodes {
+        out.push(node_event(t, index, n));
+    }
+    for e in &mut out {
+        e.filter_keys.retain(|k| !k.is_empty());
+    }
+    out
+}
+
+/// Publishes event batches to subscribers and keeps the last ones for replay.
+pub struct EventBroker {
+    buffer: Mutex<VecDeque<Arc<EventBatch>>>,
+    capacity: usize,
+    live: broadcast::Sender<Arc<EventBatch>>,
+}
+
+impl Default for EventBroker {
+    fn default() -> Self {
+        Self::new(DEFAULT_BUFFER)
+    }
+}
+
+/// A new subscription: the buffered batches at or after the asked index, then live ones.
+pub struct Subscription {
+    /// Buffered batches to send first, oldest first.
+    pub replay: VecDeque<Arc<EventBatch>>,
+    /// Batches published after the replay was taken.
+    pub live: broadcast::Receiver<Arc<EventBatch>>,
+}
+
+impl EventBroker {
+    /// A broker keeping the last `capacity` batches.
+    pub fn new(capacity: usize) -> Self {
+        let (live, _) = broadcast::channel(capacity.max(16));
+        EventBroker {
+            buffer: Mutex::new(VecDeque::new()),
+            capacity: capacity.max(1),
+            live,
+        }
+    }
+
+    /// Publishes the events of the command at `index` (nothing if there are none).
+    pub fn publish(&self, index: u64, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        let batch = Arc::new(EventBatch { index, events });
+        let mut buf = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        if buf.len() >= self.capacity {
+            buf.pop_front();
+        }
+        buf.push_back(Arc::clone(&batch));
+        // Sent under the buffer lock, so a subscriber sees each batch exactly once:
+        // either in its replay or on its receiver.
+        let _ = self.live.send(batch);
+    }
+
+    /// Subscribes from `index`: buffered batches with an index at or after it (all
+    /// buffered ones for 0; the oldest kept if `index` fell out of the buffer), then
+    /// every new one.
+    pub fn subscribe(&self, index: u64) -> Subscription {
+        let buf = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        let replay = buf.iter().filter(|b| b.index >= index).cloned().collect();
+        Subscription {
+            replay,
+            live: self.live.subscribe(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orch_core::model::{Job, Node, eval_status, node_status};
+    use orch_core::state::{EvalUpsert, JobDeregister, JobRegister, NodeDeregister, NodeRegister};
+
+    fn apply(store: &mut StateStore, cmd: Command) -> Vec<Event> {
+        let index = store.latest_index() + 1;
+        let before = Before::capture(store, &cmd);
+        store.apply(index, cmd).unwrap();
+        derive(store, index, before)
+    }
+
+    fn job() -> Job {
+        let mut j = Job {
+            id: "web".into(),
+            ..Job::default()
+        };
+        orch_core::canonical::canonicalize_job(&mut j);
+        j
+    }
+
+    #[test]
+    fn commands_become_nomad_typed_events_with_their_objects() {
+        let mut s = StateStore::new();
+        let eval = Evaluation {
+            id: "e1".into(),
+            status: eval_status::PENDING.into(),
+            ..Evaluation::default()
+        };
+        let ev = apply(
+            &mut s,
+            Command::JobRegister(JobRegister {
+                job: job(),
+                eval: Some(eval.clone()),
+                enforce_index: None,
+                preserve_counts: false,
+                now: 1,
+            }),
+        );
+        let kinds: Vec<(&str, &str, &str)> = ev
+            .iter()
+            .map(|e| (e.topic, e.event_type, e.key.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("Job", "JobRegistered", "web"),
+                ("Evaluation", "JobRegistered", "e1")
+            ]
+        );
+        assert_eq!(ev[1].filter_keys, ["web"]);
+        let json = serde_json::to_value(&ev[0]).unwrap();
+        assert_eq!(json["Payload"]["Job"]["ID"], "web");
+        assert_eq!(json["Namespace"], "default");
+
+        let mut done = eval;
+        done.status = eval_status::COMPLETE.into();
+        let ev = apply(
+            &mut s,
+            Command::EvalUpsert(EvalUpsert { evals: vec![done] }),
+        );
+        assert!(
+            ev.iter()
+                .any(|e| e.topic == "Evaluation" && e.event_type == "EvaluationUpdated")
+        );
+
+        let ev = apply(
+            &mut s,
+            Command::JobDeregister(JobDeregister {
+                namespace: "default".into(),
+                job_id: "web".into(),
+                purge: true,
+                eval: None,
+                now: 2,
+            }),
+        );
+        assert_eq!(ev.len(), 1);
+        assert_eq!((ev[0].topic, ev[0].event_type), ("Job", "JobDeregistered"));
+    }
+
+    #[test]
+    fn nodes_are_reported_without_secrets_and_when_deregistered() {
+        let mut s = StateStore::new();
+        let node = Node {
+            id: "n1".into(),
+            secret_id: "secret".into(),
+            status: node_status::READY.into(),
+            ..Node::default()
+        };
+        let ev = apply(&mut s, Command::NodeRegister(NodeRegister { node, now: 1 }));
+        assert_eq!(ev[0].event_type, "NodeRegistration");
+        let json = serde_json::to_value(&ev[0]).unwrap();
+        assert_eq!(json["Payload"]["Node"]["SecretID"], "");
+        let ev = apply(
+            &mut s,
+            Command::NodeDeregister(NodeDeregister {
+                node_ids: vec!["n1".into()],
+            }),
+        );
+        assert_eq!(
+            (ev[0].topic, ev[0].event_type, ev[0].key.as_str()),
+            ("Node", "NodeDeregistration", "n1")
+        );
+    }
+
+    #[test]
+    fn subscribers_replay_from_an_index_then_follow_live() {
+        let broker = EventBroker::new(2);
+        let ev = |i| {
+            let mut s = StateStore::new();
+            let node = Node {
+                id: format!("n{i}"),
+                ..Node::default()
+            };
+            apply(&mut s, Command::NodeRegister(NodeRegister { node, now: 1 }))
+        };
+        for i in 1..=3 {
+            broker.publish(i, ev(i));
+        }
+        // Capacity 2: index 1 fell out; asking for it starts at the oldest kept.
+        let sub = broker.subscribe(1);
+        let replayed: Vec<u64> = sub.replay.iter().map(|b| b.index).collect();
+        assert_eq!(replayed, [2, 3]);
+        let mut sub = broker.subscribe(3);
+        assert_eq!(sub.replay.len(), 1);
+        broker.publish(4, ev(4));
+        assert_eq!(sub.live.try_recv().unwrap().index, 4);
+    }
+}

@@ -1,0 +1,112 @@
+//! Operations on a three-server cluster of real `orch` binaries: client calls sent to a
+//! follower reach the leader's heartbeat timers.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn leader_rpc(agent: &impl HasHttp) -> Option<String> {
+    let (code, v) = get(agent, "/v1/status/leader");
+    (code == 200)
+        .then(|| v.as_str().map(str::to_string))
+        .flatten()
+        .filter(|s| !s.is_empty())
+}
+
+/// Three servers: `a` bootstraps, `b` and `c` join it.
+fn three_servers(dir: &std::path::Path) -> Vec<Agent> {
+    let data = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let a = start(
+        dir,
+        &[
+            "-server",
+            "-bootstrap-expect",
+            "1",
+            "-data-dir",
+            &data("a"),
+            "-node",
+            "a",
+        ],
+    );
+    wait_leader(&a);
+    let join = |n: &str| {
+        start(
+            dir,
+            &[
+                "-server",
+                "-retry-join",
+                &a.serf,
+                "-data-dir",
+                &data(n),
+                "-node",
+                n,
+            ],
+        )
+    };
+    let b = join("b");
+    let c = join("c");
+    let agents = vec![a, b, c];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, peers) = get(&agents[0], "/v1/status/peers");
+        let leaders: Vec<Option<String>> = agents.iter().map(leader_rpc).collect();
+        if peers.as_array().is_some_and(|p| p.len() == 3)
+            && leaders.iter().all(|l| l.is_some() && *l == leaders[0])
+        {
+            return agents;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "three voters never formed: {peers}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn node(id: &str) -> serde_json::Value {
+    serde_json::json!({"Node": {
+        "ID": id, "Name": "worker-1", "Datacenter": "dc1", "SecretID": "s",
+        "Attributes": {"kernel.name": "linux"},
+        "NodeResources": {"Cpu": {"CpuShares": 2000}, "Memory": {"MemoryMB": 2048},
+                          "Disk": {"DiskMB": 10000}}
+    }})
+}
+
+#[test]
+fn client_calls_to_a_follower_reach_the_leader() {
+    let dir = temp_dir("cluster-ops");
+    let agents = three_servers(&dir);
+    let leader = leader_rpc(&agents[0]).unwrap();
+    let follower = agents.iter().find(|a| a.rpc != leader).unwrap();
+    let id = "6f1d9c4e-0000-4000-8000-000000000001";
+    let (code, body) = send(follower, "PUT", "/v1/internal/node/register", node(id));
+    assert_eq!(code, 200, "{body}");
+    let reply: serde_json::Value = serde_json::from_str(&body).unwrap();
+    // Nomad's TTL: min_heartbeat_ttl (10 s) plus a stagger of up to as much again.
+    let ttl = reply["HeartbeatTTL"].as_u64().unwrap();
+    assert!((10_000_000_000..20_000_000_000).contains(&ttl), "{ttl}");
+    // The heartbeat is answered by the leader (the follower relays it).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let resp = rt.block_on(async {
+        reqwest::Client::new()
+            .put(format!("{}/v1/internal/node/{id}/heartbeat", follower.http))
+            .json(&serde_json::json!({"Status": "ready"}))
+            .send()
+            .await
+            .unwrap()
+    });
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-orch-forwarded"], "1");
+    for a in &agents {
+        let (code, n) = get(a, &format!("/v1/node/{id}"));
+        assert_eq!(code, 200, "node missing on {}", a.http);
+        assert_eq!(n["Status"], "ready");
+    }
+    drop(agents);
+    let _ = std::fs::remove_dir_all(dir);
+}
