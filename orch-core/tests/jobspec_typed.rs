@@ -19,6 +19,7 @@ const REFUSED: &[(&str, &[&str])] = &[
         ],
     ),
     ("26-ui-crons.nomad.hcl", &["template change scripts"]),
+    ("14-checks.nomad.hcl", &["grpc checks are not supported"]),
 ];
 
 #[test]

@@ -161,8 +161,10 @@ fn canonicalize_service(service: &mut Service, default_name: &str, task_name: &s
     if service.on_update.is_empty() {
         service.on_update = "require_healthy".into();
     }
+    // orch has no Consul integration: its own catalog is the default provider (Nomad
+    // defaults to consul). An explicit `provider = "consul"` is refused by validation.
     if service.provider.is_empty() {
-        service.provider = "consul".into();
+        service.provider = "nomad".into();
     }
     if service.task_name.is_empty() && task_name != "group" {
         service.task_name = task_name.to_string();

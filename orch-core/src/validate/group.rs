@@ -174,6 +174,7 @@ pub(crate) fn validate_group(e: &mut Errors, path: &str, job: &Job, g: &TaskGrou
     }
     let mut leaders = 0;
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    task::validate_services(e, path, g, &[], &g.services);
     for (i, t) in g.tasks.iter().enumerate() {
         let tpath = join(path, &format!("Tasks[{i}]"));
         if !t.name.is_empty() {

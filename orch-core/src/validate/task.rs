@@ -267,21 +267,41 @@ fn templates(e: &mut Errors, path: &str, t: &Task) {
 }
 
 fn services(e: &mut Errors, path: &str, g: &TaskGroup, t: &Task) {
+    validate_services(e, path, g, &t.resources.networks, &t.services);
+}
+
+/// Services of a group (`task_networks` empty) or of a task: provider, port labels and
+/// checks. orch has no Consul integration, so only the built-in `nomad` provider (the
+/// default in orch) is accepted.
+pub(crate) fn validate_services(
+    e: &mut Errors,
+    path: &str,
+    g: &TaskGroup,
+    task_networks: &[crate::model::NetworkResource],
+    services: &[crate::model::Service],
+) {
     let labels: BTreeSet<&str> = g
         .networks
         .iter()
-        .chain(&t.resources.networks)
+        .chain(task_networks)
         .flat_map(|n| n.reserved_ports.iter().chain(&n.dynamic_ports))
         .map(|p| p.label.as_str())
         .collect();
-    for (i, s) in t.services.iter().enumerate() {
+    for (i, s) in services.iter().enumerate() {
         let spath = join(path, &format!("Services[{i}]"));
-        if !["consul", "nomad"].contains(&s.provider.as_str()) {
+        if s.provider == "consul" {
+            e.at(
+                &spath,
+                "Provider",
+                "service provider \"consul\" is not supported: orch has no Consul integration; \
+                 use provider = \"nomad\" (orch's built-in service catalog, the default)",
+            );
+        } else if s.provider != "nomad" {
             e.at(
                 &spath,
                 "Provider",
                 format!(
-                    "invalid service provider {:?}; expected consul or nomad",
+                    "invalid service provider {:?}; expected nomad (orch's built-in catalog)",
                     s.provider
                 ),
             );
@@ -301,12 +321,18 @@ fn services(e: &mut Errors, path: &str, g: &TaskGroup, t: &Task) {
         }
         for (j, c) in s.checks.iter().enumerate() {
             let cpath = join(&spath, &format!("Checks[{j}]"));
-            if !["http", "tcp", "grpc", "script"].contains(&c.kind.as_str()) {
+            if c.kind == "grpc" {
+                e.at(
+                    &cpath,
+                    "Type",
+                    "grpc checks are not supported by orch yet; use an http, tcp or script check",
+                );
+            } else if !["http", "tcp", "script"].contains(&c.kind.as_str()) {
                 e.at(
                     &cpath,
                     "Type",
                     format!(
-                        "invalid check type {:?}; expected http, tcp, grpc or script",
+                        "invalid check type {:?}; expected http, tcp or script",
                         c.kind
                     ),
                 );

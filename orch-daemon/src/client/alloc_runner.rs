@@ -16,6 +16,8 @@ use tokio::sync::mpsc;
 use super::alloc_dir::AllocDir;
 use super::driver::{DriverRegistry, TaskSpec};
 use super::health::HealthTracker;
+use super::server_conn::ServerConn;
+use super::services::{self, CheckContext, CheckResults};
 use super::state::{LocalAllocState, LocalTaskState, StateDir};
 use super::task_runner::{TaskCommand, TaskRunner, TaskUpdate, event, new_event};
 
@@ -91,6 +93,82 @@ pub struct AllocRunner {
     pub commands: mpsc::UnboundedReceiver<AllocCommand>,
     /// The state came from disk (a restarted client): reattach instead of starting.
     pub restoring: bool,
+    /// The servers (service registrations).
+    pub conn: Arc<ServerConn>,
+    /// Service check results, shared with the HTTP API.
+    pub checks: CheckResults,
+    /// Environment and directory of each started task (script checks).
+    pub task_envs: TaskEnvs,
+}
+
+/// Each started task's environment and directory.
+pub type TaskEnvs = Arc<Mutex<BTreeMap<String, (BTreeMap<String, String>, std::path::PathBuf)>>>;
+
+/// The allocation's presence in the service catalog and its running checks.
+#[derive(Default)]
+struct CatalogState {
+    registered: bool,
+    check_tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl CatalogState {
+    /// Registers the services and starts their checks (once the main tasks run).
+    fn register(
+        &mut self,
+        runner: &AllocRunner,
+        svc: &services::AllocServices,
+        restart: &mpsc::UnboundedSender<String>,
+    ) {
+        self.registered = true;
+        if !svc.registrations.is_empty() {
+            let conn = Arc::clone(&runner.conn);
+            let node = runner.node.id.clone();
+            let regs = svc.registrations.clone();
+            tokio::spawn(async move {
+                // Retried: the catalog must learn about a running service eventually.
+                for _ in 0..30 {
+                    match conn.sync_services(&node, &regs, &[]).await {
+                        Ok(()) => return,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "service registration failed; retrying")
+                        }
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            });
+        }
+        let ctx = CheckContext {
+            http: reqwest::Client::new(),
+            results: Arc::clone(&runner.checks),
+            tasks: runner
+                .task_envs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            restart: restart.clone(),
+        };
+        for spec in &svc.checks {
+            self.check_tasks.push(tokio::spawn(services::check_loop(
+                spec.clone(),
+                ctx.clone(),
+            )));
+        }
+    }
+
+    /// Stops the checks and removes the services (before tasks are killed, so callers
+    /// stop sending traffic first).
+    fn deregister(&mut self, runner: &AllocRunner) {
+        self.registered = false;
+        for t in self.check_tasks.drain(..) {
+            t.abort();
+        }
+        let conn = Arc::clone(&runner.conn);
+        let node = runner.node.id.clone();
+        let alloc = runner.snapshot().alloc.id;
+        tokio::spawn(async move {
+            let _ = conn.sync_services(&node, &[], &[alloc]).await;
+        });
+    }
 }
 
 impl AllocRunner {
@@ -172,15 +250,38 @@ impl AllocRunner {
         }
         let mut stopping = self.snapshot().alloc.desired_status != desired_status::RUN;
         let mut health = self.health_tracker(group, plan);
+        let svc = services::build(&self.snapshot().alloc, group, &self.node);
+        let mut catalog = CatalogState::default();
+        let (restart_tx, mut restart_rx) = mpsc::unbounded_channel::<String>();
         loop {
             if let Some(h) = health.as_mut() {
                 let tasks = self.snapshot().tasks;
-                if let Some(healthy) = h.observe(&tasks, std::time::Instant::now()) {
+                let checks = services::all_passing(&self.checks, &svc.checks);
+                if let Some(healthy) = h.observe(&tasks, checks, std::time::Instant::now()) {
                     self.set_health(&h.deployment_id.clone(), healthy);
                     health = None;
                 }
             }
-            let health_check = health.as_ref().map(|h| h.next_check());
+            let main_running = observed.iter().any(|(name, run)| {
+                *run == TaskRun::Running
+                    && plan.role(name) == Some(orch_core::lifecycle::TaskRole::Main)
+                    && self
+                        .snapshot()
+                        .tasks
+                        .get(name)
+                        .is_some_and(|t| t.state.state == "running")
+            });
+            if !stopping && main_running && !catalog.registered {
+                catalog.register(self, &svc, &restart_tx);
+            }
+            if stopping && catalog.registered {
+                catalog.deregister(self);
+            }
+            let mut health_check = health.as_ref().map(|h| h.next_check());
+            if health.as_ref().is_some_and(|h| h.use_checks) && !svc.checks.is_empty() {
+                let soon = std::time::Instant::now() + std::time::Duration::from_millis(500);
+                health_check = Some(health_check.map_or(soon, |t| t.min(soon)));
+            }
             let decision = plan.next(&observed, stopping);
             for name in &decision.start {
                 if !senders.contains_key(name) {
@@ -214,11 +315,21 @@ impl AllocRunner {
                 let _ = tx.send(TaskCommand::Kill { cause });
             }
             if let Some(outcome) = decision.outcome {
+                if catalog.registered {
+                    catalog.deregister(self);
+                }
                 self.finish(outcome);
                 return;
             }
             tokio::select! {
                 _ = sleep_until(health_check) => {}
+                Some(task) = restart_rx.recv() => {
+                    if let Some(tx) = senders.get(&task) {
+                        let _ = tx.send(TaskCommand::Restart {
+                            reason: "health check failed (check_restart)".into(),
+                        });
+                    }
+                }
                 Some(upd) = upd_rx.recv() => {
                     observed.insert(upd.task.clone(), upd.run);
                     self.state
@@ -345,8 +456,17 @@ impl AllocRunner {
             dir,
             updates: updates.clone(),
             commands: rx,
+            conn: Some(Arc::clone(&self.conn)),
+            catalog: Default::default(),
         };
         senders.insert(name.to_string(), tx);
+        self.task_envs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                name.to_string(),
+                (runner.spec.env.clone(), runner.dir.dir.clone()),
+            );
         tokio::spawn(runner.run());
     }
 

@@ -25,6 +25,8 @@ pub struct HealthTracker {
     running_since: Option<Instant>,
     restarts_seen: u64,
     tracked: Vec<String>,
+    /// `health_check = "checks"`: service checks must pass too.
+    pub use_checks: bool,
 }
 
 impl HealthTracker {
@@ -62,13 +64,16 @@ impl HealthTracker {
             running_since: None,
             restarts_seen: 0,
             tracked,
+            use_checks: update.health_check == "checks",
         })
     }
 
-    /// Looks at the tasks now; `Some(verdict)` once decided.
+    /// Looks at the tasks (and, with `checks = Some`, whether every service check
+    /// passes) now; `Some(verdict)` once decided.
     pub fn observe(
         &mut self,
         tasks: &BTreeMap<String, LocalTaskState>,
+        checks: Option<bool>,
         now: Instant,
     ) -> Option<bool> {
         if tasks.values().any(|t| t.failed) {
@@ -79,7 +84,9 @@ impl HealthTracker {
             self.restarts_seen = restarts;
             self.running_since = None;
         }
+        let checks_ok = !self.use_checks || checks.unwrap_or(true);
         let all_running = !self.tracked.is_empty()
+            && checks_ok
             && self
                 .tracked
                 .iter()
@@ -157,26 +164,38 @@ mod tests {
         let plan = orch_core::lifecycle::plan(&group).unwrap();
         let t0 = Instant::now();
         let mut h = HealthTracker::new(&alloc, &group, &plan, t0).unwrap();
-        assert_eq!(h.observe(&tasks("pending", 0, false), t0), None);
-        assert_eq!(h.observe(&tasks("running", 0, false), t0), None);
+        assert_eq!(h.observe(&tasks("pending", 0, false), None, t0), None);
+        assert_eq!(h.observe(&tasks("running", 0, false), None, t0), None);
         assert_eq!(h.next_check(), t0 + Duration::from_secs(1));
         // A restart resets the clock.
         let t1 = t0 + Duration::from_millis(900);
-        assert_eq!(h.observe(&tasks("running", 1, false), t1), None);
+        assert_eq!(h.observe(&tasks("running", 1, false), None, t1), None);
         assert_eq!(
-            h.observe(&tasks("running", 1, false), t1 + Duration::from_millis(500)),
+            h.observe(
+                &tasks("running", 1, false),
+                None,
+                t1 + Duration::from_millis(500)
+            ),
             None
         );
         assert_eq!(
-            h.observe(&tasks("running", 1, false), t1 + Duration::from_secs(1)),
+            h.observe(
+                &tasks("running", 1, false),
+                None,
+                t1 + Duration::from_secs(1)
+            ),
             Some(true)
         );
         // A failure is unhealthy at once; so is the deadline.
         let mut h = HealthTracker::new(&alloc, &group, &plan, t0).unwrap();
-        assert_eq!(h.observe(&tasks("dead", 2, true), t0), Some(false));
+        assert_eq!(h.observe(&tasks("dead", 2, true), None, t0), Some(false));
         let mut h = HealthTracker::new(&alloc, &group, &plan, t0).unwrap();
         assert_eq!(
-            h.observe(&tasks("pending", 0, false), t0 + Duration::from_secs(11)),
+            h.observe(
+                &tasks("pending", 0, false),
+                None,
+                t0 + Duration::from_secs(11)
+            ),
             Some(false)
         );
     }

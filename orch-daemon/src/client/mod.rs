@@ -13,6 +13,7 @@ pub mod driver;
 pub mod fingerprint;
 pub mod health;
 pub mod server_conn;
+pub mod services;
 pub mod state;
 pub mod stats;
 pub mod task_runner;
@@ -73,6 +74,7 @@ pub enum ClientError {
 
 struct Running {
     state: SharedAllocState,
+    checks: services::CheckResults,
     commands: mpsc::UnboundedSender<AllocCommand>,
     modify_index: u64,
 }
@@ -82,7 +84,7 @@ pub struct Client {
     node: Arc<Node>,
     region: String,
     drivers: DriverRegistry,
-    conn: ServerConn,
+    conn: Arc<ServerConn>,
     state_dir: StateDir,
     alloc_root: PathBuf,
     reporter: Arc<Reporter>,
@@ -128,7 +130,7 @@ impl Client {
             node: Arc::new(node),
             region: settings.region,
             drivers: settings.drivers,
-            conn: ServerConn::new(&settings.servers)?,
+            conn: Arc::new(ServerConn::new(&settings.servers)?),
             state_dir,
             alloc_root,
             reporter: Arc::new(Reporter::default()),
@@ -163,6 +165,13 @@ impl Client {
         self.lock_allocs()
             .get(alloc_id)
             .map(|r| r.state.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// The latest service check results of an allocation this client runs.
+    pub fn alloc_checks(&self, alloc_id: &str) -> Option<BTreeMap<String, services::CheckResult>> {
+        self.lock_allocs()
+            .get(alloc_id)
+            .map(|r| r.checks.lock().unwrap_or_else(|e| e.into_inner()).clone())
     }
 
     /// IDs of the allocations this client runs.
@@ -444,6 +453,7 @@ impl Client {
         let id = st.alloc.id.clone();
         let modify_index = st.alloc.alloc_modify_index;
         let shared = Arc::new(Mutex::new(st));
+        let checks = services::CheckResults::default();
         let (tx, rx) = mpsc::unbounded_channel();
         let runner = AllocRunner {
             state: Arc::clone(&shared),
@@ -455,11 +465,15 @@ impl Client {
             reporter: Arc::clone(&self.reporter),
             commands: rx,
             restoring,
+            conn: Arc::clone(&self.conn),
+            checks: Arc::clone(&checks),
+            task_envs: Default::default(),
         };
         self.lock_allocs().insert(
             id,
             Running {
                 state: shared,
+                checks,
                 commands: tx,
                 modify_index,
             },

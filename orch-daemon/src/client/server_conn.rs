@@ -199,6 +199,42 @@ impl ServerConn {
         .await
         .map(|_| ())
     }
+
+    /// Registers services of running allocations and drops those of `delete_allocs`.
+    pub async fn sync_services(
+        &self,
+        node_id: &str,
+        services: &[orch_core::model::ServiceRegistration],
+        delete_allocs: &[String],
+    ) -> Result<(), ConnError> {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/v1/internal/node/{node_id}/services"),
+            Some(&json!({ "Services": services, "DeleteAllocs": delete_allocs })),
+            Duration::from_secs(10),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The instances of a service in the catalog (templates' `nomadService`).
+    pub async fn service(
+        &self,
+        name: &str,
+    ) -> Result<Vec<orch_core::model::ServiceRegistration>, ConnError> {
+        let (v, _) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/service/{name}"),
+                None,
+                Duration::from_secs(10),
+            )
+            .await?;
+        serde_json::from_value(v).map_err(|e| ConnError::Server {
+            status: 200,
+            message: format!("service list did not decode: {e}"),
+        })
+    }
 }
 
 fn ttl_of(v: &Value) -> Duration {

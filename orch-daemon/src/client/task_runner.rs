@@ -49,6 +49,8 @@ pub mod event {
     pub const TEMPLATE_FAILED: &str = "Template";
     /// The task received a signal on request.
     pub const SIGNALING: &str = "Signaling";
+    /// A restart was asked for (failing check, changed template).
+    pub const RESTART_SIGNALED: &str = "Restart Signaled";
 }
 
 /// Requests from the allocation runner.
@@ -61,6 +63,12 @@ pub enum TaskCommand {
     },
     /// Send a signal (template `change_mode = "signal"`, `alloc signal`).
     Signal(String),
+    /// Stop the task and start it again under its restart policy (`check_restart`,
+    /// template `change_mode = "restart"`); `reason` becomes the event text.
+    Restart {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// What the task runner tells the allocation runner after every change.
@@ -96,12 +104,18 @@ pub struct TaskRunner {
     pub updates: mpsc::UnboundedSender<TaskUpdate>,
     /// Where commands come from.
     pub commands: mpsc::UnboundedReceiver<TaskCommand>,
+    /// The servers, for the services templates read (`None` in tests without servers).
+    pub conn: Option<Arc<super::server_conn::ServerConn>>,
+    /// The services templates read, as last fetched.
+    pub catalog: super::template_hook::Catalog,
 }
 
 /// How waiting for a running task ended.
 enum Waited {
     Exited(ExitResult),
     Killed,
+    /// Stopped on request to be started again (counts as a failed exit).
+    Restarted,
 }
 
 /// Unix nanoseconds now.
@@ -222,6 +236,14 @@ impl TaskRunner {
                     self.finish(&mut local, false);
                     return;
                 }
+                Waited::Restarted => {
+                    local.handle = None;
+                    let decision = tracker.on_exit(false, now());
+                    if self.after_failure(&mut local, decision).await {
+                        continue;
+                    }
+                    return;
+                }
                 Waited::Exited(exit) => {
                     let d = Arc::clone(&driver);
                     let h = handle.clone();
@@ -263,7 +285,7 @@ impl TaskRunner {
                     tokio::select! {
                         _ = &mut sleep => return true,
                         cmd = self.commands.recv() => match cmd {
-                            Some(TaskCommand::Signal(_)) => {}
+                            Some(TaskCommand::Signal(_)) | Some(TaskCommand::Restart { .. }) => {}
                             Some(TaskCommand::Kill { cause }) => {
                                 if let Some(c) = cause {
                                     self.push_event(local, c);
@@ -319,14 +341,87 @@ impl TaskRunner {
             }
         }
         let alloc_root = self.spec.alloc_dir.clone();
-        let env = super::template_hook::render_all(&self.task, &self.dir, &alloc_root, &self.vars)
-            .map_err(|msg| {
-                let mut ev = new_event(event::TEMPLATE_FAILED, &msg);
-                ev.message = msg;
-                ev
-            })?;
-        self.spec.env.extend(env);
+        let rendered = super::template_hook::render_all(
+            &self.task,
+            &self.dir,
+            &alloc_root,
+            &self.vars,
+            self.conn.as_deref(),
+            &mut self.catalog,
+        )
+        .await
+        .map_err(|msg| {
+            let mut ev = new_event(event::TEMPLATE_FAILED, &msg);
+            ev.message = msg;
+            ev
+        })?;
+        self.spec.env.extend(rendered.env);
         Ok(())
+    }
+
+    /// Re-reads the services templates use; when one changed, renders again and applies
+    /// the changed templates' `change_mode`. Returns `true` when the task must restart.
+    async fn templates_changed(
+        &mut self,
+        driver: &Arc<dyn Driver>,
+        handle: &TaskHandle,
+        local: &mut LocalTaskState,
+    ) -> bool {
+        let Some(conn) = self.conn.clone() else {
+            return false;
+        };
+        let names: std::collections::BTreeSet<String> = self.catalog.keys().cloned().collect();
+        if names.is_empty()
+            || !super::template_hook::refresh(&conn, &names, &mut self.catalog).await
+        {
+            return false;
+        }
+        let alloc_root = self.spec.alloc_dir.clone();
+        let rendered = match super::template_hook::render_all(
+            &self.task,
+            &self.dir,
+            &alloc_root,
+            &self.vars,
+            Some(&conn),
+            &mut self.catalog,
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(msg) => {
+                self.push_event(local, new_event(event::TEMPLATE_FAILED, msg));
+                return false;
+            }
+        };
+        let mut restart = false;
+        for (mode, signal) in rendered.changed {
+            match mode.as_str() {
+                "restart" => restart = true,
+                "signal" => {
+                    let d = Arc::clone(driver);
+                    let h = handle.clone();
+                    let sig = if signal.is_empty() {
+                        "SIGHUP".to_string()
+                    } else {
+                        signal
+                    };
+                    let s2 = sig.clone();
+                    let _ = tokio::task::spawn_blocking(move || d.signal(&h, &s2)).await;
+                    self.push_event(
+                        local,
+                        new_event(
+                            event::SIGNALING,
+                            format!("Template re-rendered; sent {sig}"),
+                        ),
+                    );
+                }
+                _ => self.push_event(
+                    local,
+                    new_event(event::TEMPLATE_FAILED, "Template re-rendered"),
+                ),
+            }
+        }
+        restart
     }
 
     /// Starts the task through its driver.
@@ -353,8 +448,16 @@ impl TaskRunner {
         local: &mut LocalTaskState,
     ) -> Waited {
         let mut tick = tokio::time::interval(Duration::from_millis(200));
+        let mut catalog_tick = tokio::time::interval(Duration::from_secs(2));
         loop {
             tokio::select! {
+                _ = catalog_tick.tick(), if !self.catalog.is_empty() => {
+                    if self.templates_changed(driver, handle, local).await {
+                        self.push_event(local, new_event(event::RESTART_SIGNALED, "Template with change_mode restart re-rendered"));
+                        self.kill(driver, handle, local).await;
+                        return Waited::Restarted;
+                    }
+                }
                 _ = tick.tick() => {
                     let d = Arc::clone(driver);
                     let h = handle.clone();
@@ -395,6 +498,11 @@ impl TaskRunner {
                         }
                         self.kill(driver, handle, local).await;
                         return Waited::Killed;
+                    }
+                    Some(TaskCommand::Restart { reason }) => {
+                        self.push_event(local, new_event(event::RESTART_SIGNALED, reason));
+                        self.kill(driver, handle, local).await;
+                        return Waited::Restarted;
                     }
                     None => {
                         // The allocation runner is gone (client shutting down): leave the

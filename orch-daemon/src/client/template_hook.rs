@@ -1,25 +1,33 @@
-//! Renders a task's `template` blocks into its directory before it starts.
+//! Renders a task's `template` blocks into its directory: before it starts, and again
+//! whenever a service it reads with `nomadService` changes in the catalog, then applies
+//! each changed template's `change_mode` (`restart`, `signal`, `noop`).
 //!
 //! Templates read the task environment and the node (`{{ env "NOMAD_ALLOC_ID" }}`,
-//! `{{ env "attr.kernel.name" }}`), which do not change while the allocation lives, so
-//! rendering once before each start is complete today; `change_mode` matters once
-//! templates read the service catalog (`nomadService`), which re-renders on change.
+//! `{{ env "attr.kernel.name" }}`), which do not change while the allocation lives, and
+//! the service catalog, which does.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use orch_core::lifecycle::InterpolationVars;
-use orch_core::model::Task;
+use orch_core::model::{ServiceRegistration, Task};
 
 use super::alloc_dir::TaskDir;
+use super::server_conn::ServerConn;
 use super::template::{
     ServiceEntry, TemplateContext, render, template_destination, template_source,
 };
 
+/// Service instances by name, as last read from the servers.
+pub type Catalog = BTreeMap<String, Vec<ServiceEntry>>;
+
 /// What templates of one task can see.
-pub struct TaskTemplateContext<'a> {
-    /// The task's environment and node values.
-    pub vars: &'a InterpolationVars,
+struct TaskTemplateContext<'a> {
+    vars: &'a InterpolationVars,
+    catalog: &'a Catalog,
+    /// Service names templates asked for that the catalog copy lacks.
+    missing: RefCell<BTreeSet<String>>,
 }
 
 impl TemplateContext for TaskTemplateContext<'_> {
@@ -27,21 +35,102 @@ impl TemplateContext for TaskTemplateContext<'_> {
         self.vars.template_env_lookup(key)
     }
 
-    fn services(&self, _name: &str) -> Option<Vec<ServiceEntry>> {
-        None
+    fn services(&self, name: &str) -> Option<Vec<ServiceEntry>> {
+        match self.catalog.get(name) {
+            Some(entries) => Some(entries.clone()),
+            None => {
+                self.missing.borrow_mut().insert(name.to_string());
+                Some(Vec::new())
+            }
+        }
     }
 }
 
-/// Renders every template of `task`; returns the variables of `env = true` templates,
-/// which join the task's environment. Errors name the template's destination.
-pub fn render_all(
+/// The result of rendering a task's templates.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// Variables of `env = true` templates.
+    pub env: BTreeMap<String, String>,
+    /// `(change_mode, change_signal)` of templates whose file content changed.
+    pub changed: Vec<(String, String)>,
+    /// Service names the templates read.
+    pub services: BTreeSet<String>,
+}
+
+fn entry(r: ServiceRegistration) -> ServiceEntry {
+    ServiceEntry {
+        id: r.id,
+        name: r.service_name,
+        namespace: r.namespace,
+        datacenter: r.datacenter,
+        address: r.address,
+        port: r.port,
+        tags: r.tags,
+        alloc_id: r.alloc_id,
+        node_id: r.node_id,
+        job_id: r.job_id,
+    }
+}
+
+/// Reads the named services from the servers into `catalog`. Returns whether anything
+/// changed. A failed read keeps the old copy (templates keep their last content).
+pub async fn refresh(conn: &ServerConn, names: &BTreeSet<String>, catalog: &mut Catalog) -> bool {
+    let mut changed = false;
+    for name in names {
+        if let Ok(regs) = conn.service(name).await {
+            let entries: Vec<ServiceEntry> = regs.into_iter().map(entry).collect();
+            if catalog.get(name) != Some(&entries) {
+                catalog.insert(name.clone(), entries);
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// Renders every template of `task`, fetching the services they read first. Files are
+/// only rewritten when their content changes.
+pub async fn render_all(
     task: &Task,
     dir: &TaskDir,
     alloc_root: &Path,
     vars: &InterpolationVars,
-) -> Result<BTreeMap<String, String>, String> {
-    let ctx = TaskTemplateContext { vars };
-    let mut env = BTreeMap::new();
+    conn: Option<&ServerConn>,
+    catalog: &mut Catalog,
+) -> Result<Rendered, String> {
+    // A template may read services only known after a first pass: fetch and redo.
+    for _ in 0..4 {
+        let (rendered, missing) = render_pass(task, dir, alloc_root, vars, catalog, false)?;
+        match conn {
+            Some(c) if !missing.is_empty() => {
+                refresh(c, &missing, catalog).await;
+                for name in missing {
+                    catalog.entry(name).or_default();
+                }
+            }
+            _ if rendered.services.is_empty() || missing.is_empty() => {
+                return render_pass(task, dir, alloc_root, vars, catalog, true).map(|(r, _)| r);
+            }
+            _ => break,
+        }
+    }
+    render_pass(task, dir, alloc_root, vars, catalog, true).map(|(r, _)| r)
+}
+
+fn render_pass(
+    task: &Task,
+    dir: &TaskDir,
+    alloc_root: &Path,
+    vars: &InterpolationVars,
+    catalog: &Catalog,
+    write: bool,
+) -> Result<(Rendered, BTreeSet<String>), String> {
+    let ctx = TaskTemplateContext {
+        vars,
+        catalog,
+        missing: RefCell::new(BTreeSet::new()),
+    };
+    let mut out = Rendered::default();
     for t in &task.templates {
         let name = if t.dest_path.is_empty() {
             "<no destination>"
@@ -51,7 +140,29 @@ pub fn render_all(
         let fail = |e: &dyn std::fmt::Display| format!("template {name:?}: {e}");
         let source = template_source(t, &dir.dir).map_err(|e| fail(&e))?;
         let text = render(&source, &t.left_delim, &t.right_delim, &ctx).map_err(|e| fail(&e))?;
+        if t.envvars {
+            for (i, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let Some((k, v)) = line.split_once('=') else {
+                    return Err(fail(&format!(
+                        "line {}: env templates must hold KEY=VALUE lines, got {line:?}",
+                        i + 1
+                    )));
+                };
+                out.env
+                    .insert(k.trim().to_string(), v.trim().trim_matches('"').to_string());
+            }
+        }
+        if !write {
+            continue;
+        }
         let dest = template_destination(t, &dir.dir, alloc_root).map_err(|e| fail(&e))?;
+        if std::fs::read(&dest).is_ok_and(|old| old == text.as_bytes()) {
+            continue;
+        }
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(|e| fail(&e))?;
         }
@@ -65,22 +176,11 @@ pub fn render_all(
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))
             .map_err(|e| fail(&e))?;
-        if t.envvars {
-            for (i, line) in text.lines().enumerate() {
-                let line = line.trim();
-                if line.is_empty() || line.starts_with('#') {
-                    continue;
-                }
-                let Some((k, v)) = line.split_once('=') else {
-                    return Err(fail(&format!(
-                        "line {}: env templates must hold KEY=VALUE lines, got {line:?}",
-                        i + 1
-                    )));
-                };
-                let v = v.trim().trim_matches('"');
-                env.insert(k.trim().to_string(), v.to_string());
-            }
-        }
+        out.changed
+            .push((t.change_mode.clone(), t.change_signal.clone()));
     }
-    Ok(env)
+    out.services = catalog.keys().cloned().collect();
+    let missing = ctx.missing.into_inner();
+    out.services.extend(missing.iter().cloned());
+    Ok((out, missing))
 }

@@ -48,6 +48,7 @@ pub fn client_router(ch: ClientHttp) -> Router {
             put(signal).post(signal),
         )
         .route("/v1/client/stats", get(host_stats))
+        .route("/v1/client/allocation/{alloc}/checks", get(alloc_checks))
         .route(
             "/v1/client/allocation/{alloc}/restart",
             post(unsupported_restart).put(unsupported_restart),
@@ -396,6 +397,15 @@ async fn cat(
 async fn alloc_stats(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Request) -> Response {
     let client = local_or_forward!(ch, alloc, req);
     match client.alloc_stats(&alloc) {
+        Some(v) => axum::Json(v).into_response(),
+        None => ApiError::not_found("Unknown allocation").into_response(),
+    }
+}
+
+/// `GET /v1/client/allocation/:id/checks`: the latest result of every service check.
+async fn alloc_checks(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Request) -> Response {
+    let client = local_or_forward!(ch, alloc, req);
+    match client.alloc_checks(&alloc) {
         Some(v) => axum::Json(v).into_response(),
         None => ApiError::not_found("Unknown allocation").into_response(),
     }
