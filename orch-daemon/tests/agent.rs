@@ -14,7 +14,13 @@ fn dev_agent_serves_nomads_api_and_schedules_through_raft() {
     let data = dir.join("data");
     let agent = start(
         &dir,
-        &["-server", "-bootstrap-expect", "1", "-data-dir", data.to_str().unwrap()],
+        &[
+            "-server",
+            "-bootstrap-expect",
+            "1",
+            "-data-dir",
+            data.to_str().unwrap(),
+        ],
     );
     wait_leader(&agent);
     let (code, body) = send(&agent, "PUT", "/v1/jobs", example_job());

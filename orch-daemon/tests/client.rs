@@ -69,45 +69,73 @@ job "hello" {
         (s == 200 && body.contains("hello")).then_some(body)
     });
     assert_eq!(out.trim(), "hello-0-from-dc1");
-    let (_, err) = get_text(&agent, &format!("/v1/client/fs/logs/{id}?task=t&type=stderr&plain=true"));
+    let (_, err) = get_text(
+        &agent,
+        &format!("/v1/client/fs/logs/{id}?task=t&type=stderr&plain=true"),
+    );
     assert_eq!(err.trim(), "oops");
     // Framed (Nomad's default): base64 data in JSON frames.
-    let (_, framed) = get_text(&agent, &format!("/v1/client/fs/logs/{id}?task=t&type=stdout"));
+    let (_, framed) = get_text(
+        &agent,
+        &format!("/v1/client/fs/logs/{id}?task=t&type=stdout"),
+    );
     let frame: Value = serde_json::from_str(framed.lines().next().unwrap()).unwrap();
     assert_eq!(frame["File"], "alloc/logs/t.stdout.0");
     assert!(frame["Data"].as_str().is_some());
     // fs/ls and the CLI.
     let (_, ls) = get(&agent, &format!("/v1/client/fs/ls/{id}?path=/alloc/logs"));
-    let names: Vec<&str> = ls.as_array().unwrap().iter().map(|e| e["Name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"t.stdout.0") && names.contains(&"t.stderr.0"), "{names:?}");
+    let names: Vec<&str> = ls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["Name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"t.stdout.0") && names.contains(&"t.stderr.0"),
+        "{names:?}"
+    );
     let cli = std::process::Command::new(env!("CARGO_BIN_EXE_orch"))
         .args(["alloc", "logs", "-address", &agent.http, &id[..8]])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&cli.stdout).trim(), "hello-0-from-dc1");
+    assert_eq!(
+        String::from_utf8_lossy(&cli.stdout).trim(),
+        "hello-0-from-dc1"
+    );
     // Stats come from the running process.
     let stats = wait_for(Duration::from_secs(10), "task stats", || {
         let (s, v) = get(&agent, &format!("/v1/client/allocation/{id}/stats"));
-        (s == 200 && v["Tasks"]["t"]["ResourceUsage"]["MemoryStats"]["RSS"].as_u64() > Some(0)).then_some(v)
+        (s == 200 && v["Tasks"]["t"]["ResourceUsage"]["MemoryStats"]["RSS"].as_u64() > Some(0))
+            .then_some(v)
     });
     assert!(stats["ResourceUsage"]["CpuStats"]["Percent"].is_number());
     // The node fingerprint names the drivers.
     let (_, nodes) = get(&agent, "/v1/nodes");
     let node = &nodes[0];
     assert_eq!(node["Status"], "ready");
-    let (_, node) = get(&agent, &format!("/v1/node/{}", node["ID"].as_str().unwrap()));
+    let (_, node) = get(
+        &agent,
+        &format!("/v1/node/{}", node["ID"].as_str().unwrap()),
+    );
     assert_eq!(node["Attributes"]["driver.raw_exec"], "1");
     assert_eq!(node["Attributes"]["kernel.name"], "linux");
 
     // Stopping the job kills the process and completes the allocation.
     let (s, _) = send(&agent, "DELETE", "/v1/job/hello", Value::Null);
     assert_eq!(s, 200);
-    let done = wait_for(Duration::from_secs(30), "the allocation to complete", || {
-        let a = full_alloc(&agent, &id);
-        (a["ClientStatus"] == "complete").then_some(a)
-    });
+    let done = wait_for(
+        Duration::from_secs(30),
+        "the allocation to complete",
+        || {
+            let a = full_alloc(&agent, &id);
+            (a["ClientStatus"] == "complete").then_some(a)
+        },
+    );
     let events = task_events(&done, "t");
-    assert!(events.contains(&"Killing".to_string()) && events.contains(&"Killed".to_string()), "{events:?}");
+    assert!(
+        events.contains(&"Killing".to_string()) && events.contains(&"Killed".to_string()),
+        "{events:?}"
+    );
     assert_eq!(done["TaskStates"]["t"]["State"], "dead");
 }
 
@@ -172,23 +200,40 @@ job "order" {{
 "#,
         init = stamp("init", "sleep 1"),
         side = stamp("side", "exec sleep 303"),
-        main = stamp("main", "sleep 2; date +%s%N > $NOMAD_ALLOC_DIR/data/main-end"),
+        main = stamp(
+            "main",
+            "sleep 2; date +%s%N > $NOMAD_ALLOC_DIR/data/main-end"
+        ),
         after = stamp("after", "true"),
         cleanup = stamp("cleanup", "true"),
     );
     run_hcl(&agent, &hcl);
-    let alloc = wait_for(Duration::from_secs(60), "the batch allocation to complete", || {
-        alloc_with_status(&agent, "order", "complete")
-    });
+    let alloc = wait_for(
+        Duration::from_secs(60),
+        "the batch allocation to complete",
+        || alloc_with_status(&agent, "order", "complete"),
+    );
     let id = alloc["ID"].as_str().unwrap();
     let read = |name: &str| -> u128 {
-        let (s, body) = get_text(&agent, &format!("/v1/client/fs/cat/{id}?path=alloc/data/{name}"));
+        let (s, body) = get_text(
+            &agent,
+            &format!("/v1/client/fs/cat/{id}?path=alloc/data/{name}"),
+        );
         assert_eq!(s, 200, "{name}: {body}");
         body.trim().parse().unwrap()
     };
-    let (init, side, main, after, main_end, cleanup) =
-        (read("init"), read("side"), read("main"), read("after"), read("main-end"), read("cleanup"));
-    assert!(init + 900_000_000 <= main, "main must wait for init to finish");
+    let (init, side, main, after, main_end, cleanup) = (
+        read("init"),
+        read("side"),
+        read("main"),
+        read("after"),
+        read("main-end"),
+        read("cleanup"),
+    );
+    assert!(
+        init + 900_000_000 <= main,
+        "main must wait for init to finish"
+    );
     assert!(side < main, "the sidecar starts with the prestart tasks");
     assert!(main <= after, "poststart starts once main runs");
     assert!(main_end <= cleanup, "poststop runs after main ended");
@@ -241,7 +286,11 @@ job "crash" {
     assert_eq!(t["Restarts"], 2, "{t}");
     assert_eq!(t["Failed"], true);
     let events = task_events(&full, "t");
-    assert_eq!(events.iter().filter(|e| *e == "Restarting").count(), 2, "{events:?}");
+    assert_eq!(
+        events.iter().filter(|e| *e == "Restarting").count(),
+        2,
+        "{events:?}"
+    );
     assert!(events.contains(&"Not Restarting".to_string()), "{events:?}");
     let last_exit = full["TaskStates"]["t"]["Events"]
         .as_array()
@@ -260,7 +309,10 @@ job "crash" {
     });
     let r = full_alloc(&agent, replacement["ID"].as_str().unwrap());
     assert_eq!(r["PreviousAllocation"], failed["ID"]);
-    assert_eq!(r["RescheduleTracker"]["Events"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        r["RescheduleTracker"]["Events"].as_array().map(Vec::len),
+        Some(1)
+    );
 }
 
 #[test]
@@ -316,7 +368,10 @@ job "hog" {
     assert_eq!(term["Details"]["oom_killed"], "true");
     // Inside its pid namespace the shell was pid 1.
     let id = failed["ID"].as_str().unwrap();
-    let (_, out) = get_text(&agent, &format!("/v1/client/fs/logs/{id}?task=t&type=stdout&plain=true"));
+    let (_, out) = get_text(
+        &agent,
+        &format!("/v1/client/fs/logs/{id}?task=t&type=stdout&plain=true"),
+    );
     assert_eq!(out.trim(), "pid=1");
 }
 
@@ -358,26 +413,44 @@ job "keep" {
     let pid: i32 = wait_for(Duration::from_secs(10), "the task's pid", || {
         std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok()
     });
-    let started = |a: &Value| task_events(a, "t").iter().filter(|e| *e == "Started").count();
+    let started = |a: &Value| {
+        task_events(a, "t")
+            .iter()
+            .filter(|e| *e == "Started")
+            .count()
+    };
     assert_eq!(started(&full_alloc(&agent, &id)), 1);
     // Kill the agent hard: the task lives on.
     agent.crash();
-    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "task died with the client");
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "task died with the client"
+    );
     let agent = start(&dir, &args);
     wait_leader(&agent);
     std::thread::sleep(Duration::from_secs(2));
-    let a = wait_for(Duration::from_secs(20), "the allocation to be running again", || {
-        let a = full_alloc(&agent, &id);
-        (a["ClientStatus"] == "running").then_some(a)
-    });
-    assert_eq!(started(&a), 1, "the task was started again instead of reattached: {:?}", task_events(&a, "t"));
+    let a = wait_for(
+        Duration::from_secs(20),
+        "the allocation to be running again",
+        || {
+            let a = full_alloc(&agent, &id);
+            (a["ClientStatus"] == "running").then_some(a)
+        },
+    );
+    assert_eq!(
+        started(&a),
+        1,
+        "the task was started again instead of reattached: {:?}",
+        task_events(&a, "t")
+    );
     assert_eq!(a["TaskStates"]["t"]["Restarts"], 0);
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
     // And the reattached client can still stop it.
     send(&agent, "DELETE", "/v1/job/keep", Value::Null);
     wait_for(Duration::from_secs(20), "the task to be killed", || {
         (!std::path::Path::new(&format!("/proc/{pid}")).exists()
-            || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z ")))
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z ")))
         .then_some(())
     });
 }
@@ -387,20 +460,38 @@ fn work_moves_off_a_dead_client_within_20_seconds() {
     let dir = temp_dir("client-failover");
     let server = start(
         &dir,
-        &["-server", "-bootstrap-expect", "1", "-data-dir", dir.join("s").to_str().unwrap()],
+        &[
+            "-server",
+            "-bootstrap-expect",
+            "1",
+            "-data-dir",
+            dir.join("s").to_str().unwrap(),
+        ],
     );
     wait_leader(&server);
     let client = |name: &str| {
         start(
             &dir,
-            &["-client", "-servers", &server.rpc, "-data-dir", dir.join(name).to_str().unwrap()],
+            &[
+                "-client",
+                "-servers",
+                &server.rpc,
+                "-data-dir",
+                dir.join(name).to_str().unwrap(),
+            ],
         )
     };
     let a = client("a");
     let b = client("b");
     wait_for(Duration::from_secs(20), "two ready nodes", || {
         let (_, nodes) = get(&server, "/v1/nodes");
-        (nodes.as_array()?.iter().filter(|n| n["Status"] == "ready").count() == 2).then_some(())
+        (nodes
+            .as_array()?
+            .iter()
+            .filter(|n| n["Status"] == "ready")
+            .count()
+            == 2)
+            .then_some(())
     });
     run_hcl(
         &server,
@@ -430,8 +521,10 @@ job "moving" {
             .collect();
         (r.len() == 2).then_some(r)
     });
-    let nodes_of: std::collections::BTreeSet<String> =
-        running.iter().map(|a| a["NodeID"].as_str().unwrap().to_string()).collect();
+    let nodes_of: std::collections::BTreeSet<String> = running
+        .iter()
+        .map(|a| a["NodeID"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(nodes_of.len(), 2, "spread over both clients");
     // Which node is A? The one whose HTTP address is A's.
     let (_, nodes) = get(&server, "/v1/nodes");
@@ -445,17 +538,23 @@ job "moving" {
         .expect("client A's node");
     let killed_at = Instant::now();
     a.crash();
-    let moved = wait_for(Duration::from_secs(40), "a replacement running on client B", || {
-        job_allocs(&server, "moving").into_iter().find(|x| {
-            x["ClientStatus"] == "running"
-                && x["NodeID"] != node_a.as_str()
-                && !running.iter().any(|r| r["ID"] == x["ID"])
-        })
-    });
+    let moved = wait_for(
+        Duration::from_secs(40),
+        "a replacement running on client B",
+        || {
+            job_allocs(&server, "moving").into_iter().find(|x| {
+                x["ClientStatus"] == "running"
+                    && x["NodeID"] != node_a.as_str()
+                    && !running.iter().any(|r| r["ID"] == x["ID"])
+            })
+        },
+    );
     let took = killed_at.elapsed();
     eprintln!("replacement running {took:?} after the client was killed");
     assert!(took < Duration::from_secs(20), "took {took:?}");
     assert_ne!(moved["NodeID"], node_a.as_str());
     drop(b);
-    let _ = std::process::Command::new("pkill").args(["-f", "sleep 305"]).status();
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", "sleep 305"])
+        .status();
 }

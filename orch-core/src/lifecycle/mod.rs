@@ -22,7 +22,9 @@
 //! exiting, all main tasks having exited.
 
 pub mod env;
-pub use env::{InterpolationVars, TaskEnvInput, interpolate, interpolate_json, interpolation_vars, task_env};
+pub use env::{
+    InterpolationVars, TaskEnvInput, interpolate, interpolate_json, interpolation_vars, task_env,
+};
 pub use restart::{RestartDecision, RestartTracker, go_duration};
 pub mod restart;
 

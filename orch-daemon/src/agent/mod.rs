@@ -224,8 +224,9 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
             s.node.serve_api_on_rpc(app.clone());
             app
         }
-        None => client_router(client_http)
-            .merge(crate::http::client_fs::proxy_router(config.client.servers.clone())),
+        None => client_router(client_http).merge(crate::http::client_fs::proxy_router(
+            config.client.servers.clone(),
+        )),
     };
     let roles = match (server.is_some(), client.is_some()) {
         (true, true) => "server, client",
@@ -249,7 +250,13 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
             .drivers
             .iter()
             .filter(|(_, d)| d.detected)
-            .map(|(n, d)| if d.healthy { n.clone() } else { format!("{n} (unhealthy: {})", d.health_description) })
+            .map(|(n, d)| {
+                if d.healthy {
+                    n.clone()
+                } else {
+                    format!("{n} (unhealthy: {})", d.health_description)
+                }
+            })
             .collect();
         println!("    Drivers:   {}", drivers.join(", "));
     }

@@ -205,7 +205,11 @@ impl Client {
                 message: format!("cannot build the HTTP client: {e}"),
             })?;
         self.rt.block_on(async {
-            let mut resp = http.get(&url).send().await.map_err(|e| self.unreachable(&e))?;
+            let mut resp = http
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| self.unreachable(&e))?;
             let status = resp.status();
             if !status.is_success() {
                 let text = resp.text().await.unwrap_or_default();

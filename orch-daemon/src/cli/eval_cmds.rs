@@ -324,10 +324,17 @@ fn alloc_logs(args: &[String]) -> Result<ExitCode, String> {
     let mut stdout = std::io::stdout();
     if p.has("tail") || lines.is_some() || bytes.is_some() {
         // Nomad reads the last bytes, then trims to the last N lines.
-        let want_lines = if bytes.is_some() { None } else { Some(lines.unwrap_or(10)) };
+        let want_lines = if bytes.is_some() {
+            None
+        } else {
+            Some(lines.unwrap_or(10))
+        };
         let window = bytes.unwrap_or(64 * 1024);
         let mut buf = Vec::new();
-        client.stream(&format!("{path}&origin=end&offset={window}").replace("&follow=true", ""), &mut buf)?;
+        client.stream(
+            &format!("{path}&origin=end&offset={window}").replace("&follow=true", ""),
+            &mut buf,
+        )?;
         let start = match want_lines {
             Some(n) => tail_lines_start(&buf, n as usize),
             None => 0,

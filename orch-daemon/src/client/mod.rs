@@ -171,9 +171,11 @@ impl Client {
 
     /// Sends a signal to an allocation's tasks.
     pub fn signal(&self, alloc_id: &str, task: Option<String>, signal: String) -> bool {
-        self.lock_allocs()
-            .get(alloc_id)
-            .is_some_and(|r| r.commands.send(AllocCommand::Signal { task, signal }).is_ok())
+        self.lock_allocs().get(alloc_id).is_some_and(|r| {
+            r.commands
+                .send(AllocCommand::Signal { task, signal })
+                .is_ok()
+        })
     }
 
     /// Stops every task this client runs and waits (up to `timeout`) for them to end.
@@ -181,7 +183,12 @@ impl Client {
     /// its tasks running on shutdown so the next client process reattaches.
     pub async fn stop_all(&self, timeout: Duration) {
         for r in self.lock_allocs().values() {
-            let mut a = r.state.lock().unwrap_or_else(|e| e.into_inner()).alloc.clone();
+            let mut a = r
+                .state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .alloc
+                .clone();
             a.desired_status = desired_status::STOP.into();
             let _ = r.commands.send(AllocCommand::Update(Box::new(a)));
         }
@@ -268,7 +275,10 @@ impl Client {
             .unwrap_or_default();
             {
                 let mut cache = self.lock_stats();
-                let live = sampled.iter().map(|(a, t, _)| (a.clone(), t.clone())).collect();
+                let live = sampled
+                    .iter()
+                    .map(|(a, t, _)| (a.clone(), t.clone()))
+                    .collect();
                 for (a, t, u) in sampled {
                     cache.record(&a, &t, u, mhz);
                 }
@@ -410,7 +420,12 @@ impl Client {
             if !finished {
                 // Still running tasks: ask the runner to stop them first.
                 if let Some(r) = self.lock_allocs().get(&id) {
-                    let mut a = r.state.lock().unwrap_or_else(|e| e.into_inner()).alloc.clone();
+                    let mut a = r
+                        .state
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .alloc
+                        .clone();
                     a.desired_status = desired_status::STOP.into();
                     let _ = r.commands.send(AllocCommand::Update(Box::new(a)));
                 }

@@ -79,10 +79,13 @@ impl StatsCache {
     /// Nomad's `AllocResourceUsage` JSON for an allocation's tasks.
     pub fn alloc_json(&self, alloc: &str, tasks: &[String]) -> Value {
         let mut per_task = serde_json::Map::new();
-        let (mut rss, mut usage, mut pct, mut ticks, mut user, mut sys) = (0u64, 0u64, 0.0, 0.0, 0u64, 0u64);
+        let (mut rss, mut usage, mut pct, mut ticks, mut user, mut sys) =
+            (0u64, 0u64, 0.0, 0.0, 0u64, 0u64);
         let mut latest = 0i64;
         for t in tasks {
-            let Some(s) = self.task(alloc, t) else { continue };
+            let Some(s) = self.task(alloc, t) else {
+                continue;
+            };
             rss += s.usage.rss_bytes;
             usage += s.usage.memory_usage_bytes;
             pct += s.cpu_percent;
@@ -144,7 +147,11 @@ impl StatsCache {
             .collect();
         let uptime = std::fs::read_to_string("/proc/uptime")
             .ok()
-            .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()))
+            .and_then(|s| {
+                s.split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
             .unwrap_or(0.0) as u64;
         let (disk_total, disk_free) = disk_space(alloc_dir);
         let used = disk_total.saturating_sub(disk_free);
@@ -166,7 +173,15 @@ impl StatsCache {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn resource_usage(rss: u64, usage: u64, pct: f64, ticks: f64, user: u64, sys: u64, measured: &[String]) -> Value {
+fn resource_usage(
+    rss: u64,
+    usage: u64,
+    pct: f64,
+    ticks: f64,
+    user: u64,
+    sys: u64,
+    measured: &[String],
+) -> Value {
     json!({
         "MemoryStats": {
             "RSS": rss, "Cache": 0, "Swap": 0, "MappedFile": 0, "Usage": usage,
@@ -186,7 +201,11 @@ fn read_cpu_times() -> Vec<CpuTimes> {
     text.lines()
         .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
         .map(|l| {
-            let f: Vec<u64> = l.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+            let f: Vec<u64> = l
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|v| v.parse().ok())
+                .collect();
             let at = |i: usize| f.get(i).copied().unwrap_or(0);
             CpuTimes {
                 user: at(0) + at(1),

@@ -150,8 +150,12 @@ impl TaskRunner {
             return;
         };
         let policy = self.task.restart_policy.clone().unwrap_or_default();
-        let mut tracker =
-            RestartTracker::new(&policy, &self.job_type, self.task.lifecycle.as_ref(), self.seed);
+        let mut tracker = RestartTracker::new(
+            &policy,
+            &self.job_type,
+            self.task.lifecycle.as_ref(),
+            self.seed,
+        );
         // A task handed over by an earlier client process: wait for it, don't restart it.
         let mut recovered = None;
         if let Some(handle) = local.handle.clone() {
@@ -245,7 +249,8 @@ impl TaskRunner {
                     format!("Task restarting in {}", humanize(delay)),
                 );
                 ev.start_delay = delay_nanos;
-                ev.details.insert("restart_reason".into(), "Restart within policy".into());
+                ev.details
+                    .insert("restart_reason".into(), "Restart within policy".into());
                 self.push_event(local, ev);
                 local.state.state = "pending".into();
                 local.state.restarts += 1;
@@ -402,7 +407,12 @@ impl TaskRunner {
     }
 
     /// Stops a running task: `kill_signal`, `kill_timeout`, then SIGKILL.
-    async fn kill(&mut self, driver: &Arc<dyn Driver>, handle: &TaskHandle, local: &mut LocalTaskState) {
+    async fn kill(
+        &mut self,
+        driver: &Arc<dyn Driver>,
+        handle: &TaskHandle,
+        local: &mut LocalTaskState,
+    ) {
         let signal = if self.task.kill_signal.is_empty() {
             "SIGINT".to_string()
         } else {
@@ -411,7 +421,10 @@ impl TaskRunner {
         let timeout = Duration::from_nanos(self.task.kill_timeout.max(0) as u64);
         let mut ev = new_event(
             event::KILLING,
-            format!("Sent interrupt. Waiting {} before force killing", humanize(timeout)),
+            format!(
+                "Sent interrupt. Waiting {} before force killing",
+                humanize(timeout)
+            ),
         );
         ev.details.insert("kill_timeout".into(), humanize(timeout));
         self.push_event(local, ev);
@@ -477,13 +490,11 @@ pub fn finished_run(local: &LocalTaskState) -> TaskRun {
 
 /// Nomad's `Terminated` event for an exit.
 fn terminated_event(exit: &ExitResult) -> TaskEvent {
-    let mut ev = new_event(
-        event::TERMINATED,
-        format!("Exit Code: {}", exit.exit_code),
-    );
+    let mut ev = new_event(event::TERMINATED, format!("Exit Code: {}", exit.exit_code));
     ev.exit_code = i64::from(exit.exit_code);
     ev.signal = i64::from(exit.signal);
-    ev.details.insert("exit_code".into(), exit.exit_code.to_string());
+    ev.details
+        .insert("exit_code".into(), exit.exit_code.to_string());
     ev.details.insert("signal".into(), exit.signal.to_string());
     if exit.signal != 0 {
         ev.display_message = format!("Exit Code: {}, Signal: {}", exit.exit_code, exit.signal);

@@ -12,7 +12,9 @@ use orch_core::lifecycle::InterpolationVars;
 use orch_core::model::Task;
 
 use super::alloc_dir::TaskDir;
-use super::template::{ServiceEntry, TemplateContext, render, template_destination, template_source};
+use super::template::{
+    ServiceEntry, TemplateContext, render, template_destination, template_source,
+};
 
 /// What templates of one task can see.
 pub struct TaskTemplateContext<'a> {
@@ -41,7 +43,11 @@ pub fn render_all(
     let ctx = TaskTemplateContext { vars };
     let mut env = BTreeMap::new();
     for t in &task.templates {
-        let name = if t.dest_path.is_empty() { "<no destination>" } else { &t.dest_path };
+        let name = if t.dest_path.is_empty() {
+            "<no destination>"
+        } else {
+            &t.dest_path
+        };
         let fail = |e: &dyn std::fmt::Display| format!("template {name:?}: {e}");
         let source = template_source(t, &dir.dir).map_err(|e| fail(&e))?;
         let text = render(&source, &t.left_delim, &t.right_delim, &ctx).map_err(|e| fail(&e))?;
@@ -51,10 +57,14 @@ pub fn render_all(
         }
         std::fs::write(&dest, &text).map_err(|e| fail(&e))?;
         let perms = if t.perms.is_empty() { "0644" } else { &t.perms };
-        let mode = u32::from_str_radix(perms, 8)
-            .map_err(|_| fail(&format!("perms {perms:?} is not an octal mode like \"0644\"")))?;
+        let mode = u32::from_str_radix(perms, 8).map_err(|_| {
+            fail(&format!(
+                "perms {perms:?} is not an octal mode like \"0644\""
+            ))
+        })?;
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode)).map_err(|e| fail(&e))?;
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| fail(&e))?;
         if t.envvars {
             for (i, line) in text.lines().enumerate() {
                 let line = line.trim();

@@ -48,7 +48,10 @@ pub fn client_router(ch: ClientHttp) -> Router {
             put(signal).post(signal),
         )
         .route("/v1/client/stats", get(host_stats))
-        .route("/v1/client/allocation/{alloc}/restart", post(unsupported_restart).put(unsupported_restart))
+        .route(
+            "/v1/client/allocation/{alloc}/restart",
+            post(unsupported_restart).put(unsupported_restart),
+        )
         .with_state(Arc::new(ch))
 }
 
@@ -68,7 +71,9 @@ fn target(ch: &ClientHttp, alloc_id: &str) -> Result<Target, ApiError> {
         return Ok(Target::Local(Arc::clone(c)));
     }
     let Some(state) = &ch.state else {
-        return Err(ApiError::not_found("Unknown allocation: not on this client"));
+        return Err(ApiError::not_found(
+            "Unknown allocation: not on this client",
+        ));
     };
     let s = state.read();
     let Some(alloc) = s.alloc_stub(alloc_id) else {
@@ -83,11 +88,7 @@ fn target(ch: &ClientHttp, alloc_id: &str) -> Result<Target, ApiError> {
             format!("node {} has no HTTP address to forward to", node.id),
         ));
     }
-    if ch
-        .client
-        .as_ref()
-        .is_some_and(|c| c.node_id() == node.id)
-    {
+    if ch.client.as_ref().is_some_and(|c| c.node_id() == node.id) {
         return Err(ApiError::not_found(
             "Unknown allocation: this client no longer has it (garbage-collected)",
         ));
@@ -109,9 +110,16 @@ async fn forward(ch: &ClientHttp, addr: &str, req: Request) -> Response {
         Ok(b) => b,
         Err(e) => return ApiError::bad_request(format!("body: {e}")).into_response(),
     };
-    match ch.http.request(method, &url).body(body.to_vec()).send().await {
+    match ch
+        .http
+        .request(method, &url)
+        .body(body.to_vec())
+        .send()
+        .await
+    {
         Ok(resp) => {
-            let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status =
+                StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
             let ctype = resp
                 .headers()
                 .get(reqwest::header::CONTENT_TYPE)
@@ -124,7 +132,12 @@ async fn forward(ch: &ClientHttp, addr: &str, req: Request) -> Response {
                     _ => None,
                 }
             });
-            (status, [(header::CONTENT_TYPE, ctype)], Body::from_stream(stream)).into_response()
+            (
+                status,
+                [(header::CONTENT_TYPE, ctype)],
+                Body::from_stream(stream),
+            )
+                .into_response()
         }
         Err(e) => ApiError::new(
             StatusCode::BAD_GATEWAY,
@@ -157,7 +170,12 @@ fn bool_param(q: &BTreeMap<String, String>, name: &str) -> Result<bool, ApiError
 }
 
 /// `GET /v1/client/fs/logs/:alloc?task=&type=stdout|stderr&follow=&offset=&origin=start|end&plain=`
-async fn logs(State(ch): Ch, UrlPath(alloc): UrlPath<String>, Query(q): Q, req: Request) -> Response {
+async fn logs(
+    State(ch): Ch,
+    UrlPath(alloc): UrlPath<String>,
+    Query(q): Q,
+    req: Request,
+) -> Response {
     let client = local_or_forward!(ch, alloc, req);
     match logs_local(&client, &alloc, &q) {
         Ok(r) => r,
@@ -165,7 +183,11 @@ async fn logs(State(ch): Ch, UrlPath(alloc): UrlPath<String>, Query(q): Q, req: 
     }
 }
 
-fn logs_local(client: &Client, alloc: &str, q: &BTreeMap<String, String>) -> Result<Response, ApiError> {
+fn logs_local(
+    client: &Client,
+    alloc: &str,
+    q: &BTreeMap<String, String>,
+) -> Result<Response, ApiError> {
     let task = q
         .get("task")
         .filter(|t| !t.is_empty())
@@ -174,33 +196,48 @@ fn logs_local(client: &Client, alloc: &str, q: &BTreeMap<String, String>) -> Res
     let st = client
         .alloc_state(alloc)
         .ok_or_else(|| ApiError::not_found("Unknown allocation"))?;
-    if !st.alloc.job.as_ref().and_then(|j| j.group(&st.alloc.task_group)).is_some_and(|g| g.tasks.iter().any(|t| t.name == task)) {
+    if !st
+        .alloc
+        .job
+        .as_ref()
+        .and_then(|j| j.group(&st.alloc.task_group))
+        .is_some_and(|g| g.tasks.iter().any(|t| t.name == task))
+    {
         return Err(ApiError::bad_request(format!("unknown task name {task:?}")));
     }
     let kind = match q.get("type").map(String::as_str) {
-        Some(t) => LogKind::parse(t)
-            .ok_or_else(|| ApiError::bad_request(format!("type: expected stdout or stderr, got {t:?}")))?,
+        Some(t) => LogKind::parse(t).ok_or_else(|| {
+            ApiError::bad_request(format!("type: expected stdout or stderr, got {t:?}"))
+        })?,
         None => return Err(ApiError::bad_request("must include type: stdout or stderr")),
     };
     let follow = bool_param(q, "follow")?;
     let plain = bool_param(q, "plain")?;
     let offset: u64 = match q.get("offset").filter(|v| !v.is_empty()) {
-        Some(v) => v
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("offset: expected a number of bytes, got {v:?}")))?,
+        Some(v) => v.parse().map_err(|_| {
+            ApiError::bad_request(format!("offset: expected a number of bytes, got {v:?}"))
+        })?,
         None => 0,
     };
     let origin = match q.get("origin").map(String::as_str) {
         None | Some("") | Some("start") => crate::client::driver::logs::Origin::Start,
         Some("end") => crate::client::driver::logs::Origin::End,
-        Some(o) => return Err(ApiError::bad_request(format!("origin: expected start or end, got {o:?}"))),
+        Some(o) => {
+            return Err(ApiError::bad_request(format!(
+                "origin: expected start or end, got {o:?}"
+            )));
+        }
     };
     let dir = client
         .alloc_dir(alloc)
         .ok_or_else(|| ApiError::not_found("Unknown allocation"))?;
     let log_dir = dir.logs();
-    let pos = seek_position(&log_dir, &task, kind, origin, offset)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("reading logs: {e}")))?;
+    let pos = seek_position(&log_dir, &task, kind, origin, offset).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reading logs: {e}"),
+        )
+    })?;
     let follower = LogFollower::new(&log_dir, &task, kind, pos);
     let stream = futures_util::stream::unfold(follower, move |mut f| async move {
         loop {
@@ -226,8 +263,17 @@ fn logs_local(client: &Client, alloc: &str, q: &BTreeMap<String, String>) -> Res
             }
         }
     });
-    let ctype = if plain { "text/plain; charset=utf-8" } else { "application/json" };
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, ctype)], Body::from_stream(stream)).into_response())
+    let ctype = if plain {
+        "text/plain; charset=utf-8"
+    } else {
+        "application/json"
+    };
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, ctype)],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 fn file_info(path: &Path, name: String) -> Option<Value> {
@@ -259,13 +305,18 @@ fn mode_string(mode: u32, dir: bool) -> String {
     s
 }
 
-fn resolve(client: &Client, alloc: &str, q: &BTreeMap<String, String>) -> Result<std::path::PathBuf, ApiError> {
+fn resolve(
+    client: &Client,
+    alloc: &str,
+    q: &BTreeMap<String, String>,
+) -> Result<std::path::PathBuf, ApiError> {
     let dir = client
         .alloc_dir(alloc)
         .ok_or_else(|| ApiError::not_found("Unknown allocation"))?;
     let rel = q.get("path").map(String::as_str).unwrap_or("/");
-    dir.resolve(rel)
-        .ok_or_else(|| ApiError::bad_request(format!("path: {rel:?} leaves the allocation directory")))
+    dir.resolve(rel).ok_or_else(|| {
+        ApiError::bad_request(format!("path: {rel:?} leaves the allocation directory"))
+    })
 }
 
 /// `GET /v1/client/fs/ls/:alloc?path=/alloc/logs`
@@ -277,7 +328,13 @@ async fn ls(State(ch): Ch, UrlPath(alloc): UrlPath<String>, Query(q): Q, req: Re
     };
     let entries = match std::fs::read_dir(&path) {
         Ok(e) => e,
-        Err(e) => return ApiError::not_found(format!("{}: {e}", q.get("path").cloned().unwrap_or_default())).into_response(),
+        Err(e) => {
+            return ApiError::not_found(format!(
+                "{}: {e}",
+                q.get("path").cloned().unwrap_or_default()
+            ))
+            .into_response();
+        }
     };
     let mut out: Vec<Value> = entries
         .flatten()
@@ -288,13 +345,21 @@ async fn ls(State(ch): Ch, UrlPath(alloc): UrlPath<String>, Query(q): Q, req: Re
 }
 
 /// `GET /v1/client/fs/stat/:alloc?path=...`
-async fn stat(State(ch): Ch, UrlPath(alloc): UrlPath<String>, Query(q): Q, req: Request) -> Response {
+async fn stat(
+    State(ch): Ch,
+    UrlPath(alloc): UrlPath<String>,
+    Query(q): Q,
+    req: Request,
+) -> Response {
     let client = local_or_forward!(ch, alloc, req);
     let path = match resolve(&client, &alloc, &q) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     match file_info(&path, name) {
         Some(v) => axum::Json(v).into_response(),
         None => ApiError::not_found("file not found").into_response(),
@@ -302,7 +367,12 @@ async fn stat(State(ch): Ch, UrlPath(alloc): UrlPath<String>, Query(q): Q, req: 
 }
 
 /// `GET /v1/client/fs/cat/:alloc?path=...`
-async fn cat(State(ch): Ch, UrlPath(alloc): UrlPath<String>, Query(q): Q, req: Request) -> Response {
+async fn cat(
+    State(ch): Ch,
+    UrlPath(alloc): UrlPath<String>,
+    Query(q): Q,
+    req: Request,
+) -> Response {
     let client = local_or_forward!(ch, alloc, req);
     let path = match resolve(&client, &alloc, &q) {
         Ok(p) => p,
@@ -312,7 +382,12 @@ async fn cat(State(ch): Ch, UrlPath(alloc): UrlPath<String>, Query(q): Q, req: R
         return ApiError::bad_request("path is a directory: use fs/ls").into_response();
     }
     match tokio::fs::read(&path).await {
-        Ok(bytes) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], bytes).into_response(),
+        Ok(bytes) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            bytes,
+        )
+            .into_response(),
         Err(e) => ApiError::not_found(format!("file not found: {e}")).into_response(),
     }
 }
@@ -337,14 +412,25 @@ async fn signal(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Request) ->
         Ok(b) => b,
         Err(e) => return ApiError::bad_request(format!("body: {e}")).into_response(),
     };
-    let v: Value = if body.is_empty() { json!({}) } else {
+    let v: Value = if body.is_empty() {
+        json!({})
+    } else {
         match serde_json::from_slice(&body) {
             Ok(v) => v,
             Err(e) => return ApiError::bad_request(format!("body: {e}")).into_response(),
         }
     };
-    let sig = v.get("Signal").and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or("SIGKILL").to_string();
-    let task = v.get("Task").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    let sig = v
+        .get("Signal")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("SIGKILL")
+        .to_string();
+    let task = v
+        .get("Task")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
     if client.signal(&alloc, task, sig) {
         axum::Json(json!({})).into_response()
     } else {
@@ -353,7 +439,8 @@ async fn signal(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Request) ->
 }
 
 async fn unsupported_restart() -> Response {
-    ApiError::not_implemented("allocation restart (/v1/client/allocation/:id/restart)").into_response()
+    ApiError::not_implemented("allocation restart (/v1/client/allocation/:id/restart)")
+        .into_response()
 }
 
 /// `GET /v1/client/stats`: the host's cpu, memory, disk and uptime.
@@ -367,7 +454,10 @@ async fn host_stats(State(ch): Ch, Query(q): Q, req: Request) -> Response {
             }
             return ApiError::not_found("Unknown node").into_response();
         }
-        return ApiError::bad_request("this agent runs no client: pass node_id=<node> to ask a client").into_response();
+        return ApiError::bad_request(
+            "this agent runs no client: pass node_id=<node> to ask a client",
+        )
+        .into_response();
     };
     axum::Json(client.host_stats()).into_response()
 }
@@ -403,7 +493,9 @@ pub fn proxy_router(servers: Vec<String>) -> Router {
                 }
                 last = Some(resp);
             }
-            last.unwrap_or_else(|| ApiError::new(StatusCode::BAD_GATEWAY, "no servers configured").into_response())
+            last.unwrap_or_else(|| {
+                ApiError::new(StatusCode::BAD_GATEWAY, "no servers configured").into_response()
+            })
         }
     })
 }

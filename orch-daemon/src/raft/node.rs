@@ -165,23 +165,23 @@ impl RaftNode {
         let app = raft_router(raft.clone())
             .merge(http_addr_router(http_addr.clone()))
             .fallback(move |req: axum::extract::Request| {
-            let api = late_api.get().cloned();
-            async move {
-                use axum::response::IntoResponse;
-                use tower::ServiceExt;
-                match api {
-                    Some(router) => match router.oneshot(req).await {
-                        Ok(resp) => resp.into_response(),
-                        Err(never) => match never {},
-                    },
-                    None => (
-                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                        "the server is starting; retry in a moment",
-                    )
-                        .into_response(),
+                let api = late_api.get().cloned();
+                async move {
+                    use axum::response::IntoResponse;
+                    use tower::ServiceExt;
+                    match api {
+                        Some(router) => match router.oneshot(req).await {
+                            Ok(resp) => resp.into_response(),
+                            Err(never) => match never {},
+                        },
+                        None => (
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            "the server is starting; retry in a moment",
+                        )
+                            .into_response(),
+                    }
                 }
-            }
-        });
+            });
         let http_task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = stop_rx.await;

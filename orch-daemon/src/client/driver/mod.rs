@@ -221,4 +221,3 @@ pub trait Driver: Send + Sync {
     /// Frees what the task held (cgroups, mounts) after it exited.
     fn destroy(&self, handle: &TaskHandle) -> Result<(), DriverError>;
 }
-
