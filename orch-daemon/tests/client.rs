@@ -253,6 +253,7 @@ fn crashing_task_restarts_then_fails_then_is_rescheduled() {
         &agent,
         r#"
 job "crash" {
+  type = "batch"
   group "g" {
     restart {
       attempts = 2

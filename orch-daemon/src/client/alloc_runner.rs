@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use super::alloc_dir::AllocDir;
 use super::driver::{DriverRegistry, TaskSpec};
+use super::health::HealthTracker;
 use super::state::{LocalAllocState, LocalTaskState, StateDir};
 use super::task_runner::{TaskCommand, TaskRunner, TaskUpdate, event, new_event};
 
@@ -170,7 +171,16 @@ impl AllocRunner {
             }
         }
         let mut stopping = self.snapshot().alloc.desired_status != desired_status::RUN;
+        let mut health = self.health_tracker(group, plan);
         loop {
+            if let Some(h) = health.as_mut() {
+                let tasks = self.snapshot().tasks;
+                if let Some(healthy) = h.observe(&tasks, std::time::Instant::now()) {
+                    self.set_health(&h.deployment_id.clone(), healthy);
+                    health = None;
+                }
+            }
+            let health_check = health.as_ref().map(|h| h.next_check());
             let decision = plan.next(&observed, stopping);
             for name in &decision.start {
                 if !senders.contains_key(name) {
@@ -208,6 +218,7 @@ impl AllocRunner {
                 return;
             }
             tokio::select! {
+                _ = sleep_until(health_check) => {}
                 Some(upd) = upd_rx.recv() => {
                     observed.insert(upd.task.clone(), upd.run);
                     self.state
@@ -221,6 +232,10 @@ impl AllocRunner {
                     Some(AllocCommand::Update(alloc)) => {
                         stopping |= alloc.desired_status != desired_status::RUN;
                         self.state.lock().unwrap_or_else(|e| e.into_inner()).alloc = *alloc;
+                        // An in-place update can move the allocation into a new deployment.
+                        if !stopping && health.is_none() {
+                            health = self.health_tracker(group, plan);
+                        }
                         self.persist_and_report(false);
                     }
                     Some(AllocCommand::Signal { task, signal }) => {
@@ -235,6 +250,31 @@ impl AllocRunner {
                 },
             }
         }
+    }
+
+    /// A health tracker when the allocation's deployment still needs a verdict.
+    fn health_tracker(&self, group: &TaskGroup, plan: &LifecyclePlan) -> Option<HealthTracker> {
+        let st = self.snapshot();
+        let decided = st.deployment_health.as_ref().is_some_and(|_| {
+            st.health_deployment.as_deref() == Some(st.alloc.deployment_id.as_str())
+        });
+        if decided {
+            return None;
+        }
+        HealthTracker::new(&st.alloc, group, plan, std::time::Instant::now())
+    }
+
+    fn set_health(&self, deployment_id: &str, healthy: bool) {
+        {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.deployment_health = Some(orch_core::model::AllocDeploymentStatus {
+                healthy: Some(healthy),
+                timestamp: orch_core::model::Timestamp(crate::server::now_nanos()),
+                ..Default::default()
+            });
+            st.health_deployment = Some(deployment_id.to_string());
+        }
+        self.persist_and_report(false);
     }
 
     fn spawn_task(
@@ -387,7 +427,10 @@ impl AllocRunner {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.state.clone()))
                 .collect(),
-            deployment_status: None,
+            // Only a verdict for the allocation's current deployment counts.
+            deployment_status: st.deployment_health.clone().filter(|_| {
+                st.health_deployment.as_deref() == Some(st.alloc.deployment_id.as_str())
+            }),
         });
     }
 
@@ -440,4 +483,12 @@ fn seed_of(alloc_id: &str, task: &str) -> u64 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
 }

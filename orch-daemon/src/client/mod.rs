@@ -11,6 +11,7 @@ pub mod alloc_runner;
 pub mod artifact;
 pub mod driver;
 pub mod fingerprint;
+pub mod health;
 pub mod server_conn;
 pub mod state;
 pub mod stats;
@@ -401,6 +402,8 @@ impl Client {
                         tasks: BTreeMap::new(),
                         client_status: client_status::PENDING.into(),
                         client_description: String::new(),
+                        deployment_health: None,
+                        health_deployment: None,
                     };
                     self.spawn_alloc(st, false);
                 }

@@ -41,6 +41,12 @@ pub struct LocalAllocState {
     pub client_status: String,
     /// Why.
     pub client_description: String,
+    /// The deployment health verdict this client reached (`Healthy`), if any.
+    #[serde(default)]
+    pub deployment_health: Option<orch_core::model::AllocDeploymentStatus>,
+    /// The deployment that verdict is for.
+    #[serde(default)]
+    pub health_deployment: Option<String>,
 }
 
 /// The client's state directory.
@@ -149,6 +155,8 @@ mod tests {
             tasks: [("web".to_string(), LocalTaskState::default())].into(),
             client_status: "running".into(),
             client_description: String::new(),
+            deployment_health: None,
+            health_deployment: None,
         };
         dir.save(&state).unwrap();
         let loaded = dir.load_all();

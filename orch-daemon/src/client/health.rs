@@ -1,0 +1,196 @@
+//! Allocation health for deployments (Nomad's client-side health watcher with
+//! `health_check = "task_states"`): an allocation is healthy once every task that should
+//! keep running has been running, without a restart, for `min_healthy_time`; it is
+//! unhealthy when one fails or `healthy_deadline` passes first. Decided once per
+//! deployment; the servers' deployment watcher acts on it.
+//!
+//! `health_check = "checks"` behaves as task states until service checks exist (Nomad
+//! does the same for groups without checks); `manual` leaves health to the operator.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use orch_core::lifecycle::{LifecyclePlan, TaskRole};
+use orch_core::model::{Allocation, TaskGroup};
+
+use super::state::LocalTaskState;
+
+/// Tracks one allocation's health within its deployment.
+#[derive(Debug, Clone)]
+pub struct HealthTracker {
+    /// The deployment the verdict is for.
+    pub deployment_id: String,
+    min_healthy: Duration,
+    deadline: Instant,
+    running_since: Option<Instant>,
+    restarts_seen: u64,
+    tracked: Vec<String>,
+}
+
+impl HealthTracker {
+    /// A tracker when the allocation belongs to a deployment whose health the client
+    /// decides; `None` otherwise.
+    pub fn new(
+        alloc: &Allocation,
+        group: &TaskGroup,
+        plan: &LifecyclePlan,
+        now: Instant,
+    ) -> Option<Self> {
+        if alloc.deployment_id.is_empty() {
+            return None;
+        }
+        let update = group.update.as_ref()?;
+        if update.health_check == "manual" {
+            return None;
+        }
+        let nanos = |n: i64| Duration::from_nanos(n.max(0) as u64);
+        // Tasks that must be up: main tasks and sidecars (ephemeral hooks come and go).
+        let tracked = group
+            .tasks
+            .iter()
+            .filter(|t| match plan.role(&t.name) {
+                Some(TaskRole::Main) => true,
+                Some(r) => r.is_sidecar(),
+                None => false,
+            })
+            .map(|t| t.name.clone())
+            .collect();
+        Some(HealthTracker {
+            deployment_id: alloc.deployment_id.clone(),
+            min_healthy: nanos(update.min_healthy_time),
+            deadline: now + nanos(update.healthy_deadline).max(Duration::from_secs(1)),
+            running_since: None,
+            restarts_seen: 0,
+            tracked,
+        })
+    }
+
+    /// Looks at the tasks now; `Some(verdict)` once decided.
+    pub fn observe(
+        &mut self,
+        tasks: &BTreeMap<String, LocalTaskState>,
+        now: Instant,
+    ) -> Option<bool> {
+        if tasks.values().any(|t| t.failed) {
+            return Some(false);
+        }
+        let restarts: u64 = tasks.values().map(|t| t.state.restarts).sum();
+        if restarts != self.restarts_seen {
+            self.restarts_seen = restarts;
+            self.running_since = None;
+        }
+        let all_running = !self.tracked.is_empty()
+            && self
+                .tracked
+                .iter()
+                .all(|name| tasks.get(name).is_some_and(|t| t.state.state == "running"));
+        if all_running {
+            let since = *self.running_since.get_or_insert(now);
+            if now.duration_since(since) >= self.min_healthy {
+                return Some(true);
+            }
+        } else {
+            self.running_since = None;
+        }
+        if now >= self.deadline {
+            return Some(false);
+        }
+        None
+    }
+
+    /// When to look again without any task change.
+    pub fn next_check(&self) -> Instant {
+        match self.running_since {
+            Some(since) => (since + self.min_healthy).min(self.deadline),
+            None => self.deadline,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orch_core::model::{Task, TaskState, UpdateStrategy};
+
+    fn setup() -> (Allocation, TaskGroup) {
+        let alloc = Allocation {
+            deployment_id: "d1".into(),
+            ..Allocation::default()
+        };
+        let group = TaskGroup {
+            name: "g".into(),
+            tasks: vec![Task {
+                name: "web".into(),
+                driver: "raw_exec".into(),
+                ..Task::default()
+            }],
+            update: Some(UpdateStrategy {
+                health_check: "task_states".into(),
+                min_healthy_time: 1_000_000_000,
+                healthy_deadline: 10_000_000_000,
+                ..UpdateStrategy::default()
+            }),
+            ..TaskGroup::default()
+        };
+        (alloc, group)
+    }
+
+    fn tasks(state: &str, restarts: u64, failed: bool) -> BTreeMap<String, LocalTaskState> {
+        [(
+            "web".to_string(),
+            LocalTaskState {
+                state: TaskState {
+                    state: state.into(),
+                    restarts,
+                    ..TaskState::default()
+                },
+                failed,
+                ..LocalTaskState::default()
+            },
+        )]
+        .into()
+    }
+
+    #[test]
+    fn healthy_after_min_healthy_time_unless_restarted_or_failed() {
+        let (alloc, group) = setup();
+        let plan = orch_core::lifecycle::plan(&group).unwrap();
+        let t0 = Instant::now();
+        let mut h = HealthTracker::new(&alloc, &group, &plan, t0).unwrap();
+        assert_eq!(h.observe(&tasks("pending", 0, false), t0), None);
+        assert_eq!(h.observe(&tasks("running", 0, false), t0), None);
+        assert_eq!(h.next_check(), t0 + Duration::from_secs(1));
+        // A restart resets the clock.
+        let t1 = t0 + Duration::from_millis(900);
+        assert_eq!(h.observe(&tasks("running", 1, false), t1), None);
+        assert_eq!(
+            h.observe(&tasks("running", 1, false), t1 + Duration::from_millis(500)),
+            None
+        );
+        assert_eq!(
+            h.observe(&tasks("running", 1, false), t1 + Duration::from_secs(1)),
+            Some(true)
+        );
+        // A failure is unhealthy at once; so is the deadline.
+        let mut h = HealthTracker::new(&alloc, &group, &plan, t0).unwrap();
+        assert_eq!(h.observe(&tasks("dead", 2, true), t0), Some(false));
+        let mut h = HealthTracker::new(&alloc, &group, &plan, t0).unwrap();
+        assert_eq!(
+            h.observe(&tasks("pending", 0, false), t0 + Duration::from_secs(11)),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn no_tracker_without_deployment_or_with_manual_health() {
+        let (mut alloc, mut group) = setup();
+        let plan = orch_core::lifecycle::plan(&group).unwrap();
+        let now = Instant::now();
+        if let Some(u) = group.update.as_mut() {
+            u.health_check = "manual".into();
+        }
+        assert!(HealthTracker::new(&alloc, &group, &plan, now).is_none());
+        alloc.deployment_id.clear();
+        assert!(HealthTracker::new(&alloc, &setup().1, &plan, now).is_none());
+    }
+}
