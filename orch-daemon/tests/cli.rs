@@ -30,12 +30,16 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
-/// Starts `orch agent -dev` with every port chosen by the OS; waits for its HTTP address.
+/// Starts a single server without a client (so nothing can be placed and the
+/// placement-failure paths show), every port chosen by the OS; waits for its address.
 fn start_dev(dir: &Path) -> Agent {
     let config = dir.join("ports.hcl");
     std::fs::write(&config, "ports {\n  http = 0\n  rpc = 0\n  serf = 0\n}\n").unwrap();
+    let data = dir.join("data");
     let mut child = Command::new(env!("CARGO_BIN_EXE_orch"))
-        .args(["agent", "-dev", "-config", config.to_str().unwrap()])
+        .args(["agent", "-server", "-bootstrap-expect", "1", "-data-dir"])
+        .arg(&data)
+        .args(["-config", config.to_str().unwrap()])
         .args(["-bind", "127.0.0.1", "-node", "cli-node"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -149,3 +149,47 @@ pub struct CheckRestart {
     #[serde(rename = "IgnoreWarnings")]
     pub ignore_warnings: bool,
 }
+
+/// One instance of a service in orch's own catalog (`provider = "nomad"`), as Nomad's
+/// `/v1/service/:name` lists it: where an allocation's service answers.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceRegistration {
+    /// `_nomad-task-<alloc>-<group|task>-<service>-<port label>`, Nomad's format, so it
+    /// is stable across re-registrations of the same allocation.
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// Service name.
+    #[serde(rename = "ServiceName")]
+    pub service_name: String,
+    /// Namespace of the job.
+    #[serde(rename = "Namespace")]
+    pub namespace: String,
+    /// Node running the allocation.
+    #[serde(rename = "NodeID")]
+    pub node_id: String,
+    /// The node's datacenter.
+    #[serde(rename = "Datacenter")]
+    pub datacenter: String,
+    /// Job.
+    #[serde(rename = "JobID")]
+    pub job_id: String,
+    /// Allocation.
+    #[serde(rename = "AllocID")]
+    pub alloc_id: String,
+    /// Tags.
+    #[serde(rename = "Tags")]
+    pub tags: Vec<String>,
+    /// IP address.
+    #[serde(rename = "Address")]
+    pub address: String,
+    /// Port (0 when the service names no port).
+    #[serde(rename = "Port")]
+    pub port: u16,
+    /// Raft index of creation.
+    #[serde(rename = "CreateIndex")]
+    pub create_index: u64,
+    /// Raft index of the last change.
+    #[serde(rename = "ModifyIndex")]
+    pub modify_index: u64,
+}

@@ -35,6 +35,7 @@ pub(super) struct Changes {
     pub evals: BTreeMap<String, Option<Evaluation>>,
     pub allocs: BTreeMap<String, Option<Allocation>>,
     pub deployments: BTreeMap<String, Option<Deployment>>,
+    pub services: BTreeMap<String, Option<crate::model::ServiceRegistration>>,
 }
 
 /// Gets an object for modification through the change set, copying it from the store on
@@ -243,6 +244,7 @@ impl StateStore {
             }
         }
 
+        let alloc_ids_changed: Vec<String> = ch.allocs.keys().cloned().collect();
         for (id, alloc) in ch.allocs {
             dirty.insert(table::ALLOCS);
             let old = self.allocs.remove(&id);
@@ -305,6 +307,44 @@ impl StateStore {
                 d.modify_index = index;
                 self.index_deployment(&d);
                 self.deployments.insert(id, d);
+            }
+        }
+
+        // Registrations of allocations that ended or were removed go with them, so the
+        // catalog never lists a dead instance (also after a node is lost).
+        let ended: Vec<String> = alloc_ids_changed
+            .iter()
+            .filter(|id| self.allocs.get(*id).is_none_or(|a| a.terminal()))
+            .filter(|id| self.services_by_alloc.contains_key(*id))
+            .cloned()
+            .collect();
+        let mut services = ch.services;
+        for alloc_id in ended {
+            for sid in self
+                .services_by_alloc
+                .get(&alloc_id)
+                .cloned()
+                .unwrap_or_default()
+            {
+                services.insert(sid, None);
+            }
+        }
+        for (id, reg) in services {
+            dirty.insert(table::SERVICES);
+            let old = self.services.remove(&id);
+            if let Some(o) = &old
+                && let Some(set) = self.services_by_alloc.get_mut(&o.alloc_id)
+            {
+                set.remove(&id);
+                if set.is_empty() {
+                    self.services_by_alloc.remove(&o.alloc_id);
+                }
+            }
+            if let Some(mut r) = reg {
+                r.create_index = old.as_ref().map_or(index, |o| o.create_index);
+                r.modify_index = index;
+                index_insert(&mut self.services_by_alloc, r.alloc_id.clone(), &id);
+                self.services.insert(id, r);
             }
         }
 

@@ -62,6 +62,27 @@ pub enum Command {
     DeploymentAllocHealth(DeploymentAllocHealth),
     /// Core garbage collection: remove terminal objects in one entry.
     GcBatch(GcBatch),
+    /// Add or refresh service registrations (a client's running allocations).
+    ServiceUpsert(ServiceUpsert),
+    /// Remove service registrations, by ID or by allocation.
+    ServiceDelete(ServiceDelete),
+}
+
+/// A client registers the services of its running allocations (Nomad's
+/// `ServiceRegistration.Upsert`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ServiceUpsert {
+    /// Registrations; each allocation must exist and be live.
+    pub services: Vec<crate::model::ServiceRegistration>,
+}
+
+/// Removes registrations (`ServiceRegistration.DeleteByID` and by allocation).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ServiceDelete {
+    /// Registration IDs (unknown ones are skipped).
+    pub ids: Vec<String>,
+    /// Every registration of these allocations.
+    pub alloc_ids: Vec<String>,
 }
 
 /// The leader's core GC (`CoreScheduler`): objects it found terminal and old enough.

@@ -23,6 +23,7 @@ mod error;
 mod evals;
 mod jobs;
 mod nodes;
+mod services;
 mod snapshot;
 #[cfg(test)]
 mod testutil;
@@ -61,6 +62,8 @@ pub mod table {
     pub const ALLOCS: &str = "allocs";
     /// Deployments.
     pub const DEPLOYMENTS: &str = "deployments";
+    /// Service registrations (the `nomad` provider's catalog).
+    pub const SERVICES: &str = "services";
 }
 
 /// The cluster state. See the module documentation for the rules it keeps.
@@ -75,6 +78,7 @@ pub struct StateStore {
     evals: BTreeMap<String, Evaluation>,
     allocs: BTreeMap<String, Allocation>,
     deployments: BTreeMap<String, Deployment>,
+    services: BTreeMap<String, crate::model::ServiceRegistration>,
     // Derived indexes, rebuilt on restore.
     evals_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     allocs_by_node: BTreeMap<String, BTreeSet<String>>,
@@ -88,6 +92,7 @@ pub struct StateStore {
     /// feeder) find what changed since an index without scanning everything.
     evals_by_modify: BTreeSet<(u64, String)>,
     allocs_by_modify: BTreeSet<(u64, String)>,
+    services_by_alloc: BTreeMap<String, BTreeSet<String>>,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -130,6 +135,8 @@ impl StateStore {
             Command::DeploymentPromote(c) => self.deployment_promote(index, c)?,
             Command::DeploymentAllocHealth(c) => self.deployment_alloc_health(index, c)?,
             Command::GcBatch(c) => self.gc_batch(c)?,
+            Command::ServiceUpsert(c) => self.service_upsert(c)?,
+            Command::ServiceDelete(c) => self.service_delete(c)?,
         };
         self.commit(index, changes);
         response.index = index;

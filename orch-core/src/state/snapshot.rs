@@ -13,7 +13,7 @@ use super::{StateError, StateStore};
 use crate::model::{Allocation, Deployment, Evaluation, Job, Node};
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
@@ -27,6 +27,7 @@ struct SnapshotRef<'a> {
     evals: Vec<&'a Evaluation>,
     allocs: Vec<&'a Allocation>,
     deployments: Vec<&'a Deployment>,
+    services: Vec<&'a crate::model::ServiceRegistration>,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +42,7 @@ struct SnapshotOwned {
     evals: Vec<Evaluation>,
     allocs: Vec<Allocation>,
     deployments: Vec<Deployment>,
+    services: Vec<crate::model::ServiceRegistration>,
 }
 
 impl StateStore {
@@ -61,6 +63,7 @@ impl StateStore {
             evals: self.evals.values().collect(),
             allocs: self.allocs.values().collect(),
             deployments: self.deployments.values().collect(),
+            services: self.services.values().collect(),
         };
         postcard::to_allocvec(&snap).map_err(|e| {
             StateError::Snapshot(format!(
@@ -122,6 +125,14 @@ impl StateStore {
         for d in snap.deployments {
             store.index_deployment(&d);
             store.deployments.insert(d.id.clone(), d);
+        }
+        for r in snap.services {
+            store
+                .services_by_alloc
+                .entry(r.alloc_id.clone())
+                .or_default()
+                .insert(r.id.clone());
+            store.services.insert(r.id.clone(), r);
         }
         Ok(store)
     }

@@ -22,6 +22,7 @@ pub mod nodes;
 pub mod plan;
 pub mod query;
 pub mod search;
+pub mod services;
 pub mod status;
 pub mod system;
 #[cfg(test)]
@@ -239,6 +240,16 @@ pub fn router(api: Arc<ApiState>) -> Router {
             post(nodes::evaluate).put(nodes::evaluate),
         )
         // Deployments.
+        .route("/v1/services", get(services::list))
+        .route("/v1/service/{name}", get(services::get_service))
+        .route(
+            "/v1/service/{name}/{id}",
+            axum::routing::delete(services::delete_service),
+        )
+        .route(
+            "/v1/internal/node/{id}/services",
+            put(services::client_sync).post(services::client_sync),
+        )
         .route("/v1/deployments", get(deployments::list))
         .route("/v1/deployment/{id}", get(deployments::get_deployment))
         .route(

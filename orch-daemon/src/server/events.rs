@@ -108,8 +108,9 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::DeploymentStatusUpdate(_) => "DeploymentStatusUpdate",
         Command::DeploymentPromote(_) => "DeploymentPromotion",
         Command::DeploymentAllocHealth(_) => "DeploymentAllocHealth",
-        // Nomad publishes no events for garbage collection.
-        Command::GcBatch(_) => "",
+        // Nomad publishes no events for garbage collection. The Service topic is not
+        // published yet (subscribing to it is refused with 501).
+        Command::GcBatch(_) | Command::ServiceUpsert(_) | Command::ServiceDelete(_) => "",
     }
 }
 

@@ -27,13 +27,26 @@ got = n.job.get_job("web")
 check("read", got["TaskGroups"][0]["Count"] == 2, got["TaskGroups"][0]["Count"])
 check("summary", "frontend" in n.job.get_summary("web")["Summary"])
 check("evaluations", len(n.job.get_evaluations("web")) >= 1)
-check("allocations", n.job.get_allocations("web") == [])
+# The dev agent's own client runs the two web servers.
+import time
+running = []
+for _ in range(100):
+    running = [a for a in n.job.get_allocations("web") if a["ClientStatus"] == "running"]
+    if len(running) == 2:
+        break
+    time.sleep(0.2)
+check("allocations", len(running) == 2, n.job.get_allocations("web"))
+alloc = n.allocation.get_allocation(running[0]["ID"])
+check("allocation", alloc["TaskStates"]["server"]["State"] == "running", alloc["TaskStates"])
 check("evals list", len(n.evaluations.get_evaluations()) >= 1)
-check("nodes", n.nodes.get_nodes() == [])
+nodes = n.nodes.get_nodes()
+check("nodes", len(nodes) == 1 and nodes[0]["Status"] == "ready", nodes)
+node = n.node.get_node(nodes[0]["ID"])
+check("node", node["Attributes"]["driver.raw_exec"] == "1", node["Attributes"])
 check("agent", n.agent.get_agent()["config"]["Region"] == "global")
-plan = n.job.plan_job("web", {"Job": got}, diff=True)
-check("plan", plan["Annotations"]["DesiredTGUpdates"]["frontend"]["Place"] == 2, plan)
 job["Job"]["TaskGroups"][0]["Count"] = 3
+plan = n.job.plan_job("web", job, diff=True)
+check("plan", plan["Annotations"]["DesiredTGUpdates"]["frontend"]["Place"] == 1, plan)
 n.job.register_job("web", job)
 check("versions", len(n.job.get_versions("web")["Versions"]) == 2)
 dereg = n.job.deregister_job("web", purge=True)

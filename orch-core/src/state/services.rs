@@ -1,0 +1,159 @@
+//! The `nomad` service provider's catalog: registrations clients make for their running
+//! allocations. Registrations of ended allocations are removed at commit
+//! (`changes.rs`), so the catalog follows allocation state without client help.
+
+use super::changes::{Changes, Outcome};
+use super::{Response, ServiceDelete, ServiceUpsert, StateError, StateStore};
+use crate::model::ServiceRegistration;
+
+impl StateStore {
+    /// A registration by ID.
+    pub fn service(&self, id: &str) -> Option<&ServiceRegistration> {
+        self.services.get(id)
+    }
+
+    /// Every registration, ordered by ID.
+    pub fn services(&self) -> impl Iterator<Item = &ServiceRegistration> {
+        self.services.values()
+    }
+
+    /// Registrations of one allocation.
+    pub fn services_by_alloc(&self, alloc_id: &str) -> Vec<&ServiceRegistration> {
+        self.services_by_alloc
+            .get(alloc_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.services.get(id))
+            .collect()
+    }
+
+    pub(super) fn service_upsert(&self, c: ServiceUpsert) -> Outcome {
+        let mut ch = Changes::default();
+        for (i, s) in c.services.into_iter().enumerate() {
+            if s.id.is_empty() || s.service_name.is_empty() {
+                return Err(StateError::Invalid(format!(
+                    "Services[{i}]: a registration needs an ID and a ServiceName"
+                )));
+            }
+            let Some(alloc) = self.allocs.get(&s.alloc_id) else {
+                return Err(StateError::Invalid(format!(
+                    "Services[{i}].AllocID: allocation {:?} not found",
+                    s.alloc_id
+                )));
+            };
+            if alloc.terminal() {
+                // Raced with the allocation ending: nothing to register.
+                continue;
+            }
+            if alloc.node_id != s.node_id {
+                return Err(StateError::Invalid(format!(
+                    "Services[{i}].NodeID: allocation {} runs on node {}, not {}",
+                    s.alloc_id, alloc.node_id, s.node_id
+                )));
+            }
+            if self.services.get(&s.id).is_some_and(|old| {
+                ServiceRegistration {
+                    create_index: 0,
+                    modify_index: 0,
+                    ..old.clone()
+                } == s
+            }) {
+                continue; // Unchanged: a periodic re-registration writes nothing.
+            }
+            ch.services.insert(s.id.clone(), Some(s));
+        }
+        Ok((ch, Response::default()))
+    }
+
+    pub(super) fn service_delete(&self, c: ServiceDelete) -> Outcome {
+        let mut ch = Changes::default();
+        for id in c.ids {
+            if self.services.contains_key(&id) {
+                ch.services.insert(id, None);
+            }
+        }
+        for alloc in c.alloc_ids {
+            for id in self.services_by_alloc.get(&alloc).into_iter().flatten() {
+                ch.services.insert(id.clone(), None);
+            }
+        }
+        Ok((ch, Response::default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::client_status;
+    use crate::state::testutil::*;
+    use crate::state::{AllocClientState, AllocClientUpdate, Command};
+
+    fn reg(id: &str, alloc: &str, node: &str) -> ServiceRegistration {
+        ServiceRegistration {
+            id: id.into(),
+            service_name: "web".into(),
+            namespace: "default".into(),
+            node_id: node.into(),
+            job_id: "j".into(),
+            alloc_id: alloc.into(),
+            address: "127.0.0.1".into(),
+            port: 8080,
+            ..ServiceRegistration::default()
+        }
+    }
+
+    #[test]
+    fn registrations_follow_their_allocation() {
+        let mut s = populated();
+        let (alloc_id, node_id) = ("a1".to_string(), "n1".to_string());
+        let next = s.latest_index() + 1;
+        s.apply(
+            next,
+            Command::ServiceUpsert(ServiceUpsert {
+                services: vec![reg("s1", &alloc_id, &node_id)],
+            }),
+        )
+        .unwrap();
+        assert_eq!(s.services_by_alloc(&alloc_id).len(), 1);
+        assert_eq!(s.service("s1").unwrap().create_index, next);
+        // Re-registering the same thing writes nothing new.
+        s.apply(
+            next + 1,
+            Command::ServiceUpsert(ServiceUpsert {
+                services: vec![reg("s1", &alloc_id, &node_id)],
+            }),
+        )
+        .unwrap();
+        assert_eq!(s.service("s1").unwrap().modify_index, next);
+        // Wrong node or unknown allocation: refused, nothing written.
+        let before = s.clone();
+        assert!(
+            s.apply(
+                next + 2,
+                Command::ServiceUpsert(ServiceUpsert {
+                    services: vec![reg("s2", &alloc_id, "other")],
+                }),
+            )
+            .is_err()
+        );
+        assert_eq!(s, before);
+        // The allocation ends: its registration goes.
+        s.apply(
+            next + 3,
+            Command::AllocClientUpdate(AllocClientUpdate {
+                allocs: vec![AllocClientState {
+                    id: alloc_id.clone(),
+                    client_status: client_status::COMPLETE.into(),
+                    ..AllocClientState::default()
+                }],
+                evals: vec![],
+                now: 1,
+            }),
+        )
+        .unwrap();
+        assert!(s.service("s1").is_none());
+        assert!(s.services_by_alloc(&alloc_id).is_empty());
+        let r = StateStore::restore(&s.snapshot().unwrap()).unwrap();
+        assert_eq!(r, s);
+    }
+}
