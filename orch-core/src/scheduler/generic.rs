@@ -171,7 +171,7 @@ pub fn schedule(
     }
     let snapshot = state.latest_index();
     let plan = std::mem::take(&mut ctx.plan);
-    finish(
+    let mut out = finish(
         eval,
         placer.as_ref(),
         failures,
@@ -179,7 +179,13 @@ pub fn schedule(
         snapshot,
         &mut *next_id,
         now,
-    )
+    );
+    // As Nomad: the evaluation names the deployment it worked on, so `job run` can go on
+    // to monitor that deployment.
+    if let Some(id) = results.deployment_id {
+        out.eval.deployment_id = id;
+    }
+    out
 }
 
 fn spec_for(pl: &Placement, deployment_id: Option<String>) -> PlacementSpec {

@@ -13,7 +13,7 @@ use super::{
     AllocClientUpdate, AllocDesiredTransitionUpdate, ApplyPlanResults, Response, StateError,
     StateStore, key,
 };
-use crate::model::{Job, client_status, desired_status};
+use crate::model::{Job, client_status, deployment_status, desired_status};
 
 fn validate_client_status(alloc_id: &str, status: &str) -> Result<(), StateError> {
     if client_status::ALL.contains(&status) {
@@ -120,11 +120,22 @@ impl StateStore {
         for u in c.deployment_updates {
             super::deployments::validate_status(&u.deployment_id, &u.status)?;
             let d = ch
-                .deployment_mut(self, &u.deployment_id)
+                .deployment(self, &u.deployment_id)
                 .ok_or_else(|| StateError::DeploymentNotFound(u.deployment_id.clone()))?;
-            d.status = u.status;
-            d.status_description = u.status_description;
-            d.modify_time = c.now;
+            // A plan made on an older snapshot must not override what the deployment
+            // watcher or an operator decided since (failed, cancelled, successful).
+            if !d.active() {
+                continue;
+            }
+            if u.status == deployment_status::SUCCESSFUL {
+                let d = d.clone();
+                self.stage_deployed_version_stable(&mut ch, &d);
+            }
+            if let Some(d) = ch.deployment_mut(self, &u.deployment_id) {
+                d.status = u.status;
+                d.status_description = u.status_description;
+                d.modify_time = c.now;
+            }
         }
 
         for mut a in c.allocs_to_upsert {

@@ -76,6 +76,28 @@ impl StateStore {
         };
         if placed {
             state.placed_allocs = state.placed_allocs.saturating_add(1);
+            let canary = new.deployment_status.as_ref().is_some_and(|d| d.canary);
+            if canary && !state.placed_canaries.contains(&new.id) {
+                state.placed_canaries.push(new.id.clone());
+            }
+        }
+        // Nomad's progress deadline: the first placement starts the clock; every newly
+        // healthy allocation pushes it out to its health time plus the deadline.
+        if state.progress_deadline > 0 {
+            if placed && state.require_progress_by == Timestamp(0) {
+                state.require_progress_by =
+                    Timestamp(new.modify_time.saturating_add(state.progress_deadline));
+            } else if after == Some(true) && before != after {
+                let at = new
+                    .deployment_status
+                    .as_ref()
+                    .map_or(0, |d| d.timestamp.0)
+                    .max(new.modify_time);
+                let by = Timestamp(at.saturating_add(state.progress_deadline));
+                if by > state.require_progress_by {
+                    state.require_progress_by = by;
+                }
+            }
         }
         if before != after {
             match before {
@@ -88,6 +110,24 @@ impl StateStore {
                 Some(false) => state.unhealthy_allocs = state.unhealthy_allocs.saturating_add(1),
                 None => {}
             }
+        }
+    }
+
+    /// Marks the job version a deployment rolled out stable (Nomad does this whenever a
+    /// deployment succeeds, whoever decides it), unless the job was purged and
+    /// re-registered since.
+    pub(super) fn stage_deployed_version_stable(&self, ch: &mut Changes, d: &Deployment) {
+        if let Ok((stable, _)) = self.job_stability(JobStability {
+            namespace: d.namespace.clone(),
+            job_id: d.job_id.clone(),
+            version: d.job_version,
+            stable: true,
+        }) && self
+            .job(&d.namespace, &d.job_id)
+            .is_some_and(|j| j.create_index == d.job_create_index || d.job_create_index == 0)
+        {
+            ch.jobs.extend(stable.jobs);
+            ch.version_stability.extend(stable.version_stability);
         }
     }
 
@@ -117,19 +157,8 @@ impl StateStore {
         let d = self.active_deployment(&c.deployment_id, "change the status of")?;
         let mut ch = Changes::default();
         let mut response = Response::default();
-        if c.status == deployment_status::SUCCESSFUL
-            && let Ok((stable, _)) = self.job_stability(JobStability {
-                namespace: d.namespace.clone(),
-                job_id: d.job_id.clone(),
-                version: d.job_version,
-                stable: true,
-            })
-            && self
-                .job(&d.namespace, &d.job_id)
-                .is_some_and(|j| j.create_index == d.job_create_index || d.job_create_index == 0)
-        {
-            ch.jobs = stable.jobs;
-            ch.version_stability = stable.version_stability;
+        if c.status == deployment_status::SUCCESSFUL {
+            self.stage_deployed_version_stable(&mut ch, d);
         }
         if let Some(dm) = ch.deployment_mut(self, &c.deployment_id) {
             dm.status = c.status;

@@ -1,6 +1,7 @@
 //! The `orch` command line, with Nomad's verbs.
 
 mod client;
+mod deployment_cmds;
 mod eval_cmds;
 pub mod flags;
 mod init;
@@ -19,6 +20,7 @@ Commands:
     agent          Run a server (-dev for a single-node server on 127.0.0.1:4646)
     alloc status   Display an allocation's status
     alloc logs     Stream the logs of a task
+    deployment     list, status, promote, fail, pause, resume
     eval           list, status: evaluations
     job            run, status, stop, plan, inspect, history, revert, scale, validate
     node           status, drain, eligibility
@@ -44,6 +46,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("job") => job::run(rest),
         Some("node") => node_cmds::run(rest),
         Some("eval") => eval_cmds::run_eval(rest),
+        Some("deployment") => deployment_cmds::run(rest),
         Some("alloc") => eval_cmds::run_alloc(rest),
         Some("server") => status_cmds::run_server(rest),
         Some("operator") => status_cmds::run_operator(rest),
@@ -104,7 +107,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
     let rest = &args[i.min(args.len())..];
     let words = match rest.first().map(String::as_str) {
         Some("operator") => 3,
-        Some("job" | "node" | "eval" | "alloc" | "server") => 2,
+        Some("job" | "node" | "eval" | "alloc" | "server" | "deployment") => 2,
         _ => 1,
     };
     let split = rest

@@ -3,13 +3,17 @@
 //!
 //! Exit codes as Nomad documents for `job run`: 0 when the evaluation completed and placed
 //! everything, 2 when placements failed (the evaluation is blocked waiting for capacity),
-//! 1 when the evaluation itself failed or was canceled. Deployments are not monitored.
+//! 1 when the evaluation itself failed or was canceled, or when the deployment it started
+//! failed. Like Nomad's monitor, once the evaluation completes it follows the deployment
+//! the evaluation worked on until that deployment is terminal (and, when the deployment
+//! failed and auto-reverted, the rollback's deployment too).
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
 use super::client::{Client, encode};
+use super::deployment_cmds::format_deployment;
 use super::table::{failed_groups, now, short, text};
 
 const TERMINAL: &[&str] = &["complete", "failed", "canceled", "cancelled"];
@@ -75,7 +79,12 @@ pub fn monitor(client: &Client, eval_id: &str) -> Result<u8, String> {
                 last_status.clear();
                 continue;
             }
-            return Ok(finish(&eval, &eval_id, &status));
+            let code = finish(&eval, &eval_id, &status);
+            let deployment = text(&eval["DeploymentID"]);
+            if code != 0 || deployment.is_empty() {
+                return Ok(code);
+            }
+            return monitor_deployment(client, &deployment);
         }
         if std::time::Instant::now() > deadline {
             return Err(format!(
@@ -83,6 +92,79 @@ pub fn monitor(client: &Client, eval_id: &str) -> Result<u8, String> {
             ));
         }
     }
+}
+
+const DEPLOYMENT_TERMINAL: &[&str] = &["successful", "failed", "cancelled"];
+
+/// Follows deployment `id` with blocking queries, printing its table whenever it changes,
+/// until it is terminal; returns 0 when it succeeded, 1 otherwise.
+pub fn monitor_deployment(client: &Client, id: &str) -> Result<u8, String> {
+    println!("==> {}: Monitoring deployment {:?}", now(), short(id));
+    let mut id = id.to_string();
+    let mut index = 0u64;
+    let mut last = String::new();
+    let mut failed = false;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+    loop {
+        let (d, idx) =
+            client.get_blocking(&format!("/v1/deployment/{}", encode(&id)), index, "5s")?;
+        index = idx.max(index);
+        let shown = format_deployment(&d, false);
+        if shown != last {
+            println!("\n    {}", now());
+            for line in shown.lines() {
+                println!("{}", format!("    {line}").trim_end());
+            }
+            last = shown;
+        }
+        let status = text(&d["Status"]);
+        if DEPLOYMENT_TERMINAL.contains(&status.as_str()) {
+            let mark = if status == "successful" { "✓" } else { "!" };
+            println!("\n  {mark} Deployment {:?} {status}", short(&id));
+            if status != "failed" {
+                return Ok(u8::from(failed || status != "successful"));
+            }
+            failed = true;
+            match rollback_deployment(client, &d)? {
+                Some(next) => {
+                    println!(
+                        "==> {}: Monitoring rollback deployment {:?}",
+                        now(),
+                        short(&next)
+                    );
+                    id = next;
+                    index = 0;
+                    last.clear();
+                }
+                None => return Ok(1),
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "gave up monitoring deployment {id:?} after an hour; check it with `orch deployment status {id}`"
+            ));
+        }
+    }
+}
+
+/// The deployment rolling back a failed one that auto-reverted: the job's newer latest
+/// deployment, waited for briefly since the revert is scheduled after the failure.
+fn rollback_deployment(client: &Client, failed: &Value) -> Result<Option<String>, String> {
+    let reverting = text(&failed["StatusDescription"]).contains("rolling back to job version");
+    if !reverting {
+        return Ok(None);
+    }
+    let job = text(&failed["JobID"]);
+    let failed_id = text(&failed["ID"]);
+    for _ in 0..50 {
+        let latest = client.get(&format!("/v1/job/{}/deployment", encode(&job)))?;
+        let id = text(&latest["ID"]);
+        if !id.is_empty() && id != failed_id {
+            return Ok(Some(id));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    Ok(None)
 }
 
 fn finish(eval: &Value, eval_id: &str, status: &str) -> u8 {

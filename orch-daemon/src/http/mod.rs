@@ -252,6 +252,26 @@ pub fn router(api: Arc<ApiState>) -> Router {
         )
         .route("/v1/deployments", get(deployments::list))
         .route("/v1/deployment/{id}", get(deployments::get_deployment))
+        .route(
+            "/v1/deployment/allocations/{id}",
+            get(deployments::allocations),
+        )
+        .route(
+            "/v1/deployment/promote/{id}",
+            post(deployments::promote).put(deployments::promote),
+        )
+        .route(
+            "/v1/deployment/fail/{id}",
+            post(deployments::fail).put(deployments::fail),
+        )
+        .route(
+            "/v1/deployment/pause/{id}",
+            post(deployments::pause).put(deployments::pause),
+        )
+        .route(
+            "/v1/deployment/allocation-health/{id}",
+            post(deployments::allocation_health).put(deployments::allocation_health),
+        )
         // Status, agent, operator, metrics.
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
