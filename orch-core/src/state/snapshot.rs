@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{StateError, StateStore};
-use crate::model::{Allocation, Deployment, Evaluation, Job, Node};
+use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch};
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
@@ -27,6 +27,7 @@ struct SnapshotRef<'a> {
     evals: Vec<&'a Evaluation>,
     allocs: Vec<&'a Allocation>,
     deployments: Vec<&'a Deployment>,
+    periodic_launches: Vec<&'a PeriodicLaunch>,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +42,7 @@ struct SnapshotOwned {
     evals: Vec<Evaluation>,
     allocs: Vec<Allocation>,
     deployments: Vec<Deployment>,
+    periodic_launches: Vec<PeriodicLaunch>,
 }
 
 impl StateStore {
@@ -61,6 +63,7 @@ impl StateStore {
             evals: self.evals.values().collect(),
             allocs: self.allocs.values().collect(),
             deployments: self.deployments.values().collect(),
+            periodic_launches: self.periodic_launches.values().collect(),
         };
         postcard::to_allocvec(&snap).map_err(|e| {
             StateError::Snapshot(format!(
@@ -122,6 +125,11 @@ impl StateStore {
         for d in snap.deployments {
             store.index_deployment(&d);
             store.deployments.insert(d.id.clone(), d);
+        }
+        for l in snap.periodic_launches {
+            store
+                .periodic_launches
+                .insert((l.namespace.clone(), l.id.clone()), l);
         }
         Ok(store)
     }
