@@ -1,6 +1,7 @@
 //! The `orch` command line, with Nomad's verbs.
 
 mod client;
+mod dispatch_cmds;
 mod eval_cmds;
 pub mod flags;
 mod init;

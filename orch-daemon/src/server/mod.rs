@@ -11,6 +11,7 @@
 pub mod events;
 pub mod gc;
 pub mod leader;
+pub mod periodic;
 mod replicator;
 mod state_handle;
 

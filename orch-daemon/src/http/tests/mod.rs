@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::{AgentInfo, ApiState, router};
 
 mod cluster;
+mod dispatch;
 mod jobs;
 mod lists;
 use crate::server::{LocalReplicator, Replicator, StateHandle};
