@@ -34,6 +34,12 @@ pub async fn dispatch(
     let encoded: String = field(&body, "Payload")?.unwrap_or_default();
     let meta: BTreeMap<String, String> = field(&body, "Meta")?.unwrap_or_default();
     let token: String = field(&body, "IdempotencyToken")?.unwrap_or_default();
+    let prefix: String = field(&body, "IdPrefixTemplate")?.unwrap_or_default();
+    if !prefix.is_empty() {
+        return Err(ApiError::bad_request(
+            "IdPrefixTemplate is not supported by orch yet: dispatched jobs are named <parent>/dispatch-<time>-<id>; leave it empty",
+        ));
+    }
     let b64 = base64::engine::general_purpose::STANDARD;
     let payload = b64.decode(encoded.trim().as_bytes()).map_err(|e| {
         ApiError::bad_request(format!(
