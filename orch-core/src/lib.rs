@@ -7,9 +7,11 @@
 
 pub mod broker;
 pub mod canonical;
+pub mod dispatch;
 pub mod jobspec;
 pub mod lifecycle;
 pub mod model;
+pub mod periodic;
 pub mod scheduler;
 pub mod sim;
 pub mod state;

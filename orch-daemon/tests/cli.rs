@@ -289,7 +289,7 @@ fn server_verbs_against_a_dev_agent() {
     );
     let dispatch = orch(a, &["job", "dispatch", "web"]);
     assert!(
-        dispatch.stderr.contains("not supported yet"),
+        dispatch.stderr.contains("not a parameterized job"),
         "{}",
         dispatch.stderr
     );

@@ -99,6 +99,10 @@ pub struct Job {
     /// Dispatch payload, base64 as in Nomad's JSON.
     #[serde(rename = "Payload")]
     pub payload: String,
+    /// Token of the dispatch that created this job: a repeated dispatch with the same
+    /// token returns this job while it is not dead.
+    #[serde(rename = "DispatchIdempotencyToken")]
+    pub dispatch_idempotency_token: String,
     /// `pending`, `running` or `dead`.
     #[serde(rename = "Status")]
     pub status: String,
@@ -149,6 +153,7 @@ impl Default for Job {
             parent_id: String::new(),
             dispatched: false,
             payload: String::new(),
+            dispatch_idempotency_token: String::new(),
             status: String::new(),
             status_description: String::new(),
             stable: false,
@@ -173,9 +178,22 @@ impl Job {
     }
 
     /// Periodic and parameterized jobs are templates: they never get allocations
-    /// themselves, only their children do.
+    /// themselves, only their children do. As in Nomad, a disabled periodic block still
+    /// makes a template (`IsPeriodic`), and a dispatched child is not one although it
+    /// keeps its parent's parameterized block (`IsParameterized`).
     pub fn is_template(&self) -> bool {
-        self.periodic.as_ref().is_some_and(|p| p.enabled) || self.parameterized_job.is_some()
+        self.periodic.is_some() || self.is_parameterized()
+    }
+
+    /// A parameterized parent (not a dispatched child of one).
+    pub fn is_parameterized(&self) -> bool {
+        self.parameterized_job.is_some() && !self.dispatched
+    }
+
+    /// The periodic dispatcher launches children of this job (Nomad's
+    /// `IsPeriodicActive`): periodic and enabled, not stopped, not a parameterized parent.
+    pub fn is_periodic_active(&self) -> bool {
+        self.periodic.as_ref().is_some_and(|p| p.enabled) && !self.stop && !self.is_parameterized()
     }
 
     /// Allocation name for a group instance: `job.group[index]`, as Nomad writes it.
@@ -244,4 +262,27 @@ impl Default for ParameterizedJobConfig {
             meta_optional: Vec::new(),
         }
     }
+}
+
+/// The last launch of a periodic parent, replicated so a new leader continues the
+/// schedule where the old one stopped (Nomad's `PeriodicLaunch`). Written with the
+/// parent's first registration (its insertion time) and with every child registration.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PeriodicLaunch {
+    /// Namespace of the parent.
+    #[serde(rename = "Namespace")]
+    pub namespace: String,
+    /// The parent job's ID.
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// Unix nanoseconds of the last launch.
+    #[serde(rename = "Launch")]
+    pub launch: i64,
+    /// Raft index that created the record.
+    #[serde(rename = "CreateIndex")]
+    pub create_index: u64,
+    /// Raft index of the last change.
+    #[serde(rename = "ModifyIndex")]
+    pub modify_index: u64,
 }

@@ -22,7 +22,10 @@ pub fn node_update_evals(
         .map(|a| (a.namespace.clone(), a.job_id.clone()))
         .collect();
     for j in state.jobs() {
-        if (j.job_type == job_type::SYSTEM || j.job_type == job_type::SYSBATCH) && !j.stop {
+        if (j.job_type == job_type::SYSTEM || j.job_type == job_type::SYSBATCH)
+            && !j.stop
+            && !j.is_template()
+        {
             jobs.insert((j.namespace.clone(), j.id.clone()));
         }
     }

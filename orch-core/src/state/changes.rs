@@ -9,7 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{JOB_TRACKED_VERSIONS, JobKey, JobVersionKey, StateStore, key, table};
-use crate::model::{Allocation, Deployment, Evaluation, Job, Node, job_status, job_type};
+use crate::model::{
+    Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch, job_status, job_type,
+};
 
 /// What a handler returns: the change set to commit and the reply for the caller.
 pub(super) type Outcome = Result<(Changes, super::Response), super::StateError>;
@@ -36,6 +38,8 @@ pub(super) struct Changes {
     pub allocs: BTreeMap<String, Option<Allocation>>,
     pub deployments: BTreeMap<String, Option<Deployment>>,
     pub services: BTreeMap<String, Option<crate::model::ServiceRegistration>>,
+    /// Periodic launch records to write (removed with their job's purge).
+    pub periodic_launches: BTreeMap<JobKey, PeriodicLaunch>,
 }
 
 /// Gets an object for modification through the change set, copying it from the store on
@@ -175,6 +179,9 @@ impl StateStore {
                     if self.job_versions.remove(&k).is_some() {
                         dirty.insert(table::JOB_VERSION);
                     }
+                    if self.periodic_launches.remove(&k).is_some() {
+                        dirty.insert(table::PERIODIC_LAUNCH);
+                    }
                 }
                 JobChange::Put {
                     mut job,
@@ -189,6 +196,15 @@ impl StateStore {
                     touched.insert(k);
                 }
             }
+        }
+        for (k, mut launch) in ch.periodic_launches {
+            launch.create_index = self
+                .periodic_launches
+                .get(&k)
+                .map_or(index, |l| l.create_index);
+            launch.modify_index = index;
+            self.periodic_launches.insert(k, launch);
+            dirty.insert(table::PERIODIC_LAUNCH);
         }
         for (k, version, stable) in ch.version_stability {
             if let Some(j) = self

@@ -15,7 +15,7 @@ use super::{
     JobDeregister, JobRegister, JobRevert, JobScale, JobStability, Response, StateError,
     StateStore, key,
 };
-use crate::model::{Evaluation, Job, job_status, job_type};
+use crate::model::{Evaluation, Job, PeriodicLaunch, job_status, job_type};
 
 /// True when `new` differs from `old` in anything but the server-managed fields (status,
 /// status description, stability, version, indexes, submit time): Nomad's `SpecChanged`.
@@ -167,8 +167,42 @@ impl StateStore {
         }
         let (namespace, job_id) = job.key();
         let mut ch = Changes::default();
+        self.stage_periodic_launch(&mut ch, &job, c.now);
         let result = self.stage_job(index, &mut ch, job, existing, c.now);
         self.finish_job_command(index, ch, c.eval, (&namespace, &job_id), result)
+    }
+
+    /// Nomad's FSM bookkeeping of periodic launches: a newly active periodic parent
+    /// gets its registration time as its first "launch" (so a leader that was down at the
+    /// first launch time still makes it up); a child of a periodic parent records its
+    /// launch time (from its ID) on the parent. Launch records only move forward.
+    fn stage_periodic_launch(&self, ch: &mut Changes, job: &Job, now: i64) {
+        let mut record = |ns: &str, id: &str, launch: i64| {
+            let k = key(ns, id);
+            let current = self.periodic_launches.get(&k);
+            if current.is_none_or(|l| l.launch < launch) {
+                ch.periodic_launches.insert(
+                    k,
+                    PeriodicLaunch {
+                        namespace: ns.to_string(),
+                        id: id.to_string(),
+                        launch,
+                        ..PeriodicLaunch::default()
+                    },
+                );
+            }
+        };
+        if job.is_periodic_active() && self.periodic_launch(&job.namespace, &job.id).is_none() {
+            record(&job.namespace, &job.id, now);
+        }
+        if !job.parent_id.is_empty()
+            && let Some(parent) = self.jobs.get(&key(&job.namespace, &job.parent_id))
+            && parent.periodic.is_some()
+            && !parent.is_parameterized()
+            && let Some(launch) = crate::periodic::launch_time(&job.id)
+        {
+            record(&job.namespace, &job.parent_id, launch);
+        }
     }
 
     pub(super) fn job_deregister(&self, index: u64, c: JobDeregister) -> Outcome {

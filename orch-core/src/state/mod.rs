@@ -26,11 +26,11 @@ mod nodes;
 mod services;
 mod snapshot;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Allocation, Deployment, Evaluation, Job, Node};
+use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch};
 
 pub use command::*;
 pub use error::StateError;
@@ -64,6 +64,8 @@ pub mod table {
     pub const DEPLOYMENTS: &str = "deployments";
     /// Service registrations (the `nomad` provider's catalog).
     pub const SERVICES: &str = "services";
+    /// Periodic launch records.
+    pub const PERIODIC_LAUNCH: &str = "periodic_launch";
 }
 
 /// The cluster state. See the module documentation for the rules it keeps.
@@ -79,6 +81,7 @@ pub struct StateStore {
     allocs: BTreeMap<String, Allocation>,
     deployments: BTreeMap<String, Deployment>,
     services: BTreeMap<String, crate::model::ServiceRegistration>,
+    periodic_launches: BTreeMap<JobKey, PeriodicLaunch>,
     // Derived indexes, rebuilt on restore.
     evals_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     allocs_by_node: BTreeMap<String, BTreeSet<String>>,
@@ -162,6 +165,28 @@ impl StateStore {
     /// All jobs, ordered by namespace then ID.
     pub fn jobs(&self) -> impl Iterator<Item = &Job> {
         self.jobs.values()
+    }
+
+    /// Jobs whose `ParentID` is `parent` (periodic launches and dispatches), by ID.
+    /// Children's IDs start with `<parent>/`, so this is a range scan.
+    pub fn child_jobs(&self, namespace: &str, parent: &str) -> Vec<&Job> {
+        let prefix = format!("{parent}/");
+        self.jobs
+            .range(key(namespace, &prefix)..)
+            .take_while(|((ns, id), _)| ns == namespace && id.starts_with(&prefix))
+            .map(|(_, j)| j)
+            .filter(|j| j.parent_id == parent)
+            .collect()
+    }
+
+    /// The last launch of a periodic parent (see [`PeriodicLaunch`]).
+    pub fn periodic_launch(&self, namespace: &str, id: &str) -> Option<&PeriodicLaunch> {
+        self.periodic_launches.get(&key(namespace, id))
+    }
+
+    /// All periodic launch records, by namespace and job ID.
+    pub fn periodic_launches(&self) -> impl Iterator<Item = &PeriodicLaunch> {
+        self.periodic_launches.values()
     }
 
     /// One tracked version of a job.

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{StateError, StateStore};
-use crate::model::{Allocation, Deployment, Evaluation, Job, Node};
+use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch};
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
-pub const SNAPSHOT_FORMAT: u32 = 2;
+pub const SNAPSHOT_FORMAT: u32 = 3;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
@@ -28,6 +28,7 @@ struct SnapshotRef<'a> {
     allocs: Vec<&'a Allocation>,
     deployments: Vec<&'a Deployment>,
     services: Vec<&'a crate::model::ServiceRegistration>,
+    periodic_launches: Vec<&'a PeriodicLaunch>,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +44,7 @@ struct SnapshotOwned {
     allocs: Vec<Allocation>,
     deployments: Vec<Deployment>,
     services: Vec<crate::model::ServiceRegistration>,
+    periodic_launches: Vec<PeriodicLaunch>,
 }
 
 impl StateStore {
@@ -64,6 +66,7 @@ impl StateStore {
             allocs: self.allocs.values().collect(),
             deployments: self.deployments.values().collect(),
             services: self.services.values().collect(),
+            periodic_launches: self.periodic_launches.values().collect(),
         };
         postcard::to_allocvec(&snap).map_err(|e| {
             StateError::Snapshot(format!(
@@ -133,6 +136,11 @@ impl StateStore {
                 .or_default()
                 .insert(r.id.clone());
             store.services.insert(r.id.clone(), r);
+        }
+        for l in snap.periodic_launches {
+            store
+                .periodic_launches
+                .insert((l.namespace.clone(), l.id.clone()), l);
         }
         Ok(store)
     }

@@ -469,7 +469,7 @@ pub(crate) fn migrate(e: &mut Errors, path: &str, m: &MigrateStrategy) {
     }
 }
 
-/// Checks a periodic configuration (cron syntax is checked where launches are computed).
+/// Checks a periodic configuration, cron syntax and time zone included.
 pub(crate) fn periodic(e: &mut Errors, path: &str, p: &PeriodicConfig) {
     if !p.spec.is_empty() && !p.specs.is_empty() {
         e.add(path, "Only cron or crons may be used");
@@ -487,20 +487,12 @@ pub(crate) fn periodic(e: &mut Errors, path: &str, p: &PeriodicConfig) {
             ),
         );
     }
-    for (i, spec) in std::iter::once(&p.spec).chain(&p.specs).enumerate() {
-        let fields = spec.split_whitespace().count();
-        if !spec.is_empty() && !spec.starts_with('@') && !(5..=7).contains(&fields) {
-            let field = if i == 0 {
-                "Spec".to_string()
-            } else {
-                format!("Specs[{}]", i - 1)
-            };
-            e.at(
-                path,
-                &field,
-                format!("Invalid cron spec {spec:?}: expected 5 to 7 fields, got {fields}"),
-            );
-        }
+    if let Err(err) = crate::periodic::Schedule::new(p) {
+        let field = match &err {
+            crate::periodic::PeriodicError::TimeZone(_) => "TimeZone".to_string(),
+            crate::periodic::PeriodicError::Spec { field, .. } => field.clone(),
+        };
+        e.at(path, &field, err.to_string());
     }
 }
 

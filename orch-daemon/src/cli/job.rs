@@ -26,11 +26,11 @@ const JOBSPEC_FLAGS: &[FlagSpec] = &[
 const JOB_USAGE: &str = "Usage: orch job <subcommand> [options] [args]
 
 Subcommands:
-    dispatch   Dispatch a parameterized job (not supported yet)
+    dispatch   Dispatch an instance of a parameterized job
     history    Display all tracked versions of a job
     init       Write an example jobspec (example.nomad.hcl)
     inspect    Inspect a submitted job (JSON)
-    periodic   Force a periodic job (not supported yet)
+    periodic   Interact with periodic jobs (force a launch)
     plan       Dry-run a job update to see its effects
     revert     Revert to a prior version of the job
     run        Run a new job or update an existing one

@@ -73,9 +73,8 @@ pub fn run(verb: &str, args: &[String], usage: &str) -> Result<ExitCode, String>
         "revert" => revert(args),
         "scale" => scale(args),
         "plan" => plan(args),
-        "dispatch" | "periodic" => Err(format!(
-            "`orch job {verb}` is not supported yet: orch has no dispatcher or periodic launcher; run a regular job with `orch job run` instead"
-        )),
+        "dispatch" => super::dispatch_cmds::dispatch(args),
+        "periodic" => super::dispatch_cmds::periodic(args),
         other => Err(format!("unknown command `orch job {other}`\n\n{usage}")),
     }
 }
@@ -297,7 +296,7 @@ fn list_jobs(client: &Client, as_json: bool) -> Result<ExitCode, String> {
 }
 
 /// Prints the evaluation ID (with `-detach`) or monitors it.
-fn follow(client: &Client, reply: &Value, detach: bool) -> Result<ExitCode, String> {
+pub(super) fn follow(client: &Client, reply: &Value, detach: bool) -> Result<ExitCode, String> {
     let eval_id = text(&reply["EvalID"]);
     if eval_id.is_empty() {
         return Ok(ExitCode::SUCCESS);

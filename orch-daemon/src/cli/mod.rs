@@ -2,6 +2,7 @@
 
 mod client;
 mod deployment_cmds;
+mod dispatch_cmds;
 mod eval_cmds;
 pub mod flags;
 mod init;

@@ -99,6 +99,44 @@ impl AllocDir {
     }
 }
 
+/// Writes a dispatched job's payload (base64, as the job carries it) to
+/// `<task>/local/<file>`, the `dispatch_payload` block's destination. An empty payload
+/// writes an empty file, as Nomad does. Paths leaving `local/` are refused (validation
+/// already refuses them at registration).
+pub fn write_payload(dir: &TaskDir, file: &str, payload_b64: &str) -> Result<(), String> {
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(payload_b64.trim().as_bytes())
+        .map_err(|e| {
+            format!("dispatch payload is not valid base64 ({e}); dispatch the job again")
+        })?;
+    let mut path = dir.local.clone();
+    for part in Path::new(file).components() {
+        match part {
+            std::path::Component::Normal(p) => path.push(p),
+            std::path::Component::CurDir => {}
+            _ => {
+                return Err(format!(
+                    "dispatch_payload file {file:?} leaves the task's local directory; use a relative path inside it"
+                ));
+            }
+        }
+    }
+    if path == dir.local {
+        return Err("dispatch_payload file is empty; name a file inside local/".into());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("could not create {}: {e}", parent.display()))?;
+    }
+    std::fs::write(&path, data).map_err(|e| {
+        format!(
+            "could not write the dispatch payload to {}: {e}",
+            path.display()
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +160,13 @@ mod tests {
         assert_eq!(d.resolve("/web/local/x"), Some(d.root.join("web/local/x")));
         assert_eq!(d.resolve("../etc/passwd"), None);
         assert_eq!(d.resolve("web/../../x"), None);
+        write_payload(&d.task("web"), "in/payload.txt", "aGVsbG8=").unwrap();
+        assert_eq!(
+            std::fs::read(d.root.join("web/local/in/payload.txt")).unwrap(),
+            b"hello"
+        );
+        assert!(write_payload(&d.task("web"), "../x", "").is_err());
+        assert!(write_payload(&d.task("web"), "x", "***").is_err());
         d.destroy().unwrap();
         assert!(!d.root.exists());
         let _ = std::fs::remove_dir_all(root);

@@ -445,7 +445,13 @@ impl AllocRunner {
             .map(|j| j.job_type.clone())
             .unwrap_or_default();
         let (tx, rx) = mpsc::unbounded_channel();
+        let payload = alloc
+            .job
+            .as_ref()
+            .map(|j| j.payload.clone())
+            .unwrap_or_default();
         let runner = TaskRunner {
+            payload,
             driver: self.drivers.get(&task.driver),
             restored: st.tasks.get(name).cloned(),
             seed: seed_of(&alloc.id, name),

@@ -23,6 +23,8 @@ pub mod event {
     pub const RECEIVED: &str = "Received";
     /// Directories are being built.
     pub const SETUP: &str = "Task Setup";
+    /// The task directory could not be prepared (dispatch payload).
+    pub const SETUP_FAILURE: &str = "Setup Failure";
     /// Artifacts are being fetched.
     pub const DOWNLOADING: &str = "Downloading Artifacts";
     /// An artifact could not be fetched.
@@ -96,6 +98,9 @@ pub struct TaskRunner {
     pub vars: InterpolationVars,
     /// The task's directories.
     pub dir: TaskDir,
+    /// The dispatch payload of the allocation's job (base64, empty for none), written to
+    /// `local/<dispatch_payload.file>` before the task starts.
+    pub payload: String,
     /// State from an earlier client process, when restoring.
     pub restored: Option<LocalTaskState>,
     /// Seed of the restart jitter.
@@ -321,6 +326,13 @@ impl TaskRunner {
     async fn setup(&mut self, local: &mut LocalTaskState) -> Result<(), TaskEvent> {
         self.push_event(local, new_event(event::SETUP, "Building Task Directory"));
         self.send(local, TaskRun::Running);
+        if let Some(d) = &self.task.dispatch_payload {
+            super::alloc_dir::write_payload(&self.dir, &d.file, &self.payload).map_err(|msg| {
+                let mut ev = new_event(event::SETUP_FAILURE, &msg);
+                ev.message = msg;
+                ev
+            })?;
+        }
         if !self.task.artifacts.is_empty() {
             self.push_event(
                 local,

@@ -1,5 +1,5 @@
 //! Operations on an existing job: scaling (status and writes), forced evaluation,
-//! revert, stability, and the dispatch/periodic endpoints orch does not implement yet.
+//! revert and stability (dispatch and periodic force are in `http::dispatch`).
 
 use std::collections::BTreeMap;
 
@@ -200,14 +200,4 @@ pub async fn stable(
         }))
         .await?;
     Ok(api.reply(r.index, &json!({"Index": r.index})))
-}
-
-/// `POST /v1/job/:id/dispatch`: the state machine has no dispatch command yet.
-pub async fn dispatch() -> ApiError {
-    ApiError::not_implemented("Dispatching parameterized jobs (POST /v1/job/:id/dispatch)")
-}
-
-/// `POST /v1/job/:id/periodic/force`: no periodic launcher yet.
-pub async fn periodic_force() -> ApiError {
-    ApiError::not_implemented("Forcing a periodic job launch (POST /v1/job/:id/periodic/force)")
 }

@@ -48,6 +48,7 @@ pub fn job_stub(s: &StateStore, job: &Job) -> Value {
 /// Nomad's `JobSummary`: per group, allocations by client status, plus what is still
 /// queued according to the job's latest evaluation.
 pub fn job_summary(s: &StateStore, job: &Job) -> Value {
+    let children = orch_core::periodic::children_summary(s, &job.namespace, &job.id);
     let allocs = s.allocs_by_job(&job.namespace, &job.id);
     let latest_eval = s
         .evals_by_job(&job.namespace, &job.id)
@@ -95,7 +96,7 @@ pub fn job_summary(s: &StateStore, job: &Job) -> Value {
         "JobID": job.id,
         "Namespace": job.namespace,
         "Summary": groups,
-        "Children": {"Pending": 0, "Running": 0, "Dead": 0},
+        "Children": {"Pending": children.0, "Running": children.1, "Dead": children.2},
         "CreateIndex": job.create_index,
         "ModifyIndex": modify,
     })

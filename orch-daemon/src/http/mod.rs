@@ -13,6 +13,7 @@ pub mod allocs;
 pub mod client_api;
 pub mod client_fs;
 pub mod deployments;
+pub mod dispatch;
 pub mod events;
 pub mod filter;
 pub mod job_ops;
@@ -210,11 +211,11 @@ pub fn router(api: Arc<ApiState>) -> Router {
         )
         .route(
             "/v1/job/{id}/dispatch",
-            post(job_ops::dispatch).put(job_ops::dispatch),
+            post(dispatch::dispatch).put(dispatch::dispatch),
         )
         .route(
             "/v1/job/{id}/periodic/force",
-            post(job_ops::periodic_force).put(job_ops::periodic_force),
+            post(dispatch::periodic_force).put(dispatch::periodic_force),
         )
         // Allocations and evaluations.
         .route("/v1/allocations", get(allocs::list))

@@ -138,6 +138,10 @@ impl Leader {
         tokio::spawn(Arc::clone(self).heartbeat_reaper());
         tokio::spawn(Arc::clone(self).housekeeping());
         tokio::spawn(Arc::clone(self).deployment_watcher());
+        tokio::spawn(super::periodic::run(
+            self.state.clone(),
+            Arc::clone(&self.replicator),
+        ));
         for _ in 0..self.config.workers.max(1) {
             tokio::spawn(Arc::clone(self).worker());
         }

@@ -12,6 +12,7 @@ pub mod deployment_watcher;
 pub mod events;
 pub mod gc;
 pub mod leader;
+pub mod periodic;
 mod replicator;
 mod state_handle;
 

@@ -130,16 +130,16 @@ async fn job_lifecycle_register_read_list_update_scale_deregister() {
     assert_eq!(text, "job not found");
     env.fails("DELETE", "/v1/job/web", None, StatusCode::NOT_FOUND)
         .await;
-    // Not implemented features say so.
+    // Only parameterized jobs can be dispatched.
     let text = env
         .fails(
             "POST",
             "/v1/job/api/dispatch",
             Some(json!({})),
-            StatusCode::NOT_IMPLEMENTED,
+            StatusCode::BAD_REQUEST,
         )
         .await;
-    assert!(text.contains("Dispatch"), "{text}");
+    assert!(text.contains("not a parameterized job"), "{text}");
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use super::{AgentInfo, ApiState, router};
 
 mod cluster;
 mod deployments;
+mod dispatch;
 mod jobs;
 mod lists;
 use crate::server::{LocalReplicator, Replicator, StateHandle};

@@ -1,0 +1,222 @@
+//! Periodic jobs: when a parent launches its next child, and what the child is.
+//!
+//! Pure: the leader's dispatcher (`orch-daemon`'s `server::periodic`) passes the time in
+//! and proposes the children this module derives. Launches are tracked in the replicated
+//! state as one [`PeriodicLaunch`](crate::model::PeriodicLaunch) per parent, written in
+//! the same log entry as the child (see `state::jobs`), so a new leader neither skips nor
+//! repeats a launch: it continues from the recorded one.
+//!
+//! Missed launches (no leader at the time, or a leader change): as in Nomad's
+//! `restorePeriodicDispatcher`, only one is made up for, at once, with the current time
+//! as its launch time; the schedule then continues from there. A launch more than
+//! [`LATE_TOLERANCE`] late counts as missed.
+
+mod cron;
+
+use std::collections::BTreeMap;
+
+pub use cron::{Cron, CronError};
+
+use crate::model::{Job, PeriodicConfig, job_status};
+use crate::state::{JobKey, StateStore};
+
+/// What the dispatcher appends to the parent's ID, before the launch's Unix seconds.
+pub const LAUNCH_SUFFIX: &str = "/periodic-";
+
+/// A launch found this late (nanoseconds) is treated as missed: it happens now, under
+/// the current time, instead of under its scheduled time.
+pub const LATE_TOLERANCE: i64 = 5_000_000_000;
+
+const NANOS: i64 = 1_000_000_000;
+
+/// Time zone names that mean UTC (Go's `LoadLocation` accepts these for UTC).
+const UTC_NAMES: &[&str] = &["", "UTC", "Etc/UTC", "GMT", "Etc/GMT", "Universal", "Zulu"];
+
+/// Why a periodic block cannot be scheduled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodicError {
+    /// A cron expression does not parse. `field` is `Spec` or `Specs[i]`.
+    #[error("Invalid cron spec {spec:?}: {source}")]
+    Spec {
+        /// `Spec` or `Specs[i]`.
+        field: String,
+        /// The expression.
+        spec: String,
+        /// What is wrong with it.
+        source: CronError,
+    },
+    /// Only UTC is supported.
+    #[error(
+        "time zone {0:?} is not supported by orch yet: only UTC is; write the cron expression in UTC and drop time_zone"
+    )]
+    TimeZone(String),
+}
+
+/// A periodic block's parsed expressions: the next launch is the earliest of any.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    crons: Vec<Cron>,
+}
+
+impl Schedule {
+    /// Parses `Spec` and `Specs` and checks the time zone.
+    pub fn new(p: &PeriodicConfig) -> Result<Schedule, PeriodicError> {
+        if !UTC_NAMES.contains(&p.time_zone.as_str()) {
+            return Err(PeriodicError::TimeZone(p.time_zone.clone()));
+        }
+        let named = std::iter::once(("Spec".to_string(), &p.spec)).chain(
+            p.specs
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (format!("Specs[{i}]"), s)),
+        );
+        let mut crons = Vec::new();
+        for (field, spec) in named.filter(|(_, s)| !s.is_empty()) {
+            let c = Cron::parse(spec).map_err(|source| PeriodicError::Spec {
+                field,
+                spec: spec.clone(),
+                source,
+            })?;
+            crons.push(c);
+        }
+        Ok(Schedule { crons })
+    }
+
+    /// The first launch strictly after `after` (Unix nanoseconds), in whole seconds as
+    /// nanoseconds; `None` when no expression matches again.
+    pub fn next_after(&self, after: i64) -> Option<i64> {
+        let secs = after.div_euclid(NANOS);
+        self.crons
+            .iter()
+            .filter_map(|c| c.next_after(secs))
+            .min()
+            .and_then(|s| s.checked_mul(NANOS))
+    }
+}
+
+/// The child's ID for a launch at `launch` (Unix nanoseconds): `<parent>/periodic-<secs>`.
+pub fn child_id(parent_id: &str, launch: i64) -> String {
+    format!("{parent_id}{LAUNCH_SUFFIX}{}", launch.div_euclid(NANOS))
+}
+
+/// The launch time (Unix nanoseconds) encoded in a periodic child's ID.
+pub fn launch_time(child_id: &str) -> Option<i64> {
+    let (_, secs) = child_id.rsplit_once(LAUNCH_SUFFIX)?;
+    secs.parse::<i64>().ok()?.checked_mul(NANOS)
+}
+
+/// The child a parent launches at `launch`: the parent's spec without its periodic
+/// block, under the derived ID, with `ParentID` set and server bookkeeping reset.
+pub fn derive_child(parent: &Job, launch: i64) -> Job {
+    let mut child = parent.clone();
+    child.id = child_id(&parent.id, launch);
+    child.name.clone_from(&child.id);
+    child.parent_id.clone_from(&parent.id);
+    child.periodic = None;
+    child.stop = false;
+    reset_bookkeeping(&mut child);
+    child
+}
+
+/// Clears what the state store manages, so a derived job registers as new.
+pub(crate) fn reset_bookkeeping(job: &mut Job) {
+    job.status = String::new();
+    job.status_description = String::new();
+    job.stable = false;
+    job.version = 0;
+    job.submit_time = 0;
+    job.create_index = 0;
+    job.modify_index = 0;
+    job.job_modify_index = 0;
+}
+
+/// True while any child of `parent` has an evaluation or allocation that is not
+/// terminal (Nomad's `RunningChildren`): `prohibit_overlap` skips launches then.
+pub fn has_running_children(state: &StateStore, namespace: &str, parent: &str) -> bool {
+    state.child_jobs(namespace, parent).iter().any(|c| {
+        state
+            .evals_by_job(namespace, &c.id)
+            .iter()
+            .any(|e| e.create_index >= c.create_index && !e.terminal())
+            || state
+                .allocs_by_job(namespace, &c.id)
+                .iter()
+                .any(|a| a.create_index >= c.create_index && !a.terminal())
+    })
+}
+
+/// Children of `parent` by status, for job summaries: `(pending, running, dead)`.
+pub fn children_summary(state: &StateStore, namespace: &str, parent: &str) -> (u64, u64, u64) {
+    let mut counts = (0, 0, 0);
+    for c in state.child_jobs(namespace, parent) {
+        match c.status.as_str() {
+            job_status::RUNNING => counts.1 += 1,
+            job_status::DEAD => counts.2 += 1,
+            _ => counts.0 += 1,
+        }
+    }
+    counts
+}
+
+/// One launch the dispatcher should make now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueLaunch {
+    /// The parent job.
+    pub parent: JobKey,
+    /// Launch time (Unix nanoseconds): the scheduled time, or now for a missed launch.
+    pub at: i64,
+    /// The scheduled time was missed (see the module documentation).
+    pub missed: bool,
+    /// `prohibit_overlap` is set and a previous child still runs: skip this launch.
+    pub overlapping: bool,
+}
+
+/// What the dispatcher does now and when to look again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LaunchPlan {
+    /// Launches due at `now`.
+    pub due: Vec<DueLaunch>,
+    /// The earliest future launch (Unix nanoseconds), if any.
+    pub next: Option<i64>,
+}
+
+/// The launches due at `now` for every active periodic parent (enabled, not stopped, not
+/// an undispatched parameterized job). A parent's schedule continues from the latest of
+/// its recorded launch, its last registration (a changed spec starts afresh, as Nomad
+/// re-adds it) and the launch the dispatcher last skipped for overlap (`skipped`).
+pub fn due_launches(state: &StateStore, now: i64, skipped: &BTreeMap<JobKey, i64>) -> LaunchPlan {
+    let mut plan = LaunchPlan::default();
+    for job in state.jobs().filter(|j| j.is_periodic_active()) {
+        let Some(p) = job.periodic.as_ref() else {
+            continue;
+        };
+        let Ok(schedule) = Schedule::new(p) else {
+            continue; // Refused at registration; an old entry cannot launch.
+        };
+        let key = job.key();
+        let recorded = state
+            .periodic_launch(&job.namespace, &job.id)
+            .map_or(0, |l| l.launch);
+        let base = recorded
+            .max(job.submit_time)
+            .max(skipped.get(&key).copied().unwrap_or(0));
+        let Some(next) = schedule.next_after(base) else {
+            continue;
+        };
+        if next > now {
+            plan.next = Some(plan.next.map_or(next, |n: i64| n.min(next)));
+            continue;
+        }
+        let missed = now - next > LATE_TOLERANCE;
+        plan.due.push(DueLaunch {
+            overlapping: p.prohibit_overlap && has_running_children(state, &job.namespace, &job.id),
+            parent: key,
+            at: if missed { now } else { next },
+            missed,
+        });
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests;

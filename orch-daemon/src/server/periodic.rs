@@ -1,0 +1,199 @@
+//! The leader's periodic dispatcher: launches the children of periodic jobs on schedule
+//! (Nomad's `PeriodicDispatch`).
+//!
+//! What is due is decided by `orch_core::periodic::due_launches` from the replicated
+//! state alone (each parent's recorded last launch, written with every child), so this
+//! loop keeps no schedule of its own: a new leader continues where the old one stopped,
+//! making up at most one missed launch. The only local memory is the launches skipped
+//! for `prohibit_overlap`, so they are not retried; a new leader forgets them and may
+//! launch once as soon as the running child has finished.
+//!
+//! [`launch`] is shared with `POST /v1/job/:id/periodic/force`, which needs no leader
+//! state: it proposes the child like any write.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use orch_core::model::{Evaluation, eval_status, trigger};
+use orch_core::periodic::{derive_child, due_launches};
+use orch_core::state::{Command, JobKey, JobRegister, Response};
+
+use super::{ReplicateError, Replicator, StateHandle, new_uuid, now_nanos};
+
+/// Longest sleep between looks at the schedule (new parents are noticed through the
+/// state's change notifications sooner).
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+
+/// Why a launch could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// No job by that ID.
+    #[error("job {0:?} not found")]
+    NotFound(String),
+    /// The job is not an active periodic job.
+    #[error(
+        "can't force launch non-periodic job {0:?}: it has no enabled periodic block, or it is stopped or parameterized"
+    )]
+    NotPeriodic(String),
+    /// The write failed.
+    #[error(transparent)]
+    Replicate(#[from] ReplicateError),
+}
+
+/// Registers the child `parent` launches at `at` (Unix nanoseconds) with its evaluation,
+/// in one log entry that also records the launch on the parent.
+pub async fn launch(
+    state: &StateHandle,
+    replicator: &dyn Replicator,
+    namespace: &str,
+    parent_id: &str,
+    at: i64,
+) -> Result<Response, LaunchError> {
+    let child = {
+        let s = state.read();
+        let parent = s
+            .job(namespace, parent_id)
+            .ok_or_else(|| LaunchError::NotFound(parent_id.to_string()))?;
+        if !parent.is_periodic_active() {
+            return Err(LaunchError::NotPeriodic(parent_id.to_string()));
+        }
+        derive_child(parent, at)
+    };
+    let now = now_nanos();
+    let eval = Evaluation {
+        id: new_uuid(),
+        namespace: child.namespace.clone(),
+        priority: child.priority,
+        eval_type: child.job_type.clone(),
+        triggered_by: trigger::PERIODIC_JOB.into(),
+        job_id: child.id.clone(),
+        status: eval_status::PENDING.into(),
+        create_time: now,
+        modify_time: now,
+        ..Evaluation::default()
+    };
+    let r = replicator
+        .propose(Command::JobRegister(JobRegister {
+            job: child,
+            eval: Some(eval),
+            enforce_index: None,
+            preserve_counts: false,
+            now,
+        }))
+        .await?;
+    Ok(r)
+}
+
+/// Runs the dispatcher forever; it acts only while this server leads.
+pub async fn run(state: StateHandle, replicator: Arc<dyn Replicator>) {
+    let mut changes = state.subscribe();
+    let mut skipped: BTreeMap<JobKey, i64> = BTreeMap::new();
+    loop {
+        if !replicator.is_leader() {
+            skipped.clear();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        let now = now_nanos();
+        let plan = due_launches(&state.read(), now, &skipped);
+        for due in plan.due {
+            let (ns, id) = &due.parent;
+            if due.overlapping {
+                tracing::debug!(job = %id, "periodic launch skipped: a previous child still runs (prohibit_overlap)");
+                skipped.insert(due.parent.clone(), due.at);
+                continue;
+            }
+            if due.missed {
+                tracing::info!(job = %id, "making up a missed periodic launch now");
+            }
+            if let Err(e) = launch(&state, replicator.as_ref(), ns, id, due.at).await {
+                tracing::warn!(job = %id, error = %e, "periodic launch failed");
+                // Not retried in a tight loop: the next pass tries again.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            skipped.remove(&due.parent);
+        }
+        let wait = plan.next.map_or(MAX_SLEEP, |next| {
+            let ns = u64::try_from(next.saturating_sub(now_nanos())).unwrap_or(0);
+            Duration::from_nanos(ns).min(MAX_SLEEP)
+        });
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::LocalReplicator;
+    use orch_core::model::{Job, PeriodicConfig, Task, TaskGroup, job_type};
+
+    fn parent() -> Job {
+        let mut j = Job {
+            id: "tick".into(),
+            job_type: job_type::BATCH.into(),
+            periodic: Some(PeriodicConfig {
+                spec: "* * * * * * *".into(),
+                ..PeriodicConfig::default()
+            }),
+            task_groups: vec![TaskGroup {
+                name: "g".into(),
+                tasks: vec![Task {
+                    name: "t".into(),
+                    driver: "raw_exec".into(),
+                    ..Task::default()
+                }],
+                ..TaskGroup::default()
+            }],
+            ..Job::default()
+        };
+        orch_core::canonical::canonicalize_job(&mut j);
+        j
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_second_cron_launches_children_and_force_refuses_plain_jobs() {
+        let state = StateHandle::default();
+        let repl: Arc<dyn Replicator> = Arc::new(LocalReplicator::new(state.clone(), "x"));
+        repl.propose(Command::JobRegister(JobRegister {
+            job: parent(),
+            eval: None,
+            enforce_index: None,
+            preserve_counts: false,
+            now: now_nanos(),
+        }))
+        .await
+        .unwrap();
+        tokio::spawn(run(state.clone(), Arc::clone(&repl)));
+        tokio::time::sleep(Duration::from_millis(2600)).await;
+        let children = state.read().child_jobs("default", "tick").len();
+        assert!((2..=3).contains(&children), "{children} children in 2.6 s");
+        let r = launch(
+            &state,
+            repl.as_ref(),
+            "default",
+            "tick",
+            now_nanos() + 60_000_000_000,
+        )
+        .await
+        .unwrap();
+        assert!(!r.eval_id.is_empty());
+        let mut plain = parent();
+        plain.id = "plain".into();
+        plain.periodic = None;
+        repl.propose(Command::JobRegister(JobRegister {
+            job: plain,
+            eval: None,
+            enforce_index: None,
+            preserve_counts: false,
+            now: now_nanos(),
+        }))
+        .await
+        .unwrap();
+        let err = launch(&state, repl.as_ref(), "default", "plain", now_nanos()).await;
+        assert!(matches!(err, Err(LaunchError::NotPeriodic(_))));
+    }
+}
