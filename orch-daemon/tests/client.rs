@@ -559,3 +559,99 @@ job "moving" {
         .args(["-f", "sleep 305"])
         .status();
 }
+
+#[test]
+fn java_job_runs_a_jar_fetched_as_an_artifact() {
+    let dir = temp_dir("client-java");
+    // Build the jar the job will fetch.
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join("Hello.java"),
+        "public class Hello { public static void main(String[] a) { \
+         System.out.println(\"hello from java \" + String.join(\",\", a)); } }",
+    )
+    .unwrap();
+    let built = std::process::Command::new("javac")
+        .arg("-d")
+        .arg(&src)
+        .arg(src.join("Hello.java"))
+        .status()
+        .is_ok_and(|s| s.success())
+        && std::process::Command::new("jar")
+            .current_dir(&src)
+            .args(["cfe", "hello.jar", "Hello", "Hello.class"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !built {
+        eprintln!("skipped: javac/jar not installed (apt-get install default-jdk-headless)");
+        return;
+    }
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    let node_id = wait_for(Duration::from_secs(20), "the dev client's node", || {
+        let (_, nodes) = get(&agent, "/v1/nodes");
+        nodes.get(0)?["ID"].as_str().map(str::to_string)
+    });
+    let node = get(&agent, &format!("/v1/node/{node_id}")).1;
+    assert_eq!(
+        node["Drivers"]["java"]["Detected"], true,
+        "{}",
+        node["Drivers"]
+    );
+    assert!(
+        !node["Attributes"]["driver.java.version"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+    );
+    let jar = src.join("hello.jar");
+    run_hcl(
+        &agent,
+        &format!(
+            r#"
+job "java" {{
+  type = "batch"
+  group "g" {{
+    task "hello" {{
+      driver = "java"
+      artifact {{
+        source      = "file://{}"
+        destination = "local/"
+      }}
+      config {{
+        jar_path = "local/hello.jar"
+        args     = ["a", "b"]
+      }}
+      resources {{
+        cpu    = 200
+        memory = 256
+      }}
+    }}
+  }}
+}}
+"#,
+            jar.display()
+        ),
+    );
+    let done = wait_for(
+        Duration::from_secs(60),
+        "the java allocation to complete",
+        || {
+            job_allocs(&agent, "java")
+                .into_iter()
+                .find(|a| a["ClientStatus"] == "complete" || a["ClientStatus"] == "failed")
+        },
+    );
+    let id = done["ID"].as_str().unwrap();
+    let (_, out) = get_text(
+        &agent,
+        &format!("/v1/client/fs/logs/{id}?task=hello&type=stdout&plain=true"),
+    );
+    let (_, err) = get_text(
+        &agent,
+        &format!("/v1/client/fs/logs/{id}?task=hello&type=stderr&plain=true"),
+    );
+    assert_eq!(done["ClientStatus"], "complete", "stderr: {err}");
+    assert_eq!(out.trim(), "hello from java a,b");
+}
