@@ -289,12 +289,50 @@ impl AgentConfig {
                 *mine = theirs;
             }
         }
-        self.client.enabled |= other.client.enabled;
-        self.client.servers.extend(other.client.servers);
-        if other.client.node_class.is_some() {
-            self.client.node_class = other.client.node_class;
-        }
+        self.merge_client(other.client);
         self.dev |= other.dev;
+    }
+
+    /// Merges a later `client` block: set values win, maps and lists add up.
+    fn merge_client(&mut self, other: ClientConfig) {
+        let c = &mut self.client;
+        c.enabled |= other.enabled;
+        c.servers.extend(other.servers);
+        c.meta.extend(other.meta);
+        c.host_volume.extend(other.host_volume);
+        let set = |mine: &mut Option<String>, theirs: Option<String>| {
+            if theirs.is_some() {
+                *mine = theirs;
+            }
+        };
+        set(&mut c.node_class, other.node_class);
+        set(&mut c.node_pool, other.node_pool);
+        set(&mut c.network_interface, other.network_interface);
+        if other.state_dir.is_some() {
+            c.state_dir = other.state_dir;
+        }
+        if other.alloc_dir.is_some() {
+            c.alloc_dir = other.alloc_dir;
+        }
+        for (mine, theirs) in [
+            (&mut c.cpu_total_compute, other.cpu_total_compute),
+            (&mut c.memory_total_mb, other.memory_total_mb),
+        ] {
+            if theirs.is_some() {
+                *mine = theirs;
+            }
+        }
+        for (mine, theirs) in [
+            (&mut c.min_dynamic_port, other.min_dynamic_port),
+            (&mut c.max_dynamic_port, other.max_dynamic_port),
+        ] {
+            if theirs.is_some() {
+                *mine = theirs;
+            }
+        }
+        if other.reserved != Reserved::default() {
+            c.reserved = other.reserved;
+        }
     }
 
     /// Fills what dev mode implies and checks the combination makes sense.
@@ -417,6 +455,38 @@ mod tests {
         let c = c.finish().unwrap();
         assert_eq!(c.bind(), "0.0.0.0");
         std::fs::remove_file(p).ok();
+    }
+
+    #[test]
+    fn client_block_settings_survive_the_merge() {
+        let path = write(
+            "client.hcl",
+            r#"
+client {
+  enabled    = true
+  node_class = "web"
+  meta {
+    rack = "r1"
+  }
+  host_volume "data" {
+    path      = "/srv/data"
+    read_only = true
+  }
+  reserved {
+    cpu    = 100
+    memory = 256
+  }
+}
+"#,
+        );
+        let mut c = AgentConfig::default();
+        c.merge(AgentConfig::from_file(&path).unwrap());
+        assert!(c.client.enabled);
+        assert_eq!(c.client.node_class.as_deref(), Some("web"));
+        assert_eq!(c.client.meta["rack"], "r1");
+        assert_eq!(c.client.host_volume["data"].path, "/srv/data");
+        assert!(c.client.host_volume["data"].read_only);
+        assert_eq!(c.client.reserved.memory, 256);
     }
 
     #[test]
