@@ -655,3 +655,107 @@ job "java" {{
     assert_eq!(done["ClientStatus"], "complete", "stderr: {err}");
     assert_eq!(out.trim(), "hello from java a,b");
 }
+
+#[test]
+fn tasks_keep_running_while_the_servers_are_away() {
+    let dir = temp_dir("client-away");
+    // Fixed ports, so the restarted server is where the client expects it.
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let ports = dir.join("fixed-ports.hcl");
+    std::fs::write(
+        &ports,
+        format!(
+            "ports {{\n  http = {}\n  rpc = {}\n  serf = {}\n}}\n",
+            free(),
+            free(),
+            free()
+        ),
+    )
+    .unwrap();
+    let sdata = dir.join("server");
+    let server_args = [
+        "-server",
+        "-bootstrap-expect",
+        "1",
+        "-data-dir",
+        sdata.to_str().unwrap(),
+        "-config",
+        ports.to_str().unwrap(),
+    ];
+    let server = start(&dir, &server_args);
+    wait_leader(&server);
+    let cdata = dir.join("client");
+    let _client = start(
+        &dir,
+        &[
+            "-client",
+            "-servers",
+            &server.rpc,
+            "-data-dir",
+            cdata.to_str().unwrap(),
+        ],
+    );
+    run_hcl(
+        &server,
+        r#"
+job "steady" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "echo $$ > $NOMAD_ALLOC_DIR/data/pid; exec sleep 308"]
+      }
+    }
+  }
+}
+"#,
+    );
+    let alloc = wait_for(Duration::from_secs(30), "a running allocation", || {
+        alloc_with_status(&server, "steady", "running")
+    });
+    let id = alloc["ID"].as_str().unwrap().to_string();
+    let pid_file = cdata.join("alloc").join(&id).join("alloc/data/pid");
+    let pid: i32 = wait_for(Duration::from_secs(10), "the task's pid", || {
+        std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok()
+    });
+    let alive = || std::path::Path::new(&format!("/proc/{pid}")).exists();
+
+    // The only server goes away for longer than a heartbeat TTL: the task runs on.
+    server.crash();
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(alive(), "the task died while the servers were away");
+
+    // The server comes back: the client reconnects, nothing restarted or rescheduled.
+    let server = start(&dir, &server_args);
+    wait_leader(&server);
+    let a = wait_for(
+        Duration::from_secs(30),
+        "the node and allocation as before",
+        || {
+            let (_, nodes) = get(&server, "/v1/nodes");
+            let ready = nodes.as_array()?.iter().any(|n| n["Status"] == "ready");
+            let a = full_alloc(&server, &id);
+            (ready && a["ClientStatus"] == "running").then_some(a)
+        },
+    );
+    assert!(alive());
+    assert_eq!(a["TaskStates"]["t"]["Restarts"], 0);
+    assert_eq!(
+        job_allocs(&server, "steady").len(),
+        1,
+        "nothing was rescheduled"
+    );
+    // Reports flow again: stopping the job stops the task.
+    send(&server, "DELETE", "/v1/job/steady", Value::Null);
+    wait_for(Duration::from_secs(20), "the task to be stopped", || {
+        let st = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        (!alive() || st.contains(") Z ")).then_some(())
+    });
+}
