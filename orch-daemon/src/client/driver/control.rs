@@ -320,6 +320,76 @@ pub fn destroy(h: &ShimHandle) -> Result<(), DriverError> {
     Ok(())
 }
 
+/// The [`Driver`](super::Driver) methods every shim-based driver implements the same way
+/// (`recover`, `try_wait`, `signal`, `stop`, `stats`, `destroy`): each decodes the
+/// handle and goes through the shim's files. Expand inside an `impl Driver` block.
+#[macro_export]
+macro_rules! shim_task_control {
+    () => {
+        fn recover(
+            &self,
+            handle: &$crate::client::driver::TaskHandle,
+        ) -> Result<(), $crate::client::driver::DriverError> {
+            $crate::client::driver::control::recover(
+                &$crate::client::driver::control::ShimHandle::decode(handle)?,
+            )
+        }
+
+        fn try_wait(
+            &self,
+            handle: &$crate::client::driver::TaskHandle,
+        ) -> Result<Option<$crate::client::driver::ExitResult>, $crate::client::driver::DriverError>
+        {
+            Ok($crate::client::driver::control::try_wait(
+                &$crate::client::driver::control::ShimHandle::decode(handle)?,
+            ))
+        }
+
+        fn signal(
+            &self,
+            handle: &$crate::client::driver::TaskHandle,
+            signal: &str,
+        ) -> Result<(), $crate::client::driver::DriverError> {
+            $crate::client::driver::control::signal(
+                &$crate::client::driver::control::ShimHandle::decode(handle)?,
+                signal,
+            )
+        }
+
+        fn stop(
+            &self,
+            handle: &$crate::client::driver::TaskHandle,
+            signal: &str,
+            timeout: std::time::Duration,
+        ) -> Result<$crate::client::driver::ExitResult, $crate::client::driver::DriverError> {
+            $crate::client::driver::control::stop(
+                &$crate::client::driver::control::ShimHandle::decode(handle)?,
+                signal,
+                timeout,
+            )
+        }
+
+        fn stats(
+            &self,
+            handle: &$crate::client::driver::TaskHandle,
+        ) -> Result<Option<$crate::client::driver::TaskUsage>, $crate::client::driver::DriverError>
+        {
+            Ok($crate::client::driver::control::stats(
+                &$crate::client::driver::control::ShimHandle::decode(handle)?,
+            ))
+        }
+
+        fn destroy(
+            &self,
+            handle: &$crate::client::driver::TaskHandle,
+        ) -> Result<(), $crate::client::driver::DriverError> {
+            $crate::client::driver::control::destroy(
+                &$crate::client::driver::control::ShimHandle::decode(handle)?,
+            )
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -7,15 +7,13 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use serde_json::Value;
 
 use super::config::{object, opt_string, string_list};
-use super::control::{self, ShimHandle};
 use super::exec::ExecDriver;
 use super::raw_exec::{RawExecDriver, resolve_host};
-use super::{Driver, DriverError, DriverFingerprint, ExitResult, TaskHandle, TaskSpec, TaskUsage};
+use super::{Driver, DriverError, DriverFingerprint, TaskHandle, TaskSpec};
 
 /// The java driver.
 #[derive(Debug, Clone)]
@@ -190,34 +188,8 @@ impl Driver for JavaDriver {
         }
     }
 
-    fn recover(&self, handle: &TaskHandle) -> Result<(), DriverError> {
-        control::recover(&ShimHandle::decode(handle)?)
-    }
-
-    fn try_wait(&self, handle: &TaskHandle) -> Result<Option<ExitResult>, DriverError> {
-        Ok(control::try_wait(&ShimHandle::decode(handle)?))
-    }
-
-    fn signal(&self, handle: &TaskHandle, signal: &str) -> Result<(), DriverError> {
-        control::signal(&ShimHandle::decode(handle)?, signal)
-    }
-
-    fn stop(
-        &self,
-        handle: &TaskHandle,
-        signal: &str,
-        timeout: Duration,
-    ) -> Result<ExitResult, DriverError> {
-        control::stop(&ShimHandle::decode(handle)?, signal, timeout)
-    }
-
-    fn stats(&self, handle: &TaskHandle) -> Result<Option<TaskUsage>, DriverError> {
-        Ok(control::stats(&ShimHandle::decode(handle)?))
-    }
-
-    fn destroy(&self, handle: &TaskHandle) -> Result<(), DriverError> {
-        control::destroy(&ShimHandle::decode(handle)?)
-    }
+    // recover, try_wait, signal, stop, stats, destroy: through the task's shim files.
+    crate::shim_task_control!();
 }
 
 #[cfg(test)]

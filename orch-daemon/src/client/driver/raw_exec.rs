@@ -7,16 +7,13 @@
 //! the task's process group, and a process that leaves the group escapes stop().
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde_json::Value;
 
 use super::config::{CommandConfig, DEFAULT_PATH, lookup_user, resolve_command};
-use super::control::{self, ShimHandle};
+use super::control;
 use super::shim::ShimSpec;
-use super::{
-    Driver, DriverError, DriverFingerprint, ExitResult, TaskHandle, TaskSpec, TaskUsage, procfs,
-};
+use super::{Driver, DriverError, DriverFingerprint, TaskHandle, TaskSpec, procfs};
 
 /// The raw_exec driver.
 #[derive(Debug, Clone)]
@@ -105,32 +102,6 @@ impl Driver for RawExecDriver {
         self.start_argv(self.name(), spec, argv)
     }
 
-    fn recover(&self, handle: &TaskHandle) -> Result<(), DriverError> {
-        control::recover(&ShimHandle::decode(handle)?)
-    }
-
-    fn try_wait(&self, handle: &TaskHandle) -> Result<Option<ExitResult>, DriverError> {
-        Ok(control::try_wait(&ShimHandle::decode(handle)?))
-    }
-
-    fn signal(&self, handle: &TaskHandle, signal: &str) -> Result<(), DriverError> {
-        control::signal(&ShimHandle::decode(handle)?, signal)
-    }
-
-    fn stop(
-        &self,
-        handle: &TaskHandle,
-        signal: &str,
-        timeout: Duration,
-    ) -> Result<ExitResult, DriverError> {
-        control::stop(&ShimHandle::decode(handle)?, signal, timeout)
-    }
-
-    fn stats(&self, handle: &TaskHandle) -> Result<Option<TaskUsage>, DriverError> {
-        Ok(control::stats(&ShimHandle::decode(handle)?))
-    }
-
-    fn destroy(&self, handle: &TaskHandle) -> Result<(), DriverError> {
-        control::destroy(&ShimHandle::decode(handle)?)
-    }
+    // recover, try_wait, signal, stop, stats, destroy: through the task's shim files.
+    crate::shim_task_control!();
 }
