@@ -266,6 +266,8 @@ fn scale(job_id: &str, group: &str, count: i64) -> Command {
         group: group.into(),
         count,
         message: "more".into(),
+        error: false,
+        meta: Default::default(),
         eval: Some(Evaluation {
             triggered_by: "job-scaling".into(),
             ..eval("es", job_id)

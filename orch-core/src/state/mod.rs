@@ -23,6 +23,7 @@ mod error;
 mod evals;
 mod jobs;
 mod nodes;
+mod scaling;
 mod snapshot;
 #[cfg(test)]
 mod testutil;
@@ -61,6 +62,8 @@ pub mod table {
     pub const ALLOCS: &str = "allocs";
     /// Deployments.
     pub const DEPLOYMENTS: &str = "deployments";
+    /// Scaling events.
+    pub const SCALING_EVENT: &str = "scaling_event";
 }
 
 /// The cluster state. See the module documentation for the rules it keeps.
@@ -75,6 +78,8 @@ pub struct StateStore {
     evals: BTreeMap<String, Evaluation>,
     allocs: BTreeMap<String, Allocation>,
     deployments: BTreeMap<String, Deployment>,
+    /// Scaling events per job and group, newest first.
+    scaling_events: BTreeMap<JobKey, BTreeMap<String, Vec<crate::model::ScalingEvent>>>,
     // Derived indexes, rebuilt on restore.
     evals_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     allocs_by_node: BTreeMap<String, BTreeSet<String>>,

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{StateError, StateStore};
-use crate::model::{Allocation, Deployment, Evaluation, Job, Node};
+use super::{JobKey, StateError, StateStore};
+use crate::model::{Allocation, Deployment, Evaluation, Job, Node, ScalingEvent};
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
@@ -27,6 +27,7 @@ struct SnapshotRef<'a> {
     evals: Vec<&'a Evaluation>,
     allocs: Vec<&'a Allocation>,
     deployments: Vec<&'a Deployment>,
+    scaling_events: Vec<(&'a JobKey, &'a String, &'a Vec<ScalingEvent>)>,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +42,7 @@ struct SnapshotOwned {
     evals: Vec<Evaluation>,
     allocs: Vec<Allocation>,
     deployments: Vec<Deployment>,
+    scaling_events: Vec<(JobKey, String, Vec<ScalingEvent>)>,
 }
 
 impl StateStore {
@@ -61,6 +63,7 @@ impl StateStore {
             evals: self.evals.values().collect(),
             allocs: self.allocs.values().collect(),
             deployments: self.deployments.values().collect(),
+            scaling_events: self.all_scaling_events(),
         };
         postcard::to_allocvec(&snap).map_err(|e| {
             StateError::Snapshot(format!(
@@ -123,6 +126,7 @@ impl StateStore {
             store.index_deployment(&d);
             store.deployments.insert(d.id.clone(), d);
         }
+        store.restore_scaling_events(snap.scaling_events);
         Ok(store)
     }
 }

@@ -151,6 +151,14 @@ pub struct Reserved {
     pub reserved_ports: String,
 }
 
+/// `autoscaler` block: where the leader's autoscaler finds its metric sources.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutoscalerBlock {
+    /// Prometheus base URL for `source = "prometheus"` checks (`http://127.0.0.1:9090`).
+    pub prometheus_address: Option<String>,
+}
+
 /// The whole agent configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -174,6 +182,8 @@ pub struct AgentConfig {
     pub server: ServerConfig,
     /// Client settings.
     pub client: ClientConfig,
+    /// Autoscaler sources (servers only).
+    pub autoscaler: AutoscalerBlock,
     /// Dev mode: one in-memory server+client on 127.0.0.1.
     #[serde(skip)]
     pub dev: bool,
@@ -191,6 +201,7 @@ impl Default for AgentConfig {
             ports: Ports::default(),
             server: ServerConfig::default(),
             client: ClientConfig::default(),
+            autoscaler: AutoscalerBlock::default(),
             dev: false,
         }
     }
@@ -293,6 +304,9 @@ impl AgentConfig {
         self.client.servers.extend(other.client.servers);
         if other.client.node_class.is_some() {
             self.client.node_class = other.client.node_class;
+        }
+        if other.autoscaler.prometheus_address.is_some() {
+            self.autoscaler.prometheus_address = other.autoscaler.prometheus_address;
         }
         self.dev |= other.dev;
     }
