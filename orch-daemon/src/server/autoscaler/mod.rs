@@ -179,12 +179,28 @@ impl Autoscaler {
 
     async fn evaluate(&self, p: Due) {
         let now = now_nanos();
-        let last = self
-            .state
-            .read()
-            .last_scaling_action(&p.namespace, &p.job_id, &p.group);
+        let (last, deploying) = {
+            let s = self.state.read();
+            let deploying = s
+                .latest_deployment_by_job(&p.namespace, &p.job_id)
+                .filter(|d| d.active())
+                .map(|d| d.id.clone());
+            (
+                s.last_scaling_action(&p.namespace, &p.job_id, &p.group),
+                deploying,
+            )
+        };
         let mut status = self.status(&p.id).unwrap_or_default();
         status.last_evaluated = now;
+        if let Some(d) = deploying {
+            // The nomad-autoscaler's "target not ready": Job.Scale refuses during a
+            // deployment, so wait for it instead of counting failures.
+            status.state = "waiting".into();
+            status.reason =
+                format!("deployment {d} is in progress; scaling resumes when it finishes");
+            self.lock().insert(p.id, status);
+            return;
+        }
         if autoscale::in_cooldown(last, p.policy.cooldown_ns, now) {
             status.state = "cooldown".into();
             status.reason = format!(
