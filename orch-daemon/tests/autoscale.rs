@@ -172,9 +172,33 @@ job "burn" {{
             .starts_with("scaling down")
     }));
 
+    // The CLI shows the same.
+    let out = cli(&agent, &["scaling", "policy", "list", "-job", "burn"]);
+    assert!(out.contains("Job:burn,Group:g"), "{out}");
+    let out = cli(&agent, &["scaling", "policy", "info", &id[..8]]);
+    assert!(out.contains("avg_cpu-allocated"), "{out}");
+    let out = cli(&agent, &["job", "scaling-events", "burn"]);
+    assert!(out.contains("scaling down because factor is"), "{out}");
+
     // Metrics carry the autoscaler's gauges.
     let (_, text) = get_text(&agent, "/v1/metrics?format=prometheus");
     assert!(text.contains("orch_autoscaler_policy_actions{"), "{text}");
+}
+
+/// Runs the `orch` CLI against the agent; panics unless it succeeds.
+fn cli(agent: &Agent, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_orch"))
+        .args(args)
+        .env("ORCH_ADDR", &agent.http)
+        .output()
+        .expect("run orch");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "orch {args:?}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
 
 fn free_port() -> u16 {

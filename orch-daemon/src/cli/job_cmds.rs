@@ -72,6 +72,7 @@ pub fn run(verb: &str, args: &[String], usage: &str) -> Result<ExitCode, String>
         "history" => history(args),
         "revert" => revert(args),
         "scale" => scale(args),
+        "scaling-events" => super::scaling_cmds::job_events(args),
         "plan" => plan(args),
         "dispatch" | "periodic" => Err(format!(
             "`orch job {verb}` is not supported yet: orch has no dispatcher or periodic launcher; run a regular job with `orch job run` instead"

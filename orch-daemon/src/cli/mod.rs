@@ -8,6 +8,7 @@ mod job;
 mod job_cmds;
 mod monitor;
 mod node_cmds;
+mod scaling_cmds;
 mod status_cmds;
 pub(crate) mod table;
 
@@ -20,9 +21,11 @@ Commands:
     alloc status   Display an allocation's status
     alloc logs     Stream the logs of a task
     eval           list, status: evaluations
-    job            run, status, stop, plan, inspect, history, revert, scale, validate
+    job            run, status, stop, plan, inspect, history, revert, scale,
+                   scaling-events, validate
     node           status, drain, eligibility
     operator       raft list-peers
+    scaling        policy list, policy info: scaling policies and autoscaler status
     server         members
     version        Print the orch version
 
@@ -46,6 +49,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("eval") => eval_cmds::run_eval(rest),
         Some("alloc") => eval_cmds::run_alloc(rest),
         Some("server") => status_cmds::run_server(rest),
+        Some("scaling") => scaling_cmds::run(rest),
         Some("operator") => status_cmds::run_operator(rest),
         Some("version") | Some("-version") | Some("--version") => {
             println!("orch v{}", env!("CARGO_PKG_VERSION"));
@@ -103,7 +107,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
     }
     let rest = &args[i.min(args.len())..];
     let words = match rest.first().map(String::as_str) {
-        Some("operator") => 3,
+        Some("operator" | "scaling") => 3,
         Some("job" | "node" | "eval" | "alloc" | "server") => 2,
         _ => 1,
     };
