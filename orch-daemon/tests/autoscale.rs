@@ -467,3 +467,51 @@ job "bad" {
     );
     assert!(text.contains("datadog"), "{text}");
 }
+
+#[test]
+fn unplaced_work_is_exported_per_job_and_group() {
+    let dir = temp_dir("autoscale-unplaced");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    run_hcl(
+        &agent,
+        r#"
+job "huge" {
+  datacenters = ["dc1"]
+  group "g" {
+    count = 2
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sleep"
+        args    = ["1000"]
+      }
+      resources {
+        memory = 100000000
+      }
+    }
+  }
+}
+"#,
+    );
+    let line = wait_for(Duration::from_secs(20), "the unplaced gauge", || {
+        let (_, text) = get_text(&agent, "/v1/metrics?format=prometheus");
+        text.lines()
+            .find(|l| l.starts_with("nomad_nomad_blocked_evals_job_unplaced{"))
+            .map(str::to_string)
+    });
+    assert_eq!(
+        line,
+        r#"nomad_nomad_blocked_evals_job_unplaced{namespace="default",job="huge",task_group="g"} 2"#
+    );
+    let (_, v) = get(&agent, "/v1/metrics");
+    let blocked = v["Gauges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["Name"] == "nomad.nomad.blocked_evals.job.blocked")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(blocked["Value"], 1.0, "{blocked}");
+    assert_eq!(blocked["Labels"]["job"], "huge");
+}

@@ -10,6 +10,8 @@
 //! is kept in memory on the leader for `/v1/scaling/policy/:id` and `/v1/metrics`.
 
 pub mod sources;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
