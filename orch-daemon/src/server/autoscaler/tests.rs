@@ -118,8 +118,7 @@ async fn after_the_cooldown_it_scales_with_an_event() {
     }
     // factor 3 on count 2 is 6, capped at max 5.
     assert_eq!(count(&state), 5);
-    let s = state.read();
-    let ev = &s.scaling_events("default", "q").unwrap()["w"][0];
+    let ev = state.read().scaling_events("default", "q").unwrap()["w"][0].clone();
     assert_eq!((ev.count, ev.previous_count), (Some(5), 2));
     assert!(
         ev.message
@@ -129,7 +128,6 @@ async fn after_the_cooldown_it_scales_with_an_event() {
     );
     assert!(ev.message.contains("capped to 5"), "{}", ev.message);
     assert!(ev.eval_id.is_some());
-    drop(s);
     // Right after its own action it is in cooldown too.
     for p in a.enabled_policies() {
         a.evaluate(p).await;
