@@ -247,7 +247,7 @@ fn body<'a>(
 fn check(errs: &mut Errs, path: &str, name: &str, value: &Value) -> Option<Check> {
     let m = body(errs, path, value)?;
     let before = errs.len();
-    let mut source = Source::Nomad;
+    let mut source = Some(Source::Nomad);
     let mut query = None;
     let mut window = None;
     let mut strat = None;
@@ -256,16 +256,22 @@ fn check(errs: &mut Errs, path: &str, name: &str, value: &Value) -> Option<Check
         let p = format!("{path}.{key}");
         match key.as_str() {
             "source" => match v.as_str() {
-                Some("nomad-apm" | "nomad") => source = Source::Nomad,
-                Some("prometheus") => source = Source::Prometheus,
-                Some(other) => err(
-                    errs,
-                    p,
-                    format!(
-                        "unknown metric source {other:?}: orch supports \"nomad-apm\" (alias \"nomad\") and \"prometheus\""
-                    ),
-                ),
-                None => err(errs, p, "source must be a string"),
+                Some("nomad-apm" | "nomad") => source = Some(Source::Nomad),
+                Some("prometheus") => source = Some(Source::Prometheus),
+                Some(other) => {
+                    source = None;
+                    err(
+                        errs,
+                        p,
+                        format!(
+                            "unknown metric source {other:?}: orch supports \"nomad-apm\" (alias \"nomad\") and \"prometheus\""
+                        ),
+                    );
+                }
+                None => {
+                    source = None;
+                    err(errs, p, "source must be a string");
+                }
             },
             "query" => match v.as_str() {
                 Some(q) if !q.trim().is_empty() => query = Some(q.to_string()),
@@ -318,12 +324,12 @@ fn check(errs: &mut Errs, path: &str, name: &str, value: &Value) -> Option<Check
             "missing strategy: add strategy \"target-value\" { target = ... } (or threshold, fixed-value, pass-through)",
         );
     }
-    if let (Source::Nomad, Some(q)) = (source, &query)
+    if let (Some(Source::Nomad), Some(q)) = (source, &query)
         && let Err(e) = super::NomadQuery::parse(q)
     {
         err(errs, format!("{path}.query"), e);
     }
-    if source == Source::Nomad && window.is_some() {
+    if source == Some(Source::Nomad) && window.is_some() {
         err(
             errs,
             format!("{path}.query_window"),
@@ -335,7 +341,7 @@ fn check(errs: &mut Errs, path: &str, name: &str, value: &Value) -> Option<Check
     }
     Some(Check {
         name: name.to_string(),
-        source,
+        source: source?,
         query: query?,
         query_window_ns: window,
         strategy: strat?,
