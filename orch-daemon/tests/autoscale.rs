@@ -148,6 +148,9 @@ job "burn" {{
     );
     assert_eq!(last["Meta"]["nomad_policy_id"], id.as_str());
     assert!(last["EvalID"].is_string());
+    // The policy keeps its ID across the new job version.
+    let (_, list) = get(&agent, "/v1/scaling/policies?job=burn");
+    assert_eq!(list[0]["ID"], id.as_str());
     wait_for(Duration::from_secs(30), "three running allocations", || {
         (running(&agent, "burn") == 3).then_some(())
     });

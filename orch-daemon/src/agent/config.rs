@@ -326,6 +326,13 @@ impl AgentConfig {
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "orch".into());
         }
+        if let Some(a) = &self.autoscaler.prometheus_address
+            && !a.starts_with("http://")
+        {
+            return Err(ConfigError::Flag(format!(
+                "autoscaler.prometheus_address {a:?} must be an http:// URL such as \"http://127.0.0.1:9090\" (https is not supported yet: put a local proxy in front)"
+            )));
+        }
         if !self.server.enabled && !self.client.enabled {
             return Err(ConfigError::Flag(
                 "the agent must run a server, a client or both: pass -dev, -server or -client (or enable them in the config file)".into(),
@@ -409,6 +416,7 @@ mod tests {
               bootstrap_expect = 3
               server_join { retry_join = ["10.0.0.2:4648"] }
             }
+            autoscaler { prometheus_address = "http://10.0.0.9:9090" }
         "#,
         );
         let mut c = AgentConfig::from_file(&p).unwrap();
@@ -428,6 +436,10 @@ mod tests {
         };
         c.merge(flags);
         assert_eq!(c.server.server_join.retry_join.len(), 2);
+        assert_eq!(
+            c.autoscaler.prometheus_address.as_deref(),
+            Some("http://10.0.0.9:9090")
+        );
         let c = c.finish().unwrap();
         assert_eq!(c.bind(), "0.0.0.0");
         std::fs::remove_file(p).ok();
@@ -439,6 +451,20 @@ mod tests {
         let err = AgentConfig::from_file(&p).unwrap_err().to_string();
         assert!(err.contains("telemetry"), "{err}");
         std::fs::remove_file(p).ok();
+        let p = write("c.hcl", "autoscaler { prometheus = \"x\" }\n");
+        let err = AgentConfig::from_file(&p).unwrap_err().to_string();
+        assert!(err.contains("prometheus"), "{err}");
+        std::fs::remove_file(p).ok();
+        let err = AgentConfig {
+            dev: true,
+            autoscaler: AutoscalerBlock {
+                prometheus_address: Some("127.0.0.1:9090".into()),
+            },
+            ..Default::default()
+        }
+        .finish()
+        .unwrap_err();
+        assert!(err.to_string().contains("http://"), "{err}");
         let err = AgentConfig {
             server: ServerConfig {
                 enabled: true,

@@ -150,3 +150,37 @@ async fn a_dead_source_means_no_action_and_a_status_saying_why() {
     assert!(st.last_error.unwrap().contains("unreachable"));
     assert_eq!(st.errors_total, 1);
 }
+
+#[tokio::test]
+async fn disabled_and_bounds_only_policies_are_left_alone() {
+    let (state, a) = setup(120, fake_prometheus("30").await).await;
+    let mut job = state.read().job("default", "q").unwrap().clone();
+    if let Some(sc) = job.task_groups[0].scaling.as_mut() {
+        sc.enabled = false;
+    }
+    let repl = LocalReplicator::new(state.clone(), "local");
+    repl.propose(Command::JobRegister(JobRegister {
+        job: job.clone(),
+        eval: None,
+        enforce_index: None,
+        preserve_counts: false,
+        now: now_nanos(),
+    }))
+    .await
+    .unwrap();
+    assert!(a.enabled_policies().is_empty());
+    if let Some(sc) = job.task_groups[0].scaling.as_mut() {
+        sc.enabled = true;
+        sc.policy = FreeForm::default();
+    }
+    repl.propose(Command::JobRegister(JobRegister {
+        job,
+        eval: None,
+        enforce_index: None,
+        preserve_counts: false,
+        now: now_nanos(),
+    }))
+    .await
+    .unwrap();
+    assert!(a.enabled_policies().is_empty());
+}
