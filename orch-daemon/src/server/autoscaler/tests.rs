@@ -41,13 +41,25 @@ job "q" {
 
 /// A Prometheus stand-in answering every query with `value`; returns its base URL.
 async fn fake_prometheus(value: &'static str) -> String {
-    let app = axum::Router::new().route(
-        "/api/v1/query",
-        axum::routing::get(move || async move {
-            axum::Json(json!({"status": "success",
-                              "data": {"resultType": "scalar", "result": [0, value]}}))
-        }),
-    );
+    let app = axum::Router::new()
+        .route(
+            "/api/v1/query",
+            axum::routing::get(move || async move {
+                axum::Json(json!({"status": "success",
+                                  "data": {"resultType": "scalar", "result": [0, value]}}))
+            }),
+        )
+        .route(
+            "/api/v1/query_range",
+            axum::routing::get(
+                move |q: axum::extract::Query<BTreeMap<String, String>>| async move {
+                    // A range query must say its window; answer with the latest point last.
+                    assert!(q.0.contains_key("start") && q.0.contains_key("step"));
+                    axum::Json(json!({"status": "success", "data": {"resultType": "matrix",
+                        "result": [{"metric": {}, "values": [[0, "1"], [1, value]]}]}}))
+                },
+            ),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -58,9 +70,13 @@ async fn fake_prometheus(value: &'static str) -> String {
 
 /// A state with the job and one earlier scaling action `ago_s` seconds ago.
 async fn setup(ago_s: i64, prometheus: String) -> (StateHandle, Arc<Autoscaler>) {
+    setup_with(HCL, ago_s, prometheus).await
+}
+
+async fn setup_with(hcl: &str, ago_s: i64, prometheus: String) -> (StateHandle, Arc<Autoscaler>) {
     let state = StateHandle::new(StateStore::new());
     let repl: Arc<dyn Replicator> = Arc::new(LocalReplicator::new(state.clone(), "local"));
-    let job = orch_core::jobspec::parse_jobspec("q.hcl", HCL, &BTreeMap::new()).unwrap();
+    let job = orch_core::jobspec::parse_jobspec("q.hcl", hcl, &BTreeMap::new()).unwrap();
     let now = now_nanos();
     repl.propose(Command::JobRegister(JobRegister {
         job,
@@ -183,4 +199,18 @@ async fn disabled_and_bounds_only_policies_are_left_alone() {
     .await
     .unwrap();
     assert!(a.enabled_policies().is_empty());
+}
+
+#[tokio::test]
+async fn query_window_reads_the_latest_point_of_a_range_query() {
+    let hcl = HCL.replace(
+        "query  = \"scalar(depth)\"",
+        "query  = \"depth\"\n          query_window = \"1m\"",
+    );
+    let (state, a) = setup_with(&hcl, 120, fake_prometheus("20").await).await;
+    for p in a.enabled_policies() {
+        a.evaluate(p).await;
+    }
+    // factor 2 on count 2.
+    assert_eq!(count(&state), 4);
 }
