@@ -148,9 +148,12 @@ job "burn" {{
     );
     assert_eq!(last["Meta"]["nomad_policy_id"], id.as_str());
     assert!(last["EvalID"].is_string());
-    // The policy keeps its ID across the new job version.
+    // The policy keeps its ID across the new job version; the job shows it too.
     let (_, list) = get(&agent, "/v1/scaling/policies?job=burn");
     assert_eq!(list[0]["ID"], id.as_str());
+    let (_, job) = get(&agent, "/v1/job/burn");
+    assert_eq!(job["TaskGroups"][0]["Scaling"]["ID"], id.as_str());
+    assert_eq!(job["TaskGroups"][0]["Scaling"]["Target"]["Group"], "g");
     wait_for(Duration::from_secs(30), "three running allocations", || {
         (running(&agent, "burn") == 3).then_some(())
     });

@@ -154,6 +154,7 @@ impl StateStore {
     pub(super) fn job_register(&self, index: u64, c: JobRegister) -> Outcome {
         let mut job = c.job;
         validate_job(&job)?;
+        super::scaling::fill_policy_targets(&mut job);
         let existing = self.jobs.get(&job.key());
         check_enforce_index(c.enforce_index, existing)?;
         if c.preserve_counts

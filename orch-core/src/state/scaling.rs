@@ -6,6 +6,23 @@ use std::collections::BTreeMap;
 use super::{JobKey, StateStore, key};
 use crate::model::{ScalingEvent, TRACKED_SCALING_EVENTS};
 
+/// Fills what Nomad's servers assign to each group's `Scaling` on registration: the
+/// stable policy ID, `Namespace` and `Target` (`Namespace`, `Job`, `Group`). Derived from
+/// the job alone, so re-registering the same spec changes nothing.
+pub(super) fn fill_policy_targets(job: &mut crate::model::Job) {
+    for g in &mut job.task_groups {
+        if let Some(sc) = g.scaling.as_mut() {
+            sc.id = crate::autoscale::policy_id(&job.namespace, &job.id, &g.name);
+            sc.namespace.clone_from(&job.namespace);
+            sc.target = BTreeMap::from([
+                ("Namespace".to_string(), job.namespace.clone()),
+                ("Job".to_string(), job.id.clone()),
+                ("Group".to_string(), g.name.clone()),
+            ]);
+        }
+    }
+}
+
 impl StateStore {
     /// The job's scaling events per group, newest first.
     pub fn scaling_events(
