@@ -269,7 +269,8 @@ pub fn decide(
             checks,
         };
     }
-    let mut reason = if w.direction == Direction::None {
+    // The bounds may even reverse the check's direction (a count below `min`).
+    let mut reason = if w.direction != direction(current, clamped) {
         format!(
             "scaling {} because the count {current} is outside [{min}, {max}]",
             direction(current, clamped).as_str()
@@ -277,7 +278,7 @@ pub fn decide(
     } else {
         w.reason.clone()
     };
-    if clamped != target {
+    if clamped != target && w.direction == direction(current, clamped) {
         reason.push_str(&format!(" (capped to {clamped} by the policy's bounds)"));
     }
     Decision {

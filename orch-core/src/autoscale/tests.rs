@@ -295,6 +295,26 @@ fn checks_combine_safely_and_errors_follow_on_check_error() {
 }
 
 #[test]
+fn a_count_outside_the_bounds_is_brought_back() {
+    let p = tv_policy(50.0, 0);
+    let c = &p.checks[0];
+    let d = decide(
+        &p,
+        2,
+        5,
+        1,
+        &[CheckInput {
+            check: c,
+            value: Ok(10.0),
+        }],
+        None,
+        0,
+    );
+    assert_eq!(d.count, Some(2));
+    assert_eq!(d.reason, "scaling up because the count 1 is outside [2, 5]");
+}
+
+#[test]
 fn threshold_actions() {
     let s = |action| Strategy::Threshold {
         lower: Some(70.0),
