@@ -5,6 +5,7 @@
 //! No I/O, no clock, no unseeded randomness: time and IDs arrive as arguments, so the
 //! same input always gives byte-identical output.
 
+pub mod autoscale;
 pub mod broker;
 pub mod canonical;
 pub mod dispatch;

@@ -162,6 +162,8 @@ fn command(s: &StateStore, step: usize, op: &Op) -> Command {
             group: "g".into(),
             count,
             message: String::new(),
+            error: false,
+            meta: Default::default(),
             eval: Some(eval(eid, JOBS[j])),
             now,
         }),

@@ -18,7 +18,7 @@
 //! The parser is pure (no I/O, clock or randomness): functions like
 //! `file()` are refused, and variable files must be read by the caller.
 
-mod convert;
+pub(crate) mod convert;
 mod decode;
 mod error;
 mod eval;

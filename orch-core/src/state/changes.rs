@@ -40,6 +40,8 @@ pub(super) struct Changes {
     pub services: BTreeMap<String, Option<crate::model::ServiceRegistration>>,
     /// Periodic launch records to write (removed with their job's purge).
     pub periodic_launches: BTreeMap<JobKey, PeriodicLaunch>,
+    /// Scaling events to record: `(job, group, event)`.
+    pub scaling_events: Vec<(JobKey, String, crate::model::ScalingEvent)>,
 }
 
 /// Gets an object for modification through the change set, copying it from the store on
@@ -176,6 +178,9 @@ impl StateStore {
             match change {
                 JobChange::Purge => {
                     self.jobs.remove(&k);
+                    if self.scaling_events.remove(&k).is_some() {
+                        dirty.insert(table::SCALING_EVENT);
+                    }
                     if self.job_versions.remove(&k).is_some() {
                         dirty.insert(table::JOB_VERSION);
                     }
@@ -216,6 +221,10 @@ impl StateStore {
                 j.modify_index = index;
                 dirty.insert(table::JOB_VERSION);
             }
+        }
+        if !ch.scaling_events.is_empty() {
+            dirty.insert(table::SCALING_EVENT);
+            self.record_scaling_events(index, ch.scaling_events);
         }
         for (k, job) in ch.alloc_jobs {
             self.alloc_jobs.entry(k).or_insert(job);

@@ -145,8 +145,13 @@ pub struct JobScale {
     pub group: String,
     /// New count.
     pub count: i64,
-    /// Why (kept for the caller's scaling-event log; not stored by this store).
+    /// Why; recorded in the group's scaling event.
     pub message: String,
+    /// Only record a scaling error event: the count is not changed and no evaluation is
+    /// created (Nomad's `Error: true` scale requests).
+    pub error: bool,
+    /// Details recorded with the scaling event.
+    pub meta: crate::model::FreeForm,
     /// Evaluation placing or stopping the difference.
     pub eval: Option<Evaluation>,
     /// Unix nanoseconds of the request.

@@ -154,6 +154,7 @@ impl StateStore {
     pub(super) fn job_register(&self, index: u64, c: JobRegister) -> Outcome {
         let mut job = c.job;
         validate_job(&job)?;
+        super::scaling::fill_policy_targets(&mut job);
         let existing = self.jobs.get(&job.key());
         check_enforce_index(c.enforce_index, existing)?;
         if c.preserve_counts
@@ -223,6 +224,39 @@ impl StateStore {
 
     pub(super) fn job_scale(&self, index: u64, c: JobScale) -> Outcome {
         let existing = self.existing_job(&c.namespace, &c.job_id)?;
+        let event = |count: Option<i64>, previous: i64, eval_id: Option<String>| {
+            crate::model::ScalingEvent {
+                time: c.now,
+                count,
+                previous_count: previous,
+                message: c.message.clone(),
+                error: c.error,
+                meta: c.meta.clone(),
+                eval_id,
+                create_index: index,
+            }
+        };
+        if c.error {
+            // An error report only: no new version, no evaluation.
+            let Some(group) = existing.group(&c.group) else {
+                return Err(StateError::Invalid(format!(
+                    "task group {:?} specified for scaling does not exist in job; use one of the job's group names",
+                    c.group
+                )));
+            };
+            let mut ch = Changes::default();
+            ch.scaling_events.push((
+                key(&c.namespace, &c.job_id),
+                c.group.clone(),
+                event(None, i64::from(group.count), None),
+            ));
+            let response = Response {
+                job_modify_index: existing.job_modify_index,
+                job_version: existing.version,
+                ..Response::default()
+            };
+            return Ok((ch, response));
+        }
         if c.count < 0 {
             return Err(StateError::Invalid(
                 "scaling action count can't be negative; give a count of 0 or more".into(),
@@ -278,6 +312,7 @@ impl StateStore {
                 d.id
             )));
         }
+        let previous = i64::from(group.count);
         let mut scaled = existing.clone();
         for g in &mut scaled.task_groups {
             if g.name == c.group {
@@ -285,6 +320,12 @@ impl StateStore {
             }
         }
         let mut ch = Changes::default();
+        let eval_id = c.eval.as_ref().map(|e| e.id.clone());
+        ch.scaling_events.push((
+            key(&c.namespace, &c.job_id),
+            c.group.clone(),
+            event(Some(c.count), previous, eval_id),
+        ));
         let result = self.stage_job(index, &mut ch, scaled, Some(existing), c.now);
         self.finish_job_command(index, ch, c.eval, (&c.namespace, &c.job_id), result)
     }

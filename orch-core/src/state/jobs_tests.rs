@@ -266,6 +266,8 @@ fn scale(job_id: &str, group: &str, count: i64) -> Command {
         group: group.into(),
         count,
         message: "more".into(),
+        error: false,
+        meta: Default::default(),
         eval: Some(Evaluation {
             triggered_by: "job-scaling".into(),
             ..eval("es", job_id)
@@ -282,6 +284,45 @@ fn scale_changes_count_as_new_version() {
     assert_eq!((r.job_version, r.eval_id.as_str()), (1, "es"));
     let j = s.job("default", "web").unwrap();
     assert_eq!((j.task_groups[0].count, j.submit_time), (4, NOW + 5));
+}
+
+#[test]
+fn scale_records_events_that_survive_snapshots_and_go_with_a_purge() {
+    let mut s = StateStore::new();
+    s.apply(1, register(scaled_job("web", 1, 5))).unwrap();
+    s.apply(2, scale("web", "web", 4)).unwrap();
+    let Command::JobScale(mut report) = scale("web", "web", 0) else {
+        unreachable!()
+    };
+    report.error = true;
+    report.eval = None;
+    report.message = "source down".into();
+    let r = s.apply(3, Command::JobScale(report)).unwrap();
+    assert_eq!((r.eval_id.as_str(), r.job_version), ("", 1));
+    let events = &s.scaling_events("default", "web").unwrap()["web"];
+    assert_eq!(events.len(), 2);
+    assert!(events[0].error && events[0].count.is_none());
+    assert_eq!((events[1].count, events[1].previous_count), (Some(4), 2));
+    assert_eq!(events[1].eval_id.as_deref(), Some("es"));
+    assert_eq!(
+        s.last_scaling_action("default", "web", "web"),
+        Some(NOW + 5)
+    );
+    assert_eq!(s.index(table::SCALING_EVENT), 3);
+    let restored = StateStore::restore(&s.snapshot().unwrap()).unwrap();
+    assert_eq!(restored, s);
+    s.apply(
+        4,
+        Command::JobDeregister(JobDeregister {
+            namespace: "default".into(),
+            job_id: "web".into(),
+            purge: true,
+            eval: None,
+            now: NOW,
+        }),
+    )
+    .unwrap();
+    assert!(s.scaling_events("default", "web").is_none());
 }
 
 #[test]

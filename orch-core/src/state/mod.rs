@@ -23,6 +23,7 @@ mod error;
 mod evals;
 mod jobs;
 mod nodes;
+mod scaling;
 mod services;
 mod snapshot;
 #[cfg(test)]
@@ -66,6 +67,8 @@ pub mod table {
     pub const SERVICES: &str = "services";
     /// Periodic launch records.
     pub const PERIODIC_LAUNCH: &str = "periodic_launch";
+    /// Scaling events.
+    pub const SCALING_EVENT: &str = "scaling_event";
 }
 
 /// The cluster state. See the module documentation for the rules it keeps.
@@ -82,6 +85,8 @@ pub struct StateStore {
     deployments: BTreeMap<String, Deployment>,
     services: BTreeMap<String, crate::model::ServiceRegistration>,
     periodic_launches: BTreeMap<JobKey, PeriodicLaunch>,
+    /// Scaling events per job and group, newest first.
+    scaling_events: BTreeMap<JobKey, BTreeMap<String, Vec<crate::model::ScalingEvent>>>,
     // Derived indexes, rebuilt on restore.
     evals_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     allocs_by_node: BTreeMap<String, BTreeSet<String>>,

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{StateError, StateStore};
-use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch};
+use super::{JobKey, StateError, StateStore};
+use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch, ScalingEvent};
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
-pub const SNAPSHOT_FORMAT: u32 = 3;
+pub const SNAPSHOT_FORMAT: u32 = 4;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
@@ -29,6 +29,7 @@ struct SnapshotRef<'a> {
     deployments: Vec<&'a Deployment>,
     services: Vec<&'a crate::model::ServiceRegistration>,
     periodic_launches: Vec<&'a PeriodicLaunch>,
+    scaling_events: Vec<(&'a JobKey, &'a String, &'a Vec<ScalingEvent>)>,
 }
 
 #[derive(Deserialize)]
@@ -45,6 +46,7 @@ struct SnapshotOwned {
     deployments: Vec<Deployment>,
     services: Vec<crate::model::ServiceRegistration>,
     periodic_launches: Vec<PeriodicLaunch>,
+    scaling_events: Vec<(JobKey, String, Vec<ScalingEvent>)>,
 }
 
 impl StateStore {
@@ -67,6 +69,7 @@ impl StateStore {
             deployments: self.deployments.values().collect(),
             services: self.services.values().collect(),
             periodic_launches: self.periodic_launches.values().collect(),
+            scaling_events: self.all_scaling_events(),
         };
         postcard::to_allocvec(&snap).map_err(|e| {
             StateError::Snapshot(format!(
@@ -142,6 +145,7 @@ impl StateStore {
                 .periodic_launches
                 .insert((l.namespace.clone(), l.id.clone()), l);
         }
+        store.restore_scaling_events(snap.scaling_events);
         Ok(store)
     }
 }

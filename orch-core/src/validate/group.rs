@@ -236,6 +236,16 @@ fn scaling(e: &mut Errors, path: &str, g: &TaskGroup) {
             }
         }
     }
+    if let Err(list) = crate::autoscale::parse_policy(&s.policy.0) {
+        let ppath = join(&spath, "Policy");
+        for pe in list {
+            e.at(
+                &ppath,
+                &pe.path,
+                format!("Scaling policy invalid: {}", pe.message),
+            );
+        }
+    }
     match s.min {
         Some(min) if min < 0 => e.at(&spath, "Min", "Scaling policy invalid: minimum count must be specified and non-negative"),
         Some(min) if count < min => {

@@ -151,6 +151,14 @@ pub struct Reserved {
     pub reserved_ports: String,
 }
 
+/// `autoscaler` block: where the leader's autoscaler finds its metric sources.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutoscalerBlock {
+    /// Prometheus base URL for `source = "prometheus"` checks (`http://127.0.0.1:9090`).
+    pub prometheus_address: Option<String>,
+}
+
 /// The whole agent configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -174,6 +182,8 @@ pub struct AgentConfig {
     pub server: ServerConfig,
     /// Client settings.
     pub client: ClientConfig,
+    /// Autoscaler sources (servers only).
+    pub autoscaler: AutoscalerBlock,
     /// Dev mode: one in-memory server+client on 127.0.0.1.
     #[serde(skip)]
     pub dev: bool,
@@ -191,6 +201,7 @@ impl Default for AgentConfig {
             ports: Ports::default(),
             server: ServerConfig::default(),
             client: ClientConfig::default(),
+            autoscaler: AutoscalerBlock::default(),
             dev: false,
         }
     }
@@ -290,6 +301,9 @@ impl AgentConfig {
             }
         }
         self.merge_client(other.client);
+        if other.autoscaler.prometheus_address.is_some() {
+            self.autoscaler.prometheus_address = other.autoscaler.prometheus_address;
+        }
         self.dev |= other.dev;
     }
 
@@ -349,6 +363,13 @@ impl AgentConfig {
                 .ok()
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "orch".into());
+        }
+        if let Some(a) = &self.autoscaler.prometheus_address
+            && !a.starts_with("http://")
+        {
+            return Err(ConfigError::Flag(format!(
+                "autoscaler.prometheus_address {a:?} must be an http:// URL such as \"http://127.0.0.1:9090\" (https is not supported yet: put a local proxy in front)"
+            )));
         }
         if !self.server.enabled && !self.client.enabled {
             return Err(ConfigError::Flag(
@@ -433,6 +454,7 @@ mod tests {
               bootstrap_expect = 3
               server_join { retry_join = ["10.0.0.2:4648"] }
             }
+            autoscaler { prometheus_address = "http://10.0.0.9:9090" }
         "#,
         );
         let mut c = AgentConfig::from_file(&p).unwrap();
@@ -452,6 +474,10 @@ mod tests {
         };
         c.merge(flags);
         assert_eq!(c.server.server_join.retry_join.len(), 2);
+        assert_eq!(
+            c.autoscaler.prometheus_address.as_deref(),
+            Some("http://10.0.0.9:9090")
+        );
         let c = c.finish().unwrap();
         assert_eq!(c.bind(), "0.0.0.0");
         std::fs::remove_file(p).ok();
@@ -495,6 +521,20 @@ client {
         let err = AgentConfig::from_file(&p).unwrap_err().to_string();
         assert!(err.contains("telemetry"), "{err}");
         std::fs::remove_file(p).ok();
+        let p = write("c.hcl", "autoscaler { prometheus = \"x\" }\n");
+        let err = AgentConfig::from_file(&p).unwrap_err().to_string();
+        assert!(err.contains("prometheus"), "{err}");
+        std::fs::remove_file(p).ok();
+        let err = AgentConfig {
+            dev: true,
+            autoscaler: AutoscalerBlock {
+                prometheus_address: Some("127.0.0.1:9090".into()),
+            },
+            ..Default::default()
+        }
+        .finish()
+        .unwrap_err();
+        assert!(err.to_string().contains("http://"), "{err}");
         let err = AgentConfig {
             server: ServerConfig {
                 enabled: true,

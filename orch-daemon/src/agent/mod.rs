@@ -123,6 +123,7 @@ pub fn load_config(args: &[String]) -> Result<AgentConfig, ConfigError> {
             servers: p.all("servers").to_vec(),
             ..ClientConfig::default()
         },
+        autoscaler: Default::default(),
         dev: p.has("dev"),
     };
     config.merge(flags);
@@ -369,6 +370,9 @@ async fn start_server(
             node_threshold: duration(&config.server.node_gc_threshold, "node_gc_threshold")?
                 .unwrap_or(defaults.gc.node_threshold),
             ..defaults.gc.clone()
+        },
+        autoscaler: crate::server::autoscaler::AutoscalerConfig {
+            prometheus_address: config.autoscaler.prometheus_address.clone(),
         },
         ..defaults
     };

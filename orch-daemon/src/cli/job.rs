@@ -35,6 +35,7 @@ Subcommands:
     revert     Revert to a prior version of the job
     run        Run a new job or update an existing one
     scale      Change the count of a job's task group
+    scaling-events  Display the scaling events of a job's task groups
     status     Display status information about a job
     stop       Stop a running job
     validate   Check a jobspec (HCL or JSON) and report every problem";

@@ -72,6 +72,7 @@ pub fn run(verb: &str, args: &[String], usage: &str) -> Result<ExitCode, String>
         "history" => history(args),
         "revert" => revert(args),
         "scale" => scale(args),
+        "scaling-events" => super::scaling_cmds::job_events(args),
         "plan" => plan(args),
         "dispatch" => super::dispatch_cmds::dispatch(args),
         "periodic" => super::dispatch_cmds::periodic(args),

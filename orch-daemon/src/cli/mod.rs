@@ -10,6 +10,7 @@ mod job;
 mod job_cmds;
 mod monitor;
 mod node_cmds;
+mod scaling_cmds;
 mod status_cmds;
 pub(crate) mod table;
 
@@ -23,9 +24,11 @@ Commands:
     alloc logs     Stream the logs of a task
     deployment     list, status, promote, fail, pause, resume
     eval           list, status: evaluations
-    job            run, status, stop, plan, inspect, history, revert, scale, validate
+    job            run, status, stop, plan, inspect, history, revert, scale,
+                   scaling-events, validate
     node           status, drain, eligibility
     operator       raft list-peers
+    scaling        policy list, policy info: scaling policies and autoscaler status
     server         members
     version        Print the orch version
 
@@ -50,6 +53,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("deployment") => deployment_cmds::run(rest),
         Some("alloc") => eval_cmds::run_alloc(rest),
         Some("server") => status_cmds::run_server(rest),
+        Some("scaling") => scaling_cmds::run(rest),
         Some("operator") => status_cmds::run_operator(rest),
         Some("version") | Some("-version") | Some("--version") => {
             println!("orch v{}", env!("CARGO_PKG_VERSION"));
@@ -107,7 +111,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
     }
     let rest = &args[i.min(args.len())..];
     let words = match rest.first().map(String::as_str) {
-        Some("operator") => 3,
+        Some("operator" | "scaling") => 3,
         Some("job" | "node" | "eval" | "alloc" | "server" | "deployment") => 2,
         _ => 1,
     };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use orch_core::model::{Evaluation, client_status, eval_status, trigger};
+use orch_core::model::{Evaluation, FreeForm, client_status, eval_status, trigger};
 use orch_core::state::{Command, EvalUpsert, JobRevert, JobScale, JobStability};
 use serde_json::{Value, json};
 
@@ -50,7 +50,8 @@ pub async fn scale_status(
             groups.insert(
                 g.name.clone(),
                 json!({"Desired": g.count, "Placed": mine.len(), "Running": running,
-                       "Healthy": health(true), "Unhealthy": health(false), "Events": null}),
+                       "Healthy": health(true), "Unhealthy": health(false),
+                       "Events": super::scaling::group_events(&s, job, &g.name)}),
             );
         }
         json!({
@@ -75,20 +76,33 @@ pub async fn scale(
     let group = target.get("Group").cloned().ok_or_else(|| {
         ApiError::bad_request("missing task group name for scaling action: set Target.Group")
     })?;
-    let count: i64 = field(&body, "Count")?.ok_or_else(|| {
-        ApiError::bad_request(
-            "Count is required: orch does not record scaling events without a new count",
-        )
-    })?;
+    let error: bool = field(&body, "Error")?.unwrap_or(false);
+    let meta: FreeForm = field(&body, "Meta")?.unwrap_or_default();
+    let count: Option<i64> = field(&body, "Count")?;
+    let count = match (count, error) {
+        (Some(c), _) => c,
+        (None, true) => 0, // An error report only: the count is not changed.
+        (None, false) => {
+            return Err(ApiError::bad_request(
+                "Count is required unless Error is true (an error report without a new count)",
+            ));
+        }
+    };
     let message: String = field(&body, "Message")?.unwrap_or_default();
-    let eval = job_eval(&api, &q, &id, trigger::JOB_SCALING)?;
+    let eval = if error {
+        None
+    } else {
+        Some(job_eval(&api, &q, &id, trigger::JOB_SCALING)?)
+    };
     let cmd = Command::JobScale(JobScale {
         namespace: q.ns().to_string(),
         job_id: id,
         group,
         count,
         message,
-        eval: Some(eval),
+        error,
+        meta,
+        eval,
         now: (api.now)(),
     });
     write_reply(&api, cmd).await

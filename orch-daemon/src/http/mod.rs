@@ -19,9 +19,11 @@ pub mod filter;
 pub mod job_ops;
 pub mod jobs;
 pub mod list;
+pub mod metrics_scaling;
 pub mod nodes;
 pub mod plan;
 pub mod query;
+pub mod scaling;
 pub mod search;
 pub mod services;
 pub mod status;
@@ -217,6 +219,8 @@ pub fn router(api: Arc<ApiState>) -> Router {
             "/v1/job/{id}/periodic/force",
             post(dispatch::periodic_force).put(dispatch::periodic_force),
         )
+        .route("/v1/scaling/policies", get(scaling::list))
+        .route("/v1/scaling/policy/{id}", get(scaling::get_policy))
         // Allocations and evaluations.
         .route("/v1/allocations", get(allocs::list))
         .route("/v1/allocation/{id}", get(allocs::get_alloc))

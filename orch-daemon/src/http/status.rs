@@ -229,7 +229,12 @@ fn gauges(api: &ApiState, s: &StateStore) -> Vec<Gauge> {
 /// `GET /v1/metrics`: Nomad's JSON summary, or `?format=prometheus` text exposition.
 pub async fn metrics(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
-    let mut gauges = gauges(&api, &api.state.read());
+    let mut gauges = {
+        let s = api.state.read();
+        let mut g = gauges(&api, &s);
+        super::metrics_scaling::gauges(&api, &s, &mut g);
+        g
+    };
     if let Some(leader) = &api.leader {
         // Nomad's broker and blocked-evals gauges (meaningful on the leader).
         let b = leader.broker.lock().await.stats();

@@ -67,6 +67,8 @@ fn scale_unknown_job() -> Command {
         group: "web".into(),
         count: 3,
         message: String::new(),
+        error: false,
+        meta: Default::default(),
         eval: None,
         now: 1,
     })

@@ -68,6 +68,8 @@ pub struct LeaderConfig {
     pub max_heartbeats_per_second: f64,
     /// Core GC thresholds and the failed-evaluation follow-up delay.
     pub gc: super::gc::GcConfig,
+    /// The autoscaler's sources (the agent's `autoscaler` block).
+    pub autoscaler: super::autoscaler::AutoscalerConfig,
 }
 
 impl Default for LeaderConfig {
@@ -81,6 +83,7 @@ impl Default for LeaderConfig {
             heartbeat_grace: Duration::from_secs(5),
             max_heartbeats_per_second: 50.0,
             gc: super::gc::GcConfig::default(),
+            autoscaler: super::autoscaler::AutoscalerConfig::default(),
         }
     }
 }
@@ -104,6 +107,8 @@ pub struct Leader {
     wake: tokio::sync::Notify,
     /// When each client node must have heartbeated again.
     heartbeats: std::sync::Mutex<BTreeMap<String, tokio::time::Instant>>,
+    /// The horizontal autoscaler (acts only while leading).
+    pub autoscaler: Arc<super::autoscaler::Autoscaler>,
 }
 
 impl Leader {
@@ -116,10 +121,16 @@ impl Leader {
         let (plans, plan_rx) = mpsc::channel(64);
         let mut broker = EvalBroker::new(BrokerConfig::default());
         broker.set_enabled(true);
+        let autoscaler = Arc::new(super::autoscaler::Autoscaler::new(
+            state.clone(),
+            Arc::clone(&replicator),
+            config.autoscaler.clone(),
+        ));
         Arc::new(Leader {
             state,
             replicator,
             config,
+            autoscaler,
             broker: Mutex::new(broker),
             blocked: Mutex::new(BlockedEvals::new()),
             plans,
@@ -142,6 +153,7 @@ impl Leader {
             self.state.clone(),
             Arc::clone(&self.replicator),
         ));
+        tokio::spawn(Arc::clone(&self.autoscaler).run());
         for _ in 0..self.config.workers.max(1) {
             tokio::spawn(Arc::clone(self).worker());
         }

@@ -8,6 +8,7 @@
 //!   (tests, single node); the Raft replicator replicates through openraft first.
 //! - The HTTP API and the leader loop only ever talk to these two.
 
+pub mod autoscaler;
 pub mod deployment_watcher;
 pub mod events;
 pub mod gc;

@@ -85,6 +85,39 @@ async fn job_lifecycle_register_read_list_update_scale_deregister() {
     assert_eq!(env.get("/v1/job/web").await["TaskGroups"][0]["Count"], 5);
     let status = env.get("/v1/job/web/scale").await;
     assert_eq!(status["TaskGroups"]["frontend"]["Desired"], 5);
+    let ev = &status["TaskGroups"]["frontend"]["Events"][0];
+    assert_eq!(
+        (ev["Count"].as_i64(), ev["Message"].as_str()),
+        (Some(5), Some("more"))
+    );
+    assert_eq!(ev["EvalID"], scaled["EvalID"]);
+    assert!(ev["PreviousCount"].as_i64().is_some_and(|c| c != 5), "{ev}");
+    // An error report: an event, no new count and no evaluation.
+    let reported = env
+        .ok(
+            "POST",
+            "/v1/job/web/scale",
+            Some(json!({"Error": true, "Target": {"Group": "frontend"},
+                        "Message": "source down", "Meta": {"why": "test"}})),
+        )
+        .await
+        .0;
+    assert_eq!(reported["EvalID"], "");
+    let status = env.get("/v1/job/web/scale").await;
+    let ev = &status["TaskGroups"]["frontend"]["Events"][0];
+    assert_eq!(
+        (ev["Error"].as_bool(), &ev["Count"]),
+        (Some(true), &Value::Null)
+    );
+    assert_eq!(ev["Meta"]["why"], "test");
+    assert_eq!(status["TaskGroups"]["frontend"]["Desired"], 5);
+    env.fails(
+        "POST",
+        "/v1/job/web/scale",
+        Some(json!({"Target": {"Group": "frontend"}})),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     env.fails(
         "POST",
         "/v1/job/web/scale",

@@ -1,0 +1,134 @@
+//! Horizontal autoscaling, the pure half: the typed policy ([`policy`]), the strategies'
+//! arithmetic and how several checks combine into one decision ([`decide`]), the
+//! built-in `nomad-apm` query language ([`NomadQuery`]) and policy IDs.
+//!
+//! The leader's autoscaler (in orch-daemon) does the I/O: it queries the sources, passes
+//! the values and the clock in here, and turns a [`Decision`] into a `JobScale` command.
+//! Keeping the arithmetic here makes it testable without a cluster (see the property
+//! tests) and identical on every server.
+
+mod decide;
+pub mod policy;
+#[cfg(test)]
+mod tests;
+
+pub use decide::{CheckInput, CheckOutcome, Decision, Direction, decide, in_cooldown};
+pub use policy::{
+    Check, OnError, Policy, PolicyError, Source, Strategy, ThresholdAction, parse_policy,
+};
+
+/// Meta key of a scaling event naming the policy that caused it.
+pub const META_POLICY_ID: &str = "nomad_policy_id";
+
+/// A stable scaling-policy ID for `(namespace, job, group)`: the same across job versions
+/// and on every server, without storing anything. A UUID-shaped FNV-1a/SplitMix digest
+/// (not a real v4/v5 UUID; only its stability matters).
+pub fn policy_id(namespace: &str, job: &str, group: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut mix = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    };
+    mix(namespace.as_bytes());
+    mix(job.as_bytes());
+    mix(group.as_bytes());
+    let a = splitmix(h);
+    let b = splitmix(a ^ 0x9e37_79b9_7f4a_7c15);
+    let hex = format!("{a:016x}{b:016x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// How a `nomad-apm` query aggregates over the group's allocations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    /// Mean over allocations.
+    Avg,
+    /// Smallest.
+    Min,
+    /// Largest.
+    Max,
+    /// Total.
+    Sum,
+}
+
+/// Which per-allocation value a `nomad-apm` query reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NomadMetric {
+    /// CPU used, MHz (Nomad's `TotalTicks`).
+    Cpu,
+    /// Memory used, bytes.
+    Memory,
+    /// CPU used as a percentage of the allocation's `cpu` resources.
+    CpuAllocated,
+    /// Memory used as a percentage of the allocation's `memory` resources.
+    MemoryAllocated,
+}
+
+/// A `nomad-apm` query: `<avg|min|max|sum>_<cpu|memory|cpu-allocated|memory-allocated>`,
+/// as the nomad-autoscaler's Nomad APM plugin names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NomadQuery {
+    /// Aggregation over allocations.
+    pub aggregate: Aggregate,
+    /// Per-allocation value.
+    pub metric: NomadMetric,
+}
+
+impl NomadQuery {
+    /// Parses a query; the error lists the valid forms.
+    pub fn parse(q: &str) -> Result<NomadQuery, String> {
+        let bad = || {
+            format!(
+                "invalid nomad-apm query {q:?}: use <avg|min|max|sum>_<cpu|memory|cpu-allocated|memory-allocated>, e.g. \"avg_cpu-allocated\""
+            )
+        };
+        let (op, metric) = q.trim().split_once('_').ok_or_else(bad)?;
+        let aggregate = match op {
+            "avg" => Aggregate::Avg,
+            "min" => Aggregate::Min,
+            "max" => Aggregate::Max,
+            "sum" => Aggregate::Sum,
+            _ => return Err(bad()),
+        };
+        let metric = match metric {
+            "cpu" => NomadMetric::Cpu,
+            "memory" => NomadMetric::Memory,
+            "cpu-allocated" => NomadMetric::CpuAllocated,
+            "memory-allocated" => NomadMetric::MemoryAllocated,
+            _ => return Err(bad()),
+        };
+        Ok(NomadQuery { aggregate, metric })
+    }
+
+    /// Aggregates per-allocation values; `None` when there are none (no data: no action).
+    pub fn aggregate(&self, values: &[f64]) -> Option<f64> {
+        if values.is_empty() {
+            return None;
+        }
+        let v = match self.aggregate {
+            Aggregate::Avg => values.iter().sum::<f64>() / values.len() as f64,
+            Aggregate::Min => values.iter().copied().fold(f64::INFINITY, f64::min),
+            Aggregate::Max => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            Aggregate::Sum => values.iter().sum(),
+        };
+        Some(v)
+    }
+}

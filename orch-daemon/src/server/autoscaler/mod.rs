@@ -1,0 +1,325 @@
+//! The leader's horizontal autoscaler: every group with an enabled `scaling { policy }`
+//! is evaluated each `evaluation_interval`: its checks' sources are queried
+//! ([`sources`]), `orch_core::autoscale::decide` picks the new count, and a change goes
+//! through the same `JobScale` command (plus evaluation) as `PUT /v1/job/:id/scale`, with
+//! a scaling event.
+//!
+//! Runs only while this server leads. The cooldown comes from the group's replicated
+//! scaling events (the latest count change), so a new leader neither acts twice nor
+//! forgets a cooldown. Per-policy status (last evaluation, last error, each check's view)
+//! is kept in memory on the leader for `/v1/scaling/policy/:id` and `/v1/metrics`.
+
+pub mod sources;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use orch_core::autoscale::{self, CheckInput, Policy, Source};
+use orch_core::model::{Evaluation, FreeForm, eval_status, trigger};
+use orch_core::state::{Command, JobScale};
+use serde_json::{Value, json};
+
+use super::{Replicator, StateHandle, new_uuid, now_nanos};
+
+/// How often the loop looks for policies that are due.
+const TICK: Duration = Duration::from_millis(250);
+
+/// The agent's `autoscaler { ... }` settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AutoscalerConfig {
+    /// Base URL of the Prometheus server `prometheus` checks query
+    /// (`http://127.0.0.1:9090`); checks using it fail with a clear error when unset.
+    pub prometheus_address: Option<String>,
+}
+
+/// What the autoscaler last did with one policy (orch's `Status` extension of Nomad's
+/// `ScalingPolicy`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicyStatus {
+    /// Unix nanoseconds of the last evaluation.
+    pub last_evaluated: i64,
+    /// `ok`, `cooldown`, `error` or `scaled`.
+    pub state: String,
+    /// Why nothing happened or what was done.
+    pub reason: String,
+    /// The failing checks' errors, or the scale command's, from the last evaluation.
+    pub last_error: Option<String>,
+    /// Each check's metric, direction and error from the last evaluation.
+    pub checks: Vec<Value>,
+    /// Evaluations whose sources failed, since this server became leader.
+    pub errors_total: u64,
+    /// Scaling actions taken, since this server became leader.
+    pub actions_total: u64,
+}
+
+impl PolicyStatus {
+    /// The `Status` object of the policy's JSON.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "LastEvaluated": self.last_evaluated, "State": self.state, "Reason": self.reason,
+            "LastError": self.last_error, "Checks": self.checks,
+            "ErrorsTotal": self.errors_total, "ActionsTotal": self.actions_total,
+        })
+    }
+}
+
+/// The autoscaler; one per server, active only on the leader.
+pub struct Autoscaler {
+    state: StateHandle,
+    replicator: Arc<dyn Replicator>,
+    config: AutoscalerConfig,
+    http: reqwest::Client,
+    status: Mutex<BTreeMap<String, PolicyStatus>>,
+}
+
+/// One enabled policy as the state has it now.
+struct Due {
+    id: String,
+    namespace: String,
+    job_id: String,
+    job_type: String,
+    priority: i32,
+    group: String,
+    min: i64,
+    max: i64,
+    count: i64,
+    policy: Policy,
+}
+
+impl Autoscaler {
+    /// An autoscaler over the state, writing through `replicator`.
+    pub fn new(
+        state: StateHandle,
+        replicator: Arc<dyn Replicator>,
+        config: AutoscalerConfig,
+    ) -> Self {
+        Autoscaler {
+            state,
+            replicator,
+            config,
+            http: reqwest::Client::new(),
+            status: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The policy's status on this server (`None` when it has not evaluated it, e.g. on
+    /// a follower).
+    pub fn status(&self, policy_id: &str) -> Option<PolicyStatus> {
+        self.lock().get(policy_id).cloned()
+    }
+
+    /// Every policy's status, by policy ID.
+    pub fn statuses(&self) -> BTreeMap<String, PolicyStatus> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, PolicyStatus>> {
+        self.status.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The loop: while leading, evaluates each policy when its interval has passed.
+    pub async fn run(self: Arc<Self>) {
+        let mut next: BTreeMap<String, i64> = BTreeMap::new();
+        loop {
+            tokio::time::sleep(TICK).await;
+            if !self.replicator.is_leader() {
+                next.clear();
+                self.lock().clear();
+                continue;
+            }
+            let now = now_nanos();
+            let policies = self.enabled_policies();
+            next.retain(|id, _| policies.iter().any(|p| &p.id == id));
+            self.lock()
+                .retain(|id, _| policies.iter().any(|p| &p.id == id));
+            for p in policies {
+                let due = next.get(&p.id).is_none_or(|t| now >= *t);
+                if !due {
+                    continue;
+                }
+                next.insert(
+                    p.id.clone(),
+                    now.saturating_add(p.policy.evaluation_interval_ns),
+                );
+                self.evaluate(p).await;
+            }
+        }
+    }
+
+    fn enabled_policies(&self) -> Vec<Due> {
+        let s = self.state.read();
+        let mut out = Vec::new();
+        for job in s.jobs().filter(|j| !j.stop && !j.is_template()) {
+            for g in &job.task_groups {
+                let Some(sc) = g.scaling.as_ref().filter(|sc| sc.enabled) else {
+                    continue;
+                };
+                // Validation refused bad policies at registration; skip any that slipped.
+                let Ok(Some(policy)) = autoscale::parse_policy(&sc.policy.0) else {
+                    continue;
+                };
+                let count = i64::from(g.count);
+                out.push(Due {
+                    id: autoscale::policy_id(&job.namespace, &job.id, &g.name),
+                    namespace: job.namespace.clone(),
+                    job_id: job.id.clone(),
+                    job_type: job.job_type.clone(),
+                    priority: job.priority,
+                    group: g.name.clone(),
+                    min: sc.min.unwrap_or(count),
+                    max: sc.max.unwrap_or(count),
+                    count,
+                    policy,
+                });
+            }
+        }
+        out
+    }
+
+    async fn evaluate(&self, p: Due) {
+        let now = now_nanos();
+        let (last, deploying) = {
+            let s = self.state.read();
+            let deploying = s
+                .latest_deployment_by_job(&p.namespace, &p.job_id)
+                .filter(|d| d.active())
+                .map(|d| d.id.clone());
+            (
+                s.last_scaling_action(&p.namespace, &p.job_id, &p.group),
+                deploying,
+            )
+        };
+        let mut status = self.status(&p.id).unwrap_or_default();
+        status.last_evaluated = now;
+        if let Some(d) = deploying {
+            // The nomad-autoscaler's "target not ready": Job.Scale refuses during a
+            // deployment, so wait for it instead of counting failures.
+            status.state = "waiting".into();
+            status.reason =
+                format!("deployment {d} is in progress; scaling resumes when it finishes");
+            self.lock().insert(p.id, status);
+            return;
+        }
+        if autoscale::in_cooldown(last, p.policy.cooldown_ns, now) {
+            status.state = "cooldown".into();
+            status.reason = format!(
+                "in cooldown for {:.1}s more after the last scaling action",
+                (last.unwrap_or(now) + p.policy.cooldown_ns - now) as f64 / 1e9
+            );
+            self.lock().insert(p.id, status);
+            return;
+        }
+        let mut values: Vec<Result<f64, String>> = Vec::new();
+        for c in &p.policy.checks {
+            let v = match c.source {
+                Source::Nomad => {
+                    sources::nomad(
+                        &self.http,
+                        &self.state,
+                        &p.namespace,
+                        &p.job_id,
+                        &p.group,
+                        &c.query,
+                    )
+                    .await
+                }
+                Source::Prometheus => {
+                    sources::prometheus(
+                        &self.http,
+                        self.config.prometheus_address.as_deref(),
+                        &c.query,
+                        c.query_window_ns,
+                        now,
+                    )
+                    .await
+                }
+            };
+            values.push(v.map_err(|e| e.to_string()));
+        }
+        let inputs: Vec<CheckInput<'_>> = p
+            .policy
+            .checks
+            .iter()
+            .zip(&values)
+            .map(|(check, v)| CheckInput {
+                check,
+                value: v.as_ref().map(|f| *f).map_err(String::as_str),
+            })
+            .collect();
+        let d = autoscale::decide(&p.policy, p.min, p.max, p.count, &inputs, last, now);
+        status.checks = d
+            .checks
+            .iter()
+            .map(|c| {
+                json!({"Name": c.name, "Metric": c.metric, "Direction": c.direction.as_str(),
+                            "Count": c.count, "Reason": c.reason, "Error": c.error})
+            })
+            .collect();
+        status.reason.clone_from(&d.reason);
+        status.last_error.clone_from(&d.error);
+        if d.error.is_some() {
+            status.errors_total += 1;
+            tracing::warn!(policy = %p.id, job = %p.job_id, group = %p.group, error = ?d.error, "autoscaler check failed");
+        }
+        let Some(count) = d.count else {
+            status.state = if d.error.is_some() { "error" } else { "ok" }.into();
+            self.lock().insert(p.id, status);
+            return;
+        };
+        let mut meta = BTreeMap::new();
+        meta.insert(
+            autoscale::META_POLICY_ID.to_string(),
+            Value::from(p.id.clone()),
+        );
+        meta.insert(
+            "nomad_autoscaler.reason_history".to_string(),
+            json!(
+                d.checks
+                    .iter()
+                    .map(|c| c.reason.clone())
+                    .collect::<Vec<_>>()
+            ),
+        );
+        let eval = Evaluation {
+            id: new_uuid(),
+            namespace: p.namespace.clone(),
+            job_id: p.job_id.clone(),
+            eval_type: p.job_type.clone(),
+            priority: p.priority,
+            triggered_by: trigger::JOB_SCALING.to_string(),
+            status: eval_status::PENDING.to_string(),
+            create_time: now,
+            modify_time: now,
+            ..Evaluation::default()
+        };
+        let cmd = Command::JobScale(JobScale {
+            namespace: p.namespace.clone(),
+            job_id: p.job_id.clone(),
+            group: p.group.clone(),
+            count,
+            message: d.reason.clone(),
+            error: false,
+            meta: FreeForm(meta),
+            eval: Some(eval),
+            now,
+        });
+        match self.replicator.propose(cmd).await {
+            Ok(_) => {
+                tracing::info!(policy = %p.id, job = %p.job_id, group = %p.group, from = p.count, to = count, reason = %d.reason, "autoscaler scaled group");
+                status.state = "scaled".into();
+                status.actions_total += 1;
+                status.reason = format!("{} ({} -> {count})", d.reason, p.count);
+            }
+            Err(e) => {
+                tracing::warn!(policy = %p.id, error = %e, "autoscaler could not scale");
+                status.state = "error".into();
+                status.errors_total += 1;
+                status.last_error = Some(format!("scaling to {count} failed: {e}"));
+            }
+        }
+        self.lock().insert(p.id, status);
+    }
+}
