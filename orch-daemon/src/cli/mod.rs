@@ -22,8 +22,8 @@ Commands:
     eval           list, status: evaluations
     job            run, status, stop, plan, inspect, history, revert, scale, validate
     node           status, drain, eligibility
-    operator       raft list-peers
-    server         members
+    operator       raft list-peers, raft remove-peer
+    server         members, force-leave
     version        Print the orch version
 
 Server commands reach the agent at -address=<url>, else ORCH_ADDR, else NOMAD_ADDR, else
