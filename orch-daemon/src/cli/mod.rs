@@ -1,6 +1,7 @@
 //! The `orch` command line, with Nomad's verbs.
 
 mod client;
+mod diff_fmt;
 mod eval_cmds;
 pub mod flags;
 mod init;

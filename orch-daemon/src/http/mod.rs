@@ -15,6 +15,7 @@ pub mod client_fs;
 pub mod deployments;
 pub mod events;
 pub mod filter;
+pub mod job_diff;
 pub mod job_ops;
 pub mod jobs;
 pub mod list;
