@@ -223,7 +223,10 @@ fn server_verbs_against_a_dev_agent() {
         assert!(history.contains(want), "missing {want:?}:\n{history}");
     }
     let one = ok(a, &["job", "history", "-p", "-version=0", "web"]);
-    assert!(!one.contains("Diff =") && one.contains("Version     = 0"), "{one}");
+    assert!(
+        !one.contains("Diff =") && one.contains("Version     = 0"),
+        "{one}"
+    );
     let detail = ok(a, &["job", "status", "web"]);
     assert!(
         detail.contains("Latest Deployment") && detail.contains("Deployed"),
