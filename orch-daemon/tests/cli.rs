@@ -213,6 +213,20 @@ fn server_verbs_against_a_dev_agent() {
         );
     }
     assert!(ok(a, &["job", "history", "web"]).contains("Version     = 1"));
+    // `-p`: each version with its diff from the one before (count 2 → 3).
+    let history = ok(a, &["job", "history", "-p", "web"]);
+    for want in [
+        "Version     = 1",
+        "Diff =\n+/- Job: \"web\"\n+/- Task Group: \"frontend\"\n  +/- Count: \"2\" => \"3\"",
+        "Version     = 0",
+    ] {
+        assert!(history.contains(want), "missing {want:?}:\n{history}");
+    }
+    let one = ok(a, &["job", "history", "-p", "-version=0", "web"]);
+    assert!(
+        !one.contains("Diff =") && one.contains("Version     = 0"),
+        "{one}"
+    );
     let detail = ok(a, &["job", "status", "web"]);
     assert!(
         detail.contains("Latest Deployment") && detail.contains("Deployed"),

@@ -37,7 +37,11 @@ const HISTORY_HELP: &str = "Usage: orch job history [options] <job>
   Lists the tracked versions of a job, newest first.
 
 Options:
-  -json  Print the raw API JSON";
+  -p                 Show each version's differences from its predecessor
+  -full              Print each version's full job (JSON)
+  -version=<n>       Only this version
+  -verbose           With -p, also list unchanged job, group and task fields
+  -json              Print the raw API JSON";
 
 const REVERT_HELP: &str = "Usage: orch job revert [options] <job> <version>
 
@@ -355,27 +359,57 @@ fn inspect(args: &[String]) -> Result<ExitCode, String> {
 }
 
 fn history(args: &[String]) -> Result<ExitCode, String> {
-    let flags = [("p", false), ("full", false), ("version", true)];
+    let flags = [
+        ("p", false),
+        ("full", false),
+        ("version", true),
+        ("verbose", false),
+    ];
     let Some(p) = parse_args(args, &flags, HISTORY_HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = Client::from_flags(&p)?;
     let id = client.resolve("/v1/jobs", "job", one_arg(&p, "job", HISTORY_HELP)?)?;
-    let versions = client.get(&format!("{}/versions", job_path(&id)))?;
+    let diffs = if p.has("p") { "?diffs=true" } else { "" };
+    let versions = client.get(&format!("{}/versions{diffs}", job_path(&id)))?;
     if p.has("json") {
         return print_json(&versions);
     }
+    let only: Option<u64> = match p.all("version").last() {
+        Some(v) => Some(v.parse().map_err(|_| {
+            format!("-version={v:?} is not a version number; see `orch job history {id}`")
+        })?),
+        None => None,
+    };
     let list = versions["Versions"].as_array().cloned().unwrap_or_default();
-    let blocks: Vec<String> = list
-        .iter()
-        .map(|j| {
-            kv(&[
-                ("Version", text(&j["Version"])),
-                ("Stable", j["Stable"].as_bool().unwrap_or(false).to_string()),
-                ("Submit Date", time_of(&j["SubmitTime"])),
-            ])
-        })
-        .collect();
+    let diffs = versions["Diffs"].as_array().cloned().unwrap_or_default();
+    let mut blocks: Vec<String> = Vec::new();
+    for (i, j) in list.iter().enumerate() {
+        if only.is_some_and(|v| j["Version"].as_u64() != Some(v)) {
+            continue;
+        }
+        let mut block = kv(&[
+            ("Version", text(&j["Version"])),
+            ("Stable", j["Stable"].as_bool().unwrap_or(false).to_string()),
+            ("Submit Date", time_of(&j["SubmitTime"])),
+        ]);
+        if let Some(d) = diffs.get(i).filter(|_| p.has("p")) {
+            block.push_str("\nDiff =\n");
+            block.push_str(&super::diff_fmt::format_job_diff(d, p.has("verbose")));
+        }
+        if p.has("full") {
+            let full = serde_json::to_string_pretty(j)
+                .map_err(|e| format!("cannot encode the job as JSON: {e}"))?;
+            block.push_str("\nFull =\n");
+            block.push_str(&full);
+        }
+        blocks.push(block);
+    }
+    if let (Some(v), true) = (only, blocks.is_empty()) {
+        return Err(format!(
+            "job {id:?} has no version {v}; run `orch job history {id}` to list them"
+        ));
+    }
     println!("{}", blocks.join("\n\n"));
     Ok(ExitCode::SUCCESS)
 }

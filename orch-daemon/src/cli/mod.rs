@@ -2,6 +2,7 @@
 
 mod client;
 mod deployment_cmds;
+mod diff_fmt;
 mod dispatch_cmds;
 mod eval_cmds;
 pub mod flags;
@@ -27,9 +28,9 @@ Commands:
     job            run, status, stop, plan, inspect, history, revert, scale,
                    scaling-events, validate
     node           status, drain, eligibility
-    operator       raft list-peers
+    operator       raft list-peers, raft remove-peer
     scaling        policy list, policy info: scaling policies and autoscaler status
-    server         members
+    server         members, force-leave
     version        Print the orch version
 
 Server commands reach the agent at -address=<url>, else ORCH_ADDR, else NOMAD_ADDR, else

@@ -446,8 +446,9 @@ pub async fn latest_deployment(
     .await
 }
 
-/// `GET /v1/job/:id/versions`: `{Versions, Diffs}` newest first; diffs are not computed
-/// (`Diffs` is null), which Nomad's clients accept.
+/// `GET /v1/job/:id/versions`: `{Versions, Diffs}` newest first. With `?diffs=true`,
+/// `Diffs[i]` is Nomad's `JobDiff` from `Versions[i+1]` to `Versions[i]` (one fewer
+/// than the versions); otherwise `Diffs` is null, as in Nomad.
 pub async fn versions(
     State(api): Api,
     Path(id): Path<String>,
@@ -462,7 +463,16 @@ pub async fn versions(
             if versions.is_empty() {
                 return Err(ApiError::not_found("job versions not found"));
             }
-            Ok(json!({"Versions": versions, "Diffs": null}))
+            let diffs = if q.flag("diffs")? {
+                let diffs: Vec<_> = versions
+                    .windows(2)
+                    .map(|w| super::job_diff::diff_jobs(w.get(1), w.first()))
+                    .collect();
+                serde_json::to_value(diffs).map_err(internal)?
+            } else {
+                Value::Null
+            };
+            Ok(json!({"Versions": versions, "Diffs": diffs}))
         },
     )
     .await

@@ -16,11 +16,13 @@ pub mod deployments;
 pub mod dispatch;
 pub mod events;
 pub mod filter;
+pub mod job_diff;
 pub mod job_ops;
 pub mod jobs;
 pub mod list;
 pub mod metrics_scaling;
 pub mod nodes;
+pub mod operator;
 pub mod plan;
 pub mod query;
 pub mod scaling;
@@ -287,6 +289,14 @@ pub fn router(api: Arc<ApiState>) -> Router {
         .route(
             "/v1/operator/raft/configuration",
             get(status::raft_configuration),
+        )
+        .route(
+            "/v1/operator/raft/peer",
+            axum::routing::delete(operator::remove_peer),
+        )
+        .route(
+            "/v1/agent/force-leave",
+            put(operator::force_leave).post(operator::force_leave),
         )
         .route("/v1/metrics", get(status::metrics))
         .route("/v1/search", post(search::prefix).put(search::prefix))

@@ -1,6 +1,7 @@
 //! `POST /v1/job/:id/plan`: a dry run of the scheduler. The job is registered in a clone
 //! of the state and its evaluation processed there; nothing is committed. The plan is
-//! summarized as Nomad's `DesiredTGUpdates` annotations.
+//! summarized as Nomad's `DesiredTGUpdates` annotations; `Diff` is the
+//! [`super::job_diff`] from the registered job.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use orch_core::model::{Job, trigger};
 use orch_core::scheduler::{Outcome, process_eval};
-use orch_core::state::{Command, JobRegister, StateStore, spec_changed};
+use orch_core::state::{Command, JobRegister, StateStore};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -134,11 +135,10 @@ pub async fn plan(
     let now = (api.now)();
     let mut scratch: StateStore = api.state.read().clone();
     let existing = scratch.job(&job.namespace, &job.id).cloned();
-    let diff_type = match &existing {
-        None => "Added",
-        Some(old) if spec_changed(old, &job) => "Edited",
-        Some(_) => "None",
-    };
+    let diff = want_diff
+        .then(|| serde_json::to_value(super::job_diff::diff_jobs(existing.as_ref(), Some(&job))))
+        .transpose()
+        .map_err(internal)?;
     let job_modify_index = existing.as_ref().map_or(0, |j| j.job_modify_index);
     let mut eval = api.new_eval(
         &job.namespace,
@@ -180,9 +180,6 @@ pub async fn plan(
         }
         None => (BTreeMap::new(), BTreeMap::new()),
     };
-    let diff = want_diff.then(|| {
-        json!({"Type": diff_type, "ID": id, "Fields": null, "Objects": null, "TaskGroups": null})
-    });
     let failed = serde_json::to_value(&failed).map_err(internal)?;
     let body = json!({
         "Annotations": {"DesiredTGUpdates": annotations, "PreemptedAllocs": null},

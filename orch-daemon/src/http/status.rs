@@ -139,17 +139,18 @@ pub async fn regions(State(api): Api) -> Response {
     )
 }
 
-/// `GET /v1/operator/raft/configuration`.
+/// `GET /v1/operator/raft/configuration`: every member; `ID` is the Raft ID that
+/// `DELETE /v1/operator/raft/peer?id=` takes.
 pub async fn raft_configuration(State(api): Api) -> Response {
     let leader = api.replicator.leader_addr();
     let servers: Vec<Value> = api
         .replicator
-        .peers()
+        .members()
         .into_iter()
-        .map(|addr| {
-            json!({"ID": addr, "Node": addr, "Address": addr,
-                   "Leader": leader.as_deref() == Some(addr.as_str()),
-                   "Voter": true, "RaftProtocol": "3"})
+        .map(|m| {
+            json!({"ID": m.id, "Node": m.addr, "Address": m.addr,
+                   "Leader": leader.as_deref() == Some(m.addr.as_str()),
+                   "Voter": m.voter, "RaftProtocol": "3"})
         })
         .collect();
     let index = api.state.latest_index();

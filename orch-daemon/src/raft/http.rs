@@ -8,6 +8,8 @@
 //! - `/raft/join`: JSON [`JoinRequest`] `{"node_id": .., "addr": ".."}` (easy to send by
 //!   hand); the leader adds the server as a learner, then promotes it to voter. Replies
 //!   a JSON [`JoinReply`].
+//! - `/raft/remove`: JSON `PeerTarget`; the leader removes the server from the
+//!   membership (see [`super::membership`]).
 
 use std::collections::BTreeSet;
 
@@ -99,6 +101,10 @@ pub fn raft_router(raft: OrchRaft) -> Router {
         .route("/raft/snapshot", post(snapshot))
         .route("/raft/forward", post(forward))
         .route("/raft/join", post(join))
+        .route(
+            super::membership::REMOVE_PATH,
+            post(super::membership::remove_handler),
+        )
         .with_state(raft)
 }
 

@@ -9,6 +9,7 @@
 //!   (`<data_dir>/raft/snapshot.bin`).
 //! - [`network`]: the client side of the peer RPCs (reqwest).
 //! - [`http`]: the server side of the peer RPCs, forwarding and joining (axum).
+//! - [`membership`]: removing a server from the membership (leader-side, forwarded).
 //! - [`node`]: starting, bootstrapping, joining and stopping a server.
 //! - [`replicator`]: [`RaftReplicator`], the [`Replicator`](crate::server::Replicator)
 //!   the rest of the daemon writes through.
@@ -16,6 +17,7 @@
 mod error;
 mod http;
 mod log_store;
+mod membership;
 mod network;
 mod node;
 mod replicator;

@@ -9,7 +9,9 @@ use orch_core::state::{Command, Response};
 use super::http::{ForwardReply, known_leader};
 use super::network::{CallError, HttpNetwork, post_postcard};
 use super::types::{ApplyResult, NodeId, OrchRaft};
-use crate::server::{ReplicateError, Replicator, StateHandle};
+use crate::server::{
+    Member, PeerTarget, RemovePeerFuture, ReplicateError, Replicator, StateHandle,
+};
 
 /// `crate::server`'s `ProposeFuture` (not re-exported there).
 type ProposeFuture<'a> = std::pin::Pin<
@@ -140,5 +142,25 @@ impl Replicator for RaftReplicator {
             .voter_ids()
             .filter_map(|id| membership.get_node(&id).map(|n| n.addr.clone()))
             .collect()
+    }
+
+    fn members(&self) -> Vec<Member> {
+        let metrics = self.raft.metrics().borrow().clone();
+        let membership = metrics.membership_config.membership();
+        let voters: std::collections::BTreeSet<NodeId> = membership.voter_ids().collect();
+        membership
+            .nodes()
+            .map(|(id, node)| Member {
+                id: id.to_string(),
+                addr: node.addr.clone(),
+                voter: voters.contains(id),
+            })
+            .collect()
+    }
+
+    fn remove_peer(&self, target: PeerTarget) -> RemovePeerFuture<'_> {
+        Box::pin(
+            async move { super::membership::remove_peer(&self.raft, &self.network, &target).await },
+        )
     }
 }

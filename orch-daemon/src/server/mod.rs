@@ -18,5 +18,8 @@ mod replicator;
 mod state_handle;
 
 pub use leader::{Leader, LeaderConfig, new_uuid, now_nanos};
-pub use replicator::{LocalReplicator, ReplicateError, Replicator};
+pub use replicator::{
+    LocalReplicator, Member, PeerTarget, RemovePeerError, RemovePeerFuture, ReplicateError,
+    Replicator,
+};
 pub use state_handle::StateHandle;

@@ -37,7 +37,67 @@ pub trait Replicator: Send + Sync + 'static {
     fn leader_addr(&self) -> Option<String>;
     /// Addresses of all voters.
     fn peers(&self) -> Vec<String>;
+    /// Every member of the Raft configuration (voters and learners), for
+    /// `/v1/operator/raft/configuration`.
+    fn members(&self) -> Vec<Member>;
+    /// Removes a server from the Raft configuration (on the leader, forwarding if
+    /// needed); returns the removed member's ID and address.
+    fn remove_peer(&self, target: PeerTarget) -> RemovePeerFuture<'_>;
 }
+
+/// One server of the Raft configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Raft ID (derived from the server's name), as operators pass it to `-peer-id`.
+    pub id: String,
+    /// RPC address peers dial.
+    pub addr: String,
+    /// Whether it votes (learners do not).
+    pub voter: bool,
+}
+
+/// Which server to remove: Nomad's `remove-peer` takes either its ID or its address.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PeerTarget {
+    /// The Raft ID.
+    Id(u64),
+    /// The RPC address (`host:port`).
+    Address(String),
+}
+
+impl std::fmt::Display for PeerTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeerTarget::Id(id) => write!(f, "ID {id}"),
+            PeerTarget::Address(addr) => write!(f, "address {addr}"),
+        }
+    }
+}
+
+/// Why a peer was not removed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemovePeerError {
+    /// No member matches.
+    #[error(
+        "no Raft peer with {0}; run `orch operator raft list-peers` to see the IDs and addresses"
+    )]
+    Unknown(String),
+    /// Removing it would leave the cluster without voters.
+    #[error(
+        "{0} is the last voter; removing it would leave the cluster without a quorum, so it is refused"
+    )]
+    LastVoter(String),
+    /// No leader could be reached to make the change.
+    #[error("no cluster leader to change the membership: {0}; retry once a leader is elected")]
+    NoLeader(String),
+    /// The membership change failed.
+    #[error("changing the Raft membership failed: {0}; retry (only one change runs at a time)")]
+    Failed(String),
+}
+
+/// The future of [`Replicator::remove_peer`].
+pub type RemovePeerFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<(u64, String), RemovePeerError>> + Send + 'a>>;
 
 /// A single-server replicator with no log: commands apply immediately. For tests and
 /// for embedding; it has no durability of its own.
@@ -78,5 +138,25 @@ impl Replicator for LocalReplicator {
 
     fn peers(&self) -> Vec<String> {
         vec![self.addr.clone()]
+    }
+
+    fn members(&self) -> Vec<Member> {
+        vec![Member {
+            id: self.addr.clone(),
+            addr: self.addr.clone(),
+            voter: true,
+        }]
+    }
+
+    /// The local replicator is its own only voter: removing it is refused, and no other
+    /// peer exists.
+    fn remove_peer(&self, target: PeerTarget) -> RemovePeerFuture<'_> {
+        let result = match &target {
+            PeerTarget::Address(a) if *a == self.addr => {
+                Err(RemovePeerError::LastVoter(self.addr.clone()))
+            }
+            _ => Err(RemovePeerError::Unknown(target.to_string())),
+        };
+        Box::pin(async move { result })
     }
 }

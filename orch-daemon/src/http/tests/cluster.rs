@@ -315,3 +315,28 @@ async fn status_agent_and_metrics() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn remove_peer_refuses_bad_requests_and_the_last_voter() {
+    let env = start().await;
+    for (path, want) in [
+        ("/v1/operator/raft/peer", "missing id= or address="),
+        ("/v1/operator/raft/peer?id=x", "not an orch Raft ID"),
+        ("/v1/operator/raft/peer?id=1&address=a:1", "not both"),
+        (
+            "/v1/operator/raft/peer?address=10.0.0.9:4647",
+            "no Raft peer",
+        ),
+        (
+            "/v1/operator/raft/peer?address=127.0.0.1:4647",
+            "last voter",
+        ),
+    ] {
+        let (status, _, text) = env.send("DELETE", path, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {text}");
+        assert!(text.contains(want), "{path}: {text}");
+    }
+    let (status, _, text) = env.send("PUT", "/v1/agent/force-leave?node=zz", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("no server named"), "{text}");
+}

@@ -1,0 +1,167 @@
+//! Removing a server from the Raft membership (`nomad operator raft remove-peer`,
+//! `nomad server force-leave`).
+//!
+//! Only the leader changes the membership, so the change is decided there: the leader
+//! resolves the peer (by ID or RPC address) against the membership it commits, refuses
+//! to remove the last voter, and calls openraft's `change_membership`. A follower
+//! forwards the request to the leader over `POST /raft/remove` (JSON, like
+//! `/raft/join`), the same way writes are forwarded over `/raft/forward`.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use openraft::error::{ClientWriteError, RaftError as OpenraftError};
+use openraft::{ChangeMembers, ServerState};
+use serde::{Deserialize, Serialize};
+
+use super::http::known_leader;
+use super::network::HttpNetwork;
+use super::types::{NodeId, OrchRaft};
+use crate::server::{PeerTarget, RemovePeerError};
+
+/// Path of the leader-side removal RPC on the Raft listener.
+pub const REMOVE_PATH: &str = "/raft/remove";
+
+/// How long a removal waits for a leader before giving up.
+const LEADER_WAIT: Duration = Duration::from_secs(10);
+
+/// The leader's answer to a removal request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum RemoveReply {
+    /// The server left the membership; its ID and RPC address.
+    Removed {
+        /// Raft ID of the removed server.
+        id: NodeId,
+        /// Its RPC address.
+        addr: String,
+    },
+    /// Not the leader; ask `leader` (RPC address) if known.
+    NotLeader {
+        /// The leader's RPC address, if known.
+        leader: Option<String>,
+    },
+    /// No member has this ID or address.
+    Unknown(String),
+    /// The peer is the only voter left.
+    LastVoter(String),
+    /// The membership change failed (another one in progress, storage).
+    Failed(String),
+}
+
+/// Resolves `target` against the committed membership and removes it. Must run on the
+/// leader; anywhere else it answers [`RemoveReply::NotLeader`].
+pub async fn remove_on_leader(raft: &OrchRaft, target: &PeerTarget) -> RemoveReply {
+    let metrics = raft.metrics().borrow().clone();
+    if metrics.state != ServerState::Leader {
+        return RemoveReply::NotLeader {
+            leader: known_leader(raft).map(|(_, addr)| addr),
+        };
+    }
+    let membership = metrics.membership_config.membership().clone();
+    let found = membership.nodes().find(|(id, node)| match target {
+        PeerTarget::Id(want) => *id == want,
+        PeerTarget::Address(want) => node.addr == *want,
+    });
+    let Some((&id, node)) = found else {
+        return RemoveReply::Unknown(target.to_string());
+    };
+    let addr = node.addr.clone();
+    let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+    if voters.contains(&id) && voters.len() == 1 {
+        return RemoveReply::LastVoter(addr);
+    }
+    let change = if voters.contains(&id) {
+        ChangeMembers::RemoveVoters(BTreeSet::from([id]))
+    } else {
+        ChangeMembers::RemoveNodes(BTreeSet::from([id]))
+    };
+    // `retain = false`: a removed voter also stops being replicated to.
+    let reply = match raft.change_membership(change, false).await {
+        Ok(_) => RemoveReply::Removed {
+            id,
+            addr: addr.clone(),
+        },
+        Err(OpenraftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+            RemoveReply::NotLeader {
+                leader: f.leader_node.map(|n| n.addr),
+            }
+        }
+        Err(e) => RemoveReply::Failed(e.to_string()),
+    };
+    tracing::info!(id, %addr, ?reply, "raft remove-peer");
+    reply
+}
+
+/// `POST /raft/remove`: a follower's forwarded removal, executed here if this server
+/// leads.
+pub async fn remove_handler(
+    State(raft): State<OrchRaft>,
+    Json(target): Json<PeerTarget>,
+) -> Json<RemoveReply> {
+    Json(remove_on_leader(&raft, &target).await)
+}
+
+/// Removes `target` from the membership from any server: locally on the leader,
+/// otherwise forwarded to it, retrying while an election is in progress.
+pub async fn remove_peer(
+    raft: &OrchRaft,
+    network: &HttpNetwork,
+    target: &PeerTarget,
+) -> Result<(NodeId, String), RemovePeerError> {
+    let deadline = tokio::time::Instant::now() + LEADER_WAIT;
+    loop {
+        let reply = match remove_on_leader(raft, target).await {
+            RemoveReply::NotLeader {
+                leader: Some(leader),
+            } => forward(network, &leader, target)
+                .await
+                .unwrap_or_else(|e| RemoveReply::NotLeader { leader: None }.with_note(e)),
+            other => other,
+        };
+        let why = match reply {
+            RemoveReply::Removed { id, addr } => return Ok((id, addr)),
+            RemoveReply::Unknown(what) => return Err(RemovePeerError::Unknown(what)),
+            RemoveReply::LastVoter(addr) => return Err(RemovePeerError::LastVoter(addr)),
+            RemoveReply::Failed(m) => return Err(RemovePeerError::Failed(m)),
+            RemoveReply::NotLeader { .. } => "no reachable leader".to_string(),
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return Err(RemovePeerError::NoLeader(why));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+impl RemoveReply {
+    /// Logs why a forwarded attempt did not get an answer (it is retried).
+    fn with_note(self, note: String) -> Self {
+        tracing::debug!(%note, "raft remove-peer: retrying");
+        self
+    }
+}
+
+async fn forward(
+    network: &HttpNetwork,
+    leader: &str,
+    target: &PeerTarget,
+) -> Result<RemoveReply, String> {
+    let resp = network
+        .client()
+        .post(format!("http://{leader}{REMOVE_PATH}"))
+        .timeout(network.request_timeout())
+        .json(target)
+        .send()
+        .await
+        .map_err(|e| format!("forwarding to the leader at {leader}: {e}"))?;
+    if !resp.status().is_success() {
+        return Err(format!(
+            "the leader at {leader} answered HTTP {}",
+            resp.status()
+        ));
+    }
+    resp.json::<RemoveReply>()
+        .await
+        .map_err(|e| format!("decoding the leader's answer: {e}"))
+}
