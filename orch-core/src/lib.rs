@@ -8,6 +8,7 @@
 pub mod broker;
 pub mod canonical;
 pub mod dispatch;
+pub mod drain;
 pub mod jobspec;
 pub mod lifecycle;
 pub mod model;

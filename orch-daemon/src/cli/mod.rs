@@ -3,6 +3,7 @@
 mod client;
 mod deployment_cmds;
 mod dispatch_cmds;
+mod drain_monitor;
 mod eval_cmds;
 pub mod flags;
 mod init;

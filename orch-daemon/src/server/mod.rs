@@ -9,6 +9,7 @@
 //! - The HTTP API and the leader loop only ever talk to these two.
 
 pub mod deployment_watcher;
+mod drainer;
 pub mod events;
 pub mod gc;
 pub mod leader;
