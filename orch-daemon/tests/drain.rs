@@ -1,5 +1,6 @@
 //! Node drain with real agents: one server, two clients; a service job on client A is
-//! drained to client B at its migrate block's pace, followed by `orch node drain`.
+//! drained to client B at its migrate block's pace, a system job's allocation on A
+//! stops last, and `orch node drain` follows it all.
 
 mod common;
 
@@ -105,6 +106,27 @@ job "drained" {
 }
 "#,
     );
+    run_hcl(
+        &server,
+        r#"
+job "logs" {
+  type = "system"
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "exec sleep 307"]
+      }
+      resources {
+        cpu    = 20
+        memory = 16
+      }
+    }
+  }
+}
+"#,
+    );
     let first = wait_for(Duration::from_secs(40), "four running on A", || {
         let r: Vec<Value> = job_allocs(&server, "drained")
             .into_iter()
@@ -155,6 +177,21 @@ job "drained" {
             .filter(|a| a["NodeID"] != node_a.as_str() && healthy(a, now))
             .count() as i64;
         worst = worst.max(marked_on_a - healthy_elsewhere);
+        // The system allocation on A goes last: only once the service ones stopped.
+        let system_on_a = job_allocs(&server, "logs")
+            .into_iter()
+            .find(|a| a["NodeID"] == node_a.as_str())
+            .expect("the system job runs on A");
+        if migrating(&system_on_a) {
+            let service_left = allocs
+                .iter()
+                .filter(|a| a["NodeID"] == node_a.as_str() && a["ClientStatus"] != "complete")
+                .count();
+            assert_eq!(
+                service_left, 0,
+                "system allocation stopped before the service ones"
+            );
+        }
         samples += 1;
         assert!(
             marked_on_a - healthy_elsewhere <= 2,
@@ -169,7 +206,12 @@ job "drained" {
                     && a["DesiredStatus"] == "run"
             })
             .collect();
+        let system_done = system_on_a["ClientStatus"] == "complete";
         if node["DrainStrategy"].is_null() && on_b.len() == 4 {
+            assert!(
+                system_done,
+                "drain complete with the system allocation running: {system_on_a}"
+            );
             break node;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -219,7 +261,8 @@ job "drained" {
         out.contains(&format!("Node {node_a:?} drain strategy set")),
         "{out}"
     );
-    assert_eq!(out.matches("marked for migration").count(), 4, "{out}");
+    // Four service allocations, then the system one.
+    assert_eq!(out.matches("marked for migration").count(), 5, "{out}");
     assert!(
         out.contains(&format!("Drain complete for node {node_a}")),
         "{out}"
