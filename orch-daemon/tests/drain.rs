@@ -255,7 +255,6 @@ job "logs" {
     let mut err = String::new();
     cli.stdout.take().map(|mut o| o.read_to_string(&mut out));
     cli.stderr.take().map(|mut e| e.read_to_string(&mut err));
-    eprintln!("{out}");
     assert!(status.success(), "{out}\n{err}");
     assert!(
         out.contains(&format!("Node {node_a:?} drain strategy set")),
@@ -270,5 +269,23 @@ job "logs" {
     assert!(
         out.contains(&format!("All allocations on node {node_a:?} have stopped")),
         "{out}"
+    );
+    // -monitor on a node no longer draining says so and returns.
+    let monitor = Command::new(env!("CARGO_BIN_EXE_orch"))
+        .args([
+            "node",
+            "drain",
+            "-monitor",
+            "-address",
+            &server.http,
+            &node_a,
+        ])
+        .output()
+        .expect("run orch node drain -monitor");
+    let text = String::from_utf8_lossy(&monitor.stdout);
+    assert!(monitor.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("No drain strategy set for node {node_a}")),
+        "{text}"
     );
 }

@@ -52,6 +52,12 @@ fn must_stop(a: &Value, ignore_system: bool) -> bool {
     !(ignore_system && a["Job"]["Type"].as_str() == Some("system"))
 }
 
+/// Marked for migration or stopped by the servers: part of the drain. Allocations a
+/// cancelled drain left alone are not waited for.
+fn moving(a: &Value) -> bool {
+    a["DesiredTransition"]["Migrate"].as_bool() == Some(true) || text(&a["DesiredStatus"]) != "run"
+}
+
 /// Follows the drain of `node_id` until it is complete and every allocation it moves
 /// has stopped on the client. `just_set`: the drain was set by this command (announced
 /// after the Ctrl-C hint, as Nomad does).
@@ -119,7 +125,7 @@ pub fn monitor_drain(
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
-            .filter(|a| must_stop(a, ignore_system))
+            .filter(|a| must_stop(a, ignore_system) && moving(a))
             .all(|a| {
                 client_terminal(a)
                     || (text(&a["DesiredStatus"]) != "run" && text(&a["ClientStatus"]) == "pending")

@@ -239,6 +239,10 @@ fn drain(args: &[String]) -> Result<ExitCode, String> {
         let client = Client::from_flags(&p)?;
         let id = one_node(&client, &p, DRAIN_HELP)?;
         let node = client.get(&node_path(&id))?;
+        if node["DrainStrategy"].is_null() {
+            println!("No drain strategy set for node {id}");
+            return Ok(ExitCode::SUCCESS);
+        }
         let ignore = node["DrainStrategy"]["IgnoreSystemJobs"]
             .as_bool()
             .unwrap_or(false);
