@@ -9,6 +9,7 @@ pub mod autoscale;
 pub mod broker;
 pub mod canonical;
 pub mod dispatch;
+pub mod drain;
 pub mod jobspec;
 pub mod lifecycle;
 pub mod model;

@@ -204,6 +204,7 @@ fn command(s: &StateStore, step: usize, op: &Op) -> Command {
                 ..DrainStrategy::default()
             }),
             mark_eligible: mark,
+            drain_complete: false,
             now,
         }),
         Op::Eligibility { node, eligible } => Command::NodeEligibility(NodeEligibility {

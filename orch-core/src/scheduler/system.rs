@@ -75,10 +75,14 @@ pub fn schedule(
             ctx.stop(a, describe::LOST, Some(client_status::LOST.into()));
             continue;
         }
-        let draining = tainted
-            .get(&a.node_id)
-            .and_then(|n| n.drain_strategy.as_ref())
-            .is_some_and(|d| !d.ignore_system_jobs);
+        // The drainer marks system allocations only once the rest of the node's work
+        // has left (or at the deadline), so they stop when marked, not when the drain
+        // begins.
+        let draining = a.desired_transition.migrate == Some(true)
+            && tainted
+                .get(&a.node_id)
+                .and_then(|n| n.drain_strategy.as_ref())
+                .is_some_and(|d| !d.ignore_system_jobs);
         let Some(tg) = job.group(&a.task_group) else {
             ctx.stop(a, describe::NOT_NEEDED, None);
             continue;

@@ -171,6 +171,7 @@ impl Cluster {
             node_id: node_id.into(),
             drain_strategy: Some(strategy),
             mark_eligible: false,
+            drain_complete: false,
             now: self.now,
         }))?;
         let mut transitions = std::collections::BTreeMap::new();

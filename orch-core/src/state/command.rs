@@ -226,6 +226,9 @@ pub struct NodeDrain {
     pub drain_strategy: Option<DrainStrategy>,
     /// When clearing the drain, make the node eligible again.
     pub mark_eligible: bool,
+    /// Set by the leader's drainer when the drain finished (every allocation moved):
+    /// the node's event says so, and a node no longer draining is left as it is.
+    pub drain_complete: bool,
     /// Unix nanoseconds of the request (drain start, force deadline base).
     pub now: i64,
 }

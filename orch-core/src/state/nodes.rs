@@ -181,7 +181,8 @@ impl StateStore {
 
     /// Starting a drain makes the node ineligible and fills the drain's start time and
     /// force deadline from `now` (Nomad computes them in the RPC; here time arrives in
-    /// the command). Clearing it makes the node eligible only if asked.
+    /// the command). Clearing it makes the node eligible only if asked; the drainer's
+    /// completion of a drain that was cancelled meanwhile changes nothing.
     pub(super) fn node_drain(&self, index: u64, c: NodeDrain) -> Outcome {
         let mut node = self.existing_node(&c.node_id)?.clone();
         match c.drain_strategy {
@@ -201,13 +202,21 @@ impl StateStore {
                 node.scheduling_eligibility = eligibility::INELIGIBLE.to_string();
                 push_event(&mut node, index, c.now, "Drain", "Node drain strategy set");
             }
+            None if c.drain_complete && node.drain_strategy.is_none() => {
+                return Ok((Changes::default(), Response::default()));
+            }
             None => {
                 node.drain = false;
                 node.drain_strategy = None;
                 if c.mark_eligible {
                     node.scheduling_eligibility = eligibility::ELIGIBLE.to_string();
                 }
-                push_event(&mut node, index, c.now, "Drain", "Node drain disabled");
+                let message = if c.drain_complete {
+                    "Node drain complete"
+                } else {
+                    "Node drain disabled"
+                };
+                push_event(&mut node, index, c.now, "Drain", message);
             }
         }
         let mut ch = Changes::default();

@@ -8,6 +8,7 @@ fn drain(node_id: &str, strategy: Option<DrainStrategy>, mark_eligible: bool) ->
         node_id: node_id.into(),
         drain_strategy: strategy,
         mark_eligible,
+        drain_complete: false,
         now: NOW,
     })
 }

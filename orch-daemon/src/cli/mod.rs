@@ -4,6 +4,7 @@ mod client;
 mod deployment_cmds;
 mod diff_fmt;
 mod dispatch_cmds;
+mod drain_monitor;
 mod eval_cmds;
 pub mod flags;
 mod init;

@@ -26,17 +26,21 @@ Options:
 
 const DRAIN_HELP: &str = "Usage: orch node drain [options] <node>
 
-  Starts (-enable) or stops (-disable) draining a node.
+  Starts (-enable) or stops (-disable) draining a node: it takes no new work and its
+  allocations migrate elsewhere, each group at its migrate block's pace, until the
+  deadline. Without -detach, follows the drain until it is complete.
 
 Options:
   -enable             Start draining
   -disable            Stop draining
+  -monitor            Follow a drain already in progress
   -deadline=<dur>     Force-stop remaining allocations after this long (e.g. 1h, 30m; default 1h)
+  -force              Stop every allocation at once (deadline -1s)
   -no-deadline        Never force-stop allocations
   -ignore-system      Leave system jobs' allocations running
   -keep-ineligible    With -disable: leave the node ineligible
-  -yes                Accepted for compatibility (orch does not prompt)
-  -detach             Accepted for compatibility (orch does not monitor drains)";
+  -detach             Return once the drain is set instead of following it
+  -yes                Accepted for compatibility (orch does not prompt)";
 
 const ELIGIBILITY_HELP: &str = "Usage: orch node eligibility [options] <node>
 
@@ -226,9 +230,35 @@ fn drain(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_args(args, &flags, DRAIN_HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
+    if p.has("monitor") {
+        if p.has("enable") || p.has("disable") {
+            return Err(format!(
+                "-monitor follows a drain and cannot be combined with -enable or -disable\n\n{DRAIN_HELP}"
+            ));
+        }
+        let client = Client::from_flags(&p)?;
+        let id = one_node(&client, &p, DRAIN_HELP)?;
+        let node = client.get(&node_path(&id))?;
+        if node["DrainStrategy"].is_null() {
+            println!("No drain strategy set for node {id}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        let ignore = node["DrainStrategy"]["IgnoreSystemJobs"]
+            .as_bool()
+            .unwrap_or(false);
+        super::drain_monitor::monitor_drain(&client, &id, ignore, false)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let enable = enable_disable(&p, DRAIN_HELP)?;
+    let chosen = [p.has("force"), p.has("no-deadline"), p.has("deadline")];
+    if chosen.iter().filter(|c| **c).count() > 1 {
+        return Err(format!(
+            "give at most one of -deadline, -force and -no-deadline\n\n{DRAIN_HELP}"
+        ));
+    }
     let client = Client::from_flags(&p)?;
     let id = one_node(&client, &p, DRAIN_HELP)?;
+    let ignore_system = p.has("ignore-system");
     let body = if enable {
         let deadline = if p.has("force") {
             -1
@@ -240,17 +270,21 @@ fn drain(args: &[String]) -> Result<ExitCode, String> {
                 None => 3_600_000_000_000,
             }
         };
-        json!({"DrainSpec": {"Deadline": deadline, "IgnoreSystemJobs": p.has("ignore-system")},
+        json!({"DrainSpec": {"Deadline": deadline, "IgnoreSystemJobs": ignore_system},
                "MarkEligible": false})
     } else {
         json!({"DrainSpec": null, "MarkEligible": !p.has("keep-ineligible")})
     };
     client.put(&format!("{}/drain", node_path(&id)), &body)?;
-    if enable {
-        println!("Node {id:?} drain strategy set");
-    } else {
+    if !enable {
         println!("Node {id:?} drain strategy unset");
+        return Ok(ExitCode::SUCCESS);
     }
+    if p.has("detach") {
+        println!("Node {id:?} drain strategy set");
+        return Ok(ExitCode::SUCCESS);
+    }
+    super::drain_monitor::monitor_drain(&client, &id, ignore_system, true)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -122,6 +122,7 @@ pub async fn drain(
             node_id: id,
             drain_strategy: spec,
             mark_eligible,
+            drain_complete: false,
             now: (api.now)(),
         }))
         .await?;

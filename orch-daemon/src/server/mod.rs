@@ -10,6 +10,7 @@
 
 pub mod autoscaler;
 pub mod deployment_watcher;
+mod drainer;
 pub mod events;
 pub mod gc;
 pub mod leader;
