@@ -69,6 +69,21 @@ job "backend" {
     assert!(port >= 20000, "dynamic port {port}");
     let (_, list) = get(&agent, "/v1/services");
     assert_eq!(list[0]["Services"][0]["ServiceName"], "backend");
+    let cli = |sub: &str, args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_orch"))
+            .args(["service", sub, "-address", &agent.http])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = cli("list", &[]);
+    assert!(
+        listed.contains("backend") && listed.contains("[v1]"),
+        "{listed}"
+    );
+    let info = cli("info", &["backend"]);
+    assert!(info.contains(&format!("127.0.0.1:{port}")), "{info}");
     // The client runs the check against the real server.
     wait_for(Duration::from_secs(20), "a passing http check", || {
         let (_, checks) = get(

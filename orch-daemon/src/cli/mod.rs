@@ -13,6 +13,7 @@ mod job_cmds;
 mod monitor;
 mod node_cmds;
 mod scaling_cmds;
+mod service_cmds;
 mod status_cmds;
 pub(crate) mod table;
 
@@ -32,6 +33,7 @@ Commands:
     operator       raft list-peers, raft remove-peer
     scaling        policy list, policy info: scaling policies and autoscaler status
     server         members, force-leave
+    service        list, info: orch's service catalog
     version        Print the orch version
 
 Server commands reach the agent at -address=<url>, else ORCH_ADDR, else NOMAD_ADDR, else
@@ -56,6 +58,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("alloc") => eval_cmds::run_alloc(rest),
         Some("server") => status_cmds::run_server(rest),
         Some("scaling") => scaling_cmds::run(rest),
+        Some("service") => service_cmds::run(rest),
         Some("operator") => status_cmds::run_operator(rest),
         Some("version") | Some("-version") | Some("--version") => {
             println!("orch v{}", env!("CARGO_PKG_VERSION"));
@@ -114,7 +117,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
     let rest = &args[i.min(args.len())..];
     let words = match rest.first().map(String::as_str) {
         Some("operator" | "scaling") => 3,
-        Some("job" | "node" | "eval" | "alloc" | "server" | "deployment") => 2,
+        Some("job" | "node" | "eval" | "alloc" | "server" | "deployment" | "service") => 2,
         _ => 1,
     };
     let split = rest
