@@ -660,13 +660,7 @@ job "java" {{
 fn tasks_keep_running_while_the_servers_are_away() {
     let dir = temp_dir("client-away");
     // Fixed ports, so the restarted server is where the client expects it.
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
+    let free = free_port;
     let ports = dir.join("fixed-ports.hcl");
     std::fs::write(
         &ports,

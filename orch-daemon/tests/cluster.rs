@@ -150,15 +150,7 @@ fn three_servers_survive_the_loss_of_their_leader() {
 #[test]
 fn servers_listing_each_other_form_one_cluster() {
     let dir = temp_dir("expect3");
-    let ports: Vec<u16> = (0..3)
-        .map(|_| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        })
-        .collect();
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
     let mut agents = Vec::new();
     for (i, port) in ports.iter().enumerate() {
         let cfg = dir.join(format!("serf{i}.hcl"));

@@ -253,3 +253,24 @@ pub fn job_allocs(agent: &impl HasHttp, job: &str) -> Vec<serde_json::Value> {
     let (_, v) = get(agent, &format!("/v1/job/{job}/allocations"));
     v.as_array().cloned().unwrap_or_default()
 }
+
+/// A loopback port that is free now, for agents that must come back on the same address
+/// or be named before they start. Picked below the kernel's ephemeral range (where
+/// every `port 0` listener of the parallel tests lands), so another test cannot be
+/// handed the same port between this check and the agent's bind.
+pub fn free_port() -> u16 {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let seed = std::process::id()
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+    for _ in 0..1000 {
+        let n = NEXT.fetch_add(7919, std::sync::atomic::Ordering::Relaxed);
+        // 10000..19999: below both the ephemeral range and orch's dynamic task ports.
+        let port = 10_000 + (seed.wrapping_add(n) % 10_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in 10000..19999");
+}
