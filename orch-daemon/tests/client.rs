@@ -459,29 +459,8 @@ job "keep" {
 #[test]
 fn work_moves_off_a_dead_client_within_20_seconds() {
     let dir = temp_dir("client-failover");
-    let server = start(
-        &dir,
-        &[
-            "-server",
-            "-bootstrap-expect",
-            "1",
-            "-data-dir",
-            dir.join("s").to_str().unwrap(),
-        ],
-    );
-    wait_leader(&server);
-    let client = |name: &str| {
-        start(
-            &dir,
-            &[
-                "-client",
-                "-servers",
-                &server.rpc,
-                "-data-dir",
-                dir.join(name).to_str().unwrap(),
-            ],
-        )
-    };
+    let server = start_server(&dir, "s");
+    let client = |name: &str| start_client(&dir, &server, name);
     let a = client("a");
     let b = client("b");
     wait_for(Duration::from_secs(20), "two ready nodes", || {

@@ -49,29 +49,8 @@ fn healthy(a: &Value, now: i64) -> bool {
 #[test]
 fn drain_moves_a_service_job_two_at_a_time_and_completes() {
     let dir = temp_dir("drain");
-    let server = start(
-        &dir,
-        &[
-            "-server",
-            "-bootstrap-expect",
-            "1",
-            "-data-dir",
-            dir.join("s").to_str().unwrap(),
-        ],
-    );
-    wait_leader(&server);
-    let client = |name: &str| {
-        start(
-            &dir,
-            &[
-                "-client",
-                "-servers",
-                &server.rpc,
-                "-data-dir",
-                dir.join(name).to_str().unwrap(),
-            ],
-        )
-    };
+    let server = start_server(&dir, "s");
+    let client = |name: &str| start_client(&dir, &server, name);
     // Only A is up while the job is placed, so all four land on it.
     let _a = client("a");
     let node_a = wait_for(Duration::from_secs(20), "client A ready", || {

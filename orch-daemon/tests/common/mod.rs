@@ -274,3 +274,35 @@ pub fn free_port() -> u16 {
     }
     panic!("no free loopback port in 10000..19999");
 }
+
+/// A single server (no client) with its state in `dir/<name>`, leader elected.
+pub fn start_server(dir: &Path, name: &str) -> Agent {
+    let data = dir.join(name);
+    let agent = start(
+        dir,
+        &[
+            "-server",
+            "-bootstrap-expect",
+            "1",
+            "-data-dir",
+            data.to_str().unwrap(),
+        ],
+    );
+    wait_leader(&agent);
+    agent
+}
+
+/// A client-only agent joined to `server` (its RPC port), state in `dir/<name>`.
+pub fn start_client(dir: &Path, server: &Agent, name: &str) -> Agent {
+    let data = dir.join(name);
+    start(
+        dir,
+        &[
+            "-client",
+            "-servers",
+            &server.rpc,
+            "-data-dir",
+            data.to_str().unwrap(),
+        ],
+    )
+}
