@@ -84,9 +84,9 @@ fn client_calls_to_a_follower_reach_the_leader() {
     let (code, body) = send(follower, "PUT", "/v1/internal/node/register", node(id));
     assert_eq!(code, 200, "{body}");
     let reply: serde_json::Value = serde_json::from_str(&body).unwrap();
-    // min_heartbeat_ttl (orch's default 5 s) plus a stagger of up to as much again.
+    // min_heartbeat_ttl (orch's default 4 s) plus a stagger of up to as much again.
     let ttl = reply["HeartbeatTTL"].as_u64().unwrap();
-    assert!((5_000_000_000..10_000_000_000).contains(&ttl), "{ttl}");
+    assert!((4_000_000_000..8_000_000_000).contains(&ttl), "{ttl}");
     // The heartbeat is answered by the leader (the follower relays it).
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

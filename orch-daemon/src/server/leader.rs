@@ -59,9 +59,9 @@ pub struct LeaderConfig {
     pub workers: usize,
     /// Scheduler settings.
     pub scheduler: SchedulerConfig,
-    /// How often clients must heartbeat (Nomad's `min_heartbeat_ttl`; default 5 s, Nomad's 10 s).
+    /// How often clients must heartbeat (Nomad's `min_heartbeat_ttl`; default 4 s, Nomad's 10 s).
     pub heartbeat_ttl: Duration,
-    /// Extra time before a silent client is marked down (`heartbeat_grace`; default 5 s, Nomad's 10 s).
+    /// Extra time before a silent client is marked down (`heartbeat_grace`; default 3 s, Nomad's 10 s).
     pub heartbeat_grace: Duration,
     /// Heartbeats the leader accepts per second at most (`max_heartbeats_per_second`,
     /// default 50): with many clients the TTL grows so the leader is not flooded.
@@ -77,10 +77,10 @@ impl Default for LeaderConfig {
         LeaderConfig {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             scheduler: SchedulerConfig::default(),
-            // Nomad uses 10 s + 10 s; orch detects a dead client twice as fast so its
-            // work is running elsewhere within 20 s (see ARCHITECTURE.md).
-            heartbeat_ttl: Duration::from_secs(5),
-            heartbeat_grace: Duration::from_secs(5),
+            // Nomad uses 10 s + 10 s; orch detects a dead client within 2 × 4 s + 3 s (TTL
+            // with its stagger, plus grace) so its work runs elsewhere within 20 s.
+            heartbeat_ttl: Duration::from_secs(4),
+            heartbeat_grace: Duration::from_secs(3),
             max_heartbeats_per_second: 50.0,
             gc: super::gc::GcConfig::default(),
             autoscaler: super::autoscaler::AutoscalerConfig::default(),
