@@ -501,6 +501,18 @@ job "moving" {
             .collect();
         (r.len() == 2).then_some(r)
     });
+    // A client-only agent answers the whole API (it proxies to a server), and a server
+    // forwards /v1/client/* calls to the agent that runs the allocation.
+    let (code, job) = get(&b, "/v1/job/moving");
+    assert_eq!(code, 200);
+    assert_eq!(job["ID"], "moving");
+    let some = running[0]["ID"].as_str().unwrap();
+    let (code, ls) = get(
+        &server,
+        &format!("/v1/client/fs/ls/{some}?path=/alloc/logs"),
+    );
+    assert_eq!(code, 200, "{ls}");
+    assert!(ls.as_array().is_some_and(|l| !l.is_empty()), "{ls}");
     let nodes_of: std::collections::BTreeSet<String> = running
         .iter()
         .map(|a| a["NodeID"].as_str().unwrap().to_string())
