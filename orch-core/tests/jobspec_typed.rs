@@ -9,11 +9,6 @@ use std::path::Path;
 
 /// Fixtures Nomad accepts that use features orch refuses, and what the refusal must name.
 const REFUSED: &[(&str, &[&str])] = &[
-    // Periodic schedules are evaluated in UTC only (no time zone database in orch-core).
-    (
-        "05-periodic.nomad.hcl",
-        &["Periodic.TimeZone", "Europe/Paris"],
-    ),
     ("17-scaling.nomad.hcl", &["vertical scaling"]),
     (
         "24-vault-consul-identity.nomad.hcl",

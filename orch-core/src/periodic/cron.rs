@@ -209,6 +209,29 @@ impl Cron {
         }
     }
 
+    /// The first matching instant strictly after `after` (Unix seconds) when the
+    /// expression is read in a time zone whose UTC offset at an instant is `offset`.
+    /// Local times skipped by a DST gap do not fire; a local time that occurs twice
+    /// (DST fall-back) fires once, at its first occurrence.
+    pub fn next_in_zone(&self, after: i64, offset: &dyn Fn(i64) -> i64) -> Option<i64> {
+        // Work on the local clock as if it were UTC, then map back to instants.
+        let mut local = after.checked_add(offset(after))?;
+        for _ in 0..10_000 {
+            let l = self.next_after(local)?;
+            // Offsets in force within a day of `l` cover any transition near it.
+            let first = [l - 86_400, l, l + 86_400]
+                .into_iter()
+                .map(|probe| l - offset(probe))
+                .filter(|u| *u > after && u + offset(*u) == l)
+                .min();
+            if first.is_some() {
+                return first;
+            }
+            local = l; // `l` does not exist locally (DST gap): look further.
+        }
+        None
+    }
+
     fn day_matches(&self, dt: &OffsetDateTime) -> bool {
         let dom = self.dom.has(u32::from(dt.day()));
         let dow = self

@@ -45,10 +45,8 @@ pub enum PeriodicError {
         /// What is wrong with it.
         source: CronError,
     },
-    /// Only UTC is supported.
-    #[error(
-        "time zone {0:?} is not supported by orch yet: only UTC is; write the cron expression in UTC and drop time_zone"
-    )]
+    /// The time zone is not in the IANA database orch carries.
+    #[error("unknown time zone {0:?}: use an IANA name such as \"America/New_York\" or \"UTC\"")]
     TimeZone(String),
 }
 
@@ -56,14 +54,22 @@ pub enum PeriodicError {
 #[derive(Debug, Clone)]
 pub struct Schedule {
     crons: Vec<Cron>,
+    /// `None` for UTC. The IANA database is compiled in (jiff's bundled tzdb), so
+    /// launch times do not depend on the host and orch-core stays free of I/O.
+    zone: Option<jiff::tz::TimeZone>,
 }
 
 impl Schedule {
     /// Parses `Spec` and `Specs` and checks the time zone.
     pub fn new(p: &PeriodicConfig) -> Result<Schedule, PeriodicError> {
-        if !UTC_NAMES.contains(&p.time_zone.as_str()) {
-            return Err(PeriodicError::TimeZone(p.time_zone.clone()));
-        }
+        let zone = if UTC_NAMES.contains(&p.time_zone.as_str()) {
+            None
+        } else {
+            Some(
+                jiff::tz::TimeZone::get(&p.time_zone)
+                    .map_err(|_| PeriodicError::TimeZone(p.time_zone.clone()))?,
+            )
+        };
         let named = std::iter::once(("Spec".to_string(), &p.spec)).chain(
             p.specs
                 .iter()
@@ -79,7 +85,7 @@ impl Schedule {
             })?;
             crons.push(c);
         }
-        Ok(Schedule { crons })
+        Ok(Schedule { crons, zone })
     }
 
     /// The first launch strictly after `after` (Unix nanoseconds), in whole seconds as
@@ -88,10 +94,18 @@ impl Schedule {
         let secs = after.div_euclid(NANOS);
         self.crons
             .iter()
-            .filter_map(|c| c.next_after(secs))
+            .filter_map(|c| match &self.zone {
+                None => c.next_after(secs),
+                Some(tz) => c.next_in_zone(secs, &|t| offset_of(tz, t)),
+            })
             .min()
             .and_then(|s| s.checked_mul(NANOS))
     }
+}
+
+/// The zone's UTC offset in seconds at Unix second `t` (0 when out of range).
+fn offset_of(tz: &jiff::tz::TimeZone, t: i64) -> i64 {
+    jiff::Timestamp::from_second(t).map_or(0, |ts| i64::from(tz.to_offset(ts).seconds()))
 }
 
 /// The child's ID for a launch at `launch` (Unix nanoseconds): `<parent>/periodic-<secs>`.

@@ -43,15 +43,58 @@ fn schedules_take_the_earliest_spec_and_refuse_other_time_zones() {
     // 12:05:00.5 UTC -> 12:20.
     let t = 1_710_072_300 * S + S / 2;
     assert_eq!(s.next_after(t), Some((1_710_072_300 + 15 * 60) * S));
-    p.time_zone = "America/New_York".into();
+    p.time_zone = "Mars/Olympus_Mons".into();
     let err = Schedule::new(&p).unwrap_err();
-    assert!(err.to_string().contains("America/New_York") && err.to_string().contains("only UTC"));
+    assert!(err.to_string().contains("Mars/Olympus_Mons") && err.to_string().contains("IANA"));
     p.time_zone = "Etc/UTC".into();
     p.specs.push("nope".into());
     let err = Schedule::new(&p).unwrap_err();
     assert!(
         matches!(&err, PeriodicError::Spec { field, .. } if field == "Specs[2]"),
         "{err}"
+    );
+}
+
+#[test]
+fn crons_are_read_in_their_time_zone_across_dst() {
+    let p = PeriodicConfig {
+        spec: "30 9 * * *".into(),
+        time_zone: "America/New_York".into(),
+        ..PeriodicConfig::default()
+    };
+    let s = Schedule::new(&p).unwrap();
+    // 2024-03-09 00:00 UTC: the next 09:30 New York is 14:30 UTC (EST, UTC-5).
+    let t = 1_709_942_400;
+    assert_eq!(s.next_after(t * S), Some((t + 14 * 3600 + 1800) * S));
+    // After the DST switch on 2024-03-10, 09:30 EDT is 13:30 UTC.
+    let next = s.next_after((t + 15 * 3600) * S).unwrap() / S;
+    assert_eq!(next, t + 86_400 + 13 * 3600 + 1800);
+    // 02:30 does not exist on 2024-03-10 in New York: that day is skipped.
+    let gap = PeriodicConfig {
+        spec: "30 2 * * *".into(),
+        time_zone: "America/New_York".into(),
+        ..PeriodicConfig::default()
+    };
+    let g = Schedule::new(&gap).unwrap();
+    let sat = 1_709_942_400 + 8 * 3600; // 2024-03-09 08:00 UTC, after Saturday's 02:30 EST
+    let fired = g.next_after(sat * S).unwrap() / S;
+    // Sunday 02:30 is skipped; Monday 02:30 EDT is 06:30 UTC.
+    assert_eq!(fired, 1_709_942_400 + 2 * 86_400 + 6 * 3600 + 1800);
+    // 01:30 happens twice on 2024-11-03: it fires once, at the first (EDT, 05:30 UTC).
+    let twice = PeriodicConfig {
+        spec: "30 1 * * *".into(),
+        time_zone: "America/New_York".into(),
+        ..PeriodicConfig::default()
+    };
+    let w = Schedule::new(&twice).unwrap();
+    let nov3 = 1_730_592_000; // 2024-11-03 00:00 UTC
+    let first = w.next_after(nov3 * S).unwrap() / S;
+    assert_eq!(first, nov3 + 5 * 3600 + 1800);
+    let second = w.next_after(first * S).unwrap() / S;
+    assert_eq!(
+        second,
+        nov3 + 86_400 + 6 * 3600 + 1800,
+        "not again at 01:30 EST"
     );
 }
 
