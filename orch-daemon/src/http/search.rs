@@ -79,41 +79,32 @@ fn prefix_matches(
     prefix: &str,
     limit: usize,
 ) -> Vec<String> {
-    let take = limit + 1;
-    let ids: Vec<String> = match context {
-        "jobs" => s
-            .jobs()
-            .filter(|j| q.sees(&j.namespace) && j.id.starts_with(prefix))
-            .map(|j| j.id.clone())
-            .take(take)
-            .collect(),
-        "evals" => s
-            .evals()
-            .filter(|e| q.sees(&e.namespace) && e.id.starts_with(prefix))
-            .map(|e| e.id.clone())
-            .take(take)
-            .collect(),
-        "allocs" => s
-            .allocs()
-            .filter(|a| q.sees(&a.namespace) && a.id.starts_with(prefix))
-            .map(|a| a.id.clone())
-            .take(take)
-            .collect(),
-        "nodes" => s
-            .nodes()
-            .filter(|n| n.id.starts_with(prefix))
-            .map(|n| n.id.clone())
-            .take(take)
-            .collect(),
-        "deployment" => s
-            .deployments()
-            .filter(|d| q.sees(&d.namespace) && d.id.starts_with(prefix))
-            .map(|d| d.id.clone())
-            .take(take)
-            .collect(),
-        _ => Vec::new(),
+    // Each context as (namespace, ID); nodes have no namespace and match any.
+    let objects: Box<dyn Iterator<Item = (Option<&str>, &str)> + '_> = match context {
+        "jobs" => Box::new(
+            s.jobs()
+                .map(|j| (Some(j.namespace.as_str()), j.id.as_str())),
+        ),
+        "evals" => Box::new(
+            s.evals()
+                .map(|e| (Some(e.namespace.as_str()), e.id.as_str())),
+        ),
+        "allocs" => Box::new(
+            s.allocs()
+                .map(|a| (Some(a.namespace.as_str()), a.id.as_str())),
+        ),
+        "nodes" => Box::new(s.nodes().map(|n| (None, n.id.as_str()))),
+        "deployment" => Box::new(
+            s.deployments()
+                .map(|d| (Some(d.namespace.as_str()), d.id.as_str())),
+        ),
+        _ => return Vec::new(),
     };
-    ids
+    objects
+        .filter(|(ns, id)| ns.is_none_or(|ns| q.sees(ns)) && id.starts_with(prefix))
+        .map(|(_, id)| id.to_string())
+        .take(limit + 1)
+        .collect()
 }
 
 /// `PUT/POST /v1/search` `{"Prefix", "Context"}` → `{"Matches", "Truncations"}`.
