@@ -9,13 +9,23 @@
 //! or a start, comma lists, month names `JAN`-`DEC` and weekday names `SUN`-`SAT` (0 or 7
 //! is Sunday). Predefined `@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`,
 //! `@midnight` and `@hourly`. When both day fields are restricted a day matching either
-//! one matches (Vixie cron). The `L`, `W` and `#` specifiers are refused by name.
+//! one matches (Vixie cron).
+//!
+//! The day fields also take cronexpr's month-dependent specifiers (see `cron_days`):
+//! `L` (last day of the month), `LW` (its last weekday) and `15W` (the weekday nearest
+//! the 15th, never crossing into another month) in day-of-month; `5L` (the last Friday)
+//! and `5#3` (the third Friday) in day-of-week.
 //!
 //! Own parser rather than the `croner` crate: croner reads six fields as
 //! seconds-first and has no year field, so Nomad jobspecs would silently change meaning;
 //! it would also bring `chrono`, `derive_builder` and `strum` for ~300 lines of logic.
 
 use time::{Date, Month, OffsetDateTime};
+
+#[path = "cron_days.rs"]
+mod days;
+
+use days::{Day, MonthDays, WeekDays};
 
 /// The first and last year a cron expression can name (cronexpr's bounds).
 const FIRST_YEAR: i32 = 1970;
@@ -125,9 +135,9 @@ pub struct Cron {
     seconds: Bits,
     minutes: Bits,
     hours: Bits,
-    dom: Bits,
+    dom: MonthDays,
     months: Bits,
-    dow: Bits,
+    dow: WeekDays,
     years: Bits,
     dom_any: bool,
     dow_any: bool,
@@ -164,17 +174,13 @@ impl Cron {
             n => return Err(CronError::FieldCount(n)),
         };
         let year = rest.get(5).copied().unwrap_or("*");
-        let mut dow = parse_field(&DOW, rest[4])?;
-        if dow.has(7) {
-            dow.set(0);
-        }
         Ok(Cron {
             seconds: parse_field(&SECOND, second)?,
             minutes: parse_field(&MINUTE, rest[0])?,
             hours: parse_field(&HOUR, rest[1])?,
-            dom: parse_field(&DOM, rest[2])?,
+            dom: MonthDays::parse(rest[2])?,
             months: parse_field(&MONTH, rest[3])?,
-            dow,
+            dow: WeekDays::parse(rest[4])?,
             years: parse_field(&YEAR, year)?,
             dom_any: matches!(rest[2], "*" | "?"),
             dow_any: matches!(rest[4], "*" | "?"),
@@ -233,10 +239,13 @@ impl Cron {
     }
 
     fn day_matches(&self, dt: &OffsetDateTime) -> bool {
-        let dom = self.dom.has(u32::from(dt.day()));
-        let dow = self
-            .dow
-            .has(u32::from(dt.weekday().number_days_from_sunday()));
+        let day = Day {
+            day: u32::from(dt.day()),
+            weekday: u32::from(dt.weekday().number_days_from_sunday()),
+            month_len: u32::from(dt.month().length(dt.year())),
+        };
+        let dom = self.dom.matches(day);
+        let dow = self.dow.matches(day);
         match (self.dom_any, self.dow_any) {
             (true, true) => true,
             (true, false) => dow,
@@ -273,11 +282,11 @@ fn parse_value(spec: &Spec, s: &str) -> Result<u32, CronError> {
         // Month names count from 1, weekday names from 0.
         return Ok(i as u32 + spec.min);
     }
-    if ["L", "W", "#"].iter().any(|c| upper.contains(c)) {
+    if upper.contains(['L', 'W', '#']) {
         return Err(field_err(
             spec,
             format!(
-                "{s:?} uses the L, W or # specifier, which orch does not support yet; list the days explicitly"
+                "{s:?}: the L, W and # specifiers are only for single days: L, LW or 15W in day-of-month, 5L or 5#3 in day-of-week"
             ),
         ));
     }
@@ -306,39 +315,47 @@ fn parse_value(spec: &Spec, s: &str) -> Result<u32, CronError> {
 fn parse_field(spec: &Spec, text: &str) -> Result<Bits, CronError> {
     let mut bits = Bits::default();
     for entry in text.split(',') {
-        let (range, step) = match entry.split_once('/') {
-            Some((r, s)) => {
-                let step: u32 = s.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
-                    field_err(spec, format!("step {s:?} must be a positive number"))
-                })?;
-                (r, Some(step))
-            }
-            None => (entry, None),
-        };
-        let (lo, hi) = if range == "*" || (range == "?" && spec.name.starts_with("day")) {
-            (spec.min, spec.max)
-        } else if let Some((a, b)) = range.split_once('-') {
-            (parse_value(spec, a)?, parse_value(spec, b)?)
-        } else if range.is_empty() {
-            return Err(field_err(spec, format!("empty entry in {text:?}")));
-        } else {
-            let v = parse_value(spec, range)?;
-            // `5/10` means from 5 to the end in steps of 10.
-            (v, if step.is_some() { spec.max } else { v })
-        };
-        if lo > hi {
-            return Err(field_err(
-                spec,
-                format!("range {range:?} starts after it ends"),
-            ));
-        }
-        let mut v = lo;
-        while v <= hi {
-            bits.set(v - spec.offset);
-            v += step.unwrap_or(1);
-        }
+        parse_entry(spec, entry, text, &mut bits)?;
     }
     Ok(bits)
+}
+
+/// Adds one comma-separated entry of `text` (a value, range, `*` or stepped form) to
+/// `bits`.
+fn parse_entry(spec: &Spec, entry: &str, text: &str, bits: &mut Bits) -> Result<(), CronError> {
+    let (range, step) = match entry.split_once('/') {
+        Some((r, s)) => {
+            let step: u32 =
+                s.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                    field_err(spec, format!("step {s:?} must be a positive number"))
+                })?;
+            (r, Some(step))
+        }
+        None => (entry, None),
+    };
+    let (lo, hi) = if range == "*" || (range == "?" && spec.name.starts_with("day")) {
+        (spec.min, spec.max)
+    } else if let Some((a, b)) = range.split_once('-') {
+        (parse_value(spec, a)?, parse_value(spec, b)?)
+    } else if range.is_empty() {
+        return Err(field_err(spec, format!("empty entry in {text:?}")));
+    } else {
+        let v = parse_value(spec, range)?;
+        // `5/10` means from 5 to the end in steps of 10.
+        (v, if step.is_some() { spec.max } else { v })
+    };
+    if lo > hi {
+        return Err(field_err(
+            spec,
+            format!("range {range:?} starts after it ends"),
+        ));
+    }
+    let mut v = lo;
+    while v <= hi {
+        bits.set(v - spec.offset);
+        v += step.unwrap_or(1);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
