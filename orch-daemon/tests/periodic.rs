@@ -1,12 +1,12 @@
 //! Periodic and parameterized jobs through a real `orch agent -dev`: children launched on
 //! a seconds-granular schedule actually run (raw_exec tasks append `date +%s` to files in
 //! a temp dir), `prohibit_overlap` skips launches while a child runs, `periodic force`
-//! launches at once, and a dispatched job sees its payload and meta.
+//! launches at once, a dispatched job sees its payload and meta, and `orch job status`
+//! shows a parent's next launch as Nomad's CLI does.
 
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -61,11 +61,7 @@ fn enc(id: &str) -> String {
 }
 
 fn orch(agent: &Agent, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_orch"))
-        .args(args)
-        .env("ORCH_ADDR", &agent.http)
-        .output()
-        .unwrap()
+    orch_cli(agent, args)
 }
 
 #[test]
@@ -261,4 +257,106 @@ job "work" {
     assert!(job_allocs(&agent, "work").is_empty());
     let (_, summary) = get(&agent, "/v1/job/work/summary");
     assert_eq!(summary["Children"]["Dead"], 1, "{summary}");
+}
+
+/// Seconds in a Go duration string as `formatTimeDifference` prints it (`1h2m3s`).
+fn go_secs(d: &str) -> i64 {
+    let (mut total, mut n) = (0, 0);
+    for c in d.chars() {
+        match c {
+            '0'..='9' => n = n * 10 + i64::from(c.to_digit(10).unwrap()),
+            'h' => (total, n) = (total + n * 3600, 0),
+            'm' => (total, n) = (total + n * 60, 0),
+            's' => (total, n) = (total + n, 0),
+            other => panic!("unexpected {other:?} in duration {d:?}"),
+        }
+    }
+    total
+}
+
+fn status_kv(agent: &Agent, job: &str) -> Vec<(String, String)> {
+    let out = orch(agent, &["job", "status", job]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    cli_kv(&stdout)
+}
+
+fn next_launch_line(kv: &[(String, String)]) -> Option<String> {
+    kv.iter()
+        .find(|(k, _)| k == "Next Periodic Launch")
+        .map(|(_, v)| v.clone())
+}
+
+#[test]
+fn job_status_shows_the_next_periodic_launch() {
+    let dir = temp_dir("next-launch");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    // Far-future schedules, so nothing launches while the test looks.
+    run_hcl(
+        &agent,
+        &job_hcl("utc", r#"periodic { cron = "0 0 1 1 * 2099" }"#, "true"),
+    );
+    run_hcl(
+        &agent,
+        &job_hcl(
+            "ny",
+            r#"periodic {
+    crons     = ["0 9 1 7 * 2099", "0 9 LW 12 * 2099"]
+    time_zone = "America/New_York"
+  }"#,
+            "true",
+        ),
+    );
+    run_hcl(
+        &agent,
+        &job_hcl(
+            "off",
+            r#"periodic {
+    cron    = "* * * * *"
+    enabled = false
+  }"#,
+            "true",
+        ),
+    );
+
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let kv = status_kv(&agent, "utc");
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let line = next_launch_line(&kv).unwrap_or_else(|| panic!("no next launch in {kv:?}"));
+    let (at, rest) = line.split_once(' ').unwrap();
+    assert_eq!(at, "2099-01-01T00:00:00Z", "{line}");
+    let d = rest
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(" from now)"))
+        .unwrap_or_else(|| panic!("{line}"));
+    // 2099-01-01T00:00:00Z is Unix second 4_070_908_800.
+    let left = go_secs(d);
+    assert!(
+        (4_070_908_800 - after..=4_070_908_800 - before).contains(&left),
+        "{line}: {left}s left, checked between {before} and {after}"
+    );
+    assert!(kv.contains(&("Periodic".into(), "true".into())), "{kv:?}");
+
+    // In the job's zone: the earliest of its crons, July 1st 09:00 EDT.
+    let line = next_launch_line(&status_kv(&agent, "ny")).unwrap();
+    assert!(line.starts_with("2099-07-01T09:00:00-04:00 ("), "{line}");
+
+    // Disabled: no line. Stopped: "none (job stopped)", as Nomad prints it.
+    let kv = status_kv(&agent, "off");
+    assert_eq!(next_launch_line(&kv), None, "{kv:?}");
+    let out = orch(&agent, &["job", "stop", "-detach", "utc"]);
+    assert!(out.status.success());
+    let line = next_launch_line(&status_kv(&agent, "utc"));
+    assert_eq!(line.as_deref(), Some("none (job stopped)"));
 }

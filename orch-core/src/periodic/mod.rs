@@ -103,6 +103,50 @@ impl Schedule {
     }
 }
 
+/// The next launch of a periodic job, as `nomad job status` (`Next Periodic Launch`) and
+/// the job plan API (`NextPeriodicLaunch`) report it: computed from the spec and the time
+/// alone, not from the launch records, and shown in the job's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextLaunch {
+    /// Unix nanoseconds (whole seconds).
+    pub at: i64,
+    /// The job's UTC offset at that instant, seconds east of UTC (0 for UTC).
+    pub utc_offset: i32,
+}
+
+impl NextLaunch {
+    /// RFC 3339 in the job's time zone (`2024-05-01T02:00:00-04:00`; `Z` for UTC), as Go
+    /// prints a `time.Time` in that location.
+    pub fn rfc3339(&self) -> String {
+        let offset =
+            time::UtcOffset::from_whole_seconds(self.utc_offset).unwrap_or(time::UtcOffset::UTC);
+        time::OffsetDateTime::from_unix_timestamp(self.at.div_euclid(NANOS))
+            .ok()
+            .and_then(|t| {
+                t.to_offset(offset)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// When an enabled periodic block launches next after `now` (Unix nanoseconds); `None`
+/// when it is disabled, does not parse, or never matches again (cronexpr stops at 2099).
+/// Nomad computes this from the current time on the client (`job status`) and in
+/// `Job.Plan`; stopped and parameterized parents are the callers' business.
+pub fn next_launch(p: &PeriodicConfig, now: i64) -> Option<NextLaunch> {
+    if !p.enabled {
+        return None;
+    }
+    let schedule = Schedule::new(p).ok()?;
+    let at = schedule.next_after(now)?;
+    let utc_offset = schedule.zone.as_ref().map_or(0, |tz| {
+        i32::try_from(offset_of(tz, at.div_euclid(NANOS))).unwrap_or(0)
+    });
+    Some(NextLaunch { at, utc_offset })
+}
+
 /// The zone's UTC offset in seconds at Unix second `t` (0 when out of range).
 fn offset_of(tz: &jiff::tz::TimeZone, t: i64) -> i64 {
     jiff::Timestamp::from_second(t).map_or(0, |ts| i64::from(tz.to_offset(ts).seconds()))

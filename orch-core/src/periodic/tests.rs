@@ -241,3 +241,45 @@ fn prohibit_overlap_reports_running_children() {
     assert!(!has_running_children(&s, "default", "cron"));
     assert_eq!(children_summary(&s, "default", "cron"), (0, 0, 1));
 }
+
+#[test]
+fn next_launch_is_shown_in_the_job_time_zone_and_absent_when_disabled() {
+    // 2024-03-09 00:00 UTC.
+    let t = 1_709_942_400;
+    let utc = PeriodicConfig {
+        spec: "0 0 L * *".into(),
+        ..PeriodicConfig::default()
+    };
+    let next = next_launch(&utc, t * S + 123).unwrap();
+    assert_eq!(next.at, (t + 22 * 86_400) * S, "March 31st");
+    assert_eq!(next.utc_offset, 0);
+    assert_eq!(next.rfc3339(), "2024-03-31T00:00:00Z");
+    // New York: 09:30 EST on the 9th is 14:30 UTC; after the switch, EDT (-04:00).
+    let ny = PeriodicConfig {
+        spec: "30 9 * * *".into(),
+        time_zone: "America/New_York".into(),
+        ..PeriodicConfig::default()
+    };
+    let next = next_launch(&ny, t * S).unwrap();
+    assert_eq!(next.at, (t + 14 * 3600 + 1800) * S);
+    assert_eq!(next.rfc3339(), "2024-03-09T09:30:00-05:00");
+    let next = next_launch(&ny, next.at).unwrap();
+    assert_eq!(next.utc_offset, -4 * 3600);
+    assert_eq!(next.rfc3339(), "2024-03-10T09:30:00-04:00");
+    // Disabled, never again, or unparsable: no next launch.
+    let off = PeriodicConfig {
+        enabled: false,
+        ..utc.clone()
+    };
+    assert_eq!(next_launch(&off, t * S), None);
+    let past = PeriodicConfig {
+        spec: "0 0 1 1 * 2020".into(),
+        ..utc.clone()
+    };
+    assert_eq!(next_launch(&past, t * S), None);
+    let bad = PeriodicConfig {
+        spec: "nope".into(),
+        ..utc
+    };
+    assert_eq!(next_launch(&bad, t * S), None);
+}

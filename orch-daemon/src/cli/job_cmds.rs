@@ -8,7 +8,12 @@ use serde_json::{Value, json};
 use super::client::{Client, encode, parse_args};
 use super::flags::Parsed;
 use super::monitor::monitor;
-use super::table::{columns, failed_groups, kv, short, text, time_of};
+use orch_core::lifecycle::go_duration;
+use orch_core::model::PeriodicConfig;
+
+use super::table::{columns, failed_groups, kv, now_nanos, short, text, time_of};
+
+const NANOS: i64 = 1_000_000_000;
 
 const STATUS_HELP: &str = "Usage: orch job status [options] [<job>]
 
@@ -125,25 +130,28 @@ fn status(args: &[String]) -> Result<ExitCode, String> {
     } else {
         text(&job["Status"])
     };
-    println!(
-        "{}",
-        kv(&[
-            ("ID", text(&job["ID"])),
-            ("Name", text(&job["Name"])),
-            ("Submit Date", time_of(&job["SubmitTime"])),
-            ("Type", text(&job["Type"])),
-            ("Priority", text(&job["Priority"])),
-            ("Datacenters", datacenters),
-            ("Namespace", text(&job["Namespace"])),
-            ("Node Pool", text(&job["NodePool"])),
-            ("Status", status),
-            ("Periodic", periodic.to_string()),
-            (
-                "Parameterized",
-                (!job["ParameterizedJob"].is_null()).to_string()
-            ),
-        ])
-    );
+    let parameterized = !job["ParameterizedJob"].is_null();
+    let mut basic = vec![
+        ("ID", text(&job["ID"])),
+        ("Name", text(&job["Name"])),
+        ("Submit Date", time_of(&job["SubmitTime"])),
+        ("Type", text(&job["Type"])),
+        ("Priority", text(&job["Priority"])),
+        ("Datacenters", datacenters),
+        ("Namespace", text(&job["Namespace"])),
+        ("Node Pool", text(&job["NodePool"])),
+        ("Status", status),
+        ("Periodic", periodic.to_string()),
+        ("Parameterized", parameterized.to_string()),
+    ];
+    if periodic && !parameterized {
+        if job["Stop"].as_bool().unwrap_or(false) {
+            basic.push(("Next Periodic Launch", "none (job stopped)".into()));
+        } else if let Some(next) = next_periodic_launch(&job["Periodic"], now_nanos()) {
+            basic.push(("Next Periodic Launch", next));
+        }
+    }
+    println!("{}", kv(&basic));
     println!("\nSummary");
     let mut rows = vec![
         [
@@ -221,6 +229,21 @@ fn status(args: &[String]) -> Result<ExitCode, String> {
         println!("{}", columns(&rows));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Nomad's `Next Periodic Launch` value, `<time> (<duration> from now)`: computed here
+/// from the job's periodic block as Nomad's CLI does, in the job's time zone, with the
+/// difference between whole seconds printed as a Go duration. `None` when the block is
+/// disabled, unreadable or never fires again.
+fn next_periodic_launch(periodic: &Value, now: i64) -> Option<String> {
+    let config: PeriodicConfig = serde_json::from_value(periodic.clone()).ok()?;
+    let next = orch_core::periodic::next_launch(&config, now)?;
+    let secs = next.at.div_euclid(NANOS) - now.div_euclid(NANOS);
+    Some(format!(
+        "{} ({} from now)",
+        next.rfc3339(),
+        go_duration(secs.saturating_mul(NANOS))
+    ))
 }
 
 /// Nomad's `Latest Deployment` block with its `Deployed` table.
@@ -590,4 +613,29 @@ fn plan_inner(args: &[String]) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_periodic_launch_reads_as_nomads() {
+        // 2024-03-09 00:00:00.5 UTC.
+        let now = 1_709_942_400 * NANOS + NANOS / 2;
+        let utc =
+            json!({"Enabled": true, "Spec": "*/15 * * * *", "SpecType": "cron", "TimeZone": "UTC"});
+        assert_eq!(
+            next_periodic_launch(&utc, now).as_deref(),
+            Some("2024-03-09T00:15:00Z (15m0s from now)")
+        );
+        let ny = json!({"Enabled": true, "Spec": "30 9 * * *", "TimeZone": "America/New_York"});
+        assert_eq!(
+            next_periodic_launch(&ny, now).as_deref(),
+            Some("2024-03-09T09:30:00-05:00 (14h30m0s from now)")
+        );
+        let off = json!({"Enabled": false, "Spec": "* * * * *"});
+        assert_eq!(next_periodic_launch(&off, now), None);
+        assert_eq!(next_periodic_launch(&Value::Null, now), None);
+    }
 }

@@ -77,11 +77,15 @@ pub fn time(nanos: i64) -> String {
 
 /// The current time in Nomad's format.
 pub fn now() -> String {
-    let nanos = std::time::SystemTime::now()
+    time(now_nanos())
+}
+
+/// The current time, Unix nanoseconds (0 when the clock is before 1970).
+pub fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    time(nanos)
+        .unwrap_or(0)
 }
 
 /// A JSON timestamp (Unix nanoseconds, or an RFC 3339 string) as time text; empty for

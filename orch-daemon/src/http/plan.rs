@@ -150,6 +150,7 @@ pub async fn plan(
     eval.annotate_plan = true;
     let eval_id = eval.id.clone();
     let template = job.is_template();
+    let planned_periodic = job.periodic.clone();
     let index = scratch.latest_index() + 1;
     scratch
         .apply(
@@ -181,6 +182,12 @@ pub async fn plan(
         None => (BTreeMap::new(), BTreeMap::new()),
     };
     let failed = serde_json::to_value(&failed).map_err(internal)?;
+    // Nomad's Job.Plan: the next launch from now for an enabled periodic job, in its
+    // time zone; Go's zero time otherwise.
+    let next_launch = planned_periodic
+        .as_ref()
+        .and_then(|p| orch_core::periodic::next_launch(p, now))
+        .map_or_else(|| "0001-01-01T00:00:00Z".to_string(), |n| n.rfc3339());
     let body = json!({
         "Annotations": {"DesiredTGUpdates": annotations, "PreemptedAllocs": null},
         "FailedTGAllocs": if failed.as_object().is_some_and(|o| o.is_empty()) { Value::Null } else { failed },
@@ -188,7 +195,7 @@ pub async fn plan(
         "CreatedEvals": null,
         "Diff": diff,
         "Warnings": "",
-        "NextPeriodicLaunch": "0001-01-01T00:00:00Z",
+        "NextPeriodicLaunch": next_launch,
         "Index": api.state.latest_index(),
     });
     Ok(api.reply(api.state.latest_index().max(1), &body))

@@ -213,6 +213,24 @@ pub fn orch_parse(hcl: &str) -> serde_json::Value {
     v["Job"].clone()
 }
 
+/// Runs the `orch` CLI against `agent` (through `ORCH_ADDR`) and returns its output.
+pub fn orch_cli(agent: &impl HasHttp, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_orch"))
+        .args(args)
+        .env("ORCH_ADDR", agent.http())
+        .output()
+        .unwrap()
+}
+
+/// The `Key = value` lines of CLI output, as pairs (Nomad's `formatKV` layout).
+pub fn cli_kv(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|l| l.split_once(" = "))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
 /// Polls `f` every 100 ms until it returns `Some`, or panics after `timeout` with `what`.
 pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = std::time::Instant::now() + timeout;

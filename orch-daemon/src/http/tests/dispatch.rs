@@ -169,3 +169,43 @@ async fn periodic_force_launches_a_child_now() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn plan_reports_the_next_periodic_launch_in_the_job_time_zone() {
+    let env = start().await;
+    let plan_of = |hcl: String| {
+        let env = &env;
+        async move {
+            let job = env
+                .ok(
+                    "POST",
+                    "/v1/jobs/parse",
+                    Some(json!({"JobHCL": hcl, "Canonicalize": true})),
+                )
+                .await
+                .0;
+            env.ok("POST", "/v1/job/cron/plan", Some(json!({"Job": job})))
+                .await
+                .0
+        }
+    };
+    // Midnight on January 1st, of a year after 2024 (the clock is real here).
+    let plan = plan_of(PERIODIC_HCL.to_string()).await;
+    let next = plan["NextPeriodicLaunch"].as_str().unwrap().to_string();
+    assert!(next.ends_with("-01-01T00:00:00Z"), "{plan}");
+    assert!(next[..4].parse::<i32>().unwrap() > 2024, "{next}");
+    let tokyo = PERIODIC_HCL.replace(
+        "prohibit_overlap = true",
+        "prohibit_overlap = true\n    time_zone = \"Asia/Tokyo\"",
+    );
+    let plan = plan_of(tokyo).await;
+    let next = plan["NextPeriodicLaunch"].as_str().unwrap();
+    assert!(next.ends_with("-01-01T00:00:00+09:00"), "{plan}");
+    // Disabled (and plain) jobs: Go's zero time.
+    let off = PERIODIC_HCL.replace(
+        "prohibit_overlap = true",
+        "prohibit_overlap = true\n    enabled = false",
+    );
+    let plan = plan_of(off).await;
+    assert_eq!(plan["NextPeriodicLaunch"], "0001-01-01T00:00:00Z", "{plan}");
+}
