@@ -101,6 +101,8 @@ impl StateStore {
                 .chain(c.allocs_preempted.iter().map(|p| p.alloc_id.as_str())),
         )?;
         let mut ch = Changes::default();
+        // (replaced allocation, its replacement), linked once everything is staged.
+        let mut links: Vec<(String, String)> = Vec::new();
 
         if let Some(d) = c.deployment {
             if d.id.is_empty() {
@@ -180,6 +182,11 @@ impl StateStore {
                     if a.deployment_status.is_none() {
                         a.deployment_status.clone_from(&o.deployment_status);
                     }
+                    // The replacement link is the store's (below): an update planned on
+                    // an older snapshot must not erase it.
+                    if a.next_allocation.is_empty() {
+                        a.next_allocation.clone_from(&o.next_allocation);
+                    }
                 }
                 None => a.create_time = c.now,
             }
@@ -190,6 +197,9 @@ impl StateStore {
                 ch.alloc_jobs.insert(spec_key, spec.clone());
             }
             self.track_deployment(&mut ch, old, &a);
+            if !a.previous_allocation.is_empty() {
+                links.push((a.previous_allocation.clone(), a.id.clone()));
+            }
             ch.allocs.insert(a.id.clone(), Some(a));
         }
 
@@ -217,6 +227,22 @@ impl StateStore {
             a.preempted_by_allocation = p.preempted_by;
             a.alloc_modify_index = index;
             a.modify_time = c.now;
+        }
+
+        // Nomad's upsertAllocsImpl: the allocation a placement replaces points forward to
+        // it (`NextAllocation`), which is how the reconciler knows a failed or stopped
+        // allocation was already replaced and must not be rescheduled or counted again.
+        // Only `ModifyIndex` moves: nothing the client runs changed.
+        for (prev, next) in links {
+            let staged = match ch.allocs.get(&prev) {
+                Some(a) => a.as_ref(),
+                None => self.allocs.get(&prev),
+            };
+            if staged.is_some_and(|p| p.next_allocation != next)
+                && let Some(p) = ch.alloc_mut(self, &prev)
+            {
+                p.next_allocation = next;
+            }
         }
 
         check_unique("evaluation", c.evals.iter().map(|e| e.id.as_str()))?;

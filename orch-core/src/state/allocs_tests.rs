@@ -488,3 +488,43 @@ fn gc_batch_removes_what_it_names_and_skips_the_unknown() {
     let snap = s.snapshot().unwrap();
     assert_eq!(StateStore::restore(&snap).unwrap(), s);
 }
+
+#[test]
+fn a_replacement_links_the_allocation_it_replaces() {
+    let mut s = populated();
+    client(&mut s, 5, vec![client_update("a1", client_status::FAILED)]);
+    // The replacement is placed and the failed allocation stopped in one plan.
+    let mut next = alloc("a3", "web", "n2", 0);
+    next.previous_allocation = "a1".into();
+    let mut p = plan(vec![next.clone()]);
+    p.allocs_stopped.push(AllocStop {
+        alloc_id: "a1".into(),
+        desired_description: "alloc was rescheduled because it failed".into(),
+        client_status: None,
+    });
+    apply_plan(&mut s, 6, p);
+    let prev = s.alloc_stub("a1").unwrap();
+    assert_eq!(prev.next_allocation, "a3");
+    assert_eq!(prev.desired_status, desired_status::STOP);
+    assert_eq!((prev.modify_index, prev.alloc_modify_index), (6, 6));
+    // Linked on its own (the stop came earlier): only ModifyIndex moves, as in Nomad.
+    let mut later = alloc("a4", "web", "n2", 1);
+    later.previous_allocation = "a2".into();
+    apply_plan(&mut s, 7, plan(vec![later]));
+    let a2 = s.alloc_stub("a2").unwrap();
+    assert_eq!(a2.next_allocation, "a4");
+    assert_eq!((a2.modify_index, a2.alloc_modify_index), (7, 4));
+    // Updating the replacement in place leaves the link (and its index) alone.
+    next.eval_id = "e2".into();
+    apply_plan(&mut s, 8, plan(vec![next]));
+    assert_eq!(s.alloc_stub("a1").unwrap().modify_index, 6);
+    // An update of the replaced allocation planned on an older snapshot keeps the link.
+    let mut stale = alloc("a2", "web", "n1", 1);
+    stale.followup_eval_id = "f1".into();
+    apply_plan(&mut s, 9, plan(vec![stale]));
+    assert_eq!(s.alloc_stub("a2").unwrap().next_allocation, "a4");
+    // A replaced allocation that is gone (garbage collected) is no error.
+    let mut orphan = alloc("a5", "web", "n1", 2);
+    orphan.previous_allocation = "gone".into();
+    apply_plan(&mut s, 10, plan(vec![orphan]));
+}
