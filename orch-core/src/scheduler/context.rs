@@ -21,6 +21,9 @@ pub struct PlanContext<'s> {
     removed: BTreeMap<String, Usage>,
     /// Allocations of the state the plan stops, preempts or replaces.
     leaving: BTreeSet<String>,
+    /// Updates of allocations that a later stop in the same plan took over, kept so
+    /// that [`PlanContext::unstop`] can put them back.
+    superseded: BTreeMap<String, Allocation>,
 }
 
 impl<'s> PlanContext<'s> {
@@ -34,6 +37,7 @@ impl<'s> PlanContext<'s> {
             added: BTreeMap::new(),
             removed: BTreeMap::new(),
             leaving: BTreeSet::new(),
+            superseded: BTreeMap::new(),
         }
     }
 
@@ -55,14 +59,22 @@ impl<'s> PlanContext<'s> {
     }
 
     /// Stops an allocation of the state.
+    ///
+    /// A stop wins over an update of the same allocation planned earlier (a follow-up
+    /// eval ID, an in-place update): the plan never carries both, which the state store
+    /// would refuse, and silently keeping the update would leave the allocation running.
     pub fn stop(&mut self, alloc: &Allocation, description: &str, client_status: Option<String>) {
         if !self.leaving.insert(alloc.id.clone()) {
-            return;
+            let Some(update) = self.take_planned_update(&alloc.id) else {
+                return; // Already stopped or preempted.
+            };
+            self.superseded.insert(alloc.id.clone(), update);
+        } else {
+            self.removed
+                .entry(alloc.node_id.clone())
+                .or_default()
+                .add(&alloc.usage());
         }
-        self.removed
-            .entry(alloc.node_id.clone())
-            .or_default()
-            .add(&alloc.usage());
         self.plan.append_stop(
             &alloc.node_id,
             AllocStop {
@@ -73,7 +85,8 @@ impl<'s> PlanContext<'s> {
         );
     }
 
-    /// Takes back a stop (its replacement could not be placed).
+    /// Takes back a stop (its replacement could not be placed), restoring an update it
+    /// took over.
     pub fn unstop(&mut self, alloc: &Allocation) {
         if !self.leaving.remove(&alloc.id) {
             return;
@@ -87,6 +100,28 @@ impl<'s> PlanContext<'s> {
                 self.plan.node_update.remove(&alloc.node_id);
             }
         }
+        if let Some(update) = self.superseded.remove(&alloc.id) {
+            self.place(update);
+        }
+    }
+
+    /// Removes a planned update of an allocation of the state, with its usage.
+    fn take_planned_update(&mut self, alloc_id: &str) -> Option<Allocation> {
+        let (node, list) = self
+            .plan
+            .node_allocation
+            .iter_mut()
+            .find(|(_, list)| list.iter().any(|a| a.id == alloc_id))?;
+        let pos = list.iter().position(|a| a.id == alloc_id)?;
+        let update = list.remove(pos);
+        let node = node.clone();
+        if list.is_empty() {
+            self.plan.node_allocation.remove(&node);
+        }
+        if let Some(a) = self.added.get_mut(&update.node_id) {
+            a.sub(&update.usage());
+        }
+        Some(update)
     }
 
     /// Evicts an allocation of another (lower-priority) job to make room.
@@ -162,5 +197,48 @@ impl ProposedAllocs for PlanContext<'_> {
 
     fn node(&self, node_id: &str) -> Option<&Node> {
         self.state.node(node_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Command;
+    use crate::state::testutil::{alloc, job, node, plan, register, register_node};
+
+    #[test]
+    fn a_stop_takes_over_an_update_of_the_same_allocation_and_unstop_restores_it() {
+        let mut s = StateStore::new();
+        s.apply(1, register_node(node("n1"))).unwrap();
+        s.apply(2, register(job("web"))).unwrap();
+        let mut a = alloc("a1", "web", "n1", 0);
+        a.allocated_resources.tasks.insert(
+            "server".into(),
+            crate::model::AllocatedTaskResources {
+                cpu: crate::model::AllocatedCpuResources {
+                    cpu_shares: 100,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        );
+        s.apply(3, Command::ApplyPlanResults(plan(vec![a.clone()])))
+            .unwrap();
+        let before = s.node_usage("n1");
+        let mut ctx = PlanContext::new(&s, "default", "web", Plan::default());
+        let mut followup = a.clone();
+        followup.followup_eval_id = "f1".into();
+        ctx.place(followup);
+        assert_eq!(ctx.used("n1"), before);
+        ctx.stop(&a, "alloc is being updated due to job update", None);
+        assert!(ctx.plan.node_allocation.is_empty(), "the stop wins");
+        assert_eq!(ctx.plan.node_update["n1"].len(), 1);
+        assert_eq!(ctx.used("n1"), Usage::default());
+        ctx.stop(&a, "again", None);
+        assert_eq!(ctx.plan.node_update["n1"].len(), 1, "stopped once");
+        ctx.unstop(&a);
+        assert!(ctx.plan.node_update.is_empty());
+        assert_eq!(ctx.plan.node_allocation["n1"][0].followup_eval_id, "f1");
+        assert_eq!(ctx.used("n1"), before);
     }
 }

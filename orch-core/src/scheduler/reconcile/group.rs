@@ -261,7 +261,6 @@ impl<'a> Reconciler<'a> {
         );
         let mut untainted = rs.untainted;
         let mut reschedule_now = rs.now;
-        let later_count = rs.later.len();
         let disconnecting: BTreeSet<&str> = t.disconnecting.iter().map(|a| a.id.as_str()).collect();
         if !t.disconnecting.is_empty() {
             self.mark_disconnecting(job, name, &t.disconnecting, cfg);
@@ -270,7 +269,7 @@ impl<'a> Reconciler<'a> {
                 reschedule_now.extend(t.disconnecting.iter().copied());
             }
         }
-        self.reschedule_later(job, name, rs.later);
+        let later = rs.later;
 
         let mut names = NameIndex::new(
             untainted
@@ -352,6 +351,28 @@ impl<'a> Reconciler<'a> {
             du.ignore += destructive.len() as u64;
         }
         self.migrations(tg, &migrate, is_canarying, &mut du);
+        // Only now is it known which failed allocations this plan stops or replaces
+        // (a destructive update of a failed allocation after an auto-revert, say): those
+        // need no delayed reschedule. Nomad gives them one anyway, and its attribute
+        // update (desired status `run`) lands after the stop in the same plan.
+        let replaced: BTreeSet<&str> = self
+            .r
+            .stop
+            .iter()
+            .map(|s| s.alloc_id.as_str())
+            .chain(
+                self.r
+                    .destructive_update
+                    .iter()
+                    .map(|d| d.stop_alloc_id.as_str()),
+            )
+            .collect();
+        let later: Vec<_> = later
+            .into_iter()
+            .filter(|l| !replaced.contains(l.alloc.id.as_str()))
+            .collect();
+        let later_count = later.len();
+        self.reschedule_later(job, name, later);
 
         let work = destructive.len() + inplace as usize + place_len;
         if !existing_deployment && work > 0 {

@@ -7,6 +7,11 @@
 //! scheduler's job. Being a pure function of its input — time and IDs are inputs — it
 //! gives identical output for identical input, which keeps plans reproducible and testable.
 //!
+//! A replaced allocation is recognised by its `NextAllocation`, which the state store sets
+//! when it commits the replacement; a failed allocation that this reconciliation stops or
+//! replaces gets no delayed reschedule (where Nomad gives it one, whose attribute update
+//! then lands on top of the stop).
+//!
 //! Not yet done here (left to the deployment watcher or later work): auto-promotion and
 //! auto-revert of deployments, `stop_after_client_disconnect` delayed stops, reconnect
 //! strategies other than "keep the original", and node-feasibility checks of in-place

@@ -4,7 +4,8 @@ use super::reschedule::{next_delay, next_reschedule_time};
 use super::tests::{NOW, S, World, alloc, job, placed, stopped};
 use super::*;
 use crate::model::{
-    RescheduleEvent, ReschedulePolicy, RescheduleTracker, TaskState, Timestamp, client_status,
+    RescheduleEvent, ReschedulePolicy, RescheduleTracker, TaskState, Timestamp, UpdateStrategy,
+    client_status,
 };
 
 fn failed_at(a: &mut Allocation, t: i64) {
@@ -191,4 +192,55 @@ fn replaced_failed_alloc_is_not_rescheduled_again() {
     let w = World::new(j, vec![old, new]);
     let r = w.run();
     assert!(r.place.is_empty() && r.stop.is_empty());
+}
+
+#[test]
+fn a_failed_alloc_replaced_by_a_destructive_update_gets_no_delayed_reschedule() {
+    // After an auto-revert: version 2's allocation failed just now (its deployment is
+    // over), and the job is back at the spec of version 1 as version 3.
+    let j = job(3);
+    let mut w = World::new(j.clone(), (0..3).map(|i| alloc(&j, i)).collect());
+    w.update(|j| {
+        j.task_groups[0].tasks[0].env.insert("V".into(), "1".into());
+        j.task_groups[0].update = Some(UpdateStrategy {
+            max_parallel: 1,
+            ..UpdateStrategy::default()
+        });
+    });
+    let v1 = w.job.clone();
+    w.update(|j| {
+        j.task_groups[0].tasks[0]
+            .config
+            .0
+            .insert("command".into(), "false".into());
+    });
+    for a in &mut w.allocs {
+        a.job_version = 1;
+    }
+    w.allocs[0].job_version = 2;
+    w.allocs[0].deployment_id = "d2".into();
+    failed_at(&mut w.allocs[0], NOW - S);
+    w.update(|j| {
+        *j = Job {
+            version: j.version,
+            ..v1
+        }
+    });
+    let r = w.run();
+    // Replaced now: stopped with its replacement, and no follow-up for it.
+    assert_eq!(r.destructive_update.len(), 1);
+    assert_eq!(r.destructive_update[0].stop_alloc_id, "a0000");
+    assert!(r.attribute_updates.is_empty(), "{:?}", r.attribute_updates);
+    assert!(r.desired_followup_evals.is_empty());
+    assert_eq!(r.inplace_update.len(), 2);
+
+    // Two failed, one replaced (max_parallel): the other still waits for its delay.
+    w.allocs[1].job_version = 2;
+    w.allocs[1].deployment_id = "d2".into();
+    failed_at(&mut w.allocs[1], NOW - S);
+    let r = w.run();
+    assert_eq!(r.destructive_update.len(), 1);
+    assert_eq!(r.destructive_update[0].stop_alloc_id, "a0000");
+    assert_eq!(r.attribute_updates.keys().collect::<Vec<_>>(), ["a0001"]);
+    assert_eq!(r.desired_followup_evals["g"].len(), 1);
 }
