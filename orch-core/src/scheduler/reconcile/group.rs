@@ -224,7 +224,7 @@ impl<'a> Reconciler<'a> {
         let existing_deployment = existing_dstate.is_some();
         let mut dstate = existing_dstate
             .cloned()
-            .unwrap_or_else(|| fresh_dstate(update, tg.count));
+            .unwrap_or_else(|| fresh_dstate(update));
 
         let mut all = all;
         if self.batch {
@@ -379,6 +379,10 @@ impl<'a> Reconciler<'a> {
             let had_running = all.iter().any(|a| self.is_current(job, a));
             let updating = !destructive.is_empty() || !self.r.inplace_update.is_empty();
             if update.is_some() && (!had_running || updating) {
+                // Nomad's DesiredTotal: the allocations this deployment changes, not the
+                // count, so one that replaces a straggler of an older version (the others
+                // already run this version) completes once that one is healthy.
+                dstate.desired_total = u32::try_from(work).unwrap_or(u32::MAX);
                 self.attach_deployment(job, name, dstate.clone());
             }
         }
@@ -479,12 +483,10 @@ fn cancel(d: &Deployment, why: &str) -> DeploymentStatusUpdate {
     }
 }
 
-/// Deployment state of a group that has none yet.
-fn fresh_dstate(update: Option<&UpdateStrategy>, count: u32) -> DeploymentState {
-    let mut s = DeploymentState {
-        desired_total: count,
-        ..DeploymentState::default()
-    };
+/// Deployment state of a group that has none yet (its `desired_total` is set once the
+/// group's work is known).
+fn fresh_dstate(update: Option<&UpdateStrategy>) -> DeploymentState {
+    let mut s = DeploymentState::default();
     if let Some(u) = update {
         s.auto_revert = u.auto_revert;
         s.auto_promote = u.auto_promote;

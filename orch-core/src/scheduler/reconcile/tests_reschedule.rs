@@ -244,3 +244,29 @@ fn a_failed_alloc_replaced_by_a_destructive_update_gets_no_delayed_reschedule() 
     assert_eq!(r.attribute_updates.keys().collect::<Vec<_>>(), ["a0001"]);
     assert_eq!(r.desired_followup_evals["g"].len(), 1);
 }
+
+#[test]
+fn a_deployment_desires_only_the_allocations_it_changes() {
+    // Version 1 runs on two allocations (its deployment succeeded); one of version 0
+    // failed just now, before its reschedule delay. Its destructive update starts a
+    // deployment of that one allocation.
+    let j = job(3);
+    let mut w = World::new(j.clone(), (0..3).map(|i| alloc(&j, i)).collect());
+    w.update(|j| {
+        j.task_groups[0].tasks[0].env.insert("V".into(), "1".into());
+        j.task_groups[0].update = Some(UpdateStrategy {
+            max_parallel: 1,
+            ..UpdateStrategy::default()
+        });
+    });
+    w.allocs[1].job_version = 1;
+    w.allocs[2].job_version = 1;
+    failed_at(&mut w.allocs[0], NOW - S);
+    let r = w.run();
+    assert_eq!(r.destructive_update.len(), 1);
+    let d = r
+        .deployment
+        .as_ref()
+        .expect("a deployment for the replacement");
+    assert_eq!(d.task_groups["g"].desired_total, 1, "not the count");
+}
