@@ -319,10 +319,13 @@ fn month_dependent_days_follow_the_either_field_rule() {
     );
 }
 
+/// A date as (year, month, day).
+type Ymd = (i32, u8, u8);
+
 #[test]
 fn cronexprs_own_cases_for_the_specifiers() {
     // The expected dates of hashicorp/cronexpr's test table, as (from, next).
-    let cases: &[(&str, &[((i32, u8, u8), (i32, u8, u8))])] = &[
+    let cases: &[(&str, &[(Ymd, Ymd)])] = &[
         (
             "0 0 * * 6#5",
             &[
