@@ -1,12 +1,15 @@
 //! `orch job dispatch` and `orch job periodic force`: launching children of parameterized
-//! and periodic jobs, printed as Nomad prints them.
+//! and periodic jobs, printed as Nomad prints them; and the `Next Periodic Launch` line of
+//! `orch job status`.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::ExitCode;
 
 use base64::Engine;
-use serde_json::json;
+use orch_core::lifecycle::go_duration;
+use orch_core::model::PeriodicConfig;
+use serde_json::{Value, json};
 
 use super::client::{Client, encode, parse_args};
 use super::job_cmds::follow;
@@ -147,4 +150,46 @@ fn force(args: &[String]) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     follow(&client, &reply, false)
+}
+
+const NANOS: i64 = 1_000_000_000;
+
+/// Nomad's `Next Periodic Launch` value, `<time> (<duration> from now)`: computed here
+/// from the job's periodic block as Nomad's CLI does, in the job's time zone, with the
+/// difference between whole seconds printed as a Go duration. `None` when the block is
+/// disabled, unreadable or never fires again.
+pub(super) fn next_periodic_launch(periodic: &Value, now: i64) -> Option<String> {
+    let config: PeriodicConfig = serde_json::from_value(periodic.clone()).ok()?;
+    let next = orch_core::periodic::next_launch(&config, now)?;
+    let secs = next.at.div_euclid(NANOS) - now.div_euclid(NANOS);
+    Some(format!(
+        "{} ({} from now)",
+        next.rfc3339(),
+        go_duration(secs.saturating_mul(NANOS))
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_periodic_launch_reads_as_nomads() {
+        // 2024-03-09 00:00:00.5 UTC.
+        let now = 1_709_942_400 * NANOS + NANOS / 2;
+        let utc =
+            json!({"Enabled": true, "Spec": "*/15 * * * *", "SpecType": "cron", "TimeZone": "UTC"});
+        assert_eq!(
+            next_periodic_launch(&utc, now).as_deref(),
+            Some("2024-03-09T00:15:00Z (15m0s from now)")
+        );
+        let ny = json!({"Enabled": true, "Spec": "30 9 * * *", "TimeZone": "America/New_York"});
+        assert_eq!(
+            next_periodic_launch(&ny, now).as_deref(),
+            Some("2024-03-09T09:30:00-05:00 (14h30m0s from now)")
+        );
+        let off = json!({"Enabled": false, "Spec": "* * * * *"});
+        assert_eq!(next_periodic_launch(&off, now), None);
+        assert_eq!(next_periodic_launch(&Value::Null, now), None);
+    }
 }

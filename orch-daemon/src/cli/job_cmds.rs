@@ -6,14 +6,10 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 
 use super::client::{Client, encode, parse_args};
+use super::dispatch_cmds::next_periodic_launch;
 use super::flags::Parsed;
 use super::monitor::monitor;
-use orch_core::lifecycle::go_duration;
-use orch_core::model::PeriodicConfig;
-
 use super::table::{columns, failed_groups, kv, now_nanos, short, text, time_of};
-
-const NANOS: i64 = 1_000_000_000;
 
 const STATUS_HELP: &str = "Usage: orch job status [options] [<job>]
 
@@ -229,21 +225,6 @@ fn status(args: &[String]) -> Result<ExitCode, String> {
         println!("{}", columns(&rows));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Nomad's `Next Periodic Launch` value, `<time> (<duration> from now)`: computed here
-/// from the job's periodic block as Nomad's CLI does, in the job's time zone, with the
-/// difference between whole seconds printed as a Go duration. `None` when the block is
-/// disabled, unreadable or never fires again.
-fn next_periodic_launch(periodic: &Value, now: i64) -> Option<String> {
-    let config: PeriodicConfig = serde_json::from_value(periodic.clone()).ok()?;
-    let next = orch_core::periodic::next_launch(&config, now)?;
-    let secs = next.at.div_euclid(NANOS) - now.div_euclid(NANOS);
-    Some(format!(
-        "{} ({} from now)",
-        next.rfc3339(),
-        go_duration(secs.saturating_mul(NANOS))
-    ))
 }
 
 /// Nomad's `Latest Deployment` block with its `Deployed` table.
@@ -613,29 +594,4 @@ fn plan_inner(args: &[String]) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_periodic_launch_reads_as_nomads() {
-        // 2024-03-09 00:00:00.5 UTC.
-        let now = 1_709_942_400 * NANOS + NANOS / 2;
-        let utc =
-            json!({"Enabled": true, "Spec": "*/15 * * * *", "SpecType": "cron", "TimeZone": "UTC"});
-        assert_eq!(
-            next_periodic_launch(&utc, now).as_deref(),
-            Some("2024-03-09T00:15:00Z (15m0s from now)")
-        );
-        let ny = json!({"Enabled": true, "Spec": "30 9 * * *", "TimeZone": "America/New_York"});
-        assert_eq!(
-            next_periodic_launch(&ny, now).as_deref(),
-            Some("2024-03-09T09:30:00-05:00 (14h30m0s from now)")
-        );
-        let off = json!({"Enabled": false, "Spec": "* * * * *"});
-        assert_eq!(next_periodic_launch(&off, now), None);
-        assert_eq!(next_periodic_launch(&Value::Null, now), None);
-    }
 }
