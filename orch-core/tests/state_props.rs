@@ -116,6 +116,21 @@ fn job(id: &str, count: u32, rev: u8, stop: bool) -> Job {
         ..Job::default()
     };
     j.meta.insert("rev".into(), rev.to_string());
+    // Some revisions scale or launch periodically, so the store's watch lists are
+    // exercised (jobs move on and off them as they are re-registered).
+    if rev % 3 == 1 {
+        j.task_groups[0].scaling = Some(orch_core::model::ScalingPolicy {
+            enabled: rev % 2 == 0,
+            ..Default::default()
+        });
+    }
+    if rev % 4 == 1 {
+        j.periodic = Some(orch_core::model::PeriodicConfig {
+            enabled: rev % 8 == 1,
+            spec: "*/5 * * * *".into(),
+            ..Default::default()
+        });
+    }
     j
 }
 
@@ -308,6 +323,22 @@ fn check_invariants(s: &StateStore) -> Result<(), TestCaseError> {
         "modify order"
     );
     prop_assert_eq!(s.allocs_modified_after(latest).count(), 0);
+    // The watch lists hold exactly the jobs they describe.
+    let ids = |it: &mut dyn Iterator<Item = &orch_core::model::Job>| -> Vec<String> {
+        it.map(|j| j.id.clone()).collect()
+    };
+    prop_assert_eq!(
+        ids(&mut s.periodic_jobs()),
+        ids(&mut s.jobs().filter(|j| j.is_periodic_active()))
+    );
+    prop_assert_eq!(
+        ids(&mut s.scaling_jobs()),
+        ids(&mut s.jobs().filter(|j| !j.stop
+            && !j.is_template()
+            && j.task_groups
+                .iter()
+                .any(|g| g.scaling.as_ref().is_some_and(|x| x.enabled))))
+    );
     for n in s.nodes() {
         let mut sum = orch_core::model::Usage::default();
         for a in s.allocs_by_node(&n.id) {

@@ -244,7 +244,7 @@ pub struct LaunchPlan {
 /// re-adds it) and the launch the dispatcher last skipped for overlap (`skipped`).
 pub fn due_launches(state: &StateStore, now: i64, skipped: &BTreeMap<JobKey, i64>) -> LaunchPlan {
     let mut plan = LaunchPlan::default();
-    for job in state.jobs().filter(|j| j.is_periodic_active()) {
+    for job in state.periodic_jobs() {
         let Some(p) = job.periodic.as_ref() else {
             continue;
         };

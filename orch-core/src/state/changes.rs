@@ -44,6 +44,23 @@ pub(super) struct Changes {
     pub scaling_events: Vec<(JobKey, String, crate::model::ScalingEvent)>,
 }
 
+/// The keys of what one command created or changed (deletions are not listed: whoever
+/// needs a deleted object reads it before applying). The event stream derives its
+/// events from these instead of scanning tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangedKeys {
+    /// Jobs stored or whose status changed.
+    pub jobs: Vec<JobKey>,
+    /// Nodes stored.
+    pub nodes: Vec<String>,
+    /// Evaluations stored.
+    pub evals: Vec<String>,
+    /// Allocations stored.
+    pub allocs: Vec<String>,
+    /// Deployments stored.
+    pub deployments: Vec<String>,
+}
+
 /// Gets an object for modification through the change set, copying it from the store on
 /// first use, so several edits in one command compose.
 fn overlay_mut<'a, T: Clone>(
@@ -157,6 +174,28 @@ impl StateStore {
         index_insert(&mut self.allocs_by_eval, a.eval_id.clone(), &a.id);
     }
 
+    /// Files a stored job under the watch lists it belongs to (and out of the others).
+    pub(super) fn index_job(&mut self, k: &JobKey) {
+        let (periodic, scaling) = self.jobs.get(k).map_or((false, false), |j| {
+            let scaling = !j.stop
+                && !j.is_template()
+                && j.task_groups
+                    .iter()
+                    .any(|g| g.scaling.as_ref().is_some_and(|s| s.enabled));
+            (j.is_periodic_active(), scaling)
+        });
+        for (set, member) in [
+            (&mut self.periodic_jobs, periodic),
+            (&mut self.scaling_jobs, scaling),
+        ] {
+            if member {
+                set.insert(k.clone());
+            } else {
+                set.remove(k);
+            }
+        }
+    }
+
     pub(super) fn index_deployment(&mut self, d: &Deployment) {
         index_insert(
             &mut self.deployments_by_job,
@@ -166,7 +205,9 @@ impl StateStore {
     }
 
     /// Writes a validated change set at `index`. Infallible by design.
-    pub(super) fn commit(&mut self, index: u64, ch: Changes) {
+    pub(super) fn commit(&mut self, index: u64, ch: Changes) -> ChangedKeys {
+        let mut changed = ChangedKeys::default();
+        let mut changed_jobs: BTreeSet<JobKey> = BTreeSet::new();
         let mut dirty: BTreeSet<&'static str> = BTreeSet::new();
         let mut touched: BTreeSet<JobKey> = BTreeSet::new();
         let mut collected: BTreeSet<JobKey> = BTreeSet::new();
@@ -178,6 +219,7 @@ impl StateStore {
             match change {
                 JobChange::Purge => {
                     self.jobs.remove(&k);
+                    self.index_job(&k);
                     if self.scaling_events.remove(&k).is_some() {
                         dirty.insert(table::SCALING_EVENT);
                     }
@@ -195,6 +237,8 @@ impl StateStore {
                     job.create_index = self.jobs.get(&k).map_or(index, |e| e.create_index);
                     job.modify_index = index;
                     self.jobs.insert(k.clone(), *job);
+                    self.index_job(&k);
+                    changed_jobs.insert(k.clone());
                     if new_version {
                         record_versions.push(k.clone());
                     }
@@ -237,6 +281,7 @@ impl StateStore {
                 Some(mut n) => {
                     n.create_index = create;
                     n.modify_index = index;
+                    changed.nodes.push(id.clone());
                     self.nodes.insert(id, n);
                 }
                 None => {
@@ -259,6 +304,7 @@ impl StateStore {
                     e.modify_index = index;
                     self.index_eval(&e);
                     touched.insert(key(&e.namespace, &e.job_id));
+                    changed.evals.push(id.clone());
                     self.evals.insert(id, e);
                 }
                 None => {
@@ -295,6 +341,7 @@ impl StateStore {
                     a.modify_index = index;
                     self.index_alloc(&a);
                     touched.insert(key(&a.namespace, &a.job_id));
+                    changed.allocs.push(id.clone());
                     self.allocs.insert(id, a);
                 }
                 None => {
@@ -331,6 +378,7 @@ impl StateStore {
                 d.create_index = old.as_ref().map_or(index, |o| o.create_index);
                 d.modify_index = index;
                 self.index_deployment(&d);
+                changed.deployments.push(id.clone());
                 self.deployments.insert(id, d);
             }
         }
@@ -383,6 +431,7 @@ impl StateStore {
             {
                 job.status = status.to_string();
                 job.modify_index = index;
+                changed_jobs.insert(k.clone());
                 dirty.insert(table::JOBS);
             }
         }
@@ -400,6 +449,8 @@ impl StateStore {
             self.table_indexes.insert(t.to_string(), index);
         }
         self.latest_index = index;
+        changed.jobs = changed_jobs.into_iter().collect();
+        changed
     }
 
     /// Nomad's `getJobStatus`: system, periodic and parameterized jobs run until stopped;

@@ -1,7 +1,7 @@
 use super::*;
 use crate::model::{ScalingPolicy, eval_status, job_status};
 use crate::state::testutil::*;
-use crate::state::{Command, EvalUpsert, JobKey, table};
+use crate::state::{ChangedKeys, Command, EvalUpsert, JobKey, table};
 
 fn reg(job: Job) -> JobRegister {
     JobRegister {
@@ -531,4 +531,38 @@ fn reregistering_a_purged_job_never_reuses_versions_its_old_allocs_hold() {
         (11, job_status::PENDING)
     );
     assert_eq!(s.alloc("a1").unwrap().job.unwrap().task_groups[0].count, 2);
+}
+
+#[test]
+fn batched_commands_share_an_index_and_see_each_other() {
+    let mut s = StateStore::new();
+    s.apply(3, register(job("old"))).unwrap();
+    // One Raft entry at index 4 carrying three commands.
+    let mut with_eval = reg(job("web"));
+    with_eval.eval = Some(eval("e1", "web"));
+    let (first, keys) = s.apply_batched(4, Command::JobRegister(with_eval));
+    assert_eq!(first.unwrap().index, 4);
+    assert_eq!(keys.jobs, vec![("default".to_string(), "web".to_string())]);
+    assert_eq!(keys.evals, vec!["e1".to_string()]);
+    // The second sees the first: registering `web` again with the index it got works.
+    let mut cas = reg(changed(job("web"), 1));
+    cas.enforce_index = Some(4);
+    let (second, _) = s.apply_batched(4, Command::JobRegister(cas));
+    assert_eq!(second.unwrap().job_version, 1);
+    // A refused command changes nothing and leaves the batch's index in place.
+    let mut stale = reg(changed(job("web"), 2));
+    stale.enforce_index = Some(3);
+    let before = s.clone();
+    let (third, keys) = s.apply_batched(4, Command::JobRegister(stale));
+    assert!(matches!(third, Err(StateError::EnforceIndex { .. })));
+    assert_eq!(keys, ChangedKeys::default());
+    assert_eq!(s, before);
+    assert_eq!(s.latest_index(), 4);
+    // Below the latest index is stale, batched or not.
+    let (late, _) = s.apply_batched(3, register(job("late")));
+    assert!(matches!(late, Err(StateError::StaleIndex { .. })));
+    assert!(matches!(
+        s.apply(4, register(job("late"))),
+        Err(StateError::StaleIndex { .. })
+    ));
 }

@@ -33,6 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch};
 
+pub use changes::ChangedKeys;
 pub use command::*;
 pub use error::StateError;
 pub use jobs::spec_changed;
@@ -101,6 +102,10 @@ pub struct StateStore {
     evals_by_modify: BTreeSet<(u64, String)>,
     allocs_by_modify: BTreeSet<(u64, String)>,
     services_by_alloc: BTreeMap<String, BTreeSet<String>>,
+    /// Jobs the leader's periodic dispatcher and autoscaler watch, so their loops visit
+    /// a handful of jobs instead of every job on every change.
+    periodic_jobs: BTreeSet<JobKey>,
+    scaling_jobs: BTreeSet<JobKey>,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -123,7 +128,39 @@ impl StateStore {
                 latest: self.latest_index,
             });
         }
-        let (changes, mut response) = match cmd {
+        self.apply_batched(index, cmd).0
+    }
+
+    /// Applies one command of a log entry that carries several (a batch): they all share
+    /// the entry's `index`, so `index` may equal [`Self::latest_index`] but not be below
+    /// it. Commands are applied in order, each seeing the ones before it; a refused one
+    /// changes nothing and does not stop the others. Also returns what the command
+    /// created or changed, so watchers (the event stream) need not scan for it.
+    pub fn apply_batched(
+        &mut self,
+        index: u64,
+        cmd: Command,
+    ) -> (Result<Response, StateError>, ChangedKeys) {
+        if index < self.latest_index {
+            let stale = StateError::StaleIndex {
+                index,
+                latest: self.latest_index,
+            };
+            return (Err(stale), ChangedKeys::default());
+        }
+        match self.change_set(index, cmd) {
+            Ok((changes, mut response)) => {
+                let changed = self.commit(index, changes);
+                response.index = index;
+                (Ok(response), changed)
+            }
+            Err(e) => (Err(e), ChangedKeys::default()),
+        }
+    }
+
+    /// The validated change set of `cmd` and its reply, without changing anything.
+    fn change_set(&self, index: u64, cmd: Command) -> changes::Outcome {
+        let (changes, response) = match cmd {
             Command::JobRegister(c) => self.job_register(index, c)?,
             Command::JobDeregister(c) => self.job_deregister(index, c)?,
             Command::JobScale(c) => self.job_scale(index, c)?,
@@ -146,9 +183,7 @@ impl StateStore {
             Command::ServiceUpsert(c) => self.service_upsert(c)?,
             Command::ServiceDelete(c) => self.service_delete(c)?,
         };
-        self.commit(index, changes);
-        response.index = index;
-        Ok(response)
+        Ok((changes, response))
     }
 
     /// Index of the last applied command (0 for an empty store).
@@ -165,6 +200,18 @@ impl StateStore {
     /// The current version of a job.
     pub fn job(&self, namespace: &str, id: &str) -> Option<&Job> {
         self.jobs.get(&key(namespace, id))
+    }
+
+    /// Jobs with an active periodic block (enabled, not stopped, not parameterized:
+    /// [`Job::is_periodic_active`]), by key.
+    pub fn periodic_jobs(&self) -> impl Iterator<Item = &Job> {
+        self.periodic_jobs.iter().filter_map(|k| self.jobs.get(k))
+    }
+
+    /// Running (not stopped, not template) jobs with at least one enabled group
+    /// `scaling` block, by key: the autoscaler's work list.
+    pub fn scaling_jobs(&self) -> impl Iterator<Item = &Job> {
+        self.scaling_jobs.iter().filter_map(|k| self.jobs.get(k))
     }
 
     /// All jobs, ordered by namespace then ID.

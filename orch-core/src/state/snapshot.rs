@@ -103,7 +103,9 @@ impl StateStore {
             ..StateStore::default()
         };
         for j in snap.jobs {
-            store.jobs.insert(j.key(), j);
+            let k = j.key();
+            store.jobs.insert(k.clone(), j);
+            store.index_job(&k);
         }
         for j in snap.job_versions {
             store

@@ -16,7 +16,7 @@ use crate::client::driver::DriverRegistry;
 use crate::client::{Client, ClientSettings};
 use crate::http::client_fs::{ClientHttp, client_router};
 use crate::http::{AgentInfo, ApiState, router};
-use crate::raft::{RaftConfig, RaftNode, node_id_from_name, raft_router};
+use crate::raft::{RaftConfig, RaftNode, node_id_from_name};
 use crate::server::{Leader, LeaderConfig, Replicator, StateHandle};
 
 const FLAGS: &[FlagSpec] = &[
@@ -319,7 +319,7 @@ async fn start_server(
             )
         })?;
     let serf_addr = serf.local_addr().map_err(|e| e.to_string())?;
-    let serf_router = raft_router(node.raft().clone()).merge(bootstrap::identity_router(&node));
+    let serf_router = node.rpc_router().merge(bootstrap::identity_router(&node));
     tokio::spawn(async move {
         let _ = axum::serve(serf, serf_router).await;
     });

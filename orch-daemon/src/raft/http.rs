@@ -26,6 +26,7 @@ use openraft::{BasicNode, ChangeMembers};
 use orch_core::state::Command;
 use serde::{Deserialize, Serialize};
 
+use super::batcher::{BatchError, ProposalBatcher};
 use super::network::POSTCARD;
 use super::types::{ApplyResult, NodeId, OrchRaft, TypeConfig};
 
@@ -93,8 +94,27 @@ pub fn http_addr_router(slot: HttpAddrSlot) -> Router {
     )
 }
 
+/// What the RPC handlers need: the Raft instance, and the batcher forwarded writes join.
+#[derive(Clone)]
+pub struct RpcState {
+    raft: OrchRaft,
+    batcher: ProposalBatcher,
+}
+
+impl axum::extract::FromRef<RpcState> for OrchRaft {
+    fn from_ref(s: &RpcState) -> OrchRaft {
+        s.raft.clone()
+    }
+}
+
+impl axum::extract::FromRef<RpcState> for ProposalBatcher {
+    fn from_ref(s: &RpcState) -> ProposalBatcher {
+        s.batcher.clone()
+    }
+}
+
 /// The routes of the Raft RPC listener; mount it on the server's RPC address.
-pub fn raft_router(raft: OrchRaft) -> Router {
+pub fn raft_router(raft: OrchRaft, batcher: ProposalBatcher) -> Router {
     Router::new()
         .route("/raft/append", post(append))
         .route("/raft/vote", post(vote))
@@ -105,7 +125,7 @@ pub fn raft_router(raft: OrchRaft) -> Router {
             super::membership::REMOVE_PATH,
             post(super::membership::remove_handler),
         )
-        .with_state(raft)
+        .with_state(RpcState { raft, batcher })
 }
 
 fn postcard_reply<T: Serialize>(value: &T) -> HttpResponse {
@@ -163,22 +183,15 @@ pub(crate) fn known_leader(raft: &OrchRaft) -> Option<(NodeId, String)> {
     Some((id, node.addr.clone()))
 }
 
-async fn forward(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
+async fn forward(State(batcher): State<ProposalBatcher>, body: Bytes) -> HttpResponse {
     let cmd: Command = match decode(&body) {
         Ok(c) => c,
         Err(m) => return bad_request(m),
     };
-    let reply = match raft.client_write(cmd).await {
-        Ok(resp) => ForwardReply::Applied(resp.data),
-        Err(OpenraftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
-            ForwardReply::NotLeader {
-                leader: f
-                    .leader_id
-                    .zip(f.leader_node)
-                    .map(|(id, node)| (id, node.addr)),
-            }
-        }
-        Err(e) => ForwardReply::Failed(e.to_string()),
+    let reply = match batcher.write(cmd).await {
+        Ok(result) => ForwardReply::Applied(result),
+        Err(BatchError::ForwardToLeader(leader)) => ForwardReply::NotLeader { leader },
+        Err(BatchError::Failed(e)) => ForwardReply::Failed(e),
     };
     postcard_reply(&reply)
 }

@@ -1,8 +1,9 @@
 //! The durable Raft log in redb: entries, vote, committed index and last purged log id.
 //!
-//! Every write is its own redb transaction with the default (`Immediate`) durability, so
-//! when a write returns, it is fsynced. That is what Raft needs from `append` and
-//! `save_vote`: a vote or an acknowledged entry must survive a crash.
+//! Writes go through the [`LogWriter`] thread, which groups appends into one fsynced
+//! redb transaction and tells openraft when they are durable; a vote, truncation or
+//! purge waits until it is on disk. That is what Raft needs: a vote or an acknowledged
+//! entry survives a crash. Reads see redb plus the entries still queued.
 
 // `StorageError` is openraft's (fixed by its traits); the helpers return it as is.
 #![allow(clippy::result_large_err)]
@@ -16,9 +17,10 @@ use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{
     AnyError, Entry, LogId, LogState, RaftLogReader, StorageError, StorageIOError, Vote,
 };
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::error::RaftError;
+use super::log_writer::{EncodedEntry, LogWriter, SyncWrite};
 use super::types::{NodeId, TypeConfig};
 
 /// Log entries by index, postcard-encoded.
@@ -32,11 +34,12 @@ const KEY_PURGED: &str = "last_purged";
 
 type StoreResult<T> = Result<T, StorageError<NodeId>>;
 
-/// The redb-backed Raft log. Cheap to clone: clones share the database, which is how
-/// openraft gets separate log readers for replication.
+/// The redb-backed Raft log. Cheap to clone: clones share the database and the writer,
+/// which is how openraft gets separate log readers for replication.
 #[derive(Clone)]
 pub struct LogStore {
     db: Arc<Database>,
+    writer: LogWriter,
 }
 
 fn read_err(e: impl ToString) -> StorageError<NodeId> {
@@ -60,7 +63,15 @@ impl LogStore {
         txn.open_table(LOGS).map_err(|e| storage(e.to_string()))?;
         txn.open_table(META).map_err(|e| storage(e.to_string()))?;
         txn.commit().map_err(|e| storage(e.to_string()))?;
-        Ok(LogStore { db: Arc::new(db) })
+        let db = Arc::new(db);
+        let writer = LogWriter::start(Arc::clone(&db), LOGS, META, KEY_COMMITTED)
+            .map_err(|e| storage(format!("starting the log writer thread: {e}")))?;
+        Ok(LogStore { db, writer })
+    }
+
+    /// Runs a write after every queued append and waits until it is durable.
+    async fn sync_write(&self, write: SyncWrite) -> StoreResult<()> {
+        self.writer.sync(write).await.map_err(write_err)
     }
 
     fn get_meta<T: serde::de::DeserializeOwned>(&self, key: &str) -> StoreResult<Option<T>> {
@@ -72,14 +83,19 @@ impl LogStore {
         }
     }
 
-    fn put_meta<T: serde::Serialize>(&self, key: &str, value: &T) -> StoreResult<()> {
+    async fn put_meta<T: serde::Serialize>(&self, key: &'static str, value: &T) -> StoreResult<()> {
         let bytes = postcard::to_allocvec(value).map_err(write_err)?;
-        let txn = self.db.begin_write().map_err(write_err)?;
-        {
-            let mut table = txn.open_table(META).map_err(write_err)?;
-            table.insert(key, bytes.as_slice()).map_err(write_err)?;
-        }
-        txn.commit().map_err(write_err)
+        self.sync_write(Box::new(move |db| {
+            let txn = db.begin_write().map_err(|e| e.to_string())?;
+            {
+                let mut table = txn.open_table(META).map_err(|e| e.to_string())?;
+                table
+                    .insert(key, bytes.as_slice())
+                    .map_err(|e| e.to_string())?;
+            }
+            txn.commit().map_err(|e| e.to_string())
+        }))
+        .await
     }
 
     fn last_entry(&self) -> StoreResult<Option<Entry<TypeConfig>>> {
@@ -91,14 +107,20 @@ impl LogStore {
         }
     }
 
-    /// Deletes all entries with index in `range`, in one durable transaction.
-    fn delete_range(&self, range: (Bound<u64>, Bound<u64>)) -> StoreResult<()> {
-        let txn = self.db.begin_write().map_err(write_err)?;
-        {
-            let mut table = txn.open_table(LOGS).map_err(write_err)?;
-            table.retain_in(range, |_, _| false).map_err(write_err)?;
-        }
-        txn.commit().map_err(write_err)
+    /// Deletes all entries with index in `range`, in one durable transaction after every
+    /// queued append.
+    async fn delete_range(&self, range: (Bound<u64>, Bound<u64>)) -> StoreResult<()> {
+        self.sync_write(Box::new(move |db| {
+            let txn = db.begin_write().map_err(|e| e.to_string())?;
+            {
+                let mut table = txn.open_table(LOGS).map_err(|e| e.to_string())?;
+                table
+                    .retain_in(range, |_, _| false)
+                    .map_err(|e| e.to_string())?;
+            }
+            txn.commit().map_err(|e| e.to_string())
+        }))
+        .await
     }
 }
 
@@ -107,13 +129,25 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> StoreResult<Vec<Entry<TypeConfig>>> {
+        let bounds = (range.start_bound().cloned(), range.end_bound().cloned());
+        // Queued entries first: one the writer drops from the queue after this is
+        // already committed, so the read transaction begun below sees it. Queued entries
+        // win over redb at the same index (a truncation removes both before anything is
+        // appended again, so redb never holds a stale entry past the queued ones).
+        let queued = self.writer.pending().range(bounds);
+        let first_queued = queued.first().map_or(u64::MAX, |(id, _)| id.index);
         let txn = self.db.begin_read().map_err(read_err)?;
         let table = txn.open_table(LOGS).map_err(read_err)?;
-        let bounds = (range.start_bound().cloned(), range.end_bound().cloned());
         let mut out = Vec::new();
         for item in table.range::<u64>(bounds).map_err(read_err)? {
-            let (_, v) = item.map_err(read_err)?;
+            let (k, v) = item.map_err(read_err)?;
+            if k.value() >= first_queued {
+                break;
+            }
             out.push(postcard::from_bytes(v.value()).map_err(read_err)?);
+        }
+        for (_, bytes) in queued {
+            out.push(postcard::from_bytes(&bytes).map_err(read_err)?);
         }
         Ok(out)
     }
@@ -124,7 +158,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn get_log_state(&mut self) -> StoreResult<LogState<TypeConfig>> {
         let last_purged_log_id: Option<LogId<NodeId>> = self.get_meta(KEY_PURGED)?;
-        let last_log_id = self.last_entry()?.map(|e| e.log_id).or(last_purged_log_id);
+        let last_log_id = match self.writer.pending().last() {
+            Some(id) => Some(id),
+            None => self.last_entry()?.map(|e| e.log_id).or(last_purged_log_id),
+        };
         Ok(LogState {
             last_purged_log_id,
             last_log_id,
@@ -137,6 +174,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_vote(&mut self, vote: &Vote<NodeId>) -> StoreResult<()> {
         self.put_meta(KEY_VOTE, vote)
+            .await
             .map_err(|e| StorageIOError::write_vote(AnyError::error(e.to_string())).into())
     }
 
@@ -146,18 +184,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> StoreResult<()> {
         // Not fsynced on its own (it changes with every commit): it becomes durable with
-        // the next append or vote. A stale value after a crash only means fewer entries
-        // are re-applied at start; the leader brings the rest.
+        // the next append. A stale value after a crash only means fewer entries are
+        // re-applied at start; the leader brings the rest.
         let bytes = postcard::to_allocvec(&committed).map_err(write_err)?;
-        let mut txn = self.db.begin_write().map_err(write_err)?;
-        txn.set_durability(Durability::None).map_err(write_err)?;
-        {
-            let mut table = txn.open_table(META).map_err(write_err)?;
-            table
-                .insert(KEY_COMMITTED, bytes.as_slice())
-                .map_err(write_err)?;
-        }
-        txn.commit().map_err(write_err)
+        self.writer.committed(bytes).map_err(write_err)
     }
 
     async fn read_committed(&mut self) -> StoreResult<Option<LogId<NodeId>>> {
@@ -171,51 +201,43 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + Send,
         I::IntoIter: Send,
     {
-        // Encode here, fsync on the blocking pool so a slow disk does not stall the
-        // runtime's worker threads (heartbeats and RPCs run there).
-        let mut encoded = Vec::new();
+        // Encode here; the writer thread fsyncs (grouped with whatever else is queued)
+        // and calls `callback` when the entries are durable.
+        let mut encoded: Vec<EncodedEntry> = Vec::new();
         for entry in entries {
             let bytes = postcard::to_allocvec(&entry).map_err(write_err)?;
-            encoded.push((entry.log_id.index, bytes));
+            encoded.push((entry.log_id, Arc::new(bytes)));
         }
-        let db = self.db.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let txn = db.begin_write().map_err(write_err)?;
-            {
-                let mut table = txn.open_table(LOGS).map_err(write_err)?;
-                for (index, bytes) in &encoded {
-                    table.insert(*index, bytes.as_slice()).map_err(write_err)?;
-                }
-            }
-            txn.commit().map_err(write_err)
-        })
-        .await
-        .map_err(write_err)
-        .and_then(|r| r);
-        match &result {
-            Ok(()) => callback.log_io_completed(Ok(())),
-            Err(e) => callback.log_io_completed(Err(std::io::Error::other(e.to_string()))),
+        if encoded.is_empty() {
+            callback.log_io_completed(Ok(()));
+            return Ok(());
         }
-        result
+        self.writer.append(encoded, callback).map_err(write_err)
     }
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> StoreResult<()> {
+        self.writer.pending().remove_from(log_id.index);
         self.delete_range((Bound::Included(log_id.index), Bound::Unbounded))
+            .await
     }
 
     async fn purge(&mut self, log_id: LogId<NodeId>) -> StoreResult<()> {
         // The purge point and the deletion commit together, so the log state never
         // reports entries that are gone or keeps entries it says are purged.
         let bytes = postcard::to_allocvec(&log_id).map_err(write_err)?;
-        let txn = self.db.begin_write().map_err(write_err)?;
-        {
-            let mut meta = txn.open_table(META).map_err(write_err)?;
-            meta.insert(KEY_PURGED, bytes.as_slice())
-                .map_err(write_err)?;
-            let mut logs = txn.open_table(LOGS).map_err(write_err)?;
-            logs.retain_in(..=log_id.index, |_, _| false)
-                .map_err(write_err)?;
-        }
-        txn.commit().map_err(write_err)
+        self.writer.pending().remove_through(log_id.index);
+        self.sync_write(Box::new(move |db| {
+            let txn = db.begin_write().map_err(|e| e.to_string())?;
+            {
+                let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
+                meta.insert(KEY_PURGED, bytes.as_slice())
+                    .map_err(|e| e.to_string())?;
+                let mut logs = txn.open_table(LOGS).map_err(|e| e.to_string())?;
+                logs.retain_in(..=log_id.index, |_, _| false)
+                    .map_err(|e| e.to_string())?;
+            }
+            txn.commit().map_err(|e| e.to_string())
+        }))
+        .await
     }
 }

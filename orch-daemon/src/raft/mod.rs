@@ -14,9 +14,11 @@
 //! - [`replicator`]: [`RaftReplicator`], the [`Replicator`](crate::server::Replicator)
 //!   the rest of the daemon writes through.
 
+mod batcher;
 mod error;
 mod http;
 mod log_store;
+mod log_writer;
 mod membership;
 mod network;
 mod node;

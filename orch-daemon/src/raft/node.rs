@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::batcher::ProposalBatcher;
 use super::error::RaftError;
 use super::http::{HttpAddrSlot, JoinReply, JoinRequest, http_addr_router, raft_router};
 use super::log_store::LogStore;
@@ -101,6 +102,7 @@ pub fn node_id_from_name(name: &str) -> NodeId {
 /// A running Raft server: the openraft instance, its RPC listener and the storage.
 pub struct RaftNode {
     raft: OrchRaft,
+    batcher: ProposalBatcher,
     node_id: NodeId,
     addr: SocketAddr,
     advertise: String,
@@ -162,7 +164,8 @@ impl RaftNode {
         let api_on_rpc: Arc<std::sync::OnceLock<axum::Router>> = Arc::default();
         let late_api = Arc::clone(&api_on_rpc);
         let http_addr = HttpAddrSlot::default();
-        let app = raft_router(raft.clone())
+        let batcher = ProposalBatcher::start(raft.clone());
+        let app = raft_router(raft.clone(), batcher.clone())
             .merge(http_addr_router(http_addr.clone()))
             .fallback(move |req: axum::extract::Request| {
                 let api = late_api.get().cloned();
@@ -193,6 +196,7 @@ impl RaftNode {
 
         Ok(RaftNode {
             raft,
+            batcher,
             node_id: config.node_id,
             addr,
             advertise,
@@ -208,6 +212,12 @@ impl RaftNode {
     /// The openraft instance (metrics, triggers, membership changes).
     pub fn raft(&self) -> &OrchRaft {
         &self.raft
+    }
+
+    /// The Raft RPC routes of this server, to mount on another listener (the serf
+    /// port answers joins and peer RPCs too).
+    pub fn rpc_router(&self) -> axum::Router {
+        raft_router(self.raft.clone(), self.batcher.clone())
     }
 
     /// This server's Raft ID.
@@ -241,6 +251,7 @@ impl RaftNode {
     pub fn replicator(&self) -> RaftReplicator {
         RaftReplicator::new(
             self.raft.clone(),
+            self.batcher.clone(),
             self.node_id,
             self.network.clone(),
             self.state.clone(),

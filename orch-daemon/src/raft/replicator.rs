@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use openraft::ServerState;
-use openraft::error::{ClientWriteError, RaftError as OpenraftError};
 use orch_core::state::{Command, Response};
+
+use super::batcher::{BatchError, ProposalBatcher};
 
 use super::http::{ForwardReply, known_leader};
 use super::network::{CallError, HttpNetwork, post_postcard};
@@ -31,6 +32,7 @@ const LEADER_WAIT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct RaftReplicator {
     raft: OrchRaft,
+    batcher: ProposalBatcher,
     node_id: NodeId,
     network: HttpNetwork,
     state: StateHandle,
@@ -46,11 +48,18 @@ fn into_result(result: ApplyResult) -> Result<Response, ReplicateError> {
 }
 
 impl RaftReplicator {
-    /// A replicator writing through `raft` (this server is `node_id`, applying to
-    /// `state`).
-    pub fn new(raft: OrchRaft, node_id: NodeId, network: HttpNetwork, state: StateHandle) -> Self {
+    /// A replicator writing through `raft` via `batcher` (this server is `node_id`,
+    /// applying to `state`).
+    pub fn new(
+        raft: OrchRaft,
+        batcher: ProposalBatcher,
+        node_id: NodeId,
+        network: HttpNetwork,
+        state: StateHandle,
+    ) -> Self {
         RaftReplicator {
             raft,
+            batcher,
             node_id,
             network,
             state,
@@ -73,12 +82,10 @@ impl RaftReplicator {
     async fn write(&self, cmd: Command) -> Result<Response, ReplicateError> {
         let deadline = tokio::time::Instant::now() + LEADER_WAIT;
         loop {
-            let leader = match self.raft.client_write(cmd.clone()).await {
-                Ok(resp) => return into_result(resp.data),
-                Err(OpenraftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
-                    f.leader_id.zip(f.leader_node).map(|(id, n)| (id, n.addr))
-                }
-                Err(e) => return Err(ReplicateError::Failed(e.to_string())),
+            let leader = match self.batcher.write(cmd.clone()).await {
+                Ok(result) => return into_result(result),
+                Err(BatchError::ForwardToLeader(leader)) => leader,
+                Err(BatchError::Failed(e)) => return Err(ReplicateError::Failed(e)),
             };
             let why = match leader {
                 Some((id, _)) if id == self.node_id => {

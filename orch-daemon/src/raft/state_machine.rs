@@ -20,7 +20,7 @@ use orch_core::state::StateStore;
 use serde::{Deserialize, Serialize};
 
 use super::error::RaftError;
-use super::types::{ApplyResult, NodeId, TypeConfig};
+use super::types::{ApplyResult, ApplyResults, NodeId, TypeConfig};
 use crate::server::StateHandle;
 
 type StoreResult<T> = Result<T, StorageError<NodeId>>;
@@ -193,7 +193,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Ok((self.last_applied, self.last_membership.clone()))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> StoreResult<Vec<ApplyResult>>
+    async fn apply<I>(&mut self, entries: I) -> StoreResult<Vec<ApplyResults>>
     where
         I: IntoIterator<Item = Entry<TypeConfig>> + Send,
         I::IntoIter: Send,
@@ -203,19 +203,23 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             self.last_applied = Some(entry.log_id);
             let index = entry.log_id.index;
             let result = match entry.payload {
-                EntryPayload::Blank => ApplyResult::default(),
+                EntryPayload::Blank => ApplyResults::default(),
                 EntryPayload::Membership(m) => {
                     self.last_membership = StoredMembership::new(Some(entry.log_id), m);
-                    ApplyResult::default()
+                    ApplyResults::default()
                 }
                 // The store only accepts increasing indexes; an entry at or below its
                 // latest index is already in it (defensive: openraft never re-applies).
-                EntryPayload::Normal(_) if index <= self.state.latest_index() => {
-                    ApplyResult::default()
+                EntryPayload::Normal(cmds) if index <= self.state.latest_index() => {
+                    ApplyResults(vec![ApplyResult::default(); cmds.len()])
                 }
-                EntryPayload::Normal(cmd) => {
-                    ApplyResult(self.state.apply(index, cmd).map_err(Into::into))
-                }
+                EntryPayload::Normal(cmds) => ApplyResults(
+                    self.state
+                        .apply_batch(index, cmds)
+                        .into_iter()
+                        .map(|r| ApplyResult(r.map_err(Into::into)))
+                        .collect(),
+                ),
             };
             results.push(result);
         }

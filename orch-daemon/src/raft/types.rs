@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 pub type NodeId = u64;
 
 openraft::declare_raft_types!(
-    /// Orch's Raft types: log entries carry [`Command`]s, applying one yields an
-    /// [`ApplyResult`], and a member's node data is its RPC address (`host:port`).
+    /// Orch's Raft types: a log entry carries a batch of [`Command`]s (see
+    /// [`super::batcher`]), applying it yields one [`ApplyResult`] per command, and a
+    /// member's node data is its RPC address (`host:port`).
     pub TypeConfig:
-        D = Command,
-        R = ApplyResult,
+        D = Vec<Command>,
+        R = ApplyResults,
         NodeId = NodeId,
         Node = BasicNode,
         SnapshotData = std::io::Cursor<Vec<u8>>,
@@ -33,6 +34,11 @@ impl Default for ApplyResult {
         ApplyResult(Ok(Response::default()))
     }
 }
+
+/// The results of one entry's commands, in order; empty for blank and membership
+/// entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyResults(pub Vec<ApplyResult>);
 
 /// [`StateError`] in a form that survives postcard, so a refusal forwarded from the leader
 /// reaches the caller as the same typed error (HTTP handlers map variants to status codes).

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use orch_core::model::{Allocation, Deployment, Evaluation, Job, Node};
-use orch_core::state::{Command, StateStore, table};
+use orch_core::state::{ChangedKeys, Command, StateStore};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -173,25 +173,20 @@ fn node_event(event_type: &'static str, index: u64, mut node: Node) -> Event {
 }
 
 /// The events of the command applied at `index`: every object it created or changed
-/// (found by `ModifyIndex == index`), plus the objects it deleted.
-pub fn derive(store: &StateStore, index: u64, before: Before) -> Vec<Event> {
+/// (`changed`, as the store reported it), plus the objects it deleted.
+pub fn derive(store: &StateStore, index: u64, before: Before, changed: &ChangedKeys) -> Vec<Event> {
     let t = before.event_type;
     let mut out = Vec::new();
     if t.is_empty() {
         return out;
     }
-    if store.index(table::JOBS) == index {
-        for j in store.jobs().filter(|j| j.modify_index == index) {
-            out.push(job_event(t, index, j.clone()));
-        }
+    for (ns, id) in &changed.jobs {
+        out.extend(store.job(ns, id).map(|j| job_event(t, index, j.clone())));
     }
     for j in before.deleted_jobs {
         out.push(job_event(t, index, j));
     }
-    for e in store
-        .evals_modified_after(index.saturating_sub(1))
-        .filter(|e| e.modify_index == index)
-    {
+    for e in changed.evals.iter().filter_map(|id| store.eval(id)) {
         out.push(Event {
             topic: topic::EVALUATION,
             event_type: t,
@@ -202,10 +197,7 @@ pub fn derive(store: &StateStore, index: u64, before: Before) -> Vec<Event> {
             payload: Payload::Evaluation(Box::new(e.clone())),
         });
     }
-    for a in store
-        .allocs_modified_after(index.saturating_sub(1))
-        .filter(|a| a.modify_index == index)
-    {
+    for a in changed.allocs.iter().filter_map(|id| store.alloc_stub(id)) {
         out.push(Event {
             topic: topic::ALLOCATION,
             event_type: t,
@@ -216,23 +208,23 @@ pub fn derive(store: &StateStore, index: u64, before: Before) -> Vec<Event> {
             payload: Payload::Allocation(Box::new(a.clone())),
         });
     }
-    if store.index(table::DEPLOYMENTS) == index {
-        for d in store.deployments().filter(|d| d.modify_index == index) {
-            out.push(Event {
-                topic: topic::DEPLOYMENT,
-                event_type: t,
-                key: d.id.clone(),
-                namespace: d.namespace.clone(),
-                filter_keys: vec![d.job_id.clone()],
-                index,
-                payload: Payload::Deployment(Box::new(d.clone())),
-            });
-        }
+    for d in changed
+        .deployments
+        .iter()
+        .filter_map(|id| store.deployment(id))
+    {
+        out.push(Event {
+            topic: topic::DEPLOYMENT,
+            event_type: t,
+            key: d.id.clone(),
+            namespace: d.namespace.clone(),
+            filter_keys: vec![d.job_id.clone()],
+            index,
+            payload: Payload::Deployment(Box::new(d.clone())),
+        });
     }
-    if store.index(table::NODES) == index {
-        for n in store.nodes().filter(|n| n.modify_index == index) {
-            out.push(node_event(t, index, n.clone()));
-        }
+    for n in changed.nodes.iter().filter_map(|id| store.node(id)) {
+        out.push(node_event(t, index, n.clone()));
     }
     for n in before.deleted_nodes {
         out.push(node_event(t, index, n));
@@ -313,8 +305,9 @@ mod tests {
     fn apply(store: &mut StateStore, cmd: Command) -> Vec<Event> {
         let index = store.latest_index() + 1;
         let before = Before::capture(store, &cmd);
-        store.apply(index, cmd).unwrap();
-        derive(store, index, before)
+        let (result, changed) = store.apply_batched(index, cmd);
+        result.unwrap();
+        derive(store, index, before, &changed)
     }
 
     fn job() -> Job {

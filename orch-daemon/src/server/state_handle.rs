@@ -46,21 +46,38 @@ impl StateHandle {
 
     /// Applies a committed log entry. Only replicators call this.
     pub fn apply(&self, index: u64, cmd: Command) -> Result<Response, StateError> {
-        let (result, events) = {
+        self.apply_batch(index, vec![cmd])
+            .pop()
+            .unwrap_or_else(|| Err(StateError::Invalid("an empty batch".into())))
+    }
+
+    /// Applies a committed log entry carrying several commands, in order, all at
+    /// `index` (see [`StateStore::apply_batched`]); one result per command. An entry at
+    /// or below the latest index is refused whole.
+    pub fn apply_batch(&self, index: u64, cmds: Vec<Command>) -> Vec<Result<Response, StateError>> {
+        let mut results = Vec::with_capacity(cmds.len());
+        let mut published = Vec::new();
+        {
             let mut store = self.store.write().unwrap_or_else(|e| e.into_inner());
-            let before = events::Before::capture(&store, &cmd);
-            let result = store.apply(index, cmd);
-            let events = match &result {
-                Ok(_) => events::derive(&store, index, before),
-                Err(_) => Vec::new(),
-            };
-            (result, events)
-        };
+            let latest = store.latest_index();
+            for cmd in cmds {
+                if index <= latest {
+                    results.push(Err(StateError::StaleIndex { index, latest }));
+                    continue;
+                }
+                let before = events::Before::capture(&store, &cmd);
+                let (result, changed) = store.apply_batched(index, cmd);
+                if result.is_ok() {
+                    published.extend(events::derive(&store, index, before, &changed));
+                }
+                results.push(result);
+            }
+        }
         // Replicators apply one entry at a time, so batches are published in index order.
-        self.events.publish(index, events);
+        self.events.publish(index, published);
         let latest = self.read().latest_index();
         self.index.send_replace(latest);
-        result
+        results
     }
 
     /// The event stream of committed commands (`/v1/event/stream`).

@@ -152,7 +152,7 @@ impl Autoscaler {
     fn enabled_policies(&self) -> Vec<Due> {
         let s = self.state.read();
         let mut out = Vec::new();
-        for job in s.jobs().filter(|j| !j.stop && !j.is_template()) {
+        for job in s.scaling_jobs() {
             for g in &job.task_groups {
                 let Some(sc) = g.scaling.as_ref().filter(|sc| sc.enabled) else {
                     continue;

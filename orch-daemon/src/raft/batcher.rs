@@ -1,0 +1,123 @@
+//! Group proposals: commands written at the same time travel in one Raft entry.
+//!
+//! Why: openraft's per-entry cost (one trip through its core, one log record, one apply
+//! call, one reply) is far larger than applying a command, and under load most of a
+//! write's latency was spent queued behind other single-command entries. The batcher
+//! keeps at most [`MAX_IN_FLIGHT`] entries in flight; whatever arrives meanwhile goes into
+//! the next entry. One writer alone still gets an entry of its own straight away, so a
+//! quiet cluster pays no latency for batching.
+//!
+//! The commands of an entry are applied in order at the entry's index
+//! ([`orch_core::state::StateStore::apply_batched`]), each with its own result.
+
+use std::sync::Arc;
+
+use openraft::error::{ClientWriteError, RaftError as OpenraftError};
+use orch_core::state::Command;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use super::types::{ApplyResult, NodeId, OrchRaft};
+
+/// Entries proposed and not yet committed, at most; more writers wait and batch up.
+pub const MAX_IN_FLIGHT: usize = 2;
+
+/// Commands in one entry, at most (bounds the entry size and a batch's apply time).
+pub const MAX_BATCH: usize = 256;
+
+/// Why a batched write did not commit here.
+#[derive(Debug, Clone)]
+pub enum BatchError {
+    /// This server is not the leader; the leader's ID and RPC address, if known.
+    ForwardToLeader(Option<(NodeId, String)>),
+    /// Raft failed (shutting down, storage error, ...).
+    Failed(String),
+}
+
+struct Pending {
+    cmd: Command,
+    reply: oneshot::Sender<Result<ApplyResult, BatchError>>,
+}
+
+/// The handle writers submit commands through. Cheap to clone.
+#[derive(Clone)]
+pub struct ProposalBatcher {
+    tx: mpsc::UnboundedSender<Pending>,
+}
+
+impl ProposalBatcher {
+    /// Starts the batching task for `raft`; it ends when every handle is dropped.
+    pub fn start(raft: OrchRaft) -> ProposalBatcher {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(raft, rx));
+        ProposalBatcher { tx }
+    }
+
+    /// Proposes `cmd` and waits until its entry is committed and applied here.
+    pub async fn write(&self, cmd: Command) -> Result<ApplyResult, BatchError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Pending { cmd, reply })
+            .map_err(|_| BatchError::Failed("this server is shutting down".into()))?;
+        rx.await
+            .map_err(|_| BatchError::Failed("this server is shutting down".into()))?
+    }
+}
+
+async fn run(raft: OrchRaft, mut rx: mpsc::UnboundedReceiver<Pending>) {
+    let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    loop {
+        // Take a slot before looking at the queue: while all slots are busy, writes
+        // pile up there and go together into the next entry.
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let Some(first) = rx.recv().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let raft = raft.clone();
+        tokio::spawn(async move {
+            let (cmds, replies): (Vec<Command>, Vec<_>) =
+                batch.into_iter().map(|p| (p.cmd, p.reply)).unzip();
+            let result = raft.client_write(cmds).await;
+            drop(slot);
+            deliver(result, replies);
+        });
+    }
+}
+
+type WriteResult = Result<
+    openraft::raft::ClientWriteResponse<super::types::TypeConfig>,
+    OpenraftError<NodeId, ClientWriteError<NodeId, openraft::BasicNode>>,
+>;
+
+/// Hands each writer its command's result, or the entry's error to all of them.
+fn deliver(result: WriteResult, replies: Vec<oneshot::Sender<Result<ApplyResult, BatchError>>>) {
+    let each: Vec<Result<ApplyResult, BatchError>> = match result {
+        Ok(resp) if resp.data.0.len() == replies.len() => resp.data.0.into_iter().map(Ok).collect(),
+        Ok(resp) => {
+            let e = BatchError::Failed(format!(
+                "the entry at index {} returned {} results for {} commands; this is a bug in orch",
+                resp.log_id.index,
+                resp.data.0.len(),
+                replies.len()
+            ));
+            vec![Err(e); replies.len()]
+        }
+        Err(OpenraftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+            let leader = f.leader_id.zip(f.leader_node).map(|(id, n)| (id, n.addr));
+            vec![Err(BatchError::ForwardToLeader(leader)); replies.len()]
+        }
+        Err(e) => vec![Err(BatchError::Failed(e.to_string())); replies.len()],
+    };
+    for (reply, r) in replies.into_iter().zip(each) {
+        // The writer may have given up (request cancelled); nothing to do then.
+        let _ = reply.send(r);
+    }
+}
