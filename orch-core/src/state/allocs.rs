@@ -83,7 +83,12 @@ impl StateStore {
         }
         self.alloc_jobs
             .get(&(namespace.to_string(), job_id.to_string(), version))
-            .or_else(|| self.job_versions.get(&k).and_then(|v| v.get(&version)))
+            .or_else(|| {
+                self.job_versions
+                    .get(&k)
+                    .and_then(|v| v.get(&version))
+                    .map(|j| &**j)
+            })
             .ok_or_else(|| StateError::JobVersionNotFound {
                 namespace: namespace.to_string(),
                 job_id: job_id.to_string(),

@@ -129,7 +129,7 @@ fn index_remove<K: Ord>(index: &mut BTreeMap<K, BTreeSet<String>>, k: &K, id: &s
 /// Keeps the newest [`JOB_TRACKED_VERSIONS`] versions; if the newest stable version would
 /// fall out, it takes the place of the oldest kept one (as Nomad does), so auto-revert
 /// always has a target.
-fn prune_versions(versions: &mut BTreeMap<u64, Job>) {
+fn prune_versions(versions: &mut BTreeMap<u64, Box<Job>>) {
     if versions.len() <= JOB_TRACKED_VERSIONS {
         return;
     }
@@ -439,7 +439,7 @@ impl StateStore {
         for k in record_versions {
             if let Some(job) = self.jobs.get(&k) {
                 let versions = self.job_versions.entry(k).or_default();
-                versions.insert(job.version, job.clone());
+                versions.insert(job.version, Box::new(job.clone()));
                 prune_versions(versions);
                 dirty.insert(table::JOB_VERSION);
             }

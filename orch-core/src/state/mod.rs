@@ -78,7 +78,9 @@ pub struct StateStore {
     latest_index: u64,
     table_indexes: BTreeMap<String, u64>,
     jobs: BTreeMap<JobKey, Job>,
-    job_versions: BTreeMap<JobKey, BTreeMap<u64, Job>>,
+    /// Boxed: a B-tree node holds eleven values inline, and most jobs have one version,
+    /// so unboxed specs would cost eleven job-sized slots per job.
+    job_versions: BTreeMap<JobKey, BTreeMap<u64, Box<Job>>>,
     alloc_jobs: BTreeMap<JobVersionKey, Job>,
     nodes: BTreeMap<String, Node>,
     evals: BTreeMap<String, Evaluation>,
@@ -243,14 +245,17 @@ impl StateStore {
 
     /// One tracked version of a job.
     pub fn job_version(&self, namespace: &str, id: &str, version: u64) -> Option<&Job> {
-        self.job_versions.get(&key(namespace, id))?.get(&version)
+        self.job_versions
+            .get(&key(namespace, id))?
+            .get(&version)
+            .map(|j| &**j)
     }
 
     /// Tracked versions of a job, newest first (Nomad's order).
     pub fn job_versions(&self, namespace: &str, id: &str) -> Vec<&Job> {
         self.job_versions
             .get(&key(namespace, id))
-            .map(|v| v.values().rev().collect())
+            .map(|v| v.values().rev().map(|j| &**j).collect())
             .unwrap_or_default()
     }
 

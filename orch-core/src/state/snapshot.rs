@@ -60,7 +60,7 @@ impl StateStore {
             job_versions: self
                 .job_versions
                 .values()
-                .flat_map(|v| v.values())
+                .flat_map(|v| v.values().map(|j| &**j))
                 .collect(),
             alloc_jobs: self.alloc_jobs.values().collect(),
             nodes: self.nodes.values().collect(),
@@ -112,7 +112,7 @@ impl StateStore {
                 .job_versions
                 .entry(j.key())
                 .or_default()
-                .insert(j.version, j);
+                .insert(j.version, Box::new(j));
         }
         for j in snap.alloc_jobs {
             store

@@ -19,7 +19,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use super::types::{ApplyResult, NodeId, OrchRaft};
 
 /// Entries proposed and not yet committed, at most; more writers wait and batch up.
-pub const MAX_IN_FLIGHT: usize = 2;
+pub const MAX_IN_FLIGHT: usize = 1;
 
 /// Commands in one entry, at most (bounds the entry size and a batch's apply time).
 pub const MAX_BATCH: usize = 256;
@@ -54,12 +54,32 @@ impl ProposalBatcher {
 
     /// Proposes `cmd` and waits until its entry is committed and applied here.
     pub async fn write(&self, cmd: Command) -> Result<ApplyResult, BatchError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Pending { cmd, reply })
-            .map_err(|_| BatchError::Failed("this server is shutting down".into()))?;
-        rx.await
-            .map_err(|_| BatchError::Failed("this server is shutting down".into()))?
+        self.write_all(vec![cmd])
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(BatchError::Failed("no result for the write".into())))
+    }
+
+    /// Proposes several commands at once (a follower's forwarded batch), so they share
+    /// an entry when there is room; one result per command, in order.
+    pub async fn write_all(&self, cmds: Vec<Command>) -> Vec<Result<ApplyResult, BatchError>> {
+        let stopped = || BatchError::Failed("this server is shutting down".into());
+        let mut waiting = Vec::with_capacity(cmds.len());
+        for cmd in cmds {
+            let (reply, rx) = oneshot::channel();
+            waiting.push(match self.tx.send(Pending { cmd, reply }) {
+                Ok(()) => Some(rx),
+                Err(_) => None,
+            });
+        }
+        let mut out = Vec::with_capacity(waiting.len());
+        for rx in waiting {
+            out.push(match rx {
+                Some(rx) => rx.await.unwrap_or_else(|_| Err(stopped())),
+                None => Err(stopped()),
+            });
+        }
+        out
     }
 }
 

@@ -3,8 +3,8 @@
 //! Routes (all `POST`):
 //! - `/raft/append`, `/raft/vote`, `/raft/snapshot`: openraft's RPCs; postcard request,
 //!   postcard `Result<reply, openraft::error::RaftError>` response.
-//! - `/raft/forward`: a follower's client write ([`Command`], postcard) executed by the
-//!   leader; replies a postcard [`ForwardReply`].
+//! - `/raft/forward`: a follower's client writes (postcard `Vec<Command>`, see
+//!   [`super::forwarder`]) executed by the leader; replies a postcard `Vec<ForwardReply>`.
 //! - `/raft/join`: JSON [`JoinRequest`] `{"node_id": .., "addr": ".."}` (easy to send by
 //!   hand); the leader adds the server as a learner, then promotes it to voter. Replies
 //!   a JSON [`JoinReply`].
@@ -31,7 +31,7 @@ use super::network::POSTCARD;
 use super::types::{ApplyResult, NodeId, OrchRaft, TypeConfig};
 
 /// The leader's answer to a forwarded write.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ForwardReply {
     /// Committed and applied; the state machine's result (which may be a refusal).
     Applied(ApplyResult),
@@ -119,7 +119,7 @@ pub fn raft_router(raft: OrchRaft, batcher: ProposalBatcher) -> Router {
         .route("/raft/append", post(append))
         .route("/raft/vote", post(vote))
         .route("/raft/snapshot", post(snapshot))
-        .route("/raft/forward", post(forward))
+        .route(super::forwarder::FORWARD_PATH, post(forward))
         .route("/raft/join", post(join))
         .route(
             super::membership::REMOVE_PATH,
@@ -177,22 +177,29 @@ async fn snapshot(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
 
 /// The leader's RPC address as this server knows it.
 pub(crate) fn known_leader(raft: &OrchRaft) -> Option<(NodeId, String)> {
-    let metrics = raft.metrics().borrow().clone();
+    // Borrowed, not cloned: every write asks, and metrics carry the whole membership.
+    let rx = raft.metrics();
+    let metrics = rx.borrow();
     let id = metrics.current_leader?;
     let node = metrics.membership_config.membership().get_node(&id)?;
     Some((id, node.addr.clone()))
 }
 
 async fn forward(State(batcher): State<ProposalBatcher>, body: Bytes) -> HttpResponse {
-    let cmd: Command = match decode(&body) {
+    let cmds: Vec<Command> = match decode(&body) {
         Ok(c) => c,
         Err(m) => return bad_request(m),
     };
-    let reply = match batcher.write(cmd).await {
-        Ok(result) => ForwardReply::Applied(result),
-        Err(BatchError::ForwardToLeader(leader)) => ForwardReply::NotLeader { leader },
-        Err(BatchError::Failed(e)) => ForwardReply::Failed(e),
-    };
+    let reply: Vec<ForwardReply> = batcher
+        .write_all(cmds)
+        .await
+        .into_iter()
+        .map(|r| match r {
+            Ok(result) => ForwardReply::Applied(result),
+            Err(BatchError::ForwardToLeader(leader)) => ForwardReply::NotLeader { leader },
+            Err(BatchError::Failed(e)) => ForwardReply::Failed(e),
+        })
+        .collect();
     postcard_reply(&reply)
 }
 

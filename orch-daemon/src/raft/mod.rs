@@ -16,6 +16,7 @@
 
 mod batcher;
 mod error;
+mod forwarder;
 mod http;
 mod log_store;
 mod log_writer;

@@ -43,7 +43,7 @@ impl Default for NetworkConfig {
 }
 
 /// Why a postcard call to a peer failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub(crate) enum CallError {
     /// The request never reached the peer (connection refused or connect timeout); it is
     /// safe to retry, nothing was sent.

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use super::batcher::ProposalBatcher;
 use super::error::RaftError;
+use super::forwarder::Forwarder;
 use super::http::{HttpAddrSlot, JoinReply, JoinRequest, http_addr_router, raft_router};
 use super::log_store::LogStore;
 use super::network::{HttpNetwork, NetworkConfig};
@@ -103,6 +104,7 @@ pub fn node_id_from_name(name: &str) -> NodeId {
 pub struct RaftNode {
     raft: OrchRaft,
     batcher: ProposalBatcher,
+    forwarder: Forwarder,
     node_id: NodeId,
     addr: SocketAddr,
     advertise: String,
@@ -197,6 +199,7 @@ impl RaftNode {
         Ok(RaftNode {
             raft,
             batcher,
+            forwarder: Forwarder::start(network.clone()),
             node_id: config.node_id,
             addr,
             advertise,
@@ -252,6 +255,7 @@ impl RaftNode {
         RaftReplicator::new(
             self.raft.clone(),
             self.batcher.clone(),
+            self.forwarder.clone(),
             self.node_id,
             self.network.clone(),
             self.state.clone(),

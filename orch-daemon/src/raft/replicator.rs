@@ -6,9 +6,10 @@ use openraft::ServerState;
 use orch_core::state::{Command, Response};
 
 use super::batcher::{BatchError, ProposalBatcher};
+use super::forwarder::Forwarder;
 
 use super::http::{ForwardReply, known_leader};
-use super::network::{CallError, HttpNetwork, post_postcard};
+use super::network::{CallError, HttpNetwork};
 use super::types::{ApplyResult, NodeId, OrchRaft};
 use crate::server::{
     Member, PeerTarget, RemovePeerFuture, ReplicateError, Replicator, StateHandle,
@@ -33,6 +34,7 @@ const LEADER_WAIT: Duration = Duration::from_secs(10);
 pub struct RaftReplicator {
     raft: OrchRaft,
     batcher: ProposalBatcher,
+    forwarder: Forwarder,
     node_id: NodeId,
     network: HttpNetwork,
     state: StateHandle,
@@ -50,9 +52,10 @@ fn into_result(result: ApplyResult) -> Result<Response, ReplicateError> {
 impl RaftReplicator {
     /// A replicator writing through `raft` via `batcher` (this server is `node_id`,
     /// applying to `state`).
-    pub fn new(
+    pub(crate) fn new(
         raft: OrchRaft,
         batcher: ProposalBatcher,
+        forwarder: Forwarder,
         node_id: NodeId,
         network: HttpNetwork,
         state: StateHandle,
@@ -60,6 +63,7 @@ impl RaftReplicator {
         RaftReplicator {
             raft,
             batcher,
+            forwarder,
             node_id,
             network,
             state,
@@ -82,17 +86,22 @@ impl RaftReplicator {
     async fn write(&self, cmd: Command) -> Result<Response, ReplicateError> {
         let deadline = tokio::time::Instant::now() + LEADER_WAIT;
         loop {
-            let leader = match self.batcher.write(cmd.clone()).await {
-                Ok(result) => return into_result(result),
-                Err(BatchError::ForwardToLeader(leader)) => leader,
-                Err(BatchError::Failed(e)) => return Err(ReplicateError::Failed(e)),
+            // A follower that knows the leader forwards at once; otherwise Raft says
+            // whether this server leads, or who does.
+            let leader = match known_leader(&self.raft) {
+                Some((id, addr)) if id != self.node_id => Some((id, addr)),
+                _ => match self.batcher.write(cmd.clone()).await {
+                    Ok(result) => return into_result(result),
+                    Err(BatchError::ForwardToLeader(leader)) => leader,
+                    Err(BatchError::Failed(e)) => return Err(ReplicateError::Failed(e)),
+                },
             };
             let why = match leader {
                 Some((id, _)) if id == self.node_id => {
                     // Stale hint about ourselves (leadership just changed): retry.
                     "leadership is changing".to_string()
                 }
-                Some((_, addr)) => match self.forward(&addr, &cmd).await {
+                Some((_, addr)) => match self.forwarder.forward(&addr, cmd.clone()).await {
                     Ok(ForwardReply::Applied(result)) => {
                         return self.applied_locally(result).await;
                     }
@@ -115,17 +124,6 @@ impl RaftReplicator {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-
-    async fn forward(&self, addr: &str, cmd: &Command) -> Result<ForwardReply, CallError> {
-        post_postcard(
-            self.network.client(),
-            addr,
-            "/raft/forward",
-            cmd,
-            self.network.request_timeout(),
-        )
-        .await
-    }
 }
 
 impl Replicator for RaftReplicator {
@@ -134,7 +132,9 @@ impl Replicator for RaftReplicator {
     }
 
     fn is_leader(&self) -> bool {
-        let metrics = self.raft.metrics().borrow().clone();
+        // Borrowed, not cloned: this runs on every write and metrics carry the membership.
+        let rx = self.raft.metrics();
+        let metrics = rx.borrow();
         metrics.state == ServerState::Leader && metrics.current_leader == Some(self.node_id)
     }
 

@@ -17,8 +17,12 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 /// Batches kept for replay (Nomad's `event_buffer_size` default is 100 items; orch keeps
-/// more because a batch holds one command's events, and replay is cheap).
+/// more because a batch holds one log entry's events, and replay is cheap).
 pub const DEFAULT_BUFFER: usize = 1024;
+
+/// Events kept for replay at most, whatever the number of batches: an entry can carry
+/// hundreds of commands (see `raft::batcher`), and each event holds a copy of its object.
+pub const MAX_BUFFERED_EVENTS: usize = 8192;
 
 /// The topics orch publishes, with Nomad's names.
 pub mod topic {
@@ -237,7 +241,8 @@ pub fn derive(store: &StateStore, index: u64, before: Before, changed: &ChangedK
 
 /// Publishes event batches to subscribers and keeps the last ones for replay.
 pub struct EventBroker {
-    buffer: Mutex<VecDeque<Arc<EventBatch>>>,
+    /// The batches kept for replay and how many events they hold.
+    buffer: Mutex<(VecDeque<Arc<EventBatch>>, usize)>,
     capacity: usize,
     live: broadcast::Sender<Arc<EventBatch>>,
 }
@@ -261,7 +266,7 @@ impl EventBroker {
     pub fn new(capacity: usize) -> Self {
         let (live, _) = broadcast::channel(capacity.max(16));
         EventBroker {
-            buffer: Mutex::new(VecDeque::new()),
+            buffer: Mutex::new((VecDeque::new(), 0)),
             capacity: capacity.max(1),
             live,
         }
@@ -273,11 +278,15 @@ impl EventBroker {
             return;
         }
         let batch = Arc::new(EventBatch { index, events });
-        let mut buf = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
-        if buf.len() >= self.capacity {
-            buf.pop_front();
-        }
+        let mut guard = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        let (buf, held) = &mut *guard;
+        *held += batch.events.len();
         buf.push_back(Arc::clone(&batch));
+        while buf.len() > self.capacity || (*held > MAX_BUFFERED_EVENTS && buf.len() > 1) {
+            if let Some(old) = buf.pop_front() {
+                *held -= old.events.len();
+            }
+        }
         // Sent under the buffer lock, so a subscriber sees each batch exactly once:
         // either in its replay or on its receiver.
         let _ = self.live.send(batch);
@@ -287,8 +296,13 @@ impl EventBroker {
     /// buffered ones for 0; the oldest kept if `index` fell out of the buffer), then
     /// every new one.
     pub fn subscribe(&self, index: u64) -> Subscription {
-        let buf = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
-        let replay = buf.iter().filter(|b| b.index >= index).cloned().collect();
+        let guard = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        let replay = guard
+            .0
+            .iter()
+            .filter(|b| b.index >= index)
+            .cloned()
+            .collect();
         Subscription {
             replay,
             live: self.live.subscribe(),
