@@ -156,8 +156,12 @@ fn prune_versions(versions: &mut BTreeMap<u64, Box<Job>>) {
 
 impl StateStore {
     pub(super) fn index_eval(&mut self, e: &Evaluation) {
-        self.evals_by_modify.insert((e.modify_index, e.id.clone()));
-        index_insert(&mut self.evals_by_job, key(&e.namespace, &e.job_id), &e.id);
+        self.index_eval_keys(e.modify_index, &e.id, key(&e.namespace, &e.job_id));
+    }
+
+    fn index_eval_keys(&mut self, modify_index: u64, id: &str, job: JobKey) {
+        self.evals_by_modify.insert((modify_index, id.to_string()));
+        index_insert(&mut self.evals_by_job, job, id);
     }
 
     pub(super) fn index_alloc(&mut self, a: &Allocation) {
@@ -292,20 +296,37 @@ impl StateStore {
 
         for (id, eval) in ch.evals {
             dirty.insert(table::EVALS);
-            let old = self.evals.remove(&id);
+            // An update replaces the stored value in place: removing and re-inserting
+            // would reshape the B-tree and move whole evaluations around.
+            let (old, new_key) = match eval {
+                Some(mut e) => {
+                    let k = key(&e.namespace, &e.job_id);
+                    e.modify_index = index;
+                    let old = match self.evals.get_mut(&id) {
+                        Some(slot) => {
+                            e.create_index = slot.create_index;
+                            Some(std::mem::replace(slot, e))
+                        }
+                        None => {
+                            e.create_index = index;
+                            self.evals.insert(id.clone(), e);
+                            None
+                        }
+                    };
+                    (old, Some(k))
+                }
+                None => (self.evals.remove(&id), None),
+            };
             if let Some(o) = &old {
                 self.evals_by_modify.remove(&(o.modify_index, id.clone()));
                 index_remove(&mut self.evals_by_job, &key(&o.namespace, &o.job_id), &id);
                 touched.insert(key(&o.namespace, &o.job_id));
             }
-            match eval {
-                Some(mut e) => {
-                    e.create_index = old.as_ref().map_or(index, |o| o.create_index);
-                    e.modify_index = index;
-                    self.index_eval(&e);
-                    touched.insert(key(&e.namespace, &e.job_id));
-                    changed.evals.push(id.clone());
-                    self.evals.insert(id, e);
+            match new_key {
+                Some(k) => {
+                    self.index_eval_keys(index, &id, k.clone());
+                    touched.insert(k);
+                    changed.evals.push(id);
                 }
                 None => {
                     if let Some(o) = old {

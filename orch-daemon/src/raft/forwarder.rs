@@ -16,7 +16,7 @@ use super::http::ForwardReply;
 use super::network::{CallError, HttpNetwork, post_postcard};
 
 /// Forward requests in flight, at most; more writes wait and go together.
-const MAX_IN_FLIGHT: usize = 2;
+const MAX_IN_FLIGHT: usize = 1;
 
 /// Writes in one forward request, at most.
 const MAX_BATCH: usize = 256;
