@@ -120,7 +120,7 @@ fn job(id: &str, count: u32, rev: u8, stop: bool) -> Job {
     // exercised (jobs move on and off them as they are re-registered).
     if rev % 3 == 1 {
         j.task_groups[0].scaling = Some(orch_core::model::ScalingPolicy {
-            enabled: rev % 2 == 0,
+            enabled: rev.is_multiple_of(2),
             ..Default::default()
         });
     }

@@ -91,16 +91,9 @@ async fn run(raft: OrchRaft, mut rx: mpsc::UnboundedReceiver<Pending>) {
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
             return;
         };
-        let Some(first) = rx.recv().await else {
+        let Some(batch) = next_batch(&mut rx, MAX_BATCH).await else {
             return;
         };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
-        }
         let raft = raft.clone();
         tokio::spawn(async move {
             let (cmds, replies): (Vec<Command>, Vec<_>) =
@@ -110,6 +103,22 @@ async fn run(raft: OrchRaft, mut rx: mpsc::UnboundedReceiver<Pending>) {
             deliver(result, replies);
         });
     }
+}
+
+/// Waits for one queued item, then takes whatever else is already queued, up to `max`
+/// in all; `None` once every sender is gone.
+pub(super) async fn next_batch<T>(
+    rx: &mut mpsc::UnboundedReceiver<T>,
+    max: usize,
+) -> Option<Vec<T>> {
+    let mut batch = vec![rx.recv().await?];
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(item) => batch.push(item),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
 }
 
 type WriteResult = Result<

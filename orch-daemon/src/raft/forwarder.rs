@@ -12,6 +12,7 @@ use std::sync::Arc;
 use orch_core::state::Command;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use super::batcher::next_batch;
 use super::http::ForwardReply;
 use super::network::{CallError, HttpNetwork, post_postcard};
 
@@ -75,18 +76,13 @@ async fn run(network: HttpNetwork, mut rx: mpsc::UnboundedReceiver<Queued>) {
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
             return;
         };
-        let Some(first) = rx.recv().await else {
+        let Some(batch) = next_batch(&mut rx, MAX_BATCH).await else {
             return;
         };
         // One request per leader address (two only while leadership moves).
         let mut by_addr: BTreeMap<String, Vec<(Command, Reply)>> = BTreeMap::new();
-        let mut add = |q: Queued| by_addr.entry(q.addr).or_default().push((q.cmd, q.reply));
-        add(first);
-        for _ in 1..MAX_BATCH {
-            match rx.try_recv() {
-                Ok(q) => add(q),
-                Err(_) => break,
-            }
+        for q in batch {
+            by_addr.entry(q.addr).or_default().push((q.cmd, q.reply));
         }
         let network = network.clone();
         tokio::spawn(async move {
