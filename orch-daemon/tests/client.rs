@@ -24,6 +24,15 @@ fn task_events(alloc: &Value, task: &str) -> Vec<String> {
         .collect()
 }
 
+/// When the client reported `task`'s first event of type `kind` (Unix nanoseconds).
+fn task_event_time(alloc: &Value, task: &str, kind: &str) -> Option<i64> {
+    alloc["TaskStates"][task]["Events"]
+        .as_array()?
+        .iter()
+        .find(|e| e["Type"] == kind)?["Time"]
+        .as_i64()
+}
+
 fn full_alloc(agent: &impl HasHttp, id: &str) -> Value {
     get(agent, &format!("/v1/allocation/{id}")).1
 }
@@ -235,9 +244,20 @@ job "order" {{
         "main must wait for init to finish"
     );
     assert!(side < main, "the sidecar starts with the prestart tasks");
-    assert!(main <= after, "poststart starts once main runs");
-    assert!(main_end <= cleanup, "poststop runs after main ended");
+    // Poststart waits for main to be started, not for main's first command to run: the
+    // two shells' own timestamps may come in either order, so compare the client's
+    // `Started` events (and that `after` ran at all).
     let full = full_alloc(&agent, id);
+    let started = |task: &str| {
+        task_event_time(&full, task, "Started")
+            .unwrap_or_else(|| panic!("{task} has no Started event"))
+    };
+    assert!(after > 0);
+    assert!(
+        started("main") <= started("after"),
+        "poststart starts once main runs"
+    );
+    assert!(main_end <= cleanup, "poststop runs after main ended");
     // The sidecar was stopped when main finished; nothing failed.
     assert_eq!(full["TaskStates"]["side"]["State"], "dead");
     assert_eq!(full["TaskStates"]["side"]["Failed"], false);

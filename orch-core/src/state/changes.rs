@@ -7,6 +7,7 @@
 //! `CreateIndex <= ModifyIndex <= latest_index` holds by construction.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::{JOB_TRACKED_VERSIONS, JobKey, JobVersionKey, StateStore, key, table};
 use crate::model::{
@@ -129,7 +130,7 @@ fn index_remove<K: Ord>(index: &mut BTreeMap<K, BTreeSet<String>>, k: &K, id: &s
 /// Keeps the newest [`JOB_TRACKED_VERSIONS`] versions; if the newest stable version would
 /// fall out, it takes the place of the oldest kept one (as Nomad does), so auto-revert
 /// always has a target.
-fn prune_versions(versions: &mut BTreeMap<u64, Box<Job>>) {
+fn prune_versions(versions: &mut BTreeMap<u64, Arc<Job>>) {
     if versions.len() <= JOB_TRACKED_VERSIONS {
         return;
     }
@@ -240,7 +241,7 @@ impl StateStore {
                 } => {
                     job.create_index = self.jobs.get(&k).map_or(index, |e| e.create_index);
                     job.modify_index = index;
-                    self.jobs.insert(k.clone(), *job);
+                    self.jobs.insert(k.clone(), Arc::from(job));
                     self.index_job(&k);
                     changed_jobs.insert(k.clone());
                     if new_version {
@@ -265,6 +266,7 @@ impl StateStore {
                 .get_mut(&k)
                 .and_then(|m| m.get_mut(&version))
             {
+                let j = Arc::make_mut(j);
                 j.stable = stable;
                 j.modify_index = index;
                 dirty.insert(table::JOB_VERSION);
@@ -450,6 +452,8 @@ impl StateStore {
             if job.status != status
                 && let Some(job) = self.jobs.get_mut(k)
             {
+                // Copies the spec only if a version record still shares it.
+                let job = Arc::make_mut(job);
                 job.status = status.to_string();
                 job.modify_index = index;
                 changed_jobs.insert(k.clone());
@@ -460,7 +464,7 @@ impl StateStore {
         for k in record_versions {
             if let Some(job) = self.jobs.get(&k) {
                 let versions = self.job_versions.entry(k).or_default();
-                versions.insert(job.version, Box::new(job.clone()));
+                versions.insert(job.version, Arc::clone(job));
                 prune_versions(versions);
                 dirty.insert(table::JOB_VERSION);
             }

@@ -77,6 +77,7 @@ impl StateStore {
     fn existing_job(&self, namespace: &str, job_id: &str) -> Result<&Job, StateError> {
         self.jobs
             .get(&key(namespace, job_id))
+            .map(|j| &**j)
             .ok_or_else(|| StateError::JobNotFound {
                 namespace: namespace.to_string(),
                 job_id: job_id.to_string(),
@@ -155,7 +156,7 @@ impl StateStore {
         let mut job = c.job;
         validate_job(&job)?;
         super::scaling::fill_policy_targets(&mut job);
-        let existing = self.jobs.get(&job.key());
+        let existing = self.jobs.get(&job.key()).map(|j| &**j);
         check_enforce_index(c.enforce_index, existing)?;
         if c.preserve_counts
             && let Some(old) = existing

@@ -30,6 +30,7 @@ mod snapshot;
 pub(crate) mod testutil;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch};
 
@@ -77,10 +78,13 @@ pub mod table {
 pub struct StateStore {
     latest_index: u64,
     table_indexes: BTreeMap<String, u64>,
-    jobs: BTreeMap<JobKey, Job>,
-    /// Boxed: a B-tree node holds eleven values inline, and most jobs have one version,
-    /// so unboxed specs would cost eleven job-sized slots per job.
-    job_versions: BTreeMap<JobKey, BTreeMap<u64, Box<Job>>>,
+    /// Shared (`Arc`) with `job_versions` and the event stream: a registration stores
+    /// one copy of its spec, however many places refer to it.
+    jobs: BTreeMap<JobKey, Arc<Job>>,
+    /// Behind an `Arc` (shared with `jobs` when it is the current version); a B-tree
+    /// node holds eleven values inline, so unboxed specs would also cost eleven
+    /// job-sized slots per job.
+    job_versions: BTreeMap<JobKey, BTreeMap<u64, Arc<Job>>>,
     alloc_jobs: BTreeMap<JobVersionKey, Job>,
     nodes: BTreeMap<String, Node>,
     evals: BTreeMap<String, Evaluation>,
@@ -201,24 +205,34 @@ impl StateStore {
 
     /// The current version of a job.
     pub fn job(&self, namespace: &str, id: &str) -> Option<&Job> {
-        self.jobs.get(&key(namespace, id))
+        self.jobs.get(&key(namespace, id)).map(|j| &**j)
+    }
+
+    /// The current version of a job, shared: for holders that outlive a read lock (the
+    /// event stream) without copying the spec.
+    pub fn job_shared(&self, namespace: &str, id: &str) -> Option<Arc<Job>> {
+        self.jobs.get(&key(namespace, id)).cloned()
     }
 
     /// Jobs with an active periodic block (enabled, not stopped, not parameterized:
     /// [`Job::is_periodic_active`]), by key.
     pub fn periodic_jobs(&self) -> impl Iterator<Item = &Job> {
-        self.periodic_jobs.iter().filter_map(|k| self.jobs.get(k))
+        self.periodic_jobs
+            .iter()
+            .filter_map(|k| self.jobs.get(k).map(|j| &**j))
     }
 
     /// Running (not stopped, not template) jobs with at least one enabled group
     /// `scaling` block, by key: the autoscaler's work list.
     pub fn scaling_jobs(&self) -> impl Iterator<Item = &Job> {
-        self.scaling_jobs.iter().filter_map(|k| self.jobs.get(k))
+        self.scaling_jobs
+            .iter()
+            .filter_map(|k| self.jobs.get(k).map(|j| &**j))
     }
 
     /// All jobs, ordered by namespace then ID.
     pub fn jobs(&self) -> impl Iterator<Item = &Job> {
-        self.jobs.values()
+        self.jobs.values().map(|j| &**j)
     }
 
     /// Jobs whose `ParentID` is `parent` (periodic launches and dispatches), by ID.
@@ -228,7 +242,7 @@ impl StateStore {
         self.jobs
             .range(key(namespace, &prefix)..)
             .take_while(|((ns, id), _)| ns == namespace && id.starts_with(&prefix))
-            .map(|(_, j)| j)
+            .map(|(_, j)| &**j)
             .filter(|j| j.parent_id == parent)
             .collect()
     }

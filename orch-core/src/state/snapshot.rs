@@ -6,6 +6,7 @@
 //! original and `snapshot -> restore -> snapshot` is byte-identical.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -56,7 +57,7 @@ impl StateStore {
             format: SNAPSHOT_FORMAT,
             latest_index: self.latest_index,
             table_indexes: &self.table_indexes,
-            jobs: self.jobs.values().collect(),
+            jobs: self.jobs.values().map(|j| &**j).collect(),
             job_versions: self
                 .job_versions
                 .values()
@@ -104,7 +105,7 @@ impl StateStore {
         };
         for j in snap.jobs {
             let k = j.key();
-            store.jobs.insert(k.clone(), j);
+            store.jobs.insert(k.clone(), Arc::new(j));
             store.index_job(&k);
         }
         for j in snap.job_versions {
@@ -112,7 +113,7 @@ impl StateStore {
                 .job_versions
                 .entry(j.key())
                 .or_default()
-                .insert(j.version, Box::new(j));
+                .insert(j.version, Arc::new(j));
         }
         for j in snap.alloc_jobs {
             store

@@ -214,7 +214,7 @@ mod tests {
                 namespace: ns.into(),
                 filter_keys: vec![],
                 index,
-                payload: Payload::Job(Box::default()),
+                payload: Payload::Job(std::sync::Arc::default()),
             }],
         }
     }

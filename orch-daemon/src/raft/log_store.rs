@@ -40,6 +40,68 @@ type StoreResult<T> = Result<T, StorageError<NodeId>>;
 pub struct LogStore {
     db: Arc<Database>,
     writer: LogWriter,
+    recent: Arc<RecentEntries>,
+}
+
+/// Entries kept decoded after an append.
+const RECENT_ENTRIES: usize = 64;
+
+/// The newest appended entries, decoded: replication reads what was just appended, and
+/// cloning an entry costs less than decoding its postcard again.
+#[derive(Default)]
+struct RecentEntries(std::sync::Mutex<std::collections::BTreeMap<u64, Entry<TypeConfig>>>);
+
+impl RecentEntries {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<u64, Entry<TypeConfig>>> {
+        // Whole entries are inserted or removed; a panic elsewhere leaves no half state.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push(&self, entries: Vec<Entry<TypeConfig>>) {
+        let mut map = self.lock();
+        for e in entries {
+            map.insert(e.log_id.index, e);
+        }
+        while map.len() > RECENT_ENTRIES {
+            map.pop_first();
+        }
+    }
+
+    /// The entries of `[start, end)`, if every one of them is here.
+    fn get(&self, start: u64, end: u64) -> Option<Vec<Entry<TypeConfig>>> {
+        let map = self.lock();
+        if start >= end || !map.contains_key(&start) || !map.contains_key(&(end - 1)) {
+            return None;
+        }
+        let out: Vec<_> = map.range(start..end).map(|(_, e)| e.clone()).collect();
+        (out.len() as u64 == end - start).then_some(out)
+    }
+
+    fn remove_from(&self, index: u64) {
+        self.lock().split_off(&index);
+    }
+
+    fn remove_through(&self, index: u64) {
+        let mut map = self.lock();
+        *map = map.split_off(&index.saturating_add(1));
+    }
+}
+
+/// `[start, end)` of a range with both ends known.
+fn half_open(bounds: (Bound<u64>, Bound<u64>)) -> Option<(u64, u64)> {
+    let start = match bounds.0 {
+        Bound::Included(s) => s,
+        Bound::Excluded(s) => s.checked_add(1)?,
+        Bound::Unbounded => return None,
+    };
+    let end = match bounds.1 {
+        Bound::Included(e) => e.checked_add(1)?,
+        Bound::Excluded(e) => e,
+        Bound::Unbounded => return None,
+    };
+    Some((start, end))
 }
 
 fn read_err(e: impl ToString) -> StorageError<NodeId> {
@@ -66,7 +128,11 @@ impl LogStore {
         let db = Arc::new(db);
         let writer = LogWriter::start(Arc::clone(&db), LOGS, META, KEY_COMMITTED)
             .map_err(|e| storage(format!("starting the log writer thread: {e}")))?;
-        Ok(LogStore { db, writer })
+        Ok(LogStore {
+            db,
+            writer,
+            recent: Arc::default(),
+        })
     }
 
     /// Runs a write after every queued append and waits until it is durable.
@@ -130,6 +196,9 @@ impl RaftLogReader<TypeConfig> for LogStore {
         range: RB,
     ) -> StoreResult<Vec<Entry<TypeConfig>>> {
         let bounds = (range.start_bound().cloned(), range.end_bound().cloned());
+        if let Some(hit) = half_open(bounds).and_then(|(s, e)| self.recent.get(s, e)) {
+            return Ok(hit);
+        }
         // Queued entries first: one the writer drops from the queue after this is
         // already committed, so the read transaction begun below sees it. Queued entries
         // win over redb at the same index (a truncation removes both before anything is
@@ -204,18 +273,22 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         // Encode here; the writer thread fsyncs (grouped with whatever else is queued)
         // and calls `callback` when the entries are durable.
         let mut encoded: Vec<EncodedEntry> = Vec::new();
+        let mut decoded = Vec::new();
         for entry in entries {
             let bytes = postcard::to_allocvec(&entry).map_err(write_err)?;
             encoded.push((entry.log_id, Arc::new(bytes)));
+            decoded.push(entry);
         }
         if encoded.is_empty() {
             callback.log_io_completed(Ok(()));
             return Ok(());
         }
+        self.recent.push(decoded);
         self.writer.append(encoded, callback).map_err(write_err)
     }
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> StoreResult<()> {
+        self.recent.remove_from(log_id.index);
         self.writer.pending().remove_from(log_id.index);
         self.delete_range((Bound::Included(log_id.index), Bound::Unbounded))
             .await
@@ -225,6 +298,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         // The purge point and the deletion commit together, so the log state never
         // reports entries that are gone or keeps entries it says are purged.
         let bytes = postcard::to_allocvec(&log_id).map_err(write_err)?;
+        self.recent.remove_through(log_id.index);
         self.writer.pending().remove_through(log_id.index);
         self.sync_write(Box::new(move |db| {
             let txn = db.begin_write().map_err(|e| e.to_string())?;

@@ -43,8 +43,8 @@ pub mod topic {
 /// The object an event carries, serialized as Nomad's payload (`{"Job": {...}}`).
 #[derive(Debug, Clone, Serialize)]
 pub enum Payload {
-    /// A job.
-    Job(Box<Job>),
+    /// A job (shared with the state: no copy of the spec per event).
+    Job(Arc<Job>),
     /// An evaluation.
     Evaluation(Box<Evaluation>),
     /// An allocation (without its job, as Nomad sends it).
@@ -122,7 +122,7 @@ fn event_type(cmd: &Command) -> &'static str {
 /// it deletes (Nomad reports purged jobs and deregistered nodes with their last state).
 pub struct Before {
     event_type: &'static str,
-    deleted_jobs: Vec<Job>,
+    deleted_jobs: Vec<Arc<Job>>,
     deleted_nodes: Vec<Node>,
 }
 
@@ -138,7 +138,7 @@ impl Before {
             Command::JobDeregister(c) if c.purge => {
                 before
                     .deleted_jobs
-                    .extend(store.job(&c.namespace, &c.job_id).cloned());
+                    .extend(store.job_shared(&c.namespace, &c.job_id));
             }
             Command::NodeDeregister(c) => {
                 before
@@ -151,7 +151,7 @@ impl Before {
     }
 }
 
-fn job_event(event_type: &'static str, index: u64, job: Job) -> Event {
+fn job_event(event_type: &'static str, index: u64, job: Arc<Job>) -> Event {
     Event {
         topic: topic::JOB,
         event_type,
@@ -159,7 +159,7 @@ fn job_event(event_type: &'static str, index: u64, job: Job) -> Event {
         namespace: job.namespace.clone(),
         filter_keys: Vec::new(),
         index,
-        payload: Payload::Job(Box::new(job)),
+        payload: Payload::Job(job),
     }
 }
 
@@ -185,7 +185,7 @@ pub fn derive(store: &StateStore, index: u64, before: Before, changed: &ChangedK
         return out;
     }
     for (ns, id) in &changed.jobs {
-        out.extend(store.job(ns, id).map(|j| job_event(t, index, j.clone())));
+        out.extend(store.job_shared(ns, id).map(|j| job_event(t, index, j)));
     }
     for j in before.deleted_jobs {
         out.push(job_event(t, index, j));
