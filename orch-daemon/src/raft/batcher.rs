@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use openraft::error::{ClientWriteError, RaftError as OpenraftError};
 use orch_core::state::Command;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::types::{ApplyResult, NodeId, OrchRaft};
 
@@ -86,12 +86,7 @@ impl ProposalBatcher {
 async fn run(raft: OrchRaft, mut rx: mpsc::UnboundedReceiver<Pending>) {
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     loop {
-        // Take a slot before looking at the queue: while all slots are busy, writes
-        // pile up there and go together into the next entry.
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
-            return;
-        };
-        let Some(batch) = next_batch(&mut rx, MAX_BATCH).await else {
+        let Some((slot, batch)) = next_batch(&slots, &mut rx, MAX_BATCH).await else {
             return;
         };
         let raft = raft.clone();
@@ -105,12 +100,15 @@ async fn run(raft: OrchRaft, mut rx: mpsc::UnboundedReceiver<Pending>) {
     }
 }
 
-/// Waits for one queued item, then takes whatever else is already queued, up to `max`
-/// in all; `None` once every sender is gone.
+/// Waits for a free in-flight slot, then for one queued item, then takes whatever else
+/// is already queued, up to `max` in all; `None` once every sender is gone. The slot
+/// comes first: while all slots are busy, items pile up and go together next time.
 pub(super) async fn next_batch<T>(
+    slots: &Arc<Semaphore>,
     rx: &mut mpsc::UnboundedReceiver<T>,
     max: usize,
-) -> Option<Vec<T>> {
+) -> Option<(OwnedSemaphorePermit, Vec<T>)> {
+    let slot = Arc::clone(slots).acquire_owned().await.ok()?;
     let mut batch = vec![rx.recv().await?];
     while batch.len() < max {
         match rx.try_recv() {
@@ -118,7 +116,7 @@ pub(super) async fn next_batch<T>(
             Err(_) => break,
         }
     }
-    Some(batch)
+    Some((slot, batch))
 }
 
 type WriteResult = Result<

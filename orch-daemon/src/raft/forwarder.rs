@@ -73,10 +73,7 @@ impl Forwarder {
 async fn run(network: HttpNetwork, mut rx: mpsc::UnboundedReceiver<Queued>) {
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     loop {
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
-            return;
-        };
-        let Some(batch) = next_batch(&mut rx, MAX_BATCH).await else {
+        let Some((slot, batch)) = next_batch(&slots, &mut rx, MAX_BATCH).await else {
             return;
         };
         // One request per leader address (two only while leadership moves).

@@ -20,7 +20,7 @@ use openraft::{
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::error::RaftError;
-use super::log_writer::{EncodedEntry, LogWriter, SyncWrite};
+use super::log_writer::{EncodedEntry, EntriesByIndex, LogWriter, SyncWrite};
 use super::types::{NodeId, TypeConfig};
 
 /// Log entries by index, postcard-encoded.
@@ -48,17 +48,9 @@ const RECENT_ENTRIES: usize = 64;
 
 /// The newest appended entries, decoded: replication reads what was just appended, and
 /// cloning an entry costs less than decoding its postcard again.
-#[derive(Default)]
-struct RecentEntries(std::sync::Mutex<std::collections::BTreeMap<u64, Entry<TypeConfig>>>);
+type RecentEntries = EntriesByIndex<Entry<TypeConfig>>;
 
 impl RecentEntries {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<u64, Entry<TypeConfig>>> {
-        // Whole entries are inserted or removed; a panic elsewhere leaves no half state.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     fn push(&self, entries: Vec<Entry<TypeConfig>>) {
         let mut map = self.lock();
         for e in entries {
@@ -77,15 +69,6 @@ impl RecentEntries {
         }
         let out: Vec<_> = map.range(start..end).map(|(_, e)| e.clone()).collect();
         (out.len() as u64 == end - start).then_some(out)
-    }
-
-    fn remove_from(&self, index: u64) {
-        self.lock().split_off(&index);
-    }
-
-    fn remove_through(&self, index: u64) {
-        let mut map = self.lock();
-        *map = map.split_off(&index.saturating_add(1));
     }
 }
 
@@ -151,15 +134,9 @@ impl LogStore {
 
     async fn put_meta<T: serde::Serialize>(&self, key: &'static str, value: &T) -> StoreResult<()> {
         let bytes = postcard::to_allocvec(value).map_err(write_err)?;
-        self.sync_write(Box::new(move |db| {
-            let txn = db.begin_write().map_err(|e| e.to_string())?;
-            {
-                let mut table = txn.open_table(META).map_err(|e| e.to_string())?;
-                table
-                    .insert(key, bytes.as_slice())
-                    .map_err(|e| e.to_string())?;
-            }
-            txn.commit().map_err(|e| e.to_string())
+        self.sync_write(Box::new(move |txn| {
+            txn.open_table(META)?.insert(key, bytes.as_slice())?;
+            Ok(())
         }))
         .await
     }
@@ -176,15 +153,9 @@ impl LogStore {
     /// Deletes all entries with index in `range`, in one durable transaction after every
     /// queued append.
     async fn delete_range(&self, range: (Bound<u64>, Bound<u64>)) -> StoreResult<()> {
-        self.sync_write(Box::new(move |db| {
-            let txn = db.begin_write().map_err(|e| e.to_string())?;
-            {
-                let mut table = txn.open_table(LOGS).map_err(|e| e.to_string())?;
-                table
-                    .retain_in(range, |_, _| false)
-                    .map_err(|e| e.to_string())?;
-            }
-            txn.commit().map_err(|e| e.to_string())
+        self.sync_write(Box::new(move |txn| {
+            txn.open_table(LOGS)?.retain_in(range, |_, _| false)?;
+            Ok(())
         }))
         .await
     }
@@ -300,17 +271,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let bytes = postcard::to_allocvec(&log_id).map_err(write_err)?;
         self.recent.remove_through(log_id.index);
         self.writer.pending().remove_through(log_id.index);
-        self.sync_write(Box::new(move |db| {
-            let txn = db.begin_write().map_err(|e| e.to_string())?;
-            {
-                let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
-                meta.insert(KEY_PURGED, bytes.as_slice())
-                    .map_err(|e| e.to_string())?;
-                let mut logs = txn.open_table(LOGS).map_err(|e| e.to_string())?;
-                logs.retain_in(..=log_id.index, |_, _| false)
-                    .map_err(|e| e.to_string())?;
-            }
-            txn.commit().map_err(|e| e.to_string())
+        self.sync_write(Box::new(move |txn| {
+            txn.open_table(META)?.insert(KEY_PURGED, bytes.as_slice())?;
+            txn.open_table(LOGS)?
+                .retain_in(..=log_id.index, |_, _| false)?;
+            Ok(())
         }))
         .await
     }

@@ -24,18 +24,40 @@ use super::types::{NodeId, TypeConfig};
 /// An encoded entry: its log id (so the log state needs no decoding) and postcard bytes.
 pub(super) type EncodedEntry = (LogId<NodeId>, Arc<Vec<u8>>);
 
-/// Entries handed to the writer and not yet known to be on disk, by index. Readers
-/// overlay them on what redb holds.
-#[derive(Default)]
-pub(super) struct PendingEntries(Mutex<BTreeMap<u64, EncodedEntry>>);
+/// Log entries held in memory by index (queued for the writer, or recently appended),
+/// cut like the log itself on truncation and purge.
+pub(super) struct EntriesByIndex<T>(Mutex<BTreeMap<u64, T>>);
 
-impl PendingEntries {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, EncodedEntry>> {
+impl<T> Default for EntriesByIndex<T> {
+    fn default() -> Self {
+        EntriesByIndex(Mutex::default())
+    }
+}
+
+impl<T> EntriesByIndex<T> {
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, T>> {
         // The map is only inserted into or removed from whole entries; a panic elsewhere
         // cannot leave it half-changed.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Forgets entries at `index` and after (a truncation).
+    pub fn remove_from(&self, index: u64) {
+        self.lock().split_off(&index);
+    }
+
+    /// Forgets entries up to and including `index` (a purge).
+    pub fn remove_through(&self, index: u64) {
+        let mut map = self.lock();
+        *map = map.split_off(&index.saturating_add(1));
+    }
+}
+
+/// Entries handed to the writer and not yet known to be on disk. Readers overlay them on
+/// what redb holds.
+pub(super) type PendingEntries = EntriesByIndex<EncodedEntry>;
+
+impl PendingEntries {
     /// Pending entries with index in `range`.
     pub fn range(&self, range: (std::ops::Bound<u64>, std::ops::Bound<u64>)) -> Vec<EncodedEntry> {
         self.lock().range(range).map(|(_, e)| e.clone()).collect()
@@ -44,17 +66,6 @@ impl PendingEntries {
     /// The newest pending entry's log id.
     pub fn last(&self) -> Option<LogId<NodeId>> {
         self.lock().last_key_value().map(|(_, (id, _))| *id)
-    }
-
-    /// Forgets pending entries at `index` and after (a truncation).
-    pub fn remove_from(&self, index: u64) {
-        self.lock().split_off(&index);
-    }
-
-    /// Forgets pending entries up to and including `index` (a purge).
-    pub fn remove_through(&self, index: u64) {
-        let mut map = self.lock();
-        *map = map.split_off(&index.saturating_add(1));
     }
 
     fn insert(&self, entries: &[EncodedEntry]) {
@@ -78,8 +89,10 @@ impl PendingEntries {
     }
 }
 
-/// A write that must run after every earlier append is durable, with its own result.
-pub(super) type SyncWrite = Box<dyn FnOnce(&Database) -> Result<(), String> + Send>;
+/// A write that must run after every earlier append is durable: its changes to a write
+/// transaction, which the writer begins and commits durably.
+pub(super) type SyncWrite =
+    Box<dyn FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error> + Send>;
 
 enum Op {
     Append {
@@ -201,9 +214,16 @@ fn run(db: &Database, t: &Tables, pending: &PendingEntries, rx: &Receiver<Op>) {
             }
         }
         if let Some((write, done)) = sync {
-            let _ = done.send(write(db));
+            let _ = done.send(run_sync(db, write));
         }
     }
+}
+
+fn run_sync(db: &Database, write: SyncWrite) -> Result<(), String> {
+    let err = |e: redb::Error| format!("writing the Raft log: {e}");
+    let txn = db.begin_write().map_err(|e| err(e.into()))?;
+    write(&txn).map_err(err)?;
+    txn.commit().map_err(|e| err(e.into()))
 }
 
 fn write_batch(

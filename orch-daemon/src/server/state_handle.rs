@@ -60,11 +60,11 @@ impl StateHandle {
         {
             let mut store = self.store.write().unwrap_or_else(|e| e.into_inner());
             let latest = store.latest_index();
+            if index <= latest {
+                let stale = || Err(StateError::StaleIndex { index, latest });
+                return cmds.iter().map(|_| stale()).collect();
+            }
             for cmd in cmds {
-                if index <= latest {
-                    results.push(Err(StateError::StaleIndex { index, latest }));
-                    continue;
-                }
                 let before = events::Before::capture(&store, &cmd);
                 let (result, changed) = store.apply_batched(index, cmd);
                 if result.is_ok() {

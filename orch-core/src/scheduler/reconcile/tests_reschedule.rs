@@ -194,10 +194,9 @@ fn replaced_failed_alloc_is_not_rescheduled_again() {
     assert!(r.place.is_empty() && r.stop.is_empty());
 }
 
-#[test]
-fn a_failed_alloc_replaced_by_a_destructive_update_gets_no_delayed_reschedule() {
-    // After an auto-revert: version 2's allocation failed just now (its deployment is
-    // over), and the job is back at the spec of version 1 as version 3.
+/// Three allocations of version 0; the job is now at version 1 (a destructive change,
+/// rolled out one at a time).
+fn three_allocs_then_version_1() -> World {
     let j = job(3);
     let mut w = World::new(j.clone(), (0..3).map(|i| alloc(&j, i)).collect());
     w.update(|j| {
@@ -207,6 +206,14 @@ fn a_failed_alloc_replaced_by_a_destructive_update_gets_no_delayed_reschedule() 
             ..UpdateStrategy::default()
         });
     });
+    w
+}
+
+#[test]
+fn a_failed_alloc_replaced_by_a_destructive_update_gets_no_delayed_reschedule() {
+    // After an auto-revert: version 2's allocation failed just now (its deployment is
+    // over), and the job is back at the spec of version 1 as version 3.
+    let mut w = three_allocs_then_version_1();
     let v1 = w.job.clone();
     w.update(|j| {
         j.task_groups[0].tasks[0]
@@ -250,15 +257,7 @@ fn a_deployment_desires_only_the_allocations_it_changes() {
     // Version 1 runs on two allocations (its deployment succeeded); one of version 0
     // failed just now, before its reschedule delay. Its destructive update starts a
     // deployment of that one allocation.
-    let j = job(3);
-    let mut w = World::new(j.clone(), (0..3).map(|i| alloc(&j, i)).collect());
-    w.update(|j| {
-        j.task_groups[0].tasks[0].env.insert("V".into(), "1".into());
-        j.task_groups[0].update = Some(UpdateStrategy {
-            max_parallel: 1,
-            ..UpdateStrategy::default()
-        });
-    });
+    let mut w = three_allocs_then_version_1();
     w.allocs[1].job_version = 1;
     w.allocs[2].job_version = 1;
     failed_at(&mut w.allocs[0], NOW - S);
