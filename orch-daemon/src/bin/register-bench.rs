@@ -21,6 +21,10 @@ use orch_daemon::http::{AgentInfo, ApiState, router};
 use orch_daemon::raft::{RaftConfig, RaftNode};
 use orch_daemon::server::{Leader, LeaderConfig, Replicator, StateHandle};
 
+/// The same allocator as the `orch` binary, so the bench measures what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     seconds: u64,
     clients: usize,
