@@ -16,6 +16,7 @@ use openraft::error::{ClientWriteError, RaftError as OpenraftError};
 use orch_core::state::Command;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
+use super::CommandBatch;
 use super::types::{ApplyResult, NodeId, OrchRaft};
 
 /// Entries proposed and not yet committed, at most; more writers wait and batch up.
@@ -93,7 +94,7 @@ async fn run(raft: OrchRaft, mut rx: mpsc::UnboundedReceiver<Pending>) {
         tokio::spawn(async move {
             let (cmds, replies): (Vec<Command>, Vec<_>) =
                 batch.into_iter().map(|p| (p.cmd, p.reply)).unzip();
-            let result = raft.client_write(cmds).await;
+            let result = raft.client_write(CommandBatch::new(cmds)).await;
             drop(slot);
             deliver(result, replies);
         });

@@ -4,6 +4,7 @@
 //!
 //! Layout:
 //! - [`types`]: the openraft type configuration and the wire form of apply results.
+//! - [`command_batch`]: a log entry's commands, shared and encoded once.
 //! - [`log_store`]: durable log, vote and committed index (`<data_dir>/raft/raft.redb`).
 //! - [`state_machine`]: applies committed entries, builds and installs snapshots
 //!   (`<data_dir>/raft/snapshot.bin`).
@@ -15,6 +16,7 @@
 //!   the rest of the daemon writes through.
 
 mod batcher;
+mod command_batch;
 mod error;
 mod forwarder;
 mod http;
@@ -30,6 +32,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
+pub use command_batch::CommandBatch;
 pub use error::RaftError;
 pub use http::{HTTP_ADDR_PATH, HttpAddrSlot, raft_router};
 pub use log_store::LogStore;

@@ -215,7 +215,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 }
                 EntryPayload::Normal(cmds) => ApplyResults(
                     self.state
-                        .apply_batch(index, cmds)
+                        .apply_batch(index, cmds.into_commands())
                         .into_iter()
                         .map(|r| ApplyResult(r.map_err(Into::into)))
                         .collect(),

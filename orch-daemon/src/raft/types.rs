@@ -1,18 +1,18 @@
 //! The openraft type configuration and the serializable form of apply results.
 
 use openraft::BasicNode;
-use orch_core::state::{Command, Response, StateError};
+use orch_core::state::{Response, StateError};
 use serde::{Deserialize, Serialize};
 
 /// A server's Raft ID. See [`super::node_id_from_name`] for how it is chosen.
 pub type NodeId = u64;
 
 openraft::declare_raft_types!(
-    /// Orch's Raft types: a log entry carries a batch of [`Command`]s (see
-    /// [`super::batcher`]), applying it yields one [`ApplyResult`] per command, and a
+    /// Orch's Raft types: a log entry carries a [`CommandBatch`](super::CommandBatch) of
+    /// [`Command`](orch_core::state::Command)s (see [`super::batcher`]), applying it yields one [`ApplyResult`] per command, and a
     /// member's node data is its RPC address (`host:port`).
     pub TypeConfig:
-        D = Vec<Command>,
+        D = super::CommandBatch,
         R = ApplyResults,
         NodeId = NodeId,
         Node = BasicNode,
