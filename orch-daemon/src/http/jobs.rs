@@ -162,12 +162,23 @@ pub fn job_error(e: JsonJobError) -> ApiError {
     }
 }
 
+/// Takes a field out of a JSON object, matching its name case-insensitively as Go's
+/// decoder does.
+fn take_ci(body: &mut Value, name: &str) -> Option<Value> {
+    let obj = body.as_object_mut()?;
+    if let Some(v) = obj.remove(name) {
+        return Some(v);
+    }
+    let key = obj.keys().find(|k| k.eq_ignore_ascii_case(name))?.clone();
+    obj.remove(&key)
+}
+
 /// The `Job` of a request body, defaulting its namespace to `?namespace=`, canonicalized
 /// and validated. Missing job, wrong types, unknown fields and invalid values are 400s.
-pub fn body_job(body: &Value, q: &QueryOpts) -> Result<Job, ApiError> {
-    let mut value = get_ci(body, "Job")
+/// The job is moved out of the body (a job can be large); the other fields stay.
+pub fn body_job(body: &mut Value, q: &QueryOpts) -> Result<Job, ApiError> {
+    let mut value = take_ci(body, "Job")
         .filter(|v| !v.is_null())
-        .cloned()
         .ok_or_else(|| {
             ApiError::bad_request("Job must be specified: send {\"Job\": {...}} as the body")
         })?;
@@ -188,7 +199,7 @@ pub async fn register(
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
     let body = json_body(&body)?;
-    register_job(&api, &q, &body, None).await
+    register_job(&api, &q, body, None).await
 }
 
 /// `PUT/POST /v1/job/:id`: update (register) a job whose ID must match the path.
@@ -200,7 +211,7 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
     let body = json_body(&body)?;
-    register_job(&api, &q, &body, Some(&id)).await
+    register_job(&api, &q, body, Some(&id)).await
 }
 
 /// Registers the body's job with its evaluation in one `JobRegister` command (no
@@ -208,10 +219,10 @@ pub async fn update(
 async fn register_job(
     api: &ApiState,
     q: &QueryOpts,
-    body: &Value,
+    mut body: Value,
     path_id: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let job = body_job(body, q)?;
+    let job = body_job(&mut body, q)?;
     if let Some(id) = path_id
         && id != job.id
     {
@@ -220,10 +231,10 @@ async fn register_job(
             job.id
         )));
     }
-    let enforce = field::<bool>(body, "EnforceIndex")?.unwrap_or(false);
-    let modify_index = field::<u64>(body, "JobModifyIndex")?.unwrap_or(0);
-    let preserve_counts = field::<bool>(body, "PreserveCounts")?.unwrap_or(false);
-    let priority = match field::<i32>(body, "EvalPriority")?.unwrap_or(0) {
+    let enforce = field::<bool>(&body, "EnforceIndex")?.unwrap_or(false);
+    let modify_index = field::<u64>(&body, "JobModifyIndex")?.unwrap_or(0);
+    let preserve_counts = field::<bool>(&body, "PreserveCounts")?.unwrap_or(false);
+    let priority = match field::<i32>(&body, "EvalPriority")?.unwrap_or(0) {
         0 => job.priority,
         p @ 1..=100 => p,
         p => {
@@ -291,8 +302,8 @@ pub async fn validate(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
-    let body = json_body(&body)?;
-    let (errors, error): (Vec<String>, String) = match body_job(&body, &q) {
+    let mut body = json_body(&body)?;
+    let (errors, error): (Vec<String>, String) = match body_job(&mut body, &q) {
         Ok(_) => (Vec::new(), String::new()),
         Err(e) => {
             let list: Vec<String> = e

@@ -123,8 +123,8 @@ pub async fn plan(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
-    let body = json_body(&body)?;
-    let job = body_job(&body, &q)?;
+    let mut body = json_body(&body)?;
+    let job = body_job(&mut body, &q)?;
     if job.id != id {
         return Err(ApiError::bad_request(format!(
             "Job ID does not match: the URL names {id:?} but the job's ID is {:?}",

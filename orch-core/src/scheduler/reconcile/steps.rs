@@ -449,6 +449,7 @@ impl<'a> Reconciler<'a> {
             place.push(self.replacement(tg, a, Kind::Lost, canarying));
         }
         if existing < count {
+            place.reserve(count - existing);
             for i in names.next(count - existing) {
                 place.push(Placement {
                     task_group: tg.name.clone(),
