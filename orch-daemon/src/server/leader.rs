@@ -164,6 +164,7 @@ impl Leader {
     /// and releases blocked evaluations when nodes change or allocations end.
     async fn feeder(self: Arc<Self>) {
         let mut rx = self.state.subscribe();
+        // Live evaluations already handed to the broker or the blocked tracker.
         let mut known: BTreeSet<String> = BTreeSet::new();
         let mut node_seen: BTreeMap<String, u64> = BTreeMap::new();
         let mut last_index = 0u64;
@@ -193,13 +194,15 @@ impl Leader {
                 let mut pending = Vec::new();
                 let mut blocked = Vec::new();
                 for e in s.evals_modified_after(last_index) {
-                    if known.contains(&e.id) {
-                        continue;
-                    }
                     match e.status.as_str() {
+                        eval_status::PENDING | eval_status::BLOCKED if known.contains(&e.id) => {}
                         eval_status::PENDING => pending.push(e.clone()),
                         eval_status::BLOCKED => blocked.push(e.clone()),
-                        _ => {}
+                        // A finished evaluation leaves the queues for good: forgetting it
+                        // keeps `known` as small as the live evaluations.
+                        _ => {
+                            known.remove(&e.id);
+                        }
                     }
                 }
                 let mut classes = BTreeSet::new();
