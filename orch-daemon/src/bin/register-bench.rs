@@ -231,7 +231,10 @@ async fn run(a: Args) -> Result<(), String> {
         "register-bench: 3 servers up; {} clients for {} s",
         a.clients, a.seconds
     );
+    // A write not answered in 30 s counts as an error, so a stalled cluster ends the run
+    // with errors instead of hanging it.
     let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(a.clients)
         .build()
         .map_err(|e| e.to_string())?;

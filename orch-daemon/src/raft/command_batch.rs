@@ -1,11 +1,14 @@
 //! [`CommandBatch`], the payload of a normal log entry: the commands the batcher put in
-//! one entry, shared and encoded at most once.
+//! one entry, shared, encoded at most once and decoded only when applied.
 //!
 //! An entry is read many times after it is appended (once per follower stream, once by
-//! the state machine) and written twice (disk and network). Sharing the commands behind an
-//! `Arc` makes those reads a reference-count bump instead of a deep copy of every job,
-//! and caching the postcard encoding means the leader encodes an entry once for its disk
-//! and both followers, and a follower keeps the bytes it received for its own disk.
+//! the state machine) and written twice (disk and network). Sharing the batch behind an
+//! `Arc` makes those reads a reference-count bump instead of a deep copy of every job.
+//! The postcard encoding is cached: the leader encodes an entry once for its disk and
+//! both followers. A batch that arrives as bytes (from a peer, or read back from disk to
+//! catch a lagging follower up) stays bytes until the state machine applies it, so
+//! replaying old entries to a follower costs no decoding, and a follower decodes each
+//! entry exactly once.
 //!
 //! On the wire and on disk the batch is a postcard byte string holding the postcard
 //! `Vec<Command>`.
@@ -22,62 +25,79 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone)]
 pub struct CommandBatch(Arc<Inner>);
 
+/// At least one of the two forms is always set.
 struct Inner {
-    commands: Vec<Command>,
-    /// The postcard `Vec<Command>`, filled on first encode (or from the received bytes).
+    /// The commands, when proposed here (never filled by decoding: see `into_commands`).
+    commands: Option<Vec<Command>>,
+    /// The postcard `Vec<Command>`, filled on first encode or from the received bytes.
     encoded: OnceLock<Result<Vec<u8>, String>>,
 }
+
+/// A log entry whose bytes do not decode to commands (a corrupt log or a peer running an
+/// incompatible version).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "a log entry's commands do not decode: {0}; the Raft log in the data dir was written by an incompatible orch version or is corrupt"
+)]
+pub struct UndecodableBatch(String);
 
 impl CommandBatch {
     /// A batch of commands not yet encoded.
     pub fn new(commands: Vec<Command>) -> CommandBatch {
         CommandBatch(Arc::new(Inner {
-            commands,
+            commands: Some(commands),
             encoded: OnceLock::new(),
         }))
     }
 
-    /// The commands, in proposal order.
-    pub fn commands(&self) -> &[Command] {
-        &self.0.commands
-    }
-
-    /// How many commands the entry carries.
-    pub fn len(&self) -> usize {
-        self.0.commands.len()
-    }
-
-    /// True for a batch with no command (never proposed, but decodable).
-    pub fn is_empty(&self) -> bool {
-        self.0.commands.is_empty()
-    }
-
-    /// The commands by value: moved out when this is the last reference, cloned when
-    /// the log still shares the entry.
-    pub fn into_commands(self) -> Vec<Command> {
+    /// The commands by value, in proposal order: moved out when this is the last
+    /// reference to a batch proposed here, cloned when the log still shares it, decoded
+    /// when the batch arrived as bytes.
+    pub fn into_commands(self) -> Result<Vec<Command>, UndecodableBatch> {
         match Arc::try_unwrap(self.0) {
-            Ok(inner) => inner.commands,
-            Err(shared) => shared.commands.clone(),
+            Ok(Inner {
+                commands: Some(commands),
+                ..
+            }) => Ok(commands),
+            Ok(inner) => decode_commands(&inner.encoded),
+            Err(shared) => match &shared.commands {
+                Some(commands) => Ok(commands.clone()),
+                None => decode_commands(&shared.encoded),
+            },
+        }
+    }
+
+    /// The size of the encoded commands, once encoded (always, for a batch that arrived
+    /// as bytes); replication uses it to cap the size of a request.
+    pub fn encoded_len(&self) -> Option<usize> {
+        match self.0.encoded.get() {
+            Some(Ok(bytes)) => Some(bytes.len()),
+            _ => None,
         }
     }
 
     fn encoded(&self) -> Result<&[u8], &str> {
-        match self
-            .0
-            .encoded
-            .get_or_init(|| postcard::to_allocvec(&self.0.commands).map_err(|e| e.to_string()))
-        {
+        let inner = &*self.0;
+        let encoded = inner.encoded.get_or_init(|| match &inner.commands {
+            Some(commands) => postcard::to_allocvec(commands).map_err(|e| e.to_string()),
+            None => Err("a batch holds neither commands nor bytes".into()),
+        });
+        match encoded {
             Ok(bytes) => Ok(bytes),
             Err(e) => Err(e),
         }
     }
+}
 
-    fn decode(bytes: Vec<u8>) -> Result<CommandBatch, postcard::Error> {
-        let commands: Vec<Command> = postcard::from_bytes(&bytes)?;
-        Ok(CommandBatch(Arc::new(Inner {
-            commands,
-            encoded: OnceLock::from(Ok(bytes)),
-        })))
+fn decode_commands(
+    encoded: &OnceLock<Result<Vec<u8>, String>>,
+) -> Result<Vec<Command>, UndecodableBatch> {
+    match encoded.get() {
+        Some(Ok(bytes)) => postcard::from_bytes(bytes).map_err(|e| UndecodableBatch(e.to_string())),
+        Some(Err(e)) => Err(UndecodableBatch(e.clone())),
+        None => Err(UndecodableBatch(
+            "a batch holds neither commands nor bytes".into(),
+        )),
     }
 }
 
@@ -89,13 +109,27 @@ impl From<Vec<Command>> for CommandBatch {
 
 impl fmt::Debug for CommandBatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.commands()).finish()
+        match (&self.0.commands, self.0.encoded.get()) {
+            (Some(commands), _) => f.debug_list().entries(commands).finish(),
+            (None, Some(Ok(bytes))) => write!(f, "CommandBatch({} encoded bytes)", bytes.len()),
+            (None, _) => f.write_str("CommandBatch(empty)"),
+        }
     }
 }
 
 impl PartialEq for CommandBatch {
+    /// Same commands: compared decoded when either side is only bytes.
     fn eq(&self, other: &CommandBatch) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.commands() == other.commands()
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return true;
+        }
+        match (&self.0.commands, &other.0.commands) {
+            (Some(a), Some(b)) => a == b,
+            _ => matches!(
+                (self.clone().into_commands(), other.clone().into_commands()),
+                (Ok(a), Ok(b)) if a == b
+            ),
+        }
     }
 }
 
@@ -124,8 +158,10 @@ impl<'de> Deserialize<'de> for CommandBatch {
             }
         }
         let bytes = deserializer.deserialize_byte_buf(BytesVisitor)?;
-        CommandBatch::decode(bytes)
-            .map_err(|e| de::Error::custom(format!("decoding a log entry's commands: {e}")))
+        Ok(CommandBatch(Arc::new(Inner {
+            commands: None,
+            encoded: OnceLock::from(Ok(bytes)),
+        })))
     }
 }
 
@@ -150,24 +186,31 @@ mod tests {
         let b = batch();
         let wire = postcard::to_allocvec(&b).unwrap();
         let back: CommandBatch = postcard::from_bytes(&wire).unwrap();
-        assert_eq!(back.commands(), b.commands());
-        // Re-encoding the received batch yields the same bytes (they were kept).
+        assert_eq!(back, b);
+        // Re-encoding the received batch yields the same bytes (they were kept, and
+        // sending them on needs no decoding).
         assert_eq!(postcard::to_allocvec(&back).unwrap(), wire);
+        let expected = b.clone().into_commands().unwrap();
+        assert_eq!(back.into_commands().unwrap(), expected);
     }
 
     #[test]
-    fn garbage_bytes_are_an_error_not_a_panic() {
+    fn garbage_bytes_fail_when_applied_not_with_a_panic() {
         let wire = postcard::to_allocvec(&serde_bytes_like(&[0xff, 0xff, 0xff])).unwrap();
-        let err = postcard::from_bytes::<CommandBatch>(&wire).unwrap_err();
-        assert!(matches!(err, postcard::Error::SerdeDeCustom), "{err:?}");
+        let back: CommandBatch = postcard::from_bytes(&wire).unwrap();
+        let err = back.into_commands().unwrap_err();
+        assert!(
+            err.to_string().contains("incompatible orch version"),
+            "{err}"
+        );
     }
 
     #[test]
     fn into_commands_moves_the_last_reference_and_clones_a_shared_one() {
         let b = batch();
         let shared = b.clone();
-        assert_eq!(b.into_commands().len(), 2);
-        assert_eq!(shared.into_commands().len(), 2);
+        assert_eq!(b.into_commands().unwrap().len(), 2);
+        assert_eq!(shared.into_commands().unwrap().len(), 2);
     }
 
     /// A postcard byte string (length prefix and bytes), as the batch encodes itself.

@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{
-    AnyError, Entry, LogId, LogState, RaftLogReader, StorageError, StorageIOError, Vote,
+    AnyError, Entry, EntryPayload, LogId, LogState, RaftLogReader, StorageError, StorageIOError,
+    Vote,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -161,14 +162,45 @@ impl LogStore {
     }
 }
 
-impl RaftLogReader<TypeConfig> for LogStore {
-    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
-        &mut self,
-        range: RB,
+/// The most entry bytes one AppendEntries request carries (at least one entry goes, however
+/// big). openraft gives such a request only the heartbeat interval to complete; a follower
+/// catching up on big batched entries gets them in pieces it can write in time, where
+/// one oversized request would time out on every retry of the same range.
+pub const MAX_APPEND_BYTES: usize = 1 << 20;
+
+/// The encoded size of an entry's commands (0 for blank and membership entries, and for
+/// a batch not yet encoded, which the log store never hands out: it encodes on append).
+fn payload_bytes(entry: &Entry<TypeConfig>) -> usize {
+    match &entry.payload {
+        EntryPayload::Normal(batch) => batch.encoded_len().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Cuts `entries` after the first one that takes the running size over `budget`.
+fn within_budget(mut entries: Vec<Entry<TypeConfig>>, budget: usize) -> Vec<Entry<TypeConfig>> {
+    let mut used = 0usize;
+    let keep = entries
+        .iter()
+        .position(|e| {
+            used = used.saturating_add(payload_bytes(e));
+            used > budget
+        })
+        .map_or(entries.len(), |i| i.max(1));
+    entries.truncate(keep);
+    entries
+}
+
+impl LogStore {
+    /// The entries of `bounds` in index order, stopping once `budget` bytes are read (at
+    /// least one entry).
+    fn read_entries(
+        &self,
+        bounds: (Bound<u64>, Bound<u64>),
+        budget: usize,
     ) -> StoreResult<Vec<Entry<TypeConfig>>> {
-        let bounds = (range.start_bound().cloned(), range.end_bound().cloned());
         if let Some(hit) = half_open(bounds).and_then(|(s, e)| self.recent.get(s, e)) {
-            return Ok(hit);
+            return Ok(within_budget(hit, budget));
         }
         // Queued entries first: one the writer drops from the queue after this is
         // already committed, so the read transaction begun below sees it. Queued entries
@@ -179,17 +211,45 @@ impl RaftLogReader<TypeConfig> for LogStore {
         let txn = self.db.begin_read().map_err(read_err)?;
         let table = txn.open_table(LOGS).map_err(read_err)?;
         let mut out = Vec::new();
+        let mut used = 0usize;
         for item in table.range::<u64>(bounds).map_err(read_err)? {
             let (k, v) = item.map_err(read_err)?;
-            if k.value() >= first_queued {
-                break;
+            if k.value() >= first_queued || (used > budget && !out.is_empty()) {
+                return Ok(out);
             }
+            used = used.saturating_add(v.value().len());
             out.push(postcard::from_bytes(v.value()).map_err(read_err)?);
         }
         for (_, bytes) in queued {
+            if used > budget && !out.is_empty() {
+                break;
+            }
+            used = used.saturating_add(bytes.len());
             out.push(postcard::from_bytes(&bytes).map_err(read_err)?);
         }
         Ok(out)
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> StoreResult<Vec<Entry<TypeConfig>>> {
+        let bounds = (range.start_bound().cloned(), range.end_bound().cloned());
+        self.read_entries(bounds, usize::MAX)
+    }
+
+    /// Replication's read: at most [`MAX_APPEND_BYTES`] per request.
+    async fn limited_get_log_entries(
+        &mut self,
+        start: u64,
+        end: u64,
+    ) -> StoreResult<Vec<Entry<TypeConfig>>> {
+        self.read_entries(
+            (Bound::Included(start), Bound::Excluded(end)),
+            MAX_APPEND_BYTES,
+        )
     }
 }
 

@@ -210,16 +210,26 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 }
                 // The store only accepts increasing indexes; an entry at or below its
                 // latest index is already in it (defensive: openraft never re-applies).
-                EntryPayload::Normal(cmds) if index <= self.state.latest_index() => {
-                    ApplyResults(vec![ApplyResult::default(); cmds.len()])
+                EntryPayload::Normal(batch) => {
+                    let cmds = batch.into_commands().map_err(|e| {
+                        StorageError::from(StorageIOError::new(
+                            ErrorSubject::Apply(entry.log_id),
+                            ErrorVerb::Read,
+                            AnyError::error(e.to_string()),
+                        ))
+                    })?;
+                    if index <= self.state.latest_index() {
+                        ApplyResults(vec![ApplyResult::default(); cmds.len()])
+                    } else {
+                        ApplyResults(
+                            self.state
+                                .apply_batch(index, cmds)
+                                .into_iter()
+                                .map(|r| ApplyResult(r.map_err(Into::into)))
+                                .collect(),
+                        )
+                    }
                 }
-                EntryPayload::Normal(cmds) => ApplyResults(
-                    self.state
-                        .apply_batch(index, cmds.into_commands())
-                        .into_iter()
-                        .map(|r| ApplyResult(r.map_err(Into::into)))
-                        .collect(),
-                ),
             };
             results.push(result);
         }

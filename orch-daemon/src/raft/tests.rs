@@ -325,3 +325,75 @@ async fn three_nodes_replicate_fail_over_and_catch_up() {
         n.shutdown().await.unwrap();
     }
 }
+
+/// A node whose metadata makes its registration entry about `kib` KiB.
+fn register_big(i: usize, kib: usize) -> Command {
+    let Command::NodeRegister(mut r) = register(i) else {
+        unreachable!("register builds a NodeRegister")
+    };
+    r.node.meta.insert("blob".into(), "x".repeat(kib * 1024));
+    Command::NodeRegister(r)
+}
+
+/// A follower that missed more than one request's worth of log
+/// ([`log_store::MAX_APPEND_BYTES`]) catches up from the log. openraft gives each
+/// AppendEntries only the heartbeat interval: sent whole, the backlog timed out on every
+/// retry and the follower never caught up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_catches_up_on_a_backlog_bigger_than_one_request() {
+    let dirs: Vec<TempDir> = (0..3)
+        .map(|i| TempDir::new(&format!("backlog{i}")))
+        .collect();
+    let cfgs: Vec<RaftConfig> = (0..3)
+        .map(|i| {
+            let mut c = config(i as u64 + 1, dirs[i].path());
+            c.heartbeat_ms = 150;
+            c.election_timeout_min_ms = 1000;
+            c.election_timeout_max_ms = 2000;
+            c
+        })
+        .collect();
+    let states: Vec<StateHandle> = (0..3).map(|_| StateHandle::default()).collect();
+    let mut nodes = Vec::new();
+    for i in 0..3 {
+        nodes.push(
+            RaftNode::start(cfgs[i].clone(), states[i].clone())
+                .await
+                .unwrap(),
+        );
+    }
+    nodes[0].bootstrap().await.unwrap();
+    wait_leader(&[&nodes[0]], Duration::from_secs(5)).await;
+    let seed = nodes[0].advertise_addr().to_string();
+    nodes[1].join(&seed, Duration::from_secs(10)).await.unwrap();
+    nodes[2].join(&seed, Duration::from_secs(10)).await.unwrap();
+    let leader_id = wait_leader(&[&nodes[0], &nodes[1], &nodes[2]], Duration::from_secs(5)).await;
+    let leader = nodes.iter().position(|n| n.node_id() == leader_id).unwrap();
+    let lagging = (leader + 1) % 3;
+    let lagging_addr = nodes[lagging].local_addr().to_string();
+    nodes[lagging].shutdown().await.unwrap();
+
+    // 48 entries of 256 KiB: 12 MiB the stopped follower misses.
+    for i in 0..48 {
+        nodes[leader]
+            .replicator()
+            .propose(register_big(i, 256))
+            .await
+            .unwrap();
+    }
+    let target = states[leader].latest_index();
+
+    let mut cfg = cfgs[lagging].clone();
+    cfg.rpc_addr = lagging_addr;
+    let restarted = StateHandle::default();
+    nodes[lagging] = RaftNode::start(cfg, restarted.clone()).await.unwrap();
+    eventually("the follower caught up", Duration::from_secs(30), || {
+        restarted.latest_index() >= target
+    })
+    .await;
+    assert_eq!(restarted.read().nodes().count(), 48);
+    assert_eq!(snapshot_bytes(&restarted), snapshot_bytes(&states[leader]));
+    for n in &nodes {
+        n.shutdown().await.unwrap();
+    }
+}
