@@ -193,15 +193,23 @@ async fn node_id_of_a_data_dir_cannot_change() {
     assert_ne!(node_id_from_name("server-1"), node_id_from_name("server-2"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_nodes_replicate_fail_over_and_catch_up() {
-    let dirs: Vec<TempDir> = (0..3).map(|i| TempDir::new(&format!("three{i}"))).collect();
+/// Three servers in temp dirs named `name0..2`, each config adjusted by `tweak`, started,
+/// bootstrapped by the first and joined by the others.
+struct ThreeServers {
+    dirs: Vec<TempDir>,
+    cfgs: Vec<RaftConfig>,
+    states: Vec<StateHandle>,
+    nodes: Vec<RaftNode>,
+}
+
+async fn start_three(name: &str, tweak: impl Fn(&mut RaftConfig)) -> ThreeServers {
+    let dirs: Vec<TempDir> = (0..3)
+        .map(|i| TempDir::new(&format!("{name}{i}")))
+        .collect();
     let cfgs: Vec<RaftConfig> = (0..3)
         .map(|i| {
             let mut c = config(i as u64 + 1, dirs[i].path());
-            // Small snapshots so the restarted server must catch up from a snapshot.
-            c.snapshot_every = 64;
-            c.logs_to_keep = 0;
+            tweak(&mut c);
             c
         })
         .collect();
@@ -219,6 +227,27 @@ async fn three_nodes_replicate_fail_over_and_catch_up() {
     let seed = nodes[0].advertise_addr().to_string();
     nodes[1].join(&seed, Duration::from_secs(10)).await.unwrap();
     nodes[2].join(&seed, Duration::from_secs(10)).await.unwrap();
+    ThreeServers {
+        dirs,
+        cfgs,
+        states,
+        nodes,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_replicate_fail_over_and_catch_up() {
+    let ThreeServers {
+        dirs: _dirs,
+        cfgs,
+        states,
+        mut nodes,
+    } = start_three("three", |c| {
+        // Small snapshots so the restarted server must catch up from a snapshot.
+        c.snapshot_every = 64;
+        c.logs_to_keep = 0;
+    })
+    .await;
     let voters: BTreeSet<String> = nodes[0].replicator().peers().into_iter().collect();
     assert_eq!(voters.len(), 3, "{voters:?}");
 
@@ -341,32 +370,17 @@ fn register_big(i: usize, kib: usize) -> Command {
 /// retry and the follower never caught up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_catches_up_on_a_backlog_bigger_than_one_request() {
-    let dirs: Vec<TempDir> = (0..3)
-        .map(|i| TempDir::new(&format!("backlog{i}")))
-        .collect();
-    let cfgs: Vec<RaftConfig> = (0..3)
-        .map(|i| {
-            let mut c = config(i as u64 + 1, dirs[i].path());
-            c.heartbeat_ms = 150;
-            c.election_timeout_min_ms = 1000;
-            c.election_timeout_max_ms = 2000;
-            c
-        })
-        .collect();
-    let states: Vec<StateHandle> = (0..3).map(|_| StateHandle::default()).collect();
-    let mut nodes = Vec::new();
-    for i in 0..3 {
-        nodes.push(
-            RaftNode::start(cfgs[i].clone(), states[i].clone())
-                .await
-                .unwrap(),
-        );
-    }
-    nodes[0].bootstrap().await.unwrap();
-    wait_leader(&[&nodes[0]], Duration::from_secs(5)).await;
-    let seed = nodes[0].advertise_addr().to_string();
-    nodes[1].join(&seed, Duration::from_secs(10)).await.unwrap();
-    nodes[2].join(&seed, Duration::from_secs(10)).await.unwrap();
+    let ThreeServers {
+        dirs: _dirs,
+        cfgs,
+        states,
+        mut nodes,
+    } = start_three("backlog", |c| {
+        c.heartbeat_ms = 150;
+        c.election_timeout_min_ms = 1000;
+        c.election_timeout_max_ms = 2000;
+    })
+    .await;
     let leader_id = wait_leader(&[&nodes[0], &nodes[1], &nodes[2]], Duration::from_secs(5)).await;
     let leader = nodes.iter().position(|n| n.node_id() == leader_id).unwrap();
     let lagging = (leader + 1) % 3;
