@@ -177,30 +177,48 @@ fn payload_bytes(entry: &Entry<TypeConfig>) -> usize {
     }
 }
 
-/// Cuts `entries` after the first one that takes the running size over `budget`.
-fn within_budget(mut entries: Vec<Entry<TypeConfig>>, budget: usize) -> Vec<Entry<TypeConfig>> {
-    let mut used = 0usize;
-    let keep = entries
-        .iter()
-        .position(|e| {
-            used = used.saturating_add(payload_bytes(e));
-            used > budget
-        })
-        .map_or(entries.len(), |i| i.max(1));
-    entries.truncate(keep);
-    entries
+/// Admits entries in order while the size of those already admitted is within the limit:
+/// the entry that crosses it still goes, and so does a first entry of any size.
+struct ByteBudget {
+    limit: usize,
+    used: usize,
+    admitted: usize,
+}
+
+impl ByteBudget {
+    fn new(limit: usize) -> ByteBudget {
+        ByteBudget {
+            limit,
+            used: 0,
+            admitted: 0,
+        }
+    }
+
+    /// Whether the next entry, of `size` bytes, goes in (and counts it if so).
+    fn admit(&mut self, size: usize) -> bool {
+        if self.admitted > 0 && self.used > self.limit {
+            return false;
+        }
+        self.used = self.used.saturating_add(size);
+        self.admitted += 1;
+        true
+    }
 }
 
 impl LogStore {
-    /// The entries of `bounds` in index order, stopping once `budget` bytes are read (at
-    /// least one entry).
+    /// The entries of `bounds` in index order, as many as a [`ByteBudget`] of `budget`
+    /// bytes admits.
     fn read_entries(
         &self,
         bounds: (Bound<u64>, Bound<u64>),
         budget: usize,
     ) -> StoreResult<Vec<Entry<TypeConfig>>> {
+        let mut budget = ByteBudget::new(budget);
         if let Some(hit) = half_open(bounds).and_then(|(s, e)| self.recent.get(s, e)) {
-            return Ok(within_budget(hit, budget));
+            return Ok(hit
+                .into_iter()
+                .take_while(|e| budget.admit(payload_bytes(e)))
+                .collect());
         }
         // Queued entries first: one the writer drops from the queue after this is
         // already committed, so the read transaction begun below sees it. Queued entries
@@ -211,20 +229,17 @@ impl LogStore {
         let txn = self.db.begin_read().map_err(read_err)?;
         let table = txn.open_table(LOGS).map_err(read_err)?;
         let mut out = Vec::new();
-        let mut used = 0usize;
         for item in table.range::<u64>(bounds).map_err(read_err)? {
             let (k, v) = item.map_err(read_err)?;
-            if k.value() >= first_queued || (used > budget && !out.is_empty()) {
+            if k.value() >= first_queued || !budget.admit(v.value().len()) {
                 return Ok(out);
             }
-            used = used.saturating_add(v.value().len());
             out.push(postcard::from_bytes(v.value()).map_err(read_err)?);
         }
         for (_, bytes) in queued {
-            if used > budget && !out.is_empty() {
+            if !budget.admit(bytes.len()) {
                 break;
             }
-            used = used.saturating_add(bytes.len());
             out.push(postcard::from_bytes(&bytes).map_err(read_err)?);
         }
         Ok(out)
@@ -338,5 +353,25 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             Ok(())
         }))
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ByteBudget;
+
+    #[test]
+    fn a_budget_admits_the_crossing_entry_and_always_a_first_one() {
+        let mut b = ByteBudget::new(10);
+        assert!(b.admit(4));
+        assert!(b.admit(4));
+        assert!(
+            b.admit(4),
+            "8 used is within 10: the entry that crosses goes"
+        );
+        assert!(!b.admit(1), "12 used is over 10");
+        let mut big = ByteBudget::new(10);
+        assert!(big.admit(1000), "a first entry goes whatever its size");
+        assert!(!big.admit(0));
     }
 }
