@@ -97,22 +97,31 @@ impl TaskRole {
 
 /// A task's state as its task runner observes it.
 ///
-/// A task that exited and is waiting to be restarted by its restart policy is still
-/// `Running`: the task runner owns restarts, and `Exited`/`Failed` are final.
+/// A task waiting out a restart delay is `Starting` again: the task runner owns restarts,
+/// and `Exited`/`Failed` are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TaskRun {
     #[default]
     NotStarted,
+    /// Handed to its task runner but no process runs yet (building its directory,
+    /// fetching artifacts, rendering templates, waiting to restart). Alive, so never
+    /// started twice and killed in a teardown, but it does not satisfy a `Started`
+    /// dependency: poststart tasks wait for the main tasks' processes, as in Nomad.
+    Starting,
+    /// Its process runs.
     Running,
     /// Finished for good without failing the task (a successful exit, or killed).
-    Exited {
-        success: bool,
-    },
+    Exited { success: bool },
     /// Finished for good and failed: restarts exhausted, or not restartable.
     Failed,
 }
 
 impl TaskRun {
+    /// Starting or running: the task runner still has work to do.
+    pub fn is_alive(self) -> bool {
+        matches!(self, TaskRun::Starting | TaskRun::Running)
+    }
+
     /// Exited or failed.
     pub fn is_dead(self) -> bool {
         matches!(self, TaskRun::Exited { .. } | TaskRun::Failed)
@@ -326,7 +335,7 @@ impl LifecyclePlan {
                     Teardown::MainDone => None,
                 };
                 for (i, t) in self.tasks.iter().enumerate() {
-                    if state[i] != TaskRun::Running || t.role == TaskRole::Poststop {
+                    if !state[i].is_alive() || t.role == TaskRole::Poststop {
                         continue;
                     }
                     match &reason {
@@ -349,7 +358,7 @@ impl LifecyclePlan {
             }
         }
 
-        if decision.start.is_empty() && !state.contains(&TaskRun::Running) {
+        if decision.start.is_empty() && !state.iter().any(|s| s.is_alive()) {
             decision.outcome = Some(match state.iter().position(|s| *s == TaskRun::Failed) {
                 Some(i) => AllocOutcome::Failed {
                     task: self.tasks[i].name.clone(),
@@ -368,9 +377,10 @@ impl LifecyclePlan {
                 let src = state[self.graph[e.source()]];
                 match *e.weight() {
                     Cond::Succeeded => src == TaskRun::Exited { success: true },
-                    Cond::Started => src != TaskRun::NotStarted,
+                    // A process ran: it runs now, or it already ended.
+                    Cond::Started => src == TaskRun::Running || src.is_dead(),
                     // Called only in teardown, where nothing not yet started will start.
-                    Cond::Finished => src != TaskRun::Running,
+                    Cond::Finished => !src.is_alive(),
                 }
             })
     }

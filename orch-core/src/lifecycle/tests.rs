@@ -107,6 +107,32 @@ fn prestart_first_then_main_then_poststart() {
 }
 
 #[test]
+fn a_starting_task_is_alive_but_not_started() {
+    const S: TaskRun = TaskRun::Starting;
+    let p = full();
+    // A sidecar still setting up holds main back, and is not started twice.
+    let d = p.next(&obs(&[("init", OK), ("proxy", S)]), false);
+    assert_eq!(d, Decision::default());
+    // Main tasks handed to their runners but not running yet: poststart waits.
+    let d = p.next(
+        &obs(&[("init", OK), ("proxy", R), ("web", S), ("worker", R)]),
+        false,
+    );
+    assert_eq!(d, Decision::default());
+    // A main task that already ended counts as started.
+    let d = p.next(
+        &obs(&[("init", OK), ("proxy", R), ("web", OK), ("worker", R)]),
+        false,
+    );
+    assert_eq!(d.start, vec!["announce", "logs"]);
+    // Stopping kills starting tasks too, and the allocation is not over while one is.
+    let d = p.next(&obs(&[("init", OK), ("proxy", S)]), true);
+    assert_eq!(d.kill.len(), 1);
+    assert_eq!(d.kill[0].0, "proxy");
+    assert!(d.outcome.is_none());
+}
+
+#[test]
 fn failed_prestart_fails_alloc_main_never_starts() {
     let p = full();
     let d = p.next(&obs(&[("init", F), ("proxy", R)]), false);

@@ -285,7 +285,8 @@ impl AllocRunner {
             let decision = plan.next(&observed, stopping);
             for name in &decision.start {
                 if !senders.contains_key(name) {
-                    observed.insert(name.clone(), TaskRun::Running);
+                    // Running once its runner says its process started.
+                    observed.insert(name.clone(), TaskRun::Starting);
                     self.spawn_task(group, name, &upd_tx, &mut senders);
                 }
             }

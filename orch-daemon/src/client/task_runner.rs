@@ -282,7 +282,7 @@ impl TaskRunner {
                 local.state.state = "pending".into();
                 local.state.restarts += 1;
                 local.state.last_restart = Timestamp(now());
-                self.send(local, TaskRun::Running);
+                self.send(local, TaskRun::Starting);
                 // Wait out the delay, unless the task is killed meanwhile.
                 let sleep = tokio::time::sleep(delay);
                 tokio::pin!(sleep);
@@ -325,7 +325,7 @@ impl TaskRunner {
     /// Builds the task's directories, fetches artifacts and renders templates.
     async fn setup(&mut self, local: &mut LocalTaskState) -> Result<(), TaskEvent> {
         self.push_event(local, new_event(event::SETUP, "Building Task Directory"));
-        self.send(local, TaskRun::Running);
+        self.send(local, TaskRun::Starting);
         if let Some(d) = &self.task.dispatch_payload {
             super::alloc_dir::write_payload(&self.dir, &d.file, &self.payload).map_err(|msg| {
                 let mut ev = new_event(event::SETUP_FAILURE, &msg);
@@ -338,7 +338,7 @@ impl TaskRunner {
                 local,
                 new_event(event::DOWNLOADING, "Client is downloading artifacts"),
             );
-            self.send(local, TaskRun::Running);
+            self.send(local, TaskRun::Starting);
             for artifact in &self.task.artifacts {
                 let vars = &self.vars;
                 let r = super::artifact::fetch_artifact(artifact, &self.dir.dir, |s| {
