@@ -25,12 +25,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone)]
 pub struct CommandBatch(Arc<Inner>);
 
-/// At least one of the two forms is always set.
-struct Inner {
-    /// The commands, when proposed here (never filled by decoding: see `into_commands`).
-    commands: Option<Vec<Command>>,
-    /// The postcard `Vec<Command>`, filled on first encode or from the received bytes.
-    encoded: OnceLock<Result<Vec<u8>, String>>,
+enum Inner {
+    /// Proposed on this server: the commands, and their encoding once first needed.
+    Proposed {
+        commands: Vec<Command>,
+        encoded: OnceLock<Result<Vec<u8>, String>>,
+    },
+    /// Arrived as bytes (from a peer or this server's disk): decoded only when applied.
+    Received(Vec<u8>),
 }
 
 /// A log entry whose bytes do not decode to commands (a corrupt log or a peer running an
@@ -44,8 +46,8 @@ pub struct UndecodableBatch(String);
 impl CommandBatch {
     /// A batch of commands not yet encoded.
     pub fn new(commands: Vec<Command>) -> CommandBatch {
-        CommandBatch(Arc::new(Inner {
-            commands: Some(commands),
+        CommandBatch(Arc::new(Inner::Proposed {
+            commands,
             encoded: OnceLock::new(),
         }))
     }
@@ -55,14 +57,11 @@ impl CommandBatch {
     /// when the batch arrived as bytes.
     pub fn into_commands(self) -> Result<Vec<Command>, UndecodableBatch> {
         match Arc::try_unwrap(self.0) {
-            Ok(Inner {
-                commands: Some(commands),
-                ..
-            }) => Ok(commands),
-            Ok(inner) => decode_commands(&inner.encoded),
-            Err(shared) => match &shared.commands {
-                Some(commands) => Ok(commands.clone()),
-                None => decode_commands(&shared.encoded),
+            Ok(Inner::Proposed { commands, .. }) => Ok(commands),
+            Ok(Inner::Received(bytes)) => decode_commands(&bytes),
+            Err(shared) => match &*shared {
+                Inner::Proposed { commands, .. } => Ok(commands.clone()),
+                Inner::Received(bytes) => decode_commands(bytes),
             },
         }
     }
@@ -70,49 +69,39 @@ impl CommandBatch {
     /// The size of the encoded commands, once encoded (always, for a batch that arrived
     /// as bytes); replication uses it to cap the size of a request.
     pub fn encoded_len(&self) -> Option<usize> {
-        match self.0.encoded.get() {
-            Some(Ok(bytes)) => Some(bytes.len()),
-            _ => None,
+        match &*self.0 {
+            Inner::Proposed { encoded, .. } => match encoded.get() {
+                Some(Ok(bytes)) => Some(bytes.len()),
+                _ => None,
+            },
+            Inner::Received(bytes) => Some(bytes.len()),
         }
     }
 
     fn encoded(&self) -> Result<&[u8], &str> {
-        let inner = &*self.0;
-        let encoded = inner.encoded.get_or_init(|| match &inner.commands {
-            Some(commands) => postcard::to_allocvec(commands).map_err(|e| e.to_string()),
-            None => Err("a batch holds neither commands nor bytes".into()),
-        });
-        match encoded {
-            Ok(bytes) => Ok(bytes),
-            Err(e) => Err(e),
+        match &*self.0 {
+            Inner::Proposed { commands, encoded } => {
+                match encoded
+                    .get_or_init(|| postcard::to_allocvec(commands).map_err(|e| e.to_string()))
+                {
+                    Ok(bytes) => Ok(bytes),
+                    Err(e) => Err(e),
+                }
+            }
+            Inner::Received(bytes) => Ok(bytes),
         }
     }
 }
 
-fn decode_commands(
-    encoded: &OnceLock<Result<Vec<u8>, String>>,
-) -> Result<Vec<Command>, UndecodableBatch> {
-    match encoded.get() {
-        Some(Ok(bytes)) => postcard::from_bytes(bytes).map_err(|e| UndecodableBatch(e.to_string())),
-        Some(Err(e)) => Err(UndecodableBatch(e.clone())),
-        None => Err(UndecodableBatch(
-            "a batch holds neither commands nor bytes".into(),
-        )),
-    }
-}
-
-impl From<Vec<Command>> for CommandBatch {
-    fn from(commands: Vec<Command>) -> CommandBatch {
-        CommandBatch::new(commands)
-    }
+fn decode_commands(bytes: &[u8]) -> Result<Vec<Command>, UndecodableBatch> {
+    postcard::from_bytes(bytes).map_err(|e| UndecodableBatch(e.to_string()))
 }
 
 impl fmt::Debug for CommandBatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.0.commands, self.0.encoded.get()) {
-            (Some(commands), _) => f.debug_list().entries(commands).finish(),
-            (None, Some(Ok(bytes))) => write!(f, "CommandBatch({} encoded bytes)", bytes.len()),
-            (None, _) => f.write_str("CommandBatch(empty)"),
+        match &*self.0 {
+            Inner::Proposed { commands, .. } => f.debug_list().entries(commands).finish(),
+            Inner::Received(bytes) => write!(f, "CommandBatch({} encoded bytes)", bytes.len()),
         }
     }
 }
@@ -123,8 +112,8 @@ impl PartialEq for CommandBatch {
         if Arc::ptr_eq(&self.0, &other.0) {
             return true;
         }
-        match (&self.0.commands, &other.0.commands) {
-            (Some(a), Some(b)) => a == b,
+        match (&*self.0, &*other.0) {
+            (Inner::Proposed { commands: a, .. }, Inner::Proposed { commands: b, .. }) => a == b,
             _ => matches!(
                 (self.clone().into_commands(), other.clone().into_commands()),
                 (Ok(a), Ok(b)) if a == b
@@ -158,10 +147,7 @@ impl<'de> Deserialize<'de> for CommandBatch {
             }
         }
         let bytes = deserializer.deserialize_byte_buf(BytesVisitor)?;
-        Ok(CommandBatch(Arc::new(Inner {
-            commands: None,
-            encoded: OnceLock::from(Ok(bytes)),
-        })))
+        Ok(CommandBatch(Arc::new(Inner::Received(bytes))))
     }
 }
 

@@ -9,8 +9,9 @@ pub type NodeId = u64;
 
 openraft::declare_raft_types!(
     /// Orch's Raft types: a log entry carries a [`CommandBatch`](super::CommandBatch) of
-    /// [`Command`](orch_core::state::Command)s (see [`super::batcher`]), applying it yields one [`ApplyResult`] per command, and a
-    /// member's node data is its RPC address (`host:port`).
+    /// [`Command`](orch_core::state::Command)s (see [`super::batcher`]), applying it
+    /// yields one [`ApplyResult`] per command, and a member's node data is its RPC
+    /// address (`host:port`).
     pub TypeConfig:
         D = super::CommandBatch,
         R = ApplyResults,
