@@ -19,69 +19,10 @@ fn job(i: usize) -> serde_json::Value {
     }})
 }
 
-fn leader_rpc(agent: &impl HasHttp) -> Option<String> {
-    let (code, v) = get(agent, "/v1/status/leader");
-    (code == 200)
-        .then(|| v.as_str().map(str::to_string))
-        .flatten()
-        .filter(|s| !s.is_empty())
-}
-
 #[test]
 fn three_servers_survive_the_loss_of_their_leader() {
     let dir = temp_dir("cluster");
-    let data = |n: &str| dir.join(n).to_str().unwrap().to_string();
-    let a = start(
-        &dir,
-        &[
-            "-server",
-            "-bootstrap-expect",
-            "1",
-            "-data-dir",
-            &data("a"),
-            "-node",
-            "a",
-        ],
-    );
-    wait_leader(&a);
-    let b = start(
-        &dir,
-        &[
-            "-server",
-            "-retry-join",
-            &a.serf,
-            "-data-dir",
-            &data("b"),
-            "-node",
-            "b",
-        ],
-    );
-    let c = start(
-        &dir,
-        &[
-            "-server",
-            "-retry-join",
-            &a.serf,
-            "-data-dir",
-            &data("c"),
-            "-node",
-            "c",
-        ],
-    );
-    let mut agents = vec![a, b, c];
-    // Wait for three voters.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, peers) = get(&agents[0], "/v1/status/peers");
-        if peers.as_array().is_some_and(|p| p.len() == 3) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "three voters never formed: {peers}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let mut agents = three_servers(&dir, [&[], &[], &[]]);
     // A stream of registrations through a follower and the leader.
     let mut acked = Vec::new();
     for i in 0..40 {
@@ -175,21 +116,7 @@ fn servers_listing_each_other_form_one_cluster() {
         agents.push(start_background(&dir, &refs));
     }
     let agents: Vec<Agent> = agents.into_iter().map(|a| a.join().unwrap()).collect();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let leaders: Vec<Option<String>> = agents.iter().map(leader_rpc).collect();
-        let (_, peers) = get(&agents[0], "/v1/status/peers");
-        if peers.as_array().is_some_and(|p| p.len() == 3)
-            && leaders.iter().all(|l| l.is_some() && *l == leaders[0])
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no single three-voter cluster: peers {peers}, leaders {leaders:?}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_one_leader(&agents, 3);
     let (code, body) = send(&agents[2], "PUT", "/v1/jobs", job(1));
     assert_eq!(code, 200, "{body}");
     drop(agents);

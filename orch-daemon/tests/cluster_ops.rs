@@ -3,67 +3,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
-
-fn leader_rpc(agent: &impl HasHttp) -> Option<String> {
-    let (code, v) = get(agent, "/v1/status/leader");
-    (code == 200)
-        .then(|| v.as_str().map(str::to_string))
-        .flatten()
-        .filter(|s| !s.is_empty())
-}
-
-/// Three servers: `a` bootstraps, `b` and `c` join it.
-fn three_servers(dir: &std::path::Path) -> Vec<Agent> {
-    let data = |n: &str| dir.join(n).to_str().unwrap().to_string();
-    let a = start(
-        dir,
-        &[
-            "-server",
-            "-bootstrap-expect",
-            "1",
-            "-data-dir",
-            &data("a"),
-            "-node",
-            "a",
-        ],
-    );
-    wait_leader(&a);
-    let join = |n: &str| {
-        start(
-            dir,
-            &[
-                "-server",
-                "-retry-join",
-                &a.serf,
-                "-data-dir",
-                &data(n),
-                "-node",
-                n,
-            ],
-        )
-    };
-    let b = join("b");
-    let c = join("c");
-    let agents = vec![a, b, c];
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, peers) = get(&agents[0], "/v1/status/peers");
-        let leaders: Vec<Option<String>> = agents.iter().map(leader_rpc).collect();
-        if peers.as_array().is_some_and(|p| p.len() == 3)
-            && leaders.iter().all(|l| l.is_some() && *l == leaders[0])
-        {
-            return agents;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "three voters never formed: {peers}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 fn node(id: &str) -> serde_json::Value {
     serde_json::json!({"Node": {
@@ -77,7 +19,7 @@ fn node(id: &str) -> serde_json::Value {
 #[test]
 fn client_calls_to_a_follower_reach_the_leader() {
     let dir = temp_dir("cluster-ops");
-    let agents = three_servers(&dir);
+    let agents = three_servers(&dir, [&[], &[], &[]]);
     let leader = leader_rpc(&agents[0]).unwrap();
     let follower = agents.iter().find(|a| a.rpc != leader).unwrap();
     let id = "6f1d9c4e-0000-4000-8000-000000000001";

@@ -36,14 +36,6 @@ fn job(i: usize) -> serde_json::Value {
     }})
 }
 
-fn leader_rpc(agent: &Agent) -> Option<String> {
-    let (code, v) = get(agent, "/v1/status/leader");
-    (code == 200)
-        .then(|| v.as_str().map(str::to_string))
-        .flatten()
-        .filter(|s| !s.is_empty())
-}
-
 /// Peer rows of `operator raft list-peers` (without the header).
 fn peer_rows(agent: &Agent) -> Vec<String> {
     ok(agent, &["operator", "raft", "list-peers"])

@@ -90,6 +90,13 @@ pub struct ServerConfig {
     pub deployment_gc_threshold: Option<String>,
     /// Age at which down nodes are collected (default `24h`).
     pub node_gc_threshold: Option<String>,
+    /// Raft entries between snapshots (Nomad's `raft_snapshot_threshold`; default
+    /// 8192). After a snapshot the log before it is purged, keeping the trailing logs.
+    pub raft_snapshot_threshold: Option<u64>,
+    /// Entries kept in the log behind a snapshot, so a briefly lagging server catches up
+    /// from the log rather than a whole snapshot (Nomad's `raft_trailing_logs`; orch's
+    /// default is 1000: its entries are batches of many writes, not single writes).
+    pub raft_trailing_logs: Option<u64>,
 }
 
 /// `client` block.
@@ -277,6 +284,12 @@ impl AgentConfig {
         }
         if other.server.max_heartbeats_per_second.is_some() {
             self.server.max_heartbeats_per_second = other.server.max_heartbeats_per_second;
+        }
+        if other.server.raft_snapshot_threshold.is_some() {
+            self.server.raft_snapshot_threshold = other.server.raft_snapshot_threshold;
+        }
+        if other.server.raft_trailing_logs.is_some() {
+            self.server.raft_trailing_logs = other.server.raft_trailing_logs;
         }
         for (mine, theirs) in [
             (

@@ -306,6 +306,18 @@ async fn start_server(
         raft_config.election_timeout_min_ms = 300;
         raft_config.election_timeout_max_ms = 600;
     }
+    if let Some(n) = config.server.raft_snapshot_threshold {
+        if n == 0 {
+            return Err(
+                "server.raft_snapshot_threshold must be at least 1 (entries between snapshots)"
+                    .into(),
+            );
+        }
+        raft_config.snapshot_every = n;
+    }
+    if let Some(n) = config.server.raft_trailing_logs {
+        raft_config.logs_to_keep = n;
+    }
     let node = RaftNode::start(raft_config, state.clone())
         .await
         .map_err(|e| e.to_string())?;

@@ -25,6 +25,10 @@ pub const MAX_IN_FLIGHT: usize = 1;
 /// Commands in one entry, at most (bounds the entry size and a batch's apply time).
 pub const MAX_BATCH: usize = 256;
 
+/// The most encoded bytes one entry holds (unless a single command is bigger), so that an
+/// entry always fits one peer request.
+pub const MAX_ENTRY_BYTES: usize = 16 << 20;
+
 /// Why a batched write did not commit here.
 #[derive(Debug, Clone)]
 pub enum BatchError {

@@ -113,6 +113,20 @@ impl axum::extract::FromRef<RpcState> for ProposalBatcher {
     }
 }
 
+/// The largest peer request body a server accepts. Every peer request must fit: an
+/// AppendEntries carries at most [`MAX_APPEND_BYTES`](super::log_store::MAX_APPEND_BYTES)
+/// or one entry of at most [`MAX_ENTRY_BYTES`](super::batcher::MAX_ENTRY_BYTES), a
+/// snapshot chunk at most [`SNAPSHOT_CHUNK_BYTES`](super::node::SNAPSHOT_CHUNK_BYTES),
+/// and a forwarded batch as much as an entry. axum's default of 2 MiB refused every
+/// snapshot chunk (3 MiB in openraft), so a server that needed a snapshot never caught up.
+pub const MAX_PEER_BODY_BYTES: usize = 64 << 20;
+
+const _: () = {
+    assert!(super::node::SNAPSHOT_CHUNK_BYTES as usize + (1 << 20) < MAX_PEER_BODY_BYTES);
+    assert!(super::batcher::MAX_ENTRY_BYTES + (1 << 20) < MAX_PEER_BODY_BYTES);
+    assert!(super::log_store::MAX_APPEND_BYTES < MAX_PEER_BODY_BYTES);
+};
+
 /// The routes of the Raft RPC listener; mount it on the server's RPC address.
 pub fn raft_router(raft: OrchRaft, batcher: ProposalBatcher) -> Router {
     Router::new()
@@ -125,6 +139,7 @@ pub fn raft_router(raft: OrchRaft, batcher: ProposalBatcher) -> Router {
             super::membership::REMOVE_PATH,
             post(super::membership::remove_handler),
         )
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_PEER_BODY_BYTES))
         .with_state(RpcState { raft, batcher })
 }
 

@@ -121,6 +121,7 @@ pub fn start(dir: &Path, extra: &[&str]) -> Agent {
         .spawn()
         .expect("start orch");
     let out = child.stdout.take().unwrap();
+    let started = watchdog(child.id(), STARTUP_LIMIT);
     let mut lines = BufReader::new(out).lines();
     let (mut http, mut rpc, mut serf) = (None, None, None);
     for line in lines.by_ref() {
@@ -136,14 +137,99 @@ pub fn start(dir: &Path, extra: &[&str]) -> Agent {
             break;
         }
     }
+    started.store(true, std::sync::atomic::Ordering::Relaxed);
     std::thread::spawn(move || for _ in lines {});
     Agent {
         child,
-        http: http.expect("agent printed its HTTP address"),
+        http: http.unwrap_or_else(|| {
+            panic!("the agent did not print its HTTP address within {STARTUP_LIMIT:?} (killed)")
+        }),
         // Client-only agents have neither.
         rpc: rpc.unwrap_or_default(),
         serf: serf.unwrap_or_default(),
     }
+}
+
+/// How long an agent may take to print its addresses before the test gives up on it.
+pub const STARTUP_LIMIT: Duration = Duration::from_secs(90);
+
+/// Kills `pid` unless the returned flag is set within `limit`, so an agent that never
+/// finishes starting fails its test instead of hanging it.
+fn watchdog(pid: u32, limit: Duration) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let started = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = started.clone();
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // SAFETY: kill has no memory preconditions; at worst the pid is already reaped.
+        unsafe {
+            libc::kill(pid as i32, libc::SIGKILL);
+        }
+    });
+    started
+}
+
+/// The leader's RPC address as `agent` reports it, `None` when it knows none.
+pub fn leader_rpc(agent: &impl HasHttp) -> Option<String> {
+    let (code, v) = get(agent, "/v1/status/leader");
+    (code == 200)
+        .then(|| v.as_str().map(str::to_string))
+        .flatten()
+        .filter(|s| !s.is_empty())
+}
+
+/// Waits until `agents` agree on one leader and it has `voters` voters.
+pub fn wait_one_leader(agents: &[Agent], voters: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, peers) = get(&agents[0], "/v1/status/peers");
+        let leaders: Vec<Option<String>> = agents.iter().map(leader_rpc).collect();
+        if peers.as_array().is_some_and(|p| p.len() == voters)
+            && leaders.iter().all(|l| l.is_some() && *l == leaders[0])
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no single {voters}-voter cluster: peers {peers}, leaders {leaders:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Three servers: `a` bootstraps, `b` and `c` join it through its serf port. Each
+/// `extra` argument list is appended to that server's command line.
+pub fn three_servers(dir: &Path, extra: [&[&str]; 3]) -> Vec<Agent> {
+    let data = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let mut a_args = vec!["-server", "-bootstrap-expect", "1"];
+    let a_data = data("a");
+    a_args.extend(["-data-dir", &a_data, "-node", "a"]);
+    a_args.extend(extra[0]);
+    let a = start(dir, &a_args);
+    wait_leader(&a);
+    let serf = a.serf.clone();
+    let mut agents = vec![a];
+    for (name, more) in [("b", extra[1]), ("c", extra[2])] {
+        let d = data(name);
+        let mut args = vec![
+            "-server",
+            "-retry-join",
+            &serf,
+            "-data-dir",
+            &d,
+            "-node",
+            name,
+        ];
+        args.extend(more);
+        agents.push(start(dir, &args));
+    }
+    wait_one_leader(&agents, 3);
+    agents
 }
 
 pub fn get(agent: &impl HasHttp, path: &str) -> (u16, serde_json::Value) {
