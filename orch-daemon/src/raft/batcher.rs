@@ -17,6 +17,7 @@ use orch_core::state::Command;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::CommandBatch;
+use super::command_batch::EncodedCommand;
 use super::types::{ApplyResult, NodeId, OrchRaft};
 
 /// Entries proposed and not yet committed, at most; more writers wait and batch up.
@@ -39,7 +40,7 @@ pub enum BatchError {
 }
 
 struct Pending {
-    cmd: Command,
+    cmd: EncodedCommand,
     reply: oneshot::Sender<Result<ApplyResult, BatchError>>,
 }
 
@@ -71,57 +72,100 @@ impl ProposalBatcher {
         let stopped = || BatchError::Failed("this server is shutting down".into());
         let mut waiting = Vec::with_capacity(cmds.len());
         for cmd in cmds {
+            let cmd = match EncodedCommand::new(cmd) {
+                Ok(cmd) => cmd,
+                Err(e) => {
+                    waiting.push(Err(BatchError::Failed(e)));
+                    continue;
+                }
+            };
             let (reply, rx) = oneshot::channel();
             waiting.push(match self.tx.send(Pending { cmd, reply }) {
-                Ok(()) => Some(rx),
-                Err(_) => None,
+                Ok(()) => Ok(rx),
+                Err(_) => Err(stopped()),
             });
         }
         let mut out = Vec::with_capacity(waiting.len());
         for rx in waiting {
             out.push(match rx {
-                Some(rx) => rx.await.unwrap_or_else(|_| Err(stopped())),
-                None => Err(stopped()),
+                Ok(rx) => rx.await.unwrap_or_else(|_| Err(stopped())),
+                Err(e) => Err(e),
             });
         }
         out
     }
 }
 
-async fn run(raft: OrchRaft, mut rx: mpsc::UnboundedReceiver<Pending>) {
+async fn run(raft: OrchRaft, rx: mpsc::UnboundedReceiver<Pending>) {
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut queue = BatchQueue::new(rx);
+    let limits = BatchLimits {
+        items: MAX_BATCH,
+        bytes: MAX_ENTRY_BYTES,
+    };
     loop {
-        let Some((slot, batch)) = next_batch(&slots, &mut rx, MAX_BATCH).await else {
+        let Some((slot, batch)) = queue.next(&slots, limits, |p| p.cmd.bytes.len()).await else {
             return;
         };
         let raft = raft.clone();
         tokio::spawn(async move {
-            let (cmds, replies): (Vec<Command>, Vec<_>) =
+            let (cmds, replies): (Vec<EncodedCommand>, Vec<_>) =
                 batch.into_iter().map(|p| (p.cmd, p.reply)).unzip();
-            let result = raft.client_write(CommandBatch::new(cmds)).await;
+            let result = raft.client_write(CommandBatch::from_encoded(cmds)).await;
             drop(slot);
             deliver(result, replies);
         });
     }
 }
 
-/// Waits for a free in-flight slot, then for one queued item, then takes whatever else
-/// is already queued, up to `max` in all; `None` once every sender is gone. The slot
-/// comes first: while all slots are busy, items pile up and go together next time.
-pub(super) async fn next_batch<T>(
-    slots: &Arc<Semaphore>,
-    rx: &mut mpsc::UnboundedReceiver<T>,
-    max: usize,
-) -> Option<(OwnedSemaphorePermit, Vec<T>)> {
-    let slot = Arc::clone(slots).acquire_owned().await.ok()?;
-    let mut batch = vec![rx.recv().await?];
-    while batch.len() < max {
-        match rx.try_recv() {
-            Ok(item) => batch.push(item),
-            Err(_) => break,
-        }
+/// How much one batch may hold: items, and bytes as the caller weighs an item.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BatchLimits {
+    /// Items, at most.
+    pub(super) items: usize,
+    /// Bytes, at most, unless the first item alone is bigger.
+    pub(super) bytes: usize,
+}
+
+/// A queue taken from in batches; an item that would overfill a batch waits at the
+/// head for the next one.
+pub(super) struct BatchQueue<T> {
+    rx: mpsc::UnboundedReceiver<T>,
+    carry: Option<T>,
+}
+
+impl<T> BatchQueue<T> {
+    pub(super) fn new(rx: mpsc::UnboundedReceiver<T>) -> BatchQueue<T> {
+        BatchQueue { rx, carry: None }
     }
-    Some((slot, batch))
+
+    /// Waits for a free in-flight slot, then for one item, then takes whatever else is
+    /// already queued within `limits`; `None` once every sender is gone. The slot comes
+    /// first: while all slots are busy, items pile up and go together next time.
+    pub(super) async fn next(
+        &mut self,
+        slots: &Arc<Semaphore>,
+        limits: BatchLimits,
+        size: impl Fn(&T) -> usize,
+    ) -> Option<(OwnedSemaphorePermit, Vec<T>)> {
+        let slot = Arc::clone(slots).acquire_owned().await.ok()?;
+        let first = match self.carry.take() {
+            Some(item) => item,
+            None => self.rx.recv().await?,
+        };
+        let mut bytes = size(&first);
+        let mut batch = vec![first];
+        while batch.len() < limits.items {
+            let Ok(item) = self.rx.try_recv() else { break };
+            bytes += size(&item);
+            if bytes > limits.bytes {
+                self.carry = Some(item);
+                break;
+            }
+            batch.push(item);
+        }
+        Some((slot, batch))
+    }
 }
 
 type WriteResult = Result<
@@ -151,5 +195,32 @@ fn deliver(result: WriteResult, replies: Vec<oneshot::Sender<Result<ApplyResult,
     for (reply, r) in replies.into_iter().zip(each) {
         // The writer may have given up (request cancelled); nothing to do then.
         let _ = reply.send(r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_batch_stops_before_its_byte_limit_and_the_rest_waits_for_the_next() {
+        let (tx, rx) = mpsc::unbounded_channel::<usize>();
+        for size in [4, 3, 2, 9, 1] {
+            tx.send(size).unwrap();
+        }
+        drop(tx);
+        let slots = Arc::new(Semaphore::new(1));
+        let limits = BatchLimits {
+            items: 10,
+            bytes: 8,
+        };
+        let mut queue = BatchQueue::new(rx);
+        let mut batches = Vec::new();
+        while let Some((slot, batch)) = queue.next(&slots, limits, |n| *n).await {
+            drop(slot);
+            batches.push(batch);
+        }
+        // 4+3 fit, 2 would pass 8; 9 alone is bigger than the limit but goes alone.
+        assert_eq!(batches, vec![vec![4, 3], vec![2], vec![9], vec![1]]);
     }
 }

@@ -35,6 +35,45 @@ enum Inner {
     Received(Vec<u8>),
 }
 
+/// One command and its postcard encoding, made on the writer's task: the batcher bounds
+/// an entry by these sizes, and the entry's encoding is their concatenation.
+pub(crate) struct EncodedCommand {
+    /// The command.
+    pub(crate) cmd: Command,
+    /// Its postcard encoding.
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl EncodedCommand {
+    /// Encodes `cmd`; an error names why postcard refused it (a bug, not an input error).
+    pub(crate) fn new(cmd: Command) -> Result<EncodedCommand, String> {
+        let bytes = postcard::to_allocvec(&cmd)
+            .map_err(|e| format!("encoding the command failed ({e}); this is a bug in orch"))?;
+        Ok(EncodedCommand { cmd, bytes })
+    }
+}
+
+/// The postcard encoding of a `Vec<Command>` from the encodings of its commands: the
+/// sequence's length as a varint, then the elements, as postcard lays out a sequence.
+pub(crate) fn encode_seq<'a>(pieces: impl ExactSizeIterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
+    let total: usize = pieces.clone().map(<[u8]>::len).sum();
+    let mut out = Vec::with_capacity(total + 10);
+    let mut n = pieces.len() as u64;
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    for p in pieces {
+        out.extend_from_slice(p);
+    }
+    out
+}
+
 /// A log entry whose bytes do not decode to commands (a corrupt log or a peer running an
 /// incompatible version).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -49,6 +88,17 @@ impl CommandBatch {
         CommandBatch(Arc::new(Inner::Proposed {
             commands,
             encoded: OnceLock::new(),
+        }))
+    }
+
+    /// A batch of commands already encoded one by one: its encoding is their
+    /// concatenation, made here instead of a second encoding pass later.
+    pub(crate) fn from_encoded(items: Vec<EncodedCommand>) -> CommandBatch {
+        let encoded = OnceLock::new();
+        let _ = encoded.set(Ok(encode_seq(items.iter().map(|i| i.bytes.as_slice()))));
+        CommandBatch(Arc::new(Inner::Proposed {
+            commands: items.into_iter().map(|i| i.cmd).collect(),
+            encoded,
         }))
     }
 
@@ -178,6 +228,31 @@ mod tests {
         assert_eq!(postcard::to_allocvec(&back).unwrap(), wire);
         let expected = b.clone().into_commands().unwrap();
         assert_eq!(back.into_commands().unwrap(), expected);
+    }
+
+    #[test]
+    fn a_batch_of_encoded_commands_encodes_as_one_of_commands() {
+        for n in [0usize, 1, 2, 127, 128, 300] {
+            let cmds: Vec<Command> = (0..n)
+                .map(|i| {
+                    Command::NodeDeregister(NodeDeregister {
+                        node_ids: vec![format!("n{i}")],
+                    })
+                })
+                .collect();
+            let encoded: Vec<EncodedCommand> = cmds
+                .iter()
+                .cloned()
+                .map(|c| EncodedCommand::new(c).unwrap())
+                .collect();
+            let from_parts = CommandBatch::from_encoded(encoded);
+            assert_eq!(
+                postcard::to_allocvec(&from_parts).unwrap(),
+                postcard::to_allocvec(&CommandBatch::new(cmds.clone())).unwrap(),
+                "{n} commands"
+            );
+            assert_eq!(from_parts.into_commands().unwrap(), cmds);
+        }
     }
 
     #[test]

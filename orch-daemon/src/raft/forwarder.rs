@@ -12,9 +12,10 @@ use std::sync::Arc;
 use orch_core::state::Command;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::batcher::next_batch;
+use super::batcher::{BatchLimits, BatchQueue, MAX_ENTRY_BYTES};
+use super::command_batch::{EncodedCommand, encode_seq};
 use super::http::ForwardReply;
-use super::network::{CallError, HttpNetwork, post_postcard};
+use super::network::{CallError, HttpNetwork, post_postcard_bytes};
 
 /// Forward requests in flight, at most; more writes wait and go together.
 const MAX_IN_FLIGHT: usize = 1;
@@ -30,7 +31,7 @@ type Reply = oneshot::Sender<Result<ForwardReply, CallError>>;
 
 struct Queued {
     addr: String,
-    cmd: Command,
+    cmd: EncodedCommand,
     reply: Reply,
 }
 
@@ -58,6 +59,10 @@ impl Forwarder {
             addr: addr.to_string(),
             message: "this server is shutting down".into(),
         };
+        let cmd = EncodedCommand::new(cmd).map_err(|message| CallError::Failed {
+            addr: addr.to_string(),
+            message,
+        })?;
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Queued {
@@ -70,14 +75,20 @@ impl Forwarder {
     }
 }
 
-async fn run(network: HttpNetwork, mut rx: mpsc::UnboundedReceiver<Queued>) {
+async fn run(network: HttpNetwork, rx: mpsc::UnboundedReceiver<Queued>) {
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut queue = BatchQueue::new(rx);
+    // A forwarded batch must fit one peer request, as an entry does.
+    let limits = BatchLimits {
+        items: MAX_BATCH,
+        bytes: MAX_ENTRY_BYTES,
+    };
     loop {
-        let Some((slot, batch)) = next_batch(&slots, &mut rx, MAX_BATCH).await else {
+        let Some((slot, batch)) = queue.next(&slots, limits, |q| q.cmd.bytes.len()).await else {
             return;
         };
         // One request per leader address (two only while leadership moves).
-        let mut by_addr: BTreeMap<String, Vec<(Command, Reply)>> = BTreeMap::new();
+        let mut by_addr: BTreeMap<String, Vec<(EncodedCommand, Reply)>> = BTreeMap::new();
         for q in batch {
             by_addr.entry(q.addr).or_default().push((q.cmd, q.reply));
         }
@@ -91,13 +102,15 @@ async fn run(network: HttpNetwork, mut rx: mpsc::UnboundedReceiver<Queued>) {
     }
 }
 
-async fn send(network: &HttpNetwork, addr: &str, batch: Vec<(Command, Reply)>) {
-    let (cmds, replies): (Vec<Command>, Vec<Reply>) = batch.into_iter().unzip();
-    let result: Result<Vec<ForwardReply>, CallError> = post_postcard(
+async fn send(network: &HttpNetwork, addr: &str, batch: Vec<(EncodedCommand, Reply)>) {
+    let (cmds, replies): (Vec<EncodedCommand>, Vec<Reply>) = batch.into_iter().unzip();
+    // The postcard `Vec<Command>` the leader decodes, from the commands' own encodings.
+    let body = encode_seq(cmds.iter().map(|c| c.bytes.as_slice()));
+    let result: Result<Vec<ForwardReply>, CallError> = post_postcard_bytes(
         network.client(),
         addr,
         FORWARD_PATH,
-        &cmds,
+        body,
         network.request_timeout(),
     )
     .await;

@@ -72,16 +72,30 @@ pub(crate) async fn post_postcard<Req: Serialize, Resp: DeserializeOwned>(
     body: &Req,
     timeout: Duration,
 ) -> Result<Resp, CallError> {
+    let bytes = postcard::to_allocvec(body).map_err(|e| CallError::Failed {
+        addr: addr.to_string(),
+        message: format!("encode: {e}"),
+    })?;
+    post_postcard_bytes(client, addr, path, bytes, timeout).await
+}
+
+/// Posts an already postcard-encoded `body` and decodes the postcard reply.
+pub(crate) async fn post_postcard_bytes<Resp: DeserializeOwned>(
+    client: &reqwest::Client,
+    addr: &str,
+    path: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<Resp, CallError> {
     let failed = |message: String| CallError::Failed {
         addr: addr.to_string(),
         message,
     };
-    let bytes = postcard::to_allocvec(body).map_err(|e| failed(format!("encode: {e}")))?;
     let resp = client
         .post(format!("http://{addr}{path}"))
         .header(reqwest::header::CONTENT_TYPE, POSTCARD)
         .timeout(timeout)
-        .body(bytes)
+        .body(body)
         .send()
         .await
         .map_err(|e| {
