@@ -191,6 +191,42 @@ fn paused_servers_catch_up_after_an_election() {
     let other = 3 - leader - follower;
     signal(&cluster.agents[follower], libc::SIGSTOP);
     cluster.write(10..110, &[leader, other]);
+    // The leader says that the paused server does not keep up: in the raft
+    // configuration, list-peers, autopilot health and the metrics.
+    let stopped_id = wait_for(
+        Duration::from_secs(30),
+        "the paused server reported",
+        || {
+            let (_, conf) = get(&cluster.agents[leader], "/v1/operator/raft/configuration");
+            let row = conf["Servers"]
+                .as_array()?
+                .iter()
+                .find(|s| s["Address"] == cluster.agents[follower].rpc.as_str())?
+                .clone();
+            (row["Healthy"] == false && row["TrailingLogs"].as_u64()? > 0)
+                .then_some(row["ID"].clone())
+        },
+    );
+    let (code, autopilot) = get(&cluster.agents[leader], "/v1/operator/autopilot/health");
+    assert_eq!(code, 429, "{autopilot}");
+    assert_eq!(autopilot["Healthy"], false, "{autopilot}");
+    let peers = orch_cli(&cluster.agents[leader], &["operator", "raft", "list-peers"]);
+    let peers = String::from_utf8_lossy(&peers.stdout).to_string();
+    let row = peers
+        .lines()
+        .find(|l| l.contains(&cluster.agents[follower].rpc))
+        .unwrap_or_else(|| panic!("no row for the paused server: {peers}"));
+    assert!(row.trim_end().ends_with("false"), "{peers}");
+    assert!(
+        peers.lines().next().unwrap().contains("TrailingLogs"),
+        "{peers}"
+    );
+    let (_, metrics) = get_text(&cluster.agents[leader], "/v1/metrics?format=prometheus");
+    let id = stopped_id.as_str().unwrap().to_string();
+    assert!(
+        metrics.contains(&format!("nomad_raft_peer_healthy{{peer_id=\"{id}\"}} 0")),
+        "{metrics}"
+    );
     // Pause the leader too: `other` cannot win alone (one of three), so resume the
     // follower as soon as the leader stops; `other` or the follower is elected.
     signal(&cluster.agents[leader], libc::SIGSTOP);
@@ -206,6 +242,12 @@ fn paused_servers_catch_up_after_an_election() {
         cluster.wait_caught_up(i, "every server to converge after the pauses");
     }
     wait_one_leader(&cluster.agents, 3);
+    // Once converged, the leader reports every server healthy again.
+    let leader = cluster.leader();
+    wait_for(Duration::from_secs(30), "every server healthy", || {
+        let (code, _) = get(&cluster.agents[leader], "/v1/operator/autopilot/health");
+        (code == 200).then_some(())
+    });
     drop(cluster);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -133,12 +133,50 @@ pub fn load_config(args: &[String]) -> Result<AgentConfig, ConfigError> {
 /// Runs `orch agent` until interrupted.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let config = load_config(args).map_err(|e| e.to_string())?;
+    init_logging(&config.log_level)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(serve(config))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Logs to stderr at `log_level` (Nomad's names: `trace`, `debug`, `info`, `warn`,
+/// `err`/`error`, `off`, any case). openraft logs at `warn` and above whatever the level
+/// below `debug`: its `info` lines describe every replication step.
+fn init_logging(log_level: &str) -> Result<(), String> {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let level = match log_level.to_ascii_lowercase().as_str() {
+        "trace" => LevelFilter::TRACE,
+        "debug" => LevelFilter::DEBUG,
+        "info" => LevelFilter::INFO,
+        "warn" => LevelFilter::WARN,
+        "err" | "error" => LevelFilter::ERROR,
+        "off" => LevelFilter::OFF,
+        other => {
+            return Err(format!(
+                "log_level {other:?} is not a log level: use trace, debug, info, warn, error or off"
+            ));
+        }
+    };
+    let openraft = if level >= LevelFilter::DEBUG {
+        level
+    } else {
+        level.min(LevelFilter::WARN)
+    };
+    let filter = Targets::new()
+        .with_target("openraft", openraft)
+        .with_default(level);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    // A second agent in one process (tests) keeps the first subscriber.
+    let _ = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .try_init();
+    Ok(())
 }
 
 async fn serve(config: AgentConfig) -> Result<(), String> {

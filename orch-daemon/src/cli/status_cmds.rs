@@ -26,7 +26,8 @@ Options:
 
 const OPERATOR_USAGE: &str = "Usage: orch operator raft <list-peers|remove-peer> [options]
 
-  list-peers   Lists the Raft peers (servers) and which one leads.
+  list-peers   Lists the Raft peers (servers), which one leads, and how each keeps up:
+               last contact with the leader, entries it trails by, healthy.
   remove-peer  Removes a server from the Raft configuration.
 
 Options:
@@ -138,9 +139,19 @@ fn list_peers(args: &[String]) -> Result<ExitCode, String> {
         return super::print_json(&reply);
     }
     let mut rows = vec![
-        ["Node", "ID", "Address", "State", "Voter", "RaftProtocol"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "Node",
+            "ID",
+            "Address",
+            "State",
+            "Voter",
+            "RaftProtocol",
+            "LastContact",
+            "TrailingLogs",
+            "Healthy",
+        ]
+        .map(String::from)
+        .to_vec(),
     ];
     for s in reply["Servers"].as_array().into_iter().flatten() {
         let state = if s["Leader"].as_bool().unwrap_or(false) {
@@ -155,6 +166,12 @@ fn list_peers(args: &[String]) -> Result<ExitCode, String> {
             state.to_string(),
             s["Voter"].as_bool().unwrap_or(false).to_string(),
             text(&s["RaftProtocol"]),
+            match text(&s["LastContact"]) {
+                c if c.is_empty() => "-".to_string(),
+                c => c,
+            },
+            s["TrailingLogs"].as_u64().unwrap_or(0).to_string(),
+            s["Healthy"].as_bool().unwrap_or(false).to_string(),
         ]);
     }
     println!("{}", columns(&rows));

@@ -291,6 +291,10 @@ pub fn router(api: Arc<ApiState>) -> Router {
             get(status::raft_configuration),
         )
         .route(
+            "/v1/operator/autopilot/health",
+            get(status::autopilot_health),
+        )
+        .route(
             "/v1/operator/raft/peer",
             axum::routing::delete(operator::remove_peer),
         )

@@ -109,16 +109,25 @@ pub async fn members(State(api): Api) -> Response {
     api.reply(api.state.latest_index().max(1), &body)
 }
 
-/// `GET /v1/agent/health`: 200 when the server knows a leader, 500 otherwise.
+/// `GET /v1/agent/health`: the server part is ok when it knows a leader and keeps up
+/// with its log (see [`RaftHealth`](crate::server::RaftHealth)); 500 otherwise, with
+/// the reason in its message.
 pub async fn health(State(api): Api) -> Response {
-    let ok = api.known_leader();
+    let mut ok = true;
     let mut body = serde_json::Map::new();
     if api.agent.server {
-        let message = if ok {
-            "ok"
+        let raft = api.replicator.health();
+        let message = if !api.known_leader() {
+            "No cluster leader; wait for an election or check the servers' connectivity".to_string()
+        } else if !raft.healthy {
+            format!(
+                "this server does not keep up with the cluster: {}",
+                raft.reason
+            )
         } else {
-            "No cluster leader; wait for an election or check the servers' connectivity"
+            "ok".to_string()
         };
+        ok = message == "ok";
         body.insert("server".into(), json!({"ok": ok, "message": message}));
     }
     if api.agent.node_id.is_some() {
@@ -139,22 +148,111 @@ pub async fn regions(State(api): Api) -> Response {
     )
 }
 
-/// `GET /v1/operator/raft/configuration`: every member; `ID` is the Raft ID that
-/// `DELETE /v1/operator/raft/peer?id=` takes.
-pub async fn raft_configuration(State(api): Api) -> Response {
+/// A duration in milliseconds as Go prints it (`"0s"`, `"12ms"`), `""` when unknown.
+fn go_millis(ms: Option<u64>) -> String {
+    ms.map_or(String::new(), |ms| {
+        orch_core::lifecycle::restart::go_duration(
+            i64::try_from(ms)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(1_000_000),
+        )
+    })
+}
+
+/// Every member with its progress as the leader sees it (autopilot's fields).
+fn servers_with_progress(api: &ApiState) -> Vec<Value> {
     let leader = api.replicator.leader_addr();
-    let servers: Vec<Value> = api
-        .replicator
+    let health = api.replicator.health();
+    api.replicator
         .members()
         .into_iter()
         .map(|m| {
+            let p =
+                m.id.parse::<u64>()
+                    .ok()
+                    .and_then(|id| health.servers.get(&id));
             json!({"ID": m.id, "Node": m.addr, "Address": m.addr,
                    "Leader": leader.as_deref() == Some(m.addr.as_str()),
-                   "Voter": m.voter, "RaftProtocol": "3"})
+                   "Voter": m.voter, "RaftProtocol": "3",
+                   "LastContact": go_millis(p.and_then(|p| p.last_contact_ms)),
+                   "LastIndex": p.map_or(0, |p| p.last_index),
+                   "TrailingLogs": p.map_or(0, |p| p.lag),
+                   "Healthy": p.is_some_and(|p| p.healthy)})
         })
-        .collect();
+        .collect()
+}
+
+/// `GET /v1/operator/raft/configuration`: every member; `ID` is the Raft ID that
+/// `DELETE /v1/operator/raft/peer?id=` takes. Beyond Nomad's fields each server has
+/// autopilot's `LastContact`, `LastIndex` and `Healthy`, and `TrailingLogs`, the entries
+/// it trails the leader by.
+pub async fn raft_configuration(State(api): Api) -> Response {
+    let servers = servers_with_progress(&api);
     let index = api.state.latest_index();
     api.reply(index.max(1), &json!({"Servers": servers, "Index": index}))
+}
+
+/// `GET /v1/operator/autopilot/health`: Nomad's autopilot health of the servers; 429
+/// when any voter is unhealthy, as Nomad answers.
+pub async fn autopilot_health(State(api): Api) -> Response {
+    let servers: Vec<Value> = servers_with_progress(&api)
+        .into_iter()
+        .map(|s| {
+            let mut server = json!({"ID": s["ID"], "Name": s["Node"], "Address": s["Address"],
+                   "SerfStatus": "alive", "Version": api.agent.version,
+                   "Leader": s["Leader"], "Voter": s["Voter"], "Healthy": s["Healthy"],
+                   "LastIndex": s["LastIndex"]});
+            // Go's client parses it as a duration: left out when never heard from.
+            if s["LastContact"] != "" {
+                server["LastContact"] = s["LastContact"].clone();
+            }
+            server
+        })
+        .collect();
+    let voters: Vec<&Value> = servers.iter().filter(|s| s["Voter"] == true).collect();
+    let healthy_voters = voters.iter().filter(|s| s["Healthy"] == true).count();
+    let healthy = healthy_voters == voters.len();
+    // Voters that may fail with the quorum kept, counting only healthy ones.
+    let quorum = voters.len() / 2 + 1;
+    let tolerance = healthy_voters.saturating_sub(quorum);
+    let leader = servers
+        .iter()
+        .find(|s| s["Leader"] == true)
+        .map_or(Value::String(String::new()), |s| s["ID"].clone());
+    let body = json!({"Healthy": healthy, "FailureTolerance": tolerance, "Leader": leader,
+                      "Voters": voters.iter().map(|s| s["ID"].clone()).collect::<Vec<_>>(),
+                      "Servers": servers});
+    let mut resp = api.reply(api.state.latest_index().max(1), &body);
+    if !healthy {
+        *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    }
+    resp
+}
+
+/// Replication gauges: this server's health, lag and leader contact, and on the leader
+/// each peer's (labelled by its Raft ID).
+fn raft_gauges(api: &ApiState, g: &mut Vec<Gauge>) {
+    let h = api.replicator.health();
+    g.push(("nomad.raft.healthy", vec![], f64::from(u8::from(h.healthy))));
+    g.push(("nomad.raft.lag_entries", vec![], h.lag as f64));
+    if let Some(ms) = h.leader_contact_ms {
+        g.push(("nomad.raft.leader.last_contact_ms", vec![], ms as f64));
+    }
+    if !api.replicator.is_leader() {
+        return;
+    }
+    for (id, p) in &h.servers {
+        let label = || vec![("peer_id", id.to_string())];
+        g.push(("nomad.raft.peer.lag_entries", label(), p.lag as f64));
+        g.push((
+            "nomad.raft.peer.healthy",
+            label(),
+            f64::from(u8::from(p.healthy)),
+        ));
+        if let Some(ms) = p.last_contact_ms {
+            g.push(("nomad.raft.peer.last_contact_ms", label(), ms as f64));
+        }
+    }
 }
 
 /// One gauge: name, labels, value.
@@ -224,6 +322,7 @@ fn gauges(api: &ApiState, s: &StateStore) -> Vec<Gauge> {
     }
     let leader = if api.replicator.is_leader() { 1.0 } else { 0.0 };
     g.push(("nomad.nomad.leader.is_leader", vec![], leader));
+    raft_gauges(api, &mut g);
     g
 }
 

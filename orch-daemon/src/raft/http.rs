@@ -10,8 +10,11 @@
 //!   a JSON [`JoinReply`].
 //! - `/raft/remove`: JSON `PeerTarget`; the leader removes the server from the
 //!   membership (see [`super::membership`]).
+//! - `GET /raft/health`: this server's JSON [`RaftHealth`](crate::server::RaftHealth)
+//!   (see [`super::health`]).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
@@ -27,6 +30,7 @@ use orch_core::state::Command;
 use serde::{Deserialize, Serialize};
 
 use super::batcher::{BatchError, ProposalBatcher};
+use super::health::{Contacts, HEALTH_PATH, SharedHealth};
 use super::network::POSTCARD;
 use super::types::{ApplyResult, NodeId, OrchRaft, TypeConfig};
 
@@ -94,16 +98,29 @@ pub fn http_addr_router(slot: HttpAddrSlot) -> Router {
     )
 }
 
-/// What the RPC handlers need: the Raft instance, and the batcher forwarded writes join.
+/// What the RPC handlers need: the Raft instance, the batcher forwarded writes join, and
+/// the replication health they record contacts in and answer.
 #[derive(Clone)]
 pub struct RpcState {
-    raft: OrchRaft,
-    batcher: ProposalBatcher,
+    /// The Raft instance.
+    pub raft: OrchRaft,
+    /// Where forwarded writes go.
+    pub batcher: ProposalBatcher,
+    /// Contacts from the leader are recorded here.
+    pub contacts: Arc<Contacts>,
+    /// This server's latest replication health.
+    pub health: SharedHealth,
 }
 
 impl axum::extract::FromRef<RpcState> for OrchRaft {
     fn from_ref(s: &RpcState) -> OrchRaft {
         s.raft.clone()
+    }
+}
+
+impl axum::extract::FromRef<RpcState> for SharedHealth {
+    fn from_ref(s: &RpcState) -> SharedHealth {
+        s.health.clone()
     }
 }
 
@@ -128,11 +145,12 @@ const _: () = {
 };
 
 /// The routes of the Raft RPC listener; mount it on the server's RPC address.
-pub fn raft_router(raft: OrchRaft, batcher: ProposalBatcher) -> Router {
+pub fn raft_router(state: RpcState) -> Router {
     Router::new()
         .route("/raft/append", post(append))
         .route("/raft/vote", post(vote))
         .route("/raft/snapshot", post(snapshot))
+        .route(HEALTH_PATH, axum::routing::get(health))
         .route(super::forwarder::FORWARD_PATH, post(forward))
         .route("/raft/join", post(join))
         .route(
@@ -140,7 +158,7 @@ pub fn raft_router(raft: OrchRaft, batcher: ProposalBatcher) -> Router {
             post(super::membership::remove_handler),
         )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_PEER_BODY_BYTES))
-        .with_state(RpcState { raft, batcher })
+        .with_state(state)
 }
 
 fn postcard_reply<T: Serialize>(value: &T) -> HttpResponse {
@@ -166,12 +184,16 @@ fn bad_request(message: String) -> HttpResponse {
     (StatusCode::BAD_REQUEST, message).into_response()
 }
 
-async fn append(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
+async fn append(State(rpc): State<RpcState>, body: Bytes) -> HttpResponse {
     let req: AppendEntriesRequest<TypeConfig> = match decode(&body) {
         Ok(r) => r,
         Err(m) => return bad_request(m),
     };
-    postcard_reply(&raft.append_entries(req).await)
+    let reply = rpc.raft.append_entries(req).await;
+    if reply.is_ok() {
+        rpc.contacts.heard_from_leader();
+    }
+    postcard_reply(&reply)
 }
 
 async fn vote(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
@@ -182,12 +204,22 @@ async fn vote(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
     postcard_reply(&raft.vote(req).await)
 }
 
-async fn snapshot(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
+async fn snapshot(State(rpc): State<RpcState>, body: Bytes) -> HttpResponse {
     let req: InstallSnapshotRequest<TypeConfig> = match decode(&body) {
         Ok(r) => r,
         Err(m) => return bad_request(m),
     };
-    postcard_reply(&raft.install_snapshot(req).await)
+    let reply = rpc.raft.install_snapshot(req).await;
+    if reply.is_ok() {
+        rpc.contacts.heard_from_leader();
+    }
+    postcard_reply(&reply)
+}
+
+/// `GET` [`HEALTH_PATH`]: this server's replication health (followers read the
+/// leader's to learn how far they trail).
+async fn health(State(health): State<SharedHealth>) -> Json<crate::server::RaftHealth> {
+    Json(health.read().unwrap_or_else(|e| e.into_inner()).clone())
 }
 
 /// The leader's RPC address as this server knows it.

@@ -12,6 +12,10 @@
 //! - [`http`]: the server side of the peer RPCs, forwarding and joining (axum).
 //! - [`membership`]: removing a server from the membership (leader-side, forwarded).
 //! - [`node`]: starting, bootstrapping, joining and stopping a server.
+//! - [`batcher`]: groups concurrent writes into one entry (bounded by count and bytes).
+//! - [`forwarder`]: a follower's writes travel to the leader in batches.
+//! - [`log_writer`]: the group-commit thread that makes appends durable.
+//! - [`health`]: whether each server keeps up with the log, and why not.
 //! - [`replicator`]: [`RaftReplicator`], the [`Replicator`](crate::server::Replicator)
 //!   the rest of the daemon writes through.
 
@@ -19,6 +23,7 @@ mod batcher;
 mod command_batch;
 mod error;
 mod forwarder;
+mod health;
 mod http;
 mod log_store;
 mod log_writer;
@@ -34,7 +39,8 @@ mod tests;
 
 pub use command_batch::CommandBatch;
 pub use error::RaftError;
-pub use http::{HTTP_ADDR_PATH, HttpAddrSlot, raft_router};
+pub use health::MAX_TRAILING_ENTRIES;
+pub use http::{HTTP_ADDR_PATH, HttpAddrSlot, RpcState, raft_router};
 pub use log_store::LogStore;
 pub use network::{HttpNetwork, NetworkConfig};
 pub use node::{RaftConfig, RaftNode, node_id_from_name};

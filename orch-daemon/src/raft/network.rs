@@ -17,6 +17,7 @@ use openraft::raft::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::health::Contacts;
 use super::types::{NodeId, TypeConfig};
 
 /// Content type of every postcard body.
@@ -136,6 +137,7 @@ fn error_chain(e: &dyn Error) -> String {
 pub struct HttpNetwork {
     client: reqwest::Client,
     config: NetworkConfig,
+    contacts: std::sync::Arc<Contacts>,
 }
 
 impl HttpNetwork {
@@ -144,7 +146,16 @@ impl HttpNetwork {
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .build()?;
-        Ok(HttpNetwork { client, config })
+        Ok(HttpNetwork {
+            client,
+            config,
+            contacts: std::sync::Arc::default(),
+        })
+    }
+
+    /// When each peer last answered (the replication health reads it).
+    pub(crate) fn contacts(&self) -> &std::sync::Arc<Contacts> {
+        &self.contacts
     }
 
     pub(crate) fn client(&self) -> &reqwest::Client {
@@ -165,6 +176,7 @@ impl RaftNetworkFactory<TypeConfig> for HttpNetwork {
             addr: node.addr.clone(),
             client: self.client.clone(),
             max_timeout: self.config.request_timeout,
+            contacts: self.contacts.clone(),
         }
     }
 }
@@ -175,6 +187,7 @@ pub struct PeerClient {
     addr: String,
     client: reqwest::Client,
     max_timeout: Duration,
+    contacts: std::sync::Arc<Contacts>,
 }
 
 impl PeerClient {
@@ -191,12 +204,21 @@ impl PeerClient {
     {
         let timeout = option.hard_ttl().min(self.max_timeout);
         let reply: Result<Resp, OpenraftError<NodeId, E>> =
-            post_postcard(&self.client, &self.addr, path, req, timeout)
-                .await
-                .map_err(|e| match e {
-                    CallError::Unreachable { .. } => RPCError::Unreachable(Unreachable::new(&e)),
-                    CallError::Failed { .. } => RPCError::Network(NetworkError::new(&e)),
-                })?;
+            match post_postcard(&self.client, &self.addr, path, req, timeout).await {
+                Ok(reply) => {
+                    self.contacts.peer_answered(self.target);
+                    reply
+                }
+                Err(e) => {
+                    self.contacts.peer_failed(self.target, e.to_string());
+                    return Err(match e {
+                        CallError::Unreachable { .. } => {
+                            RPCError::Unreachable(Unreachable::new(&e))
+                        }
+                        CallError::Failed { .. } => RPCError::Network(NetworkError::new(&e)),
+                    });
+                }
+            };
         reply.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
     }
 }

@@ -15,7 +15,8 @@ use tokio::task::JoinHandle;
 use super::batcher::ProposalBatcher;
 use super::error::RaftError;
 use super::forwarder::Forwarder;
-use super::http::{HttpAddrSlot, JoinReply, JoinRequest, http_addr_router, raft_router};
+use super::health::{Monitor, SharedHealth};
+use super::http::{HttpAddrSlot, JoinReply, JoinRequest, RpcState, http_addr_router, raft_router};
 use super::log_store::LogStore;
 use super::network::{HttpNetwork, NetworkConfig};
 use super::replicator::RaftReplicator;
@@ -111,6 +112,7 @@ pub fn node_id_from_name(name: &str) -> NodeId {
 pub struct RaftNode {
     raft: OrchRaft,
     batcher: ProposalBatcher,
+    health: SharedHealth,
     forwarder: Forwarder,
     node_id: NodeId,
     addr: SocketAddr,
@@ -174,7 +176,21 @@ impl RaftNode {
         let late_api = Arc::clone(&api_on_rpc);
         let http_addr = HttpAddrSlot::default();
         let batcher = ProposalBatcher::start(raft.clone());
-        let app = raft_router(raft.clone(), batcher.clone())
+        let health = SharedHealth::default();
+        tokio::spawn(super::health::run(Monitor {
+            raft: raft.clone(),
+            contacts: network.contacts().clone(),
+            network: network.clone(),
+            last_contact_limit: Duration::from_millis((10 * config.heartbeat_ms).max(1000)),
+            health: health.clone(),
+        }));
+        let rpc = RpcState {
+            raft: raft.clone(),
+            batcher: batcher.clone(),
+            contacts: network.contacts().clone(),
+            health: health.clone(),
+        };
+        let app = raft_router(rpc)
             .merge(http_addr_router(http_addr.clone()))
             .fallback(move |req: axum::extract::Request| {
                 let api = late_api.get().cloned();
@@ -206,6 +222,7 @@ impl RaftNode {
         Ok(RaftNode {
             raft,
             batcher,
+            health,
             forwarder: Forwarder::start(network.clone()),
             node_id: config.node_id,
             addr,
@@ -227,7 +244,12 @@ impl RaftNode {
     /// The Raft RPC routes of this server, to mount on another listener (the serf
     /// port answers joins and peer RPCs too).
     pub fn rpc_router(&self) -> axum::Router {
-        raft_router(self.raft.clone(), self.batcher.clone())
+        raft_router(RpcState {
+            raft: self.raft.clone(),
+            batcher: self.batcher.clone(),
+            contacts: self.network.contacts().clone(),
+            health: self.health.clone(),
+        })
     }
 
     /// This server's Raft ID.
@@ -266,6 +288,7 @@ impl RaftNode {
             self.node_id,
             self.network.clone(),
             self.state.clone(),
+            self.health.clone(),
         )
     }
 

@@ -8,11 +8,12 @@ use orch_core::state::{Command, Response};
 use super::batcher::{BatchError, ProposalBatcher};
 use super::forwarder::Forwarder;
 
+use super::health::SharedHealth;
 use super::http::{ForwardReply, known_leader};
 use super::network::{CallError, HttpNetwork};
 use super::types::{ApplyResult, NodeId, OrchRaft};
 use crate::server::{
-    Member, PeerTarget, RemovePeerFuture, ReplicateError, Replicator, StateHandle,
+    Member, PeerTarget, RaftHealth, RemovePeerFuture, ReplicateError, Replicator, StateHandle,
 };
 
 /// `crate::server`'s `ProposeFuture` (not re-exported there).
@@ -38,6 +39,7 @@ pub struct RaftReplicator {
     node_id: NodeId,
     network: HttpNetwork,
     state: StateHandle,
+    health: SharedHealth,
 }
 
 /// How long a follower waits for a forwarded write to be applied locally. The leader
@@ -59,6 +61,7 @@ impl RaftReplicator {
         node_id: NodeId,
         network: HttpNetwork,
         state: StateHandle,
+        health: SharedHealth,
     ) -> Self {
         RaftReplicator {
             raft,
@@ -67,6 +70,7 @@ impl RaftReplicator {
             node_id,
             network,
             state,
+            health,
         }
     }
 
@@ -129,6 +133,13 @@ impl RaftReplicator {
 impl Replicator for RaftReplicator {
     fn propose(&self, cmd: Command) -> ProposeFuture<'_> {
         Box::pin(self.write(cmd))
+    }
+
+    fn health(&self) -> RaftHealth {
+        self.health
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn is_leader(&self) -> bool {

@@ -20,7 +20,7 @@ mod state_handle;
 
 pub use leader::{Leader, LeaderConfig, new_uuid, now_nanos};
 pub use replicator::{
-    LocalReplicator, Member, PeerTarget, RemovePeerError, RemovePeerFuture, ReplicateError,
-    Replicator,
+    LocalReplicator, Member, PeerTarget, RaftHealth, RemovePeerError, RemovePeerFuture,
+    ReplicateError, Replicator, ServerProgress,
 };
 pub use state_handle::StateHandle;

@@ -43,6 +43,57 @@ pub trait Replicator: Send + Sync + 'static {
     /// Removes a server from the Raft configuration (on the leader, forwarding if
     /// needed); returns the removed member's ID and address.
     fn remove_peer(&self, target: PeerTarget) -> RemovePeerFuture<'_>;
+    /// How well this server (and, as the leader sees them, every server) keeps up with
+    /// the log. A replicator without peers is always healthy.
+    fn health(&self) -> RaftHealth {
+        RaftHealth::alone()
+    }
+}
+
+/// Replication health as one server sees it, refreshed about once a second: what
+/// `/v1/agent/health`, the metrics and `/v1/operator/raft/configuration` report, in the
+/// spirit of Nomad's autopilot health.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RaftHealth {
+    /// This server keeps up: it knows a leader, heard from it recently and trails it by
+    /// few entries (always true on the leader while a quorum answers it).
+    pub healthy: bool,
+    /// Why not, for operators; empty when healthy.
+    pub reason: String,
+    /// Entries this server trails the leader's last log entry by.
+    pub lag: u64,
+    /// Since this server last heard from the leader, in milliseconds (0 on the leader,
+    /// `None` when it never has).
+    pub leader_contact_ms: Option<u64>,
+    /// Every server's progress by Raft ID, as the leader sees it (a follower shows the
+    /// leader's latest report; empty until it has one).
+    pub servers: std::collections::BTreeMap<u64, ServerProgress>,
+}
+
+impl RaftHealth {
+    /// The health of a server with no peers: nothing to trail.
+    pub fn alone() -> RaftHealth {
+        RaftHealth {
+            healthy: true,
+            leader_contact_ms: Some(0),
+            ..RaftHealth::default()
+        }
+    }
+}
+
+/// One server's replication progress, as the leader sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ServerProgress {
+    /// Since the leader last had an answer from it, in milliseconds (`None`: never).
+    pub last_contact_ms: Option<u64>,
+    /// The last log index it is known to hold.
+    pub last_index: u64,
+    /// Entries it trails the leader by.
+    pub lag: u64,
+    /// It answers and keeps up (Nomad's autopilot `Healthy`).
+    pub healthy: bool,
+    /// The last error replicating to it, while it is unhealthy; empty otherwise.
+    pub last_error: String,
 }
 
 /// One server of the Raft configuration.

@@ -1,0 +1,381 @@
+//! Replication health: whether each server keeps up with the log, and why not.
+//!
+//! Why: openraft retries a failing replication stream forever without a word, so a server
+//! that could not catch up (a snapshot the peer refused, a partition) left the cluster
+//! one failure from an outage while every endpoint said all was well. Here:
+//! - [`Contacts`] records when each peer last answered the leader (and its last error),
+//!   and when this server last heard from a leader; the network client and the RPC
+//!   handlers write it.
+//! - [`run`] refreshes a [`RaftHealth`] every second from openraft's metrics and the
+//!   contacts; a follower also fetches the leader's view ([`HEALTH_PATH`]) to learn how
+//!   far it trails. It logs at `warn` when this server, or (on the leader) a peer, stops
+//!   keeping up, naming the reason, and at `info` when it recovers.
+//!
+//! Thresholds follow Nomad's autopilot (`max_trailing_logs` 250), with the last-contact
+//! limit scaled to the heartbeat (Nomad's 200 ms assumes its own timing).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use openraft::ServerState;
+
+use super::network::HttpNetwork;
+use super::types::{NodeId, OrchRaft};
+use crate::server::{RaftHealth, ServerProgress};
+
+/// The RPC route answering this server's [`RaftHealth`] as JSON.
+pub const HEALTH_PATH: &str = "/raft/health";
+
+/// Entries a server may trail the leader by and still be healthy (Nomad's autopilot
+/// `max_trailing_logs`).
+pub const MAX_TRAILING_ENTRIES: u64 = 250;
+
+/// How often the health is refreshed.
+const REFRESH: Duration = Duration::from_secs(1);
+
+/// While unhealthy, the warning is repeated this often.
+const WARN_EVERY: Duration = Duration::from_secs(30);
+
+/// When peers last answered, and when a leader was last heard from.
+#[derive(Debug, Default)]
+pub struct Contacts {
+    peers: Mutex<BTreeMap<NodeId, PeerContact>>,
+    leader: Mutex<Option<Instant>>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct PeerContact {
+    last_ok: Option<Instant>,
+    last_error: Option<(Instant, String)>,
+}
+
+impl Contacts {
+    /// A peer answered an RPC (whatever it said: it is reachable and running).
+    pub fn peer_answered(&self, peer: NodeId) {
+        let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        peers.entry(peer).or_default().last_ok = Some(Instant::now());
+    }
+
+    /// An RPC to a peer failed.
+    pub fn peer_failed(&self, peer: NodeId, error: String) {
+        let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        peers.entry(peer).or_default().last_error = Some((Instant::now(), error));
+    }
+
+    /// A leader's AppendEntries or snapshot was accepted here.
+    pub fn heard_from_leader(&self) {
+        *self.leader.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    fn peer(&self, peer: NodeId) -> PeerContact {
+        let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        peers.get(&peer).cloned().unwrap_or_default()
+    }
+
+    fn since_leader(&self) -> Option<Duration> {
+        self.leader
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|t| t.elapsed())
+    }
+}
+
+/// The latest health, shared between the refresh task and its readers.
+pub type SharedHealth = Arc<RwLock<RaftHealth>>;
+
+/// What a refresh needs.
+pub struct Monitor {
+    /// The server's Raft.
+    pub raft: OrchRaft,
+    /// Its contacts.
+    pub contacts: Arc<Contacts>,
+    /// For fetching the leader's view.
+    pub network: HttpNetwork,
+    /// Longest silence from the leader (or, on the leader, from a peer) that is healthy.
+    pub last_contact_limit: Duration,
+    /// Where the health is published.
+    pub health: SharedHealth,
+}
+
+/// Refreshes `monitor.health` every second until the Raft instance shuts down.
+pub async fn run(monitor: Monitor) {
+    let mut log = HealthLog::default();
+    let mut previous_applied = None;
+    loop {
+        tokio::time::sleep(REFRESH).await;
+        let metrics = monitor.raft.metrics().borrow().clone();
+        if metrics.running_state.is_err() || metrics.state == ServerState::Shutdown {
+            return;
+        }
+        let applied = metrics.last_applied.map_or(0, |l| l.index);
+        let health = if metrics.state == ServerState::Leader {
+            leader_view(&monitor, &metrics)
+        } else {
+            follower_view(&monitor, &metrics, applied, previous_applied).await
+        };
+        previous_applied = Some(applied);
+        log.report(&health);
+        *monitor.health.write().unwrap_or_else(|e| e.into_inner()) = health;
+    }
+}
+
+type Metrics = openraft::RaftMetrics<NodeId, openraft::BasicNode>;
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The leader's view: every member's matched index and last answer.
+fn leader_view(monitor: &Monitor, metrics: &Metrics) -> RaftHealth {
+    let last = metrics.last_log_index.unwrap_or(0);
+    let replication = metrics.replication.clone().unwrap_or_default();
+    let mut servers = BTreeMap::new();
+    for (id, _) in metrics.membership_config.membership().nodes() {
+        let progress = if *id == metrics.id {
+            ServerProgress {
+                last_contact_ms: Some(0),
+                last_index: last,
+                lag: 0,
+                healthy: true,
+                last_error: String::new(),
+            }
+        } else {
+            let matched = replication
+                .get(id)
+                .copied()
+                .flatten()
+                .map_or(0, |l| l.index);
+            let contact = monitor.contacts.peer(*id);
+            let since = contact.last_ok.map(|t| t.elapsed());
+            let lag = last.saturating_sub(matched);
+            let healthy = since.is_some_and(|d| d <= monitor.last_contact_limit)
+                && lag <= MAX_TRAILING_ENTRIES;
+            let last_error = match (&contact.last_error, contact.last_ok) {
+                (Some((at, e)), ok) if !healthy && ok.is_none_or(|ok| *at >= ok) => e.clone(),
+                _ => String::new(),
+            };
+            ServerProgress {
+                last_contact_ms: since.map(millis),
+                last_index: matched,
+                lag,
+                healthy,
+                last_error,
+            }
+        };
+        servers.insert(*id, progress);
+    }
+    let quorum = metrics
+        .millis_since_quorum_ack
+        .is_some_and(|ms| ms <= millis(monitor.last_contact_limit));
+    RaftHealth {
+        healthy: quorum,
+        reason: if quorum {
+            String::new()
+        } else {
+            "this leader has not heard from a quorum of servers recently; check that the other servers run and are reachable".into()
+        },
+        lag: 0,
+        leader_contact_ms: Some(0),
+        servers,
+    }
+}
+
+/// A follower's view: how long since the leader spoke, and how far behind it is.
+async fn follower_view(
+    monitor: &Monitor,
+    metrics: &Metrics,
+    applied: u64,
+    previous_applied: Option<u64>,
+) -> RaftHealth {
+    let since_leader = monitor.contacts.since_leader();
+    let leader_addr = metrics.current_leader.and_then(|id| {
+        let node = metrics.membership_config.membership().get_node(&id)?;
+        Some(node.addr.clone())
+    });
+    let Some(addr) = leader_addr else {
+        return RaftHealth {
+            healthy: false,
+            reason: "no cluster leader known: an election is under way, or this server cannot reach a quorum of the others".into(),
+            leader_contact_ms: since_leader.map(millis),
+            ..RaftHealth::default()
+        };
+    };
+    let previous = monitor
+        .health
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let servers = fetch_leader_view(&monitor.network, &addr)
+        .await
+        .map_or(previous.servers, |view| view.servers);
+    let leader_last = metrics
+        .current_leader
+        .and_then(|id| servers.get(&id))
+        .map(|p| p.last_index);
+    let lag = leader_last.map_or(previous.lag, |last| last.saturating_sub(applied));
+    let stuck = previous_applied == Some(applied);
+    let reason = follower_reason(&addr, since_leader, monitor.last_contact_limit, lag, stuck);
+    RaftHealth {
+        healthy: reason.is_empty(),
+        reason,
+        lag,
+        leader_contact_ms: since_leader.map(millis),
+        servers,
+    }
+}
+
+/// Why a follower does not keep up (empty when it does): silent leader, or too far behind.
+fn follower_reason(
+    leader: &str,
+    since_leader: Option<Duration>,
+    limit: Duration,
+    lag: u64,
+    stuck: bool,
+) -> String {
+    if since_leader.is_none_or(|d| d > limit) {
+        return format!(
+            "no word from the leader at {leader} for {}; it may be unreachable, or it cannot send this server the log or a snapshot (see the leader's log)",
+            since_leader.map_or("ever".to_string(), |d| format!("{} ms", millis(d)))
+        );
+    }
+    if lag > MAX_TRAILING_ENTRIES {
+        let progress = if stuck {
+            "not catching up: its applied index has not moved"
+        } else {
+            "catching up"
+        };
+        return format!(
+            "{lag} entries behind the leader ({progress}); stale reads here miss recent writes"
+        );
+    }
+    String::new()
+}
+
+async fn fetch_leader_view(network: &HttpNetwork, addr: &str) -> Option<RaftHealth> {
+    let resp = network
+        .client()
+        .get(format!("http://{addr}{HEALTH_PATH}"))
+        .timeout(REFRESH)
+        .send()
+        .await
+        .ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    resp.json().await.ok()
+}
+
+/// Logs health changes: a warning when this server or a peer stops keeping up (again
+/// every [`WARN_EVERY`] while it lasts), a note when it recovers.
+#[derive(Default)]
+struct HealthLog {
+    /// Unhealthy since the last warning, by subject (`None`: this server).
+    warned: BTreeMap<Option<NodeId>, Instant>,
+}
+
+impl HealthLog {
+    fn report(&mut self, health: &RaftHealth) {
+        self.subject(None, health.healthy, || health.reason.clone());
+        // Peers are judged by the leader only: a follower's copy is the leader's report.
+        if health.leader_contact_ms == Some(0) {
+            for (id, p) in &health.servers {
+                self.subject(Some(*id), p.healthy, || peer_reason(*id, p));
+            }
+        }
+    }
+
+    fn subject(&mut self, who: Option<NodeId>, healthy: bool, reason: impl Fn() -> String) {
+        if healthy {
+            if self.warned.remove(&who).is_some() {
+                match who {
+                    None => tracing::info!("raft: this server keeps up with the leader again"),
+                    Some(id) => tracing::info!(peer = id, "raft: server keeps up again"),
+                }
+            }
+            return;
+        }
+        let due = self
+            .warned
+            .get(&who)
+            .is_none_or(|at| at.elapsed() >= WARN_EVERY);
+        if due {
+            match who {
+                None => tracing::warn!(reason = %reason(), "raft: this server is not keeping up"),
+                Some(id) => {
+                    tracing::warn!(peer = id, reason = %reason(), "raft: a server is not keeping up")
+                }
+            }
+            self.warned.insert(who, Instant::now());
+        }
+    }
+}
+
+fn peer_reason(id: NodeId, p: &ServerProgress) -> String {
+    let contact = p
+        .last_contact_ms
+        .map_or("never answered".to_string(), |ms| {
+            format!("last answered {ms} ms ago")
+        });
+    let error = if p.last_error.is_empty() {
+        String::new()
+    } else {
+        format!("; last error: {}", p.last_error)
+    };
+    format!("server {id} trails by {} entries, {contact}{error}", p.lag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_error_of_a_peer_is_kept_until_it_answers_again() {
+        let contacts = Contacts::default();
+        contacts.peer_failed(7, "HTTP 413 Payload Too Large".into());
+        let c = contacts.peer(7);
+        assert!(c.last_ok.is_none());
+        assert_eq!(c.last_error.unwrap().1, "HTTP 413 Payload Too Large");
+        contacts.peer_answered(7);
+        assert!(contacts.peer(7).last_ok.is_some());
+        assert!(contacts.since_leader().is_none());
+        contacts.heard_from_leader();
+        assert!(contacts.since_leader().is_some());
+    }
+
+    #[test]
+    fn a_follower_is_unhealthy_when_the_leader_is_silent_or_it_trails_far() {
+        let limit = Duration::from_secs(1);
+        let ok = Some(Duration::from_millis(100));
+        assert_eq!(follower_reason("l:1", ok, limit, 3, true), "");
+        let silent = follower_reason("l:1", Some(Duration::from_secs(5)), limit, 0, false);
+        assert!(
+            silent.starts_with("no word from the leader at l:1 for 5000 ms"),
+            "{silent}"
+        );
+        let never = follower_reason("l:1", None, limit, 0, false);
+        assert!(never.contains("for ever"), "{never}");
+        let stuck = follower_reason("l:1", ok, limit, 9_500, true);
+        assert!(
+            stuck.starts_with("9500 entries behind the leader (not catching up"),
+            "{stuck}"
+        );
+        let catching = follower_reason("l:1", ok, limit, 251, false);
+        assert!(catching.contains("(catching up)"), "{catching}");
+    }
+
+    #[test]
+    fn a_peer_reason_names_the_lag_and_the_error() {
+        let p = ServerProgress {
+            last_contact_ms: None,
+            last_index: 3,
+            lag: 9_500,
+            healthy: false,
+            last_error: "HTTP 413".into(),
+        };
+        assert_eq!(
+            peer_reason(5, &p),
+            "server 5 trails by 9500 entries, never answered; last error: HTTP 413"
+        );
+    }
+}
