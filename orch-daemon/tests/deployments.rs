@@ -326,3 +326,74 @@ fn canaries_wait_for_promotion() {
     assert_eq!(running_ids(&agent, 1).len(), 3);
     assert!(running_ids(&agent, 0).is_empty());
 }
+
+/// Issue 24: a job updated (count 2 → 3) before its first deployment finished. The two
+/// allocations updated in place move into the new deployment and report their health
+/// for it, so it succeeds after `min_healthy_time` (Nomad's default 10 s: no `update`
+/// block) instead of waiting out its 10-minute progress deadline, and scaling works.
+#[test]
+fn an_update_before_the_last_deployment_finished_completes() {
+    let dir = temp_dir("deploy-overlap");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    let spec = |count: u32| {
+        format!(
+            r#"
+job "web" {{
+  group "g" {{
+    count = {count}
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sleep"
+        args    = ["600"]
+      }}
+      resources {{
+        cpu    = 20
+        memory = 16
+      }}
+    }}
+  }}
+}}
+"#
+        )
+    };
+    let run = |count: u32| {
+        let path = dir.join(format!("web-{count}.nomad.hcl"));
+        std::fs::write(&path, spec(count)).unwrap();
+        let out = orch_cli(&agent, &["job", "run", "-detach", path.to_str().unwrap()]);
+        assert!(out.status.success(), "{out:?}");
+    };
+    run(2);
+    wait_for(Duration::from_secs(30), "two running allocations", || {
+        (running_ids(&agent, 0).len() == 2).then_some(())
+    });
+    run(3);
+    let d = wait_deployment(&agent, 1, "successful", 45);
+    assert_eq!(d["TaskGroups"]["g"]["DesiredTotal"], 3);
+    assert_eq!(d["TaskGroups"]["g"]["HealthyAllocs"], 3, "{d}");
+    let (_, all) = get(&agent, "/v1/job/web/deployments");
+    let first = all
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["JobVersion"] == 0)
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(first["Status"], "cancelled", "{first}");
+    // Every allocation reports health for the new deployment.
+    for a in full_allocs(&agent) {
+        assert_eq!(a["DeploymentID"], d["ID"], "{}", short(&a["ID"]));
+        assert_eq!(
+            a["DeploymentStatus"]["Healthy"],
+            true,
+            "{}",
+            short(&a["ID"])
+        );
+    }
+    let out = orch_cli(&agent, &["job", "scale", "-detach", "web", "g", "4"]);
+    assert!(out.status.success(), "job scale was refused: {out:?}");
+    wait_for(Duration::from_secs(30), "four running allocations", || {
+        (running_ids(&agent, 1).len() + running_ids(&agent, 2).len() >= 4).then_some(())
+    });
+}

@@ -345,9 +345,11 @@ impl AllocRunner {
                         stopping |= alloc.desired_status != desired_status::RUN;
                         self.state.lock().unwrap_or_else(|e| e.into_inner()).alloc = *alloc;
                         // An in-place update can move the allocation into a new deployment.
-                        if !stopping && health.is_none() {
-                            health = self.health_tracker(group, plan);
-                        }
+                        health = if stopping {
+                            None
+                        } else {
+                            self.health_after_update(health.take(), group, plan)
+                        };
                         self.persist_and_report(false);
                     }
                     Some(AllocCommand::Signal { task, signal }) => {
@@ -374,6 +376,35 @@ impl AllocRunner {
             return None;
         }
         HealthTracker::new(&st.alloc, group, plan, std::time::Instant::now())
+    }
+
+    /// The health tracker after an allocation update (see
+    /// [`HealthTracker::after_update`]), judged by the updated job's group (an in-place
+    /// update may change its `update` block).
+    fn health_after_update(
+        &self,
+        current: Option<HealthTracker>,
+        group: &TaskGroup,
+        plan: &LifecyclePlan,
+    ) -> Option<HealthTracker> {
+        let st = self.snapshot();
+        let updated = st
+            .alloc
+            .job
+            .as_ref()
+            .and_then(|j| j.group(&st.alloc.task_group));
+        let decided_for = st
+            .deployment_health
+            .as_ref()
+            .and(st.health_deployment.as_deref());
+        HealthTracker::after_update(
+            current,
+            &st.alloc,
+            updated.unwrap_or(group),
+            plan,
+            decided_for,
+            std::time::Instant::now(),
+        )
     }
 
     fn set_health(&self, deployment_id: &str, healthy: bool) {

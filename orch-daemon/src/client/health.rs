@@ -105,6 +105,30 @@ impl HealthTracker {
         None
     }
 
+    /// The tracker an allocation needs once an update reached it: the current one while
+    /// its deployment is unchanged; a new one, with the clock started afresh, when an
+    /// in-place update moved it into another deployment (Nomad restarts its health
+    /// watch then), whatever the old tracker had or had not decided; none when the
+    /// allocation's current deployment already has its verdict (`decided_for`).
+    pub fn after_update(
+        current: Option<HealthTracker>,
+        alloc: &Allocation,
+        group: &TaskGroup,
+        plan: &LifecyclePlan,
+        decided_for: Option<&str>,
+        now: Instant,
+    ) -> Option<HealthTracker> {
+        if let Some(tracker) = &current
+            && tracker.deployment_id == alloc.deployment_id
+        {
+            return current;
+        }
+        if decided_for == Some(alloc.deployment_id.as_str()) {
+            return None;
+        }
+        HealthTracker::new(alloc, group, plan, now)
+    }
+
     /// When to look again without any task change.
     pub fn next_check(&self) -> Instant {
         match self.running_since {
@@ -198,6 +222,39 @@ mod tests {
             ),
             Some(false)
         );
+    }
+
+    /// The stalled deployment of issue 24: an allocation whose first deployment has no
+    /// verdict yet is updated in place into a second one; its health is decided for the
+    /// second, after `min_healthy_time` counted from the update.
+    #[test]
+    fn an_update_into_a_new_deployment_restarts_the_watch_for_it() {
+        let (mut alloc, group) = setup();
+        let plan = orch_core::lifecycle::plan(&group).unwrap();
+        let t0 = Instant::now();
+        let running = tasks("running", 0, false);
+        let mut h = HealthTracker::new(&alloc, &group, &plan, t0);
+        assert_eq!(h.as_mut().unwrap().observe(&running, None, t0), None);
+        // Same deployment: the same tracker, its clock kept.
+        let kept = HealthTracker::after_update(h.clone(), &alloc, &group, &plan, None, t0);
+        assert_eq!(kept.as_ref().unwrap().running_since, Some(t0));
+        // Moved into d2 before d1 was decided.
+        alloc.deployment_id = "d2".into();
+        let t1 = t0 + Duration::from_millis(500);
+        let mut moved = HealthTracker::after_update(h, &alloc, &group, &plan, None, t1).unwrap();
+        assert_eq!(moved.deployment_id, "d2");
+        assert_eq!(moved.observe(&running, None, t1), None);
+        assert_eq!(
+            moved.observe(&running, None, t1 + Duration::from_secs(1)),
+            Some(true)
+        );
+        // Moved into d3 after d2 was decided (no tracker left): a new one for d3.
+        alloc.deployment_id = "d3".into();
+        let again = HealthTracker::after_update(None, &alloc, &group, &plan, Some("d2"), t1);
+        assert_eq!(again.unwrap().deployment_id, "d3");
+        // Nothing to track for a deployment that already has its verdict.
+        let done = HealthTracker::after_update(None, &alloc, &group, &plan, Some("d3"), t1);
+        assert!(done.is_none());
     }
 
     #[test]
