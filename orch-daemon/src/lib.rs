@@ -1,11 +1,13 @@
 //! The orch daemon as a library: the `orch` binary is a thin `main` over it, and the
 //! integration tests and benches reach the same code.
 //!
+//! In the order a request travels:
+//! - [`cli`]: the `orch` command line (`main` calls [`cli::run`]).
 //! - [`agent`]: `orch agent` (config, flags, wiring of everything below).
-//! - [`server`]: the state handle, the replicator interface and the leader loop.
-//! - [`raft`]: openraft replication of orch-core `Command`s with redb storage.
 //! - [`http`]: Nomad's `/v1` HTTP API.
-//! - [`cli`]: the `orch` command line.
+//! - [`raft`]: openraft replication of orch-core `Command`s with redb storage.
+//! - [`server`]: the state handle, the replicator interface and the leader's loops.
+//! - [`client`]: the client agent: fingerprinting, allocations, tasks through drivers.
 
 pub mod agent;
 pub mod cli;

@@ -6,6 +6,9 @@
 //! the values and the clock in here, and turns a [`Decision`] into a `JobScale` command.
 //! Keeping the arithmetic here makes it testable without a cluster (see the property
 //! tests) and identical on every server.
+//!
+//! Modules: [`policy`] (the typed `scaling { policy }` block), `decide` (the strategies
+//! and how checks combine; re-exported here) and `tests` (unit and property tests).
 
 mod decide;
 pub mod policy;

@@ -10,8 +10,6 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::jobspec::convert::parse_duration;
-
 /// `evaluation_interval` when the policy has none (the nomad-autoscaler's default).
 pub const DEFAULT_EVALUATION_INTERVAL_NS: i64 = 10_000_000_000;
 /// `cooldown` when the policy has none (the nomad-autoscaler's default).
@@ -534,7 +532,7 @@ fn number(v: &Value) -> Option<f64> {
 
 fn duration(errs: &mut Errs, path: &str, v: &Value) -> Option<i64> {
     let parsed = match v {
-        Value::String(s) => parse_duration(s),
+        Value::String(s) => crate::duration::parse_go_duration(s).map_err(|e| e.to_string()),
         Value::Number(n) => n
             .as_i64()
             .ok_or_else(|| "not a whole number of nanoseconds".to_string()),

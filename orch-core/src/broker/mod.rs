@@ -1,13 +1,14 @@
 //! Evaluation brokering: the leader's in-memory machinery between "an evaluation was
 //! committed to Raft" and "a scheduler worker ran it".
 //!
-//! * [`EvalBroker`] queues ready evaluations per scheduler type, hands them out one at a
-//!   time per job with at-least-once delivery (ack / nack / lease timeout), delays the
-//!   ones that must wait and parks the ones that keep failing. Nomad's
-//!   `nomad/eval_broker.go`.
-//! * [`BlockedEvals`] holds evaluations that could not place everything until capacity
-//!   that could help them appears, and reports what is still unplaced per job and group
-//!   (the signal a cluster autoscaler needs). Nomad's `nomad/blocked_evals.go`.
+//! * [`EvalBroker`] (`eval_broker`) queues ready evaluations per scheduler type, hands
+//!   them out one at a time per job with at-least-once delivery (ack / nack / lease
+//!   timeout), delays the ones that must wait and parks the ones that keep failing.
+//!   Nomad's `nomad/eval_broker.go`.
+//! * [`BlockedEvals`] (`blocked`) holds evaluations that could not place everything until
+//!   capacity that could help them appears, and reports what is still unplaced per job
+//!   and group (the signal a cluster autoscaler needs). Nomad's `nomad/blocked_evals.go`.
+//! * `props_tests`: property tests of the broker (one eval per job in flight, none lost).
 //!
 //! Both are pure: no clock, no timers, no threads. Time arrives as `now` (Unix nanos) on
 //! every call that needs it and leases/delays only advance when the caller calls

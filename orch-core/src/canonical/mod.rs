@@ -5,6 +5,9 @@
 //! can still be told apart, and merges partial policy blocks over their defaults.
 //! [`canonicalize_job`] works on the typed job and fills what is wholly absent or empty;
 //! it is idempotent and is all a job built in Rust needs.
+//!
+//! Modules: [`merge`] (the JSON stage) and [`defaults`] (Nomad's default policies per
+//! job type, shared by both stages so they never disagree).
 
 pub mod defaults;
 pub mod merge;

@@ -17,6 +17,25 @@
 //!
 //! The parser is pure (no I/O, clock or randomness): functions like
 //! `file()` are refused, and variable files must be read by the caller.
+//!
+//! [`parse_jobspec`] is the one entry point for a whole jobspec, HCL2 or JSON: it ends in
+//! [`from_json`], so every door accepts and refuses the same jobs.
+//!
+//! Layout, in the order a jobspec passes through:
+//! - `guard`: refuses pathologically nested expressions before parsing.
+//! - `variables`: `variable`, `variables` and `locals` blocks.
+//! - `eval`: the expression evaluator over hcl-edit's AST (every error keeps its span).
+//! - `functions`: the HCL function library; `format`: the verbs of its `format`.
+//! - `decode`: the one schema-driven walker from HCL bodies to API JSON, over the tables
+//!   in `schema_job` (job, group and shared scheduling blocks) and `schema_task` (task
+//!   blocks).
+//! - `special`: block rules the tables cannot express (operand shortcuts, ports, vault).
+//! - `convert`: evaluated values into Nomad's JSON types (durations, string maps, ...).
+//! - `error`: diagnostics with file, line and column.
+//! - [`from_json`]: Nomad API JSON into a canonical, validated job, or every problem
+//!   with its field path.
+//! - `locate`: a JSON field path back to its HCL `line:column`.
+//! - `tests`: unit tests.
 
 pub(crate) mod convert;
 mod decode;

@@ -20,12 +20,15 @@
 //! On top of the graph sit the allocation-wide rules that stop the normal flow
 //! ("teardown"): the server stopping the allocation, a task failing, the leader
 //! exiting, all main tasks having exited.
+//!
+//! Modules: [`restart`] (the restart tracker), [`env`] (environment and interpolation) and
+//! `tests` (unit tests of the plan).
 
 pub mod env;
 pub use env::{
     InterpolationVars, TaskEnvInput, interpolate, interpolate_json, interpolation_vars, task_env,
 };
-pub use restart::{RestartDecision, RestartTracker, go_duration};
+pub use restart::{RestartDecision, RestartTracker};
 pub mod restart;
 
 use std::collections::BTreeMap;

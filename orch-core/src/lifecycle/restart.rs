@@ -152,7 +152,7 @@ impl RestartTracker {
                     format!(
                         "Exceeded allowed attempts {} in interval {} and mode is \"fail\"",
                         self.attempts,
-                        go_duration(self.interval)
+                        crate::duration::format_go_duration(self.interval)
                     ),
                 );
             }
@@ -186,56 +186,6 @@ impl RestartTracker {
             reason: why,
         }
     }
-}
-
-/// A duration the way Go's `time.Duration.String()` prints it (`30m0s`, `1h0m0s`, `5s`,
-/// `1.5s`, `250ms`), because Nomad's reason text embeds one.
-pub fn go_duration(n: Nanos) -> String {
-    if n == 0 {
-        return "0s".into();
-    }
-    let neg = n < 0;
-    let u = n.unsigned_abs();
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    if u < 1_000_000_000 {
-        let (unit, div) = if u < 1_000 {
-            ("ns", 1)
-        } else if u < 1_000_000 {
-            ("µs", 1_000)
-        } else {
-            ("ms", 1_000_000)
-        };
-        out.push_str(&frac(u, div));
-        out.push_str(unit);
-        return out;
-    }
-    let secs_total = u / 1_000_000_000;
-    let h = secs_total / 3600;
-    let m = (secs_total % 3600) / 60;
-    let s_nanos = u % 60_000_000_000;
-    if h > 0 {
-        out.push_str(&format!("{h}h{m}m"));
-    } else if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    out.push_str(&frac(s_nanos, 1_000_000_000));
-    out.push('s');
-    out
-}
-
-/// `v / div` with the fraction's trailing zeros removed.
-fn frac(v: u64, div: u64) -> String {
-    let whole = v / div;
-    let rem = v % div;
-    if rem == 0 {
-        return whole.to_string();
-    }
-    let width = div.to_string().len() - 1;
-    let digits = format!("{rem:0width$}");
-    format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
 #[cfg(test)]

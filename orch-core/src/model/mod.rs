@@ -8,6 +8,14 @@
 //!
 //! Only `BTreeMap` appears here, so iteration order (and so every decision and every
 //! snapshot byte) is deterministic.
+//!
+//! What users submit: [`job`] (the job), [`group`] (task groups and their policies),
+//! [`task`] (tasks), [`resources`] (what a task asks for: resources, devices, networks,
+//! ports), [`constraint`] (constraints, affinities, spreads), [`service`] (services and
+//! checks). What the servers track: [`node`] (client nodes), [`alloc`] (allocations),
+//! [`eval`] (evaluations), [`deployment`] (deployments), [`scaling`] (scaling events).
+//! Shared: [`usage`] (comparable resource amounts, so fitting is a subtraction) and
+//! [`wire`] (serde helpers that keep Nomad's JSON shape and survive postcard).
 
 pub mod alloc;
 pub mod constraint;

@@ -74,12 +74,10 @@ impl Serialize for Timestamp {
         if self.0 == 0 {
             return s.serialize_str(GO_ZERO_TIME);
         }
-        let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0))
+        let t = jiff::Timestamp::from_nanosecond(i128::from(self.0))
             .map_err(serde::ser::Error::custom)?;
-        let text = t
-            .format(&time::format_description::well_known::Rfc3339)
-            .map_err(serde::ser::Error::custom)?;
-        s.serialize_str(&text)
+        // RFC 3339 in UTC with the fraction Go prints (none when whole seconds).
+        s.serialize_str(&t.to_string())
     }
 }
 
@@ -92,11 +90,10 @@ impl<'de> Deserialize<'de> for Timestamp {
         if text.is_empty() || text == GO_ZERO_TIME {
             return Ok(Timestamp(0));
         }
-        let t = time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| {
-                D::Error::custom(format!("expected an RFC 3339 time, got {text:?}: {e}"))
-            })?;
-        i64::try_from(t.unix_timestamp_nanos())
+        let t: jiff::Timestamp = text.parse().map_err(|e| {
+            D::Error::custom(format!("expected an RFC 3339 time, got {text:?}: {e}"))
+        })?;
+        i64::try_from(t.as_nanosecond())
             .map(Timestamp)
             .map_err(|_| D::Error::custom(format!("time {text:?} is out of range")))
     }

@@ -20,7 +20,8 @@
 //! seconds-first and has no year field, so Nomad jobspecs would silently change meaning;
 //! it would also bring `chrono`, `derive_builder` and `strum` for ~300 lines of logic.
 
-use time::{Date, Month, OffsetDateTime};
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
 
 #[path = "cron_days.rs"]
 mod days;
@@ -192,8 +193,8 @@ impl Cron {
     pub fn next_after(&self, after: i64) -> Option<i64> {
         let mut t = after.checked_add(1)?.max(year_start(FIRST_YEAR)?);
         loop {
-            let dt = OffsetDateTime::from_unix_timestamp(t).ok()?;
-            let (year, month) = (dt.year(), dt.month() as u8);
+            let dt = utc_datetime(t)?;
+            let (year, month) = (i32::from(dt.year()), dt.month() as u8);
             if year > LAST_YEAR {
                 return None;
             }
@@ -203,11 +204,11 @@ impl Cron {
                 t = next_month_start(year, month)?;
             } else if !self.day_matches(&dt) {
                 t = t - t.rem_euclid(86_400) + 86_400;
-            } else if !self.hours.has(u32::from(dt.hour())) {
+            } else if !self.hours.has(dt.hour() as u32) {
                 t = t - t.rem_euclid(3_600) + 3_600;
-            } else if !self.minutes.has(u32::from(dt.minute())) {
+            } else if !self.minutes.has(dt.minute() as u32) {
                 t = t - t.rem_euclid(60) + 60;
-            } else if !self.seconds.has(u32::from(dt.second())) {
+            } else if !self.seconds.has(dt.second() as u32) {
                 t += 1;
             } else {
                 return Some(t);
@@ -238,11 +239,11 @@ impl Cron {
         None
     }
 
-    fn day_matches(&self, dt: &OffsetDateTime) -> bool {
+    fn day_matches(&self, dt: &DateTime) -> bool {
         let day = Day {
-            day: u32::from(dt.day()),
-            weekday: u32::from(dt.weekday().number_days_from_sunday()),
-            month_len: u32::from(dt.month().length(dt.year())),
+            day: dt.day() as u32,
+            weekday: dt.weekday().to_sunday_zero_offset() as u32,
+            month_len: dt.days_in_month() as u32,
         };
         let dom = self.dom.matches(day);
         let dow = self.dow.matches(day);
@@ -255,18 +256,27 @@ impl Cron {
     }
 }
 
+/// The UTC calendar date and clock time of Unix second `t`.
+fn utc_datetime(t: i64) -> Option<DateTime> {
+    let ts = jiff::Timestamp::from_second(t).ok()?;
+    Some(TimeZone::UTC.to_datetime(ts))
+}
+
+/// Unix seconds of midnight UTC at the start of `date`.
+fn midnight_utc(date: Date) -> Option<i64> {
+    let midnight = date.to_datetime(jiff::civil::Time::midnight());
+    Some(TimeZone::UTC.to_timestamp(midnight).ok()?.as_second())
+}
+
 fn year_start(year: i32) -> Option<i64> {
-    let d = Date::from_calendar_date(year, Month::January, 1).ok()?;
-    Some(d.midnight().assume_utc().unix_timestamp())
+    midnight_utc(Date::new(i16::try_from(year).ok()?, 1, 1).ok()?)
 }
 
 /// Midnight of the first day of the month after `year`-`month`.
 fn next_month_start(year: i32, month: u8) -> Option<i64> {
     let total = i32::from(month);
     let (y, m) = (year + total.div_euclid(12), total.rem_euclid(12) + 1);
-    let month = Month::try_from(u8::try_from(m).ok()?).ok()?;
-    let d = Date::from_calendar_date(y, month, 1).ok()?;
-    Some(d.midnight().assume_utc().unix_timestamp())
+    midnight_utc(Date::new(i16::try_from(y).ok()?, i8::try_from(m).ok()?, 1).ok()?)
 }
 
 fn field_err(spec: &Spec, message: String) -> CronError {

@@ -2,11 +2,8 @@ use super::*;
 
 /// Unix seconds of a UTC date-time.
 fn at(y: i32, mo: u8, d: u8, h: u8, mi: u8, s: u8) -> i64 {
-    let date = Date::from_calendar_date(y, Month::try_from(mo).unwrap(), d).unwrap();
-    date.with_hms(h, mi, s)
-        .unwrap()
-        .assume_utc()
-        .unix_timestamp()
+    let dt = jiff::civil::datetime(y as i16, mo as i8, d as i8, h as i8, mi as i8, s as i8, 0);
+    TimeZone::UTC.to_timestamp(dt).unwrap().as_second()
 }
 
 fn next(expr: &str, after: i64) -> Option<i64> {

@@ -10,6 +10,9 @@
 //! `restorePeriodicDispatcher`, only one is made up for, at once, with the current time
 //! as its launch time; the schedule then continues from there. A launch more than
 //! [`LATE_TOLERANCE`] late counts as missed.
+//!
+//! Modules: `cron` (Nomad's cron expressions, re-exported as [`Cron`]; its day fields in
+//! `cron_days`) and `tests` (unit tests).
 
 mod cron;
 
@@ -118,16 +121,16 @@ impl NextLaunch {
     /// RFC 3339 in the job's time zone (`2024-05-01T02:00:00-04:00`; `Z` for UTC), as Go
     /// prints a `time.Time` in that location.
     pub fn rfc3339(&self) -> String {
-        let offset =
-            time::UtcOffset::from_whole_seconds(self.utc_offset).unwrap_or(time::UtcOffset::UTC);
-        time::OffsetDateTime::from_unix_timestamp(self.at.div_euclid(NANOS))
-            .ok()
-            .and_then(|t| {
-                t.to_offset(offset)
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_default()
+        let Ok(ts) = jiff::Timestamp::from_second(self.at.div_euclid(NANOS)) else {
+            return String::new();
+        };
+        let Ok(offset) = jiff::tz::Offset::from_seconds(self.utc_offset) else {
+            return String::new();
+        };
+        if self.utc_offset == 0 {
+            return ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        }
+        ts.display_with_offset(offset).to_string()
     }
 }
 

@@ -8,6 +8,9 @@
 //! capacity appears. Everything is deterministic: IDs come from a seeded generator and
 //! time only moves when [`Cluster::advance`] is called, so a failing seed replays exactly.
 //! After every step the caller can check invariants ([`Cluster::check_invariants`]).
+//!
+//! `report` answers what the cluster looks like ([`ClusterReport`]) and how many more of
+//! a job fit, and where ([`FitReport`]).
 
 mod report;
 

@@ -14,6 +14,20 @@
 //! - **Normalized allocations.** Allocations are stored without their embedded job; the
 //!   job spec they were placed for is kept once per `(namespace, job, version)` and
 //!   attached again by [`StateStore::alloc`] / [`StateStore::alloc_job`].
+//!
+//! Layout:
+//! - `command`: the commands of the log and the store's answers (re-exported here).
+//! - `changes`: change sets and their infallible commit (indexes, derived indexes).
+//! - `jobs`: register, deregister, scale, revert, stability.
+//! - `nodes`: node register, status, eligibility, drain; the node class hash.
+//! - `evals`: evaluation upsert and GC, and the staging rules commands share.
+//! - `allocs`: plan results, client updates and desired transitions.
+//! - `deployments`: deployment status, promotion and allocation health.
+//! - `scaling`: each group's scaling events.
+//! - `services`: the `nomad` provider's service catalog.
+//! - `snapshot`: the store as postcard bytes, and restoring it.
+//! - `error`: why a command was refused.
+//! - `testutil`: builders and assertions shared by the unit tests.
 
 mod allocs;
 mod changes;

@@ -1,47 +1,15 @@
 //! Validation of the small policy blocks shared by jobs, groups and tasks: placement
 //! rules and the restart, reschedule, update, migrate, periodic and dispatch policies.
 
+use crate::duration::format_go_duration;
 use std::collections::BTreeSet;
 
 use super::{Errors, join};
-use crate::model::wire::{Nanos, SECOND};
+use crate::model::wire::SECOND;
 use crate::model::{
     Affinity, CONSTRAINT_OPERANDS, Constraint, MigrateStrategy, ParameterizedJobConfig,
     PeriodicConfig, ReschedulePolicy, RestartPolicy, Spread, UpdateStrategy,
 };
-
-/// Formats nanoseconds the way Go prints a `time.Duration` (`15s`, `30m0s`, `1h0m0s`),
-/// so messages read like Nomad's.
-pub(crate) fn go_duration(n: Nanos) -> String {
-    if n == 0 {
-        return "0s".into();
-    }
-    let sign = if n < 0 { "-" } else { "" };
-    let n = n.unsigned_abs();
-    if n < 1_000 {
-        return format!("{sign}{n}ns");
-    }
-    if n < 1_000_000 {
-        return format!("{sign}{}µs", trim_frac(n as f64 / 1e3));
-    }
-    if n < 1_000_000_000 {
-        return format!("{sign}{}ms", trim_frac(n as f64 / 1e6));
-    }
-    let secs = n as f64 / 1e9;
-    let h = n / 3_600_000_000_000;
-    let m = (n / 60_000_000_000) % 60;
-    let s = secs - (h * 3600 + m * 60) as f64;
-    match (h, m) {
-        (0, 0) => format!("{sign}{}s", trim_frac(s)),
-        (0, _) => format!("{sign}{m}m{}s", trim_frac(s)),
-        _ => format!("{sign}{h}h{m}m{}s", trim_frac(s)),
-    }
-}
-
-fn trim_frac(x: f64) -> String {
-    let s = format!("{x:.9}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
 
 /// Checks a list of constraints at `prefix.Constraints[i]`.
 pub(crate) fn constraints(e: &mut Errors, prefix: &str, list: &[Constraint], task_level: bool) {
@@ -214,7 +182,7 @@ pub(crate) fn restart(e: &mut Errors, path: &str, r: &RestartPolicy, group: &str
             "Interval",
             format!(
                 "Interval can not be less than 5s (got {})",
-                go_duration(r.interval)
+                format_go_duration(r.interval)
             ),
         );
     }
@@ -226,8 +194,8 @@ pub(crate) fn restart(e: &mut Errors, path: &str, r: &RestartPolicy, group: &str
             format!(
                 "Nomad can't restart the TaskGroup {group} {} times in an interval of {} with a delay of {}",
                 r.attempts,
-                go_duration(r.interval),
-                go_duration(r.delay)
+                format_go_duration(r.interval),
+                format_go_duration(r.delay)
             ),
         );
     }
@@ -248,7 +216,7 @@ pub(crate) fn reschedule(e: &mut Errors, path: &str, r: &ReschedulePolicy) {
     if r.attempts > 0 && r.unlimited {
         e.add(path, format!(
             "Reschedule Policy with Attempts = {}, Interval = {}, and Unlimited = true is ambiguous; if Attempts > 0, Unlimited cannot also be set to true",
-            r.attempts, go_duration(r.interval)
+            r.attempts, format_go_duration(r.interval)
         ));
     }
     if r.delay < 5 * SECOND {
@@ -257,7 +225,7 @@ pub(crate) fn reschedule(e: &mut Errors, path: &str, r: &ReschedulePolicy) {
             "Delay",
             format!(
                 "Delay cannot be less than 5s (got {})",
-                go_duration(r.delay)
+                format_go_duration(r.delay)
             ),
         );
     }
@@ -278,7 +246,7 @@ pub(crate) fn reschedule(e: &mut Errors, path: &str, r: &ReschedulePolicy) {
                 "MaxDelay",
                 format!(
                     "Max Delay cannot be less than 5s (got {})",
-                    go_duration(r.max_delay)
+                    format_go_duration(r.max_delay)
                 ),
             );
         } else if r.max_delay < r.delay {
@@ -287,8 +255,8 @@ pub(crate) fn reschedule(e: &mut Errors, path: &str, r: &ReschedulePolicy) {
                 "MaxDelay",
                 format!(
                     "Max Delay cannot be less than Delay {} (got {})",
-                    go_duration(r.delay),
-                    go_duration(r.max_delay)
+                    format_go_duration(r.delay),
+                    format_go_duration(r.max_delay)
                 ),
             );
         }
@@ -299,7 +267,7 @@ pub(crate) fn reschedule(e: &mut Errors, path: &str, r: &ReschedulePolicy) {
             "Interval",
             format!(
                 "Interval cannot be less than 15s (got {})",
-                go_duration(r.interval)
+                format_go_duration(r.interval)
             ),
         );
     } else if !r.unlimited && r.delay > 0 && functions.contains(&r.delay_function.as_str()) {
@@ -307,8 +275,8 @@ pub(crate) fn reschedule(e: &mut Errors, path: &str, r: &ReschedulePolicy) {
         if needed > i128::from(r.interval) {
             e.at(path, "Interval", format!(
                 "Nomad can only make {} attempts in {} with initial delay {} and delay function {:?}; set the interval to at least {}",
-                r.attempts, go_duration(r.interval), go_duration(r.delay), r.delay_function,
-                go_duration(i64::try_from(needed).unwrap_or(i64::MAX))
+                r.attempts, format_go_duration(r.interval), format_go_duration(r.delay), r.delay_function,
+                format_go_duration(i64::try_from(needed).unwrap_or(i64::MAX))
             ));
         }
     }
@@ -366,7 +334,7 @@ pub(crate) fn update(e: &mut Errors, path: &str, u: &UpdateStrategy) {
             "MinHealthyTime",
             format!(
                 "Minimum healthy time may not be less than zero: {}",
-                go_duration(u.min_healthy_time)
+                format_go_duration(u.min_healthy_time)
             ),
         );
     }
@@ -376,7 +344,7 @@ pub(crate) fn update(e: &mut Errors, path: &str, u: &UpdateStrategy) {
             "HealthyDeadline",
             format!(
                 "Healthy deadline must be greater than zero: {}",
-                go_duration(u.healthy_deadline)
+                format_go_duration(u.healthy_deadline)
             ),
         );
     }
@@ -386,7 +354,7 @@ pub(crate) fn update(e: &mut Errors, path: &str, u: &UpdateStrategy) {
             "ProgressDeadline",
             format!(
                 "Progress deadline must be zero or greater: {}",
-                go_duration(u.progress_deadline)
+                format_go_duration(u.progress_deadline)
             ),
         );
     }
@@ -396,8 +364,8 @@ pub(crate) fn update(e: &mut Errors, path: &str, u: &UpdateStrategy) {
             "MinHealthyTime",
             format!(
                 "Minimum healthy time must be less than healthy deadline: {} > {}",
-                go_duration(u.min_healthy_time),
-                go_duration(u.healthy_deadline)
+                format_go_duration(u.min_healthy_time),
+                format_go_duration(u.healthy_deadline)
             ),
         );
     }
@@ -407,8 +375,8 @@ pub(crate) fn update(e: &mut Errors, path: &str, u: &UpdateStrategy) {
             "HealthyDeadline",
             format!(
                 "Healthy deadline must be less than progress deadline: {} > {}",
-                go_duration(u.healthy_deadline),
-                go_duration(u.progress_deadline)
+                format_go_duration(u.healthy_deadline),
+                format_go_duration(u.progress_deadline)
             ),
         );
     }
@@ -418,7 +386,7 @@ pub(crate) fn update(e: &mut Errors, path: &str, u: &UpdateStrategy) {
             "Stagger",
             format!(
                 "Stagger must be greater than zero: {}",
-                go_duration(u.stagger)
+                format_go_duration(u.stagger)
             ),
         );
     }
@@ -446,7 +414,7 @@ pub(crate) fn migrate(e: &mut Errors, path: &str, m: &MigrateStrategy) {
             "MinHealthyTime",
             format!(
                 "MinHealthyTime is {} and must be >= 0",
-                go_duration(m.min_healthy_time)
+                format_go_duration(m.min_healthy_time)
             ),
         );
     }
@@ -456,7 +424,7 @@ pub(crate) fn migrate(e: &mut Errors, path: &str, m: &MigrateStrategy) {
             "HealthyDeadline",
             format!(
                 "HealthyDeadline is {} and must be >= 0",
-                go_duration(m.healthy_deadline)
+                format_go_duration(m.healthy_deadline)
             ),
         );
     }
@@ -522,15 +490,6 @@ pub(crate) fn parameterized(e: &mut Errors, path: &str, p: &ParameterizedJobConf
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(go_duration(15 * SECOND), "15s");
-        assert_eq!(go_duration(30 * 60 * SECOND), "30m0s");
-        assert_eq!(go_duration(3600 * SECOND), "1h0m0s");
-        assert_eq!(go_duration(1_500_000_000), "1.5s");
-        assert_eq!(go_duration(250_000_000), "250ms");
-    }
 
     #[test]
     fn rules() {

@@ -32,8 +32,8 @@ pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup
             "KillTimeout",
             format!(
                 "KillTimeout ({}) longer than the group's ProgressDeadline ({})",
-                policy::go_duration(t.kill_timeout),
-                policy::go_duration(u.progress_deadline)
+                crate::duration::format_go_duration(t.kill_timeout),
+                crate::duration::format_go_duration(u.progress_deadline)
             ),
         );
     }
@@ -350,7 +350,7 @@ pub(crate) fn validate_services(
                     "Timeout",
                     format!(
                         "check timeout must be at least 1s; got {}",
-                        policy::go_duration(c.timeout)
+                        crate::duration::format_go_duration(c.timeout)
                     ),
                 );
             }

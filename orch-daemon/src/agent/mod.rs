@@ -1,5 +1,8 @@
 //! `orch agent`: starts a server (Raft, leader loop, HTTP API), a client (task drivers)
 //! or both, with Nomad's flags and config file.
+//!
+//! Modules: [`config`] (Nomad's agent config file and flags, combined) and [`bootstrap`]
+//! (forming a cluster from `bootstrap_expect` and `retry_join`).
 
 pub mod bootstrap;
 pub mod config;
@@ -391,7 +394,10 @@ async fn start_server(
     let duration = |v: &Option<String>, name: &str| -> Result<Option<Duration>, String> {
         v.as_deref()
             .map(|s| {
-                crate::http::query::parse_go_duration(s)
+                orch_core::duration::parse_go_duration(s)
+                    .ok()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .map(Duration::from_nanos)
                     .ok_or_else(|| format!("server.{name}: {s:?} is not a duration like \"10s\""))
             })
             .transpose()

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use base64::Engine;
-use orch_core::lifecycle::go_duration;
+use orch_core::duration::format_go_duration as go_duration;
 use orch_core::model::PeriodicConfig;
 use serde_json::{Value, json};
 

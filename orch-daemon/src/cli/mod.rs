@@ -1,4 +1,23 @@
 //! The `orch` command line, with Nomad's verbs.
+//!
+//! [`run`] dispatches each verb to its module:
+//! - `job`: `job run` and `job validate`; `init`: `job init`'s example jobspec.
+//! - `job_cmds`: `job status|stop|inspect|history|revert|scale|plan`.
+//! - `dispatch_cmds`: `job dispatch`, `job periodic force`, the next periodic launch.
+//! - `scaling_cmds`: `scaling policy list|info` and `job scaling-events`.
+//! - `node_cmds`: `node status|drain|eligibility`.
+//! - `eval_cmds`: `eval list|status` and `alloc status|logs`.
+//! - `deployment_cmds`: `deployment list|status|promote|fail|pause|resume`.
+//! - `status_cmds`: `server members|force-leave`, `operator raft list-peers|remove-peer`.
+//! - `service_cmds`: `service list|info`.
+//!
+//! Shared by the verbs:
+//! - `client`: the HTTP client of the server verbs (address, shared flags, ID prefixes).
+//! - [`flags`]: Nomad's single-dash flags (also used by `orch agent`).
+//! - `table`: human output in Nomad's layout.
+//! - `monitor`: the evaluation monitor of `job run` and friends.
+//! - `drain_monitor`: follows a node drain until it is done.
+//! - `diff_fmt`: prints a `JobDiff` as `job plan` and `job history -p` do.
 
 mod client;
 mod deployment_cmds;

@@ -5,6 +5,20 @@
 //! that is killed and started again reads its state directory and reattaches to them.
 //! While the servers are unreachable the tasks keep running and reports are kept until
 //! they can be sent.
+//!
+//! Layout:
+//! - [`server_conn`]: the HTTP link to the servers (register, heartbeat, allocation
+//!   watch, status updates); the client reaches the servers through nothing else.
+//! - [`fingerprint`]: what this machine offers, as Nomad's attributes and resources.
+//! - [`state`]: the client's state on disk, for reattaching after a restart.
+//! - [`alloc_runner`]: one allocation; [`task_runner`]: one task in it.
+//! - [`alloc_dir`]: Nomad's allocation and task directory layout.
+//! - [`artifact`]: `artifact` downloads; [`template`]: `template` rendering;
+//!   [`template_hook`]: renders templates into the task and re-renders on changes.
+//! - [`health`]: allocation health for deployments.
+//! - [`services`]: catalog registrations and their health checks.
+//! - [`stats`]: resource usage of tasks and the host.
+//! - [`driver`]: the task drivers.
 
 pub mod alloc_dir;
 pub mod alloc_runner;

@@ -632,5 +632,5 @@ fn terminated_event(exit: &ExitResult) -> TaskEvent {
 
 /// `1.5s`, `250ms`, `2m0s`: Go's duration formatting, as Nomad's messages use.
 pub fn humanize(d: Duration) -> String {
-    orch_core::lifecycle::go_duration(d.as_nanos() as i64)
+    orch_core::duration::format_go_duration(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }

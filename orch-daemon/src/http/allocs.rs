@@ -1,10 +1,11 @@
-//! `/v1/allocations`, `/v1/allocation/:id`, `/v1/evaluations`, `/v1/evaluation/:id`.
+//! `/v1/allocations`, `/v1/allocation/:id` (read, stop) and the allocation stub the
+//! other list endpoints share.
 
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use orch_core::model::{Allocation, DesiredTransition, Evaluation, trigger};
+use orch_core::model::{Allocation, DesiredTransition, trigger};
 use orch_core::state::{AllocDesiredTransitionUpdate, Command, StateStore, table};
 use serde_json::{Value, json};
 
@@ -45,18 +46,8 @@ pub fn alloc_stub(s: &StateStore, a: &Allocation) -> Value {
     })
 }
 
-/// Nomad's evaluation list entries are full evaluations; kept as a function so the list
-/// shape has one place to change.
-pub fn eval_stub(e: &Evaluation) -> Value {
-    serde_json::to_value(e).unwrap_or(Value::Null)
-}
-
-fn allocs_index(s: &StateStore) -> u64 {
+pub(super) fn allocs_index(s: &StateStore) -> u64 {
     s.index(table::ALLOCS)
-}
-
-fn evals_index(s: &StateStore) -> u64 {
-    s.index(table::EVALS)
 }
 
 /// `GET /v1/allocations`: stubs, `prefix` on the ID, `namespace` (`*` for all).
@@ -136,58 +127,4 @@ pub async fn stop(
         ))
         .await?;
     Ok(api.reply(r.index, &json!({"EvalID": eval_id, "Index": r.index})))
-}
-
-/// `GET /v1/evaluations`: `prefix`, `namespace`, and Nomad's `job` / `status` filters.
-pub async fn list_evals(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
-    let (q, list) = super::list::ListOpts::parse(raw)?;
-    let job = q.raw.get("job").cloned().unwrap_or_default();
-    let status = q.raw.get("status").cloned().unwrap_or_default();
-    let index = api.block(&q, evals_index).await;
-    let (body, next) = {
-        let s = api.state.read();
-        list.page_by_id(
-            s.evals()
-                .filter(|e| q.sees(&e.namespace) && e.id.starts_with(&q.prefix))
-                .filter(|e| job.is_empty() || e.job_id == job)
-                .filter(|e| status.is_empty() || e.status == status)
-                .map(|e| (e.id.clone(), eval_stub(e))),
-        )
-    };
-    Ok(super::list::reply(&api, index, &body, next))
-}
-
-/// `GET /v1/evaluation/:id`.
-pub async fn get_eval(
-    State(api): Api,
-    Path(id): Path<String>,
-    Query(raw): Params,
-) -> Result<Response, ApiError> {
-    let q = QueryOpts::parse(raw)?;
-    let index = api.block(&q, evals_index).await;
-    let eval = api
-        .state
-        .read()
-        .eval(&id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found("eval not found"))?;
-    Ok(api.reply(index, &eval))
-}
-
-/// `GET /v1/evaluation/:id/allocations`: stubs of the allocations it placed.
-pub async fn eval_allocs(
-    State(api): Api,
-    Path(id): Path<String>,
-    Query(raw): Params,
-) -> Result<Response, ApiError> {
-    let q = QueryOpts::parse(raw)?;
-    let index = api.block(&q, allocs_index).await;
-    let body: Vec<Value> = {
-        let s = api.state.read();
-        s.allocs_by_eval(&id)
-            .into_iter()
-            .map(|a| alloc_stub(&s, a))
-            .collect()
-    };
-    Ok(api.reply(index, &body))
 }

@@ -19,7 +19,7 @@ use orch_core::state::StateStore;
 
 use super::ApiState;
 
-type Gauge = (&'static str, Vec<(&'static str, String)>, f64);
+use super::metrics::Gauge;
 
 /// Appends the per-job blocked/unplaced gauges and the autoscaler's per-policy gauges.
 pub fn gauges(api: &ApiState, s: &StateStore, out: &mut Vec<Gauge>) {

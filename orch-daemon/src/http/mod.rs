@@ -3,28 +3,56 @@
 //!
 //! Handlers only read the [`StateHandle`] (under a short read lock, never across an
 //! `.await`) and write through the [`Replicator`]; every read and list endpoint supports
-//! Nomad's blocking queries (`?index=&wait=`) and sets the `X-Nomad-*` headers.
+//! Nomad's blocking queries (`?index=&wait=`) and sets the `X-Nomad-*` headers. A few
+//! also use this server's leader machinery (`ApiState::leader`): client registration and
+//! heartbeats, forced GC, and the broker and autoscaler figures of metrics and policies.
 //!
-//! Layout: [`query`] (parameters, blocking, headers, errors), [`jobs`] and [`plan`]
-//! (`/v1/jobs`, `/v1/job/:id/...`), [`nodes`], [`allocs`] (allocations and evaluations),
-//! [`deployments`], [`status`] (status, agent, regions, operator, metrics).
+//! Layout:
+//! - [`query`]: parameters, blocking queries, headers, JSON bodies and errors.
+//! - [`list`]: `?filter=` and pagination of list endpoints; [`filter`]: go-bexpr filters.
+//! - [`jobs`]: `/v1/jobs` and `/v1/job/:id` reads, registration, stop and sub-lists.
+//! - [`job_ops`]: scale, evaluate, revert and stable on a job.
+//! - [`plan`]: `job plan`, a dry run on a cloned state; [`job_diff`]: Nomad's `JobDiff`.
+//! - [`dispatch`]: `job/:id/dispatch` and `job/:id/periodic/force`.
+//! - [`scaling`]: scaling policies and a job's scaling events.
+//! - [`allocs`]: allocations (read, stop) and the allocation stub lists share.
+//! - [`evals`]: evaluations and their allocations.
+//! - [`nodes`]: `/v1/nodes` and `/v1/node/:id/...`.
+//! - [`deployments`]: deployment reads and writes.
+//! - [`services`]: the `nomad` provider's service catalog.
+//! - [`client_api`]: orch's client calls: register, heartbeat, allocation updates.
+//! - [`client_fs`]: `/v1/client/...` (logs, files, stats), answered by the node's agent.
+//! - [`events`]: the event stream, `/v1/event/stream`.
+//! - [`search`]: `/v1/search` and `/v1/search/fuzzy`.
+//! - [`status`]: `/v1/status/leader` and `/v1/status/peers`.
+//! - [`agent`]: `/v1/agent/self`, `/v1/agent/members` and `/v1/agent/health`.
+//! - [`regions`]: the region list, `/v1/regions`.
+//! - [`operator`]: the Raft configuration, autopilot health, peer removal, `force-leave`.
+//! - [`metrics`]: `/v1/metrics`, JSON or Prometheus text.
+//! - [`metrics_scaling`]: the blocked/unplaced and autoscaler gauges of `/v1/metrics`.
+//! - [`system`]: `/v1/system/gc` and `/v1/system/reconcile/summaries`.
+//! - `tests`: end-to-end tests of the API.
 
+pub mod agent;
 pub mod allocs;
 pub mod client_api;
 pub mod client_fs;
 pub mod deployments;
 pub mod dispatch;
+pub mod evals;
 pub mod events;
 pub mod filter;
 pub mod job_diff;
 pub mod job_ops;
 pub mod jobs;
 pub mod list;
+pub mod metrics;
 pub mod metrics_scaling;
 pub mod nodes;
 pub mod operator;
 pub mod plan;
 pub mod query;
+pub mod regions;
 pub mod scaling;
 pub mod search;
 pub mod services;
@@ -230,9 +258,9 @@ pub fn router(api: Arc<ApiState>) -> Router {
             "/v1/allocation/{id}/stop",
             post(allocs::stop).put(allocs::stop),
         )
-        .route("/v1/evaluations", get(allocs::list_evals))
-        .route("/v1/evaluation/{id}", get(allocs::get_eval))
-        .route("/v1/evaluation/{id}/allocations", get(allocs::eval_allocs))
+        .route("/v1/evaluations", get(evals::list))
+        .route("/v1/evaluation/{id}", get(evals::get))
+        .route("/v1/evaluation/{id}/allocations", get(evals::allocations))
         // Nodes.
         .route("/v1/nodes", get(nodes::list))
         .route("/v1/node/{id}", get(nodes::get_node))
@@ -282,17 +310,17 @@ pub fn router(api: Arc<ApiState>) -> Router {
         // Status, agent, operator, metrics.
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
-        .route("/v1/agent/self", get(status::agent_self))
-        .route("/v1/agent/members", get(status::members))
-        .route("/v1/agent/health", get(status::health))
-        .route("/v1/regions", get(status::regions))
+        .route("/v1/agent/self", get(agent::agent_self))
+        .route("/v1/agent/members", get(agent::members))
+        .route("/v1/agent/health", get(agent::health))
+        .route("/v1/regions", get(regions::regions))
         .route(
             "/v1/operator/raft/configuration",
-            get(status::raft_configuration),
+            get(operator::raft_configuration),
         )
         .route(
             "/v1/operator/autopilot/health",
-            get(status::autopilot_health),
+            get(operator::autopilot_health),
         )
         .route(
             "/v1/operator/raft/peer",
@@ -302,7 +330,7 @@ pub fn router(api: Arc<ApiState>) -> Router {
             "/v1/agent/force-leave",
             put(operator::force_leave).post(operator::force_leave),
         )
-        .route("/v1/metrics", get(status::metrics))
+        .route("/v1/metrics", get(metrics::metrics))
         .route("/v1/search", post(search::prefix).put(search::prefix))
         .route("/v1/search/fuzzy", post(search::fuzzy).put(search::fuzzy))
         .route("/v1/event/stream", get(events::stream))

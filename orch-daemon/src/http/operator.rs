@@ -1,5 +1,7 @@
-//! Membership changes: `DELETE /v1/operator/raft/peer` (`nomad operator raft
-//! remove-peer`) and `PUT /v1/agent/force-leave` (`nomad server force-leave`).
+//! Operator endpoints: the Raft configuration with each server's progress
+//! (`/v1/operator/raft/configuration`, `/v1/operator/autopilot/health`) and membership
+//! changes: `DELETE /v1/operator/raft/peer` (`nomad operator raft remove-peer`) and
+//! `PUT /v1/agent/force-leave` (`nomad server force-leave`).
 //!
 //! Both remove a server from the Raft configuration through the [`Replicator`]
 //! (the leader makes the change; a follower forwards it). orch has no gossip layer, so
@@ -12,8 +14,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::ApiError;
+use serde_json::{Value, json};
+
 use super::query::{Api, Params};
+use super::{ApiError, ApiState};
 use crate::server::{PeerTarget, RemovePeerError};
 
 /// `DELETE /v1/operator/raft/peer?id=<raft id>` or `?address=<host:port>`.
@@ -80,4 +84,85 @@ async fn remove(api: &super::ApiState, target: PeerTarget) -> Result<Response, A
             e.to_string(),
         )),
     }
+}
+
+/// A duration in milliseconds as Go prints it (`"0s"`, `"12ms"`), `""` when unknown.
+fn go_millis(ms: Option<u64>) -> String {
+    ms.map_or(String::new(), |ms| {
+        orch_core::duration::format_go_duration(
+            i64::try_from(ms)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(1_000_000),
+        )
+    })
+}
+
+/// Every member with its progress as the leader sees it (autopilot's fields).
+fn servers_with_progress(api: &ApiState) -> Vec<Value> {
+    let leader = api.replicator.leader_addr();
+    let health = api.replicator.health();
+    api.replicator
+        .members()
+        .into_iter()
+        .map(|m| {
+            let p =
+                m.id.parse::<u64>()
+                    .ok()
+                    .and_then(|id| health.servers.get(&id));
+            json!({"ID": m.id, "Node": m.addr, "Address": m.addr,
+                   "Leader": leader.as_deref() == Some(m.addr.as_str()),
+                   "Voter": m.voter, "RaftProtocol": "3",
+                   "LastContact": go_millis(p.and_then(|p| p.last_contact_ms)),
+                   "LastIndex": p.map_or(0, |p| p.last_index),
+                   "TrailingLogs": p.map_or(0, |p| p.lag),
+                   "Healthy": p.is_some_and(|p| p.healthy)})
+        })
+        .collect()
+}
+
+/// `GET /v1/operator/raft/configuration`: every member; `ID` is the Raft ID that
+/// `DELETE /v1/operator/raft/peer?id=` takes. Beyond Nomad's fields each server has
+/// autopilot's `LastContact`, `LastIndex` and `Healthy`, and `TrailingLogs`, the entries
+/// it trails the leader by.
+pub async fn raft_configuration(State(api): Api) -> Response {
+    let servers = servers_with_progress(&api);
+    let index = api.state.latest_index();
+    api.reply(index.max(1), &json!({"Servers": servers, "Index": index}))
+}
+
+/// `GET /v1/operator/autopilot/health`: Nomad's autopilot health of the servers; 429
+/// when any voter is unhealthy, as Nomad answers.
+pub async fn autopilot_health(State(api): Api) -> Response {
+    let servers: Vec<Value> = servers_with_progress(&api)
+        .into_iter()
+        .map(|s| {
+            let mut server = json!({"ID": s["ID"], "Name": s["Node"], "Address": s["Address"],
+                   "SerfStatus": "alive", "Version": api.agent.version,
+                   "Leader": s["Leader"], "Voter": s["Voter"], "Healthy": s["Healthy"],
+                   "LastIndex": s["LastIndex"]});
+            // Go's client parses it as a duration: left out when never heard from.
+            if s["LastContact"] != "" {
+                server["LastContact"] = s["LastContact"].clone();
+            }
+            server
+        })
+        .collect();
+    let voters: Vec<&Value> = servers.iter().filter(|s| s["Voter"] == true).collect();
+    let healthy_voters = voters.iter().filter(|s| s["Healthy"] == true).count();
+    let healthy = healthy_voters == voters.len();
+    // Voters that may fail with the quorum kept, counting only healthy ones.
+    let quorum = voters.len() / 2 + 1;
+    let tolerance = healthy_voters.saturating_sub(quorum);
+    let leader = servers
+        .iter()
+        .find(|s| s["Leader"] == true)
+        .map_or(Value::String(String::new()), |s| s["ID"].clone());
+    let body = json!({"Healthy": healthy, "FailureTolerance": tolerance, "Leader": leader,
+                      "Voters": voters.iter().map(|s| s["ID"].clone()).collect::<Vec<_>>(),
+                      "Servers": servers});
+    let mut resp = api.reply(api.state.latest_index().max(1), &body);
+    if !healthy {
+        *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    }
+    resp
 }

@@ -210,47 +210,11 @@ impl QueryOpts {
     }
 }
 
-/// Parses a Go duration (`300ms`, `1.5s`, `5m`, `1h2m3s`; a bare number is seconds, as
-/// Nomad's HTTP layer also accepts).
+/// A non-negative Go duration (`300ms`, `1.5s`, `1h2m3s`) as a `Duration`; `None` for
+/// anything Go refuses (a bare `10` included) or a negative one.
 pub fn parse_go_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if let Ok(n) = s.parse::<u64>() {
-        return Some(Duration::from_secs(n));
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_end == 0 {
-            return None;
-        }
-        let n: f64 = rest[..num_end].parse().ok()?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_end];
-        rest = &rest[unit_end..];
-        let scale = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += n * scale;
-    }
-    if !total.is_finite() || total > 1e9 {
-        return None;
-    }
-    Some(Duration::from_secs_f64(total))
+    let nanos = orch_core::duration::parse_go_duration(s.trim()).ok()?;
+    u64::try_from(nanos).ok().map(Duration::from_nanos)
 }
 
 impl ApiState {

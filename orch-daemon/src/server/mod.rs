@@ -6,7 +6,19 @@
 //!   by a replicator applying committed log entries; wakes blocking queries.
 //! - [`Replicator`]: how a `Command` becomes committed: [`LocalReplicator`] applies at once
 //!   (tests, single node); the Raft replicator replicates through openraft first.
-//! - The HTTP API and the leader loop only ever talk to these two.
+//! - The leader loops only ever talk to these two; so does the HTTP API, apart from the
+//!   few calls into [`Leader`] (heartbeat timers, forced GC, broker and autoscaler status).
+//!
+//! Modules:
+//! - `state_handle`: [`StateHandle`]; `replicator`: [`Replicator`], [`LocalReplicator`]
+//!   and the replication health types.
+//! - [`events`]: the event stream's source, fed by every applied entry.
+//! - [`leader`]: [`Leader`]: feeder, scheduler workers, plan applier, heartbeat timers.
+//! - [`deployment_watcher`]: drives deployments forward, fails and reverts them.
+//! - `drainer`: moves allocations off draining nodes (decisions in `orch_core::drain`).
+//! - [`periodic`]: launches the children of periodic jobs.
+//! - [`autoscaler`]: the horizontal autoscaler.
+//! - [`gc`]: the failed-evaluation reaper and core GC.
 
 pub mod autoscaler;
 pub mod deployment_watcher;

@@ -201,17 +201,6 @@ fn jitter_is_seeded() {
     );
 }
 
-#[test]
-fn go_durations() {
-    assert_eq!(go_duration(30 * MIN), "30m0s");
-    assert_eq!(go_duration(24 * 60 * MIN), "24h0m0s");
-    assert_eq!(go_duration(15 * SECOND), "15s");
-    assert_eq!(go_duration(1_500_000_000), "1.5s");
-    assert_eq!(go_duration(250_000_000), "250ms");
-    assert_eq!(go_duration(0), "0s");
-    assert_eq!(go_duration(90 * SECOND), "1m30s");
-}
-
 proptest! {
     #[test]
     fn never_more_than_attempts_in_an_interval(

@@ -13,6 +13,17 @@
 //! task runs under a [`shim`] (`orch task-shim`, the same binary), which survives the
 //! client, writes the logs ([`logs`]) and records the exit status. Build the set the
 //! client offers with [`DriverRegistry::with_builtin`]`(std::env::current_exe()?)`.
+//!
+//! Layout:
+//! - [`registry`]: the drivers a client offers, by name.
+//! - [`raw_exec`], [`exec`], [`java`]: the built-in drivers.
+//! - [`shim`]: `orch task-shim`, the per-task supervisor; [`control`]: the driver side
+//!   of it (launch, wait, signal, stop, recover).
+//! - `isolate`: the shim's isolating init stage for exec (namespaces, chroot, user).
+//! - [`cgroup`]: per-task cgroups (v1 or v2): limits, OOM count, stats.
+//! - [`logs`]: rotating log files and their reader.
+//! - [`procfs`]: what the drivers read from `/proc`.
+//! - [`config`]: drivers' `config` blocks, command resolution and user lookup.
 
 pub mod cgroup;
 pub mod config;

@@ -1,5 +1,9 @@
 //! End-to-end tests of the HTTP API: a real server on `127.0.0.1:0` over a
 //! `LocalReplicator`, driven with `reqwest` as Nomad's tools would.
+//!
+//! By area: `jobs` (job endpoints and bad input), `cluster` (nodes, allocations,
+//! evaluations, blocking queries, status, agent, metrics), `deployments` (deployment
+//! writes), `dispatch` (dispatch and periodic force), `lists` (search, filters, pages).
 
 use std::sync::Arc;
 

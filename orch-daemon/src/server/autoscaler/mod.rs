@@ -8,6 +8,8 @@
 //! scaling events (the latest count change), so a new leader neither acts twice nor
 //! forgets a cooldown. Per-policy status (last evaluation, last error, each check's view)
 //! is kept in memory on the leader for `/v1/scaling/policy/:id` and `/v1/metrics`.
+//!
+//! Modules: [`sources`] (the metric sources) and `tests` (unit tests).
 
 pub mod sources;
 #[cfg(test)]

@@ -1,0 +1,75 @@
+//! `/v1/evaluations`, `/v1/evaluation/:id` and `/v1/evaluation/:id/allocations`.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use orch_core::model::Evaluation;
+use orch_core::state::{StateStore, table};
+use serde_json::Value;
+
+use super::allocs::{alloc_stub, allocs_index};
+use super::query::{Api, Params};
+use super::{ApiError, QueryOpts};
+
+/// Nomad's evaluation list entries are full evaluations; kept as a function so the list
+/// shape has one place to change.
+pub fn eval_stub(e: &Evaluation) -> Value {
+    serde_json::to_value(e).unwrap_or(Value::Null)
+}
+
+fn evals_index(s: &StateStore) -> u64 {
+    s.index(table::EVALS)
+}
+
+/// `GET /v1/evaluations`: `prefix`, `namespace`, and Nomad's `job` / `status` filters.
+pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
+    let (q, list) = super::list::ListOpts::parse(raw)?;
+    let job = q.raw.get("job").cloned().unwrap_or_default();
+    let status = q.raw.get("status").cloned().unwrap_or_default();
+    let index = api.block(&q, evals_index).await;
+    let (body, next) = {
+        let s = api.state.read();
+        list.page_by_id(
+            s.evals()
+                .filter(|e| q.sees(&e.namespace) && e.id.starts_with(&q.prefix))
+                .filter(|e| job.is_empty() || e.job_id == job)
+                .filter(|e| status.is_empty() || e.status == status)
+                .map(|e| (e.id.clone(), eval_stub(e))),
+        )
+    };
+    Ok(super::list::reply(&api, index, &body, next))
+}
+
+/// `GET /v1/evaluation/:id`.
+pub async fn get(
+    State(api): Api,
+    Path(id): Path<String>,
+    Query(raw): Params,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let index = api.block(&q, evals_index).await;
+    let eval = api
+        .state
+        .read()
+        .eval(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("eval not found"))?;
+    Ok(api.reply(index, &eval))
+}
+
+/// `GET /v1/evaluation/:id/allocations`: stubs of the allocations it placed.
+pub async fn allocations(
+    State(api): Api,
+    Path(id): Path<String>,
+    Query(raw): Params,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let index = api.block(&q, allocs_index).await;
+    let body: Vec<Value> = {
+        let s = api.state.read();
+        s.allocs_by_eval(&id)
+            .into_iter()
+            .map(|a| alloc_stub(&s, a))
+            .collect()
+    };
+    Ok(api.reply(index, &body))
+}
