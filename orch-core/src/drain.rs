@@ -276,5 +276,4 @@ pub fn commands(
 }
 
 #[cfg(test)]
-#[path = "drain_tests.rs"]
 mod tests;

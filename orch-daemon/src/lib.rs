@@ -8,10 +8,12 @@
 //! - [`raft`]: openraft replication of orch-core `Command`s with redb storage.
 //! - [`server`]: the state handle, the replicator interface and the leader's loops.
 //! - [`client`]: the client agent: fingerprinting, allocations, tasks through drivers.
+//! - [`clock`]: the wall clock and fresh IDs, for every layer.
 
 pub mod agent;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod http;
 pub mod raft;
 pub mod server;

@@ -23,40 +23,16 @@ pub use policy::{
 /// Meta key of a scaling event naming the policy that caused it.
 pub const META_POLICY_ID: &str = "nomad_policy_id";
 
-/// A stable scaling-policy ID for `(namespace, job, group)`: the same across job versions
-/// and on every server, without storing anything. A UUID-shaped FNV-1a/SplitMix digest
-/// (not a real v4/v5 UUID; only its stability matters).
-pub fn policy_id(namespace: &str, job: &str, group: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut mix = |bytes: &[u8]| {
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        h ^= 0xff;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    };
-    mix(namespace.as_bytes());
-    mix(job.as_bytes());
-    mix(group.as_bytes());
-    let a = splitmix(h);
-    let b = splitmix(a ^ 0x9e37_79b9_7f4a_7c15);
-    let hex = format!("{a:016x}{b:016x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
+/// Namespace of orch's scaling-policy UUIDs (a fixed random v4 UUID).
+const POLICY_ID_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x6b1f_0c3e_59a4_4d2a_9c1e_7f3b_2a8d_4e61);
 
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+/// A stable scaling-policy ID for `(namespace, job, group)`: the same across job versions
+/// and on every server, without storing anything: a UUID v5 of the three names.
+pub fn policy_id(namespace: &str, job: &str, group: &str) -> String {
+    // NUL separators: names cannot contain it, so distinct triples never collide.
+    let name = format!("{namespace}\0{job}\0{group}");
+    uuid::Uuid::new_v5(&POLICY_ID_NAMESPACE, name.as_bytes()).to_string()
 }
 
 /// How a `nomad-apm` query aggregates over the group's allocations.

@@ -319,5 +319,4 @@ fn canceled(mut eval: Evaluation, why: &str) -> Evaluation {
 }
 
 #[cfg(test)]
-#[path = "blocked_tests.rs"]
 mod tests;

@@ -550,5 +550,4 @@ fn unacked_mut<'a>(
 }
 
 #[cfg(test)]
-#[path = "eval_broker_tests.rs"]
 mod tests;

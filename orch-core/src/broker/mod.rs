@@ -8,7 +8,7 @@
 //! * [`BlockedEvals`] (`blocked`) holds evaluations that could not place everything until
 //!   capacity that could help them appears, and reports what is still unplaced per job
 //!   and group (the signal a cluster autoscaler needs). Nomad's `nomad/blocked_evals.go`.
-//! * `props_tests`: property tests of the broker (one eval per job in flight, none lost).
+//! * `proptests`: property tests of the broker (one eval per job in flight, none lost).
 //!
 //! Both are pure: no clock, no timers, no threads. Time arrives as `now` (Unix nanos) on
 //! every call that needs it and leases/delays only advance when the caller calls
@@ -136,5 +136,4 @@ pub struct TickOutcome {
 }
 
 #[cfg(test)]
-#[path = "props_tests.rs"]
-mod props_tests;
+mod proptests;

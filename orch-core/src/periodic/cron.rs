@@ -23,7 +23,6 @@
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 
-#[path = "cron_days.rs"]
 mod days;
 
 use days::{Day, MonthDays, WeekDays};
@@ -369,5 +368,4 @@ fn parse_entry(spec: &Spec, entry: &str, text: &str, bits: &mut Bits) -> Result<
 }
 
 #[cfg(test)]
-#[path = "cron_tests.rs"]
 mod tests;

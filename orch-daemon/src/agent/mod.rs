@@ -188,7 +188,7 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
         std::env::temp_dir().join(format!(
             "orch-dev-{}-{}",
             std::process::id(),
-            crate::server::now_nanos()
+            crate::clock::now_nanos()
         ))
     });
     let data_dir = dev_dir

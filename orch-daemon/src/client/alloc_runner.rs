@@ -412,7 +412,7 @@ impl AllocRunner {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
             st.deployment_health = Some(orch_core::model::AllocDeploymentStatus {
                 healthy: Some(healthy),
-                timestamp: orch_core::model::Timestamp(crate::server::now_nanos()),
+                timestamp: orch_core::model::Timestamp(crate::clock::now_nanos()),
                 ..Default::default()
             });
             st.health_deployment = Some(deployment_id.to_string());
@@ -539,7 +539,7 @@ impl AllocRunner {
     fn finish(&self, outcome: AllocOutcome) {
         {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let now = crate::server::now_nanos();
+            let now = crate::clock::now_nanos();
             for t in st.tasks.values_mut() {
                 if t.state.state != "dead" {
                     // Never started (the allocation stopped or failed first).

@@ -311,7 +311,7 @@ pub async fn check_loop(spec: CheckSpec, ctx: CheckContext) {
             status: if ok { "success" } else { "failure" }.into(),
             output,
             status_code: code,
-            timestamp: crate::server::now_nanos() / 1_000_000_000,
+            timestamp: crate::clock::now_nanos() / 1_000_000_000,
             mode: "healthiness".into(),
             failures,
         };

@@ -76,8 +76,8 @@ impl StateDir {
                 return Ok((id.to_string(), secret.to_string()));
             }
         }
-        let id = crate::server::new_uuid();
-        let secret = crate::server::new_uuid();
+        let id = crate::clock::new_uuid();
+        let secret = crate::clock::new_uuid();
         write_atomic(&path, format!("{id}\n{secret}\n").as_bytes())?;
         Ok((id, secret))
     }

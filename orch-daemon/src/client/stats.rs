@@ -60,7 +60,7 @@ impl StatsCache {
                 usage,
                 cpu_percent: percent,
                 cpu_ticks: percent / 100.0 * mhz,
-                at: crate::server::now_nanos(),
+                at: crate::clock::now_nanos(),
                 taken: now,
             },
         );
@@ -167,7 +167,7 @@ impl StatsCache {
                 "InodesUsedPercent": 0.0,
             },
             "Uptime": uptime,
-            "Timestamp": crate::server::now_nanos(),
+            "Timestamp": crate::clock::now_nanos(),
         })
     }
 }

@@ -125,7 +125,7 @@ enum Waited {
 
 /// Unix nanoseconds now.
 fn now() -> i64 {
-    crate::server::now_nanos()
+    crate::clock::now_nanos()
 }
 
 /// A task event stamped now.

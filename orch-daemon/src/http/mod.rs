@@ -178,12 +178,12 @@ impl ApiState {
 
 /// A random UUID v4 string, Nomad's ID format.
 pub fn uuid_v4() -> String {
-    crate::server::new_uuid()
+    crate::clock::new_uuid()
 }
 
 /// Now, in Unix nanoseconds (0 if the clock is before 1970).
 pub fn unix_nanos() -> i64 {
-    crate::server::now_nanos()
+    crate::clock::now_nanos()
 }
 
 /// Nomad's `/v1` API as an axum router; serve it with `axum::serve`.

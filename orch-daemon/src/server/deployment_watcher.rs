@@ -30,7 +30,8 @@ use orch_core::state::{
     Command, DeploymentPromote, DeploymentStatusUpdate, JobRevert, StateStore, spec_changed,
 };
 
-use super::{Leader, ReplicateError, new_uuid, now_nanos};
+use super::{Leader, ReplicateError};
+use crate::clock::{new_uuid, now_nanos};
 
 /// Status descriptions the watcher writes, verbatim from Nomad.
 pub mod describe {

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use orch_core::drain::{commands, decide};
 
-use super::{Leader, new_uuid, now_nanos};
+use super::Leader;
+use crate::clock::{new_uuid, now_nanos};
 
 /// Longest pause between passes: replacements become healthy by the passing of
 /// `min_healthy_time` and deadlines pass without any state change.

@@ -15,7 +15,8 @@ use std::time::Duration;
 use orch_core::model::{Evaluation, eval_status, job_status, job_type, node_status, trigger};
 use orch_core::state::{Command, EvalUpsert, GcBatch, StateStore};
 
-use super::{Leader, ReplicateError, new_uuid, now_nanos};
+use super::{Leader, ReplicateError};
+use crate::clock::{new_uuid, now_nanos};
 
 /// Thresholds and cadence of the core GC (Nomad's server `*_gc_threshold` settings).
 #[derive(Debug, Clone, PartialEq)]
@@ -249,72 +250,4 @@ impl Leader {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use orch_core::model::{Evaluation, Job, eval_status};
-    use orch_core::state::{JobDeregister, JobRegister};
-
-    const HOUR: i64 = 3_600_000_000_000;
-
-    fn store_with_stopped_job(at: i64) -> StateStore {
-        let mut s = StateStore::new();
-        let mut job = Job {
-            id: "web".into(),
-            ..Job::default()
-        };
-        orch_core::canonical::canonicalize_job(&mut job);
-        let eval = Evaluation {
-            id: "e1".into(),
-            status: eval_status::COMPLETE.into(),
-            modify_time: at,
-            ..Evaluation::default()
-        };
-        let reg = JobRegister {
-            job,
-            eval: Some(eval),
-            enforce_index: None,
-            preserve_counts: false,
-            now: at,
-        };
-        s.apply(1, Command::JobRegister(reg)).unwrap();
-        let stop = JobDeregister {
-            namespace: "default".into(),
-            job_id: "web".into(),
-            purge: false,
-            eval: None,
-            now: at,
-        };
-        s.apply(2, Command::JobDeregister(stop)).unwrap();
-        s
-    }
-
-    #[test]
-    fn dead_jobs_are_collected_after_the_threshold_or_when_forced() {
-        let cfg = GcConfig::default();
-        let s = store_with_stopped_job(0);
-        assert_eq!(s.job("default", "web").unwrap().status, job_status::DEAD);
-        assert!(is_empty(&collect(&s, HOUR / 2, &cfg, false)));
-        let b = collect(&s, 5 * HOUR, &cfg, false);
-        assert_eq!(b.jobs.len(), 1);
-        assert_eq!(b.evals, ["e1"]);
-        assert_eq!(collect(&s, 0, &cfg, true).jobs.len(), 1);
-    }
-
-    #[test]
-    fn failed_evals_get_a_delayed_follow_up() {
-        let e = Evaluation {
-            id: "e1".into(),
-            job_id: "web".into(),
-            status: eval_status::PENDING.into(),
-            ..Evaluation::default()
-        };
-        let [failed, next] = failed_with_followup(e, 3, Duration::from_secs(60), 10, "f".into());
-        assert_eq!(failed.status, eval_status::FAILED);
-        assert_eq!(failed.next_eval, "f");
-        assert!(failed.status_description.contains("delivery limit (3)"));
-        assert_eq!(next.triggered_by, trigger::FAILED_FOLLOW_UP);
-        assert_eq!(next.previous_eval, "e1");
-        assert_eq!(next.wait_until.0, 10 + 60_000_000_000);
-        assert_eq!(next.status, eval_status::PENDING);
-    }
-}
+mod tests;

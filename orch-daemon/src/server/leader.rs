@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use orch_core::broker::{BlockedEvals, BrokerConfig, EvalBroker};
 use orch_core::model::{Evaluation, eval_status, job_type};
@@ -26,21 +26,10 @@ use orch_core::state::{Command, EvalUpsert};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{ReplicateError, Replicator, StateHandle};
+use crate::clock::{new_uuid, now_nanos};
 
 /// Plans re-planned at most this many times after partial commits.
 const MAX_PLAN_ATTEMPTS: usize = 5;
-
-/// Unix nanoseconds now.
-pub fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
-
-/// A random UUID v4 string: the daemon's IDs (orch-core never makes its own).
-pub fn new_uuid() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
 
 /// Nomad's `RateScaledInterval`: the heartbeat interval that keeps `nodes` clients at
 /// or below `per_second` heartbeats per second, never below `min`.
@@ -477,153 +466,4 @@ impl Leader {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::server::LocalReplicator;
-    use orch_core::model::{DriverInfo, Job, Node, Task, TaskGroup, node_status, trigger};
-    use orch_core::state::{JobRegister, NodeRegister};
-
-    fn node(i: usize) -> Node {
-        let mut n = Node {
-            id: format!("node-{i}"),
-            name: format!("n{i}"),
-            status: node_status::READY.into(),
-            ..Node::default()
-        };
-        n.node_resources.cpu.cpu_shares = 4000;
-        n.node_resources.memory.memory_mb = 4096;
-        n.node_resources.disk.disk_mb = 10_000;
-        n.drivers.insert(
-            "raw_exec".into(),
-            DriverInfo {
-                detected: true,
-                healthy: true,
-                ..DriverInfo::default()
-            },
-        );
-        n.computed_class = orch_core::state::compute_class(&n);
-        n
-    }
-
-    fn job(id: &str, count: u32, cpu: u64) -> Job {
-        let mut t = Task {
-            name: "t".into(),
-            driver: "raw_exec".into(),
-            ..Task::default()
-        };
-        t.resources.cpu = cpu;
-        t.resources.memory_mb = 64;
-        let mut j = Job {
-            id: id.into(),
-            task_groups: vec![TaskGroup {
-                name: "g".into(),
-                count,
-                tasks: vec![t],
-                ..TaskGroup::default()
-            }],
-            ..Job::default()
-        };
-        orch_core::canonical::canonicalize_job(&mut j);
-        j
-    }
-
-    fn register(j: Job) -> Command {
-        let eval = Evaluation {
-            id: new_uuid(),
-            namespace: j.namespace.clone(),
-            priority: j.priority,
-            eval_type: j.job_type.clone(),
-            triggered_by: trigger::JOB_REGISTER.into(),
-            job_id: j.id.clone(),
-            status: eval_status::PENDING.into(),
-            ..Evaluation::default()
-        };
-        Command::JobRegister(JobRegister {
-            job: j,
-            eval: Some(eval),
-            enforce_index: None,
-            preserve_counts: false,
-            now: now_nanos(),
-        })
-    }
-
-    async fn wait_for(
-        state: &StateHandle,
-        what: &str,
-        f: impl Fn(&orch_core::state::StateStore) -> bool,
-    ) {
-        for _ in 0..200 {
-            if f(&state.read()) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("timed out waiting for {what}");
-    }
-
-    #[test]
-    fn heartbeat_ttls_scale_with_the_cluster_and_are_staggered() {
-        let min = Duration::from_secs(10);
-        assert_eq!(scaled_ttl(min, 50.0, 100), min);
-        assert_eq!(scaled_ttl(min, 50.0, 1000), Duration::from_secs(20));
-        assert_eq!(scaled_ttl(min, 0.0, 1000), min);
-        let state = StateHandle::default();
-        let repl: Arc<dyn Replicator> = Arc::new(LocalReplicator::new(state.clone(), "x"));
-        let leader = Leader::new(state, repl, LeaderConfig::default());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        let default_min = LeaderConfig::default().heartbeat_ttl;
-        rt.block_on(async {
-            for i in 0..20 {
-                let ttl = leader.heartbeat(&format!("n{i}"));
-                assert!(ttl >= default_min && ttl < 2 * default_min, "{ttl:?}");
-            }
-        });
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn registered_jobs_are_scheduled_and_blocked_work_waits_for_capacity() {
-        let state = StateHandle::default();
-        let repl: Arc<dyn Replicator> =
-            Arc::new(LocalReplicator::new(state.clone(), "127.0.0.1:0"));
-        let leader = Leader::new(
-            state.clone(),
-            Arc::clone(&repl),
-            LeaderConfig {
-                workers: 2,
-                ..LeaderConfig::default()
-            },
-        );
-        leader.start().await;
-        repl.propose(Command::NodeRegister(NodeRegister {
-            node: node(1),
-            now: now_nanos(),
-        }))
-        .await
-        .unwrap();
-        repl.propose(register(job("web", 3, 500))).await.unwrap();
-        wait_for(&state, "3 allocations", |s| {
-            s.allocs_by_job("default", "web").len() == 3
-        })
-        .await;
-        // 4000 MHz: 6 of 1000 fit... only 4; the rest blocks until a second node joins.
-        repl.propose(register(job("big", 3, 1000))).await.unwrap();
-        wait_for(&state, "a blocked eval", |s| {
-            s.evals().any(|e| e.status == eval_status::BLOCKED)
-        })
-        .await;
-        assert_eq!(state.read().allocs_by_job("default", "big").len(), 2);
-        repl.propose(Command::NodeRegister(NodeRegister {
-            node: node(2),
-            now: now_nanos(),
-        }))
-        .await
-        .unwrap();
-        wait_for(&state, "big fully placed", |s| {
-            s.allocs_by_job("default", "big").len() == 3
-        })
-        .await;
-    }
-}
+mod tests;

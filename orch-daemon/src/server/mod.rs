@@ -30,7 +30,9 @@ pub mod periodic;
 mod replicator;
 mod state_handle;
 
-pub use leader::{Leader, LeaderConfig, new_uuid, now_nanos};
+/// Moved to [`crate::clock`]; re-exported until the CLI follows.
+pub use crate::clock::{new_uuid, now_nanos};
+pub use leader::{Leader, LeaderConfig};
 pub use replicator::{
     LocalReplicator, Member, PeerTarget, RaftHealth, RemovePeerError, RemovePeerFuture,
     ReplicateError, Replicator, ServerProgress,

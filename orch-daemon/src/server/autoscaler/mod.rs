@@ -24,7 +24,8 @@ use orch_core::model::{Evaluation, FreeForm, eval_status, trigger};
 use orch_core::state::{Command, JobScale};
 use serde_json::{Value, json};
 
-use super::{Replicator, StateHandle, new_uuid, now_nanos};
+use super::{Replicator, StateHandle};
+use crate::clock::{new_uuid, now_nanos};
 
 /// How often the loop looks for policies that are due.
 const TICK: Duration = Duration::from_millis(250);

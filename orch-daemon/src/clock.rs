@@ -1,0 +1,21 @@
+//! The wall clock and fresh IDs, for every layer of the daemon (server, HTTP, client and
+//! CLI alike): orch-core takes time and IDs as arguments, so the daemon makes them here,
+//! in one place.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Unix nanoseconds now (0 if the clock reads before 1970).
+pub fn now_nanos() -> i64 {
+    unix_nanos(SystemTime::now())
+}
+
+/// Unix nanoseconds of `t` (0 before 1970, `i64::MAX` past 2262).
+pub fn unix_nanos(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// A random UUID v4 string: the daemon's IDs (orch-core never makes its own).
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,87 @@
+
+use super::*;
+use crate::server::events::EventBroker;
+use crate::server::events::{Event, Payload};
+use orch_core::model::Job;
+
+fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
+    q.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn job_batch(index: u64, id: &str, ns: &str) -> EventBatch {
+    EventBatch {
+        index,
+        events: vec![Event {
+            topic: topic::JOB,
+            event_type: "JobRegistered",
+            key: id.into(),
+            namespace: ns.into(),
+            filter_keys: vec![],
+            index,
+            payload: Payload::Job(std::sync::Arc::default()),
+        }],
+    }
+}
+
+#[test]
+fn topics_keys_and_namespaces_filter_events() {
+    let (f, index) = Filter::parse(&pairs(&[("topic", "Job:web"), ("index", "7")])).unwrap();
+    assert_eq!(index, 7);
+    assert!(f.render(&job_batch(1, "web", "default")).is_some());
+    assert!(f.render(&job_batch(1, "api", "default")).is_none());
+    assert!(f.render(&job_batch(1, "web", "other")).is_none());
+    let (all, _) = Filter::parse(&pairs(&[("namespace", "*")])).unwrap();
+    let line = all.render(&job_batch(3, "api", "other")).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+    assert_eq!(v["Index"], 3);
+    assert_eq!(v["Events"][0]["Topic"], "Job");
+    assert_eq!(v["Events"][0]["Payload"]["Job"]["ID"], Job::default().id);
+    let (evals, _) = Filter::parse(&pairs(&[("topic", "Evaluation")])).unwrap();
+    assert!(evals.render(&job_batch(1, "web", "default")).is_none());
+}
+
+#[test]
+fn bad_topics_and_indexes_are_refused() {
+    let e = Filter::parse(&pairs(&[("topic", "Jobs")])).unwrap_err();
+    assert_eq!(e.status, 400);
+    assert!(e.message.contains("Job, Evaluation"), "{}", e.message);
+    assert_eq!(
+        Filter::parse(&pairs(&[("topic", "Service")]))
+            .unwrap_err()
+            .status,
+        501
+    );
+    assert_eq!(
+        Filter::parse(&pairs(&[("index", "x")])).unwrap_err().status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn idle_streams_send_heartbeats_between_events() {
+    use http_body_util_shim::next_frame;
+    let broker = EventBroker::new(8);
+    broker.publish(1, job_batch(1, "web", "default").events);
+    let (f, _) = Filter::parse(&[]).unwrap();
+    let mut body = body(broker.subscribe(0), f, Duration::from_millis(50));
+    let first = next_frame(&mut body).await;
+    assert!(first.starts_with("{\"Index\":1,\"Events\""), "{first}");
+    assert_eq!(next_frame(&mut body).await, "{}\n");
+    broker.publish(2, job_batch(2, "api", "default").events);
+    assert!(next_frame(&mut body).await.contains("\"Index\":2"));
+}
+
+/// Reads one frame of a body without an extra dependency.
+mod http_body_util_shim {
+    use axum::body::Body;
+    use futures_util::StreamExt;
+
+    pub async fn next_frame(body: &mut Body) -> String {
+        let mut s = std::mem::take(body).into_data_stream();
+        let chunk = s.next().await.unwrap().unwrap();
+        *body = Body::from_stream(s);
+        String::from_utf8(chunk.to_vec()).unwrap()
+    }
+}

@@ -1,0 +1,52 @@
+
+use super::*;
+
+#[test]
+fn the_last_error_of_a_peer_is_kept_until_it_answers_again() {
+    let contacts = Contacts::default();
+    contacts.peer_failed(7, "HTTP 413 Payload Too Large".into());
+    let c = contacts.peer(7);
+    assert!(c.last_ok.is_none());
+    assert_eq!(c.last_error.unwrap().1, "HTTP 413 Payload Too Large");
+    contacts.peer_answered(7);
+    assert!(contacts.peer(7).last_ok.is_some());
+    assert!(contacts.since_leader().is_none());
+    contacts.heard_from_leader();
+    assert!(contacts.since_leader().is_some());
+}
+
+#[test]
+fn a_follower_is_unhealthy_when_the_leader_is_silent_or_it_trails_far() {
+    let limit = Duration::from_secs(1);
+    let ok = Some(Duration::from_millis(100));
+    assert_eq!(follower_reason("l:1", ok, limit, 3, true), "");
+    let silent = follower_reason("l:1", Some(Duration::from_secs(5)), limit, 0, false);
+    assert!(
+        silent.starts_with("no word from the leader at l:1 for 5000 ms"),
+        "{silent}"
+    );
+    let never = follower_reason("l:1", None, limit, 0, false);
+    assert!(never.contains("for ever"), "{never}");
+    let stuck = follower_reason("l:1", ok, limit, 9_500, true);
+    assert!(
+        stuck.starts_with("9500 entries behind the leader (not catching up"),
+        "{stuck}"
+    );
+    let catching = follower_reason("l:1", ok, limit, 251, false);
+    assert!(catching.contains("(catching up)"), "{catching}");
+}
+
+#[test]
+fn a_peer_reason_names_the_lag_and_the_error() {
+    let p = ServerProgress {
+        last_contact_ms: None,
+        last_index: 3,
+        lag: 9_500,
+        healthy: false,
+        last_error: "HTTP 413".into(),
+    };
+    assert_eq!(
+        peer_reason(5, &p),
+        "server 5 trails by 9500 entries, never answered; last error: HTTP 413"
+    );
+}

@@ -1,0 +1,129 @@
+
+use super::*;
+use orch_core::model::{Job, Node, eval_status, node_status};
+use orch_core::state::{EvalUpsert, JobDeregister, JobRegister, NodeDeregister, NodeRegister};
+
+fn apply(store: &mut StateStore, cmd: Command) -> Vec<Event> {
+    let index = store.latest_index() + 1;
+    let before = Before::capture(store, &cmd);
+    let (result, changed) = store.apply_batched(index, cmd);
+    result.unwrap();
+    derive(store, index, before, &changed)
+}
+
+fn job() -> Job {
+    let mut j = Job {
+        id: "web".into(),
+        ..Job::default()
+    };
+    orch_core::canonical::canonicalize_job(&mut j);
+    j
+}
+
+#[test]
+fn commands_become_nomad_typed_events_with_their_objects() {
+    let mut s = StateStore::new();
+    let eval = Evaluation {
+        id: "e1".into(),
+        status: eval_status::PENDING.into(),
+        ..Evaluation::default()
+    };
+    let ev = apply(
+        &mut s,
+        Command::JobRegister(JobRegister {
+            job: job(),
+            eval: Some(eval.clone()),
+            enforce_index: None,
+            preserve_counts: false,
+            now: 1,
+        }),
+    );
+    let kinds: Vec<(&str, &str, &str)> = ev
+        .iter()
+        .map(|e| (e.topic, e.event_type, e.key.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("Job", "JobRegistered", "web"),
+            ("Evaluation", "JobRegistered", "e1")
+        ]
+    );
+    assert_eq!(ev[1].filter_keys, ["web"]);
+    let json = serde_json::to_value(&ev[0]).unwrap();
+    assert_eq!(json["Payload"]["Job"]["ID"], "web");
+    assert_eq!(json["Namespace"], "default");
+
+    let mut done = eval;
+    done.status = eval_status::COMPLETE.into();
+    let ev = apply(
+        &mut s,
+        Command::EvalUpsert(EvalUpsert { evals: vec![done] }),
+    );
+    assert!(
+        ev.iter()
+            .any(|e| e.topic == "Evaluation" && e.event_type == "EvaluationUpdated")
+    );
+
+    let ev = apply(
+        &mut s,
+        Command::JobDeregister(JobDeregister {
+            namespace: "default".into(),
+            job_id: "web".into(),
+            purge: true,
+            eval: None,
+            now: 2,
+        }),
+    );
+    assert_eq!(ev.len(), 1);
+    assert_eq!((ev[0].topic, ev[0].event_type), ("Job", "JobDeregistered"));
+}
+
+#[test]
+fn nodes_are_reported_without_secrets_and_when_deregistered() {
+    let mut s = StateStore::new();
+    let node = Node {
+        id: "n1".into(),
+        secret_id: "secret".into(),
+        status: node_status::READY.into(),
+        ..Node::default()
+    };
+    let ev = apply(&mut s, Command::NodeRegister(NodeRegister { node, now: 1 }));
+    assert_eq!(ev[0].event_type, "NodeRegistration");
+    let json = serde_json::to_value(&ev[0]).unwrap();
+    assert_eq!(json["Payload"]["Node"]["SecretID"], "");
+    let ev = apply(
+        &mut s,
+        Command::NodeDeregister(NodeDeregister {
+            node_ids: vec!["n1".into()],
+        }),
+    );
+    assert_eq!(
+        (ev[0].topic, ev[0].event_type, ev[0].key.as_str()),
+        ("Node", "NodeDeregistration", "n1")
+    );
+}
+
+#[test]
+fn subscribers_replay_from_an_index_then_follow_live() {
+    let broker = EventBroker::new(2);
+    let ev = |i| {
+        let mut s = StateStore::new();
+        let node = Node {
+            id: format!("n{i}"),
+            ..Node::default()
+        };
+        apply(&mut s, Command::NodeRegister(NodeRegister { node, now: 1 }))
+    };
+    for i in 1..=3 {
+        broker.publish(i, ev(i));
+    }
+    // Capacity 2: index 1 fell out; asking for it starts at the oldest kept.
+    let sub = broker.subscribe(1);
+    let replayed: Vec<u64> = sub.replay.iter().map(|b| b.index).collect();
+    assert_eq!(replayed, [2, 3]);
+    let mut sub = broker.subscribe(3);
+    assert_eq!(sub.replay.len(), 1);
+    broker.publish(4, ev(4));
+    assert_eq!(sub.live.try_recv().unwrap().index, 4);
+}
