@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn job(jtype: &str) -> Job {

@@ -1,5 +1,5 @@
 //! Nomad's client endpoints: `/v1/client/fs/{logs,ls,stat,cat}/:alloc`,
-//! `/v1/client/allocation/:id/{stats,signal}` and `/v1/client/stats`.
+//! `/v1/client/allocation/:id/{stats,signal,checks}` and `/v1/client/stats`.
 //!
 //! They are answered by the agent whose client runs the allocation. A server that does
 //! not run it forwards the request to the node's HTTP address, as Nomad's servers

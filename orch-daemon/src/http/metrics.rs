@@ -118,8 +118,9 @@ pub async fn metrics(State(api): Api, Query(raw): Params) -> Result<Response, Ap
         super::metrics_scaling::gauges(&api, &s, &mut g);
         g
     };
-    if let Some(leader) = &api.leader {
-        // Nomad's broker and blocked-evals gauges (meaningful on the leader).
+    if let Some(leader) = api.leader.as_ref().filter(|_| api.replicator.is_leader()) {
+        // Nomad's broker and blocked-evals gauges: only the leader's broker holds work;
+        // a follower's idle one would report zeros as if nothing were queued.
         let b = leader.broker.lock().await.stats();
         let blocked = leader.blocked.lock().await.stats();
         for (name, v) in [

@@ -274,7 +274,7 @@ pub fn router(api: Arc<ApiState>) -> Router {
             "/v1/node/{id}/evaluate",
             post(nodes::evaluate).put(nodes::evaluate),
         )
-        // Deployments.
+        // Services (the `nomad` provider's catalog).
         .route("/v1/services", get(services::list))
         .route("/v1/service/{name}", get(services::get_service))
         .route(

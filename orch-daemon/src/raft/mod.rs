@@ -18,6 +18,8 @@
 //! - [`health`]: whether each server keeps up with the log, and why not.
 //! - [`replicator`]: [`RaftReplicator`], the [`Replicator`](crate::server::Replicator)
 //!   the rest of the daemon writes through.
+//! - [`error`]: [`RaftError`], why a server could not start, join or stop.
+//! - `tests`: three-server clusters over real TCP with on-disk storage.
 
 mod batcher;
 mod command_batch;

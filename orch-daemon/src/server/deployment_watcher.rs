@@ -404,5 +404,4 @@ impl Leader {
 }
 
 #[cfg(test)]
-#[path = "deployment_watcher_tests.rs"]
 mod tests;

@@ -27,7 +27,10 @@ pub type ProposeFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Response, ReplicateError>> + Send + 'a>>;
 
 /// Commits commands to the replicated log and applies them to the [`StateHandle`].
-/// When `propose` returns `Ok`, the entry is committed and applied locally.
+/// When `propose` returns `Ok`, the entry is committed; it is applied locally too, except
+/// on a follower whose state did not catch up within
+/// [`LOCAL_APPLY_WAIT`](crate::raft::LOCAL_APPLY_WAIT) (logged as a warning): the write
+/// stands, but a read here right after may not show it yet.
 pub trait Replicator: Send + Sync + 'static {
     /// Replicates and applies one command.
     fn propose(&self, cmd: Command) -> ProposeFuture<'_>;

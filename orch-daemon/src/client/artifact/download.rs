@@ -75,7 +75,7 @@ pub(super) async fn download(req: &Request, url: &str, out: &Path) -> Result<(),
             let loc = loc
                 .to_str()
                 .map_err(|_| fail("bad redirect location".into()))?;
-            url = resolve_location(&uri, loc);
+            url = resolve_location(&url, loc).map_err(fail)?;
             continue;
         }
         if !status.is_success() {
@@ -124,19 +124,13 @@ pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-pub(super) fn resolve_location(base: &hyper::Uri, loc: &str) -> String {
-    if loc.contains("://") {
-        return loc.to_string();
-    }
-    let scheme = base.scheme_str().unwrap_or("http");
-    let authority = base.authority().map_or("", |a| a.as_str());
-    if loc.starts_with('/') {
-        format!("{scheme}://{authority}{loc}")
-    } else {
-        let path = base.path();
-        let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-        format!("{scheme}://{authority}{dir}{loc}")
-    }
+/// Where a redirect's `Location` points, resolved against the URL that answered it as
+/// RFC 3986 says (`//host/x`, `?q`, `../x` and absolute URLs included).
+pub(super) fn resolve_location(base: &str, loc: &str) -> Result<String, String> {
+    let base = url::Url::parse(base).map_err(|e| format!("bad URL {base:?}: {e}"))?;
+    base.join(loc)
+        .map(String::from)
+        .map_err(|e| format!("bad redirect location {loc:?}: {e}"))
 }
 
 pub(super) fn verify(

@@ -465,3 +465,23 @@ async fn https_download_of_a_crate() {
         Err(e) => panic!("{e}"),
     }
 }
+
+#[test]
+fn redirects_resolve_as_rfc_3986_says() {
+    let base = "http://a.example:8080/dir/sub/file.tgz?x=1";
+    for (loc, want) in [
+        ("https://b.example/y", "https://b.example/y"),
+        ("//c.example/x", "http://c.example/x"),
+        ("/abs/path", "http://a.example:8080/abs/path"),
+        ("other.tgz", "http://a.example:8080/dir/sub/other.tgz"),
+        ("../up.tgz", "http://a.example:8080/dir/up.tgz"),
+        ("?q=2", "http://a.example:8080/dir/sub/file.tgz?q=2"),
+    ] {
+        assert_eq!(
+            super::download::resolve_location(base, loc).unwrap(),
+            want,
+            "{loc}"
+        );
+    }
+    assert!(super::download::resolve_location("not a url", "x").is_err());
+}

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::server::events::EventBroker;
 use crate::server::events::{Event, Payload};

@@ -1,4 +1,3 @@
-
 #[test]
 fn go_time_formats_utc() {
     assert_eq!(super::go_time(0), "1970-01-01 00:00:00 +0000 UTC");

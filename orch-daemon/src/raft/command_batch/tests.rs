@@ -1,4 +1,3 @@
-
 use super::*;
 use orch_core::state::{Command, NodeDeregister};
 

@@ -1,4 +1,3 @@
-
 use super::*;
 use orch_core::model::{Job, Node, eval_status, node_status};
 use orch_core::state::{EvalUpsert, JobDeregister, JobRegister, NodeDeregister, NodeRegister};

@@ -1,4 +1,3 @@
-
 use super::*;
 use orch_core::model::{Evaluation, Job, eval_status};
 use orch_core::state::{JobDeregister, JobRegister};

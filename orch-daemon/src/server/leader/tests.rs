@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::server::LocalReplicator;
 use orch_core::model::{DriverInfo, Job, Node, Task, TaskGroup, node_status, trigger};

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::server::LocalReplicator;
 use orch_core::model::{Job, PeriodicConfig, Task, TaskGroup, job_type};

@@ -1,0 +1,121 @@
+use super::*;
+
+fn write(name: &str, text: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("orch-config-test-{}-{name}", std::process::id()));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn nomad_style_hcl_config_parses_and_merges_with_flags() {
+    let p = write(
+        "a.hcl",
+        r#"
+            name = "s1"
+            data_dir = "/var/lib/orch"
+            ports { http = 5646 }
+            server {
+              enabled = true
+              bootstrap_expect = 3
+              server_join { retry_join = ["10.0.0.2:4648"] }
+            }
+            autoscaler { prometheus_address = "http://10.0.0.9:9090" }
+        "#,
+    );
+    let mut c = AgentConfig::from_file(&p).unwrap();
+    assert_eq!(
+        (c.name.as_str(), c.ports.http, c.ports.rpc),
+        ("s1", 5646, 4647)
+    );
+    let flags = AgentConfig {
+        server: ServerConfig {
+            server_join: ServerJoin {
+                retry_join: vec!["10.0.0.3:4648".into()],
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    c.merge(flags);
+    assert_eq!(c.server.server_join.retry_join.len(), 2);
+    assert_eq!(
+        c.autoscaler.prometheus_address.as_deref(),
+        Some("http://10.0.0.9:9090")
+    );
+    let c = c.finish().unwrap();
+    assert_eq!(c.bind(), "0.0.0.0");
+    std::fs::remove_file(p).ok();
+}
+
+#[test]
+fn client_block_settings_survive_the_merge() {
+    let path = write(
+        "client.hcl",
+        r#"
+client {
+  enabled    = true
+  node_class = "web"
+  meta {
+    rack = "r1"
+  }
+  host_volume "data" {
+    path      = "/srv/data"
+    read_only = true
+  }
+  reserved {
+    cpu    = 100
+    memory = 256
+  }
+}
+"#,
+    );
+    let mut c = AgentConfig::default();
+    c.merge(AgentConfig::from_file(&path).unwrap());
+    assert!(c.client.enabled);
+    assert_eq!(c.client.node_class.as_deref(), Some("web"));
+    assert_eq!(c.client.meta["rack"], "r1");
+    assert_eq!(c.client.host_volume["data"].path, "/srv/data");
+    assert!(c.client.host_volume["data"].read_only);
+    assert_eq!(c.client.reserved.memory, 256);
+}
+
+#[test]
+fn unknown_settings_and_bad_combinations_are_refused() {
+    let p = write("b.hcl", "telemetry { prometheus_metrics = true }\n");
+    let err = AgentConfig::from_file(&p).unwrap_err().to_string();
+    assert!(err.contains("telemetry"), "{err}");
+    std::fs::remove_file(p).ok();
+    let p = write("c.hcl", "autoscaler { prometheus = \"x\" }\n");
+    let err = AgentConfig::from_file(&p).unwrap_err().to_string();
+    assert!(err.contains("prometheus"), "{err}");
+    std::fs::remove_file(p).ok();
+    let err = AgentConfig {
+        dev: true,
+        autoscaler: AutoscalerBlock {
+            prometheus_address: Some("127.0.0.1:9090".into()),
+        },
+        ..Default::default()
+    }
+    .finish()
+    .unwrap_err();
+    assert!(err.to_string().contains("http://"), "{err}");
+    let err = AgentConfig {
+        server: ServerConfig {
+            enabled: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .finish()
+    .unwrap_err();
+    assert!(err.to_string().contains("-data-dir"));
+    assert!(AgentConfig::default().finish().is_err());
+    let dev = AgentConfig {
+        dev: true,
+        ..Default::default()
+    }
+    .finish()
+    .unwrap();
+    assert!(dev.server.enabled && dev.client.enabled && dev.bind() == "127.0.0.1");
+}
