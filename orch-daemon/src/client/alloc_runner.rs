@@ -104,6 +104,81 @@ pub struct AllocRunner {
 /// Each started task's environment and directory.
 pub type TaskEnvs = Arc<Mutex<BTreeMap<String, (BTreeMap<String, String>, std::path::PathBuf)>>>;
 
+/// What the task loop of one allocation keeps between rounds.
+struct TaskLoop {
+    /// Task runners report here.
+    upd_tx: mpsc::UnboundedSender<TaskUpdate>,
+    upd_rx: mpsc::UnboundedReceiver<TaskUpdate>,
+    /// Each task as the lifecycle plan sees it.
+    observed: BTreeMap<String, TaskRun>,
+    /// Commands to each running task's runner.
+    senders: BTreeMap<String, mpsc::UnboundedSender<TaskCommand>>,
+    /// Tasks already told to stop.
+    killed: BTreeSet<String>,
+    /// The allocation is to stop.
+    stopping: bool,
+    /// The deployment health verdict still to give, if any.
+    health: Option<HealthTracker>,
+    svc: services::AllocServices,
+    catalog: CatalogState,
+    /// Checks with `check_restart` ask for a task restart here.
+    restart_tx: mpsc::UnboundedSender<String>,
+    restart_rx: mpsc::UnboundedReceiver<String>,
+}
+
+impl TaskLoop {
+    fn new(
+        observed: BTreeMap<String, TaskRun>,
+        stopping: bool,
+        svc: services::AllocServices,
+    ) -> Self {
+        let (upd_tx, upd_rx) = mpsc::unbounded_channel();
+        let (restart_tx, restart_rx) = mpsc::unbounded_channel();
+        TaskLoop {
+            upd_tx,
+            upd_rx,
+            observed,
+            senders: BTreeMap::new(),
+            killed: BTreeSet::new(),
+            stopping,
+            health: None,
+            svc,
+            catalog: CatalogState::default(),
+            restart_tx,
+            restart_rx,
+        }
+    }
+
+    /// Tells each task the plan kills (once) to stop, with the event that says why.
+    fn kill(&mut self, kills: &[(String, KillReason)]) {
+        for (name, reason) in kills {
+            if self.killed.contains(name) {
+                continue;
+            }
+            let Some(tx) = self.senders.get(name) else {
+                continue;
+            };
+            self.killed.insert(name.clone());
+            let cause = match reason {
+                KillReason::SiblingFailed(t) => {
+                    let mut ev = new_event(
+                        event::SIBLING_FAILED,
+                        format!("Task's sibling {t:?} failed"),
+                    );
+                    ev.details.insert("failed_sibling".into(), t.clone());
+                    Some(ev)
+                }
+                KillReason::LeaderDead(t) => Some(new_event(
+                    event::LEADER_DEAD,
+                    format!("Leader Task {t:?} is dead"),
+                )),
+                KillReason::MainTasksDone | KillReason::AllocStopping => None,
+            };
+            let _ = tx.send(TaskCommand::Kill { cause });
+        }
+    }
+}
+
 /// The allocation's presence in the service catalog and its running checks.
 #[derive(Default)]
 struct CatalogState {
@@ -207,163 +282,170 @@ impl AllocRunner {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Runs the allocation's tasks in lifecycle order until it reaches an outcome (or
+    /// the client shuts down): each round judges health, keeps the service catalog in
+    /// step, starts and kills what the lifecycle plan says, then waits for the next event.
     async fn run_tasks(&mut self, group: &TaskGroup, plan: &LifecyclePlan) {
-        let (upd_tx, mut upd_rx) = mpsc::unbounded_channel::<TaskUpdate>();
-        let mut observed: BTreeMap<String, TaskRun> = BTreeMap::new();
-        let mut senders: BTreeMap<String, mpsc::UnboundedSender<TaskCommand>> = BTreeMap::new();
-        let mut killed: BTreeSet<String> = BTreeSet::new();
-        {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            for task in &group.tasks {
-                let entry = st.tasks.entry(task.name.clone()).or_insert_with(|| {
-                    let mut s = LocalTaskState {
-                        state: TaskState {
-                            state: "pending".into(),
-                            ..TaskState::default()
-                        },
-                        ..LocalTaskState::default()
-                    };
-                    s.state
-                        .events
-                        .push(new_event(event::RECEIVED, "Task received by client"));
-                    s
-                });
-                let run = if entry.done {
-                    super::task_runner::finished_run(entry)
-                } else if entry.handle.is_some() || entry.state.started_at.0 != 0 {
-                    TaskRun::Running
-                } else {
-                    TaskRun::NotStarted
-                };
-                observed.insert(task.name.clone(), run);
-            }
-        }
+        let observed = self.initial_task_runs(group);
         self.persist_and_report(false);
+        let mut lp = TaskLoop::new(
+            observed,
+            self.snapshot().alloc.desired_status != desired_status::RUN,
+            services::build(&self.snapshot().alloc, group, &self.node),
+        );
         // Tasks an earlier client process started are handed to runners at once, so they
         // reattach (or learn how the task ended while the client was away).
         if self.restoring {
-            for (name, run) in observed.clone() {
+            for (name, run) in lp.observed.clone() {
                 if run == TaskRun::Running {
-                    self.spawn_task(group, &name, &upd_tx, &mut senders);
+                    self.spawn_task(group, &name, &lp.upd_tx, &mut lp.senders);
                 }
             }
         }
-        let mut stopping = self.snapshot().alloc.desired_status != desired_status::RUN;
-        let mut health = self.health_tracker(group, plan);
-        let svc = services::build(&self.snapshot().alloc, group, &self.node);
-        let mut catalog = CatalogState::default();
-        let (restart_tx, mut restart_rx) = mpsc::unbounded_channel::<String>();
+        lp.health = self.health_tracker(group, plan);
         loop {
-            if let Some(h) = health.as_mut() {
-                let tasks = self.snapshot().tasks;
-                let checks = services::all_passing(&self.checks, &svc.checks);
-                if let Some(healthy) = h.observe(&tasks, checks, std::time::Instant::now()) {
-                    self.set_health(&h.deployment_id.clone(), healthy);
-                    health = None;
-                }
-            }
-            let main_running = observed.iter().any(|(name, run)| {
-                *run == TaskRun::Running
-                    && plan.role(name) == Some(orch_core::lifecycle::TaskRole::Main)
-                    && self
-                        .snapshot()
-                        .tasks
-                        .get(name)
-                        .is_some_and(|t| t.state.state == "running")
-            });
-            if !stopping && main_running && !catalog.registered {
-                catalog.register(self, &svc, &restart_tx);
-            }
-            if stopping && catalog.registered {
-                catalog.deregister(self);
-            }
-            let mut health_check = health.as_ref().map(|h| h.next_check());
-            if health.as_ref().is_some_and(|h| h.use_checks) && !svc.checks.is_empty() {
-                let soon = std::time::Instant::now() + std::time::Duration::from_millis(500);
-                health_check = Some(health_check.map_or(soon, |t| t.min(soon)));
-            }
-            let decision = plan.next(&observed, stopping);
+            self.judge_health(&mut lp);
+            self.sync_catalog(&mut lp, plan);
+            let decision = plan.next(&lp.observed, lp.stopping);
             for name in &decision.start {
-                if !senders.contains_key(name) {
+                if !lp.senders.contains_key(name) {
                     // Running once its runner says its process started.
-                    observed.insert(name.clone(), TaskRun::Starting);
-                    self.spawn_task(group, name, &upd_tx, &mut senders);
+                    lp.observed.insert(name.clone(), TaskRun::Starting);
+                    self.spawn_task(group, name, &lp.upd_tx, &mut lp.senders);
                 }
             }
-            for (name, reason) in &decision.kill {
-                if killed.contains(name) {
-                    continue;
-                }
-                let Some(tx) = senders.get(name) else {
-                    continue;
-                };
-                killed.insert(name.clone());
-                let cause = match reason {
-                    KillReason::SiblingFailed(t) => {
-                        let mut ev = new_event(
-                            event::SIBLING_FAILED,
-                            format!("Task's sibling {t:?} failed"),
-                        );
-                        ev.details.insert("failed_sibling".into(), t.clone());
-                        Some(ev)
-                    }
-                    KillReason::LeaderDead(t) => Some(new_event(
-                        event::LEADER_DEAD,
-                        format!("Leader Task {t:?} is dead"),
-                    )),
-                    KillReason::MainTasksDone | KillReason::AllocStopping => None,
-                };
-                let _ = tx.send(TaskCommand::Kill { cause });
-            }
+            lp.kill(&decision.kill);
             if let Some(outcome) = decision.outcome {
-                if catalog.registered {
-                    catalog.deregister(self);
+                if lp.catalog.registered {
+                    lp.catalog.deregister(self);
                 }
                 self.finish(outcome);
                 return;
             }
-            tokio::select! {
-                _ = sleep_until(health_check) => {}
-                Some(task) = restart_rx.recv() => {
-                    if let Some(tx) = senders.get(&task) {
-                        let _ = tx.send(TaskCommand::Restart {
-                            reason: "health check failed (check_restart)".into(),
-                        });
-                    }
-                }
-                Some(upd) = upd_rx.recv() => {
-                    observed.insert(upd.task.clone(), upd.run);
-                    self.state
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .tasks
-                        .insert(upd.task.clone(), upd.local);
-                    self.persist_and_report(false);
-                }
-                cmd = self.commands.recv() => match cmd {
-                    Some(AllocCommand::Update(alloc)) => {
-                        stopping |= alloc.desired_status != desired_status::RUN;
-                        self.state.lock().unwrap_or_else(|e| e.into_inner()).alloc = *alloc;
-                        // An in-place update can move the allocation into a new deployment.
-                        health = if stopping {
-                            None
-                        } else {
-                            self.health_after_update(health.take(), group, plan)
-                        };
-                        self.persist_and_report(false);
-                    }
-                    Some(AllocCommand::Signal { task, signal }) => {
-                        for (name, tx) in &senders {
-                            if task.as_ref().is_none_or(|t| t == name) {
-                                let _ = tx.send(TaskCommand::Signal(signal.clone()));
-                            }
-                        }
-                    }
-                    // The client is shutting down: tasks keep running for the next one.
-                    None => return,
-                },
+            if !self.next_event(group, plan, &mut lp).await {
+                return;
             }
         }
+    }
+
+    /// Every task's local state (a new one is pending, "Task received by client") and
+    /// what the lifecycle plan should take it to be now.
+    fn initial_task_runs(&self, group: &TaskGroup) -> BTreeMap<String, TaskRun> {
+        let mut observed = BTreeMap::new();
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for task in &group.tasks {
+            let entry = st.tasks.entry(task.name.clone()).or_insert_with(|| {
+                let mut s = LocalTaskState {
+                    state: TaskState {
+                        state: "pending".into(),
+                        ..TaskState::default()
+                    },
+                    ..LocalTaskState::default()
+                };
+                s.state
+                    .events
+                    .push(new_event(event::RECEIVED, "Task received by client"));
+                s
+            });
+            let run = if entry.done {
+                super::task_runner::finished_run(entry)
+            } else if entry.handle.is_some() || entry.state.started_at.0 != 0 {
+                TaskRun::Running
+            } else {
+                TaskRun::NotStarted
+            };
+            observed.insert(task.name.clone(), run);
+        }
+        observed
+    }
+
+    /// Asks the health tracker for a verdict and reports it once there is one.
+    fn judge_health(&self, lp: &mut TaskLoop) {
+        let Some(h) = lp.health.as_mut() else {
+            return;
+        };
+        let tasks = self.snapshot().tasks;
+        let checks = services::all_passing(&self.checks, &lp.svc.checks);
+        if let Some(healthy) = h.observe(&tasks, checks, std::time::Instant::now()) {
+            self.set_health(&h.deployment_id.clone(), healthy);
+            lp.health = None;
+        }
+    }
+
+    /// Registers the services once a main task runs, and deregisters them on stop.
+    fn sync_catalog(&self, lp: &mut TaskLoop, plan: &LifecyclePlan) {
+        let main_running = lp.observed.iter().any(|(name, run)| {
+            *run == TaskRun::Running
+                && plan.role(name) == Some(orch_core::lifecycle::TaskRole::Main)
+                && self
+                    .snapshot()
+                    .tasks
+                    .get(name)
+                    .is_some_and(|t| t.state.state == "running")
+        });
+        if !lp.stopping && main_running && !lp.catalog.registered {
+            lp.catalog.register(self, &lp.svc, &lp.restart_tx);
+        }
+        if lp.stopping && lp.catalog.registered {
+            lp.catalog.deregister(self);
+        }
+    }
+
+    /// Waits for the next thing to act on: a health deadline, a check asking for a
+    /// restart, a task update, or a command from the client. `false` once the client
+    /// shuts down (tasks keep running for the next one).
+    async fn next_event(
+        &mut self,
+        group: &TaskGroup,
+        plan: &LifecyclePlan,
+        lp: &mut TaskLoop,
+    ) -> bool {
+        let mut health_check = lp.health.as_ref().map(|h| h.next_check());
+        if lp.health.as_ref().is_some_and(|h| h.use_checks) && !lp.svc.checks.is_empty() {
+            let soon = std::time::Instant::now() + std::time::Duration::from_millis(500);
+            health_check = Some(health_check.map_or(soon, |t| t.min(soon)));
+        }
+        tokio::select! {
+            _ = sleep_until(health_check) => {}
+            Some(task) = lp.restart_rx.recv() => {
+                if let Some(tx) = lp.senders.get(&task) {
+                    let _ = tx.send(TaskCommand::Restart {
+                        reason: "health check failed (check_restart)".into(),
+                    });
+                }
+            }
+            Some(upd) = lp.upd_rx.recv() => {
+                lp.observed.insert(upd.task.clone(), upd.run);
+                self.state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .tasks
+                    .insert(upd.task.clone(), upd.local);
+                self.persist_and_report(false);
+            }
+            cmd = self.commands.recv() => match cmd {
+                Some(AllocCommand::Update(alloc)) => {
+                    lp.stopping |= alloc.desired_status != desired_status::RUN;
+                    self.state.lock().unwrap_or_else(|e| e.into_inner()).alloc = *alloc;
+                    // An in-place update can move the allocation into a new deployment.
+                    lp.health = if lp.stopping {
+                        None
+                    } else {
+                        self.health_after_update(lp.health.take(), group, plan)
+                    };
+                    self.persist_and_report(false);
+                }
+                Some(AllocCommand::Signal { task, signal }) => {
+                    for (name, tx) in &lp.senders {
+                        if task.as_ref().is_none_or(|t| t == name) {
+                            let _ = tx.send(TaskCommand::Signal(signal.clone()));
+                        }
+                    }
+                }
+                None => return false,
+            },
+        }
+        true
     }
 
     /// A health tracker when the allocation's deployment still needs a verdict.
