@@ -410,30 +410,7 @@ fn restarted_client_reattaches_to_running_tasks() {
     ];
     let agent = start(&dir, &args);
     wait_leader(&agent);
-    run_hcl(
-        &agent,
-        r#"
-job "keep" {
-  group "g" {
-    task "t" {
-      driver = "raw_exec"
-      config {
-        command = "/bin/sh"
-        args    = ["-c", "echo $$ > $NOMAD_ALLOC_DIR/data/pid; exec sleep 304"]
-      }
-    }
-  }
-}
-"#,
-    );
-    let alloc = wait_for(Duration::from_secs(30), "a running allocation", || {
-        alloc_with_status(&agent, "keep", "running")
-    });
-    let id = alloc["ID"].as_str().unwrap().to_string();
-    let pid_file = data.join("alloc").join(&id).join("alloc/data/pid");
-    let pid: i32 = wait_for(Duration::from_secs(10), "the task's pid", || {
-        std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok()
-    });
+    let (_alloc, id, pid) = run_pid_task(&agent, &data, "keep", 304);
     let started = |a: &Value| {
         task_events(a, "t")
             .iter()
@@ -706,30 +683,7 @@ fn tasks_keep_running_while_the_servers_are_away() {
             cdata.to_str().unwrap(),
         ],
     );
-    run_hcl(
-        &server,
-        r#"
-job "steady" {
-  group "g" {
-    task "t" {
-      driver = "raw_exec"
-      config {
-        command = "/bin/sh"
-        args    = ["-c", "echo $$ > $NOMAD_ALLOC_DIR/data/pid; exec sleep 308"]
-      }
-    }
-  }
-}
-"#,
-    );
-    let alloc = wait_for(Duration::from_secs(30), "a running allocation", || {
-        alloc_with_status(&server, "steady", "running")
-    });
-    let id = alloc["ID"].as_str().unwrap().to_string();
-    let pid_file = cdata.join("alloc").join(&id).join("alloc/data/pid");
-    let pid: i32 = wait_for(Duration::from_secs(10), "the task's pid", || {
-        std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok()
-    });
+    let (_alloc, id, pid) = run_pid_task(&server, &cdata, "steady", 308);
     let alive = || std::path::Path::new(&format!("/proc/{pid}")).exists();
 
     // The only server goes away for longer than a heartbeat TTL: the task runs on.
@@ -763,4 +717,42 @@ job "steady" {
         let st = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         (!alive() || st.contains(") Z ")).then_some(())
     });
+}
+
+/// Runs a one-task raw_exec job `job` (a shell that writes its pid, then sleeps `secs`)
+/// on the client whose data dir is `data`; returns the running allocation, its ID and
+/// the task's pid.
+fn run_pid_task(
+    agent: &Agent,
+    data: &std::path::Path,
+    job: &str,
+    secs: u32,
+) -> (Value, String, i32) {
+    run_hcl(
+        agent,
+        &format!(
+            r#"
+job "{job}" {{
+  group "g" {{
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sh"
+        args    = ["-c", "echo $$ > $NOMAD_ALLOC_DIR/data/pid; exec sleep {secs}"]
+      }}
+    }}
+  }}
+}}
+"#
+        ),
+    );
+    let alloc = wait_for(Duration::from_secs(30), "a running allocation", || {
+        alloc_with_status(agent, job, "running")
+    });
+    let id = alloc["ID"].as_str().unwrap().to_string();
+    let pid_file = data.join("alloc").join(&id).join("alloc/data/pid");
+    let pid: i32 = wait_for(Duration::from_secs(10), "the task's pid", || {
+        std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok()
+    });
+    (alloc, id, pid)
 }

@@ -77,34 +77,23 @@ struct Spec {
     offset: u32,
 }
 
-const SECOND: Spec = Spec {
-    name: "second",
-    min: 0,
-    max: 59,
-    names: &[],
-    offset: 0,
-};
-const MINUTE: Spec = Spec {
-    name: "minute",
-    min: 0,
-    max: 59,
-    names: &[],
-    offset: 0,
-};
-const HOUR: Spec = Spec {
-    name: "hour",
-    min: 0,
-    max: 23,
-    names: &[],
-    offset: 0,
-};
-const DOM: Spec = Spec {
-    name: "day-of-month",
-    min: 1,
-    max: 31,
-    names: &[],
-    offset: 0,
-};
+impl Spec {
+    /// A field of plain numbers from `min` to `max`, no names.
+    const fn numeric(name: &'static str, min: u32, max: u32) -> Spec {
+        Spec {
+            name,
+            min,
+            max,
+            names: &[],
+            offset: 0,
+        }
+    }
+}
+
+const SECOND: Spec = Spec::numeric("second", 0, 59);
+const MINUTE: Spec = Spec::numeric("minute", 0, 59);
+const HOUR: Spec = Spec::numeric("hour", 0, 23);
+const DOM: Spec = Spec::numeric("day-of-month", 1, 31);
 const MONTH: Spec = Spec {
     name: "month",
     min: 1,
