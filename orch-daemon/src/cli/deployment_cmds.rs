@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use super::client::{Client, encode, parse_args};
+use super::api::{ApiClient, encode, parse_args};
 use super::flags::Parsed;
 use super::table::{columns, kv, short, text, time_of};
 
@@ -80,7 +80,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 }
 
 /// The one positional argument (a deployment ID or prefix), resolved to a full ID.
-fn target(client: &Client, p: &Parsed, help: &str) -> Result<String, String> {
+fn target(client: &ApiClient, p: &Parsed, help: &str) -> Result<String, String> {
     let [id] = p.positional.as_slice() else {
         return Err(format!(
             "this command takes one argument: <deployment>\n\n{help}"
@@ -93,7 +93,7 @@ fn list(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_args(args, &[("verbose", false)], LIST_HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let list = client.get("/v1/deployments")?;
     if p.has("json") {
         return super::print_json(&list);
@@ -131,7 +131,7 @@ fn status(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_args(args, &flags, STATUS_HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let id = target(&client, &p, STATUS_HELP)?;
     if p.has("monitor") {
         return Ok(ExitCode::from(super::monitor::monitor_deployment(
@@ -221,7 +221,7 @@ fn whole_seconds(t: &str) -> String {
 }
 
 /// Prints the update's evaluation ID (`-detach`) or monitors it.
-fn follow(client: &Client, reply: &Value, detach: bool) -> Result<ExitCode, String> {
+fn follow(client: &ApiClient, reply: &Value, detach: bool) -> Result<ExitCode, String> {
     let eval_id = text(&reply["EvalID"]);
     if eval_id.is_empty() {
         return Ok(ExitCode::SUCCESS);
@@ -239,7 +239,7 @@ fn promote(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_args(args, &flags, PROMOTE_HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let id = target(&client, &p, PROMOTE_HELP)?;
     let groups = p.all("group");
     let body = if groups.is_empty() {
@@ -256,7 +256,7 @@ fn fail(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_args(args, &flags, FAIL_HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let id = target(&client, &p, FAIL_HELP)?;
     let reply = client.put(
         &format!("/v1/deployment/fail/{}", encode(&id)),
@@ -276,7 +276,7 @@ fn pause(args: &[String], pause: bool) -> Result<ExitCode, String> {
     let Some(p) = parse_args(args, &flags, help)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let id = target(&client, &p, help)?;
     let reply = client.put(
         &format!("/v1/deployment/pause/{}", encode(&id)),

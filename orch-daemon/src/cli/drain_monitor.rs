@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use orch_core::model::Timestamp;
 use serde_json::Value;
 
-use super::client::Client;
+use super::api::ApiClient;
 use super::table::text;
 
 /// How long the monitor follows a drain before it gives up (the drain goes on).
@@ -62,7 +62,7 @@ fn moving(a: &Value) -> bool {
 /// has stopped on the client. `just_set`: the drain was set by this command (announced
 /// after the Ctrl-C hint, as Nomad does).
 pub fn monitor_drain(
-    client: &Client,
+    client: &ApiClient,
     node_id: &str,
     ignore_system: bool,
     just_set: bool,
@@ -71,7 +71,7 @@ pub fn monitor_drain(
     if just_set {
         say(&format!("Node {node_id:?} drain strategy set"));
     }
-    let node_path = format!("/v1/node/{}", super::client::encode(node_id));
+    let node_path = format!("/v1/node/{}", super::api::encode(node_id));
     let allocs_path = format!("{node_path}/allocations");
     let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
     let mut first = true;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::client::{Client, encode, parse_args};
+use super::api::{ApiClient, encode, parse_args};
 use super::table::{columns, failed_groups, kv, short, text, time_of};
 
 const EVAL_USAGE: &str = "Usage: orch eval <subcommand> [options] [args]
@@ -88,7 +88,7 @@ fn list(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_args(args, &flags, LIST_HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let mut query = Vec::new();
     if let Some(j) = p.all("job").last() {
         query.push(format!("job={}", encode(j)));
@@ -153,7 +153,7 @@ fn status(args: &[String]) -> Result<ExitCode, String> {
             "this command takes one argument: <eval>\n\n{STATUS_HELP}"
         ));
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/evaluations", "evaluation", id)?;
     if p.has("monitor") {
         return Ok(ExitCode::from(super::monitor::monitor(&client, &id)?));
@@ -208,7 +208,7 @@ fn alloc_status(args: &[String]) -> Result<ExitCode, String> {
             "this command takes one argument: <alloc>\n\n{ALLOC_STATUS_HELP}"
         ));
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/allocations", "allocation", id)?;
     let a = client.get(&format!("/v1/allocation/{}", encode(&id)))?;
     if p.has("json") {
@@ -224,8 +224,8 @@ fn alloc_status(args: &[String]) -> Result<ExitCode, String> {
             ("Node Name", text(&a["NodeName"])),
             ("Job ID", text(&a["JobID"])),
             ("Job Version", text(&a["Job"]["Version"])),
-            ("Client Status", text(&a["ClientStatus"])),
-            ("Client Description", text(&a["ClientDescription"])),
+            ("ApiClient Status", text(&a["ClientStatus"])),
+            ("ApiClient Description", text(&a["ClientDescription"])),
             ("Desired Status", text(&a["DesiredStatus"])),
             ("Desired Description", text(&a["DesiredDescription"])),
             ("Created", time_of(&a["CreateTime"])),
@@ -285,7 +285,7 @@ fn alloc_logs(args: &[String]) -> Result<ExitCode, String> {
     };
     let lines = number("n")?;
     let bytes = number("c")?;
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/allocations", "allocation", id)?;
     let task = match task_arg.or_else(|| p.all("task").last().cloned()) {
         Some(t) => t,

@@ -1,6 +1,10 @@
 //! Nomad-style flags: a single dash, `-flag`, `-flag=value` or `-flag value`, flags before
 //! positional arguments. clap cannot parse single-dash long flags, and Nomad users type
 //! them from muscle memory, so this small parser keeps the CLI compatible.
+//!
+//! Every verb declares its flags one way, a `const` slice of [`FlagSpec::switch`] and
+//! [`FlagSpec::value`], and parses them with [`parse_verb`], which also answers
+//! `-h`/`-help`/`--help` by printing the verb's usage.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +14,59 @@ pub struct FlagSpec {
     pub name: &'static str,
     /// Takes a value (`-var k=v`), as opposed to a switch (`-output`).
     pub takes_value: bool,
+}
+
+impl FlagSpec {
+    /// A switch (`-detach`).
+    pub const fn switch(name: &'static str) -> FlagSpec {
+        FlagSpec {
+            name,
+            takes_value: false,
+        }
+    }
+
+    /// A flag that takes a value (`-job web`, `-job=web`).
+    pub const fn value(name: &'static str) -> FlagSpec {
+        FlagSpec {
+            name,
+            takes_value: true,
+        }
+    }
+}
+
+/// The flags of every verb that talks to an agent.
+pub const COMMON: &[FlagSpec] = &[
+    FlagSpec::value("address"),
+    FlagSpec::value("namespace"),
+    FlagSpec::value("region"),
+    FlagSpec::switch("json"),
+];
+
+/// Whether `arg` asks for help: `-h`, `-help` or `--help`.
+pub fn is_help(arg: &str) -> bool {
+    matches!(arg, "-h" | "-help" | "--help")
+}
+
+/// Parses a verb's arguments against its flag groups (e.g. `&[COMMON, FLAGS]`). Help
+/// among the leading flags prints `usage` and returns `None`; a parse error carries
+/// `usage` after the message.
+pub fn parse_verb(
+    args: &[String],
+    groups: &[&[FlagSpec]],
+    usage: &str,
+) -> Result<Option<Parsed>, String> {
+    if args
+        .iter()
+        .take_while(|a| a.starts_with('-'))
+        .any(|a| is_help(a))
+    {
+        println!("{}", usage.trim_end());
+        return Ok(None);
+    }
+    let specs: Vec<&FlagSpec> = groups.iter().flat_map(|g| g.iter()).collect();
+    parse_specs(args, &specs)
+        .map(Some)
+        .map_err(|e| format!("{e}\n\n{}", usage.trim_end()))
 }
 
 /// Parsed flags and positional arguments.
@@ -35,6 +92,10 @@ impl Parsed {
 
 /// Parses `args` against `specs`; an unknown flag is an error that lists the known ones.
 pub fn parse(args: &[String], specs: &[FlagSpec]) -> Result<Parsed, String> {
+    parse_specs(args, &specs.iter().collect::<Vec<_>>())
+}
+
+fn parse_specs(args: &[String], specs: &[&FlagSpec]) -> Result<Parsed, String> {
     let mut out = Parsed::default();
     let mut i = 0;
     while i < args.len() {
@@ -56,6 +117,9 @@ pub fn parse(args: &[String], specs: &[FlagSpec]) -> Result<Parsed, String> {
             None => (body, None),
         };
         let Some(spec) = specs.iter().find(|s| s.name == name) else {
+            if specs.is_empty() {
+                return Err(format!("unknown flag -{name}; this command takes no flags"));
+            }
             let known: Vec<String> = specs.iter().map(|s| format!("-{}", s.name)).collect();
             return Err(format!(
                 "unknown flag -{name}; this command accepts: {}",
@@ -89,16 +153,7 @@ mod tests {
 
     #[test]
     fn nomad_style_flags() {
-        let specs = [
-            FlagSpec {
-                name: "var",
-                takes_value: true,
-            },
-            FlagSpec {
-                name: "output",
-                takes_value: false,
-            },
-        ];
+        let specs = [FlagSpec::value("var"), FlagSpec::switch("output")];
         let p = parse(
             &strs(&["-var", "a=1", "-var=b=2", "-output", "job.hcl"]),
             &specs,

@@ -1,17 +1,14 @@
 //! The `orch` command line, with Nomad's verbs.
 
-mod client;
+mod api;
 mod deployment_cmds;
-mod diff_fmt;
-mod dispatch_cmds;
 mod drain_monitor;
 mod eval_cmds;
 pub mod flags;
-mod init;
 mod job;
-mod job_cmds;
 mod monitor;
 mod node_cmds;
+mod output;
 mod scaling_cmds;
 mod service_cmds;
 mod status_cmds;
@@ -75,17 +72,27 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     }
 }
 
-/// Prints a JSON value, indented.
-fn print_json(v: &serde_json::Value) -> Result<ExitCode, String> {
-    use std::io::Write;
-    let s = serde_json::to_string_pretty(v).map_err(|e| format!("cannot encode JSON: {e}"))?;
-    match writeln!(std::io::stdout().lock(), "{s}") {
-        // A reader that stopped early (`| head`) is not an error.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(format!("cannot write to standard output: {e}"))
-        }
-        _ => Ok(ExitCode::SUCCESS),
+use output::print_json;
+
+/// A verb of a noun: its name and what runs it, given the arguments after the name.
+type Verb = (&'static str, fn(&[String]) -> Result<ExitCode, String>);
+
+/// Runs `orch <noun> <verb> [args]`: the verb named first in `args`; none, `help` or a
+/// help flag prints the noun's `usage`, any other word is an error that shows it.
+fn dispatch(noun: &str, args: &[String], verbs: &[Verb], usage: &str) -> Result<ExitCode, String> {
+    let rest = args.get(1..).unwrap_or_default();
+    let Some(word) = args.first().map(String::as_str) else {
+        println!("{usage}");
+        return Ok(ExitCode::SUCCESS);
+    };
+    if let Some((_, run)) = verbs.iter().find(|(name, _)| *name == word) {
+        return run(rest);
     }
+    if flags::is_help(word) || word == "help" {
+        println!("{usage}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(format!("unknown command `orch {noun} {word}`\n\n{usage}"))
 }
 
 /// `orch -address=X job status` → `orch job status -address=X`: global flags given before

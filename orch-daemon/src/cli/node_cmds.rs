@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use super::client::{Client, encode, parse_args};
+use super::api::{ApiClient, encode, parse_args};
 use super::flags::Parsed;
 use super::table::{columns, kv, short, text};
 
@@ -71,7 +71,7 @@ fn node_path(id: &str) -> String {
     format!("/v1/node/{}", encode(id))
 }
 
-fn one_node(client: &Client, p: &Parsed, help: &str) -> Result<String, String> {
+fn one_node(client: &ApiClient, p: &Parsed, help: &str) -> Result<String, String> {
     match p.positional.as_slice() {
         [one] => client.resolve("/v1/nodes", "node", one),
         _ => Err(format!("this command takes one argument: <node>\n\n{help}")),
@@ -88,7 +88,7 @@ fn status(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_args(args, &flags, STATUS_HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     if p.positional.is_empty() {
         let nodes = client.get("/v1/nodes")?;
         if p.has("json") {
@@ -236,7 +236,7 @@ fn drain(args: &[String]) -> Result<ExitCode, String> {
                 "-monitor follows a drain and cannot be combined with -enable or -disable\n\n{DRAIN_HELP}"
             ));
         }
-        let client = Client::from_flags(&p)?;
+        let client = ApiClient::from_flags(&p)?;
         let id = one_node(&client, &p, DRAIN_HELP)?;
         let node = client.get(&node_path(&id))?;
         if node["DrainStrategy"].is_null() {
@@ -256,7 +256,7 @@ fn drain(args: &[String]) -> Result<ExitCode, String> {
             "give at most one of -deadline, -force and -no-deadline\n\n{DRAIN_HELP}"
         ));
     }
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let id = one_node(&client, &p, DRAIN_HELP)?;
     let ignore_system = p.has("ignore-system");
     let body = if enable {
@@ -294,7 +294,7 @@ fn eligibility(args: &[String]) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     };
     let enable = enable_disable(&p, ELIGIBILITY_HELP)?;
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let id = one_node(&client, &p, ELIGIBILITY_HELP)?;
     let value = if enable { "eligible" } else { "ineligible" };
     client.put(

@@ -1,9 +1,9 @@
-//! `orch scaling policy list|info` and `orch job scaling-events <job>`, over
-//! `/v1/scaling/policies`, `/v1/scaling/policy/:id` and `/v1/job/:id/scale`.
+//! `orch scaling policy list|info`, over `/v1/scaling/policies` and
+//! `/v1/scaling/policy/:id`.
 
 use std::process::ExitCode;
 
-use super::client::{Client, encode, parse_args};
+use super::api::{ApiClient, encode, parse_args};
 use super::table::{columns, kv, short, text, time_of};
 
 const USAGE: &str = "Usage: orch scaling policy <subcommand> [options] [args]
@@ -22,14 +22,6 @@ Options:
 const INFO_HELP: &str = "Usage: orch scaling policy info [options] <policy>
 
   The policy (ID or unique prefix) and what the leader's autoscaler last did with it.
-
-Options:
-  -json  Print the raw API JSON";
-
-const EVENTS_HELP: &str = "Usage: orch job scaling-events [options] <job>
-
-  The scaling events of each task group of a job, newest first: manual `job scale`
-  actions and the autoscaler's, with their messages and errors.
 
 Options:
   -json  Print the raw API JSON";
@@ -59,7 +51,7 @@ fn list(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_args(args, &[("job", true), ("type", true)], LIST_HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let mut query = Vec::new();
     for key in ["job", "type"] {
         if let Some(v) = p.all(key).last() {
@@ -108,7 +100,7 @@ fn info(args: &[String]) -> Result<ExitCode, String> {
             "this command takes one argument: <policy>\n\n{INFO_HELP}"
         ));
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/scaling/policies", "scaling policy", id)?;
     let v = client.get(&format!("/v1/scaling/policy/{}", encode(&id)))?;
     if p.has("json") {
@@ -157,55 +149,5 @@ fn info(args: &[String]) -> Result<ExitCode, String> {
         "\nPolicy\n{}",
         serde_json::to_string_pretty(&v["Policy"]).unwrap_or_default()
     );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `orch job scaling-events <job>`.
-pub fn job_events(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_args(args, &[], EVENTS_HELP)? else {
-        return Ok(ExitCode::SUCCESS);
-    };
-    let [job] = p.positional.as_slice() else {
-        return Err(format!(
-            "this command takes one argument: <job>\n\n{EVENTS_HELP}"
-        ));
-    };
-    let client = Client::from_flags(&p)?;
-    let v = client.get(&format!("/v1/job/{}/scale", encode(job)))?;
-    if p.has("json") {
-        return super::print_json(&v);
-    }
-    let groups = v["TaskGroups"].as_object().cloned().unwrap_or_default();
-    let mut rows = vec![
-        [
-            "Task Group",
-            "Time",
-            "Count",
-            "PrevCount",
-            "Error",
-            "Message",
-            "Eval ID",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
-    for (g, status) in &groups {
-        for e in status["Events"].as_array().into_iter().flatten() {
-            rows.push(vec![
-                g.clone(),
-                time_of(&e["Time"]),
-                text(&e["Count"]),
-                text(&e["PreviousCount"]),
-                text(&e["Error"]),
-                text(&e["Message"]),
-                short(&text(&e["EvalID"])),
-            ]);
-        }
-    }
-    if rows.len() == 1 {
-        println!("No scaling events found");
-    } else {
-        println!("{}", columns(&rows));
-    }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use super::client::{Client, encode, parse_args};
+use super::api::{ApiClient, encode, parse_args};
 use super::table::{columns, short, text};
 
 const USAGE: &str = "Usage: orch service <subcommand> [options] [args]
@@ -45,7 +45,7 @@ fn list(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_args(args, &[], LIST_HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let v = client.get("/v1/services")?;
     if p.has("json") {
         return super::print_json(&v);
@@ -82,7 +82,7 @@ fn info(args: &[String]) -> Result<ExitCode, String> {
             "this command takes one argument: <service>\n\n{INFO_HELP}"
         ));
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let v = client.get(&format!("/v1/service/{}", encode(name)))?;
     if p.has("json") {
         return super::print_json(&v);

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::client::{Client, encode, parse_args};
+use super::api::{ApiClient, encode, parse_args};
 use super::table::{columns, text};
 
 const SERVER_USAGE: &str = "Usage: orch server <subcommand> [options]
@@ -83,7 +83,7 @@ fn members(args: &[String]) -> Result<ExitCode, String> {
     else {
         return Ok(ExitCode::SUCCESS);
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let reply = client.get("/v1/agent/members")?;
     if p.has("json") {
         return super::print_json(&reply);
@@ -133,7 +133,7 @@ fn list_peers(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_args(args, &[("stale", false)], OPERATOR_USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let reply = client.get("/v1/operator/raft/configuration")?;
     if p.has("json") {
         return super::print_json(&reply);
@@ -196,7 +196,7 @@ fn remove_peer(args: &[String]) -> Result<ExitCode, String> {
             ));
         }
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     client.delete(&format!("/v1/operator/raft/peer?{query}"))?;
     println!("Removed peer with {said}");
     Ok(ExitCode::SUCCESS)
@@ -211,7 +211,7 @@ fn force_leave(args: &[String]) -> Result<ExitCode, String> {
             "this command takes one argument: <node>\n\n{FORCE_LEAVE_HELP}"
         ));
     };
-    let client = Client::from_flags(&p)?;
+    let client = ApiClient::from_flags(&p)?;
     let prune = if p.has("prune") { "&prune=true" } else { "" };
     client.put(
         &format!("/v1/agent/force-leave?node={}{prune}", encode(node)),

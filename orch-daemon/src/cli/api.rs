@@ -1,4 +1,5 @@
-//! The HTTP client of the server verbs: address resolution (`-address`, `ORCH_ADDR`,
+//! `ApiClient`, the HTTP client of the server verbs (not the client agent, which is
+//! `crate::client`): address resolution (`-address`, `ORCH_ADDR`,
 //! `NOMAD_ADDR`, default `http://127.0.0.1:4646`), the flags every server verb shares,
 //! blocking calls to Nomad's `/v1` API, and unique-prefix ID resolution.
 
@@ -75,7 +76,7 @@ impl From<ApiFailure> for String {
 }
 
 /// A blocking client of one agent.
-pub struct Client {
+pub struct ApiClient {
     /// Base address, `http://host:port`.
     pub addr: String,
     namespace: Option<String>,
@@ -84,9 +85,9 @@ pub struct Client {
     rt: tokio::runtime::Runtime,
 }
 
-impl Client {
+impl ApiClient {
     /// A client for the address and namespace the parsed flags and environment name.
-    pub fn from_flags(p: &Parsed) -> Result<Client, String> {
+    pub fn from_flags(p: &Parsed) -> Result<ApiClient, String> {
         let addr = resolve_address(
             p.all("address").last().map(String::as_str),
             std::env::var("ORCH_ADDR").ok(),
@@ -104,7 +105,7 @@ impl Client {
             .cloned()
             .or_else(|| std::env::var("NOMAD_REGION").ok())
             .filter(|s| !s.is_empty());
-        Client::new(addr, namespace, region)
+        ApiClient::new(addr, namespace, region)
     }
 
     /// A client of `addr`.
@@ -112,7 +113,7 @@ impl Client {
         addr: String,
         namespace: Option<String>,
         region: Option<String>,
-    ) -> Result<Client, String> {
+    ) -> Result<ApiClient, String> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -122,7 +123,7 @@ impl Client {
             .timeout(Duration::from_secs(330))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Client {
+        Ok(ApiClient {
             addr,
             namespace,
             region,

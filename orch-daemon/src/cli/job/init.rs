@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::cli::flags::parse_verb;
+
 /// The file Nomad's `job init` writes.
 pub const DEFAULT_FILE: &str = "example.nomad.hcl";
 
@@ -50,13 +52,10 @@ const USAGE: &str = "Usage: orch job init [<path>]
 
 /// Runs `orch job init`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    if args
-        .iter()
-        .any(|a| a == "-h" || a == "-help" || a == "--help")
-    {
-        println!("{USAGE}");
+    let Some(p) = parse_verb(args, &[], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
-    }
+    };
+    let args = p.positional.as_slice();
     if let Some(flag) = args.iter().find(|a| a.starts_with('-')) {
         return Err(format!(
             "unknown flag {flag} for `orch job init`\n\n{USAGE}"
