@@ -20,62 +20,20 @@ use crate::raft::{RaftConfig, RaftNode, node_id_from_name};
 use crate::server::{Leader, LeaderConfig, Replicator, StateHandle};
 
 const FLAGS: &[FlagSpec] = &[
-    FlagSpec {
-        name: "dev",
-        takes_value: false,
-    },
-    FlagSpec {
-        name: "server",
-        takes_value: false,
-    },
-    FlagSpec {
-        name: "client",
-        takes_value: false,
-    },
-    FlagSpec {
-        name: "config",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "data-dir",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "bootstrap-expect",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "retry-join",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "bind",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "node",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "region",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "dc",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "log-level",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "servers",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "num-schedulers",
-        takes_value: true,
-    },
+    FlagSpec::switch("dev"),
+    FlagSpec::switch("server"),
+    FlagSpec::switch("client"),
+    FlagSpec::value("config"),
+    FlagSpec::value("data-dir"),
+    FlagSpec::value("bootstrap-expect"),
+    FlagSpec::value("retry-join"),
+    FlagSpec::value("bind"),
+    FlagSpec::value("node"),
+    FlagSpec::value("region"),
+    FlagSpec::value("dc"),
+    FlagSpec::value("log-level"),
+    FlagSpec::value("servers"),
+    FlagSpec::value("num-schedulers"),
 ];
 
 /// Builds the agent configuration from config files and flags (flags win).

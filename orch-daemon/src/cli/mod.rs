@@ -1,17 +1,28 @@
-//! The `orch` command line, with Nomad's verbs.
+//! The `orch` command line, with Nomad's verbs, laid out as Nomad's `command/`: a
+//! folder per noun whose `mod.rs` dispatches its verbs, one file per verb.
+//!
+//! - [`alloc`], [`deployment`], [`eval`], [`job`], [`node`], [`operator`], [`scaling`],
+//!   [`server`], [`service`]: the nouns and their verbs (`orch agent` is
+//!   [`crate::agent`]).
+//! - [`api`]: `ApiClient`, the HTTP client of the verbs that talk to an agent.
+//! - [`flags`]: Nomad-style flags, the one way verbs declare and parse them, and help.
+//! - [`monitor`]: following an evaluation and the deployment it starts.
+//! - [`output`] and [`table`]: `-json` output and Nomad's tables, `Key = Value` blocks,
+//!   short IDs and times.
 
+mod alloc;
 mod api;
-mod deployment_cmds;
-mod drain_monitor;
-mod eval_cmds;
+mod deployment;
+mod eval;
 pub mod flags;
 mod job;
 mod monitor;
-mod node_cmds;
+mod node;
+mod operator;
 mod output;
-mod scaling_cmds;
-mod service_cmds;
-mod status_cmds;
+mod scaling;
+mod server;
+mod service;
 pub(crate) mod table;
 
 use std::process::ExitCode;
@@ -49,14 +60,14 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
         Some("job") => job::run(rest),
-        Some("node") => node_cmds::run(rest),
-        Some("eval") => eval_cmds::run_eval(rest),
-        Some("deployment") => deployment_cmds::run(rest),
-        Some("alloc") => eval_cmds::run_alloc(rest),
-        Some("server") => status_cmds::run_server(rest),
-        Some("scaling") => scaling_cmds::run(rest),
-        Some("service") => service_cmds::run(rest),
-        Some("operator") => status_cmds::run_operator(rest),
+        Some("node") => node::run(rest),
+        Some("eval") => eval::run(rest),
+        Some("deployment") => deployment::run(rest),
+        Some("alloc") => alloc::run(rest),
+        Some("server") => server::run(rest),
+        Some("scaling") => scaling::run(rest),
+        Some("service") => service::run(rest),
+        Some("operator") => operator::run(rest),
         Some("version") | Some("-version") | Some("--version") => {
             println!("orch v{}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
@@ -71,8 +82,6 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     }
 }
-
-use output::print_json;
 
 /// A verb of a noun: its name and what runs it, given the arguments after the name.
 type Verb = (&'static str, fn(&[String]) -> Result<ExitCode, String>);

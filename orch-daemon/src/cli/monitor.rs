@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::api::{ApiClient, encode};
-use super::deployment_cmds::format_deployment;
+use super::deployment::format_deployment;
 use super::table::{failed_groups, now, short, text};
 
 const TERMINAL: &[&str] = &["complete", "failed", "canceled", "cancelled"];

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use orch_core::model::Timestamp;
 use serde_json::Value;
 
-use super::api::ApiClient;
-use super::table::text;
+use crate::cli::api::ApiClient;
+use crate::cli::table::text;
 
 /// How long the monitor follows a drain before it gives up (the drain goes on).
 const GIVE_UP: Duration = Duration::from_secs(24 * 3600);
@@ -71,7 +71,7 @@ pub fn monitor_drain(
     if just_set {
         say(&format!("Node {node_id:?} drain strategy set"));
     }
-    let node_path = format!("/v1/node/{}", super::api::encode(node_id));
+    let node_path = format!("/v1/node/{}", crate::cli::api::encode(node_id));
     let allocs_path = format!("{node_path}/allocations");
     let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
     let mut first = true;
