@@ -4,9 +4,10 @@
 //!
 //! Every verb declares its flags one way, a `const` slice of [`FlagSpec::switch`] and
 //! [`FlagSpec::value`], and parses them with [`parse_verb`], which also answers
-//! `-h`/`-help`/`--help` by printing the verb's usage.
+//! `-h`/`-help`/`--help` ([`is_help`]) by printing the verb's usage ([`print_usage`]).
 
 use std::collections::BTreeMap;
+use std::process::ExitCode;
 
 /// A flag a command accepts.
 pub struct FlagSpec {
@@ -47,6 +48,12 @@ pub fn is_help(arg: &str) -> bool {
     matches!(arg, "-h" | "-help" | "--help")
 }
 
+/// Answers a request for help: prints `usage`, exits 0.
+pub fn print_usage(usage: &str) -> Result<ExitCode, String> {
+    println!("{}", usage.trim_end());
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Parses a verb's arguments against its flag groups (e.g. `&[COMMON, FLAGS]`). Help
 /// among the leading flags prints `usage` and returns `None`; a parse error carries
 /// `usage` after the message.
@@ -60,7 +67,7 @@ pub fn parse_verb(
         .take_while(|a| a.starts_with('-'))
         .any(|a| is_help(a))
     {
-        println!("{}", usage.trim_end());
+        print_usage(usage)?;
         return Ok(None);
     }
     let specs: Vec<&FlagSpec> = groups.iter().flat_map(|g| g.iter()).collect();
@@ -117,9 +124,6 @@ fn parse_specs(args: &[String], specs: &[&FlagSpec]) -> Result<Parsed, String> {
             None => (body, None),
         };
         let Some(spec) = specs.iter().find(|s| s.name == name) else {
-            if specs.is_empty() {
-                return Err(format!("unknown flag -{name}; this command takes no flags"));
-            }
             let known: Vec<String> = specs.iter().map(|s| format!("-{}", s.name)).collect();
             return Err(format!(
                 "unknown flag -{name}; this command accepts: {}",

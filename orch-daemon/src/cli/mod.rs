@@ -75,10 +75,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("agent") => crate::agent::run(rest),
         // Hidden: the per-task supervisor the task drivers start (not for people).
         Some("task-shim") => Ok(crate::client::driver::shim::main(rest)),
-        Some("-h") | Some("--help") | Some("help") | None => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
+        // `-help` is not among these: it has always been an unknown command here.
+        Some("-h" | "--help" | "help") | None => flags::print_usage(USAGE),
         Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     }
 }
@@ -91,15 +89,13 @@ type Verb = (&'static str, fn(&[String]) -> Result<ExitCode, String>);
 fn dispatch(noun: &str, args: &[String], verbs: &[Verb], usage: &str) -> Result<ExitCode, String> {
     let rest = args.get(1..).unwrap_or_default();
     let Some(word) = args.first().map(String::as_str) else {
-        println!("{usage}");
-        return Ok(ExitCode::SUCCESS);
+        return flags::print_usage(usage);
     };
     if let Some((_, run)) = verbs.iter().find(|(name, _)| *name == word) {
         return run(rest);
     }
     if flags::is_help(word) || word == "help" {
-        println!("{usage}");
-        return Ok(ExitCode::SUCCESS);
+        return flags::print_usage(usage);
     }
     Err(format!("unknown command `orch {noun} {word}`\n\n{usage}"))
 }

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::cli::flags::parse_verb;
+use crate::cli::flags::{is_help, print_usage};
 
 /// The file Nomad's `job init` writes.
 pub const DEFAULT_FILE: &str = "example.nomad.hcl";
@@ -52,10 +52,10 @@ const USAGE: &str = "Usage: orch job init [<path>]
 
 /// Runs `orch job init`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[], USAGE)? else {
-        return Ok(ExitCode::SUCCESS);
-    };
-    let args = p.positional.as_slice();
+    // `job init` takes no flags, and help anywhere on its line.
+    if args.iter().any(|a| is_help(a)) {
+        return print_usage(USAGE);
+    }
     if let Some(flag) = args.iter().find(|a| a.starts_with('-')) {
         return Err(format!(
             "unknown flag {flag} for `orch job init`\n\n{USAGE}"

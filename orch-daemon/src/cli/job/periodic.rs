@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::follow;
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, is_help, parse_verb};
+use crate::cli::flags::{COMMON, FlagSpec, is_help, parse_verb, print_usage};
 use crate::cli::table::text;
 
 const USAGE: &str = "Usage: orch job periodic <subcommand> [options] <job>
@@ -28,10 +28,7 @@ const FORCE_FLAGS: &[FlagSpec] = &[FlagSpec::switch("detach"), FlagSpec::switch(
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     match args.split_first() {
         Some((sub, rest)) if sub == "force" => force(rest),
-        Some((sub, _)) if is_help(sub) => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
+        Some((sub, _)) if is_help(sub) => print_usage(USAGE),
         Some((sub, _)) => Err(format!(
             "unknown command `orch job periodic {sub}`\n\n{USAGE}"
         )),

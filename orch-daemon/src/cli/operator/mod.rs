@@ -5,7 +5,7 @@ mod raft_remove_peer;
 
 use std::process::ExitCode;
 
-use super::flags::is_help;
+use super::flags::{is_help, print_usage};
 
 /// The usage of `orch operator`, also `operator raft list-peers`'s help.
 const USAGE: &str = "Usage: orch operator raft <list-peers|remove-peer> [options]
@@ -24,16 +24,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     match words.as_slice() {
         ["raft", "list-peers"] => raft_list_peers::run(rest),
         ["raft", "remove-peer"] => raft_remove_peer::run(rest),
-        [] | ["raft"] => print_usage(),
-        [first, ..] if is_help(first) || *first == "help" => print_usage(),
+        [] | ["raft"] => print_usage(USAGE),
+        [first, ..] if is_help(first) || *first == "help" => print_usage(USAGE),
         _ => Err(format!(
             "unknown command `orch operator {}`: only `operator raft list-peers` and `operator raft remove-peer` are supported\n\n{USAGE}",
             args.join(" ")
         )),
     }
-}
-
-fn print_usage() -> Result<ExitCode, String> {
-    println!("{USAGE}");
-    Ok(ExitCode::SUCCESS)
 }

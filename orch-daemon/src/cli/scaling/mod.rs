@@ -5,7 +5,7 @@ mod policy_list;
 
 use std::process::ExitCode;
 
-use super::flags::is_help;
+use super::flags::{is_help, print_usage};
 
 const USAGE: &str = "Usage: orch scaling policy <subcommand> [options] [args]
 
@@ -23,16 +23,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     match (first, second) {
         (Some("policy"), Some("list")) => policy_list::run(rest),
         (Some("policy"), Some("info")) => policy_info::run(rest),
-        (Some("policy") | None, None) => print_usage(),
-        (Some(word), _) if is_help(word) || word == "help" => print_usage(),
+        (Some("policy") | None, None) => print_usage(USAGE),
+        (Some(word), _) if is_help(word) || word == "help" => print_usage(USAGE),
         _ => Err(format!(
             "unknown command `orch scaling {}`\n\n{USAGE}",
             args.join(" ")
         )),
     }
-}
-
-fn print_usage() -> Result<ExitCode, String> {
-    println!("{USAGE}");
-    Ok(ExitCode::SUCCESS)
 }
