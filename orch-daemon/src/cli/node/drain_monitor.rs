@@ -82,39 +82,7 @@ pub fn monitor_drain(
         let node = client.get(&node_path)?;
         let (allocs, next) = client.get_blocking(&allocs_path, index, "1s")?;
         index = next;
-        for a in allocs.as_array().map(Vec::as_slice).unwrap_or_default() {
-            let id = text(&a["ID"]);
-            let status = text(&a["ClientStatus"]);
-            if first && client_terminal(a) {
-                // Stopped before the drain: not part of it.
-                seen.insert(
-                    id,
-                    Seen {
-                        marked: true,
-                        draining: true,
-                        status,
-                    },
-                );
-                continue;
-            }
-            let s = seen.entry(id.clone()).or_insert_with(|| Seen {
-                status: status.clone(),
-                ..Seen::default()
-            });
-            if !s.marked && a["DesiredTransition"]["Migrate"].as_bool() == Some(true) {
-                s.marked = true;
-                say(&format!("Alloc {id:?} marked for migration"));
-            }
-            if !s.draining && text(&a["DesiredStatus"]) != "run" {
-                s.draining = true;
-                s.marked = true;
-                say(&format!("Alloc {id:?} draining"));
-            }
-            if s.status != status {
-                say(&format!("Alloc {id:?} status {} -> {status}", s.status));
-                s.status = status;
-            }
-        }
+        report_allocs(&mut seen, &allocs, first);
         first = false;
         if !complete && node["DrainStrategy"].is_null() {
             complete = true;
@@ -140,5 +108,44 @@ pub fn monitor_drain(
             ));
         }
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Prints what changed for each allocation since the last look: marked for migration,
+/// draining, a new client status. On the `first` look, allocations already stopped are
+/// remembered silently (they stopped before the drain).
+fn report_allocs(seen: &mut BTreeMap<String, Seen>, allocs: &Value, first: bool) {
+    for a in allocs.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let id = text(&a["ID"]);
+        let status = text(&a["ClientStatus"]);
+        if first && client_terminal(a) {
+            // Stopped before the drain: not part of it.
+            seen.insert(
+                id,
+                Seen {
+                    marked: true,
+                    draining: true,
+                    status,
+                },
+            );
+            continue;
+        }
+        let s = seen.entry(id.clone()).or_insert_with(|| Seen {
+            status: status.clone(),
+            ..Seen::default()
+        });
+        if !s.marked && a["DesiredTransition"]["Migrate"].as_bool() == Some(true) {
+            s.marked = true;
+            say(&format!("Alloc {id:?} marked for migration"));
+        }
+        if !s.draining && text(&a["DesiredStatus"]) != "run" {
+            s.draining = true;
+            s.marked = true;
+            say(&format!("Alloc {id:?} draining"));
+        }
+        if s.status != status {
+            say(&format!("Alloc {id:?} status {} -> {status}", s.status));
+            s.status = status;
+        }
     }
 }
