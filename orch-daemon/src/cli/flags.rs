@@ -48,6 +48,14 @@ pub fn is_help(arg: &str) -> bool {
     matches!(arg, "-h" | "-help" | "--help")
 }
 
+/// Whether help is asked for among the leading flags of `args` (after them come the
+/// positional arguments, which may start with a dash).
+pub fn help_asked(args: &[String]) -> bool {
+    args.iter()
+        .take_while(|a| a.starts_with('-'))
+        .any(|a| is_help(a))
+}
+
 /// Answers a request for help: prints `usage`, exits 0.
 pub fn print_usage(usage: &str) -> Result<ExitCode, String> {
     println!("{}", usage.trim_end());
@@ -62,11 +70,7 @@ pub fn parse_verb(
     groups: &[&[FlagSpec]],
     usage: &str,
 ) -> Result<Option<Parsed>, String> {
-    if args
-        .iter()
-        .take_while(|a| a.starts_with('-'))
-        .any(|a| is_help(a))
-    {
+    if help_asked(args) {
         print_usage(usage)?;
         return Ok(None);
     }
