@@ -99,6 +99,16 @@ impl Parsed {
     pub fn all(&self, name: &str) -> &[String] {
         self.flags.get(name).map(Vec::as_slice).unwrap_or_default()
     }
+
+    /// The one positional argument, `<what>`; otherwise an error followed by `usage`.
+    pub fn one_arg(&self, what: &str, usage: &str) -> Result<&str, String> {
+        match self.positional.as_slice() {
+            [one] => Ok(one),
+            _ => Err(format!(
+                "this command takes one argument: <{what}>\n\n{usage}"
+            )),
+        }
+    }
 }
 
 /// Parses `args` against `specs`; an unknown flag is an error that lists the known ones.

@@ -44,11 +44,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 
 /// The one positional argument (a deployment ID or prefix), resolved to a full ID.
 fn target(client: &ApiClient, p: &Parsed, help: &str) -> Result<String, String> {
-    let [id] = p.positional.as_slice() else {
-        return Err(format!(
-            "this command takes one argument: <deployment>\n\n{help}"
-        ));
-    };
+    let id = p.one_arg("deployment", help)?;
     client.resolve("/v1/deployments", "deployment", id)
 }
 

@@ -22,11 +22,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let [id] = p.positional.as_slice() else {
-        return Err(format!(
-            "this command takes one argument: <eval>\n\n{USAGE}"
-        ));
-    };
+    let id = p.one_arg("eval", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/evaluations", "evaluation", id)?;
     if p.has("monitor") {

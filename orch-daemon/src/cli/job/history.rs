@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use super::{diff_fmt, job_path, one_arg};
+use super::{diff_fmt, job_path};
 use crate::cli::api::ApiClient;
 use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
 use crate::cli::output::print_json;
@@ -33,7 +33,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
-    let id = client.resolve("/v1/jobs", "job", one_arg(&p, "job", USAGE)?)?;
+    let id = client.resolve("/v1/jobs", "job", p.one_arg("job", USAGE)?)?;
     let diffs = if p.has("p") { "?diffs=true" } else { "" };
     let versions = client.get(&format!("{}/versions{diffs}", job_path(&id)))?;
     if p.has("json") {

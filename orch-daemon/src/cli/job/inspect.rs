@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{job_path, one_arg};
+use super::job_path;
 use crate::cli::api::ApiClient;
 use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
 use crate::cli::output::print_json;
@@ -21,7 +21,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
-    let id = client.resolve("/v1/jobs", "job", one_arg(&p, "job", USAGE)?)?;
+    let id = client.resolve("/v1/jobs", "job", p.one_arg("job", USAGE)?)?;
     let job = match p.all("version").last() {
         None => client.get(&job_path(&id))?,
         Some(v) => {

@@ -23,7 +23,6 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use super::api::{ApiClient, encode};
-use super::flags::Parsed;
 use super::monitor::monitor;
 use super::table::text;
 
@@ -62,16 +61,6 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ("periodic", periodic::run),
     ];
     super::dispatch("job", args, verbs, USAGE)
-}
-
-/// The one positional argument, `<what>`, or an error with the verb's usage.
-fn one_arg<'a>(p: &'a Parsed, what: &str, help: &str) -> Result<&'a str, String> {
-    match p.positional.as_slice() {
-        [one] => Ok(one),
-        _ => Err(format!(
-            "this command takes one argument: <{what}>\n\n{help}"
-        )),
-    }
 }
 
 /// `/v1/job/<id>`.

@@ -41,9 +41,7 @@ fn force(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_verb(args, &[COMMON, FORCE_FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let [job] = p.positional.as_slice() else {
-        return Err(format!("this command takes one argument: <job>\n\n{USAGE}"));
-    };
+    let job = p.one_arg("job", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/jobs", "job", job)?;
     let reply = client.put(

@@ -21,9 +21,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let [job] = p.positional.as_slice() else {
-        return Err(format!("this command takes one argument: <job>\n\n{USAGE}"));
-    };
+    let job = p.one_arg("job", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let v = client.get(&format!("/v1/job/{}/scale", encode(job)))?;
     if p.has("json") {

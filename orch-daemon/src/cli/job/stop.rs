@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use super::{follow, job_path, one_arg};
+use super::{follow, job_path};
 use crate::cli::api::ApiClient;
 use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
 
@@ -30,7 +30,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
-    let id = client.resolve("/v1/jobs", "job", one_arg(&p, "job", USAGE)?)?;
+    let id = client.resolve("/v1/jobs", "job", p.one_arg("job", USAGE)?)?;
     let purge = if p.has("purge") { "?purge=true" } else { "" };
     let reply = client.delete(&format!("{}{purge}", job_path(&id)))?;
     follow(&client, &reply, p.has("detach"))

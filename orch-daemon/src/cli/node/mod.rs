@@ -35,10 +35,7 @@ fn node_path(id: &str) -> String {
 
 /// The one positional argument (a node ID or prefix), resolved to a full ID.
 fn one_node(client: &ApiClient, p: &Parsed, help: &str) -> Result<String, String> {
-    match p.positional.as_slice() {
-        [one] => client.resolve("/v1/nodes", "node", one),
-        _ => Err(format!("this command takes one argument: <node>\n\n{help}")),
-    }
+    client.resolve("/v1/nodes", "node", p.one_arg("node", help)?)
 }
 
 /// `-enable` (true) or `-disable` (false): exactly one of them.

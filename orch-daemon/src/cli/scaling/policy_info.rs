@@ -20,11 +20,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let [id] = p.positional.as_slice() else {
-        return Err(format!(
-            "this command takes one argument: <policy>\n\n{USAGE}"
-        ));
-    };
+    let id = p.one_arg("policy", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/scaling/policies", "scaling policy", id)?;
     let v = client.get(&format!("/v1/scaling/policy/{}", encode(&id)))?;

@@ -18,11 +18,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let [node] = p.positional.as_slice() else {
-        return Err(format!(
-            "this command takes one argument: <node>\n\n{USAGE}"
-        ));
-    };
+    let node = p.one_arg("node", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let prune = if p.has("prune") { "&prune=true" } else { "" };
     client.put(

@@ -23,11 +23,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let [name] = p.positional.as_slice() else {
-        return Err(format!(
-            "this command takes one argument: <service>\n\n{USAGE}"
-        ));
-    };
+    let name = p.one_arg("service", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let v = client.get(&format!("/v1/service/{}", encode(name)))?;
     if p.has("json") {
