@@ -3,8 +3,10 @@
 //! them from muscle memory, so this small parser keeps the CLI compatible.
 //!
 //! Every verb declares its flags one way, a `const` slice of [`FlagSpec::switch`] and
-//! [`FlagSpec::value`], and parses them with [`parse_verb`], which also answers
-//! `-h`/`-help`/`--help` ([`is_help`]) by printing the verb's usage ([`print_usage`]).
+//! [`FlagSpec::value`], and parses them with [`parse_verb`] (after [`COMMON`] when it
+//! talks to an agent), which also answers `-h`/`-help`/`--help` among the leading flags
+//! ([`help_asked`]) by printing the verb's usage ([`print_usage`]). [`Parsed::one_arg`]
+//! takes a verb's single positional argument.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;

@@ -1,13 +1,14 @@
 //! The `orch` command line, with Nomad's verbs, laid out as Nomad's `command/`: a
-//! folder per noun whose `mod.rs` dispatches its verbs, one file per verb.
+//! folder per noun whose `mod.rs` dispatches its verbs (most through `dispatch`), one
+//! file per verb.
 //!
-//! - [`alloc`], [`deployment`], [`eval`], [`job`], [`node`], [`operator`], [`scaling`],
-//!   [`server`], [`service`]: the nouns and their verbs (`orch agent` is
-//!   [`crate::agent`]).
-//! - [`api`]: `ApiClient`, the HTTP client of the verbs that talk to an agent.
-//! - [`flags`]: Nomad-style flags, the one way verbs declare and parse them, and help.
-//! - [`monitor`]: following an evaluation and the deployment it starts.
-//! - [`output`] and [`table`]: `-json` output and Nomad's tables, `Key = Value` blocks,
+//! - `alloc`, `deployment`, `eval`, `job`, `node`, `operator`, `scaling`,
+//!   `server`, `service`: the nouns and their verbs (`orch agent` is
+//!   `crate::agent`).
+//! - `api`: `ApiClient`, the HTTP client of the verbs that talk to an agent.
+//! - `flags`: Nomad-style flags, the one way verbs declare and parse them, and help.
+//! - `monitor`: following an evaluation and the deployment it starts.
+//! - `output` and `table`: `-json` output and Nomad's tables, `Key = Value` blocks,
 //!   short IDs and times.
 
 mod alloc;

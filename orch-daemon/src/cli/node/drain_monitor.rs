@@ -13,7 +13,7 @@ use orch_core::model::Timestamp;
 use serde_json::Value;
 
 use crate::cli::api::ApiClient;
-use crate::cli::table::text;
+use crate::cli::table::{now_nanos, text};
 
 /// How long the monitor follows a drain before it gives up (the drain goes on).
 const GIVE_UP: Duration = Duration::from_secs(24 * 3600);
@@ -28,11 +28,7 @@ struct Seen {
 
 /// One monitor line, with Nomad's RFC 3339 time prefix.
 fn say(msg: &str) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    let stamp = serde_json::to_value(Timestamp(now))
+    let stamp = serde_json::to_value(Timestamp(now_nanos()))
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
