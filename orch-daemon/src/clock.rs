@@ -15,7 +15,18 @@ pub fn unix_nanos(t: SystemTime) -> i64 {
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
+/// Unix nanoseconds as RFC 3339 UTC to the second (`2024-01-02T03:04:05Z`), as Nomad's
+/// CLI and file listings show times; empty when out of range.
+pub fn rfc3339_seconds(nanos: i64) -> String {
+    jiff::Timestamp::from_nanosecond(i128::from(nanos))
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
 /// A random UUID v4 string: the daemon's IDs (orch-core never makes its own).
 pub fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -166,8 +166,19 @@ fn a_restarted_follower_catches_up_through_a_snapshot_bigger_than_a_request() {
         size > 8 << 20,
         "the leader's snapshot ({size} bytes) should be far above one request body"
     );
+    let restarted = std::time::Instant::now();
     cluster.restart(follower, &dir);
+    wait_for(
+        Duration::from_secs(60),
+        "the restarted follower to know the leader",
+        || leader_rpc(&cluster.agents[follower]),
+    );
+    let knew_leader = restarted.elapsed();
     cluster.wait_caught_up(follower, "the restarted follower to catch up");
+    eprintln!(
+        "restarted follower: knew the leader {knew_leader:?} and held every job {:?} after its restart",
+        restarted.elapsed()
+    );
     assert!(snapshot_size(&dir, NAMES[follower]) > 8 << 20);
     // It is a working member again: a write through it commits everywhere.
     cluster.write(260..262, &[follower]);

@@ -4,12 +4,49 @@
 use std::collections::BTreeMap;
 
 use super::{Errors, join, policy, task};
-use crate::model::{Job, TaskGroup, job_type};
+use crate::model::{DisconnectStrategy, Job, Port, TaskGroup, job_type};
 
-/// Checks one group at `path` (`TaskGroups[i]`).
+/// Checks one group at `path` (`TaskGroups[i]`), topic by topic, in field order.
 pub(crate) fn validate_group(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup) {
     let jtype = job.job_type.as_str();
     let system = jtype == job_type::SYSTEM;
+    identity(e, path, g, system);
+    client_disconnect(e, path, jtype, g);
+    if let Some(d) = &g.disconnect {
+        disconnect_block(e, &join(path, "Disconnect"), g, d);
+    }
+    if g.shutdown_delay.is_some_and(|d| d < 0) {
+        e.at(
+            path,
+            "ShutdownDelay",
+            "ShutdownDelay must be a positive value",
+        );
+    }
+    policy::constraints(e, path, &g.constraints, false);
+    policy::affinities(e, path, &g.affinities, system);
+    policy::spreads(e, path, &g.spreads, system);
+    restart_and_reschedule(e, path, g, system);
+    if g.ephemeral_disk.size_mb < 10 {
+        e.at(
+            path,
+            "EphemeralDisk.SizeMB",
+            format!(
+                "Minimum DiskMB value is 10; got {}",
+                g.ephemeral_disk.size_mb
+            ),
+        );
+    }
+    update_and_migrate(e, path, jtype, g);
+    scaling(e, path, g);
+    networks(e, path, g);
+    volumes(e, path, g);
+    task::validate_services(e, path, g, &[], &g.services);
+    tasks(e, path, job, g);
+}
+
+/// The group's name, its count under the system scheduler (at most 1), and that it
+/// has tasks at all.
+fn identity(e: &mut Errors, path: &str, g: &TaskGroup, system: bool) {
     if g.name.is_empty() {
         e.at(path, "Name", "Missing task group name");
     } else if g.name.contains('\0') {
@@ -28,6 +65,12 @@ pub(crate) fn validate_group(e: &mut Errors, path: &str, job: &Job, g: &TaskGrou
     if g.tasks.is_empty() {
         e.at(path, "Tasks", "Missing tasks for task group");
     }
+}
+
+/// The legacy client-disconnect fields, `max_client_disconnect` and
+/// `stop_after_client_disconnect`: exclusive, non-negative, and the latter only for
+/// batch and service jobs.
+fn client_disconnect(e: &mut Errors, path: &str, jtype: &str, g: &TaskGroup) {
     if g.max_client_disconnect.is_some() && g.stop_after_client_disconnect.is_some() {
         e.add(path, "Task group cannot be configured with both max_client_disconnect and stop_after_client_disconnect");
     }
@@ -53,53 +96,50 @@ pub(crate) fn validate_group(e: &mut Errors, path: &str, job: &Job, g: &TaskGrou
             );
         }
     }
-    if let Some(d) = &g.disconnect {
-        let dpath = join(path, "Disconnect");
-        if g.max_client_disconnect.is_some() && d.lost_after > 0 {
-            e.add(
-                &dpath,
-                "using both lost_after and max_client_disconnect is not allowed",
-            );
-        }
-        if g.stop_after_client_disconnect.is_some() && d.stop_on_client_after.is_some() {
-            e.add(
-                &dpath,
-                "using both stop_after_client_disconnect and stop_on_client_after is not allowed",
-            );
-        }
-        if g.prevent_reschedule_on_lost && d.replace.is_some() {
-            e.add(
-                &dpath,
-                "using both prevent_reschedule_on_lost and replace is not allowed",
-            );
-        }
-        if d.lost_after < 0 {
-            e.at(&dpath, "LostAfter", "lost_after cannot be negative");
-        }
-        let reconciles = [
-            "",
-            "best_score",
-            "keep_original",
-            "keep_replacement",
-            "longest_running",
-        ];
-        if !reconciles.contains(&d.reconcile.as_str()) {
-            e.at(&dpath, "Reconcile", format!(
-                "invalid reconcile strategy {:?}; expected best_score, keep_original, keep_replacement or longest_running",
-                d.reconcile
-            ));
-        }
-    }
-    if g.shutdown_delay.is_some_and(|d| d < 0) {
-        e.at(
-            path,
-            "ShutdownDelay",
-            "ShutdownDelay must be a positive value",
+}
+
+/// The `disconnect` block at `dpath`: not mixed with the legacy fields it replaces, a
+/// non-negative `lost_after`, and a known reconcile strategy.
+fn disconnect_block(e: &mut Errors, dpath: &str, g: &TaskGroup, d: &DisconnectStrategy) {
+    if g.max_client_disconnect.is_some() && d.lost_after > 0 {
+        e.add(
+            dpath,
+            "using both lost_after and max_client_disconnect is not allowed",
         );
     }
-    policy::constraints(e, path, &g.constraints, false);
-    policy::affinities(e, path, &g.affinities, system);
-    policy::spreads(e, path, &g.spreads, system);
+    if g.stop_after_client_disconnect.is_some() && d.stop_on_client_after.is_some() {
+        e.add(
+            dpath,
+            "using both stop_after_client_disconnect and stop_on_client_after is not allowed",
+        );
+    }
+    if g.prevent_reschedule_on_lost && d.replace.is_some() {
+        e.add(
+            dpath,
+            "using both prevent_reschedule_on_lost and replace is not allowed",
+        );
+    }
+    if d.lost_after < 0 {
+        e.at(dpath, "LostAfter", "lost_after cannot be negative");
+    }
+    let reconciles = [
+        "",
+        "best_score",
+        "keep_original",
+        "keep_replacement",
+        "longest_running",
+    ];
+    if !reconciles.contains(&d.reconcile.as_str()) {
+        e.at(dpath, "Reconcile", format!(
+            "invalid reconcile strategy {:?}; expected best_score, keep_original, keep_replacement or longest_running",
+            d.reconcile
+        ));
+    }
+}
+
+/// A restart policy is required; a reschedule policy is required except for system
+/// jobs, which must not have one.
+fn restart_and_reschedule(e: &mut Errors, path: &str, g: &TaskGroup, system: bool) {
     match &g.restart_policy {
         None => e.at(
             path,
@@ -122,16 +162,10 @@ pub(crate) fn validate_group(e: &mut Errors, path: &str, job: &Job, g: &TaskGrou
         (Some(r), false) => policy::reschedule(e, &join(path, "ReschedulePolicy"), r),
         (None, true) => {}
     }
-    if g.ephemeral_disk.size_mb < 10 {
-        e.at(
-            path,
-            "EphemeralDisk.SizeMB",
-            format!(
-                "Minimum DiskMB value is 10; got {}",
-                g.ephemeral_disk.size_mb
-            ),
-        );
-    }
+}
+
+/// `update` (service and system jobs only) and `migrate` (service jobs only) blocks.
+fn update_and_migrate(e: &mut Errors, path: &str, jtype: &str, g: &TaskGroup) {
     if let Some(u) = &g.update {
         if jtype != job_type::SERVICE && jtype != job_type::SYSTEM {
             e.at(
@@ -154,8 +188,10 @@ pub(crate) fn validate_group(e: &mut Errors, path: &str, job: &Job, g: &TaskGrou
             policy::migrate(e, &join(path, "Migrate"), m);
         }
     }
-    scaling(e, path, g);
-    networks(e, path, g);
+}
+
+/// Group volumes: a known type (`host` or `csi`) and a source.
+fn volumes(e: &mut Errors, path: &str, g: &TaskGroup) {
     for (name, v) in &g.volumes {
         let vpath = join(path, &format!("Volumes[{name:?}]"));
         if v.kind != "host" && v.kind != "csi" {
@@ -172,9 +208,13 @@ pub(crate) fn validate_group(e: &mut Errors, path: &str, job: &Job, g: &TaskGrou
             e.at(&vpath, "Source", "volume has an empty source");
         }
     }
+}
+
+/// Each task (see [`task::validate_task`]), plus what only the group can see: task
+/// names are unique and at most one task is the leader.
+fn tasks(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup) {
     let mut leaders = 0;
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
-    task::validate_services(e, path, g, &[], &g.services);
     for (i, t) in g.tasks.iter().enumerate() {
         let tpath = join(path, &format!("Tasks[{i}]"));
         if !t.name.is_empty() {
@@ -201,6 +241,8 @@ pub(crate) fn validate_group(e: &mut Errors, path: &str, job: &Job, g: &TaskGrou
     }
 }
 
+/// The `scaling` block: a type, `max` given and not below `min` or the count, a policy
+/// the autoscaler can parse, and `min` non-negative and not above the count.
 fn scaling(e: &mut Errors, path: &str, g: &TaskGroup) {
     let Some(s) = &g.scaling else { return };
     let spath = join(path, "Scaling");
@@ -255,6 +297,8 @@ fn scaling(e: &mut Errors, path: &str, g: &TaskGroup) {
     }
 }
 
+/// Group networks: a known mode, then every port (see [`port`]); port labels and
+/// static ports are tracked across all of the group's networks.
 fn networks(e: &mut Errors, path: &str, g: &TaskGroup) {
     let mut labels: BTreeMap<&str, String> = BTreeMap::new();
     let mut statics: BTreeMap<(&str, u16), String> = BTreeMap::new();
@@ -289,52 +333,66 @@ fn networks(e: &mut Errors, path: &str, g: &TaskGroup) {
                     }
                 ),
             );
-            if p.label.is_empty() {
-                e.at(&ppath, "Label", "Port label must not be empty");
-            } else if let Some(other) = labels.get(p.label.as_str()) {
-                e.at(
-                    &ppath,
-                    "Label",
-                    format!("Port label {} already in use by {other}", p.label),
-                );
-            } else {
-                labels.insert(&p.label, ppath.clone());
-            }
-            if p.to < -1 {
-                e.at(
-                    &ppath,
-                    "To",
-                    format!(
-                        "Port {:?} cannot be mapped to negative value {}",
-                        p.label, p.to
-                    ),
-                );
-            } else if p.to > 65535 {
-                e.at(
-                    &ppath,
-                    "To",
-                    format!(
-                        "Port {:?} cannot be mapped to a port ({}) greater than 65535",
-                        p.label, p.to
-                    ),
-                );
-            }
-            if kind == "ReservedPorts" && p.value > 0 {
-                let net = if p.host_network.is_empty() {
-                    "default"
-                } else {
-                    p.host_network.as_str()
-                };
-                if let Some(other) = statics.get(&(net, p.value)) {
-                    e.at(
-                        &ppath,
-                        "Value",
-                        format!("Static port {} already reserved by {other}", p.value),
-                    );
-                } else {
-                    statics.insert((net, p.value), p.label.clone());
-                }
-            }
+            port(e, &ppath, kind, p, &mut labels, &mut statics);
+        }
+    }
+}
+
+/// One port of `kind` (`ReservedPorts` or `DynamicPorts`) at `ppath`: a label unique in
+/// the group, a `to` mapping within -1..=65535, and, for static ports, a value not
+/// already reserved on the same host network.
+fn port<'g>(
+    e: &mut Errors,
+    ppath: &str,
+    kind: &str,
+    p: &'g Port,
+    labels: &mut BTreeMap<&'g str, String>,
+    statics: &mut BTreeMap<(&'g str, u16), String>,
+) {
+    if p.label.is_empty() {
+        e.at(ppath, "Label", "Port label must not be empty");
+    } else if let Some(other) = labels.get(p.label.as_str()) {
+        e.at(
+            ppath,
+            "Label",
+            format!("Port label {} already in use by {other}", p.label),
+        );
+    } else {
+        labels.insert(&p.label, ppath.to_string());
+    }
+    if p.to < -1 {
+        e.at(
+            ppath,
+            "To",
+            format!(
+                "Port {:?} cannot be mapped to negative value {}",
+                p.label, p.to
+            ),
+        );
+    } else if p.to > 65535 {
+        e.at(
+            ppath,
+            "To",
+            format!(
+                "Port {:?} cannot be mapped to a port ({}) greater than 65535",
+                p.label, p.to
+            ),
+        );
+    }
+    if kind == "ReservedPorts" && p.value > 0 {
+        let net = if p.host_network.is_empty() {
+            "default"
+        } else {
+            p.host_network.as_str()
+        };
+        if let Some(other) = statics.get(&(net, p.value)) {
+            e.at(
+                ppath,
+                "Value",
+                format!("Static port {} already reserved by {other}", p.value),
+            );
+        } else {
+            statics.insert((net, p.value), p.label.clone());
         }
     }
 }

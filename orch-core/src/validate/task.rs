@@ -6,8 +6,35 @@ use std::collections::BTreeSet;
 use super::{Errors, join, policy};
 use crate::model::{Job, LIFECYCLE_HOOKS, Task, TaskGroup, job_type};
 
-/// Checks one task at `path` (`TaskGroups[i].Tasks[j]`).
+/// Checks one task at `path` (`TaskGroups[i].Tasks[j]`), topic by topic, in field order.
 pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup, t: &Task) {
+    identity(e, path, t);
+    timeouts(e, path, job, g, t);
+    resources(e, &join(path, "Resources"), t);
+    log_config(e, &join(path, "LogConfig"), g, t);
+    policy::constraints(e, path, &t.constraints, true);
+    policy::affinities(e, path, &t.affinities, job.job_type == job_type::SYSTEM);
+    if let Some(r) = &t.restart_policy {
+        policy::restart(e, &join(path, "RestartPolicy"), r, &g.name);
+    }
+    lifecycle(e, path, t);
+    artifacts(e, path, t);
+    templates(e, path, t);
+    if let Some(d) = &t.dispatch_payload
+        && escapes(&d.file)
+    {
+        e.at(
+            path,
+            "DispatchPayload.File",
+            "destination escapes allocation directory",
+        );
+    }
+    volume_mounts(e, path, g, t);
+    services(e, path, g, t);
+}
+
+/// The task's name (present, no slashes or null characters) and driver.
+fn identity(e: &mut Errors, path: &str, t: &Task) {
     if t.name.is_empty() {
         e.at(path, "Name", "Missing task name");
     } else if t.name.contains('/') || t.name.contains('\\') {
@@ -18,6 +45,11 @@ pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup
     if t.driver.is_empty() {
         e.at(path, "Driver", "Missing task driver");
     }
+}
+
+/// `kill_timeout` (non-negative, and within a service group's update progress
+/// deadline) and `shutdown_delay` (non-negative).
+fn timeouts(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup, t: &Task) {
     if t.kill_timeout < 0 {
         e.at(path, "KillTimeout", "KillTimeout must be a positive value");
     } else if let Some(u) = g
@@ -44,19 +76,22 @@ pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup
             "ShutdownDelay must be a positive value",
         );
     }
-    resources(e, &join(path, "Resources"), t);
+}
+
+/// The log rotation limits at `lpath`: at least one file of at least 1 MB, and all of
+/// them together smaller than the group's ephemeral disk.
+fn log_config(e: &mut Errors, lpath: &str, g: &TaskGroup, t: &Task) {
     let log = &t.log_config;
-    let lpath = join(path, "LogConfig");
     if log.max_files < 1 {
         e.at(
-            &lpath,
+            lpath,
             "MaxFiles",
             format!("minimum number of files is 1; got {}", log.max_files),
         );
     }
     if log.max_file_size_mb < 1 {
         e.at(
-            &lpath,
+            lpath,
             "MaxFileSizeMB",
             format!("minimum file size is 1MB; got {}", log.max_file_size_mb),
         );
@@ -71,11 +106,10 @@ pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup
             ),
         );
     }
-    policy::constraints(e, path, &t.constraints, true);
-    policy::affinities(e, path, &t.affinities, job.job_type == job_type::SYSTEM);
-    if let Some(r) = &t.restart_policy {
-        policy::restart(e, &join(path, "RestartPolicy"), r, &g.name);
-    }
+}
+
+/// The `lifecycle` hook, when there is one, is a known hook.
+fn lifecycle(e: &mut Errors, path: &str, t: &Task) {
     if let Some(l) = &t.lifecycle
         && !LIFECYCLE_HOOKS.contains(&l.hook.as_str())
     {
@@ -88,6 +122,11 @@ pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup
             ),
         );
     }
+}
+
+/// Each artifact: a source, a known mode, and a destination inside the allocation
+/// directory.
+fn artifacts(e: &mut Errors, path: &str, t: &Task) {
     for (i, a) in t.artifacts.iter().enumerate() {
         let apath = join(path, &format!("Artifacts[{i}]"));
         if a.source.is_empty() {
@@ -111,16 +150,10 @@ pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup
             );
         }
     }
-    templates(e, path, t);
-    if let Some(d) = &t.dispatch_payload
-        && escapes(&d.file)
-    {
-        e.at(
-            path,
-            "DispatchPayload.File",
-            "destination escapes allocation directory",
-        );
-    }
+}
+
+/// Each volume mount names a volume of the group and a known propagation mode.
+fn volume_mounts(e: &mut Errors, path: &str, g: &TaskGroup, t: &Task) {
     for (i, m) in t.volume_mounts.iter().enumerate() {
         let mpath = join(path, &format!("VolumeMounts[{i}]"));
         if !g.volumes.contains_key(&m.volume) {
@@ -140,9 +173,10 @@ pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup
             ));
         }
     }
-    services(e, path, g, t);
 }
 
+/// The task's resources at `path`: `cpu` or `cores` (not both), memory minimums and
+/// `memory_max`, no task-level disk, and devices with a name and a count.
 fn resources(e: &mut Errors, path: &str, t: &Task) {
     let r = &t.resources;
     if r.cores > 0 && r.cpu > 0 {
@@ -200,6 +234,8 @@ fn resources(e: &mut Errors, path: &str, t: &Task) {
     }
 }
 
+/// Each template: a source, a destination inside the allocation directory and unique
+/// in the task, a supported change mode, a non-negative splay and octal permissions.
 fn templates(e: &mut Errors, path: &str, t: &Task) {
     let mut dests = BTreeSet::new();
     for (i, tm) in t.templates.iter().enumerate() {
@@ -266,6 +302,7 @@ fn templates(e: &mut Errors, path: &str, t: &Task) {
     }
 }
 
+/// The task's services, whose port labels may also come from the task's own networks.
 fn services(e: &mut Errors, path: &str, g: &TaskGroup, t: &Task) {
     validate_services(e, path, g, &t.resources.networks, &t.services);
 }
@@ -320,41 +357,46 @@ pub(crate) fn validate_services(
             );
         }
         for (j, c) in s.checks.iter().enumerate() {
-            let cpath = join(&spath, &format!("Checks[{j}]"));
-            if c.kind == "grpc" {
-                e.at(
-                    &cpath,
-                    "Type",
-                    "grpc checks are not supported by orch yet; use an http, tcp or script check",
-                );
-            } else if !["http", "tcp", "script"].contains(&c.kind.as_str()) {
-                e.at(
-                    &cpath,
-                    "Type",
-                    format!(
-                        "invalid check type {:?}; expected http, tcp or script",
-                        c.kind
-                    ),
-                );
-            }
-            if c.kind != "script" && c.interval <= 0 {
-                e.at(
-                    &cpath,
-                    "Interval",
-                    "check interval must be greater than zero",
-                );
-            }
-            if c.kind != "script" && c.timeout < 1_000_000_000 {
-                e.at(
-                    &cpath,
-                    "Timeout",
-                    format!(
-                        "check timeout must be at least 1s; got {}",
-                        crate::duration::format_go_duration(c.timeout)
-                    ),
-                );
-            }
+            service_check(e, &join(&spath, &format!("Checks[{j}]")), c);
         }
+    }
+}
+
+/// One service check at `cpath`: a supported type, and for non-script checks a positive
+/// interval and a timeout of at least 1s.
+fn service_check(e: &mut Errors, cpath: &str, c: &crate::model::ServiceCheck) {
+    if c.kind == "grpc" {
+        e.at(
+            cpath,
+            "Type",
+            "grpc checks are not supported by orch yet; use an http, tcp or script check",
+        );
+    } else if !["http", "tcp", "script"].contains(&c.kind.as_str()) {
+        e.at(
+            cpath,
+            "Type",
+            format!(
+                "invalid check type {:?}; expected http, tcp or script",
+                c.kind
+            ),
+        );
+    }
+    if c.kind != "script" && c.interval <= 0 {
+        e.at(
+            cpath,
+            "Interval",
+            "check interval must be greater than zero",
+        );
+    }
+    if c.kind != "script" && c.timeout < 1_000_000_000 {
+        e.at(
+            cpath,
+            "Timeout",
+            format!(
+                "check timeout must be at least 1s; got {}",
+                crate::duration::format_go_duration(c.timeout)
+            ),
+        );
     }
 }
 

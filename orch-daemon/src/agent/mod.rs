@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use config::{AgentConfig, ClientConfig, ConfigError, Ports, ServerConfig, ServerJoin};
 
-use crate::cli::flags::{FlagSpec, parse};
+use crate::cli::flags::{FlagSpec, help_asked, parse, print_usage};
 use crate::client::driver::DriverRegistry;
 use crate::client::{Client, ClientSettings};
 use crate::http::client_fs::{ClientHttp, client_router};
@@ -22,63 +22,43 @@ use crate::http::{AgentInfo, ApiState, router};
 use crate::raft::{RaftConfig, RaftNode, node_id_from_name};
 use crate::server::{Leader, LeaderConfig, Replicator, StateHandle};
 
+const USAGE: &str = "Usage: orch agent [options]
+
+  Runs a server, a client or both until interrupted, configured by -config files and
+  then these flags (flags win).
+
+Options:
+  -dev                   A single-node server and client on 127.0.0.1:4646, with a
+                         temporary data dir
+  -server                Run a server
+  -client                Run a client (task drivers)
+  -config=<path>         An HCL or JSON config file (repeatable)
+  -data-dir=<path>       Where state lives (required outside -dev)
+  -bootstrap-expect=<n>  Servers to wait for before bootstrapping the cluster
+  -retry-join=<addr>     A server to join (repeatable)
+  -bind=<addr>           Address every listener binds to
+  -node=<name>           This agent's name
+  -region=<r>            Region (default global)
+  -dc=<dc>               Datacenter (default dc1)
+  -log-level=<level>     trace, debug, info, warn, error or off
+  -servers=<addr>        A server's RPC address, for a client-only agent (repeatable)
+  -num-schedulers=<n>    Scheduler workers (default: one per core)";
+
 const FLAGS: &[FlagSpec] = &[
-    FlagSpec {
-        name: "dev",
-        takes_value: false,
-    },
-    FlagSpec {
-        name: "server",
-        takes_value: false,
-    },
-    FlagSpec {
-        name: "client",
-        takes_value: false,
-    },
-    FlagSpec {
-        name: "config",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "data-dir",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "bootstrap-expect",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "retry-join",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "bind",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "node",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "region",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "dc",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "log-level",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "servers",
-        takes_value: true,
-    },
-    FlagSpec {
-        name: "num-schedulers",
-        takes_value: true,
-    },
+    FlagSpec::switch("dev"),
+    FlagSpec::switch("server"),
+    FlagSpec::switch("client"),
+    FlagSpec::value("config"),
+    FlagSpec::value("data-dir"),
+    FlagSpec::value("bootstrap-expect"),
+    FlagSpec::value("retry-join"),
+    FlagSpec::value("bind"),
+    FlagSpec::value("node"),
+    FlagSpec::value("region"),
+    FlagSpec::value("dc"),
+    FlagSpec::value("log-level"),
+    FlagSpec::value("servers"),
+    FlagSpec::value("num-schedulers"),
 ];
 
 /// Builds the agent configuration from config files and flags (flags win).
@@ -135,6 +115,9 @@ pub fn load_config(args: &[String]) -> Result<AgentConfig, ConfigError> {
 
 /// Runs `orch agent` until interrupted.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    if help_asked(args) {
+        return print_usage(USAGE);
+    }
     let config = load_config(args).map_err(|e| e.to_string())?;
     init_logging(&config.log_level)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

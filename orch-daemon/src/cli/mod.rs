@@ -1,39 +1,29 @@
-//! The `orch` command line, with Nomad's verbs.
+//! The `orch` command line, with Nomad's verbs, laid out as Nomad's `command/`: a
+//! folder per noun whose `mod.rs` dispatches its verbs (most through `dispatch`), one
+//! file per verb.
 //!
-//! [`run`] dispatches each verb to its module:
-//! - `job`: `job run` and `job validate`; `init`: `job init`'s example jobspec.
-//! - `job_cmds`: `job status|stop|inspect|history|revert|scale|plan`.
-//! - `dispatch_cmds`: `job dispatch`, `job periodic force`, the next periodic launch.
-//! - `scaling_cmds`: `scaling policy list|info` and `job scaling-events`.
-//! - `node_cmds`: `node status|drain|eligibility`.
-//! - `eval_cmds`: `eval list|status` and `alloc status|logs`.
-//! - `deployment_cmds`: `deployment list|status|promote|fail|pause|resume`.
-//! - `status_cmds`: `server members|force-leave`, `operator raft list-peers|remove-peer`.
-//! - `service_cmds`: `service list|info`.
-//!
-//! Shared by the verbs:
-//! - `client`: the HTTP client of the server verbs (address, shared flags, ID prefixes).
-//! - [`flags`]: Nomad's single-dash flags (also used by `orch agent`).
-//! - `table`: human output in Nomad's layout.
-//! - `monitor`: the evaluation monitor of `job run` and friends.
-//! - `drain_monitor`: follows a node drain until it is done.
-//! - `diff_fmt`: prints a `JobDiff` as `job plan` and `job history -p` do.
+//! - `alloc`, `deployment`, `eval`, `job`, `node`, `operator`, `scaling`,
+//!   `server`, `service`: the nouns and their verbs (`orch agent` is
+//!   `crate::agent`).
+//! - `api`: `ApiClient`, the HTTP client of the verbs that talk to an agent.
+//! - `flags`: Nomad-style flags, the one way verbs declare and parse them, and help.
+//! - `monitor`: following an evaluation and the deployment it starts.
+//! - `output` and `table`: `-json` output and Nomad's tables, `Key = Value` blocks,
+//!   short IDs and times.
 
-mod client;
-mod deployment_cmds;
-mod diff_fmt;
-mod dispatch_cmds;
-mod drain_monitor;
-mod eval_cmds;
+mod alloc;
+mod api;
+mod deployment;
+mod eval;
 pub mod flags;
-mod init;
 mod job;
-mod job_cmds;
 mod monitor;
-mod node_cmds;
-mod scaling_cmds;
-mod service_cmds;
-mod status_cmds;
+mod node;
+mod operator;
+mod output;
+mod scaling;
+mod server;
+mod service;
 pub(crate) mod table;
 
 use std::process::ExitCode;
@@ -71,14 +61,14 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
         Some("job") => job::run(rest),
-        Some("node") => node_cmds::run(rest),
-        Some("eval") => eval_cmds::run_eval(rest),
-        Some("deployment") => deployment_cmds::run(rest),
-        Some("alloc") => eval_cmds::run_alloc(rest),
-        Some("server") => status_cmds::run_server(rest),
-        Some("scaling") => scaling_cmds::run(rest),
-        Some("service") => service_cmds::run(rest),
-        Some("operator") => status_cmds::run_operator(rest),
+        Some("node") => node::run(rest),
+        Some("eval") => eval::run(rest),
+        Some("deployment") => deployment::run(rest),
+        Some("alloc") => alloc::run(rest),
+        Some("server") => server::run(rest),
+        Some("scaling") => scaling::run(rest),
+        Some("service") => service::run(rest),
+        Some("operator") => operator::run(rest),
         Some("version") | Some("-version") | Some("--version") => {
             println!("orch v{}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
@@ -86,25 +76,29 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("agent") => crate::agent::run(rest),
         // Hidden: the per-task supervisor the task drivers start (not for people).
         Some("task-shim") => Ok(crate::client::driver::shim::main(rest)),
-        Some("-h") | Some("--help") | Some("help") | None => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
+        // `-help` is not among these: it has always been an unknown command here.
+        Some("-h" | "--help" | "help") | None => flags::print_usage(USAGE),
         Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     }
 }
 
-/// Prints a JSON value, indented.
-fn print_json(v: &serde_json::Value) -> Result<ExitCode, String> {
-    use std::io::Write;
-    let s = serde_json::to_string_pretty(v).map_err(|e| format!("cannot encode JSON: {e}"))?;
-    match writeln!(std::io::stdout().lock(), "{s}") {
-        // A reader that stopped early (`| head`) is not an error.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(format!("cannot write to standard output: {e}"))
-        }
-        _ => Ok(ExitCode::SUCCESS),
+/// A verb of a noun: its name and what runs it, given the arguments after the name.
+type Verb = (&'static str, fn(&[String]) -> Result<ExitCode, String>);
+
+/// Runs `orch <noun> <verb> [args]`: the verb named first in `args`; none, `help` or a
+/// help flag prints the noun's `usage`, any other word is an error that shows it.
+fn dispatch(noun: &str, args: &[String], verbs: &[Verb], usage: &str) -> Result<ExitCode, String> {
+    let rest = args.get(1..).unwrap_or_default();
+    let Some(word) = args.first().map(String::as_str) else {
+        return flags::print_usage(usage);
+    };
+    if let Some((_, run)) = verbs.iter().find(|(name, _)| *name == word) {
+        return run(rest);
     }
+    if flags::is_help(word) || word == "help" {
+        return flags::print_usage(usage);
+    }
+    Err(format!("unknown command `orch {noun} {word}`\n\n{usage}"))
 }
 
 /// `orch -address=X job status` → `orch job status -address=X`: global flags given before

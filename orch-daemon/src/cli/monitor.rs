@@ -12,14 +12,14 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::client::{Client, encode};
-use super::deployment_cmds::format_deployment;
+use super::api::{ApiClient, encode};
+use super::deployment::format_deployment;
 use super::table::{failed_groups, now, short, text};
 
 const TERMINAL: &[&str] = &["complete", "failed", "canceled", "cancelled"];
 
 /// Monitors evaluation `eval_id` until it finishes; returns the exit code.
-pub fn monitor(client: &Client, eval_id: &str) -> Result<u8, String> {
+pub fn monitor(client: &ApiClient, eval_id: &str) -> Result<u8, String> {
     println!("==> {}: Monitoring evaluation {:?}", now(), short(eval_id));
     let mut eval_id = eval_id.to_string();
     let mut index = 0u64;
@@ -98,7 +98,7 @@ const DEPLOYMENT_TERMINAL: &[&str] = &["successful", "failed", "cancelled"];
 
 /// Follows deployment `id` with blocking queries, printing its table whenever it changes,
 /// until it is terminal; returns 0 when it succeeded, 1 otherwise.
-pub fn monitor_deployment(client: &Client, id: &str) -> Result<u8, String> {
+pub fn monitor_deployment(client: &ApiClient, id: &str) -> Result<u8, String> {
     println!("==> {}: Monitoring deployment {:?}", now(), short(id));
     let mut id = id.to_string();
     let mut index = 0u64;
@@ -149,7 +149,7 @@ pub fn monitor_deployment(client: &Client, id: &str) -> Result<u8, String> {
 
 /// The deployment rolling back a failed one that auto-reverted: the job's newer latest
 /// deployment, waited for briefly since the revert is scheduled after the failure.
-fn rollback_deployment(client: &Client, failed: &Value) -> Result<Option<String>, String> {
+fn rollback_deployment(client: &ApiClient, failed: &Value) -> Result<Option<String>, String> {
     let reverting = text(&failed["StatusDescription"]).contains("rolling back to job version");
     if !reverting {
         return Ok(None);

@@ -54,38 +54,12 @@ pub fn text(v: &Value) -> String {
 
 /// Unix nanoseconds as UTC RFC 3339 (`2024-05-01T12:00:00Z`), Nomad's time format.
 pub fn time(nanos: i64) -> String {
-    let secs = nanos.div_euclid(1_000_000_000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    crate::clock::rfc3339_seconds(nanos)
 }
 
 /// The current time in Nomad's format.
 pub fn now() -> String {
-    time(now_nanos())
-}
-
-/// The current time, Unix nanoseconds (0 when the clock is before 1970).
-pub fn now_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    time(crate::clock::now_nanos())
 }
 
 /// A JSON timestamp (Unix nanoseconds, or an RFC 3339 string) as time text; empty for

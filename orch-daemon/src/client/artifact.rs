@@ -21,6 +21,10 @@
 //! directory, so chains of symlinks cannot walk out either), and device or fifo entries.
 //! `chown` is not supported (orch runs tasks as the agent's user) and is ignored only when
 //! false.
+//!
+//! Modules: `request` (the artifact block parsed into a `Request` before any I/O),
+//! `download` (http(s) with redirects and checksum verification) and `unpack`
+//! (installing the file or archive into the destination).
 
 use std::fs;
 use std::io::{self, Read};
@@ -242,241 +246,6 @@ pub async fn fetch_artifact(
     result
 }
 
-fn parse_request(
-    artifact: &TaskArtifact,
-    interpolate: &impl Fn(&str) -> String,
-) -> Result<Request, ArtifactError> {
-    let raw = interpolate(&artifact.source);
-    let label = raw.clone();
-    let invalid = |what: String| ArtifactError::Invalid {
-        artifact: label.clone(),
-        what,
-    };
-    if artifact.chown {
-        return Err(invalid(
-            "chown is not supported (orch runs tasks as the agent's user)".into(),
-        ));
-    }
-    let (base, query) = match raw.split_once('?') {
-        Some((b, q)) => (b.to_string(), q.to_string()),
-        None => (raw.clone(), String::new()),
-    };
-    // go-getter parameters: from the query string, then `options` (options win).
-    let mut params: Vec<(String, String)> = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        params.push((percent_decode(k), percent_decode(v)));
-    }
-    for (k, v) in &artifact.options {
-        params.retain(|(pk, _)| pk != k);
-        params.push((k.clone(), interpolate(v)));
-    }
-    let mut archive_param: Option<String> = None;
-    let mut checksum: Option<(HashKind, String)> = None;
-    let mut passthrough: Vec<(String, String)> = Vec::new();
-    for (k, v) in params {
-        match k.as_str() {
-            "archive" => archive_param = Some(v),
-            "checksum" => checksum = Some(parse_checksum(&v).map_err(&invalid)?),
-            _ => passthrough.push((k, v)),
-        }
-    }
-
-    let lower = base.to_ascii_lowercase();
-    let source = if lower.starts_with("http://") || lower.starts_with("https://") {
-        let mut url = base.clone();
-        if !passthrough.is_empty() {
-            let q: Vec<String> = passthrough
-                .iter()
-                .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-                .collect();
-            url = format!("{url}?{}", q.join("&"));
-        }
-        Source::Http(url)
-    } else {
-        let path = if let Some(rest) = base.strip_prefix("file://") {
-            PathBuf::from(percent_decode(rest))
-        } else if base.contains("::") || base.contains("://") {
-            let scheme = base.split("::").next().unwrap_or_default();
-            let scheme = scheme.split("://").next().unwrap_or_default();
-            return Err(ArtifactError::UnsupportedSource {
-                artifact: label.clone(),
-                why: format!("scheme {scheme:?}"),
-            });
-        } else {
-            PathBuf::from(&base)
-        };
-        if !path.is_absolute() {
-            return Err(ArtifactError::UnsupportedSource {
-                artifact: label.clone(),
-                why: "(relative path; use an absolute path or file://)".into(),
-            });
-        }
-        if let Some((k, _)) = passthrough.first() {
-            return Err(invalid(format!(
-                "option {k:?} is not supported for local files (only archive and checksum)"
-            )));
-        }
-        Source::Path(path)
-    };
-
-    let path_part = match &source {
-        Source::Http(_) => {
-            let after_scheme = base.split_once("://").map_or(base.as_str(), |(_, r)| r);
-            after_scheme
-                .split_once('/')
-                .map_or(String::new(), |(_, p)| {
-                    p.split('#').next().unwrap_or("").to_string()
-                })
-        }
-        Source::Path(p) => p.display().to_string(),
-    };
-    let file_name = percent_decode(path_part.rsplit('/').next().unwrap_or(""));
-
-    let archive = match archive_param.as_deref() {
-        Some("false") => None,
-        Some("") | None => detect_archive(&file_name, &label)?,
-        Some(kind) => match archive_kind(kind) {
-            Some(a) => Some(a),
-            None => {
-                return Err(ArtifactError::UnsupportedArchive {
-                    artifact: label.clone(),
-                    format: kind.to_string(),
-                });
-            }
-        },
-    };
-
-    let mode = match artifact.mode.as_str() {
-        "" | "any" => Mode::Any,
-        "file" => Mode::File,
-        "dir" => Mode::Dir,
-        other => {
-            return Err(invalid(format!(
-                "mode {other:?} is not one of any, file, dir"
-            )));
-        }
-    };
-    if mode == Mode::File && matches!(archive, Some(Archive::Tar | Archive::TarGz | Archive::Zip)) {
-        return Err(invalid(
-            "mode \"file\" cannot unpack an archive; use mode \"dir\" or \"any\", or archive=false"
-                .into(),
-        ));
-    }
-
-    let destination_text = if artifact.destination.is_empty() {
-        "local/".to_string()
-    } else {
-        interpolate(&artifact.destination)
-    };
-    let destination = normalize_relative(Path::new(&destination_text)).ok_or_else(|| {
-        ArtifactError::DestinationEscapes {
-            artifact: label.clone(),
-            destination: destination_text.clone(),
-        }
-    })?;
-    if mode == Mode::File && destination.as_os_str().is_empty() {
-        return Err(invalid(
-            "mode \"file\" needs a destination file name".into(),
-        ));
-    }
-
-    let headers = artifact
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), interpolate(v)))
-        .collect();
-    Ok(Request {
-        label,
-        source,
-        file_name,
-        archive,
-        checksum,
-        headers,
-        mode,
-        destination,
-        destination_text,
-    })
-}
-
-fn parse_checksum(v: &str) -> Result<(HashKind, String), String> {
-    let (kind, hex) = match v.split_once(':') {
-        Some((k, h)) => {
-            let kind = match k {
-                "md5" => HashKind::Md5,
-                "sha1" => HashKind::Sha1,
-                "sha256" => HashKind::Sha256,
-                "sha512" => HashKind::Sha512,
-                other => {
-                    return Err(format!(
-                        "checksum type {other:?} is not supported (md5, sha1, sha256, sha512)"
-                    ));
-                }
-            };
-            (kind, h)
-        }
-        None => {
-            let kind = match v.len() {
-                32 => HashKind::Md5,
-                40 => HashKind::Sha1,
-                64 => HashKind::Sha256,
-                128 => HashKind::Sha512,
-                _ => return Err(format!("checksum {v:?}: expected <type>:<hex>")),
-            };
-            (kind, v)
-        }
-    };
-    let want_len = match kind {
-        HashKind::Md5 => 32,
-        HashKind::Sha1 => 40,
-        HashKind::Sha256 => 64,
-        HashKind::Sha512 => 128,
-    };
-    if hex.len() != want_len || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "checksum {v:?}: a {} digest is {want_len} hex digits",
-            kind.name()
-        ));
-    }
-    Ok((kind, hex.to_ascii_lowercase()))
-}
-
-fn archive_kind(kind: &str) -> Option<Archive> {
-    match kind {
-        "tar.gz" | "tgz" => Some(Archive::TarGz),
-        "tar" => Some(Archive::Tar),
-        "zip" => Some(Archive::Zip),
-        "gz" => Some(Archive::Gz),
-        _ => None,
-    }
-}
-
-fn detect_archive(file_name: &str, label: &str) -> Result<Option<Archive>, ArtifactError> {
-    let name = file_name.to_ascii_lowercase();
-    for (ext, kind) in [
-        (".tar.gz", "tar.gz"),
-        (".tgz", "tgz"),
-        (".tar", "tar"),
-        (".zip", "zip"),
-        (".gz", "gz"),
-    ] {
-        if name.ends_with(ext) {
-            return Ok(archive_kind(kind));
-        }
-    }
-    for ext in [
-        ".tar.bz2", ".tbz2", ".bz2", ".tar.xz", ".txz", ".xz", ".tar.zst", ".tzst", ".zst",
-    ] {
-        if name.ends_with(ext) {
-            return Err(ArtifactError::UnsupportedArchive {
-                artifact: label.to_string(),
-                format: ext.trim_start_matches('.').to_string(),
-            });
-        }
-    }
-    Ok(None)
-}
-
 /// `p` as a relative path without `.`/`..`, or `None` when it is absolute or climbs out.
 fn normalize_relative(p: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
@@ -510,45 +279,12 @@ fn normalize_absolute(p: &Path) -> PathBuf {
     out
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex_val(bytes[i + 1]), hex_val(bytes[i + 2]))
-        {
-            out.push(h * 16 + l);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 mod download;
+mod request;
 mod unpack;
 
 use download::*;
+use request::*;
 use unpack::*;
 
 #[cfg(test)]

@@ -290,7 +290,7 @@ fn file_info(path: &Path, name: String) -> Option<Value> {
         "IsDir": md.is_dir(),
         "Size": md.len(),
         "FileMode": mode_string(md.permissions().mode(), md.is_dir()),
-        "ModTime": crate::cli::table::time(mtime as i64 * 1_000_000_000),
+        "ModTime": crate::clock::rfc3339_seconds(mtime as i64 * 1_000_000_000),
         "ContentType": if md.is_dir() { "" } else { "application/octet-stream" },
     }))
 }

@@ -30,8 +30,6 @@ pub mod periodic;
 mod replicator;
 mod state_handle;
 
-/// Moved to [`crate::clock`]; re-exported until the CLI follows.
-pub use crate::clock::{new_uuid, now_nanos};
 pub use leader::{Leader, LeaderConfig};
 pub use replicator::{
     LocalReplicator, Member, PeerTarget, RaftHealth, RemovePeerError, RemovePeerFuture,

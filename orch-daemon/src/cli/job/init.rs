@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::cli::flags::{is_help, print_usage};
+
 /// The file Nomad's `job init` writes.
 pub const DEFAULT_FILE: &str = "example.nomad.hcl";
 
@@ -50,12 +52,9 @@ const USAGE: &str = "Usage: orch job init [<path>]
 
 /// Runs `orch job init`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    if args
-        .iter()
-        .any(|a| a == "-h" || a == "-help" || a == "--help")
-    {
-        println!("{USAGE}");
-        return Ok(ExitCode::SUCCESS);
+    // `job init` takes no flags, and help anywhere on its line.
+    if args.iter().any(|a| is_help(a)) {
+        return print_usage(USAGE);
     }
     if let Some(flag) = args.iter().find(|a| a.starts_with('-')) {
         return Err(format!(

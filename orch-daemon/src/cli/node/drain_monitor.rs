@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use orch_core::model::Timestamp;
 use serde_json::Value;
 
-use super::client::Client;
-use super::table::text;
+use crate::cli::api::ApiClient;
+use crate::cli::table::text;
 
 /// How long the monitor follows a drain before it gives up (the drain goes on).
 const GIVE_UP: Duration = Duration::from_secs(24 * 3600);
@@ -28,11 +28,7 @@ struct Seen {
 
 /// One monitor line, with Nomad's RFC 3339 time prefix.
 fn say(msg: &str) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    let stamp = serde_json::to_value(Timestamp(now))
+    let stamp = serde_json::to_value(Timestamp(crate::clock::now_nanos()))
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
@@ -62,7 +58,7 @@ fn moving(a: &Value) -> bool {
 /// has stopped on the client. `just_set`: the drain was set by this command (announced
 /// after the Ctrl-C hint, as Nomad does).
 pub fn monitor_drain(
-    client: &Client,
+    client: &ApiClient,
     node_id: &str,
     ignore_system: bool,
     just_set: bool,
@@ -71,7 +67,7 @@ pub fn monitor_drain(
     if just_set {
         say(&format!("Node {node_id:?} drain strategy set"));
     }
-    let node_path = format!("/v1/node/{}", super::client::encode(node_id));
+    let node_path = format!("/v1/node/{}", crate::cli::api::encode(node_id));
     let allocs_path = format!("{node_path}/allocations");
     let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
     let mut first = true;
@@ -82,39 +78,7 @@ pub fn monitor_drain(
         let node = client.get(&node_path)?;
         let (allocs, next) = client.get_blocking(&allocs_path, index, "1s")?;
         index = next;
-        for a in allocs.as_array().map(Vec::as_slice).unwrap_or_default() {
-            let id = text(&a["ID"]);
-            let status = text(&a["ClientStatus"]);
-            if first && client_terminal(a) {
-                // Stopped before the drain: not part of it.
-                seen.insert(
-                    id,
-                    Seen {
-                        marked: true,
-                        draining: true,
-                        status,
-                    },
-                );
-                continue;
-            }
-            let s = seen.entry(id.clone()).or_insert_with(|| Seen {
-                status: status.clone(),
-                ..Seen::default()
-            });
-            if !s.marked && a["DesiredTransition"]["Migrate"].as_bool() == Some(true) {
-                s.marked = true;
-                say(&format!("Alloc {id:?} marked for migration"));
-            }
-            if !s.draining && text(&a["DesiredStatus"]) != "run" {
-                s.draining = true;
-                s.marked = true;
-                say(&format!("Alloc {id:?} draining"));
-            }
-            if s.status != status {
-                say(&format!("Alloc {id:?} status {} -> {status}", s.status));
-                s.status = status;
-            }
-        }
+        report_allocs(&mut seen, &allocs, first);
         first = false;
         if !complete && node["DrainStrategy"].is_null() {
             complete = true;
@@ -140,5 +104,44 @@ pub fn monitor_drain(
             ));
         }
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Prints what changed for each allocation since the last look: marked for migration,
+/// draining, a new client status. On the `first` look, allocations already stopped are
+/// remembered silently (they stopped before the drain).
+fn report_allocs(seen: &mut BTreeMap<String, Seen>, allocs: &Value, first: bool) {
+    for a in allocs.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let id = text(&a["ID"]);
+        let status = text(&a["ClientStatus"]);
+        if first && client_terminal(a) {
+            // Stopped before the drain: not part of it.
+            seen.insert(
+                id,
+                Seen {
+                    marked: true,
+                    draining: true,
+                    status,
+                },
+            );
+            continue;
+        }
+        let s = seen.entry(id.clone()).or_insert_with(|| Seen {
+            status: status.clone(),
+            ..Seen::default()
+        });
+        if !s.marked && a["DesiredTransition"]["Migrate"].as_bool() == Some(true) {
+            s.marked = true;
+            say(&format!("Alloc {id:?} marked for migration"));
+        }
+        if !s.draining && text(&a["DesiredStatus"]) != "run" {
+            s.draining = true;
+            s.marked = true;
+            say(&format!("Alloc {id:?} draining"));
+        }
+        if s.status != status {
+            say(&format!("Alloc {id:?} status {} -> {status}", s.status));
+            s.status = status;
+        }
     }
 }

@@ -1,48 +1,17 @@
-//! The HTTP client of the server verbs: address resolution (`-address`, `ORCH_ADDR`,
-//! `NOMAD_ADDR`, default `http://127.0.0.1:4646`), the flags every server verb shares,
-//! blocking calls to Nomad's `/v1` API, and unique-prefix ID resolution.
+//! `ApiClient`, the HTTP client of the verbs that talk to an agent (not the client
+//! agent, which is `crate::client`): address resolution (`-address`, `ORCH_ADDR`,
+//! `NOMAD_ADDR`, default `http://127.0.0.1:4646`) from the flags every such verb shares
+//! ([`super::flags::COMMON`]), blocking calls to Nomad's `/v1` API, and unique-prefix ID
+//! resolution.
 
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::flags::{FlagSpec, Parsed, parse};
+use super::flags::Parsed;
 
 /// Default agent address, Nomad's.
 pub const DEFAULT_ADDR: &str = "http://127.0.0.1:4646";
-
-/// Flags every server verb accepts.
-pub const COMMON: &[(&str, bool)] = &[
-    ("address", true),
-    ("namespace", true),
-    ("region", true),
-    ("json", false),
-];
-
-/// Parses `args` with the common flags plus `extra`; `-h`/`-help` ask for help (returns
-/// `None` after printing `help`).
-pub fn parse_args(
-    args: &[String],
-    extra: &[(&'static str, bool)],
-    help: &str,
-) -> Result<Option<Parsed>, String> {
-    if args
-        .iter()
-        .take_while(|a| a.starts_with('-'))
-        .any(|a| matches!(a.as_str(), "-h" | "-help" | "--help"))
-    {
-        println!("{}", help.trim_end());
-        return Ok(None);
-    }
-    let specs: Vec<FlagSpec> = COMMON
-        .iter()
-        .chain(extra)
-        .map(|&(name, takes_value)| FlagSpec { name, takes_value })
-        .collect();
-    parse(args, &specs)
-        .map(Some)
-        .map_err(|e| format!("{e}\n\n{}", help.trim_end()))
-}
 
 /// The agent address: `-address`, else `ORCH_ADDR`, else `NOMAD_ADDR`, else the default.
 pub fn resolve_address(flag: Option<&str>, orch: Option<String>, nomad: Option<String>) -> String {
@@ -75,7 +44,7 @@ impl From<ApiFailure> for String {
 }
 
 /// A blocking client of one agent.
-pub struct Client {
+pub struct ApiClient {
     /// Base address, `http://host:port`.
     pub addr: String,
     namespace: Option<String>,
@@ -84,9 +53,9 @@ pub struct Client {
     rt: tokio::runtime::Runtime,
 }
 
-impl Client {
+impl ApiClient {
     /// A client for the address and namespace the parsed flags and environment name.
-    pub fn from_flags(p: &Parsed) -> Result<Client, String> {
+    pub fn from_flags(p: &Parsed) -> Result<ApiClient, String> {
         let addr = resolve_address(
             p.all("address").last().map(String::as_str),
             std::env::var("ORCH_ADDR").ok(),
@@ -104,7 +73,7 @@ impl Client {
             .cloned()
             .or_else(|| std::env::var("NOMAD_REGION").ok())
             .filter(|s| !s.is_empty());
-        Client::new(addr, namespace, region)
+        ApiClient::new(addr, namespace, region)
     }
 
     /// A client of `addr`.
@@ -112,7 +81,7 @@ impl Client {
         addr: String,
         namespace: Option<String>,
         region: Option<String>,
-    ) -> Result<Client, String> {
+    ) -> Result<ApiClient, String> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -122,7 +91,7 @@ impl Client {
             .timeout(Duration::from_secs(330))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Client {
+        Ok(ApiClient {
             addr,
             namespace,
             region,

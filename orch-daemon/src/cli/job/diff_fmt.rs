@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::table::text;
+use crate::cli::table::text;
 
 /// The marker column: four characters wide so names line up whatever the change.
 fn marker(kind: &str) -> &'static str {

@@ -1,0 +1,154 @@
+//! `orch alloc logs`: prints (or with `-f` follows) a task's stdout or stderr from its
+//! allocation's client, optionally only its tail.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::cli::api::{ApiClient, encode};
+use crate::cli::flags::{COMMON, FlagSpec, Parsed, parse_verb};
+use crate::cli::table::{short, text};
+
+const USAGE: &str = "Usage: orch alloc logs [options] <alloc> [<task>]
+
+  Prints a task's stdout (or stderr) from its allocation's client. The task may be
+  omitted when the allocation's group has a single task.
+
+Options:
+  -stderr   Show stderr instead of stdout
+  -f        Follow: keep printing new output until interrupted
+  -tail     Start from the end of the logs (with -n or -c)
+  -n <N>    With -tail, the last N lines (default 10)
+  -c <B>    With -tail, the last B bytes
+  -task <T> The task (instead of the second argument)";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::switch("stderr"),
+    FlagSpec::switch("f"),
+    FlagSpec::switch("tail"),
+    FlagSpec::value("n"),
+    FlagSpec::value("c"),
+    FlagSpec::value("task"),
+    FlagSpec::switch("verbose"),
+];
+
+/// Runs `orch alloc logs`.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let (id, task_arg) = match p.positional.as_slice() {
+        [id] => (id, None),
+        [id, task] => (id, Some(task.clone())),
+        _ => {
+            return Err(format!(
+                "this command takes one or two arguments: <alloc> [<task>]\n\n{USAGE}"
+            ));
+        }
+    };
+    let lines = number(&p, "n")?;
+    let bytes = number(&p, "c")?;
+    let client = ApiClient::from_flags(&p)?;
+    let id = client.resolve("/v1/allocations", "allocation", id)?;
+    let task = match task_arg.or_else(|| p.all("task").last().cloned()) {
+        Some(t) => t,
+        None => only_task(&client, &id)?,
+    };
+    let kind = if p.has("stderr") { "stderr" } else { "stdout" };
+    let mut path = format!(
+        "/v1/client/fs/logs/{}?task={}&type={kind}&plain=true",
+        encode(&id),
+        encode(&task)
+    );
+    if p.has("f") {
+        path.push_str("&follow=true");
+    }
+    let mut stdout = std::io::stdout();
+    if p.has("tail") || lines.is_some() || bytes.is_some() {
+        print_tail(&client, &path, lines, bytes, p.has("f"))?;
+    } else {
+        client.stream(&path, &mut stdout)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The value of a numeric flag (`-n`, `-c`), when given.
+fn number(p: &Parsed, name: &str) -> Result<Option<u64>, String> {
+    p.all(name)
+        .last()
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| format!("-{name}: expected a number, got {v:?}"))
+        })
+        .transpose()
+}
+
+/// The task of an allocation whose group has exactly one; otherwise an error naming them.
+fn only_task(client: &ApiClient, id: &str) -> Result<String, String> {
+    let a = client.get(&format!("/v1/allocation/{}", encode(id)))?;
+    let group = text(&a["TaskGroup"]);
+    let tasks: Vec<String> = a["Job"]["TaskGroups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|g| g["Name"] == group.as_str())
+        .flat_map(|g| g["Tasks"].as_array().cloned().unwrap_or_default())
+        .map(|t| text(&t["Name"]))
+        .collect();
+    match tasks.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(format!(
+            "the allocation has several tasks ({}); name one: orch alloc logs {} <task>",
+            tasks.join(", "),
+            short(id)
+        )),
+    }
+}
+
+/// The last `lines` lines (or `bytes` bytes) of the log at `path`, then with `follow`
+/// what comes after them.
+fn print_tail(
+    client: &ApiClient,
+    path: &str,
+    lines: Option<u64>,
+    bytes: Option<u64>,
+    follow: bool,
+) -> Result<(), String> {
+    let mut stdout = std::io::stdout();
+    // Nomad reads the last bytes, then trims to the last N lines.
+    let want_lines = if bytes.is_some() {
+        None
+    } else {
+        Some(lines.unwrap_or(10))
+    };
+    let window = bytes.unwrap_or(64 * 1024);
+    let mut buf = Vec::new();
+    client.stream(
+        &format!("{path}&origin=end&offset={window}").replace("&follow=true", ""),
+        &mut buf,
+    )?;
+    let start = match want_lines {
+        Some(n) => tail_lines_start(&buf, n as usize),
+        None => 0,
+    };
+    let _ = stdout.write_all(&buf[start..]);
+    if follow {
+        // Continue from where the snapshot ended.
+        client.stream(&format!("{path}&origin=end&offset=0"), &mut stdout)?;
+    }
+    Ok(())
+}
+
+/// Where the last `n` lines of `buf` begin.
+fn tail_lines_start(buf: &[u8], n: usize) -> usize {
+    let body = buf.strip_suffix(b"\n").unwrap_or(buf);
+    let mut seen = 0;
+    for (i, b) in body.iter().enumerate().rev() {
+        if *b == b'\n' {
+            seen += 1;
+            if seen == n {
+                return i + 1;
+            }
+        }
+    }
+    0
+}

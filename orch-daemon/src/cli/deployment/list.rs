@@ -1,0 +1,56 @@
+//! `orch deployment list`: every deployment, newest first.
+
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+use crate::cli::api::ApiClient;
+use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
+use crate::cli::output::print_json;
+use crate::cli::table::{columns, short, text};
+
+const USAGE: &str = "Usage: orch deployment list [options]
+
+Options:
+  -json     Print the raw API JSON
+  -verbose  Full IDs";
+
+const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose")];
+
+/// Runs `orch deployment list`.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let client = ApiClient::from_flags(&p)?;
+    let list = client.get("/v1/deployments")?;
+    if p.has("json") {
+        return print_json(&list);
+    }
+    let mut list = list.as_array().cloned().unwrap_or_default();
+    if list.is_empty() {
+        println!("No deployments found");
+        return Ok(ExitCode::SUCCESS);
+    }
+    list.sort_by_key(|d| std::cmp::Reverse(d["CreateIndex"].as_u64().unwrap_or(0)));
+    let id = |d: &Value| {
+        let id = text(&d["ID"]);
+        if p.has("verbose") { id } else { short(&id) }
+    };
+    let mut rows = vec![
+        ["ID", "Job ID", "Job Version", "Status", "Description"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for d in &list {
+        rows.push(vec![
+            id(d),
+            text(&d["JobID"]),
+            text(&d["JobVersion"]),
+            text(&d["Status"]),
+            text(&d["StatusDescription"]),
+        ]);
+    }
+    println!("{}", columns(&rows));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,82 @@
+//! `orch deployment <verb>`: dispatches the deployment verbs, one file each, and holds
+//! what several of them share: the one `<deployment>` argument, following the
+//! evaluation an update creates, and pausing or resuming.
+
+mod fail;
+mod list;
+mod pause;
+mod promote;
+mod resume;
+mod status;
+
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+
+pub(crate) use status::format_deployment;
+
+use super::api::{ApiClient, encode};
+use super::flags::{COMMON, FlagSpec, Parsed, parse_verb};
+use super::table::{short, text};
+
+const USAGE: &str = "Usage: orch deployment <subcommand> [options] [args]
+
+Subcommands:
+    list     List all deployments
+    status   Display the status of a deployment (-monitor to follow it)
+    promote  Promote canaries in a deployment
+    fail     Manually fail a deployment
+    pause    Pause a deployment
+    resume   Resume a paused deployment";
+
+/// Dispatches `orch deployment <verb>`.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let verbs: &[super::Verb] = &[
+        ("list", list::run),
+        ("status", status::run),
+        ("promote", promote::run),
+        ("fail", fail::run),
+        ("pause", pause::run),
+        ("resume", resume::run),
+    ];
+    super::dispatch("deployment", args, verbs, USAGE)
+}
+
+/// The one positional argument (a deployment ID or prefix), resolved to a full ID.
+fn target(client: &ApiClient, p: &Parsed, help: &str) -> Result<String, String> {
+    let id = p.one_arg("deployment", help)?;
+    client.resolve("/v1/deployments", "deployment", id)
+}
+
+/// Prints the update's evaluation ID (`-detach`) or monitors it.
+fn follow(client: &ApiClient, reply: &Value, detach: bool) -> Result<ExitCode, String> {
+    let eval_id = text(&reply["EvalID"]);
+    if eval_id.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if detach {
+        println!("Evaluation ID: {eval_id}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!();
+    Ok(ExitCode::from(super::monitor::monitor(client, &eval_id)?))
+}
+
+/// The flags of `pause` and `resume`.
+const PAUSE_FLAGS: &[FlagSpec] = &[FlagSpec::switch("detach"), FlagSpec::switch("verbose")];
+
+/// `orch deployment pause` (`pause`) or `resume` (not `pause`), with that verb's `help`.
+fn set_paused(args: &[String], pause: bool, help: &str) -> Result<ExitCode, String> {
+    let Some(p) = parse_verb(args, &[COMMON, PAUSE_FLAGS], help)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let client = ApiClient::from_flags(&p)?;
+    let id = target(&client, &p, help)?;
+    let reply = client.put(
+        &format!("/v1/deployment/pause/{}", encode(&id)),
+        &json!({"DeploymentID": id, "Pause": pause}),
+    )?;
+    let what = if pause { "paused" } else { "resumed" };
+    println!("Deployment {:?} {what}", short(&id));
+    follow(&client, &reply, p.has("detach"))
+}

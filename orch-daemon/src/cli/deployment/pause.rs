@@ -1,0 +1,13 @@
+//! `orch deployment pause`: pauses a deployment; no further allocations are placed
+//! until it is resumed.
+
+use std::process::ExitCode;
+
+const USAGE: &str = "Usage: orch deployment pause <deployment>
+
+  Pauses a deployment: no further allocations are placed until it is resumed.";
+
+/// Runs `orch deployment pause`.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    super::set_paused(args, true, USAGE)
+}

@@ -1,0 +1,82 @@
+//! `orch eval list`: the evaluations, newest first, optionally of one job or status.
+
+use std::process::ExitCode;
+
+use crate::cli::api::{ApiClient, encode};
+use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
+use crate::cli::output::print_json;
+use crate::cli::table::{columns, short, text};
+
+const USAGE: &str = "Usage: orch eval list [options]
+
+Options:
+  -job=<id>        Only evaluations of this job
+  -status=<s>      Only evaluations with this status (pending, blocked, complete, ...)
+  -json            Print the raw API JSON";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::value("job"),
+    FlagSpec::value("status"),
+    FlagSpec::switch("verbose"),
+];
+
+/// Runs `orch eval list`.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let client = ApiClient::from_flags(&p)?;
+    let mut query = Vec::new();
+    if let Some(j) = p.all("job").last() {
+        query.push(format!("job={}", encode(j)));
+    }
+    if let Some(s) = p.all("status").last() {
+        query.push(format!("status={}", encode(s)));
+    }
+    let path = if query.is_empty() {
+        "/v1/evaluations".to_string()
+    } else {
+        format!("/v1/evaluations?{}", query.join("&"))
+    };
+    let evals = client.get(&path)?;
+    if p.has("json") {
+        return print_json(&evals);
+    }
+    let mut list = evals.as_array().cloned().unwrap_or_default();
+    if list.is_empty() {
+        println!("No evals found");
+        return Ok(ExitCode::SUCCESS);
+    }
+    list.sort_by_key(|e| std::cmp::Reverse(e["CreateIndex"].as_u64().unwrap_or(0)));
+    let mut rows = vec![
+        [
+            "ID",
+            "Priority",
+            "Triggered By",
+            "Job ID",
+            "Namespace",
+            "Node ID",
+            "Status",
+            "Placement Failures",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for e in &list {
+        let failures = e["FailedTGAllocs"]
+            .as_object()
+            .is_some_and(|o| !o.is_empty());
+        rows.push(vec![
+            short(&text(&e["ID"])),
+            text(&e["Priority"]),
+            text(&e["TriggeredBy"]),
+            text(&e["JobID"]),
+            text(&e["Namespace"]),
+            short(&text(&e["NodeID"])),
+            text(&e["Status"]),
+            failures.to_string(),
+        ]);
+    }
+    println!("{}", columns(&rows));
+    Ok(ExitCode::SUCCESS)
+}

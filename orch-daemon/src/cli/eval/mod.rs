@@ -1,0 +1,18 @@
+//! `orch eval <verb>`: dispatches the evaluation verbs, one file each.
+
+mod list;
+mod status;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "Usage: orch eval <subcommand> [options] [args]
+
+Subcommands:
+    list    List evaluations
+    status  Display an evaluation's status and placement failures";
+
+/// Dispatches `orch eval <verb>`.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let verbs: &[super::Verb] = &[("list", list::run), ("status", status::run)];
+    super::dispatch("eval", args, verbs, USAGE)
+}

@@ -1,0 +1,42 @@
+//! Reading the jobspec named on the command line, for `job run`, `job plan` and
+//! `job validate`: the file (or standard input) and its `-var`/`-var-file` variables.
+
+use std::collections::BTreeMap;
+
+use crate::cli::flags::{FlagSpec, Parsed};
+
+/// The jobspec flags: HCL variables, and `-output` (print the API JSON).
+pub const FLAGS: &[FlagSpec] = &[
+    FlagSpec::value("var"),
+    FlagSpec::value("var-file"),
+    FlagSpec::switch("output"),
+];
+
+/// Reads, parses, canonicalizes and validates the jobspec of already parsed flags
+/// (`-var`, `-var-file`, one positional path; `-` is standard input).
+pub fn load(parsed: &Parsed) -> Result<orch_core::model::Job, String> {
+    let [path] = parsed.positional.as_slice() else {
+        return Err("expected exactly one jobspec path (use - for standard input)".into());
+    };
+    let mut vars = BTreeMap::new();
+    for file in parsed.all("var-file") {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read -var-file {file}: {e}"))?;
+        for (k, v) in orch_core::jobspec::parse_var_file(file, &text).map_err(|e| e.to_string())? {
+            vars.insert(k, v);
+        }
+    }
+    for pair in parsed.all("var") {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("-var {pair:?}: expected name=value"))?;
+        vars.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+    }
+    let text = if path == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| format!("cannot read standard input: {e}"))?
+    } else {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read jobspec {path}: {e}"))?
+    };
+    orch_core::jobspec::parse_jobspec(path, &text, &vars).map_err(|e| e.to_string())
+}

@@ -1,0 +1,99 @@
+//! `orch job periodic force`: launches a child of a periodic job now; and the
+//! `Next Periodic Launch` line of `orch job status`.
+
+use std::process::ExitCode;
+
+use orch_core::duration::format_go_duration as go_duration;
+use orch_core::model::PeriodicConfig;
+use serde_json::{Value, json};
+
+use super::follow;
+use crate::cli::api::{ApiClient, encode};
+use crate::cli::flags::{COMMON, FlagSpec, is_help, parse_verb, print_usage};
+use crate::cli::table::text;
+
+const USAGE: &str = "Usage: orch job periodic <subcommand> [options] <job>
+
+  Subcommands:
+    force   Launch a child of a periodic job now, ignoring its schedule and
+            prohibit_overlap, then monitor its evaluation
+
+Options of force:
+  -detach   Return right after the launch, printing the evaluation ID
+  -verbose  Print full IDs";
+
+const FORCE_FLAGS: &[FlagSpec] = &[FlagSpec::switch("detach"), FlagSpec::switch("verbose")];
+
+/// Runs `orch job periodic <subcommand>` (only `force`).
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    match args.split_first() {
+        Some((sub, rest)) if sub == "force" => force(rest),
+        Some((sub, _)) if is_help(sub) => print_usage(USAGE),
+        Some((sub, _)) => Err(format!(
+            "unknown command `orch job periodic {sub}`\n\n{USAGE}"
+        )),
+        None => Err(format!("missing subcommand\n\n{USAGE}")),
+    }
+}
+
+/// `orch job periodic force <job>`.
+fn force(args: &[String]) -> Result<ExitCode, String> {
+    let Some(p) = parse_verb(args, &[COMMON, FORCE_FLAGS], USAGE)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let job = p.one_arg("job", USAGE)?;
+    let client = ApiClient::from_flags(&p)?;
+    let id = client.resolve("/v1/jobs", "job", job)?;
+    let reply = client.put(
+        &format!("/v1/job/{}/periodic/force", encode(&id)),
+        &json!({}),
+    )?;
+    if p.has("detach") {
+        println!("Force periodic successful");
+        println!("Evaluation ID: {}", text(&reply["EvalID"]));
+        return Ok(ExitCode::SUCCESS);
+    }
+    follow(&client, &reply, false)
+}
+
+const NANOS: i64 = 1_000_000_000;
+
+/// Nomad's `Next Periodic Launch` value, `<time> (<duration> from now)`: computed here
+/// from the job's periodic block as Nomad's CLI does, in the job's time zone, with the
+/// difference between whole seconds printed as a Go duration. `None` when the block is
+/// disabled, unreadable or never fires again.
+pub(super) fn next_periodic_launch(periodic: &Value, now: i64) -> Option<String> {
+    let config: PeriodicConfig = serde_json::from_value(periodic.clone()).ok()?;
+    let next = orch_core::periodic::next_launch(&config, now)?;
+    let secs = next.at.div_euclid(NANOS) - now.div_euclid(NANOS);
+    Some(format!(
+        "{} ({} from now)",
+        next.rfc3339(),
+        go_duration(secs.saturating_mul(NANOS))
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_periodic_launch_reads_as_nomads() {
+        // 2024-03-09 00:00:00.5 UTC.
+        let now = 1_709_942_400 * NANOS + NANOS / 2;
+        let utc =
+            json!({"Enabled": true, "Spec": "*/15 * * * *", "SpecType": "cron", "TimeZone": "UTC"});
+        assert_eq!(
+            next_periodic_launch(&utc, now).as_deref(),
+            Some("2024-03-09T00:15:00Z (15m0s from now)")
+        );
+        let ny = json!({"Enabled": true, "Spec": "30 9 * * *", "TimeZone": "America/New_York"});
+        assert_eq!(
+            next_periodic_launch(&ny, now).as_deref(),
+            Some("2024-03-09T09:30:00-05:00 (14h30m0s from now)")
+        );
+        let off = json!({"Enabled": false, "Spec": "* * * * *"});
+        assert_eq!(next_periodic_launch(&off, now), None);
+        assert_eq!(next_periodic_launch(&Value::Null, now), None);
+    }
+}

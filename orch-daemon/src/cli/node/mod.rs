@@ -1,0 +1,48 @@
+//! `orch node <verb>`: dispatches the node verbs, one file each, and holds what several
+//! of them share: the node's API path, the one `<node>` argument, `-enable`/`-disable`.
+
+mod drain;
+mod drain_monitor;
+mod eligibility;
+mod status;
+
+use std::process::ExitCode;
+
+use super::api::{ApiClient, encode};
+use super::flags::Parsed;
+
+const USAGE: &str = "Usage: orch node <subcommand> [options] [args]
+
+Subcommands:
+    drain        Toggle drain mode on a node
+    eligibility  Toggle scheduling eligibility of a node
+    status       Display status information about nodes";
+
+/// Dispatches `orch node <verb>`.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let verbs: &[super::Verb] = &[
+        ("status", status::run),
+        ("drain", drain::run),
+        ("eligibility", eligibility::run),
+    ];
+    super::dispatch("node", args, verbs, USAGE)
+}
+
+/// `/v1/node/<id>`.
+fn node_path(id: &str) -> String {
+    format!("/v1/node/{}", encode(id))
+}
+
+/// The one positional argument (a node ID or prefix), resolved to a full ID.
+fn one_node(client: &ApiClient, p: &Parsed, help: &str) -> Result<String, String> {
+    client.resolve("/v1/nodes", "node", p.one_arg("node", help)?)
+}
+
+/// `-enable` (true) or `-disable` (false): exactly one of them.
+fn enable_disable(p: &Parsed, help: &str) -> Result<bool, String> {
+    match (p.has("enable"), p.has("disable")) {
+        (true, false) => Ok(true),
+        (false, true) => Ok(false),
+        _ => Err(format!("give exactly one of -enable or -disable\n\n{help}")),
+    }
+}

@@ -1,0 +1,61 @@
+//! `orch operator raft list-peers`: the Raft peers, which one leads, and how each keeps
+//! up with the leader.
+
+use std::process::ExitCode;
+
+use crate::cli::api::ApiClient;
+use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
+use crate::cli::output::print_json;
+use crate::cli::table::{columns, text};
+
+const FLAGS: &[FlagSpec] = &[FlagSpec::switch("stale")];
+
+/// Runs `orch operator raft list-peers`.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let Some(p) = parse_verb(args, &[COMMON, FLAGS], super::USAGE)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let client = ApiClient::from_flags(&p)?;
+    let reply = client.get("/v1/operator/raft/configuration")?;
+    if p.has("json") {
+        return print_json(&reply);
+    }
+    let mut rows = vec![
+        [
+            "Node",
+            "ID",
+            "Address",
+            "State",
+            "Voter",
+            "RaftProtocol",
+            "LastContact",
+            "TrailingLogs",
+            "Healthy",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for s in reply["Servers"].as_array().into_iter().flatten() {
+        let state = if s["Leader"].as_bool().unwrap_or(false) {
+            "leader"
+        } else {
+            "follower"
+        };
+        rows.push(vec![
+            text(&s["Node"]),
+            text(&s["ID"]),
+            text(&s["Address"]),
+            state.to_string(),
+            s["Voter"].as_bool().unwrap_or(false).to_string(),
+            text(&s["RaftProtocol"]),
+            match text(&s["LastContact"]) {
+                c if c.is_empty() => "-".to_string(),
+                c => c,
+            },
+            s["TrailingLogs"].as_u64().unwrap_or(0).to_string(),
+            s["Healthy"].as_bool().unwrap_or(false).to_string(),
+        ]);
+    }
+    println!("{}", columns(&rows));
+    Ok(ExitCode::SUCCESS)
+}

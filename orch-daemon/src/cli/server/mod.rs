@@ -1,0 +1,18 @@
+//! `orch server <verb>`: dispatches the server membership verbs, one file each.
+
+mod force_leave;
+mod members;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "Usage: orch server <subcommand> [options]
+
+Subcommands:
+    members      Display the cluster's server members
+    force-leave  Remove a server (by name) from the Raft configuration";
+
+/// Dispatches `orch server <verb>`.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let verbs: &[super::Verb] = &[("members", members::run), ("force-leave", force_leave::run)];
+    super::dispatch("server", args, verbs, USAGE)
+}
