@@ -306,17 +306,16 @@ impl ApiClient {
     }
 }
 
+/// What a query or path component may hold unencoded: RFC 3986's unreserved characters.
+const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Percent-encodes a query or path component.
 pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
 }
 
 #[cfg(test)]
@@ -341,6 +340,7 @@ mod tests {
     #[test]
     fn encodes_components() {
         assert_eq!(encode("web app/1"), "web%20app%2F1");
-        assert_eq!(encode("abc-1_2.3"), "abc-1_2.3");
+        assert_eq!(encode("abc-1_2.3~"), "abc-1_2.3~");
+        assert_eq!(encode("a=b&c?d#é"), "a%3Db%26c%3Fd%23%C3%A9");
     }
 }
