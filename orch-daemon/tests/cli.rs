@@ -320,3 +320,31 @@ fn unreachable_agent_says_how_to_fix_it() {
     assert!(o.stderr.contains("orch agent -dev"), "{}", o.stderr);
     assert!(o.stderr.contains("ORCH_ADDR"), "{}", o.stderr);
 }
+
+/// A verb whose reader is gone (`orch job run -h | head -0`) ends quietly, killed by
+/// SIGPIPE as a Go program is, instead of panicking in its first `println!`.
+#[test]
+fn a_closed_stdout_ends_a_verb_without_a_panic() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::ExitStatusExt;
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe fills the two-element array it is given.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just created by pipe and are owned here alone.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read); // Nobody will read: every write fails.
+    let out = Command::new(env!("CARGO_BIN_EXE_orch"))
+        .args(["job", "run", "-h"])
+        .stdout(Stdio::from(write))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?} {stderr}",
+        out.status
+    );
+}

@@ -48,6 +48,17 @@ Commands:
 Server commands reach the agent at -address=<url>, else ORCH_ADDR, else NOMAD_ADDR, else
 http://127.0.0.1:4646. Run `orch <command> -h` for a command's options.";
 
+/// A verb whose reader went away (`orch job status | head -1`) ends as a Go program
+/// does, killed by SIGPIPE, instead of panicking in `println!`: Rust ignores SIGPIPE
+/// for every program. Not for the agent and the task shim, which must survive a peer
+/// or a log reader closing its end.
+fn die_quietly_on_closed_stdout() {
+    // SAFETY: restoring a signal's default disposition has no memory preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Runs a command line (without the program name) and returns the exit code.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let moved;
@@ -59,6 +70,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         None => args,
     };
     let rest = args.get(1..).unwrap_or_default();
+    if !matches!(args.first().map(String::as_str), Some("agent" | "task-shim")) {
+        die_quietly_on_closed_stdout();
+    }
     match args.first().map(String::as_str) {
         Some("job") => job::run(rest),
         Some("node") => node::run(rest),
