@@ -397,3 +397,49 @@ job "web" {{
         (running_ids(&agent, 1).len() + running_ids(&agent, 2).len() >= 4).then_some(())
     });
 }
+
+/// Issue 24, the client side: the job is updated in place into a new deployment while
+/// the allocations' client is down; the restarted client reattaches to its tasks and
+/// reports their health for the new deployment, which succeeds.
+#[test]
+fn a_deployment_change_while_the_client_restarts_completes() {
+    let dir = temp_dir("deploy-client-restart");
+    let server = start_server(&dir, "server");
+    let client_args = [
+        "-client",
+        "-servers",
+        server.rpc.as_str(),
+        "-data-dir",
+        &dir.join("client").to_str().unwrap().to_string(),
+    ]
+    .map(str::to_string);
+    let args: Vec<&str> = client_args.iter().map(String::as_str).collect();
+    let client = start(&dir, &args);
+    let sleeper = "exec sleep 600";
+    run_hcl(
+        &server,
+        &jobspec("one", sleeper, "").replace("count = 3", "count = 2"),
+    );
+    wait_for(Duration::from_secs(30), "two running allocations", || {
+        (running_ids(&server, 0).len() == 2).then_some(())
+    });
+    client.crash();
+    // In place (only the count changes): version 1, a new deployment, while nobody
+    // watches the two allocations' health.
+    run_hcl(&server, &jobspec("one", sleeper, ""));
+    let client = start(&dir, &args);
+    let d = wait_deployment(&server, 1, "successful", 60);
+    assert_eq!(d["TaskGroups"]["g"]["HealthyAllocs"], 3, "{d}");
+    for a in full_allocs(&server) {
+        if a["DesiredStatus"] == "run" {
+            assert_eq!(a["DeploymentID"], d["ID"], "{}", short(&a["ID"]));
+            assert_eq!(
+                a["DeploymentStatus"]["Healthy"],
+                true,
+                "{}",
+                short(&a["ID"])
+            );
+        }
+    }
+    drop(client);
+}
