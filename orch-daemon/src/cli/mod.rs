@@ -70,7 +70,10 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         None => args,
     };
     let rest = args.get(1..).unwrap_or_default();
-    if !matches!(args.first().map(String::as_str), Some("agent" | "task-shim")) {
+    if !matches!(
+        args.first().map(String::as_str),
+        Some("agent" | "task-shim")
+    ) {
         die_quietly_on_closed_stdout();
     }
     match args.first().map(String::as_str) {

@@ -140,8 +140,8 @@ impl ApiState {
             replicator,
             agent,
             scheduler_config: SchedulerConfig::default(),
-            ids: Arc::new(uuid_v4),
-            now: unix_nanos,
+            ids: Arc::new(crate::clock::new_uuid),
+            now: crate::clock::now_nanos,
             leader: None,
         }
     }
@@ -174,16 +174,6 @@ impl ApiState {
             ..Evaluation::default()
         }
     }
-}
-
-/// A random UUID v4 string, Nomad's ID format.
-pub fn uuid_v4() -> String {
-    crate::clock::new_uuid()
-}
-
-/// Now, in Unix nanoseconds (0 if the clock is before 1970).
-pub fn unix_nanos() -> i64 {
-    crate::clock::now_nanos()
 }
 
 /// Nomad's `/v1` API as an axum router; serve it with `axum::serve`.
@@ -249,6 +239,7 @@ pub fn router(api: Arc<ApiState>) -> Router {
             "/v1/job/{id}/periodic/force",
             post(dispatch::periodic_force).put(dispatch::periodic_force),
         )
+        // Scaling policies.
         .route("/v1/scaling/policies", get(scaling::list))
         .route("/v1/scaling/policy/{id}", get(scaling::get_policy))
         // Allocations and evaluations.
@@ -285,6 +276,7 @@ pub fn router(api: Arc<ApiState>) -> Router {
             "/v1/internal/node/{id}/services",
             put(services::client_sync).post(services::client_sync),
         )
+        // Deployments.
         .route("/v1/deployments", get(deployments::list))
         .route("/v1/deployment/{id}", get(deployments::get_deployment))
         .route(
@@ -331,6 +323,7 @@ pub fn router(api: Arc<ApiState>) -> Router {
             put(operator::force_leave).post(operator::force_leave),
         )
         .route("/v1/metrics", get(metrics::metrics))
+        // Search, the event stream and system maintenance.
         .route("/v1/search", post(search::prefix).put(search::prefix))
         .route("/v1/search/fuzzy", post(search::fuzzy).put(search::fuzzy))
         .route("/v1/event/stream", get(events::stream))
