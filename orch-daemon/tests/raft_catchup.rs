@@ -180,8 +180,15 @@ fn a_restarted_follower_catches_up_through_a_snapshot_bigger_than_a_request() {
         restarted.elapsed()
     );
     assert!(snapshot_size(&dir, NAMES[follower]) > 8 << 20);
-    // It is a working member again: a write through it commits everywhere.
+    // It is a working member again: a write through it commits everywhere, and so does
+    // one job bigger than axum's default 2 MiB body (it used to wedge every later write).
     cluster.write(260..262, &[follower]);
+    let mut three_mib = big_job(262);
+    three_mib["Job"]["Meta"]["k0"] = serde_json::Value::String("z".repeat(3 << 20));
+    let (code, body) = send(&cluster.agents[follower], "PUT", "/v1/jobs", three_mib);
+    assert_eq!(code, 200, "{body}");
+    cluster.acked.insert("big-262".into());
+    cluster.write(263..265, &[follower]);
     for i in 0..3 {
         cluster.wait_caught_up(i, "every server to hold every job");
     }

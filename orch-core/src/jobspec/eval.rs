@@ -38,6 +38,12 @@ impl EvalError {
     }
 }
 
+/// The most work one jobspec's evaluation may do: each expression evaluated, each
+/// element a function returns and each kilobyte of text it returns costs one. Real
+/// jobspecs stay in the thousands; nested `for`s over `range(1024)` would otherwise build
+/// billions of values from a request of a few hundred bytes.
+pub(crate) const MAX_EVAL_WORK: usize = 2_000_000;
+
 /// Evaluation context: variables, locals and for-expression bindings.
 pub(crate) struct Evaluator<'a> {
     sm: &'a SourceMap<'a>,
@@ -47,6 +53,18 @@ pub(crate) struct Evaluator<'a> {
     pub locals: Map<String, Value>,
     bound: Vec<(String, Value)>,
     depth: usize,
+    /// Work done so far, against [`MAX_EVAL_WORK`].
+    work: usize,
+}
+
+/// What a function's result costs: its elements, or its text in kilobytes.
+fn result_size(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => a.len(),
+        Value::Object(o) => o.len(),
+        Value::String(s) => s.len() / 1024,
+        _ => 0,
+    }
 }
 
 /// Builds a JSON number from an `f64`, preferring an integer representation
@@ -125,6 +143,7 @@ impl<'a> Evaluator<'a> {
             locals: Map::new(),
             bound: Vec::new(),
             depth: 0,
+            work: 0,
         }
     }
 
@@ -133,10 +152,29 @@ impl<'a> Evaluator<'a> {
         if self.depth >= MAX_DEPTH {
             return Err(EvalError::new(e.span(), "expression nested too deeply"));
         }
+        self.charge(e.span(), 1)?;
         self.depth += 1;
         let r = self.eval_inner(e);
         self.depth -= 1;
         r
+    }
+
+    /// Counts `units` of work, refusing the jobspec once it passes [`MAX_EVAL_WORK`].
+    fn charge(
+        &mut self,
+        span: Option<std::ops::Range<usize>>,
+        units: usize,
+    ) -> Result<(), EvalError> {
+        self.work = self.work.saturating_add(units);
+        if self.work > MAX_EVAL_WORK {
+            return Err(EvalError::new(
+                span,
+                format!(
+                    "the jobspec's expressions do more than {MAX_EVAL_WORK} steps of work (nested for expressions or large ranges?); simplify them"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn literal_ref(&self, e: &Expression) -> Value {
@@ -251,7 +289,10 @@ impl<'a> Evaluator<'a> {
                     }
                 }
                 let span = f.name.name.span();
-                functions::call(name, args).map_err(|m| EvalError::new(span, m))
+                let out =
+                    functions::call(name, args).map_err(|m| EvalError::new(span.clone(), m))?;
+                self.charge(span, result_size(&out))?;
+                Ok(out)
             }
             Expression::Traversal(t) => self.eval_traversal(e, t),
             Expression::UnaryOp(u) => {

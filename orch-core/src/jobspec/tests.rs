@@ -304,3 +304,25 @@ mod behaviour {
         assert!(e.contains("undefined local value"), "{e}");
     }
 }
+
+#[test]
+fn expressions_that_would_build_billions_of_values_are_refused() {
+    let src = r#"
+locals {
+  huge = [for a in range(1024) : [for b in range(1024) : range(1024)]]
+}
+job "j" {
+  meta { n = length(local.huge) }
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config { command = "/bin/true" }
+    }
+  }
+}
+"#;
+    let err = crate::jobspec::parse_jobspec("huge.nomad.hcl", src, &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("steps of work"), "{err}");
+}

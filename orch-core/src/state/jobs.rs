@@ -268,13 +268,16 @@ impl StateStore {
                 "jobs of type \"system\" can only be scaled to 1 or 0".into(),
             ));
         }
-        let count = u32::try_from(c.count).map_err(|_| {
-            StateError::Invalid(format!(
-                "scaling count {} is too large; the most a group can have is {}",
-                c.count,
-                u32::MAX
-            ))
-        })?;
+        let max = crate::validate::MAX_GROUP_COUNT;
+        let count = u32::try_from(c.count)
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| {
+                StateError::Invalid(format!(
+                    "scaling count {} is too large; the most a group can have is {max}",
+                    c.count
+                ))
+            })?;
         let Some(group) = existing.group(&c.group) else {
             return Err(StateError::Invalid(format!(
                 "task group {:?} specified for scaling does not exist in job; use one of the job's group names",

@@ -62,6 +62,18 @@ fn identity(e: &mut Errors, path: &str, g: &TaskGroup, system: bool) {
             ),
         );
     }
+    if g.count > super::MAX_GROUP_COUNT {
+        e.at(
+            path,
+            "Count",
+            format!(
+                "Job task group {} has count {}; a group can have at most {} allocations (split the work into several groups or jobs)",
+                g.name,
+                g.count,
+                super::MAX_GROUP_COUNT
+            ),
+        );
+    }
     if g.tasks.is_empty() {
         e.at(path, "Tasks", "Missing tasks for task group");
     }

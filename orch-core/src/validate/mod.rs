@@ -85,6 +85,12 @@ pub(crate) fn join(prefix: &str, field: &str) -> String {
 /// Highest job priority accepted (Nomad's default `job_max_priority`).
 pub const MAX_PRIORITY: i32 = 100;
 
+/// The most allocations one task group may ask for. Nomad sets no bound, but a count in
+/// the billions cannot be planned (the scheduler would try to hold every placement) and
+/// must be a clear 400, not an aborted server; a million is far beyond any real group
+/// (Nomad's C2M ran two million containers over many jobs).
+pub const MAX_GROUP_COUNT: u32 = 1_000_000;
+
 /// Checks a canonicalized job. Returns every problem, never just the first.
 pub fn validate_job(job: &Job) -> Result<(), ValidationErrors> {
     let mut e = Errors::new();

@@ -48,6 +48,19 @@ pub trait TemplateContext {
     fn services(&self, name: &str) -> Option<Vec<ServiceEntry>>;
 }
 
+/// `if`/`range`/`with` blocks (and `else if`s) nested inside each other, at most: the
+/// parser and the executor recurse once per level.
+pub const MAX_NESTING: usize = 100;
+
+/// Template nodes executed in one rendering, at most (nested `range`s multiply).
+pub const MAX_WORK: usize = 1_000_000;
+
+/// The largest rendered template, in bytes.
+pub const MAX_RENDERED_BYTES: usize = 16 << 20;
+
+/// The largest integer `range` counts to.
+pub const MAX_RANGE_COUNT: i64 = 100_000;
+
 /// Why a template could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
@@ -136,7 +149,11 @@ pub fn render(
     let left = if left.is_empty() { "{{" } else { left };
     let right = if right.is_empty() { "}}" } else { right };
     let pieces = lex(tmpl, left, right)?;
-    let mut parser = Parser { pieces, pos: 0 };
+    let mut parser = Parser {
+        pieces,
+        pos: 0,
+        depth: 0,
+    };
     let (nodes, end) = parser.list()?;
     if let Some((kw, line)) = end {
         return Err(TemplateError::Parse {
@@ -148,6 +165,7 @@ pub fn render(
         ctx,
         vars: vec![("$".into(), Val::Nil)],
         out: String::new(),
+        work: 0,
     };
     exec.nodes(&nodes, &Val::Nil)?;
     Ok(exec.out)

@@ -18,6 +18,17 @@
 
 use serde_json::Value;
 
+/// Parentheses and `not`s nested inside each other, at most: parsing and matching
+/// recurse once per level, so a request could otherwise overflow a worker's stack.
+pub const MAX_NESTING: usize = 32;
+
+/// Comparisons in one expression, at most (`and`/`or` chains are evaluated and dropped
+/// recursively too).
+pub const MAX_CONDITIONS: usize = 256;
+
+/// Characters in one expression, at most.
+pub const MAX_LENGTH: usize = 16 * 1024;
+
 /// Why a filter expression was refused; the message names the column and the problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid filter expression at column {column}: {message}")]
@@ -175,6 +186,10 @@ struct Parser {
     toks: Vec<(Tok, usize)>,
     pos: usize,
     end: usize,
+    /// Parentheses and `not`s open around the current position.
+    depth: usize,
+    /// Comparisons parsed so far.
+    conditions: usize,
 }
 
 impl Parser {
@@ -210,19 +225,47 @@ impl Parser {
 
     fn unary(&mut self) -> Result<Expr, FilterError> {
         if self.word_is(0, "not") && !self.word_is(1, "in") {
+            self.enter()?;
             self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            let e = Expr::Not(Box::new(self.unary()?));
+            self.depth -= 1;
+            return Ok(e);
         }
         if self.peek() == Some(&Tok::LParen) {
+            self.enter()?;
             self.pos += 1;
             let e = self.or()?;
             if self.peek() != Some(&Tok::RParen) {
                 return Err(err(self.col(), "expected ')' to close '('"));
             }
             self.pos += 1;
+            self.depth -= 1;
             return Ok(e);
         }
+        self.conditions += 1;
+        if self.conditions > MAX_CONDITIONS {
+            return Err(err(
+                self.col(),
+                format!(
+                    "more than {MAX_CONDITIONS} conditions; narrow the filter or list and filter on the client"
+                ),
+            ));
+        }
         self.matcher()
+    }
+
+    /// One more level of parentheses or `not`, refused past [`MAX_NESTING`].
+    fn enter(&mut self) -> Result<(), FilterError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(err(
+                self.col(),
+                format!(
+                    "parentheses and `not` nest more than {MAX_NESTING} deep; flatten the expression"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// A literal value: quoted string, number or bare word.
@@ -358,12 +401,24 @@ impl Parser {
 impl Expr {
     /// Parses an expression; the error names the column and what was expected.
     pub fn parse(input: &str) -> Result<Expr, FilterError> {
+        if input.chars().count() > MAX_LENGTH {
+            return Err(err(
+                MAX_LENGTH + 1,
+                format!("the expression is longer than {MAX_LENGTH} characters"),
+            ));
+        }
         let toks = lex(input)?;
         let end = input.chars().count() + 1;
         if toks.is_empty() {
             return Err(err(1, "the expression is empty"));
         }
-        let mut p = Parser { toks, pos: 0, end };
+        let mut p = Parser {
+            toks,
+            pos: 0,
+            end,
+            depth: 0,
+            conditions: 0,
+        };
         let e = p.or()?;
         if p.pos < p.toks.len() {
             return Err(err(

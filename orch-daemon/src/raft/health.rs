@@ -34,6 +34,9 @@ pub const MAX_TRAILING_ENTRIES: u64 = 250;
 /// How often the health is refreshed.
 const REFRESH: Duration = Duration::from_secs(1);
 
+/// The shortest wait between refreshes (a change of leader refreshes early).
+const MIN_REFRESH: Duration = Duration::from_millis(100);
+
 /// While unhealthy, the warning is repeated this often.
 const WARN_EVERY: Duration = Duration::from_secs(30);
 
@@ -84,6 +87,15 @@ impl Contacts {
 /// The latest health, shared between the refresh task and its readers.
 pub type SharedHealth = Arc<RwLock<RaftHealth>>;
 
+/// The health before the first refresh: not yet known, so not healthy.
+pub fn unmeasured() -> SharedHealth {
+    Arc::new(RwLock::new(RaftHealth {
+        healthy: false,
+        reason: "replication health is not measured yet (the server just started)".into(),
+        ..RaftHealth::default()
+    }))
+}
+
 /// What a refresh needs.
 pub struct Monitor {
     /// The server's Raft.
@@ -103,7 +115,6 @@ pub async fn run(monitor: Monitor) {
     let mut log = HealthLog::default();
     let mut previous_applied = None;
     loop {
-        tokio::time::sleep(REFRESH).await;
         let metrics = monitor.raft.metrics().borrow().clone();
         if metrics.running_state.is_err() || metrics.state == ServerState::Shutdown {
             return;
@@ -117,7 +128,27 @@ pub async fn run(monitor: Monitor) {
         previous_applied = Some(applied);
         log.report(&health);
         *monitor.health.write().unwrap_or_else(|e| e.into_inner()) = health;
+        wait_for_refresh(&monitor.raft, metrics.current_leader).await;
     }
+}
+
+/// Waits [`REFRESH`], or less (but at least [`MIN_REFRESH`]) when the leader changes,
+/// so health follows an election at once without being recomputed on every write.
+async fn wait_for_refresh(raft: &OrchRaft, leader: Option<NodeId>) {
+    let mut rx = raft.metrics();
+    tokio::time::sleep(MIN_REFRESH).await;
+    let leader_changed = async {
+        loop {
+            if rx.borrow_and_update().current_leader != leader {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                // Raft stopped: the caller notices on its next read.
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(REFRESH.saturating_sub(MIN_REFRESH), leader_changed).await;
 }
 
 type Metrics = openraft::RaftMetrics<NodeId, openraft::BasicNode>;
@@ -165,9 +196,12 @@ fn leader_view(monitor: &Monitor, metrics: &Metrics) -> RaftHealth {
         };
         servers.insert(*id, progress);
     }
-    let quorum = metrics
-        .millis_since_quorum_ack
-        .is_some_and(|ms| ms <= millis(monitor.last_contact_limit));
+    // A lone voter is its own quorum (openraft may report no acknowledgement then).
+    let alone = metrics.membership_config.membership().voter_ids().count() <= 1;
+    let quorum = alone
+        || metrics
+            .millis_since_quorum_ack
+            .is_some_and(|ms| ms <= millis(monitor.last_contact_limit));
     RaftHealth {
         healthy: quorum,
         reason: if quorum {

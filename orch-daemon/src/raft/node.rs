@@ -176,7 +176,7 @@ impl RaftNode {
         let late_api = Arc::clone(&api_on_rpc);
         let http_addr = HttpAddrSlot::default();
         let batcher = ProposalBatcher::start(raft.clone());
-        let health = SharedHealth::default();
+        let health = super::health::unmeasured();
         tokio::spawn(super::health::run(Monitor {
             raft: raft.clone(),
             contacts: network.contacts().clone(),

@@ -92,6 +92,8 @@ pub(super) struct Exec<'a> {
     pub(super) ctx: &'a dyn TemplateContext,
     pub(super) vars: Vec<(String, Val)>,
     pub(super) out: String,
+    /// Nodes executed so far, at most [`super::MAX_WORK`].
+    pub(super) work: usize,
 }
 
 impl Exec<'_> {
@@ -111,6 +113,30 @@ impl Exec<'_> {
     }
 
     pub(super) fn node(&mut self, node: &Node, dot: &Val) -> Result<(), TemplateError> {
+        self.work += 1;
+        if self.work > super::MAX_WORK {
+            return Err(TemplateError::Exec {
+                line: node_line(node),
+                message: format!(
+                    "rendering takes more than {} steps (nested range?); simplify the template",
+                    super::MAX_WORK
+                ),
+            });
+        }
+        self.node_inner(node, dot)?;
+        if self.out.len() > super::MAX_RENDERED_BYTES {
+            return Err(TemplateError::Exec {
+                line: node_line(node),
+                message: format!(
+                    "the rendered template is larger than {} MiB",
+                    super::MAX_RENDERED_BYTES >> 20
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn node_inner(&mut self, node: &Node, dot: &Val) -> Result<(), TemplateError> {
         match node {
             Node::Text(t) => self.out.push_str(t),
             Node::Action(p) => {
@@ -157,6 +183,15 @@ impl Exec<'_> {
                         .collect(),
                     Val::Map(m) => m.into_iter().map(|(k, v)| (Val::Str(k), v)).collect(),
                     Val::Nil => Vec::new(),
+                    Val::Int(n) if n > super::MAX_RANGE_COUNT => {
+                        return Err(TemplateError::Exec {
+                            line: p.line,
+                            message: format!(
+                                "range {n}: counts above {} are refused",
+                                super::MAX_RANGE_COUNT
+                            ),
+                        });
+                    }
                     Val::Int(n) => (0..n.max(0)).map(|i| (Val::Int(i), Val::Int(i))).collect(),
                     other => {
                         return Err(TemplateError::Exec {
@@ -448,6 +483,14 @@ impl Exec<'_> {
                 });
             }
         })
+    }
+}
+
+/// The line a node starts on, for errors (text has none of its own: 0).
+fn node_line(node: &Node) -> usize {
+    match node {
+        Node::Text(_) => 0,
+        Node::Action(p) | Node::If(p, ..) | Node::With(p, ..) | Node::Range(p, ..) => p.line,
     }
 }
 

@@ -32,6 +32,8 @@ pub(super) enum Node {
 pub(super) struct Parser {
     pub(super) pieces: Vec<Piece>,
     pub(super) pos: usize,
+    /// Blocks open around the current position, at most [`super::MAX_NESTING`].
+    pub(super) depth: usize,
 }
 
 /// How a list ended: `end`, `else`, or `else <rest>` (for `else if`), with its line.
@@ -76,6 +78,27 @@ impl Parser {
 
     /// The body (and `else`) of an `if`/`range`/`with` whose pipeline is parsed.
     pub(super) fn control(
+        &mut self,
+        kw: &str,
+        pipe: Pipeline,
+        line: usize,
+    ) -> Result<Node, TemplateError> {
+        if self.depth >= super::MAX_NESTING {
+            return Err(TemplateError::Parse {
+                line,
+                message: format!(
+                    "blocks nest more than {} deep; flatten the template",
+                    super::MAX_NESTING
+                ),
+            });
+        }
+        self.depth += 1;
+        let node = self.control_body(kw, pipe, line);
+        self.depth -= 1;
+        node
+    }
+
+    fn control_body(
         &mut self,
         kw: &str,
         pipe: Pipeline,

@@ -298,3 +298,36 @@ fn source_and_destination() {
         );
     }
 }
+
+#[test]
+fn hostile_templates_are_refused_not_crashing_the_client() {
+    let r = |t: &str| render(t, "", "", &ctx());
+    // A huge integer range would allocate every element first.
+    let e = r("{{ range 1000000000000 }}x{{ end }}")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("counts above 100000 are refused"), "{e}");
+    // Nested ranges multiply: a billion steps.
+    let e = r("{{ range 1000 }}{{ range 1000 }}{{ range 1000 }}x{{ end }}{{ end }}{{ end }}")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("more than 1000000 steps"), "{e}");
+    // Output beyond 16 MiB.
+    let big = "y".repeat(1 << 20);
+    let e = r(&format!("{{{{ range 20 }}}}{big}{{{{ end }}}}"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("larger than 16 MiB"), "{e}");
+    // Deep nesting, and long else-if chains, would recurse without bound.
+    let deep = format!("{}x{}", "{{ if 1 }}".repeat(200), "{{ end }}".repeat(200));
+    let e = r(&deep).unwrap_err().to_string();
+    assert!(e.contains("nest more than 100 deep"), "{e}");
+    let chain = format!(
+        "{{{{ if 0 }}}}{}{{{{ end }}}}",
+        "{{ else if 0 }}".repeat(5000)
+    );
+    let e = r(&chain).unwrap_err().to_string();
+    assert!(e.contains("nest more than 100 deep"), "{e}");
+    // Within the limits all is as before.
+    assert_eq!(r("{{ range 3 }}x{{ end }}").unwrap(), "xxx");
+}

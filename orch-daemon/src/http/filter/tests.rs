@@ -68,3 +68,31 @@ fn malformed_expressions_name_the_problem() {
         assert!(got.to_string().contains(what), "{e}: {got}");
     }
 }
+
+#[test]
+fn deep_long_or_huge_expressions_are_refused_not_overflowing_the_stack() {
+    let deep = format!(
+        "{}Status == \"x\"{}",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    );
+    let e = Expr::parse(&deep).unwrap_err();
+    assert!(e.message.contains("longer than"), "{e}");
+    let nested = format!("{}Status == \"x\"{}", "(".repeat(40), ")".repeat(40));
+    let e = Expr::parse(&nested).unwrap_err();
+    assert!(e.message.contains("nest more than 32 deep"), "{e}");
+    let nots = format!("{}Status == \"x\"", "not ".repeat(40));
+    assert!(
+        Expr::parse(&nots)
+            .unwrap_err()
+            .message
+            .contains("nest more than")
+    );
+    let ok = format!("{}Status == \"x\"{}", "(".repeat(32), ")".repeat(32));
+    assert!(Expr::parse(&ok).is_ok());
+    let chain = vec!["Status == \"x\""; 300].join(" or ");
+    let e = Expr::parse(&chain).unwrap_err();
+    assert!(e.message.contains("more than 256 conditions"), "{e}");
+    let fine = vec!["Status == \"x\""; 256].join(" or ");
+    assert!(Expr::parse(&fine).is_ok());
+}
