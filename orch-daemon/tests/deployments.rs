@@ -410,7 +410,7 @@ fn a_deployment_change_while_the_client_restarts_completes() {
         "-servers",
         server.rpc.as_str(),
         "-data-dir",
-        &dir.join("client").to_str().unwrap().to_string(),
+        dir.join("client").to_str().unwrap(),
     ]
     .map(str::to_string);
     let args: Vec<&str> = client_args.iter().map(String::as_str).collect();
