@@ -46,6 +46,12 @@ fn hostile_requests_get_a_clear_4xx_and_the_agent_lives_on() {
     );
     assert_refused(code, &body, "plan", "at most 1000000 allocations");
 
+    // A task named `..` would put its directory outside the allocation's.
+    let mut dotdot = job_with_count(1);
+    dotdot["Job"]["TaskGroups"][0]["Tasks"][0]["Name"] = "..".into();
+    let (code, body) = send(&agent, "PUT", "/v1/jobs", dotdot);
+    assert_refused(code, &body, "task ..", "Task name cannot be");
+
     // HCL whose expressions would build a billion values.
     let hcl = r#"
 locals {

@@ -41,6 +41,9 @@ fn identity(e: &mut Errors, path: &str, t: &Task) {
         e.at(path, "Name", "Task name cannot include slashes");
     } else if t.name.contains('\0') {
         e.at(path, "Name", "Task name cannot include null characters");
+    } else if t.name == "." || t.name == ".." {
+        // The task's directory is named after it: `..` would be the allocation's parent.
+        e.at(path, "Name", "Task name cannot be \".\" or \"..\"");
     }
     if t.driver.is_empty() {
         e.at(path, "Driver", "Missing task driver");

@@ -164,6 +164,10 @@ impl Stream {
     }
 }
 
+/// Event stream subscriptions one agent serves at once, at most: each holds a buffer of
+/// batches and a connection, so an unbounded number would exhaust the agent.
+pub const MAX_SUBSCRIBERS: usize = 256;
+
 /// The response body of a subscription: matching batches as lines, heartbeats between.
 pub fn body(sub: Subscription, filter: Filter, heartbeat: Duration) -> Body {
     let st = Stream {
@@ -182,6 +186,14 @@ pub async fn stream(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let (filter, index) = Filter::parse(&pairs)?;
+    if api.state.events().subscribers() >= MAX_SUBSCRIBERS {
+        return Err(ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "this agent already serves {MAX_SUBSCRIBERS} event streams; close one or subscribe through another agent"
+            ),
+        ));
+    }
     let sub = api.state.events().subscribe(index);
     let mut resp = Response::new(body(sub, filter, HEARTBEAT));
     resp.headers_mut().insert(

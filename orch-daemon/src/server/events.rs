@@ -292,6 +292,11 @@ impl EventBroker {
         let _ = self.live.send(batch);
     }
 
+    /// Live subscriptions now (each holds a receiver of every batch).
+    pub fn subscribers(&self) -> usize {
+        self.live.receiver_count()
+    }
+
     /// Subscribes from `index`: buffered batches with an index at or after it (all
     /// buffered ones for 0; the oldest kept if `index` fell out of the buffer), then
     /// every new one.

@@ -126,3 +126,16 @@ fn subscribers_replay_from_an_index_then_follow_live() {
     broker.publish(4, ev(4));
     assert_eq!(sub.live.try_recv().unwrap().index, 4);
 }
+
+#[test]
+fn subscribers_are_counted_until_they_go() {
+    let broker = EventBroker::new(2);
+    assert_eq!(broker.subscribers(), 0);
+    let a = broker.subscribe(0);
+    let b = broker.subscribe(0);
+    assert_eq!(broker.subscribers(), 2);
+    drop(a);
+    assert_eq!(broker.subscribers(), 1);
+    drop(b);
+    assert_eq!(broker.subscribers(), 0);
+}
