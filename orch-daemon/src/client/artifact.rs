@@ -84,6 +84,33 @@ pub enum ArtifactError {
         path: String,
         error: io::Error,
     },
+    /// Bigger than the client accepts (a download or a decompression bomb).
+    #[error("artifact {artifact:?}: {what}")]
+    TooLarge { artifact: String, what: String },
+}
+
+/// How much one artifact may bring in: Nomad's client `artifact` limits
+/// (`http_max_size`, `decompression_size_limit`, `decompression_file_count_limit`), with
+/// Nomad's defaults, so a hostile source cannot fill the client's disk unbounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArtifactLimits {
+    /// Bytes one download may have.
+    pub download_bytes: u64,
+    /// Bytes an archive may unpack to, all entries together.
+    pub unpacked_bytes: u64,
+    /// Entries an archive may hold.
+    pub files: u64,
+}
+
+impl Default for ArtifactLimits {
+    /// Nomad's defaults: 100 GB, 100 GB and 4096 entries.
+    fn default() -> Self {
+        ArtifactLimits {
+            download_bytes: 100_000_000_000,
+            unpacked_bytes: 100_000_000_000,
+            files: 4096,
+        }
+    }
 }
 
 /// The archive formats orch unpacks.
@@ -176,6 +203,7 @@ struct Request {
     /// Relative to the task directory, normalized.
     destination: PathBuf,
     destination_text: String,
+    limits: ArtifactLimits,
 }
 
 /// Fetches one artifact into `task_dir` (the task's working directory, containing

@@ -89,6 +89,7 @@ pub(super) async fn download(req: &Request, url: &str, out: &Path) -> Result<(),
         .await
         .map_err(|e| fail(format!("{}: {e}", out.display())))?;
     let mut body = resp.into_body();
+    let mut received: u64 = 0;
     loop {
         let frame = tokio::time::timeout(READ_TIMEOUT, body.frame())
             .await
@@ -96,6 +97,16 @@ pub(super) async fn download(req: &Request, url: &str, out: &Path) -> Result<(),
         let Some(frame) = frame else { break };
         let frame = frame.map_err(|e| fail(format!("{url}: {}", error_chain(&e))))?;
         if let Ok(data) = frame.into_data() {
+            received = received.saturating_add(data.len() as u64);
+            if received > req.limits.download_bytes {
+                return Err(ArtifactError::TooLarge {
+                    artifact: req.label.clone(),
+                    what: format!(
+                        "the download is larger than {} bytes (the client's artifact size limit)",
+                        req.limits.download_bytes
+                    ),
+                });
+            }
             if let Some(h) = hasher.as_mut() {
                 h.update(&data);
             }

@@ -39,6 +39,7 @@ pub(super) fn parse_request(
         mode,
         destination,
         destination_text,
+        limits: ArtifactLimits::default(),
     })
 }
 

@@ -485,3 +485,40 @@ fn redirects_resolve_as_rfc_3986_says() {
     }
     assert!(super::download::resolve_location("not a url", "x").is_err());
 }
+
+/// Decompression bombs stop at the client's limits: too many bytes, too many entries.
+#[test]
+fn archives_past_the_unpack_limits_are_refused() {
+    let src = tempfile::tempdir().unwrap();
+    let tgz = write_tmp(
+        src.path(),
+        "bomb.tar.gz",
+        &tar_gz(&[
+            ("a", &[0u8; 4000], 0o644),
+            ("b", &[0u8; 4000], 0o644),
+            ("c", &[0u8; 10], 0o644),
+        ]),
+    );
+    let mut req = parse_request(&art(tgz.display().to_string()), &same).unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    req.limits = ArtifactLimits {
+        download_bytes: u64::MAX,
+        unpacked_bytes: 5000,
+        files: 100,
+    };
+    let e = unpack::install(&req, &tgz, dest.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("unpacks to more than 5000 bytes (at \"b\")"),
+        "{e}"
+    );
+    req.limits.unpacked_bytes = 1 << 20;
+    req.limits.files = 2;
+    let e = unpack::install(&req, &tgz, dest.path())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("more than 2 entries (at \"c\")"), "{e}");
+    req.limits.files = 3;
+    unpack::install(&req, &tgz, dest.path()).unwrap();
+}

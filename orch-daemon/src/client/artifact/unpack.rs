@@ -61,7 +61,15 @@ pub(super) fn install(req: &Request, local: &Path, dest: &Path) -> Result<(), Ar
                 }
             };
             let mut out = create_file(&target).map_err(|e| io_err(&target, e))?;
-            io::copy(&mut flate2::read::GzDecoder::new(open()?), &mut out).map_err(unpack_err)?;
+            let mut budget = Budget::new(req);
+            budget.entry(&req.file_name)?;
+            budget
+                .copy(
+                    &mut flate2::read::GzDecoder::new(open()?),
+                    &mut out,
+                    &req.file_name,
+                )
+                .map_err(|e| e.or_else(unpack_err))?;
             Ok(())
         }
         None => {
@@ -191,11 +199,15 @@ pub(super) fn unpack_tar(
         error,
     };
     let mut archive = tar::Archive::new(reader);
+    let mut budget = Budget::new(req);
     for entry in archive.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
         let path = entry.path().map_err(bad)?.into_owned();
         let name = path.display().to_string();
         let kind = entry.header().entry_type();
+        if !matches!(kind, EntryType::XGlobalHeader | EntryType::XHeader) {
+            budget.entry(&name)?;
+        }
         match kind {
             EntryType::XGlobalHeader | EntryType::XHeader => continue,
             EntryType::Directory => {
@@ -206,7 +218,9 @@ pub(super) fn unpack_tar(
                 let target = entry_target(req, dest, &path, &name)?;
                 let mode = entry.header().mode().unwrap_or(0o644);
                 let mut out = create_file(&target).map_err(|e| io_err(&target, e))?;
-                io::copy(&mut entry, &mut out).map_err(bad)?;
+                budget
+                    .copy(&mut entry, &mut out, &name)
+                    .map_err(|e| e.or_else(bad))?;
                 set_mode(&target, mode).map_err(|e| io_err(&target, e))?;
             }
             EntryType::Symlink => {
@@ -266,9 +280,11 @@ pub(super) fn unpack_zip(req: &Request, file: fs::File, dest: &Path) -> Result<(
         error,
     };
     let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(e.to_string()))?;
+    let mut budget = Budget::new(req);
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).map_err(|e| bad(e.to_string()))?;
         let name = entry.name().map_err(|e| bad(e.to_string()))?.to_string();
+        budget.entry(&name)?;
         let Some(path) = entry.enclosed_name() else {
             return Err(ArtifactError::UnsafeEntry {
                 artifact: req.label.clone(),
@@ -293,7 +309,9 @@ pub(super) fn unpack_zip(req: &Request, file: fs::File, dest: &Path) -> Result<(
         } else {
             let mode = entry.unix_mode();
             let mut out = create_file(&target).map_err(|e| io_err(&target, e))?;
-            io::copy(&mut entry, &mut out).map_err(|e| bad(e.to_string()))?;
+            budget
+                .copy(&mut entry, &mut out, &name)
+                .map_err(|e| e.or_else(|e| bad(e.to_string())))?;
             if let Some(mode) = mode {
                 set_mode(&target, mode).map_err(|e| io_err(&target, e))?;
             }
@@ -306,4 +324,77 @@ pub(super) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     // Keep the permission bits only, and always let the agent read and write.
     fs::set_permissions(path, fs::Permissions::from_mode((mode & 0o777) | 0o600))
+}
+
+/// What an archive may still unpack, from the request's [`ArtifactLimits`]: a
+/// decompression bomb stops at the limit instead of filling the disk.
+pub(super) struct Budget<'a> {
+    req: &'a Request,
+    bytes: u64,
+    files: u64,
+}
+
+/// A failed copy: over the budget (already an [`ArtifactError`]) or an I/O error.
+pub(super) enum CopyError {
+    /// Past the unpacked-size limit.
+    Limit(ArtifactError),
+    /// Reading or writing failed.
+    Io(io::Error),
+}
+
+impl CopyError {
+    /// The artifact error, making an I/O error one with `wrap`.
+    pub(super) fn or_else(self, wrap: impl FnOnce(io::Error) -> ArtifactError) -> ArtifactError {
+        match self {
+            CopyError::Limit(e) => e,
+            CopyError::Io(e) => wrap(e),
+        }
+    }
+}
+
+impl<'a> Budget<'a> {
+    pub(super) fn new(req: &'a Request) -> Budget<'a> {
+        Budget {
+            req,
+            bytes: req.limits.unpacked_bytes,
+            files: req.limits.files,
+        }
+    }
+
+    /// Counts one more entry.
+    pub(super) fn entry(&mut self, name: &str) -> Result<(), ArtifactError> {
+        if self.files == 0 {
+            return Err(ArtifactError::TooLarge {
+                artifact: self.req.label.clone(),
+                what: format!(
+                    "the archive has more than {} entries (at {name:?})",
+                    self.req.limits.files
+                ),
+            });
+        }
+        self.files -= 1;
+        Ok(())
+    }
+
+    /// Copies one entry's content while the archive stays within its unpacked size.
+    pub(super) fn copy(
+        &mut self,
+        from: &mut impl Read,
+        to: &mut impl io::Write,
+        name: &str,
+    ) -> Result<(), CopyError> {
+        let n =
+            io::copy(&mut from.take(self.bytes.saturating_add(1)), to).map_err(CopyError::Io)?;
+        if n > self.bytes {
+            return Err(CopyError::Limit(ArtifactError::TooLarge {
+                artifact: self.req.label.clone(),
+                what: format!(
+                    "the archive unpacks to more than {} bytes (at {name:?})",
+                    self.req.limits.unpacked_bytes
+                ),
+            }));
+        }
+        self.bytes -= n;
+        Ok(())
+    }
 }
