@@ -255,10 +255,12 @@ fn inside(dir: &Path, rel: &str) -> Option<PathBuf> {
 }
 
 mod exec;
+mod funcs;
 mod lexer;
 mod parser;
 
 use exec::*;
+use funcs::Call;
 use lexer::*;
 use parser::*;
 

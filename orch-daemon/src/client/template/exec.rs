@@ -297,192 +297,32 @@ impl Exec<'_> {
         }
     }
 
+    /// Runs the template function `name`: the data sources here, the rest in
+    /// `funcs` by family.
     pub(super) fn call(
         &mut self,
         name: &str,
         args: Vec<Val>,
         line: usize,
     ) -> Result<Val, TemplateError> {
-        let err = |message: String| TemplateError::Exec { line, message };
-        let arity = |n: usize| -> Result<(), TemplateError> {
-            if args.len() == n {
-                Ok(())
-            } else {
-                Err(err(format!(
-                    "wrong number of args for {name}: want {n} got {}",
-                    args.len()
-                )))
-            }
-        };
-        let text = |v: &Val| v.to_string();
-        Ok(match name {
+        let c = Call { name, args, line };
+        match name {
             "env" => {
-                arity(1)?;
-                Val::Str(self.ctx.env(&text(&args[0])).unwrap_or_default())
+                c.arity(1)?;
+                Ok(Val::Str(self.ctx.env(&c.text(0)).unwrap_or_default()))
             }
             "nomadService" => {
-                arity(1)?;
-                let svc = text(&args[0]);
+                c.arity(1)?;
+                let svc = c.text(0);
                 let Some(entries) = self.ctx.services(&svc) else {
-                    return Err(err(format!(
+                    return Err(c.err(format!(
                         "nomadService {svc:?}: this client has no service catalog yet"
                     )));
                 };
-                Val::List(entries.into_iter().map(service_val).collect())
+                Ok(Val::List(entries.into_iter().map(service_val).collect()))
             }
-            "eq" | "ne" => {
-                if args.len() < 2 {
-                    return Err(err(format!("missing argument for {name}")));
-                }
-                let mut any = false;
-                for other in &args[1..] {
-                    any |= equal(&args[0], other).map_err(&err)?;
-                }
-                if name == "eq" && args.len() > 2 {
-                    Val::Bool(any)
-                } else {
-                    arity(2)?;
-                    Val::Bool(if name == "eq" { any } else { !any })
-                }
-            }
-            "lt" | "le" | "gt" | "ge" => {
-                arity(2)?;
-                let ord = match (&args[0], &args[1]) {
-                    (Val::Int(a), Val::Int(b)) => a.cmp(b),
-                    (Val::Str(a), Val::Str(b)) => a.cmp(b),
-                    (a, b) => {
-                        return Err(err(format!(
-                            "incompatible types for comparison: {} and {}",
-                            a.type_name(),
-                            b.type_name()
-                        )));
-                    }
-                };
-                Val::Bool(match name {
-                    "lt" => ord.is_lt(),
-                    "le" => ord.is_le(),
-                    "gt" => ord.is_gt(),
-                    _ => ord.is_ge(),
-                })
-            }
-            "and" | "or" => {
-                if args.is_empty() {
-                    return Err(err(format!("missing argument for {name}")));
-                }
-                let want = name == "or";
-                args.iter()
-                    .find(|v| v.truthy() == want)
-                    .cloned()
-                    .unwrap_or_else(|| args.last().cloned().unwrap_or(Val::Nil))
-            }
-            "not" => {
-                arity(1)?;
-                Val::Bool(!args[0].truthy())
-            }
-            "len" => {
-                arity(1)?;
-                Val::Int(match &args[0] {
-                    Val::Str(s) => s.len() as i64,
-                    Val::List(l) => l.len() as i64,
-                    Val::Map(m) => m.len() as i64,
-                    other => return Err(err(format!("len of {}", other.type_name()))),
-                })
-            }
-            "print" => Val::Str(args.iter().map(text).collect::<Vec<_>>().join("")),
-            "printf" => {
-                if args.is_empty() {
-                    return Err(err("missing format for printf".into()));
-                }
-                Val::Str(printf(&text(&args[0]), &args[1..]))
-            }
-            "toUpper" | "toLower" | "toTitle" | "trimSpace" => {
-                arity(1)?;
-                let s = text(&args[0]);
-                Val::Str(match name {
-                    "toUpper" => s.to_uppercase(),
-                    "toLower" => s.to_lowercase(),
-                    "toTitle" => title(&s),
-                    _ => s.trim().to_string(),
-                })
-            }
-            "trim" => {
-                arity(2)?;
-                let cut: Vec<char> = text(&args[0]).chars().collect();
-                Val::Str(text(&args[1]).trim_matches(cut.as_slice()).to_string())
-            }
-            "replaceAll" => {
-                arity(3)?;
-                Val::Str(text(&args[2]).replace(&text(&args[0]), &text(&args[1])))
-            }
-            "split" => {
-                arity(2)?;
-                let s = text(&args[1]);
-                if s.is_empty() {
-                    Val::List(Vec::new())
-                } else {
-                    Val::List(
-                        s.split(&text(&args[0]))
-                            .map(|p| Val::Str(p.into()))
-                            .collect(),
-                    )
-                }
-            }
-            "join" => {
-                arity(2)?;
-                let Val::List(items) = &args[1] else {
-                    return Err(err(format!(
-                        "join needs a list, got {}",
-                        args[1].type_name()
-                    )));
-                };
-                Val::Str(
-                    items
-                        .iter()
-                        .map(text)
-                        .collect::<Vec<_>>()
-                        .join(&text(&args[0])),
-                )
-            }
-            "contains" => {
-                arity(2)?;
-                Val::Bool(match &args[1] {
-                    Val::List(l) => l.contains(&args[0]),
-                    other => text(other).contains(&text(&args[0])),
-                })
-            }
-            "parseInt" => {
-                arity(1)?;
-                let s = text(&args[0]);
-                Val::Int(
-                    s.trim()
-                        .parse()
-                        .map_err(|_| err(format!("parseInt: {s:?} is not an integer")))?,
-                )
-            }
-            "parseBool" => {
-                arity(1)?;
-                let s = text(&args[0]);
-                Val::Bool(match s.trim() {
-                    "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
-                    "0" | "f" | "F" | "false" | "FALSE" | "False" => false,
-                    _ => return Err(err(format!("parseBool: {s:?} is not a boolean"))),
-                })
-            }
-            "default" => {
-                arity(2)?;
-                if args[1].truthy() {
-                    args[1].clone()
-                } else {
-                    args[0].clone()
-                }
-            }
-            other => {
-                return Err(TemplateError::UnknownFunction {
-                    line,
-                    function: other.to_string(),
-                });
-            }
-        })
+            _ => funcs::call(c),
+        }
     }
 }
 
