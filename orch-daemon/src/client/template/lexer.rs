@@ -113,7 +113,7 @@ pub(super) fn find_close(s: &str, right: &str) -> Option<usize> {
                     i += 1;
                 }
             }
-            _ if s[i..].starts_with(right) => return Some(i),
+            _ if bytes[i..].starts_with(right.as_bytes()) => return Some(i),
             _ => {}
         }
         i += 1;

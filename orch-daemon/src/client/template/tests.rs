@@ -331,3 +331,12 @@ fn hostile_templates_are_refused_not_crashing_the_client() {
     // Within the limits all is as before.
     assert_eq!(r("{{ range 3 }}x{{ end }}").unwrap(), "xxx");
 }
+
+/// Fuzz-found: a multi-byte character right after `{` inside an action made the lexer
+/// slice inside the character (a panic in the client).
+#[test]
+fn multibyte_text_inside_an_unclosed_action_is_an_error() {
+    let input = String::from_utf8(vec![123, 123, 10, 59, 59, 123, 216, 174]).unwrap();
+    assert!(render(&input, "", "", &ctx()).is_err());
+    assert!(render("{{ \"é\" }}{é}}", "", "", &ctx()).is_ok());
+}
