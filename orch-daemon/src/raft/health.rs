@@ -37,6 +37,10 @@ const REFRESH: Duration = Duration::from_secs(1);
 /// The shortest wait between refreshes (a change of leader refreshes early).
 const MIN_REFRESH: Duration = Duration::from_millis(100);
 
+/// No warnings this soon after the server started (elections and catching up after a
+/// restart take a moment; the health endpoints report it meanwhile).
+const STARTUP_GRACE: Duration = Duration::from_secs(10);
+
 /// While unhealthy, the warning is repeated this often.
 const WARN_EVERY: Duration = Duration::from_secs(30);
 
@@ -302,10 +306,21 @@ async fn fetch_leader_view(network: &HttpNetwork, addr: &str) -> Option<RaftHeal
 
 /// Logs health changes: a warning when this server or a peer stops keeping up (again
 /// every [`WARN_EVERY`] while it lasts), a note when it recovers.
-#[derive(Default)]
 struct HealthLog {
     /// Unhealthy since the last warning, by subject (`None`: this server).
     warned: BTreeMap<Option<NodeId>, Instant>,
+    /// When monitoring began: a server that just started has no leader yet, which is
+    /// not worth a warning until [`STARTUP_GRACE`] has passed.
+    started: Instant,
+}
+
+impl Default for HealthLog {
+    fn default() -> Self {
+        HealthLog {
+            warned: BTreeMap::new(),
+            started: Instant::now(),
+        }
+    }
 }
 
 impl HealthLog {
@@ -329,10 +344,11 @@ impl HealthLog {
             }
             return;
         }
-        let due = self
-            .warned
-            .get(&who)
-            .is_none_or(|at| at.elapsed() >= WARN_EVERY);
+        let due = self.started.elapsed() >= STARTUP_GRACE
+            && self
+                .warned
+                .get(&who)
+                .is_none_or(|at| at.elapsed() >= WARN_EVERY);
         if due {
             match who {
                 None => tracing::warn!(reason = %reason(), "raft: this server is not keeping up"),
