@@ -51,6 +51,23 @@ impl Default for Ports {
     }
 }
 
+/// A `plugin "<driver>"` block. Only `raw_exec`'s `enabled` is configurable so far; any
+/// other plugin or setting is refused by name (see [`AgentConfig::check_plugins`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginBlock {
+    /// The driver's settings.
+    pub config: PluginSettings,
+}
+
+/// A driver plugin's `config` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginSettings {
+    /// `raw_exec`: run tasks unisolated as the agent's user. Off unless set, as in Nomad.
+    pub enabled: bool,
+}
+
 /// `server_join` block.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -191,9 +208,32 @@ pub struct AgentConfig {
     pub client: ClientConfig,
     /// Autoscaler sources (servers only).
     pub autoscaler: AutoscalerBlock,
+    /// Task driver plugins (`plugin "raw_exec" { config { enabled = true } }`).
+    pub plugin: std::collections::BTreeMap<String, PluginBlock>,
     /// Dev mode: one in-memory server+client on 127.0.0.1.
     #[serde(skip)]
     pub dev: bool,
+}
+
+impl AgentConfig {
+    /// Refuses plugin blocks orch cannot honour: only `raw_exec` is configurable.
+    pub fn check_plugins(&self) -> Result<(), ConfigError> {
+        match self.plugin.keys().find(|name| name.as_str() != "raw_exec") {
+            Some(name) => Err(ConfigError::Flag(format!(
+                "plugin {name:?}: orch configures only the raw_exec plugin (config {{ enabled = true }}); remove this block"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the client offers `raw_exec`: configured on, or dev mode (as Nomad's).
+    pub fn raw_exec_enabled(&self) -> bool {
+        self.dev
+            || self
+                .plugin
+                .get("raw_exec")
+                .is_some_and(|p| p.config.enabled)
+    }
 }
 
 impl Default for AgentConfig {
@@ -209,6 +249,7 @@ impl Default for AgentConfig {
             server: ServerConfig::default(),
             client: ClientConfig::default(),
             autoscaler: AutoscalerBlock::default(),
+            plugin: Default::default(),
             dev: false,
         }
     }
@@ -314,6 +355,7 @@ impl AgentConfig {
             }
         }
         self.merge_client(other.client);
+        self.plugin.extend(other.plugin);
         if other.autoscaler.prometheus_address.is_some() {
             self.autoscaler.prometheus_address = other.autoscaler.prometheus_address;
         }
@@ -436,7 +478,7 @@ impl AgentConfig {
 fn explain_hcl_error(message: &str) -> String {
     if message.contains("unknown field") {
         format!(
-            "{message}; orch supports name, region, datacenter, data_dir, bind_addr, log_level, ports, server and client (remove or rename the setting)"
+            "{message}; orch supports name, region, datacenter, data_dir, bind_addr, log_level, ports, server, client, autoscaler and plugin \"raw_exec\" (remove or rename the setting)"
         )
     } else {
         message.to_string()

@@ -107,9 +107,11 @@ pub fn load_config(args: &[String]) -> Result<AgentConfig, ConfigError> {
             ..ClientConfig::default()
         },
         autoscaler: Default::default(),
+        plugin: Default::default(),
         dev: p.has("dev"),
     };
     config.merge(flags);
+    config.check_plugins()?;
     config.finish()
 }
 
@@ -215,7 +217,11 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
             data_dir: data_dir.clone(),
             http_addr: http_addr.to_string(),
             bind_addr: bind.clone(),
-            drivers: DriverRegistry::with_builtin(shim),
+            drivers: if config.raw_exec_enabled() {
+                DriverRegistry::with_builtin(shim)
+            } else {
+                DriverRegistry::without_raw_exec(shim)
+            },
         })
         .map_err(|e| e.to_string())?;
         client.start().await;
@@ -270,6 +276,11 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
     }
     if let Some(c) = &client {
         println!("    Client node ID: {}", c.node_id());
+        if config.dev {
+            println!(
+                "    raw_exec:  enabled (dev mode); it runs tasks unisolated as the agent's user"
+            );
+        }
         let drivers: Vec<String> = c
             .node()
             .drivers

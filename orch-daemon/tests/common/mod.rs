@@ -104,7 +104,12 @@ pub fn start(dir: &Path, extra: &[&str]) -> Agent {
     static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let config = dir.join(format!("ports-{n}.hcl"));
-    std::fs::write(&config, "ports {\n  http = 0\n  rpc = 0\n  serf = 0\n}\n").unwrap();
+    // raw_exec is off unless configured (as in Nomad); the tests' jobs use it.
+    std::fs::write(
+        &config,
+        "ports {\n  http = 0\n  rpc = 0\n  serf = 0\n}\nplugin \"raw_exec\" {\n  config {\n    enabled = true\n  }\n}\n",
+    )
+    .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_orch"))
         .arg("agent")
         .args([

@@ -119,3 +119,43 @@ fn unknown_settings_and_bad_combinations_are_refused() {
     .unwrap();
     assert!(dev.server.enabled && dev.client.enabled && dev.bind() == "127.0.0.1");
 }
+
+#[test]
+fn raw_exec_is_off_unless_its_plugin_block_enables_it_and_other_plugins_are_refused() {
+    let mut c = AgentConfig::default();
+    assert!(!c.raw_exec_enabled());
+    c.merge(
+        AgentConfig::from_file(&write(
+            "plugin-on.hcl",
+            "plugin \"raw_exec\" {\n  config {\n    enabled = true\n  }\n}\n",
+        ))
+        .unwrap(),
+    );
+    assert!(c.raw_exec_enabled());
+    assert!(c.check_plugins().is_ok());
+    let dev = AgentConfig {
+        dev: true,
+        ..AgentConfig::default()
+    };
+    assert!(dev.raw_exec_enabled());
+    let mut docker = AgentConfig::default();
+    docker.merge(
+        AgentConfig::from_file(&write(
+            "plugin-docker.hcl",
+            "plugin \"docker\" {\n  config {\n    enabled = true\n  }\n}\n",
+        ))
+        .unwrap(),
+    );
+    let e = docker.check_plugins().unwrap_err().to_string();
+    assert!(
+        e.contains("plugin \"docker\": orch configures only the raw_exec plugin"),
+        "{e}"
+    );
+    let e = AgentConfig::from_file(&write(
+        "plugin-bad.hcl",
+        "plugin \"raw_exec\" {\n  config {\n    no_cgroups = true\n  }\n}\n",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("no_cgroups"), "{e}");
+}

@@ -63,8 +63,15 @@ impl DriverRegistry {
     /// `orch task-shim`: the agent passes `std::env::current_exe()`, tests
     /// `env!("CARGO_BIN_EXE_orch")`.
     pub fn with_builtin(shim_path: PathBuf) -> DriverRegistry {
+        let mut r = DriverRegistry::without_raw_exec(shim_path.clone());
+        r.register(Arc::new(RawExecDriver::new(shim_path)));
+        r
+    }
+
+    /// exec and java only: what a client offers unless `raw_exec` is enabled (it runs
+    /// tasks unisolated as the agent's user, so Nomad keeps it off by default).
+    pub fn without_raw_exec(shim_path: PathBuf) -> DriverRegistry {
         let mut r = DriverRegistry::new();
-        r.register(Arc::new(RawExecDriver::new(shim_path.clone())));
         r.register(Arc::new(ExecDriver::new(shim_path.clone())));
         r.register(Arc::new(JavaDriver::new(shim_path)));
         r
