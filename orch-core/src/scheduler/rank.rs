@@ -39,6 +39,39 @@ pub fn fit_score(algorithm: Algorithm, capacity: &Usage, used_after: &Usage) -> 
     raw.clamp(0.0, MAX_FIT) / MAX_FIT
 }
 
+/// orch's best-fit score, in `[0, 1]`: one minus the share of the node's CPU and memory
+/// that would be stranded if the node were filled with allocations like this one.
+///
+/// Every dimension a node has left counts (CPU, memory and disk): the number of such
+/// allocations that still fit is set by the tightest one, and what that leaves unused of
+/// CPU and memory is waste. Full nodes waste little, and a node whose free shape matches
+/// the ask wastes least, so CPU-heavy work lands where memory is nearly full and the
+/// reverse; nodes then fill in every dimension at once instead of stranding one.
+pub fn fit_score_waste(capacity: &Usage, used: &Usage, ask: &Usage) -> f64 {
+    let dims = [
+        (capacity.cpu_mhz, used.cpu_mhz, ask.cpu_mhz),
+        (capacity.memory_mb, used.memory_mb, ask.memory_mb),
+        (capacity.disk_mb, used.disk_mb, ask.disk_mb),
+    ];
+    let mut fit = u64::MAX;
+    for &(cap, u, a) in &dims {
+        if a > 0 {
+            fit = fit.min(cap.saturating_sub(u) / a);
+        }
+    }
+    if fit == u64::MAX {
+        fit = 0;
+    }
+    let mut waste = 0.0;
+    for &(cap, u, a) in &dims[..2] {
+        if cap > 0 {
+            let left = cap.saturating_sub(u).saturating_sub(a.saturating_mul(fit));
+            waste += left as f64 / cap as f64;
+        }
+    }
+    (1.0 - waste / 2.0).clamp(0.0, 1.0)
+}
+
 /// Penalty for placing next to allocations of the same job and group:
 /// `-(collisions + 1) / count`, nothing when there are none.
 pub fn job_anti_affinity(collisions: u32, desired_count: u32) -> Option<f64> {
@@ -206,6 +239,44 @@ mod tests {
             fit_score(Algorithm::Binpack, &cap(), &Usage::default()),
             0.0
         );
+    }
+
+    #[test]
+    fn waste_score_sends_work_where_its_shape_fits() {
+        let cap = Usage {
+            cpu_mhz: 1000,
+            memory_mb: 1000,
+            disk_mb: 1000,
+            ..Usage::default()
+        };
+        let cpu_heavy = Usage {
+            cpu_mhz: 100,
+            memory_mb: 10,
+            disk_mb: 10,
+            ..Usage::default()
+        };
+        // Memory nearly full, CPU free: the CPU-heavy ask fills what is left.
+        let mem_full = Usage {
+            cpu_mhz: 0,
+            memory_mb: 900,
+            ..Usage::default()
+        };
+        let cpu_full = Usage {
+            cpu_mhz: 800,
+            memory_mb: 100,
+            ..Usage::default()
+        };
+        assert!(
+            fit_score_waste(&cap, &mem_full, &cpu_heavy)
+                > fit_score_waste(&cap, &cpu_full, &cpu_heavy)
+        );
+        // Disk counts: a node whose disk is nearly gone strands its CPU and memory.
+        let disk_full = Usage {
+            disk_mb: 990,
+            ..Usage::default()
+        };
+        assert!(fit_score_waste(&cap, &disk_full, &cpu_heavy) < 0.1);
+        assert!((fit_score_waste(&cap, &cap, &Usage::default()) - 1.0).abs() < 1e-9);
     }
 
     #[test]

@@ -72,7 +72,9 @@ fn fullness(cap: &Usage, used: &Usage) -> u64 {
             (u.min(c) as u128 * 1_000_000 / c as u128) as u64
         }
     };
-    share(used.cpu_mhz, cap.cpu_mhz).max(share(used.memory_mb, cap.memory_mb))
+    share(used.cpu_mhz, cap.cpu_mhz)
+        .max(share(used.memory_mb, cap.memory_mb))
+        .max(share(used.disk_mb, cap.disk_mb))
 }
 
 /// Preemption switches per scheduler type; Nomad's defaults: on for system and sysbatch.
@@ -120,6 +122,11 @@ pub fn candidate_limit(batch: bool, nodes: usize) -> usize {
     let log = usize::BITS - (nodes - 1).leading_zeros();
     (log as usize).max(2)
 }
+
+/// Candidates scored under orch's best fit: shape matching ([`rank::fit_score_waste`])
+/// needs a choice among nodes of different free shapes. Measured on c1m (1,000 nodes,
+/// 100,000 allocations): 14 candidates fill to 0.92, 32 to 0.958, 48 to 0.958.
+const BEST_FIT_CANDIDATES: usize = 32;
 
 /// Nodes with a negative score are passed over this many times before being used.
 const MAX_SKIP: usize = 3;
@@ -207,8 +214,13 @@ impl<'a> Placer<'a> {
             nodes = keyed.into_iter().map(|(_, n)| n).collect();
         }
         let batch = job.job_type == job_type::BATCH || job.job_type == job_type::SYSBATCH;
+        let best_fit =
+            config.algorithm == Algorithm::Binpack && config.fill_order == FillOrder::FullestFirst;
         let limit = if config.exhaustive {
             usize::MAX
+        } else if best_fit {
+            // Shape matching needs a choice: batch work too compares several nodes.
+            BEST_FIT_CANDIDATES.max(candidate_limit(false, nodes.len()))
         } else {
             candidate_limit(batch, nodes.len())
         };
@@ -439,9 +451,13 @@ impl<'a> Placer<'a> {
             exhausted(metrics, node, &dim);
             return None;
         }
-        used.add(&view.ask);
         let mut scores = Vec::with_capacity(6);
-        scores.push(rank::fit_score(self.config.algorithm, &cap, &used));
+        if self.best_fit() {
+            scores.push(rank::fit_score_waste(&cap, &used, &view.ask));
+        } else {
+            used.add(&view.ask);
+            scores.push(rank::fit_score(self.config.algorithm, &cap, &used));
+        }
         let collisions = view.per_node.get(&node.id).copied().unwrap_or(0);
         scores.extend(match self.config.anti_affinity {
             AntiAffinity::Balanced => rank::job_anti_affinity_balanced(collisions, view.count),
