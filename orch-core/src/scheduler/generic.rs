@@ -103,13 +103,7 @@ pub fn schedule(
     if let Some(job) =
         job.filter(|_| !results.place.is_empty() || !results.destructive_update.is_empty())
     {
-        let mut p = Placer::new(
-            job,
-            state.nodes(),
-            |n| state.node_usage(&n.id),
-            config,
-            SchedRng::new(seed),
-        );
+        let mut p = Placer::new(job, state, config, SchedRng::new(seed));
         let deployment_id = results.deployment_id.clone();
         let destructive = results.destructive_update.iter().map(|d| {
             (

@@ -11,6 +11,7 @@
 //! ```
 
 pub mod assign;
+pub mod config;
 pub mod context;
 pub mod feasible;
 pub mod generic;
@@ -26,8 +27,8 @@ pub mod system;
 pub mod triggers;
 pub mod verify;
 
+pub use config::{AntiAffinity, FillOrder, PreemptionConfig, SchedulerConfig};
 pub use outcome::Outcome;
-pub use select::{AntiAffinity, FillOrder, PreemptionConfig, SchedulerConfig};
 
 use crate::model::{Evaluation, job_type};
 use crate::state::StateStore;

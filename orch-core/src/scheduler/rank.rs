@@ -55,8 +55,8 @@ pub fn fit_score_waste(capacity: &Usage, used: &Usage, ask: &Usage) -> f64 {
     ];
     let mut fit = u64::MAX;
     for &(cap, u, a) in &dims {
-        if a > 0 {
-            fit = fit.min(cap.saturating_sub(u) / a);
+        if let Some(k) = cap.saturating_sub(u).checked_div(a) {
+            fit = fit.min(k);
         }
     }
     if fit == u64::MAX {
@@ -117,6 +117,7 @@ pub fn affinity_score(weights_matched: impl IntoIterator<Item = (i8, bool)>) -> 
 
 /// One spread block, with the counts of the group's allocations per attribute value
 /// (existing ones and those already proposed in this plan).
+#[derive(Clone)]
 pub struct SpreadState<'a> {
     /// Weight of this block relative to the group's other spread blocks.
     pub weight: f64,
@@ -133,27 +134,27 @@ pub struct SpreadState<'a> {
 /// shortfall of the value against its target share (values without a target share what
 /// the targets leave); without targets, values below the minimum count are boosted and
 /// the most used ones penalized.
-pub fn spread_score(
-    spreads: &[SpreadState<'_>],
-    value_of: impl Fn(usize) -> Option<String>,
+pub fn spread_score<'a, 'v>(
+    spreads: impl Iterator<Item = SpreadState<'a>> + Clone,
+    value_of: impl Fn(usize) -> Option<&'v str>,
 ) -> Option<f64> {
-    let sum_weights: f64 = spreads.iter().map(|s| s.weight).sum();
-    if spreads.is_empty() || sum_weights <= 0.0 {
+    let sum_weights: f64 = spreads.clone().map(|s| s.weight).sum();
+    if spreads.clone().next().is_none() || sum_weights <= 0.0 {
         return None;
     }
     let mut total = 0.0;
-    for (i, s) in spreads.iter().enumerate() {
+    for (i, s) in spreads.enumerate() {
         let weight = s.weight / sum_weights;
         let Some(value) = value_of(i) else {
             total -= weight;
             continue;
         };
-        let used = s.counts.get(&value).copied().unwrap_or(0) as f64;
+        let used = s.counts.get(value).copied().unwrap_or(0) as f64;
         if s.targets.is_empty() {
             total += even_spread_boost(s.counts, used) * weight;
             continue;
         }
-        let desired = match s.targets.get(&value) {
+        let desired = match s.targets.get(value) {
             Some(pct) => f64::from(*pct) / 100.0 * f64::from(s.desired_count),
             None => {
                 let rest = 100u32.saturating_sub(s.targets.values().map(|p| u32::from(*p)).sum());
@@ -310,10 +311,10 @@ mod tests {
             counts: &counts,
             desired_count: 10,
         }];
-        let dc1 = spread_score(&s, |_| Some("dc1".into())).unwrap_or(0.0);
-        let dc2 = spread_score(&s, |_| Some("dc2".into())).unwrap_or(0.0);
+        let dc1 = spread_score(s.iter().cloned(), |_| Some("dc1")).unwrap_or(0.0);
+        let dc2 = spread_score(s.iter().cloned(), |_| Some("dc2")).unwrap_or(0.0);
         assert!(dc2 > dc1, "{dc2} > {dc1}");
-        assert_eq!(spread_score(&s, |_| None), Some(-1.0));
+        assert_eq!(spread_score(s.iter().cloned(), |_| None), Some(-1.0));
     }
 
     #[test]
@@ -326,9 +327,9 @@ mod tests {
             counts: &counts,
             desired_count: 6,
         }];
-        let a = spread_score(&s, |_| Some("a".into())).unwrap_or(0.0);
-        let b = spread_score(&s, |_| Some("b".into())).unwrap_or(0.0);
-        let c = spread_score(&s, |_| Some("c".into())).unwrap_or(0.0);
+        let a = spread_score(s.iter().cloned(), |_| Some("a")).unwrap_or(0.0);
+        let b = spread_score(s.iter().cloned(), |_| Some("b")).unwrap_or(0.0);
+        let c = spread_score(s.iter().cloned(), |_| Some("c")).unwrap_or(0.0);
         assert!(c >= b && b > a, "c={c} b={b} a={a}");
     }
 }

@@ -10,7 +10,7 @@ use super::outcome::{Failures, Outcome, PlacementSpec, finish, place_on};
 use super::plan::Plan;
 use super::reconcile::{describe, update::tasks_updated};
 use super::rng::SchedRng;
-use super::select::{Placer, SchedulerConfig};
+use super::select::{NoFit, Placer, SchedulerConfig};
 use crate::model::{Allocation, Evaluation, client_status, job_type, node_status};
 use crate::state::StateStore;
 
@@ -53,13 +53,7 @@ pub fn schedule(
             now,
         );
     };
-    let mut placer = Placer::new(
-        job,
-        state.nodes(),
-        |n| state.node_usage(&n.id),
-        config,
-        SchedRng::new(seed),
-    );
+    let mut placer = Placer::new(job, state, config, SchedRng::new(seed));
     let eligible: Vec<String> = placer.nodes().iter().map(|n| n.id.clone()).collect();
     let (tainted, missing) = tainted_nodes(state, live.iter().map(|a| a.node_id.as_str()));
 
@@ -167,11 +161,11 @@ pub fn schedule(
                         failures.record(&tg.name, metrics);
                     }
                 }
-                Err(exhausted) => {
+                Err(no_fit) => {
                     if let Some(old) = old {
                         ctx.unstop(old);
                     }
-                    if exhausted {
+                    if no_fit == NoFit::Full {
                         failures.record(&tg.name, metrics);
                     }
                 }

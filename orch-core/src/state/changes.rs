@@ -169,10 +169,7 @@ impl StateStore {
         self.allocs_by_modify.insert((a.modify_index, a.id.clone()));
         let usage = a.usage();
         if usage != crate::model::Usage::default() {
-            self.node_usage
-                .entry(a.node_id.clone())
-                .or_default()
-                .add(&usage);
+            self.nodes.add_usage(&a.node_id, &usage);
         }
         index_insert(&mut self.allocs_by_node, a.node_id.clone(), &a.id);
         index_insert(&mut self.allocs_by_job, key(&a.namespace, &a.job_id), &a.id);
@@ -288,7 +285,7 @@ impl StateStore {
                     n.create_index = create;
                     n.modify_index = index;
                     changed.nodes.push(id.clone());
-                    self.nodes.insert(id, n);
+                    self.nodes.insert(n);
                 }
                 None => {
                     self.nodes.remove(&id);
@@ -345,12 +342,7 @@ impl StateStore {
             if let Some(o) = &old {
                 self.allocs_by_modify.remove(&(o.modify_index, id.clone()));
                 let usage = o.usage();
-                if let Some(u) = self.node_usage.get_mut(&o.node_id) {
-                    u.sub(&usage);
-                    if *u == crate::model::Usage::default() {
-                        self.node_usage.remove(&o.node_id);
-                    }
-                }
+                self.nodes.sub_usage(&o.node_id, &usage);
                 index_remove(&mut self.allocs_by_node, &o.node_id, &id);
                 index_remove(&mut self.allocs_by_job, &key(&o.namespace, &o.job_id), &id);
                 index_remove(&mut self.allocs_by_eval, &o.eval_id, &id);

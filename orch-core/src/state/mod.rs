@@ -22,6 +22,7 @@ mod deployments;
 mod error;
 mod evals;
 mod jobs;
+mod node_table;
 mod nodes;
 mod scaling;
 mod services;
@@ -38,6 +39,7 @@ pub use changes::ChangedKeys;
 pub use command::*;
 pub use error::StateError;
 pub use jobs::spec_changed;
+pub use node_table::{Dense, NO_CLASS, NodeTable};
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
 pub use snapshot::SNAPSHOT_FORMAT;
 
@@ -86,7 +88,10 @@ pub struct StateStore {
     /// job-sized slots per job.
     job_versions: BTreeMap<JobKey, BTreeMap<u64, Arc<Job>>>,
     alloc_jobs: BTreeMap<JobVersionKey, Job>,
-    nodes: BTreeMap<String, Node>,
+    /// Nodes by ID and by compact slot, with the usage of their non-terminal
+    /// allocations: the scheduler's hot path reads these dense figures instead of
+    /// looking nodes up by ID on every candidate.
+    nodes: NodeTable,
     evals: BTreeMap<String, Evaluation>,
     allocs: BTreeMap<String, Allocation>,
     deployments: BTreeMap<String, Deployment>,
@@ -97,9 +102,6 @@ pub struct StateStore {
     // Derived indexes, rebuilt on restore.
     evals_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     allocs_by_node: BTreeMap<String, BTreeSet<String>>,
-    /// Resources held by non-terminal allocations, per node: the scheduler's hot path
-    /// reads it instead of summing a node's allocations on every candidate.
-    node_usage: BTreeMap<String, crate::model::Usage>,
     allocs_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     allocs_by_eval: BTreeMap<String, BTreeSet<String>>,
     deployments_by_job: BTreeMap<JobKey, BTreeSet<String>>,
@@ -341,7 +343,13 @@ impl StateStore {
 
     /// Resources held on a node by its non-terminal allocations.
     pub fn node_usage(&self, node_id: &str) -> crate::model::Usage {
-        self.node_usage.get(node_id).copied().unwrap_or_default()
+        self.nodes.usage(node_id)
+    }
+
+    /// The node table: nodes by slot with their dense capacity and usage, for the
+    /// scheduler's hot path.
+    pub fn node_table(&self) -> &NodeTable {
+        &self.nodes
     }
 
     /// Allocations on a node (without jobs), ordered by ID, terminal ones included.

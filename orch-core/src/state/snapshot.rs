@@ -121,7 +121,7 @@ impl StateStore {
                 .insert((j.namespace.clone(), j.id.clone(), j.version), j);
         }
         for n in snap.nodes {
-            store.nodes.insert(n.id.clone(), n);
+            store.nodes.insert(n);
         }
         for e in snap.evals {
             store.index_eval(&e);
