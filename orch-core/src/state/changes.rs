@@ -64,13 +64,13 @@ pub struct ChangedKeys {
 
 /// Gets an object for modification through the change set, copying it from the store on
 /// first use, so several edits in one command compose.
-fn overlay_mut<'a, T: Clone>(
+fn overlay_mut<'a, T: Clone, B: std::borrow::Borrow<T>>(
     over: &'a mut BTreeMap<String, Option<T>>,
-    base: &BTreeMap<String, T>,
+    base: &BTreeMap<String, B>,
     id: &str,
 ) -> Option<&'a mut T> {
     if !over.contains_key(id) {
-        let current = base.get(id)?.clone();
+        let current = base.get(id)?.borrow().clone();
         over.insert(id.to_string(), Some(current));
     }
     over.get_mut(id)?.as_mut()
@@ -357,7 +357,7 @@ impl StateStore {
                     self.index_alloc(&a);
                     touched.insert(key(&a.namespace, &a.job_id));
                     changed.allocs.push(id.clone());
-                    self.allocs.insert(id, a);
+                    self.allocs.insert(id, Box::new(a));
                 }
                 None => {
                     if let Some(o) = old {
@@ -485,7 +485,7 @@ impl StateStore {
             };
         }
         let k = key(&job.namespace, &job.id);
-        let allocs = self.collect(&self.allocs_by_job, &k, &self.allocs);
+        let allocs = self.collect_allocs(&self.allocs_by_job, &k);
         let mut has_alloc = false;
         for a in allocs.iter().filter(|a| a.create_index >= job.create_index) {
             has_alloc = true;

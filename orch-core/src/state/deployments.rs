@@ -200,7 +200,7 @@ impl StateStore {
             let healthy = state
                 .placed_canaries
                 .iter()
-                .filter(|id| healthy_of(self.allocs.get(id.as_str())) == Some(true))
+                .filter(|id| healthy_of(self.allocs.get(id.as_str()).map(|a| &**a)) == Some(true))
                 .count();
             if healthy < state.desired_canaries as usize {
                 return Err(StateError::Conflict(format!(
@@ -287,7 +287,7 @@ impl StateStore {
             ds.modify_index = index;
             a.modify_time = c.now;
             self.track_deployment(&mut ch, Some(old), &a);
-            ch.allocs.insert(a.id.clone(), Some(a));
+            ch.allocs.insert(a.id.clone(), Some(*a));
         }
         if let Some(dm) = ch.deployment_mut(self, &c.deployment_id) {
             dm.modify_time = c.now;

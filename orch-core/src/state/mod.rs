@@ -93,7 +93,9 @@ pub struct StateStore {
     /// looking nodes up by ID on every candidate.
     nodes: NodeTable,
     evals: BTreeMap<String, Evaluation>,
-    allocs: BTreeMap<String, Allocation>,
+    /// Boxed: a B-tree node holds eleven values inline, and an allocation is close to a
+    /// kilobyte, so unboxed values cost their slack and every insert moves them.
+    allocs: BTreeMap<String, Box<Allocation>>,
     deployments: BTreeMap<String, Deployment>,
     services: BTreeMap<String, crate::model::ServiceRegistration>,
     periodic_launches: BTreeMap<JobKey, PeriodicLaunch>,
@@ -303,14 +305,14 @@ impl StateStore {
     /// An allocation by ID with its job spec attached, as Nomad's API returns it.
     pub fn alloc(&self, id: &str) -> Option<Allocation> {
         let stored = self.allocs.get(id)?;
-        let mut alloc = stored.clone();
+        let mut alloc = (**stored).clone();
         alloc.job = self.alloc_job(stored).cloned().map(Box::new);
         Some(alloc)
     }
 
     /// An allocation by ID as stored: without its job (cheap; use [`Self::alloc_job`]).
     pub fn alloc_stub(&self, id: &str) -> Option<&Allocation> {
-        self.allocs.get(id)
+        self.allocs.get(id).map(|a| &**a)
     }
 
     /// The job spec an allocation was placed for (its job ID at its job version).
@@ -324,7 +326,7 @@ impl StateStore {
 
     /// All allocations as stored (without jobs), ordered by ID.
     pub fn allocs(&self) -> impl Iterator<Item = &Allocation> {
-        self.allocs.values()
+        self.allocs.values().map(|a| &**a)
     }
 
     /// Evaluations created or changed after `index`, oldest change first.
@@ -338,7 +340,7 @@ impl StateStore {
     pub fn allocs_modified_after(&self, index: u64) -> impl Iterator<Item = &Allocation> {
         self.allocs_by_modify
             .range((index.saturating_add(1), String::new())..)
-            .filter_map(|(_, id)| self.allocs.get(id))
+            .filter_map(|(_, id)| self.allocs.get(id).map(|a| &**a))
     }
 
     /// Resources held on a node by its non-terminal allocations.
@@ -354,17 +356,17 @@ impl StateStore {
 
     /// Allocations on a node (without jobs), ordered by ID, terminal ones included.
     pub fn allocs_by_node(&self, node_id: &str) -> Vec<&Allocation> {
-        self.collect(&self.allocs_by_node, node_id, &self.allocs)
+        self.collect_allocs(&self.allocs_by_node, node_id)
     }
 
     /// Allocations of a job ID (any incarnation, without jobs), ordered by ID.
     pub fn allocs_by_job(&self, namespace: &str, job_id: &str) -> Vec<&Allocation> {
-        self.collect(&self.allocs_by_job, &key(namespace, job_id), &self.allocs)
+        self.collect_allocs(&self.allocs_by_job, &key(namespace, job_id))
     }
 
     /// Allocations placed by an evaluation (without jobs), ordered by ID.
     pub fn allocs_by_eval(&self, eval_id: &str) -> Vec<&Allocation> {
-        self.collect(&self.allocs_by_eval, eval_id, &self.allocs)
+        self.collect_allocs(&self.allocs_by_eval, eval_id)
     }
 
     /// A deployment by ID.
@@ -395,6 +397,25 @@ impl StateStore {
                     .cmp(&b.create_index)
                     .then_with(|| a.id.cmp(&b.id))
             })
+    }
+
+    fn collect_allocs<'a, K, Q>(
+        &'a self,
+        index: &'a BTreeMap<K, BTreeSet<String>>,
+        k: &Q,
+    ) -> Vec<&'a Allocation>
+    where
+        K: Ord + std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        index
+            .get(k)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| self.allocs.get(id).map(|a| &**a))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn collect<'a, K, Q, T>(

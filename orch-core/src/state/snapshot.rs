@@ -66,7 +66,7 @@ impl StateStore {
             alloc_jobs: self.alloc_jobs.values().collect(),
             nodes: self.nodes.values().collect(),
             evals: self.evals.values().collect(),
-            allocs: self.allocs.values().collect(),
+            allocs: self.allocs.values().map(|a| &**a).collect(),
             deployments: self.deployments.values().collect(),
             services: self.services.values().collect(),
             periodic_launches: self.periodic_launches.values().collect(),
@@ -129,7 +129,7 @@ impl StateStore {
         }
         for a in snap.allocs {
             store.index_alloc(&a);
-            store.allocs.insert(a.id.clone(), a);
+            store.allocs.insert(a.id.clone(), Box::new(a));
         }
         for d in snap.deployments {
             store.index_deployment(&d);

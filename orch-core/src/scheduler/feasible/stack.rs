@@ -57,7 +57,7 @@ pub fn record_filtered(metrics: &mut AllocationMetric, node: &Node, reason: &str
     }
 }
 
-fn bump(map: &mut std::collections::BTreeMap<String, u64>, key: &str) {
+fn bump(map: &mut crate::model::SmallMap<String, u64>, key: &str) {
     match map.get_mut(key) {
         Some(n) => *n += 1,
         None => {
