@@ -174,6 +174,12 @@ impl<'s> PlanContext<'s> {
                 .add(&old.usage());
             self.touch(&old.node_id);
         }
+        self.place_new(alloc);
+    }
+
+    /// Adds a new allocation, one whose fresh ID the state cannot hold yet: skips
+    /// looking for an older version of it (a lookup in every allocation of the cluster).
+    pub fn place_new(&mut self, alloc: Allocation) {
         self.touch(&alloc.node_id);
         self.added
             .entry(alloc.node_id.clone())

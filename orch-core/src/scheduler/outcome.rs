@@ -120,7 +120,7 @@ pub fn place_on(
         job_version: job.version,
         ..Allocation::default()
     };
-    ctx.place(alloc);
+    ctx.place_new(alloc);
     placer.record_placement(gi, choice.node);
     Ok(())
 }

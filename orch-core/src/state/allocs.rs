@@ -183,7 +183,7 @@ impl StateStore {
             if a.node_name.is_empty() {
                 a.node_name.clone_from(&node.name);
             }
-            let old = self.allocs.get(&a.id);
+            let old = self.allocs.get(&super::Id::new(&a.id));
             match old {
                 Some(o) => {
                     // In-place update: the client owns task states and (unless the
@@ -256,7 +256,7 @@ impl StateStore {
         for (prev, next) in links {
             let staged = match ch.allocs.get(&prev) {
                 Some(a) => a.as_ref(),
-                None => self.allocs.get(&prev).map(|p| &**p),
+                None => self.allocs.get(&super::Id::new(&prev)).map(|p| &**p),
             };
             if staged.is_some_and(|p| p.next_allocation != next)
                 && let Some(p) = ch.alloc_mut(self, &prev)
@@ -283,7 +283,7 @@ impl StateStore {
             validate_client_status(&u.id, &u.client_status)?;
             let old = self
                 .allocs
-                .get(&u.id)
+                .get(&super::Id::new(&u.id))
                 .ok_or_else(|| StateError::AllocNotFound(u.id.clone()))?;
             let mut a = old.clone();
             a.client_status = u.client_status;

@@ -21,6 +21,7 @@ mod command;
 mod deployments;
 mod error;
 mod evals;
+mod id;
 mod jobs;
 mod node_table;
 mod nodes;
@@ -38,6 +39,7 @@ use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch
 pub use changes::ChangedKeys;
 pub use command::*;
 pub use error::StateError;
+pub use id::Id;
 pub use jobs::spec_changed;
 pub use node_table::{Dense, NO_CLASS, NodeTable};
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
@@ -95,7 +97,7 @@ pub struct StateStore {
     evals: BTreeMap<String, Evaluation>,
     /// Boxed: a B-tree node holds eleven values inline, and an allocation is close to a
     /// kilobyte, so unboxed values cost their slack and every insert moves them.
-    allocs: BTreeMap<String, Box<Allocation>>,
+    allocs: BTreeMap<Id, Box<Allocation>>,
     deployments: BTreeMap<String, Deployment>,
     services: BTreeMap<String, crate::model::ServiceRegistration>,
     periodic_launches: BTreeMap<JobKey, PeriodicLaunch>,
@@ -103,14 +105,14 @@ pub struct StateStore {
     scaling_events: BTreeMap<JobKey, BTreeMap<String, Vec<crate::model::ScalingEvent>>>,
     // Derived indexes, rebuilt on restore.
     evals_by_job: BTreeMap<JobKey, BTreeSet<String>>,
-    allocs_by_node: BTreeMap<String, BTreeSet<String>>,
-    allocs_by_job: BTreeMap<JobKey, BTreeSet<String>>,
-    allocs_by_eval: BTreeMap<String, BTreeSet<String>>,
+    allocs_by_node: BTreeMap<Id, BTreeSet<Id>>,
+    allocs_by_job: BTreeMap<JobKey, BTreeSet<Id>>,
+    allocs_by_eval: BTreeMap<Id, BTreeSet<Id>>,
     deployments_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     /// Evaluations and allocations by `(ModifyIndex, ID)`, so watchers (the leader's
     /// feeder) find what changed since an index without scanning everything.
     evals_by_modify: BTreeSet<(u64, String)>,
-    allocs_by_modify: BTreeSet<(u64, String)>,
+    allocs_by_modify: BTreeSet<(u64, Id)>,
     services_by_alloc: BTreeMap<String, BTreeSet<String>>,
     /// Jobs the leader's periodic dispatcher and autoscaler watch, so their loops visit
     /// a handful of jobs instead of every job on every change.
@@ -304,7 +306,7 @@ impl StateStore {
 
     /// An allocation by ID with its job spec attached, as Nomad's API returns it.
     pub fn alloc(&self, id: &str) -> Option<Allocation> {
-        let stored = self.allocs.get(id)?;
+        let stored = self.allocs.get(&Id::new(id))?;
         let mut alloc = (**stored).clone();
         alloc.job = self.alloc_job(stored).cloned().map(Box::new);
         Some(alloc)
@@ -312,7 +314,7 @@ impl StateStore {
 
     /// An allocation by ID as stored: without its job (cheap; use [`Self::alloc_job`]).
     pub fn alloc_stub(&self, id: &str) -> Option<&Allocation> {
-        self.allocs.get(id).map(|a| &**a)
+        self.allocs.get(&Id::new(id)).map(|a| &**a)
     }
 
     /// The job spec an allocation was placed for (its job ID at its job version).
@@ -339,7 +341,7 @@ impl StateStore {
     /// Allocations created or changed after `index`, oldest change first.
     pub fn allocs_modified_after(&self, index: u64) -> impl Iterator<Item = &Allocation> {
         self.allocs_by_modify
-            .range((index.saturating_add(1), String::new())..)
+            .range((index.saturating_add(1), Id::new(""))..)
             .filter_map(|(_, id)| self.allocs.get(id).map(|a| &**a))
     }
 
@@ -356,7 +358,7 @@ impl StateStore {
 
     /// Allocations on a node (without jobs), ordered by ID, terminal ones included.
     pub fn allocs_by_node(&self, node_id: &str) -> Vec<&Allocation> {
-        self.collect_allocs(&self.allocs_by_node, node_id)
+        self.collect_allocs(&self.allocs_by_node, &Id::new(node_id))
     }
 
     /// Allocations of a job ID (any incarnation, without jobs), ordered by ID.
@@ -366,7 +368,7 @@ impl StateStore {
 
     /// Allocations placed by an evaluation (without jobs), ordered by ID.
     pub fn allocs_by_eval(&self, eval_id: &str) -> Vec<&Allocation> {
-        self.collect_allocs(&self.allocs_by_eval, eval_id)
+        self.collect_allocs(&self.allocs_by_eval, &Id::new(eval_id))
     }
 
     /// A deployment by ID.
@@ -401,7 +403,7 @@ impl StateStore {
 
     fn collect_allocs<'a, K, Q>(
         &'a self,
-        index: &'a BTreeMap<K, BTreeSet<String>>,
+        index: &'a BTreeMap<K, BTreeSet<Id>>,
         k: &Q,
     ) -> Vec<&'a Allocation>
     where

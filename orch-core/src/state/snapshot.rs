@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{JobKey, StateError, StateStore};
+use super::{Id, JobKey, StateError, StateStore};
 use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch, ScalingEvent};
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
@@ -129,7 +129,7 @@ impl StateStore {
         }
         for a in snap.allocs {
             store.index_alloc(&a);
-            store.allocs.insert(a.id.clone(), Box::new(a));
+            store.allocs.insert(Id::new(&a.id), Box::new(a));
         }
         for d in snap.deployments {
             store.index_deployment(&d);

@@ -9,6 +9,9 @@ use crate::model::{Constraint, Job, TaskGroup, Usage};
 use crate::scheduler::context::PlanContext;
 use crate::scheduler::feasible::{CompiledConstraint, ProposedAllocs, Target};
 
+/// Candidates scored when spreads or affinities apply.
+const SCORED_CANDIDATES: usize = 100;
+
 /// One spread block with the group's allocations per attribute value.
 pub struct SpreadView {
     pub attribute: Target,
@@ -30,7 +33,7 @@ pub struct GroupView {
     pub ask: Usage,
     pub count: u32,
     /// Candidates to score: Nomad scores `max(count, 100)` nodes when spreads or
-    /// affinities apply (enough for them to be right, bounded to stay fast).
+    /// affinities apply (enough for them to be right); orch's best fit 100.
     pub limit: usize,
     /// The group's live allocations, by node position.
     pub per_node: Vec<u32>,
@@ -58,10 +61,11 @@ impl GroupView {
         job: &Job,
         tg: &TaskGroup,
         order: &NodeOrder<'_>,
-        base_limit: usize,
+        limits: (usize, bool),
         class_stable: bool,
         class_count: usize,
     ) -> Self {
+        let (base_limit, best_fit) = limits;
         let scored = !job.affinities.is_empty()
             || !job.spreads.is_empty()
             || !tg.affinities.is_empty()
@@ -71,10 +75,14 @@ impl GroupView {
         let mut view = GroupView {
             ask: tg.ask(),
             count: tg.count,
-            limit: if scored {
-                base_limit.max(tg.count as usize).max(100)
-            } else {
-                base_limit
+            limit: match (scored, best_fit) {
+                (false, _) => base_limit,
+                // Best fit visits nodes fullest first across every attribute value, so
+                // a hundred candidates cover the values a spread or affinity weighs;
+                // scoring `count` of them (up to a thousand) per placement bought
+                // nothing but time.
+                (true, true) => base_limit.max(SCORED_CANDIDATES),
+                (true, false) => base_limit.max(tg.count as usize).max(SCORED_CANDIDATES),
             },
             per_node: vec![0; n],
             dead: vec![false; n],

@@ -106,12 +106,17 @@ impl<'a> Placer<'a> {
             nodes_in_pool: n as u64,
             ..AllocationMetric::default()
         };
-        for node in &order.nodes {
-            match pool.nodes_available.get_mut(&node.datacenter) {
-                Some(c) => *c += 1,
-                None => {
-                    pool.nodes_available.insert(node.datacenter.clone(), 1);
-                }
+        let table = state.node_table();
+        let mut per_dc = vec![0u64; table.datacenters().len()];
+        for &slot in &order.slots {
+            if let Some(d) = table.dense().get(slot as usize) {
+                per_dc[d.datacenter as usize] += 1;
+            }
+        }
+        for (dc, count) in per_dc.into_iter().enumerate() {
+            if count > 0 {
+                pool.nodes_available
+                    .insert(table.datacenters()[dc].clone(), count);
             }
         }
         Placer {
@@ -178,7 +183,7 @@ impl<'a> Placer<'a> {
             self.job,
             tg,
             &self.order,
-            self.limit,
+            (self.limit, self.config.best_fit()),
             self.feasibility.class_stable(gi),
             self.class_count,
         );

@@ -68,7 +68,8 @@ fn build_node(i: usize, s: &NodeSpec) -> Node {
 /// Load of another job on node `i` (so nodes differ in fullness and shape).
 fn filler(i: usize, spec: &NodeSpec) -> Allocation {
     let cap = 1000u64 << spec.size;
-    let mut a = crate::state::testutil::alloc(&format!("f{i:03}"), "filler", &format!("n{i:03}"), 0);
+    let mut a =
+        crate::state::testutil::alloc(&format!("f{i:03}"), "filler", &format!("n{i:03}"), 0);
     a.task_group = "web".into();
     let pct = u64::from(spec.load_pct);
     a.allocated_resources.tasks.insert(
@@ -106,8 +107,11 @@ fn cluster(specs: &[NodeSpec], ask: (u64, u64), count: u32, rack: bool) -> (Stat
         .filter(|(_, spec)| spec.ready)
         .map(|(i, spec)| filler(i, spec))
         .collect();
-    s.apply(index + 1, crate::state::Command::ApplyPlanResults(plan(allocs)))
-        .ok();
+    s.apply(
+        index + 1,
+        crate::state::Command::ApplyPlanResults(plan(allocs)),
+    )
+    .ok();
     let mut task = Task {
         name: "t".into(),
         driver: "raw_exec".into(),
