@@ -1,7 +1,8 @@
 //! c1m: bulk placement in orch-core (see BENCHMARKS.md of the design brief).
 //!
 //! `cargo run --release -p orch-benches --bin c1m -- --nodes N --allocs M [--scenario S]`
-//! Scenarios: default, system, fill, preempt. The last output line is one JSON object.
+//! Scenarios: default, system, fill, preempt, churn (see `benches/README.md`). The last
+//! output line is one JSON object.
 
 use std::time::Instant;
 
@@ -42,9 +43,9 @@ fn parse_args() -> Result<Args, String> {
             }
         }
     }
-    if !["default", "system", "fill", "preempt"].contains(&a.scenario.as_str()) {
+    if !["default", "system", "fill", "preempt", "churn"].contains(&a.scenario.as_str()) {
         return Err(format!(
-            "unknown scenario {:?}; expected default, system, fill or preempt",
+            "unknown scenario {:?}; expected default, system, fill, preempt or churn",
             a.scenario
         ));
     }
@@ -84,6 +85,55 @@ fn run_counted_job(c: &mut Cluster, job: Job, want: u64) -> Result<u64, String> 
     c.run_to_quiescence().map_err(|e| e.to_string())?;
     let queued: u64 = c.unplaced(&ns, &id).values().sum();
     Ok(want.saturating_sub(queued))
+}
+
+/// The churn scenario, once the default workload is placed: 1% of the nodes (every
+/// hundredth) fail at once; times the evaluations until every lost allocation is
+/// replaced, and checks that the cluster holds as many live allocations as before.
+fn churn(
+    c: &mut Cluster,
+    nodes: usize,
+    placed: u64,
+    extra: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<(), String> {
+    let failing: Vec<String> = (0..nodes).step_by(100).map(|i| c1m_node(i).id).collect();
+    let lost: u64 = failing
+        .iter()
+        .map(|n| {
+            c.state
+                .allocs_by_node(n)
+                .iter()
+                .filter(|a| !a.terminal())
+                .count() as u64
+        })
+        .sum();
+    let evals_before = c.stats.evals_processed;
+    let start = Instant::now();
+    for n in &failing {
+        c.fail_node(n).map_err(|e| e.to_string())?;
+    }
+    c.run_to_quiescence().map_err(|e| e.to_string())?;
+    let seconds = start.elapsed().as_secs_f64();
+    let live = c.report().placed;
+    if live != placed {
+        return Err(format!(
+            "churn: {live} live allocations after replacing {lost} lost ones, {placed} before"
+        ));
+    }
+    extra.insert("churn_failed_nodes".into(), (failing.len() as u64).into());
+    extra.insert("churn_lost".into(), lost.into());
+    extra.insert("churn_seconds".into(), seconds.into());
+    extra.insert(
+        "churn_evals".into(),
+        (c.stats.evals_processed - evals_before).into(),
+    );
+    let rate = if seconds > 0.0 {
+        lost as f64 / seconds
+    } else {
+        0.0
+    };
+    extra.insert("churn_replacements_per_sec".into(), rate.into());
+    Ok(())
 }
 
 fn live_allocs(c: &Cluster, ns: &str, id: &str) -> u64 {
@@ -133,7 +183,7 @@ fn run(args: &Args) -> Result<(), String> {
     };
     let start = Instant::now();
     match args.scenario.as_str() {
-        "default" => {
+        "default" | "churn" => {
             for job in c1m_jobs(args.allocs) {
                 let want = u64::from(job.task_groups[0].count);
                 asked += want;
@@ -230,8 +280,11 @@ fn run(args: &Args) -> Result<(), String> {
         }
     }
     let seconds = start.elapsed().as_secs_f64();
+    if args.scenario == "churn" {
+        churn(&mut c, args.nodes, placed, &mut extra)?;
+    }
     let report = c.report();
-    if args.scenario == "default" && report.placed != placed {
+    if ["default", "churn"].contains(&args.scenario.as_str()) && report.placed != placed {
         return Err(format!(
             "counted {placed} placements but the state holds {} live allocations",
             report.placed
