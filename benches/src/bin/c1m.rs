@@ -4,7 +4,40 @@
 //! Scenarios: default, system, fill, preempt, churn (see `benches/README.md`). The last
 //! output line is one JSON object.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+/// The system allocator, counting live heap bytes: `heap_mb` in the output says what
+/// the state holds, apart from allocator slack and fragmentation in `peak_rss_mb`.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 use orch_benches::{c1m_job, c1m_jobs, c1m_node};
 use orch_core::model::{Job, Task, TaskGroup, job_type};
@@ -326,6 +359,7 @@ fn run(args: &Args) -> Result<(), String> {
         "seconds": seconds,
         "placements_per_sec": if seconds > 0.0 { placed as f64 / seconds } else { 0.0 },
         "peak_rss_mb": peak_rss_mb(),
+        "heap_mb": LIVE.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0),
         "nodes_used": report.nodes_used,
         "lower_bound_nodes": lower_bound,
         "cpu_demand_mhz": cpu_demand,
