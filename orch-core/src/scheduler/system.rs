@@ -57,7 +57,7 @@ pub fn schedule(
         );
     };
     let mut placer = Placer::new(job, state, config, SchedRng::new(seed));
-    let eligible: Vec<String> = placer.nodes().iter().map(|n| n.id.clone()).collect();
+    let eligible: Vec<String> = placer.nodes().map(|n| n.id.clone()).collect();
     let (mut present, replace) = review_existing(&mut ctx, job, &live, now);
     // Sysbatch work that finished on a node at this version is done there.
     if job.job_type == job_type::SYSBATCH {

@@ -35,14 +35,15 @@ pub struct GroupView {
     /// Candidates to score: Nomad scores `max(count, 100)` nodes when spreads or
     /// affinities apply (enough for them to be right); orch's best fit 100.
     pub limit: usize,
-    /// The group's live allocations, by node position.
-    pub per_node: Vec<u32>,
-    /// Nodes (by position) found infeasible or full for this group in this evaluation.
-    pub dead: Vec<bool>,
+    /// The group's live allocations, by node position (only nodes that hold some).
+    pub per_node: BTreeMap<u32, u32>,
+    /// Nodes (by position, one bit each) found infeasible or full for this group in
+    /// this evaluation.
+    dead: Vec<u64>,
     /// Every position before this one is dead.
     pub first_live: usize,
-    /// Positions that were full before anything was tried on them: counted as
-    /// exhausted in the metrics of a failed placement.
+    /// Positions skipped as too full before anything else was tried on them: counted
+    /// as exhausted in the metrics of a failed placement only.
     pub prefull: Vec<u32>,
     /// Per computed class, when every check of the group is class-stable.
     pub classes: Vec<ClassAnswer>,
@@ -71,7 +72,7 @@ impl GroupView {
             || !tg.affinities.is_empty()
             || !tg.spreads.is_empty()
             || tg.tasks.iter().any(|t| !t.affinities.is_empty());
-        let n = order.nodes.len();
+        let n = order.len();
         let mut view = GroupView {
             ask: tg.ask(),
             count: tg.count,
@@ -84,8 +85,8 @@ impl GroupView {
                 (true, true) => base_limit.max(SCORED_CANDIDATES),
                 (true, false) => base_limit.max(tg.count as usize).max(SCORED_CANDIDATES),
             },
-            per_node: vec![0; n],
-            dead: vec![false; n],
+            per_node: BTreeMap::new(),
+            dead: vec![0; n.div_ceil(64)],
             first_live: 0,
             prefull: Vec::new(),
             classes: vec![ClassAnswer::Unknown; class_count],
@@ -101,7 +102,7 @@ impl GroupView {
         let table = ctx.state.node_table();
         for a in ctx.job_allocs().filter(|a| a.task_group == tg.name) {
             if let Some(pos) = table.slot(&a.node_id).and_then(|s| order.position(s)) {
-                view.per_node[pos] += 1;
+                *view.per_node.entry(pos as u32).or_default() += 1;
             }
             if !view.spreads.is_empty()
                 && let Some(node) = ctx.state.node(&a.node_id)
@@ -113,45 +114,44 @@ impl GroupView {
                 }
             }
         }
-        for pos in 0..n {
-            if order.capacity[pos]
-                .fits(&order.used[pos], &view.ask)
-                .is_err()
-            {
-                view.dead[pos] = true;
-                view.prefull.push(pos as u32);
-            }
-        }
-        view.advance();
         view
+    }
+
+    /// Collisions: the group's allocations on the node at `pos`.
+    pub fn collisions(&self, pos: usize) -> u32 {
+        self.per_node.get(&(pos as u32)).copied().unwrap_or(0)
     }
 
     /// Marks a node dead for the group for the rest of the evaluation.
     pub fn mark_dead(&mut self, pos: usize) {
-        if let Some(d) = self.dead.get_mut(pos) {
-            *d = true;
+        if let Some(w) = self.dead.get_mut(pos / 64) {
+            *w |= 1 << (pos % 64);
         }
-        self.advance();
+        while self.is_dead(self.first_live) {
+            self.first_live += 1;
+        }
+    }
+
+    /// Marks a node dead because it lacked room before anything else was checked.
+    pub fn mark_full(&mut self, pos: usize) {
+        self.mark_dead(pos);
+        self.prefull.push(pos as u32);
     }
 
     /// Brings a node back (the plan freed room on it).
     pub fn revive(&mut self, pos: usize) {
-        if let Some(d) = self.dead.get_mut(pos) {
-            *d = false;
+        if let Some(w) = self.dead.get_mut(pos / 64) {
+            *w &= !(1 << (pos % 64));
             self.first_live = self.first_live.min(pos);
         }
         self.prefull.retain(|p| *p as usize != pos);
     }
 
-    fn advance(&mut self) {
-        while self.dead.get(self.first_live) == Some(&true) {
-            self.first_live += 1;
-        }
-    }
-
     /// Whether the node at `pos` is dead for the group.
     pub fn is_dead(&self, pos: usize) -> bool {
-        self.dead.get(pos) == Some(&true)
+        self.dead
+            .get(pos / 64)
+            .is_some_and(|w| w & (1 << (pos % 64)) != 0)
     }
 }
 

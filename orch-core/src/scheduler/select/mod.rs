@@ -92,7 +92,7 @@ impl<'a> Placer<'a> {
         mut rng: SchedRng,
     ) -> Self {
         let order = NodeOrder::build(state, job, config.best_fit(), &mut rng);
-        let n = order.nodes.len();
+        let n = order.len();
         let batch = job.job_type == job_type::BATCH || job.job_type == job_type::SYSBATCH;
         let limit = if config.exhaustive {
             usize::MAX
@@ -108,9 +108,9 @@ impl<'a> Placer<'a> {
         };
         let table = state.node_table();
         let mut per_dc = vec![0u64; table.datacenters().len()];
-        for &slot in &order.slots {
-            if let Some(d) = table.dense().get(slot as usize) {
-                per_dc[d.datacenter as usize] += 1;
+        for pos in 0..n {
+            if let Some(c) = per_dc.get_mut(order.datacenter(pos) as usize) {
+                *c += 1;
             }
         }
         for (dc, count) in per_dc.into_iter().enumerate() {
@@ -135,8 +135,8 @@ impl<'a> Placer<'a> {
     }
 
     /// The eligible nodes, in placement order.
-    pub fn nodes(&self) -> &[&'a Node] {
-        &self.order.nodes
+    pub fn nodes(&self) -> impl Iterator<Item = &'a Node> + '_ {
+        (0..self.order.len()).filter_map(|pos| self.order.node(pos))
     }
 
     /// Class eligibility and escape, for blocked-evaluation tracking.
@@ -154,16 +154,18 @@ impl<'a> Placer<'a> {
     fn sync(&mut self, ctx: &PlanContext<'_>) {
         let touched = ctx.touched();
         for &slot in &touched[self.seen_touched.min(touched.len())..] {
-            let Some(pos) = self.order.position(slot) else {
+            let (Some(pos), Some(node)) =
+                (self.order.position(slot), self.order.table.node_at(slot))
+            else {
                 continue;
             };
-            let now = ctx.used(&self.order.nodes[pos].id);
-            let old = self.order.used[pos];
+            let now = ctx.used(&node.id);
+            let old = self.order.used(pos);
             let freed = now.cpu_mhz < old.cpu_mhz
                 || now.memory_mb < old.memory_mb
                 || now.disk_mb < old.disk_mb
                 || now.cores < old.cores;
-            self.order.used[pos] = now;
+            self.order.set_used(pos, now);
             if freed {
                 for g in self.groups.iter_mut().flatten() {
                     g.revive(pos);
@@ -205,7 +207,7 @@ impl<'a> Placer<'a> {
             .slot(&node.id)
             .and_then(|s| self.order.position(s))
         {
-            view.per_node[pos] += 1;
+            *view.per_node.entry(pos as u32).or_default() += 1;
         }
         for s in &mut view.spreads {
             if let Some(v) = s.attribute.resolve(node) {
@@ -234,10 +236,10 @@ impl<'a> Placer<'a> {
         if let Some(pos) = preferred.and_then(|p| self.position_of(ctx, p))
             && let Some(score) = self.evaluate(ctx, gi, tg, pos, penalty_nodes, metrics)
         {
-            return Some(self.choice(pos, score));
+            return self.choice(pos, score);
         }
         if let Some((pos, score)) = self.walk(ctx, gi, tg, penalty_nodes, metrics) {
-            return Some(self.choice(pos, score));
+            return self.choice(pos, score);
         }
         self.record_prefull(gi, metrics);
         if self.config.preemption.enabled_for(&self.job.job_type) {
@@ -246,12 +248,12 @@ impl<'a> Placer<'a> {
         None
     }
 
-    fn choice(&self, pos: usize, score: f64) -> Choice<'a> {
-        Choice {
-            node: self.order.nodes[pos],
+    fn choice(&self, pos: usize, score: f64) -> Option<Choice<'a>> {
+        Some(Choice {
+            node: self.order.node(pos)?,
             score,
             preempt: Vec::new(),
-        }
+        })
     }
 
     fn position_of(&self, ctx: &PlanContext<'_>, node_id: &str) -> Option<usize> {
@@ -270,7 +272,7 @@ impl<'a> Placer<'a> {
         penalty_nodes: &[String],
         metrics: &mut AllocationMetric,
     ) -> Option<(usize, f64)> {
-        let n = self.order.nodes.len();
+        let n = self.order.len();
         let (limit, first_live) = match self.groups.get(gi) {
             Some(Some(v)) => (v.limit, v.first_live),
             _ => return None,
@@ -288,8 +290,21 @@ impl<'a> Placer<'a> {
             let pos = self.cursor % n;
             self.cursor = self.cursor.wrapping_add(1);
             visited += 1;
-            if best_fit && self.groups[gi].as_ref().is_some_and(|v| v.is_dead(pos)) {
-                continue;
+            if best_fit && let Some(Some(v)) = self.groups.get_mut(gi) {
+                if v.is_dead(pos) {
+                    continue;
+                }
+                // Too full to try: skipped for the evaluation without a look at its
+                // feasibility (counted as exhausted only if the placement fails).
+                if self
+                    .order
+                    .capacity(pos)
+                    .fits(&self.order.used(pos), &v.ask)
+                    .is_err()
+                {
+                    v.mark_full(pos);
+                    continue;
+                }
             }
             let Some(score) = self.evaluate(ctx, gi, tg, pos, penalty_nodes, metrics) else {
                 if best_fit && let Some(Some(v)) = self.groups.get_mut(gi) {
@@ -319,8 +334,13 @@ impl<'a> Placer<'a> {
         for &pos in &view.prefull {
             let pos = pos as usize;
             record_evaluated(metrics);
-            if let Err(dim) = self.order.capacity[pos].fits(&self.order.used[pos], &view.ask) {
-                exhausted(metrics, self.order.nodes[pos], dim);
+            if let Err(dim) = self
+                .order
+                .capacity(pos)
+                .fits(&self.order.used(pos), &view.ask)
+                && let Some(node) = self.order.node(pos)
+            {
+                exhausted(metrics, node, dim);
             }
         }
     }
@@ -339,10 +359,10 @@ impl<'a> Placer<'a> {
         if !self.feasible(ctx, gi, pos, metrics) {
             return None;
         }
-        let node = self.order.nodes[pos];
+        let node = self.order.node(pos)?;
         let view = self.groups.get(gi)?.as_ref()?;
-        let (cap, used) = (&self.order.capacity[pos], &self.order.used[pos]);
-        if let Err(dim) = cap.fits(used, &view.ask) {
+        let (cap, used) = (self.order.capacity(pos), self.order.used(pos));
+        if let Err(dim) = cap.fits(&used, &view.ask) {
             exhausted(metrics, node, dim);
             return None;
         }
@@ -352,7 +372,7 @@ impl<'a> Placer<'a> {
             exhausted(metrics, node, &dim);
             return None;
         }
-        Some(self.score(view, pos, penalty_nodes))
+        Some(self.score(view, pos, node, penalty_nodes))
     }
 
     /// The feasibility stack's answer for the node at `pos`, remembered per computed
@@ -364,9 +384,8 @@ impl<'a> Placer<'a> {
         pos: usize,
         metrics: &mut AllocationMetric,
     ) -> bool {
-        let node = self.order.nodes[pos];
-        let class = self.order.classes[pos];
-        let Some(Some(view)) = self.groups.get_mut(gi) else {
+        let class = self.order.class(pos);
+        let (Some(node), Some(Some(view))) = (self.order.node(pos), self.groups.get_mut(gi)) else {
             return false;
         };
         let cacheable = view.class_stable && class != NO_CLASS;
@@ -404,9 +423,8 @@ impl<'a> Placer<'a> {
 
     /// The normalized score of a node that fits: fit, job anti-affinity, reschedule
     /// penalty, affinities and spreads, averaged over the scorers that apply.
-    fn score(&self, view: &GroupView, pos: usize, penalty_nodes: &[String]) -> f64 {
-        let node = self.order.nodes[pos];
-        let (cap, used) = (&self.order.capacity[pos], &self.order.used[pos]);
+    fn score(&self, view: &GroupView, pos: usize, node: &Node, penalty_nodes: &[String]) -> f64 {
+        let (cap, used) = (self.order.capacity(pos), &self.order.used(pos));
         let (mut sum, mut count) = (0.0, 0usize);
         let mut add = |s: Option<f64>| {
             if let Some(s) = s {
@@ -421,7 +439,7 @@ impl<'a> Placer<'a> {
             after.add(&view.ask);
             rank::fit_score(self.config.algorithm, cap, &after)
         }));
-        let collisions = view.per_node[pos];
+        let collisions = view.collisions(pos);
         add(match self.config.anti_affinity {
             AntiAffinity::Balanced => rank::job_anti_affinity_balanced(collisions, view.count),
             AntiAffinity::Nomad => rank::job_anti_affinity(collisions, view.count),
@@ -454,7 +472,7 @@ impl<'a> Placer<'a> {
         let pos = self.position_of(ctx, node_id).ok_or(NoFit::Infeasible)?;
         let exhausted_before = metrics.nodes_exhausted;
         if let Some(score) = self.evaluate(ctx, gi, tg, pos, &[], metrics) {
-            return Ok(self.choice(pos, score));
+            return self.choice(pos, score).ok_or(NoFit::Infeasible);
         }
         if metrics.nodes_exhausted == exhausted_before {
             return Err(NoFit::Infeasible);
@@ -463,10 +481,11 @@ impl<'a> Placer<'a> {
             return Err(NoFit::Full);
         }
         let ask = self.ask(gi);
-        match self.preemptions_on(ctx, pos, &ask) {
-            Some(chosen) if !chosen.is_empty() => Ok(Choice {
+        match (self.preemptions_on(ctx, pos, &ask), self.order.node(pos)) {
+            (Some(chosen), Some(node)) if !chosen.is_empty() => Ok(Choice {
+                node,
+                score: 0.0,
                 preempt: chosen,
-                ..self.choice(pos, 0.0)
             }),
             _ => Err(NoFit::Full),
         }
@@ -486,7 +505,7 @@ impl<'a> Placer<'a> {
         pos: usize,
         ask: &Usage,
     ) -> Option<Vec<String>> {
-        let node = self.order.nodes[pos];
+        let node = self.order.node(pos)?;
         let live: Vec<_> = ctx.allocs_on_node(&node.id).collect();
         let cands = live.iter().map(|a| Candidate {
             alloc: a,
@@ -496,7 +515,7 @@ impl<'a> Placer<'a> {
                 .map_or(self.job.priority, |j| j.priority),
         });
         let chosen = select_preemptions(
-            &self.order.capacity[pos],
+            self.order.capacity(pos),
             &ctx.used(&node.id),
             ask,
             self.job.priority,
@@ -515,11 +534,13 @@ impl<'a> Placer<'a> {
         // first `limit` (at least 16) nodes where evicting would make room.
         let sample = self.limit.clamp(16, 64);
         let mut options = 0;
-        for pos in 0..self.order.nodes.len() {
+        for pos in 0..self.order.len() {
             if options >= sample {
                 break;
             }
-            let node = self.order.nodes[pos];
+            let Some(node) = self.order.node(pos) else {
+                continue;
+            };
             if node.status != node_status::READY
                 || !self
                     .feasibility
@@ -543,9 +564,11 @@ impl<'a> Placer<'a> {
                 best = Some((pos, chosen, cost));
             }
         }
-        best.map(|(pos, preempt, _)| Choice {
+        let (pos, preempt, _) = best?;
+        Some(Choice {
+            node: self.order.node(pos)?,
+            score: 0.0,
             preempt,
-            ..self.choice(pos, 0.0)
         })
     }
 }

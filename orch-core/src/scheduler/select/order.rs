@@ -1,53 +1,36 @@
-//! The eligible nodes of one evaluation, as dense arrays by position: the order the
-//! placer visits them in, and the capacity, usage and class it scores them on.
+//! The eligible nodes of one evaluation, by position: the order the placer visits them
+//! in, with their capacity and usage read from the state's node table.
 //!
-//! Built once per evaluation from the state's node table without a string comparison:
-//! nodes come in ID order (so the order does not depend on slot numbers, which differ
-//! between a live store and one restored from a snapshot), are filtered on interned
-//! datacenter and pool, then either shuffled (Nomad's sampling) or counting-sorted by
-//! fullness (orch's best fit; ties keep ID order).
+//! Built once per evaluation without a string comparison or a pointer chase: the table
+//! keeps its slots in node ID order (so the order does not depend on slot numbers,
+//! which differ between a live store and one restored from a snapshot) and an 8-byte
+//! compact record per node (fullness step, datacenter, pool, readiness). Nodes are
+//! filtered on interned datacenter and pool, then either shuffled (Nomad's sampling) or
+//! counting-sorted by fullness (orch's best fit; ties keep ID order). Nothing per node is
+//! copied: usage the plan changed lives in a small overlay.
+
+use std::collections::BTreeMap;
 
 use crate::model::{Job, Node, Usage};
 use crate::scheduler::feasible::NodeReadyChecker;
 use crate::scheduler::rng::SchedRng;
-use crate::state::{Dense, NodeTable, StateStore};
+use crate::state::{Compact, Dense, FULLNESS_BUCKETS, NodeTable, StateStore};
+
+pub use crate::state::fullness;
 
 /// Marks a slot that is not among the eligible nodes.
 pub const NOT_ELIGIBLE: u32 = u32::MAX;
 
-/// Fullness buckets of the best-fit order.
-const BUCKETS: usize = 1024;
-
-/// How full a node is, in millionths of its fullest dimension (CPU, memory or disk).
-pub fn fullness(cap: &Usage, used: &Usage) -> u64 {
-    let share = |u: u64, c: u64| {
-        if c == 0 {
-            0
-        } else {
-            (u.min(c) as u128 * 1_000_000 / c as u128) as u64
-        }
-    };
-    share(used.cpu_mhz, cap.cpu_mhz)
-        .max(share(used.memory_mb, cap.memory_mb))
-        .max(share(used.disk_mb, cap.disk_mb))
-}
-
-/// Eligible nodes by position, with their dense figures.
+/// Eligible nodes by position.
 pub struct NodeOrder<'a> {
-    /// The state's node table (slots by ID).
+    /// The state's node table (slots by ID, dense figures).
     pub table: &'a NodeTable,
-    /// The nodes.
-    pub nodes: Vec<&'a Node>,
-    /// Their slots in the state's node table.
+    /// Slots, in visiting order.
     pub slots: Vec<u32>,
-    /// Capacity and usage (usage as the plan in progress leaves it).
-    pub capacity: Vec<Usage>,
-    /// See `capacity`.
-    pub used: Vec<Usage>,
-    /// Interned computed classes.
-    pub classes: Vec<u32>,
     /// Position of each slot of the table, or [`NOT_ELIGIBLE`].
-    pub pos_of: Vec<u32>,
+    pos_of: Vec<u32>,
+    /// Usage as the plan in progress leaves it, for the positions it changed.
+    overlay: BTreeMap<u32, Usage>,
 }
 
 impl<'a> NodeOrder<'a> {
@@ -66,46 +49,47 @@ impl<'a> NodeOrder<'a> {
             .iter()
             .map(|p| ready.pool_matches(p))
             .collect();
-        let dense = table.dense();
-        let admits = |d: &Dense| {
-            d.present
-                && d.schedulable
-                && dc_ok.get(d.datacenter as usize) == Some(&true)
-                && pool_ok.get(d.pool as usize) == Some(&true)
+        let (compact, dense) = (table.compact(), table.dense());
+        let interned = |small: u16, full: u32| {
+            if small == u16::MAX {
+                full as usize
+            } else {
+                usize::from(small)
+            }
+        };
+        let admits = |s: u32| {
+            let c: &Compact = &compact[s as usize];
+            let d: &Dense = &dense[s as usize];
+            c.ready
+                && dc_ok.get(interned(c.datacenter, d.datacenter)) == Some(&true)
+                && pool_ok.get(interned(c.pool, d.pool)) == Some(&true)
         };
         let mut slots: Vec<u32> = table
             .slots_by_id()
-            .filter(|s| admits(&dense[*s as usize]))
+            .iter()
+            .copied()
+            .filter(|s| admits(*s))
             .collect();
         if best_fit {
-            slots = fullest_first(slots, dense);
+            slots = fullest_first(slots, compact);
         } else {
             rng.shuffle(&mut slots);
         }
         let mut pos_of = vec![NOT_ELIGIBLE; dense.len()];
-        let mut order = NodeOrder {
-            table,
-            nodes: Vec::with_capacity(slots.len()),
-            capacity: Vec::with_capacity(slots.len()),
-            used: Vec::with_capacity(slots.len()),
-            classes: Vec::with_capacity(slots.len()),
-            slots: Vec::with_capacity(slots.len()),
-            pos_of: Vec::new(),
-        };
-        for s in slots {
-            let Some(node) = table.node_at(s) else {
-                continue;
-            };
-            let d = &dense[s as usize];
-            pos_of[s as usize] = order.nodes.len() as u32;
-            order.nodes.push(node);
-            order.slots.push(s);
-            order.capacity.push(d.capacity);
-            order.used.push(d.used);
-            order.classes.push(d.class);
+        for (pos, s) in slots.iter().enumerate() {
+            pos_of[*s as usize] = pos as u32;
         }
-        order.pos_of = pos_of;
-        order
+        NodeOrder {
+            table,
+            slots,
+            pos_of,
+            overlay: BTreeMap::new(),
+        }
+    }
+
+    /// How many nodes are eligible.
+    pub fn len(&self) -> usize {
+        self.slots.len()
     }
 
     /// The position of a slot, if eligible.
@@ -115,25 +99,59 @@ impl<'a> NodeOrder<'a> {
             _ => None,
         }
     }
+
+    fn dense(&self, pos: usize) -> &'a Dense {
+        &self.table.dense()[self.slots[pos] as usize]
+    }
+
+    /// The node at `pos` (eligible nodes are registered, so always `Some`).
+    pub fn node(&self, pos: usize) -> Option<&'a Node> {
+        self.table.node_at(self.slots[pos])
+    }
+
+    /// Its schedulable capacity.
+    pub fn capacity(&self, pos: usize) -> &'a Usage {
+        &self.dense(pos).capacity
+    }
+
+    /// Its usage with the plan so far.
+    pub fn used(&self, pos: usize) -> Usage {
+        match self.overlay.get(&(pos as u32)) {
+            Some(u) => *u,
+            None => self.dense(pos).used,
+        }
+    }
+
+    /// Records the usage the plan leaves on the node at `pos`.
+    pub fn set_used(&mut self, pos: usize, used: Usage) {
+        self.overlay.insert(pos as u32, used);
+    }
+
+    /// Its interned computed class.
+    pub fn class(&self, pos: usize) -> u32 {
+        self.dense(pos).class
+    }
+
+    /// Its interned datacenter.
+    pub fn datacenter(&self, pos: usize) -> u32 {
+        self.dense(pos).datacenter
+    }
 }
 
-/// Counting sort by fullness bucket, fullest first; stable, so ties keep ID order.
-fn fullest_first(slots: Vec<u32>, dense: &[Dense]) -> Vec<u32> {
-    let bucket = |s: u32| {
-        let d = &dense[s as usize];
-        let f = fullness(&d.capacity, &d.used) as usize;
-        (BUCKETS - 1) - f * (BUCKETS - 1) / 1_000_000
-    };
-    let mut starts = vec![0usize; BUCKETS + 1];
+/// Counting sort by fullness step, fullest first; stable, so ties keep ID order.
+fn fullest_first(slots: Vec<u32>, compact: &[Compact]) -> Vec<u32> {
+    let buckets = usize::from(FULLNESS_BUCKETS);
+    let key = |s: u32| usize::from(compact[s as usize].emptiness).min(buckets - 1);
+    let mut starts = vec![0usize; buckets + 1];
     for &s in &slots {
-        starts[bucket(s) + 1] += 1;
+        starts[key(s) + 1] += 1;
     }
-    for i in 1..=BUCKETS {
+    for i in 1..=buckets {
         starts[i] += starts[i - 1];
     }
     let mut out = vec![0u32; slots.len()];
     for &s in &slots {
-        let b = bucket(s);
+        let b = key(s);
         out[starts[b]] = s;
         starts[b] += 1;
     }
