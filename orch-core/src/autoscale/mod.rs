@@ -49,11 +49,9 @@ pub fn policy_id(namespace: &str, job: &str, group: &str) -> String {
     )
 }
 
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+/// One SplitMix64 output from `z`: the scheduler's generator, defined once.
+fn splitmix(z: u64) -> u64 {
+    crate::scheduler::rng::SchedRng::new(z).next_u64()
 }
 
 /// How a `nomad-apm` query aggregates over the group's allocations.

@@ -134,6 +134,11 @@ fn policy_ids_are_stable_and_distinct() {
         policy_id("default", "webg", "")
     );
     assert_eq!(policy_id("default", "web", "g").len(), 36);
+    // Pinned: IDs are stored in scaling events, so they must not change across releases.
+    assert_eq!(
+        policy_id("default", "web", "g"),
+        "8b9247ed-e251-7f06-a8d1-009a1c537a30"
+    );
 }
 
 #[test]

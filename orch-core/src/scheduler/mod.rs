@@ -33,6 +33,10 @@ pub use outcome::Outcome;
 use crate::model::{Evaluation, job_type};
 use crate::state::StateStore;
 
+/// How many times a plan is re-planned after the applier refused part of it (Nomad's
+/// `maxServiceScheduleAttempts`); shared by the sim and the servers' plan loop.
+pub const MAX_PLAN_ATTEMPTS: usize = 5;
+
 /// Processes one evaluation with the scheduler its type names. Pure and deterministic:
 /// the same state, evaluation, configuration, seed, time and ID sequence give the same
 /// outcome, byte for byte.

@@ -31,9 +31,7 @@ use crate::state::{
 };
 use crate::validate::{ValidationErrors, validate_job};
 
-/// Plans re-planned at most this many times when the applier refuses part of them
-/// (Nomad's `maxServiceScheduleAttempts`).
-pub const MAX_PLAN_ATTEMPTS: usize = 5;
+pub use crate::scheduler::MAX_PLAN_ATTEMPTS;
 
 /// What can go wrong driving a simulated cluster.
 #[derive(Debug, thiserror::Error)]

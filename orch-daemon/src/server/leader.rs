@@ -27,8 +27,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{ReplicateError, Replicator, StateHandle};
 
-/// Plans re-planned at most this many times after partial commits.
-const MAX_PLAN_ATTEMPTS: usize = 5;
+use orch_core::scheduler::MAX_PLAN_ATTEMPTS;
 
 /// Unix nanoseconds now.
 pub fn now_nanos() -> i64 {
