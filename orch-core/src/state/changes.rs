@@ -196,7 +196,16 @@ impl StateStore {
             .insert((a.modify_index, Id::new(&a.id)));
         let usage = a.usage();
         if usage != crate::model::Usage::default() {
-            self.nodes.add_usage(&a.node_id, &usage);
+            let priority = self
+                .alloc_jobs
+                .get(&(a.namespace.clone(), a.job_id.clone(), a.job_version))
+                .map(|j| j.priority);
+            let live = super::LiveAlloc {
+                id: Id::new(&a.id),
+                usage,
+                priority,
+            };
+            self.nodes.add_live(&a.node_id, live);
         }
         id_index_insert(&mut self.allocs_by_node, Id::new(&a.node_id), &a.id);
         id_index_insert(&mut self.allocs_by_job, key(&a.namespace, &a.job_id), &a.id);
@@ -370,7 +379,9 @@ impl StateStore {
                 self.allocs_by_modify
                     .remove(&(o.modify_index, Id::new(&id)));
                 let usage = o.usage();
-                self.nodes.sub_usage(&o.node_id, &usage);
+                if usage != crate::model::Usage::default() {
+                    self.nodes.remove_live(&o.node_id, &id);
+                }
                 id_index_remove(&mut self.allocs_by_node, &Id::new(&o.node_id), &id);
                 id_index_remove(&mut self.allocs_by_job, &key(&o.namespace, &o.job_id), &id);
                 id_index_remove(&mut self.allocs_by_eval, &Id::new(&o.eval_id), &id);

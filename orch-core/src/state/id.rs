@@ -36,6 +36,12 @@ impl Id {
         }
     }
 
+    /// The ID as a string.
+    pub fn as_str(&self) -> &str {
+        // Always valid: the bytes came from a `str` and are cut at its length.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
     /// The ID's bytes (valid UTF-8: they came from a `str`).
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {

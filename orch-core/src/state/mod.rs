@@ -41,7 +41,7 @@ pub use command::*;
 pub use error::StateError;
 pub use id::Id;
 pub use jobs::spec_changed;
-pub use node_table::{Compact, Dense, FULLNESS_BUCKETS, NO_CLASS, NodeTable, fullness};
+pub use node_table::{Compact, Dense, FULLNESS_BUCKETS, LiveAlloc, NO_CLASS, NodeTable, fullness};
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
 pub use snapshot::SNAPSHOT_FORMAT;
 

@@ -66,6 +66,18 @@ pub struct Compact {
     pub ready: bool,
 }
 
+/// A live allocation on a node, as preemption weighs it: kept per node so a preempting
+/// placement reads a few hundred of these instead of whole allocations.
+#[derive(Debug, Clone)]
+pub struct LiveAlloc {
+    /// The allocation.
+    pub id: Id,
+    /// What it holds.
+    pub usage: Usage,
+    /// Its job version's priority (`None` when the spec is unknown).
+    pub priority: Option<i32>,
+}
+
 /// Strings given small stable numbers, in first-seen order.
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
@@ -102,6 +114,9 @@ pub struct NodeTable {
     nodes: Vec<Option<Node>>,
     dense: Vec<Dense>,
     compact: Vec<Compact>,
+    /// Live allocations per slot, in no particular order (insertion order differs
+    /// between a live store and a restored one, so readers must not depend on it).
+    live: Vec<Vec<LiveAlloc>>,
     classes: Interner,
     datacenters: Interner,
     pools: Interner,
@@ -145,6 +160,7 @@ impl NodeTable {
             ..Dense::default()
         });
         self.compact.push(Compact::default());
+        self.live.push(Vec::new());
         s
     }
 
@@ -248,6 +264,32 @@ impl NodeTable {
             self.dense[s].used.sub(u);
             self.refresh(s);
         }
+    }
+
+    /// Records a live allocation on its node (with its usage: see [`Self::add_usage`]).
+    pub fn add_live(&mut self, node_id: &str, alloc: LiveAlloc) {
+        let s = self.slot_for(node_id);
+        self.dense[s].used.add(&alloc.usage);
+        self.refresh(s);
+        self.live[s].push(alloc);
+    }
+
+    /// Forgets a live allocation of a node, and its usage.
+    pub fn remove_live(&mut self, node_id: &str, alloc_id: &str) {
+        let Some(s) = self.by_id.get(node_id).map(|s| *s as usize) else {
+            return;
+        };
+        let key = Id::new(alloc_id);
+        if let Some(i) = self.live[s].iter().position(|l| l.id == key) {
+            let gone = self.live[s].swap_remove(i);
+            self.dense[s].used.sub(&gone.usage);
+            self.refresh(s);
+        }
+    }
+
+    /// The live allocations of a slot.
+    pub fn live(&self, slot: u32) -> &[LiveAlloc] {
+        self.live.get(slot as usize).map_or(&[], Vec::as_slice)
     }
 
     /// Interned datacenter names, by number.

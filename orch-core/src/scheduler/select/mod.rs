@@ -16,7 +16,7 @@ mod tests;
 use super::context::PlanContext;
 use super::feasible::checkers::FILTER_CLASS_INELIGIBLE;
 use super::feasible::{FeasibilityStack, record_evaluated, record_filtered};
-use super::preempt::{Candidate, select_preemptions};
+use super::preempt::{Holding, select_holdings};
 use super::rank::{self, SpreadState};
 use super::rng::SchedRng;
 use crate::model::{AllocationMetric, Job, Node, TaskGroup, Usage, job_type, node_status};
@@ -41,6 +41,13 @@ pub fn candidate_limit(batch: bool, nodes: usize) -> usize {
 /// needs a choice among nodes of different free shapes. Measured on c1m (1,000 nodes,
 /// 100,000 allocations): 14 candidates fill to 0.92, 32 to 0.958, 48 to 0.958.
 const BEST_FIT_CANDIDATES: usize = 32;
+
+/// A node where preemption makes room: its position, the evictions (ID, priority) and
+/// their cost (how many, summed priorities).
+type PreemptOption = (usize, Vec<(String, i32)>, (usize, i64));
+
+/// Nodes weighed for preemption under best fit.
+const BEST_FIT_PREEMPT_SAMPLE: usize = 8;
 
 /// Nodes with a negative score are passed over this many times before being used.
 const MAX_SKIP: usize = 3;
@@ -286,7 +293,14 @@ impl<'a> Placer<'a> {
         }
         let (mut best, mut best_skipped) = (None::<(usize, f64)>, None::<(usize, f64)>);
         let (mut candidates, mut skipped, mut visited) = (0, 0, 0);
-        while visited < n && candidates < limit {
+        // Best fit walks from the first live node to the end: everything before it is
+        // dead, so wrapping around would only revisit dead nodes.
+        let end = if best_fit {
+            n.saturating_sub(first_live)
+        } else {
+            n
+        };
+        while visited < end && candidates < limit {
             let pos = self.cursor % n;
             self.cursor = self.cursor.wrapping_add(1);
             visited += 1;
@@ -485,7 +499,7 @@ impl<'a> Placer<'a> {
             (Some(chosen), Some(node)) if !chosen.is_empty() => Ok(Choice {
                 node,
                 score: 0.0,
-                preempt: chosen,
+                preempt: chosen.into_iter().map(|(id, _)| id).collect(),
             }),
             _ => Err(NoFit::Full),
         }
@@ -498,41 +512,57 @@ impl<'a> Placer<'a> {
         }
     }
 
-    /// The allocations to evict on the node at `pos` so `ask` fits, if any set does.
+    /// The allocations to evict on the node at `pos` so `ask` fits, if any set does,
+    /// with their priorities. Reads the node table's live allocations of the node (not
+    /// the allocations themselves); the plan's own placements are never candidates
+    /// (they are this job's, not 10 priority points lower).
     fn preemptions_on(
         &self,
         ctx: &PlanContext<'_>,
         pos: usize,
         ask: &Usage,
-    ) -> Option<Vec<String>> {
+    ) -> Option<Vec<(String, i32)>> {
         let node = self.order.node(pos)?;
-        let live: Vec<_> = ctx.allocs_on_node(&node.id).collect();
-        let cands = live.iter().map(|a| Candidate {
-            alloc: a,
-            priority: ctx
-                .state
-                .alloc_job(a)
-                .map_or(self.job.priority, |j| j.priority),
-        });
-        let chosen = select_preemptions(
+        let holdings = self
+            .order
+            .table
+            .live(self.order.slots[pos])
+            .iter()
+            .filter(|l| !ctx.is_leaving(l.id.as_str()))
+            .map(|l| Holding {
+                id: l.id.as_str(),
+                usage: l.usage,
+                priority: l.priority.unwrap_or(self.job.priority),
+            });
+        let chosen = select_holdings(
             self.order.capacity(pos),
             &ctx.used(&node.id),
             ask,
             self.job.priority,
-            cands,
+            holdings,
         )?;
-        Some(chosen.iter().map(|a| a.id.clone()).collect())
+        Some(
+            chosen
+                .iter()
+                .map(|h| (h.id.to_string(), h.priority))
+                .collect(),
+        )
     }
 
     /// Finds the feasible node where evicting lower-priority allocations makes room with
     /// the least disruption: fewest evictions, then lowest evicted priorities.
     fn select_with_preemption(&mut self, ctx: &PlanContext<'_>, gi: usize) -> Option<Choice<'a>> {
         let ask = self.groups.get(gi)?.as_ref()?.ask;
-        let mut best: Option<(usize, Vec<String>, (usize, i64))> = None;
+        let mut best: Option<PreemptOption> = None;
         let mut scratch = AllocationMetric::default();
         // Like Nomad, weigh preemption on a sample of nodes, not the whole cluster: the
-        // first `limit` (at least 16) nodes where evicting would make room.
-        let sample = self.limit.clamp(16, 64);
+        // first `limit` (at least 16) nodes where evicting would make room; under best
+        // fit the fullest few, each of which means reading every allocation it holds.
+        let sample = if self.config.best_fit() {
+            BEST_FIT_PREEMPT_SAMPLE
+        } else {
+            self.limit.clamp(16, 64)
+        };
         let mut options = 0;
         for pos in 0..self.order.len() {
             if options >= sample {
@@ -541,11 +571,7 @@ impl<'a> Placer<'a> {
             let Some(node) = self.order.node(pos) else {
                 continue;
             };
-            if node.status != node_status::READY
-                || !self
-                    .feasibility
-                    .check_and_record(gi, node, ctx, &mut scratch)
-            {
+            if node.status != node_status::READY || !self.feasible(ctx, gi, pos, &mut scratch) {
                 continue;
             }
             let Some(chosen) = self.preemptions_on(ctx, pos, &ask) else {
@@ -554,17 +580,14 @@ impl<'a> Placer<'a> {
             options += 1;
             let cost = (
                 chosen.len(),
-                chosen
-                    .iter()
-                    .filter_map(|id| ctx.state.alloc_stub(id))
-                    .map(|a| i64::from(ctx.state.alloc_job(a).map_or(0, |j| j.priority)))
-                    .sum(),
+                chosen.iter().map(|(_, p)| i64::from(*p)).sum::<i64>(),
             );
             if best.as_ref().is_none_or(|(_, _, c)| cost < *c) {
                 best = Some((pos, chosen, cost));
             }
         }
-        let (pos, preempt, _) = best?;
+        let (pos, chosen, _) = best?;
+        let preempt = chosen.into_iter().map(|(id, _)| id).collect();
         Some(Choice {
             node: self.order.node(pos)?,
             score: 0.0,
