@@ -3,7 +3,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 
 use super::*;
-use crate::model::{Allocation, Constraint, Task, TaskGroup};
+use crate::model::{Allocation, Constraint, Task, TaskGroup, Usage};
 use crate::scheduler::context::PlanContext;
 use crate::scheduler::feasible::NodeReadyChecker;
 use crate::scheduler::outcome::{PlacementSpec, place_on};
