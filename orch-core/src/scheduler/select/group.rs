@@ -40,6 +40,9 @@ pub struct GroupView {
     /// Nodes (by position, one bit each) found infeasible or full for this group in
     /// this evaluation.
     dead: Vec<u64>,
+    /// Nodes (one bit each) where even evicting every eligible allocation would not
+    /// make room.
+    unpreemptable: Vec<u64>,
     /// Every position before this one is dead.
     pub first_live: usize,
     /// Positions skipped as too full before anything else was tried on them: counted
@@ -87,6 +90,7 @@ impl GroupView {
             },
             per_node: BTreeMap::new(),
             dead: vec![0; n.div_ceil(64)],
+            unpreemptable: vec![0; n.div_ceil(64)],
             first_live: 0,
             prefull: Vec::new(),
             classes: vec![ClassAnswer::Unknown; class_count],
@@ -144,7 +148,24 @@ impl GroupView {
             *w &= !(1 << (pos % 64));
             self.first_live = self.first_live.min(pos);
         }
+        if let Some(w) = self.unpreemptable.get_mut(pos / 64) {
+            *w &= !(1 << (pos % 64));
+        }
         self.prefull.retain(|p| *p as usize != pos);
+    }
+
+    /// Marks a node where preemption cannot make room for the group.
+    pub fn mark_unpreemptable(&mut self, pos: usize) {
+        if let Some(w) = self.unpreemptable.get_mut(pos / 64) {
+            *w |= 1 << (pos % 64);
+        }
+    }
+
+    /// Whether preemption was found unable to make room on the node at `pos`.
+    pub fn is_unpreemptable(&self, pos: usize) -> bool {
+        self.unpreemptable
+            .get(pos / 64)
+            .is_some_and(|w| w & (1 << (pos % 64)) != 0)
     }
 
     /// Whether the node at `pos` is dead for the group.

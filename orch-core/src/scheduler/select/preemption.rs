@@ -107,6 +107,14 @@ impl<'a> Placer<'a> {
             if options >= sample {
                 break;
             }
+            // A node where evicting everything eligible was not enough stays so for the
+            // evaluation (placements and evictions only take eligible work away).
+            if self.groups[gi]
+                .as_ref()
+                .is_some_and(|v| v.is_unpreemptable(pos))
+            {
+                continue;
+            }
             let Some(node) = self.order.node(pos) else {
                 continue;
             };
@@ -114,6 +122,9 @@ impl<'a> Placer<'a> {
                 continue;
             }
             let Some(chosen) = self.preemptions_on(ctx, pos, &ask) else {
+                if let Some(Some(v)) = self.groups.get_mut(gi) {
+                    v.mark_unpreemptable(pos);
+                }
                 continue;
             };
             options += 1;
