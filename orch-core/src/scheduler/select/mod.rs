@@ -248,10 +248,14 @@ impl<'a> Placer<'a> {
         if let Some((pos, score)) = self.walk(ctx, gi, tg, penalty_nodes, metrics) {
             return self.choice(pos, score);
         }
-        self.record_prefull(gi, metrics);
-        if self.config.preemption.enabled_for(&self.job.job_type) {
-            return self.select_with_preemption(ctx, gi);
+        if self.config.preemption.enabled_for(&self.job.job_type)
+            && let Some(choice) = self.select_with_preemption(ctx, gi)
+        {
+            return Some(choice);
         }
+        // Only a failed placement reports the nodes skipped as full (a successful
+        // preemption would otherwise pay for a pass over every full node).
+        self.record_prefull(gi, metrics);
         None
     }
 
