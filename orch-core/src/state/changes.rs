@@ -201,7 +201,7 @@ impl StateStore {
                 .get(&(a.namespace.clone(), a.job_id.clone(), a.job_version))
                 .map(|j| j.priority);
             let live = super::LiveAlloc {
-                id: Id::new(&a.id),
+                id: a.id.as_str().into(),
                 usage,
                 priority,
             };

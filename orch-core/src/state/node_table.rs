@@ -70,8 +70,8 @@ pub struct Compact {
 /// placement reads a few hundred of these instead of whole allocations.
 #[derive(Debug, Clone)]
 pub struct LiveAlloc {
-    /// The allocation.
-    pub id: Id,
+    /// The allocation (a plain string: preemption compares and returns it as one).
+    pub id: Box<str>,
     /// What it holds.
     pub usage: Usage,
     /// Its job version's priority (`None` when the spec is unknown).
@@ -279,8 +279,7 @@ impl NodeTable {
         let Some(s) = self.by_id.get(node_id).map(|s| *s as usize) else {
             return;
         };
-        let key = Id::new(alloc_id);
-        if let Some(i) = self.live[s].iter().position(|l| l.id == key) {
+        if let Some(i) = self.live[s].iter().position(|l| &*l.id == alloc_id) {
             let gone = self.live[s].swap_remove(i);
             self.dense[s].used.sub(&gone.usage);
             self.refresh(s);

@@ -4,7 +4,7 @@
 use super::{BEST_FIT_PREEMPT_SAMPLE, Choice, NoFit, Placer, PreemptOption};
 use crate::model::{AllocationMetric, TaskGroup, Usage, node_status};
 use crate::scheduler::context::PlanContext;
-use crate::scheduler::preempt::{Holding, select_holdings};
+use crate::scheduler::preempt::{Holding, PRIORITY_DELTA, select_holdings};
 
 impl<'a> Placer<'a> {
     /// Tries one specific node (system jobs place on every node): the node if it fits,
@@ -58,17 +58,49 @@ impl<'a> Placer<'a> {
         ask: &Usage,
     ) -> Option<Vec<(String, i32)>> {
         let node = self.order.node(pos)?;
+        // What the plan already stops, evicts or updates on this node: not candidates
+        // (what `PlanContext::is_leaving` says, read from the node's part of the plan).
+        let mut leaving: Vec<&str> = ctx
+            .plan
+            .node_update
+            .get(&node.id)
+            .into_iter()
+            .flatten()
+            .map(|s| s.alloc_id.as_str())
+            .chain(
+                ctx.plan
+                    .node_preemptions
+                    .get(&node.id)
+                    .into_iter()
+                    .flatten()
+                    .map(|p| p.alloc_id.as_str()),
+            )
+            // Updated versions of allocations of the state (they replace the stored one).
+            .chain(
+                ctx.plan
+                    .node_allocation
+                    .get(&node.id)
+                    .into_iter()
+                    .flatten()
+                    .filter(|a| a.create_index != 0)
+                    .map(|a| a.id.as_str()),
+            )
+            .collect();
+        leaving.sort_unstable();
+        let job_priority = self.job.priority;
         let holdings = self
             .order
             .table
             .live(self.order.slots[pos])
             .iter()
-            .filter(|l| !ctx.is_leaving(l.id.as_str()))
             .map(|l| Holding {
-                id: l.id.as_str(),
+                id: &l.id,
                 usage: l.usage,
-                priority: l.priority.unwrap_or(self.job.priority),
-            });
+                priority: l.priority.unwrap_or(job_priority),
+            })
+            // Allocations of this job (its in-place updates included) never qualify.
+            .filter(|h| job_priority - h.priority >= PRIORITY_DELTA)
+            .filter(|h| leaving.binary_search(&h.id).is_err());
         let chosen = select_holdings(
             self.order.capacity(pos),
             &ctx.used(&node.id),
