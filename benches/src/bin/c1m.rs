@@ -1,9 +1,43 @@
 //! c1m: bulk placement in orch-core (see BENCHMARKS.md of the design brief).
 //!
 //! `cargo run --release -p orch-benches --bin c1m -- --nodes N --allocs M [--scenario S]`
-//! Scenarios: default, system, fill, preempt. The last output line is one JSON object.
+//! Scenarios: default, system, fill, preempt, churn (see `benches/README.md`). The last
+//! output line is one JSON object.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+/// The system allocator, counting live heap bytes: `heap_mb` in the output says what
+/// the state holds, apart from allocator slack and fragmentation in `peak_rss_mb`.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's contract is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 use orch_benches::{c1m_job, c1m_jobs, c1m_node};
 use orch_core::model::{Job, Task, TaskGroup, job_type};
@@ -42,9 +76,9 @@ fn parse_args() -> Result<Args, String> {
             }
         }
     }
-    if !["default", "system", "fill", "preempt"].contains(&a.scenario.as_str()) {
+    if !["default", "system", "fill", "preempt", "churn"].contains(&a.scenario.as_str()) {
         return Err(format!(
-            "unknown scenario {:?}; expected default, system, fill or preempt",
+            "unknown scenario {:?}; expected default, system, fill, preempt or churn",
             a.scenario
         ));
     }
@@ -72,11 +106,75 @@ fn run_job(c: &mut Cluster, job: Job) -> Result<u64, String> {
     let (ns, id) = (job.namespace.clone(), job.id.clone());
     c.submit_job(job).map_err(|e| e.to_string())?;
     c.run_to_quiescence().map_err(|e| e.to_string())?;
-    Ok(c.state
-        .allocs_by_job(&ns, &id)
+    Ok(live_allocs(c, &ns, &id))
+}
+
+/// Runs one new service or batch job of `want` allocations to completion; returns how
+/// many were placed: those its blocked evaluation does not still queue (cheaper than
+/// reading back every allocation, which the timed loop would otherwise pay for).
+fn run_counted_job(c: &mut Cluster, job: Job, want: u64) -> Result<u64, String> {
+    let (ns, id) = (job.namespace.clone(), job.id.clone());
+    c.submit_job(job).map_err(|e| e.to_string())?;
+    c.run_to_quiescence().map_err(|e| e.to_string())?;
+    let queued: u64 = c.unplaced(&ns, &id).values().sum();
+    Ok(want.saturating_sub(queued))
+}
+
+/// The churn scenario, once the default workload is placed: 1% of the nodes (every
+/// hundredth) fail at once; times the evaluations until every lost allocation is
+/// replaced, and checks that the cluster holds as many live allocations as before.
+fn churn(
+    c: &mut Cluster,
+    nodes: usize,
+    placed: u64,
+    extra: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<(), String> {
+    let failing: Vec<String> = (0..nodes).step_by(100).map(|i| c1m_node(i).id).collect();
+    let lost: u64 = failing
+        .iter()
+        .map(|n| {
+            c.state
+                .allocs_by_node(n)
+                .iter()
+                .filter(|a| !a.terminal())
+                .count() as u64
+        })
+        .sum();
+    let evals_before = c.stats.evals_processed;
+    let start = Instant::now();
+    for n in &failing {
+        c.fail_node(n).map_err(|e| e.to_string())?;
+    }
+    c.run_to_quiescence().map_err(|e| e.to_string())?;
+    let seconds = start.elapsed().as_secs_f64();
+    let live = c.report().placed;
+    if live != placed {
+        return Err(format!(
+            "churn: {live} live allocations after replacing {lost} lost ones, {placed} before"
+        ));
+    }
+    extra.insert("churn_failed_nodes".into(), (failing.len() as u64).into());
+    extra.insert("churn_lost".into(), lost.into());
+    extra.insert("churn_seconds".into(), seconds.into());
+    extra.insert(
+        "churn_evals".into(),
+        (c.stats.evals_processed - evals_before).into(),
+    );
+    let rate = if seconds > 0.0 {
+        lost as f64 / seconds
+    } else {
+        0.0
+    };
+    extra.insert("churn_replacements_per_sec".into(), rate.into());
+    Ok(())
+}
+
+fn live_allocs(c: &Cluster, ns: &str, id: &str) -> u64 {
+    c.state
+        .allocs_by_job(ns, id)
         .iter()
         .filter(|a| !a.terminal())
-        .count() as u64)
+        .count() as u64
 }
 
 fn main() {
@@ -118,10 +216,11 @@ fn run(args: &Args) -> Result<(), String> {
     };
     let start = Instant::now();
     match args.scenario.as_str() {
-        "default" => {
+        "default" | "churn" => {
             for job in c1m_jobs(args.allocs) {
-                asked += u64::from(job.task_groups[0].count);
-                let got = run_job(&mut c, job.clone())?;
+                let want = u64::from(job.task_groups[0].count);
+                asked += want;
+                let got = run_counted_job(&mut c, job.clone(), want)?;
                 account(&job, got);
                 placed += got;
             }
@@ -156,7 +255,7 @@ fn run(args: &Args) -> Result<(), String> {
                 let job = c1m_job(j, orch_benches::c1m_count(j));
                 let want = u64::from(job.task_groups[0].count);
                 asked += want;
-                let got = run_job(&mut c, job.clone())?;
+                let got = run_counted_job(&mut c, job.clone(), want)?;
                 account(&job, got);
                 placed += got;
                 j += 1;
@@ -214,7 +313,16 @@ fn run(args: &Args) -> Result<(), String> {
         }
     }
     let seconds = start.elapsed().as_secs_f64();
+    if args.scenario == "churn" {
+        churn(&mut c, args.nodes, placed, &mut extra)?;
+    }
     let report = c.report();
+    if ["default", "churn"].contains(&args.scenario.as_str()) && report.placed != placed {
+        return Err(format!(
+            "counted {placed} placements but the state holds {} live allocations",
+            report.placed
+        ));
+    }
     // Fewest nodes that could hold the placed demand if it were fluid.
     let mut caps: Vec<(u64, u64)> = (0..args.nodes)
         .map(|i| {
@@ -251,6 +359,7 @@ fn run(args: &Args) -> Result<(), String> {
         "seconds": seconds,
         "placements_per_sec": if seconds > 0.0 { placed as f64 / seconds } else { 0.0 },
         "peak_rss_mb": peak_rss_mb(),
+        "heap_mb": LIVE.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0),
         "nodes_used": report.nodes_used,
         "lower_bound_nodes": lower_bound,
         "cpu_demand_mhz": cpu_demand,
@@ -263,5 +372,7 @@ fn run(args: &Args) -> Result<(), String> {
         o.extend(extra);
     }
     println!("{out}");
+    // Freeing a million allocations takes seconds and measures nothing.
+    std::mem::forget(c);
     Ok(())
 }

@@ -134,6 +134,12 @@ fn policy_ids_are_stable_and_distinct() {
         policy_id("default", "webg", "")
     );
     assert_eq!(policy_id("default", "web", "g").len(), 36);
+    // Pinned: IDs are stored in scaling events, so they must not change across releases
+    // (a UUID v5 in orch's namespace; uuid.uuid5 in Python gives the same).
+    assert_eq!(
+        policy_id("default", "web", "g"),
+        "b4c17202-3be7-5e78-ad10-9cf80ee3638e"
+    );
 }
 
 #[test]

@@ -172,10 +172,10 @@ impl Allocation {
 pub struct AllocatedResources {
     /// Per task.
     #[serde(rename = "Tasks")]
-    pub tasks: BTreeMap<String, AllocatedTaskResources>,
+    pub tasks: super::SmallMap<String, AllocatedTaskResources>,
     /// Lifecycle of each task, so the client knows what runs when.
     #[serde(rename = "TaskLifecycles")]
-    pub task_lifecycles: BTreeMap<String, Option<super::task::TaskLifecycle>>,
+    pub task_lifecycles: super::SmallMap<String, Option<super::task::TaskLifecycle>>,
     /// Shared by the whole allocation.
     #[serde(rename = "Shared")]
     pub shared: AllocatedSharedResources,

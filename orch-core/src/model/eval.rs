@@ -167,22 +167,22 @@ pub struct AllocationMetric {
     pub nodes_in_pool: u64,
     /// Ready nodes per datacenter.
     #[serde(rename = "NodesAvailable")]
-    pub nodes_available: BTreeMap<String, u64>,
+    pub nodes_available: super::SmallMap<String, u64>,
     /// Filtered nodes per class.
     #[serde(rename = "ClassFiltered")]
-    pub class_filtered: BTreeMap<String, u64>,
+    pub class_filtered: super::SmallMap<String, u64>,
     /// Filtered nodes per constraint.
     #[serde(rename = "ConstraintFiltered")]
-    pub constraint_filtered: BTreeMap<String, u64>,
+    pub constraint_filtered: super::SmallMap<String, u64>,
     /// Feasible nodes without room.
     #[serde(rename = "NodesExhausted")]
     pub nodes_exhausted: u64,
     /// Exhausted nodes per class.
     #[serde(rename = "ClassExhausted")]
-    pub class_exhausted: BTreeMap<String, u64>,
+    pub class_exhausted: super::SmallMap<String, u64>,
     /// Exhausted nodes per dimension (`cpu`, `memory`, `network: port collision`...).
     #[serde(rename = "DimensionExhausted")]
-    pub dimension_exhausted: BTreeMap<String, u64>,
+    pub dimension_exhausted: super::SmallMap<String, u64>,
     /// Quotas that were hit.
     #[serde(rename = "QuotaExhausted")]
     pub quota_exhausted: Vec<String>,

@@ -57,8 +57,8 @@ pub fn allocate(
     } else {
         Vec::new()
     };
-    let mut tasks = BTreeMap::new();
-    let mut lifecycles = BTreeMap::new();
+    let mut tasks = crate::model::SmallMap::new();
+    let mut lifecycles = crate::model::SmallMap::new();
     for t in &tg.tasks {
         let r = &t.resources;
         let reserved_cores: Vec<u32> = if r.cores > 0 {

@@ -24,6 +24,9 @@ pub struct PlanContext<'s> {
     /// Updates of allocations that a later stop in the same plan took over, kept so
     /// that [`PlanContext::unstop`] can put them back.
     superseded: BTreeMap<String, Allocation>,
+    /// Node slots whose usage the plan changed, in order (repeats allowed): the placer
+    /// keeps dense copies of node usage and refreshes just these.
+    touched: Vec<u32>,
 }
 
 impl<'s> PlanContext<'s> {
@@ -38,6 +41,19 @@ impl<'s> PlanContext<'s> {
             removed: BTreeMap::new(),
             leaving: BTreeSet::new(),
             superseded: BTreeMap::new(),
+            touched: Vec::new(),
+        }
+    }
+
+    /// Node slots whose usage the plan changed, oldest first; a reader remembers how
+    /// many it has seen and reads on from there.
+    pub fn touched(&self) -> &[u32] {
+        &self.touched
+    }
+
+    fn touch(&mut self, node_id: &str) {
+        if let Some(slot) = self.state.node_table().slot(node_id) {
+            self.touched.push(slot);
         }
     }
 
@@ -74,6 +90,7 @@ impl<'s> PlanContext<'s> {
                 .entry(alloc.node_id.clone())
                 .or_default()
                 .add(&alloc.usage());
+            self.touch(&alloc.node_id);
         }
         self.plan.append_stop(
             &alloc.node_id,
@@ -94,6 +111,7 @@ impl<'s> PlanContext<'s> {
         if let Some(r) = self.removed.get_mut(&alloc.node_id) {
             r.sub(&alloc.usage());
         }
+        self.touch(&alloc.node_id);
         if let Some(list) = self.plan.node_update.get_mut(&alloc.node_id) {
             list.retain(|s| s.alloc_id != alloc.id);
             if list.is_empty() {
@@ -121,6 +139,7 @@ impl<'s> PlanContext<'s> {
         if let Some(a) = self.added.get_mut(&update.node_id) {
             a.sub(&update.usage());
         }
+        self.touch(&update.node_id);
         Some(update)
     }
 
@@ -133,6 +152,7 @@ impl<'s> PlanContext<'s> {
             .entry(alloc.node_id.clone())
             .or_default()
             .add(&alloc.usage());
+        self.touch(&alloc.node_id);
         self.plan
             .node_preemptions
             .entry(alloc.node_id.clone())
@@ -152,7 +172,15 @@ impl<'s> PlanContext<'s> {
                 .entry(old.node_id.clone())
                 .or_default()
                 .add(&old.usage());
+            self.touch(&old.node_id);
         }
+        self.place_new(alloc);
+    }
+
+    /// Adds a new allocation, one whose fresh ID the state cannot hold yet: skips
+    /// looking for an older version of it (a lookup in every allocation of the cluster).
+    pub fn place_new(&mut self, alloc: Allocation) {
+        self.touch(&alloc.node_id);
         self.added
             .entry(alloc.node_id.clone())
             .or_default()

@@ -12,10 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::context::PlanContext;
 use super::outcome::{Failures, Outcome, PlacementSpec, finish, place_on};
 use super::plan::Plan;
-use super::reconcile::{self, Placement, ReconcileInput};
+use super::reconcile::{self, Placement, ReconcileInput, ReconcileResults};
 use super::rng::SchedRng;
 use super::select::{Placer, SchedulerConfig};
-use crate::model::{AllocationMetric, Evaluation, Node, job_type, node_status};
+use crate::model::{Allocation, Evaluation, Job, Node, job_type, node_status};
 use crate::state::{DeploymentUpdate, StateStore};
 
 /// Processes one service or batch evaluation against `state`. Pure: the same state,
@@ -42,7 +42,7 @@ pub fn schedule(
         .cloned()
         .collect();
     let (tainted, missing) = tainted_nodes(state, existing.iter().map(|a| a.node_id.as_str()));
-    let alloc_job = |a: &crate::model::Allocation| state.alloc_job(a);
+    let alloc_job = |a: &Allocation| state.alloc_job(a);
     let results = reconcile::reconcile(ReconcileInput {
         job,
         existing: &existing,
@@ -66,8 +66,49 @@ pub fn schedule(
         ..Plan::default()
     };
     let mut ctx = PlanContext::new(state, &eval.namespace, &eval.job_id, plan);
-    let by_id: BTreeMap<&str, &crate::model::Allocation> =
-        existing.iter().map(|a| (a.id.as_str(), a)).collect();
+    let by_id: BTreeMap<&str, &Allocation> = existing.iter().map(|a| (a.id.as_str(), a)).collect();
+    apply_reconciled(&mut ctx, &results, &by_id, now);
+
+    let mut failures = Failures::default();
+    let placer = job
+        .filter(|_| !results.place.is_empty() || !results.destructive_update.is_empty())
+        .map(|job| {
+            let mut p = Placer::new(job, state, config, SchedRng::new(seed));
+            let run = PlaceRun {
+                job,
+                batch,
+                now,
+                by_id: &by_id,
+            };
+            run.place_all(&mut ctx, &mut p, &results, &mut failures, &mut *next_id);
+            p
+        });
+    let plan = std::mem::take(&mut ctx.plan);
+    let mut out = finish(
+        eval,
+        placer.as_ref(),
+        failures,
+        plan,
+        state.latest_index(),
+        &mut *next_id,
+        now,
+    );
+    // As Nomad: the evaluation names the deployment it worked on, so `job run` can go on
+    // to monitor that deployment.
+    if let Some(id) = results.deployment_id {
+        out.eval.deployment_id = id;
+    }
+    out
+}
+
+/// Puts the reconciler's decisions that need no node choice into the plan: stops,
+/// in-place and attribute updates, follow-up evaluations, deployment changes.
+fn apply_reconciled(
+    ctx: &mut PlanContext<'_>,
+    results: &ReconcileResults,
+    by_id: &BTreeMap<&str, &Allocation>,
+    now: i64,
+) {
     for stop in &results.stop {
         if let Some(a) = by_id.get(stop.alloc_id.as_str()) {
             ctx.stop(a, &stop.description, stop.client_status.clone());
@@ -97,20 +138,27 @@ pub fn schedule(
             status_description: u.status_description.clone(),
         })
         .collect();
+}
 
-    let mut failures = Failures::default();
-    let mut placer = None;
-    if let Some(job) =
-        job.filter(|_| !results.place.is_empty() || !results.destructive_update.is_empty())
-    {
-        let mut p = Placer::new(
-            job,
-            state.nodes(),
-            |n| state.node_usage(&n.id),
-            config,
-            SchedRng::new(seed),
-        );
-        let deployment_id = results.deployment_id.clone();
+/// What every placement of one evaluation shares.
+struct PlaceRun<'r> {
+    job: &'r Job,
+    batch: bool,
+    now: i64,
+    by_id: &'r BTreeMap<&'r str, &'r Allocation>,
+}
+
+impl PlaceRun<'_> {
+    /// Places the destructive updates (stopping the old allocation first), then the new
+    /// placements; a group that failed once is not searched again in this evaluation.
+    fn place_all(
+        &self,
+        ctx: &mut PlanContext<'_>,
+        p: &mut Placer<'_>,
+        results: &ReconcileResults,
+        failures: &mut Failures,
+        next_id: &mut dyn FnMut() -> String,
+    ) {
         let destructive = results.destructive_update.iter().map(|d| {
             (
                 Some(d.stop_alloc_id.as_str()),
@@ -120,7 +168,8 @@ pub fn schedule(
         });
         let fresh = results.place.iter().map(|pl| (None, "", pl));
         for (stop_id, stop_desc, pl) in destructive.chain(fresh) {
-            let Some((gi, tg)) = job
+            let Some((gi, _)) = self
+                .job
                 .task_groups
                 .iter()
                 .enumerate()
@@ -128,68 +177,78 @@ pub fn schedule(
             else {
                 continue;
             };
-            if failures.failed(&tg.name) {
-                failures.record(&tg.name, AllocationMetric::default());
-                continue;
-            }
-            let old = stop_id.and_then(|id| by_id.get(id).copied());
-            if let Some(old) = old {
-                ctx.stop(old, stop_desc, None);
-            }
-            let mut metrics = p.new_metric();
-            let placed = match p.select(
-                &ctx,
+            let deployment_id = results.deployment_id.as_deref();
+            let old = stop_id.and_then(|id| self.by_id.get(id).copied());
+            self.place_one(
+                ctx,
+                p,
                 gi,
-                tg,
-                &pl.penalty_nodes,
-                pl.preferred_node.as_deref(),
-                &mut metrics,
-            ) {
-                Some(choice) => {
-                    let uses_deployment =
-                        tg.update.as_ref().is_some_and(|u| u.max_parallel > 0) && !batch;
-                    let spec = spec_for(pl, deployment_id.clone().filter(|_| uses_deployment));
-                    place_on(
-                        &mut ctx,
-                        &mut p,
-                        job,
-                        gi,
-                        tg,
-                        choice,
-                        spec,
-                        next_id(),
-                        metrics.clone(),
-                        now,
-                    )
-                }
-                None => false,
-            };
-            if !placed {
-                if let Some(old) = old {
-                    ctx.unstop(old);
-                }
-                failures.record(&tg.name, metrics);
-            }
+                pl,
+                old,
+                stop_desc,
+                deployment_id,
+                failures,
+                next_id,
+            );
         }
-        placer = Some(p);
     }
-    let snapshot = state.latest_index();
-    let plan = std::mem::take(&mut ctx.plan);
-    let mut out = finish(
-        eval,
-        placer.as_ref(),
-        failures,
-        plan,
-        snapshot,
-        &mut *next_id,
-        now,
-    );
-    // As Nomad: the evaluation names the deployment it worked on, so `job run` can go on
-    // to monitor that deployment.
-    if let Some(id) = results.deployment_id {
-        out.eval.deployment_id = id;
+
+    /// One placement: stop what it replaces, choose a node, build the allocation; on
+    /// failure take the stop back and record the group's failure.
+    #[allow(clippy::too_many_arguments)]
+    fn place_one(
+        &self,
+        ctx: &mut PlanContext<'_>,
+        p: &mut Placer<'_>,
+        gi: usize,
+        pl: &Placement,
+        old: Option<&Allocation>,
+        stop_desc: &str,
+        deployment_id: Option<&str>,
+        failures: &mut Failures,
+        next_id: &mut dyn FnMut() -> String,
+    ) {
+        let tg = &self.job.task_groups[gi];
+        if failures.failed(&tg.name) {
+            failures.record(&tg.name, Default::default());
+            return;
+        }
+        if let Some(old) = old {
+            ctx.stop(old, stop_desc, None);
+        }
+        let mut metrics = p.new_metric();
+        let choice = p.select(
+            ctx,
+            gi,
+            tg,
+            &pl.penalty_nodes,
+            pl.preferred_node.as_deref(),
+            &mut metrics,
+        );
+        let failed = match choice {
+            Some(choice) => {
+                let uses_deployment =
+                    tg.update.as_ref().is_some_and(|u| u.max_parallel > 0) && !self.batch;
+                let deployment = deployment_id
+                    .filter(|_| uses_deployment)
+                    .map(str::to_string);
+                let spec = spec_for(pl, deployment);
+                let id = next_id();
+                place_on(
+                    ctx, p, self.job, gi, tg, choice, spec, id, metrics, self.now,
+                )
+                .err()
+                .map(|m| *m)
+            }
+            None => Some(metrics),
+        };
+        if let Some(metrics) = failed {
+            if let Some(old) = old {
+                ctx.unstop(old);
+            }
+            failures.record(&tg.name, metrics);
+        }
     }
-    out
 }
 
 fn spec_for(pl: &Placement, deployment_id: Option<String>) -> PlacementSpec {

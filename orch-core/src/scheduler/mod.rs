@@ -11,6 +11,7 @@
 //! ```
 
 pub mod assign;
+pub mod config;
 pub mod context;
 pub mod feasible;
 pub mod generic;
@@ -26,11 +27,15 @@ pub mod system;
 pub mod triggers;
 pub mod verify;
 
+pub use config::{AntiAffinity, FillOrder, PreemptionConfig, SchedulerConfig};
 pub use outcome::Outcome;
-pub use select::{AntiAffinity, FillOrder, PreemptionConfig, SchedulerConfig};
 
 use crate::model::{Evaluation, job_type};
 use crate::state::StateStore;
+
+/// How many times a plan is re-planned after the applier refused part of it (Nomad's
+/// `maxServiceScheduleAttempts`); shared by the sim and the servers' plan loop.
+pub const MAX_PLAN_ATTEMPTS: usize = 5;
 
 /// Processes one evaluation with the scheduler its type names. Pure and deterministic:
 /// the same state, evaluation, configuration, seed, time and ID sequence give the same

@@ -69,7 +69,8 @@ impl Failures {
 }
 
 /// Builds the allocation for a chosen node, adds it (and any preemptions) to the plan, and
-/// tells the placer. Returns false if the node's ports or devices ran out after all.
+/// tells the placer. Gives the metrics back if the node's ports or devices ran out after
+/// all (the placement failed: they go to the failed group).
 #[allow(clippy::too_many_arguments)]
 pub fn place_on(
     ctx: &mut PlanContext<'_>,
@@ -82,14 +83,14 @@ pub fn place_on(
     id: String,
     mut metrics: AllocationMetric,
     now: i64,
-) -> bool {
+) -> Result<(), Box<AllocationMetric>> {
     for victim in &choice.preempt {
         if let Some(a) = ctx.state.alloc_stub(victim) {
             ctx.preempt(a, &id);
         }
     }
     let Some(resources) = assign::allocate(ctx, choice.node, tg, &mut placer.rng) else {
-        return false;
+        return Err(Box::new(metrics));
     };
     metrics.score_meta_data.clear();
     let alloc = Allocation {
@@ -119,9 +120,9 @@ pub fn place_on(
         job_version: job.version,
         ..Allocation::default()
     };
-    ctx.place(alloc);
+    ctx.place_new(alloc);
     placer.record_placement(gi, choice.node);
-    true
+    Ok(())
 }
 
 /// Finishes an evaluation: records failures, creates the blocked evaluation if

@@ -85,6 +85,21 @@ impl PlanResult {
         self.rejected_nodes.is_empty()
     }
 
+    /// [`to_command`](Self::to_command), moving the accepted part instead of copying it.
+    pub fn into_command(self, now: i64) -> Command {
+        let p = self.accepted;
+        Command::ApplyPlanResults(ApplyPlanResults {
+            allocs_to_upsert: p.node_allocation.into_values().flatten().collect(),
+            allocs_stopped: p.node_update.into_values().flatten().collect(),
+            allocs_preempted: p.node_preemptions.into_values().flatten().collect(),
+            deployment: p.deployment,
+            deployment_updates: p.deployment_updates,
+            evals: p.evals,
+            eval_id: p.eval_id,
+            now,
+        })
+    }
+
     /// The Raft command that commits the accepted part.
     pub fn to_command(&self, now: i64) -> Command {
         let p = &self.accepted;

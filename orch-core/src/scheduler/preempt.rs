@@ -20,6 +20,18 @@ pub struct Candidate<'a> {
     pub priority: i32,
 }
 
+/// What a live allocation holds on its node, as preemption weighs it (the node table
+/// keeps these per node, so preemption need not read whole allocations).
+#[derive(Debug, Clone, Copy)]
+pub struct Holding<'a> {
+    /// The allocation's ID.
+    pub id: &'a str,
+    /// What it holds.
+    pub usage: Usage,
+    /// Priority of its job.
+    pub priority: i32,
+}
+
 /// Picks allocations to evict from a node so that `ask` fits; `None` when even evicting
 /// every eligible allocation would not make room. Deterministic: ties break on alloc ID.
 pub fn select_preemptions<'a>(
@@ -29,21 +41,43 @@ pub fn select_preemptions<'a>(
     job_priority: i32,
     candidates: impl IntoIterator<Item = Candidate<'a>>,
 ) -> Option<Vec<&'a Allocation>> {
+    let live: Vec<Candidate<'a>> = candidates
+        .into_iter()
+        .filter(|c| !c.alloc.terminal())
+        .collect();
+    let holdings = live.iter().map(|c| Holding {
+        id: &c.alloc.id,
+        usage: c.alloc.usage(),
+        priority: c.priority,
+    });
+    let chosen = select_holdings(capacity, used, ask, job_priority, holdings)?;
+    Some(
+        chosen
+            .iter()
+            .filter_map(|h| live.iter().find(|c| c.alloc.id == h.id).map(|c| c.alloc))
+            .collect(),
+    )
+}
+
+/// [`select_preemptions`] over holdings: the IDs to evict.
+pub fn select_holdings<'a>(
+    capacity: &Usage,
+    used: &Usage,
+    ask: &Usage,
+    job_priority: i32,
+    holdings: impl IntoIterator<Item = Holding<'a>>,
+) -> Option<Vec<Holding<'a>>> {
     if capacity.fits(used, ask).is_ok() {
         return Some(Vec::new());
     }
-    let mut pool: Vec<(Candidate<'a>, Usage)> = candidates
+    let mut pool: Vec<(Holding<'a>, Usage)> = holdings
         .into_iter()
-        .filter(|c| !c.alloc.terminal() && job_priority - c.priority >= PRIORITY_DELTA)
-        .map(|c| (c, c.alloc.usage()))
+        .filter(|c| job_priority - c.priority >= PRIORITY_DELTA)
+        .map(|c| (c, c.usage))
         .collect();
-    pool.sort_by(|(a, _), (b, _)| {
-        a.priority
-            .cmp(&b.priority)
-            .then_with(|| a.alloc.id.cmp(&b.alloc.id))
-    });
+    pool.sort_by(|(a, _), (b, _)| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(b.id)));
     let mut freed_used = *used;
-    let mut chosen: Vec<(Candidate<'a>, Usage)> = Vec::new();
+    let mut chosen: Vec<(Holding<'a>, Usage)> = Vec::new();
     while capacity.fits(&freed_used, ask).is_err() {
         let lowest = pool.first()?.0.priority;
         let missing = shortfall(capacity, &freed_used, ask);
@@ -54,7 +88,7 @@ pub fn select_preemptions<'a>(
             .min_by(|(_, (a, ua)), (_, (b, ub))| {
                 distance(&missing, ua)
                     .total_cmp(&distance(&missing, ub))
-                    .then_with(|| a.alloc.id.cmp(&b.alloc.id))
+                    .then_with(|| a.id.cmp(b.id))
             })
             .map(|(i, _)| i)?;
         let (c, u) = pool.remove(best);
@@ -72,7 +106,7 @@ pub fn select_preemptions<'a>(
             chosen.remove(i);
         }
     }
-    Some(chosen.into_iter().map(|(c, _)| c.alloc).collect())
+    Some(chosen.into_iter().map(|(c, _)| c).collect())
 }
 
 /// What is still missing per dimension for `ask` to fit.

@@ -39,6 +39,39 @@ pub fn fit_score(algorithm: Algorithm, capacity: &Usage, used_after: &Usage) -> 
     raw.clamp(0.0, MAX_FIT) / MAX_FIT
 }
 
+/// orch's best-fit score, in `[0, 1]`: one minus the share of the node's CPU and memory
+/// that would be stranded if the node were filled with allocations like this one.
+///
+/// Every dimension a node has left counts (CPU, memory and disk): the number of such
+/// allocations that still fit is set by the tightest one, and what that leaves unused of
+/// CPU and memory is waste. Full nodes waste little, and a node whose free shape matches
+/// the ask wastes least, so CPU-heavy work lands where memory is nearly full and the
+/// reverse; nodes then fill in every dimension at once instead of stranding one.
+pub fn fit_score_waste(capacity: &Usage, used: &Usage, ask: &Usage) -> f64 {
+    let dims = [
+        (capacity.cpu_mhz, used.cpu_mhz, ask.cpu_mhz),
+        (capacity.memory_mb, used.memory_mb, ask.memory_mb),
+        (capacity.disk_mb, used.disk_mb, ask.disk_mb),
+    ];
+    let mut fit = u64::MAX;
+    for &(cap, u, a) in &dims {
+        if let Some(k) = cap.saturating_sub(u).checked_div(a) {
+            fit = fit.min(k);
+        }
+    }
+    if fit == u64::MAX {
+        fit = 0;
+    }
+    let mut waste = 0.0;
+    for &(cap, u, a) in &dims[..2] {
+        if cap > 0 {
+            let left = cap.saturating_sub(u).saturating_sub(a.saturating_mul(fit));
+            waste += left as f64 / cap as f64;
+        }
+    }
+    (1.0 - waste / 2.0).clamp(0.0, 1.0)
+}
+
 /// Penalty for placing next to allocations of the same job and group:
 /// `-(collisions + 1) / count`, nothing when there are none.
 pub fn job_anti_affinity(collisions: u32, desired_count: u32) -> Option<f64> {
@@ -84,6 +117,7 @@ pub fn affinity_score(weights_matched: impl IntoIterator<Item = (i8, bool)>) -> 
 
 /// One spread block, with the counts of the group's allocations per attribute value
 /// (existing ones and those already proposed in this plan).
+#[derive(Clone)]
 pub struct SpreadState<'a> {
     /// Weight of this block relative to the group's other spread blocks.
     pub weight: f64,
@@ -100,27 +134,27 @@ pub struct SpreadState<'a> {
 /// shortfall of the value against its target share (values without a target share what
 /// the targets leave); without targets, values below the minimum count are boosted and
 /// the most used ones penalized.
-pub fn spread_score(
-    spreads: &[SpreadState<'_>],
-    value_of: impl Fn(usize) -> Option<String>,
+pub fn spread_score<'a, 'v>(
+    spreads: impl Iterator<Item = SpreadState<'a>> + Clone,
+    value_of: impl Fn(usize) -> Option<&'v str>,
 ) -> Option<f64> {
-    let sum_weights: f64 = spreads.iter().map(|s| s.weight).sum();
-    if spreads.is_empty() || sum_weights <= 0.0 {
+    let sum_weights: f64 = spreads.clone().map(|s| s.weight).sum();
+    if spreads.clone().next().is_none() || sum_weights <= 0.0 {
         return None;
     }
     let mut total = 0.0;
-    for (i, s) in spreads.iter().enumerate() {
+    for (i, s) in spreads.enumerate() {
         let weight = s.weight / sum_weights;
         let Some(value) = value_of(i) else {
             total -= weight;
             continue;
         };
-        let used = s.counts.get(&value).copied().unwrap_or(0) as f64;
+        let used = s.counts.get(value).copied().unwrap_or(0) as f64;
         if s.targets.is_empty() {
             total += even_spread_boost(s.counts, used) * weight;
             continue;
         }
-        let desired = match s.targets.get(&value) {
+        let desired = match s.targets.get(value) {
             Some(pct) => f64::from(*pct) / 100.0 * f64::from(s.desired_count),
             None => {
                 let rest = 100u32.saturating_sub(s.targets.values().map(|p| u32::from(*p)).sum());
@@ -209,6 +243,44 @@ mod tests {
     }
 
     #[test]
+    fn waste_score_sends_work_where_its_shape_fits() {
+        let cap = Usage {
+            cpu_mhz: 1000,
+            memory_mb: 1000,
+            disk_mb: 1000,
+            ..Usage::default()
+        };
+        let cpu_heavy = Usage {
+            cpu_mhz: 100,
+            memory_mb: 10,
+            disk_mb: 10,
+            ..Usage::default()
+        };
+        // Memory nearly full, CPU free: the CPU-heavy ask fills what is left.
+        let mem_full = Usage {
+            cpu_mhz: 0,
+            memory_mb: 900,
+            ..Usage::default()
+        };
+        let cpu_full = Usage {
+            cpu_mhz: 800,
+            memory_mb: 100,
+            ..Usage::default()
+        };
+        assert!(
+            fit_score_waste(&cap, &mem_full, &cpu_heavy)
+                > fit_score_waste(&cap, &cpu_full, &cpu_heavy)
+        );
+        // Disk counts: a node whose disk is nearly gone strands its CPU and memory.
+        let disk_full = Usage {
+            disk_mb: 990,
+            ..Usage::default()
+        };
+        assert!(fit_score_waste(&cap, &disk_full, &cpu_heavy) < 0.1);
+        assert!((fit_score_waste(&cap, &cap, &Usage::default()) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
     fn balanced_anti_affinity_allows_a_fair_share_per_node() {
         // Three replicas still go to three nodes.
         assert_eq!(job_anti_affinity_balanced(1, 3), job_anti_affinity(1, 3));
@@ -239,10 +311,10 @@ mod tests {
             counts: &counts,
             desired_count: 10,
         }];
-        let dc1 = spread_score(&s, |_| Some("dc1".into())).unwrap_or(0.0);
-        let dc2 = spread_score(&s, |_| Some("dc2".into())).unwrap_or(0.0);
+        let dc1 = spread_score(s.iter().cloned(), |_| Some("dc1")).unwrap_or(0.0);
+        let dc2 = spread_score(s.iter().cloned(), |_| Some("dc2")).unwrap_or(0.0);
         assert!(dc2 > dc1, "{dc2} > {dc1}");
-        assert_eq!(spread_score(&s, |_| None), Some(-1.0));
+        assert_eq!(spread_score(s.iter().cloned(), |_| None), Some(-1.0));
     }
 
     #[test]
@@ -255,9 +327,9 @@ mod tests {
             counts: &counts,
             desired_count: 6,
         }];
-        let a = spread_score(&s, |_| Some("a".into())).unwrap_or(0.0);
-        let b = spread_score(&s, |_| Some("b".into())).unwrap_or(0.0);
-        let c = spread_score(&s, |_| Some("c".into())).unwrap_or(0.0);
+        let a = spread_score(s.iter().cloned(), |_| Some("a")).unwrap_or(0.0);
+        let b = spread_score(s.iter().cloned(), |_| Some("b")).unwrap_or(0.0);
+        let c = spread_score(s.iter().cloned(), |_| Some("c")).unwrap_or(0.0);
         assert!(c >= b && b > a, "c={c} b={b} a={a}");
     }
 }

@@ -15,26 +15,8 @@ use crate::state::StateStore;
 
 /// Checks a plan against `state` and returns what may be committed.
 pub fn verify_plan(state: &StateStore, plan: &Plan) -> PlanResult {
-    let nodes: BTreeSet<&String> = plan
-        .node_allocation
-        .keys()
-        .chain(plan.node_update.keys())
-        .chain(plan.node_preemptions.keys())
-        .collect();
-    let mut rejected = BTreeMap::new();
-    for node_id in &nodes {
-        if let Err(reason) = check_node(state, plan, node_id) {
-            rejected.insert((*node_id).clone(), reason);
-        }
-    }
-    let mut accepted = Plan {
-        eval_id: plan.eval_id.clone(),
-        priority: plan.priority,
-        all_at_once: plan.all_at_once,
-        job: plan.job.clone(),
-        snapshot_index: plan.snapshot_index,
-        ..Plan::default()
-    };
+    let rejected = rejected_nodes(state, plan);
+    let mut accepted = header(plan);
     if !plan.all_at_once || rejected.is_empty() {
         let keep = |id: &String| !rejected.contains_key(id);
         accepted.node_allocation = plan
@@ -58,9 +40,70 @@ pub fn verify_plan(state: &StateStore, plan: &Plan) -> PlanResult {
         accepted.deployment = plan.deployment.clone();
         accepted.deployment_updates = plan.deployment_updates.clone();
         accepted.evals = plan.evals.clone();
-    } else {
-        // All-or-nothing plans lose every node when one fails.
-        for node_id in nodes {
+    }
+    result(state, plan, accepted, rejected)
+}
+
+/// [`verify_plan`] for a plan the caller no longer needs: the accepted part is moved
+/// out of it instead of copied (a plan can carry thousands of allocations).
+pub fn verify_plan_owned(state: &StateStore, mut plan: Plan) -> PlanResult {
+    let rejected = rejected_nodes(state, &plan);
+    let mut accepted = header(&plan);
+    if !plan.all_at_once || rejected.is_empty() {
+        let keep = |id: &String| !rejected.contains_key(id);
+        accepted.node_allocation = std::mem::take(&mut plan.node_allocation);
+        accepted.node_allocation.retain(|k, _| keep(k));
+        accepted.node_update = std::mem::take(&mut plan.node_update);
+        accepted.node_update.retain(|k, _| keep(k));
+        accepted.node_preemptions = std::mem::take(&mut plan.node_preemptions);
+        accepted.node_preemptions.retain(|k, _| keep(k));
+        accepted.deployment = plan.deployment.take();
+        accepted.deployment_updates = std::mem::take(&mut plan.deployment_updates);
+        accepted.evals = std::mem::take(&mut plan.evals);
+    }
+    result(state, &plan, accepted, rejected)
+}
+
+/// Nodes of the plan whose part no longer fits, with the reason.
+fn rejected_nodes(state: &StateStore, plan: &Plan) -> BTreeMap<String, String> {
+    let mut rejected = BTreeMap::new();
+    for node_id in plan_nodes(plan) {
+        if let Err(reason) = check_node(state, plan, node_id) {
+            rejected.insert(node_id.clone(), reason);
+        }
+    }
+    rejected
+}
+
+fn plan_nodes(plan: &Plan) -> BTreeSet<&String> {
+    plan.node_allocation
+        .keys()
+        .chain(plan.node_update.keys())
+        .chain(plan.node_preemptions.keys())
+        .collect()
+}
+
+fn header(plan: &Plan) -> Plan {
+    Plan {
+        eval_id: plan.eval_id.clone(),
+        priority: plan.priority,
+        all_at_once: plan.all_at_once,
+        job: plan.job.clone(),
+        snapshot_index: plan.snapshot_index,
+        ..Plan::default()
+    }
+}
+
+/// The result: all-or-nothing plans lose every node when one fails (`plan` still holds
+/// its nodes then: nothing was moved out of it).
+fn result(
+    state: &StateStore,
+    plan: &Plan,
+    accepted: Plan,
+    mut rejected: BTreeMap<String, String>,
+) -> PlanResult {
+    if plan.all_at_once && !rejected.is_empty() {
+        for node_id in plan_nodes(plan) {
             rejected
                 .entry(node_id.clone())
                 .or_insert_with(|| "another node of an all_at_once plan did not fit".into());

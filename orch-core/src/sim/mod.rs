@@ -25,7 +25,7 @@ use crate::model::{
     eval_status, job_type, node_status, trigger,
 };
 use crate::scheduler::rng::SchedRng;
-use crate::scheduler::verify::verify_plan;
+use crate::scheduler::verify::verify_plan_owned;
 use crate::scheduler::{SchedulerConfig, process_eval};
 use crate::state::{
     AllocClientState, AllocClientUpdate, AllocDesiredTransitionUpdate, Command, EvalUpsert,
@@ -34,9 +34,7 @@ use crate::state::{
 };
 use crate::validate::{ValidationErrors, validate_job};
 
-/// Plans re-planned at most this many times when the applier refuses part of them
-/// (Nomad's `maxServiceScheduleAttempts`).
-pub const MAX_PLAN_ATTEMPTS: usize = 5;
+pub use crate::scheduler::MAX_PLAN_ATTEMPTS;
 
 /// What can go wrong driving a simulated cluster.
 #[derive(Debug, thiserror::Error)]
@@ -448,20 +446,20 @@ impl Cluster {
                 counter += 1;
                 uuid_like(SchedRng::new(salt ^ counter).next_u64(), counter)
             };
-            let out = process_eval(&self.state, &eval, &self.config, seed, now, &mut ids);
+            let mut out = process_eval(&self.state, &eval, &self.config, seed, now, &mut ids);
             self.next_id = counter;
             if out.plan.is_no_op() {
                 outcome = Some(out);
                 break;
             }
             self.stats.plans_submitted += 1;
-            let result = verify_plan(&self.state, &out.plan);
+            let result = verify_plan_owned(&self.state, std::mem::take(&mut out.plan));
             self.stats.plan_nodes_rejected += result.rejected_nodes.len() as u64;
             freed.extend(result.accepted.node_update.keys().cloned());
             freed.extend(result.accepted.node_preemptions.keys().cloned());
             followups.extend(result.accepted.evals.iter().cloned());
-            self.apply(result.to_command(self.now))?;
             let done = result.fully_committed();
+            self.apply(result.into_command(self.now))?;
             outcome = Some(out);
             if done {
                 break;

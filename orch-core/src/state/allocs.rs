@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 
 use super::changes::{Changes, Outcome};
 use super::{
-    AllocClientUpdate, AllocDesiredTransitionUpdate, ApplyPlanResults, Response, StateError,
-    StateStore, key,
+    AllocClientUpdate, AllocDesiredTransitionUpdate, ApplyPlanResults, JobVersionKey, Response,
+    StateError, StateStore, key,
 };
 use crate::model::{Job, client_status, deployment_status, desired_status};
 
@@ -145,6 +145,9 @@ impl StateStore {
             }
         }
 
+        // A plan's allocations are nearly always of one job version: look its spec up
+        // (and stage it) once, not once per allocation.
+        let mut last_spec: Option<(JobVersionKey, &Job)> = None;
         for mut a in c.allocs_to_upsert {
             if let Some(job) = a.job.take() {
                 a.job_version = job.version;
@@ -153,7 +156,16 @@ impl StateStore {
                 .nodes
                 .get(&a.node_id)
                 .ok_or_else(|| StateError::NodeNotFound(a.node_id.clone()))?;
-            let spec = self.job_spec_for(&a.namespace, &a.job_id, a.job_version)?;
+            let cached = last_spec.as_ref().filter(|((ns, id, v), _)| {
+                *ns == a.namespace && *id == a.job_id && *v == a.job_version
+            });
+            let (spec, fresh) = match cached {
+                Some((_, spec)) => (*spec, false),
+                None => (
+                    self.job_spec_for(&a.namespace, &a.job_id, a.job_version)?,
+                    true,
+                ),
+            };
             if spec.group(&a.task_group).is_none() {
                 return Err(StateError::Invalid(format!(
                     "allocation {:?} is for task group {:?}, which job {:?} version {} does not have; place allocations for the job's groups",
@@ -171,7 +183,7 @@ impl StateStore {
             if a.node_name.is_empty() {
                 a.node_name.clone_from(&node.name);
             }
-            let old = self.allocs.get(&a.id);
+            let old = self.allocs.get(&super::Id::new(&a.id));
             match old {
                 Some(o) => {
                     // In-place update: the client owns task states and (unless the
@@ -197,11 +209,14 @@ impl StateStore {
             }
             a.alloc_modify_index = index;
             a.modify_time = c.now;
-            let spec_key = (a.namespace.clone(), a.job_id.clone(), a.job_version);
-            if !self.alloc_jobs.contains_key(&spec_key) {
-                ch.alloc_jobs.insert(spec_key, spec.clone());
+            if fresh {
+                let spec_key = (a.namespace.clone(), a.job_id.clone(), a.job_version);
+                if !self.alloc_jobs.contains_key(&spec_key) {
+                    ch.alloc_jobs.insert(spec_key.clone(), spec.clone());
+                }
+                last_spec = Some((spec_key, spec));
             }
-            self.track_deployment(&mut ch, old, &a);
+            self.track_deployment(&mut ch, old.map(|o| &**o), &a);
             if !a.previous_allocation.is_empty() {
                 links.push((a.previous_allocation.clone(), a.id.clone()));
             }
@@ -241,7 +256,7 @@ impl StateStore {
         for (prev, next) in links {
             let staged = match ch.allocs.get(&prev) {
                 Some(a) => a.as_ref(),
-                None => self.allocs.get(&prev),
+                None => self.allocs.get(&super::Id::new(&prev)).map(|p| &**p),
             };
             if staged.is_some_and(|p| p.next_allocation != next)
                 && let Some(p) = ch.alloc_mut(self, &prev)
@@ -268,7 +283,7 @@ impl StateStore {
             validate_client_status(&u.id, &u.client_status)?;
             let old = self
                 .allocs
-                .get(&u.id)
+                .get(&super::Id::new(&u.id))
                 .ok_or_else(|| StateError::AllocNotFound(u.id.clone()))?;
             let mut a = old.clone();
             a.client_status = u.client_status;
@@ -281,7 +296,7 @@ impl StateStore {
             }
             a.modify_time = c.now;
             self.track_deployment(&mut ch, Some(old), &a);
-            ch.allocs.insert(a.id.clone(), Some(a));
+            ch.allocs.insert(a.id.clone(), Some(*a));
         }
         self.stage_evals(&mut ch, c.evals)?;
         Ok((ch, Response::default()))

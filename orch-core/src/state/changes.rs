@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::{JOB_TRACKED_VERSIONS, JobKey, JobVersionKey, StateStore, key, table};
+use super::{Id, JOB_TRACKED_VERSIONS, JobKey, JobVersionKey, StateStore, key, table};
 use crate::model::{
     Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch, job_status, job_type,
 };
@@ -64,13 +64,13 @@ pub struct ChangedKeys {
 
 /// Gets an object for modification through the change set, copying it from the store on
 /// first use, so several edits in one command compose.
-fn overlay_mut<'a, T: Clone>(
+fn overlay_mut<'a, T: Clone, B: std::borrow::Borrow<T>>(
     over: &'a mut BTreeMap<String, Option<T>>,
-    base: &BTreeMap<String, T>,
+    base: &BTreeMap<String, B>,
     id: &str,
 ) -> Option<&'a mut T> {
     if !over.contains_key(id) {
-        let current = base.get(id)?.clone();
+        let current = base.get(id)?.borrow().clone();
         over.insert(id.to_string(), Some(current));
     }
     over.get_mut(id)?.as_mut()
@@ -90,7 +90,7 @@ fn overlay_get<'a, T>(
 impl Changes {
     /// An allocation to modify in this command.
     pub fn alloc_mut(&mut self, store: &StateStore, id: &str) -> Option<&mut Allocation> {
-        overlay_mut(&mut self.allocs, &store.allocs, id)
+        overlay_mut_id(&mut self.allocs, &store.allocs, id)
     }
 
     /// An evaluation as this command currently sees it.
@@ -112,6 +112,32 @@ impl Changes {
     pub fn deployment_mut(&mut self, store: &StateStore, id: &str) -> Option<&mut Deployment> {
         overlay_mut(&mut self.deployments, &store.deployments, id)
     }
+}
+
+fn id_index_insert<K: Ord>(index: &mut BTreeMap<K, BTreeSet<Id>>, k: K, id: &str) {
+    index.entry(k).or_default().insert(Id::new(id));
+}
+
+fn id_index_remove<K: Ord>(index: &mut BTreeMap<K, BTreeSet<Id>>, k: &K, id: &str) {
+    if let Some(set) = index.get_mut(k) {
+        set.remove(&Id::new(id));
+        if set.is_empty() {
+            index.remove(k);
+        }
+    }
+}
+
+/// [`overlay_mut`] over the store's allocations, keyed by [`Id`].
+fn overlay_mut_id<'a>(
+    over: &'a mut BTreeMap<String, Option<Allocation>>,
+    base: &BTreeMap<Id, Box<Allocation>>,
+    id: &str,
+) -> Option<&'a mut Allocation> {
+    if !over.contains_key(id) {
+        let current = (**base.get(&Id::new(id))?).clone();
+        over.insert(id.to_string(), Some(current));
+    }
+    over.get_mut(id)?.as_mut()
 }
 
 fn index_insert<K: Ord>(index: &mut BTreeMap<K, BTreeSet<String>>, k: K, id: &str) {
@@ -166,17 +192,24 @@ impl StateStore {
     }
 
     pub(super) fn index_alloc(&mut self, a: &Allocation) {
-        self.allocs_by_modify.insert((a.modify_index, a.id.clone()));
+        self.allocs_by_modify
+            .insert((a.modify_index, Id::new(&a.id)));
         let usage = a.usage();
         if usage != crate::model::Usage::default() {
-            self.node_usage
-                .entry(a.node_id.clone())
-                .or_default()
-                .add(&usage);
+            let priority = self
+                .alloc_jobs
+                .get(&(a.namespace.clone(), a.job_id.clone(), a.job_version))
+                .map(|j| j.priority);
+            let live = super::LiveAlloc {
+                id: a.id.as_str().into(),
+                usage,
+                priority,
+            };
+            self.nodes.add_live(&a.node_id, live);
         }
-        index_insert(&mut self.allocs_by_node, a.node_id.clone(), &a.id);
-        index_insert(&mut self.allocs_by_job, key(&a.namespace, &a.job_id), &a.id);
-        index_insert(&mut self.allocs_by_eval, a.eval_id.clone(), &a.id);
+        id_index_insert(&mut self.allocs_by_node, Id::new(&a.node_id), &a.id);
+        id_index_insert(&mut self.allocs_by_job, key(&a.namespace, &a.job_id), &a.id);
+        id_index_insert(&mut self.allocs_by_eval, Id::new(&a.eval_id), &a.id);
     }
 
     /// Files a stored job under the watch lists it belongs to (and out of the others).
@@ -288,7 +321,7 @@ impl StateStore {
                     n.create_index = create;
                     n.modify_index = index;
                     changed.nodes.push(id.clone());
-                    self.nodes.insert(id, n);
+                    self.nodes.insert(n);
                 }
                 None => {
                     self.nodes.remove(&id);
@@ -341,19 +374,17 @@ impl StateStore {
         let alloc_ids_changed: Vec<String> = ch.allocs.keys().cloned().collect();
         for (id, alloc) in ch.allocs {
             dirty.insert(table::ALLOCS);
-            let old = self.allocs.remove(&id);
+            let old = self.allocs.remove(&Id::new(&id));
             if let Some(o) = &old {
-                self.allocs_by_modify.remove(&(o.modify_index, id.clone()));
+                self.allocs_by_modify
+                    .remove(&(o.modify_index, Id::new(&id)));
                 let usage = o.usage();
-                if let Some(u) = self.node_usage.get_mut(&o.node_id) {
-                    u.sub(&usage);
-                    if *u == crate::model::Usage::default() {
-                        self.node_usage.remove(&o.node_id);
-                    }
+                if usage != crate::model::Usage::default() {
+                    self.nodes.remove_live(&o.node_id, &id);
                 }
-                index_remove(&mut self.allocs_by_node, &o.node_id, &id);
-                index_remove(&mut self.allocs_by_job, &key(&o.namespace, &o.job_id), &id);
-                index_remove(&mut self.allocs_by_eval, &o.eval_id, &id);
+                id_index_remove(&mut self.allocs_by_node, &Id::new(&o.node_id), &id);
+                id_index_remove(&mut self.allocs_by_job, &key(&o.namespace, &o.job_id), &id);
+                id_index_remove(&mut self.allocs_by_eval, &Id::new(&o.eval_id), &id);
                 touched.insert(key(&o.namespace, &o.job_id));
                 spec_refs.insert((o.namespace.clone(), o.job_id.clone(), o.job_version));
             }
@@ -365,7 +396,7 @@ impl StateStore {
                     self.index_alloc(&a);
                     touched.insert(key(&a.namespace, &a.job_id));
                     changed.allocs.push(id.clone());
-                    self.allocs.insert(id, a);
+                    self.allocs.insert(Id::new(&id), Box::new(a));
                 }
                 None => {
                     if let Some(o) = old {
@@ -410,7 +441,7 @@ impl StateStore {
         // catalog never lists a dead instance (also after a node is lost).
         let ended: Vec<String> = alloc_ids_changed
             .iter()
-            .filter(|id| self.allocs.get(*id).is_none_or(|a| a.terminal()))
+            .filter(|id| self.allocs.get(&Id::new(id)).is_none_or(|a| a.terminal()))
             .filter(|id| self.services_by_alloc.contains_key(*id))
             .cloned()
             .collect();
@@ -493,9 +524,15 @@ impl StateStore {
             };
         }
         let k = key(&job.namespace, &job.id);
-        let allocs = self.collect(&self.allocs_by_job, &k, &self.allocs);
+        // Lazily: the first live allocation decides, so a big job costs one lookup.
+        let allocs = self
+            .allocs_by_job
+            .get(&k)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.allocs.get(id));
         let mut has_alloc = false;
-        for a in allocs.iter().filter(|a| a.create_index >= job.create_index) {
+        for a in allocs.filter(|a| a.create_index >= job.create_index) {
             has_alloc = true;
             if !a.terminal() {
                 return job_status::RUNNING;

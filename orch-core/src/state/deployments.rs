@@ -200,7 +200,9 @@ impl StateStore {
             let healthy = state
                 .placed_canaries
                 .iter()
-                .filter(|id| healthy_of(self.allocs.get(id.as_str())) == Some(true))
+                .filter(|id| {
+                    healthy_of(self.allocs.get(&super::Id::new(id)).map(|a| &**a)) == Some(true)
+                })
                 .count();
             if healthy < state.desired_canaries as usize {
                 return Err(StateError::Conflict(format!(
@@ -272,7 +274,7 @@ impl StateStore {
         for (id, healthy) in marks {
             let old = self
                 .allocs
-                .get(id)
+                .get(&super::Id::new(id))
                 .ok_or_else(|| StateError::AllocNotFound(id.clone()))?;
             if old.deployment_id != c.deployment_id {
                 return Err(StateError::Invalid(format!(
@@ -287,7 +289,7 @@ impl StateStore {
             ds.modify_index = index;
             a.modify_time = c.now;
             self.track_deployment(&mut ch, Some(old), &a);
-            ch.allocs.insert(a.id.clone(), Some(a));
+            ch.allocs.insert(a.id.clone(), Some(*a));
         }
         if let Some(dm) = ch.deployment_mut(self, &c.deployment_id) {
             dm.modify_time = c.now;

@@ -121,7 +121,7 @@ impl StateStore {
             }
         }
         for id in c.alloc_ids {
-            if self.allocs.contains_key(&id) {
+            if self.allocs.contains_key(&super::Id::new(&id)) {
                 ch.allocs.insert(id, None);
             }
         }
@@ -138,7 +138,7 @@ impl StateStore {
             }
         }
         for id in c.allocs {
-            if self.allocs.contains_key(&id) {
+            if self.allocs.contains_key(&super::Id::new(&id)) {
                 ch.allocs.insert(id, None);
             }
         }

@@ -35,7 +35,9 @@ mod command;
 mod deployments;
 mod error;
 mod evals;
+mod id;
 mod jobs;
+mod node_table;
 mod nodes;
 mod scaling;
 mod services;
@@ -51,7 +53,9 @@ use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch
 pub use changes::ChangedKeys;
 pub use command::*;
 pub use error::StateError;
+pub use id::Id;
 pub use jobs::spec_changed;
+pub use node_table::{Compact, Dense, FULLNESS_BUCKETS, LiveAlloc, NO_CLASS, NodeTable, fullness};
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
 pub use snapshot::SNAPSHOT_FORMAT;
 
@@ -100,9 +104,14 @@ pub struct StateStore {
     /// job-sized slots per job.
     job_versions: BTreeMap<JobKey, BTreeMap<u64, Arc<Job>>>,
     alloc_jobs: BTreeMap<JobVersionKey, Job>,
-    nodes: BTreeMap<String, Node>,
+    /// Nodes by ID and by compact slot, with the usage of their non-terminal
+    /// allocations: the scheduler's hot path reads these dense figures instead of
+    /// looking nodes up by ID on every candidate.
+    nodes: NodeTable,
     evals: BTreeMap<String, Evaluation>,
-    allocs: BTreeMap<String, Allocation>,
+    /// Boxed: a B-tree node holds eleven values inline, and an allocation is close to a
+    /// kilobyte, so unboxed values cost their slack and every insert moves them.
+    allocs: BTreeMap<Id, Box<Allocation>>,
     deployments: BTreeMap<String, Deployment>,
     services: BTreeMap<String, crate::model::ServiceRegistration>,
     periodic_launches: BTreeMap<JobKey, PeriodicLaunch>,
@@ -110,17 +119,14 @@ pub struct StateStore {
     scaling_events: BTreeMap<JobKey, BTreeMap<String, Vec<crate::model::ScalingEvent>>>,
     // Derived indexes, rebuilt on restore.
     evals_by_job: BTreeMap<JobKey, BTreeSet<String>>,
-    allocs_by_node: BTreeMap<String, BTreeSet<String>>,
-    /// Resources held by non-terminal allocations, per node: the scheduler's hot path
-    /// reads it instead of summing a node's allocations on every candidate.
-    node_usage: BTreeMap<String, crate::model::Usage>,
-    allocs_by_job: BTreeMap<JobKey, BTreeSet<String>>,
-    allocs_by_eval: BTreeMap<String, BTreeSet<String>>,
+    allocs_by_node: BTreeMap<Id, BTreeSet<Id>>,
+    allocs_by_job: BTreeMap<JobKey, BTreeSet<Id>>,
+    allocs_by_eval: BTreeMap<Id, BTreeSet<Id>>,
     deployments_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     /// Evaluations and allocations by `(ModifyIndex, ID)`, so watchers (the leader's
     /// feeder) find what changed since an index without scanning everything.
     evals_by_modify: BTreeSet<(u64, String)>,
-    allocs_by_modify: BTreeSet<(u64, String)>,
+    allocs_by_modify: BTreeSet<(u64, Id)>,
     services_by_alloc: BTreeMap<String, BTreeSet<String>>,
     /// Jobs the leader's periodic dispatcher and autoscaler watch, so their loops visit
     /// a handful of jobs instead of every job on every change.
@@ -314,15 +320,15 @@ impl StateStore {
 
     /// An allocation by ID with its job spec attached, as Nomad's API returns it.
     pub fn alloc(&self, id: &str) -> Option<Allocation> {
-        let stored = self.allocs.get(id)?;
-        let mut alloc = stored.clone();
+        let stored = self.allocs.get(&Id::new(id))?;
+        let mut alloc = (**stored).clone();
         alloc.job = self.alloc_job(stored).cloned().map(Box::new);
         Some(alloc)
     }
 
     /// An allocation by ID as stored: without its job (cheap; use [`Self::alloc_job`]).
     pub fn alloc_stub(&self, id: &str) -> Option<&Allocation> {
-        self.allocs.get(id)
+        self.allocs.get(&Id::new(id)).map(|a| &**a)
     }
 
     /// The job spec an allocation was placed for (its job ID at its job version).
@@ -336,7 +342,7 @@ impl StateStore {
 
     /// All allocations as stored (without jobs), ordered by ID.
     pub fn allocs(&self) -> impl Iterator<Item = &Allocation> {
-        self.allocs.values()
+        self.allocs.values().map(|a| &**a)
     }
 
     /// Evaluations created or changed after `index`, oldest change first.
@@ -349,28 +355,34 @@ impl StateStore {
     /// Allocations created or changed after `index`, oldest change first.
     pub fn allocs_modified_after(&self, index: u64) -> impl Iterator<Item = &Allocation> {
         self.allocs_by_modify
-            .range((index.saturating_add(1), String::new())..)
-            .filter_map(|(_, id)| self.allocs.get(id))
+            .range((index.saturating_add(1), Id::new(""))..)
+            .filter_map(|(_, id)| self.allocs.get(id).map(|a| &**a))
     }
 
     /// Resources held on a node by its non-terminal allocations.
     pub fn node_usage(&self, node_id: &str) -> crate::model::Usage {
-        self.node_usage.get(node_id).copied().unwrap_or_default()
+        self.nodes.usage(node_id)
+    }
+
+    /// The node table: nodes by slot with their dense capacity and usage, for the
+    /// scheduler's hot path.
+    pub fn node_table(&self) -> &NodeTable {
+        &self.nodes
     }
 
     /// Allocations on a node (without jobs), ordered by ID, terminal ones included.
     pub fn allocs_by_node(&self, node_id: &str) -> Vec<&Allocation> {
-        self.collect(&self.allocs_by_node, node_id, &self.allocs)
+        self.collect_allocs(&self.allocs_by_node, &Id::new(node_id))
     }
 
     /// Allocations of a job ID (any incarnation, without jobs), ordered by ID.
     pub fn allocs_by_job(&self, namespace: &str, job_id: &str) -> Vec<&Allocation> {
-        self.collect(&self.allocs_by_job, &key(namespace, job_id), &self.allocs)
+        self.collect_allocs(&self.allocs_by_job, &key(namespace, job_id))
     }
 
     /// Allocations placed by an evaluation (without jobs), ordered by ID.
     pub fn allocs_by_eval(&self, eval_id: &str) -> Vec<&Allocation> {
-        self.collect(&self.allocs_by_eval, eval_id, &self.allocs)
+        self.collect_allocs(&self.allocs_by_eval, &Id::new(eval_id))
     }
 
     /// A deployment by ID.
@@ -401,6 +413,25 @@ impl StateStore {
                     .cmp(&b.create_index)
                     .then_with(|| a.id.cmp(&b.id))
             })
+    }
+
+    fn collect_allocs<'a, K, Q>(
+        &'a self,
+        index: &'a BTreeMap<K, BTreeSet<Id>>,
+        k: &Q,
+    ) -> Vec<&'a Allocation>
+    where
+        K: Ord + std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        index
+            .get(k)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| self.allocs.get(id).map(|a| &**a))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn collect<'a, K, Q, T>(

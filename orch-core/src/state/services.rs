@@ -35,7 +35,7 @@ impl StateStore {
                     "Services[{i}]: a registration needs an ID and a ServiceName"
                 )));
             }
-            let Some(alloc) = self.allocs.get(&s.alloc_id) else {
+            let Some(alloc) = self.allocs.get(&super::Id::new(&s.alloc_id)) else {
                 return Err(StateError::Invalid(format!(
                     "Services[{i}].AllocID: allocation {:?} not found",
                     s.alloc_id

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{JobKey, StateError, StateStore};
+use super::{Id, JobKey, StateError, StateStore};
 use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch, ScalingEvent};
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
@@ -66,7 +66,7 @@ impl StateStore {
             alloc_jobs: self.alloc_jobs.values().collect(),
             nodes: self.nodes.values().collect(),
             evals: self.evals.values().collect(),
-            allocs: self.allocs.values().collect(),
+            allocs: self.allocs.values().map(|a| &**a).collect(),
             deployments: self.deployments.values().collect(),
             services: self.services.values().collect(),
             periodic_launches: self.periodic_launches.values().collect(),
@@ -121,7 +121,7 @@ impl StateStore {
                 .insert((j.namespace.clone(), j.id.clone(), j.version), j);
         }
         for n in snap.nodes {
-            store.nodes.insert(n.id.clone(), n);
+            store.nodes.insert(n);
         }
         for e in snap.evals {
             store.index_eval(&e);
@@ -129,7 +129,7 @@ impl StateStore {
         }
         for a in snap.allocs {
             store.index_alloc(&a);
-            store.allocs.insert(a.id.clone(), a);
+            store.allocs.insert(Id::new(&a.id), Box::new(a));
         }
         for d in snap.deployments {
             store.index_deployment(&d);

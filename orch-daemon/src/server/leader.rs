@@ -28,8 +28,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use super::{ReplicateError, Replicator, StateHandle};
 use crate::clock::{new_uuid, now_nanos};
 
-/// Plans re-planned at most this many times after partial commits.
-const MAX_PLAN_ATTEMPTS: usize = 5;
+use orch_core::scheduler::MAX_PLAN_ATTEMPTS;
 
 /// Nomad's `RateScaledInterval`: the heartbeat interval that keeps `nodes` clients at
 /// or below `per_second` heartbeats per second, never below `min`.

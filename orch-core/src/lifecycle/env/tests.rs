@@ -73,7 +73,7 @@ fn fixture() -> (Allocation, Node) {
         job: Some(Box::new(job)),
         task_group: "web".into(),
         allocated_resources: AllocatedResources {
-            tasks,
+            tasks: tasks.into_iter().collect(),
             shared: AllocatedSharedResources {
                 ports: vec![
                     AllocatedPortMapping {

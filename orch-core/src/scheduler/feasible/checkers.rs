@@ -47,7 +47,17 @@ impl NodeReadyChecker {
 
     /// Whether the node's pool is the job's (or the job spans all pools).
     pub fn in_pool(&self, node: &Node) -> bool {
-        self.pool.as_deref().is_none_or(|p| node.node_pool == p)
+        self.pool_matches(&node.node_pool)
+    }
+
+    /// Whether a node in pool `pool` is in the job's pool.
+    pub fn pool_matches(&self, pool: &str) -> bool {
+        self.pool.as_deref().is_none_or(|p| pool == p)
+    }
+
+    /// Whether a node in datacenter `dc` matches one of the job's patterns.
+    pub fn datacenter_matches(&self, dc: &str) -> bool {
+        self.datacenters.iter().any(|pattern| glob(pattern, dc))
     }
 
     /// Whether the node's datacenter matches one of the job's patterns.

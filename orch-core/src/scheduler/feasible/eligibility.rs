@@ -84,6 +84,14 @@ impl EvalEligibility {
         }
     }
 
+    /// Whether the job's scope (`None`) or group `Some(i)`'s escapes class caching.
+    pub fn scope_escaped(&self, group: Option<usize>) -> bool {
+        match group {
+            None => self.job.escaped,
+            Some(i) => self.groups.get(i).is_none_or(|g| g.escaped),
+        }
+    }
+
     /// The job-level status of `class` (empty classes are always escaped).
     pub fn job_status(&self, class: &str) -> ClassStatus {
         self.job.status(class)

@@ -10,7 +10,7 @@ use super::checkers::{
 };
 use super::distinct::{DistinctHostsChecker, DistinctPropertyChecker, ProposedAllocs};
 use super::eligibility::{ClassStatus, EvalEligibility};
-use crate::model::{AllocationMetric, Job, Node};
+use crate::model::{AllocationMetric, Job, Node, TaskGroup};
 
 /// Why a node was filtered, as Nomad words it in `ConstraintFiltered`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +57,7 @@ pub fn record_filtered(metrics: &mut AllocationMetric, node: &Node, reason: &str
     }
 }
 
-fn bump(map: &mut std::collections::BTreeMap<String, u64>, key: &str) {
+fn bump(map: &mut crate::model::SmallMap<String, u64>, key: &str) {
     match map.get_mut(key) {
         Some(n) => *n += 1,
         None => {
@@ -92,18 +92,22 @@ pub struct FeasibilityStack {
     groups: Vec<GroupChecks>,
     group_names: Vec<String>,
     eligibility: EvalEligibility,
+    /// Per group: every check is class-stable (no escaped constraint, devices, host
+    /// volumes, distinct_hosts or distinct_property), so one node of a computed class
+    /// answers for all of them.
+    class_stable: Vec<bool>,
 }
 
 impl FeasibilityStack {
     /// Compiles every constraint, regex and version constraint of `job` once.
     pub fn new(job: &Job) -> Self {
-        let job_distinct_property = job
+        let job_distinct_property: Vec<DistinctPropertyChecker> = job
             .constraints
             .iter()
             .filter(|c| c.operand == "distinct_property")
             .map(|c| DistinctPropertyChecker::new(c, None))
             .collect();
-        let groups = job
+        let groups: Vec<GroupChecks> = job
             .task_groups
             .iter()
             .map(|g| GroupChecks {
@@ -120,13 +124,38 @@ impl FeasibilityStack {
                     .collect(),
             })
             .collect();
+        let eligibility = EvalEligibility::new(job);
+        let class_stable = job
+            .task_groups
+            .iter()
+            .zip(&groups)
+            .enumerate()
+            .map(|(i, (g, checks)): (usize, (&TaskGroup, &GroupChecks))| {
+                job_distinct_property.is_empty()
+                    && checks.distinct_property.is_empty()
+                    && !checks.distinct_hosts.is_active()
+                    && g.volumes.is_empty()
+                    && g.tasks.iter().all(|t| t.resources.devices.is_empty())
+                    && !eligibility.scope_escaped(Some(i))
+                    && !eligibility.scope_escaped(None)
+            })
+            .collect();
         FeasibilityStack {
+            class_stable,
             job_constraints: ConstraintChecker::new(&job.constraints),
             job_distinct_property,
             groups,
             group_names: job.task_groups.iter().map(|g| g.name.clone()).collect(),
-            eligibility: EvalEligibility::new(job),
+            eligibility,
         }
+    }
+
+    /// Whether every check of group `group` depends only on the node's computed class,
+    /// so a caller may remember one node's answer for the whole class (the answer
+    /// [`check`](Self::check) gives every later node of a class it rejected is
+    /// [`FILTER_CLASS_INELIGIBLE`]).
+    pub fn class_stable(&self, group: usize) -> bool {
+        self.class_stable.get(group).copied().unwrap_or(false)
     }
 
     /// The index [`check`](Self::check) takes for the group named `name`.

@@ -1,0 +1,206 @@
+//! What the placer keeps per task group during one evaluation: the ask, compiled
+//! affinities and spreads, the group's allocations per node, the nodes found
+//! infeasible or full, and the feasibility answer per computed class.
+
+use std::collections::BTreeMap;
+
+use super::order::NodeOrder;
+use crate::model::{Constraint, Job, TaskGroup, Usage};
+use crate::scheduler::context::PlanContext;
+use crate::scheduler::feasible::{CompiledConstraint, ProposedAllocs, Target};
+
+/// Candidates scored when spreads or affinities apply.
+const SCORED_CANDIDATES: usize = 100;
+
+/// One spread block with the group's allocations per attribute value.
+pub struct SpreadView {
+    pub attribute: Target,
+    pub weight: f64,
+    pub targets: BTreeMap<String, u8>,
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// Feasibility of a computed class for the group, once known.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ClassAnswer {
+    Unknown,
+    Feasible,
+    Infeasible,
+}
+
+/// Per-group placement state.
+pub struct GroupView {
+    pub ask: Usage,
+    pub count: u32,
+    /// Candidates to score: Nomad scores `max(count, 100)` nodes when spreads or
+    /// affinities apply (enough for them to be right); orch's best fit 100.
+    pub limit: usize,
+    /// The group's live allocations, by node position (only nodes that hold some).
+    pub per_node: BTreeMap<u32, u32>,
+    /// Nodes (by position, one bit each) found infeasible or full for this group in
+    /// this evaluation.
+    dead: Vec<u64>,
+    /// Nodes (one bit each) where even evicting every eligible allocation would not
+    /// make room.
+    unpreemptable: Vec<u64>,
+    /// Every position before this one is dead.
+    pub first_live: usize,
+    /// Positions skipped as too full before anything else was tried on them: counted
+    /// as exhausted in the metrics of a failed placement only.
+    pub prefull: Vec<u32>,
+    /// Per computed class, when every check of the group is class-stable.
+    pub classes: Vec<ClassAnswer>,
+    pub class_stable: bool,
+    /// The group asks for ports or devices (checked beyond plain arithmetic).
+    pub extras: bool,
+    pub spreads: Vec<SpreadView>,
+    pub affinities: Vec<(CompiledConstraint, i8)>,
+}
+
+impl GroupView {
+    /// Builds the view of group `tg`: the job's allocations already on each node, and
+    /// the nodes too full for one more allocation as the plan stands.
+    pub fn new(
+        ctx: &PlanContext<'_>,
+        job: &Job,
+        tg: &TaskGroup,
+        order: &NodeOrder<'_>,
+        limits: (usize, bool),
+        class_stable: bool,
+        class_count: usize,
+    ) -> Self {
+        let (base_limit, best_fit) = limits;
+        let scored = !job.affinities.is_empty()
+            || !job.spreads.is_empty()
+            || !tg.affinities.is_empty()
+            || !tg.spreads.is_empty()
+            || tg.tasks.iter().any(|t| !t.affinities.is_empty());
+        let n = order.len();
+        let mut view = GroupView {
+            ask: tg.ask(),
+            count: tg.count,
+            limit: match (scored, best_fit) {
+                (false, _) => base_limit,
+                // Best fit visits nodes fullest first across every attribute value, so
+                // a hundred candidates cover the values a spread or affinity weighs;
+                // scoring `count` of them (up to a thousand) per placement bought
+                // nothing but time.
+                (true, true) => base_limit.max(SCORED_CANDIDATES),
+                (true, false) => base_limit.max(tg.count as usize).max(SCORED_CANDIDATES),
+            },
+            per_node: BTreeMap::new(),
+            dead: vec![0; n.div_ceil(64)],
+            unpreemptable: vec![0; n.div_ceil(64)],
+            first_live: 0,
+            prefull: Vec::new(),
+            classes: vec![ClassAnswer::Unknown; class_count],
+            class_stable,
+            extras: tg
+                .networks
+                .iter()
+                .any(|nw| !nw.reserved_ports.is_empty() || !nw.dynamic_ports.is_empty())
+                || tg.tasks.iter().any(|t| !t.resources.devices.is_empty()),
+            spreads: spreads(job, tg),
+            affinities: affinities(job, tg),
+        };
+        let table = ctx.state.node_table();
+        for a in ctx.job_allocs().filter(|a| a.task_group == tg.name) {
+            if let Some(pos) = table.slot(&a.node_id).and_then(|s| order.position(s)) {
+                *view.per_node.entry(pos as u32).or_default() += 1;
+            }
+            if !view.spreads.is_empty()
+                && let Some(node) = ctx.state.node(&a.node_id)
+            {
+                for s in &mut view.spreads {
+                    if let Some(v) = s.attribute.resolve(node) {
+                        *s.counts.entry(v.to_string()).or_default() += 1;
+                    }
+                }
+            }
+        }
+        view
+    }
+
+    /// Collisions: the group's allocations on the node at `pos`.
+    pub fn collisions(&self, pos: usize) -> u32 {
+        self.per_node.get(&(pos as u32)).copied().unwrap_or(0)
+    }
+
+    /// Marks a node dead for the group for the rest of the evaluation.
+    pub fn mark_dead(&mut self, pos: usize) {
+        if let Some(w) = self.dead.get_mut(pos / 64) {
+            *w |= 1 << (pos % 64);
+        }
+        while self.is_dead(self.first_live) {
+            self.first_live += 1;
+        }
+    }
+
+    /// Marks a node dead because it lacked room before anything else was checked.
+    pub fn mark_full(&mut self, pos: usize) {
+        self.mark_dead(pos);
+        self.prefull.push(pos as u32);
+    }
+
+    /// Brings a node back (the plan freed room on it).
+    pub fn revive(&mut self, pos: usize) {
+        if let Some(w) = self.dead.get_mut(pos / 64) {
+            *w &= !(1 << (pos % 64));
+            self.first_live = self.first_live.min(pos);
+        }
+        if let Some(w) = self.unpreemptable.get_mut(pos / 64) {
+            *w &= !(1 << (pos % 64));
+        }
+        self.prefull.retain(|p| *p as usize != pos);
+    }
+
+    /// Marks a node where preemption cannot make room for the group.
+    pub fn mark_unpreemptable(&mut self, pos: usize) {
+        if let Some(w) = self.unpreemptable.get_mut(pos / 64) {
+            *w |= 1 << (pos % 64);
+        }
+    }
+
+    /// Whether preemption was found unable to make room on the node at `pos`.
+    pub fn is_unpreemptable(&self, pos: usize) -> bool {
+        self.unpreemptable
+            .get(pos / 64)
+            .is_some_and(|w| w & (1 << (pos % 64)) != 0)
+    }
+
+    /// Whether the node at `pos` is dead for the group.
+    pub fn is_dead(&self, pos: usize) -> bool {
+        self.dead
+            .get(pos / 64)
+            .is_some_and(|w| w & (1 << (pos % 64)) != 0)
+    }
+}
+
+fn spreads(job: &Job, tg: &TaskGroup) -> Vec<SpreadView> {
+    job.spreads
+        .iter()
+        .chain(&tg.spreads)
+        .map(|s| SpreadView {
+            attribute: Target::parse(&s.attribute),
+            weight: f64::from(s.weight),
+            targets: s
+                .targets
+                .iter()
+                .map(|t| (t.value.clone(), t.percent))
+                .collect(),
+            counts: BTreeMap::new(),
+        })
+        .collect()
+}
+
+fn affinities(job: &Job, tg: &TaskGroup) -> Vec<(CompiledConstraint, i8)> {
+    job.affinities
+        .iter()
+        .chain(&tg.affinities)
+        .chain(tg.tasks.iter().flat_map(|t| &t.affinities))
+        .map(|a| {
+            let c = Constraint::new(a.ltarget.clone(), a.operand.clone(), a.rtarget.clone());
+            (CompiledConstraint::new(&c), a.weight)
+        })
+        .collect()
+}

@@ -1,0 +1,159 @@
+//! The eligible nodes of one evaluation, by position: the order the placer visits them
+//! in, with their capacity and usage read from the state's node table.
+//!
+//! Built once per evaluation without a string comparison or a pointer chase: the table
+//! keeps its slots in node ID order (so the order does not depend on slot numbers,
+//! which differ between a live store and one restored from a snapshot) and an 8-byte
+//! compact record per node (fullness step, datacenter, pool, readiness). Nodes are
+//! filtered on interned datacenter and pool, then either shuffled (Nomad's sampling) or
+//! counting-sorted by fullness (orch's best fit; ties keep ID order). Nothing per node is
+//! copied: usage the plan changed lives in a small overlay.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Job, Node, Usage};
+use crate::scheduler::feasible::NodeReadyChecker;
+use crate::scheduler::rng::SchedRng;
+use crate::state::{Compact, Dense, FULLNESS_BUCKETS, NodeTable, StateStore};
+
+pub use crate::state::fullness;
+
+/// Marks a slot that is not among the eligible nodes.
+pub const NOT_ELIGIBLE: u32 = u32::MAX;
+
+/// Eligible nodes by position.
+pub struct NodeOrder<'a> {
+    /// The state's node table (slots by ID, dense figures).
+    pub table: &'a NodeTable,
+    /// Slots, in visiting order.
+    pub slots: Vec<u32>,
+    /// Position of each slot of the table, or [`NOT_ELIGIBLE`].
+    pos_of: Vec<u32>,
+    /// Usage as the plan in progress leaves it, for the positions it changed.
+    overlay: BTreeMap<u32, Usage>,
+}
+
+impl<'a> NodeOrder<'a> {
+    /// The job's eligible nodes (ready, in its pool and datacenters), fullest first
+    /// when `best_fit`, else in a seeded random order.
+    pub fn build(state: &'a StateStore, job: &Job, best_fit: bool, rng: &mut SchedRng) -> Self {
+        let table = state.node_table();
+        let ready = NodeReadyChecker::new(job);
+        let dc_ok: Vec<bool> = table
+            .datacenters()
+            .iter()
+            .map(|dc| ready.datacenter_matches(dc))
+            .collect();
+        let pool_ok: Vec<bool> = table
+            .pools()
+            .iter()
+            .map(|p| ready.pool_matches(p))
+            .collect();
+        let (compact, dense) = (table.compact(), table.dense());
+        let interned = |small: u16, full: u32| {
+            if small == u16::MAX {
+                full as usize
+            } else {
+                usize::from(small)
+            }
+        };
+        let admits = |s: u32| {
+            let c: &Compact = &compact[s as usize];
+            let d: &Dense = &dense[s as usize];
+            c.ready
+                && dc_ok.get(interned(c.datacenter, d.datacenter)) == Some(&true)
+                && pool_ok.get(interned(c.pool, d.pool)) == Some(&true)
+        };
+        let mut slots: Vec<u32> = table
+            .slots_by_id()
+            .iter()
+            .copied()
+            .filter(|s| admits(*s))
+            .collect();
+        if best_fit {
+            slots = fullest_first(slots, compact);
+        } else {
+            rng.shuffle(&mut slots);
+        }
+        let mut pos_of = vec![NOT_ELIGIBLE; dense.len()];
+        for (pos, s) in slots.iter().enumerate() {
+            pos_of[*s as usize] = pos as u32;
+        }
+        NodeOrder {
+            table,
+            slots,
+            pos_of,
+            overlay: BTreeMap::new(),
+        }
+    }
+
+    /// How many nodes are eligible.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The position of a slot, if eligible.
+    pub fn position(&self, slot: u32) -> Option<usize> {
+        match self.pos_of.get(slot as usize) {
+            Some(&p) if p != NOT_ELIGIBLE => Some(p as usize),
+            _ => None,
+        }
+    }
+
+    fn dense(&self, pos: usize) -> &'a Dense {
+        &self.table.dense()[self.slots[pos] as usize]
+    }
+
+    /// The node at `pos` (eligible nodes are registered, so always `Some`).
+    pub fn node(&self, pos: usize) -> Option<&'a Node> {
+        self.table.node_at(self.slots[pos])
+    }
+
+    /// Its schedulable capacity.
+    pub fn capacity(&self, pos: usize) -> &'a Usage {
+        &self.dense(pos).capacity
+    }
+
+    /// Its usage with the plan so far.
+    pub fn used(&self, pos: usize) -> Usage {
+        match self.overlay.get(&(pos as u32)) {
+            Some(u) => *u,
+            None => self.dense(pos).used,
+        }
+    }
+
+    /// Records the usage the plan leaves on the node at `pos`.
+    pub fn set_used(&mut self, pos: usize, used: Usage) {
+        self.overlay.insert(pos as u32, used);
+    }
+
+    /// Its interned computed class.
+    pub fn class(&self, pos: usize) -> u32 {
+        self.dense(pos).class
+    }
+
+    /// Its interned datacenter.
+    pub fn datacenter(&self, pos: usize) -> u32 {
+        self.dense(pos).datacenter
+    }
+}
+
+/// Counting sort by fullness step, fullest first; stable, so ties keep ID order.
+fn fullest_first(slots: Vec<u32>, compact: &[Compact]) -> Vec<u32> {
+    let buckets = usize::from(FULLNESS_BUCKETS);
+    let key = |s: u32| usize::from(compact[s as usize].emptiness).min(buckets - 1);
+    let mut starts = vec![0usize; buckets + 1];
+    for &s in &slots {
+        starts[key(s) + 1] += 1;
+    }
+    for i in 1..=buckets {
+        starts[i] += starts[i - 1];
+    }
+    let mut out = vec![0u32; slots.len()];
+    for &s in &slots {
+        let b = key(s);
+        out[starts[b]] = s;
+        starts[b] += 1;
+    }
+    out
+}

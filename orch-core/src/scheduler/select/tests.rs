@@ -1,0 +1,249 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::model::{Allocation, Constraint, Task, TaskGroup, Usage};
+use crate::scheduler::context::PlanContext;
+use crate::scheduler::feasible::NodeReadyChecker;
+use crate::scheduler::outcome::{PlacementSpec, place_on};
+use crate::scheduler::plan::Plan;
+use crate::state::testutil::{plan, register, register_node};
+use crate::state::{StateStore, compute_class};
+
+#[test]
+fn limits_follow_nomad() {
+    assert_eq!(candidate_limit(true, 10_000), 2);
+    assert_eq!(candidate_limit(false, 1), 2);
+    assert_eq!(candidate_limit(false, 10_000), 14);
+    assert_eq!(candidate_limit(false, 1024), 10);
+}
+
+/// One random node: size class, datacenter, rack, readiness, load already on it.
+#[derive(Debug, Clone)]
+struct NodeSpec {
+    size: u8,
+    dc: u8,
+    rack: u8,
+    ready: bool,
+    load_pct: u8,
+}
+
+fn node_spec() -> impl Strategy<Value = NodeSpec> {
+    (0u8..3, 0u8..3, 0u8..3, prop::bool::weighted(0.9), 0u8..100).prop_map(
+        |(size, dc, rack, ready, load_pct)| NodeSpec {
+            size,
+            dc,
+            rack,
+            ready,
+            load_pct,
+        },
+    )
+}
+
+fn build_node(i: usize, s: &NodeSpec) -> Node {
+    let mut n = crate::state::testutil::node(&format!("n{i:03}"));
+    let scale = 1u64 << s.size;
+    n.node_resources.cpu.cpu_shares = 1000 * scale;
+    n.node_resources.memory.memory_mb = 2048 * scale;
+    n.node_resources.disk.disk_mb = 10_000;
+    n.datacenter = format!("dc{}", s.dc + 1);
+    n.node_class = format!("c{}", s.size);
+    n.meta.insert("rack".into(), format!("r{}", s.rack));
+    n.drivers.insert(
+        "raw_exec".into(),
+        crate::model::DriverInfo {
+            detected: true,
+            healthy: true,
+            ..Default::default()
+        },
+    );
+    if !s.ready {
+        n.status = "down".into();
+    }
+    n.computed_class = compute_class(&n);
+    n
+}
+
+/// Load of another job on node `i` (so nodes differ in fullness and shape).
+fn filler(i: usize, spec: &NodeSpec) -> Allocation {
+    let cap = 1000u64 << spec.size;
+    let mut a =
+        crate::state::testutil::alloc(&format!("f{i:03}"), "filler", &format!("n{i:03}"), 0);
+    a.task_group = "web".into();
+    let pct = u64::from(spec.load_pct);
+    a.allocated_resources.tasks.insert(
+        "server".into(),
+        crate::model::AllocatedTaskResources {
+            cpu: crate::model::AllocatedCpuResources {
+                cpu_shares: cap * pct / 100,
+                ..Default::default()
+            },
+            memory: crate::model::AllocatedMemoryResources {
+                // Another shape than CPU: memory load runs the other way.
+                memory_mb: 2 * cap * (100 - pct) / 150,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    );
+    a
+}
+
+/// A loaded cluster and the job to place on it.
+fn cluster(specs: &[NodeSpec], ask: (u64, u64), count: u32, rack: bool) -> (StateStore, Job) {
+    let mut s = StateStore::new();
+    let mut index = 1;
+    for (i, spec) in specs.iter().enumerate() {
+        s.apply(index, register_node(build_node(i, spec))).ok();
+        index += 1;
+    }
+    let mut filler_job = crate::state::testutil::job("filler");
+    filler_job.datacenters = vec!["*".into()];
+    s.apply(index, register(filler_job)).ok();
+    let allocs = specs
+        .iter()
+        .enumerate()
+        .filter(|(_, spec)| spec.ready)
+        .map(|(i, spec)| filler(i, spec))
+        .collect();
+    s.apply(
+        index + 1,
+        crate::state::Command::ApplyPlanResults(plan(allocs)),
+    )
+    .ok();
+    let mut task = Task {
+        name: "t".into(),
+        driver: "raw_exec".into(),
+        ..Task::default()
+    };
+    task.resources.cpu = ask.0;
+    task.resources.memory_mb = ask.1;
+    let mut job = Job {
+        id: "probe".into(),
+        namespace: "default".into(),
+        datacenters: vec!["dc1".into(), "dc2".into()],
+        task_groups: vec![TaskGroup {
+            name: "g".into(),
+            count,
+            tasks: vec![task],
+            ..TaskGroup::default()
+        }],
+        ..Job::default()
+    };
+    if rack {
+        job.constraints
+            .push(Constraint::new("${meta.rack}", "!=", "r0"));
+    }
+    s.apply(index + 2, register(job.clone())).ok();
+    (s, job)
+}
+
+/// The hot path: the placer's choices for `count` placements, placed as it goes.
+fn hot_path(state: &StateStore, job: &Job, config: &SchedulerConfig) -> Vec<Option<String>> {
+    let mut ctx = PlanContext::new(state, &job.namespace, &job.id, Plan::default());
+    let mut p = Placer::new(job, state, config, SchedRng::new(7));
+    let tg = &job.task_groups[0];
+    let mut out = Vec::new();
+    for i in 0..tg.count {
+        let mut m = p.new_metric();
+        let choice = p.select(&ctx, 0, tg, &[], None, &mut m);
+        out.push(choice.as_ref().map(|c| c.node.id.clone()));
+        if let Some(choice) = choice {
+            let spec = PlacementSpec {
+                name: job.alloc_name(&tg.name, i),
+                ..PlacementSpec::default()
+            };
+            let id = format!("a{i}");
+            let placed = place_on(&mut ctx, &mut p, job, 0, tg, choice, spec, id, m, 0);
+            assert!(placed.is_ok());
+        }
+    }
+    out
+}
+
+/// The obvious reference: every node re-checked from scratch on every placement, usage
+/// looked up by ID in a map, the order from a full stable sort, scores from the rank
+/// functions, the first `limit` fitting candidates compared.
+fn reference(state: &StateStore, job: &Job) -> Vec<Option<String>> {
+    let ctx = PlanContext::new(state, &job.namespace, &job.id, Plan::default());
+    let tg = &job.task_groups[0];
+    let ask = tg.ask();
+    let ready = NodeReadyChecker::new(job);
+    let mut used: BTreeMap<String, Usage> = BTreeMap::new();
+    let mut nodes: Vec<&Node> = state.nodes().filter(|n| ready.admits(n)).collect();
+    for n in &nodes {
+        used.insert(n.id.clone(), state.node_usage(&n.id));
+    }
+    // Fullest first in 1/1024 steps of the fullest dimension; ties in ID order.
+    let bucket = |n: &Node, used: &Usage| fullness(&n.capacity(), used) * 1023 / 1_000_000;
+    nodes.sort_by_key(|n| std::cmp::Reverse(bucket(n, &used[&n.id])));
+    let limit = 32usize.max(candidate_limit(false, nodes.len()));
+    let mut stack = FeasibilityStack::new(job);
+    let mut dead: BTreeSet<String> = BTreeSet::new();
+    let mut collisions: BTreeMap<String, u32> = BTreeMap::new();
+    let mut out = Vec::new();
+    for _ in 0..tg.count {
+        let (mut best, mut best_skipped) = (None::<(&Node, f64)>, None::<(&Node, f64)>);
+        let (mut candidates, mut skipped) = (0, 0);
+        for n in &nodes {
+            if candidates >= limit {
+                break;
+            }
+            if dead.contains(&n.id) {
+                continue;
+            }
+            let u = used[&n.id];
+            if stack.check(0, n, &ctx).is_err() || n.capacity().fits(&u, &ask).is_err() {
+                dead.insert(n.id.clone());
+                continue;
+            }
+            let c = collisions.get(&n.id).copied().unwrap_or(0);
+            let scores: Vec<f64> = [
+                Some(rank::fit_score_waste(&n.capacity(), &u, &ask)),
+                rank::job_anti_affinity_balanced(c, tg.count),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let score = rank::normalize(&scores);
+            let slot = if score < 0.0 && skipped < MAX_SKIP {
+                skipped += 1;
+                &mut best_skipped
+            } else {
+                candidates += 1;
+                &mut best
+            };
+            if slot.is_none_or(|b| score > b.1) {
+                *slot = Some((n, score));
+            }
+        }
+        let chosen = best.or(best_skipped).map(|(n, _)| n);
+        if let Some(n) = chosen {
+            if let Some(u) = used.get_mut(&n.id) {
+                u.add(&ask);
+            }
+            *collisions.entry(n.id.clone()).or_default() += 1;
+        }
+        out.push(chosen.map(|n| n.id.clone()));
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn hot_path_chooses_what_the_reference_chooses(
+        specs in prop::collection::vec(node_spec(), 1..80),
+        cpu in prop::sample::select(vec![50u64, 200, 500, 900]),
+        mem in prop::sample::select(vec![64u64, 256, 1024, 1800]),
+        count in 1u32..60,
+        rack in any::<bool>(),
+    ) {
+        let (state, job) = cluster(&specs, (cpu, mem), count, rack);
+        let fast = hot_path(&state, &job, &SchedulerConfig::default());
+        let slow = reference(&state, &job);
+        prop_assert_eq!(fast, slow);
+    }
+}

@@ -1,0 +1,107 @@
+//! Object IDs kept inline in the store's big maps and indexes.
+//!
+//! The store keys a million allocations (and their indexes) by 36-byte UUIDs. With
+//! `String` keys every comparison of a B-tree search follows a pointer to the heap, a
+//! cache miss per comparison once the maps outgrow the cache; and every copy of an ID in
+//! an index is one more heap block. `Id` holds up to 38 bytes inline (any UUID) and
+//! orders exactly as the string does (byte-wise), so the maps iterate in the same order.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+const INLINE: usize = 38;
+
+/// An ID string, inline when short (UUIDs are), boxed otherwise.
+#[derive(Clone)]
+pub struct Id(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<str>),
+}
+
+impl Id {
+    /// The key of `s`.
+    pub fn new(s: &str) -> Id {
+        if s.len() <= INLINE {
+            let mut bytes = [0u8; INLINE];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            Id(Repr::Inline {
+                len: s.len() as u8,
+                bytes,
+            })
+        } else {
+            Id(Repr::Heap(s.into()))
+        }
+    }
+
+    /// The ID as a string.
+    pub fn as_str(&self) -> &str {
+        // Always valid: the bytes came from a `str` and are cut at its length.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
+    /// The ID's bytes (valid UTF-8: they came from a `str`).
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Heap(s) => s.as_bytes(),
+        }
+    }
+}
+
+impl PartialEq for Id {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Id {}
+
+impl PartialOrd for Id {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Id {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&String::from_utf8_lossy(self.as_bytes()), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_like_the_strings() {
+        let long = "x".repeat(50);
+        let mut ids = [
+            "b",
+            "a",
+            "",
+            "ab",
+            long.as_str(),
+            "8ba85cef-1234-5678-9abc-def012345678",
+        ];
+        let mut keys: Vec<Id> = ids.iter().map(|s| Id::new(s)).collect();
+        keys.sort();
+        ids.sort();
+        let back: Vec<String> = keys
+            .iter()
+            .map(|k| String::from_utf8_lossy(k.as_bytes()).into_owned())
+            .collect();
+        assert_eq!(back, ids);
+        assert_eq!(Id::new(&long), Id::new(&long));
+        assert_ne!(Id::new("a"), Id::new("a\0"));
+        assert_eq!(std::mem::size_of::<Id>(), 40);
+    }
+}
