@@ -329,5 +329,4 @@ impl StateStore {
 }
 
 #[cfg(test)]
-#[path = "allocs_tests.rs"]
 mod tests;

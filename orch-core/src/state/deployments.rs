@@ -301,5 +301,4 @@ impl StateStore {
 }
 
 #[cfg(test)]
-#[path = "deployments_tests.rs"]
 mod tests;

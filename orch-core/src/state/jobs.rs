@@ -397,5 +397,4 @@ impl StateStore {
 }
 
 #[cfg(test)]
-#[path = "jobs_tests.rs"]
 mod tests;

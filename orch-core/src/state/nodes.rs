@@ -252,5 +252,4 @@ impl StateStore {
 }
 
 #[cfg(test)]
-#[path = "nodes_tests.rs"]
 mod tests;

@@ -22,7 +22,7 @@ mod tests;
 #[cfg(test)]
 mod tests_devices;
 #[cfg(test)]
-mod tests_prop;
+mod proptests;
 
 pub use checkers::{
     ConstraintChecker, DeviceChecker, DeviceReq, DriverChecker, HostVolumeChecker, NodeReadyChecker,
