@@ -784,8 +784,10 @@ fn a_client_without_raw_exec_enabled_refuses_raw_exec_work() {
         ],
     );
     wait_leader(&agent);
-    let (_, nodes) = get(&agent, "/v1/nodes");
-    let node_id = nodes[0]["ID"].as_str().unwrap().to_string();
+    let node_id = wait_for(Duration::from_secs(30), "the client's node", || {
+        let (_, nodes) = get(&agent, "/v1/nodes");
+        nodes.get(0)?["ID"].as_str().map(str::to_string)
+    });
     let (_, node) = get(&agent, &format!("/v1/node/{node_id}"));
     assert!(
         node["Drivers"].get("raw_exec").is_none(),

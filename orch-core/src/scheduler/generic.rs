@@ -28,11 +28,7 @@ pub fn schedule(
     now: i64,
     next_id: &mut dyn FnMut() -> String,
 ) -> Outcome {
-    // Periodic and parameterized parents are templates: only their children run, so an
-    // evaluation of a parent (node update, forced) places nothing.
-    let job = state
-        .job(&eval.namespace, &eval.job_id)
-        .filter(|j| !j.is_template());
+    let job = super::runnable_job(state, eval);
     let batch = job.map_or(eval.eval_type == job_type::BATCH, |j| {
         j.job_type == job_type::BATCH
     });

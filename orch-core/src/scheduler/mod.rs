@@ -37,6 +37,18 @@ use crate::state::StateStore;
 /// `maxServiceScheduleAttempts`); shared by the sim and the servers' plan loop.
 pub const MAX_PLAN_ATTEMPTS: usize = 5;
 
+/// The evaluation's job, if it runs at all: periodic and parameterized parents are
+/// templates, only their children run, so an evaluation of a parent (node update,
+/// forced) places nothing.
+pub(crate) fn runnable_job<'a>(
+    state: &'a StateStore,
+    eval: &Evaluation,
+) -> Option<&'a crate::model::Job> {
+    state
+        .job(&eval.namespace, &eval.job_id)
+        .filter(|j| !j.is_template())
+}
+
 /// Processes one evaluation with the scheduler its type names. Pure and deterministic:
 /// the same state, evaluation, configuration, seed, time and ID sequence give the same
 /// outcome, byte for byte.

@@ -26,10 +26,7 @@ pub fn schedule(
     now: i64,
     next_id: &mut dyn FnMut() -> String,
 ) -> Outcome {
-    // Templates (periodic/parameterized parents) never run themselves.
-    let job = state
-        .job(&eval.namespace, &eval.job_id)
-        .filter(|j| !j.is_template());
+    let job = super::runnable_job(state, eval);
     let all: Vec<&Allocation> = state.allocs_by_job(&eval.namespace, &eval.job_id);
     let live: Vec<&Allocation> = all.iter().copied().filter(|a| !a.terminal()).collect();
     let plan = Plan {

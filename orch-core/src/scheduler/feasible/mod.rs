@@ -18,11 +18,11 @@ pub mod stack;
 pub mod version;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_devices;
-#[cfg(test)]
-mod proptests;
 
 pub use checkers::{
     ConstraintChecker, DeviceChecker, DeviceReq, DriverChecker, HostVolumeChecker, NodeReadyChecker,
