@@ -32,6 +32,7 @@
 mod allocs;
 mod changes;
 mod command;
+mod commit;
 mod deployments;
 mod error;
 mod evals;
