@@ -10,10 +10,10 @@ use std::collections::BTreeSet;
 
 use super::changes::{Changes, Outcome};
 use super::{
-    AllocClientUpdate, AllocDesiredTransitionUpdate, ApplyPlanResults, JobVersionKey, Response,
-    StateError, StateStore, key,
+    AllocClientUpdate, AllocDesiredTransitionUpdate, AllocPreemption, AllocStop, ApplyPlanResults,
+    DeploymentUpdate, JobVersionKey, Response, StateError, StateStore, key,
 };
-use crate::model::{Job, client_status, deployment_status, desired_status};
+use crate::model::{Allocation, Deployment, Job, client_status, deployment_status, desired_status};
 
 fn validate_client_status(alloc_id: &str, status: &str) -> Result<(), StateError> {
     if client_status::ALL.contains(&status) {
@@ -106,10 +106,31 @@ impl StateStore {
                 .chain(c.allocs_preempted.iter().map(|p| p.alloc_id.as_str())),
         )?;
         let mut ch = Changes::default();
-        // (replaced allocation, its replacement), linked once everything is staged.
-        let mut links: Vec<(String, String)> = Vec::new();
+        self.stage_plan_deployments(&mut ch, c.deployment, c.deployment_updates, c.now)?;
+        let links = self.stage_placements(&mut ch, index, c.allocs_to_upsert, c.now)?;
+        self.stage_plan_stops(&mut ch, index, c.allocs_stopped, c.allocs_preempted, c.now)?;
+        self.link_replacements(&mut ch, links);
+        check_unique("evaluation", c.evals.iter().map(|e| e.id.as_str()))?;
+        self.stage_evals(&mut ch, c.evals)?;
+        if !c.eval_id.is_empty() {
+            // Touch the plan's evaluation so its ModifyIndex tells the worker the plan landed.
+            ch.eval_mut(self, &c.eval_id)
+                .ok_or_else(|| StateError::EvalNotFound(c.eval_id.clone()))?;
+        }
+        Ok((ch, Response::default()))
+    }
 
-        if let Some(d) = c.deployment {
+    /// The plan's new deployment and its updates of existing ones (an update of a
+    /// deployment that is no longer active is ignored: the plan is older than the
+    /// watcher's or an operator's decision).
+    fn stage_plan_deployments(
+        &self,
+        ch: &mut Changes,
+        deployment: Option<Deployment>,
+        updates: Vec<DeploymentUpdate>,
+        now: i64,
+    ) -> Result<(), StateError> {
+        if let Some(d) = deployment {
             if d.id.is_empty() {
                 return Err(StateError::Invalid(
                     "plan deployment has an empty ID; the scheduler must assign it a UUID".into(),
@@ -124,38 +145,44 @@ impl StateStore {
             }
             ch.deployments.insert(d.id.clone(), Some(d));
         }
-        for u in c.deployment_updates {
+        for u in updates {
             super::deployments::validate_status(&u.deployment_id, &u.status)?;
             let d = ch
                 .deployment(self, &u.deployment_id)
                 .ok_or_else(|| StateError::DeploymentNotFound(u.deployment_id.clone()))?;
-            // A plan made on an older snapshot must not override what the deployment
-            // watcher or an operator decided since (failed, cancelled, successful).
             if !d.active() {
                 continue;
             }
             if u.status == deployment_status::SUCCESSFUL {
                 let d = d.clone();
-                self.stage_deployed_version_stable(&mut ch, &d);
+                self.stage_deployed_version_stable(ch, &d);
             }
             if let Some(d) = ch.deployment_mut(self, &u.deployment_id) {
                 d.status = u.status;
                 d.status_description = u.status_description;
-                d.modify_time = c.now;
+                d.modify_time = now;
             }
         }
+        Ok(())
+    }
 
+    /// Stages the plan's placements and in-place updates; returns the (replaced,
+    /// replacement) pairs to link once everything is staged.
+    fn stage_placements(
+        &self,
+        ch: &mut Changes,
+        index: u64,
+        allocs: Vec<Allocation>,
+        now: i64,
+    ) -> Result<Vec<(String, String)>, StateError> {
+        let mut links = Vec::new();
         // A plan's allocations are nearly always of one job version: look its spec up
         // (and stage it) once, not once per allocation.
         let mut last_spec: Option<(JobVersionKey, &Job)> = None;
-        for mut a in c.allocs_to_upsert {
+        for mut a in allocs {
             if let Some(job) = a.job.take() {
                 a.job_version = job.version;
             }
-            let node = self
-                .nodes
-                .get(&a.node_id)
-                .ok_or_else(|| StateError::NodeNotFound(a.node_id.clone()))?;
             let cached = last_spec.as_ref().filter(|((ns, id, v), _)| {
                 *ns == a.namespace && *id == a.job_id && *v == a.job_version
             });
@@ -166,49 +193,8 @@ impl StateStore {
                     true,
                 ),
             };
-            if spec.group(&a.task_group).is_none() {
-                return Err(StateError::Invalid(format!(
-                    "allocation {:?} is for task group {:?}, which job {:?} version {} does not have; place allocations for the job's groups",
-                    a.id, a.task_group, a.job_id, a.job_version
-                )));
-            }
-            if a.desired_status.is_empty() {
-                a.desired_status = desired_status::RUN.to_string();
-            }
-            validate_desired_status(&a.id, &a.desired_status)?;
-            if a.client_status.is_empty() {
-                a.client_status = client_status::PENDING.to_string();
-            }
-            validate_client_status(&a.id, &a.client_status)?;
-            if a.node_name.is_empty() {
-                a.node_name.clone_from(&node.name);
-            }
-            let old = self.allocs.get(&super::Id::new(&a.id));
-            match old {
-                Some(o) => {
-                    // In-place update: the client owns task states and (unless the
-                    // scheduler declares the allocation lost/unknown) its status.
-                    a.create_time = o.create_time;
-                    a.task_states.clone_from(&o.task_states);
-                    if a.client_status != client_status::LOST
-                        && a.client_status != client_status::UNKNOWN
-                    {
-                        a.client_status.clone_from(&o.client_status);
-                        a.client_description.clone_from(&o.client_description);
-                    }
-                    if a.deployment_status.is_none() {
-                        a.deployment_status.clone_from(&o.deployment_status);
-                    }
-                    // The replacement link is the store's (below): an update planned on
-                    // an older snapshot must not erase it.
-                    if a.next_allocation.is_empty() {
-                        a.next_allocation.clone_from(&o.next_allocation);
-                    }
-                }
-                None => a.create_time = c.now,
-            }
-            a.alloc_modify_index = index;
-            a.modify_time = c.now;
+            let old = self.allocs.get(&super::Id::new(&a.id)).map(|o| &**o);
+            self.prepare_placement(&mut a, spec, old, index, now)?;
             if fresh {
                 let spec_key = (a.namespace.clone(), a.job_id.clone(), a.job_version);
                 if !self.alloc_jobs.contains_key(&spec_key) {
@@ -216,14 +202,84 @@ impl StateStore {
                 }
                 last_spec = Some((spec_key, spec));
             }
-            self.track_deployment(&mut ch, old.map(|o| &**o), &a);
+            self.track_deployment(ch, old, &a);
             if !a.previous_allocation.is_empty() {
                 links.push((a.previous_allocation.clone(), a.id.clone()));
             }
             ch.allocs.insert(a.id.clone(), Some(a));
         }
+        Ok(links)
+    }
 
-        for s in c.allocs_stopped {
+    /// Checks one placement against its node and job and fills what the store owns:
+    /// default statuses, the node name, times, and for an in-place update what the client
+    /// owns (task states, client status unless the scheduler declares it lost or
+    /// unknown, deployment health) and the replacement link.
+    fn prepare_placement(
+        &self,
+        a: &mut Allocation,
+        spec: &Job,
+        old: Option<&Allocation>,
+        index: u64,
+        now: i64,
+    ) -> Result<(), StateError> {
+        let node = self
+            .nodes
+            .get(&a.node_id)
+            .ok_or_else(|| StateError::NodeNotFound(a.node_id.clone()))?;
+        if spec.group(&a.task_group).is_none() {
+            return Err(StateError::Invalid(format!(
+                "allocation {:?} is for task group {:?}, which job {:?} version {} does not have; place allocations for the job's groups",
+                a.id, a.task_group, a.job_id, a.job_version
+            )));
+        }
+        if a.desired_status.is_empty() {
+            a.desired_status = desired_status::RUN.to_string();
+        }
+        validate_desired_status(&a.id, &a.desired_status)?;
+        if a.client_status.is_empty() {
+            a.client_status = client_status::PENDING.to_string();
+        }
+        validate_client_status(&a.id, &a.client_status)?;
+        if a.node_name.is_empty() {
+            a.node_name.clone_from(&node.name);
+        }
+        match old {
+            Some(o) => {
+                a.create_time = o.create_time;
+                a.task_states.clone_from(&o.task_states);
+                if a.client_status != client_status::LOST
+                    && a.client_status != client_status::UNKNOWN
+                {
+                    a.client_status.clone_from(&o.client_status);
+                    a.client_description.clone_from(&o.client_description);
+                }
+                if a.deployment_status.is_none() {
+                    a.deployment_status.clone_from(&o.deployment_status);
+                }
+                // The replacement link is the store's: an update planned on an older
+                // snapshot must not erase it.
+                if a.next_allocation.is_empty() {
+                    a.next_allocation.clone_from(&o.next_allocation);
+                }
+            }
+            None => a.create_time = now,
+        }
+        a.alloc_modify_index = index;
+        a.modify_time = now;
+        Ok(())
+    }
+
+    /// The plan's stops and preemptions of existing allocations.
+    fn stage_plan_stops(
+        &self,
+        ch: &mut Changes,
+        index: u64,
+        stopped: Vec<AllocStop>,
+        preempted: Vec<AllocPreemption>,
+        now: i64,
+    ) -> Result<(), StateError> {
+        for s in stopped {
             if let Some(cs) = &s.client_status {
                 validate_client_status(&s.alloc_id, cs)?;
             }
@@ -236,9 +292,9 @@ impl StateStore {
                 a.client_status = cs;
             }
             a.alloc_modify_index = index;
-            a.modify_time = c.now;
+            a.modify_time = now;
         }
-        for p in c.allocs_preempted {
+        for p in preempted {
             let a = ch
                 .alloc_mut(self, &p.alloc_id)
                 .ok_or_else(|| StateError::AllocNotFound(p.alloc_id.clone()))?;
@@ -246,13 +302,16 @@ impl StateStore {
             a.desired_description = format!("Preempted by alloc ID {}", p.preempted_by);
             a.preempted_by_allocation = p.preempted_by;
             a.alloc_modify_index = index;
-            a.modify_time = c.now;
+            a.modify_time = now;
         }
+        Ok(())
+    }
 
-        // Nomad's upsertAllocsImpl: the allocation a placement replaces points forward to
-        // it (`NextAllocation`), which is how the reconciler knows a failed or stopped
-        // allocation was already replaced and must not be rescheduled or counted again.
-        // Only `ModifyIndex` moves: nothing the client runs changed.
+    /// Nomad's upsertAllocsImpl: the allocation a placement replaces points forward to
+    /// it (`NextAllocation`), which is how the reconciler knows a failed or stopped
+    /// allocation was already replaced and must not be rescheduled or counted again.
+    /// Only `ModifyIndex` moves: nothing the client runs changed.
+    fn link_replacements(&self, ch: &mut Changes, links: Vec<(String, String)>) {
         for (prev, next) in links {
             let staged = match ch.allocs.get(&prev) {
                 Some(a) => a.as_ref(),
@@ -264,15 +323,6 @@ impl StateStore {
                 p.next_allocation = next;
             }
         }
-
-        check_unique("evaluation", c.evals.iter().map(|e| e.id.as_str()))?;
-        self.stage_evals(&mut ch, c.evals)?;
-        if !c.eval_id.is_empty() {
-            // Touch the plan's evaluation so its ModifyIndex tells the worker the plan landed.
-            ch.eval_mut(self, &c.eval_id)
-                .ok_or_else(|| StateError::EvalNotFound(c.eval_id.clone()))?;
-        }
-        Ok((ch, Response::default()))
     }
 
     pub(super) fn alloc_client_update(&self, index: u64, c: AllocClientUpdate) -> Outcome {
