@@ -8,11 +8,19 @@ use crate::model::{
     UpdateStrategy, deployment_status, desired_status,
 };
 
-use super::sets::{DisconnectCfg, NameIndex, filter_by_reschedulable, filter_by_tainted};
+use super::group_sets::GroupSets;
+use super::sets::{DisconnectCfg, NameIndex, filter_by_tainted};
 use super::{
     AllocStopResult, DeploymentStatusUpdate, DesiredUpdates, ReconcileInput, ReconcileResults,
     deployment_describe, describe, sort_results,
 };
+
+/// A group's part of an existing deployment is done: enough healthy allocations, and
+/// its canaries (if any) promoted.
+fn deployment_group_done(s: &DeploymentState) -> bool {
+    s.healthy_allocs >= s.desired_total.max(s.desired_canaries)
+        && (s.desired_canaries == 0 || s.promoted)
+}
 
 /// Working state of one reconciliation.
 pub(super) struct Reconciler<'a> {
@@ -215,93 +223,46 @@ impl<'a> Reconciler<'a> {
             self.r.desired_tg_updates.insert(name.to_string(), du);
             return true;
         };
-        let update: Option<&'a UpdateStrategy> = if self.batch {
-            None
-        } else {
-            tg.update.as_ref().filter(|u| u.max_parallel > 0)
-        };
+        let update = self.update_strategy(tg);
         let existing_dstate = self.deployment.and_then(|d| d.task_groups.get(name));
         let existing_deployment = existing_dstate.is_some();
         let mut dstate = existing_dstate
             .cloned()
             .unwrap_or_else(|| fresh_dstate(update));
 
-        let mut all = all;
-        if self.batch {
-            let before = all.len();
-            all.retain(|a| !(a.terminal() && self.is_older(job, a)));
-            du.ignore += (before - all.len()) as u64;
-        }
-        let (canaries, all) = self.cancel_unneeded_canaries(all, &mut du);
-
-        let cfg = DisconnectCfg::of(tg);
-        let t = filter_by_tainted(&all, self.tainted, self.missing, cfg, self.now);
-        du.ignore += t.ignore as u64;
-        let mut untainted = t.untainted;
-        let mut migrate = t.migrate;
-        let mut lost = t.lost;
-        if !t.reconnecting.is_empty() {
-            let (keep, stopped) = self.reconcile_reconnecting(job, &t.reconnecting, &all);
-            du.stop += stopped.len() as u64;
-            let gone = |a: &&Allocation| !stopped.contains(a.id.as_str());
-            untainted.retain(gone);
-            migrate.retain(gone);
-            lost.retain(gone);
-            untainted.extend(keep);
-        }
-
-        let policy_of = |a: &'a Allocation| self.policy_of(a, tg);
-        let rs = filter_by_reschedulable(
-            &untainted,
-            self.batch,
-            self.now,
-            self.eval_id,
-            self.deployment,
-            &policy_of,
-        );
-        let mut untainted = rs.untainted;
-        let mut reschedule_now = rs.now;
-        let disconnecting: BTreeSet<&str> = t.disconnecting.iter().map(|a| a.id.as_str()).collect();
-        if !t.disconnecting.is_empty() {
-            self.mark_disconnecting(job, name, &t.disconnecting, cfg);
-            untainted.extend(t.disconnecting.iter().copied());
-            if !cfg.prevent_replace {
-                reschedule_now.extend(t.disconnecting.iter().copied());
-            }
-        }
-        let later = rs.later;
-
+        let mut sets = self.classify_group(job, tg, name, all, &mut du);
         let mut names = NameIndex::new(
-            untainted
+            sets.untainted
                 .iter()
-                .chain(&migrate)
-                .chain(&reschedule_now)
-                .chain(&lost)
+                .chain(&sets.migrate)
+                .chain(&sets.reschedule_now)
+                .chain(&sets.lost)
                 .copied(),
         );
         let mut is_canarying = dstate.desired_canaries != 0 && !dstate.promoted;
         let stopped = self.compute_stop(
             tg,
             &mut names,
-            &untainted,
-            &mut migrate,
-            &lost,
-            &canaries,
+            &sets.untainted,
+            &mut sets.migrate,
+            &sets.lost,
+            &sets.canaries,
             is_canarying,
         );
         du.stop += stopped.len() as u64;
-        untainted.retain(|a| !stopped.contains(a.id.as_str()));
+        sets.untainted.retain(|a| !stopped.contains(a.id.as_str()));
 
-        let (ignored, inplace, destructive) = self.compute_updates(job, tg, &untainted);
+        let (ignored, inplace, destructive) = self.compute_updates(job, tg, &sets.untainted);
         du.ignore += ignored;
         du.in_place_update += inplace;
 
-        let canary_ids: BTreeSet<&str> = canaries.iter().map(|a| a.id.as_str()).collect();
+        let canary_ids: BTreeSet<&str> = sets.canaries.iter().map(|a| a.id.as_str()).collect();
         if is_canarying {
-            untainted.retain(|a| !canary_ids.contains(a.id.as_str()));
+            sets.untainted
+                .retain(|a| !canary_ids.contains(a.id.as_str()));
         }
         let requires_canaries = update.is_some_and(|u| {
-            !destructive.is_empty() && canaries.len() < u.canary as usize && !dstate.promoted
+            !destructive.is_empty() && sets.canaries.len() < u.canary as usize && !dstate.promoted
         });
         if let (true, Some(u)) = (requires_canaries, update) {
             self.compute_canaries(
@@ -309,52 +270,116 @@ impl<'a> Reconciler<'a> {
                 u,
                 &mut dstate,
                 &destructive,
-                &canaries,
+                &sets.canaries,
                 &mut du,
                 &mut names,
             );
         }
         is_canarying = dstate.desired_canaries != 0 && !dstate.promoted;
+        let place_len = self.place_group(
+            tg,
+            update,
+            &sets,
+            &destructive,
+            is_canarying,
+            &mut names,
+            &mut du,
+        );
+        let later_count =
+            self.reschedule_unreplaced_later(job, name, std::mem::take(&mut sets.later));
+
+        let work = destructive.len() + inplace as usize + place_len;
+        let updating = !destructive.is_empty() || !self.r.inplace_update.is_empty();
+        if !existing_deployment && work > 0 {
+            self.deploy_group(job, name, &sets.all, update, updating, work, dstate);
+        }
+        self.r.desired_tg_updates.insert(name.to_string(), du);
+
+        let changes_left = !destructive.is_empty()
+            || inplace != 0
+            || place_len != 0
+            || !sets.migrate.is_empty()
+            || !sets.reschedule_now.is_empty()
+            || later_count != 0
+            || requires_canaries;
+        !changes_left && existing_dstate.is_some_and(deployment_group_done)
+    }
+
+    /// The group's rolling-update strategy, if it has one that applies (batch jobs and
+    /// `max_parallel = 0` have none).
+    fn update_strategy(&self, tg: &'a TaskGroup) -> Option<&'a UpdateStrategy> {
+        if self.batch {
+            None
+        } else {
+            tg.update.as_ref().filter(|u| u.max_parallel > 0)
+        }
+    }
+
+    /// Places what the group lacks (new, replacements, destructive updates within
+    /// `max_parallel`, migrations), unless the deployment is paused, failed or
+    /// canarying; returns how many placements it computed.
+    #[allow(clippy::too_many_arguments)]
+    fn place_group(
+        &mut self,
+        tg: &'a TaskGroup,
+        update: Option<&'a UpdateStrategy>,
+        sets: &GroupSets<'a>,
+        destructive: &[&'a Allocation],
+        is_canarying: bool,
+        names: &mut NameIndex,
+        du: &mut DesiredUpdates,
+    ) -> usize {
         let under = self.under_provisioned_by(
             tg,
             update,
-            &untainted,
+            &sets.untainted,
             destructive.len(),
-            migrate.len(),
+            sets.migrate.len(),
             is_canarying,
         );
+        let cfg = sets.cfg;
         let place = self.compute_placements(
             tg,
-            &mut names,
-            untainted
+            names,
+            sets.untainted
                 .iter()
-                .filter(|a| cfg.prevent_replace || !disconnecting.contains(a.id.as_str()))
+                .filter(|a| cfg.prevent_replace || !sets.disconnecting.contains(a.id.as_str()))
                 .count()
-                + migrate.len(),
-            &reschedule_now,
-            &lost,
+                + sets.migrate.len(),
+            &sets.reschedule_now,
+            &sets.lost,
             is_canarying,
         );
         let place_ready = !self.paused && !self.failed && !is_canarying;
         let place_len = place.len();
         let under = self.compute_replacements(
             place_ready,
-            &mut du,
+            du,
             place,
-            &reschedule_now,
-            &disconnecting,
+            &sets.reschedule_now,
+            &sets.disconnecting,
             under,
         );
         if place_ready {
-            self.destructive_updates(tg, &destructive, under, &mut du);
+            self.destructive_updates(tg, destructive, under, du);
         } else {
             du.ignore += destructive.len() as u64;
         }
-        self.migrations(tg, &migrate, is_canarying, &mut du);
-        // Only now is it known which failed allocations this plan stops or replaces
-        // (a destructive update of a failed allocation after an auto-revert, say): those
-        // need no delayed reschedule. Nomad gives them one anyway, and its attribute
-        // update (desired status `run`) lands after the stop in the same plan.
+        self.migrations(tg, &sets.migrate, is_canarying, du);
+        place_len
+    }
+
+    /// The failed allocations to reschedule later, less those this plan already stops or
+    /// replaces (a destructive update of a failed allocation after an auto-revert, say):
+    /// only now is that known. Nomad gives them a delayed reschedule anyway, and its
+    /// attribute update (desired status `run`) lands after the stop in the same plan.
+    /// Returns how many are left.
+    fn reschedule_unreplaced_later(
+        &mut self,
+        job: &Job,
+        name: &str,
+        later: Vec<super::sets::Later<'a>>,
+    ) -> usize {
         let replaced: BTreeSet<&str> = self
             .r
             .stop
@@ -371,35 +396,32 @@ impl<'a> Reconciler<'a> {
             .into_iter()
             .filter(|l| !replaced.contains(l.alloc.id.as_str()))
             .collect();
-        let later_count = later.len();
+        let count = later.len();
         self.reschedule_later(job, name, later);
+        count
+    }
 
-        let work = destructive.len() + inplace as usize + place_len;
-        if !existing_deployment && work > 0 {
-            let had_running = all.iter().any(|a| self.is_current(job, a));
-            let updating = !destructive.is_empty() || !self.r.inplace_update.is_empty();
-            if update.is_some() && (!had_running || updating) {
-                // Nomad's DesiredTotal: the allocations this deployment changes, not the
-                // count, so one that replaces a straggler of an older version (the others
-                // already run this version) completes once that one is healthy.
-                dstate.desired_total = u32::try_from(work).unwrap_or(u32::MAX);
-                self.attach_deployment(job, name, dstate.clone());
-            }
+    /// Starts the group's part of a new deployment when it changes something and has an
+    /// update strategy (and either ran nothing of this version yet or updates).
+    #[allow(clippy::too_many_arguments)]
+    fn deploy_group(
+        &mut self,
+        job: &'a Job,
+        name: &str,
+        all: &[&'a Allocation],
+        update: Option<&'a UpdateStrategy>,
+        updating: bool,
+        work: usize,
+        mut dstate: DeploymentState,
+    ) {
+        let had_running = all.iter().any(|a| self.is_current(job, a));
+        if update.is_some() && (!had_running || updating) {
+            // Nomad's DesiredTotal: the allocations this deployment changes, not the
+            // count, so one that replaces a straggler of an older version (the others
+            // already run this version) completes once that one is healthy.
+            dstate.desired_total = u32::try_from(work).unwrap_or(u32::MAX);
+            self.attach_deployment(job, name, dstate);
         }
-        self.r.desired_tg_updates.insert(name.to_string(), du);
-
-        let complete = destructive.is_empty()
-            && inplace == 0
-            && place_len == 0
-            && migrate.is_empty()
-            && reschedule_now.is_empty()
-            && later_count == 0
-            && !requires_canaries;
-        complete
-            && existing_dstate.is_some_and(|s| {
-                s.healthy_allocs >= s.desired_total.max(s.desired_canaries)
-                    && (s.desired_canaries == 0 || s.promoted)
-            })
     }
 
     /// Adds the group to the deployment created in this reconciliation, creating it
@@ -433,7 +455,7 @@ impl<'a> Reconciler<'a> {
     /// Keeps reconnecting allocations unless they were meant to stop or are outdated,
     /// and stops the replacements of the ones kept (Nomad's `reconcileReconnecting`
     /// with the default preference for the original).
-    fn reconcile_reconnecting(
+    pub(super) fn reconcile_reconnecting(
         &mut self,
         job: &Job,
         reconnecting: &[&'a Allocation],

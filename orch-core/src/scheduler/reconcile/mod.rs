@@ -18,6 +18,7 @@
 //! updates (see [`update`]).
 
 mod group;
+mod group_sets;
 pub mod reschedule;
 mod sets;
 mod steps;
