@@ -162,23 +162,4 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::hoist_global_flags;
-
-    fn strs(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn global_flags_move_after_the_command() {
-        assert_eq!(
-            hoist_global_flags(&strs(&["-address", "http://x", "job", "status", "web"])),
-            Some(strs(&["job", "status", "-address", "http://x", "web"]))
-        );
-        assert_eq!(
-            hoist_global_flags(&strs(&["-json", "operator", "raft", "list-peers"])),
-            Some(strs(&["operator", "raft", "list-peers", "-json"]))
-        );
-        assert_eq!(hoist_global_flags(&strs(&["job", "status"])), None);
-    }
-}
+mod tests;
