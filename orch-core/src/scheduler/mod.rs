@@ -9,6 +9,11 @@
 //!                 penalty) → limit → best; preempt when nothing fits
 //! verify::verify_plan: the plan applier's re-check against the latest state
 //! ```
+//!
+//! Modules: [`generic`], [`system`], [`reconcile`], [`feasible`], [`select`] (the placer),
+//! [`rank`], [`assign`], [`ports`], [`preempt`], [`context`] (the plan in progress),
+//! [`outcome`], [`plan`], [`config`] (cluster scheduler settings), [`triggers`],
+//! [`rng`], [`verify`].
 
 pub mod assign;
 pub mod config;

@@ -17,7 +17,10 @@
 //!
 //! Layout:
 //! - `command`: the commands of the log and the store's answers (re-exported here).
-//! - `changes`: change sets and their infallible commit (indexes, derived indexes).
+//! - `changes`: change sets, what commands stage into them, and the index helpers.
+//! - `commit`: writing a validated change set, one step per table, infallibly.
+//! - `id`: inline allocation IDs, the keys of the allocation map and its indexes.
+//! - `node_table`: nodes by compact slot, with the dense usage the placer reads.
 //! - `jobs`: register, deregister, scale, revert, stability.
 //! - `nodes`: node register, status, eligibility, drain; the node class hash.
 //! - `evals`: evaluation upsert and GC, and the staging rules commands share.

@@ -1,4 +1,3 @@
-
 use super::hoist_global_flags;
 
 fn strs(v: &[&str]) -> Vec<String> {

@@ -17,6 +17,11 @@
 //!
 //! Consul, Vault and Nomad-variable functions (`key`, `secret`, `service`,
 //! `nomadVar`, ...) are refused with an error that names them; so are unknown functions.
+//! A template past the `MAX_*` limits (nesting, steps, `range` count, output size) is an
+//! error, never a crash.
+//!
+//! Modules: `lexer` (text and actions), `parser` (the node tree), `exec` (rendering and
+//! the data sources), `funcs` (the computing functions by family), `tests`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::state::Command;
 use crate::state::testutil::{alloc, job, node, plan, register, register_node};

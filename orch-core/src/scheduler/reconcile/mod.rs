@@ -16,6 +16,12 @@
 //! auto-revert of deployments, `stop_after_client_disconnect` delayed stops, reconnect
 //! strategies other than "keep the original", and node-feasibility checks of in-place
 //! updates (see [`update`]).
+//!
+//! Modules: `group` (the driver and one group's pass), `group_sets` (a group's
+//! allocations sorted first), `sets` (the tainted/reschedulable filters and name
+//! indexes), `steps` (stop, update, canary, place, migrate), [`reschedule`] (when a failed
+//! allocation may be replaced), [`update`] (in-place vs destructive); `proptests`, `tests`
+//! and `tests_reschedule`.
 
 mod group;
 mod group_sets;

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::model::client_status;
 use crate::state::testutil::*;

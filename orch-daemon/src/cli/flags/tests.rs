@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn strs(v: &[&str]) -> Vec<String> {

@@ -1,4 +1,3 @@
-
 use super::*;
 use orch_core::model::{Task, TaskState, UpdateStrategy};
 

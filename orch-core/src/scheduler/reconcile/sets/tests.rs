@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn named(i: u32) -> Allocation {

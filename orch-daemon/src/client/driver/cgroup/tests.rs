@@ -1,4 +1,3 @@
-
 #[test]
 fn keyed_values() {
     let t = "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n";

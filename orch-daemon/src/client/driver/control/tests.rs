@@ -1,4 +1,3 @@
-
 #[test]
 fn signal_names() {
     assert_eq!(super::parse_signal("SIGHUP").ok(), Some(libc::SIGHUP));

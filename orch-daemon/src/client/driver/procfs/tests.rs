@@ -1,4 +1,3 @@
-
 #[test]
 fn own_stat_is_readable() {
     let me = std::process::id() as i32;
