@@ -259,6 +259,42 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
             config.client.servers.clone(),
         )),
     };
+    print_banner(
+        &config,
+        http_addr,
+        server.as_ref(),
+        client.as_deref(),
+        &data_dir,
+    );
+    let serve = axum::serve(http, app);
+    tokio::select! {
+        r = serve => r.map_err(|e| format!("HTTP server failed: {e}"))?,
+        _ = shutdown_signal() => println!("==> shutting down"),
+    }
+    if config.dev
+        && let Some(c) = &client
+    {
+        // The dev data dir goes away with the agent, so its tasks must too.
+        c.stop_all(Duration::from_secs(15)).await;
+    }
+    if let Some(s) = server {
+        let _ = s.node.shutdown().await;
+    }
+    if let Some(dir) = dev_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(())
+}
+
+/// Prints the start-up lines (`==> orch agent started`, addresses, drivers, data dir);
+/// tests and operators read the addresses from them, `Data dir:` last.
+fn print_banner(
+    config: &AgentConfig,
+    http_addr: std::net::SocketAddr,
+    server: Option<&ServerParts>,
+    client: Option<&Client>,
+    data_dir: &std::path::Path,
+) {
     let roles = match (server.is_some(), client.is_some()) {
         (true, true) => "server, client",
         (true, false) => "server",
@@ -270,11 +306,11 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
     );
     println!("    Node name: {}", config.name);
     println!("    HTTP API:  http://{http_addr}");
-    if let Some(s) = &server {
+    if let Some(s) = server {
         println!("    Raft RPC:  {}", s.node.local_addr());
         println!("    Serf:      {}", s.serf_addr);
     }
-    if let Some(c) = &client {
+    if let Some(c) = client {
         println!("    Client node ID: {}", c.node_id());
         if config.dev {
             println!(
@@ -297,24 +333,6 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
         println!("    Drivers:   {}", drivers.join(", "));
     }
     println!("    Data dir:  {}", data_dir.display());
-    let serve = axum::serve(http, app);
-    tokio::select! {
-        r = serve => r.map_err(|e| format!("HTTP server failed: {e}"))?,
-        _ = shutdown_signal() => println!("==> shutting down"),
-    }
-    if config.dev
-        && let Some(c) = &client
-    {
-        // The dev data dir goes away with the agent, so its tasks must too.
-        c.stop_all(Duration::from_secs(15)).await;
-    }
-    if let Some(s) = server {
-        let _ = s.node.shutdown().await;
-    }
-    if let Some(dir) = dev_dir {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    Ok(())
 }
 
 /// What a running server consists of.
@@ -388,10 +406,7 @@ async fn start_server(
     let duration = |v: &Option<String>, name: &str| -> Result<Option<Duration>, String> {
         v.as_deref()
             .map(|s| {
-                orch_core::duration::parse_go_duration(s)
-                    .ok()
-                    .and_then(|n| u64::try_from(n).ok())
-                    .map(Duration::from_nanos)
+                crate::http::query::parse_go_duration(s)
                     .ok_or_else(|| format!("server.{name}: {s:?} is not a duration like \"10s\""))
             })
             .transpose()
