@@ -10,6 +10,7 @@
 //! - [`model`]: the cluster's data model in Nomad's JSON shape.
 //!
 //! The server loop:
+//! - [`acl`]: Nomad's ACL policy language and the rights of one caller.
 //! - [`state`]: the replicated state machine, changed only by applying commands.
 //! - [`broker`]: the evaluation broker and the blocked-evaluation tracker.
 //! - [`scheduler`]: from an evaluation to a plan, and the plan applier's check.
@@ -22,6 +23,7 @@
 //! - [`autoscale`]: scaling policies and the autoscaler's decisions.
 //! - [`lifecycle`]: which tasks of an allocation run when, restarts, the task environment.
 
+pub mod acl;
 pub mod autoscale;
 pub mod broker;
 pub mod canonical;

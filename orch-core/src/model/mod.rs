@@ -17,6 +17,7 @@
 //! Shared: [`usage`] (comparable resource amounts, so fitting is a subtraction) and
 //! [`wire`] (serde helpers that keep Nomad's JSON shape and survive postcard).
 
+pub mod acl;
 pub mod alloc;
 pub mod constraint;
 pub mod deployment;

@@ -43,6 +43,8 @@ pub(super) struct Changes {
     pub periodic_launches: BTreeMap<JobKey, PeriodicLaunch>,
     /// Scaling events to record: `(job, group, event)`.
     pub scaling_events: Vec<(JobKey, String, crate::model::ScalingEvent)>,
+    /// ACL policies, tokens, roles and the bootstrap marker.
+    pub acl: super::acl::AclChanges,
 }
 
 /// The keys of what one command created or changed (deletions are not listed: whoever

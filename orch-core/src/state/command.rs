@@ -66,6 +66,20 @@ pub enum Command {
     ServiceUpsert(ServiceUpsert),
     /// Remove service registrations, by ID or by allocation.
     ServiceDelete(ServiceDelete),
+    /// Create or replace ACL policies.
+    AclPolicyUpsert(super::AclPolicyUpsert),
+    /// Delete ACL policies.
+    AclPolicyDelete(super::AclPolicyDelete),
+    /// Create or update ACL tokens.
+    AclTokenUpsert(super::AclTokenUpsert),
+    /// Delete ACL tokens.
+    AclTokenDelete(super::AclTokenDelete),
+    /// Create or replace ACL roles.
+    AclRoleUpsert(super::AclRoleUpsert),
+    /// Delete ACL roles.
+    AclRoleDelete(super::AclRoleDelete),
+    /// The one-time ACL bootstrap.
+    AclBootstrap(super::AclBootstrap),
 }
 
 /// A client registers the services of its running allocations (Nomad's

@@ -54,6 +54,7 @@ impl StateStore {
         self.drop_unused_specs(std::mem::take(&mut log.spec_refs));
         self.commit_deployments(&mut log, index, ch.deployments);
         self.commit_services(&mut log, index, &alloc_ids_changed, ch.services);
+        log.dirty.extend(self.commit_acl(index, ch.acl));
         self.update_job_statuses(&mut log, index);
         self.record_job_versions(&mut log);
         for t in &log.dirty {

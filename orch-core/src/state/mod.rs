@@ -28,10 +28,12 @@
 //! - `deployments`: deployment status, promotion and allocation health.
 //! - `scaling`: each group's scaling events.
 //! - `services`: the `nomad` provider's service catalog.
+//! - `acl`: ACL policies, tokens and roles; resolving a secret into an ACL.
 //! - `snapshot`: the store as postcard bytes, and restoring it.
 //! - `error`: why a command was refused.
 //! - `testutil`: builders and assertions shared by the unit tests.
 
+mod acl;
 mod allocs;
 mod changes;
 mod command;
@@ -54,6 +56,10 @@ use std::sync::Arc;
 
 use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch};
 
+pub use acl::{
+    AclBootstrap, AclPolicyDelete, AclPolicyUpsert, AclRoleDelete, AclRoleUpsert, AclTokenDelete,
+    AclTokenUpsert, MAX_ACL_BATCH, MAX_ACL_OBJECTS,
+};
 pub use changes::ChangedKeys;
 pub use command::*;
 pub use error::StateError;
@@ -93,6 +99,12 @@ pub mod table {
     pub const PERIODIC_LAUNCH: &str = "periodic_launch";
     /// Scaling events.
     pub const SCALING_EVENT: &str = "scaling_event";
+    /// ACL policies.
+    pub const ACL_POLICY: &str = "acl_policy";
+    /// ACL tokens (and the bootstrap marker).
+    pub const ACL_TOKEN: &str = "acl_token";
+    /// ACL roles.
+    pub const ACL_ROLE: &str = "acl_role";
 }
 
 /// The cluster state. See the module documentation for the rules it keeps.
@@ -136,6 +148,8 @@ pub struct StateStore {
     /// a handful of jobs instead of every job on every change.
     periodic_jobs: BTreeSet<JobKey>,
     scaling_jobs: BTreeSet<JobKey>,
+    /// ACL policies, tokens and roles with their derived indexes.
+    acl: acl::AclTables,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -212,6 +226,13 @@ impl StateStore {
             Command::GcBatch(c) => self.gc_batch(c)?,
             Command::ServiceUpsert(c) => self.service_upsert(c)?,
             Command::ServiceDelete(c) => self.service_delete(c)?,
+            Command::AclPolicyUpsert(c) => self.acl_policy_upsert(c)?,
+            Command::AclPolicyDelete(c) => self.acl_policy_delete(c)?,
+            Command::AclTokenUpsert(c) => self.acl_token_upsert(c)?,
+            Command::AclTokenDelete(c) => self.acl_token_delete(c)?,
+            Command::AclRoleUpsert(c) => self.acl_role_upsert(c)?,
+            Command::AclRoleDelete(c) => self.acl_role_delete(c)?,
+            Command::AclBootstrap(c) => self.acl_bootstrap(c)?,
         };
         Ok((changes, response))
     }

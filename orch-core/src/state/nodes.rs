@@ -127,6 +127,12 @@ impl StateStore {
         node.status_updated_at = c.now / NANOS_PER_SECOND;
         match self.nodes.get(&node.id) {
             Some(old) => {
+                if !old.secret_id.is_empty() && old.secret_id != node.secret_id {
+                    return Err(StateError::Conflict(format!(
+                        "node secret ID does not match for node {}; not registering it (a node keeps its secret in its data dir: restore it, or purge the node first)",
+                        node.id
+                    )));
+                }
                 node.events.clone_from(&old.events);
                 node.scheduling_eligibility
                     .clone_from(&old.scheduling_eligibility);

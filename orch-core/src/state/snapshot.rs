@@ -11,10 +11,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::{Id, JobKey, StateError, StateStore};
+use crate::model::acl::{AclPolicy, AclRole, AclToken};
 use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch, ScalingEvent};
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
-pub const SNAPSHOT_FORMAT: u32 = 4;
+pub const SNAPSHOT_FORMAT: u32 = 5;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
@@ -31,6 +32,10 @@ struct SnapshotRef<'a> {
     services: Vec<&'a crate::model::ServiceRegistration>,
     periodic_launches: Vec<&'a PeriodicLaunch>,
     scaling_events: Vec<(&'a JobKey, &'a String, &'a Vec<ScalingEvent>)>,
+    acl_policies: Vec<&'a AclPolicy>,
+    acl_tokens: Vec<&'a AclToken>,
+    acl_roles: Vec<&'a AclRole>,
+    acl_bootstrap_index: u64,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +53,10 @@ struct SnapshotOwned {
     services: Vec<crate::model::ServiceRegistration>,
     periodic_launches: Vec<PeriodicLaunch>,
     scaling_events: Vec<(JobKey, String, Vec<ScalingEvent>)>,
+    acl_policies: Vec<AclPolicy>,
+    acl_tokens: Vec<AclToken>,
+    acl_roles: Vec<AclRole>,
+    acl_bootstrap_index: u64,
 }
 
 impl StateStore {
@@ -71,6 +80,10 @@ impl StateStore {
             services: self.services.values().collect(),
             periodic_launches: self.periodic_launches.values().collect(),
             scaling_events: self.all_scaling_events(),
+            acl_policies: self.acl.policies.values().collect(),
+            acl_tokens: self.acl.tokens.values().collect(),
+            acl_roles: self.acl.roles.values().collect(),
+            acl_bootstrap_index: self.acl.bootstrap_index,
         };
         postcard::to_allocvec(&snap).map_err(|e| {
             StateError::Snapshot(format!(
@@ -149,6 +162,16 @@ impl StateStore {
                 .insert((l.namespace.clone(), l.id.clone()), l);
         }
         store.restore_scaling_events(snap.scaling_events);
+        snap.acl_policies
+            .into_iter()
+            .for_each(|p| store.acl.insert_policy(p));
+        snap.acl_tokens
+            .into_iter()
+            .for_each(|t| store.acl.insert_token(t));
+        snap.acl_roles
+            .into_iter()
+            .for_each(|r| store.acl.insert_role(r));
+        store.acl.bootstrap_index = snap.acl_bootstrap_index;
         Ok(store)
     }
 }
