@@ -23,6 +23,20 @@ pub fn rfc3339_seconds(nanos: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Unix nanoseconds as RFC 3339 UTC with Go's fraction (none for whole seconds), as
+/// Nomad's API writes times such as a token's `ExpirationTime`.
+pub fn rfc3339_nanos(nanos: i64) -> String {
+    jiff::Timestamp::from_nanosecond(i128::from(nanos))
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// An RFC 3339 time as Unix nanoseconds; `None` when it does not parse or is out of range.
+pub fn parse_rfc3339_nanos(text: &str) -> Option<i64> {
+    let t: jiff::Timestamp = text.parse().ok()?;
+    i64::try_from(t.as_nanosecond()).ok()
+}
+
 /// A random UUID v4 string: the daemon's IDs (orch-core never makes its own).
 pub fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -71,6 +71,19 @@ impl NsCap {
     pub fn name(self) -> &'static str {
         NAMESPACE_CAPABILITIES[self as usize]
     }
+
+    /// The capability of a Nomad name (`read-logs`); `None` for an unknown name.
+    pub fn from_name(name: &str) -> Option<NsCap> {
+        use NsCap::*;
+        const ALL: [NsCap; 27] = [
+            Deny, ListJobs, ParseJob, ReadJob, SubmitJob, DispatchJob, ReadLogs, ReadFs,
+            AllocExec, AllocNodeExec, AllocLifecycle, CsiRegisterPlugin, CsiWriteVolume,
+            CsiReadVolume, CsiListVolume, CsiMountVolume, HostVolumeCreate, HostVolumeRegister,
+            HostVolumeRead, HostVolumeWrite, HostVolumeDelete, ListScalingPolicies,
+            ReadScalingPolicy, ReadJobScaling, ScaleJob, SubmitRecommendation, SentinelOverride,
+        ];
+        ALL.into_iter().find(|c| c.name() == name)
+    }
 }
 
 /// A set of namespace capabilities. `deny` in a set means the set grants nothing.

@@ -175,6 +175,92 @@ pub struct Reserved {
     pub reserved_ports: String,
 }
 
+/// `acl` block (Nomad's): turns on access control for the agent's API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AclBlock {
+    /// Check every request against the caller's token.
+    pub enabled: bool,
+    /// How long a client agent trusts a resolved token (Go duration; default `30s`).
+    pub token_ttl: Option<String>,
+    /// How long a client agent trusts resolved policies (default `30s`).
+    pub policy_ttl: Option<String>,
+    /// How long a client agent trusts resolved roles (default `30s`).
+    pub role_ttl: Option<String>,
+    /// Shortest lifetime a token may be created with (default `1m`).
+    pub token_min_expiration_ttl: Option<String>,
+    /// Longest lifetime a token may be created with (default `24h`).
+    pub token_max_expiration_ttl: Option<String>,
+}
+
+/// The `acl` block checked and in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AclTimes {
+    /// How long a client agent caches an authorization answer: the shortest of
+    /// `token_ttl`, `policy_ttl` and `role_ttl` (the answer depends on all three).
+    pub cache_ttl: std::time::Duration,
+    /// `token_min_expiration_ttl` in nanoseconds.
+    pub token_min_ttl_nanos: i64,
+    /// `token_max_expiration_ttl` in nanoseconds.
+    pub token_max_ttl_nanos: i64,
+}
+
+impl AclBlock {
+    /// The block's durations, each checked; an error names the setting.
+    pub fn times(&self) -> Result<AclTimes, ConfigError> {
+        let dur = |name: &str, v: &Option<String>, default: i64| -> Result<i64, ConfigError> {
+            match v {
+                None => Ok(default),
+                Some(text) => orch_core::duration::parse_go_duration(text)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        ConfigError::Flag(format!(
+                            "acl.{name}: {text:?} is not a positive duration such as 30s or 1h"
+                        ))
+                    }),
+            }
+        };
+        const SEC: i64 = 1_000_000_000;
+        let cache = [
+            dur("token_ttl", &self.token_ttl, 30 * SEC)?,
+            dur("policy_ttl", &self.policy_ttl, 30 * SEC)?,
+            dur("role_ttl", &self.role_ttl, 30 * SEC)?,
+        ]
+        .into_iter()
+        .min()
+        .unwrap_or(30 * SEC);
+        let min = dur("token_min_expiration_ttl", &self.token_min_expiration_ttl, 60 * SEC)?;
+        let max = dur("token_max_expiration_ttl", &self.token_max_expiration_ttl, 24 * 3600 * SEC)?;
+        if min > max {
+            return Err(ConfigError::Flag(
+                "acl.token_min_expiration_ttl is longer than acl.token_max_expiration_ttl; make the minimum the shorter".into(),
+            ));
+        }
+        Ok(AclTimes {
+            cache_ttl: std::time::Duration::from_nanos(cache.unsigned_abs()),
+            token_min_ttl_nanos: min,
+            token_max_ttl_nanos: max,
+        })
+    }
+
+    /// Laid over `self`: set values win, `enabled` adds up.
+    fn merge(&mut self, other: AclBlock) {
+        self.enabled |= other.enabled;
+        for (mine, theirs) in [
+            (&mut self.token_ttl, other.token_ttl),
+            (&mut self.policy_ttl, other.policy_ttl),
+            (&mut self.role_ttl, other.role_ttl),
+            (&mut self.token_min_expiration_ttl, other.token_min_expiration_ttl),
+            (&mut self.token_max_expiration_ttl, other.token_max_expiration_ttl),
+        ] {
+            if theirs.is_some() {
+                *mine = theirs;
+            }
+        }
+    }
+}
+
 /// `autoscaler` block: where the leader's autoscaler finds its metric sources.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -208,6 +294,8 @@ pub struct AgentConfig {
     pub client: ClientConfig,
     /// Autoscaler sources (servers only).
     pub autoscaler: AutoscalerBlock,
+    /// Access control.
+    pub acl: AclBlock,
     /// Task driver plugins (`plugin "raw_exec" { config { enabled = true } }`).
     pub plugin: std::collections::BTreeMap<String, PluginBlock>,
     /// Dev mode: one in-memory server+client on 127.0.0.1.
@@ -249,6 +337,7 @@ impl Default for AgentConfig {
             server: ServerConfig::default(),
             client: ClientConfig::default(),
             autoscaler: AutoscalerBlock::default(),
+            acl: AclBlock::default(),
             plugin: Default::default(),
             dev: false,
         }
@@ -355,6 +444,7 @@ impl AgentConfig {
             }
         }
         self.merge_client(other.client);
+        self.acl.merge(other.acl);
         self.plugin.extend(other.plugin);
         if other.autoscaler.prometheus_address.is_some() {
             self.autoscaler.prometheus_address = other.autoscaler.prometheus_address;

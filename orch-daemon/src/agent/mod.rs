@@ -18,7 +18,8 @@ use crate::cli::flags::{FlagSpec, help_asked, parse, print_usage};
 use crate::client::driver::DriverRegistry;
 use crate::client::{Client, ClientSettings};
 use crate::http::client_fs::{ClientHttp, client_router};
-use crate::http::{AgentInfo, ApiState, router};
+use crate::http::client_acl::{ClientAcl, RemoteAcl};
+use crate::http::{AclSettings, AgentInfo, ApiState, router_with};
 use crate::raft::{RaftConfig, RaftNode, node_id_from_name};
 use crate::server::{Leader, LeaderConfig, Replicator, StateHandle};
 
@@ -42,10 +43,13 @@ Options:
   -dc=<dc>               Datacenter (default dc1)
   -log-level=<level>     trace, debug, info, warn, error or off
   -servers=<addr>        A server's RPC address, for a client-only agent (repeatable)
-  -num-schedulers=<n>    Scheduler workers (default: one per core)";
+  -num-schedulers=<n>    Scheduler workers (default: one per core)
+  -acl-enabled           Enforce ACLs (acl { enabled = true }); bootstrap a management
+                         token with `orch acl bootstrap`";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("dev"),
+    FlagSpec::switch("acl-enabled"),
     FlagSpec::switch("server"),
     FlagSpec::switch("client"),
     FlagSpec::value("config"),
@@ -107,11 +111,16 @@ pub fn load_config(args: &[String]) -> Result<AgentConfig, ConfigError> {
             ..ClientConfig::default()
         },
         autoscaler: Default::default(),
+        acl: crate::agent::config::AclBlock {
+            enabled: p.has("acl-enabled"),
+            ..Default::default()
+        },
         plugin: Default::default(),
         dev: p.has("dev"),
     };
     config.merge(flags);
     config.check_plugins()?;
+    config.acl.times()?;
     config.finish()
 }
 
@@ -230,10 +239,12 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
         None
     };
 
+    let acl_times = config.acl.times().map_err(|e| e.to_string())?;
     let client_http = ClientHttp {
         client: client.clone(),
         state: server.as_ref().map(|s| s.state.clone()),
         http: reqwest::Client::new(),
+        acl: client_acl(&config, server.as_ref(), acl_times),
     };
     let app = match &server {
         Some(s) => {
@@ -251,7 +262,13 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
                 },
             );
             api.leader = Some(Arc::clone(&s.leader));
-            let app = router(Arc::new(api)).merge(client_router(client_http));
+            api.acl = AclSettings {
+                enabled: config.acl.enabled,
+                bootstrap_reset_file: Some(data_dir.join("server").join("acl-bootstrap-reset")),
+                token_min_ttl_nanos: acl_times.token_min_ttl_nanos,
+                token_max_ttl_nanos: acl_times.token_max_ttl_nanos,
+            };
+            let app = router_with(Arc::new(api), client_router(client_http));
             s.node.serve_api_on_rpc(app.clone());
             app
         }
@@ -342,6 +359,25 @@ struct ServerParts {
     replicator: Arc<dyn Replicator>,
     leader: Arc<Leader>,
     serf_addr: std::net::SocketAddr,
+}
+
+/// How the agent's `/v1/client/...` endpoints authorize callers: not at all with ACLs
+/// off; through the local state on a server; by asking the servers on a client-only
+/// agent (answers cached for the `acl` TTLs).
+fn client_acl(
+    config: &AgentConfig,
+    server: Option<&ServerParts>,
+    times: crate::agent::config::AclTimes,
+) -> ClientAcl {
+    match (config.acl.enabled, server) {
+        (false, _) => ClientAcl::Off,
+        (true, Some(s)) => ClientAcl::Local(s.state.clone()),
+        (true, None) => ClientAcl::Remote(Arc::new(RemoteAcl::new(
+            config.client.servers.clone(),
+            reqwest::Client::new(),
+            times.cache_ttl,
+        ))),
+    }
 }
 
 async fn start_server(

@@ -144,7 +144,7 @@ impl Client {
             node: Arc::new(node),
             region: settings.region,
             drivers: settings.drivers,
-            conn: Arc::new(ServerConn::new(&settings.servers)?),
+            conn: Arc::new(ServerConn::new(&settings.servers, &node_id, &secret)?),
             state_dir,
             alloc_root,
             reporter: Arc::new(Reporter::default()),

@@ -32,13 +32,19 @@ pub enum ConnError {
 /// Talks to the servers over their HTTP API (on their HTTP or RPC port).
 pub struct ServerConn {
     servers: Vec<String>,
+    /// The node's secret: every call carries it as its token, so servers know the call
+    /// comes from this node (and, with ACLs on, refuse one that does not).
+    secret: String,
+    /// The node's ID, for calls about this node.
+    node_id: String,
     current: AtomicUsize,
     http: reqwest::Client,
 }
 
 impl ServerConn {
-    /// `servers` are `host:port` or `http://host:port` addresses.
-    pub fn new(servers: &[String]) -> Result<Self, ConnError> {
+    /// `servers` are `host:port` or `http://host:port` addresses; `node_id` and
+    /// `secret` are the node's identity.
+    pub fn new(servers: &[String], node_id: &str, secret: &str) -> Result<Self, ConnError> {
         if servers.is_empty() {
             return Err(ConnError::Unreachable(
                 "no servers configured: set client.servers or -servers".into(),
@@ -61,6 +67,8 @@ impl ServerConn {
             .map_err(|e| ConnError::Unreachable(format!("HTTP client: {e}")))?;
         Ok(ServerConn {
             servers,
+            secret: secret.to_string(),
+            node_id: node_id.to_string(),
             current: AtomicUsize::new(0),
             http,
         })
@@ -79,7 +87,11 @@ impl ServerConn {
         for attempt in 0..self.servers.len() {
             let i = (self.current.load(Ordering::Relaxed) + attempt) % self.servers.len();
             let url = format!("{}{path}", self.servers[i]);
-            let mut req = self.http.request(method.clone(), &url).timeout(timeout);
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .header("X-Nomad-Token", &self.secret)
+                .timeout(timeout);
             if let Some(b) = body {
                 req = req.json(b);
             }
@@ -217,7 +229,8 @@ impl ServerConn {
         .map(|_| ())
     }
 
-    /// The instances of a service in the catalog (templates' `nomadService`).
+    /// The instances of a service in the catalog (templates' `nomadService`), asked as
+    /// this node (the catalog is read with the node's secret, not a user token).
     pub async fn service(
         &self,
         name: &str,
@@ -225,7 +238,7 @@ impl ServerConn {
         let (v, _) = self
             .call(
                 reqwest::Method::GET,
-                &format!("/v1/service/{name}"),
+                &format!("/v1/internal/node/{}/service/{name}", self.node_id),
                 None,
                 Duration::from_secs(10),
             )

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use orch_core::model::{Allocation, DesiredTransition, trigger};
 use orch_core::state::{AllocDesiredTransitionUpdate, Command, StateStore, table};
@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use super::{ApiError, QueryOpts};
 
-use super::query::{Api, Params};
+use orch_core::acl::NsCap;
+use super::query::{Api, Params, Query};
 
 /// Nomad's `AllocListStub`.
 pub fn alloc_stub(s: &StateStore, a: &Allocation) -> Value {
@@ -78,6 +79,7 @@ pub async fn get_alloc(
         .read()
         .alloc(&id)
         .ok_or_else(|| ApiError::not_found("alloc not found"))?;
+    q.authz.check(&alloc.namespace, NsCap::ReadJob)?;
     Ok(api.reply(index, &alloc))
 }
 
@@ -95,6 +97,7 @@ pub async fn stop(
         let a = s
             .alloc_stub(&id)
             .ok_or_else(|| ApiError::not_found("alloc not found"))?;
+        q.authz.check(&a.namespace, NsCap::AllocLifecycle)?;
         let (job_type, priority) = s
             .alloc_job(a)
             .map(|j| (j.job_type.clone(), j.priority))

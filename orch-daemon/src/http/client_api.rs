@@ -70,10 +70,15 @@ async fn forward_if_follower(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    Some(forward(&rpc, path, body).await)
+    Some(forward(&rpc, path, body, headers).await)
 }
 
-async fn forward(rpc: &str, path: &str, body: &Bytes) -> Result<Response, ApiError> {
+async fn forward(
+    rpc: &str,
+    path: &str,
+    body: &Bytes,
+    headers: &axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
     let unreachable = |e: reqwest::Error| no_leader(format!("leader {rpc} unreachable: {e}"));
     let http = client()
         .get(format!("http://{rpc}{}", crate::raft::HTTP_ADDR_PATH))
@@ -87,8 +92,12 @@ async fn forward(rpc: &str, path: &str, body: &Bytes) -> Result<Response, ApiErr
         )));
     }
     let http = http.text().await.map_err(unreachable)?;
-    let resp = client()
-        .request(Method::PUT, format!("http://{http}{path}"))
+    let mut req = client().request(Method::PUT, format!("http://{http}{path}"));
+    // The leader checks the node's secret again.
+    if let Some(token) = headers.get(super::auth::TOKEN_HEADER) {
+        req = req.header(super::auth::TOKEN_HEADER, token.as_bytes());
+    }
+    let resp = req
         .header(FORWARDED, "1")
         .header("content-type", "application/json")
         .timeout(FORWARD_TIMEOUT)

@@ -19,6 +19,8 @@ use axum::routing::{get, post, put};
 use base64::Engine;
 use serde_json::{Value, json};
 
+use orch_core::acl::NsCap;
+
 use super::query::ApiError;
 use crate::client::Client;
 use crate::client::driver::logs::{LogFollower, LogKind, seek_position};
@@ -33,6 +35,8 @@ pub struct ClientHttp {
     pub state: Option<StateHandle>,
     /// For forwarding.
     pub http: reqwest::Client,
+    /// How callers are authorized.
+    pub acl: super::client_acl::ClientAcl,
 }
 
 /// The client routes.
@@ -105,18 +109,20 @@ async fn forward(ch: &ClientHttp, addr: &str, req: Request) -> Response {
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
     let url = format!("http://{addr}{path}");
+    let headers = req.headers().clone();
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .unwrap_or(reqwest::Method::GET);
     let body = match axum::body::to_bytes(req.into_body(), 1 << 20).await {
         Ok(b) => b,
         Err(e) => return ApiError::bad_request(format!("body: {e}")).into_response(),
     };
-    match ch
-        .http
-        .request(method, &url)
-        .body(body.to_vec())
-        .send()
-        .await
+    let mut outgoing = ch.http.request(method, &url).body(body.to_vec());
+    for name in [super::auth::TOKEN_HEADER, "authorization"] {
+        if let Some(v) = headers.get(name) {
+            outgoing = outgoing.header(name, v.as_bytes());
+        }
+    }
+    match outgoing.send().await
     {
         Ok(resp) => {
             let status =
@@ -150,13 +156,17 @@ async fn forward(ch: &ClientHttp, addr: &str, req: Request) -> Response {
 
 /// Resolves the allocation locally, or forwards.
 macro_rules! local_or_forward {
-    ($ch:expr, $alloc:expr, $req:expr) => {
+    ($ch:expr, $alloc:expr, $req:expr, $cap:expr) => {{
+        let caller = super::client_acl::Caller::of(&$req);
+        if let Err(e) = $ch.acl.check_alloc(&caller, &$alloc, $cap).await {
+            return e.into_response();
+        }
         match target(&$ch, &$alloc) {
             Ok(Target::Local(c)) => c,
             Ok(Target::Remote(addr)) => return forward(&$ch, &addr, $req).await,
             Err(e) => return e.into_response(),
         }
-    };
+    }};
 }
 
 fn bool_param(q: &BTreeMap<String, String>, name: &str) -> Result<bool, ApiError> {
@@ -177,7 +187,7 @@ async fn logs(
     Query(q): Q,
     req: Request,
 ) -> Response {
-    let client = local_or_forward!(ch, alloc, req);
+    let client = local_or_forward!(ch, alloc, req, NsCap::ReadLogs);
     match logs_local(&client, &alloc, &q) {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -322,7 +332,7 @@ fn resolve(
 
 /// `GET /v1/client/fs/ls/:alloc?path=/alloc/logs`
 async fn ls(State(ch): Ch, UrlPath(alloc): UrlPath<String>, Query(q): Q, req: Request) -> Response {
-    let client = local_or_forward!(ch, alloc, req);
+    let client = local_or_forward!(ch, alloc, req, NsCap::ReadFs);
     let path = match resolve(&client, &alloc, &q) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -352,7 +362,7 @@ async fn stat(
     Query(q): Q,
     req: Request,
 ) -> Response {
-    let client = local_or_forward!(ch, alloc, req);
+    let client = local_or_forward!(ch, alloc, req, NsCap::ReadFs);
     let path = match resolve(&client, &alloc, &q) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -374,7 +384,7 @@ async fn cat(
     Query(q): Q,
     req: Request,
 ) -> Response {
-    let client = local_or_forward!(ch, alloc, req);
+    let client = local_or_forward!(ch, alloc, req, NsCap::ReadFs);
     let path = match resolve(&client, &alloc, &q) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -395,7 +405,7 @@ async fn cat(
 
 /// `GET /v1/client/allocation/:id/stats`
 async fn alloc_stats(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Request) -> Response {
-    let client = local_or_forward!(ch, alloc, req);
+    let client = local_or_forward!(ch, alloc, req, NsCap::ReadJob);
     match client.alloc_stats(&alloc) {
         Some(v) => axum::Json(v).into_response(),
         None => ApiError::not_found("Unknown allocation").into_response(),
@@ -404,7 +414,7 @@ async fn alloc_stats(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Reques
 
 /// `GET /v1/client/allocation/:id/checks`: the latest result of every service check.
 async fn alloc_checks(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Request) -> Response {
-    let client = local_or_forward!(ch, alloc, req);
+    let client = local_or_forward!(ch, alloc, req, NsCap::ReadJob);
     match client.alloc_checks(&alloc) {
         Some(v) => axum::Json(v).into_response(),
         None => ApiError::not_found("Unknown allocation").into_response(),
@@ -413,6 +423,10 @@ async fn alloc_checks(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Reque
 
 /// `PUT /v1/client/allocation/:id/signal` `{"Signal": "SIGHUP", "Task": "web"}`
 async fn signal(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Request) -> Response {
+    let caller = super::client_acl::Caller::of(&req);
+    if let Err(e) = ch.acl.check_alloc(&caller, &alloc, NsCap::AllocLifecycle).await {
+        return e.into_response();
+    }
     let client = match target(&ch, &alloc) {
         Ok(Target::Local(c)) => c,
         Ok(Target::Remote(addr)) => return forward(&ch, &addr, req).await,
@@ -455,6 +469,10 @@ async fn unsupported_restart() -> Response {
 
 /// `GET /v1/client/stats`: the host's cpu, memory, disk and uptime.
 async fn host_stats(State(ch): Ch, Query(q): Q, req: Request) -> Response {
+    let caller = super::client_acl::Caller::of(&req);
+    if let Err(e) = ch.acl.check_node_read(&caller).await {
+        return e.into_response();
+    }
     let Some(client) = ch.client.clone() else {
         // A server-only agent: Nomad forwards to `node_id`.
         if let (Some(node), Some(state)) = (q.get("node_id"), &ch.state) {
@@ -480,6 +498,7 @@ pub fn proxy_router(servers: Vec<String>) -> Router {
             client: None,
             state: None,
             http: reqwest::Client::new(),
+            acl: super::client_acl::ClientAcl::Off,
         },
         servers,
     ));

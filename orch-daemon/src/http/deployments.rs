@@ -3,7 +3,7 @@
 //! `DeploymentUpdateResponse`.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use orch_core::model::{Deployment, deployment_status};
 use orch_core::scheduler::reconcile::deployment_describe;
@@ -12,8 +12,10 @@ use orch_core::state::{
 };
 use serde_json::json;
 
-use super::query::{Api, Params, field, json_body};
+use super::query::{Api, Params, field, json_body, Query};
+use super::auth::Authz;
 use super::{ApiError, ApiState, QueryOpts};
+use orch_core::acl::NsCap;
 use crate::server::deployment_watcher::{self, describe};
 
 fn deployments_index(s: &StateStore) -> u64 {
@@ -52,6 +54,7 @@ pub async fn get_deployment(
         .deployment(&id)
         .cloned()
         .ok_or_else(|| ApiError::not_found("deployment not found"))?;
+    q.authz.check(&d.namespace, NsCap::ReadJob)?;
     Ok(api.reply(index, &d))
 }
 
@@ -68,6 +71,7 @@ pub async fn allocations(
         let d = s
             .deployment(&id)
             .ok_or_else(|| ApiError::not_found("deployment not found"))?;
+        q.authz.check(&d.namespace, NsCap::ReadJob)?;
         s.allocs_by_job(&d.namespace, &d.job_id)
             .into_iter()
             .filter(|a| a.deployment_id == id)
@@ -79,10 +83,11 @@ pub async fn allocations(
 
 /// The deployment `id` if it is still active; otherwise Nomad's error for `action`
 /// (`can't promote terminal deployment`), with what to do instead.
-fn active(s: &StateStore, id: &str, action: &str) -> Result<Deployment, ApiError> {
+fn active(s: &StateStore, id: &str, action: &str, authz: &Authz) -> Result<Deployment, ApiError> {
     let d = s
         .deployment(id)
         .ok_or_else(|| ApiError::not_found("deployment not found"))?;
+    authz.check(&d.namespace, NsCap::SubmitJob)?;
     if !d.active() {
         return Err(ApiError::bad_request(format!(
             "can't {action} terminal deployment (status {:?}); register a new job version to start a new deployment",
@@ -118,6 +123,7 @@ async fn update_reply(
 pub async fn promote(
     State(api): Api,
     Path(id): Path<String>,
+    authz: Authz,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body = json_body(&body)?;
@@ -131,7 +137,7 @@ pub async fn promote(
     let now = (api.now)();
     let eval = {
         let s = api.state.read();
-        let d = active(&s, &id, "promote")?;
+        let d = active(&s, &id, "promote", &authz)?;
         deployment_watcher::deployment_eval(&s, &d, now, api.new_id())
     };
     let cmd = Command::DeploymentPromote(DeploymentPromote {
@@ -145,11 +151,15 @@ pub async fn promote(
 
 /// `POST /v1/deployment/fail/:id`: fails it; with `auto_revert` groups the leader's
 /// deployment watcher then reverts the job to its latest stable version.
-pub async fn fail(State(api): Api, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn fail(
+    State(api): Api,
+    Path(id): Path<String>,
+    authz: Authz,
+) -> Result<Response, ApiError> {
     let now = (api.now)();
     let (target, description, eval) = {
         let s = api.state.read();
-        let d = active(&s, &id, "fail")?;
+        let d = active(&s, &id, "fail", &authz)?;
         let (target, why) = deployment_watcher::rollback(&s, &d, describe::FAILED_BY_USER);
         let eval = deployment_watcher::deployment_eval(&s, &d, now, api.new_id());
         (target, why, eval)
@@ -169,6 +179,7 @@ pub async fn fail(State(api): Api, Path(id): Path<String>) -> Result<Response, A
 pub async fn pause(
     State(api): Api,
     Path(id): Path<String>,
+    authz: Authz,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body = json_body(&body)?;
@@ -176,7 +187,7 @@ pub async fn pause(
     let now = (api.now)();
     let (status, description, eval) = {
         let s = api.state.read();
-        let d = active(&s, &id, if pause { "pause" } else { "resume" })?;
+        let d = active(&s, &id, if pause { "pause" } else { "resume" }, &authz)?;
         if pause {
             (deployment_status::PAUSED, describe::PAUSED, None)
         } else {
@@ -209,6 +220,7 @@ pub async fn pause(
 pub async fn allocation_health(
     State(api): Api,
     Path(id): Path<String>,
+    authz: Authz,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body = json_body(&body)?;
@@ -222,7 +234,7 @@ pub async fn allocation_health(
     let now = (api.now)();
     let eval = {
         let s = api.state.read();
-        let d = active(&s, &id, "set health of allocations for")?;
+        let d = active(&s, &id, "set health of allocations for", &authz)?;
         deployment_watcher::deployment_eval(&s, &d, now, api.new_id())
     };
     let cmd = Command::DeploymentAllocHealth(DeploymentAllocHealth {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use base64::Engine;
 use orch_core::dispatch::{derive_child, existing_dispatch, validate};
@@ -16,7 +16,7 @@ use orch_core::state::{Command, JobRegister};
 use serde_json::json;
 
 use super::jobs::find_job;
-use super::query::{Api, Params, field, json_body};
+use super::query::{Api, Params, field, json_body, Query};
 use super::{ApiError, QueryOpts};
 use crate::server::periodic::{LaunchError, launch};
 

@@ -1,13 +1,14 @@
 //! `/v1/evaluations`, `/v1/evaluation/:id` and `/v1/evaluation/:id/allocations`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use orch_core::model::Evaluation;
 use orch_core::state::{StateStore, table};
 use serde_json::Value;
 
 use super::allocs::{alloc_stub, allocs_index};
-use super::query::{Api, Params};
+use orch_core::acl::NsCap;
+use super::query::{Api, Params, Query};
 use super::{ApiError, QueryOpts};
 
 /// Nomad's evaluation list entries are full evaluations; kept as a function so the list
@@ -53,6 +54,7 @@ pub async fn get(
         .eval(&id)
         .cloned()
         .ok_or_else(|| ApiError::not_found("eval not found"))?;
+    q.authz.check(&eval.namespace, NsCap::ReadJob)?;
     Ok(api.reply(index, &eval))
 }
 
@@ -68,6 +70,7 @@ pub async fn allocations(
         let s = api.state.read();
         s.allocs_by_eval(&id)
             .into_iter()
+            .filter(|a| q.authz.allows(&a.namespace, NsCap::ReadJob))
             .map(|a| alloc_stub(&s, a))
             .collect()
     };

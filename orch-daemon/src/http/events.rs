@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::ApiError;
+use super::auth::Authz;
 use super::query::Api;
 use crate::server::events::{EventBatch, Subscription, topic};
 
@@ -88,11 +89,13 @@ impl Filter {
         Ok((Filter { topics, namespace }, index))
     }
 
-    /// The line to send for a batch: its matching events, or `None` if none match.
-    pub fn render(&self, batch: &EventBatch) -> Option<Bytes> {
+    /// The line to send for a batch: its matching events the caller may see, or `None`
+    /// if none match.
+    pub fn render(&self, batch: &EventBatch, authz: &Authz) -> Option<Bytes> {
         let events: Vec<_> = batch
             .events
             .iter()
+            .filter(|e| visible(e, authz))
             .filter(|e| {
                 self.namespace == "*" || e.namespace.is_empty() || e.namespace == self.namespace
             })
@@ -123,7 +126,20 @@ impl Filter {
     }
 }
 
+/// Whether the caller may see an event: node events need `node` read, namespaced ones
+/// `read-job` in their namespace, the rest a management token.
+fn visible(e: &crate::server::events::Event, authz: &Authz) -> bool {
+    if e.topic == topic::NODE {
+        authz.node_read()
+    } else if !e.namespace.is_empty() {
+        authz.allows(&e.namespace, orch_core::acl::NsCap::ReadJob)
+    } else {
+        authz.is_management()
+    }
+}
+
 struct Stream {
+    authz: Authz,
     replay: VecDeque<Arc<EventBatch>>,
     live: tokio::sync::broadcast::Receiver<Arc<EventBatch>>,
     filter: Filter,
@@ -157,7 +173,7 @@ impl Stream {
                     }
                 },
             };
-            if let Some(line) = self.filter.render(&batch) {
+            if let Some(line) = self.filter.render(&batch, &self.authz) {
                 return Some((Ok(line), self));
             }
         }
@@ -169,8 +185,9 @@ impl Stream {
 pub const MAX_SUBSCRIBERS: usize = 256;
 
 /// The response body of a subscription: matching batches as lines, heartbeats between.
-pub fn body(sub: Subscription, filter: Filter, heartbeat: Duration) -> Body {
+pub fn body(sub: Subscription, filter: Filter, authz: Authz, heartbeat: Duration) -> Body {
     let st = Stream {
+        authz,
         replay: sub.replay,
         live: sub.live,
         filter,
@@ -183,7 +200,8 @@ pub fn body(sub: Subscription, filter: Filter, heartbeat: Duration) -> Body {
 /// `GET /v1/event/stream`.
 pub async fn stream(
     State(api): Api,
-    Query(pairs): Query<Vec<(String, String)>>,
+    authz: super::auth::Authz,
+    axum::extract::Query(pairs): axum::extract::Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let (filter, index) = Filter::parse(&pairs)?;
     if api.state.events().subscribers() >= MAX_SUBSCRIBERS {
@@ -195,7 +213,7 @@ pub async fn stream(
         ));
     }
     let sub = api.state.events().subscribe(index);
-    let mut resp = Response::new(body(sub, filter, HEARTBEAT));
+    let mut resp = Response::new(body(sub, filter, authz, HEARTBEAT));
     resp.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("application/json"),

@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use orch_core::model::{Evaluation, FreeForm, client_status, eval_status, trigger};
 use orch_core::state::{Command, EvalUpsert, JobRevert, JobScale, JobStability};
 use serde_json::{Value, json};
 
 use super::jobs::{find_job, get_ci, summary_index};
-use super::query::{field, json_body, write_reply};
+use super::query::{field, json_body, write_reply, Query};
 use super::{ApiError, ApiState, QueryOpts};
 
 use super::query::{Api, Params};

@@ -5,16 +5,17 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use orch_core::jobspec::from_json::{JsonJobError, decode_job_value, job_from_json_value};
 use orch_core::jobspec::{parse_hcl_to_json, parse_var_file};
 use orch_core::model::{Job, client_status, eval_status, trigger};
 use orch_core::state::{Command, JobDeregister, JobRegister, StateStore, table};
+use orch_core::acl::NsCap;
 use serde_json::{Value, json};
 
 use super::allocs::alloc_stub;
-use super::query::{blocking_read, field, json_body, write_reply};
+use super::query::{blocking_read, field, json_body, write_reply, Query};
 use super::{ApiError, ApiState, QueryOpts};
 
 use super::query::{Api, Params};
@@ -191,6 +192,17 @@ pub fn body_job(body: &mut Value, q: &QueryOpts) -> Result<Job, ApiError> {
     job_from_json_value(value).map_err(job_error)
 }
 
+/// The namespace of the body's job as submitted (`Job.Namespace`, else `?namespace=`),
+/// for ACL checks before the job is parsed.
+pub fn body_namespace(body: &Value, q: &QueryOpts) -> String {
+    let job = body.get("Job").or_else(|| body.get("job"));
+    job.and_then(|j| j.get("Namespace"))
+        .and_then(Value::as_str)
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or(q.ns())
+        .to_string()
+}
+
 /// `PUT/POST /v1/jobs`: register a job (see [`register_job`]).
 pub async fn register(
     State(api): Api,
@@ -223,6 +235,7 @@ async fn register_job(
     path_id: Option<&str>,
 ) -> Result<Response, ApiError> {
     let job = body_job(&mut body, q)?;
+    q.authz.check(&job.namespace, NsCap::SubmitJob)?;
     if let Some(id) = path_id
         && id != job.id
     {
@@ -264,7 +277,12 @@ async fn register_job(
 
 /// `POST /v1/jobs/parse`: HCL (`JobHCL`, with `Variables` as a var-file text) to the
 /// job's API JSON; `Canonicalize` fills Nomad's defaults.
-pub async fn parse(State(api): Api, body: Bytes) -> Result<Response, ApiError> {
+pub async fn parse(State(api): Api, Query(raw): Params, body: Bytes) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let ns = q.ns();
+    if ![NsCap::ParseJob, NsCap::ReadJob, NsCap::SubmitJob].iter().any(|c| q.authz.allows(ns, *c)) {
+        return Err(super::auth::permission_denied());
+    }
     let body = json_body(&body)?;
     let hcl: String = field(&body, "JobHCL")?.ok_or_else(|| {
         ApiError::bad_request("Job spec is empty: set JobHCL to the jobspec text")
@@ -303,6 +321,7 @@ pub async fn validate(
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
     let mut body = json_body(&body)?;
+    q.authz.check(&body_namespace(&body, &q), NsCap::ReadJob)?;
     let (errors, error): (Vec<String>, String) = match body_job(&mut body, &q) {
         Ok(_) => (Vec::new(), String::new()),
         Err(e) => {

@@ -7,7 +7,6 @@
 //! of the next page (`namespace.ID` for jobs, the ID elsewhere), so a page stays correct
 //! when objects before it are deleted.
 
-use std::collections::BTreeMap;
 
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
@@ -30,7 +29,7 @@ pub struct ListOpts {
 impl ListOpts {
     /// Takes `filter`, `per_page` and `next_token` out of the query and parses the rest as
     /// usual; a bad filter or page size is a 400 naming the problem.
-    pub fn parse(mut raw: BTreeMap<String, String>) -> Result<(QueryOpts, ListOpts), ApiError> {
+    pub fn parse(mut raw: super::query::RawParams) -> Result<(QueryOpts, ListOpts), ApiError> {
         let filter = match raw.remove("filter") {
             Some(f) if !f.trim().is_empty() => Some(
                 Expr::parse(&f).map_err(|e| ApiError::bad_request(format!("filter {f:?}: {e}")))?,

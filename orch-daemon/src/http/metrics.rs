@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use orch_core::state::{StateStore, table};
 use serde_json::{Value, json};
 
-use super::query::{Api, Params};
+use super::query::{Api, Params, Query};
 use super::{ApiError, ApiState, QueryOpts};
 
 /// Replication gauges: this server's health, lag and leader contact, and on the leader

@@ -8,6 +8,8 @@
 //! heartbeats, forced GC, and the broker and autoscaler figures of metrics and policies.
 //!
 //! Layout:
+//! - [`auth`]: the ACL guard: the caller's token, each route's rule, [`auth::Authz`].
+//! - [`acl`]: `/v1/acl/...`: bootstrap, policies, tokens and roles.
 //! - [`query`]: parameters, blocking queries, headers, JSON bodies and errors.
 //! - [`list`]: `?filter=` and pagination of list endpoints; [`filter`]: go-bexpr filters.
 //! - [`jobs`]: `/v1/jobs` and `/v1/job/:id` reads, registration, stop and sub-lists.
@@ -21,6 +23,7 @@
 //! - [`deployments`]: deployment reads and writes.
 //! - [`services`]: the `nomad` provider's service catalog.
 //! - [`client_api`]: orch's client calls: register, heartbeat, allocation updates.
+//! - [`client_acl`]: ACL checks of `/v1/client/...` (a client-only agent asks a server).
 //! - [`client_fs`]: `/v1/client/...` (logs, files, stats), answered by the node's agent.
 //! - [`events`]: the event stream, `/v1/event/stream`.
 //! - [`search`]: `/v1/search` and `/v1/search/fuzzy`.
@@ -33,8 +36,11 @@
 //! - [`system`]: `/v1/system/gc` and `/v1/system/reconcile/summaries`.
 //! - `tests`: end-to-end tests of the API.
 
+pub mod acl;
 pub mod agent;
 pub mod allocs;
+pub mod auth;
+pub mod client_acl;
 pub mod client_api;
 pub mod client_fs;
 pub mod deployments;
@@ -129,6 +135,33 @@ pub struct ApiState {
     pub now: fn() -> i64,
     /// The leader machinery of this server (heartbeat timers), if it runs one.
     pub leader: Option<Arc<crate::server::Leader>>,
+    /// Whether ACLs are enforced, and where the bootstrap reset file lives.
+    pub acl: AclSettings,
+}
+
+/// The agent's `acl` block as the API needs it.
+#[derive(Debug, Clone)]
+pub struct AclSettings {
+    /// `acl { enabled = true }`: every request is checked against the caller's token.
+    pub enabled: bool,
+    /// Nomad's `<data_dir>/server/acl-bootstrap-reset`: an operator writes the reset
+    /// index there to bootstrap again after losing the management token.
+    pub bootstrap_reset_file: Option<std::path::PathBuf>,
+    /// Shortest lifetime a token may be given (`token_min_expiration_ttl`).
+    pub token_min_ttl_nanos: i64,
+    /// Longest lifetime a token may be given (`token_max_expiration_ttl`).
+    pub token_max_ttl_nanos: i64,
+}
+
+impl Default for AclSettings {
+    fn default() -> Self {
+        AclSettings {
+            enabled: false,
+            bootstrap_reset_file: None,
+            token_min_ttl_nanos: 60 * 1_000_000_000,
+            token_max_ttl_nanos: 24 * 3600 * 1_000_000_000,
+        }
+    }
 }
 
 impl ApiState {
@@ -143,6 +176,7 @@ impl ApiState {
             ids: Arc::new(crate::clock::new_uuid),
             now: crate::clock::now_nanos,
             leader: None,
+            acl: AclSettings::default(),
         }
     }
 
@@ -178,6 +212,23 @@ impl ApiState {
 
 /// Nomad's `/v1` API as an axum router; serve it with `axum::serve`.
 pub fn router(api: Arc<ApiState>) -> Router {
+    router_with(api, Router::new())
+}
+
+/// The `/v1` API plus `extra` routes (the agent's `/v1/client/...`), all behind the ACL
+/// guard and the body limit.
+pub fn router_with(api: Arc<ApiState>, extra: Router) -> Router {
+    api_routes()
+        .merge(acl::routes())
+        .with_state(Arc::clone(&api))
+        .merge(extra)
+        .fallback(not_found)
+        .route_layer(axum::middleware::from_fn_with_state(api, auth::guard))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(body_too_large))
+}
+
+fn api_routes() -> Router<Arc<ApiState>> {
     Router::new()
         // orch's own client calls (Nomad's clients use RPC for these).
         .route(
@@ -273,6 +324,10 @@ pub fn router(api: Arc<ApiState>) -> Router {
             axum::routing::delete(services::delete_service),
         )
         .route(
+            "/v1/internal/node/{id}/service/{name}",
+            get(services::node_service),
+        )
+        .route(
             "/v1/internal/node/{id}/services",
             put(services::client_sync).post(services::client_sync),
         )
@@ -332,10 +387,6 @@ pub fn router(api: Arc<ApiState>) -> Router {
             "/v1/system/reconcile/summaries",
             put(system::reconcile_summaries),
         )
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::map_response(body_too_large))
-        .with_state(api)
 }
 
 /// Unknown paths: a 404 naming the path, as Nomad's mux does.

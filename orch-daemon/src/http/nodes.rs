@@ -4,14 +4,14 @@
 use std::collections::BTreeSet;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use orch_core::model::{DrainStrategy, Node, eligibility, job_type, trigger};
 use orch_core::state::{Command, EvalUpsert, NodeDrain, NodeEligibility, StateStore, table};
 use serde_json::{Value, json};
 
 use super::jobs::get_ci;
-use super::query::{field, json_body};
+use super::query::{field, json_body, Query};
 use super::{ApiError, QueryOpts};
 
 use super::query::{Api, Params};
@@ -89,8 +89,11 @@ pub async fn allocations(
     let index = api.block(&q, |s| s.index(table::ALLOCS)).await;
     let body: Vec<Value> = {
         let s = api.state.read();
+        // The node itself sees all its allocations; anyone else those it may read.
+        let own = q.authz.is_node(&id);
         s.allocs_by_node(&id)
             .into_iter()
+            .filter(|a| own || q.authz.allows(&a.namespace, orch_core::acl::NsCap::ReadJob))
             .filter_map(|a| s.alloc(&a.id))
             .filter_map(|a| serde_json::to_value(a).ok())
             .collect()

@@ -10,13 +10,13 @@
 //!
 //! [`Replicator`]: crate::server::Replicator
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
 use serde_json::{Value, json};
 
-use super::query::{Api, Params};
+use super::query::{Api, Params, Query};
 use super::{ApiError, ApiState};
 use crate::server::{PeerTarget, RemovePeerError};
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use orch_core::model::{Job, trigger};
 use orch_core::scheduler::{Outcome, process_eval};
@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::jobs::{body_job, internal};
-use super::query::{field, json_body};
+use super::query::{field, json_body, Query};
 use super::{ApiError, ApiState, QueryOpts};
 
 /// Nomad's `DesiredUpdates` for one group.
@@ -119,12 +119,13 @@ pub fn annotate(
 pub async fn plan(
     State(api): State<Arc<ApiState>>,
     Path(id): Path<String>,
-    Query(raw): Query<BTreeMap<String, String>>,
+    Query(raw): super::query::Params,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
     let mut body = json_body(&body)?;
     let job = body_job(&mut body, &q)?;
+    q.authz.check(&job.namespace, orch_core::acl::NsCap::SubmitJob)?;
     if job.id != id {
         return Err(ApiError::bad_request(format!(
             "Job ID does not match: the URL names {id:?} but the job's ID is {:?}",

@@ -15,18 +15,71 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::ApiState;
+use super::auth::Authz;
 
 /// The API state as handlers extract it.
 pub type Api = axum::extract::State<std::sync::Arc<ApiState>>;
 /// Query parameters as handlers extract them (parsed further by [`QueryOpts::parse`]).
-pub type Params = axum::extract::Query<BTreeMap<String, String>>;
+pub type Params = Query<RawParams>;
+
+/// An extractor like axum's `Query`, for [`RawParams`]: the query string with the
+/// caller's [`Authz`], so every [`QueryOpts`] knows what its caller may see.
+pub struct Query<T>(pub T);
+
+/// The query string's parameters and the caller's rights (set by the ACL guard).
+#[derive(Debug, Clone)]
+pub struct RawParams {
+    /// Every parameter.
+    pub map: BTreeMap<String, String>,
+    /// What the caller may do.
+    pub authz: Authz,
+}
+
+impl RawParams {
+    /// Parameters of a caller who may do everything (ACLs disabled; tests).
+    pub fn open(map: BTreeMap<String, String>) -> Self {
+        RawParams {
+            map,
+            authz: Authz::open(),
+        }
+    }
+}
+
+impl std::ops::Deref for RawParams {
+    type Target = BTreeMap<String, String>;
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl std::ops::DerefMut for RawParams {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.map
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Query<RawParams> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(map) =
+            axum::extract::Query::<BTreeMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))?;
+        let authz = Authz::from_request_parts(parts, state).await?;
+        Ok(Query(RawParams { map, authz }))
+    }
+}
 
 /// The shape of every simple read endpoint: parse the query options, wait as a blocking
 /// query on the `watched` table index, build the body under the state's read lock, and
 /// answer with the index headers.
 pub async fn blocking_read<T: Serialize>(
     api: &ApiState,
-    raw: BTreeMap<String, String>,
+    raw: RawParams,
     watched: fn(&StateStore) -> u64,
     read: impl FnOnce(&StateStore, &QueryOpts) -> Result<T, ApiError>,
 ) -> Result<Response, ApiError> {
@@ -131,7 +184,7 @@ fn state_error(e: StateError) -> ApiError {
 }
 
 /// Parsed query parameters common to Nomad's endpoints.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct QueryOpts {
     /// `index=`: block until the watched index exceeds it (0: answer at once).
     pub index: u64,
@@ -143,11 +196,27 @@ pub struct QueryOpts {
     pub namespace: String,
     /// Every parameter, for endpoint-specific ones (`purge`, `format`, ...).
     pub raw: BTreeMap<String, String>,
+    /// What the caller may do and see.
+    pub authz: Authz,
+}
+
+impl Default for QueryOpts {
+    fn default() -> Self {
+        QueryOpts {
+            index: 0,
+            wait: DEFAULT_WAIT,
+            prefix: String::new(),
+            namespace: "default".into(),
+            raw: BTreeMap::new(),
+            authz: Authz::nobody(),
+        }
+    }
 }
 
 impl QueryOpts {
     /// Parses the query string map; a bad `index` or `wait` is a 400 naming the value.
-    pub fn parse(raw: BTreeMap<String, String>) -> Result<Self, ApiError> {
+    pub fn parse(params: RawParams) -> Result<Self, ApiError> {
+        let RawParams { map: raw, authz } = params;
         let index = match raw.get("index").map(String::as_str) {
             None | Some("") => 0,
             Some(s) => s.parse().map_err(|_| {
@@ -180,6 +249,7 @@ impl QueryOpts {
             prefix: raw.get("prefix").cloned().unwrap_or_default(),
             namespace,
             raw,
+            authz,
         })
     }
 
@@ -195,9 +265,10 @@ impl QueryOpts {
         }
     }
 
-    /// Whether an object in `namespace` is visible to this query (`*` sees all).
+    /// Whether an object in `namespace` is visible to this query: the query names its
+    /// namespace (`*` names all) and the caller may see it.
     pub fn sees(&self, namespace: &str) -> bool {
-        self.namespace == "*" || self.namespace == namespace
+        (self.namespace == "*" || self.namespace == namespace) && self.authz.sees(namespace)
     }
 
     /// The namespace for single-object lookups (`*` makes no sense there: `default`).

@@ -4,14 +4,15 @@
 //! `orch_core::autoscale::policy_id`), plus orch's `Status` extension from the leader's
 //! autoscaler. Also the scaling events of `GET /v1/job/:id/scale`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use orch_core::autoscale;
 use orch_core::model::{Job, ScalingPolicy, TaskGroup};
 use orch_core::state::{StateStore, table};
 use serde_json::{Value, json};
 
-use super::query::{Api, Params};
+use orch_core::acl::NsCap;
+use super::query::{Api, Params, Query};
 use super::{ApiError, ApiState, QueryOpts};
 
 fn policies_index(s: &StateStore) -> u64 {
@@ -88,6 +89,10 @@ pub async fn get_policy(
                 ))
             })?
     };
+    let ns = body["Namespace"].as_str().unwrap_or("default").to_string();
+    if ![NsCap::ReadScalingPolicy, NsCap::ReadJob].iter().any(|c| q.authz.allows(&ns, *c)) {
+        return Err(super::auth::permission_denied());
+    }
     body["Status"] = status_json(&api, &id, &body);
     Ok(api.reply(index, &body))
 }

@@ -8,12 +8,12 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use orch_core::state::StateStore;
 use serde_json::{Value, json};
 
-use super::query::{Api, Params, json_body};
+use super::query::{Api, Params, json_body, Query};
 use super::{ApiError, QueryOpts};
 
 /// Matches returned per context before `Truncations` says more exist (Nomad's 20).
@@ -93,7 +93,7 @@ fn prefix_matches(
             s.allocs()
                 .map(|a| (Some(a.namespace.as_str()), a.id.as_str())),
         ),
-        "nodes" => Box::new(s.nodes().map(|n| (None, n.id.as_str()))),
+        "nodes" if q.authz.node_read() => Box::new(s.nodes().map(|n| (None, n.id.as_str()))),
         "deployment" => Box::new(
             s.deployments()
                 .map(|d| (Some(d.namespace.as_str()), d.id.as_str())),
@@ -166,7 +166,7 @@ fn fuzzy_matches(s: &StateStore, q: &QueryOpts, context: &str, text: &str) -> Ve
                 }
             }
         }
-        "nodes" => {
+        "nodes" if q.authz.node_read() => {
             for n in s.nodes().filter(|n| hit(&n.name)) {
                 out.push(json!({"ID": n.name, "Scope": [n.id]}));
             }

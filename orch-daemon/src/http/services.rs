@@ -4,13 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use orch_core::model::ServiceRegistration;
 use orch_core::state::{Command, ServiceDelete, ServiceUpsert, StateStore, table};
 use serde_json::{Value, json};
 
-use super::query::{Api, Params, json_body, write_reply};
+use super::query::{Api, Params, json_body, write_reply, Query};
 use super::{ApiError, QueryOpts};
 
 fn services_index(s: &StateStore) -> u64 {
@@ -52,7 +52,22 @@ pub async fn get_service(
     Query(raw): Params,
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
-    let index = api.block(&q, services_index).await;
+    service_instances(&api, &q, &name).await
+}
+
+/// `GET /v1/internal/node/:id/service/:name`: the same, asked by a client node with its
+/// secret (templates' `nomadService`), so it needs no user token.
+pub async fn node_service(
+    State(api): Api,
+    Path((_node, name)): Path<(String, String)>,
+    Query(raw): Params,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    service_instances(&api, &q, &name).await
+}
+
+async fn service_instances(api: &super::ApiState, q: &QueryOpts, name: &str) -> Result<Response, ApiError> {
+    let index = api.block(q, services_index).await;
     let body: Vec<ServiceRegistration> = api
         .state
         .read()

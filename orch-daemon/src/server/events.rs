@@ -115,6 +115,14 @@ fn event_type(cmd: &Command) -> &'static str {
         // Nomad publishes no events for garbage collection. The Service topic is not
         // published yet (subscribing to it is refused with 501).
         Command::GcBatch(_) | Command::ServiceUpsert(_) | Command::ServiceDelete(_) => "",
+        // The ACL topics are not published (subscribing to them is refused).
+        Command::AclPolicyUpsert(_)
+        | Command::AclPolicyDelete(_)
+        | Command::AclTokenUpsert(_)
+        | Command::AclTokenDelete(_)
+        | Command::AclRoleUpsert(_)
+        | Command::AclRoleDelete(_)
+        | Command::AclBootstrap(_) => "",
     }
 }
 

@@ -1,0 +1,141 @@
+//! Which right each `/v1` route needs, as Nomad's endpoints check them.
+//!
+//! One table for the whole API, so a route cannot be added without a rule: a route
+//! missing here needs a management token (fails closed). Where the namespace is not in
+//! the request (an object named by ID, a job in the body) the route's rule is
+//! [`Rule::Handler`] and the handler checks the object's namespace itself.
+
+use axum::http::Method;
+use orch_core::acl::{Level, NsCap};
+
+use super::{Authz, permission_denied};
+use crate::http::ApiError;
+
+/// What a route requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Nothing: status, regions, health, metrics, the bootstrap.
+    Public,
+    /// One of these capabilities in the request's namespace (`?namespace=`, `default`
+    /// when absent). For `namespace=*`: in some namespace, and lists show only the
+    /// namespaces where the first one is granted.
+    Namespace(&'static [NsCap]),
+    /// A valid token (or anonymous); the handler checks the rest.
+    Handler,
+    /// `node` rule at this level.
+    Node(Level),
+    /// `agent` rule at this level.
+    Agent(Level),
+    /// `operator` rule at this level.
+    Operator(Level),
+    /// A management token.
+    Management,
+    /// The secret of the node in the path (`/v1/internal/node/{id}/...`).
+    NodeSecret,
+    /// `/v1/node/{id}/allocations`: that node's secret, or `node` read.
+    NodeAllocs,
+}
+
+use NsCap::*;
+use Rule::*;
+
+const READ_JOB: Rule = Namespace(&[ReadJob]);
+const SUBMIT_JOB: Rule = Namespace(&[SubmitJob]);
+
+/// The rule of the route `path` (axum's matched path, `/v1/job/{id}`) for `method`.
+pub fn rule_for(method: &Method, path: &str) -> Rule {
+    let get = method == Method::GET || method == Method::HEAD;
+    match path {
+        "/v1/status/leader" | "/v1/status/peers" | "/v1/regions" | "/v1/agent/health" | "/v1/metrics"
+        | "/v1/acl/bootstrap" => Public,
+        "/v1/internal/node/register" | "/v1/internal/node/{id}/heartbeat" | "/v1/internal/node/{id}/allocs"
+        | "/v1/internal/node/{id}/services" | "/v1/internal/node/{id}/service/{name}" => NodeSecret,
+        "/v1/jobs" if get => Namespace(&[ListJobs, ReadJob]),
+        "/v1/jobs" | "/v1/jobs/parse" | "/v1/validate/job" => Handler,
+        "/v1/job/{id}" if get => READ_JOB,
+        "/v1/job/{id}" if method == Method::DELETE => SUBMIT_JOB,
+        "/v1/job/{id}" | "/v1/job/{id}/plan" => Handler,
+        "/v1/job/{id}/allocations"
+        | "/v1/job/{id}/evaluations"
+        | "/v1/job/{id}/deployments"
+        | "/v1/job/{id}/deployment"
+        | "/v1/job/{id}/versions"
+        | "/v1/job/{id}/summary" => READ_JOB,
+        "/v1/job/{id}/scale" if get => Namespace(&[ReadJobScaling, ReadJob]),
+        "/v1/job/{id}/scale" => Namespace(&[ScaleJob, SubmitJob]),
+        "/v1/job/{id}/evaluate" | "/v1/job/{id}/revert" | "/v1/job/{id}/stable" => SUBMIT_JOB,
+        "/v1/job/{id}/dispatch" | "/v1/job/{id}/periodic/force" => Namespace(&[DispatchJob]),
+        "/v1/scaling/policies" => Namespace(&[ListScalingPolicies, ListJobs]),
+        "/v1/scaling/policy/{id}" => Handler,
+        "/v1/allocations" | "/v1/evaluations" | "/v1/deployments" => READ_JOB,
+        "/v1/services" | "/v1/service/{name}" if get => READ_JOB,
+        "/v1/service/{name}/{id}" => SUBMIT_JOB,
+        "/v1/allocation/{id}"
+        | "/v1/allocation/{id}/stop"
+        | "/v1/evaluation/{id}"
+        | "/v1/evaluation/{id}/allocations"
+        | "/v1/deployment/{id}"
+        | "/v1/deployment/allocations/{id}"
+        | "/v1/deployment/promote/{id}"
+        | "/v1/deployment/fail/{id}"
+        | "/v1/deployment/pause/{id}"
+        | "/v1/deployment/allocation-health/{id}" => Handler,
+        "/v1/nodes" | "/v1/node/{id}" | "/v1/agent/members" => Node(Level::Read),
+        "/v1/node/{id}/allocations" => NodeAllocs,
+        "/v1/node/{id}/drain" | "/v1/node/{id}/eligibility" | "/v1/node/{id}/evaluate" => {
+            Node(Level::Write)
+        }
+        "/v1/agent/self" => Agent(Level::Read),
+        "/v1/agent/force-leave" => Agent(Level::Write),
+        "/v1/operator/raft/configuration" | "/v1/operator/autopilot/health" => {
+            Operator(Level::Read)
+        }
+        "/v1/operator/raft/peer" => Operator(Level::Write),
+        // Search answers from the namespaces the caller may list (nodes with `node` read).
+        "/v1/search" | "/v1/search/fuzzy" => Namespace(&[ListJobs, ReadJob]),
+        "/v1/event/stream" => Handler,
+        "/v1/client/stats" => Node(Level::Read),
+        p if p.starts_with("/v1/client/") => Handler,
+        p if p.starts_with("/v1/acl/") => Handler,
+        "/v1/internal/acl/authorize" => Handler,
+        _ => Management,
+    }
+}
+
+/// Checks `rule` for the caller in the request namespace `ns`; returns the caller's
+/// [`Authz`], with the list capability set for namespace rules.
+pub fn check(mut authz: Authz, rule: &Rule, ns: &str) -> Result<Authz, ApiError> {
+    let ok = match *rule {
+        Public | Handler => true,
+        Namespace(caps) => {
+            authz.list_cap = caps.first().copied();
+            if ns == "*" {
+                caps.iter().any(|c| some_namespace_allows(&authz, *c))
+            } else {
+                caps.iter().any(|c| authz.allows(ns, *c))
+            }
+        }
+        NodeAllocs => authz.node_read(),
+        Node(level) => allows(authz.level(orch_core::acl::Acl::node), level),
+        Agent(level) => allows(authz.level(orch_core::acl::Acl::agent), level),
+        Operator(level) => allows(authz.level(orch_core::acl::Acl::operator), level),
+        Management => authz.is_management(),
+        NodeSecret => false,
+    };
+    if ok { Ok(authz) } else { Err(permission_denied()) }
+}
+
+fn allows(have: Level, need: Level) -> bool {
+    match need {
+        Level::Write => have.allows_write(),
+        _ => have.allows_read(),
+    }
+}
+
+fn some_namespace_allows(authz: &Authz, cap: NsCap) -> bool {
+    match &*authz.caller {
+        super::Caller::Open => true,
+        super::Caller::Token { acl, .. } => acl.allows_in_some_namespace(cap),
+        super::Caller::Node(_) => false,
+    }
+}

@@ -1,0 +1,164 @@
+//! ACL checks of the `/v1/client/...` endpoints (logs, files, stats, signals).
+//!
+//! On a server agent the ACL guard has already resolved the caller; the check here adds
+//! the allocation's namespace, which only the state knows. A client-only agent has no
+//! state: it asks a server (`GET /v1/internal/acl/authorize`) with the caller's token
+//! and remembers the answer for the agent's `acl.token_ttl`, as Nomad's clients cache
+//! resolved tokens.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use orch_core::acl::NsCap;
+
+use super::auth::{Authz, presented_secret, secret_hash};
+use super::query::ApiError;
+use crate::server::StateHandle;
+
+/// Most answers a client agent remembers; the oldest half is dropped past it.
+const MAX_CACHED: usize = 4096;
+
+/// A client-only agent's way to authorize callers: ask a server, cache the answer.
+pub struct RemoteAcl {
+    servers: Vec<String>,
+    http: reqwest::Client,
+    ttl: Duration,
+    cache: Mutex<HashMap<(String, String, &'static str), (Instant, bool)>>,
+}
+
+impl RemoteAcl {
+    /// Asks `servers` (`host:port` of their HTTP APIs), caching answers for `ttl`.
+    pub fn new(servers: Vec<String>, http: reqwest::Client, ttl: Duration) -> Self {
+        RemoteAcl {
+            servers,
+            http,
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether the caller's `secret` grants `cap` on allocation `alloc` (`cap` `node-read`
+    /// with an empty `alloc`: node reads).
+    async fn allows(&self, secret: Option<&str>, alloc: &str, cap: &'static str) -> Result<bool, ApiError> {
+        let key = (secret.map(secret_hash).unwrap_or_default(), alloc.to_string(), cap);
+        if let Ok(cache) = self.cache.lock()
+            && let Some((at, ok)) = cache.get(&key)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(*ok);
+        }
+        let ok = self.ask(secret, alloc, cap).await?;
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= MAX_CACHED {
+                let ttl = self.ttl;
+                cache.retain(|_, (at, _)| at.elapsed() < ttl);
+            }
+            if cache.len() < MAX_CACHED {
+                cache.insert(key, (Instant::now(), ok));
+            }
+        }
+        Ok(ok)
+    }
+
+    async fn ask(&self, secret: Option<&str>, alloc: &str, cap: &str) -> Result<bool, ApiError> {
+        let mut last = String::from("no servers configured");
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("alloc", alloc)
+            .append_pair("cap", cap)
+            .finish();
+        for server in &self.servers {
+            let base = server.trim_end_matches('/');
+            let base = if base.contains("://") { base.to_string() } else { format!("http://{base}") };
+            let mut req = self
+                .http
+                .get(format!("{base}/v1/internal/acl/authorize?{query}"))
+                .timeout(Duration::from_secs(10));
+            if let Some(s) = secret {
+                req = req.header(super::auth::TOKEN_HEADER, s);
+            }
+            match req.send().await {
+                Ok(r) if r.status().is_success() => return Ok(true),
+                Ok(r) if r.status() == reqwest::StatusCode::FORBIDDEN => return Ok(false),
+                Ok(r) => last = format!("{base}: {}", r.status()),
+                Err(e) => last = format!("{base}: {e}"),
+            }
+        }
+        Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot check the caller's ACL token with a server ({last}); retry when a server is reachable"),
+        ))
+    }
+}
+
+/// What a check needs of a request, taken out of it first (a `Request` cannot be held
+/// across an `.await` in a handler).
+pub struct Caller {
+    /// The guard's answer (nobody when no guard ran).
+    pub authz: Authz,
+    /// The presented token secret.
+    pub secret: Option<String>,
+}
+
+impl Caller {
+    /// The caller of `req`.
+    pub fn of(req: &Request) -> Caller {
+        Caller {
+            authz: req.extensions().get::<Authz>().cloned().unwrap_or_else(Authz::nobody),
+            secret: presented_secret(req.headers()),
+        }
+    }
+}
+
+/// How a `/v1/client/...` handler authorizes its caller.
+#[derive(Clone, Default)]
+pub enum ClientAcl {
+    /// ACLs are off on this agent.
+    #[default]
+    Off,
+    /// A server agent: the guard's [`Authz`] plus the state's allocation namespaces.
+    Local(StateHandle),
+    /// A client-only agent: ask the servers.
+    Remote(std::sync::Arc<RemoteAcl>),
+}
+
+impl ClientAcl {
+    /// Whether the caller of `req` has `cap` in allocation `alloc`'s namespace; an
+    /// allocation the state does not know goes on (the handler answers 404).
+    pub async fn check_alloc(&self, req: &Caller, alloc: &str, cap: NsCap) -> Result<(), ApiError> {
+        match self {
+            ClientAcl::Off => Ok(()),
+            ClientAcl::Local(state) => {
+                let authz = req.authz.clone();
+                let ns = state.read().alloc_stub(alloc).map(|a| a.namespace.clone());
+                match ns {
+                    Some(ns) => authz.check(&ns, cap),
+                    None if authz.enforced() && !authz.is_management() => Err(super::auth::permission_denied()),
+                    None => Ok(()),
+                }
+            }
+            ClientAcl::Remote(remote) => {
+                if remote.allows(req.secret.as_deref(), alloc, cap.name()).await? {
+                    Ok(())
+                } else {
+                    Err(super::auth::permission_denied())
+                }
+            }
+        }
+    }
+
+    /// Whether the caller of `req` may read node data (host stats).
+    pub async fn check_node_read(&self, req: &Caller) -> Result<(), ApiError> {
+        let allowed = match self {
+            ClientAcl::Off => true,
+            ClientAcl::Local(_) => req.authz.node_read(),
+            ClientAcl::Remote(remote) => remote.allows(req.secret.as_deref(), "", NODE_READ).await?,
+        };
+        if allowed { Ok(()) } else { Err(super::auth::permission_denied()) }
+    }
+}
+
+/// The `cap` of an authorize call that asks for `node` read.
+pub const NODE_READ: &str = "node-read";
