@@ -49,6 +49,8 @@ pub struct ApiClient {
     pub addr: String,
     namespace: Option<String>,
     region: Option<String>,
+    /// The ACL token's secret, sent as `X-Nomad-Token`.
+    token: Option<String>,
     http: reqwest::Client,
     rt: tokio::runtime::Runtime,
 }
@@ -73,7 +75,16 @@ impl ApiClient {
             .cloned()
             .or_else(|| std::env::var("NOMAD_REGION").ok())
             .filter(|s| !s.is_empty());
-        ApiClient::new(addr, namespace, region)
+        let token = p
+            .all("token")
+            .last()
+            .cloned()
+            .or_else(|| std::env::var("ORCH_TOKEN").ok())
+            .or_else(|| std::env::var("NOMAD_TOKEN").ok())
+            .filter(|s| !s.is_empty());
+        let mut client = ApiClient::new(addr, namespace, region)?;
+        client.token = token;
+        Ok(client)
     }
 
     /// A client of `addr`.
@@ -95,6 +106,7 @@ impl ApiClient {
             addr,
             namespace,
             region,
+            token: None,
             http,
             rt,
         })
@@ -120,7 +132,7 @@ impl ApiClient {
         body: Option<&Value>,
     ) -> Result<(Value, u64), ApiFailure> {
         let url = self.url(path);
-        let mut req = self.http.request(method.clone(), &url);
+        let mut req = self.with_token(self.http.request(method.clone(), &url));
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -174,8 +186,8 @@ impl ApiClient {
                 message: format!("cannot build the HTTP client: {e}"),
             })?;
         self.rt.block_on(async {
-            let mut resp = http
-                .get(&url)
+            let mut resp = self
+                .with_token(http.get(&url))
                 .send()
                 .await
                 .map_err(|e| self.unreachable(&e))?;
@@ -208,6 +220,14 @@ impl ApiClient {
                 }
             }
         })
+    }
+
+    /// Adds the ACL token header when a token is set.
+    fn with_token(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(t) => req.header("X-Nomad-Token", t),
+            None => req,
+        }
     }
 
     fn unreachable(&self, e: &reqwest::Error) -> ApiFailure {

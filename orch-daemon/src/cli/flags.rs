@@ -42,6 +42,7 @@ pub const COMMON: &[FlagSpec] = &[
     FlagSpec::value("address"),
     FlagSpec::value("namespace"),
     FlagSpec::value("region"),
+    FlagSpec::value("token"),
     FlagSpec::switch("json"),
 ];
 

@@ -46,7 +46,8 @@ Commands:
     version        Print the orch version
 
 Server commands reach the agent at -address=<url>, else ORCH_ADDR, else NOMAD_ADDR, else
-http://127.0.0.1:4646. Run `orch <command> -h` for a command's options.";
+http://127.0.0.1:4646, with the ACL token of -token=<secret>, else ORCH_TOKEN, else
+NOMAD_TOKEN. Run `orch <command> -h` for a command's options.";
 
 /// A verb whose reader went away (`orch job status | head -1`) ends as a Go program
 /// does, killed by SIGPIPE, instead of panicking in `println!`: Rust ignores SIGPIPE
@@ -129,7 +130,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
             .split('=')
             .next()
             .unwrap_or_default();
-        if !a.starts_with('-') || !matches!(name, "address" | "namespace" | "region" | "json") {
+        if !a.starts_with('-') || !matches!(name, "address" | "namespace" | "region" | "token" | "json") {
             break;
         }
         globals.push(a.clone());
