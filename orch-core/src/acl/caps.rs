@@ -76,11 +76,33 @@ impl NsCap {
     pub fn from_name(name: &str) -> Option<NsCap> {
         use NsCap::*;
         const ALL: [NsCap; 27] = [
-            Deny, ListJobs, ParseJob, ReadJob, SubmitJob, DispatchJob, ReadLogs, ReadFs,
-            AllocExec, AllocNodeExec, AllocLifecycle, CsiRegisterPlugin, CsiWriteVolume,
-            CsiReadVolume, CsiListVolume, CsiMountVolume, HostVolumeCreate, HostVolumeRegister,
-            HostVolumeRead, HostVolumeWrite, HostVolumeDelete, ListScalingPolicies,
-            ReadScalingPolicy, ReadJobScaling, ScaleJob, SubmitRecommendation, SentinelOverride,
+            Deny,
+            ListJobs,
+            ParseJob,
+            ReadJob,
+            SubmitJob,
+            DispatchJob,
+            ReadLogs,
+            ReadFs,
+            AllocExec,
+            AllocNodeExec,
+            AllocLifecycle,
+            CsiRegisterPlugin,
+            CsiWriteVolume,
+            CsiReadVolume,
+            CsiListVolume,
+            CsiMountVolume,
+            HostVolumeCreate,
+            HostVolumeRegister,
+            HostVolumeRead,
+            HostVolumeWrite,
+            HostVolumeDelete,
+            ListScalingPolicies,
+            ReadScalingPolicy,
+            ReadJobScaling,
+            ScaleJob,
+            SubmitRecommendation,
+            SentinelOverride,
         ];
         ALL.into_iter().find(|c| c.name() == name)
     }

@@ -230,8 +230,16 @@ impl AclBlock {
         .into_iter()
         .min()
         .unwrap_or(30 * SEC);
-        let min = dur("token_min_expiration_ttl", &self.token_min_expiration_ttl, 60 * SEC)?;
-        let max = dur("token_max_expiration_ttl", &self.token_max_expiration_ttl, 24 * 3600 * SEC)?;
+        let min = dur(
+            "token_min_expiration_ttl",
+            &self.token_min_expiration_ttl,
+            60 * SEC,
+        )?;
+        let max = dur(
+            "token_max_expiration_ttl",
+            &self.token_max_expiration_ttl,
+            24 * 3600 * SEC,
+        )?;
         if min > max {
             return Err(ConfigError::Flag(
                 "acl.token_min_expiration_ttl is longer than acl.token_max_expiration_ttl; make the minimum the shorter".into(),
@@ -251,8 +259,14 @@ impl AclBlock {
             (&mut self.token_ttl, other.token_ttl),
             (&mut self.policy_ttl, other.policy_ttl),
             (&mut self.role_ttl, other.role_ttl),
-            (&mut self.token_min_expiration_ttl, other.token_min_expiration_ttl),
-            (&mut self.token_max_expiration_ttl, other.token_max_expiration_ttl),
+            (
+                &mut self.token_min_expiration_ttl,
+                other.token_min_expiration_ttl,
+            ),
+            (
+                &mut self.token_max_expiration_ttl,
+                other.token_max_expiration_ttl,
+            ),
         ] {
             if theirs.is_some() {
                 *mine = theirs;

@@ -17,8 +17,8 @@ use config::{AgentConfig, ClientConfig, ConfigError, Ports, ServerConfig, Server
 use crate::cli::flags::{FlagSpec, help_asked, parse, print_usage};
 use crate::client::driver::DriverRegistry;
 use crate::client::{Client, ClientSettings};
-use crate::http::client_fs::{ClientHttp, client_router};
 use crate::http::client_acl::{ClientAcl, RemoteAcl};
+use crate::http::client_fs::{ClientHttp, client_router};
 use crate::http::{AclSettings, AgentInfo, ApiState, router_with};
 use crate::raft::{RaftConfig, RaftNode, node_id_from_name};
 use crate::server::{Leader, LeaderConfig, Replicator, StateHandle};

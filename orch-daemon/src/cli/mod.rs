@@ -130,7 +130,9 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
             .split('=')
             .next()
             .unwrap_or_default();
-        if !a.starts_with('-') || !matches!(name, "address" | "namespace" | "region" | "token" | "json") {
+        if !a.starts_with('-')
+            || !matches!(name, "address" | "namespace" | "region" | "token" | "json")
+        {
             break;
         }
         globals.push(a.clone());

@@ -31,7 +31,10 @@ const ONE_TIME_UNSUPPORTED: &str = "One-time tokens are not supported by orch: i
 /// The ACL routes, for [`super::router_with`].
 pub fn routes() -> Router<Arc<ApiState>> {
     Router::new()
-        .route("/v1/acl/bootstrap", post(tokens::bootstrap).put(tokens::bootstrap))
+        .route(
+            "/v1/acl/bootstrap",
+            post(tokens::bootstrap).put(tokens::bootstrap),
+        )
         .route("/v1/acl/policies", get(list_policies))
         .route(
             "/v1/acl/policy/{name}",
@@ -167,7 +170,10 @@ async fn upsert_policy(
     authz.check_management()?;
     let v = json_body(&body)?;
     let body_name: Option<String> = field(&v, "Name")?;
-    if body_name.as_ref().is_some_and(|n| !n.is_empty() && *n != name) {
+    if body_name
+        .as_ref()
+        .is_some_and(|n| !n.is_empty() && *n != name)
+    {
         return Err(ApiError::bad_request(format!(
             "Name: the policy in the body is named {:?} but the URL names {name:?}; make them agree",
             body_name.unwrap_or_default()
@@ -197,13 +203,20 @@ async fn delete_policy(
     if api.state.read().acl_policy(&name).is_none() {
         return Err(ApiError::not_found("ACL policy not found"));
     }
-    let index = commit(&api, Command::AclPolicyDelete(AclPolicyDelete { names: vec![name] })).await?;
+    let index = commit(
+        &api,
+        Command::AclPolicyDelete(AclPolicyDelete { names: vec![name] }),
+    )
+    .await?;
     Ok(write_ok(&api, index))
 }
 
 async fn one_time_unsupported(State(api): Api) -> Result<Response, ApiError> {
     require_enabled(&api)?;
-    Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, ONE_TIME_UNSUPPORTED))
+    Err(ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        ONE_TIME_UNSUPPORTED,
+    ))
 }
 
 /// `GET /v1/internal/acl/authorize?alloc=&cap=`: whether the caller's token grants `cap`
@@ -215,11 +228,14 @@ async fn authorize(State(api): Api, Query(raw): Params) -> Result<Response, ApiE
     let allowed = if cap == super::client_acl::NODE_READ {
         q.authz.node_read()
     } else {
-        let cap = orch_core::acl::NsCap::from_name(&cap).ok_or_else(|| {
-            ApiError::bad_request(format!("cap: unknown capability {cap:?}"))
-        })?;
+        let cap = orch_core::acl::NsCap::from_name(&cap)
+            .ok_or_else(|| ApiError::bad_request(format!("cap: unknown capability {cap:?}")))?;
         let alloc = q.raw.get("alloc").cloned().unwrap_or_default();
-        let ns = api.state.read().alloc_stub(&alloc).map(|a| a.namespace.clone());
+        let ns = api
+            .state
+            .read()
+            .alloc_stub(&alloc)
+            .map(|a| a.namespace.clone());
         match ns {
             Some(ns) => q.authz.allows(&ns, cap),
             None => q.authz.is_management(),
@@ -228,5 +244,8 @@ async fn authorize(State(api): Api, Query(raw): Params) -> Result<Response, ApiE
     if !allowed {
         return Err(super::auth::permission_denied());
     }
-    Ok(api.reply(api.state.read().latest_index().max(1), &json!({"Allowed": true})))
+    Ok(api.reply(
+        api.state.read().latest_index().max(1),
+        &json!({"Allowed": true}),
+    ))
 }

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::{ApiError, QueryOpts};
 
-use orch_core::acl::NsCap;
 use super::query::{Api, Params, Query};
+use orch_core::acl::NsCap;
 
 /// Nomad's `AllocListStub`.
 pub fn alloc_stub(s: &StateStore, a: &Allocation) -> Value {

@@ -177,7 +177,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Authz {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<Authz>().cloned().unwrap_or_else(Authz::nobody))
+        Ok(parts
+            .extensions
+            .get::<Authz>()
+            .cloned()
+            .unwrap_or_else(Authz::nobody))
     }
 }
 
@@ -189,8 +193,13 @@ pub fn presented_secret(headers: &axum::http::HeaderMap) -> Option<String> {
             return Some(v.to_string());
         }
     }
-    let auth = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
-    let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer "))?;
+    let auth = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let token = auth
+        .strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("bearer "))?;
     Some(token.trim().to_string()).filter(|t| !t.is_empty())
 }
 
@@ -198,7 +207,10 @@ pub fn presented_secret(headers: &axum::http::HeaderMap) -> Option<String> {
 /// [`Authz`]. Paths that match no route go on to the 404 handler.
 pub async fn guard(State(api): State<Arc<ApiState>>, mut req: Request, next: Next) -> Response {
     let authz = if api.acl.enabled {
-        let Some(path) = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string())
+        let Some(path) = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|p| p.as_str().to_string())
         else {
             return next.run(req).await;
         };
@@ -269,7 +281,9 @@ fn authorize_node(api: &ApiState, path: &str, secret: Option<&str>) -> Result<Au
             caller: Arc::new(Caller::Node(node_id.to_string())),
             list_cap: None,
         }),
-        (Some(expected), Some(given)) if !expected.is_empty() && constant_time_eq(&expected, given) => {
+        (Some(expected), Some(given))
+            if !expected.is_empty() && constant_time_eq(&expected, given) =>
+        {
             Ok(Authz {
                 caller: Arc::new(Caller::Node(node_id.to_string())),
                 list_cap: None,

@@ -42,8 +42,17 @@ impl RemoteAcl {
 
     /// Whether the caller's `secret` grants `cap` on allocation `alloc` (`cap` `node-read`
     /// with an empty `alloc`: node reads).
-    async fn allows(&self, secret: Option<&str>, alloc: &str, cap: &'static str) -> Result<bool, ApiError> {
-        let key = (secret.map(secret_hash).unwrap_or_default(), alloc.to_string(), cap);
+    async fn allows(
+        &self,
+        secret: Option<&str>,
+        alloc: &str,
+        cap: &'static str,
+    ) -> Result<bool, ApiError> {
+        let key = (
+            secret.map(secret_hash).unwrap_or_default(),
+            alloc.to_string(),
+            cap,
+        );
         if let Ok(cache) = self.cache.lock()
             && let Some((at, ok)) = cache.get(&key)
             && at.elapsed() < self.ttl
@@ -71,7 +80,11 @@ impl RemoteAcl {
             .finish();
         for server in &self.servers {
             let base = server.trim_end_matches('/');
-            let base = if base.contains("://") { base.to_string() } else { format!("http://{base}") };
+            let base = if base.contains("://") {
+                base.to_string()
+            } else {
+                format!("http://{base}")
+            };
             let mut req = self
                 .http
                 .get(format!("{base}/v1/internal/acl/authorize?{query}"))
@@ -88,7 +101,9 @@ impl RemoteAcl {
         }
         Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("cannot check the caller's ACL token with a server ({last}); retry when a server is reachable"),
+            format!(
+                "cannot check the caller's ACL token with a server ({last}); retry when a server is reachable"
+            ),
         ))
     }
 }
@@ -106,7 +121,11 @@ impl Caller {
     /// The caller of `req`.
     pub fn of(req: &Request) -> Caller {
         Caller {
-            authz: req.extensions().get::<Authz>().cloned().unwrap_or_else(Authz::nobody),
+            authz: req
+                .extensions()
+                .get::<Authz>()
+                .cloned()
+                .unwrap_or_else(Authz::nobody),
             secret: presented_secret(req.headers()),
         }
     }
@@ -135,12 +154,17 @@ impl ClientAcl {
                 let ns = state.read().alloc_stub(alloc).map(|a| a.namespace.clone());
                 match ns {
                     Some(ns) => authz.check(&ns, cap),
-                    None if authz.enforced() && !authz.is_management() => Err(super::auth::permission_denied()),
+                    None if authz.enforced() && !authz.is_management() => {
+                        Err(super::auth::permission_denied())
+                    }
                     None => Ok(()),
                 }
             }
             ClientAcl::Remote(remote) => {
-                if remote.allows(req.secret.as_deref(), alloc, cap.name()).await? {
+                if remote
+                    .allows(req.secret.as_deref(), alloc, cap.name())
+                    .await?
+                {
                     Ok(())
                 } else {
                     Err(super::auth::permission_denied())
@@ -154,9 +178,15 @@ impl ClientAcl {
         let allowed = match self {
             ClientAcl::Off => true,
             ClientAcl::Local(_) => req.authz.node_read(),
-            ClientAcl::Remote(remote) => remote.allows(req.secret.as_deref(), "", NODE_READ).await?,
+            ClientAcl::Remote(remote) => {
+                remote.allows(req.secret.as_deref(), "", NODE_READ).await?
+            }
         };
-        if allowed { Ok(()) } else { Err(super::auth::permission_denied()) }
+        if allowed {
+            Ok(())
+        } else {
+            Err(super::auth::permission_denied())
+        }
     }
 }
 

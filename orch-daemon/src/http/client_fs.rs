@@ -122,8 +122,7 @@ async fn forward(ch: &ClientHttp, addr: &str, req: Request) -> Response {
             outgoing = outgoing.header(name, v.as_bytes());
         }
     }
-    match outgoing.send().await
-    {
+    match outgoing.send().await {
         Ok(resp) => {
             let status =
                 StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -424,7 +423,11 @@ async fn alloc_checks(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Reque
 /// `PUT /v1/client/allocation/:id/signal` `{"Signal": "SIGHUP", "Task": "web"}`
 async fn signal(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Request) -> Response {
     let caller = super::client_acl::Caller::of(&req);
-    if let Err(e) = ch.acl.check_alloc(&caller, &alloc, NsCap::AllocLifecycle).await {
+    if let Err(e) = ch
+        .acl
+        .check_alloc(&caller, &alloc, NsCap::AllocLifecycle)
+        .await
+    {
         return e.into_response();
     }
     let client = match target(&ch, &alloc) {

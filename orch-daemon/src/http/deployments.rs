@@ -12,11 +12,11 @@ use orch_core::state::{
 };
 use serde_json::json;
 
-use super::query::{Api, Params, field, json_body, Query};
 use super::auth::Authz;
+use super::query::{Api, Params, Query, field, json_body};
 use super::{ApiError, ApiState, QueryOpts};
-use orch_core::acl::NsCap;
 use crate::server::deployment_watcher::{self, describe};
+use orch_core::acl::NsCap;
 
 fn deployments_index(s: &StateStore) -> u64 {
     s.index(table::DEPLOYMENTS)

@@ -16,7 +16,7 @@ use orch_core::state::{Command, JobRegister};
 use serde_json::json;
 
 use super::jobs::find_job;
-use super::query::{Api, Params, field, json_body, Query};
+use super::query::{Api, Params, Query, field, json_body};
 use super::{ApiError, QueryOpts};
 use crate::server::periodic::{LaunchError, launch};
 

@@ -7,9 +7,9 @@ use orch_core::state::{StateStore, table};
 use serde_json::Value;
 
 use super::allocs::{alloc_stub, allocs_index};
-use orch_core::acl::NsCap;
 use super::query::{Api, Params, Query};
 use super::{ApiError, QueryOpts};
+use orch_core::acl::NsCap;
 
 /// Nomad's evaluation list entries are full evaluations; kept as a function so the list
 /// shape has one place to change.

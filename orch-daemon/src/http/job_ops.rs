@@ -11,7 +11,7 @@ use orch_core::state::{Command, EvalUpsert, JobRevert, JobScale, JobStability};
 use serde_json::{Value, json};
 
 use super::jobs::{find_job, get_ci, summary_index};
-use super::query::{field, json_body, write_reply, Query};
+use super::query::{Query, field, json_body, write_reply};
 use super::{ApiError, ApiState, QueryOpts};
 
 use super::query::{Api, Params};

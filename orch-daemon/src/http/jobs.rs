@@ -7,15 +7,15 @@ use std::collections::BTreeMap;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use orch_core::acl::NsCap;
 use orch_core::jobspec::from_json::{JsonJobError, decode_job_value, job_from_json_value};
 use orch_core::jobspec::{parse_hcl_to_json, parse_var_file};
 use orch_core::model::{Job, client_status, eval_status, trigger};
 use orch_core::state::{Command, JobDeregister, JobRegister, StateStore, table};
-use orch_core::acl::NsCap;
 use serde_json::{Value, json};
 
 use super::allocs::alloc_stub;
-use super::query::{blocking_read, field, json_body, write_reply, Query};
+use super::query::{Query, blocking_read, field, json_body, write_reply};
 use super::{ApiError, ApiState, QueryOpts};
 
 use super::query::{Api, Params};
@@ -280,7 +280,10 @@ async fn register_job(
 pub async fn parse(State(api): Api, Query(raw): Params, body: Bytes) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
     let ns = q.ns();
-    if ![NsCap::ParseJob, NsCap::ReadJob, NsCap::SubmitJob].iter().any(|c| q.authz.allows(ns, *c)) {
+    if ![NsCap::ParseJob, NsCap::ReadJob, NsCap::SubmitJob]
+        .iter()
+        .any(|c| q.authz.allows(ns, *c))
+    {
         return Err(super::auth::permission_denied());
     }
     let body = json_body(&body)?;

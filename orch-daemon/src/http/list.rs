@@ -7,7 +7,6 @@
 //! of the next page (`namespace.ID` for jobs, the ID elsewhere), so a page stays correct
 //! when objects before it are deleted.
 
-
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
 use serde_json::Value;

@@ -11,7 +11,7 @@ use orch_core::state::{Command, EvalUpsert, NodeDrain, NodeEligibility, StateSto
 use serde_json::{Value, json};
 
 use super::jobs::get_ci;
-use super::query::{field, json_body, Query};
+use super::query::{Query, field, json_body};
 use super::{ApiError, QueryOpts};
 
 use super::query::{Api, Params};

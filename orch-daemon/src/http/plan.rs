@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::jobs::{body_job, internal};
-use super::query::{field, json_body, Query};
+use super::query::{Query, field, json_body};
 use super::{ApiError, ApiState, QueryOpts};
 
 /// Nomad's `DesiredUpdates` for one group.
@@ -125,7 +125,8 @@ pub async fn plan(
     let q = QueryOpts::parse(raw)?;
     let mut body = json_body(&body)?;
     let job = body_job(&mut body, &q)?;
-    q.authz.check(&job.namespace, orch_core::acl::NsCap::SubmitJob)?;
+    q.authz
+        .check(&job.namespace, orch_core::acl::NsCap::SubmitJob)?;
     if job.id != id {
         return Err(ApiError::bad_request(format!(
             "Job ID does not match: the URL names {id:?} but the job's ID is {:?}",

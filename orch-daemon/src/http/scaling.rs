@@ -11,9 +11,9 @@ use orch_core::model::{Job, ScalingPolicy, TaskGroup};
 use orch_core::state::{StateStore, table};
 use serde_json::{Value, json};
 
-use orch_core::acl::NsCap;
 use super::query::{Api, Params, Query};
 use super::{ApiError, ApiState, QueryOpts};
+use orch_core::acl::NsCap;
 
 fn policies_index(s: &StateStore) -> u64 {
     s.index(table::JOBS)
@@ -90,7 +90,10 @@ pub async fn get_policy(
             })?
     };
     let ns = body["Namespace"].as_str().unwrap_or("default").to_string();
-    if ![NsCap::ReadScalingPolicy, NsCap::ReadJob].iter().any(|c| q.authz.allows(&ns, *c)) {
+    if ![NsCap::ReadScalingPolicy, NsCap::ReadJob]
+        .iter()
+        .any(|c| q.authz.allows(&ns, *c))
+    {
         return Err(super::auth::permission_denied());
     }
     body["Status"] = status_json(&api, &id, &body);

@@ -13,7 +13,7 @@ use axum::response::Response;
 use orch_core::state::StateStore;
 use serde_json::{Value, json};
 
-use super::query::{Api, Params, json_body, Query};
+use super::query::{Api, Params, Query, json_body};
 use super::{ApiError, QueryOpts};
 
 /// Matches returned per context before `Truncations` says more exist (Nomad's 20).

@@ -10,7 +10,7 @@ use orch_core::model::ServiceRegistration;
 use orch_core::state::{Command, ServiceDelete, ServiceUpsert, StateStore, table};
 use serde_json::{Value, json};
 
-use super::query::{Api, Params, json_body, write_reply, Query};
+use super::query::{Api, Params, Query, json_body, write_reply};
 use super::{ApiError, QueryOpts};
 
 fn services_index(s: &StateStore) -> u64 {
@@ -66,7 +66,11 @@ pub async fn node_service(
     service_instances(&api, &q, &name).await
 }
 
-async fn service_instances(api: &super::ApiState, q: &QueryOpts, name: &str) -> Result<Response, ApiError> {
+async fn service_instances(
+    api: &super::ApiState,
+    q: &QueryOpts,
+    name: &str,
+) -> Result<Response, ApiError> {
     let index = api.block(q, services_index).await;
     let body: Vec<ServiceRegistration> = api
         .state

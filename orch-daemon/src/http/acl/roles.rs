@@ -18,7 +18,10 @@ fn acl_role_index(s: &StateStore) -> u64 {
 
 /// Whether the caller's token links to the role (or is management).
 fn holds(authz: &Authz, role_id: &str) -> bool {
-    authz.is_management() || authz.token().is_some_and(|t| t.roles.iter().any(|l| l.id == role_id))
+    authz.is_management()
+        || authz
+            .token()
+            .is_some_and(|t| t.roles.iter().any(|l| l.id == role_id))
 }
 
 /// `GET /v1/acl/roles`: management sees all, other tokens their own; `prefix` on the ID.
@@ -37,7 +40,11 @@ pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiEr
 }
 
 /// `GET /v1/acl/role/:id`.
-pub async fn read(State(api): Api, Path(id): Path<String>, Query(raw): Params) -> Result<Response, ApiError> {
+pub async fn read(
+    State(api): Api,
+    Path(id): Path<String>,
+    Query(raw): Params,
+) -> Result<Response, ApiError> {
     require_enabled(&api)?;
     let q = QueryOpts::parse(raw)?;
     if !holds(&q.authz, &id) {
@@ -92,7 +99,9 @@ pub async fn update(
     authz.check_management()?;
     let v = json_body(&body)?;
     if field::<String>(&v, "ID")?.is_some_and(|b| !b.is_empty() && b != id) {
-        return Err(ApiError::bad_request("ID: the body's role ID differs from the URL's"));
+        return Err(ApiError::bad_request(
+            "ID: the body's role ID differs from the URL's",
+        ));
     }
     if api.state.read().acl_role(&id).is_none() {
         return Err(ApiError::not_found("ACL role not found"));
@@ -102,20 +111,32 @@ pub async fn update(
 
 async fn upsert(api: &ApiState, role: AclRole) -> Result<Response, ApiError> {
     let id = role.id.clone();
-    let index = commit(api, Command::AclRoleUpsert(AclRoleUpsert { roles: vec![role] })).await?;
+    let index = commit(
+        api,
+        Command::AclRoleUpsert(AclRoleUpsert { roles: vec![role] }),
+    )
+    .await?;
     let role = api.state.read().acl_role(&id).cloned();
     let role = role.ok_or_else(|| ApiError::not_found("ACL role not found"))?;
     Ok(api.reply(index, &role))
 }
 
 /// `DELETE /v1/acl/role/:id`.
-pub async fn delete(State(api): Api, Path(id): Path<String>, authz: Authz) -> Result<Response, ApiError> {
+pub async fn delete(
+    State(api): Api,
+    Path(id): Path<String>,
+    authz: Authz,
+) -> Result<Response, ApiError> {
     require_enabled(&api)?;
     authz.check_management()?;
     if api.state.read().acl_role(&id).is_none() {
         return Err(ApiError::not_found("ACL role not found"));
     }
-    let index = commit(&api, Command::AclRoleDelete(AclRoleDelete { ids: vec![id] })).await?;
+    let index = commit(
+        &api,
+        Command::AclRoleDelete(AclRoleDelete { ids: vec![id] }),
+    )
+    .await?;
     Ok(write_ok(&api, index))
 }
 
@@ -128,7 +149,9 @@ fn role_from_body(v: &Value, id: String) -> Result<AclRole, ApiError> {
             let name: Option<String> = field(p, "Name")?;
             name.filter(|n| !n.is_empty())
                 .map(|name| AclRolePolicyLink { name })
-                .ok_or_else(|| ApiError::bad_request(format!("Policies[{i}].Name: name the policy")))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("Policies[{i}].Name: name the policy"))
+                })
         })
         .collect::<Result<_, _>>()?;
     Ok(AclRole {

@@ -69,7 +69,11 @@ pub async fn bootstrap(State(api): Api, body: Bytes) -> Result<Response, ApiErro
         ..AclToken::default()
     };
     let accessor = token.accessor_id.clone();
-    let index = commit(&api, Command::AclBootstrap(AclBootstrap { token, reset_index })).await?;
+    let index = commit(
+        &api,
+        Command::AclBootstrap(AclBootstrap { token, reset_index }),
+    )
+    .await?;
     created(&api, index, &accessor, &secret)
 }
 
@@ -286,7 +290,9 @@ fn set_expiration(api: &ApiState, t: &mut AclToken, v: &Value) -> Result<(), Api
             .ok()
             .filter(|n| *n >= 0)
             .ok_or_else(|| {
-                ApiError::bad_request(format!("ExpirationTTL: {s:?} is not a duration such as 1h or 30m"))
+                ApiError::bad_request(format!(
+                    "ExpirationTTL: {s:?} is not a duration such as 1h or 30m"
+                ))
             })?,
         Some(_) => return Err(ApiError::bad_request("ExpirationTTL: expected a duration")),
     };
@@ -302,7 +308,11 @@ fn set_expiration(api: &ApiState, t: &mut AclToken, v: &Value) -> Result<(), Api
             "ExpirationTTL and ExpirationTime: set one of them, not both",
         ));
     }
-    let expires = if ttl != 0 { t.create_time.saturating_add(ttl) } else { at };
+    let expires = if ttl != 0 {
+        t.create_time.saturating_add(ttl)
+    } else {
+        at
+    };
     if expires == 0 {
         return Ok(());
     }

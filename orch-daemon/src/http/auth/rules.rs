@@ -46,10 +46,13 @@ const SUBMIT_JOB: Rule = Namespace(&[SubmitJob]);
 pub fn rule_for(method: &Method, path: &str) -> Rule {
     let get = method == Method::GET || method == Method::HEAD;
     match path {
-        "/v1/status/leader" | "/v1/status/peers" | "/v1/regions" | "/v1/agent/health" | "/v1/metrics"
-        | "/v1/acl/bootstrap" => Public,
-        "/v1/internal/node/register" | "/v1/internal/node/{id}/heartbeat" | "/v1/internal/node/{id}/allocs"
-        | "/v1/internal/node/{id}/services" | "/v1/internal/node/{id}/service/{name}" => NodeSecret,
+        "/v1/status/leader" | "/v1/status/peers" | "/v1/regions" | "/v1/agent/health"
+        | "/v1/metrics" | "/v1/acl/bootstrap" => Public,
+        "/v1/internal/node/register"
+        | "/v1/internal/node/{id}/heartbeat"
+        | "/v1/internal/node/{id}/allocs"
+        | "/v1/internal/node/{id}/services"
+        | "/v1/internal/node/{id}/service/{name}" => NodeSecret,
         "/v1/jobs" if get => Namespace(&[ListJobs, ReadJob]),
         "/v1/jobs" | "/v1/jobs/parse" | "/v1/validate/job" => Handler,
         "/v1/job/{id}" if get => READ_JOB,
@@ -122,7 +125,11 @@ pub fn check(mut authz: Authz, rule: &Rule, ns: &str) -> Result<Authz, ApiError>
         Management => authz.is_management(),
         NodeSecret => false,
     };
-    if ok { Ok(authz) } else { Err(permission_denied()) }
+    if ok {
+        Ok(authz)
+    } else {
+        Err(permission_denied())
+    }
 }
 
 fn allows(have: Level, need: Level) -> bool {
