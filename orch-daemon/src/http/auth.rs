@@ -96,6 +96,14 @@ impl Authz {
         }
     }
 
+    /// A caller with exactly these rights and no token (tests, embedders).
+    pub fn for_acl(acl: Acl) -> Authz {
+        Authz {
+            caller: Arc::new(Caller::Token { token: None, acl }),
+            list_cap: None,
+        }
+    }
+
     /// The token the caller presented, if any.
     pub fn token(&self) -> Option<&AclToken> {
         match &*self.caller {
