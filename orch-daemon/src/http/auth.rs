@@ -332,3 +332,6 @@ fn request_namespace(query: Option<&str>) -> String {
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| "default".to_string())
 }
+
+#[cfg(test)]
+mod tests;

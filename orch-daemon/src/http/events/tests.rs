@@ -29,17 +29,32 @@ fn job_batch(index: u64, id: &str, ns: &str) -> EventBatch {
 fn topics_keys_and_namespaces_filter_events() {
     let (f, index) = Filter::parse(&pairs(&[("topic", "Job:web"), ("index", "7")])).unwrap();
     assert_eq!(index, 7);
-    assert!(f.render(&job_batch(1, "web", "default"), &Authz::open()).is_some());
-    assert!(f.render(&job_batch(1, "api", "default"), &Authz::open()).is_none());
-    assert!(f.render(&job_batch(1, "web", "other"), &Authz::open()).is_none());
+    assert!(
+        f.render(&job_batch(1, "web", "default"), &Authz::open())
+            .is_some()
+    );
+    assert!(
+        f.render(&job_batch(1, "api", "default"), &Authz::open())
+            .is_none()
+    );
+    assert!(
+        f.render(&job_batch(1, "web", "other"), &Authz::open())
+            .is_none()
+    );
     let (all, _) = Filter::parse(&pairs(&[("namespace", "*")])).unwrap();
-    let line = all.render(&job_batch(3, "api", "other"), &Authz::open()).unwrap();
+    let line = all
+        .render(&job_batch(3, "api", "other"), &Authz::open())
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
     assert_eq!(v["Index"], 3);
     assert_eq!(v["Events"][0]["Topic"], "Job");
     assert_eq!(v["Events"][0]["Payload"]["Job"]["ID"], Job::default().id);
     let (evals, _) = Filter::parse(&pairs(&[("topic", "Evaluation")])).unwrap();
-    assert!(evals.render(&job_batch(1, "web", "default"), &Authz::open()).is_none());
+    assert!(
+        evals
+            .render(&job_batch(1, "web", "default"), &Authz::open())
+            .is_none()
+    );
 }
 
 #[test]
@@ -65,7 +80,12 @@ async fn idle_streams_send_heartbeats_between_events() {
     let broker = EventBroker::new(8);
     broker.publish(1, job_batch(1, "web", "default").events);
     let (f, _) = Filter::parse(&[]).unwrap();
-    let mut body = body(broker.subscribe(0), f, Authz::open(), Duration::from_millis(50));
+    let mut body = body(
+        broker.subscribe(0),
+        f,
+        Authz::open(),
+        Duration::from_millis(50),
+    );
     let first = next_frame(&mut body).await;
     assert!(first.starts_with("{\"Index\":1,\"Events\""), "{first}");
     assert_eq!(next_frame(&mut body).await, "{}\n");
@@ -88,11 +108,16 @@ mod http_body_util_shim {
 
 #[test]
 fn a_token_sees_only_events_of_namespaces_it_may_read() {
-    let rules =
-        orch_core::acl::parse_rules("namespace \"default\" { policy = \"read\" }").unwrap();
+    let rules = orch_core::acl::parse_rules("namespace \"default\" { policy = \"read\" }").unwrap();
     let reader = Authz::for_acl(orch_core::acl::Acl::from_policies([&rules]));
     let (all, _) = Filter::parse(&pairs(&[("namespace", "*")])).unwrap();
-    assert!(all.render(&job_batch(1, "web", "default"), &reader).is_some());
+    assert!(
+        all.render(&job_batch(1, "web", "default"), &reader)
+            .is_some()
+    );
     assert!(all.render(&job_batch(1, "web", "other"), &reader).is_none());
-    assert!(all.render(&job_batch(1, "web", "other"), &Authz::open()).is_some());
+    assert!(
+        all.render(&job_batch(1, "web", "other"), &Authz::open())
+            .is_some()
+    );
 }
