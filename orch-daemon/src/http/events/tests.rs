@@ -28,17 +28,17 @@ fn job_batch(index: u64, id: &str, ns: &str) -> EventBatch {
 fn topics_keys_and_namespaces_filter_events() {
     let (f, index) = Filter::parse(&pairs(&[("topic", "Job:web"), ("index", "7")])).unwrap();
     assert_eq!(index, 7);
-    assert!(f.render(&job_batch(1, "web", "default")).is_some());
-    assert!(f.render(&job_batch(1, "api", "default")).is_none());
-    assert!(f.render(&job_batch(1, "web", "other")).is_none());
+    assert!(f.render(&job_batch(1, "web", "default"), &Authz::open()).is_some());
+    assert!(f.render(&job_batch(1, "api", "default"), &Authz::open()).is_none());
+    assert!(f.render(&job_batch(1, "web", "other"), &Authz::open()).is_none());
     let (all, _) = Filter::parse(&pairs(&[("namespace", "*")])).unwrap();
-    let line = all.render(&job_batch(3, "api", "other")).unwrap();
+    let line = all.render(&job_batch(3, "api", "other"), &Authz::open()).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
     assert_eq!(v["Index"], 3);
     assert_eq!(v["Events"][0]["Topic"], "Job");
     assert_eq!(v["Events"][0]["Payload"]["Job"]["ID"], Job::default().id);
     let (evals, _) = Filter::parse(&pairs(&[("topic", "Evaluation")])).unwrap();
-    assert!(evals.render(&job_batch(1, "web", "default")).is_none());
+    assert!(evals.render(&job_batch(1, "web", "default"), &Authz::open()).is_none());
 }
 
 #[test]
@@ -64,7 +64,7 @@ async fn idle_streams_send_heartbeats_between_events() {
     let broker = EventBroker::new(8);
     broker.publish(1, job_batch(1, "web", "default").events);
     let (f, _) = Filter::parse(&[]).unwrap();
-    let mut body = body(broker.subscribe(0), f, Duration::from_millis(50));
+    let mut body = body(broker.subscribe(0), f, Authz::open(), Duration::from_millis(50));
     let first = next_frame(&mut body).await;
     assert!(first.starts_with("{\"Index\":1,\"Events\""), "{first}");
     assert_eq!(next_frame(&mut body).await, "{}\n");

@@ -1,4 +1,5 @@
 use super::*;
+use crate::http::query::RawParams;
 use serde_json::json;
 
 fn opts(q: &[(&str, &str)]) -> ListOpts {
@@ -6,7 +7,7 @@ fn opts(q: &[(&str, &str)]) -> ListOpts {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    ListOpts::parse(raw).unwrap().1
+    ListOpts::parse(RawParams::open(raw)).unwrap().1
 }
 
 fn items() -> impl Iterator<Item = (String, Value)> {
@@ -39,7 +40,9 @@ fn pages_follow_tokens_and_count_only_matches() {
 
 #[test]
 fn bad_filters_and_page_sizes_are_400s() {
-    let raw = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+    let raw = |k: &str, v: &str| {
+        RawParams::open(std::collections::BTreeMap::from([(k.to_string(), v.to_string())]))
+    };
     let e = ListOpts::parse(raw("filter", "Status = x")).unwrap_err();
     assert_eq!(e.status, 400);
     assert!(e.message.contains("column 8"), "{}", e.message);
