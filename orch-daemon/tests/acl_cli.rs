@@ -293,3 +293,36 @@ fn roles_round_trip(agent: &common::Agent, root: &str) {
         "No ACL roles found"
     );
 }
+
+#[test]
+fn acl_bootstrap_takes_the_secret_from_a_file_once() {
+    let (dir, agent) = acl_server("acl-boot");
+    let secret = "0d2b7a4e-5c1f-4b8e-9a3d-7f6e5d4c3b2a";
+    let file = dir.join("secret.txt");
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+    let boot = orch_cli(
+        &agent,
+        &["acl", "bootstrap", "-json", file.to_str().unwrap()],
+    );
+    assert!(
+        boot.status.success(),
+        "bootstrap: {}",
+        String::from_utf8_lossy(&boot.stderr)
+    );
+    let v: Value = serde_json::from_slice(&boot.stdout).unwrap();
+    assert_eq!(v["SecretID"], secret, "{v}");
+
+    // A global flag before the command words, as Nomad users type it.
+    let me = orch_cli(&agent, &["-token", secret, "acl", "token", "self"]);
+    assert!(
+        me.status.success(),
+        "{}",
+        String::from_utf8_lossy(&me.stderr)
+    );
+    assert_eq!(field(&stdout(&me), "Name"), "Bootstrap Token");
+
+    let again = orch_cli(&agent, &["acl", "bootstrap"]);
+    assert!(!again.status.success(), "bootstrap works once");
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("already"), "{err}");
+}
