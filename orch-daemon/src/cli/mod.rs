@@ -2,7 +2,7 @@
 //! folder per noun whose `mod.rs` dispatches its verbs (most through `dispatch`), one
 //! file per verb.
 //!
-//! - `alloc`, `deployment`, `eval`, `job`, `node`, `operator`, `scaling`,
+//! - `acl`, `alloc`, `deployment`, `eval`, `job`, `node`, `operator`, `scaling`,
 //!   `server`, `service`: the nouns and their verbs (`orch agent` is
 //!   `crate::agent`).
 //! - `api`: `ApiClient`, the HTTP client of the verbs that talk to an agent.
@@ -11,6 +11,7 @@
 //! - `output` and `table`: `-json` output and Nomad's tables, `Key = Value` blocks,
 //!   short IDs and times.
 
+mod acl;
 mod alloc;
 mod api;
 mod deployment;
@@ -31,6 +32,7 @@ use std::process::ExitCode;
 const USAGE: &str = "Usage: orch <command> [args]
 
 Commands:
+    acl            bootstrap; policy, token, role: apply/create, list, info, update, delete
     agent          Run a server (-dev for a single-node server on 127.0.0.1:4646)
     alloc status   Display an allocation's status
     alloc logs     Stream the logs of a task
@@ -78,6 +80,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         die_quietly_on_closed_stdout();
     }
     match args.first().map(String::as_str) {
+        Some("acl") => acl::run(rest),
         Some("job") => job::run(rest),
         Some("node") => node::run(rest),
         Some("eval") => eval::run(rest),
@@ -149,7 +152,9 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
     }
     let rest = &args[i.min(args.len())..];
     let words = match rest.first().map(String::as_str) {
-        Some("operator" | "scaling") => 3,
+        // `acl bootstrap [path]` has two words; `acl policy list` and the others three.
+        Some("acl") if rest.get(1).is_some_and(|w| w == "bootstrap") => 2,
+        Some("acl" | "operator" | "scaling") => 3,
         Some("job" | "node" | "eval" | "alloc" | "server" | "deployment" | "service") => 2,
         _ => 1,
     };

@@ -16,3 +16,15 @@ fn global_flags_move_after_the_command() {
     );
     assert_eq!(hoist_global_flags(&strs(&["job", "status"])), None);
 }
+
+#[test]
+fn global_flags_move_after_acl_commands() {
+    assert_eq!(
+        hoist_global_flags(&strs(&["-token", "s", "acl", "token", "self", "-json"])),
+        Some(strs(&["acl", "token", "self", "-token", "s", "-json"]))
+    );
+    assert_eq!(
+        hoist_global_flags(&strs(&["-token=s", "acl", "bootstrap", "secret.txt"])),
+        Some(strs(&["acl", "bootstrap", "-token=s", "secret.txt"]))
+    );
+}

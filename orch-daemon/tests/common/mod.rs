@@ -313,6 +313,18 @@ pub fn orch_cli(agent: &impl HasHttp, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Runs the `orch` CLI against `agent` with the ACL token `secret` in `NOMAD_TOKEN`
+/// (as a Nomad user sets it), no `ORCH_TOKEN` set.
+pub fn orch_cli_token(agent: &impl HasHttp, secret: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_orch"))
+        .args(args)
+        .env("ORCH_ADDR", agent.http())
+        .env("NOMAD_TOKEN", secret)
+        .env_remove("ORCH_TOKEN")
+        .output()
+        .unwrap()
+}
+
 /// The `Key = value` lines of CLI output, as pairs (Nomad's `formatKV` layout).
 pub fn cli_kv(stdout: &str) -> Vec<(String, String)> {
     stdout

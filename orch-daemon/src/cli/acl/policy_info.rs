@@ -1,0 +1,41 @@
+//! `orch acl policy info`: one policy, its indexes and its rules.
+
+use std::process::ExitCode;
+
+use super::common::or_none;
+use crate::cli::api::{ApiClient, encode};
+use crate::cli::flags::{COMMON, parse_verb};
+use crate::cli::output::print_json;
+use crate::cli::table::{kv, text};
+
+const USAGE: &str = "Usage: orch acl policy info [options] <name>
+
+  Displays the policy <name> and its rules. Needs a management token or one that
+  holds the policy.
+
+Options:
+  -json  Print the raw API JSON";
+
+/// Runs `orch acl policy info`.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let name = p.one_arg("name", USAGE)?;
+    let client = ApiClient::from_flags(&p)?;
+    let v = client.get(&format!("/v1/acl/policy/{}", encode(name)))?;
+    if p.has("json") {
+        return print_json(&v);
+    }
+    println!(
+        "{}\n\nRules\n\n{}",
+        kv(&[
+            ("Name", text(&v["Name"])),
+            ("Description", or_none(&v["Description"])),
+            ("CreateIndex", text(&v["CreateIndex"])),
+            ("ModifyIndex", text(&v["ModifyIndex"])),
+        ]),
+        text(&v["Rules"]).trim_end()
+    );
+    Ok(ExitCode::SUCCESS)
+}

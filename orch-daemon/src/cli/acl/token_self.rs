@@ -1,0 +1,33 @@
+//! `orch acl token self`: the token this command runs with, to check who you are.
+
+use std::process::ExitCode;
+
+use super::common::token_block;
+use crate::cli::api::ApiClient;
+use crate::cli::flags::{COMMON, parse_verb};
+use crate::cli::output::print_json;
+
+const USAGE: &str = "Usage: orch acl token self [options]
+
+  Displays the token given by -token, ORCH_TOKEN or NOMAD_TOKEN (the anonymous
+  token without one).
+
+Options:
+  -json  Print the raw API JSON";
+
+/// Runs `orch acl token self`.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    if !p.positional.is_empty() {
+        return Err(format!("this command takes no arguments\n\n{USAGE}"));
+    }
+    let client = ApiClient::from_flags(&p)?;
+    let token = client.get("/v1/acl/token/self")?;
+    if p.has("json") {
+        return print_json(&token);
+    }
+    println!("{}", token_block(&token));
+    Ok(ExitCode::SUCCESS)
+}
