@@ -151,7 +151,10 @@ fn bodies(what: &str, v: &Value) -> Result<Vec<Map<String, Value>>, AclError> {
 }
 
 /// `(label, body)` of every labeled block (`namespace "x" { ... }`).
-fn labeled(what: &str, v: &Value) -> Result<Vec<(String, Map<String, Value>)>, AclError> {
+/// A labeled block's label and body.
+type Labeled = (String, Map<String, Value>);
+
+fn labeled(what: &str, v: &Value) -> Result<Vec<Labeled>, AclError> {
     let mut out = Vec::new();
     for outer in bodies(what, v)? {
         for (label, inner) in outer {

@@ -59,7 +59,7 @@ pub enum Caller {
     /// A token (or none: the anonymous policy) and its merged rights.
     Token {
         /// The token, `None` for anonymous.
-        token: Option<AclToken>,
+        token: Option<Box<AclToken>>,
         /// Its rights.
         acl: Acl,
     },
@@ -107,7 +107,7 @@ impl Authz {
     /// The token the caller presented, if any.
     pub fn token(&self) -> Option<&AclToken> {
         match &*self.caller {
-            Caller::Token { token, .. } => token.as_ref(),
+            Caller::Token { token, .. } => token.as_deref(),
             _ => None,
         }
     }
@@ -261,7 +261,7 @@ fn resolve(state: &StateStore, secret: Option<&str>, now: i64) -> Result<Caller,
     let hash = secret.map(secret_hash);
     match state.resolve_acl(hash.as_deref(), now) {
         Ok((token, acl)) => Ok(Caller::Token {
-            token: token.cloned(),
+            token: token.cloned().map(Box::new),
             acl,
         }),
         Err(e @ (AclError::TokenNotFound | AclError::TokenExpired)) => {

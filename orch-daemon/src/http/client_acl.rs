@@ -21,12 +21,15 @@ use crate::server::StateHandle;
 /// Most answers a client agent remembers; the oldest half is dropped past it.
 const MAX_CACHED: usize = 4096;
 
+/// `(secret hash, allocation, capability)`: what one cached answer is about.
+type CacheKey = (String, String, &'static str);
+
 /// A client-only agent's way to authorize callers: ask a server, cache the answer.
 pub struct RemoteAcl {
     servers: Vec<String>,
     http: reqwest::Client,
     ttl: Duration,
-    cache: Mutex<HashMap<(String, String, &'static str), (Instant, bool)>>,
+    cache: Mutex<HashMap<CacheKey, (Instant, bool)>>,
 }
 
 impl RemoteAcl {
