@@ -9,7 +9,6 @@
 //! handler for (the kernel protects namespace inits); stop() still works because its
 //! children die of the signal and because SIGKILL after the timeout is always delivered.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -83,16 +82,7 @@ impl ExecDriver {
         } else {
             &spec.user
         })?;
-        prepare_task_dir(&spec.task_dir, user.uid, user.gid)?;
-        let shared = spec.alloc_dir.join("alloc");
-        std::fs::create_dir_all(&shared)
-            .and_then(|()| {
-                std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777))
-            })
-            .map_err(|source| DriverError::Io {
-                context: format!("cannot prepare {}", shared.display()),
-                source,
-            })?;
+        prepare_task_dir(spec, user.uid, user.gid)?;
 
         let limits = Limits {
             memory_hard_mb: if spec.memory_max_mb > 0 {
@@ -145,21 +135,38 @@ impl ExecDriver {
     }
 }
 
-/// Creates the task's `local`, `secrets`, `tmp` (and the shared `alloc`) so the task's
-/// user can write them.
-fn prepare_task_dir(task_dir: &Path, uid: u32, gid: u32) -> Result<(), DriverError> {
+/// Creates the task's `local` (0777), `secrets` (0700) and `tmp` (1777) and the shared
+/// `alloc/` (0755) beneath the allocation directory, and hands `local` and `secrets` to
+/// the task's user. Every directory is opened without following links and changed
+/// through its descriptor, so a link the task planted on a restart redirects nothing.
+fn prepare_task_dir(spec: &TaskSpec, uid: u32, gid: u32) -> Result<(), DriverError> {
     let io = |p: &Path| {
         let context = format!("cannot prepare {}", p.display());
         move |source| DriverError::Io { context, source }
     };
-    for dir in ["local", "secrets"] {
-        let p = task_dir.join(dir);
-        std::fs::create_dir_all(&p).map_err(io(&p))?;
-        std::os::unix::fs::chown(&p, Some(uid), Some(gid)).map_err(io(&p))?;
+    let root = crate::client::safe_path::Dir::open(&spec.alloc_dir).map_err(io(&spec.alloc_dir))?;
+    let shared = spec.alloc_dir.join("alloc");
+    root.create_dir_all(Path::new("alloc"), 0o755)
+        .map_err(io(&shared))?;
+    let task_rel = spec
+        .task_dir
+        .strip_prefix(&spec.alloc_dir)
+        .unwrap_or(Path::new(&spec.task_name));
+    let task = root
+        .create_dir_all(task_rel, 0o755)
+        .map_err(io(&spec.task_dir))?;
+    for (sub, mode, owned) in [
+        ("local", 0o777, true),
+        ("secrets", 0o700, true),
+        ("tmp", 0o1777, false),
+    ] {
+        let p = spec.task_dir.join(sub);
+        let d = task.create_dir_all(Path::new(sub), 0o700).map_err(io(&p))?;
+        d.set_mode(mode).map_err(io(&p))?;
+        if owned {
+            d.set_owner(uid, gid).map_err(io(&p))?;
+        }
     }
-    let tmp = task_dir.join("tmp");
-    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o1777)).map_err(io(&tmp))?;
     Ok(())
 }
 
