@@ -2,8 +2,12 @@
 //! namespaces (the task is pid 1 and sees only its own processes), a chroot at the task
 //! directory built from read-only binds of the host's `/bin`, `/etc`, `/lib*`, `/sbin`,
 //! `/usr`, the allocation directory at `/alloc`, a fresh `/proc` and a minimal `/dev`,
-//! and a cgroup holding memory, cpu and pids limits. Runs as `nobody` unless `user` is
-//! set. Needs root, cgroups and namespaces; the fingerprint says which is missing.
+//! and a cgroup holding memory, cpu and pids limits. Binds are `nosuid,nodev`. Runs as
+//! `nobody` unless `user` is set, as Nomad's exec does; a user in the client's
+//! `user.denylist` (`root` by default) is refused. The task keeps only Nomad's default
+//! capabilities (changed by `cap_add` / `cap_drop` within the plugin's `allow_caps`, see
+//! [`super::caps`]) under `PR_SET_NO_NEW_PRIVS`. Needs root, cgroups and namespaces; the
+//! fingerprint says which is missing.
 //!
 //! As pid 1 of its namespace, the task's first process receives only the signals it has a
 //! handler for (the kernel protects namespace inits); stop() still works because its
@@ -14,7 +18,10 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::cgroup::{self, Limits, TaskCgroup};
-use super::config::{CommandConfig, DEFAULT_PATH, lookup_user};
+use super::caps::CapSet;
+use super::config::{
+    CapRequest, CommandConfig, DEFAULT_PATH, check_user_allowed, lookup_user, object,
+};
 use super::control;
 use super::isolate::CHROOT_DIRS;
 use super::shim::{Isolation, ShimSpec};
@@ -31,14 +38,22 @@ pub struct ExecDriver {
     pub shim_path: PathBuf,
     /// Maximum processes/threads per task.
     pub pids_max: u64,
+    /// The plugin's `allow_caps`: what tasks may have (default Nomad's set).
+    pub allow_caps: CapSet,
+    /// Users tasks may not run as (the client's `user.denylist` when it checks this
+    /// driver; `root` by default).
+    pub denied_users: Vec<String>,
 }
 
 impl ExecDriver {
-    /// A driver supervising tasks with `shim_path task-shim`, [`DEFAULT_PIDS_MAX`] pids.
+    /// A driver supervising tasks with `shim_path task-shim`, [`DEFAULT_PIDS_MAX`] pids,
+    /// Nomad's default capabilities and `root` denied.
     pub fn new(shim_path: PathBuf) -> ExecDriver {
         ExecDriver {
             shim_path,
             pids_max: DEFAULT_PIDS_MAX,
+            allow_caps: CapSet::defaults(),
+            denied_users: vec!["root".into()],
         }
     }
 
@@ -60,12 +75,14 @@ impl ExecDriver {
         None
     }
 
-    /// Starts `argv` (resolved inside the chroot) isolated; used by java too.
+    /// Starts `argv` (resolved inside the chroot) isolated with the capabilities `caps`
+    /// asks for within `allow_caps`; used by java too.
     pub(crate) fn start_argv(
         &self,
         driver: &str,
         spec: &TaskSpec,
         argv: Vec<String>,
+        caps: CapRequest,
     ) -> Result<TaskHandle, DriverError> {
         if let Some(reason) = Self::unavailable_reason() {
             return Err(DriverError::Unavailable {
@@ -77,11 +94,15 @@ impl ExecDriver {
             driver: driver.to_string(),
             reason: "no cgroups".into(),
         })?;
-        let user = lookup_user(if spec.user.is_empty() {
+        // Nomad's exec runs tasks as `nobody` unless `user` is set.
+        let user_name = if spec.user.is_empty() {
             "nobody"
         } else {
             &spec.user
-        })?;
+        };
+        check_user_allowed(driver, user_name, &self.denied_users)?;
+        let task_caps = CapSet::for_task(self.allow_caps, caps.add, caps.drop)?;
+        let user = lookup_user(user_name)?;
         prepare_task_dir(spec, user.uid, user.gid)?;
 
         let limits = Limits {
@@ -126,6 +147,7 @@ impl ExecDriver {
                 ro_binds: CHROOT_DIRS.iter().map(PathBuf::from).collect(),
                 rw_binds: vec![(spec.alloc_dir.join("alloc"), PathBuf::from("/alloc"))],
                 hostname,
+                caps: task_caps,
             }),
             cgroup: Some(cg.clone()),
         };
@@ -170,6 +192,12 @@ fn prepare_task_dir(spec: &TaskSpec, uid: u32, gid: u32) -> Result<(), DriverErr
     Ok(())
 }
 
+/// exec's task config: `command`, `args`, `cap_add`, `cap_drop`.
+fn parse_config(config: &Value) -> Result<(CommandConfig, CapRequest), DriverError> {
+    let obj = object(config, &["command", "args", "cap_add", "cap_drop"])?;
+    Ok((CommandConfig::from_object(obj)?, CapRequest::from_object(obj)?))
+}
+
 impl Driver for ExecDriver {
     fn name(&self) -> &str {
         "exec"
@@ -193,14 +221,15 @@ impl Driver for ExecDriver {
     }
 
     fn validate_config(&self, config: &Value) -> Result<(), DriverError> {
-        CommandConfig::parse(config).map(|_| ())
+        let (_, caps) = parse_config(config)?;
+        CapSet::for_task(self.allow_caps, caps.add, caps.drop).map(|_| ())
     }
 
     fn start(&self, spec: &TaskSpec) -> Result<TaskHandle, DriverError> {
-        let cfg = CommandConfig::parse(&spec.config)?;
+        let (cfg, caps) = parse_config(&spec.config)?;
         let mut argv = vec![cfg.command];
         argv.extend(cfg.args);
-        self.start_argv(self.name(), spec, argv)
+        self.start_argv(self.name(), spec, argv, caps)
     }
 
     // recover, try_wait, signal, stop, stats, destroy: through the task's shim files.

@@ -19,17 +19,21 @@
 //! - [`raw_exec`], [`exec`], [`java`]: the built-in drivers.
 //! - [`shim`]: `orch task-shim`, the per-task supervisor; [`control`]: the driver side
 //!   of it (launch, wait, signal, stop, recover).
-//! - `isolate`: the shim's isolating init stage for exec (namespaces, chroot, user).
+//! - `isolate`: the shim's isolating init stage for exec (namespaces, chroot, user);
+//!   `privileges`: its last step (capability sets, user switch, no-new-privs).
+//! - [`caps`]: capability names and Nomad's `allow_caps` / `cap_add` / `cap_drop` rules.
 //! - [`cgroup`]: per-task cgroups (v1 or v2): limits, OOM count, stats.
 //! - [`logs`]: rotating log files and their reader.
 //! - [`procfs`]: what the drivers read from `/proc`.
 //! - [`config`]: drivers' `config` blocks, command resolution and user lookup.
 
+pub mod caps;
 pub mod cgroup;
 pub mod config;
 pub mod control;
 pub mod exec;
 mod isolate;
+mod privileges;
 pub mod java;
 pub mod logs;
 pub mod procfs;

@@ -87,6 +87,10 @@ pub struct Isolation {
     pub rw_binds: Vec<(PathBuf, PathBuf)>,
     /// Hostname in the task's UTS namespace.
     pub hostname: String,
+    /// The task's capabilities (every other one is dropped from all five sets); a spec
+    /// written without them gets Nomad's defaults.
+    #[serde(default = "super::caps::CapSet::defaults")]
+    pub caps: super::caps::CapSet,
 }
 
 /// `state.json`: identifies the shim and the task's process group across client restarts.
