@@ -37,7 +37,10 @@ fn unknown_names_keys_and_misplaced_options_are_refused() {
     let e = parse("plugin \"exec\" {\n  config {\n    allow_caps = [\"fly\"]\n  }\n}\n")
         .unwrap_err()
         .to_string();
-    assert!(e.contains("plugin \"exec\": config.allow_caps[0]: unknown capability \"fly\""), "{e}");
+    assert!(
+        e.contains("plugin \"exec\": config.allow_caps[0]: unknown capability \"fly\""),
+        "{e}"
+    );
     let e = parse("plugin \"exec\" {\n  config {\n    no_pivot_root = true\n  }\n}\n")
         .unwrap_err()
         .to_string();
@@ -49,5 +52,8 @@ fn unknown_names_keys_and_misplaced_options_are_refused() {
     let e = parse("client {\n  options = {\n    \"driver.whitelist\" = \"exec\"\n  }\n}\n")
         .unwrap_err()
         .to_string();
-    assert!(e.contains("client.options: \"driver.whitelist\" is not supported"), "{e}");
+    assert!(
+        e.contains("client.options: \"driver.whitelist\" is not supported"),
+        "{e}"
+    );
 }

@@ -139,9 +139,7 @@ impl CapSet {
                 ),
             });
         }
-        Ok(CapSet(
-            (CapSet::defaults().0 & allow.0 & !drop.0) | add.0,
-        ))
+        Ok(CapSet((CapSet::defaults().0 & allow.0 & !drop.0) | add.0))
     }
 }
 

@@ -121,7 +121,11 @@ impl CapRequest {
 
 /// Refuses `user` when the client's user denylist (Nomad's `user.denylist`, `root` by
 /// default) names it or a user with the same uid (`user = "0"` is root too).
-pub fn check_user_allowed(driver: &str, user: &str, denylist: &[String]) -> Result<(), DriverError> {
+pub fn check_user_allowed(
+    driver: &str,
+    user: &str,
+    denylist: &[String],
+) -> Result<(), DriverError> {
     let uid = lookup_user(user).ok().map(|u| u.uid);
     let denied = denylist.iter().find(|d| {
         d.as_str() == user || (uid.is_some() && lookup_user(d).ok().map(|u| u.uid) == uid)

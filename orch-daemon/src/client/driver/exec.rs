@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::cgroup::{self, Limits, TaskCgroup};
 use super::caps::CapSet;
+use super::cgroup::{self, Limits, TaskCgroup};
 use super::config::{
     CapRequest, CommandConfig, DEFAULT_PATH, check_user_allowed, lookup_user, object,
 };
@@ -195,7 +195,10 @@ fn prepare_task_dir(spec: &TaskSpec, uid: u32, gid: u32) -> Result<(), DriverErr
 /// exec's task config: `command`, `args`, `cap_add`, `cap_drop`.
 fn parse_config(config: &Value) -> Result<(CommandConfig, CapRequest), DriverError> {
     let obj = object(config, &["command", "args", "cap_add", "cap_drop"])?;
-    Ok((CommandConfig::from_object(obj)?, CapRequest::from_object(obj)?))
+    Ok((
+        CommandConfig::from_object(obj)?,
+        CapRequest::from_object(obj)?,
+    ))
 }
 
 impl Driver for ExecDriver {

@@ -6,7 +6,7 @@
 //! so that at most `max_files` remain. Readers treat the files of one stream, in index
 //! order, as one concatenated byte stream whose start moves as old files are deleted.
 
-use crate::client::safe_path::Dir;
+use crate::client::safe_path::{Dir, is_refused};
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -70,6 +70,10 @@ pub fn list_log_files(log_dir: &Path, task: &str, kind: LogKind) -> io::Result<V
         else {
             continue;
         };
+        // Only regular files: a link or FIFO a task planted is not a log file.
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
         let Ok(meta) = entry.metadata() else { continue };
         out.push(LogFile {
             index,
@@ -207,12 +211,27 @@ fn open_log_dir(log_dir: &Path) -> io::Result<Dir> {
     }
 }
 
-/// Opens (creating, mode 0644) a stream's file for appending; a link in its place is
-/// refused rather than written through.
+/// Opens (creating, mode 0644) a stream's file for appending. A link (or anything but a
+/// regular file) a task put in its place is removed and a fresh file created: never
+/// written through, and the task's logs still work.
 fn open_append(dir: &Dir, task: &str, kind: LogKind, index: u64) -> io::Result<File> {
     let name = format!("{task}.{}.{index}", kind.as_str());
-    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
-    dir.open_at(Path::new(&name), flags, 0o644)
+    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_NONBLOCK;
+    let open = || -> io::Result<File> {
+        let f = dir.open_at(Path::new(&name), flags, 0o644)?;
+        if !f.metadata()?.is_file() {
+            return Err(io::Error::from_raw_os_error(libc::ELOOP));
+        }
+        Ok(f)
+    };
+    match open() {
+        // ENXIO: a FIFO without a reader (O_NONBLOCK keeps the open from hanging).
+        Err(e) if is_refused(&e) || e.raw_os_error() == Some(libc::ENXIO) => {
+            dir.remove_file(std::ffi::OsStr::new(&name))?;
+            open()
+        }
+        r => r,
+    }
 }
 
 /// Opens a log file for reading without following a link or blocking on a FIFO; only
@@ -362,7 +381,8 @@ impl LogFollower {
             let path = log_path(&self.dir, &self.task, self.kind, self.pos.index);
             let mut file = match open_log_file(&path) {
                 Ok(f) => f,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // A link or FIFO in place of a log file is skipped like a missing one.
+                Err(e) if e.kind() == io::ErrorKind::NotFound || is_refused(&e) => {
                     let files = list_log_files(&self.dir, &self.task, self.kind)?;
                     match files.iter().find(|f| f.index > self.pos.index) {
                         Some(next) => {

@@ -35,9 +35,22 @@ fn errno(what: String) -> String {
     format!("{what}: {}", io::Error::last_os_error())
 }
 
-fn prctl(option: libc::c_int, arg: libc::c_ulong, what: impl FnOnce() -> String) -> Result<(), String> {
+fn prctl(
+    option: libc::c_int,
+    arg: libc::c_ulong,
+    what: impl FnOnce() -> String,
+) -> Result<(), String> {
     // SAFETY: prctl with integer arguments only.
-    if unsafe { libc::prctl(option, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) } != 0 {
+    if unsafe {
+        libc::prctl(
+            option,
+            arg,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    } != 0
+    {
         return Err(errno(what()));
     }
     Ok(())
@@ -63,9 +76,18 @@ fn capset(caps: CapSet) -> Result<(), String> {
         },
     ];
     // SAFETY: header and data are the kernel's v3 layout, alive for the call.
-    let r = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut CapHeader, data.as_ptr()) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_capset,
+            &mut header as *mut CapHeader,
+            data.as_ptr(),
+        )
+    };
     if r != 0 {
-        return Err(errno(format!("cannot set the task's capabilities ({})", caps.names().join(","))));
+        return Err(errno(format!(
+            "cannot set the task's capabilities ({})",
+            caps.names().join(",")
+        )));
     }
     Ok(())
 }
@@ -79,7 +101,9 @@ pub fn drop_privileges(user: Option<UserIds>, caps: CapSet) -> Result<(), String
             })?;
         }
     }
-    prctl(libc::PR_SET_KEEPCAPS, 1, || "cannot keep capabilities across the user switch".into())?;
+    prctl(libc::PR_SET_KEEPCAPS, 1, || {
+        "cannot keep capabilities across the user switch".into()
+    })?;
     if let Some(u) = user {
         // SAFETY: plain credential syscalls; groups first, uid last (after it we could
         // not change the others).
@@ -97,23 +121,35 @@ pub fn drop_privileges(user: Option<UserIds>, caps: CapSet) -> Result<(), String
     }
     capset(caps)?;
     let clear = libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong;
-    prctl(libc::PR_CAP_AMBIENT, clear, || "cannot clear the ambient capabilities".into())?;
+    prctl(libc::PR_CAP_AMBIENT, clear, || {
+        "cannot clear the ambient capabilities".into()
+    })?;
     for cap in 0..=last_cap() {
         if caps.contains(cap) {
             raise_ambient(cap)?;
         }
     }
-    prctl(libc::PR_SET_NO_NEW_PRIVS, 1, || "cannot set no_new_privs".into())
+    prctl(libc::PR_SET_NO_NEW_PRIVS, 1, || {
+        "cannot set no_new_privs".into()
+    })
 }
 
 fn raise_ambient(cap: u32) -> Result<(), String> {
     let raise = libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong;
     // SAFETY: prctl with integer arguments only.
     let r = unsafe {
-        libc::prctl(libc::PR_CAP_AMBIENT, raise, libc::c_ulong::from(cap), 0 as libc::c_ulong, 0 as libc::c_ulong)
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            raise,
+            libc::c_ulong::from(cap),
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
     };
     if r != 0 {
-        return Err(errno(format!("cannot raise capability {cap} in the ambient set")));
+        return Err(errno(format!(
+            "cannot raise capability {cap} in the ambient set"
+        )));
     }
     Ok(())
 }

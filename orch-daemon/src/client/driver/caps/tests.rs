@@ -16,7 +16,11 @@ fn names_parse_in_any_case_and_unknown_ones_name_the_field() {
     let s = CapSet::parse("cap_add", &names(&["NET_RAW", "cap_sys_time"])).unwrap();
     assert_eq!(s.names(), ["net_raw", "sys_time"]);
     let e = CapSet::parse("cap_add", &names(&["chown", "fly"])).unwrap_err();
-    assert!(e.to_string().contains("config.cap_add[1]: unknown capability \"fly\""), "{e}");
+    assert!(
+        e.to_string()
+            .contains("config.cap_add[1]: unknown capability \"fly\""),
+        "{e}"
+    );
     assert_eq!(CapSet::parse("x", &names(&["all"])).unwrap(), CapSet::ALL);
 }
 
