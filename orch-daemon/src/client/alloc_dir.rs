@@ -98,21 +98,6 @@ impl AllocDir {
             _ => Ok(()),
         }
     }
-
-    /// Resolves a path a user asked for (`fs/ls`, `fs/cat`) inside the allocation,
-    /// refusing `..` and absolute parts; links on the way are refused when the path is
-    /// opened through [`AllocDir::open`] and [`Dir`].
-    pub fn resolve(&self, rel: &str) -> Option<PathBuf> {
-        let mut out = self.root.clone();
-        for part in Path::new(rel.trim_start_matches('/')).components() {
-            match part {
-                std::path::Component::Normal(p) => out.push(p),
-                std::path::Component::CurDir => {}
-                _ => return None,
-            }
-        }
-        Some(out)
-    }
 }
 
 /// Writes a dispatched job's payload (base64, as the job carries it) to

@@ -216,3 +216,6 @@ fn render_pass(
     out.services.extend(missing.iter().cloned());
     Ok((out, missing))
 }
+
+#[cfg(test)]
+mod tests;
