@@ -302,7 +302,7 @@ impl Dir {
     }
 
     /// Writes `bytes` to the file `rel` (created with `mode`, truncated; parents created
-    /// 0755), never through a symlink.
+    /// 0755), never through a symlink and never into a FIFO or device.
     pub fn write_file(&self, rel: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
         let parent = match rel.parent() {
             Some(p) if !p.as_os_str().is_empty() => self.create_dir_all(p, 0o755)?,
@@ -313,8 +313,15 @@ impl Dir {
         let name = rel
             .file_name()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
-        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC;
+        // O_NONBLOCK: a FIFO planted here must not hang the writer (it is refused below).
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NONBLOCK;
         let mut f = parent.open_at(Path::new(name), flags, mode)?;
+        if !f.metadata()?.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", rel.display()),
+            ));
+        }
         f.write_all(bytes)
     }
 

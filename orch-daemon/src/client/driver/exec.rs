@@ -161,7 +161,7 @@ impl ExecDriver {
 /// `alloc/` (0755) beneath the allocation directory, and hands `local` and `secrets` to
 /// the task's user. Every directory is opened without following links and changed
 /// through its descriptor, so a link the task planted on a restart redirects nothing.
-fn prepare_task_dir(spec: &TaskSpec, uid: u32, gid: u32) -> Result<(), DriverError> {
+pub(crate) fn prepare_task_dir(spec: &TaskSpec, uid: u32, gid: u32) -> Result<(), DriverError> {
     let io = |p: &Path| {
         let context = format!("cannot prepare {}", p.display());
         move |source| DriverError::Io { context, source }

@@ -57,6 +57,10 @@ impl RawExecDriver {
                 spec.user
             )));
         };
+        // A task of another user owns its `local/` and `secrets/` (0700), as with exec.
+        if let Some(u) = user {
+            super::exec::prepare_task_dir(spec, u.uid, u.gid)?;
+        }
         let shim = ShimSpec {
             task_name: spec.task_name.clone(),
             argv,
