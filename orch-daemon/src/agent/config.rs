@@ -51,8 +51,9 @@ impl Default for Ports {
     }
 }
 
-/// A `plugin "<driver>"` block. Only `raw_exec`'s `enabled` is configurable so far; any
-/// other plugin or setting is refused by name (see [`AgentConfig::check_plugins`]).
+/// A `plugin "<driver>"` block: `raw_exec`'s `enabled`, `exec`'s and `java`'s
+/// `allow_caps`; any other plugin or setting is refused by name (see
+/// `AgentConfig::check_plugins` in `agent::plugins`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PluginBlock {
@@ -66,6 +67,8 @@ pub struct PluginBlock {
 pub struct PluginSettings {
     /// `raw_exec`: run tasks unisolated as the agent's user. Off unless set, as in Nomad.
     pub enabled: bool,
+    /// `exec` / `java`: the capabilities tasks may have (default Nomad's set; `"all"`).
+    pub allow_caps: Option<Vec<String>>,
 }
 
 /// `server_join` block.
@@ -149,6 +152,9 @@ pub struct ClientConfig {
     pub min_dynamic_port: Option<u16>,
     /// Highest port handed out for dynamic ports (default 32000).
     pub max_dynamic_port: Option<u16>,
+    /// Nomad's client `options`: `user.denylist` and `user.checked_drivers` (others
+    /// are refused, see `agent::plugins`).
+    pub options: std::collections::BTreeMap<String, String>,
 }
 
 /// `client.host_volume "name"` block.
@@ -317,27 +323,6 @@ pub struct AgentConfig {
     pub dev: bool,
 }
 
-impl AgentConfig {
-    /// Refuses plugin blocks orch cannot honour: only `raw_exec` is configurable.
-    pub fn check_plugins(&self) -> Result<(), ConfigError> {
-        match self.plugin.keys().find(|name| name.as_str() != "raw_exec") {
-            Some(name) => Err(ConfigError::Flag(format!(
-                "plugin {name:?}: orch configures only the raw_exec plugin (config {{ enabled = true }}); remove this block"
-            ))),
-            None => Ok(()),
-        }
-    }
-
-    /// Whether the client offers `raw_exec`: configured on, or dev mode (as Nomad's).
-    pub fn raw_exec_enabled(&self) -> bool {
-        self.dev
-            || self
-                .plugin
-                .get("raw_exec")
-                .is_some_and(|p| p.config.enabled)
-    }
-}
-
 impl Default for AgentConfig {
     fn default() -> Self {
         AgentConfig {
@@ -473,6 +458,7 @@ impl AgentConfig {
         c.servers.extend(other.servers);
         c.meta.extend(other.meta);
         c.host_volume.extend(other.host_volume);
+        c.options.extend(other.options);
         let set = |mine: &mut Option<String>, theirs: Option<String>| {
             if theirs.is_some() {
                 *mine = theirs;
@@ -582,7 +568,7 @@ impl AgentConfig {
 fn explain_hcl_error(message: &str) -> String {
     if message.contains("unknown field") {
         format!(
-            "{message}; orch supports name, region, datacenter, data_dir, bind_addr, log_level, ports, server, client, autoscaler and plugin \"raw_exec\" (remove or rename the setting)"
+            "{message}; orch supports name, region, datacenter, data_dir, bind_addr, log_level, ports, server, client, autoscaler and plugin \"raw_exec\", \"exec\" or \"java\" (remove or rename the setting)"
         )
     } else {
         message.to_string()

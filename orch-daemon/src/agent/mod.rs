@@ -6,6 +6,7 @@
 
 pub mod bootstrap;
 pub mod config;
+pub mod plugins;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -226,11 +227,10 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
             data_dir: data_dir.clone(),
             http_addr: http_addr.to_string(),
             bind_addr: bind.clone(),
-            drivers: if config.raw_exec_enabled() {
-                DriverRegistry::with_builtin(shim)
-            } else {
-                DriverRegistry::without_raw_exec(shim)
-            },
+            drivers: DriverRegistry::with_options(
+                shim,
+                &config.driver_options().map_err(|e| e.to_string())?,
+            ),
         })
         .map_err(|e| e.to_string())?;
         client.start().await;

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::safe_path::{Dir, is_refused};
+
 /// The paths of one allocation.
 #[derive(Debug, Clone)]
 pub struct AllocDir {
@@ -18,7 +20,7 @@ pub struct TaskDir {
     pub dir: PathBuf,
     /// `<alloc>/<task>/local` (`NOMAD_TASK_DIR`).
     pub local: PathBuf,
-    /// `<alloc>/<task>/secrets` (`NOMAD_SECRETS_DIR`), mode 0700.
+    /// `<alloc>/<task>/secrets` (`NOMAD_SECRETS_DIR`), mode 0700, the task user's.
     pub secrets: PathBuf,
     /// `<alloc>/<task>/tmp` (`TMPDIR`).
     pub tmp: PathBuf,
@@ -53,27 +55,40 @@ impl AllocDir {
         }
     }
 
-    /// Creates the shared directories and those of `tasks` (idempotent).
+    /// Creates the shared directories and those of `tasks` (idempotent), each opened
+    /// beneath the allocation directory without following links, with its mode set
+    /// through the open descriptor:
+    ///
+    /// - `alloc/` 0755 and `alloc/logs` 0755 (root's: only the shim writes logs, so a task
+    ///   can neither plant links there nor swap the directory for one);
+    /// - `alloc/data` 0777 and `alloc/tmp` 1777 (tasks of other users share them);
+    /// - `<task>/` 0755, `local/` 0777, `tmp/` 1777, `secrets/` 0700 (the exec driver
+    ///   hands `local/` and `secrets/` to the task's user).
     pub fn build<'a>(&self, tasks: impl IntoIterator<Item = &'a str>) -> std::io::Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        for sub in ["data", "logs", "tmp"] {
-            std::fs::create_dir_all(self.shared().join(sub))?;
-        }
-        // Tasks run as other users (exec's `nobody`) and must write their logs and data.
-        for sub in ["", "data", "logs", "tmp"] {
-            let p = self.shared().join(sub);
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777))?;
+        std::fs::create_dir_all(&self.root)?;
+        let root = Dir::open(&self.root)?;
+        let modes: [(&str, u32); 4] = [
+            ("alloc", 0o755),
+            ("alloc/data", 0o777),
+            ("alloc/logs", 0o755),
+            ("alloc/tmp", 0o1777),
+        ];
+        for (sub, mode) in modes {
+            root.create_dir_all(Path::new(sub), 0o755)?.set_mode(mode)?;
         }
         for task in tasks {
-            let t = self.task(task);
-            for d in [&t.local, &t.secrets, &t.tmp] {
-                std::fs::create_dir_all(d)?;
+            let t = root.create_dir_all(Path::new(task), 0o755)?;
+            t.set_mode(0o755)?;
+            for (sub, mode) in [("local", 0o777), ("secrets", 0o700), ("tmp", 0o1777)] {
+                t.create_dir_all(Path::new(sub), 0o700)?.set_mode(mode)?;
             }
-            std::fs::set_permissions(&t.local, std::fs::Permissions::from_mode(0o777))?;
-            std::fs::set_permissions(&t.tmp, std::fs::Permissions::from_mode(0o1777))?;
-            std::fs::set_permissions(&t.secrets, std::fs::Permissions::from_mode(0o777))?;
         }
         Ok(())
+    }
+
+    /// The allocation directory, opened for resolving paths beneath it.
+    pub fn open(&self) -> std::io::Result<Dir> {
+        Dir::open(&self.root)
     }
 
     /// Removes everything of the allocation.
@@ -82,20 +97,6 @@ impl AllocDir {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
-    }
-
-    /// Resolves a path a user asked for (`fs/ls`, `fs/cat`) inside the allocation,
-    /// refusing anything that would leave it.
-    pub fn resolve(&self, rel: &str) -> Option<PathBuf> {
-        let mut out = self.root.clone();
-        for part in Path::new(rel.trim_start_matches('/')).components() {
-            match part {
-                std::path::Component::Normal(p) => out.push(p),
-                std::path::Component::CurDir => {}
-                _ => return None,
-            }
-        }
-        Some(out)
     }
 }
 
@@ -110,10 +111,10 @@ pub fn write_payload(dir: &TaskDir, file: &str, payload_b64: &str) -> Result<(),
         .map_err(|e| {
             format!("dispatch payload is not valid base64 ({e}); dispatch the job again")
         })?;
-    let mut path = dir.local.clone();
+    let mut rel = PathBuf::new();
     for part in Path::new(file).components() {
         match part {
-            std::path::Component::Normal(p) => path.push(p),
+            std::path::Component::Normal(p) => rel.push(p),
             std::path::Component::CurDir => {}
             _ => {
                 return Err(format!(
@@ -122,17 +123,20 @@ pub fn write_payload(dir: &TaskDir, file: &str, payload_b64: &str) -> Result<(),
             }
         }
     }
-    if path == dir.local {
+    if rel.as_os_str().is_empty() {
         return Err("dispatch_payload file is empty; name a file inside local/".into());
     }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("could not create {}: {e}", parent.display()))?;
-    }
-    std::fs::write(&path, data).map_err(|e| {
+    let local = Dir::open_tail(&dir.local, 2)
+        .map_err(|e| format!("cannot open {}: {e}", dir.local.display()))?;
+    local.write_file(&rel, &data, 0o644).map_err(|e| {
+        let why = if is_refused(&e) {
+            "a symlink is on the way (the task may not redirect the payload)".to_string()
+        } else {
+            e.to_string()
+        };
         format!(
-            "could not write the dispatch payload to {}: {e}",
-            path.display()
+            "could not write the dispatch payload to {}: {why}",
+            dir.local.join(&rel).display()
         )
     })
 }

@@ -230,7 +230,21 @@ pub async fn fetch_artifact(
     } else {
         dest.clone()
     };
-    fs::create_dir_all(&dest_dir).map_err(|e| io_err(&dest_dir, e))?;
+    // Created beneath the task directory without following links: a link the task
+    // planted on the way (on a restart) is refused, not created through.
+    if let Ok(rel) = dest_dir.strip_prefix(&task_canon) {
+        let created =
+            super::safe_path::Dir::open(&task_canon).and_then(|d| d.create_dir_all(rel, 0o755));
+        if let Err(e) = created {
+            if super::safe_path::is_refused(&e) {
+                return Err(ArtifactError::DestinationEscapes {
+                    artifact: req.label.clone(),
+                    destination: req.destination_text.clone(),
+                });
+            }
+            return Err(io_err(&dest_dir, e));
+        }
+    }
     let dest_dir = dest_dir.canonicalize().map_err(|e| io_err(&dest_dir, e))?;
     if !dest_dir.starts_with(&task_canon) {
         return Err(ArtifactError::DestinationEscapes {

@@ -19,6 +19,7 @@
 //! - [`services`]: catalog registrations and their health checks.
 //! - [`stats`]: resource usage of tasks and the host.
 //! - [`driver`]: the task drivers.
+//! - [`safe_path`]: opening files in allocation directories without following symlinks.
 
 pub mod alloc_dir;
 pub mod alloc_runner;
@@ -26,6 +27,7 @@ pub mod artifact;
 pub mod driver;
 pub mod fingerprint;
 pub mod health;
+pub mod safe_path;
 pub mod server_conn;
 pub mod services;
 pub mod state;

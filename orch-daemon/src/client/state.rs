@@ -6,7 +6,6 @@
 //! leaves either the old or the new version.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use orch_core::model::{Allocation, TaskState};
@@ -56,9 +55,14 @@ pub struct StateDir {
 }
 
 impl StateDir {
-    /// Opens (creating) `root`.
+    /// Opens (creating) `root` and `root/allocs`, both 0700: the files hold the node's
+    /// secret and the tasks' environments.
     pub fn open(root: &Path) -> std::io::Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
         std::fs::create_dir_all(root.join("allocs"))?;
+        for d in [root.to_path_buf(), root.join("allocs")] {
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700))?;
+        }
         Ok(StateDir {
             root: root.to_path_buf(),
         })
@@ -126,15 +130,10 @@ impl StateDir {
     }
 }
 
-/// Writes `bytes` to `path` so that readers see the old or the new content, never a mix.
+/// Writes `bytes` to `path` so that readers see the old or the new content, never a mix;
+/// mode 0600 and never through a link (see [`super::safe_path::write_private_atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
+    super::safe_path::write_private_atomic(path, bytes)
 }
 
 #[cfg(test)]

@@ -198,8 +198,27 @@ pub fn template_source(t: &Template, task_dir: &Path) -> Result<String, Template
             t.source_path
         ))
     })?;
-    std::fs::read_to_string(&path)
+    read_source(task_dir, &path)
         .map_err(|e| TemplateError::Source(format!("source {:?}: {e}", t.source_path)))
+}
+
+/// Reads a template's source file beneath the task directory without following links
+/// (a task could otherwise point its `local/` source at a root-only file for the agent
+/// to render into a readable destination).
+fn read_source(task_dir: &Path, path: &Path) -> std::io::Result<String> {
+    let rel = path
+        .strip_prefix(normalize(task_dir))
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    let mut f = super::safe_path::Dir::open(task_dir)?.open_read(rel)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut f, &mut text)?;
+    Ok(text)
 }
 
 /// Where a template is written: `destination` relative to the task directory, allowed

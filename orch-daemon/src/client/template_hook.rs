@@ -117,6 +117,45 @@ pub async fn render_all(
     render_pass(task, dir, alloc_root, vars, catalog, true).map(|(r, _)| r)
 }
 
+/// Writes a rendered template to `dest` (inside `alloc_root`) unless it already holds
+/// `text`; `false` when unchanged. The file is opened and replaced beneath the allocation
+/// directory without following links, so a link the task planted at the destination (or
+/// on the way) is refused or replaced, never written through.
+fn write_template(alloc_root: &Path, dest: &Path, text: &[u8], mode: u32) -> Result<bool, String> {
+    use super::safe_path::{Dir, is_refused};
+    let why = |e: std::io::Error| {
+        if is_refused(&e) {
+            format!(
+                "{}: a symlink is on the way; templates are not written through links",
+                dest.display()
+            )
+        } else {
+            format!("{}: {e}", dest.display())
+        }
+    };
+    let rel = dest.strip_prefix(alloc_root).map_err(|_| {
+        format!(
+            "destination {} escapes the allocation directory",
+            dest.display()
+        )
+    })?;
+    let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+        return Err(format!("destination {} names no file", dest.display()));
+    };
+    let root = Dir::open(alloc_root).map_err(why)?;
+    if let Ok(mut f) = root.open_read(rel)
+        && f.metadata().is_ok_and(|m| m.is_file())
+    {
+        let mut old = Vec::new();
+        if std::io::Read::read_to_end(&mut f, &mut old).is_ok() && old == text {
+            return Ok(false);
+        }
+    }
+    let dir = root.create_dir_all(parent, 0o755).map_err(why)?;
+    dir.write_atomic(name, text, mode).map_err(why)?;
+    Ok(true)
+}
+
 fn render_pass(
     task: &Task,
     dir: &TaskDir,
@@ -160,22 +199,15 @@ fn render_pass(
             continue;
         }
         let dest = template_destination(t, &dir.dir, alloc_root).map_err(|e| fail(&e))?;
-        if std::fs::read(&dest).is_ok_and(|old| old == text.as_bytes()) {
-            continue;
-        }
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| fail(&e))?;
-        }
-        std::fs::write(&dest, &text).map_err(|e| fail(&e))?;
         let perms = if t.perms.is_empty() { "0644" } else { &t.perms };
         let mode = u32::from_str_radix(perms, 8).map_err(|_| {
             fail(&format!(
                 "perms {perms:?} is not an octal mode like \"0644\""
             ))
         })?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))
-            .map_err(|e| fail(&e))?;
+        if !write_template(alloc_root, &dest, text.as_bytes(), mode).map_err(|e| fail(&e))? {
+            continue;
+        }
         out.changed
             .push((t.change_mode.clone(), t.change_signal.clone()));
     }
@@ -184,3 +216,6 @@ fn render_pass(
     out.services.extend(missing.iter().cloned());
     Ok((out, missing))
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,7 +6,6 @@
 //! forward to clients, so users can point every tool at any agent.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -286,72 +285,10 @@ fn logs_local(
         .into_response())
 }
 
-fn file_info(path: &Path, name: String) -> Option<Value> {
-    use std::os::unix::fs::PermissionsExt;
-    let md = std::fs::symlink_metadata(path).ok()?;
-    let mtime = md
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
-    Some(json!({
-        "Name": name,
-        "IsDir": md.is_dir(),
-        "Size": md.len(),
-        "FileMode": mode_string(md.permissions().mode(), md.is_dir()),
-        "ModTime": crate::clock::rfc3339_seconds(mtime as i64 * 1_000_000_000),
-        "ContentType": if md.is_dir() { "" } else { "application/octet-stream" },
-    }))
-}
-
-fn mode_string(mode: u32, dir: bool) -> String {
-    let mut s = String::from(if dir { "d" } else { "-" });
-    for shift in [6, 3, 0] {
-        let bits = (mode >> shift) & 7;
-        s.push(if bits & 4 != 0 { 'r' } else { '-' });
-        s.push(if bits & 2 != 0 { 'w' } else { '-' });
-        s.push(if bits & 1 != 0 { 'x' } else { '-' });
-    }
-    s
-}
-
-fn resolve(
-    client: &Client,
-    alloc: &str,
-    q: &BTreeMap<String, String>,
-) -> Result<std::path::PathBuf, ApiError> {
-    let dir = client
-        .alloc_dir(alloc)
-        .ok_or_else(|| ApiError::not_found("Unknown allocation"))?;
-    let rel = q.get("path").map(String::as_str).unwrap_or("/");
-    dir.resolve(rel).ok_or_else(|| {
-        ApiError::bad_request(format!("path: {rel:?} leaves the allocation directory"))
-    })
-}
-
 /// `GET /v1/client/fs/ls/:alloc?path=/alloc/logs`
 async fn ls(State(ch): Ch, UrlPath(alloc): UrlPath<String>, Query(q): Q, req: Request) -> Response {
     let client = local_or_forward!(ch, alloc, req, NsCap::ReadFs);
-    let path = match resolve(&client, &alloc, &q) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let entries = match std::fs::read_dir(&path) {
-        Ok(e) => e,
-        Err(e) => {
-            return ApiError::not_found(format!(
-                "{}: {e}",
-                q.get("path").cloned().unwrap_or_default()
-            ))
-            .into_response();
-        }
-    };
-    let mut out: Vec<Value> = entries
-        .flatten()
-        .filter_map(|e| file_info(&e.path(), e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    out.sort_by(|a, b| a["Name"].as_str().cmp(&b["Name"].as_str()));
-    axum::Json(out).into_response()
+    super::client_files::ls_local(&client, &alloc, &q).unwrap_or_else(|e| e.into_response())
 }
 
 /// `GET /v1/client/fs/stat/:alloc?path=...`
@@ -362,21 +299,10 @@ async fn stat(
     req: Request,
 ) -> Response {
     let client = local_or_forward!(ch, alloc, req, NsCap::ReadFs);
-    let path = match resolve(&client, &alloc, &q) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    match file_info(&path, name) {
-        Some(v) => axum::Json(v).into_response(),
-        None => ApiError::not_found("file not found").into_response(),
-    }
+    super::client_files::stat_local(&client, &alloc, &q).unwrap_or_else(|e| e.into_response())
 }
 
-/// `GET /v1/client/fs/cat/:alloc?path=...`
+/// `GET /v1/client/fs/cat/:alloc?path=...`: streamed; only regular files.
 async fn cat(
     State(ch): Ch,
     UrlPath(alloc): UrlPath<String>,
@@ -384,22 +310,7 @@ async fn cat(
     req: Request,
 ) -> Response {
     let client = local_or_forward!(ch, alloc, req, NsCap::ReadFs);
-    let path = match resolve(&client, &alloc, &q) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    if path.is_dir() {
-        return ApiError::bad_request("path is a directory: use fs/ls").into_response();
-    }
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            bytes,
-        )
-            .into_response(),
-        Err(e) => ApiError::not_found(format!("file not found: {e}")).into_response(),
-    }
+    super::client_files::cat_local(&client, &alloc, &q).unwrap_or_else(|e| e.into_response())
 }
 
 /// `GET /v1/client/allocation/:id/stats`

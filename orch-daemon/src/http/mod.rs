@@ -25,6 +25,7 @@
 //! - [`client_api`]: orch's client calls: register, heartbeat, allocation updates.
 //! - [`client_acl`]: ACL checks of `/v1/client/...` (a client-only agent asks a server).
 //! - [`client_fs`]: `/v1/client/...` (logs, files, stats), answered by the node's agent.
+//! - [`client_files`]: the local half of `fs/{ls,stat,cat}`: no links followed, `cat` streamed.
 //! - [`events`]: the event stream, `/v1/event/stream`.
 //! - [`search`]: `/v1/search` and `/v1/search/fuzzy`.
 //! - [`status`]: `/v1/status/leader` and `/v1/status/peers`.
@@ -42,6 +43,7 @@ pub mod allocs;
 pub mod auth;
 pub mod client_acl;
 pub mod client_api;
+pub mod client_files;
 pub mod client_fs;
 pub mod deployments;
 pub mod dispatch;

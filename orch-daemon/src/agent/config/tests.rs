@@ -148,7 +148,7 @@ fn raw_exec_is_off_unless_its_plugin_block_enables_it_and_other_plugins_are_refu
     );
     let e = docker.check_plugins().unwrap_err().to_string();
     assert!(
-        e.contains("plugin \"docker\": orch configures only the raw_exec plugin"),
+        e.contains("plugin \"docker\": orch configures only the raw_exec"),
         "{e}"
     );
     let e = AgentConfig::from_file(&write(

@@ -83,10 +83,7 @@ pub(super) fn install(req: &Request, local: &Path, dest: &Path) -> Result<(), Ar
                     });
                 }
             };
-            if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
-                fs::remove_file(&target).map_err(|e| io_err(&target, e))?;
-            }
-            fs::copy(local, &target).map_err(|e| io_err(&target, e))?;
+            copy_file(local, &target).map_err(|e| io_err(&target, e))?;
             Ok(())
         }
     }
@@ -102,12 +99,35 @@ pub(super) fn file_target(req: &Request, dir: &Path, name: &str) -> Result<PathB
     Ok(dir.join(name))
 }
 
-/// Creates (truncating) a regular file, replacing a symlink rather than following it.
+/// Creates (truncating) a regular file, replacing a symlink, FIFO or device rather than
+/// following or opening it (`O_NOFOLLOW | O_NONBLOCK` against a race).
 pub(super) fn create_file(path: &Path) -> io::Result<fs::File> {
-    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+    use std::os::unix::fs::OpenOptionsExt;
+    if fs::symlink_metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
         fs::remove_file(path)?;
     }
-    fs::File::create(path)
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    Ok(f)
+}
+
+/// Copies `from` to `to` through [`create_file`] (never through a link at `to`),
+/// keeping the source's permission bits as `fs::copy` does.
+fn copy_file(from: &Path, to: &Path) -> io::Result<()> {
+    let mut src = fs::File::open(from)?;
+    let mut out = create_file(to)?;
+    io::copy(&mut src, &mut out)?;
+    out.set_permissions(src.metadata()?.permissions())
 }
 
 pub(super) fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
@@ -118,10 +138,7 @@ pub(super) fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
         if entry.file_type()?.is_dir() {
             copy_dir(&entry.path(), &target)?;
         } else {
-            if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
-                fs::remove_file(&target)?;
-            }
-            fs::copy(entry.path(), &target)?;
+            copy_file(&entry.path(), &target)?;
         }
     }
     Ok(())

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::DriverError;
+use super::caps::CapSet;
 use super::shim::UserIds;
 
 /// PATH for tasks whose environment has none.
@@ -87,11 +88,53 @@ pub struct CommandConfig {
 impl CommandConfig {
     /// Parses and checks a raw_exec/exec config block.
     pub fn parse(config: &Value) -> Result<CommandConfig, DriverError> {
-        let obj = object(config, &["command", "args"])?;
+        Self::from_object(object(config, &["command", "args"])?)
+    }
+
+    /// `command` and `args` of an already checked block (exec adds its own keys).
+    pub fn from_object(obj: &Map<String, Value>) -> Result<CommandConfig, DriverError> {
         Ok(CommandConfig {
             command: req_string(obj, "command")?,
             args: string_list(obj, "args")?,
         })
+    }
+}
+
+/// A task's `cap_add` / `cap_drop` (exec and java), checked against capability names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CapRequest {
+    /// `cap_add`.
+    pub add: CapSet,
+    /// `cap_drop`.
+    pub drop: CapSet,
+}
+
+impl CapRequest {
+    /// Reads `cap_add` and `cap_drop` of a checked block; unknown names name the field.
+    pub fn from_object(obj: &Map<String, Value>) -> Result<CapRequest, DriverError> {
+        Ok(CapRequest {
+            add: CapSet::parse("cap_add", &string_list(obj, "cap_add")?)?,
+            drop: CapSet::parse("cap_drop", &string_list(obj, "cap_drop")?)?,
+        })
+    }
+}
+
+/// Refuses `user` when the client's user denylist (Nomad's `user.denylist`, `root` by
+/// default) names it or a user with the same uid (`user = "0"` is root too).
+pub fn check_user_allowed(
+    driver: &str,
+    user: &str,
+    denylist: &[String],
+) -> Result<(), DriverError> {
+    let uid = lookup_user(user).ok().map(|u| u.uid);
+    let denied = denylist.iter().find(|d| {
+        d.as_str() == user || (uid.is_some() && lookup_user(d).ok().map(|u| u.uid) == uid)
+    });
+    match denied {
+        Some(d) => Err(DriverError::Start(format!(
+            "running as user {user:?} is disallowed for the {driver} driver (the client's user.denylist contains {d:?}); set the task's `user` to an unprivileged user"
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -2,20 +2,26 @@
 //! namespaces (the task is pid 1 and sees only its own processes), a chroot at the task
 //! directory built from read-only binds of the host's `/bin`, `/etc`, `/lib*`, `/sbin`,
 //! `/usr`, the allocation directory at `/alloc`, a fresh `/proc` and a minimal `/dev`,
-//! and a cgroup holding memory, cpu and pids limits. Runs as `nobody` unless `user` is
-//! set. Needs root, cgroups and namespaces; the fingerprint says which is missing.
+//! and a cgroup holding memory, cpu and pids limits. Binds are `nosuid,nodev`. Runs as
+//! `nobody` unless `user` is set, as Nomad's exec does; a user in the client's
+//! `user.denylist` (`root` by default) is refused. The task keeps only Nomad's default
+//! capabilities (changed by `cap_add` / `cap_drop` within the plugin's `allow_caps`, see
+//! [`super::caps`]) under `PR_SET_NO_NEW_PRIVS`. Needs root, cgroups and namespaces; the
+//! fingerprint says which is missing.
 //!
 //! As pid 1 of its namespace, the task's first process receives only the signals it has a
 //! handler for (the kernel protects namespace inits); stop() still works because its
 //! children die of the signal and because SIGKILL after the timeout is always delivered.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::caps::CapSet;
 use super::cgroup::{self, Limits, TaskCgroup};
-use super::config::{CommandConfig, DEFAULT_PATH, lookup_user};
+use super::config::{
+    CapRequest, CommandConfig, DEFAULT_PATH, check_user_allowed, lookup_user, object,
+};
 use super::control;
 use super::isolate::CHROOT_DIRS;
 use super::shim::{Isolation, ShimSpec};
@@ -32,14 +38,22 @@ pub struct ExecDriver {
     pub shim_path: PathBuf,
     /// Maximum processes/threads per task.
     pub pids_max: u64,
+    /// The plugin's `allow_caps`: what tasks may have (default Nomad's set).
+    pub allow_caps: CapSet,
+    /// Users tasks may not run as (the client's `user.denylist` when it checks this
+    /// driver; `root` by default).
+    pub denied_users: Vec<String>,
 }
 
 impl ExecDriver {
-    /// A driver supervising tasks with `shim_path task-shim`, [`DEFAULT_PIDS_MAX`] pids.
+    /// A driver supervising tasks with `shim_path task-shim`, [`DEFAULT_PIDS_MAX`] pids,
+    /// Nomad's default capabilities and `root` denied.
     pub fn new(shim_path: PathBuf) -> ExecDriver {
         ExecDriver {
             shim_path,
             pids_max: DEFAULT_PIDS_MAX,
+            allow_caps: CapSet::defaults(),
+            denied_users: vec!["root".into()],
         }
     }
 
@@ -61,12 +75,14 @@ impl ExecDriver {
         None
     }
 
-    /// Starts `argv` (resolved inside the chroot) isolated; used by java too.
+    /// Starts `argv` (resolved inside the chroot) isolated with the capabilities `caps`
+    /// asks for within `allow_caps`; used by java too.
     pub(crate) fn start_argv(
         &self,
         driver: &str,
         spec: &TaskSpec,
         argv: Vec<String>,
+        caps: CapRequest,
     ) -> Result<TaskHandle, DriverError> {
         if let Some(reason) = Self::unavailable_reason() {
             return Err(DriverError::Unavailable {
@@ -78,21 +94,16 @@ impl ExecDriver {
             driver: driver.to_string(),
             reason: "no cgroups".into(),
         })?;
-        let user = lookup_user(if spec.user.is_empty() {
+        // Nomad's exec runs tasks as `nobody` unless `user` is set.
+        let user_name = if spec.user.is_empty() {
             "nobody"
         } else {
             &spec.user
-        })?;
-        prepare_task_dir(&spec.task_dir, user.uid, user.gid)?;
-        let shared = spec.alloc_dir.join("alloc");
-        std::fs::create_dir_all(&shared)
-            .and_then(|()| {
-                std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777))
-            })
-            .map_err(|source| DriverError::Io {
-                context: format!("cannot prepare {}", shared.display()),
-                source,
-            })?;
+        };
+        check_user_allowed(driver, user_name, &self.denied_users)?;
+        let task_caps = CapSet::for_task(self.allow_caps, caps.add, caps.drop)?;
+        let user = lookup_user(user_name)?;
+        prepare_task_dir(spec, user.uid, user.gid)?;
 
         let limits = Limits {
             memory_hard_mb: if spec.memory_max_mb > 0 {
@@ -136,6 +147,7 @@ impl ExecDriver {
                 ro_binds: CHROOT_DIRS.iter().map(PathBuf::from).collect(),
                 rw_binds: vec![(spec.alloc_dir.join("alloc"), PathBuf::from("/alloc"))],
                 hostname,
+                caps: task_caps,
             }),
             cgroup: Some(cg.clone()),
         };
@@ -145,22 +157,48 @@ impl ExecDriver {
     }
 }
 
-/// Creates the task's `local`, `secrets`, `tmp` (and the shared `alloc`) so the task's
-/// user can write them.
-fn prepare_task_dir(task_dir: &Path, uid: u32, gid: u32) -> Result<(), DriverError> {
+/// Creates the task's `local` (0777), `secrets` (0700) and `tmp` (1777) and the shared
+/// `alloc/` (0755) beneath the allocation directory, and hands `local` and `secrets` to
+/// the task's user. Every directory is opened without following links and changed
+/// through its descriptor, so a link the task planted on a restart redirects nothing.
+pub(crate) fn prepare_task_dir(spec: &TaskSpec, uid: u32, gid: u32) -> Result<(), DriverError> {
     let io = |p: &Path| {
         let context = format!("cannot prepare {}", p.display());
         move |source| DriverError::Io { context, source }
     };
-    for dir in ["local", "secrets"] {
-        let p = task_dir.join(dir);
-        std::fs::create_dir_all(&p).map_err(io(&p))?;
-        std::os::unix::fs::chown(&p, Some(uid), Some(gid)).map_err(io(&p))?;
+    let root = crate::client::safe_path::Dir::open(&spec.alloc_dir).map_err(io(&spec.alloc_dir))?;
+    let shared = spec.alloc_dir.join("alloc");
+    root.create_dir_all(Path::new("alloc"), 0o755)
+        .map_err(io(&shared))?;
+    let task_rel = spec
+        .task_dir
+        .strip_prefix(&spec.alloc_dir)
+        .unwrap_or(Path::new(&spec.task_name));
+    let task = root
+        .create_dir_all(task_rel, 0o755)
+        .map_err(io(&spec.task_dir))?;
+    for (sub, mode, owned) in [
+        ("local", 0o777, true),
+        ("secrets", 0o700, true),
+        ("tmp", 0o1777, false),
+    ] {
+        let p = spec.task_dir.join(sub);
+        let d = task.create_dir_all(Path::new(sub), 0o700).map_err(io(&p))?;
+        d.set_mode(mode).map_err(io(&p))?;
+        if owned {
+            d.set_owner(uid, gid).map_err(io(&p))?;
+        }
     }
-    let tmp = task_dir.join("tmp");
-    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o1777)).map_err(io(&tmp))?;
     Ok(())
+}
+
+/// exec's task config: `command`, `args`, `cap_add`, `cap_drop`.
+fn parse_config(config: &Value) -> Result<(CommandConfig, CapRequest), DriverError> {
+    let obj = object(config, &["command", "args", "cap_add", "cap_drop"])?;
+    Ok((
+        CommandConfig::from_object(obj)?,
+        CapRequest::from_object(obj)?,
+    ))
 }
 
 impl Driver for ExecDriver {
@@ -186,14 +224,15 @@ impl Driver for ExecDriver {
     }
 
     fn validate_config(&self, config: &Value) -> Result<(), DriverError> {
-        CommandConfig::parse(config).map(|_| ())
+        let (_, caps) = parse_config(config)?;
+        CapSet::for_task(self.allow_caps, caps.add, caps.drop).map(|_| ())
     }
 
     fn start(&self, spec: &TaskSpec) -> Result<TaskHandle, DriverError> {
-        let cfg = CommandConfig::parse(&spec.config)?;
+        let (cfg, caps) = parse_config(&spec.config)?;
         let mut argv = vec![cfg.command];
         argv.extend(cfg.args);
-        self.start_argv(self.name(), spec, argv)
+        self.start_argv(self.name(), spec, argv, caps)
     }
 
     // recover, try_wait, signal, stop, stats, destroy: through the task's shim files.

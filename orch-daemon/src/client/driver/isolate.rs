@@ -170,14 +170,21 @@ fn mount(src: Option<&Path>, dst: &Path, fstype: Option<&str>, flags: u64) -> Re
     Ok(())
 }
 
-fn bind(src: &Path, dst: &Path, read_only: bool) -> Result<(), String> {
+/// Binds `src` at `dst`, then remounts it `nosuid` (no setuid binary of the host
+/// raises privileges inside), and `ro,nodev` for read-only binds (host directories) and
+/// `nodev` for the allocation directory, so a device node a task creates there opens
+/// nothing. Device binds under `/dev` pass `devices = true`.
+fn bind(src: &Path, dst: &Path, read_only: bool, devices: bool) -> Result<(), String> {
     let rec = libc::MS_BIND | libc::MS_REC;
     mount(Some(src), dst, None, rec)?;
+    let mut flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_NOSUID;
     if read_only {
-        let ro = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_REC;
-        mount(None, dst, None, ro)?;
+        flags |= libc::MS_RDONLY;
     }
-    Ok(())
+    if !devices {
+        flags |= libc::MS_NODEV;
+    }
+    mount(None, dst, None, flags)
 }
 
 /// `root` + absolute `path`.
@@ -207,12 +214,12 @@ fn build_root(iso: &Isolation) -> Result<(), String> {
             continue;
         }
         mkdir(&dst)?;
-        bind(host, &dst, true)?;
+        bind(host, &dst, true, false)?;
     }
     for (host, at) in &iso.rw_binds {
         let dst = inside(root, at);
         mkdir(&dst)?;
-        bind(host, &dst, false)?;
+        bind(host, &dst, false, false)?;
     }
     let proc_dir = root.join("proc");
     mkdir(&proc_dir)?;
@@ -233,7 +240,7 @@ fn build_root(iso: &Isolation) -> Result<(), String> {
         }
         let dst = dev.join(name);
         File::create(&dst).map_err(|e| format!("cannot create {}: {e}", dst.display()))?;
-        bind(&host, &dst, false)?;
+        bind(&host, &dst, false, true)?;
     }
     for (name, target) in [
         ("fd", "/proc/self/fd"),
@@ -284,21 +291,7 @@ fn try_setup(spec: &ShimSpec, iso: &Isolation) -> Result<std::convert::Infallibl
     let resolved = super::resolve_command(program, Path::new("/"), path_env).ok_or_else(|| {
         format!("command {program:?} not found in the task's chroot (PATH={path_env})")
     })?;
-    if let Some(u) = spec.user {
-        // SAFETY: plain credential syscalls; groups first, uid last (after it we could
-        // not change the others).
-        unsafe {
-            if libc::setgroups(0, std::ptr::null()) != 0 {
-                return Err(errno("cannot drop supplementary groups".into()));
-            }
-            if libc::setgid(u.gid) != 0 {
-                return Err(errno(format!("cannot switch to gid {}", u.gid)));
-            }
-            if libc::setuid(u.uid) != 0 {
-                return Err(errno(format!("cannot switch to uid {}", u.uid)));
-            }
-        }
-    }
+    super::privileges::drop_privileges(spec.user, iso.caps)?;
     let argv: Vec<CString> = std::iter::once(cstr(&resolved))
         .chain(
             spec.argv[1..]

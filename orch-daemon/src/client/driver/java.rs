@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use super::config::{object, opt_string, string_list};
+use super::config::{CapRequest, object, opt_string, string_list};
 use super::exec::ExecDriver;
 use super::raw_exec::{RawExecDriver, resolve_host};
 use super::{Driver, DriverError, DriverFingerprint, TaskHandle, TaskSpec};
@@ -39,6 +39,8 @@ pub struct JavaConfig {
     pub jvm_options: Vec<String>,
     /// Arguments of the program.
     pub args: Vec<String>,
+    /// `cap_add` / `cap_drop` (isolated runs).
+    pub caps: CapRequest,
 }
 
 impl JavaConfig {
@@ -46,7 +48,15 @@ impl JavaConfig {
     pub fn parse(config: &Value) -> Result<JavaConfig, DriverError> {
         let obj = object(
             config,
-            &["jar_path", "class", "class_path", "jvm_options", "args"],
+            &[
+                "jar_path",
+                "class",
+                "class_path",
+                "jvm_options",
+                "args",
+                "cap_add",
+                "cap_drop",
+            ],
         )?;
         let cfg = JavaConfig {
             jar_path: opt_string(obj, "jar_path")?.filter(|s| !s.is_empty()),
@@ -54,6 +64,7 @@ impl JavaConfig {
             class_path: opt_string(obj, "class_path")?.filter(|s| !s.is_empty()),
             jvm_options: string_list(obj, "jvm_options")?,
             args: string_list(obj, "args")?,
+            caps: CapRequest::from_object(obj)?,
         };
         match (&cfg.jar_path, &cfg.class) {
             (None, None) => Err(DriverError::Config {
@@ -108,7 +119,10 @@ impl JavaDriver {
     pub fn new(shim_path: PathBuf) -> JavaDriver {
         JavaDriver {
             exec: ExecDriver::new(shim_path.clone()),
-            raw: RawExecDriver::new(shim_path),
+            raw: RawExecDriver {
+                denied_users: vec!["root".into()],
+                ..RawExecDriver::new(shim_path)
+            },
             java: "java".into(),
         }
     }
@@ -180,7 +194,7 @@ impl Driver for JavaDriver {
         let jvm = cfg.jvm_args(memory);
         if ExecDriver::unavailable_reason().is_none() {
             let argv = std::iter::once(self.java.clone()).chain(jvm).collect();
-            self.exec.start_argv(self.name(), spec, argv)
+            self.exec.start_argv(self.name(), spec, argv, cfg.caps)
         } else {
             let java = resolve_host(&self.java, spec)?;
             let argv = std::iter::once(java).chain(jvm).collect();

@@ -6,7 +6,8 @@
 //! so that at most `max_files` remain. Readers treat the files of one stream, in index
 //! order, as one concatenated byte stream whose start moves as old files are deleted.
 
-use std::fs::{self, File, OpenOptions};
+use crate::client::safe_path::{Dir, is_refused};
+use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -69,6 +70,10 @@ pub fn list_log_files(log_dir: &Path, task: &str, kind: LogKind) -> io::Result<V
         else {
             continue;
         };
+        // Only regular files: a link or FIFO a task planted is not a log file.
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
         let Ok(meta) = entry.metadata() else { continue };
         out.push(LogFile {
             index,
@@ -84,6 +89,8 @@ pub fn list_log_files(log_dir: &Path, task: &str, kind: LogKind) -> io::Result<V
 /// Used by the shim; continues the newest existing file after a restart, as Nomad does.
 pub struct RotatingWriter {
     dir: PathBuf,
+    /// `dir`, opened once without following links: every file is created through it.
+    handle: Dir,
     task: String,
     kind: LogKind,
     max_files: u64,
@@ -120,7 +127,7 @@ impl RotatingWriter {
         max_files: u32,
         max_bytes: u64,
     ) -> io::Result<RotatingWriter> {
-        fs::create_dir_all(log_dir)?;
+        let handle = open_log_dir(log_dir)?;
         let existing = list_log_files(log_dir, task, kind)?;
         let (index, size) = existing.last().map_or((0, 0), |f| (f.index, f.size));
         let max_bytes = max_bytes.max(1);
@@ -129,9 +136,10 @@ impl RotatingWriter {
         } else {
             (index, size)
         };
-        let file = open_append(&log_path(log_dir, task, kind, index))?;
+        let file = open_append(&handle, task, kind, index)?;
         let mut w = RotatingWriter {
             dir: log_dir.to_path_buf(),
+            handle,
             task: task.to_string(),
             kind,
             max_files: u64::from(max_files.max(1)),
@@ -152,7 +160,7 @@ impl RotatingWriter {
     fn rotate(&mut self) -> io::Result<()> {
         self.index += 1;
         self.size = 0;
-        self.file = open_append(&log_path(&self.dir, &self.task, self.kind, self.index))?;
+        self.file = open_append(&self.handle, &self.task, self.kind, self.index)?;
         self.prune()
     }
 
@@ -163,7 +171,8 @@ impl RotatingWriter {
         };
         for f in list_log_files(&self.dir, &self.task, self.kind)? {
             if f.index < oldest_kept {
-                match fs::remove_file(&f.path) {
+                let name = f.path.file_name().unwrap_or_default();
+                match self.handle.remove_file(name) {
                     Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
                     _ => {}
                 }
@@ -189,8 +198,56 @@ impl Write for RotatingWriter {
     }
 }
 
-fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
+/// Opens the log directory for writing, creating it first when missing. Its last two
+/// components (`alloc/logs`) are resolved without following links, so a task that
+/// swapped them for a link redirects nothing.
+fn open_log_dir(log_dir: &Path) -> io::Result<Dir> {
+    match Dir::open_tail(log_dir, 2) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(log_dir)?;
+            Dir::open_tail(log_dir, 2)
+        }
+        r => r,
+    }
+}
+
+/// Opens (creating, mode 0644) a stream's file for appending. A link (or anything but a
+/// regular file) a task put in its place is removed and a fresh file created: never
+/// written through, and the task's logs still work.
+fn open_append(dir: &Dir, task: &str, kind: LogKind, index: u64) -> io::Result<File> {
+    let name = format!("{task}.{}.{index}", kind.as_str());
+    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_NONBLOCK;
+    let open = || -> io::Result<File> {
+        let f = dir.open_at(Path::new(&name), flags, 0o644)?;
+        if !f.metadata()?.is_file() {
+            return Err(io::Error::from_raw_os_error(libc::ELOOP));
+        }
+        Ok(f)
+    };
+    match open() {
+        // ENXIO: a FIFO without a reader (O_NONBLOCK keeps the open from hanging).
+        Err(e) if is_refused(&e) || e.raw_os_error() == Some(libc::ENXIO) => {
+            dir.remove_file(std::ffi::OsStr::new(&name))?;
+            open()
+        }
+        r => r,
+    }
+}
+
+/// Opens a log file for reading without following a link or blocking on a FIFO; only
+/// regular files are read.
+fn open_log_file(path: &Path) -> io::Result<File> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(io::Error::from(io::ErrorKind::NotFound));
+    };
+    let file = Dir::open_tail(dir, 2)?.open_read(Path::new(name))?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file; log files are", path.display()),
+        ));
+    }
+    Ok(file)
 }
 
 /// `<dir>/<task>.<kind>.<index>`.
@@ -322,9 +379,10 @@ impl LogFollower {
     pub fn poll(&mut self, max: usize) -> io::Result<Option<LogChunk>> {
         loop {
             let path = log_path(&self.dir, &self.task, self.kind, self.pos.index);
-            let mut file = match File::open(&path) {
+            let mut file = match open_log_file(&path) {
                 Ok(f) => f,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // A link or FIFO in place of a log file is skipped like a missing one.
+                Err(e) if e.kind() == io::ErrorKind::NotFound || is_refused(&e) => {
                     let files = list_log_files(&self.dir, &self.task, self.kind)?;
                     match files.iter().find(|f| f.index > self.pos.index) {
                         Some(next) => {

@@ -19,12 +19,15 @@
 //! - [`raw_exec`], [`exec`], [`java`]: the built-in drivers.
 //! - [`shim`]: `orch task-shim`, the per-task supervisor; [`control`]: the driver side
 //!   of it (launch, wait, signal, stop, recover).
-//! - `isolate`: the shim's isolating init stage for exec (namespaces, chroot, user).
+//! - `isolate`: the shim's isolating init stage for exec (namespaces, chroot, user);
+//!   `privileges`: its last step (capability sets, user switch, no-new-privs).
+//! - [`caps`]: capability names and Nomad's `allow_caps` / `cap_add` / `cap_drop` rules.
 //! - [`cgroup`]: per-task cgroups (v1 or v2): limits, OOM count, stats.
 //! - [`logs`]: rotating log files and their reader.
 //! - [`procfs`]: what the drivers read from `/proc`.
 //! - [`config`]: drivers' `config` blocks, command resolution and user lookup.
 
+pub mod caps;
 pub mod cgroup;
 pub mod config;
 pub mod control;
@@ -32,6 +35,7 @@ pub mod exec;
 mod isolate;
 pub mod java;
 pub mod logs;
+mod privileges;
 pub mod procfs;
 pub mod raw_exec;
 pub mod registry;

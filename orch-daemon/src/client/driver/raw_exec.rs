@@ -10,7 +10,9 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::config::{CommandConfig, DEFAULT_PATH, lookup_user, resolve_command};
+use super::config::{
+    CommandConfig, DEFAULT_PATH, check_user_allowed, lookup_user, resolve_command,
+};
 use super::control;
 use super::shim::ShimSpec;
 use super::{Driver, DriverError, DriverFingerprint, TaskHandle, TaskSpec, procfs};
@@ -21,12 +23,18 @@ pub struct RawExecDriver {
     /// The `orch` binary, run as `orch task-shim` to supervise each task (the agent passes
     /// `std::env::current_exe()`).
     pub shim_path: PathBuf,
+    /// Users tasks may not name in `user` (the client's `user.denylist` when
+    /// `user.checked_drivers` lists this driver; by default it does not, as in Nomad).
+    pub denied_users: Vec<String>,
 }
 
 impl RawExecDriver {
     /// A driver that supervises tasks with `shim_path task-shim`.
     pub fn new(shim_path: PathBuf) -> RawExecDriver {
-        RawExecDriver { shim_path }
+        RawExecDriver {
+            shim_path,
+            denied_users: Vec::new(),
+        }
     }
 
     /// Starts `argv` (already resolved) for `spec` without isolation; used by java too.
@@ -36,6 +44,9 @@ impl RawExecDriver {
         spec: &TaskSpec,
         argv: Vec<String>,
     ) -> Result<TaskHandle, DriverError> {
+        if !spec.user.is_empty() {
+            check_user_allowed(driver, &spec.user, &self.denied_users)?;
+        }
         let user = if spec.user.is_empty() {
             None
         } else if procfs::is_root() {
@@ -46,6 +57,10 @@ impl RawExecDriver {
                 spec.user
             )));
         };
+        // A task of another user owns its `local/` and `secrets/` (0700), as with exec.
+        if let Some(u) = user {
+            super::exec::prepare_task_dir(spec, u.uid, u.gid)?;
+        }
         let shim = ShimSpec {
             task_name: spec.task_name.clone(),
             argv,

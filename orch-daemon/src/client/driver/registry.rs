@@ -42,10 +42,52 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::caps::CapSet;
 use super::exec::ExecDriver;
 use super::java::JavaDriver;
 use super::raw_exec::RawExecDriver;
 use super::{Driver, DriverFingerprint};
+
+/// What the client's config sets for the built-in drivers (built by the agent from the
+/// `plugin` blocks and client `options`, see `agent::plugins`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverOptions {
+    /// Offer `raw_exec` (off unless enabled, as in Nomad).
+    pub raw_exec: bool,
+    /// `plugin "exec" { config { allow_caps } }`.
+    pub exec_allow_caps: CapSet,
+    /// `plugin "java" { config { allow_caps } }`.
+    pub java_allow_caps: CapSet,
+    /// `user.denylist`: users tasks of the checked drivers may not run as.
+    pub user_denylist: Vec<String>,
+    /// `user.checked_drivers`: the drivers the denylist applies to.
+    pub user_checked_drivers: Vec<String>,
+}
+
+impl Default for DriverOptions {
+    /// Nomad's defaults: no raw_exec, the default capabilities, `root` (and Windows'
+    /// `Administrator`) denied to exec and java (and qemu, which orch lacks).
+    fn default() -> Self {
+        DriverOptions {
+            raw_exec: false,
+            exec_allow_caps: CapSet::defaults(),
+            java_allow_caps: CapSet::defaults(),
+            user_denylist: vec!["root".into(), "Administrator".into()],
+            user_checked_drivers: vec!["exec".into(), "qemu".into(), "java".into()],
+        }
+    }
+}
+
+impl DriverOptions {
+    /// The denylist that applies to `driver` (empty when it is not checked).
+    pub fn denylist_for(&self, driver: &str) -> Vec<String> {
+        if self.user_checked_drivers.iter().any(|d| d == driver) {
+            self.user_denylist.clone()
+        } else {
+            Vec::new()
+        }
+    }
+}
 
 /// Drivers by name (sorted, so fingerprints and listings are stable).
 #[derive(Clone, Default)]
@@ -74,6 +116,26 @@ impl DriverRegistry {
         let mut r = DriverRegistry::new();
         r.register(Arc::new(ExecDriver::new(shim_path.clone())));
         r.register(Arc::new(JavaDriver::new(shim_path)));
+        r
+    }
+
+    /// The built-in drivers as `options` configure them: what the agent offers.
+    pub fn with_options(shim_path: PathBuf, options: &DriverOptions) -> DriverRegistry {
+        let mut r = DriverRegistry::new();
+        let mut exec = ExecDriver::new(shim_path.clone());
+        exec.allow_caps = options.exec_allow_caps;
+        exec.denied_users = options.denylist_for("exec");
+        r.register(Arc::new(exec));
+        let mut java = JavaDriver::new(shim_path.clone());
+        java.exec.allow_caps = options.java_allow_caps;
+        java.exec.denied_users = options.denylist_for("java");
+        java.raw.denied_users = options.denylist_for("java");
+        r.register(Arc::new(java));
+        if options.raw_exec {
+            let mut raw = RawExecDriver::new(shim_path);
+            raw.denied_users = options.denylist_for("raw_exec");
+            r.register(Arc::new(raw));
+        }
         r
     }
 

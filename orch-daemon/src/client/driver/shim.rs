@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus, Stdio};
@@ -86,6 +87,10 @@ pub struct Isolation {
     pub rw_binds: Vec<(PathBuf, PathBuf)>,
     /// Hostname in the task's UTS namespace.
     pub hostname: String,
+    /// The task's capabilities (every other one is dropped from all five sets); a spec
+    /// written without them gets Nomad's defaults.
+    #[serde(default = "super::caps::CapSet::defaults")]
+    pub caps: super::caps::CapSet,
 }
 
 /// `state.json`: identifies the shim and the task's process group across client restarts.
@@ -102,15 +107,9 @@ pub struct ShimState {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so readers never see
-/// a partial file.
+/// a partial file; mode 0600, never through a link (the state directory is 0700).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)
+    crate::client::safe_path::write_private_atomic(path, bytes)
 }
 
 /// Entry point of `orch task-shim ...` (dispatched by the CLI; not in its help text).
@@ -244,7 +243,12 @@ fn supervise(spec: &ShimSpec, mut notify: File) -> i32 {
 
 fn redirect_stdio(log: &Path) {
     let null = File::open("/dev/null");
-    let log = fs::OpenOptions::new().create(true).append(true).open(log);
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(log);
     // SAFETY: dup2 onto the standard descriptors of this process; the sources stay open
     // for the duration of the calls.
     unsafe {

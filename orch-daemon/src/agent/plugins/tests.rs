@@ -1,0 +1,59 @@
+use super::*;
+
+fn parse(text: &str) -> Result<AgentConfig, ConfigError> {
+    let dir = tempfile::tempdir().map_err(|e| ConfigError::Flag(e.to_string()))?;
+    let path = dir.path().join("agent.hcl");
+    std::fs::write(&path, text).map_err(|e| ConfigError::Flag(e.to_string()))?;
+    let c = AgentConfig::from_file(&path)?;
+    c.check_plugins()?;
+    Ok(c)
+}
+
+#[test]
+fn defaults_are_nomads() {
+    let o = AgentConfig::default().driver_options().unwrap();
+    assert_eq!(o, DriverOptions::default());
+    assert_eq!(o.denylist_for("exec"), ["root", "Administrator"]);
+    assert!(o.denylist_for("raw_exec").is_empty());
+    assert_eq!(o.exec_allow_caps, CapSet::defaults());
+}
+
+#[test]
+fn exec_allow_caps_and_user_options_are_read() {
+    let c = parse(
+        "plugin \"exec\" {\n  config {\n    allow_caps = [\"chown\", \"NET_RAW\"]\n  }\n}\n\
+         client {\n  options = {\n    \"user.denylist\" = \"root, daemon\"\n    \"user.checked_drivers\" = \"exec,raw_exec\"\n  }\n}\n",
+    )
+    .unwrap();
+    let o = c.driver_options().unwrap();
+    assert_eq!(o.exec_allow_caps.names(), ["chown", "net_raw"]);
+    assert_eq!(o.java_allow_caps, CapSet::defaults());
+    assert_eq!(o.denylist_for("raw_exec"), ["root", "daemon"]);
+    assert!(o.denylist_for("java").is_empty());
+}
+
+#[test]
+fn unknown_names_keys_and_misplaced_options_are_refused() {
+    let e = parse("plugin \"exec\" {\n  config {\n    allow_caps = [\"fly\"]\n  }\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("plugin \"exec\": config.allow_caps[0]: unknown capability \"fly\""),
+        "{e}"
+    );
+    let e = parse("plugin \"exec\" {\n  config {\n    no_pivot_root = true\n  }\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no_pivot_root"), "{e}");
+    let e = parse("plugin \"exec\" {\n  config {\n    enabled = true\n  }\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("config.enabled is not an option"), "{e}");
+    let e = parse("client {\n  options = {\n    \"driver.whitelist\" = \"exec\"\n  }\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("client.options: \"driver.whitelist\" is not supported"),
+        "{e}"
+    );
+}
