@@ -18,6 +18,7 @@ use crate::cli::flags::{FlagSpec, help_asked, parse, print_usage};
 use crate::client::driver::DriverRegistry;
 use crate::client::{Client, ClientSettings};
 use crate::http::client_fs::{ClientHttp, client_router};
+use crate::http::rpc_port::{proxy_router, rpc_port_router};
 use crate::http::{AgentInfo, ApiState, router};
 use crate::raft::{RaftConfig, RaftNode, node_id_from_name};
 use crate::server::{Leader, LeaderConfig, Replicator, StateHandle};
@@ -108,6 +109,7 @@ pub fn load_config(args: &[String]) -> Result<AgentConfig, ConfigError> {
         },
         autoscaler: Default::default(),
         plugin: Default::default(),
+        tls: Default::default(),
         dev: p.has("dev"),
     };
     config.merge(flags);
@@ -183,6 +185,7 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", data_dir.display()))?;
 
+    let security = agent_security(&config)?;
     // The HTTP listener comes first: the client advertises its address.
     let http = tokio::net::TcpListener::bind(format!("{bind}:{}", config.ports.http))
         .await
@@ -195,17 +198,21 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
     let http_addr = http.local_addr().map_err(|e| e.to_string())?;
 
     let server = if config.server.enabled {
-        Some(start_server(&config, &data_dir, &bind, http_addr).await?)
+        Some(start_server(&config, &security, &data_dir, &bind, http_addr).await?)
     } else {
         None
     };
 
     let client = if config.client.enabled {
-        let servers = if !config.client.servers.is_empty() {
-            config.client.servers.clone()
+        // Remote servers are named by their RPC port; a server+client agent's client
+        // calls its own HTTP API.
+        let link = crate::tls::http_client_builder().connect_timeout(Duration::from_secs(2));
+        let (servers, servers_link) = if !config.client.servers.is_empty() {
+            (config.client.servers.clone(), security.rpc_link(link))
         } else {
-            vec![http_addr.to_string()]
+            (vec![http_addr.to_string()], security.http_link(link))
         };
+        let servers_link = servers_link.map_err(|e| e.to_string())?;
         let shim = std::env::current_exe()
             .map_err(|e| format!("cannot find the orch binary to supervise tasks with: {e}"))?;
         let client = Client::new(ClientSettings {
@@ -214,6 +221,7 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
             region: config.region.clone(),
             datacenter: config.datacenter.clone(),
             servers,
+            servers_link,
             data_dir: data_dir.clone(),
             http_addr: http_addr.to_string(),
             bind_addr: bind.clone(),
@@ -233,7 +241,9 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
     let client_http = ClientHttp {
         client: client.clone(),
         state: server.as_ref().map(|s| s.state.clone()),
-        http: reqwest::Client::new(),
+        http: security
+            .http_link(crate::tls::http_client_builder())
+            .map_err(|e| e.to_string())?,
     };
     let app = match &server {
         Some(s) => {
@@ -251,22 +261,42 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
                 },
             );
             api.leader = Some(Arc::clone(&s.leader));
+            api.peers = s.node.peer_link();
             let app = router(Arc::new(api)).merge(client_router(client_http));
-            s.node.serve_api_on_rpc(app.clone());
+            s.node.serve_api_on_rpc(rpc_port_router(app.clone()));
             app
         }
-        None => client_router(client_http).merge(crate::http::client_fs::proxy_router(
-            config.client.servers.clone(),
-        )),
+        None => {
+            let proxy = proxy_router(
+                config.client.servers.clone(),
+                security
+                    .rpc_link(crate::tls::http_client_builder())
+                    .map_err(|e| e.to_string())?,
+                client_http.http.clone(),
+            );
+            client_router(client_http).merge(proxy)
+        }
     };
     print_banner(
         &config,
+        if security.http_tls().is_some() {
+            "https"
+        } else {
+            "http"
+        },
         http_addr,
         server.as_ref(),
         client.as_deref(),
         &data_dir,
     );
-    let serve = axum::serve(http, app);
+    let http_tls = match security.http_tls() {
+        Some(t) => Some(
+            crate::tls::verify::server_config(t, t.settings.verify_https_client)
+                .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
+    let serve = crate::tls::serve(http, http_tls, app, std::future::pending());
     tokio::select! {
         r = serve => r.map_err(|e| format!("HTTP server failed: {e}"))?,
         _ = shutdown_signal() => println!("==> shutting down"),
@@ -290,6 +320,7 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
 /// tests and operators read the addresses from them, `Data dir:` last.
 fn print_banner(
     config: &AgentConfig,
+    scheme: &str,
     http_addr: std::net::SocketAddr,
     server: Option<&ServerParts>,
     client: Option<&Client>,
@@ -305,7 +336,7 @@ fn print_banner(
         if config.dev { ", dev mode" } else { "" }
     );
     println!("    Node name: {}", config.name);
-    println!("    HTTP API:  http://{http_addr}");
+    println!("    HTTP API:  {scheme}://{http_addr}");
     if let Some(s) = server {
         println!("    Raft RPC:  {}", s.node.local_addr());
         println!("    Serf:      {}", s.serf_addr);
@@ -346,6 +377,7 @@ struct ServerParts {
 
 async fn start_server(
     config: &AgentConfig,
+    security: &crate::tls::AgentSecurity,
     data_dir: &std::path::Path,
     bind: &str,
     http_addr: std::net::SocketAddr,
@@ -371,6 +403,12 @@ async fn start_server(
     if let Some(n) = config.server.raft_trailing_logs {
         raft_config.logs_to_keep = n;
     }
+    raft_config.network.security = security.clone();
+    if !config.dev && security.secret.is_none() && security.rpc_tls().is_none() {
+        tracing::warn!(
+            "peer endpoints (raft, join, forwarding) are unauthenticated: set server.encrypt to a shared base64 key, or tls.rpc with verify_server_hostname"
+        );
+    }
     let node = RaftNode::start(raft_config, state.clone())
         .await
         .map_err(|e| e.to_string())?;
@@ -385,8 +423,12 @@ async fn start_server(
         })?;
     let serf_addr = serf.local_addr().map_err(|e| e.to_string())?;
     let serf_router = node.rpc_router().merge(bootstrap::identity_router(&node));
+    let serf_tls = match security.rpc_tls() {
+        Some(t) => Some(crate::tls::verify::server_config(t, true).map_err(|e| e.to_string())?),
+        None => None,
+    };
     tokio::spawn(async move {
-        let _ = axum::serve(serf, serf_router).await;
+        let _ = crate::tls::serve(serf, serf_tls, serf_router, std::future::pending()).await;
     });
 
     let joins = config.server.server_join.retry_join.clone();
@@ -450,6 +492,20 @@ async fn start_server(
         replicator,
         leader,
         serf_addr,
+    })
+}
+
+/// The agent's TLS material and cluster secret, loaded once at start-up.
+fn agent_security(config: &AgentConfig) -> Result<crate::tls::AgentSecurity, String> {
+    let tls = crate::tls::TlsSetup::load(&config.tls.settings(), &config.region)
+        .map_err(|e| e.to_string())?;
+    Ok(crate::tls::AgentSecurity {
+        tls: tls.map(Arc::new),
+        secret: config
+            .server
+            .encrypt
+            .as_deref()
+            .map(|k| Arc::from(k.trim())),
     })
 }
 

@@ -22,6 +22,8 @@
 //! - [`services`]: the `nomad` provider's service catalog.
 //! - [`client_api`]: orch's client calls: register, heartbeat, allocation updates.
 //! - [`client_fs`]: `/v1/client/...` (logs, files, stats), answered by the node's agent.
+//! - [`rpc_port`]: the client endpoints kept on a server's RPC port, and a client-only
+//!   agent's pass-through to the servers' HTTP API.
 //! - [`events`]: the event stream, `/v1/event/stream`.
 //! - [`search`]: `/v1/search` and `/v1/search/fuzzy`.
 //! - [`status`]: `/v1/status/leader` and `/v1/status/peers`.
@@ -53,6 +55,7 @@ pub mod operator;
 pub mod plan;
 pub mod query;
 pub mod regions;
+pub mod rpc_port;
 pub mod scaling;
 pub mod search;
 pub mod services;
@@ -129,6 +132,9 @@ pub struct ApiState {
     pub now: fn() -> i64,
     /// The leader machinery of this server (heartbeat timers), if it runs one.
     pub leader: Option<Arc<crate::server::Leader>>,
+    /// How this server calls other servers' RPC ports (TLS, cluster secret): a
+    /// follower forwards client calls to the leader with it.
+    pub peers: crate::tls::Link,
 }
 
 impl ApiState {
@@ -143,6 +149,7 @@ impl ApiState {
             ids: Arc::new(crate::clock::new_uuid),
             now: crate::clock::now_nanos,
             leader: None,
+            peers: crate::tls::Link::plain(),
         }
     }
 

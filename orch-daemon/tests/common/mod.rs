@@ -243,7 +243,9 @@ pub fn get(agent: &impl HasHttp, path: &str) -> (u16, serde_json::Value) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let r = reqwest::get(format!("{}{path}", agent.http()))
+        let r = orch_daemon::tls::http_client()
+            .get(format!("{}{path}", agent.http()))
+            .send()
             .await
             .unwrap();
         let status = r.status().as_u16();
@@ -257,7 +259,7 @@ pub fn send(agent: &Agent, method: &str, path: &str, body: serde_json::Value) ->
         .build()
         .unwrap();
     rt.block_on(async {
-        let client = reqwest::Client::new();
+        let client = orch_daemon::tls::http_client();
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let r = client
             .request(m, format!("{}{path}", agent.http))
@@ -343,7 +345,9 @@ pub fn get_text(agent: &impl HasHttp, path: &str) -> (u16, String) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let r = reqwest::get(format!("{}{path}", agent.http()))
+        let r = orch_daemon::tls::http_client()
+            .get(format!("{}{path}", agent.http()))
+            .send()
             .await
             .unwrap();
         (r.status().as_u16(), r.text().await.unwrap_or_default())
