@@ -419,3 +419,61 @@ pub fn start_client(dir: &Path, server: &Agent, name: &str) -> Agent {
         ],
     )
 }
+
+pub const PYTHON_NOMAD: &str = "python-nomad==2.1.0";
+
+/// A virtualenv with python-nomad under the target dir, made on first use.
+pub fn venv_python() -> std::path::PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-nomad-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(
+            ok,
+            "python3 -m venv failed: install Python 3 with venv (Debian: python3-venv)"
+        );
+    }
+    let installed = Command::new(&python)
+        .args(["-c", "import nomad"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !installed {
+        let ok = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                PYTHON_NOMAD,
+            ])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "pip install {PYTHON_NOMAD} failed (needs PyPI)");
+    }
+    python
+}
+
+/// Runs the `orch` binary in `dir` (for `orch tls ...`, which writes to the current
+/// directory) and panics unless it succeeds.
+pub fn orch_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_orch"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "orch {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

@@ -1,0 +1,628 @@
+//! Mutual TLS and the cluster secret on real agents: certificates made by `orch tls`,
+//! a three-server cluster and a client over TLS, the CLI and python-nomad with
+//! certificates, refusals at the handshake and at the Raft routes, and the cluster
+//! secret keeping non-members out.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use orch_daemon::tls::ClientTlsOptions;
+use serde_json::Value;
+
+/// A CA and one certificate per role, made by the real `orch tls` commands in `dir`.
+struct Pki {
+    dir: PathBuf,
+}
+
+impl Pki {
+    fn make(dir: &Path) -> Pki {
+        std::fs::create_dir_all(dir).unwrap();
+        orch_in(dir, &["tls", "ca", "create"]);
+        for role in ["-server", "-client", "-cli"] {
+            orch_in(dir, &["tls", "cert", "create", role]);
+        }
+        Pki {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.dir.join(name).to_str().unwrap().to_string()
+    }
+
+    fn ca(&self) -> String {
+        self.file("nomad-agent-ca.pem")
+    }
+
+    fn cert(&self, role: &str) -> (String, String) {
+        (
+            self.file(&format!("global-{role}-nomad.pem")),
+            self.file(&format!("global-{role}-nomad-key.pem")),
+        )
+    }
+
+    /// Caller options: trust this CA, present the `role` certificate.
+    fn caller(&self, role: &str) -> ClientTlsOptions {
+        let (cert, key) = self.cert(role);
+        ClientTlsOptions {
+            ca_cert: Some(self.ca().into()),
+            client_cert: Some(cert.into()),
+            client_key: Some(key.into()),
+            ..ClientTlsOptions::default()
+        }
+    }
+
+    /// An agent config turning on every TLS setting with the `role` certificate.
+    fn agent_config(&self, role: &str) -> String {
+        let (cert, key) = self.cert(role);
+        let path = self.file(&format!("tls-{role}.hcl"));
+        std::fs::write(
+            &path,
+            format!(
+                "tls {{\n  http = true\n  rpc = true\n  ca_file = \"{}\"\n  cert_file = \"{cert}\"\n  key_file = \"{key}\"\n  verify_server_hostname = true\n  verify_https_client = true\n}}\n",
+                self.ca()
+            ),
+        )
+        .unwrap();
+        path
+    }
+
+    /// The CLI's TLS flags for the `cli` certificate.
+    fn cli_flags(&self) -> Vec<String> {
+        let (cert, key) = self.cert("cli");
+        vec![
+            "-ca-cert".into(),
+            self.ca(),
+            "-client-cert".into(),
+            cert,
+            "-client-key".into(),
+            key,
+        ]
+    }
+}
+
+/// One request with `opts`; `Err` when no HTTP answer came (refused handshake).
+fn call(
+    opts: &ClientTlsOptions,
+    method: &str,
+    url: &str,
+    body: Option<Vec<u8>>,
+    headers: &[(&str, &str)],
+) -> Result<(u16, String), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = opts
+            .apply(orch_daemon::tls::http_client_builder().timeout(Duration::from_secs(10)))
+            .map_err(|e| e.to_string())?
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut req = client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let resp = req.send().await.map_err(|e| format!("{e:?}"))?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.text().await.unwrap_or_default()))
+    })
+}
+
+fn get_json(opts: &ClientTlsOptions, url: &str) -> Option<Value> {
+    match call(opts, "GET", url, None, &[]) {
+        Ok((200, text)) => serde_json::from_str(&text).ok(),
+        _ => None,
+    }
+}
+
+/// Waits until every agent names the same leader and the first has `voters` peers.
+fn wait_tls_cluster(opts: &ClientTlsOptions, agents: &[&Agent], voters: usize) {
+    wait_for(
+        Duration::from_secs(60),
+        "a TLS cluster with one leader",
+        || {
+            let peers = get_json(opts, &format!("{}/v1/status/peers", agents[0].http))?;
+            let leaders: Vec<Option<Value>> = agents
+                .iter()
+                .map(|a| get_json(opts, &format!("{}/v1/status/leader", a.http)))
+                .collect();
+            (peers.as_array()?.len() == voters
+                && leaders.iter().all(|l| {
+                    l.as_ref()
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| !s.is_empty())
+                })
+                && leaders.iter().all(|l| *l == leaders[0]))
+            .then_some(())
+        },
+    )
+}
+
+const SLEEP_JOB: &str = r#"
+job "tlsjob" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "exec sleep 300"]
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}
+"#;
+
+fn cli(agent_http: &str, pki: &Pki, args: &[&str]) -> std::process::Output {
+    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let verb_words = all
+        .iter()
+        .take_while(|a| !a.starts_with('-'))
+        .count()
+        .min(2);
+    let mut flags = vec!["-address".to_string(), agent_http.to_string()];
+    flags.extend(pki.cli_flags());
+    all.splice(verb_words..verb_words, flags);
+    Command::new(env!("CARGO_BIN_EXE_orch"))
+        .args(&all)
+        .env_remove("ORCH_ADDR")
+        .env_remove("NOMAD_ADDR")
+        .output()
+        .unwrap()
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn a_tls_cluster_forms_runs_work_and_refuses_outsiders() {
+    let dir = temp_dir("tls-cluster");
+    let pki = Pki::make(&dir.join("pki"));
+    let other = Pki::make(&dir.join("other-ca"));
+    let server_cfg = pki.agent_config("server");
+    let client_cfg = pki.agent_config("client");
+    let cli_opts = pki.caller("cli");
+    let data = |n: &str| dir.join(n).to_str().unwrap().to_string();
+
+    let (da, db, dc, dcl) = (data("a"), data("b"), data("c"), data("client"));
+    let a = start(
+        &dir,
+        &[
+            "-server",
+            "-bootstrap-expect",
+            "1",
+            "-data-dir",
+            &da,
+            "-node",
+            "a",
+            "-config",
+            &server_cfg,
+        ],
+    );
+    assert!(a.http.starts_with("https://"), "{}", a.http);
+    wait_tls_cluster(&cli_opts, &[&a], 1);
+    let b = start(
+        &dir,
+        &[
+            "-server",
+            "-retry-join",
+            &a.serf,
+            "-data-dir",
+            &db,
+            "-node",
+            "b",
+            "-config",
+            &server_cfg,
+        ],
+    );
+    let c = start(
+        &dir,
+        &[
+            "-server",
+            "-retry-join",
+            &a.serf,
+            "-data-dir",
+            &dc,
+            "-node",
+            "c",
+            "-config",
+            &server_cfg,
+        ],
+    );
+    wait_tls_cluster(&cli_opts, &[&a, &b, &c], 3);
+
+    // Refused at the HTTPS handshake: plain HTTP, no certificate, another CA's certificate.
+    let plain = a.http.replace("https://", "http://");
+    let nothing = ClientTlsOptions::default();
+    let refused = call(
+        &nothing,
+        "GET",
+        &format!("{plain}/v1/status/leader"),
+        None,
+        &[],
+    );
+    assert!(
+        !matches!(refused, Ok((200, _))),
+        "plain HTTP answered: {refused:?}"
+    );
+    let no_cert = ClientTlsOptions {
+        ca_cert: Some(pki.ca().into()),
+        ..ClientTlsOptions::default()
+    };
+    let leader_url = format!("{}/v1/status/leader", a.http);
+    let r = call(&no_cert, "GET", &leader_url, None, &[]);
+    assert!(r.is_err(), "no client certificate was accepted: {r:?}");
+    let mut foreign = other.caller("cli");
+    foreign.ca_cert = Some(pki.ca().into());
+    let r = call(&foreign, "GET", &leader_url, None, &[]);
+    assert!(r.is_err(), "another CA's certificate was accepted: {r:?}");
+    assert!(call(&cli_opts, "GET", &leader_url, None, &[]).is_ok());
+
+    // The RPC port: mutual TLS, Raft routes for servers only, no /v1 API.
+    let rpc = |path: &str| format!("https://{}{path}", a.rpc);
+    let r = call(
+        &nothing,
+        "GET",
+        &format!("http://{}/raft/health", a.rpc),
+        None,
+        &[],
+    );
+    assert!(
+        !matches!(r, Ok((200, _))),
+        "plain HTTP on the RPC port: {r:?}"
+    );
+    for role in ["client", "cli"] {
+        let (status, body) = call(
+            &pki.caller(role),
+            "POST",
+            &rpc("/raft/vote"),
+            Some(vec![0]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            status, 403,
+            "a {role} certificate called /raft/vote: {body}"
+        );
+        assert!(body.contains("server.global.nomad"), "{body}");
+    }
+    let (status, body) = call(
+        &pki.caller("server"),
+        "POST",
+        &rpc("/raft/vote"),
+        Some(vec![0]),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        status, 400,
+        "a server certificate reaches the handler: {body}"
+    );
+    let (status, body) = call(&pki.caller("server"), "GET", &rpc("/v1/jobs"), None, &[]).unwrap();
+    assert_eq!(status, 404, "/v1/jobs on the RPC port: {body}");
+
+    // A client agent joins over TLS (RPC port) and runs a task.
+    let client = start(
+        &dir,
+        &[
+            "-client",
+            "-servers",
+            &b.rpc,
+            "-data-dir",
+            &dcl,
+            "-node",
+            "tls-client",
+            "-config",
+            &client_cfg,
+        ],
+    );
+    wait_for(Duration::from_secs(60), "the client node ready", || {
+        let nodes = get_json(&cli_opts, &format!("{}/v1/nodes", a.http))?;
+        nodes
+            .as_array()?
+            .iter()
+            .any(|n| n["Name"] == "tls-client" && n["Status"] == "ready")
+            .then_some(())
+    });
+    let out = cli(&c.http, &pki, &["node", "status"]);
+    assert!(
+        out.status.success() && text(&out).contains("tls-client"),
+        "{}",
+        text(&out)
+    );
+
+    // The CLI with certificates: job run through a follower, status from another.
+    let job_file = dir.join("tlsjob.nomad.hcl");
+    std::fs::write(&job_file, SLEEP_JOB).unwrap();
+    let out = cli(
+        &b.http,
+        &pki,
+        &["job", "run", "-detach", job_file.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "job run over TLS: {}", text(&out));
+    wait_for(
+        Duration::from_secs(60),
+        "the TLS job's allocation running",
+        || {
+            let allocs = get_json(&cli_opts, &format!("{}/v1/job/tlsjob/allocations", c.http))?;
+            allocs
+                .as_array()?
+                .iter()
+                .any(|a| a["ClientStatus"] == "running")
+                .then_some(())
+        },
+    );
+    // Through the client agent too: it finds a server's HTTPS API via the RPC port.
+    let out = cli(&client.http, &pki, &["job", "status", "tlsjob"]);
+    assert!(
+        out.status.success() && text(&out).contains("running"),
+        "job status through the client agent: {}",
+        text(&out)
+    );
+
+    python_nomad_over_tls(&pki, &a);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// python-nomad with `secure`, `verify` and `cert` talks to the HTTPS API; without a
+/// certificate it is refused.
+fn python_nomad_over_tls(pki: &Pki, agent: &Agent) {
+    let python = venv_python();
+    let addr = agent.http.trim_start_matches("https://");
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let (cert, key) = pki.cert("cli");
+    let script = r#"
+import sys, nomad
+host, port, ca, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+n = nomad.Nomad(host=host, port=port, secure=True, verify=ca, cert=(cert, key), timeout=10)
+assert n.status.leader.get_leader() != ""
+assert "tlsjob" in [j["ID"] for j in n.jobs.get_jobs()]
+print("ok tls")
+try:
+    nomad.Nomad(host=host, port=port, secure=True, verify=ca, timeout=10).status.leader.get_leader()
+    print("FAILED: no certificate was accepted")
+    sys.exit(1)
+except Exception as e:
+    print("ok refused", type(e).__name__)
+"#;
+    let out = Command::new(&python)
+        .args(["-c", script, host, port, &pki.ca(), &cert, &key])
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(
+        out.status.success() && t.contains("ok tls") && t.contains("ok refused"),
+        "python-nomad over TLS:\n{t}"
+    );
+}
+
+const SECRET: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=";
+
+/// An agent process that may never finish starting (a refused join blocks start-up),
+/// its stderr in `log`.
+fn spawn_logged(dir: &Path, args: &[&str], log: &Path) -> std::process::Child {
+    let ports = dir.join("ports-logged.hcl");
+    std::fs::write(&ports, "ports {\n  http = 0\n  rpc = 0\n  serf = 0\n}\n").unwrap();
+    Command::new(env!("CARGO_BIN_EXE_orch"))
+        .args([
+            "agent",
+            "-config",
+            ports.to_str().unwrap(),
+            "-bind",
+            "127.0.0.1",
+        ])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn the_cluster_secret_admits_members_and_refuses_others() {
+    let dir = temp_dir("tls-secret");
+    let cfg = dir.join("secret.hcl");
+    std::fs::write(&cfg, format!("server {{\n  encrypt = \"{SECRET}\"\n}}\n")).unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let data = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let (da, db, dc) = (data("a"), data("b"), data("c"));
+    let a = start(
+        &dir,
+        &[
+            "-server",
+            "-bootstrap-expect",
+            "1",
+            "-data-dir",
+            &da,
+            "-node",
+            "a",
+            "-config",
+            &cfg,
+        ],
+    );
+    wait_leader(&a);
+    let b = start(
+        &dir,
+        &[
+            "-server",
+            "-retry-join",
+            &a.serf,
+            "-data-dir",
+            &db,
+            "-node",
+            "b",
+            "-config",
+            &cfg,
+        ],
+    );
+    let agents = [a, b];
+    wait_one_leader(&agents, 2);
+    let a = &agents[0];
+    let nothing = ClientTlsOptions::default();
+    let with_secret = [("x-orch-cluster-secret", SECRET)];
+    let wrong_secret = [("x-orch-cluster-secret", "d3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmc=")];
+    let json = [("content-type", "application/json")];
+    let vote = format!("http://{}/raft/vote", a.rpc);
+
+    // Raft and join calls without the secret (or with another) are refused with 403.
+    for headers in [&[][..], &wrong_secret[..]] {
+        let (status, body) = call(&nothing, "POST", &vote, Some(vec![0]), headers).unwrap();
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("server.encrypt"), "{body}");
+    }
+    let join = br#"{"node_id": 7, "addr": "127.0.0.1:1"}"#.to_vec();
+    for url in [
+        format!("http://{}/raft/join", a.rpc),
+        format!("http://{}/raft/join", a.serf),
+    ] {
+        let (status, body) = call(&nothing, "POST", &url, Some(join.clone()), &json).unwrap();
+        assert_eq!(status, 403, "{url}: {body}");
+    }
+    let (status, _) = call(
+        &nothing,
+        "GET",
+        &format!("http://{}/serf/id", a.serf),
+        None,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(status, 403, "/serf/id without the secret");
+    // With it, the call reaches the handler (which refuses the bogus body).
+    let (status, body) = call(&nothing, "POST", &vote, Some(vec![0]), &with_secret).unwrap();
+    assert_eq!(status, 400, "{body}");
+    // The RPC port no longer serves the HTTP API; the clients' endpoints stay.
+    let (status, body) = call(
+        &nothing,
+        "GET",
+        &format!("http://{}/v1/jobs", a.rpc),
+        None,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(status, 404, "/v1/jobs on the RPC port: {body}");
+    let (status, _) = call(
+        &nothing,
+        "GET",
+        &format!("http://{}/v1/service/none", a.rpc),
+        None,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(status, 200, "a client endpoint on the RPC port");
+
+    // A server without the key cannot join: its log says why; the cluster keeps two voters.
+    let log = dir.join("c.log");
+    let mut c = spawn_logged(
+        &dir,
+        &[
+            "-server",
+            "-retry-join",
+            &a.serf,
+            "-data-dir",
+            &dc,
+            "-node",
+            "c",
+        ],
+        &log,
+    );
+    let line = wait_for(
+        Duration::from_secs(60),
+        "the keyless server's refused join",
+        || {
+            let t = std::fs::read_to_string(&log).ok()?;
+            t.lines()
+                .find(|l| l.contains("join refused") && l.contains("HTTP 403"))
+                .map(str::to_string)
+        },
+    );
+    assert!(line.contains("server.encrypt"), "{line}");
+    let (_, peers) = get(a, "/v1/status/peers");
+    assert_eq!(peers.as_array().map(Vec::len), Some(2), "{peers}");
+    let _ = c.kill();
+    let _ = c.wait();
+    drop(agents);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `orch agent` with a broken `tls` block or key stops at once, naming the setting.
+#[test]
+fn wrong_tls_settings_are_refused_by_name() {
+    let dir = temp_dir("tls-config");
+    let pki = Pki::make(&dir.join("pki"));
+    let (cert, key) = pki.cert("server");
+    let not_pem = dir.join("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let not_pem = not_pem.to_str().unwrap();
+    let ca = pki.ca();
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "tls {\n  http = true\n}\n".into(),
+            "tls.ca_file is required",
+        ),
+        (
+            format!("tls {{\n  http = true\n  ca_file = \"{ca}\"\n  key_file = \"{key}\"\n}}\n"),
+            "tls.cert_file is required",
+        ),
+        (
+            format!(
+                "tls {{\n  rpc = true\n  ca_file = \"/nonexistent/ca.pem\"\n  cert_file = \"{cert}\"\n  key_file = \"{key}\"\n}}\n"
+            ),
+            "tls.ca_file: cannot read /nonexistent/ca.pem",
+        ),
+        (
+            format!(
+                "tls {{\n  rpc = true\n  ca_file = \"{ca}\"\n  cert_file = \"{not_pem}\"\n  key_file = \"{key}\"\n}}\n"
+            ),
+            "tls.cert_file:",
+        ),
+        (
+            format!(
+                "tls {{\n  rpc = true\n  ca_file = \"{ca}\"\n  cert_file = \"{cert}\"\n  key_file = \"{not_pem}\"\n}}\n"
+            ),
+            "tls.key_file:",
+        ),
+        (
+            "tls {\n  tls_min_version = \"tls12\"\n}\n".into(),
+            "unknown field",
+        ),
+        (
+            "tls {\n  verify_https_client = true\n}\n".into(),
+            "needs tls.http",
+        ),
+        (
+            "server {\n  encrypt = \"not base64!\"\n}\n".into(),
+            "server.encrypt",
+        ),
+    ];
+    for (i, (config, expected)) in cases.iter().enumerate() {
+        let path = dir.join(format!("bad-{i}.hcl"));
+        std::fs::write(&path, config).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_orch"))
+            .args(["agent", "-dev", "-config", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let t = text(&out);
+        assert!(!out.status.success(), "accepted:\n{config}");
+        assert!(
+            t.contains(expected),
+            "{config}: expected {expected:?} in\n{t}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
