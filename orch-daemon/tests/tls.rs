@@ -153,7 +153,7 @@ job "tlsjob" {
       driver = "raw_exec"
       config {
         command = "/bin/sh"
-        args    = ["-c", "exec sleep 300"]
+        args    = ["-c", "echo tls-hello; exec sleep 300"]
       }
       resources {
         cpu    = 50
@@ -356,18 +356,24 @@ fn a_tls_cluster_forms_runs_work_and_refuses_outsiders() {
         &["job", "run", "-detach", job_file.to_str().unwrap()],
     );
     assert!(out.status.success(), "job run over TLS: {}", text(&out));
+    let alloc = wait_for(Duration::from_secs(60), "the TLS job running", || {
+        let allocs = get_json(&cli_opts, &format!("{}/v1/job/tlsjob/allocations", c.http))?;
+        allocs
+            .as_array()?
+            .iter()
+            .find(|a| a["ClientStatus"] == "running")
+            .and_then(|a| a["ID"].as_str().map(str::to_string))
+    });
+    // A server forwards /v1/client/fs to the client agent's HTTPS API.
     wait_for(
-        Duration::from_secs(60),
-        "the TLS job's allocation running",
+        Duration::from_secs(30),
+        "the task's log through a server",
         || {
-            let allocs = get_json(&cli_opts, &format!("{}/v1/job/tlsjob/allocations", c.http))?;
-            allocs
-                .as_array()?
-                .iter()
-                .any(|a| a["ClientStatus"] == "running")
-                .then_some(())
+            let out = cli(&a.http, &pki, &["alloc", "logs", &alloc, "t"]);
+            text(&out).contains("tls-hello").then_some(())
         },
     );
+    cli_variants(&pki, &a);
     // Through the client agent too: it finds a server's HTTPS API via the RPC port.
     let out = cli(&client.http, &pki, &["job", "status", "tlsjob"]);
     assert!(
@@ -378,6 +384,85 @@ fn a_tls_cluster_forms_runs_work_and_refuses_outsiders() {
 
     python_nomad_over_tls(&pki, &a);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The CLI's other ways to name TLS: Nomad's variables, `-tls-skip-verify`,
+/// `-tls-server-name`.
+fn cli_variants(pki: &Pki, agent: &Agent) {
+    let (cert, key) = pki.cert("cli");
+    let orch = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_orch"));
+        c.env_remove("ORCH_ADDR");
+        c
+    };
+    let out = orch()
+        .args(["node", "status"])
+        .env("NOMAD_ADDR", &agent.http)
+        .env("NOMAD_CACERT", pki.ca())
+        .env("NOMAD_CLIENT_CERT", &cert)
+        .env("NOMAD_CLIENT_KEY", &key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "NOMAD_* variables: {}", text(&out));
+    let out = orch()
+        .args([
+            "-address",
+            &agent.http,
+            "-tls-skip-verify",
+            "-client-cert",
+            &cert,
+        ])
+        .args(["-client-key", &key, "node", "status"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "hoisted -tls-skip-verify: {}",
+        text(&out)
+    );
+    let by_name = |name: &str| {
+        orch()
+            .args([
+                "node",
+                "status",
+                "-address",
+                &agent.http,
+                "-ca-cert",
+                &pki.ca(),
+            ])
+            .args([
+                "-client-cert",
+                &cert,
+                "-client-key",
+                &key,
+                "-tls-server-name",
+                name,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = by_name("server.global.nomad");
+    assert!(out.status.success(), "-tls-server-name: {}", text(&out));
+    let out = by_name("server.elsewhere.nomad");
+    assert!(
+        !out.status.success(),
+        "a wrong -tls-server-name was accepted"
+    );
+    let out = orch()
+        .args([
+            "node",
+            "status",
+            "-address",
+            &agent.http,
+            "-ca-cert",
+            &pki.ca(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "the CLI without a certificate was accepted"
+    );
 }
 
 /// python-nomad with `secure`, `verify` and `cert` talks to the HTTPS API; without a
