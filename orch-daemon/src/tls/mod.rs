@@ -361,3 +361,6 @@ impl AgentSecurity {
         PeerGuard::new(self.secret.clone(), self.rpc_tls().cloned())
     }
 }
+
+#[cfg(test)]
+mod tests;
