@@ -1,193 +1,30 @@
 //! Mutual TLS and the cluster secret on real agents: certificates made by `orch tls`,
 //! a three-server cluster and a client over TLS, the CLI and python-nomad with
 //! certificates, refusals at the handshake and at the Raft routes, and the cluster
-//! secret keeping non-members out.
+//! secret keeping non-members out. Helpers: `common::tls`.
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::tls::*;
 use common::*;
 use orch_daemon::tls::ClientTlsOptions;
-use serde_json::Value;
 
-/// A CA and one certificate per role, made by the real `orch tls` commands in `dir`.
-struct Pki {
-    dir: PathBuf,
+/// `orch agent` arguments for server or client `name` with its data in `dir/<name>`.
+fn agent_args(dir: &Path, name: &str, role: &[&str], config: &str) -> Vec<String> {
+    let mut args: Vec<String> = role.iter().map(|s| s.to_string()).collect();
+    let data = dir.join(name).to_str().unwrap().to_string();
+    args.extend(["-data-dir".into(), data, "-node".into(), name.into()]);
+    args.extend(["-config".into(), config.into()]);
+    args
 }
 
-impl Pki {
-    fn make(dir: &Path) -> Pki {
-        std::fs::create_dir_all(dir).unwrap();
-        orch_in(dir, &["tls", "ca", "create"]);
-        for role in ["-server", "-client", "-cli"] {
-            orch_in(dir, &["tls", "cert", "create", role]);
-        }
-        Pki {
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.dir.join(name).to_str().unwrap().to_string()
-    }
-
-    fn ca(&self) -> String {
-        self.file("nomad-agent-ca.pem")
-    }
-
-    fn cert(&self, role: &str) -> (String, String) {
-        (
-            self.file(&format!("global-{role}-nomad.pem")),
-            self.file(&format!("global-{role}-nomad-key.pem")),
-        )
-    }
-
-    /// Caller options: trust this CA, present the `role` certificate.
-    fn caller(&self, role: &str) -> ClientTlsOptions {
-        let (cert, key) = self.cert(role);
-        ClientTlsOptions {
-            ca_cert: Some(self.ca().into()),
-            client_cert: Some(cert.into()),
-            client_key: Some(key.into()),
-            ..ClientTlsOptions::default()
-        }
-    }
-
-    /// An agent config turning on every TLS setting with the `role` certificate.
-    fn agent_config(&self, role: &str) -> String {
-        let (cert, key) = self.cert(role);
-        let path = self.file(&format!("tls-{role}.hcl"));
-        std::fs::write(
-            &path,
-            format!(
-                "tls {{\n  http = true\n  rpc = true\n  ca_file = \"{}\"\n  cert_file = \"{cert}\"\n  key_file = \"{key}\"\n  verify_server_hostname = true\n  verify_https_client = true\n}}\n",
-                self.ca()
-            ),
-        )
-        .unwrap();
-        path
-    }
-
-    /// The CLI's TLS flags for the `cli` certificate.
-    fn cli_flags(&self) -> Vec<String> {
-        let (cert, key) = self.cert("cli");
-        vec![
-            "-ca-cert".into(),
-            self.ca(),
-            "-client-cert".into(),
-            cert,
-            "-client-key".into(),
-            key,
-        ]
-    }
-}
-
-/// One request with `opts`; `Err` when no HTTP answer came (refused handshake).
-fn call(
-    opts: &ClientTlsOptions,
-    method: &str,
-    url: &str,
-    body: Option<Vec<u8>>,
-    headers: &[(&str, &str)],
-) -> Result<(u16, String), String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = opts
-            .apply(orch_daemon::tls::http_client_builder().timeout(Duration::from_secs(10)))
-            .map_err(|e| e.to_string())?
-            .build()
-            .map_err(|e| e.to_string())?;
-        let mut req = client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        if let Some(b) = body {
-            req = req.body(b);
-        }
-        let resp = req.send().await.map_err(|e| format!("{e:?}"))?;
-        let status = resp.status().as_u16();
-        Ok((status, resp.text().await.unwrap_or_default()))
-    })
-}
-
-fn get_json(opts: &ClientTlsOptions, url: &str) -> Option<Value> {
-    match call(opts, "GET", url, None, &[]) {
-        Ok((200, text)) => serde_json::from_str(&text).ok(),
-        _ => None,
-    }
-}
-
-/// Waits until every agent names the same leader and the first has `voters` peers.
-fn wait_tls_cluster(opts: &ClientTlsOptions, agents: &[&Agent], voters: usize) {
-    wait_for(
-        Duration::from_secs(60),
-        "a TLS cluster with one leader",
-        || {
-            let peers = get_json(opts, &format!("{}/v1/status/peers", agents[0].http))?;
-            let leaders: Vec<Option<Value>> = agents
-                .iter()
-                .map(|a| get_json(opts, &format!("{}/v1/status/leader", a.http)))
-                .collect();
-            (peers.as_array()?.len() == voters
-                && leaders.iter().all(|l| {
-                    l.as_ref()
-                        .and_then(Value::as_str)
-                        .is_some_and(|s| !s.is_empty())
-                })
-                && leaders.iter().all(|l| *l == leaders[0]))
-            .then_some(())
-        },
-    )
-}
-
-const SLEEP_JOB: &str = r#"
-job "tlsjob" {
-  group "g" {
-    task "t" {
-      driver = "raw_exec"
-      config {
-        command = "/bin/sh"
-        args    = ["-c", "echo tls-hello; exec sleep 300"]
-      }
-      resources {
-        cpu    = 50
-        memory = 32
-      }
-    }
-  }
-}
-"#;
-
-fn cli(agent_http: &str, pki: &Pki, args: &[&str]) -> std::process::Output {
-    let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let verb_words = all
-        .iter()
-        .take_while(|a| !a.starts_with('-'))
-        .count()
-        .min(2);
-    let mut flags = vec!["-address".to_string(), agent_http.to_string()];
-    flags.extend(pki.cli_flags());
-    all.splice(verb_words..verb_words, flags);
-    Command::new(env!("CARGO_BIN_EXE_orch"))
-        .args(&all)
-        .env_remove("ORCH_ADDR")
-        .env_remove("NOMAD_ADDR")
-        .output()
-        .unwrap()
-}
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+fn start_args(dir: &Path, args: &[String]) -> Agent {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    start(dir, &refs)
 }
 
 #[test]
@@ -196,58 +33,36 @@ fn a_tls_cluster_forms_runs_work_and_refuses_outsiders() {
     let pki = Pki::make(&dir.join("pki"));
     let other = Pki::make(&dir.join("other-ca"));
     let server_cfg = pki.agent_config("server");
-    let client_cfg = pki.agent_config("client");
     let cli_opts = pki.caller("cli");
-    let data = |n: &str| dir.join(n).to_str().unwrap().to_string();
-
-    let (da, db, dc, dcl) = (data("a"), data("b"), data("c"), data("client"));
-    let a = start(
-        &dir,
-        &[
-            "-server",
-            "-bootstrap-expect",
-            "1",
-            "-data-dir",
-            &da,
-            "-node",
-            "a",
-            "-config",
-            &server_cfg,
-        ],
-    );
+    let boot = ["-server", "-bootstrap-expect", "1"];
+    let a = start_args(&dir, &agent_args(&dir, "a", &boot, &server_cfg));
     assert!(a.http.starts_with("https://"), "{}", a.http);
     wait_tls_cluster(&cli_opts, &[&a], 1);
-    let b = start(
-        &dir,
-        &[
-            "-server",
-            "-retry-join",
-            &a.serf,
-            "-data-dir",
-            &db,
-            "-node",
-            "b",
-            "-config",
-            &server_cfg,
-        ],
-    );
-    let c = start(
-        &dir,
-        &[
-            "-server",
-            "-retry-join",
-            &a.serf,
-            "-data-dir",
-            &dc,
-            "-node",
-            "c",
-            "-config",
-            &server_cfg,
-        ],
-    );
+    let join = ["-server", "-retry-join", a.serf.as_str()];
+    let b = start_args(&dir, &agent_args(&dir, "b", &join, &server_cfg));
+    let c = start_args(&dir, &agent_args(&dir, "c", &join, &server_cfg));
     wait_tls_cluster(&cli_opts, &[&a, &b, &c], 3);
 
-    // Refused at the HTTPS handshake: plain HTTP, no certificate, another CA's certificate.
+    https_port_refuses_outsiders(&pki, &other, &a);
+    rpc_port_is_for_members(&pki, &a);
+    let client_cfg = pki.agent_config("client");
+    let client = start_args(
+        &dir,
+        &agent_args(
+            &dir,
+            "tls-client",
+            &["-client", "-servers", &b.rpc],
+            &client_cfg,
+        ),
+    );
+    a_client_runs_a_task_over_tls(&dir, &pki, [&a, &b, &c], &client);
+    cli_variants(&pki, &a);
+    python_nomad_over_tls(&pki, &a);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Refused at the HTTPS handshake: plain HTTP, no certificate, another CA's certificate.
+fn https_port_refuses_outsiders(pki: &Pki, other: &Pki, a: &Agent) {
     let plain = a.http.replace("https://", "http://");
     let nothing = ClientTlsOptions::default();
     let refused = call(
@@ -272,66 +87,49 @@ fn a_tls_cluster_forms_runs_work_and_refuses_outsiders() {
     foreign.ca_cert = Some(pki.ca().into());
     let r = call(&foreign, "GET", &leader_url, None, &[]);
     assert!(r.is_err(), "another CA's certificate was accepted: {r:?}");
-    assert!(call(&cli_opts, "GET", &leader_url, None, &[]).is_ok());
+    assert!(call(&pki.caller("cli"), "GET", &leader_url, None, &[]).is_ok());
+}
 
-    // The RPC port: mutual TLS, Raft routes for servers only, no /v1 API.
+/// The RPC port: mutual TLS, Raft routes for server certificates only, no /v1 API.
+fn rpc_port_is_for_members(pki: &Pki, a: &Agent) {
     let rpc = |path: &str| format!("https://{}{path}", a.rpc);
-    let r = call(
-        &nothing,
-        "GET",
-        &format!("http://{}/raft/health", a.rpc),
-        None,
-        &[],
-    );
+    let plain = format!("http://{}/raft/health", a.rpc);
+    let r = call(&ClientTlsOptions::default(), "GET", &plain, None, &[]);
     assert!(
         !matches!(r, Ok((200, _))),
         "plain HTTP on the RPC port: {r:?}"
     );
-    for role in ["client", "cli"] {
-        let (status, body) = call(
+    let vote = |role: &str| {
+        call(
             &pki.caller(role),
             "POST",
             &rpc("/raft/vote"),
             Some(vec![0]),
             &[],
         )
-        .unwrap();
+    };
+    for role in ["client", "cli"] {
+        let (status, body) = vote(role).unwrap();
         assert_eq!(
             status, 403,
             "a {role} certificate called /raft/vote: {body}"
         );
         assert!(body.contains("server.global.nomad"), "{body}");
     }
-    let (status, body) = call(
-        &pki.caller("server"),
-        "POST",
-        &rpc("/raft/vote"),
-        Some(vec![0]),
-        &[],
-    )
-    .unwrap();
+    let (status, body) = vote("server").unwrap();
     assert_eq!(
         status, 400,
         "a server certificate reaches the handler: {body}"
     );
     let (status, body) = call(&pki.caller("server"), "GET", &rpc("/v1/jobs"), None, &[]).unwrap();
     assert_eq!(status, 404, "/v1/jobs on the RPC port: {body}");
+}
 
-    // A client agent joins over TLS (RPC port) and runs a task.
-    let client = start(
-        &dir,
-        &[
-            "-client",
-            "-servers",
-            &b.rpc,
-            "-data-dir",
-            &dcl,
-            "-node",
-            "tls-client",
-            "-config",
-            &client_cfg,
-        ],
-    );
+/// A client agent joined over TLS (RPC port) runs a job submitted with the CLI through
+/// a follower; its log comes back through a server; the client agent itself answers
+/// `job status` by finding a server's HTTPS API.
+fn a_client_runs_a_task_over_tls(dir: &Path, pki: &Pki, [a, b, c]: [&Agent; 3], client: &Agent) {
+    let cli_opts = pki.caller("cli");
     wait_for(Duration::from_secs(60), "the client node ready", || {
         let nodes = get_json(&cli_opts, &format!("{}/v1/nodes", a.http))?;
         nodes
@@ -340,19 +138,17 @@ fn a_tls_cluster_forms_runs_work_and_refuses_outsiders() {
             .any(|n| n["Name"] == "tls-client" && n["Status"] == "ready")
             .then_some(())
     });
-    let out = cli(&c.http, &pki, &["node", "status"]);
+    let out = cli(&c.http, pki, &["node", "status"]);
     assert!(
         out.status.success() && text(&out).contains("tls-client"),
         "{}",
         text(&out)
     );
-
-    // The CLI with certificates: job run through a follower, status from another.
     let job_file = dir.join("tlsjob.nomad.hcl");
     std::fs::write(&job_file, SLEEP_JOB).unwrap();
     let out = cli(
         &b.http,
-        &pki,
+        pki,
         &["job", "run", "-detach", job_file.to_str().unwrap()],
     );
     assert!(out.status.success(), "job run over TLS: {}", text(&out));
@@ -369,24 +165,18 @@ fn a_tls_cluster_forms_runs_work_and_refuses_outsiders() {
         Duration::from_secs(30),
         "the task's log through a server",
         || {
-            let out = cli(&a.http, &pki, &["alloc", "logs", &alloc, "t"]);
+            let out = cli(&a.http, pki, &["alloc", "logs", &alloc, "t"]);
             text(&out).contains("tls-hello").then_some(())
         },
     );
-    cli_variants(&pki, &a);
-    // Through the client agent too: it finds a server's HTTPS API via the RPC port.
-    let out = cli(&client.http, &pki, &["job", "status", "tlsjob"]);
+    let out = cli(&client.http, pki, &["job", "status", "tlsjob"]);
     assert!(
         out.status.success() && text(&out).contains("running"),
         "job status through the client agent: {}",
         text(&out)
     );
-
-    python_nomad_over_tls(&pki, &a);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
-/// The CLI's other ways to name TLS: Nomad's variables, `-tls-skip-verify`,
 /// `-tls-server-name`.
 fn cli_variants(pki: &Pki, agent: &Agent) {
     let (cert, key) = pki.cert("cli");
@@ -526,7 +316,7 @@ fn the_cluster_secret_admits_members_and_refuses_others() {
     std::fs::write(&cfg, format!("server {{\n  encrypt = \"{SECRET}\"\n}}\n")).unwrap();
     let cfg = cfg.to_str().unwrap().to_string();
     let data = |n: &str| dir.join(n).to_str().unwrap().to_string();
-    let (da, db, dc) = (data("a"), data("b"), data("c"));
+    let (da, db) = (data("a"), data("b"));
     let a = start(
         &dir,
         &[
@@ -559,6 +349,15 @@ fn the_cluster_secret_admits_members_and_refuses_others() {
     let agents = [a, b];
     wait_one_leader(&agents, 2);
     let a = &agents[0];
+    peer_calls_need_the_secret(a);
+    a_keyless_server_cannot_join(&dir, a);
+    drop(agents);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Raft, join and `/serf/id` calls without the secret (or with another) get 403; with
+/// it they reach the handlers. The RPC port keeps only the clients' endpoints of `/v1`.
+fn peer_calls_need_the_secret(a: &Agent) {
     let nothing = ClientTlsOptions::default();
     let with_secret = [("x-orch-cluster-secret", SECRET)];
     let wrong_secret = [("x-orch-cluster-secret", "d3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmc=")];
@@ -610,11 +409,14 @@ fn the_cluster_secret_admits_members_and_refuses_others() {
     )
     .unwrap();
     assert_eq!(status, 200, "a client endpoint on the RPC port");
+}
 
-    // A server without the key cannot join: its log says why; the cluster keeps two voters.
+/// A server without the key cannot join: its log says why; the cluster keeps two voters.
+fn a_keyless_server_cannot_join(dir: &Path, a: &Agent) {
+    let dc = dir.join("c").to_str().unwrap().to_string();
     let log = dir.join("c.log");
     let mut c = spawn_logged(
-        &dir,
+        dir,
         &[
             "-server",
             "-retry-join",
@@ -641,8 +443,6 @@ fn the_cluster_secret_admits_members_and_refuses_others() {
     assert_eq!(peers.as_array().map(Vec::len), Some(2), "{peers}");
     let _ = c.kill();
     let _ = c.wait();
-    drop(agents);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// `orch agent` with a broken `tls` block or key stops at once, naming the setting.

@@ -204,98 +204,26 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
     };
 
     let client = if config.client.enabled {
-        // Remote servers are named by their RPC port; a server+client agent's client
-        // calls its own HTTP API.
-        let link = crate::tls::http_client_builder().connect_timeout(Duration::from_secs(2));
-        let (servers, servers_link) = if !config.client.servers.is_empty() {
-            (config.client.servers.clone(), security.rpc_link(link))
-        } else {
-            (vec![http_addr.to_string()], security.http_link(link))
-        };
-        let servers_link = servers_link.map_err(|e| e.to_string())?;
-        let shim = std::env::current_exe()
-            .map_err(|e| format!("cannot find the orch binary to supervise tasks with: {e}"))?;
-        let client = Client::new(ClientSettings {
-            config: config.client.clone(),
-            name: config.name.clone(),
-            region: config.region.clone(),
-            datacenter: config.datacenter.clone(),
-            servers,
-            servers_link,
-            data_dir: data_dir.clone(),
-            http_addr: http_addr.to_string(),
-            bind_addr: bind.clone(),
-            drivers: if config.raw_exec_enabled() {
-                DriverRegistry::with_builtin(shim)
-            } else {
-                DriverRegistry::without_raw_exec(shim)
-            },
-        })
-        .map_err(|e| e.to_string())?;
-        client.start().await;
-        Some(client)
+        Some(start_client(&config, &security, &data_dir, &bind, http_addr).await?)
     } else {
         None
     };
-
-    let client_http = ClientHttp {
-        client: client.clone(),
-        state: server.as_ref().map(|s| s.state.clone()),
-        http: security
-            .http_link(crate::tls::http_client_builder())
-            .map_err(|e| e.to_string())?,
-    };
-    let app = match &server {
-        Some(s) => {
-            let mut api = ApiState::new(
-                s.state.clone(),
-                Arc::clone(&s.replicator),
-                AgentInfo {
-                    name: config.name.clone(),
-                    region: config.region.clone(),
-                    datacenter: config.datacenter.clone(),
-                    node_id: client.as_ref().map(|c| c.node_id().to_string()),
-                    version: env!("CARGO_PKG_VERSION").to_string(),
-                    http_addr: http_addr.to_string(),
-                    server: true,
-                },
-            );
-            api.leader = Some(Arc::clone(&s.leader));
-            api.peers = s.node.peer_link();
-            let app = router(Arc::new(api)).merge(client_router(client_http));
-            s.node.serve_api_on_rpc(rpc_port_router(app.clone()));
-            app
-        }
-        None => {
-            let proxy = proxy_router(
-                config.client.servers.clone(),
-                security
-                    .rpc_link(crate::tls::http_client_builder())
-                    .map_err(|e| e.to_string())?,
-                client_http.http.clone(),
-            );
-            client_router(client_http).merge(proxy)
-        }
-    };
+    let app = api_app(
+        &config,
+        &security,
+        server.as_ref(),
+        client.as_ref(),
+        http_addr,
+    )?;
     print_banner(
         &config,
-        if security.http_tls().is_some() {
-            "https"
-        } else {
-            "http"
-        },
+        security.http_scheme(),
         http_addr,
         server.as_ref(),
         client.as_deref(),
         &data_dir,
     );
-    let http_tls = match security.http_tls() {
-        Some(t) => Some(
-            crate::tls::verify::server_config(t, t.settings.verify_https_client)
-                .map_err(|e| e.to_string())?,
-        ),
-        None => None,
-    };
+    let http_tls = security.http_listener_config().map_err(|e| e.to_string())?;
     let serve = crate::tls::serve(http, http_tls, app, std::future::pending());
     tokio::select! {
         r = serve => r.map_err(|e| format!("HTTP server failed: {e}"))?,
@@ -314,6 +242,91 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
         let _ = std::fs::remove_dir_all(dir);
     }
     Ok(())
+}
+
+/// Starts the client: remote servers are named by their RPC port (called over the RPC
+/// link); a server+client agent's client calls its own HTTP API (the HTTP link).
+async fn start_client(
+    config: &AgentConfig,
+    security: &crate::tls::AgentSecurity,
+    data_dir: &std::path::Path,
+    bind: &str,
+    http_addr: std::net::SocketAddr,
+) -> Result<Arc<Client>, String> {
+    let link = crate::tls::http_client_builder().connect_timeout(Duration::from_secs(2));
+    let (servers, servers_link) = if !config.client.servers.is_empty() {
+        (config.client.servers.clone(), security.rpc_link(link))
+    } else {
+        (vec![http_addr.to_string()], security.http_link(link))
+    };
+    let servers_link = servers_link.map_err(|e| e.to_string())?;
+    let shim = std::env::current_exe()
+        .map_err(|e| format!("cannot find the orch binary to supervise tasks with: {e}"))?;
+    let client = Client::new(ClientSettings {
+        config: config.client.clone(),
+        name: config.name.clone(),
+        region: config.region.clone(),
+        datacenter: config.datacenter.clone(),
+        servers,
+        servers_link,
+        data_dir: data_dir.to_path_buf(),
+        http_addr: http_addr.to_string(),
+        bind_addr: bind.to_string(),
+        drivers: if config.raw_exec_enabled() {
+            DriverRegistry::with_builtin(shim)
+        } else {
+            DriverRegistry::without_raw_exec(shim)
+        },
+    })
+    .map_err(|e| e.to_string())?;
+    client.start().await;
+    Ok(client)
+}
+
+/// The HTTP API this agent serves: a server's whole API (its client endpoints also on
+/// the RPC port), or a client-only agent's client routes plus its pass-through.
+fn api_app(
+    config: &AgentConfig,
+    security: &crate::tls::AgentSecurity,
+    server: Option<&ServerParts>,
+    client: Option<&Arc<Client>>,
+    http_addr: std::net::SocketAddr,
+) -> Result<axum::Router, String> {
+    let client_http = ClientHttp {
+        client: client.cloned(),
+        state: server.map(|s| s.state.clone()),
+        http: security
+            .http_link(crate::tls::http_client_builder())
+            .map_err(|e| e.to_string())?,
+    };
+    let Some(s) = server else {
+        let proxy = proxy_router(
+            config.client.servers.clone(),
+            security
+                .rpc_link(crate::tls::http_client_builder())
+                .map_err(|e| e.to_string())?,
+            client_http.http.clone(),
+        );
+        return Ok(client_router(client_http).merge(proxy));
+    };
+    let mut api = ApiState::new(
+        s.state.clone(),
+        Arc::clone(&s.replicator),
+        AgentInfo {
+            name: config.name.clone(),
+            region: config.region.clone(),
+            datacenter: config.datacenter.clone(),
+            node_id: client.map(|c| c.node_id().to_string()),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            http_addr: http_addr.to_string(),
+            server: true,
+        },
+    );
+    api.leader = Some(Arc::clone(&s.leader));
+    api.peers = s.node.peer_link();
+    let app = router(Arc::new(api)).merge(client_router(client_http));
+    s.node.serve_api_on_rpc(rpc_port_router(app.clone()));
+    Ok(app)
 }
 
 /// Prints the start-up lines (`==> orch agent started`, addresses, drivers, data dir);
@@ -412,24 +425,7 @@ async fn start_server(
     let node = RaftNode::start(raft_config, state.clone())
         .await
         .map_err(|e| e.to_string())?;
-    // Joins name the serf port, as in Nomad: it serves the same Raft endpoints.
-    let serf = tokio::net::TcpListener::bind(format!("{bind}:{}", config.ports.serf))
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot listen on the serf port {bind}:{}: {e}",
-                config.ports.serf
-            )
-        })?;
-    let serf_addr = serf.local_addr().map_err(|e| e.to_string())?;
-    let serf_router = node.rpc_router().merge(bootstrap::identity_router(&node));
-    let serf_tls = match security.rpc_tls() {
-        Some(t) => Some(crate::tls::verify::server_config(t, true).map_err(|e| e.to_string())?),
-        None => None,
-    };
-    tokio::spawn(async move {
-        let _ = crate::tls::serve(serf, serf_tls, serf_router, std::future::pending()).await;
-    });
+    let serf_addr = serve_serf(&node, security, &format!("{bind}:{}", config.ports.serf)).await?;
 
     let joins = config.server.server_join.retry_join.clone();
     if joins.is_empty() {
@@ -445,6 +441,21 @@ async fn start_server(
     }
 
     let replicator: Arc<dyn Replicator> = Arc::new(node.replicator());
+    let leader_config = leader_config(config)?;
+    let leader = Leader::new(state.clone(), Arc::clone(&replicator), leader_config);
+    leader.start().await;
+    node.set_http_addr(advertised_http(http_addr, node.advertise_addr()));
+    Ok(ServerParts {
+        node,
+        state,
+        replicator,
+        leader,
+        serf_addr,
+    })
+}
+
+/// The leader's settings from the `server` block (durations are Go's).
+fn leader_config(config: &AgentConfig) -> Result<LeaderConfig, String> {
     let duration = |v: &Option<String>, name: &str| -> Result<Option<Duration>, String> {
         v.as_deref()
             .map(|s| {
@@ -454,7 +465,7 @@ async fn start_server(
             .transpose()
     };
     let defaults = LeaderConfig::default();
-    let leader_config = LeaderConfig {
+    Ok(LeaderConfig {
         workers: config.server.num_schedulers.unwrap_or(defaults.workers),
         heartbeat_ttl: duration(&config.server.min_heartbeat_ttl, "min_heartbeat_ttl")?
             .unwrap_or(defaults.heartbeat_ttl),
@@ -482,17 +493,26 @@ async fn start_server(
             prometheus_address: config.autoscaler.prometheus_address.clone(),
         },
         ..defaults
-    };
-    let leader = Leader::new(state.clone(), Arc::clone(&replicator), leader_config);
-    leader.start().await;
-    node.set_http_addr(advertised_http(http_addr, node.advertise_addr()));
-    Ok(ServerParts {
-        node,
-        state,
-        replicator,
-        leader,
-        serf_addr,
     })
+}
+
+/// Listens on the serf port: joins name it, as in Nomad, so it serves the same Raft
+/// endpoints (and `/serf/id`) with the RPC port's TLS and guard.
+async fn serve_serf(
+    node: &RaftNode,
+    security: &crate::tls::AgentSecurity,
+    addr: &str,
+) -> Result<std::net::SocketAddr, String> {
+    let serf = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on the serf port {addr}: {e}"))?;
+    let serf_addr = serf.local_addr().map_err(|e| e.to_string())?;
+    let serf_router = node.rpc_router().merge(bootstrap::identity_router(node));
+    let tls = security.rpc_listener_config().map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = crate::tls::serve(serf, tls, serf_router, std::future::pending()).await;
+    });
+    Ok(serf_addr)
 }
 
 /// The agent's TLS material and cluster secret, loaded once at start-up.

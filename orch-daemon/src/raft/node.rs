@@ -192,36 +192,10 @@ impl RaftNode {
             health: health.clone(),
         };
         let security = config.network.security.clone();
-        let app = security
-            .peer_guard()
-            .protect(raft_router(rpc))
-            .merge(http_addr_router(http_addr.clone()))
-            .fallback(move |req: axum::extract::Request| {
-                let api = late_api.get().cloned();
-                async move {
-                    use axum::response::IntoResponse;
-                    use tower::ServiceExt;
-                    match api {
-                        Some(router) => match router.oneshot(req).await {
-                            Ok(resp) => resp.into_response(),
-                            Err(never) => match never {},
-                        },
-                        None => (
-                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                            "the server is starting; retry in a moment",
-                        )
-                            .into_response(),
-                    }
-                }
-            });
-        let tls = match security.rpc_tls() {
-            // RPC is mutual TLS: every caller (server or client) presents a certificate.
-            Some(tls) => Some(
-                crate::tls::verify::server_config(tls, true)
-                    .map_err(|e| RaftError::Raft(e.to_string()))?,
-            ),
-            None => None,
-        };
+        let app = rpc_app(rpc, &security, http_addr.clone(), late_api);
+        let tls = security
+            .rpc_listener_config()
+            .map_err(|e| RaftError::Raft(e.to_string()))?;
         let http_task = tokio::spawn(async move {
             let stop = async move {
                 let _ = stop_rx.await;
@@ -426,6 +400,39 @@ impl RaftNode {
             .await
             .map_err(|e| RaftError::Raft(format!("shutdown: {e}")))
     }
+}
+
+/// The RPC listener's routes: the Raft routes behind the peer guard, the open
+/// `/raft/http-addr`, and whatever the agent later hands over for clients
+/// (`late_api`, 503 until then).
+fn rpc_app(
+    rpc: RpcState,
+    security: &crate::tls::AgentSecurity,
+    http_addr: HttpAddrSlot,
+    late_api: Arc<std::sync::OnceLock<axum::Router>>,
+) -> axum::Router {
+    security
+        .peer_guard()
+        .protect(raft_router(rpc))
+        .merge(http_addr_router(http_addr))
+        .fallback(move |req: axum::extract::Request| {
+            let api = late_api.get().cloned();
+            async move {
+                use axum::response::IntoResponse;
+                use tower::ServiceExt;
+                match api {
+                    Some(router) => match router.oneshot(req).await {
+                        Ok(resp) => resp.into_response(),
+                        Err(never) => match never {},
+                    },
+                    None => (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "the server is starting; retry in a moment",
+                    )
+                        .into_response(),
+                }
+            }
+        })
 }
 
 /// Opens the log database, waiting briefly if a just-stopped instance in this process

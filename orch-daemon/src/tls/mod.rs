@@ -356,6 +356,31 @@ impl AgentSecurity {
         Ok(Link { client, scheme })
     }
 
+    /// `https` when the HTTP API speaks TLS, else `http`.
+    pub fn http_scheme(&self) -> &'static str {
+        if self.http_tls().is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The HTTP API listener's TLS config (`None`: plain HTTP); callers must present a
+    /// certificate from the CA under `verify_https_client`.
+    pub fn http_listener_config(&self) -> Result<Option<Arc<rustls::ServerConfig>>, TlsError> {
+        self.http_tls()
+            .map(|t| verify::server_config(t, t.settings.verify_https_client))
+            .transpose()
+    }
+
+    /// The RPC (and serf) listener's TLS config (`None`: plain HTTP). RPC is mutual TLS:
+    /// every caller, server or client, presents a certificate from the CA.
+    pub fn rpc_listener_config(&self) -> Result<Option<Arc<rustls::ServerConfig>>, TlsError> {
+        self.rpc_tls()
+            .map(|t| verify::server_config(t, true))
+            .transpose()
+    }
+
     /// The guard for routes only servers may call (Raft, joins, forwarding).
     pub fn peer_guard(&self) -> PeerGuard {
         PeerGuard::new(self.secret.clone(), self.rpc_tls().cloned())

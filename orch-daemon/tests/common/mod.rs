@@ -1,6 +1,8 @@
 //! Starting real `orch` agents for integration tests, on ports the OS picks.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
