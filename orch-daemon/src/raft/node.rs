@@ -1,4 +1,8 @@
 //! Starting, bootstrapping, joining and stopping one Raft server.
+//!
+//! The RPC listener speaks TLS when the agent's `tls.rpc` is on (callers must present a
+//! certificate from the CA) and serves the Raft routes behind the peer guard, plus the
+//! client endpoints the agent hands over (`crate::http::rpc_port` says why only those).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
