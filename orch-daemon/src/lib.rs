@@ -17,3 +17,4 @@ pub mod clock;
 pub mod http;
 pub mod raft;
 pub mod server;
+pub mod tls;

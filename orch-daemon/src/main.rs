@@ -14,6 +14,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // reqwest uses rustls without a built-in provider (see orch-daemon/Cargo.toml).
+    orch_daemon::tls::ensure_crypto_provider();
     match orch_daemon::cli::run(&args) {
         Ok(code) => code,
         Err(e) => {

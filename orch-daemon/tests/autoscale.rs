@@ -222,7 +222,9 @@ fn wait_http(url: &str) {
             .build()
             .ok()?;
         rt.block_on(async {
-            reqwest::get(url)
+            orch_daemon::tls::http_client()
+                .get(url)
+                .send()
                 .await
                 .ok()
                 .filter(|r| r.status().is_success())

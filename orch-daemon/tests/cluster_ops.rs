@@ -35,7 +35,7 @@ fn client_calls_to_a_follower_reach_the_leader() {
         .build()
         .unwrap();
     let resp = rt.block_on(async {
-        reqwest::Client::new()
+        orch_daemon::tls::http_client()
             .put(format!("{}/v1/internal/node/{id}/heartbeat", follower.http))
             .json(&serde_json::json!({"Status": "ready"}))
             .send()

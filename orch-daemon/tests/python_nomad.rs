@@ -9,46 +9,6 @@ use std::process::Command;
 
 use common::*;
 
-const PYTHON_NOMAD: &str = "python-nomad==2.1.0";
-
-fn venv_python() -> std::path::PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-nomad-venv");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(
-            ok,
-            "python3 -m venv failed: install Python 3 with venv (Debian: python3-venv)"
-        );
-    }
-    let installed = Command::new(&python)
-        .args(["-c", "import nomad"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !installed {
-        let ok = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                PYTHON_NOMAD,
-            ])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "pip install {PYTHON_NOMAD} failed (needs PyPI)");
-    }
-    python
-}
-
 #[test]
 fn python_nomad_works_unchanged_against_a_dev_agent() {
     let python = venv_python();

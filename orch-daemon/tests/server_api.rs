@@ -31,7 +31,9 @@ impl Lines {
 }
 
 async fn subscribe(agent: &Agent, query: &str) -> Lines {
-    let resp = reqwest::get(format!("{}/v1/event/stream?{query}", agent.http))
+    let resp = orch_daemon::tls::http_client()
+        .get(format!("{}/v1/event/stream?{query}", agent.http))
+        .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
@@ -52,7 +54,7 @@ fn event_stream_reports_commits_live_and_from_an_index() {
         .unwrap();
     rt.block_on(async {
         let mut jobs = subscribe(&agent, "topic=Job:web").await;
-        let resp = reqwest::Client::new()
+        let resp = orch_daemon::tls::http_client()
             .put(format!("{}/v1/jobs", agent.http))
             .json(&example_job())
             .send()
@@ -79,7 +81,9 @@ fn event_stream_reports_commits_live_and_from_an_index() {
         let line = evals.next().await;
         assert!(line["Index"].as_u64().unwrap() > index, "{line}");
 
-        let resp = reqwest::get(format!("{}/v1/event/stream?topic=Jobs", agent.http))
+        let resp = orch_daemon::tls::http_client()
+            .get(format!("{}/v1/event/stream?topic=Jobs", agent.http))
+            .send()
             .await
             .unwrap();
         assert_eq!(resp.status(), 400);

@@ -129,7 +129,9 @@ job "frontend" {
         .build()
         .unwrap();
     let status = rt.block_on(async {
-        reqwest::get(format!("http://{text}/"))
+        orch_daemon::tls::http_client()
+            .get(format!("http://{text}/"))
+            .send()
             .await
             .map(|r| r.status().as_u16())
     });

@@ -35,16 +35,19 @@ struct IdentityState {
     rpc_addr: Arc<String>,
 }
 
-/// The `/serf/id` route for the serf port.
+/// The `/serf/id` route for the serf port, behind the server's peer guard (the
+/// cluster secret, the server role under TLS).
 pub fn identity_router(node: &RaftNode) -> Router {
     let state = IdentityState {
         raft: node.raft().clone(),
         node_id: node.node_id(),
         rpc_addr: Arc::new(node.advertise_addr().to_string()),
     };
-    Router::new()
-        .route("/serf/id", get(identity))
-        .with_state(state)
+    node.security().peer_guard().protect(
+        Router::new()
+            .route("/serf/id", get(identity))
+            .with_state(state),
+    )
 }
 
 async fn identity(State(s): State<IdentityState>) -> Json<ServerIdentity> {
@@ -64,10 +67,8 @@ pub async fn form_or_join(
     expect: u32,
     retry_max: u32,
 ) -> Result<(), String> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .map_err(|e| e.to_string())?;
+    // The serf port speaks what the RPC port does: TLS and the cluster secret.
+    let link = node.peer_link();
     let me = node.node_id();
     for round in 0u32.. {
         if node.raft().is_initialized().await.unwrap_or(false)
@@ -76,8 +77,13 @@ pub async fn form_or_join(
             return Ok(()); // Someone added us.
         }
         for addr in joins {
-            if node.join(addr, Duration::from_secs(1)).await.is_ok() {
-                return Ok(());
+            match node.join(addr, Duration::from_secs(1)).await {
+                Ok(()) => return Ok(()),
+                // A refusal is not a cluster still starting: say so every time.
+                Err(e) if e.to_string().contains("HTTP 403") => {
+                    tracing::warn!(error = %e, "join refused")
+                }
+                Err(e) => tracing::debug!(error = %e, "join: retrying"),
             }
         }
         if expect > 1 {
@@ -85,12 +91,13 @@ pub async fn form_or_join(
                 BTreeMap::from([(me, node.advertise_addr().to_string())]);
             let mut someone_initialized = false;
             for addr in joins {
-                let url = if addr.starts_with("http") {
-                    format!("{addr}/serf/id")
-                } else {
-                    format!("http://{addr}/serf/id")
-                };
-                if let Ok(r) = client.get(url).send().await
+                let url = link.url(addr, "/serf/id");
+                if let Ok(r) = link
+                    .client()
+                    .get(url)
+                    .timeout(Duration::from_secs(2))
+                    .send()
+                    .await
                     && let Ok(id) = r.json::<ServerIdentity>().await
                 {
                     someone_initialized |= id.initialized && id.node_id != me;

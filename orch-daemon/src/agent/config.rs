@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod tls;
+pub use tls::TlsBlock;
+
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -117,6 +120,10 @@ pub struct ServerConfig {
     /// from the log rather than a whole snapshot (Nomad's `raft_trailing_logs`; orch's
     /// default is 1000: its entries are batches of many writes, not single writes).
     pub raft_trailing_logs: Option<u64>,
+    /// Nomad's gossip key (base64). orch has no gossip: it is the cluster secret every
+    /// peer call (Raft, join, forwarding) carries in a header, compared in constant
+    /// time; servers without it cannot join or vote. Unset: peer routes are open.
+    pub encrypt: Option<String>,
 }
 
 /// `client` block.
@@ -318,6 +325,8 @@ pub struct AgentConfig {
     pub acl: AclBlock,
     /// Task driver plugins (`plugin "raw_exec" { config { enabled = true } }`).
     pub plugin: std::collections::BTreeMap<String, PluginBlock>,
+    /// TLS for the HTTP API and the RPC port.
+    pub tls: TlsBlock,
     /// Dev mode: one in-memory server+client on 127.0.0.1.
     #[serde(skip)]
     pub dev: bool,
@@ -338,6 +347,7 @@ impl Default for AgentConfig {
             autoscaler: AutoscalerBlock::default(),
             acl: AclBlock::default(),
             plugin: Default::default(),
+            tls: TlsBlock::default(),
             dev: false,
         }
     }
@@ -420,6 +430,10 @@ impl AgentConfig {
         if other.server.raft_trailing_logs.is_some() {
             self.server.raft_trailing_logs = other.server.raft_trailing_logs;
         }
+        if other.server.encrypt.is_some() {
+            self.server.encrypt = other.server.encrypt;
+        }
+        self.tls.merge(other.tls);
         for (mine, theirs) in [
             (
                 &mut self.server.eval_gc_threshold,
@@ -548,6 +562,10 @@ impl AgentConfig {
                 "a server needs -bootstrap-expect N (to form a cluster) or -retry-join HOST:PORT (to join one)".into(),
             ));
         }
+        self.tls.check()?;
+        if let Some(key) = &self.server.encrypt {
+            tls::check_encrypt(key)?;
+        }
         if let Some(rate) = self.server.max_heartbeats_per_second
             && !(rate > 0.0 && rate.is_finite())
         {
@@ -568,7 +586,7 @@ impl AgentConfig {
 fn explain_hcl_error(message: &str) -> String {
     if message.contains("unknown field") {
         format!(
-            "{message}; orch supports name, region, datacenter, data_dir, bind_addr, log_level, ports, server, client, autoscaler and plugin \"raw_exec\", \"exec\" or \"java\" (remove or rename the setting)"
+            "{message}; orch supports name, region, datacenter, data_dir, bind_addr, log_level, ports, server, client, autoscaler, acl, tls and plugin \"raw_exec\", \"exec\" or \"java\" (remove or rename the setting)"
         )
     } else {
         message.to_string()

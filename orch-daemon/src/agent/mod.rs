@@ -20,6 +20,7 @@ use crate::client::driver::DriverRegistry;
 use crate::client::{Client, ClientSettings};
 use crate::http::client_acl::{ClientAcl, RemoteAcl};
 use crate::http::client_fs::{ClientHttp, client_router};
+use crate::http::rpc_port::{proxy_router, rpc_port_router};
 use crate::http::{AclSettings, AgentInfo, ApiState, router_with};
 use crate::raft::{RaftConfig, RaftNode, node_id_from_name};
 use crate::server::{Leader, LeaderConfig, Replicator, StateHandle};
@@ -117,6 +118,7 @@ pub fn load_config(args: &[String]) -> Result<AgentConfig, ConfigError> {
             ..Default::default()
         },
         plugin: Default::default(),
+        tls: Default::default(),
         dev: p.has("dev"),
     };
     config.merge(flags);
@@ -193,6 +195,7 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", data_dir.display()))?;
 
+    let security = agent_security(&config)?;
     // The HTTP listener comes first: the client advertises its address.
     let http = tokio::net::TcpListener::bind(format!("{bind}:{}", config.ports.http))
         .await
@@ -205,85 +208,34 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
     let http_addr = http.local_addr().map_err(|e| e.to_string())?;
 
     let server = if config.server.enabled {
-        Some(start_server(&config, &data_dir, &bind, http_addr).await?)
+        Some(start_server(&config, &security, &data_dir, &bind, http_addr).await?)
     } else {
         None
     };
 
     let client = if config.client.enabled {
-        let servers = if !config.client.servers.is_empty() {
-            config.client.servers.clone()
-        } else {
-            vec![http_addr.to_string()]
-        };
-        let shim = std::env::current_exe()
-            .map_err(|e| format!("cannot find the orch binary to supervise tasks with: {e}"))?;
-        let client = Client::new(ClientSettings {
-            config: config.client.clone(),
-            name: config.name.clone(),
-            region: config.region.clone(),
-            datacenter: config.datacenter.clone(),
-            servers,
-            data_dir: data_dir.clone(),
-            http_addr: http_addr.to_string(),
-            bind_addr: bind.clone(),
-            drivers: DriverRegistry::with_options(
-                shim,
-                &config.driver_options().map_err(|e| e.to_string())?,
-            ),
-        })
-        .map_err(|e| e.to_string())?;
-        client.start().await;
-        Some(client)
+        Some(start_client(&config, &security, &data_dir, &bind, http_addr).await?)
     } else {
         None
     };
-
-    let acl_times = config.acl.times().map_err(|e| e.to_string())?;
-    let client_http = ClientHttp {
-        client: client.clone(),
-        state: server.as_ref().map(|s| s.state.clone()),
-        http: reqwest::Client::new(),
-        acl: client_acl(&config, server.as_ref(), acl_times),
-    };
-    let app = match &server {
-        Some(s) => {
-            let mut api = ApiState::new(
-                s.state.clone(),
-                Arc::clone(&s.replicator),
-                AgentInfo {
-                    name: config.name.clone(),
-                    region: config.region.clone(),
-                    datacenter: config.datacenter.clone(),
-                    node_id: client.as_ref().map(|c| c.node_id().to_string()),
-                    version: env!("CARGO_PKG_VERSION").to_string(),
-                    http_addr: http_addr.to_string(),
-                    server: true,
-                },
-            );
-            api.leader = Some(Arc::clone(&s.leader));
-            api.acl = AclSettings {
-                enabled: config.acl.enabled,
-                bootstrap_reset_file: Some(data_dir.join("server").join("acl-bootstrap-reset")),
-                token_min_ttl_nanos: acl_times.token_min_ttl_nanos,
-                token_max_ttl_nanos: acl_times.token_max_ttl_nanos,
-            };
-            let app = router_with(Arc::new(api), client_router(client_http));
-            s.node.serve_api_on_rpc(app.clone());
-            app
-        }
-        None => client_router(client_http).merge(crate::http::client_fs::proxy_router(
-            config.client.servers.clone(),
-        )),
-    };
+    let app = api_app(
+        &config,
+        &security,
+        server.as_ref(),
+        client.as_ref(),
+        http_addr,
+        &data_dir,
+    )?;
     print_banner(
         &config,
+        security.http_scheme(),
         http_addr,
         server.as_ref(),
         client.as_deref(),
         &data_dir,
     );
-    let serve = axum::serve(http, app);
+    let http_tls = security.http_listener_config().map_err(|e| e.to_string())?;
+    let serve = crate::tls::serve(http, http_tls, app, std::future::pending());
     tokio::select! {
         r = serve => r.map_err(|e| format!("HTTP server failed: {e}"))?,
         _ = shutdown_signal() => println!("==> shutting down"),
@@ -303,10 +255,105 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
     Ok(())
 }
 
+/// Starts the client: remote servers are named by their RPC port (called over the RPC
+/// link); a server+client agent's client calls its own HTTP API (the HTTP link).
+async fn start_client(
+    config: &AgentConfig,
+    security: &crate::tls::AgentSecurity,
+    data_dir: &std::path::Path,
+    bind: &str,
+    http_addr: std::net::SocketAddr,
+) -> Result<Arc<Client>, String> {
+    let link = crate::tls::http_client_builder().connect_timeout(Duration::from_secs(2));
+    let (servers, servers_link) = if !config.client.servers.is_empty() {
+        (config.client.servers.clone(), security.rpc_link(link))
+    } else {
+        (vec![http_addr.to_string()], security.http_link(link))
+    };
+    let servers_link = servers_link.map_err(|e| e.to_string())?;
+    let shim = std::env::current_exe()
+        .map_err(|e| format!("cannot find the orch binary to supervise tasks with: {e}"))?;
+    let client = Client::new(ClientSettings {
+        config: config.client.clone(),
+        name: config.name.clone(),
+        region: config.region.clone(),
+        datacenter: config.datacenter.clone(),
+        servers,
+        servers_link,
+        data_dir: data_dir.to_path_buf(),
+        http_addr: http_addr.to_string(),
+        bind_addr: bind.to_string(),
+        drivers: DriverRegistry::with_options(
+            shim,
+            &config.driver_options().map_err(|e| e.to_string())?,
+        ),
+    })
+    .map_err(|e| e.to_string())?;
+    client.start().await;
+    Ok(client)
+}
+
+/// The HTTP API this agent serves: a server's whole API (its client endpoints also on
+/// the RPC port), or a client-only agent's client routes plus its pass-through.
+fn api_app(
+    config: &AgentConfig,
+    security: &crate::tls::AgentSecurity,
+    server: Option<&ServerParts>,
+    client: Option<&Arc<Client>>,
+    http_addr: std::net::SocketAddr,
+    data_dir: &std::path::Path,
+) -> Result<axum::Router, String> {
+    let acl_times = config.acl.times().map_err(|e| e.to_string())?;
+    let rpc_link = security
+        .rpc_link(crate::tls::http_client_builder())
+        .map_err(|e| e.to_string())?;
+    let client_http = ClientHttp {
+        client: client.cloned(),
+        state: server.map(|s| s.state.clone()),
+        http: security
+            .http_link(crate::tls::http_client_builder())
+            .map_err(|e| e.to_string())?,
+        acl: client_acl(config, server, acl_times, &rpc_link),
+    };
+    let Some(s) = server else {
+        let proxy = proxy_router(
+            config.client.servers.clone(),
+            rpc_link,
+            client_http.http.clone(),
+        );
+        return Ok(client_router(client_http).merge(proxy));
+    };
+    let mut api = ApiState::new(
+        s.state.clone(),
+        Arc::clone(&s.replicator),
+        AgentInfo {
+            name: config.name.clone(),
+            region: config.region.clone(),
+            datacenter: config.datacenter.clone(),
+            node_id: client.map(|c| c.node_id().to_string()),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            http_addr: http_addr.to_string(),
+            server: true,
+        },
+    );
+    api.leader = Some(Arc::clone(&s.leader));
+    api.peers = s.node.peer_link();
+    api.acl = AclSettings {
+        enabled: config.acl.enabled,
+        bootstrap_reset_file: Some(data_dir.join("server").join("acl-bootstrap-reset")),
+        token_min_ttl_nanos: acl_times.token_min_ttl_nanos,
+        token_max_ttl_nanos: acl_times.token_max_ttl_nanos,
+    };
+    let app = router_with(Arc::new(api), client_router(client_http));
+    s.node.serve_api_on_rpc(rpc_port_router(app.clone()));
+    Ok(app)
+}
+
 /// Prints the start-up lines (`==> orch agent started`, addresses, drivers, data dir);
 /// tests and operators read the addresses from them, `Data dir:` last.
 fn print_banner(
     config: &AgentConfig,
+    scheme: &str,
     http_addr: std::net::SocketAddr,
     server: Option<&ServerParts>,
     client: Option<&Client>,
@@ -322,7 +369,7 @@ fn print_banner(
         if config.dev { ", dev mode" } else { "" }
     );
     println!("    Node name: {}", config.name);
-    println!("    HTTP API:  http://{http_addr}");
+    println!("    HTTP API:  {scheme}://{http_addr}");
     if let Some(s) = server {
         println!("    Raft RPC:  {}", s.node.local_addr());
         println!("    Serf:      {}", s.serf_addr);
@@ -368,13 +415,14 @@ fn client_acl(
     config: &AgentConfig,
     server: Option<&ServerParts>,
     times: crate::agent::config::AclTimes,
+    rpc: &crate::tls::Link,
 ) -> ClientAcl {
     match (config.acl.enabled, server) {
         (false, _) => ClientAcl::Off,
         (true, Some(s)) => ClientAcl::Local(s.state.clone()),
         (true, None) => ClientAcl::Remote(Arc::new(RemoteAcl::new(
             config.client.servers.clone(),
-            reqwest::Client::new(),
+            rpc.clone(),
             times.cache_ttl,
         ))),
     }
@@ -382,6 +430,7 @@ fn client_acl(
 
 async fn start_server(
     config: &AgentConfig,
+    security: &crate::tls::AgentSecurity,
     data_dir: &std::path::Path,
     bind: &str,
     http_addr: std::net::SocketAddr,
@@ -407,23 +456,16 @@ async fn start_server(
     if let Some(n) = config.server.raft_trailing_logs {
         raft_config.logs_to_keep = n;
     }
+    raft_config.network.security = security.clone();
+    if !config.dev && security.secret.is_none() && security.rpc_tls().is_none() {
+        tracing::warn!(
+            "peer endpoints (raft, join, forwarding) are unauthenticated: set server.encrypt to a shared base64 key, or tls.rpc with verify_server_hostname"
+        );
+    }
     let node = RaftNode::start(raft_config, state.clone())
         .await
         .map_err(|e| e.to_string())?;
-    // Joins name the serf port, as in Nomad: it serves the same Raft endpoints.
-    let serf = tokio::net::TcpListener::bind(format!("{bind}:{}", config.ports.serf))
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot listen on the serf port {bind}:{}: {e}",
-                config.ports.serf
-            )
-        })?;
-    let serf_addr = serf.local_addr().map_err(|e| e.to_string())?;
-    let serf_router = node.rpc_router().merge(bootstrap::identity_router(&node));
-    tokio::spawn(async move {
-        let _ = axum::serve(serf, serf_router).await;
-    });
+    let serf_addr = serve_serf(&node, security, &format!("{bind}:{}", config.ports.serf)).await?;
 
     let joins = config.server.server_join.retry_join.clone();
     if joins.is_empty() {
@@ -439,6 +481,21 @@ async fn start_server(
     }
 
     let replicator: Arc<dyn Replicator> = Arc::new(node.replicator());
+    let leader_config = leader_config(config)?;
+    let leader = Leader::new(state.clone(), Arc::clone(&replicator), leader_config);
+    leader.start().await;
+    node.set_http_addr(advertised_http(http_addr, node.advertise_addr()));
+    Ok(ServerParts {
+        node,
+        state,
+        replicator,
+        leader,
+        serf_addr,
+    })
+}
+
+/// The leader's settings from the `server` block (durations are Go's).
+fn leader_config(config: &AgentConfig) -> Result<LeaderConfig, String> {
     let duration = |v: &Option<String>, name: &str| -> Result<Option<Duration>, String> {
         v.as_deref()
             .map(|s| {
@@ -448,7 +505,7 @@ async fn start_server(
             .transpose()
     };
     let defaults = LeaderConfig::default();
-    let leader_config = LeaderConfig {
+    Ok(LeaderConfig {
         workers: config.server.num_schedulers.unwrap_or(defaults.workers),
         heartbeat_ttl: duration(&config.server.min_heartbeat_ttl, "min_heartbeat_ttl")?
             .unwrap_or(defaults.heartbeat_ttl),
@@ -476,16 +533,39 @@ async fn start_server(
             prometheus_address: config.autoscaler.prometheus_address.clone(),
         },
         ..defaults
-    };
-    let leader = Leader::new(state.clone(), Arc::clone(&replicator), leader_config);
-    leader.start().await;
-    node.set_http_addr(advertised_http(http_addr, node.advertise_addr()));
-    Ok(ServerParts {
-        node,
-        state,
-        replicator,
-        leader,
-        serf_addr,
+    })
+}
+
+/// Listens on the serf port: joins name it, as in Nomad, so it serves the same Raft
+/// endpoints (and `/serf/id`) with the RPC port's TLS and guard.
+async fn serve_serf(
+    node: &RaftNode,
+    security: &crate::tls::AgentSecurity,
+    addr: &str,
+) -> Result<std::net::SocketAddr, String> {
+    let serf = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on the serf port {addr}: {e}"))?;
+    let serf_addr = serf.local_addr().map_err(|e| e.to_string())?;
+    let serf_router = node.rpc_router().merge(bootstrap::identity_router(node));
+    let tls = security.rpc_listener_config().map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = crate::tls::serve(serf, tls, serf_router, std::future::pending()).await;
+    });
+    Ok(serf_addr)
+}
+
+/// The agent's TLS material and cluster secret, loaded once at start-up.
+fn agent_security(config: &AgentConfig) -> Result<crate::tls::AgentSecurity, String> {
+    let tls = crate::tls::TlsSetup::load(&config.tls.settings(), &config.region)
+        .map_err(|e| e.to_string())?;
+    Ok(crate::tls::AgentSecurity {
+        tls: tls.map(Arc::new),
+        secret: config
+            .server
+            .encrypt
+            .as_deref()
+            .map(|k| Arc::from(k.trim())),
     })
 }
 

@@ -233,7 +233,7 @@ async fn run(a: Args) -> Result<(), String> {
     );
     // A write not answered in 30 s counts as an error, so a stalled cluster ends the run
     // with errors instead of hanging it.
-    let client = reqwest::Client::builder()
+    let client = orch_daemon::tls::http_client_builder()
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(a.clients)
         .build()

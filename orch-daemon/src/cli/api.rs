@@ -1,14 +1,17 @@
 //! `ApiClient`, the HTTP client of the verbs that talk to an agent (not the client
 //! agent, which is `crate::client`): address resolution (`-address`, `ORCH_ADDR`,
 //! `NOMAD_ADDR`, default `http://127.0.0.1:4646`) from the flags every such verb shares
-//! ([`super::flags::COMMON`]), blocking calls to Nomad's `/v1` API, and unique-prefix ID
+//! ([`super::flags::COMMON`]), TLS options (`-ca-cert`, `-client-cert`, `-client-key`,
+//! `-tls-server-name`, `-tls-skip-verify` and Nomad's `NOMAD_*` variables), blocking calls to Nomad's `/v1` API, and unique-prefix ID
 //! resolution.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::flags::Parsed;
+use crate::tls::ClientTlsOptions;
 
 /// Default agent address, Nomad's.
 pub const DEFAULT_ADDR: &str = "http://127.0.0.1:4646";
@@ -52,7 +55,28 @@ pub struct ApiClient {
     /// The ACL token's secret, sent as `X-Nomad-Token`.
     token: Option<String>,
     http: reqwest::Client,
+    tls: ClientTlsOptions,
     rt: tokio::runtime::Runtime,
+}
+
+/// The TLS options of the flags, else of Nomad's environment variables.
+fn tls_options(p: &Parsed) -> ClientTlsOptions {
+    let flag_or_env = |flag: &str, env: &str| {
+        p.all(flag)
+            .last()
+            .cloned()
+            .or_else(|| std::env::var(env).ok())
+            .filter(|s| !s.is_empty())
+    };
+    let skip_env = std::env::var("NOMAD_SKIP_VERIFY")
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "t" | "yes"));
+    ClientTlsOptions {
+        ca_cert: flag_or_env("ca-cert", "NOMAD_CACERT").map(PathBuf::from),
+        client_cert: flag_or_env("client-cert", "NOMAD_CLIENT_CERT").map(PathBuf::from),
+        client_key: flag_or_env("client-key", "NOMAD_CLIENT_KEY").map(PathBuf::from),
+        server_name: flag_or_env("tls-server-name", "NOMAD_TLS_SERVER_NAME"),
+        skip_verify: p.has("tls-skip-verify") || skip_env,
+    }
 }
 
 impl ApiClient {
@@ -82,24 +106,28 @@ impl ApiClient {
             .or_else(|| std::env::var("ORCH_TOKEN").ok())
             .or_else(|| std::env::var("NOMAD_TOKEN").ok())
             .filter(|s| !s.is_empty());
-        let mut client = ApiClient::new(addr, namespace, region)?;
+        let mut client = ApiClient::new(addr, namespace, region, tls_options(p))?;
         client.token = token;
         Ok(client)
     }
 
-    /// A client of `addr`.
+    /// A client of `addr`, with the caller's TLS options (`-ca-cert` ...).
     pub fn new(
         addr: String,
         namespace: Option<String>,
         region: Option<String>,
+        tls: ClientTlsOptions,
     ) -> Result<ApiClient, String> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the HTTP client runtime: {e}"))?;
-        let http = reqwest::Client::builder()
+        let builder = crate::tls::http_client_builder()
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(330))
+            .timeout(Duration::from_secs(330));
+        let http = tls
+            .apply(builder)
+            .map_err(|e| e.to_string())?
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(ApiClient {
@@ -108,6 +136,7 @@ impl ApiClient {
             region,
             token: None,
             http,
+            tls,
             rt,
         })
     }
@@ -178,9 +207,12 @@ impl ApiClient {
     /// timeout, since a followed stream lasts as long as the user wants.
     pub fn stream(&self, path: &str, out: &mut dyn std::io::Write) -> Result<(), ApiFailure> {
         let url = self.url(path);
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .build()
+        let builder = crate::tls::http_client_builder().connect_timeout(Duration::from_secs(5));
+        let http = self
+            .tls
+            .apply(builder)
+            .map_err(|e| e.to_string())
+            .and_then(|b| b.build().map_err(|e| e.to_string()))
             .map_err(|e| ApiFailure {
                 status: 0,
                 message: format!("cannot build the HTTP client: {e}"),

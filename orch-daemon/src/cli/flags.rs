@@ -44,6 +44,11 @@ pub const COMMON: &[FlagSpec] = &[
     FlagSpec::value("region"),
     FlagSpec::value("token"),
     FlagSpec::switch("json"),
+    FlagSpec::value("ca-cert"),
+    FlagSpec::value("client-cert"),
+    FlagSpec::value("client-key"),
+    FlagSpec::value("tls-server-name"),
+    FlagSpec::switch("tls-skip-verify"),
 ];
 
 /// Whether `arg` asks for help: `-h`, `-help` or `--help`.

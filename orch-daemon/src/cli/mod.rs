@@ -3,7 +3,7 @@
 //! file per verb.
 //!
 //! - `acl`, `alloc`, `deployment`, `eval`, `job`, `node`, `operator`, `scaling`,
-//!   `server`, `service`: the nouns and their verbs (`orch agent` is
+//!   `server`, `service`, `tls`: the nouns and their verbs (`orch agent` is
 //!   `crate::agent`).
 //! - `api`: `ApiClient`, the HTTP client of the verbs that talk to an agent.
 //! - `flags`: Nomad-style flags, the one way verbs declare and parse them, and help.
@@ -26,6 +26,7 @@ mod scaling;
 mod server;
 mod service;
 pub(crate) mod table;
+mod tls;
 
 use std::process::ExitCode;
 
@@ -45,11 +46,14 @@ Commands:
     scaling        policy list, policy info: scaling policies and autoscaler status
     server         members, force-leave
     service        list, info: orch's service catalog
+    tls            ca create, cert create: a CA and agent certificates
     version        Print the orch version
 
 Server commands reach the agent at -address=<url>, else ORCH_ADDR, else NOMAD_ADDR, else
 http://127.0.0.1:4646, with the ACL token of -token=<secret>, else ORCH_TOKEN, else
-NOMAD_TOKEN. Run `orch <command> -h` for a command's options.";
+NOMAD_TOKEN; over https:// with -ca-cert, -client-cert, -client-key,
+-tls-server-name, -tls-skip-verify (or NOMAD_CACERT, NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY,
+NOMAD_TLS_SERVER_NAME, NOMAD_SKIP_VERIFY). Run `orch <command> -h` for a command's options.";
 
 /// A verb whose reader went away (`orch job status | head -1`) ends as a Go program
 /// does, killed by SIGPIPE, instead of panicking in `println!`: Rust ignores SIGPIPE
@@ -90,6 +94,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("scaling") => scaling::run(rest),
         Some("service") => service::run(rest),
         Some("operator") => operator::run(rest),
+        Some("tls") => tls::run(rest),
         Some("version") | Some("-version") | Some("--version") => {
             println!("orch v{}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
@@ -133,13 +138,23 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
             .split('=')
             .next()
             .unwrap_or_default();
-        if !a.starts_with('-')
-            || !matches!(name, "address" | "namespace" | "region" | "token" | "json")
-        {
+        let switch = matches!(name, "json" | "tls-skip-verify");
+        let value = matches!(
+            name,
+            "address"
+                | "namespace"
+                | "region"
+                | "token"
+                | "ca-cert"
+                | "client-cert"
+                | "client-key"
+                | "tls-server-name"
+        );
+        if !a.starts_with('-') || !(switch || value) {
             break;
         }
         globals.push(a.clone());
-        if name != "json" && !a.contains('=') {
+        if !switch && !a.contains('=') {
             if let Some(v) = args.get(i + 1) {
                 globals.push(v.clone());
             }
@@ -154,7 +169,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
     let words = match rest.first().map(String::as_str) {
         // `acl bootstrap [path]` has two words; `acl policy list` and the others three.
         Some("acl") if rest.get(1).is_some_and(|w| w == "bootstrap") => 2,
-        Some("acl" | "operator" | "scaling") => 3,
+        Some("acl" | "operator" | "scaling" | "tls") => 3,
         Some("job" | "node" | "eval" | "alloc" | "server" | "deployment" | "service") => 2,
         _ => 1,
     };

@@ -28,3 +28,45 @@ fn global_flags_move_after_acl_commands() {
         Some(strs(&["acl", "bootstrap", "-token=s", "secret.txt"]))
     );
 }
+
+#[test]
+fn tls_flags_are_global_too() {
+    assert_eq!(
+        hoist_global_flags(&strs(&[
+            "-address",
+            "https://x",
+            "-ca-cert",
+            "ca.pem",
+            "-tls-skip-verify",
+            "-client-key=k.pem",
+            "node",
+            "status",
+        ])),
+        Some(strs(&[
+            "node",
+            "status",
+            "-address",
+            "https://x",
+            "-ca-cert",
+            "ca.pem",
+            "-tls-skip-verify",
+            "-client-key=k.pem",
+        ]))
+    );
+    assert_eq!(
+        hoist_global_flags(&strs(&[
+            "-tls-server-name",
+            "server.global.nomad",
+            "tls",
+            "cert",
+            "create"
+        ])),
+        Some(strs(&[
+            "tls",
+            "cert",
+            "create",
+            "-tls-server-name",
+            "server.global.nomad"
+        ]))
+    );
+}

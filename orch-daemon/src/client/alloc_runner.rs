@@ -213,7 +213,7 @@ impl CatalogState {
             });
         }
         let ctx = CheckContext {
-            http: reqwest::Client::new(),
+            http: crate::tls::http_client(),
             results: Arc::clone(&runner.checks),
             tasks: runner
                 .task_envs

@@ -62,6 +62,9 @@ pub struct ClientSettings {
     pub datacenter: String,
     /// Server addresses (HTTP or RPC port).
     pub servers: Vec<String>,
+    /// How to call them: TLS (CA, this agent's certificate) when the port they name
+    /// speaks it. `Link::plain()` for plain HTTP.
+    pub servers_link: crate::tls::Link,
     /// The agent's data dir (`client/` and `alloc/` go below it unless configured).
     pub data_dir: PathBuf,
     /// The agent's HTTP address, advertised for `/v1/client/*`.
@@ -146,7 +149,12 @@ impl Client {
             node: Arc::new(node),
             region: settings.region,
             drivers: settings.drivers,
-            conn: Arc::new(ServerConn::new(&settings.servers, &node_id, &secret)?),
+            conn: Arc::new(ServerConn::new(
+                &settings.servers,
+                settings.servers_link.clone(),
+                &node_id,
+                &secret,
+            )?),
             state_dir,
             alloc_root,
             reporter: Arc::new(Reporter::default()),

@@ -29,7 +29,7 @@ pub enum ConnError {
     },
 }
 
-/// Talks to the servers over their HTTP API (on their HTTP or RPC port).
+/// Talks to the servers' client endpoints (on their HTTP or RPC port).
 pub struct ServerConn {
     servers: Vec<String>,
     /// The node's secret: every call carries it as its token, so servers know the call
@@ -42,35 +42,27 @@ pub struct ServerConn {
 }
 
 impl ServerConn {
-    /// `servers` are `host:port` or `http://host:port` addresses; `node_id` and
-    /// `secret` are the node's identity.
-    pub fn new(servers: &[String], node_id: &str, secret: &str) -> Result<Self, ConnError> {
+    /// `servers` are `host:port` (or `http(s)://host:port`) addresses, called through
+    /// `link` (its scheme wins: one agent speaks TLS to all servers or to none);
+    /// `node_id` and `secret` are the node's identity.
+    pub fn new(
+        servers: &[String],
+        link: crate::tls::Link,
+        node_id: &str,
+        secret: &str,
+    ) -> Result<Self, ConnError> {
         if servers.is_empty() {
             return Err(ConnError::Unreachable(
                 "no servers configured: set client.servers or -servers".into(),
             ));
         }
-        let servers = servers
-            .iter()
-            .map(|s| {
-                let s = s.trim_end_matches('/');
-                if s.starts_with("http://") || s.starts_with("https://") {
-                    s.to_string()
-                } else {
-                    format!("http://{s}")
-                }
-            })
-            .collect();
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .build()
-            .map_err(|e| ConnError::Unreachable(format!("HTTP client: {e}")))?;
+        let servers = servers.iter().map(|s| link.url(s, "")).collect();
         Ok(ServerConn {
             servers,
             secret: secret.to_string(),
             node_id: node_id.to_string(),
             current: AtomicUsize::new(0),
-            http,
+            http: link.client().clone(),
         })
     }
 

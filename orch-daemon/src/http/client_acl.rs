@@ -27,17 +27,19 @@ type CacheKey = (String, String, &'static str);
 /// A client-only agent's way to authorize callers: ask a server, cache the answer.
 pub struct RemoteAcl {
     servers: Vec<String>,
-    http: reqwest::Client,
+    /// The servers' RPC ports keep `/v1/internal/...` (TLS and secret as configured).
+    link: crate::tls::Link,
     ttl: Duration,
     cache: Mutex<HashMap<CacheKey, (Instant, bool)>>,
 }
 
 impl RemoteAcl {
-    /// Asks `servers` (`host:port` of their HTTP APIs), caching answers for `ttl`.
-    pub fn new(servers: Vec<String>, http: reqwest::Client, ttl: Duration) -> Self {
+    /// Asks `servers` (`host:port` of their RPC ports) through `link`, caching
+    /// answers for `ttl`.
+    pub fn new(servers: Vec<String>, link: crate::tls::Link, ttl: Duration) -> Self {
         RemoteAcl {
             servers,
-            http,
+            link,
             ttl,
             cache: Mutex::new(HashMap::new()),
         }
@@ -83,14 +85,10 @@ impl RemoteAcl {
             .finish();
         for server in &self.servers {
             let base = server.trim_end_matches('/');
-            let base = if base.contains("://") {
-                base.to_string()
-            } else {
-                format!("http://{base}")
-            };
             let mut req = self
-                .http
-                .get(format!("{base}/v1/internal/acl/authorize?{query}"))
+                .link
+                .client()
+                .get(self.link.url(base, &format!("/v1/internal/acl/authorize?{query}")))
                 .timeout(Duration::from_secs(10));
             if let Some(s) = secret {
                 req = req.header(super::auth::TOKEN_HEADER, s);

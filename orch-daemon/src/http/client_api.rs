@@ -3,11 +3,12 @@
 //! `/v1/internal/`, so they are not mistaken for Nomad's public API.
 //!
 //! Heartbeat timers live on the leader (the server that runs the reaper). A client may
-//! send these calls to any server: a follower forwards them to the leader's HTTP API
-//! (found through the leader's Raft RPC listener, [`crate::raft::HTTP_ADDR_PATH`]), as
-//! Nomad's servers forward `Node.*` RPCs.
+//! send these calls to any server: a follower forwards them to the same endpoint on the
+//! leader's RPC port (which keeps the client endpoints, see [`super::rpc_port`]) over
+//! the servers' own link ([`ApiState::peers`]: TLS and the cluster secret), as Nomad's
+//! servers forward `Node.*` RPCs.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -25,11 +26,6 @@ use super::query::{ApiError, json_body};
 const FORWARDED: &str = "x-orch-forwarded";
 /// How long a forwarded client call may take.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(reqwest::Client::new)
-}
 
 fn no_leader(why: String) -> ApiError {
     ApiError::new(
@@ -70,30 +66,20 @@ async fn forward_if_follower(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    Some(forward(&rpc, path, body, headers).await)
+    Some(forward(&api.peers, &rpc, path, body, headers).await)
 }
 
+/// Sends the call to the same client endpoint on the leader's RPC port (kept there for
+/// clients, see [`super::rpc_port`]), with this server's TLS identity and secret, and
+/// the node's token (the leader checks the node's secret again).
 async fn forward(
+    peers: &crate::tls::Link,
     rpc: &str,
     path: &str,
     body: &Bytes,
     headers: &axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    let unreachable = |e: reqwest::Error| no_leader(format!("leader {rpc} unreachable: {e}"));
-    let http = client()
-        .get(format!("http://{rpc}{}", crate::raft::HTTP_ADDR_PATH))
-        .timeout(FORWARD_TIMEOUT)
-        .send()
-        .await
-        .map_err(unreachable)?;
-    if !http.status().is_success() {
-        return Err(no_leader(format!(
-            "leader {rpc} has no HTTP API address yet"
-        )));
-    }
-    let http = http.text().await.map_err(unreachable)?;
-    let mut req = client().request(Method::PUT, format!("http://{http}{path}"));
-    // The leader checks the node's secret again.
+    let mut req = peers.client().request(Method::PUT, peers.url(rpc, path));
     if let Some(token) = headers.get(super::auth::TOKEN_HEADER) {
         req = req.header(super::auth::TOKEN_HEADER, token.as_bytes());
     }
@@ -104,7 +90,7 @@ async fn forward(
         .body(body.clone())
         .send()
         .await
-        .map_err(|e| no_leader(format!("forwarding to the leader at {http}: {e}")))?;
+        .map_err(|e| no_leader(format!("forwarding to the leader at {rpc}: {e}")))?;
     let status = resp.status();
     let mut relayed = Vec::new();
     for name in ["content-type", "x-nomad-index", "x-nomad-knownleader"] {

@@ -32,8 +32,8 @@ pub struct ClientHttp {
     pub client: Option<Arc<Client>>,
     /// The servers' state, if this agent is a server (to find where an allocation runs).
     pub state: Option<StateHandle>,
-    /// For forwarding.
-    pub http: reqwest::Client,
+    /// For forwarding to other agents' HTTP APIs (TLS when `tls.http`).
+    pub http: crate::tls::Link,
     /// How callers are authorized.
     pub acl: super::client_acl::ClientAcl,
 }
@@ -101,13 +101,13 @@ fn target(ch: &ClientHttp, alloc_id: &str) -> Result<Target, ApiError> {
 }
 
 /// Forwards the request as is to the node's agent and streams the answer back.
-async fn forward(ch: &ClientHttp, addr: &str, req: Request) -> Response {
+pub(crate) async fn forward(ch: &ClientHttp, addr: &str, req: Request) -> Response {
     let path = req
         .uri()
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
-    let url = format!("http://{addr}{path}");
+    let url = ch.http.url(addr, &path);
     let headers = req.headers().clone();
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .unwrap_or(reqwest::Method::GET);
@@ -115,7 +115,7 @@ async fn forward(ch: &ClientHttp, addr: &str, req: Request) -> Response {
         Ok(b) => b,
         Err(e) => return ApiError::bad_request(format!("body: {e}")).into_response(),
     };
-    let mut outgoing = ch.http.request(method, &url).body(body.to_vec());
+    let mut outgoing = ch.http.client().request(method, &url).body(body.to_vec());
     for name in [super::auth::TOKEN_HEADER, "authorization"] {
         if let Some(v) = headers.get(name) {
             outgoing = outgoing.header(name, v.as_bytes());
@@ -402,43 +402,4 @@ async fn host_stats(State(ch): Ch, Query(q): Q, req: Request) -> Response {
         .into_response();
     };
     axum::Json(client.host_stats()).into_response()
-}
-
-/// A client-only agent answers `/v1/client/*` itself and passes every other API call to
-/// a server, so tools pointed at any agent work (as with Nomad's client agents).
-pub fn proxy_router(servers: Vec<String>) -> Router {
-    let ch = Arc::new((
-        ClientHttp {
-            client: None,
-            state: None,
-            http: reqwest::Client::new(),
-            acl: super::client_acl::ClientAcl::Off,
-        },
-        servers,
-    ));
-    Router::new().fallback(move |req: Request| {
-        let ch = Arc::clone(&ch);
-        async move {
-            let (http, servers) = &*ch;
-            // Bodies are small API requests; buffer once so each server can be tried.
-            let (parts, body) = req.into_parts();
-            let body = match axum::body::to_bytes(body, 64 << 20).await {
-                Ok(b) => b,
-                Err(e) => return ApiError::bad_request(format!("body: {e}")).into_response(),
-            };
-            let mut last = None;
-            for s in servers {
-                let addr = s.trim_start_matches("http://").trim_end_matches('/');
-                let req = Request::from_parts(parts.clone(), Body::from(body.clone()));
-                let resp = forward(http, addr, req).await;
-                if resp.status() != StatusCode::BAD_GATEWAY {
-                    return resp;
-                }
-                last = Some(resp);
-            }
-            last.unwrap_or_else(|| {
-                ApiError::new(StatusCode::BAD_GATEWAY, "no servers configured").into_response()
-            })
-        }
-    })
 }

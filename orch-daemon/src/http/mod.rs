@@ -26,6 +26,8 @@
 //! - [`client_acl`]: ACL checks of `/v1/client/...` (a client-only agent asks a server).
 //! - [`client_fs`]: `/v1/client/...` (logs, files, stats), answered by the node's agent.
 //! - [`client_files`]: the local half of `fs/{ls,stat,cat}`: no links followed, `cat` streamed.
+//! - [`rpc_port`]: the client endpoints kept on a server's RPC port, and a client-only
+//!   agent's pass-through to the servers' HTTP API.
 //! - [`events`]: the event stream, `/v1/event/stream`.
 //! - [`search`]: `/v1/search` and `/v1/search/fuzzy`.
 //! - [`status`]: `/v1/status/leader` and `/v1/status/peers`.
@@ -61,6 +63,7 @@ pub mod operator;
 pub mod plan;
 pub mod query;
 pub mod regions;
+pub mod rpc_port;
 pub mod scaling;
 pub mod search;
 pub mod services;
@@ -139,6 +142,9 @@ pub struct ApiState {
     pub leader: Option<Arc<crate::server::Leader>>,
     /// Whether ACLs are enforced, and where the bootstrap reset file lives.
     pub acl: AclSettings,
+    /// How this server calls other servers' RPC ports (TLS, cluster secret): a
+    /// follower forwards client calls to the leader with it.
+    pub peers: crate::tls::Link,
 }
 
 /// The agent's `acl` block as the API needs it.
@@ -179,6 +185,7 @@ impl ApiState {
             now: crate::clock::now_nanos,
             leader: None,
             acl: AclSettings::default(),
+            peers: crate::tls::Link::plain(),
         }
     }
 

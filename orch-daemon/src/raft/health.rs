@@ -292,8 +292,8 @@ fn follower_reason(
 
 async fn fetch_leader_view(network: &HttpNetwork, addr: &str) -> Option<RaftHealth> {
     let resp = network
-        .client()
-        .get(format!("http://{addr}{HEALTH_PATH}"))
+        .http()
+        .get(network.url(addr, HEALTH_PATH))
         .timeout(REFRESH)
         .send()
         .await

@@ -12,6 +12,10 @@
 //!   membership (see [`super::membership`]).
 //! - `GET /raft/health`: this server's JSON [`RaftHealth`](crate::server::RaftHealth)
 //!   (see [`super::health`]).
+//!
+//! [`raft_router`]'s routes are mounted behind the server's
+//! [`PeerGuard`](crate::tls::PeerGuard) (the cluster secret, the server role under
+//! `verify_server_hostname`); [`HTTP_ADDR_PATH`] stays open, since client agents ask it.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -148,8 +148,8 @@ async fn forward(
     target: &PeerTarget,
 ) -> Result<RemoveReply, String> {
     let resp = network
-        .client()
-        .post(format!("http://{leader}{REMOVE_PATH}"))
+        .http()
+        .post(network.url(leader, REMOVE_PATH))
         .timeout(network.request_timeout())
         .json(target)
         .send()

@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 
 use super::health::Contacts;
 use super::types::{NodeId, TypeConfig};
+use crate::tls::{AgentSecurity, Link, TlsError};
 
 /// Content type of every postcard body.
 pub(crate) const POSTCARD: &str = "application/x-postcard";
@@ -30,6 +31,8 @@ pub struct NetworkConfig {
     pub connect_timeout: Duration,
     /// Upper bound on one request when openraft does not give a shorter one.
     pub request_timeout: Duration,
+    /// TLS and the cluster secret for calls to peers (default: plain HTTP, no secret).
+    pub security: AgentSecurity,
 }
 
 impl Default for NetworkConfig {
@@ -39,6 +42,7 @@ impl Default for NetworkConfig {
         NetworkConfig {
             connect_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(10),
+            security: AgentSecurity::default(),
         }
     }
 }
@@ -65,9 +69,10 @@ pub(crate) enum CallError {
     },
 }
 
-/// Posts `body` postcard-encoded to `http://{addr}{path}` and decodes the postcard reply.
+/// Posts `body` postcard-encoded to `<scheme>://{addr}{path}` and decodes the postcard
+/// reply.
 pub(crate) async fn post_postcard<Req: Serialize, Resp: DeserializeOwned>(
-    client: &reqwest::Client,
+    client: &Link,
     addr: &str,
     path: &str,
     body: &Req,
@@ -82,7 +87,7 @@ pub(crate) async fn post_postcard<Req: Serialize, Resp: DeserializeOwned>(
 
 /// Posts an already postcard-encoded `body` and decodes the postcard reply.
 pub(crate) async fn post_postcard_bytes<Resp: DeserializeOwned>(
-    client: &reqwest::Client,
+    client: &Link,
     addr: &str,
     path: &str,
     body: Vec<u8>,
@@ -93,7 +98,8 @@ pub(crate) async fn post_postcard_bytes<Resp: DeserializeOwned>(
         message,
     };
     let resp = client
-        .post(format!("http://{addr}{path}"))
+        .client()
+        .post(client.url(addr, path))
         .header(reqwest::header::CONTENT_TYPE, POSTCARD)
         .timeout(timeout)
         .body(body)
@@ -135,17 +141,17 @@ fn error_chain(e: &dyn Error) -> String {
 /// Creates one [`PeerClient`] per peer; all share one connection pool.
 #[derive(Clone)]
 pub struct HttpNetwork {
-    client: reqwest::Client,
+    client: Link,
     config: NetworkConfig,
     contacts: std::sync::Arc<Contacts>,
 }
 
 impl HttpNetwork {
-    /// A network with the given timeouts.
-    pub fn new(config: NetworkConfig) -> Result<HttpNetwork, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .build()?;
+    /// A network with the given timeouts, TLS and cluster secret.
+    pub fn new(config: NetworkConfig) -> Result<HttpNetwork, TlsError> {
+        let client = config
+            .security
+            .rpc_link(crate::tls::http_client_builder().connect_timeout(config.connect_timeout))?;
         Ok(HttpNetwork {
             client,
             config,
@@ -158,8 +164,19 @@ impl HttpNetwork {
         &self.contacts
     }
 
-    pub(crate) fn client(&self) -> &reqwest::Client {
+    /// The client peers are called with, and their scheme.
+    pub(crate) fn client(&self) -> &Link {
         &self.client
+    }
+
+    /// The client for requests built by hand (`.get(network.url(..))`).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        self.client.client()
+    }
+
+    /// `<scheme>://<addr><path>` for a peer's RPC address.
+    pub(crate) fn url(&self, addr: &str, path: &str) -> String {
+        self.client.url(addr, path)
     }
 
     pub(crate) fn request_timeout(&self) -> Duration {
@@ -185,7 +202,7 @@ impl RaftNetworkFactory<TypeConfig> for HttpNetwork {
 pub struct PeerClient {
     target: NodeId,
     addr: String,
-    client: reqwest::Client,
+    client: Link,
     max_timeout: Duration,
     contacts: std::sync::Arc<Contacts>,
 }

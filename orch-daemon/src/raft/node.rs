@@ -1,4 +1,8 @@
 //! Starting, bootstrapping, joining and stopping one Raft server.
+//!
+//! The RPC listener speaks TLS when the agent's `tls.rpc` is on (callers must present a
+//! certificate from the CA) and serves the Raft routes behind the peer guard, plus the
+//! client endpoints the agent hands over (`crate::http::rpc_port` says why only those).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -118,8 +122,9 @@ pub struct RaftNode {
     addr: SocketAddr,
     advertise: String,
     network: HttpNetwork,
+    security: crate::tls::AgentSecurity,
     state: StateHandle,
-    /// The agent's HTTP API, served on the RPC port once set.
+    /// The client endpoints served on the RPC port once set.
     api_on_rpc: Arc<std::sync::OnceLock<axum::Router>>,
     http_addr: HttpAddrSlot,
     stop_http: std::sync::Mutex<Option<oneshot::Sender<()>>>,
@@ -142,7 +147,7 @@ impl RaftNode {
         let log_store = open_log_store(&dir.join("raft.redb")).await?;
         let state_machine = StateMachine::open(&dir, state.clone())?;
         let network = HttpNetwork::new(config.network.clone())
-            .map_err(|e| RaftError::Raft(format!("HTTP client: {e}")))?;
+            .map_err(|e| RaftError::Raft(format!("peer HTTP client: {e}")))?;
 
         let listener = TcpListener::bind(&config.rpc_addr)
             .await
@@ -170,8 +175,8 @@ impl RaftNode {
         .map_err(|e| RaftError::Raft(e.to_string()))?;
 
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        // Clients name the servers' RPC port (Nomad's `client.servers`), so once the
-        // agent has built its HTTP API it is served here as well, behind the Raft routes.
+        // Clients name the servers' RPC port (Nomad's `client.servers`); the agent hands
+        // over the few client endpoints served here (see `crate::http::rpc_port_router`).
         let api_on_rpc: Arc<std::sync::OnceLock<axum::Router>> = Arc::default();
         let late_api = Arc::clone(&api_on_rpc);
         let http_addr = HttpAddrSlot::default();
@@ -190,31 +195,16 @@ impl RaftNode {
             contacts: network.contacts().clone(),
             health: health.clone(),
         };
-        let app = raft_router(rpc)
-            .merge(http_addr_router(http_addr.clone()))
-            .fallback(move |req: axum::extract::Request| {
-                let api = late_api.get().cloned();
-                async move {
-                    use axum::response::IntoResponse;
-                    use tower::ServiceExt;
-                    match api {
-                        Some(router) => match router.oneshot(req).await {
-                            Ok(resp) => resp.into_response(),
-                            Err(never) => match never {},
-                        },
-                        None => (
-                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                            "the server is starting; retry in a moment",
-                        )
-                            .into_response(),
-                    }
-                }
-            });
+        let security = config.network.security.clone();
+        let app = rpc_app(rpc, &security, http_addr.clone(), late_api);
+        let tls = security
+            .rpc_listener_config()
+            .map_err(|e| RaftError::Raft(e.to_string()))?;
         let http_task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let stop = async move {
                 let _ = stop_rx.await;
-            });
-            if let Err(e) = serve.await {
+            };
+            if let Err(e) = crate::tls::serve(listener, tls, app, stop).await {
                 tracing::error!(error = %e, "raft RPC listener failed");
             }
         });
@@ -228,6 +218,7 @@ impl RaftNode {
             addr,
             advertise,
             network,
+            security,
             state,
             api_on_rpc,
             http_addr,
@@ -241,15 +232,25 @@ impl RaftNode {
         &self.raft
     }
 
-    /// The Raft RPC routes of this server, to mount on another listener (the serf
-    /// port answers joins and peer RPCs too).
+    /// The Raft RPC routes of this server behind its peer guard, to mount on another
+    /// listener (the serf port answers joins and peer RPCs too).
     pub fn rpc_router(&self) -> axum::Router {
-        raft_router(RpcState {
+        self.security.peer_guard().protect(raft_router(RpcState {
             raft: self.raft.clone(),
             batcher: self.batcher.clone(),
             contacts: self.network.contacts().clone(),
             health: self.health.clone(),
-        })
+        }))
+    }
+
+    /// The TLS and cluster secret this server applies to peer traffic.
+    pub fn security(&self) -> &crate::tls::AgentSecurity {
+        &self.security
+    }
+
+    /// The client this server calls peers with (TLS, secret) and their scheme.
+    pub fn peer_link(&self) -> crate::tls::Link {
+        self.network.client().clone()
     }
 
     /// This server's Raft ID.
@@ -257,8 +258,8 @@ impl RaftNode {
         self.node_id
     }
 
-    /// Serves the agent's HTTP API on the RPC port too (clients connect there, as
-    /// Nomad's do); a second call is ignored.
+    /// Serves `api` (the client endpoints, see `crate::http::rpc_port_router`) on the
+    /// RPC port too: clients connect there, as Nomad's do. A second call is ignored.
     pub fn serve_api_on_rpc(&self, api: axum::Router) {
         let _ = self.api_on_rpc.set(api);
     }
@@ -356,15 +357,17 @@ impl RaftNode {
     async fn try_join(&self, addr: &str, req: &JoinRequest) -> Result<JoinReply, String> {
         let resp = self
             .network
-            .client()
-            .post(format!("http://{addr}/raft/join"))
+            .http()
+            .post(self.network.url(addr, "/raft/join"))
             .timeout(self.network.request_timeout())
             .json(req)
             .send()
             .await
             .map_err(|e| e.to_string())?;
-        if !resp.status().is_success() {
-            return Err(format!("HTTP {}", resp.status()));
+        let status = resp.status();
+        if !status.is_success() {
+            let text = resp.text().await.unwrap_or_default();
+            return Err(format!("{addr} answered HTTP {status}: {text}"));
         }
         resp.json::<JoinReply>().await.map_err(|e| e.to_string())
     }
@@ -401,6 +404,39 @@ impl RaftNode {
             .await
             .map_err(|e| RaftError::Raft(format!("shutdown: {e}")))
     }
+}
+
+/// The RPC listener's routes: the Raft routes behind the peer guard, the open
+/// `/raft/http-addr`, and whatever the agent later hands over for clients
+/// (`late_api`, 503 until then).
+fn rpc_app(
+    rpc: RpcState,
+    security: &crate::tls::AgentSecurity,
+    http_addr: HttpAddrSlot,
+    late_api: Arc<std::sync::OnceLock<axum::Router>>,
+) -> axum::Router {
+    security
+        .peer_guard()
+        .protect(raft_router(rpc))
+        .merge(http_addr_router(http_addr))
+        .fallback(move |req: axum::extract::Request| {
+            let api = late_api.get().cloned();
+            async move {
+                use axum::response::IntoResponse;
+                use tower::ServiceExt;
+                match api {
+                    Some(router) => match router.oneshot(req).await {
+                        Ok(resp) => resp.into_response(),
+                        Err(never) => match never {},
+                    },
+                    None => (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "the server is starting; retry in a moment",
+                    )
+                        .into_response(),
+                }
+            }
+        })
 }
 
 /// Opens the log database, waiting briefly if a just-stopped instance in this process

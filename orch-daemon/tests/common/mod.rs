@@ -1,6 +1,8 @@
 //! Starting real `orch` agents for integration tests, on ports the OS picks.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -243,7 +245,9 @@ pub fn get(agent: &impl HasHttp, path: &str) -> (u16, serde_json::Value) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let r = reqwest::get(format!("{}{path}", agent.http()))
+        let r = orch_daemon::tls::http_client()
+            .get(format!("{}{path}", agent.http()))
+            .send()
             .await
             .unwrap();
         let status = r.status().as_u16();
@@ -257,7 +261,7 @@ pub fn send(agent: &Agent, method: &str, path: &str, body: serde_json::Value) ->
         .build()
         .unwrap();
     rt.block_on(async {
-        let client = reqwest::Client::new();
+        let client = orch_daemon::tls::http_client();
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let r = client
             .request(m, format!("{}{path}", agent.http))
@@ -355,7 +359,9 @@ pub fn get_text(agent: &impl HasHttp, path: &str) -> (u16, String) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let r = reqwest::get(format!("{}{path}", agent.http()))
+        let r = orch_daemon::tls::http_client()
+            .get(format!("{}{path}", agent.http()))
+            .send()
             .await
             .unwrap();
         (r.status().as_u16(), r.text().await.unwrap_or_default())
@@ -426,4 +432,62 @@ pub fn start_client(dir: &Path, server: &Agent, name: &str) -> Agent {
             data.to_str().unwrap(),
         ],
     )
+}
+
+pub const PYTHON_NOMAD: &str = "python-nomad==2.1.0";
+
+/// A virtualenv with python-nomad under the target dir, made on first use.
+pub fn venv_python() -> std::path::PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-nomad-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(
+            ok,
+            "python3 -m venv failed: install Python 3 with venv (Debian: python3-venv)"
+        );
+    }
+    let installed = Command::new(&python)
+        .args(["-c", "import nomad"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !installed {
+        let ok = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                PYTHON_NOMAD,
+            ])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "pip install {PYTHON_NOMAD} failed (needs PyPI)");
+    }
+    python
+}
+
+/// Runs the `orch` binary in `dir` (for `orch tls ...`, which writes to the current
+/// directory) and panics unless it succeeds.
+pub fn orch_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_orch"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "orch {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }

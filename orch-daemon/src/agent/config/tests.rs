@@ -159,3 +159,51 @@ fn raw_exec_is_off_unless_its_plugin_block_enables_it_and_other_plugins_are_refu
     .to_string();
     assert!(e.contains("no_cgroups"), "{e}");
 }
+
+#[test]
+fn the_tls_block_and_encrypt_parse_merge_and_check() {
+    let p = write(
+        "tls.hcl",
+        r#"
+            server { encrypt = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=" }
+            tls {
+              http = true
+              rpc = true
+              ca_file = "ca.pem"
+              cert_file = "a.pem"
+              key_file = "a-key.pem"
+              verify_server_hostname = true
+            }
+        "#,
+    );
+    let mut c = AgentConfig::from_file(&p).unwrap();
+    c.merge(AgentConfig {
+        tls: TlsBlock {
+            cert_file: Some("b.pem".into()),
+            verify_https_client: true,
+            ..TlsBlock::default()
+        },
+        ..AgentConfig::default()
+    });
+    let s = c.tls.settings();
+    assert!(s.http && s.rpc && s.verify_server_hostname && s.verify_https_client);
+    assert_eq!(s.cert_file.as_deref(), Some(std::path::Path::new("b.pem")));
+    assert_eq!(s.ca_file.as_deref(), Some(std::path::Path::new("ca.pem")));
+    c.dev = true;
+    assert!(c.clone().finish().is_ok());
+    c.server.encrypt = Some("c2hvcnQ=".into());
+    let e = c.clone().finish().unwrap_err().to_string();
+    assert!(e.contains("server.encrypt decodes to 5 bytes"), "{e}");
+    c.server.encrypt = None;
+    c.tls.http = false;
+    let e = c.finish().unwrap_err().to_string();
+    assert!(
+        e.contains("tls.verify_https_client = true needs tls.http"),
+        "{e}"
+    );
+    let bad = write("tls-bad.hcl", "tls {\n  rpc_upgrade_mode = true\n}\n");
+    let e = AgentConfig::from_file(&bad).unwrap_err().to_string();
+    assert!(e.contains("rpc_upgrade_mode") && e.contains("tls"), "{e}");
+    std::fs::remove_file(p).ok();
+    std::fs::remove_file(bad).ok();
+}

@@ -41,7 +41,7 @@ pub(super) async fn start() -> Env {
     });
     Env {
         base: format!("http://{addr}"),
-        http: reqwest::Client::new(),
+        http: crate::tls::http_client(),
         repl,
     }
 }

@@ -103,7 +103,7 @@ impl Autoscaler {
             state,
             replicator,
             config,
-            http: reqwest::Client::new(),
+            http: crate::tls::http_client(),
             status: Mutex::new(BTreeMap::new()),
         }
     }
