@@ -88,7 +88,10 @@ impl RemoteAcl {
             let mut req = self
                 .link
                 .client()
-                .get(self.link.url(base, &format!("/v1/internal/acl/authorize?{query}")))
+                .get(
+                    self.link
+                        .url(base, &format!("/v1/internal/acl/authorize?{query}")),
+                )
                 .timeout(Duration::from_secs(10));
             if let Some(s) = secret {
                 req = req.header(super::auth::TOKEN_HEADER, s);
