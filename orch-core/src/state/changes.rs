@@ -43,6 +43,8 @@ pub(super) struct Changes {
     pub periodic_launches: BTreeMap<JobKey, PeriodicLaunch>,
     /// Scaling events to record: `(job, group, event)`.
     pub scaling_events: Vec<(JobKey, String, crate::model::ScalingEvent)>,
+    pub namespaces: BTreeMap<String, Option<crate::model::Namespace>>,
+    pub quotas: BTreeMap<String, Option<crate::model::QuotaSpec>>,
 }
 
 /// The keys of what one command created or changed (deletions are not listed: whoever
@@ -60,6 +62,8 @@ pub struct ChangedKeys {
     pub allocs: Vec<String>,
     /// Deployments stored.
     pub deployments: Vec<String>,
+    /// Namespaces stored.
+    pub namespaces: Vec<String>,
 }
 
 /// Gets an object for modification through the change set, copying it from the store on

@@ -66,6 +66,14 @@ pub enum Command {
     ServiceUpsert(ServiceUpsert),
     /// Remove service registrations, by ID or by allocation.
     ServiceDelete(ServiceDelete),
+    /// Create or replace namespaces.
+    NamespaceUpsert(super::NamespaceUpsert),
+    /// Delete namespaces.
+    NamespaceDelete(super::NamespaceDelete),
+    /// Create or replace quota specifications.
+    QuotaUpsert(super::QuotaUpsert),
+    /// Delete quota specifications.
+    QuotaDelete(super::QuotaDelete),
 }
 
 /// A client registers the services of its running allocations (Nomad's

@@ -28,6 +28,7 @@
 //! - `deployments`: deployment status, promotion and allocation health.
 //! - `scaling`: each group's scaling events.
 //! - `services`: the `nomad` provider's service catalog.
+//! - `namespaces`: namespaces and quota specifications, quota usage.
 //! - `snapshot`: the store as postcard bytes, and restoring it.
 //! - `error`: why a command was refused.
 //! - `testutil`: builders and assertions shared by the unit tests.
@@ -41,6 +42,7 @@ mod error;
 mod evals;
 mod id;
 mod jobs;
+mod namespaces;
 mod node_table;
 mod nodes;
 mod scaling;
@@ -59,6 +61,7 @@ pub use command::*;
 pub use error::StateError;
 pub use id::Id;
 pub use jobs::spec_changed;
+pub use namespaces::{NamespaceDelete, NamespaceUpsert, QuotaDelete, QuotaUpsert, ns_table};
 pub use node_table::{Compact, Dense, FULLNESS_BUCKETS, LiveAlloc, NO_CLASS, NodeTable, fullness};
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
 pub use snapshot::SNAPSHOT_FORMAT;
@@ -136,6 +139,8 @@ pub struct StateStore {
     /// a handful of jobs instead of every job on every change.
     periodic_jobs: BTreeSet<JobKey>,
     scaling_jobs: BTreeSet<JobKey>,
+    /// Namespaces and quota specifications (`default` always present).
+    ns: namespaces::NamespaceTable,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -212,6 +217,10 @@ impl StateStore {
             Command::GcBatch(c) => self.gc_batch(c)?,
             Command::ServiceUpsert(c) => self.service_upsert(c)?,
             Command::ServiceDelete(c) => self.service_delete(c)?,
+            Command::NamespaceUpsert(c) => self.namespace_upsert(c)?,
+            Command::NamespaceDelete(c) => self.namespace_delete(c)?,
+            Command::QuotaUpsert(c) => self.quota_upsert(c)?,
+            Command::QuotaDelete(c) => self.quota_delete(c)?,
         };
         Ok((changes, response))
     }

@@ -72,11 +72,16 @@ impl StateStore {
             periodic_launches: self.periodic_launches.values().collect(),
             scaling_events: self.all_scaling_events(),
         };
-        postcard::to_allocvec(&snap).map_err(|e| {
+        let encode_err = |e: postcard::Error| {
             StateError::Snapshot(format!(
                 "could not encode the state ({e}); this is a bug in orch, please report it"
             ))
-        })
+        };
+        let mut bytes = postcard::to_allocvec(&snap).map_err(encode_err)?;
+        // The namespace section follows the main one, so older snapshots (which end
+        // after it) still restore, with the `default` namespace only.
+        bytes.extend(postcard::to_allocvec(&self.ns.section()).map_err(encode_err)?);
+        Ok(bytes)
     }
 
     /// Rebuilds a store from [`Self::snapshot`] bytes.
@@ -86,12 +91,23 @@ impl StateStore {
                 "could not decode the snapshot ({e}); it is corrupt or from an incompatible orch version, restore from another server or an older snapshot"
             ))
         })?;
-        if !rest.is_empty() {
-            return Err(StateError::Snapshot(format!(
-                "{} unexpected bytes after the snapshot; the file is corrupt or truncated wrongly",
-                rest.len()
-            )));
-        }
+        let ns = if rest.is_empty() {
+            super::namespaces::NamespaceSection::default()
+        } else {
+            let (section, rest): (super::namespaces::NamespaceSection, &[u8]) =
+                postcard::take_from_bytes(rest).map_err(|e| {
+                    StateError::Snapshot(format!(
+                        "could not decode the namespace section of the snapshot ({e}); it is corrupt, restore from another server"
+                    ))
+                })?;
+            if !rest.is_empty() {
+                return Err(StateError::Snapshot(format!(
+                    "{} unexpected bytes after the snapshot; the file is corrupt or truncated wrongly",
+                    rest.len()
+                )));
+            }
+            section
+        };
         if snap.format != SNAPSHOT_FORMAT {
             return Err(StateError::Snapshot(format!(
                 "snapshot format {} is not supported (this orch reads format {SNAPSHOT_FORMAT}); restore it with a matching orch version",
@@ -101,6 +117,7 @@ impl StateStore {
         let mut store = StateStore {
             latest_index: snap.latest_index,
             table_indexes: snap.table_indexes,
+            ns: super::namespaces::NamespaceTable::from_section(ns),
             ..StateStore::default()
         };
         for j in snap.jobs {
