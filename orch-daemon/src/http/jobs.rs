@@ -223,6 +223,7 @@ async fn register_job(
     path_id: Option<&str>,
 ) -> Result<Response, ApiError> {
     let job = body_job(&mut body, q)?;
+    super::namespaces::check_job_namespace(api, &job)?;
     if let Some(id) = path_id
         && id != job.id
     {

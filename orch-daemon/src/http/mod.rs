@@ -20,6 +20,7 @@
 //! - [`nodes`]: `/v1/nodes` and `/v1/node/:id/...`.
 //! - [`deployments`]: deployment reads and writes.
 //! - [`services`]: the `nomad` provider's service catalog.
+//! - [`namespaces`]: `/v1/namespace(s)`; [`quotas`]: `/v1/quota(s)` and quota usage.
 //! - [`client_api`]: orch's client calls: register, heartbeat, allocation updates.
 //! - [`client_fs`]: `/v1/client/...` (logs, files, stats), answered by the node's agent.
 //! - [`events`]: the event stream, `/v1/event/stream`.
@@ -48,10 +49,12 @@ pub mod jobs;
 pub mod list;
 pub mod metrics;
 pub mod metrics_scaling;
+pub mod namespaces;
 pub mod nodes;
 pub mod operator;
 pub mod plan;
 pub mod query;
+pub mod quotas;
 pub mod regions;
 pub mod scaling;
 pub mod search;
@@ -332,6 +335,7 @@ pub fn router(api: Arc<ApiState>) -> Router {
             "/v1/system/reconcile/summaries",
             put(system::reconcile_summaries),
         )
+        .merge(namespaces::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(body_too_large))

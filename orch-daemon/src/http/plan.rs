@@ -125,6 +125,7 @@ pub async fn plan(
     let q = QueryOpts::parse(raw)?;
     let mut body = json_body(&body)?;
     let job = body_job(&mut body, &q)?;
+    super::namespaces::check_job_namespace(&api, &job)?;
     if job.id != id {
         return Err(ApiError::bad_request(format!(
             "Job ID does not match: the URL names {id:?} but the job's ID is {:?}",

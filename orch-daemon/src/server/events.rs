@@ -115,6 +115,11 @@ fn event_type(cmd: &Command) -> &'static str {
         // Nomad publishes no events for garbage collection. The Service topic is not
         // published yet (subscribing to it is refused with 501).
         Command::GcBatch(_) | Command::ServiceUpsert(_) | Command::ServiceDelete(_) => "",
+        // No Namespace/Quota topic yet.
+        Command::NamespaceUpsert(_)
+        | Command::NamespaceDelete(_)
+        | Command::QuotaUpsert(_)
+        | Command::QuotaDelete(_) => "",
     }
 }
 
