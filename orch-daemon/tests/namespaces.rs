@@ -144,6 +144,34 @@ fn namespaces_crud_missing_namespace_and_delete_guards() {
         &["job", "run", "-detach", jobfile.to_str().unwrap()],
     );
     assert!(err.contains("nonexistent namespace \"nope\""), "{err}");
+    // -namespace places a job whose spec names none.
+    let plain = dir.join("plain.hcl");
+    std::fs::write(&plain, job_hcl("web", 1)).unwrap();
+    let err = cli_fails(
+        &agent,
+        &[
+            "job",
+            "run",
+            "-namespace",
+            "nope",
+            "-detach",
+            plain.to_str().unwrap(),
+        ],
+    );
+    assert!(err.contains("nonexistent namespace \"nope\""), "{err}");
+    cli_ok(
+        &agent,
+        &[
+            "job",
+            "run",
+            "-namespace",
+            "team-c",
+            "-detach",
+            plain.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(get(&agent, "/v1/job/web?namespace=team-c").0, 200);
+    assert_eq!(get(&agent, "/v1/job/web").0, 404);
 
     // A namespace holding a job cannot be deleted until the job is purged.
     let (code, body) = register_in(&agent, "team-a", "web", 1);
