@@ -117,6 +117,21 @@ fn namespaces_crud_missing_namespace_and_delete_guards() {
         serde_json::from_str(&cli_ok(&agent, &["namespace", "list", "-json"])).unwrap();
     assert_eq!(listed.as_array().map(Vec::len), Some(3), "{listed}");
 
+    // Bounded input, refused naming the field.
+    let meta: serde_json::Map<String, Value> =
+        (0..65).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let (code, body) = send(&agent, "PUT", "/v1/namespace/big", json!({"Meta": meta}));
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("Meta: 65 entries"), "{body}");
+    let (code, body) = send(
+        &agent,
+        "PUT",
+        "/v1/namespace/big",
+        json!({"Description": "x".repeat(300)}),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("Description"), "{body}");
+
     // HTTP create and prefix list.
     let (code, body) = send(
         &agent,

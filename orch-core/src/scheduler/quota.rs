@@ -121,8 +121,16 @@ pub(crate) fn reject_over_quota(
     let Some(mut budget) = QuotaBudget::for_job(state, job, &Plan::default()) else {
         return;
     };
+    // Every node the plan touches: a stop on one node pays for a placement on another
+    // (a destructive update moving an allocation).
+    let touched: BTreeSet<&String> = plan
+        .node_allocation
+        .keys()
+        .chain(plan.node_update.keys())
+        .chain(plan.node_preemptions.keys())
+        .collect();
     let mut nodes: Vec<(&String, QuotaResources, QuotaResources)> = Vec::new();
-    for node_id in plan.node_allocation.keys() {
+    for node_id in touched {
         if rejected.contains_key(node_id) {
             continue;
         }

@@ -210,3 +210,67 @@ fn terminal_allocations_count_nothing() {
     c.client_update(&ids, client_status::FAILED).unwrap();
     assert_eq!(c.state.quota_used("small").cpu, 0);
 }
+
+#[test]
+fn a_destructive_update_at_the_limit_replaces_within_the_quota() {
+    let mut c = cluster(400);
+    c.submit_job(job("a", "team", 2, 200)).unwrap();
+    c.run_to_quiescence().unwrap();
+    c.start_pending_allocs().unwrap();
+    let mut v1 = job("a", "team", 2, 200);
+    v1.task_groups[0].tasks[0]
+        .env
+        .insert("VERSION".into(), "2".into());
+    c.submit_job(v1).unwrap();
+    c.run_to_quiescence().unwrap();
+    let version = c.state.job("team", "a").unwrap().version;
+    assert_eq!(version, 1);
+    let live: Vec<_> = c
+        .state
+        .allocs_by_job("team", "a")
+        .into_iter()
+        .filter(|a| !a.terminal())
+        .cloned()
+        .collect();
+    // The rolling update replaced the first allocation (the next waits for its health),
+    // without a quota failure although the quota is full.
+    assert_eq!(live.len(), 2);
+    assert!(live.iter().any(|a| a.job_version == 1), "{live:?}");
+    assert!(c.failures("team", "a").is_empty());
+    assert_eq!(c.stats.plan_nodes_rejected, 0);
+    assert_eq!(c.state.quota_used("small").cpu, 400);
+}
+
+#[test]
+fn verify_credits_a_stop_on_one_node_to_a_placement_on_another() {
+    let mut c = cluster(400);
+    c.submit_job(job("a", "team", 2, 200)).unwrap();
+    c.run_to_quiescence().unwrap();
+    let old = c.state.allocs_by_job("team", "a")[0].clone();
+    let other = (0..3)
+        .map(|i| format!("node-{i:03}"))
+        .find(|n| *n != old.node_id)
+        .unwrap();
+    let mut moved = old.clone();
+    moved.id = "00000000-0000-4000-8000-00000000beef".into();
+    moved.node_id = other.clone();
+    let mut plan = crate::scheduler::plan::Plan {
+        job: c.state.job("team", "a").cloned(),
+        ..Default::default()
+    };
+    plan.append_stop(
+        &old.node_id,
+        crate::state::AllocStop {
+            alloc_id: old.id.clone(),
+            desired_description: "moved".into(),
+            client_status: None,
+        },
+    );
+    plan.append_alloc(moved);
+    let result = verify_plan(&c.state, &plan);
+    assert!(result.fully_committed(), "{:?}", result.rejected_nodes);
+    // Without the stop, the same placement is over the quota.
+    plan.node_update.clear();
+    let result = verify_plan(&c.state, &plan);
+    assert!(result.rejected_nodes.contains_key(&other));
+}

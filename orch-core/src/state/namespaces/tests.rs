@@ -201,3 +201,17 @@ fn bounds_are_enforced_with_the_field_named() {
         "{e}"
     );
 }
+
+#[test]
+fn the_number_of_quotas_is_bounded() {
+    let mut s = StateStore::new();
+    for i in 0..MAX_QUOTAS {
+        s.apply(i as u64 + 1, upsert_quota(quota(&format!("q{i}"), 1)))
+            .unwrap();
+    }
+    let next = MAX_QUOTAS as u64 + 1;
+    let e = rejected(&mut s, next, upsert_quota(quota("one-more", 1)));
+    assert!(e.to_string().contains("maximum of 256"), "{e}");
+    // Replacing an existing one is still fine.
+    s.apply(next, upsert_quota(quota("q0", 2))).unwrap();
+}
