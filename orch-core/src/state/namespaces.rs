@@ -72,12 +72,18 @@ impl Default for NamespaceTable {
     }
 }
 
-/// The snapshot section of both tables (written after the main snapshot, so snapshots
-/// of an orch without namespaces still restore).
+/// The snapshot's namespace section (the last field of snapshot format 5).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct NamespaceSection {
     pub namespaces: Vec<Namespace>,
     pub quotas: Vec<QuotaSpec>,
+}
+
+impl From<()> for NamespaceSection {
+    /// A snapshot from before namespaces: `default` only.
+    fn from((): ()) -> Self {
+        NamespaceSection::default()
+    }
 }
 
 impl NamespaceTable {

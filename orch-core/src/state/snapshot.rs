@@ -14,7 +14,10 @@ use super::{Id, JobKey, StateError, StateStore};
 use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch, ScalingEvent};
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
-pub const SNAPSHOT_FORMAT: u32 = 4;
+pub const SNAPSHOT_FORMAT: u32 = 5;
+
+/// The layout before namespaces and quotas (restored with the `default` namespace only).
+const FORMAT_WITHOUT_NAMESPACES: u32 = 4;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
@@ -31,10 +34,15 @@ struct SnapshotRef<'a> {
     services: Vec<&'a crate::model::ServiceRegistration>,
     periodic_launches: Vec<&'a PeriodicLaunch>,
     scaling_events: Vec<(&'a JobKey, &'a String, &'a Vec<ScalingEvent>)>,
+    ns: super::namespaces::NamespaceSection,
 }
 
+/// `Ns` is the namespace section: `()` for format 4 (encoded as nothing), the section
+/// for format 5.
 #[derive(Deserialize)]
-struct SnapshotOwned {
+struct SnapshotOwned<Ns> {
+    /// Probed before decoding (`restore`); kept here so the layout matches.
+    #[allow(dead_code)]
     format: u32,
     latest_index: u64,
     table_indexes: BTreeMap<String, u64>,
@@ -48,6 +56,7 @@ struct SnapshotOwned {
     services: Vec<crate::model::ServiceRegistration>,
     periodic_launches: Vec<PeriodicLaunch>,
     scaling_events: Vec<(JobKey, String, Vec<ScalingEvent>)>,
+    ns: Ns,
 }
 
 impl StateStore {
@@ -71,53 +80,37 @@ impl StateStore {
             services: self.services.values().collect(),
             periodic_launches: self.periodic_launches.values().collect(),
             scaling_events: self.all_scaling_events(),
+            ns: self.ns.section(),
         };
-        let encode_err = |e: postcard::Error| {
+        postcard::to_allocvec(&snap).map_err(|e| {
             StateError::Snapshot(format!(
                 "could not encode the state ({e}); this is a bug in orch, please report it"
             ))
-        };
-        let mut bytes = postcard::to_allocvec(&snap).map_err(encode_err)?;
-        // The namespace section follows the main one, so older snapshots (which end
-        // after it) still restore, with the `default` namespace only.
-        bytes.extend(postcard::to_allocvec(&self.ns.section()).map_err(encode_err)?);
-        Ok(bytes)
+        })
     }
 
-    /// Rebuilds a store from [`Self::snapshot`] bytes.
+    /// Rebuilds a store from [`Self::snapshot`] bytes (this format, or format 4 from
+    /// before namespaces, which restores with the `default` namespace only).
     pub fn restore(bytes: &[u8]) -> Result<StateStore, StateError> {
-        let (snap, rest): (SnapshotOwned, &[u8]) = postcard::take_from_bytes(bytes).map_err(|e| {
-            StateError::Snapshot(format!(
-                "could not decode the snapshot ({e}); it is corrupt or from an incompatible orch version, restore from another server or an older snapshot"
-            ))
-        })?;
-        let ns = if rest.is_empty() {
-            super::namespaces::NamespaceSection::default()
-        } else {
-            let (section, rest): (super::namespaces::NamespaceSection, &[u8]) =
-                postcard::take_from_bytes(rest).map_err(|e| {
-                    StateError::Snapshot(format!(
-                        "could not decode the namespace section of the snapshot ({e}); it is corrupt, restore from another server"
-                    ))
-                })?;
-            if !rest.is_empty() {
-                return Err(StateError::Snapshot(format!(
-                    "{} unexpected bytes after the snapshot; the file is corrupt or truncated wrongly",
-                    rest.len()
-                )));
+        let (format, _): (u32, _) = postcard::take_from_bytes(bytes).map_err(decode_err)?;
+        match format {
+            SNAPSHOT_FORMAT => {
+                Self::rebuild(decode_all::<super::namespaces::NamespaceSection>(bytes)?)
             }
-            section
-        };
-        if snap.format != SNAPSHOT_FORMAT {
-            return Err(StateError::Snapshot(format!(
-                "snapshot format {} is not supported (this orch reads format {SNAPSHOT_FORMAT}); restore it with a matching orch version",
-                snap.format
-            )));
+            FORMAT_WITHOUT_NAMESPACES => Self::rebuild(decode_all::<()>(bytes)?),
+            other => Err(StateError::Snapshot(format!(
+                "snapshot format {other} is not supported (this orch reads formats {FORMAT_WITHOUT_NAMESPACES} and {SNAPSHOT_FORMAT}); restore it with a matching orch version"
+            ))),
         }
+    }
+
+    fn rebuild<Ns: Into<super::namespaces::NamespaceSection>>(
+        snap: SnapshotOwned<Ns>,
+    ) -> Result<StateStore, StateError> {
         let mut store = StateStore {
             latest_index: snap.latest_index,
             table_indexes: snap.table_indexes,
-            ns: super::namespaces::NamespaceTable::from_section(ns),
+            ns: super::namespaces::NamespaceTable::from_section(snap.ns.into()),
             ..StateStore::default()
         };
         for j in snap.jobs {
@@ -168,6 +161,25 @@ impl StateStore {
         store.restore_scaling_events(snap.scaling_events);
         Ok(store)
     }
+}
+
+fn decode_err(e: postcard::Error) -> StateError {
+    StateError::Snapshot(format!(
+        "could not decode the snapshot ({e}); it is corrupt or from an incompatible orch version, restore from another server or an older snapshot"
+    ))
+}
+
+/// Decodes a whole snapshot; trailing bytes mean corruption.
+fn decode_all<'a, Ns: Deserialize<'a>>(bytes: &'a [u8]) -> Result<SnapshotOwned<Ns>, StateError> {
+    let (snap, rest): (SnapshotOwned<Ns>, &[u8]) =
+        postcard::take_from_bytes(bytes).map_err(decode_err)?;
+    if !rest.is_empty() {
+        return Err(StateError::Snapshot(format!(
+            "{} unexpected bytes after the snapshot; the file is corrupt or truncated wrongly",
+            rest.len()
+        )));
+    }
+    Ok(snap)
 }
 
 #[cfg(test)]

@@ -180,12 +180,14 @@ fn snapshots_keep_namespaces_and_old_snapshots_get_default() {
     let r = StateStore::restore(&bytes).unwrap();
     assert_eq!(r, s);
     assert_eq!(r.snapshot().unwrap(), bytes);
-    // A snapshot written before the namespace section: the main part alone.
+    // A format-4 snapshot (before namespaces): the same layout without the section.
+    let mut old = postcard::to_allocvec(&4u32).unwrap();
     let section = postcard::to_allocvec(&s.ns.section()).unwrap();
-    let old = &bytes[..bytes.len() - section.len()];
-    let r = StateStore::restore(old).unwrap();
+    old.extend_from_slice(&bytes[1..bytes.len() - section.len()]);
+    let r = StateStore::restore(&old).unwrap();
     assert!(r.namespace("default").is_some());
     assert!(r.namespace("team").is_none());
+    assert_eq!(r.latest_index(), s.latest_index());
 }
 
 #[test]
@@ -214,4 +216,19 @@ fn the_number_of_quotas_is_bounded() {
     assert!(e.to_string().contains("maximum of 256"), "{e}");
     // Replacing an existing one is still fine.
     s.apply(next, upsert_quota(quota("q0", 2))).unwrap();
+}
+
+#[test]
+fn big_snapshots_round_trip_with_the_namespace_section() {
+    let mut s = StateStore::new();
+    for i in 0..40u64 {
+        let mut j = job(&format!("big-{i}"));
+        for k in 0..16 {
+            j.meta.insert(format!("k{k}"), "x".repeat(4000));
+        }
+        s.apply(i + 1, register(j)).unwrap();
+    }
+    let bytes = s.snapshot().unwrap();
+    let r = StateStore::restore(&bytes).unwrap();
+    assert_eq!(r, s);
 }
