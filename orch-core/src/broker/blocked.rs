@@ -20,7 +20,10 @@
 //! * **Plan failures.** Evaluations blocked by `max-plan-attempts` are released by
 //!   [`BlockedEvals::unblock_failed`], which the leader calls periodically.
 //!
-//! Nomad's quota-based unblocking is Enterprise-only and not modelled.
+//! * **Quotas.** An evaluation blocked because its namespace's quota was exhausted
+//!   (`QuotaExhausted` in its metrics) is also released when allocations of the quota's
+//!   namespaces end or the quota changes ([`BlockedEvals::unblock_namespaces`], Nomad's
+//!   `UnblockQuota`), with the same missed-unblock rule per namespace.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -62,7 +65,12 @@ pub struct BlockedEvals {
     by_node: BTreeMap<String, BTreeSet<String>>,
     unblock_indexes: BTreeMap<String, u64>,
     max_unblock_index: u64,
+    /// Last quota unblock per namespace, for missed-unblock checks.
+    namespace_unblock_indexes: BTreeMap<String, u64>,
 }
+
+mod quota;
+pub use quota::quota_blocked;
 
 impl BlockedEvals {
     /// An empty tracker.
@@ -183,6 +191,7 @@ impl BlockedEvals {
     /// older snapshot than a pruned index may then wait for the next unblock.
     pub fn prune_unblock_indexes(&mut self, index: u64) {
         self.unblock_indexes.retain(|_, i| *i >= index);
+        self.namespace_unblock_indexes.retain(|_, i| *i >= index);
         self.max_unblock_index = self.unblock_indexes.values().copied().max().unwrap_or(0);
     }
 
@@ -275,6 +284,9 @@ impl BlockedEvals {
     /// Nomad's `missedUnblock`: would an unblock recorded after the evaluation's snapshot
     /// have released it?
     fn missed_unblock(&self, eval: &Evaluation) -> bool {
+        if self.missed_quota_unblock(eval) {
+            return true;
+        }
         if eval.snapshot_index >= self.max_unblock_index {
             return false;
         }

@@ -26,7 +26,7 @@
 mod blocked;
 mod eval_broker;
 
-pub use blocked::{BlockOutcome, BlockedEvals, BlockedStats, unplaced_of};
+pub use blocked::{BlockOutcome, BlockedEvals, BlockedStats, quota_blocked, unplaced_of};
 pub use eval_broker::EvalBroker;
 
 use std::collections::BTreeMap;

@@ -24,6 +24,7 @@ pub mod deployment;
 pub mod eval;
 pub mod group;
 pub mod job;
+pub mod namespace;
 pub mod node;
 pub mod resources;
 pub mod scaling;
@@ -39,6 +40,10 @@ pub use deployment::*;
 pub use eval::*;
 pub use group::*;
 pub use job::*;
+pub use namespace::{
+    DEFAULT_NAMESPACE, Namespace, NamespaceCapabilities, QuotaLimit, QuotaResources, QuotaSpec,
+    QuotaUsage,
+};
 pub use node::*;
 pub use resources::*;
 pub use scaling::{ScalingEvent, TRACKED_SCALING_EVENTS};

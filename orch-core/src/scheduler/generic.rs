@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::context::PlanContext;
 use super::outcome::{Failures, Outcome, PlacementSpec, finish, place_on};
 use super::plan::Plan;
+use super::quota::QuotaBudget;
 use super::reconcile::{self, Placement, ReconcileInput, ReconcileResults};
 use super::rng::SchedRng;
 use super::select::{Placer, SchedulerConfig};
@@ -70,11 +71,12 @@ pub fn schedule(
         .filter(|_| !results.place.is_empty() || !results.destructive_update.is_empty())
         .map(|job| {
             let mut p = Placer::new(job, state, config, SchedRng::new(seed));
-            let run = PlaceRun {
+            let mut run = PlaceRun {
                 job,
                 batch,
                 now,
                 by_id: &by_id,
+                quota: QuotaBudget::for_job(state, job, &ctx.plan),
             };
             run.place_all(&mut ctx, &mut p, &results, &mut failures, &mut *next_id);
             p
@@ -142,13 +144,15 @@ struct PlaceRun<'r> {
     batch: bool,
     now: i64,
     by_id: &'r BTreeMap<&'r str, &'r Allocation>,
+    /// The namespace's quota room, when a quota limits it.
+    quota: Option<QuotaBudget>,
 }
 
 impl PlaceRun<'_> {
     /// Places the destructive updates (stopping the old allocation first), then the new
     /// placements; a group that failed once is not searched again in this evaluation.
     fn place_all(
-        &self,
+        &mut self,
         ctx: &mut PlanContext<'_>,
         p: &mut Placer<'_>,
         results: &ReconcileResults,
@@ -193,7 +197,7 @@ impl PlaceRun<'_> {
     /// failure take the stop back and record the group's failure.
     #[allow(clippy::too_many_arguments)]
     fn place_one(
-        &self,
+        &mut self,
         ctx: &mut PlanContext<'_>,
         p: &mut Placer<'_>,
         gi: usize,
@@ -209,10 +213,23 @@ impl PlaceRun<'_> {
             failures.record(&tg.name, Default::default());
             return;
         }
+        let mut metrics = p.new_metric();
+        let quota_ask = self.quota.as_ref().map(|_| tg.quota_ask());
+        if let (Some(budget), Some(ask)) = (&mut self.quota, &quota_ask) {
+            let freed = old.map(|a| a.quota_usage()).unwrap_or_default();
+            budget.release(&freed);
+            let exhausted = budget.check(ask);
+            if !exhausted.is_empty() {
+                budget.take(&freed);
+                metrics.quota_exhausted = exhausted;
+                failures.record(&tg.name, metrics);
+                return;
+            }
+            budget.take(ask);
+        }
         if let Some(old) = old {
             ctx.stop(old, stop_desc, None);
         }
-        let mut metrics = p.new_metric();
         let choice = p.select(
             ctx,
             gi,
@@ -241,6 +258,10 @@ impl PlaceRun<'_> {
         if let Some(metrics) = failed {
             if let Some(old) = old {
                 ctx.unstop(old);
+            }
+            if let (Some(budget), Some(ask)) = (&mut self.quota, &quota_ask) {
+                budget.release(ask);
+                budget.take(&old.map(|a| a.quota_usage()).unwrap_or_default());
             }
             failures.record(&tg.name, metrics);
         }

@@ -24,6 +24,7 @@ pub mod outcome;
 pub mod plan;
 pub mod ports;
 pub mod preempt;
+pub mod quota;
 pub mod rank;
 pub mod reconcile;
 pub mod rng;

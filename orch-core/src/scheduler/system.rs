@@ -8,6 +8,7 @@ use super::context::PlanContext;
 use super::generic::tainted_nodes;
 use super::outcome::{Failures, Outcome, PlacementSpec, finish, place_on};
 use super::plan::Plan;
+use super::quota::QuotaBudget;
 use super::reconcile::{describe, update::tasks_updated};
 use super::rng::SchedRng;
 use super::select::{NoFit, Placer, SchedulerConfig};
@@ -68,6 +69,7 @@ pub fn schedule(
         }
     }
     let present: BTreeSet<Spot> = present.into_keys().collect();
+    let mut quota = QuotaBudget::for_job(state, job, &ctx.plan);
     for node_id in &eligible {
         for gi in 0..job.task_groups.len() {
             let spot = (node_id.clone(), job.task_groups[gi].name.clone());
@@ -78,7 +80,12 @@ pub fn schedule(
                 .iter()
                 .copied()
                 .find(|a| a.node_id == spot.0 && a.task_group == spot.1);
-            let placing = Placing { job, gi, now };
+            let mut placing = Placing {
+                job,
+                gi,
+                now,
+                quota: &mut quota,
+            };
             placing.place(
                 &mut ctx,
                 &mut placer,
@@ -183,13 +190,39 @@ struct Placing<'j> {
     job: &'j Job,
     gi: usize,
     now: i64,
+    /// The namespace's quota room, when a quota limits it.
+    quota: &'j mut Option<QuotaBudget>,
 }
 
 impl Placing<'_> {
+    /// Whether the quota has no room for this placement (then the metrics say why);
+    /// otherwise takes the room, the replaced allocation's use given back.
+    fn quota_exhausted(
+        &mut self,
+        tg: &crate::model::TaskGroup,
+        old: Option<&Allocation>,
+        metrics: &mut crate::model::AllocationMetric,
+    ) -> bool {
+        let Some(b) = self.quota.as_mut() else {
+            return false;
+        };
+        let freed = old.map(|a| a.quota_usage()).unwrap_or_default();
+        let ask = tg.quota_ask();
+        b.release(&freed);
+        let exhausted = b.check(&ask);
+        if exhausted.is_empty() {
+            b.take(&ask);
+            return false;
+        }
+        b.take(&freed);
+        metrics.quota_exhausted = exhausted;
+        true
+    }
+
     /// Stops the allocation it replaces, tries the node (with preemption when on), and
     /// on failure takes the stop back; a full node is a failure, an infeasible one not.
     fn place(
-        &self,
+        &mut self,
         ctx: &mut PlanContext<'_>,
         placer: &mut Placer<'_>,
         node_id: &str,
@@ -204,6 +237,7 @@ impl Placing<'_> {
         }
         let mut metrics = placer.new_metric();
         let (placed, failure) = match placer.select_on(ctx, gi, tg, node_id, &mut metrics) {
+            Ok(_) if self.quota_exhausted(tg, old, &mut metrics) => (false, Some(metrics)),
             Ok(choice) => {
                 let spec = PlacementSpec {
                     name: job.alloc_name(&tg.name, 0),
@@ -215,7 +249,14 @@ impl Placing<'_> {
                     ctx, placer, job, gi, tg, choice, spec, id, metrics, self.now,
                 ) {
                     Ok(()) => (true, None),
-                    Err(metrics) => (false, Some(*metrics)),
+                    Err(metrics) => {
+                        // Give back the quota room taken for this placement.
+                        if let Some(b) = self.quota.as_mut() {
+                            b.release(&tg.quota_ask());
+                            b.take(&old.map(|a| a.quota_usage()).unwrap_or_default());
+                        }
+                        (false, Some(*metrics))
+                    }
                 }
             }
             Err(NoFit::Full) => (false, Some(metrics)),
@@ -224,6 +265,7 @@ impl Placing<'_> {
         if !placed && let Some(old) = old {
             ctx.unstop(old);
         }
+
         if let Some(metrics) = failure {
             failures.record(&tg.name, metrics);
         }

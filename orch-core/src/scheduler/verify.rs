@@ -72,6 +72,7 @@ fn rejected_nodes(state: &StateStore, plan: &Plan) -> BTreeMap<String, String> {
             rejected.insert(node_id.clone(), reason);
         }
     }
+    super::quota::reject_over_quota(state, plan, &mut rejected);
     rejected
 }
 

@@ -400,9 +400,56 @@ impl Cluster {
                 .filter_map(|id| self.state.alloc_stub(id))
                 .map(|a| a.node_id.clone())
                 .collect();
+            self.quota_freed(alloc_ids.iter().map(String::as_str))?;
             self.capacity_freed(nodes)?;
         }
         Ok(alloc_ids.len())
+    }
+
+    /// Allocations ended: releases the quota-blocked evaluations of the namespaces
+    /// sharing their quota (what the servers' feeder does).
+    fn quota_freed<'a>(
+        &mut self,
+        alloc_ids: impl Iterator<Item = &'a str>,
+    ) -> Result<(), SimError> {
+        let namespaces: BTreeSet<String> = alloc_ids
+            .filter_map(|id| self.state.alloc_stub(id))
+            .map(|a| a.namespace.clone())
+            .collect();
+        let peers = self
+            .state
+            .quota_peers(namespaces.iter().map(String::as_str));
+        if peers.is_empty() {
+            return Ok(());
+        }
+        let index = self.state.latest_index();
+        let released = self.blocked.unblock_namespaces(&peers, index);
+        self.requeue(released)
+    }
+
+    /// Creates or replaces a namespace (its quota must exist).
+    pub fn upsert_namespace(&mut self, ns: crate::model::Namespace) -> Result<(), SimError> {
+        self.apply(Command::NamespaceUpsert(crate::state::NamespaceUpsert {
+            namespaces: vec![ns],
+        }))?;
+        Ok(())
+    }
+
+    /// Creates or replaces a quota specification; raising a limit releases the
+    /// quota-blocked evaluations of its namespaces.
+    pub fn upsert_quota(&mut self, quota: crate::model::QuotaSpec) -> Result<(), SimError> {
+        let name = quota.name.clone();
+        self.apply(Command::QuotaUpsert(crate::state::QuotaUpsert {
+            quotas: vec![quota],
+        }))?;
+        let peers: BTreeSet<String> = self
+            .state
+            .namespaces_of_quota(&name)
+            .map(str::to_string)
+            .collect();
+        let index = self.state.latest_index();
+        let released = self.blocked.unblock_namespaces(&peers, index);
+        self.requeue(released)
     }
 
     fn capacity_freed(&mut self, nodes: BTreeSet<String>) -> Result<(), SimError> {
@@ -439,6 +486,7 @@ impl Cluster {
         let mut outcome = None;
         let mut freed: BTreeSet<String> = BTreeSet::new();
         let mut followups = Vec::new();
+        let mut stopped: Vec<String> = Vec::new();
         for _ in 0..MAX_PLAN_ATTEMPTS {
             let seed = self.rng.next_u64();
             let (now, mut counter, salt) = (self.now, self.next_id, self.rng.next_u64());
@@ -456,6 +504,10 @@ impl Cluster {
             let result = verify_plan_owned(&self.state, std::mem::take(&mut out.plan));
             self.stats.plan_nodes_rejected += result.rejected_nodes.len() as u64;
             freed.extend(result.accepted.node_update.keys().cloned());
+            let leaving = result.accepted.node_update.values().flatten();
+            let preempted = result.accepted.node_preemptions.values().flatten();
+            stopped.extend(leaving.map(|s| s.alloc_id.clone()));
+            stopped.extend(preempted.map(|p| p.alloc_id.clone()));
             freed.extend(result.accepted.node_preemptions.keys().cloned());
             followups.extend(result.accepted.evals.iter().cloned());
             let done = result.fully_committed();
@@ -487,6 +539,7 @@ impl Cluster {
             let stored = self.state.eval(&f.id).cloned().unwrap_or(f);
             self.enqueue(stored);
         }
+        self.quota_freed(stopped.iter().map(String::as_str))?;
         self.capacity_freed(freed)
     }
 

@@ -45,6 +45,8 @@ pub(super) struct Changes {
     pub scaling_events: Vec<(JobKey, String, crate::model::ScalingEvent)>,
     /// ACL policies, tokens, roles and the bootstrap marker.
     pub acl: super::acl::AclChanges,
+    pub namespaces: BTreeMap<String, Option<crate::model::Namespace>>,
+    pub quotas: BTreeMap<String, Option<crate::model::QuotaSpec>>,
 }
 
 /// The keys of what one command created or changed (deletions are not listed: whoever
@@ -62,6 +64,8 @@ pub struct ChangedKeys {
     pub allocs: Vec<String>,
     /// Deployments stored.
     pub deployments: Vec<String>,
+    /// Namespaces stored.
+    pub namespaces: Vec<String>,
 }
 
 /// Gets an object for modification through the change set, copying it from the store on

@@ -80,6 +80,14 @@ pub enum Command {
     AclRoleDelete(super::AclRoleDelete),
     /// The one-time ACL bootstrap.
     AclBootstrap(super::AclBootstrap),
+    /// Create or replace namespaces.
+    NamespaceUpsert(super::NamespaceUpsert),
+    /// Delete namespaces.
+    NamespaceDelete(super::NamespaceDelete),
+    /// Create or replace quota specifications.
+    QuotaUpsert(super::QuotaUpsert),
+    /// Delete quota specifications.
+    QuotaDelete(super::QuotaDelete),
 }
 
 /// A client registers the services of its running allocations (Nomad's

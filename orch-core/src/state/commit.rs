@@ -55,6 +55,15 @@ impl StateStore {
         self.commit_deployments(&mut log, index, ch.deployments);
         self.commit_services(&mut log, index, &alloc_ids_changed, ch.services);
         log.dirty.extend(self.commit_acl(index, ch.acl));
+        let (ns_dirty, q_dirty, stored) =
+            self.commit_namespace_tables(index, ch.namespaces, ch.quotas);
+        if ns_dirty {
+            log.dirty.insert(super::ns_table::NAMESPACES);
+        }
+        if q_dirty {
+            log.dirty.insert(super::ns_table::QUOTAS);
+        }
+        log.changed.namespaces = stored;
         self.update_job_statuses(&mut log, index);
         self.record_job_versions(&mut log);
         for t in &log.dirty {

@@ -155,6 +155,7 @@ impl StateStore {
     pub(super) fn job_register(&self, index: u64, c: JobRegister) -> Outcome {
         let mut job = c.job;
         validate_job(&job)?;
+        self.check_job_namespace(&job)?;
         super::scaling::fill_policy_targets(&mut job);
         let existing = self.jobs.get(&job.key()).map(|j| &**j);
         check_enforce_index(c.enforce_index, existing)?;

@@ -29,6 +29,7 @@
 //! - `scaling`: each group's scaling events.
 //! - `services`: the `nomad` provider's service catalog.
 //! - `acl`: ACL policies, tokens and roles; resolving a secret into an ACL.
+//! - `namespaces`: namespaces and quota specifications, quota usage.
 //! - `snapshot`: the store as postcard bytes, and restoring it.
 //! - `error`: why a command was refused.
 //! - `testutil`: builders and assertions shared by the unit tests.
@@ -43,6 +44,7 @@ mod error;
 mod evals;
 mod id;
 mod jobs;
+mod namespaces;
 mod node_table;
 mod nodes;
 mod scaling;
@@ -65,6 +67,7 @@ pub use command::*;
 pub use error::StateError;
 pub use id::Id;
 pub use jobs::spec_changed;
+pub use namespaces::{NamespaceDelete, NamespaceUpsert, QuotaDelete, QuotaUpsert, ns_table};
 pub use node_table::{Compact, Dense, FULLNESS_BUCKETS, LiveAlloc, NO_CLASS, NodeTable, fullness};
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
 pub use snapshot::SNAPSHOT_FORMAT;
@@ -150,6 +153,8 @@ pub struct StateStore {
     scaling_jobs: BTreeSet<JobKey>,
     /// ACL policies, tokens and roles with their derived indexes.
     acl: acl::AclTables,
+    /// Namespaces and quota specifications (`default` always present).
+    ns: namespaces::NamespaceTable,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -233,6 +238,10 @@ impl StateStore {
             Command::AclRoleUpsert(c) => self.acl_role_upsert(c)?,
             Command::AclRoleDelete(c) => self.acl_role_delete(c)?,
             Command::AclBootstrap(c) => self.acl_bootstrap(c)?,
+            Command::NamespaceUpsert(c) => self.namespace_upsert(c)?,
+            Command::NamespaceDelete(c) => self.namespace_delete(c)?,
+            Command::QuotaUpsert(c) => self.quota_upsert(c)?,
+            Command::QuotaDelete(c) => self.quota_delete(c)?,
         };
         Ok((changes, response))
     }

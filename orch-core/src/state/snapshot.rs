@@ -17,6 +17,9 @@ use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch
 /// Version of the snapshot layout; bumped when it changes incompatibly.
 pub const SNAPSHOT_FORMAT: u32 = 5;
 
+/// The layout before namespaces and quotas (restored with the `default` namespace only).
+const FORMAT_WITHOUT_NAMESPACES: u32 = 4;
+
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
     format: u32,
@@ -36,10 +39,31 @@ struct SnapshotRef<'a> {
     acl_tokens: Vec<&'a AclToken>,
     acl_roles: Vec<&'a AclRole>,
     acl_bootstrap_index: u64,
+    ns: super::namespaces::NamespaceSection,
 }
 
+/// What format 5 added after the scaling events: the ACL tables, then the namespace
+/// section (`()` in format 4, which had neither).
+#[derive(Deserialize, Default)]
+struct Additions {
+    acl_policies: Vec<AclPolicy>,
+    acl_tokens: Vec<AclToken>,
+    acl_roles: Vec<AclRole>,
+    acl_bootstrap_index: u64,
+    ns: super::namespaces::NamespaceSection,
+}
+
+impl From<()> for Additions {
+    fn from((): ()) -> Self {
+        Additions::default()
+    }
+}
+
+/// `Ns` is what format 5 added ([`Additions`]): `()` for format 4 (encoded as nothing).
 #[derive(Deserialize)]
-struct SnapshotOwned {
+struct SnapshotOwned<Ns> {
+    /// Probed before decoding (`restore`); kept here so the layout matches.
+    #[allow(dead_code)]
     format: u32,
     latest_index: u64,
     table_indexes: BTreeMap<String, u64>,
@@ -53,10 +77,7 @@ struct SnapshotOwned {
     services: Vec<crate::model::ServiceRegistration>,
     periodic_launches: Vec<PeriodicLaunch>,
     scaling_events: Vec<(JobKey, String, Vec<ScalingEvent>)>,
-    acl_policies: Vec<AclPolicy>,
-    acl_tokens: Vec<AclToken>,
-    acl_roles: Vec<AclRole>,
-    acl_bootstrap_index: u64,
+    added: Ns,
 }
 
 impl StateStore {
@@ -84,6 +105,7 @@ impl StateStore {
             acl_tokens: self.acl.tokens.values().collect(),
             acl_roles: self.acl.roles.values().collect(),
             acl_bootstrap_index: self.acl.bootstrap_index,
+            ns: self.ns.section(),
         };
         postcard::to_allocvec(&snap).map_err(|e| {
             StateError::Snapshot(format!(
@@ -92,28 +114,25 @@ impl StateStore {
         })
     }
 
-    /// Rebuilds a store from [`Self::snapshot`] bytes.
+    /// Rebuilds a store from [`Self::snapshot`] bytes (this format, or format 4 from
+    /// before namespaces, which restores with the `default` namespace only).
     pub fn restore(bytes: &[u8]) -> Result<StateStore, StateError> {
-        let (snap, rest): (SnapshotOwned, &[u8]) = postcard::take_from_bytes(bytes).map_err(|e| {
-            StateError::Snapshot(format!(
-                "could not decode the snapshot ({e}); it is corrupt or from an incompatible orch version, restore from another server or an older snapshot"
-            ))
-        })?;
-        if !rest.is_empty() {
-            return Err(StateError::Snapshot(format!(
-                "{} unexpected bytes after the snapshot; the file is corrupt or truncated wrongly",
-                rest.len()
-            )));
+        let (format, _): (u32, _) = postcard::take_from_bytes(bytes).map_err(decode_err)?;
+        match format {
+            SNAPSHOT_FORMAT => Self::rebuild(decode_all::<Additions>(bytes)?),
+            FORMAT_WITHOUT_NAMESPACES => Self::rebuild(decode_all::<()>(bytes)?),
+            other => Err(StateError::Snapshot(format!(
+                "snapshot format {other} is not supported (this orch reads formats {FORMAT_WITHOUT_NAMESPACES} and {SNAPSHOT_FORMAT}); restore it with a matching orch version"
+            ))),
         }
-        if snap.format != SNAPSHOT_FORMAT {
-            return Err(StateError::Snapshot(format!(
-                "snapshot format {} is not supported (this orch reads format {SNAPSHOT_FORMAT}); restore it with a matching orch version",
-                snap.format
-            )));
-        }
+    }
+
+    fn rebuild<Ns: Into<Additions>>(snap: SnapshotOwned<Ns>) -> Result<StateStore, StateError> {
+        let added: Additions = snap.added.into();
         let mut store = StateStore {
             latest_index: snap.latest_index,
             table_indexes: snap.table_indexes,
+            ns: super::namespaces::NamespaceTable::from_section(added.ns),
             ..StateStore::default()
         };
         for j in snap.jobs {
@@ -162,18 +181,40 @@ impl StateStore {
                 .insert((l.namespace.clone(), l.id.clone()), l);
         }
         store.restore_scaling_events(snap.scaling_events);
-        snap.acl_policies
+        added
+            .acl_policies
             .into_iter()
             .for_each(|p| store.acl.insert_policy(p));
-        snap.acl_tokens
+        added
+            .acl_tokens
             .into_iter()
             .for_each(|t| store.acl.insert_token(t));
-        snap.acl_roles
+        added
+            .acl_roles
             .into_iter()
             .for_each(|r| store.acl.insert_role(r));
-        store.acl.bootstrap_index = snap.acl_bootstrap_index;
+        store.acl.bootstrap_index = added.acl_bootstrap_index;
         Ok(store)
     }
+}
+
+fn decode_err(e: postcard::Error) -> StateError {
+    StateError::Snapshot(format!(
+        "could not decode the snapshot ({e}); it is corrupt or from an incompatible orch version, restore from another server or an older snapshot"
+    ))
+}
+
+/// Decodes a whole snapshot; trailing bytes mean corruption.
+fn decode_all<'a, Ns: Deserialize<'a>>(bytes: &'a [u8]) -> Result<SnapshotOwned<Ns>, StateError> {
+    let (snap, rest): (SnapshotOwned<Ns>, &[u8]) =
+        postcard::take_from_bytes(bytes).map_err(decode_err)?;
+    if !rest.is_empty() {
+        return Err(StateError::Snapshot(format!(
+            "{} unexpected bytes after the snapshot; the file is corrupt or truncated wrongly",
+            rest.len()
+        )));
+    }
+    Ok(snap)
 }
 
 #[cfg(test)]

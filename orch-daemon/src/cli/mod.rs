@@ -2,8 +2,8 @@
 //! folder per noun whose `mod.rs` dispatches its verbs (most through `dispatch`), one
 //! file per verb.
 //!
-//! - `acl`, `alloc`, `deployment`, `eval`, `job`, `node`, `operator`, `scaling`,
-//!   `server`, `service`, `tls`: the nouns and their verbs (`orch agent` is
+//! - `acl`, `alloc`, `deployment`, `eval`, `job`, `namespace`, `node`, `operator`,
+//!   `quota`, `scaling`, `server`, `service`, `tls`: the nouns and their verbs (`orch agent` is
 //!   `crate::agent`).
 //! - `api`: `ApiClient`, the HTTP client of the verbs that talk to an agent.
 //! - `flags`: Nomad-style flags, the one way verbs declare and parse them, and help.
@@ -19,9 +19,11 @@ mod eval;
 pub mod flags;
 mod job;
 mod monitor;
+mod namespace;
 mod node;
 mod operator;
 mod output;
+mod quota;
 mod scaling;
 mod server;
 mod service;
@@ -41,8 +43,10 @@ Commands:
     eval           list, status: evaluations
     job            run, status, stop, plan, inspect, history, revert, scale,
                    scaling-events, validate
+    namespace      apply, list, status, inspect, delete
     node           status, drain, eligibility
     operator       raft list-peers, raft remove-peer
+    quota          apply, list, status, inspect, delete, init
     scaling        policy list, policy info: scaling policies and autoscaler status
     server         members, force-leave
     service        list, info: orch's service catalog
@@ -93,6 +97,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("server") => server::run(rest),
         Some("scaling") => scaling::run(rest),
         Some("service") => service::run(rest),
+        Some("namespace") => namespace::run(rest),
+        Some("quota") => quota::run(rest),
         Some("operator") => operator::run(rest),
         Some("tls") => tls::run(rest),
         Some("version") | Some("-version") | Some("--version") => {
@@ -170,7 +176,10 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
         // `acl bootstrap [path]` has two words; `acl policy list` and the others three.
         Some("acl") if rest.get(1).is_some_and(|w| w == "bootstrap") => 2,
         Some("acl" | "operator" | "scaling" | "tls") => 3,
-        Some("job" | "node" | "eval" | "alloc" | "server" | "deployment" | "service") => 2,
+        Some(
+            "job" | "node" | "eval" | "alloc" | "server" | "deployment" | "service" | "namespace"
+            | "quota",
+        ) => 2,
         _ => 1,
     };
     let split = rest

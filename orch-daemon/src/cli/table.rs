@@ -88,7 +88,10 @@ pub fn alloc_metrics(m: &Value, prefix: &str) -> Vec<String> {
             })
             .unwrap_or_default()
     };
-    if n("NodesEvaluated") == 0 {
+    let quota_hit = m["QuotaExhausted"]
+        .as_array()
+        .is_some_and(|q| !q.is_empty());
+    if n("NodesEvaluated") == 0 && !quota_hit {
         out.push(format!("{prefix}* No nodes were eligible for evaluation"));
     }
     for (dc, available) in each("NodesAvailable") {

@@ -126,6 +126,16 @@ impl Authz {
         }
     }
 
+    /// Whether any capability is granted in `namespace` (what makes it visible in the
+    /// namespace list).
+    pub fn allows_any(&self, namespace: &str) -> bool {
+        match &*self.caller {
+            Caller::Open => true,
+            Caller::Token { acl, .. } => acl.allows_any_in_namespace(namespace),
+            Caller::Node(_) => false,
+        }
+    }
+
     /// `cap` in `namespace`, or a 403.
     pub fn check(&self, namespace: &str, cap: NsCap) -> Result<(), ApiError> {
         if self.allows(namespace, cap) {

@@ -22,6 +22,7 @@
 //! - [`nodes`]: `/v1/nodes` and `/v1/node/:id/...`.
 //! - [`deployments`]: deployment reads and writes.
 //! - [`services`]: the `nomad` provider's service catalog.
+//! - [`namespaces`]: `/v1/namespace(s)`; [`quotas`]: `/v1/quota(s)` and quota usage.
 //! - [`client_api`]: orch's client calls: register, heartbeat, allocation updates.
 //! - [`client_acl`]: ACL checks of `/v1/client/...` (a client-only agent asks a server).
 //! - [`client_fs`]: `/v1/client/...` (logs, files, stats), answered by the node's agent.
@@ -58,10 +59,12 @@ pub mod jobs;
 pub mod list;
 pub mod metrics;
 pub mod metrics_scaling;
+pub mod namespaces;
 pub mod nodes;
 pub mod operator;
 pub mod plan;
 pub mod query;
+pub mod quotas;
 pub mod regions;
 pub mod rpc_port;
 pub mod scaling;
@@ -229,6 +232,7 @@ pub fn router(api: Arc<ApiState>) -> Router {
 pub fn router_with(api: Arc<ApiState>, extra: Router) -> Router {
     api_routes()
         .merge(acl::routes())
+        .merge(namespaces::routes())
         .with_state(Arc::clone(&api))
         .merge(extra)
         .fallback(not_found)

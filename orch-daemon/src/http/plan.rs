@@ -127,6 +127,7 @@ pub async fn plan(
     let job = body_job(&mut body, &q)?;
     q.authz
         .check(&job.namespace, orch_core::acl::NsCap::SubmitJob)?;
+    super::namespaces::check_job_namespace(&api, &job)?;
     if job.id != id {
         return Err(ApiError::bad_request(format!(
             "Job ID does not match: the URL names {id:?} but the job's ID is {:?}",

@@ -123,6 +123,11 @@ fn event_type(cmd: &Command) -> &'static str {
         | Command::AclRoleUpsert(_)
         | Command::AclRoleDelete(_)
         | Command::AclBootstrap(_) => "",
+        // No Namespace/Quota topic yet.
+        Command::NamespaceUpsert(_)
+        | Command::NamespaceDelete(_)
+        | Command::QuotaUpsert(_)
+        | Command::QuotaDelete(_) => "",
     }
 }
 

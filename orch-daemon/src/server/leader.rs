@@ -177,7 +177,7 @@ impl Leader {
                 last_index = 0;
                 was_leader = true;
             }
-            let (pending, blocked, changed_classes, index) = {
+            let (pending, blocked, changed_classes, quota_freed, index) = {
                 let s = self.state.read();
                 let mut pending = Vec::new();
                 let mut blocked = Vec::new();
@@ -206,7 +206,8 @@ impl Leader {
                         classes.insert(n.computed_class.clone());
                     }
                 }
-                (pending, blocked, classes, s.latest_index())
+                let quota_freed = quota_unblock::freed_namespaces(&s, last_index);
+                (pending, blocked, classes, quota_freed, s.latest_index())
             };
             last_index = index;
             let now = now_nanos();
@@ -233,6 +234,9 @@ impl Leader {
                 }
                 for class in changed_classes {
                     released.extend(tracker.unblock(&class, index));
+                }
+                if !quota_freed.is_empty() {
+                    released.extend(tracker.unblock_namespaces(&quota_freed, index));
                 }
             }
             if !released.is_empty() {
@@ -464,5 +468,6 @@ impl Leader {
     }
 }
 
+mod quota_unblock;
 #[cfg(test)]
 mod tests;

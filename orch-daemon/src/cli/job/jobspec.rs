@@ -38,5 +38,40 @@ pub fn load(parsed: &Parsed) -> Result<orch_core::model::Job, String> {
     } else {
         std::fs::read_to_string(path).map_err(|e| format!("cannot read jobspec {path}: {e}"))?
     };
-    orch_core::jobspec::parse_jobspec(path, &text, &vars).map_err(|e| e.to_string())
+    let mut job =
+        orch_core::jobspec::parse_jobspec(path, &text, &vars).map_err(|e| e.to_string())?;
+    apply_namespace_flag(parsed, path, &text, &vars, &mut job);
+    Ok(job)
+}
+
+/// Nomad's rule for `-namespace` (or `NOMAD_NAMESPACE`) on job commands: it places a
+/// job whose spec names no namespace; a namespace in the spec wins. The canonical job
+/// always has one (`default`), so the spec's text is consulted only in that case.
+fn apply_namespace_flag(
+    parsed: &Parsed,
+    path: &str,
+    text: &str,
+    vars: &BTreeMap<String, serde_json::Value>,
+    job: &mut orch_core::model::Job,
+) {
+    let flag = parsed
+        .all("namespace")
+        .last()
+        .cloned()
+        .or_else(|| std::env::var("NOMAD_NAMESPACE").ok())
+        .filter(|n| !n.is_empty());
+    let Some(ns) = flag else { return };
+    if job.namespace != orch_core::model::DEFAULT_NAMESPACE || ns == job.namespace {
+        return;
+    }
+    let raw = if text.trim_start().starts_with('{') {
+        serde_json::from_str::<serde_json::Value>(text).ok()
+    } else {
+        orch_core::jobspec::parse_hcl_to_json(text, path, vars).ok()
+    };
+    let named = |v: &serde_json::Value| v.get("Namespace").is_some_and(|n| !n.is_null());
+    let spec_names_one = raw.is_some_and(|v| named(&v) || v.get("Job").is_some_and(named));
+    if !spec_names_one {
+        job.namespace = ns;
+    }
 }

@@ -28,6 +28,8 @@ pub enum Rule {
     Agent(Level),
     /// `operator` rule at this level.
     Operator(Level),
+    /// `quota` rule at this level.
+    Quota(Level),
     /// A management token.
     Management,
     /// The secret of the node in the path (`/v1/internal/node/{id}/...`).
@@ -97,6 +99,14 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         // Search answers from the namespaces the caller may list (nodes with `node` read).
         "/v1/search" | "/v1/search/fuzzy" => Namespace(&[ListJobs, ReadJob]),
         "/v1/event/stream" => Handler,
+        "/v1/namespaces" => Handler,
+        "/v1/namespace/{name}" if get => Handler,
+        "/v1/namespace" | "/v1/namespace/{name}" => Management,
+        "/v1/quotas" | "/v1/quota-usages" | "/v1/quota/usages" | "/v1/quota/usage/{name}" => {
+            Quota(Level::Read)
+        }
+        "/v1/quota/{name}" if get => Quota(Level::Read),
+        "/v1/quota" | "/v1/quota/{name}" => Management,
         "/v1/client/stats" => Node(Level::Read),
         p if p.starts_with("/v1/client/") => Handler,
         p if p.starts_with("/v1/acl/") => Handler,
@@ -122,6 +132,7 @@ pub fn check(mut authz: Authz, rule: &Rule, ns: &str) -> Result<Authz, ApiError>
         Node(level) => allows(authz.level(orch_core::acl::Acl::node), level),
         Agent(level) => allows(authz.level(orch_core::acl::Acl::agent), level),
         Operator(level) => allows(authz.level(orch_core::acl::Acl::operator), level),
+        Quota(level) => allows(authz.level(orch_core::acl::Acl::quota), level),
         Management => authz.is_management(),
         NodeSecret => false,
     };

@@ -11,6 +11,7 @@ fn declared_routes() -> Vec<String> {
         include_str!("../mod.rs"),
         include_str!("../acl.rs"),
         include_str!("../client_fs.rs"),
+        include_str!("../namespaces.rs"),
     ];
     let mut out = Vec::new();
     for src in sources {
@@ -30,7 +31,12 @@ fn declared_routes() -> Vec<String> {
 fn every_declared_route_has_a_rule_and_only_system_routes_need_management() {
     let routes = declared_routes();
     assert!(routes.len() > 60, "found only {} routes", routes.len());
-    let management_only = ["/v1/system/gc", "/v1/system/reconcile/summaries"];
+    let management_only = [
+        "/v1/system/gc",
+        "/v1/system/reconcile/summaries",
+        "/v1/namespace",
+        "/v1/quota",
+    ];
     for path in &routes {
         let ruled = [Method::GET, Method::PUT, Method::POST, Method::DELETE]
             .iter()

@@ -365,6 +365,8 @@ async fn go_client_bodies_and_namespaces() {
         "PreserveCounts": false, "EvalPriority": 70, "Region": "global",
         "Submission": {"Source": "job \"bad\" {}", "Format": "hcl2"},
     });
+    env.ok("PUT", "/v1/namespace/prod", Some(json!({"Name": "prod"})))
+        .await;
     let reg = env
         .ok("PUT", "/v1/jobs?namespace=prod&region=global", Some(body))
         .await

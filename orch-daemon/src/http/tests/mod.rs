@@ -3,7 +3,7 @@
 //!
 //! By area: `jobs` (job endpoints and bad input), `cluster` (nodes, allocations,
 //! evaluations, blocking queries, status, agent, metrics), `deployments` (deployment
-//! writes), `dispatch` (dispatch and periodic force), `lists` (search, filters, pages).
+//! writes), `dispatch` (dispatch and periodic force), `lists` (search, filters, pages), `namespaces` (namespaces and quotas).
 
 use std::sync::Arc;
 
@@ -19,6 +19,7 @@ mod deployments;
 mod dispatch;
 mod jobs;
 mod lists;
+mod namespaces;
 use crate::server::{LocalReplicator, Replicator, StateHandle};
 
 const WEB_HCL: &str = include_str!("../../../../examples/web.nomad.hcl");
