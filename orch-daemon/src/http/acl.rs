@@ -198,17 +198,29 @@ async fn delete_policy(
     Path(name): Path<String>,
     authz: Authz,
 ) -> Result<Response, ApiError> {
-    require_enabled(&api)?;
+    let exists = |s: &StateStore| s.acl_policy(&name).is_some();
+    let cmd = Command::AclPolicyDelete(AclPolicyDelete {
+        names: vec![name.clone()],
+    });
+    delete_object(&api, &authz, "ACL policy not found", exists, cmd).await
+}
+
+/// Every ACL delete: ACLs on, a management caller, the object present (else a 404
+/// with `missing`), then the command.
+pub(crate) async fn delete_object(
+    api: &ApiState,
+    authz: &Authz,
+    missing: &str,
+    exists: impl FnOnce(&StateStore) -> bool,
+    cmd: Command,
+) -> Result<Response, ApiError> {
+    require_enabled(api)?;
     authz.check_management()?;
-    if api.state.read().acl_policy(&name).is_none() {
-        return Err(ApiError::not_found("ACL policy not found"));
+    if !exists(&api.state.read()) {
+        return Err(ApiError::not_found(missing));
     }
-    let index = commit(
-        &api,
-        Command::AclPolicyDelete(AclPolicyDelete { names: vec![name] }),
-    )
-    .await?;
-    Ok(write_ok(&api, index))
+    let index = commit(api, cmd).await?;
+    Ok(write_ok(api, index))
 }
 
 async fn one_time_unsupported(State(api): Api) -> Result<Response, ApiError> {

@@ -7,7 +7,7 @@ use orch_core::model::acl::{AclRole, AclRolePolicyLink};
 use orch_core::state::{AclRoleDelete, AclRoleUpsert, Command, StateStore, table};
 use serde_json::Value;
 
-use super::{commit, require_enabled, write_ok};
+use super::{commit, require_enabled};
 use crate::http::auth::{Authz, permission_denied};
 use crate::http::query::{Api, Params, Query, field, json_body};
 use crate::http::{ApiError, ApiState, QueryOpts};
@@ -127,17 +127,11 @@ pub async fn delete(
     Path(id): Path<String>,
     authz: Authz,
 ) -> Result<Response, ApiError> {
-    require_enabled(&api)?;
-    authz.check_management()?;
-    if api.state.read().acl_role(&id).is_none() {
-        return Err(ApiError::not_found("ACL role not found"));
-    }
-    let index = commit(
-        &api,
-        Command::AclRoleDelete(AclRoleDelete { ids: vec![id] }),
-    )
-    .await?;
-    Ok(write_ok(&api, index))
+    let exists = |s: &StateStore| s.acl_role(&id).is_some();
+    let cmd = Command::AclRoleDelete(AclRoleDelete {
+        ids: vec![id.clone()],
+    });
+    super::delete_object(&api, &authz, "ACL role not found", exists, cmd).await
 }
 
 fn role_from_body(v: &Value, id: String) -> Result<AclRole, ApiError> {

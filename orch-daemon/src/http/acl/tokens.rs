@@ -13,7 +13,7 @@ use orch_core::model::acl::{AclToken, AclTokenRoleLink, token_type};
 use orch_core::state::{AclBootstrap, AclTokenDelete, AclTokenUpsert, Command, StateStore, table};
 use serde_json::{Value, json};
 
-use super::{commit, require_enabled, write_ok};
+use super::{commit, require_enabled};
 use crate::http::auth::{Authz, permission_denied, secret_hash};
 use crate::http::query::{Api, Params, Query, field, json_body};
 use crate::http::{ApiError, ApiState, QueryOpts};
@@ -236,16 +236,11 @@ pub async fn delete(
     Path(accessor): Path<String>,
     authz: Authz,
 ) -> Result<Response, ApiError> {
-    require_enabled(&api)?;
-    authz.check_management()?;
-    if api.state.read().acl_token(&accessor).is_none() {
-        return Err(ApiError::not_found("ACL token not found"));
-    }
+    let exists = |s: &StateStore| s.acl_token(&accessor).is_some();
     let cmd = Command::AclTokenDelete(AclTokenDelete {
-        accessors: vec![accessor],
+        accessors: vec![accessor.clone()],
     });
-    let index = commit(&api, cmd).await?;
-    Ok(write_ok(&api, index))
+    super::delete_object(&api, &authz, "ACL token not found", exists, cmd).await
 }
 
 /// The fields a caller sets: `Name`, `Type`, `Policies`, `Roles`, `Global`.
