@@ -348,6 +348,17 @@ fn an_expired_token_is_refused() {
         (status == 403).then_some(body)
     });
     assert_eq!(body, "ACL token expired");
+    // A forced GC removes the expired token; the management token stays.
+    let (status, body) = call(&agent, "PUT", "/v1/system/gc", Some(&mgmt), None);
+    assert_eq!(status, 200, "gc: {body}");
+    let (_, body) = call(&agent, "GET", "/v1/acl/tokens", Some(&mgmt), None);
+    let types: Vec<Value> = json_of(&body)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["Type"].clone())
+        .collect();
+    assert_eq!(types, [json!("management")], "{body}");
 }
 
 #[test]

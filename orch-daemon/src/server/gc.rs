@@ -8,12 +8,13 @@
 //!   and down nodes older than their thresholds are removed in one `GcBatch` Raft entry.
 //!   Age is measured on the objects' modify times (Unix nanoseconds in the commands), so
 //!   every server would pick the same set. `PUT /v1/system/gc` runs it with no age limit.
+//! - **Expired ACL tokens** are deleted an hour after they expire (at once when forced).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use orch_core::model::{Evaluation, eval_status, job_status, job_type, node_status, trigger};
-use orch_core::state::{Command, EvalUpsert, GcBatch, StateStore};
+use orch_core::state::{AclTokenDelete, Command, EvalUpsert, GcBatch, StateStore};
 
 use super::{Leader, ReplicateError};
 use crate::clock::{new_uuid, now_nanos};
@@ -144,6 +145,25 @@ pub fn collect(s: &StateStore, now: i64, cfg: &GcConfig, force: bool) -> GcBatch
     batch
 }
 
+/// How long an expired ACL token stays (refused) before the GC removes it (Nomad's
+/// `acl_token_gc_threshold`).
+pub const ACL_TOKEN_GC_THRESHOLD: Duration = Duration::from_secs(3600);
+
+/// Accessors of tokens expired for longer than [`ACL_TOKEN_GC_THRESHOLD`] (`force`: any
+/// expired token), at most one command's worth.
+pub fn expired_tokens(s: &StateStore, now: i64, force: bool) -> Vec<String> {
+    let cutoff = if force {
+        now
+    } else {
+        now.saturating_sub(nanos(ACL_TOKEN_GC_THRESHOLD))
+    };
+    s.acl_tokens()
+        .filter(|t| t.expiration_time != 0 && t.expiration_time <= cutoff)
+        .map(|t| t.accessor_id.clone())
+        .take(orch_core::state::MAX_ACL_BATCH)
+        .collect()
+}
+
 fn is_empty(b: &GcBatch) -> bool {
     b.evals.is_empty()
         && b.allocs.is_empty()
@@ -212,9 +232,16 @@ impl Leader {
     /// Runs the core GC now; `force` ignores the age thresholds (`PUT /v1/system/gc`).
     /// Returns how many objects were collected.
     pub async fn gc(&self, force: bool) -> Result<usize, ReplicateError> {
-        let batch = collect(&self.state.read(), now_nanos(), &self.config.gc, force);
+        let now = now_nanos();
+        let tokens = expired_tokens(&self.state.read(), now, force);
+        let reaped_tokens = tokens.len();
+        if !tokens.is_empty() {
+            let cmd = Command::AclTokenDelete(AclTokenDelete { accessors: tokens });
+            self.replicator.propose(cmd).await?;
+        }
+        let batch = collect(&self.state.read(), now, &self.config.gc, force);
         if is_empty(&batch) {
-            return Ok(0);
+            return Ok(reaped_tokens);
         }
         let n = batch.evals.len()
             + batch.allocs.len()
@@ -222,7 +249,7 @@ impl Leader {
             + batch.deployments.len()
             + batch.nodes.len();
         self.replicator.propose(Command::GcBatch(batch)).await?;
-        Ok(n)
+        Ok(n + reaped_tokens)
     }
 
     /// The leader's housekeeping loop: reaps failed evaluations every second and runs the

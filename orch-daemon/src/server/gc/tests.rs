@@ -65,3 +65,32 @@ fn failed_evals_get_a_delayed_follow_up() {
     assert_eq!(next.wait_until.0, 10 + 60_000_000_000);
     assert_eq!(next.status, eval_status::PENDING);
 }
+
+#[test]
+fn expired_tokens_are_collected_an_hour_after_expiry_or_when_forced() {
+    use orch_core::model::acl::{AclToken, token_type};
+    use orch_core::state::AclTokenUpsert;
+    let token = |id: &str, hash: char, expires: i64| AclToken {
+        accessor_id: id.into(),
+        secret_hash: std::iter::repeat_n(hash, 64).collect(),
+        token_type: token_type::MANAGEMENT.into(),
+        create_time: 1,
+        expiration_time: expires,
+        ..AclToken::default()
+    };
+    let hour = nanos(ACL_TOKEN_GC_THRESHOLD);
+    let mut s = StateStore::new();
+    let tokens = vec![token("forever", 'a', 0), token("soon", 'b', 10 * hour)];
+    s.apply(1, Command::AclTokenUpsert(AclTokenUpsert { tokens }))
+        .unwrap();
+    assert!(
+        expired_tokens(&s, 10 * hour, false).is_empty(),
+        "just expired"
+    );
+    assert_eq!(expired_tokens(&s, 10 * hour, true), ["soon"]);
+    assert_eq!(expired_tokens(&s, 11 * hour, false), ["soon"]);
+    assert!(
+        expired_tokens(&s, 5 * hour, true).is_empty(),
+        "not expired yet"
+    );
+}
