@@ -75,51 +75,7 @@ pub fn parse_rules(text: &str) -> Result<PolicyRules, AclError> {
     let mut any = false;
     for (key, v) in &top {
         any = true;
-        match key.as_str() {
-            "namespace" => {
-                for (name, body) in labeled(key, v)? {
-                    check_glob_name(key, &name)?;
-                    let c = namespace_rule(&name, &body)?;
-                    let slot = rules.namespaces.entry(name).or_default();
-                    *slot = slot.union(c);
-                }
-            }
-            "host_volume" => {
-                for (name, body) in labeled(key, v)? {
-                    check_glob_name(key, &name)?;
-                    let c = host_volume_rule(&name, &body)?;
-                    let slot = rules.host_volumes.entry(name).or_default();
-                    *slot = slot.union(c);
-                }
-            }
-            "node_pool" => {
-                for (name, body) in labeled(key, v)? {
-                    check_glob_name(key, &name)?;
-                    let level =
-                        level_rule(&format!("node_pool {name:?}"), &body, &["capabilities"])?;
-                    let slot = rules.node_pools.entry(name).or_default();
-                    *slot = slot.merge(level);
-                }
-            }
-            "node" | "agent" | "operator" | "quota" => {
-                let level = single_level(key, v)?;
-                let slot = match key.as_str() {
-                    "node" => &mut rules.node,
-                    "agent" => &mut rules.agent,
-                    "operator" => &mut rules.operator,
-                    _ => &mut rules.quota,
-                };
-                *slot = slot.merge(level);
-            }
-            "plugin" => {
-                rules.plugin = rules.plugin.merge(single_level(key, v)?);
-            }
-            other => {
-                return Err(AclError::Rules(format!(
-                    "unknown rule {other:?}; use namespace, host_volume, node_pool, node, agent, operator, quota or plugin"
-                )));
-            }
-        }
+        add_rule(&mut rules, key, v)?;
     }
     if !any {
         return Err(AclError::Rules(
@@ -133,6 +89,55 @@ pub fn parse_rules(text: &str) -> Result<PolicyRules, AclError> {
         )));
     }
     Ok(rules)
+}
+
+/// Adds one top-level block (`namespace`, `node`, ...) to `rules`.
+fn add_rule(rules: &mut PolicyRules, key: &str, v: &Value) -> Result<(), AclError> {
+    match key {
+        "namespace" => {
+            for (name, body) in labeled(key, v)? {
+                check_glob_name(key, &name)?;
+                let c = namespace_rule(&name, &body)?;
+                let slot = rules.namespaces.entry(name).or_default();
+                *slot = slot.union(c);
+            }
+        }
+        "host_volume" => {
+            for (name, body) in labeled(key, v)? {
+                check_glob_name(key, &name)?;
+                let c = host_volume_rule(&name, &body)?;
+                let slot = rules.host_volumes.entry(name).or_default();
+                *slot = slot.union(c);
+            }
+        }
+        "node_pool" => {
+            for (name, body) in labeled(key, v)? {
+                check_glob_name(key, &name)?;
+                let level = level_rule(&format!("node_pool {name:?}"), &body, &["capabilities"])?;
+                let slot = rules.node_pools.entry(name).or_default();
+                *slot = slot.merge(level);
+            }
+        }
+        "node" | "agent" | "operator" | "quota" => {
+            let level = single_level(key, v)?;
+            let slot = match key {
+                "node" => &mut rules.node,
+                "agent" => &mut rules.agent,
+                "operator" => &mut rules.operator,
+                _ => &mut rules.quota,
+            };
+            *slot = slot.merge(level);
+        }
+        "plugin" => {
+            rules.plugin = rules.plugin.merge(single_level(key, v)?);
+        }
+        other => {
+            return Err(AclError::Rules(format!(
+                "unknown rule {other:?}; use namespace, host_volume, node_pool, node, agent, operator, quota or plugin"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The bodies of a block that appears once or several times (object or list form).
