@@ -91,7 +91,7 @@ impl Cluster {
     }
 
     fn leader(&self) -> usize {
-        wait_for(Duration::from_secs(30), "a leader", || {
+        wait_for(Duration::from_secs(60), "a leader", || {
             let rpc = (0..3).find_map(|i| leader_rpc(&self.agents[i]))?;
             self.agents.iter().position(|a| a.rpc == rpc)
         })
@@ -101,7 +101,7 @@ impl Cluster {
     fn write(&mut self, range: std::ops::Range<usize>, through: &[usize]) {
         for i in range {
             let target = &self.agents[through[i % through.len()]];
-            let (code, body) = wait_for(Duration::from_secs(30), "a registration", || {
+            let (code, body) = wait_for(Duration::from_secs(120), "a registration", || {
                 let (code, body) = send(target, "PUT", "/v1/jobs", big_job(i));
                 (code == 200).then_some((code, body))
             });
@@ -114,7 +114,7 @@ impl Cluster {
     /// state (a stale read answers from it) and reports itself healthy.
     fn wait_caught_up(&self, i: usize, what: &str) {
         let agent = &self.agents[i];
-        wait_for(Duration::from_secs(120), what, || {
+        wait_for(Duration::from_secs(300), what, || {
             leader_rpc(agent)?;
             let (code, jobs) = get(agent, "/v1/jobs?stale=true");
             let held: BTreeSet<String> = (code == 200)
@@ -169,7 +169,7 @@ fn a_restarted_follower_catches_up_through_a_snapshot_bigger_than_a_request() {
     let restarted = std::time::Instant::now();
     cluster.restart(follower, &dir);
     wait_for(
-        Duration::from_secs(60),
+        Duration::from_secs(120),
         "the restarted follower to know the leader",
         || leader_rpc(&cluster.agents[follower]),
     );
@@ -212,7 +212,7 @@ fn paused_servers_catch_up_after_an_election() {
     // The leader says that the paused server does not keep up: in the raft
     // configuration, list-peers, autopilot health and the metrics.
     let stopped_id = wait_for(
-        Duration::from_secs(30),
+        Duration::from_secs(120),
         "the paused server reported",
         || {
             let (_, conf) = get(&cluster.agents[leader], "/v1/operator/raft/configuration");
@@ -249,7 +249,7 @@ fn paused_servers_catch_up_after_an_election() {
     // follower as soon as the leader stops; `other` or the follower is elected.
     signal(&cluster.agents[leader], libc::SIGSTOP);
     signal(&cluster.agents[follower], libc::SIGCONT);
-    wait_for(Duration::from_secs(60), "a new leader", || {
+    wait_for(Duration::from_secs(120), "a new leader", || {
         let rpc = leader_rpc(&cluster.agents[other])?;
         (rpc != cluster.agents[leader].rpc).then_some(())
     });
@@ -262,7 +262,7 @@ fn paused_servers_catch_up_after_an_election() {
     wait_one_leader(&cluster.agents, 3);
     // Once converged, the leader reports every server healthy again.
     let leader = cluster.leader();
-    wait_for(Duration::from_secs(30), "every server healthy", || {
+    wait_for(Duration::from_secs(120), "every server healthy", || {
         let (code, _) = get(&cluster.agents[leader], "/v1/operator/autopilot/health");
         (code == 200).then_some(())
     });
