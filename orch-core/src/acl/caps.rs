@@ -1,69 +1,54 @@
 //! Capabilities and levels of Nomad's ACL system, as small bit sets, so checking a
 //! request is a mask test.
 
-/// Every namespace capability name Nomad defines, in bit order.
-pub const NAMESPACE_CAPABILITIES: [&str; 27] = [
-    "deny",
-    "list-jobs",
-    "parse-job",
-    "read-job",
-    "submit-job",
-    "dispatch-job",
-    "read-logs",
-    "read-fs",
-    "alloc-exec",
-    "alloc-node-exec",
-    "alloc-lifecycle",
-    "csi-register-plugin",
-    "csi-write-volume",
-    "csi-read-volume",
-    "csi-list-volume",
-    "csi-mount-volume",
-    "host-volume-create",
-    "host-volume-register",
-    "host-volume-read",
-    "host-volume-write",
-    "host-volume-delete",
-    "list-scaling-policies",
-    "read-scaling-policy",
-    "read-job-scaling",
-    "scale-job",
-    "submit-recommendation",
-    "sentinel-override",
-];
+/// Declares [`NsCap`], its Nomad names and the list of all, from one table, so a
+/// capability cannot be added to one and missed in another.
+macro_rules! namespace_capabilities {
+    ($($variant:ident => $name:literal,)*) => {
+        /// One namespace capability; the value is its bit in [`NsCaps`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        #[allow(missing_docs)] // Each is the Nomad capability of the same name.
+        pub enum NsCap {
+            $($variant,)*
+        }
 
-/// One namespace capability; the value is its bit in [`NsCaps`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-#[allow(missing_docs)] // Each is the Nomad capability of the same name.
-pub enum NsCap {
-    Deny = 0,
-    ListJobs,
-    ParseJob,
-    ReadJob,
-    SubmitJob,
-    DispatchJob,
-    ReadLogs,
-    ReadFs,
-    AllocExec,
-    AllocNodeExec,
-    AllocLifecycle,
-    CsiRegisterPlugin,
-    CsiWriteVolume,
-    CsiReadVolume,
-    CsiListVolume,
-    CsiMountVolume,
-    HostVolumeCreate,
-    HostVolumeRegister,
-    HostVolumeRead,
-    HostVolumeWrite,
-    HostVolumeDelete,
-    ListScalingPolicies,
-    ReadScalingPolicy,
-    ReadJobScaling,
-    ScaleJob,
-    SubmitRecommendation,
-    SentinelOverride,
+        /// Every namespace capability name Nomad defines, in bit order.
+        pub const NAMESPACE_CAPABILITIES: &[&str] = &[$($name,)*];
+
+        /// Every capability, in bit order.
+        const ALL_CAPABILITIES: &[NsCap] = &[$(NsCap::$variant,)*];
+    };
+}
+
+namespace_capabilities! {
+    Deny => "deny",
+    ListJobs => "list-jobs",
+    ParseJob => "parse-job",
+    ReadJob => "read-job",
+    SubmitJob => "submit-job",
+    DispatchJob => "dispatch-job",
+    ReadLogs => "read-logs",
+    ReadFs => "read-fs",
+    AllocExec => "alloc-exec",
+    AllocNodeExec => "alloc-node-exec",
+    AllocLifecycle => "alloc-lifecycle",
+    CsiRegisterPlugin => "csi-register-plugin",
+    CsiWriteVolume => "csi-write-volume",
+    CsiReadVolume => "csi-read-volume",
+    CsiListVolume => "csi-list-volume",
+    CsiMountVolume => "csi-mount-volume",
+    HostVolumeCreate => "host-volume-create",
+    HostVolumeRegister => "host-volume-register",
+    HostVolumeRead => "host-volume-read",
+    HostVolumeWrite => "host-volume-write",
+    HostVolumeDelete => "host-volume-delete",
+    ListScalingPolicies => "list-scaling-policies",
+    ReadScalingPolicy => "read-scaling-policy",
+    ReadJobScaling => "read-job-scaling",
+    ScaleJob => "scale-job",
+    SubmitRecommendation => "submit-recommendation",
+    SentinelOverride => "sentinel-override",
 }
 
 impl NsCap {
@@ -74,37 +59,7 @@ impl NsCap {
 
     /// The capability of a Nomad name (`read-logs`); `None` for an unknown name.
     pub fn from_name(name: &str) -> Option<NsCap> {
-        use NsCap::*;
-        const ALL: [NsCap; 27] = [
-            Deny,
-            ListJobs,
-            ParseJob,
-            ReadJob,
-            SubmitJob,
-            DispatchJob,
-            ReadLogs,
-            ReadFs,
-            AllocExec,
-            AllocNodeExec,
-            AllocLifecycle,
-            CsiRegisterPlugin,
-            CsiWriteVolume,
-            CsiReadVolume,
-            CsiListVolume,
-            CsiMountVolume,
-            HostVolumeCreate,
-            HostVolumeRegister,
-            HostVolumeRead,
-            HostVolumeWrite,
-            HostVolumeDelete,
-            ListScalingPolicies,
-            ReadScalingPolicy,
-            ReadJobScaling,
-            ScaleJob,
-            SubmitRecommendation,
-            SentinelOverride,
-        ];
-        ALL.into_iter().find(|c| c.name() == name)
+        ALL_CAPABILITIES.iter().copied().find(|c| c.name() == name)
     }
 }
 

@@ -152,7 +152,7 @@ fn management_allows_everything_and_nothing_allows_nothing() {
 #[test]
 fn every_capability_name_round_trips() {
     for name in super::caps::NAMESPACE_CAPABILITIES {
-        assert_eq!(NsCap::from_name(name).map(NsCap::name), Some(name));
+        assert_eq!(NsCap::from_name(name).map(NsCap::name), Some(*name));
     }
     assert_eq!(NsCap::from_name("fly"), None);
 }

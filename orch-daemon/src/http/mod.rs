@@ -243,6 +243,16 @@ pub fn router_with(api: Arc<ApiState>, extra: Router) -> Router {
 
 fn api_routes() -> Router<Arc<ApiState>> {
     Router::new()
+        .merge(client_routes())
+        .merge(job_routes())
+        .merge(workload_routes())
+        .merge(service_routes())
+        .merge(cluster_routes())
+}
+
+/// orch's own client calls (Nomad's clients use RPC for these).
+fn client_routes() -> Router<Arc<ApiState>> {
+    Router::new()
         // orch's own client calls (Nomad's clients use RPC for these).
         .route(
             "/v1/internal/node/register",
@@ -256,6 +266,11 @@ fn api_routes() -> Router<Arc<ApiState>> {
             "/v1/internal/node/{id}/allocs",
             put(client_api::update_allocs).post(client_api::update_allocs),
         )
+}
+
+/// Jobs and their operations.
+fn job_routes() -> Router<Arc<ApiState>> {
+    Router::new()
         // Jobs.
         .route(
             "/v1/jobs",
@@ -303,6 +318,11 @@ fn api_routes() -> Router<Arc<ApiState>> {
             "/v1/job/{id}/periodic/force",
             post(dispatch::periodic_force).put(dispatch::periodic_force),
         )
+}
+
+/// Scaling policies, allocations, evaluations and nodes.
+fn workload_routes() -> Router<Arc<ApiState>> {
+    Router::new()
         // Scaling policies.
         .route("/v1/scaling/policies", get(scaling::list))
         .route("/v1/scaling/policy/{id}", get(scaling::get_policy))
@@ -329,6 +349,11 @@ fn api_routes() -> Router<Arc<ApiState>> {
             "/v1/node/{id}/evaluate",
             post(nodes::evaluate).put(nodes::evaluate),
         )
+}
+
+/// Services (the `nomad` provider's catalog) and deployments.
+fn service_routes() -> Router<Arc<ApiState>> {
+    Router::new()
         // Services (the `nomad` provider's catalog).
         .route("/v1/services", get(services::list))
         .route("/v1/service/{name}", get(services::get_service))
@@ -367,6 +392,11 @@ fn api_routes() -> Router<Arc<ApiState>> {
             "/v1/deployment/allocation-health/{id}",
             post(deployments::allocation_health).put(deployments::allocation_health),
         )
+}
+
+/// Status, agent, operator, metrics, search, the event stream and system maintenance.
+fn cluster_routes() -> Router<Arc<ApiState>> {
+    Router::new()
         // Status, agent, operator, metrics.
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
