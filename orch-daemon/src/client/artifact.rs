@@ -16,6 +16,9 @@
 //!   single-file `.gz`. bzip2, xz and zstd archives are refused with an error saying so
 //!   (`archive=false` downloads them as they are).
 //!
+//! Everything is fetched and unpacked into a private staging directory (0700, the agent's)
+//! and then moved into the destination through directory descriptors (`safe_path`), so a
+//! symlink the task planted in `local/` is replaced, never written through.
 //! Unpacking refuses entries that would land outside the destination: absolute paths,
 //! `..`, symlinks or hard links pointing out (checked against the real, canonical parent
 //! directory, so chains of symlinks cannot walk out either), and device or fifo entries.
@@ -40,6 +43,8 @@ use hyper_util::rt::TokioExecutor;
 use orch_core::model::TaskArtifact;
 use sha2::Digest;
 use tokio::io::AsyncWriteExt;
+
+use super::safe_path::Dir;
 
 /// Why an artifact could not be fetched. Every message names the artifact's source.
 #[derive(Debug, thiserror::Error)]
@@ -225,67 +230,91 @@ pub async fn fetch_artifact(
     let task_canon = task_dir.canonicalize().map_err(|e| io_err(task_dir, e))?;
     let dest = task_canon.join(&req.destination);
     // The directory that must exist, and stay inside the task directory.
-    let dest_dir = if req.mode == Mode::File {
-        dest.parent().unwrap_or(&task_canon).to_path_buf()
+    let dest_rel = if req.mode == Mode::File {
+        req.destination
+            .parent()
+            .unwrap_or(Path::new(""))
+            .to_path_buf()
     } else {
-        dest.clone()
+        req.destination.clone()
     };
-    // Created beneath the task directory without following links: a link the task
-    // planted on the way (on a restart) is refused, not created through.
-    if let Ok(rel) = dest_dir.strip_prefix(&task_canon) {
-        let created =
-            super::safe_path::Dir::open(&task_canon).and_then(|d| d.create_dir_all(rel, 0o755));
-        if let Err(e) = created {
-            if super::safe_path::is_refused(&e) {
-                return Err(ArtifactError::DestinationEscapes {
-                    artifact: req.label.clone(),
-                    destination: req.destination_text.clone(),
-                });
+    // Opened beneath the task directory without following links: a link the task
+    // planted on the way (on a restart) is refused, not created through. Everything
+    // later reaches the destination through this descriptor only.
+    let task_root = Dir::open(&task_canon).map_err(|e| io_err(&task_canon, e))?;
+    let dest_dir = task_root.create_dir_all(&dest_rel, 0o755).map_err(|e| {
+        if super::safe_path::is_refused(&e) {
+            ArtifactError::DestinationEscapes {
+                artifact: req.label.clone(),
+                destination: req.destination_text.clone(),
             }
-            return Err(io_err(&dest_dir, e));
+        } else {
+            io_err(&dest, e)
         }
-    }
-    let dest_dir = dest_dir.canonicalize().map_err(|e| io_err(&dest_dir, e))?;
-    if !dest_dir.starts_with(&task_canon) {
-        return Err(ArtifactError::DestinationEscapes {
-            artifact: req.label.clone(),
-            destination: req.destination_text.clone(),
-        });
-    }
-    let dest = if req.mode == Mode::File {
-        dest_dir.join(dest.file_name().unwrap_or_default())
-    } else {
-        dest_dir
-    };
-
-    // Get the bytes into a local file (a temporary one for downloads).
-    let (local, temp) = match &req.source {
-        Source::Http(url) => {
-            let temp = task_canon.join(format!(".orch-artifact-{}", uuid::Uuid::new_v4()));
-            let got = download(&req, url, &temp).await;
-            if let Err(e) = got {
-                let _ = fs::remove_file(&temp);
-                return Err(e);
-            }
-            (temp.clone(), Some(temp))
-        }
-        Source::Path(p) => (p.clone(), None),
-    };
-    let result = tokio::task::spawn_blocking({
-        let local = local.clone();
-        move || install(&req, &local, &dest)
-    })
-    .await
-    .unwrap_or_else(|e| {
-        Err(ArtifactError::Invalid {
-            artifact: label.clone(),
-            what: format!("unpacking panicked: {e}"),
-        })
-    });
-    if let Some(t) = temp {
-        let _ = fs::remove_file(t);
-    }
+    })?;
+    // Unpacked into a staging directory of the agent's own (0700 in the root-owned task
+    // directory, so on the same filesystem), then moved in by descriptor.
+    let stage_name = format!(".orch-artifact-{}", uuid::Uuid::new_v4());
+    let stage_path = task_canon.join(&stage_name);
+    let stage = task_root
+        .create_dir_all(Path::new(&stage_name), 0o700)
+        .map_err(|e| io_err(&stage_path, e))?;
+    let file_name = dest.file_name().unwrap_or_default().to_os_string();
+    let result = stage_and_move(req, &stage_path, &stage, &dest_dir, &file_name).await;
+    let _ = fs::remove_dir_all(&stage_path);
     result
+}
+
+/// Fetches the artifact into `stage_path`, unpacks it there, then moves the result into
+/// `dest_dir` (as `file_name` in mode `file`).
+async fn stage_and_move(
+    req: Request,
+    stage_path: &Path,
+    stage: &Dir,
+    dest_dir: &Dir,
+    file_name: &std::ffi::OsStr,
+) -> Result<(), ArtifactError> {
+    let label = req.label.clone();
+    let io_err = |path: &Path, error: io::Error| ArtifactError::Io {
+        artifact: label.clone(),
+        path: path.display().to_string(),
+        error,
+    };
+    let mode = req.mode;
+    let destination = PathBuf::from(&req.destination_text);
+    // Get the bytes into a local file (a temporary one, in the stage, for downloads).
+    let local = match &req.source {
+        Source::Http(url) => {
+            let temp = stage_path.join(".download");
+            download(&req, url, &temp).await?;
+            temp
+        }
+        Source::Path(p) => p.clone(),
+    };
+    let unpack_root = stage_path.join("tree");
+    let target = if mode == Mode::File {
+        unpack_root.join(file_name)
+    } else {
+        unpack_root.clone()
+    };
+    fs::create_dir(&unpack_root).map_err(|e| io_err(&unpack_root, e))?;
+    tokio::task::spawn_blocking(move || install(&req, &local, &target))
+        .await
+        .unwrap_or_else(|e| {
+            Err(ArtifactError::Invalid {
+                artifact: label.clone(),
+                what: format!("unpacking panicked: {e}"),
+            })
+        })?;
+    let tree = stage
+        .open_dir(Path::new("tree"))
+        .map_err(|e| io_err(&unpack_root, e))?;
+    let moved = if mode == Mode::File {
+        tree.move_entry(file_name, dest_dir, file_name)
+    } else {
+        tree.move_entries_into(dest_dir)
+    };
+    moved.map_err(|e| io_err(&destination, e))
 }
 
 /// `p` as a relative path without `.`/`..`, or `None` when it is absolute or climbs out.

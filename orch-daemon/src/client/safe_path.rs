@@ -351,6 +351,75 @@ impl Dir {
     }
 }
 
+impl Dir {
+    /// Moves every entry of this directory into `dst` ([`Dir::move_entry`] each): how a
+    /// tree built in a private staging directory (an unpacked artifact) is put into a
+    /// directory a task can write to, without one path lookup the task could redirect.
+    pub fn move_entries_into(&self, dst: &Dir) -> io::Result<()> {
+        self.move_entries_at_depth(dst, 0)
+    }
+
+    fn move_entries_at_depth(&self, dst: &Dir, depth: usize) -> io::Result<()> {
+        if depth > MAX_MOVE_DEPTH {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("directories nested deeper than {MAX_MOVE_DEPTH} levels"),
+            ));
+        }
+        for name in self.entries()? {
+            self.move_entry_at_depth(&name, dst, &name, depth)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the entry `name` of this directory to `dst_name` in `dst` (renameat, so
+    /// both must be on one filesystem). A directory merges into a real directory already
+    /// there; anything else in the way (a file, a symlink a task planted) is replaced,
+    /// never followed.
+    pub fn move_entry(&self, name: &OsStr, dst: &Dir, dst_name: &OsStr) -> io::Result<()> {
+        self.move_entry_at_depth(name, dst, dst_name, 0)
+    }
+
+    fn move_entry_at_depth(
+        &self,
+        name: &OsStr,
+        dst: &Dir,
+        dst_name: &OsStr,
+        depth: usize,
+    ) -> io::Result<()> {
+        if self.metadata(Path::new(name))?.is_dir() {
+            match dst.metadata(Path::new(dst_name)) {
+                Ok(m) if m.is_dir() => {
+                    let from = self.open_dir(Path::new(name))?;
+                    let to = dst.open_dir(Path::new(dst_name))?;
+                    return from.move_entries_at_depth(&to, depth + 1);
+                }
+                Ok(_) => dst.remove_file(dst_name)?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let (a, b) = (cstr(name)?, cstr(dst_name)?);
+        // SAFETY: both names are NUL-terminated; both descriptors are open directories.
+        let r = unsafe {
+            libc::renameat(
+                self.fd.as_raw_fd(),
+                a.as_ptr(),
+                dst.fd.as_raw_fd(),
+                b.as_ptr(),
+            )
+        };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+/// How deep [`Dir::move_entries_into`] merges directories (an archive's paths are
+/// bounded by `PATH_MAX` anyway; this bounds the recursion).
+const MAX_MOVE_DEPTH: usize = 256;
+
 /// Writes `bytes` to `path` atomically with mode 0600 (owner only: state files hold
 /// secrets and environments), trusting the directory of `path` but no link at `path`.
 pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {

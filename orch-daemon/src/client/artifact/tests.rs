@@ -353,6 +353,60 @@ async fn symlink_escapes_in_tar_refused() {
     );
 }
 
+/// A task that planted symlinks in `local/` (on a restart, say) cannot make the agent
+/// write outside: the archive is unpacked in the agent's staging directory and moved in
+/// by descriptor, replacing the links instead of following them.
+#[tokio::test]
+async fn links_planted_by_the_task_are_replaced_not_followed() {
+    use tar::EntryType::Regular;
+    let src = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("victim"), b"keep").unwrap();
+    let dir = task_dir();
+    let local = dir.path().join("local");
+    std::os::unix::fs::symlink(outside.path().join("victim"), local.join("app.conf")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), local.join("bin")).unwrap();
+    fs::create_dir(local.join("data")).unwrap();
+    fs::write(local.join("data/old"), b"old").unwrap();
+    let tar = raw_tar(&[
+        ("app.conf", Regular, "", b"new conf"),
+        ("bin/tool", Regular, "", b"tool"),
+        ("data/new", Regular, "", b"new"),
+    ]);
+    let p = write_tmp(src.path(), "app.tar", &tar);
+    fetch_artifact(&art(p.display().to_string()), dir.path(), same)
+        .await
+        .unwrap();
+    assert_eq!(fs::read(outside.path().join("victim")).unwrap(), b"keep");
+    assert!(!outside.path().join("tool").exists());
+    assert!(
+        !fs::symlink_metadata(local.join("app.conf"))
+            .unwrap()
+            .is_symlink()
+    );
+    assert_eq!(fs::read(local.join("app.conf")).unwrap(), b"new conf");
+    assert_eq!(fs::read(local.join("bin/tool")).unwrap(), b"tool");
+    // An existing real directory is merged into, not replaced.
+    assert_eq!(fs::read(local.join("data/old")).unwrap(), b"old");
+    assert_eq!(fs::read(local.join("data/new")).unwrap(), b"new");
+    // Mode "file" onto a planted link replaces the link.
+    let mut one = art(p.display().to_string());
+    one.mode = "file".into();
+    one.destination = "local/one.tar".into();
+    one.options.insert("archive".into(), "false".into());
+    std::os::unix::fs::symlink(outside.path().join("victim"), local.join("one.tar")).unwrap();
+    fetch_artifact(&one, dir.path(), same).await.unwrap();
+    assert_eq!(fs::read(outside.path().join("victim")).unwrap(), b"keep");
+    assert_eq!(fs::read(local.join("one.tar")).unwrap(), tar);
+    // Nothing of the staging is left behind.
+    let left: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with(".orch-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 #[tokio::test]
 async fn file_sources() {
     let src = tempfile::tempdir().unwrap();
