@@ -156,6 +156,53 @@ fn exec_tasks_keep_only_the_default_capabilities_and_never_run_as_root_by_defaul
     }
 }
 
+/// The host directories an exec task sees are bound `ro,nosuid,nodev` and the allocation
+/// directory `nosuid,nodev`, as the kernel reports them inside the task
+/// (`/proc/self/mountinfo`): a setuid binary or a device node gives the task nothing.
+#[test]
+fn exec_binds_are_nosuid_and_nodev() {
+    if !can_isolate("exec_binds_are_nosuid_and_nodev") {
+        return;
+    }
+    let dir = temp_dir("security-mounts");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    let config = r#"command = "/bin/cat"
+        args = ["/proc/self/mountinfo"]"#;
+    run_hcl(&agent, &batch_job("mounts", "exec", "", config));
+    let a = alloc_in(&agent, "mounts", &["complete", "failed"]);
+    let out = stdout(&agent, &id(&a), "t");
+    assert_eq!(
+        a["ClientStatus"],
+        "complete",
+        "{out} {}",
+        events_text(&agent, &id(&a))
+    );
+    // mountinfo: field 5 is the mount point, field 6 its per-mount options.
+    let options = |point: &str| -> Vec<String> {
+        out.lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.get(4) == Some(&point)).then(|| f.get(5).copied().unwrap_or_default())
+            })
+            .last()
+            .unwrap_or_else(|| panic!("{point} is not mounted in the task: {out}"))
+            .split(',')
+            .map(str::to_string)
+            .collect()
+    };
+    for point in ["/usr", "/etc"] {
+        let opts = options(point);
+        for want in ["ro", "nosuid", "nodev"] {
+            assert!(opts.iter().any(|o| o == want), "{point}: {opts:?}");
+        }
+    }
+    let opts = options("/alloc");
+    for want in ["rw", "nosuid", "nodev"] {
+        assert!(opts.iter().any(|o| o == want), "/alloc: {opts:?}");
+    }
+}
+
 /// The data dir of `alloc_id`'s agent, from the `NOMAD_ALLOC_DIR` a raw_exec task printed
 /// (`<data_dir>/alloc/<id>/alloc`).
 fn alloc_paths(agent: &Agent, alloc_id: &str) -> (PathBuf, PathBuf) {
