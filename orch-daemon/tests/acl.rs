@@ -486,3 +486,87 @@ fn roles_the_anonymous_policy_and_disabled_acls() {
         "without ACLs everyone may"
     );
 }
+
+/// The first line of an event stream that carries events (heartbeats `{}` skipped).
+async fn first_events(agent: &Agent, query: &str, token: &str) -> Value {
+    let mut resp = reqwest::Client::new()
+        .get(format!("{}/v1/event/stream?{query}", agent.http))
+        .header("X-Nomad-Token", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut buf = Vec::new();
+    loop {
+        while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=pos).collect();
+            let v: Value = serde_json::from_slice(&line).unwrap();
+            if v.get("Events").is_some() {
+                return v;
+            }
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(30), resp.chunk())
+            .await
+            .expect("an event within 30 s")
+            .unwrap()
+            .expect("stream still open");
+        buf.extend_from_slice(&chunk);
+    }
+}
+
+#[test]
+fn acl_events_reach_management_tokens_only_and_carry_no_secret() {
+    let agent = acl_agent("acl-events");
+    let mgmt = bootstrap(&agent);
+    let policy =
+        json!({"Name": "readonly", "Rules": "namespace \"default\" { policy = \"read\" }"});
+    let (status, body) = call(
+        &agent,
+        "POST",
+        "/v1/acl/policy/readonly",
+        Some(&mgmt),
+        Some(policy),
+    );
+    assert_eq!(status, 200, "policy apply: {body}");
+    let reader = create_token(
+        &agent,
+        &mgmt,
+        json!({"Name": "reader", "Type": "client", "Policies": ["readonly"]}),
+    );
+    // The reader subscribes to tokens and jobs: the first events it gets are the
+    // job's, registered after every ACL write it replays past.
+    let (status, body) = call(
+        &agent,
+        "PUT",
+        "/v1/jobs",
+        Some(&mgmt),
+        Some(sleep_job("seen", "default")),
+    );
+    assert_eq!(status, 200, "register: {body}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // From index 0: the management token replays the bootstrap and the new token.
+        let line = first_events(&agent, "topic=ACLToken&index=0", &mgmt).await;
+        let ev = &line["Events"][0];
+        assert_eq!(ev["Topic"], "ACLToken", "{line}");
+        assert_eq!(ev["Type"], "ACLTokenUpserted", "{line}");
+        assert_eq!(ev["Payload"]["ACLToken"]["Type"], "management", "{line}");
+        assert_eq!(ev["Payload"]["ACLToken"]["SecretID"], "", "{line}");
+        assert!(!line.to_string().contains(&mgmt), "a secret in {line}");
+        let line = first_events(&agent, "topic=ACLPolicy&index=0", &mgmt).await;
+        assert_eq!(line["Events"][0]["Type"], "ACLPolicyUpserted", "{line}");
+        assert_eq!(line["Events"][0]["Key"], "readonly", "{line}");
+
+        let line = first_events(&agent, "topic=ACLToken&topic=Job&index=0", &reader).await;
+        let topics: Vec<&str> = line["Events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["Topic"].as_str().unwrap())
+            .collect();
+        assert!(topics.iter().all(|t| *t == "Job"), "{line}");
+    });
+}

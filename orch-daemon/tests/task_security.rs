@@ -181,11 +181,11 @@ fn exec_binds_are_nosuid_and_nodev() {
     // mountinfo: field 5 is the mount point, field 6 its per-mount options.
     let options = |point: &str| -> Vec<String> {
         out.lines()
-            .filter_map(|l| {
+            .rev()
+            .find_map(|l| {
                 let f: Vec<&str> = l.split_whitespace().collect();
                 (f.get(4) == Some(&point)).then(|| f.get(5).copied().unwrap_or_default())
             })
-            .last()
             .unwrap_or_else(|| panic!("{point} is not mounted in the task: {out}"))
             .split(',')
             .map(str::to_string)

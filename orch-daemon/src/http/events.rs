@@ -28,9 +28,6 @@ pub const HEARTBEAT: Duration = Duration::from_secs(10);
 /// Topics Nomad has that orch does not publish: subscribing to them is refused rather
 /// than answered with a stream that stays silent forever.
 const UNSUPPORTED_TOPICS: &[&str] = &[
-    "ACLToken",
-    "ACLPolicy",
-    "ACLRole",
     "ACLAuthMethod",
     "ACLBindingRule",
     "CSIVolume",

@@ -11,10 +11,13 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use orch_core::model::acl::{AclPolicy, AclRole};
 use orch_core::model::{Allocation, Deployment, Evaluation, Job, Node};
 use orch_core::state::{ChangedKeys, Command, StateStore};
 use serde::Serialize;
 use tokio::sync::broadcast;
+
+use super::acl_view::token_json;
 
 /// Batches kept for replay (Nomad's `event_buffer_size` default is 100 items; orch keeps
 /// more because a batch holds one log entry's events, and replay is cheap).
@@ -36,8 +39,16 @@ pub mod topic {
     pub const DEPLOYMENT: &str = "Deployment";
     /// Client nodes.
     pub const NODE: &str = "Node";
+    /// ACL tokens (secrets never included); management tokens only.
+    pub const ACL_TOKEN: &str = "ACLToken";
+    /// ACL policies; management tokens only.
+    pub const ACL_POLICY: &str = "ACLPolicy";
+    /// ACL roles; management tokens only.
+    pub const ACL_ROLE: &str = "ACLRole";
     /// Every topic orch publishes.
-    pub const ALL: [&str; 5] = [JOB, EVALUATION, ALLOCATION, DEPLOYMENT, NODE];
+    pub const ALL: [&str; 8] = [
+        JOB, EVALUATION, ALLOCATION, DEPLOYMENT, NODE, ACL_TOKEN, ACL_POLICY, ACL_ROLE,
+    ];
 }
 
 /// The object an event carries, serialized as Nomad's payload (`{"Job": {...}}`).
@@ -53,6 +64,15 @@ pub enum Payload {
     Deployment(Box<Deployment>),
     /// A node (secret ID blanked).
     Node(Box<Node>),
+    /// A token in the API's JSON (`SecretID` empty; the state holds no secret anyway).
+    #[serde(rename = "ACLToken")]
+    AclToken(serde_json::Value),
+    /// A policy.
+    #[serde(rename = "ACLPolicy")]
+    AclPolicy(Box<AclPolicy>),
+    /// A role.
+    #[serde(rename = "ACLRole")]
+    AclRole(Box<AclRole>),
 }
 
 /// One event, in Nomad's JSON shape.
@@ -115,15 +135,13 @@ fn event_type(cmd: &Command) -> &'static str {
         // Nomad publishes no events for garbage collection. The Service topic is not
         // published yet (subscribing to it is refused with 501).
         Command::GcBatch(_) | Command::ServiceUpsert(_) | Command::ServiceDelete(_) => "",
-        // The ACL topics are not published (subscribing to them is refused).
-        Command::AclPolicyUpsert(_)
-        | Command::AclPolicyDelete(_)
-        | Command::AclTokenUpsert(_)
-        | Command::AclTokenDelete(_)
-        | Command::AclRoleUpsert(_)
-        | Command::AclRoleDelete(_)
-        | Command::AclBootstrap(_) => "",
-        // No Namespace/Quota topic yet.
+        Command::AclPolicyUpsert(_) => "ACLPolicyUpserted",
+        Command::AclPolicyDelete(_) => "ACLPolicyDeleted",
+        Command::AclTokenUpsert(_) | Command::AclBootstrap(_) => "ACLTokenUpserted",
+        Command::AclTokenDelete(_) => "ACLTokenDeleted",
+        Command::AclRoleUpsert(_) => "ACLRoleUpserted",
+        Command::AclRoleDelete(_) => "ACLRoleDeleted",
+        // Nomad has no Namespace or Quota topic either.
         Command::NamespaceUpsert(_)
         | Command::NamespaceDelete(_)
         | Command::QuotaUpsert(_)
@@ -137,7 +155,14 @@ pub struct Before {
     event_type: &'static str,
     deleted_jobs: Vec<Arc<Job>>,
     deleted_nodes: Vec<Node>,
+    /// ACL objects the command writes, looked up once it is applied.
+    acl_written: Vec<AclKey>,
+    /// ACL objects it deletes, as they were.
+    acl_deleted: Vec<(AclKey, Payload)>,
 }
+
+/// An ACL object by topic and key (accessor ID, policy name, role ID).
+type AclKey = (&'static str, String);
 
 impl Before {
     /// Captures what [`derive`] needs from the state before `cmd` is applied.
@@ -146,7 +171,10 @@ impl Before {
             event_type: event_type(cmd),
             deleted_jobs: Vec::new(),
             deleted_nodes: Vec::new(),
+            acl_written: Vec::new(),
+            acl_deleted: Vec::new(),
         };
+        before.capture_acl(store, cmd);
         match cmd {
             Command::JobDeregister(c) if c.purge => {
                 before
@@ -161,6 +189,86 @@ impl Before {
             _ => {}
         }
         before
+    }
+}
+
+impl Before {
+    /// The ACL objects `cmd` writes (their keys) and deletes (their last state).
+    fn capture_acl(&mut self, store: &StateStore, cmd: &Command) {
+        let (written, deleted) = (&mut self.acl_written, &mut self.acl_deleted);
+        match cmd {
+            Command::AclTokenUpsert(c) => written.extend(
+                c.tokens
+                    .iter()
+                    .map(|t| (topic::ACL_TOKEN, t.accessor_id.clone())),
+            ),
+            Command::AclBootstrap(c) => {
+                written.push((topic::ACL_TOKEN, c.token.accessor_id.clone()));
+            }
+            Command::AclPolicyUpsert(c) => {
+                written.extend(
+                    c.policies
+                        .iter()
+                        .map(|p| (topic::ACL_POLICY, p.name.clone())),
+                );
+            }
+            Command::AclRoleUpsert(c) => {
+                written.extend(c.roles.iter().map(|r| (topic::ACL_ROLE, r.id.clone())));
+            }
+            Command::AclTokenDelete(c) => {
+                for id in &c.accessors {
+                    deleted.extend(store.acl_token(id).map(|t| {
+                        let payload = Payload::AclToken(token_json(t, None));
+                        ((topic::ACL_TOKEN, id.clone()), payload)
+                    }));
+                }
+            }
+            Command::AclPolicyDelete(c) => {
+                for name in &c.names {
+                    deleted.extend(store.acl_policy(name).map(|p| {
+                        let payload = Payload::AclPolicy(Box::new(p.clone()));
+                        ((topic::ACL_POLICY, name.clone()), payload)
+                    }));
+                }
+            }
+            Command::AclRoleDelete(c) => {
+                for id in &c.ids {
+                    deleted.extend(store.acl_role(id).map(|r| {
+                        let payload = Payload::AclRole(Box::new(r.clone()));
+                        ((topic::ACL_ROLE, id.clone()), payload)
+                    }));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The current state of an ACL object the command wrote, as an event payload.
+fn acl_payload(store: &StateStore, (topic, key): &AclKey) -> Option<Payload> {
+    match *topic {
+        topic::ACL_TOKEN => store
+            .acl_token(key)
+            .map(|t| Payload::AclToken(token_json(t, None))),
+        topic::ACL_POLICY => store
+            .acl_policy(key)
+            .map(|p| Payload::AclPolicy(Box::new(p.clone()))),
+        _ => store
+            .acl_role(key)
+            .map(|r| Payload::AclRole(Box::new(r.clone()))),
+    }
+}
+
+/// ACL events: cluster-wide objects, no namespace (so only management tokens see them).
+fn acl_event(event_type: &'static str, index: u64, key: AclKey, payload: Payload) -> Event {
+    Event {
+        topic: key.0,
+        event_type,
+        key: key.1,
+        namespace: String::new(),
+        filter_keys: Vec::new(),
+        index,
+        payload,
     }
 }
 
@@ -245,6 +353,14 @@ pub fn derive(store: &StateStore, index: u64, before: Before, changed: &ChangedK
     }
     for n in before.deleted_nodes {
         out.push(node_event(t, index, n));
+    }
+    for key in before.acl_written {
+        if let Some(p) = acl_payload(store, &key) {
+            out.push(acl_event(t, index, key, p));
+        }
+    }
+    for (key, p) in before.acl_deleted {
+        out.push(acl_event(t, index, key, p));
     }
     for e in &mut out {
         e.filter_keys.retain(|k| !k.is_empty());

@@ -20,6 +20,7 @@
 //! - [`autoscaler`]: the horizontal autoscaler.
 //! - [`gc`]: the failed-evaluation reaper and core GC.
 
+pub mod acl_view;
 pub mod autoscaler;
 pub mod deployment_watcher;
 mod drainer;

@@ -17,35 +17,10 @@ use super::{commit, require_enabled};
 use crate::http::auth::{Authz, permission_denied, secret_hash};
 use crate::http::query::{Api, Params, Query, field, json_body};
 use crate::http::{ApiError, ApiState, QueryOpts};
+use crate::server::acl_view::token_json;
 
 fn acl_token_index(s: &StateStore) -> u64 {
     s.index(table::ACL_TOKEN)
-}
-
-fn rfc3339(nanos: i64) -> Value {
-    if nanos == 0 {
-        Value::Null
-    } else {
-        json!(crate::clock::rfc3339_nanos(nanos))
-    }
-}
-
-/// A token in Nomad's JSON; `secret` only where the caller may see it.
-pub(crate) fn token_json(t: &AclToken, secret: Option<&str>) -> Value {
-    json!({
-        "AccessorID": t.accessor_id,
-        "SecretID": secret.unwrap_or(""),
-        "Name": t.name,
-        "Type": t.token_type,
-        "Policies": t.policies,
-        "Roles": t.roles,
-        "Global": t.global,
-        "CreateTime": rfc3339(t.create_time),
-        "ExpirationTime": rfc3339(t.expiration_time),
-        "ExpirationTTL": t.expiration_ttl,
-        "CreateIndex": t.create_index,
-        "ModifyIndex": t.modify_index,
-    })
 }
 
 /// `POST /v1/acl/bootstrap`: the first management token, once (again only with the

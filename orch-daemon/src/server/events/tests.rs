@@ -139,3 +139,86 @@ fn subscribers_are_counted_until_they_go() {
     drop(b);
     assert_eq!(broker.subscribers(), 0);
 }
+
+#[test]
+fn acl_commands_become_acl_events_without_secrets() {
+    use orch_core::model::acl::{AclPolicy, AclToken};
+    use orch_core::state::{AclPolicyDelete, AclPolicyUpsert, AclTokenDelete, AclTokenUpsert};
+    let mut s = StateStore::new();
+    let policy = AclPolicy {
+        name: "readonly".into(),
+        rules: r#"namespace "default" { policy = "read" }"#.into(),
+        ..AclPolicy::default()
+    };
+    let ev = apply(
+        &mut s,
+        Command::AclPolicyUpsert(AclPolicyUpsert {
+            policies: vec![policy],
+        }),
+    );
+    assert_eq!(ev.len(), 1);
+    assert_eq!(
+        (ev[0].topic, ev[0].event_type),
+        ("ACLPolicy", "ACLPolicyUpserted")
+    );
+    assert_eq!(ev[0].key, "readonly");
+    let json = serde_json::to_value(&ev[0]).unwrap();
+    assert_eq!(json["Payload"]["ACLPolicy"]["Name"], "readonly");
+    assert!(
+        json["Payload"]["ACLPolicy"]["ModifyIndex"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+
+    let token = AclToken {
+        accessor_id: "acc-1".into(),
+        secret_hash: "deadbeef".repeat(8),
+        name: "ci".into(),
+        token_type: "client".into(),
+        policies: vec!["readonly".into()],
+        ..AclToken::default()
+    };
+    let ev = apply(
+        &mut s,
+        Command::AclTokenUpsert(AclTokenUpsert {
+            tokens: vec![token],
+        }),
+    );
+    assert_eq!(
+        (ev[0].topic, ev[0].event_type),
+        ("ACLToken", "ACLTokenUpserted")
+    );
+    let text = serde_json::to_string(&ev[0]).unwrap();
+    assert!(
+        !text.contains("deadbeef") && !text.contains("SecretHash"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["Payload"]["ACLToken"]["AccessorID"], "acc-1");
+    assert_eq!(json["Payload"]["ACLToken"]["SecretID"], "");
+    assert_eq!(json["Namespace"], "");
+
+    let ev = apply(
+        &mut s,
+        Command::AclTokenDelete(AclTokenDelete {
+            accessors: vec!["acc-1".into()],
+        }),
+    );
+    assert_eq!(
+        (ev[0].event_type, ev[0].key.as_str()),
+        ("ACLTokenDeleted", "acc-1")
+    );
+    let ev = apply(
+        &mut s,
+        Command::AclPolicyDelete(AclPolicyDelete {
+            names: vec!["readonly".into()],
+        }),
+    );
+    assert_eq!(
+        (ev[0].event_type, ev[0].key.as_str()),
+        ("ACLPolicyDeleted", "readonly")
+    );
+    let json = serde_json::to_value(&ev[0]).unwrap();
+    assert_eq!(json["Payload"]["ACLPolicy"]["Name"], "readonly");
+}
