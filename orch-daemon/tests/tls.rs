@@ -483,7 +483,19 @@ fn wrong_tls_settings_are_refused_by_name() {
             "tls.key_file:",
         ),
         (
-            "tls {\n  tls_min_version = \"tls12\"\n}\n".into(),
+            "tls {\n  tls_min_version = \"tls11\"\n}\n".into(),
+            "TLS 1.2 and 1.3 only",
+        ),
+        (
+            "tls {\n  tls_cipher_suites = \"TLS_RSA_WITH_RC4_128_SHA\"\n}\n".into(),
+            "tls_cipher_suites: \"TLS_RSA_WITH_RC4_128_SHA\" is not supported",
+        ),
+        (
+            "tls {\n  rpc_upgrade_mode = true\n}\n".into(),
+            "needs tls.rpc",
+        ),
+        (
+            "tls {\n  verify_outgoing = true\n}\n".into(),
             "unknown field",
         ),
         (
@@ -509,5 +521,105 @@ fn wrong_tls_settings_are_refused_by_name() {
             "{config}: expected {expected:?} in\n{t}"
         );
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The SHA-256 fingerprint of the certificate `addr` presents, through openssl with
+/// `version` (`-tls1_2`, `-tls1_3`); `None` when the handshake fails.
+fn presented_fingerprint(addr: &str, version: &str) -> Option<String> {
+    let script = format!(
+        "openssl s_client -connect {addr} {version} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256"
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    text.contains("Fingerprint").then_some(text)
+}
+
+/// `tls_min_version`, `rpc_upgrade_mode` and SIGHUP on a real server: TLS 1.2 is refused
+/// under `tls13`, a plain caller reaches the RPC port in upgrade mode, and a rotated
+/// certificate is presented after SIGHUP while the agent keeps running.
+#[test]
+fn tls_min_version_upgrade_mode_and_certificate_reload_on_sighup() {
+    let dir = temp_dir("tls-reload");
+    let pki = Pki::make(&dir.join("pki"));
+    let (cert, key) = pki.cert("server");
+    let live_cert = dir.join("live.pem");
+    let live_key = dir.join("live-key.pem");
+    std::fs::copy(&cert, &live_cert).unwrap();
+    std::fs::copy(&key, &live_key).unwrap();
+    let config = dir.join("tls.hcl");
+    std::fs::write(
+        &config,
+        format!(
+            "tls {{\n  http = true\n  rpc = true\n  ca_file = \"{}\"\n  cert_file = \"{}\"\n  key_file = \"{}\"\n  verify_server_hostname = true\n  tls_min_version = \"tls13\"\n  rpc_upgrade_mode = true\n}}\n",
+            pki.ca(),
+            live_cert.display(),
+            live_key.display()
+        ),
+    )
+    .unwrap();
+    let args = agent_args(
+        &dir,
+        "a",
+        &["-server", "-bootstrap-expect", "1"],
+        config.to_str().unwrap(),
+    );
+    let mut a = start_args(&dir, &args);
+    wait_tls_cluster(&pki.caller("cli"), &[&a], 1);
+    let https = a.http.trim_start_matches("https://").to_string();
+
+    let before = presented_fingerprint(&https, "-tls1_3").expect("a TLS 1.3 handshake");
+    assert_eq!(
+        presented_fingerprint(&https, "-tls1_2"),
+        None,
+        "TLS 1.2 accepted"
+    );
+
+    // Upgrade mode: the RPC port answers a plain caller (and TLS ones, as before).
+    let plain = format!("http://{}/raft/health", a.rpc);
+    let r = call(&ClientTlsOptions::default(), "GET", &plain, None, &[]);
+    assert!(
+        matches!(r, Ok((200, _))),
+        "plain call in upgrade mode: {r:?}"
+    );
+    let tls_health = format!("https://{}/raft/health", a.rpc);
+    assert!(matches!(
+        call(&pki.caller("server"), "GET", &tls_health, None, &[]),
+        Ok((200, _))
+    ));
+
+    // A new certificate from the same CA, written over the live files, then SIGHUP.
+    let next = dir.join("next");
+    std::fs::create_dir_all(&next).unwrap();
+    for f in ["nomad-agent-ca.pem", "nomad-agent-ca-key.pem"] {
+        std::fs::copy(pki.file(f), next.join(f)).unwrap();
+    }
+    let out = orch_in(&next, &["tls", "cert", "create", "-server"]);
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::copy(next.join("global-server-nomad.pem"), &live_cert).unwrap();
+    std::fs::copy(next.join("global-server-nomad-key.pem"), &live_key).unwrap();
+    let pid = a.child.id() as i32;
+    // SAFETY: kill(2) on the agent this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    let after = wait_for(
+        Duration::from_secs(30),
+        "the new certificate after SIGHUP",
+        || presented_fingerprint(&https, "-tls1_3").filter(|f| *f != before),
+    );
+    assert_ne!(after, before);
+    assert!(
+        a.child.try_wait().unwrap().is_none(),
+        "SIGHUP ended the agent"
+    );
+    assert!(
+        call(
+            &pki.caller("cli"),
+            "GET",
+            &format!("{}/v1/status/leader", a.http),
+            None,
+            &[]
+        )
+        .is_ok()
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

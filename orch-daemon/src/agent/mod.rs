@@ -7,6 +7,7 @@
 pub mod bootstrap;
 pub mod config;
 pub mod plugins;
+mod reload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -196,6 +197,7 @@ async fn serve(config: AgentConfig) -> Result<(), String> {
         .map_err(|e| format!("cannot create data dir {}: {e}", data_dir.display()))?;
 
     let security = agent_security(&config)?;
+    reload::reload_on_sighup(security.tls.clone())?;
     // The HTTP listener comes first: the client advertises its address.
     let http = tokio::net::TcpListener::bind(format!("{bind}:{}", config.ports.http))
         .await

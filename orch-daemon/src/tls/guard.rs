@@ -72,11 +72,12 @@ impl PeerGuard {
                 );
             }
         }
-        if let Some(name) = &self.server_name {
-            let certs = req
-                .extensions()
-                .get::<ConnectInfo<PeerInfo>>()
-                .and_then(|c| c.0.certs.clone());
+        let peer = req.extensions().get::<ConnectInfo<PeerInfo>>();
+        // Upgrade mode serves plain peers on purpose: they have no certificate to
+        // check until they move to TLS (the cluster secret above still applies).
+        let plain_on_tls = peer.is_some_and(|p| p.0.plain_on_tls);
+        if let Some(name) = self.server_name.as_ref().filter(|_| !plain_on_tls) {
+            let certs = peer.and_then(|c| c.0.certs.clone());
             let is_server = certs
                 .as_ref()
                 .and_then(|c| c.first())

@@ -19,6 +19,7 @@
 //! side, and by [`guard`] on the answering side for the Raft and join routes).
 
 pub mod guard;
+pub mod identity;
 pub mod listen;
 pub mod options;
 pub mod verify;
@@ -31,7 +32,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 pub use guard::{CLUSTER_SECRET_HEADER, PeerGuard};
-pub use listen::{PeerInfo, serve};
+pub use listen::{ListenTls, PeerInfo, serve};
 pub use options::ClientTlsOptions;
 
 /// Why TLS could not be set up. Each message names the agent setting to fix.
@@ -107,6 +108,15 @@ pub struct TlsSettings {
     pub verify_server_hostname: bool,
     /// HTTPS callers must present a certificate signed by the CA.
     pub verify_https_client: bool,
+    /// `tls_min_version`: `tls12` (also when empty) or `tls13`.
+    pub min_version: String,
+    /// `tls_cipher_suites`: the TLS 1.2 suites allowed, Go's names (empty: all).
+    pub cipher_suites: Vec<String>,
+    /// `tls_prefer_server_cipher_suites`.
+    pub prefer_server_cipher_suites: bool,
+    /// `rpc_upgrade_mode`: the RPC port also accepts plain connections, while a cluster
+    /// moves to TLS.
+    pub rpc_upgrade_mode: bool,
 }
 
 /// Loaded TLS material and what it is for. Cheap to share behind an `Arc`.
@@ -118,8 +128,8 @@ pub struct TlsSetup {
     /// `client.global.nomad`, the name client agents' certificates carry.
     pub client_name: String,
     roots: Arc<RootCertStore>,
-    certs: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
+    identity: Arc<identity::Identity>,
+    protocol: identity::Protocol,
 }
 
 impl std::fmt::Debug for TlsSetup {
@@ -148,14 +158,31 @@ impl TlsSetup {
         let ca = need("ca_file", &settings.ca_file)?;
         let cert = need("cert_file", &settings.cert_file)?;
         let key = need("key_file", &settings.key_file)?;
+        let protocol = identity::Protocol::new(
+            &settings.min_version,
+            &settings.cipher_suites,
+            settings.prefer_server_cipher_suites,
+        )?;
+        let identity = identity::Identity::load(cert, key, Arc::clone(&protocol.provider))?;
         Ok(Some(TlsSetup {
             settings: settings.clone(),
             server_name: format!("server.{region}.nomad"),
             client_name: format!("client.{region}.nomad"),
             roots: Arc::new(read_roots("tls.ca_file", &ca)?),
-            certs: read_certs("tls.cert_file", &cert)?,
-            key: read_key("tls.key_file", &key)?,
+            identity: Arc::new(identity),
+            protocol,
         }))
+    }
+
+    /// Reads the certificate and key files again (SIGHUP); new handshakes present them.
+    /// The CA and the other settings are read only at start.
+    pub fn reload(&self) -> Result<(), TlsError> {
+        self.identity.reload()
+    }
+
+    /// The protocol versions, suites and suite order every config of this agent uses.
+    pub fn protocol(&self) -> &identity::Protocol {
+        &self.protocol
     }
 
     /// The CA roots every peer certificate must chain to.
@@ -163,9 +190,10 @@ impl TlsSetup {
         Arc::clone(&self.roots)
     }
 
-    /// This agent's certificate chain and key, for listeners and as client identity.
-    pub fn identity(&self) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-        (self.certs.clone(), self.key.clone_key())
+    /// This agent's certificate, for listeners and as client identity (swapped by
+    /// [`TlsSetup::reload`]).
+    pub fn identity(&self) -> Arc<identity::Identity> {
+        Arc::clone(&self.identity)
     }
 }
 
@@ -367,17 +395,28 @@ impl AgentSecurity {
 
     /// The HTTP API listener's TLS config (`None`: plain HTTP); callers must present a
     /// certificate from the CA under `verify_https_client`.
-    pub fn http_listener_config(&self) -> Result<Option<Arc<rustls::ServerConfig>>, TlsError> {
+    pub fn http_listener_config(&self) -> Result<Option<ListenTls>, TlsError> {
         self.http_tls()
-            .map(|t| verify::server_config(t, t.settings.verify_https_client))
+            .map(|t| {
+                verify::server_config(t, t.settings.verify_https_client).map(|config| ListenTls {
+                    config,
+                    allow_plain: false,
+                })
+            })
             .transpose()
     }
 
     /// The RPC (and serf) listener's TLS config (`None`: plain HTTP). RPC is mutual TLS:
     /// every caller, server or client, presents a certificate from the CA.
-    pub fn rpc_listener_config(&self) -> Result<Option<Arc<rustls::ServerConfig>>, TlsError> {
+    /// Under `rpc_upgrade_mode` plain connections are served too.
+    pub fn rpc_listener_config(&self) -> Result<Option<ListenTls>, TlsError> {
         self.rpc_tls()
-            .map(|t| verify::server_config(t, true))
+            .map(|t| {
+                verify::server_config(t, true).map(|config| ListenTls {
+                    config,
+                    allow_plain: t.settings.rpc_upgrade_mode,
+                })
+            })
             .transpose()
     }
 

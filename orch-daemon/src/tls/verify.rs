@@ -33,12 +33,13 @@ pub fn client_config(tls: &TlsSetup, kind: PeerKind) -> Result<rustls::ClientCon
         names
     };
     let verifier = Arc::new(RoleVerifier { inner, names });
-    let (certs, key) = tls.identity();
-    let config = rustls::ClientConfig::builder()
+    let p = tls.protocol();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&p.provider))
+        .with_protocol_versions(p.versions)
+        .map_err(|e| TlsError::Rustls(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
-        .with_client_auth_cert(certs, key)
-        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+        .with_client_cert_resolver(tls.identity());
     Ok(config)
 }
 
@@ -209,7 +210,10 @@ pub fn server_config(
     require_client_cert: bool,
 ) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     super::ensure_crypto_provider();
-    let builder = rustls::ServerConfig::builder();
+    let p = tls.protocol();
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&p.provider))
+        .with_protocol_versions(p.versions)
+        .map_err(|e| TlsError::Rustls(e.to_string()))?;
     let builder = if require_client_cert {
         let verifier = rustls::server::WebPkiClientVerifier::builder(tls.roots())
             .build()
@@ -218,10 +222,8 @@ pub fn server_config(
     } else {
         builder.with_no_client_auth()
     };
-    let (certs, key) = tls.identity();
-    let mut config = builder
-        .with_single_cert(certs, key)
-        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    let mut config = builder.with_cert_resolver(tls.identity());
+    config.ignore_client_order = p.prefer_server;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

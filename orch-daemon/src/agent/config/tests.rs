@@ -201,9 +201,21 @@ fn the_tls_block_and_encrypt_parse_merge_and_check() {
         e.contains("tls.verify_https_client = true needs tls.http"),
         "{e}"
     );
-    let bad = write("tls-bad.hcl", "tls {\n  rpc_upgrade_mode = true\n}\n");
+    // Consul's setting, not Nomad's: refused by name.
+    let bad = write("tls-bad.hcl", "tls {\n  verify_outgoing = true\n}\n");
     let e = AgentConfig::from_file(&bad).unwrap_err().to_string();
-    assert!(e.contains("rpc_upgrade_mode") && e.contains("tls"), "{e}");
+    assert!(e.contains("verify_outgoing") && e.contains("tls"), "{e}");
+    let mut c = AgentConfig::default();
+    c.tls.rpc_upgrade_mode = true;
+    let e = c.clone().finish().unwrap_err().to_string();
+    assert!(e.contains("rpc_upgrade_mode = true needs tls.rpc"), "{e}");
+    c.tls.rpc_upgrade_mode = false;
+    c.tls.tls_min_version = Some("tls10".into());
+    let e = c.finish().unwrap_err().to_string();
+    assert!(
+        e.contains("tls_min_version") && e.contains("1.2 and 1.3"),
+        "{e}"
+    );
     std::fs::remove_file(p).ok();
     std::fs::remove_file(bad).ok();
 }

@@ -8,8 +8,7 @@ use serde::Deserialize;
 use super::ConfigError;
 use crate::tls::TlsSettings;
 
-/// Nomad's `tls` block. Settings orch does not implement (`rpc_upgrade_mode`,
-/// `tls_min_version`, `tls_cipher_suites`, ...) are refused as unknown.
+/// Nomad's `tls` block. Settings orch does not implement are refused as unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsBlock {
@@ -27,6 +26,14 @@ pub struct TlsBlock {
     pub verify_server_hostname: bool,
     /// HTTPS callers must present a certificate from the CA.
     pub verify_https_client: bool,
+    /// `tls12` (default) or `tls13`.
+    pub tls_min_version: Option<String>,
+    /// Comma-separated TLS 1.2 suites, Go's names.
+    pub tls_cipher_suites: Option<String>,
+    /// The server's suite order wins.
+    pub tls_prefer_server_cipher_suites: bool,
+    /// The RPC port accepts plain connections too, while a cluster moves to TLS.
+    pub rpc_upgrade_mode: bool,
 }
 
 impl TlsBlock {
@@ -36,6 +43,16 @@ impl TlsBlock {
         self.rpc |= other.rpc;
         self.verify_server_hostname |= other.verify_server_hostname;
         self.verify_https_client |= other.verify_https_client;
+        self.tls_prefer_server_cipher_suites |= other.tls_prefer_server_cipher_suites;
+        self.rpc_upgrade_mode |= other.rpc_upgrade_mode;
+        for (mine, theirs) in [
+            (&mut self.tls_min_version, other.tls_min_version),
+            (&mut self.tls_cipher_suites, other.tls_cipher_suites),
+        ] {
+            if theirs.is_some() {
+                *mine = theirs;
+            }
+        }
         for (mine, theirs) in [
             (&mut self.ca_file, other.ca_file),
             (&mut self.cert_file, other.cert_file),
@@ -57,6 +74,18 @@ impl TlsBlock {
             key_file: self.key_file.clone(),
             verify_server_hostname: self.verify_server_hostname,
             verify_https_client: self.verify_https_client,
+            min_version: self.tls_min_version.clone().unwrap_or_default(),
+            cipher_suites: self
+                .tls_cipher_suites
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            prefer_server_cipher_suites: self.tls_prefer_server_cipher_suites,
+            rpc_upgrade_mode: self.rpc_upgrade_mode,
         }
     }
 
@@ -72,6 +101,15 @@ impl TlsBlock {
                 "tls.{flag} = true needs tls.{needs} = true (there is no TLS to verify otherwise)"
             )));
         }
+        if self.rpc_upgrade_mode && !self.rpc {
+            return Err(ConfigError::Flag(
+                "tls.rpc_upgrade_mode = true needs tls.rpc = true (it lets the RPC port accept plain connections beside TLS ones)".into(),
+            ));
+        }
+        let s = self.settings();
+        crate::tls::identity::Protocol::new(&s.min_version, &s.cipher_suites, false).map_err(
+            |e| ConfigError::Flag(format!("tls.{}", e.to_string().trim_start_matches("tls: "))),
+        )?;
         Ok(())
     }
 }
