@@ -162,6 +162,17 @@ pub struct ClientConfig {
     /// Nomad's client `options`: `user.denylist` and `user.checked_drivers` (others
     /// are refused, see `agent::plugins`).
     pub options: std::collections::BTreeMap<String, String>,
+    /// Where CNI plugins are looked for, colon-separated (default `/opt/cni/bin`, then
+    /// Debian's `/usr/lib/cni`).
+    pub cni_path: Option<String>,
+    /// Where `cni/<name>` networks are configured (default `/opt/cni/config`).
+    pub cni_config_dir: Option<PathBuf>,
+    /// The bridge of `bridge` mode (default `nomad`).
+    pub bridge_network_name: Option<String>,
+    /// Its subnet (default `172.26.64.0/20`).
+    pub bridge_network_subnet: Option<String>,
+    /// Hairpin mode on the bridge's ports.
+    pub bridge_network_hairpin_mode: bool,
 }
 
 /// `client.host_volume "name"` block.
@@ -481,6 +492,13 @@ impl AgentConfig {
         set(&mut c.node_class, other.node_class);
         set(&mut c.node_pool, other.node_pool);
         set(&mut c.network_interface, other.network_interface);
+        set(&mut c.cni_path, other.cni_path);
+        set(&mut c.bridge_network_name, other.bridge_network_name);
+        set(&mut c.bridge_network_subnet, other.bridge_network_subnet);
+        c.bridge_network_hairpin_mode |= other.bridge_network_hairpin_mode;
+        if other.cni_config_dir.is_some() {
+            c.cni_config_dir = other.cni_config_dir;
+        }
         if other.state_dir.is_some() {
             c.state_dir = other.state_dir;
         }

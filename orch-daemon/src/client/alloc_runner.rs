@@ -14,8 +14,9 @@ use orch_core::state::AllocClientState;
 use tokio::sync::mpsc;
 
 use super::alloc_dir::AllocDir;
-use super::driver::{DriverRegistry, TaskSpec};
+use super::driver::{DriverRegistry, TaskNetwork, TaskSpec};
 use super::health::HealthTracker;
+use super::network::{self, AllocNetwork, NetworkManager};
 use super::server_conn::ServerConn;
 use super::services::{self, CheckContext, CheckResults};
 use super::state::{LocalAllocState, LocalTaskState, StateDir};
@@ -99,6 +100,8 @@ pub struct AllocRunner {
     pub checks: CheckResults,
     /// Environment and directory of each started task (script checks).
     pub task_envs: TaskEnvs,
+    /// Builds and removes the group's network namespace (bridge, none, cni modes).
+    pub network: NetworkManager,
 }
 
 /// Each started task's environment and directory.
@@ -274,18 +277,62 @@ impl AllocRunner {
             ));
             return self.idle().await;
         }
-        self.run_tasks(&group, &plan).await;
+        let net = match self.setup_network(&group).await {
+            Ok(net) => net,
+            Err(e) => {
+                self.fail_setup(&e);
+                return self.idle().await;
+            }
+        };
+        if self.run_tasks(&group, &plan, net.as_ref()).await {
+            self.teardown_network().await;
+        }
         self.idle().await;
+    }
+
+    /// Builds the group's network (nothing in host mode) before any task starts; a
+    /// restarted client finds the one it recorded.
+    async fn setup_network(&self, group: &TaskGroup) -> Result<Option<AllocNetwork>, String> {
+        if network::group_mode(group) == "host" {
+            return Ok(None);
+        }
+        let alloc = self.snapshot().alloc;
+        if alloc.desired_status != desired_status::RUN && !self.restoring {
+            return Ok(None);
+        }
+        let (mgr, group) = (self.network.clone(), group.clone());
+        tokio::task::spawn_blocking(move || {
+            mgr.check(&group)?;
+            mgr.setup(&alloc, &group, None)
+        })
+        .await
+        .map_err(|e| format!("network setup panicked: {e}"))?
+        .map_err(|e| e.to_string())
+    }
+
+    /// Removes the group's network once every task has stopped.
+    async fn teardown_network(&self) {
+        let (mgr, id) = (self.network.clone(), self.snapshot().alloc.id);
+        let done = tokio::task::spawn_blocking(move || mgr.teardown(&id)).await;
+        if let Ok(Err(e)) = done {
+            tracing::warn!(error = %e, "removing the allocation's network failed");
+        }
     }
 
     fn snapshot(&self) -> LocalAllocState {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Runs the allocation's tasks in lifecycle order until it reaches an outcome (or
-    /// the client shuts down): each round judges health, keeps the service catalog in
-    /// step, starts and kills what the lifecycle plan says, then waits for the next event.
-    async fn run_tasks(&mut self, group: &TaskGroup, plan: &LifecyclePlan) {
+    /// Runs the allocation's tasks in lifecycle order until it reaches an outcome (true)
+    /// or the client shuts down (false): each round judges health, keeps the service
+    /// catalog in step, starts and kills what the lifecycle plan says, then waits for
+    /// the next event.
+    async fn run_tasks(
+        &mut self,
+        group: &TaskGroup,
+        plan: &LifecyclePlan,
+        net: Option<&AllocNetwork>,
+    ) -> bool {
         let observed = self.initial_task_runs(group);
         self.persist_and_report(false);
         let mut lp = TaskLoop::new(
@@ -298,7 +345,7 @@ impl AllocRunner {
         if self.restoring {
             for (name, run) in lp.observed.clone() {
                 if run == TaskRun::Running {
-                    self.spawn_task(group, &name, &lp.upd_tx, &mut lp.senders);
+                    self.spawn_task(group, &name, net, &lp.upd_tx, &mut lp.senders);
                 }
             }
         }
@@ -311,7 +358,7 @@ impl AllocRunner {
                 if !lp.senders.contains_key(name) {
                     // Running once its runner says its process started.
                     lp.observed.insert(name.clone(), TaskRun::Starting);
-                    self.spawn_task(group, name, &lp.upd_tx, &mut lp.senders);
+                    self.spawn_task(group, name, net, &lp.upd_tx, &mut lp.senders);
                 }
             }
             lp.kill(&decision.kill);
@@ -320,10 +367,10 @@ impl AllocRunner {
                     lp.catalog.deregister(self);
                 }
                 self.finish(outcome);
-                return;
+                return true;
             }
             if !self.next_event(group, plan, &mut lp).await {
-                return;
+                return false;
             }
         }
     }
@@ -506,6 +553,7 @@ impl AllocRunner {
         &self,
         group: &TaskGroup,
         name: &str,
+        net: Option<&AllocNetwork>,
         updates: &mpsc::UnboundedSender<TaskUpdate>,
         senders: &mut BTreeMap<String, mpsc::UnboundedSender<TaskCommand>>,
     ) {
@@ -552,6 +600,10 @@ impl AllocRunner {
             memory_mb: resources.map_or(task.resources.memory_mb, |r| r.memory.memory_mb),
             memory_max_mb: resources
                 .map_or(task.resources.memory_max_mb, |r| r.memory.memory_max_mb),
+            network: net.map(|n| TaskNetwork {
+                netns_path: n.netns.clone(),
+                sandbox_container: None,
+            }),
         };
         let job_type = alloc
             .job
@@ -682,6 +734,11 @@ impl AllocRunner {
             }
         }
     }
+}
+
+/// Whether the allocation has ended here (its network, if any, is no longer needed).
+pub fn is_finished(st: &LocalAllocState) -> bool {
+    is_terminal(&st.client_status)
 }
 
 fn is_terminal(status: &str) -> bool {

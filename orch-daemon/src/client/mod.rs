@@ -27,6 +27,7 @@ pub mod artifact;
 pub mod driver;
 pub mod fingerprint;
 pub mod health;
+pub mod network;
 pub mod safe_path;
 pub mod server_conn;
 pub mod services;
@@ -109,6 +110,7 @@ pub struct Client {
     reporter: Arc<Reporter>,
     allocs: Mutex<BTreeMap<String, Running>>,
     stats: Mutex<stats::StatsCache>,
+    network: network::NetworkManager,
 }
 
 impl Client {
@@ -145,7 +147,9 @@ impl Client {
             },
             &settings.drivers,
         );
+        let network = network::NetworkManager::new(network_settings(&settings.config, &state_root));
         Ok(Arc::new(Client {
+            network,
             node: Arc::new(node),
             region: settings.region,
             drivers: settings.drivers,
@@ -246,7 +250,15 @@ impl Client {
     /// Restores allocations from disk, then registers, heartbeats, watches and reports
     /// in background tasks.
     pub async fn start(self: &Arc<Self>) {
-        for st in self.state_dir.load_all() {
+        let restored = self.state_dir.load_all();
+        let live: std::collections::BTreeSet<String> = restored
+            .iter()
+            .filter(|st| !alloc_runner::is_finished(st))
+            .map(|st| st.alloc.id.clone())
+            .collect();
+        let net = self.network.clone();
+        let _ = tokio::task::spawn_blocking(move || net.cleanup_orphans(&live)).await;
+        for st in restored {
             self.spawn_alloc(st, true);
         }
         tokio::spawn(Arc::clone(self).heartbeat_loop());
@@ -492,6 +504,7 @@ impl Client {
             conn: Arc::clone(&self.conn),
             checks: Arc::clone(&checks),
             task_envs: Default::default(),
+            network: self.network.clone(),
         };
         self.lock_allocs().insert(
             id,
@@ -504,4 +517,30 @@ impl Client {
         );
         tokio::spawn(runner.run());
     }
+}
+
+/// The CNI settings of the client block, Nomad's defaults where unset.
+fn network_settings(
+    config: &crate::agent::config::ClientConfig,
+    state_root: &std::path::Path,
+) -> network::NetworkSettings {
+    let mut s = network::NetworkSettings::defaults(state_root.to_path_buf());
+    if let Some(p) = &config.cni_path {
+        s.cni_paths = p
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .collect();
+    }
+    if let Some(d) = &config.cni_config_dir {
+        s.cni_config_dir = d.clone();
+    }
+    if let Some(n) = &config.bridge_network_name {
+        s.bridge_name = n.clone();
+    }
+    if let Some(n) = &config.bridge_network_subnet {
+        s.bridge_subnet = n.clone();
+    }
+    s.hairpin = config.bridge_network_hairpin_mode;
+    s
 }

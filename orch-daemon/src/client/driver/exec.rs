@@ -148,6 +148,7 @@ impl ExecDriver {
                 rw_binds: vec![(spec.alloc_dir.join("alloc"), PathBuf::from("/alloc"))],
                 hostname,
                 caps: task_caps,
+                netns: spec.network.as_ref().map(|n| n.netns_path.clone()),
             }),
             cgroup: Some(cg.clone()),
         };

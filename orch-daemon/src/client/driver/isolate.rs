@@ -72,6 +72,14 @@ pub fn init_main(fd: &str, spec_path: &Path) -> ExitCode {
         // SAFETY: setting a disposition has no memory-safety preconditions.
         unsafe { libc::signal(sig, libc::SIG_IGN) };
     }
+    if let Some(path) = &iso.netns
+        && let Err(e) = join_netns(path)
+    {
+        return fail(
+            &mut status,
+            format!("cannot join the network namespace {}: {e}", path.display()),
+        );
+    }
     let flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
     // SAFETY: unshare has no memory-safety preconditions.
     if unsafe { libc::unshare(flags) } != 0 {
@@ -98,6 +106,18 @@ pub fn init_main(fd: &str, spec_path: &Path) -> ExitCode {
             wait_and_mirror(child)
         }
     }
+}
+
+/// Moves this (single-threaded) process into the network namespace at `path`; the
+/// task, forked next, inherits it.
+fn join_netns(path: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let ns = File::open(path)?;
+    // SAFETY: setns on a descriptor we own; no memory-safety preconditions.
+    if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Waits for pid 1 and ends this process the same way.

@@ -99,6 +99,19 @@ pub struct TaskSpec {
     pub memory_mb: u64,
     /// `resources.memory_max` in MiB (0: not set).
     pub memory_max_mb: u64,
+    /// The group's network namespace, when its mode is not `host`: the task joins it.
+    #[serde(default)]
+    pub network: Option<TaskNetwork>,
+}
+
+/// The network a task joins (bridge, none and cni modes), built by the client before
+/// the group's tasks start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskNetwork {
+    /// The namespace (a bind-mounted nsfs file, or a pause container's `/proc/<pid>/ns/net`).
+    pub netns_path: PathBuf,
+    /// The docker pause container holding it, when a docker task is in the group.
+    pub sandbox_container: Option<String>,
 }
 
 /// A started task, as the driver needs it to wait for, signal, stop or recover it.

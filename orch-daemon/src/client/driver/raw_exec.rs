@@ -44,6 +44,11 @@ impl RawExecDriver {
         spec: &TaskSpec,
         argv: Vec<String>,
     ) -> Result<TaskHandle, DriverError> {
+        if spec.network.is_some() {
+            return Err(DriverError::Start(format!(
+                "the {driver} driver runs tasks on the host's network and cannot join the group's network namespace; use exec or docker, or network mode \"host\""
+            )));
+        }
         if !spec.user.is_empty() {
             check_user_allowed(driver, &spec.user, &self.denied_users)?;
         }

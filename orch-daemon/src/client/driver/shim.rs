@@ -91,6 +91,10 @@ pub struct Isolation {
     /// written without them gets Nomad's defaults.
     #[serde(default = "super::caps::CapSet::defaults")]
     pub caps: super::caps::CapSet,
+    /// The group's network namespace to join (bridge, none, cni modes); `None`: the
+    /// host's network.
+    #[serde(default)]
+    pub netns: Option<PathBuf>,
 }
 
 /// `state.json`: identifies the shim and the task's process group across client restarts.
