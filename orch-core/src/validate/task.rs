@@ -155,10 +155,29 @@ fn artifacts(e: &mut Errors, path: &str, t: &Task) {
     }
 }
 
-/// Each volume mount names a volume of the group and a known propagation mode.
+/// Each volume mount names a volume of the group, a destination without `..` and a
+/// known propagation mode, in a task whose driver can mount (not raw_exec, which runs
+/// on the host's filesystem: a mount it ignored would make the task write elsewhere).
 fn volume_mounts(e: &mut Errors, path: &str, g: &TaskGroup, t: &Task) {
+    if t.driver == "raw_exec" && !t.volume_mounts.is_empty() {
+        e.at(
+            path,
+            "VolumeMounts",
+            "the raw_exec driver cannot mount volumes (it runs on the host's filesystem); use exec or docker, or use the host path directly",
+        );
+    }
     for (i, m) in t.volume_mounts.iter().enumerate() {
         let mpath = join(path, &format!("VolumeMounts[{i}]"));
+        if m.destination.is_empty() || m.destination.split('/').any(|c| c == "..") {
+            e.at(
+                &mpath,
+                "Destination",
+                format!(
+                    "Volume Mount ({i}) needs a destination inside the task without \"..\"; got {:?}",
+                    m.destination
+                ),
+            );
+        }
         if !g.volumes.contains_key(&m.volume) {
             e.at(
                 &mpath,

@@ -277,6 +277,10 @@ impl AllocRunner {
             ));
             return self.idle().await;
         }
+        if let Err(e) = super::volumes::check_group(&group, &self.node) {
+            self.fail_setup(&e);
+            return self.idle().await;
+        }
         let net = match self.setup_network(&group).await {
             Ok(net) => net,
             Err(e) => {
@@ -600,6 +604,7 @@ impl AllocRunner {
             memory_mb: resources.map_or(task.resources.memory_mb, |r| r.memory.memory_mb),
             memory_max_mb: resources
                 .map_or(task.resources.memory_max_mb, |r| r.memory.memory_max_mb),
+            volumes: super::volumes::task_volumes(group, &task, &self.node).unwrap_or_default(),
             network: net.map(|n| TaskNetwork {
                 netns_path: n.netns.clone(),
                 sandbox_container: None,

@@ -36,6 +36,7 @@ pub mod stats;
 pub mod task_runner;
 pub mod template;
 pub mod template_hook;
+pub mod volumes;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -105,6 +105,19 @@ impl ExecDriver {
         let user = lookup_user(user_name)?;
         prepare_task_dir(spec, user.uid, user.gid)?;
 
+        if let Some(v) = spec
+            .volumes
+            .iter()
+            .find(|v| !v.propagation.is_empty() && v.propagation != "private")
+        {
+            return Err(DriverError::Config {
+                field: "volume_mount.propagation_mode".into(),
+                message: format!(
+                    "{:?} is not supported by the {driver} driver (its mounts are private to the task); use \"private\"",
+                    v.propagation
+                ),
+            });
+        }
         let limits = Limits {
             memory_hard_mb: if spec.memory_max_mb > 0 {
                 spec.memory_max_mb
@@ -149,6 +162,7 @@ impl ExecDriver {
                 hostname,
                 caps: task_caps,
                 netns: spec.network.as_ref().map(|n| n.netns_path.clone()),
+                volumes: spec.volumes.clone(),
             }),
             cgroup: Some(cg.clone()),
         };

@@ -207,6 +207,26 @@ fn bind(src: &Path, dst: &Path, read_only: bool, devices: bool) -> Result<(), St
     mount(None, dst, None, flags)
 }
 
+/// Binds a host volume at its destination inside `root`: the directories on the way
+/// are created without following links (the task directory is the task's to write),
+/// then the bind is remounted `nosuid,nodev` (and `ro` when read-only). Propagation is
+/// `private`: the task's mount namespace is private as a whole (see `build_root`), so
+/// the exec driver refuses the other modes up front.
+fn bind_volume(root: &Path, v: &super::TaskVolume) -> Result<(), String> {
+    let rel = v.destination.strip_prefix("/").unwrap_or(&v.destination);
+    crate::client::safe_path::Dir::open(root)
+        .and_then(|d| d.create_dir_all(rel, 0o755))
+        .map_err(|e| {
+            format!(
+                "cannot create the mount point {}: {e}",
+                v.destination.display()
+            )
+        })?;
+    let dst = inside(root, &v.destination);
+    bind(&v.host_path, &dst, v.read_only, false)
+        .map_err(|e| format!("cannot mount host volume {}: {e}", v.host_path.display()))
+}
+
 /// `root` + absolute `path`.
 fn inside(root: &Path, path: &Path) -> PathBuf {
     root.join(path.strip_prefix("/").unwrap_or(path))
@@ -240,6 +260,9 @@ fn build_root(iso: &Isolation) -> Result<(), String> {
         let dst = inside(root, at);
         mkdir(&dst)?;
         bind(host, &dst, false, false)?;
+    }
+    for v in &iso.volumes {
+        bind_volume(root, v)?;
     }
     let proc_dir = root.join("proc");
     mkdir(&proc_dir)?;

@@ -102,6 +102,22 @@ pub struct TaskSpec {
     /// The group's network namespace, when its mode is not `host`: the task joins it.
     #[serde(default)]
     pub network: Option<TaskNetwork>,
+    /// Host volumes to bind into the task (`volume_mount`s, resolved by the client).
+    #[serde(default)]
+    pub volumes: Vec<TaskVolume>,
+}
+
+/// One host volume bound into a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskVolume {
+    /// The host directory (the client's `host_volume` path).
+    pub host_path: PathBuf,
+    /// Where the task sees it (inside its root for exec, the container for docker).
+    pub destination: PathBuf,
+    /// A write inside the task fails.
+    pub read_only: bool,
+    /// `private`, `host-to-task` or `bidirectional`.
+    pub propagation: String,
 }
 
 /// The network a task joins (bridge, none and cni modes), built by the client before

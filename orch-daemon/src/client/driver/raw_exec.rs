@@ -44,6 +44,11 @@ impl RawExecDriver {
         spec: &TaskSpec,
         argv: Vec<String>,
     ) -> Result<TaskHandle, DriverError> {
+        if !spec.volumes.is_empty() {
+            return Err(DriverError::Start(format!(
+                "the {driver} driver cannot mount volumes (it runs on the host's filesystem); use exec or docker"
+            )));
+        }
         if spec.network.is_some() {
             return Err(DriverError::Start(format!(
                 "the {driver} driver runs tasks on the host's network and cannot join the group's network namespace; use exec or docker, or network mode \"host\""

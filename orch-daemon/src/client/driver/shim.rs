@@ -95,6 +95,9 @@ pub struct Isolation {
     /// host's network.
     #[serde(default)]
     pub netns: Option<PathBuf>,
+    /// Host volumes bound into the root (after the other binds).
+    #[serde(default)]
+    pub volumes: Vec<super::TaskVolume>,
 }
 
 /// `state.json`: identifies the shim and the task's process group across client restarts.
