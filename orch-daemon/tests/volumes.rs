@@ -125,3 +125,86 @@ fn exec_tasks_write_to_host_volumes_and_read_only_ones_refuse() {
         "{body}"
     );
 }
+
+fn sticky_job(version: &str) -> String {
+    format!(
+        r#"job "sticky" {{
+  meta {{
+    v = "{version}"
+  }}
+  group "g" {{
+    ephemeral_disk {{
+      sticky = true
+    }}
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sh"
+        args = ["-c", "echo v=$NOMAD_META_v >> $NOMAD_ALLOC_DIR/data/history; echo v=$NOMAD_META_v >> $NOMAD_TASK_DIR/local-history; cat $NOMAD_ALLOC_DIR/data/history $NOMAD_TASK_DIR/local-history; sleep 3600"]
+      }}
+      resources {{
+        cpu    = 50
+        memory = 32
+      }}
+    }}
+  }}
+}}"#
+    )
+}
+
+/// A sticky ephemeral disk keeps `alloc/data` and `local/` across a destructive update
+/// on one node: the replacement sees what the first allocation wrote.
+#[test]
+fn a_sticky_disk_follows_a_destructive_update_on_one_node() {
+    let dir = temp_dir("sticky");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    run_hcl(&agent, &sticky_job("1"));
+    let first = wait_for(
+        Duration::from_secs(60),
+        "the first allocation to run",
+        || {
+            job_allocs(&agent, "sticky")
+                .into_iter()
+                .find(|a| a["ClientStatus"] == "running")
+        },
+    );
+    let first_id = first["ID"].as_str().unwrap().to_string();
+    let logs = |id: &str| {
+        get_text(
+            &agent,
+            &format!("/v1/client/fs/logs/{id}?task=t&type=stdout&plain=true"),
+        )
+        .1
+    };
+    wait_for(
+        Duration::from_secs(30),
+        "the first allocation's output",
+        || logs(&first_id).contains("v=1").then_some(()),
+    );
+    run_hcl(&agent, &sticky_job("2"));
+    let second = wait_for(Duration::from_secs(90), "the replacement to run", || {
+        job_allocs(&agent, "sticky")
+            .into_iter()
+            .find(|a| a["ID"] != first_id.as_str() && a["ClientStatus"] == "running")
+    });
+    let second_id = second["ID"].as_str().unwrap().to_string();
+    let out = wait_for(Duration::from_secs(30), "the replacement's output", || {
+        let out = logs(&second_id);
+        out.contains("v=2").then_some(out)
+    });
+    assert_eq!(
+        out.matches("v=1\nv=2\n").count(),
+        2,
+        "alloc/data and local/ kept: {out}"
+    );
+    let (_, full) = get(&agent, &format!("/v1/allocation/{second_id}"));
+    assert_eq!(full["PreviousAllocation"], first_id.as_str());
+    assert!(
+        full["TaskStates"]
+            .to_string()
+            .contains("Took over the ephemeral disk"),
+        "{}",
+        full["TaskStates"]
+    );
+}

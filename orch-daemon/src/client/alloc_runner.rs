@@ -102,6 +102,9 @@ pub struct AllocRunner {
     pub task_envs: TaskEnvs,
     /// Builds and removes the group's network namespace (bridge, none, cni modes).
     pub network: NetworkManager,
+    /// This client's runner state of the allocation this one replaces, if it has one
+    /// (a sticky disk is taken over once it stopped).
+    pub previous: Option<SharedAllocState>,
 }
 
 /// Each started task's environment and directory.
@@ -277,6 +280,7 @@ impl AllocRunner {
             ));
             return self.idle().await;
         }
+        self.take_sticky_disk(&group).await;
         if let Err(e) = super::volumes::check_group(&group, &self.node) {
             self.fail_setup(&e);
             return self.idle().await;
@@ -292,6 +296,45 @@ impl AllocRunner {
             self.teardown_network().await;
         }
         self.idle().await;
+    }
+
+    /// With a sticky (or migrating) ephemeral disk, takes over the previous
+    /// allocation's data when it ran here; says so in the task events when it ran on
+    /// another node, whose data orch cannot fetch yet.
+    async fn take_sticky_disk(&mut self, group: &TaskGroup) {
+        let alloc = self.snapshot().alloc;
+        let disk = &group.ephemeral_disk;
+        if self.restoring || alloc.previous_allocation.is_empty() || !(disk.sticky || disk.migrate)
+        {
+            return;
+        }
+        let old = AllocDir::new(
+            self.dir.root.parent().unwrap_or(std::path::Path::new("")),
+            &alloc.previous_allocation,
+        );
+        let tasks: Vec<String> = group.tasks.iter().map(|t| t.name.clone()).collect();
+        let message = match super::sticky::take_over(self.previous.take(), &old, &self.dir, &tasks)
+            .await
+        {
+            Ok(true) => format!(
+                "Took over the ephemeral disk of allocation {}",
+                alloc.previous_allocation
+            ),
+            Ok(false) if disk.migrate => format!(
+                "ephemeral_disk.migrate: the previous allocation {} ran on another node; orch cannot fetch its data yet, so the tasks start with an empty disk",
+                alloc.previous_allocation
+            ),
+            Ok(false) => return,
+            Err(e) => format!(
+                "ephemeral_disk.sticky: could not take over the previous allocation's data: {e}"
+            ),
+        };
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for t in &tasks {
+            let mut ev = new_event(event::SETUP, &message);
+            ev.message = message.clone();
+            st.tasks.entry(t.clone()).or_default().state.events.push(ev);
+        }
     }
 
     /// Builds the group's network (nothing in host mode) before any task starts; a

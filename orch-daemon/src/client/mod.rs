@@ -33,6 +33,7 @@ pub mod server_conn;
 pub mod services;
 pub mod state;
 pub mod stats;
+pub mod sticky;
 pub mod task_runner;
 pub mod template;
 pub mod template_hook;
@@ -488,6 +489,10 @@ impl Client {
 
     fn spawn_alloc(&self, st: LocalAllocState, restoring: bool) {
         let id = st.alloc.id.clone();
+        let previous = self
+            .lock_allocs()
+            .get(&st.alloc.previous_allocation)
+            .map(|r| Arc::clone(&r.state));
         let modify_index = st.alloc.alloc_modify_index;
         let shared = Arc::new(Mutex::new(st));
         let checks = services::CheckResults::default();
@@ -506,6 +511,7 @@ impl Client {
             checks: Arc::clone(&checks),
             task_envs: Default::default(),
             network: self.network.clone(),
+            previous,
         };
         self.lock_allocs().insert(
             id,
