@@ -52,6 +52,8 @@ fn spec(task: &str, config: serde_json::Value) -> TaskSpec {
         cpu_mhz: 100,
         memory_mb: 128,
         memory_max_mb: 0,
+        network: None,
+        volumes: Vec::new(),
     }
 }
 
