@@ -105,6 +105,25 @@ fn create_token(agent: &Agent, mgmt: &str, body: Value) -> String {
     json_of(&text)["SecretID"].as_str().unwrap().to_string()
 }
 
+/// Applies policy `readonly` with `rules` and returns the secret of a client token
+/// holding only it.
+fn reader_token(agent: &Agent, mgmt: &str, rules: &str) -> String {
+    let policy = json!({"Name": "readonly", "Rules": rules});
+    let (status, body) = call(
+        agent,
+        "POST",
+        "/v1/acl/policy/readonly",
+        Some(mgmt),
+        Some(policy),
+    );
+    assert_eq!(status, 200, "policy apply: {body}");
+    create_token(
+        agent,
+        mgmt,
+        json!({"Name": "reader", "Type": "client", "Policies": ["readonly"]}),
+    )
+}
+
 #[test]
 fn anonymous_callers_are_refused_and_bootstrap_gives_a_management_token() {
     let agent = acl_agent("acl-bootstrap");
@@ -184,19 +203,10 @@ fn a_read_only_token_lists_but_cannot_write_or_see_other_namespaces() {
         );
         assert_eq!(status, 200, "register {id}: {body}");
     }
-    let policy = json!({"Name": "readonly", "Rules": "namespace \"default\" { policy = \"read\" }\nnode { policy = \"read\" }"});
-    let (status, body) = call(
-        &agent,
-        "POST",
-        "/v1/acl/policy/readonly",
-        Some(&mgmt),
-        Some(policy),
-    );
-    assert_eq!(status, 200, "policy apply: {body}");
-    let reader = create_token(
+    let reader = reader_token(
         &agent,
         &mgmt,
-        json!({"Name": "reader", "Type": "client", "Policies": ["readonly"]}),
+        "namespace \"default\" { policy = \"read\" }\nnode { policy = \"read\" }",
     );
 
     let (status, body) = call(&agent, "GET", "/v1/jobs", Some(&reader), None);
@@ -518,21 +528,7 @@ async fn first_events(agent: &Agent, query: &str, token: &str) -> Value {
 fn acl_events_reach_management_tokens_only_and_carry_no_secret() {
     let agent = acl_agent("acl-events");
     let mgmt = bootstrap(&agent);
-    let policy =
-        json!({"Name": "readonly", "Rules": "namespace \"default\" { policy = \"read\" }"});
-    let (status, body) = call(
-        &agent,
-        "POST",
-        "/v1/acl/policy/readonly",
-        Some(&mgmt),
-        Some(policy),
-    );
-    assert_eq!(status, 200, "policy apply: {body}");
-    let reader = create_token(
-        &agent,
-        &mgmt,
-        json!({"Name": "reader", "Type": "client", "Policies": ["readonly"]}),
-    );
+    let reader = reader_token(&agent, &mgmt, "namespace \"default\" { policy = \"read\" }");
     // The reader subscribes to tokens and jobs: the first events it gets are the
     // job's, registered after every ACL write it replays past.
     let (status, body) = call(
