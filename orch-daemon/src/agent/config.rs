@@ -55,7 +55,7 @@ impl Default for Ports {
 }
 
 /// A `plugin "<driver>"` block: `raw_exec`'s `enabled`, `exec`'s and `java`'s
-/// `allow_caps`; any other plugin or setting is refused by name (see
+/// `allow_caps`, `docker`'s settings; any other plugin or setting is refused by name (see
 /// `AgentConfig::check_plugins` in `agent::plugins`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -70,8 +70,41 @@ pub struct PluginBlock {
 pub struct PluginSettings {
     /// `raw_exec`: run tasks unisolated as the agent's user. Off unless set, as in Nomad.
     pub enabled: bool,
-    /// `exec` / `java`: the capabilities tasks may have (default Nomad's set; `"all"`).
+    /// `exec` / `java` / `docker`: the capabilities tasks may have (default Nomad's set;
+    /// `"all"`).
     pub allow_caps: Option<Vec<String>>,
+    /// `docker`: the engine's socket (`unix:///var/run/docker.sock`).
+    pub endpoint: Option<String>,
+    /// `docker`: allow `privileged` and host pid/ipc namespaces (off, as in Nomad).
+    pub allow_privileged: Option<bool>,
+    /// `docker`: `volumes { enabled }`.
+    pub volumes: Option<DockerVolumes>,
+    /// `docker`: `gc { image, image_delay, container }`.
+    pub gc: Option<DockerGc>,
+    /// `docker`: the pause container's image for group networks.
+    pub infra_image: Option<String>,
+    /// `docker`: how long a pull may hear nothing from the engine (Go duration).
+    pub pull_activity_timeout: Option<String>,
+}
+
+/// The docker plugin's `volumes` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DockerVolumes {
+    /// Tasks may bind host paths (off, as in Nomad).
+    pub enabled: bool,
+}
+
+/// The docker plugin's `gc` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DockerGc {
+    /// Remove images no container uses (default true).
+    pub image: Option<bool>,
+    /// Wait this long first (Go duration, default `3m`).
+    pub image_delay: Option<String>,
+    /// Remove a task's container when it is destroyed (default true).
+    pub container: Option<bool>,
 }
 
 /// `server_join` block.
@@ -586,7 +619,7 @@ impl AgentConfig {
 fn explain_hcl_error(message: &str) -> String {
     if message.contains("unknown field") {
         format!(
-            "{message}; orch supports name, region, datacenter, data_dir, bind_addr, log_level, ports, server, client, autoscaler, acl, tls and plugin \"raw_exec\", \"exec\" or \"java\" (remove or rename the setting)"
+            "{message}; orch supports name, region, datacenter, data_dir, bind_addr, log_level, ports, server, client, autoscaler, acl, tls and plugin \"raw_exec\", \"exec\", \"java\" or \"docker\" (remove or rename the setting)"
         )
     } else {
         message.to_string()

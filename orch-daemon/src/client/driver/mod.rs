@@ -17,6 +17,7 @@
 //! Layout:
 //! - [`registry`]: the drivers a client offers, by name.
 //! - [`raw_exec`], [`exec`], [`java`]: the built-in drivers.
+//! - [`docker`]: containers on a Docker Engine (the engine supervises them, not a shim).
 //! - [`shim`]: `orch task-shim`, the per-task supervisor; [`control`]: the driver side
 //!   of it (launch, wait, signal, stop, recover).
 //! - `isolate`: the shim's isolating init stage for exec (namespaces, chroot, user);
@@ -31,6 +32,7 @@ pub mod caps;
 pub mod cgroup;
 pub mod config;
 pub mod control;
+pub mod docker;
 pub mod exec;
 mod isolate;
 pub mod java;
@@ -42,6 +44,7 @@ pub mod registry;
 pub mod shim;
 
 pub use config::{DEFAULT_PATH, resolve_command};
+pub use docker::DockerDriver;
 pub use exec::ExecDriver;
 pub use java::JavaDriver;
 pub use raw_exec::RawExecDriver;
@@ -99,6 +102,40 @@ pub struct TaskSpec {
     pub memory_mb: u64,
     /// `resources.memory_max` in MiB (0: not set).
     pub memory_max_mb: u64,
+    /// The node's ID (the docker driver's `com.hashicorp.nomad.node_id` label).
+    pub node_id: String,
+    /// The node's name.
+    pub node_name: String,
+    /// The allocation's group ports (`network { port "http" { to = 8080 } }`) with the
+    /// host ports the scheduler assigned: docker maps the ones a task lists in `ports`.
+    pub ports: Vec<PortMapping>,
+    /// The allocation's network namespace when the group is not in host mode (set by
+    /// the bridge networking hook); `None`: the host's network (or the driver's own).
+    pub network: Option<TaskNetwork>,
+}
+
+/// One assigned group port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortMapping {
+    /// The port's label (`http`).
+    pub label: String,
+    /// The host IP it is reserved on.
+    pub host_ip: String,
+    /// The host port.
+    pub value: u16,
+    /// The port inside the task (`to`; 0: the same as `value`).
+    pub to: u16,
+}
+
+/// The network namespace a task joins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskNetwork {
+    /// `/proc/<pid>/ns/net` (or a bind-mounted netns file) of the allocation.
+    pub netns_path: PathBuf,
+    /// The docker pause container holding the namespace, when the docker driver made
+    /// it ([`docker::DockerDriver::create_network_sandbox`]): docker tasks join it with
+    /// `network_mode = "container:<id>"`.
+    pub sandbox_container: Option<String>,
 }
 
 /// A started task, as the driver needs it to wait for, signal, stop or recover it.

@@ -43,6 +43,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::caps::CapSet;
+use super::docker::{DockerDriver, DockerOptions};
 use super::exec::ExecDriver;
 use super::java::JavaDriver;
 use super::raw_exec::RawExecDriver;
@@ -62,6 +63,8 @@ pub struct DriverOptions {
     pub user_denylist: Vec<String>,
     /// `user.checked_drivers`: the drivers the denylist applies to.
     pub user_checked_drivers: Vec<String>,
+    /// `plugin "docker" { config { ... } }`.
+    pub docker: DockerOptions,
 }
 
 impl Default for DriverOptions {
@@ -74,6 +77,7 @@ impl Default for DriverOptions {
             java_allow_caps: CapSet::defaults(),
             user_denylist: vec!["root".into(), "Administrator".into()],
             user_checked_drivers: vec!["exec".into(), "qemu".into(), "java".into()],
+            docker: DockerOptions::default(),
         }
     }
 }
@@ -119,7 +123,8 @@ impl DriverRegistry {
         r
     }
 
-    /// The built-in drivers as `options` configure them: what the agent offers.
+    /// The built-in drivers as `options` configure them: what the agent offers. docker
+    /// is always registered, as in Nomad; its fingerprint says whether an engine answers.
     pub fn with_options(shim_path: PathBuf, options: &DriverOptions) -> DriverRegistry {
         let mut r = DriverRegistry::new();
         let mut exec = ExecDriver::new(shim_path.clone());
@@ -135,6 +140,12 @@ impl DriverRegistry {
             let mut raw = RawExecDriver::new(shim_path);
             raw.denied_users = options.denylist_for("raw_exec");
             r.register(Arc::new(raw));
+        }
+        match DockerDriver::new(options.docker.clone()) {
+            Ok(d) => {
+                r.register(Arc::new(d));
+            }
+            Err(e) => tracing::warn!(error = %e, "the docker driver is not offered"),
         }
         r
     }

@@ -1,0 +1,127 @@
+//! Unit tests of the container layout (no engine needed); the engine itself is
+//! exercised by `tests/docker.rs`.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::config::TaskConfig;
+use super::container::{check, create_body};
+use super::*;
+use crate::client::driver::{PortMapping, TaskNetwork};
+
+fn spec() -> TaskSpec {
+    TaskSpec {
+        alloc_id: "a1".into(),
+        task_name: "web".into(),
+        config: Value::Null,
+        env: [("NOMAD_JOB_NAME".to_string(), "job".to_string())].into(),
+        user: String::new(),
+        alloc_dir: PathBuf::from("/data/alloc/a1"),
+        task_dir: PathBuf::from("/data/alloc/a1/web"),
+        log_dir: PathBuf::from("/data/alloc/a1/alloc/logs"),
+        log_max_files: 1,
+        log_max_file_size_mb: 1,
+        cpu_mhz: 300,
+        memory_mb: 64,
+        memory_max_mb: 128,
+        node_id: "n1".into(),
+        node_name: "node".into(),
+        ports: vec![PortMapping {
+            label: "http".into(),
+            host_ip: "127.0.0.1".into(),
+            value: 23000,
+            to: 8080,
+        }],
+        network: None,
+    }
+}
+
+fn cfg(v: Value) -> TaskConfig {
+    TaskConfig::parse(&v).unwrap()
+}
+
+#[test]
+fn the_container_is_laid_out_as_nomads() {
+    let c = cfg(json!({"image": "img:1", "command": "httpd", "args": ["-f"], "ports": ["http"]}));
+    let b = create_body(&spec(), &c, &DockerOptions::default()).unwrap();
+    let h = b.host_config.clone().unwrap();
+    assert_eq!(b.cmd, Some(vec!["httpd".to_string(), "-f".to_string()]));
+    let binds = h.binds.unwrap();
+    assert!(
+        binds.contains(&"/data/alloc/a1/alloc:/alloc".to_string()),
+        "{binds:?}"
+    );
+    assert!(binds.contains(&"/data/alloc/a1/web/local:/local".to_string()));
+    assert!(binds.contains(&"/data/alloc/a1/web/secrets:/secrets".to_string()));
+    assert_eq!(h.cpu_shares, Some(300));
+    assert_eq!(h.memory, Some(128 << 20));
+    assert_eq!(h.memory_reservation, Some(64 << 20));
+    let ports = h.port_bindings.unwrap();
+    let bound = ports["8080/tcp"].clone().unwrap();
+    assert_eq!(bound[0].host_port.as_deref(), Some("23000"));
+    assert_eq!(bound[0].host_ip.as_deref(), Some("127.0.0.1"));
+    let labels = b.labels.unwrap();
+    assert_eq!(labels["com.hashicorp.nomad.alloc_id"], "a1");
+    assert_eq!(labels["com.hashicorp.nomad.job_name"], "job");
+    assert_eq!(labels["com.hashicorp.nomad.node_id"], "n1");
+    let env = b.env.unwrap();
+    assert!(env.contains(&"NOMAD_ALLOC_DIR=/alloc".to_string()));
+    assert_eq!(h.cap_drop, Some(vec!["ALL".to_string()]));
+    assert!(!h.cap_add.unwrap().contains(&"CAP_NET_RAW".to_string()));
+}
+
+#[test]
+fn a_task_in_a_sandbox_joins_its_namespace_without_port_bindings() {
+    let mut s = spec();
+    s.network = Some(TaskNetwork {
+        netns_path: PathBuf::from("/proc/1/ns/net"),
+        sandbox_container: Some("pause1".into()),
+    });
+    let c = cfg(json!({"image": "img:1", "ports": ["http"], "hostname": "h"}));
+    let b = create_body(&s, &c, &DockerOptions::default()).unwrap();
+    let h = b.host_config.unwrap();
+    assert_eq!(h.network_mode.as_deref(), Some("container:pause1"));
+    assert!(h.port_bindings.is_none());
+    assert!(b.hostname.is_none());
+}
+
+#[test]
+fn privileges_host_binds_and_caps_need_the_plugins_permission() {
+    let opts = DockerOptions::default();
+    let e = check(&cfg(json!({"image": "i", "privileged": true})), &opts).unwrap_err();
+    assert!(e.to_string().contains("allow_privileged"), "{e}");
+    let e = check(&cfg(json!({"image": "i", "pid_mode": "host"})), &opts).unwrap_err();
+    assert!(e.to_string().contains("config.pid_mode"), "{e}");
+    let e = check(
+        &cfg(json!({"image": "i", "volumes": ["/etc:/host-etc"]})),
+        &opts,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("volumes { enabled = true }"), "{e}");
+    let bind = json!({"image": "i", "mount": [{"type": "bind", "source": "/etc", "target": "/e"}]});
+    assert!(check(&cfg(bind.clone()), &opts).is_err());
+    let e = check(&cfg(json!({"image": "i", "volumes": ["../x:/x"]})), &opts).unwrap_err();
+    assert!(e.to_string().contains("leaves the task directory"), "{e}");
+    check(
+        &cfg(json!({"image": "i", "volumes": ["local/data:/data"]})),
+        &opts,
+    )
+    .unwrap();
+    let e = check(&cfg(json!({"image": "i", "cap_add": ["sys_admin"]})), &opts).unwrap_err();
+    assert!(e.to_string().contains("plugin \"docker\""), "{e}");
+    let open = DockerOptions {
+        allow_privileged: true,
+        volumes_enabled: true,
+        ..DockerOptions::default()
+    };
+    check(&cfg(json!({"image": "i", "privileged": true})), &open).unwrap();
+    check(&cfg(bind), &open).unwrap();
+}
+
+#[test]
+fn a_missing_port_label_is_refused() {
+    let c = cfg(json!({"image": "img:1", "ports": ["db"]}));
+    let e = create_body(&spec(), &c, &DockerOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("config.ports[0]"), "{e}");
+}
