@@ -425,7 +425,7 @@ fn the_node_fingerprints_the_engine() {
 }
 
 #[test]
-fn an_unreachable_engine_makes_the_driver_unhealthy() {
+fn an_unreachable_engine_makes_the_driver_unhealthy_until_it_returns() {
     images();
     let dir = temp_dir("docker-away");
     let cfg = dir.join("away.hcl");
@@ -447,4 +447,16 @@ fn an_unreachable_engine_makes_the_driver_unhealthy() {
     assert_eq!(d["Healthy"], false, "{d}");
     let why = d["HealthDescription"].as_str().unwrap_or_default();
     assert!(why.contains("cannot reach the Docker Engine"), "{why}");
+    // The engine "returns" at that path: the periodic fingerprint finds it healthy.
+    std::os::unix::fs::symlink(endpoint().trim_start_matches("unix://"), &sock).unwrap();
+    wait_for(
+        orch_daemon::client::DRIVER_FINGERPRINT_PERIOD * 3,
+        "the driver to turn healthy",
+        || {
+            let (_, node) = get(&agent, &format!("/v1/node/{id}"));
+            (node["Drivers"]["docker"]["Healthy"] == true
+                && node["Attributes"]["driver.docker"] == "1")
+                .then_some(())
+        },
+    );
 }
