@@ -321,6 +321,58 @@ fn load_runs_an_image_from_a_tarball_artifact() {
     assert!(inspect(tag, "{{.Id}}").is_some(), "the image was loaded");
 }
 
+#[test]
+fn an_image_no_task_uses_is_collected_after_its_delay() {
+    images();
+    let tag = "orch-test/gc:1";
+    let mut clean = Cleanup::job("collected");
+    clean.image(tag);
+    let dir = temp_dir("docker-gc");
+    // A distinct image (its own ID), so collecting it leaves the shared one alone.
+    std::fs::write(
+        dir.join("Dockerfile"),
+        format!(
+            "FROM {BUSYBOX}\nLABEL orch.test.gc=\"{}\"\n",
+            std::process::id()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", tag, "."])
+        .current_dir(&dir)
+        .env("DOCKER_HOST", endpoint())
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg = plugin_config_gc(&dir, "image = true\n      image_delay = \"1s\"", "");
+    let agent = start(&dir, &["-dev", "-config", cfg.to_str().unwrap()]);
+    wait_leader(&agent);
+    let job = docker_job("collected", "", "", "command = \"true\"").replace(
+        &format!("image = \"{BUSYBOX}\""),
+        &format!("image = \"{tag}\""),
+    );
+    run_hcl(&agent, &job);
+    let done = alloc_in(&agent, "collected", "dead");
+    assert_eq!(
+        done["TaskStates"]["t"]["Failed"],
+        false,
+        "{:?}",
+        events(&done)
+    );
+    wait_for(WAIT, "the unused image to be removed", || {
+        inspect(tag, "{{.Id}}").is_none().then_some(())
+    });
+    assert!(
+        inspect(BUSYBOX, "{{.Id}}").is_some(),
+        "the shared image stays"
+    );
+}
+
 /// The driver failure a task ended with.
 fn driver_failure(agent: &Agent, job: &str) -> String {
     let dead = alloc_in(agent, job, "dead");

@@ -192,13 +192,19 @@ pub fn serve_file(file: PathBuf) -> String {
     format!("http://{addr}/{name}")
 }
 
-/// The agent config file of the docker plugin with `extra` settings inside `config`.
+/// The agent config file of the docker plugin with `extra` settings inside `config`
+/// (images are not collected: the tests share theirs).
 pub fn plugin_config(dir: &Path, extra: &str) -> PathBuf {
+    plugin_config_gc(dir, "image = false", extra)
+}
+
+/// [`plugin_config`] with the `gc` block's settings `gc`.
+pub fn plugin_config_gc(dir: &Path, gc: &str, extra: &str) -> PathBuf {
     let path = dir.join("docker-plugin.hcl");
     std::fs::write(
         &path,
         format!(
-            "plugin \"docker\" {{\n  config {{\n    endpoint = \"{}\"\n    infra_image = \"{PAUSE}\"\n    gc {{\n      image = false\n    }}\n{extra}\n  }}\n}}\n",
+            "plugin \"docker\" {{\n  config {{\n    endpoint = \"{}\"\n    infra_image = \"{PAUSE}\"\n    gc {{\n      {gc}\n    }}\n{extra}\n  }}\n}}\n",
             endpoint()
         ),
     )
