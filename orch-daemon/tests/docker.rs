@@ -322,6 +322,85 @@ fn load_runs_an_image_from_a_tarball_artifact() {
 }
 
 #[test]
+fn nomads_container_options_take_effect_and_signals_reach_the_task() {
+    let (agent, _dir) = dev_agent("docker-options", "");
+    let _clean = Cleanup::job("opts");
+    let script = "tr '\\\\0' ' ' < /proc/1/cmdline; echo; pwd; grep db /etc/hosts; hostname; \
+        cat /proc/sys/net/core/somaxconn; ulimit -n; touch /x || echo read-only; \
+        touch /scratch/y && echo scratch-ok; echo $NOMAD_TASK_DIR; \
+        trap 'echo got-hup >> /alloc/hup' HUP; echo ready > /alloc/ready; \
+        while [ ! -s /alloc/hup ]; do sleep 0.2; done";
+    let config = format!(
+        r#"command = "/bin/sh"
+        args = ["-c", "{script}"]
+        init = true
+        readonly_rootfs = true
+        work_dir = "/scratch"
+        hostname = "box"
+        extra_hosts = ["db:127.0.0.2"]
+        sysctl = {{ "net.core.somaxconn" = "512" }}
+        ulimit {{
+          nofile = "1024:2048"
+        }}
+        labels {{
+          team = "web"
+        }}
+        mount {{
+          type   = "tmpfs"
+          target = "/scratch"
+        }}"#
+    );
+    run_hcl(&agent, &docker_job("opts", "", "", &config));
+    let alloc = alloc_in(&agent, "opts", "running");
+    let id = alloc["ID"].as_str().unwrap().to_string();
+    wait_for(WAIT, "the task to be ready for its signal", || {
+        let (code, _) = get_text(&agent, &format!("/v1/client/fs/stat/{id}?path=alloc/ready"));
+        (code == 200).then_some(())
+    });
+    let ids = containers_of(&id);
+    assert_eq!(
+        inspect(&ids[0], "{{index .Config.Labels \"team\"}}").as_deref(),
+        Some("web")
+    );
+    let (code, body) = send(
+        &agent,
+        "PUT",
+        &format!("/v1/client/allocation/{id}/signal"),
+        serde_json::json!({"Signal": "SIGHUP", "Task": "t"}),
+    );
+    assert_eq!(code, 200, "{body}");
+    let done = alloc_in(&agent, "opts", "dead");
+    assert_eq!(
+        done["TaskStates"]["t"]["Failed"],
+        false,
+        "{:?}",
+        events(&done)
+    );
+    let out = orch_cli(&agent, &["alloc", "logs", &id, "t"]);
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    assert!(
+        lines[0].contains("init"),
+        "pid 1 is the engine's init: {lines:?}"
+    );
+    let expect = [
+        "/scratch",
+        "127.0.0.2\tdb",
+        "box",
+        "512",
+        "1024",
+        "read-only",
+        "scratch-ok",
+        "/local",
+    ];
+    assert_eq!(lines[1..], expect, "{lines:?}");
+    let (_, hup) = get_text(&agent, &format!("/v1/client/fs/cat/{id}?path=alloc/hup"));
+    assert_eq!(hup.trim(), "got-hup");
+}
+
+#[test]
 fn an_image_no_task_uses_is_collected_after_its_delay() {
     images();
     let tag = "orch-test/gc:1";

@@ -19,6 +19,7 @@ use super::config::{MountConfig, TaskConfig};
 use super::options::DockerOptions;
 use crate::client::driver::caps::CapSet;
 use crate::client::driver::{DriverError, TaskSpec};
+use crate::client::safe_path::{Dir, is_refused};
 
 /// The label every container of orch carries (Nomad's): the allocation it belongs to.
 pub const LABEL_ALLOC_ID: &str = "com.hashicorp.nomad.alloc_id";
@@ -97,6 +98,24 @@ fn bind_source(
             field,
             format!("{source:?} leaves the task directory; relative sources may not use .."),
         ));
+    }
+    // The engine follows links when it binds: a link an earlier run of the task left
+    // there (`local/x -> /`) would bind the host's root. Resolve it beneath the task
+    // directory without following any link first.
+    if !spec.task_dir.as_os_str().is_empty() {
+        let found = Dir::open(&spec.task_dir).and_then(|d| d.metadata(p));
+        let link = match &found {
+            Ok(m) => m.file_type().is_symlink(),
+            Err(e) => is_refused(e),
+        };
+        if link {
+            return Err(err(
+                field,
+                format!(
+                    "{source:?} is or passes through a symbolic link inside the task directory; bind a real directory"
+                ),
+            ));
+        }
     }
     Ok(spec.task_dir.join(p).display().to_string())
 }
@@ -297,7 +316,14 @@ fn host_config(
     let (network_mode, port_bindings) = match sandbox {
         // Bridge mode: the pause container holds the namespace, CNI maps the ports.
         Some(id) => (Some(format!("container:{id}")), None),
-        None => (cfg.network_mode.clone(), Some(port_bindings(spec, cfg)?)),
+        // Docker maps ports only into a network of its own (bridge or a named one).
+        None => {
+            let mode = cfg.network_mode.clone();
+            let own = mode
+                .as_deref()
+                .is_none_or(|m| m != "host" && m != "none" && !m.starts_with("container:"));
+            (mode, own.then(|| port_bindings(spec, cfg)).transpose()?)
+        }
     };
     let mounts = cfg
         .mounts

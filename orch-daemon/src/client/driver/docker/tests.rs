@@ -125,3 +125,88 @@ fn a_missing_port_label_is_refused() {
     let e = create_body(&spec(), &c, &DockerOptions::default()).unwrap_err();
     assert!(e.to_string().contains("config.ports[0]"), "{e}");
 }
+
+#[test]
+fn every_option_reaches_the_create_request() {
+    let c = cfg(json!({
+        "image": "img:1",
+        "entrypoint": ["/bin/sh", "-c"],
+        "args": ["echo"],
+        "work_dir": "/local",
+        "hostname": "box",
+        "dns_servers": ["127.0.0.53"],
+        "dns_search_domains": ["example.internal"],
+        "dns_options": ["ndots:1"],
+        "extra_hosts": ["db:127.0.0.2"],
+        "readonly_rootfs": true,
+        "init": true,
+        "security_opt": ["no-new-privileges"],
+        "sysctl": [{"net.core.somaxconn": "512"}],
+        "ulimit": [{"nofile": "1024:2048"}],
+        "shm_size": 1048576,
+        "oom_score_adj": 500,
+        "ipc_mode": "private",
+        "devices": [{"host_path": "/dev/null", "container_path": "/dev/nothing", "cgroup_permissions": "r"}],
+        "mount": [{"type": "tmpfs", "target": "/scratch", "tmpfs_options": [{"size": 4096}]}],
+        "cap_drop": ["chown"],
+        "network_mode": "host",
+        "ports": ["http"],
+        "labels": [{"team": "web"}],
+    }));
+    let b = create_body(&spec(), &c, &DockerOptions::default()).unwrap();
+    assert_eq!(
+        b.entrypoint,
+        Some(vec!["/bin/sh".to_string(), "-c".to_string()])
+    );
+    assert_eq!(b.cmd, Some(vec!["echo".to_string()]));
+    assert_eq!(b.working_dir.as_deref(), Some("/local"));
+    assert_eq!(b.hostname.as_deref(), Some("box"));
+    assert_eq!(b.labels.unwrap()["team"], "web");
+    let h = b.host_config.unwrap();
+    assert_eq!(h.dns, Some(vec!["127.0.0.53".to_string()]));
+    assert_eq!(h.dns_search, Some(vec!["example.internal".to_string()]));
+    assert_eq!(h.dns_options, Some(vec!["ndots:1".to_string()]));
+    assert_eq!(h.extra_hosts, Some(vec!["db:127.0.0.2".to_string()]));
+    assert_eq!((h.readonly_rootfs, h.init), (Some(true), Some(true)));
+    assert_eq!(h.security_opt, Some(vec!["no-new-privileges".to_string()]));
+    assert_eq!(h.sysctls.unwrap()["net.core.somaxconn"], "512");
+    let u = &h.ulimits.unwrap()[0];
+    assert_eq!(
+        (u.name.as_deref(), u.soft, u.hard),
+        (Some("nofile"), Some(1024), Some(2048))
+    );
+    assert_eq!((h.shm_size, h.oom_score_adj), (Some(1048576), Some(500)));
+    assert_eq!(h.ipc_mode.as_deref(), Some("private"));
+    let d = &h.devices.unwrap()[0];
+    assert_eq!(d.path_in_container.as_deref(), Some("/dev/nothing"));
+    assert_eq!(d.cgroup_permissions.as_deref(), Some("r"));
+    let m = &h.mounts.unwrap()[0];
+    assert_eq!(
+        m.tmpfs_options.as_ref().and_then(|t| t.size_bytes),
+        Some(4096)
+    );
+    assert!(!h.cap_add.unwrap().contains(&"CAP_CHOWN".to_string()));
+    // Host networking: the ports are the host's, nothing to map.
+    assert_eq!(h.network_mode.as_deref(), Some("host"));
+    assert!(h.port_bindings.is_none());
+}
+
+#[test]
+fn a_relative_bind_through_a_link_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spec();
+    s.task_dir = dir.path().to_path_buf();
+    std::fs::create_dir_all(dir.path().join("local/real")).unwrap();
+    std::os::unix::fs::symlink("/", dir.path().join("local/root")).unwrap();
+    let ok = cfg(json!({"image": "i", "volumes": ["local/real:/data"], "ports": ["http"]}));
+    create_body(&s, &ok, &DockerOptions::default()).unwrap();
+    let bad = cfg(json!({"image": "i", "volumes": ["local/root:/data"], "ports": ["http"]}));
+    let e = create_body(&s, &bad, &DockerOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("symbolic link"), "{e}");
+    let bad = cfg(json!({
+        "image": "i",
+        "mount": [{"type": "bind", "source": "local/root/etc", "target": "/e"}],
+        "ports": ["http"],
+    }));
+    assert!(create_body(&s, &bad, &DockerOptions::default()).is_err());
+}
