@@ -79,7 +79,7 @@ impl AgentConfig {
         for (name, block) in &self.plugin {
             let Some(ok) = accepted(name) else {
                 return Err(ConfigError::Flag(format!(
-                    "plugin {name:?}: orch configures only the raw_exec (enabled), exec and java (allow_caps) and docker plugins; remove this block"
+                    "plugin {name:?}: orch configures only the raw_exec, exec, java and docker plugins; remove this block"
                 )));
             };
             if let Some(field) = settings_set(&block.config)
