@@ -297,6 +297,36 @@ fn dummy_spec() -> TaskSpec {
     }
 }
 
+/// The pause container a task of a group network joins; refuses what the group's
+/// network block sets instead (Nomad: `network { dns { ... } hostname }`), since the
+/// engine refuses them with `container:` networking.
+fn group_sandbox(spec: &TaskSpec, cfg: &TaskConfig) -> Result<Option<String>, DriverError> {
+    let Some(net) = &spec.network else {
+        return Ok(None);
+    };
+    let Some(id) = &net.sandbox_container else {
+        return Err(DriverError::Start(format!(
+            "the allocation's network namespace {} is not held by a docker sandbox container; docker tasks can join only those",
+            net.netns_path.display()
+        )));
+    };
+    let conflicts = [
+        ("network_mode", cfg.network_mode.is_some()),
+        ("hostname", cfg.hostname.is_some()),
+        ("dns_servers", !cfg.dns_servers.is_empty()),
+        ("dns_search_domains", !cfg.dns_search_domains.is_empty()),
+        ("dns_options", !cfg.dns_options.is_empty()),
+        ("extra_hosts", !cfg.extra_hosts.is_empty()),
+    ];
+    if let Some((field, _)) = conflicts.iter().find(|(_, set)| *set) {
+        return Err(err(
+            field,
+            "the task joins its group's network (bridge mode): set the hostname and DNS in the group's network block instead, and remove this option",
+        ));
+    }
+    Ok(Some(id.clone()))
+}
+
 fn host_config(
     spec: &TaskSpec,
     cfg: &TaskConfig,
@@ -309,11 +339,7 @@ fn host_config(
     } else {
         (mib(spec.memory_mb), None)
     };
-    let sandbox = spec
-        .network
-        .as_ref()
-        .and_then(|n| n.sandbox_container.clone());
-    let (network_mode, port_bindings) = match sandbox {
+    let (network_mode, port_bindings) = match group_sandbox(spec, cfg)? {
         // Bridge mode: the pause container holds the namespace, CNI maps the ports.
         Some(id) => (Some(format!("container:{id}")), None),
         // Docker maps ports only into a network of its own (bridge or a named one).

@@ -304,22 +304,32 @@ impl Driver for DockerDriver {
 
     fn recover(&self, handle: &TaskHandle) -> Result<(), DriverError> {
         let st = DockerState::decode(handle)?;
-        match self.inspect_state(&st.container_id)? {
-            Some(_) => {
+        match self.inspect_state(&st.container_id) {
+            Ok(Some(_)) => {
                 self.pumps.ensure(&self.engine, &st.container_id, &st.logs);
                 Ok(())
             }
-            None => Err(DriverError::Gone(format!(
+            Ok(None) => Err(DriverError::Gone(format!(
                 "container {} no longer exists",
                 st.container_id
             ))),
+            // The engine is away, not the container: keep the handle (starting the task
+            // again would replace a container that may be running); try_wait follows up.
+            Err(e) => {
+                tracing::warn!(container = %st.container_id, error = %e, "reattaching without the engine; waiting for it");
+                Ok(())
+            }
         }
     }
 
     fn try_wait(&self, handle: &TaskHandle) -> Result<Option<ExitResult>, DriverError> {
         let st = DockerState::decode(handle)?;
         match self.inspect_state(&st.container_id) {
-            Ok(Some(s)) if s.running.unwrap_or(false) => Ok(None),
+            Ok(Some(s)) if s.running.unwrap_or(false) => {
+                // Started now if recover found no engine to follow the logs from.
+                self.pumps.ensure(&self.engine, &st.container_id, &st.logs);
+                Ok(None)
+            }
             Ok(Some(s)) => {
                 self.pumps.drain(&st.container_id, LOG_DRAIN);
                 Ok(Some(Self::exit_of(&s)))

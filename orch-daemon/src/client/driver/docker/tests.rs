@@ -78,12 +78,24 @@ fn a_task_in_a_sandbox_joins_its_namespace_without_port_bindings() {
         netns_path: PathBuf::from("/proc/1/ns/net"),
         sandbox_container: Some("pause1".into()),
     });
-    let c = cfg(json!({"image": "img:1", "ports": ["http"], "hostname": "h"}));
+    let c = cfg(json!({"image": "img:1", "ports": ["http"]}));
     let b = create_body(&s, &c, &DockerOptions::default()).unwrap();
     let h = b.host_config.unwrap();
     assert_eq!(h.network_mode.as_deref(), Some("container:pause1"));
     assert!(h.port_bindings.is_none());
     assert!(b.hostname.is_none());
+    // What the group's network block sets is refused on the task.
+    let c = cfg(json!({"image": "img:1", "dns_servers": ["127.0.0.53"]}));
+    let e = create_body(&s, &c, &DockerOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("config.dns_servers"), "{e}");
+    // A namespace no docker container holds cannot be joined.
+    s.network = Some(TaskNetwork {
+        netns_path: PathBuf::from("/var/run/netns/x"),
+        sandbox_container: None,
+    });
+    let c = cfg(json!({"image": "img:1"}));
+    let e = create_body(&s, &c, &DockerOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("docker sandbox container"), "{e}");
 }
 
 #[test]
