@@ -79,6 +79,31 @@ job "{job}" {{
     )
 }
 
+/// Nomad's layout: one container named `<task>-<alloc>`, labelled with the allocation,
+/// `cpu` as shares and `memory` as the limit.
+fn assert_nomads_layout(id: &str) {
+    let ids = containers_of(id);
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(
+        inspect(&ids[0], "{{.Name}}").as_deref(),
+        Some(format!("/t-{id}").as_str())
+    );
+    assert_eq!(
+        inspect(&ids[0], "{{.HostConfig.CpuShares}}").as_deref(),
+        Some("100")
+    );
+    let limit = (32u64 << 20).to_string();
+    assert_eq!(
+        inspect(&ids[0], "{{.HostConfig.Memory}}"),
+        Some(limit.clone())
+    );
+    assert_eq!(inspect(&ids[0], "{{.HostConfig.MemorySwap}}"), Some(limit));
+    let binds = inspect(&ids[0], "{{json .HostConfig.Binds}}").unwrap_or_default();
+    for target in [":/alloc\"", ":/local\"", ":/secrets\""] {
+        assert!(binds.contains(target), "{binds}");
+    }
+}
+
 #[test]
 fn httpd_on_a_mapped_port_logs_reports_stats_and_stops_with_its_signal() {
     let (agent, _dir) = dev_agent("docker-httpd", "");
@@ -113,21 +138,7 @@ fn httpd_on_a_mapped_port_logs_reports_stats_and_stops_with_its_signal() {
         http_get(&addr, "/index.html")
     });
     assert_eq!(body.trim(), "hello from a container");
-    // Nomad's layout: one container named <task>-<alloc>, labelled with the allocation.
-    let ids = containers_of(&id);
-    assert_eq!(ids.len(), 1, "{ids:?}");
-    assert_eq!(
-        inspect(&ids[0], "{{.Name}}").as_deref(),
-        Some(format!("/t-{id}").as_str())
-    );
-    assert_eq!(
-        inspect(&ids[0], "{{.HostConfig.CpuShares}}").as_deref(),
-        Some("100")
-    );
-    assert_eq!(
-        inspect(&ids[0], "{{.HostConfig.Memory}}").as_deref(),
-        Some((32u64 << 20).to_string().as_str())
-    );
+    assert_nomads_layout(&id);
     // The output lands in Nomad's log files.
     let logs = wait_for(WAIT, "the container's output in alloc logs", || {
         let out = orch_cli(&agent, &["alloc", "logs", &id, "t"]);

@@ -327,6 +327,32 @@ fn group_sandbox(spec: &TaskSpec, cfg: &TaskConfig) -> Result<Option<String>, Dr
     Ok(Some(id.clone()))
 }
 
+fn ulimits(cfg: &TaskConfig) -> Option<Vec<ResourcesUlimits>> {
+    (!cfg.ulimit.is_empty()).then(|| {
+        cfg.ulimit
+            .iter()
+            .map(|(name, (soft, hard))| ResourcesUlimits {
+                name: Some(name.clone()),
+                soft: Some(*soft),
+                hard: Some(*hard),
+            })
+            .collect()
+    })
+}
+
+fn devices(cfg: &TaskConfig) -> Option<Vec<DeviceMapping>> {
+    (!cfg.devices.is_empty()).then(|| {
+        cfg.devices
+            .iter()
+            .map(|d| DeviceMapping {
+                path_on_host: Some(d.host_path.clone()),
+                path_in_container: Some(d.container_path.clone()),
+                cgroup_permissions: Some(d.cgroup_permissions.clone()),
+            })
+            .collect()
+    })
+}
+
 fn host_config(
     spec: &TaskSpec,
     cfg: &TaskConfig,
@@ -382,30 +408,12 @@ fn host_config(
         init: cfg.init.then_some(true),
         security_opt: list(&cfg.security_opt),
         sysctls: (!cfg.sysctl.is_empty()).then(|| cfg.sysctl.clone().into_iter().collect()),
-        ulimits: (!cfg.ulimit.is_empty()).then(|| {
-            cfg.ulimit
-                .iter()
-                .map(|(name, (soft, hard))| ResourcesUlimits {
-                    name: Some(name.clone()),
-                    soft: Some(*soft),
-                    hard: Some(*hard),
-                })
-                .collect()
-        }),
+        ulimits: ulimits(cfg),
         shm_size: cfg.shm_size,
         ipc_mode: cfg.ipc_mode.clone(),
         pid_mode: cfg.pid_mode.clone(),
         oom_score_adj: cfg.oom_score_adj,
-        devices: (!cfg.devices.is_empty()).then(|| {
-            cfg.devices
-                .iter()
-                .map(|d| DeviceMapping {
-                    path_on_host: Some(d.host_path.clone()),
-                    path_in_container: Some(d.container_path.clone()),
-                    cgroup_permissions: Some(d.cgroup_permissions.clone()),
-                })
-                .collect()
-        }),
+        devices: devices(cfg),
         // Nomad's default: json-file, rotated, which the driver follows into its files.
         log_config: Some(HostConfigLogConfig {
             typ: Some("json-file".into()),
