@@ -7,7 +7,8 @@
 //! in `<task_dir>/.orch/docker-logs.ts` (at most every 250 ms, and when the stream
 //! ends); a restarted client resumes from there (`since` that second, entries up to the
 //! noted time skipped), so output written while no client ran is not lost. Entries of
-//! the last 250 ms before a crash may appear twice.
+//! the last 250 ms before a crash may appear twice. The stream ends when the container
+//! stops, so `try_wait` asks the engine only once its pump is done.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -75,6 +76,16 @@ impl LogPumps {
         }) {
             pumps.insert(container.to_string(), h);
         }
+    }
+
+    /// Whether a pump follows `container` now: its log stream ends only when the
+    /// container stops, so while it runs there is no exit to look for.
+    pub fn following(&self, container: &str) -> bool {
+        self.pumps
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(container)
+            .is_some_and(|h| !h.is_finished())
     }
 
     /// Waits (up to `timeout`) for the pump of a stopped container to write the rest.

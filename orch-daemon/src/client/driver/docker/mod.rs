@@ -324,6 +324,10 @@ impl Driver for DockerDriver {
 
     fn try_wait(&self, handle: &TaskHandle) -> Result<Option<ExitResult>, DriverError> {
         let st = DockerState::decode(handle)?;
+        // The log stream ends when the container stops: until then, no need to ask.
+        if self.pumps.following(&st.container_id) {
+            return Ok(None);
+        }
         match self.inspect_state(&st.container_id) {
             Ok(Some(s)) if s.running.unwrap_or(false) => {
                 // Started now if recover found no engine to follow the logs from.
