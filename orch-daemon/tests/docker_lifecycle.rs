@@ -1,6 +1,7 @@
 //! Docker tasks in the client's lifecycle like any other driver's: a failing container
 //! is restarted by the restart policy (a fresh container each time, the old removed),
-//! and `nomad-apm` scales a docker group up on the containers' real CPU use.
+//! and `nomad-apm` scales a docker group up on the containers' real CPU use. And the
+//! node's fingerprint of the engine: attributes, unhealthy while away, healthy again.
 
 mod common;
 #[path = "common/docker.rs"]
@@ -158,4 +159,63 @@ job "burn" {{
         (running == 2).then_some(())
     });
     send(&agent, "DELETE", "/v1/job/burn", Value::Null);
+}
+
+#[test]
+fn the_node_fingerprints_the_engine() {
+    let agent = dev_agent("docker-fp");
+    let (_, nodes) = get(&agent, "/v1/nodes");
+    let id = nodes[0]["ID"].as_str().unwrap().to_string();
+    let (_, node) = get(&agent, &format!("/v1/node/{id}"));
+    let d = &node["Drivers"]["docker"];
+    assert_eq!(d["Healthy"], true, "{d}");
+    assert_eq!(node["Attributes"]["driver.docker"], "1");
+    let version = docker_ok(&["version", "-f", "{{.Server.Version}}"]);
+    assert_eq!(
+        node["Attributes"]["driver.docker.version"],
+        version.as_str()
+    );
+    assert!(
+        node["Attributes"]["driver.docker.runtimes"]
+            .as_str()
+            .unwrap_or("")
+            .contains("runc")
+    );
+}
+
+#[test]
+fn an_unreachable_engine_makes_the_driver_unhealthy_until_it_returns() {
+    images();
+    let dir = temp_dir("docker-away");
+    let cfg = dir.join("away.hcl");
+    let sock = dir.join("nothing-here.sock");
+    std::fs::write(
+        &cfg,
+        format!(
+            "plugin \"docker\" {{\n  config {{\n    endpoint = \"unix://{}\"\n  }}\n}}\n",
+            sock.display()
+        ),
+    )
+    .unwrap();
+    let agent = start(&dir, &["-dev", "-config", cfg.to_str().unwrap()]);
+    wait_leader(&agent);
+    let (_, nodes) = get(&agent, "/v1/nodes");
+    let id = nodes[0]["ID"].as_str().unwrap().to_string();
+    let (_, node) = get(&agent, &format!("/v1/node/{id}"));
+    let d = &node["Drivers"]["docker"];
+    assert_eq!(d["Healthy"], false, "{d}");
+    let why = d["HealthDescription"].as_str().unwrap_or_default();
+    assert!(why.contains("cannot reach the Docker Engine"), "{why}");
+    // The engine "returns" at that path: the periodic fingerprint finds it healthy.
+    std::os::unix::fs::symlink(endpoint().trim_start_matches("unix://"), &sock).unwrap();
+    wait_for(
+        orch_daemon::client::DRIVER_FINGERPRINT_PERIOD * 3,
+        "the driver to turn healthy",
+        || {
+            let (_, node) = get(&agent, &format!("/v1/node/{id}"));
+            (node["Drivers"]["docker"]["Healthy"] == true
+                && node["Attributes"]["driver.docker"] == "1")
+                .then_some(())
+        },
+    );
 }

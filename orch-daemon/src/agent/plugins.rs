@@ -11,10 +11,65 @@
 
 use std::time::Duration;
 
-use super::config::{AgentConfig, ConfigError, PluginSettings};
+use serde::Deserialize;
+
+use super::config::{AgentConfig, ConfigError};
 use crate::client::driver::caps::CapSet;
 use crate::client::driver::docker::DockerOptions;
 use crate::client::driver::registry::DriverOptions;
+
+/// A `plugin "<driver>"` block: `raw_exec`'s `enabled`, `exec`'s and `java`'s
+/// `allow_caps`, `docker`'s settings; any other plugin or setting is refused by name (see
+/// `AgentConfig::check_plugins` in `agent::plugins`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginBlock {
+    /// The driver's settings.
+    pub config: PluginSettings,
+}
+
+/// A driver plugin's `config` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginSettings {
+    /// `raw_exec`: run tasks unisolated as the agent's user. Off unless set, as in Nomad.
+    pub enabled: bool,
+    /// `exec` / `java` / `docker`: the capabilities tasks may have (default Nomad's set;
+    /// `"all"`).
+    pub allow_caps: Option<Vec<String>>,
+    /// `docker`: the engine's socket (`unix:///var/run/docker.sock`).
+    pub endpoint: Option<String>,
+    /// `docker`: allow `privileged` and host pid/ipc namespaces (off, as in Nomad).
+    pub allow_privileged: Option<bool>,
+    /// `docker`: `volumes { enabled }`.
+    pub volumes: Option<DockerVolumes>,
+    /// `docker`: `gc { image, image_delay, container }`.
+    pub gc: Option<DockerGc>,
+    /// `docker`: the pause container's image for group networks.
+    pub infra_image: Option<String>,
+    /// `docker`: how long a pull may hear nothing from the engine (Go duration).
+    pub pull_activity_timeout: Option<String>,
+}
+
+/// The docker plugin's `volumes` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DockerVolumes {
+    /// Tasks may bind host paths (off, as in Nomad).
+    pub enabled: bool,
+}
+
+/// The docker plugin's `gc` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DockerGc {
+    /// Remove images no container uses (default true).
+    pub image: Option<bool>,
+    /// Wait this long first (Go duration, default `3m`).
+    pub image_delay: Option<String>,
+    /// Remove a task's container when it is destroyed (default true).
+    pub container: Option<bool>,
+}
 
 /// The client `options` keys orch honours.
 const OPTIONS: [&str; 2] = ["user.denylist", "user.checked_drivers"];
