@@ -97,6 +97,8 @@ impl DriverOptions {
 #[derive(Clone, Default)]
 pub struct DriverRegistry {
     drivers: BTreeMap<String, Arc<dyn Driver>>,
+    /// The docker driver as itself, for its network sandbox hook (bridge networking).
+    docker: Option<Arc<DockerDriver>>,
 }
 
 impl DriverRegistry {
@@ -142,9 +144,7 @@ impl DriverRegistry {
             r.register(Arc::new(raw));
         }
         match DockerDriver::new(options.docker.clone()) {
-            Ok(d) => {
-                r.register(Arc::new(d));
-            }
+            Ok(d) => r.register_docker(Arc::new(d)),
             Err(e) => tracing::warn!(error = %e, "the docker driver is not offered"),
         }
         r
@@ -152,7 +152,22 @@ impl DriverRegistry {
 
     /// Adds a driver under its [`Driver::name`], returning the one it replaces.
     pub fn register(&mut self, driver: Arc<dyn Driver>) -> Option<Arc<dyn Driver>> {
+        if driver.name() == "docker" {
+            self.docker = None;
+        }
         self.drivers.insert(driver.name().to_string(), driver)
+    }
+
+    /// Adds the docker driver, also reachable as itself through [`DriverRegistry::docker`].
+    pub fn register_docker(&mut self, driver: Arc<DockerDriver>) {
+        self.register(Arc::clone(&driver) as Arc<dyn Driver>);
+        self.docker = Some(driver);
+    }
+
+    /// The docker driver, when registered with [`DriverRegistry::register_docker`]: the
+    /// allocation runner creates and removes network sandboxes through it.
+    pub fn docker(&self) -> Option<Arc<DockerDriver>> {
+        self.docker.clone()
     }
 
     /// The driver named `name` (a task's `driver`).

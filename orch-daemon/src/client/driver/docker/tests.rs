@@ -222,3 +222,16 @@ fn a_relative_bind_through_a_link_is_refused() {
     }));
     assert!(create_body(&s, &bad, &DockerOptions::default()).is_err());
 }
+
+#[test]
+fn the_agents_registry_offers_docker_as_itself() {
+    use crate::client::driver::registry::{DriverOptions, DriverRegistry};
+    let shim = PathBuf::from("/bin/false");
+    let r = DriverRegistry::with_options(shim.clone(), &DriverOptions::default());
+    assert!(r.get("docker").is_some());
+    assert!(
+        r.docker()
+            .is_some_and(|d| d.options() == &DockerOptions::default())
+    );
+    assert!(DriverRegistry::with_builtin(shim).docker().is_none());
+}
