@@ -29,13 +29,26 @@ fn full_alloc(agent: &impl HasHttp, id: &str) -> Value {
     get(agent, &format!("/v1/allocation/{id}")).1
 }
 
-/// The job's one allocation once its task `t` is in `state`.
+/// The job's one allocation once its task `t` is in `state` (the task's events in the
+/// failure message otherwise).
 fn alloc_in(agent: &Agent, job: &str, state: &str) -> Value {
-    wait_for(WAIT, &format!("job {job}'s task to be {state}"), || {
-        let a = job_allocs(agent, job).into_iter().next()?;
-        let full = full_alloc(agent, a["ID"].as_str()?);
-        (full["TaskStates"]["t"]["State"] == state).then_some(full)
-    })
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut last = Value::Null;
+    while std::time::Instant::now() < deadline {
+        if let Some(a) = job_allocs(agent, job).into_iter().next()
+            && let Some(id) = a["ID"].as_str()
+        {
+            last = full_alloc(agent, id);
+            if last["TaskStates"]["t"]["State"] == state {
+                return last;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "job {job}'s task is not {state} after {WAIT:?}: {:?}",
+        events(&last)
+    );
 }
 
 fn events(alloc: &Value) -> Vec<Value> {
@@ -99,7 +112,7 @@ fn assert_nomads_layout(id: &str) {
     );
     assert_eq!(inspect(&ids[0], "{{.HostConfig.MemorySwap}}"), Some(limit));
     let binds = inspect(&ids[0], "{{json .HostConfig.Binds}}").unwrap_or_default();
-    for target in [":/alloc\"", ":/local\"", ":/secrets\""] {
+    for target in [":/alloc", ":/local", ":/secrets"] {
         assert!(binds.contains(target), "{binds}");
     }
 }
@@ -352,6 +365,7 @@ fn nomads_container_options_take_effect_and_signals_reach_the_task() {
         sysctl = {{ "net.core.somaxconn" = "512" }}
         ulimit {{
           nofile = "1024:2048"
+          nproc  = "1024:1024"
         }}
         labels {{
           team = "web"
