@@ -1,6 +1,7 @@
 //! The docker driver's network sandbox hook (for bridge networking), driven through
 //! the library: a task joined to an allocation's pause container shares its network
-//! namespace; the sandbox is found again by ID and removed.
+//! namespace; the sandbox is found again by ID and removed. And a socket nobody listens
+//! on fingerprints as an unreachable engine.
 
 #[path = "common/docker.rs"]
 mod docker_env;
@@ -109,4 +110,26 @@ fn a_task_in_a_sandbox_shares_its_network_namespace() {
         Err(DriverError::Gone(_))
     ));
     d.destroy_network_sandbox(&sb.container_id).unwrap();
+}
+
+#[test]
+fn a_socket_nobody_listens_on_is_an_unreachable_engine() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("stale-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("docker.sock");
+    let _ = std::fs::remove_file(&sock);
+    drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+    let d = DockerDriver::new(DockerOptions {
+        endpoint: format!("unix://{}", sock.display()),
+        ..DockerOptions::default()
+    })
+    .unwrap();
+    let fp = d.fingerprint();
+    assert!(!fp.healthy && !fp.detected, "{fp:?}");
+    assert!(
+        fp.health_description
+            .contains("cannot reach the Docker Engine"),
+        "{}",
+        fp.health_description
+    );
 }

@@ -12,7 +12,6 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bollard::{API_DEFAULT_VERSION, Docker};
 
@@ -69,12 +68,13 @@ impl EngineError {
                 endpoint: endpoint.to_string(),
                 message: format!("no socket at {p}"),
             },
-            B::HyperResponseError { .. } | B::IOError { .. } | B::RequestTimeoutError => {
-                EngineError::Unreachable {
-                    endpoint: endpoint.to_string(),
-                    message: e.to_string(),
-                }
-            }
+            B::HyperResponseError { .. }
+            | B::HyperLegacyError { .. }
+            | B::IOError { .. }
+            | B::RequestTimeoutError => EngineError::Unreachable {
+                endpoint: endpoint.to_string(),
+                message: e.to_string(),
+            },
             other => EngineError::Other(other.to_string()),
         }
     }
@@ -198,25 +198,5 @@ impl Engine {
             self.reset();
         }
         r
-    }
-
-    /// As [`Engine::call`], giving up after `timeout`.
-    pub fn call_timeout<T, F, Fut>(&self, timeout: Duration, f: F) -> Result<T, EngineError>
-    where
-        T: Send + 'static,
-        F: FnOnce(Docker) -> Fut,
-        Fut: Future<Output = Result<T, bollard::errors::Error>> + Send + 'static,
-    {
-        let fut = f(self.client()?);
-        let endpoint = self.endpoint.clone();
-        self.block(async move {
-            match tokio::time::timeout(timeout, fut).await {
-                Ok(r) => r.map_err(|e| EngineError::from_bollard(&endpoint, e)),
-                Err(_) => Err(EngineError::Other(format!(
-                    "the engine did not answer within {}s",
-                    timeout.as_secs()
-                ))),
-            }
-        })
     }
 }
