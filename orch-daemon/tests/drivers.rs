@@ -52,6 +52,9 @@ fn spec(task: &str, config: serde_json::Value) -> TaskSpec {
         cpu_mhz: 100,
         memory_mb: 128,
         memory_max_mb: 0,
+        node_id: String::new(),
+        node_name: String::new(),
+        ports: Vec::new(),
         network: None,
         volumes: Vec::new(),
     }

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use super::plugins::{DockerGc, DockerVolumes, PluginBlock, PluginSettings};
+
 mod tls;
 pub use tls::TlsBlock;
 
@@ -52,26 +54,6 @@ impl Default for Ports {
             serf: 4648,
         }
     }
-}
-
-/// A `plugin "<driver>"` block: `raw_exec`'s `enabled`, `exec`'s and `java`'s
-/// `allow_caps`; any other plugin or setting is refused by name (see
-/// `AgentConfig::check_plugins` in `agent::plugins`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PluginBlock {
-    /// The driver's settings.
-    pub config: PluginSettings,
-}
-
-/// A driver plugin's `config` block.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PluginSettings {
-    /// `raw_exec`: run tasks unisolated as the agent's user. Off unless set, as in Nomad.
-    pub enabled: bool,
-    /// `exec` / `java`: the capabilities tasks may have (default Nomad's set; `"all"`).
-    pub allow_caps: Option<Vec<String>>,
 }
 
 /// `server_join` block.
@@ -604,7 +586,7 @@ impl AgentConfig {
 fn explain_hcl_error(message: &str) -> String {
     if message.contains("unknown field") {
         format!(
-            "{message}; orch supports name, region, datacenter, data_dir, bind_addr, log_level, ports, server, client, autoscaler, acl, tls and plugin \"raw_exec\", \"exec\" or \"java\" (remove or rename the setting)"
+            "{message}; orch supports name, region, datacenter, data_dir, bind_addr, log_level, ports, server, client, autoscaler, acl, tls and plugin \"raw_exec\", \"exec\", \"java\" or \"docker\" (remove or rename the setting)"
         )
     } else {
         message.to_string()

@@ -3,13 +3,73 @@
 //! [`DriverOptions`] the client builds its drivers with.
 //!
 //! Accepted, as in Nomad: `plugin "raw_exec" { config { enabled } }`, `plugin "exec"` and
-//! `plugin "java"` `{ config { allow_caps = [...] } }`, and `client { options = {
+//! `plugin "java"` `{ config { allow_caps = [...] } }`, `plugin "docker" { config {
+//! endpoint, allow_privileged, allow_caps, volumes { enabled }, gc { image, image_delay,
+//! container }, infra_image, pull_activity_timeout } }`, and `client { options = {
 //! "user.denylist" = "root,Administrator", "user.checked_drivers" = "exec,java" } }`.
 //! Anything else is refused by name rather than ignored.
 
+use std::time::Duration;
+
+use serde::Deserialize;
+
 use super::config::{AgentConfig, ConfigError};
 use crate::client::driver::caps::CapSet;
+use crate::client::driver::docker::DockerOptions;
 use crate::client::driver::registry::DriverOptions;
+
+/// A `plugin "<driver>"` block: `raw_exec`'s `enabled`, `exec`'s and `java`'s
+/// `allow_caps`, `docker`'s settings; any other plugin or setting is refused by name (see
+/// `AgentConfig::check_plugins` in `agent::plugins`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginBlock {
+    /// The driver's settings.
+    pub config: PluginSettings,
+}
+
+/// A driver plugin's `config` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginSettings {
+    /// `raw_exec`: run tasks unisolated as the agent's user. Off unless set, as in Nomad.
+    pub enabled: bool,
+    /// `exec` / `java` / `docker`: the capabilities tasks may have (default Nomad's set;
+    /// `"all"`).
+    pub allow_caps: Option<Vec<String>>,
+    /// `docker`: the engine's socket (`unix:///var/run/docker.sock`).
+    pub endpoint: Option<String>,
+    /// `docker`: allow `privileged` and host pid/ipc namespaces (off, as in Nomad).
+    pub allow_privileged: Option<bool>,
+    /// `docker`: `volumes { enabled }`.
+    pub volumes: Option<DockerVolumes>,
+    /// `docker`: `gc { image, image_delay, container }`.
+    pub gc: Option<DockerGc>,
+    /// `docker`: the pause container's image for group networks.
+    pub infra_image: Option<String>,
+    /// `docker`: how long a pull may hear nothing from the engine (Go duration).
+    pub pull_activity_timeout: Option<String>,
+}
+
+/// The docker plugin's `volumes` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DockerVolumes {
+    /// Tasks may bind host paths (off, as in Nomad).
+    pub enabled: bool,
+}
+
+/// The docker plugin's `gc` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DockerGc {
+    /// Remove images no container uses (default true).
+    pub image: Option<bool>,
+    /// Wait this long first (Go duration, default `3m`).
+    pub image_delay: Option<String>,
+    /// Remove a task's container when it is destroyed (default true).
+    pub container: Option<bool>,
+}
 
 /// The client `options` keys orch honours.
 const OPTIONS: [&str; 2] = ["user.denylist", "user.checked_drivers"];
@@ -22,21 +82,65 @@ fn list(v: &str) -> Vec<String> {
         .collect()
 }
 
+/// The settings a plugin block sets, by name.
+fn settings_set(c: &PluginSettings) -> Vec<&'static str> {
+    [
+        ("enabled", c.enabled),
+        ("allow_caps", c.allow_caps.is_some()),
+        ("endpoint", c.endpoint.is_some()),
+        ("allow_privileged", c.allow_privileged.is_some()),
+        ("volumes", c.volumes.is_some()),
+        ("gc", c.gc.is_some()),
+        ("infra_image", c.infra_image.is_some()),
+        ("pull_activity_timeout", c.pull_activity_timeout.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+/// The settings each plugin accepts.
+fn accepted(plugin: &str) -> Option<&'static [&'static str]> {
+    match plugin {
+        "raw_exec" => Some(&["enabled"]),
+        "exec" | "java" => Some(&["allow_caps"]),
+        "docker" => Some(&[
+            "endpoint",
+            "allow_privileged",
+            "allow_caps",
+            "volumes",
+            "gc",
+            "infra_image",
+            "pull_activity_timeout",
+        ]),
+        _ => None,
+    }
+}
+
+fn duration(field: &str, v: &Option<String>, default: Duration) -> Result<Duration, ConfigError> {
+    let Some(s) = v else { return Ok(default) };
+    let n = orch_core::duration::parse_go_duration(s)
+        .map_err(|e| ConfigError::Flag(format!("plugin \"docker\": config.{field}: {e}")))?;
+    u64::try_from(n).map(Duration::from_nanos).map_err(|_| {
+        ConfigError::Flag(format!(
+            "plugin \"docker\": config.{field} must not be negative"
+        ))
+    })
+}
+
 impl AgentConfig {
     /// Refuses plugin blocks and settings orch cannot honour.
     pub fn check_plugins(&self) -> Result<(), ConfigError> {
         for (name, block) in &self.plugin {
-            let c = &block.config;
-            let wrong = match name.as_str() {
-                "raw_exec" => c.allow_caps.is_some().then_some("allow_caps"),
-                "exec" | "java" => c.enabled.then_some("enabled"),
-                _ => {
-                    return Err(ConfigError::Flag(format!(
-                        "plugin {name:?}: orch configures only the raw_exec (enabled), exec and java (allow_caps) plugins; remove this block"
-                    )));
-                }
+            let Some(ok) = accepted(name) else {
+                return Err(ConfigError::Flag(format!(
+                    "plugin {name:?}: orch configures only the raw_exec, exec, java and docker plugins; remove this block"
+                )));
             };
-            if let Some(field) = wrong {
+            if let Some(field) = settings_set(&block.config)
+                .into_iter()
+                .find(|f| !ok.contains(f))
+            {
                 return Err(ConfigError::Flag(format!(
                     "plugin {name:?}: config.{field} is not an option of this driver; remove it"
                 )));
@@ -88,6 +192,34 @@ impl AgentConfig {
             user_denylist: opt("user.denylist").unwrap_or(defaults.user_denylist),
             user_checked_drivers: opt("user.checked_drivers")
                 .unwrap_or(defaults.user_checked_drivers),
+            docker: self.docker_options()?,
+        })
+    }
+
+    /// `plugin "docker" { config { ... } }` over Nomad's defaults.
+    fn docker_options(&self) -> Result<DockerOptions, ConfigError> {
+        let d = DockerOptions::default();
+        let Some(c) = self.plugin.get("docker").map(|p| &p.config) else {
+            return Ok(d);
+        };
+        let endpoint = c.endpoint.clone().unwrap_or(d.endpoint);
+        DockerOptions::socket_path(&endpoint)
+            .map_err(|e| ConfigError::Flag(format!("plugin \"docker\": config.{e}")))?;
+        let gc = c.gc.clone().unwrap_or_default();
+        Ok(DockerOptions {
+            endpoint,
+            allow_privileged: c.allow_privileged.unwrap_or(false),
+            allow_caps: self.allow_caps("docker")?,
+            volumes_enabled: c.volumes.as_ref().is_some_and(|v| v.enabled),
+            gc_container: gc.container.unwrap_or(d.gc_container),
+            gc_image: gc.image.unwrap_or(d.gc_image),
+            gc_image_delay: duration("gc.image_delay", &gc.image_delay, d.gc_image_delay)?,
+            infra_image: c.infra_image.clone().unwrap_or(d.infra_image),
+            pull_activity_timeout: duration(
+                "pull_activity_timeout",
+                &c.pull_activity_timeout,
+                d.pull_activity_timeout,
+            )?,
         })
     }
 }

@@ -350,7 +350,7 @@ impl AllocRunner {
         let (mgr, group) = (self.network.clone(), group.clone());
         tokio::task::spawn_blocking(move || {
             mgr.check(&group)?;
-            mgr.setup(&alloc, &group, None)
+            mgr.setup(&alloc, &group)
         })
         .await
         .map_err(|e| format!("network setup panicked: {e}"))?
@@ -647,10 +647,13 @@ impl AllocRunner {
             memory_mb: resources.map_or(task.resources.memory_mb, |r| r.memory.memory_mb),
             memory_max_mb: resources
                 .map_or(task.resources.memory_max_mb, |r| r.memory.memory_max_mb),
+            node_id: self.node.id.clone(),
+            node_name: self.node.name.clone(),
+            ports: port_mappings(alloc),
             volumes: super::volumes::task_volumes(group, &task, &self.node).unwrap_or_default(),
             network: net.map(|n| TaskNetwork {
                 netns_path: n.netns.clone(),
-                sandbox_container: None,
+                sandbox_container: n.sandbox_container.clone(),
             }),
         };
         let job_type = alloc
@@ -836,4 +839,21 @@ async fn sleep_until(at: Option<std::time::Instant>) {
         Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
         None => std::future::pending().await,
     }
+}
+
+/// The allocation's group ports with their assigned host ports (for drivers that map
+/// them, as docker does).
+fn port_mappings(alloc: &Allocation) -> Vec<super::driver::PortMapping> {
+    alloc
+        .allocated_resources
+        .shared
+        .ports
+        .iter()
+        .map(|p| super::driver::PortMapping {
+            label: p.label.clone(),
+            host_ip: p.host_ip.clone(),
+            value: p.value,
+            to: u16::try_from(p.to).unwrap_or(0),
+        })
+        .collect()
 }

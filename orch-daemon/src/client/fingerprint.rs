@@ -42,6 +42,13 @@ pub struct FingerprintInput<'a> {
 
 /// Builds the node this client registers.
 pub fn fingerprint(input: &FingerprintInput<'_>, drivers: &DriverRegistry) -> Node {
+    let mut node = host_node(input);
+    apply_drivers(&mut node, drivers);
+    node
+}
+
+/// The node without its drivers.
+fn host_node(input: &FingerprintInput<'_>) -> Node {
     let mut attrs = BTreeMap::new();
     let cpu = cpu_info();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
@@ -93,26 +100,6 @@ pub fn fingerprint(input: &FingerprintInput<'_>, drivers: &DriverRegistry) -> No
     attrs.insert("unique.storage.bytesfree".into(), disk_free.to_string());
     attrs.insert("nomad.version".into(), NOMAD_COMPAT_VERSION.into());
     attrs.insert("orch.version".into(), env!("CARGO_PKG_VERSION").into());
-
-    let mut driver_infos = BTreeMap::new();
-    for (name, fp) in drivers.fingerprint_all() {
-        if fp.detected {
-            attrs.insert(format!("driver.{name}"), "1".into());
-            for (k, v) in &fp.attributes {
-                attrs.insert(format!("driver.{k}"), v.clone());
-            }
-        }
-        driver_infos.insert(
-            name,
-            DriverInfo {
-                attributes: fp.attributes,
-                detected: fp.detected,
-                healthy: fp.healthy,
-                health_description: fp.health_description,
-                update_time: Timestamp::default(),
-            },
-        );
-    }
 
     let config = input.config;
     let host_volumes = config
@@ -180,7 +167,7 @@ pub fn fingerprint(input: &FingerprintInput<'_>, drivers: &DriverRegistry) -> No
         node_pool: config.node_pool.clone().unwrap_or_else(|| "default".into()),
         scheduling_eligibility: "eligible".into(),
         status: "initializing".into(),
-        drivers: driver_infos,
+        drivers: BTreeMap::new(),
         host_volumes,
         ..Node::default()
     }
@@ -349,6 +336,41 @@ fn interface_ipv4(name: &str) -> Option<IpAddr> {
         libc::freeifaddrs(list);
         found
     }
+}
+
+/// Fingerprints the drivers again into `node` (its `Drivers` and `driver.*` attributes);
+/// whether anything changed, so the client re-registers only then. Called at start and
+/// periodically, so a driver whose engine comes and goes (docker) turns healthy again.
+pub fn apply_drivers(node: &mut Node, drivers: &DriverRegistry) -> bool {
+    let mut attrs: BTreeMap<String, String> = node
+        .attributes
+        .iter()
+        .filter(|(k, _)| !k.starts_with("driver."))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut infos = BTreeMap::new();
+    for (name, fp) in drivers.fingerprint_all() {
+        if fp.detected {
+            attrs.insert(format!("driver.{name}"), "1".into());
+            for (k, v) in &fp.attributes {
+                attrs.insert(format!("driver.{k}"), v.clone());
+            }
+        }
+        infos.insert(
+            name,
+            DriverInfo {
+                attributes: fp.attributes,
+                detected: fp.detected,
+                healthy: fp.healthy,
+                health_description: fp.health_description,
+                update_time: Timestamp::default(),
+            },
+        );
+    }
+    let changed = attrs != node.attributes || infos != node.drivers;
+    node.attributes = attrs;
+    node.drivers = infos;
+    changed
 }
 
 #[cfg(test)]

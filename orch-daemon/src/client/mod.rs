@@ -53,6 +53,10 @@ use driver::DriverRegistry;
 use server_conn::{ConnError, ServerConn};
 use state::{LocalAllocState, StateDir};
 
+/// How often drivers are fingerprinted again (Nomad's period), so the node's `Drivers`
+/// follow an engine that stops or comes back.
+pub const DRIVER_FINGERPRINT_PERIOD: Duration = Duration::from_secs(30);
+
 /// How a client is set up (built by the agent from its config).
 pub struct ClientSettings {
     /// The `client` block.
@@ -103,7 +107,11 @@ struct Running {
 
 /// A running client.
 pub struct Client {
-    node: Arc<Node>,
+    node_id: String,
+    /// The registered node; replaced when a driver's fingerprint changes.
+    node: std::sync::RwLock<Arc<Node>>,
+    /// Set when the node changed since it was registered.
+    reregister: std::sync::atomic::AtomicBool,
     region: String,
     drivers: DriverRegistry,
     conn: Arc<ServerConn>,
@@ -149,10 +157,15 @@ impl Client {
             },
             &settings.drivers,
         );
-        let network = network::NetworkManager::new(network_settings(&settings.config, &state_root));
+        let network = network::NetworkManager::new(
+            network_settings(&settings.config, &state_root),
+            settings.drivers.docker(),
+        );
         Ok(Arc::new(Client {
             network,
-            node: Arc::new(node),
+            node_id: node.id.clone(),
+            node: std::sync::RwLock::new(Arc::new(node)),
+            reregister: std::sync::atomic::AtomicBool::new(false),
             region: settings.region,
             drivers: settings.drivers,
             conn: Arc::new(ServerConn::new(
@@ -171,12 +184,35 @@ impl Client {
 
     /// This node's ID.
     pub fn node_id(&self) -> &str {
-        &self.node.id
+        &self.node_id
     }
 
-    /// The fingerprinted node.
-    pub fn node(&self) -> &Node {
-        &self.node
+    /// The fingerprinted node (as last registered).
+    pub fn node(&self) -> Arc<Node> {
+        Arc::clone(&self.node.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Fingerprints the drivers every [`DRIVER_FINGERPRINT_PERIOD`] and re-registers the
+    /// node when that changed anything (an engine that went away or came back).
+    async fn driver_loop(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(DRIVER_FINGERPRINT_PERIOD).await;
+            let mut node = (*self.node()).clone();
+            let drivers = self.drivers.clone();
+            let Ok((changed, node)) = tokio::task::spawn_blocking(move || {
+                (fingerprint::apply_drivers(&mut node, &drivers), node)
+            })
+            .await
+            else {
+                continue;
+            };
+            if changed {
+                tracing::info!("driver fingerprints changed; registering the node again");
+                *self.node.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(node);
+                self.reregister
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
     }
 
     /// Drivers, for stats.
@@ -267,6 +303,7 @@ impl Client {
         tokio::spawn(Arc::clone(self).sync_loop());
         tokio::spawn(Arc::clone(self).watch_loop());
         tokio::spawn(Arc::clone(self).stats_loop());
+        tokio::spawn(Arc::clone(self).driver_loop());
     }
 
     /// Nomad's `AllocResourceUsage` of an allocation this client runs.
@@ -293,7 +330,7 @@ impl Client {
     /// Samples every running task's usage and the host's once a second.
     async fn stats_loop(self: Arc<Self>) {
         let mhz = self
-            .node
+            .node()
             .attributes
             .get("cpu.frequency")
             .and_then(|v| v.parse::<f64>().ok())
@@ -343,15 +380,21 @@ impl Client {
         let mut registered = false;
         loop {
             let ttl;
+            if self
+                .reregister
+                .swap(false, std::sync::atomic::Ordering::Relaxed)
+            {
+                registered = false;
+            }
             let result = if registered {
-                self.conn.heartbeat(&self.node.id).await
+                self.conn.heartbeat(&self.node_id).await
             } else {
-                self.conn.register(&self.node).await
+                self.conn.register(&self.node()).await
             };
             match result {
                 Ok(t) => {
                     if !registered {
-                        tracing::info!(node = %self.node.id, "client registered with the servers");
+                        tracing::info!(node = %self.node_id, "client registered with the servers");
                     }
                     registered = true;
                     ttl = t;
@@ -382,7 +425,7 @@ impl Client {
                 if batch.is_empty() {
                     break;
                 }
-                match self.conn.update_allocs(&self.node.id, &batch).await {
+                match self.conn.update_allocs(&self.node_id, &batch).await {
                     Ok(()) => {}
                     Err(e) => {
                         tracing::warn!(error = %e, "allocation update failed; retrying");
@@ -401,7 +444,7 @@ impl Client {
         loop {
             match self
                 .conn
-                .node_allocs(&self.node.id, index, Duration::from_secs(30))
+                .node_allocs(&self.node_id, index, Duration::from_secs(30))
                 .await
             {
                 Ok((allocs, new_index)) => {
@@ -499,7 +542,7 @@ impl Client {
         let (tx, rx) = mpsc::unbounded_channel();
         let runner = AllocRunner {
             state: Arc::clone(&shared),
-            node: Arc::clone(&self.node),
+            node: self.node(),
             region: self.region.clone(),
             drivers: self.drivers.clone(),
             dir: AllocDir::new(&self.alloc_root, &id),

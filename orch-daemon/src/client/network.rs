@@ -18,11 +18,14 @@ pub mod cni;
 pub mod netns;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use orch_core::model::{Allocation, TaskGroup};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+use super::driver::DockerDriver;
 
 /// Why an allocation's network could not be built or removed.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +58,9 @@ pub enum NetworkError {
     /// Running the plugins failed.
     #[error(transparent)]
     Cni(#[from] cni::CniError),
+    /// The docker pause container holding a docker group's namespace.
+    #[error("the network sandbox (docker pause container): {0}")]
+    Sandbox(String),
     /// The namespace or the state file.
     #[error("{context}: {source}")]
     Io {
@@ -109,6 +115,10 @@ pub struct AllocNetwork {
     pub netns: PathBuf,
     /// Whether orch made the namespace (else a docker pause container holds it).
     pub owns_netns: bool,
+    /// The docker pause container holding the namespace, when the group has docker
+    /// tasks (they join it with `network_mode = "container:<id>"`).
+    #[serde(default)]
+    pub sandbox_container: Option<String>,
     /// The CNI list that was run.
     pub conflist: Value,
     /// Its `ADD` result, the `prevResult` of `DEL`.
@@ -120,9 +130,20 @@ pub struct AllocNetwork {
 }
 
 /// Builds and removes allocation networks; one per client.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NetworkManager {
     settings: NetworkSettings,
+    /// Makes the pause containers of groups with docker tasks.
+    docker: Option<Arc<DockerDriver>>,
+}
+
+impl std::fmt::Debug for NetworkManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetworkManager")
+            .field("settings", &self.settings)
+            .field("docker", &self.docker.is_some())
+            .finish()
+    }
 }
 
 /// The group's network mode, `host` when it has none.
@@ -136,9 +157,10 @@ pub fn group_mode(group: &TaskGroup) -> String {
 }
 
 impl NetworkManager {
-    /// A manager with `settings`.
-    pub fn new(settings: NetworkSettings) -> NetworkManager {
-        NetworkManager { settings }
+    /// A manager with `settings`; `docker` holds the namespaces of groups with docker
+    /// tasks (a container can join another container's namespace, not a netns file).
+    pub fn new(settings: NetworkSettings, docker: Option<Arc<DockerDriver>>) -> NetworkManager {
+        NetworkManager { settings, docker }
     }
 
     fn netns_dir(&self) -> PathBuf {
@@ -228,14 +250,14 @@ impl NetworkManager {
         Err(unknown())
     }
 
-    /// Builds the network of `alloc`'s group (`None` in host mode) in `netns`, or in a
-    /// namespace of its own when `netns` is `None`. A network already recorded for the
-    /// allocation (a restarted client) is reused as it is.
+    /// Builds the network of `alloc`'s group (`None` in host mode): in a docker pause
+    /// container's namespace when the group has docker tasks, else in a namespace of
+    /// its own. A network already recorded for the allocation (a restarted client) is
+    /// reused as it is.
     pub fn setup(
         &self,
         alloc: &Allocation,
         group: &TaskGroup,
-        netns: Option<&Path>,
     ) -> Result<Option<AllocNetwork>, NetworkError> {
         let mode = group_mode(group);
         if mode == "host" {
@@ -248,21 +270,30 @@ impl NetworkManager {
         }
         let conflist = self.conflist(&mode)?;
         let io = |context: String| move |source| NetworkError::Io { context, source };
-        let (path, owns_netns) = match netns {
-            Some(p) => (p.to_path_buf(), false),
-            None => (
-                netns::create(&self.netns_dir(), &alloc.id).map_err(io(format!(
+        let (path, owns_netns, sandbox_container) =
+            if group.tasks.iter().any(|t| t.driver == "docker") {
+                let docker = self.docker.as_ref().ok_or_else(|| {
+                    NetworkError::Sandbox(
+                        "the group has docker tasks but this client has no docker driver".into(),
+                    )
+                })?;
+                let sandbox = docker
+                    .create_network_sandbox(&alloc.id, None)
+                    .map_err(|e| NetworkError::Sandbox(e.to_string()))?;
+                (sandbox.netns_path, false, Some(sandbox.container_id))
+            } else {
+                let path = netns::create(&self.netns_dir(), &alloc.id).map_err(io(format!(
                     "cannot create the network namespace of {}",
                     alloc.id
-                )))?,
-                true,
-            ),
-        };
+                )))?;
+                (path, true, None)
+            };
         let mut net = AllocNetwork {
             alloc_id: alloc.id.clone(),
             mode,
             netns: path,
             owns_netns,
+            sandbox_container,
             conflist,
             result: Value::Null,
             runtime_config: json!({"portMappings": port_mappings(alloc)}),
@@ -328,6 +359,11 @@ impl NetworkManager {
         let deleted = cni::del(&net.conflist, result, &self.invocation(&net));
         if let Err(e) = &deleted {
             tracing::warn!(alloc = alloc_id, error = %e, "CNI DEL failed; removing the namespace anyway");
+        }
+        if let (Some(id), Some(docker)) = (&net.sandbox_container, &self.docker) {
+            docker
+                .destroy_network_sandbox(id)
+                .map_err(|e| NetworkError::Sandbox(e.to_string()))?;
         }
         if net.owns_netns {
             netns::remove(&net.netns).map_err(|source| NetworkError::Io {

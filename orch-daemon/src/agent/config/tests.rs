@@ -138,17 +138,19 @@ fn raw_exec_is_off_unless_its_plugin_block_enables_it_and_other_plugins_are_refu
         ..AgentConfig::default()
     };
     assert!(dev.raw_exec_enabled());
-    let mut docker = AgentConfig::default();
-    docker.merge(
+    let mut qemu = AgentConfig::default();
+    qemu.merge(
         AgentConfig::from_file(&write(
-            "plugin-docker.hcl",
-            "plugin \"docker\" {\n  config {\n    enabled = true\n  }\n}\n",
+            "plugin-qemu.hcl",
+            "plugin \"qemu\" {\n  config {\n    enabled = true\n  }\n}\n",
         ))
         .unwrap(),
     );
-    let e = docker.check_plugins().unwrap_err().to_string();
+    let e = qemu.check_plugins().unwrap_err().to_string();
     assert!(
-        e.contains("plugin \"docker\": orch configures only the raw_exec"),
+        e.contains(
+            "plugin \"qemu\": orch configures only the raw_exec, exec, java and docker plugins"
+        ),
         "{e}"
     );
     let e = AgentConfig::from_file(&write(

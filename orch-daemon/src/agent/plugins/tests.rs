@@ -57,3 +57,45 @@ fn unknown_names_keys_and_misplaced_options_are_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn docker_settings_are_read_with_secure_defaults() {
+    let d = AgentConfig::default().driver_options().unwrap().docker;
+    assert!(!d.allow_privileged && !d.volumes_enabled);
+    assert_eq!(d.endpoint, "unix:///var/run/docker.sock");
+    assert_eq!(d.allow_caps, CapSet::defaults());
+    let c = parse(
+        "plugin \"docker\" {\n  config {\n    endpoint = \"unix:///run/podman.sock\"\n    allow_privileged = true\n    allow_caps = [\"all\"]\n    volumes {\n      enabled = true\n    }\n    gc {\n      image = false\n      image_delay = \"10s\"\n    }\n    infra_image = \"orch-test/pause:1\"\n  }\n}\n",
+    )
+    .unwrap();
+    let d = c.driver_options().unwrap().docker;
+    assert_eq!(d.endpoint, "unix:///run/podman.sock");
+    assert!(d.allow_privileged && d.volumes_enabled && d.gc_container && !d.gc_image);
+    assert_eq!(d.gc_image_delay, std::time::Duration::from_secs(10));
+    assert_eq!(d.allow_caps, CapSet::ALL);
+    assert_eq!(d.infra_image, "orch-test/pause:1");
+}
+
+#[test]
+fn docker_settings_orch_lacks_are_refused() {
+    let e =
+        parse("plugin \"docker\" {\n  config {\n    endpoint = \"tcp://127.0.0.1:2375\"\n  }\n}\n")
+            .unwrap_err()
+            .to_string();
+    assert!(e.contains("only over a unix socket"), "{e}");
+    let e = parse("plugin \"docker\" {\n  config {\n    extra_labels = [\"job_name\"]\n  }\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("extra_labels"), "{e}");
+    let e = parse("plugin \"docker\" {\n  config {\n    enabled = true\n  }\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("config.enabled is not an option"), "{e}");
+    let e = parse("plugin \"exec\" {\n  config {\n    allow_privileged = true\n  }\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("config.allow_privileged is not an option"),
+        "{e}"
+    );
+}

@@ -129,12 +129,22 @@ impl CapSet {
     /// The task's set from the plugin's `allow` and the task's `cap_add` / `cap_drop`,
     /// as Nomad computes it; a `cap_add` outside `allow` is refused naming them.
     pub fn for_task(allow: CapSet, add: CapSet, drop: CapSet) -> Result<CapSet, DriverError> {
+        Self::for_driver("exec", allow, add, drop)
+    }
+
+    /// [`CapSet::for_task`] for the plugin `driver` (named in the error).
+    pub fn for_driver(
+        driver: &str,
+        allow: CapSet,
+        add: CapSet,
+        drop: CapSet,
+    ) -> Result<CapSet, DriverError> {
         let missing = CapSet(add.0 & !allow.0);
         if missing.0 != 0 {
             return Err(DriverError::Config {
                 field: "cap_add".into(),
                 message: format!(
-                    "the exec plugin's allow_caps does not allow {}; remove them from cap_add or add them to allow_caps in the client's plugin \"exec\" block",
+                    "the {driver} plugin's allow_caps does not allow {}; remove them from cap_add or add them to allow_caps in the client's plugin \"{driver}\" block",
                     missing.names().join(", ")
                 ),
             });

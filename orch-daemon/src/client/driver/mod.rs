@@ -17,6 +17,7 @@
 //! Layout:
 //! - [`registry`]: the drivers a client offers, by name.
 //! - [`raw_exec`], [`exec`], [`java`]: the built-in drivers.
+//! - [`docker`]: containers on a Docker Engine (the engine supervises them, not a shim).
 //! - [`shim`]: `orch task-shim`, the per-task supervisor; [`control`]: the driver side
 //!   of it (launch, wait, signal, stop, recover).
 //! - `isolate`: the shim's isolating init stage for exec (namespaces, chroot, user);
@@ -31,6 +32,7 @@ pub mod caps;
 pub mod cgroup;
 pub mod config;
 pub mod control;
+pub mod docker;
 pub mod exec;
 mod isolate;
 pub mod java;
@@ -42,6 +44,7 @@ pub mod registry;
 pub mod shim;
 
 pub use config::{DEFAULT_PATH, resolve_command};
+pub use docker::DockerDriver;
 pub use exec::ExecDriver;
 pub use java::JavaDriver;
 pub use raw_exec::RawExecDriver;
@@ -70,7 +73,7 @@ pub struct DriverFingerprint {
 
 /// Everything a driver needs to start one task. Built by the client from the allocation,
 /// with every `${...}` already interpolated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TaskSpec {
     /// Allocation ID.
     pub alloc_id: String,
@@ -99,7 +102,15 @@ pub struct TaskSpec {
     pub memory_mb: u64,
     /// `resources.memory_max` in MiB (0: not set).
     pub memory_max_mb: u64,
-    /// The group's network namespace, when its mode is not `host`: the task joins it.
+    /// The node's ID (the docker driver's `com.hashicorp.nomad.node_id` label).
+    pub node_id: String,
+    /// The node's name.
+    pub node_name: String,
+    /// The allocation's group ports (`network { port "http" { to = 8080 } }`) with the
+    /// host ports the scheduler assigned: docker maps the ones a task lists in `ports`.
+    pub ports: Vec<PortMapping>,
+    /// The allocation's network namespace when the group is not in host mode (set by
+    /// `client::network`); `None`: the host's network (or the driver's own).
     #[serde(default)]
     pub network: Option<TaskNetwork>,
     /// Host volumes to bind into the task (`volume_mount`s, resolved by the client).
@@ -120,13 +131,29 @@ pub struct TaskVolume {
     pub propagation: String,
 }
 
-/// The network a task joins (bridge, none and cni modes), built by the client before
-/// the group's tasks start.
+/// One assigned group port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortMapping {
+    /// The port's label (`http`).
+    pub label: String,
+    /// The host IP it is reserved on.
+    pub host_ip: String,
+    /// The host port.
+    pub value: u16,
+    /// The port inside the task (`to`; 0: the same as `value`).
+    pub to: u16,
+}
+
+/// The network namespace a task joins (bridge, none and cni modes), built by the
+/// client before the group's tasks start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskNetwork {
-    /// The namespace (a bind-mounted nsfs file, or a pause container's `/proc/<pid>/ns/net`).
+    /// A bind-mounted netns file of the allocation, or a pause container's
+    /// `/proc/<pid>/ns/net`.
     pub netns_path: PathBuf,
-    /// The docker pause container holding it, when a docker task is in the group.
+    /// The docker pause container holding the namespace, when the docker driver made
+    /// it ([`docker::DockerDriver::create_network_sandbox`]): docker tasks join it with
+    /// `network_mode = "container:<id>"`.
     pub sandbox_container: Option<String>,
 }
 

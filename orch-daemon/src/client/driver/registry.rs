@@ -43,6 +43,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::caps::CapSet;
+use super::docker::{DockerDriver, DockerOptions};
 use super::exec::ExecDriver;
 use super::java::JavaDriver;
 use super::raw_exec::RawExecDriver;
@@ -62,6 +63,8 @@ pub struct DriverOptions {
     pub user_denylist: Vec<String>,
     /// `user.checked_drivers`: the drivers the denylist applies to.
     pub user_checked_drivers: Vec<String>,
+    /// `plugin "docker" { config { ... } }`.
+    pub docker: DockerOptions,
 }
 
 impl Default for DriverOptions {
@@ -74,6 +77,7 @@ impl Default for DriverOptions {
             java_allow_caps: CapSet::defaults(),
             user_denylist: vec!["root".into(), "Administrator".into()],
             user_checked_drivers: vec!["exec".into(), "qemu".into(), "java".into()],
+            docker: DockerOptions::default(),
         }
     }
 }
@@ -93,6 +97,8 @@ impl DriverOptions {
 #[derive(Clone, Default)]
 pub struct DriverRegistry {
     drivers: BTreeMap<String, Arc<dyn Driver>>,
+    /// The docker driver as itself, for its network sandbox hook (bridge networking).
+    docker: Option<Arc<DockerDriver>>,
 }
 
 impl DriverRegistry {
@@ -119,7 +125,8 @@ impl DriverRegistry {
         r
     }
 
-    /// The built-in drivers as `options` configure them: what the agent offers.
+    /// The built-in drivers as `options` configure them: what the agent offers. docker
+    /// is always registered, as in Nomad; its fingerprint says whether an engine answers.
     pub fn with_options(shim_path: PathBuf, options: &DriverOptions) -> DriverRegistry {
         let mut r = DriverRegistry::new();
         let mut exec = ExecDriver::new(shim_path.clone());
@@ -136,12 +143,31 @@ impl DriverRegistry {
             raw.denied_users = options.denylist_for("raw_exec");
             r.register(Arc::new(raw));
         }
+        match DockerDriver::new(options.docker.clone()) {
+            Ok(d) => r.register_docker(Arc::new(d)),
+            Err(e) => tracing::warn!(error = %e, "the docker driver is not offered"),
+        }
         r
     }
 
     /// Adds a driver under its [`Driver::name`], returning the one it replaces.
     pub fn register(&mut self, driver: Arc<dyn Driver>) -> Option<Arc<dyn Driver>> {
+        if driver.name() == "docker" {
+            self.docker = None;
+        }
         self.drivers.insert(driver.name().to_string(), driver)
+    }
+
+    /// Adds the docker driver, also reachable as itself through [`DriverRegistry::docker`].
+    pub fn register_docker(&mut self, driver: Arc<DockerDriver>) {
+        self.register(Arc::clone(&driver) as Arc<dyn Driver>);
+        self.docker = Some(driver);
+    }
+
+    /// The docker driver, when registered with [`DriverRegistry::register_docker`]: the
+    /// allocation runner creates and removes network sandboxes through it.
+    pub fn docker(&self) -> Option<Arc<DockerDriver>> {
+        self.docker.clone()
     }
 
     /// The driver named `name` (a task's `driver`).

@@ -1,5 +1,6 @@
 use super::*;
 use orch_core::model::{NetworkResource, Port, Task};
+use std::path::Path;
 
 fn group(mode: &str, drivers: &[&str]) -> TaskGroup {
     TaskGroup {
@@ -24,7 +25,7 @@ fn group(mode: &str, drivers: &[&str]) -> TaskGroup {
 fn manager(dir: &Path) -> NetworkManager {
     let mut s = NetworkSettings::defaults(dir.join("state"));
     s.cni_config_dir = dir.join("cni");
-    NetworkManager::new(s)
+    NetworkManager::new(s, None)
 }
 
 #[test]
@@ -136,7 +137,7 @@ fn a_bridge_network_is_built_and_removed_with_the_real_plugins() {
         ..NetworkResource::default()
     }];
     let g = group("bridge", &["exec"]);
-    let net = m.setup(&alloc, &g, None).unwrap().unwrap();
+    let net = m.setup(&alloc, &g).unwrap().unwrap();
     assert!(netns::is_netns(&net.netns));
     assert!(
         net.ip
@@ -144,11 +145,7 @@ fn a_bridge_network_is_built_and_removed_with_the_real_plugins() {
             .is_some_and(|ip| ip.starts_with("172.26.")),
         "{net:?}"
     );
-    assert_eq!(
-        m.setup(&alloc, &g, None).unwrap().unwrap(),
-        net,
-        "found again"
-    );
+    assert_eq!(m.setup(&alloc, &g).unwrap().unwrap(), net, "found again");
     let rules = || {
         let out = std::process::Command::new("iptables-save")
             .output()
