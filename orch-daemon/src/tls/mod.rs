@@ -158,6 +158,7 @@ impl TlsSetup {
         let ca = need("ca_file", &settings.ca_file)?;
         let cert = need("cert_file", &settings.cert_file)?;
         let key = need("key_file", &settings.key_file)?;
+        let roots = Arc::new(read_roots("tls.ca_file", &ca)?);
         let protocol = identity::Protocol::new(
             &settings.min_version,
             &settings.cipher_suites,
@@ -168,7 +169,7 @@ impl TlsSetup {
             settings: settings.clone(),
             server_name: format!("server.{region}.nomad"),
             client_name: format!("client.{region}.nomad"),
-            roots: Arc::new(read_roots("tls.ca_file", &ca)?),
+            roots,
             identity: Arc::new(identity),
             protocol,
         }))

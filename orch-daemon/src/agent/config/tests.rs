@@ -207,7 +207,10 @@ fn the_tls_block_and_encrypt_parse_merge_and_check() {
     let bad = write("tls-bad.hcl", "tls {\n  verify_outgoing = true\n}\n");
     let e = AgentConfig::from_file(&bad).unwrap_err().to_string();
     assert!(e.contains("verify_outgoing") && e.contains("tls"), "{e}");
-    let mut c = AgentConfig::default();
+    let mut c = AgentConfig {
+        dev: true,
+        ..AgentConfig::default()
+    };
     c.tls.rpc_upgrade_mode = true;
     let e = c.clone().finish().unwrap_err().to_string();
     assert!(e.contains("rpc_upgrade_mode = true needs tls.rpc"), "{e}");
