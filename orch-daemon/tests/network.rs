@@ -192,3 +192,85 @@ fn raw_exec_in_bridge_mode_is_refused_by_name() {
         "{events}"
     );
 }
+
+/// A client killed with SIGKILL leaves its allocation's namespace and rules in place
+/// for the tasks it reattaches to; the restarted client reuses them (the port still
+/// answers) and removes them when the job stops.
+#[test]
+fn a_crashed_client_keeps_the_bridge_network_and_removes_it_later() {
+    if !can_bridge("a_crashed_client_keeps_the_bridge_network") {
+        return;
+    }
+    let dir = temp_dir("bridge-crash");
+    let data = dir.join("data");
+    let args = [
+        "-server",
+        "-client",
+        "-bootstrap-expect",
+        "1",
+        "-data-dir",
+        data.to_str().unwrap(),
+    ];
+    let agent = start(&dir, &args);
+    wait_leader(&agent);
+    run_hcl(&agent, BRIDGE_JOB);
+    let alloc = wait_for(
+        Duration::from_secs(90),
+        "the bridge allocation to run",
+        || {
+            job_allocs(&agent, "br")
+                .into_iter()
+                .find(|a| a["ClientStatus"] == "running")
+        },
+    );
+    let id = alloc["ID"].as_str().unwrap().to_string();
+    let (_, full) = get(&agent, &format!("/v1/allocation/{id}"));
+    let port = host_port(&full);
+    let answer = |port: u64| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        rt.block_on(async {
+            let r = orch_daemon::tls::http_client()
+                .get(format!("http://127.0.0.1:{port}/"))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+                .ok()?;
+            r.text().await.ok()
+        })
+        .filter(|t| t.contains("hello-from-the-bridge"))
+    };
+    wait_for(Duration::from_secs(60), "the port to answer", || {
+        answer(port)
+    });
+    agent.crash();
+    assert!(netns_mounted(&id), "the crash removed the namespace");
+    assert!(
+        answer(port).is_some(),
+        "the task stopped answering while no client ran"
+    );
+    let agent = start(&dir, &args);
+    wait_leader(&agent);
+    wait_for(
+        Duration::from_secs(60),
+        "the restarted client to report the allocation running",
+        || {
+            job_allocs(&agent, "br")
+                .into_iter()
+                .find(|a| a["ID"] == id.as_str() && a["ClientStatus"] == "running")
+        },
+    );
+    assert!(
+        answer(port).is_some(),
+        "the restarted client broke the network"
+    );
+    let (status, body) = send(&agent, "DELETE", "/v1/job/br", Value::Null);
+    assert_eq!(status, 200, "{body}");
+    wait_for(
+        Duration::from_secs(60),
+        "the namespace and rules to be removed",
+        || (!netns_mounted(&id) && !iptables_mentions(&id)).then_some(()),
+    );
+}
