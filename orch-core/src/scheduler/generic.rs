@@ -33,11 +33,9 @@ pub fn schedule(
     let batch = job.map_or(eval.eval_type == job_type::BATCH, |j| {
         j.job_type == job_type::BATCH
     });
-    let existing: Vec<_> = state
-        .allocs_by_job(&eval.namespace, &eval.job_id)
-        .into_iter()
-        .cloned()
-        .collect();
+    // By reference: an evaluation of a big job reads its allocations, it does not copy
+    // them (churn evaluates many such jobs for a few lost allocations each).
+    let existing: Vec<&Allocation> = state.allocs_by_job(&eval.namespace, &eval.job_id);
     let (tainted, missing) = tainted_nodes(state, existing.iter().map(|a| a.node_id.as_str()));
     let alloc_job = |a: &Allocation| state.alloc_job(a);
     let results = reconcile::reconcile(ReconcileInput {
@@ -63,7 +61,7 @@ pub fn schedule(
         ..Plan::default()
     };
     let mut ctx = PlanContext::new(state, &eval.namespace, &eval.job_id, plan);
-    let by_id: BTreeMap<&str, &Allocation> = existing.iter().map(|a| (a.id.as_str(), a)).collect();
+    let by_id: BTreeMap<&str, &Allocation> = existing.iter().map(|a| (a.id.as_str(), *a)).collect();
     apply_reconciled(&mut ctx, &results, &by_id, now);
 
     let mut failures = Failures::default();

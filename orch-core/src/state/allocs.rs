@@ -335,7 +335,7 @@ impl StateStore {
                 .allocs
                 .get(&super::Id::new(&u.id))
                 .ok_or_else(|| StateError::AllocNotFound(u.id.clone()))?;
-            let mut a = old.clone();
+            let mut a = (**old).clone();
             a.client_status = u.client_status;
             a.client_description = u.client_description;
             a.task_states = u.task_states;
@@ -346,7 +346,7 @@ impl StateStore {
             }
             a.modify_time = c.now;
             self.track_deployment(&mut ch, Some(old), &a);
-            ch.allocs.insert(a.id.clone(), Some(*a));
+            ch.allocs.insert(a.id.clone(), Some(a));
         }
         self.stage_evals(&mut ch, c.evals)?;
         Ok((ch, Response::default()))

@@ -136,7 +136,7 @@ pub(super) fn id_index_remove<K: Ord>(index: &mut BTreeMap<K, BTreeSet<Id>>, k: 
 /// [`overlay_mut`] over the store's allocations, keyed by [`Id`].
 fn overlay_mut_id<'a>(
     over: &'a mut BTreeMap<String, Option<Allocation>>,
-    base: &BTreeMap<Id, Box<Allocation>>,
+    base: &BTreeMap<Id, std::sync::Arc<Allocation>>,
     id: &str,
 ) -> Option<&'a mut Allocation> {
     if !over.contains_key(id) {
@@ -197,7 +197,7 @@ impl StateStore {
         index_insert(&mut self.evals_by_job, job, id);
     }
 
-    pub(super) fn index_alloc(&mut self, a: &Allocation) {
+    pub(super) fn index_alloc(&mut self, a: &std::sync::Arc<Allocation>) {
         self.allocs_by_modify
             .insert((a.modify_index, Id::new(&a.id)));
         let usage = a.usage();
@@ -214,7 +214,10 @@ impl StateStore {
             self.nodes.add_live(&a.node_id, live);
         }
         id_index_insert(&mut self.allocs_by_node, Id::new(&a.node_id), &a.id);
-        id_index_insert(&mut self.allocs_by_job, key(&a.namespace, &a.job_id), &a.id);
+        self.allocs_by_job
+            .entry(key(&a.namespace, &a.job_id))
+            .or_default()
+            .insert(Id::new(&a.id), std::sync::Arc::clone(a));
         id_index_insert(&mut self.allocs_by_eval, Id::new(&a.eval_id), &a.id);
     }
 
@@ -264,12 +267,7 @@ impl StateStore {
         }
         let k = key(&job.namespace, &job.id);
         // Lazily: the first live allocation decides, so a big job costs one lookup.
-        let allocs = self
-            .allocs_by_job
-            .get(&k)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.allocs.get(id));
+        let allocs = self.job_allocs(&k);
         let mut has_alloc = false;
         for a in allocs.filter(|a| a.create_index >= job.create_index) {
             has_alloc = true;

@@ -239,10 +239,11 @@ impl StateStore {
                     a.job = None;
                     a.create_index = old.as_ref().map_or(index, |o| o.create_index);
                     a.modify_index = index;
+                    let a = Arc::new(a);
                     self.index_alloc(&a);
                     log.touched.insert(key(&a.namespace, &a.job_id));
                     log.changed.allocs.push(id.clone());
-                    self.allocs.insert(Id::new(&id), Box::new(a));
+                    self.allocs.insert(Id::new(&id), a);
                 }
                 None => {
                     if let Some(o) = old {
@@ -260,7 +261,13 @@ impl StateStore {
             self.nodes.remove_live(&o.node_id, id);
         }
         id_index_remove(&mut self.allocs_by_node, &Id::new(&o.node_id), id);
-        id_index_remove(&mut self.allocs_by_job, &key(&o.namespace, &o.job_id), id);
+        let k = key(&o.namespace, &o.job_id);
+        if let Some(allocs) = self.allocs_by_job.get_mut(&k) {
+            allocs.remove(&Id::new(id));
+            if allocs.is_empty() {
+                self.allocs_by_job.remove(&k);
+            }
+        }
         id_index_remove(&mut self.allocs_by_eval, &Id::new(&o.eval_id), id);
     }
 
@@ -268,11 +275,7 @@ impl StateStore {
     fn drop_unused_specs(&mut self, spec_refs: BTreeSet<JobVersionKey>) {
         for (ns, job_id, version) in spec_refs {
             let k = key(&ns, &job_id);
-            let used = self.allocs_by_job.get(&k).is_some_and(|ids| {
-                ids.iter()
-                    .filter_map(|id| self.allocs.get(id))
-                    .any(|a| a.job_version == version)
-            });
+            let used = self.job_allocs(&k).any(|a| a.job_version == version);
             if !used {
                 self.alloc_jobs.remove(&(ns, job_id, version));
             }

@@ -102,9 +102,10 @@ impl World {
             format!("id-{n}")
         };
         let lookup = |a: &Allocation| self.versions.get(&a.job_version);
+        let existing: Vec<&Allocation> = self.allocs.iter().collect();
         reconcile(ReconcileInput {
             job: Some(&self.job),
-            existing: &self.allocs,
+            existing: &existing,
             alloc_job: &lookup,
             tainted_nodes: &self.tainted,
             missing_nodes: &self.missing,
@@ -184,6 +185,7 @@ fn stopped_job_stops_everything_live() {
 fn purged_job_cancels_active_deployment() {
     let j = job(1);
     let allocs = vec![alloc(&j, 0)];
+    let allocs: Vec<&Allocation> = allocs.iter().collect();
     let dep = Deployment {
         id: "d1".into(),
         status: deployment_status::RUNNING.into(),
