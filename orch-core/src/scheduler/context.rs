@@ -181,10 +181,13 @@ impl<'s> PlanContext<'s> {
     /// looking for an older version of it (a lookup in every allocation of the cluster).
     pub fn place_new(&mut self, alloc: Allocation) {
         self.touch(&alloc.node_id);
-        self.added
-            .entry(alloc.node_id.clone())
-            .or_default()
-            .add(&alloc.usage());
+        let usage = alloc.usage();
+        match self.added.get_mut(alloc.node_id.as_str()) {
+            Some(u) => u.add(&usage),
+            None => {
+                self.added.insert(alloc.node_id.clone(), usage);
+            }
+        }
         self.plan.append_alloc(alloc);
     }
 

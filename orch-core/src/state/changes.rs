@@ -197,15 +197,21 @@ impl StateStore {
         index_insert(&mut self.evals_by_job, job, id);
     }
 
-    pub(super) fn index_alloc(&mut self, a: &std::sync::Arc<Allocation>) {
-        self.allocs_by_modify
-            .insert((a.modify_index, Id::new(&a.id)));
+    /// Files a stored allocation (of job `job`) in the derived indexes and its node's
+    /// live set.
+    pub(super) fn index_alloc(&mut self, a: &std::sync::Arc<Allocation>, job: &JobKey) {
+        let id = Id::new(&a.id);
+        self.allocs_by_modify.insert((a.modify_index, id.clone()));
         let usage = a.usage();
         if usage != crate::model::Usage::default() {
-            let priority = self
-                .alloc_jobs
-                .get(&(a.namespace.clone(), a.job_id.clone(), a.job_version))
-                .map(|j| j.priority);
+            // The spec's priority: the job's current version is nearly always the one.
+            let priority = match self.jobs.get(job) {
+                Some(j) if j.version == a.job_version => Some(j.priority),
+                _ => self
+                    .alloc_jobs
+                    .get(&(a.namespace.clone(), a.job_id.clone(), a.job_version))
+                    .map(|j| j.priority),
+            };
             let live = super::LiveAlloc {
                 id: a.id.as_str().into(),
                 usage,
@@ -214,10 +220,14 @@ impl StateStore {
             self.nodes.add_live(&a.node_id, live);
         }
         id_index_insert(&mut self.allocs_by_node, Id::new(&a.node_id), &a.id);
-        self.allocs_by_job
-            .entry(key(&a.namespace, &a.job_id))
-            .or_default()
-            .insert(Id::new(&a.id), std::sync::Arc::clone(a));
+        match self.allocs_by_job.get_mut(job) {
+            Some(m) => m.insert(id, std::sync::Arc::clone(a)),
+            None => self
+                .allocs_by_job
+                .entry(job.clone())
+                .or_default()
+                .insert(id, std::sync::Arc::clone(a)),
+        };
         id_index_insert(&mut self.allocs_by_eval, Id::new(&a.eval_id), &a.id);
     }
 

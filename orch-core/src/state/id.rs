@@ -26,6 +26,9 @@ enum Repr {
 /// Where the dashes of a canonical UUID are.
 const DASHES: [usize; 4] = [8, 13, 18, 23];
 
+/// Where each byte's two hex digits start in a canonical UUID.
+const PAIRS: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+
 fn hex_value(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
@@ -41,15 +44,8 @@ fn parse_uuid(s: &str) -> Option<[u8; 16]> {
         return None;
     }
     let mut out = [0u8; 16];
-    let mut digits = b
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !DASHES.contains(i))
-        .map(|(_, &c)| c);
-    for byte in &mut out {
-        let hi = hex_value(digits.next()?)?;
-        let lo = hex_value(digits.next()?)?;
-        *byte = hi << 4 | lo;
+    for (byte, &at) in out.iter_mut().zip(&PAIRS) {
+        *byte = hex_value(b[at])? << 4 | hex_value(b[at + 1])?;
     }
     Some(out)
 }
@@ -58,15 +54,9 @@ fn parse_uuid(s: &str) -> Option<[u8; 16]> {
 fn format_uuid(u: &[u8; 16]) -> [u8; 36] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [b'-'; 36];
-    let mut pos = 0;
-    for byte in u {
-        for nibble in [byte >> 4, byte & 0xf] {
-            if DASHES.contains(&pos) {
-                pos += 1;
-            }
-            out[pos] = HEX[usize::from(nibble)];
-            pos += 1;
-        }
+    for (byte, &at) in u.iter().zip(&PAIRS) {
+        out[at] = HEX[usize::from(byte >> 4)];
+        out[at + 1] = HEX[usize::from(byte & 0xf)];
     }
     out
 }

@@ -106,7 +106,8 @@ impl Interner {
 /// The state's nodes, by ID and by slot.
 #[derive(Debug, Clone, Default)]
 pub struct NodeTable {
-    by_id: BTreeMap<String, u32>,
+    /// Keyed by [`Id`]: node IDs are UUIDs, compared as integers on every lookup.
+    by_id: BTreeMap<Id, u32>,
     /// Slots in ID order (what `by_id` iterates), kept as a vector so a scan of every
     /// node chases no pointers.
     ordered: Vec<u32>,
@@ -143,12 +144,12 @@ impl PartialEq for NodeTable {
 
 impl NodeTable {
     fn slot_for(&mut self, id: &str) -> usize {
-        if let Some(s) = self.by_id.get(id) {
+        let key = Id::new(id);
+        if let Some(s) = self.by_id.get(&key) {
             return *s as usize;
         }
         let s = self.nodes.len();
-        self.by_id.insert(id.to_string(), s as u32);
-        let key = Id::new(id);
+        self.by_id.insert(key.clone(), s as u32);
         let at = self
             .ordered
             .partition_point(|o| self.ids[*o as usize] < key);
@@ -197,7 +198,7 @@ impl NodeTable {
 
     /// Removes a node; the usage of allocations still on it stays accounted.
     pub fn remove(&mut self, id: &str) {
-        if let Some(s) = self.by_id.get(id).map(|s| *s as usize) {
+        if let Some(s) = self.by_id.get(&Id::new(id)).map(|s| *s as usize) {
             self.nodes[s] = None;
             self.dense[s].present = false;
             self.dense[s].schedulable = false;
@@ -208,7 +209,7 @@ impl NodeTable {
     /// A node by ID.
     pub fn get(&self, id: &str) -> Option<&Node> {
         self.by_id
-            .get(id)
+            .get(&Id::new(id))
             .and_then(|s| self.nodes[*s as usize].as_ref())
     }
 
@@ -231,7 +232,7 @@ impl NodeTable {
 
     /// The slot of a node ID (also of a removed node whose allocations hold usage).
     pub fn slot(&self, id: &str) -> Option<u32> {
-        self.by_id.get(id).copied()
+        self.by_id.get(&Id::new(id)).copied()
     }
 
     /// The node in a slot.
@@ -247,7 +248,7 @@ impl NodeTable {
     /// Resources held on a node by its non-terminal allocations.
     pub fn usage(&self, id: &str) -> Usage {
         self.by_id
-            .get(id)
+            .get(&Id::new(id))
             .map_or_else(Usage::default, |s| self.dense[*s as usize].used)
     }
 
@@ -260,7 +261,7 @@ impl NodeTable {
 
     /// Removes an allocation's usage from its node's.
     pub fn sub_usage(&mut self, node_id: &str, u: &Usage) {
-        if let Some(s) = self.by_id.get(node_id).map(|s| *s as usize) {
+        if let Some(s) = self.by_id.get(&Id::new(node_id)).map(|s| *s as usize) {
             self.dense[s].used.sub(u);
             self.refresh(s);
         }
@@ -276,7 +277,7 @@ impl NodeTable {
 
     /// Forgets a live allocation of a node, and its usage.
     pub fn remove_live(&mut self, node_id: &str, alloc_id: &str) {
-        let Some(s) = self.by_id.get(node_id).map(|s| *s as usize) else {
+        let Some(s) = self.by_id.get(&Id::new(node_id)).map(|s| *s as usize) else {
             return;
         };
         if let Some(i) = self.live[s].iter().position(|l| &*l.id == alloc_id) {

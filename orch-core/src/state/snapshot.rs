@@ -161,7 +161,7 @@ impl StateStore {
         }
         for a in snap.allocs {
             let a = std::sync::Arc::new(a);
-            store.index_alloc(&a);
+            store.index_alloc(&a, &super::key(&a.namespace, &a.job_id));
             store.allocs.insert(Id::new(&a.id), a);
         }
         for d in snap.deployments {
