@@ -52,7 +52,7 @@ impl Plan {
             Some(v) => v.push(alloc),
             None => {
                 self.node_allocation
-                    .insert(alloc.node_id.clone(), vec![alloc]);
+                    .insert(alloc.node_id.to_string(), vec![alloc]);
             }
         }
     }

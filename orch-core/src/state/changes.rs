@@ -209,7 +209,7 @@ impl StateStore {
                 Some(j) if j.version == a.job_version => Some(j.priority),
                 _ => self
                     .alloc_jobs
-                    .get(&(a.namespace.clone(), a.job_id.clone(), a.job_version))
+                    .get(&(a.namespace.to_string(), a.job_id.to_string(), a.job_version))
                     .map(|j| j.priority),
             };
             let live = super::LiveAlloc {

@@ -259,8 +259,11 @@ impl StateStore {
                 if !log.touched.contains(jk) {
                     log.touched.insert(jk.clone());
                 }
-                log.spec_refs
-                    .insert((o.namespace.clone(), o.job_id.clone(), o.job_version));
+                log.spec_refs.insert((
+                    o.namespace.to_string(),
+                    o.job_id.to_string(),
+                    o.job_version,
+                ));
                 if new.is_none() {
                     log.collected.insert(jk.clone());
                 }

@@ -64,13 +64,13 @@ impl StateStore {
         }
         let has_group = ch
             .deployment(self, &new.deployment_id)
-            .is_some_and(|d| d.task_groups.contains_key(&new.task_group));
+            .is_some_and(|d| d.task_groups.contains_key(new.task_group.as_str()));
         if !has_group {
             return;
         }
         let Some(state) = ch
             .deployment_mut(self, &new.deployment_id)
-            .and_then(|d| d.task_groups.get_mut(&new.task_group))
+            .and_then(|d| d.task_groups.get_mut(new.task_group.as_str()))
         else {
             return;
         };

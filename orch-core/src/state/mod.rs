@@ -371,8 +371,8 @@ impl StateStore {
     /// The job spec an allocation was placed for (its job ID at its job version).
     pub fn alloc_job(&self, alloc: &Allocation) -> Option<&Job> {
         self.alloc_jobs.get(&(
-            alloc.namespace.clone(),
-            alloc.job_id.clone(),
+            alloc.namespace.to_string(),
+            alloc.job_id.to_string(),
             alloc.job_version,
         ))
     }

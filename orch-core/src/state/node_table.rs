@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::Id;
-use crate::model::{Node, Usage};
+use crate::model::{Node, Str, Usage};
 
 /// Marks a node without a computed class: never cached by class.
 pub const NO_CLASS: u32 = u32::MAX;
@@ -112,6 +112,9 @@ pub struct NodeTable {
     /// node chases no pointers.
     ordered: Vec<u32>,
     ids: Vec<Id>,
+    /// Each slot's node ID and name as shared strings: every allocation on the node
+    /// refers to these instead of holding copies.
+    names: Vec<(Str, Str)>,
     nodes: Vec<Option<Node>>,
     dense: Vec<Dense>,
     compact: Vec<Compact>,
@@ -155,6 +158,7 @@ impl NodeTable {
             .partition_point(|o| self.ids[*o as usize] < key);
         self.ordered.insert(at, s as u32);
         self.ids.push(key);
+        self.names.push((Str::from(id), Str::default()));
         self.nodes.push(None);
         self.dense.push(Dense {
             class: NO_CLASS,
@@ -192,6 +196,9 @@ impl NodeTable {
         d.pool = self.pools.intern(&node.node_pool);
         d.schedulable = node.is_schedulable();
         d.present = true;
+        if self.names[s].1 != node.name {
+            self.names[s].1 = Str::from(node.name.as_str());
+        }
         self.nodes[s] = Some(node);
         self.refresh(s);
     }
@@ -233,6 +240,13 @@ impl NodeTable {
     /// The slot of a node ID (also of a removed node whose allocations hold usage).
     pub fn slot(&self, id: &str) -> Option<u32> {
         self.by_id.get(&Id::new(id)).copied()
+    }
+
+    /// A node's ID and name as the shared strings allocations on it hold.
+    pub fn shared_names(&self, id: &str) -> Option<&(Str, Str)> {
+        self.by_id
+            .get(&Id::new(id))
+            .and_then(|s| self.names.get(*s as usize))
     }
 
     /// The node in a slot.

@@ -58,7 +58,7 @@ pub(super) fn alloc(job: &Job, i: u32) -> Allocation {
         namespace: "default".into(),
         name: job.alloc_name("g", i),
         node_id: "n1".into(),
-        job_id: job.id.clone(),
+        job_id: job.id.as_str().into(),
         task_group: "g".into(),
         desired_status: desired_status::RUN.into(),
         client_status: client_status::RUNNING.into(),
