@@ -37,7 +37,21 @@ pub fn schedule(
     // them (churn evaluates many such jobs for a few lost allocations each).
     let existing: Vec<&Allocation> = state.allocs_by_job(&eval.namespace, &eval.job_id);
     let (tainted, missing) = tainted_nodes(state, existing.iter().map(|a| a.node_id.as_str()));
-    let alloc_job = |a: &Allocation| state.alloc_job(a);
+    // The job's allocations span a few versions: each version's spec is looked up once
+    // (a look-up builds its key from two strings), not once per allocation.
+    let specs: std::cell::RefCell<Vec<(u64, Option<&Job>)>> = Default::default();
+    let alloc_job = |a: &Allocation| {
+        let known = specs
+            .borrow()
+            .iter()
+            .find(|(v, _)| *v == a.job_version)
+            .map(|s| s.1);
+        known.unwrap_or_else(|| {
+            let spec = state.alloc_job(a);
+            specs.borrow_mut().push((a.job_version, spec));
+            spec
+        })
+    };
     let results = reconcile::reconcile(ReconcileInput {
         job,
         existing: &existing,

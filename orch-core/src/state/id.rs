@@ -29,12 +29,25 @@ const DASHES: [usize; 4] = [8, 13, 18, 23];
 /// Where each byte's two hex digits start in a canonical UUID.
 const PAIRS: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
 
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+/// Each byte's value as a lowercase hex digit, `0xff` for any other byte.
+const HEX_VALUES: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+fn hex_value(c: u8) -> Option<u8> {
+    let v = HEX_VALUES[usize::from(c)];
+    (v != 0xff).then_some(v)
 }
 
 /// The 16 bytes of a canonical lowercase UUID, `None` for any other string.
