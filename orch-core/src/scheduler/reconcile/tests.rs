@@ -184,7 +184,7 @@ fn stopped_job_stops_everything_live() {
 #[test]
 fn purged_job_cancels_active_deployment() {
     let j = job(1);
-    let allocs = vec![alloc(&j, 0)];
+    let allocs = [alloc(&j, 0)];
     let allocs: Vec<&Allocation> = allocs.iter().collect();
     let dep = Deployment {
         id: "d1".into(),
