@@ -146,15 +146,15 @@ pub fn decide(s: &StateStore, now: i64) -> DrainActions {
                 continue;
             }
             if forced {
-                mark.insert((a.namespace.clone(), a.job_id.clone(), a.id.clone()));
+                mark.insert((a.namespace.to_string(), a.job_id.to_string(), a.id.clone()));
             } else if kind == Some(job_type::SERVICE) {
-                jobs.insert((a.namespace.clone(), a.job_id.clone()));
+                jobs.insert((a.namespace.to_string(), a.job_id.to_string()));
             }
         }
         if forced || others_gone {
             for a in &system_live {
                 if !a.terminal() && !marked(a) {
-                    mark.insert((a.namespace.clone(), a.job_id.clone(), a.id.clone()));
+                    mark.insert((a.namespace.to_string(), a.job_id.to_string(), a.id.clone()));
                 }
             }
         }

@@ -202,7 +202,7 @@ proptest! {
             let r = verify_plan(&s, &p);
             s.apply(s.latest_index() + 1, r.to_command(NOW)).unwrap();
             for allocs in r.accepted.node_allocation.values() {
-                live.extend(allocs.iter().map(|a| (a.id.clone(), a.node_id.clone())));
+                live.extend(allocs.iter().map(|a| (a.id.clone(), a.node_id.to_string())));
             }
             live.retain(|(id, _)| s.alloc_stub(id).is_some_and(|a| !a.terminal()));
             for n in &nodes {

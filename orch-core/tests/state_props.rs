@@ -241,7 +241,7 @@ fn command(s: &StateStore, step: usize, op: &Op) -> Command {
                 .map(|i| Allocation {
                     id: format!("a{step}-{i}"),
                     namespace: "default".into(),
-                    eval_id: eid.clone(),
+                    eval_id: eid.as_str().into(),
                     name: format!("{}.g[{i}]", JOBS[j]),
                     node_id: NODES[node].into(),
                     job_id: JOBS[j].into(),

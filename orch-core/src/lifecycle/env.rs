@@ -243,7 +243,7 @@ pub fn nomad_env(input: &TaskEnvInput) -> BTreeMap<String, String> {
         (r, _) => r.to_string(),
     };
     set("NOMAD_REGION", region);
-    let job_id = job.map_or(alloc.job_id.clone(), |j| j.id.clone());
+    let job_id = job.map_or(alloc.job_id.to_string(), |j| j.id.clone());
     set("NOMAD_JOB_ID", job_id);
     if let Some(j) = job {
         set("NOMAD_JOB_NAME", j.name.clone());

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::Str;
 use super::eval::AllocationMetric;
 use super::job::Job;
 use super::resources::NetworkResource;
@@ -47,28 +48,28 @@ pub struct Allocation {
     pub id: String,
     /// Namespace of the job.
     #[serde(rename = "Namespace")]
-    pub namespace: String,
+    pub namespace: Str,
     /// Evaluation that placed it.
     #[serde(rename = "EvalID")]
-    pub eval_id: String,
+    pub eval_id: Str,
     /// `job.group[index]`.
     #[serde(rename = "Name")]
     pub name: String,
     /// Node it runs on.
     #[serde(rename = "NodeID")]
-    pub node_id: String,
+    pub node_id: Str,
     /// Name of that node.
     #[serde(rename = "NodeName")]
-    pub node_name: String,
+    pub node_name: Str,
     /// Job ID.
     #[serde(rename = "JobID")]
-    pub job_id: String,
+    pub job_id: Str,
     /// The job version it was placed for; the state store fills it on reads.
     #[serde(rename = "Job")]
     pub job: Option<Box<Job>>,
     /// Task group name.
     #[serde(rename = "TaskGroup")]
-    pub task_group: String,
+    pub task_group: Str,
     /// Resources reserved on the node.
     #[serde(rename = "AllocatedResources")]
     pub allocated_resources: AllocatedResources,
@@ -77,7 +78,7 @@ pub struct Allocation {
     pub metrics: Option<AllocationMetric>,
     /// `run`, `stop` or `evict`.
     #[serde(rename = "DesiredStatus")]
-    pub desired_status: String,
+    pub desired_status: Str,
     /// Why.
     #[serde(rename = "DesiredDescription")]
     pub desired_description: String,
@@ -86,7 +87,7 @@ pub struct Allocation {
     pub desired_transition: DesiredTransition,
     /// `pending`, `running`, `complete`, `failed`, `lost` or `unknown`.
     #[serde(rename = "ClientStatus")]
-    pub client_status: String,
+    pub client_status: Str,
     /// Why.
     #[serde(rename = "ClientDescription")]
     pub client_description: String,

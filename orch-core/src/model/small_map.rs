@@ -6,24 +6,70 @@
 //! exactly what it contains, keeps keys in order (so iteration, equality and the
 //! serialized form are those of a `BTreeMap`: a map in key order, byte-identical in JSON
 //! and postcard), and is as fast for the handful of keys it is used with.
+//!
+//! The entries sit behind an `Arc`, copied on the first write to a shared map: every
+//! placement of an evaluation starts from the same pool-wide metrics, and allocations
+//! of one group usually reserve identical resources, so a million allocations share
+//! these maps instead of each holding its own copy (8 bytes inline, empty allocates
+//! nothing).
 
 use std::borrow::Borrow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{Deserialize, Deserializer};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-/// A map kept as a vector of entries sorted by key.
-#[derive(Clone, PartialEq, Eq)]
+/// A map kept as a vector of entries sorted by key, shared until written.
 pub struct SmallMap<K, V> {
-    entries: Vec<(K, V)>,
+    /// `None` when empty; never `Some` of an empty vector after a write.
+    entries: Option<Arc<Vec<(K, V)>>>,
 }
+
+impl<K, V> Clone for SmallMap<K, V> {
+    fn clone(&self) -> Self {
+        SmallMap {
+            entries: self.entries.clone(),
+        }
+    }
+}
+
+impl<K: PartialEq, V: PartialEq> PartialEq for SmallMap<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.entries, &other.entries) {
+            (Some(a), Some(b)) if Arc::ptr_eq(a, b) => true,
+            _ => self.slice() == other.slice(),
+        }
+    }
+}
+
+impl<K: Eq, V: Eq> Eq for SmallMap<K, V> {}
 
 impl<K, V> Default for SmallMap<K, V> {
     fn default() -> Self {
-        SmallMap {
-            entries: Vec::new(),
+        SmallMap { entries: None }
+    }
+}
+
+impl<K, V> SmallMap<K, V> {
+    fn slice(&self) -> &[(K, V)] {
+        self.entries.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether two maps share their entries (so are equal without comparing them).
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        match (&self.entries, &other.entries) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
         }
+    }
+}
+
+impl<K: Clone, V: Clone> SmallMap<K, V> {
+    /// The entries, to change: copied first when shared.
+    fn vec_mut(&mut self) -> &mut Vec<(K, V)> {
+        Arc::make_mut(self.entries.get_or_insert_with(Default::default))
     }
 }
 
@@ -37,7 +83,7 @@ impl<K: Ord, V> SmallMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        self.entries.binary_search_by(|(k, _)| k.borrow().cmp(key))
+        self.slice().binary_search_by(|(k, _)| k.borrow().cmp(key))
     }
 
     /// The value of `key`.
@@ -45,15 +91,7 @@ impl<K: Ord, V> SmallMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        self.find(key).ok().map(|i| &self.entries[i].1)
-    }
-
-    /// The value of `key`, to change.
-    pub fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-    {
-        self.find(key).ok().map(|i| &mut self.entries[i].1)
+        self.find(key).ok().map(|i| &self.slice()[i].1)
     }
 
     /// Whether `key` has a value.
@@ -63,13 +101,24 @@ impl<K: Ord, V> SmallMap<K, V> {
     {
         self.find(key).is_ok()
     }
+}
+
+impl<K: Ord + Clone, V: Clone> SmallMap<K, V> {
+    /// The value of `key`, to change.
+    pub fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
+        let i = self.find(key).ok()?;
+        Some(&mut self.vec_mut()[i].1)
+    }
 
     /// Sets the value of `key`, returning the old one.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         match self.find(&key) {
-            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Ok(i) => Some(std::mem::replace(&mut self.vec_mut()[i].1, value)),
             Err(i) => {
-                self.entries.insert(i, (key, value));
+                self.vec_mut().insert(i, (key, value));
                 None
             }
         }
@@ -80,7 +129,12 @@ impl<K: Ord, V> SmallMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        self.find(key).ok().map(|i| self.entries.remove(i).1)
+        let i = self.find(key).ok()?;
+        let v = self.vec_mut().remove(i).1;
+        if self.slice().is_empty() {
+            self.entries = None;
+        }
+        Some(v)
     }
 
     /// The value of `key`, inserted from `make` first if missing.
@@ -88,52 +142,56 @@ impl<K: Ord, V> SmallMap<K, V> {
         let i = match self.find(&key) {
             Ok(i) => i,
             Err(i) => {
-                self.entries.insert(i, (key, make()));
+                self.vec_mut().insert(i, (key, make()));
                 i
             }
         };
-        &mut self.entries[i].1
+        &mut self.vec_mut()[i].1
+    }
+
+    /// Values in key order, to change.
+    pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut V> + ExactSizeIterator {
+        let entries: &mut [(K, V)] = match self.entries {
+            Some(_) => self.vec_mut(),
+            None => &mut [],
+        };
+        entries.iter_mut().map(|(_, v)| v)
     }
 }
 
 impl<K, V> SmallMap<K, V> {
     /// Entries in key order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.slice().iter().map(|(k, v)| (k, v))
     }
 
     /// Keys in order.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator {
-        self.entries.iter().map(|(k, _)| k)
+        self.slice().iter().map(|(k, _)| k)
     }
 
     /// Values in key order.
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator {
-        self.entries.iter().map(|(_, v)| v)
-    }
-
-    /// Values in key order, to change.
-    pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut V> + ExactSizeIterator {
-        self.entries.iter_mut().map(|(_, v)| v)
+        self.slice().iter().map(|(_, v)| v)
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.slice().len()
     }
 
     /// Whether the map is empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.slice().is_empty()
     }
 
     /// Removes every entry.
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.entries = None;
     }
 }
 
-impl<K: Ord, V> FromIterator<(K, V)> for SmallMap<K, V> {
+impl<K: Ord + Clone, V: Clone> FromIterator<(K, V)> for SmallMap<K, V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut m = SmallMap::new();
         m.extend(iter);
@@ -141,7 +199,7 @@ impl<K: Ord, V> FromIterator<(K, V)> for SmallMap<K, V> {
     }
 }
 
-impl<K: Ord, V> Extend<(K, V)> for SmallMap<K, V> {
+impl<K: Ord + Clone, V: Clone> Extend<(K, V)> for SmallMap<K, V> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         for (k, v) in iter {
             self.insert(k, v);
@@ -149,7 +207,7 @@ impl<K: Ord, V> Extend<(K, V)> for SmallMap<K, V> {
     }
 }
 
-impl<K: Ord, V, const N: usize> From<[(K, V); N]> for SmallMap<K, V> {
+impl<K: Ord + Clone, V: Clone, const N: usize> From<[(K, V); N]> for SmallMap<K, V> {
     fn from(entries: [(K, V); N]) -> Self {
         entries.into_iter().collect()
     }
@@ -160,16 +218,19 @@ impl<'a, K, V> IntoIterator for &'a SmallMap<K, V> {
     type IntoIter = std::iter::Map<std::slice::Iter<'a, (K, V)>, fn(&'a (K, V)) -> (&'a K, &'a V)>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.slice().iter().map(|(k, v)| (k, v))
     }
 }
 
-impl<K, V> IntoIterator for SmallMap<K, V> {
+impl<K: Clone, V: Clone> IntoIterator for SmallMap<K, V> {
     type Item = (K, V);
     type IntoIter = std::vec::IntoIter<(K, V)>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+        self.entries
+            .map(|a| Arc::try_unwrap(a).unwrap_or_else(|shared| (*shared).clone()))
+            .unwrap_or_default()
+            .into_iter()
     }
 }
 
@@ -194,8 +255,8 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for SmallMap<K, V> {
 
 impl<K: Serialize, V: Serialize> Serialize for SmallMap<K, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.entries.len()))?;
-        for (k, v) in &self.entries {
+        let mut m = s.serialize_map(Some(self.len()))?;
+        for (k, v) in self.slice() {
             m.serialize_entry(k, v)?;
         }
         m.end()
@@ -206,8 +267,9 @@ impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> Deserialize<'de> for S
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // Through a BTreeMap: the same duplicate-key rule (the last wins) and order.
         let map = std::collections::BTreeMap::<K, V>::deserialize(d)?;
+        let entries: Vec<(K, V)> = map.into_iter().collect();
         Ok(SmallMap {
-            entries: map.into_iter().collect(),
+            entries: (!entries.is_empty()).then(|| Arc::new(entries)),
         })
     }
 }

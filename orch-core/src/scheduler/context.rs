@@ -87,7 +87,7 @@ impl<'s> PlanContext<'s> {
             self.superseded.insert(alloc.id.clone(), update);
         } else {
             self.removed
-                .entry(alloc.node_id.clone())
+                .entry(alloc.node_id.to_string())
                 .or_default()
                 .add(&alloc.usage());
             self.touch(&alloc.node_id);
@@ -108,14 +108,14 @@ impl<'s> PlanContext<'s> {
         if !self.leaving.remove(&alloc.id) {
             return;
         }
-        if let Some(r) = self.removed.get_mut(&alloc.node_id) {
+        if let Some(r) = self.removed.get_mut(alloc.node_id.as_str()) {
             r.sub(&alloc.usage());
         }
         self.touch(&alloc.node_id);
-        if let Some(list) = self.plan.node_update.get_mut(&alloc.node_id) {
+        if let Some(list) = self.plan.node_update.get_mut(alloc.node_id.as_str()) {
             list.retain(|s| s.alloc_id != alloc.id);
             if list.is_empty() {
-                self.plan.node_update.remove(&alloc.node_id);
+                self.plan.node_update.remove(alloc.node_id.as_str());
             }
         }
         if let Some(update) = self.superseded.remove(&alloc.id) {
@@ -136,7 +136,7 @@ impl<'s> PlanContext<'s> {
         if list.is_empty() {
             self.plan.node_allocation.remove(&node);
         }
-        if let Some(a) = self.added.get_mut(&update.node_id) {
+        if let Some(a) = self.added.get_mut(update.node_id.as_str()) {
             a.sub(&update.usage());
         }
         self.touch(&update.node_id);
@@ -149,13 +149,13 @@ impl<'s> PlanContext<'s> {
             return;
         }
         self.removed
-            .entry(alloc.node_id.clone())
+            .entry(alloc.node_id.to_string())
             .or_default()
             .add(&alloc.usage());
         self.touch(&alloc.node_id);
         self.plan
             .node_preemptions
-            .entry(alloc.node_id.clone())
+            .entry(alloc.node_id.to_string())
             .or_default()
             .push(AllocPreemption {
                 alloc_id: alloc.id.clone(),
@@ -169,7 +169,7 @@ impl<'s> PlanContext<'s> {
             && self.leaving.insert(alloc.id.clone())
         {
             self.removed
-                .entry(old.node_id.clone())
+                .entry(old.node_id.to_string())
                 .or_default()
                 .add(&old.usage());
             self.touch(&old.node_id);
@@ -181,10 +181,13 @@ impl<'s> PlanContext<'s> {
     /// looking for an older version of it (a lookup in every allocation of the cluster).
     pub fn place_new(&mut self, alloc: Allocation) {
         self.touch(&alloc.node_id);
-        self.added
-            .entry(alloc.node_id.clone())
-            .or_default()
-            .add(&alloc.usage());
+        let usage = alloc.usage();
+        match self.added.get_mut(alloc.node_id.as_str()) {
+            Some(u) => u.add(&usage),
+            None => {
+                self.added.insert(alloc.node_id.to_string(), usage);
+            }
+        }
         self.plan.append_alloc(alloc);
     }
 

@@ -33,13 +33,25 @@ pub fn schedule(
     let batch = job.map_or(eval.eval_type == job_type::BATCH, |j| {
         j.job_type == job_type::BATCH
     });
-    let existing: Vec<_> = state
-        .allocs_by_job(&eval.namespace, &eval.job_id)
-        .into_iter()
-        .cloned()
-        .collect();
+    // By reference: an evaluation of a big job reads its allocations, it does not copy
+    // them (churn evaluates many such jobs for a few lost allocations each).
+    let existing: Vec<&Allocation> = state.allocs_by_job(&eval.namespace, &eval.job_id);
     let (tainted, missing) = tainted_nodes(state, existing.iter().map(|a| a.node_id.as_str()));
-    let alloc_job = |a: &Allocation| state.alloc_job(a);
+    // The job's allocations span a few versions: each version's spec is looked up once
+    // (a look-up builds its key from two strings), not once per allocation.
+    let specs: std::cell::RefCell<Vec<(u64, Option<&Job>)>> = Default::default();
+    let alloc_job = |a: &Allocation| {
+        let known = specs
+            .borrow()
+            .iter()
+            .find(|(v, _)| *v == a.job_version)
+            .map(|s| s.1);
+        known.unwrap_or_else(|| {
+            let spec = state.alloc_job(a);
+            specs.borrow_mut().push((a.job_version, spec));
+            spec
+        })
+    };
     let results = reconcile::reconcile(ReconcileInput {
         job,
         existing: &existing,
@@ -63,7 +75,7 @@ pub fn schedule(
         ..Plan::default()
     };
     let mut ctx = PlanContext::new(state, &eval.namespace, &eval.job_id, plan);
-    let by_id: BTreeMap<&str, &Allocation> = existing.iter().map(|a| (a.id.as_str(), a)).collect();
+    let by_id: BTreeMap<&str, &Allocation> = existing.iter().map(|a| (a.id.as_str(), *a)).collect();
     apply_reconciled(&mut ctx, &results, &by_id, now);
 
     let mut failures = Failures::default();

@@ -9,7 +9,7 @@ use super::plan::Plan;
 use super::select::{Choice, Placer};
 use crate::model::{
     AllocDeploymentStatus, Allocation, AllocationMetric, Evaluation, Job, RescheduleTracker,
-    TaskGroup, client_status, desired_status, eval_status, trigger,
+    TaskGroup, eval_status, trigger,
 };
 
 /// The result of processing one evaluation: a plan to submit, and the evaluation's own
@@ -93,20 +93,37 @@ pub fn place_on(
         return Err(Box::new(metrics));
     };
     metrics.score_meta_data.clear();
+    let (node_id, node_name) = ctx
+        .state
+        .node_table()
+        .shared_names(&choice.node.id)
+        .cloned()
+        .unwrap_or_else(|| {
+            (
+                choice.node.id.as_str().into(),
+                choice.node.name.as_str().into(),
+            )
+        });
+    let names = &mut placer.shared;
+    let resources = names.share_resources(resources);
     let alloc = Allocation {
         id,
-        namespace: job.namespace.clone(),
-        eval_id: ctx.plan.eval_id.clone(),
+        namespace: names.namespace.clone(),
+        eval_id: names.eval(&ctx.plan.eval_id),
         name: spec.name,
-        node_id: choice.node.id.clone(),
-        node_name: choice.node.name.clone(),
-        job_id: job.id.clone(),
+        node_id,
+        node_name,
+        job_id: names.job_id.clone(),
         job: None,
-        task_group: tg.name.clone(),
+        task_group: names
+            .groups
+            .get(gi)
+            .cloned()
+            .unwrap_or_else(|| tg.name.as_str().into()),
         allocated_resources: resources,
         metrics: Some(metrics),
-        desired_status: desired_status::RUN.into(),
-        client_status: client_status::PENDING.into(),
+        desired_status: names.run.clone(),
+        client_status: names.pending.clone(),
         deployment_id: spec.deployment_id.unwrap_or_default(),
         deployment_status: spec.canary.then(|| AllocDeploymentStatus {
             canary: true,

@@ -47,10 +47,14 @@ impl Plan {
 
     /// Adds a placement or in-place update.
     pub fn append_alloc(&mut self, alloc: Allocation) {
-        self.node_allocation
-            .entry(alloc.node_id.clone())
-            .or_default()
-            .push(alloc);
+        // Most placements go to a node the plan already uses: no key copied for those.
+        match self.node_allocation.get_mut(alloc.node_id.as_str()) {
+            Some(v) => v.push(alloc),
+            None => {
+                self.node_allocation
+                    .insert(alloc.node_id.to_string(), vec![alloc]);
+            }
+        }
     }
 
     /// Adds a stop.

@@ -77,7 +77,7 @@ impl QuotaBudget {
             .map(|s| s.alloc_id.as_str())
             .collect();
         for a in plan.node_allocation.values().flatten() {
-            if self.namespaces.contains(&a.namespace) && !stopped.contains(a.id.as_str()) {
+            if self.namespaces.contains(a.namespace.as_str()) && !stopped.contains(a.id.as_str()) {
                 self.used.add(&a.quota_usage());
             }
         }
@@ -86,7 +86,7 @@ impl QuotaBudget {
     /// Takes a stored allocation's use out (it stops, or is replaced by a new version).
     pub fn release_stored(&mut self, state: &StateStore, alloc_id: &str) {
         if let Some(a) = state.alloc_stub(alloc_id)
-            && self.namespaces.contains(&a.namespace)
+            && self.namespaces.contains(a.namespace.as_str())
         {
             self.used.sub(&a.quota_usage());
         }
@@ -177,13 +177,13 @@ fn node_delta(
     let (mut add, mut free) = (QuotaResources::default(), QuotaResources::default());
     for id in leaving {
         if let Some(a) = state.alloc_stub(id)
-            && budget.namespaces.contains(&a.namespace)
+            && budget.namespaces.contains(a.namespace.as_str())
         {
             free.add(&a.quota_usage());
         }
     }
     for a in placed.filter(|a| !stopped.contains(a.id.as_str())) {
-        if budget.namespaces.contains(&a.namespace) {
+        if budget.namespaces.contains(a.namespace.as_str()) {
             add.add(&a.quota_usage());
         }
     }

@@ -64,7 +64,7 @@ pub fn schedule(
             .filter(|a| a.client_status == client_status::COMPLETE && a.job_version == job.version)
         {
             present
-                .entry((a.node_id.clone(), a.task_group.clone()))
+                .entry((a.node_id.to_string(), a.task_group.to_string()))
                 .or_insert(a);
         }
     }
@@ -129,7 +129,7 @@ fn review_existing<'s>(
             ctx.stop(a, why, status);
             continue;
         }
-        if present.contains_key(&(a.node_id.clone(), a.task_group.clone())) {
+        if present.contains_key(&(a.node_id.to_string(), a.task_group.to_string())) {
             ctx.stop(a, describe::NOT_NEEDED, None); // A duplicate on this node.
             continue;
         }
@@ -144,7 +144,7 @@ fn review_existing<'s>(
             updated.modify_time = now;
             ctx.place(updated);
         }
-        present.insert((a.node_id.clone(), a.task_group.clone()), a);
+        present.insert((a.node_id.to_string(), a.task_group.to_string()), a);
     }
     (present, replace)
 }
@@ -158,9 +158,9 @@ fn stop_reason(
     tainted: &BTreeMap<String, Node>,
     missing: &BTreeSet<String>,
 ) -> Option<&'static str> {
-    let node_gone = missing.contains(&a.node_id)
+    let node_gone = missing.contains(a.node_id.as_str())
         || tainted
-            .get(&a.node_id)
+            .get(a.node_id.as_str())
             .is_some_and(|n| n.status == node_status::DOWN);
     if node_gone {
         return Some(describe::LOST);
@@ -169,7 +169,7 @@ fn stop_reason(
     // left (or at the deadline), so they stop when marked, not when the drain begins.
     let draining = a.desired_transition.migrate == Some(true)
         && tainted
-            .get(&a.node_id)
+            .get(a.node_id.as_str())
             .and_then(|n| n.drain_strategy.as_ref())
             .is_some_and(|d| !d.ignore_system_jobs);
     if job.group(&a.task_group).is_none() {

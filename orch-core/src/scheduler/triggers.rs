@@ -19,7 +19,7 @@ pub fn node_update_evals(
         .allocs_by_node(node_id)
         .into_iter()
         .filter(|a| !a.terminal())
-        .map(|a| (a.namespace.clone(), a.job_id.clone()))
+        .map(|a| (a.namespace.to_string(), a.job_id.to_string()))
         .collect();
     for j in state.jobs() {
         if (j.job_type == job_type::SYSTEM || j.job_type == job_type::SYSBATCH)

@@ -135,7 +135,11 @@ fn check_node(state: &StateStore, plan: &Plan, node_id: &str) -> Result<(), Stri
     let node = state
         .node(node_id)
         .ok_or_else(|| format!("node {node_id} does not exist"))?;
-    let adds_new = placing.iter().any(|a| state.alloc_stub(&a.id).is_none());
+    // A placement the state never committed has `CreateIndex` 0 (the store sets it):
+    // taken as new without a look-up. Wrongly so only for a stored allocation sent
+    // back with a zero index, and then the checks below are stricter, never looser.
+    let is_new = |a: &Allocation| a.create_index == 0 || state.alloc_stub(&a.id).is_none();
+    let adds_new = placing.iter().any(is_new);
     if node.status != node_status::READY {
         return Err(format!(
             "node {node_id} is {} and cannot take allocations",
@@ -163,7 +167,12 @@ fn check_node(state: &StateStore, plan: &Plan, node_id: &str) -> Result<(), Stri
             .flatten()
             .map(|p| p.alloc_id.as_str()),
     );
-    leaving.extend(placing.iter().map(|a| a.id.as_str()));
+    leaving.extend(
+        placing
+            .iter()
+            .filter(|a| a.create_index != 0)
+            .map(|a| a.id.as_str()),
+    );
     let mut used = state.node_usage(node_id);
     for id in &leaving {
         if let Some(a) = state.alloc_stub(id).filter(|a| a.node_id == node_id) {

@@ -352,7 +352,9 @@ impl Cluster {
         let ids: Vec<String> = self
             .state
             .allocs()
-            .filter(|a| !a.terminal() && batch.contains(&(a.namespace.clone(), a.job_id.clone())))
+            .filter(|a| {
+                !a.terminal() && batch.contains(&(a.namespace.to_string(), a.job_id.to_string()))
+            })
             .map(|a| a.id.clone())
             .collect();
         self.client_update(&ids, client_status::COMPLETE)
@@ -398,7 +400,7 @@ impl Cluster {
             let nodes: BTreeSet<String> = alloc_ids
                 .iter()
                 .filter_map(|id| self.state.alloc_stub(id))
-                .map(|a| a.node_id.clone())
+                .map(|a| a.node_id.to_string())
                 .collect();
             self.quota_freed(alloc_ids.iter().map(String::as_str))?;
             self.capacity_freed(nodes)?;
@@ -414,7 +416,7 @@ impl Cluster {
     ) -> Result<(), SimError> {
         let namespaces: BTreeSet<String> = alloc_ids
             .filter_map(|id| self.state.alloc_stub(id))
-            .map(|a| a.namespace.clone())
+            .map(|a| a.namespace.to_string())
             .collect();
         let peers = self
             .state

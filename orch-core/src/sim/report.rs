@@ -113,7 +113,7 @@ impl Cluster {
             .filter(|a| !a.terminal())
         {
             report.fits += 1;
-            *report.by_node.entry(a.node_id.clone()).or_default() += 1;
+            *report.by_node.entry(a.node_id.to_string()).or_default() += 1;
         }
         report.limit = trial
             .failures(&probe.namespace, &probe.id)

@@ -13,7 +13,9 @@ use super::{
     AllocClientUpdate, AllocDesiredTransitionUpdate, AllocPreemption, AllocStop, ApplyPlanResults,
     DeploymentUpdate, JobVersionKey, Response, StateError, StateStore, key,
 };
-use crate::model::{Allocation, Deployment, Job, client_status, deployment_status, desired_status};
+use crate::model::{
+    Allocation, Deployment, Job, Str, client_status, deployment_status, desired_status,
+};
 
 fn validate_client_status(alloc_id: &str, status: &str) -> Result<(), StateError> {
     if client_status::ALL.contains(&status) {
@@ -179,6 +181,7 @@ impl StateStore {
         // A plan's allocations are nearly always of one job version: look its spec up
         // (and stage it) once, not once per allocation.
         let mut last_spec: Option<(JobVersionKey, &Job)> = None;
+        let mut shared = SharedFields::default();
         for mut a in allocs {
             if let Some(job) = a.job.take() {
                 a.job_version = job.version;
@@ -195,8 +198,9 @@ impl StateStore {
             };
             let old = self.allocs.get(&super::Id::new(&a.id)).map(|o| &**o);
             self.prepare_placement(&mut a, spec, old, index, now)?;
+            shared.share(&mut a);
             if fresh {
-                let spec_key = (a.namespace.clone(), a.job_id.clone(), a.job_version);
+                let spec_key = (a.namespace.to_string(), a.job_id.to_string(), a.job_version);
                 if !self.alloc_jobs.contains_key(&spec_key) {
                     ch.alloc_jobs.insert(spec_key.clone(), spec.clone());
                 }
@@ -226,7 +230,7 @@ impl StateStore {
         let node = self
             .nodes
             .get(&a.node_id)
-            .ok_or_else(|| StateError::NodeNotFound(a.node_id.clone()))?;
+            .ok_or_else(|| StateError::NodeNotFound(a.node_id.to_string()))?;
         if spec.group(&a.task_group).is_none() {
             return Err(StateError::Invalid(format!(
                 "allocation {:?} is for task group {:?}, which job {:?} version {} does not have; place allocations for the job's groups",
@@ -234,15 +238,22 @@ impl StateStore {
             )));
         }
         if a.desired_status.is_empty() {
-            a.desired_status = desired_status::RUN.to_string();
+            a.desired_status = desired_status::RUN.into();
         }
         validate_desired_status(&a.id, &a.desired_status)?;
         if a.client_status.is_empty() {
-            a.client_status = client_status::PENDING.to_string();
+            a.client_status = client_status::PENDING.into();
         }
         validate_client_status(&a.id, &a.client_status)?;
-        if a.node_name.is_empty() {
-            a.node_name.clone_from(&node.name);
+        if let Some((id, name)) = self.nodes.shared_names(&a.node_id) {
+            a.node_id.share(id);
+            if a.node_name.is_empty() {
+                a.node_name = name.clone();
+            } else {
+                a.node_name.share(name);
+            }
+        } else if a.node_name.is_empty() {
+            a.node_name = node.name.as_str().into();
         }
         match old {
             Some(o) => {
@@ -286,10 +297,10 @@ impl StateStore {
             let a = ch
                 .alloc_mut(self, &s.alloc_id)
                 .ok_or_else(|| StateError::AllocNotFound(s.alloc_id.clone()))?;
-            a.desired_status = desired_status::STOP.to_string();
+            a.desired_status = desired_status::STOP.into();
             a.desired_description = s.desired_description;
             if let Some(cs) = s.client_status {
-                a.client_status = cs;
+                a.client_status = cs.into();
             }
             a.alloc_modify_index = index;
             a.modify_time = now;
@@ -298,7 +309,7 @@ impl StateStore {
             let a = ch
                 .alloc_mut(self, &p.alloc_id)
                 .ok_or_else(|| StateError::AllocNotFound(p.alloc_id.clone()))?;
-            a.desired_status = desired_status::EVICT.to_string();
+            a.desired_status = desired_status::EVICT.into();
             a.desired_description = format!("Preempted by alloc ID {}", p.preempted_by);
             a.preempted_by_allocation = p.preempted_by;
             a.alloc_modify_index = index;
@@ -335,8 +346,8 @@ impl StateStore {
                 .allocs
                 .get(&super::Id::new(&u.id))
                 .ok_or_else(|| StateError::AllocNotFound(u.id.clone()))?;
-            let mut a = old.clone();
-            a.client_status = u.client_status;
+            let mut a = (**old).clone();
+            a.client_status = u.client_status.into();
             a.client_description = u.client_description;
             a.task_states = u.task_states;
             if let Some(mut ds) = u.deployment_status {
@@ -346,7 +357,7 @@ impl StateStore {
             }
             a.modify_time = c.now;
             self.track_deployment(&mut ch, Some(old), &a);
-            ch.allocs.insert(a.id.clone(), Some(*a));
+            ch.allocs.insert(a.id.clone(), Some(a));
         }
         self.stage_evals(&mut ch, c.evals)?;
         Ok((ch, Response::default()))
@@ -380,3 +391,33 @@ impl StateStore {
 
 #[cfg(test)]
 mod tests;
+
+/// The strings the allocations of one plan repeat (namespace, job, group, evaluation,
+/// statuses), kept once: each allocation takes the previous one's text when equal, so
+/// a plan decoded from the log stores one copy of each however many it places.
+#[derive(Default)]
+struct SharedFields(Option<[Str; 6]>);
+
+impl SharedFields {
+    fn share(&mut self, a: &mut Allocation) {
+        let fields = [
+            &mut a.namespace,
+            &mut a.job_id,
+            &mut a.task_group,
+            &mut a.eval_id,
+            &mut a.desired_status,
+            &mut a.client_status,
+        ];
+        match &mut self.0 {
+            Some(last) => {
+                for (field, seen) in fields.into_iter().zip(last.iter_mut()) {
+                    field.share(seen);
+                    if !field.ptr_eq(seen) {
+                        seen.clone_from(field);
+                    }
+                }
+            }
+            None => self.0 = Some(fields.map(|f| f.clone())),
+        }
+    }
+}

@@ -136,7 +136,7 @@ pub(super) fn id_index_remove<K: Ord>(index: &mut BTreeMap<K, BTreeSet<Id>>, k: 
 /// [`overlay_mut`] over the store's allocations, keyed by [`Id`].
 fn overlay_mut_id<'a>(
     over: &'a mut BTreeMap<String, Option<Allocation>>,
-    base: &BTreeMap<Id, Box<Allocation>>,
+    base: &BTreeMap<Id, std::sync::Arc<Allocation>>,
     id: &str,
 ) -> Option<&'a mut Allocation> {
     if !over.contains_key(id) {
@@ -197,15 +197,21 @@ impl StateStore {
         index_insert(&mut self.evals_by_job, job, id);
     }
 
-    pub(super) fn index_alloc(&mut self, a: &Allocation) {
-        self.allocs_by_modify
-            .insert((a.modify_index, Id::new(&a.id)));
+    /// Files a stored allocation (of job `job`) in the derived indexes and its node's
+    /// live set.
+    pub(super) fn index_alloc(&mut self, a: &std::sync::Arc<Allocation>, job: &JobKey) {
+        let id = Id::new(&a.id);
+        self.allocs_by_modify.insert((a.modify_index, id.clone()));
         let usage = a.usage();
         if usage != crate::model::Usage::default() {
-            let priority = self
-                .alloc_jobs
-                .get(&(a.namespace.clone(), a.job_id.clone(), a.job_version))
-                .map(|j| j.priority);
+            // The spec's priority: the job's current version is nearly always the one.
+            let priority = match self.jobs.get(job) {
+                Some(j) if j.version == a.job_version => Some(j.priority),
+                _ => self
+                    .alloc_jobs
+                    .get(&(a.namespace.to_string(), a.job_id.to_string(), a.job_version))
+                    .map(|j| j.priority),
+            };
             let live = super::LiveAlloc {
                 id: a.id.as_str().into(),
                 usage,
@@ -214,7 +220,14 @@ impl StateStore {
             self.nodes.add_live(&a.node_id, live);
         }
         id_index_insert(&mut self.allocs_by_node, Id::new(&a.node_id), &a.id);
-        id_index_insert(&mut self.allocs_by_job, key(&a.namespace, &a.job_id), &a.id);
+        match self.allocs_by_job.get_mut(job) {
+            Some(m) => m.insert(id, std::sync::Arc::clone(a)),
+            None => self
+                .allocs_by_job
+                .entry(job.clone())
+                .or_default()
+                .insert(id, std::sync::Arc::clone(a)),
+        };
         id_index_insert(&mut self.allocs_by_eval, Id::new(&a.eval_id), &a.id);
     }
 
@@ -264,12 +277,7 @@ impl StateStore {
         }
         let k = key(&job.namespace, &job.id);
         // Lazily: the first live allocation decides, so a big job costs one lookup.
-        let allocs = self
-            .allocs_by_job
-            .get(&k)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.allocs.get(id));
+        let allocs = self.job_allocs(&k);
         let mut has_alloc = false;
         for a in allocs.filter(|a| a.create_index >= job.create_index) {
             has_alloc = true;

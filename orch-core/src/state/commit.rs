@@ -3,6 +3,7 @@
 //! allocation needs, table indexes). Infallible by design: everything that can be
 //! refused was refused while the change set was built (`changes`).
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -225,42 +226,72 @@ impl StateStore {
         index: u64,
         allocs: BTreeMap<String, Option<Allocation>>,
     ) {
+        // A plan's allocations are nearly all of one job: its key is built once, not
+        // (as two strings) for every index an allocation goes into.
+        let mut job = JobKeyCache::default();
         for (id, alloc) in allocs {
             log.dirty.insert(table::ALLOCS);
-            let old = self.allocs.remove(&Id::new(&id));
-            if let Some(o) = &old {
-                self.unindex_alloc(o, &id);
-                log.touched.insert(key(&o.namespace, &o.job_id));
-                log.spec_refs
-                    .insert((o.namespace.clone(), o.job_id.clone(), o.job_version));
-            }
-            match alloc {
+            let k = Id::new(&id);
+            let (old, new) = match alloc {
                 Some(mut a) => {
                     a.job = None;
-                    a.create_index = old.as_ref().map_or(index, |o| o.create_index);
                     a.modify_index = index;
-                    self.index_alloc(&a);
-                    log.touched.insert(key(&a.namespace, &a.job_id));
-                    log.changed.allocs.push(id.clone());
-                    self.allocs.insert(Id::new(&id), Box::new(a));
-                }
-                None => {
-                    if let Some(o) = old {
-                        log.collected.insert(key(&o.namespace, &o.job_id));
+                    // One search of the (big) map, whether the allocation is new or not.
+                    match self.allocs.entry(k) {
+                        Entry::Vacant(v) => {
+                            a.create_index = index;
+                            let a = Arc::new(a);
+                            v.insert(Arc::clone(&a));
+                            (None, Some(a))
+                        }
+                        Entry::Occupied(mut o) => {
+                            a.create_index = o.get().create_index;
+                            let a = Arc::new(a);
+                            (Some(o.insert(Arc::clone(&a))), Some(a))
+                        }
                     }
                 }
+                None => (self.allocs.remove(&k), None),
+            };
+            if let Some(o) = &old {
+                let jk = job.key(o);
+                self.unindex_alloc(o, &id, jk);
+                if !log.touched.contains(jk) {
+                    log.touched.insert(jk.clone());
+                }
+                log.spec_refs.insert((
+                    o.namespace.to_string(),
+                    o.job_id.to_string(),
+                    o.job_version,
+                ));
+                if new.is_none() {
+                    log.collected.insert(jk.clone());
+                }
+            }
+            if let Some(a) = new {
+                let jk = job.key(&a).clone();
+                self.index_alloc(&a, &jk);
+                if !log.touched.contains(&jk) {
+                    log.touched.insert(jk);
+                }
+                log.changed.allocs.push(id);
             }
         }
     }
 
     /// Takes a stored allocation out of the indexes and its node's live set.
-    fn unindex_alloc(&mut self, o: &Allocation, id: &str) {
+    fn unindex_alloc(&mut self, o: &Allocation, id: &str, job: &JobKey) {
         self.allocs_by_modify.remove(&(o.modify_index, Id::new(id)));
         if o.usage() != crate::model::Usage::default() {
             self.nodes.remove_live(&o.node_id, id);
         }
         id_index_remove(&mut self.allocs_by_node, &Id::new(&o.node_id), id);
-        id_index_remove(&mut self.allocs_by_job, &key(&o.namespace, &o.job_id), id);
+        if let Some(allocs) = self.allocs_by_job.get_mut(job) {
+            allocs.remove(&Id::new(id));
+            if allocs.is_empty() {
+                self.allocs_by_job.remove(job);
+            }
+        }
         id_index_remove(&mut self.allocs_by_eval, &Id::new(&o.eval_id), id);
     }
 
@@ -268,11 +299,7 @@ impl StateStore {
     fn drop_unused_specs(&mut self, spec_refs: BTreeSet<JobVersionKey>) {
         for (ns, job_id, version) in spec_refs {
             let k = key(&ns, &job_id);
-            let used = self.allocs_by_job.get(&k).is_some_and(|ids| {
-                ids.iter()
-                    .filter_map(|id| self.allocs.get(id))
-                    .any(|a| a.job_version == version)
-            });
+            let used = self.job_allocs(&k).any(|a| a.job_version == version);
             if !used {
                 self.alloc_jobs.remove(&(ns, job_id, version));
             }
@@ -314,10 +341,12 @@ impl StateStore {
         alloc_ids_changed: &[String],
         mut services: BTreeMap<String, Option<ServiceRegistration>>,
     ) {
+        // Registrations first: most allocations have none, and a look-up in the
+        // allocation map costs more.
         let ended: Vec<&String> = alloc_ids_changed
             .iter()
-            .filter(|id| self.allocs.get(&Id::new(id)).is_none_or(|a| a.terminal()))
             .filter(|id| self.services_by_alloc.contains_key(*id))
+            .filter(|id| self.allocs.get(&Id::new(id)).is_none_or(|a| a.terminal()))
             .collect();
         for alloc_id in ended {
             for sid in self
@@ -379,5 +408,22 @@ impl StateStore {
                 log.dirty.insert(table::JOB_VERSION);
             }
         }
+    }
+}
+
+/// The job key of the last allocation asked about, rebuilt only when the job changes.
+#[derive(Default)]
+struct JobKeyCache(Option<JobKey>);
+
+impl JobKeyCache {
+    fn key(&mut self, a: &Allocation) -> &JobKey {
+        let fresh = self
+            .0
+            .as_ref()
+            .is_none_or(|(ns, id)| *ns != a.namespace || *id != a.job_id);
+        if fresh {
+            self.0 = Some(key(&a.namespace, &a.job_id));
+        }
+        self.0.get_or_insert_with(|| key(&a.namespace, &a.job_id))
     }
 }

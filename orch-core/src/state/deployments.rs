@@ -64,13 +64,13 @@ impl StateStore {
         }
         let has_group = ch
             .deployment(self, &new.deployment_id)
-            .is_some_and(|d| d.task_groups.contains_key(&new.task_group));
+            .is_some_and(|d| d.task_groups.contains_key(new.task_group.as_str()));
         if !has_group {
             return;
         }
         let Some(state) = ch
             .deployment_mut(self, &new.deployment_id)
-            .and_then(|d| d.task_groups.get_mut(&new.task_group))
+            .and_then(|d| d.task_groups.get_mut(new.task_group.as_str()))
         else {
             return;
         };
@@ -282,14 +282,14 @@ impl StateStore {
                     c.deployment_id
                 )));
             }
-            let mut a = old.clone();
+            let mut a = (**old).clone();
             let ds = a.deployment_status.get_or_insert_with(Default::default);
             ds.healthy = Some(healthy);
             ds.timestamp = Timestamp(c.now);
             ds.modify_index = index;
             a.modify_time = c.now;
             self.track_deployment(&mut ch, Some(old), &a);
-            ch.allocs.insert(a.id.clone(), Some(*a));
+            ch.allocs.insert(a.id.clone(), Some(a));
         }
         if let Some(dm) = ch.deployment_mut(self, &c.deployment_id) {
             dm.modify_time = c.now;

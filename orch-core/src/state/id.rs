@@ -1,59 +1,109 @@
-//! Object IDs kept inline in the store's big maps and indexes.
+//! Object IDs kept compact in the store's big maps and indexes.
 //!
-//! The store keys a million allocations (and their indexes) by 36-byte UUIDs. With
+//! The store keys a million allocations (and their five indexes) by 36-byte UUIDs. With
 //! `String` keys every comparison of a B-tree search follows a pointer to the heap, a
 //! cache miss per comparison once the maps outgrow the cache; and every copy of an ID in
-//! an index is one more heap block. `Id` holds up to 38 bytes inline (any UUID) and
-//! orders exactly as the string does (byte-wise), so the maps iterate in the same order.
+//! an index is one more heap block. An `Id` holds a canonical UUID (lowercase hex,
+//! `8-4-4-4-12`, what orch generates) as its 16 bytes, 24 bytes in all, compared as two
+//! integers; any other ID is kept as a boxed string. Either way it orders exactly as the
+//! string does (byte-wise), so the maps iterate in the same order.
 
 use std::cmp::Ordering;
 use std::fmt;
 
-const INLINE: usize = 38;
-
-/// An ID string, inline when short (UUIDs are), boxed otherwise.
+/// An ID string: a canonical UUID as its 16 bytes, anything else boxed.
 #[derive(Clone)]
 pub struct Id(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    Inline { len: u8, bytes: [u8; INLINE] },
-    Heap(Box<str>),
+    /// A lowercase `8-4-4-4-12` UUID. Its hex digits sort as their values, and the
+    /// dashes sit at fixed places, so the bytes order as the string.
+    Uuid([u8; 16]),
+    Text(Box<str>),
+}
+
+/// Where the dashes of a canonical UUID are.
+const DASHES: [usize; 4] = [8, 13, 18, 23];
+
+/// Where each byte's two hex digits start in a canonical UUID.
+const PAIRS: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+
+/// Each byte's value as a lowercase hex digit, `0xff` for any other byte.
+const HEX_VALUES: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+fn hex_value(c: u8) -> Option<u8> {
+    let v = HEX_VALUES[usize::from(c)];
+    (v != 0xff).then_some(v)
+}
+
+/// The 16 bytes of a canonical lowercase UUID, `None` for any other string.
+fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+    let b = s.as_bytes();
+    if b.len() != 36 || DASHES.iter().any(|&i| b[i] != b'-') {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (byte, &at) in out.iter_mut().zip(&PAIRS) {
+        *byte = hex_value(b[at])? << 4 | hex_value(b[at + 1])?;
+    }
+    Some(out)
+}
+
+/// The canonical text of a UUID's bytes.
+fn format_uuid(u: &[u8; 16]) -> [u8; 36] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'-'; 36];
+    for (byte, &at) in u.iter().zip(&PAIRS) {
+        out[at] = HEX[usize::from(byte >> 4)];
+        out[at + 1] = HEX[usize::from(byte & 0xf)];
+    }
+    out
 }
 
 impl Id {
     /// The key of `s`.
     pub fn new(s: &str) -> Id {
-        if s.len() <= INLINE {
-            let mut bytes = [0u8; INLINE];
-            bytes[..s.len()].copy_from_slice(s.as_bytes());
-            Id(Repr::Inline {
-                len: s.len() as u8,
-                bytes,
-            })
-        } else {
-            Id(Repr::Heap(s.into()))
+        match parse_uuid(s) {
+            Some(u) => Id(Repr::Uuid(u)),
+            None => Id(Repr::Text(s.into())),
         }
     }
 
-    /// The ID as a string.
-    pub fn as_str(&self) -> &str {
-        // Always valid: the bytes came from a `str` and are cut at its length.
-        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
-    }
-
-    /// The ID's bytes (valid UTF-8: they came from a `str`).
-    pub fn as_bytes(&self) -> &[u8] {
+    /// Calls `f` with the ID as a string (formatted on the stack for a UUID).
+    fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         match &self.0 {
-            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            Repr::Heap(s) => s.as_bytes(),
+            Repr::Uuid(u) => {
+                let text = format_uuid(u);
+                // Always valid: ASCII hex digits and dashes.
+                f(std::str::from_utf8(&text).unwrap_or_default())
+            }
+            Repr::Text(s) => f(s),
         }
     }
 }
 
 impl PartialEq for Id {
     fn eq(&self, other: &Self) -> bool {
-        self.as_bytes() == other.as_bytes()
+        // A string has one representation, so different kinds are different IDs.
+        match (&self.0, &other.0) {
+            (Repr::Uuid(a), Repr::Uuid(b)) => a == b,
+            (Repr::Text(a), Repr::Text(b)) => a == b,
+            _ => false,
+        }
     }
 }
 
@@ -67,13 +117,32 @@ impl PartialOrd for Id {
 
 impl Ord for Id {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.as_bytes().cmp(other.as_bytes())
+        match (&self.0, &other.0) {
+            (Repr::Uuid(a), Repr::Uuid(b)) => {
+                let half = |u: &[u8; 16], i: usize| {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(&u[i..i + 8]);
+                    u64::from_be_bytes(w)
+                };
+                half(a, 0)
+                    .cmp(&half(b, 0))
+                    .then_with(|| half(a, 8).cmp(&half(b, 8)))
+            }
+            (Repr::Text(a), Repr::Text(b)) => a.as_bytes().cmp(b.as_bytes()),
+            _ => self.with_str(|a| other.with_str(|b| a.cmp(b))),
+        }
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.with_str(|s| f.write_str(s))
     }
 }
 
 impl fmt::Debug for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&String::from_utf8_lossy(self.as_bytes()), f)
+        self.with_str(|s| fmt::Debug::fmt(s, f))
     }
 }
 

@@ -128,9 +128,11 @@ pub struct StateStore {
     /// looking nodes up by ID on every candidate.
     nodes: NodeTable,
     evals: BTreeMap<String, Evaluation>,
-    /// Boxed: a B-tree node holds eleven values inline, and an allocation is close to a
-    /// kilobyte, so unboxed values cost their slack and every insert moves them.
-    allocs: BTreeMap<Id, Box<Allocation>>,
+    /// Behind an `Arc`: a B-tree node holds eleven values inline, and an allocation is
+    /// close to a kilobyte, so unboxed values cost their slack and every insert moves
+    /// them; shared with `allocs_by_job`, so reading a job's allocations (every
+    /// evaluation does) follows no search of this map per allocation.
+    allocs: BTreeMap<Id, Arc<Allocation>>,
     deployments: BTreeMap<String, Deployment>,
     services: BTreeMap<String, crate::model::ServiceRegistration>,
     periodic_launches: BTreeMap<JobKey, PeriodicLaunch>,
@@ -139,7 +141,8 @@ pub struct StateStore {
     // Derived indexes, rebuilt on restore.
     evals_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     allocs_by_node: BTreeMap<Id, BTreeSet<Id>>,
-    allocs_by_job: BTreeMap<JobKey, BTreeSet<Id>>,
+    /// A job's allocations themselves (the `Arc`s of `allocs`), by ID.
+    allocs_by_job: BTreeMap<JobKey, BTreeMap<Id, Arc<Allocation>>>,
     allocs_by_eval: BTreeMap<Id, BTreeSet<Id>>,
     deployments_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     /// Evaluations and allocations by `(ModifyIndex, ID)`, so watchers (the leader's
@@ -368,8 +371,8 @@ impl StateStore {
     /// The job spec an allocation was placed for (its job ID at its job version).
     pub fn alloc_job(&self, alloc: &Allocation) -> Option<&Job> {
         self.alloc_jobs.get(&(
-            alloc.namespace.clone(),
-            alloc.job_id.clone(),
+            alloc.namespace.to_string(),
+            alloc.job_id.to_string(),
             alloc.job_version,
         ))
     }
@@ -411,7 +414,15 @@ impl StateStore {
 
     /// Allocations of a job ID (any incarnation, without jobs), ordered by ID.
     pub fn allocs_by_job(&self, namespace: &str, job_id: &str) -> Vec<&Allocation> {
-        self.collect_allocs(&self.allocs_by_job, &key(namespace, job_id))
+        self.job_allocs(&key(namespace, job_id)).collect()
+    }
+
+    /// A job's allocations (any incarnation, without jobs), ordered by ID.
+    fn job_allocs(&self, k: &JobKey) -> impl Iterator<Item = &Allocation> {
+        self.allocs_by_job
+            .get(k)
+            .into_iter()
+            .flat_map(|m| m.values().map(|a| &**a))
     }
 
     /// Allocations placed by an evaluation (without jobs), ordered by ID.

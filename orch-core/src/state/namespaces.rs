@@ -190,8 +190,7 @@ impl StateStore {
                 .allocs_by_job
                 .range(key(ns, "")..)
                 .take_while(|((n, _), _)| n == ns)
-                .flat_map(|(_, ids)| ids.iter())
-                .filter_map(|id| self.allocs.get(id));
+                .flat_map(|(_, allocs)| allocs.values());
             for a in allocs {
                 used.add(&a.quota_usage());
             }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::Id;
-use crate::model::{Node, Usage};
+use crate::model::{Node, Str, Usage};
 
 /// Marks a node without a computed class: never cached by class.
 pub const NO_CLASS: u32 = u32::MAX;
@@ -106,11 +106,15 @@ impl Interner {
 /// The state's nodes, by ID and by slot.
 #[derive(Debug, Clone, Default)]
 pub struct NodeTable {
-    by_id: BTreeMap<String, u32>,
+    /// Keyed by [`Id`]: node IDs are UUIDs, compared as integers on every lookup.
+    by_id: BTreeMap<Id, u32>,
     /// Slots in ID order (what `by_id` iterates), kept as a vector so a scan of every
     /// node chases no pointers.
     ordered: Vec<u32>,
     ids: Vec<Id>,
+    /// Each slot's node ID and name as shared strings: every allocation on the node
+    /// refers to these instead of holding copies.
+    names: Vec<(Str, Str)>,
     nodes: Vec<Option<Node>>,
     dense: Vec<Dense>,
     compact: Vec<Compact>,
@@ -143,17 +147,18 @@ impl PartialEq for NodeTable {
 
 impl NodeTable {
     fn slot_for(&mut self, id: &str) -> usize {
-        if let Some(s) = self.by_id.get(id) {
+        let key = Id::new(id);
+        if let Some(s) = self.by_id.get(&key) {
             return *s as usize;
         }
         let s = self.nodes.len();
-        self.by_id.insert(id.to_string(), s as u32);
-        let key = Id::new(id);
+        self.by_id.insert(key.clone(), s as u32);
         let at = self
             .ordered
             .partition_point(|o| self.ids[*o as usize] < key);
         self.ordered.insert(at, s as u32);
         self.ids.push(key);
+        self.names.push((Str::from(id), Str::default()));
         self.nodes.push(None);
         self.dense.push(Dense {
             class: NO_CLASS,
@@ -191,13 +196,16 @@ impl NodeTable {
         d.pool = self.pools.intern(&node.node_pool);
         d.schedulable = node.is_schedulable();
         d.present = true;
+        if self.names[s].1 != node.name {
+            self.names[s].1 = Str::from(node.name.as_str());
+        }
         self.nodes[s] = Some(node);
         self.refresh(s);
     }
 
     /// Removes a node; the usage of allocations still on it stays accounted.
     pub fn remove(&mut self, id: &str) {
-        if let Some(s) = self.by_id.get(id).map(|s| *s as usize) {
+        if let Some(s) = self.by_id.get(&Id::new(id)).map(|s| *s as usize) {
             self.nodes[s] = None;
             self.dense[s].present = false;
             self.dense[s].schedulable = false;
@@ -208,7 +216,7 @@ impl NodeTable {
     /// A node by ID.
     pub fn get(&self, id: &str) -> Option<&Node> {
         self.by_id
-            .get(id)
+            .get(&Id::new(id))
             .and_then(|s| self.nodes[*s as usize].as_ref())
     }
 
@@ -231,7 +239,14 @@ impl NodeTable {
 
     /// The slot of a node ID (also of a removed node whose allocations hold usage).
     pub fn slot(&self, id: &str) -> Option<u32> {
-        self.by_id.get(id).copied()
+        self.by_id.get(&Id::new(id)).copied()
+    }
+
+    /// A node's ID and name as the shared strings allocations on it hold.
+    pub fn shared_names(&self, id: &str) -> Option<&(Str, Str)> {
+        self.by_id
+            .get(&Id::new(id))
+            .and_then(|s| self.names.get(*s as usize))
     }
 
     /// The node in a slot.
@@ -247,7 +262,7 @@ impl NodeTable {
     /// Resources held on a node by its non-terminal allocations.
     pub fn usage(&self, id: &str) -> Usage {
         self.by_id
-            .get(id)
+            .get(&Id::new(id))
             .map_or_else(Usage::default, |s| self.dense[*s as usize].used)
     }
 
@@ -260,7 +275,7 @@ impl NodeTable {
 
     /// Removes an allocation's usage from its node's.
     pub fn sub_usage(&mut self, node_id: &str, u: &Usage) {
-        if let Some(s) = self.by_id.get(node_id).map(|s| *s as usize) {
+        if let Some(s) = self.by_id.get(&Id::new(node_id)).map(|s| *s as usize) {
             self.dense[s].used.sub(u);
             self.refresh(s);
         }
@@ -276,7 +291,7 @@ impl NodeTable {
 
     /// Forgets a live allocation of a node, and its usage.
     pub fn remove_live(&mut self, node_id: &str, alloc_id: &str) {
-        let Some(s) = self.by_id.get(node_id).map(|s| *s as usize) else {
+        let Some(s) = self.by_id.get(&Id::new(node_id)).map(|s| *s as usize) else {
             return;
         };
         if let Some(i) = self.live[s].iter().position(|l| &*l.id == alloc_id) {

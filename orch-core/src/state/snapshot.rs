@@ -160,8 +160,9 @@ impl StateStore {
             store.evals.insert(e.id.clone(), e);
         }
         for a in snap.allocs {
-            store.index_alloc(&a);
-            store.allocs.insert(Id::new(&a.id), Box::new(a));
+            let a = std::sync::Arc::new(a);
+            store.index_alloc(&a, &super::key(&a.namespace, &a.job_id));
+            store.allocs.insert(Id::new(&a.id), a);
         }
         for d in snap.deployments {
             store.index_deployment(&d);

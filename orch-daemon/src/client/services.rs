@@ -146,10 +146,10 @@ fn registration(
             alloc.id, s.name, s.port_label
         ),
         service_name: s.name.clone(),
-        namespace: alloc.namespace.clone(),
+        namespace: alloc.namespace.to_string(),
         node_id: node.id.clone(),
         datacenter: node.datacenter.clone(),
-        job_id: alloc.job_id.clone(),
+        job_id: alloc.job_id.to_string(),
         alloc_id: alloc.id.clone(),
         tags: s.tags.clone(),
         address: if s.address.is_empty() {

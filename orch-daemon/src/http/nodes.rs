@@ -178,7 +178,7 @@ pub async fn evaluate(State(api): Api, Path(id): Path<String>) -> Result<Respons
         let mut jobs: BTreeSet<(String, String)> = s
             .allocs_by_node(&id)
             .into_iter()
-            .map(|a| (a.namespace.clone(), a.job_id.clone()))
+            .map(|a| (a.namespace.to_string(), a.job_id.to_string()))
             .collect();
         jobs.extend(
             s.jobs()

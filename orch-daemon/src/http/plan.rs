@@ -64,7 +64,7 @@ pub fn annotate(
     let mut group_of: BTreeMap<&str, &str> = BTreeMap::new();
     for a in plan.node_allocation.values().flatten() {
         group_of.insert(&a.id, &a.task_group);
-        let du = by_group.entry(a.task_group.clone()).or_default();
+        let du = by_group.entry(a.task_group.to_string()).or_default();
         if state.alloc_stub(&a.id).is_some() {
             du.in_place_update += 1;
             touched.insert(&a.id);
@@ -95,7 +95,7 @@ pub fn annotate(
             continue;
         }
         if let Some(a) = state.alloc_stub(&stop.alloc_id) {
-            by_group.entry(a.task_group.clone()).or_default().stop += 1;
+            by_group.entry(a.task_group.to_string()).or_default().stop += 1;
         }
     }
     for p in plan.node_preemptions.values().flatten() {
@@ -108,7 +108,7 @@ pub fn annotate(
     }
     for a in state.allocs_by_job(&job.namespace, &job.id) {
         if !a.terminal() && !touched.contains(a.id.as_str()) {
-            by_group.entry(a.task_group.clone()).or_default().ignore += 1;
+            by_group.entry(a.task_group.to_string()).or_default().ignore += 1;
         }
     }
     by_group

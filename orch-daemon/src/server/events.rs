@@ -327,8 +327,8 @@ pub fn derive(store: &StateStore, index: u64, before: Before, changed: &ChangedK
             topic: topic::ALLOCATION,
             event_type: t,
             key: a.id.clone(),
-            namespace: a.namespace.clone(),
-            filter_keys: vec![a.job_id.clone(), a.deployment_id.clone()],
+            namespace: a.namespace.to_string(),
+            filter_keys: vec![a.job_id.to_string(), a.deployment_id.clone()],
             index,
             payload: Payload::Allocation(Box::new(a.clone())),
         });

@@ -253,7 +253,7 @@ fn verify_credits_a_stop_on_one_node_to_a_placement_on_another() {
         .unwrap();
     let mut moved = old.clone();
     moved.id = "00000000-0000-4000-8000-00000000beef".into();
-    moved.node_id = other.clone();
+    moved.node_id = other.as_str().into();
     let mut plan = crate::scheduler::plan::Plan {
         job: c.state.job("team", "a").cloned(),
         ..Default::default()

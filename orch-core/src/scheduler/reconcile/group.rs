@@ -26,7 +26,7 @@ fn deployment_group_done(s: &DeploymentState) -> bool {
 pub(super) struct Reconciler<'a> {
     /// The job, `None` when it is stopped or purged.
     pub job: Option<&'a Job>,
-    pub existing: &'a [Allocation],
+    pub existing: &'a [&'a Allocation],
     pub alloc_job: &'a dyn Fn(&Allocation) -> Option<&'a Job>,
     pub tainted: &'a BTreeMap<String, Node>,
     pub missing: &'a BTreeSet<String>,
@@ -104,7 +104,7 @@ impl<'a> Reconciler<'a> {
     /// Runs every group and finishes the deployment bookkeeping.
     pub fn run(mut self) -> ReconcileResults {
         let mut by_group: BTreeMap<&'a str, Vec<&'a Allocation>> = BTreeMap::new();
-        for a in self.existing {
+        for &a in self.existing {
             by_group.entry(a.task_group.as_str()).or_default().push(a);
         }
         for v in by_group.values_mut() {

@@ -86,7 +86,7 @@ pub struct ReconcileInput<'a> {
     /// The job as it is now; `None` (purged) or `stop` means every allocation stops.
     pub job: Option<&'a Job>,
     /// Every allocation of the job, of any version and status.
-    pub existing: &'a [Allocation],
+    pub existing: &'a [&'a Allocation],
     /// The job spec an allocation was placed with when `alloc.job` is not embedded
     /// (usually a lookup of the job version history by `alloc.job_version`). `None`
     /// means unknown, which makes any version change a destructive update.

@@ -157,7 +157,7 @@ pub fn carried_tracker(
     events.push(RescheduleEvent {
         reschedule_time: now,
         prev_alloc_id: prev.id.clone(),
-        prev_node_id: prev.node_id.clone(),
+        prev_node_id: prev.node_id.to_string(),
         delay,
     });
     RescheduleTracker { events }
@@ -168,7 +168,7 @@ pub fn carried_tracker(
 pub fn penalty_nodes(prev: &Allocation) -> Vec<String> {
     let mut nodes = std::collections::BTreeSet::new();
     if !prev.node_id.is_empty() {
-        nodes.insert(prev.node_id.clone());
+        nodes.insert(prev.node_id.to_string());
     }
     if let Some(t) = &prev.reschedule_tracker {
         for e in &t.events {

@@ -299,7 +299,7 @@ impl<'a> Reconciler<'a> {
             } else {
                 let mut u = clone_without_job(a);
                 u.job_version = job.version;
-                u.eval_id = self.eval_id.to_string();
+                u.eval_id = self.eval_id.into();
                 self.r.inplace_update.push(u);
                 inplace += 1;
             }
@@ -540,7 +540,7 @@ impl<'a> Reconciler<'a> {
                 ..Placement::default()
             };
             if tg.ephemeral_disk.sticky {
-                place.preferred_node = Some(a.node_id.clone());
+                place.preferred_node = Some(a.node_id.to_string());
             }
             self.r.destructive_update.push(DestructiveUpdate {
                 stop_alloc_id: a.id.clone(),

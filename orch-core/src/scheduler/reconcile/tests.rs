@@ -58,7 +58,7 @@ pub(super) fn alloc(job: &Job, i: u32) -> Allocation {
         namespace: "default".into(),
         name: job.alloc_name("g", i),
         node_id: "n1".into(),
-        job_id: job.id.clone(),
+        job_id: job.id.as_str().into(),
         task_group: "g".into(),
         desired_status: desired_status::RUN.into(),
         client_status: client_status::RUNNING.into(),
@@ -102,9 +102,10 @@ impl World {
             format!("id-{n}")
         };
         let lookup = |a: &Allocation| self.versions.get(&a.job_version);
+        let existing: Vec<&Allocation> = self.allocs.iter().collect();
         reconcile(ReconcileInput {
             job: Some(&self.job),
-            existing: &self.allocs,
+            existing: &existing,
             alloc_job: &lookup,
             tainted_nodes: &self.tainted,
             missing_nodes: &self.missing,
@@ -183,7 +184,8 @@ fn stopped_job_stops_everything_live() {
 #[test]
 fn purged_job_cancels_active_deployment() {
     let j = job(1);
-    let allocs = vec![alloc(&j, 0)];
+    let allocs = [alloc(&j, 0)];
+    let allocs: Vec<&Allocation> = allocs.iter().collect();
     let dep = Deployment {
         id: "d1".into(),
         status: deployment_status::RUNNING.into(),
