@@ -5,22 +5,22 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use orch_core::lifecycle::{
-    AllocOutcome, KillReason, LifecyclePlan, TaskEnvInput, TaskRun, interpolate_json,
-    interpolation_vars, task_env,
-};
+use orch_core::lifecycle::{AllocOutcome, KillReason, LifecyclePlan, TaskRun};
 use orch_core::model::{Allocation, Node, TaskGroup, TaskState, client_status, desired_status};
 use orch_core::state::AllocClientState;
 use tokio::sync::mpsc;
 
 use super::alloc_dir::AllocDir;
-use super::driver::{DriverRegistry, TaskNetwork, TaskSpec};
+use super::driver::DriverRegistry;
 use super::health::HealthTracker;
-use super::network::{self, AllocNetwork, NetworkManager};
+use super::network::{AllocNetwork, NetworkManager};
+
+mod prestart;
+mod spawn;
 use super::server_conn::ServerConn;
 use super::services::{self, CheckContext, CheckResults};
 use super::state::{LocalAllocState, LocalTaskState, StateDir};
-use super::task_runner::{TaskCommand, TaskRunner, TaskUpdate, event, new_event};
+use super::task_runner::{TaskCommand, TaskUpdate, event, new_event};
 
 /// Requests from the client to an allocation runner.
 #[derive(Debug)]
@@ -298,74 +298,6 @@ impl AllocRunner {
         self.idle().await;
     }
 
-    /// With a sticky (or migrating) ephemeral disk, takes over the previous
-    /// allocation's data when it ran here; says so in the task events when it ran on
-    /// another node, whose data orch cannot fetch yet.
-    async fn take_sticky_disk(&mut self, group: &TaskGroup) {
-        let alloc = self.snapshot().alloc;
-        let disk = &group.ephemeral_disk;
-        if self.restoring || alloc.previous_allocation.is_empty() || !(disk.sticky || disk.migrate)
-        {
-            return;
-        }
-        let old = AllocDir::new(
-            self.dir.root.parent().unwrap_or(std::path::Path::new("")),
-            &alloc.previous_allocation,
-        );
-        let tasks: Vec<String> = group.tasks.iter().map(|t| t.name.clone()).collect();
-        let message = match super::sticky::take_over(self.previous.take(), &old, &self.dir, &tasks)
-            .await
-        {
-            Ok(true) => format!(
-                "Took over the ephemeral disk of allocation {}",
-                alloc.previous_allocation
-            ),
-            Ok(false) if disk.migrate => format!(
-                "ephemeral_disk.migrate: the previous allocation {} ran on another node; orch cannot fetch its data yet, so the tasks start with an empty disk",
-                alloc.previous_allocation
-            ),
-            Ok(false) => return,
-            Err(e) => format!(
-                "ephemeral_disk.sticky: could not take over the previous allocation's data: {e}"
-            ),
-        };
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        for t in &tasks {
-            let mut ev = new_event(event::SETUP, &message);
-            ev.message = message.clone();
-            st.tasks.entry(t.clone()).or_default().state.events.push(ev);
-        }
-    }
-
-    /// Builds the group's network (nothing in host mode) before any task starts; a
-    /// restarted client finds the one it recorded.
-    async fn setup_network(&self, group: &TaskGroup) -> Result<Option<AllocNetwork>, String> {
-        if network::group_mode(group) == "host" {
-            return Ok(None);
-        }
-        let alloc = self.snapshot().alloc;
-        if alloc.desired_status != desired_status::RUN && !self.restoring {
-            return Ok(None);
-        }
-        let (mgr, group) = (self.network.clone(), group.clone());
-        tokio::task::spawn_blocking(move || {
-            mgr.check(&group)?;
-            mgr.setup(&alloc, &group)
-        })
-        .await
-        .map_err(|e| format!("network setup panicked: {e}"))?
-        .map_err(|e| e.to_string())
-    }
-
-    /// Removes the group's network once every task has stopped.
-    async fn teardown_network(&self) {
-        let (mgr, id) = (self.network.clone(), self.snapshot().alloc.id);
-        let done = tokio::task::spawn_blocking(move || mgr.teardown(&id)).await;
-        if let Ok(Err(e)) = done {
-            tracing::warn!(error = %e, "removing the allocation's network failed");
-        }
-    }
-
     fn snapshot(&self) -> LocalAllocState {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -594,103 +526,6 @@ impl AllocRunner {
             st.health_deployment = Some(deployment_id.to_string());
         }
         self.persist_and_report(false);
-    }
-
-    fn spawn_task(
-        &self,
-        group: &TaskGroup,
-        name: &str,
-        net: Option<&AllocNetwork>,
-        updates: &mpsc::UnboundedSender<TaskUpdate>,
-        senders: &mut BTreeMap<String, mpsc::UnboundedSender<TaskCommand>>,
-    ) {
-        let Some(task) = group.tasks.iter().find(|t| t.name == name).cloned() else {
-            return;
-        };
-        let st = self.snapshot();
-        let alloc = &st.alloc;
-        let dir = self.dir.task(name);
-        let shared = self.dir.shared();
-        let (alloc_dir, local, secrets, tmp) = (
-            shared.display().to_string(),
-            dir.local.display().to_string(),
-            dir.secrets.display().to_string(),
-            dir.tmp.display().to_string(),
-        );
-        let input = TaskEnvInput {
-            alloc,
-            group: &group.name,
-            task: &task,
-            node: &self.node,
-            region: &self.region,
-            alloc_dir: &alloc_dir,
-            task_dir: &local,
-            secrets_dir: &secrets,
-            tmp_dir: &tmp,
-        };
-        let env = task_env(&input);
-        let vars = interpolation_vars(&input);
-        let config = serde_json::to_value(&task.config).unwrap_or_default();
-        let resources = alloc.allocated_resources.tasks.get(name);
-        let spec = TaskSpec {
-            alloc_id: alloc.id.clone(),
-            task_name: name.to_string(),
-            config: interpolate_json(&config, &vars),
-            env,
-            user: task.user.clone(),
-            alloc_dir: self.dir.root.clone(),
-            task_dir: dir.dir.clone(),
-            log_dir: self.dir.logs(),
-            log_max_files: task.log_config.max_files.max(1),
-            log_max_file_size_mb: task.log_config.max_file_size_mb.max(1),
-            cpu_mhz: resources.map_or(task.resources.cpu, |r| r.cpu.cpu_shares),
-            memory_mb: resources.map_or(task.resources.memory_mb, |r| r.memory.memory_mb),
-            memory_max_mb: resources
-                .map_or(task.resources.memory_max_mb, |r| r.memory.memory_max_mb),
-            node_id: self.node.id.clone(),
-            node_name: self.node.name.clone(),
-            ports: port_mappings(alloc),
-            volumes: super::volumes::task_volumes(group, &task, &self.node).unwrap_or_default(),
-            network: net.map(|n| TaskNetwork {
-                netns_path: n.netns.clone(),
-                sandbox_container: n.sandbox_container.clone(),
-            }),
-        };
-        let job_type = alloc
-            .job
-            .as_ref()
-            .map(|j| j.job_type.clone())
-            .unwrap_or_default();
-        let (tx, rx) = mpsc::unbounded_channel();
-        let payload = alloc
-            .job
-            .as_ref()
-            .map(|j| j.payload.clone())
-            .unwrap_or_default();
-        let runner = TaskRunner {
-            payload,
-            driver: self.drivers.get(&task.driver),
-            restored: st.tasks.get(name).cloned(),
-            seed: seed_of(&alloc.id, name),
-            task,
-            job_type,
-            spec,
-            vars,
-            dir,
-            updates: updates.clone(),
-            commands: rx,
-            conn: Some(Arc::clone(&self.conn)),
-            catalog: Default::default(),
-        };
-        senders.insert(name.to_string(), tx);
-        self.task_envs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                name.to_string(),
-                (runner.spec.env.clone(), runner.dir.dir.clone()),
-            );
-        tokio::spawn(runner.run());
     }
 
     /// The allocation cannot run at all: every task and the allocation fail.

@@ -1,0 +1,87 @@
+//! What an allocation runner does before its first task starts: take over a sticky
+//! disk, then build the group's network (and remove it once every task has stopped).
+
+use orch_core::model::{TaskGroup, desired_status};
+
+use super::AllocRunner;
+use crate::client::alloc_dir::AllocDir;
+use crate::client::network::{self, AllocNetwork};
+use crate::client::task_runner::{event, new_event};
+
+impl AllocRunner {
+    /// With a sticky (or migrating) ephemeral disk, takes over the previous
+    /// allocation's data when it ran here; says so in the task events when it ran on
+    /// another node, whose data orch cannot fetch yet.
+    pub(super) async fn take_sticky_disk(&mut self, group: &TaskGroup) {
+        let alloc = self.snapshot().alloc;
+        let disk = &group.ephemeral_disk;
+        if self.restoring || alloc.previous_allocation.is_empty() || !(disk.sticky || disk.migrate)
+        {
+            return;
+        }
+        let old = AllocDir::new(
+            self.dir.root.parent().unwrap_or(std::path::Path::new("")),
+            &alloc.previous_allocation,
+        );
+        let tasks: Vec<String> = group.tasks.iter().map(|t| t.name.clone()).collect();
+        let message = match crate::client::sticky::take_over(
+            self.previous.take(),
+            &old,
+            &self.dir,
+            &tasks,
+        )
+        .await
+        {
+            Ok(true) => format!(
+                "Took over the ephemeral disk of allocation {}",
+                alloc.previous_allocation
+            ),
+            Ok(false) if disk.migrate => format!(
+                "ephemeral_disk.migrate: the previous allocation {} ran on another node; orch cannot fetch its data yet, so the tasks start with an empty disk",
+                alloc.previous_allocation
+            ),
+            Ok(false) => return,
+            Err(e) => format!(
+                "ephemeral_disk.sticky: could not take over the previous allocation's data: {e}"
+            ),
+        };
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for t in &tasks {
+            let mut ev = new_event(event::SETUP, &message);
+            ev.message = message.clone();
+            st.tasks.entry(t.clone()).or_default().state.events.push(ev);
+        }
+    }
+
+    /// Builds the group's network (nothing in host mode) before any task starts; a
+    /// restarted client finds the one it recorded.
+    pub(super) async fn setup_network(
+        &self,
+        group: &TaskGroup,
+    ) -> Result<Option<AllocNetwork>, String> {
+        if network::group_mode(group) == "host" {
+            return Ok(None);
+        }
+        let alloc = self.snapshot().alloc;
+        if alloc.desired_status != desired_status::RUN && !self.restoring {
+            return Ok(None);
+        }
+        let (mgr, group) = (self.network.clone(), group.clone());
+        tokio::task::spawn_blocking(move || {
+            mgr.check(&group)?;
+            mgr.setup(&alloc, &group)
+        })
+        .await
+        .map_err(|e| format!("network setup panicked: {e}"))?
+        .map_err(|e| e.to_string())
+    }
+
+    /// Removes the group's network once every task has stopped.
+    pub(super) async fn teardown_network(&self) {
+        let (mgr, id) = (self.network.clone(), self.snapshot().alloc.id);
+        let done = tokio::task::spawn_blocking(move || mgr.teardown(&id)).await;
+        if let Ok(Err(e)) = done {
+            tracing::warn!(error = %e, "removing the allocation's network failed");
+        }
+    }
+}

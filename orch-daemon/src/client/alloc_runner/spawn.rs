@@ -1,0 +1,114 @@
+//! Starting one task of the allocation: its environment, its `TaskSpec` (ports,
+//! volumes, the group's network) and its runner.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use orch_core::lifecycle::{TaskEnvInput, interpolate_json, interpolation_vars, task_env};
+use orch_core::model::TaskGroup;
+use tokio::sync::mpsc;
+
+use super::{AllocRunner, port_mappings, seed_of};
+use crate::client::driver::{TaskNetwork, TaskSpec};
+use crate::client::network::AllocNetwork;
+use crate::client::task_runner::{TaskCommand, TaskRunner, TaskUpdate};
+
+impl AllocRunner {
+    pub(super) fn spawn_task(
+        &self,
+        group: &TaskGroup,
+        name: &str,
+        net: Option<&AllocNetwork>,
+        updates: &mpsc::UnboundedSender<TaskUpdate>,
+        senders: &mut BTreeMap<String, mpsc::UnboundedSender<TaskCommand>>,
+    ) {
+        let Some(task) = group.tasks.iter().find(|t| t.name == name).cloned() else {
+            return;
+        };
+        let st = self.snapshot();
+        let alloc = &st.alloc;
+        let dir = self.dir.task(name);
+        let shared = self.dir.shared();
+        let (alloc_dir, local, secrets, tmp) = (
+            shared.display().to_string(),
+            dir.local.display().to_string(),
+            dir.secrets.display().to_string(),
+            dir.tmp.display().to_string(),
+        );
+        let input = TaskEnvInput {
+            alloc,
+            group: &group.name,
+            task: &task,
+            node: &self.node,
+            region: &self.region,
+            alloc_dir: &alloc_dir,
+            task_dir: &local,
+            secrets_dir: &secrets,
+            tmp_dir: &tmp,
+        };
+        let env = task_env(&input);
+        let vars = interpolation_vars(&input);
+        let config = serde_json::to_value(&task.config).unwrap_or_default();
+        let resources = alloc.allocated_resources.tasks.get(name);
+        let spec = TaskSpec {
+            alloc_id: alloc.id.clone(),
+            task_name: name.to_string(),
+            config: interpolate_json(&config, &vars),
+            env,
+            user: task.user.clone(),
+            alloc_dir: self.dir.root.clone(),
+            task_dir: dir.dir.clone(),
+            log_dir: self.dir.logs(),
+            log_max_files: task.log_config.max_files.max(1),
+            log_max_file_size_mb: task.log_config.max_file_size_mb.max(1),
+            cpu_mhz: resources.map_or(task.resources.cpu, |r| r.cpu.cpu_shares),
+            memory_mb: resources.map_or(task.resources.memory_mb, |r| r.memory.memory_mb),
+            memory_max_mb: resources
+                .map_or(task.resources.memory_max_mb, |r| r.memory.memory_max_mb),
+            node_id: self.node.id.clone(),
+            node_name: self.node.name.clone(),
+            ports: port_mappings(alloc),
+            volumes: crate::client::volumes::task_volumes(group, &task, &self.node)
+                .unwrap_or_default(),
+            network: net.map(|n| TaskNetwork {
+                netns_path: n.netns.clone(),
+                sandbox_container: n.sandbox_container.clone(),
+            }),
+        };
+        let job_type = alloc
+            .job
+            .as_ref()
+            .map(|j| j.job_type.clone())
+            .unwrap_or_default();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let payload = alloc
+            .job
+            .as_ref()
+            .map(|j| j.payload.clone())
+            .unwrap_or_default();
+        let runner = TaskRunner {
+            payload,
+            driver: self.drivers.get(&task.driver),
+            restored: st.tasks.get(name).cloned(),
+            seed: seed_of(&alloc.id, name),
+            task,
+            job_type,
+            spec,
+            vars,
+            dir,
+            updates: updates.clone(),
+            commands: rx,
+            conn: Some(Arc::clone(&self.conn)),
+            catalog: Default::default(),
+        };
+        senders.insert(name.to_string(), tx);
+        self.task_envs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                name.to_string(),
+                (runner.spec.env.clone(), runner.dir.dir.clone()),
+            );
+        tokio::spawn(runner.run());
+    }
+}
