@@ -400,16 +400,20 @@ impl NetworkManager {
 }
 
 /// The group's ports as `portmap` takes them: host port → `to` (the same port when
-/// `to` is unset), TCP and UDP, as Nomad maps them.
+/// `to` is unset), TCP and UDP, as Nomad maps them, on the address the scheduler gave
+/// the network (the node's: loopback in `-dev`, so nothing is published beyond it).
 pub fn port_mappings(alloc: &Allocation) -> Vec<Value> {
     let mut out = Vec::new();
     for n in &alloc.allocated_resources.shared.networks {
         for p in n.reserved_ports.iter().chain(&n.dynamic_ports) {
             let container = if p.to > 0 { p.to as u16 } else { p.value };
             for proto in ["tcp", "udp"] {
-                out.push(
-                    json!({"hostPort": p.value, "containerPort": container, "protocol": proto}),
-                );
+                let mut m =
+                    json!({"hostPort": p.value, "containerPort": container, "protocol": proto});
+                if !n.ip.is_empty() {
+                    m["hostIP"] = json!(n.ip);
+                }
+                out.push(m);
             }
         }
     }

@@ -70,6 +70,7 @@ fn ports_map_host_to_their_to_port_for_tcp_and_udp() {
     let mut alloc = Allocation::default();
     alloc.allocated_resources.shared.networks = vec![NetworkResource {
         mode: "bridge".into(),
+        ip: "127.0.0.1".into(),
         dynamic_ports: vec![Port {
             label: "http".into(),
             value: 23456,
@@ -86,8 +87,13 @@ fn ports_map_host_to_their_to_port_for_tcp_and_udp() {
     }];
     let maps = port_mappings(&alloc);
     assert_eq!(maps.len(), 4);
-    assert!(maps.contains(&json!({"hostPort": 9000, "containerPort": 9000, "protocol": "tcp"})));
-    assert!(maps.contains(&json!({"hostPort": 23456, "containerPort": 8080, "protocol": "udp"})));
+    // Published on the network's address only (loopback in -dev).
+    assert!(maps.contains(
+        &json!({"hostPort": 9000, "containerPort": 9000, "protocol": "tcp", "hostIP": "127.0.0.1"})
+    ));
+    assert!(maps.contains(
+        &json!({"hostPort": 23456, "containerPort": 8080, "protocol": "udp", "hostIP": "127.0.0.1"})
+    ));
 }
 
 #[test]
