@@ -71,6 +71,41 @@ fn netns_mounted(id: &str) -> bool {
         .is_ok_and(|m| m.lines().any(|l| l.contains("/netns/") && l.contains(id)))
 }
 
+/// The bridge server's page through the allocation's host port, if it answers.
+fn answer_from_host(port: u64) -> Option<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    rt.block_on(async {
+        let r = orch_daemon::tls::http_client()
+            .get(format!("http://127.0.0.1:{port}/"))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?;
+        r.text().await.ok()
+    })
+    .filter(|t| t.contains("hello-from-the-bridge"))
+}
+
+/// Registers [`BRIDGE_JOB`] and returns its running allocation's ID and host port.
+fn run_bridge_job(agent: &Agent) -> (String, u64) {
+    run_hcl(agent, BRIDGE_JOB);
+    let alloc = wait_for(
+        Duration::from_secs(90),
+        "the bridge allocation to run",
+        || {
+            job_allocs(agent, "br")
+                .into_iter()
+                .find(|a| a["ClientStatus"] == "running")
+        },
+    );
+    let id = alloc["ID"].as_str().unwrap().to_string();
+    let (_, full) = get(agent, &format!("/v1/allocation/{id}"));
+    (id, host_port(&full))
+}
+
 fn host_port(alloc: &Value) -> u64 {
     alloc["AllocatedResources"]["Shared"]["Networks"][0]["DynamicPorts"][0]["Value"]
         .as_u64()
@@ -85,19 +120,7 @@ fn a_bridge_group_shares_localhost_publishes_its_port_and_cleans_up() {
     let dir = temp_dir("bridge");
     let agent = start(&dir, &["-dev"]);
     wait_leader(&agent);
-    run_hcl(&agent, BRIDGE_JOB);
-    let alloc = wait_for(
-        Duration::from_secs(90),
-        "the bridge allocation to run",
-        || {
-            job_allocs(&agent, "br")
-                .into_iter()
-                .find(|a| a["ClientStatus"] == "running")
-        },
-    );
-    let id = alloc["ID"].as_str().unwrap().to_string();
-    let (_, alloc) = get(&agent, &format!("/v1/allocation/{id}"));
-    let port = host_port(&alloc);
+    let (id, port) = run_bridge_job(&agent);
     let seen = wait_for(
         Duration::from_secs(60),
         "the probe to reach the server over localhost",
@@ -112,21 +135,7 @@ fn a_bridge_group_shares_localhost_publishes_its_port_and_cleans_up() {
     let from_host = wait_for(
         Duration::from_secs(30),
         "the mapped port to answer from the host",
-        || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let r = orch_daemon::tls::http_client()
-                    .get(format!("http://127.0.0.1:{port}/"))
-                    .timeout(Duration::from_secs(5))
-                    .send()
-                    .await
-                    .ok()?;
-                r.text().await.ok()
-            })
-        },
+        || answer_from_host(port),
     );
     assert!(from_host.contains("hello-from-the-bridge"), "{from_host}");
     assert!(netns_mounted(&id), "no namespace mounted for {id}");
@@ -213,35 +222,22 @@ fn a_crashed_client_keeps_the_bridge_network_and_removes_it_later() {
     ];
     let agent = start(&dir, &args);
     wait_leader(&agent);
-    run_hcl(&agent, BRIDGE_JOB);
-    let alloc = wait_for(
-        Duration::from_secs(90),
-        "the bridge allocation to run",
-        || {
-            job_allocs(&agent, "br")
-                .into_iter()
-                .find(|a| a["ClientStatus"] == "running")
-        },
-    );
-    let id = alloc["ID"].as_str().unwrap().to_string();
-    let (_, full) = get(&agent, &format!("/v1/allocation/{id}"));
-    let port = host_port(&full);
-    let answer = |port: u64| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .ok()?;
-        rt.block_on(async {
-            let r = orch_daemon::tls::http_client()
-                .get(format!("http://127.0.0.1:{port}/"))
-                .timeout(Duration::from_secs(5))
-                .send()
-                .await
-                .ok()?;
-            r.text().await.ok()
+    let (id, port) = run_bridge_job(&agent);
+    let answer = answer_from_host;
+    // The host side of the allocation's veth, from the network's record.
+    let record = data.join(format!("client/network/{id}.json"));
+    let record: Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    let veth = record["result"]["interfaces"]
+        .as_array()
+        .and_then(|ifs| {
+            ifs.iter()
+                .find(|i| i["name"].as_str().is_some_and(|n| n.starts_with("veth")))
         })
-        .filter(|t| t.contains("hello-from-the-bridge"))
-    };
+        .and_then(|i| i["name"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no host veth in {record}"));
+    let veth_path = std::path::PathBuf::from("/sys/class/net").join(&veth);
+    assert!(veth_path.exists(), "{veth} is not on the host");
     wait_for(Duration::from_secs(60), "the port to answer", || {
         answer(port)
     });
@@ -270,7 +266,7 @@ fn a_crashed_client_keeps_the_bridge_network_and_removes_it_later() {
     assert_eq!(status, 200, "{body}");
     wait_for(
         Duration::from_secs(60),
-        "the namespace and rules to be removed",
-        || (!netns_mounted(&id) && !iptables_mentions(&id)).then_some(()),
+        "the namespace, veth and rules to be removed",
+        || (!netns_mounted(&id) && !iptables_mentions(&id) && !veth_path.exists()).then_some(()),
     );
 }
