@@ -190,20 +190,25 @@ fn job_group<'a>(job: Option<&'a Job>, group: &str) -> Option<&'a TaskGroup> {
 /// The variables Nomad itself sets for a task (no `env` block), keys cleaned.
 pub fn nomad_env(input: &TaskEnvInput) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
+    env.insert("NOMAD_ALLOC_DIR".into(), input.alloc_dir.to_string());
+    env.insert("NOMAD_TASK_DIR".into(), input.task_dir.to_string());
+    env.insert("NOMAD_SECRETS_DIR".into(), input.secrets_dir.to_string());
+    if !input.tmp_dir.is_empty() {
+        env.insert("TMPDIR".into(), input.tmp_dir.to_string());
+    }
+    resources_env(input, &mut env);
+    identity_env(input, &mut env);
+    meta_env(input, &mut env);
+    ports_env(input, &mut env);
+    env
+}
+
+/// `NOMAD_CPU_LIMIT`, `NOMAD_CPU_CORES`, `NOMAD_MEMORY_LIMIT`, `NOMAD_MEMORY_MAX_LIMIT`.
+fn resources_env(input: &TaskEnvInput, env: &mut BTreeMap<String, String>) {
     let mut set = |k: &str, v: String| {
         env.insert(k.to_string(), v);
     };
-    let alloc = input.alloc;
-    let task = input.task;
-    let job = alloc.job.as_deref();
-
-    set("NOMAD_ALLOC_DIR", input.alloc_dir.to_string());
-    set("NOMAD_TASK_DIR", input.task_dir.to_string());
-    set("NOMAD_SECRETS_DIR", input.secrets_dir.to_string());
-    if !input.tmp_dir.is_empty() {
-        set("TMPDIR", input.tmp_dir.to_string());
-    }
-
+    let (alloc, task) = (input.alloc, input.task);
     // Resources: what was allocated, falling back to what the task asked for.
     let allocated = alloc.allocated_resources.tasks.get(&task.name);
     let cpu = allocated
@@ -224,7 +229,15 @@ pub fn nomad_env(input: &TaskEnvInput) -> BTreeMap<String, String> {
     if mem_max > mem {
         set("NOMAD_MEMORY_MAX_LIMIT", mem_max.to_string());
     }
+}
 
+/// The allocation's, job's and node's identifiers (`NOMAD_ALLOC_ID`, `NOMAD_JOB_ID`, ...).
+fn identity_env(input: &TaskEnvInput, env: &mut BTreeMap<String, String>) {
+    let mut set = |k: &str, v: String| {
+        env.insert(k.to_string(), v);
+    };
+    let (alloc, task) = (input.alloc, input.task);
+    let job = alloc.job.as_deref();
     // Identifiers.
     set("NOMAD_ALLOC_ID", alloc.id.clone());
     set("NOMAD_SHORT_ALLOC_ID", alloc.id.chars().take(8).collect());
@@ -251,7 +264,15 @@ pub fn nomad_env(input: &TaskEnvInput) -> BTreeMap<String, String> {
             set("NOMAD_JOB_PARENT_ID", j.parent_id.clone());
         }
     }
+}
 
+/// `NOMAD_META_*`.
+fn meta_env(input: &TaskEnvInput, env: &mut BTreeMap<String, String>) {
+    let mut set = |k: &str, v: String| {
+        env.insert(k.to_string(), v);
+    };
+    let job = input.alloc.job.as_deref();
+    let task = input.task;
     // Meta: job, then group, then task (later wins), as NOMAD_META_<KEY> and
     // NOMAD_META_<key>.
     let mut meta: BTreeMap<&str, &str> = BTreeMap::new();
@@ -270,7 +291,15 @@ pub fn nomad_env(input: &TaskEnvInput) -> BTreeMap<String, String> {
         );
         set(&format!("NOMAD_META_{clean}"), v.to_string());
     }
+}
 
+/// The ports' addresses: the group's shared ports, then legacy task-level networks.
+fn ports_env(input: &TaskEnvInput, env: &mut BTreeMap<String, String>) {
+    let mut set = |k: &str, v: String| {
+        env.insert(k.to_string(), v);
+    };
+    let alloc = input.alloc;
+    let allocated = alloc.allocated_resources.tasks.get(&input.task.name);
     // Group-level ports (`network` in the group): host side and the mapped port.
     for p in &alloc.allocated_resources.shared.ports {
         let label = clean_env_var(&p.label);
@@ -317,7 +346,6 @@ pub fn nomad_env(input: &TaskEnvInput) -> BTreeMap<String, String> {
             }
         }
     }
-    env
 }
 
 /// The task's whole environment: [`nomad_env`] plus the task's `env` block, each value

@@ -74,48 +74,11 @@ fn host_node(input: &FingerprintInput<'_>) -> Node {
         "memory.totalbytes".into(),
         (memory_mb * 1024 * 1024).to_string(),
     );
-    attrs.insert("kernel.name".into(), std::env::consts::OS.into());
-    attrs.insert("kernel.arch".into(), std::env::consts::ARCH.into());
-    if let Some(v) = read_trimmed("/proc/sys/kernel/osrelease") {
-        attrs.insert("kernel.version".into(), v);
-    }
-    let os = os_release();
-    if let Some(id) = os.get("ID") {
-        attrs.insert("os.name".into(), id.clone());
-    }
-    if let Some(v) = os.get("VERSION_ID") {
-        attrs.insert("os.version".into(), v.clone());
-    }
-    attrs.insert("os.signals".into(), SIGNALS.join(","));
-    let hostname = read_trimmed("/proc/sys/kernel/hostname").unwrap_or_else(|| "localhost".into());
-    attrs.insert("unique.hostname".into(), hostname);
+    system_attributes(&mut attrs);
     let (ip, device) = node_address(input.bind_addr, input.config.network_interface.as_deref());
     attrs.insert("unique.network.ip-address".into(), ip.to_string());
-    let (disk_total, disk_free) = super::stats::disk_space(input.alloc_dir);
-    attrs.insert(
-        "unique.storage.volume".into(),
-        input.alloc_dir.display().to_string(),
-    );
-    attrs.insert("unique.storage.bytestotal".into(), disk_total.to_string());
-    attrs.insert("unique.storage.bytesfree".into(), disk_free.to_string());
-    attrs.insert("nomad.version".into(), NOMAD_COMPAT_VERSION.into());
-    attrs.insert("orch.version".into(), env!("CARGO_PKG_VERSION").into());
-
+    let disk_free = storage_attributes(&mut attrs, input.alloc_dir);
     let config = input.config;
-    let host_volumes = config
-        .host_volume
-        .iter()
-        .map(|(name, v)| {
-            (
-                name.clone(),
-                ClientHostVolumeConfig {
-                    name: name.clone(),
-                    path: v.path.clone(),
-                    read_only: v.read_only,
-                },
-            )
-        })
-        .collect();
     Node {
         id: input.node_id.into(),
         secret_id: input.secret_id.into(),
@@ -147,30 +110,86 @@ fn host_node(input: &FingerprintInput<'_>) -> Node {
             min_dynamic_port: config.min_dynamic_port.unwrap_or(20000),
             max_dynamic_port: config.max_dynamic_port.unwrap_or(32000),
         },
-        reserved_resources: NodeReservedResources {
-            cpu: NodeReservedCpu {
-                cpu_shares: config.reserved.cpu,
-                reserved_cpu_cores: Vec::new(),
-            },
-            memory: NodeMemoryResources {
-                memory_mb: config.reserved.memory,
-            },
-            disk: NodeDiskResources {
-                disk_mb: config.reserved.disk,
-            },
-            networks: NodeReservedNetwork {
-                reserved_host_ports: config.reserved.reserved_ports.clone(),
-            },
-        },
+        reserved_resources: reserved_resources(config),
         meta: config.meta.clone(),
         node_class: config.node_class.clone().unwrap_or_default(),
         node_pool: config.node_pool.clone().unwrap_or_else(|| "default".into()),
         scheduling_eligibility: "eligible".into(),
         status: "initializing".into(),
         drivers: BTreeMap::new(),
-        host_volumes,
+        host_volumes: host_volumes(config),
         ..Node::default()
     }
+}
+
+/// Kernel, OS, signals and hostname attributes, as Nomad's fingerprinters name them.
+fn system_attributes(attrs: &mut BTreeMap<String, String>) {
+    attrs.insert("kernel.name".into(), std::env::consts::OS.into());
+    attrs.insert("kernel.arch".into(), std::env::consts::ARCH.into());
+    if let Some(v) = read_trimmed("/proc/sys/kernel/osrelease") {
+        attrs.insert("kernel.version".into(), v);
+    }
+    let os = os_release();
+    if let Some(id) = os.get("ID") {
+        attrs.insert("os.name".into(), id.clone());
+    }
+    if let Some(v) = os.get("VERSION_ID") {
+        attrs.insert("os.version".into(), v.clone());
+    }
+    attrs.insert("os.signals".into(), SIGNALS.join(","));
+    let hostname = read_trimmed("/proc/sys/kernel/hostname").unwrap_or_else(|| "localhost".into());
+    attrs.insert("unique.hostname".into(), hostname);
+}
+
+/// The allocation directory's volume and its space; returns the free bytes.
+fn storage_attributes(attrs: &mut BTreeMap<String, String>, alloc_dir: &Path) -> u64 {
+    let (disk_total, disk_free) = super::stats::disk_space(alloc_dir);
+    attrs.insert(
+        "unique.storage.volume".into(),
+        alloc_dir.display().to_string(),
+    );
+    attrs.insert("unique.storage.bytestotal".into(), disk_total.to_string());
+    attrs.insert("unique.storage.bytesfree".into(), disk_free.to_string());
+    attrs.insert("nomad.version".into(), NOMAD_COMPAT_VERSION.into());
+    attrs.insert("orch.version".into(), env!("CARGO_PKG_VERSION").into());
+    disk_free
+}
+
+/// What the client config keeps back for the host.
+fn reserved_resources(config: &ClientConfig) -> NodeReservedResources {
+    NodeReservedResources {
+        cpu: NodeReservedCpu {
+            cpu_shares: config.reserved.cpu,
+            reserved_cpu_cores: Vec::new(),
+        },
+        memory: NodeMemoryResources {
+            memory_mb: config.reserved.memory,
+        },
+        disk: NodeDiskResources {
+            disk_mb: config.reserved.disk,
+        },
+        networks: NodeReservedNetwork {
+            reserved_host_ports: config.reserved.reserved_ports.clone(),
+        },
+    }
+}
+
+/// The client's `host_volume` blocks as the node reports them.
+fn host_volumes(config: &ClientConfig) -> BTreeMap<String, ClientHostVolumeConfig> {
+    config
+        .host_volume
+        .iter()
+        .map(|(name, v)| {
+            (
+                name.clone(),
+                ClientHostVolumeConfig {
+                    name: name.clone(),
+                    path: v.path.clone(),
+                    read_only: v.read_only,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Signals tasks may use in `kill_signal` and template `change_signal`.
