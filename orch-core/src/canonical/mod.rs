@@ -139,6 +139,17 @@ fn canonicalize_task(
         }
         template.change_signal = template.change_signal.to_uppercase();
     }
+    if let Some(csi) = task.csi_plugin.as_mut() {
+        if csi.mount_dir.is_empty() {
+            csi.mount_dir = "/csi".into();
+        }
+        if csi.stage_publish_base_dir.is_empty() {
+            csi.stage_publish_base_dir = csi.mount_dir.clone();
+        }
+        if csi.health_timeout == 0 {
+            csi.health_timeout = 30 * crate::model::wire::SECOND;
+        }
+    }
     for mount in &mut task.volume_mounts {
         if mount.propagation_mode.is_empty() {
             mount.propagation_mode = "private".into();

@@ -62,7 +62,6 @@ fn unsupported_feature(key: &str) -> Option<&'static str> {
         }
         "ScalingPolicies" => "task-level vertical scaling policies (a Nomad Enterprise feature)",
         "ChangeScript" => "template change scripts (change_mode = \"script\")",
-        "CSIPluginConfig" => "CSI plugin tasks (csi_plugin blocks)",
         "Actions" => "task actions (action blocks)",
         "Schedule" => "task schedules (schedule blocks, a Nomad Enterprise feature)",
         _ => return None,

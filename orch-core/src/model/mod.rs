@@ -20,6 +20,7 @@
 pub mod acl;
 pub mod alloc;
 pub mod constraint;
+pub mod csi;
 pub mod deployment;
 pub mod eval;
 pub mod group;

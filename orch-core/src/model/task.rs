@@ -80,6 +80,41 @@ pub struct Task {
     /// Kind, used by Consul Connect tasks; plain tasks leave it empty.
     #[serde(rename = "Kind")]
     pub kind: String,
+    /// Makes this task a CSI plugin the client connects to (`csi_plugin` block).
+    #[serde(rename = "CSIPluginConfig")]
+    pub csi_plugin: Option<TaskCsiPluginConfig>,
+}
+
+/// A task that serves a CSI plugin: the client gives it a socket directory and
+/// fingerprints the plugin through it (Nomad's `TaskCSIPluginConfig`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskCsiPluginConfig {
+    /// The plugin's ID, which volumes name in `plugin_id`.
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// `controller`, `node` or `monolith`.
+    #[serde(rename = "Type")]
+    pub plugin_type: String,
+    /// Where the task finds its socket directory (default `/csi`).
+    #[serde(rename = "MountDir")]
+    pub mount_dir: String,
+    /// Where the task sees the staging and publish paths (default: `mount_dir`).
+    #[serde(rename = "StagePublishBaseDir")]
+    pub stage_publish_base_dir: String,
+    /// How long the plugin may take to answer its first probe (default 30s).
+    #[serde(rename = "HealthTimeout")]
+    pub health_timeout: Nanos,
+}
+
+/// CSI plugin types (`csi_plugin { type }`).
+pub mod csi_plugin_type {
+    /// Controller service only.
+    pub const CONTROLLER: &str = "controller";
+    /// Node service only.
+    pub const NODE: &str = "node";
+    /// Both services in one process.
+    pub const MONOLITH: &str = "monolith";
 }
 
 impl Default for Task {
@@ -107,6 +142,7 @@ impl Default for Task {
             shutdown_delay: 0,
             kill_signal: String::new(),
             kind: String::new(),
+            csi_plugin: None,
         }
     }
 }

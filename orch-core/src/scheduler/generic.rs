@@ -242,6 +242,7 @@ impl PlaceRun<'_> {
         if let Some(old) = old {
             ctx.stop(old, stop_desc, None);
         }
+        p.set_alloc_name(gi, &pl.name);
         let choice = p.select(
             ctx,
             gi,

@@ -236,6 +236,7 @@ impl Placing<'_> {
             ctx.stop(old, describe::UPDATING, None);
         }
         let mut metrics = placer.new_metric();
+        placer.set_alloc_name(gi, &job.alloc_name(&tg.name, 0));
         let (placed, failure) = match placer.select_on(ctx, gi, tg, node_id, &mut metrics) {
             Ok(_) if self.quota_exhausted(tg, old, &mut metrics) => (false, Some(metrics)),
             Ok(choice) => {

@@ -73,7 +73,27 @@ fn rejected_nodes(state: &StateStore, plan: &Plan) -> BTreeMap<String, String> {
         }
     }
     super::quota::reject_over_quota(state, plan, &mut rejected);
+    reject_over_claimed(state, plan, &mut rejected);
     rejected
+}
+
+/// Rejects nodes whose new placements would take more CSI claims than a volume's
+/// access mode allows, one node at a time until what is left fits.
+fn reject_over_claimed(state: &StateStore, plan: &Plan, rejected: &mut BTreeMap<String, String>) {
+    loop {
+        let placements: Vec<&Allocation> = plan
+            .node_allocation
+            .iter()
+            .filter(|(node, _)| !rejected.contains_key(*node))
+            .flat_map(|(_, allocs)| allocs.iter())
+            .collect();
+        match super::feasible::csi::over_claimed(state, &placements) {
+            Some((node, reason)) if !rejected.contains_key(&node) => {
+                rejected.insert(node, reason);
+            }
+            _ => return,
+        }
+    }
 }
 
 fn plan_nodes(plan: &Plan) -> BTreeSet<&String> {

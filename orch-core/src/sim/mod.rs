@@ -12,6 +12,7 @@
 //! `report` answers what the cluster looks like ([`ClusterReport`]) and how many more of
 //! a job fit, and where ([`FitReport`]).
 
+mod csi;
 mod report;
 
 use std::collections::BTreeSet;

@@ -47,6 +47,8 @@ pub(super) struct Changes {
     pub acl: super::acl::AclChanges,
     pub namespaces: BTreeMap<String, Option<crate::model::Namespace>>,
     pub quotas: BTreeMap<String, Option<crate::model::QuotaSpec>>,
+    /// CSI volumes and plugin reports.
+    pub csi: super::csi::CsiChanges,
 }
 
 /// The keys of what one command created or changed (deletions are not listed: whoever

@@ -88,6 +88,12 @@ pub enum Command {
     QuotaUpsert(super::QuotaUpsert),
     /// Delete quota specifications.
     QuotaDelete(super::QuotaDelete),
+    /// Register or update CSI volumes.
+    CsiVolumeRegister(super::CsiVolumeRegister),
+    /// Remove CSI volumes from the store.
+    CsiVolumeDeregister(super::CsiVolumeDeregister),
+    /// A client's report of its CSI plugin instances.
+    CsiNodePlugins(super::CsiNodePluginsUpdate),
 }
 
 /// A client registers the services of its running allocations (Nomad's

@@ -48,7 +48,17 @@ impl StateStore {
         for (k, job) in ch.alloc_jobs {
             self.alloc_jobs.entry(k).or_insert(job);
         }
+        let removed_nodes: Vec<String> = ch
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.is_none())
+            .map(|(id, _)| id.clone())
+            .collect();
         self.commit_nodes(&mut log, index, ch.nodes);
+        if !ch.csi.is_empty() || !removed_nodes.is_empty() {
+            log.dirty
+                .extend(self.commit_csi(index, ch.csi, &removed_nodes));
+        }
         self.commit_evals(&mut log, index, ch.evals);
         let alloc_ids_changed: Vec<String> = ch.allocs.keys().cloned().collect();
         self.commit_allocs(&mut log, index, ch.allocs);

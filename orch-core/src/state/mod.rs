@@ -30,6 +30,8 @@
 //! - `services`: the `nomad` provider's service catalog.
 //! - `acl`: ACL policies, tokens and roles; resolving a secret into an ACL.
 //! - `namespaces`: namespaces and quota specifications, quota usage.
+//! - `csi`: CSI volumes, the plugin instances clients report, claims derived from
+//!   allocations.
 //! - `snapshot`: the store as postcard bytes, and restoring it.
 //! - `error`: why a command was refused.
 //! - `testutil`: builders and assertions shared by the unit tests.
@@ -39,6 +41,7 @@ mod allocs;
 mod changes;
 mod command;
 mod commit;
+mod csi;
 mod deployments;
 mod error;
 mod evals;
@@ -64,6 +67,10 @@ pub use acl::{
 };
 pub use changes::ChangedKeys;
 pub use command::*;
+pub use csi::{
+    CsiClaim, CsiNodePluginsUpdate, CsiPluginView, CsiVolumeDeregister, CsiVolumeRegister,
+    MAX_CSI_BATCH, MAX_CSI_VOLUMES, MAX_NODE_PLUGINS, VolumeKey, csi_table,
+};
 pub use error::StateError;
 pub use id::Id;
 pub use jobs::spec_changed;
@@ -158,6 +165,8 @@ pub struct StateStore {
     acl: acl::AclTables,
     /// Namespaces and quota specifications (`default` always present).
     ns: namespaces::NamespaceTable,
+    /// CSI volumes and the plugin instances clients report.
+    csi: csi::CsiTable,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -245,6 +254,9 @@ impl StateStore {
             Command::NamespaceDelete(c) => self.namespace_delete(c)?,
             Command::QuotaUpsert(c) => self.quota_upsert(c)?,
             Command::QuotaDelete(c) => self.quota_delete(c)?,
+            Command::CsiVolumeRegister(c) => self.csi_volume_register(c)?,
+            Command::CsiVolumeDeregister(c) => self.csi_volume_deregister(c)?,
+            Command::CsiNodePlugins(c) => self.csi_node_plugins_update(c)?,
         };
         Ok((changes, response))
     }

@@ -72,18 +72,11 @@ impl Default for NamespaceTable {
     }
 }
 
-/// The snapshot's namespace section (the last field of snapshot format 5).
+/// The snapshot's namespace section.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct NamespaceSection {
     pub namespaces: Vec<Namespace>,
     pub quotas: Vec<QuotaSpec>,
-}
-
-impl From<()> for NamespaceSection {
-    /// A snapshot from before namespaces: `default` only.
-    fn from((): ()) -> Self {
-        NamespaceSection::default()
-    }
 }
 
 impl NamespaceTable {

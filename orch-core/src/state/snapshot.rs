@@ -15,10 +15,11 @@ use crate::model::acl::{AclPolicy, AclRole, AclToken};
 use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch, ScalingEvent};
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
-pub const SNAPSHOT_FORMAT: u32 = 5;
+pub const SNAPSHOT_FORMAT: u32 = 6;
 
-/// The layout before namespaces and quotas (restored with the `default` namespace only).
-const FORMAT_WITHOUT_NAMESPACES: u32 = 4;
+/// Format 6 added the task's `CSIPluginConfig` inside every job, so older snapshots
+/// (formats 4 and 5) cannot be decoded with this layout; they are refused by name.
+const OLDEST_REFUSED_FORMAT: u32 = 4;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
@@ -40,10 +41,10 @@ struct SnapshotRef<'a> {
     acl_roles: Vec<&'a AclRole>,
     acl_bootstrap_index: u64,
     ns: super::namespaces::NamespaceSection,
+    csi: super::csi::CsiSection,
 }
 
-/// What format 5 added after the scaling events: the ACL tables, then the namespace
-/// section (`()` in format 4, which had neither).
+/// The tables after the scaling events: ACL, namespaces, CSI.
 #[derive(Deserialize, Default)]
 struct Additions {
     acl_policies: Vec<AclPolicy>,
@@ -51,17 +52,11 @@ struct Additions {
     acl_roles: Vec<AclRole>,
     acl_bootstrap_index: u64,
     ns: super::namespaces::NamespaceSection,
+    csi: super::csi::CsiSection,
 }
 
-impl From<()> for Additions {
-    fn from((): ()) -> Self {
-        Additions::default()
-    }
-}
-
-/// `Ns` is what format 5 added ([`Additions`]): `()` for format 4 (encoded as nothing).
 #[derive(Deserialize)]
-struct SnapshotOwned<Ns> {
+struct SnapshotOwned {
     /// Probed before decoding (`restore`); kept here so the layout matches.
     #[allow(dead_code)]
     format: u32,
@@ -77,7 +72,7 @@ struct SnapshotOwned<Ns> {
     services: Vec<crate::model::ServiceRegistration>,
     periodic_launches: Vec<PeriodicLaunch>,
     scaling_events: Vec<(JobKey, String, Vec<ScalingEvent>)>,
-    added: Ns,
+    added: Additions,
 }
 
 impl StateStore {
@@ -106,6 +101,7 @@ impl StateStore {
             acl_roles: self.acl.roles.values().collect(),
             acl_bootstrap_index: self.acl.bootstrap_index,
             ns: self.ns.section(),
+            csi: self.csi.section(),
         };
         postcard::to_allocvec(&snap).map_err(|e| {
             StateError::Snapshot(format!(
@@ -114,25 +110,27 @@ impl StateStore {
         })
     }
 
-    /// Rebuilds a store from [`Self::snapshot`] bytes (this format, or format 4 from
-    /// before namespaces, which restores with the `default` namespace only).
+    /// Rebuilds a store from [`Self::snapshot`] bytes of this format.
     pub fn restore(bytes: &[u8]) -> Result<StateStore, StateError> {
         let (format, _): (u32, _) = postcard::take_from_bytes(bytes).map_err(decode_err)?;
         match format {
-            SNAPSHOT_FORMAT => Self::rebuild(decode_all::<Additions>(bytes)?),
-            FORMAT_WITHOUT_NAMESPACES => Self::rebuild(decode_all::<()>(bytes)?),
+            SNAPSHOT_FORMAT => Self::rebuild(decode_all(bytes)?),
+            old @ OLDEST_REFUSED_FORMAT..SNAPSHOT_FORMAT => Err(StateError::Snapshot(format!(
+                "snapshot format {old} was written by an older orch whose job layout differs (this orch reads format {SNAPSHOT_FORMAT}); start this server with an empty data_dir so it takes a fresh snapshot from the cluster's leader"
+            ))),
             other => Err(StateError::Snapshot(format!(
-                "snapshot format {other} is not supported (this orch reads formats {FORMAT_WITHOUT_NAMESPACES} and {SNAPSHOT_FORMAT}); restore it with a matching orch version"
+                "snapshot format {other} is not supported (this orch reads format {SNAPSHOT_FORMAT}); restore it with a matching orch version"
             ))),
         }
     }
 
-    fn rebuild<Ns: Into<Additions>>(snap: SnapshotOwned<Ns>) -> Result<StateStore, StateError> {
-        let added: Additions = snap.added.into();
+    fn rebuild(snap: SnapshotOwned) -> Result<StateStore, StateError> {
+        let added = snap.added;
         let mut store = StateStore {
             latest_index: snap.latest_index,
             table_indexes: snap.table_indexes,
             ns: super::namespaces::NamespaceTable::from_section(added.ns),
+            csi: super::csi::CsiTable::from_section(added.csi),
             ..StateStore::default()
         };
         for j in snap.jobs {
@@ -206,8 +204,8 @@ fn decode_err(e: postcard::Error) -> StateError {
 }
 
 /// Decodes a whole snapshot; trailing bytes mean corruption.
-fn decode_all<'a, Ns: Deserialize<'a>>(bytes: &'a [u8]) -> Result<SnapshotOwned<Ns>, StateError> {
-    let (snap, rest): (SnapshotOwned<Ns>, &[u8]) =
+fn decode_all(bytes: &[u8]) -> Result<SnapshotOwned, StateError> {
+    let (snap, rest): (SnapshotOwned, &[u8]) =
         postcard::take_from_bytes(bytes).map_err(decode_err)?;
     if !rest.is_empty() {
         return Err(StateError::Snapshot(format!(

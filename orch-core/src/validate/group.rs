@@ -219,6 +219,91 @@ fn volumes(e: &mut Errors, path: &str, g: &TaskGroup) {
         if v.source.is_empty() {
             e.at(&vpath, "Source", "volume has an empty source");
         }
+        if v.kind == "csi" {
+            csi_volume(e, &vpath, g, v);
+        }
+    }
+}
+
+/// A CSI volume request: known access and attachment modes (both required, as in
+/// Nomad), a read-only mode only for readers, and no `per_alloc` with canaries.
+fn csi_volume(e: &mut Errors, vpath: &str, g: &TaskGroup, v: &crate::model::VolumeRequest) {
+    use crate::model::csi::{ClaimLimits, access_mode, attachment_mode};
+    if v.access_mode.is_empty() {
+        e.at(vpath, "AccessMode", "CSI volumes must have an access mode");
+    } else if !access_mode::ALL.contains(&v.access_mode.as_str()) {
+        e.at(
+            vpath,
+            "AccessMode",
+            format!(
+                "access_mode {:?} is unknown; use one of {}",
+                v.access_mode,
+                access_mode::ALL.join(", ")
+            ),
+        );
+    }
+    if v.attachment_mode.is_empty() {
+        e.at(
+            vpath,
+            "AttachmentMode",
+            "CSI volumes must have an attachment mode",
+        );
+    } else if !attachment_mode::ALL.contains(&v.attachment_mode.as_str()) {
+        e.at(
+            vpath,
+            "AttachmentMode",
+            format!(
+                "attachment_mode {:?} is unknown; use file-system or block-device",
+                v.attachment_mode
+            ),
+        );
+    }
+    let read_only_mode = ClaimLimits::of(&v.access_mode).is_some_and(|l| l.max_writers == Some(0));
+    if read_only_mode && !v.read_only {
+        e.at(
+            vpath,
+            "ReadOnly",
+            format!(
+                "{} volumes must be read-only; set read_only = true",
+                v.access_mode
+            ),
+        );
+    }
+    let canaries = g.update.as_ref().is_some_and(|u| u.canary > 0);
+    let single_node = [
+        access_mode::SINGLE_NODE_READER,
+        access_mode::SINGLE_NODE_WRITER,
+    ]
+    .contains(&v.access_mode.as_str());
+    if single_node && !v.per_alloc {
+        let role = if read_only_mode { "reader" } else { "writer" };
+        if g.count > 1 {
+            e.at(
+                vpath,
+                "AccessMode",
+                format!(
+                    "volume with {} access mode allows only one {role}; use per_alloc = true or a multi-node access mode",
+                    v.access_mode
+                ),
+            );
+        }
+        if canaries {
+            e.at(
+                vpath,
+                "AccessMode",
+                format!(
+                    "volume with {} access mode does not support canaries",
+                    v.access_mode
+                ),
+            );
+        }
+    }
+    if v.per_alloc && canaries {
+        e.at(
+            vpath,
+            "PerAlloc",
+            "volume cannot be per_alloc when canaries are in use",
+        );
     }
 }
 

@@ -30,6 +30,7 @@ pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup
         );
     }
     volume_mounts(e, path, g, t);
+    csi_plugin(e, path, t);
     services(e, path, g, t);
 }
 
@@ -158,6 +159,45 @@ fn artifacts(e: &mut Errors, path: &str, t: &Task) {
 /// Each volume mount names a volume of the group, a destination without `..` and a
 /// known propagation mode, in a task whose driver can mount (not raw_exec, which runs
 /// on the host's filesystem: a mount it ignored would make the task write elsewhere).
+/// A CSI plugin task: a valid ID, a known type, absolute directories.
+fn csi_plugin(e: &mut Errors, path: &str, t: &Task) {
+    use crate::model::csi_plugin_type as ty;
+    let Some(c) = &t.csi_plugin else { return };
+    let cpath = join(path, "CSIPluginConfig");
+    if !crate::model::csi::valid_csi_id(&c.id) {
+        e.at(
+            &cpath,
+            "ID",
+            "csi_plugin needs an id of 1 to 128 letters, digits, '-', '_' or '.'",
+        );
+    }
+    if ![ty::CONTROLLER, ty::NODE, ty::MONOLITH].contains(&c.plugin_type.as_str()) {
+        e.at(
+            &cpath,
+            "Type",
+            format!(
+                "csi_plugin type {:?} is unknown; use controller, node or monolith",
+                c.plugin_type
+            ),
+        );
+    }
+    for (field, dir) in [
+        ("MountDir", &c.mount_dir),
+        ("StagePublishBaseDir", &c.stage_publish_base_dir),
+    ] {
+        if !dir.starts_with('/') || dir.split('/').any(|p| p == "..") {
+            e.at(
+                &cpath,
+                field,
+                format!("{dir:?} must be an absolute path without '..'"),
+            );
+        }
+    }
+    if c.health_timeout < 0 {
+        e.at(&cpath, "HealthTimeout", "must not be negative");
+    }
+}
+
 fn volume_mounts(e: &mut Errors, path: &str, g: &TaskGroup, t: &Task) {
     if t.driver == "raw_exec" && !t.volume_mounts.is_empty() {
         e.at(

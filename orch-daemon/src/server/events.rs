@@ -146,6 +146,10 @@ fn event_type(cmd: &Command) -> &'static str {
         | Command::NamespaceDelete(_)
         | Command::QuotaUpsert(_)
         | Command::QuotaDelete(_) => "",
+        // Nomad's event stream has no CSI topic.
+        Command::CsiVolumeRegister(_)
+        | Command::CsiVolumeDeregister(_)
+        | Command::CsiNodePlugins(_) => "",
     }
 }
 

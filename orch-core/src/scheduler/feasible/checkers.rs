@@ -15,8 +15,6 @@ pub const FILTER_DRIVERS: &str = "missing drivers";
 pub const FILTER_HOST_VOLUMES: &str = "missing compatible host volumes";
 /// Nomad's reason when device requests cannot be met.
 pub const FILTER_DEVICES: &str = "missing devices";
-/// orch does not schedule CSI volumes; groups asking for one are infeasible everywhere.
-pub const FILTER_CSI: &str = "CSI volumes are not supported";
 /// Nomad's reason when a node of an already-rejected computed class is skipped.
 pub const FILTER_CLASS_INELIGIBLE: &str = "computed class ineligible";
 /// Nomad's reason for a distinct_hosts collision.
@@ -162,33 +160,29 @@ struct HostVolumeReq {
 }
 
 /// The group's host volumes must exist on the node, and a writer may not use a
-/// read-only volume (Nomad's `HostVolumeChecker`, static volumes). Groups asking for
-/// CSI volumes are refused. Host volumes are not part of the computed class, so this
-/// check is never cached by class.
+/// read-only volume (Nomad's `HostVolumeChecker`, static volumes). CSI volumes are
+/// [`super::csi::CsiChecker`]'s. Host volumes are not part of the computed class, so
+/// this check is never cached by class.
 #[derive(Debug, Clone, Default)]
 pub struct HostVolumeChecker {
     reqs: Vec<HostVolumeReq>,
-    wants_csi: bool,
 }
 
 impl HostVolumeChecker {
     /// Collects the group's volume requests.
     pub fn new(group: &TaskGroup) -> Self {
-        let mut reqs = Vec::new();
-        let mut wants_csi = false;
-        for req in group.volumes.values() {
-            match req.kind.as_str() {
-                "host" => reqs.push(HostVolumeReq {
-                    source: req.source.clone(),
-                    read_only: req.read_only,
-                    per_alloc: req.per_alloc,
-                    resolved: req.source.clone(),
-                }),
-                "csi" => wants_csi = true,
-                _ => {}
-            }
-        }
-        HostVolumeChecker { reqs, wants_csi }
+        let reqs = group
+            .volumes
+            .values()
+            .filter(|req| req.kind == "host")
+            .map(|req| HostVolumeReq {
+                source: req.source.clone(),
+                read_only: req.read_only,
+                per_alloc: req.per_alloc,
+                resolved: req.source.clone(),
+            })
+            .collect();
+        HostVolumeChecker { reqs }
     }
 
     /// Per-allocation volumes get the allocation's `[index]` suffix (Nomad's
@@ -209,13 +203,7 @@ impl HostVolumeChecker {
                 .get(&r.resolved)
                 .is_some_and(|cfg| r.read_only || !cfg.read_only)
         });
-        if !ok {
-            Some(FILTER_HOST_VOLUMES)
-        } else if self.wants_csi {
-            Some(FILTER_CSI)
-        } else {
-            None
-        }
+        (!ok).then_some(FILTER_HOST_VOLUMES)
     }
 }
 

@@ -73,11 +73,14 @@ impl EvalEligibility {
                 .task_groups
                 .iter()
                 .map(|g| Scope {
-                    escaped: g
-                        .constraints
-                        .iter()
-                        .chain(g.tasks.iter().flat_map(|t| t.constraints.iter()))
-                        .any(constraint_escapes),
+                    // CSI volumes depend on claims and plugin health, not on the
+                    // node's class: such groups escape, so any capacity change
+                    // releases their blocked evaluations (Nomad's CSI checker too).
+                    escaped: g.volumes.values().any(|v| v.kind == "csi")
+                        || g.constraints
+                            .iter()
+                            .chain(g.tasks.iter().flat_map(|t| t.constraints.iter()))
+                            .any(constraint_escapes),
                     classes: BTreeMap::new(),
                 })
                 .collect(),

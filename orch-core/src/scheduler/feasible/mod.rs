@@ -12,6 +12,7 @@
 pub mod attribute;
 pub mod checkers;
 pub mod constraint;
+pub mod csi;
 pub mod distinct;
 pub mod eligibility;
 pub mod stack;

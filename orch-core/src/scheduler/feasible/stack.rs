@@ -73,6 +73,7 @@ struct GroupChecks {
     constraints: ConstraintChecker,
     devices: DeviceChecker,
     host_volumes: HostVolumeChecker,
+    csi: super::csi::CsiChecker,
     distinct_hosts: DistinctHostsChecker,
     distinct_property: Vec<DistinctPropertyChecker>,
 }
@@ -96,6 +97,8 @@ pub struct FeasibilityStack {
     /// volumes, distinct_hosts or distinct_property), so one node of a computed class
     /// answers for all of them.
     class_stable: Vec<bool>,
+    /// Per group: some volume request is `per_alloc`.
+    per_alloc: Vec<bool>,
 }
 
 impl FeasibilityStack {
@@ -115,6 +118,7 @@ impl FeasibilityStack {
                 constraints: ConstraintChecker::for_group(g),
                 devices: DeviceChecker::new(g),
                 host_volumes: HostVolumeChecker::new(g),
+                csi: super::csi::CsiChecker::default(),
                 distinct_hosts: DistinctHostsChecker::new(job, g),
                 distinct_property: g
                     .constraints
@@ -140,14 +144,35 @@ impl FeasibilityStack {
                     && !eligibility.scope_escaped(None)
             })
             .collect();
+        let per_alloc = job
+            .task_groups
+            .iter()
+            .map(|g| g.volumes.values().any(|v| v.per_alloc))
+            .collect();
         FeasibilityStack {
             class_stable,
+            per_alloc,
             job_constraints: ConstraintChecker::new(&job.constraints),
             job_distinct_property,
             groups,
             group_names: job.task_groups.iter().map(|g| g.name.clone()).collect(),
             eligibility,
         }
+    }
+
+    /// Reads what the CSI check of each group needs from `state` (the volumes it may
+    /// claim, their claims and plugins); without it CSI requests find no volume.
+    pub fn with_csi(mut self, state: &crate::state::StateStore, job: &Job) -> Self {
+        for (g, tg) in self.groups.iter_mut().zip(&job.task_groups) {
+            g.csi = super::csi::CsiChecker::new(state, &job.namespace, tg);
+        }
+        self
+    }
+
+    /// Whether group `group` asks for a `per_alloc` volume, so a node that cannot take
+    /// one of its allocations may still take another.
+    pub fn per_alloc(&self, group: usize) -> bool {
+        self.per_alloc.get(group).copied().unwrap_or(false)
     }
 
     /// Whether every check of group `group` depends only on the node's computed class,
@@ -181,6 +206,7 @@ impl FeasibilityStack {
     pub fn set_alloc_name(&mut self, group: usize, alloc_name: &str) {
         if let Some(g) = self.groups.get_mut(group) {
             g.host_volumes.set_alloc_name(alloc_name);
+            g.csi.set_alloc_name(alloc_name);
         }
     }
 
@@ -244,6 +270,11 @@ impl FeasibilityStack {
         }
         if let Some(reason) = g.host_volumes.failure(node) {
             return Err(FilterReason::Static(reason));
+        }
+        if !g.csi.is_empty() {
+            if let Some(reason) = g.csi.failure(node, proposed) {
+                return Err(FilterReason::Dynamic(reason));
+            }
         }
 
         // Plan-dependent.

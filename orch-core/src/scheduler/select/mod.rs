@@ -202,7 +202,7 @@ impl<'a> Placer<'a> {
             order,
             seen_touched: 0,
             cursor: 0,
-            feasibility: FeasibilityStack::new(job),
+            feasibility: FeasibilityStack::new(job).with_csi(state, job),
             groups: job.task_groups.iter().map(|_| None).collect(),
             limit,
             class_count: state.node_table().class_count(),
@@ -220,6 +220,12 @@ impl<'a> Placer<'a> {
     /// Class eligibility and escape, for blocked-evaluation tracking.
     pub fn eligibility(&self) -> &super::feasible::EvalEligibility {
         self.feasibility.eligibility()
+    }
+
+    /// Names the allocation about to be placed in group `gi` (`job.group[i]`), for
+    /// the checks of `per_alloc` volumes.
+    pub fn set_alloc_name(&mut self, gi: usize, alloc_name: &str) {
+        self.feasibility.set_alloc_name(gi, alloc_name);
     }
 
     /// A fresh placement metric with the pool-wide fields filled in.
@@ -396,7 +402,12 @@ impl<'a> Placer<'a> {
                 }
             }
             let Some(score) = self.evaluate(ctx, gi, tg, pos, penalty_nodes, metrics) else {
-                if best_fit && let Some(Some(v)) = self.groups.get_mut(gi) {
+                // A per_alloc volume makes the answer the allocation's, not the group's.
+                let per_alloc = self.feasibility.per_alloc(gi);
+                if best_fit
+                    && !per_alloc
+                    && let Some(Some(v)) = self.groups.get_mut(gi)
+                {
                     v.mark_dead(pos);
                 }
                 continue;

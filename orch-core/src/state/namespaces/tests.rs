@@ -172,7 +172,7 @@ fn usage_sums_live_allocations_of_the_quota_namespaces() {
 }
 
 #[test]
-fn snapshots_keep_namespaces_and_old_snapshots_get_default() {
+fn snapshots_keep_namespaces_and_older_formats_are_refused_by_name() {
     let mut s = StateStore::new();
     s.apply(1, upsert_quota(quota("small", 500))).unwrap();
     s.apply(2, upsert_ns(ns("team", "small"))).unwrap();
@@ -180,16 +180,15 @@ fn snapshots_keep_namespaces_and_old_snapshots_get_default() {
     let r = StateStore::restore(&bytes).unwrap();
     assert_eq!(r, s);
     assert_eq!(r.snapshot().unwrap(), bytes);
-    // A format-4 snapshot (before ACLs and namespaces): the same layout without the
-    // empty ACL tables (three empty lists and a zero bootstrap index: 4 bytes) and the
-    // namespace section.
-    let mut old = postcard::to_allocvec(&4u32).unwrap();
-    let section = postcard::to_allocvec(&s.ns.section()).unwrap();
-    old.extend_from_slice(&bytes[1..bytes.len() - section.len() - 4]);
-    let r = StateStore::restore(&old).unwrap();
-    assert!(r.namespace("default").is_some());
-    assert!(r.namespace("team").is_none());
-    assert_eq!(r.latest_index(), s.latest_index());
+    // Formats 4 and 5 hold jobs in an older layout (no CSIPluginConfig): refused with
+    // what to do, never decoded into garbage.
+    for format in [4u32, 5] {
+        let mut old = postcard::to_allocvec(&format).unwrap();
+        old.extend_from_slice(&bytes[1..]);
+        let err = StateStore::restore(&old).unwrap_err().to_string();
+        assert!(err.contains(&format!("format {format}")), "{err}");
+        assert!(err.contains("empty data_dir"), "{err}");
+    }
 }
 
 #[test]

@@ -12,6 +12,7 @@ job "db" {
       access_mode     = "single-node-reader-only"
       attachment_mode = "file-system"
       per_alloc       = true
+      read_only       = true
 
       mount_options {
         fs_type     = "ext4"
