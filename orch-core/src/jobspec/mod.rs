@@ -50,6 +50,7 @@ mod schema_job;
 mod schema_task;
 mod special;
 mod variables;
+pub mod volume_spec;
 
 use std::collections::BTreeMap;
 

@@ -317,6 +317,146 @@ impl CsiVolume {
     }
 }
 
+/// A snapshot of a volume, as a controller plugin reports it (Nomad's `CSISnapshot`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CsiSnapshot {
+    /// The plugin's ID of the snapshot.
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// The provider's ID of the volume it was taken from.
+    #[serde(rename = "ExternalSourceVolumeID")]
+    pub external_source_volume_id: String,
+    /// orch's ID of that volume, when known.
+    #[serde(rename = "SourceVolumeID")]
+    pub source_volume_id: String,
+    /// The plugin that holds it.
+    #[serde(rename = "PluginID")]
+    pub plugin_id: String,
+    /// Bytes.
+    #[serde(rename = "SizeBytes")]
+    pub size_bytes: i64,
+    /// Unix seconds.
+    #[serde(rename = "CreateTime")]
+    pub create_time: i64,
+    /// Whether it can be restored from yet.
+    #[serde(rename = "IsReady")]
+    pub is_ready: bool,
+    /// The name asked for at creation.
+    #[serde(rename = "Name")]
+    pub name: String,
+    /// Passed to the plugin (never shown back).
+    #[serde(rename = "Secrets")]
+    pub secrets: BTreeMap<String, String>,
+    /// Passed to `CreateSnapshot`.
+    #[serde(rename = "Parameters")]
+    pub parameters: BTreeMap<String, String>,
+}
+
+/// Controller operations the servers ask a client to run against a controller plugin
+/// (orch's own wire format between servers and clients).
+pub mod controller_op {
+    /// `CreateVolume`.
+    pub const CREATE_VOLUME: &str = "create-volume";
+    /// `DeleteVolume`.
+    pub const DELETE_VOLUME: &str = "delete-volume";
+    /// `ControllerPublishVolume`.
+    pub const PUBLISH: &str = "publish";
+    /// `ControllerUnpublishVolume`.
+    pub const UNPUBLISH: &str = "unpublish";
+    /// `CreateSnapshot`.
+    pub const CREATE_SNAPSHOT: &str = "create-snapshot";
+    /// `DeleteSnapshot`.
+    pub const DELETE_SNAPSHOT: &str = "delete-snapshot";
+    /// `ListSnapshots`.
+    pub const LIST_SNAPSHOTS: &str = "list-snapshots";
+    /// Every operation.
+    pub const ALL: [&str; 7] = [
+        CREATE_VOLUME,
+        DELETE_VOLUME,
+        PUBLISH,
+        UNPUBLISH,
+        CREATE_SNAPSHOT,
+        DELETE_SNAPSHOT,
+        LIST_SNAPSHOTS,
+    ];
+}
+
+/// One controller operation's arguments; each operation reads the fields it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CsiControllerRequest {
+    /// The plugin to call.
+    #[serde(rename = "PluginID")]
+    pub plugin_id: String,
+    /// Volume (or snapshot) name to create.
+    #[serde(rename = "Name")]
+    pub name: String,
+    /// The provider's volume ID (delete, publish, snapshot source).
+    #[serde(rename = "ExternalID")]
+    pub external_id: String,
+    /// Smallest acceptable size, bytes.
+    #[serde(rename = "CapacityMin")]
+    pub capacity_min: i64,
+    /// Largest acceptable size, bytes.
+    #[serde(rename = "CapacityMax")]
+    pub capacity_max: i64,
+    /// What the volume must support (create), or the claim's (publish).
+    #[serde(rename = "Capabilities")]
+    pub capabilities: Vec<CsiCapability>,
+    /// Mount options of the volume.
+    #[serde(rename = "MountOptions")]
+    pub mount_options: Option<CsiMountOptions>,
+    /// Passed through to the plugin.
+    #[serde(rename = "Secrets")]
+    pub secrets: BTreeMap<String, String>,
+    /// Passed through to the plugin.
+    #[serde(rename = "Parameters")]
+    pub parameters: BTreeMap<String, String>,
+    /// The volume context (publish).
+    #[serde(rename = "Context")]
+    pub context: BTreeMap<String, String>,
+    /// Where a new volume must be reachable.
+    #[serde(rename = "RequestedTopologies")]
+    pub requested_topologies: Option<CsiTopologyRequest>,
+    /// Create from this snapshot; or the snapshot to delete.
+    #[serde(rename = "SnapshotID")]
+    pub snapshot_id: String,
+    /// Create as a clone of this volume.
+    #[serde(rename = "CloneID")]
+    pub clone_id: String,
+    /// The CSI node ID to publish to or unpublish from.
+    #[serde(rename = "NodeExternalID")]
+    pub node_external_id: String,
+    /// Publish read-only.
+    #[serde(rename = "ReadOnly")]
+    pub read_only: bool,
+}
+
+/// What a controller operation answered.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CsiControllerReply {
+    /// The new volume's provider ID (create).
+    #[serde(rename = "ExternalID")]
+    pub external_id: String,
+    /// Its size in bytes (create).
+    #[serde(rename = "Capacity")]
+    pub capacity: i64,
+    /// Its volume context (create).
+    #[serde(rename = "Context")]
+    pub context: BTreeMap<String, String>,
+    /// Where it is reachable (create).
+    #[serde(rename = "Topologies")]
+    pub topologies: Vec<CsiTopology>,
+    /// The publish context the node stage and publish calls need (publish).
+    #[serde(rename = "PublishContext")]
+    pub publish_context: BTreeMap<String, String>,
+    /// Snapshots (create: the new one; list: all).
+    #[serde(rename = "Snapshots")]
+    pub snapshots: Vec<CsiSnapshot>,
+}
+
 /// Volume IDs: what the API, the state and plugin paths accept (Nomad allows
 /// letters, digits, `-`, `_`, `.`, and `[`/`]` for per-allocation volumes).
 pub const MAX_VOLUME_ID_LEN: usize = 128;

@@ -48,6 +48,10 @@ pub mod client_acl;
 pub mod client_api;
 pub mod client_files;
 pub mod client_fs;
+pub mod csi_controller;
+pub mod csi_node;
+pub mod csi_plugins;
+pub mod csi_volumes;
 pub mod deployments;
 pub mod dispatch;
 pub mod evals;
@@ -233,6 +237,7 @@ pub fn router_with(api: Arc<ApiState>, extra: Router) -> Router {
     api_routes()
         .merge(acl::routes())
         .merge(namespaces::routes())
+        .merge(csi_volumes::routes())
         .with_state(Arc::clone(&api))
         .merge(extra)
         .fallback(not_found)

@@ -30,6 +30,8 @@ pub enum Rule {
     Operator(Level),
     /// `quota` rule at this level.
     Quota(Level),
+    /// `plugin` rule at this level.
+    Plugin(Level),
     /// A management token.
     Management,
     /// The secret of the node in the path (`/v1/internal/node/{id}/...`).
@@ -54,7 +56,11 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         | "/v1/internal/node/{id}/heartbeat"
         | "/v1/internal/node/{id}/allocs"
         | "/v1/internal/node/{id}/services"
-        | "/v1/internal/node/{id}/service/{name}" => NodeSecret,
+        | "/v1/internal/node/{id}/service/{name}"
+        | "/v1/internal/node/{id}/csi/plugins"
+        | "/v1/internal/node/{id}/csi/volume"
+        | "/v1/internal/node/{id}/csi/controller"
+        | "/v1/internal/node/{id}/csi/authorize" => NodeSecret,
         "/v1/jobs" if get => Namespace(&[ListJobs, ReadJob]),
         "/v1/jobs" | "/v1/jobs/parse" | "/v1/validate/job" => Handler,
         "/v1/job/{id}" if get => READ_JOB,
@@ -107,6 +113,15 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         }
         "/v1/quota/{name}" if get => Quota(Level::Read),
         "/v1/quota" | "/v1/quota/{name}" => Management,
+        "/v1/volumes" => Namespace(&[CsiListVolume, CsiReadVolume]),
+        "/v1/volume/csi/{id}" if get => Namespace(&[CsiReadVolume]),
+        "/v1/volumes/snapshot" if get => Namespace(&[CsiListVolume]),
+        "/v1/volume/csi/{id}"
+        | "/v1/volume/csi/{id}/create"
+        | "/v1/volume/csi/{id}/delete"
+        | "/v1/volume/csi/{id}/detach"
+        | "/v1/volumes/snapshot" => Namespace(&[CsiWriteVolume]),
+        "/v1/plugins" | "/v1/plugin/csi/{id}" => Plugin(Level::Read),
         "/v1/client/stats" => Node(Level::Read),
         p if p.starts_with("/v1/client/") => Handler,
         p if p.starts_with("/v1/acl/") => Handler,
@@ -133,6 +148,7 @@ pub fn check(mut authz: Authz, rule: &Rule, ns: &str) -> Result<Authz, ApiError>
         Agent(level) => allows(authz.level(orch_core::acl::Acl::agent), level),
         Operator(level) => allows(authz.level(orch_core::acl::Acl::operator), level),
         Quota(level) => allows(authz.level(orch_core::acl::Acl::quota), level),
+        Plugin(level) => allows(authz.level(orch_core::acl::Acl::plugin), level),
         Management => authz.is_management(),
         NodeSecret => false,
     };

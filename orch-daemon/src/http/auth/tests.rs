@@ -12,6 +12,7 @@ fn declared_routes() -> Vec<String> {
         include_str!("../acl.rs"),
         include_str!("../client_fs.rs"),
         include_str!("../namespaces.rs"),
+        include_str!("../csi_volumes.rs"),
     ];
     let mut out = Vec::new();
     for src in sources {
