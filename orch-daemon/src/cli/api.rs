@@ -160,8 +160,23 @@ impl ApiClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(Value, u64), ApiFailure> {
+        self.call_with(method, path, body, None)
+    }
+
+    /// [`Self::call`] with one more header (`X-Nomad-CSI-Secrets`); an empty value
+    /// sends none.
+    fn call_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        header: Option<(&str, &str)>,
+    ) -> Result<(Value, u64), ApiFailure> {
         let url = self.url(path);
         let mut req = self.with_token(self.http.request(method.clone(), &url));
+        if let Some((name, value)) = header.filter(|(_, v)| !v.is_empty()) {
+            req = req.header(name, value);
+        }
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -316,6 +331,28 @@ impl ApiClient {
     /// `DELETE path`.
     pub fn delete(&self, path: &str) -> Result<Value, ApiFailure> {
         self.call(reqwest::Method::DELETE, path, None)
+            .map(|(v, _)| v)
+    }
+
+    /// `DELETE path` with one more header (none when `value` is empty).
+    pub fn delete_with_header(
+        &self,
+        path: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<Value, ApiFailure> {
+        self.call_with(reqwest::Method::DELETE, path, None, Some((name, value)))
+            .map(|(v, _)| v)
+    }
+
+    /// `GET path` with one more header (none when `value` is empty).
+    pub fn get_with_header(
+        &self,
+        path: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<Value, ApiFailure> {
+        self.call_with(reqwest::Method::GET, path, None, Some((name, value)))
             .map(|(v, _)| v)
     }
 

@@ -23,12 +23,14 @@ mod namespace;
 mod node;
 mod operator;
 mod output;
+mod plugin;
 mod quota;
 mod scaling;
 mod server;
 mod service;
 pub(crate) mod table;
 mod tls;
+mod volume;
 
 use std::process::ExitCode;
 
@@ -46,12 +48,14 @@ Commands:
     namespace      apply, list, status, inspect, delete
     node           status, drain, eligibility
     operator       raft list-peers, raft remove-peer
+    plugin status  Display CSI plugins and their health
     quota          apply, list, status, inspect, delete, init
     scaling        policy list, policy info: scaling policies and autoscaler status
     server         members, force-leave
     service        list, info: orch's service catalog
     tls            ca create, cert create: a CA and agent certificates
     version        Print the orch version
+    volume         register, create, status, deregister, delete, detach, snapshot: CSI
 
 Server commands reach the agent at -address=<url>, else ORCH_ADDR, else NOMAD_ADDR, else
 http://127.0.0.1:4646, with the ACL token of -token=<secret>, else ORCH_TOKEN, else
@@ -99,6 +103,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("service") => service::run(rest),
         Some("namespace") => namespace::run(rest),
         Some("quota") => quota::run(rest),
+        Some("volume") => volume::run(rest),
+        Some("plugin") => plugin::run(rest),
         Some("operator") => operator::run(rest),
         Some("tls") => tls::run(rest),
         Some("version") | Some("-version") | Some("--version") => {
@@ -178,7 +184,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
         Some("acl" | "operator" | "scaling" | "tls") => 3,
         Some(
             "job" | "node" | "eval" | "alloc" | "server" | "deployment" | "service" | "namespace"
-            | "quota",
+            | "quota" | "volume" | "plugin",
         ) => 2,
         _ => 1,
     };

@@ -1,0 +1,105 @@
+//! `orch plugin status [id]`: CSI plugins and their health, as clients report them.
+
+use std::process::ExitCode;
+
+use crate::cli::api::{ApiClient, encode};
+use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
+use crate::cli::output::print_json;
+use crate::cli::table::{columns, kv, short, text};
+
+const USAGE: &str = "Usage: orch plugin status [options] [id]
+
+  Without an ID, list the CSI plugins; with one, show its health and allocations.
+
+Options:
+  -type <csi>  Plugin type (only csi)
+  -json        Print the raw API JSON";
+
+const FLAGS: &[FlagSpec] = &[FlagSpec::value("type")];
+
+/// Runs `orch plugin status`.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    if let Some(t) = p.all("type").last().filter(|t| t.as_str() != "csi") {
+        return Err(format!("-type {t:?}: orch has CSI plugins only\n\n{USAGE}"));
+    }
+    let client = ApiClient::from_flags(&p)?;
+    let json = p.has("json");
+    match p.positional.as_slice() {
+        [] => {
+            let v = client.get("/v1/plugins?type=csi")?;
+            if json {
+                return print_json(&v);
+            }
+            let mut rows = vec![
+                [
+                    "ID",
+                    "Provider",
+                    "Controllers Healthy/Expected",
+                    "Nodes Healthy/Expected",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            for pl in v.as_array().into_iter().flatten() {
+                rows.push(vec![
+                    text(&pl["ID"]),
+                    text(&pl["Provider"]),
+                    format!(
+                        "{}/{}",
+                        text(&pl["ControllersHealthy"]),
+                        text(&pl["ControllersExpected"])
+                    ),
+                    format!(
+                        "{}/{}",
+                        text(&pl["NodesHealthy"]),
+                        text(&pl["NodesExpected"])
+                    ),
+                ]);
+            }
+            if rows.len() == 1 {
+                println!("No CSI plugins");
+            } else {
+                println!("Container Storage Interface\n{}", columns(&rows));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        [id] => {
+            let v = client.get(&format!("/v1/plugin/csi/{}", encode(id)))?;
+            if json {
+                return print_json(&v);
+            }
+            println!(
+                "{}",
+                kv(&[
+                    ("ID", text(&v["ID"])),
+                    ("Provider", text(&v["Provider"])),
+                    ("Version", text(&v["Version"])),
+                    ("Controllers Healthy", text(&v["ControllersHealthy"])),
+                    ("Controllers Expected", text(&v["ControllersExpected"])),
+                    ("Nodes Healthy", text(&v["NodesHealthy"])),
+                    ("Nodes Expected", text(&v["NodesExpected"])),
+                ])
+            );
+            let mut rows = vec![
+                ["ID", "Node ID", "Task Group", "Desired", "Status"]
+                    .map(String::from)
+                    .to_vec(),
+            ];
+            for a in v["Allocations"].as_array().into_iter().flatten() {
+                rows.push(vec![
+                    short(&text(&a["ID"])),
+                    short(&text(&a["NodeID"])),
+                    text(&a["TaskGroup"]),
+                    text(&a["DesiredStatus"]),
+                    text(&a["ClientStatus"]),
+                ]);
+            }
+            println!("\nAllocations\n{}", columns(&rows));
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => Err(format!("expected at most one plugin ID\n\n{USAGE}")),
+    }
+}

@@ -1,0 +1,30 @@
+//! `orch volume register <file>`: register a volume that already exists in the
+//! storage system (its `external_id` names it there).
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::cli::api::{ApiClient, encode};
+use crate::cli::flags::{COMMON, parse_verb};
+
+const USAGE: &str = "Usage: orch volume register [options] <file>
+
+  Register a CSI volume from a specification file (HCL or JSON; - reads standard
+  input). The volume must exist in the storage system; its external_id names it.";
+
+/// Runs `orch volume register`.
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let vol = super::spec::read(p.one_arg("file", USAGE)?)?;
+    let id = super::spec::id_of(&vol)?;
+    let client = ApiClient::from_flags(&p)?;
+    client.put(
+        &format!("/v1/volume/csi/{}", encode(&id)),
+        &json!({ "Volumes": [vol] }),
+    )?;
+    println!("Volume {id:?} registered");
+    Ok(ExitCode::SUCCESS)
+}
