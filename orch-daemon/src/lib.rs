@@ -14,6 +14,7 @@ pub mod agent;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod csi;
 pub mod http;
 pub mod raft;
 pub mod server;
