@@ -105,6 +105,11 @@ pub struct AllocRunner {
     /// This client's runner state of the allocation this one replaces, if it has one
     /// (a sticky disk is taken over once it stopped).
     pub previous: Option<SharedAllocState>,
+    /// The node's CSI plugins and mounts.
+    pub csi: Arc<super::csi::CsiManager>,
+    /// Where each CSI volume request of the group is published (set before the
+    /// tasks start).
+    pub csi_mounts: BTreeMap<String, std::path::PathBuf>,
 }
 
 /// Each started task's environment and directory.
@@ -281,8 +286,16 @@ impl AllocRunner {
             return self.idle().await;
         }
         self.take_sticky_disk(&group).await;
-        if let Err(e) = super::volumes::check_group(&group, &self.node) {
+        if let Err(e) = self.mount_csi_volumes(&group).await {
             self.fail_setup(&e);
+            self.release_csi().await;
+            return self.idle().await;
+        }
+        if let Err(e) =
+            super::volumes::check_group(&group, &self.node, &alloc.name, &self.csi_mounts)
+        {
+            self.fail_setup(&e);
+            self.release_csi().await;
             return self.idle().await;
         }
         let net = match self.setup_network(&group).await {
@@ -345,6 +358,8 @@ impl AllocRunner {
                 if lp.catalog.registered {
                     lp.catalog.deregister(self);
                 }
+                // Claims end when the allocation is reported terminal: unmount first.
+                self.release_csi().await;
                 self.finish(outcome);
                 return true;
             }

@@ -24,6 +24,7 @@
 pub mod alloc_dir;
 pub mod alloc_runner;
 pub mod artifact;
+pub mod csi;
 pub mod driver;
 pub mod fingerprint;
 pub mod health;
@@ -121,6 +122,7 @@ pub struct Client {
     allocs: Mutex<BTreeMap<String, Running>>,
     stats: Mutex<stats::StatsCache>,
     network: network::NetworkManager,
+    csi: Arc<csi::CsiManager>,
 }
 
 impl Client {
@@ -161,19 +163,21 @@ impl Client {
             network_settings(&settings.config, &state_root),
             settings.drivers.docker(),
         );
+        let conn = Arc::new(ServerConn::new(
+            &settings.servers,
+            settings.servers_link.clone(),
+            &node_id,
+            &secret,
+        )?);
         Ok(Arc::new(Client {
             network,
+            csi: csi::CsiManager::new(&state_root, &node_id, Arc::clone(&conn)),
             node_id: node.id.clone(),
             node: std::sync::RwLock::new(Arc::new(node)),
             reregister: std::sync::atomic::AtomicBool::new(false),
             region: settings.region,
             drivers: settings.drivers,
-            conn: Arc::new(ServerConn::new(
-                &settings.servers,
-                settings.servers_link.clone(),
-                &node_id,
-                &secret,
-            )?),
+            conn,
             state_dir,
             alloc_root,
             reporter: Arc::new(Reporter::default()),
@@ -213,6 +217,11 @@ impl Client {
                     .store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
+    }
+
+    /// The node's CSI plugins and mounts (controller calls, `volume detach`).
+    pub fn csi(&self) -> &Arc<csi::CsiManager> {
+        &self.csi
     }
 
     /// Drivers, for stats.
@@ -304,6 +313,7 @@ impl Client {
         tokio::spawn(Arc::clone(self).watch_loop());
         tokio::spawn(Arc::clone(self).stats_loop());
         tokio::spawn(Arc::clone(self).driver_loop());
+        tokio::spawn(Arc::clone(&self.csi).run());
     }
 
     /// Nomad's `AllocResourceUsage` of an allocation this client runs.
@@ -555,6 +565,8 @@ impl Client {
             task_envs: Default::default(),
             network: self.network.clone(),
             previous,
+            csi: Arc::clone(&self.csi),
+            csi_mounts: BTreeMap::new(),
         };
         self.lock_allocs().insert(
             id,

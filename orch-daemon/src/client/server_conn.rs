@@ -240,6 +240,77 @@ impl ServerConn {
             message: format!("service list did not decode: {e}"),
         })
     }
+
+    /// Reports the node's CSI plugin instances (replacing what it reported before).
+    pub async fn report_csi_plugins(
+        &self,
+        node_id: &str,
+        plugins: &orch_core::model::csi::NodeCsiPlugins,
+    ) -> Result<(), ConnError> {
+        let body = serde_json::to_value(plugins).unwrap_or(Value::Null);
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/v1/internal/node/{node_id}/csi/plugins"),
+            Some(&body),
+            Duration::from_secs(10),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The CSI volume allocation `alloc_id` claims under its group's volume request
+    /// `request`, with the secrets and context staging it needs.
+    pub async fn claimed_volume(
+        &self,
+        node_id: &str,
+        alloc_id: &str,
+        request: &str,
+    ) -> Result<orch_core::model::csi::CsiVolume, String> {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("alloc", alloc_id)
+            .append_pair("volume", request)
+            .finish();
+        let (v, _) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/internal/node/{node_id}/csi/volume?{query}"),
+                None,
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        serde_json::from_value(v).map_err(|e| format!("the volume did not decode: {e}"))
+    }
+
+    /// Has a controller `publish` (or `unpublish`) the volume of a claim of this node;
+    /// returns the publish context (empty when the plugin does not publish).
+    pub async fn csi_controller(
+        &self,
+        node_id: &str,
+        op: &str,
+        alloc_id: &str,
+        request: &str,
+        node_external_id: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, String> {
+        let body = json!({
+            "Op": op,
+            "AllocID": alloc_id,
+            "Volume": request,
+            "NodeExternalID": node_external_id,
+        });
+        let (v, _) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/internal/node/{node_id}/csi/controller"),
+                Some(&body),
+                Duration::from_secs(130),
+            )
+            .await
+            .map_err(|e| format!("controller {op} through the servers failed: {e}"))?;
+        let reply: orch_core::model::csi::CsiControllerReply =
+            serde_json::from_value(v).unwrap_or_default();
+        Ok(reply.publish_context)
+    }
 }
 
 fn ttl_of(v: &Value) -> Duration {

@@ -247,7 +247,9 @@ async fn authorize(State(api): Api, Query(raw): Params) -> Result<Response, ApiE
             .state
             .read()
             .alloc_stub(&alloc)
-            .map(|a| a.namespace.clone());
+            .map(|a| a.namespace.to_string());
+        // Without an allocation, a `namespace` names where `cap` is needed.
+        let ns = ns.or_else(|| q.raw.get("namespace").filter(|_| alloc.is_empty()).cloned());
         match ns {
             Some(ns) => q.authz.allows(&ns, cap),
             None => q.authz.is_management(),

@@ -78,20 +78,24 @@ impl RemoteAcl {
     }
 
     async fn ask(&self, secret: Option<&str>, alloc: &str, cap: &str) -> Result<bool, ApiError> {
-        let mut last = String::from("no servers configured");
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("alloc", alloc)
             .append_pair("cap", cap)
             .finish();
+        self.ask_path(secret, &format!("/v1/internal/acl/authorize?{query}"))
+            .await
+    }
+
+    /// Whether a server answers `path` (an authorize endpoint) with success for the
+    /// caller's `secret`: 403 is no, anything else is retried on the next server.
+    async fn ask_path(&self, secret: Option<&str>, path: &str) -> Result<bool, ApiError> {
+        let mut last = String::from("no servers configured");
         for server in &self.servers {
             let base = server.trim_end_matches('/');
             let mut req = self
                 .link
                 .client()
-                .get(
-                    self.link
-                        .url(base, &format!("/v1/internal/acl/authorize?{query}")),
-                )
+                .get(self.link.url(base, path))
                 .timeout(Duration::from_secs(10));
             if let Some(s) = secret {
                 req = req.header(super::auth::TOKEN_HEADER, s);
@@ -184,6 +188,76 @@ impl ClientAcl {
             ClientAcl::Local(_) => req.authz.node_read(),
             ClientAcl::Remote(remote) => {
                 remote.allows(req.secret.as_deref(), "", NODE_READ).await?
+            }
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(super::auth::permission_denied())
+        }
+    }
+}
+
+impl ClientAcl {
+    /// Whether the caller has `cap` in `namespace` (controller operations a user
+    /// asked for through the servers).
+    pub async fn check_namespace(
+        &self,
+        req: &Caller,
+        ns: &str,
+        cap: NsCap,
+    ) -> Result<(), ApiError> {
+        let allowed = match self {
+            ClientAcl::Off => true,
+            ClientAcl::Local(_) => req.authz.allows(ns, cap),
+            ClientAcl::Remote(remote) => {
+                let query = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("namespace", ns)
+                    .append_pair("cap", cap.name())
+                    .finish();
+                let path = format!("/v1/internal/acl/authorize?{query}");
+                remote.ask_path(req.secret.as_deref(), &path).await?
+            }
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(super::auth::permission_denied())
+        }
+    }
+
+    /// Whether the caller presented node `node`'s secret and `alloc` runs there: a
+    /// node may have a controller publish volumes for its own allocations.
+    pub async fn check_node_claim(
+        &self,
+        req: &Caller,
+        node: &str,
+        alloc: &str,
+    ) -> Result<(), ApiError> {
+        let allowed = match self {
+            ClientAcl::Off => true,
+            ClientAcl::Local(state) => {
+                let s = state.read();
+                let secret_ok = s.node(node).is_some_and(|n| {
+                    !n.secret_id.is_empty()
+                        && req
+                            .secret
+                            .as_deref()
+                            .is_some_and(|given| super::auth::constant_time_eq(&n.secret_id, given))
+                });
+                secret_ok
+                    && s.alloc_stub(alloc)
+                        .is_some_and(|a| a.node_id.as_str() == node)
+            }
+            ClientAcl::Remote(remote) => {
+                let query = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("alloc", alloc)
+                    .finish();
+                let path = format!(
+                    "/v1/internal/node/{}/csi/authorize?{query}",
+                    crate::http::client_csi::path_segment(node)
+                );
+                remote.ask_path(req.secret.as_deref(), &path).await?
             }
         };
         if allowed {

@@ -41,6 +41,7 @@ pub struct ClientHttp {
 /// The client routes.
 pub fn client_router(ch: ClientHttp) -> Router {
     Router::new()
+        .merge(super::client_csi::routes())
         .route("/v1/client/fs/logs/{alloc}", get(logs))
         .route("/v1/client/fs/ls/{alloc}", get(ls))
         .route("/v1/client/fs/stat/{alloc}", get(stat))

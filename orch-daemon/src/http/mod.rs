@@ -46,6 +46,7 @@ pub mod allocs;
 pub mod auth;
 pub mod client_acl;
 pub mod client_api;
+pub mod client_csi;
 pub mod client_files;
 pub mod client_fs;
 pub mod csi_controller;

@@ -200,6 +200,7 @@ impl Leader {
                         classes.insert(n.computed_class.clone());
                     }
                 }
+                classes.extend(csi_changed_classes(&s, last_index));
                 // Allocations that ended since the last pass free capacity on their nodes.
                 for a in s.allocs_modified_after(last_index).filter(|a| a.terminal()) {
                     if let Some(n) = s.node(&a.node_id) {
@@ -469,5 +470,18 @@ impl Leader {
 }
 
 mod quota_unblock;
+/// When CSI plugins or volumes changed after `last_index`, the classes to release:
+/// evaluations blocked on CSI escape class caching, so releasing the node classes
+/// there are frees them (a plugin came back, a volume was registered).
+fn csi_changed_classes(s: &orch_core::state::StateStore, last_index: u64) -> BTreeSet<String> {
+    use orch_core::state::csi_table;
+    let changed =
+        s.index(csi_table::PLUGINS) > last_index || s.index(csi_table::VOLUMES) > last_index;
+    if !changed {
+        return BTreeSet::new();
+    }
+    s.nodes().map(|n| n.computed_class.clone()).collect()
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
 //! What an allocation runner does before its first task starts: take over a sticky
-//! disk, then build the group's network (and remove it once every task has stopped).
+//! disk, mount the group's CSI volumes, then build the group's network (and undo the
+//! mounts and the network once every task has stopped).
 
 use orch_core::model::{TaskGroup, desired_status};
 
@@ -51,6 +52,31 @@ impl AllocRunner {
             ev.message = message.clone();
             st.tasks.entry(t.clone()).or_default().state.events.push(ev);
         }
+    }
+
+    /// Stages and publishes every CSI volume the group asks for (in request-name
+    /// order), recording where each one is for the tasks' bind mounts.
+    pub(super) async fn mount_csi_volumes(&mut self, group: &TaskGroup) -> Result<(), String> {
+        let alloc = self.snapshot().alloc;
+        if alloc.desired_status != desired_status::RUN && !self.restoring {
+            return Ok(());
+        }
+        for (name, req) in group.volumes.iter().filter(|(_, r)| r.kind == "csi") {
+            let mounted = self
+                .csi
+                .mount(&alloc, name, req)
+                .await
+                .map_err(|e| format!("CSI volume {name:?}: {e}"))?;
+            self.csi_mounts.insert(name.clone(), mounted.target);
+        }
+        Ok(())
+    }
+
+    /// Unmounts the allocation's CSI volumes and forgets the plugins its tasks ran.
+    pub(super) async fn release_csi(&self) {
+        let id = self.snapshot().alloc.id;
+        self.csi.unmount_alloc(&id).await;
+        self.csi.deregister_alloc(&id);
     }
 
     /// Builds the group's network (nothing in host mode) before any task starts; a

@@ -46,7 +46,20 @@ impl AllocRunner {
             secrets_dir: &secrets,
             tmp_dir: &tmp,
         };
-        let env = task_env(&input);
+        let mut env = task_env(&input);
+        if let Some(cfg) = &task.csi_plugin {
+            match self.csi.register(&alloc.id, cfg) {
+                Ok(socket) => {
+                    env.insert(
+                        "CSI_ENDPOINT".into(),
+                        format!("unix://{}", socket.display()),
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot create the CSI plugin's socket directory")
+                }
+            }
+        }
         let vars = interpolation_vars(&input);
         let config = serde_json::to_value(&task.config).unwrap_or_default();
         let resources = alloc.allocated_resources.tasks.get(name);
@@ -68,8 +81,14 @@ impl AllocRunner {
             node_id: self.node.id.clone(),
             node_name: self.node.name.clone(),
             ports: port_mappings(alloc),
-            volumes: crate::client::volumes::task_volumes(group, &task, &self.node)
-                .unwrap_or_default(),
+            volumes: crate::client::volumes::task_volumes(
+                group,
+                &task,
+                &self.node,
+                &alloc.name,
+                &self.csi_mounts,
+            )
+            .unwrap_or_default(),
             network: net.map(|n| TaskNetwork {
                 netns_path: n.netns.clone(),
                 sandbox_container: n.sandbox_container.clone(),

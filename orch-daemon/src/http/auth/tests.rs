@@ -13,6 +13,7 @@ fn declared_routes() -> Vec<String> {
         include_str!("../client_fs.rs"),
         include_str!("../namespaces.rs"),
         include_str!("../csi_volumes.rs"),
+        include_str!("../client_csi.rs"),
     ];
     let mut out = Vec::new();
     for src in sources {
