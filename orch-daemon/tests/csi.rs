@@ -274,3 +274,112 @@ fn per_alloc_volumes_follow_their_allocation_index() {
     stop_job(&agent, "kafka");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn cli_ok(agent: &Agent, args: &[&str]) -> String {
+    let out = orch_cli(agent, args);
+    assert!(
+        out.status.success(),
+        "orch {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn snapshots_restore_and_volumes_are_deleted_and_deregistered() {
+    let dir = temp_dir("csi-snapshots");
+    let state = dir.join("plugin-state");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    run_hcl(&agent, &plugin_job(&state));
+    wait_plugin_healthy(&agent, 1);
+    create_volume(&agent, &dir, "src");
+    let src = volume_dir(&agent, &state, "src");
+    std::fs::write(src.join("data.txt"), "kept in the snapshot").unwrap();
+
+    let status = cli_ok(&agent, &["volume", "status"]);
+    assert!(
+        status.contains("src") && status.contains("hostpath"),
+        "{status}"
+    );
+    let one = cli_ok(&agent, &["volume", "status", "src"]);
+    assert!(
+        one.contains("Plugin ID") && one.contains("Schedulable"),
+        "{one}"
+    );
+
+    let made = cli_ok(&agent, &["volume", "snapshot", "create", "src", "snap-one"]);
+    let snap_id = made
+        .split_whitespace()
+        .nth(1)
+        .expect("the snapshot ID is printed")
+        .to_string();
+    let listed = cli_ok(
+        &agent,
+        &["volume", "snapshot", "list", "-plugin", "hostpath"],
+    );
+    assert!(
+        listed.contains(&snap_id) && listed.contains("src"),
+        "{listed}"
+    );
+
+    // A volume created from the snapshot has its content.
+    let spec = dir.join("restored.hcl");
+    std::fs::write(
+        &spec,
+        format!(
+            "id = \"restored\"\ntype = \"csi\"\nplugin_id = \"hostpath\"\nsnapshot_id = \"{snap_id}\"\ncapability {{\n  access_mode = \"single-node-writer\"\n  attachment_mode = \"file-system\"\n}}\n"
+        ),
+    )
+    .unwrap();
+    cli_ok(&agent, &["volume", "create", spec.to_str().unwrap()]);
+    let restored = volume_dir(&agent, &state, "restored");
+    assert_eq!(read(&restored.join("data.txt")), "kept in the snapshot");
+
+    cli_ok(
+        &agent,
+        &["volume", "snapshot", "delete", "hostpath", &snap_id],
+    );
+    let listed = cli_ok(
+        &agent,
+        &["volume", "snapshot", "list", "-plugin", "hostpath"],
+    );
+    assert!(!listed.contains(&snap_id), "{listed}");
+
+    // Delete goes through the plugin (the directory goes); deregister only forgets.
+    cli_ok(&agent, &["volume", "delete", "restored"]);
+    assert!(
+        !restored.exists(),
+        "the plugin deleted the volume's directory"
+    );
+    cli_ok(&agent, &["volume", "deregister", "src"]);
+    assert_eq!(get(&agent, "/v1/volume/csi/src").0, 404);
+    assert!(
+        src.join("data.txt").exists(),
+        "deregister leaves the storage alone"
+    );
+
+    // Mistakes are named.
+    let bad = dir.join("bad.hcl");
+    std::fs::write(&bad, "id = \"x\"\ntype = \"csi\"\nplugin = \"hostpath\"\n").unwrap();
+    let out = orch_cli(&agent, &["volume", "register", bad.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("plugin"), "{err}");
+    let (code, body) = send(
+        &agent,
+        "PUT",
+        "/v1/volume/csi/x",
+        serde_json::json!({ "Volumes": [{ "ID": "x", "PluginID": "hostpath", "ExternalID": "e", "Bogus": 1 }] }),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("Bogus"), "{body}");
+    let (code, body) = send(
+        &agent,
+        "PUT",
+        "/v1/volume/host/h/create",
+        serde_json::json!({}),
+    );
+    assert_eq!(code, 501, "{body}");
+    assert!(body.contains("dynamic host volumes"), "{body}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

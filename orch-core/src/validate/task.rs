@@ -196,6 +196,18 @@ fn csi_plugin(e: &mut Errors, path: &str, t: &Task) {
     if c.health_timeout < 0 {
         e.at(&cpath, "HealthTimeout", "must not be negative");
     }
+    // The plugin's socket and mounts must be the host's: tasks with their own root
+    // (exec, java, docker) would keep them inside the task.
+    if t.driver != "raw_exec" {
+        e.at(
+            path,
+            "Driver",
+            format!(
+                "csi_plugin tasks must use the raw_exec driver in orch (got {:?}): the plugin's socket and mounts must be the host's; plugins in containers are not supported yet",
+                t.driver
+            ),
+        );
+    }
 }
 
 fn volume_mounts(e: &mut Errors, path: &str, g: &TaskGroup, t: &Task) {

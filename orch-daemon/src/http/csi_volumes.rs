@@ -23,7 +23,7 @@ use super::{ApiError, ApiState};
 /// The CSI routes: volumes, snapshots, plugins, and the clients' internal calls.
 pub fn routes() -> axum::Router<std::sync::Arc<ApiState>> {
     use super::{csi_controller as ctl, csi_node as node, csi_plugins as plugins};
-    use axum::routing::{delete, get, post};
+    use axum::routing::{delete, get, post, put};
     axum::Router::new()
         .route("/v1/volumes", get(list))
         .route(
@@ -46,6 +46,17 @@ pub fn routes() -> axum::Router<std::sync::Arc<ApiState>> {
                 .post(ctl::snapshot_create)
                 .delete(ctl::snapshot_delete),
         )
+        .route(
+            "/v1/volume/host/{id}",
+            get(no_host_volumes)
+                .put(no_host_volumes)
+                .post(no_host_volumes)
+                .delete(no_host_volumes),
+        )
+        .route(
+            "/v1/volume/host/{id}/create",
+            put(no_host_volumes).post(no_host_volumes),
+        )
         .route("/v1/plugins", get(plugins::list))
         .route("/v1/plugin/csi/{id}", get(plugins::get_plugin))
         .route(
@@ -58,6 +69,15 @@ pub fn routes() -> axum::Router<std::sync::Arc<ApiState>> {
             "/v1/internal/node/{id}/csi/authorize",
             get(node::authorize_claim),
         )
+}
+
+/// Nomad 1.10's dynamic host volumes (`volume create` with `type = "host"`): refused
+/// by name; static host volumes are the clients' `host_volume` blocks.
+async fn no_host_volumes() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_IMPLEMENTED,
+        "dynamic host volumes (volume create/register with type = \"host\") are not supported by orch; declare host volumes in the client's host_volume block instead",
+    )
 }
 
 /// Volumes change with registrations, allocations (claims) and plugin health.

@@ -122,6 +122,8 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         | "/v1/volume/csi/{id}/detach"
         | "/v1/volumes/snapshot" => Namespace(&[CsiWriteVolume]),
         "/v1/plugins" | "/v1/plugin/csi/{id}" => Plugin(Level::Read),
+        // Refused for everyone (not supported): no right needed to learn that.
+        "/v1/volume/host/{id}" | "/v1/volume/host/{id}/create" => Public,
         "/v1/client/stats" => Node(Level::Read),
         p if p.starts_with("/v1/client/") => Handler,
         p if p.starts_with("/v1/acl/") => Handler,
