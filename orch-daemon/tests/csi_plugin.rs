@@ -134,12 +134,14 @@ async fn identity_capabilities_and_node_info() {
     assert!(p.client.probe().await.unwrap());
     let caps = p.client.get_plugin_capabilities().await.unwrap();
     assert!(caps.controller_service && caps.accessibility_constraints);
+    assert!(caps.online_expansion && !caps.offline_expansion);
     let ctrl = p.client.controller_get_capabilities().await.unwrap();
     for rpc in [
         ControllerRpc::CreateDeleteVolume,
         ControllerRpc::PublishUnpublishVolume,
         ControllerRpc::CreateDeleteSnapshot,
         ControllerRpc::ListSnapshots,
+        ControllerRpc::ExpandVolume,
     ] {
         assert!(ctrl.contains(&rpc), "{rpc:?} missing from {ctrl:?}");
     }
@@ -180,6 +182,32 @@ async fn create_volume_is_idempotent_by_name_and_conflicts_are_already_exists() 
     );
     let listed = p.client.list_volumes(0, "").await.unwrap();
     assert_eq!(listed.entries.len(), 1);
+
+    let expand = |required_bytes, limit_bytes| ControllerExpandVolumeRequest {
+        volume_id: "vol1".into(),
+        capacity_range: Some(CapacityRange {
+            required_bytes,
+            limit_bytes,
+        }),
+        ..Default::default()
+    };
+    let grown = p
+        .client
+        .controller_expand_volume(expand(4 * MIB, 0))
+        .await
+        .unwrap();
+    assert_eq!(grown.capacity_bytes, 4 * MIB);
+    assert!(!grown.node_expansion_required);
+    assert_code(
+        p.client.controller_expand_volume(expand(0, MIB)).await,
+        tonic::Code::OutOfRange,
+        "cannot shrink",
+    );
+    let listed = p.client.list_volumes(0, "").await.unwrap();
+    assert_eq!(
+        listed.entries[0].volume.as_ref().unwrap().capacity_bytes,
+        4 * MIB
+    );
 
     p.client
         .delete_volume("vol1", StringMap::new())
