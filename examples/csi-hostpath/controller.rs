@@ -155,6 +155,14 @@ impl Controller {
     pub fn delete_volume(&self, req: DeleteVolumeRequest) -> Result<DeleteVolumeResponse, Status> {
         check_id("volume_id", &req.volume_id)?;
         let _guard = self.locked();
+        let data = self.store.data_path(Kind::Volume, &req.volume_id);
+        if data.exists() && crate::mounts::is_bind_mounted(&data).unwrap_or(false) {
+            return Err(Status::failed_precondition(format!(
+                "volume_id {}: the volume is still staged or published on this node; \
+                 unpublish and unstage it first",
+                req.volume_id
+            )));
+        }
         self.store.remove(Kind::Volume, &req.volume_id)?;
         tracing::info!(volume = %req.volume_id, "deleted volume");
         Ok(DeleteVolumeResponse {})

@@ -331,6 +331,11 @@ async fn stage_and_publish_are_bind_mounts_and_read_only_holds() {
         "block volumes are not supported",
     );
     assert_eq!(mounts_under(p.dir.path()).len(), 3);
+    assert_code(
+        p.client.delete_volume("data", StringMap::new()).await,
+        tonic::Code::FailedPrecondition,
+        "unstage",
+    );
 
     for target in [&rw, &ro] {
         p.client
@@ -357,8 +362,13 @@ async fn stage_and_publish_are_bind_mounts_and_read_only_holds() {
         .controller_unpublish_volume("data", NODE_ID, StringMap::new())
         .await
         .unwrap();
-    // The data outlives the mounts.
+    // The data outlives the mounts; once unmounted the volume can go.
     assert!(p.volume_dir("data").join("hello.txt").is_file());
+    p.client
+        .delete_volume("data", StringMap::new())
+        .await
+        .unwrap();
+    assert!(!p.volume_dir("data").exists());
 }
 
 #[tokio::test]
