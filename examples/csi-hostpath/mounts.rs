@@ -47,26 +47,38 @@ pub fn parse_mountinfo(text: &str) -> Vec<MountPoint> {
         .collect()
 }
 
-/// Whether `dir` (or something in it) is bind-mounted anywhere: the filesystem
-/// holding `dir` is found as the mount with the longest prefix of its path, and any
-/// other mount of the same device whose root lies at or under `dir`'s root counts.
-pub fn is_bind_mounted(dir: &Path) -> io::Result<bool> {
+/// Where `dir` lives: the device of the filesystem holding it (the mount with the
+/// longest prefix of its path) and its path within that filesystem, which is what a
+/// bind mount of `dir` shows as its root. Also that holding mount's path.
+fn fs_location(dir: &Path, table: &[MountPoint]) -> io::Result<Option<(String, PathBuf, PathBuf)>> {
     let dir = std::fs::canonicalize(dir)?;
-    let table = mount_points()?;
-    let Some(home) = table
+    let home = table
         .iter()
         .filter(|m| dir.starts_with(&m.path))
-        .max_by_key(|m| m.path.as_os_str().len())
-    else {
+        .max_by_key(|m| m.path.as_os_str().len());
+    Ok(home.and_then(|home| {
+        let rest = dir.strip_prefix(&home.path).ok()?;
+        Some((home.dev.clone(), home.root.join(rest), home.path.clone()))
+    }))
+}
+
+/// Whether `dir` (or something in it) is bind-mounted anywhere.
+pub fn is_bind_mounted(dir: &Path) -> io::Result<bool> {
+    let table = mount_points()?;
+    let Some((dev, root, home)) = fs_location(dir, &table)? else {
         return Ok(false);
     };
-    let Ok(rest) = dir.strip_prefix(&home.path) else {
-        return Ok(false);
-    };
-    let root = home.root.join(rest);
     Ok(table
         .iter()
-        .any(|m| m.dev == home.dev && m.path != home.path && m.root.starts_with(&root)))
+        .any(|m| m.dev == dev && m.path != home && m.root.starts_with(&root)))
+}
+
+/// Whether `mount` shows exactly the directory `dir` (a bind mount of it, or of a
+/// bind mount of it).
+pub fn shows(mount: &MountPoint, dir: &Path) -> io::Result<bool> {
+    let table = mount_points()?;
+    Ok(fs_location(dir, &table)?
+        .is_some_and(|(dev, root, _)| mount.dev == dev && mount.root == root))
 }
 
 /// Undoes mountinfo's `\NNN` octal escapes.

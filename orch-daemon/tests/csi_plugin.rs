@@ -221,6 +221,24 @@ async fn create_volume_is_idempotent_by_name_and_conflicts_are_already_exists() 
 }
 
 #[tokio::test]
+async fn concurrent_creates_of_one_name_make_one_volume() {
+    let p = Plugin::start("monolith").await;
+    let creates = (0..8).map(|_| p.client.create_volume(create_req("shared", MIB)));
+    let volumes = futures_util::future::join_all(creates).await;
+    let first = volumes[0].as_ref().unwrap();
+    for vol in &volumes {
+        assert_eq!(vol.as_ref().unwrap(), first);
+    }
+    let listed = p.client.list_volumes(0, "").await.unwrap();
+    assert_eq!(listed.entries.len(), 1);
+    let leftovers: Vec<_> = std::fs::read_dir(p.path("state/volumes"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("shared")]);
+}
+
+#[tokio::test]
 async fn bad_ids_and_capabilities_are_invalid_argument_naming_the_field() {
     let p = Plugin::start("monolith").await;
     let long = "x".repeat(129);
@@ -287,7 +305,20 @@ async fn stage_and_publish_are_bind_mounts_and_read_only_holds() {
         ..Default::default()
     };
     p.client.node_stage_volume(stage.clone()).await.unwrap();
-    p.client.node_stage_volume(stage).await.unwrap();
+    p.client.node_stage_volume(stage.clone()).await.unwrap();
+    p.client
+        .create_volume(create_req("other", 0))
+        .await
+        .unwrap();
+    let other = NodeStageVolumeRequest {
+        volume_id: "other".into(),
+        ..stage
+    };
+    assert_code(
+        p.client.node_stage_volume(other).await,
+        tonic::Code::AlreadyExists,
+        "another mount",
+    );
     let publish_at = |target: &str, readonly: bool| NodePublishVolumeRequest {
         volume_id: "data".into(),
         staging_target_path: staging.clone(),
