@@ -127,7 +127,7 @@ async fn a_slow_plugin_hits_the_deadline_and_big_messages_are_refused() {
         .insert("big".into(), "x".repeat(MAX_MESSAGE_BYTES + 1));
     raw.ready().await.unwrap();
     let codec = tonic_prost::ProstCodec::<CreateVolumeRequest, CreateVolumeResponse>::default();
-    let path = tonic::codegen::http::uri::PathAndQuery::from_static(methods::CREATE_VOLUME);
+    let path = http::uri::PathAndQuery::from_static(methods::CREATE_VOLUME);
     let status = raw
         .unary(tonic::Request::new(big), path, codec)
         .await
