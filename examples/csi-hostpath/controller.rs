@@ -52,6 +52,7 @@ impl Controller {
             ControllerRpc::ListVolumes,
             ControllerRpc::CreateDeleteSnapshot,
             ControllerRpc::ListSnapshots,
+            ControllerRpc::ExpandVolume,
         ];
         ControllerGetCapabilitiesResponse {
             capabilities: rpcs
@@ -154,9 +155,47 @@ impl Controller {
     pub fn delete_volume(&self, req: DeleteVolumeRequest) -> Result<DeleteVolumeResponse, Status> {
         check_id("volume_id", &req.volume_id)?;
         let _guard = self.locked();
+        let data = self.store.data_path(Kind::Volume, &req.volume_id);
+        if data.exists() && crate::mounts::is_bind_mounted(&data).unwrap_or(false) {
+            return Err(Status::failed_precondition(format!(
+                "volume_id {}: the volume is still staged or published on this node; \
+                 unpublish and unstage it first",
+                req.volume_id
+            )));
+        }
         self.store.remove(Kind::Volume, &req.volume_id)?;
         tracing::info!(volume = %req.volume_id, "deleted volume");
         Ok(DeleteVolumeResponse {})
+    }
+
+    /// `ControllerExpandVolume`: records the new capacity (a directory has no size, so
+    /// nothing else changes and the node need not expand). Shrinking is refused.
+    pub fn expand_volume(
+        &self,
+        req: ControllerExpandVolumeRequest,
+    ) -> Result<ControllerExpandVolumeResponse, Status> {
+        let range = capacity("capacity_range", req.capacity_range)?;
+        if range.chosen() == 0 {
+            return Err(Status::invalid_argument("capacity_range is required"));
+        }
+        let _guard = self.locked();
+        let mut meta = self.existing_volume("volume_id", &req.volume_id)?;
+        if !range.fits(meta.capacity_bytes) {
+            if range.limit > 0 && meta.capacity_bytes > range.limit {
+                return Err(Status::out_of_range(format!(
+                    "capacity_range.limit_bytes {} is below the volume's {} bytes: volumes \
+                     cannot shrink",
+                    range.limit, meta.capacity_bytes
+                )));
+            }
+            meta.capacity_bytes = range.chosen();
+            self.store.write(Kind::Volume, &meta.id, &meta)?;
+            tracing::info!(volume = %meta.id, capacity = meta.capacity_bytes, "expanded volume");
+        }
+        Ok(ControllerExpandVolumeResponse {
+            capacity_bytes: meta.capacity_bytes,
+            node_expansion_required: false,
+        })
     }
 
     fn existing_volume(&self, field: &str, id: &str) -> Result<VolumeMeta, Status> {
@@ -416,4 +455,55 @@ fn paginate<'a, T>(all: &'a [T], max: i32, token: &str) -> Result<(&'a [T], Stri
         String::new()
     };
     Ok((&all[start..end], next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_follow_tokens_and_bad_tokens_are_aborted() {
+        let all = [1, 2, 3, 4, 5];
+        let (page, next) = paginate(&all, 2, "").unwrap();
+        assert_eq!((page, next.as_str()), (&[1, 2][..], "2"));
+        let (page, next) = paginate(&all, 2, &next).unwrap();
+        assert_eq!((page, next.as_str()), (&[3, 4][..], "4"));
+        let (page, next) = paginate(&all, 0, &next).unwrap();
+        assert_eq!((page, next.as_str()), (&[5][..], ""));
+        assert_eq!(
+            paginate(&all, 1, "9").unwrap_err().code(),
+            tonic::Code::Aborted
+        );
+        assert_eq!(
+            paginate(&all, 1, "x").unwrap_err().code(),
+            tonic::Code::Aborted
+        );
+        assert_eq!(
+            paginate(&all, -1, "").unwrap_err().code(),
+            tonic::Code::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn capacity_ranges_are_checked_and_matched() {
+        let range = |required_bytes, limit_bytes| {
+            capacity(
+                "capacity_range",
+                Some(CapacityRange {
+                    required_bytes,
+                    limit_bytes,
+                }),
+            )
+        };
+        assert_eq!(
+            range(-1, 0).unwrap_err().code(),
+            tonic::Code::InvalidArgument
+        );
+        assert_eq!(range(5, 4).unwrap_err().code(), tonic::Code::OutOfRange);
+        let r = range(2, 8).unwrap();
+        assert_eq!(r.chosen(), 2);
+        assert!(r.fits(2) && r.fits(8) && !r.fits(1) && !r.fits(9));
+        assert_eq!(range(0, 8).unwrap().chosen(), 8);
+        assert_eq!(capacity("c", None).unwrap().chosen(), 0);
+    }
 }

@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 /// One mount point of the mount table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MountPoint {
+    /// The filesystem's device (`major:minor`).
+    pub dev: String,
+    /// The directory of that filesystem mounted here (a bind mount's source).
+    pub root: PathBuf,
     /// Where it is mounted.
     pub path: PathBuf,
     /// Whether it is mounted read-only.
@@ -22,20 +26,59 @@ pub fn mount_points() -> io::Result<Vec<MountPoint>> {
     Ok(parse_mountinfo(&text))
 }
 
-/// Parses mountinfo: field 5 is the mount point (octal escapes for space, tab,
-/// newline, backslash), field 6 the per-mount options.
+/// Parses mountinfo: fields 3 to 6 are the device, the root within it, the mount
+/// point (both with octal escapes for space, tab, newline, backslash) and the
+/// per-mount options.
 pub fn parse_mountinfo(text: &str) -> Vec<MountPoint> {
     text.lines()
         .filter_map(|line| {
-            let mut fields = line.split(' ');
-            let path = fields.nth(4)?;
+            let mut fields = line.split(' ').skip(2);
+            let dev = fields.next()?;
+            let root = fields.next()?;
+            let path = fields.next()?;
             let options = fields.next()?;
             Some(MountPoint {
+                dev: dev.to_string(),
+                root: PathBuf::from(unescape(root)),
                 path: PathBuf::from(unescape(path)),
                 read_only: options.split(',').any(|o| o == "ro"),
             })
         })
         .collect()
+}
+
+/// Where `dir` lives: the device of the filesystem holding it (the mount with the
+/// longest prefix of its path) and its path within that filesystem, which is what a
+/// bind mount of `dir` shows as its root. Also that holding mount's path.
+fn fs_location(dir: &Path, table: &[MountPoint]) -> io::Result<Option<(String, PathBuf, PathBuf)>> {
+    let dir = std::fs::canonicalize(dir)?;
+    let home = table
+        .iter()
+        .filter(|m| dir.starts_with(&m.path))
+        .max_by_key(|m| m.path.as_os_str().len());
+    Ok(home.and_then(|home| {
+        let rest = dir.strip_prefix(&home.path).ok()?;
+        Some((home.dev.clone(), home.root.join(rest), home.path.clone()))
+    }))
+}
+
+/// Whether `dir` (or something in it) is bind-mounted anywhere.
+pub fn is_bind_mounted(dir: &Path) -> io::Result<bool> {
+    let table = mount_points()?;
+    let Some((dev, root, home)) = fs_location(dir, &table)? else {
+        return Ok(false);
+    };
+    Ok(table
+        .iter()
+        .any(|m| m.dev == dev && m.path != home && m.root.starts_with(&root)))
+}
+
+/// Whether `mount` shows exactly the directory `dir` (a bind mount of it, or of a
+/// bind mount of it).
+pub fn shows(mount: &MountPoint, dir: &Path) -> io::Result<bool> {
+    let table = mount_points()?;
+    Ok(fs_location(dir, &table)?
+        .is_some_and(|(dev, root, _)| mount.dev == dev && mount.root == root))
 }
 
 /// Undoes mountinfo's `\NNN` octal escapes.
@@ -142,6 +185,8 @@ mod tests {
         let text = "36 35 98:0 /mnt1 /mnt/a\\040b rw,noatime master:1 - ext3 /dev/root rw\n\
                     37 35 98:0 / /ro ro,relatime shared:2 - ext4 /dev/sda ro\n";
         let points = parse_mountinfo(text);
+        assert_eq!(points[0].dev, "98:0");
+        assert_eq!(points[0].root, PathBuf::from("/mnt1"));
         assert_eq!(points[0].path, PathBuf::from("/mnt/a b"));
         assert!(!points[0].read_only);
         assert_eq!(points[1].path, PathBuf::from("/ro"));

@@ -60,8 +60,14 @@ impl Node {
                 req.volume_id, self.node_id
             )));
         }
-        if mounted(&staging)?.is_some() {
-            return Ok(NodeStageVolumeResponse {});
+        if let Some(existing) = mounted(&staging)? {
+            return match mounts::shows(&existing, &source) {
+                Ok(true) => Ok(NodeStageVolumeResponse {}),
+                _ => Err(Status::already_exists(format!(
+                    "staging_target_path {} already holds another mount",
+                    staging.display()
+                ))),
+            };
         }
         make_dir(&staging)?;
         mounts::bind(&source, &staging, false).map_err(|err| mount_status(&staging, &err))?;

@@ -90,6 +90,15 @@ impl IdentityService for HostPath {
         capabilities.push(PluginCapability::service(
             PluginServiceType::VolumeAccessibilityConstraints,
         ));
+        if self.mode.controller() {
+            capabilities.push(PluginCapability {
+                r#type: Some(plugin_capability::Type::VolumeExpansion(
+                    plugin_capability::VolumeExpansion {
+                        r#type: VolumeExpansionType::Online as i32,
+                    },
+                )),
+            });
+        }
         Ok(GetPluginCapabilitiesResponse { capabilities })
     }
 
@@ -165,6 +174,14 @@ impl ControllerService for HostPath {
 
     async fn list_snapshots(&self, req: ListSnapshotsRequest) -> CsiResult<ListSnapshotsResponse> {
         self.controller("ListSnapshots", move |c| c.list_snapshots(req))
+            .await
+    }
+
+    async fn controller_expand_volume(
+        &self,
+        req: ControllerExpandVolumeRequest,
+    ) -> CsiResult<ControllerExpandVolumeResponse> {
+        self.controller("ControllerExpandVolume", move |c| c.expand_volume(req))
             .await
     }
 }

@@ -92,20 +92,18 @@ pub struct Store {
 impl Store {
     /// Opens (creating) the layout under `root`, 0700 for metadata, 0755 for data.
     pub fn open(root: &Path) -> io::Result<Store> {
-        for (dir, mode) in [
+        let layout = [
             ("volumes", 0o755),
             ("snapshots", 0o755),
             ("meta/volumes", 0o700),
-        ] {
+            ("meta/snapshots", 0o700),
+        ];
+        for (dir, mode) in layout {
             fs::DirBuilder::new()
                 .recursive(true)
                 .mode(mode)
                 .create(root.join(dir))?;
         }
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(root.join("meta/snapshots"))?;
         Ok(Store {
             root: root.to_path_buf(),
         })
@@ -194,11 +192,11 @@ impl Store {
             remove_dir_if_present(&path)?;
             match source {
                 Some(src) => copy_tree(src, &tmp)?,
-                None => fs::DirBuilder::new().mode(0o777).create(&tmp)?,
-            }
-            if source.is_none() {
-                // Workloads of any user write here, as into a Nomad host volume.
-                fs::set_permissions(&tmp, fs::Permissions::from_mode(0o777))?;
+                None => {
+                    fs::DirBuilder::new().create(&tmp)?;
+                    // Workloads of any user write here, as into a Nomad host volume.
+                    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o777))?;
+                }
             }
             fs::rename(&tmp, &path)
         };

@@ -134,12 +134,14 @@ async fn identity_capabilities_and_node_info() {
     assert!(p.client.probe().await.unwrap());
     let caps = p.client.get_plugin_capabilities().await.unwrap();
     assert!(caps.controller_service && caps.accessibility_constraints);
+    assert!(caps.online_expansion && !caps.offline_expansion);
     let ctrl = p.client.controller_get_capabilities().await.unwrap();
     for rpc in [
         ControllerRpc::CreateDeleteVolume,
         ControllerRpc::PublishUnpublishVolume,
         ControllerRpc::CreateDeleteSnapshot,
         ControllerRpc::ListSnapshots,
+        ControllerRpc::ExpandVolume,
     ] {
         assert!(ctrl.contains(&rpc), "{rpc:?} missing from {ctrl:?}");
     }
@@ -181,6 +183,32 @@ async fn create_volume_is_idempotent_by_name_and_conflicts_are_already_exists() 
     let listed = p.client.list_volumes(0, "").await.unwrap();
     assert_eq!(listed.entries.len(), 1);
 
+    let expand = |required_bytes, limit_bytes| ControllerExpandVolumeRequest {
+        volume_id: "vol1".into(),
+        capacity_range: Some(CapacityRange {
+            required_bytes,
+            limit_bytes,
+        }),
+        ..Default::default()
+    };
+    let grown = p
+        .client
+        .controller_expand_volume(expand(4 * MIB, 0))
+        .await
+        .unwrap();
+    assert_eq!(grown.capacity_bytes, 4 * MIB);
+    assert!(!grown.node_expansion_required);
+    assert_code(
+        p.client.controller_expand_volume(expand(0, MIB)).await,
+        tonic::Code::OutOfRange,
+        "cannot shrink",
+    );
+    let listed = p.client.list_volumes(0, "").await.unwrap();
+    assert_eq!(
+        listed.entries[0].volume.as_ref().unwrap().capacity_bytes,
+        4 * MIB
+    );
+
     p.client
         .delete_volume("vol1", StringMap::new())
         .await
@@ -190,6 +218,24 @@ async fn create_volume_is_idempotent_by_name_and_conflicts_are_already_exists() 
         .delete_volume("vol1", StringMap::new())
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_name_make_one_volume() {
+    let p = Plugin::start("monolith").await;
+    let creates = (0..8).map(|_| p.client.create_volume(create_req("shared", MIB)));
+    let volumes = futures_util::future::join_all(creates).await;
+    let first = volumes[0].as_ref().unwrap();
+    for vol in &volumes {
+        assert_eq!(vol.as_ref().unwrap(), first);
+    }
+    let listed = p.client.list_volumes(0, "").await.unwrap();
+    assert_eq!(listed.entries.len(), 1);
+    let leftovers: Vec<_> = std::fs::read_dir(p.path("state/volumes"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("shared")]);
 }
 
 #[tokio::test]
@@ -225,7 +271,7 @@ async fn bad_ids_and_capabilities_are_invalid_argument_naming_the_field() {
 }
 
 #[tokio::test]
-async fn stage_and_publish_are_bind_mounts_and_read_only_holds() {
+async fn controller_publish_checks_volume_and_node() {
     let p = Plugin::start("monolith").await;
     p.client
         .create_volume(create_req("data", MIB))
@@ -237,100 +283,179 @@ async fn stage_and_publish_are_bind_mounts_and_read_only_holds() {
         volume_capability: Some(mount_cap()),
         ..Default::default()
     };
-    p.client
+    let context = p
+        .client
         .controller_publish_volume(publish.clone())
         .await
         .unwrap();
+    assert!(context.is_empty());
     let elsewhere = ControllerPublishVolumeRequest {
         node_id: "other-node".into(),
-        ..publish
+        ..publish.clone()
     };
     assert_code(
         p.client.controller_publish_volume(elsewhere).await,
         tonic::Code::NotFound,
         "other-node",
     );
-
-    let (staging, rw, ro) = (p.path_str("staging"), p.path_str("rw"), p.path_str("ro"));
-    let stage = NodeStageVolumeRequest {
-        volume_id: "data".into(),
-        staging_target_path: staging.clone(),
-        volume_capability: Some(mount_cap()),
-        ..Default::default()
+    let missing = ControllerPublishVolumeRequest {
+        volume_id: "missing".into(),
+        ..publish
     };
-    p.client.node_stage_volume(stage.clone()).await.unwrap();
-    p.client.node_stage_volume(stage).await.unwrap();
-    let publish_at = |target: &str, readonly: bool| NodePublishVolumeRequest {
-        volume_id: "data".into(),
-        staging_target_path: staging.clone(),
-        target_path: target.to_string(),
-        volume_capability: Some(mount_cap()),
-        readonly,
-        ..Default::default()
-    };
+    assert_code(
+        p.client.controller_publish_volume(missing).await,
+        tonic::Code::NotFound,
+        "missing",
+    );
+    let none = StringMap::new;
     p.client
-        .node_publish_volume(publish_at(&rw, false))
+        .controller_unpublish_volume("data", NODE_ID, none())
         .await
         .unwrap();
     p.client
-        .node_publish_volume(publish_at(&rw, false))
+        .controller_unpublish_volume("gone", NODE_ID, none())
+        .await
+        .unwrap();
+}
+
+/// Stages `volume` at `<dir>/staging` (twice: idempotent) and returns that path.
+async fn stage(p: &Plugin, volume: &str) -> String {
+    let staging = p.path_str("staging");
+    let req = NodeStageVolumeRequest {
+        volume_id: volume.into(),
+        staging_target_path: staging.clone(),
+        volume_capability: Some(mount_cap()),
+        ..Default::default()
+    };
+    p.client.node_stage_volume(req.clone()).await.unwrap();
+    p.client.node_stage_volume(req).await.unwrap();
+    staging
+}
+
+fn publish_req(
+    volume: &str,
+    staging: &str,
+    target: &str,
+    readonly: bool,
+) -> NodePublishVolumeRequest {
+    NodePublishVolumeRequest {
+        volume_id: volume.into(),
+        staging_target_path: staging.into(),
+        target_path: target.into(),
+        volume_capability: Some(mount_cap()),
+        readonly,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn stage_and_publish_are_bind_mounts_undone_without_a_trace() {
+    let p = Plugin::start("monolith").await;
+    p.client
+        .create_volume(create_req("data", MIB))
+        .await
+        .unwrap();
+    let staging = stage(&p, "data").await;
+    p.client
+        .create_volume(create_req("other", 0))
+        .await
+        .unwrap();
+    let other_stage = NodeStageVolumeRequest {
+        volume_id: "other".into(),
+        staging_target_path: staging.clone(),
+        volume_capability: Some(mount_cap()),
+        ..Default::default()
+    };
+    assert_code(
+        p.client.node_stage_volume(other_stage).await,
+        tonic::Code::AlreadyExists,
+        "another mount",
+    );
+
+    let rw = p.path_str("rw");
+    p.client
+        .node_publish_volume(publish_req("data", &staging, &rw, false))
+        .await
+        .unwrap();
+    p.client
+        .node_publish_volume(publish_req("data", &staging, &rw, false))
         .await
         .unwrap();
     std::fs::write(Path::new(&rw).join("hello.txt"), b"from the task").unwrap();
     let landed = std::fs::read(p.volume_dir("data").join("hello.txt")).unwrap();
     assert_eq!(landed, b"from the task");
+    assert_eq!(mounts_under(p.dir.path()).len(), 2);
+    assert_code(
+        p.client.delete_volume("data", StringMap::new()).await,
+        tonic::Code::FailedPrecondition,
+        "unstage",
+    );
 
+    for _ in 0..2 {
+        p.client.node_unpublish_volume("data", &rw).await.unwrap();
+    }
+    assert!(!Path::new(&rw).exists());
+    for _ in 0..2 {
+        p.client
+            .node_unstage_volume("data", &staging)
+            .await
+            .unwrap();
+    }
+    assert_eq!(mounts_under(p.dir.path()), Vec::<PathBuf>::new());
+    assert!(!Path::new(&staging).exists());
+    // The data outlives the mounts; once unmounted the volume can go.
+    assert!(p.volume_dir("data").join("hello.txt").is_file());
     p.client
-        .node_publish_volume(publish_at(&ro, true))
+        .delete_volume("data", StringMap::new())
+        .await
+        .unwrap();
+    assert!(!p.volume_dir("data").exists());
+}
+
+#[tokio::test]
+async fn a_read_only_publish_refuses_writes_and_block_is_refused() {
+    let p = Plugin::start("monolith").await;
+    p.client
+        .create_volume(create_req("data", MIB))
+        .await
+        .unwrap();
+    std::fs::write(p.volume_dir("data").join("hello.txt"), b"kept").unwrap();
+    let staging = stage(&p, "data").await;
+    let ro = p.path_str("ro");
+    p.client
+        .node_publish_volume(publish_req("data", &staging, &ro, true))
+        .await
+        .unwrap();
+    p.client
+        .node_publish_volume(publish_req("data", &staging, &ro, true))
         .await
         .unwrap();
     assert_eq!(
         std::fs::read(Path::new(&ro).join("hello.txt")).unwrap(),
-        b"from the task"
+        b"kept"
     );
     let err = std::fs::write(Path::new(&ro).join("nope.txt"), b"x").unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{err}");
     assert_code(
-        p.client.node_publish_volume(publish_at(&ro, false)).await,
+        p.client
+            .node_publish_volume(publish_req("data", &staging, &ro, false))
+            .await,
         tonic::Code::AlreadyExists,
         "read-only",
     );
-    let mut block = publish_at(&p.path_str("blk"), false);
+    let mut block = publish_req("data", &staging, &p.path_str("blk"), false);
     block.volume_capability = Some(VolumeCapability::block(AccessMode::SingleNodeWriter));
     assert_code(
         p.client.node_publish_volume(block).await,
         tonic::Code::InvalidArgument,
         "block volumes are not supported",
     );
-    assert_eq!(mounts_under(p.dir.path()).len(), 3);
-
-    for target in [&rw, &ro] {
-        p.client
-            .node_unpublish_volume("data", target)
-            .await
-            .unwrap();
-        p.client
-            .node_unpublish_volume("data", target)
-            .await
-            .unwrap();
-        assert!(!Path::new(target).exists());
-    }
-    p.client
-        .node_unstage_volume("data", &staging)
-        .await
-        .unwrap();
+    p.client.node_unpublish_volume("data", &ro).await.unwrap();
     p.client
         .node_unstage_volume("data", &staging)
         .await
         .unwrap();
     assert_eq!(mounts_under(p.dir.path()), Vec::<PathBuf>::new());
-    assert!(!Path::new(&staging).exists());
-    p.client
-        .controller_unpublish_volume("data", NODE_ID, StringMap::new())
-        .await
-        .unwrap();
-    // The data outlives the mounts.
-    assert!(p.volume_dir("data").join("hello.txt").is_file());
 }
 
 #[tokio::test]

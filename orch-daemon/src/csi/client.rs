@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use http::uri::PathAndQuery;
 use hyper_util::rt::TokioIo;
-use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::{Channel, Endpoint, Uri};
 use tonic_prost::ProstCodec;
 
@@ -41,10 +41,9 @@ impl CsiClient {
     /// Connects to the plugin listening on `socket`; `timeout` bounds the connection
     /// and, from then on, every call.
     pub async fn connect(socket: &Path, timeout: Duration) -> Result<CsiClient, CsiError> {
-        // The URI is never dialled: the connector below opens the unix socket.
-        let endpoint = Endpoint::from_static("http://csi.plugin")
-            .connect_timeout(timeout)
-            .timeout(timeout);
+        // The URI is never dialled: the connector below opens the unix socket. No
+        // channel-wide request timeout: each call carries its own (`with_timeout`).
+        let endpoint = Endpoint::from_static("http://csi.plugin").connect_timeout(timeout);
         let path = socket.to_path_buf();
         let connector = tower::service_fn(move |_: Uri| {
             let path = path.clone();
@@ -89,12 +88,27 @@ impl CsiClient {
         }
     }
 
+    /// The raw channel, for tests that send what this client refuses to.
+    #[cfg(test)]
+    pub(crate) fn raw(&self) -> tonic::client::Grpc<Channel> {
+        self.grpc.clone()
+    }
+
     /// One unary call with the deadline.
     async fn call<Req, Resp>(&self, method: &'static str, req: Req) -> Result<Resp, CsiError>
     where
         Req: prost::Message + Send + Sync + 'static,
         Resp: prost::Message + Default + Send + Sync + 'static,
     {
+        let bytes = req.encoded_len();
+        if bytes > MAX_MESSAGE_BYTES {
+            // Said here: tonic's encoder would only reset the stream ("h2 protocol error").
+            return Err(CsiError::TooLarge {
+                method,
+                bytes,
+                limit: MAX_MESSAGE_BYTES,
+            });
+        }
         let mut grpc = self.grpc.clone();
         let timeout = self.timeout;
         let socket = self.socket.clone();
@@ -111,7 +125,16 @@ impl CsiClient {
                 .map(tonic::Response::into_inner)
                 .map_err(|status| CsiError::from_status(method, status))
         };
+        let started = std::time::Instant::now();
         match tokio::time::timeout(timeout, exchange).await {
+            // The plugin's server may give up first on the deadline we sent it
+            // (tonic answers CANCELLED then): that is our timeout too.
+            Ok(Err(CsiError::Status { code, .. }))
+                if started.elapsed() >= timeout
+                    && matches!(code, tonic::Code::Cancelled | tonic::Code::DeadlineExceeded) =>
+            {
+                Err(CsiError::Timeout { method, timeout })
+            }
             Ok(result) => result,
             Err(_) => Err(CsiError::Timeout { method, timeout }),
         }
@@ -357,7 +380,10 @@ fn connect_error(socket: &Path, err: &tonic::transport::Error) -> CsiError {
     let mut message = err.to_string();
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
-        message = format!("{message}: {cause}");
+        let cause_text = cause.to_string();
+        if !message.contains(&cause_text) {
+            message = format!("{message}: {cause_text}");
+        }
         source = cause.source();
     }
     CsiError::Connect {

@@ -52,6 +52,19 @@ pub enum CsiError {
         /// The missing field.
         field: &'static str,
     },
+    /// The request would exceed [`crate::csi::MAX_MESSAGE_BYTES`]; it was not sent.
+    #[error(
+        "CSI {method}: the request is {bytes} bytes, over the {limit}-byte limit; shorten \
+         its parameters, secrets or mount flags"
+    )]
+    TooLarge {
+        /// The full gRPC method.
+        method: &'static str,
+        /// The request's encoded size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// Serving: the socket could not be prepared or bound.
     #[error("cannot listen on the CSI socket {}: {source}", socket.display())]
     Listen {
@@ -90,6 +103,7 @@ impl CsiError {
                 Code::Unavailable
             }
             CsiError::MissingField { .. } => Code::Internal,
+            CsiError::TooLarge { .. } => Code::OutOfRange,
         }
     }
 

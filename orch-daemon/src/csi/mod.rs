@@ -29,3 +29,6 @@ pub use server::{ControllerService, CsiResult, IdentityService, NodeService, ser
 /// The largest gRPC message either side sends or accepts (4 MiB, gRPC's usual default):
 /// CSI messages are small, and a peer cannot make the other buffer more.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests;

@@ -17,7 +17,6 @@ use std::task::{Context, Poll};
 
 use tonic::Status;
 use tonic::body::Body;
-use tonic::codegen::http;
 use tonic::server::{NamedService, UnaryService};
 use tonic_prost::ProstCodec;
 
@@ -272,6 +271,7 @@ macro_rules! route {
                     unary(req, move |r: $reqty| {
                         let p = plugin.clone();
                         async move {
+                            // Counts `r` as used when the method takes no request.
                             let _ = &r;
                             p.$method($({ let $with = r; $with })?).await
                         }
