@@ -211,6 +211,35 @@ struct Request {
     limits: ArtifactLimits,
 }
 
+/// Unpacks a tar stream that did not come from the task (a migrating allocation's
+/// data, from the client that ran it) into the empty directory `dest`, with the rules
+/// artifacts follow: nothing lands outside `dest`, links are checked, `limits` hold.
+pub fn unpack_tar_into(
+    label: &str,
+    reader: impl Read,
+    dest: &Path,
+    limits: ArtifactLimits,
+) -> Result<(), ArtifactError> {
+    let req = Request {
+        label: label.to_string(),
+        source: Source::Path(PathBuf::new()),
+        file_name: String::new(),
+        archive: Some(Archive::Tar),
+        checksum: None,
+        headers: Vec::new(),
+        mode: Mode::Dir,
+        destination: PathBuf::new(),
+        destination_text: String::new(),
+        limits,
+    };
+    let dest = dest.canonicalize().map_err(|error| ArtifactError::Io {
+        artifact: label.to_string(),
+        path: dest.display().to_string(),
+        error,
+    })?;
+    unpack_tar(&req, reader, &dest)
+}
+
 /// Fetches one artifact into `task_dir` (the task's working directory, containing
 /// `local/`). `interpolate` expands `${...}` in the source, options, headers and
 /// destination (see `orch_core::lifecycle::env::interpolate`).

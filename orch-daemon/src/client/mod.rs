@@ -28,6 +28,7 @@ pub mod csi;
 pub mod driver;
 pub mod fingerprint;
 pub mod health;
+pub mod migrate;
 pub mod network;
 pub mod safe_path;
 pub mod server_conn;

@@ -241,6 +241,67 @@ impl ServerConn {
         })
     }
 
+    /// Where the previous allocation `prev` of one of this node's allocations ran, and
+    /// whether it stopped (for migrating its disk).
+    pub async fn previous_alloc(
+        &self,
+        node_id: &str,
+        prev: &str,
+    ) -> Result<super::migrate::PreviousAlloc, String> {
+        let (v, _) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/internal/node/{node_id}/previous/{prev}"),
+                None,
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        serde_json::from_value(v).map_err(|e| format!("the answer did not decode: {e}"))
+    }
+
+    /// Streams `path` of another client's HTTP API (at `addr`) into the file `dest`,
+    /// presenting this node's secret; over TLS when the servers are.
+    pub async fn download_from_peer(
+        &self,
+        addr: &str,
+        path: &str,
+        dest: &std::path::Path,
+    ) -> Result<(), String> {
+        use tokio::io::AsyncWriteExt;
+        let https = self
+            .servers
+            .first()
+            .is_some_and(|s| s.starts_with("https://"));
+        let host = addr
+            .strip_prefix("https://")
+            .or_else(|| addr.strip_prefix("http://"))
+            .unwrap_or(addr);
+        let url = format!("{}://{host}{path}", if https { "https" } else { "http" });
+        let mut resp = self
+            .http
+            .get(&url)
+            .header("X-Nomad-Token", &self.secret)
+            .timeout(Duration::from_secs(3600))
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            let text = resp.text().await.unwrap_or_default();
+            return Err(format!("{url}: {status}: {text}"));
+        }
+        let mut file = tokio::fs::File::create(dest)
+            .await
+            .map_err(|e| format!("{}: {e}", dest.display()))?;
+        while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| format!("{}: {e}", dest.display()))?;
+        }
+        file.flush().await.map_err(|e| e.to_string())
+    }
+
     /// Reports the node's CSI plugin instances (replacing what it reported before).
     pub async fn report_csi_plugins(
         &self,

@@ -226,33 +226,29 @@ impl ClientAcl {
         }
     }
 
-    /// Whether the caller presented node `node`'s secret and `alloc` runs there: a
-    /// node may have a controller publish volumes for its own allocations.
+    /// Whether the caller presented node `node`'s secret and `alloc` runs there (and,
+    /// with `previous`, replaces that allocation): a node may have a controller
+    /// publish volumes for its own allocations, and fetch the disk they migrate.
     pub async fn check_node_claim(
         &self,
         req: &Caller,
         node: &str,
         alloc: &str,
+        previous: Option<&str>,
     ) -> Result<(), ApiError> {
         let allowed = match self {
             ClientAcl::Off => true,
-            ClientAcl::Local(state) => {
-                let s = state.read();
-                let secret_ok = s.node(node).is_some_and(|n| {
-                    !n.secret_id.is_empty()
-                        && req
-                            .secret
-                            .as_deref()
-                            .is_some_and(|given| super::auth::constant_time_eq(&n.secret_id, given))
-                });
-                secret_ok
-                    && s.alloc_stub(alloc)
-                        .is_some_and(|a| a.node_id.as_str() == node)
-            }
+            ClientAcl::Local(state) => local_node_claim(state, req, node, alloc, previous),
             ClientAcl::Remote(remote) => {
-                let query = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("alloc", alloc)
-                    .finish();
+                // The serializer is not Send: build the query before any await.
+                let query = {
+                    let mut q = url::form_urlencoded::Serializer::new(String::new());
+                    q.append_pair("alloc", alloc);
+                    if let Some(p) = previous {
+                        q.append_pair("previous", p);
+                    }
+                    q.finish()
+                };
                 let path = format!(
                     "/v1/internal/node/{}/csi/authorize?{query}",
                     crate::http::client_csi::path_segment(node)
@@ -266,6 +262,28 @@ impl ClientAcl {
             Err(super::auth::permission_denied())
         }
     }
+}
+
+/// [`ClientAcl::check_node_claim`] on a server agent: its own state answers.
+fn local_node_claim(
+    state: &StateHandle,
+    req: &Caller,
+    node: &str,
+    alloc: &str,
+    previous: Option<&str>,
+) -> bool {
+    let s = state.read();
+    let secret_ok = s.node(node).is_some_and(|n| {
+        !n.secret_id.is_empty()
+            && req
+                .secret
+                .as_deref()
+                .is_some_and(|given| super::auth::constant_time_eq(&n.secret_id, given))
+    });
+    secret_ok
+        && s.alloc_stub(alloc).is_some_and(|a| {
+            a.node_id.as_str() == node && previous.is_none_or(|p| a.previous_allocation == p)
+        })
 }
 
 /// The `cap` of an authorize call that asks for `node` read.

@@ -60,7 +60,7 @@ async fn controller_inner(
     let claim = matches!(op, controller_op::PUBLISH | controller_op::UNPUBLISH);
     match (q.get("node"), q.get("alloc")) {
         (Some(node), Some(alloc)) if claim => {
-            ch.acl.check_node_claim(&caller, node, alloc).await?;
+            ch.acl.check_node_claim(&caller, node, alloc, None).await?;
         }
         _ => {
             let ns = q.get("namespace").map_or("default", String::as_str);

@@ -48,6 +48,10 @@ pub fn client_router(ch: ClientHttp) -> Router {
         .route("/v1/client/fs/cat/{alloc}", get(cat))
         .route("/v1/client/allocation/{alloc}/stats", get(alloc_stats))
         .route(
+            "/v1/client/allocation/{alloc}/snapshot",
+            get(super::migrate::snapshot),
+        )
+        .route(
             "/v1/client/allocation/{alloc}/signal",
             put(signal).post(signal),
         )

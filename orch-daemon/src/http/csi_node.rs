@@ -175,9 +175,10 @@ pub async fn publish(
     Ok(api.reply(index, &reply))
 }
 
-/// `GET /v1/internal/node/:id/csi/authorize?alloc=`: whether the caller (who presented
-/// node `:id`'s secret, checked by the guard) runs allocation `alloc`. A controller's
-/// client asks this before publishing for a claim.
+/// `GET /v1/internal/node/:id/csi/authorize?alloc=&previous=`: whether the caller (who
+/// presented node `:id`'s secret, checked by the guard) runs allocation `alloc` (which
+/// replaces `previous`, when given). A controller's client asks this before
+/// publishing for a claim, and a client before handing out a migrating disk.
 pub async fn authorize_claim(
     State(api): Api,
     Path(node_id): Path<String>,
@@ -185,10 +186,11 @@ pub async fn authorize_claim(
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
     let alloc = q.raw.get("alloc").cloned().unwrap_or_default();
+    let previous = q.raw.get("previous");
     let s = api.state.read();
-    let owns = s
-        .alloc_stub(&alloc)
-        .is_some_and(|a| a.node_id.as_str() == node_id);
+    let owns = s.alloc_stub(&alloc).is_some_and(|a| {
+        a.node_id.as_str() == node_id && previous.is_none_or(|p| &a.previous_allocation == p)
+    });
     if !owns {
         return Err(super::auth::permission_denied());
     }

@@ -64,6 +64,7 @@ pub mod jobs;
 pub mod list;
 pub mod metrics;
 pub mod metrics_scaling;
+pub mod migrate;
 pub mod namespaces;
 pub mod nodes;
 pub mod operator;
@@ -271,6 +272,10 @@ fn client_routes() -> Router<Arc<ApiState>> {
         .route(
             "/v1/internal/node/{id}/allocs",
             put(client_api::update_allocs).post(client_api::update_allocs),
+        )
+        .route(
+            "/v1/internal/node/{id}/previous/{alloc}",
+            get(migrate::previous),
         )
 }
 

@@ -11,8 +11,8 @@ use crate::client::task_runner::{event, new_event};
 
 impl AllocRunner {
     /// With a sticky (or migrating) ephemeral disk, takes over the previous
-    /// allocation's data when it ran here; says so in the task events when it ran on
-    /// another node, whose data orch cannot fetch yet.
+    /// allocation's data when it ran here; with `migrate`, fetches it from the client
+    /// that ran it when it ran on another node. Says what happened in the task events.
     pub(super) async fn take_sticky_disk(&mut self, group: &TaskGroup) {
         let alloc = self.snapshot().alloc;
         let disk = &group.ephemeral_disk;
@@ -20,27 +20,35 @@ impl AllocRunner {
         {
             return;
         }
+        let prev = alloc.previous_allocation.clone();
         let old = AllocDir::new(
             self.dir.root.parent().unwrap_or(std::path::Path::new("")),
-            &alloc.previous_allocation,
+            &prev,
         );
         let tasks: Vec<String> = group.tasks.iter().map(|t| t.name.clone()).collect();
-        let message = match crate::client::sticky::take_over(
-            self.previous.take(),
-            &old,
-            &self.dir,
-            &tasks,
-        )
-        .await
-        {
-            Ok(true) => format!(
-                "Took over the ephemeral disk of allocation {}",
-                alloc.previous_allocation
-            ),
-            Ok(false) if disk.migrate => format!(
-                "ephemeral_disk.migrate: the previous allocation {} ran on another node; orch cannot fetch its data yet, so the tasks start with an empty disk",
-                alloc.previous_allocation
-            ),
+        let local = crate::client::sticky::take_over(self.previous.take(), &old, &self.dir, &tasks);
+        let message = match local.await {
+            Ok(true) => format!("Took over the ephemeral disk of allocation {prev}"),
+            Ok(false) if disk.migrate => {
+                let fetched = crate::client::migrate::fetch(
+                    &self.conn,
+                    &self.node.id,
+                    &alloc.id,
+                    &prev,
+                    &self.dir,
+                    &tasks,
+                )
+                .await;
+                match fetched {
+                    Ok(true) => format!("Migrated the ephemeral disk of allocation {prev}"),
+                    Ok(false) => format!(
+                        "ephemeral_disk.migrate: the node of allocation {prev} is down; the tasks start with an empty disk"
+                    ),
+                    Err(e) => format!(
+                        "ephemeral_disk.migrate: could not fetch the data of allocation {prev}: {e}; the tasks start with an empty disk"
+                    ),
+                }
+            }
             Ok(false) => return,
             Err(e) => format!(
                 "ephemeral_disk.sticky: could not take over the previous allocation's data: {e}"

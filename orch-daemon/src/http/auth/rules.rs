@@ -60,7 +60,8 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         | "/v1/internal/node/{id}/csi/plugins"
         | "/v1/internal/node/{id}/csi/volume"
         | "/v1/internal/node/{id}/csi/controller"
-        | "/v1/internal/node/{id}/csi/authorize" => NodeSecret,
+        | "/v1/internal/node/{id}/csi/authorize"
+        | "/v1/internal/node/{id}/previous/{alloc}" => NodeSecret,
         "/v1/jobs" if get => Namespace(&[ListJobs, ReadJob]),
         "/v1/jobs" | "/v1/jobs/parse" | "/v1/validate/job" => Handler,
         "/v1/job/{id}" if get => READ_JOB,
