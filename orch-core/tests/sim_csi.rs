@@ -272,7 +272,7 @@ fn per_alloc_volumes_follow_the_allocation_index() {
 
     // Allocation [0]'s node fails; its replacement (same index) claims data[0] again.
     let zero = placed.iter().find(|a| a.name.ends_with("[0]")).unwrap();
-    c.fail_node(&zero.node_id.to_string()).unwrap();
+    c.fail_node(zero.node_id.as_ref()).unwrap();
     c.run_to_quiescence().unwrap();
     let claims = c.state.csi_claims("default", "data[0]");
     assert_eq!(claims.len(), 1);

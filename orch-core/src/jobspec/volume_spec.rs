@@ -181,7 +181,7 @@ pub fn parse_bytes(text: &str) -> Option<i64> {
         _ => return None,
     };
     let bytes = n * mult;
-    (bytes.is_finite() && bytes >= 0.0 && bytes < 9.0e18).then_some(bytes as i64)
+    (0.0..9.0e18).contains(&bytes).then_some(bytes as i64)
 }
 
 #[cfg(test)]

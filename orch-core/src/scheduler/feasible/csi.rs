@@ -222,9 +222,8 @@ fn admits<'a>(
 /// would over-claim a volume in the latest `state`, counting the placements before
 /// it, as `(node ID, reason)`. New placements are those without a `CreateIndex`.
 pub fn over_claimed(state: &StateStore, placements: &[&Allocation]) -> Option<(String, String)> {
-    if state.csi_volumes().next().is_none() {
-        return None;
-    }
+    // No volume registered: nothing can be over-claimed (the common case, free).
+    state.csi_volumes().next()?;
     let mut taken: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
     for a in placements.iter().filter(|a| a.create_index == 0) {
         let job = state

@@ -271,10 +271,10 @@ impl FeasibilityStack {
         if let Some(reason) = g.host_volumes.failure(node) {
             return Err(FilterReason::Static(reason));
         }
-        if !g.csi.is_empty() {
-            if let Some(reason) = g.csi.failure(node, proposed) {
-                return Err(FilterReason::Dynamic(reason));
-            }
+        if !g.csi.is_empty()
+            && let Some(reason) = g.csi.failure(node, proposed)
+        {
+            return Err(FilterReason::Dynamic(reason));
         }
 
         // Plan-dependent.
