@@ -169,8 +169,9 @@ fn invalid(msg: String) -> StateError {
     StateError::Invalid(msg)
 }
 
-/// Checks one volume of a registration.
-fn check_volume(v: &CsiVolume) -> Result<(), StateError> {
+/// Checks one volume of a registration (also what the API checks before it asks a
+/// plugin to create the volume, so a volume the state would refuse is never made).
+pub fn check_volume(v: &CsiVolume) -> Result<(), StateError> {
     let id = &v.id;
     if !valid_csi_id(id) {
         return Err(invalid(format!(
@@ -183,7 +184,7 @@ fn check_volume(v: &CsiVolume) -> Result<(), StateError> {
             v.plugin_id
         )));
     }
-    if v.external_id.is_empty() || v.external_id.len() > 1024 {
+    if v.external_id.len() > 1024 {
         return Err(invalid(format!(
             "volume {id:?}: ExternalID must be 1 to 1024 characters (the provider's ID of the volume)"
         )));
@@ -306,6 +307,12 @@ impl StateStore {
         }
         let mut ch = Changes::default();
         for v in c.volumes {
+            if v.external_id.is_empty() {
+                return Err(invalid(format!(
+                    "volume {:?}: ExternalID must be 1 to 1024 characters (the provider's ID of the volume)",
+                    v.id
+                )));
+            }
             check_volume(&v)?;
             if self.namespace(&v.namespace).is_none() {
                 return Err(invalid(format!(

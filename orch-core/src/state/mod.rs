@@ -69,7 +69,8 @@ pub use changes::ChangedKeys;
 pub use command::*;
 pub use csi::{
     CsiClaim, CsiNodePluginsUpdate, CsiPluginView, CsiVolumeDeregister, CsiVolumeRegister,
-    MAX_CSI_BATCH, MAX_CSI_VOLUMES, MAX_NODE_PLUGINS, VolumeKey, csi_table,
+    MAX_CSI_BATCH, MAX_CSI_VOLUMES, MAX_NODE_PLUGINS, VolumeKey, check_volume as check_csi_volume,
+    csi_table,
 };
 pub use error::StateError;
 pub use id::Id;

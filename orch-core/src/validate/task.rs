@@ -156,10 +156,7 @@ fn artifacts(e: &mut Errors, path: &str, t: &Task) {
     }
 }
 
-/// Each volume mount names a volume of the group, a destination without `..` and a
-/// known propagation mode, in a task whose driver can mount (not raw_exec, which runs
-/// on the host's filesystem: a mount it ignored would make the task write elsewhere).
-/// A CSI plugin task: a valid ID, a known type, absolute directories.
+/// A CSI plugin task: a valid ID, a known type, absolute directories, raw_exec.
 fn csi_plugin(e: &mut Errors, path: &str, t: &Task) {
     use crate::model::csi_plugin_type as ty;
     let Some(c) = &t.csi_plugin else { return };
@@ -210,6 +207,9 @@ fn csi_plugin(e: &mut Errors, path: &str, t: &Task) {
     }
 }
 
+/// Each volume mount names a volume of the group, a destination without `..` and a
+/// known propagation mode, in a task whose driver can mount (not raw_exec, which runs
+/// on the host's filesystem: a mount it ignored would make the task write elsewhere).
 fn volume_mounts(e: &mut Errors, path: &str, g: &TaskGroup, t: &Task) {
     if t.driver == "raw_exec" && !t.volume_mounts.is_empty() {
         e.at(

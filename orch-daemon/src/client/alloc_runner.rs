@@ -286,16 +286,12 @@ impl AllocRunner {
             return self.idle().await;
         }
         self.take_sticky_disk(&group).await;
-        if let Err(e) = self.mount_csi_volumes(&group).await {
-            self.fail_setup(&e);
+        // Stopped before it started: nothing to mount, the task loop ends it.
+        let starts = alloc.desired_status == desired_status::RUN || self.restoring;
+        if starts && let Err(e) = self.prepare_volumes(&group, &alloc.name).await {
+            // Unmounted before the failure is reported: the report ends the claims.
             self.release_csi().await;
-            return self.idle().await;
-        }
-        if let Err(e) =
-            super::volumes::check_group(&group, &self.node, &alloc.name, &self.csi_mounts)
-        {
             self.fail_setup(&e);
-            self.release_csi().await;
             return self.idle().await;
         }
         let net = match self.setup_network(&group).await {

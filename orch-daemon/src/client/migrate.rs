@@ -31,14 +31,17 @@ const MAX_FILES: u64 = 1_000_000;
 pub fn archive(dir: &AllocDir, tasks: &[String], out: impl Write) -> std::io::Result<()> {
     let mut b = tar::Builder::new(out);
     b.follow_symlinks(false);
-    let data = dir.shared().join("data");
-    if data.is_dir() {
-        b.append_dir_all("alloc/data", &data)?;
-    }
-    for t in tasks {
-        let local = dir.task(t).local;
-        if local.is_dir() && !local.is_symlink() {
-            b.append_dir_all(format!("{t}/local"), &local)?;
+    let mut roots = vec![("alloc/data".to_string(), dir.shared().join("data"))];
+    roots.extend(
+        tasks
+            .iter()
+            .map(|t| (format!("{t}/local"), dir.task(t).local)),
+    );
+    for (name, path) in roots {
+        // A task may have swapped the directory for a link (to `/`): never archived.
+        match std::fs::symlink_metadata(&path) {
+            Ok(md) if md.file_type().is_dir() => b.append_dir_all(&name, &path)?,
+            _ => continue,
         }
     }
     b.finish()
@@ -106,7 +109,7 @@ async fn fetch_into(
         .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
     let tarball = staging.join("snapshot.tar");
     let path = format!("/v1/client/allocation/{prev}/snapshot?node={node_id}&alloc={alloc}");
-    conn.download_from_peer(&info.http_addr, &path, &tarball)
+    conn.download_from_peer(&info.http_addr, &path, &tarball, MAX_BYTES)
         .await?;
     let unpacked = staging.join("tree");
     std::fs::create_dir(&unpacked).map_err(|e| e.to_string())?;

@@ -161,7 +161,7 @@ impl Client {
             &settings.drivers,
         );
         let network = network::NetworkManager::new(
-            network_settings(&settings.config, &state_root),
+            network::NetworkSettings::from_config(&settings.config, &state_root),
             settings.drivers.docker(),
         );
         let conn = Arc::new(ServerConn::new(
@@ -580,30 +580,4 @@ impl Client {
         );
         tokio::spawn(runner.run());
     }
-}
-
-/// The CNI settings of the client block, Nomad's defaults where unset.
-fn network_settings(
-    config: &crate::agent::config::ClientConfig,
-    state_root: &std::path::Path,
-) -> network::NetworkSettings {
-    let mut s = network::NetworkSettings::defaults(state_root.to_path_buf());
-    if let Some(p) = &config.cni_path {
-        s.cni_paths = p
-            .split(':')
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-            .collect();
-    }
-    if let Some(d) = &config.cni_config_dir {
-        s.cni_config_dir = d.clone();
-    }
-    if let Some(n) = &config.bridge_network_name {
-        s.bridge_name = n.clone();
-    }
-    if let Some(n) = &config.bridge_network_subnet {
-        s.bridge_subnet = n.clone();
-    }
-    s.hairpin = config.bridge_network_hairpin_mode;
-    s
 }

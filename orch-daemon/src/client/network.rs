@@ -420,5 +420,33 @@ pub fn port_mappings(alloc: &Allocation) -> Vec<Value> {
     out
 }
 
+impl NetworkSettings {
+    /// The CNI settings of the client block, Nomad's defaults where unset.
+    pub fn from_config(
+        config: &crate::agent::config::ClientConfig,
+        state_root: &std::path::Path,
+    ) -> NetworkSettings {
+        let mut s = NetworkSettings::defaults(state_root.to_path_buf());
+        if let Some(p) = &config.cni_path {
+            s.cni_paths = p
+                .split(':')
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .collect();
+        }
+        if let Some(d) = &config.cni_config_dir {
+            s.cni_config_dir = d.clone();
+        }
+        if let Some(n) = &config.bridge_network_name {
+            s.bridge_name = n.clone();
+        }
+        if let Some(n) = &config.bridge_network_subnet {
+            s.bridge_subnet = n.clone();
+        }
+        s.hairpin = config.bridge_network_hairpin_mode;
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests;

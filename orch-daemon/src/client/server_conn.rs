@@ -260,13 +260,14 @@ impl ServerConn {
         serde_json::from_value(v).map_err(|e| format!("the answer did not decode: {e}"))
     }
 
-    /// Streams `path` of another client's HTTP API (at `addr`) into the file `dest`,
-    /// presenting this node's secret; over TLS when the servers are.
+    /// Streams `path` of another client's HTTP API (at `addr`) into the file `dest` (at
+    /// most `max_bytes`), presenting this node's secret; over TLS when the servers are.
     pub async fn download_from_peer(
         &self,
         addr: &str,
         path: &str,
         dest: &std::path::Path,
+        max_bytes: u64,
     ) -> Result<(), String> {
         use tokio::io::AsyncWriteExt;
         let https = self
@@ -294,7 +295,12 @@ impl ServerConn {
         let mut file = tokio::fs::File::create(dest)
             .await
             .map_err(|e| format!("{}: {e}", dest.display()))?;
+        let mut total: u64 = 0;
         while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+            total += chunk.len() as u64;
+            if total > max_bytes {
+                return Err(format!("{url}: more than {max_bytes} bytes; refused"));
+            }
             file.write_all(&chunk)
                 .await
                 .map_err(|e| format!("{}: {e}", dest.display()))?;

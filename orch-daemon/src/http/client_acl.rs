@@ -86,6 +86,42 @@ impl RemoteAcl {
             .await
     }
 
+    /// The JSON a server answers `path` with for the caller's `secret` (403 is a 403).
+    async fn get_json(
+        &self,
+        secret: Option<&str>,
+        path: &str,
+    ) -> Result<serde_json::Value, ApiError> {
+        let mut last = String::from("no servers configured");
+        for server in &self.servers {
+            let base = server.trim_end_matches('/');
+            let mut req = self
+                .link
+                .client()
+                .get(self.link.url(base, path))
+                .timeout(Duration::from_secs(10));
+            if let Some(s) = secret {
+                req = req.header(super::auth::TOKEN_HEADER, s);
+            }
+            match req.send().await {
+                Ok(r) if r.status().is_success() => {
+                    return r.json().await.map_err(|e| {
+                        ApiError::new(StatusCode::BAD_GATEWAY, format!("{base}: {e}"))
+                    });
+                }
+                Ok(r) if r.status() == reqwest::StatusCode::FORBIDDEN => {
+                    return Err(super::auth::permission_denied());
+                }
+                Ok(r) => last = format!("{base}: {}", r.status()),
+                Err(e) => last = format!("{base}: {e}"),
+            }
+        }
+        Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot ask a server ({last}); retry when a server is reachable"),
+        ))
+    }
+
     /// Whether a server answers `path` (an authorize endpoint) with success for the
     /// caller's `secret`: 403 is no, anything else is retried on the next server.
     async fn ask_path(&self, secret: Option<&str>, path: &str) -> Result<bool, ApiError> {
@@ -257,6 +293,45 @@ impl ClientAcl {
             }
         };
         if allowed {
+            Ok(())
+        } else {
+            Err(super::auth::permission_denied())
+        }
+    }
+}
+
+impl ClientAcl {
+    /// Whether namespace `ns` holds a volume of plugin `plugin` with provider ID
+    /// `external_id` that the caller may read: a controller operation on an existing
+    /// volume is then about the caller's own volume, not another namespace's.
+    pub async fn check_volume_in_namespace(
+        &self,
+        req: &Caller,
+        ns: &str,
+        plugin: &str,
+        external_id: &str,
+    ) -> Result<(), ApiError> {
+        let found = match self {
+            ClientAcl::Off => true,
+            ClientAcl::Local(state) => state.read().csi_volumes().any(|v| {
+                v.namespace == ns && v.plugin_id == plugin && v.external_id == external_id
+            }),
+            ClientAcl::Remote(remote) => {
+                let query = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("type", "csi")
+                    .append_pair("namespace", ns)
+                    .append_pair("plugin_id", plugin)
+                    .finish();
+                let list = remote
+                    .get_json(req.secret.as_deref(), &format!("/v1/volumes?{query}"))
+                    .await?;
+                list.as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v["ExternalID"] == external_id)
+            }
+        };
+        if found {
             Ok(())
         } else {
             Err(super::auth::permission_denied())

@@ -57,34 +57,56 @@ async fn controller_inner(
     req: Request,
 ) -> Result<Response, ApiError> {
     let caller = Caller::of(&req);
-    let claim = matches!(op, controller_op::PUBLISH | controller_op::UNPUBLISH);
-    match (q.get("node"), q.get("alloc")) {
-        (Some(node), Some(alloc)) if claim => {
-            ch.acl.check_node_claim(&caller, node, alloc, None).await?;
-        }
-        _ => {
-            let ns = q.get("namespace").map_or("default", String::as_str);
-            let cap = if op == controller_op::LIST_SNAPSHOTS {
-                NsCap::CsiListVolume
-            } else {
-                NsCap::CsiWriteVolume
-            };
-            ch.acl.check_namespace(&caller, ns, cap).await?;
-        }
-    }
-    let Some(client) = ch.client.clone() else {
-        return Err(ApiError::bad_request("this agent runs no client"));
-    };
     let body: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
         .await
         .map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
     let creq: CsiControllerRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
+    authorize(ch, op, q, &caller, &creq).await?;
+    let Some(client) = ch.client.clone() else {
+        return Err(ApiError::bad_request("this agent runs no client"));
+    };
     match client.csi().controller(op, creq).await {
         Ok(reply) => Ok(axum::Json(reply).into_response()),
         Err(ControllerError::Refused(m)) => Err(ApiError::bad_request(m)),
         Err(ControllerError::Failed(m)) => Err(ApiError::new(StatusCode::BAD_GATEWAY, m)),
     }
+}
+
+/// Who may ask for `op`: a claim's publish only the claiming node; an operation on an
+/// existing volume only a caller with the right in the namespace that holds it; the
+/// rest a caller with the right in the request's namespace.
+async fn authorize(
+    ch: &ClientHttp,
+    op: &str,
+    q: &BTreeMap<String, String>,
+    caller: &Caller,
+    creq: &CsiControllerRequest,
+) -> Result<(), ApiError> {
+    if matches!(op, controller_op::PUBLISH | controller_op::UNPUBLISH) {
+        let (Some(node), Some(alloc)) = (q.get("node"), q.get("alloc")) else {
+            return Err(ApiError::bad_request(
+                "publish and unpublish are for a claim: node and alloc are required",
+            ));
+        };
+        return ch.acl.check_node_claim(caller, node, alloc, None).await;
+    }
+    let ns = q.get("namespace").map_or("default", String::as_str);
+    let cap = if op == controller_op::LIST_SNAPSHOTS {
+        NsCap::CsiListVolume
+    } else {
+        NsCap::CsiWriteVolume
+    };
+    ch.acl.check_namespace(caller, ns, cap).await?;
+    if matches!(
+        op,
+        controller_op::DELETE_VOLUME | controller_op::CREATE_SNAPSHOT
+    ) {
+        ch.acl
+            .check_volume_in_namespace(caller, ns, &creq.plugin_id, &creq.external_id)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn detach(

@@ -40,24 +40,7 @@ pub async fn controller_call(
     req: &CsiControllerRequest,
     creds: &Credentials<'_>,
 ) -> Result<CsiControllerReply, ApiError> {
-    let addrs: Vec<String> = {
-        let s = api.state.read();
-        let plugins = s.csi_plugins();
-        let plugin = plugins.get(&req.plugin_id).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "no CSI plugin named {:?} could be found; run the plugin's job first",
-                req.plugin_id
-            ))
-        })?;
-        plugin
-            .controllers
-            .iter()
-            .filter(|(_, info)| info.healthy)
-            .filter_map(|(node, _)| s.node(node))
-            .filter(|n| n.status == node_status::READY && !n.http_addr.is_empty())
-            .map(|n| n.http_addr.clone())
-            .collect()
-    };
+    let addrs = controller_addrs(api, &req.plugin_id)?;
     if addrs.is_empty() {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -117,6 +100,25 @@ pub async fn controller_call(
     ))
 }
 
+/// The HTTP addresses of the ready nodes with a healthy controller of `plugin_id`.
+fn controller_addrs(api: &ApiState, plugin_id: &str) -> Result<Vec<String>, ApiError> {
+    let s = api.state.read();
+    let plugins = s.csi_plugins();
+    let plugin = plugins.get(plugin_id).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "no CSI plugin named {plugin_id:?} could be found; run the plugin's job first"
+        ))
+    })?;
+    Ok(plugin
+        .controllers
+        .iter()
+        .filter(|(_, info)| info.healthy)
+        .filter_map(|(node, _)| s.node(node))
+        .filter(|n| n.status == node_status::READY && !n.http_addr.is_empty())
+        .map(|n| n.http_addr.clone())
+        .collect())
+}
+
 fn user_creds<'a>(headers: &'a HeaderMap, ns: &str) -> Credentials<'a> {
     Credentials {
         headers,
@@ -137,13 +139,24 @@ pub async fn create(
     let volumes = decode_volumes(&json_body(&body)?, &id, q.ns())?;
     check_write(&q, &volumes)?;
     let mut created = Vec::with_capacity(volumes.len());
-    for mut v in volumes {
-        if api.state.read().csi_volume(&v.namespace, &v.id).is_some() {
+    // Everything the state would refuse is refused before any plugin creates storage.
+    for v in &volumes {
+        orch_core::state::check_csi_volume(v).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let s = api.state.read();
+        if s.namespace(&v.namespace).is_none() {
+            return Err(ApiError::bad_request(format!(
+                "volume {:?}: namespace {:?} does not exist; create it first",
+                v.id, v.namespace
+            )));
+        }
+        if s.csi_volume(&v.namespace, &v.id).is_some() {
             return Err(ApiError::bad_request(format!(
                 "volume {:?} already exists; deregister it first or pick another ID",
                 v.id
             )));
         }
+    }
+    for mut v in volumes {
         let req = CsiControllerRequest {
             plugin_id: v.plugin_id.clone(),
             name: v.name.clone(),

@@ -45,7 +45,7 @@ fn claimed_volume(
 ) -> Result<CsiVolume, ApiError> {
     let alloc = s
         .alloc_stub(alloc_id)
-        .filter(|a| a.node_id.as_str() == node_id)
+        .filter(|a| a.node_id.as_str() == node_id && !a.client_terminal())
         .ok_or_else(|| {
             ApiError::not_found(format!("allocation {alloc_id} not found on node {node_id}"))
         })?;

@@ -54,6 +54,7 @@ struct VolumeFacts {
 #[derive(Debug, Clone, Default)]
 pub struct CsiChecker {
     namespace: String,
+    group: String,
     reqs: Vec<CsiReq>,
     volumes: BTreeMap<String, VolumeFacts>,
     plugins: BTreeMap<String, CsiPluginView>,
@@ -91,6 +92,7 @@ impl CsiChecker {
         }
         CsiChecker {
             namespace: namespace.to_string(),
+            group: group.name.clone(),
             reqs,
             volumes,
             plugins: state.csi_plugins(),
@@ -131,10 +133,13 @@ impl CsiChecker {
                 .filter(|a| a.create_index == 0 && !a.client_terminal())
                 .filter(|a| self.claims_in_plan(a, id));
             if !admits(r, &facts.claims, planned) {
-                let side = if r.write { "writer" } else { "reader" };
-                return Some(format!(
-                    "CSI volume {id} has exhausted its available {side} claims"
-                ));
+                return Some(if r.write {
+                    format!("CSI volume {id} has exhausted its available writer claims")
+                } else {
+                    format!(
+                        "CSI volume {id} is unschedulable or has exhausted its available reader claims"
+                    )
+                });
             }
         }
         None
@@ -144,6 +149,7 @@ impl CsiChecker {
     /// one this checker was built for when its name resolves to `id`).
     fn claims_in_plan(&self, a: &Allocation, id: &str) -> bool {
         a.namespace.as_str() == self.namespace
+            && a.task_group.as_str() == self.group
             && self
                 .reqs
                 .iter()
@@ -226,10 +232,15 @@ pub fn over_claimed(state: &StateStore, placements: &[&Allocation]) -> Option<(S
     state.csi_volumes().next()?;
     let mut taken: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
     for a in placements.iter().filter(|a| a.create_index == 0) {
-        let job = state
+        let Some(job) = state
             .job_version(&a.namespace, &a.job_id, a.job_version)
-            .or_else(|| state.job(&a.namespace, &a.job_id))?;
-        let group = job.task_groups.iter().find(|g| g.name == *a.task_group)?;
+            .or_else(|| state.job(&a.namespace, &a.job_id))
+        else {
+            continue;
+        };
+        let Some(group) = job.task_groups.iter().find(|g| g.name == *a.task_group) else {
+            continue;
+        };
         for r in group.volumes.values().filter(|r| r.kind == "csi") {
             let req = CsiReq::new(r);
             let id = claimed_volume_id(&r.source, r.per_alloc, &a.name);

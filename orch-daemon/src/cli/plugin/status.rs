@@ -26,80 +26,76 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         return Err(format!("-type {t:?}: orch has CSI plugins only\n\n{USAGE}"));
     }
     let client = ApiClient::from_flags(&p)?;
-    let json = p.has("json");
     match p.positional.as_slice() {
-        [] => {
-            let v = client.get("/v1/plugins?type=csi")?;
-            if json {
-                return print_json(&v);
-            }
-            let mut rows = vec![
-                [
-                    "ID",
-                    "Provider",
-                    "Controllers Healthy/Expected",
-                    "Nodes Healthy/Expected",
-                ]
-                .map(String::from)
-                .to_vec(),
-            ];
-            for pl in v.as_array().into_iter().flatten() {
-                rows.push(vec![
-                    text(&pl["ID"]),
-                    text(&pl["Provider"]),
-                    format!(
-                        "{}/{}",
-                        text(&pl["ControllersHealthy"]),
-                        text(&pl["ControllersExpected"])
-                    ),
-                    format!(
-                        "{}/{}",
-                        text(&pl["NodesHealthy"]),
-                        text(&pl["NodesExpected"])
-                    ),
-                ]);
-            }
-            if rows.len() == 1 {
-                println!("No CSI plugins");
-            } else {
-                println!("Container Storage Interface\n{}", columns(&rows));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        [id] => {
-            let v = client.get(&format!("/v1/plugin/csi/{}", encode(id)))?;
-            if json {
-                return print_json(&v);
-            }
-            println!(
-                "{}",
-                kv(&[
-                    ("ID", text(&v["ID"])),
-                    ("Provider", text(&v["Provider"])),
-                    ("Version", text(&v["Version"])),
-                    ("Controllers Healthy", text(&v["ControllersHealthy"])),
-                    ("Controllers Expected", text(&v["ControllersExpected"])),
-                    ("Nodes Healthy", text(&v["NodesHealthy"])),
-                    ("Nodes Expected", text(&v["NodesExpected"])),
-                ])
-            );
-            let mut rows = vec![
-                ["ID", "Node ID", "Task Group", "Desired", "Status"]
-                    .map(String::from)
-                    .to_vec(),
-            ];
-            for a in v["Allocations"].as_array().into_iter().flatten() {
-                rows.push(vec![
-                    short(&text(&a["ID"])),
-                    short(&text(&a["NodeID"])),
-                    text(&a["TaskGroup"]),
-                    text(&a["DesiredStatus"]),
-                    text(&a["ClientStatus"]),
-                ]);
-            }
-            println!("\nAllocations\n{}", columns(&rows));
-            Ok(ExitCode::SUCCESS)
-        }
+        [] => list(&client, p.has("json")),
+        [id] => one(&client, id, p.has("json")),
         _ => Err(format!("expected at most one plugin ID\n\n{USAGE}")),
     }
+}
+
+fn list(client: &ApiClient, json: bool) -> Result<ExitCode, String> {
+    let v = client.get("/v1/plugins?type=csi")?;
+    if json {
+        return print_json(&v);
+    }
+    let mut rows = vec![
+        [
+            "ID",
+            "Provider",
+            "Controllers Healthy/Expected",
+            "Nodes Healthy/Expected",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for pl in v.as_array().into_iter().flatten() {
+        let pair = |h: &str, e: &str| format!("{}/{}", text(&pl[h]), text(&pl[e]));
+        rows.push(vec![
+            text(&pl["ID"]),
+            text(&pl["Provider"]),
+            pair("ControllersHealthy", "ControllersExpected"),
+            pair("NodesHealthy", "NodesExpected"),
+        ]);
+    }
+    if rows.len() == 1 {
+        println!("No CSI plugins");
+    } else {
+        println!("Container Storage Interface\n{}", columns(&rows));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn one(client: &ApiClient, id: &str, json: bool) -> Result<ExitCode, String> {
+    let v = client.get(&format!("/v1/plugin/csi/{}", encode(id)))?;
+    if json {
+        return print_json(&v);
+    }
+    println!(
+        "{}",
+        kv(&[
+            ("ID", text(&v["ID"])),
+            ("Provider", text(&v["Provider"])),
+            ("Version", text(&v["Version"])),
+            ("Controllers Healthy", text(&v["ControllersHealthy"])),
+            ("Controllers Expected", text(&v["ControllersExpected"])),
+            ("Nodes Healthy", text(&v["NodesHealthy"])),
+            ("Nodes Expected", text(&v["NodesExpected"])),
+        ])
+    );
+    let mut rows = vec![
+        ["ID", "Node ID", "Task Group", "Desired", "Status"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for a in v["Allocations"].as_array().into_iter().flatten() {
+        rows.push(vec![
+            short(&text(&a["ID"])),
+            short(&text(&a["NodeID"])),
+            text(&a["TaskGroup"]),
+            text(&a["DesiredStatus"]),
+            text(&a["ClientStatus"]),
+        ]);
+    }
+    println!("\nAllocations\n{}", columns(&rows));
+    Ok(ExitCode::SUCCESS)
 }

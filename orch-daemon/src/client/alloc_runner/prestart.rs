@@ -62,14 +62,32 @@ impl AllocRunner {
         }
     }
 
+    /// Mounts the group's CSI volumes, then checks every task's volume mounts.
+    pub(super) async fn prepare_volumes(
+        &mut self,
+        group: &TaskGroup,
+        alloc_name: &str,
+    ) -> Result<(), String> {
+        self.mount_csi_volumes(group).await?;
+        crate::client::volumes::check_group(group, &self.node, alloc_name, &self.csi_mounts)
+    }
+
     /// Stages and publishes every CSI volume the group asks for (in request-name
-    /// order), recording where each one is for the tasks' bind mounts.
-    pub(super) async fn mount_csi_volumes(&mut self, group: &TaskGroup) -> Result<(), String> {
+    /// order), recording where each one is for the tasks' bind mounts. A restarted
+    /// client takes what its record says is mounted (its tasks still use it), so a
+    /// server or plugin away at that moment does not fail running tasks.
+    async fn mount_csi_volumes(&mut self, group: &TaskGroup) -> Result<(), String> {
         let alloc = self.snapshot().alloc;
-        if alloc.desired_status != desired_status::RUN && !self.restoring {
-            return Ok(());
+        if self.restoring {
+            for m in self.csi.mounted(&alloc.id) {
+                self.csi_mounts.insert(m.request, m.target);
+            }
         }
-        for (name, req) in group.volumes.iter().filter(|(_, r)| r.kind == "csi") {
+        let wanted = group.volumes.iter().filter(|(_, r)| r.kind == "csi");
+        for (name, req) in wanted {
+            if self.csi_mounts.contains_key(name) {
+                continue;
+            }
             let mounted = self
                 .csi
                 .mount(&alloc, name, req)

@@ -71,6 +71,65 @@ fn snapshot_of(s: Snapshot) -> CsiSnapshot {
     }
 }
 
+/// `CreateVolume` from a controller request.
+async fn create_volume(
+    client: &crate::csi::CsiClient,
+    req: &CsiControllerRequest,
+) -> Result<CsiControllerReply, ControllerError> {
+    let caps = req
+        .capabilities
+        .iter()
+        .map(|c| capability(c, req))
+        .collect();
+    let source = if !req.snapshot_id.is_empty() {
+        Some(VolumeContentSource::snapshot(&req.snapshot_id))
+    } else if !req.clone_id.is_empty() {
+        Some(VolumeContentSource {
+            r#type: Some(volume_content_source::Type::Volume(
+                volume_content_source::VolumeSource {
+                    volume_id: req.clone_id.clone(),
+                },
+            )),
+        })
+    } else {
+        None
+    };
+    let topo = req
+        .requested_topologies
+        .as_ref()
+        .map(|t| TopologyRequirement {
+            requisite: topologies(&t.required),
+            preferred: topologies(&t.preferred),
+        });
+    let create = CreateVolumeRequest {
+        name: req.name.clone(),
+        capacity_range: Some(CapacityRange {
+            required_bytes: req.capacity_min,
+            limit_bytes: req.capacity_max,
+        }),
+        volume_capabilities: caps,
+        parameters: req.parameters.clone(),
+        secrets: req.secrets.clone(),
+        volume_content_source: source,
+        accessibility_requirements: topo,
+        ..CreateVolumeRequest::default()
+    };
+    let v = client.create_volume(create).await?;
+    Ok(CsiControllerReply {
+        external_id: v.volume_id,
+        capacity: v.capacity_bytes,
+        context: v.volume_context,
+        topologies: v
+            .accessible_topology
+            .into_iter()
+            .map(|t| CsiTopology {
+                segments: t.segments,
+            })
+            .collect(),
+        ..CsiControllerReply::default()
+    })
+}
+
 impl CsiManager {
     /// Runs controller operation `op` (a [`controller_op`] name) on the local
     /// instance of `req.plugin_id`.
@@ -80,63 +139,13 @@ impl CsiManager {
         req: CsiControllerRequest,
     ) -> Result<CsiControllerReply, ControllerError> {
         let client = self
-            .client(&req.plugin_id)
+            .client(&req.plugin_id, true)
             .await
             .map_err(ControllerError::Failed)?
             .with_timeout(SLOW_CALL);
         let mut reply = CsiControllerReply::default();
         match op {
-            controller_op::CREATE_VOLUME => {
-                let caps = req
-                    .capabilities
-                    .iter()
-                    .map(|c| capability(c, &req))
-                    .collect();
-                let source = if !req.snapshot_id.is_empty() {
-                    Some(VolumeContentSource::snapshot(&req.snapshot_id))
-                } else if !req.clone_id.is_empty() {
-                    Some(VolumeContentSource {
-                        r#type: Some(volume_content_source::Type::Volume(
-                            volume_content_source::VolumeSource {
-                                volume_id: req.clone_id.clone(),
-                            },
-                        )),
-                    })
-                } else {
-                    None
-                };
-                let topo = req
-                    .requested_topologies
-                    .as_ref()
-                    .map(|t| TopologyRequirement {
-                        requisite: topologies(&t.required),
-                        preferred: topologies(&t.preferred),
-                    });
-                let create = CreateVolumeRequest {
-                    name: req.name.clone(),
-                    capacity_range: Some(CapacityRange {
-                        required_bytes: req.capacity_min,
-                        limit_bytes: req.capacity_max,
-                    }),
-                    volume_capabilities: caps,
-                    parameters: req.parameters.clone(),
-                    secrets: req.secrets.clone(),
-                    volume_content_source: source,
-                    accessibility_requirements: topo,
-                    ..CreateVolumeRequest::default()
-                };
-                let v = client.create_volume(create).await?;
-                reply.external_id = v.volume_id;
-                reply.capacity = v.capacity_bytes;
-                reply.context = v.volume_context;
-                reply.topologies = v
-                    .accessible_topology
-                    .into_iter()
-                    .map(|t| CsiTopology {
-                        segments: t.segments,
-                    })
-                    .collect();
-            }
+            controller_op::CREATE_VOLUME => reply = create_volume(&client, &req).await?,
             controller_op::DELETE_VOLUME => {
                 client
                     .delete_volume(&req.external_id, req.secrets.clone())

@@ -16,6 +16,8 @@ use crate::csi::{ControllerRpc, CsiClient, NodeRpc};
 const PROBE_PERIOD: Duration = Duration::from_secs(10);
 /// How often plugins that are not healthy yet are probed.
 const RETRY_PERIOD: Duration = Duration::from_secs(1);
+/// How often an unchanged report is sent again.
+const REPORT_AGAIN: Duration = Duration::from_secs(60);
 
 impl CsiManager {
     /// Probes the plugins and reports them, forever (the client's background task).
@@ -57,9 +59,14 @@ impl CsiManager {
             }
         }
         let mut reported = self.reported.lock().await;
-        if reported.as_ref() != Some(&report) {
+        // Said again now and then: servers that forgot the node (it re-registered
+        // after being collected) learn its plugins back.
+        let fresh = reported
+            .as_ref()
+            .is_some_and(|(r, at)| *r == report && at.elapsed() < REPORT_AGAIN);
+        if !fresh {
             match self.conn.report_csi_plugins(&self.node_id, &report).await {
-                Ok(()) => *reported = Some(report),
+                Ok(()) => *reported = Some((report, std::time::Instant::now())),
                 Err(e) => tracing::warn!(error = %e, "reporting CSI plugins to the servers failed"),
             }
         }

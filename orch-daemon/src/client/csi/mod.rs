@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use orch_core::model::TaskCsiPluginConfig;
 use orch_core::model::csi::NodeCsiPlugins;
+use orch_core::model::{TaskCsiPluginConfig, csi_plugin_type};
 
 use super::server_conn::ServerConn;
 use crate::csi::CsiClient;
@@ -50,9 +50,14 @@ pub struct CsiManager {
     root: PathBuf,
     node_id: String,
     conn: Arc<ServerConn>,
-    plugins: Mutex<BTreeMap<String, PluginTask>>,
-    /// What the servers were last told (None: nothing yet).
-    reported: tokio::sync::Mutex<Option<NodeCsiPlugins>>,
+    /// By plugin ID and type: a controller job and a node job of one plugin may both
+    /// run here, each with its own socket.
+    plugins: Mutex<BTreeMap<(String, String), PluginTask>>,
+    /// Held over a mount or an unmount, so the "is anyone else using it" checks and
+    /// the calls they guard do not interleave.
+    mount_lock: tokio::sync::Mutex<()>,
+    /// What the servers were last told, and when (None: nothing yet).
+    reported: tokio::sync::Mutex<Option<(NodeCsiPlugins, Instant)>>,
     /// Wakes the fingerprint loop when a plugin task starts or stops.
     changed: tokio::sync::Notify,
 }
@@ -65,15 +70,19 @@ impl CsiManager {
             node_id: node_id.to_string(),
             conn,
             plugins: Mutex::new(BTreeMap::new()),
+            mount_lock: tokio::sync::Mutex::new(()),
             reported: tokio::sync::Mutex::new(None),
             changed: tokio::sync::Notify::new(),
         })
     }
 
-    /// The directory holding plugin `id`'s socket (what the task's `CSI_ENDPOINT`
-    /// names), created 0700.
-    pub fn socket_dir(&self, plugin_id: &str) -> std::io::Result<PathBuf> {
-        let dir = self.root.join("plugins").join(plugin_id);
+    /// The directory holding the socket of plugin `id`'s `kind` instance (what the
+    /// task's `CSI_ENDPOINT` names), created 0700.
+    pub fn socket_dir(&self, plugin_id: &str, kind: &str) -> std::io::Result<PathBuf> {
+        let dir = self
+            .root
+            .join("plugins")
+            .join(format!("{plugin_id}-{kind}"));
         std::fs::create_dir_all(&dir)?;
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
@@ -87,14 +96,17 @@ impl CsiManager {
         alloc_id: &str,
         config: &TaskCsiPluginConfig,
     ) -> std::io::Result<PathBuf> {
-        let socket = self.socket_dir(&config.id)?.join("csi.sock");
+        let socket = self
+            .socket_dir(&config.id, &config.plugin_type)?
+            .join("csi.sock");
         let task = PluginTask {
             alloc_id: alloc_id.to_string(),
             config: config.clone(),
             socket: socket.clone(),
             started: Instant::now(),
         };
-        self.lock().insert(config.id.clone(), task);
+        let key = (config.id.clone(), config.plugin_type.clone());
+        self.lock().insert(key, task);
         self.changed.notify_one();
         Ok(socket)
     }
@@ -108,17 +120,27 @@ impl CsiManager {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, PluginTask>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), PluginTask>> {
         self.plugins.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A connection to plugin `plugin_id`, if this node runs it.
-    async fn client(&self, plugin_id: &str) -> Result<CsiClient, String> {
-        let socket = self
-            .lock()
-            .get(plugin_id)
-            .map(|p| p.socket.clone())
-            .ok_or_else(|| format!("CSI plugin {plugin_id:?} does not run on this node"))?;
+    /// A connection to this node's instance of plugin `plugin_id` that serves the
+    /// controller (`controller`) or the node service: that type's, else a monolith's.
+    async fn client(&self, plugin_id: &str, controller: bool) -> Result<CsiClient, String> {
+        let kind = if controller {
+            csi_plugin_type::CONTROLLER
+        } else {
+            csi_plugin_type::NODE
+        };
+        let socket = {
+            let plugins = self.lock();
+            [kind, csi_plugin_type::MONOLITH]
+                .iter()
+                .find_map(|k| plugins.get(&(plugin_id.to_string(), k.to_string())))
+                .map(|p| p.socket.clone())
+        };
+        let socket =
+            socket.ok_or_else(|| format!("CSI plugin {plugin_id:?} does not run on this node"))?;
         CsiClient::connect(&socket, CALL_TIMEOUT)
             .await
             .map_err(|e| format!("CSI plugin {plugin_id:?}: {e}"))

@@ -77,7 +77,8 @@ fn capability(req: &VolumeRequest, vol: &CsiVolume) -> VolumeCapability {
 
 impl CsiManager {
     /// Stages and publishes the volume `alloc`'s group asks for under `request`;
-    /// returns what to bind into the tasks.
+    /// returns what to bind into the tasks. The record is written before anything is
+    /// mounted or published, so whatever happens next can be undone.
     pub async fn mount(
         &self,
         alloc: &Allocation,
@@ -95,10 +96,6 @@ impl CsiManager {
             .await
             .map_err(|e| e.to_string())?
             .contains(&NodeRpc::StageUnstageVolume);
-        let publish_context = self
-            .conn
-            .csi_controller(&self.node_id, "publish", &alloc.id, request, &info.node_id)
-            .await?;
         let usage = format!("{}-{}", req.access_mode, req.attachment_mode);
         let base = self.node_dir(&vol.plugin_id);
         let staging = stages.then(|| {
@@ -107,11 +104,6 @@ impl CsiManager {
                 .join(&vol.id)
                 .join(&usage)
         });
-        let target = base
-            .join("per-alloc")
-            .join(&alloc.id)
-            .join(&vol.id)
-            .join(&usage);
         let mounted = MountedVolume {
             request: request.to_string(),
             namespace: vol.namespace.clone(),
@@ -119,12 +111,21 @@ impl CsiManager {
             plugin_id: vol.plugin_id.clone(),
             external_id: vol.external_id.clone(),
             node_external_id: info.node_id.clone(),
-            staging: staging.clone(),
-            target: target.clone(),
+            staging,
+            target: base
+                .join("per-alloc")
+                .join(&alloc.id)
+                .join(&vol.id)
+                .join(&usage),
         };
+        let _guard = self.mount_lock.lock().await;
         self.add_record(&alloc.id, &mounted)?;
+        let publish_context = self
+            .conn
+            .csi_controller(&self.node_id, "publish", &alloc.id, request, &info.node_id)
+            .await?;
         let cap = capability(req, &vol);
-        if let Some(staging) = &staging {
+        if let Some(staging) = &mounted.staging {
             mkdir(staging)?;
             let stage = NodeStageVolumeRequest {
                 volume_id: vol.external_id.clone(),
@@ -139,14 +140,18 @@ impl CsiManager {
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        if let Some(parent) = target.parent() {
+        if let Some(parent) = mounted.target.parent() {
             mkdir(parent)?;
         }
         let publish = NodePublishVolumeRequest {
             volume_id: vol.external_id.clone(),
             publish_context,
-            staging_target_path: staging.map(|s| s.display().to_string()).unwrap_or_default(),
-            target_path: target.display().to_string(),
+            staging_target_path: mounted
+                .staging
+                .as_ref()
+                .map(|s| s.display().to_string())
+                .unwrap_or_default(),
+            target_path: mounted.target.display().to_string(),
             volume_capability: Some(cap),
             readonly: req.read_only,
             secrets: vol.secrets.clone(),
@@ -159,35 +164,44 @@ impl CsiManager {
         Ok(mounted)
     }
 
-    /// Unpublishes (and, when nothing else uses it, unstages) every volume mounted for
-    /// `alloc_id`, then has the controller unpublish it. Errors are logged: the
-    /// allocation is over either way, and `volume detach` cleans up what is left.
+    /// Unpublishes (and, when nothing else here uses it, unstages and has the
+    /// controller unpublish from this node) every volume mounted for `alloc_id`.
+    /// Volumes that failed stay in the record, so `volume detach` (or the next stop)
+    /// can finish the job; errors are logged, the allocation is over either way.
     pub async fn unmount_alloc(&self, alloc_id: &str) {
+        let _guard = self.mount_lock.lock().await;
         let records = self.records(alloc_id);
         if records.is_empty() {
             return;
         }
+        let mut failed = Vec::new();
         for m in &records {
             if let Err(e) = self.unmount_one(alloc_id, m).await {
-                tracing::warn!(alloc = alloc_id, volume = %m.volume_id, error = %e, "unmounting a CSI volume failed");
+                tracing::warn!(alloc = alloc_id, volume = %m.volume_id, error = %e, "unmounting a CSI volume failed; `orch volume detach` retries");
+                failed.push(m.clone());
             }
         }
-        let _ = std::fs::remove_file(self.record_path(alloc_id));
-        for m in &records {
-            let dir = self.node_dir(&m.plugin_id).join("per-alloc").join(alloc_id);
-            let _ = std::fs::remove_dir_all(dir);
+        if failed.is_empty() {
+            let _ = std::fs::remove_file(self.record_path(alloc_id));
+            for m in &records {
+                let dir = self.node_dir(&m.plugin_id).join("per-alloc").join(alloc_id);
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        } else if let Err(e) = self.write_records(alloc_id, &failed) {
+            tracing::warn!(alloc = alloc_id, error = %e, "cannot keep the record of CSI volumes left mounted");
         }
     }
 
     async fn unmount_one(&self, alloc_id: &str, m: &MountedVolume) -> Result<(), String> {
-        let client = self.client(&m.plugin_id).await?;
+        let client = self.wait_for_plugin(&m.plugin_id).await?;
         let target = m.target.display().to_string();
         client
             .node_unpublish_volume(&m.external_id, &target)
             .await
             .map_err(|e| e.to_string())?;
+        let others = self.others_using(alloc_id, m);
         if let Some(staging) = &m.staging
-            && !self.staging_in_use(alloc_id, staging)
+            && !others.iter().any(|o| o.staging.as_deref() == Some(staging))
         {
             let path = staging.display().to_string();
             client
@@ -195,16 +209,19 @@ impl CsiManager {
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        self.conn
-            .csi_controller(
-                &self.node_id,
-                "unpublish",
-                alloc_id,
-                &m.request,
-                &m.node_external_id,
-            )
-            .await
-            .map(|_| ())
+        // Detached from the node only once no allocation here uses the volume.
+        if others.is_empty() {
+            self.conn
+                .csi_controller(
+                    &self.node_id,
+                    "unpublish",
+                    alloc_id,
+                    &m.request,
+                    &m.node_external_id,
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     /// Unmounts what is left of volume `namespace`/`volume_id` on this node for
@@ -237,7 +254,7 @@ impl CsiManager {
     async fn wait_for_plugin(&self, plugin_id: &str) -> Result<CsiClient, String> {
         let deadline = Instant::now() + PLUGIN_WAIT;
         loop {
-            match self.client(plugin_id).await {
+            match self.client(plugin_id, false).await {
                 Ok(c) if c.probe().await.unwrap_or(false) => return Ok(c),
                 Ok(_) | Err(_) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -250,6 +267,11 @@ impl CsiManager {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// What is recorded as mounted for `alloc_id`.
+    pub fn mounted(&self, alloc_id: &str) -> Vec<MountedVolume> {
+        self.records(alloc_id)
     }
 
     fn record_path(&self, alloc_id: &str) -> PathBuf {
@@ -267,6 +289,10 @@ impl CsiManager {
         let mut all = self.records(alloc_id);
         all.retain(|r| r.request != m.request);
         all.push(m.clone());
+        self.write_records(alloc_id, &all)
+    }
+
+    fn write_records(&self, alloc_id: &str, all: &[MountedVolume]) -> Result<(), String> {
         let path = self.record_path(alloc_id);
         if let Some(dir) = path.parent() {
             mkdir(dir)?;
@@ -293,10 +319,14 @@ impl CsiManager {
             .collect()
     }
 
-    fn staging_in_use(&self, except_alloc: &str, staging: &Path) -> bool {
-        self.all_records().into_iter().any(|(alloc, recs)| {
-            alloc != except_alloc && recs.iter().any(|r| r.staging.as_deref() == Some(staging))
-        })
+    /// The other allocations' records of the same volume on this node.
+    fn others_using(&self, except_alloc: &str, m: &MountedVolume) -> Vec<MountedVolume> {
+        self.all_records()
+            .into_iter()
+            .filter(|(alloc, _)| alloc != except_alloc)
+            .flat_map(|(_, recs)| recs)
+            .filter(|r| r.namespace == m.namespace && r.volume_id == m.volume_id)
+            .collect()
     }
 }
 
