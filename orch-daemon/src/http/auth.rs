@@ -203,6 +203,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Authz {
     }
 }
 
+/// `req` carrying the caller's credentials from `headers` (`X-Nomad-Token`,
+/// `Authorization`), for a request forwarded to another agent on the caller's behalf.
+pub fn with_caller_credentials(
+    mut req: reqwest::RequestBuilder,
+    headers: &axum::http::HeaderMap,
+) -> reqwest::RequestBuilder {
+    for name in [TOKEN_HEADER, "authorization"] {
+        if let Some(v) = headers.get(name) {
+            req = req.header(name, v.as_bytes());
+        }
+    }
+    req
+}
+
 /// The secret the caller presented: `X-Nomad-Token`, else `Authorization: Bearer`.
 pub fn presented_secret(headers: &axum::http::HeaderMap) -> Option<String> {
     if let Some(v) = headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()) {

@@ -92,39 +92,28 @@ impl RemoteAcl {
         secret: Option<&str>,
         path: &str,
     ) -> Result<serde_json::Value, ApiError> {
-        let mut last = String::from("no servers configured");
-        for server in &self.servers {
-            let base = server.trim_end_matches('/');
-            let mut req = self
-                .link
-                .client()
-                .get(self.link.url(base, path))
-                .timeout(Duration::from_secs(10));
-            if let Some(s) = secret {
-                req = req.header(super::auth::TOKEN_HEADER, s);
-            }
-            match req.send().await {
-                Ok(r) if r.status().is_success() => {
-                    return r.json().await.map_err(|e| {
-                        ApiError::new(StatusCode::BAD_GATEWAY, format!("{base}: {e}"))
-                    });
-                }
-                Ok(r) if r.status() == reqwest::StatusCode::FORBIDDEN => {
-                    return Err(super::auth::permission_denied());
-                }
-                Ok(r) => last = format!("{base}: {}", r.status()),
-                Err(e) => last = format!("{base}: {e}"),
-            }
+        match self.first_answer(secret, path).await? {
+            Some(r) => r
+                .json()
+                .await
+                .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, e.to_string())),
+            None => Err(super::auth::permission_denied()),
         }
-        Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("cannot ask a server ({last}); retry when a server is reachable"),
-        ))
     }
 
     /// Whether a server answers `path` (an authorize endpoint) with success for the
-    /// caller's `secret`: 403 is no, anything else is retried on the next server.
+    /// caller's `secret`: 403 is no.
     async fn ask_path(&self, secret: Option<&str>, path: &str) -> Result<bool, ApiError> {
+        Ok(self.first_answer(secret, path).await?.is_some())
+    }
+
+    /// The first server's success for `GET path` as the caller (`None`: a 403); any
+    /// other answer is retried on the next server.
+    async fn first_answer(
+        &self,
+        secret: Option<&str>,
+        path: &str,
+    ) -> Result<Option<reqwest::Response>, ApiError> {
         let mut last = String::from("no servers configured");
         for server in &self.servers {
             let base = server.trim_end_matches('/');
@@ -137,8 +126,8 @@ impl RemoteAcl {
                 req = req.header(super::auth::TOKEN_HEADER, s);
             }
             match req.send().await {
-                Ok(r) if r.status().is_success() => return Ok(true),
-                Ok(r) if r.status() == reqwest::StatusCode::FORBIDDEN => return Ok(false),
+                Ok(r) if r.status().is_success() => return Ok(Some(r)),
+                Ok(r) if r.status() == reqwest::StatusCode::FORBIDDEN => return Ok(None),
                 Ok(r) => last = format!("{base}: {}", r.status()),
                 Err(e) => last = format!("{base}: {e}"),
             }

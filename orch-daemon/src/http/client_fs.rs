@@ -120,12 +120,8 @@ pub(crate) async fn forward(ch: &ClientHttp, addr: &str, req: Request) -> Respon
         Ok(b) => b,
         Err(e) => return ApiError::bad_request(format!("body: {e}")).into_response(),
     };
-    let mut outgoing = ch.http.client().request(method, &url).body(body.to_vec());
-    for name in [super::auth::TOKEN_HEADER, "authorization"] {
-        if let Some(v) = headers.get(name) {
-            outgoing = outgoing.header(name, v.as_bytes());
-        }
-    }
+    let outgoing = ch.http.client().request(method, &url).body(body.to_vec());
+    let outgoing = super::auth::with_caller_credentials(outgoing, &headers);
     match outgoing.send().await {
         Ok(resp) => {
             let status =

@@ -58,17 +58,13 @@ pub async fn controller_call(
         let url = api
             .peers
             .url(&addr, &format!("/v1/client/csi/controller/{op}?{query}"));
-        let mut outgoing = api
+        let outgoing = api
             .peers
             .client()
             .post(&url)
             .json(req)
             .timeout(CONTROLLER_TIMEOUT);
-        for name in [super::auth::TOKEN_HEADER, "authorization"] {
-            if let Some(v) = creds.headers.get(name) {
-                outgoing = outgoing.header(name, v.as_bytes());
-            }
-        }
+        let outgoing = super::auth::with_caller_credentials(outgoing, creds.headers);
         match outgoing.send().await {
             Ok(r) if r.status().is_success() => {
                 return r.json::<CsiControllerReply>().await.map_err(|e| {

@@ -241,12 +241,7 @@ async fn forward_detach(
     let url = api
         .peers
         .url(addr, &format!("/v1/client/csi/node/detach?{query}"));
-    let mut req = api.peers.client().post(&url);
-    for name in [super::auth::TOKEN_HEADER, "authorization"] {
-        if let Some(v) = headers.get(name) {
-            req = req.header(name, v.as_bytes());
-        }
-    }
+    let req = super::auth::with_caller_credentials(api.peers.client().post(&url), headers);
     let resp = req
         .send()
         .await
