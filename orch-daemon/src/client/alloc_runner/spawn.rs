@@ -14,6 +14,26 @@ use crate::client::network::AllocNetwork;
 use crate::client::task_runner::{TaskCommand, TaskRunner, TaskUpdate};
 
 impl AllocRunner {
+    /// A CSI plugin task is registered with the node's CSI manager and told its
+    /// socket in `CSI_ENDPOINT`, as Nomad tells plugins.
+    fn csi_plugin_env(
+        &self,
+        task: &orch_core::model::Task,
+        alloc_id: &str,
+        env: &mut BTreeMap<String, String>,
+    ) {
+        let Some(cfg) = &task.csi_plugin else { return };
+        match self.csi.register(alloc_id, cfg) {
+            Ok(socket) => {
+                env.insert(
+                    "CSI_ENDPOINT".into(),
+                    format!("unix://{}", socket.display()),
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot create the CSI plugin's socket directory"),
+        }
+    }
+
     pub(super) fn spawn_task(
         &self,
         group: &TaskGroup,
@@ -47,19 +67,7 @@ impl AllocRunner {
             tmp_dir: &tmp,
         };
         let mut env = task_env(&input);
-        if let Some(cfg) = &task.csi_plugin {
-            match self.csi.register(&alloc.id, cfg) {
-                Ok(socket) => {
-                    env.insert(
-                        "CSI_ENDPOINT".into(),
-                        format!("unix://{}", socket.display()),
-                    );
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot create the CSI plugin's socket directory")
-                }
-            }
-        }
+        self.csi_plugin_env(&task, &alloc.id, &mut env);
         let vars = interpolation_vars(&input);
         let config = serde_json::to_value(&task.config).unwrap_or_default();
         let resources = alloc.allocated_resources.tasks.get(name);
