@@ -234,7 +234,7 @@ impl StateStore {
         &mut self,
         log: &mut CommitLog,
         index: u64,
-        allocs: BTreeMap<String, Option<Arc<Allocation>>>,
+        allocs: BTreeMap<String, Option<Allocation>>,
     ) {
         // A plan's allocations are nearly all of one job: its key is built once, not
         // (as two strings) for every index an allocation goes into.
@@ -244,19 +244,19 @@ impl StateStore {
             let k = Id::new(&id);
             let (old, new) = match alloc {
                 Some(mut a) => {
-                    // The change set's own `Arc` (not shared: no copy) is what is stored.
-                    let m = Arc::make_mut(&mut a);
-                    m.job = None;
-                    m.modify_index = index;
+                    a.job = None;
+                    a.modify_index = index;
                     // One search of the (big) map, whether the allocation is new or not.
                     match self.allocs.entry(k) {
                         Entry::Vacant(v) => {
-                            m.create_index = index;
+                            a.create_index = index;
+                            let a = Arc::new(a);
                             v.insert(Arc::clone(&a));
                             (None, Some(a))
                         }
                         Entry::Occupied(mut o) => {
-                            m.create_index = o.get().create_index;
+                            a.create_index = o.get().create_index;
+                            let a = Arc::new(a);
                             (Some(o.insert(Arc::clone(&a))), Some(a))
                         }
                     }
