@@ -213,11 +213,61 @@ async fn snapshot(State(rpc): State<RpcState>, body: Bytes) -> HttpResponse {
         Ok(r) => r,
         Err(m) => return bad_request(m),
     };
+    let vote = req.vote;
+    touch_leader_vote(&rpc.raft, vote).await;
+    // The last chunk installs the whole snapshot, which can outlast the election
+    // timeout; the leader is waiting on this server meanwhile, not gone.
+    let _paused = req.done.then(|| ElectionPause::new(&rpc.raft));
     let reply = rpc.raft.install_snapshot(req).await;
     if reply.is_ok() {
+        touch_leader_vote(&rpc.raft, vote).await;
         rpc.contacts.heard_from_leader();
     }
     postcard_reply(&reply)
+}
+
+/// Keeps this server from calling an election while it installs a snapshot the leader
+/// sent (openraft's timer runs on while the state machine restores it); elections are
+/// allowed again when it drops, also when the request is cancelled.
+struct ElectionPause<'a>(&'a OrchRaft);
+
+impl<'a> ElectionPause<'a> {
+    fn new(raft: &'a OrchRaft) -> Self {
+        raft.runtime_config().elect(false);
+        ElectionPause(raft)
+    }
+}
+
+impl Drop for ElectionPause<'_> {
+    fn drop(&mut self) {
+        self.0.runtime_config().elect(true);
+    }
+}
+
+/// Tells the local Raft core that the leader holding `vote` is alive, as its heartbeat
+/// would: an empty AppendEntries with no previous log ID checks the vote and refreshes
+/// the election timer, and changes no log, commit index or state.
+///
+/// openraft 0.9 sends a follower no heartbeat while a snapshot is in flight to it, and a
+/// snapshot chunk alone does not reset the follower's election timer. A snapshot that
+/// takes longer to stream than the election timeout (tens of megabytes on a loaded
+/// machine) made the follower call an election mid-transfer; the higher term deposed
+/// the leader, the transfer restarted from the first chunk, and the follower never
+/// caught up (tests/raft_catchup.rs). The Raft paper has a follower reset its timer on
+/// every RPC from the current leader, InstallSnapshot included.
+async fn touch_leader_vote(raft: &OrchRaft, vote: openraft::Vote<NodeId>) {
+    if !vote.is_committed() {
+        return;
+    }
+    let heartbeat = AppendEntriesRequest::<TypeConfig> {
+        vote,
+        prev_log_id: None,
+        entries: Vec::new(),
+        leader_commit: None,
+    };
+    if let Err(e) = raft.append_entries(heartbeat).await {
+        tracing::debug!(error = %e, "raft: a snapshot chunk's vote was not accepted as a heartbeat");
+    }
 }
 
 /// `GET` [`HEALTH_PATH`]: this server's replication health (followers read the

@@ -31,6 +31,10 @@ pub struct NetworkConfig {
     pub connect_timeout: Duration,
     /// Upper bound on one request when openraft does not give a shorter one.
     pub request_timeout: Duration,
+    /// Upper bound on one snapshot chunk; the last one waits for the follower to
+    /// decode, install and save the whole snapshot, which takes seconds for tens of
+    /// megabytes (a timed-out chunk restarts the transfer from the first).
+    pub snapshot_timeout: Duration,
     /// TLS and the cluster secret for calls to peers (default: plain HTTP, no secret).
     pub security: AgentSecurity,
 }
@@ -38,10 +42,12 @@ pub struct NetworkConfig {
 impl Default for NetworkConfig {
     /// One second to connect, ten to answer: generous for a loaded server, short enough
     /// that a dead peer does not stall replication to the others (they run in parallel).
+    /// A minute for a snapshot chunk: an unreachable peer fails at connect anyway.
     fn default() -> Self {
         NetworkConfig {
             connect_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(10),
+            snapshot_timeout: Duration::from_secs(60),
             security: AgentSecurity::default(),
         }
     }
@@ -193,6 +199,7 @@ impl RaftNetworkFactory<TypeConfig> for HttpNetwork {
             addr: node.addr.clone(),
             client: self.client.clone(),
             max_timeout: self.config.request_timeout,
+            snapshot_timeout: self.config.snapshot_timeout,
             contacts: self.contacts.clone(),
         }
     }
@@ -204,22 +211,25 @@ pub struct PeerClient {
     addr: String,
     client: Link,
     max_timeout: Duration,
+    snapshot_timeout: Duration,
     contacts: std::sync::Arc<Contacts>,
 }
 
 impl PeerClient {
+    /// Posts `req` to the peer's `path`, waiting at most openraft's deadline or `cap`.
     async fn call<Req, Resp, E>(
         &self,
         path: &str,
         req: &Req,
         option: &RPCOption,
+        cap: Duration,
     ) -> Result<Resp, RPCError<NodeId, BasicNode, OpenraftError<NodeId, E>>>
     where
         Req: Serialize,
         Resp: DeserializeOwned,
         E: Error + DeserializeOwned,
     {
-        let timeout = option.hard_ttl().min(self.max_timeout);
+        let timeout = option.hard_ttl().min(cap);
         let reply: Result<Resp, OpenraftError<NodeId, E>> =
             match post_postcard(&self.client, &self.addr, path, req, timeout).await {
                 Ok(reply) => {
@@ -247,7 +257,8 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, OpenraftError<NodeId>>>
     {
-        self.call("/raft/append", &rpc, &option).await
+        self.call("/raft/append", &rpc, &option, self.max_timeout)
+            .await
     }
 
     async fn install_snapshot(
@@ -258,7 +269,8 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, BasicNode, OpenraftError<NodeId, InstallSnapshotError>>,
     > {
-        self.call("/raft/snapshot", &rpc, &option).await
+        self.call("/raft/snapshot", &rpc, &option, self.snapshot_timeout)
+            .await
     }
 
     async fn vote(
@@ -266,6 +278,7 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         rpc: VoteRequest<NodeId>,
         option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, OpenraftError<NodeId>>> {
-        self.call("/raft/vote", &rpc, &option).await
+        self.call("/raft/vote", &rpc, &option, self.max_timeout)
+            .await
     }
 }

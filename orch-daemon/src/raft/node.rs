@@ -29,10 +29,11 @@ use super::types::{NodeId, OrchRaft};
 use crate::server::StateHandle;
 
 /// The size of one snapshot chunk sent to a lagging server. Big enough that a snapshot
-/// of hundreds of megabytes goes in tens of requests, small enough that a chunk is sent
-/// well within the install timeout and fits a peer request
-/// ([`MAX_PEER_BODY_BYTES`](super::http::MAX_PEER_BODY_BYTES)).
-pub const SNAPSHOT_CHUNK_BYTES: u64 = 8 << 20;
+/// of hundreds of megabytes goes in a hundred requests, small enough that a chunk is
+/// sent and decoded well within the election timeout on a loaded machine (each chunk
+/// refreshes the follower's timer, see `raft::http`'s snapshot handler) and fits a peer
+/// request ([`MAX_PEER_BODY_BYTES`](super::http::MAX_PEER_BODY_BYTES)).
+pub const SNAPSHOT_CHUNK_BYTES: u64 = 4 << 20;
 
 /// How a Raft server runs. Build it with [`RaftConfig::new`] and adjust fields.
 #[derive(Debug, Clone)]
@@ -90,7 +91,7 @@ impl RaftConfig {
             snapshot_policy: SnapshotPolicy::LogsSinceLast(self.snapshot_every.max(1)),
             max_in_snapshot_log_to_keep: self.logs_to_keep,
             snapshot_max_chunk_size: SNAPSHOT_CHUNK_BYTES,
-            install_snapshot_timeout: u64::try_from(self.network.request_timeout.as_millis())
+            install_snapshot_timeout: u64::try_from(self.network.snapshot_timeout.as_millis())
                 .unwrap_or(u64::MAX),
             ..Config::default()
         };
