@@ -104,6 +104,24 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// CPU time this process has used (user + system), in seconds: on a shared machine
+/// the wall time of the placement phase moves with the load, its CPU time much less.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the 12th and
+    // 13th of them, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    ticks.iter().sum::<f64>() / 100.0
+}
+
 /// Runs one job to completion; returns allocations placed for it.
 fn run_job(c: &mut Cluster, job: Job) -> Result<u64, String> {
     let (ns, id) = (job.namespace.clone(), job.id.clone());
@@ -145,11 +163,13 @@ fn churn(
         .sum();
     let evals_before = c.stats.evals_processed;
     let start = Instant::now();
+    let cpu_start = cpu_seconds();
     for n in &failing {
         c.fail_node(n).map_err(|e| e.to_string())?;
     }
     c.run_to_quiescence().map_err(|e| e.to_string())?;
     let seconds = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_start;
     let live = c.report().placed;
     if live != placed {
         return Err(format!(
@@ -169,6 +189,9 @@ fn churn(
         0.0
     };
     extra.insert("churn_replacements_per_sec".into(), rate.into());
+    extra.insert("churn_cpu_seconds".into(), cpu.into());
+    let per_cpu = if cpu > 0.0 { lost as f64 / cpu } else { 0.0 };
+    extra.insert("churn_replacements_per_cpu_sec".into(), per_cpu.into());
     Ok(())
 }
 
@@ -218,6 +241,7 @@ fn run(args: &Args) -> Result<(), String> {
         mem_demand += ask.memory_mb * got;
     };
     let start = Instant::now();
+    let cpu_start = cpu_seconds();
     match args.scenario.as_str() {
         "default" | "churn" => {
             for job in c1m_jobs(args.allocs) {
@@ -316,6 +340,7 @@ fn run(args: &Args) -> Result<(), String> {
         }
     }
     let seconds = start.elapsed().as_secs_f64();
+    let cpu_used = cpu_seconds() - cpu_start;
     if args.scenario == "churn" {
         churn(&mut c, args.nodes, placed, &mut extra)?;
     }
@@ -361,6 +386,8 @@ fn run(args: &Args) -> Result<(), String> {
         "unplaced": asked.saturating_sub(placed),
         "seconds": seconds,
         "placements_per_sec": if seconds > 0.0 { placed as f64 / seconds } else { 0.0 },
+        "cpu_seconds": cpu_used,
+        "placements_per_cpu_sec": if cpu_used > 0.0 { placed as f64 / cpu_used } else { 0.0 },
         "peak_rss_mb": peak_rss_mb(),
         "heap_mb": LIVE.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0),
         "nodes_used": report.nodes_used,

@@ -17,8 +17,10 @@ pub struct PlanContext<'s> {
     pub plan: Plan,
     namespace: String,
     job_id: String,
-    added: BTreeMap<String, Usage>,
-    removed: BTreeMap<String, Usage>,
+    /// Usage the plan adds and removes, by node slot (every node an allocation can
+    /// hold usage on has one), so the placer's refresh reads them without an ID search.
+    added: BTreeMap<u32, Usage>,
+    removed: BTreeMap<u32, Usage>,
     /// Allocations of the state the plan stops, preempts or replaces.
     leaving: BTreeSet<String>,
     /// Updates of allocations that a later stop in the same plan took over, kept so
@@ -51,22 +53,44 @@ impl<'s> PlanContext<'s> {
         &self.touched
     }
 
-    fn touch(&mut self, node_id: &str) {
-        if let Some(slot) = self.state.node_table().slot(node_id) {
-            self.touched.push(slot);
-        }
+    /// Records that the plan changed the usage of a node; its slot, if it has one
+    /// (a node without a slot holds no usage).
+    fn touch(&mut self, node_id: &str) -> Option<u32> {
+        let slot = self.state.node_table().slot(node_id)?;
+        self.touched.push(slot);
+        Some(slot)
     }
 
     /// Resources in use on a node once the plan so far is applied.
     pub fn used(&self, node_id: &str) -> Usage {
-        let mut u = self.state.node_usage(node_id);
-        if let Some(r) = self.removed.get(node_id) {
+        match self.state.node_table().slot(node_id) {
+            Some(slot) => self.used_at(slot),
+            None => self.state.node_usage(node_id),
+        }
+    }
+
+    /// [`PlanContext::used`] of the node in `slot`, without a search by ID.
+    pub fn used_at(&self, slot: u32) -> Usage {
+        let mut u = self
+            .state
+            .node_table()
+            .dense()
+            .get(slot as usize)
+            .map(|d| d.used)
+            .unwrap_or_default();
+        if let Some(r) = self.removed.get(&slot) {
             u.sub(r);
         }
-        if let Some(a) = self.added.get(node_id) {
+        if let Some(a) = self.added.get(&slot) {
             u.add(a);
         }
         u
+    }
+
+    fn add_removed(&mut self, node_id: &str, usage: &Usage) {
+        if let Some(slot) = self.touch(node_id) {
+            self.removed.entry(slot).or_default().add(usage);
+        }
     }
 
     /// Whether the plan already stops, preempts or replaces an allocation of the state.
@@ -86,11 +110,7 @@ impl<'s> PlanContext<'s> {
             };
             self.superseded.insert(alloc.id.clone(), update);
         } else {
-            self.removed
-                .entry(alloc.node_id.to_string())
-                .or_default()
-                .add(&alloc.usage());
-            self.touch(&alloc.node_id);
+            self.add_removed(&alloc.node_id, &alloc.usage());
         }
         self.plan.append_stop(
             &alloc.node_id,
@@ -108,10 +128,11 @@ impl<'s> PlanContext<'s> {
         if !self.leaving.remove(&alloc.id) {
             return;
         }
-        if let Some(r) = self.removed.get_mut(alloc.node_id.as_str()) {
+        if let Some(slot) = self.touch(&alloc.node_id)
+            && let Some(r) = self.removed.get_mut(&slot)
+        {
             r.sub(&alloc.usage());
         }
-        self.touch(&alloc.node_id);
         if let Some(list) = self.plan.node_update.get_mut(alloc.node_id.as_str()) {
             list.retain(|s| s.alloc_id != alloc.id);
             if list.is_empty() {
@@ -136,10 +157,11 @@ impl<'s> PlanContext<'s> {
         if list.is_empty() {
             self.plan.node_allocation.remove(&node);
         }
-        if let Some(a) = self.added.get_mut(update.node_id.as_str()) {
+        if let Some(slot) = self.touch(&update.node_id)
+            && let Some(a) = self.added.get_mut(&slot)
+        {
             a.sub(&update.usage());
         }
-        self.touch(&update.node_id);
         Some(update)
     }
 
@@ -148,11 +170,7 @@ impl<'s> PlanContext<'s> {
         if !self.leaving.insert(alloc.id.clone()) {
             return;
         }
-        self.removed
-            .entry(alloc.node_id.to_string())
-            .or_default()
-            .add(&alloc.usage());
-        self.touch(&alloc.node_id);
+        self.add_removed(&alloc.node_id, &alloc.usage());
         self.plan
             .node_preemptions
             .entry(alloc.node_id.to_string())
@@ -168,11 +186,7 @@ impl<'s> PlanContext<'s> {
         if let Some(old) = self.state.alloc_stub(&alloc.id)
             && self.leaving.insert(alloc.id.clone())
         {
-            self.removed
-                .entry(old.node_id.to_string())
-                .or_default()
-                .add(&old.usage());
-            self.touch(&old.node_id);
+            self.add_removed(&old.node_id, &old.usage());
         }
         self.place_new(alloc);
     }
@@ -180,14 +194,17 @@ impl<'s> PlanContext<'s> {
     /// Adds a new allocation, one whose fresh ID the state cannot hold yet: skips
     /// looking for an older version of it (a lookup in every allocation of the cluster).
     pub fn place_new(&mut self, alloc: Allocation) {
-        self.touch(&alloc.node_id);
-        let usage = alloc.usage();
-        match self.added.get_mut(alloc.node_id.as_str()) {
-            Some(u) => u.add(&usage),
-            None => {
-                self.added.insert(alloc.node_id.to_string(), usage);
-            }
+        match self.state.node_table().slot(&alloc.node_id) {
+            Some(slot) => self.place_new_at(alloc, slot),
+            None => self.plan.append_alloc(alloc),
         }
+    }
+
+    /// [`PlanContext::place_new`] on the node in `slot` (the placer knows it): no
+    /// search by ID.
+    pub fn place_new_at(&mut self, alloc: Allocation, slot: u32) {
+        self.touched.push(slot);
+        self.added.entry(slot).or_default().add(&alloc.usage());
         self.plan.append_alloc(alloc);
     }
 

@@ -93,10 +93,17 @@ pub fn place_on(
         return Err(Box::new(metrics));
     };
     metrics.score_meta_data.clear();
-    let (node_id, node_name) = ctx
-        .state
-        .node_table()
-        .shared_names(&choice.node.id)
+    let slot = placer.slot_at(choice.position).filter(|s| {
+        // The choice's position names its node: checked by address, not by ID.
+        ctx.state
+            .node_table()
+            .node_at(*s)
+            .is_some_and(|n| std::ptr::eq(n, choice.node))
+    });
+    let table = ctx.state.node_table();
+    let (node_id, node_name) = slot
+        .and_then(|s| table.shared_names_at(s))
+        .or_else(|| table.shared_names(&choice.node.id))
         .cloned()
         .unwrap_or_else(|| {
             (
@@ -137,8 +144,11 @@ pub fn place_on(
         job_version: job.version,
         ..Allocation::default()
     };
-    ctx.place_new(alloc);
-    placer.record_placement(gi, choice.node);
+    match slot {
+        Some(s) => ctx.place_new_at(alloc, s),
+        None => ctx.place_new(alloc),
+    }
+    placer.record_placement(gi, choice.node, choice.position);
     Ok(())
 }
 

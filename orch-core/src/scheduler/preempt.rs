@@ -75,23 +75,23 @@ pub fn select_holdings<'a>(
         .filter(|c| job_priority - c.priority >= PRIORITY_DELTA)
         .map(|c| (c, c.usage))
         .collect();
-    pool.sort_by(|(a, _), (b, _)| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(b.id)));
+    // No sort: each step takes, among the lowest priority left, the holding closest to
+    // what is missing, ties broken on ID; that choice does not depend on the pool's
+    // order, so a scan per step (few steps, a few hundred holdings) replaces sorting
+    // the whole pool by ID on every node weighed.
     let mut freed_used = *used;
     let mut chosen: Vec<(Holding<'a>, Usage)> = Vec::new();
     while capacity.fits(&freed_used, ask).is_err() {
-        let lowest = pool.first()?.0.priority;
+        let lowest = pool.iter().map(|(c, _)| c.priority).min()?;
         let missing = shortfall(capacity, &freed_used, ask);
         let best = pool
             .iter()
             .enumerate()
-            .take_while(|(_, (c, _))| c.priority == lowest)
-            .min_by(|(_, (a, ua)), (_, (b, ub))| {
-                distance(&missing, ua)
-                    .total_cmp(&distance(&missing, ub))
-                    .then_with(|| a.id.cmp(b.id))
-            })
-            .map(|(i, _)| i)?;
-        let (c, u) = pool.remove(best);
+            .filter(|(_, (c, _))| c.priority == lowest)
+            .map(|(i, (c, u))| (i, distance(&missing, u), c.id))
+            .min_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.2.cmp(b.2)))
+            .map(|(i, _, _)| i)?;
+        let (c, u) = pool.swap_remove(best);
         freed_used.sub(&u);
         chosen.push((c, u));
     }

@@ -210,7 +210,7 @@ impl StateStore {
             if !a.previous_allocation.is_empty() {
                 links.push((a.previous_allocation.clone(), a.id.clone()));
             }
-            ch.allocs.insert(a.id.clone(), Some(a));
+            ch.allocs.insert(a.id.clone(), Some(std::sync::Arc::new(a)));
         }
         Ok(links)
     }
@@ -325,7 +325,7 @@ impl StateStore {
     fn link_replacements(&self, ch: &mut Changes, links: Vec<(String, String)>) {
         for (prev, next) in links {
             let staged = match ch.allocs.get(&prev) {
-                Some(a) => a.as_ref(),
+                Some(a) => a.as_deref(),
                 None => self.allocs.get(&super::Id::new(&prev)).map(|p| &**p),
             };
             if staged.is_some_and(|p| p.next_allocation != next)
@@ -357,7 +357,7 @@ impl StateStore {
             }
             a.modify_time = c.now;
             self.track_deployment(&mut ch, Some(old), &a);
-            ch.allocs.insert(a.id.clone(), Some(a));
+            ch.allocs.insert(a.id.clone(), Some(std::sync::Arc::new(a)));
         }
         self.stage_evals(&mut ch, c.evals)?;
         Ok((ch, Response::default()))

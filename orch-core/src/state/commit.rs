@@ -234,7 +234,7 @@ impl StateStore {
         &mut self,
         log: &mut CommitLog,
         index: u64,
-        allocs: BTreeMap<String, Option<Allocation>>,
+        allocs: BTreeMap<String, Option<Arc<Allocation>>>,
     ) {
         // A plan's allocations are nearly all of one job: its key is built once, not
         // (as two strings) for every index an allocation goes into.
@@ -244,19 +244,19 @@ impl StateStore {
             let k = Id::new(&id);
             let (old, new) = match alloc {
                 Some(mut a) => {
-                    a.job = None;
-                    a.modify_index = index;
+                    // The change set's own `Arc` (not shared: no copy) is what is stored.
+                    let m = Arc::make_mut(&mut a);
+                    m.job = None;
+                    m.modify_index = index;
                     // One search of the (big) map, whether the allocation is new or not.
                     match self.allocs.entry(k) {
                         Entry::Vacant(v) => {
-                            a.create_index = index;
-                            let a = Arc::new(a);
+                            m.create_index = index;
                             v.insert(Arc::clone(&a));
                             (None, Some(a))
                         }
                         Entry::Occupied(mut o) => {
-                            a.create_index = o.get().create_index;
-                            let a = Arc::new(a);
+                            m.create_index = o.get().create_index;
                             (Some(o.insert(Arc::clone(&a))), Some(a))
                         }
                     }

@@ -289,7 +289,7 @@ impl StateStore {
             ds.modify_index = index;
             a.modify_time = c.now;
             self.track_deployment(&mut ch, Some(old), &a);
-            ch.allocs.insert(a.id.clone(), Some(a));
+            ch.allocs.insert(a.id.clone(), Some(std::sync::Arc::new(a)));
         }
         if let Some(dm) = ch.deployment_mut(self, &c.deployment_id) {
             dm.modify_time = c.now;

@@ -242,6 +242,12 @@ impl NodeTable {
         self.by_id.get(&Id::new(id)).copied()
     }
 
+    /// The shared ID and name of the node in `slot` ([`NodeTable::shared_names`]
+    /// without the search by ID).
+    pub fn shared_names_at(&self, slot: u32) -> Option<&(Str, Str)> {
+        self.names.get(slot as usize)
+    }
+
     /// A node's ID and name as the shared strings allocations on it hold.
     pub fn shared_names(&self, id: &str) -> Option<&(Str, Str)> {
         self.by_id

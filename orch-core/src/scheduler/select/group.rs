@@ -35,8 +35,12 @@ pub struct GroupView {
     /// Candidates to score: Nomad scores `max(count, 100)` nodes when spreads or
     /// affinities apply (enough for them to be right); orch's best fit 100.
     pub limit: usize,
-    /// The group's live allocations, by node position (only nodes that hold some).
-    pub per_node: BTreeMap<u32, u32>,
+    /// The group's live allocations, by node position (dense: one counter per
+    /// eligible node, read on every candidate).
+    per_node: Vec<u32>,
+    /// Collisions on one node below which balanced job anti-affinity gives no
+    /// penalty (computed once, not per candidate).
+    pub free_collisions: u32,
     /// Nodes (by position, one bit each) found infeasible or full for this group in
     /// this evaluation.
     dead: Vec<u64>,
@@ -88,7 +92,8 @@ impl GroupView {
                 (true, true) => base_limit.max(SCORED_CANDIDATES),
                 (true, false) => base_limit.max(tg.count as usize).max(SCORED_CANDIDATES),
             },
-            per_node: BTreeMap::new(),
+            per_node: vec![0; n],
+            free_collisions: crate::scheduler::rank::balanced_free_collisions(tg.count),
             dead: vec![0; n.div_ceil(64)],
             unpreemptable: vec![0; n.div_ceil(64)],
             first_live: 0,
@@ -106,7 +111,7 @@ impl GroupView {
         let table = ctx.state.node_table();
         for a in ctx.job_allocs().filter(|a| a.task_group == tg.name) {
             if let Some(pos) = table.slot(&a.node_id).and_then(|s| order.position(s)) {
-                *view.per_node.entry(pos as u32).or_default() += 1;
+                view.add_collision(pos);
             }
             if !view.spreads.is_empty()
                 && let Some(node) = ctx.state.node(&a.node_id)
@@ -122,8 +127,16 @@ impl GroupView {
     }
 
     /// Collisions: the group's allocations on the node at `pos`.
+    #[inline]
     pub fn collisions(&self, pos: usize) -> u32 {
-        self.per_node.get(&(pos as u32)).copied().unwrap_or(0)
+        self.per_node.get(pos).copied().unwrap_or(0)
+    }
+
+    /// Counts one more of the group's allocations on the node at `pos`.
+    pub fn add_collision(&mut self, pos: usize) {
+        if let Some(c) = self.per_node.get_mut(pos) {
+            *c += 1;
+        }
     }
 
     /// Marks a node dead for the group for the rest of the evaluation.

@@ -60,6 +60,9 @@ pub struct Choice<'n> {
     pub score: f64,
     /// Allocations to evict first (empty unless preempting).
     pub preempt: Vec<String>,
+    /// The node's position in the placer's order, so recording the placement finds
+    /// it without a search by ID.
+    pub position: usize,
 }
 
 /// Why [`Placer::select_on`] found no room on the node it was asked about.
@@ -217,6 +220,11 @@ impl<'a> Placer<'a> {
         (0..self.order.len()).filter_map(|pos| self.order.node(pos))
     }
 
+    /// The node table slot of the node at `position` in the order.
+    pub fn slot_at(&self, position: usize) -> Option<u32> {
+        self.order.slots.get(position).copied()
+    }
+
     /// Class eligibility and escape, for blocked-evaluation tracking.
     pub fn eligibility(&self) -> &super::feasible::EvalEligibility {
         self.feasibility.eligibility()
@@ -238,12 +246,10 @@ impl<'a> Placer<'a> {
     fn sync(&mut self, ctx: &PlanContext<'_>) {
         let touched = ctx.touched();
         for &slot in &touched[self.seen_touched.min(touched.len())..] {
-            let (Some(pos), Some(node)) =
-                (self.order.position(slot), self.order.table.node_at(slot))
-            else {
+            let Some(pos) = self.order.position(slot) else {
                 continue;
             };
-            let now = ctx.used(&node.id);
+            let now = ctx.used_at(slot);
             let old = self.order.used(pos);
             let freed = now.cpu_mhz < old.cpu_mhz
                 || now.memory_mb < old.memory_mb
@@ -279,20 +285,14 @@ impl<'a> Placer<'a> {
         self.groups[gi] = Some(view);
     }
 
-    /// Records a placement of group `gi` on `node` so later placements see it.
-    pub fn record_placement(&mut self, gi: usize, node: &Node) {
+    /// Records a placement of group `gi` on `node` (at `position` in the order) so
+    /// later placements see it.
+    pub fn record_placement(&mut self, gi: usize, node: &Node, position: usize) {
         self.feasibility.reset();
         let Some(Some(view)) = self.groups.get_mut(gi) else {
             return;
         };
-        if let Some(pos) = self
-            .order
-            .table
-            .slot(&node.id)
-            .and_then(|s| self.order.position(s))
-        {
-            *view.per_node.entry(pos as u32).or_default() += 1;
-        }
+        view.add_collision(position);
         for s in &mut view.spreads {
             if let Some(v) = s.attribute.resolve(node) {
                 match s.counts.get_mut(v) {
@@ -341,6 +341,7 @@ impl<'a> Placer<'a> {
             node: self.order.node(pos)?,
             score,
             preempt: Vec::new(),
+            position: pos,
         })
     }
 
@@ -541,6 +542,8 @@ impl<'a> Placer<'a> {
         }));
         let collisions = view.collisions(pos);
         add(match self.config.anti_affinity {
+            // Below the free share the balanced penalty is nothing: no call needed.
+            AntiAffinity::Balanced if collisions < view.free_collisions => None,
             AntiAffinity::Balanced => rank::job_anti_affinity_balanced(collisions, view.count),
             AntiAffinity::Nomad => rank::job_anti_affinity(collisions, view.count),
         });

@@ -7,9 +7,9 @@
 //! compact record per node (fullness step, datacenter, pool, readiness). Nodes are
 //! filtered on interned datacenter and pool, then either shuffled (Nomad's sampling) or
 //! counting-sorted by fullness (orch's best fit; ties keep ID order). Nothing per node is
-//! copied: usage the plan changed lives in a small overlay.
-
-use std::collections::BTreeMap;
+//! copied: usage the plan changed lives in a small overlay, found through a dense index
+//! by position (one `u32` per eligible node, like `pos_of`), so reading a candidate's
+//! usage is two array reads, never a tree search.
 
 use crate::model::{Job, Node, Usage};
 use crate::scheduler::feasible::NodeReadyChecker;
@@ -29,8 +29,11 @@ pub struct NodeOrder<'a> {
     pub slots: Vec<u32>,
     /// Position of each slot of the table, or [`NOT_ELIGIBLE`].
     pos_of: Vec<u32>,
+    /// Per position, the index in `overlay` of its usage as the plan in progress
+    /// leaves it, or [`NOT_ELIGIBLE`] when the plan has not changed it.
+    overlay_at: Vec<u32>,
     /// Usage as the plan in progress leaves it, for the positions it changed.
-    overlay: BTreeMap<u32, Usage>,
+    overlay: Vec<Usage>,
 }
 
 impl<'a> NodeOrder<'a> {
@@ -79,11 +82,13 @@ impl<'a> NodeOrder<'a> {
         for (pos, s) in slots.iter().enumerate() {
             pos_of[*s as usize] = pos as u32;
         }
+        let overlay_at = vec![NOT_ELIGIBLE; slots.len()];
         NodeOrder {
             table,
             slots,
             pos_of,
-            overlay: BTreeMap::new(),
+            overlay_at,
+            overlay: Vec::new(),
         }
     }
 
@@ -115,16 +120,25 @@ impl<'a> NodeOrder<'a> {
     }
 
     /// Its usage with the plan so far.
+    #[inline]
     pub fn used(&self, pos: usize) -> Usage {
-        match self.overlay.get(&(pos as u32)) {
-            Some(u) => *u,
-            None => self.dense(pos).used,
+        match self.overlay_at.get(pos) {
+            Some(&i) if i != NOT_ELIGIBLE => self.overlay[i as usize],
+            _ => self.dense(pos).used,
         }
     }
 
     /// Records the usage the plan leaves on the node at `pos`.
     pub fn set_used(&mut self, pos: usize, used: Usage) {
-        self.overlay.insert(pos as u32, used);
+        let Some(at) = self.overlay_at.get_mut(pos) else {
+            return;
+        };
+        if *at == NOT_ELIGIBLE {
+            *at = self.overlay.len() as u32;
+            self.overlay.push(used);
+        } else {
+            self.overlay[*at as usize] = used;
+        }
     }
 
     /// Its interned computed class.

@@ -35,6 +35,7 @@ impl<'a> Placer<'a> {
                 node,
                 score: 0.0,
                 preempt: chosen.into_iter().map(|(id, _)| id).collect(),
+                position: pos,
             }),
             _ => Err(NoFit::Full),
         }
@@ -174,6 +175,7 @@ impl<'a> Placer<'a> {
             node: self.order.node(pos)?,
             score: 0.0,
             preempt,
+            position: pos,
         })
     }
 }
