@@ -10,6 +10,8 @@
 
 use std::collections::BTreeSet;
 
+use std::process::ExitCode;
+
 use serde_json::Value;
 
 use super::api::{ApiClient, encode};
@@ -201,4 +203,20 @@ fn finish(eval: &Value, eval_id: &str, status: &str) -> u8 {
         return 1;
     }
     0
+}
+
+/// Prints the evaluation ID of a write's reply (`-detach`) or monitors it; what every
+/// verb that starts an evaluation (deployment promote/fail/pause, alloc stop, job
+/// start) does with the reply.
+pub fn follow(client: &ApiClient, reply: &Value, detach: bool) -> Result<ExitCode, String> {
+    let eval_id = text(&reply["EvalID"]);
+    if eval_id.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if detach {
+        println!("Evaluation ID: {eval_id}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!();
+    Ok(ExitCode::from(monitor(client, &eval_id)?))
 }

@@ -15,12 +15,15 @@ use super::driver::DriverRegistry;
 use super::health::HealthTracker;
 use super::network::{AllocNetwork, NetworkManager};
 
+mod commands;
 mod prestart;
 mod spawn;
+
 use super::server_conn::ServerConn;
 use super::services::{self, CheckContext, CheckResults};
 use super::state::{LocalAllocState, LocalTaskState, StateDir};
 use super::task_runner::{TaskCommand, TaskUpdate, event, new_event};
+pub use commands::{RestartRefused, RestartRequest};
 
 /// Requests from the client to an allocation runner.
 #[derive(Debug)]
@@ -34,6 +37,8 @@ pub enum AllocCommand {
         /// Signal name.
         signal: String,
     },
+    /// Restart tasks in place (`alloc restart`), outside their restart policy.
+    Restart(RestartRequest),
 }
 
 /// Where allocation runners put the state the servers must learn; the client's syncer
@@ -448,6 +453,7 @@ impl AllocRunner {
                 if let Some(tx) = lp.senders.get(&task) {
                     let _ = tx.send(TaskCommand::Restart {
                         reason: "health check failed (check_restart)".into(),
+                        by_user: false,
                     });
                 }
             }
@@ -460,27 +466,7 @@ impl AllocRunner {
                     .insert(upd.task.clone(), upd.local);
                 self.persist_and_report(false);
             }
-            cmd = self.commands.recv() => match cmd {
-                Some(AllocCommand::Update(alloc)) => {
-                    lp.stopping |= alloc.desired_status != desired_status::RUN;
-                    self.state.lock().unwrap_or_else(|e| e.into_inner()).alloc = *alloc;
-                    // An in-place update can move the allocation into a new deployment.
-                    lp.health = if lp.stopping {
-                        None
-                    } else {
-                        self.health_after_update(lp.health.take(), group, plan)
-                    };
-                    self.persist_and_report(false);
-                }
-                Some(AllocCommand::Signal { task, signal }) => {
-                    for (name, tx) in &lp.senders {
-                        if task.as_ref().is_none_or(|t| t == name) {
-                            let _ = tx.send(TaskCommand::Signal(signal.clone()));
-                        }
-                    }
-                }
-                None => return false,
-            },
+            cmd = self.commands.recv() => return self.on_command(cmd, group, plan, lp),
         }
         true
     }

@@ -264,6 +264,30 @@ impl Client {
         })
     }
 
+    /// Restarts tasks of an allocation in place, outside their restart policy (`alloc
+    /// restart`); `None` when this client runs no such allocation (any more).
+    pub async fn restart(
+        &self,
+        alloc_id: &str,
+        task: Option<String>,
+        all_tasks: bool,
+    ) -> Option<Result<(), alloc_runner::RestartRefused>> {
+        let (reply, verdict) = tokio::sync::oneshot::channel();
+        let request = alloc_runner::RestartRequest {
+            task,
+            all_tasks,
+            reply,
+        };
+        let sent = self
+            .lock_allocs()
+            .get(alloc_id)
+            .is_some_and(|r| r.commands.send(AllocCommand::Restart(request)).is_ok());
+        if !sent {
+            return None;
+        }
+        verdict.await.ok()
+    }
+
     /// Stops every task this client runs and waits (up to `timeout`) for them to end.
     /// Only for dev agents, whose data dir disappears with them; a normal client leaves
     /// its tasks running on shutdown so the next client process reattaches.

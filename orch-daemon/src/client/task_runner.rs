@@ -65,11 +65,15 @@ pub enum TaskCommand {
     },
     /// Send a signal (template `change_mode = "signal"`, `alloc signal`).
     Signal(String),
-    /// Stop the task and start it again under its restart policy (`check_restart`,
-    /// template `change_mode = "restart"`); `reason` becomes the event text.
+    /// Stop the task and start it again: under its restart policy (`check_restart`,
+    /// template `change_mode = "restart"`), or at once and outside the policy when an
+    /// operator asked (`alloc restart`, as Nomad's user-requested restart, which never
+    /// uses up the policy's attempts); `reason` becomes the event text.
     Restart {
         /// Why.
         reason: String,
+        /// Asked for through the API (`alloc restart`).
+        by_user: bool,
     },
 }
 
@@ -121,7 +125,13 @@ enum Waited {
     Killed,
     /// Stopped on request to be started again (counts as a failed exit).
     Restarted,
+    /// Stopped because an operator asked for a restart: started again at once, outside
+    /// the restart policy.
+    RestartedByUser,
 }
+
+/// The `restart_reason` of a restart an operator asked for (Nomad's text).
+const USER_RESTART: &str = "User requested restart";
 
 /// Unix nanoseconds now.
 fn now() -> i64 {
@@ -249,6 +259,14 @@ impl TaskRunner {
                     }
                     return;
                 }
+                Waited::RestartedByUser => {
+                    local.handle = None;
+                    let at_once = RestartDecision::Restart { delay_nanos: 0 };
+                    if self.restart_after(&mut local, at_once, USER_RESTART).await {
+                        continue;
+                    }
+                    return;
+                }
                 Waited::Exited(exit) => {
                     let d = Arc::clone(&driver);
                     let h = handle.clone();
@@ -268,6 +286,17 @@ impl TaskRunner {
     /// Applies a restart decision. Returns `true` to start again, `false` when the
     /// task is finished (reported).
     async fn after_failure(&mut self, local: &mut LocalTaskState, d: RestartDecision) -> bool {
+        self.restart_after(local, d, "Restart within policy").await
+    }
+
+    /// Acts on a restart decision: waits out its delay and returns `true` to start the
+    /// task again (recording `restart_reason`), or finishes the task.
+    async fn restart_after(
+        &mut self,
+        local: &mut LocalTaskState,
+        d: RestartDecision,
+        restart_reason: &str,
+    ) -> bool {
         match d {
             RestartDecision::Restart { delay_nanos } => {
                 let delay = Duration::from_nanos(delay_nanos.max(0) as u64);
@@ -277,7 +306,7 @@ impl TaskRunner {
                 );
                 ev.start_delay = delay_nanos;
                 ev.details
-                    .insert("restart_reason".into(), "Restart within policy".into());
+                    .insert("restart_reason".into(), restart_reason.into());
                 self.push_event(local, ev);
                 local.state.state = "pending".into();
                 local.state.restarts += 1;
@@ -511,10 +540,10 @@ impl TaskRunner {
                         self.kill(driver, handle, local).await;
                         return Waited::Killed;
                     }
-                    Some(TaskCommand::Restart { reason }) => {
+                    Some(TaskCommand::Restart { reason, by_user }) => {
                         self.push_event(local, new_event(event::RESTART_SIGNALED, reason));
                         self.kill(driver, handle, local).await;
-                        return Waited::Restarted;
+                        return if by_user { Waited::RestartedByUser } else { Waited::Restarted };
                     }
                     None => {
                         // The allocation runner is gone (client shutting down): leave the

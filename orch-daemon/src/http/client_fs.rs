@@ -59,7 +59,7 @@ pub fn client_router(ch: ClientHttp) -> Router {
         .route("/v1/client/allocation/{alloc}/checks", get(alloc_checks))
         .route(
             "/v1/client/allocation/{alloc}/restart",
-            post(unsupported_restart).put(unsupported_restart),
+            post(restart).put(restart),
         )
         .with_state(Arc::new(ch))
 }
@@ -334,30 +334,9 @@ async fn alloc_checks(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Reque
 
 /// `PUT /v1/client/allocation/:id/signal` `{"Signal": "SIGHUP", "Task": "web"}`
 async fn signal(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Request) -> Response {
-    let caller = super::client_acl::Caller::of(&req);
-    if let Err(e) = ch
-        .acl
-        .check_alloc(&caller, &alloc, NsCap::AllocLifecycle)
-        .await
-    {
-        return e.into_response();
-    }
-    let client = match target(&ch, &alloc) {
-        Ok(Target::Local(c)) => c,
-        Ok(Target::Remote(addr)) => return forward(&ch, &addr, req).await,
-        Err(e) => return e.into_response(),
-    };
-    let body = match axum::body::to_bytes(req.into_body(), 1 << 16).await {
-        Ok(b) => b,
-        Err(e) => return ApiError::bad_request(format!("body: {e}")).into_response(),
-    };
-    let v: Value = if body.is_empty() {
-        json!({})
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => return ApiError::bad_request(format!("body: {e}")).into_response(),
-        }
+    let (client, v) = match lifecycle_request(&ch, &alloc, req).await {
+        Ok(found) => found,
+        Err(reply) => return reply,
     };
     let sig = v
         .get("Signal")
@@ -377,9 +356,65 @@ async fn signal(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Request) ->
     }
 }
 
-async fn unsupported_restart() -> Response {
-    ApiError::not_implemented("allocation restart (/v1/client/allocation/:id/restart)")
-        .into_response()
+/// `PUT /v1/client/allocation/:id/restart` `{"TaskName": "web", "AllTasks": false}`:
+/// stops the task (or every running task) and starts it again at once, on the same
+/// node and outside its restart policy, as Nomad's user-requested restart.
+async fn restart(State(ch): Ch, UrlPath(alloc): UrlPath<String>, req: Request) -> Response {
+    let (client, v) = match lifecycle_request(&ch, &alloc, req).await {
+        Ok(found) => found,
+        Err(reply) => return reply,
+    };
+    let task = match v.get("TaskName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if t.is_empty() => None,
+        Some(Value::String(t)) => Some(t.clone()),
+        Some(_) => return ApiError::bad_request("TaskName: expected a string").into_response(),
+    };
+    let all_tasks = match v.get("AllTasks") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return ApiError::bad_request("AllTasks: expected a boolean").into_response(),
+    };
+    use crate::client::alloc_runner::RestartRefused;
+    match client.restart(&alloc, task, all_tasks).await {
+        Some(Ok(())) => axum::Json(json!({})).into_response(),
+        Some(Err(e @ RestartRefused::UnknownTask(_))) => {
+            ApiError::not_found(e.to_string()).into_response()
+        }
+        Some(Err(e)) => ApiError::bad_request(e.to_string()).into_response(),
+        None => ApiError::not_found("Unknown allocation").into_response(),
+    }
+}
+
+/// The local client and the JSON body of a lifecycle request on allocation `alloc`
+/// (`alloc-lifecycle` checked), or the reply: the forwarded one when another client
+/// runs the allocation, or the error.
+async fn lifecycle_request(
+    ch: &ClientHttp,
+    alloc: &str,
+    req: Request,
+) -> Result<(Arc<Client>, Value), Response> {
+    let caller = super::client_acl::Caller::of(&req);
+    ch.acl
+        .check_alloc(&caller, alloc, NsCap::AllocLifecycle)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let client = match target(ch, alloc) {
+        Ok(Target::Local(c)) => c,
+        Ok(Target::Remote(addr)) => return Err(forward(ch, &addr, req).await),
+        Err(e) => return Err(e.into_response()),
+    };
+    let body = axum::body::to_bytes(req.into_body(), 1 << 16)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("body: {e}")).into_response())?;
+    if body.is_empty() {
+        return Ok((client, json!({})));
+    }
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(v) if v.is_object() => Ok((client, v)),
+        Ok(_) => Err(ApiError::bad_request("body: expected a JSON object").into_response()),
+        Err(e) => Err(ApiError::bad_request(format!("body: {e}")).into_response()),
+    }
 }
 
 /// `GET /v1/client/stats`: the host's cpu, memory, disk and uptime.

@@ -4,9 +4,10 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{follow, target};
+use super::target;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
+use crate::cli::monitor::follow;
 use crate::cli::table::short;
 
 const USAGE: &str = "Usage: orch deployment fail [options] <deployment>

@@ -11,13 +11,13 @@ mod status;
 
 use std::process::ExitCode;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 pub(crate) use status::format_deployment;
 
 use super::api::{ApiClient, encode};
 use super::flags::{COMMON, FlagSpec, Parsed, parse_verb};
-use super::table::{short, text};
+use super::table::short;
 
 const USAGE: &str = "Usage: orch deployment <subcommand> [options] [args]
 
@@ -48,20 +48,6 @@ fn target(client: &ApiClient, p: &Parsed, help: &str) -> Result<String, String> 
     client.resolve("/v1/deployments", "deployment", id)
 }
 
-/// Prints the update's evaluation ID (`-detach`) or monitors it.
-fn follow(client: &ApiClient, reply: &Value, detach: bool) -> Result<ExitCode, String> {
-    let eval_id = text(&reply["EvalID"]);
-    if eval_id.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    if detach {
-        println!("Evaluation ID: {eval_id}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!();
-    Ok(ExitCode::from(super::monitor::monitor(client, &eval_id)?))
-}
-
 /// The flags of `pause` and `resume`.
 const PAUSE_FLAGS: &[FlagSpec] = &[FlagSpec::switch("detach"), FlagSpec::switch("verbose")];
 
@@ -78,5 +64,5 @@ fn set_paused(args: &[String], pause: bool, help: &str) -> Result<ExitCode, Stri
     )?;
     let what = if pause { "paused" } else { "resumed" };
     println!("Deployment {:?} {what}", short(&id));
-    follow(&client, &reply, p.has("detach"))
+    crate::cli::monitor::follow(&client, &reply, p.has("detach"))
 }

@@ -1,0 +1,143 @@
+//! The allocation verbs Nomad operators type, through the real `orch` CLI against a
+//! real dev agent running a raw_exec task: `alloc restart` restarts the task in place
+//! (same allocation, outside its restart policy), `alloc signal` reaches the task,
+//! `alloc fs` lists and prints the allocation directory, `alloc checks` shows the
+//! service checks, and `alloc stop` stops the allocation and the scheduler replaces it.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+const JOB: &str = r#"
+job "ops" {
+  datacenters = ["dc1"]
+  group "g" {
+    restart {
+      attempts = 0
+      mode     = "fail"
+    }
+    service {
+      name     = "ops-svc"
+      provider = "nomad"
+      check {
+        name     = "alive"
+        type     = "script"
+        task     = "t"
+        command  = "/bin/true"
+        interval = "1s"
+        timeout  = "1s"
+      }
+    }
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "trap 'echo got-usr1 >> ${NOMAD_ALLOC_DIR}/signals' USR1; echo started >> ${NOMAD_ALLOC_DIR}/starts; while true; do sleep 0.2; done"]
+      }
+      resources {
+        cpu    = 20
+        memory = 32
+      }
+    }
+  }
+}
+"#;
+
+fn cli_ok(agent: &Agent, args: &[&str]) -> String {
+    let out = orch_cli(agent, args);
+    assert!(
+        out.status.success(),
+        "orch {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn running_alloc(agent: &Agent) -> String {
+    wait_for(Duration::from_secs(60), "a running allocation", || {
+        job_allocs(agent, "ops")
+            .into_iter()
+            .find(|a| a["ClientStatus"] == "running" && a["DesiredStatus"] == "run")
+            .and_then(|a| a["ID"].as_str().map(str::to_string))
+    })
+}
+
+/// `alloc fs` prints the file (empty when it is not there yet).
+fn alloc_file(agent: &Agent, alloc: &str, path: &str) -> String {
+    let out = orch_cli(agent, &["alloc", "fs", alloc, path]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn alloc_verbs_restart_signal_inspect_and_stop_a_running_allocation() {
+    let dir = temp_dir("alloc-cli");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    run_hcl(&agent, JOB);
+    let alloc = running_alloc(&agent);
+    wait_for(Duration::from_secs(30), "the task's first start", || {
+        (alloc_file(&agent, &alloc, "alloc/starts").lines().count() == 1).then_some(())
+    });
+
+    // fs: the allocation directory and a file in it.
+    let listing = cli_ok(&agent, &["alloc", "fs", &alloc]);
+    assert!(
+        listing.contains("Mode") && listing.contains("alloc/"),
+        "{listing}"
+    );
+    assert!(listing.contains("t/"), "{listing}");
+    let stat = cli_ok(&agent, &["alloc", "fs", "-stat", &alloc, "alloc/starts"]);
+    assert!(stat.contains("starts"), "{stat}");
+
+    // signal: the task's trap writes what it got.
+    cli_ok(&agent, &["alloc", "signal", "-s", "SIGUSR1", &alloc, "t"]);
+    wait_for(Duration::from_secs(30), "the trapped signal", || {
+        alloc_file(&agent, &alloc, "alloc/signals")
+            .contains("got-usr1")
+            .then_some(())
+    });
+
+    // restart: the same allocation starts its task a second time; with attempts = 0 a
+    // policy restart would have failed the allocation instead.
+    cli_ok(&agent, &["alloc", "restart", &alloc]);
+    wait_for(Duration::from_secs(60), "the restarted task", || {
+        (alloc_file(&agent, &alloc, "alloc/starts").lines().count() == 2).then_some(())
+    });
+    let (_, a) = get(&agent, &format!("/v1/allocation/{alloc}"));
+    assert_eq!(a["ClientStatus"], "running", "{a}");
+    let events: Vec<String> = a["TaskStates"]["t"]["Events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["Type"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(events.iter().any(|e| e == "Restart Signaled"), "{events:?}");
+    assert_eq!(a["TaskStates"]["t"]["Restarts"], 1, "{a}");
+
+    // A task that does not exist is refused by name.
+    let out = orch_cli(&agent, &["alloc", "restart", &alloc, "nope"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+
+    // checks: the script check reports success.
+    wait_for(Duration::from_secs(30), "a passing check", || {
+        let out = cli_ok(&agent, &["alloc", "checks", &alloc]);
+        (out.contains("Status of 1 Nomad Service Checks") && out.contains("success")).then_some(())
+    });
+
+    // stop: the allocation stops and the scheduler places a replacement.
+    let out = cli_ok(&agent, &["alloc", "stop", &alloc]);
+    assert!(out.contains("Monitoring evaluation"), "{out}");
+    let replacement = wait_for(Duration::from_secs(60), "a replacement", || {
+        let id = running_alloc(&agent);
+        (id != alloc).then_some(id)
+    });
+    let (_, old) = get(&agent, &format!("/v1/allocation/{alloc}"));
+    assert_eq!(old["DesiredStatus"], "stop", "{old}");
+    assert_ne!(replacement, alloc);
+    drop(agent);
+    let _ = std::fs::remove_dir_all(dir);
+}
