@@ -141,3 +141,142 @@ fn alloc_verbs_restart_signal_inspect_and_stop_a_running_allocation() {
     drop(agent);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+const WEB: &str = r#"
+job "web" {
+  datacenters = ["dc1"]
+  update {
+    canary           = 1
+    min_healthy_time = "1s"
+    healthy_deadline = "1m"
+    auto_promote     = false
+  }
+  group "g" {
+    count = 2
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "echo up >> ${NOMAD_ALLOC_DIR}/starts; while true; do sleep 0.2; done"]
+      }
+      meta {
+        v = "VERSION"
+      }
+      resources {
+        cpu    = 20
+        memory = 32
+      }
+    }
+  }
+}
+"#;
+
+fn running_of(agent: &Agent, job: &str) -> Vec<serde_json::Value> {
+    job_allocs(agent, job)
+        .into_iter()
+        .filter(|a| a["ClientStatus"] == "running" && a["DesiredStatus"] == "run")
+        .collect()
+}
+
+#[test]
+fn job_verbs_list_evaluate_restart_reschedule_promote_stop_and_start() {
+    let dir = temp_dir("job-cli");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    run_hcl(&agent, &WEB.replace("VERSION", "1"));
+    wait_for(Duration::from_secs(60), "two running allocations", || {
+        (running_of(&agent, "web").len() == 2).then_some(())
+    });
+    let allocs = cli_ok(&agent, &["job", "allocs", "web"]);
+    assert!(
+        allocs.contains("Task Group") && allocs.matches("running").count() == 2,
+        "{allocs}"
+    );
+    let evals = cli_ok(&agent, &["job", "eval", "-detach", "web"]);
+    assert!(evals.starts_with("Created eval ID:"), "{evals}");
+
+    // In place, one at a time: same allocations, each task started twice.
+    let before: Vec<String> = running_of(&agent, "web")
+        .iter()
+        .map(|a| a["ID"].to_string())
+        .collect();
+    let out = cli_ok(&agent, &["job", "restart", "-yes", "web"]);
+    assert!(
+        out.contains("Restarting 2 allocations")
+            && out.contains("All allocations restarted successfully!"),
+        "{out}"
+    );
+    wait_for(Duration::from_secs(60), "every task restarted", || {
+        running_of(&agent, "web")
+            .iter()
+            .all(|a| a["TaskStates"]["t"]["Restarts"] == 1)
+            .then_some(())
+    });
+    let after: Vec<String> = running_of(&agent, "web")
+        .iter()
+        .map(|a| a["ID"].to_string())
+        .collect();
+    assert_eq!(before, after);
+
+    // Rescheduled: new allocations replace the old ones.
+    let out = cli_ok(
+        &agent,
+        &[
+            "job",
+            "restart",
+            "-reschedule",
+            "-batch-size",
+            "100%",
+            "-yes",
+            "web",
+        ],
+    );
+    assert!(out.contains("Rescheduling allocation"), "{out}");
+    let replaced: Vec<String> = running_of(&agent, "web")
+        .iter()
+        .map(|a| a["ID"].to_string())
+        .collect();
+    assert!(
+        replaced.iter().all(|id| !before.contains(id)),
+        "{before:?} {replaced:?}"
+    );
+
+    // A canary deployment promoted through the job.
+    run_hcl(&agent, &WEB.replace("VERSION", "2"));
+    wait_for(Duration::from_secs(60), "a healthy canary", || {
+        let (_, d) = get(&agent, "/v1/job/web/deployment");
+        (d["TaskGroups"]["g"]["HealthyAllocs"] == 1).then_some(())
+    });
+    let deployments = cli_ok(&agent, &["job", "deployments", "web"]);
+    assert!(deployments.contains("Job Version"), "{deployments}");
+    cli_ok(&agent, &["job", "promote", "-detach", "web"]);
+    wait_for(
+        Duration::from_secs(60),
+        "the promoted deployment to finish",
+        || {
+            let (_, d) = get(&agent, "/v1/job/web/deployment");
+            (d["Status"] == "successful").then_some(())
+        },
+    );
+
+    // Stop, then start again at the last running version.
+    cli_ok(&agent, &["job", "stop", "-detach", "web"]);
+    wait_for(
+        Duration::from_secs(60),
+        "the stopped job's allocations to stop",
+        || running_of(&agent, "web").is_empty().then_some(()),
+    );
+    let refused = orch_cli(&agent, &["job", "start", "ops-missing"]);
+    assert!(!refused.status.success());
+    cli_ok(&agent, &["job", "start", "-detach", "web"]);
+    wait_for(
+        Duration::from_secs(60),
+        "the started job's allocations",
+        || (running_of(&agent, "web").len() == 2).then_some(()),
+    );
+    let (_, job) = get(&agent, "/v1/job/web");
+    assert_eq!(job["Stop"], false);
+    assert_eq!(job["TaskGroups"][0]["Tasks"][0]["Meta"]["v"], "2", "{job}");
+    drop(agent);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -205,18 +205,35 @@ fn finish(eval: &Value, eval_id: &str, status: &str) -> u8 {
     0
 }
 
+/// How a verb prints the evaluation it started under `-detach`, as Nomad's does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detached {
+    /// The bare ID (`job stop`, `job revert`, `alloc stop`).
+    BareId,
+    /// `Evaluation ID: <id>` (the deployment verbs).
+    Labelled,
+}
+
 /// Prints the evaluation ID of a write's reply (`-detach`) or monitors it; what every
-/// verb that starts an evaluation (deployment promote/fail/pause, alloc stop, job
-/// start) does with the reply.
-pub fn follow(client: &ApiClient, reply: &Value, detach: bool) -> Result<ExitCode, String> {
+/// verb that starts an evaluation does with the reply.
+pub fn follow(
+    client: &ApiClient,
+    reply: &Value,
+    detach: bool,
+    shown: Detached,
+) -> Result<ExitCode, String> {
     let eval_id = text(&reply["EvalID"]);
     if eval_id.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
+    match (detach, shown) {
+        (true, Detached::BareId) => println!("{eval_id}"),
+        (true, Detached::Labelled) => println!("Evaluation ID: {eval_id}"),
+        (false, Detached::BareId) => {}
+        (false, Detached::Labelled) => println!(),
+    }
     if detach {
-        println!("Evaluation ID: {eval_id}");
         return Ok(ExitCode::SUCCESS);
     }
-    println!();
     Ok(ExitCode::from(monitor(client, &eval_id)?))
 }

@@ -49,5 +49,10 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         path.push_str("?no_shutdown_delay=true");
     }
     let reply = client.put(&path, &json!({}))?;
-    crate::cli::monitor::follow(&client, &reply, p.has("detach"))
+    crate::cli::monitor::follow(
+        &client,
+        &reply,
+        p.has("detach"),
+        crate::cli::monitor::Detached::BareId,
+    )
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::target;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::monitor::follow;
+use crate::cli::monitor::{Detached, follow};
 use crate::cli::table::short;
 
 const USAGE: &str = "Usage: orch deployment fail [options] <deployment>
@@ -35,5 +35,5 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         msg.push_str(&format!(". Auto-reverted to job version {v}."));
     }
     println!("{msg}");
-    follow(&client, &reply, p.has("detach"))
+    follow(&client, &reply, p.has("detach"), Detached::Labelled)
 }

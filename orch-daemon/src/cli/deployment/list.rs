@@ -32,17 +32,23 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         println!("No deployments found");
         return Ok(ExitCode::SUCCESS);
     }
+    println!("{}", table(&mut list, p.has("verbose")));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Nomad's deployment table, newest first (`deployment list`, `job deployments`).
+pub(crate) fn table(list: &mut [Value], verbose: bool) -> String {
     list.sort_by_key(|d| std::cmp::Reverse(d["CreateIndex"].as_u64().unwrap_or(0)));
     let id = |d: &Value| {
         let id = text(&d["ID"]);
-        if p.has("verbose") { id } else { short(&id) }
+        if verbose { id } else { short(&id) }
     };
     let mut rows = vec![
         ["ID", "Job ID", "Job Version", "Status", "Description"]
             .map(String::from)
             .to_vec(),
     ];
-    for d in &list {
+    for d in list.iter() {
         rows.push(vec![
             id(d),
             text(&d["JobID"]),
@@ -51,6 +57,5 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             text(&d["StatusDescription"]),
         ]);
     }
-    println!("{}", columns(&rows));
-    Ok(ExitCode::SUCCESS)
+    columns(&rows)
 }

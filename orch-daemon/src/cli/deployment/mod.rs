@@ -3,7 +3,7 @@
 //! evaluation an update creates, and pausing or resuming.
 
 mod fail;
-mod list;
+pub(crate) mod list;
 mod pause;
 mod promote;
 mod resume;
@@ -64,5 +64,10 @@ fn set_paused(args: &[String], pause: bool, help: &str) -> Result<ExitCode, Stri
     )?;
     let what = if pause { "paused" } else { "resumed" };
     println!("Deployment {:?} {what}", short(&id));
-    crate::cli::monitor::follow(&client, &reply, p.has("detach"))
+    crate::cli::monitor::follow(
+        &client,
+        &reply,
+        p.has("detach"),
+        crate::cli::monitor::Detached::Labelled,
+    )
 }

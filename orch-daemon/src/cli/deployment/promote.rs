@@ -7,7 +7,7 @@ use serde_json::json;
 use super::target;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::monitor::follow;
+use crate::cli::monitor::{Detached, follow};
 
 const USAGE: &str = "Usage: orch deployment promote [options] <deployment>
 
@@ -37,5 +37,5 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         json!({"DeploymentID": id, "Groups": groups})
     };
     let reply = client.put(&format!("/v1/deployment/promote/{}", encode(&id)), &body)?;
-    follow(&client, &reply, p.has("detach"))
+    follow(&client, &reply, p.has("detach"), Detached::Labelled)
 }

@@ -132,7 +132,7 @@ fn summary_table(summary: &Value) -> String {
 }
 
 /// The `Allocations` table, or `No allocations placed`.
-fn print_allocations(allocs: &Value) {
+pub(super) fn print_allocations(allocs: &Value) {
     let list = allocs.as_array().cloned().unwrap_or_default();
     if list.is_empty() {
         println!("No allocations placed");
