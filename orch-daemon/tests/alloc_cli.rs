@@ -277,6 +277,16 @@ fn job_verbs_list_evaluate_restart_reschedule_promote_stop_and_start() {
     let (_, job) = get(&agent, "/v1/job/web");
     assert_eq!(job["Stop"], false);
     assert_eq!(job["TaskGroups"][0]["Tasks"][0]["Meta"]["v"], "2", "{job}");
+
+    // `status` finds any object by prefix; `system` runs the maintenance calls.
+    let out = cli_ok(&agent, &["status", "web"]);
+    assert!(out.contains("Allocations") || out.contains("Task Group"), "{out}");
+    let alloc = running_of(&agent, "web")[0]["ID"].as_str().unwrap().to_string();
+    let out = cli_ok(&agent, &["status", &alloc[..8]]);
+    assert!(out.contains(&alloc[..8]) && out.contains("Client Status"), "{out}");
+    assert!(!orch_cli(&agent, &["status", "zzzz-no-such"]).status.success());
+    cli_ok(&agent, &["system", "gc"]);
+    cli_ok(&agent, &["system", "reconcile", "summaries"]);
     drop(agent);
     let _ = std::fs::remove_dir_all(dir);
 }

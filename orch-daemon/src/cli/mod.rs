@@ -3,8 +3,8 @@
 //! file per verb.
 //!
 //! - `acl`, `alloc`, `deployment`, `eval`, `job`, `namespace`, `node`, `operator`,
-//!   `quota`, `scaling`, `server`, `service`, `tls`: the nouns and their verbs (`orch agent` is
-//!   `crate::agent`).
+//!   `quota`, `scaling`, `server`, `service`, `system`, `tls`: the nouns and their verbs
+//!   (`orch agent` is `crate::agent`); `status`, the one verb without a noun.
 //! - `api`: `ApiClient`, the HTTP client of the verbs that talk to an agent.
 //! - `flags`: Nomad-style flags, the one way verbs declare and parse them, and help.
 //! - `monitor`: following an evaluation and the deployment it starts.
@@ -28,6 +28,8 @@ mod quota;
 mod scaling;
 mod server;
 mod service;
+mod status;
+mod system;
 pub(crate) mod table;
 mod tls;
 mod volume;
@@ -39,12 +41,12 @@ const USAGE: &str = "Usage: orch <command> [args]
 Commands:
     acl            bootstrap; policy, token, role: apply/create, list, info, update, delete
     agent          Run a server (-dev for a single-node server on 127.0.0.1:4646)
-    alloc status   Display an allocation's status
-    alloc logs     Stream the logs of a task
+    alloc          status, logs, fs, checks, restart, signal, stop
     deployment     list, status, promote, fail, pause, resume
     eval           list, status: evaluations
-    job            run, status, stop, plan, inspect, history, revert, scale,
-                   scaling-events, validate
+    job            run, status, stop, start, plan, inspect, history, revert, scale,
+                   scaling-events, validate, allocs, deployments, eval, promote,
+                   restart, dispatch, periodic
     namespace      apply, list, status, inspect, delete
     node           status, drain, eligibility
     operator       raft list-peers, raft remove-peer
@@ -53,6 +55,8 @@ Commands:
     scaling        policy list, policy info: scaling policies and autoscaler status
     server         members, force-leave
     service        list, info: orch's service catalog
+    status         Display the status of any object by ID prefix (jobs without one)
+    system         gc, reconcile summaries: cluster maintenance
     tls            ca create, cert create: a CA and agent certificates
     version        Print the orch version
     volume         register, create, status, deregister, delete, detach, snapshot: CSI
@@ -107,6 +111,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("plugin") => plugin::run(rest),
         Some("operator") => operator::run(rest),
         Some("tls") => tls::run(rest),
+        Some("status") => status::run(rest),
+        Some("system") => system::run(rest),
         Some("version") | Some("-version") | Some("--version") => {
             println!("orch v{}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
@@ -184,8 +190,9 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
         Some("acl" | "operator" | "scaling" | "tls") => 3,
         Some(
             "job" | "node" | "eval" | "alloc" | "server" | "deployment" | "service" | "namespace"
-            | "quota" | "volume" | "plugin",
+            | "quota" | "volume" | "plugin" | "system",
         ) => 2,
+        Some("status") => 1,
         _ => 1,
     };
     let split = rest

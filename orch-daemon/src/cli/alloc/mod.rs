@@ -5,7 +5,7 @@ mod fs;
 mod logs;
 mod restart;
 mod signal;
-mod status;
+pub(crate) mod status;
 mod stop;
 
 use std::process::ExitCode;

@@ -7,7 +7,7 @@ pub(crate) mod list;
 mod pause;
 mod promote;
 mod resume;
-mod status;
+pub(crate) mod status;
 
 use std::process::ExitCode;
 

@@ -1,7 +1,7 @@
 //! `orch eval <verb>`: dispatches the evaluation verbs, one file each.
 
 mod list;
-mod status;
+pub(crate) mod status;
 
 use std::process::ExitCode;
 

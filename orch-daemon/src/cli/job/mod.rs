@@ -20,7 +20,7 @@ mod run;
 mod scale;
 mod scaling_events;
 mod start;
-mod status;
+pub(crate) mod status;
 mod stop;
 mod validate;
 

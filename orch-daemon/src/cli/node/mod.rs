@@ -4,7 +4,7 @@
 mod drain;
 mod drain_monitor;
 mod eligibility;
-mod status;
+pub(crate) mod status;
 
 use std::process::ExitCode;
 
