@@ -280,11 +280,24 @@ fn job_verbs_list_evaluate_restart_reschedule_promote_stop_and_start() {
 
     // `status` finds any object by prefix; `system` runs the maintenance calls.
     let out = cli_ok(&agent, &["status", "web"]);
-    assert!(out.contains("Allocations") || out.contains("Task Group"), "{out}");
-    let alloc = running_of(&agent, "web")[0]["ID"].as_str().unwrap().to_string();
+    assert!(
+        out.contains("Allocations") || out.contains("Task Group"),
+        "{out}"
+    );
+    let alloc = running_of(&agent, "web")[0]["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let out = cli_ok(&agent, &["status", &alloc[..8]]);
-    assert!(out.contains(&alloc[..8]) && out.contains("Client Status"), "{out}");
-    assert!(!orch_cli(&agent, &["status", "zzzz-no-such"]).status.success());
+    assert!(
+        out.contains(&alloc[..8]) && out.contains("Client Status"),
+        "{out}"
+    );
+    assert!(
+        !orch_cli(&agent, &["status", "zzzz-no-such"])
+            .status
+            .success()
+    );
     cli_ok(&agent, &["system", "gc"]);
     cli_ok(&agent, &["system", "reconcile", "summaries"]);
     drop(agent);

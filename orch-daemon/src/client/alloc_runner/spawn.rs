@@ -4,11 +4,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use orch_core::lifecycle::{TaskEnvInput, interpolate_json, interpolation_vars, task_env};
-use orch_core::model::TaskGroup;
+use orch_core::lifecycle::{
+    InterpolationVars, TaskEnvInput, interpolate_json, interpolation_vars, task_env,
+};
+use orch_core::model::{Allocation, Task, TaskGroup};
 use tokio::sync::mpsc;
 
 use super::{AllocRunner, port_mappings, seed_of};
+use crate::client::alloc_dir::TaskDir;
 use crate::client::driver::{TaskNetwork, TaskSpec};
 use crate::client::network::AllocNetwork;
 use crate::client::task_runner::{TaskCommand, TaskRunner, TaskUpdate};
@@ -48,78 +51,16 @@ impl AllocRunner {
         let st = self.snapshot();
         let alloc = &st.alloc;
         let dir = self.dir.task(name);
-        let shared = self.dir.shared();
-        let (alloc_dir, local, secrets, tmp) = (
-            shared.display().to_string(),
-            dir.local.display().to_string(),
-            dir.secrets.display().to_string(),
-            dir.tmp.display().to_string(),
-        );
-        let input = TaskEnvInput {
-            alloc,
-            group: &group.name,
-            task: &task,
-            node: &self.node,
-            region: &self.region,
-            alloc_dir: &alloc_dir,
-            task_dir: &local,
-            secrets_dir: &secrets,
-            tmp_dir: &tmp,
-        };
-        let mut env = task_env(&input);
-        self.csi_plugin_env(&task, &alloc.id, &mut env);
-        let vars = interpolation_vars(&input);
-        let config = serde_json::to_value(&task.config).unwrap_or_default();
-        let resources = alloc.allocated_resources.tasks.get(name);
-        let spec = TaskSpec {
-            alloc_id: alloc.id.clone(),
-            task_name: name.to_string(),
-            config: interpolate_json(&config, &vars),
-            env,
-            user: task.user.clone(),
-            alloc_dir: self.dir.root.clone(),
-            task_dir: dir.dir.clone(),
-            log_dir: self.dir.logs(),
-            log_max_files: task.log_config.max_files.max(1),
-            log_max_file_size_mb: task.log_config.max_file_size_mb.max(1),
-            cpu_mhz: resources.map_or(task.resources.cpu, |r| r.cpu.cpu_shares),
-            memory_mb: resources.map_or(task.resources.memory_mb, |r| r.memory.memory_mb),
-            memory_max_mb: resources
-                .map_or(task.resources.memory_max_mb, |r| r.memory.memory_max_mb),
-            node_id: self.node.id.clone(),
-            node_name: self.node.name.clone(),
-            ports: port_mappings(alloc),
-            volumes: crate::client::volumes::task_volumes(
-                group,
-                &task,
-                &self.node,
-                &alloc.name,
-                &self.csi_mounts,
-            )
-            .unwrap_or_default(),
-            network: net.map(|n| TaskNetwork {
-                netns_path: n.netns.clone(),
-                sandbox_container: n.sandbox_container.clone(),
-            }),
-        };
-        let job_type = alloc
-            .job
-            .as_ref()
-            .map(|j| j.job_type.clone())
-            .unwrap_or_default();
+        let (spec, vars) = self.task_spec(group, &task, &dir, net, alloc);
+        let job = alloc.job.as_ref();
         let (tx, rx) = mpsc::unbounded_channel();
-        let payload = alloc
-            .job
-            .as_ref()
-            .map(|j| j.payload.clone())
-            .unwrap_or_default();
         let runner = TaskRunner {
-            payload,
+            payload: job.map(|j| j.payload.clone()).unwrap_or_default(),
             driver: self.drivers.get(&task.driver),
             restored: st.tasks.get(name).cloned(),
             seed: seed_of(&alloc.id, name),
             task,
-            job_type,
+            job_type: job.map(|j| j.job_type.clone()).unwrap_or_default(),
             spec,
             vars,
             dir,
@@ -137,5 +78,73 @@ impl AllocRunner {
                 (runner.spec.env.clone(), runner.dir.dir.clone()),
             );
         tokio::spawn(runner.run());
+    }
+
+    /// What the driver is given to start `task`: its environment, interpolated config,
+    /// resources, ports, volumes and network; and the variables its config was
+    /// interpolated with (templates and checks use them too).
+    fn task_spec(
+        &self,
+        group: &TaskGroup,
+        task: &Task,
+        dir: &TaskDir,
+        net: Option<&AllocNetwork>,
+        alloc: &Allocation,
+    ) -> (TaskSpec, InterpolationVars) {
+        let shared = self.dir.shared();
+        let (alloc_dir, local, secrets, tmp) = (
+            shared.display().to_string(),
+            dir.local.display().to_string(),
+            dir.secrets.display().to_string(),
+            dir.tmp.display().to_string(),
+        );
+        let input = TaskEnvInput {
+            alloc,
+            group: &group.name,
+            task,
+            node: &self.node,
+            region: &self.region,
+            alloc_dir: &alloc_dir,
+            task_dir: &local,
+            secrets_dir: &secrets,
+            tmp_dir: &tmp,
+        };
+        let mut env = task_env(&input);
+        self.csi_plugin_env(task, &alloc.id, &mut env);
+        let vars = interpolation_vars(&input);
+        let config = serde_json::to_value(&task.config).unwrap_or_default();
+        let resources = alloc.allocated_resources.tasks.get(&task.name);
+        let spec = TaskSpec {
+            alloc_id: alloc.id.clone(),
+            task_name: task.name.clone(),
+            config: interpolate_json(&config, &vars),
+            env,
+            user: task.user.clone(),
+            alloc_dir: self.dir.root.clone(),
+            task_dir: dir.dir.clone(),
+            log_dir: self.dir.logs(),
+            log_max_files: task.log_config.max_files.max(1),
+            log_max_file_size_mb: task.log_config.max_file_size_mb.max(1),
+            cpu_mhz: resources.map_or(task.resources.cpu, |r| r.cpu.cpu_shares),
+            memory_mb: resources.map_or(task.resources.memory_mb, |r| r.memory.memory_mb),
+            memory_max_mb: resources
+                .map_or(task.resources.memory_max_mb, |r| r.memory.memory_max_mb),
+            node_id: self.node.id.clone(),
+            node_name: self.node.name.clone(),
+            ports: port_mappings(alloc),
+            volumes: crate::client::volumes::task_volumes(
+                group,
+                task,
+                &self.node,
+                &alloc.name,
+                &self.csi_mounts,
+            )
+            .unwrap_or_default(),
+            network: net.map(|n| TaskNetwork {
+                netns_path: n.netns.clone(),
+                sandbox_container: n.sandbox_container.clone(),
+            }),
+        };
+        (spec, vars)
     }
 }
