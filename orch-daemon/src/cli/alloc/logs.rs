@@ -36,20 +36,12 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let (id, task_arg) = match p.positional.as_slice() {
-        [id] => (id, None),
-        [id, task] => (id, Some(task.clone())),
-        _ => {
-            return Err(format!(
-                "this command takes one or two arguments: <alloc> [<task>]\n\n{USAGE}"
-            ));
-        }
-    };
+    let (id, task) = super::alloc_and_task(&p, USAGE)?;
     let lines = number(&p, "n")?;
     let bytes = number(&p, "c")?;
     let client = ApiClient::from_flags(&p)?;
-    let id = client.resolve("/v1/allocations", "allocation", id)?;
-    let task = match task_arg.or_else(|| p.all("task").last().cloned()) {
+    let id = client.resolve("/v1/allocations", "allocation", &id)?;
+    let task = match task {
         Some(t) => t,
         None => only_task(&client, &id)?,
     };

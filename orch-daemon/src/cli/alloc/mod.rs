@@ -10,6 +10,8 @@ mod stop;
 
 use std::process::ExitCode;
 
+use super::flags::Parsed;
+
 const USAGE: &str = "Usage: orch alloc <subcommand> [options] [args]
 
 Subcommands:
@@ -33,4 +35,19 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ("stop", stop::run),
     ];
     super::dispatch("alloc", args, verbs, USAGE)
+}
+
+/// The `<allocation> [<task>]` arguments of a verb; a `-task` flag names the task in
+/// preference to the second argument, as in Nomad.
+fn alloc_and_task(p: &Parsed, usage: &str) -> Result<(String, Option<String>), String> {
+    let (id, task_arg) = match p.positional.as_slice() {
+        [id] => (id.clone(), None),
+        [id, task] => (id.clone(), Some(task.clone())),
+        _ => {
+            return Err(format!(
+                "This command takes one or two arguments: <allocation> <task>\n\n{usage}"
+            ));
+        }
+    };
+    Ok((id, p.all("task").last().cloned().or(task_arg)))
 }

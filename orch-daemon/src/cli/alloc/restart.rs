@@ -41,22 +41,13 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let (id, task_arg) = match p.positional.as_slice() {
-        [id] => (id, None),
-        [id, task] => (id, Some(task.clone())),
-        _ => {
-            return Err(format!(
-                "This command takes one or two arguments: <allocation> <task>\n\n{USAGE}"
-            ));
-        }
-    };
-    let task = p.all("task").last().cloned().or(task_arg);
+    let (id, task) = super::alloc_and_task(&p, USAGE)?;
     let all_tasks = p.has("all-tasks");
     if all_tasks && task.is_some() {
         return Err("The -all-tasks option cannot be used with a task name".into());
     }
     let client = ApiClient::from_flags(&p)?;
-    let id = client.resolve("/v1/allocations", "allocation", id)?;
+    let id = client.resolve("/v1/allocations", "allocation", &id)?;
     let body = json!({"TaskName": task.unwrap_or_default(), "AllTasks": all_tasks});
     client.put(
         &format!("/v1/client/allocation/{}/restart", encode(&id)),

@@ -37,16 +37,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let (id, task_arg) = match p.positional.as_slice() {
-        [id] => (id, None),
-        [id, task] => (id, Some(task.clone())),
-        _ => {
-            return Err(format!(
-                "This command takes one or two arguments: <allocation> <task>\n\n{USAGE}"
-            ));
-        }
-    };
-    let task = p.all("task").last().cloned().or(task_arg);
+    let (id, task) = super::alloc_and_task(&p, USAGE)?;
     let signal = p.all("s").last().cloned().unwrap_or_default();
     if !signal.is_empty() && !signal.starts_with("SIG") {
         return Err(format!(
@@ -54,7 +45,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ));
     }
     let client = ApiClient::from_flags(&p)?;
-    let id = client.resolve("/v1/allocations", "allocation", id)?;
+    let id = client.resolve("/v1/allocations", "allocation", &id)?;
     let body = json!({"Task": task.unwrap_or_default(), "Signal": signal});
     client.put(
         &format!("/v1/client/allocation/{}/signal", encode(&id)),

@@ -5,7 +5,7 @@
 mod fail;
 pub(crate) mod list;
 mod pause;
-mod promote;
+pub(crate) mod promote;
 mod resume;
 pub(crate) mod status;
 

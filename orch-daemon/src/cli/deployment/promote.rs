@@ -30,12 +30,22 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     };
     let client = ApiClient::from_flags(&p)?;
     let id = target(&client, &p, USAGE)?;
-    let groups = p.all("group");
+    promote(&client, &id, p.all("group"), p.has("detach"))
+}
+
+/// Promotes the canaries of deployment `id` (of `groups`, or all of them) and follows
+/// the evaluation (`deployment promote`, `job promote`).
+pub(crate) fn promote(
+    client: &ApiClient,
+    id: &str,
+    groups: &[String],
+    detach: bool,
+) -> Result<ExitCode, String> {
     let body = if groups.is_empty() {
         json!({"DeploymentID": id, "All": true})
     } else {
         json!({"DeploymentID": id, "Groups": groups})
     };
-    let reply = client.put(&format!("/v1/deployment/promote/{}", encode(&id)), &body)?;
-    follow(&client, &reply, p.has("detach"), Detached::Labelled)
+    let reply = client.put(&format!("/v1/deployment/promote/{}", encode(id)), &body)?;
+    follow(client, &reply, detach, Detached::Labelled)
 }

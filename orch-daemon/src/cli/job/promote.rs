@@ -2,12 +2,9 @@
 
 use std::process::ExitCode;
 
-use serde_json::json;
-
 use super::job_path;
-use crate::cli::api::{ApiClient, encode};
+use crate::cli::api::ApiClient;
 use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::monitor::{Detached, follow};
 use crate::cli::table::text;
 
 const USAGE: &str = "Usage: orch job promote [options] <job id>
@@ -53,13 +50,10 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     if deployment_id.is_empty() {
         return Err(format!("Job {id:?} has no deployment to promote"));
     }
-    let groups = p.all("group");
-    let body = if groups.is_empty() {
-        json!({"DeploymentID": deployment_id, "All": true})
-    } else {
-        json!({"DeploymentID": deployment_id, "Groups": groups})
-    };
-    let path = format!("/v1/deployment/promote/{}", encode(&deployment_id));
-    let reply = client.put(&path, &body)?;
-    follow(&client, &reply, p.has("detach"), Detached::Labelled)
+    crate::cli::deployment::promote::promote(
+        &client,
+        &deployment_id,
+        p.all("group"),
+        p.has("detach"),
+    )
 }
