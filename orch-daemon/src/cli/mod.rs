@@ -48,7 +48,7 @@ Commands:
                    scaling-events, validate, allocs, deployments, eval, promote,
                    restart, dispatch, periodic
     namespace      apply, list, status, inspect, delete
-    node           status, drain, eligibility
+    node           status, drain, eligibility, meta read, meta apply
     operator       raft list-peers, raft remove-peer
     plugin status  Display CSI plugins and their health
     quota          apply, list, status, inspect, delete, init
@@ -188,6 +188,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
         // `acl bootstrap [path]` has two words; `acl policy list` and the others three.
         Some("acl") if rest.get(1).is_some_and(|w| w == "bootstrap") => 2,
         Some("acl" | "operator" | "scaling" | "tls") => 3,
+        Some("node") if rest.get(1).is_some_and(|w| w == "meta") => 3,
         Some(
             "job" | "node" | "eval" | "alloc" | "server" | "deployment" | "service" | "namespace"
             | "quota" | "volume" | "plugin" | "system",

@@ -30,6 +30,7 @@ pub mod fingerprint;
 pub mod health;
 pub mod migrate;
 pub mod network;
+pub mod node_meta;
 pub mod safe_path;
 pub mod server_conn;
 pub mod services;
@@ -114,6 +115,10 @@ pub struct Client {
     node: std::sync::RwLock<Arc<Node>>,
     /// Set when the node changed since it was registered.
     reregister: std::sync::atomic::AtomicBool,
+    /// The configuration's `meta`, before the dynamic keys are applied.
+    static_meta: BTreeMap<String, String>,
+    /// Keys set or removed at run time (`node meta apply`).
+    dynamic_meta: Mutex<node_meta::DynamicMeta>,
     region: String,
     drivers: DriverRegistry,
     conn: Arc<ServerConn>,
@@ -147,7 +152,7 @@ impl Client {
         let state_dir = StateDir::open(&state_root).map_err(dir_err(&state_root))?;
         std::fs::create_dir_all(&alloc_root).map_err(dir_err(&alloc_root))?;
         let (node_id, secret) = state_dir.node_identity().map_err(dir_err(&state_root))?;
-        let node = fingerprint::fingerprint(
+        let mut node = fingerprint::fingerprint(
             &fingerprint::FingerprintInput {
                 node_id: &node_id,
                 secret_id: &secret,
@@ -160,6 +165,9 @@ impl Client {
             },
             &settings.drivers,
         );
+        let static_meta = node.meta.clone();
+        let dynamic_meta = node_meta::DynamicMeta::load(&state_root);
+        node.meta = dynamic_meta.applied(&static_meta);
         let network = network::NetworkManager::new(
             network::NetworkSettings::from_config(&settings.config, &state_root),
             settings.drivers.docker(),
@@ -176,6 +184,8 @@ impl Client {
             node_id: node.id.clone(),
             node: std::sync::RwLock::new(Arc::new(node)),
             reregister: std::sync::atomic::AtomicBool::new(false),
+            static_meta,
+            dynamic_meta: Mutex::new(dynamic_meta),
             region: settings.region,
             drivers: settings.drivers,
             conn,
@@ -218,6 +228,52 @@ impl Client {
                     .store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
+    }
+
+    /// The node's metadata: as registered, the dynamic keys, and the configuration's.
+    pub fn node_meta(
+        &self,
+    ) -> (
+        BTreeMap<String, String>,
+        node_meta::MetaChanges,
+        BTreeMap<String, String>,
+    ) {
+        let dynamic = self
+            .dynamic_meta
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .overlay()
+            .clone();
+        (self.node().meta.clone(), dynamic, self.static_meta.clone())
+    }
+
+    /// Applies dynamic metadata changes, saves them and registers the node again at
+    /// once, so the servers schedule on the new keys; returns the node's meta.
+    pub async fn apply_node_meta(
+        &self,
+        changes: node_meta::MetaChanges,
+    ) -> Result<BTreeMap<String, String>, String> {
+        let meta = {
+            let mut dynamic = self.dynamic_meta.lock().unwrap_or_else(|e| e.into_inner());
+            dynamic.apply(changes).map_err(|e| e.to_string())?;
+            dynamic.applied(&self.static_meta)
+        };
+        let node = {
+            let mut current = self.node.write().unwrap_or_else(|e| e.into_inner());
+            let mut node = (**current).clone();
+            node.meta = meta.clone();
+            *current = Arc::new(node);
+            Arc::clone(&current)
+        };
+        if let Err(e) = self.conn.register(&node).await {
+            // The heartbeat loop registers it again; the change is saved either way.
+            self.reregister
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            return Err(format!(
+                "the metadata is saved on the node, but registering it with the servers failed ({e}); it is retried"
+            ));
+        }
+        Ok(meta)
     }
 
     /// The node's CSI plugins and mounts (controller calls, `volume detach`).

@@ -239,6 +239,8 @@ async fn authorize(State(api): Api, Query(raw): Params) -> Result<Response, ApiE
     let cap = q.raw.get("cap").cloned().unwrap_or_default();
     let allowed = if cap == super::client_acl::NODE_READ {
         q.authz.node_read()
+    } else if cap == super::client_acl::NODE_WRITE {
+        q.authz.node_write()
     } else {
         let cap = orch_core::acl::NsCap::from_name(&cap)
             .ok_or_else(|| ApiError::bad_request(format!("cap: unknown capability {cap:?}")))?;

@@ -167,6 +167,11 @@ impl Authz {
         self.level(Acl::node).allows_read()
     }
 
+    /// Whether node writes are allowed (dynamic node metadata).
+    pub fn node_write(&self) -> bool {
+        self.level(Acl::node).allows_write()
+    }
+
     /// Whether this caller holds a management token (or ACLs are disabled).
     pub fn is_management(&self) -> bool {
         match &*self.caller {

@@ -208,12 +208,17 @@ impl ClientAcl {
 
     /// Whether the caller of `req` may read node data (host stats).
     pub async fn check_node_read(&self, req: &Caller) -> Result<(), ApiError> {
+        self.check_node(req, NODE_READ).await
+    }
+
+    /// Whether the caller of `req` may read (`NODE_READ`) or write (`NODE_WRITE`) node
+    /// data.
+    pub async fn check_node(&self, req: &Caller, cap: &'static str) -> Result<(), ApiError> {
         let allowed = match self {
             ClientAcl::Off => true,
+            ClientAcl::Local(_) if cap == NODE_WRITE => req.authz.node_write(),
             ClientAcl::Local(_) => req.authz.node_read(),
-            ClientAcl::Remote(remote) => {
-                remote.allows(req.secret.as_deref(), "", NODE_READ).await?
-            }
+            ClientAcl::Remote(remote) => remote.allows(req.secret.as_deref(), "", cap).await?,
         };
         if allowed {
             Ok(())
@@ -352,3 +357,5 @@ fn local_node_claim(
 
 /// The `cap` of an authorize call that asks for `node` read.
 pub const NODE_READ: &str = "node-read";
+/// The `cap` of an authorize call that asks for `node` write.
+pub const NODE_WRITE: &str = "node-write";

@@ -42,6 +42,7 @@ pub struct ClientHttp {
 pub fn client_router(ch: ClientHttp) -> Router {
     Router::new()
         .merge(super::client_csi::routes())
+        .merge(super::client_meta::routes())
         .route("/v1/client/fs/logs/{alloc}", get(logs))
         .route("/v1/client/fs/ls/{alloc}", get(ls))
         .route("/v1/client/fs/stat/{alloc}", get(stat))
@@ -423,19 +424,39 @@ async fn host_stats(State(ch): Ch, Query(q): Q, req: Request) -> Response {
     if let Err(e) = ch.acl.check_node_read(&caller).await {
         return e.into_response();
     }
-    let Some(client) = ch.client.clone() else {
-        // A server-only agent: Nomad forwards to `node_id`.
-        if let (Some(node), Some(state)) = (q.get("node_id"), &ch.state) {
-            let addr = state.read().node(node).map(|n| n.http_addr.clone());
-            if let Some(addr) = addr.filter(|a| !a.is_empty()) {
-                return forward(&ch, &addr, req).await;
-            }
-            return ApiError::not_found("Unknown node").into_response();
-        }
-        return ApiError::bad_request(
-            "this agent runs no client: pass node_id=<node> to ask a client",
-        )
-        .into_response();
+    match node_target(&ch, q.get("node_id").map(String::as_str)) {
+        Ok(NodeTarget::Local(client)) => axum::Json(client.host_stats()).into_response(),
+        Ok(NodeTarget::Remote(addr)) => forward(&ch, &addr, req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Where a request about a node is answered.
+pub(crate) enum NodeTarget {
+    /// This agent's client is that node (or no node was named and it runs one).
+    Local(Arc<Client>),
+    /// The node's HTTP address, to forward to.
+    Remote(String),
+}
+
+/// The client that answers for `node_id` (this agent's own when it is that node or
+/// none is named), as Nomad forwards `node_id` requests.
+pub(crate) fn node_target(ch: &ClientHttp, node_id: Option<&str>) -> Result<NodeTarget, ApiError> {
+    if let Some(client) = &ch.client
+        && node_id.is_none_or(|n| n == client.node_id())
+    {
+        return Ok(NodeTarget::Local(Arc::clone(client)));
+    }
+    let (Some(node), Some(state)) = (node_id, &ch.state) else {
+        return Err(ApiError::bad_request(if ch.client.is_some() {
+            "node_id names another node and this agent is no server: ask a server, or that node's agent"
+        } else {
+            "this agent runs no client: pass node_id=<node> to ask a client"
+        }));
     };
-    axum::Json(client.host_stats()).into_response()
+    let addr = state.read().node(node).map(|n| n.http_addr.clone());
+    match addr.filter(|a| !a.is_empty()) {
+        Some(addr) => Ok(NodeTarget::Remote(addr)),
+        None => Err(ApiError::not_found("Unknown node")),
+    }
 }

@@ -49,6 +49,7 @@ pub mod client_api;
 pub mod client_csi;
 pub mod client_files;
 pub mod client_fs;
+pub mod client_meta;
 pub mod csi_controller;
 pub mod csi_node;
 pub mod csi_plugins;

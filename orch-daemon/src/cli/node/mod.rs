@@ -4,6 +4,7 @@
 mod drain;
 mod drain_monitor;
 mod eligibility;
+mod meta;
 pub(crate) mod status;
 
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ const USAGE: &str = "Usage: orch node <subcommand> [options] [args]
 Subcommands:
     drain        Toggle drain mode on a node
     eligibility  Toggle scheduling eligibility of a node
+    meta         Interact with node metadata
     status       Display status information about nodes";
 
 /// Dispatches `orch node <verb>`.
@@ -24,6 +26,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ("status", status::run),
         ("drain", drain::run),
         ("eligibility", eligibility::run),
+        ("meta", meta::run),
     ];
     super::dispatch("node", args, verbs, USAGE)
 }

@@ -126,6 +126,8 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         // Refused for everyone (not supported): no right needed to learn that.
         "/v1/volume/host/{id}" | "/v1/volume/host/{id}/create" => Public,
         "/v1/client/stats" => Node(Level::Read),
+        "/v1/client/metadata" if get => Node(Level::Read),
+        "/v1/client/metadata" => Node(Level::Write),
         p if p.starts_with("/v1/client/") => Handler,
         p if p.starts_with("/v1/acl/") => Handler,
         "/v1/internal/acl/authorize" => Handler,
