@@ -17,7 +17,7 @@ use orch_core::state::{Command, SCHEDULER_CONFIG_TABLE, SchedulerConfigSet, Stat
 use serde_json::{Map, Value, json};
 
 use super::auth::Authz;
-use super::query::{Api, Params, QueryOpts, json_body};
+use super::query::{Api, Params, Query, QueryOpts, json_body};
 use super::{ApiError, ApiState};
 use crate::server::ReplicateError;
 
