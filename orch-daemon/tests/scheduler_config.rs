@@ -21,7 +21,10 @@ fn config(agent: &impl HasHttp) -> Value {
 
 fn put(agent: &Agent, query: &str, body: Value) -> (u16, Value) {
     let (code, text) = send(agent, "PUT", &format!("{PATH}{query}"), body);
-    (code, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        code,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 #[test]
@@ -52,7 +55,10 @@ fn defaults_check_and_set_followers_and_the_cli() {
     body["SchedulerAlgorithm"] = json!("spread");
     let (code, r) = put(&servers[0], "?cas=12345", body.clone());
     assert_eq!((code, &r["Updated"]), (200, &json!(false)), "{r}");
-    assert_eq!(config(&servers[0])["SchedulerConfig"]["SchedulerAlgorithm"], "binpack");
+    assert_eq!(
+        config(&servers[0])["SchedulerConfig"]["SchedulerAlgorithm"],
+        "binpack"
+    );
     let current = c["ModifyIndex"].as_u64().unwrap_or(0);
     let (code, r) = put(&servers[0], &format!("?cas={current}"), body);
     assert_eq!((code, &r["Updated"]), (200, &json!(true)), "{r}");
@@ -75,6 +81,12 @@ fn defaults_check_and_set_followers_and_the_cli() {
     assert_eq!(code, 400, "{r}");
     assert!(r.to_string().contains("Bogus"), "{r}");
 
+    cli_round_trip(&servers, index);
+}
+
+/// `set-config` with `-check-index` through a follower, `get-config` back, and a stale
+/// index refused with Nomad's message.
+fn cli_round_trip(servers: &[Agent], index: u64) {
     // The CLI, through a follower: set with the current index, then read back.
     let out = orch_cli(
         &servers[2],
@@ -89,20 +101,37 @@ fn defaults_check_and_set_followers_and_the_cli() {
         ],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("Scheduler configuration updated!"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Scheduler configuration updated!"),
+        "{stdout}"
+    );
     let out = orch_cli(&servers[2], &["operator", "scheduler", "get-config"]);
     let kv = cli_kv(&String::from_utf8_lossy(&out.stdout));
     let field = |k: &str| kv.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     assert_eq!(field("Scheduler Algorithm"), Some("binpack"), "{kv:?}");
-    assert_eq!(field("Preemption Service Scheduler"), Some("true"), "{kv:?}");
+    assert_eq!(
+        field("Preemption Service Scheduler"),
+        Some("true"),
+        "{kv:?}"
+    );
     assert_eq!(field("Preemption System Scheduler"), Some("true"), "{kv:?}");
     assert_eq!(field("Memory Oversubscription"), Some("true"), "{kv:?}");
     assert_eq!(field("Pause Eval Broker"), Some("false"), "{kv:?}");
     // A stale -check-index fails with Nomad's message and exit code 1.
     let out = orch_cli(
         &servers[0],
-        &["operator", "scheduler", "set-config", &format!("-check-index={index}"), "-pause-eval-broker=true"],
+        &[
+            "operator",
+            "scheduler",
+            "set-config",
+            &format!("-check-index={index}"),
+            "-pause-eval-broker=true",
+        ],
     );
     assert!(!out.status.success());
     assert!(
@@ -110,10 +139,16 @@ fn defaults_check_and_set_followers_and_the_cli() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let out = orch_cli(&servers[0], &["operator", "scheduler", "get-config", "-json"]);
+    let out = orch_cli(
+        &servers[0],
+        &["operator", "scheduler", "get-config", "-json"],
+    );
     let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert_eq!(json["PauseEvalBroker"], false, "{json}");
-    assert_eq!(json["PreemptionConfig"]["ServiceSchedulerEnabled"], true, "{json}");
+    assert_eq!(
+        json["PreemptionConfig"]["ServiceSchedulerEnabled"], true,
+        "{json}"
+    );
 }
 
 fn sleeper(name: &str) -> String {
@@ -181,7 +216,11 @@ fn the_leader_honours_spread_and_a_paused_broker_at_once() {
     run_hcl(&server, &sleeper("first"));
     let first = placed_on(&server, "first");
     run_hcl(&server, &sleeper("packed"));
-    assert_eq!(placed_on(&server, "packed"), first, "binpack fills the fuller node");
+    assert_eq!(
+        placed_on(&server, "packed"),
+        first,
+        "binpack fills the fuller node"
+    );
     // Spread: the next job goes to the emptier node.
     set(&server, |c| c["SchedulerAlgorithm"] = json!("spread"));
     run_hcl(&server, &sleeper("spread"));
@@ -198,7 +237,9 @@ fn the_leader_honours_spread_and_a_paused_broker_at_once() {
     });
     let (_, evals) = get(&server, "/v1/job/paused/evaluations");
     assert!(
-        evals.as_array().is_some_and(|e| e.len() == 1 && e[0]["Status"] == "pending"),
+        evals
+            .as_array()
+            .is_some_and(|e| e.len() == 1 && e[0]["Status"] == "pending"),
         "{evals}"
     );
     assert!(job_allocs(&server, "paused").is_empty());
@@ -214,5 +255,8 @@ fn the_leader_honours_spread_and_a_paused_broker_at_once() {
     let job = orch_parse(&sleeper("refused"));
     let (code, text) = send(&server, "PUT", "/v1/jobs", json!({ "Job": job }));
     assert_eq!(code, 403, "{text}");
-    assert!(text.contains("disabled by the scheduler configuration"), "{text}");
+    assert!(
+        text.contains("disabled by the scheduler configuration"),
+        "{text}"
+    );
 }

@@ -100,7 +100,10 @@ mod tests {
 
     fn set(s: &mut StateStore, index: u64, cas: Option<u64>) -> Result<Response, StateError> {
         let config = spread();
-        s.apply(index, Command::SchedulerConfigSet(SchedulerConfigSet { config, cas }))
+        s.apply(
+            index,
+            Command::SchedulerConfigSet(SchedulerConfigSet { config, cas }),
+        )
     }
 
     #[test]
@@ -121,7 +124,10 @@ mod tests {
     fn set_stamps_indexes_and_bumps_the_table() {
         let mut s = StateStore::new();
         set(&mut s, 5, None).unwrap();
-        assert_eq!(s.scheduler_config().scheduler_algorithm, SchedulerAlgorithm::Spread);
+        assert_eq!(
+            s.scheduler_config().scheduler_algorithm,
+            SchedulerAlgorithm::Spread
+        );
         assert_eq!(s.scheduler_config().create_index, 5);
         assert_eq!(s.scheduler_config().modify_index, 5);
         assert_eq!(s.index(SCHEDULER_CONFIG_TABLE), 5);
@@ -149,10 +155,15 @@ mod tests {
         let mut s = StateStore::new();
         let mut j = job("web");
         j.task_groups[0].tasks[0].resources.memory_max_mb = 1024;
-        let (g, t) = (j.task_groups[0].name.clone(), j.task_groups[0].tasks[0].name.clone());
+        let (g, t) = (
+            j.task_groups[0].name.clone(),
+            j.task_groups[0].tasks[0].name.clone(),
+        );
         let r = s.apply(1, register(j.clone())).unwrap();
         assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
-        assert!(r.warnings[0].contains(&format!("Task \"{g}.{t}\" memory_max value will be ignored")));
+        assert!(r.warnings[0].contains(&format!(
+            "Task \"{g}.{t}\" memory_max value will be ignored"
+        )));
         let config = SchedulerConfiguration {
             memory_oversubscription_enabled: true,
             ..Default::default()

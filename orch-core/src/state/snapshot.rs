@@ -180,9 +180,11 @@ impl StateStore {
             FORMAT_WITHOUT_SCHEDULER_CONFIG => {
                 Self::rebuild(decode_all::<SnapshotOwned<AdditionsV6>>(bytes)?.upgrade())
             }
-            old @ OLDEST_REFUSED_FORMAT..FORMAT_WITHOUT_SCHEDULER_CONFIG => Err(StateError::Snapshot(format!(
-                "snapshot format {old} was written by an older orch whose job layout differs (this orch reads format {SNAPSHOT_FORMAT}); start this server with an empty data_dir so it takes a fresh snapshot from the cluster's leader"
-            ))),
+            old @ OLDEST_REFUSED_FORMAT..FORMAT_WITHOUT_SCHEDULER_CONFIG => {
+                Err(StateError::Snapshot(format!(
+                    "snapshot format {old} was written by an older orch whose job layout differs (this orch reads format {SNAPSHOT_FORMAT}); start this server with an empty data_dir so it takes a fresh snapshot from the cluster's leader"
+                )))
+            }
             other => Err(StateError::Snapshot(format!(
                 "snapshot format {other} is not supported (this orch reads format {SNAPSHOT_FORMAT}); restore it with a matching orch version"
             ))),
@@ -271,8 +273,7 @@ fn decode_err(e: postcard::Error) -> StateError {
 
 /// Decodes a whole snapshot; trailing bytes mean corruption.
 fn decode_all<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StateError> {
-    let (snap, rest): (T, &[u8]) =
-        postcard::take_from_bytes(bytes).map_err(decode_err)?;
+    let (snap, rest): (T, &[u8]) = postcard::take_from_bytes(bytes).map_err(decode_err)?;
     if !rest.is_empty() {
         return Err(StateError::Snapshot(format!(
             "{} unexpected bytes after the snapshot; the file is corrupt or truncated wrongly",

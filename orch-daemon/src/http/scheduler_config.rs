@@ -30,7 +30,10 @@ pub async fn get_config(State(api): Api, Query(raw): Params) -> Result<Response,
     QueryOpts::parse(raw)?;
     let (config, index) = {
         let s = api.state.read();
-        (s.scheduler_config().clone(), s.index(SCHEDULER_CONFIG_TABLE))
+        (
+            s.scheduler_config().clone(),
+            s.index(SCHEDULER_CONFIG_TABLE),
+        )
     };
     let index = index.max(1);
     let body = json!({
@@ -201,7 +204,11 @@ mod tests {
         assert!(c.preemption_config.system_scheduler_enabled);
         assert!(c.preemption_config.service_scheduler_enabled);
         assert!(!c.preemption_config.sysbatch_scheduler_enabled);
-        assert_eq!((c.create_index, c.modify_index), (0, 0), "the store stamps them");
+        assert_eq!(
+            (c.create_index, c.modify_index),
+            (0, 0),
+            "the store stamps them"
+        );
     }
 
     #[test]
@@ -215,7 +222,10 @@ mod tests {
     #[test]
     fn bad_values_name_their_field() {
         let cases = [
-            (json!({"SchedulerAlgorithm": "random"}), "SchedulerAlgorithm"),
+            (
+                json!({"SchedulerAlgorithm": "random"}),
+                "SchedulerAlgorithm",
+            ),
             (json!({"SchedulerAlgorithm": 1}), "SchedulerAlgorithm"),
             (json!({"PauseEvalBroker": "yes"}), "PauseEvalBroker"),
             (json!({"Bogus": true}), "Bogus: unknown field"),
@@ -257,6 +267,9 @@ mod tests {
                 "ModifyIndex": 0
             })
         );
-        assert_eq!(decode_config(&v).unwrap(), SchedulerConfiguration::default());
+        assert_eq!(
+            decode_config(&v).unwrap(),
+            SchedulerConfiguration::default()
+        );
     }
 }

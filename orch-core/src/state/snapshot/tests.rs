@@ -47,9 +47,17 @@ fn format_6_restores_with_the_default_scheduler_config() {
     v6[0] = 6;
     let r = StateStore::restore(&v6).unwrap();
     assert_eq!(r, s);
-    assert_eq!(r.snapshot().unwrap(), bytes, "rewritten in the current format");
+    assert_eq!(
+        r.snapshot().unwrap(),
+        bytes,
+        "rewritten in the current format"
+    );
     let mut v5 = v6;
     v5[0] = 5;
     let err = StateStore::restore(&v5).unwrap_err();
-    assert!(err.to_string().contains("format 5 was written by an older orch"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("format 5 was written by an older orch"),
+        "{err}"
+    );
 }

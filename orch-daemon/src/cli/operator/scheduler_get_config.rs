@@ -78,7 +78,10 @@ pub(super) fn layout(c: &Value) -> String {
             "Preemption SysBatch Scheduler",
             flag(&p["SysBatchSchedulerEnabled"]),
         ),
-        ("Modify Index", c["ModifyIndex"].as_u64().unwrap_or(0).to_string()),
+        (
+            "Modify Index",
+            c["ModifyIndex"].as_u64().unwrap_or(0).to_string(),
+        ),
     ])
 }
 

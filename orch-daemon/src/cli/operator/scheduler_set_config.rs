@@ -82,13 +82,33 @@ const FLAGS: &[FlagSpec] = &[
 
 /// Boolean flags and the field each sets (`None`: top level, else in `PreemptionConfig`).
 const BOOLS: &[(&str, Option<&str>, &str)] = &[
-    ("memory-oversubscription", None, "MemoryOversubscriptionEnabled"),
+    (
+        "memory-oversubscription",
+        None,
+        "MemoryOversubscriptionEnabled",
+    ),
     ("reject-job-registration", None, "RejectJobRegistration"),
     ("pause-eval-broker", None, "PauseEvalBroker"),
-    ("preempt-batch-scheduler", Some("PreemptionConfig"), "BatchSchedulerEnabled"),
-    ("preempt-service-scheduler", Some("PreemptionConfig"), "ServiceSchedulerEnabled"),
-    ("preempt-sysbatch-scheduler", Some("PreemptionConfig"), "SysBatchSchedulerEnabled"),
-    ("preempt-system-scheduler", Some("PreemptionConfig"), "SystemSchedulerEnabled"),
+    (
+        "preempt-batch-scheduler",
+        Some("PreemptionConfig"),
+        "BatchSchedulerEnabled",
+    ),
+    (
+        "preempt-service-scheduler",
+        Some("PreemptionConfig"),
+        "ServiceSchedulerEnabled",
+    ),
+    (
+        "preempt-sysbatch-scheduler",
+        Some("PreemptionConfig"),
+        "SysBatchSchedulerEnabled",
+    ),
+    (
+        "preempt-system-scheduler",
+        Some("PreemptionConfig"),
+        "SystemSchedulerEnabled",
+    ),
 ];
 
 /// Runs `orch operator scheduler set-config`.
@@ -102,7 +122,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let check_index = match last(&p, "check-index") {
         None => None,
         Some(v) => Some(v.parse::<u64>().map_err(|_| {
-            format!("-check-index: {v:?} is not an index; pass the Modify Index that get-config prints")
+            format!(
+                "-check-index: {v:?} is not an index; pass the Modify Index that get-config prints"
+            )
         })?),
     };
     let client = ApiClient::from_flags(&p)?;
