@@ -127,6 +127,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             )
         })?),
     };
+    // Bad values are refused before the server is asked anything.
+    apply_flags(&p, &mut Value::Object(Default::default()))?;
     let client = ApiClient::from_flags(&p)?;
     let reply = client.get("/v1/operator/scheduler/configuration")?;
     let mut config = reply["SchedulerConfig"].clone();
