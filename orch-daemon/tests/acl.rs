@@ -566,3 +566,34 @@ fn acl_events_reach_management_tokens_only_and_carry_no_secret() {
         assert!(topics.iter().all(|t| *t == "Job"), "{line}");
     });
 }
+
+#[test]
+fn scheduler_configuration_needs_operator_rights_and_rejecting_spares_management() {
+    let agent = acl_agent("acl-schedcfg");
+    let mgmt = bootstrap(&agent);
+    let path = "/v1/operator/scheduler/configuration";
+    let (status, _) = call(&agent, "GET", path, None, None);
+    assert_eq!(status, 403, "anonymous callers have no operator rights");
+    let rules =
+        "operator {\n  policy = \"read\"\n}\nnamespace \"default\" {\n  policy = \"write\"\n}\n";
+    let reader = reader_token(&agent, &mgmt, rules);
+    let (status, body) = call(&agent, "GET", path, Some(&reader), None);
+    assert_eq!(status, 200, "operator:read reads: {body}");
+    let mut config = json_of(&body)["SchedulerConfig"].clone();
+    config["RejectJobRegistration"] = json!(true);
+    let (status, _) = call(&agent, "PUT", path, Some(&reader), Some(config.clone()));
+    assert_eq!(status, 403, "writing needs operator:write");
+    let (status, body) = call(&agent, "PUT", path, Some(&mgmt), Some(config));
+    assert_eq!(status, 200, "{body}");
+    // A token that may submit jobs is refused while registration is rejected; a
+    // management token still registers (Nomad's rule).
+    let job = sleep_job("shed", "default");
+    let (status, body) = call(&agent, "PUT", "/v1/jobs", Some(&reader), Some(job.clone()));
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("disabled by the scheduler configuration"),
+        "{body}"
+    );
+    let (status, body) = call(&agent, "PUT", "/v1/jobs", Some(&mgmt), Some(job));
+    assert_eq!(status, 200, "{body}");
+}

@@ -207,7 +207,13 @@ fn over_the_memory_limit_is_oom_killed_and_memory_max_lets_it_grow() {
     assert_eq!(term["DisplayMessage"], "OOM Killed", "{term}");
     assert_eq!(term["Details"]["oom_killed"], "true");
     assert_eq!(dead["TaskStates"]["t"]["Failed"], true);
-    // The same with memory_max = 64: reserved 32 MB, allowed 64 MB, it completes.
+    // The same with memory_max = 64: reserved 32 MB, allowed 64 MB, it completes once
+    // memory oversubscription is on (off, as in Nomad, the scheduler drops memory_max).
+    let mut sched =
+        get(&agent, "/v1/operator/scheduler/configuration").1["SchedulerConfig"].clone();
+    sched["MemoryOversubscriptionEnabled"] = Value::Bool(true);
+    let (code, body) = send(&agent, "PUT", "/v1/operator/scheduler/configuration", sched);
+    assert_eq!(code, 200, "{body}");
     let roomy = docker_job("roomy", "", "", hog)
         .replace("memory = 32", "memory = 32\n        memory_max = 64");
     run_hcl(&agent, &roomy);

@@ -13,7 +13,8 @@
 //! [`task`] (tasks), [`resources`] (what a task asks for: resources, devices, networks,
 //! ports), [`constraint`] (constraints, affinities, spreads), [`service`] (services and
 //! checks). What the servers track: [`node`] (client nodes), [`alloc`] (allocations),
-//! [`eval`] (evaluations), [`deployment`] (deployments), [`scaling`] (scaling events).
+//! [`eval`] (evaluations), [`deployment`] (deployments), [`scaling`] (scaling events),
+//! [`scheduler_config`] (the cluster's scheduler configuration).
 //! Shared: [`usage`] (comparable resource amounts, so fitting is a subtraction) and
 //! [`wire`] (serde helpers that keep Nomad's JSON shape and survive postcard).
 
@@ -29,6 +30,7 @@ pub mod namespace;
 pub mod node;
 pub mod resources;
 pub mod scaling;
+pub mod scheduler_config;
 pub mod service;
 pub mod shared_str;
 pub mod small_map;
@@ -49,6 +51,7 @@ pub use namespace::{
 pub use node::*;
 pub use resources::*;
 pub use scaling::{ScalingEvent, TRACKED_SCALING_EVENTS};
+pub use scheduler_config::{PreemptionSettings, SchedulerAlgorithm, SchedulerConfiguration};
 pub use service::*;
 pub use shared_str::Str;
 pub use small_map::SmallMap;

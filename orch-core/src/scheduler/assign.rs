@@ -36,6 +36,7 @@ pub fn allocate(
     node: &Node,
     tg: &TaskGroup,
     rng: &mut SchedRng,
+    oversubscribe: bool,
 ) -> Option<AllocatedResources> {
     let mut shared = AllocatedSharedResources {
         disk_mb: tg.ephemeral_disk.size_mb,
@@ -79,7 +80,8 @@ pub fn allocate(
                 },
                 memory: AllocatedMemoryResources {
                     memory_mb: r.memory_mb,
-                    memory_max_mb: r.memory_max_mb,
+                    // Nomad drops `memory_max` unless oversubscription is enabled.
+                    memory_max_mb: if oversubscribe { r.memory_max_mb } else { 0 },
                 },
                 networks: Vec::new(),
                 devices: devices.remove(&t.name).unwrap_or_default(),

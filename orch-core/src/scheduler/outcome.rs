@@ -89,7 +89,9 @@ pub fn place_on(
             ctx.preempt(a, &id);
         }
     }
-    let Some(resources) = assign::allocate(ctx, choice.node, tg, &mut placer.rng) else {
+    let oversubscribe = placer.config().memory_oversubscription;
+    let Some(resources) = assign::allocate(ctx, choice.node, tg, &mut placer.rng, oversubscribe)
+    else {
         return Err(Box::new(metrics));
     };
     metrics.score_meta_data.clear();

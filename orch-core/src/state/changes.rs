@@ -52,6 +52,8 @@ pub(super) struct Changes {
     pub quotas: BTreeMap<String, Option<crate::model::QuotaSpec>>,
     /// CSI volumes and plugin reports.
     pub csi: super::csi::CsiChanges,
+    /// A new scheduler configuration.
+    pub scheduler_config: Option<crate::model::SchedulerConfiguration>,
 }
 
 /// The keys of what one command created or changed (deletions are not listed: whoever

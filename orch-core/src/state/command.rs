@@ -94,6 +94,8 @@ pub enum Command {
     CsiVolumeDeregister(super::CsiVolumeDeregister),
     /// A client's report of its CSI plugin instances.
     CsiNodePlugins(super::CsiNodePluginsUpdate),
+    /// Replace the cluster's scheduler configuration (optionally check-and-set).
+    SchedulerConfigSet(super::SchedulerConfigSet),
 }
 
 /// A client registers the services of its running allocations (Nomad's

@@ -75,6 +75,9 @@ impl StateStore {
             log.dirty.insert(super::ns_table::QUOTAS);
         }
         log.changed.namespaces = stored;
+        if self.commit_scheduler_config(index, ch.scheduler_config) {
+            log.dirty.insert(super::SCHEDULER_CONFIG_TABLE);
+        }
         self.update_job_statuses(&mut log, index);
         self.record_job_versions(&mut log);
         for t in &log.dirty {

@@ -171,8 +171,12 @@ impl StateStore {
         let (namespace, job_id) = job.key();
         let mut ch = Changes::default();
         self.stage_periodic_launch(&mut ch, &job, c.now);
+        let warnings = self.memory_max_warnings(&job);
         let result = self.stage_job(index, &mut ch, job, existing, c.now);
-        self.finish_job_command(index, ch, c.eval, (&namespace, &job_id), result)
+        let (ch, mut response) =
+            self.finish_job_command(index, ch, c.eval, (&namespace, &job_id), result)?;
+        response.warnings = warnings;
+        Ok((ch, response))
     }
 
     /// Nomad's FSM bookkeeping of periodic launches: a newly active periodic parent

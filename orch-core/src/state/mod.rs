@@ -28,6 +28,7 @@
 //! - `deployments`: deployment status, promotion and allocation health.
 //! - `scaling`: each group's scaling events.
 //! - `services`: the `nomad` provider's service catalog.
+//! - `sched_config`: the cluster's scheduler configuration (`SchedulerConfigSet`).
 //! - `acl`: ACL policies, tokens and roles; resolving a secret into an ACL.
 //! - `namespaces`: namespaces and quota specifications, quota usage.
 //! - `csi`: CSI volumes, the plugin instances clients report, claims derived from
@@ -51,6 +52,7 @@ mod namespaces;
 mod node_table;
 mod nodes;
 mod scaling;
+mod sched_config;
 mod services;
 mod snapshot;
 #[cfg(test)]
@@ -78,6 +80,7 @@ pub use jobs::spec_changed;
 pub use namespaces::{NamespaceDelete, NamespaceUpsert, QuotaDelete, QuotaUpsert, ns_table};
 pub use node_table::{Compact, Dense, FULLNESS_BUCKETS, LiveAlloc, NO_CLASS, NodeTable, fullness};
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
+pub use sched_config::{SCHEDULER_CONFIG_TABLE, SchedulerConfigSet};
 pub use snapshot::SNAPSHOT_FORMAT;
 
 /// `(namespace, job ID)`: how jobs are keyed.
@@ -168,6 +171,8 @@ pub struct StateStore {
     ns: namespaces::NamespaceTable,
     /// CSI volumes and the plugin instances clients report.
     csi: csi::CsiTable,
+    /// The scheduler configuration (Nomad's defaults until first set).
+    sched_config: crate::model::SchedulerConfiguration,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -258,6 +263,7 @@ impl StateStore {
             Command::CsiVolumeRegister(c) => self.csi_volume_register(c)?,
             Command::CsiVolumeDeregister(c) => self.csi_volume_deregister(c)?,
             Command::CsiNodePlugins(c) => self.csi_node_plugins_update(c)?,
+            Command::SchedulerConfigSet(c) => self.scheduler_config_set(c)?,
         };
         Ok((changes, response))
     }

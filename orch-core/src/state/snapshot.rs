@@ -12,10 +12,20 @@ use serde::{Deserialize, Serialize};
 
 use super::{Id, JobKey, StateError, StateStore};
 use crate::model::acl::{AclPolicy, AclRole, AclToken};
-use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch, ScalingEvent};
+use crate::model::{
+    Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch, ScalingEvent,
+    SchedulerConfiguration,
+};
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
-pub const SNAPSHOT_FORMAT: u32 = 6;
+///
+/// Format 7 added the scheduler configuration as the last field of the additions;
+/// format 6 (the same layout without it) still restores, with Nomad's default
+/// configuration.
+pub const SNAPSHOT_FORMAT: u32 = 7;
+
+/// The layout before the scheduler configuration, still read.
+const FORMAT_WITHOUT_SCHEDULER_CONFIG: u32 = 6;
 
 /// Format 6 added the task's `CSIPluginConfig` inside every job, so older snapshots
 /// (formats 4 and 5) cannot be decoded with this layout; they are refused by name.
@@ -42,9 +52,11 @@ struct SnapshotRef<'a> {
     acl_bootstrap_index: u64,
     ns: super::namespaces::NamespaceSection,
     csi: super::csi::CsiSection,
+    scheduler_config: &'a SchedulerConfiguration,
 }
 
-/// The tables after the scaling events: ACL, namespaces, CSI.
+/// The tables after the scaling events: ACL, namespaces, CSI, the scheduler
+/// configuration.
 #[derive(Deserialize, Default)]
 struct Additions {
     acl_policies: Vec<AclPolicy>,
@@ -53,10 +65,37 @@ struct Additions {
     acl_bootstrap_index: u64,
     ns: super::namespaces::NamespaceSection,
     csi: super::csi::CsiSection,
+    scheduler_config: SchedulerConfiguration,
 }
 
+/// Format 6's additions: [`Additions`] without the scheduler configuration.
 #[derive(Deserialize)]
-struct SnapshotOwned {
+struct AdditionsV6 {
+    acl_policies: Vec<AclPolicy>,
+    acl_tokens: Vec<AclToken>,
+    acl_roles: Vec<AclRole>,
+    acl_bootstrap_index: u64,
+    ns: super::namespaces::NamespaceSection,
+    csi: super::csi::CsiSection,
+}
+
+impl From<AdditionsV6> for Additions {
+    fn from(a: AdditionsV6) -> Self {
+        Additions {
+            acl_policies: a.acl_policies,
+            acl_tokens: a.acl_tokens,
+            acl_roles: a.acl_roles,
+            acl_bootstrap_index: a.acl_bootstrap_index,
+            ns: a.ns,
+            csi: a.csi,
+            scheduler_config: SchedulerConfiguration::default(),
+        }
+    }
+}
+
+/// The decoded snapshot; `A` is the additions' layout of its format.
+#[derive(Deserialize)]
+struct SnapshotOwned<A = Additions> {
     /// Probed before decoding (`restore`); kept here so the layout matches.
     #[allow(dead_code)]
     format: u32,
@@ -72,7 +111,29 @@ struct SnapshotOwned {
     services: Vec<crate::model::ServiceRegistration>,
     periodic_launches: Vec<PeriodicLaunch>,
     scaling_events: Vec<(JobKey, String, Vec<ScalingEvent>)>,
-    added: Additions,
+    added: A,
+}
+
+impl SnapshotOwned<AdditionsV6> {
+    /// Format 6 in this format's shape, with the default scheduler configuration.
+    fn upgrade(self) -> SnapshotOwned {
+        SnapshotOwned {
+            format: self.format,
+            latest_index: self.latest_index,
+            table_indexes: self.table_indexes,
+            jobs: self.jobs,
+            job_versions: self.job_versions,
+            alloc_jobs: self.alloc_jobs,
+            nodes: self.nodes,
+            evals: self.evals,
+            allocs: self.allocs,
+            deployments: self.deployments,
+            services: self.services,
+            periodic_launches: self.periodic_launches,
+            scaling_events: self.scaling_events,
+            added: self.added.into(),
+        }
+    }
 }
 
 impl StateStore {
@@ -102,6 +163,7 @@ impl StateStore {
             acl_bootstrap_index: self.acl.bootstrap_index,
             ns: self.ns.section(),
             csi: self.csi.section(),
+            scheduler_config: &self.sched_config,
         };
         postcard::to_allocvec(&snap).map_err(|e| {
             StateError::Snapshot(format!(
@@ -115,9 +177,14 @@ impl StateStore {
         let (format, _): (u32, _) = postcard::take_from_bytes(bytes).map_err(decode_err)?;
         match format {
             SNAPSHOT_FORMAT => Self::rebuild(decode_all(bytes)?),
-            old @ OLDEST_REFUSED_FORMAT..SNAPSHOT_FORMAT => Err(StateError::Snapshot(format!(
-                "snapshot format {old} was written by an older orch whose job layout differs (this orch reads format {SNAPSHOT_FORMAT}); start this server with an empty data_dir so it takes a fresh snapshot from the cluster's leader"
-            ))),
+            FORMAT_WITHOUT_SCHEDULER_CONFIG => {
+                Self::rebuild(decode_all::<SnapshotOwned<AdditionsV6>>(bytes)?.upgrade())
+            }
+            old @ OLDEST_REFUSED_FORMAT..FORMAT_WITHOUT_SCHEDULER_CONFIG => {
+                Err(StateError::Snapshot(format!(
+                    "snapshot format {old} was written by an older orch whose job layout differs (this orch reads format {SNAPSHOT_FORMAT}); start this server with an empty data_dir so it takes a fresh snapshot from the cluster's leader"
+                )))
+            }
             other => Err(StateError::Snapshot(format!(
                 "snapshot format {other} is not supported (this orch reads format {SNAPSHOT_FORMAT}); restore it with a matching orch version"
             ))),
@@ -131,6 +198,7 @@ impl StateStore {
             table_indexes: snap.table_indexes,
             ns: super::namespaces::NamespaceTable::from_section(added.ns),
             csi: super::csi::CsiTable::from_section(added.csi),
+            sched_config: added.scheduler_config,
             ..StateStore::default()
         };
         for j in snap.jobs {
@@ -204,9 +272,8 @@ fn decode_err(e: postcard::Error) -> StateError {
 }
 
 /// Decodes a whole snapshot; trailing bytes mean corruption.
-fn decode_all(bytes: &[u8]) -> Result<SnapshotOwned, StateError> {
-    let (snap, rest): (SnapshotOwned, &[u8]) =
-        postcard::take_from_bytes(bytes).map_err(decode_err)?;
+fn decode_all<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StateError> {
+    let (snap, rest): (T, &[u8]) = postcard::take_from_bytes(bytes).map_err(decode_err)?;
     if !rest.is_empty() {
         return Err(StateError::Snapshot(format!(
             "{} unexpected bytes after the snapshot; the file is corrupt or truncated wrongly",

@@ -181,6 +181,12 @@ impl Authz {
         }
     }
 
+    /// Whether the caller presented a management token; false with ACLs disabled (who
+    /// may still register jobs while `RejectJobRegistration` is set: Nomad's rule).
+    pub fn holds_management_token(&self) -> bool {
+        matches!(&*self.caller, Caller::Token { acl, .. } if acl.is_management())
+    }
+
     /// A management token, or a 403.
     pub fn check_management(&self) -> Result<(), ApiError> {
         if self.is_management() {

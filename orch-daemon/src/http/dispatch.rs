@@ -30,6 +30,7 @@ pub async fn dispatch(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
+    super::scheduler_config::check_registration_allowed(&api, &q.authz)?;
     let body = json_body(&body)?;
     let encoded: String = field(&body, "Payload")?.unwrap_or_default();
     let meta: BTreeMap<String, String> = field(&body, "Meta")?.unwrap_or_default();

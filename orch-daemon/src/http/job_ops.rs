@@ -71,6 +71,7 @@ pub async fn scale(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
+    super::scheduler_config::check_registration_allowed(&api, &q.authz)?;
     let body = json_body(&body)?;
     let target: BTreeMap<String, String> = field(&body, "Target")?.unwrap_or_default();
     let group = target.get("Group").cloned().ok_or_else(|| {

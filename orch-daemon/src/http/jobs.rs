@@ -236,6 +236,7 @@ async fn register_job(
 ) -> Result<Response, ApiError> {
     let job = body_job(&mut body, q)?;
     q.authz.check(&job.namespace, NsCap::SubmitJob)?;
+    super::scheduler_config::check_registration_allowed(api, &q.authz)?;
     super::namespaces::check_job_namespace(api, &job)?;
     if let Some(id) = path_id
         && id != job.id

@@ -35,6 +35,8 @@
 //! - [`agent`]: `/v1/agent/self`, `/v1/agent/members` and `/v1/agent/health`.
 //! - [`regions`]: the region list, `/v1/regions`.
 //! - [`operator`]: the Raft configuration, autopilot health, peer removal, `force-leave`.
+//! - [`scheduler_config`]: the replicated scheduler configuration and the
+//!   `RejectJobRegistration` check.
 //! - [`metrics`]: `/v1/metrics`, JSON or Prometheus text.
 //! - [`metrics_scaling`]: the blocked/unplaced and autoscaler gauges of `/v1/metrics`.
 //! - [`system`]: `/v1/system/gc` and `/v1/system/reconcile/summaries`.
@@ -75,6 +77,7 @@ pub mod quotas;
 pub mod regions;
 pub mod rpc_port;
 pub mod scaling;
+pub mod scheduler_config;
 pub mod search;
 pub mod services;
 pub mod status;
@@ -427,6 +430,12 @@ fn cluster_routes() -> Router<Arc<ApiState>> {
         .route(
             "/v1/operator/raft/peer",
             axum::routing::delete(operator::remove_peer),
+        )
+        .route(
+            "/v1/operator/scheduler/configuration",
+            get(scheduler_config::get_config)
+                .put(scheduler_config::set_config)
+                .post(scheduler_config::set_config),
         )
         .route(
             "/v1/agent/force-leave",

@@ -171,14 +171,10 @@ pub async fn plan(
         Some(stored) => {
             let planned = scratch.job(&job.namespace, &job.id).cloned().unwrap_or(job);
             let mut next_id = || api.new_id();
-            let outcome = process_eval(
-                &scratch,
-                &stored,
-                &api.scheduler_config,
-                index,
-                now,
-                &mut next_id,
-            );
+            let config = api
+                .scheduler_config
+                .with_cluster(scratch.scheduler_config());
+            let outcome = process_eval(&scratch, &stored, &config, index, now, &mut next_id);
             let ann = annotate(&scratch, &planned, &outcome);
             (ann, outcome.eval.failed_tg_allocs)
         }

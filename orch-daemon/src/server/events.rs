@@ -150,6 +150,8 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::CsiVolumeRegister(_)
         | Command::CsiVolumeDeregister(_)
         | Command::CsiNodePlugins(_) => "",
+        // The scheduler configuration is read with GET, not streamed.
+        Command::SchedulerConfigSet(_) => "",
     }
 }
 

@@ -45,7 +45,9 @@ pub fn scaled_ttl(min: Duration, per_second: f64, nodes: usize) -> Duration {
 pub struct LeaderConfig {
     /// Scheduler workers (default: one per core).
     pub workers: usize,
-    /// Scheduler settings.
+    /// orch's own scheduler settings (`exhaustive`, `fill_order`, `anti_affinity`); the
+    /// algorithm, preemption and memory oversubscription come from the replicated
+    /// configuration (`StateStore::scheduler_config`) for each evaluation.
     pub scheduler: SchedulerConfig,
     /// How often clients must heartbeat (Nomad's `min_heartbeat_ttl`; default 4 s, Nomad's 10 s).
     pub heartbeat_ttl: Duration,
@@ -375,7 +377,12 @@ impl Leader {
             job_type::SYSBATCH,
         ];
         loop {
-            let next = {
+            // `PauseEvalBroker`: evaluations stay pending (in the broker and the state)
+            // until an operator resumes it; read per round, so both take effect at once.
+            let paused = self.state.read().scheduler_config().pause_eval_broker;
+            let next = if paused {
+                None
+            } else {
                 let mut broker = self.broker.lock().await;
                 broker.tick(now_nanos());
                 broker.dequeue(&schedulers, now_nanos())
@@ -412,14 +419,10 @@ impl Leader {
             let outcome = {
                 let s = self.state.read();
                 let mut ids = new_uuid;
-                process_eval(
-                    &s,
-                    eval,
-                    &self.config.scheduler,
-                    seed,
-                    now_nanos(),
-                    &mut ids,
-                )
+                // The replicated configuration as it is now: an operator's change
+                // applies from the next evaluation on.
+                let config = self.config.scheduler.with_cluster(s.scheduler_config());
+                process_eval(&s, eval, &config, seed, now_nanos(), &mut ids)
             };
             if outcome.plan.is_no_op() {
                 last = Some(outcome);

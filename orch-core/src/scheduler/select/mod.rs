@@ -220,6 +220,11 @@ impl<'a> Placer<'a> {
         (0..self.order.len()).filter_map(|pos| self.order.node(pos))
     }
 
+    /// The settings this evaluation is scheduled with.
+    pub fn config(&self) -> &'a SchedulerConfig {
+        self.config
+    }
+
     /// The node table slot of the node at `position` in the order.
     pub fn slot_at(&self, position: usize) -> Option<u32> {
         self.order.slots.get(position).copied()

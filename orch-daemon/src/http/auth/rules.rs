@@ -103,6 +103,8 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
             Operator(Level::Read)
         }
         "/v1/operator/raft/peer" => Operator(Level::Write),
+        "/v1/operator/scheduler/configuration" if get => Operator(Level::Read),
+        "/v1/operator/scheduler/configuration" => Operator(Level::Write),
         // Search answers from the namespaces the caller may list (nodes with `node` read).
         "/v1/search" | "/v1/search/fuzzy" => Namespace(&[ListJobs, ReadJob]),
         "/v1/event/stream" => Handler,
