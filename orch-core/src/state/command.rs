@@ -94,6 +94,9 @@ pub enum Command {
     CsiVolumeDeregister(super::CsiVolumeDeregister),
     /// A client's report of its CSI plugin instances.
     CsiNodePlugins(super::CsiNodePluginsUpdate),
+    /// Replace the whole state with an operator's saved snapshot (`operator snapshot
+    /// restore`); see `state::restore` for what happens to the indexes.
+    SnapshotRestore(super::SnapshotRestore),
 }
 
 /// A client registers the services of its running allocations (Nomad's

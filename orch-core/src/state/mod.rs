@@ -37,6 +37,7 @@
 //! - `testutil`: builders and assertions shared by the unit tests.
 
 mod acl;
+pub mod archive;
 mod allocs;
 mod changes;
 mod command;
@@ -50,6 +51,7 @@ mod jobs;
 mod namespaces;
 mod node_table;
 mod nodes;
+mod restore;
 mod scaling;
 mod services;
 mod snapshot;
@@ -78,6 +80,7 @@ pub use jobs::spec_changed;
 pub use namespaces::{NamespaceDelete, NamespaceUpsert, QuotaDelete, QuotaUpsert, ns_table};
 pub use node_table::{Compact, Dense, FULLNESS_BUCKETS, LiveAlloc, NO_CLASS, NodeTable, fullness};
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
+pub use restore::SnapshotRestore;
 pub use snapshot::SNAPSHOT_FORMAT;
 
 /// `(namespace, job ID)`: how jobs are keyed.
@@ -210,6 +213,10 @@ impl StateStore {
             };
             return (Err(stale), ChangedKeys::default());
         }
+        let cmd = match cmd {
+            Command::SnapshotRestore(c) => return self.snapshot_restore(index, c),
+            other => other,
+        };
         match self.change_set(index, cmd) {
             Ok((changes, mut response)) => {
                 let changed = self.commit(index, changes);
@@ -258,6 +265,12 @@ impl StateStore {
             Command::CsiVolumeRegister(c) => self.csi_volume_register(c)?,
             Command::CsiVolumeDeregister(c) => self.csi_volume_deregister(c)?,
             Command::CsiNodePlugins(c) => self.csi_node_plugins_update(c)?,
+            // Replaces the store instead of changing it: handled by `apply_batched`.
+            Command::SnapshotRestore(_) => {
+                return Err(StateError::Invalid(
+                    "a snapshot restore replaces the whole state and has no change set".into(),
+                ));
+            }
         };
         Ok((changes, response))
     }
