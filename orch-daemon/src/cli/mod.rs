@@ -47,7 +47,7 @@ Commands:
                    scaling-events, validate
     namespace      apply, list, status, inspect, delete
     node           status, drain, eligibility
-    operator       raft list-peers, raft remove-peer
+    operator       raft list-peers, raft remove-peer, snapshot save|restore|inspect
     plugin status  Display CSI plugins and their health
     quota          apply, list, status, inspect, delete, init
     scaling        policy list, policy info: scaling policies and autoscaler status

@@ -35,6 +35,7 @@
 //! - [`agent`]: `/v1/agent/self`, `/v1/agent/members` and `/v1/agent/health`.
 //! - [`regions`]: the region list, `/v1/regions`.
 //! - [`operator`]: the Raft configuration, autopilot health, peer removal, `force-leave`.
+//! - [`operator_snapshot`]: `/v1/operator/snapshot`, saving and restoring the whole state.
 //! - [`metrics`]: `/v1/metrics`, JSON or Prometheus text.
 //! - [`metrics_scaling`]: the blocked/unplaced and autoscaler gauges of `/v1/metrics`.
 //! - [`system`]: `/v1/system/gc` and `/v1/system/reconcile/summaries`.
@@ -68,6 +69,7 @@ pub mod migrate;
 pub mod namespaces;
 pub mod nodes;
 pub mod operator;
+pub mod operator_snapshot;
 pub mod plan;
 pub mod query;
 pub mod quotas;
@@ -422,6 +424,10 @@ fn cluster_routes() -> Router<Arc<ApiState>> {
         .route(
             "/v1/operator/autopilot/health",
             get(operator::autopilot_health),
+        )
+        .route(
+            "/v1/operator/snapshot",
+            get(operator_snapshot::save).put(operator_snapshot::restore),
         )
         .route(
             "/v1/operator/raft/peer",

@@ -150,6 +150,8 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::CsiVolumeRegister(_)
         | Command::CsiVolumeDeregister(_)
         | Command::CsiNodePlugins(_) => "",
+        // Nomad publishes no events for a snapshot restore either.
+        Command::SnapshotRestore(_) => "",
     }
 }
 

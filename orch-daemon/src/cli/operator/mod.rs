@@ -1,7 +1,10 @@
-//! `orch operator raft <verb>`: dispatches the Raft operator verbs, one file each.
+//! `orch operator raft|snapshot <verb>`: dispatches the operator verbs, one file each.
 
 mod raft_list_peers;
 mod raft_remove_peer;
+mod snapshot_inspect;
+mod snapshot_restore;
+mod snapshot_save;
 
 use std::process::ExitCode;
 
@@ -9,25 +12,33 @@ use super::flags::{is_help, print_usage};
 
 /// The usage of `orch operator`, also `operator raft list-peers`'s help.
 const USAGE: &str = "Usage: orch operator raft <list-peers|remove-peer> [options]
+       orch operator snapshot <save|restore|inspect> [options] <file>
 
-  list-peers   Lists the Raft peers (servers), which one leads, and how each keeps up:
-               last contact with the leader, entries it trails by, healthy.
-  remove-peer  Removes a server from the Raft configuration.
+  raft list-peers    Lists the Raft peers (servers), which one leads, and how each
+                     keeps up: last contact with the leader, entries it trails by,
+                     healthy.
+  raft remove-peer   Removes a server from the Raft configuration.
+  snapshot save      Saves the servers' whole state to a file (backups).
+  snapshot restore   Replaces the servers' whole state with a saved file.
+  snapshot inspect   Shows what a saved snapshot file holds.
 
 Options:
   -json  Print the raw API JSON (list-peers)";
 
-/// Dispatches `orch operator raft <verb>`.
+/// Dispatches `orch operator raft|snapshot <verb>`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let words: Vec<&str> = args.iter().take(2).map(String::as_str).collect();
     let rest = args.get(2..).unwrap_or_default();
     match words.as_slice() {
         ["raft", "list-peers"] => raft_list_peers::run(rest),
         ["raft", "remove-peer"] => raft_remove_peer::run(rest),
-        [] | ["raft"] => print_usage(USAGE),
+        ["snapshot", "save"] => snapshot_save::run(rest),
+        ["snapshot", "restore"] => snapshot_restore::run(rest),
+        ["snapshot", "inspect"] => snapshot_inspect::run(rest),
+        [] | ["raft"] | ["snapshot"] => print_usage(USAGE),
         [first, ..] if is_help(first) || *first == "help" => print_usage(USAGE),
         _ => Err(format!(
-            "unknown command `orch operator {}`: only `operator raft list-peers` and `operator raft remove-peer` are supported\n\n{USAGE}",
+            "unknown command `orch operator {}`: the operator verbs are `raft list-peers`, `raft remove-peer` and `snapshot save|restore|inspect`\n\n{USAGE}",
             args.join(" ")
         )),
     }

@@ -103,6 +103,8 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
             Operator(Level::Read)
         }
         "/v1/operator/raft/peer" => Operator(Level::Write),
+        // Nomad requires a management token to save or restore snapshots.
+        "/v1/operator/snapshot" => Management,
         // Search answers from the namespaces the caller may list (nodes with `node` read).
         "/v1/search" | "/v1/search/fuzzy" => Namespace(&[ListJobs, ReadJob]),
         "/v1/event/stream" => Handler,
