@@ -6,11 +6,19 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Agent, orch_cli_token, orch_parse, start, temp_dir, three_servers, wait_for, wait_leader};
+use common::{
+    Agent, orch_cli_token, orch_parse, start, temp_dir, three_servers, wait_for, wait_leader,
+};
 use serde_json::{Value, json};
 
 /// One HTTP call with a token and a raw body; status, `X-Nomad-Index` and body bytes.
-fn call(agent: &Agent, method: &str, path: &str, token: &str, body: Vec<u8>) -> (u16, u64, Vec<u8>) {
+fn call(
+    agent: &Agent,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> (u16, u64, Vec<u8>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -37,7 +45,12 @@ fn call(agent: &Agent, method: &str, path: &str, token: &str, body: Vec<u8>) -> 
 
 fn json(agent: &Agent, path: &str, token: &str) -> Value {
     let (status, _, body) = call(agent, "GET", path, token, Vec::new());
-    assert_eq!(status, 200, "GET {path}: {}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        status,
+        200,
+        "GET {path}: {}",
+        String::from_utf8_lossy(&body)
+    );
     serde_json::from_slice(&body).unwrap()
 }
 
@@ -117,12 +130,26 @@ fn save_on_one_cluster_restore_on_a_fresh_three_server_cluster() {
     let src = start(&src_dir, &["-dev", "-config", &acl_config(&src_dir)]);
     wait_leader(&src);
     let root = bootstrap(&src);
-    put_json(&src, "/v1/acl/token", &root, json!({"Name": "ops", "Type": "management"}));
+    put_json(
+        &src,
+        "/v1/acl/token",
+        &root,
+        json!({"Name": "ops", "Type": "management"}),
+    );
     put_json(&src, "/v1/jobs", &root, sleep_job("sleeper"));
-    wait_for(Duration::from_secs(60), "the sleeper's allocation running", || {
-        let allocs = json(&src, "/v1/allocations", &root);
-        allocs.as_array().unwrap().iter().any(|a| a["ClientStatus"] == "running").then_some(())
-    });
+    wait_for(
+        Duration::from_secs(60),
+        "the sleeper's allocation running",
+        || {
+            let allocs = json(&src, "/v1/allocations", &root);
+            allocs
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["ClientStatus"] == "running")
+                .then_some(())
+        },
+    );
     let before = summary(&src, &root, false);
 
     // Save: management only; through the CLI, then inspect the file.
@@ -132,16 +159,41 @@ fn save_on_one_cluster_restore_on_a_fresh_three_server_cluster() {
     let file_s = file.to_str().unwrap();
     let out = orch_cli_token(&src, &root, &["operator", "snapshot", "save", file_s]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "save: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "save: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(stdout.trim(), format!("State file written to {file_s}"));
     let out = orch_cli_token(&src, &root, &["operator", "snapshot", "inspect", file_s]);
     let inspect = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "inspect: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "inspect: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let kv = common::cli_kv(&inspect);
-    let saved_index: u64 = kv.iter().find(|(k, _)| k == "Index").unwrap().1.parse().unwrap();
+    let saved_index: u64 = kv
+        .iter()
+        .find(|(k, _)| k == "Index")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
     assert!(saved_index > 0, "{inspect}");
-    assert!(inspect.contains(" Jobs  ") || inspect.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["Jobs", "1"]), "{inspect}");
-    assert!(inspect.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["ACLTokens", "2"]), "{inspect}");
+    assert!(
+        inspect.contains(" Jobs  ")
+            || inspect
+                .lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["Jobs", "1"]),
+        "{inspect}"
+    );
+    assert!(
+        inspect
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["ACLTokens", "2"]),
+        "{inspect}"
+    );
     drop(src);
 
     // The target: a fresh three-server cluster with ACLs on, its own bootstrap token.
@@ -149,11 +201,23 @@ fn save_on_one_cluster_restore_on_a_fresh_three_server_cluster() {
     let cfg = acl_config(&dir);
     let extra: &[&str] = &["-config", &cfg];
     let servers = three_servers(&dir, [extra, extra, extra]);
-    let leader = servers
-        .iter()
-        .find(|s| is_leader(s))
-        .unwrap_or(&servers[0]);
+    let leader = servers.iter().find(|s| is_leader(s)).unwrap_or(&servers[0]);
     let target_root = bootstrap(leader);
+
+    // A follower saves only when stale reads are allowed.
+    let follower = servers.iter().find(|s| !is_leader(s)).unwrap();
+    let (status, _, body) = call(
+        follower,
+        "GET",
+        "/v1/operator/snapshot",
+        &target_root,
+        Vec::new(),
+    );
+    assert_eq!(status, 500, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("stale"));
+    let path = "/v1/operator/snapshot?stale=true";
+    let (status, index, _) = call(follower, "GET", path, &target_root, Vec::new());
+    assert!(status == 200 && index > 0, "{status} {index}");
 
     // A corrupted archive is refused with 400 and changes nothing.
     let mut bytes = std::fs::read(&file).unwrap();
@@ -165,26 +229,54 @@ fn save_on_one_cluster_restore_on_a_fresh_three_server_cluster() {
     assert_eq!(status, 400, "{reason}");
     assert!(reason.contains("SHA-256"), "{reason}");
     assert_eq!(json(leader, "/v1/jobs", &target_root), json!([]));
-    assert_eq!(call(leader, "GET", "/v1/jobs", &target_root, Vec::new()).1, index_before);
-    let (status, _, body) = call(leader, "PUT", "/v1/operator/snapshot", &target_root, b"not a snapshot".to_vec());
+    assert_eq!(
+        call(leader, "GET", "/v1/jobs", &target_root, Vec::new()).1,
+        index_before
+    );
+    let (status, _, body) = call(
+        leader,
+        "PUT",
+        "/v1/operator/snapshot",
+        &target_root,
+        b"not a snapshot".to_vec(),
+    );
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
 
     // Restore through the CLI with the target's management token.
-    let out = orch_cli_token(leader, &target_root, &["operator", "snapshot", "restore", file_s]);
-    assert!(out.status.success(), "restore: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Snapshot Restored");
+    let out = orch_cli_token(
+        leader,
+        &target_root,
+        &["operator", "snapshot", "restore", file_s],
+    );
+    assert!(
+        out.status.success(),
+        "restore: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "Snapshot Restored"
+    );
 
     // Every server holds the restored state, with the source's tokens (the target's
     // bootstrap token is gone with the state it belonged to).
     for s in &servers {
-        let got = wait_for(Duration::from_secs(30), "the restored state on every server", || {
-            let (status, _, body) = call(s, "GET", "/v1/jobs?stale=true", &root, Vec::new());
-            (status == 200 && serde_json::from_slice::<Value>(&body).is_ok_and(|v| v != json!([])))
+        let got = wait_for(
+            Duration::from_secs(30),
+            "the restored state on every server",
+            || {
+                let (status, _, body) = call(s, "GET", "/v1/jobs?stale=true", &root, Vec::new());
+                (status == 200
+                    && serde_json::from_slice::<Value>(&body).is_ok_and(|v| v != json!([])))
                 .then(|| summary(s, &root, true))
-        });
+            },
+        );
         assert_eq!(got, before, "server {}", s.http);
         let (status, _, _) = call(s, "GET", "/v1/jobs?stale=true", &target_root, Vec::new());
-        assert_eq!(status, 403, "the target's own bootstrap token after the restore");
+        assert_eq!(
+            status, 403,
+            "the target's own bootstrap token after the restore"
+        );
     }
     // The cluster continues past every restored index: a new write gets a higher one.
     let (_, index_after, _) = call(leader, "GET", "/v1/jobs", &root, Vec::new());
@@ -196,4 +288,66 @@ fn save_on_one_cluster_restore_on_a_fresh_three_server_cluster() {
 fn is_leader(agent: &Agent) -> bool {
     let (_, v) = common::get(agent, "/v1/status/leader");
     v.as_str() == Some(agent.rpc.as_str())
+}
+
+/// An older state restored into the server it came from: later writes still get
+/// higher indexes than anything seen before, and the restore survives a restart.
+#[test]
+fn an_older_state_restored_in_place_keeps_indexes_monotonic_and_survives_a_restart() {
+    let dir = temp_dir("opsnap-inplace");
+    let data = dir.join("data");
+    let args = [
+        "-server",
+        "-bootstrap-expect",
+        "1",
+        "-data-dir",
+        data.to_str().unwrap(),
+    ];
+    let seen = {
+        let agent = start(&dir, &args);
+        wait_leader(&agent);
+        put_json(&agent, "/v1/jobs", "", sleep_job("one"));
+        let (status, _, saved) = call(&agent, "GET", "/v1/operator/snapshot", "", Vec::new());
+        assert_eq!(status, 200);
+        let two = put_json(&agent, "/v1/jobs", "", sleep_job("two"));
+        let seen = two["JobModifyIndex"].as_u64().unwrap();
+        let (status, _, body) = call(&agent, "PUT", "/v1/operator/snapshot", "", saved);
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let restored: Value = serde_json::from_slice(&body).unwrap();
+        assert!(
+            restored["Index"].as_u64().unwrap() > seen,
+            "{restored} after {seen}"
+        );
+        let ids = |a: &Agent| -> Vec<Value> {
+            json(a, "/v1/jobs", "")
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|j| j["ID"].clone())
+                .collect()
+        };
+        assert_eq!(ids(&agent), vec![json!("one")]);
+        let (_, index, _) = call(&agent, "GET", "/v1/jobs", "", Vec::new());
+        assert!(index > seen, "X-Nomad-Index {index} went back below {seen}");
+        seen
+    };
+    let agent = start(&dir, &args);
+    wait_leader(&agent);
+    let jobs = wait_for(
+        Duration::from_secs(30),
+        "the restored state after a restart",
+        || {
+            let (status, _, body) = call(&agent, "GET", "/v1/jobs", "", Vec::new());
+            let v: Value = serde_json::from_slice(&body).ok()?;
+            (status == 200 && v != json!([])).then_some(v)
+        },
+    );
+    let ids: Vec<&Value> = jobs.as_array().unwrap().iter().map(|j| &j["ID"]).collect();
+    assert_eq!(ids, vec![&json!("one")]);
+    let three = put_json(&agent, "/v1/jobs", "", sleep_job("three"));
+    assert!(
+        three["JobModifyIndex"].as_u64().unwrap() > seen,
+        "{three} after {seen}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -203,7 +203,10 @@ mod tests {
         bytes[0] = b'X';
         assert_eq!(decode(&bytes), Err(ArchiveError::BadMagic));
         // A gzipped tar (Nomad's snapshot) starts with 1f 8b.
-        assert_eq!(decode(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0]), Err(ArchiveError::BadMagic));
+        assert_eq!(
+            decode(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0]),
+            Err(ArchiveError::BadMagic)
+        );
         let mut bytes = sample();
         bytes[8] = 9;
         assert_eq!(decode(&bytes), Err(ArchiveError::Version(9)));

@@ -37,8 +37,8 @@
 //! - `testutil`: builders and assertions shared by the unit tests.
 
 mod acl;
-pub mod archive;
 mod allocs;
+pub mod archive;
 mod changes;
 mod command;
 mod commit;

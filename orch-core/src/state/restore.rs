@@ -69,7 +69,9 @@ impl StateStore {
         restored
             .table_indexes
             .insert(OFFSET_KEY.to_string(), latest - log_index);
-        restored.table_indexes.insert(RESTORED_KEY.to_string(), latest);
+        restored
+            .table_indexes
+            .insert(RESTORED_KEY.to_string(), latest);
         restored.latest_index = latest;
         *self = restored;
         let response = Response {

@@ -47,7 +47,7 @@ pub async fn save(State(api): Api, Query(raw): Params) -> Result<Response, ApiEr
             .leader_addr()
             .unwrap_or_else(|| "unknown (no leader elected)".into());
         return Err(internal(format!(
-                "this server is not the leader (leader's RPC address: {leader}); send the request to the leader's HTTP API (`orch server members`) or add ?stale=true (-stale) to save this server's possibly stale state"
+            "this server is not the leader (leader's RPC address: {leader}); send the request to the leader's HTTP API (`orch server members`) or add ?stale=true (-stale) to save this server's possibly stale state"
         )));
     }
     let state = api.state.clone();

@@ -37,7 +37,12 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     println!("Version      = {}", archive::ARCHIVE_VERSION);
     println!();
     let counts = archive::table_counts(&state);
-    let width = counts.iter().map(|(t, _)| t.len()).max().unwrap_or(4).max(4);
+    let width = counts
+        .iter()
+        .map(|(t, _)| t.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     println!(" {:<width$}  Count", "Type");
     println!(" {:<width$}  -----", "----");
     for (table, n) in counts {

@@ -60,8 +60,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 }
 
 fn save_to(client: &ApiClient, path: &str, tmp: &str) -> Result<(), String> {
-    let mut f =
-        std::fs::File::create(tmp).map_err(|e| format!("cannot create {tmp}: {e}"))?;
+    let mut f = std::fs::File::create(tmp).map_err(|e| format!("cannot create {tmp}: {e}"))?;
     client.stream(path, &mut f)?;
     f.flush()
         .and_then(|()| f.sync_all())
