@@ -351,3 +351,81 @@ fn an_older_state_restored_in_place_keeps_indexes_monotonic_and_survives_a_resta
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A saved state with a pending evaluation whose indexes are below the cluster's
+/// current index: after the restore the leader still schedules it (it rebuilds its
+/// queues from the restored state) and the dev client, unknown to the restored state,
+/// registers again and runs the allocation.
+#[test]
+fn a_restored_pending_evaluation_is_scheduled_and_runs_on_the_client() {
+    use orch_core::model::Evaluation;
+    use orch_core::state::{Command, JobRegister, StateStore, archive};
+
+    let hcl = r#"job "restored" {
+  datacenters = ["dc1"]
+  type = "batch"
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args = ["-c", "sleep 300"]
+      }
+      resources {
+        cpu = 50
+        memory = 32
+      }
+    }
+  }
+}"#;
+    let job = orch_core::jobspec::parse_jobspec("restored.hcl", hcl, &Default::default()).unwrap();
+    let now = 1_700_000_000_000_000_000;
+    let eval = Evaluation {
+        id: "6f1c1b8e-0c7a-4c55-9d3b-1e7a2b9c4d01".into(),
+        namespace: "default".into(),
+        job_id: "restored".into(),
+        eval_type: "batch".into(),
+        priority: 50,
+        triggered_by: "job-register".into(),
+        status: "pending".into(),
+        create_time: now,
+        modify_time: now,
+        ..Evaluation::default()
+    };
+    let mut saved = StateStore::new();
+    let register = JobRegister {
+        job,
+        eval: Some(eval),
+        enforce_index: None,
+        preserve_counts: false,
+        now,
+    };
+    saved.apply(2, Command::JobRegister(register)).unwrap();
+    let archive = archive::encode(saved.latest_index(), 1, &saved.snapshot().unwrap());
+
+    let dir = temp_dir("opsnap-evals");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    // Past the saved indexes, so only a rebuild from the whole state finds the eval.
+    put_json(&agent, "/v1/jobs", "", sleep_job("bump"));
+    wait_for(Duration::from_secs(60), "the bump job's allocation", || {
+        let (_, index, _) = call(&agent, "GET", "/v1/allocations", "", Vec::new());
+        (index > 5).then_some(())
+    });
+    let (status, _, body) = call(&agent, "PUT", "/v1/operator/snapshot", "", archive);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    wait_for(
+        Duration::from_secs(90),
+        "the restored job's allocation running",
+        || {
+            let allocs = json(&agent, "/v1/job/restored/allocations", "");
+            allocs
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["ClientStatus"] == "running")
+                .then_some(())
+        },
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -157,6 +157,8 @@ impl Leader {
         let mut node_seen: BTreeMap<String, u64> = BTreeMap::new();
         let mut last_index = 0u64;
         let mut was_leader = false;
+        // The last operator restore the queues were built from (`restored_at`).
+        let mut restore_seen = 0u64;
         loop {
             if !self.replicator.is_leader() {
                 if was_leader {
@@ -171,14 +173,18 @@ impl Leader {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             }
+            let restored = self.state.read().restored_at();
             if !was_leader {
                 // Gained leadership: rebuild the queues from the whole state.
                 self.broker.lock().await.set_enabled(true);
                 last_index = 0;
                 was_leader = true;
-            } else if self.state.read().restored_at() > last_index {
+                restore_seen = restored;
+            } else if restored != restore_seen {
                 // An operator restore replaced the state (its objects keep their older
-                // indexes): rebuild the queues from it, as on a leadership change.
+                // indexes, which `last_index` may already be past): rebuild the queues
+                // from it, as on a leadership change.
+                restore_seen = restored;
                 self.reset_queues().await;
                 known.clear();
                 node_seen.clear();
