@@ -181,19 +181,9 @@ fn save_on_one_cluster_restore_on_a_fresh_three_server_cluster() {
         .parse()
         .unwrap();
     assert!(saved_index > 0, "{inspect}");
-    assert!(
-        inspect.contains(" Jobs  ")
-            || inspect
-                .lines()
-                .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["Jobs", "1"]),
-        "{inspect}"
-    );
-    assert!(
-        inspect
-            .lines()
-            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["ACLTokens", "2"]),
-        "{inspect}"
-    );
+    let row = |table: &str, n: &str| inspect.lines().any(|l| l.split_whitespace().eq([table, n]));
+    assert!(row("Jobs", "1") && row("Allocations", "1"), "{inspect}");
+    assert!(row("ACLTokens", "2"), "{inspect}");
     drop(src);
 
     // The target: a fresh three-server cluster with ACLs on, its own bootstrap token.
