@@ -39,6 +39,7 @@
 
 mod acl;
 mod allocs;
+pub mod archive;
 mod changes;
 mod command;
 mod commit;
@@ -51,6 +52,7 @@ mod jobs;
 mod namespaces;
 mod node_table;
 mod nodes;
+mod restore;
 mod scaling;
 mod sched_config;
 mod services;
@@ -80,6 +82,7 @@ pub use jobs::spec_changed;
 pub use namespaces::{NamespaceDelete, NamespaceUpsert, QuotaDelete, QuotaUpsert, ns_table};
 pub use node_table::{Compact, Dense, FULLNESS_BUCKETS, LiveAlloc, NO_CLASS, NodeTable, fullness};
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
+pub use restore::SnapshotRestore;
 pub use sched_config::{SCHEDULER_CONFIG_TABLE, SchedulerConfigSet};
 pub use snapshot::SNAPSHOT_FORMAT;
 
@@ -215,6 +218,10 @@ impl StateStore {
             };
             return (Err(stale), ChangedKeys::default());
         }
+        let cmd = match cmd {
+            Command::SnapshotRestore(c) => return self.snapshot_restore(index, c),
+            other => other,
+        };
         match self.change_set(index, cmd) {
             Ok((changes, mut response)) => {
                 let changed = self.commit(index, changes);
@@ -264,6 +271,12 @@ impl StateStore {
             Command::CsiVolumeDeregister(c) => self.csi_volume_deregister(c)?,
             Command::CsiNodePlugins(c) => self.csi_node_plugins_update(c)?,
             Command::SchedulerConfigSet(c) => self.scheduler_config_set(c)?,
+            // Replaces the store instead of changing it: handled by `apply_batched`.
+            Command::SnapshotRestore(_) => {
+                return Err(StateError::Invalid(
+                    "a snapshot restore replaces the whole state and has no change set".into(),
+                ));
+            }
         };
         Ok((changes, response))
     }

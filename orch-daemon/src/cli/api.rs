@@ -328,6 +328,33 @@ impl ApiClient {
             .map(|(v, _)| v)
     }
 
+    /// `PUT path` with raw bytes (`operator snapshot restore`); returns the JSON reply.
+    pub fn put_bytes(&self, path: &str, body: Vec<u8>) -> Result<Value, ApiFailure> {
+        let req = self
+            .with_token(self.http.put(self.url(path)))
+            .header("content-type", "application/octet-stream")
+            .body(body);
+        self.rt.block_on(async {
+            let resp = req.send().await.map_err(|e| self.unreachable(&e))?;
+            let status = resp.status();
+            let text = resp.text().await.map_err(|e| ApiFailure {
+                status: status.as_u16(),
+                message: format!("reading the reply of PUT {path} failed: {e}; retry"),
+            })?;
+            if !status.is_success() {
+                return Err(ApiFailure {
+                    status: status.as_u16(),
+                    message: format!(
+                        "Unexpected response code: {} ({})",
+                        status.as_u16(),
+                        text.trim()
+                    ),
+                });
+            }
+            Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+        })
+    }
+
     /// `DELETE path`.
     pub fn delete(&self, path: &str) -> Result<Value, ApiFailure> {
         self.call(reqwest::Method::DELETE, path, None)

@@ -49,7 +49,8 @@ Commands:
                    restart, dispatch, periodic
     namespace      apply, list, status, inspect, delete
     node           status, drain, eligibility, meta read, meta apply
-    operator       raft list-peers, raft remove-peer
+    operator       raft list-peers, raft remove-peer, scheduler get-config|set-config,
+                   snapshot save|restore|inspect
     plugin status  Display CSI plugins and their health
     quota          apply, list, status, inspect, delete, init
     scaling        policy list, policy info: scaling policies and autoscaler status

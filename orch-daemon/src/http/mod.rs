@@ -37,6 +37,7 @@
 //! - [`operator`]: the Raft configuration, autopilot health, peer removal, `force-leave`.
 //! - [`scheduler_config`]: the replicated scheduler configuration and the
 //!   `RejectJobRegistration` check.
+//! - [`operator_snapshot`]: `/v1/operator/snapshot`, saving and restoring the whole state.
 //! - [`metrics`]: `/v1/metrics`, JSON or Prometheus text.
 //! - [`metrics_scaling`]: the blocked/unplaced and autoscaler gauges of `/v1/metrics`.
 //! - [`system`]: `/v1/system/gc` and `/v1/system/reconcile/summaries`.
@@ -71,6 +72,7 @@ pub mod migrate;
 pub mod namespaces;
 pub mod nodes;
 pub mod operator;
+pub mod operator_snapshot;
 pub mod plan;
 pub mod query;
 pub mod quotas;
@@ -426,6 +428,10 @@ fn cluster_routes() -> Router<Arc<ApiState>> {
         .route(
             "/v1/operator/autopilot/health",
             get(operator::autopilot_health),
+        )
+        .route(
+            "/v1/operator/snapshot",
+            get(operator_snapshot::save).put(operator_snapshot::restore),
         )
         .route(
             "/v1/operator/raft/peer",

@@ -39,6 +39,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
+pub use batcher::MAX_ENTRY_BYTES;
 pub use command_batch::CommandBatch;
 pub use error::RaftError;
 pub use health::MAX_TRAILING_ENTRIES;

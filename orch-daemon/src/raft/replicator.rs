@@ -142,6 +142,12 @@ impl Replicator for RaftReplicator {
             .clone()
     }
 
+    fn last_applied_term(&self) -> u64 {
+        let rx = self.raft.metrics();
+        let metrics = rx.borrow();
+        metrics.last_applied.map_or(0, |l| l.leader_id.term)
+    }
+
     fn is_leader(&self) -> bool {
         // Borrowed, not cloned: this runs on every write and metrics carry the membership.
         let rx = self.raft.metrics();

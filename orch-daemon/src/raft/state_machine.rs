@@ -218,7 +218,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                             AnyError::error(e.to_string()),
                         ))
                     })?;
-                    if index <= self.state.latest_index() {
+                    let applied = {
+                        let s = self.state.read();
+                        s.state_index(index) <= s.latest_index()
+                    };
+                    if applied {
                         ApplyResults(vec![ApplyResult::default(); cmds.len()])
                     } else {
                         ApplyResults(

@@ -152,6 +152,8 @@ fn event_type(cmd: &Command) -> &'static str {
         | Command::CsiNodePlugins(_) => "",
         // The scheduler configuration is read with GET, not streamed.
         Command::SchedulerConfigSet(_) => "",
+        // Nomad publishes no events for a snapshot restore either.
+        Command::SnapshotRestore(_) => "",
     }
 }
 

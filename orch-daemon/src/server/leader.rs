@@ -159,6 +159,8 @@ impl Leader {
         let mut node_seen: BTreeMap<String, u64> = BTreeMap::new();
         let mut last_index = 0u64;
         let mut was_leader = false;
+        // The last operator restore the queues were built from (`restored_at`).
+        let mut restore_seen = 0u64;
         loop {
             if !self.replicator.is_leader() {
                 if was_leader {
@@ -173,11 +175,22 @@ impl Leader {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             }
+            let restored = self.state.read().restored_at();
             if !was_leader {
                 // Gained leadership: rebuild the queues from the whole state.
                 self.broker.lock().await.set_enabled(true);
                 last_index = 0;
                 was_leader = true;
+                restore_seen = restored;
+            } else if restored != restore_seen {
+                // An operator restore replaced the state (its objects keep their older
+                // indexes, which `last_index` may already be past): rebuild the queues
+                // from it, as on a leadership change.
+                restore_seen = restored;
+                self.reset_queues().await;
+                known.clear();
+                node_seen.clear();
+                last_index = 0;
             }
             let (pending, blocked, changed_classes, quota_freed, index) = {
                 let s = self.state.read();
@@ -265,6 +278,16 @@ impl Leader {
         }
     }
 
+    /// Empties the broker and the blocked tracker, for the feeder to refill them from
+    /// the whole (restored) state.
+    async fn reset_queues(&self) {
+        let mut broker = self.broker.lock().await;
+        broker.set_enabled(false);
+        broker.set_enabled(true);
+        drop(broker);
+        self.blocked.lock().await.flush();
+    }
+
     /// Records a client heartbeat; returns the TTL the client must heartbeat within.
     ///
     /// As Nomad does, the TTL is `max(min_heartbeat_ttl, nodes / max_heartbeats_per_second)`
@@ -291,10 +314,14 @@ impl Leader {
     /// every ready node a full TTL, as Nomad does on leadership change.
     async fn heartbeat_reaper(self: Arc<Self>) {
         let mut was_leader = false;
+        let mut restore_seen = self.state.read().restored_at();
         loop {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let leading = self.replicator.is_leader();
-            if leading && !was_leader {
+            // After an operator restore, the restored nodes get a full TTL too.
+            let restored = self.state.read().restored_at();
+            if leading && (!was_leader || restored != restore_seen) {
+                restore_seen = restored;
                 let ready: Vec<String> = {
                     let s = self.state.read();
                     s.nodes()

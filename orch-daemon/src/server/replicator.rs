@@ -51,6 +51,12 @@ pub trait Replicator: Send + Sync + 'static {
     fn health(&self) -> RaftHealth {
         RaftHealth::alone()
     }
+
+    /// The Raft term of the last applied entry, recorded in operator snapshots (0 for
+    /// a replicator without Raft).
+    fn last_applied_term(&self) -> u64 {
+        0
+    }
 }
 
 /// Replication health as one server sees it, refreshed about once a second: what
@@ -176,7 +182,12 @@ impl Replicator for LocalReplicator {
     fn propose(&self, cmd: Command) -> ProposeFuture<'_> {
         let result = {
             let _serial = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-            let index = self.state.latest_index() + 1;
+            // The log index whose state index follows the latest (restores add an
+            // offset, `orch_core::state::restore`).
+            let index = {
+                let s = self.state.read();
+                (s.latest_index() + 1).saturating_sub(s.state_index(0))
+            };
             self.state.apply(index, cmd).map_err(ReplicateError::from)
         };
         Box::pin(async move { result })

@@ -44,27 +44,43 @@ impl StateHandle {
         self.store.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Applies a committed log entry. Only replicators call this.
+    /// Applies a committed log entry (at the state index of log index `index`). Only
+    /// replicators call this.
     pub fn apply(&self, index: u64, cmd: Command) -> Result<Response, StateError> {
         self.apply_batch(index, vec![cmd])
             .pop()
             .unwrap_or_else(|| Err(StateError::Invalid("an empty batch".into())))
     }
 
-    /// Applies a committed log entry carrying several commands, in order, all at
-    /// `index` (see [`StateStore::apply_batched`]); one result per command. An entry at
-    /// or below the latest index is refused whole.
-    pub fn apply_batch(&self, index: u64, cmds: Vec<Command>) -> Vec<Result<Response, StateError>> {
+    /// Applies a committed log entry carrying several commands, in order, all at the
+    /// state index of `log_index` (see [`StateStore::state_index`] and
+    /// [`StateStore::apply_batched`]); one result per command. An entry at or below the
+    /// latest index is refused whole.
+    pub fn apply_batch(
+        &self,
+        log_index: u64,
+        cmds: Vec<Command>,
+    ) -> Vec<Result<Response, StateError>> {
+        let mut index = 0;
         let mut results = Vec::with_capacity(cmds.len());
         let mut published = Vec::new();
         {
             let mut store = self.store.write().unwrap_or_else(|e| e.into_inner());
             let latest = store.latest_index();
-            if index <= latest {
-                let stale = || Err(StateError::StaleIndex { index, latest });
+            let first = store.state_index(log_index);
+            if first <= latest {
+                let stale = || {
+                    Err(StateError::StaleIndex {
+                        index: first,
+                        latest,
+                    })
+                };
                 return cmds.iter().map(|_| stale()).collect();
             }
             for cmd in cmds {
+                // A restore earlier in this entry moves the offset: later commands of
+                // the entry apply at the restored index (`orch_core::state::restore`).
+                index = store.state_index(log_index).max(index);
                 let before = events::Before::capture(&store, &cmd);
                 let (result, changed) = store.apply_batched(index, cmd);
                 if result.is_ok() {

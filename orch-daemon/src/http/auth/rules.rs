@@ -105,6 +105,8 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         "/v1/operator/raft/peer" => Operator(Level::Write),
         "/v1/operator/scheduler/configuration" if get => Operator(Level::Read),
         "/v1/operator/scheduler/configuration" => Operator(Level::Write),
+        // Nomad requires a management token to save or restore snapshots.
+        "/v1/operator/snapshot" => Management,
         // Search answers from the namespaces the caller may list (nodes with `node` read).
         "/v1/search" | "/v1/search/fuzzy" => Namespace(&[ListJobs, ReadJob]),
         "/v1/event/stream" => Handler,
