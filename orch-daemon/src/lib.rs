@@ -9,6 +9,7 @@
 //! - [`server`]: the state handle, the replicator interface and the leader's loops.
 //! - [`client`]: the client agent: fingerprinting, allocations, tasks through drivers.
 //! - [`clock`]: the wall clock and fresh IDs, for every layer.
+//! - [`log_monitor`]: the agent's log lines for `/v1/agent/monitor`, for every layer.
 
 pub mod agent;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod client;
 pub mod clock;
 pub mod csi;
 pub mod http;
+pub mod log_monitor;
 pub mod raft;
 pub mod server;
 pub mod tls;

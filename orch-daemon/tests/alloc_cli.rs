@@ -106,8 +106,15 @@ fn alloc_verbs_restart_signal_inspect_and_stop_a_running_allocation() {
     wait_for(Duration::from_secs(60), "the restarted task", || {
         (alloc_file(&agent, &alloc, "alloc/starts").lines().count() == 2).then_some(())
     });
-    let (_, a) = get(&agent, &format!("/v1/allocation/{alloc}"));
-    assert_eq!(a["ClientStatus"], "running", "{a}");
+    // The servers learn the restart with the client's next update.
+    let a = wait_for(
+        Duration::from_secs(60),
+        "the allocation running again",
+        || {
+            let (_, a) = get(&agent, &format!("/v1/allocation/{alloc}"));
+            (a["ClientStatus"] == "running" && a["TaskStates"]["t"]["Restarts"] == 1).then_some(a)
+        },
+    );
     let events: Vec<String> = a["TaskStates"]["t"]["Events"]
         .as_array()
         .into_iter()

@@ -149,19 +149,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 fn init_logging(log_level: &str) -> Result<(), String> {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::prelude::*;
-    let level = match log_level.to_ascii_lowercase().as_str() {
-        "trace" => LevelFilter::TRACE,
-        "debug" => LevelFilter::DEBUG,
-        "info" => LevelFilter::INFO,
-        "warn" => LevelFilter::WARN,
-        "err" | "error" => LevelFilter::ERROR,
-        "off" => LevelFilter::OFF,
-        other => {
-            return Err(format!(
-                "log_level {other:?} is not a log level: use trace, debug, info, warn, error or off"
-            ));
-        }
-    };
+    let level = crate::log_monitor::parse_level(log_level).ok_or_else(|| {
+        format!(
+            "log_level {log_level:?} is not a log level: use trace, debug, info, warn, error or off"
+        )
+    })?;
     let openraft = if level >= LevelFilter::DEBUG {
         level
     } else {
@@ -176,6 +168,7 @@ fn init_logging(log_level: &str) -> Result<(), String> {
     // A second agent in one process (tests) keeps the first subscriber.
     let _ = tracing_subscriber::registry()
         .with(fmt.with_filter(filter))
+        .with(crate::log_monitor::layer())
         .try_init();
     Ok(())
 }
@@ -486,7 +479,13 @@ async fn start_server(
     let leader_config = leader_config(config)?;
     let leader = Leader::new(state.clone(), Arc::clone(&replicator), leader_config);
     leader.start().await;
-    node.set_http_addr(advertised_http(http_addr, node.advertise_addr()));
+    node.set_identity(crate::server::PeerAgent {
+        http_addr: advertised_http(http_addr, node.advertise_addr()),
+        name: config.name.clone(),
+        region: config.region.clone(),
+        datacenter: config.datacenter.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    });
     Ok(ServerParts {
         node,
         state,

@@ -19,6 +19,7 @@ mod eval;
 pub mod flags;
 mod job;
 mod monitor;
+mod monitor_logs;
 mod namespace;
 mod node;
 mod operator;
@@ -42,13 +43,14 @@ Commands:
     acl            bootstrap; policy, token, role: apply/create, list, info, update, delete
     agent          Run a server (-dev for a single-node server on 127.0.0.1:4646)
     alloc          status, logs, fs, checks, restart, signal, stop
-    deployment     list, status, promote, fail, pause, resume
-    eval           list, status: evaluations
+    deployment     list, status, promote, fail, pause, resume, unblock
+    eval           list, status, delete: evaluations
     job            run, status, stop, start, plan, inspect, history, revert, scale,
                    scaling-events, validate, allocs, deployments, eval, promote,
                    restart, dispatch, periodic
+    monitor        Stream an agent's log lines (-log-level debug)
     namespace      apply, list, status, inspect, delete
-    node           status, drain, eligibility, meta read, meta apply
+    node           status, drain, eligibility, config, meta read, meta apply
     operator       raft list-peers, raft remove-peer, scheduler get-config|set-config,
                    snapshot save|restore|inspect
     plugin status  Display CSI plugins and their health
@@ -113,6 +115,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("operator") => operator::run(rest),
         Some("tls") => tls::run(rest),
         Some("status") => status::run(rest),
+        Some("monitor") => monitor_logs::run(rest),
         Some("system") => system::run(rest),
         Some("version") | Some("-version") | Some("--version") => {
             println!("orch v{}", env!("CARGO_PKG_VERSION"));
@@ -194,7 +197,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
             "job" | "node" | "eval" | "alloc" | "server" | "deployment" | "service" | "namespace"
             | "quota" | "volume" | "plugin" | "system",
         ) => 2,
-        Some("status") => 1,
+        Some("status" | "monitor") => 1,
         _ => 1,
     };
     let split = rest

@@ -15,3 +15,16 @@ pub fn print_json(v: &serde_json::Value) -> Result<ExitCode, String> {
         _ => Ok(ExitCode::SUCCESS),
     }
 }
+
+/// Prints `question` and reads the answer from stdin: `true` for y or yes (Nomad's
+/// confirmation prompts; verbs skip them under `-yes`).
+pub fn confirm(question: &str) -> Result<bool, String> {
+    use std::io::BufRead;
+    println!("{question} [y/N]");
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| format!("reading the answer: {e}"))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}

@@ -230,6 +230,17 @@ impl Client {
         }
     }
 
+    /// The servers this client calls (`host:port`).
+    pub fn servers(&self) -> Vec<String> {
+        self.conn.servers()
+    }
+
+    /// Replaces the servers this client calls (`node config -update-servers`); until
+    /// the agent restarts, when `client.servers` applies again.
+    pub fn set_servers(&self, addrs: &[String]) -> Result<(), String> {
+        self.conn.set_servers(addrs).map_err(|e| e.to_string())
+    }
+
     /// The node's metadata: as registered, the dynamic keys, and the configuration's.
     pub fn node_meta(
         &self,

@@ -29,9 +29,28 @@ pub enum ConnError {
     },
 }
 
+/// The servers of a [`ServerConn`]: as configured and as called.
+struct Servers {
+    addrs: Vec<String>,
+    urls: Vec<String>,
+}
+
+impl Servers {
+    fn new(addrs: &[String], link: &crate::tls::Link) -> Servers {
+        Servers {
+            addrs: addrs.to_vec(),
+            urls: addrs.iter().map(|s| link.url(s, "")).collect(),
+        }
+    }
+}
+
 /// Talks to the servers' client endpoints (on their HTTP or RPC port).
 pub struct ServerConn {
-    servers: Vec<String>,
+    /// The servers as configured (`host:port`) and as called (URLs); replaced by
+    /// `node config -update-servers`.
+    servers: std::sync::RwLock<Servers>,
+    /// Builds the URLs of replaced servers (its scheme wins).
+    link: crate::tls::Link,
     /// The node's secret: every call carries it as its token, so servers know the call
     /// comes from this node (and, with ACLs on, refuse one that does not).
     secret: String,
@@ -56,14 +75,36 @@ impl ServerConn {
                 "no servers configured: set client.servers or -servers".into(),
             ));
         }
-        let servers = servers.iter().map(|s| link.url(s, "")).collect();
         Ok(ServerConn {
-            servers,
+            servers: std::sync::RwLock::new(Servers::new(servers, &link)),
+            http: link.client().clone(),
+            link,
             secret: secret.to_string(),
             node_id: node_id.to_string(),
             current: AtomicUsize::new(0),
-            http: link.client().clone(),
         })
+    }
+
+    /// The servers this client calls, as configured (`host:port`).
+    pub fn servers(&self) -> Vec<String> {
+        self.servers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .addrs
+            .clone()
+    }
+
+    /// Replaces the servers this client calls (Nomad's `PUT /v1/agent/servers`); an
+    /// empty list is refused, the old one kept.
+    pub fn set_servers(&self, addrs: &[String]) -> Result<(), ConnError> {
+        if addrs.is_empty() {
+            return Err(ConnError::Unreachable(
+                "no servers given: name at least one server address".into(),
+            ));
+        }
+        *self.servers.write().unwrap_or_else(|e| e.into_inner()) = Servers::new(addrs, &self.link);
+        self.current.store(0, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Sends one request, trying every server once on connection failures. Returns the
@@ -76,9 +117,15 @@ impl ServerConn {
         timeout: Duration,
     ) -> Result<(Value, u64), ConnError> {
         let mut last = String::new();
-        for attempt in 0..self.servers.len() {
-            let i = (self.current.load(Ordering::Relaxed) + attempt) % self.servers.len();
-            let url = format!("{}{path}", self.servers[i]);
+        let urls = self
+            .servers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .urls
+            .clone();
+        for attempt in 0..urls.len() {
+            let i = (self.current.load(Ordering::Relaxed) + attempt) % urls.len();
+            let url = format!("{}{path}", urls[i]);
             let mut req = self
                 .http
                 .request(method.clone(), &url)
@@ -106,7 +153,7 @@ impl ServerConn {
             if status == reqwest::StatusCode::NOT_FOUND && text.contains("node not found") {
                 return Err(ConnError::UnknownNode);
             }
-            if status.is_server_error() && attempt + 1 < self.servers.len() {
+            if status.is_server_error() && attempt + 1 < urls.len() {
                 // A server without a leader (mid-election): another may do better.
                 last = format!("{url}: {status} {text}");
                 continue;
@@ -270,15 +317,8 @@ impl ServerConn {
         max_bytes: u64,
     ) -> Result<(), String> {
         use tokio::io::AsyncWriteExt;
-        let https = self
-            .servers
-            .first()
-            .is_some_and(|s| s.starts_with("https://"));
-        let host = addr
-            .strip_prefix("https://")
-            .or_else(|| addr.strip_prefix("http://"))
-            .unwrap_or(addr);
-        let url = format!("{}://{host}{path}", if https { "https" } else { "http" });
+        // The servers' link: TLS to other clients exactly when to the servers.
+        let url = self.link.url(addr, path);
         let mut resp = self
             .http
             .get(&url)

@@ -241,6 +241,10 @@ async fn authorize(State(api): Api, Query(raw): Params) -> Result<Response, ApiE
         q.authz.node_read()
     } else if cap == super::client_acl::NODE_WRITE {
         q.authz.node_write()
+    } else if cap == super::client_acl::AGENT_READ {
+        q.authz.agent_level().allows_read()
+    } else if cap == super::client_acl::AGENT_WRITE {
+        q.authz.agent_level().allows_write()
     } else {
         let cap = orch_core::acl::NsCap::from_name(&cap)
             .ok_or_else(|| ApiError::bad_request(format!("cap: unknown capability {cap:?}")))?;

@@ -1,6 +1,7 @@
 //! `/v1/agent/self`, `/v1/agent/members` and `/v1/agent/health`: this agent, as Nomad's
 //! CLI and python-nomad read it.
 
+use crate::server::PeerAgent;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -19,16 +20,50 @@ fn member(api: &ApiState) -> Value {
         Some(addr) => split_addr(&addr),
         None => split_addr(&a.http_addr),
     };
+    let name = format!("{}.{}", a.name, a.region);
+    member_json(
+        &name,
+        (&host, port),
+        (&a.region, &a.datacenter),
+        &a.version,
+        "alive",
+    )
+}
+
+/// Another server as `/v1/agent/members` lists it: what it said about itself, or, when
+/// it did not answer, its Raft address with status `failed`.
+fn peer_member(m: &crate::server::Member, agent: Option<&PeerAgent>, region: &str) -> Value {
+    let (host, port) = split_addr(&m.addr);
+    match agent {
+        Some(p) => member_json(
+            &format!("{}.{}", p.name, p.region),
+            (&host, port),
+            (&p.region, &p.datacenter),
+            &p.version,
+            "alive",
+        ),
+        None => member_json(&m.addr, (&host, port), (region, ""), "", "failed"),
+    }
+}
+
+/// Nomad's member shape (serf's, with Nomad's tags).
+fn member_json(
+    name: &str,
+    (host, port): (&str, u16),
+    (region, dc): (&str, &str),
+    build: &str,
+    status: &str,
+) -> Value {
     json!({
-        "Name": format!("{}.{}", a.name, a.region),
+        "Name": name,
         "Addr": host,
         "Port": port,
         "Tags": {
-            "role": "nomad", "region": a.region, "dc": a.datacenter,
-            "build": a.version, "vsn": "1", "mvn": "1", "raft_vsn": "3",
+            "role": "nomad", "region": region, "dc": dc,
+            "build": build, "vsn": "1", "mvn": "1", "raft_vsn": "3",
             "port": port.to_string(), "rpc_addr": host,
         },
-        "Status": "alive",
+        "Status": status,
         "ProtocolMin": 1, "ProtocolMax": 5, "ProtocolCur": 2,
         "DelegateMin": 2, "DelegateMax": 5, "DelegateCur": 4,
     })
@@ -83,12 +118,17 @@ pub async fn agent_self(State(api): Api) -> Response {
     api.reply(latest.max(1), &body)
 }
 
-/// `GET /v1/agent/members`: the server members (only this agent is known here).
+/// `GET /v1/agent/members`: every server of the Raft configuration, this one first;
+/// each other server is asked who it is (a server that does not answer is `failed`).
 pub async fn members(State(api): Api) -> Response {
     let a = &api.agent;
+    let mut members = vec![member(&api)];
+    for (m, agent) in api.replicator.peer_agents().await {
+        members.push(peer_member(&m, agent.as_ref(), &a.region));
+    }
     let body = json!({
         "ServerName": a.name, "ServerRegion": a.region, "ServerDC": a.datacenter,
-        "Members": [member(&api)],
+        "Members": members,
     });
     api.reply(api.state.latest_index().max(1), &body)
 }

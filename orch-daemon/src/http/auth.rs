@@ -172,6 +172,11 @@ impl Authz {
         self.level(Acl::node).allows_write()
     }
 
+    /// The caller's level on the `agent` rules (a client's server list).
+    pub fn agent_level(&self) -> orch_core::acl::Level {
+        self.level(Acl::agent)
+    }
+
     /// Whether this caller holds a management token (or ACLs are disabled).
     pub fn is_management(&self) -> bool {
         match &*self.caller {

@@ -211,12 +211,14 @@ impl ClientAcl {
         self.check_node(req, NODE_READ).await
     }
 
-    /// Whether the caller of `req` may read (`NODE_READ`) or write (`NODE_WRITE`) node
-    /// data.
+    /// Whether the caller of `req` holds `cap`: node data read or written
+    /// (`NODE_READ`, `NODE_WRITE`) or the agent's settings (`AGENT_READ`, `AGENT_WRITE`).
     pub async fn check_node(&self, req: &Caller, cap: &'static str) -> Result<(), ApiError> {
         let allowed = match self {
             ClientAcl::Off => true,
             ClientAcl::Local(_) if cap == NODE_WRITE => req.authz.node_write(),
+            ClientAcl::Local(_) if cap == AGENT_READ => req.authz.agent_level().allows_read(),
+            ClientAcl::Local(_) if cap == AGENT_WRITE => req.authz.agent_level().allows_write(),
             ClientAcl::Local(_) => req.authz.node_read(),
             ClientAcl::Remote(remote) => remote.allows(req.secret.as_deref(), "", cap).await?,
         };
@@ -359,3 +361,7 @@ fn local_node_claim(
 pub const NODE_READ: &str = "node-read";
 /// The `cap` of an authorize call that asks for `node` write.
 pub const NODE_WRITE: &str = "node-write";
+/// The `cap` of an authorize call that asks for `agent` read.
+pub const AGENT_READ: &str = "agent-read";
+/// The `cap` of an authorize call that asks for `agent` write.
+pub const AGENT_WRITE: &str = "agent-write";

@@ -43,6 +43,7 @@ pub fn client_router(ch: ClientHttp) -> Router {
     Router::new()
         .merge(super::client_csi::routes())
         .merge(super::client_meta::routes())
+        .merge(super::client_servers::routes())
         .route("/v1/client/fs/logs/{alloc}", get(logs))
         .route("/v1/client/fs/ls/{alloc}", get(ls))
         .route("/v1/client/fs/stat/{alloc}", get(stat))

@@ -175,6 +175,22 @@ pub async fn fail(
     update_reply(&api, cmd, target).await
 }
 
+/// `POST /v1/deployment/unblock/:id`: Nomad unblocks a multiregion deployment that
+/// waits for its peer regions. orch runs one region, so no deployment is ever blocked:
+/// an active one is refused with the reason, an unknown or terminal one as Nomad does.
+pub async fn unblock(
+    State(api): Api,
+    Path(id): Path<String>,
+    authz: Authz,
+) -> Result<Response, ApiError> {
+    let s = api.state.read();
+    let d = active(&s, &id, "unblock", &authz)?;
+    Err(ApiError::bad_request(format!(
+        "deployment {} is not blocked (status {:?}): only a multiregion deployment waiting for its peer regions can be unblocked, and orch runs a single region",
+        d.id, d.status
+    )))
+}
+
 /// `POST /v1/deployment/pause/:id`: `{"Pause": bool}`; resuming creates an evaluation.
 pub async fn pause(
     State(api): Api,

@@ -76,3 +76,67 @@ pub async fn allocations(
     };
     Ok(api.reply(index, &body))
 }
+
+/// The most evaluations one delete request may name (Nomad's limit).
+pub const MAX_DELETE_EVALS: usize = 7281;
+
+/// `DELETE /v1/evaluations` `{"EvalIDs": [..]}` or `{"Filter": ".."}`: removes
+/// evaluations (never their allocations) while the eval broker is paused, as Nomad's
+/// `eval delete` for clearing a backlog. Replies `{"Count": n}`.
+pub async fn delete(
+    State(api): Api,
+    Query(raw): Params,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let body = super::query::json_body(&body)?;
+    let ids = super::query::field::<Vec<String>>(&body, "EvalIDs")?.unwrap_or_default();
+    let filter = super::query::field::<String>(&body, "Filter")?.unwrap_or_default();
+    if !ids.is_empty() && !filter.is_empty() {
+        return Err(ApiError::bad_request(
+            "EvalIDs and Filter cannot be used together",
+        ));
+    }
+    if ids.is_empty() && filter.is_empty() {
+        return Err(ApiError::bad_request(
+            "EvalIDs or Filter is required: name the evaluations to delete",
+        ));
+    }
+    if ids.len() > MAX_DELETE_EVALS {
+        return Err(ApiError::bad_request(format!(
+            "EvalIDs: at most {MAX_DELETE_EVALS} evaluations per request"
+        )));
+    }
+    let eval_ids = {
+        let s = api.state.read();
+        if !s.scheduler_config().pause_eval_broker {
+            return Err(ApiError::bad_request(
+                "eval broker is enabled; eval broker must be paused to delete evals (orch operator scheduler set-config -pause-eval-broker=true)",
+            ));
+        }
+        if filter.is_empty() {
+            ids.into_iter()
+                .filter(|id| s.eval(id).is_some())
+                .collect::<Vec<_>>()
+        } else {
+            let expr = super::filter::Expr::parse(&filter)
+                .map_err(|e| ApiError::bad_request(format!("Filter: {e}")))?;
+            s.evals()
+                .filter(|e| q.sees(&e.namespace) && expr.matches(&eval_stub(e)))
+                .take(MAX_DELETE_EVALS)
+                .map(|e| e.id.clone())
+                .collect()
+        }
+    };
+    let count = eval_ids.len();
+    let r = api
+        .replicator
+        .propose(orch_core::state::Command::EvalDelete(
+            orch_core::state::EvalDelete {
+                eval_ids,
+                alloc_ids: Vec::new(),
+            },
+        ))
+        .await?;
+    Ok(api.reply(r.index, &serde_json::json!({"Count": count})))
+}

@@ -45,6 +45,7 @@
 
 pub mod acl;
 pub mod agent;
+pub mod agent_monitor;
 pub mod allocs;
 pub mod auth;
 pub mod client_acl;
@@ -53,6 +54,7 @@ pub mod client_csi;
 pub mod client_files;
 pub mod client_fs;
 pub mod client_meta;
+pub mod client_servers;
 pub mod csi_controller;
 pub mod csi_node;
 pub mod csi_plugins;
@@ -252,6 +254,29 @@ pub fn router_with(api: Arc<ApiState>, extra: Router) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(api, auth::guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(body_too_large))
+        .layer(axum::middleware::from_fn(log_request))
+}
+
+/// Nomad's `http: request complete` debug line for every request (what `orch monitor
+/// -log-level debug` shows an operator); the path without its query, which may hold
+/// secrets.
+async fn log_request(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    tracing::debug!(
+        target: "http",
+        %method,
+        path,
+        status = resp.status().as_u16(),
+        duration = ?started.elapsed(),
+        "request complete"
+    );
+    resp
 }
 
 fn api_routes() -> Router<Arc<ApiState>> {
@@ -350,7 +375,7 @@ fn workload_routes() -> Router<Arc<ApiState>> {
             "/v1/allocation/{id}/stop",
             post(allocs::stop).put(allocs::stop),
         )
-        .route("/v1/evaluations", get(evals::list))
+        .route("/v1/evaluations", get(evals::list).delete(evals::delete))
         .route("/v1/evaluation/{id}", get(evals::get))
         .route("/v1/evaluation/{id}/allocations", get(evals::allocations))
         // Nodes.
@@ -402,6 +427,10 @@ fn service_routes() -> Router<Arc<ApiState>> {
             post(deployments::fail).put(deployments::fail),
         )
         .route(
+            "/v1/deployment/unblock/{id}",
+            post(deployments::unblock).put(deployments::unblock),
+        )
+        .route(
             "/v1/deployment/pause/{id}",
             post(deployments::pause).put(deployments::pause),
         )
@@ -419,6 +448,7 @@ fn cluster_routes() -> Router<Arc<ApiState>> {
         .route("/v1/status/peers", get(status::peers))
         .route("/v1/agent/self", get(agent::agent_self))
         .route("/v1/agent/members", get(agent::members))
+        .route("/v1/agent/monitor", get(agent_monitor::monitor))
         .route("/v1/agent/health", get(agent::health))
         .route("/v1/regions", get(regions::regions))
         .route(

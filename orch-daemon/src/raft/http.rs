@@ -80,26 +80,49 @@ pub enum JoinReply {
 /// HTTP API (heartbeats, which reset timers only the leader keeps).
 pub const HTTP_ADDR_PATH: &str = "/raft/http-addr";
 
-/// Holds the HTTP API address once the agent has bound it.
-pub type HttpAddrSlot = std::sync::Arc<std::sync::OnceLock<String>>;
+/// Path where a server's RPC listener tells who it is (JSON
+/// [`PeerAgent`](crate::server::PeerAgent), 404 until the API listens), for
+/// `/v1/agent/members` on any server.
+pub const MEMBER_PATH: &str = "/raft/member";
 
-/// The `GET` [`HTTP_ADDR_PATH`] route answering from `slot`.
+/// Holds who this server is once the agent has bound its HTTP API.
+pub type HttpAddrSlot = std::sync::Arc<std::sync::OnceLock<crate::server::PeerAgent>>;
+
+/// The open `GET` [`HTTP_ADDR_PATH`] and [`MEMBER_PATH`] routes, answering from `slot`.
 pub fn http_addr_router(slot: HttpAddrSlot) -> Router {
-    Router::new().route(
-        HTTP_ADDR_PATH,
-        axum::routing::get(move || {
-            let slot = slot.clone();
-            async move {
-                match slot.get() {
-                    Some(addr) => (StatusCode::OK, addr.clone()),
-                    None => (
-                        StatusCode::NOT_FOUND,
-                        "this server's HTTP API is not listening yet; retry".to_string(),
-                    ),
+    let not_yet = || {
+        (
+            StatusCode::NOT_FOUND,
+            "this server's HTTP API is not listening yet; retry",
+        )
+            .into_response()
+    };
+    let addr_slot = slot.clone();
+    Router::new()
+        .route(
+            HTTP_ADDR_PATH,
+            axum::routing::get(move || {
+                let slot = addr_slot.clone();
+                async move {
+                    match slot.get() {
+                        Some(me) => (StatusCode::OK, me.http_addr.clone()).into_response(),
+                        None => not_yet(),
+                    }
                 }
-            }
-        }),
-    )
+            }),
+        )
+        .route(
+            MEMBER_PATH,
+            axum::routing::get(move || {
+                let slot = slot.clone();
+                async move {
+                    match slot.get() {
+                        Some(me) => Json(me.clone()).into_response(),
+                        None => not_yet(),
+                    }
+                }
+            }),
+        )
 }
 
 /// What the RPC handlers need: the Raft instance, the batcher forwarded writes join, and

@@ -275,10 +275,11 @@ impl RaftNode {
         &self.advertise
     }
 
-    /// Publishes this server's HTTP API address to peers (see
-    /// [`super::HTTP_ADDR_PATH`]); only the first call counts.
-    pub fn set_http_addr(&self, addr: impl Into<String>) {
-        let _ = self.http_addr.set(addr.into());
+    /// Publishes who this server is and its HTTP API address to peers (see
+    /// [`super::HTTP_ADDR_PATH`], [`super::http::MEMBER_PATH`]); only the first call
+    /// counts.
+    pub fn set_identity(&self, me: crate::server::PeerAgent) {
+        let _ = self.http_addr.set(me);
     }
 
     /// The write path for the rest of the daemon.

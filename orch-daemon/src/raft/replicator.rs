@@ -182,6 +182,32 @@ impl Replicator for RaftReplicator {
             .collect()
     }
 
+    fn peer_agents(&self) -> crate::server::PeerAgentsFuture<'_> {
+        Box::pin(async move {
+            let others: Vec<Member> = self
+                .members()
+                .into_iter()
+                .filter(|m| m.id != self.node_id.to_string())
+                .collect();
+            let asks = others.into_iter().map(|m| async move {
+                let url = self.network.url(&m.addr, super::http::MEMBER_PATH);
+                let answer = self
+                    .network
+                    .http()
+                    .get(url)
+                    .timeout(Duration::from_secs(1))
+                    .send()
+                    .await;
+                let agent = match answer {
+                    Ok(r) if r.status().is_success() => r.json().await.ok(),
+                    _ => None,
+                };
+                (m, agent)
+            });
+            futures_util::future::join_all(asks).await
+        })
+    }
+
     fn remove_peer(&self, target: PeerTarget) -> RemovePeerFuture<'_> {
         Box::pin(
             async move { super::membership::remove_peer(&self.raft, &self.network, &target).await },

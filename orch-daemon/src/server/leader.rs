@@ -421,6 +421,11 @@ impl Leader {
                 }
                 continue;
             };
+            // Deleted while the broker was paused (`eval delete`): nothing to schedule.
+            if self.state.read().eval(&eval.id).is_none() {
+                let _ = self.broker.lock().await.ack(&eval.id, &token);
+                continue;
+            }
             let ok = self.process(&eval).await.is_ok();
             let mut broker = self.broker.lock().await;
             if ok {

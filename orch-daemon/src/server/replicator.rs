@@ -52,6 +52,12 @@ pub trait Replicator: Send + Sync + 'static {
         RaftHealth::alone()
     }
 
+    /// Every other Raft member and who it says it is (asked over the RPC port, a
+    /// second at most); none for a replicator without peers.
+    fn peer_agents(&self) -> PeerAgentsFuture<'_> {
+        Box::pin(async { Vec::new() })
+    }
+
     /// The Raft term of the last applied entry, recorded in operator snapshots (0 for
     /// a replicator without Raft).
     fn last_applied_term(&self) -> u64 {
@@ -115,6 +121,26 @@ pub struct Member {
     /// Whether it votes (learners do not).
     pub voter: bool,
 }
+
+/// Who a server is, as its RPC listener tells peers (`/raft/member`): what
+/// `/v1/agent/members` lists for every server, not only the one asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PeerAgent {
+    /// The server's HTTP API address (`host:port`).
+    pub http_addr: String,
+    /// Its node name (`-node`, `name`).
+    pub name: String,
+    /// Its region.
+    pub region: String,
+    /// Its datacenter.
+    pub datacenter: String,
+    /// The orch version it runs.
+    pub version: String,
+}
+
+/// Every Raft member with what it answered about itself (`None`: it did not answer).
+pub type PeerAgentsFuture<'a> =
+    Pin<Box<dyn Future<Output = Vec<(Member, Option<PeerAgent>)>> + Send + 'a>>;
 
 /// Which server to remove: Nomad's `remove-peer` takes either its ID or its address.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

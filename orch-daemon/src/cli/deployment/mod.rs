@@ -8,6 +8,7 @@ mod pause;
 pub(crate) mod promote;
 mod resume;
 pub(crate) mod status;
+mod unblock;
 
 use std::process::ExitCode;
 
@@ -27,7 +28,8 @@ Subcommands:
     promote  Promote canaries in a deployment
     fail     Manually fail a deployment
     pause    Pause a deployment
-    resume   Resume a paused deployment";
+    resume   Resume a paused deployment
+    unblock  Unblock a multiregion deployment waiting for its peer regions";
 
 /// Dispatches `orch deployment <verb>`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
@@ -38,6 +40,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ("fail", fail::run),
         ("pause", pause::run),
         ("resume", resume::run),
+        ("unblock", unblock::run),
     ];
     super::dispatch("deployment", args, verbs, USAGE)
 }

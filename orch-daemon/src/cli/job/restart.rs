@@ -1,7 +1,6 @@
 //! `orch job restart`: restarts (or with `-reschedule` replaces) a job's running
 //! allocations in batches, as Nomad's, printing progress as it goes.
 
-use std::io::BufRead;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -282,16 +281,10 @@ fn keep_going(plan: &Plan) -> Result<bool, String> {
     if plan.yes {
         return Ok(true);
     }
-    println!(
-        "==> {}: Are you sure you want to continue restarting? [y/N]",
+    crate::cli::output::confirm(&format!(
+        "==> {}: Are you sure you want to continue restarting?",
         now()
-    );
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| format!("reading the answer: {e}"))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+    ))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `orch node <verb>`: dispatches the node verbs, one file each, and holds what several
 //! of them share: the node's API path, the one `<node>` argument, `-enable`/`-disable`.
 
+mod config;
 mod drain;
 mod drain_monitor;
 mod eligibility;
@@ -15,6 +16,7 @@ use super::flags::Parsed;
 const USAGE: &str = "Usage: orch node <subcommand> [options] [args]
 
 Subcommands:
+    config       View or modify a client node's configuration (its servers)
     drain        Toggle drain mode on a node
     eligibility  Toggle scheduling eligibility of a node
     meta         Interact with node metadata
@@ -27,6 +29,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ("drain", drain::run),
         ("eligibility", eligibility::run),
         ("meta", meta::run),
+        ("config", config::run),
     ];
     super::dispatch("node", args, verbs, USAGE)
 }

@@ -79,6 +79,8 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         "/v1/job/{id}/dispatch" | "/v1/job/{id}/periodic/force" => Namespace(&[DispatchJob]),
         "/v1/scaling/policies" => Namespace(&[ListScalingPolicies, ListJobs]),
         "/v1/scaling/policy/{id}" => Handler,
+        // Nomad requires a management token to delete evaluations.
+        "/v1/evaluations" if !get => Management,
         "/v1/allocations" | "/v1/evaluations" | "/v1/deployments" => READ_JOB,
         "/v1/services" | "/v1/service/{name}" if get => READ_JOB,
         "/v1/service/{name}/{id}" => SUBMIT_JOB,
@@ -91,6 +93,7 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         | "/v1/deployment/promote/{id}"
         | "/v1/deployment/fail/{id}"
         | "/v1/deployment/pause/{id}"
+        | "/v1/deployment/unblock/{id}"
         | "/v1/deployment/allocation-health/{id}" => Handler,
         "/v1/nodes" | "/v1/node/{id}" | "/v1/agent/members" => Node(Level::Read),
         "/v1/node/{id}/allocations" => NodeAllocs,
@@ -98,6 +101,9 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
             Node(Level::Write)
         }
         "/v1/agent/self" => Agent(Level::Read),
+        "/v1/agent/monitor" => Agent(Level::Read),
+        // Checked by the handler (client agents ask the servers).
+        "/v1/agent/servers" => Handler,
         "/v1/agent/force-leave" => Agent(Level::Write),
         "/v1/operator/raft/configuration" | "/v1/operator/autopilot/health" => {
             Operator(Level::Read)

@@ -1,0 +1,110 @@
+//! The agent endpoints operators use beside the API: `/v1/agent/members` (and `orch
+//! server members`) lists every server of a three-server cluster from any of them,
+//! with a stopped one shown `failed`; `orch monitor -log-level debug` streams the debug
+//! lines of an agent that itself logs at info.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn member_names(agent: &Agent) -> Vec<(String, String)> {
+    let (_, v) = get(agent, "/v1/agent/members");
+    let mut names: Vec<(String, String)> = v["Members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            (
+                m["Name"].as_str().unwrap_or("").to_string(),
+                m["Status"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn every_server_is_listed_from_any_server() {
+    let dir = temp_dir("agent-members");
+    let mut agents = three_servers(&dir, [&[], &[], &[]]);
+    let all_alive = |a: &Agent| {
+        member_names(a) == ["a", "b", "c"].map(|n| (format!("{n}.global"), "alive".to_string()))
+    };
+    wait_for(Duration::from_secs(60), "three alive members", || {
+        agents.iter().all(|a| all_alive(a)).then_some(())
+    });
+    let out = orch_cli(&agents[1], &["server", "members"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}");
+    for n in ["a.global", "b.global", "c.global"] {
+        assert!(text.contains(n), "{text}");
+    }
+    // A stopped server stays a Raft member and is reported failed.
+    let stopped = agents.remove(2);
+    drop(stopped);
+    wait_for(Duration::from_secs(60), "the stopped server failed", || {
+        member_names(&agents[0])
+            .iter()
+            .any(|(_, status)| status == "failed")
+            .then_some(())
+    });
+    drop(agents);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn monitor_streams_debug_lines_from_an_info_agent() {
+    let dir = temp_dir("agent-monitor");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    let mut monitor = Command::new(env!("CARGO_BIN_EXE_orch"))
+        .args(["monitor", "-log-level", "debug"])
+        .env("ORCH_ADDR", agent.http())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = monitor.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let seen = wait_for(
+        Duration::from_secs(60),
+        "a request line on the monitor",
+        || {
+            let _ = get(&agent, "/v1/jobs?prefix=monitored");
+            let deadline = std::time::Instant::now() + Duration::from_millis(200);
+            while let Ok(line) =
+                rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            {
+                if line.contains("[DEBUG]")
+                    && line.contains("request complete")
+                    && line.contains("/v1/jobs")
+                {
+                    return Some(line);
+                }
+            }
+            None
+        },
+    );
+    assert!(
+        !seen.contains("prefix=monitored"),
+        "the query string is left out: {seen}"
+    );
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    let (code, body) = get_text(&agent, "/v1/agent/monitor?log_level=loud");
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("log_level"), "{body}");
+    drop(agent);
+    let _ = std::fs::remove_dir_all(dir);
+}
