@@ -36,7 +36,7 @@ fn every_server_is_listed_from_any_server() {
         member_names(a) == ["a", "b", "c"].map(|n| (format!("{n}.global"), "alive".to_string()))
     };
     wait_for(Duration::from_secs(60), "three alive members", || {
-        agents.iter().all(|a| all_alive(a)).then_some(())
+        agents.iter().all(all_alive).then_some(())
     });
     let out = orch_cli(&agents[1], &["server", "members"]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
