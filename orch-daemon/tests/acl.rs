@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Agent, orch_parse, start, temp_dir, wait_for, wait_leader};
+use common::{Agent, sleep_job, start, temp_dir, wait_for, wait_leader};
 use serde_json::{Value, json};
 
 /// One HTTP call with an optional token; status and body text.
@@ -58,30 +58,6 @@ fn bootstrap(agent: &Agent) -> String {
     let v = json_of(&body);
     assert_eq!(v["Type"], "management");
     v["SecretID"].as_str().unwrap().to_string()
-}
-
-fn sleep_job(id: &str, namespace: &str) -> Value {
-    let mut job = orch_parse(&format!(
-        r#"job "{id}" {{
-  datacenters = ["dc1"]
-  type = "batch"
-  group "g" {{
-    task "t" {{
-      driver = "raw_exec"
-      config {{
-        command = "/bin/sh"
-        args = ["-c", "sleep 300"]
-      }}
-      resources {{
-        cpu = 50
-        memory = 32
-      }}
-    }}
-  }}
-}}"#
-    ));
-    job["Namespace"] = json!(namespace);
-    json!({ "Job": job })
 }
 
 /// Creates a namespace where the API has them (no-op answer otherwise).

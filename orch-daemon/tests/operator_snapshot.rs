@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Agent, orch_cli_token, orch_parse, start, temp_dir, three_servers, wait_for, wait_leader,
+    Agent, orch_cli_token, sleep_job, start, temp_dir, three_servers, wait_for, wait_leader,
 };
 use serde_json::{Value, json};
 
@@ -74,29 +74,6 @@ fn bootstrap(agent: &Agent) -> String {
     v["SecretID"].as_str().unwrap().to_string()
 }
 
-fn sleep_job(id: &str) -> Value {
-    let job = orch_parse(&format!(
-        r#"job "{id}" {{
-  datacenters = ["dc1"]
-  type = "batch"
-  group "g" {{
-    task "t" {{
-      driver = "raw_exec"
-      config {{
-        command = "/bin/sh"
-        args = ["-c", "sleep 300"]
-      }}
-      resources {{
-        cpu = 50
-        memory = 32
-      }}
-    }}
-  }}
-}}"#
-    ));
-    json!({ "Job": job })
-}
-
 /// What must survive a restore: jobs and allocations with their indexes, token names.
 fn summary(agent: &Agent, token: &str, stale: bool) -> Value {
     let q = if stale { "?stale=true" } else { "" };
@@ -136,7 +113,7 @@ fn save_on_one_cluster_restore_on_a_fresh_three_server_cluster() {
         &root,
         json!({"Name": "ops", "Type": "management"}),
     );
-    put_json(&src, "/v1/jobs", &root, sleep_job("sleeper"));
+    put_json(&src, "/v1/jobs", &root, sleep_job("sleeper", "default"));
     wait_for(
         Duration::from_secs(60),
         "the sleeper's allocation running",
@@ -271,7 +248,7 @@ fn save_on_one_cluster_restore_on_a_fresh_three_server_cluster() {
     // The cluster continues past every restored index: a new write gets a higher one.
     let (_, index_after, _) = call(leader, "GET", "/v1/jobs", &root, Vec::new());
     assert!(index_after >= saved_index, "{index_after} < {saved_index}");
-    let r = put_json(leader, "/v1/jobs", &root, sleep_job("after"));
+    let r = put_json(leader, "/v1/jobs", &root, sleep_job("after", "default"));
     assert!(r["JobModifyIndex"].as_u64().unwrap() > index_after, "{r}");
 }
 
@@ -296,10 +273,10 @@ fn an_older_state_restored_in_place_keeps_indexes_monotonic_and_survives_a_resta
     let seen = {
         let agent = start(&dir, &args);
         wait_leader(&agent);
-        put_json(&agent, "/v1/jobs", "", sleep_job("one"));
+        put_json(&agent, "/v1/jobs", "", sleep_job("one", "default"));
         let (status, _, saved) = call(&agent, "GET", "/v1/operator/snapshot", "", Vec::new());
         assert_eq!(status, 200);
-        let two = put_json(&agent, "/v1/jobs", "", sleep_job("two"));
+        let two = put_json(&agent, "/v1/jobs", "", sleep_job("two", "default"));
         let seen = two["JobModifyIndex"].as_u64().unwrap();
         let (status, _, body) = call(&agent, "PUT", "/v1/operator/snapshot", "", saved);
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
@@ -334,7 +311,7 @@ fn an_older_state_restored_in_place_keeps_indexes_monotonic_and_survives_a_resta
     );
     let ids: Vec<&Value> = jobs.as_array().unwrap().iter().map(|j| &j["ID"]).collect();
     assert_eq!(ids, vec![&json!("one")]);
-    let three = put_json(&agent, "/v1/jobs", "", sleep_job("three"));
+    let three = put_json(&agent, "/v1/jobs", "", sleep_job("three", "default"));
     assert!(
         three["JobModifyIndex"].as_u64().unwrap() > seen,
         "{three} after {seen}"
@@ -397,7 +374,7 @@ fn a_restored_pending_evaluation_is_scheduled_and_runs_on_the_client() {
     let agent = start(&dir, &["-dev"]);
     wait_leader(&agent);
     // Past the saved indexes, so only a rebuild from the whole state finds the eval.
-    put_json(&agent, "/v1/jobs", "", sleep_job("bump"));
+    put_json(&agent, "/v1/jobs", "", sleep_job("bump", "default"));
     wait_for(Duration::from_secs(60), "the bump job's allocation", || {
         let (_, index, _) = call(&agent, "GET", "/v1/allocations", "", Vec::new());
         (index > 5).then_some(())

@@ -180,6 +180,17 @@ impl ApiClient {
         if let Some(b) = body {
             req = req.json(b);
         }
+        self.send(req, &method, path)
+    }
+
+    /// Sends `req` (`method path`, for messages) and decodes the JSON reply and its
+    /// `X-Nomad-Index`; a non-2xx answer is an [`ApiFailure`] with the agent's text.
+    fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        method: &reqwest::Method,
+        path: &str,
+    ) -> Result<(Value, u64), ApiFailure> {
         self.rt.block_on(async {
             let resp = req.send().await.map_err(|e| self.unreachable(&e))?;
             let status = resp.status();
@@ -334,25 +345,7 @@ impl ApiClient {
             .with_token(self.http.put(self.url(path)))
             .header("content-type", "application/octet-stream")
             .body(body);
-        self.rt.block_on(async {
-            let resp = req.send().await.map_err(|e| self.unreachable(&e))?;
-            let status = resp.status();
-            let text = resp.text().await.map_err(|e| ApiFailure {
-                status: status.as_u16(),
-                message: format!("reading the reply of PUT {path} failed: {e}; retry"),
-            })?;
-            if !status.is_success() {
-                return Err(ApiFailure {
-                    status: status.as_u16(),
-                    message: format!(
-                        "Unexpected response code: {} ({})",
-                        status.as_u16(),
-                        text.trim()
-                    ),
-                });
-            }
-            Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-        })
+        self.send(req, &reqwest::Method::PUT, path).map(|(v, _)| v)
     }
 
     /// `DELETE path`.

@@ -5,8 +5,8 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use base64::Engine;
 use serde_json::json;
 
@@ -45,17 +45,10 @@ pub async fn monitor(State(api): Api, Query(raw): Params) -> Result<Response, Ap
         };
         Some((Ok::<_, std::io::Error>(Bytes::from(bytes)), m))
     });
-    let ctype = if plain {
-        "text/plain; charset=utf-8"
-    } else {
-        "application/json"
-    };
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, ctype)],
+    Ok(super::client_fs::stream_reply(
+        plain,
         Body::from_stream(stream),
-    )
-        .into_response())
+    ))
 }
 
 /// One line as text, or with `log_json` as Nomad's JSON log line.

@@ -275,17 +275,17 @@ fn logs_local(
             }
         }
     });
+    Ok(stream_reply(plain, Body::from_stream(stream)))
+}
+
+/// A streamed `200` reply: plain text, or Nomad's JSON frames (`logs`, `agent/monitor`).
+pub(crate) fn stream_reply(plain: bool, body: Body) -> Response {
     let ctype = if plain {
         "text/plain; charset=utf-8"
     } else {
         "application/json"
     };
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, ctype)],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    (StatusCode::OK, [(header::CONTENT_TYPE, ctype)], body).into_response()
 }
 
 /// `GET /v1/client/fs/ls/:alloc?path=/alloc/logs`

@@ -491,3 +491,28 @@ pub fn orch_in(dir: &Path, args: &[&str]) -> std::process::Output {
     );
     out
 }
+
+/// A batch job that sleeps 300 s in a raw_exec task, in `namespace`, as `{"Job": ..}`.
+pub fn sleep_job(id: &str, namespace: &str) -> serde_json::Value {
+    let mut job = orch_parse(&format!(
+        r#"job "{id}" {{
+  datacenters = ["dc1"]
+  type = "batch"
+  group "g" {{
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sh"
+        args = ["-c", "sleep 300"]
+      }}
+      resources {{
+        cpu = 50
+        memory = 32
+      }}
+    }}
+  }}
+}}"#
+    ));
+    job["Namespace"] = serde_json::json!(namespace);
+    serde_json::json!({ "Job": job })
+}
