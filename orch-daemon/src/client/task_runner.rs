@@ -185,20 +185,7 @@ impl TaskRunner {
             self.task.lifecycle.as_ref(),
             self.seed,
         );
-        // A task handed over by an earlier client process: wait for it, don't restart it.
-        let mut recovered = None;
-        if let Some(handle) = local.handle.clone() {
-            let d = Arc::clone(&driver);
-            let h = handle.clone();
-            match tokio::task::spawn_blocking(move || d.recover(&h)).await {
-                Ok(Ok(())) => recovered = Some(handle),
-                Ok(Err(e)) => {
-                    tracing::warn!(task = %self.task.name, error = %e, "could not reattach to the task; starting it again");
-                    local.handle = None;
-                }
-                Err(_) => local.handle = None,
-            }
-        }
+        let mut recovered = self.reattach(&driver, &mut local).await;
         let mut setup_done = recovered.is_some() || local.state.started_at.0 != 0;
         loop {
             let handle = match recovered.take() {
@@ -245,40 +232,74 @@ impl TaskRunner {
             };
             local.state.state = "running".into();
             self.send(&local, TaskRun::Running);
-            match self.wait(&driver, &handle, &mut local).await {
-                Waited::Killed => {
-                    local.killed = true;
-                    self.finish(&mut local, false);
-                    return;
-                }
-                Waited::Restarted => {
-                    local.handle = None;
-                    let decision = tracker.on_exit(false, now());
-                    if self.after_failure(&mut local, decision).await {
-                        continue;
-                    }
-                    return;
-                }
-                Waited::RestartedByUser => {
-                    local.handle = None;
-                    let at_once = RestartDecision::Restart { delay_nanos: 0 };
-                    if self.restart_after(&mut local, at_once, USER_RESTART).await {
-                        continue;
-                    }
-                    return;
-                }
-                Waited::Exited(exit) => {
-                    let d = Arc::clone(&driver);
-                    let h = handle.clone();
-                    let _ = tokio::task::spawn_blocking(move || d.destroy(&h)).await;
-                    local.handle = None;
-                    self.push_event(&mut local, terminated_event(&exit));
-                    let decision = tracker.on_exit(exit.successful(), now());
-                    if self.after_failure(&mut local, decision).await {
-                        continue;
-                    }
-                    return;
-                }
+            let waited = self.wait(&driver, &handle, &mut local).await;
+            if !self
+                .after_wait(waited, &driver, &handle, &mut tracker, &mut local)
+                .await
+            {
+                return;
+            }
+        }
+    }
+
+    /// What happens once the running task stopped: finished for good (`false`), or to
+    /// be started again (`true`) after its restart decision.
+    async fn after_wait(
+        &mut self,
+        waited: Waited,
+        driver: &Arc<dyn Driver>,
+        handle: &TaskHandle,
+        tracker: &mut RestartTracker,
+        local: &mut LocalTaskState,
+    ) -> bool {
+        match waited {
+            Waited::Killed => {
+                local.killed = true;
+                self.finish(local, false);
+                false
+            }
+            Waited::Restarted => {
+                local.handle = None;
+                let decision = tracker.on_exit(false, now());
+                self.after_failure(local, decision).await
+            }
+            Waited::RestartedByUser => {
+                local.handle = None;
+                let at_once = RestartDecision::Restart { delay_nanos: 0 };
+                self.restart_after(local, at_once, USER_RESTART).await
+            }
+            Waited::Exited(exit) => {
+                let d = Arc::clone(driver);
+                let h = handle.clone();
+                let _ = tokio::task::spawn_blocking(move || d.destroy(&h)).await;
+                local.handle = None;
+                self.push_event(local, terminated_event(&exit));
+                let decision = tracker.on_exit(exit.successful(), now());
+                self.after_failure(local, decision).await
+            }
+        }
+    }
+
+    /// A task handed over by an earlier client process: its handle when the driver
+    /// reattached to it (wait for it, don't restart it).
+    async fn reattach(
+        &self,
+        driver: &Arc<dyn Driver>,
+        local: &mut LocalTaskState,
+    ) -> Option<TaskHandle> {
+        let handle = local.handle.clone()?;
+        let d = Arc::clone(driver);
+        let h = handle.clone();
+        match tokio::task::spawn_blocking(move || d.recover(&h)).await {
+            Ok(Ok(())) => Some(handle),
+            Ok(Err(e)) => {
+                tracing::warn!(task = %self.task.name, error = %e, "could not reattach to the task; starting it again");
+                local.handle = None;
+                None
+            }
+            Err(_) => {
+                local.handle = None;
+                None
             }
         }
     }
