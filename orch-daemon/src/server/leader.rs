@@ -101,6 +101,15 @@ pub struct Leader {
     pub autoscaler: Arc<super::autoscaler::Autoscaler>,
 }
 
+/// What one feeder pass found to hand to the broker and the blocked tracker.
+struct FeedPass {
+    pending: Vec<Evaluation>,
+    blocked: Vec<Evaluation>,
+    changed_classes: BTreeSet<String>,
+    quota_freed: BTreeSet<String>,
+    index: u64,
+}
+
 impl Leader {
     /// Creates the leader machinery (not started).
     pub fn new(
@@ -192,89 +201,111 @@ impl Leader {
                 node_seen.clear();
                 last_index = 0;
             }
-            let (pending, blocked, changed_classes, quota_freed, index) = {
-                let s = self.state.read();
-                let mut pending = Vec::new();
-                let mut blocked = Vec::new();
-                for e in s.evals_modified_after(last_index) {
-                    match e.status.as_str() {
-                        eval_status::PENDING | eval_status::BLOCKED if known.contains(&e.id) => {}
-                        eval_status::PENDING => pending.push(e.clone()),
-                        eval_status::BLOCKED => blocked.push(e.clone()),
-                        // A finished evaluation leaves the queues for good: forgetting it
-                        // keeps `known` as small as the live evaluations.
-                        _ => {
-                            known.remove(&e.id);
-                        }
-                    }
-                }
-                let mut classes = BTreeSet::new();
-                for n in s.nodes() {
-                    if node_seen.get(&n.id) != Some(&n.modify_index) {
-                        node_seen.insert(n.id.clone(), n.modify_index);
-                        classes.insert(n.computed_class.clone());
-                    }
-                }
-                classes.extend(csi_changed_classes(&s, last_index));
-                // Allocations that ended since the last pass free capacity on their nodes.
-                for a in s.allocs_modified_after(last_index).filter(|a| a.terminal()) {
-                    if let Some(n) = s.node(&a.node_id) {
-                        classes.insert(n.computed_class.clone());
-                    }
-                }
-                let quota_freed = quota_unblock::freed_namespaces(&s, last_index);
-                (pending, blocked, classes, quota_freed, s.latest_index())
-            };
-            last_index = index;
-            let now = now_nanos();
-            {
-                let mut broker = self.broker.lock().await;
-                for e in pending {
-                    known.insert(e.id.clone());
-                    let _ = broker.enqueue(e, now);
-                }
-            }
-            let mut released = Vec::new();
-            {
-                let mut tracker = self.blocked.lock().await;
-                for e in blocked {
-                    known.insert(e.id.clone());
-                    let out = tracker.block(e);
-                    released.extend(out.unblocked);
-                    if let Some(dup) = out.duplicate {
-                        let _ = self
-                            .replicator
-                            .propose(Command::EvalUpsert(EvalUpsert { evals: vec![dup] }))
-                            .await;
-                    }
-                }
-                for class in changed_classes {
-                    released.extend(tracker.unblock(&class, index));
-                }
-                if !quota_freed.is_empty() {
-                    released.extend(tracker.unblock_namespaces(&quota_freed, index));
-                }
-            }
-            if !released.is_empty() {
-                let evals: Vec<Evaluation> = released
-                    .into_iter()
-                    .map(|mut e| {
-                        e.status = eval_status::PENDING.into();
-                        e.modify_time = now;
-                        known.remove(&e.id); // Re-fed as pending on the next pass.
-                        e
-                    })
-                    .collect();
-                let _ = self
-                    .replicator
-                    .propose(Command::EvalUpsert(EvalUpsert { evals }))
-                    .await;
-            }
+            let pass = self.collect_changes(&mut known, &mut node_seen, last_index);
+            last_index = pass.index;
+            self.feed(pass, &mut known).await;
             self.wake.notify_waiters();
             tokio::select! {
                 changed = rx.changed() => if changed.is_err() { return },
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
+        }
+    }
+
+    /// One pass over what changed since `last_index`: evaluations to queue or block
+    /// (not yet `known`; finished ones are forgotten), node classes whose nodes changed
+    /// or freed capacity, and namespaces whose quota freed room.
+    fn collect_changes(
+        &self,
+        known: &mut BTreeSet<String>,
+        node_seen: &mut BTreeMap<String, u64>,
+        last_index: u64,
+    ) -> FeedPass {
+        let s = self.state.read();
+        let mut pending = Vec::new();
+        let mut blocked = Vec::new();
+        for e in s.evals_modified_after(last_index) {
+            match e.status.as_str() {
+                eval_status::PENDING | eval_status::BLOCKED if known.contains(&e.id) => {}
+                eval_status::PENDING => pending.push(e.clone()),
+                eval_status::BLOCKED => blocked.push(e.clone()),
+                // A finished evaluation leaves the queues for good: forgetting it
+                // keeps `known` as small as the live evaluations.
+                _ => {
+                    known.remove(&e.id);
+                }
+            }
+        }
+        let mut classes = BTreeSet::new();
+        for n in s.nodes() {
+            if node_seen.get(&n.id) != Some(&n.modify_index) {
+                node_seen.insert(n.id.clone(), n.modify_index);
+                classes.insert(n.computed_class.clone());
+            }
+        }
+        classes.extend(csi_changed_classes(&s, last_index));
+        // Allocations that ended since the last pass free capacity on their nodes.
+        for a in s.allocs_modified_after(last_index).filter(|a| a.terminal()) {
+            if let Some(n) = s.node(&a.node_id) {
+                classes.insert(n.computed_class.clone());
+            }
+        }
+        let quota_freed = quota_unblock::freed_namespaces(&s, last_index);
+        FeedPass {
+            pending,
+            blocked,
+            changed_classes: classes,
+            quota_freed,
+            index: s.latest_index(),
+        }
+    }
+
+    /// Hands a pass's evaluations to the broker and the blocked tracker, and makes the
+    /// blocked evaluations it releases pending again.
+    async fn feed(&self, pass: FeedPass, known: &mut BTreeSet<String>) {
+        let now = now_nanos();
+        {
+            let mut broker = self.broker.lock().await;
+            for e in pass.pending {
+                known.insert(e.id.clone());
+                let _ = broker.enqueue(e, now);
+            }
+        }
+        let mut released = Vec::new();
+        {
+            let mut tracker = self.blocked.lock().await;
+            for e in pass.blocked {
+                known.insert(e.id.clone());
+                let out = tracker.block(e);
+                released.extend(out.unblocked);
+                if let Some(dup) = out.duplicate {
+                    let _ = self
+                        .replicator
+                        .propose(Command::EvalUpsert(EvalUpsert { evals: vec![dup] }))
+                        .await;
+                }
+            }
+            for class in pass.changed_classes {
+                released.extend(tracker.unblock(&class, pass.index));
+            }
+            if !pass.quota_freed.is_empty() {
+                released.extend(tracker.unblock_namespaces(&pass.quota_freed, pass.index));
+            }
+        }
+        if !released.is_empty() {
+            let evals: Vec<Evaluation> = released
+                .into_iter()
+                .map(|mut e| {
+                    e.status = eval_status::PENDING.into();
+                    e.modify_time = now;
+                    known.remove(&e.id); // Re-fed as pending on the next pass.
+                    e
+                })
+                .collect();
+            let _ = self
+                .replicator
+                .propose(Command::EvalUpsert(EvalUpsert { evals }))
+                .await;
         }
     }
 
