@@ -51,6 +51,7 @@ pub mod auth;
 pub mod client_acl;
 pub mod client_api;
 pub mod client_csi;
+pub mod client_exec;
 pub mod client_files;
 pub mod client_fs;
 pub mod client_meta;
