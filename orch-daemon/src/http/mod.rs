@@ -474,6 +474,7 @@ fn cluster_routes() -> Router<Arc<ApiState>> {
                 .put(scheduler_config::set_config)
                 .post(scheduler_config::set_config),
         )
+        .route("/v1/agent/join", put(operator::join).post(operator::join))
         .route(
             "/v1/agent/force-leave",
             put(operator::force_leave).post(operator::force_leave),
