@@ -14,12 +14,14 @@
 //! ports), [`constraint`] (constraints, affinities, spreads), [`service`] (services and
 //! checks). What the servers track: [`node`] (client nodes), [`alloc`] (allocations),
 //! [`eval`] (evaluations), [`deployment`] (deployments), [`scaling`] (scaling events),
-//! [`scheduler_config`] (the cluster's scheduler configuration).
+//! [`scheduler_config`] (the cluster's scheduler configuration), [`autopilot_config`]
+//! (the cluster's autopilot configuration).
 //! Shared: [`usage`] (comparable resource amounts, so fitting is a subtraction) and
 //! [`wire`] (serde helpers that keep Nomad's JSON shape and survive postcard).
 
 pub mod acl;
 pub mod alloc;
+pub mod autopilot_config;
 pub mod constraint;
 pub mod csi;
 pub mod deployment;
@@ -39,6 +41,7 @@ pub mod usage;
 pub mod wire;
 
 pub use alloc::*;
+pub use autopilot_config::AutopilotConfiguration;
 pub use constraint::*;
 pub use deployment::*;
 pub use eval::*;

@@ -54,6 +54,8 @@ pub(super) struct Changes {
     pub csi: super::csi::CsiChanges,
     /// A new scheduler configuration.
     pub scheduler_config: Option<crate::model::SchedulerConfiguration>,
+    /// A new autopilot configuration.
+    pub autopilot_config: Option<crate::model::AutopilotConfiguration>,
 }
 
 /// The keys of what one command created or changed (deletions are not listed: whoever

@@ -96,6 +96,8 @@ pub enum Command {
     CsiNodePlugins(super::CsiNodePluginsUpdate),
     /// Replace the cluster's scheduler configuration (optionally check-and-set).
     SchedulerConfigSet(super::SchedulerConfigSet),
+    /// Replace the cluster's autopilot configuration (optionally check-and-set).
+    AutopilotConfigSet(super::AutopilotConfigSet),
     /// Replace the whole state with an operator's saved snapshot (`operator snapshot
     /// restore`); see `state::restore` for what happens to the indexes.
     SnapshotRestore(super::SnapshotRestore),

@@ -78,6 +78,9 @@ impl StateStore {
         if self.commit_scheduler_config(index, ch.scheduler_config) {
             log.dirty.insert(super::SCHEDULER_CONFIG_TABLE);
         }
+        if self.commit_autopilot_config(index, ch.autopilot_config) {
+            log.dirty.insert(super::AUTOPILOT_CONFIG_TABLE);
+        }
         self.update_job_statuses(&mut log, index);
         self.record_job_versions(&mut log);
         for t in &log.dirty {

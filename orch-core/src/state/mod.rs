@@ -28,7 +28,8 @@
 //! - `deployments`: deployment status, promotion and allocation health.
 //! - `scaling`: each group's scaling events.
 //! - `services`: the `nomad` provider's service catalog.
-//! - `sched_config`: the cluster's scheduler configuration (`SchedulerConfigSet`).
+//! - `sched_config`: the cluster's scheduler configuration (`SchedulerConfigSet`);
+//!   `autopilot_config`: its autopilot configuration (`AutopilotConfigSet`).
 //! - `acl`: ACL policies, tokens and roles; resolving a secret into an ACL.
 //! - `namespaces`: namespaces and quota specifications, quota usage.
 //! - `csi`: CSI volumes, the plugin instances clients report, claims derived from
@@ -40,6 +41,7 @@
 mod acl;
 mod allocs;
 pub mod archive;
+mod autopilot_config;
 mod changes;
 mod command;
 mod commit;
@@ -69,6 +71,7 @@ pub use acl::{
     AclBootstrap, AclPolicyDelete, AclPolicyUpsert, AclRoleDelete, AclRoleUpsert, AclTokenDelete,
     AclTokenUpsert, MAX_ACL_BATCH, MAX_ACL_OBJECTS,
 };
+pub use autopilot_config::{AUTOPILOT_CONFIG_TABLE, AutopilotConfigSet};
 pub use changes::ChangedKeys;
 pub use command::*;
 pub use csi::{
@@ -176,6 +179,8 @@ pub struct StateStore {
     csi: csi::CsiTable,
     /// The scheduler configuration (Nomad's defaults until first set).
     sched_config: crate::model::SchedulerConfiguration,
+    /// The autopilot configuration (Nomad's defaults until first set).
+    autopilot_config: crate::model::AutopilotConfiguration,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -271,6 +276,7 @@ impl StateStore {
             Command::CsiVolumeDeregister(c) => self.csi_volume_deregister(c)?,
             Command::CsiNodePlugins(c) => self.csi_node_plugins_update(c)?,
             Command::SchedulerConfigSet(c) => self.scheduler_config_set(c)?,
+            Command::AutopilotConfigSet(c) => self.autopilot_config_set(c)?,
             // Replaces the store instead of changing it: handled by `apply_batched`.
             Command::SnapshotRestore(_) => {
                 return Err(StateError::Invalid(

@@ -50,14 +50,11 @@ impl StateStore {
     }
 
     pub(super) fn scheduler_config_set(&self, c: SchedulerConfigSet) -> Outcome {
-        if let Some(cas) = c.cas
-            && cas != self.sched_config.modify_index
-        {
-            return Err(StateError::Conflict(format!(
-                "scheduler configuration check-and-set failed: its ModifyIndex is {}, not {cas}; read it again and retry with the current index",
-                self.sched_config.modify_index
-            )));
-        }
+        check_cas(
+            "scheduler configuration",
+            self.sched_config.modify_index,
+            c.cas,
+        )?;
         let ch = Changes {
             scheduler_config: Some(c.config),
             ..Changes::default()
@@ -74,13 +71,29 @@ impl StateStore {
         let Some(mut config) = config else {
             return false;
         };
-        config.create_index = match self.sched_config.create_index {
-            0 => index,
-            created => created,
-        };
+        config.create_index = created_at(self.sched_config.create_index, index);
         config.modify_index = index;
         self.sched_config = config;
         true
+    }
+}
+
+/// The check-and-set of a replaced settings record (`what`): refused unless `cas` is
+/// absent or equals the stored `ModifyIndex`.
+pub(super) fn check_cas(what: &str, modify_index: u64, cas: Option<u64>) -> Result<(), StateError> {
+    match cas {
+        Some(cas) if cas != modify_index => Err(StateError::Conflict(format!(
+            "{what} check-and-set failed: its ModifyIndex is {modify_index}, not {cas}; read it again and retry with the current index"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A settings record's `CreateIndex` after a write at `index`: the first write's.
+pub(super) fn created_at(create_index: u64, index: u64) -> u64 {
+    match create_index {
+        0 => index,
+        created => created,
     }
 }
 

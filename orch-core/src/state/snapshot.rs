@@ -13,16 +13,19 @@ use serde::{Deserialize, Serialize};
 use super::{Id, JobKey, StateError, StateStore};
 use crate::model::acl::{AclPolicy, AclRole, AclToken};
 use crate::model::{
-    Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch, ScalingEvent,
-    SchedulerConfiguration,
+    Allocation, AutopilotConfiguration, Deployment, Evaluation, Job, Node, PeriodicLaunch,
+    ScalingEvent, SchedulerConfiguration,
 };
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
 ///
-/// Format 7 added the scheduler configuration as the last field of the additions;
-/// format 6 (the same layout without it) still restores, with Nomad's default
-/// configuration.
-pub const SNAPSHOT_FORMAT: u32 = 7;
+/// Format 8 added the autopilot configuration as the last field of the additions,
+/// format 7 the scheduler configuration before it; formats 7 and 6 (the same layouts
+/// without them) still restore, with Nomad's default configurations.
+pub const SNAPSHOT_FORMAT: u32 = 8;
+
+/// The layout before the autopilot configuration, still read.
+const FORMAT_WITHOUT_AUTOPILOT_CONFIG: u32 = 7;
 
 /// The layout before the scheduler configuration, still read.
 const FORMAT_WITHOUT_SCHEDULER_CONFIG: u32 = 6;
@@ -53,10 +56,11 @@ struct SnapshotRef<'a> {
     ns: super::namespaces::NamespaceSection,
     csi: super::csi::CsiSection,
     scheduler_config: &'a SchedulerConfiguration,
+    autopilot_config: &'a AutopilotConfiguration,
 }
 
-/// The tables after the scaling events: ACL, namespaces, CSI, the scheduler
-/// configuration.
+/// The tables after the scaling events: ACL, namespaces, CSI, the scheduler and
+/// autopilot configurations.
 #[derive(Deserialize, Default)]
 struct Additions {
     acl_policies: Vec<AclPolicy>,
@@ -66,6 +70,34 @@ struct Additions {
     ns: super::namespaces::NamespaceSection,
     csi: super::csi::CsiSection,
     scheduler_config: SchedulerConfiguration,
+    autopilot_config: AutopilotConfiguration,
+}
+
+/// Format 7's additions: [`Additions`] without the autopilot configuration.
+#[derive(Deserialize)]
+struct AdditionsV7 {
+    acl_policies: Vec<AclPolicy>,
+    acl_tokens: Vec<AclToken>,
+    acl_roles: Vec<AclRole>,
+    acl_bootstrap_index: u64,
+    ns: super::namespaces::NamespaceSection,
+    csi: super::csi::CsiSection,
+    scheduler_config: SchedulerConfiguration,
+}
+
+impl From<AdditionsV7> for Additions {
+    fn from(a: AdditionsV7) -> Self {
+        Additions {
+            acl_policies: a.acl_policies,
+            acl_tokens: a.acl_tokens,
+            acl_roles: a.acl_roles,
+            acl_bootstrap_index: a.acl_bootstrap_index,
+            ns: a.ns,
+            csi: a.csi,
+            scheduler_config: a.scheduler_config,
+            autopilot_config: AutopilotConfiguration::default(),
+        }
+    }
 }
 
 /// Format 6's additions: [`Additions`] without the scheduler configuration.
@@ -89,6 +121,7 @@ impl From<AdditionsV6> for Additions {
             ns: a.ns,
             csi: a.csi,
             scheduler_config: SchedulerConfiguration::default(),
+            autopilot_config: AutopilotConfiguration::default(),
         }
     }
 }
@@ -114,8 +147,9 @@ struct SnapshotOwned<A = Additions> {
     added: A,
 }
 
-impl SnapshotOwned<AdditionsV6> {
-    /// Format 6 in this format's shape, with the default scheduler configuration.
+impl<A: Into<Additions>> SnapshotOwned<A> {
+    /// An older format in this format's shape, with default configurations for what it
+    /// lacks.
     fn upgrade(self) -> SnapshotOwned {
         SnapshotOwned {
             format: self.format,
@@ -164,6 +198,7 @@ impl StateStore {
             ns: self.ns.section(),
             csi: self.csi.section(),
             scheduler_config: &self.sched_config,
+            autopilot_config: &self.autopilot_config,
         };
         postcard::to_allocvec(&snap).map_err(|e| {
             StateError::Snapshot(format!(
@@ -177,6 +212,9 @@ impl StateStore {
         let (format, _): (u32, _) = postcard::take_from_bytes(bytes).map_err(decode_err)?;
         match format {
             SNAPSHOT_FORMAT => Self::rebuild(decode_all(bytes)?),
+            FORMAT_WITHOUT_AUTOPILOT_CONFIG => {
+                Self::rebuild(decode_all::<SnapshotOwned<AdditionsV7>>(bytes)?.upgrade())
+            }
             FORMAT_WITHOUT_SCHEDULER_CONFIG => {
                 Self::rebuild(decode_all::<SnapshotOwned<AdditionsV6>>(bytes)?.upgrade())
             }
@@ -199,6 +237,7 @@ impl StateStore {
             ns: super::namespaces::NamespaceTable::from_section(added.ns),
             csi: super::csi::CsiTable::from_section(added.csi),
             sched_config: added.scheduler_config,
+            autopilot_config: added.autopilot_config,
             ..StateStore::default()
         };
         for j in snap.jobs {

@@ -482,6 +482,7 @@ async fn start_server(
         .await?;
     }
 
+    node.watch_membership(joins);
     let replicator: Arc<dyn Replicator> = Arc::new(node.replicator());
     let leader_config = leader_config(config)?;
     let leader = Leader::new(state.clone(), Arc::clone(&replicator), leader_config);

@@ -34,7 +34,8 @@
 //! - [`status`]: `/v1/status/leader` and `/v1/status/peers`.
 //! - [`agent`]: `/v1/agent/self`, `/v1/agent/members` and `/v1/agent/health`.
 //! - [`regions`]: the region list, `/v1/regions`.
-//! - [`operator`]: the Raft configuration, autopilot health, peer removal, `force-leave`.
+//! - [`operator`]: the Raft configuration, autopilot health, peer removal, `force-leave`,
+//!   `agent/join`; [`autopilot_config`]: the replicated autopilot configuration.
 //! - [`scheduler_config`]: the replicated scheduler configuration and the
 //!   `RejectJobRegistration` check.
 //! - [`operator_snapshot`]: `/v1/operator/snapshot`, saving and restoring the whole state.
@@ -48,6 +49,7 @@ pub mod agent;
 pub mod agent_monitor;
 pub mod allocs;
 pub mod auth;
+pub mod autopilot_config;
 pub mod client_acl;
 pub mod client_api;
 pub mod client_csi;
@@ -467,6 +469,12 @@ fn cluster_routes() -> Router<Arc<ApiState>> {
         .route(
             "/v1/operator/raft/peer",
             axum::routing::delete(operator::remove_peer),
+        )
+        .route(
+            "/v1/operator/autopilot/configuration",
+            get(autopilot_config::get_config)
+                .put(autopilot_config::set_config)
+                .post(autopilot_config::set_config),
         )
         .route(
             "/v1/operator/scheduler/configuration",

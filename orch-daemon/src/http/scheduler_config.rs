@@ -53,25 +53,42 @@ pub async fn set_config(
     Query(raw): Params,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let cas = match raw.get("cas") {
-        None => None,
-        Some(c) => Some(c.parse::<u64>().map_err(|_| {
+    let cas = parse_cas(&raw)?;
+    let config = decode_config(&json_body(&body)?).map_err(ApiError::bad_request)?;
+    let cmd = Command::SchedulerConfigSet(SchedulerConfigSet { config, cas });
+    let (updated, index) = propose_checked(&api, cmd, cas).await?;
+    let index = index.max(1);
+    Ok(api.reply(index, &json!({ "Updated": updated, "Index": index })))
+}
+
+/// The `?cas=<ModifyIndex>` of a settings write.
+pub(super) fn parse_cas(
+    raw: &std::collections::BTreeMap<String, String>,
+) -> Result<Option<u64>, ApiError> {
+    match raw.get("cas") {
+        None => Ok(None),
+        Some(c) => c.parse::<u64>().map(Some).map_err(|_| {
             ApiError::bad_request(format!(
                 "cas: {c:?} is not an index; pass the configuration's ModifyIndex (a non-negative integer)"
             ))
-        })?),
-    };
-    let config = decode_config(&json_body(&body)?).map_err(ApiError::bad_request)?;
-    let cmd = Command::SchedulerConfigSet(SchedulerConfigSet { config, cas });
-    let (updated, index) = match api.replicator.propose(cmd).await {
-        Ok(r) => (cas.is_some(), r.index),
+        }),
+    }
+}
+
+/// Proposes a settings write; (whether a check-and-set applied, the index). A refused
+/// check-and-set is an answer, not an error (Nomad replies `false`).
+pub(super) async fn propose_checked(
+    api: &ApiState,
+    cmd: Command,
+    cas: Option<u64>,
+) -> Result<(bool, u64), ApiError> {
+    match api.replicator.propose(cmd).await {
+        Ok(r) => Ok((cas.is_some(), r.index)),
         Err(ReplicateError::Rejected(StateError::Conflict(_))) if cas.is_some() => {
-            (false, api.state.latest_index())
+            Ok((false, api.state.latest_index()))
         }
-        Err(e) => return Err(e.into()),
-    };
-    let index = index.max(1);
-    Ok(api.reply(index, &json!({ "Updated": updated, "Index": index })))
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Refuses a job registration, dispatch or scale while `RejectJobRegistration` is set,
@@ -157,13 +174,18 @@ pub fn decode_config(body: &Value) -> Result<SchedulerConfiguration, String> {
     })
 }
 
-fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, String> {
-    v.as_object().ok_or_else(|| {
-        format!("{what}: expected a JSON object like {{\"SchedulerAlgorithm\": \"binpack\", \"PreemptionConfig\": {{...}}}}, got {v}")
-    })
+/// `v` as an object, or an error naming `what`.
+pub(super) fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, String> {
+    v.as_object()
+        .ok_or_else(|| format!("{what}: expected a JSON object, got {v}"))
 }
 
-fn unknown(obj: &Map<String, Value>, known: &[&str], prefix: &str) -> Result<(), String> {
+/// Refuses the first key of `obj` not in `known`.
+pub(super) fn unknown(
+    obj: &Map<String, Value>,
+    known: &[&str],
+    prefix: &str,
+) -> Result<(), String> {
     match obj.keys().find(|k| !known.contains(&k.as_str())) {
         Some(k) => Err(format!(
             "{prefix}{k}: unknown field; the known ones are {}",
@@ -173,7 +195,8 @@ fn unknown(obj: &Map<String, Value>, known: &[&str], prefix: &str) -> Result<(),
     }
 }
 
-fn boolean(obj: &Map<String, Value>, name: &str, prefix: &str) -> Result<bool, String> {
+/// Field `name` as a boolean (absent or null: false).
+pub(super) fn boolean(obj: &Map<String, Value>, name: &str, prefix: &str) -> Result<bool, String> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),

@@ -27,9 +27,31 @@ use crate::server::{RaftHealth, ServerProgress};
 /// The RPC route answering this server's [`RaftHealth`] as JSON.
 pub const HEALTH_PATH: &str = "/raft/health";
 
-/// Entries a server may trail the leader by and still be healthy (Nomad's autopilot
-/// `max_trailing_logs`).
+/// Entries a server may trail the leader by and still be healthy, by default (Nomad's
+/// autopilot `MaxTrailingLogs`; the replicated autopilot configuration decides).
 pub const MAX_TRAILING_ENTRIES: u64 = 250;
+
+/// What counts as healthy, from the replicated autopilot configuration.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// Longest silence that is healthy: `LastContactThreshold`, but never under the
+    /// monitor's floor (Raft heartbeats here are far apart compared with Nomad's, and a
+    /// loaded machine delays them; a threshold no server can meet would only flap).
+    pub last_contact: Duration,
+    /// `MaxTrailingLogs`.
+    pub max_trailing: u64,
+}
+
+impl Limits {
+    fn of(config: &orch_core::model::AutopilotConfiguration, floor: Duration) -> Limits {
+        let threshold =
+            Duration::from_nanos(u64::try_from(config.last_contact_threshold_nanos).unwrap_or(0));
+        Limits {
+            last_contact: threshold.max(floor),
+            max_trailing: config.max_trailing_logs,
+        }
+    }
+}
 
 /// How often the health is refreshed.
 const REFRESH: Duration = Duration::from_secs(1);
@@ -108,26 +130,35 @@ pub struct Monitor {
     pub contacts: Arc<Contacts>,
     /// For fetching the leader's view.
     pub network: HttpNetwork,
-    /// Longest silence from the leader (or, on the leader, from a peer) that is healthy.
-    pub last_contact_limit: Duration,
+    /// The shortest silence from the leader (or, on the leader, from a peer) that may
+    /// count as unhealthy, whatever `LastContactThreshold` says.
+    pub contact_floor: Duration,
     /// Where the health is published.
     pub health: SharedHealth,
+    /// The state, for the autopilot configuration.
+    pub state: crate::server::StateHandle,
 }
 
 /// Refreshes `monitor.health` every second until the Raft instance shuts down.
 pub async fn run(monitor: Monitor) {
     let mut log = HealthLog::default();
     let mut previous_applied = None;
+    let mut cleanup = super::autopilot::DeadServerCleanup::default();
     loop {
         let metrics = monitor.raft.metrics().borrow().clone();
         if metrics.running_state.is_err() || metrics.state == ServerState::Shutdown {
             return;
         }
+        let config = monitor.state.read().autopilot_config().clone();
+        let limits = Limits::of(&config, monitor.contact_floor);
         let applied = metrics.last_applied.map_or(0, |l| l.index);
         let health = if metrics.state == ServerState::Leader {
-            leader_view(&monitor, &metrics)
+            let view = leader_view(&monitor, &metrics, limits);
+            cleanup.run(&monitor.raft, &metrics, &view, &config).await;
+            view
         } else {
-            follower_view(&monitor, &metrics, applied, previous_applied).await
+            cleanup = super::autopilot::DeadServerCleanup::default();
+            follower_view(&monitor, &metrics, limits, applied, previous_applied).await
         };
         previous_applied = Some(applied);
         log.report(&health);
@@ -162,7 +193,7 @@ fn millis(d: Duration) -> u64 {
 }
 
 /// The leader's view: every member's matched index and last answer.
-fn leader_view(monitor: &Monitor, metrics: &Metrics) -> RaftHealth {
+fn leader_view(monitor: &Monitor, metrics: &Metrics, limits: Limits) -> RaftHealth {
     let last = metrics.last_log_index.unwrap_or(0);
     let replication = metrics.replication.clone().unwrap_or_default();
     let mut servers = BTreeMap::new();
@@ -184,8 +215,8 @@ fn leader_view(monitor: &Monitor, metrics: &Metrics) -> RaftHealth {
             let contact = monitor.contacts.peer(*id);
             let since = contact.last_ok.map(|t| t.elapsed());
             let lag = last.saturating_sub(matched);
-            let healthy = since.is_some_and(|d| d <= monitor.last_contact_limit)
-                && lag <= MAX_TRAILING_ENTRIES;
+            let healthy =
+                since.is_some_and(|d| d <= limits.last_contact) && lag <= limits.max_trailing;
             let last_error = match (&contact.last_error, contact.last_ok) {
                 (Some((at, e)), ok) if !healthy && ok.is_none_or(|ok| *at >= ok) => e.clone(),
                 _ => String::new(),
@@ -205,7 +236,7 @@ fn leader_view(monitor: &Monitor, metrics: &Metrics) -> RaftHealth {
     let quorum = alone
         || metrics
             .millis_since_quorum_ack
-            .is_some_and(|ms| ms <= millis(monitor.last_contact_limit));
+            .is_some_and(|ms| ms <= millis(limits.last_contact));
     RaftHealth {
         healthy: quorum,
         reason: if quorum {
@@ -223,6 +254,7 @@ fn leader_view(monitor: &Monitor, metrics: &Metrics) -> RaftHealth {
 async fn follower_view(
     monitor: &Monitor,
     metrics: &Metrics,
+    limits: Limits,
     applied: u64,
     previous_applied: Option<u64>,
 ) -> RaftHealth {
@@ -253,7 +285,7 @@ async fn follower_view(
         .map(|p| p.last_index);
     let lag = leader_last.map_or(previous.lag, |last| last.saturating_sub(applied));
     let stuck = previous_applied == Some(applied);
-    let reason = follower_reason(&addr, since_leader, monitor.last_contact_limit, lag, stuck);
+    let reason = follower_reason(&addr, since_leader, limits, lag, stuck);
     RaftHealth {
         healthy: reason.is_empty(),
         reason,
@@ -267,17 +299,17 @@ async fn follower_view(
 fn follower_reason(
     leader: &str,
     since_leader: Option<Duration>,
-    limit: Duration,
+    limits: Limits,
     lag: u64,
     stuck: bool,
 ) -> String {
-    if since_leader.is_none_or(|d| d > limit) {
+    if since_leader.is_none_or(|d| d > limits.last_contact) {
         return format!(
             "no word from the leader at {leader} for {}; it may be unreachable, or it cannot send this server the log or a snapshot (see the leader's log)",
             since_leader.map_or("ever".to_string(), |d| format!("{} ms", millis(d)))
         );
     }
-    if lag > MAX_TRAILING_ENTRIES {
+    if lag > limits.max_trailing {
         let progress = if stuck {
             "not catching up: its applied index has not moved"
         } else {

@@ -228,3 +228,52 @@ async fn try_join(
     }
     resp.json::<JoinReply>().await.map_err(|e| e.to_string())
 }
+
+/// How long a server may go without a leader before it asks to join again.
+const REJOIN_AFTER: Duration = Duration::from_secs(30);
+
+/// Watches a running server's membership: after [`REJOIN_AFTER`] without a leader,
+/// it asks to join again through `joins` and every peer it knew (autopilot may have
+/// removed it while it was away, and nobody replicates to a removed server), as a
+/// Nomad server rejoins through gossip. A server that is a member is answered at once.
+pub fn spawn_rejoin_watch(
+    raft: OrchRaft,
+    network: HttpNetwork,
+    me: JoinRequest,
+    joins: Vec<String>,
+) {
+    tokio::spawn(async move {
+        let mut leaderless_since: Option<tokio::time::Instant> = None;
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let metrics = raft.metrics().borrow().clone();
+            if metrics.running_state.is_err() || metrics.state == ServerState::Shutdown {
+                return;
+            }
+            if metrics.current_leader.is_some() {
+                leaderless_since = None;
+                continue;
+            }
+            let since = *leaderless_since.get_or_insert_with(tokio::time::Instant::now);
+            if since.elapsed() < REJOIN_AFTER {
+                continue;
+            }
+            let mut targets = joins.clone();
+            for (id, node) in metrics.membership_config.membership().nodes() {
+                if *id != me.node_id && !targets.contains(&node.addr) {
+                    targets.push(node.addr.clone());
+                }
+            }
+            for addr in &targets {
+                if join_cluster(&network, &me, addr, Duration::from_secs(2))
+                    .await
+                    .is_ok()
+                {
+                    tracing::info!(%addr, "rejoined the cluster after a long time without a leader");
+                    leaderless_since = None;
+                    break;
+                }
+            }
+        }
+    });
+}

@@ -21,6 +21,7 @@
 //! - [`error`]: [`RaftError`], why a server could not start, join or stop.
 //! - `tests`: three-server clusters over real TCP with on-disk storage.
 
+mod autopilot;
 mod batcher;
 mod command_batch;
 mod error;

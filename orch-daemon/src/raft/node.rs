@@ -187,8 +187,9 @@ impl RaftNode {
             raft: raft.clone(),
             contacts: network.contacts().clone(),
             network: network.clone(),
-            last_contact_limit: Duration::from_millis((10 * config.heartbeat_ms).max(1000)),
+            contact_floor: Duration::from_millis((10 * config.heartbeat_ms).max(1000)),
             health: health.clone(),
+            state: state.clone(),
         }));
         let rpc = RpcState {
             raft: raft.clone(),
@@ -328,6 +329,20 @@ impl RaftNode {
             addr: self.advertise.clone(),
         };
         super::membership::join_cluster(&self.network, &me, leader_addr, timeout).await
+    }
+
+    /// Keeps this server in the cluster: after a long time without a leader it asks to
+    /// join again through `joins` and its known peers ([`super::membership::spawn_rejoin_watch`]).
+    pub fn watch_membership(&self, joins: Vec<String>) {
+        super::membership::spawn_rejoin_watch(
+            self.raft.clone(),
+            self.network.clone(),
+            JoinRequest {
+                node_id: self.node_id,
+                addr: self.advertise.clone(),
+            },
+            joins,
+        );
     }
 
     /// Stops the RPC listener and openraft, releasing the data dir. Further calls are

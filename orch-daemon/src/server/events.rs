@@ -151,7 +151,7 @@ fn event_type(cmd: &Command) -> &'static str {
         | Command::CsiVolumeDeregister(_)
         | Command::CsiNodePlugins(_) => "",
         // The scheduler configuration is read with GET, not streamed.
-        Command::SchedulerConfigSet(_) => "",
+        Command::SchedulerConfigSet(_) | Command::AutopilotConfigSet(_) => "",
         // Nomad publishes no events for a snapshot restore either.
         Command::SnapshotRestore(_) => "",
     }

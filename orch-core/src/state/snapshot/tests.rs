@@ -34,24 +34,32 @@ fn corrupt_snapshots_are_refused() {
     assert!(err.to_string().contains("format 9"), "{err}");
 }
 
-/// Format 6 is format 7 without the trailing scheduler configuration: it restores with
-/// the default configuration, everything else unchanged.
+/// Formats 7 and 6 are format 8 without the trailing autopilot configuration, and
+/// without the scheduler configuration before it: they restore with the default
+/// configurations, everything else unchanged.
 #[test]
-fn format_6_restores_with_the_default_scheduler_config() {
+fn formats_7_and_6_restore_with_the_default_configurations() {
     let s = populated();
     let bytes = s.snapshot().unwrap();
     assert_eq!(bytes[0], SNAPSHOT_FORMAT as u8);
-    let tail = postcard::to_allocvec(&crate::model::SchedulerConfiguration::default()).unwrap();
-    assert!(bytes.ends_with(&tail));
-    let mut v6 = bytes[..bytes.len() - tail.len()].to_vec();
+    let autopilot =
+        postcard::to_allocvec(&crate::model::AutopilotConfiguration::default()).unwrap();
+    assert!(bytes.ends_with(&autopilot));
+    let mut v7 = bytes[..bytes.len() - autopilot.len()].to_vec();
+    v7[0] = 7;
+    let sched = postcard::to_allocvec(&crate::model::SchedulerConfiguration::default()).unwrap();
+    assert!(v7.ends_with(&sched));
+    let mut v6 = v7[..v7.len() - sched.len()].to_vec();
     v6[0] = 6;
-    let r = StateStore::restore(&v6).unwrap();
-    assert_eq!(r, s);
-    assert_eq!(
-        r.snapshot().unwrap(),
-        bytes,
-        "rewritten in the current format"
-    );
+    for old in [v7, v6.clone()] {
+        let r = StateStore::restore(&old).unwrap();
+        assert_eq!(r, s);
+        assert_eq!(
+            r.snapshot().unwrap(),
+            bytes,
+            "rewritten in the current format"
+        );
+    }
     let mut v5 = v6;
     v5[0] = 5;
     let err = StateStore::restore(&v5).unwrap_err();

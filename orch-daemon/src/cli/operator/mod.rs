@@ -1,6 +1,9 @@
 //! `orch operator raft|scheduler|snapshot <verb>`: dispatches the operator verbs, one
 //! file each.
 
+mod autopilot_get_config;
+mod autopilot_health;
+mod autopilot_set_config;
 mod raft_list_peers;
 mod raft_remove_peer;
 mod scheduler_get_config;
@@ -14,10 +17,14 @@ use std::process::ExitCode;
 use super::flags::{is_help, print_usage};
 
 /// The usage of `orch operator`, also `operator raft list-peers`'s help.
-const USAGE: &str = "Usage: orch operator raft <list-peers|remove-peer> [options]
+const USAGE: &str = "Usage: orch operator autopilot <get-config|set-config|health> [options]
+       orch operator raft <list-peers|remove-peer> [options]
        orch operator scheduler <get-config|set-config> [options]
        orch operator snapshot <save|restore|inspect> [options] <file>
 
+  autopilot get-config  Displays the current autopilot configuration.
+  autopilot set-config  Modifies the current autopilot configuration.
+  autopilot health      Displays the health of the servers as autopilot sees it.
   raft list-peers       Lists the Raft peers (servers), which one leads, and how each
                         keeps up: last contact with the leader, entries it trails by,
                         healthy.
@@ -36,6 +43,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let words: Vec<&str> = args.iter().take(2).map(String::as_str).collect();
     let rest = args.get(2..).unwrap_or_default();
     match words.as_slice() {
+        ["autopilot", "get-config"] => autopilot_get_config::run(rest),
+        ["autopilot", "set-config"] => autopilot_set_config::run(rest),
+        ["autopilot", "health"] => autopilot_health::run(rest),
         ["raft", "list-peers"] => raft_list_peers::run(rest),
         ["raft", "remove-peer"] => raft_remove_peer::run(rest),
         ["scheduler", "get-config"] => scheduler_get_config::run(rest),
@@ -43,10 +53,10 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ["snapshot", "save"] => snapshot_save::run(rest),
         ["snapshot", "restore"] => snapshot_restore::run(rest),
         ["snapshot", "inspect"] => snapshot_inspect::run(rest),
-        [] | ["raft"] | ["scheduler"] | ["snapshot"] => print_usage(USAGE),
+        [] | ["autopilot"] | ["raft"] | ["scheduler"] | ["snapshot"] => print_usage(USAGE),
         [first, ..] if is_help(first) || *first == "help" => print_usage(USAGE),
         _ => Err(format!(
-            "unknown command `orch operator {}`: the operator verbs are `raft list-peers`, `raft remove-peer`, `scheduler get-config|set-config` and `snapshot save|restore|inspect`\n\n{USAGE}",
+            "unknown command `orch operator {}`: the operator verbs are `autopilot get-config|set-config|health`, `raft list-peers`, `raft remove-peer`, `scheduler get-config|set-config` and `snapshot save|restore|inspect`\n\n{USAGE}",
             args.join(" ")
         )),
     }

@@ -109,7 +109,10 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
             Operator(Level::Read)
         }
         "/v1/operator/raft/peer" => Operator(Level::Write),
-        "/v1/operator/scheduler/configuration" if get => Operator(Level::Read),
+        "/v1/operator/scheduler/configuration" | "/v1/operator/autopilot/configuration" if get => {
+            Operator(Level::Read)
+        }
+        "/v1/operator/autopilot/configuration" => Operator(Level::Write),
         "/v1/operator/scheduler/configuration" => Operator(Level::Write),
         // Nomad requires a management token to save or restore snapshots.
         "/v1/operator/snapshot" => Management,

@@ -16,7 +16,10 @@ fn the_last_error_of_a_peer_is_kept_until_it_answers_again() {
 
 #[test]
 fn a_follower_is_unhealthy_when_the_leader_is_silent_or_it_trails_far() {
-    let limit = Duration::from_secs(1);
+    let limit = Limits {
+        last_contact: Duration::from_secs(1),
+        max_trailing: MAX_TRAILING_ENTRIES,
+    };
     let ok = Some(Duration::from_millis(100));
     assert_eq!(follower_reason("l:1", ok, limit, 3, true), "");
     let silent = follower_reason("l:1", Some(Duration::from_secs(5)), limit, 0, false);
@@ -48,4 +51,24 @@ fn a_peer_reason_names_the_lag_and_the_error() {
         peer_reason(5, &p),
         "server 5 trails by 9500 entries, never answered; last error: HTTP 413"
     );
+}
+
+#[test]
+fn the_autopilot_configuration_sets_the_limits_above_the_floor() {
+    let floor = Duration::from_secs(1);
+    let mut c = orch_core::model::AutopilotConfiguration::default();
+    let l = Limits::of(&c, floor);
+    assert_eq!(
+        (l.last_contact, l.max_trailing),
+        (floor, 250),
+        "200ms is under the floor"
+    );
+    c.last_contact_threshold_nanos = 5_000_000_000;
+    c.max_trailing_logs = 10;
+    let l = Limits::of(&c, floor);
+    assert_eq!(
+        (l.last_contact, l.max_trailing),
+        (Duration::from_secs(5), 10)
+    );
+    assert!(!follower_reason("l:1", Some(Duration::from_secs(1)), l, 11, false).is_empty());
 }

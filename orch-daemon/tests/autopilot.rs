@@ -1,0 +1,144 @@
+//! Autopilot on real servers: its configuration read and changed through the CLI and
+//! the API (check-and-set, bad values refused by name), and dead-server cleanup on a
+//! three-server cluster: a server that stays away is removed from the Raft
+//! configuration, and comes back as a voter when it restarts.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+fn cli_ok(agent: &Agent, args: &[&str]) -> String {
+    let out = orch_cli(agent, args);
+    assert!(
+        out.status.success(),
+        "orch {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_autopilot_configuration_is_read_and_changed_with_check_and_set() {
+    let dir = temp_dir("autopilot-config");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    let out = cli_ok(&agent, &["operator", "autopilot", "get-config"]);
+    let kv = cli_kv(&out);
+    assert!(
+        kv.contains(&("CleanupDeadServers".into(), "true".into())),
+        "{out}"
+    );
+    assert!(
+        kv.contains(&("LastContactThreshold".into(), "200ms".into())),
+        "{out}"
+    );
+    assert!(
+        kv.contains(&("MaxTrailingLogs".into(), "250".into())),
+        "{out}"
+    );
+
+    let out = cli_ok(
+        &agent,
+        &[
+            "operator",
+            "autopilot",
+            "set-config",
+            "-max-trailing-logs=10",
+            "-last-contact-threshold=5s",
+            "-cleanup-dead-servers=false",
+        ],
+    );
+    assert!(out.contains("Configuration updated!"), "{out}");
+    let (_, c) = get(&agent, "/v1/operator/autopilot/configuration");
+    assert_eq!(c["MaxTrailingLogs"], 10, "{c}");
+    assert_eq!(c["LastContactThreshold"], "5s", "{c}");
+    assert_eq!(c["CleanupDeadServers"], false, "{c}");
+    let modify = c["ModifyIndex"].as_u64().unwrap();
+    assert!(modify > 0);
+
+    // A stale check-and-set is not applied; Nomad answers false.
+    let (status, body) = send(
+        &agent,
+        "PUT",
+        &format!("/v1/operator/autopilot/configuration?cas={}", modify - 1),
+        c.clone(),
+    );
+    assert_eq!((status, body.trim()), (200, "false"));
+    // Bad values and Enterprise options are refused by name.
+    let mut bad = c.clone();
+    bad["LastContactThreshold"] = "soon".into();
+    let (status, body) = send(&agent, "PUT", "/v1/operator/autopilot/configuration", bad);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("LastContactThreshold"), "{body}");
+    let out = orch_cli(
+        &agent,
+        &[
+            "operator",
+            "autopilot",
+            "set-config",
+            "-enable-redundancy-zones=true",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("EnableRedundancyZones"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let health = cli_ok(&agent, &["operator", "autopilot", "health"]);
+    assert!(
+        health.contains("Healthy") && health.contains("true"),
+        "{health}"
+    );
+}
+
+fn voters(agent: &Agent) -> Option<usize> {
+    let (status, v) = get(agent, "/v1/operator/raft/configuration");
+    (status == 200).then(|| v["Servers"].as_array().map_or(0, Vec::len))
+}
+
+#[test]
+fn a_dead_server_is_removed_and_rejoins_when_it_comes_back() {
+    let dir = temp_dir("autopilot-cleanup");
+    let mut agents = three_servers(&dir, [&[], &[], &[]]);
+    let serf = agents[0].serf.clone();
+    let stopped = agents.remove(2);
+    drop(stopped);
+    wait_for(Duration::from_secs(120), "the dead server removed", || {
+        (agents.iter().all(|a| voters(a) == Some(2))).then_some(())
+    });
+    // The survivors still commit writes.
+    let (status, body) = send(
+        &agents[1],
+        "PUT",
+        "/v1/jobs",
+        sleep_job("after-cleanup", "default"),
+    );
+    assert_eq!(status, 200, "{body}");
+    // It comes back with its data and is a voter again.
+    let c_data = dir.join("c");
+    let c = start(
+        &dir,
+        &[
+            "-server",
+            "-retry-join",
+            &serf,
+            "-data-dir",
+            c_data.to_str().unwrap(),
+            "-node",
+            "c",
+        ],
+    );
+    agents.push(c);
+    wait_for(
+        Duration::from_secs(120),
+        "the server back as a voter",
+        || (agents.iter().all(|a| voters(a) == Some(3))).then_some(()),
+    );
+    wait_one_leader(&agents, 3);
+    drop(agents);
+    let _ = std::fs::remove_dir_all(dir);
+}
