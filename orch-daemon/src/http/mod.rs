@@ -41,6 +41,7 @@
 //! - [`metrics`]: `/v1/metrics`, JSON or Prometheus text.
 //! - [`metrics_scaling`]: the blocked/unplaced and autoscaler gauges of `/v1/metrics`.
 //! - [`system`]: `/v1/system/gc` and `/v1/system/reconcile/summaries`.
+//! - [`ui`]: the web UI at `/ui`, files embedded in the binary.
 //! - `tests`: end-to-end tests of the API.
 
 pub mod acl;
@@ -86,6 +87,7 @@ pub mod search;
 pub mod services;
 pub mod status;
 pub mod system;
+pub mod ui;
 #[cfg(test)]
 mod tests;
 
@@ -286,6 +288,7 @@ fn api_routes() -> Router<Arc<ApiState>> {
         .merge(workload_routes())
         .merge(service_routes())
         .merge(cluster_routes())
+        .merge(ui::routes())
 }
 
 /// orch's own client calls (Nomad's clients use RPC for these).

@@ -1,0 +1,196 @@
+//! The web UI in a real browser: headless chromium driven over WebDriver
+//! (`common/webdriver.rs`) against the real `orch agent -dev`, clicking through a running
+//! job, a failed placement, a live log and the topology page, and signing in with an
+//! ACL token. Screenshots of each step go to `target/ui-screenshots/`.
+
+mod common;
+#[path = "common/webdriver.rs"]
+mod webdriver;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{Agent, free_port, orch_parse, send, start, temp_dir, wait_for, wait_leader};
+use serde_json::json;
+use webdriver::Browser;
+
+/// Where the screenshots go: `target/ui-screenshots`.
+fn shots() -> PathBuf {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(&tmp).join("ui-screenshots")
+}
+
+/// A batch job whose task prints `tick N` every half second.
+const TICKER: &str = r#"job "ticker" {
+  datacenters = ["dc1"]
+  type = "batch"
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args = ["-c", "i=0; while [ $i -lt 1200 ]; do i=$((i+1)); echo tick $i; sleep 0.5; done"]
+      }
+      resources {
+        cpu = 300
+        memory = 128
+      }
+    }
+  }
+}"#;
+
+/// A job no node can take: its constraint asks for Windows.
+const IMPOSSIBLE: &str = r#"job "impossible" {
+  datacenters = ["dc1"]
+  type = "batch"
+  constraint {
+    attribute = "${attr.kernel.name}"
+    value     = "windows"
+  }
+  group "g" {
+    count = 2
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/true"
+      }
+    }
+  }
+}"#;
+
+fn register(agent: &Agent, hcl: &str) {
+    let (status, body) = send(agent, "PUT", "/v1/jobs", json!({"Job": orch_parse(hcl)}));
+    assert_eq!(status, 200, "register: {body}");
+}
+
+/// How many `tick N` lines the page's log view holds.
+fn ticks(b: &Browser) -> usize {
+    b.text("#log").lines().filter(|l| l.starts_with("tick ")).count()
+}
+
+/// A running job from the list to its allocation, its log followed live, a failed
+/// placement in words, and the topology of the node; one agent, one browser.
+#[test]
+fn jobs_allocation_live_log_placement_failure_and_topology() {
+    let dir = temp_dir("ui");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    let b = Browser::start(free_port(), &shots());
+    register(&agent, TICKER);
+    register(&agent, IMPOSSIBLE);
+
+    // The jobs list, reached from `/` (redirected to /ui/ and then /ui/jobs).
+    b.goto(&format!("{}/", agent.http));
+    b.wait_text("tr.job-row[data-job=\"ticker\"]", "the ticker job in the list", |t| {
+        t.contains("running")
+    });
+    b.wait_text("tr.job-row[data-job=\"impossible\"]", "the impossible job", |t| {
+        t.contains("queued")
+    });
+    assert!(b.url().ends_with("/ui/jobs"), "{}", b.url());
+    b.screenshot("jobs");
+
+    // The job page: its allocation becomes running without a reload.
+    b.click("tr.job-row[data-job=\"ticker\"] a.job-link");
+    b.wait_text("tr.alloc-row[data-status=\"running\"]", "a running allocation", |_| true);
+    assert!(b.url().ends_with("/ui/jobs/ticker@default"), "{}", b.url());
+    b.wait_text("#task-groups", "the group's counts", |t| t.contains("1 running"));
+    b.screenshot("job");
+
+    // The allocation: the task is running; its log gains lines as the task prints.
+    b.click("tr.alloc-row a.alloc-link");
+    b.wait_text("#task-t .task-state", "task t running", |t| t == "running");
+    b.exec("window.__sameDocument = 'yes'; return null;");
+    let first = b.wait(Duration::from_secs(30), "the first log lines", |b| {
+        let n = ticks(b);
+        (n >= 1).then_some(n)
+    });
+    let later = b.wait(Duration::from_secs(30), "new log lines", |b| {
+        let n = ticks(b);
+        (n >= first + 3).then_some(n)
+    });
+    assert!(later > first);
+    assert_eq!(
+        b.exec("return window.__sameDocument || null;"),
+        json!("yes"),
+        "the log grew by reloading the page"
+    );
+    b.wait_text("#resource-usage", "a usage sample", |t| t.contains("samples"));
+    b.wait_text("#fs-list", "the allocation directory", |t| t.contains("alloc/"));
+    b.screenshot("alloc");
+    b.exec("document.getElementById('logs').scrollIntoView(); return null;");
+    b.screenshot("alloc-log");
+
+    // The failed placement, explained in words on the job page.
+    b.goto(&format!("{}/ui/jobs/impossible@default", agent.http));
+    let why = b.wait_text("#placement-failures", "the placement failure", |t| {
+        t.contains("could not be placed")
+    });
+    assert!(why.contains("2 allocations could not be placed"), "{why}");
+    assert!(
+        why.contains("1 node filtered by constraint ${attr.kernel.name} = windows"),
+        "{why}"
+    );
+    b.screenshot("placement-failure");
+
+    // The topology: the node's box, its CPU bar filled by the ticker's allocation.
+    b.click("#nav a[data-section=\"topology\"]");
+    b.wait_text(".node-box .usage-cpu", "the node's CPU bar", |t| t.contains("300 /"));
+    assert_eq!(b.find_all(".node-box").len(), 1);
+    assert_eq!(b.find_all(".node-box .usage-cpu .alloc-seg").len(), 1);
+    b.screenshot("topology");
+}
+
+/// With ACLs on, the UI asks for a token; the one entered is kept and used.
+#[test]
+fn acl_login_with_a_token() {
+    let dir = temp_dir("ui-acl");
+    let config = dir.join("acl.hcl");
+    std::fs::write(&config, "acl {\n  enabled = true\n}\n").unwrap();
+    let agent = start(&dir, &["-dev", "-config", config.to_str().unwrap()]);
+    wait_leader(&agent);
+    let (status, body) = send(&agent, "POST", "/v1/acl/bootstrap", json!({}));
+    assert_eq!(status, 200, "bootstrap: {body}");
+    let secret = serde_json::from_str::<serde_json::Value>(&body).unwrap()["SecretID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b = Browser::start(free_port(), &shots());
+
+    b.goto(&format!("{}/ui/jobs", agent.http));
+    b.wait_text("#login", "the login prompt", |t| t.contains("ACL token"));
+    b.screenshot("acl-login");
+    b.type_into("#token-secret", "00000000-0000-0000-0000-000000000000");
+    b.click("#token-submit");
+    b.wait_text("#login-message", "a refused token", |t| t.contains("not valid"));
+
+    b.type_into("#token-secret", &secret);
+    b.click("#token-submit");
+    b.wait_text("#jobs-table", "the jobs list", |t| t.contains("No jobs yet"));
+    b.wait_text("#whoami", "the signed-in token", |t| t.starts_with("Token:"));
+
+    // Kept across a reload; the list is live for the signed-in browser.
+    b.goto(&format!("{}/ui/jobs", agent.http));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let job = orch_parse(TICKER);
+    let code = rt.block_on(async {
+        orch_daemon::tls::http_client()
+            .put(format!("{}/v1/jobs", agent.http))
+            .header("X-Nomad-Token", &secret)
+            .json(&json!({"Job": job}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(code, 200);
+    b.wait_text("tr.job-row[data-job=\"ticker\"]", "the job the token may see", |_| true);
+    b.screenshot("acl-jobs");
+    wait_for(Duration::from_secs(5), "no login prompt", || {
+        b.find_all("#login").is_empty().then_some(())
+    });
+}
