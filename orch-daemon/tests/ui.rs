@@ -97,6 +97,16 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
     b.wait_text("#task-groups", "the group's counts", |t| t.contains("1 running"));
     b.screenshot("job");
 
+    // `orch ui -show-url <job>` names this very page.
+    let out = common::orch_cli(&agent, &["ui", "-show-url", "ticker"]);
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(
+        printed,
+        format!("URL for web UI: {}", b.url()),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // The allocation: the task is running; its log gains lines as the task prints.
     b.click("tr.alloc-row a.alloc-link");
     b.wait_text("#task-t .task-state", "task t running", |t| t == "running");
@@ -139,6 +149,103 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
     assert_eq!(b.find_all(".node-box").len(), 1);
     assert_eq!(b.find_all(".node-box .usage-cpu .alloc-seg").len(), 1);
     b.screenshot("topology");
+
+    other_pages_render(&b);
+}
+
+/// The other pages draw their tables from the API (no script error leaves them at
+/// "Loading…"); the client's page links its allocations.
+fn other_pages_render(b: &Browser) {
+    b.click("#nav a[data-section=\"clients\"]");
+    b.wait_text("tr.node-row", "the node in the client list", |t| {
+        t.contains("ready") && t.contains("eligible")
+    });
+    b.click("tr.node-row a.node-link");
+    b.wait_text("#node-allocations", "the node's allocations", |t| t.contains("ticker"));
+    b.wait_text("#node-header", "the node's reserved bars", |t| t.contains("CPU 300 /"));
+    b.screenshot("client");
+    for (section, css, want) in [
+        ("servers", "#raft-peers", "leader"),
+        ("services", "#services", "No services"),
+        ("csi", "#volumes", "No CSI volumes"),
+        ("scaling", "#scaling", "No scaling policies"),
+    ] {
+        b.click(&format!("#nav a[data-section=\"{section}\"]"));
+        b.wait_text(css, section, |t| t.contains(want));
+        b.screenshot(section);
+    }
+    b.click("#nav a[data-section=\"csi\"]");
+    b.click(".tabs a[href=\"/ui/csi/plugins\"]");
+    b.wait_text("#plugins", "the plugin list", |t| t.contains("No CSI plugins"));
+}
+
+/// The README's picture: the topology of a three-client cluster (one server) running
+/// the example job, written to `docs/topology.png`. Run by hand:
+/// `cargo test -p orch-daemon --test ui -- --ignored docs_topology`.
+#[test]
+#[ignore = "writes docs/topology.png; run by hand when the UI changes"]
+fn docs_topology_screenshot() {
+    let dir = temp_dir("ui-docs");
+    let server = common::start_server(&dir, "server");
+    let limits = dir.join("limits.hcl");
+    std::fs::write(
+        &limits,
+        "client {\n  cpu_total_compute = 2000\n  memory_total_mb = 2048\n  reserved {\n    cpu = 200\n    memory = 256\n  }\n}\n",
+    )
+    .unwrap();
+    let clients: Vec<Agent> = (1..=3)
+        .map(|i| {
+            let name = format!("client-{i}");
+            let data = dir.join(&name);
+            start(
+                &dir,
+                &[
+                    "-client",
+                    "-servers",
+                    &server.rpc,
+                    "-data-dir",
+                    data.to_str().unwrap(),
+                    "-node",
+                    &name,
+                    "-config",
+                    limits.to_str().unwrap(),
+                ],
+            )
+        })
+        .collect();
+    wait_for(Duration::from_secs(60), "three ready clients", || {
+        let (_, nodes) = common::get(&server, "/v1/nodes");
+        let ready = nodes.as_array().map_or(0, |n| {
+            n.iter().filter(|n| n["Status"] == "ready").count()
+        });
+        (ready == 3).then_some(())
+    });
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/web.nomad.hcl");
+    let out = common::orch_cli(
+        &server,
+        &["job", "run", "-detach", "-var", "replicas=5", example.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    register(&server, TICKER);
+    wait_for(Duration::from_secs(90), "every allocation running", || {
+        let running = |job: &str| {
+            common::job_allocs(&server, job)
+                .iter()
+                .filter(|a| a["ClientStatus"] == "running")
+                .count()
+        };
+        (running("web") == 5 && running("ticker") == 1).then_some(())
+    });
+    let b = Browser::start(free_port(), &shots());
+    b.window_size(1280, 640);
+    b.goto(&format!("{}/ui/topology", server.http));
+    b.wait_text("#topology-summary", "six allocations", |t| t.contains("6 running"));
+    assert_eq!(b.find_all(".node-box").len(), 3);
+    let shot = b.screenshot("docs-topology");
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::copy(shot, docs.join("topology.png")).unwrap();
+    drop(clients);
 }
 
 /// With ACLs on, the UI asks for a token; the one entered is kept and used.

@@ -15,11 +15,13 @@ export function serversPage(ctx) {
       api.getJSON('/v1/status/leader', ctx.signal),
       api.getJSON('/v1/agent/members', ctx.signal).catch(() => ({Members: []})),
     ]);
-    const status = new Map((members.Members || []).map((m) => [m.Name, m.Status]));
+    const byAddr = new Map((members.Members || []).map((m) => [`${m.Addr}:${m.Port}`, m]));
     fill(body, h('p', {id: 'leader'}, leader ? `Leader: ${leader}` : 'No leader is known: the cluster cannot take writes.'),
-      table(['Name', 'ID', 'Address', 'Leader', 'Voter', 'Member status'], (raft.Servers || []).map((s) => [
-        s.Node, shortId(s.ID), s.Address, s.Leader ? badge('leader') : '', s.Voter ? 'yes' : 'no', status.get(s.Node) || '–',
-      ]), {class: 'list', id: 'raft-peers'}, () => ({class: 'server-row'})));
+      table(['Name', 'Raft ID', 'Address', 'Leader', 'Voter', 'Healthy', 'Last contact', 'Member status'], (raft.Servers || []).map((s) => {
+        const m = byAddr.get(s.Address);
+        return [m ? m.Name : s.Node, s.ID, s.Address, s.Leader ? badge('leader') : '', s.Voter ? 'yes' : 'no',
+          s.Healthy === undefined ? '–' : (s.Healthy ? 'yes' : 'no'), s.LastContact || '–', m ? badge(m.Status) : '–'];
+      }), {class: 'list', id: 'raft-peers'}, () => ({class: 'server-row'})));
   });
 }
 
@@ -96,21 +98,24 @@ export function scalingPage(ctx) {
   ctx.title('Scaling');
   const body = h('div', {id: 'scaling'}, h('p', {class: 'muted'}, 'Loading…'));
   ctx.main.append(section('Scaling policies', 'scaling-card', body));
-  ctx.watch('/v1/scaling/policies?namespace=*', async (list) => {
-    try {
-      const rows = await Promise.all((list || []).map(async (p) => {
-        const t = p.Target || {};
-        const [full, scale] = await Promise.all([
-          api.getJSON(`/v1/scaling/policy/${api.enc(p.ID)}`, ctx.signal),
-          api.getJSON(`/v1/job/${api.enc(t.Job)}/scale?namespace=${api.enc(t.Namespace || 'default')}`, ctx.signal).catch(() => null),
-        ]);
-        const st = full.Status || {};
-        return [h('a', {href: jobHref(t.Job, t.Namespace)}, `${t.Job} / ${t.Group}`), p.Enabled ? 'yes' : 'no', `${full.Min} – ${full.Max}`,
-          h('div', {}, badge(st.State || 'unknown'), ` ${st.Reason || ''}`, st.LastError ? h('div', {class: 'error small'}, st.LastError) : null),
-          st.LastEvaluated ? fmtTime(st.LastEvaluated) : '–', lastEvents(scale, t.Group)];
-      }));
-      fill(body, table(['Target', 'Enabled', 'Min – max', 'Autoscaler', 'Last evaluated', 'Last scaling events'], rows,
-        {class: 'list', empty: 'No scaling policies (a group with a `scaling` block has one).'}));
-    } catch (e) { ctx.fail(e); }
-  });
+  const load = async () => {
+    const list = await api.getJSON('/v1/scaling/policies?namespace=*', ctx.signal);
+    const rows = await Promise.all((list || []).map(async (p) => {
+      const t = p.Target || {};
+      const [full, scale] = await Promise.all([
+        api.getJSON(`/v1/scaling/policy/${api.enc(p.ID)}`, ctx.signal),
+        api.getJSON(`/v1/job/${api.enc(t.Job)}/scale?namespace=${api.enc(t.Namespace || 'default')}`, ctx.signal).catch(() => null),
+      ]);
+      const st = full.Status || {};
+      return [h('a', {href: jobHref(t.Job, t.Namespace)}, `${t.Job} / ${t.Group}`), p.Enabled ? 'yes' : 'no', `${full.Min} – ${full.Max}`,
+        h('div', {}, badge(st.State || 'unknown'), ` ${st.Reason || ''}`, st.LastError ? h('div', {class: 'error small'}, st.LastError) : null),
+        st.LastEvaluated ? fmtTime(st.LastEvaluated) : '–', lastEvents(scale, t.Group)];
+    }));
+    fill(body, table(['Target', 'Enabled', 'Min – max', 'Autoscaler', 'Last evaluated', 'Last scaling events'], rows,
+      {class: 'list', empty: 'No scaling policies (a group with a `scaling` block has one).'}));
+  };
+  // Job events: a registration changes the policies, a scale adds an event; the
+  // autoscaler's status lives in the leader's memory (no event), so poll it too.
+  ctx.live(['Job:*'], '*', load);
+  ctx.poll(10000, load);
 }

@@ -200,11 +200,17 @@ impl Browser {
         })
     }
 
-    /// Waits for an element matching `css` and clicks it.
+    /// Waits for an element matching `css` and clicks it (again when a live page
+    /// redrew it between finding and clicking).
     pub fn click(&self, css: &str) {
-        let el = self.wait(Duration::from_secs(30), css, |b| b.find_all(css).into_iter().next());
-        self.cmd("POST", &format!("/element/{el}/click"), Some(json!({})))
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        self.wait(Duration::from_secs(30), css, |b| {
+            let el = b.find_all(css).into_iter().next()?;
+            match b.cmd("POST", &format!("/element/{el}/click"), Some(json!({}))) {
+                Ok(_) => Some(()),
+                Err(e) if e.contains("stale element") => None,
+                Err(e) => panic!("click {css}: {e}"),
+            }
+        });
     }
 
     /// Replaces the value of the field matching `css` with `text`, typed.
