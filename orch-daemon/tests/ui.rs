@@ -65,7 +65,10 @@ fn register(agent: &Agent, hcl: &str) {
 
 /// How many `tick N` lines the page's log view holds.
 fn ticks(b: &Browser) -> usize {
-    b.text("#log").lines().filter(|l| l.starts_with("tick ")).count()
+    b.text("#log")
+        .lines()
+        .filter(|l| l.starts_with("tick "))
+        .count()
 }
 
 /// A running job from the list to its allocation, its log followed live, a failed
@@ -81,20 +84,30 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
 
     // The jobs list, reached from `/` (redirected to /ui/ and then /ui/jobs).
     b.goto(&format!("{}/", agent.http));
-    b.wait_text("tr.job-row[data-job=\"ticker\"]", "the ticker job in the list", |t| {
-        t.contains("running")
-    });
-    b.wait_text("tr.job-row[data-job=\"impossible\"]", "the impossible job", |t| {
-        t.contains("queued")
-    });
+    b.wait_text(
+        "tr.job-row[data-job=\"ticker\"]",
+        "the ticker job in the list",
+        |t| t.contains("running"),
+    );
+    b.wait_text(
+        "tr.job-row[data-job=\"impossible\"]",
+        "the impossible job",
+        |t| t.contains("queued"),
+    );
     assert!(b.url().ends_with("/ui/jobs"), "{}", b.url());
     b.screenshot("jobs");
 
     // The job page: its allocation becomes running without a reload.
     b.click("tr.job-row[data-job=\"ticker\"] a.job-link");
-    b.wait_text("tr.alloc-row[data-status=\"running\"]", "a running allocation", |_| true);
+    b.wait_text(
+        "tr.alloc-row[data-status=\"running\"]",
+        "a running allocation",
+        |_| true,
+    );
     assert!(b.url().ends_with("/ui/jobs/ticker@default"), "{}", b.url());
-    b.wait_text("#task-groups", "the group's counts", |t| t.contains("1 running"));
+    b.wait_text("#task-groups", "the group's counts", |t| {
+        t.contains("1 running")
+    });
     b.screenshot("job");
 
     // `orch ui -show-url <job>` names this very page.
@@ -125,8 +138,12 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
         json!("yes"),
         "the log grew by reloading the page"
     );
-    b.wait_text("#resource-usage", "a usage sample", |t| t.contains("samples"));
-    b.wait_text("#fs-list", "the allocation directory", |t| t.contains("alloc/"));
+    b.wait_text("#resource-usage", "a usage sample", |t| {
+        t.contains("samples")
+    });
+    b.wait_text("#fs-list", "the allocation directory", |t| {
+        t.contains("alloc/")
+    });
     b.screenshot("alloc");
     b.exec("document.getElementById('logs').scrollIntoView(); return null;");
     b.screenshot("alloc-log");
@@ -145,7 +162,9 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
 
     // The topology: the node's box, its CPU bar filled by the ticker's allocation.
     b.click("#nav a[data-section=\"topology\"]");
-    b.wait_text(".node-box .usage-cpu", "the node's CPU bar", |t| t.contains("300 /"));
+    b.wait_text(".node-box .usage-cpu", "the node's CPU bar", |t| {
+        t.contains("300 /")
+    });
     assert_eq!(b.find_all(".node-box").len(), 1);
     assert_eq!(b.find_all(".node-box .usage-cpu .alloc-seg").len(), 1);
     b.screenshot("topology");
@@ -161,8 +180,12 @@ fn other_pages_render(b: &Browser) {
         t.contains("ready") && t.contains("eligible")
     });
     b.click("tr.node-row a.node-link");
-    b.wait_text("#node-allocations", "the node's allocations", |t| t.contains("ticker"));
-    b.wait_text("#node-header", "the node's reserved bars", |t| t.contains("CPU 300 /"));
+    b.wait_text("#node-allocations", "the node's allocations", |t| {
+        t.contains("ticker")
+    });
+    b.wait_text("#node-header", "the node's reserved bars", |t| {
+        t.contains("CPU 300 /")
+    });
     b.screenshot("client");
     for (section, css, want) in [
         ("servers", "#raft-peers", "leader"),
@@ -176,7 +199,9 @@ fn other_pages_render(b: &Browser) {
     }
     b.click("#nav a[data-section=\"csi\"]");
     b.click(".tabs a[href=\"/ui/csi/plugins\"]");
-    b.wait_text("#plugins", "the plugin list", |t| t.contains("No CSI plugins"));
+    b.wait_text("#plugins", "the plugin list", |t| {
+        t.contains("No CSI plugins")
+    });
 }
 
 /// The README's picture: the topology of a three-client cluster (one server) running
@@ -215,17 +240,29 @@ fn docs_topology_screenshot() {
         .collect();
     wait_for(Duration::from_secs(60), "three ready clients", || {
         let (_, nodes) = common::get(&server, "/v1/nodes");
-        let ready = nodes.as_array().map_or(0, |n| {
-            n.iter().filter(|n| n["Status"] == "ready").count()
-        });
+        let ready = nodes
+            .as_array()
+            .map_or(0, |n| n.iter().filter(|n| n["Status"] == "ready").count());
         (ready == 3).then_some(())
     });
-    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/web.nomad.hcl");
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/web.nomad.hcl");
     let out = common::orch_cli(
         &server,
-        &["job", "run", "-detach", "-var", "replicas=5", example.to_str().unwrap()],
+        &[
+            "job",
+            "run",
+            "-detach",
+            "-var",
+            "replicas=5",
+            example.to_str().unwrap(),
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     register(&server, TICKER);
     wait_for(Duration::from_secs(90), "every allocation running", || {
         let running = |job: &str| {
@@ -239,7 +276,9 @@ fn docs_topology_screenshot() {
     let b = Browser::start(free_port(), &shots());
     b.window_size(1280, 640);
     b.goto(&format!("{}/ui/topology", server.http));
-    b.wait_text("#topology-summary", "six allocations", |t| t.contains("6 running"));
+    b.wait_text("#topology-summary", "six allocations", |t| {
+        t.contains("6 running")
+    });
     assert_eq!(b.find_all(".node-box").len(), 3);
     let shot = b.screenshot("docs-topology");
     let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
@@ -248,15 +287,41 @@ fn docs_topology_screenshot() {
     drop(clients);
 }
 
-/// With ACLs on, the UI asks for a token; the one entered is kept and used.
+/// With ACLs on and the HTTP API over TLS, the UI asks for a token; the one entered is
+/// kept and used (all of the UI's URLs are relative, so https needs nothing else).
 #[test]
-fn acl_login_with_a_token() {
+fn acl_login_with_a_token_over_tls() {
     let dir = temp_dir("ui-acl");
-    let config = dir.join("acl.hcl");
-    std::fs::write(&config, "acl {\n  enabled = true\n}\n").unwrap();
+    let pki = common::tls::Pki::make(&dir.join("pki"));
+    let (cert, key) = pki.cert("server");
+    let config = dir.join("acl-tls.hcl");
+    std::fs::write(
+        &config,
+        format!(
+            "acl {{\n  enabled = true\n}}\ntls {{\n  http = true\n  ca_file = \"{}\"\n  cert_file = \"{cert}\"\n  key_file = \"{key}\"\n}}\n",
+            pki.ca()
+        ),
+    )
+    .unwrap();
     let agent = start(&dir, &["-dev", "-config", config.to_str().unwrap()]);
-    wait_leader(&agent);
-    let (status, body) = send(&agent, "POST", "/v1/acl/bootstrap", json!({}));
+    assert!(agent.http.starts_with("https://"), "{}", agent.http);
+    let tls = pki.caller("cli");
+    let api = |method: &str, path: &str, token: Option<&str>, body: serde_json::Value| {
+        let headers: Vec<(&str, &str)> = token.map(|t| ("X-Nomad-Token", t)).into_iter().collect();
+        let url = format!("{}{path}", agent.http);
+        common::tls::call(
+            &tls,
+            method,
+            &url,
+            Some(body.to_string().into_bytes()),
+            &headers,
+        )
+    };
+    wait_for(Duration::from_secs(30), "a leader", || {
+        common::tls::get_json(&tls, &format!("{}/v1/status/leader", agent.http))
+            .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+    });
+    let (status, body) = api("POST", "/v1/acl/bootstrap", None, json!({})).unwrap();
     assert_eq!(status, 200, "bootstrap: {body}");
     let secret = serde_json::from_str::<serde_json::Value>(&body).unwrap()["SecretID"]
         .as_str()
@@ -269,33 +334,29 @@ fn acl_login_with_a_token() {
     b.screenshot("acl-login");
     b.type_into("#token-secret", "00000000-0000-0000-0000-000000000000");
     b.click("#token-submit");
-    b.wait_text("#login-message", "a refused token", |t| t.contains("not valid"));
+    b.wait_text("#login-message", "a refused token", |t| {
+        t.contains("not valid")
+    });
 
     b.type_into("#token-secret", &secret);
     b.click("#token-submit");
-    b.wait_text("#jobs-table", "the jobs list", |t| t.contains("No jobs yet"));
-    b.wait_text("#whoami", "the signed-in token", |t| t.starts_with("Token:"));
+    b.wait_text("#jobs-table", "the jobs list", |t| {
+        t.contains("No jobs yet")
+    });
+    b.wait_text("#whoami", "the signed-in token", |t| {
+        t.starts_with("Token:")
+    });
 
     // Kept across a reload; the list is live for the signed-in browser.
     b.goto(&format!("{}/ui/jobs", agent.http));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let job = orch_parse(TICKER);
-    let code = rt.block_on(async {
-        orch_daemon::tls::http_client()
-            .put(format!("{}/v1/jobs", agent.http))
-            .header("X-Nomad-Token", &secret)
-            .json(&json!({"Job": job}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    });
-    assert_eq!(code, 200);
-    b.wait_text("tr.job-row[data-job=\"ticker\"]", "the job the token may see", |_| true);
+    let job = json!({"Job": orch_parse(TICKER)});
+    let (code, body) = api("PUT", "/v1/jobs", Some(&secret), job).unwrap();
+    assert_eq!(code, 200, "{body}");
+    b.wait_text(
+        "tr.job-row[data-job=\"ticker\"]",
+        "the job the token may see",
+        |_| true,
+    );
     b.screenshot("acl-jobs");
     wait_for(Duration::from_secs(5), "no login prompt", || {
         b.find_all("#login").is_empty().then_some(())

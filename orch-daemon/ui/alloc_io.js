@@ -43,7 +43,10 @@ export function logView(el, ctx, id, tasks) {
       } catch (e) {
         if (signal.aborted || e.name === 'AbortError') return;
         if (e.status === 403) { ctx.fail(e); return; }
-        fill(status, `cannot read the log: ${e.message}`);
+        // Often the task has not started yet: try again while the page is open.
+        fill(status, `cannot read the log yet (${e.message}); retrying…`);
+        await api.pause(2000, signal);
+        if (!signal.aborted) start();
       }
     })();
   };

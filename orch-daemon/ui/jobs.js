@@ -15,6 +15,12 @@ export function groupCounts(name, s) {
     h('span', {class: 'muted'}, parts.length ? parts.map((k) => `${s[k]} ${k.toLowerCase()}`).join(', ') : 'no allocations'));
 }
 
+// A periodic or parameterized job runs as children: their counts.
+function children(j) {
+  const c = (j.JobSummary && j.JobSummary.Children) || {};
+  return h('span', {class: 'muted'}, `${j.Periodic ? 'periodic' : 'parameterized'}; children: ${c.Pending || 0} pending, ${c.Running || 0} running, ${c.Dead || 0} dead`);
+}
+
 function matches(job, text, status, type) {
   if (status && job.Status !== status) return false;
   if (type && job.Type !== type) return false;
@@ -41,8 +47,8 @@ export function jobsPage(ctx) {
       shown.map((j) => [
         h('a', {href: jobHref(j.ID, j.Namespace), class: 'job-link'}, j.Name || j.ID),
         j.Namespace, j.Type, String(j.Priority), badge(j.Status),
-        Object.entries((j.JobSummary && j.JobSummary.Summary) || {}).sort(([a], [b]) => a.localeCompare(b))
-          .map(([g, s]) => groupCounts(g, s)),
+        (j.Periodic || j.ParameterizedJob) ? children(j) : Object.entries((j.JobSummary && j.JobSummary.Summary) || {})
+          .sort(([a], [b]) => a.localeCompare(b)).map(([g, s]) => groupCounts(g, s)),
       ]), {class: 'list', id: 'jobs', empty: jobs.length ? 'No job matches the filter.' : 'No jobs yet: run one with `orch job run`.'},
       (i) => ({dataset: {job: shown[i].ID}, class: 'job-row'})));
   };

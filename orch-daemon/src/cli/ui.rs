@@ -75,7 +75,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
                 .unwrap_or_else(|| "default".into());
             object_path(&client, id, &namespace)?
         }
-        _ => return Err(format!("This command takes at most one argument\n\n{USAGE}")),
+        _ => {
+            return Err(format!(
+                "This command takes at most one argument\n\n{USAGE}"
+            ));
+        }
     };
     let url = format!("{}{path}", client.addr);
     if p.has("show-url") {
@@ -167,7 +171,10 @@ mod tests {
 
     #[test]
     fn paths_match_the_ui_router() {
-        assert_eq!(ui_path("jobs", "web app", "prod"), "/ui/jobs/web%20app@prod");
+        assert_eq!(
+            ui_path("jobs", "web app", "prod"),
+            "/ui/jobs/web%20app@prod"
+        );
         assert_eq!(ui_path("allocs", "abc", "x"), "/ui/allocations/abc");
         assert_eq!(ui_path("nodes", "n1", "x"), "/ui/clients/n1");
     }

@@ -57,7 +57,7 @@ pub(super) fn allocs_index(s: &StateStore) -> u64 {
 pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
     let (q, list) = super::list::ListOpts::parse(raw)?;
     let resources = q.flag("resources")?;
-    let task_states = q.raw.get("task_states").is_none() || q.flag("task_states")?;
+    let task_states = !q.raw.contains_key("task_states") || q.flag("task_states")?;
     let index = api.block(&q, allocs_index).await;
     let (body, next) = {
         let s = api.state.read();

@@ -87,9 +87,9 @@ pub mod search;
 pub mod services;
 pub mod status;
 pub mod system;
-pub mod ui;
 #[cfg(test)]
 mod tests;
+pub mod ui;
 
 use std::sync::Arc;
 

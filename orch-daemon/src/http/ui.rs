@@ -175,7 +175,11 @@ mod tests {
                 };
                 let rest = &line[start + 3..];
                 let name = &rest[..rest.find('\'').unwrap()];
-                assert!(find(name).is_some(), "{} imports {name}, not embedded", a.name);
+                assert!(
+                    find(name).is_some(),
+                    "{} imports {name}, not embedded",
+                    a.name
+                );
             }
         }
     }

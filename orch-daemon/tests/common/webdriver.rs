@@ -82,11 +82,16 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
+                // --ignore-certificate-errors: the TLS test's agent presents a
+                // certificate of a throwaway CA the browser does not know.
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--window-size=1280,900", "--disable-dev-shm-usage"],
+                         "--window-size=1280,900", "--disable-dev-shm-usage",
+                         "--ignore-certificate-errors"],
             },
         }}});
-        let v = b.raw("POST", "/session", Some(caps)).expect("new WebDriver session");
+        let v = b
+            .raw("POST", "/session", Some(caps))
+            .expect("new WebDriver session");
         b.session = v["sessionId"].as_str().expect("sessionId").to_string();
         b
     }
@@ -122,7 +127,10 @@ impl Browser {
             if ok {
                 Ok(v["value"].clone())
             } else {
-                Err(format!("{}: {}", v["value"]["error"], v["value"]["message"]))
+                Err(format!(
+                    "{}: {}",
+                    v["value"]["error"], v["value"]["message"]
+                ))
             }
         })
     }
@@ -139,13 +147,21 @@ impl Browser {
 
     /// The document's current URL.
     pub fn url(&self) -> String {
-        self.cmd("GET", "/url", None).unwrap().as_str().unwrap_or_default().to_string()
+        self.cmd("GET", "/url", None)
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// The elements matching a CSS selector now.
     pub fn find_all(&self, css: &str) -> Vec<String> {
         let v = self
-            .cmd("POST", "/elements", Some(json!({"using": "css selector", "value": css})))
+            .cmd(
+                "POST",
+                "/elements",
+                Some(json!({"using": "css selector", "value": css})),
+            )
             .unwrap_or_default();
         v.as_array()
             .into_iter()
@@ -173,14 +189,22 @@ impl Browser {
 
     /// Polls until `f` gives `Some`, or panics after `timeout` naming `what` (and
     /// saving a screenshot of how the page looked).
-    pub fn wait<T>(&self, timeout: Duration, what: &str, mut f: impl FnMut(&Browser) -> Option<T>) -> T {
+    pub fn wait<T>(
+        &self,
+        timeout: Duration,
+        what: &str,
+        mut f: impl FnMut(&Browser) -> Option<T>,
+    ) -> T {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(v) = f(self) {
                 return v;
             }
             if Instant::now() > deadline {
-                let name = format!("timeout-{}", what.replace(|c: char| !c.is_alphanumeric(), "-"));
+                let name = format!(
+                    "timeout-{}",
+                    what.replace(|c: char| !c.is_alphanumeric(), "-")
+                );
                 self.screenshot(&name);
                 panic!(
                     "timed out after {timeout:?} waiting for {what} at {} (screenshot {name}.png); page text:\n{}",
@@ -215,17 +239,27 @@ impl Browser {
 
     /// Replaces the value of the field matching `css` with `text`, typed.
     pub fn type_into(&self, css: &str, text: &str) {
-        let el = self.wait(Duration::from_secs(30), css, |b| b.find_all(css).into_iter().next());
+        let el = self.wait(Duration::from_secs(30), css, |b| {
+            b.find_all(css).into_iter().next()
+        });
         self.cmd("POST", &format!("/element/{el}/clear"), Some(json!({})))
             .unwrap_or_else(|e| panic!("clear {css}: {e}"));
-        self.cmd("POST", &format!("/element/{el}/value"), Some(json!({"text": text})))
-            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+        self.cmd(
+            "POST",
+            &format!("/element/{el}/value"),
+            Some(json!({"text": text})),
+        )
+        .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
     /// Runs a script in the page; its return value.
     pub fn exec(&self, script: &str) -> Value {
-        self.cmd("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
-            .unwrap_or_else(|e| panic!("script {script:?}: {e}"))
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .unwrap_or_else(|e| panic!("script {script:?}: {e}"))
     }
 
     /// Saves the viewport as `<shots>/<name>.png`; its path.
@@ -234,7 +268,9 @@ impl Browser {
         if let Ok(v) = self.cmd("GET", "/screenshot", None)
             && let Some(b64) = v.as_str()
         {
-            let png = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+            let png = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap();
             std::fs::write(&path, png).unwrap();
         }
         path
@@ -242,8 +278,12 @@ impl Browser {
 
     /// Resizes the window (for the README's screenshot).
     pub fn window_size(&self, width: u32, height: u32) {
-        self.cmd("POST", "/window/rect", Some(json!({"width": width, "height": height})))
-            .unwrap();
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .unwrap();
     }
 }
 
