@@ -14,7 +14,7 @@ use crate::http::ApiError;
 /// What a route requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
-    /// Nothing: status, regions, health, metrics, the bootstrap.
+    /// Nothing: status, regions, health, metrics, the bootstrap, the web UI's files.
     Public,
     /// One of these capabilities in the request's namespace (`?namespace=`, `default`
     /// when absent). For `namespace=*`: in some namespace, and lists show only the
