@@ -63,6 +63,47 @@ fn register(agent: &Agent, hcl: &str) {
     assert_eq!(status, 200, "register: {body}");
 }
 
+/// A job asking for more memory than any node has.
+const TOO_BIG: &str = r#"job "too-big" {
+  datacenters = ["dc1"]
+  type = "batch"
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/true"
+      }
+      resources {
+        memory = 100000000
+      }
+    }
+  }
+}"#;
+
+/// A service whose deployment stays running (its allocation must stay healthy a minute).
+const SLOW_SERVICE: &str = r#"job "svc" {
+  datacenters = ["dc1"]
+  update {
+    max_parallel     = 1
+    min_healthy_time = "1m"
+    healthy_deadline = "5m"
+    progress_deadline = "10m"
+  }
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args = ["-c", "sleep 600"]
+      }
+      resources {
+        cpu = 100
+        memory = 32
+      }
+    }
+  }
+}"#;
+
 /// How many `tick N` lines the page's log view holds.
 fn ticks(b: &Browser) -> usize {
     b.text("#log")
@@ -81,6 +122,7 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
     let b = Browser::start(free_port(), &shots());
     register(&agent, TICKER);
     register(&agent, IMPOSSIBLE);
+    register(&agent, TOO_BIG);
 
     // The jobs list, reached from `/` (redirected to /ui/ and then /ui/jobs).
     b.goto(&format!("{}/", agent.http));
@@ -159,6 +201,11 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
         "{why}"
     );
     b.screenshot("placement-failure");
+    b.goto(&format!("{}/ui/jobs/too-big@default", agent.http));
+    let why = b.wait_text("#placement-failures", "the memory failure", |t| {
+        t.contains("could not be placed")
+    });
+    assert!(why.contains("Exhausted memory on 1 node"), "{why}");
 
     // The topology: the node's box, its CPU bar filled by the ticker's allocation.
     b.click("#nav a[data-section=\"topology\"]");
@@ -170,6 +217,21 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
     b.screenshot("topology");
 
     other_pages_render(&b);
+    fail_a_deployment(&agent, &b);
+}
+
+/// The job page's Fail button fails a running deployment.
+fn fail_a_deployment(agent: &Agent, b: &Browser) {
+    register(agent, SLOW_SERVICE);
+    b.goto(&format!("{}/ui/jobs/svc@default", agent.http));
+    b.wait_text("#deployments .deployment", "a running deployment", |t| {
+        t.contains("running")
+    });
+    b.click("#deployments .deployment button.fail");
+    b.wait_text("#deployments .deployment", "the failed deployment", |t| {
+        t.contains("failed")
+    });
+    b.screenshot("deployment-failed");
 }
 
 /// The other pages draw their tables from the API (no script error leaves them at
@@ -187,6 +249,14 @@ fn other_pages_render(b: &Browser) {
         t.contains("CPU 300 /")
     });
     b.screenshot("client");
+    b.click("#toggle-eligibility");
+    b.wait_text("#node-header", "the node marked ineligible", |t| {
+        t.contains("Mark eligible") && t.contains("ineligible")
+    });
+    b.click("#toggle-eligibility");
+    b.wait_text("#toggle-eligibility", "the node eligible again", |t| {
+        t == "Mark ineligible"
+    });
     for (section, css, want) in [
         ("servers", "#raft-peers", "leader"),
         ("services", "#services", "No services"),
