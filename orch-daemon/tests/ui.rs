@@ -417,8 +417,13 @@ fn acl_login_with_a_token_over_tls() {
         t.starts_with("Token:")
     });
 
-    // Kept across a reload; the list is live for the signed-in browser.
+    // Kept across a reload; the list is live for the signed-in browser (the job
+    // registered after the page drew its empty list appears in the same document).
     b.goto(&format!("{}/ui/jobs", agent.http));
+    b.wait_text("#jobs-table", "the empty list after a reload", |t| {
+        t.contains("No jobs yet")
+    });
+    b.exec("window.__sameDocument = 'yes'; return null;");
     let job = json!({"Job": orch_parse(TICKER)});
     let (code, body) = api("PUT", "/v1/jobs", Some(&secret), job).unwrap();
     assert_eq!(code, 200, "{body}");
@@ -428,6 +433,10 @@ fn acl_login_with_a_token_over_tls() {
         |_| true,
     );
     b.screenshot("acl-jobs");
+    assert_eq!(
+        b.exec("return window.__sameDocument || null;"),
+        json!("yes")
+    );
     wait_for(Duration::from_secs(5), "no login prompt", || {
         b.find_all("#login").is_empty().then_some(())
     });

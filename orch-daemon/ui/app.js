@@ -78,10 +78,16 @@ function makeContext(main, signal) {
     // Shows an error: a 403 becomes the login prompt; others a banner above the page.
     fail(e) {
       if (signal.aborted || (e && e.name === 'AbortError')) return;
-      if (e && e.status === 403) { loginPrompt(ctx, e, render); return; }
+      if (e && e.status === 403) { loginPrompt(ctx, e); return; }
       console.error(e);
       errBox.hidden = false;
       fill(errBox, String((e && e.message) || e));
+    },
+    // Shows an error banner even for a 403 (a refused write: the page stays).
+    error(e) {
+      if (signal.aborted || (e && e.name === 'AbortError')) return;
+      errBox.hidden = false;
+      fill(errBox, e && e.status === 403 ? `Not allowed with this token: ${e.text || e.message}` : String((e && e.message) || e));
     },
     // Clears the banner once a call succeeds again.
     ok() { errBox.hidden = true; },

@@ -139,7 +139,7 @@ export function jobPage(ctx, ref) {
     const open = new Set([...view.querySelectorAll('details[open]')].map((e) => e.querySelector('summary').textContent));
     fill(view, header(d.job), failures(d.evals), groups(d.job, d.summary),
       section('Allocations', 'allocations', allocTable(d.allocs)),
-      deployments(d.deployments, ctx.signal, reload, ctx.fail), evaluations(d.evals), versions(d.versions));
+      deployments(d.deployments, ctx.signal, reload, ctx.error), evaluations(d.evals), versions(d.versions));
     if (open.size) for (const det of view.querySelectorAll('details')) det.open = open.has(det.querySelector('summary').textContent);
   };
   reload = () => draw().catch(ctx.fail);

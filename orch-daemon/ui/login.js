@@ -35,7 +35,7 @@ function loginForm(after) {
 
 // Replaces the page with the login prompt after a 403 (once; later 403s of the same
 // page leave it alone). Signing in fires `orch-token`, which redraws the page.
-export function loginPrompt(ctx, err, _render) {
+export function loginPrompt(ctx, err) {
   if (ctx.main.querySelector('#login')) return;
   const why = api.token()
     ? 'The stored ACL token may not do this (403). Sign in with another token.'

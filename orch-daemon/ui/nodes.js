@@ -32,7 +32,7 @@ export function nodesPage(ctx) {
 
 function actions(ctx, n) {
   const act = (path, bodyFn) => async () => {
-    try { await api.send('POST', path, bodyFn(), ctx.signal); } catch (e) { ctx.fail(e); }
+    try { await api.send('POST', path, bodyFn(), ctx.signal); ctx.ok(); } catch (e) { ctx.error(e); }
   };
   const eligible = n.SchedulingEligibility === 'eligible';
   const deadline = h('input', {type: 'text', id: 'drain-deadline', value: '1h', size: 6, title: 'Go duration: 30m, 1h, 0 for no deadline'});
