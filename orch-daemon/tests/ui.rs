@@ -354,6 +354,20 @@ fn docs_topology_screenshot() {
     let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
     std::fs::create_dir_all(&docs).unwrap();
     std::fs::copy(shot, docs.join("topology.png")).unwrap();
+    // Client-only agents leave their tasks running when they stop (they reattach on a
+    // restart): stop the jobs first, so no task outlives the test.
+    for job in ["web", "ticker"] {
+        let (code, body) = send(&server, "DELETE", &format!("/v1/job/{job}"), json!({}));
+        assert_eq!(code, 200, "stop {job}: {body}");
+    }
+    wait_for(Duration::from_secs(60), "every task stopped", || {
+        let live = ["web", "ticker"]
+            .iter()
+            .flat_map(|j| common::job_allocs(&server, j))
+            .filter(|a| a["ClientStatus"] == "running" || a["ClientStatus"] == "pending")
+            .count();
+        (live == 0).then_some(())
+    });
     drop(clients);
 }
 

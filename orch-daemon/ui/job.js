@@ -57,7 +57,8 @@ function failures(evals) {
   if (!ev) return null;
   return h('section', {class: 'card warn', id: 'placement-failures'},
     h('h2', {}, 'Placement failures'),
-    h('p', {class: 'muted'}, `Evaluation ${shortId(ev.ID)} (${ev.TriggeredBy}, ${ev.Status})${ev.BlockedEval ? `; blocked evaluation ${shortId(ev.BlockedEval)} waits for room` : ''}.`),
+    h('p', {class: 'muted'}, `Evaluation ${shortId(ev.ID)} (triggered by ${ev.TriggeredBy}, ${ev.Status})`,
+      ev.Status === 'blocked' || ev.BlockedEval ? ': it is blocked and is tried again when nodes or capacity change.' : '.'),
     placementFailures(ev));
 }
 
