@@ -104,6 +104,18 @@ const SLOW_SERVICE: &str = r#"job "svc" {
   }
 }"#;
 
+/// Clicks the first element matching `css` whose text is `text` (in the page, so a
+/// redraw between finding and clicking cannot go stale).
+fn click_link(b: &Browser, css: &str, text: &str) {
+    let script = format!(
+        "const a = [...document.querySelectorAll({css:?})].find((e) => e.textContent === {text:?}); \
+         if (a) a.click(); return !!a;"
+    );
+    b.wait(Duration::from_secs(30), text, |b| {
+        (b.exec(&script) == json!(true)).then_some(())
+    });
+}
+
 /// How many `tick N` lines the page's log view holds.
 fn ticks(b: &Browser) -> usize {
     b.text("#log")
@@ -124,7 +136,17 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
     register(&agent, IMPOSSIBLE);
     register(&agent, TOO_BIG);
 
-    // The jobs list, reached from `/` (redirected to /ui/ and then /ui/jobs).
+    from_the_list_to_a_running_allocation(&agent, &b);
+    a_live_log_usage_and_files(&b);
+    placement_failures_in_words(&agent, &b);
+    topology_of_the_node(&b);
+    other_pages_render(&b);
+    fail_a_deployment(&agent, &b);
+}
+
+/// The jobs list (reached from `/`), the job page where its allocation becomes running
+/// without a reload, and `orch ui` naming that page.
+fn from_the_list_to_a_running_allocation(agent: &Agent, b: &Browser) {
     b.goto(&format!("{}/", agent.http));
     b.wait_text(
         "tr.job-row[data-job=\"ticker\"]",
@@ -153,7 +175,7 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
     b.screenshot("job");
 
     // `orch ui -show-url <job>` names this very page.
-    let out = common::orch_cli(&agent, &["ui", "-show-url", "ticker"]);
+    let out = common::orch_cli(agent, &["ui", "-show-url", "ticker"]);
     let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert_eq!(
         printed,
@@ -162,8 +184,13 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // The allocation: the task is running; its log gains lines as the task prints.
     b.click("tr.alloc-row a.alloc-link");
+    b.wait_text("#task-t .task-state", "task t running", |t| t == "running");
+}
+
+/// The allocation page: its log gains lines as the task prints (in the same document),
+/// the usage chart gains samples, the files lead to the task's log file.
+fn a_live_log_usage_and_files(b: &Browser) {
     b.wait_text("#task-t .task-state", "task t running", |t| t == "running");
     b.exec("window.__sameDocument = 'yes'; return null;");
     let first = b.wait(Duration::from_secs(30), "the first log lines", |b| {
@@ -180,17 +207,28 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
         json!("yes"),
         "the log grew by reloading the page"
     );
-    b.wait_text("#resource-usage", "a usage sample", |t| {
-        t.contains("samples")
+    // The usage chart gains samples as the page polls the stats.
+    b.wait_text("#resource-usage", "two usage samples", |t| {
+        t.split_whitespace()
+            .zip(t.split_whitespace().skip(1))
+            .any(|(n, w)| w.starts_with("samples") && n.parse::<u32>().is_ok_and(|n| n >= 2))
     });
-    b.wait_text("#fs-list", "the allocation directory", |t| {
-        t.contains("alloc/")
-    });
+    // The allocation directory, down to the task's log file.
+    for (dir, next) in [("alloc/", "logs/"), ("logs/", "t.stdout.0")] {
+        b.wait_text("#fs-list", dir, |t| t.contains(dir));
+        click_link(b, "#fs-list a", dir);
+        b.wait_text("#fs-list", next, |t| t.contains(next));
+    }
+    click_link(b, "#fs-list a", "t.stdout.0");
+    b.wait_text("#fs-file", "the log file's text", |t| t.contains("tick 1"));
     b.screenshot("alloc");
     b.exec("document.getElementById('logs').scrollIntoView(); return null;");
     b.screenshot("alloc-log");
+}
 
-    // The failed placement, explained in words on the job page.
+/// Failed placements, explained in words on the job page: a constraint no node meets,
+/// memory no node has.
+fn placement_failures_in_words(agent: &Agent, b: &Browser) {
     b.goto(&format!("{}/ui/jobs/impossible@default", agent.http));
     let why = b.wait_text("#placement-failures", "the placement failure", |t| {
         t.contains("could not be placed")
@@ -206,8 +244,10 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
         t.contains("could not be placed")
     });
     assert!(why.contains("Exhausted memory on 1 node"), "{why}");
+}
 
-    // The topology: the node's box, its CPU bar filled by the ticker's allocation.
+/// The topology: the node's box, its CPU bar filled by the ticker's allocation.
+fn topology_of_the_node(b: &Browser) {
     b.click("#nav a[data-section=\"topology\"]");
     b.wait_text(".node-box .usage-cpu", "the node's CPU bar", |t| {
         t.contains("300 /")
@@ -215,9 +255,6 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
     assert_eq!(b.find_all(".node-box").len(), 1);
     assert_eq!(b.find_all(".node-box .usage-cpu .alloc-seg").len(), 1);
     b.screenshot("topology");
-
-    other_pages_render(&b);
-    fail_a_deployment(&agent, &b);
 }
 
 /// The job page's Fail button fails a running deployment.
@@ -282,39 +319,7 @@ fn other_pages_render(b: &Browser) {
 fn docs_topology_screenshot() {
     let dir = temp_dir("ui-docs");
     let server = common::start_server(&dir, "server");
-    let limits = dir.join("limits.hcl");
-    std::fs::write(
-        &limits,
-        "client {\n  cpu_total_compute = 2000\n  memory_total_mb = 2048\n  reserved {\n    cpu = 200\n    memory = 256\n  }\n}\n",
-    )
-    .unwrap();
-    let clients: Vec<Agent> = (1..=3)
-        .map(|i| {
-            let name = format!("client-{i}");
-            let data = dir.join(&name);
-            start(
-                &dir,
-                &[
-                    "-client",
-                    "-servers",
-                    &server.rpc,
-                    "-data-dir",
-                    data.to_str().unwrap(),
-                    "-node",
-                    &name,
-                    "-config",
-                    limits.to_str().unwrap(),
-                ],
-            )
-        })
-        .collect();
-    wait_for(Duration::from_secs(60), "three ready clients", || {
-        let (_, nodes) = common::get(&server, "/v1/nodes");
-        let ready = nodes
-            .as_array()
-            .map_or(0, |n| n.iter().filter(|n| n["Status"] == "ready").count());
-        (ready == 3).then_some(())
-    });
+    let clients = three_small_clients(&dir, &server);
     let example =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/web.nomad.hcl");
     let out = common::orch_cli(
@@ -356,18 +361,7 @@ fn docs_topology_screenshot() {
     std::fs::copy(shot, docs.join("topology.png")).unwrap();
     // Client-only agents leave their tasks running when they stop (they reattach on a
     // restart): stop the jobs first, so no task outlives the test.
-    for job in ["web", "ticker"] {
-        let (code, body) = send(&server, "DELETE", &format!("/v1/job/{job}"), json!({}));
-        assert_eq!(code, 200, "stop {job}: {body}");
-    }
-    wait_for(Duration::from_secs(60), "every task stopped", || {
-        let live = ["web", "ticker"]
-            .iter()
-            .flat_map(|j| common::job_allocs(&server, j))
-            .filter(|a| a["ClientStatus"] == "running" || a["ClientStatus"] == "pending")
-            .count();
-        (live == 0).then_some(())
-    });
+    stop_jobs(&server, &["web", "ticker"]);
     drop(clients);
 }
 
@@ -376,36 +370,8 @@ fn docs_topology_screenshot() {
 #[test]
 fn acl_login_with_a_token_over_tls() {
     let dir = temp_dir("ui-acl");
-    let pki = common::tls::Pki::make(&dir.join("pki"));
-    let (cert, key) = pki.cert("server");
-    let config = dir.join("acl-tls.hcl");
-    std::fs::write(
-        &config,
-        format!(
-            "acl {{\n  enabled = true\n}}\ntls {{\n  http = true\n  ca_file = \"{}\"\n  cert_file = \"{cert}\"\n  key_file = \"{key}\"\n}}\n",
-            pki.ca()
-        ),
-    )
-    .unwrap();
-    let agent = start(&dir, &["-dev", "-config", config.to_str().unwrap()]);
-    assert!(agent.http.starts_with("https://"), "{}", agent.http);
-    let tls = pki.caller("cli");
-    let api = |method: &str, path: &str, token: Option<&str>, body: serde_json::Value| {
-        let headers: Vec<(&str, &str)> = token.map(|t| ("X-Nomad-Token", t)).into_iter().collect();
-        let url = format!("{}{path}", agent.http);
-        common::tls::call(
-            &tls,
-            method,
-            &url,
-            Some(body.to_string().into_bytes()),
-            &headers,
-        )
-    };
-    wait_for(Duration::from_secs(30), "a leader", || {
-        common::tls::get_json(&tls, &format!("{}/v1/status/leader", agent.http))
-            .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
-    });
-    let (status, body) = api("POST", "/v1/acl/bootstrap", None, json!({})).unwrap();
+    let (agent, tls) = tls_acl_agent(&dir);
+    let (status, body) = tls_call(&agent, &tls, "POST", "/v1/acl/bootstrap", None, json!({}));
     assert_eq!(status, 200, "bootstrap: {body}");
     let secret = serde_json::from_str::<serde_json::Value>(&body).unwrap()["SecretID"]
         .as_str()
@@ -439,7 +405,7 @@ fn acl_login_with_a_token_over_tls() {
     });
     b.exec("window.__sameDocument = 'yes'; return null;");
     let job = json!({"Job": orch_parse(TICKER)});
-    let (code, body) = api("PUT", "/v1/jobs", Some(&secret), job).unwrap();
+    let (code, body) = tls_call(&agent, &tls, "PUT", "/v1/jobs", Some(&secret), job);
     assert_eq!(code, 200, "{body}");
     b.wait_text(
         "tr.job-row[data-job=\"ticker\"]",
@@ -453,5 +419,97 @@ fn acl_login_with_a_token_over_tls() {
     );
     wait_for(Duration::from_secs(5), "no login prompt", || {
         b.find_all("#login").is_empty().then_some(())
+    });
+}
+
+/// A dev agent with ACLs on and its HTTP API over TLS (a server certificate of a fresh
+/// CA; no client certificates asked), its leader elected; and a caller's TLS options.
+fn tls_acl_agent(dir: &std::path::Path) -> (Agent, orch_daemon::tls::ClientTlsOptions) {
+    let pki = common::tls::Pki::make(&dir.join("pki"));
+    let (cert, key) = pki.cert("server");
+    let config = dir.join("acl-tls.hcl");
+    std::fs::write(
+        &config,
+        format!(
+            "acl {{\n  enabled = true\n}}\ntls {{\n  http = true\n  ca_file = \"{}\"\n  cert_file = \"{cert}\"\n  key_file = \"{key}\"\n}}\n",
+            pki.ca()
+        ),
+    )
+    .unwrap();
+    let agent = start(dir, &["-dev", "-config", config.to_str().unwrap()]);
+    assert!(agent.http.starts_with("https://"), "{}", agent.http);
+    let tls = pki.caller("cli");
+    wait_for(Duration::from_secs(30), "a leader", || {
+        common::tls::get_json(&tls, &format!("{}/v1/status/leader", agent.http))
+            .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+    });
+    (agent, tls)
+}
+
+/// One call to the TLS agent, with an ACL token if given: status and body.
+fn tls_call(
+    agent: &Agent,
+    tls: &orch_daemon::tls::ClientTlsOptions,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: serde_json::Value,
+) -> (u16, String) {
+    let headers: Vec<(&str, &str)> = token.map(|t| ("X-Nomad-Token", t)).into_iter().collect();
+    let url = format!("{}{path}", agent.http);
+    common::tls::call(
+        tls,
+        method,
+        &url,
+        Some(body.to_string().into_bytes()),
+        &headers,
+    )
+    .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+/// Three client-only agents of 2000 MHz and 2 GiB (200 MHz and 256 MiB reserved) on
+/// `server`, ready.
+fn three_small_clients(dir: &std::path::Path, server: &Agent) -> Vec<Agent> {
+    let limits = dir.join("limits.hcl");
+    std::fs::write(
+        &limits,
+        "client {\n  cpu_total_compute = 2000\n  memory_total_mb = 2048\n  reserved {\n    cpu = 200\n    memory = 256\n  }\n}\n",
+    )
+    .unwrap();
+    let clients: Vec<Agent> = (1..=3)
+        .map(|i| {
+            let name = format!("client-{i}");
+            let data = dir.join(&name);
+            let (data, limits) = (data.to_str().unwrap(), limits.to_str().unwrap());
+            let args = ["-client", "-servers", &server.rpc, "-data-dir", data];
+            start(
+                dir,
+                &[&args[..], &["-node", &name, "-config", limits]].concat(),
+            )
+        })
+        .collect();
+    wait_for(Duration::from_secs(60), "three ready clients", || {
+        let (_, nodes) = common::get(server, "/v1/nodes");
+        let ready = nodes
+            .as_array()
+            .map_or(0, |n| n.iter().filter(|n| n["Status"] == "ready").count());
+        (ready == 3).then_some(())
+    });
+    clients
+}
+
+/// Stops `jobs` and waits until none of their allocations runs.
+fn stop_jobs(server: &Agent, jobs: &[&str]) {
+    for job in jobs {
+        let (code, body) = send(server, "DELETE", &format!("/v1/job/{job}"), json!({}));
+        assert_eq!(code, 200, "stop {job}: {body}");
+    }
+    wait_for(Duration::from_secs(60), "every task stopped", || {
+        let live = jobs
+            .iter()
+            .flat_map(|j| common::job_allocs(server, j))
+            .filter(|a| a["ClientStatus"] == "running" || a["ClientStatus"] == "pending")
+            .count();
+        (live == 0).then_some(())
     });
 }
