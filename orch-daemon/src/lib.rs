@@ -10,6 +10,7 @@
 //! - [`client`]: the client agent: fingerprinting, allocations, tasks through drivers.
 //! - [`clock`]: the wall clock and fresh IDs, for every layer.
 //! - [`log_monitor`]: the agent's log lines for `/v1/agent/monitor`, for every layer.
+//! - [`ws`]: websocket connections and the `alloc exec` frames, for every layer.
 
 pub mod agent;
 pub mod cli;
@@ -21,3 +22,4 @@ pub mod log_monitor;
 pub mod raft;
 pub mod server;
 pub mod tls;
+pub mod ws;

@@ -108,3 +108,46 @@ fn monitor_streams_debug_lines_from_an_info_agent() {
     drop(agent);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A server started with `-bootstrap-expect 2` and nobody to join waits (it does not
+/// lead a cluster of one); `orch server join` through it adds it to a running cluster.
+#[test]
+fn server_join_adds_a_waiting_server_to_a_running_cluster() {
+    let dir = temp_dir("server-join");
+    let a = start_server(&dir, "a");
+    let b_data = dir.join("b");
+    let b = start(
+        &dir,
+        &[
+            "-server",
+            "-bootstrap-expect",
+            "2",
+            "-data-dir",
+            b_data.to_str().unwrap(),
+            "-node",
+            "b",
+        ],
+    );
+    let (_, leader) = get(&b, "/v1/status/leader");
+    assert_eq!(leader, "", "b led alone before joining: {leader}");
+    let out = orch_cli(&b, &["server", "join", &a.serf]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("Joined 1 servers successfully"), "{text}");
+    let agents = vec![a, b];
+    wait_one_leader(&agents, 2);
+    // A bad address is refused with the reason, and nothing joined.
+    let out = orch_cli(&agents[1], &["server", "join", "127.0.0.1:1"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("127.0.0.1:1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(agents);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -465,7 +465,14 @@ async fn start_server(
     let serf_addr = serve_serf(&node, security, &format!("{bind}:{}", config.ports.serf)).await?;
 
     let joins = config.server.server_join.retry_join.clone();
-    if joins.is_empty() {
+    if joins.is_empty() && config.server.bootstrap_expect > 1 {
+        // As Nomad: a server expecting peers waits for them (their retry_join, or
+        // `orch server join` here) instead of leading a cluster of one.
+        tracing::info!(
+            expect = config.server.bootstrap_expect,
+            "waiting for other servers: run `orch server join <serf address>` or list this server in their retry_join"
+        );
+    } else if joins.is_empty() {
         node.bootstrap().await.map_err(|e| e.to_string())?;
     } else {
         bootstrap::form_or_join(

@@ -141,6 +141,29 @@ impl ApiClient {
         })
     }
 
+    /// Runs `fut` on the client's runtime, for long-lived sessions (`alloc exec`).
+    pub fn block_on<F: std::future::Future>(&self, fut: F) -> F::Output {
+        self.rt.block_on(fut)
+    }
+
+    /// Opens a websocket to `path` with the caller's token, namespace, region and TLS
+    /// options; call it inside [`ApiClient::block_on`].
+    pub async fn websocket(&self, path: &str) -> Result<crate::ws::ClientSocket, String> {
+        let tls = self
+            .tls
+            .rustls_config()
+            .map_err(|e| e.to_string())?
+            .map(std::sync::Arc::new);
+        let headers: Vec<(&str, String)> = self
+            .token
+            .iter()
+            .map(|t| ("X-Nomad-Token", t.clone()))
+            .collect();
+        crate::ws::connect(&self.url(path), tls, &headers)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     fn url(&self, path: &str) -> String {
         let mut url = format!("{}{path}", self.addr);
         let mut sep = if path.contains('?') { '&' } else { '?' };

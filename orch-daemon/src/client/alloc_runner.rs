@@ -39,6 +39,13 @@ pub enum AllocCommand {
     },
     /// Restart tasks in place (`alloc restart`), outside their restart policy.
     Restart(RestartRequest),
+    /// Where `alloc exec` runs a command beside a running task.
+    ExecTarget {
+        /// Task name.
+        task: String,
+        /// The target, or why there is none (unknown or not running task).
+        reply: tokio::sync::oneshot::Sender<Result<super::driver::ExecTarget, String>>,
+    },
 }
 
 /// Where allocation runners put the state the servers must learn; the client's syncer

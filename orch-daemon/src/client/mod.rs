@@ -18,7 +18,7 @@
 //! - [`health`]: allocation health for deployments.
 //! - [`services`]: catalog registrations and their health checks.
 //! - [`stats`]: resource usage of tasks and the host.
-//! - [`driver`]: the task drivers.
+//! - [`driver`]: the task drivers; [`exec`]: `alloc exec` sessions beside their tasks.
 //! - [`safe_path`]: opening files in allocation directories without following symlinks.
 
 pub mod alloc_dir;
@@ -26,6 +26,7 @@ pub mod alloc_runner;
 pub mod artifact;
 pub mod csi;
 pub mod driver;
+pub mod exec;
 pub mod fingerprint;
 pub mod health;
 pub mod migrate;
@@ -353,6 +354,33 @@ impl Client {
             return None;
         }
         verdict.await.ok()
+    }
+
+    /// Where `alloc exec` runs a command beside task `task` of an allocation; `None`
+    /// when this client runs no such allocation, `Some(Err)` when the task is unknown or
+    /// not running, or its driver cannot exec.
+    pub async fn exec_target(
+        &self,
+        alloc_id: &str,
+        task: &str,
+    ) -> Option<Result<driver::ExecTarget, String>> {
+        let (reply, target) = tokio::sync::oneshot::channel();
+        let command = AllocCommand::ExecTarget {
+            task: task.to_string(),
+            reply,
+        };
+        let sent = self
+            .lock_allocs()
+            .get(alloc_id)
+            .is_some_and(|r| r.commands.send(command).is_ok());
+        if !sent {
+            return None;
+        }
+        Some(
+            target
+                .await
+                .unwrap_or_else(|_| Err(format!("task {task:?} is not running"))),
+        )
     }
 
     /// Stops every task this client runs and waits (up to `timeout`) for them to end.

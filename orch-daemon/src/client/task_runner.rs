@@ -75,6 +75,8 @@ pub enum TaskCommand {
         /// Asked for through the API (`alloc restart`).
         by_user: bool,
     },
+    /// Where `alloc exec` can run a command beside the task (an error unless it runs).
+    ExecTarget(tokio::sync::oneshot::Sender<Result<super::driver::ExecTarget, String>>),
 }
 
 /// What the task runner tells the allocation runner after every change.
@@ -341,6 +343,9 @@ impl TaskRunner {
                         _ = &mut sleep => return true,
                         cmd = self.commands.recv() => match cmd {
                             Some(TaskCommand::Signal(_)) | Some(TaskCommand::Restart { .. }) => {}
+                            Some(TaskCommand::ExecTarget(reply)) => {
+                                let _ = reply.send(Err("the task is restarting".into()));
+                            }
                             Some(TaskCommand::Kill { cause }) => {
                                 if let Some(c) = cause {
                                     self.push_event(local, c);
@@ -560,6 +565,15 @@ impl TaskRunner {
                         }
                         self.kill(driver, handle, local).await;
                         return Waited::Killed;
+                    }
+                    Some(TaskCommand::ExecTarget(reply)) => {
+                        let d = Arc::clone(driver);
+                        let h = handle.clone();
+                        let target = tokio::task::spawn_blocking(move || d.exec_target(&h)).await;
+                        let _ = reply.send(match target {
+                            Ok(r) => r.map_err(|e| e.to_string()),
+                            Err(e) => Err(e.to_string()),
+                        });
                     }
                     Some(TaskCommand::Restart { reason, by_user }) => {
                         self.push_event(local, new_event(event::RESTART_SIGNALED, reason));

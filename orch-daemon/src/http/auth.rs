@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::ApiState;
 use super::query::ApiError;
+use crate::server::StateHandle;
 use rules::Rule;
 
 /// The header Nomad's tools send the token in.
@@ -294,6 +295,16 @@ fn authorize(api: &ApiState, req: &Request, rule: Rule) -> Result<Authz, ApiErro
     };
     let ns = request_namespace(req.uri().query());
     rules::check(authz, &rule, &ns)
+}
+
+/// The [`Authz`] of a secret presented inside a stream rather than as a header (the
+/// first message of `alloc exec`'s websocket under `ws_handshake`).
+pub fn authz_for_secret(state: &StateHandle, secret: Option<&str>) -> Result<Authz, ApiError> {
+    let caller = resolve(&state.read(), secret, crate::clock::now_nanos())?;
+    Ok(Authz {
+        caller: Arc::new(caller),
+        list_cap: None,
+    })
 }
 
 /// The caller a secret stands for: anonymous without one.

@@ -44,6 +44,7 @@ pub fn client_router(ch: ClientHttp) -> Router {
         .merge(super::client_csi::routes())
         .merge(super::client_meta::routes())
         .merge(super::client_servers::routes())
+        .merge(super::client_exec::routes())
         .route("/v1/client/fs/logs/{alloc}", get(logs))
         .route("/v1/client/fs/ls/{alloc}", get(ls))
         .route("/v1/client/fs/stat/{alloc}", get(stat))
@@ -70,12 +71,12 @@ type Ch = State<Arc<ClientHttp>>;
 type Q = Query<BTreeMap<String, String>>;
 
 /// Where an allocation's request is answered.
-enum Target {
+pub(super) enum Target {
     Local(Arc<Client>),
     Remote(String),
 }
 
-fn target(ch: &ClientHttp, alloc_id: &str) -> Result<Target, ApiError> {
+pub(super) fn target(ch: &ClientHttp, alloc_id: &str) -> Result<Target, ApiError> {
     if let Some(c) = &ch.client
         && c.alloc_state(alloc_id).is_some()
     {
@@ -170,7 +171,7 @@ macro_rules! local_or_forward {
     }};
 }
 
-fn bool_param(q: &BTreeMap<String, String>, name: &str) -> Result<bool, ApiError> {
+pub(super) fn bool_param(q: &BTreeMap<String, String>, name: &str) -> Result<bool, ApiError> {
     match q.get(name).map(String::as_str) {
         None | Some("") => Ok(false),
         Some("true") | Some("1") => Ok(true),

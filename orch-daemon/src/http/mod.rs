@@ -52,6 +52,7 @@ pub mod auth;
 pub mod client_acl;
 pub mod client_api;
 pub mod client_csi;
+pub mod client_exec;
 pub mod client_files;
 pub mod client_fs;
 pub mod client_meta;
@@ -476,6 +477,7 @@ fn cluster_routes() -> Router<Arc<ApiState>> {
                 .put(scheduler_config::set_config)
                 .post(scheduler_config::set_config),
         )
+        .route("/v1/agent/join", put(operator::join).post(operator::join))
         .route(
             "/v1/agent/force-leave",
             put(operator::force_leave).post(operator::force_leave),

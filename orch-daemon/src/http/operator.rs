@@ -73,6 +73,38 @@ pub async fn force_leave(State(api): Api, Query(raw): Params) -> Result<Response
     remove(&api, PeerTarget::Id(id)).await
 }
 
+/// `PUT /v1/agent/join?address=<serf addr>&address=...`: joins this server to the
+/// cluster of any of the addresses (`nomad server join`). Nomad's answer:
+/// `{"error": "...", "num_joined": N}`, the errors of the addresses that failed.
+pub async fn join(
+    State(api): Api,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Response, ApiError> {
+    let addrs: Vec<String> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "address")
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if addrs.is_empty() {
+        return Err(ApiError::bad_request(
+            "address: at least one server address (host:port of its serf port) is required",
+        ));
+    }
+    if addrs.len() > 64 {
+        return Err(ApiError::bad_request("address: at most 64 addresses"));
+    }
+    let mut joined = 0;
+    let mut errors = Vec::new();
+    for addr in addrs {
+        match api.replicator.join(addr.clone()).await {
+            Ok(()) => joined += 1,
+            Err(e) => errors.push(format!("{addr}: {e}")),
+        }
+    }
+    let body = json!({"error": errors.join("; "), "num_joined": joined});
+    Ok(api.reply(api.state.latest_index().max(1), &body))
+}
+
 async fn remove(api: &super::ApiState, target: PeerTarget) -> Result<Response, ApiError> {
     match api.replicator.remove_peer(target).await {
         Ok(_) => Ok(api.reply(api.state.latest_index().max(1), &serde_json::Value::Null)),

@@ -16,7 +16,8 @@ use openraft::error::{ClientWriteError, RaftError as OpenraftError};
 use openraft::{ChangeMembers, ServerState};
 use serde::{Deserialize, Serialize};
 
-use super::http::known_leader;
+use super::error::RaftError;
+use super::http::{JoinReply, JoinRequest, known_leader};
 use super::network::HttpNetwork;
 use super::types::{NodeId, OrchRaft};
 use crate::server::{PeerTarget, RemovePeerError};
@@ -164,4 +165,66 @@ async fn forward(
     resp.json::<RemoveReply>()
         .await
         .map_err(|e| format!("decoding the leader's answer: {e}"))
+}
+
+/// Asks the server at `addr` (any server's RPC or serf port; followers redirect to the
+/// leader) to add `me` as a voter, retrying until `timeout` passes: `orch server join`,
+/// `retry_join`, and a removed server coming back.
+pub async fn join_cluster(
+    network: &HttpNetwork,
+    me: &JoinRequest,
+    addr: &str,
+    timeout: Duration,
+) -> Result<(), RaftError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut target = addr.to_string();
+    loop {
+        let message = match try_join(network, &target, me).await {
+            Ok(JoinReply::Joined) => return Ok(()),
+            Ok(JoinReply::NotLeader {
+                leader: Some(leader),
+            }) => {
+                target = leader;
+                format!("{addr} is not the leader")
+            }
+            Ok(JoinReply::NotLeader { leader: None }) => {
+                target = addr.to_string();
+                "the cluster has no leader yet".to_string()
+            }
+            Ok(JoinReply::Failed(m)) => m,
+            Err(m) => {
+                target = addr.to_string();
+                m
+            }
+        };
+        if tokio::time::Instant::now() >= deadline {
+            return Err(RaftError::Join {
+                leader: addr.to_string(),
+                message,
+            });
+        }
+        tracing::debug!(%message, "raft join: retrying");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn try_join(
+    network: &HttpNetwork,
+    addr: &str,
+    req: &JoinRequest,
+) -> Result<JoinReply, String> {
+    let resp = network
+        .http()
+        .post(network.url(addr, "/raft/join"))
+        .timeout(network.request_timeout())
+        .json(req)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = resp.status();
+    if !status.is_success() {
+        let text = resp.text().await.unwrap_or_default();
+        return Err(format!("{addr} answered HTTP {status}: {text}"));
+    }
+    resp.json::<JoinReply>().await.map_err(|e| e.to_string())
 }

@@ -20,7 +20,7 @@ use super::batcher::ProposalBatcher;
 use super::error::RaftError;
 use super::forwarder::Forwarder;
 use super::health::{Monitor, SharedHealth};
-use super::http::{HttpAddrSlot, JoinReply, JoinRequest, RpcState, http_addr_router, raft_router};
+use super::http::{HttpAddrSlot, JoinRequest, RpcState, http_addr_router, raft_router};
 use super::log_store::LogStore;
 use super::network::{HttpNetwork, NetworkConfig};
 use super::replicator::RaftReplicator;
@@ -288,7 +288,10 @@ impl RaftNode {
             self.raft.clone(),
             self.batcher.clone(),
             self.forwarder.clone(),
-            self.node_id,
+            JoinRequest {
+                node_id: self.node_id,
+                addr: self.advertise.clone(),
+            },
             self.network.clone(),
             self.state.clone(),
             self.health.clone(),
@@ -320,58 +323,11 @@ impl RaftNode {
     /// Asks the server at `leader_addr` (any server; followers redirect to the leader) to
     /// add this one as a voter, retrying until `timeout` passes.
     pub async fn join(&self, leader_addr: &str, timeout: Duration) -> Result<(), RaftError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let req = JoinRequest {
+        let me = JoinRequest {
             node_id: self.node_id,
             addr: self.advertise.clone(),
         };
-        let mut target = leader_addr.to_string();
-        loop {
-            let message = match self.try_join(&target, &req).await {
-                Ok(JoinReply::Joined) => return Ok(()),
-                Ok(JoinReply::NotLeader {
-                    leader: Some(leader),
-                }) => {
-                    target = leader;
-                    format!("{leader_addr} is not the leader")
-                }
-                Ok(JoinReply::NotLeader { leader: None }) => {
-                    target = leader_addr.to_string();
-                    "the cluster has no leader yet".to_string()
-                }
-                Ok(JoinReply::Failed(m)) => m,
-                Err(m) => {
-                    target = leader_addr.to_string();
-                    m
-                }
-            };
-            if tokio::time::Instant::now() >= deadline {
-                return Err(RaftError::Join {
-                    leader: leader_addr.to_string(),
-                    message,
-                });
-            }
-            tracing::debug!(%message, "raft join: retrying");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    async fn try_join(&self, addr: &str, req: &JoinRequest) -> Result<JoinReply, String> {
-        let resp = self
-            .network
-            .http()
-            .post(self.network.url(addr, "/raft/join"))
-            .timeout(self.network.request_timeout())
-            .json(req)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = resp.status();
-        if !status.is_success() {
-            let text = resp.text().await.unwrap_or_default();
-            return Err(format!("{addr} answered HTTP {status}: {text}"));
-        }
-        resp.json::<JoinReply>().await.map_err(|e| e.to_string())
+        super::membership::join_cluster(&self.network, &me, leader_addr, timeout).await
     }
 
     /// Stops the RPC listener and openraft, releasing the data dir. Further calls are

@@ -37,6 +37,8 @@ pub struct RaftReplicator {
     batcher: ProposalBatcher,
     forwarder: Forwarder,
     node_id: NodeId,
+    /// This server as it asks to join (`orch server join`).
+    me: super::http::JoinRequest,
     network: HttpNetwork,
     state: StateHandle,
     health: SharedHealth,
@@ -47,18 +49,21 @@ pub struct RaftReplicator {
 /// heartbeat interval; past it the write is returned anyway (it is committed).
 pub const LOCAL_APPLY_WAIT: Duration = Duration::from_secs(5);
 
+/// How long `orch server join` tries one address.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+
 fn into_result(result: ApplyResult) -> Result<Response, ReplicateError> {
     result.0.map_err(|e| ReplicateError::Rejected(e.into()))
 }
 
 impl RaftReplicator {
-    /// A replicator writing through `raft` via `batcher` (this server is `node_id`,
+    /// A replicator writing through `raft` via `batcher` (this server is `me`,
     /// applying to `state`).
     pub(crate) fn new(
         raft: OrchRaft,
         batcher: ProposalBatcher,
         forwarder: Forwarder,
-        node_id: NodeId,
+        me: super::http::JoinRequest,
         network: HttpNetwork,
         state: StateHandle,
         health: SharedHealth,
@@ -67,7 +72,8 @@ impl RaftReplicator {
             raft,
             batcher,
             forwarder,
-            node_id,
+            node_id: me.node_id,
+            me,
             network,
             state,
             health,
@@ -205,6 +211,14 @@ impl Replicator for RaftReplicator {
                 (m, agent)
             });
             futures_util::future::join_all(asks).await
+        })
+    }
+
+    fn join(&self, addr: String) -> crate::server::JoinFuture<'_> {
+        Box::pin(async move {
+            super::membership::join_cluster(&self.network, &self.me, &addr, JOIN_TIMEOUT)
+                .await
+                .map_err(|e| e.to_string())
         })
     }
 

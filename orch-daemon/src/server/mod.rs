@@ -33,7 +33,7 @@ mod state_handle;
 
 pub use leader::{Leader, LeaderConfig};
 pub use replicator::{
-    LocalReplicator, Member, PeerAgent, PeerAgentsFuture, PeerTarget, RaftHealth, RemovePeerError,
-    RemovePeerFuture, ReplicateError, Replicator, ServerProgress,
+    JoinFuture, LocalReplicator, Member, PeerAgent, PeerAgentsFuture, PeerTarget, RaftHealth,
+    RemovePeerError, RemovePeerFuture, ReplicateError, Replicator, ServerProgress,
 };
 pub use state_handle::StateHandle;

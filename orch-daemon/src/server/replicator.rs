@@ -52,6 +52,16 @@ pub trait Replicator: Send + Sync + 'static {
         RaftHealth::alone()
     }
 
+    /// Joins this server to the cluster of the server at `addr` (`orch server join`);
+    /// a replicator without Raft cannot.
+    fn join(&self, addr: String) -> JoinFuture<'_> {
+        Box::pin(async move {
+            Err(format!(
+                "cannot join {addr}: this agent runs no Raft server (start it with -server)"
+            ))
+        })
+    }
+
     /// Every other Raft member and who it says it is (asked over the RPC port, a
     /// second at most); none for a replicator without peers.
     fn peer_agents(&self) -> PeerAgentsFuture<'_> {
@@ -180,6 +190,9 @@ pub enum RemovePeerError {
     #[error("changing the Raft membership failed: {0}; retry (only one change runs at a time)")]
     Failed(String),
 }
+
+/// What [`Replicator::join`] returns.
+pub type JoinFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
 
 /// The future of [`Replicator::remove_peer`].
 pub type RemovePeerFuture<'a> =

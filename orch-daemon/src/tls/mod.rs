@@ -33,7 +33,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 pub use guard::{CLUSTER_SECRET_HEADER, PeerGuard};
 pub use listen::{ListenTls, PeerInfo, serve};
-pub use options::ClientTlsOptions;
+pub use options::{ClientTlsOptions, platform_config};
 
 /// Why TLS could not be set up. Each message names the agent setting to fix.
 #[derive(Debug, thiserror::Error)]
@@ -257,6 +257,11 @@ fn pem(field: &'static str, path: &Path, message: String) -> TlsError {
 pub struct Link {
     client: reqwest::Client,
     scheme: &'static str,
+    /// The same TLS config as `client`'s, for connections reqwest cannot make
+    /// (websockets, [`crate::ws`]).
+    tls: Option<Arc<rustls::ClientConfig>>,
+    /// The cluster secret `client` sends on every call.
+    secret: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Link {
@@ -279,6 +284,8 @@ impl Link {
         Link {
             client: http_client(),
             scheme: "http",
+            tls: None,
+            secret: None,
         }
     }
 
@@ -290,6 +297,20 @@ impl Link {
     /// `http` or `https`.
     pub fn scheme(&self) -> &'static str {
         self.scheme
+    }
+
+    /// The TLS config of this link's connections (`None`: plain HTTP).
+    pub fn tls_config(&self) -> Option<Arc<rustls::ClientConfig>> {
+        self.tls.clone()
+    }
+
+    /// The headers `client` adds to every call (the cluster secret), for connections
+    /// made without it.
+    pub fn default_headers(&self) -> Vec<(&'static str, String)> {
+        self.secret
+            .iter()
+            .map(|s| (CLUSTER_SECRET_HEADER, s.to_string()))
+            .collect()
     }
 
     /// `<scheme>://<addr><path>`; an `addr` that already names a scheme loses it.
@@ -372,17 +393,23 @@ impl AgentSecurity {
             headers.insert(CLUSTER_SECRET_HEADER, value);
             builder = builder.default_headers(headers);
         }
-        let scheme = match tls {
+        let (scheme, tls_config) = match tls {
             Some(tls) => {
-                builder = builder.use_preconfigured_tls(verify::client_config(tls, kind)?);
-                "https"
+                let config = verify::client_config(tls, kind)?;
+                builder = builder.use_preconfigured_tls(config.clone());
+                ("https", Some(Arc::new(config)))
             }
-            None => "http",
+            None => ("http", None),
         };
         let client = builder
             .build()
             .map_err(|e| TlsError::Config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Link { client, scheme })
+        Ok(Link {
+            client,
+            scheme,
+            tls: tls_config,
+            secret: self.secret.clone(),
+        })
     }
 
     /// `https` when the HTTP API speaks TLS, else `http`.

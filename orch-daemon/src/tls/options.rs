@@ -34,9 +34,18 @@ impl ClientTlsOptions {
         &self,
         builder: reqwest::ClientBuilder,
     ) -> Result<reqwest::ClientBuilder, TlsError> {
+        Ok(match self.rustls_config()? {
+            Some(config) => builder.use_preconfigured_tls(config),
+            None => builder,
+        })
+    }
+
+    /// The rustls config these options ask for; `None` when they are empty (then a
+    /// caller trusts the platform's roots, e.g. [`platform_config`]).
+    pub fn rustls_config(&self) -> Result<Option<rustls::ClientConfig>, TlsError> {
         super::ensure_crypto_provider();
         if self.is_empty() {
-            return Ok(builder);
+            return Ok(None);
         }
         let roots = match &self.ca_cert {
             Some(path) => read_roots("-ca-cert", path)?,
@@ -77,8 +86,17 @@ impl ClientTlsOptions {
                 ));
             }
         };
-        Ok(builder.use_preconfigured_tls(config))
+        Ok(Some(config))
     }
+}
+
+/// A rustls config trusting the platform's roots (what reqwest does when no TLS
+/// option is given), for connections reqwest does not make.
+pub fn platform_config() -> rustls::ClientConfig {
+    super::ensure_crypto_provider();
+    rustls::ClientConfig::builder()
+        .with_root_certificates(system_roots())
+        .with_no_client_auth()
 }
 
 /// The system's CA roots, Mozilla's compiled in when it has none.

@@ -11,6 +11,8 @@ fn links_build_urls_with_their_own_scheme() {
     let tls = Link {
         client: http_client(),
         scheme: "https",
+        tls: None,
+        secret: None,
     };
     assert_eq!(tls.url("http://h:1", ""), "https://h:1");
 }

@@ -83,16 +83,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 fn target(client: &ApiClient, p: &Parsed) -> Result<(String, String), String> {
     let (alloc, path) = match (p.all("job").last(), p.positional.as_slice()) {
         (Some(job), [] | [_]) => {
-            let job = client.resolve("/v1/jobs", "job", job)?;
-            let allocs = client.get(&format!("/v1/job/{}/allocations", encode(&job)))?;
-            let running = allocs
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|a| a["ClientStatus"] == "running")
-                .or_else(|| allocs.as_array().and_then(|a| a.first()))
-                .map(|a| text(&a["ID"]))
-                .ok_or_else(|| format!("job {job:?} has no allocations"))?;
+            let running = super::alloc_of_job(client, job)?;
             (running, p.positional.first().cloned())
         }
         (None, [alloc]) => (alloc.clone(), None),

@@ -1,6 +1,7 @@
 //! `orch alloc <verb>`: dispatches the allocation verbs, one file each.
 
 mod checks;
+mod exec;
 mod fs;
 mod logs;
 mod restart;
@@ -16,6 +17,7 @@ const USAGE: &str = "Usage: orch alloc <subcommand> [options] [args]
 
 Subcommands:
     checks   Outputs service health check status information
+    exec     Execute commands in task
     fs       Inspect the contents of an allocation directory
     logs     Streams the logs of a task
     restart  Restart a running allocation
@@ -27,6 +29,7 @@ Subcommands:
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let verbs: &[super::Verb] = &[
         ("checks", checks::run),
+        ("exec", exec::run),
         ("fs", fs::run),
         ("logs", logs::run),
         ("restart", restart::run),
@@ -35,6 +38,22 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ("stop", stop::run),
     ];
     super::dispatch("alloc", args, verbs, USAGE)
+}
+
+/// An allocation of job `job` (an ID or prefix) for verbs with `-job`: a running one,
+/// else the first.
+fn alloc_of_job(client: &super::api::ApiClient, job: &str) -> Result<String, String> {
+    let job = client.resolve("/v1/jobs", "job", job)?;
+    let path = format!("/v1/job/{}/allocations", super::api::encode(&job));
+    let allocs = client.get(&path)?;
+    allocs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["ClientStatus"] == "running")
+        .or_else(|| allocs.as_array().and_then(|a| a.first()))
+        .and_then(|a| a["ID"].as_str().map(str::to_string))
+        .ok_or_else(|| format!("job {job:?} has no allocations"))
 }
 
 /// The `<allocation> [<task>]` arguments of a verb; a `-task` flag names the task in

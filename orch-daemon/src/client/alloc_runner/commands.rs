@@ -83,6 +83,33 @@ impl AllocRunner {
                     });
                 let _ = req.reply.send(verdict);
             }
+            Some(AllocCommand::ExecTarget { task, reply }) => {
+                let task = match group.tasks.as_slice() {
+                    [only] if task.is_empty() => only.name.clone(),
+                    _ => task,
+                };
+                let sender = lp
+                    .senders
+                    .get(&task)
+                    .filter(|_| !lp.stopping && lp.observed.get(&task) == Some(&TaskRun::Running));
+                match sender {
+                    Some(tx) => {
+                        if let Err(e) = tx.send(TaskCommand::ExecTarget(reply))
+                            && let TaskCommand::ExecTarget(reply) = e.0
+                        {
+                            let _ = reply.send(Err(format!("task {task:?} is not running")));
+                        }
+                    }
+                    None if !group.tasks.iter().any(|t| t.name == task) => {
+                        let _ = reply.send(Err(format!(
+                            "unknown task {task:?}: the allocation's group has no such task"
+                        )));
+                    }
+                    None => {
+                        let _ = reply.send(Err(format!("task {task:?} is not running")));
+                    }
+                }
+            }
             None => return false,
         }
         true

@@ -183,6 +183,40 @@ pub fn recover(h: &ShimHandle) -> Result<(), DriverError> {
     )))
 }
 
+/// See [`super::Driver::exec_target`]: on the host for raw_exec, into the namespaces
+/// of the task's pid 1 for isolated tasks.
+pub fn exec_target(h: &ShimHandle) -> Result<super::ExecTarget, DriverError> {
+    if read_exit(h).is_some() || !procfs::is_same_process(h.pids.task_pid, h.pids.task_start) {
+        return Err(DriverError::Gone("the task is not running".into()));
+    }
+    let spec_path = h.state_dir.join(SPEC_FILE);
+    let spec = super::shim::read_spec(&spec_path).map_err(DriverError::Gone)?;
+    if spec.isolation.is_none() {
+        return Ok(super::ExecTarget::Host {
+            cwd: spec.cwd,
+            env: spec.env,
+            user: spec.user,
+        });
+    }
+    // The recorded task pid is the isolating init stage's waiting parent; the task is
+    // its child, pid 1 of the task's namespaces.
+    let init = h.pids.task_pid;
+    let pid = procfs::children(init)
+        .into_iter()
+        .next()
+        .or_else(|| {
+            let mut members = procfs::group_members(init);
+            members.retain(|(p, _)| *p != init);
+            members.sort_by_key(|(_, s)| s.start_time);
+            members.first().map(|(p, _)| *p)
+        })
+        .ok_or_else(|| DriverError::Gone("the task's process is gone".into()))?;
+    Ok(super::ExecTarget::Isolated {
+        spec: spec_path,
+        pid,
+    })
+}
+
 /// Signals by name, as `kill -l` spells them, with or without `SIG`.
 pub const SIGNALS: [(&str, i32); 17] = [
     ("SIGHUP", libc::SIGHUP),
@@ -384,6 +418,15 @@ macro_rules! shim_task_control {
             handle: &$crate::client::driver::TaskHandle,
         ) -> Result<(), $crate::client::driver::DriverError> {
             $crate::client::driver::control::destroy(
+                &$crate::client::driver::control::ShimHandle::decode(handle)?,
+            )
+        }
+
+        fn exec_target(
+            &self,
+            handle: &$crate::client::driver::TaskHandle,
+        ) -> Result<$crate::client::driver::ExecTarget, $crate::client::driver::DriverError> {
+            $crate::client::driver::control::exec_target(
                 &$crate::client::driver::control::ShimHandle::decode(handle)?,
             )
         }

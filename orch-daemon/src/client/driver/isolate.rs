@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use super::shim::{Isolation, ShimSpec};
 
 /// Signals the waiting parent ignores (the task gets them through the process group).
-const FORWARDED: [i32; 9] = [
+pub(super) const FORWARDED: [i32; 9] = [
     libc::SIGHUP,
     libc::SIGINT,
     libc::SIGQUIT,
@@ -121,7 +121,7 @@ fn join_netns(path: &Path) -> io::Result<()> {
 }
 
 /// Waits for pid 1 and ends this process the same way.
-fn wait_and_mirror(child: i32) -> ExitCode {
+pub(super) fn wait_and_mirror(child: i32) -> ExitCode {
     let mut st = 0;
     loop {
         // SAFETY: st is a valid out pointer.
@@ -155,7 +155,8 @@ fn wait_and_mirror(child: i32) -> ExitCode {
     ExitCode::from(128u8.wrapping_add(sig as u8))
 }
 
-fn errno(what: String) -> String {
+/// `what` with the last OS error.
+pub(super) fn errno(what: String) -> String {
     format!("{what}: {}", io::Error::last_os_error())
 }
 
@@ -310,10 +311,7 @@ fn setup_and_exec(spec: &ShimSpec, iso: &Isolation) -> String {
 
 fn try_setup(spec: &ShimSpec, iso: &Isolation) -> Result<std::convert::Infallible, String> {
     if let Some(cg) = &spec.cgroup {
-        for procs in cg.procs_files() {
-            fs::write(&procs, "0")
-                .map_err(|e| format!("cannot join cgroup {}: {e}", procs.display()))?;
-        }
+        join_cgroup(cg)?;
     }
     build_root(iso)?;
     let host = iso.hostname.as_bytes();
@@ -329,21 +327,41 @@ fn try_setup(spec: &ShimSpec, iso: &Isolation) -> Result<std::convert::Infallibl
     std::env::set_current_dir(&spec.cwd)
         .or_else(|_| std::env::set_current_dir("/"))
         .map_err(|e| format!("cannot change to {}: {e}", spec.cwd.display()))?;
-    let program = spec.argv.first().ok_or("no command to run")?;
-    let path_env = spec.env.get("PATH").map_or(super::DEFAULT_PATH, |p| p);
+    exec_in_root(&spec.argv, &spec.env, spec.user, iso.caps)
+}
+
+/// Moves this process into the task's cgroup (every hierarchy, v1 or v2).
+pub(super) fn join_cgroup(cg: &super::cgroup::TaskCgroup) -> Result<(), String> {
+    for procs in cg.procs_files() {
+        fs::write(&procs, "0")
+            .map_err(|e| format!("cannot join cgroup {}: {e}", procs.display()))?;
+    }
+    Ok(())
+}
+
+/// The last step into a task's root (the task itself, or `alloc exec`'s command):
+/// resolves `argv[0]` on the task's `PATH` inside the current root, drops to `user` with
+/// `caps`, restores default signal handling and execs. Returns only on failure.
+pub(super) fn exec_in_root(
+    argv: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    user: Option<super::shim::UserIds>,
+    caps: super::caps::CapSet,
+) -> Result<std::convert::Infallible, String> {
+    let program = argv.first().ok_or("no command to run")?;
+    let path_env = env.get("PATH").map_or(super::DEFAULT_PATH, |p| p);
     let resolved = super::resolve_command(program, Path::new("/"), path_env).ok_or_else(|| {
         format!("command {program:?} not found in the task's chroot (PATH={path_env})")
     })?;
-    super::privileges::drop_privileges(spec.user, iso.caps)?;
+    super::privileges::drop_privileges(user, caps)?;
     let argv: Vec<CString> = std::iter::once(cstr(&resolved))
         .chain(
-            spec.argv[1..]
+            argv[1..]
                 .iter()
                 .map(|a| CString::new(a.as_str()).map_err(|_| format!("argument {a:?} has a NUL"))),
         )
         .collect::<Result<_, _>>()?;
-    let envp: Vec<CString> = spec
-        .env
+    let envp: Vec<CString> = env
         .iter()
         .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
         .collect();

@@ -21,6 +21,7 @@
 //! - [`shim`]: `orch task-shim`, the per-task supervisor; [`control`]: the driver side
 //!   of it (launch, wait, signal, stop, recover).
 //! - `isolate`: the shim's isolating init stage for exec (namespaces, chroot, user);
+//!   `enter`: `alloc exec`'s way into such a task (`orch task-shim --enter`);
 //!   `privileges`: its last step (capability sets, user switch, no-new-privs).
 //! - [`caps`]: capability names and Nomad's `allow_caps` / `cap_add` / `cap_drop` rules.
 //! - [`cgroup`]: per-task cgroups (v1 or v2): limits, OOM count, stats.
@@ -33,6 +34,7 @@ pub mod cgroup;
 pub mod config;
 pub mod control;
 pub mod docker;
+mod enter;
 pub mod exec;
 mod isolate;
 pub mod java;
@@ -239,6 +241,9 @@ pub enum DriverError {
         /// The names accepted.
         known: String,
     },
+    /// The driver cannot do what was asked (e.g. `alloc exec` into its tasks).
+    #[error("{0}")]
+    Unsupported(String),
     /// An operating-system call failed.
     #[error("{context}: {source}")]
     Io {
@@ -247,6 +252,36 @@ pub enum DriverError {
         /// The error.
         #[source]
         source: std::io::Error,
+    },
+}
+
+/// Where `alloc exec` runs a command beside a running task, as its driver says; the
+/// client's [`crate::client::exec`] starts it there.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExecTarget {
+    /// On the host, in the task's directory, with its environment and user (raw_exec).
+    Host {
+        /// The task's working directory.
+        cwd: PathBuf,
+        /// The task's environment.
+        env: BTreeMap<String, String>,
+        /// The task's user (`None`: the agent's).
+        user: Option<shim::UserIds>,
+    },
+    /// Inside an isolated task's namespaces, chroot and cgroup (exec, java as root),
+    /// entered by `orch task-shim --enter` ([`enter`]).
+    Isolated {
+        /// The task's `spec.json` (environment, user, capabilities, cgroup).
+        spec: PathBuf,
+        /// A process inside the task's namespaces (its pid 1).
+        pid: i32,
+    },
+    /// `docker exec` in a container.
+    Container {
+        /// The engine's unix socket.
+        socket: String,
+        /// The container.
+        id: String,
     },
 }
 
@@ -291,4 +326,14 @@ pub trait Driver: Send + Sync {
 
     /// Frees what the task held (cgroups, mounts) after it exited.
     fn destroy(&self, handle: &TaskHandle) -> Result<(), DriverError>;
+
+    /// Where `alloc exec` runs a command beside the running task. Drivers that cannot
+    /// keep the default, which refuses with the driver's name.
+    fn exec_target(&self, handle: &TaskHandle) -> Result<ExecTarget, DriverError> {
+        let _ = handle;
+        Err(DriverError::Unsupported(format!(
+            "the {} driver does not support alloc exec",
+            self.name()
+        )))
+    }
 }

@@ -104,3 +104,15 @@ pub fn is_root() -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// The children of process `pid` (`/proc/<pid>/task/<pid>/children`), oldest first as
+/// the kernel lists them; empty when it has none or the kernel does not list them.
+pub fn children(pid: i32) -> Vec<i32> {
+    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .map(|t| {
+            t.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}

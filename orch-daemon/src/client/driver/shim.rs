@@ -123,6 +123,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 pub fn main(args: &[String]) -> ExitCode {
     match args {
         [flag, fd, spec] if flag == "--init" => super::isolate::init_main(fd, Path::new(spec)),
+        [flag, spec, pid, argv @ ..] if flag == "--enter" => {
+            super::enter::enter_main(Path::new(spec), pid, argv)
+        }
         [spec] => match launch(Path::new(spec)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -137,7 +140,8 @@ pub fn main(args: &[String]) -> ExitCode {
     }
 }
 
-fn read_spec(path: &Path) -> Result<ShimSpec, String> {
+/// Reads a `spec.json`; the error names the file.
+pub(super) fn read_spec(path: &Path) -> Result<ShimSpec, String> {
     let text =
         fs::read(path).map_err(|e| format!("cannot read task spec {}: {e}", path.display()))?;
     serde_json::from_slice(&text).map_err(|e| format!("invalid task spec {}: {e}", path.display()))

@@ -106,7 +106,7 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         "/v1/agent/monitor" => Agent(Level::Read),
         // Checked by the handler (client agents ask the servers).
         "/v1/agent/servers" => Handler,
-        "/v1/agent/force-leave" => Agent(Level::Write),
+        "/v1/agent/force-leave" | "/v1/agent/join" => Agent(Level::Write),
         "/v1/operator/raft/configuration" | "/v1/operator/autopilot/health" => {
             Operator(Level::Read)
         }

@@ -123,6 +123,11 @@ impl Engine {
         }))
     }
 
+    /// The unix socket's path (`alloc exec` opens its own connection to it).
+    pub fn socket(&self) -> &str {
+        &self.socket
+    }
+
     /// The endpoint, for messages.
     pub fn endpoint(&self) -> &str {
         &self.endpoint

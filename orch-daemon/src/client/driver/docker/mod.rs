@@ -386,6 +386,14 @@ impl Driver for DockerDriver {
         stats::sample(&self.engine, &st.container_id)
     }
 
+    fn exec_target(&self, handle: &TaskHandle) -> Result<super::ExecTarget, DriverError> {
+        let st = DockerState::decode(handle)?;
+        Ok(super::ExecTarget::Container {
+            socket: self.engine.socket().to_string(),
+            id: st.container_id,
+        })
+    }
+
     fn destroy(&self, handle: &TaskHandle) -> Result<(), DriverError> {
         let st = DockerState::decode(handle)?;
         self.pumps.drain(&st.container_id, LOG_DRAIN);
