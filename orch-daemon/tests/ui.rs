@@ -348,9 +348,16 @@ fn docs_topology_screenshot() {
         };
         (running("web") == 5 && running("ticker") == 1).then_some(())
     });
+    // A client-only agent serves the UI too (its API calls go on to the servers); the
+    // picture is taken through it.
+    let (code, page) = common::get_text(&clients[0], "/ui/topology");
+    assert!(
+        code == 200 && page.contains("/ui/assets/app.js"),
+        "{code} {page}"
+    );
     let b = Browser::start(free_port(), &shots());
     b.window_size(1280, 640);
-    b.goto(&format!("{}/ui/topology", server.http));
+    b.goto(&format!("{}/ui/topology", clients[0].http));
     b.wait_text("#topology-summary", "six allocations", |t| {
         t.contains("6 running")
     });
@@ -359,6 +366,11 @@ fn docs_topology_screenshot() {
     let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
     std::fs::create_dir_all(&docs).unwrap();
     std::fs::copy(shot, docs.join("topology.png")).unwrap();
+    // Live through the client-only agent too: a stopped job leaves the picture.
+    stop_jobs(&server, &["ticker"]);
+    b.wait_text("#topology-summary", "five allocations", |t| {
+        t.contains("5 running")
+    });
     // Client-only agents leave their tasks running when they stop (they reattach on a
     // restart): stop the jobs first, so no task outlives the test.
     stop_jobs(&server, &["web", "ticker"]);
