@@ -72,11 +72,11 @@ function summary(nodes, byNode) {
     `CPU ${usedCpu} / ${cpu} MHz (${Math.round(pct(usedCpu, cpu))}%), memory ${usedMem} / ${mem} MiB (${Math.round(pct(usedMem, mem))}%).`);
 }
 
-function legend(items) {
+function legend(items, reserved) {
   const jobs = [...new Set(items.map((it) => `${it.alloc.JobID}`))].sort();
   return h('div', {class: 'legend'}, jobs.map((j) => h('span', {class: 'legend-item'},
     h('span', {class: 'swatch', style: `background:${colorFor(j)}`}), j)),
-  h('span', {class: 'legend-item'}, h('span', {class: 'swatch reserved'}), 'reserved by the node'));
+  reserved ? h('span', {class: 'legend-item'}, h('span', {class: 'swatch reserved'}), 'reserved by the node') : null);
 }
 
 // Draws the page.
@@ -99,7 +99,8 @@ export function topologyPage(ctx) {
       byNode.get(a.NodeID).push(it);
     }
     const dcs = [...new Set(nodes.map((n) => n.Datacenter))].sort();
-    fill(body, summary(nodes, byNode), legend(all),
+    const reserved = nodes.some((n) => capacity(n).resCpu || capacity(n).resMem);
+    fill(body, summary(nodes, byNode), legend(all, reserved),
       nodes.length ? dcs.map((dc) => h('div', {class: 'dc'}, h('h3', {}, `Datacenter ${dc}`),
         h('div', {class: 'node-grid'}, nodes.filter((n) => n.Datacenter === dc).sort((a, b) => a.Name.localeCompare(b.Name))
           .map((n) => nodeBox(n, byNode.get(n.ID) || [])))))
