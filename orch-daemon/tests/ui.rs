@@ -80,6 +80,29 @@ const TOO_BIG: &str = r#"job "too-big" {
   }
 }"#;
 
+/// A job that waits for node metadata the test sets later.
+const WAITS_FOR_META: &str = r#"job "waits" {
+  datacenters = ["dc1"]
+  type = "batch"
+  constraint {
+    attribute = "${meta.ui_ready}"
+    value     = "yes"
+  }
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args = ["-c", "sleep 600"]
+      }
+      resources {
+        cpu = 50
+        memory = 16
+      }
+    }
+  }
+}"#;
+
 /// A service whose deployment stays running (its allocation must stay healthy a minute).
 const SLOW_SERVICE: &str = r#"job "svc" {
   datacenters = ["dc1"]
@@ -244,16 +267,40 @@ fn placement_failures_in_words(agent: &Agent, b: &Browser) {
         t.contains("could not be placed")
     });
     assert!(why.contains("Exhausted memory on 1 node"), "{why}");
+
+    // A failure that goes away: once the node has the metadata, the blocked evaluation
+    // places the job and the page drops the failure without a reload.
+    register(agent, WAITS_FOR_META);
+    b.goto(&format!("{}/ui/jobs/waits@default", agent.http));
+    b.wait_text("#placement-failures", "the metadata failure", |t| {
+        t.contains("filtered by constraint ${meta.ui_ready} = yes")
+    });
+    let (code, body) = send(
+        agent,
+        "POST",
+        "/v1/client/metadata",
+        json!({"Meta": {"ui_ready": "yes"}}),
+    );
+    assert_eq!(code, 200, "{body}");
+    b.wait_text(
+        "tr.alloc-row[data-status=\"running\"]",
+        "the placed job",
+        |_| true,
+    );
+    b.wait(Duration::from_secs(30), "no placement failure", |b| {
+        b.find_all("#placement-failures").is_empty().then_some(())
+    });
 }
 
-/// The topology: the node's box, its CPU bar filled by the ticker's allocation.
+/// The topology: the node's box, its CPU bar filled by the allocations of the ticker
+/// (300 MHz) and of the job that waited for metadata (50 MHz), one segment each.
 fn topology_of_the_node(b: &Browser) {
     b.click("#nav a[data-section=\"topology\"]");
     b.wait_text(".node-box .usage-cpu", "the node's CPU bar", |t| {
-        t.contains("300 /")
+        t.contains("350 /")
     });
     assert_eq!(b.find_all(".node-box").len(), 1);
-    assert_eq!(b.find_all(".node-box .usage-cpu .alloc-seg").len(), 1);
+    assert_eq!(b.find_all(".node-box .usage-cpu .alloc-seg").len(), 2);
     b.screenshot("topology");
 }
 
@@ -283,7 +330,7 @@ fn other_pages_render(b: &Browser) {
         t.contains("ticker")
     });
     b.wait_text("#node-header", "the node's reserved bars", |t| {
-        t.contains("CPU 300 /")
+        t.contains("CPU 350 /")
     });
     b.screenshot("client");
     b.click("#toggle-eligibility");

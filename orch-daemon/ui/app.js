@@ -135,6 +135,11 @@ document.addEventListener('click', (ev) => {
 });
 
 window.addEventListener('popstate', render);
+// Leaving the document (another site, a reload, or into the back-forward cache): stop
+// every long poll and stream, or a frozen page keeps holding some of the six
+// connections a browser opens to the agent. Coming back from that cache draws anew.
+window.addEventListener('pagehide', () => { if (current) current.abort(); });
+window.addEventListener('pageshow', (ev) => { if (ev.persisted) render(); });
 window.addEventListener('orch-token', () => { showWho(); render(); });
 
 showWho();

@@ -28,7 +28,7 @@ export function failingEval(evals) {
   const sorted = [...evals].sort((a, b) => (b.CreateIndex || 0) - (a.CreateIndex || 0));
   for (const ev of sorted) {
     if (Object.keys(ev.FailedTGAllocs || {}).length) return ev;
-    if (ev.Status === 'complete' && ev.TriggeredBy !== 'queued-allocs') return null;
+    if (ev.Status === 'complete') return null;
   }
   return null;
 }

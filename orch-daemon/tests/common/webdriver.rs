@@ -195,9 +195,13 @@ impl Browser {
         what: &str,
         mut f: impl FnMut(&Browser) -> Option<T>,
     ) -> T {
-        let deadline = Instant::now() + timeout;
+        let started = Instant::now();
+        let deadline = started + timeout;
         loop {
             if let Some(v) = f(self) {
+                if started.elapsed() > Duration::from_secs(5) {
+                    eprintln!("slow: {what} took {:?}", started.elapsed());
+                }
                 return v;
             }
             if Instant::now() > deadline {
