@@ -312,7 +312,7 @@ fn fail_a_deployment(agent: &Agent, b: &Browser) {
         t.contains("running")
     });
     b.click("#deployments .deployment button.fail");
-    b.wait_text("#deployments .deployment", "the failed deployment", |t| {
+    b.wait_text_soon("#deployments .deployment", "the failed deployment", |t| {
         t.contains("failed")
     });
     b.screenshot("deployment-failed");
@@ -334,11 +334,11 @@ fn other_pages_render(b: &Browser) {
     });
     b.screenshot("client");
     b.click("#toggle-eligibility");
-    b.wait_text("#node-header", "the node marked ineligible", |t| {
+    b.wait_text_soon("#node-header", "the node marked ineligible", |t| {
         t.contains("Mark eligible") && t.contains("ineligible")
     });
     b.click("#toggle-eligibility");
-    b.wait_text("#toggle-eligibility", "the node eligible again", |t| {
+    b.wait_text_soon("#toggle-eligibility", "the node eligible again", |t| {
         t == "Mark ineligible"
     });
     for (section, css, want) in [

@@ -228,6 +228,15 @@ impl Browser {
         })
     }
 
+    /// [`Browser::wait_text`] for what a click the page just made shows: within 15 s
+    /// (a write waiting for a free browser connection takes a blocking query's minute).
+    pub fn wait_text_soon(&self, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        self.wait(Duration::from_secs(15), what, |b| {
+            let t = b.text(css);
+            (!b.find_all(css).is_empty() && pred(&t)).then_some(t)
+        })
+    }
+
     /// Waits for an element matching `css` and clicks it (again when a live page
     /// redrew it between finding and clicking).
     pub fn click(&self, css: &str) {
