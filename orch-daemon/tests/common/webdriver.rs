@@ -35,6 +35,7 @@ pub struct Browser {
     http: reqwest::Client,
     rt: tokio::runtime::Runtime,
     shots: PathBuf,
+    log: PathBuf,
 }
 
 impl Browser {
@@ -53,7 +54,8 @@ impl Browser {
             panic!("chromium is not installed: apt-get install -y chromium chromium-driver")
         });
         std::fs::create_dir_all(shots).unwrap();
-        let log = std::fs::File::create(shots.join(format!("chromedriver-{port}.log"))).unwrap();
+        let log_path = shots.join(format!("chromedriver-{port}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
         let driver = Command::new(driver_exe)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -76,6 +78,7 @@ impl Browser {
             http,
             rt,
             shots: shots.to_path_buf(),
+            log: log_path,
         };
         b.wait_ready();
         let caps = json!({"capabilities": {"alwaysMatch": {
@@ -302,8 +305,11 @@ impl Browser {
 
 impl Drop for Browser {
     /// Ends the session (chromium quits), then kills chromedriver and anything left in
-    /// its process group.
+    /// its process group; its log is kept only when the test failed.
     fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
         if !self.session.is_empty() {
             let _ = self.raw("DELETE", &format!("/session/{}", self.session), None);
         }
