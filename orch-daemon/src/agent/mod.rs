@@ -316,7 +316,9 @@ fn api_app(
             rpc_link,
             client_http.http.clone(),
         );
-        return Ok(client_router(client_http).merge(proxy));
+        return Ok(client_router(client_http)
+            .merge(crate::http::ui::routes())
+            .merge(proxy));
     };
     let mut api = ApiState::new(
         s.state.clone(),

@@ -4,7 +4,7 @@
 //!
 //! - `acl`, `alloc`, `deployment`, `eval`, `job`, `namespace`, `node`, `operator`,
 //!   `quota`, `scaling`, `server`, `service`, `system`, `tls`: the nouns and their verbs
-//!   (`orch agent` is `crate::agent`); `status`, the one verb without a noun.
+//!   (`orch agent` is `crate::agent`); `status` and `ui`, the verbs without a noun.
 //! - `api`: `ApiClient`, the HTTP client of the verbs that talk to an agent.
 //! - `flags`: Nomad-style flags, the one way verbs declare and parse them, and help.
 //! - `monitor`: following an evaluation and the deployment it starts.
@@ -33,6 +33,7 @@ mod status;
 mod system;
 pub(crate) mod table;
 mod tls;
+mod ui;
 mod volume;
 
 use std::process::ExitCode;
@@ -61,6 +62,7 @@ Commands:
     status         Display the status of any object by ID prefix (jobs without one)
     system         gc, reconcile summaries: cluster maintenance
     tls            ca create, cert create: a CA and agent certificates
+    ui             Open (or -show-url print) the web UI, optionally at a job, alloc or node
     version        Print the orch version
     volume         register, create, status, deregister, delete, detach, snapshot: CSI
 
@@ -117,6 +119,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("status") => status::run(rest),
         Some("monitor") => monitor_logs::run(rest),
         Some("system") => system::run(rest),
+        Some("ui") => ui::run(rest),
         Some("version") | Some("-version") | Some("--version") => {
             println!("orch v{}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
@@ -197,7 +200,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
             "job" | "node" | "eval" | "alloc" | "server" | "deployment" | "service" | "namespace"
             | "quota" | "volume" | "plugin" | "system",
         ) => 2,
-        Some("status" | "monitor") => 1,
+        Some("status" | "monitor" | "ui") => 1,
         _ => 1,
     };
     let split = rest

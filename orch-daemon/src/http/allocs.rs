@@ -51,16 +51,30 @@ pub(super) fn allocs_index(s: &StateStore) -> u64 {
     s.index(table::ALLOCS)
 }
 
-/// `GET /v1/allocations`: stubs, `prefix` on the ID, `namespace` (`*` for all).
+/// `GET /v1/allocations`: stubs, `prefix` on the ID, `namespace` (`*` for all);
+/// Nomad's `resources=true` adds each one's `AllocatedResources` (what the web UI's
+/// topology page draws), `task_states=false` leaves out the `TaskStates`.
 pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
     let (q, list) = super::list::ListOpts::parse(raw)?;
+    let resources = q.flag("resources")?;
+    let task_states = !q.raw.contains_key("task_states") || q.flag("task_states")?;
     let index = api.block(&q, allocs_index).await;
     let (body, next) = {
         let s = api.state.read();
         list.page_by_id(
             s.allocs()
                 .filter(|a| q.sees(&a.namespace) && a.id.starts_with(&q.prefix))
-                .map(|a| (a.id.clone(), alloc_stub(&s, a))),
+                .map(|a| {
+                    let mut stub = alloc_stub(&s, a);
+                    if resources {
+                        stub["AllocatedResources"] =
+                            serde_json::to_value(&a.allocated_resources).unwrap_or(Value::Null);
+                    }
+                    if !task_states {
+                        stub["TaskStates"] = Value::Null;
+                    }
+                    (a.id.clone(), stub)
+                }),
         )
     };
     Ok(super::list::reply(&api, index, &body, next))

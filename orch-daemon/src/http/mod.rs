@@ -42,6 +42,7 @@
 //! - [`metrics`]: `/v1/metrics`, JSON or Prometheus text.
 //! - [`metrics_scaling`]: the blocked/unplaced and autoscaler gauges of `/v1/metrics`.
 //! - [`system`]: `/v1/system/gc` and `/v1/system/reconcile/summaries`.
+//! - [`ui`]: the web UI at `/ui`, files embedded in the binary.
 //! - `tests`: end-to-end tests of the API.
 
 pub mod acl;
@@ -91,6 +92,7 @@ pub mod status;
 pub mod system;
 #[cfg(test)]
 mod tests;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -289,6 +291,7 @@ fn api_routes() -> Router<Arc<ApiState>> {
         .merge(workload_routes())
         .merge(service_routes())
         .merge(cluster_routes())
+        .merge(ui::routes())
 }
 
 /// orch's own client calls (Nomad's clients use RPC for these).

@@ -14,7 +14,7 @@ use crate::http::ApiError;
 /// What a route requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
-    /// Nothing: status, regions, health, metrics, the bootstrap.
+    /// Nothing: status, regions, health, metrics, the bootstrap, the web UI's files.
     Public,
     /// One of these capabilities in the request's namespace (`?namespace=`, `default`
     /// when absent). For `namespace=*`: in some namespace, and lists show only the
@@ -52,6 +52,8 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
     match path {
         "/v1/status/leader" | "/v1/status/peers" | "/v1/regions" | "/v1/agent/health"
         | "/v1/metrics" | "/v1/acl/bootstrap" => Public,
+        // The web UI's files hold no data; its API calls carry the user's token.
+        "/" | "/ui" | "/ui/" | "/ui/assets/{file}" | "/ui/{*path}" => Public,
         "/v1/internal/node/register"
         | "/v1/internal/node/{id}/heartbeat"
         | "/v1/internal/node/{id}/allocs"

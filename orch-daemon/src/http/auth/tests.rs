@@ -14,6 +14,7 @@ fn declared_routes() -> Vec<String> {
         include_str!("../namespaces.rs"),
         include_str!("../csi_volumes.rs"),
         include_str!("../client_csi.rs"),
+        include_str!("../ui.rs"),
     ];
     let mut out = Vec::new();
     for src in sources {

@@ -113,6 +113,28 @@ async fn allocations_and_evaluations() {
     assert_eq!(allocs[0]["JobType"], "service");
     assert_eq!(allocs[0]["ClientStatus"], "running");
     assert!(allocs[0].get("Job").is_none(), "stubs carry no job");
+    assert!(allocs[0].get("AllocatedResources").is_none());
+    // Nomad's `resources=true` (the UI's topology) adds what each one reserves;
+    // `task_states=false` leaves the task states out.
+    let with = env
+        .get("/v1/allocations?resources=true&task_states=false")
+        .await;
+    let tasks = with[0]["AllocatedResources"]["Tasks"].as_object().unwrap();
+    assert!(
+        tasks
+            .values()
+            .all(|t| t["Cpu"]["CpuShares"].as_u64() > Some(0))
+    );
+    assert!(with[0]["TaskStates"].is_null());
+    let refused = env
+        .fails(
+            "GET",
+            "/v1/allocations?resources=maybe",
+            None,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    assert!(refused.contains("resources"), "{refused}");
     let prefix = &ids[1][..8];
     assert_eq!(
         env.get(&format!("/v1/allocations?prefix={prefix}"))
