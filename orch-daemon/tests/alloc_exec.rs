@@ -320,35 +320,10 @@ job "boxed" {{
     assert_eq!((code, out.as_str()), (0, "through stdin\n"));
 }
 
-/// One HTTP call with a token; status and body.
-fn call_with(
-    agent: &Agent,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: serde_json::Value,
-) -> (u16, String) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let r = orch_daemon::tls::http_client()
-            .request(m, format!("{}{path}", agent.http()))
-            .header("X-Nomad-Token", token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.text().await.unwrap())
-    })
-}
-
 /// A client token holding one policy with `capabilities` in the default namespace.
 fn token_with(agent: &Agent, mgmt: &str, name: &str, capabilities: &str) -> String {
     let rules = format!("namespace \"default\" {{\n  capabilities = [{capabilities}]\n}}\n");
-    let (status, body) = call_with(
+    let (status, body) = send_token(
         agent,
         "POST",
         &format!("/v1/acl/policy/{name}"),
@@ -356,7 +331,7 @@ fn token_with(agent: &Agent, mgmt: &str, name: &str, capabilities: &str) -> Stri
         serde_json::json!({"Name": name, "Rules": rules}),
     );
     assert_eq!(status, 200, "{body}");
-    let (status, body) = call_with(
+    let (status, body) = send_token(
         agent,
         "POST",
         "/v1/acl/token",
@@ -375,7 +350,7 @@ fn alloc_exec_needs_alloc_exec_and_for_raw_exec_alloc_node_exec() {
     std::fs::write(&config, "acl {\n  enabled = true\n}\n").unwrap();
     let agent = start(&dir, &["-dev", "-config", config.to_str().unwrap()]);
     wait_leader(&agent);
-    let (status, body) = call_with(
+    let (status, body) = send_token(
         &agent,
         "POST",
         "/v1/acl/bootstrap",
@@ -386,7 +361,7 @@ fn alloc_exec_needs_alloc_exec_and_for_raw_exec_alloc_node_exec() {
     let mgmt: serde_json::Value = serde_json::from_str(&body).unwrap();
     let mgmt = mgmt["SecretID"].as_str().unwrap().to_string();
     let raw_only = JOB.split("  group \"iso\"").next().unwrap().to_string() + "}\n";
-    let (status, body) = call_with(
+    let (status, body) = send_token(
         &agent,
         "PUT",
         "/v1/jobs",
@@ -395,7 +370,7 @@ fn alloc_exec_needs_alloc_exec_and_for_raw_exec_alloc_node_exec() {
     );
     assert_eq!(status, 200, "{body}");
     let alloc = wait_for(WAIT, "the running allocation", || {
-        let (_, body) = call_with(
+        let (_, body) = send_token(
             &agent,
             "GET",
             "/v1/job/shell/allocations",

@@ -1,5 +1,7 @@
 //! Operations on a three-server cluster of real `orch` binaries: client calls sent to a
-//! follower reach the leader's heartbeat timers.
+//! follower reach the leader's heartbeat timers; `operator raft transfer-leadership`
+//! (sent to a server that does not lead) makes the named server the leader, and the
+//! cluster keeps committing.
 
 mod common;
 
@@ -51,6 +53,63 @@ fn client_calls_to_a_follower_reach_the_leader() {
             (code == 200 && n["Status"] == "ready").then_some(())
         });
     }
+    drop(agents);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn transfer_leadership_makes_the_named_server_the_leader() {
+    let dir = temp_dir("transfer-leadership");
+    let agents = three_servers(&dir, [&[], &[], &[]]);
+    let leader = leader_rpc(&agents[0]).unwrap();
+    let followers: Vec<&Agent> = agents.iter().filter(|a| a.rpc != leader).collect();
+    let (target, asked) = (followers[0], followers[1]);
+    let out = orch_cli(
+        asked,
+        &[
+            "operator",
+            "raft",
+            "transfer-leadership",
+            &format!("-peer-address={}", target.rpc),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for(
+        Duration::from_secs(30),
+        "every server to follow the target",
+        || {
+            agents
+                .iter()
+                .all(|a| leader_rpc(a).as_deref() == Some(target.rpc.as_str()))
+                .then_some(())
+        },
+    );
+    let (code, body) = send(
+        &agents[0],
+        "PUT",
+        "/v1/jobs",
+        sleep_job("after-transfer", "default"),
+    );
+    assert_eq!(code, 200, "{body}");
+    // The leader itself, or nobody, is refused by name.
+    let out = orch_cli(
+        asked,
+        &[
+            "operator",
+            "raft",
+            "transfer-leadership",
+            &format!("-peer-address={}", target.rpc),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already leads"));
+    let out = orch_cli(asked, &["operator", "raft", "transfer-leadership"]);
+    assert!(!out.status.success());
     drop(agents);
     let _ = std::fs::remove_dir_all(dir);
 }

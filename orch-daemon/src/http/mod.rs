@@ -474,6 +474,10 @@ fn cluster_routes() -> Router<Arc<ApiState>> {
             axum::routing::delete(operator::remove_peer),
         )
         .route(
+            "/v1/operator/raft/transfer-leadership",
+            put(operator::transfer_leadership).post(operator::transfer_leadership),
+        )
+        .route(
             "/v1/operator/autopilot/configuration",
             get(autopilot_config::get_config)
                 .put(autopilot_config::set_config)

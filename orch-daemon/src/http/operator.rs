@@ -22,27 +22,50 @@ use crate::server::{PeerTarget, RemovePeerError};
 
 /// `DELETE /v1/operator/raft/peer?id=<raft id>` or `?address=<host:port>`.
 pub async fn remove_peer(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
+    let target = peer_target(&raw, "remove")?;
+    remove(&api, target).await
+}
+
+/// `PUT /v1/operator/raft/transfer-leadership?id=<raft id>` or `?address=<host:port>`:
+/// makes that server the leader (forwarded to the leader from any server).
+pub async fn transfer_leadership(
+    State(api): Api,
+    Query(raw): Params,
+) -> Result<Response, ApiError> {
+    let target = peer_target(&raw, "make leader")?;
+    match api.replicator.transfer_leadership(target).await {
+        Ok(_) => Ok(api.reply(api.state.latest_index().max(1), &json!({}))),
+        Err(e @ crate::server::TransferError::Refused(_)) => {
+            Err(ApiError::bad_request(e.to_string()))
+        }
+        Err(e) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            e.to_string(),
+        )),
+    }
+}
+
+/// The server an `id=` or `address=` parameter names (exactly one of them).
+fn peer_target(
+    raw: &std::collections::BTreeMap<String, String>,
+    what: &str,
+) -> Result<PeerTarget, ApiError> {
     let id = raw.get("id").filter(|s| !s.is_empty());
     let address = raw.get("address").filter(|s| !s.is_empty());
-    let target = match (id, address) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request(
-                "give either id= or address= to name the peer to remove, not both",
-            ));
-        }
-        (None, None) => {
-            return Err(ApiError::bad_request(
-                "missing id= or address= naming the peer to remove; see `orch operator raft list-peers`",
-            ));
-        }
-        (Some(id), None) => PeerTarget::Id(id.parse().map_err(|_| {
+    match (id, address) {
+        (Some(_), Some(_)) => Err(ApiError::bad_request(format!(
+            "give either id= or address= to name the peer to {what}, not both"
+        ))),
+        (None, None) => Err(ApiError::bad_request(format!(
+            "missing id= or address= naming the peer to {what}; see `orch operator raft list-peers`"
+        ))),
+        (Some(id), None) => Ok(PeerTarget::Id(id.parse().map_err(|_| {
             ApiError::bad_request(format!(
                 "peer ID {id:?} is not an orch Raft ID (a decimal number); see the ID column of `orch operator raft list-peers`"
             ))
-        })?),
-        (None, Some(addr)) => PeerTarget::Address(addr.clone()),
-    };
-    remove(&api, target).await
+        })?)),
+        (None, Some(addr)) => Ok(PeerTarget::Address(addr.clone())),
+    }
 }
 
 /// `PUT /v1/agent/force-leave?node=<name>`: removes the server named `name` (or

@@ -137,6 +137,14 @@ pub struct RpcState {
     pub contacts: Arc<Contacts>,
     /// This server's latest replication health.
     pub health: SharedHealth,
+    /// Leadership transfers.
+    pub transfer: super::transfer::TransferContext,
+}
+
+impl axum::extract::FromRef<RpcState> for super::transfer::TransferContext {
+    fn from_ref(s: &RpcState) -> Self {
+        s.transfer.clone()
+    }
 }
 
 impl axum::extract::FromRef<RpcState> for OrchRaft {
@@ -183,6 +191,18 @@ pub fn raft_router(state: RpcState) -> Router {
         .route(
             super::membership::REMOVE_PATH,
             post(super::membership::remove_handler),
+        )
+        .route(
+            super::transfer::TRANSFER_PATH,
+            post(super::transfer::transfer_handler),
+        )
+        .route(
+            super::transfer::PAUSE_PATH,
+            post(super::transfer::pause_handler),
+        )
+        .route(
+            super::transfer::ELECT_PATH,
+            post(super::transfer::elect_handler),
         )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_PEER_BODY_BYTES))
         .with_state(state)

@@ -148,23 +148,34 @@ async fn forward(
     leader: &str,
     target: &PeerTarget,
 ) -> Result<RemoveReply, String> {
+    post_json(network, leader, REMOVE_PATH, target).await
+}
+
+/// POSTs `body` as JSON to `path` on the server at `addr` and decodes its JSON answer:
+/// how one server hands a membership decision to another (the leader).
+pub(super) async fn post_json<B: Serialize, R: serde::de::DeserializeOwned>(
+    network: &HttpNetwork,
+    addr: &str,
+    path: &str,
+    body: &B,
+) -> Result<R, String> {
     let resp = network
         .http()
-        .post(network.url(leader, REMOVE_PATH))
+        .post(network.url(addr, path))
         .timeout(network.request_timeout())
-        .json(target)
+        .json(body)
         .send()
         .await
-        .map_err(|e| format!("forwarding to the leader at {leader}: {e}"))?;
+        .map_err(|e| format!("calling the server at {addr}: {e}"))?;
     if !resp.status().is_success() {
         return Err(format!(
-            "the leader at {leader} answered HTTP {}",
+            "the server at {addr} answered HTTP {}",
             resp.status()
         ));
     }
-    resp.json::<RemoveReply>()
+    resp.json::<R>()
         .await
-        .map_err(|e| format!("decoding the leader's answer: {e}"))
+        .map_err(|e| format!("decoding the answer of {addr}: {e}"))
 }
 
 /// Asks the server at `addr` (any server's RPC or serf port; followers redirect to the

@@ -35,6 +35,7 @@ mod network;
 mod node;
 mod replicator;
 mod state_machine;
+mod transfer;
 mod types;
 
 #[cfg(test)]

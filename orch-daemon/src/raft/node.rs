@@ -25,6 +25,7 @@ use super::log_store::LogStore;
 use super::network::{HttpNetwork, NetworkConfig};
 use super::replicator::RaftReplicator;
 use super::state_machine::StateMachine;
+use super::transfer::{ElectionSwitch, TransferContext};
 use super::types::{NodeId, OrchRaft};
 use crate::server::StateHandle;
 
@@ -123,6 +124,8 @@ pub struct RaftNode {
     addr: SocketAddr,
     advertise: String,
     network: HttpNetwork,
+    /// What leadership transfers need (`operator raft transfer-leadership`).
+    transfer: TransferContext,
     security: crate::tls::AgentSecurity,
     state: StateHandle,
     /// The client endpoints served on the RPC port once set.
@@ -191,11 +194,18 @@ impl RaftNode {
             health: health.clone(),
             state: state.clone(),
         }));
+        let transfer = TransferContext {
+            raft: raft.clone(),
+            network: network.clone(),
+            switch: ElectionSwitch::default(),
+            lease: Duration::from_millis(config.election_timeout_max_ms),
+        };
         let rpc = RpcState {
             raft: raft.clone(),
             batcher: batcher.clone(),
             contacts: network.contacts().clone(),
             health: health.clone(),
+            transfer: transfer.clone(),
         };
         let security = config.network.security.clone();
         let app = rpc_app(rpc, &security, http_addr.clone(), late_api);
@@ -220,6 +230,7 @@ impl RaftNode {
             addr,
             advertise,
             network,
+            transfer,
             security,
             state,
             api_on_rpc,
@@ -242,6 +253,7 @@ impl RaftNode {
             batcher: self.batcher.clone(),
             contacts: self.network.contacts().clone(),
             health: self.health.clone(),
+            transfer: self.transfer.clone(),
         }))
     }
 
@@ -286,14 +298,13 @@ impl RaftNode {
     /// The write path for the rest of the daemon.
     pub fn replicator(&self) -> RaftReplicator {
         RaftReplicator::new(
-            self.raft.clone(),
+            self.transfer.clone(),
             self.batcher.clone(),
             self.forwarder.clone(),
             JoinRequest {
                 node_id: self.node_id,
                 addr: self.advertise.clone(),
             },
-            self.network.clone(),
             self.state.clone(),
             self.health.clone(),
         )

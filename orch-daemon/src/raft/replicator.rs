@@ -39,6 +39,8 @@ pub struct RaftReplicator {
     node_id: NodeId,
     /// This server as it asks to join (`orch server join`).
     me: super::http::JoinRequest,
+    /// Leadership transfers.
+    transfer: super::transfer::TransferContext,
     network: HttpNetwork,
     state: StateHandle,
     health: SharedHealth,
@@ -60,21 +62,21 @@ impl RaftReplicator {
     /// A replicator writing through `raft` via `batcher` (this server is `me`,
     /// applying to `state`).
     pub(crate) fn new(
-        raft: OrchRaft,
+        transfer: super::transfer::TransferContext,
         batcher: ProposalBatcher,
         forwarder: Forwarder,
         me: super::http::JoinRequest,
-        network: HttpNetwork,
         state: StateHandle,
         health: SharedHealth,
     ) -> Self {
         RaftReplicator {
-            raft,
+            raft: transfer.raft.clone(),
+            network: transfer.network.clone(),
+            transfer,
             batcher,
             forwarder,
             node_id: me.node_id,
             me,
-            network,
             state,
             health,
         }
@@ -219,6 +221,20 @@ impl Replicator for RaftReplicator {
             super::membership::join_cluster(&self.network, &self.me, &addr, JOIN_TIMEOUT)
                 .await
                 .map_err(|e| e.to_string())
+        })
+    }
+
+    fn transfer_leadership(&self, target: PeerTarget) -> crate::server::TransferFuture<'_> {
+        Box::pin(async move {
+            use super::transfer::TransferReply;
+            match super::transfer::transfer(&self.transfer, &target).await {
+                TransferReply::Transferred { id, addr } => Ok((id, addr)),
+                TransferReply::Refused(e) => Err(crate::server::TransferError::Refused(e)),
+                TransferReply::NotLeader { .. } => Err(crate::server::TransferError::Failed(
+                    "no leader to transfer from: an election is in progress; retry".into(),
+                )),
+                TransferReply::Failed(e) => Err(crate::server::TransferError::Failed(e)),
+            }
         })
     }
 

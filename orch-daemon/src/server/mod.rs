@@ -34,6 +34,7 @@ mod state_handle;
 pub use leader::{Leader, LeaderConfig};
 pub use replicator::{
     JoinFuture, LocalReplicator, Member, PeerAgent, PeerAgentsFuture, PeerTarget, RaftHealth,
-    RemovePeerError, RemovePeerFuture, ReplicateError, Replicator, ServerProgress,
+    RemovePeerError, RemovePeerFuture, ReplicateError, Replicator, ServerProgress, TransferError,
+    TransferFuture,
 };
 pub use state_handle::StateHandle;

@@ -62,6 +62,17 @@ pub trait Replicator: Send + Sync + 'static {
         })
     }
 
+    /// Makes the server `target` the leader (`operator raft transfer-leadership`); its
+    /// Raft ID and address. A replicator without Raft cannot.
+    fn transfer_leadership(&self, target: PeerTarget) -> TransferFuture<'_> {
+        let _ = target;
+        Box::pin(async {
+            Err(TransferError::Refused(
+                "this agent runs no Raft cluster to transfer leadership in".into(),
+            ))
+        })
+    }
+
     /// Every other Raft member and who it says it is (asked over the RPC port, a
     /// second at most); none for a replicator without peers.
     fn peer_agents(&self) -> PeerAgentsFuture<'_> {
@@ -188,6 +199,21 @@ pub enum RemovePeerError {
     NoLeader(String),
     /// The membership change failed.
     #[error("changing the Raft membership failed: {0}; retry (only one change runs at a time)")]
+    Failed(String),
+}
+
+/// What [`Replicator::transfer_leadership`] returns.
+pub type TransferFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<(u64, String), TransferError>> + Send + 'a>>;
+
+/// Why a leadership transfer did not happen.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransferError {
+    /// The request cannot be carried out (unknown target, the leader itself).
+    #[error("{0}")]
+    Refused(String),
+    /// It was tried and did not work.
+    #[error("leadership transfer failed: {0}")]
     Failed(String),
 }
 

@@ -256,6 +256,17 @@ pub fn get(agent: &impl HasHttp, path: &str) -> (u16, serde_json::Value) {
 }
 
 pub fn send(agent: &Agent, method: &str, path: &str, body: serde_json::Value) -> (u16, String) {
+    send_token(agent, method, path, "", body)
+}
+
+/// [`send`] with an ACL token in `X-Nomad-Token` (none when empty).
+pub fn send_token(
+    agent: &impl HasHttp,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> (u16, String) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -263,12 +274,11 @@ pub fn send(agent: &Agent, method: &str, path: &str, body: serde_json::Value) ->
     rt.block_on(async {
         let client = orch_daemon::tls::http_client();
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let r = client
-            .request(m, format!("{}{path}", agent.http))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let mut req = client.request(m, format!("{}{path}", agent.http()));
+        if !token.is_empty() {
+            req = req.header("X-Nomad-Token", token);
+        }
+        let r = req.json(&body).send().await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
     })
 }

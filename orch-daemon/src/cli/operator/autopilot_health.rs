@@ -45,6 +45,18 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The server table's columns, named as the API's fields.
+const COLUMNS: [&str; 8] = [
+    "ID",
+    "Name",
+    "Address",
+    "Voter",
+    "Leader",
+    "Healthy",
+    "LastContact",
+    "LastIndex",
+];
+
 fn layout(h: &Value) -> String {
     let text = |v: &Value| match v {
         Value::String(s) => s.clone(),
@@ -56,36 +68,9 @@ fn layout(h: &Value) -> String {
         ("FailureTolerance", text(&h["FailureTolerance"])),
         ("Leader", text(&h["Leader"])),
     ]);
-    let mut rows = vec![
-        [
-            "ID",
-            "Name",
-            "Address",
-            "Voter",
-            "Leader",
-            "Healthy",
-            "LastContact",
-            "LastIndex",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    let mut rows = vec![COLUMNS.map(String::from).to_vec()];
     for s in h["Servers"].as_array().into_iter().flatten() {
-        rows.push(
-            [
-                "ID",
-                "Name",
-                "Address",
-                "Voter",
-                "Leader",
-                "Healthy",
-                "LastContact",
-                "LastIndex",
-            ]
-            .iter()
-            .map(|k| text(&s[*k]))
-            .collect(),
-        );
+        rows.push(COLUMNS.iter().map(|k| text(&s[*k])).collect());
     }
     out.push_str("\n\nServers\n");
     out.push_str(&columns(&rows));

@@ -6,6 +6,7 @@ mod autopilot_health;
 mod autopilot_set_config;
 mod raft_list_peers;
 mod raft_remove_peer;
+mod raft_transfer_leadership;
 mod scheduler_get_config;
 mod scheduler_set_config;
 mod snapshot_inspect;
@@ -18,7 +19,7 @@ use super::flags::{is_help, print_usage};
 
 /// The usage of `orch operator`, also `operator raft list-peers`'s help.
 const USAGE: &str = "Usage: orch operator autopilot <get-config|set-config|health> [options]
-       orch operator raft <list-peers|remove-peer> [options]
+       orch operator raft <list-peers|remove-peer|transfer-leadership> [options]
        orch operator scheduler <get-config|set-config> [options]
        orch operator snapshot <save|restore|inspect> [options] <file>
 
@@ -29,6 +30,8 @@ const USAGE: &str = "Usage: orch operator autopilot <get-config|set-config|healt
                         keeps up: last contact with the leader, entries it trails by,
                         healthy.
   raft remove-peer      Removes a server from the Raft configuration.
+  raft transfer-leadership
+                        Makes another server the Raft leader.
   scheduler get-config  Displays the current scheduler configuration.
   scheduler set-config  Modifies the current scheduler configuration.
   snapshot save         Saves the servers' whole state to a file (backups).
@@ -48,6 +51,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ["autopilot", "health"] => autopilot_health::run(rest),
         ["raft", "list-peers"] => raft_list_peers::run(rest),
         ["raft", "remove-peer"] => raft_remove_peer::run(rest),
+        ["raft", "transfer-leadership"] => raft_transfer_leadership::run(rest),
         ["scheduler", "get-config"] => scheduler_get_config::run(rest),
         ["scheduler", "set-config"] => scheduler_set_config::run(rest),
         ["snapshot", "save"] => snapshot_save::run(rest),
@@ -56,7 +60,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         [] | ["autopilot"] | ["raft"] | ["scheduler"] | ["snapshot"] => print_usage(USAGE),
         [first, ..] if is_help(first) || *first == "help" => print_usage(USAGE),
         _ => Err(format!(
-            "unknown command `orch operator {}`: the operator verbs are `autopilot get-config|set-config|health`, `raft list-peers`, `raft remove-peer`, `scheduler get-config|set-config` and `snapshot save|restore|inspect`\n\n{USAGE}",
+            "unknown command `orch operator {}`: the operator verbs are `autopilot get-config|set-config|health`, `raft list-peers`, `raft remove-peer`, `raft transfer-leadership`, `scheduler get-config|set-config` and `snapshot save|restore|inspect`\n\n{USAGE}",
             args.join(" ")
         )),
     }

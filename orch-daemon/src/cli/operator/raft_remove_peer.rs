@@ -22,21 +22,28 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let one = |name: &str| p.all(name).last().cloned();
-    let (query, said) = match (one("peer-id"), one("peer-address")) {
-        (Some(id), None) => (format!("id={}", encode(&id)), format!("id {id}")),
-        (None, Some(addr)) => (
-            format!("address={}", encode(&addr)),
-            format!("address {addr}"),
-        ),
-        _ => {
-            return Err(format!(
-                "give exactly one of -peer-id or -peer-address\n\n{USAGE}"
-            ));
-        }
-    };
+    let (query, said) = peer_query(&p, USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     client.delete(&format!("/v1/operator/raft/peer?{query}"))?;
     println!("Removed peer with {said}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `id=`/`address=` query of `-peer-id` or `-peer-address` (exactly one), and how
+/// to name the peer in the output.
+pub(super) fn peer_query(
+    p: &crate::cli::flags::Parsed,
+    usage: &str,
+) -> Result<(String, String), String> {
+    let one = |name: &str| p.all(name).last().cloned();
+    match (one("peer-id"), one("peer-address")) {
+        (Some(id), None) => Ok((format!("id={}", encode(&id)), format!("id {id}"))),
+        (None, Some(addr)) => Ok((
+            format!("address={}", encode(&addr)),
+            format!("address {addr}"),
+        )),
+        _ => Err(format!(
+            "give exactly one of -peer-id or -peer-address\n\n{usage}"
+        )),
+    }
 }

@@ -110,7 +110,9 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         "/v1/operator/raft/configuration" | "/v1/operator/autopilot/health" => {
             Operator(Level::Read)
         }
-        "/v1/operator/raft/peer" => Operator(Level::Write),
+        "/v1/operator/raft/peer" | "/v1/operator/raft/transfer-leadership" => {
+            Operator(Level::Write)
+        }
         "/v1/operator/scheduler/configuration" | "/v1/operator/autopilot/configuration" if get => {
             Operator(Level::Read)
         }
