@@ -207,6 +207,7 @@ impl StateStore {
         let id = Id::new(&a.id);
         self.allocs_by_modify.insert((a.modify_index, id.clone()));
         let usage = a.usage();
+        let mut slot = None;
         if usage != crate::model::Usage::default() {
             // The spec's priority: the job's current version is nearly always the one.
             let priority = match self.jobs.get(job) {
@@ -217,24 +218,25 @@ impl StateStore {
                     .map(|j| j.priority),
             };
             let live = super::LiveAlloc {
-                id: a.id.as_str().into(),
+                id: id.clone(),
                 usage,
                 priority,
             };
-            self.nodes.add_live(&a.node_id, live);
+            slot = Some(self.nodes.add_live(&a.node_id, live));
         }
+        let entry = super::JobAlloc::new(a, slot.or_else(|| self.nodes.slot(&a.node_id)));
         // The allocation's key is parsed once for all four indexes.
         self.allocs_by_node
             .entry(Id::new(&a.node_id))
             .or_default()
             .insert(id.clone());
         match self.allocs_by_job.get_mut(job) {
-            Some(m) => m.insert(id.clone(), std::sync::Arc::clone(a)),
+            Some(m) => m.insert(id.clone(), entry),
             None => self
                 .allocs_by_job
                 .entry(job.clone())
                 .or_default()
-                .insert(id.clone(), std::sync::Arc::clone(a)),
+                .insert(id.clone(), entry),
         };
         self.allocs_by_eval
             .entry(Id::new(&a.eval_id))

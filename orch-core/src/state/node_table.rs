@@ -70,8 +70,9 @@ pub struct Compact {
 /// placement reads a few hundred of these instead of whole allocations.
 #[derive(Debug, Clone)]
 pub struct LiveAlloc {
-    /// The allocation (a plain string: preemption compares and returns it as one).
-    pub id: Box<str>,
+    /// The allocation, as an [`Id`]: preemption compares IDs inline (two integers for
+    /// a UUID), not through a pointer to a boxed string per allocation weighed.
+    pub id: Id,
     /// What it holds.
     pub usage: Usage,
     /// Its job version's priority (`None` when the spec is unknown).
@@ -287,12 +288,14 @@ impl NodeTable {
         }
     }
 
-    /// Records a live allocation on its node (with its usage: see [`Self::add_usage`]).
-    pub fn add_live(&mut self, node_id: &str, alloc: LiveAlloc) {
+    /// Records a live allocation on its node (with its usage: see [`Self::add_usage`]);
+    /// returns the node's slot.
+    pub fn add_live(&mut self, node_id: &str, alloc: LiveAlloc) -> u32 {
         let s = self.slot_for(node_id);
         self.dense[s].used.add(&alloc.usage);
         self.refresh(s);
         self.live[s].push(alloc);
+        s as u32
     }
 
     /// Forgets a live allocation of a node, and its usage.
@@ -300,7 +303,8 @@ impl NodeTable {
         let Some(s) = self.by_id.get(&Id::new(node_id)).map(|s| *s as usize) else {
             return;
         };
-        if let Some(i) = self.live[s].iter().position(|l| &*l.id == alloc_id) {
+        let key = Id::new(alloc_id);
+        if let Some(i) = self.live[s].iter().position(|l| l.id == key) {
             let gone = self.live[s].swap_remove(i);
             self.dense[s].used.sub(&gone.usage);
             self.refresh(s);

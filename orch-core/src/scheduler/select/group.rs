@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::order::NodeOrder;
 use crate::model::{Constraint, Job, TaskGroup, Usage};
 use crate::scheduler::context::PlanContext;
-use crate::scheduler::feasible::{CompiledConstraint, ProposedAllocs, Target};
+use crate::scheduler::feasible::{CompiledConstraint, Target};
 
 /// Candidates scored when spreads or affinities apply.
 const SCORED_CANDIDATES: usize = 100;
@@ -109,12 +109,15 @@ impl GroupView {
             affinities: affinities(job, tg),
         };
         let table = ctx.state.node_table();
-        for a in ctx.job_allocs().filter(|a| a.task_group == tg.name) {
-            if let Some(pos) = table.slot(&a.node_id).and_then(|s| order.position(s)) {
+        for (a, slot) in ctx.job_allocs_with_slots() {
+            if a.task_group != tg.name {
+                continue;
+            }
+            if let Some(pos) = slot.and_then(|s| order.position(s)) {
                 view.add_collision(pos);
             }
             if !view.spreads.is_empty()
-                && let Some(node) = ctx.state.node(&a.node_id)
+                && let Some(node) = slot.and_then(|s| table.node_at(s))
             {
                 for s in &mut view.spreads {
                     if let Some(v) = s.attribute.resolve(node) {

@@ -19,7 +19,7 @@ use super::feasible::checkers::FILTER_CLASS_INELIGIBLE;
 use super::feasible::{FeasibilityStack, record_evaluated, record_filtered};
 use super::rank::{self, SpreadState};
 use super::rng::SchedRng;
-use crate::model::{AllocationMetric, Job, Node, Str, TaskGroup, job_type};
+use crate::model::{AllocationMetric, Job, Node, Str, TaskGroup, Usage, job_type};
 use crate::state::NO_CLASS;
 use group::{ClassAnswer, GroupView};
 use order::NodeOrder;
@@ -44,7 +44,7 @@ const BEST_FIT_CANDIDATES: usize = 32;
 
 /// A node where preemption makes room: its position, the evictions (ID, priority) and
 /// their cost (how many, summed priorities).
-type PreemptOption = (usize, Vec<(String, i32)>, (usize, i64));
+type PreemptOption = (usize, Vec<(String, i32, Usage)>, (usize, i64));
 
 /// Nodes weighed for preemption under best fit.
 const BEST_FIT_PREEMPT_SAMPLE: usize = 8;
@@ -60,6 +60,9 @@ pub struct Choice<'n> {
     pub score: f64,
     /// Allocations to evict first (empty unless preempting).
     pub preempt: Vec<String>,
+    /// What each allocation of `preempt` holds (the node table's figure), so evicting
+    /// it needs no search of the state's allocations.
+    pub preempt_held: Vec<Usage>,
     /// The node's position in the placer's order, so recording the placement finds
     /// it without a search by ID.
     pub position: usize,
@@ -87,6 +90,10 @@ pub struct Placer<'a> {
     limit: usize,
     class_count: usize,
     pool: AllocationMetric,
+    /// Each weighed node's preemption candidates, by position, until the plan
+    /// changes the node.
+    preempt_pools:
+        std::collections::BTreeMap<usize, Vec<super::preempt::Holding<'a, crate::state::Id>>>,
     /// The evaluation's generator: node order and dynamic ports.
     pub rng: SchedRng,
     /// The strings every allocation this placer builds repeats.
@@ -187,12 +194,7 @@ impl<'a> Placer<'a> {
             ..AllocationMetric::default()
         };
         let table = state.node_table();
-        let mut per_dc = vec![0u64; table.datacenters().len()];
-        for pos in 0..n {
-            if let Some(c) = per_dc.get_mut(order.datacenter(pos) as usize) {
-                *c += 1;
-            }
-        }
+        let per_dc = order.per_datacenter(table.datacenters().len());
         for (dc, count) in per_dc.into_iter().enumerate() {
             if count > 0 {
                 pool.nodes_available
@@ -210,6 +212,7 @@ impl<'a> Placer<'a> {
             limit,
             class_count: state.node_table().class_count(),
             pool,
+            preempt_pools: std::collections::BTreeMap::new(),
             rng,
             shared: SharedNames::new(job),
         }
@@ -254,6 +257,7 @@ impl<'a> Placer<'a> {
             let Some(pos) = self.order.position(slot) else {
                 continue;
             };
+            self.preempt_pools.remove(&pos);
             let now = ctx.used_at(slot);
             let old = self.order.used(pos);
             let freed = now.cpu_mhz < old.cpu_mhz
@@ -346,6 +350,7 @@ impl<'a> Placer<'a> {
             node: self.order.node(pos)?,
             score,
             preempt: Vec::new(),
+            preempt_held: Vec::new(),
             position: pos,
         })
     }
