@@ -296,30 +296,31 @@ fn spec_for(pl: &Placement, deployment_id: Option<String>) -> PlacementSpec {
 }
 
 /// The job's allocations the results stop or replace, by ID: a map of those few, not
-/// of every allocation of the job.
+/// of every allocation of the job. `existing` comes in ID order (the store's), so
+/// each is found by a binary search; one not found that way is looked for in full.
 fn referenced<'a>(
     existing: &[&'a Allocation],
     results: &ReconcileResults,
 ) -> BTreeMap<&'a str, &'a Allocation> {
-    let wanted: BTreeSet<&str> = results
-        .stop
-        .iter()
-        .map(|s| s.alloc_id.as_str())
-        .chain(
-            results
-                .destructive_update
-                .iter()
-                .map(|d| d.stop_alloc_id.as_str()),
-        )
-        .collect();
-    if wanted.is_empty() {
-        return BTreeMap::new();
+    let wanted = results.stop.iter().map(|s| s.alloc_id.as_str()).chain(
+        results
+            .destructive_update
+            .iter()
+            .map(|d| d.stop_alloc_id.as_str()),
+    );
+    let mut out = BTreeMap::new();
+    for id in wanted {
+        let found = existing
+            .binary_search_by(|a| a.id.as_str().cmp(id))
+            .ok()
+            .and_then(|i| existing.get(i))
+            .filter(|a| a.id == id)
+            .or_else(|| existing.iter().find(|a| a.id == id));
+        if let Some(a) = found {
+            out.insert(a.id.as_str(), *a);
+        }
     }
-    existing
-        .iter()
-        .filter(|a| wanted.contains(a.id.as_str()))
-        .map(|a| (a.id.as_str(), *a))
-        .collect()
+    out
 }
 
 /// [`tainted_nodes`] for allocations whose node slots are known: a node the table

@@ -92,15 +92,18 @@ pub fn select_holdings<'a, K: Ord + ?Sized>(
     let mut freed_used = *used;
     let mut chosen: Vec<(Holding<'a, K>, Usage)> = Vec::new();
     while capacity.fits(&freed_used, ask).is_err() {
-        let lowest = pool.iter().map(|(c, _)| c.priority).min()?;
         let missing = shortfall(capacity, &freed_used, ask);
+        // One pass: the lowest priority first, then the closest, then the ID.
         let best = pool
             .iter()
             .enumerate()
-            .filter(|(_, (c, _))| c.priority == lowest)
-            .map(|(i, (c, u))| (i, distance(&missing, u), c.id))
-            .min_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.2.cmp(b.2)))
-            .map(|(i, _, _)| i)?;
+            .map(|(i, (c, u))| (i, c.priority, distance(&missing, u), c.id))
+            .min_by(|a, b| {
+                a.1.cmp(&b.1)
+                    .then_with(|| a.2.total_cmp(&b.2))
+                    .then_with(|| a.3.cmp(b.3))
+            })
+            .map(|(i, _, _, _)| i)?;
         let (c, u) = pool.swap_remove(best);
         freed_used.sub(&u);
         chosen.push((c, u));

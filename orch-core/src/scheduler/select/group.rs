@@ -184,6 +184,25 @@ impl GroupView {
             .is_some_and(|w| w & (1 << (pos % 64)) != 0)
     }
 
+    /// The first position at or after `from` that is not dead (below `n`), skipping
+    /// dead nodes 64 at a time: after a stop or eviction revives one node of a full
+    /// cluster, the walk would otherwise test every dead node behind it bit by bit.
+    pub fn next_live(&self, from: usize, n: usize) -> Option<usize> {
+        let mut pos = from;
+        while pos < n {
+            let Some(&word) = self.dead.get(pos / 64) else {
+                return Some(pos);
+            };
+            let live = !word >> (pos % 64);
+            if live != 0 {
+                let at = pos + live.trailing_zeros() as usize;
+                return (at < n).then_some(at);
+            }
+            pos = (pos / 64 + 1) * 64;
+        }
+        None
+    }
+
     /// Whether the node at `pos` is dead for the group.
     pub fn is_dead(&self, pos: usize) -> bool {
         self.dead

@@ -393,6 +393,19 @@ impl<'a> Placer<'a> {
             n
         };
         while visited < end && candidates < limit {
+            if best_fit && let Some(Some(v)) = self.groups.get(gi) {
+                // Dead nodes are skipped a word of the bitset at a time.
+                match v.next_live(self.cursor, n) {
+                    Some(next) => {
+                        visited += next - self.cursor;
+                        self.cursor = next;
+                    }
+                    None => break,
+                }
+                if visited >= end {
+                    break;
+                }
+            }
             let pos = self.cursor % n;
             self.cursor = self.cursor.wrapping_add(1);
             visited += 1;
