@@ -188,19 +188,7 @@ impl GroupView {
     /// dead nodes 64 at a time: after a stop or eviction revives one node of a full
     /// cluster, the walk would otherwise test every dead node behind it bit by bit.
     pub fn next_live(&self, from: usize, n: usize) -> Option<usize> {
-        let mut pos = from;
-        while pos < n {
-            let Some(&word) = self.dead.get(pos / 64) else {
-                return Some(pos);
-            };
-            let live = !word >> (pos % 64);
-            if live != 0 {
-                let at = pos + live.trailing_zeros() as usize;
-                return (at < n).then_some(at);
-            }
-            pos = (pos / 64 + 1) * 64;
-        }
-        None
+        next_live_in(&self.dead, from, n)
     }
 
     /// Whether the node at `pos` is dead for the group.
@@ -209,6 +197,23 @@ impl GroupView {
             .get(pos / 64)
             .is_some_and(|w| w & (1 << (pos % 64)) != 0)
     }
+}
+
+/// [`GroupView::next_live`] over a bitset of dead positions.
+pub(super) fn next_live_in(dead: &[u64], from: usize, n: usize) -> Option<usize> {
+    let mut pos = from;
+    while pos < n {
+        let Some(&word) = dead.get(pos / 64) else {
+            return Some(pos);
+        };
+        let live = !word >> (pos % 64);
+        if live != 0 {
+            let at = pos + live.trailing_zeros() as usize;
+            return (at < n).then_some(at);
+        }
+        pos = (pos / 64 + 1) * 64;
+    }
+    None
 }
 
 fn spreads(job: &Job, tg: &TaskGroup) -> Vec<SpreadView> {
