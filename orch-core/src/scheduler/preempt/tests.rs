@@ -112,7 +112,10 @@ fn reference_select<'a>(
                 continue;
             }
             let better = best.is_none_or(|b| {
-                let (d, bd) = (distance(&missing, &c.usage), distance(&missing, &pool[b].usage));
+                let (d, bd) = (
+                    distance(&missing, &c.usage),
+                    distance(&missing, &pool[b].usage),
+                );
                 d < bd || (d == bd && c.id < pool[b].id)
             });
             if better {

@@ -393,8 +393,11 @@ impl<'a> Placer<'a> {
             n
         };
         while visited < end && candidates < limit {
-            if best_fit && let Some(Some(v)) = self.groups.get(gi) {
-                // Dead nodes are skipped a word of the bitset at a time.
+            if best_fit
+                && let Some(Some(v)) = self.groups.get(gi)
+                && v.is_dead(self.cursor % n)
+            {
+                // A run of dead nodes is skipped a word of the bitset at a time.
                 match v.next_live(self.cursor, n) {
                     Some(next) => {
                         visited += next - self.cursor;
