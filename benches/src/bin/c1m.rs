@@ -162,6 +162,7 @@ fn churn(
         })
         .sum();
     let evals_before = c.stats.evals_processed;
+    perf_control("enable");
     let start = Instant::now();
     let cpu_start = cpu_seconds();
     for n in &failing {
@@ -170,6 +171,7 @@ fn churn(
     c.run_to_quiescence().map_err(|e| e.to_string())?;
     let seconds = start.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_start;
+    perf_control("disable");
     let live = c.report().placed;
     if live != placed {
         return Err(format!(
@@ -193,6 +195,15 @@ fn churn(
     let per_cpu = if cpu > 0.0 { lost as f64 / cpu } else { 0.0 };
     extra.insert("churn_replacements_per_cpu_sec".into(), per_cpu.into());
     Ok(())
+}
+
+/// Profiling one phase: with `C1M_PERF_CTL` naming `perf record --control=fifo:...`'s
+/// control FIFO (and `perf record -D -1`), the churn phase alone is sampled (in
+/// `preempt`, the phase of high-priority placements).
+fn perf_control(cmd: &str) {
+    if let Ok(path) = std::env::var("C1M_PERF_CTL") {
+        let _ = std::fs::write(path, format!("{cmd}\n"));
+    }
 }
 
 fn live_allocs(c: &Cluster, ns: &str, id: &str) -> u64 {
@@ -313,6 +324,7 @@ fn run(args: &Args) -> Result<(), String> {
             }
             let before = c.report().placed;
             let target = before / 10;
+            perf_control("enable");
             let (mut hi_asked, mut hi_placed) = (0u64, 0u64);
             let mut k = 0;
             while hi_asked < target {
@@ -328,6 +340,7 @@ fn run(args: &Args) -> Result<(), String> {
                 hi_placed += got;
                 k += 1;
             }
+            perf_control("disable");
             asked += hi_asked;
             placed += hi_placed;
             let preempted = c

@@ -29,6 +29,9 @@ pub struct PlanContext<'s> {
     /// Node slots whose usage the plan changed, in order (repeats allowed): the placer
     /// keeps dense copies of node usage and refreshes just these.
     touched: Vec<u32>,
+    /// The job's stored allocations with their nodes' slots, when the scheduler
+    /// looked them up already (see [`PlanContext::with_job_slots`]).
+    job_slots: Option<Vec<(&'s Allocation, Option<u32>)>>,
 }
 
 impl<'s> PlanContext<'s> {
@@ -44,6 +47,41 @@ impl<'s> PlanContext<'s> {
             leaving: BTreeSet::new(),
             superseded: BTreeMap::new(),
             touched: Vec::new(),
+            job_slots: None,
+        }
+    }
+
+    /// Hands over the job's stored allocations with the slots of their nodes (as the
+    /// node table gives them), so reading the job's allocations per node does not
+    /// search the table again for each.
+    pub fn with_job_slots(mut self, slots: Vec<(&'s Allocation, Option<u32>)>) -> Self {
+        self.job_slots = Some(slots);
+        self
+    }
+
+    /// The job's live allocations after the plan, each with its node's slot: what
+    /// [`ProposedAllocs::job_allocs`] yields, without a search per allocation when
+    /// the scheduler handed the slots over.
+    pub fn job_allocs_with_slots(&self) -> Vec<(&Allocation, Option<u32>)> {
+        let table = self.state.node_table();
+        let planned = self.plan.node_allocation.values().flatten();
+        let planned = planned.map(|a| (a, table.slot(&a.node_id)));
+        let live = |a: &Allocation| !a.terminal() && !self.leaving.contains(&a.id);
+        match &self.job_slots {
+            Some(known) => known
+                .iter()
+                .filter(|(a, _)| live(a))
+                .map(|&(a, s)| (a, s))
+                .chain(planned)
+                .collect(),
+            None => self
+                .state
+                .allocs_by_job(&self.namespace, &self.job_id)
+                .into_iter()
+                .filter(|a| live(a))
+                .map(|a| (a, table.slot(&a.node_id)))
+                .chain(planned)
+                .collect(),
         }
     }
 
@@ -167,16 +205,22 @@ impl<'s> PlanContext<'s> {
 
     /// Evicts an allocation of another (lower-priority) job to make room.
     pub fn preempt(&mut self, alloc: &Allocation, by: &str) {
-        if !self.leaving.insert(alloc.id.clone()) {
+        self.preempt_held(&alloc.id, &alloc.node_id, &alloc.usage(), by);
+    }
+
+    /// [`PlanContext::preempt`] from the node table's figures of a live allocation
+    /// (its ID, node and what it holds), without reading the allocation.
+    pub fn preempt_held(&mut self, alloc_id: &str, node_id: &str, usage: &Usage, by: &str) {
+        if !self.leaving.insert(alloc_id.to_string()) {
             return;
         }
-        self.add_removed(&alloc.node_id, &alloc.usage());
+        self.add_removed(node_id, usage);
         self.plan
             .node_preemptions
-            .entry(alloc.node_id.to_string())
+            .entry(node_id.to_string())
             .or_default()
             .push(AllocPreemption {
-                alloc_id: alloc.id.clone(),
+                alloc_id: alloc_id.to_string(),
                 preempted_by: by.to_string(),
             });
     }

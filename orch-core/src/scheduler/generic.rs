@@ -35,8 +35,11 @@ pub fn schedule(
     });
     // By reference: an evaluation of a big job reads its allocations, it does not copy
     // them (churn evaluates many such jobs for a few lost allocations each).
-    let existing: Vec<&Allocation> = state.allocs_by_job(&eval.namespace, &eval.job_id);
-    let (tainted, missing) = tainted_nodes(state, existing.iter().map(|a| a.node_id.as_str()));
+    // With their nodes' slots, kept by the store: the tainted-node check and the
+    // placer's allocations per node search nothing per allocation.
+    let slots = state.allocs_by_job_with_slots(&eval.namespace, &eval.job_id);
+    let existing: Vec<&Allocation> = slots.iter().map(|(a, _)| *a).collect();
+    let (tainted, missing) = tainted_by_slot(state, &slots);
     // The job's allocations span a few versions: each version's spec is looked up once
     // (a look-up builds its key from two strings), not once per allocation.
     let specs: std::cell::RefCell<Vec<(u64, Option<&Job>)>> = Default::default();
@@ -74,8 +77,9 @@ pub fn schedule(
         snapshot_index: state.latest_index(),
         ..Plan::default()
     };
-    let mut ctx = PlanContext::new(state, &eval.namespace, &eval.job_id, plan);
-    let by_id: BTreeMap<&str, &Allocation> = existing.iter().map(|a| (a.id.as_str(), *a)).collect();
+    let mut ctx =
+        PlanContext::new(state, &eval.namespace, &eval.job_id, plan).with_job_slots(slots);
+    let by_id = referenced(&existing, &results);
     apply_reconciled(&mut ctx, &results, &by_id, now);
 
     let mut failures = Failures::default();
@@ -289,6 +293,49 @@ fn spec_for(pl: &Placement, deployment_id: Option<String>) -> PlacementSpec {
         deployment_id,
         canary: pl.canary,
     }
+}
+
+/// The job's allocations the results stop or replace, by ID: a map of those few, not
+/// of every allocation of the job. `existing` comes in ID order (the store's), so
+/// each is found by a binary search; one not found that way is looked for in full.
+fn referenced<'a>(
+    existing: &[&'a Allocation],
+    results: &ReconcileResults,
+) -> BTreeMap<&'a str, &'a Allocation> {
+    let wanted = results.stop.iter().map(|s| s.alloc_id.as_str()).chain(
+        results
+            .destructive_update
+            .iter()
+            .map(|d| d.stop_alloc_id.as_str()),
+    );
+    let mut out = BTreeMap::new();
+    for id in wanted {
+        let found = existing
+            .binary_search_by(|a| a.id.as_str().cmp(id))
+            .ok()
+            .and_then(|i| existing.get(i))
+            .filter(|a| a.id == id)
+            .or_else(|| existing.iter().find(|a| a.id == id));
+        if let Some(a) = found {
+            out.insert(a.id.as_str(), *a);
+        }
+    }
+    out
+}
+
+/// [`tainted_nodes`] for allocations whose node slots are known: a node the table
+/// marks present and schedulable (ready, eligible, not draining) is healthy without a
+/// look at the node itself.
+fn tainted_by_slot(
+    state: &StateStore,
+    slots: &[(&Allocation, Option<u32>)],
+) -> (BTreeMap<String, Node>, BTreeSet<String>) {
+    let dense = state.node_table().dense();
+    let unsure = slots.iter().filter(|(_, s)| {
+        !s.and_then(|s| dense.get(s as usize))
+            .is_some_and(|d| d.present && d.schedulable)
+    });
+    tainted_nodes(state, unsure.map(|(a, _)| a.node_id.as_str()))
 }
 
 /// Nodes under the given allocations that are down, disconnected or draining (tainted),

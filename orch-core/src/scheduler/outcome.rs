@@ -84,10 +84,8 @@ pub fn place_on(
     mut metrics: AllocationMetric,
     now: i64,
 ) -> Result<(), Box<AllocationMetric>> {
-    for victim in &choice.preempt {
-        if let Some(a) = ctx.state.alloc_stub(victim) {
-            ctx.preempt(a, &id);
-        }
+    for (victim, held) in choice.preempt.iter().zip(&choice.preempt_held) {
+        ctx.preempt_held(victim, &choice.node.id, held, &id);
     }
     let oversubscribe = placer.config().memory_oversubscription;
     let Some(resources) = assign::allocate(ctx, choice.node, tg, &mut placer.rng, oversubscribe)

@@ -22,15 +22,25 @@ pub struct Candidate<'a> {
 
 /// What a live allocation holds on its node, as preemption weighs it (the node table
 /// keeps these per node, so preemption need not read whole allocations).
-#[derive(Debug, Clone, Copy)]
-pub struct Holding<'a> {
-    /// The allocation's ID.
-    pub id: &'a str,
+#[derive(Debug)]
+pub struct Holding<'a, K: ?Sized = str> {
+    /// The allocation's ID (a string, or the store's [`crate::state::Id`], which
+    /// orders as its string does).
+    pub id: &'a K,
     /// What it holds.
     pub usage: Usage,
     /// Priority of its job.
     pub priority: i32,
 }
+
+// By hand: derived, they would ask `K: Copy`, which `str` is not.
+impl<K: ?Sized> Clone for Holding<'_, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K: ?Sized> Copy for Holding<'_, K> {}
 
 /// Picks allocations to evict from a node so that `ask` fits; `None` when even evicting
 /// every eligible allocation would not make room. Deterministic: ties break on alloc ID.
@@ -46,7 +56,7 @@ pub fn select_preemptions<'a>(
         .filter(|c| !c.alloc.terminal())
         .collect();
     let holdings = live.iter().map(|c| Holding {
-        id: &c.alloc.id,
+        id: c.alloc.id.as_str(),
         usage: c.alloc.usage(),
         priority: c.priority,
     });
@@ -60,17 +70,17 @@ pub fn select_preemptions<'a>(
 }
 
 /// [`select_preemptions`] over holdings: the IDs to evict.
-pub fn select_holdings<'a>(
+pub fn select_holdings<'a, K: Ord + ?Sized>(
     capacity: &Usage,
     used: &Usage,
     ask: &Usage,
     job_priority: i32,
-    holdings: impl IntoIterator<Item = Holding<'a>>,
-) -> Option<Vec<Holding<'a>>> {
+    holdings: impl IntoIterator<Item = Holding<'a, K>>,
+) -> Option<Vec<Holding<'a, K>>> {
     if capacity.fits(used, ask).is_ok() {
         return Some(Vec::new());
     }
-    let mut pool: Vec<(Holding<'a>, Usage)> = holdings
+    let mut pool: Vec<(Holding<'a, K>, Usage)> = holdings
         .into_iter()
         .filter(|c| job_priority - c.priority >= PRIORITY_DELTA)
         .map(|c| (c, c.usage))
@@ -80,17 +90,20 @@ pub fn select_holdings<'a>(
     // order, so a scan per step (few steps, a few hundred holdings) replaces sorting
     // the whole pool by ID on every node weighed.
     let mut freed_used = *used;
-    let mut chosen: Vec<(Holding<'a>, Usage)> = Vec::new();
+    let mut chosen: Vec<(Holding<'a, K>, Usage)> = Vec::new();
     while capacity.fits(&freed_used, ask).is_err() {
-        let lowest = pool.iter().map(|(c, _)| c.priority).min()?;
         let missing = shortfall(capacity, &freed_used, ask);
+        // One pass: the lowest priority first, then the closest, then the ID.
         let best = pool
             .iter()
             .enumerate()
-            .filter(|(_, (c, _))| c.priority == lowest)
-            .map(|(i, (c, u))| (i, distance(&missing, u), c.id))
-            .min_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.2.cmp(b.2)))
-            .map(|(i, _, _)| i)?;
+            .map(|(i, (c, u))| (i, c.priority, distance(&missing, u), c.id))
+            .min_by(|a, b| {
+                a.1.cmp(&b.1)
+                    .then_with(|| a.2.total_cmp(&b.2))
+                    .then_with(|| a.3.cmp(b.3))
+            })
+            .map(|(i, _, _, _)| i)?;
         let (c, u) = pool.swap_remove(best);
         freed_used.sub(&u);
         chosen.push((c, u));

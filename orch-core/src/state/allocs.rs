@@ -227,9 +227,10 @@ impl StateStore {
         index: u64,
         now: i64,
     ) -> Result<(), StateError> {
-        let node = self
-            .nodes
-            .get(&a.node_id)
+        // One search by ID for the node and its shared names.
+        let slot = self.nodes.slot(&a.node_id);
+        let node = slot
+            .and_then(|s| self.nodes.node_at(s))
             .ok_or_else(|| StateError::NodeNotFound(a.node_id.to_string()))?;
         if spec.group(&a.task_group).is_none() {
             return Err(StateError::Invalid(format!(
@@ -245,7 +246,7 @@ impl StateStore {
             a.client_status = client_status::PENDING.into();
         }
         validate_client_status(&a.id, &a.client_status)?;
-        if let Some((id, name)) = self.nodes.shared_names(&a.node_id) {
+        if let Some((id, name)) = slot.and_then(|s| self.nodes.shared_names_at(s)) {
             a.node_id.share(id);
             if a.node_name.is_empty() {
                 a.node_name = name.clone();

@@ -129,9 +129,10 @@ impl Changes {
     }
 }
 
-pub(super) fn id_index_remove<K: Ord>(index: &mut BTreeMap<K, BTreeSet<Id>>, k: &K, id: &str) {
+/// Removes `id` from `index[k]`, and the entry once empty.
+pub(super) fn id_index_remove_key<K: Ord>(index: &mut BTreeMap<K, BTreeSet<Id>>, k: &K, id: &Id) {
     if let Some(set) = index.get_mut(k) {
-        set.remove(&Id::new(id));
+        set.remove(id);
         if set.is_empty() {
             index.remove(k);
         }
@@ -206,9 +207,21 @@ impl StateStore {
     /// Files a stored allocation (of job `job`) in the derived indexes and its node's
     /// live set.
     pub(super) fn index_alloc(&mut self, a: &std::sync::Arc<Allocation>, job: &JobKey) {
-        let id = Id::new(&a.id);
+        self.index_alloc_keyed(a, job, Id::new(&a.id));
+    }
+
+    /// [`Self::index_alloc`] with the allocation's ID already parsed; the node's is
+    /// parsed once for the node table and the per-node index.
+    pub(super) fn index_alloc_keyed(
+        &mut self,
+        a: &std::sync::Arc<Allocation>,
+        job: &JobKey,
+        id: Id,
+    ) {
+        let node = Id::new(&a.node_id);
         self.allocs_by_modify.insert((a.modify_index, id.clone()));
         let usage = a.usage();
+        let mut slot = None;
         if usage != crate::model::Usage::default() {
             // The spec's priority: the job's current version is nearly always the one.
             let priority = match self.jobs.get(job) {
@@ -219,24 +232,25 @@ impl StateStore {
                     .map(|j| j.priority),
             };
             let live = super::LiveAlloc {
-                id: a.id.as_str().into(),
+                id: id.clone(),
                 usage,
                 priority,
             };
-            self.nodes.add_live(&a.node_id, live);
+            slot = Some(self.nodes.add_live_keyed(&a.node_id, node.clone(), live));
         }
+        let entry = super::JobAlloc::new(a, slot.or_else(|| self.nodes.slot(&a.node_id)));
         // The allocation's key is parsed once for all four indexes.
         self.allocs_by_node
-            .entry(Id::new(&a.node_id))
+            .entry(node)
             .or_default()
             .insert(id.clone());
         match self.allocs_by_job.get_mut(job) {
-            Some(m) => m.insert(id.clone(), std::sync::Arc::clone(a)),
+            Some(m) => m.insert(id.clone(), entry),
             None => self
                 .allocs_by_job
                 .entry(job.clone())
                 .or_default()
-                .insert(id.clone(), std::sync::Arc::clone(a)),
+                .insert(id.clone(), entry),
         };
         self.allocs_by_eval
             .entry(Id::new(&a.eval_id))

@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::changes::{
-    ChangedKeys, Changes, JobChange, id_index_remove, index_insert, index_remove, prune_versions,
+    ChangedKeys, Changes, JobChange, id_index_remove_key, index_insert, index_remove,
+    prune_versions,
 };
 use super::{Id, JobKey, JobVersionKey, StateStore, key, table};
 use crate::model::{
@@ -255,7 +256,7 @@ impl StateStore {
                     m.job = None;
                     m.modify_index = index;
                     // One search of the (big) map, whether the allocation is new or not.
-                    match self.allocs.entry(k) {
+                    match self.allocs.entry(k.clone()) {
                         Entry::Vacant(v) => {
                             m.create_index = index;
                             v.insert(Arc::clone(&a));
@@ -271,7 +272,7 @@ impl StateStore {
             };
             if let Some(o) = &old {
                 let jk = job.key(o);
-                self.unindex_alloc(o, &id, jk);
+                self.unindex_alloc(o, &k, jk);
                 if !log.touched.contains(jk) {
                     log.touched.insert(jk.clone());
                 }
@@ -285,10 +286,10 @@ impl StateStore {
                 }
             }
             if let Some(a) = new {
-                let jk = job.key(&a).clone();
-                self.index_alloc(&a, &jk);
-                if !log.touched.contains(&jk) {
-                    log.touched.insert(jk);
+                let jk = job.key(&a);
+                self.index_alloc_keyed(&a, jk, k);
+                if !log.touched.contains(jk) {
+                    log.touched.insert(jk.clone());
                 }
                 log.changed.allocs.push(id);
             }
@@ -296,19 +297,21 @@ impl StateStore {
     }
 
     /// Takes a stored allocation out of the indexes and its node's live set.
-    fn unindex_alloc(&mut self, o: &Allocation, id: &str, job: &JobKey) {
-        self.allocs_by_modify.remove(&(o.modify_index, Id::new(id)));
+    /// Each ID is parsed once for all the indexes.
+    fn unindex_alloc(&mut self, o: &Allocation, id: &Id, job: &JobKey) {
+        let node = Id::new(&o.node_id);
         if o.usage() != crate::model::Usage::default() {
-            self.nodes.remove_live(&o.node_id, id);
+            self.nodes.remove_live_keyed(&node, id);
         }
-        id_index_remove(&mut self.allocs_by_node, &Id::new(&o.node_id), id);
+        self.allocs_by_modify.remove(&(o.modify_index, id.clone()));
+        id_index_remove_key(&mut self.allocs_by_node, &node, id);
         if let Some(allocs) = self.allocs_by_job.get_mut(job) {
-            allocs.remove(&Id::new(id));
+            allocs.remove(id);
             if allocs.is_empty() {
                 self.allocs_by_job.remove(job);
             }
         }
-        id_index_remove(&mut self.allocs_by_eval, &Id::new(&o.eval_id), id);
+        id_index_remove_key(&mut self.allocs_by_eval, &Id::new(&o.eval_id), id);
     }
 
     /// Drops the job specs no allocation refers to any more.

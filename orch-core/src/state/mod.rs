@@ -83,6 +83,34 @@ pub use error::StateError;
 pub use id::Id;
 pub use jobs::spec_changed;
 pub use namespaces::{NamespaceDelete, NamespaceUpsert, QuotaDelete, QuotaUpsert, ns_table};
+/// Marks a [`JobAlloc`] whose node had no slot when it was stored.
+const NO_SLOT: u32 = u32::MAX;
+
+/// An allocation in the per-job index, with its node's slot: slots never change for
+/// the life of a store (a restore rebuilds the index with the table), so the slot
+/// found when it was stored stays right. Compared by allocation only, since slots
+/// differ between a live store and a restored one.
+#[derive(Debug, Clone)]
+struct JobAlloc {
+    alloc: Arc<Allocation>,
+    slot: u32,
+}
+
+impl JobAlloc {
+    fn new(alloc: &Arc<Allocation>, slot: Option<u32>) -> Self {
+        JobAlloc {
+            alloc: Arc::clone(alloc),
+            slot: slot.unwrap_or(NO_SLOT),
+        }
+    }
+}
+
+impl PartialEq for JobAlloc {
+    fn eq(&self, other: &Self) -> bool {
+        self.alloc == other.alloc
+    }
+}
+
 pub use node_table::{Compact, Dense, FULLNESS_BUCKETS, LiveAlloc, NO_CLASS, NodeTable, fullness};
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
 pub use restore::SnapshotRestore;
@@ -158,8 +186,9 @@ pub struct StateStore {
     // Derived indexes, rebuilt on restore.
     evals_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     allocs_by_node: BTreeMap<Id, BTreeSet<Id>>,
-    /// A job's allocations themselves (the `Arc`s of `allocs`), by ID.
-    allocs_by_job: BTreeMap<JobKey, BTreeMap<Id, Arc<Allocation>>>,
+    /// A job's allocations themselves (the `Arc`s of `allocs`) with their nodes'
+    /// slots, by ID.
+    allocs_by_job: BTreeMap<JobKey, BTreeMap<Id, JobAlloc>>,
     allocs_by_eval: BTreeMap<Id, BTreeSet<Id>>,
     deployments_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     /// Evaluations and allocations by `(ModifyIndex, ID)`, so watchers (the leader's
@@ -460,7 +489,29 @@ impl StateStore {
         self.allocs_by_job
             .get(k)
             .into_iter()
-            .flat_map(|m| m.values().map(|a| &**a))
+            .flat_map(|m| m.values().map(|e| &*e.alloc))
+    }
+
+    /// [`StateStore::allocs_by_job`] with each allocation's node slot in the node
+    /// table (`None`: its node has none), kept since the allocation was stored, so an
+    /// evaluation of a big job does not search the node table once per allocation.
+    pub fn allocs_by_job_with_slots(
+        &self,
+        namespace: &str,
+        job_id: &str,
+    ) -> Vec<(&Allocation, Option<u32>)> {
+        let Some(m) = self.allocs_by_job.get(&key(namespace, job_id)) else {
+            return Vec::new();
+        };
+        m.values()
+            .map(|e| {
+                let slot = match e.slot {
+                    NO_SLOT => self.nodes.slot(&e.alloc.node_id),
+                    s => Some(s),
+                };
+                (&*e.alloc, slot)
+            })
+            .collect()
     }
 
     /// Allocations placed by an evaluation (without jobs), ordered by ID.

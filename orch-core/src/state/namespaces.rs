@@ -183,7 +183,7 @@ impl StateStore {
                 .allocs_by_job
                 .range(key(ns, "")..)
                 .take_while(|((n, _), _)| n == ns)
-                .flat_map(|(_, allocs)| allocs.values());
+                .flat_map(|(_, allocs)| allocs.values().map(|e| &e.alloc));
             for a in allocs {
                 used.add(&a.quota_usage());
             }

@@ -70,8 +70,9 @@ pub struct Compact {
 /// placement reads a few hundred of these instead of whole allocations.
 #[derive(Debug, Clone)]
 pub struct LiveAlloc {
-    /// The allocation (a plain string: preemption compares and returns it as one).
-    pub id: Box<str>,
+    /// The allocation, as an [`Id`]: preemption compares IDs inline (two integers for
+    /// a UUID), not through a pointer to a boxed string per allocation weighed.
+    pub id: Id,
     /// What it holds.
     pub usage: Usage,
     /// Its job version's priority (`None` when the spec is unknown).
@@ -147,7 +148,11 @@ impl PartialEq for NodeTable {
 
 impl NodeTable {
     fn slot_for(&mut self, id: &str) -> usize {
-        let key = Id::new(id);
+        self.slot_for_key(id, Id::new(id))
+    }
+
+    /// [`Self::slot_for`] with the ID already parsed.
+    fn slot_for_key(&mut self, id: &str, key: Id) -> usize {
         if let Some(s) = self.by_id.get(&key) {
             return *s as usize;
         }
@@ -287,20 +292,33 @@ impl NodeTable {
         }
     }
 
-    /// Records a live allocation on its node (with its usage: see [`Self::add_usage`]).
-    pub fn add_live(&mut self, node_id: &str, alloc: LiveAlloc) {
-        let s = self.slot_for(node_id);
+    /// Records a live allocation on its node (with its usage: see [`Self::add_usage`]);
+    /// returns the node's slot.
+    pub fn add_live(&mut self, node_id: &str, alloc: LiveAlloc) -> u32 {
+        self.add_live_keyed(node_id, Id::new(node_id), alloc)
+    }
+
+    /// [`Self::add_live`] with the node's ID already parsed (the store parses it once
+    /// for all its indexes).
+    pub fn add_live_keyed(&mut self, node_id: &str, node_key: Id, alloc: LiveAlloc) -> u32 {
+        let s = self.slot_for_key(node_id, node_key);
         self.dense[s].used.add(&alloc.usage);
         self.refresh(s);
         self.live[s].push(alloc);
+        s as u32
     }
 
     /// Forgets a live allocation of a node, and its usage.
     pub fn remove_live(&mut self, node_id: &str, alloc_id: &str) {
-        let Some(s) = self.by_id.get(&Id::new(node_id)).map(|s| *s as usize) else {
+        self.remove_live_keyed(&Id::new(node_id), &Id::new(alloc_id));
+    }
+
+    /// [`Self::remove_live`] with both IDs already parsed.
+    pub fn remove_live_keyed(&mut self, node: &Id, alloc: &Id) {
+        let Some(s) = self.by_id.get(node).map(|s| *s as usize) else {
             return;
         };
-        if let Some(i) = self.live[s].iter().position(|l| &*l.id == alloc_id) {
+        if let Some(i) = self.live[s].iter().position(|l| l.id == *alloc) {
             let gone = self.live[s].swap_remove(i);
             self.dense[s].used.sub(&gone.usage);
             self.refresh(s);

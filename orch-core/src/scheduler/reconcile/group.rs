@@ -17,7 +17,7 @@ use super::{
 
 /// A group's part of an existing deployment is done: enough healthy allocations, and
 /// its canaries (if any) promoted.
-fn deployment_group_done(s: &DeploymentState) -> bool {
+pub(super) fn deployment_group_done(s: &DeploymentState) -> bool {
     s.healthy_allocs >= s.desired_total.max(s.desired_canaries)
         && (s.desired_canaries == 0 || s.promoted)
 }

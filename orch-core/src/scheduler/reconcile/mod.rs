@@ -25,6 +25,7 @@
 
 mod group;
 mod group_sets;
+mod lost;
 pub mod reschedule;
 mod sets;
 mod steps;
@@ -232,6 +233,15 @@ pub struct ReconcileResults {
 
 /// Reconciles one job: see the module documentation.
 pub fn reconcile(input: ReconcileInput<'_>) -> ReconcileResults {
+    // A job at rest but for its lost allocations (node failures) in one pass.
+    if let Some(r) = lost::lost_only(&input) {
+        return r;
+    }
+    full(input)
+}
+
+/// The full reconciler, every group and step.
+fn full(input: ReconcileInput<'_>) -> ReconcileResults {
     group::Reconciler::new(input).run()
 }
 

@@ -96,6 +96,21 @@ impl World {
     }
 
     pub(super) fn run(&self) -> ReconcileResults {
+        self.run_with(reconcile)
+    }
+
+    /// The one-pass answer for lost allocations (if it gives one) and the full
+    /// reconciler's, on the same input.
+    pub(super) fn run_both(&self) -> (Option<ReconcileResults>, ReconcileResults) {
+        let mut fast = None;
+        self.run_with(|input| {
+            fast = lost::lost_only(&input);
+            ReconcileResults::default()
+        });
+        (fast, self.run_with(full))
+    }
+
+    fn run_with(&self, f: impl FnOnce(ReconcileInput<'_>) -> ReconcileResults) -> ReconcileResults {
         let mut n = 0;
         let mut ids = || {
             n += 1;
@@ -103,7 +118,7 @@ impl World {
         };
         let lookup = |a: &Allocation| self.versions.get(&a.job_version);
         let existing: Vec<&Allocation> = self.allocs.iter().collect();
-        reconcile(ReconcileInput {
+        f(ReconcileInput {
             job: Some(&self.job),
             existing: &existing,
             alloc_job: &lookup,

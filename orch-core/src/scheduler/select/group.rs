@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::order::NodeOrder;
 use crate::model::{Constraint, Job, TaskGroup, Usage};
 use crate::scheduler::context::PlanContext;
-use crate::scheduler::feasible::{CompiledConstraint, ProposedAllocs, Target};
+use crate::scheduler::feasible::{CompiledConstraint, Target};
 
 /// Candidates scored when spreads or affinities apply.
 const SCORED_CANDIDATES: usize = 100;
@@ -109,12 +109,15 @@ impl GroupView {
             affinities: affinities(job, tg),
         };
         let table = ctx.state.node_table();
-        for a in ctx.job_allocs().filter(|a| a.task_group == tg.name) {
-            if let Some(pos) = table.slot(&a.node_id).and_then(|s| order.position(s)) {
+        for (a, slot) in ctx.job_allocs_with_slots() {
+            if a.task_group != tg.name {
+                continue;
+            }
+            if let Some(pos) = slot.and_then(|s| order.position(s)) {
                 view.add_collision(pos);
             }
             if !view.spreads.is_empty()
-                && let Some(node) = ctx.state.node(&a.node_id)
+                && let Some(node) = slot.and_then(|s| table.node_at(s))
             {
                 for s in &mut view.spreads {
                     if let Some(v) = s.attribute.resolve(node) {
@@ -181,12 +184,36 @@ impl GroupView {
             .is_some_and(|w| w & (1 << (pos % 64)) != 0)
     }
 
+    /// The first position at or after `from` that is not dead (below `n`), skipping
+    /// dead nodes 64 at a time: after a stop or eviction revives one node of a full
+    /// cluster, the walk would otherwise test every dead node behind it bit by bit.
+    pub fn next_live(&self, from: usize, n: usize) -> Option<usize> {
+        next_live_in(&self.dead, from, n)
+    }
+
     /// Whether the node at `pos` is dead for the group.
     pub fn is_dead(&self, pos: usize) -> bool {
         self.dead
             .get(pos / 64)
             .is_some_and(|w| w & (1 << (pos % 64)) != 0)
     }
+}
+
+/// [`GroupView::next_live`] over a bitset of dead positions.
+pub(super) fn next_live_in(dead: &[u64], from: usize, n: usize) -> Option<usize> {
+    let mut pos = from;
+    while pos < n {
+        let Some(&word) = dead.get(pos / 64) else {
+            return Some(pos);
+        };
+        let live = !word >> (pos % 64);
+        if live != 0 {
+            let at = pos + live.trailing_zeros() as usize;
+            return (at < n).then_some(at);
+        }
+        pos = (pos / 64 + 1) * 64;
+    }
+    None
 }
 
 fn spreads(job: &Job, tg: &TaskGroup) -> Vec<SpreadView> {

@@ -11,6 +11,7 @@
 mod group;
 mod order;
 mod preemption;
+mod shared;
 #[cfg(test)]
 mod tests;
 
@@ -19,10 +20,11 @@ use super::feasible::checkers::FILTER_CLASS_INELIGIBLE;
 use super::feasible::{FeasibilityStack, record_evaluated, record_filtered};
 use super::rank::{self, SpreadState};
 use super::rng::SchedRng;
-use crate::model::{AllocationMetric, Job, Node, Str, TaskGroup, job_type};
+use crate::model::{AllocationMetric, Job, Node, TaskGroup, Usage, job_type};
 use crate::state::NO_CLASS;
 use group::{ClassAnswer, GroupView};
 use order::NodeOrder;
+pub use shared::SharedNames;
 
 pub use super::config::{AntiAffinity, FillOrder, PreemptionConfig, SchedulerConfig};
 pub use order::fullness;
@@ -44,7 +46,7 @@ const BEST_FIT_CANDIDATES: usize = 32;
 
 /// A node where preemption makes room: its position, the evictions (ID, priority) and
 /// their cost (how many, summed priorities).
-type PreemptOption = (usize, Vec<(String, i32)>, (usize, i64));
+type PreemptOption = (usize, Vec<(String, i32, Usage)>, (usize, i64));
 
 /// Nodes weighed for preemption under best fit.
 const BEST_FIT_PREEMPT_SAMPLE: usize = 8;
@@ -60,6 +62,9 @@ pub struct Choice<'n> {
     pub score: f64,
     /// Allocations to evict first (empty unless preempting).
     pub preempt: Vec<String>,
+    /// What each allocation of `preempt` holds (the node table's figure), so evicting
+    /// it needs no search of the state's allocations.
+    pub preempt_held: Vec<Usage>,
     /// The node's position in the placer's order, so recording the placement finds
     /// it without a search by ID.
     pub position: usize,
@@ -87,78 +92,14 @@ pub struct Placer<'a> {
     limit: usize,
     class_count: usize,
     pool: AllocationMetric,
+    /// Each weighed node's preemption candidates, by position, until the plan
+    /// changes the node.
+    preempt_pools:
+        std::collections::BTreeMap<usize, Vec<super::preempt::Holding<'a, crate::state::Id>>>,
     /// The evaluation's generator: node order and dynamic ports.
     pub rng: SchedRng,
     /// The strings every allocation this placer builds repeats.
     pub shared: SharedNames,
-}
-
-/// The strings every allocation of one evaluation repeats, made once so each
-/// allocation holds a reference, not a copy (see [`crate::model::Str`]).
-#[derive(Debug, Clone, Default)]
-pub struct SharedNames {
-    /// The job's namespace.
-    pub namespace: Str,
-    /// The job's ID.
-    pub job_id: Str,
-    /// The evaluation's ID (set by the first placement: see [`SharedNames::eval`]).
-    eval_id: Str,
-    /// Each task group's name, by group index.
-    pub groups: Vec<Str>,
-    /// `run`.
-    pub run: Str,
-    /// `pending`.
-    pub pending: Str,
-    /// The resources of the last allocation built, whose maps the next one shares
-    /// when it reserves the same (allocations of a group nearly always do).
-    last_resources: Option<crate::model::AllocatedResources>,
-}
-
-impl SharedNames {
-    fn new(job: &Job) -> Self {
-        SharedNames {
-            namespace: job.namespace.as_str().into(),
-            job_id: job.id.as_str().into(),
-            eval_id: Str::default(),
-            groups: job
-                .task_groups
-                .iter()
-                .map(|g| g.name.as_str().into())
-                .collect(),
-            run: crate::model::desired_status::RUN.into(),
-            pending: crate::model::client_status::PENDING.into(),
-            last_resources: None,
-        }
-    }
-
-    /// `r`, sharing the task maps of the previous allocation's resources when equal.
-    pub fn share_resources(
-        &mut self,
-        mut r: crate::model::AllocatedResources,
-    ) -> crate::model::AllocatedResources {
-        if let Some(last) = &self.last_resources {
-            if r.tasks == last.tasks {
-                r.tasks.clone_from(&last.tasks);
-            }
-            if r.task_lifecycles == last.task_lifecycles {
-                r.task_lifecycles.clone_from(&last.task_lifecycles);
-            }
-        }
-        self.last_resources = Some(crate::model::AllocatedResources {
-            tasks: r.tasks.clone(),
-            task_lifecycles: r.task_lifecycles.clone(),
-            shared: Default::default(),
-        });
-        r
-    }
-
-    /// The evaluation ID `id`, shared.
-    pub fn eval(&mut self, id: &str) -> Str {
-        if self.eval_id != id {
-            self.eval_id = id.into();
-        }
-        self.eval_id.clone()
-    }
 }
 
 impl<'a> Placer<'a> {
@@ -187,12 +128,7 @@ impl<'a> Placer<'a> {
             ..AllocationMetric::default()
         };
         let table = state.node_table();
-        let mut per_dc = vec![0u64; table.datacenters().len()];
-        for pos in 0..n {
-            if let Some(c) = per_dc.get_mut(order.datacenter(pos) as usize) {
-                *c += 1;
-            }
-        }
+        let per_dc = order.per_datacenter(table.datacenters().len());
         for (dc, count) in per_dc.into_iter().enumerate() {
             if count > 0 {
                 pool.nodes_available
@@ -210,6 +146,7 @@ impl<'a> Placer<'a> {
             limit,
             class_count: state.node_table().class_count(),
             pool,
+            preempt_pools: std::collections::BTreeMap::new(),
             rng,
             shared: SharedNames::new(job),
         }
@@ -254,6 +191,7 @@ impl<'a> Placer<'a> {
             let Some(pos) = self.order.position(slot) else {
                 continue;
             };
+            self.preempt_pools.remove(&pos);
             let now = ctx.used_at(slot);
             let old = self.order.used(pos);
             let freed = now.cpu_mhz < old.cpu_mhz
@@ -346,6 +284,7 @@ impl<'a> Placer<'a> {
             node: self.order.node(pos)?,
             score,
             preempt: Vec::new(),
+            preempt_held: Vec::new(),
             position: pos,
         })
     }
@@ -388,6 +327,22 @@ impl<'a> Placer<'a> {
             n
         };
         while visited < end && candidates < limit {
+            if best_fit
+                && let Some(Some(v)) = self.groups.get(gi)
+                && v.is_dead(self.cursor % n)
+            {
+                // A run of dead nodes is skipped a word of the bitset at a time.
+                match v.next_live(self.cursor, n) {
+                    Some(next) => {
+                        visited += next - self.cursor;
+                        self.cursor = next;
+                    }
+                    None => break,
+                }
+                if visited >= end {
+                    break;
+                }
+            }
             let pos = self.cursor % n;
             self.cursor = self.cursor.wrapping_add(1);
             visited += 1;

@@ -53,19 +53,21 @@ impl<'a> NodeOrder<'a> {
             .map(|p| ready.pool_matches(p))
             .collect();
         let (compact, dense) = (table.compact(), table.dense());
-        let interned = |small: u16, full: u32| {
+        // The dense record is read only when the compact one's number saturated.
+        let interned = |small: u16, full: &dyn Fn(&Dense) -> u32, s: u32| {
             if small == u16::MAX {
-                full as usize
+                dense
+                    .get(s as usize)
+                    .map_or(usize::MAX, |d| full(d) as usize)
             } else {
                 usize::from(small)
             }
         };
         let admits = |s: u32| {
             let c: &Compact = &compact[s as usize];
-            let d: &Dense = &dense[s as usize];
             c.ready
-                && dc_ok.get(interned(c.datacenter, d.datacenter)) == Some(&true)
-                && pool_ok.get(interned(c.pool, d.pool)) == Some(&true)
+                && dc_ok.get(interned(c.datacenter, &|d| d.datacenter, s)) == Some(&true)
+                && pool_ok.get(interned(c.pool, &|d| d.pool, s)) == Some(&true)
         };
         let mut slots: Vec<u32> = table
             .slots_by_id()
@@ -146,9 +148,25 @@ impl<'a> NodeOrder<'a> {
         self.dense(pos).class
     }
 
-    /// Its interned datacenter.
-    pub fn datacenter(&self, pos: usize) -> u32 {
-        self.dense(pos).datacenter
+    /// Eligible nodes per interned datacenter, from the compact records (the dense
+    /// ones only where a datacenter number saturated the compact field).
+    pub fn per_datacenter(&self, datacenters: usize) -> Vec<u64> {
+        let compact = self.table.compact();
+        let mut per_dc = vec![0u64; datacenters];
+        for &s in &self.slots {
+            let dc = match compact.get(s as usize) {
+                Some(c) if c.datacenter != u16::MAX => u32::from(c.datacenter),
+                _ => self
+                    .table
+                    .dense()
+                    .get(s as usize)
+                    .map_or(u32::MAX, |d| d.datacenter),
+            };
+            if let Some(c) = per_dc.get_mut(dc as usize) {
+                *c += 1;
+            }
+        }
+        per_dc
     }
 }
 

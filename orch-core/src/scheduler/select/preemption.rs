@@ -5,6 +5,7 @@ use super::{BEST_FIT_PREEMPT_SAMPLE, Choice, NoFit, Placer, PreemptOption};
 use crate::model::{AllocationMetric, TaskGroup, Usage, node_status};
 use crate::scheduler::context::PlanContext;
 use crate::scheduler::preempt::{Holding, PRIORITY_DELTA, select_holdings};
+use crate::state::Id;
 
 impl<'a> Placer<'a> {
     /// Tries one specific node (system jobs place on every node): the node if it fits,
@@ -34,7 +35,8 @@ impl<'a> Placer<'a> {
             (Some(chosen), Some(node)) if !chosen.is_empty() => Ok(Choice {
                 node,
                 score: 0.0,
-                preempt: chosen.into_iter().map(|(id, _)| id).collect(),
+                preempt_held: chosen.iter().map(|(_, _, u)| *u).collect(),
+                preempt: chosen.into_iter().map(|(id, _, _)| id).collect(),
                 position: pos,
             }),
             _ => Err(NoFit::Full),
@@ -49,19 +51,46 @@ impl<'a> Placer<'a> {
     }
 
     /// The allocations to evict on the node at `pos` so `ask` fits, if any set does,
-    /// with their priorities. Reads the node table's live allocations of the node (not
-    /// the allocations themselves); the plan's own placements are never candidates
-    /// (they are this job's, not 10 priority points lower).
+    /// with their priorities and what each holds. Weighs the node's candidate pool
+    /// ([`Placer::pool_at`]); the plan's own placements are never candidates (they
+    /// are this job's, not 10 priority points lower).
     fn preemptions_on(
-        &self,
+        &mut self,
         ctx: &PlanContext<'_>,
         pos: usize,
         ask: &Usage,
-    ) -> Option<Vec<(String, i32)>> {
+    ) -> Option<Vec<(String, i32, Usage)>> {
+        let slot = *self.order.slots.get(pos)?;
+        let used = ctx.used_at(slot);
+        let capacity = *self.order.capacity(pos);
+        let job_priority = self.job.priority;
+        let pool = self.pool_at(ctx, pos)?;
+        let chosen = select_holdings(&capacity, &used, ask, job_priority, pool.iter().copied())?;
+        Some(
+            chosen
+                .iter()
+                .map(|h| (h.id.to_string(), h.priority, h.usage))
+                .collect(),
+        )
+    }
+
+    /// The node's allocations that preemption may evict for this job: lower by at
+    /// least [`PRIORITY_DELTA`] and not already leaving in the plan. Read from the
+    /// node table's live allocations (IDs compared inline) once per node and kept
+    /// for the evaluation until the plan changes the node ([`Placer::sync`] drops it).
+    fn pool_at(&mut self, ctx: &PlanContext<'_>, pos: usize) -> Option<&[Holding<'a, Id>]> {
+        if !self.preempt_pools.contains_key(&pos) {
+            let pool = self.build_pool(ctx, pos)?;
+            self.preempt_pools.insert(pos, pool);
+        }
+        self.preempt_pools.get(&pos).map(Vec::as_slice)
+    }
+
+    fn build_pool(&self, ctx: &PlanContext<'_>, pos: usize) -> Option<Vec<Holding<'a, Id>>> {
         let node = self.order.node(pos)?;
         // What the plan already stops, evicts or updates on this node: not candidates
         // (what `PlanContext::is_leaving` says, read from the node's part of the plan).
-        let mut leaving: Vec<&str> = ctx
+        let mut leaving: Vec<Id> = ctx
             .plan
             .node_update
             .get(&node.id)
@@ -86,12 +115,12 @@ impl<'a> Placer<'a> {
                     .filter(|a| a.create_index != 0)
                     .map(|a| a.id.as_str()),
             )
+            .map(Id::new)
             .collect();
         leaving.sort_unstable();
         let job_priority = self.job.priority;
-        let holdings = self
-            .order
-            .table
+        let table: &'a crate::state::NodeTable = self.order.table;
+        let pool = table
             .live(self.order.slots[pos])
             .iter()
             .map(|l| Holding {
@@ -101,20 +130,9 @@ impl<'a> Placer<'a> {
             })
             // Allocations of this job (its in-place updates included) never qualify.
             .filter(|h| job_priority - h.priority >= PRIORITY_DELTA)
-            .filter(|h| leaving.binary_search(&h.id).is_err());
-        let chosen = select_holdings(
-            self.order.capacity(pos),
-            &ctx.used(&node.id),
-            ask,
-            self.job.priority,
-            holdings,
-        )?;
-        Some(
-            chosen
-                .iter()
-                .map(|h| (h.id.to_string(), h.priority))
-                .collect(),
-        )
+            .filter(|h| leaving.binary_search(h.id).is_err())
+            .collect();
+        Some(pool)
     }
 
     /// Finds the feasible node where evicting lower-priority allocations makes room with
@@ -163,18 +181,20 @@ impl<'a> Placer<'a> {
             options += 1;
             let cost = (
                 chosen.len(),
-                chosen.iter().map(|(_, p)| i64::from(*p)).sum::<i64>(),
+                chosen.iter().map(|(_, p, _)| i64::from(*p)).sum::<i64>(),
             );
             if best.as_ref().is_none_or(|(_, _, c)| cost < *c) {
                 best = Some((pos, chosen, cost));
             }
         }
         let (pos, chosen, _) = best?;
-        let preempt = chosen.into_iter().map(|(id, _)| id).collect();
+        let preempt_held = chosen.iter().map(|(_, _, u)| *u).collect();
+        let preempt = chosen.into_iter().map(|(id, _, _)| id).collect();
         Some(Choice {
             node: self.order.node(pos)?,
             score: 0.0,
             preempt,
+            preempt_held,
             position: pos,
         })
     }

@@ -247,3 +247,21 @@ proptest! {
         prop_assert_eq!(fast, slow);
     }
 }
+
+proptest! {
+    /// Skipping dead nodes a word at a time finds what testing each bit finds.
+    #[test]
+    fn next_live_matches_a_bit_by_bit_scan(
+        n in 0usize..300,
+        dead in proptest::collection::vec(0usize..300, 0..300),
+        from in 0usize..320,
+    ) {
+        let mut words = vec![0u64; n.div_ceil(64)];
+        for &d in dead.iter().filter(|&&d| d < n) {
+            words[d / 64] |= 1 << (d % 64);
+        }
+        let is_dead = |p: usize| words.get(p / 64).is_some_and(|w| w & (1 << (p % 64)) != 0);
+        let slow = (from..n).find(|&p| !is_dead(p));
+        prop_assert_eq!(super::group::next_live_in(&words, from, n), slow);
+    }
+}
