@@ -1,7 +1,8 @@
 //! The agent endpoints operators use beside the API: `/v1/agent/members` (and `orch
 //! server members`) lists every server of a three-server cluster from any of them,
 //! with a stopped one shown `failed`; `orch monitor -log-level debug` streams the debug
-//! lines of an agent that itself logs at info.
+//! lines of an agent that itself logs at info, also of a client-only agent through a
+//! server that relays it; `orch server join` adds a waiting server.
 
 mod common;
 
@@ -57,13 +58,14 @@ fn every_server_is_listed_from_any_server() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[test]
-fn monitor_streams_debug_lines_from_an_info_agent() {
-    let dir = temp_dir("agent-monitor");
-    let agent = start(&dir, &["-dev"]);
-    wait_leader(&agent);
+/// `orch monitor <args>` against `agent`, its lines on a channel.
+fn start_monitor(
+    agent: &impl HasHttp,
+    args: &[&str],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
     let mut monitor = Command::new(env!("CARGO_BIN_EXE_orch"))
-        .args(["monitor", "-log-level", "debug"])
+        .arg("monitor")
+        .args(args)
         .env("ORCH_ADDR", agent.http())
         .stdout(Stdio::piped())
         .spawn()
@@ -77,25 +79,45 @@ fn monitor_streams_debug_lines_from_an_info_agent() {
             }
         }
     });
-    let seen = wait_for(
+    (monitor, rx)
+}
+
+/// Calls `poke` until the monitor shows a debug `request complete` line for `path`.
+fn wait_request_line(
+    rx: &std::sync::mpsc::Receiver<String>,
+    path: &str,
+    poke: impl Fn(),
+) -> String {
+    wait_for(
         Duration::from_secs(60),
         "a request line on the monitor",
         || {
-            let _ = get(&agent, "/v1/jobs?prefix=monitored");
+            poke();
             let deadline = std::time::Instant::now() + Duration::from_millis(200);
             while let Ok(line) =
                 rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
             {
                 if line.contains("[DEBUG]")
                     && line.contains("request complete")
-                    && line.contains("/v1/jobs")
+                    && line.contains(path)
                 {
                     return Some(line);
                 }
             }
             None
         },
-    );
+    )
+}
+
+#[test]
+fn monitor_streams_debug_lines_from_an_info_agent() {
+    let dir = temp_dir("agent-monitor");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    let (mut monitor, rx) = start_monitor(&agent, &["-log-level", "debug"]);
+    let seen = wait_request_line(&rx, "/v1/jobs", || {
+        let _ = get(&agent, "/v1/jobs?prefix=monitored");
+    });
     assert!(
         !seen.contains("prefix=monitored"),
         "the query string is left out: {seen}"
@@ -149,5 +171,33 @@ fn server_join_adds_a_waiting_server_to_a_running_cluster() {
         String::from_utf8_lossy(&out.stderr)
     );
     drop(agents);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `orch monitor -node-id` sent to a server streams the log of the client-only agent
+/// that runs that node (relayed to its HTTP API).
+#[test]
+fn a_server_relays_the_monitor_of_a_client_node() {
+    let dir = temp_dir("monitor-relay");
+    let server = start_server(&dir, "s");
+    let client = start_client(&dir, &server, "c");
+    let node = wait_for(Duration::from_secs(60), "the client node", || {
+        let (_, nodes) = get(&server, "/v1/nodes");
+        nodes.as_array()?.first()?["ID"]
+            .as_str()
+            .map(str::to_string)
+    });
+    let (mut monitor, rx) = start_monitor(&server, &["-log-level", "debug", "-node-id", &node]);
+    // Only the client agent answers this path itself, so its line proves the relay.
+    wait_request_line(&rx, "/v1/client/stats", || {
+        let _ = get(&client, "/v1/client/stats");
+    });
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    let (code, body) = get_text(&server, "/v1/agent/monitor?node_id=no-such-node");
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("node_id"), "{body}");
+    drop(client);
+    drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -316,9 +316,12 @@ fn api_app(
             rpc_link,
             client_http.http.clone(),
         );
+        let monitor = crate::http::agent_monitor::client_routes(client_http.clone());
         return Ok(client_router(client_http)
             .merge(crate::http::ui::routes())
-            .merge(proxy));
+            .merge(monitor)
+            .merge(proxy)
+            .layer(axum::middleware::from_fn(crate::http::log_request)));
     };
     let mut api = ApiState::new(
         s.state.clone(),
@@ -335,6 +338,7 @@ fn api_app(
     );
     api.leader = Some(Arc::clone(&s.leader));
     api.peers = s.node.peer_link();
+    api.agents = client_http.http.clone();
     api.acl = AclSettings {
         enabled: config.acl.enabled,
         bootstrap_reset_file: Some(data_dir.join("server").join("acl-bootstrap-reset")),

@@ -2,9 +2,14 @@
 //! as they are written (see [`crate::log_monitor`]), at the level asked for even when
 //! it is more verbose than the agent's own `log_level`. Nomad's frames
 //! (`{"Data": base64}` per line) unless `plain=true`. Needs `agent:read`.
+//!
+//! On a server, `node_id` (a client's node) or `server_id` (a server's name, or
+//! `leader`) naming another agent relays the request to that agent's HTTP API, as
+//! Nomad's servers do; the relayed request carries [`RELAYED_HEADER`], so it is never
+//! relayed again. A client-only agent serves its own lines ([`client_routes`]).
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine;
@@ -14,16 +19,69 @@ use super::query::{Api, Params, Query};
 use super::{ApiError, QueryOpts};
 use crate::log_monitor::{LogLine, Monitor};
 
-/// `GET /v1/agent/monitor`.
-pub async fn monitor(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
+/// Marks a monitor request one agent relayed to another.
+pub const RELAYED_HEADER: &str = "x-orch-monitor-relayed";
+
+/// `GET /v1/agent/monitor` on a server agent.
+pub async fn monitor(
+    State(api): Api,
+    Query(raw): Params,
+    req: Request,
+) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
+    if let Some(addr) = other_agent(&api, &q).await? {
+        if req.headers().contains_key(RELAYED_HEADER) {
+            return Err(ApiError::bad_request(
+                "node_id/server_id: the agent this monitor was relayed to is not the one named; check the ID",
+            ));
+        }
+        let mut req = req;
+        req.headers_mut()
+            .insert(RELAYED_HEADER, axum::http::HeaderValue::from_static("1"));
+        return Ok(super::client_fs::forward_over(&api.agents, &addr, req).await);
+    }
+    local(&q)
+}
+
+/// The monitor route of a client-only agent: its own lines (`node_id` must be its
+/// node when given; a server relays monitors of other agents).
+pub fn client_routes(ch: super::client_fs::ClientHttp) -> axum::Router {
+    axum::Router::new()
+        .route("/v1/agent/monitor", axum::routing::get(client_monitor))
+        .with_state(std::sync::Arc::new(ch))
+}
+
+async fn client_monitor(
+    State(ch): State<std::sync::Arc<super::client_fs::ClientHttp>>,
+    Query(raw): Params,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let caller = super::client_acl::Caller::of(&req);
+    ch.acl
+        .check_node(&caller, super::client_acl::AGENT_READ)
+        .await?;
+    let q = QueryOpts::parse(raw)?;
+    let mine = ch.client.as_ref().map(|c| c.node_id().to_string());
+    let other_node = q
+        .raw
+        .get("node_id")
+        .filter(|n| !n.is_empty() && mine.as_deref() != Some(n.as_str()));
+    if other_node.is_some() || q.raw.get("server_id").is_some_and(|s| !s.is_empty()) {
+        return Err(ApiError::bad_request(
+            "node_id/server_id: this client agent serves only its own monitor; ask a server to relay to another agent",
+        ));
+    }
+    local(&q)
+}
+
+/// This agent's own lines, as `q` asks.
+fn local(q: &QueryOpts) -> Result<Response, ApiError> {
     let level_name = q.raw.get("log_level").map_or("info", String::as_str);
     let level = crate::log_monitor::parse_level(level_name).ok_or_else(|| {
         ApiError::bad_request(format!(
             "log_level: {level_name:?} is not a log level: use trace, debug, info, warn or error"
         ))
     })?;
-    refuse_other_agents(&api, &q)?;
     let plain = q.flag("plain")?;
     let as_json = q.flag("log_json")?;
     let monitor = Monitor::attach(level)
@@ -60,25 +118,47 @@ fn render(line: &LogLine, as_json: bool) -> String {
     format!("{v}\n")
 }
 
-/// `node_id` / `server_id` naming another agent: orch does not relay a monitor yet.
-fn refuse_other_agents(api: &super::ApiState, q: &QueryOpts) -> Result<(), ApiError> {
+/// The HTTP address of the agent `node_id` / `server_id` name, when it is not this one.
+async fn other_agent(api: &super::ApiState, q: &QueryOpts) -> Result<Option<String>, ApiError> {
     let me = &api.agent;
     if let Some(node) = q.raw.get("node_id").filter(|n| !n.is_empty())
         && me.node_id.as_deref() != Some(node.as_str())
     {
-        return Err(ApiError::bad_request(format!(
-            "node_id: {node} is not this agent's node; orch does not relay a monitor to another agent yet: run `orch monitor` against that node's address"
-        )));
+        let addr = api.state.read().node(node).map(|n| n.http_addr.clone());
+        return match addr.filter(|a| !a.is_empty()) {
+            Some(a) => Ok(Some(a)),
+            None => Err(ApiError::not_found(format!(
+                "node_id: no client node {node} with an HTTP address; see `orch node status`"
+            ))),
+        };
     }
-    if let Some(server) = q.raw.get("server_id").filter(|s| !s.is_empty()) {
-        let is_me = *server == me.name
-            || *server == format!("{}.{}", me.name, me.region)
-            || (server == "leader" && api.replicator.is_leader());
-        if !is_me {
-            return Err(ApiError::bad_request(format!(
-                "server_id: {server} is not this server; orch does not relay a monitor to another agent yet: run `orch monitor` against that server's address"
-            )));
-        }
+    let Some(server) = q.raw.get("server_id").filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let named = |name: &str, region: &str| *server == name || *server == format!("{name}.{region}");
+    if named(&me.name, &me.region) || (server == "leader" && api.replicator.is_leader()) {
+        return Ok(None);
     }
-    Ok(())
+    let leader = api.replicator.leader_addr();
+    let found = api
+        .replicator
+        .peer_agents()
+        .await
+        .into_iter()
+        .filter_map(|(member, agent)| Some((member, agent?)))
+        .find(|(member, agent)| {
+            if server == "leader" {
+                leader.as_deref() == Some(member.addr.as_str())
+            } else {
+                named(&agent.name, &agent.region)
+            }
+        })
+        .map(|(_, agent)| agent.http_addr)
+        .filter(|a| !a.is_empty());
+    match found {
+        Some(addr) => Ok(Some(addr)),
+        None => Err(ApiError::not_found(format!(
+            "server_id: no reachable server named {server}; see `orch server members`"
+        ))),
+    }
 }

@@ -110,12 +110,18 @@ pub(super) fn target(ch: &ClientHttp, alloc_id: &str) -> Result<Target, ApiError
 
 /// Forwards the request as is to the node's agent and streams the answer back.
 pub(crate) async fn forward(ch: &ClientHttp, addr: &str, req: Request) -> Response {
+    forward_over(&ch.http, addr, req).await
+}
+
+/// Forwards the request as is to the agent at `addr` over `link` (its HTTP API, TLS
+/// when `tls.http`) with the caller's credentials, and streams the answer back.
+pub(crate) async fn forward_over(link: &crate::tls::Link, addr: &str, req: Request) -> Response {
     let path = req
         .uri()
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
-    let url = ch.http.url(addr, &path);
+    let url = link.url(addr, &path);
     let headers = req.headers().clone();
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .unwrap_or(reqwest::Method::GET);
@@ -123,7 +129,7 @@ pub(crate) async fn forward(ch: &ClientHttp, addr: &str, req: Request) -> Respon
         Ok(b) => b,
         Err(e) => return ApiError::bad_request(format!("body: {e}")).into_response(),
     };
-    let outgoing = ch.http.client().request(method, &url).body(body.to_vec());
+    let outgoing = link.client().request(method, &url).body(body.to_vec());
     let outgoing = super::auth::with_caller_credentials(outgoing, &headers);
     match outgoing.send().await {
         Ok(resp) => {
@@ -150,7 +156,7 @@ pub(crate) async fn forward(ch: &ClientHttp, addr: &str, req: Request) -> Respon
         }
         Err(e) => ApiError::new(
             StatusCode::BAD_GATEWAY,
-            format!("cannot reach the client agent at {addr}: {e}"),
+            format!("cannot reach the agent at {addr}: {e}"),
         )
         .into_response(),
     }

@@ -167,6 +167,9 @@ pub struct ApiState {
     /// How this server calls other servers' RPC ports (TLS, cluster secret): a
     /// follower forwards client calls to the leader with it.
     pub peers: crate::tls::Link,
+    /// How this agent calls other agents' HTTP APIs (TLS when `tls.http`): a monitor
+    /// of another agent is relayed with it.
+    pub agents: crate::tls::Link,
 }
 
 /// The agent's `acl` block as the API needs it.
@@ -208,6 +211,7 @@ impl ApiState {
             leader: None,
             acl: AclSettings::default(),
             peers: crate::tls::Link::plain(),
+            agents: crate::tls::Link::plain(),
         }
     }
 
@@ -265,7 +269,7 @@ pub fn router_with(api: Arc<ApiState>, extra: Router) -> Router {
 /// Nomad's `http: request complete` debug line for every request (what `orch monitor
 /// -log-level debug` shows an operator); the path without its query, which may hold
 /// secrets.
-async fn log_request(
+pub async fn log_request(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
