@@ -11,7 +11,8 @@
 //!   watch, status updates); the client reaches the servers through nothing else.
 //! - [`fingerprint`]: what this machine offers, as Nomad's attributes and resources.
 //! - [`state`]: the client's state on disk, for reattaching after a restart.
-//! - [`alloc_runner`]: one allocation; [`task_runner`]: one task in it.
+//! - [`alloc_runner`]: one allocation; [`task_runner`]: one task in it; `alloc_calls`:
+//!   what operators ask of a running allocation (signal, restart, exec, stop all).
 //! - [`alloc_dir`]: Nomad's allocation and task directory layout.
 //! - [`artifact`]: `artifact` downloads; [`template`]: `template` rendering;
 //!   [`template_hook`]: renders templates into the task and re-renders on changes.
@@ -21,6 +22,7 @@
 //! - [`driver`]: the task drivers; [`exec`]: `alloc exec` sessions beside their tasks.
 //! - [`safe_path`]: opening files in allocation directories without following symlinks.
 
+mod alloc_calls;
 pub mod alloc_dir;
 pub mod alloc_runner;
 pub mod artifact;
@@ -321,93 +323,6 @@ impl Client {
     /// IDs of the allocations this client runs.
     pub fn alloc_ids(&self) -> Vec<String> {
         self.lock_allocs().keys().cloned().collect()
-    }
-
-    /// Sends a signal to an allocation's tasks.
-    pub fn signal(&self, alloc_id: &str, task: Option<String>, signal: String) -> bool {
-        self.lock_allocs().get(alloc_id).is_some_and(|r| {
-            r.commands
-                .send(AllocCommand::Signal { task, signal })
-                .is_ok()
-        })
-    }
-
-    /// Restarts tasks of an allocation in place, outside their restart policy (`alloc
-    /// restart`); `None` when this client runs no such allocation (any more).
-    pub async fn restart(
-        &self,
-        alloc_id: &str,
-        task: Option<String>,
-        all_tasks: bool,
-    ) -> Option<Result<(), alloc_runner::RestartRefused>> {
-        let (reply, verdict) = tokio::sync::oneshot::channel();
-        let request = alloc_runner::RestartRequest {
-            task,
-            all_tasks,
-            reply,
-        };
-        let sent = self
-            .lock_allocs()
-            .get(alloc_id)
-            .is_some_and(|r| r.commands.send(AllocCommand::Restart(request)).is_ok());
-        if !sent {
-            return None;
-        }
-        verdict.await.ok()
-    }
-
-    /// Where `alloc exec` runs a command beside task `task` of an allocation; `None`
-    /// when this client runs no such allocation, `Some(Err)` when the task is unknown or
-    /// not running, or its driver cannot exec.
-    pub async fn exec_target(
-        &self,
-        alloc_id: &str,
-        task: &str,
-    ) -> Option<Result<driver::ExecTarget, String>> {
-        let (reply, target) = tokio::sync::oneshot::channel();
-        let command = AllocCommand::ExecTarget {
-            task: task.to_string(),
-            reply,
-        };
-        let sent = self
-            .lock_allocs()
-            .get(alloc_id)
-            .is_some_and(|r| r.commands.send(command).is_ok());
-        if !sent {
-            return None;
-        }
-        Some(
-            target
-                .await
-                .unwrap_or_else(|_| Err(format!("task {task:?} is not running"))),
-        )
-    }
-
-    /// Stops every task this client runs and waits (up to `timeout`) for them to end.
-    /// Only for dev agents, whose data dir disappears with them; a normal client leaves
-    /// its tasks running on shutdown so the next client process reattaches.
-    pub async fn stop_all(&self, timeout: Duration) {
-        for r in self.lock_allocs().values() {
-            let mut a = r
-                .state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .alloc
-                .clone();
-            a.desired_status = desired_status::STOP.into();
-            let _ = r.commands.send(AllocCommand::Update(Box::new(a)));
-        }
-        let deadline = tokio::time::Instant::now() + timeout;
-        while tokio::time::Instant::now() < deadline {
-            let busy = self.alloc_ids().iter().any(|id| {
-                self.alloc_state(id)
-                    .is_some_and(|s| s.tasks.values().any(|t| !t.done))
-            });
-            if !busy {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
     }
 
     fn lock_allocs(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
