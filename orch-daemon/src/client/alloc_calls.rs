@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use orch_core::model::desired_status;
-
 use super::alloc_runner::{self, AllocCommand};
 use super::{Client, driver};
 
@@ -83,14 +81,7 @@ impl Client {
     /// its tasks running on shutdown so the next client process reattaches.
     pub async fn stop_all(&self, timeout: Duration) {
         for r in self.lock_allocs().values() {
-            let mut a = r
-                .state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .alloc
-                .clone();
-            a.desired_status = desired_status::STOP.into();
-            let _ = r.commands.send(AllocCommand::Update(Box::new(a)));
+            r.request_stop();
         }
         let deadline = tokio::time::Instant::now() + timeout;
         while tokio::time::Instant::now() < deadline {

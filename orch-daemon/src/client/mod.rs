@@ -111,6 +111,20 @@ struct Running {
     modify_index: u64,
 }
 
+impl Running {
+    /// Asks the runner to stop the allocation's tasks (its desired status set to stop).
+    fn request_stop(&self) {
+        let mut a = self
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .alloc
+            .clone();
+        a.desired_status = desired_status::STOP.into();
+        let _ = self.commands.send(AllocCommand::Update(Box::new(a)));
+    }
+}
+
 /// A running client.
 pub struct Client {
     node_id: String,
@@ -558,14 +572,7 @@ impl Client {
             if !finished {
                 // Still running tasks: ask the runner to stop them first.
                 if let Some(r) = self.lock_allocs().get(&id) {
-                    let mut a = r
-                        .state
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .alloc
-                        .clone();
-                    a.desired_status = desired_status::STOP.into();
-                    let _ = r.commands.send(AllocCommand::Update(Box::new(a)));
+                    r.request_stop();
                 }
                 continue;
             }
