@@ -213,16 +213,16 @@ fn job_verbs_list_evaluate_restart_reschedule_promote_stop_and_start() {
             && out.contains("All allocations restarted successfully!"),
         "{out}"
     );
-    wait_for(Duration::from_secs(60), "every task restarted", || {
-        running_of(&agent, "web")
-            .iter()
-            .all(|a| a["TaskStates"]["t"]["Restarts"] == 1)
-            .then_some(())
+    // Every allocation running again, each restarted once (an allocation restarting
+    // is briefly not running: an empty list must not pass for "all restarted").
+    let after: Vec<String> = wait_for(Duration::from_secs(60), "every task restarted", || {
+        let running = running_of(&agent, "web");
+        (running.len() == before.len()
+            && running
+                .iter()
+                .all(|a| a["TaskStates"]["t"]["Restarts"] == 1))
+        .then(|| running.iter().map(|a| a["ID"].to_string()).collect())
     });
-    let after: Vec<String> = running_of(&agent, "web")
-        .iter()
-        .map(|a| a["ID"].to_string())
-        .collect();
     assert_eq!(before, after);
 
     // Rescheduled: new allocations replace the old ones.
