@@ -49,6 +49,9 @@ const SUBMIT_JOB: Rule = Namespace(&[SubmitJob]);
 /// The rule of the route `path` (axum's matched path, `/v1/job/{id}`) for `method`.
 pub fn rule_for(method: &Method, path: &str) -> Rule {
     let get = method == Method::GET || method == Method::HEAD;
+    if let Some(rule) = cluster_rule(get, path) {
+        return rule;
+    }
     match path {
         "/v1/status/leader" | "/v1/status/peers" | "/v1/regions" | "/v1/agent/health"
         | "/v1/metrics" | "/v1/acl/bootstrap" => Public,
@@ -97,29 +100,6 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         | "/v1/deployment/pause/{id}"
         | "/v1/deployment/unblock/{id}"
         | "/v1/deployment/allocation-health/{id}" => Handler,
-        "/v1/nodes" | "/v1/node/{id}" | "/v1/agent/members" => Node(Level::Read),
-        "/v1/node/{id}/allocations" => NodeAllocs,
-        "/v1/node/{id}/drain" | "/v1/node/{id}/eligibility" | "/v1/node/{id}/evaluate" => {
-            Node(Level::Write)
-        }
-        "/v1/agent/self" => Agent(Level::Read),
-        "/v1/agent/monitor" => Agent(Level::Read),
-        // Checked by the handler (client agents ask the servers).
-        "/v1/agent/servers" => Handler,
-        "/v1/agent/force-leave" | "/v1/agent/join" => Agent(Level::Write),
-        "/v1/operator/raft/configuration" | "/v1/operator/autopilot/health" => {
-            Operator(Level::Read)
-        }
-        "/v1/operator/raft/peer" | "/v1/operator/raft/transfer-leadership" => {
-            Operator(Level::Write)
-        }
-        "/v1/operator/scheduler/configuration" | "/v1/operator/autopilot/configuration" if get => {
-            Operator(Level::Read)
-        }
-        "/v1/operator/autopilot/configuration" => Operator(Level::Write),
-        "/v1/operator/scheduler/configuration" => Operator(Level::Write),
-        // Nomad requires a management token to save or restore snapshots.
-        "/v1/operator/snapshot" => Management,
         // Search answers from the namespaces the caller may list (nodes with `node` read).
         "/v1/search" | "/v1/search/fuzzy" => Namespace(&[ListJobs, ReadJob]),
         "/v1/event/stream" => Handler,
@@ -150,6 +130,38 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         "/v1/internal/acl/authorize" => Handler,
         _ => Management,
     }
+}
+
+/// The rules of the routes about nodes, agents and the servers' operation; `None` for
+/// any other route.
+fn cluster_rule(get: bool, path: &str) -> Option<Rule> {
+    let rule = match path {
+        "/v1/nodes" | "/v1/node/{id}" | "/v1/agent/members" => Node(Level::Read),
+        "/v1/node/{id}/allocations" => NodeAllocs,
+        "/v1/node/{id}/drain" | "/v1/node/{id}/eligibility" | "/v1/node/{id}/evaluate" => {
+            Node(Level::Write)
+        }
+        "/v1/agent/self" => Agent(Level::Read),
+        "/v1/agent/monitor" => Agent(Level::Read),
+        // Checked by the handler (client agents ask the servers).
+        "/v1/agent/servers" => Handler,
+        "/v1/agent/force-leave" | "/v1/agent/join" => Agent(Level::Write),
+        "/v1/operator/raft/configuration" | "/v1/operator/autopilot/health" => {
+            Operator(Level::Read)
+        }
+        "/v1/operator/raft/peer" | "/v1/operator/raft/transfer-leadership" => {
+            Operator(Level::Write)
+        }
+        "/v1/operator/scheduler/configuration" | "/v1/operator/autopilot/configuration" if get => {
+            Operator(Level::Read)
+        }
+        "/v1/operator/autopilot/configuration" => Operator(Level::Write),
+        "/v1/operator/scheduler/configuration" => Operator(Level::Write),
+        // Nomad requires a management token to save or restore snapshots.
+        "/v1/operator/snapshot" => Management,
+        _ => return None,
+    };
+    Some(rule)
 }
 
 /// Checks `rule` for the caller in the request namespace `ns`; returns the caller's
