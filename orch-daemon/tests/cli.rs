@@ -328,8 +328,10 @@ fn a_closed_stdout_ends_a_verb_without_a_panic() {
     use std::os::fd::{FromRawFd, OwnedFd};
     use std::os::unix::process::ExitStatusExt;
     let mut fds = [0i32; 2];
-    // SAFETY: pipe fills the two-element array it is given.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // Close-on-exec: a child another test spawns meanwhile must not inherit the read
+    // end (it would keep the pipe readable, and no SIGPIPE would come).
+    // SAFETY: pipe2 fills the two-element array it is given.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
     // SAFETY: both descriptors were just created by pipe and are owned here alone.
     let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     drop(read); // Nobody will read: every write fails.

@@ -396,16 +396,22 @@ pub fn job_allocs(agent: &impl HasHttp, job: &str) -> Vec<serde_json::Value> {
 /// every `port 0` listener of the parallel tests lands), so another test cannot be
 /// handed the same port between this check and the agent's bind.
 pub fn free_port() -> u16 {
+    // Never the same port twice in one test binary: a test that stops an agent and
+    // starts it again on its fixed ports leaves them free meanwhile, and another test
+    // must not be handed them then.
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let seed = std::process::id()
         ^ std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
     for _ in 0..1000 {
         let n = NEXT.fetch_add(7919, std::sync::atomic::Ordering::Relaxed);
         // 10000..19999: below both the ephemeral range and orch's dynamic task ports.
         let port = 10_000 + (seed.wrapping_add(n) % 10_000) as u16;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        if !given.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.push(port);
             return port;
         }
     }
