@@ -36,7 +36,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         if p.has("json") {
             return print_json(&nodes);
         }
-        print_nodes(&nodes);
+        print_nodes(&nodes, p.has("verbose"));
         return Ok(ExitCode::SUCCESS);
     }
     let id = one_node(&client, &p, USAGE)?;
@@ -57,7 +57,7 @@ fn class(v: &Value) -> String {
 }
 
 /// The table of every node, or `No nodes registered`.
-fn print_nodes(nodes: &Value) {
+pub(super) fn print_nodes(nodes: &Value, verbose: bool) {
     let list = nodes.as_array().cloned().unwrap_or_default();
     if list.is_empty() {
         println!("No nodes registered");
@@ -79,7 +79,11 @@ fn print_nodes(nodes: &Value) {
     ];
     for n in &list {
         rows.push(vec![
-            short(&text(&n["ID"])),
+            if verbose {
+                text(&n["ID"])
+            } else {
+                short(&text(&n["ID"]))
+            },
             text(&n["NodePool"]),
             text(&n["Datacenter"]),
             text(&n["Name"]),
