@@ -60,6 +60,8 @@ pub fn client_router(ch: ClientHttp) -> Router {
         )
         .route("/v1/client/stats", get(host_stats))
         .route("/v1/client/allocation/{alloc}/checks", get(alloc_checks))
+        // Nomad's server-side path to the same results (`nomad alloc checks`).
+        .route("/v1/allocation/{id}/checks", get(alloc_checks))
         .route(
             "/v1/client/allocation/{alloc}/restart",
             post(restart).put(restart),

@@ -70,6 +70,7 @@ pub mod events;
 pub mod filter;
 pub mod job_diff;
 pub mod job_ops;
+pub mod job_statuses;
 pub mod jobs;
 pub mod list;
 pub mod metrics;
@@ -77,6 +78,7 @@ pub mod metrics_scaling;
 pub mod migrate;
 pub mod namespaces;
 pub mod node_pools;
+pub mod node_purge;
 pub mod nodes;
 pub mod operator;
 pub mod operator_snapshot;
@@ -94,6 +96,7 @@ pub mod system;
 #[cfg(test)]
 mod tests;
 pub mod ui;
+pub mod workload_services;
 
 use std::sync::Arc;
 
@@ -331,6 +334,10 @@ fn job_routes() -> Router<Arc<ApiState>> {
             get(jobs::list).put(jobs::register).post(jobs::register),
         )
         .route("/v1/jobs/parse", post(jobs::parse).put(jobs::parse))
+        .route(
+            "/v1/jobs/statuses",
+            get(job_statuses::statuses).post(job_statuses::statuses),
+        )
         .route("/v1/validate/job", post(jobs::validate).put(jobs::validate))
         .route(
             "/v1/job/{id}",
@@ -345,6 +352,10 @@ fn job_routes() -> Router<Arc<ApiState>> {
         .route("/v1/job/{id}/deployment", get(jobs::latest_deployment))
         .route("/v1/job/{id}/versions", get(jobs::versions))
         .route("/v1/job/{id}/summary", get(jobs::summary))
+        .route(
+            "/v1/job/{id}/services",
+            get(workload_services::job_services),
+        )
         .route(
             "/v1/job/{id}/scale",
             get(job_ops::scale_status)
@@ -384,10 +395,15 @@ fn workload_routes() -> Router<Arc<ApiState>> {
         .route("/v1/allocations", get(allocs::list))
         .route("/v1/allocation/{id}", get(allocs::get_alloc))
         .route(
+            "/v1/allocation/{id}/services",
+            get(workload_services::alloc_services),
+        )
+        .route(
             "/v1/allocation/{id}/stop",
             post(allocs::stop).put(allocs::stop),
         )
         .route("/v1/evaluations", get(evals::list).delete(evals::delete))
+        .route("/v1/evaluations/count", get(evals::count))
         .route("/v1/evaluation/{id}", get(evals::get))
         .route("/v1/evaluation/{id}/allocations", get(evals::allocations))
         // Nodes.
@@ -402,6 +418,10 @@ fn workload_routes() -> Router<Arc<ApiState>> {
         .route(
             "/v1/node/{id}/evaluate",
             post(nodes::evaluate).put(nodes::evaluate),
+        )
+        .route(
+            "/v1/node/{id}/purge",
+            post(node_purge::purge).put(node_purge::purge),
         )
 }
 
