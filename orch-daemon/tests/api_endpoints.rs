@@ -197,6 +197,34 @@ fn services_statuses_counts_and_refusals_follow_nomad() {
     );
     assert_eq!(count["Count"], 1, "{count}");
 
+    // The agent's host, also when its own node is named.
+    let (status, host) = get(&agent, "/v1/agent/host");
+    assert_eq!(status, 200, "{host}");
+    assert!(
+        host["HostData"]["OS"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Linux"),
+        "{host}"
+    );
+    assert!(
+        host["HostData"]["Disk"]["/"]["DiskMB"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
+        "{host}"
+    );
+    let loopback = host["HostData"]["Network"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["address"] == "127.0.0.1");
+    assert!(loopback, "{host}");
+    let node = host["AgentID"].as_str().unwrap_or_default().to_string();
+    let (status, again) = get(&agent, &format!("/v1/agent/host?node_id={node}"));
+    assert_eq!((status, &again["AgentID"]), (200, &json!(node)));
+    assert_eq!(get(&agent, "/v1/agent/host?node_id=nope").0, 404);
+
     // Refusals in Nomad's words.
     let (status, text) = get_text(&agent, "/v1/jobs?region=mars");
     assert_eq!(status, 500);

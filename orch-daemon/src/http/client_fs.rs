@@ -36,6 +36,8 @@ pub struct ClientHttp {
     pub http: crate::tls::Link,
     /// How callers are authorized.
     pub acl: super::client_acl::ClientAcl,
+    /// The agent's data dir (`/v1/agent/host` reports its disk).
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// The client routes.

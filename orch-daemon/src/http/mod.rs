@@ -47,6 +47,7 @@
 
 pub mod acl;
 pub mod agent;
+pub mod agent_host;
 pub mod agent_monitor;
 pub mod allocs;
 pub mod auth;
@@ -131,6 +132,8 @@ pub struct AgentInfo {
     pub http_addr: String,
     /// Whether the agent runs a server.
     pub server: bool,
+    /// The agent's data dir (`/v1/agent/host` reports its disk); `None` in dev mode.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for AgentInfo {
@@ -142,6 +145,7 @@ impl Default for AgentInfo {
             node_id: None,
             version: env!("CARGO_PKG_VERSION").into(),
             http_addr: "127.0.0.1:4646".into(),
+            data_dir: None,
             server: true,
         }
     }
@@ -481,6 +485,7 @@ fn cluster_routes() -> Router<Arc<ApiState>> {
         .route("/v1/agent/self", get(agent::agent_self))
         .route("/v1/agent/members", get(agent::members))
         .route("/v1/agent/monitor", get(agent_monitor::monitor))
+        .route("/v1/agent/host", get(agent_host::host))
         .route("/v1/agent/health", get(agent::health))
         .route("/v1/regions", get(regions::regions))
         .route(
