@@ -90,6 +90,23 @@ const FAILING_JOB: &str = r#"job "fails" {
   }
 }"#;
 
+/// A task that writes ten known bytes into the shared alloc dir, then idles.
+const WRITER_JOB: &str = r#"job "writer" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "printf 0123456789 > $NOMAD_ALLOC_DIR/data.txt; sleep 300"]
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}"#;
+
 const DISPATCH_JOB: &str = r#"job "work" {
   type = "batch"
   parameterized {}
@@ -240,6 +257,54 @@ fn services_statuses_counts_and_refusals_follow_nomad() {
     );
     assert_eq!(status, 400);
     assert!(body.contains("HCLv1"), "{body}");
+}
+
+#[test]
+fn files_are_read_by_range_and_streamed_in_frames() {
+    let dir = temp_dir("api-files");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    run_hcl(&agent, WRITER_JOB);
+    let alloc = wait_for(WAIT, "the file written", || {
+        let a = job_allocs(&agent, "writer").first()?["ID"]
+            .as_str()?
+            .to_string();
+        let (status, text) = get_text(
+            &agent,
+            &format!("/v1/client/fs/cat/{a}?path=/alloc/data.txt"),
+        );
+        (status == 200 && text == "0123456789").then_some(a)
+    });
+    let base = format!("/v1/client/fs/readat/{alloc}?path=/alloc/data.txt");
+    assert_eq!(
+        get_text(&agent, &format!("{base}&offset=2&limit=3")),
+        (200, "234".to_string())
+    );
+    let (status, text) = get_text(&agent, &base);
+    assert_eq!(
+        (status, text.trim()),
+        (400, "must provide a limit: the number of bytes to read")
+    );
+    let stream = format!("/v1/client/fs/stream/{alloc}?path=/alloc/data.txt");
+    let (status, frames) = get_text(&agent, &stream);
+    assert_eq!(status, 200);
+    let frame: Value = serde_json::from_str(frames.lines().next().unwrap_or_default()).unwrap();
+    assert_eq!(
+        (frame["File"].as_str(), frame["Offset"].as_u64()),
+        (Some("alloc/data.txt"), Some(10))
+    );
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(frame["Data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(data, b"0123456789");
+    let tail = get_text(&agent, &format!("{stream}&origin=end&offset=4&plain=True"));
+    assert_eq!(tail, (200, "6789".to_string()));
+    let (status, _) = get_text(
+        &agent,
+        &format!("/v1/client/fs/stream/{alloc}?path=/../etc/passwd"),
+    );
+    assert_eq!(status, 400);
 }
 
 #[test]

@@ -56,6 +56,7 @@ pub mod client_acl;
 pub mod client_api;
 pub mod client_csi;
 pub mod client_exec;
+pub mod client_file_stream;
 pub mod client_files;
 pub mod client_fs;
 pub mod client_meta;
