@@ -107,6 +107,22 @@ const WRITER_JOB: &str = r#"job "writer" {
   }
 }"#;
 
+const DONE_JOB: &str = r#"job "done" {
+  type = "batch"
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/true"
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}"#;
+
 const DISPATCH_JOB: &str = r#"job "work" {
   type = "batch"
   parameterized {}

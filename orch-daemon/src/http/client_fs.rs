@@ -47,6 +47,7 @@ pub fn client_router(ch: ClientHttp) -> Router {
         .merge(super::client_meta::routes())
         .merge(super::client_servers::routes())
         .merge(super::client_exec::routes())
+        .merge(super::client_gc::routes())
         .route("/v1/client/fs/logs/{alloc}", get(logs))
         .route("/v1/client/fs/ls/{alloc}", get(ls))
         .route("/v1/client/fs/stat/{alloc}", get(stat))

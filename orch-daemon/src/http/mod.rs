@@ -59,6 +59,7 @@ pub mod client_exec;
 pub mod client_file_stream;
 pub mod client_files;
 pub mod client_fs;
+pub mod client_gc;
 pub mod client_meta;
 pub mod client_servers;
 pub mod csi_controller;
