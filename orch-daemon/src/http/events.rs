@@ -34,7 +34,6 @@ const UNSUPPORTED_TOPICS: &[&str] = &[
     "CSIPlugin",
     "HostVolume",
     "Operator",
-    "Service",
 ];
 
 /// What a subscriber asked for.

@@ -47,9 +47,12 @@ pub mod topic {
     pub const ACL_ROLE: &str = "ACLRole";
     /// Node pools; `node_pool` read on the pool.
     pub const NODE_POOL: &str = "NodePool";
+    /// Service registrations of the `nomad` provider.
+    pub const SERVICE: &str = "Service";
     /// Every topic orch publishes.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 10] = [
         JOB, EVALUATION, ALLOCATION, DEPLOYMENT, NODE, ACL_TOKEN, ACL_POLICY, ACL_ROLE, NODE_POOL,
+        SERVICE,
     ];
 }
 
@@ -77,6 +80,8 @@ pub enum Payload {
     AclRole(Box<AclRole>),
     /// A node pool.
     NodePool(Box<orch_core::model::NodePool>),
+    /// A service registration.
+    Service(Box<orch_core::model::ServiceRegistration>),
 }
 
 /// One event, in Nomad's JSON shape.
@@ -136,9 +141,10 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::DeploymentStatusUpdate(_) => "DeploymentStatusUpdate",
         Command::DeploymentPromote(_) => "DeploymentPromotion",
         Command::DeploymentAllocHealth(_) => "DeploymentAllocHealth",
-        // Nomad publishes no events for garbage collection. The Service topic is not
-        // published yet (subscribing to it is refused with 501).
-        Command::GcBatch(_) | Command::ServiceUpsert(_) | Command::ServiceDelete(_) => "",
+        // Nomad publishes no events for garbage collection.
+        Command::GcBatch(_) => "",
+        Command::ServiceUpsert(_) => "ServiceRegistration",
+        Command::ServiceDelete(_) => "ServiceDeregistration",
         Command::AclPolicyUpsert(_) => "ACLPolicyUpserted",
         Command::AclPolicyDelete(_) => "ACLPolicyDeleted",
         Command::AclTokenUpsert(_) | Command::AclBootstrap(_) => "ACLTokenUpserted",
@@ -170,6 +176,8 @@ pub struct Before {
     deleted_jobs: Vec<Arc<Job>>,
     deleted_nodes: Vec<Node>,
     deleted_pools: Vec<orch_core::model::NodePool>,
+    /// Registrations a service command touches, as they were (`None`: new).
+    services_before: Vec<(String, Option<orch_core::model::ServiceRegistration>)>,
     /// ACL objects the command writes, looked up once it is applied.
     acl_written: Vec<AclKey>,
     /// ACL objects it deletes, as they were.
@@ -187,6 +195,7 @@ impl Before {
             deleted_jobs: Vec::new(),
             deleted_nodes: Vec::new(),
             deleted_pools: Vec::new(),
+            services_before: Vec::new(),
             acl_written: Vec::new(),
             acl_deleted: Vec::new(),
         };
@@ -201,6 +210,22 @@ impl Before {
                 before
                     .deleted_nodes
                     .extend(c.node_ids.iter().filter_map(|id| store.node(id).cloned()));
+            }
+            Command::ServiceUpsert(c) => {
+                before.services_before.extend(
+                    c.services
+                        .iter()
+                        .map(|r| (r.id.clone(), store.service(&r.id).cloned())),
+                );
+            }
+            Command::ServiceDelete(c) => {
+                let by_alloc = c.alloc_ids.iter().flat_map(|a| store.services_by_alloc(a));
+                let by_id = c.ids.iter().filter_map(|id| store.service(id));
+                before.services_before.extend(
+                    by_id
+                        .chain(by_alloc)
+                        .map(|r| (r.id.clone(), Some(r.clone()))),
+                );
             }
             Command::NodePoolDelete(c) => {
                 before
@@ -321,6 +346,38 @@ fn node_pool_event(
     }
 }
 
+/// Registrations that changed: new or different ones for an upsert (a client's
+/// periodic re-sync of unchanged services is no event), removed ones for a delete.
+fn service_events(
+    store: &StateStore,
+    index: u64,
+    event_type: &'static str,
+    before: Vec<(String, Option<orch_core::model::ServiceRegistration>)>,
+) -> Vec<Event> {
+    let mut seen = std::collections::BTreeSet::new();
+    before
+        .into_iter()
+        .filter(|(id, _)| seen.insert(id.clone()))
+        .filter_map(|(id, old)| {
+            let now = store.service(&id);
+            let reg = match (event_type, now, old) {
+                ("ServiceRegistration", Some(new), old) if old.as_ref() != Some(new) => new.clone(),
+                ("ServiceDeregistration", None, Some(old)) => old,
+                _ => return None,
+            };
+            Some(Event {
+                topic: topic::SERVICE,
+                event_type,
+                key: reg.id.clone(),
+                namespace: reg.namespace.clone(),
+                filter_keys: vec![reg.job_id.clone(), reg.service_name.clone()],
+                index,
+                payload: Payload::Service(Box::new(reg)),
+            })
+        })
+        .collect()
+}
+
 fn node_event(event_type: &'static str, index: u64, mut node: Node) -> Event {
     node.secret_id = String::new();
     Event {
@@ -401,6 +458,7 @@ pub fn derive(store: &StateStore, index: u64, before: Before, changed: &ChangedK
     for p in before.deleted_pools {
         out.push(node_pool_event(t, index, p));
     }
+    out.extend(service_events(store, index, t, before.services_before));
     for key in before.acl_written {
         if let Some(p) = acl_payload(store, &key) {
             out.push(acl_event(t, index, key, p));
