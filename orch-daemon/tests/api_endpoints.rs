@@ -360,6 +360,33 @@ fn files_are_read_by_range_and_streamed_in_frames() {
         &format!("/v1/client/fs/stream/{alloc}?path=/../etc/passwd"),
     );
     assert_eq!(status, 400);
+
+    // Client GC: a running allocation is refused, a finished one's directory removed.
+    let (status, body) = send(
+        &agent,
+        "PUT",
+        &format!("/v1/client/allocation/{alloc}/gc"),
+        Value::Null,
+    );
+    assert_eq!(status, 400, "{body}");
+    run_hcl(&agent, DONE_JOB);
+    let done = wait_for(WAIT, "the batch job completed", || {
+        let a = job_allocs(&agent, "done").first()?.clone();
+        (a["ClientStatus"] == "complete").then(|| a["ID"].as_str().unwrap_or_default().to_string())
+    });
+    let ls = |id: &str| get_text(&agent, &format!("/v1/client/fs/ls/{id}?path=/")).0;
+    assert_eq!(ls(&done), 200);
+    let (status, body) = send(
+        &agent,
+        "PUT",
+        &format!("/v1/client/allocation/{done}/gc"),
+        Value::Null,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ls(&done), 404);
+    let (status, body) = send(&agent, "PUT", "/v1/client/gc", Value::Null);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ls(&alloc), 200, "running allocations stay");
 }
 
 #[test]
