@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Agent, sleep_job, start, temp_dir, wait_for, wait_leader};
+use common::{Agent, first_events, sleep_job, start, temp_dir, wait_for, wait_leader};
 use serde_json::{Value, json};
 
 /// One HTTP call with an optional token; status and body text.
@@ -473,33 +473,6 @@ fn roles_the_anonymous_policy_and_disabled_acls() {
     );
 }
 
-/// The first line of an event stream that carries events (heartbeats `{}` skipped).
-async fn first_events(agent: &Agent, query: &str, token: &str) -> Value {
-    let mut resp = reqwest::Client::new()
-        .get(format!("{}/v1/event/stream?{query}", agent.http))
-        .header("X-Nomad-Token", token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let mut buf = Vec::new();
-    loop {
-        while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=pos).collect();
-            let v: Value = serde_json::from_slice(&line).unwrap();
-            if v.get("Events").is_some() {
-                return v;
-            }
-        }
-        let chunk = tokio::time::timeout(Duration::from_secs(30), resp.chunk())
-            .await
-            .expect("an event within 30 s")
-            .unwrap()
-            .expect("stream still open");
-        buf.extend_from_slice(&chunk);
-    }
-}
-
 #[test]
 fn acl_events_reach_management_tokens_only_and_carry_no_secret() {
     let agent = acl_agent("acl-events");
@@ -515,32 +488,26 @@ fn acl_events_reach_management_tokens_only_and_carry_no_secret() {
         Some(sleep_job("seen", "default")),
     );
     assert_eq!(status, 200, "register: {body}");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        // From index 0: the management token replays the bootstrap and the new token.
-        let line = first_events(&agent, "topic=ACLToken&index=0", &mgmt).await;
-        let ev = &line["Events"][0];
-        assert_eq!(ev["Topic"], "ACLToken", "{line}");
-        assert_eq!(ev["Type"], "ACLTokenUpserted", "{line}");
-        assert_eq!(ev["Payload"]["ACLToken"]["Type"], "management", "{line}");
-        assert_eq!(ev["Payload"]["ACLToken"]["SecretID"], "", "{line}");
-        assert!(!line.to_string().contains(&mgmt), "a secret in {line}");
-        let line = first_events(&agent, "topic=ACLPolicy&index=0", &mgmt).await;
-        assert_eq!(line["Events"][0]["Type"], "ACLPolicyUpserted", "{line}");
-        assert_eq!(line["Events"][0]["Key"], "readonly", "{line}");
+    // From index 0: the management token replays the bootstrap and the new token.
+    let line = first_events(&agent, "topic=ACLToken&index=0", &mgmt);
+    let ev = &line["Events"][0];
+    assert_eq!(ev["Topic"], "ACLToken", "{line}");
+    assert_eq!(ev["Type"], "ACLTokenUpserted", "{line}");
+    assert_eq!(ev["Payload"]["ACLToken"]["Type"], "management", "{line}");
+    assert_eq!(ev["Payload"]["ACLToken"]["SecretID"], "", "{line}");
+    assert!(!line.to_string().contains(&mgmt), "a secret in {line}");
+    let line = first_events(&agent, "topic=ACLPolicy&index=0", &mgmt);
+    assert_eq!(line["Events"][0]["Type"], "ACLPolicyUpserted", "{line}");
+    assert_eq!(line["Events"][0]["Key"], "readonly", "{line}");
 
-        let line = first_events(&agent, "topic=ACLToken&topic=Job&index=0", &reader).await;
-        let topics: Vec<&str> = line["Events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["Topic"].as_str().unwrap())
-            .collect();
-        assert!(topics.iter().all(|t| *t == "Job"), "{line}");
-    });
+    let line = first_events(&agent, "topic=ACLToken&topic=Job&index=0", &reader);
+    let topics: Vec<&str> = line["Events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["Topic"].as_str().unwrap())
+        .collect();
+    assert!(topics.iter().all(|t| *t == "Job"), "{line}");
 }
 
 #[test]

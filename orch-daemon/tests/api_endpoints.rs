@@ -39,38 +39,6 @@ fn get_paged(agent: &Agent, path: &str) -> (u16, Option<String>, Value) {
     })
 }
 
-/// The first batch of events of `/v1/event/stream?{query}`.
-fn first_events(agent: &Agent, query: &str) -> Value {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut resp = orch_daemon::tls::http_client()
-            .get(format!("{}/v1/event/stream?{query}", agent.http))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-        let mut buf = Vec::new();
-        loop {
-            while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=pos).collect();
-                let v: Value = serde_json::from_slice(&line).unwrap_or(Value::Null);
-                if v.get("Events").is_some() {
-                    return v;
-                }
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(30), resp.chunk())
-                .await
-                .expect("an event within 30 s")
-                .unwrap()
-                .expect("stream still open");
-            buf.extend_from_slice(&chunk);
-        }
-    })
-}
-
 const SERVICE_JOB: &str = r#"job "svc" {
   group "g" {
     network {
@@ -190,7 +158,7 @@ fn services_statuses_counts_and_refusals_follow_nomad() {
     assert_eq!((status, text.trim()), (404, "job not found"));
     let (status, text) = get_text(&agent, "/v1/allocation/nope/services");
     assert_eq!((status, text.trim()), (404, "alloc not found"));
-    let batch = first_events(&agent, "topic=Service&index=1");
+    let batch = first_events(&agent, "topic=Service&index=1", "");
     let event = &batch["Events"][0];
     assert_eq!(
         (event["Topic"].as_str(), event["Type"].as_str()),

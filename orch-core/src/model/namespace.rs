@@ -241,6 +241,24 @@ pub fn validate_name(what: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The bounds on an object's operator `Meta` (namespaces, node pools): each problem
+/// pushed to `errs`, naming the key.
+pub fn validate_meta(meta: &std::collections::BTreeMap<String, String>, errs: &mut Vec<String>) {
+    if meta.len() > MAX_META_ENTRIES {
+        errs.push(format!(
+            "Meta: {} entries, at most {MAX_META_ENTRIES} are allowed",
+            meta.len()
+        ));
+    }
+    for (k, v) in meta {
+        if k.is_empty() || k.len() > MAX_META_LEN || v.len() > MAX_META_LEN {
+            errs.push(format!(
+                "Meta[{k:?}]: keys must be 1 to {MAX_META_LEN} bytes and values at most {MAX_META_LEN}"
+            ));
+        }
+    }
+}
+
 impl Namespace {
     /// Every rule a namespace must keep on its own (the quota's existence is the state's
     /// check); all problems are reported at once, each naming its field.
@@ -260,19 +278,7 @@ impl Namespace {
         {
             errs.push(format!("Quota: {e}"));
         }
-        if self.meta.len() > MAX_META_ENTRIES {
-            errs.push(format!(
-                "Meta: {} entries, at most {MAX_META_ENTRIES} are allowed",
-                self.meta.len()
-            ));
-        }
-        for (k, v) in &self.meta {
-            if k.is_empty() || k.len() > MAX_META_LEN || v.len() > MAX_META_LEN {
-                errs.push(format!(
-                    "Meta[{k:?}]: keys must be 1 to {MAX_META_LEN} bytes and values at most {MAX_META_LEN}"
-                ));
-            }
-        }
+        validate_meta(&self.meta, &mut errs);
         if let Some(c) = &self.capabilities {
             let n = c.enabled_task_drivers.len() + c.disabled_task_drivers.len();
             if n > MAX_META_ENTRIES {

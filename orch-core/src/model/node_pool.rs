@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::SchedulerAlgorithm;
-use super::namespace::{MAX_DESCRIPTION_LEN, MAX_META_ENTRIES, MAX_META_LEN};
+use super::namespace::{MAX_DESCRIPTION_LEN, validate_meta};
 
 /// The pool of every node, built in: jobs in it may run anywhere. Nodes cannot join it.
 pub const NODE_POOL_ALL: &str = "all";
@@ -135,19 +135,7 @@ impl NodePool {
                 sc.scheduler_algorithm
             ));
         }
-        if self.meta.len() > MAX_META_ENTRIES {
-            errs.push(format!(
-                "Meta: {} entries, at most {MAX_META_ENTRIES} are allowed",
-                self.meta.len()
-            ));
-        }
-        for (k, v) in &self.meta {
-            if k.is_empty() || k.len() > MAX_META_LEN || v.len() > MAX_META_LEN {
-                errs.push(format!(
-                    "Meta[{k:?}]: keys must be 1 to {MAX_META_LEN} bytes and values at most {MAX_META_LEN}"
-                ));
-            }
-        }
+        validate_meta(&self.meta, &mut errs);
         if errs.is_empty() {
             Ok(())
         } else {

@@ -532,3 +532,38 @@ pub fn sleep_job(id: &str, namespace: &str) -> serde_json::Value {
     job["Namespace"] = serde_json::json!(namespace);
     serde_json::json!({ "Job": job })
 }
+
+/// The first batch of events of `/v1/event/stream?{query}` (with `token` when not
+/// empty), within 30 s.
+pub fn first_events(agent: &Agent, query: &str, token: &str) -> serde_json::Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut req =
+            orch_daemon::tls::http_client().get(format!("{}/v1/event/stream?{query}", agent.http));
+        if !token.is_empty() {
+            req = req.header("X-Nomad-Token", token);
+        }
+        let mut resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut buf = Vec::new();
+        loop {
+            while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=pos).collect();
+                let v: serde_json::Value =
+                    serde_json::from_slice(&line).unwrap_or(serde_json::Value::Null);
+                if v.get("Events").is_some() {
+                    return v;
+                }
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(30), resp.chunk())
+                .await
+                .expect("an event within 30 s")
+                .unwrap()
+                .expect("stream still open");
+            buf.extend_from_slice(&chunk);
+        }
+    })
+}
