@@ -127,8 +127,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("agent") => crate::agent::run(rest),
         // Hidden: the per-task supervisor the task drivers start (not for people).
         Some("task-shim") => Ok(crate::client::driver::shim::main(rest)),
-        // `-help` is not among these: it has always been an unknown command here.
-        Some("-h" | "--help" | "help") | None => flags::print_usage(USAGE),
+        Some("-h" | "-help" | "--help" | "help") | None => flags::print_usage(USAGE),
         Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
     }
 }
@@ -163,7 +162,10 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
             .split('=')
             .next()
             .unwrap_or_default();
-        let switch = matches!(name, "json" | "tls-skip-verify");
+        let switch = matches!(
+            name,
+            "json" | "tls-skip-verify" | "insecure" | "no-color" | "force-color"
+        );
         let value = matches!(
             name,
             "address"
@@ -171,6 +173,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
                 | "region"
                 | "token"
                 | "ca-cert"
+                | "ca-path"
                 | "client-cert"
                 | "client-key"
                 | "tls-server-name"

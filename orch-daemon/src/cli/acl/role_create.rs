@@ -6,8 +6,7 @@ use serde_json::json;
 
 use super::common::{policy_links, role_block};
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 
 const USAGE: &str = "Usage: orch acl role create [options]
 
@@ -27,7 +26,7 @@ const FLAGS: &[FlagSpec] = &[
 
 /// Runs `orch acl role create`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     if !p.positional.is_empty() {
@@ -49,8 +48,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     });
     let client = ApiClient::from_flags(&p)?;
     let role = client.put("/v1/acl/role", &body)?;
-    if p.has("json") {
-        return print_json(&role);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &role);
     }
     println!("{}", role_block(&role));
     Ok(ExitCode::SUCCESS)

@@ -6,8 +6,7 @@ use serde_json::json;
 
 use super::common::{ROLE_LINK_FLAGS, check_type, role_links, token_block};
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 
 const USAGE: &str = "Usage: orch acl token create [options]
 
@@ -34,7 +33,7 @@ const FLAGS: &[FlagSpec] = &[
 
 /// Runs `orch acl token create`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS, ROLE_LINK_FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS, ROLE_LINK_FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     if !p.positional.is_empty() {
@@ -66,8 +65,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     });
     let client = ApiClient::from_flags(&p)?;
     let token = client.put("/v1/acl/token", &body)?;
-    if p.has("json") {
-        return print_json(&token);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &token);
     }
     println!("{}", token_block(&token));
     Ok(ExitCode::SUCCESS)

@@ -4,8 +4,7 @@ use std::process::ExitCode;
 
 use super::common::token_block;
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 
 const USAGE: &str = "Usage: orch acl token self [options]
 
@@ -17,7 +16,7 @@ Options:
 
 /// Runs `orch acl token self`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     if !p.positional.is_empty() {
@@ -25,8 +24,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     let client = ApiClient::from_flags(&p)?;
     let token = client.get("/v1/acl/token/self")?;
-    if p.has("json") {
-        return print_json(&token);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &token);
     }
     println!("{}", token_block(&token));
     Ok(ExitCode::SUCCESS)

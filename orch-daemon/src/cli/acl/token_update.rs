@@ -7,8 +7,7 @@ use serde_json::{Value, json};
 
 use super::common::{ROLE_LINK_FLAGS, check_type, role_links, token_block};
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::text;
 
 const USAGE: &str = "Usage: orch acl token update [options] <accessor_id>
@@ -33,7 +32,7 @@ const FLAGS: &[FlagSpec] = &[
 
 /// Runs `orch acl token update`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS, ROLE_LINK_FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS, ROLE_LINK_FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let accessor = p.one_arg("accessor_id", USAGE)?;
@@ -75,8 +74,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         "Global": old["Global"].as_bool().unwrap_or(false),
     });
     let token = client.put(&path, &body)?;
-    if p.has("json") {
-        return print_json(&token);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &token);
     }
     println!("{}", token_block(&token));
     Ok(ExitCode::SUCCESS)

@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, kv, short, text, time_of};
 
 const USAGE: &str = "Usage: orch alloc status [options] <alloc>
@@ -20,15 +19,15 @@ const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose")];
 
 /// Runs `orch alloc status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let id = p.one_arg("alloc", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/allocations", "allocation", id)?;
     let a = client.get(&format!("/v1/allocation/{}", encode(&id)))?;
-    if p.has("json") {
-        return print_json(&a);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &a);
     }
     println!(
         "{}",

@@ -7,8 +7,7 @@ use serde_json::Value;
 
 use super::target;
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, kv, short, text, time_of};
 
 const USAGE: &str = "Usage: orch deployment status [options] <deployment>
@@ -24,7 +23,7 @@ const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose"), FlagSpec::switch("moni
 
 /// Runs `orch deployment status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
@@ -35,8 +34,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         )?));
     }
     let d = client.get(&format!("/v1/deployment/{}", encode(&id)))?;
-    if p.has("json") {
-        return print_json(&d);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &d);
     }
     println!("{}", format_deployment(&d, p.has("verbose")));
     Ok(ExitCode::SUCCESS)

@@ -3,8 +3,7 @@
 use std::process::ExitCode;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, short, text};
 
 const USAGE: &str = "Usage: orch eval list [options]
@@ -22,7 +21,7 @@ const FLAGS: &[FlagSpec] = &[
 
 /// Runs `orch eval list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
@@ -39,8 +38,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         format!("/v1/evaluations?{}", query.join("&"))
     };
     let evals = client.get(&path)?;
-    if p.has("json") {
-        return print_json(&evals);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &evals);
     }
     let mut list = evals.as_array().cloned().unwrap_or_default();
     if list.is_empty() {

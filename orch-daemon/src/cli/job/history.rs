@@ -5,8 +5,7 @@ use std::process::ExitCode;
 
 use super::{diff_fmt, job_path};
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{kv, text, time_of};
 
 const USAGE: &str = "Usage: orch job history [options] <job>
@@ -29,15 +28,15 @@ const FLAGS: &[FlagSpec] = &[
 
 /// Runs `orch job history`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/jobs", "job", p.one_arg("job", USAGE)?)?;
     let diffs = if p.has("p") { "?diffs=true" } else { "" };
     let versions = client.get(&format!("{}/versions{diffs}", job_path(&id)))?;
-    if p.has("json") {
-        return print_json(&versions);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &versions);
     }
     let only: Option<u64> = match p.all("version").last() {
         Some(v) => Some(v.parse().map_err(|_| {

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::jobspec;
-use crate::cli::flags::parse_verb;
+use crate::cli::flags::{COMMON, parse_verb};
 
 const USAGE: &str = "Usage: orch job validate [options] <path>
 
@@ -16,7 +16,7 @@ Options:
 
 /// Runs `orch job validate`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(parsed) = parse_verb(args, &[jobspec::FLAGS], USAGE)? else {
+    let Some(parsed) = parse_verb(args, &[COMMON, jobspec::FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let job = jobspec::load(&parsed)?;

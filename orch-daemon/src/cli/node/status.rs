@@ -6,8 +6,7 @@ use serde_json::Value;
 
 use super::{node_path, one_node};
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, kv, short, text};
 
 const USAGE: &str = "Usage: orch node status [options] [<node>]
@@ -27,14 +26,14 @@ const FLAGS: &[FlagSpec] = &[
 
 /// Runs `orch node status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
     if p.positional.is_empty() {
         let nodes = client.get("/v1/nodes")?;
-        if p.has("json") {
-            return print_json(&nodes);
+        if crate::cli::output::asked(&p) {
+            return crate::cli::output::print(&p, &nodes);
         }
         print_nodes(&nodes);
         return Ok(ExitCode::SUCCESS);
@@ -42,8 +41,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let id = one_node(&client, &p, USAGE)?;
     let node = client.get(&node_path(&id))?;
     let allocs = client.get(&format!("{}/allocations", node_path(&id)))?;
-    if p.has("json") {
-        return print_json(&node);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &node);
     }
     print_node(&node);
     print_allocations(&allocs);

@@ -3,8 +3,7 @@
 use std::process::ExitCode;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, short, text};
 
 const USAGE: &str = "Usage: orch scaling policy list [options]
@@ -18,7 +17,7 @@ const FLAGS: &[FlagSpec] = &[FlagSpec::value("job"), FlagSpec::value("type")];
 
 /// Runs `orch scaling policy list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
@@ -30,8 +29,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     let path = format!("/v1/scaling/policies?{}", query.join("&"));
     let list = client.get(&path)?;
-    if p.has("json") {
-        return print_json(&list);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &list);
     }
     let list = list.as_array().cloned().unwrap_or_default();
     if list.is_empty() {

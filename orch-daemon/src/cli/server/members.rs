@@ -3,8 +3,7 @@
 use std::process::ExitCode;
 
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, text};
 
 const USAGE: &str = "Usage: orch server members [options]
@@ -18,13 +17,13 @@ const FLAGS: &[FlagSpec] = &[FlagSpec::switch("detailed"), FlagSpec::switch("ver
 
 /// Runs `orch server members`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
     let reply = client.get("/v1/agent/members")?;
-    if p.has("json") {
-        return print_json(&reply);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &reply);
     }
     // The leader's RPC address, compared with each member's address and port.
     let leader = client
