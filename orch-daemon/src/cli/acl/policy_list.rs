@@ -6,7 +6,7 @@ use crate::cli::api::ApiClient;
 use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{columns, text};
 
-const USAGE: &str = "Usage: orch acl policy list [options]
+const USAGE: &str = "Usage: orch acl policy list
 
   Lists the ACL policies: every one for a management token, else those the token
   holds.

@@ -6,7 +6,7 @@ use super::common::role_block;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 
-const USAGE: &str = "Usage: orch acl role info [options] <role_id>|<role_name>
+const USAGE: &str = "Usage: orch acl role info [options] <acl_role_id>
 
   Displays a role. Needs a management token or one that links to the role.
 

@@ -9,7 +9,7 @@ use super::common::{policy_links, role_block};
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 
-const USAGE: &str = "Usage: orch acl role update [options] <role_id>
+const USAGE: &str = "Usage: orch acl role update [options] <acl_role_id>
 
   Updates the role with this ID. Each option given replaces that part of the role
   (-policy replaces its whole list); the rest is kept, unless -no-merge. Needs a

@@ -6,7 +6,7 @@ use super::common::token_block;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 
-const USAGE: &str = "Usage: orch acl token info [options] <accessor_id>
+const USAGE: &str = "Usage: orch acl token info <token_accessor_id>
 
   Displays the token with this accessor ID. Needs a management token, or the token
   itself. orch keeps only a hash of each secret, so the Secret ID is not shown.

@@ -8,7 +8,7 @@ use crate::cli::api::ApiClient;
 use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{columns, text};
 
-const USAGE: &str = "Usage: orch acl token list [options]
+const USAGE: &str = "Usage: orch acl token list
 
   Lists the ACL tokens (accessor IDs, never secrets). Needs a management token.
 

@@ -6,7 +6,7 @@ use super::common::token_block;
 use crate::cli::api::ApiClient;
 use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 
-const USAGE: &str = "Usage: orch acl token self [options]
+const USAGE: &str = "Usage: orch acl token self
 
   Displays the token given by -token, ORCH_TOKEN or NOMAD_TOKEN (the anonymous
   token without one).

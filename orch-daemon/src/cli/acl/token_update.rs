@@ -10,7 +10,7 @@ use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::text;
 
-const USAGE: &str = "Usage: orch acl token update [options] <accessor_id>
+const USAGE: &str = "Usage: orch acl token update <token_accessor_id>
 
   Updates the token with this accessor ID. Each option given replaces that part of
   the token (-policy, -role-id and -role-name together replace its lists); the rest

@@ -8,7 +8,7 @@ use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, kv, short, text, time_of};
 
-const USAGE: &str = "Usage: orch alloc status [options] <alloc>
+const USAGE: &str = "Usage: orch alloc status [options] <allocation>
 
   Details of an allocation (ID or unique prefix).
 

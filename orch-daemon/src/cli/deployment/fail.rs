@@ -10,7 +10,7 @@ use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
 use crate::cli::monitor::{Detached, follow};
 use crate::cli::table::short;
 
-const USAGE: &str = "Usage: orch deployment fail [options] <deployment>
+const USAGE: &str = "Usage: orch deployment fail [options] <deployment id>
 
   Marks a deployment failed; groups with auto_revert roll back to the last stable version.
 

@@ -9,7 +9,7 @@ use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
 use crate::cli::monitor::{Detached, follow};
 
-const USAGE: &str = "Usage: orch deployment promote [options] <deployment>
+const USAGE: &str = "Usage: orch deployment promote [options] <deployment id>
 
   Promotes the canaries of all task groups, or of those named with -group.
 

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-const USAGE: &str = "Usage: orch deployment resume [options] <deployment>
+const USAGE: &str = "Usage: orch deployment resume [options] <deployment id>
 
   Resumes a paused deployment.
 

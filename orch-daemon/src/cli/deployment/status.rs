@@ -10,7 +10,7 @@ use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, kv, short, text, time_of};
 
-const USAGE: &str = "Usage: orch deployment status [options] <deployment>
+const USAGE: &str = "Usage: orch deployment status [options] <deployment id>
 
   The status of a deployment (ID or unique prefix).
 

@@ -7,7 +7,7 @@ use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{failed_groups, kv, short, text, time_of};
 
-const USAGE: &str = "Usage: orch eval status [options] <eval>
+const USAGE: &str = "Usage: orch eval status [options] <evaluation>
 
   Details of an evaluation (ID or unique prefix) and why placements failed.
 

@@ -12,7 +12,7 @@ use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, is_help, parse_verb, print_usage};
 use crate::cli::table::text;
 
-const USAGE: &str = "Usage: orch job periodic <subcommand> [options] <job>
+const USAGE: &str = "Usage: orch job periodic <subcommand> [options] [args]
 
   Subcommands:
     force   Launch a child of a periodic job now, ignoring its schedule and

@@ -7,7 +7,7 @@ use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{columns, short, text, time_of};
 
-const USAGE: &str = "Usage: orch job scaling-events [options] <job>
+const USAGE: &str = "Usage: orch job scaling-events [options] <args>
 
   The scaling events of each task group of a job, newest first: manual `job scale`
   actions and the autoscaler's, with their messages and errors.

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, parse_verb};
 
-const USAGE: &str = "Usage: orch quota apply [options] <file>
+const USAGE: &str = "Usage: orch quota apply [options] <input>
 
   Create or update a quota specification from an HCL or JSON file (see quota init).";
 

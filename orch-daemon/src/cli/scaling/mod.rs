@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use super::flags::{is_help, print_usage};
 
-const USAGE: &str = "Usage: orch scaling policy <subcommand> [options] [args]
+const USAGE: &str = "Usage: orch scaling policy <subcommand> [options]
 
 Subcommands:
     list   List scaling policies

@@ -7,7 +7,7 @@ use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{columns, kv, text, time_of};
 
-const USAGE: &str = "Usage: orch scaling policy info [options] <policy>
+const USAGE: &str = "Usage: orch scaling policy info [options] <policy_id>
 
   The policy (ID or unique prefix) and what the leader's autoscaler last did with it.
 

@@ -7,7 +7,7 @@ use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, short, text};
 
-const USAGE: &str = "Usage: orch service info [options] <service>
+const USAGE: &str = "Usage: orch service info [options] <service_name>
 
   Every registered instance of a service: job, address, tags, node and allocation.
 

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, parse_verb};
 
-const USAGE: &str = "Usage: orch volume create [options] <file>
+const USAGE: &str = "Usage: orch volume create [options] <input>
 
   Create a CSI volume from a specification file (HCL or JSON; - reads standard input)
   through its plugin's controller, and register it.";

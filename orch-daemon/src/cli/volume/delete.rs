@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
 
-const USAGE: &str = "Usage: orch volume delete [options] <id>
+const USAGE: &str = "Usage: orch volume delete [options] <vol id>
 
   Delete a CSI volume through its plugin's controller and deregister it. Refused while
   allocations claim it.

@@ -11,7 +11,7 @@ mod status;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "Usage: orch volume <subcommand> [options] [args]
+const USAGE: &str = "Usage: orch volume <subcommand> [options]
 
 Subcommands:
     create      Create a volume through its CSI controller plugin

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, parse_verb};
 
-const USAGE: &str = "Usage: orch volume register [options] <file>
+const USAGE: &str = "Usage: orch volume register [options] <input>
 
   Register a CSI volume from a specification file (HCL or JSON; - reads standard
   input). The volume must exist in the storage system; its external_id names it.";
