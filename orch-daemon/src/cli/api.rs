@@ -456,6 +456,36 @@ impl ApiClient {
     }
 }
 
+/// The query parameters of [`super::flags::PAGING`] (`filter`, `per_page`,
+/// `next_token`), encoded, as Nomad's list commands send them.
+pub fn list_query(p: &Parsed) -> Result<Vec<String>, String> {
+    if let Some(n) = p.last("per-page")
+        && n.parse::<u32>().is_err()
+    {
+        return Err(format!("-per-page {n:?}: expected a number of results"));
+    }
+    let mut query = Vec::new();
+    for (flag, param) in [
+        ("filter", "filter"),
+        ("per-page", "per_page"),
+        ("page-token", "next_token"),
+    ] {
+        if let Some(v) = p.last(flag) {
+            query.push(format!("{param}={}", encode(v)));
+        }
+    }
+    Ok(query)
+}
+
+/// `path` with the `query` parameters, if any.
+pub fn with_query(path: &str, query: &[String]) -> String {
+    if query.is_empty() {
+        return path.to_string();
+    }
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}{}", query.join("&"))
+}
+
 /// What a query or path component may hold unencoded: RFC 3986's unreserved characters.
 const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')

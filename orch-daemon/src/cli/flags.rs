@@ -83,6 +83,14 @@ pub const COMMON: &[FlagSpec] = &[
 /// without them refuses both, never ignores them); printed by `output::print`.
 pub const OUTPUT: &[FlagSpec] = &[FlagSpec::switch("json"), FlagSpec::value("t")];
 
+/// Nomad's list flags: `-filter`, `-per-page`, `-page-token` (see
+/// `api::list_query`, which sends them).
+pub const PAGING: &[FlagSpec] = &[
+    FlagSpec::value("filter"),
+    FlagSpec::value("per-page"),
+    FlagSpec::value("page-token"),
+];
+
 /// Whether `arg` asks for help: `-h`, `-help` or `--help`.
 pub fn is_help(arg: &str) -> bool {
     matches!(arg, "-h" | "-help" | "--help")

@@ -88,15 +88,19 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 /// `-ui` of other verbs (`job run`, `job status`, `alloc status` ...): opens the web
 /// UI's page of the job (`kind` "jobs"), allocation ("allocs") or node ("nodes") `id`.
 pub(super) fn open_for(p: &Parsed, kind: &str, id: &str) -> Result<ExitCode, String> {
-    let client = ApiClient::from_flags(p)?;
     let namespace = p
         .last("namespace")
         .map(str::to_string)
         .or_else(|| std::env::var("NOMAD_NAMESPACE").ok())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "default".into());
-    let url = format!("{}{}", client.addr, ui_path(kind, id, &namespace));
-    open(&url, false)
+    open_path(p, &ui_path(kind, id, &namespace))
+}
+
+/// `-ui` of a verb whose page has no object (`server members`: `/ui/servers`).
+pub(super) fn open_path(p: &Parsed, path: &str) -> Result<ExitCode, String> {
+    let client = ApiClient::from_flags(p)?;
+    open(&format!("{}{path}", client.addr), false)
 }
 
 /// Prints `url` (`show_only`, or without a browser opener) or opens it with `xdg-open`.

@@ -24,6 +24,8 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("full"),
     FlagSpec::value("version"),
     FlagSpec::switch("verbose"),
+    FlagSpec::refused_value("diff-version", "the versions endpoint diffs each version against the previous one only"),
+    FlagSpec::refused_value("diff-tag", "orch has no job version tags yet"),
 ];
 
 /// Runs `orch job history`.
@@ -35,9 +37,6 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let id = client.resolve("/v1/jobs", "job", p.one_arg("job", USAGE)?)?;
     let diffs = if p.has("p") { "?diffs=true" } else { "" };
     let versions = client.get(&format!("{}/versions{diffs}", job_path(&id)))?;
-    if crate::cli::output::asked(&p) {
-        return crate::cli::output::print(&p, &versions);
-    }
     let only: Option<u64> = match p.all("version").last() {
         Some(v) => Some(v.parse().map_err(|_| {
             format!("-version={v:?} is not a version number; see `orch job history {id}`")
@@ -45,6 +44,16 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         None => None,
     };
     let list = versions["Versions"].as_array().cloned().unwrap_or_default();
+    if crate::cli::output::asked(&p) {
+        // Nomad prints the list of versions, or with -version the one job.
+        return match only {
+            None => crate::cli::output::print(&p, &versions["Versions"]),
+            Some(v) => match list.iter().find(|j| j["Version"].as_u64() == Some(v)) {
+                Some(j) => crate::cli::output::print(&p, j),
+                None => Err(format!("job {id:?} has no version {v}")),
+            },
+        };
+    }
     let diffs = versions["Diffs"].as_array().cloned().unwrap_or_default();
     let mut blocks: Vec<String> = Vec::new();
     for (i, j) in list.iter().enumerate() {

@@ -16,7 +16,9 @@ const USAGE: &str = "Usage: orch job scale [options] <job> [<group>] <count>
 Options:
   -detach  Return right after the change, printing the evaluation ID";
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::switch("detach"), FlagSpec::switch("verbose")];
+const FLAGS: &[FlagSpec] = &[FlagSpec::switch("detach"), FlagSpec::switch("verbose"),
+    FlagSpec::refused_value("check-index", "the scale endpoint does not enforce a job modify index yet"),
+];
 
 /// Runs `orch job scale`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

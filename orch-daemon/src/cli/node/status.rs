@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{node_path, one_node};
-use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, Parsed, parse_verb};
+use crate::cli::api::{ApiClient, list_query, with_query};
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, PAGING, Parsed, parse_verb};
 use crate::cli::output;
 use crate::cli::table::{columns, kv, short, text};
 
@@ -72,9 +72,6 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("short"),
     FlagSpec::switch("os"),
     FlagSpec::switch("quiet"),
-    FlagSpec::value("filter"),
-    FlagSpec::value("per-page"),
-    FlagSpec::value("page-token"),
     FlagSpec::switch("ui"),
     FlagSpec::refused_switch(
         "stats",
@@ -84,7 +81,7 @@ const FLAGS: &[FlagSpec] = &[
 
 /// Runs `orch node status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, PAGING, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
@@ -109,28 +106,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 /// Every node: `-json`/`-t`, `-quiet` (IDs only) or the table; `-filter`, `-per-page`
 /// and `-page-token` go to the list query as Nomad sends them.
 fn list(client: &ApiClient, p: &Parsed) -> Result<ExitCode, String> {
-    let mut query = Vec::new();
+    let mut query = list_query(p)?;
     if p.has("os") {
         query.push("os=true".to_string());
     }
-    for (flag, param) in [
-        ("filter", "filter"),
-        ("per-page", "per_page"),
-        ("page-token", "next_token"),
-    ] {
-        if let Some(v) = p.last(flag) {
-            query.push(format!("{param}={}", encode(v)));
-        }
-    }
-    if let Some(n) = p.last("per-page")
-        && n.parse::<u32>().is_err()
-    {
-        return Err(format!("-per-page {n:?}: expected a number of results"));
-    }
-    let path = match query.is_empty() {
-        true => "/v1/nodes".to_string(),
-        false => format!("/v1/nodes?{}", query.join("&")),
-    };
+    let path = with_query("/v1/nodes", &query);
     let nodes = client.get(&path)?;
     if output::asked(p) {
         return output::print(p, &nodes);

@@ -39,7 +39,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let reply = client.get("/v1/operator/scheduler/configuration")?;
     let config = &reply["SchedulerConfig"];
     if crate::cli::output::asked(&p) {
-        return crate::cli::output::print(&p, config);
+        // Nomad prints the whole response (`SchedulerConfig` and the query meta).
+        return crate::cli::output::print(&p, &reply);
     }
     println!("{}", layout(config));
     Ok(ExitCode::SUCCESS)

@@ -53,6 +53,9 @@ pub fn inspect(args: &[String]) -> Result<ExitCode, String> {
     let name = p.one_arg("quota", INSPECT_USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let spec = client.get(&format!("/v1/quota/{}", encode(name)))?;
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &spec);
+    }
     let usage = client.get(&format!("/v1/quota/usage/{}", encode(name)))?;
-    crate::cli::output::print(&p, &json!({ "Spec": spec, "Usages": { name: usage } }))
+    crate::cli::output::print_json(&json!({ "Spec": spec, "Usages": { name: usage } }))
 }

@@ -23,7 +23,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let client = ApiClient::from_flags(&p)?;
     let reply = client.get("/v1/agent/members")?;
     if crate::cli::output::asked(&p) {
-        return crate::cli::output::print(&p, &reply);
+        return crate::cli::output::print(&p, &reply["Members"]);
     }
     // The leader's RPC address, compared with each member's address and port.
     let leader = client
