@@ -83,6 +83,9 @@ pub const COMMON: &[FlagSpec] = &[
 /// without them refuses both, never ignores them); printed by `output::print`.
 pub const OUTPUT: &[FlagSpec] = &[FlagSpec::switch("json"), FlagSpec::value("t")];
 
+/// `-verbose` alone (full IDs), for verbs with no other flags.
+pub const VERBOSE: &[FlagSpec] = &[FlagSpec::switch("verbose")];
+
 /// Nomad's list flags: `-filter`, `-per-page`, `-page-token` (see
 /// `api::list_query`, which sends them).
 pub const PAGING: &[FlagSpec] = &[

@@ -29,6 +29,10 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("policy"),
     FlagSpec::switch("global"),
     FlagSpec::value("ttl"),
+    FlagSpec::refused_value(
+        "accessor",
+        "tokens get their accessor and secret from the servers",
+    ),
 ];
 
 /// Runs `orch acl token create`.

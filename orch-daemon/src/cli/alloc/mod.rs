@@ -42,11 +42,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 
 /// An allocation of job `job` (an ID or prefix) for verbs with `-job`, of task group
 /// `-group` when given: a running one, else the first.
-fn alloc_of_job(
-    client: &super::api::ApiClient,
-    job: &str,
-    p: &Parsed,
-) -> Result<String, String> {
+fn alloc_of_job(client: &super::api::ApiClient, job: &str, p: &Parsed) -> Result<String, String> {
     let job = client.resolve("/v1/jobs", "job", job)?;
     let path = format!("/v1/job/{}/allocations", super::api::encode(&job));
     let allocs = client.get(&path)?;

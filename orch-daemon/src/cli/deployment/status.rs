@@ -17,9 +17,16 @@ const USAGE: &str = "Usage: orch deployment status [options] <deployment id>
 Options:
   -json     Print the raw API JSON
   -monitor  Follow the deployment until it finishes
+  -wait     Poll interval of -monitor (accepted; orch follows with blocking queries)
+  -ui       Open the deployment's job page of the web UI
   -verbose  Full IDs";
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose"), FlagSpec::switch("monitor")];
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::switch("verbose"),
+    FlagSpec::switch("monitor"),
+    FlagSpec::value("wait"),
+    FlagSpec::switch("ui"),
+];
 
 /// Runs `orch deployment status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
@@ -28,6 +35,12 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     };
     let client = ApiClient::from_flags(&p)?;
     let id = target(&client, &p, USAGE)?;
+    // Nomad's poll interval for -monitor; orch's monitor waits on blocking queries
+    // instead, so only its form is checked.
+    if let Some(w) = p.last("wait") {
+        orch_core::duration::parse_go_duration(w)
+            .map_err(|_| format!("-wait {w:?}: expected a duration such as 2s"))?;
+    }
     if p.has("monitor") {
         return Ok(ExitCode::from(crate::cli::monitor::monitor_deployment(
             &client, &id,
@@ -38,6 +51,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         return crate::cli::output::print(&p, &d);
     }
     println!("{}", format_deployment(&d, p.has("verbose")));
+    if p.has("ui") {
+        crate::cli::ui::open_for(&p, "jobs", &text(&d["JobID"]))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -14,7 +14,11 @@ const USAGE: &str = "Usage: orch eval status [options] <evaluation>
 Options:
   -json  Print the raw API JSON";
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose"), FlagSpec::switch("monitor")];
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::switch("verbose"),
+    FlagSpec::switch("monitor"),
+    FlagSpec::refused_switch("ui", "orch's web UI has no evaluations page"),
+];
 
 /// Runs `orch eval status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

@@ -37,8 +37,14 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("verbose"),
     FlagSpec::value("id-prefix-template"),
     FlagSpec::switch("ui"),
-    FlagSpec::refused_value("priority", "the dispatch endpoint takes no priority yet; the child has its parent's"),
-    FlagSpec::refused_switch("wait", "waiting for the dispatched allocations to finish is not built yet; poll `orch job status <dispatched job>`"),
+    FlagSpec::refused_value(
+        "priority",
+        "the dispatch endpoint takes no priority yet; the child has its parent's",
+    ),
+    FlagSpec::refused_switch(
+        "wait",
+        "waiting for the dispatched allocations to finish is not built yet; poll `orch job status <dispatched job>`",
+    ),
 ];
 
 /// Runs `orch job dispatch`.

@@ -24,7 +24,10 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("full"),
     FlagSpec::value("version"),
     FlagSpec::switch("verbose"),
-    FlagSpec::refused_value("diff-version", "the versions endpoint diffs each version against the previous one only"),
+    FlagSpec::refused_value(
+        "diff-version",
+        "the versions endpoint diffs each version against the previous one only",
+    ),
     FlagSpec::refused_value("diff-tag", "orch has no job version tags yet"),
 ];
 

@@ -16,8 +16,13 @@ const USAGE: &str = "Usage: orch job scale [options] <job> [<group>] <count>
 Options:
   -detach  Return right after the change, printing the evaluation ID";
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::switch("detach"), FlagSpec::switch("verbose"),
-    FlagSpec::refused_value("check-index", "the scale endpoint does not enforce a job modify index yet"),
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::switch("detach"),
+    FlagSpec::switch("verbose"),
+    FlagSpec::refused_value(
+        "check-index",
+        "the scale endpoint does not enforce a job modify index yet",
+    ),
 ];
 
 /// Runs `orch job scale`.

@@ -22,8 +22,14 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("yes"),
     FlagSpec::switch("verbose"),
     FlagSpec::switch("global"),
-    FlagSpec::refused_value("eval-priority", "the servers take no evaluation priority for a stop yet"),
-    FlagSpec::refused_switch("no-shutdown-delay", "the servers take no shutdown-delay override for a job stop yet; use `orch alloc stop -no-shutdown-delay`"),
+    FlagSpec::refused_value(
+        "eval-priority",
+        "the servers take no evaluation priority for a stop yet",
+    ),
+    FlagSpec::refused_switch(
+        "no-shutdown-delay",
+        "the servers take no shutdown-delay override for a job stop yet; use `orch alloc stop -no-shutdown-delay`",
+    ),
 ];
 
 /// Runs `orch job stop`.

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
+use crate::cli::flags::{COMMON, OUTPUT, VERBOSE, parse_verb};
 use crate::cli::table::{columns, kv, text, time_of};
 
 const USAGE: &str = "Usage: orch scaling policy info [options] <policy_id>
@@ -12,11 +12,12 @@ const USAGE: &str = "Usage: orch scaling policy info [options] <policy_id>
   The policy (ID or unique prefix) and what the leader's autoscaler last did with it.
 
 Options:
-  -json  Print the raw API JSON";
+  -json     Print the raw API JSON
+  -verbose  Display full information";
 
 /// Runs `orch scaling policy info`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, VERBOSE], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let id = p.one_arg("policy", USAGE)?;

@@ -11,9 +11,14 @@ const USAGE: &str = "Usage: orch scaling policy list [options]
 Options:
   -job=<id>    Only the policies of this job
   -type=<t>    Only policies whose type starts with this (horizontal)
-  -json        Print the raw API JSON";
+  -json        Print the raw API JSON
+  -verbose     Display full IDs";
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::value("job"), FlagSpec::value("type")];
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::value("job"),
+    FlagSpec::value("type"),
+    FlagSpec::switch("verbose"),
+];
 
 /// Runs `orch scaling policy list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

@@ -11,9 +11,16 @@ const USAGE: &str = "Usage: orch server members [options]
   Lists the servers known to the agent: name, address, status, leadership, version.
 
 Options:
-  -json  Print the raw API JSON";
+  -detailed  Accepted for compatibility (the same columns)
+  -verbose   Accepted for compatibility (the same columns)
+  -json      Print the raw API JSON
+  -ui        Open the servers page of the web UI";
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::switch("detailed"), FlagSpec::switch("verbose")];
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::switch("detailed"),
+    FlagSpec::switch("verbose"),
+    FlagSpec::switch("ui"),
+];
 
 /// Runs `orch server members`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
@@ -63,5 +70,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ]);
     }
     println!("{}", columns(&rows));
+    if p.has("ui") {
+        crate::cli::ui::open_path(&p, "/ui/servers")?;
+    }
     Ok(ExitCode::SUCCESS)
 }

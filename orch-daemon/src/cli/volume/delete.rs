@@ -12,15 +12,24 @@ const USAGE: &str = "Usage: orch volume delete [options] <vol id>
   allocations claim it.
 
 Options:
-  -secret <key=value>  A secret for the plugin (repeatable)";
+  -secret <key=value>  A secret for the plugin (repeatable)
+  -type <csi>          The kind of volume: csi (orch has no host volumes)";
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::value("secret")];
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::value("secret"),
+    FlagSpec::value("type"),
+    FlagSpec::refused_switch(
+        "force",
+        "it has CSI volumes only; -force deletes host volumes",
+    ),
+];
 
 /// Runs `orch volume delete`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
+    super::csi_only(&p)?;
     let id = p.one_arg("id", USAGE)?;
     for s in p.all("secret") {
         if !s.contains('=') {

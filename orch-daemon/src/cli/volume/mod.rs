@@ -35,3 +35,21 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     ];
     super::dispatch("volume", args, verbs, USAGE)
 }
+
+/// Flags of `volume create` and `register`: `-policy-override` (no Sentinel in orch:
+/// no effect, as in Nomad's community edition) and `-id` (updating a dynamic host
+/// volume, which orch does not have).
+const SPEC_FLAGS: &[super::flags::FlagSpec] = &[
+    super::flags::FlagSpec::switch("policy-override"),
+    super::flags::FlagSpec::refused_value("id", "it has CSI volumes only, no dynamic host volumes"),
+];
+
+/// `-type`: `csi` (the default) is the only kind of volume orch has.
+fn csi_only(p: &super::flags::Parsed) -> Result<(), String> {
+    match p.last("type") {
+        None | Some("csi") => Ok(()),
+        Some(other) => Err(format!(
+            "-type {other:?} is not supported by orch: it has CSI volumes only (-type csi), no host volumes"
+        )),
+    }
+}

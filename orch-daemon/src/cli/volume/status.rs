@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, OUTPUT, Parsed, parse_verb};
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, Parsed, parse_verb};
 use crate::cli::table::{columns, kv, short, text};
 
 const USAGE: &str = "Usage: orch volume status [options] [id]
@@ -13,13 +13,31 @@ const USAGE: &str = "Usage: orch volume status [options] [id]
   Without an ID, list the CSI volumes; with one, show it and its allocations.
 
 Options:
-  -json  Print the raw API JSON";
+  -type <csi>  The kind of volume: csi (orch has no host volumes)
+  -short       With an ID: leave out the allocations
+  -verbose     Full IDs
+  -json        Print the raw API JSON";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::value("type"),
+    FlagSpec::switch("short"),
+    FlagSpec::switch("verbose"),
+    FlagSpec::refused_value(
+        "node",
+        "it lists CSI volumes only; -node filters host volumes",
+    ),
+    FlagSpec::refused_value(
+        "node-pool",
+        "it lists CSI volumes only; -node-pool filters host volumes",
+    ),
+];
 
 /// Runs `orch volume status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
+    super::csi_only(&p)?;
     let client = ApiClient::from_flags(&p)?;
     match p.positional.as_slice() {
         [] => list(&client, &p),
@@ -112,6 +130,9 @@ fn one(client: &ApiClient, id: &str, p: &Parsed) -> Result<ExitCode, String> {
     }
     if topo.len() > 1 {
         println!("\nTopologies\n{}", columns(&topo));
+    }
+    if p.has("short") {
+        return Ok(ExitCode::SUCCESS);
     }
     let mut rows = vec![
         [
