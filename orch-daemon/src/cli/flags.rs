@@ -113,6 +113,13 @@ pub fn print_usage(usage: &str) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A noun given without its verb (`orch job`): its usage on standard error and exit
+/// code 1, Nomad's `RunResultHelp`.
+pub fn usage_exit(usage: &str) -> Result<ExitCode, String> {
+    eprintln!("{}", usage.trim_end());
+    Ok(ExitCode::from(1))
+}
+
 /// Parses a verb's arguments against its flag groups (e.g. `&[COMMON, FLAGS]`). Help
 /// among the leading flags prints `usage` (with Nomad's `General Options` when the verb
 /// takes [`COMMON`]) and returns `None`; a parse error carries `usage` after the

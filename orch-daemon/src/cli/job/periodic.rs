@@ -32,7 +32,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some((sub, _)) => Err(format!(
             "unknown command `orch job periodic {sub}`\n\n{USAGE}"
         )),
-        None => Err(format!("missing subcommand\n\n{USAGE}")),
+        None => crate::cli::flags::usage_exit(USAGE),
     }
 }
 

@@ -25,7 +25,7 @@ const FLAGS: &[FlagSpec] = &[FlagSpec::value("plugin"), FlagSpec::value("secret"
 /// Runs `orch volume snapshot <verb>`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some((verb, rest)) = args.split_first() else {
-        return crate::cli::flags::print_usage(USAGE);
+        return crate::cli::flags::usage_exit(USAGE);
     };
     let Some(p) = parse_verb(rest, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
