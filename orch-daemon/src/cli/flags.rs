@@ -83,6 +83,9 @@ pub const COMMON: &[FlagSpec] = &[
 /// without them refuses both, never ignores them); printed by `output::print`.
 pub const OUTPUT: &[FlagSpec] = &[FlagSpec::switch("json"), FlagSpec::value("t")];
 
+/// `-json` of the verbs that read a specification file: parse it as JSON.
+pub const JSON_INPUT: &[FlagSpec] = &[FlagSpec::switch("json")];
+
 /// `-verbose` alone (full IDs), for verbs with no other flags.
 pub const VERBOSE: &[FlagSpec] = &[FlagSpec::switch("verbose")];
 

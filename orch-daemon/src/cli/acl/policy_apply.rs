@@ -16,7 +16,12 @@ const USAGE: &str = "Usage: orch acl policy apply [options] <name> <path>
 Options:
   -description <text>  The policy's description";
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::value("description")];
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::value("description"),
+    FlagSpec::refused_value("job", "policies cannot be attached to workloads yet"),
+    FlagSpec::refused_value("group", "policies cannot be attached to workloads yet"),
+    FlagSpec::refused_value("task", "policies cannot be attached to workloads yet"),
+];
 
 /// Runs `orch acl policy apply`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

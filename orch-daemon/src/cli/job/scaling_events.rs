@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
+use crate::cli::flags::{COMMON, OUTPUT, VERBOSE, parse_verb};
 use crate::cli::table::{columns, short, text, time_of};
 
 const USAGE: &str = "Usage: orch job scaling-events [options] <args>
@@ -17,7 +17,7 @@ Options:
 
 /// Runs `orch job scaling-events <job>`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, VERBOSE], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let job = p.one_arg("job", USAGE)?;
