@@ -17,8 +17,10 @@ const USAGE: &str = "Usage: orch acl bootstrap [options] [<path>]
   <path> is a file holding the secret to use (a UUID is best; `-` reads stdin);
   without it the server makes one up.
 
-Options:
-  -json  Print the token as JSON";
+Bootstrap Options:
+
+  -json
+    Print the token as JSON";
 
 /// Runs `orch acl bootstrap`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

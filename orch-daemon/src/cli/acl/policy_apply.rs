@@ -13,8 +13,10 @@ const USAGE: &str = "Usage: orch acl policy apply [options] <name> <path>
   Creates the policy <name>, or replaces it, with the rules (HCL or JSON, Nomad's
   policy language) in the file at <path> (`-` reads stdin). Needs a management token.
 
-Options:
-  -description <text>  The policy's description";
+Apply Options:
+
+  -description <text>
+    The policy's description";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("description"),

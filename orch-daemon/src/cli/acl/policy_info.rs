@@ -12,8 +12,10 @@ const USAGE: &str = "Usage: orch acl policy info [options] <name>
   Displays the policy <name> and its rules. Needs a management token or one that
   holds the policy.
 
-Options:
-  -json  Print the raw API JSON";
+Info Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch acl policy info`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

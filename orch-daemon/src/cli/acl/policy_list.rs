@@ -11,8 +11,10 @@ const USAGE: &str = "Usage: orch acl policy list
   Lists the ACL policies: every one for a management token, else those the token
   holds.
 
-Options:
-  -json  Print the raw API JSON";
+List Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch acl policy list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

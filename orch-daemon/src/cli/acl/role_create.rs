@@ -12,11 +12,19 @@ const USAGE: &str = "Usage: orch acl role create [options]
 
   Creates a role granting the given policies. Needs a management token.
 
-Options:
-  -name <name>          The role's name (required, unique)
-  -description <text>   A description
-  -policy <name>        A policy the role grants (required; repeatable)
-  -json                 Print the role as JSON";
+Create Options:
+
+  -name <name>
+    The role's name (required, unique)
+
+  -description <text>
+    A description
+
+  -policy <name>
+    A policy the role grants (required; repeatable)
+
+  -json
+    Print the role as JSON";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("name"),

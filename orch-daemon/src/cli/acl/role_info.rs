@@ -10,9 +10,13 @@ const USAGE: &str = "Usage: orch acl role info [options] <acl_role_id>
 
   Displays a role. Needs a management token or one that links to the role.
 
-Options:
-  -by-name  The argument is the role's name, not its ID
-  -json     Print the raw API JSON";
+Info Options:
+
+  -by-name
+    The argument is the role's name, not its ID
+
+  -json
+    Print the raw API JSON";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::switch("by-name")];
 

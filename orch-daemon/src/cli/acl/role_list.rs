@@ -12,8 +12,10 @@ const USAGE: &str = "Usage: orch acl role list [options]
   Lists the ACL roles: every one for a management token, else those the token links
   to.
 
-Options:
-  -json  Print the raw API JSON";
+List Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch acl role list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

@@ -15,13 +15,23 @@ const USAGE: &str = "Usage: orch acl role update [options] <acl_role_id>
   (-policy replaces its whole list); the rest is kept, unless -no-merge. Needs a
   management token.
 
-Options:
-  -name <name>          A new name
-  -description <text>   A new description
-  -policy <name>        The policies it grants (repeatable)
-  -no-merge             Replace the whole role with what is given (-name and -policy
-                        are then required)
-  -json                 Print the role as JSON";
+Update Options:
+
+  -name <name>
+    A new name
+
+  -description <text>
+    A new description
+
+  -policy <name>
+    The policies it grants (repeatable)
+
+  -no-merge
+    Replace the whole role with what is given (-name and -policy
+    are then required)
+
+  -json
+    Print the role as JSON";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("name"),

@@ -13,15 +13,31 @@ const USAGE: &str = "Usage: orch acl token create [options]
   Creates a token and prints it with its Secret ID: keep it, orch stores only its
   hash and never shows it again. Needs a management token.
 
-Options:
-  -name <name>        A name for people
-  -type <type>        client (the default) or management
-  -policy <name>      A policy the token holds (repeatable; client tokens only)
-  -role-id <id>       A role the token links to, by ID (repeatable)
-  -role-name <name>   A role the token links to, by name (repeatable)
-  -global             Replicate the token to every region
-  -ttl <duration>     Expire the token after this long (5m, 1h); never without it
-  -json               Print the token as JSON";
+Create Options:
+
+  -name <name>
+    A name for people
+
+  -type <type>
+    client (the default) or management
+
+  -policy <name>
+    A policy the token holds (repeatable; client tokens only)
+
+  -role-id <id>
+    A role the token links to, by ID (repeatable)
+
+  -role-name <name>
+    A role the token links to, by name (repeatable)
+
+  -global
+    Replicate the token to every region
+
+  -ttl <duration>
+    Expire the token after this long (5m, 1h); never without it
+
+  -json
+    Print the token as JSON";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("name"),

@@ -11,8 +11,10 @@ const USAGE: &str = "Usage: orch acl token info <token_accessor_id>
   Displays the token with this accessor ID. Needs a management token, or the token
   itself. orch keeps only a hash of each secret, so the Secret ID is not shown.
 
-Options:
-  -json  Print the raw API JSON";
+Info Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch acl token info`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

@@ -12,8 +12,10 @@ const USAGE: &str = "Usage: orch acl token list
 
   Lists the ACL tokens (accessor IDs, never secrets). Needs a management token.
 
-Options:
-  -json  Print the raw API JSON";
+List Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch acl token list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

@@ -11,8 +11,10 @@ const USAGE: &str = "Usage: orch acl token self
   Displays the token given by -token, ORCH_TOKEN or NOMAD_TOKEN (the anonymous
   token without one).
 
-Options:
-  -json  Print the raw API JSON";
+Self Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch acl token self`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

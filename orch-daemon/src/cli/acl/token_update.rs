@@ -16,13 +16,25 @@ const USAGE: &str = "Usage: orch acl token update <token_accessor_id>
   the token (-policy, -role-id and -role-name together replace its lists); the rest
   is kept. Needs a management token.
 
-Options:
-  -name <name>        A new name
-  -type <type>        client or management
-  -policy <name>      The policies it holds (repeatable; client tokens only)
-  -role-id <id>       The roles it links to, by ID (repeatable)
-  -role-name <name>   The roles it links to, by name (repeatable)
-  -json               Print the token as JSON";
+Update Options:
+
+  -name <name>
+    A new name
+
+  -type <type>
+    client or management
+
+  -policy <name>
+    The policies it holds (repeatable; client tokens only)
+
+  -role-id <id>
+    The roles it links to, by ID (repeatable)
+
+  -role-name <name>
+    The roles it links to, by name (repeatable)
+
+  -json
+    Print the token as JSON";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("name"),

@@ -14,8 +14,10 @@ const USAGE: &str = "Usage: orch deployment fail [options] <deployment id>
 
   Marks a deployment failed; groups with auto_revert roll back to the last stable version.
 
-Options:
-  -detach  Return right after failing, printing the evaluation ID";
+Fail Options:
+
+  -detach
+    Return right after failing, printing the evaluation ID";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::switch("detach"), FlagSpec::switch("verbose")];
 

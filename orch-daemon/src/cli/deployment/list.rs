@@ -12,10 +12,16 @@ const USAGE: &str = "Usage: orch deployment list [options]
 
   List is used to list the set of deployments tracked by orch.
 
-Options:
-  -filter   Only deployments matching this filter expression
-  -json     Print the raw API JSON
-  -verbose  Full IDs";
+List Options:
+
+  -filter
+    Only deployments matching this filter expression
+
+  -json
+    Print the raw API JSON
+
+  -verbose
+    Full IDs";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose"), FlagSpec::value("filter")];
 

@@ -13,9 +13,13 @@ const USAGE: &str = "Usage: orch deployment promote [options] <deployment id>
 
   Promotes the canaries of all task groups, or of those named with -group.
 
-Options:
-  -group <g>  Promote this group (repeatable)
-  -detach     Return right after promoting, printing the evaluation ID";
+Promote Options:
+
+  -group <g>
+    Promote this group (repeatable)
+
+  -detach
+    Return right after promoting, printing the evaluation ID";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("group"),

@@ -6,8 +6,10 @@ const USAGE: &str = "Usage: orch deployment resume [options] <deployment id>
 
   Resumes a paused deployment.
 
-Options:
-  -detach  Return right after resuming, printing the evaluation ID";
+Resume Options:
+
+  -detach
+    Return right after resuming, printing the evaluation ID";
 
 /// Runs `orch deployment resume`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

@@ -14,12 +14,22 @@ const USAGE: &str = "Usage: orch deployment status [options] <deployment id>
 
   The status of a deployment (ID or unique prefix).
 
-Options:
-  -json     Print the raw API JSON
-  -monitor  Follow the deployment until it finishes
-  -wait     Poll interval of -monitor (accepted; orch follows with blocking queries)
-  -ui       Open the deployment's job page of the web UI
-  -verbose  Full IDs";
+Status Options:
+
+  -json
+    Print the raw API JSON
+
+  -monitor
+    Follow the deployment until it finishes
+
+  -wait
+    Poll interval of -monitor (accepted; orch follows with blocking queries)
+
+  -ui
+    Open the deployment's job page of the web UI
+
+  -verbose
+    Full IDs";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("verbose"),

@@ -8,15 +8,31 @@ use crate::cli::table::{columns, short, text};
 
 const USAGE: &str = "Usage: orch eval list [options]
 
-Options:
-  -job=<id>        Only evaluations of this job
-  -status=<s>      Only evaluations with this status (pending, blocked, complete, ...)
-  -filter=<expr>   Only evaluations matching this filter expression
-  -per-page=<n>    How many results to show per page
-  -page-token=<t>  Where to start pagination
-  -verbose         Show full IDs
-  -json            Print the raw API JSON
-  -ui              Not supported: orch's web UI has no evaluations page";
+List Options:
+
+  -job=<id>
+    Only evaluations of this job
+
+  -status=<s>
+    Only evaluations with this status (pending, blocked, complete, ...)
+
+  -filter=<expr>
+    Only evaluations matching this filter expression
+
+  -per-page=<n>
+    How many results to show per page
+
+  -page-token=<t>
+    Where to start pagination
+
+  -verbose
+    Show full IDs
+
+  -json
+    Print the raw API JSON
+
+  -ui
+    Not supported: orch's web UI has no evaluations page";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("job"),

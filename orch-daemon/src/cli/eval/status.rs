@@ -11,8 +11,10 @@ const USAGE: &str = "Usage: orch eval status [options] <evaluation>
 
   Details of an evaluation (ID or unique prefix) and why placements failed.
 
-Options:
-  -json  Print the raw API JSON";
+Status Options:
+
+  -json
+    Print the raw API JSON";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("verbose"),

@@ -19,16 +19,32 @@ const USAGE: &str = "Usage: orch job dispatch [options] <parameterized job> [inp
   standard input) becomes the payload, written to the file named by each task's
   dispatch_payload block. Then monitors the evaluation of the dispatched job.
 
-Options:
-  -meta <key>=<value>        Metadata for the dispatched job (repeatable)
-  -idempotency-token <t>     A second dispatch with the same token returns the first
-                             dispatched job while it is not dead
-  -detach                    Return right after dispatching, printing the IDs
-  -verbose                   Print full IDs
-  -id-prefix-template <t>    Prefix template for the dispatched job's ID
-  -ui                        Open the dispatched job's page of the web UI
-  -priority <p>              Not supported by orch yet (the parent's priority)
-  -wait                      Not supported by orch yet";
+Dispatch Options:
+
+  -meta <key>=<value>
+    Metadata for the dispatched job (repeatable)
+
+  -idempotency-token <t>
+    A second dispatch with the same token returns the first
+    dispatched job while it is not dead
+
+  -detach
+    Return right after dispatching, printing the IDs
+
+  -verbose
+    Print full IDs
+
+  -id-prefix-template <t>
+    Prefix template for the dispatched job's ID
+
+  -ui
+    Open the dispatched job's page of the web UI
+
+  -priority <p>
+    Not supported by orch yet (the parent's priority)
+
+  -wait
+    Not supported by orch yet";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("meta"),

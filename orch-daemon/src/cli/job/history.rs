@@ -12,12 +12,22 @@ const USAGE: &str = "Usage: orch job history [options] <job>
 
   Lists the tracked versions of a job, newest first.
 
-Options:
-  -p                 Show each version's differences from its predecessor
-  -full              Print each version's full job (JSON)
-  -version=<n>       Only this version
-  -verbose           With -p, also list unchanged job, group and task fields
-  -json              Print the raw API JSON";
+History Options:
+
+  -p
+    Show each version's differences from its predecessor
+
+  -full
+    Print each version's full job (JSON)
+
+  -version=<n>
+    Only this version
+
+  -verbose
+    With -p, also list unchanged job, group and task fields
+
+  -json
+    Print the raw API JSON";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("p"),

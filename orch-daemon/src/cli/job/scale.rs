@@ -13,8 +13,10 @@ const USAGE: &str = "Usage: orch job scale [options] <job> [<group>] <count>
 
   Sets the count of a task group (the group may be left out when the job has one).
 
-Options:
-  -detach  Return right after the change, printing the evaluation ID";
+Scale Options:
+
+  -detach
+    Return right after the change, printing the evaluation ID";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("detach"),

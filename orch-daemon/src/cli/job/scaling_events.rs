@@ -12,8 +12,10 @@ const USAGE: &str = "Usage: orch job scaling-events [options] <args>
   The scaling events of each task group of a job, newest first: manual `job scale`
   actions and the autoscaler's, with their messages and errors.
 
-Options:
-  -json  Print the raw API JSON";
+Scaling Events Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch job scaling-events <job>`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

@@ -11,10 +11,16 @@ const USAGE: &str = "Usage: orch job stop [options] <job>
 
   Stops a job (and with -purge removes it), then monitors the deregistration evaluation.
 
-Options:
-  -purge   Remove the job from the state entirely
-  -detach  Return right after the stop, printing the evaluation ID
-  -yes     Accepted for compatibility (orch does not prompt)";
+Stop Options:
+
+  -purge
+    Remove the job from the state entirely
+
+  -detach
+    Return right after the stop, printing the evaluation ID
+
+  -yes
+    Accepted for compatibility (orch does not prompt)";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("purge"),

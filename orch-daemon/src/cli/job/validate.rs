@@ -10,9 +10,13 @@ const USAGE: &str = "Usage: orch job validate [options] <path>
   Parses and checks the jobspec (HCL or JSON, - for standard input) and reports every
   problem. Needs no agent.
 
-Options:
-  -var 'k=v'     Set an HCL variable (repeatable)
-  -var-file=<f>  Read HCL variables from a file (repeatable)";
+Validate Options:
+
+  -var 'k=v'
+    Set an HCL variable (repeatable)
+
+  -var-file=<f>
+    Read HCL variables from a file (repeatable)";
 
 /// Runs `orch job validate`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

@@ -16,10 +16,16 @@ const USAGE: &str = "Usage: orch namespace apply [options] <namespace | file>
   Create or update a namespace. With a file (HCL or JSON specification), every setting
   comes from it; with a name, the flags change only what they name.
 
-Options:
-  -description <text>  The namespace's description
-  -quota <name>        Attach a quota specification (\"\" detaches it)
-  -json                Parse the input file as JSON (also a file ending in .json)";
+Apply Options:
+
+  -description <text>
+    The namespace's description
+
+  -quota <name>
+    Attach a quota specification (\"\" detaches it)
+
+  -json
+    Parse the input file as JSON (also a file ending in .json)";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::value("description"), FlagSpec::value("quota")];
 

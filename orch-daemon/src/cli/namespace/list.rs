@@ -10,8 +10,10 @@ const USAGE: &str = "Usage: orch namespace list [options]
 
   List the namespaces of the cluster.
 
-Options:
-  -json  Print the raw API JSON";
+List Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch namespace list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

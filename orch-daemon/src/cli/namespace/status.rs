@@ -13,8 +13,10 @@ const USAGE: &str = "Usage: orch namespace status [options] <namespace>
 
   Display a namespace's settings and, when it has a quota, the quota's usage.
 
-Options:
-  -json  Print the raw API JSON";
+Status Options:
+
+  -json
+    Print the raw API JSON";
 
 const INSPECT_USAGE: &str = "Usage: orch namespace inspect [options] <namespace>
 

@@ -16,20 +16,44 @@ const USAGE: &str = "Usage: orch node drain [options] <node>
   allocations migrate elsewhere, each group at its migrate block's pace, until the
   deadline. Without -detach, follows the drain until it is complete.
 
-Options:
-  -enable             Start draining
-  -disable            Stop draining
-  -monitor            Follow a drain already in progress
-  -deadline=<dur>     Force-stop remaining allocations after this long (e.g. 1h, 30m; default 1h)
-  -force              Stop every allocation at once (deadline -1s)
-  -no-deadline        Never force-stop allocations
-  -ignore-system      Leave system jobs' allocations running
-  -keep-ineligible    With -disable: leave the node ineligible
-  -detach             Return once the drain is set instead of following it
-  -self               Drain the node of the agent the command talks to
-  -m <message>        A message stored with the drain (its metadata's \"message\")
+Drain Options:
+
+  -enable
+    Start draining
+
+  -disable
+    Stop draining
+
+  -monitor
+    Follow a drain already in progress
+
+  -deadline=<dur>
+    Force-stop remaining allocations after this long (e.g. 1h, 30m; default 1h)
+
+  -force
+    Stop every allocation at once (deadline -1s)
+
+  -no-deadline
+    Never force-stop allocations
+
+  -ignore-system
+    Leave system jobs' allocations running
+
+  -keep-ineligible
+    With -disable: leave the node ineligible
+
+  -detach
+    Return once the drain is set instead of following it
+
+  -self
+    Drain the node of the agent the command talks to
+
+  -m <message>
+    A message stored with the drain (its metadata's \"message\")
   -meta <key>=<value> Metadata stored with the drain (repeatable)
-  -yes                Accepted for compatibility (orch does not prompt)";
+
+  -yes
+    Accepted for compatibility (orch does not prompt)";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("enable"),

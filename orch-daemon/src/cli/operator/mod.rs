@@ -38,8 +38,10 @@ const USAGE: &str = "Usage: orch operator autopilot <get-config|set-config|healt
   snapshot restore      Replaces the servers' whole state with a saved file.
   snapshot inspect      Shows what a saved snapshot file holds.
 
-Options:
-  -json  Print the raw API JSON (list-peers)";
+Autopilot Options:
+
+  -json
+    Print the raw API JSON (list-peers)";
 
 /// Dispatches `orch operator raft|snapshot <verb>`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

@@ -10,9 +10,13 @@ const USAGE: &str = "Usage: orch plugin status [options] [id]
 
   Without an ID, list the CSI plugins; with one, show its health and allocations.
 
-Options:
-  -type <csi>  Plugin type (only csi)
-  -json        Print the raw API JSON";
+Status Options:
+
+  -type <csi>
+    Plugin type (only csi)
+
+  -json
+    Print the raw API JSON";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::value("type")];
 

@@ -10,8 +10,10 @@ const USAGE: &str = "Usage: orch quota list [options]
 
   List the quota specifications of the cluster.
 
-Options:
-  -json  Print the raw API JSON";
+List Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch quota list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

@@ -13,8 +13,10 @@ const USAGE: &str = "Usage: orch quota status [options] <quota>
 
   Display a quota's limits and what its namespaces use.
 
-Options:
-  -json  Print the raw API JSON";
+Status Options:
+
+  -json
+    Print the raw API JSON";
 
 const INSPECT_USAGE: &str = "Usage: orch quota inspect [options] <quota>
 

@@ -11,9 +11,13 @@ const USAGE: &str = "Usage: orch scaling policy info [options] <policy_id>
 
   The policy (ID or unique prefix) and what the leader's autoscaler last did with it.
 
-Options:
-  -json     Print the raw API JSON
-  -verbose  Display full information";
+Info Options:
+
+  -json
+    Print the raw API JSON
+
+  -verbose
+    Display full information";
 
 /// Runs `orch scaling policy info`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

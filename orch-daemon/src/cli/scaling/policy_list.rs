@@ -8,11 +8,19 @@ use crate::cli::table::{columns, short, text};
 
 const USAGE: &str = "Usage: orch scaling policy list [options]
 
-Options:
-  -job=<id>    Only the policies of this job
-  -type=<t>    Only policies whose type starts with this (horizontal)
-  -json        Print the raw API JSON
-  -verbose     Display full IDs";
+List Options:
+
+  -job=<id>
+    Only the policies of this job
+
+  -type=<t>
+    Only policies whose type starts with this (horizontal)
+
+  -json
+    Print the raw API JSON
+
+  -verbose
+    Display full IDs";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("job"),

@@ -10,11 +10,19 @@ const USAGE: &str = "Usage: orch server members [options]
 
   Lists the servers known to the agent: name, address, status, leadership, version.
 
-Options:
-  -detailed  Accepted for compatibility (the same columns)
-  -verbose   Accepted for compatibility (the same columns)
-  -json      Print the raw API JSON
-  -ui        Open the servers page of the web UI";
+Members Options:
+
+  -detailed
+    Accepted for compatibility (the same columns)
+
+  -verbose
+    Accepted for compatibility (the same columns)
+
+  -json
+    Print the raw API JSON
+
+  -ui
+    Open the servers page of the web UI";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("detailed"),

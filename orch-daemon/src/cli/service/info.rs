@@ -11,9 +11,13 @@ const USAGE: &str = "Usage: orch service info [options] <service_name>
 
   Every registered instance of a service: job, address, tags, node and allocation.
 
-Options:
-  -verbose  Full IDs
-  -json     Print the raw API JSON";
+Info Options:
+
+  -verbose
+    Full IDs
+
+  -json
+    Print the raw API JSON";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose")];
 

@@ -11,8 +11,10 @@ const USAGE: &str = "Usage: orch service list [options]
 
   Service names and their tags, per namespace.
 
-Options:
-  -json  Print the raw API JSON";
+List Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch service list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

@@ -13,11 +13,19 @@ const USAGE: &str = "Usage: orch volume create [options] <input>
   Create a CSI volume from a specification file (HCL or JSON; - reads standard input)
   through its plugin's controller, and register it.
 
-Options:
-  -detach           Accepted: the create answers once the volume exists
-  -verbose          Accepted: full IDs
-  -policy-override  Accepted: orch has no Sentinel policies
-  -id               Not supported: orch has no dynamic host volumes";
+Create Options:
+
+  -detach
+    Accepted: the create answers once the volume exists
+
+  -verbose
+    Accepted: full IDs
+
+  -policy-override
+    Accepted: orch has no Sentinel policies
+
+  -id
+    Not supported: orch has no dynamic host volumes";
 
 /// `-detach` and `-verbose`: a CSI create answers once the plugin has created the
 /// volume, so there is nothing to monitor.

@@ -11,9 +11,13 @@ const USAGE: &str = "Usage: orch volume delete [options] <vol id>
   Delete a CSI volume through its plugin's controller and deregister it. Refused while
   allocations claim it.
 
-Options:
-  -secret <key=value>  A secret for the plugin (repeatable)
-  -type <csi>          The kind of volume: csi (orch has no host volumes)";
+Delete Options:
+
+  -secret <key=value>
+    A secret for the plugin (repeatable)
+
+  -type <csi>
+    The kind of volume: csi (orch has no host volumes)";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("secret"),

@@ -13,9 +13,13 @@ const USAGE: &str = "Usage: orch volume register [options] <input>
   Register a CSI volume from a specification file (HCL or JSON; - reads standard
   input). The volume must exist in the storage system; its external_id names it.
 
-Options:
-  -policy-override  Accepted: orch has no Sentinel policies
-  -id               Not supported: orch has no dynamic host volumes";
+Register Options:
+
+  -policy-override
+    Accepted: orch has no Sentinel policies
+
+  -id
+    Not supported: orch has no dynamic host volumes";
 
 const FLAGS: &[FlagSpec] = &[];
 

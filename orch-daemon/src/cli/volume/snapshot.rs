@@ -15,10 +15,16 @@ const USAGE: &str = "Usage: orch volume snapshot <create|list|delete> [options] 
   list -plugin <id>          List a plugin's snapshots
   delete <plugin> <snapshot> Delete a snapshot
 
-Options:
-  -plugin <id>         The plugin (list)
-  -secret <key=value>  A secret for the plugin (repeatable)
-  -json                Print the raw API JSON";
+Snapshot Options:
+
+  -plugin <id>
+    The plugin (list)
+
+  -secret <key=value>
+    A secret for the plugin (repeatable)
+
+  -json
+    Print the raw API JSON";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::value("plugin"), FlagSpec::value("secret")];
 

@@ -12,11 +12,19 @@ const USAGE: &str = "Usage: orch volume status [options] [id]
 
   Without an ID, list the CSI volumes; with one, show it and its allocations.
 
-Options:
-  -type <csi>  The kind of volume: csi (orch has no host volumes)
-  -short       With an ID: leave out the allocations
-  -verbose     Full IDs
-  -json        Print the raw API JSON";
+Status Options:
+
+  -type <csi>
+    The kind of volume: csi (orch has no host volumes)
+
+  -short
+    With an ID: leave out the allocations
+
+  -verbose
+    Full IDs
+
+  -json
+    Print the raw API JSON";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("type"),
