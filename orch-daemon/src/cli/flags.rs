@@ -235,7 +235,11 @@ pub fn help_text(usage: &str, general: bool) -> String {
         !line.starts_with(' ') && line.ends_with("Options:")
     });
     match split {
-        Some(i) => format!("{}\n{GENERAL_OPTIONS}\n\n{}", &usage[..i], &usage[i..]),
+        Some(i) => format!(
+            "{}\n\n{GENERAL_OPTIONS}\n\n{}",
+            usage[..i].trim_end(),
+            &usage[i..]
+        ),
         None => format!("{usage}\n\n{GENERAL_OPTIONS}"),
     }
 }

@@ -70,3 +70,43 @@ pub fn confirm(question: &str) -> Result<bool, String> {
         .map_err(|e| format!("reading the answer: {e}"))?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_is_indented_by_four_spaces() {
+        let v = json!({"ID": "a", "List": [1]});
+        assert_eq!(
+            format(true, None, &v).unwrap(),
+            "{\n    \"ID\": \"a\",\n    \"List\": [\n        1\n    ]\n}"
+        );
+    }
+
+    #[test]
+    fn templates_run_over_the_json_form() {
+        let v = json!([{"ID": "web", "Count": 3, "Meta": {"a": "1"}, "Ratio": 0.5},
+                       {"ID": "db", "Count": 1, "Meta": {}, "Ratio": 2.0}]);
+        let t = "{{range .}}{{.ID}}={{.Count}} {{end}}";
+        assert_eq!(format(false, Some(t), &v).unwrap(), "web=3 db=1 ");
+        let t = "{{range $i, $j := .}}{{if eq $j.ID \"web\"}}{{$j.Meta.a}} {{$j.Ratio}}{{end}}{{end}}";
+        assert_eq!(format(false, Some(t), &v).unwrap(), "1 0.5");
+        assert_eq!(format(false, Some("{{len .}}"), &v).unwrap(), "2");
+    }
+
+    #[test]
+    fn json_and_template_together_or_an_empty_template_are_errors() {
+        let v = json!({});
+        assert_eq!(
+            format(true, Some("{{.}}"), &v).unwrap_err(),
+            "Both json and template formatting are not allowed"
+        );
+        assert!(format(false, Some(""), &v).unwrap_err().contains("text/template"));
+        let e = format(false, Some("{{.Missing.Field}}"), &json!({"A": 1})).unwrap_err();
+        assert!(e.starts_with("Error formatting the data: template:"), "{e}");
+        let e = format(false, Some("{{ if }}"), &v).unwrap_err();
+        assert!(e.contains("template"), "{e}");
+    }
+}
