@@ -94,6 +94,8 @@ mod tests {
         let t = "{{range $i, $j := .}}{{if eq $j.ID \"web\"}}{{$j.Meta.a}} {{$j.Ratio}}{{end}}{{end}}";
         assert_eq!(format(false, Some(t), &v).unwrap(), "1 0.5");
         assert_eq!(format(false, Some("{{len .}}"), &v).unwrap(), "2");
+        let t = "{{(index . 0).ID}} {{index (index . 0).Meta \"a\"}}{{println}}";
+        assert_eq!(format(false, Some(t), &v).unwrap(), "web 1\n");
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! Functions: `env "KEY"` (the task's environment plus `node.*`, `attr.*`, `meta.*`, as
 //! in Nomad), `nomadService "name"` (entries with `.ID .Name .Address .Port .Tags
 //! .Namespace .Datacenter .AllocID .NodeID .JobID`), `eq ne lt le gt ge and or not`,
-//! `len`, `print`, `printf` (`%s %d %v %q %x %%`), `toUpper toLower toTitle trimSpace`,
+//! `len`, `index`, `print`, `println`, `printf` (`%s %d %v %q %x %%`), `toUpper toLower toTitle trimSpace`,
 //! `trim "cut" s`, `replaceAll "old" "new" s`, `split "sep" s`, `join "sep" list`,
 //! `contains "needle" s`, `parseInt s`, `parseBool s`, `default "fallback" v`.
 //!
@@ -128,8 +128,10 @@ const FUNCTIONS: &[&str] = &[
     "or",
     "not",
     "len",
+    "index",
     "print",
     "printf",
+    "println",
     "toUpper",
     "toLower",
     "toTitle",
