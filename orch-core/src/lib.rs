@@ -21,6 +21,7 @@
 //! - [`periodic`]: cron schedules and the children of periodic jobs.
 //! - [`dispatch`]: dispatch requests and the children of parameterized jobs.
 //! - [`autoscale`]: scaling policies and the autoscaler's decisions.
+//! - [`strconv`]: Go's rules for the booleans Nomad's flags and queries take.
 //! - [`lifecycle`]: which tasks of an allocation run when, restarts, the task environment.
 
 pub mod acl;
@@ -37,4 +38,5 @@ pub mod periodic;
 pub mod scheduler;
 pub mod sim;
 pub mod state;
+pub mod strconv;
 pub mod validate;

@@ -74,7 +74,11 @@ fn plan_run_and_status_exit_codes_and_output_formats_are_nomads() {
     // job plan: 1 when allocations would be created, 255 on any error.
     let plan = cli_code(&agent, &["job", "plan", &spec], 1);
     assert!(plan.stdout.contains("+ Job: \"parity\""), "{}", plan.stdout);
-    assert!(plan.stdout.contains("orch job run -check-index 0"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("orch job run -check-index 0"),
+        "{}",
+        plan.stdout
+    );
     let json = cli_code(&agent, &["job", "plan", "-json-output", &spec], 1);
     let reply: Value = serde_json::from_str(&json.stdout).expect("plan -json-output is JSON");
     assert_eq!(reply["Diff"]["Type"], "Added", "{reply}");
@@ -82,16 +86,27 @@ fn plan_run_and_status_exit_codes_and_output_formats_are_nomads() {
     assert_eq!(t.stdout.trim(), "Added");
     cli_code(&agent, &["job", "plan", "no-such-file.hcl"], 255);
     cli_code(&agent, &["job", "plan", "-bogus", &spec], 255);
-    cli_code(&agent, &["job", "plan", "-json-output", "-t", "x", &spec], 255);
+    cli_code(
+        &agent,
+        &["job", "plan", "-json-output", "-t", "x", &spec],
+        255,
+    );
     let quiet = cli_code(&agent, &["job", "plan", "-diff=false", &spec], 1);
-    assert!(!quiet.stdout.contains("Job: \"parity\""), "{}", quiet.stdout);
+    assert!(
+        !quiet.stdout.contains("Job: \"parity\""),
+        "{}",
+        quiet.stdout
+    );
     // -json reads the jobspec as JSON, as in Nomad.
     let e = cli_code(&agent, &["job", "plan", "-json", &spec], 255);
     assert!(e.stderr.contains("-json"), "{}", e.stderr);
 
     // job run -detach: 0 and the evaluation ID.
     let run = cli_code(&agent, &["job", "run", "-detach", &spec], 0);
-    assert!(run.stdout.starts_with("Job registration successful\nEvaluation ID: "));
+    assert!(
+        run.stdout
+            .starts_with("Job registration successful\nEvaluation ID: ")
+    );
     let eval_id = run.stdout.lines().nth(1).unwrap()["Evaluation ID: ".len()..].to_string();
     assert_eq!(eval_id.len(), 36, "a full evaluation ID: {eval_id}");
     let alloc = wait_for(Duration::from_secs(60), "a running allocation", || {
@@ -111,7 +126,10 @@ fn plan_run_and_status_exit_codes_and_output_formats_are_nomads() {
     assert_eq!(list[0]["Summary"]["JobID"], "parity", "{list}");
     assert_eq!(list[0]["Allocations"][0]["ID"], alloc.as_str(), "{list}");
     assert!(list[0]["Evaluations"].is_array(), "{list}");
-    assert!(status.stdout.starts_with("[\n    {\n        \""), "4-space indent");
+    assert!(
+        status.stdout.starts_with("[\n    {\n        \""),
+        "4-space indent"
+    );
     let t = cli_code(
         &agent,
         &[
@@ -124,7 +142,11 @@ fn plan_run_and_status_exit_codes_and_output_formats_are_nomads() {
     );
     assert_eq!(t.stdout.trim(), "parity:running");
     cli_code(&agent, &["job", "status", "no-such-job"], 1);
-    cli_code(&agent, &["job", "status", "-json", "-t", "{{.}}", "parity"], 1);
+    cli_code(
+        &agent,
+        &["job", "status", "-json", "-t", "{{.}}", "parity"],
+        1,
+    );
 
     // -verbose: full IDs; without it, Nomad's 8 characters.
     let short = cli_code(&agent, &["job", "status", "parity"], 0);
@@ -133,16 +155,31 @@ fn plan_run_and_status_exit_codes_and_output_formats_are_nomads() {
     assert!(full.stdout.contains(&alloc), "{}", full.stdout);
     assert!(full.stdout.contains("\nEvaluations\n"), "{}", full.stdout);
     let short_only = cli_code(&agent, &["job", "status", "-short", "parity"], 0);
-    assert!(!short_only.stdout.contains("Allocations"), "{}", short_only.stdout);
+    assert!(
+        !short_only.stdout.contains("Allocations"),
+        "{}",
+        short_only.stdout
+    );
 
     // alloc and node status through templates; the general options Nomad takes.
     let t = cli_code(
         &agent,
-        &["alloc", "status", "-no-color", "-t", "{{.JobID}} {{.TaskGroup}}", &alloc],
+        &[
+            "alloc",
+            "status",
+            "-no-color",
+            "-t",
+            "{{.JobID}} {{.TaskGroup}}",
+            &alloc,
+        ],
         0,
     );
     assert_eq!(t.stdout.trim(), "parity g");
-    let t = cli_code(&agent, &["node", "status", "-t", "{{range .}}{{.Status}}{{end}}"], 0);
+    let t = cli_code(
+        &agent,
+        &["node", "status", "-t", "{{range .}}{{.Status}}{{end}}"],
+        0,
+    );
     assert_eq!(t.stdout.trim(), "ready");
     let quiet = cli_code(&agent, &["node", "status", "-quiet"], 0);
     assert_eq!(quiet.stdout.trim().len(), 8, "{}", quiet.stdout);
@@ -166,7 +203,11 @@ fn plan_run_and_status_exit_codes_and_output_formats_are_nomads() {
     assert!(e.stderr.contains("unknown flag -json"), "{}", e.stderr);
     // Flags orch cannot honour are refused by name.
     let e = cli_code(&agent, &["alloc", "status", "-stats", &alloc], 1);
-    assert!(e.stderr.contains("-stats is not supported by orch"), "{}", e.stderr);
+    assert!(
+        e.stderr.contains("-stats is not supported by orch"),
+        "{}",
+        e.stderr
+    );
     let e = cli_code(&agent, &["job", "run", "-preserve-resources", &spec], 1);
     assert!(e.stderr.contains("-preserve-resources"), "{}", e.stderr);
     let e = cli_code(&agent, &["job", "status", "-verbose=maybe"], 1);
@@ -182,11 +223,20 @@ fn help_usage_errors_and_missing_commands_exit_as_nomad() {
     let dir = temp_dir("cli-parity-help");
     let agent = Agent::remote("http://127.0.0.1:9");
     let help = cli_code_remote(&agent, &["job", "run", "-help"], 0);
-    assert!(help.starts_with("Usage: orch job run [options] <path>"), "{help}");
+    assert!(
+        help.starts_with("Usage: orch job run [options] <path>"),
+        "{help}"
+    );
     let general = help.find("General Options:").expect("general options");
     let own = help.find("Run Options:").expect("run options");
     assert!(general < own, "{help}");
-    for flag in ["-address=<addr>", "-no-color", "-ca-path", "-detach", "-eval-priority"] {
+    for flag in [
+        "-address=<addr>",
+        "-no-color",
+        "-ca-path",
+        "-detach",
+        "-eval-priority",
+    ] {
         assert!(help.contains(flag), "{flag} in {help}");
     }
     assert!(cli_code_remote(&agent, &["-help"], 0).starts_with("Usage: orch"));

@@ -87,7 +87,7 @@ export function topologyPage(ctx) {
     h('p', {class: 'muted'}, 'Each client node, filled by the CPU and memory its running allocations reserve.'), body));
   ctx.live(['Node:*', 'Allocation:*'], '*', async () => {
     const [nodes, allocs] = await Promise.all([
-      api.getJSON('/v1/nodes', ctx.signal),
+      api.getJSON('/v1/nodes?resources=true', ctx.signal),
       api.getJSON('/v1/allocations?namespace=*&resources=true&task_states=false', ctx.signal),
     ]);
     const byNode = new Map();

@@ -16,6 +16,7 @@ pub struct Acl {
     management: bool,
     namespaces: BTreeMap<String, NsCaps>,
     host_volumes: BTreeMap<String, VolumeCaps>,
+    node_pools: BTreeMap<String, Level>,
     node: Level,
     agent: Level,
     operator: Level,
@@ -43,6 +44,10 @@ impl Acl {
             for (name, caps) in &p.host_volumes {
                 let slot = acl.host_volumes.entry(name.clone()).or_default();
                 *slot = slot.union(*caps);
+            }
+            for (name, level) in &p.node_pools {
+                let slot = acl.node_pools.entry(name.clone()).or_default();
+                *slot = slot.merge(*level);
             }
             acl.node = acl.node.merge(p.node);
             acl.agent = acl.agent.merge(p.agent);
@@ -91,6 +96,23 @@ impl Acl {
             None => closest_glob(&self.host_volumes, name).unwrap_or_default(),
         };
         caps.allows_mount(read_write)
+    }
+
+    /// The `node_pool` rule for `pool`: its exact rule, else the closest glob
+    /// (management: write).
+    pub fn node_pool(&self, pool: &str) -> Level {
+        if self.management {
+            return Level::Write;
+        }
+        match self.node_pools.get(pool) {
+            Some(l) => *l,
+            None => closest_glob(&self.node_pools, pool).unwrap_or_default(),
+        }
+    }
+
+    /// Whether any node pool rule grants something (Nomad's `AllowNodePoolSearch`).
+    pub fn any_node_pool(&self) -> bool {
+        self.management || self.node_pools.values().any(|l| l.allows_read())
     }
 
     /// The `node` rule (management: write).

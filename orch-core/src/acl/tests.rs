@@ -156,3 +156,26 @@ fn every_capability_name_round_trips() {
     }
     assert_eq!(NsCap::from_name("fly"), None);
 }
+
+#[test]
+fn node_pool_rules_match_exactly_then_by_closest_glob() {
+    let rules = parse_rules(
+        r#"
+        node_pool "*" { policy = "read" }
+        node_pool "prod-*" { policy = "write" }
+        node_pool "prod-secret" { policy = "deny" }
+        node_pool "ops" { capabilities = ["read", "delete"] }
+        "#,
+    )
+    .unwrap();
+    let acl = Acl::from_policies([&rules]);
+    assert_eq!(acl.node_pool("dev"), Level::Read);
+    assert_eq!(acl.node_pool("prod-web"), Level::Write);
+    assert_eq!(acl.node_pool("prod-secret"), Level::Deny);
+    assert_eq!(acl.node_pool("ops"), Level::Write, "delete needs write");
+    assert!(acl.any_node_pool());
+    let none = Acl::from_policies([&parse_rules(r#"node { policy = "read" }"#).unwrap()]);
+    assert_eq!(none.node_pool("default"), Level::None);
+    assert!(!none.any_node_pool());
+    assert_eq!(Acl::management().node_pool("x"), Level::Write);
+}

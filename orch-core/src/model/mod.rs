@@ -12,7 +12,7 @@
 //! What users submit: [`job`] (the job), [`group`] (task groups and their policies),
 //! [`task`] (tasks), [`resources`] (what a task asks for: resources, devices, networks,
 //! ports), [`constraint`] (constraints, affinities, spreads), [`service`] (services and
-//! checks). What the servers track: [`node`] (client nodes), [`alloc`] (allocations),
+//! checks). What the servers track: [`node`] (client nodes), [`node_pool`] (node pools), [`alloc`] (allocations),
 //! [`eval`] (evaluations), [`deployment`] (deployments), [`scaling`] (scaling events),
 //! [`scheduler_config`] (the cluster's scheduler configuration), [`autopilot_config`]
 //! (the cluster's autopilot configuration).
@@ -30,6 +30,7 @@ pub mod group;
 pub mod job;
 pub mod namespace;
 pub mod node;
+pub mod node_pool;
 pub mod resources;
 pub mod scaling;
 pub mod scheduler_config;
@@ -52,6 +53,7 @@ pub use namespace::{
     QuotaUsage,
 };
 pub use node::*;
+pub use node_pool::{NODE_POOL_ALL, NODE_POOL_DEFAULT, NodePool, NodePoolSchedulerConfiguration};
 pub use resources::*;
 pub use scaling::{ScalingEvent, TRACKED_SCALING_EVENTS};
 pub use scheduler_config::{PreemptionSettings, SchedulerAlgorithm, SchedulerConfiguration};

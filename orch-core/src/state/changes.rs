@@ -56,6 +56,8 @@ pub(super) struct Changes {
     pub scheduler_config: Option<crate::model::SchedulerConfiguration>,
     /// A new autopilot configuration.
     pub autopilot_config: Option<crate::model::AutopilotConfiguration>,
+    /// Node pools to store (created by an operator, or by a node registering into one).
+    pub node_pools: BTreeMap<String, Option<crate::model::NodePool>>,
 }
 
 /// The keys of what one command created or changed (deletions are not listed: whoever
@@ -75,6 +77,8 @@ pub struct ChangedKeys {
     pub deployments: Vec<String>,
     /// Namespaces stored.
     pub namespaces: Vec<String>,
+    /// Node pools stored.
+    pub node_pools: Vec<String>,
 }
 
 /// Gets an object for modification through the change set, copying it from the store on

@@ -101,6 +101,10 @@ pub enum Command {
     /// Replace the whole state with an operator's saved snapshot (`operator snapshot
     /// restore`); see `state::restore` for what happens to the indexes.
     SnapshotRestore(super::SnapshotRestore),
+    /// Create or replace node pools.
+    NodePoolUpsert(super::NodePoolUpsert),
+    /// Delete node pools.
+    NodePoolDelete(super::NodePoolDelete),
 }
 
 /// A client registers the services of its running allocations (Nomad's

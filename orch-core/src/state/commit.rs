@@ -79,6 +79,15 @@ impl StateStore {
         if self.commit_scheduler_config(index, ch.scheduler_config) {
             log.dirty.insert(super::SCHEDULER_CONFIG_TABLE);
         }
+        log.changed.node_pools = ch
+            .node_pools
+            .iter()
+            .filter(|(_, p)| p.is_some())
+            .map(|(name, _)| name.clone())
+            .collect();
+        if self.commit_node_pools(index, ch.node_pools) {
+            log.dirty.insert(super::NODE_POOLS_TABLE);
+        }
         if self.commit_autopilot_config(index, ch.autopilot_config) {
             log.dirty.insert(super::AUTOPILOT_CONFIG_TABLE);
         }

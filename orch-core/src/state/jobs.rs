@@ -156,6 +156,7 @@ impl StateStore {
         let mut job = c.job;
         validate_job(&job)?;
         self.check_job_namespace(&job)?;
+        self.check_job_node_pool(&job)?;
         super::scaling::fill_policy_targets(&mut job);
         let existing = self.jobs.get(&job.key()).map(|j| &**j);
         check_enforce_index(c.enforce_index, existing)?;

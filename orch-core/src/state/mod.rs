@@ -32,6 +32,8 @@
 //!   `autopilot_config`: its autopilot configuration (`AutopilotConfigSet`).
 //! - `acl`: ACL policies, tokens and roles; resolving a secret into an ACL.
 //! - `namespaces`: namespaces and quota specifications, quota usage.
+//! - `node_pools`: node pools, the pool check of job registration, a pool's scheduler
+//!   configuration.
 //! - `csi`: CSI volumes, the plugin instances clients report, claims derived from
 //!   allocations.
 //! - `snapshot`: the store as postcard bytes, and restoring it.
@@ -52,6 +54,7 @@ mod evals;
 mod id;
 mod jobs;
 mod namespaces;
+mod node_pools;
 mod node_table;
 mod nodes;
 mod restore;
@@ -83,6 +86,7 @@ pub use error::StateError;
 pub use id::Id;
 pub use jobs::spec_changed;
 pub use namespaces::{NamespaceDelete, NamespaceUpsert, QuotaDelete, QuotaUpsert, ns_table};
+pub use node_pools::{NODE_POOLS_TABLE, NodePoolDelete, NodePoolUpsert};
 /// Marks a [`JobAlloc`] whose node had no slot when it was stored.
 const NO_SLOT: u32 = u32::MAX;
 
@@ -210,6 +214,8 @@ pub struct StateStore {
     sched_config: crate::model::SchedulerConfiguration,
     /// The autopilot configuration (Nomad's defaults until first set).
     autopilot_config: crate::model::AutopilotConfiguration,
+    /// Node pools (`all` and `default` always present).
+    pools: node_pools::NodePoolTable,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -306,6 +312,8 @@ impl StateStore {
             Command::CsiNodePlugins(c) => self.csi_node_plugins_update(c)?,
             Command::SchedulerConfigSet(c) => self.scheduler_config_set(c)?,
             Command::AutopilotConfigSet(c) => self.autopilot_config_set(c)?,
+            Command::NodePoolUpsert(c) => self.node_pool_upsert(c)?,
+            Command::NodePoolDelete(c) => self.node_pool_delete(c)?,
             // Replaces the store instead of changing it: handled by `apply_batched`.
             Command::SnapshotRestore(_) => {
                 return Err(StateError::Invalid(

@@ -148,8 +148,12 @@ impl StateStore {
                 push_event(&mut node, index, c.now, "Cluster", "Node registered");
             }
         }
+        if node.node_pool.is_empty() {
+            node.node_pool = crate::model::NODE_POOL_DEFAULT.into();
+        }
         node.computed_class = compute_class(&node);
         let mut ch = Changes::default();
+        self.stage_node_pool_of(&mut ch, &node)?;
         ch.nodes.insert(node.id.clone(), Some(node));
         Ok((ch, Response::default()))
     }

@@ -13,16 +13,20 @@ use serde::{Deserialize, Serialize};
 use super::{Id, JobKey, StateError, StateStore};
 use crate::model::acl::{AclPolicy, AclRole, AclToken};
 use crate::model::{
-    Allocation, AutopilotConfiguration, Deployment, Evaluation, Job, Node, PeriodicLaunch,
-    ScalingEvent, SchedulerConfiguration,
+    Allocation, AutopilotConfiguration, Deployment, Evaluation, Job, Node, NodePool,
+    PeriodicLaunch, ScalingEvent, SchedulerConfiguration,
 };
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
 ///
-/// Format 8 added the autopilot configuration as the last field of the additions,
-/// format 7 the scheduler configuration before it; formats 7 and 6 (the same layouts
-/// without them) still restore, with Nomad's default configurations.
-pub const SNAPSHOT_FORMAT: u32 = 8;
+/// Format 9 added the node pools as the last field of the additions, format 8 the
+/// autopilot configuration before them, format 7 the scheduler configuration before
+/// that; formats 8, 7 and 6 (the same layouts without them) still restore, with the
+/// built-in pools and Nomad's default configurations.
+pub const SNAPSHOT_FORMAT: u32 = 9;
+
+/// The layout before the node pools, still read.
+const FORMAT_WITHOUT_NODE_POOLS: u32 = 8;
 
 /// The layout before the autopilot configuration, still read.
 const FORMAT_WITHOUT_AUTOPILOT_CONFIG: u32 = 7;
@@ -57,10 +61,11 @@ struct SnapshotRef<'a> {
     csi: super::csi::CsiSection,
     scheduler_config: &'a SchedulerConfiguration,
     autopilot_config: &'a AutopilotConfiguration,
+    node_pools: Vec<NodePool>,
 }
 
 /// The tables after the scaling events: ACL, namespaces, CSI, the scheduler and
-/// autopilot configurations.
+/// autopilot configurations, node pools.
 #[derive(Deserialize, Default)]
 struct Additions {
     acl_policies: Vec<AclPolicy>,
@@ -71,6 +76,36 @@ struct Additions {
     csi: super::csi::CsiSection,
     scheduler_config: SchedulerConfiguration,
     autopilot_config: AutopilotConfiguration,
+    node_pools: Vec<NodePool>,
+}
+
+/// Format 8's additions: [`Additions`] without the node pools.
+#[derive(Deserialize)]
+struct AdditionsV8 {
+    acl_policies: Vec<AclPolicy>,
+    acl_tokens: Vec<AclToken>,
+    acl_roles: Vec<AclRole>,
+    acl_bootstrap_index: u64,
+    ns: super::namespaces::NamespaceSection,
+    csi: super::csi::CsiSection,
+    scheduler_config: SchedulerConfiguration,
+    autopilot_config: AutopilotConfiguration,
+}
+
+impl From<AdditionsV8> for Additions {
+    fn from(a: AdditionsV8) -> Self {
+        Additions {
+            acl_policies: a.acl_policies,
+            acl_tokens: a.acl_tokens,
+            acl_roles: a.acl_roles,
+            acl_bootstrap_index: a.acl_bootstrap_index,
+            ns: a.ns,
+            csi: a.csi,
+            scheduler_config: a.scheduler_config,
+            autopilot_config: a.autopilot_config,
+            node_pools: Vec::new(),
+        }
+    }
 }
 
 /// Format 7's additions: [`Additions`] without the autopilot configuration.
@@ -96,6 +131,7 @@ impl From<AdditionsV7> for Additions {
             csi: a.csi,
             scheduler_config: a.scheduler_config,
             autopilot_config: AutopilotConfiguration::default(),
+            node_pools: Vec::new(),
         }
     }
 }
@@ -122,6 +158,7 @@ impl From<AdditionsV6> for Additions {
             csi: a.csi,
             scheduler_config: SchedulerConfiguration::default(),
             autopilot_config: AutopilotConfiguration::default(),
+            node_pools: Vec::new(),
         }
     }
 }
@@ -199,6 +236,7 @@ impl StateStore {
             csi: self.csi.section(),
             scheduler_config: &self.sched_config,
             autopilot_config: &self.autopilot_config,
+            node_pools: self.pools.section(),
         };
         postcard::to_allocvec(&snap).map_err(|e| {
             StateError::Snapshot(format!(
@@ -212,6 +250,9 @@ impl StateStore {
         let (format, _): (u32, _) = postcard::take_from_bytes(bytes).map_err(decode_err)?;
         match format {
             SNAPSHOT_FORMAT => Self::rebuild(decode_all(bytes)?),
+            FORMAT_WITHOUT_NODE_POOLS => {
+                Self::rebuild(decode_all::<SnapshotOwned<AdditionsV8>>(bytes)?.upgrade())
+            }
             FORMAT_WITHOUT_AUTOPILOT_CONFIG => {
                 Self::rebuild(decode_all::<SnapshotOwned<AdditionsV7>>(bytes)?.upgrade())
             }
@@ -238,6 +279,7 @@ impl StateStore {
             csi: super::csi::CsiTable::from_section(added.csi),
             sched_config: added.scheduler_config,
             autopilot_config: added.autopilot_config,
+            pools: super::node_pools::NodePoolTable::from_section(added.node_pools),
             ..StateStore::default()
         };
         for j in snap.jobs {
@@ -258,6 +300,7 @@ impl StateStore {
                 .insert((j.namespace.clone(), j.id.clone(), j.version), j);
         }
         for n in snap.nodes {
+            store.pools.ensure_pool_of(&n, snap.latest_index);
             store.nodes.insert(n);
         }
         for e in snap.evals {

@@ -562,6 +562,9 @@ impl AgentConfig {
                 "a server needs -bootstrap-expect N (to form a cluster) or -retry-join HOST:PORT (to join one)".into(),
             ));
         }
+        if let Some(pool) = &self.client.node_pool {
+            check_client_node_pool(pool)?;
+        }
         self.tls.check()?;
         if let Some(key) = &self.server.encrypt {
             tls::check_encrypt(key)?;
@@ -583,6 +586,17 @@ impl AgentConfig {
 }
 
 /// hcl-rs names the unknown field; add what to do about it.
+/// A client's `node_pool`: Nomad's name rule, and never the built-in `all`.
+fn check_client_node_pool(pool: &str) -> Result<(), ConfigError> {
+    if pool == orch_core::model::NODE_POOL_ALL {
+        return Err(ConfigError::Flag(
+            "client.node_pool cannot be \"all\": it is the built-in pool of every node; name another pool (or leave it unset for \"default\")".into(),
+        ));
+    }
+    orch_core::model::node_pool::validate_pool_name(pool)
+        .map_err(|e| ConfigError::Flag(format!("client.node_pool: {e}")))
+}
+
 fn explain_hcl_error(message: &str) -> String {
     if message.contains("unknown field") {
         format!(

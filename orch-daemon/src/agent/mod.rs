@@ -46,6 +46,8 @@ Options:
   -dc=<dc>               Datacenter (default dc1)
   -log-level=<level>     trace, debug, info, warn, error or off
   -servers=<addr>        A server's RPC address, for a client-only agent (repeatable)
+  -node-class=<class>    The client's node class
+  -node-pool=<pool>      The client's node pool (default \"default\"; created if missing)
   -num-schedulers=<n>    Scheduler workers (default: one per core)
   -acl-enabled           Enforce ACLs (acl { enabled = true }); bootstrap a management
                          token with `orch acl bootstrap`";
@@ -65,6 +67,8 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("dc"),
     FlagSpec::value("log-level"),
     FlagSpec::value("servers"),
+    FlagSpec::value("node-class"),
+    FlagSpec::value("node-pool"),
     FlagSpec::value("num-schedulers"),
 ];
 
@@ -111,6 +115,8 @@ pub fn load_config(args: &[String]) -> Result<AgentConfig, ConfigError> {
         client: ClientConfig {
             enabled: p.has("client"),
             servers: p.all("servers").to_vec(),
+            node_class: one("node-class"),
+            node_pool: one("node-pool"),
             ..ClientConfig::default()
         },
         autoscaler: Default::default(),

@@ -80,6 +80,11 @@ fn tls_options(p: &Parsed) -> ClientTlsOptions {
 }
 
 impl ApiClient {
+    /// The namespace requests are sent for (`None`: the agent's default).
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
     /// A client for the address and namespace the parsed flags and environment name.
     pub fn from_flags(p: &Parsed) -> Result<ApiClient, String> {
         let addr = resolve_address(
@@ -232,15 +237,38 @@ impl ApiClient {
         method: &reqwest::Method,
         path: &str,
     ) -> Result<(Value, u64), ApiFailure> {
+        self.send_paged(req, method, path)
+            .map(|(v, index, _)| (v, index))
+    }
+
+    /// `GET path` of a paginated list: the page and the `X-Nomad-NextToken` of the
+    /// next one (`None` on the last page).
+    pub fn get_page(&self, path: &str) -> Result<(Value, Option<String>), ApiFailure> {
+        let req = self.with_token(self.http.get(self.url(path)));
+        self.send_paged(req, &reqwest::Method::GET, path)
+            .map(|(v, _, next)| (v, next))
+    }
+
+    /// [`Self::send`], also returning the `X-Nomad-NextToken` header.
+    fn send_paged(
+        &self,
+        req: reqwest::RequestBuilder,
+        method: &reqwest::Method,
+        path: &str,
+    ) -> Result<(Value, u64, Option<String>), ApiFailure> {
         self.rt.block_on(async {
             let resp = req.send().await.map_err(|e| self.unreachable(&e))?;
             let status = resp.status();
-            let index = resp
-                .headers()
-                .get("x-nomad-index")
-                .and_then(|v| v.to_str().ok())
+            let header = |name: &str| {
+                resp.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let index = header("x-nomad-index")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
+            let next = header("x-nomad-nexttoken").filter(|t| !t.is_empty());
             let text = resp.text().await.map_err(|e| ApiFailure {
                 status: status.as_u16(),
                 message: format!("reading the reply of {method} {path} failed: {e}; retry"),
@@ -266,7 +294,7 @@ impl ApiClient {
                     ),
                 })?
             };
-            Ok((value, index))
+            Ok((value, index, next))
         })
     }
 

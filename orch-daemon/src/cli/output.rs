@@ -91,7 +91,8 @@ mod tests {
                        {"ID": "db", "Count": 1, "Meta": {}, "Ratio": 2.0}]);
         let t = "{{range .}}{{.ID}}={{.Count}} {{end}}";
         assert_eq!(format(false, Some(t), &v).unwrap(), "web=3 db=1 ");
-        let t = "{{range $i, $j := .}}{{if eq $j.ID \"web\"}}{{$j.Meta.a}} {{$j.Ratio}}{{end}}{{end}}";
+        let t =
+            "{{range $i, $j := .}}{{if eq $j.ID \"web\"}}{{$j.Meta.a}} {{$j.Ratio}}{{end}}{{end}}";
         assert_eq!(format(false, Some(t), &v).unwrap(), "1 0.5");
         assert_eq!(format(false, Some("{{len .}}"), &v).unwrap(), "2");
         let t = "{{(index . 0).ID}} {{index (index . 0).Meta \"a\"}}{{println}}";
@@ -105,7 +106,11 @@ mod tests {
             format(true, Some("{{.}}"), &v).unwrap_err(),
             "Both json and template formatting are not allowed"
         );
-        assert!(format(false, Some(""), &v).unwrap_err().contains("text/template"));
+        assert!(
+            format(false, Some(""), &v)
+                .unwrap_err()
+                .contains("text/template")
+        );
         let e = format(false, Some("{{.Missing.Field}}"), &json!({"A": 1})).unwrap_err();
         assert!(e.starts_with("Error formatting the data: template:"), "{e}");
         let e = format(false, Some("{{ if }}"), &v).unwrap_err();

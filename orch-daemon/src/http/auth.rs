@@ -173,6 +173,16 @@ impl Authz {
         self.level(Acl::node).allows_write()
     }
 
+    /// The caller's level on the `node_pool` rules for `pool` (nodes' own secrets
+    /// grant nothing here).
+    pub fn node_pool_level(&self, pool: &str) -> Level {
+        match &*self.caller {
+            Caller::Open => Level::Write,
+            Caller::Token { acl, .. } => acl.node_pool(pool),
+            Caller::Node(_) => Level::None,
+        }
+    }
+
     /// The caller's level on the `agent` rules (a client's server list).
     pub fn agent_level(&self) -> orch_core::acl::Level {
         self.level(Acl::agent)

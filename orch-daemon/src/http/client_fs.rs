@@ -178,14 +178,7 @@ macro_rules! local_or_forward {
 }
 
 pub(super) fn bool_param(q: &BTreeMap<String, String>, name: &str) -> Result<bool, ApiError> {
-    match q.get(name).map(String::as_str) {
-        None | Some("") => Ok(false),
-        Some("true") | Some("1") => Ok(true),
-        Some("false") | Some("0") => Ok(false),
-        Some(v) => Err(ApiError::bad_request(format!(
-            "{name}: expected true or false, got {v:?}"
-        ))),
-    }
+    super::query::go_bool_param(q, name)
 }
 
 /// `GET /v1/client/fs/logs/:alloc?task=&type=stdout|stderr&follow=&offset=&origin=start|end&plain=`

@@ -238,6 +238,7 @@ async fn register_job(
     q.authz.check(&job.namespace, NsCap::SubmitJob)?;
     super::scheduler_config::check_registration_allowed(api, &q.authz)?;
     super::namespaces::check_job_namespace(api, &job)?;
+    super::node_pools::check_job_node_pool(api, &job)?;
     if let Some(id) = path_id
         && id != job.id
     {

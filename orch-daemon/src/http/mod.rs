@@ -76,6 +76,7 @@ pub mod metrics;
 pub mod metrics_scaling;
 pub mod migrate;
 pub mod namespaces;
+pub mod node_pools;
 pub mod nodes;
 pub mod operator;
 pub mod operator_snapshot;
@@ -256,6 +257,7 @@ pub fn router_with(api: Arc<ApiState>, extra: Router) -> Router {
     api_routes()
         .merge(acl::routes())
         .merge(namespaces::routes())
+        .merge(node_pools::routes())
         .merge(csi_volumes::routes())
         .with_state(Arc::clone(&api))
         .merge(extra)

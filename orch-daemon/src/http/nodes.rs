@@ -16,10 +16,42 @@ use super::{ApiError, QueryOpts};
 
 use super::query::{Api, Params};
 
-/// Nomad's `NodeListStub`.
-pub fn node_stub(n: &Node) -> Value {
+/// The optional parts of a node stub (Nomad's `NodeStubFields`): `?os=true` adds the
+/// `os.name` attribute, `?resources=true` the node's and its reserved resources.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StubFields {
+    /// `os=true`.
+    pub os: bool,
+    /// `resources=true`.
+    pub resources: bool,
+}
+
+impl StubFields {
+    /// Takes `os` and `resources` out of the query, read as Go's `strconv.ParseBool`;
+    /// a bad value is Nomad's 400.
+    pub fn take(raw: &mut super::query::RawParams) -> Result<StubFields, ApiError> {
+        let mut read = |name: &str| {
+            let v = raw.remove(name);
+            match v.as_deref() {
+                None | Some("") => Ok(false),
+                Some(v) => orch_core::strconv::parse_bool(v).ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "Failed to parse node list fields: strconv.ParseBool: parsing {v:?}: invalid syntax (query parameter {name})"
+                    ))
+                }),
+            }
+        };
+        Ok(StubFields {
+            os: read("os")?,
+            resources: read("resources")?,
+        })
+    }
+}
+
+/// Nomad's `NodeListStub`, with the parts `fields` asks for.
+pub fn node_stub(n: &Node, fields: StubFields) -> Value {
     let attr = |k: &str| n.attributes.get(k).cloned().unwrap_or_default();
-    json!({
+    let mut stub = json!({
         "Address": attr("unique.network.ip-address"),
         "ID": n.id,
         "Datacenter": n.datacenter,
@@ -33,12 +65,18 @@ pub fn node_stub(n: &Node) -> Value {
         "StatusDescription": n.status_description,
         "Drivers": n.drivers,
         "HostVolumes": n.host_volumes,
-        "NodeResources": n.node_resources,
-        "ReservedResources": n.reserved_resources,
         "LastDrain": null,
         "CreateIndex": n.create_index,
         "ModifyIndex": n.modify_index,
-    })
+    });
+    if fields.os {
+        stub["Attributes"] = json!({ "os.name": attr("os.name") });
+    }
+    if fields.resources {
+        stub["NodeResources"] = json!(n.node_resources);
+        stub["ReservedResources"] = json!(n.reserved_resources);
+    }
+    stub
 }
 
 fn nodes_index(s: &StateStore) -> u64 {
@@ -53,7 +91,8 @@ fn find_node(s: &StateStore, id: &str) -> Result<Node, ApiError> {
 }
 
 /// `GET /v1/nodes`: stubs filtered by ID `prefix`.
-pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
+pub async fn list(State(api): Api, Query(mut raw): Params) -> Result<Response, ApiError> {
+    let fields = StubFields::take(&mut raw)?;
     let (q, list) = super::list::ListOpts::parse(raw)?;
     let index = api.block(&q, nodes_index).await;
     let (body, next) = list.page_by_id(
@@ -61,7 +100,7 @@ pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiEr
             .read()
             .nodes()
             .filter(|n| n.id.starts_with(&q.prefix))
-            .map(|n| (n.id.clone(), node_stub(n))),
+            .map(|n| (n.id.clone(), node_stub(n, fields))),
     );
     Ok(super::list::reply(&api, index, &body, next))
 }

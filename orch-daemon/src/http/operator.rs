@@ -76,7 +76,7 @@ pub async fn force_leave(State(api): Api, Query(raw): Params) -> Result<Response
             "missing node= naming the server to remove; see `orch server members`",
         ));
     };
-    if raw.get("prune").is_some_and(|p| p == "true") {
+    if super::query::go_bool_param(&raw, "prune")? {
         return Err(ApiError::not_implemented(
             "force-leave -prune (orch keeps no gossip member list to prune; the server is removed from Raft either way)",
         ));

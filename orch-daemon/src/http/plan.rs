@@ -128,6 +128,7 @@ pub async fn plan(
     q.authz
         .check(&job.namespace, orch_core::acl::NsCap::SubmitJob)?;
     super::namespaces::check_job_namespace(&api, &job)?;
+    super::node_pools::check_job_node_pool(&api, &job)?;
     if job.id != id {
         return Err(ApiError::bad_request(format!(
             "Job ID does not match: the URL names {id:?} but the job's ID is {:?}",
@@ -173,7 +174,7 @@ pub async fn plan(
             let mut next_id = || api.new_id();
             let config = api
                 .scheduler_config
-                .with_cluster(scratch.scheduler_config());
+                .with_cluster(&scratch.scheduler_config_for(&stored));
             let outcome = process_eval(&scratch, &stored, &config, index, now, &mut next_id);
             let ann = annotate(&scratch, &planned, &outcome);
             (ann, outcome.eval.failed_tg_allocs)

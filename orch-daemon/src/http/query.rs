@@ -255,14 +255,7 @@ impl QueryOpts {
 
     /// A boolean parameter (`purge=true`); absent is false, anything unparsable a 400.
     pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
-        match self.raw.get(name).map(String::as_str) {
-            None | Some("") => Ok(false),
-            Some("true") | Some("1") | Some("True") | Some("TRUE") => Ok(true),
-            Some("false") | Some("0") | Some("False") | Some("FALSE") => Ok(false),
-            Some(other) => Err(ApiError::bad_request(format!(
-                "Invalid value {other:?} for {name}: use true or false"
-            ))),
-        }
+        go_bool_param(&self.raw, name)
     }
 
     /// Whether an object in `namespace` is visible to this query: the query names its
@@ -278,6 +271,20 @@ impl QueryOpts {
         } else {
             &self.namespace
         }
+    }
+}
+
+/// A boolean query parameter read as Nomad's Go code reads it (`strconv.ParseBool`:
+/// `1`, `t`, `true`, `True`, `TRUE` and the false forms); absent or empty is false,
+/// anything else a 400 naming the parameter.
+pub fn go_bool_param(raw: &BTreeMap<String, String>, name: &str) -> Result<bool, ApiError> {
+    match raw.get(name).map(String::as_str) {
+        None | Some("") => Ok(false),
+        Some(v) => orch_core::strconv::parse_bool(v).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Invalid value {v:?} for {name}: use true or false (or 1/0, t/f)"
+            ))
+        }),
     }
 }
 

@@ -45,9 +45,11 @@ pub mod topic {
     pub const ACL_POLICY: &str = "ACLPolicy";
     /// ACL roles; management tokens only.
     pub const ACL_ROLE: &str = "ACLRole";
+    /// Node pools; `node_pool` read on the pool.
+    pub const NODE_POOL: &str = "NodePool";
     /// Every topic orch publishes.
-    pub const ALL: [&str; 8] = [
-        JOB, EVALUATION, ALLOCATION, DEPLOYMENT, NODE, ACL_TOKEN, ACL_POLICY, ACL_ROLE,
+    pub const ALL: [&str; 9] = [
+        JOB, EVALUATION, ALLOCATION, DEPLOYMENT, NODE, ACL_TOKEN, ACL_POLICY, ACL_ROLE, NODE_POOL,
     ];
 }
 
@@ -73,6 +75,8 @@ pub enum Payload {
     /// A role.
     #[serde(rename = "ACLRole")]
     AclRole(Box<AclRole>),
+    /// A node pool.
+    NodePool(Box<orch_core::model::NodePool>),
 }
 
 /// One event, in Nomad's JSON shape.
@@ -150,6 +154,8 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::CsiVolumeRegister(_)
         | Command::CsiVolumeDeregister(_)
         | Command::CsiNodePlugins(_) => "",
+        Command::NodePoolUpsert(_) => "NodePoolUpserted",
+        Command::NodePoolDelete(_) => "NodePoolDeleted",
         // The scheduler configuration is read with GET, not streamed.
         Command::SchedulerConfigSet(_) | Command::AutopilotConfigSet(_) => "",
         // Nomad publishes no events for a snapshot restore either.
@@ -163,6 +169,7 @@ pub struct Before {
     event_type: &'static str,
     deleted_jobs: Vec<Arc<Job>>,
     deleted_nodes: Vec<Node>,
+    deleted_pools: Vec<orch_core::model::NodePool>,
     /// ACL objects the command writes, looked up once it is applied.
     acl_written: Vec<AclKey>,
     /// ACL objects it deletes, as they were.
@@ -179,6 +186,7 @@ impl Before {
             event_type: event_type(cmd),
             deleted_jobs: Vec::new(),
             deleted_nodes: Vec::new(),
+            deleted_pools: Vec::new(),
             acl_written: Vec::new(),
             acl_deleted: Vec::new(),
         };
@@ -193,6 +201,11 @@ impl Before {
                 before
                     .deleted_nodes
                     .extend(c.node_ids.iter().filter_map(|id| store.node(id).cloned()));
+            }
+            Command::NodePoolDelete(c) => {
+                before
+                    .deleted_pools
+                    .extend(c.names.iter().filter_map(|n| store.node_pool(n).cloned()));
             }
             _ => {}
         }
@@ -292,6 +305,22 @@ fn job_event(event_type: &'static str, index: u64, job: Arc<Job>) -> Event {
     }
 }
 
+fn node_pool_event(
+    event_type: &'static str,
+    index: u64,
+    pool: orch_core::model::NodePool,
+) -> Event {
+    Event {
+        topic: topic::NODE_POOL,
+        event_type,
+        key: pool.name.clone(),
+        namespace: String::new(),
+        filter_keys: Vec::new(),
+        index,
+        payload: Payload::NodePool(Box::new(pool)),
+    }
+}
+
 fn node_event(event_type: &'static str, index: u64, mut node: Node) -> Event {
     node.secret_id = String::new();
     Event {
@@ -361,6 +390,16 @@ pub fn derive(store: &StateStore, index: u64, before: Before, changed: &ChangedK
     }
     for n in before.deleted_nodes {
         out.push(node_event(t, index, n));
+    }
+    // Pools a node's registration created are not events of their own (the node's
+    // event reports the registration).
+    if t == "NodePoolUpserted" {
+        for p in changed.node_pools.iter().filter_map(|n| store.node_pool(n)) {
+            out.push(node_pool_event(t, index, p.clone()));
+        }
+    }
+    for p in before.deleted_pools {
+        out.push(node_pool_event(t, index, p));
     }
     for key in before.acl_written {
         if let Some(p) = acl_payload(store, &key) {

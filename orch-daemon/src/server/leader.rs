@@ -482,9 +482,13 @@ impl Leader {
             let outcome = {
                 let s = self.state.read();
                 let mut ids = new_uuid;
-                // The replicated configuration as it is now: an operator's change
-                // applies from the next evaluation on.
-                let config = self.config.scheduler.with_cluster(s.scheduler_config());
+                // The replicated configuration as it is now (with what the job's node
+                // pool overrides): an operator's change applies from the next
+                // evaluation on.
+                let config = self
+                    .config
+                    .scheduler
+                    .with_cluster(&s.scheduler_config_for(eval));
                 process_eval(&s, eval, &config, seed, now_nanos(), &mut ids)
             };
             if outcome.plan.is_no_op() {

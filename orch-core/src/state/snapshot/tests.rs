@@ -29,29 +29,35 @@ fn corrupt_snapshots_are_refused() {
     extra.push(0);
     assert!(StateStore::restore(&extra).is_err());
     let mut wrong_format = bytes;
-    wrong_format[0] = 9;
+    wrong_format[0] = 99;
     let err = StateStore::restore(&wrong_format).unwrap_err();
-    assert!(err.to_string().contains("format 9"), "{err}");
+    assert!(err.to_string().contains("format 99"), "{err}");
 }
 
-/// Formats 7 and 6 are format 8 without the trailing autopilot configuration, and
-/// without the scheduler configuration before it: they restore with the default
-/// configurations, everything else unchanged.
+/// Formats 8, 7 and 6 are format 9 without the trailing node pools, then without the
+/// autopilot configuration before them, then without the scheduler configuration:
+/// they restore with the built-in pools and the default configurations, everything
+/// else unchanged.
 #[test]
-fn formats_7_and_6_restore_with_the_default_configurations() {
+fn formats_8_7_and_6_restore_with_the_default_configurations() {
     let s = populated();
     let bytes = s.snapshot().unwrap();
     assert_eq!(bytes[0], SNAPSHOT_FORMAT as u8);
+    let pools: Vec<crate::model::NodePool> = s.node_pools().cloned().collect();
+    let pools = postcard::to_allocvec(&pools).unwrap();
+    assert!(bytes.ends_with(&pools));
+    let mut v8 = bytes[..bytes.len() - pools.len()].to_vec();
+    v8[0] = 8;
     let autopilot =
         postcard::to_allocvec(&crate::model::AutopilotConfiguration::default()).unwrap();
-    assert!(bytes.ends_with(&autopilot));
-    let mut v7 = bytes[..bytes.len() - autopilot.len()].to_vec();
+    assert!(v8.ends_with(&autopilot));
+    let mut v7 = v8[..v8.len() - autopilot.len()].to_vec();
     v7[0] = 7;
     let sched = postcard::to_allocvec(&crate::model::SchedulerConfiguration::default()).unwrap();
     assert!(v7.ends_with(&sched));
     let mut v6 = v7[..v7.len() - sched.len()].to_vec();
     v6[0] = 6;
-    for old in [v7, v6.clone()] {
+    for old in [v8, v7, v6.clone()] {
         let r = StateStore::restore(&old).unwrap();
         assert_eq!(r, s);
         assert_eq!(

@@ -337,25 +337,36 @@ fn list_jobs(client: &ApiClient, p: &Parsed) -> Result<ExitCode, String> {
         }
         return output::print(p, &Value::Array(out));
     }
-    let mut rows = vec![
-        ["ID", "Type", "Priority", "Status", "Submit Date"]
-            .map(String::from)
-            .to_vec(),
-    ];
-    for j in &list {
+    println!("{}", jobs_table(&list, false));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Nomad's job list table (`ID  Type  Priority  Status  Submit Date`), with a
+/// `Namespace` column after the ID when the list spans namespaces.
+pub(crate) fn jobs_table(list: &[Value], with_namespace: bool) -> String {
+    let mut header = vec!["ID"];
+    if with_namespace {
+        header.push("Namespace");
+    }
+    header.extend(["Type", "Priority", "Status", "Submit Date"]);
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
+    for j in list {
         let status = if j["Stop"].as_bool().unwrap_or(false) {
             "dead (stopped)".to_string()
         } else {
             text(&j["Status"])
         };
-        rows.push(vec![
-            text(&j["ID"]),
+        let mut row = vec![text(&j["ID"])];
+        if with_namespace {
+            row.push(text(&j["Namespace"]));
+        }
+        row.extend([
             text(&j["Type"]),
             text(&j["Priority"]),
             status,
             time_of(&j["SubmitTime"]),
         ]);
+        rows.push(row);
     }
-    println!("{}", columns(&rows));
-    Ok(ExitCode::SUCCESS)
+    columns(&rows)
 }

@@ -6,6 +6,7 @@ mod drain;
 mod drain_monitor;
 mod eligibility;
 mod meta;
+mod pool;
 pub(crate) mod status;
 
 use std::process::ExitCode;
@@ -20,6 +21,7 @@ Subcommands:
     drain        Toggle drain mode on a node
     eligibility  Toggle scheduling eligibility of a node
     meta         Interact with node metadata
+    pool         Interact with node pools
     status       Display status information about nodes";
 
 /// Dispatches `orch node <verb>`.
@@ -29,6 +31,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ("drain", drain::run),
         ("eligibility", eligibility::run),
         ("meta", meta::run),
+        ("pool", pool::run),
         ("config", config::run),
     ];
     super::dispatch("node", args, verbs, USAGE)

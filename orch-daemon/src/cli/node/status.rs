@@ -148,7 +148,7 @@ fn class(v: &Value) -> String {
 
 /// The table of every node, or `No nodes registered`; `-verbose` adds Address and
 /// Version, `-os` the OS, `-allocs` the running allocations.
-fn print_nodes(nodes: &Value, p: &Parsed, running: Option<&BTreeMap<String, usize>>) {
+pub(super) fn print_nodes(nodes: &Value, p: &Parsed, running: Option<&BTreeMap<String, usize>>) {
     let list = nodes.as_array().cloned().unwrap_or_default();
     if list.is_empty() {
         println!("No nodes registered");

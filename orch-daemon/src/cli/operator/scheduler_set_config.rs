@@ -178,11 +178,7 @@ fn apply_flags(p: &Parsed, config: &mut Value) -> Result<(), String> {
 
 /// Go's `strconv.ParseBool`, which Nomad's flags use.
 pub(super) fn parse_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
-        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
-        _ => None,
-    }
+    orch_core::strconv::parse_bool(s)
 }
 
 #[cfg(test)]

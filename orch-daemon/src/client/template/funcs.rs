@@ -253,9 +253,8 @@ fn parse(c: &Call<'_>) -> Result<Val, TemplateError> {
             c.err(format!("parseInt: {s:?} is not an integer"))
         })?));
     }
-    Ok(Val::Bool(match s.trim() {
-        "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
-        "0" | "f" | "F" | "false" | "FALSE" | "False" => false,
-        _ => return Err(c.err(format!("parseBool: {s:?} is not a boolean"))),
-    }))
+    match orch_core::strconv::parse_bool(s.trim()) {
+        Some(b) => Ok(Val::Bool(b)),
+        None => Err(c.err(format!("parseBool: {s:?} is not a boolean"))),
+    }
 }

@@ -138,6 +138,12 @@ fn cluster_rule(get: bool, path: &str) -> Option<Rule> {
     let rule = match path {
         "/v1/nodes" | "/v1/node/{id}" | "/v1/agent/members" => Node(Level::Read),
         "/v1/node/{id}/allocations" => NodeAllocs,
+        // `node_pool` rules name the pool: checked by the handlers.
+        "/v1/node/pools"
+        | "/v1/node/pool"
+        | "/v1/node/pool/{name}"
+        | "/v1/node/pool/{name}/nodes"
+        | "/v1/node/pool/{name}/jobs" => Handler,
         "/v1/node/{id}/drain" | "/v1/node/{id}/eligibility" | "/v1/node/{id}/evaluate" => {
             Node(Level::Write)
         }
