@@ -95,7 +95,7 @@ mod tests {
             "{{range $i, $j := .}}{{if eq $j.ID \"web\"}}{{$j.Meta.a}} {{$j.Ratio}}{{end}}{{end}}";
         assert_eq!(format(false, Some(t), &v).unwrap(), "1 0.5");
         assert_eq!(format(false, Some("{{len .}}"), &v).unwrap(), "2");
-        let t = "{{(index . 0).ID}} {{index (index . 0).Meta \"a\"}}{{println}}";
+        let t = "{{with index . 0}}{{.ID}} {{index .Meta \"a\"}}{{end}}{{println}}";
         assert_eq!(format(false, Some(t), &v).unwrap(), "web 1\n");
     }
 

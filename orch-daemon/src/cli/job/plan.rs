@@ -3,9 +3,11 @@
 
 use std::process::ExitCode;
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
-use super::{job_path, jobspec};
+use super::{diff_fmt, job_path, jobspec};
 use crate::cli::api::ApiClient;
 use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
 use crate::cli::output;
@@ -107,7 +109,7 @@ fn plan(args: &[String]) -> Result<ExitCode, String> {
         .as_object()
         .cloned()
         .unwrap_or_default();
-    let (group_lines, changes) = group_lines(&updates, &diff_type);
+    let (notes, changes) = group_notes(&updates);
     let code = if changes && diff_type != "None" {
         ExitCode::from(1)
     } else {
@@ -119,20 +121,25 @@ fn plan(args: &[String]) -> Result<ExitCode, String> {
         return Ok(code);
     }
     // `-diff` defaults to true: only `-diff=false` hides the job's changes.
-    let shown = (p.last("diff") != Some("false")).then_some(group_lines.as_slice());
-    print_plan(&reply, &job.id, &diff_type, shown, &path);
+    if p.last("diff") != Some("false") {
+        let mut diff = reply["Diff"].clone();
+        if diff["ID"].is_null() {
+            diff["ID"] = job.id.clone().into();
+        }
+        println!("{}\n", plan_diff(&diff, &notes, p.has("verbose")));
+    }
+    print_plan(&reply, &path);
     Ok(code)
 }
 
-/// One `Task Group: "g" (1 create, ...)` line per group, and whether any group creates,
-/// destroys or migrates allocations.
-fn group_lines(updates: &Map<String, Value>, diff_type: &str) -> (Vec<String>, bool) {
+/// Each group's ` (1 create, 2 ignore)` note, Nomad's update names in its sorted
+/// order, and whether any group creates, destroys or migrates allocations.
+fn group_notes(updates: &Map<String, Value>) -> (BTreeMap<String, String>, bool) {
     let mut changes = false;
-    let mut lines = Vec::new();
+    let mut notes = BTreeMap::new();
     for (g, u) in updates {
         let n = |k: &str| u[k].as_u64().unwrap_or(0);
-        let mut parts = Vec::new();
-        for (key, label) in [
+        let mut parts: Vec<(&str, u64)> = [
             ("Place", "create"),
             ("Stop", "destroy"),
             ("Migrate", "migrate"),
@@ -140,59 +147,51 @@ fn group_lines(updates: &Map<String, Value>, diff_type: &str) -> (Vec<String>, b
             ("DestructiveUpdate", "create/destroy update"),
             ("Canary", "canary"),
             ("Ignore", "ignore"),
-        ] {
-            if n(key) > 0 {
-                parts.push(format!("{} {label}", n(key)));
-            }
-        }
+        ]
+        .into_iter()
+        .filter(|(key, _)| n(key) > 0)
+        .map(|(key, label)| (label, n(key)))
+        .collect();
+        parts.sort();
         if ["Place", "Stop", "Migrate", "DestructiveUpdate", "Canary"]
             .iter()
             .any(|k| n(k) > 0)
         {
             changes = true;
         }
-        let mark = match diff_type {
-            "Added" => "+",
-            "Deleted" => "-",
-            "Edited" => "+/-",
-            _ => "",
-        };
-        let detail = if parts.is_empty() {
+        let note = if parts.is_empty() {
             String::new()
         } else {
-            format!(" ({})", parts.join(", "))
+            let list: Vec<String> = parts.iter().map(|(l, c)| format!("{c} {l}")).collect();
+            format!(" ({})", list.join(", "))
         };
-        lines.push(
-            format!("{mark} Task Group: {g:?}{detail}")
-                .trim()
-                .to_string(),
-        );
+        notes.insert(g.clone(), note);
     }
-    (lines, changes)
+    (notes, changes)
 }
 
-/// The human plan: the job and its groups (unless `-diff=false`), the scheduler
-/// dry-run, the modify index.
-fn print_plan(
-    reply: &Value,
-    job_id: &str,
-    diff_type: &str,
-    group_lines: Option<&[String]>,
-    path: &str,
-) {
-    let mark = match diff_type {
-        "Added" => "+ ",
-        "Deleted" => "- ",
-        "Edited" => "+/- ",
-        _ => "",
-    };
-    if let Some(group_lines) = group_lines {
-        println!("{mark}Job: {job_id:?}");
-        for l in group_lines {
-            println!("{l}");
-        }
-        println!();
+/// The job's diff as Nomad's plan prints it, every planned group listed (a group the
+/// diff leaves out, unchanged, gets its line too).
+fn plan_diff(diff: &Value, notes: &BTreeMap<String, String>, verbose: bool) -> String {
+    let mut diff = diff.clone();
+    if diff["Type"].is_null() {
+        diff["Type"] = "None".into();
     }
+    let listed: Vec<String> = diff["TaskGroups"]
+        .as_array()
+        .map(|a| a.iter().map(|g| text(&g["Name"])).collect())
+        .unwrap_or_default();
+    let mut groups = diff["TaskGroups"].as_array().cloned().unwrap_or_default();
+    for name in notes.keys().filter(|n| !listed.contains(n)) {
+        groups.push(json!({"Type": "None", "Name": name}));
+    }
+    diff["TaskGroups"] = Value::Array(groups);
+    let note = |g: &str| notes.get(g).cloned().unwrap_or_default();
+    diff_fmt::format_job_diff_noted(&diff, verbose, &note)
+}
+
+/// The scheduler dry-run and the modify index, after the diff.
+fn print_plan(reply: &Value, path: &str) {
     println!("Scheduler dry-run:");
     let failed = &reply["FailedTGAllocs"];
     if failed.as_object().is_some_and(|o| !o.is_empty()) {
@@ -208,4 +207,56 @@ fn print_plan(
     println!(
         "To submit the job with version verification run:\n\norch job run -check-index {index} {path}\n\nWhen running the job with the check-index flag, the job will only be run if the\njob modify index given matches the server-side version. If the index has\nchanged, another user has modified the job and the plan's results are\npotentially invalid."
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_notes_list_nomads_update_names_in_sorted_order() {
+        let updates = json!({"web": {"Place": 1, "Ignore": 2, "DestructiveUpdate": 3},
+                             "db": {"Ignore": 1}});
+        let (notes, changes) = group_notes(updates.as_object().unwrap());
+        assert!(changes);
+        assert_eq!(
+            notes["web"],
+            " (1 create, 3 create/destroy update, 2 ignore)"
+        );
+        assert_eq!(notes["db"], " (1 ignore)");
+        let (_, changes) = group_notes(json!({"db": {"Ignore": 1}}).as_object().unwrap());
+        assert!(!changes);
+    }
+
+    #[test]
+    fn the_plan_diff_lists_every_planned_group() {
+        let diff = json!({"Type": "Edited", "ID": "web", "Fields": [], "Objects": [],
+            "TaskGroups": [{"Type": "Edited", "Name": "g", "Objects": [], "Tasks": [],
+                "Fields": [{"Type": "Edited", "Name": "Count", "Old": "1", "New": "2"}]}]});
+        let notes: BTreeMap<String, String> = [
+            ("g".to_string(), " (1 create, 1 ignore)".to_string()),
+            ("other".to_string(), " (2 ignore)".to_string()),
+        ]
+        .into();
+        assert_eq!(
+            plan_diff(&diff, &notes, false),
+            [
+                "+/- Job: \"web\"",
+                "+/- Task Group: \"g\" (1 create, 1 ignore)",
+                "  +/- Count: \"1\" => \"2\"",
+                "    Task Group: \"other\" (2 ignore)",
+            ]
+            .join("\n")
+        );
+        // A new job: headers only, as Nomad prints an added job without -verbose.
+        let added = json!({"Type": "Added", "ID": "web", "Fields": [
+                {"Type": "Added", "Name": "Priority", "Old": "", "New": "50"}],
+            "TaskGroups": [{"Type": "Added", "Name": "g", "Tasks": [
+                {"Type": "Added", "Name": "t"}]}]});
+        let notes = [("g".to_string(), " (1 create)".to_string())].into();
+        assert_eq!(
+            plan_diff(&added, &notes, false),
+            "+ Job: \"web\"\n+ Task Group: \"g\" (1 create)\n  + Task: \"t\""
+        );
+    }
 }
