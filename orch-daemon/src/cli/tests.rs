@@ -82,12 +82,3 @@ fn nomads_other_general_flags_move_too() {
         Some(strs(&["node", "status", "-ca-path", "/etc/ca"]))
     );
 }
-
-#[test]
-fn no_command_or_an_unknown_one_exits_127() {
-    assert_eq!(
-        super::run(&strs(&["no-such-command"])).unwrap(),
-        std::process::ExitCode::from(127)
-    );
-    assert_eq!(super::run(&[]).unwrap(), std::process::ExitCode::from(127));
-}
