@@ -107,11 +107,7 @@ pub fn derive_child(
     idempotency_token: &str,
 ) -> Job {
     let mut child = parent.clone();
-    child.id = format!(
-        "{}{DISPATCH_SUFFIX}{}-{suffix}",
-        parent.id,
-        now.div_euclid(1_000_000_000)
-    );
+    child.id = dispatched_id(&parent.id, "", now, suffix);
     child.name.clone_from(&child.id);
     child.parent_id.clone_from(&parent.id);
     child.dispatched = true;
@@ -122,6 +118,41 @@ pub fn derive_child(
         .extend(meta.iter().map(|(k, v)| (k.clone(), v.clone())));
     crate::periodic::reset_bookkeeping(&mut child);
     child
+}
+
+/// Most bytes of a dispatch's `IdPrefixTemplate`.
+pub const MAX_ID_PREFIX_LEN: usize = 128;
+
+/// Nomad's `DispatchedID`: `<parent>/dispatch-<unix secs>-<suffix>`, or with an
+/// `IdPrefixTemplate`, `<parent>/dispatch-<prefix>-<unix secs>-<suffix>`.
+pub fn dispatched_id(parent_id: &str, id_prefix: &str, now: i64, suffix: &str) -> String {
+    let secs = now.div_euclid(1_000_000_000);
+    if id_prefix.is_empty() {
+        format!("{parent_id}{DISPATCH_SUFFIX}{secs}-{suffix}")
+    } else {
+        format!("{parent_id}{DISPATCH_SUFFIX}{id_prefix}-{secs}-{suffix}")
+    }
+}
+
+/// Refuses an `IdPrefixTemplate` that would make an invalid job ID (whitespace or
+/// control characters) or an unbounded one.
+pub fn check_id_prefix(id_prefix: &str) -> Result<(), String> {
+    if id_prefix.len() > MAX_ID_PREFIX_LEN {
+        return Err(format!(
+            "IdPrefixTemplate: {} bytes, at most {MAX_ID_PREFIX_LEN} are allowed",
+            id_prefix.len()
+        ));
+    }
+    if id_prefix
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(
+            "IdPrefixTemplate: job IDs cannot contain spaces or control characters; remove them"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// A child of `parent` dispatched with `token` that is not dead yet: Nomad returns it

@@ -90,3 +90,23 @@ fn children_merge_meta_and_carry_the_payload() {
     assert_eq!(c.dispatch_idempotency_token, "tok");
     assert_eq!((c.version, c.status.as_str()), (0, ""));
 }
+
+#[test]
+fn an_id_prefix_goes_between_dispatch_and_the_time() {
+    let now = 1_700_000_000_123_000_000;
+    assert_eq!(
+        dispatched_id("p", "", now, "ab"),
+        "p/dispatch-1700000000-ab"
+    );
+    assert_eq!(
+        dispatched_id("p", "nightly", now, "ab"),
+        "p/dispatch-nightly-1700000000-ab"
+    );
+    assert!(check_id_prefix("nightly_run-1").is_ok());
+    assert!(
+        check_id_prefix("has space")
+            .unwrap_err()
+            .contains("IdPrefixTemplate")
+    );
+    assert!(check_id_prefix(&"x".repeat(129)).is_err());
+}

@@ -124,6 +124,16 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// A decoder whose `file()` reads through `files`.
+    pub(crate) fn with_files(
+        sm: &'a SourceMap<'a>,
+        files: Option<&'a dyn super::FileSource>,
+    ) -> Self {
+        let mut d = Decoder::new(sm);
+        d.ev.files = files;
+        d
+    }
+
     /// Records an error at `span`.
     pub(crate) fn err(&mut self, span: Option<Range<usize>>, msg: impl Into<String>) {
         let d = self.sm.diag(span, msg);

@@ -55,6 +55,9 @@ pub(crate) struct Evaluator<'a> {
     depth: usize,
     /// Work done so far, against [`MAX_EVAL_WORK`].
     work: usize,
+    /// Where `file()` and `fileexists()` read (the CLI's jobspec directory); `None`:
+    /// they are refused, as every pure caller (the HTTP parse endpoint) must.
+    pub files: Option<&'a dyn super::FileSource>,
 }
 
 /// What a function's result costs: its elements, or its text in kilobytes.
@@ -144,6 +147,7 @@ impl<'a> Evaluator<'a> {
             bound: Vec::new(),
             depth: 0,
             work: 0,
+            files: None,
         }
     }
 
@@ -289,8 +293,13 @@ impl<'a> Evaluator<'a> {
                     }
                 }
                 let span = f.name.name.span();
-                let out =
-                    functions::call(name, args).map_err(|m| EvalError::new(span.clone(), m))?;
+                let out = match (self.files, name) {
+                    (Some(files), "file" | "fileexists") => {
+                        functions::call_file(files, name, &args)
+                    }
+                    _ => functions::call(name, args),
+                }
+                .map_err(|m| EvalError::new(span.clone(), m))?;
                 self.charge(span, result_size(&out))?;
                 Ok(out)
             }

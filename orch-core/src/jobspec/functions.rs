@@ -19,6 +19,17 @@ mod convert;
 mod numeric;
 mod strings;
 
+/// `file(path)` and `fileexists(path)` through the caller's [`super::FileSource`]
+/// (only the CLI gives one: it reads beside the jobspec).
+pub(crate) fn call_file(files: &dyn super::FileSource, name: &str, a: &[Value]) -> R {
+    arity(name, a, 1, 1)?;
+    let path = s(name, &a[0])?;
+    match name {
+        "fileexists" => Ok(Value::Bool(files.exists(&path))),
+        _ => files.read(&path).map(Value::String),
+    }
+}
+
 /// Functions that need I/O, a clock or randomness and are therefore refused.
 const IMPURE: &[&str] = &[
     "file",

@@ -96,6 +96,26 @@ pub fn parse_hcl_to_json(
     filename: &str,
     vars: &BTreeMap<String, Value>,
 ) -> Result<Value, JobspecError> {
+    parse_hcl_with_files(src, filename, vars, None)
+}
+
+/// Where a jobspec's `file()` and `fileexists()` read. orch-core does no I/O: the CLI
+/// implements it over the jobspec's directory, as Nomad's CLI resolves those paths;
+/// the HTTP API gives none, so there `file()` stays refused.
+pub trait FileSource {
+    /// The text of the file at `path` (as written in the jobspec), or why not.
+    fn read(&self, path: &str) -> Result<String, String>;
+    /// Whether a regular file exists at `path`.
+    fn exists(&self, path: &str) -> bool;
+}
+
+/// [`parse_hcl_to_json`] with `file()` reading through `files`.
+pub fn parse_hcl_with_files(
+    src: &str,
+    filename: &str,
+    vars: &BTreeMap<String, Value>,
+    files: Option<&dyn FileSource>,
+) -> Result<Value, JobspecError> {
     let sm = SourceMap::new(src, filename);
     if let Some(offset) = guard::too_deep(src) {
         let (line, column) = sm.position(offset);
@@ -125,7 +145,7 @@ pub fn parse_hcl_to_json(
             });
         }
     };
-    let mut d = Decoder::new(&sm);
+    let mut d = Decoder::with_files(&sm, files);
 
     let mut variable_blocks: Vec<&Block> = Vec::new();
     let mut variables_blocks: Vec<&Block> = Vec::new();
@@ -227,10 +247,20 @@ pub fn parse_jobspec(
     text: &str,
     vars: &BTreeMap<String, Value>,
 ) -> Result<crate::model::Job, ParseJobError> {
+    parse_jobspec_with_files(filename, text, vars, None)
+}
+
+/// [`parse_jobspec`] with `file()` reading through `files` (the CLI's jobspec dir).
+pub fn parse_jobspec_with_files(
+    filename: &str,
+    text: &str,
+    vars: &BTreeMap<String, Value>,
+    files: Option<&dyn FileSource>,
+) -> Result<crate::model::Job, ParseJobError> {
     if text.trim_start().starts_with('{') {
         return Ok(from_json::parse_job_json(text)?);
     }
-    let value = parse_hcl_to_json(text, filename, vars)?;
+    let value = parse_hcl_with_files(text, filename, vars, files)?;
     match from_json::job_from_json_value(value) {
         Ok(job) => Ok(job),
         Err(from_json::JsonJobError::Fields(errors)) => {

@@ -326,3 +326,58 @@ job "j" {
         .to_string();
     assert!(err.contains("steps of work"), "{err}");
 }
+
+/// A file system in memory: orch-core does no I/O, so the CLI's reader is stood in for
+/// by a map (the real reader is tested through the `orch` binary in
+/// `orch-daemon/tests/jobspec_files.rs`).
+struct MemFiles(BTreeMap<String, String>);
+
+impl super::FileSource for MemFiles {
+    fn read(&self, path: &str) -> Result<String, String> {
+        self.0
+            .get(path)
+            .cloned()
+            .ok_or_else(|| format!("no file {path}"))
+    }
+    fn exists(&self, path: &str) -> bool {
+        self.0.contains_key(path)
+    }
+}
+
+#[test]
+fn file_reads_through_the_callers_source_and_is_refused_without_one() {
+    let spec = r#"
+locals {
+  script = file("run.sh")
+}
+job "j" {
+  meta {
+    has_script = fileexists("run.sh")
+    has_other  = fileexists("other.sh")
+  }
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", local.script]
+      }
+    }
+  }
+}"#;
+    let files = MemFiles(BTreeMap::from([(
+        "run.sh".to_string(),
+        "echo hi\n".to_string(),
+    )]));
+    let job = super::parse_hcl_with_files(spec, "j.hcl", &BTreeMap::new(), Some(&files)).unwrap();
+    let task = &job["TaskGroups"][0]["Tasks"][0];
+    assert_eq!(task["Config"]["args"][1], "echo hi\n");
+    assert_eq!(job["Meta"]["has_script"], "true");
+    assert_eq!(job["Meta"]["has_other"], "false");
+    let e = super::parse_hcl_to_json(spec, "j.hcl", &BTreeMap::new()).unwrap_err();
+    assert!(e.to_string().contains("not supported"), "{e}");
+    let missing = MemFiles(BTreeMap::new());
+    let e =
+        super::parse_hcl_with_files(spec, "j.hcl", &BTreeMap::new(), Some(&missing)).unwrap_err();
+    assert!(e.to_string().contains("no file run.sh"), "{e}");
+}

@@ -315,6 +315,7 @@ fn api_app(
             .http_link(crate::tls::http_client_builder())
             .map_err(|e| e.to_string())?,
         acl: client_acl(config, server, acl_times, &rpc_link),
+        data_dir: Some(data_dir.to_path_buf()),
     };
     let Some(s) = server else {
         let proxy = proxy_router(
@@ -340,6 +341,7 @@ fn api_app(
             version: env!("CARGO_PKG_VERSION").to_string(),
             http_addr: http_addr.to_string(),
             server: true,
+            data_dir: config.data_dir.clone(),
         },
     );
     api.leader = Some(Arc::clone(&s.leader));

@@ -30,6 +30,7 @@ pub mod csi;
 pub mod driver;
 pub mod exec;
 pub mod fingerprint;
+pub mod gc;
 pub mod health;
 pub mod migrate;
 pub mod network;
@@ -576,9 +577,7 @@ impl Client {
                 }
                 continue;
             }
-            self.lock_allocs().remove(&id);
-            let _ = self.state_dir.remove(&id);
-            let _ = AllocDir::new(&self.alloc_root, &id).destroy();
+            self.forget_alloc(&id);
         }
     }
 

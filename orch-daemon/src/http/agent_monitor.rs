@@ -29,18 +29,34 @@ pub async fn monitor(
     req: Request,
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
-    if let Some(addr) = other_agent(&api, &q).await? {
-        if req.headers().contains_key(RELAYED_HEADER) {
-            return Err(ApiError::bad_request(
-                "node_id/server_id: the agent this monitor was relayed to is not the one named; check the ID",
-            ));
-        }
-        let mut req = req;
-        req.headers_mut()
-            .insert(RELAYED_HEADER, axum::http::HeaderValue::from_static("1"));
-        return Ok(super::client_fs::forward_over(&api.agents, &addr, req).await);
+    match relay(&api, &q, req).await? {
+        Some(relayed) => Ok(relayed),
+        None => local(&q),
     }
-    local(&q)
+}
+
+/// Relays `req` once to the agent its `node_id` or `server_id` names (marked with
+/// [`RELAYED_HEADER`], so it is never relayed again); `None` when this agent is the one
+/// asked for and should answer itself. Shared by the per-agent endpoints (`monitor`,
+/// `host`).
+pub(super) async fn relay(
+    api: &super::ApiState,
+    q: &QueryOpts,
+    mut req: Request,
+) -> Result<Option<Response>, ApiError> {
+    let Some(addr) = other_agent(api, q).await? else {
+        return Ok(None);
+    };
+    if req.headers().contains_key(RELAYED_HEADER) {
+        return Err(ApiError::bad_request(
+            "node_id/server_id: the agent this request was relayed to is not the one named; check the ID",
+        ));
+    }
+    req.headers_mut()
+        .insert(RELAYED_HEADER, axum::http::HeaderValue::from_static("1"));
+    Ok(Some(
+        super::client_fs::forward_over(&api.agents, &addr, req).await,
+    ))
 }
 
 /// The monitor route of a client-only agent: its own lines (`node_id` must be its
@@ -48,6 +64,10 @@ pub async fn monitor(
 pub fn client_routes(ch: super::client_fs::ClientHttp) -> axum::Router {
     axum::Router::new()
         .route("/v1/agent/monitor", axum::routing::get(client_monitor))
+        .route(
+            "/v1/agent/host",
+            axum::routing::get(super::agent_host::client_host),
+        )
         .with_state(std::sync::Arc::new(ch))
 }
 
@@ -56,7 +76,18 @@ async fn client_monitor(
     Query(raw): Params,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let caller = super::client_acl::Caller::of(&req);
+    let q = client_own_request(&ch, raw, super::client_acl::Caller::of(&req)).await?;
+    local(&q)
+}
+
+/// A per-agent request (`monitor`, `host`) on a client-only agent: `agent:read` checked
+/// through the servers, and `node_id` (if given) must be this node; a server relays
+/// requests for other agents.
+pub(super) async fn client_own_request(
+    ch: &super::client_fs::ClientHttp,
+    raw: super::query::RawParams,
+    caller: super::client_acl::Caller,
+) -> Result<QueryOpts, ApiError> {
     ch.acl
         .check_node(&caller, super::client_acl::AGENT_READ)
         .await?;
@@ -68,10 +99,10 @@ async fn client_monitor(
         .filter(|n| !n.is_empty() && mine.as_deref() != Some(n.as_str()));
     if other_node.is_some() || q.raw.get("server_id").is_some_and(|s| !s.is_empty()) {
         return Err(ApiError::bad_request(
-            "node_id/server_id: this client agent serves only its own monitor; ask a server to relay to another agent",
+            "node_id/server_id: this client agent answers only for itself; ask a server to relay to another agent",
         ));
     }
-    local(&q)
+    Ok(q)
 }
 
 /// This agent's own lines, as `q` asks.

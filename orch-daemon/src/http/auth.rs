@@ -265,6 +265,20 @@ pub fn presented_secret(headers: &axum::http::HeaderMap) -> Option<String> {
 /// The guard: resolves the caller, checks the route's rule, hands the handler an
 /// [`Authz`]. Paths that match no route go on to the 404 handler.
 pub async fn guard(State(api): State<Arc<ApiState>>, mut req: Request, next: Next) -> Response {
+    if let Some(region) = query_param(req.uri().query(), "region")
+        && region != api.agent.region
+    {
+        // orch has no federation: a request for another region is never answered from
+        // this one's state (Nomad's `ErrNoRegionPath`).
+        return ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "No path to region: this cluster serves region {:?} only and orch does not federate regions; drop ?region={region} or send the request to that region's servers",
+                api.agent.region
+            ),
+        )
+        .into_response();
+    }
     let authz = if api.acl.enabled {
         let Some(path) = req
             .extensions()
@@ -385,13 +399,17 @@ fn node_id_in(path: &str) -> Option<&str> {
 
 /// `?namespace=` of a request (`default` when absent, `*` for all).
 fn request_namespace(query: Option<&str>) -> String {
+    query_param(query, "namespace").unwrap_or_else(|| "default".to_string())
+}
+
+/// A non-empty query parameter, decoded.
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     query
         .into_iter()
         .flat_map(|q| url::form_urlencoded::parse(q.as_bytes()))
-        .find(|(k, _)| k == "namespace")
+        .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "default".to_string())
 }
 
 #[cfg(test)]

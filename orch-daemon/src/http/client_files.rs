@@ -150,6 +150,22 @@ pub fn cat_local(
     alloc: &str,
     q: &BTreeMap<String, String>,
 ) -> Result<Response, ApiError> {
+    let (file, _) = open_regular(client, alloc, q)?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        Body::from_stream(file_stream(file, CAT_CHUNK_BYTES)),
+    )
+        .into_response())
+}
+
+/// The regular file `path` names beneath the allocation directory, and the path as
+/// given; a directory, FIFO or device is a 400 naming what it is.
+pub(super) fn open_regular(
+    client: &Client,
+    alloc: &str,
+    q: &BTreeMap<String, String>,
+) -> Result<(std::fs::File, String), ApiError> {
     let (shown, rel) = rel_path(q)?;
     let file = alloc_root(client, alloc)?
         .open_read(&rel)
@@ -162,21 +178,19 @@ pub fn cat_local(
     }
     if !md.is_file() {
         return Err(ApiError::bad_request(format!(
-            "path {shown:?} is {}: fs/cat reads only regular files",
+            "path {shown:?} is {}: only regular files can be read",
             kind_name(md.file_type())
         )));
     }
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        Body::from_stream(file_stream(file, CAT_CHUNK_BYTES)),
-    )
-        .into_response())
+    Ok((file, shown))
 }
 
 /// The bytes of `file` as a stream of chunks of at most `chunk` bytes, each read on the
 /// blocking pool, so memory stays at one chunk per request whatever the file's size.
-pub fn file_stream(file: std::fs::File, chunk: usize) -> impl Stream<Item = io::Result<Bytes>> {
+pub fn file_stream<R: Read + Send + 'static>(
+    file: R,
+    chunk: usize,
+) -> impl Stream<Item = io::Result<Bytes>> {
     futures_util::stream::unfold(Some(file), move |state| async move {
         let mut file = state?;
         let read = tokio::task::spawn_blocking(move || {

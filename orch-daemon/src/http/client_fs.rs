@@ -36,6 +36,8 @@ pub struct ClientHttp {
     pub http: crate::tls::Link,
     /// How callers are authorized.
     pub acl: super::client_acl::ClientAcl,
+    /// The agent's data dir (`/v1/agent/host` reports its disk).
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// The client routes.
@@ -45,10 +47,19 @@ pub fn client_router(ch: ClientHttp) -> Router {
         .merge(super::client_meta::routes())
         .merge(super::client_servers::routes())
         .merge(super::client_exec::routes())
+        .merge(super::client_gc::routes())
         .route("/v1/client/fs/logs/{alloc}", get(logs))
         .route("/v1/client/fs/ls/{alloc}", get(ls))
         .route("/v1/client/fs/stat/{alloc}", get(stat))
         .route("/v1/client/fs/cat/{alloc}", get(cat))
+        .route(
+            "/v1/client/fs/readat/{alloc}",
+            get(super::client_file_stream::readat),
+        )
+        .route(
+            "/v1/client/fs/stream/{alloc}",
+            get(super::client_file_stream::stream),
+        )
         .route("/v1/client/allocation/{alloc}/stats", get(alloc_stats))
         .route(
             "/v1/client/allocation/{alloc}/snapshot",
@@ -60,6 +71,8 @@ pub fn client_router(ch: ClientHttp) -> Router {
         )
         .route("/v1/client/stats", get(host_stats))
         .route("/v1/client/allocation/{alloc}/checks", get(alloc_checks))
+        // Nomad's server-side path to the same results (`nomad alloc checks`).
+        .route("/v1/allocation/{id}/checks", get(alloc_checks))
         .route(
             "/v1/client/allocation/{alloc}/restart",
             post(restart).put(restart),
@@ -67,7 +80,7 @@ pub fn client_router(ch: ClientHttp) -> Router {
         .with_state(Arc::new(ch))
 }
 
-type Ch = State<Arc<ClientHttp>>;
+pub(super) type Ch = State<Arc<ClientHttp>>;
 type Q = Query<BTreeMap<String, String>>;
 
 /// Where an allocation's request is answered.
@@ -162,17 +175,31 @@ pub(crate) async fn forward_over(link: &crate::tls::Link, addr: &str, req: Reque
     }
 }
 
-/// Resolves the allocation locally, or forwards.
+/// The local client running `alloc` once the caller holds `cap` in its namespace, or
+/// the reply to send instead: the request forwarded to the node's agent, or a refusal.
+pub(super) async fn local_or_forward(
+    ch: &ClientHttp,
+    alloc: &str,
+    req: Request,
+    cap: NsCap,
+) -> Result<Arc<Client>, Response> {
+    let caller = super::client_acl::Caller::of(&req);
+    if let Err(e) = ch.acl.check_alloc(&caller, alloc, cap).await {
+        return Err(e.into_response());
+    }
+    match target(ch, alloc) {
+        Ok(Target::Local(c)) => Ok(c),
+        Ok(Target::Remote(addr)) => Err(forward(ch, &addr, req).await),
+        Err(e) => Err(e.into_response()),
+    }
+}
+
+/// [`local_or_forward`] in a handler: the client, or return the reply.
 macro_rules! local_or_forward {
     ($ch:expr, $alloc:expr, $req:expr, $cap:expr) => {{
-        let caller = super::client_acl::Caller::of(&$req);
-        if let Err(e) = $ch.acl.check_alloc(&caller, &$alloc, $cap).await {
-            return e.into_response();
-        }
-        match target(&$ch, &$alloc) {
-            Ok(Target::Local(c)) => c,
-            Ok(Target::Remote(addr)) => return forward(&$ch, &addr, $req).await,
-            Err(e) => return e.into_response(),
+        match local_or_forward(&$ch, &$alloc, $req, $cap).await {
+            Ok(c) => c,
+            Err(reply) => return reply,
         }
     }};
 }

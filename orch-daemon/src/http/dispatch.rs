@@ -36,11 +36,7 @@ pub async fn dispatch(
     let meta: BTreeMap<String, String> = field(&body, "Meta")?.unwrap_or_default();
     let token: String = field(&body, "IdempotencyToken")?.unwrap_or_default();
     let prefix: String = field(&body, "IdPrefixTemplate")?.unwrap_or_default();
-    if !prefix.is_empty() {
-        return Err(ApiError::bad_request(
-            "IdPrefixTemplate is not supported by orch yet: dispatched jobs are named <parent>/dispatch-<time>-<id>; leave it empty",
-        ));
-    }
+    orch_core::dispatch::check_id_prefix(&prefix).map_err(ApiError::bad_request)?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let payload = b64.decode(encoded.trim().as_bytes()).map_err(|e| {
         ApiError::bad_request(format!(
@@ -65,14 +61,13 @@ pub async fn dispatch(
                         "JobCreateIndex": existing.create_index, "Index": index}),
             ));
         }
-        derive_child(
-            parent,
-            (api.now)(),
-            &suffix,
-            &meta,
-            &b64.encode(&payload),
-            &token,
-        )
+        let now = (api.now)();
+        let mut child = derive_child(parent, now, &suffix, &meta, &b64.encode(&payload), &token);
+        if !prefix.is_empty() {
+            child.id = orch_core::dispatch::dispatched_id(&parent.id, &prefix, now, &suffix);
+            child.name.clone_from(&child.id);
+        }
+        child
     };
     // A dispatched periodic job is itself a periodic parent: it gets no evaluation.
     let eval = (!child.is_template()).then(|| {

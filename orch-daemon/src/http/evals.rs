@@ -40,6 +40,25 @@ pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiEr
     Ok(super::list::reply(&api, index, &body, next))
 }
 
+/// `GET /v1/evaluations/count?filter=&namespace=`: how many evaluations match, without
+/// listing them (Nomad 1.6's `Eval.Count`).
+pub async fn count(State(api): Api, Query(raw): Params) -> Result<Response, ApiError> {
+    let (q, list) = super::list::ListOpts::parse(raw)?;
+    let index = api.block(&q, evals_index).await;
+    let count = {
+        let s = api.state.read();
+        s.evals()
+            .filter(|e| q.sees(&e.namespace) && e.id.starts_with(&q.prefix))
+            .filter(|e| {
+                list.filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&eval_stub(e)))
+            })
+            .count()
+    };
+    Ok(api.reply(index, &serde_json::json!({ "Count": count })))
+}
+
 /// `GET /v1/evaluation/:id`.
 pub async fn get(
     State(api): Api,

@@ -6,8 +6,12 @@ use std::collections::BTreeMap;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use orch_core::model::{Evaluation, FreeForm, client_status, eval_status, trigger};
-use orch_core::state::{Command, EvalUpsert, JobRevert, JobScale, JobStability};
+use orch_core::model::{
+    DesiredTransition, Evaluation, FreeForm, client_status, eval_status, trigger,
+};
+use orch_core::state::{
+    AllocDesiredTransitionUpdate, Command, EvalUpsert, JobRevert, JobScale, JobStability,
+};
 use serde_json::{Value, json};
 
 use super::jobs::{find_job, get_ci, summary_index};
@@ -138,12 +142,7 @@ pub async fn evaluate(
         .and_then(|o| get_ci(o, "ForceReschedule"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    if force {
-        return Err(ApiError::not_implemented(
-            "Forcing rescheduling of failed allocations (EvalOptions.ForceReschedule)",
-        ));
-    }
-    let mut eval = {
+    let (mut eval, failed) = {
         let s = api.state.read();
         let j = find_job(&s, &q, &id)?;
         if j.is_template() {
@@ -153,14 +152,36 @@ pub async fn evaluate(
         }
         let mut e = api.new_eval(q.ns(), &id, &j.job_type, j.priority, trigger::JOB_REGISTER);
         e.job_modify_index = j.job_modify_index;
-        e
+        // Nomad's ForceReschedule: every failed allocation of the job is rescheduled now,
+        // whatever its reschedule policy's attempts and delay say.
+        let failed: Vec<String> = if force {
+            s.allocs_by_job(q.ns(), &id)
+                .into_iter()
+                .filter(|a| {
+                    a.client_status == client_status::FAILED && a.next_allocation.is_empty()
+                })
+                .map(|a| a.id.to_string())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        (e, failed)
     };
     eval.status = eval_status::PENDING.into();
     let eval_id = eval.id.clone();
-    let r = api
-        .replicator
-        .propose(Command::EvalUpsert(EvalUpsert { evals: vec![eval] }))
-        .await?;
+    let cmd = if failed.is_empty() {
+        Command::EvalUpsert(EvalUpsert { evals: vec![eval] })
+    } else {
+        let forced = DesiredTransition {
+            force_reschedule: Some(true),
+            ..DesiredTransition::default()
+        };
+        Command::AllocDesiredTransition(AllocDesiredTransitionUpdate {
+            transitions: failed.into_iter().map(|id| (id, forced.clone())).collect(),
+            evals: vec![eval],
+        })
+    };
+    let r = api.replicator.propose(cmd).await?;
     Ok(api.reply(
         r.index,
         &json!({"EvalID": eval_id, "EvalCreateIndex": r.index, "JobModifyIndex": 0,

@@ -293,6 +293,11 @@ pub async fn parse(State(api): Api, Query(raw): Params, body: Bytes) -> Result<R
     let hcl: String = field(&body, "JobHCL")?.ok_or_else(|| {
         ApiError::bad_request("Job spec is empty: set JobHCL to the jobspec text")
     })?;
+    if field::<bool>(&body, "HCLv1")?.unwrap_or(false) {
+        return Err(ApiError::bad_request(
+            "HCLv1: orch parses HCL2 jobspecs only (Nomad removed HCL1 parsing in 1.9); convert the jobspec to HCL2 and drop HCLv1",
+        ));
+    }
     let canonicalize = field::<bool>(&body, "Canonicalize")?.unwrap_or(false);
     let vars = match field::<String>(&body, "Variables")? {
         Some(text) if !text.trim().is_empty() => {
@@ -328,6 +333,11 @@ pub async fn validate(
     let q = QueryOpts::parse(raw)?;
     let mut body = json_body(&body)?;
     q.authz.check(&body_namespace(&body, &q), NsCap::ReadJob)?;
+    // Nomad's JobValidateRequest without a job (an empty or `{}` body) is a 400, not a
+    // validation result.
+    if get_ci(&body, "Job").is_none_or(Value::is_null) {
+        return Err(ApiError::bad_request("Job must be specified"));
+    }
     let (errors, error): (Vec<String>, String) = match body_job(&mut body, &q) {
         Ok(_) => (Vec::new(), String::new()),
         Err(e) => {

@@ -47,6 +47,7 @@
 
 pub mod acl;
 pub mod agent;
+pub mod agent_host;
 pub mod agent_monitor;
 pub mod allocs;
 pub mod auth;
@@ -55,8 +56,10 @@ pub mod client_acl;
 pub mod client_api;
 pub mod client_csi;
 pub mod client_exec;
+pub mod client_file_stream;
 pub mod client_files;
 pub mod client_fs;
+pub mod client_gc;
 pub mod client_meta;
 pub mod client_servers;
 pub mod csi_controller;
@@ -70,6 +73,7 @@ pub mod events;
 pub mod filter;
 pub mod job_diff;
 pub mod job_ops;
+pub mod job_statuses;
 pub mod jobs;
 pub mod list;
 pub mod metrics;
@@ -77,6 +81,7 @@ pub mod metrics_scaling;
 pub mod migrate;
 pub mod namespaces;
 pub mod node_pools;
+pub mod node_purge;
 pub mod nodes;
 pub mod operator;
 pub mod operator_snapshot;
@@ -94,6 +99,7 @@ pub mod system;
 #[cfg(test)]
 mod tests;
 pub mod ui;
+pub mod workload_services;
 
 use std::sync::Arc;
 
@@ -128,6 +134,8 @@ pub struct AgentInfo {
     pub http_addr: String,
     /// Whether the agent runs a server.
     pub server: bool,
+    /// The agent's data dir (`/v1/agent/host` reports its disk); `None` in dev mode.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for AgentInfo {
@@ -139,6 +147,7 @@ impl Default for AgentInfo {
             node_id: None,
             version: env!("CARGO_PKG_VERSION").into(),
             http_addr: "127.0.0.1:4646".into(),
+            data_dir: None,
             server: true,
         }
     }
@@ -331,6 +340,10 @@ fn job_routes() -> Router<Arc<ApiState>> {
             get(jobs::list).put(jobs::register).post(jobs::register),
         )
         .route("/v1/jobs/parse", post(jobs::parse).put(jobs::parse))
+        .route(
+            "/v1/jobs/statuses",
+            get(job_statuses::statuses).post(job_statuses::statuses),
+        )
         .route("/v1/validate/job", post(jobs::validate).put(jobs::validate))
         .route(
             "/v1/job/{id}",
@@ -345,6 +358,10 @@ fn job_routes() -> Router<Arc<ApiState>> {
         .route("/v1/job/{id}/deployment", get(jobs::latest_deployment))
         .route("/v1/job/{id}/versions", get(jobs::versions))
         .route("/v1/job/{id}/summary", get(jobs::summary))
+        .route(
+            "/v1/job/{id}/services",
+            get(workload_services::job_services),
+        )
         .route(
             "/v1/job/{id}/scale",
             get(job_ops::scale_status)
@@ -384,10 +401,15 @@ fn workload_routes() -> Router<Arc<ApiState>> {
         .route("/v1/allocations", get(allocs::list))
         .route("/v1/allocation/{id}", get(allocs::get_alloc))
         .route(
+            "/v1/allocation/{id}/services",
+            get(workload_services::alloc_services),
+        )
+        .route(
             "/v1/allocation/{id}/stop",
             post(allocs::stop).put(allocs::stop),
         )
         .route("/v1/evaluations", get(evals::list).delete(evals::delete))
+        .route("/v1/evaluations/count", get(evals::count))
         .route("/v1/evaluation/{id}", get(evals::get))
         .route("/v1/evaluation/{id}/allocations", get(evals::allocations))
         // Nodes.
@@ -402,6 +424,10 @@ fn workload_routes() -> Router<Arc<ApiState>> {
         .route(
             "/v1/node/{id}/evaluate",
             post(nodes::evaluate).put(nodes::evaluate),
+        )
+        .route(
+            "/v1/node/{id}/purge",
+            post(node_purge::purge).put(node_purge::purge),
         )
 }
 
@@ -461,6 +487,7 @@ fn cluster_routes() -> Router<Arc<ApiState>> {
         .route("/v1/agent/self", get(agent::agent_self))
         .route("/v1/agent/members", get(agent::members))
         .route("/v1/agent/monitor", get(agent_monitor::monitor))
+        .route("/v1/agent/host", get(agent_host::host))
         .route("/v1/agent/health", get(agent::health))
         .route("/v1/regions", get(regions::regions))
         .route(

@@ -84,7 +84,7 @@ fn nodes_index(s: &StateStore) -> u64 {
 }
 
 /// The node, or Nomad's `node not found` 404.
-fn find_node(s: &StateStore, id: &str) -> Result<Node, ApiError> {
+pub(super) fn find_node(s: &StateStore, id: &str) -> Result<Node, ApiError> {
     s.node(id)
         .cloned()
         .ok_or_else(|| ApiError::not_found("node not found"))
@@ -214,28 +214,7 @@ pub async fn evaluate(State(api): Api, Path(id): Path<String>) -> Result<Respons
     let evals = {
         let s = api.state.read();
         let node = find_node(&s, &id)?;
-        let mut jobs: BTreeSet<(String, String)> = s
-            .allocs_by_node(&id)
-            .into_iter()
-            .map(|a| (a.namespace.to_string(), a.job_id.to_string()))
-            .collect();
-        jobs.extend(
-            s.jobs()
-                .filter(|j| {
-                    (j.job_type == job_type::SYSTEM || j.job_type == job_type::SYSBATCH) && !j.stop
-                })
-                .map(|j| (j.namespace.clone(), j.id.clone())),
-        );
-        jobs.into_iter()
-            .filter_map(|(ns, jid)| {
-                let j = s.job(&ns, &jid)?;
-                let mut e = api.new_eval(&ns, &jid, &j.job_type, j.priority, trigger::NODE_UPDATE);
-                e.node_id.clone_from(&node.id);
-                e.node_modify_index = node.modify_index;
-                e.job_modify_index = j.job_modify_index;
-                Some(e)
-            })
-            .collect::<Vec<_>>()
+        node_evals(&api, &s, &node)
     };
     let ids: Vec<String> = evals.iter().map(|e| e.id.clone()).collect();
     if evals.is_empty() {
@@ -254,4 +233,35 @@ pub async fn evaluate(State(api): Api, Path(id): Path<String>) -> Result<Respons
         &json!({"EvalIDs": ids, "EvalCreateIndex": r.index, "NodeModifyIndex": 0,
                 "Index": r.index}),
     ))
+}
+
+/// Nomad's `createNodeEvals`: one `node-update` evaluation per job with allocations on
+/// `node`, plus every system and sysbatch job.
+pub(super) fn node_evals(
+    api: &super::ApiState,
+    s: &StateStore,
+    node: &Node,
+) -> Vec<orch_core::model::Evaluation> {
+    let mut jobs: BTreeSet<(String, String)> = s
+        .allocs_by_node(&node.id)
+        .into_iter()
+        .map(|a| (a.namespace.to_string(), a.job_id.to_string()))
+        .collect();
+    jobs.extend(
+        s.jobs()
+            .filter(|j| {
+                (j.job_type == job_type::SYSTEM || j.job_type == job_type::SYSBATCH) && !j.stop
+            })
+            .map(|j| (j.namespace.clone(), j.id.clone())),
+    );
+    jobs.into_iter()
+        .filter_map(|(ns, jid)| {
+            let j = s.job(&ns, &jid)?;
+            let mut e = api.new_eval(&ns, &jid, &j.job_type, j.priority, trigger::NODE_UPDATE);
+            e.node_id.clone_from(&node.id);
+            e.node_modify_index = node.modify_index;
+            e.job_modify_index = j.job_modify_index;
+            Some(e)
+        })
+        .collect()
 }

@@ -63,6 +63,7 @@ pub fn proxy_router(servers: Vec<String>, rpc: Link, http: Link) -> Router {
             state: None,
             http,
             acl: super::client_acl::ClientAcl::Off,
+            data_dir: None,
         },
         rpc,
         servers,

@@ -64,10 +64,56 @@ pub fn load(parsed: &Parsed) -> Result<orch_core::model::Job, String> {
             "-json: {path} is not a JSON jobspec (drop -json to read HCL)"
         ));
     }
-    let mut job =
-        orch_core::jobspec::parse_jobspec(path, &text, &vars).map_err(|e| e.to_string())?;
-    apply_namespace_flag(parsed, path, &text, &vars, &mut job);
+    let files = JobspecDir::of(path);
+    let mut job = orch_core::jobspec::parse_jobspec_with_files(path, &text, &vars, Some(&files))
+        .map_err(|e| e.to_string())?;
+    apply_namespace_flag(parsed, (path, &text), &vars, &files, &mut job);
     Ok(job)
+}
+
+/// Largest file a jobspec's `file()` may read (templates and scripts are far smaller).
+pub const MAX_JOBSPEC_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// `file()` and `fileexists()` of a jobspec on the command line: relative paths are
+/// read beside the jobspec (the working directory for standard input).
+struct JobspecDir(std::path::PathBuf);
+
+impl JobspecDir {
+    fn of(jobspec: &str) -> JobspecDir {
+        let dir = match std::path::Path::new(jobspec).parent() {
+            Some(p) if jobspec != "-" && !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        JobspecDir(dir)
+    }
+
+    fn resolve(&self, path: &str) -> std::path::PathBuf {
+        self.0.join(path)
+    }
+}
+
+impl orch_core::jobspec::FileSource for JobspecDir {
+    fn read(&self, path: &str) -> Result<String, String> {
+        use std::io::Read;
+        let full = self.resolve(path);
+        let file = std::fs::File::open(&full)
+            .map_err(|e| format!("file({path:?}): cannot read {}: {e}", full.display()))?;
+        let mut text = String::new();
+        file.take(MAX_JOBSPEC_FILE_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| format!("file({path:?}): cannot read {}: {e}", full.display()))?;
+        if text.len() as u64 > MAX_JOBSPEC_FILE_BYTES {
+            return Err(format!(
+                "file({path:?}): {} is larger than the {MAX_JOBSPEC_FILE_BYTES} bytes a jobspec may read",
+                full.display()
+            ));
+        }
+        Ok(text)
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        self.resolve(path).is_file()
+    }
 }
 
 /// Nomad's rule for `-namespace` (or `NOMAD_NAMESPACE`) on job commands: it places a
@@ -75,9 +121,9 @@ pub fn load(parsed: &Parsed) -> Result<orch_core::model::Job, String> {
 /// always has one (`default`), so the spec's text is consulted only in that case.
 fn apply_namespace_flag(
     parsed: &Parsed,
-    path: &str,
-    text: &str,
+    (path, text): (&str, &str),
     vars: &BTreeMap<String, serde_json::Value>,
+    files: &JobspecDir,
     job: &mut orch_core::model::Job,
 ) {
     let flag = parsed
@@ -93,7 +139,7 @@ fn apply_namespace_flag(
     let raw = if text.trim_start().starts_with('{') {
         serde_json::from_str::<serde_json::Value>(text).ok()
     } else {
-        orch_core::jobspec::parse_hcl_to_json(text, path, vars).ok()
+        orch_core::jobspec::parse_hcl_with_files(text, path, vars, Some(files)).ok()
     };
     let named = |v: &serde_json::Value| v.get("Namespace").is_some_and(|n| !n.is_null());
     let spec_names_one = raw.is_some_and(|v| named(&v) || v.get("Job").is_some_and(named));

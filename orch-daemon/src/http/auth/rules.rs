@@ -68,11 +68,13 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         | "/v1/internal/node/{id}/csi/authorize"
         | "/v1/internal/node/{id}/previous/{alloc}" => NodeSecret,
         "/v1/jobs" if get => Namespace(&[ListJobs, ReadJob]),
+        "/v1/jobs/statuses" => Namespace(&[ReadJob]),
         "/v1/jobs" | "/v1/jobs/parse" | "/v1/validate/job" => Handler,
         "/v1/job/{id}" if get => READ_JOB,
         "/v1/job/{id}" if method == Method::DELETE => SUBMIT_JOB,
         "/v1/job/{id}" | "/v1/job/{id}/plan" => Handler,
         "/v1/job/{id}/allocations"
+        | "/v1/job/{id}/services"
         | "/v1/job/{id}/evaluations"
         | "/v1/job/{id}/deployments"
         | "/v1/job/{id}/deployment"
@@ -86,11 +88,15 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         "/v1/scaling/policy/{id}" => Handler,
         // Nomad requires a management token to delete evaluations.
         "/v1/evaluations" if !get => Management,
-        "/v1/allocations" | "/v1/evaluations" | "/v1/deployments" => READ_JOB,
+        "/v1/allocations" | "/v1/evaluations" | "/v1/evaluations/count" | "/v1/deployments" => {
+            READ_JOB
+        }
         "/v1/services" | "/v1/service/{name}" if get => READ_JOB,
         "/v1/service/{name}/{id}" => SUBMIT_JOB,
         "/v1/allocation/{id}"
         | "/v1/allocation/{id}/stop"
+        | "/v1/allocation/{id}/services"
+        | "/v1/allocation/{id}/checks"
         | "/v1/evaluation/{id}"
         | "/v1/evaluation/{id}/allocations"
         | "/v1/deployment/{id}"
@@ -144,11 +150,12 @@ fn cluster_rule(get: bool, path: &str) -> Option<Rule> {
         | "/v1/node/pool/{name}"
         | "/v1/node/pool/{name}/nodes"
         | "/v1/node/pool/{name}/jobs" => Handler,
-        "/v1/node/{id}/drain" | "/v1/node/{id}/eligibility" | "/v1/node/{id}/evaluate" => {
-            Node(Level::Write)
-        }
+        "/v1/node/{id}/drain"
+        | "/v1/node/{id}/eligibility"
+        | "/v1/node/{id}/evaluate"
+        | "/v1/node/{id}/purge" => Node(Level::Write),
         "/v1/agent/self" => Agent(Level::Read),
-        "/v1/agent/monitor" => Agent(Level::Read),
+        "/v1/agent/monitor" | "/v1/agent/host" => Agent(Level::Read),
         // Checked by the handler (client agents ask the servers).
         "/v1/agent/servers" => Handler,
         "/v1/agent/force-leave" | "/v1/agent/join" => Agent(Level::Write),
