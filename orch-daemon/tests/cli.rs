@@ -142,13 +142,14 @@ fn server_verbs_against_a_dev_agent() {
         missing.stderr
     );
 
-    // Inspect is valid JSON wrapped in {"Job": ...}; -json on status too.
+    // Inspect is valid JSON wrapped in {"Job": ...}; -json on status too (Nomad's
+    // JobJson list: Summary, Allocations, LatestDeployment, Evaluations per job).
     let inspect: serde_json::Value =
         serde_json::from_str(&ok(a, &["job", "inspect", "web"])).expect("inspect JSON");
     assert_eq!(inspect["Job"]["ID"], "web");
     let raw: serde_json::Value =
         serde_json::from_str(&ok(a, &["job", "status", "-json"])).expect("status JSON");
-    assert_eq!(raw[0]["ID"], "web");
+    assert_eq!(raw[0]["Summary"]["JobID"], "web");
 
     assert!(ok(a, &["job", "history", "web"]).contains("Version     = 0"));
 

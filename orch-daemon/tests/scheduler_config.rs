@@ -144,9 +144,10 @@ fn cli_round_trip(servers: &[Agent], index: u64) {
         &["operator", "scheduler", "get-config", "-json"],
     );
     let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    assert_eq!(json["PauseEvalBroker"], false, "{json}");
+    let config = &json["SchedulerConfig"];
+    assert_eq!(config["PauseEvalBroker"], false, "{json}");
     assert_eq!(
-        json["PreemptionConfig"]["ServiceSchedulerEnabled"], true,
+        config["PreemptionConfig"]["ServiceSchedulerEnabled"], true,
         "{json}"
     );
 }

@@ -75,7 +75,7 @@ fn tls_options(p: &Parsed) -> ClientTlsOptions {
         client_cert: flag_or_env("client-cert", "NOMAD_CLIENT_CERT").map(PathBuf::from),
         client_key: flag_or_env("client-key", "NOMAD_CLIENT_KEY").map(PathBuf::from),
         server_name: flag_or_env("tls-server-name", "NOMAD_TLS_SERVER_NAME"),
-        skip_verify: p.has("tls-skip-verify") || skip_env,
+        skip_verify: p.has("tls-skip-verify") || p.has("insecure") || skip_env,
     }
 }
 
@@ -111,7 +111,19 @@ impl ApiClient {
             .or_else(|| std::env::var("ORCH_TOKEN").ok())
             .or_else(|| std::env::var("NOMAD_TOKEN").ok())
             .filter(|s| !s.is_empty());
-        let mut client = ApiClient::new(addr, namespace, region, tls_options(p))?;
+        let tls = tls_options(p);
+        let ca_path = p
+            .last("ca-path")
+            .map(str::to_string)
+            .or_else(|| std::env::var("NOMAD_CAPATH").ok())
+            .filter(|s| !s.is_empty());
+        if let (Some(dir), None) = (ca_path, &tls.ca_cert) {
+            return Err(format!(
+                "-ca-path {dir:?} (or NOMAD_CAPATH) is not supported by orch: give the CA \
+                 certificates as one PEM bundle with -ca-cert (or NOMAD_CACERT)"
+            ));
+        }
+        let mut client = ApiClient::new(addr, namespace, region, tls)?;
         client.token = token;
         Ok(client)
     }
@@ -172,7 +184,13 @@ impl ApiClient {
     fn url(&self, path: &str) -> String {
         let mut url = format!("{}{path}", self.addr);
         let mut sep = if path.contains('?') { '&' } else { '?' };
+        // A path naming its own namespace (an object found across `-namespace '*'`)
+        // keeps it.
+        let own_namespace = path.contains("?namespace=") || path.contains("&namespace=");
         for (k, v) in [("namespace", &self.namespace), ("region", &self.region)] {
+            if k == "namespace" && own_namespace {
+                continue;
+            }
             if let Some(v) = v {
                 url.push_str(&format!("{sep}{k}={}", encode(v)));
                 sep = '&';
@@ -464,6 +482,36 @@ impl ApiClient {
             )),
         }
     }
+}
+
+/// The query parameters of [`super::flags::PAGING`] (`filter`, `per_page`,
+/// `next_token`), encoded, as Nomad's list commands send them.
+pub fn list_query(p: &Parsed) -> Result<Vec<String>, String> {
+    if let Some(n) = p.last("per-page")
+        && n.parse::<u32>().is_err()
+    {
+        return Err(format!("-per-page {n:?}: expected a number of results"));
+    }
+    let mut query = Vec::new();
+    for (flag, param) in [
+        ("filter", "filter"),
+        ("per-page", "per_page"),
+        ("page-token", "next_token"),
+    ] {
+        if let Some(v) = p.last(flag) {
+            query.push(format!("{param}={}", encode(v)));
+        }
+    }
+    Ok(query)
+}
+
+/// `path` with the `query` parameters, if any.
+pub fn with_query(path: &str, query: &[String]) -> String {
+    if query.is_empty() {
+        return path.to_string();
+    }
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}{}", query.join("&"))
 }
 
 /// What a query or path component may hold unencoded: RFC 3986's unreserved characters.

@@ -17,6 +17,9 @@ pub struct FlagSpec {
     pub name: &'static str,
     /// Takes a value (`-var k=v`), as opposed to a switch (`-output`).
     pub takes_value: bool,
+    /// Why orch refuses this Nomad flag, if it does: given (a switch turned on), it is
+    /// an error naming it, never silently ignored.
+    pub refused: Option<&'static str>,
 }
 
 impl FlagSpec {
@@ -25,6 +28,7 @@ impl FlagSpec {
         FlagSpec {
             name,
             takes_value: false,
+            refused: None,
         }
     }
 
@@ -33,22 +37,64 @@ impl FlagSpec {
         FlagSpec {
             name,
             takes_value: true,
+            refused: None,
+        }
+    }
+
+    /// A Nomad switch orch cannot honour yet: `-name` is an error saying `why`.
+    pub const fn refused_switch(name: &'static str, why: &'static str) -> FlagSpec {
+        FlagSpec {
+            name,
+            takes_value: false,
+            refused: Some(why),
+        }
+    }
+
+    /// A Nomad flag with a value orch cannot honour yet: an error saying `why`.
+    pub const fn refused_value(name: &'static str, why: &'static str) -> FlagSpec {
+        FlagSpec {
+            name,
+            takes_value: true,
+            refused: Some(why),
         }
     }
 }
 
-/// The flags of every verb that talks to an agent.
+/// Nomad's general options (its `FlagSetClient`): every verb that talks to an agent
+/// takes them. `-no-color` and `-force-color` are accepted and change nothing (orch
+/// never colors its output); `-insecure` is `-tls-skip-verify`'s old name.
 pub const COMMON: &[FlagSpec] = &[
     FlagSpec::value("address"),
-    FlagSpec::value("namespace"),
     FlagSpec::value("region"),
-    FlagSpec::value("token"),
-    FlagSpec::switch("json"),
+    FlagSpec::value("namespace"),
+    FlagSpec::switch("no-color"),
+    FlagSpec::switch("force-color"),
     FlagSpec::value("ca-cert"),
+    FlagSpec::value("ca-path"),
     FlagSpec::value("client-cert"),
     FlagSpec::value("client-key"),
+    FlagSpec::switch("insecure"),
     FlagSpec::value("tls-server-name"),
     FlagSpec::switch("tls-skip-verify"),
+    FlagSpec::value("token"),
+];
+
+/// `-json` and `-t <template>`: the verbs that print an API object declare them (a verb
+/// without them refuses both, never ignores them); printed by `output::print`.
+pub const OUTPUT: &[FlagSpec] = &[FlagSpec::switch("json"), FlagSpec::value("t")];
+
+/// `-json` of the verbs that read a specification file: parse it as JSON.
+pub const JSON_INPUT: &[FlagSpec] = &[FlagSpec::switch("json")];
+
+/// `-verbose` alone (full IDs), for verbs with no other flags.
+pub const VERBOSE: &[FlagSpec] = &[FlagSpec::switch("verbose")];
+
+/// Nomad's list flags: `-filter`, `-per-page`, `-page-token` (see
+/// `api::list_query`, which sends them).
+pub const PAGING: &[FlagSpec] = &[
+    FlagSpec::value("filter"),
+    FlagSpec::value("per-page"),
+    FlagSpec::value("page-token"),
 ];
 
 /// Whether `arg` asks for help: `-h`, `-help` or `--help`.
@@ -70,22 +116,132 @@ pub fn print_usage(usage: &str) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A noun given without its verb (`orch job`): its usage on standard error and exit
+/// code 1, Nomad's `RunResultHelp`.
+pub fn usage_exit(usage: &str) -> Result<ExitCode, String> {
+    eprintln!("{}", usage.trim_end());
+    Ok(ExitCode::from(1))
+}
+
 /// Parses a verb's arguments against its flag groups (e.g. `&[COMMON, FLAGS]`). Help
-/// among the leading flags prints `usage` and returns `None`; a parse error carries
-/// `usage` after the message.
+/// among the leading flags prints `usage` (with Nomad's `General Options` when the verb
+/// takes [`COMMON`]) and returns `None`; a parse error carries `usage` after the
+/// message. `-verbose` turns on full IDs for the rest of the process
+/// ([`super::table::short`]), as it does in every Nomad verb that has it.
 pub fn parse_verb(
     args: &[String],
     groups: &[&[FlagSpec]],
     usage: &str,
 ) -> Result<Option<Parsed>, String> {
+    // A verb takes the general options when it takes `-address` (consts have no
+    // stable address to compare groups by).
+    let general = groups
+        .iter()
+        .flat_map(|g| g.iter())
+        .any(|s| s.name == "address");
     if help_asked(args) {
-        print_usage(usage)?;
+        let output = groups.iter().any(|g| g.iter().any(|s| s.name == "t"));
+        print_usage(&help_text(&with_output_options(usage, output), general))?;
         return Ok(None);
     }
     let specs: Vec<&FlagSpec> = groups.iter().flat_map(|g| g.iter()).collect();
-    parse_specs(args, &specs)
-        .map(Some)
-        .map_err(|e| format!("{e}\n\n{}", usage.trim_end()))
+    let parsed = parse_specs(args, &specs).map_err(|e| format!("{e}\n\n{}", usage.trim_end()))?;
+    if parsed.has("verbose") {
+        super::table::set_full_ids();
+    }
+    Ok(Some(parsed))
+}
+
+/// Nomad's general options, as its `-help` lists them (`orch` in place of `nomad`).
+pub const GENERAL_OPTIONS: &str = "General Options:
+
+  -address=<addr>
+    The address of the orch (Nomad API) server.
+    Overrides the ORCH_ADDR and NOMAD_ADDR environment variables if set.
+    Default = http://127.0.0.1:4646
+
+  -region=<region>
+    The region of the servers to forward commands to.
+    Overrides the NOMAD_REGION environment variable if set.
+    Defaults to the Agent's local region.
+
+  -namespace=<namespace>
+    The target namespace for queries and actions bound to a namespace.
+    Overrides the NOMAD_NAMESPACE environment variable if set.
+    If set to '*', subcommands which support this functionality query
+    all namespaces authorized to user.
+    Defaults to the \"default\" namespace.
+
+  -no-color
+    Disables colored command output (orch prints none).
+
+  -force-color
+    Accepted for compatibility; orch prints no colors.
+
+  -ca-cert=<path>
+    Path to a PEM encoded CA cert file to use to verify the server's TLS
+    certificate. Overrides the NOMAD_CACERT environment variable if set.
+
+  -ca-path=<path>
+    A directory of PEM encoded CA cert files: not supported by orch (give one
+    bundle with -ca-cert). Ignored when -ca-cert is given, as in Nomad.
+
+  -client-cert=<path>
+    Path to a PEM encoded client certificate for TLS authentication to the
+    server. Must also specify -client-key. Overrides the NOMAD_CLIENT_CERT
+    environment variable if set.
+
+  -client-key=<path>
+    Path to an unencrypted PEM encoded private key matching the client
+    certificate from -client-cert. Overrides the NOMAD_CLIENT_KEY environment
+    variable if set.
+
+  -tls-server-name=<value>
+    The server name to use as the SNI host when connecting via TLS.
+    Overrides the NOMAD_TLS_SERVER_NAME environment variable if set.
+
+  -tls-skip-verify
+    Do not verify TLS certificate. This is highly not recommended. Verification
+    will also be skipped if NOMAD_SKIP_VERIFY is set. -insecure is the same.
+
+  -token
+    The SecretID of an ACL token to use to authenticate API requests with.
+    Overrides the ORCH_TOKEN and NOMAD_TOKEN environment variables if set.";
+
+/// `usage` with `-json` and `-t` described where a verb of [`OUTPUT`] does not itself.
+fn with_output_options(usage: &str, output: bool) -> String {
+    let usage = usage.trim_end();
+    if !output || usage.contains("\n  -t") {
+        return usage.to_string();
+    }
+    let json = if usage.contains("\n  -json") {
+        ""
+    } else {
+        "\n\n  -json\n    Output the API object in its JSON format."
+    };
+    format!("{usage}{json}\n\n  -t\n    Format and display the API object using a Go template.")
+}
+
+/// A verb's help in Nomad's layout: the usage line and description, then `General
+/// Options` (when `general`), then the verb's own options.
+pub fn help_text(usage: &str, general: bool) -> String {
+    let usage = usage.trim_end();
+    if !general || usage.contains("General Options:") {
+        return usage.to_string();
+    }
+    // The verb's own options start at its first `...Options:` heading line.
+    let split = usage.match_indices('\n').map(|(i, _)| i + 1).find(|&i| {
+        let line = usage[i..].lines().next().unwrap_or_default();
+        !line.starts_with(' ') && line.ends_with("Options:")
+    });
+    match split {
+        Some(i) => format!(
+            "{}\n\n{GENERAL_OPTIONS}\n\n{}",
+            usage[..i].trim_end(),
+            &usage[i..]
+        ),
+        None => format!("{usage}\n\n{GENERAL_OPTIONS}"),
+    }
 }
 
 /// Parsed flags and positional arguments.
@@ -95,12 +251,24 @@ pub struct Parsed {
     pub flags: BTreeMap<String, Vec<String>>,
     /// Arguments after the flags.
     pub positional: Vec<String>,
+    /// The switches given (their last value decides: `-detach=false` is off).
+    pub switches: std::collections::BTreeSet<String>,
 }
 
 impl Parsed {
-    /// Whether a switch was given.
+    /// Whether a switch is on (given, and not last as `-name=false`), or a flag with a
+    /// value was given.
     pub fn has(&self, name: &str) -> bool {
-        self.flags.contains_key(name)
+        match self.flags.get(name) {
+            Some(v) if self.switches.contains(name) => v.last().is_some_and(|v| v == "true"),
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    /// The last value of a flag, if given.
+    pub fn last(&self, name: &str) -> Option<&str> {
+        self.all(name).last().map(String::as_str)
     }
 
     /// Every value of a repeatable flag.
@@ -160,13 +328,32 @@ fn parse_specs(args: &[String], specs: &[&FlagSpec]) -> Result<Parsed, String> {
                     .cloned()
                     .ok_or_else(|| format!("flag -{name} needs a value"))?
             }
-            (false, Some(v)) => v,
+            (false, Some(v)) => go_bool(name, &v)?.to_string(),
             (false, None) => "true".to_string(),
         };
+        if let Some(why) = spec.refused
+            && (spec.takes_value || value == "true")
+        {
+            return Err(format!("-{name} is not supported by orch: {why}"));
+        }
+        if !spec.takes_value {
+            out.switches.insert(name.to_string());
+        }
         out.flags.entry(name.to_string()).or_default().push(value);
         i += 1;
     }
     Ok(out)
+}
+
+/// A switch's `=value` read as Go's `strconv.ParseBool` reads it (Nomad's flags do).
+fn go_bool(name: &str, v: &str) -> Result<bool, String> {
+    match v {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(format!(
+            "invalid boolean value {v:?} for -{name}: expected true or false"
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -127,21 +127,29 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("agent") => crate::agent::run(rest),
         // Hidden: the per-task supervisor the task drivers start (not for people).
         Some("task-shim") => Ok(crate::client::driver::shim::main(rest)),
-        // `-help` is not among these: it has always been an unknown command here.
-        Some("-h" | "--help" | "help") | None => flags::print_usage(USAGE),
-        Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+        Some("-h" | "-help" | "--help" | "help") => flags::print_usage(USAGE),
+        // Nomad's CLI answers no command, or an unknown one, with its help and 127.
+        None => {
+            eprintln!("{USAGE}");
+            Ok(ExitCode::from(127))
+        }
+        Some(other) => {
+            eprintln!("Error: unknown command {other:?}\n\n{USAGE}");
+            Ok(ExitCode::from(127))
+        }
     }
 }
 
 /// A verb of a noun: its name and what runs it, given the arguments after the name.
 type Verb = (&'static str, fn(&[String]) -> Result<ExitCode, String>);
 
-/// Runs `orch <noun> <verb> [args]`: the verb named first in `args`; none, `help` or a
-/// help flag prints the noun's `usage`, any other word is an error that shows it.
+/// Runs `orch <noun> <verb> [args]`: the verb named first in `args`; `help` or a help
+/// flag prints the noun's `usage` (exit 0); no verb prints it and exits 1 and any
+/// other word is an error that shows it, as Nomad's `RunResultHelp`.
 fn dispatch(noun: &str, args: &[String], verbs: &[Verb], usage: &str) -> Result<ExitCode, String> {
     let rest = args.get(1..).unwrap_or_default();
     let Some(word) = args.first().map(String::as_str) else {
-        return flags::print_usage(usage);
+        return flags::usage_exit(usage);
     };
     if let Some((_, run)) = verbs.iter().find(|(name, _)| *name == word) {
         return run(rest);
@@ -163,7 +171,10 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
             .split('=')
             .next()
             .unwrap_or_default();
-        let switch = matches!(name, "json" | "tls-skip-verify");
+        let switch = matches!(
+            name,
+            "json" | "tls-skip-verify" | "insecure" | "no-color" | "force-color"
+        );
         let value = matches!(
             name,
             "address"
@@ -171,6 +182,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
                 | "region"
                 | "token"
                 | "ca-cert"
+                | "ca-path"
                 | "client-cert"
                 | "client-key"
                 | "tls-server-name"

@@ -31,6 +31,11 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("log-level"),
     FlagSpec::value("node-id"),
     FlagSpec::value("server-id"),
+    FlagSpec::switch("json"),
+    FlagSpec::refused_switch(
+        "log-include-location",
+        "the agent's log lines carry no source locations",
+    ),
 ];
 
 /// Runs `orch monitor`.

@@ -20,9 +20,13 @@ const USAGE: &str = "Usage: orch status [options] <identifier>
 Status Options:
 
   -verbose
-    Display full information.";
+    Display full information.
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose")];
+  -ui
+    Open the object's page of the web UI (jobs, allocations, nodes and
+    deployments; not evaluations).";
+
+const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose"), FlagSpec::switch("ui")];
 
 /// Each search context and the `status` verb that shows its objects.
 const KINDS: &[super::Verb] = &[

@@ -38,8 +38,21 @@ pub fn kv(pairs: &[(&str, String)]) -> String {
         .join("\n")
 }
 
-/// The first 8 characters of an ID, as Nomad shows them without `-verbose`.
+/// Whether IDs print in full: a verb's `-verbose` turns it on for the process (one
+/// verb runs per process), as Nomad sets its ID length to 36 under `-verbose`.
+static FULL_IDS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Prints every later ID in full (`-verbose`).
+pub fn set_full_ids() {
+    FULL_IDS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The first 8 characters of an ID, as Nomad shows them without `-verbose`; the whole
+/// ID under `-verbose`.
 pub fn short(id: &str) -> String {
+    if FULL_IDS.load(std::sync::atomic::Ordering::Relaxed) {
+        return id.to_string();
+    }
     id.chars().take(8).collect()
 }
 

@@ -70,3 +70,15 @@ fn tls_flags_are_global_too() {
         ]))
     );
 }
+
+#[test]
+fn nomads_other_general_flags_move_too() {
+    assert_eq!(
+        hoist_global_flags(&strs(&["-no-color", "-insecure", "job", "status"])),
+        Some(strs(&["job", "status", "-no-color", "-insecure"]))
+    );
+    assert_eq!(
+        hoist_global_flags(&strs(&["-ca-path", "/etc/ca", "node", "status"])),
+        Some(strs(&["node", "status", "-ca-path", "/etc/ca"]))
+    );
+}

@@ -12,7 +12,7 @@ use std::process::{ExitCode, Stdio};
 use serde_json::{Value, json};
 
 use super::api::{ApiClient, encode};
-use super::flags::{COMMON, FlagSpec, parse_verb};
+use super::flags::{COMMON, FlagSpec, Parsed, parse_verb};
 
 const USAGE: &str = "Usage: orch ui [options] <identifier>
 
@@ -82,7 +82,30 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         }
     };
     let url = format!("{}{path}", client.addr);
-    if p.has("show-url") {
+    open(&url, p.has("show-url"))
+}
+
+/// `-ui` of other verbs (`job run`, `job status`, `alloc status` ...): opens the web
+/// UI's page of the job (`kind` "jobs"), allocation ("allocs") or node ("nodes") `id`.
+pub(super) fn open_for(p: &Parsed, kind: &str, id: &str) -> Result<ExitCode, String> {
+    let namespace = p
+        .last("namespace")
+        .map(str::to_string)
+        .or_else(|| std::env::var("NOMAD_NAMESPACE").ok())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "default".into());
+    open_path(p, &ui_path(kind, id, &namespace))
+}
+
+/// `-ui` of a verb whose page has no object (`server members`: `/ui/servers`).
+pub(super) fn open_path(p: &Parsed, path: &str) -> Result<ExitCode, String> {
+    let client = ApiClient::from_flags(p)?;
+    open(&format!("{}{path}", client.addr), false)
+}
+
+/// Prints `url` (`show_only`, or without a browser opener) or opens it with `xdg-open`.
+fn open(url: &str, show_only: bool) -> Result<ExitCode, String> {
+    if show_only {
         println!("URL for web UI: {url}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -93,7 +116,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     };
     println!("Opening URL {url:?}");
     let status = std::process::Command::new(opener)
-        .arg(&url)
+        .arg(url)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

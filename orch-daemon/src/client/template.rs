@@ -11,7 +11,7 @@
 //! Functions: `env "KEY"` (the task's environment plus `node.*`, `attr.*`, `meta.*`, as
 //! in Nomad), `nomadService "name"` (entries with `.ID .Name .Address .Port .Tags
 //! .Namespace .Datacenter .AllocID .NodeID .JobID`), `eq ne lt le gt ge and or not`,
-//! `len`, `print`, `printf` (`%s %d %v %q %x %%`), `toUpper toLower toTitle trimSpace`,
+//! `len`, `index`, `print`, `println`, `printf` (`%s %d %v %q %x %%`), `toUpper toLower toTitle trimSpace`,
 //! `trim "cut" s`, `replaceAll "old" "new" s`, `split "sep" s`, `join "sep" list`,
 //! `contains "needle" s`, `parseInt s`, `parseBool s`, `default "fallback" v`.
 //!
@@ -128,8 +128,10 @@ const FUNCTIONS: &[&str] = &[
     "or",
     "not",
     "len",
+    "index",
     "print",
     "printf",
+    "println",
     "toUpper",
     "toLower",
     "toTitle",
@@ -153,6 +155,17 @@ pub fn render(
 ) -> Result<String, TemplateError> {
     let left = if left.is_empty() { "{{" } else { left };
     let right = if right.is_empty() { "}}" } else { right };
+    render_over(left, right, tmpl, ctx, Val::Nil)
+}
+
+/// Renders `tmpl` with `dot` as `.` and `$`.
+fn render_over(
+    left: &str,
+    right: &str,
+    tmpl: &str,
+    ctx: &dyn TemplateContext,
+    dot: Val,
+) -> Result<String, TemplateError> {
     let pieces = lex(tmpl, left, right)?;
     let mut parser = Parser {
         pieces,
@@ -168,12 +181,45 @@ pub fn render(
     }
     let mut exec = Exec {
         ctx,
-        vars: vec![("$".into(), Val::Nil)],
+        vars: vec![("$".into(), dot.clone())],
         out: String::new(),
         work: 0,
     };
-    exec.nodes(&nodes, &Val::Nil)?;
+    exec.nodes(&nodes, &dot)?;
     Ok(exec.out)
+}
+
+/// Renders `tmpl` over JSON data (`.` and `$` are `data`): the CLI's `-t`, which Nomad
+/// runs over the object its `-json` prints. No data sources: `env` is empty and
+/// `nomadService` an error.
+pub fn render_json(tmpl: &str, data: &serde_json::Value) -> Result<String, TemplateError> {
+    struct NoSources;
+    impl TemplateContext for NoSources {
+        fn env(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn services(&self, _: &str) -> Option<Vec<ServiceEntry>> {
+            None
+        }
+    }
+    render_over("{{", "}}", tmpl, &NoSources, json_val(data))
+}
+
+/// A JSON value as a template value; a number that is no integer prints as Go's `%v`
+/// of a float64 would, as text.
+fn json_val(v: &serde_json::Value) -> Val {
+    use serde_json::Value as J;
+    match v {
+        J::Null => Val::Nil,
+        J::Bool(b) => Val::Bool(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Val::Int(i),
+            None => Val::Str(n.to_string()),
+        },
+        J::String(s) => Val::Str(s.clone()),
+        J::Array(a) => Val::List(a.iter().map(json_val).collect()),
+        J::Object(o) => Val::Map(o.iter().map(|(k, v)| (k.clone(), json_val(v))).collect()),
+    }
 }
 
 /// The template's text: its `data`, or the file `source` names, relative to the task

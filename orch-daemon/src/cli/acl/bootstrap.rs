@@ -6,8 +6,7 @@ use serde_json::json;
 
 use super::common::{read_source, token_block};
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 
 const USAGE: &str = "Usage: orch acl bootstrap [options] [<path>]
 
@@ -18,12 +17,14 @@ const USAGE: &str = "Usage: orch acl bootstrap [options] [<path>]
   <path> is a file holding the secret to use (a UUID is best; `-` reads stdin);
   without it the server makes one up.
 
-Options:
-  -json  Print the token as JSON";
+Bootstrap Options:
+
+  -json
+    Print the token as JSON";
 
 /// Runs `orch acl bootstrap`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let body = match p.positional.as_slice() {
@@ -44,8 +45,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     };
     let client = ApiClient::from_flags(&p)?;
     let token = client.put("/v1/acl/bootstrap", &body)?;
-    if p.has("json") {
-        return print_json(&token);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &token);
     }
     println!("{}", token_block(&token));
     Ok(ExitCode::SUCCESS)

@@ -98,7 +98,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("policy") => dispatch("acl policy", rest, POLICY_VERBS, POLICY_USAGE),
         Some("token") => dispatch("acl token", rest, TOKEN_VERBS, TOKEN_USAGE),
         Some("role") => dispatch("acl role", rest, ROLE_VERBS, ROLE_USAGE),
-        None => print_usage(USAGE),
+        None => super::flags::usage_exit(USAGE),
         Some(word) if is_help(word) || word == "help" => print_usage(USAGE),
         Some(word) => Err(format!("unknown command `orch acl {word}`\n\n{USAGE}")),
     }

@@ -13,10 +13,17 @@ const USAGE: &str = "Usage: orch acl policy apply [options] <name> <path>
   Creates the policy <name>, or replaces it, with the rules (HCL or JSON, Nomad's
   policy language) in the file at <path> (`-` reads stdin). Needs a management token.
 
-Options:
-  -description <text>  The policy's description";
+Apply Options:
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::value("description")];
+  -description <text>
+    The policy's description";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::value("description"),
+    FlagSpec::refused_value("job", "policies cannot be attached to workloads yet"),
+    FlagSpec::refused_value("group", "policies cannot be attached to workloads yet"),
+    FlagSpec::refused_value("task", "policies cannot be attached to workloads yet"),
+];
 
 /// Runs `orch acl policy apply`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

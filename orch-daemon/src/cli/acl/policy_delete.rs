@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, parse_verb};
 
-const USAGE: &str = "Usage: orch acl policy delete [options] <name>
+const USAGE: &str = "Usage: orch acl policy delete <name>
 
   Deletes the policy <name>. Needs a management token.";
 

@@ -4,8 +4,7 @@ use std::process::ExitCode;
 
 use super::common::or_none;
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{kv, text};
 
 const USAGE: &str = "Usage: orch acl policy info [options] <name>
@@ -13,19 +12,21 @@ const USAGE: &str = "Usage: orch acl policy info [options] <name>
   Displays the policy <name> and its rules. Needs a management token or one that
   holds the policy.
 
-Options:
-  -json  Print the raw API JSON";
+Info Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch acl policy info`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let name = p.one_arg("name", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let v = client.get(&format!("/v1/acl/policy/{}", encode(name)))?;
-    if p.has("json") {
-        return print_json(&v);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &v);
     }
     println!(
         "{}\n\nRules\n\n{}",

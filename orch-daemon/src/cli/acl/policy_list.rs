@@ -3,21 +3,22 @@
 use std::process::ExitCode;
 
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{columns, text};
 
-const USAGE: &str = "Usage: orch acl policy list [options]
+const USAGE: &str = "Usage: orch acl policy list
 
   Lists the ACL policies: every one for a management token, else those the token
   holds.
 
-Options:
-  -json  Print the raw API JSON";
+List Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch acl policy list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     if !p.positional.is_empty() {
@@ -25,8 +26,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     let client = ApiClient::from_flags(&p)?;
     let v = client.get("/v1/acl/policies")?;
-    if p.has("json") {
-        return print_json(&v);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &v);
     }
     let policies = super::common::list(&v);
     if policies.is_empty() {

@@ -6,18 +6,25 @@ use serde_json::json;
 
 use super::common::{policy_links, role_block};
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 
 const USAGE: &str = "Usage: orch acl role create [options]
 
   Creates a role granting the given policies. Needs a management token.
 
-Options:
-  -name <name>          The role's name (required, unique)
-  -description <text>   A description
-  -policy <name>        A policy the role grants (required; repeatable)
-  -json                 Print the role as JSON";
+Create Options:
+
+  -name <name>
+    The role's name (required, unique)
+
+  -description <text>
+    A description
+
+  -policy <name>
+    A policy the role grants (required; repeatable)
+
+  -json
+    Print the role as JSON";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("name"),
@@ -27,7 +34,7 @@ const FLAGS: &[FlagSpec] = &[
 
 /// Runs `orch acl role create`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     if !p.positional.is_empty() {
@@ -49,8 +56,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     });
     let client = ApiClient::from_flags(&p)?;
     let role = client.put("/v1/acl/role", &body)?;
-    if p.has("json") {
-        return print_json(&role);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &role);
     }
     println!("{}", role_block(&role));
     Ok(ExitCode::SUCCESS)

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, parse_verb};
 
-const USAGE: &str = "Usage: orch acl role delete [options] <role_id>
+const USAGE: &str = "Usage: orch acl role delete <acl_role_id>
 
   Deletes the role with this ID. Needs a management token.";
 

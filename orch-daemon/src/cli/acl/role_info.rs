@@ -4,22 +4,25 @@ use std::process::ExitCode;
 
 use super::common::role_block;
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 
-const USAGE: &str = "Usage: orch acl role info [options] <role_id>|<role_name>
+const USAGE: &str = "Usage: orch acl role info [options] <acl_role_id>
 
   Displays a role. Needs a management token or one that links to the role.
 
-Options:
-  -by-name  The argument is the role's name, not its ID
-  -json     Print the raw API JSON";
+Info Options:
+
+  -by-name
+    The argument is the role's name, not its ID
+
+  -json
+    Print the raw API JSON";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::switch("by-name")];
 
 /// Runs `orch acl role info`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let what = if p.has("by-name") {
@@ -35,8 +38,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     };
     let client = ApiClient::from_flags(&p)?;
     let role = client.get(&path)?;
-    if p.has("json") {
-        return print_json(&role);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &role);
     }
     println!("{}", role_block(&role));
     Ok(ExitCode::SUCCESS)

@@ -4,8 +4,7 @@ use std::process::ExitCode;
 
 use super::common::{list, role_policies};
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{columns, text};
 
 const USAGE: &str = "Usage: orch acl role list [options]
@@ -13,12 +12,14 @@ const USAGE: &str = "Usage: orch acl role list [options]
   Lists the ACL roles: every one for a management token, else those the token links
   to.
 
-Options:
-  -json  Print the raw API JSON";
+List Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch acl role list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     if !p.positional.is_empty() {
@@ -26,8 +27,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     let client = ApiClient::from_flags(&p)?;
     let v = client.get("/v1/acl/roles")?;
-    if p.has("json") {
-        return print_json(&v);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &v);
     }
     let roles = list(&v);
     if roles.is_empty() {

@@ -7,22 +7,31 @@ use serde_json::{Value, json};
 
 use super::common::{policy_links, role_block};
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 
-const USAGE: &str = "Usage: orch acl role update [options] <role_id>
+const USAGE: &str = "Usage: orch acl role update [options] <acl_role_id>
 
   Updates the role with this ID. Each option given replaces that part of the role
   (-policy replaces its whole list); the rest is kept, unless -no-merge. Needs a
   management token.
 
-Options:
-  -name <name>          A new name
-  -description <text>   A new description
-  -policy <name>        The policies it grants (repeatable)
-  -no-merge             Replace the whole role with what is given (-name and -policy
-                        are then required)
-  -json                 Print the role as JSON";
+Update Options:
+
+  -name <name>
+    A new name
+
+  -description <text>
+    A new description
+
+  -policy <name>
+    The policies it grants (repeatable)
+
+  -no-merge
+    Replace the whole role with what is given (-name and -policy
+    are then required)
+
+  -json
+    Print the role as JSON";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("name"),
@@ -33,7 +42,7 @@ const FLAGS: &[FlagSpec] = &[
 
 /// Runs `orch acl role update`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let id = p.one_arg("role_id", USAGE)?;
@@ -66,8 +75,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         })
     };
     let role = client.put(&path, &body)?;
-    if p.has("json") {
-        return print_json(&role);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &role);
     }
     println!("{}", role_block(&role));
     Ok(ExitCode::SUCCESS)

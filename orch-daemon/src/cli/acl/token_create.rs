@@ -6,23 +6,38 @@ use serde_json::json;
 
 use super::common::{ROLE_LINK_FLAGS, check_type, role_links, token_block};
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 
 const USAGE: &str = "Usage: orch acl token create [options]
 
   Creates a token and prints it with its Secret ID: keep it, orch stores only its
   hash and never shows it again. Needs a management token.
 
-Options:
-  -name <name>        A name for people
-  -type <type>        client (the default) or management
-  -policy <name>      A policy the token holds (repeatable; client tokens only)
-  -role-id <id>       A role the token links to, by ID (repeatable)
-  -role-name <name>   A role the token links to, by name (repeatable)
-  -global             Replicate the token to every region
-  -ttl <duration>     Expire the token after this long (5m, 1h); never without it
-  -json               Print the token as JSON";
+Create Options:
+
+  -name <name>
+    A name for people
+
+  -type <type>
+    client (the default) or management
+
+  -policy <name>
+    A policy the token holds (repeatable; client tokens only)
+
+  -role-id <id>
+    A role the token links to, by ID (repeatable)
+
+  -role-name <name>
+    A role the token links to, by name (repeatable)
+
+  -global
+    Replicate the token to every region
+
+  -ttl <duration>
+    Expire the token after this long (5m, 1h); never without it
+
+  -json
+    Print the token as JSON";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("name"),
@@ -30,11 +45,15 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("policy"),
     FlagSpec::switch("global"),
     FlagSpec::value("ttl"),
+    FlagSpec::refused_value(
+        "accessor",
+        "tokens get their accessor and secret from the servers",
+    ),
 ];
 
 /// Runs `orch acl token create`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS, ROLE_LINK_FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS, ROLE_LINK_FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     if !p.positional.is_empty() {
@@ -66,8 +85,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     });
     let client = ApiClient::from_flags(&p)?;
     let token = client.put("/v1/acl/token", &body)?;
-    if p.has("json") {
-        return print_json(&token);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &token);
     }
     println!("{}", token_block(&token));
     Ok(ExitCode::SUCCESS)

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, parse_verb};
 
-const USAGE: &str = "Usage: orch acl token delete [options] <accessor_id>
+const USAGE: &str = "Usage: orch acl token delete <token_accessor_id>
 
   Deletes the token with this accessor ID. Needs a management token.";
 

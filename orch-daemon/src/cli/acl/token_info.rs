@@ -4,27 +4,28 @@ use std::process::ExitCode;
 
 use super::common::token_block;
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 
-const USAGE: &str = "Usage: orch acl token info [options] <accessor_id>
+const USAGE: &str = "Usage: orch acl token info <token_accessor_id>
 
   Displays the token with this accessor ID. Needs a management token, or the token
   itself. orch keeps only a hash of each secret, so the Secret ID is not shown.
 
-Options:
-  -json  Print the raw API JSON";
+Info Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch acl token info`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let accessor = p.one_arg("accessor_id", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let token = client.get(&format!("/v1/acl/token/{}", encode(accessor)))?;
-    if p.has("json") {
-        return print_json(&token);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &token);
     }
     println!("{}", token_block(&token));
     Ok(ExitCode::SUCCESS)

@@ -5,20 +5,21 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{columns, text};
 
-const USAGE: &str = "Usage: orch acl token list [options]
+const USAGE: &str = "Usage: orch acl token list
 
   Lists the ACL tokens (accessor IDs, never secrets). Needs a management token.
 
-Options:
-  -json  Print the raw API JSON";
+List Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch acl token list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     if !p.positional.is_empty() {
@@ -26,8 +27,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     let client = ApiClient::from_flags(&p)?;
     let v = client.get("/v1/acl/tokens")?;
-    if p.has("json") {
-        return print_json(&v);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &v);
     }
     let tokens = super::common::list(&v);
     if tokens.is_empty() {

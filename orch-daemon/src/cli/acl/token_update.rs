@@ -7,23 +7,34 @@ use serde_json::{Value, json};
 
 use super::common::{ROLE_LINK_FLAGS, check_type, role_links, token_block};
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::text;
 
-const USAGE: &str = "Usage: orch acl token update [options] <accessor_id>
+const USAGE: &str = "Usage: orch acl token update <token_accessor_id>
 
   Updates the token with this accessor ID. Each option given replaces that part of
   the token (-policy, -role-id and -role-name together replace its lists); the rest
   is kept. Needs a management token.
 
-Options:
-  -name <name>        A new name
-  -type <type>        client or management
-  -policy <name>      The policies it holds (repeatable; client tokens only)
-  -role-id <id>       The roles it links to, by ID (repeatable)
-  -role-name <name>   The roles it links to, by name (repeatable)
-  -json               Print the token as JSON";
+Update Options:
+
+  -name <name>
+    A new name
+
+  -type <type>
+    client or management
+
+  -policy <name>
+    The policies it holds (repeatable; client tokens only)
+
+  -role-id <id>
+    The roles it links to, by ID (repeatable)
+
+  -role-name <name>
+    The roles it links to, by name (repeatable)
+
+  -json
+    Print the token as JSON";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("name"),
@@ -33,7 +44,7 @@ const FLAGS: &[FlagSpec] = &[
 
 /// Runs `orch acl token update`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS, ROLE_LINK_FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS, ROLE_LINK_FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let accessor = p.one_arg("accessor_id", USAGE)?;
@@ -75,8 +86,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         "Global": old["Global"].as_bool().unwrap_or(false),
     });
     let token = client.put(&path, &body)?;
-    if p.has("json") {
-        return print_json(&token);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &token);
     }
     println!("{}", token_block(&token));
     Ok(ExitCode::SUCCESS)

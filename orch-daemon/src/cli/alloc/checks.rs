@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{kv, text, time};
 
 const USAGE: &str = "Usage: orch alloc checks [options] <allocation>
@@ -24,15 +24,15 @@ const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose")];
 
 /// Runs `orch alloc checks`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let id = p.one_arg("allocation", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/allocations", "allocation", id)?;
     let checks = client.get(&format!("/v1/client/allocation/{}/checks", encode(&id)))?;
-    if p.has("json") {
-        return crate::cli::output::print_json(&checks);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &checks);
     }
     let results: Vec<&serde_json::Value> = checks
         .as_object()

@@ -27,6 +27,10 @@ Exec Specific Options:
   -job
     Use a random allocation from the specified job ID or prefix.
 
+  -group <group-name>
+    Specifies the task group where the task is located when a random
+    allocation is selected (with -job).
+
   -i
     Pass stdin to the container, defaults to true.  Pass -i=false to disable.
 
@@ -46,6 +50,7 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("i"),
     FlagSpec::switch("t"),
     FlagSpec::value("e"),
+    FlagSpec::value("group"),
 ];
 
 /// What the session does with the caller's terminal and input.
@@ -79,7 +84,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let opts = options(&p)?;
     let client = ApiClient::from_flags(&p)?;
     let alloc_id = if p.has("job") {
-        super::alloc_of_job(&client, target)?
+        super::alloc_of_job(&client, target, &p)?
     } else {
         client.resolve("/v1/allocations", "allocation", target)?
     };

@@ -25,6 +25,10 @@ FS Specific Options:
   -job <job-id>
     Use a random allocation from the specified job ID or prefix.
 
+  -group <group-name>
+    Specifies the task group where the task is located when a random
+    allocation is selected (with -job).
+
   -stat
     Show file stat information instead of displaying the file, or listing the
     directory.
@@ -49,6 +53,7 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("tail"),
     FlagSpec::value("n"),
     FlagSpec::value("c"),
+    FlagSpec::value("group"),
 ];
 
 /// Runs `orch alloc fs`.
@@ -83,7 +88,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 fn target(client: &ApiClient, p: &Parsed) -> Result<(String, String), String> {
     let (alloc, path) = match (p.all("job").last(), p.positional.as_slice()) {
         (Some(job), [] | [_]) => {
-            let running = super::alloc_of_job(client, job)?;
+            let running = super::alloc_of_job(client, job, p)?;
             (running, p.positional.first().cloned())
         }
         (None, [alloc]) => (alloc.clone(), None),

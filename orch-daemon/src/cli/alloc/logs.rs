@@ -8,26 +8,61 @@ use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, Parsed, parse_verb};
 use crate::cli::table::{short, text};
 
-const USAGE: &str = "Usage: orch alloc logs [options] <alloc> [<task>]
+const USAGE: &str = "Usage: orch alloc logs [options] <allocation> <task>
 
-  Prints a task's stdout (or stderr) from its allocation's client. The task may be
+  Streams the stdout/stderr of the given allocation and task. The task may be
   omitted when the allocation's group has a single task.
 
-Options:
-  -stderr   Show stderr instead of stdout
-  -f        Follow: keep printing new output until interrupted
-  -tail     Start from the end of the logs (with -n or -c)
-  -n <N>    With -tail, the last N lines (default 10)
-  -c <B>    With -tail, the last B bytes
-  -task <T> The task (instead of the second argument)";
+Logs Specific Options:
+
+  -stdout
+    Display stdout logs. This is used as the default value in all commands
+    except when using the \"-f\" flag where both stdout and stderr are used as
+    default.
+
+  -stderr
+    Display stderr logs.
+
+  -verbose
+    Show full information.
+
+  -task <task-name>
+    Sets the task to view the logs.
+
+  -job <job-id>
+    Use a random allocation from the specified job ID or prefix.
+
+  -group <group-name>
+    Specifies the task group where the task is located when a random
+    allocation is selected (with -job).
+
+  -f
+    Causes the output to not stop when the end of the logs are reached, but
+    rather to wait for additional output. When supplied with no other flags
+    except optionally \"-job\" and \"-task\", both stdout and stderr logs will
+    be followed (stderr on standard error).
+
+  -tail
+    Show the logs contents with offsets relative to the end of the logs. If no
+    offset is given, -n is defaulted to 10.
+
+  -n
+    Sets the tail location in best-efforted number of lines relative to the end
+    of the logs.
+
+  -c
+    Sets the tail location in number of bytes relative to the end of the logs.";
 
 const FLAGS: &[FlagSpec] = &[
+    FlagSpec::switch("stdout"),
     FlagSpec::switch("stderr"),
     FlagSpec::switch("f"),
     FlagSpec::switch("tail"),
     FlagSpec::value("n"),
     FlagSpec::value("c"),
     FlagSpec::value("task"),
+    FlagSpec::switch("job"),
+    FlagSpec::value("group"),
     FlagSpec::switch("verbose"),
 ];
 
@@ -36,30 +71,62 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
+    if p.has("stdout") && p.has("stderr") {
+        return Err("Unable to support both stdout and stderr".into());
+    }
     let (id, task) = super::alloc_and_task(&p, USAGE)?;
     let lines = number(&p, "n")?;
     let bytes = number(&p, "c")?;
     let client = ApiClient::from_flags(&p)?;
-    let id = client.resolve("/v1/allocations", "allocation", &id)?;
+    let id = if p.has("job") {
+        super::alloc_of_job(&client, &id, &p)?
+    } else {
+        client.resolve("/v1/allocations", "allocation", &id)?
+    };
     let task = match task {
         Some(t) => t,
         None => only_task(&client, &id)?,
     };
+    let tailing = p.has("tail") || lines.is_some() || bytes.is_some();
+    let path = |kind: &str| {
+        let follow = if p.has("f") { "&follow=true" } else { "" };
+        format!(
+            "/v1/client/fs/logs/{}?task={}&type={kind}&plain=true{follow}",
+            encode(&id),
+            encode(&task)
+        )
+    };
+    if p.has("f") && !(p.has("stdout") || p.has("stderr") || tailing) {
+        return follow_both(&p, &client, &path("stdout"), &path("stderr"));
+    }
     let kind = if p.has("stderr") { "stderr" } else { "stdout" };
-    let mut path = format!(
-        "/v1/client/fs/logs/{}?task={}&type={kind}&plain=true",
-        encode(&id),
-        encode(&task)
-    );
-    if p.has("f") {
-        path.push_str("&follow=true");
-    }
-    let mut stdout = std::io::stdout();
-    if p.has("tail") || lines.is_some() || bytes.is_some() {
-        print_tail(&client, &path, lines, bytes, p.has("f"))?;
+    if tailing {
+        print_tail(&client, &path(kind), lines, bytes, p.has("f"))?;
     } else {
-        client.stream(&path, &mut stdout)?;
+        client.stream(&path(kind), &mut std::io::stdout())?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `-f` alone: stdout followed to standard output and stderr to standard error at
+/// once (the second stream on its own client and thread), until either ends.
+fn follow_both(
+    p: &Parsed,
+    client: &ApiClient,
+    stdout_path: &str,
+    stderr_path: &str,
+) -> Result<ExitCode, String> {
+    let errors = ApiClient::from_flags(p)?;
+    let stderr_path = stderr_path.to_string();
+    let other = std::thread::spawn(move || {
+        errors
+            .stream(&stderr_path, &mut std::io::stderr())
+            .map_err(String::from)
+    });
+    client.stream(stdout_path, &mut std::io::stdout())?;
+    other
+        .join()
+        .map_err(|_| "the stderr stream failed".to_string())??;
     Ok(ExitCode::SUCCESS)
 }
 

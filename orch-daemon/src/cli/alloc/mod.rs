@@ -40,20 +40,28 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     super::dispatch("alloc", args, verbs, USAGE)
 }
 
-/// An allocation of job `job` (an ID or prefix) for verbs with `-job`: a running one,
-/// else the first.
-fn alloc_of_job(client: &super::api::ApiClient, job: &str) -> Result<String, String> {
+/// An allocation of job `job` (an ID or prefix) for verbs with `-job`, of task group
+/// `-group` when given: a running one, else the first.
+fn alloc_of_job(client: &super::api::ApiClient, job: &str, p: &Parsed) -> Result<String, String> {
     let job = client.resolve("/v1/jobs", "job", job)?;
     let path = format!("/v1/job/{}/allocations", super::api::encode(&job));
     let allocs = client.get(&path)?;
-    allocs
+    let group = p.last("group");
+    let of_group: Vec<&serde_json::Value> = allocs
         .as_array()
         .into_iter()
         .flatten()
+        .filter(|a| group.is_none_or(|g| a["TaskGroup"] == g))
+        .collect();
+    of_group
+        .iter()
         .find(|a| a["ClientStatus"] == "running")
-        .or_else(|| allocs.as_array().and_then(|a| a.first()))
+        .or_else(|| of_group.first())
         .and_then(|a| a["ID"].as_str().map(str::to_string))
-        .ok_or_else(|| format!("job {job:?} has no allocations"))
+        .ok_or_else(|| match group {
+            Some(g) => format!("job {job:?} has no allocations of task group {g:?}"),
+            None => format!("job {job:?} has no allocations"),
+        })
 }
 
 /// The `<allocation> [<task>]` arguments of a verb; a `-task` flag names the task in

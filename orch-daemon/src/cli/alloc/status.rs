@@ -5,30 +5,57 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, kv, short, text, time_of};
 
-const USAGE: &str = "Usage: orch alloc status [options] <alloc>
+const USAGE: &str = "Usage: orch alloc status [options] <allocation>
 
-  Details of an allocation (ID or unique prefix).
+  Display information about existing allocations and its tasks. This command can
+  be used to inspect the current status of an allocation, including its running
+  status, metadata, and verbose failure messages reported by internal
+  subsystems.
 
-Options:
-  -json  Print the raw API JSON";
+Alloc Status Options:
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose")];
+  -short
+    Display short output. Shows only the most recent task event.
+
+  -stats
+    Display detailed resource usage statistics (not supported by orch yet).
+
+  -verbose
+    Show full information.
+
+  -json
+    Output the allocation in its JSON format.
+
+  -t
+    Format and display allocation using a Go template.
+
+  -ui
+    Open the allocation status page in the browser.";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::switch("verbose"),
+    FlagSpec::switch("short"),
+    FlagSpec::switch("ui"),
+    FlagSpec::refused_switch(
+        "stats",
+        "the detailed usage view is not built yet; read /v1/client/allocation/<id>/stats",
+    ),
+];
 
 /// Runs `orch alloc status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let id = p.one_arg("alloc", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/allocations", "allocation", id)?;
     let a = client.get(&format!("/v1/allocation/{}", encode(&id)))?;
-    if p.has("json") {
-        return print_json(&a);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &a);
     }
     println!(
         "{}",
@@ -48,8 +75,54 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             ("Modified", time_of(&a["ModifyTime"])),
         ])
     );
-    print_task_events(&a);
+    if p.has("short") {
+        print_short_tasks(&a);
+    } else {
+        print_task_events(&a);
+    }
+    if p.has("ui") {
+        crate::cli::ui::open_for(&p, "allocs", &id)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `-short`: Nomad's `Tasks` table, one line per task with its last event.
+fn print_short_tasks(a: &Value) {
+    let group = text(&a["TaskGroup"]);
+    let lifecycle = |task: &str| -> String {
+        let tasks = a["Job"]["TaskGroups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|g| g["Name"] == group.as_str())
+            .flat_map(|g| g["Tasks"].as_array().cloned().unwrap_or_default());
+        let l = tasks
+            .into_iter()
+            .find(|t| t["Name"] == task)
+            .map(|t| t["Lifecycle"].clone())
+            .unwrap_or_default();
+        match text(&l["Hook"]).as_str() {
+            "" => "main".into(),
+            hook if l["Sidecar"].as_bool().unwrap_or(false) => format!("{hook} sidecar"),
+            hook => hook.to_string(),
+        }
+    };
+    let mut rows = vec![
+        ["Name", "State", "Last Event", "Time", "Lifecycle"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for (task, st) in a["TaskStates"].as_object().into_iter().flatten() {
+        let last = st["Events"].as_array().and_then(|e| e.last());
+        rows.push(vec![
+            task.clone(),
+            text(&st["State"]),
+            last.map(|e| text(&e["Type"])).unwrap_or_default(),
+            last.map(|e| time_of(&e["Time"])).unwrap_or_default(),
+            lifecycle(task),
+        ]);
+    }
+    println!("\nTasks\n{}", columns(&rows));
 }
 
 /// Each task's state and, when it has any, its `Recent Events` table.

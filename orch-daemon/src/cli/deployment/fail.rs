@@ -10,12 +10,14 @@ use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
 use crate::cli::monitor::{Detached, follow};
 use crate::cli::table::short;
 
-const USAGE: &str = "Usage: orch deployment fail [options] <deployment>
+const USAGE: &str = "Usage: orch deployment fail [options] <deployment id>
 
   Marks a deployment failed; groups with auto_revert roll back to the last stable version.
 
-Options:
-  -detach  Return right after failing, printing the evaluation ID";
+Fail Options:
+
+  -detach
+    Return right after failing, printing the evaluation ID";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::switch("detach"), FlagSpec::switch("verbose")];
 

@@ -4,28 +4,37 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::api::{ApiClient, encode, with_query};
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, short, text};
 
 const USAGE: &str = "Usage: orch deployment list [options]
 
-Options:
-  -json     Print the raw API JSON
-  -verbose  Full IDs";
+  List is used to list the set of deployments tracked by orch.
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose")];
+List Options:
+
+  -filter
+    Only deployments matching this filter expression
+
+  -json
+    Print the raw API JSON
+
+  -verbose
+    Full IDs";
+
+const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose"), FlagSpec::value("filter")];
 
 /// Runs `orch deployment list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
-    let list = client.get("/v1/deployments")?;
-    if p.has("json") {
-        return print_json(&list);
+    let filter = p.last("filter").map(|f| format!("filter={}", encode(f)));
+    let list = client.get(&with_query("/v1/deployments", filter.as_slice()))?;
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &list);
     }
     let mut list = list.as_array().cloned().unwrap_or_default();
     if list.is_empty() {

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-const USAGE: &str = "Usage: orch deployment pause <deployment>
+const USAGE: &str = "Usage: orch deployment pause [options] <deployment id>
 
   Pauses a deployment: no further allocations are placed until it is resumed.";
 

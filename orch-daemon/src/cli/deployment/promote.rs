@@ -9,13 +9,17 @@ use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
 use crate::cli::monitor::{Detached, follow};
 
-const USAGE: &str = "Usage: orch deployment promote [options] <deployment>
+const USAGE: &str = "Usage: orch deployment promote [options] <deployment id>
 
   Promotes the canaries of all task groups, or of those named with -group.
 
-Options:
-  -group <g>  Promote this group (repeatable)
-  -detach     Return right after promoting, printing the evaluation ID";
+Promote Options:
+
+  -group <g>
+    Promote this group (repeatable)
+
+  -detach
+    Return right after promoting, printing the evaluation ID";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("group"),

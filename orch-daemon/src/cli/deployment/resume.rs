@@ -2,12 +2,14 @@
 
 use std::process::ExitCode;
 
-const USAGE: &str = "Usage: orch deployment resume [options] <deployment>
+const USAGE: &str = "Usage: orch deployment resume [options] <deployment id>
 
   Resumes a paused deployment.
 
-Options:
-  -detach  Return right after resuming, printing the evaluation ID";
+Resume Options:
+
+  -detach
+    Return right after resuming, printing the evaluation ID";
 
 /// Runs `orch deployment resume`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

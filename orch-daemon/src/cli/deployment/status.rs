@@ -7,38 +7,63 @@ use serde_json::Value;
 
 use super::target;
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, kv, short, text, time_of};
 
-const USAGE: &str = "Usage: orch deployment status [options] <deployment>
+const USAGE: &str = "Usage: orch deployment status [options] <deployment id>
 
   The status of a deployment (ID or unique prefix).
 
-Options:
-  -json     Print the raw API JSON
-  -monitor  Follow the deployment until it finishes
-  -verbose  Full IDs";
+Status Options:
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose"), FlagSpec::switch("monitor")];
+  -json
+    Print the raw API JSON
+
+  -monitor
+    Follow the deployment until it finishes
+
+  -wait
+    Poll interval of -monitor (accepted; orch follows with blocking queries)
+
+  -ui
+    Open the deployment's job page of the web UI
+
+  -verbose
+    Full IDs";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::switch("verbose"),
+    FlagSpec::switch("monitor"),
+    FlagSpec::value("wait"),
+    FlagSpec::switch("ui"),
+];
 
 /// Runs `orch deployment status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
     let id = target(&client, &p, USAGE)?;
+    // Nomad's poll interval for -monitor; orch's monitor waits on blocking queries
+    // instead, so only its form is checked.
+    if let Some(w) = p.last("wait") {
+        orch_core::duration::parse_go_duration(w)
+            .map_err(|_| format!("-wait {w:?}: expected a duration such as 2s"))?;
+    }
     if p.has("monitor") {
         return Ok(ExitCode::from(crate::cli::monitor::monitor_deployment(
             &client, &id,
         )?));
     }
     let d = client.get(&format!("/v1/deployment/{}", encode(&id)))?;
-    if p.has("json") {
-        return print_json(&d);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &d);
     }
     println!("{}", format_deployment(&d, p.has("verbose")));
+    if p.has("ui") {
+        crate::cli::ui::open_for(&p, "jobs", &text(&d["JobID"]))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

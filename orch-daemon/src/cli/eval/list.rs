@@ -2,45 +2,61 @@
 
 use std::process::ExitCode;
 
-use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::api::{ApiClient, encode, list_query, with_query};
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, PAGING, parse_verb};
 use crate::cli::table::{columns, short, text};
 
 const USAGE: &str = "Usage: orch eval list [options]
 
-Options:
-  -job=<id>        Only evaluations of this job
-  -status=<s>      Only evaluations with this status (pending, blocked, complete, ...)
-  -json            Print the raw API JSON";
+List Options:
+
+  -job=<id>
+    Only evaluations of this job
+
+  -status=<s>
+    Only evaluations with this status (pending, blocked, complete, ...)
+
+  -filter=<expr>
+    Only evaluations matching this filter expression
+
+  -per-page=<n>
+    How many results to show per page
+
+  -page-token=<t>
+    Where to start pagination
+
+  -verbose
+    Show full IDs
+
+  -json
+    Print the raw API JSON
+
+  -ui
+    Not supported: orch's web UI has no evaluations page";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("job"),
     FlagSpec::value("status"),
     FlagSpec::switch("verbose"),
+    FlagSpec::refused_switch("ui", "orch's web UI has no evaluations page"),
 ];
 
 /// Runs `orch eval list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, PAGING, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
-    let mut query = Vec::new();
+    let mut query = list_query(&p)?;
     if let Some(j) = p.all("job").last() {
         query.push(format!("job={}", encode(j)));
     }
     if let Some(s) = p.all("status").last() {
         query.push(format!("status={}", encode(s)));
     }
-    let path = if query.is_empty() {
-        "/v1/evaluations".to_string()
-    } else {
-        format!("/v1/evaluations?{}", query.join("&"))
-    };
-    let evals = client.get(&path)?;
-    if p.has("json") {
-        return print_json(&evals);
+    let evals = client.get(&with_query("/v1/evaluations", &query))?;
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &evals);
     }
     let mut list = evals.as_array().cloned().unwrap_or_default();
     if list.is_empty() {

@@ -4,22 +4,27 @@
 use std::process::ExitCode;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{failed_groups, kv, short, text, time_of};
 
-const USAGE: &str = "Usage: orch eval status [options] <eval>
+const USAGE: &str = "Usage: orch eval status [options] <evaluation>
 
   Details of an evaluation (ID or unique prefix) and why placements failed.
 
-Options:
-  -json  Print the raw API JSON";
+Status Options:
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose"), FlagSpec::switch("monitor")];
+  -json
+    Print the raw API JSON";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::switch("verbose"),
+    FlagSpec::switch("monitor"),
+    FlagSpec::refused_switch("ui", "orch's web UI has no evaluations page"),
+];
 
 /// Runs `orch eval status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let id = p.one_arg("eval", USAGE)?;
@@ -29,8 +34,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         return Ok(ExitCode::from(crate::cli::monitor::monitor(&client, &id)?));
     }
     let e = client.get(&format!("/v1/evaluation/{}", encode(&id)))?;
-    if p.has("json") {
-        return print_json(&e);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &e);
     }
     let failed = &e["FailedTGAllocs"];
     let has_failures = failed.as_object().is_some_and(|o| !o.is_empty());

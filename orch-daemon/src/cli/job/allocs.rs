@@ -4,8 +4,7 @@ use std::process::ExitCode;
 
 use super::job_path;
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 
 const USAGE: &str = "Usage: orch job allocs [options] <job>
 
@@ -27,15 +26,15 @@ const FLAGS: &[FlagSpec] = &[FlagSpec::switch("all"), FlagSpec::switch("verbose"
 
 /// Runs `orch job allocs`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/jobs", "job", p.one_arg("job", USAGE)?)?;
     let all = if p.has("all") { "?all=true" } else { "" };
     let allocs = client.get(&format!("{}/allocations{all}", job_path(&id)))?;
-    if p.has("json") {
-        return print_json(&allocs);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &allocs);
     }
     super::status::print_allocations(&allocs);
     Ok(ExitCode::SUCCESS)

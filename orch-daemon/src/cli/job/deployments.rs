@@ -4,8 +4,7 @@ use std::process::ExitCode;
 
 use super::job_path;
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 
 const USAGE: &str = "Usage: orch job deployments [options] <job>
 
@@ -34,7 +33,7 @@ const FLAGS: &[FlagSpec] = &[
 
 /// Runs `orch job deployments`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
@@ -51,8 +50,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         let v = client.get(&format!("{}/deployments{all}", job_path(&id)))?;
         v.as_array().cloned().unwrap_or_default()
     };
-    if p.has("json") {
-        return print_json(&serde_json::Value::Array(list));
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &serde_json::Value::Array(list));
     }
     if list.is_empty() {
         println!("No deployments found");

@@ -65,27 +65,58 @@ fn fields_and_objects(out: &mut Vec<String>, d: &Value, indent: &str, verbose: b
 
 /// The whole diff; `verbose` also lists unchanged job, group and task fields.
 pub fn format_job_diff(diff: &Value, verbose: bool) -> String {
+    format_job_diff_noted(diff, verbose, &|_| String::new())
+}
+
+/// A header's marker (`Job:`, `Task Group:`, `Task:`), as Nomad's `getDiffString`:
+/// `+ `, `- `, `+/- `, nothing when unchanged.
+fn header_marker(kind: &str) -> &'static str {
+    match kind {
+        "Added" => "+ ",
+        "Deleted" => "- ",
+        "Edited" => "+/- ",
+        _ => "",
+    }
+}
+
+/// Fields and blocks of a job, group or task: shown, as in Nomad, when it was edited
+/// or under `verbose` (an added or removed whole is its header alone).
+fn body(out: &mut Vec<String>, d: &Value, indent: &str, verbose: bool) {
+    if text(&d["Type"]) == "Edited" || verbose {
+        fields_and_objects(out, d, indent, verbose);
+    }
+}
+
+/// [`format_job_diff`] with `note(group)` after each task group's name: `job plan`'s
+/// ` (1 create, 2 ignore)`. Group headers are aligned on the longest marker, as Nomad
+/// aligns them.
+pub fn format_job_diff_noted(diff: &Value, verbose: bool, note: &dyn Fn(&str) -> String) -> String {
     let mut out = Vec::new();
     out.push(format!(
         "{}Job: {:?}",
-        marker(&text(&diff["Type"])),
+        header_marker(&text(&diff["Type"])),
         text(&diff["ID"])
     ));
-    fields_and_objects(&mut out, diff, "", verbose);
-    for g in list(&diff["TaskGroups"]) {
-        out.push(format!(
-            "{}Task Group: {:?}",
-            marker(&text(&g["Type"])),
-            text(&g["Name"])
-        ));
-        fields_and_objects(&mut out, g, "  ", verbose);
+    body(&mut out, diff, "", verbose);
+    let groups = list(&diff["TaskGroups"]);
+    let widest = groups
+        .iter()
+        .map(|g| header_marker(&text(&g["Type"])).len())
+        .max()
+        .unwrap_or(0);
+    for g in groups {
+        let name = text(&g["Name"]);
+        let mark = header_marker(&text(&g["Type"]));
+        let pad = " ".repeat(widest - mark.len());
+        out.push(format!("{mark}{pad}Task Group: {name:?}{}", note(&name)));
+        body(&mut out, g, "  ", verbose);
         for t in list(&g["Tasks"]) {
             out.push(format!(
                 "  {}Task: {:?}",
-                marker(&text(&t["Type"])),
+                header_marker(&text(&t["Type"])),
                 text(&t["Name"])
             ));
-            fields_and_objects(&mut out, t, "    ", verbose);
+            body(&mut out, t, "    ", verbose);
         }
     }
     out.join("\n")

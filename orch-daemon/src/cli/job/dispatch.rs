@@ -19,18 +19,48 @@ const USAGE: &str = "Usage: orch job dispatch [options] <parameterized job> [inp
   standard input) becomes the payload, written to the file named by each task's
   dispatch_payload block. Then monitors the evaluation of the dispatched job.
 
-Options:
-  -meta <key>=<value>        Metadata for the dispatched job (repeatable)
-  -idempotency-token <t>     A second dispatch with the same token returns the first
-                             dispatched job while it is not dead
-  -detach                    Return right after dispatching, printing the IDs
-  -verbose                   Print full IDs";
+Dispatch Options:
+
+  -meta <key>=<value>
+    Metadata for the dispatched job (repeatable)
+
+  -idempotency-token <t>
+    A second dispatch with the same token returns the first
+    dispatched job while it is not dead
+
+  -detach
+    Return right after dispatching, printing the IDs
+
+  -verbose
+    Print full IDs
+
+  -id-prefix-template <t>
+    Prefix template for the dispatched job's ID
+
+  -ui
+    Open the dispatched job's page of the web UI
+
+  -priority <p>
+    Not supported by orch yet (the parent's priority)
+
+  -wait
+    Not supported by orch yet";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("meta"),
     FlagSpec::value("idempotency-token"),
     FlagSpec::switch("detach"),
     FlagSpec::switch("verbose"),
+    FlagSpec::value("id-prefix-template"),
+    FlagSpec::switch("ui"),
+    FlagSpec::refused_value(
+        "priority",
+        "the dispatch endpoint takes no priority yet; the child has its parent's",
+    ),
+    FlagSpec::refused_switch(
+        "wait",
+        "waiting for the dispatched allocations to finish is not built yet; poll `orch job status <dispatched job>`",
+    ),
 ];
 
 /// Runs `orch job dispatch`.
@@ -63,6 +93,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             "Payload": base64::engine::general_purpose::STANDARD.encode(&payload),
             "Meta": meta,
             "IdempotencyToken": token,
+            "IdPrefixTemplate": p.last("id-prefix-template").unwrap_or_default(),
         }),
     )?;
     let eval_id = text(&reply["EvalID"]);
@@ -76,11 +107,20 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         rows.push(("Evaluation ID", shown));
     }
     println!("{}", kv(&rows));
+    if p.has("ui") {
+        crate::cli::ui::open_for(&p, "jobs", &text(&reply["DispatchedJobID"]))?;
+    }
     if eval_id.is_empty() || p.has("detach") {
         return Ok(ExitCode::SUCCESS);
     }
     println!();
-    follow(&client, &reply, false)
+    // Nomad's dispatch exits 1 whenever the monitor does not end in 0.
+    let code = follow(&client, &reply, false)?;
+    Ok(if code == ExitCode::SUCCESS {
+        code
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// The `-meta key=value` pairs.

@@ -9,7 +9,7 @@ use crate::cli::api::ApiClient;
 use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
 use crate::cli::table::text;
 
-const USAGE: &str = "Usage: orch job eval [options] <job>
+const USAGE: &str = "Usage: orch job eval [options] <job_id>
 
   Force an evaluation of the provided job ID. Forcing an evaluation will trigger
   the scheduler to re-evaluate the job. The force flags allow operators to force

@@ -5,40 +5,51 @@ use std::process::ExitCode;
 
 use super::{diff_fmt, job_path};
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{kv, text, time_of};
 
 const USAGE: &str = "Usage: orch job history [options] <job>
 
   Lists the tracked versions of a job, newest first.
 
-Options:
-  -p                 Show each version's differences from its predecessor
-  -full              Print each version's full job (JSON)
-  -version=<n>       Only this version
-  -verbose           With -p, also list unchanged job, group and task fields
-  -json              Print the raw API JSON";
+History Options:
+
+  -p
+    Show each version's differences from its predecessor
+
+  -full
+    Print each version's full job (JSON)
+
+  -version=<n>
+    Only this version
+
+  -verbose
+    With -p, also list unchanged job, group and task fields
+
+  -json
+    Print the raw API JSON";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("p"),
     FlagSpec::switch("full"),
     FlagSpec::value("version"),
     FlagSpec::switch("verbose"),
+    FlagSpec::refused_value(
+        "diff-version",
+        "the versions endpoint diffs each version against the previous one only",
+    ),
+    FlagSpec::refused_value("diff-tag", "orch has no job version tags yet"),
 ];
 
 /// Runs `orch job history`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/jobs", "job", p.one_arg("job", USAGE)?)?;
     let diffs = if p.has("p") { "?diffs=true" } else { "" };
     let versions = client.get(&format!("{}/versions{diffs}", job_path(&id)))?;
-    if p.has("json") {
-        return print_json(&versions);
-    }
     let only: Option<u64> = match p.all("version").last() {
         Some(v) => Some(v.parse().map_err(|_| {
             format!("-version={v:?} is not a version number; see `orch job history {id}`")
@@ -46,6 +57,16 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         None => None,
     };
     let list = versions["Versions"].as_array().cloned().unwrap_or_default();
+    if crate::cli::output::asked(&p) {
+        // Nomad prints the list of versions, or with -version the one job.
+        return match only {
+            None => crate::cli::output::print(&p, &versions["Versions"]),
+            Some(v) => match list.iter().find(|j| j["Version"].as_u64() == Some(v)) {
+                Some(j) => crate::cli::output::print(&p, j),
+                None => Err(format!("job {id:?} has no version {v}")),
+            },
+        };
+    }
     let diffs = versions["Diffs"].as_array().cloned().unwrap_or_default();
     let mut blocks: Vec<String> = Vec::new();
     for (i, j) in list.iter().enumerate() {

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::cli::flags::{is_help, print_usage};
+use crate::cli::flags::{FlagSpec, parse_verb};
 
 /// The file Nomad's `job init` writes.
 pub const DEFAULT_FILE: &str = "example.nomad.hcl";
@@ -45,32 +45,70 @@ job "example" {
 }
 "#;
 
-const USAGE: &str = "Usage: orch job init [<path>]
+const USAGE: &str = "Usage: orch job init <filename>
 
-  Writes an example jobspec (job \"example\") to <path>, example.nomad.hcl by default.
-  Refuses to overwrite an existing file.";
+  Creates an example job file that can be used as a starting point to customize
+  further. If no filename is given, the default of \"example.nomad.hcl\" will be
+  used. Refuses to overwrite an existing file.
+
+Init Options:
+
+  -short
+    If the short flag is set, a minimal jobspec without comments is emitted.
+
+  -connect
+    Not supported: orch has no Consul Connect.
+
+  -template
+    Not supported: orch has no job templates (Nomad keeps them in Variables).
+
+  -list-templates
+    Not supported: orch has no job templates.";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::switch("short"),
+    FlagSpec::refused_switch("connect", "it has no Consul Connect"),
+    FlagSpec::refused_value("template", "it has no job templates"),
+    FlagSpec::refused_switch("list-templates", "it has no job templates"),
+];
 
 /// Runs `orch job init`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    // `job init` takes no flags, and help anywhere on its line.
-    if args.iter().any(|a| is_help(a)) {
-        return print_usage(USAGE);
-    }
-    if let Some(flag) = args.iter().find(|a| a.starts_with('-')) {
-        return Err(format!(
-            "unknown flag {flag} for `orch job init`\n\n{USAGE}"
-        ));
-    }
-    let path = Path::new(args.first().map_or(DEFAULT_FILE, String::as_str));
+    let Some(p) = parse_verb(args, &[FLAGS], USAGE)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let path = match p.positional.as_slice() {
+        [] => Path::new(DEFAULT_FILE),
+        [one] => Path::new(one.as_str()),
+        _ => {
+            return Err(format!(
+                "This command takes no arguments or one: <filename>\n\n{USAGE}"
+            ));
+        }
+    };
     if path.exists() {
         return Err(format!(
             "{} already exists; remove it or name another file: orch job init <path>",
             path.display()
         ));
     }
-    std::fs::write(path, EXAMPLE).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let text = if p.has("short") {
+        short_example()
+    } else {
+        EXAMPLE.to_string()
+    };
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("Example job file written to {}", path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `-short`: the example without its comment lines.
+fn short_example() -> String {
+    EXAMPLE
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 #[cfg(test)]

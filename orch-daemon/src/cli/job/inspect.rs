@@ -6,18 +6,46 @@ use serde_json::json;
 
 use super::job_path;
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 
 const USAGE: &str = "Usage: orch job inspect [options] <job>
 
-  Prints the job as submitted to the agent, as JSON ({\"Job\": ...}).";
+  Inspect is used to see the specification of a submitted job, printed as
+  JSON ({\"Job\": ...}).
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::value("version")];
+Inspect Options:
+
+  -version <job version>
+    Display the job at the given job version.
+
+  -json
+    Output the job in its JSON format (the job alone, without the outer
+    Job object).
+
+  -t
+    Format and display job using a Go template.
+
+  -hcl
+    Output the original HCL submitted (not supported by orch yet).
+
+  -with-vars
+    Include the variables submitted with -hcl (not supported by orch yet).";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::value("version"),
+    FlagSpec::refused_switch(
+        "hcl",
+        "orch keeps no job submission source yet; inspect the JSON form",
+    ),
+    FlagSpec::refused_switch(
+        "with-vars",
+        "orch keeps no job submission source yet; inspect the JSON form",
+    ),
+];
 
 /// Runs `orch job inspect`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
@@ -40,5 +68,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
                 })?
         }
     };
-    print_json(&json!({ "Job": job }))
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &job);
+    }
+    crate::cli::output::print_json(&json!({ "Job": job }))
 }

@@ -5,19 +5,40 @@ use std::collections::BTreeMap;
 
 use crate::cli::flags::{FlagSpec, Parsed};
 
-/// The jobspec flags: HCL variables, and `-output` (print the API JSON).
+/// The jobspec flags of `job run`, `plan` and `validate`: HCL variables, `-json` (the
+/// file is a JSON jobspec, as in Nomad: these verbs' output flags are others),
+/// `-hcl2-strict` and `-vault-namespace`.
 pub const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("var"),
     FlagSpec::value("var-file"),
-    FlagSpec::switch("output"),
+    FlagSpec::switch("json"),
+    FlagSpec::switch("hcl2-strict"),
+    FlagSpec::refused_value("vault-namespace", "it has no Vault integration"),
 ];
+
+/// Refuses the jobspec flags orch parses but cannot honour, by name.
+fn refuse_unsupported(parsed: &Parsed) -> Result<(), String> {
+    if parsed
+        .all("hcl2-strict")
+        .last()
+        .is_some_and(|v| v == "false")
+    {
+        return Err(
+            "-hcl2-strict=false is not supported by orch: a -var or -var-file value \
+             for a variable the jobspec does not declare is always an error; remove it"
+                .into(),
+        );
+    }
+    Ok(())
+}
 
 /// Reads, parses, canonicalizes and validates the jobspec of already parsed flags
 /// (`-var`, `-var-file`, one positional path; `-` is standard input).
 pub fn load(parsed: &Parsed) -> Result<orch_core::model::Job, String> {
     let [path] = parsed.positional.as_slice() else {
-        return Err("expected exactly one jobspec path (use - for standard input)".into());
+        return Err("This command takes one argument: <path> (use - for standard input)".into());
     };
+    refuse_unsupported(parsed)?;
     let mut vars = BTreeMap::new();
     for file in parsed.all("var-file") {
         let text = std::fs::read_to_string(file)
@@ -38,6 +59,11 @@ pub fn load(parsed: &Parsed) -> Result<orch_core::model::Job, String> {
     } else {
         std::fs::read_to_string(path).map_err(|e| format!("cannot read jobspec {path}: {e}"))?
     };
+    if parsed.has("json") && !text.trim_start().starts_with('{') {
+        return Err(format!(
+            "-json: {path} is not a JSON jobspec (drop -json to read HCL)"
+        ));
+    }
     let files = JobspecDir::of(path);
     let mut job = orch_core::jobspec::parse_jobspec_with_files(path, &text, &vars, Some(&files))
         .map_err(|e| e.to_string())?;

@@ -12,7 +12,7 @@ use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, is_help, parse_verb, print_usage};
 use crate::cli::table::text;
 
-const USAGE: &str = "Usage: orch job periodic <subcommand> [options] <job>
+const USAGE: &str = "Usage: orch job periodic <subcommand> [options] [args]
 
   Subcommands:
     force   Launch a child of a periodic job now, ignoring its schedule and
@@ -32,7 +32,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some((sub, _)) => Err(format!(
             "unknown command `orch job periodic {sub}`\n\n{USAGE}"
         )),
-        None => Err(format!("missing subcommand\n\n{USAGE}")),
+        None => crate::cli::flags::usage_exit(USAGE),
     }
 }
 

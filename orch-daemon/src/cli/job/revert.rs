@@ -12,8 +12,10 @@ const USAGE: &str = "Usage: orch job revert [options] <job> <version>
 
   Reverts the job to a prior version and monitors the evaluation.
 
-Options:
-  -detach  Return right after the revert, printing the evaluation ID";
+Revert Options:
+
+  -detach
+    Return right after the revert, printing the evaluation ID";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::switch("detach"), FlagSpec::switch("verbose")];
 

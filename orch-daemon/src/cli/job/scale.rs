@@ -13,10 +13,19 @@ const USAGE: &str = "Usage: orch job scale [options] <job> [<group>] <count>
 
   Sets the count of a task group (the group may be left out when the job has one).
 
-Options:
-  -detach  Return right after the change, printing the evaluation ID";
+Scale Options:
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::switch("detach"), FlagSpec::switch("verbose")];
+  -detach
+    Return right after the change, printing the evaluation ID";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::switch("detach"),
+    FlagSpec::switch("verbose"),
+    FlagSpec::refused_value(
+        "check-index",
+        "the scale endpoint does not enforce a job modify index yet",
+    ),
+];
 
 /// Runs `orch job scale`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

@@ -4,28 +4,29 @@
 use std::process::ExitCode;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, VERBOSE, parse_verb};
 use crate::cli::table::{columns, short, text, time_of};
 
-const USAGE: &str = "Usage: orch job scaling-events [options] <job>
+const USAGE: &str = "Usage: orch job scaling-events [options] <args>
 
   The scaling events of each task group of a job, newest first: manual `job scale`
   actions and the autoscaler's, with their messages and errors.
 
-Options:
-  -json  Print the raw API JSON";
+Scaling Events Options:
+
+  -json
+    Print the raw API JSON";
 
 /// Runs `orch job scaling-events <job>`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, VERBOSE], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let job = p.one_arg("job", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let v = client.get(&format!("/v1/job/{}/scale", encode(job)))?;
-    if p.has("json") {
-        return print_json(&v);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &v);
     }
     let groups = v["TaskGroups"].as_object().cloned().unwrap_or_default();
     let mut rows = vec![

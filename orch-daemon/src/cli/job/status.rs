@@ -7,61 +7,169 @@ use serde_json::{Value, json};
 
 use super::job_path;
 use super::periodic::next_periodic_launch;
-use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::api::{ApiClient, encode};
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, Parsed, parse_verb};
+use crate::cli::output;
 use crate::cli::table::{columns, failed_groups, kv, short, text, time_of};
 
-const USAGE: &str = "Usage: orch job status [options] [<job>]
+const USAGE: &str = "Usage: orch job status [options] <job>
 
-  Without a job: a table of every job. With a job ID (or unique prefix): its details,
-  summary per task group and allocations.
+  Display status information about a job. If no job ID is given, a list of all
+  known jobs will be displayed.
 
-Options:
-  -address=<url>  Agent address (default: ORCH_ADDR, NOMAD_ADDR, http://127.0.0.1:4646)
-  -json           Print the raw API JSON";
+Status Options:
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose"), FlagSpec::switch("short")];
+  -all-allocs
+    Display all allocations matching the job ID, including those from an older
+    instance of the job.
+
+  -evals
+    Display the evaluations associated with the job.
+
+  -json
+    Output the job status in JSON format.
+
+  -short
+    Display short output. Used only when a single job is being
+    queried, and drops verbose information about allocations.
+
+  -t
+    Format and display the job status using a Go template.
+
+  -ui
+    Open the job status page in the browser.
+
+  -verbose
+    Display full information.";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::switch("verbose"),
+    FlagSpec::switch("short"),
+    FlagSpec::switch("evals"),
+    FlagSpec::switch("all-allocs"),
+    FlagSpec::switch("ui"),
+];
 
 /// Runs `orch job status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
     let id = match p.positional.as_slice() {
-        [] => return list_jobs(&client, p.has("json")),
+        [] => return list_jobs(&client, &p),
         [id] => client.resolve("/v1/jobs", "job", id)?,
-        _ => return Err(format!("expected at most one job ID\n\n{USAGE}")),
+        _ => {
+            return Err(format!(
+                "This command takes either no arguments or one: <job>\n\n{USAGE}"
+            ));
+        }
     };
     let job = client.get(&job_path(&id))?;
-    let summary = client.get(&format!("{}/summary", job_path(&id)))?;
-    let allocs = client.get(&format!("{}/allocations", job_path(&id)))?;
-    if p.has("json") {
-        return print_json(&json!({"Job": job, "Summary": summary, "Allocations": allocs}));
+    if output::asked(&p) {
+        let one = json_job(&client, &id, None, p.has("all-allocs"))?;
+        return output::print(&p, &Value::Array(vec![one]));
     }
     println!("{}", kv(&basics(&job)));
+    if p.has("short") {
+        return open_ui(&p, &id);
+    }
+    let all = if p.has("all-allocs") { "?all=true" } else { "" };
+    let summary = client.get(&format!("{}/summary", job_path(&id)))?;
+    let allocs = client.get(&format!("{}/allocations{all}", job_path(&id)))?;
     println!("\nSummary");
     println!("{}", summary_table(&summary));
-    if let Some(evals) = client
-        .get(&format!("{}/evaluations", job_path(&id)))?
-        .as_array()
-    {
-        let blocked: Vec<&Value> = evals.iter().filter(|e| e["Status"] == "blocked").collect();
-        for e in blocked {
-            println!("\nPlacement Failure");
-            for line in failed_groups(&e["FailedTGAllocs"], "") {
-                println!("{line}");
-            }
-        }
-    }
+    let evals = client.get(&format!("{}/evaluations", job_path(&id)))?;
+    print_placement_failures(&evals);
     let deployment = client.get(&format!("{}/deployment", job_path(&id)))?;
     if !deployment.is_null() {
         print_deployment(&deployment);
     }
+    if p.has("verbose") || p.has("evals") {
+        print_evals(&evals);
+    }
     println!("\nAllocations");
     print_allocations(&allocs);
+    open_ui(&p, &id)
+}
+
+/// `-ui`: opens the job's page of the web UI.
+fn open_ui(p: &Parsed, id: &str) -> Result<ExitCode, String> {
+    if p.has("ui") {
+        crate::cli::ui::open_for(p, "jobs", id)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Nomad's `JobJson` for one job, what `-json` and `-t` print (in a list): its
+/// summary, allocations, latest deployment and evaluations.
+/// `namespace` names the job's own (a list across namespaces), else the client's.
+fn json_job(
+    client: &ApiClient,
+    id: &str,
+    namespace: Option<&str>,
+    all_allocs: bool,
+) -> Result<Value, String> {
+    let ns = namespace.map_or(String::new(), |n| format!("namespace={}", encode(n)));
+    let q = |extra: &str| {
+        let both: Vec<&str> = [extra, ns.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
+        if both.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", both.join("&"))
+        }
+    };
+    let all = if all_allocs { "all=true" } else { "" };
+    let path = job_path(id);
+    Ok(json!({
+        "Summary": client.get(&format!("{path}/summary{}", q("")))?,
+        "Allocations": client.get(&format!("{path}/allocations{}", q(all)))?,
+        "LatestDeployment": client.get(&format!("{path}/deployment{}", q("")))?,
+        "Evaluations": client.get(&format!("{path}/evaluations{}", q("")))?,
+    }))
+}
+
+/// `Placement Failure` blocks of the job's blocked evaluations.
+fn print_placement_failures(evals: &Value) {
+    let blocked = evals.as_array().into_iter().flatten();
+    for e in blocked.filter(|e| e["Status"] == "blocked") {
+        println!("\nPlacement Failure");
+        for line in failed_groups(&e["FailedTGAllocs"], "") {
+            println!("{line}");
+        }
+    }
+}
+
+/// Nomad's `Evaluations` table (`-evals`, `-verbose`).
+fn print_evals(evals: &Value) {
+    let mut rows = vec![
+        [
+            "ID",
+            "Priority",
+            "Triggered By",
+            "Status",
+            "Placement Failures",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for e in evals.as_array().into_iter().flatten() {
+        let failures = e["FailedTGAllocs"]
+            .as_object()
+            .is_some_and(|m| !m.is_empty())
+            || !e["BlockedEval"].as_str().unwrap_or_default().is_empty();
+        rows.push(vec![
+            short(&text(&e["ID"])),
+            text(&e["Priority"]),
+            text(&e["TriggeredBy"]),
+            text(&e["Status"]),
+            failures.to_string(),
+        ]);
+    }
+    println!("\nEvaluations\n{}", columns(&rows));
 }
 
 /// The job's `Key = Value` block, with `Next Periodic Launch` for periodic jobs.
@@ -211,16 +319,23 @@ fn print_deployment(d: &Value) {
     println!("\nDeployed\n{}", columns(&rows));
 }
 
-/// The table of every job (`orch job status` without a job).
-fn list_jobs(client: &ApiClient, as_json: bool) -> Result<ExitCode, String> {
+/// The table of every job (`orch job status` without a job); `-json` and `-t` print
+/// Nomad's `JobJson` of each.
+fn list_jobs(client: &ApiClient, p: &Parsed) -> Result<ExitCode, String> {
     let jobs = client.get("/v1/jobs")?;
-    if as_json {
-        return print_json(&jobs);
-    }
     let list = jobs.as_array().cloned().unwrap_or_default();
     if list.is_empty() {
         println!("No running jobs");
         return Ok(ExitCode::SUCCESS);
+    }
+    if output::asked(p) {
+        let mut out = Vec::new();
+        for j in &list {
+            let ns = text(&j["Namespace"]);
+            let ns = Some(ns.as_str()).filter(|n| !n.is_empty());
+            out.push(json_job(client, &text(&j["ID"]), ns, p.has("all-allocs"))?);
+        }
+        return output::print(p, &Value::Array(out));
     }
     println!("{}", jobs_table(&list, false));
     Ok(ExitCode::SUCCESS)

@@ -11,10 +11,16 @@ const USAGE: &str = "Usage: orch job stop [options] <job>
 
   Stops a job (and with -purge removes it), then monitors the deregistration evaluation.
 
-Options:
-  -purge   Remove the job from the state entirely
-  -detach  Return right after the stop, printing the evaluation ID
-  -yes     Accepted for compatibility (orch does not prompt)";
+Stop Options:
+
+  -purge
+    Remove the job from the state entirely
+
+  -detach
+    Return right after the stop, printing the evaluation ID
+
+  -yes
+    Accepted for compatibility (orch does not prompt)";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("purge"),
@@ -22,6 +28,14 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("yes"),
     FlagSpec::switch("verbose"),
     FlagSpec::switch("global"),
+    FlagSpec::refused_value(
+        "eval-priority",
+        "the servers take no evaluation priority for a stop yet",
+    ),
+    FlagSpec::refused_switch(
+        "no-shutdown-delay",
+        "the servers take no shutdown-delay override for a job stop yet; use `orch alloc stop -no-shutdown-delay`",
+    ),
 ];
 
 /// Runs `orch job stop`.

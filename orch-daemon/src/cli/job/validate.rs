@@ -3,20 +3,24 @@
 use std::process::ExitCode;
 
 use super::jobspec;
-use crate::cli::flags::parse_verb;
+use crate::cli::flags::{COMMON, parse_verb};
 
 const USAGE: &str = "Usage: orch job validate [options] <path>
 
   Parses and checks the jobspec (HCL or JSON, - for standard input) and reports every
   problem. Needs no agent.
 
-Options:
-  -var 'k=v'     Set an HCL variable (repeatable)
-  -var-file=<f>  Read HCL variables from a file (repeatable)";
+Validate Options:
+
+  -var 'k=v'
+    Set an HCL variable (repeatable)
+
+  -var-file=<f>
+    Read HCL variables from a file (repeatable)";
 
 /// Runs `orch job validate`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(parsed) = parse_verb(args, &[jobspec::FLAGS], USAGE)? else {
+    let Some(parsed) = parse_verb(args, &[COMMON, jobspec::FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let job = jobspec::load(&parsed)?;

@@ -9,16 +9,23 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
+use crate::cli::flags::{COMMON, FlagSpec, JSON_INPUT, parse_verb};
 
 const USAGE: &str = "Usage: orch namespace apply [options] <namespace | file>
 
   Create or update a namespace. With a file (HCL or JSON specification), every setting
   comes from it; with a name, the flags change only what they name.
 
-Options:
-  -description <text>  The namespace's description
-  -quota <name>        Attach a quota specification (\"\" detaches it)";
+Apply Options:
+
+  -description <text>
+    The namespace's description
+
+  -quota <name>
+    Attach a quota specification (\"\" detaches it)
+
+  -json
+    Parse the input file as JSON (also a file ending in .json)";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::value("description"), FlagSpec::value("quota")];
 
@@ -27,14 +34,14 @@ const MAX_SPEC_BYTES: u64 = 64 * 1024;
 
 /// Runs `orch namespace apply`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, JSON_INPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let arg = p.one_arg("namespace | file", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let path = std::path::Path::new(arg);
     let body = if path.is_file() {
-        spec_file(path)?
+        spec_file(path, p.has("json"))?
     } else {
         let current = client
             .get(&format!("/v1/namespace/{}", encode(arg)))
@@ -85,9 +92,9 @@ struct CapabilitiesBlock {
 }
 
 /// Reads a specification file into the API's `Namespace` JSON.
-fn spec_file(path: &std::path::Path) -> Result<Value, String> {
+fn spec_file(path: &std::path::Path, json: bool) -> Result<Value, String> {
     let text = crate::cli::quota::read_spec(path, MAX_SPEC_BYTES)?;
-    if path.extension().is_some_and(|e| e == "json") {
+    if json || path.extension().is_some_and(|e| e == "json") {
         return serde_json::from_str(&text)
             .map_err(|e| format!("{}: invalid JSON: {e}", path.display()));
     }

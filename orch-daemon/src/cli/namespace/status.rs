@@ -6,16 +6,17 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{kv, text};
 
 const USAGE: &str = "Usage: orch namespace status [options] <namespace>
 
   Display a namespace's settings and, when it has a quota, the quota's usage.
 
-Options:
-  -json  Print the raw API JSON";
+Status Options:
+
+  -json
+    Print the raw API JSON";
 
 const INSPECT_USAGE: &str = "Usage: orch namespace inspect [options] <namespace>
 
@@ -23,14 +24,14 @@ const INSPECT_USAGE: &str = "Usage: orch namespace inspect [options] <namespace>
 
 /// Runs `orch namespace status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let name = p.one_arg("namespace", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let ns = client.get(&format!("/v1/namespace/{}", encode(name)))?;
-    if p.has("json") {
-        return print_json(&ns);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &ns);
     }
     let mut pairs = vec![
         ("Name", text(&ns["Name"])),
@@ -61,11 +62,14 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 
 /// Runs `orch namespace inspect`.
 pub fn inspect(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], INSPECT_USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], INSPECT_USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let name = p.one_arg("namespace", INSPECT_USAGE)?;
-    print_json(&ApiClient::from_flags(&p)?.get(&format!("/v1/namespace/{}", encode(name)))?)
+    crate::cli::output::print(
+        &p,
+        &ApiClient::from_flags(&p)?.get(&format!("/v1/namespace/{}", encode(name)))?,
+    )
 }
 
 fn joined(v: &Value) -> String {

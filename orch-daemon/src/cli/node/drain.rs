@@ -16,17 +16,44 @@ const USAGE: &str = "Usage: orch node drain [options] <node>
   allocations migrate elsewhere, each group at its migrate block's pace, until the
   deadline. Without -detach, follows the drain until it is complete.
 
-Options:
-  -enable             Start draining
-  -disable            Stop draining
-  -monitor            Follow a drain already in progress
-  -deadline=<dur>     Force-stop remaining allocations after this long (e.g. 1h, 30m; default 1h)
-  -force              Stop every allocation at once (deadline -1s)
-  -no-deadline        Never force-stop allocations
-  -ignore-system      Leave system jobs' allocations running
-  -keep-ineligible    With -disable: leave the node ineligible
-  -detach             Return once the drain is set instead of following it
-  -yes                Accepted for compatibility (orch does not prompt)";
+Drain Options:
+
+  -enable
+    Start draining
+
+  -disable
+    Stop draining
+
+  -monitor
+    Follow a drain already in progress
+
+  -deadline=<dur>
+    Force-stop remaining allocations after this long (e.g. 1h, 30m; default 1h)
+
+  -force
+    Stop every allocation at once (deadline -1s)
+
+  -no-deadline
+    Never force-stop allocations
+
+  -ignore-system
+    Leave system jobs' allocations running
+
+  -keep-ineligible
+    With -disable: leave the node ineligible
+
+  -detach
+    Return once the drain is set instead of following it
+
+  -self
+    Drain the node of the agent the command talks to
+
+  -m <message>
+    A message stored with the drain (its metadata's \"message\")
+  -meta <key>=<value> Metadata stored with the drain (repeatable)
+
+  -yes
+    Accepted for compatibility (orch does not prompt)";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("enable"),
@@ -40,6 +67,8 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("detach"),
     FlagSpec::switch("monitor"),
     FlagSpec::switch("self"),
+    FlagSpec::value("m"),
+    FlagSpec::value("meta"),
 ];
 
 /// Runs `orch node drain`.
@@ -101,6 +130,16 @@ fn drain_body(p: &Parsed, enable: bool, ignore_system: bool) -> Result<Value, St
     if !enable {
         return Ok(json!({"DrainSpec": null, "MarkEligible": !p.has("keep-ineligible")}));
     }
+    let mut meta = serde_json::Map::new();
+    if let Some(m) = p.last("m") {
+        meta.insert("message".into(), m.into());
+    }
+    for pair in p.all("meta") {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("-meta {pair:?}: expected key=value"))?;
+        meta.insert(k.into(), v.into());
+    }
     let deadline = if p.has("force") {
         -1
     } else if p.has("no-deadline") {
@@ -113,7 +152,7 @@ fn drain_body(p: &Parsed, enable: bool, ignore_system: bool) -> Result<Value, St
     };
     Ok(
         json!({"DrainSpec": {"Deadline": deadline, "IgnoreSystemJobs": ignore_system},
-               "MarkEligible": false}),
+               "MarkEligible": false, "Meta": meta}),
     )
 }
 

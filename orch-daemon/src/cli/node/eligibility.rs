@@ -12,9 +12,13 @@ const USAGE: &str = "Usage: orch node eligibility [options] <node>
 
   Marks a node eligible (-enable) or ineligible (-disable) for new allocations.
 
-Options:
-  -enable   Mark eligible
-  -disable  Mark ineligible";
+Eligibility Options:
+
+  -enable
+    Mark eligible
+
+  -disable
+    Mark ineligible";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("enable"),

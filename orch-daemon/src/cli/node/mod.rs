@@ -43,8 +43,23 @@ fn node_path(id: &str) -> String {
 }
 
 /// The one positional argument (a node ID or prefix), resolved to a full ID.
+/// `-self` names the node of the agent the CLI talks to (its `/v1/agent/self`), as in
+/// Nomad; then no `<node>` argument may be given.
 fn one_node(client: &ApiClient, p: &Parsed, help: &str) -> Result<String, String> {
-    client.resolve("/v1/nodes", "node", p.one_arg("node", help)?)
+    if !p.has("self") {
+        return client.resolve("/v1/nodes", "node", p.one_arg("node", help)?);
+    }
+    if !p.positional.is_empty() {
+        return Err(format!(
+            "-self takes no <node> argument: it is the agent's own node\n\n{help}"
+        ));
+    }
+    let agent = client.get("/v1/agent/self")?;
+    agent["stats"]["client"]["node_id"]
+        .as_str()
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| "Failed to determine local node ID: the agent runs no client".into())
 }
 
 /// `-enable` (true) or `-disable` (false): exactly one of them.

@@ -2,52 +2,142 @@
 
 use std::process::ExitCode;
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::{node_path, one_node};
-use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::api::{ApiClient, list_query, with_query};
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, PAGING, Parsed, parse_verb};
+use crate::cli::output;
 use crate::cli::table::{columns, kv, short, text};
 
-const USAGE: &str = "Usage: orch node status [options] [<node>]
+const USAGE: &str = "Usage: orch node status [options] <node>
 
-  Without a node: a table of every node. With a node ID (or unique prefix): its details
-  and allocations.
+  Display status information about a given node. The list of nodes returned
+  includes only nodes which jobs may be scheduled to, and includes status and
+  other high-level information.
 
-Options:
-  -address=<url>  Agent address (default: ORCH_ADDR, NOMAD_ADDR, http://127.0.0.1:4646)
-  -json           Print the raw API JSON";
+  If a node ID is passed, information for that specific node will be displayed,
+  including resource usage statistics. If no node ID's are passed, then a short
+  status of all nodes will be displayed. The -self flag is useful to quickly
+  access the status of the local node.
+
+Node Status Options:
+
+  -self
+    Query the status of the local node.
+
+  -stats
+    Display detailed resource usage statistics (not supported by orch yet).
+
+  -allocs
+    Display a count of running allocations for each node.
+
+  -short
+    Display short output. Used only when a single node is being
+    queried, and drops verbose output about node allocations.
+
+  -verbose
+    Display full information.
+
+  -per-page
+    How many results to show per page.
+
+  -page-token
+    Where to start pagination.
+
+  -filter
+    Specifies an expression used to filter query results.
+
+  -os
+    Display operating system name.
+
+  -quiet
+    Display only node IDs.
+
+  -json
+    Output the node in its JSON format.
+
+  -t
+    Format and display node using a Go template.
+
+  -ui
+    Open the node status page in the browser.";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("verbose"),
     FlagSpec::switch("self"),
     FlagSpec::switch("allocs"),
+    FlagSpec::switch("short"),
+    FlagSpec::switch("os"),
+    FlagSpec::switch("quiet"),
+    FlagSpec::switch("ui"),
+    FlagSpec::refused_switch(
+        "stats",
+        "the detailed usage view is not built yet; read /v1/client/stats",
+    ),
 ];
 
 /// Runs `orch node status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, PAGING, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
-    if p.positional.is_empty() {
-        let nodes = client.get("/v1/nodes")?;
-        if p.has("json") {
-            return print_json(&nodes);
-        }
-        print_nodes(&nodes, p.has("verbose"));
-        return Ok(ExitCode::SUCCESS);
+    if p.positional.is_empty() && !p.has("self") {
+        return list(&client, &p);
     }
     let id = one_node(&client, &p, USAGE)?;
     let node = client.get(&node_path(&id))?;
-    let allocs = client.get(&format!("{}/allocations", node_path(&id)))?;
-    if p.has("json") {
-        return print_json(&node);
+    if output::asked(&p) {
+        return output::print(&p, &node);
     }
     print_node(&node);
-    print_allocations(&allocs);
+    if !p.has("short") {
+        print_allocations(&client.get(&format!("{}/allocations", node_path(&id)))?);
+    }
+    if p.has("ui") {
+        crate::cli::ui::open_for(&p, "nodes", &id)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every node: `-json`/`-t`, `-quiet` (IDs only) or the table; `-filter`, `-per-page`
+/// and `-page-token` go to the list query as Nomad sends them.
+fn list(client: &ApiClient, p: &Parsed) -> Result<ExitCode, String> {
+    let mut query = list_query(p)?;
+    if p.has("os") {
+        query.push("os=true".to_string());
+    }
+    let path = with_query("/v1/nodes", &query);
+    let nodes = client.get(&path)?;
+    if output::asked(p) {
+        return output::print(p, &nodes);
+    }
+    if p.has("quiet") {
+        for n in nodes.as_array().into_iter().flatten() {
+            println!("{}", short(&text(&n["ID"])));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let running = if p.has("allocs") {
+        Some(running_allocs(client)?)
+    } else {
+        None
+    };
+    print_nodes(&nodes, p, running.as_ref());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Running allocations per node ID (`-allocs`).
+fn running_allocs(client: &ApiClient) -> Result<BTreeMap<String, usize>, String> {
+    let mut out = BTreeMap::new();
+    let allocs = client.get("/v1/allocations?filter=ClientStatus%20%3D%3D%20%22running%22")?;
+    for a in allocs.as_array().into_iter().flatten() {
+        *out.entry(text(&a["NodeID"])).or_default() += 1;
+    }
+    Ok(out)
 }
 
 /// A node class as Nomad prints it, `<none>` when unset.
@@ -56,42 +146,53 @@ fn class(v: &Value) -> String {
     if c.is_empty() { "<none>".into() } else { c }
 }
 
-/// The table of every node, or `No nodes registered`.
-pub(super) fn print_nodes(nodes: &Value, verbose: bool) {
+/// The table of every node, or `No nodes registered`; `-verbose` adds Address and
+/// Version, `-os` the OS, `-allocs` the running allocations.
+pub(super) fn print_nodes(nodes: &Value, p: &Parsed, running: Option<&BTreeMap<String, usize>>) {
     let list = nodes.as_array().cloned().unwrap_or_default();
     if list.is_empty() {
         println!("No nodes registered");
         return;
     }
-    let mut rows = vec![
-        [
-            "ID",
-            "Node Pool",
-            "DC",
-            "Name",
-            "Class",
-            "Drain",
-            "Eligibility",
-            "Status",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    let verbose = p.has("verbose");
+    let mut header = vec!["ID", "Node Pool", "DC", "Name", "Class"];
+    if verbose {
+        header.extend(["Address", "Version"]);
+    }
+    if p.has("os") {
+        header.push("OS");
+    }
+    header.extend(["Drain", "Eligibility", "Status"]);
+    if running.is_some() {
+        header.push("Running Allocs");
+    }
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
     for n in &list {
-        rows.push(vec![
-            if verbose {
-                text(&n["ID"])
-            } else {
-                short(&text(&n["ID"]))
-            },
+        let mut row = vec![
+            short(&text(&n["ID"])),
             text(&n["NodePool"]),
             text(&n["Datacenter"]),
             text(&n["Name"]),
             class(&n["NodeClass"]),
+        ];
+        if verbose {
+            row.extend([text(&n["Address"]), text(&n["Version"])]);
+        }
+        if p.has("os") {
+            let attrs = &n["Attributes"];
+            let os = format!("{} {}", text(&attrs["os.name"]), text(&attrs["os.version"]));
+            row.push(os.trim().to_string());
+        }
+        row.extend([
             n["Drain"].as_bool().unwrap_or(false).to_string(),
             text(&n["SchedulingEligibility"]),
             text(&n["Status"]),
         ]);
+        if let Some(running) = running {
+            let count = running.get(&text(&n["ID"])).copied().unwrap_or(0);
+            row.push(count.to_string());
+        }
+        rows.push(row);
     }
     println!("{}", columns(&rows));
 }

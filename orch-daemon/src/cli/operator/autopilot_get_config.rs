@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::kv;
 
 const USAGE: &str = "Usage: orch operator autopilot get-config [options]
@@ -33,13 +32,13 @@ Autopilot Get Config Options:
 
 /// Runs `orch operator autopilot get-config`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
     let config = client.get("/v1/operator/autopilot/configuration")?;
-    if p.has("json") {
-        return print_json(&config);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &config);
     }
     println!("{}", layout(&config));
     Ok(ExitCode::SUCCESS)

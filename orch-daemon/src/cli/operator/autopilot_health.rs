@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{columns, kv};
 
 const USAGE: &str = "Usage: orch operator autopilot health [options]
@@ -23,7 +22,7 @@ Autopilot Health Options:
 
 /// Runs `orch operator autopilot health`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
@@ -38,8 +37,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             .ok_or(e.message)?,
         Err(e) => return Err(e.message),
     };
-    if p.has("json") {
-        return print_json(&health);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &health);
     }
     println!("{}", layout(&health));
     Ok(ExitCode::SUCCESS)

@@ -38,8 +38,10 @@ const USAGE: &str = "Usage: orch operator autopilot <get-config|set-config|healt
   snapshot restore      Replaces the servers' whole state with a saved file.
   snapshot inspect      Shows what a saved snapshot file holds.
 
-Options:
-  -json  Print the raw API JSON (list-peers)";
+Autopilot Options:
+
+  -json
+    Print the raw API JSON (list-peers)";
 
 /// Dispatches `orch operator raft|snapshot <verb>`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
@@ -57,7 +59,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ["snapshot", "save"] => snapshot_save::run(rest),
         ["snapshot", "restore"] => snapshot_restore::run(rest),
         ["snapshot", "inspect"] => snapshot_inspect::run(rest),
-        [] | ["autopilot"] | ["raft"] | ["scheduler"] | ["snapshot"] => print_usage(USAGE),
+        [] | ["autopilot"] | ["raft"] | ["scheduler"] | ["snapshot"] => {
+            super::flags::usage_exit(USAGE)
+        }
         [first, ..] if is_help(first) || *first == "help" => print_usage(USAGE),
         _ => Err(format!(
             "unknown command `orch operator {}`: the operator verbs are `autopilot get-config|set-config|health`, `raft list-peers`, `raft remove-peer`, `raft transfer-leadership`, `scheduler get-config|set-config` and `snapshot save|restore|inspect`\n\n{USAGE}",

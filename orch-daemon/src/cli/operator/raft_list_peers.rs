@@ -4,21 +4,20 @@
 use std::process::ExitCode;
 
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, text};
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::switch("stale")];
 
 /// Runs `orch operator raft list-peers`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], super::USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], super::USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
     let reply = client.get("/v1/operator/raft/configuration")?;
-    if p.has("json") {
-        return print_json(&reply);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &reply);
     }
     let mut rows = vec![
         [

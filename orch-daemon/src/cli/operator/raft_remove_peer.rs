@@ -11,9 +11,13 @@ const USAGE: &str = "Usage: orch operator raft remove-peer [options]
   Removes a server from the Raft configuration, e.g. one that failed for good. The
   leader makes the change; the last voter cannot be removed.
 
-Options:
-  -peer-id=<id>          The Raft ID (the ID column of `operator raft list-peers`)
-  -peer-address=<addr>   The Raft RPC address (host:port)";
+Remove Peer Options:
+
+  -peer-id=<id>
+    The Raft ID (the ID column of `operator raft list-peers`)
+
+  -peer-address=<addr>
+    The Raft RPC address (host:port)";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::value("peer-id"), FlagSpec::value("peer-address")];
 

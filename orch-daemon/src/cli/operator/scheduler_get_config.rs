@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::kv;
 
 const USAGE: &str = "Usage: orch operator scheduler get-config [options]
@@ -33,14 +32,15 @@ Scheduler Get Config Options:
 
 /// Runs `orch operator scheduler get-config`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
     let reply = client.get("/v1/operator/scheduler/configuration")?;
     let config = &reply["SchedulerConfig"];
-    if p.has("json") {
-        return print_json(config);
+    if crate::cli::output::asked(&p) {
+        // Nomad prints the whole response (`SchedulerConfig` and the query meta).
+        return crate::cli::output::print(&p, &reply);
     }
     println!("{}", layout(config));
     Ok(ExitCode::SUCCESS)

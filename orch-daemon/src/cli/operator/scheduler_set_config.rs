@@ -78,6 +78,10 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("preempt-service-scheduler"),
     FlagSpec::value("preempt-sysbatch-scheduler"),
     FlagSpec::value("preempt-system-scheduler"),
+    FlagSpec::refused_value(
+        "node-limit-for-feasibility-checks",
+        "the scheduler configuration has no such limit",
+    ),
 ];
 
 /// Boolean flags and the field each sets (`None`: top level, else in `PreemptionConfig`).

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use orch_core::state::StateStore;
 use orch_core::state::archive;
 
-use crate::cli::flags::{COMMON, parse_verb};
+use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
 
 const USAGE: &str = "Usage: orch operator snapshot inspect [options] <file>
 
@@ -15,7 +15,15 @@ const USAGE: &str = "Usage: orch operator snapshot inspect [options] <file>
 
   To inspect the file \"backup.snap\":
 
-    $ orch operator snapshot inspect backup.snap";
+    $ orch operator snapshot inspect backup.snap
+
+Snapshot Inspect Options:
+
+  -json
+    Output the snapshot inspect in its JSON format: Meta (ID, Size, Index,
+    Term, Version) and Stats (Name, Count per table).";
+
+const FLAGS: &[FlagSpec] = &[FlagSpec::switch("json")];
 
 /// The most bytes a snapshot file may have, as the servers' restore limit
 /// (`http::operator_snapshot::MAX_RESTORE_BODY_BYTES`, 1 GiB).
@@ -23,20 +31,31 @@ const MAX_FILE_BYTES: u64 = 1 << 30;
 
 /// Runs `orch operator snapshot inspect`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let file = p.one_arg("file", USAGE)?;
     let bytes = read_archive_file(file)?;
     let a = archive::decode(&bytes).map_err(|e| format!("{file}: {e}"))?;
     let state = StateStore::restore(a.state).map_err(|e| format!("{file}: {e}"))?;
+    let counts = archive::table_counts(&state);
+    if p.has("json") {
+        let stats: Vec<serde_json::Value> = counts
+            .iter()
+            .map(|(t, n)| serde_json::json!({"Name": t, "Count": n}))
+            .collect();
+        return crate::cli::output::print_json(&serde_json::json!({
+            "Meta": {"ID": a.id(), "Size": bytes.len(), "Index": a.index, "Term": a.term,
+                     "Version": archive::ARCHIVE_VERSION},
+            "Stats": stats,
+        }));
+    }
     println!("ID           = {}", a.id());
     println!("Size         = {}", bytes.len());
     println!("Index        = {}", a.index);
     println!("Term         = {}", a.term);
     println!("Version      = {}", archive::ARCHIVE_VERSION);
     println!();
-    let counts = archive::table_counts(&state);
     let width = counts
         .iter()
         .map(|(t, _)| t.len())

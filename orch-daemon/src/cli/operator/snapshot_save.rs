@@ -31,7 +31,13 @@ Snapshot Save Options:
     state without a leader, you may need to set -stale to get the state from a
     non-leader server.";
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::switch("stale")];
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::switch("stale"),
+    FlagSpec::refused_switch(
+        "redact",
+        "the snapshot endpoint cannot leave out secrets yet; keep the file as secret as the cluster",
+    ),
+];
 
 /// Runs `orch operator snapshot save`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {

@@ -3,23 +3,26 @@
 use std::process::ExitCode;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, Parsed, parse_verb};
 use crate::cli::table::{columns, kv, short, text};
 
 const USAGE: &str = "Usage: orch plugin status [options] [id]
 
   Without an ID, list the CSI plugins; with one, show its health and allocations.
 
-Options:
-  -type <csi>  Plugin type (only csi)
-  -json        Print the raw API JSON";
+Status Options:
+
+  -type <csi>
+    Plugin type (only csi)
+
+  -json
+    Print the raw API JSON";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::value("type")];
 
 /// Runs `orch plugin status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     if let Some(t) = p.all("type").last().filter(|t| t.as_str() != "csi") {
@@ -27,16 +30,16 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     let client = ApiClient::from_flags(&p)?;
     match p.positional.as_slice() {
-        [] => list(&client, p.has("json")),
-        [id] => one(&client, id, p.has("json")),
+        [] => list(&client, &p),
+        [id] => one(&client, id, &p),
         _ => Err(format!("expected at most one plugin ID\n\n{USAGE}")),
     }
 }
 
-fn list(client: &ApiClient, json: bool) -> Result<ExitCode, String> {
+fn list(client: &ApiClient, p: &Parsed) -> Result<ExitCode, String> {
     let v = client.get("/v1/plugins?type=csi")?;
-    if json {
-        return print_json(&v);
+    if crate::cli::output::asked(p) {
+        return crate::cli::output::print(p, &v);
     }
     let mut rows = vec![
         [
@@ -65,10 +68,10 @@ fn list(client: &ApiClient, json: bool) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn one(client: &ApiClient, id: &str, json: bool) -> Result<ExitCode, String> {
+fn one(client: &ApiClient, id: &str, p: &Parsed) -> Result<ExitCode, String> {
     let v = client.get(&format!("/v1/plugin/csi/{}", encode(id)))?;
-    if json {
-        return print_json(&v);
+    if crate::cli::output::asked(p) {
+        return crate::cli::output::print(p, &v);
     }
     println!(
         "{}",

@@ -8,23 +8,28 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, parse_verb};
+use crate::cli::flags::{COMMON, JSON_INPUT, parse_verb};
 
-const USAGE: &str = "Usage: orch quota apply [options] <file>
+const USAGE: &str = "Usage: orch quota apply [options] <input>
 
-  Create or update a quota specification from an HCL or JSON file (see quota init).";
+  Create or update a quota specification from an HCL or JSON file (see quota init).
+
+Apply Options:
+
+  -json
+    Parse the input as a JSON quota specification (also a file ending in .json).";
 
 /// Largest specification file read.
 const MAX_SPEC_BYTES: u64 = 64 * 1024;
 
 /// Runs `orch quota apply`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, JSON_INPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let file = std::path::Path::new(p.one_arg("file", USAGE)?);
     let text = super::read_spec(file, MAX_SPEC_BYTES)?;
-    let body = if file.extension().is_some_and(|e| e == "json") {
+    let body = if p.has("json") || file.extension().is_some_and(|e| e == "json") {
         serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", file.display()))?
     } else {
         parse_hcl(&text).map_err(|e| format!("{}: {e}", file.display()))?

@@ -9,8 +9,10 @@ const USAGE: &str = "Usage: orch quota init [options] [file]
 
   Write an example quota specification to spec.hcl (or the given file).
 
-Options:
-  -json  Write the JSON form (spec.json)";
+Init Options:
+
+  -json
+    Write the JSON form (spec.json)";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::switch("json")];
 

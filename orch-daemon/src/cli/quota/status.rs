@@ -6,16 +6,17 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{kv, text};
 
 const USAGE: &str = "Usage: orch quota status [options] <quota>
 
   Display a quota's limits and what its namespaces use.
 
-Options:
-  -json  Print the raw API JSON";
+Status Options:
+
+  -json
+    Print the raw API JSON";
 
 const INSPECT_USAGE: &str = "Usage: orch quota inspect [options] <quota>
 
@@ -23,14 +24,14 @@ const INSPECT_USAGE: &str = "Usage: orch quota inspect [options] <quota>
 
 /// Runs `orch quota status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let name = p.one_arg("quota", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let spec = client.get(&format!("/v1/quota/{}", encode(name)))?;
-    if p.has("json") {
-        return print_json(&spec);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &spec);
     }
     let usage = client.get(&format!("/v1/quota/usage/{}", encode(name)))?;
     let limits = spec["Limits"].as_array().map_or(0, Vec::len);
@@ -48,12 +49,15 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 
 /// Runs `orch quota inspect`: `{"Spec": ..., "Usages": {...}}` as Nomad prints it.
 pub fn inspect(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], INSPECT_USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], INSPECT_USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let name = p.one_arg("quota", INSPECT_USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let spec = client.get(&format!("/v1/quota/{}", encode(name)))?;
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &spec);
+    }
     let usage = client.get(&format!("/v1/quota/usage/{}", encode(name)))?;
-    print_json(&json!({ "Spec": spec, "Usages": { name: usage } }))
+    crate::cli::output::print_json(&json!({ "Spec": spec, "Usages": { name: usage } }))
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use super::flags::{is_help, print_usage};
 
-const USAGE: &str = "Usage: orch scaling policy <subcommand> [options] [args]
+const USAGE: &str = "Usage: orch scaling policy <subcommand> [options]
 
 Subcommands:
     list   List scaling policies
@@ -23,7 +23,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     match (first, second) {
         (Some("policy"), Some("list")) => policy_list::run(rest),
         (Some("policy"), Some("info")) => policy_info::run(rest),
-        (Some("policy") | None, None) => print_usage(USAGE),
+        (Some("policy") | None, None) => super::flags::usage_exit(USAGE),
         (Some(word), _) if is_help(word) || word == "help" => print_usage(USAGE),
         _ => Err(format!(
             "unknown command `orch scaling {}`\n\n{USAGE}",

@@ -4,28 +4,32 @@
 use std::process::ExitCode;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, VERBOSE, parse_verb};
 use crate::cli::table::{columns, kv, text, time_of};
 
-const USAGE: &str = "Usage: orch scaling policy info [options] <policy>
+const USAGE: &str = "Usage: orch scaling policy info [options] <policy_id>
 
   The policy (ID or unique prefix) and what the leader's autoscaler last did with it.
 
-Options:
-  -json  Print the raw API JSON";
+Info Options:
+
+  -json
+    Print the raw API JSON
+
+  -verbose
+    Display full information";
 
 /// Runs `orch scaling policy info`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, VERBOSE], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let id = p.one_arg("policy", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/scaling/policies", "scaling policy", id)?;
     let v = client.get(&format!("/v1/scaling/policy/{}", encode(&id)))?;
-    if p.has("json") {
-        return print_json(&v);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &v);
     }
     let t = &v["Target"];
     let st = &v["Status"];

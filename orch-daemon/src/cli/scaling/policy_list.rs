@@ -3,22 +3,34 @@
 use std::process::ExitCode;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, short, text};
 
 const USAGE: &str = "Usage: orch scaling policy list [options]
 
-Options:
-  -job=<id>    Only the policies of this job
-  -type=<t>    Only policies whose type starts with this (horizontal)
-  -json        Print the raw API JSON";
+List Options:
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::value("job"), FlagSpec::value("type")];
+  -job=<id>
+    Only the policies of this job
+
+  -type=<t>
+    Only policies whose type starts with this (horizontal)
+
+  -json
+    Print the raw API JSON
+
+  -verbose
+    Display full IDs";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::value("job"),
+    FlagSpec::value("type"),
+    FlagSpec::switch("verbose"),
+];
 
 /// Runs `orch scaling policy list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
@@ -30,8 +42,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     }
     let path = format!("/v1/scaling/policies?{}", query.join("&"));
     let list = client.get(&path)?;
-    if p.has("json") {
-        return print_json(&list);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &list);
     }
     let list = list.as_array().cloned().unwrap_or_default();
     if list.is_empty() {

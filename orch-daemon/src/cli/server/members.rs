@@ -3,28 +3,42 @@
 use std::process::ExitCode;
 
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, text};
 
 const USAGE: &str = "Usage: orch server members [options]
 
   Lists the servers known to the agent: name, address, status, leadership, version.
 
-Options:
-  -json  Print the raw API JSON";
+Members Options:
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::switch("detailed"), FlagSpec::switch("verbose")];
+  -detailed
+    Accepted for compatibility (the same columns)
+
+  -verbose
+    Accepted for compatibility (the same columns)
+
+  -json
+    Print the raw API JSON
+
+  -ui
+    Open the servers page of the web UI";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::switch("detailed"),
+    FlagSpec::switch("verbose"),
+    FlagSpec::switch("ui"),
+];
 
 /// Runs `orch server members`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
     let reply = client.get("/v1/agent/members")?;
-    if p.has("json") {
-        return print_json(&reply);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &reply["Members"]);
     }
     // The leader's RPC address, compared with each member's address and port.
     let leader = client
@@ -64,5 +78,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ]);
     }
     println!("{}", columns(&rows));
+    if p.has("ui") {
+        crate::cli::ui::open_path(&p, "/ui/servers")?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@ mod members;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "Usage: orch server <subcommand> [options]
+const USAGE: &str = "Usage: orch server <subcommand> [options] [args]
 
 Subcommands:
     members      Display the cluster's server members

@@ -4,30 +4,33 @@
 use std::process::ExitCode;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, short, text};
 
-const USAGE: &str = "Usage: orch service info [options] <service>
+const USAGE: &str = "Usage: orch service info [options] <service_name>
 
   Every registered instance of a service: job, address, tags, node and allocation.
 
-Options:
-  -verbose  Full IDs
-  -json     Print the raw API JSON";
+Info Options:
+
+  -verbose
+    Full IDs
+
+  -json
+    Print the raw API JSON";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::switch("verbose")];
 
 /// Runs `orch service info`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let name = p.one_arg("service", USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let v = client.get(&format!("/v1/service/{}", encode(name)))?;
-    if p.has("json") {
-        return print_json(&v);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &v);
     }
     let instances = v.as_array().cloned().unwrap_or_default();
     if instances.is_empty() {

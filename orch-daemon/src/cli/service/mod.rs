@@ -6,7 +6,7 @@ mod list;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "Usage: orch service <subcommand> [options] [args]
+const USAGE: &str = "Usage: orch service <subcommand> [options]
 
 Subcommands:
     list   List the services in the catalog

@@ -18,17 +18,37 @@ const USAGE: &str = "Usage: orch tls cert create [options]
   directory: <region>-<role>-<domain>.pem and <region>-<role>-<domain>-key.pem.
   Existing files are never overwritten.
 
-Options:
-  -server                        A server certificate (server.<region>.<domain>)
-  -client                        A client certificate (client.<region>.<domain>)
-  -cli                           A CLI certificate (cli.<region>.<domain>)
-  -region=<region>               Region of the agent (default global)
-  -domain=<domain>               Domain (default nomad)
-  -days=<n>                      Validity in days (default 365)
-  -ca=<file>                     The CA certificate (default <domain>-agent-ca.pem)
-  -key=<file>                    The CA key (default <domain>-agent-ca-key.pem)
-  -additional-dnsname=<name>     Another DNS name in the SANs (repeatable)
-  -additional-ipaddress=<ip>     Another IP address in the SANs (repeatable)";
+Create Options:
+
+  -server
+    A server certificate (server.<region>.<domain>)
+
+  -client
+    A client certificate (client.<region>.<domain>)
+
+  -cli
+    A CLI certificate (cli.<region>.<domain>)
+
+  -region=<region>
+    Region of the agent (default global)
+
+  -domain=<domain>
+    Domain (default nomad)
+
+  -days=<n>
+    Validity in days (default 365)
+
+  -ca=<file>
+    The CA certificate (default <domain>-agent-ca.pem)
+
+  -key=<file>
+    The CA key (default <domain>-agent-ca-key.pem)
+
+  -additional-dnsname=<name>
+    Another DNS name in the SANs (repeatable)
+
+  -additional-ipaddress=<ip>
+    Another IP address in the SANs (repeatable)";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("server"),

@@ -30,6 +30,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some(w) if !super::flags::is_help(w) && w != "help" => {
             Err(format!("unknown command `orch tls {w}`\n\n{USAGE}"))
         }
+        None => super::flags::usage_exit(USAGE),
         _ => super::flags::print_usage(USAGE),
     }
 }

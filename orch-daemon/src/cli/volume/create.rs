@@ -6,16 +6,34 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, parse_verb};
+use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
 
-const USAGE: &str = "Usage: orch volume create [options] <file>
+const USAGE: &str = "Usage: orch volume create [options] <input>
 
   Create a CSI volume from a specification file (HCL or JSON; - reads standard input)
-  through its plugin's controller, and register it.";
+  through its plugin's controller, and register it.
+
+Create Options:
+
+  -detach
+    Accepted: the create answers once the volume exists
+
+  -verbose
+    Accepted: full IDs
+
+  -policy-override
+    Accepted: orch has no Sentinel policies
+
+  -id
+    Not supported: orch has no dynamic host volumes";
+
+/// `-detach` and `-verbose`: a CSI create answers once the plugin has created the
+/// volume, so there is nothing to monitor.
+const FLAGS: &[FlagSpec] = &[FlagSpec::switch("detach"), FlagSpec::switch("verbose")];
 
 /// Runs `orch volume create`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, super::SPEC_FLAGS, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let vol = super::spec::read(p.one_arg("file", USAGE)?)?;

@@ -6,21 +6,34 @@ use std::process::ExitCode;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
 
-const USAGE: &str = "Usage: orch volume delete [options] <id>
+const USAGE: &str = "Usage: orch volume delete [options] <vol id>
 
   Delete a CSI volume through its plugin's controller and deregister it. Refused while
   allocations claim it.
 
-Options:
-  -secret <key=value>  A secret for the plugin (repeatable)";
+Delete Options:
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::value("secret")];
+  -secret <key=value>
+    A secret for the plugin (repeatable)
+
+  -type <csi>
+    The kind of volume: csi (orch has no host volumes)";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::value("secret"),
+    FlagSpec::value("type"),
+    FlagSpec::refused_switch(
+        "force",
+        "it has CSI volumes only; -force deletes host volumes",
+    ),
+];
 
 /// Runs `orch volume delete`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
+    super::csi_only(&p)?;
     let id = p.one_arg("id", USAGE)?;
     for s in p.all("secret") {
         if !s.contains('=') {

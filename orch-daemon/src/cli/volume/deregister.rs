@@ -9,8 +9,10 @@ const USAGE: &str = "Usage: orch volume deregister [options] <id>
 
   Deregister a CSI volume. Refused while allocations claim it.
 
-Options:
-  -force  Accepted for Nomad compatibility; a claimed volume is still refused";
+Deregister Options:
+
+  -force
+    Accepted for Nomad compatibility; a claimed volume is still refused";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::switch("force")];
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, parse_verb};
 
-const USAGE: &str = "Usage: orch volume detach [options] <volume> <node>
+const USAGE: &str = "Usage: orch volume detach [options] <vol id> <node id>
 
   Unpublish and unstage a CSI volume on a node. Refused while an allocation there
   still uses it.";

@@ -11,7 +11,7 @@ mod status;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "Usage: orch volume <subcommand> [options] [args]
+const USAGE: &str = "Usage: orch volume <subcommand> [options]
 
 Subcommands:
     create      Create a volume through its CSI controller plugin
@@ -34,4 +34,22 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ("status", status::run),
     ];
     super::dispatch("volume", args, verbs, USAGE)
+}
+
+/// Flags of `volume create` and `register`: `-policy-override` (no Sentinel in orch:
+/// no effect, as in Nomad's community edition) and `-id` (updating a dynamic host
+/// volume, which orch does not have).
+const SPEC_FLAGS: &[super::flags::FlagSpec] = &[
+    super::flags::FlagSpec::switch("policy-override"),
+    super::flags::FlagSpec::refused_value("id", "it has CSI volumes only, no dynamic host volumes"),
+];
+
+/// `-type`: `csi` (the default) is the only kind of volume orch has.
+fn csi_only(p: &super::flags::Parsed) -> Result<(), String> {
+    match p.last("type") {
+        None | Some("csi") => Ok(()),
+        Some(other) => Err(format!(
+            "-type {other:?} is not supported by orch: it has CSI volumes only (-type csi), no host volumes"
+        )),
+    }
 }

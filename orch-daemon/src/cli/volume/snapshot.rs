@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{columns, text};
 
 const USAGE: &str = "Usage: orch volume snapshot <create|list|delete> [options] [args]
@@ -16,19 +15,25 @@ const USAGE: &str = "Usage: orch volume snapshot <create|list|delete> [options] 
   list -plugin <id>          List a plugin's snapshots
   delete <plugin> <snapshot> Delete a snapshot
 
-Options:
-  -plugin <id>         The plugin (list)
-  -secret <key=value>  A secret for the plugin (repeatable)
-  -json                Print the raw API JSON";
+Snapshot Options:
+
+  -plugin <id>
+    The plugin (list)
+
+  -secret <key=value>
+    A secret for the plugin (repeatable)
+
+  -json
+    Print the raw API JSON";
 
 const FLAGS: &[FlagSpec] = &[FlagSpec::value("plugin"), FlagSpec::value("secret")];
 
 /// Runs `orch volume snapshot <verb>`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let Some((verb, rest)) = args.split_first() else {
-        return crate::cli::flags::print_usage(USAGE);
+        return crate::cli::flags::usage_exit(USAGE);
     };
-    let Some(p) = parse_verb(rest, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(rest, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let client = ApiClient::from_flags(&p)?;
@@ -53,8 +58,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             };
             let path = format!("/v1/volumes/snapshot?plugin_id={}", encode(plugin));
             let v = client.get_with_header(&path, "X-Nomad-CSI-Secrets", &secrets)?;
-            if p.has("json") {
-                return print_json(&v);
+            if crate::cli::output::asked(&p) {
+                return crate::cli::output::print(&p, &v);
             }
             let mut rows = vec![
                 ["Snapshot ID", "Volume ID", "Size", "Create Time", "Ready?"]

@@ -5,34 +5,59 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, Parsed, parse_verb};
 use crate::cli::table::{columns, kv, short, text};
 
 const USAGE: &str = "Usage: orch volume status [options] [id]
 
   Without an ID, list the CSI volumes; with one, show it and its allocations.
 
-Options:
-  -json  Print the raw API JSON";
+Status Options:
+
+  -type <csi>
+    The kind of volume: csi (orch has no host volumes)
+
+  -short
+    With an ID: leave out the allocations
+
+  -verbose
+    Full IDs
+
+  -json
+    Print the raw API JSON";
+
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::value("type"),
+    FlagSpec::switch("short"),
+    FlagSpec::switch("verbose"),
+    FlagSpec::refused_value(
+        "node",
+        "it lists CSI volumes only; -node filters host volumes",
+    ),
+    FlagSpec::refused_value(
+        "node-pool",
+        "it lists CSI volumes only; -node-pool filters host volumes",
+    ),
+];
 
 /// Runs `orch volume status`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
+    super::csi_only(&p)?;
     let client = ApiClient::from_flags(&p)?;
     match p.positional.as_slice() {
-        [] => list(&client, p.has("json")),
-        [id] => one(&client, id, p.has("json")),
+        [] => list(&client, &p),
+        [id] => one(&client, id, &p),
         _ => Err(format!("expected at most one volume ID\n\n{USAGE}")),
     }
 }
 
-fn list(client: &ApiClient, json: bool) -> Result<ExitCode, String> {
+fn list(client: &ApiClient, p: &Parsed) -> Result<ExitCode, String> {
     let v = client.get("/v1/volumes?type=csi")?;
-    if json {
-        return print_json(&v);
+    if crate::cli::output::asked(p) {
+        return crate::cli::output::print(p, &v);
     }
     let mut rows = vec![
         [
@@ -69,10 +94,10 @@ fn or_none(v: &Value) -> String {
     if s.is_empty() { "<none>".into() } else { s }
 }
 
-fn one(client: &ApiClient, id: &str, json: bool) -> Result<ExitCode, String> {
+fn one(client: &ApiClient, id: &str, p: &Parsed) -> Result<ExitCode, String> {
     let v = client.get(&format!("/v1/volume/csi/{}", encode(id)))?;
-    if json {
-        return print_json(&v);
+    if crate::cli::output::asked(p) {
+        return crate::cli::output::print(p, &v);
     }
     let mount = &v["MountOptions"];
     let mount_text = if mount.is_null() {
@@ -113,6 +138,9 @@ fn one(client: &ApiClient, id: &str, json: bool) -> Result<ExitCode, String> {
     }
     if topo.len() > 1 {
         println!("\nTopologies\n{}", columns(&topo));
+    }
+    if p.has("short") {
+        return Ok(ExitCode::SUCCESS);
     }
     let mut rows = vec![
         [

@@ -52,7 +52,8 @@ pub(super) fn call(c: Call<'_>) -> Result<Val, TemplateError> {
         "eq" | "ne" => equality(&c),
         "lt" | "le" | "gt" | "ge" => ordering(&c),
         "and" | "or" | "not" => logic(&c),
-        "len" | "print" | "printf" | "default" => general(&c),
+        "len" | "print" | "printf" | "println" | "default" => general(&c),
+        "index" => index(&c),
         "toUpper" | "toLower" | "toTitle" | "trimSpace" | "trim" | "replaceAll" => strings(&c),
         "split" | "join" | "contains" => lists(&c),
         "parseInt" | "parseBool" => parse(&c),
@@ -128,6 +129,14 @@ fn general(c: &Call<'_>) -> Result<Val, TemplateError> {
                 other => return Err(c.err(format!("len of {}", other.type_name()))),
             }))
         }
+        "println" => Ok(Val::Str(format!(
+            "{}\n",
+            c.args
+                .iter()
+                .map(Val::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ))),
         "print" => Ok(Val::Str(
             c.args
                 .iter()
@@ -150,6 +159,32 @@ fn general(c: &Call<'_>) -> Result<Val, TemplateError> {
             })
         }
     }
+}
+
+/// Go's `index x k...`: a map's value by string key, a list's element by integer
+/// position; a missing map key is nil, as Go's zero value.
+fn index(c: &Call<'_>) -> Result<Val, TemplateError> {
+    let Some((first, keys)) = c.args.split_first() else {
+        return Err(c.err("missing argument for index".into()));
+    };
+    let mut v = first.clone();
+    for k in keys {
+        v = match (v, k) {
+            (Val::Map(mut m), key) => m.remove(&key.to_string()).unwrap_or(Val::Nil),
+            (Val::List(l), Val::Int(i)) => usize::try_from(*i)
+                .ok()
+                .and_then(|i| l.get(i).cloned())
+                .ok_or_else(|| c.err(format!("index out of range: {i}")))?,
+            (other, key) => {
+                return Err(c.err(format!(
+                    "can't index item of type {} with {}",
+                    other.type_name(),
+                    key.type_name()
+                )));
+            }
+        };
+    }
+    Ok(v)
 }
 
 /// Case, trimming and replacing.

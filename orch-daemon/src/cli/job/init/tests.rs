@@ -16,3 +16,11 @@ fn writes_once_and_refuses_to_overwrite() {
     assert!(run(&arg).unwrap_err().contains("already exists"));
     std::fs::remove_file(path).ok();
 }
+
+#[test]
+fn the_short_example_parses_and_has_no_comments() {
+    let short = short_example();
+    assert!(!short.contains('#'));
+    let job = orch_core::jobspec::parse_jobspec(DEFAULT_FILE, &short, &Default::default()).unwrap();
+    assert_eq!(job.id, "example");
+}

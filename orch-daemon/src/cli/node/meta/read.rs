@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use crate::cli::api::{ApiClient, encode};
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 use crate::cli::table::{kv, text};
 
 const USAGE: &str = "Usage: orch node meta read [-json] [-node-id ...]
@@ -27,7 +26,7 @@ const FLAGS: &[FlagSpec] = &[FlagSpec::value("node-id")];
 
 /// Runs `orch node meta read`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     if !p.positional.is_empty() {
@@ -39,8 +38,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         None => "/v1/client/metadata".to_string(),
     };
     let meta = client.get(&path)?;
-    if p.has("json") {
-        return print_json(&meta);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &meta);
     }
     for (title, key) in [
         ("All Meta", "Meta"),

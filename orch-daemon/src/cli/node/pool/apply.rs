@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, parse_verb};
+use crate::cli::flags::{COMMON, JSON_INPUT, parse_verb};
 
 const USAGE: &str = "Usage: orch node pool apply [options] <input>
 
@@ -29,7 +29,7 @@ const MAX_SPEC_BYTES: u64 = 64 * 1024;
 
 /// Runs `orch node pool apply`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, JSON_INPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let input = p.one_arg("input", USAGE)?;

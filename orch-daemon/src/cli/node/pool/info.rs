@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{kv, text};
 
 const USAGE: &str = "Usage: orch node pool info [options] <node-pool>
@@ -23,23 +22,19 @@ Info Options:
     Output the node pool in its JSON format.
 
   -t
-    Format and display node pool using a Go template (not supported by orch
-    yet: use -json).";
-
-const FLAGS: &[FlagSpec] = &[FlagSpec::value("t")];
+    Format and display node pool using a Go template.";
 
 /// Runs `orch node pool info`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let name = p.one_arg("node-pool", USAGE)?;
-    super::list_query(&p, '?')?;
     let pool = ApiClient::from_flags(&p)?
         .get(&super::pool_path(name))
         .map_err(|e| format!("Error retrieving node pool: {}", e.message))?;
-    if p.has("json") {
-        return print_json(&pool);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &pool);
     }
     println!("{}", describe(&pool));
     Ok(ExitCode::SUCCESS)

@@ -4,8 +4,7 @@
 use std::process::ExitCode;
 
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 
 const USAGE: &str = "Usage: orch node pool jobs [options] <node-pool>
 
@@ -32,12 +31,11 @@ Node Pool Jobs Options:
     results are returned.
 
   -t
-    Format and display jobs using a Go template (not supported by orch yet: use
-    -json).";
+    Format and display jobs using a Go template.";
 
 /// Runs `orch node pool jobs`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, super::LIST_FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, super::LIST_FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let name = p.one_arg("node-pool", USAGE)?;
@@ -46,8 +44,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let (jobs, next) = client
         .get_page(&format!("{}/jobs{query}", super::pool_path(name)))
         .map_err(|e| format!("Error querying node pool: {}", e.message))?;
-    if p.has("json") {
-        return print_json(&jobs);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &jobs);
     }
     let list = jobs.as_array().cloned().unwrap_or_default();
     if list.is_empty() {

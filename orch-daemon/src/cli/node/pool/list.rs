@@ -4,8 +4,7 @@
 use std::process::ExitCode;
 
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{columns, text};
 
 const USAGE: &str = "Usage: orch node pool list [options]
@@ -32,20 +31,19 @@ List Options:
     results are returned.
 
   -t
-    Format and display node pools using a Go template (not supported by orch
-    yet: use -json).";
+    Format and display node pools using a Go template.";
 
 /// Runs `orch node pool list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, super::LIST_FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, super::LIST_FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let query = super::list_query(&p, '?')?;
     let (pools, next) = ApiClient::from_flags(&p)?
         .get_page(&format!("/v1/node/pools{query}"))
         .map_err(|e| format!("Error retrieving node pools: {}", e.message))?;
-    if p.has("json") {
-        return print_json(&pools);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &pools);
     }
     let mut rows = vec![vec!["Name".to_string(), "Description".to_string()]];
     for pool in pools.as_array().into_iter().flatten() {

@@ -47,36 +47,13 @@ fn pool_path(name: &str) -> String {
     format!("/v1/node/pool/{}", encode(name))
 }
 
-/// The flags of the list verbs.
-const LIST_FLAGS: &[FlagSpec] = &[
-    FlagSpec::value("filter"),
-    FlagSpec::value("per-page"),
-    FlagSpec::value("page-token"),
-    FlagSpec::value("t"),
-];
+/// The flags of the list verbs (`-json` and `-t` come with `flags::OUTPUT`).
+const LIST_FLAGS: &[FlagSpec] = crate::cli::flags::PAGING;
 
 /// `?filter=&per_page=&next_token=` from the list flags (`sep` starts it), or an error
-/// naming a bad `-per-page`. `-t` (Go templates) is refused by name: orch's CLI does
-/// not render them yet, and printing something else would mislead a script.
+/// naming a bad `-per-page`.
 fn list_query(p: &Parsed, sep: char) -> Result<String, String> {
-    if p.has("t") {
-        return Err(
-            "-t (Go template output) is not supported by orch yet; use -json and a JSON tool such as jq"
-                .into(),
-        );
-    }
-    let mut q = Vec::new();
-    if let Some(f) = p.all("filter").last() {
-        q.push(format!("filter={}", encode(f)));
-    }
-    if let Some(n) = p.all("per-page").last() {
-        n.parse::<u32>()
-            .map_err(|_| format!("-per-page {n:?}: expected a non-negative number"))?;
-        q.push(format!("per_page={n}"));
-    }
-    if let Some(t) = p.all("page-token").last() {
-        q.push(format!("next_token={}", encode(t)));
-    }
+    let q = crate::cli::api::list_query(p)?;
     Ok(if q.is_empty() {
         String::new()
     } else {

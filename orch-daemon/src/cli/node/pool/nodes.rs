@@ -3,8 +3,7 @@
 use std::process::ExitCode;
 
 use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, FlagSpec, parse_verb};
-use crate::cli::output::print_json;
+use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
 
 const USAGE: &str = "Usage: orch node pool nodes [options] <node-pool>
 
@@ -33,8 +32,7 @@ Node Pool Nodes Options:
     results are returned.
 
   -t
-    Format and display nodes using a Go template (not supported by orch yet:
-    use -json).
+    Format and display nodes using a Go template.
 
   -verbose
     Display full information.";
@@ -43,7 +41,7 @@ const FLAGS: &[FlagSpec] = &[FlagSpec::switch("os"), FlagSpec::switch("verbose")
 
 /// Runs `orch node pool nodes`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, super::LIST_FLAGS, FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT, super::LIST_FLAGS, FLAGS], USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let name = p.one_arg("node-pool", USAGE)?;
@@ -55,13 +53,13 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let (nodes, next) = ApiClient::from_flags(&p)?
         .get_page(&format!("{}/nodes{query}", super::pool_path(name)))
         .map_err(|e| format!("Error querying node pool: {}", e.message))?;
-    if p.has("json") {
-        return print_json(&nodes);
+    if crate::cli::output::asked(&p) {
+        return crate::cli::output::print(&p, &nodes);
     }
     if nodes.as_array().is_some_and(|a| a.is_empty()) {
         println!("No nodes in node pool {name:?}");
     } else {
-        super::super::status::print_nodes(&nodes, p.has("verbose"));
+        super::super::status::print_nodes(&nodes, &p, None);
     }
     super::print_next_page_hint(&format!("node pool nodes {name}"), &p, next.as_deref());
     Ok(ExitCode::SUCCESS)
