@@ -92,8 +92,14 @@ impl PlanResult {
     /// [`to_command`](Self::to_command), moving the accepted part instead of copying it.
     pub fn into_command(self, now: i64) -> Command {
         let p = self.accepted;
+        // Sized once: a flattening collect grows the vector by doubling, moving
+        // every (near-kilobyte) allocation again at each step.
+        let mut allocs_to_upsert = Vec::with_capacity(p.placed());
+        for allocs in p.node_allocation.into_values() {
+            allocs_to_upsert.extend(allocs);
+        }
         Command::ApplyPlanResults(ApplyPlanResults {
-            allocs_to_upsert: p.node_allocation.into_values().flatten().collect(),
+            allocs_to_upsert,
             allocs_stopped: p.node_update.into_values().flatten().collect(),
             allocs_preempted: p.node_preemptions.into_values().flatten().collect(),
             deployment: p.deployment,

@@ -196,7 +196,13 @@ impl StateStore {
                     true,
                 ),
             };
-            let old = self.allocs.get(&super::Id::new(&a.id)).map(|o| &**o);
+            // A fresh ID (nearly every placement) is ruled out without a search.
+            let key = super::Id::new(&a.id);
+            let old = if self.alloc_filter.may_contain(&key) {
+                self.allocs.get(&key).map(|o| &**o)
+            } else {
+                None
+            };
             self.prepare_placement(&mut a, spec, old, index, now)?;
             shared.share(&mut a);
             if fresh {

@@ -50,6 +50,7 @@ mod deployments;
 mod error;
 mod evals;
 mod id;
+mod id_filter;
 mod jobs;
 mod namespaces;
 mod node_table;
@@ -178,6 +179,8 @@ pub struct StateStore {
     /// them; shared with `allocs_by_job`, so reading a job's allocations (every
     /// evaluation does) follows no search of this map per allocation.
     allocs: BTreeMap<Id, Arc<Allocation>>,
+    /// Which IDs `allocs` may hold: a new placement is staged without searching it.
+    alloc_filter: id_filter::IdFilter,
     deployments: BTreeMap<String, Deployment>,
     services: BTreeMap<String, crate::model::ServiceRegistration>,
     periodic_launches: BTreeMap<JobKey, PeriodicLaunch>,

@@ -236,15 +236,9 @@ impl<'a> Placer<'a> {
             return;
         };
         view.add_collision(position);
+        let dc = self.order.datacenter(position);
         for s in &mut view.spreads {
-            if let Some(v) = s.attribute.resolve(node) {
-                match s.counts.get_mut(v) {
-                    Some(c) => *c += 1,
-                    None => {
-                        s.counts.insert(v.to_string(), 1);
-                    }
-                }
-            }
+            s.add(node, dc);
         }
     }
 
@@ -516,10 +510,28 @@ impl<'a> Placer<'a> {
             ));
         }
         if !view.spreads.is_empty() {
-            add(spread(view, node));
+            add(
+                match spread_by_datacenter(view, self.order.datacenter(pos)) {
+                    Some(fast) => fast,
+                    None => spread(view, node),
+                },
+            );
         }
         if count == 0 { 0.0 } else { sum / count as f64 }
     }
+}
+
+/// The spread score of a node in interned datacenter `dc`, when every spread of the
+/// group is an even one over datacenters (`None` otherwise).
+fn spread_by_datacenter(view: &GroupView, dc: u32) -> Option<Option<f64>> {
+    if !view.spreads.iter().all(|s| s.by_dc.is_some()) {
+        return None;
+    }
+    let dense = view
+        .spreads
+        .iter()
+        .filter_map(|s| Some((s.weight, s.by_dc.as_deref()?)));
+    Some(rank::even_spread_dense(dense, dc as usize))
 }
 
 /// The spread score of `node` for the group, without allocating.
