@@ -13,11 +13,11 @@ use super::context::PlanContext;
 use super::outcome::{Failures, Outcome, PlacementSpec, finish, place_on};
 use super::plan::Plan;
 use super::quota::QuotaBudget;
-use super::reconcile::{self, Placement, ReconcileInput, ReconcileResults};
+use super::reconcile::{self, AllocHint, Placement, ReconcileInput, ReconcileResults};
 use super::rng::SchedRng;
 use super::select::{Placer, SchedulerConfig};
 use crate::model::{Allocation, Evaluation, Job, Node, job_type, node_status};
-use crate::state::{DeploymentUpdate, StateStore};
+use crate::state::{DeploymentUpdate, JobAllocRef, StateStore};
 
 /// Processes one service or batch evaluation against `state`. Pure: the same state,
 /// evaluation, configuration, seed, time and IDs give the same outcome.
@@ -37,9 +37,19 @@ pub fn schedule(
     // them (churn evaluates many such jobs for a few lost allocations each).
     // With their nodes' slots, kept by the store: the tainted-node check and the
     // placer's allocations per node search nothing per allocation.
-    let slots = state.allocs_by_job_with_slots(&eval.namespace, &eval.job_id);
-    let existing: Vec<&Allocation> = slots.iter().map(|(a, _)| *a).collect();
-    let (tainted, missing) = tainted_by_slot(state, &slots);
+    let entries = state.allocs_by_job_with_slots(&eval.namespace, &eval.job_id);
+    let existing: Vec<&Allocation> = entries.iter().map(|e| e.alloc).collect();
+    let (tainted, missing, healthy) = tainted_by_slot(state, &entries);
+    let hints: Vec<AllocHint<'_>> = entries
+        .iter()
+        .zip(&healthy)
+        .map(|(e, &healthy)| AllocHint {
+            at_rest: e.at_rest,
+            healthy,
+            version: e.version,
+            group: e.group,
+        })
+        .collect();
     // The job's allocations span a few versions: each version's spec is looked up once
     // (a look-up builds its key from two strings), not once per allocation.
     let specs: std::cell::RefCell<Vec<(u64, Option<&Job>)>> = Default::default();
@@ -58,6 +68,7 @@ pub fn schedule(
     let results = reconcile::reconcile(ReconcileInput {
         job,
         existing: &existing,
+        hints: Some(&hints),
         alloc_job: &alloc_job,
         tainted_nodes: &tainted,
         missing_nodes: &missing,
@@ -78,7 +89,7 @@ pub fn schedule(
         ..Plan::default()
     };
     let mut ctx =
-        PlanContext::new(state, &eval.namespace, &eval.job_id, plan).with_job_slots(slots);
+        PlanContext::new(state, &eval.namespace, &eval.job_id, plan).with_job_slots(entries);
     let by_id = referenced(&existing, &results);
     apply_reconciled(&mut ctx, &results, &by_id, now);
 
@@ -325,17 +336,23 @@ fn referenced<'a>(
 
 /// [`tainted_nodes`] for allocations whose node slots are known: a node the table
 /// marks present and schedulable (ready, eligible, not draining) is healthy without a
-/// look at the node itself.
+/// look at the node itself. Also says, per allocation, whether its node is such.
 fn tainted_by_slot(
     state: &StateStore,
-    slots: &[(&Allocation, Option<u32>)],
-) -> (BTreeMap<String, Node>, BTreeSet<String>) {
+    entries: &[JobAllocRef<'_>],
+) -> (BTreeMap<String, Node>, BTreeSet<String>, Vec<bool>) {
     let dense = state.node_table().dense();
-    let unsure = slots.iter().filter(|(_, s)| {
-        !s.and_then(|s| dense.get(s as usize))
-            .is_some_and(|d| d.present && d.schedulable)
-    });
-    tainted_nodes(state, unsure.map(|(a, _)| a.node_id.as_str()))
+    let healthy: Vec<bool> = entries
+        .iter()
+        .map(|e| {
+            e.slot
+                .and_then(|s| dense.get(s as usize))
+                .is_some_and(|d| d.present && d.schedulable)
+        })
+        .collect();
+    let unsure = entries.iter().zip(&healthy).filter(|(_, h)| !**h);
+    let (tainted, missing) = tainted_nodes(state, unsure.map(|(e, _)| e.alloc.node_id.as_str()));
+    (tainted, missing, healthy)
 }
 
 /// Nodes under the given allocations that are down, disconnected or draining (tainted),

@@ -340,17 +340,22 @@ impl StateStore {
             self.allocs_by_modify.remove(&(o.modify_index, id.clone()));
             self.allocs_by_modify.insert((a.modify_index, id.clone()));
         }
-        let entry = self.allocs_by_job.get_mut(job).and_then(|m| m.get_mut(id));
-        match entry {
-            Some(e) => e.alloc = Arc::clone(a),
-            None => {
-                let slot = self.nodes.slot(&a.node_id);
-                self.allocs_by_job
-                    .entry(job.clone())
-                    .or_default()
-                    .insert(id.clone(), super::JobAlloc::new(a, slot));
-            }
-        }
+        // The slot the entry had, else the node's now (as a fresh entry would get).
+        let known = self
+            .allocs_by_job
+            .get(job)
+            .and_then(|m| m.get(id))
+            .map(|e| e.slot)
+            .filter(|s| *s != super::NO_SLOT);
+        let entry = super::JobAlloc::new(a, known.or_else(|| self.nodes.slot(&a.node_id)));
+        match self.allocs_by_job.get_mut(job) {
+            Some(m) => m.insert(id.clone(), entry),
+            None => self
+                .allocs_by_job
+                .entry(job.clone())
+                .or_default()
+                .insert(id.clone(), entry),
+        };
     }
 
     /// Takes a stored allocation out of the indexes and its node's live set.

@@ -137,10 +137,7 @@ impl GroupView {
                 s.by_dc = Some(vec![0; datacenters]);
             }
         }
-        for (a, slot) in ctx.job_allocs_with_slots() {
-            if a.task_group != tg.name {
-                continue;
-            }
+        for slot in ctx.group_slots(&tg.name) {
             if let Some(pos) = slot.and_then(|s| order.position(s)) {
                 view.add_collision(pos);
             }
