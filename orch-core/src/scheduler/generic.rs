@@ -88,9 +88,9 @@ pub fn schedule(
         snapshot_index: state.latest_index(),
         ..Plan::default()
     };
+    let by_id = referenced(&entries, &results);
     let mut ctx =
         PlanContext::new(state, &eval.namespace, &eval.job_id, plan).with_job_slots(entries);
-    let by_id = referenced(&existing, &results);
     apply_reconciled(&mut ctx, &results, &by_id, now);
 
     let mut failures = Failures::default();
@@ -307,10 +307,11 @@ fn spec_for(pl: &Placement, deployment_id: Option<String>) -> PlacementSpec {
 }
 
 /// The job's allocations the results stop or replace, by ID: a map of those few, not
-/// of every allocation of the job. `existing` comes in ID order (the store's), so
-/// each is found by a binary search; one not found that way is looked for in full.
+/// of every allocation of the job. `entries` come in ID order (the store's), so each
+/// is found by a binary search on the index's inline IDs; one not found that way is
+/// looked for in full.
 fn referenced<'a>(
-    existing: &[&'a Allocation],
+    entries: &[JobAllocRef<'a>],
     results: &ReconcileResults,
 ) -> BTreeMap<&'a str, &'a Allocation> {
     let wanted = results.stop.iter().map(|s| s.alloc_id.as_str()).chain(
@@ -321,14 +322,14 @@ fn referenced<'a>(
     );
     let mut out = BTreeMap::new();
     for id in wanted {
-        let found = existing
-            .binary_search_by(|a| a.id.as_str().cmp(id))
+        let key = crate::state::Id::new(id);
+        let found = entries
+            .binary_search_by(|e| e.id.cmp(&key))
             .ok()
-            .and_then(|i| existing.get(i))
-            .filter(|a| a.id == id)
-            .or_else(|| existing.iter().find(|a| a.id == id));
-        if let Some(a) = found {
-            out.insert(a.id.as_str(), *a);
+            .and_then(|i| entries.get(i))
+            .or_else(|| entries.iter().find(|e| e.alloc.id == id));
+        if let Some(e) = found {
+            out.insert(e.alloc.id.as_str(), e.alloc);
         }
     }
     out
