@@ -51,8 +51,12 @@ impl Plan {
         match self.node_allocation.get_mut(alloc.node_id.as_str()) {
             Some(v) => v.push(alloc),
             None => {
-                self.node_allocation
-                    .insert(alloc.node_id.to_string(), vec![alloc]);
+                // Room for a few: a node usually takes several of a plan's placements,
+                // and each growth moves every (near-kilobyte) allocation again.
+                let node = alloc.node_id.to_string();
+                let mut v = Vec::with_capacity(4);
+                v.push(alloc);
+                self.node_allocation.insert(node, v);
             }
         }
     }
