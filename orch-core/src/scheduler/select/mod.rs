@@ -96,7 +96,7 @@ pub struct Placer<'a> {
     /// Each weighed node's preemption candidates, by position, until the plan
     /// changes the node.
     preempt_pools:
-        std::collections::BTreeMap<usize, Vec<super::preempt::Holding<'a, crate::state::Id>>>,
+        std::collections::BTreeMap<usize, Vec<super::preempt::HoldingClass<'a, crate::state::Id>>>,
     /// The candidates the last walk scored, for the next placement of its group.
     window: Option<walk::Window>,
     /// The evaluation's generator: node order and dynamic ports.
