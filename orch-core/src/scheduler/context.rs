@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::feasible::ProposedAllocs;
 use super::plan::Plan;
 use crate::model::{Allocation, Node, Usage};
-use crate::state::{AllocPreemption, AllocStop, StateStore};
+use crate::state::{AllocPreemption, AllocStop, Id, JobAllocRef, StateStore};
 
 /// A plan in progress over a state snapshot.
 pub struct PlanContext<'s> {
@@ -31,7 +31,7 @@ pub struct PlanContext<'s> {
     touched: Vec<u32>,
     /// The job's stored allocations with their nodes' slots, when the scheduler
     /// looked them up already (see [`PlanContext::with_job_slots`]).
-    job_slots: Option<Vec<(&'s Allocation, Option<u32>)>>,
+    job_slots: Option<Vec<JobAllocRef<'s>>>,
 }
 
 impl<'s> PlanContext<'s> {
@@ -54,7 +54,7 @@ impl<'s> PlanContext<'s> {
     /// Hands over the job's stored allocations with the slots of their nodes (as the
     /// node table gives them), so reading the job's allocations per node does not
     /// search the table again for each.
-    pub fn with_job_slots(mut self, slots: Vec<(&'s Allocation, Option<u32>)>) -> Self {
+    pub fn with_job_slots(mut self, slots: Vec<JobAllocRef<'s>>) -> Self {
         self.job_slots = Some(slots);
         self
     }
@@ -68,12 +68,25 @@ impl<'s> PlanContext<'s> {
         let planned = planned.map(|a| (a, table.slot(&a.node_id)));
         let live = |a: &Allocation| !a.terminal() && !self.leaving.contains(&a.id);
         match &self.job_slots {
-            Some(known) => known
+            Some(known) if self.leaving.len() > known.len() / 4 => known
                 .iter()
-                .filter(|(a, _)| live(a))
-                .map(|&(a, s)| (a, s))
+                .filter(|e| live(e.alloc))
+                .map(|e| (e.alloc, e.slot))
                 .chain(planned)
                 .collect(),
+            Some(known) => {
+                // The plan's few leaving allocations are found in the ID-ordered job
+                // by binary search, instead of a search of `leaving` per allocation
+                // (a job holds hundreds, and each search compared strings).
+                let gone = leaving_positions(&self.leaving, known);
+                known
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, e)| !e.alloc.terminal() && gone.binary_search(i).is_err())
+                    .map(|(_, e)| (e.alloc, e.slot))
+                    .chain(planned)
+                    .collect()
+            }
             None => self
                 .state
                 .allocs_by_job(&self.namespace, &self.job_id)
@@ -81,6 +94,39 @@ impl<'s> PlanContext<'s> {
                 .filter(|a| live(a))
                 .map(|a| (a, table.slot(&a.node_id)))
                 .chain(planned)
+                .collect(),
+        }
+    }
+
+    /// The node slots of the job's live allocations of group `group` after the plan
+    /// (one per allocation): what the placer counts per node. Allocations the index
+    /// marks at rest are counted without being read.
+    pub fn group_slots(&self, group: &str) -> Vec<Option<u32>> {
+        let table = self.state.node_table();
+        let planned = self.plan.node_allocation.values().flatten();
+        let planned = planned
+            .filter(|a| a.task_group == group)
+            .map(|a| table.slot(&a.node_id));
+        match &self.job_slots {
+            Some(known) if self.leaving.len() <= known.len() / 4 => {
+                let gone = leaving_positions(&self.leaving, known);
+                known
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, e)| {
+                        e.group == group
+                            && (e.at_rest || !e.alloc.terminal())
+                            && gone.binary_search(i).is_err()
+                    })
+                    .map(|(_, e)| e.slot)
+                    .chain(planned)
+                    .collect()
+            }
+            _ => self
+                .job_allocs_with_slots()
+                .into_iter()
+                .filter(|(a, _)| a.task_group == group)
+                .map(|(_, s)| s)
                 .collect(),
         }
     }
@@ -290,6 +336,21 @@ impl ProposedAllocs for PlanContext<'_> {
     fn node(&self, node_id: &str) -> Option<&Node> {
         self.state.node(node_id)
     }
+}
+
+/// Positions in `known` (ordered by ID, as the store keeps a job's allocations) of
+/// the allocations in `leaving`, ascending: each found by a binary search on the
+/// index's inline IDs.
+fn leaving_positions(leaving: &BTreeSet<String>, known: &[JobAllocRef<'_>]) -> Vec<usize> {
+    let mut gone: Vec<usize> = leaving
+        .iter()
+        .filter_map(|id| {
+            let key = Id::new(id);
+            known.binary_search_by(|e| e.id.cmp(&key)).ok()
+        })
+        .collect();
+    gone.sort_unstable();
+    gone
 }
 
 #[cfg(test)]

@@ -13,11 +13,11 @@ use super::context::PlanContext;
 use super::outcome::{Failures, Outcome, PlacementSpec, finish, place_on};
 use super::plan::Plan;
 use super::quota::QuotaBudget;
-use super::reconcile::{self, Placement, ReconcileInput, ReconcileResults};
+use super::reconcile::{self, AllocHint, Placement, ReconcileInput, ReconcileResults};
 use super::rng::SchedRng;
 use super::select::{Placer, SchedulerConfig};
 use crate::model::{Allocation, Evaluation, Job, Node, job_type, node_status};
-use crate::state::{DeploymentUpdate, StateStore};
+use crate::state::{DeploymentUpdate, JobAllocRef, StateStore};
 
 /// Processes one service or batch evaluation against `state`. Pure: the same state,
 /// evaluation, configuration, seed, time and IDs give the same outcome.
@@ -37,9 +37,19 @@ pub fn schedule(
     // them (churn evaluates many such jobs for a few lost allocations each).
     // With their nodes' slots, kept by the store: the tainted-node check and the
     // placer's allocations per node search nothing per allocation.
-    let slots = state.allocs_by_job_with_slots(&eval.namespace, &eval.job_id);
-    let existing: Vec<&Allocation> = slots.iter().map(|(a, _)| *a).collect();
-    let (tainted, missing) = tainted_by_slot(state, &slots);
+    let entries = state.allocs_by_job_with_slots(&eval.namespace, &eval.job_id);
+    let existing: Vec<&Allocation> = entries.iter().map(|e| e.alloc).collect();
+    let (tainted, missing, healthy) = tainted_by_slot(state, &entries);
+    let hints: Vec<AllocHint<'_>> = entries
+        .iter()
+        .zip(&healthy)
+        .map(|(e, &healthy)| AllocHint {
+            at_rest: e.at_rest,
+            healthy,
+            version: e.version,
+            group: e.group,
+        })
+        .collect();
     // The job's allocations span a few versions: each version's spec is looked up once
     // (a look-up builds its key from two strings), not once per allocation.
     let specs: std::cell::RefCell<Vec<(u64, Option<&Job>)>> = Default::default();
@@ -58,6 +68,7 @@ pub fn schedule(
     let results = reconcile::reconcile(ReconcileInput {
         job,
         existing: &existing,
+        hints: Some(&hints),
         alloc_job: &alloc_job,
         tainted_nodes: &tainted,
         missing_nodes: &missing,
@@ -77,9 +88,9 @@ pub fn schedule(
         snapshot_index: state.latest_index(),
         ..Plan::default()
     };
+    let by_id = referenced(&entries, &results);
     let mut ctx =
-        PlanContext::new(state, &eval.namespace, &eval.job_id, plan).with_job_slots(slots);
-    let by_id = referenced(&existing, &results);
+        PlanContext::new(state, &eval.namespace, &eval.job_id, plan).with_job_slots(entries);
     apply_reconciled(&mut ctx, &results, &by_id, now);
 
     let mut failures = Failures::default();
@@ -296,10 +307,11 @@ fn spec_for(pl: &Placement, deployment_id: Option<String>) -> PlacementSpec {
 }
 
 /// The job's allocations the results stop or replace, by ID: a map of those few, not
-/// of every allocation of the job. `existing` comes in ID order (the store's), so
-/// each is found by a binary search; one not found that way is looked for in full.
+/// of every allocation of the job. `entries` come in ID order (the store's), so each
+/// is found by a binary search on the index's inline IDs; one not found that way is
+/// looked for in full.
 fn referenced<'a>(
-    existing: &[&'a Allocation],
+    entries: &[JobAllocRef<'a>],
     results: &ReconcileResults,
 ) -> BTreeMap<&'a str, &'a Allocation> {
     let wanted = results.stop.iter().map(|s| s.alloc_id.as_str()).chain(
@@ -310,14 +322,14 @@ fn referenced<'a>(
     );
     let mut out = BTreeMap::new();
     for id in wanted {
-        let found = existing
-            .binary_search_by(|a| a.id.as_str().cmp(id))
+        let key = crate::state::Id::new(id);
+        let found = entries
+            .binary_search_by(|e| e.id.cmp(&key))
             .ok()
-            .and_then(|i| existing.get(i))
-            .filter(|a| a.id == id)
-            .or_else(|| existing.iter().find(|a| a.id == id));
-        if let Some(a) = found {
-            out.insert(a.id.as_str(), *a);
+            .and_then(|i| entries.get(i))
+            .or_else(|| entries.iter().find(|e| e.alloc.id == id));
+        if let Some(e) = found {
+            out.insert(e.alloc.id.as_str(), e.alloc);
         }
     }
     out
@@ -325,17 +337,23 @@ fn referenced<'a>(
 
 /// [`tainted_nodes`] for allocations whose node slots are known: a node the table
 /// marks present and schedulable (ready, eligible, not draining) is healthy without a
-/// look at the node itself.
+/// look at the node itself. Also says, per allocation, whether its node is such.
 fn tainted_by_slot(
     state: &StateStore,
-    slots: &[(&Allocation, Option<u32>)],
-) -> (BTreeMap<String, Node>, BTreeSet<String>) {
+    entries: &[JobAllocRef<'_>],
+) -> (BTreeMap<String, Node>, BTreeSet<String>, Vec<bool>) {
     let dense = state.node_table().dense();
-    let unsure = slots.iter().filter(|(_, s)| {
-        !s.and_then(|s| dense.get(s as usize))
-            .is_some_and(|d| d.present && d.schedulable)
-    });
-    tainted_nodes(state, unsure.map(|(a, _)| a.node_id.as_str()))
+    let healthy: Vec<bool> = entries
+        .iter()
+        .map(|e| {
+            e.slot
+                .and_then(|s| dense.get(s as usize))
+                .is_some_and(|d| d.present && d.schedulable)
+        })
+        .collect();
+    let unsure = entries.iter().zip(&healthy).filter(|(_, h)| !**h);
+    let (tainted, missing) = tainted_nodes(state, unsure.map(|(e, _)| e.alloc.node_id.as_str()));
+    (tainted, missing, healthy)
 }
 
 /// Nodes under the given allocations that are down, disconnected or draining (tainted),

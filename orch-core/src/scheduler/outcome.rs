@@ -88,8 +88,9 @@ pub fn place_on(
         ctx.preempt_held(victim, &choice.node.id, held, &id);
     }
     let oversubscribe = placer.config().memory_oversubscription;
-    let Some(resources) = assign::allocate(ctx, choice.node, tg, &mut placer.rng, oversubscribe)
-    else {
+    let rng = &mut placer.rng;
+    let build = || assign::allocate(ctx, choice.node, tg, rng, oversubscribe);
+    let Some(resources) = placer.shared.plain_resources(gi, tg, build) else {
         return Err(Box::new(metrics));
     };
     metrics.score_meta_data.clear();
@@ -112,7 +113,6 @@ pub fn place_on(
             )
         });
     let names = &mut placer.shared;
-    let resources = names.share_resources(resources);
     let alloc = Allocation {
         id,
         namespace: names.namespace.clone(),

@@ -51,8 +51,12 @@ impl Plan {
         match self.node_allocation.get_mut(alloc.node_id.as_str()) {
             Some(v) => v.push(alloc),
             None => {
-                self.node_allocation
-                    .insert(alloc.node_id.to_string(), vec![alloc]);
+                // Room for a few: a node usually takes several of a plan's placements,
+                // and each growth moves every (near-kilobyte) allocation again.
+                let node = alloc.node_id.to_string();
+                let mut v = Vec::with_capacity(4);
+                v.push(alloc);
+                self.node_allocation.insert(node, v);
             }
         }
     }
@@ -92,8 +96,14 @@ impl PlanResult {
     /// [`to_command`](Self::to_command), moving the accepted part instead of copying it.
     pub fn into_command(self, now: i64) -> Command {
         let p = self.accepted;
+        // Sized once: a flattening collect grows the vector by doubling, moving
+        // every (near-kilobyte) allocation again at each step.
+        let mut allocs_to_upsert = Vec::with_capacity(p.placed());
+        for allocs in p.node_allocation.into_values() {
+            allocs_to_upsert.extend(allocs);
+        }
         Command::ApplyPlanResults(ApplyPlanResults {
-            allocs_to_upsert: p.node_allocation.into_values().flatten().collect(),
+            allocs_to_upsert,
             allocs_stopped: p.node_update.into_values().flatten().collect(),
             allocs_preempted: p.node_preemptions.into_values().flatten().collect(),
             deployment: p.deployment,

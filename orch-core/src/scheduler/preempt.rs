@@ -122,6 +122,98 @@ pub fn select_holdings<'a, K: Ord + ?Sized>(
     Some(chosen.into_iter().map(|(c, _)| c).collect())
 }
 
+/// Holdings of one priority and one usage, IDs ascending: interchangeable to the
+/// selection but for the ID tie-break, so it weighs the class once per step instead
+/// of every holding (a node holds hundreds of allocations of a few dozen jobs, and
+/// a job's allocations hold the same).
+#[derive(Debug, Clone)]
+pub struct HoldingClass<'a, K: ?Sized = str> {
+    /// Priority of their jobs.
+    pub priority: i32,
+    /// What each holds.
+    pub usage: Usage,
+    /// Their IDs, ascending.
+    pub ids: Vec<&'a K>,
+}
+
+/// Groups holdings into [`HoldingClass`]es (in no meaningful order).
+pub fn group_holdings<'a, K: Ord + ?Sized>(
+    holdings: impl IntoIterator<Item = Holding<'a, K>>,
+) -> Vec<HoldingClass<'a, K>> {
+    let key = |h: &Holding<'a, K>| {
+        let u = &h.usage;
+        (h.priority, u.cpu_mhz, u.memory_mb, u.disk_mb, u.cores)
+    };
+    let mut all: Vec<Holding<'a, K>> = holdings.into_iter().collect();
+    all.sort_unstable_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.id.cmp(b.id)));
+    let mut out: Vec<HoldingClass<'a, K>> = Vec::new();
+    for h in all {
+        match out.last_mut() {
+            Some(c) if c.priority == h.priority && c.usage == h.usage => c.ids.push(h.id),
+            _ => out.push(HoldingClass {
+                priority: h.priority,
+                usage: h.usage,
+                ids: vec![h.id],
+            }),
+        }
+    }
+    out
+}
+
+/// [`select_holdings`] over grouped holdings: the same choice, weighing each class
+/// once per step (its lowest remaining ID stands for it; the taken ones are always a
+/// prefix of its IDs, since each step takes the lowest).
+pub fn select_grouped<'a, K: Ord + ?Sized>(
+    capacity: &Usage,
+    used: &Usage,
+    ask: &Usage,
+    job_priority: i32,
+    classes: &[HoldingClass<'a, K>],
+) -> Option<Vec<Holding<'a, K>>> {
+    if capacity.fits(used, ask).is_ok() {
+        return Some(Vec::new());
+    }
+    let mut taken = vec![0usize; classes.len()];
+    let mut freed_used = *used;
+    let mut chosen: Vec<Holding<'a, K>> = Vec::new();
+    while capacity.fits(&freed_used, ask).is_err() {
+        let missing = shortfall(capacity, &freed_used, ask);
+        let best = classes
+            .iter()
+            .zip(&taken)
+            .enumerate()
+            .filter(|(_, (c, t))| job_priority - c.priority >= PRIORITY_DELTA && **t < c.ids.len())
+            .map(|(i, (c, t))| (i, c.priority, distance(&missing, &c.usage), c.ids[*t]))
+            .min_by(|a, b| {
+                a.1.cmp(&b.1)
+                    .then_with(|| a.2.total_cmp(&b.2))
+                    .then_with(|| a.3.cmp(b.3))
+            })
+            .map(|(i, _, _, _)| i)?;
+        let c = classes.get(best)?;
+        let id = c.ids.get(taken[best]).copied()?;
+        taken[best] += 1;
+        freed_used.sub(&c.usage);
+        chosen.push(Holding {
+            id,
+            usage: c.usage,
+            priority: c.priority,
+        });
+    }
+    // Put back what was not needed, most recently chosen first.
+    let mut i = chosen.len();
+    while i > 0 {
+        i -= 1;
+        let mut without = freed_used;
+        without.add(&chosen[i].usage);
+        if capacity.fits(&without, ask).is_ok() {
+            freed_used = without;
+            chosen.remove(i);
+        }
+    }
+    Some(chosen)
+}
+
 /// What is still missing per dimension for `ask` to fit.
 fn shortfall(capacity: &Usage, used: &Usage, ask: &Usage) -> Usage {
     let miss = |cap: u64, used: u64, ask: u64| used.saturating_add(ask).saturating_sub(cap);

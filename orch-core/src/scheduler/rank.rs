@@ -188,11 +188,42 @@ pub fn spread_score<'a, 'v>(
     (total != 0.0).then_some(total.clamp(-1.0, 1.0))
 }
 
+/// [`spread_score`] for spreads without targets whose counts are kept densely by an
+/// index of the attribute's values (`counts[i]`: allocations on nodes with value `i`;
+/// zero for a value none is placed on yet, which the map form does not list), for a
+/// node whose value is `value`: the same arithmetic, without a search by string.
+pub fn even_spread_dense<'a>(
+    spreads: impl Iterator<Item = (f64, &'a [u64])> + Clone,
+    value: usize,
+) -> Option<f64> {
+    let sum_weights: f64 = spreads.clone().map(|s| s.0).sum();
+    if spreads.clone().next().is_none() || sum_weights <= 0.0 {
+        return None;
+    }
+    let mut total = 0.0;
+    for (w, counts) in spreads {
+        let weight = w / sum_weights;
+        let used = counts.get(value).copied().unwrap_or(0) as f64;
+        let placed = counts.iter().copied().filter(|c| *c > 0);
+        total += boost(placed.clone().min(), placed.max(), used) * weight;
+    }
+    (total != 0.0).then_some(total.clamp(-1.0, 1.0))
+}
+
 fn even_spread_boost(counts: &BTreeMap<String, u64>, used: f64) -> f64 {
-    let (Some(min), Some(max)) = (counts.values().min(), counts.values().max()) else {
+    boost(
+        counts.values().min().copied(),
+        counts.values().max().copied(),
+        used,
+    )
+}
+
+/// Nomad's even-spread boost from the fewest and most allocations on any value so far.
+fn boost(min: Option<u64>, max: Option<u64>, used: f64) -> f64 {
+    let (Some(min), Some(max)) = (min, max) else {
         return 0.0; // Nothing placed yet: every value is as good as another.
     };
-    let (min, max) = (*min as f64, *max as f64);
+    let (min, max) = (min as f64, max as f64);
     if used < min {
         return 1.0;
     }

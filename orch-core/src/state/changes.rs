@@ -227,14 +227,7 @@ impl StateStore {
         let usage = a.usage();
         let mut slot = None;
         if usage != crate::model::Usage::default() {
-            // The spec's priority: the job's current version is nearly always the one.
-            let priority = match self.jobs.get(job) {
-                Some(j) if j.version == a.job_version => Some(j.priority),
-                _ => self
-                    .alloc_jobs
-                    .get(&(a.namespace.to_string(), a.job_id.to_string(), a.job_version))
-                    .map(|j| j.priority),
-            };
+            let priority = self.spec_priority(a, job);
             let live = super::LiveAlloc {
                 id: id.clone(),
                 usage,
@@ -260,6 +253,18 @@ impl StateStore {
             .entry(Id::new(&a.eval_id))
             .or_default()
             .insert(id);
+    }
+
+    /// The priority of the spec an allocation of `job` runs: the job's current
+    /// version is nearly always the one.
+    pub(super) fn spec_priority(&self, a: &Allocation, job: &JobKey) -> Option<i32> {
+        match self.jobs.get(job) {
+            Some(j) if j.version == a.job_version => Some(j.priority),
+            _ => self
+                .alloc_jobs
+                .get(&(a.namespace.to_string(), a.job_id.to_string(), a.job_version))
+                .map(|j| j.priority),
+        }
     }
 
     /// Files a stored job under the watch lists it belongs to (and out of the others).

@@ -259,37 +259,33 @@ impl StateStore {
             log.dirty.insert(table::ALLOCS);
             let k = Id::new(&id);
             let (old, new) = match alloc {
-                Some(mut a) => {
-                    // The change set's own `Arc` (not shared: no copy) is what is stored.
-                    let m = Arc::make_mut(&mut a);
-                    m.job = None;
-                    m.modify_index = index;
-                    // One search of the (big) map, whether the allocation is new or not.
-                    match self.allocs.entry(k.clone()) {
-                        Entry::Vacant(v) => {
-                            m.create_index = index;
-                            v.insert(Arc::clone(&a));
-                            (None, Some(a))
-                        }
-                        Entry::Occupied(mut o) => {
-                            m.create_index = o.get().create_index;
-                            (Some(o.insert(Arc::clone(&a))), Some(a))
-                        }
-                    }
-                }
+                Some(a) => self.store_alloc(&k, a, index),
                 None => (self.allocs.remove(&k), None),
             };
-            if let Some(o) = &old {
-                let jk = job.key(o);
-                self.unindex_alloc(o, &k, jk);
+            let touched = |log: &mut CommitLog, jk: &JobKey| {
                 if !log.touched.contains(jk) {
                     log.touched.insert(jk.clone());
                 }
-                log.spec_refs.insert((
-                    o.namespace.to_string(),
-                    o.job_id.to_string(),
-                    o.job_version,
-                ));
+            };
+            if let (Some(o), Some(a)) = (&old, &new)
+                && same_keys(o, a)
+            {
+                // An update on the same node, of the same job and evaluation (a stop,
+                // a client status): only what moved is re-filed.
+                let jk = job.key(a);
+                self.reindex_alloc(o, a, &k, jk);
+                touched(log, jk);
+                if o.job_version != a.job_version {
+                    log.spec_refs.insert(spec_key(o));
+                }
+                log.changed.allocs.push(id);
+                continue;
+            }
+            if let Some(o) = &old {
+                let jk = job.key(o);
+                self.unindex_alloc(o, &k, jk);
+                touched(log, jk);
+                log.spec_refs.insert(spec_key(o));
                 if new.is_none() {
                     log.collected.insert(jk.clone());
                 }
@@ -297,12 +293,78 @@ impl StateStore {
             if let Some(a) = new {
                 let jk = job.key(&a);
                 self.index_alloc_keyed(&a, jk, k);
-                if !log.touched.contains(jk) {
-                    log.touched.insert(jk.clone());
-                }
+                touched(log, jk);
                 log.changed.allocs.push(id);
             }
         }
+    }
+
+    /// Stores an allocation at `index` with one search of the (big) map, whether it is
+    /// new or not; returns the stored one it replaces, and the new one.
+    fn store_alloc(
+        &mut self,
+        k: &Id,
+        mut a: Arc<Allocation>,
+        index: u64,
+    ) -> (Option<Arc<Allocation>>, Option<Arc<Allocation>>) {
+        // The change set's own `Arc` (not shared: no copy) is what is stored.
+        let m = Arc::make_mut(&mut a);
+        m.job = None;
+        m.modify_index = index;
+        match self.allocs.entry(k.clone()) {
+            Entry::Vacant(v) => {
+                m.create_index = index;
+                v.insert(Arc::clone(&a));
+                if !self.alloc_filter.insert(k) {
+                    self.alloc_filter.rebuild(self.allocs.keys());
+                }
+                (None, Some(a))
+            }
+            Entry::Occupied(mut o) => {
+                m.create_index = o.get().create_index;
+                (Some(o.insert(Arc::clone(&a))), Some(a))
+            }
+        }
+    }
+
+    /// Re-files an updated allocation whose node, job and evaluation did not change
+    /// ([`same_keys`]): its modify index, its node's live set and the per-job entry
+    /// move; the per-node and per-evaluation sets already hold its ID.
+    fn reindex_alloc(&mut self, o: &Allocation, a: &Arc<Allocation>, id: &Id, job: &JobKey) {
+        let (was, now) = (o.usage(), a.usage());
+        let node = Id::new(&a.node_id);
+        if was != crate::model::Usage::default() {
+            self.nodes.remove_live_keyed(&node, id);
+        }
+        if now != crate::model::Usage::default() {
+            let priority = self.spec_priority(a, job);
+            let live = super::LiveAlloc {
+                id: id.clone(),
+                usage: now,
+                priority,
+            };
+            self.nodes.add_live_keyed(&a.node_id, node, live);
+        }
+        if o.modify_index != a.modify_index {
+            self.allocs_by_modify.remove(&(o.modify_index, id.clone()));
+            self.allocs_by_modify.insert((a.modify_index, id.clone()));
+        }
+        // The slot the entry had, else the node's now (as a fresh entry would get).
+        let known = self
+            .allocs_by_job
+            .get(job)
+            .and_then(|m| m.get(id))
+            .map(|e| e.slot)
+            .filter(|s| *s != super::NO_SLOT);
+        let entry = super::JobAlloc::new(a, known.or_else(|| self.nodes.slot(&a.node_id)));
+        match self.allocs_by_job.get_mut(job) {
+            Some(m) => m.insert(id.clone(), entry),
+            None => self
+                .allocs_by_job
+                .entry(job.clone())
+                .or_default()
+                .insert(id.clone(), entry),
+        };
     }
 
     /// Takes a stored allocation out of the indexes and its node's live set.
@@ -454,4 +516,18 @@ impl JobKeyCache {
         }
         self.0.get_or_insert_with(|| key(&a.namespace, &a.job_id))
     }
+}
+
+/// Whether an update leaves every key the derived indexes file an allocation under
+/// as it was: node, job and evaluation.
+fn same_keys(o: &Allocation, a: &Allocation) -> bool {
+    o.node_id == a.node_id
+        && o.eval_id == a.eval_id
+        && o.job_id == a.job_id
+        && o.namespace == a.namespace
+}
+
+/// The key of the job spec an allocation runs.
+fn spec_key(a: &Allocation) -> JobVersionKey {
+    (a.namespace.to_string(), a.job_id.to_string(), a.job_version)
 }

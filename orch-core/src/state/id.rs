@@ -83,6 +83,26 @@ impl Id {
         }
     }
 
+    /// A well-mixed 64-bit hash of the ID, the same on every run (no random keys):
+    /// for the store's [`IdFilter`](super::id_filter::IdFilter).
+    pub(super) fn hash64(&self) -> u64 {
+        const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+        let folded = match &self.0 {
+            Repr::Uuid(u) => {
+                let mut a = [0u8; 8];
+                let mut b = [0u8; 8];
+                a.copy_from_slice(&u[..8]);
+                b.copy_from_slice(&u[8..]);
+                u64::from_le_bytes(a) ^ u64::from_le_bytes(b).rotate_left(29).wrapping_mul(MIX)
+            }
+            Repr::Text(s) => s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, c| {
+                (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3)
+            }),
+        };
+        let h = folded.wrapping_mul(MIX);
+        h ^ (h >> 31)
+    }
+
     /// Calls `f` with the ID as a string (formatted on the stack for a UUID).
     fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         match &self.0 {

@@ -52,6 +52,8 @@ mod deployments;
 mod error;
 mod evals;
 mod id;
+mod id_filter;
+mod job_alloc;
 mod jobs;
 mod namespaces;
 mod node_pools;
@@ -84,37 +86,11 @@ pub use csi::{
 };
 pub use error::StateError;
 pub use id::Id;
+use job_alloc::{JobAlloc, NO_SLOT};
+pub use job_alloc::{JobAllocRef, at_rest as alloc_at_rest};
 pub use jobs::spec_changed;
 pub use namespaces::{NamespaceDelete, NamespaceUpsert, QuotaDelete, QuotaUpsert, ns_table};
 pub use node_pools::{NODE_POOLS_TABLE, NodePoolDelete, NodePoolUpsert};
-/// Marks a [`JobAlloc`] whose node had no slot when it was stored.
-const NO_SLOT: u32 = u32::MAX;
-
-/// An allocation in the per-job index, with its node's slot: slots never change for
-/// the life of a store (a restore rebuilds the index with the table), so the slot
-/// found when it was stored stays right. Compared by allocation only, since slots
-/// differ between a live store and a restored one.
-#[derive(Debug, Clone)]
-struct JobAlloc {
-    alloc: Arc<Allocation>,
-    slot: u32,
-}
-
-impl JobAlloc {
-    fn new(alloc: &Arc<Allocation>, slot: Option<u32>) -> Self {
-        JobAlloc {
-            alloc: Arc::clone(alloc),
-            slot: slot.unwrap_or(NO_SLOT),
-        }
-    }
-}
-
-impl PartialEq for JobAlloc {
-    fn eq(&self, other: &Self) -> bool {
-        self.alloc == other.alloc
-    }
-}
-
 pub use node_table::{Compact, Dense, FULLNESS_BUCKETS, LiveAlloc, NO_CLASS, NodeTable, fullness};
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
 pub use restore::SnapshotRestore;
@@ -182,6 +158,8 @@ pub struct StateStore {
     /// them; shared with `allocs_by_job`, so reading a job's allocations (every
     /// evaluation does) follows no search of this map per allocation.
     allocs: BTreeMap<Id, Arc<Allocation>>,
+    /// Which IDs `allocs` may hold: a new placement is staged without searching it.
+    alloc_filter: id_filter::IdFilter,
     deployments: BTreeMap<String, Deployment>,
     services: BTreeMap<String, crate::model::ServiceRegistration>,
     periodic_launches: BTreeMap<JobKey, PeriodicLaunch>,
@@ -502,22 +480,20 @@ impl StateStore {
 
     /// [`StateStore::allocs_by_job`] with each allocation's node slot in the node
     /// table (`None`: its node has none), kept since the allocation was stored, so an
-    /// evaluation of a big job does not search the node table once per allocation.
-    pub fn allocs_by_job_with_slots(
-        &self,
-        namespace: &str,
-        job_id: &str,
-    ) -> Vec<(&Allocation, Option<u32>)> {
+    /// evaluation of a big job does not search the node table once per allocation,
+    /// and with what the index keeps of each ([`JobAllocRef`]), so a pass over the
+    /// job need not read every allocation.
+    pub fn allocs_by_job_with_slots(&self, namespace: &str, job_id: &str) -> Vec<JobAllocRef<'_>> {
         let Some(m) = self.allocs_by_job.get(&key(namespace, job_id)) else {
             return Vec::new();
         };
-        m.values()
-            .map(|e| {
+        m.iter()
+            .map(|(id, e)| {
                 let slot = match e.slot {
                     NO_SLOT => self.nodes.slot(&e.alloc.node_id),
                     s => Some(s),
                 };
-                (&*e.alloc, slot)
+                e.as_ref(id, slot)
             })
             .collect()
     }

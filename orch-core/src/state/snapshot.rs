@@ -312,6 +312,7 @@ impl StateStore {
             store.index_alloc(&a, &super::key(&a.namespace, &a.job_id));
             store.allocs.insert(Id::new(&a.id), a);
         }
+        store.alloc_filter.rebuild(store.allocs.keys());
         for d in snap.deployments {
             store.index_deployment(&d);
             store.deployments.insert(d.id.clone(), d);

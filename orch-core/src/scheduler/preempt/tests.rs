@@ -169,6 +169,10 @@ proptest::proptest! {
         let fast = select_holdings(&cap, &used, &ask, 60, holdings.iter().copied())
             .map(|v| v.into_iter().map(|h| h.id).collect::<Vec<_>>());
         let slow = reference_select(&cap, &used, &ask, 60, &holdings);
-        proptest::prop_assert_eq!(fast, slow);
+        let classes = group_holdings(holdings.iter().copied());
+        let grouped = select_grouped(&cap, &used, &ask, 60, &classes)
+            .map(|v| v.into_iter().map(|h| h.id).collect::<Vec<_>>());
+        proptest::prop_assert_eq!(&fast, &slow);
+        proptest::prop_assert_eq!(grouped, slow);
     }
 }

@@ -121,3 +121,39 @@ fn even_spread_boosts_the_least_used_value() {
     let c = spread_score(s.iter().cloned(), |_| Some("c")).unwrap_or(0.0);
     assert!(c >= b && b > a, "c={c} b={b} a={a}");
 }
+
+proptest::proptest! {
+    /// The dense even spread scores every value exactly as the map form does (the
+    /// map lists only values with allocations).
+    #[test]
+    fn dense_even_spread_matches_the_map_form(
+        blocks in proptest::collection::vec(
+            (1u8..=100, proptest::collection::vec(0u64..6, 1..6)),
+            1..3,
+        ),
+        value in 0usize..6,
+    ) {
+        let maps: Vec<BTreeMap<String, u64>> = blocks
+            .iter()
+            .map(|(_, counts)| {
+                counts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c > 0)
+                    .map(|(i, c)| (format!("dc{i}"), *c))
+                    .collect()
+            })
+            .collect();
+        let empty = BTreeMap::new();
+        let states = blocks.iter().zip(&maps).map(|((w, _), counts)| SpreadState {
+            weight: f64::from(*w),
+            targets: &empty,
+            counts,
+            desired_count: 10,
+        });
+        let name = format!("dc{value}");
+        let map_form = spread_score(states, |_| Some(name.as_str()));
+        let dense = blocks.iter().map(|(w, c)| (f64::from(*w), c.as_slice()));
+        proptest::prop_assert_eq!(even_spread_dense(dense, value), map_form);
+    }
+}

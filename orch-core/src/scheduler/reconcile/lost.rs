@@ -48,7 +48,23 @@ pub(super) fn lost_only(input: &ReconcileInput<'_>) -> Option<ReconcileResults> 
     }
     let mut tallies: Vec<Tally<'_>> = job.task_groups.iter().map(|_| Tally::default()).collect();
     let mut last_group = 0usize;
-    for &a in input.existing {
+    // Whether the spec of the current version was created with this job (looked up
+    // through the first allocation at rest of that version).
+    let mut current_spec: Option<bool> = None;
+    for (i, &a) in input.existing.iter().enumerate() {
+        if let Some(h) = input.hints.and_then(|h| h.get(i))
+            && h.at_rest
+            && h.healthy
+            && h.version == job.version
+            && let Some(gi) = group_by_name(job, h.group, &mut last_group)
+            && *current_spec
+                .get_or_insert_with(|| spec_created(input, a).is_none_or(|c| c == job.create_index))
+            && let Some(t) = tallies.get_mut(gi)
+        {
+            // Settled, without reading the allocation.
+            t.settled += 1;
+            continue;
+        }
         let gi = group_index(job, a, &mut last_group)?;
         let tally = tallies.get_mut(gi)?;
         if a.terminal() {
@@ -156,7 +172,11 @@ fn resting_deployment(job: &Job, d: Option<&Deployment>, batch: bool) -> Option<
 /// The index of `a`'s group in the job (the previous answer tried first: a job's
 /// allocations are nearly always of one group).
 fn group_index(job: &Job, a: &Allocation, last: &mut usize) -> Option<usize> {
-    let name = a.task_group.as_str();
+    group_by_name(job, a.task_group.as_str(), last)
+}
+
+/// [`group_index`] by the group's name.
+fn group_by_name(job: &Job, name: &str, last: &mut usize) -> Option<usize> {
     if job.task_groups.get(*last).is_some_and(|g| g.name == name) {
         return Some(*last);
     }

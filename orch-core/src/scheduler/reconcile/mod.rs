@@ -92,6 +92,9 @@ pub struct ReconcileInput<'a> {
     /// (usually a lookup of the job version history by `alloc.job_version`). `None`
     /// means unknown, which makes any version change a destructive update.
     pub alloc_job: &'a dyn Fn(&Allocation) -> Option<&'a Job>,
+    /// What the caller knows of each of `existing` (same order) without reading it,
+    /// when it does: lets the one-pass reconciliation skip the allocations at rest.
+    pub hints: Option<&'a [AllocHint<'a>]>,
     /// Nodes that are down, draining, disconnected or otherwise not plainly healthy,
     /// by ID. A node absent from this map (and from `missing_nodes`) is healthy.
     pub tainted_nodes: &'a BTreeMap<String, Node>,
@@ -110,6 +113,23 @@ pub struct ReconcileInput<'a> {
     /// Generates IDs for follow-up evaluations and deployments; the caller keeps it
     /// deterministic (seeded) so results are reproducible.
     pub next_id: &'a mut dyn FnMut() -> String,
+}
+
+/// What the caller knows of one existing allocation without reading it (the state's
+/// per-job index keeps it): a pass over a job of hundreds of allocations then reads
+/// only those that may need something.
+#[derive(Debug, Clone, Copy)]
+pub struct AllocHint<'a> {
+    /// Running or pending as asked, with no transition, successor, canary flag or
+    /// embedded job ([`crate::state::JobAllocRef::at_rest`]).
+    pub at_rest: bool,
+    /// Its node is present, ready, eligible and not draining: in neither
+    /// `tainted_nodes` nor `missing_nodes`.
+    pub healthy: bool,
+    /// Its job version.
+    pub version: u64,
+    /// Its task group.
+    pub group: &'a str,
 }
 
 /// One allocation to place; the placing scheduler picks the node.

@@ -118,9 +118,23 @@ impl World {
         };
         let lookup = |a: &Allocation| self.versions.get(&a.job_version);
         let existing: Vec<&Allocation> = self.allocs.iter().collect();
+        // What the store's index would say, with every node outside the tainted and
+        // missing sets taken as healthy (the most the scheduler ever claims).
+        let hints: Vec<AllocHint<'_>> = self
+            .allocs
+            .iter()
+            .map(|a| AllocHint {
+                at_rest: crate::state::alloc_at_rest(a),
+                healthy: !self.tainted.contains_key(a.node_id.as_str())
+                    && !self.missing.contains(a.node_id.as_str()),
+                version: a.job_version,
+                group: &a.task_group,
+            })
+            .collect();
         f(ReconcileInput {
             job: Some(&self.job),
             existing: &existing,
+            hints: Some(&hints),
             alloc_job: &lookup,
             tainted_nodes: &self.tainted,
             missing_nodes: &self.missing,
@@ -212,6 +226,7 @@ fn purged_job_cancels_active_deployment() {
     let r = reconcile(ReconcileInput {
         job: None,
         existing: &allocs,
+        hints: None,
         alloc_job: &lookup,
         tainted_nodes: &tainted,
         missing_nodes: &missing,

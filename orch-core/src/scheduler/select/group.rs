@@ -18,6 +18,28 @@ pub struct SpreadView {
     pub weight: f64,
     pub targets: BTreeMap<String, u8>,
     pub counts: BTreeMap<String, u64>,
+    /// For an even spread over `${node.datacenter}` (the common one): the same counts
+    /// by the node table's interned datacenter, so scoring a candidate reads its
+    /// dense record instead of the node and searches no map by string.
+    pub by_dc: Option<Vec<u64>>,
+}
+
+impl SpreadView {
+    /// Counts one more of the group's allocations on `node`, whose interned
+    /// datacenter is `dc`.
+    pub fn add(&mut self, node: &crate::model::Node, dc: u32) {
+        if let Some(v) = self.attribute.resolve(node) {
+            match self.counts.get_mut(v) {
+                Some(c) => *c += 1,
+                None => {
+                    self.counts.insert(v.to_string(), 1);
+                }
+            }
+        }
+        if let Some(c) = self.by_dc.as_mut().and_then(|d| d.get_mut(dc as usize)) {
+            *c += 1;
+        }
+    }
 }
 
 /// Feasibility of a computed class for the group, once known.
@@ -109,20 +131,26 @@ impl GroupView {
             affinities: affinities(job, tg),
         };
         let table = ctx.state.node_table();
-        for (a, slot) in ctx.job_allocs_with_slots() {
-            if a.task_group != tg.name {
-                continue;
+        let datacenters = table.datacenters().len();
+        for s in &mut view.spreads {
+            if s.attribute == Target::Datacenter && s.targets.is_empty() {
+                s.by_dc = Some(vec![0; datacenters]);
             }
+        }
+        for slot in ctx.group_slots(&tg.name) {
             if let Some(pos) = slot.and_then(|s| order.position(s)) {
                 view.add_collision(pos);
             }
             if !view.spreads.is_empty()
-                && let Some(node) = slot.and_then(|s| table.node_at(s))
+                && let Some(s) = slot
+                && let Some(node) = table.node_at(s)
             {
-                for s in &mut view.spreads {
-                    if let Some(v) = s.attribute.resolve(node) {
-                        *s.counts.entry(v.to_string()).or_default() += 1;
-                    }
+                let dc = table
+                    .dense()
+                    .get(s as usize)
+                    .map_or(u32::MAX, |d| d.datacenter);
+                for sp in &mut view.spreads {
+                    sp.add(node, dc);
                 }
             }
         }
@@ -229,6 +257,7 @@ fn spreads(job: &Job, tg: &TaskGroup) -> Vec<SpreadView> {
                 .map(|t| (t.value.clone(), t.percent))
                 .collect(),
             counts: BTreeMap::new(),
+            by_dc: None,
         })
         .collect()
 }

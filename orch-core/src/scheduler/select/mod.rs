@@ -14,6 +14,7 @@ mod preemption;
 mod shared;
 #[cfg(test)]
 mod tests;
+mod walk;
 
 use super::context::PlanContext;
 use super::feasible::checkers::FILTER_CLASS_INELIGIBLE;
@@ -95,7 +96,9 @@ pub struct Placer<'a> {
     /// Each weighed node's preemption candidates, by position, until the plan
     /// changes the node.
     preempt_pools:
-        std::collections::BTreeMap<usize, Vec<super::preempt::Holding<'a, crate::state::Id>>>,
+        std::collections::BTreeMap<usize, Vec<super::preempt::HoldingClass<'a, crate::state::Id>>>,
+    /// The candidates the last walk scored, for the next placement of its group.
+    window: Option<walk::Window>,
     /// The evaluation's generator: node order and dynamic ports.
     pub rng: SchedRng,
     /// The strings every allocation this placer builds repeats.
@@ -147,6 +150,7 @@ impl<'a> Placer<'a> {
             class_count: state.node_table().class_count(),
             pool,
             preempt_pools: std::collections::BTreeMap::new(),
+            window: None,
             rng,
             shared: SharedNames::new(job),
         }
@@ -236,15 +240,9 @@ impl<'a> Placer<'a> {
             return;
         };
         view.add_collision(position);
+        let dc = self.order.datacenter(position);
         for s in &mut view.spreads {
-            if let Some(v) = s.attribute.resolve(node) {
-                match s.counts.get_mut(v) {
-                    Some(c) => *c += 1,
-                    None => {
-                        s.counts.insert(v.to_string(), 1);
-                    }
-                }
-            }
+            s.add(node, dc);
         }
     }
 
@@ -265,7 +263,12 @@ impl<'a> Placer<'a> {
         {
             return self.choice(pos, score);
         }
-        if let Some((pos, score)) = self.walk(ctx, gi, tg, penalty_nodes, metrics) {
+        let reusable = preferred.is_none() && penalty_nodes.is_empty();
+        let walked = match self.reuse_window(ctx, gi, tg, metrics, reusable) {
+            Some(found) => found,
+            None => self.walk(ctx, gi, tg, penalty_nodes, metrics, reusable),
+        };
+        if let Some((pos, score)) = walked {
             return self.choice(pos, score);
         }
         if self.config.preemption.enabled_for(&self.job.job_type)
@@ -293,98 +296,6 @@ impl<'a> Placer<'a> {
         let _ = ctx;
         let slot = self.order.table.slot(node_id)?;
         self.order.position(slot)
-    }
-
-    /// Visits nodes from the cursor until `limit` candidates are scored; the best of
-    /// them (the first on ties), else the best of the few skipped for a negative score.
-    fn walk(
-        &mut self,
-        ctx: &PlanContext<'_>,
-        gi: usize,
-        tg: &TaskGroup,
-        penalty_nodes: &[String],
-        metrics: &mut AllocationMetric,
-    ) -> Option<(usize, f64)> {
-        let n = self.order.len();
-        let (limit, first_live) = match self.groups.get(gi) {
-            Some(Some(v)) => (v.limit, v.first_live),
-            _ => return None,
-        };
-        // Fullest-first restarts at the fullest node still alive for this group; nodes
-        // that were infeasible or full for it stay so for the rest of the evaluation
-        // (placements only add load; a stop revives its node), so they are skipped.
-        let best_fit = self.config.best_fit();
-        if best_fit {
-            self.cursor = first_live;
-        }
-        let (mut best, mut best_skipped) = (None::<(usize, f64)>, None::<(usize, f64)>);
-        let (mut candidates, mut skipped, mut visited) = (0, 0, 0);
-        // Best fit walks from the first live node to the end: everything before it is
-        // dead, so wrapping around would only revisit dead nodes.
-        let end = if best_fit {
-            n.saturating_sub(first_live)
-        } else {
-            n
-        };
-        while visited < end && candidates < limit {
-            if best_fit
-                && let Some(Some(v)) = self.groups.get(gi)
-                && v.is_dead(self.cursor % n)
-            {
-                // A run of dead nodes is skipped a word of the bitset at a time.
-                match v.next_live(self.cursor, n) {
-                    Some(next) => {
-                        visited += next - self.cursor;
-                        self.cursor = next;
-                    }
-                    None => break,
-                }
-                if visited >= end {
-                    break;
-                }
-            }
-            let pos = self.cursor % n;
-            self.cursor = self.cursor.wrapping_add(1);
-            visited += 1;
-            if best_fit && let Some(Some(v)) = self.groups.get_mut(gi) {
-                if v.is_dead(pos) {
-                    continue;
-                }
-                // Too full to try: skipped for the evaluation without a look at its
-                // feasibility (counted as exhausted only if the placement fails).
-                if self
-                    .order
-                    .capacity(pos)
-                    .fits(&self.order.used(pos), &v.ask)
-                    .is_err()
-                {
-                    v.mark_full(pos);
-                    continue;
-                }
-            }
-            let Some(score) = self.evaluate(ctx, gi, tg, pos, penalty_nodes, metrics) else {
-                // A per_alloc volume makes the answer the allocation's, not the group's.
-                let per_alloc = self.feasibility.per_alloc(gi);
-                if best_fit
-                    && !per_alloc
-                    && let Some(Some(v)) = self.groups.get_mut(gi)
-                {
-                    v.mark_dead(pos);
-                }
-                continue;
-            };
-            let slot = if score < 0.0 && skipped < MAX_SKIP {
-                skipped += 1;
-                &mut best_skipped
-            } else {
-                candidates += 1;
-                &mut best
-            };
-            if slot.is_none_or(|b| score > b.1) {
-                *slot = Some((pos, score));
-            }
-        }
-        best.or(best_skipped)
     }
 
     /// Counts the nodes that were too full to try as exhausted, for a failed placement.
@@ -516,10 +427,28 @@ impl<'a> Placer<'a> {
             ));
         }
         if !view.spreads.is_empty() {
-            add(spread(view, node));
+            add(
+                match spread_by_datacenter(view, self.order.datacenter(pos)) {
+                    Some(fast) => fast,
+                    None => spread(view, node),
+                },
+            );
         }
         if count == 0 { 0.0 } else { sum / count as f64 }
     }
+}
+
+/// The spread score of a node in interned datacenter `dc`, when every spread of the
+/// group is an even one over datacenters (`None` otherwise).
+fn spread_by_datacenter(view: &GroupView, dc: u32) -> Option<Option<f64>> {
+    if !view.spreads.iter().all(|s| s.by_dc.is_some()) {
+        return None;
+    }
+    let dense = view
+        .spreads
+        .iter()
+        .filter_map(|s| Some((s.weight, s.by_dc.as_deref()?)));
+    Some(rank::even_spread_dense(dense, dc as usize))
 }
 
 /// The spread score of `node` for the group, without allocating.

@@ -143,6 +143,12 @@ impl<'a> NodeOrder<'a> {
         }
     }
 
+    /// Its interned datacenter.
+    #[inline]
+    pub fn datacenter(&self, pos: usize) -> u32 {
+        self.dense(pos).datacenter
+    }
+
     /// Its interned computed class.
     pub fn class(&self, pos: usize) -> u32 {
         self.dense(pos).class

@@ -4,7 +4,9 @@
 use super::{BEST_FIT_PREEMPT_SAMPLE, Choice, NoFit, Placer, PreemptOption};
 use crate::model::{AllocationMetric, TaskGroup, Usage, node_status};
 use crate::scheduler::context::PlanContext;
-use crate::scheduler::preempt::{Holding, PRIORITY_DELTA, select_holdings};
+use crate::scheduler::preempt::{
+    Holding, HoldingClass, PRIORITY_DELTA, group_holdings, select_grouped,
+};
 use crate::state::Id;
 
 impl<'a> Placer<'a> {
@@ -65,7 +67,7 @@ impl<'a> Placer<'a> {
         let capacity = *self.order.capacity(pos);
         let job_priority = self.job.priority;
         let pool = self.pool_at(ctx, pos)?;
-        let chosen = select_holdings(&capacity, &used, ask, job_priority, pool.iter().copied())?;
+        let chosen = select_grouped(&capacity, &used, ask, job_priority, pool)?;
         Some(
             chosen
                 .iter()
@@ -77,8 +79,9 @@ impl<'a> Placer<'a> {
     /// The node's allocations that preemption may evict for this job: lower by at
     /// least [`PRIORITY_DELTA`] and not already leaving in the plan. Read from the
     /// node table's live allocations (IDs compared inline) once per node and kept
-    /// for the evaluation until the plan changes the node ([`Placer::sync`] drops it).
-    fn pool_at(&mut self, ctx: &PlanContext<'_>, pos: usize) -> Option<&[Holding<'a, Id>]> {
+    /// for the evaluation until the plan changes the node ([`Placer::sync`] drops it),
+    /// grouped by priority and usage ([`HoldingClass`]).
+    fn pool_at(&mut self, ctx: &PlanContext<'_>, pos: usize) -> Option<&[HoldingClass<'a, Id>]> {
         if !self.preempt_pools.contains_key(&pos) {
             let pool = self.build_pool(ctx, pos)?;
             self.preempt_pools.insert(pos, pool);
@@ -86,7 +89,7 @@ impl<'a> Placer<'a> {
         self.preempt_pools.get(&pos).map(Vec::as_slice)
     }
 
-    fn build_pool(&self, ctx: &PlanContext<'_>, pos: usize) -> Option<Vec<Holding<'a, Id>>> {
+    fn build_pool(&self, ctx: &PlanContext<'_>, pos: usize) -> Option<Vec<HoldingClass<'a, Id>>> {
         let node = self.order.node(pos)?;
         // What the plan already stops, evicts or updates on this node: not candidates
         // (what `PlanContext::is_leaving` says, read from the node's part of the plan).
@@ -130,9 +133,9 @@ impl<'a> Placer<'a> {
             })
             // Allocations of this job (its in-place updates included) never qualify.
             .filter(|h| job_priority - h.priority >= PRIORITY_DELTA)
-            .filter(|h| leaving.binary_search(h.id).is_err())
-            .collect();
-        Some(pool)
+            .filter(|h| leaving.binary_search(h.id).is_err());
+        // Grouped by priority and usage once, for every weighing until the node changes.
+        Some(group_holdings(pool))
     }
 
     /// Finds the feasible node where evicting lower-priority allocations makes room with

@@ -22,6 +22,9 @@ pub struct SharedNames {
     /// The resources of the last allocation built, whose maps the next one shares
     /// when it reserves the same (allocations of a group nearly always do).
     last_resources: Option<crate::model::AllocatedResources>,
+    /// Per group index, the resources of a group that asks for no ports, devices or
+    /// cores: the same for every allocation on every node, so built once.
+    plain: Vec<Option<crate::model::AllocatedResources>>,
 }
 
 impl SharedNames {
@@ -38,7 +41,35 @@ impl SharedNames {
             run: crate::model::desired_status::RUN.into(),
             pending: crate::model::client_status::PENDING.into(),
             last_resources: None,
+            plain: Vec::new(),
         }
+    }
+
+    /// The resources of group `gi` when it reserves nothing node-specific (no
+    /// network, device or core), built by `build` the first time.
+    pub fn plain_resources(
+        &mut self,
+        gi: usize,
+        tg: &crate::model::TaskGroup,
+        build: impl FnOnce() -> Option<crate::model::AllocatedResources>,
+    ) -> Option<crate::model::AllocatedResources> {
+        let plain = tg.networks.is_empty()
+            && tg
+                .tasks
+                .iter()
+                .all(|t| t.resources.devices.is_empty() && t.resources.cores == 0);
+        if !plain {
+            return build().map(|r| self.share_resources(r));
+        }
+        if self.plain.len() <= gi {
+            self.plain.resize(gi + 1, None);
+        }
+        if let Some(r) = &self.plain[gi] {
+            return Some(r.clone());
+        }
+        let r = build()?;
+        self.plain[gi] = Some(r.clone());
+        Some(r)
     }
 
     /// `r`, sharing the task maps of the previous allocation's resources when equal.

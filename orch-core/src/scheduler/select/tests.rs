@@ -141,14 +141,28 @@ fn cluster(specs: &[NodeSpec], ask: (u64, u64), count: u32, rack: bool) -> (Stat
 
 /// The hot path: the placer's choices for `count` placements, placed as it goes.
 fn hot_path(state: &StateStore, job: &Job, config: &SchedulerConfig) -> Vec<Option<String>> {
+    hot_path_with(state, job, config, &[]).0
+}
+
+/// [`hot_path`] with penalty nodes for every placement (a penalty list that names no
+/// node changes no score but makes every placement walk afresh), and each
+/// placement's metrics.
+fn hot_path_with(
+    state: &StateStore,
+    job: &Job,
+    config: &SchedulerConfig,
+    penalty: &[String],
+) -> (Vec<Option<String>>, Vec<AllocationMetric>) {
     let mut ctx = PlanContext::new(state, &job.namespace, &job.id, Plan::default());
     let mut p = Placer::new(job, state, config, SchedRng::new(7));
     let tg = &job.task_groups[0];
     let mut out = Vec::new();
+    let mut metrics = Vec::new();
     for i in 0..tg.count {
         let mut m = p.new_metric();
-        let choice = p.select(&ctx, 0, tg, &[], None, &mut m);
+        let choice = p.select(&ctx, 0, tg, penalty, None, &mut m);
         out.push(choice.as_ref().map(|c| c.node.id.clone()));
+        metrics.push(m.clone());
         if let Some(choice) = choice {
             let spec = PlacementSpec {
                 name: job.alloc_name(&tg.name, i),
@@ -159,7 +173,7 @@ fn hot_path(state: &StateStore, job: &Job, config: &SchedulerConfig) -> Vec<Opti
             assert!(placed.is_ok());
         }
     }
-    out
+    (out, metrics)
 }
 
 /// The obvious reference: every node re-checked from scratch on every placement, usage
@@ -245,6 +259,23 @@ proptest! {
         let fast = hot_path(&state, &job, &SchedulerConfig::default());
         let slow = reference(&state, &job);
         prop_assert_eq!(fast, slow);
+    }
+
+    /// Reusing the last walk's candidates gives every placement the choice and the
+    /// metrics a fresh walk gives it.
+    #[test]
+    fn reused_candidates_match_fresh_walks(
+        specs in prop::collection::vec(node_spec(), 1..80),
+        cpu in prop::sample::select(vec![50u64, 200, 500, 900]),
+        mem in prop::sample::select(vec![64u64, 256, 1024, 1800]),
+        count in 1u32..60,
+        rack in any::<bool>(),
+    ) {
+        let (state, job) = cluster(&specs, (cpu, mem), count, rack);
+        let config = SchedulerConfig::default();
+        let reused = hot_path_with(&state, &job, &config, &[]);
+        let fresh = hot_path_with(&state, &job, &config, &["no-such-node".to_string()]);
+        prop_assert_eq!(reused, fresh);
     }
 }
 
