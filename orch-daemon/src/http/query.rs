@@ -349,14 +349,24 @@ impl ApiState {
 /// Commits a job command and answers Nomad's `JobRegisterResponse` shape (job register,
 /// scale, revert).
 pub(crate) async fn write_reply(api: &ApiState, cmd: Command) -> Result<Response, ApiError> {
+    write_reply_warned(api, cmd, Vec::new()).await
+}
+
+/// [`write_reply`] with warnings of the HTTP layer's own before the state's.
+pub(crate) async fn write_reply_warned(
+    api: &ApiState,
+    cmd: Command,
+    mut warnings: Vec<String>,
+) -> Result<Response, ApiError> {
     let r = api.replicator.propose(cmd).await?;
+    warnings.extend(r.warnings.iter().cloned());
     Ok(api.reply(
         r.index,
         &json!({
             "EvalID": r.eval_id,
             "EvalCreateIndex": r.eval_create_index,
             "JobModifyIndex": r.job_modify_index,
-            "Warnings": r.warnings.join("\n"),
+            "Warnings": warnings.join("\n"),
             "Index": r.index,
             "LastContact": 0,
             "KnownLeader": api.known_leader(),
