@@ -420,7 +420,7 @@ pub async fn deregister(
             "VolumeEvalID": "",
             "VolumeEvalIndex": 0,
             "Index": r.index,
-            "LastContact": 0,
+            "LastContact": api.last_contact_ms(),
             "KnownLeader": api.known_leader(),
         }),
     ))

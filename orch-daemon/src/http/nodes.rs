@@ -204,7 +204,7 @@ pub async fn drain(
     Ok(api.reply(
         r.index,
         &json!({"NodeModifyIndex": r.index, "EvalIDs": null, "EvalCreateIndex": 0,
-                "Index": r.index, "LastContact": 0, "KnownLeader": api.known_leader()}),
+                "Index": r.index, "LastContact": api.last_contact_ms(), "KnownLeader": api.known_leader()}),
     ))
 }
 
@@ -237,7 +237,7 @@ pub async fn eligibility(
     Ok(api.reply(
         r.index,
         &json!({"NodeModifyIndex": r.index, "EvalIDs": null, "EvalCreateIndex": 0,
-                "Index": r.index, "LastContact": 0, "KnownLeader": api.known_leader()}),
+                "Index": r.index, "LastContact": api.last_contact_ms(), "KnownLeader": api.known_leader()}),
     ))
 }
 

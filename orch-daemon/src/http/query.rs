@@ -336,8 +336,18 @@ impl ApiState {
         );
         headers.insert(
             HeaderName::from_static("x-nomad-lastcontact"),
-            HeaderValue::from_static("0"),
+            HeaderValue::from(self.last_contact_ms()),
         );
+    }
+
+    /// Nomad's `LastContact`: milliseconds since this server last heard from the
+    /// leader (0 on the leader and on an agent without peers), as its replication
+    /// health measured it (refreshed about once a second).
+    pub fn last_contact_ms(&self) -> u64 {
+        if self.replicator.is_leader() {
+            return 0;
+        }
+        self.replicator.health().leader_contact_ms.unwrap_or(0)
     }
 
     /// Whether a leader is known, for write responses' `KnownLeader`.
@@ -368,7 +378,7 @@ pub(crate) async fn write_reply_warned(
             "JobModifyIndex": r.job_modify_index,
             "Warnings": warnings.join("\n"),
             "Index": r.index,
-            "LastContact": 0,
+            "LastContact": api.last_contact_ms(),
             "KnownLeader": api.known_leader(),
         }),
     ))
