@@ -116,7 +116,7 @@ fn log_config(e: &mut Errors, lpath: &str, g: &TaskGroup, t: &Task) {
 /// dependencies (no hook) is a main task that waits; the group checks those.
 fn lifecycle(e: &mut Errors, path: &str, t: &Task) {
     if let Some(l) = &t.lifecycle
-        && !(l.hook.is_empty() && !l.depends_on.is_empty())
+        && (!l.hook.is_empty() || l.depends_on.is_empty())
         && !LIFECYCLE_HOOKS.contains(&l.hook.as_str())
     {
         e.at(
