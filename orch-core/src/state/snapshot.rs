@@ -19,11 +19,13 @@ use crate::model::{
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
 ///
-/// Format 10 added orch's task dependencies (`Lifecycle.DependsOn`, `Condition`) and
-/// the group's `Resume` inside every job, so no older layout can be decoded with it:
-/// formats 4 to 9 are refused by name (postcard is not self-describing; decoding them
-/// would read the new fields from the next bytes).
-pub const SNAPSHOT_FORMAT: u32 = 10;
+/// Format 11 added orch's task dependencies (`Lifecycle.DependsOn`, `Condition`) and the
+/// group's `Resume` inside every job; otherwise it is format 10's layout (format 9's
+/// tables followed by named sections, `sections`: tables added since are sections, so
+/// they need no new format). The job layout changed, so no older format can be decoded
+/// with it: formats 4 to 10 are refused by name (postcard is not self-describing;
+/// decoding them would read the new fields from the next bytes).
+pub const SNAPSHOT_FORMAT: u32 = 11;
 
 /// The oldest format refused by name; older ones are "not supported".
 const OLDEST_REFUSED_FORMAT: u32 = 4;
@@ -121,21 +123,32 @@ impl StateStore {
             autopilot_config: &self.autopilot_config,
             node_pools: self.pools.section(),
         };
-        postcard::to_allocvec(&snap).map_err(|e| {
+        let encode_err = |e: postcard::Error| {
             StateError::Snapshot(format!(
                 "could not encode the state ({e}); this is a bug in orch, please report it"
             ))
-        })
+        };
+        let mut bytes = postcard::to_allocvec(&snap).map_err(encode_err)?;
+        bytes.extend(postcard::to_allocvec(&self.sections()?).map_err(encode_err)?);
+        Ok(bytes)
     }
 
     /// Rebuilds a store from [`Self::snapshot`] bytes of this format.
     pub fn restore(bytes: &[u8]) -> Result<StateStore, StateError> {
         let (format, _): (u32, _) = postcard::take_from_bytes(bytes).map_err(decode_err)?;
         match format {
-            SNAPSHOT_FORMAT => Self::rebuild(decode_all(bytes)?),
-            old @ OLDEST_REFUSED_FORMAT..SNAPSHOT_FORMAT => Err(StateError::Snapshot(format!(
-                "snapshot format {old} was written by an older orch whose job layout differs (this orch reads format {SNAPSHOT_FORMAT}); start this server with an empty data_dir so it takes a fresh snapshot from the cluster's leader"
-            ))),
+            SNAPSHOT_FORMAT => {
+                let (snap, rest): (SnapshotOwned, &[u8]) =
+                    postcard::take_from_bytes(bytes).map_err(decode_err)?;
+                let mut store = Self::rebuild(snap)?;
+                store.restore_sections(decode_all(rest)?)?;
+                Ok(store)
+            }
+            old @ OLDEST_REFUSED_FORMAT..SNAPSHOT_FORMAT => {
+                Err(StateError::Snapshot(format!(
+                    "snapshot format {old} was written by an older orch whose job layout differs (this orch reads format {SNAPSHOT_FORMAT}); start this server with an empty data_dir so it takes a fresh snapshot from the cluster's leader"
+                )))
+            }
             other => Err(StateError::Snapshot(format!(
                 "snapshot format {other} is not supported (this orch reads format {SNAPSHOT_FORMAT}); restore it with a matching orch version"
             ))),
@@ -238,5 +251,6 @@ fn decode_all<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StateEr
     Ok(snap)
 }
 
+mod sections;
 #[cfg(test)]
 mod tests;
