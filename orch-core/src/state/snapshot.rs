@@ -144,11 +144,9 @@ impl StateStore {
                 store.restore_sections(decode_all(rest)?)?;
                 Ok(store)
             }
-            old @ OLDEST_REFUSED_FORMAT..SNAPSHOT_FORMAT => {
-                Err(StateError::Snapshot(format!(
-                    "snapshot format {old} was written by an older orch whose job layout differs (this orch reads format {SNAPSHOT_FORMAT}); start this server with an empty data_dir so it takes a fresh snapshot from the cluster's leader"
-                )))
-            }
+            old @ OLDEST_REFUSED_FORMAT..SNAPSHOT_FORMAT => Err(StateError::Snapshot(format!(
+                "snapshot format {old} was written by an older orch whose job layout differs (this orch reads format {SNAPSHOT_FORMAT}); start this server with an empty data_dir so it takes a fresh snapshot from the cluster's leader"
+            ))),
             other => Err(StateError::Snapshot(format!(
                 "snapshot format {other} is not supported (this orch reads format {SNAPSHOT_FORMAT}); restore it with a matching orch version"
             ))),
