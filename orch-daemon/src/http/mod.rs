@@ -273,6 +273,7 @@ pub fn router_with(api: Arc<ApiState>, extra: Router) -> Router {
         .merge(extra)
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn_with_state(api, auth::guard))
+        .route_layer(axum::middleware::from_fn(record_request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(body_too_large))
         .layer(axum::middleware::from_fn(log_request))
@@ -296,6 +297,33 @@ pub async fn log_request(
         status = resp.status().as_u16(),
         duration = ?started.elapsed(),
         "request complete"
+    );
+    resp
+}
+
+/// Counts every routed request and times it (`nomad.http.request`), by method, the
+/// route's pattern (bounded, unlike the path) and status.
+pub async fn record_request(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let resp = next.run(req).await;
+    let code = resp.status().as_u16().to_string();
+    crate::telemetry::measure(
+        "nomad.http.request",
+        vec![("method", method.clone()), ("path", route)],
+        started.elapsed(),
+    );
+    crate::telemetry::incr(
+        "nomad.http.request_count",
+        vec![("method", method), ("code", code)],
+        1,
     );
     resp
 }
