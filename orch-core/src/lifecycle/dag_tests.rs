@@ -18,7 +18,8 @@ fn task(name: &str, hook: &str, deps: &[&str], cond: &str) -> Task {
         hook: hook.into(),
         sidecar: false,
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
-        condition: cond.into(),
+        // A condition without dependencies is refused; only set it with some.
+        condition: if deps.is_empty() { "" } else { cond }.into(),
     });
     Task {
         name: name.into(),
