@@ -146,7 +146,7 @@ pub(super) fn id_index_remove_key<K: Ord>(index: &mut BTreeMap<K, BTreeSet<Id>>,
 /// [`overlay_mut`] over the store's allocations, keyed by [`Id`].
 fn overlay_mut_id<'a>(
     over: &'a mut BTreeMap<String, Option<Arc<Allocation>>>,
-    base: &BTreeMap<Id, Arc<Allocation>>,
+    base: &super::alloc_table::AllocTable,
     id: &str,
 ) -> Option<&'a mut Allocation> {
     if !over.contains_key(id) {

@@ -3,7 +3,7 @@
 //! allocation needs, table indexes). Infallible by design: everything that can be
 //! refused was refused while the change set was built (`changes`).
 
-use std::collections::btree_map::Entry;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -315,9 +315,6 @@ impl StateStore {
             Entry::Vacant(v) => {
                 m.create_index = index;
                 v.insert(Arc::clone(&a));
-                if !self.alloc_filter.insert(k) {
-                    self.alloc_filter.rebuild(self.allocs.keys());
-                }
                 (None, Some(a))
             }
             Entry::Occupied(mut o) => {
