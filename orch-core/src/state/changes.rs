@@ -211,23 +211,26 @@ impl StateStore {
     /// Files a stored allocation (of job `job`) in the derived indexes and its node's
     /// live set.
     pub(super) fn index_alloc(&mut self, a: &std::sync::Arc<Allocation>, job: &JobKey) {
-        self.index_alloc_keyed(a, job, Id::new(&a.id));
+        let priority = self.spec_priority(a, job);
+        self.index_alloc_keyed(a, job, Id::new(&a.id), priority);
     }
 
     /// [`Self::index_alloc`] with the allocation's ID already parsed; the node's is
-    /// parsed once for the node table and the per-node index.
+    /// parsed once for the node table and the per-node index. `priority` is
+    /// [`Self::spec_priority`]'s answer, which a commit of many allocations of one job
+    /// version looks up once.
     pub(super) fn index_alloc_keyed(
         &mut self,
         a: &std::sync::Arc<Allocation>,
         job: &JobKey,
         id: Id,
+        priority: Option<i32>,
     ) {
         let node = Id::new(&a.node_id);
         self.allocs_by_modify.insert((a.modify_index, id.clone()));
         let usage = a.usage();
         let mut slot = None;
         if usage != crate::model::Usage::default() {
-            let priority = self.spec_priority(a, job);
             let live = super::LiveAlloc {
                 id: id.clone(),
                 usage,

@@ -255,6 +255,7 @@ impl StateStore {
         // A plan's allocations are nearly all of one job: its key is built once, not
         // (as two strings) for every index an allocation goes into.
         let mut job = JobKeyCache::default();
+        let mut priority = PriorityCache::default();
         for (id, alloc) in allocs {
             log.dirty.insert(table::ALLOCS);
             let k = Id::new(&id);
@@ -292,7 +293,8 @@ impl StateStore {
             }
             if let Some(a) = new {
                 let jk = job.key(&a);
-                self.index_alloc_keyed(&a, jk, k);
+                let p = priority.get(self, &a, jk);
+                self.index_alloc_keyed(&a, jk, k, p);
                 touched(log, jk);
                 log.changed.allocs.push(id);
             }
@@ -512,6 +514,25 @@ impl JobKeyCache {
             self.0 = Some(key(&a.namespace, &a.job_id));
         }
         self.0.get_or_insert_with(|| key(&a.namespace, &a.job_id))
+    }
+}
+
+/// The spec priority of the last job version asked about: a plan's placements are
+/// nearly all of one version, and each lookup searched the job table by two strings.
+#[derive(Default)]
+struct PriorityCache(Option<(JobKey, u64, Option<i32>)>);
+
+impl PriorityCache {
+    fn get(&mut self, store: &StateStore, a: &Allocation, job: &JobKey) -> Option<i32> {
+        if let Some((k, v, p)) = &self.0
+            && *v == a.job_version
+            && k == job
+        {
+            return *p;
+        }
+        let p = store.spec_priority(a, job);
+        self.0 = Some((job.clone(), a.job_version, p));
+        p
     }
 }
 

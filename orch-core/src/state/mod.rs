@@ -2,8 +2,10 @@
 //! the servers know, changed only by applying [`Command`]s from the Raft log.
 //!
 //! Design:
-//! - **Deterministic.** Time and new IDs arrive inside commands; only `BTreeMap`s are
-//!   used, so applying the same log on any replica yields byte-identical snapshots.
+//! - **Deterministic.** Time and new IDs arrive inside commands; tables are `BTreeMap`s,
+//!   except the allocations (`alloc_table`: hashed with a keyless hasher, and only ever
+//!   iterated sorted by ID), so applying the same log on any replica yields
+//!   byte-identical snapshots.
 //! - **Atomic.** Every command is first turned into a change set by a read-only
 //!   handler (`&self`), which does all validation; only then is the change set committed
 //!   by an infallible step. A refused command therefore changes nothing, not even the
@@ -20,6 +22,7 @@
 //! - `changes`: change sets, what commands stage into them, and the index helpers.
 //! - `commit`: writing a validated change set, one step per table, infallibly.
 //! - `id`: inline allocation IDs, the keys of the allocation map and its indexes.
+//! - `alloc_table`: the allocations by ID, hashed, iterated in ID order.
 //! - `node_table`: nodes by compact slot, with the dense usage the placer reads.
 //! - `jobs`: register, deregister, scale, revert, stability.
 //! - `nodes`: node register, status, eligibility, drain; the node class hash.
