@@ -105,6 +105,10 @@ pub enum Command {
     NodePoolUpsert(super::NodePoolUpsert),
     /// Delete node pools.
     NodePoolDelete(super::NodePoolDelete),
+    /// Register a job with the source it was written as (`Submission`).
+    JobRegisterSubmitted(super::JobRegisterSubmitted),
+    /// An operator's drain change, with its metadata for the node's `LastDrain`.
+    NodeDrainMeta(super::NodeDrainMeta),
 }
 
 /// A client registers the services of its running allocations (Nomad's

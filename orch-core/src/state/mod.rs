@@ -57,7 +57,9 @@ mod error;
 mod evals;
 mod id;
 mod job_alloc;
+mod job_submissions;
 mod jobs;
+mod last_drain;
 mod namespaces;
 mod node_pools;
 mod node_table;
@@ -91,7 +93,9 @@ pub use error::StateError;
 pub use id::Id;
 use job_alloc::{JobAlloc, NO_SLOT};
 pub use job_alloc::{JobAllocRef, at_rest as alloc_at_rest};
+pub use job_submissions::{JOB_SUBMISSIONS_TABLE, JobRegisterSubmitted};
 pub use jobs::spec_changed;
+pub use last_drain::NodeDrainMeta;
 pub use namespaces::{NamespaceDelete, NamespaceUpsert, QuotaDelete, QuotaUpsert, ns_table};
 pub use node_pools::{NODE_POOLS_TABLE, NodePoolDelete, NodePoolUpsert};
 pub use node_table::{Compact, Dense, FULLNESS_BUCKETS, LiveAlloc, NO_CLASS, NodeTable, fullness};
@@ -195,6 +199,10 @@ pub struct StateStore {
     autopilot_config: crate::model::AutopilotConfiguration,
     /// Node pools (`all` and `default` always present).
     pools: node_pools::NodePoolTable,
+    /// The source each tracked job version was submitted as.
+    submissions: job_submissions::SubmissionTable,
+    /// Each drained node's `LastDrain`, by node ID.
+    last_drains: BTreeMap<String, crate::model::node::DrainMetadata>,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -293,6 +301,8 @@ impl StateStore {
             Command::AutopilotConfigSet(c) => self.autopilot_config_set(c)?,
             Command::NodePoolUpsert(c) => self.node_pool_upsert(c)?,
             Command::NodePoolDelete(c) => self.node_pool_delete(c)?,
+            Command::JobRegisterSubmitted(c) => self.job_register_submitted(index, c)?,
+            Command::NodeDrainMeta(c) => self.node_drain_meta(index, c)?,
             // Replaces the store instead of changing it: handled by `apply_batched`.
             Command::SnapshotRestore(_) => {
                 return Err(StateError::Invalid(

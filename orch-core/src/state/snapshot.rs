@@ -19,11 +19,15 @@ use crate::model::{
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
 ///
-/// Format 9 added the node pools as the last field of the additions, format 8 the
+/// Format 10 is format 9's layout followed by named sections (`sections`): tables added
+/// since are sections, so they need no new format. Format 9 added the node pools as the last field of the additions, format 8 the
 /// autopilot configuration before them, format 7 the scheduler configuration before
 /// that; formats 8, 7 and 6 (the same layouts without them) still restore, with the
 /// built-in pools and Nomad's default configurations.
-pub const SNAPSHOT_FORMAT: u32 = 9;
+pub const SNAPSHOT_FORMAT: u32 = 10;
+
+/// Format 9: this layout without the sections, still read.
+const FORMAT_WITHOUT_SECTIONS: u32 = 9;
 
 /// The layout before the node pools, still read.
 const FORMAT_WITHOUT_NODE_POOLS: u32 = 8;
@@ -238,18 +242,28 @@ impl StateStore {
             autopilot_config: &self.autopilot_config,
             node_pools: self.pools.section(),
         };
-        postcard::to_allocvec(&snap).map_err(|e| {
+        let encode_err = |e: postcard::Error| {
             StateError::Snapshot(format!(
                 "could not encode the state ({e}); this is a bug in orch, please report it"
             ))
-        })
+        };
+        let mut bytes = postcard::to_allocvec(&snap).map_err(encode_err)?;
+        bytes.extend(postcard::to_allocvec(&self.sections()?).map_err(encode_err)?);
+        Ok(bytes)
     }
 
     /// Rebuilds a store from [`Self::snapshot`] bytes of this format.
     pub fn restore(bytes: &[u8]) -> Result<StateStore, StateError> {
         let (format, _): (u32, _) = postcard::take_from_bytes(bytes).map_err(decode_err)?;
         match format {
-            SNAPSHOT_FORMAT => Self::rebuild(decode_all(bytes)?),
+            SNAPSHOT_FORMAT => {
+                let (snap, rest): (SnapshotOwned, &[u8]) =
+                    postcard::take_from_bytes(bytes).map_err(decode_err)?;
+                let mut store = Self::rebuild(snap)?;
+                store.restore_sections(decode_all(rest)?)?;
+                Ok(store)
+            }
+            FORMAT_WITHOUT_SECTIONS => Self::rebuild(decode_all(bytes)?),
             FORMAT_WITHOUT_NODE_POOLS => {
                 Self::rebuild(decode_all::<SnapshotOwned<AdditionsV8>>(bytes)?.upgrade())
             }
@@ -366,5 +380,6 @@ fn decode_all<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StateEr
     Ok(snap)
 }
 
+mod sections;
 #[cfg(test)]
 mod tests;

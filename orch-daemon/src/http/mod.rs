@@ -74,6 +74,7 @@ pub mod filter;
 pub mod job_diff;
 pub mod job_ops;
 pub mod job_statuses;
+pub mod job_submission;
 pub mod jobs;
 pub mod list;
 pub mod metrics;
@@ -357,6 +358,10 @@ fn job_routes() -> Router<Arc<ApiState>> {
         .route("/v1/job/{id}/deployments", get(jobs::deployments))
         .route("/v1/job/{id}/deployment", get(jobs::latest_deployment))
         .route("/v1/job/{id}/versions", get(jobs::versions))
+        .route(
+            "/v1/job/{id}/submission",
+            get(job_submission::get_submission),
+        )
         .route("/v1/job/{id}/summary", get(jobs::summary))
         .route(
             "/v1/job/{id}/services",

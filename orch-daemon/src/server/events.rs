@@ -126,6 +126,7 @@ pub struct EventBatch {
 fn event_type(cmd: &Command) -> &'static str {
     match cmd {
         Command::JobRegister(_)
+        | Command::JobRegisterSubmitted(_)
         | Command::JobScale(_)
         | Command::JobRevert(_)
         | Command::JobStability(_) => "JobRegistered",
@@ -133,7 +134,9 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::NodeRegister(_) => "NodeRegistration",
         Command::NodeDeregister(_) => "NodeDeregistration",
         Command::NodeStatusUpdate(_) => "NodeStreamEvent",
-        Command::NodeEligibility(_) | Command::NodeDrain(_) => "NodeDrain",
+        Command::NodeEligibility(_) | Command::NodeDrain(_) | Command::NodeDrainMeta(_) => {
+            "NodeDrain"
+        }
         Command::EvalUpsert(_) | Command::EvalDelete(_) => "EvaluationUpdated",
         Command::ApplyPlanResults(_) => "PlanResult",
         Command::AllocClientUpdate(_) => "AllocationUpdated",
