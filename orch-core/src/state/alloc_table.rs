@@ -150,6 +150,38 @@ mod tests {
         assert_eq!(format!("{t:?}"), format!("{back:?}"));
     }
 
+    proptest::proptest! {
+        /// Against a B-tree (the table's former shape): the same contents, and
+        /// `sorted` in the B-tree's order, after any mix of inserts and removes.
+        #[test]
+        fn matches_a_btree(ops in proptest::collection::vec((0u8..3, 0u16..64), 0..200)) {
+            let mut t = AllocTable::default();
+            let mut reference = std::collections::BTreeMap::new();
+            for (op, n) in ops {
+                // Canonical UUIDs and plain strings, both representations of `Id`.
+                let id = if n % 2 == 0 {
+                    format!("{n:08x}-0000-4000-8000-{:012x}", u32::from(n) * 7919)
+                } else {
+                    format!("alloc-{n}")
+                };
+                let k = Id::new(&id);
+                if op == 0 {
+                    proptest::prop_assert_eq!(t.remove(&k).is_some(), reference.remove(&k).is_some());
+                } else {
+                    let a = alloc(&id);
+                    proptest::prop_assert_eq!(
+                        t.insert(k.clone(), a.clone()).is_some(),
+                        reference.insert(k, a).is_some()
+                    );
+                }
+            }
+            let got: Vec<&str> = t.sorted().iter().map(|a| a.id.as_str()).collect();
+            let want: Vec<&str> = reference.values().map(|a| a.id.as_str()).collect();
+            proptest::prop_assert_eq!(got, want);
+            proptest::prop_assert_eq!(t.len(), reference.len());
+        }
+    }
+
     #[test]
     fn remove_and_entry() {
         let mut t = AllocTable::default();
