@@ -1,7 +1,8 @@
 //! `job plan`'s dry run reports what Nomad's does beyond the per-group counts, on a
 //! real `orch agent -dev`: the allocations a placement would preempt
 //! (`Annotations.PreemptedAllocs`), the blocked evaluation a placement that cannot fit
-//! would create (`CreatedEvals`), and the registration's warnings.
+//! would create (`CreatedEvals`), and the registration's warnings; the scheduler
+//! configuration change it needs is an `Operator` event.
 
 mod common;
 
@@ -81,6 +82,18 @@ fn a_plan_shows_its_preemptions_created_evaluations_and_warnings() {
         json!({"PreemptionConfig": {"SystemSchedulerEnabled": true, "ServiceSchedulerEnabled": true}}),
     );
     assert_eq!(status, 200, "{text}");
+    // The change is an event of the Operator topic.
+    let line = first_events(&agent, "topic=Operator&index=0", "");
+    let event = &line["Events"][0];
+    assert_eq!(
+        (event["Topic"].as_str(), event["Type"].as_str()),
+        (Some("Operator"), Some("SchedulerConfigurationUpdated")),
+        "{line}"
+    );
+    assert_eq!(
+        event["Payload"]["SchedulerConfig"]["PreemptionConfig"]["ServiceSchedulerEnabled"], true,
+        "{line}"
+    );
     let low = job("low", 10, free * 3 / 4, None);
     let (status, text) = send(&agent, "PUT", "/v1/jobs", json!({"Job": low}));
     assert_eq!(status, 200, "{text}");

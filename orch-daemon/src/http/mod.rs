@@ -49,6 +49,7 @@ pub mod acl;
 pub mod agent;
 pub mod agent_host;
 pub mod agent_monitor;
+pub mod agent_schedulers;
 pub mod allocs;
 pub mod auth;
 pub mod autopilot_config;
@@ -273,6 +274,7 @@ pub fn router_with(api: Arc<ApiState>, extra: Router) -> Router {
         .merge(extra)
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn_with_state(api, auth::guard))
+        .route_layer(axum::middleware::from_fn(record_request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(body_too_large))
         .layer(axum::middleware::from_fn(log_request))
@@ -296,6 +298,33 @@ pub async fn log_request(
         status = resp.status().as_u16(),
         duration = ?started.elapsed(),
         "request complete"
+    );
+    resp
+}
+
+/// Counts every routed request and times it (`nomad.http.request`), by method, the
+/// route's pattern (bounded, unlike the path) and status.
+pub async fn record_request(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let resp = next.run(req).await;
+    let code = resp.status().as_u16().to_string();
+    crate::telemetry::measure(
+        "nomad.http.request",
+        vec![("method", method.clone()), ("path", route)],
+        started.elapsed(),
+    );
+    crate::telemetry::incr(
+        "nomad.http.request_count",
+        vec![("method", method), ("code", code)],
+        1,
     );
     resp
 }
@@ -493,6 +522,13 @@ fn cluster_routes() -> Router<Arc<ApiState>> {
         .route("/v1/agent/members", get(agent::members))
         .route("/v1/agent/monitor", get(agent_monitor::monitor))
         .route("/v1/agent/host", get(agent_host::host))
+        .route("/v1/agent/schedulers", get(agent_schedulers::workers))
+        .route(
+            "/v1/agent/schedulers/config",
+            get(agent_schedulers::get_config)
+                .put(agent_schedulers::set_config)
+                .post(agent_schedulers::set_config),
+        )
         .route("/v1/agent/health", get(agent::health))
         .route("/v1/regions", get(regions::regions))
         .route(
