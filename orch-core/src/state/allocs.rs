@@ -199,13 +199,8 @@ impl StateStore {
                     true,
                 ),
             };
-            // A fresh ID (nearly every placement) is ruled out without a search.
-            let key = super::Id::new(&a.id);
-            let old = if self.alloc_filter.may_contain(&key) {
-                self.allocs.get(&key).map(|o| &**o)
-            } else {
-                None
-            };
+            // One probe of the hashed table, whether the ID is fresh or not.
+            let old = self.allocs.get(&super::Id::new(&a.id)).map(|o| &**o);
             self.prepare_placement(&mut a, spec, old, index, now)?;
             shared.share(&mut a);
             if fresh {

@@ -146,7 +146,7 @@ pub fn table_counts(s: &StateStore) -> Vec<(&'static str, usize)> {
         ("Jobs", s.jobs().count()),
         ("Nodes", s.nodes().count()),
         ("Evaluations", s.evals().count()),
-        ("Allocations", s.allocs().count()),
+        ("Allocations", s.alloc_count()),
         ("Deployments", s.deployments().count()),
         ("Services", s.services().count()),
         ("PeriodicLaunches", s.periodic_launches().count()),

@@ -150,7 +150,7 @@ pub(super) fn id_index_remove_key<K: Ord>(index: &mut BTreeMap<K, BTreeSet<Id>>,
 /// [`overlay_mut`] over the store's allocations, keyed by [`Id`].
 fn overlay_mut_id<'a>(
     over: &'a mut BTreeMap<String, Option<Arc<Allocation>>>,
-    base: &BTreeMap<Id, Arc<Allocation>>,
+    base: &super::alloc_table::AllocTable,
     id: &str,
 ) -> Option<&'a mut Allocation> {
     if !over.contains_key(id) {
@@ -215,23 +215,26 @@ impl StateStore {
     /// Files a stored allocation (of job `job`) in the derived indexes and its node's
     /// live set.
     pub(super) fn index_alloc(&mut self, a: &std::sync::Arc<Allocation>, job: &JobKey) {
-        self.index_alloc_keyed(a, job, Id::new(&a.id));
+        let priority = self.spec_priority(a, job);
+        self.index_alloc_keyed(a, job, Id::new(&a.id), priority);
     }
 
     /// [`Self::index_alloc`] with the allocation's ID already parsed; the node's is
-    /// parsed once for the node table and the per-node index.
+    /// parsed once for the node table and the per-node index. `priority` is
+    /// [`Self::spec_priority`]'s answer, which a commit of many allocations of one job
+    /// version looks up once.
     pub(super) fn index_alloc_keyed(
         &mut self,
         a: &std::sync::Arc<Allocation>,
         job: &JobKey,
         id: Id,
+        priority: Option<i32>,
     ) {
         let node = Id::new(&a.node_id);
         self.allocs_by_modify.insert((a.modify_index, id.clone()));
         let usage = a.usage();
         let mut slot = None;
         if usage != crate::model::Usage::default() {
-            let priority = self.spec_priority(a, job);
             let live = super::LiveAlloc {
                 id: id.clone(),
                 usage,

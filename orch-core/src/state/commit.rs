@@ -3,7 +3,7 @@
 //! allocation needs, table indexes). Infallible by design: everything that can be
 //! refused was refused while the change set was built (`changes`).
 
-use std::collections::btree_map::Entry;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -264,6 +264,7 @@ impl StateStore {
         // A plan's allocations are nearly all of one job: its key is built once, not
         // (as two strings) for every index an allocation goes into.
         let mut job = JobKeyCache::default();
+        let mut priority = PriorityCache::default();
         for (id, alloc) in allocs {
             log.dirty.insert(table::ALLOCS);
             let k = Id::new(&id);
@@ -301,7 +302,8 @@ impl StateStore {
             }
             if let Some(a) = new {
                 let jk = job.key(&a);
-                self.index_alloc_keyed(&a, jk, k);
+                let p = priority.get(self, &a, jk);
+                self.index_alloc_keyed(&a, jk, k, p);
                 touched(log, jk);
                 log.changed.allocs.push(id);
             }
@@ -324,9 +326,6 @@ impl StateStore {
             Entry::Vacant(v) => {
                 m.create_index = index;
                 v.insert(Arc::clone(&a));
-                if !self.alloc_filter.insert(k) {
-                    self.alloc_filter.rebuild(self.allocs.keys());
-                }
                 (None, Some(a))
             }
             Entry::Occupied(mut o) => {
@@ -528,6 +527,25 @@ impl JobKeyCache {
             self.0 = Some(key(&a.namespace, &a.job_id));
         }
         self.0.get_or_insert_with(|| key(&a.namespace, &a.job_id))
+    }
+}
+
+/// The spec priority of the last job version asked about: a plan's placements are
+/// nearly all of one version, and each lookup searched the job table by two strings.
+#[derive(Default)]
+struct PriorityCache(Option<(JobKey, u64, Option<i32>)>);
+
+impl PriorityCache {
+    fn get(&mut self, store: &StateStore, a: &Allocation, job: &JobKey) -> Option<i32> {
+        if let Some((k, v, p)) = &self.0
+            && *v == a.job_version
+            && k == job
+        {
+            return *p;
+        }
+        let p = store.spec_priority(a, job);
+        self.0 = Some((job.clone(), a.job_version, p));
+        p
     }
 }
 

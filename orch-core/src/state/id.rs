@@ -84,7 +84,7 @@ impl Id {
     }
 
     /// A well-mixed 64-bit hash of the ID, the same on every run (no random keys):
-    /// for the store's [`IdFilter`](super::id_filter::IdFilter).
+    /// for the store's hashed allocation table (`alloc_table`).
     pub(super) fn hash64(&self) -> u64 {
         const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
         let folded = match &self.0 {

@@ -2,8 +2,10 @@
 //! the servers know, changed only by applying [`Command`]s from the Raft log.
 //!
 //! Design:
-//! - **Deterministic.** Time and new IDs arrive inside commands; only `BTreeMap`s are
-//!   used, so applying the same log on any replica yields byte-identical snapshots.
+//! - **Deterministic.** Time and new IDs arrive inside commands; tables are `BTreeMap`s,
+//!   except the allocations (`alloc_table`: hashed with a keyless hasher, and only ever
+//!   iterated sorted by ID), so applying the same log on any replica yields
+//!   byte-identical snapshots.
 //! - **Atomic.** Every command is first turned into a change set by a read-only
 //!   handler (`&self`), which does all validation; only then is the change set committed
 //!   by an infallible step. A refused command therefore changes nothing, not even the
@@ -20,6 +22,7 @@
 //! - `changes`: change sets, what commands stage into them, and the index helpers.
 //! - `commit`: writing a validated change set, one step per table, infallibly.
 //! - `id`: inline allocation IDs, the keys of the allocation map and its indexes.
+//! - `alloc_table`: the allocations by ID, hashed, iterated in ID order.
 //! - `node_table`: nodes by compact slot, with the dense usage the placer reads.
 //! - `jobs`: register, deregister, scale, revert, stability.
 //! - `nodes`: node register, status, eligibility, drain; the node class hash.
@@ -41,6 +44,7 @@
 //! - `testutil`: builders and assertions shared by the unit tests.
 
 mod acl;
+mod alloc_table;
 mod allocs;
 pub mod archive;
 mod autopilot_config;
@@ -52,7 +56,6 @@ mod deployments;
 mod error;
 mod evals;
 mod id;
-mod id_filter;
 mod job_alloc;
 mod job_submissions;
 mod jobs;
@@ -157,13 +160,11 @@ pub struct StateStore {
     /// looking nodes up by ID on every candidate.
     nodes: NodeTable,
     evals: BTreeMap<String, Evaluation>,
-    /// Behind an `Arc`: a B-tree node holds eleven values inline, and an allocation is
-    /// close to a kilobyte, so unboxed values cost their slack and every insert moves
-    /// them; shared with `allocs_by_job`, so reading a job's allocations (every
-    /// evaluation does) follows no search of this map per allocation.
-    allocs: BTreeMap<Id, Arc<Allocation>>,
-    /// Which IDs `allocs` may hold: a new placement is staged without searching it.
-    alloc_filter: id_filter::IdFilter,
+    /// Behind an `Arc`, shared with `allocs_by_job`, so reading a job's allocations
+    /// (every evaluation does) follows no search of this table per allocation. A hash
+    /// table (`alloc_table`): one probe per placement instead of a descent through a
+    /// million-entry B-tree; iterated only in ID order.
+    allocs: alloc_table::AllocTable,
     deployments: BTreeMap<String, Deployment>,
     services: BTreeMap<String, crate::model::ServiceRegistration>,
     periodic_launches: BTreeMap<JobKey, PeriodicLaunch>,
@@ -440,9 +441,22 @@ impl StateStore {
         ))
     }
 
-    /// All allocations as stored (without jobs), ordered by ID.
+    /// All allocations as stored (without jobs), ordered by ID. Sorts them on each
+    /// call (the table is hashed); what only counts should use
+    /// [`StateStore::allocs_any_order`].
     pub fn allocs(&self) -> impl Iterator<Item = &Allocation> {
-        self.allocs.values().map(|a| &**a)
+        self.allocs.sorted().into_iter().map(|a| &**a)
+    }
+
+    /// All allocations as stored (without jobs), in no particular order: for counts
+    /// and filters whose result does not depend on order (no sort of the table).
+    pub fn allocs_any_order(&self) -> impl Iterator<Item = &Allocation> {
+        self.allocs.any_order().map(|a| &**a)
+    }
+
+    /// How many allocations the store holds, terminal ones included.
+    pub fn alloc_count(&self) -> usize {
+        self.allocs.len()
     }
 
     /// Evaluations created or changed after `index`, oldest change first.

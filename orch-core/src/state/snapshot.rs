@@ -108,7 +108,7 @@ impl StateStore {
             alloc_jobs: self.alloc_jobs.values().collect(),
             nodes: self.nodes.values().collect(),
             evals: self.evals.values().collect(),
-            allocs: self.allocs.values().map(|a| &**a).collect(),
+            allocs: self.allocs.sorted().into_iter().map(|a| &**a).collect(),
             deployments: self.deployments.values().collect(),
             services: self.services.values().collect(),
             periodic_launches: self.periodic_launches.values().collect(),
@@ -190,12 +190,12 @@ impl StateStore {
             store.index_eval(&e);
             store.evals.insert(e.id.clone(), e);
         }
+        store.allocs.reserve(snap.allocs.len());
         for a in snap.allocs {
             let a = std::sync::Arc::new(a);
             store.index_alloc(&a, &super::key(&a.namespace, &a.job_id));
             store.allocs.insert(Id::new(&a.id), a);
         }
-        store.alloc_filter.rebuild(store.allocs.keys());
         for d in snap.deployments {
             store.index_deployment(&d);
             store.deployments.insert(d.id.clone(), d);

@@ -69,17 +69,18 @@ impl<'a> NodeOrder<'a> {
                 && dc_ok.get(interned(c.datacenter, &|d| d.datacenter, s)) == Some(&true)
                 && pool_ok.get(interned(c.pool, &|d| d.pool, s)) == Some(&true)
         };
-        let mut slots: Vec<u32> = table
-            .slots_by_id()
-            .iter()
-            .copied()
-            .filter(|s| admits(*s))
-            .collect();
-        if best_fit {
-            slots = fullest_first(slots, compact);
+        let slots = if best_fit {
+            fullest_first(table.slots_by_id(), compact, admits)
         } else {
+            let mut slots: Vec<u32> = table
+                .slots_by_id()
+                .iter()
+                .copied()
+                .filter(|s| admits(*s))
+                .collect();
             rng.shuffle(&mut slots);
-        }
+            slots
+        };
         let mut pos_of = vec![NOT_ELIGIBLE; dense.len()];
         for (pos, s) in slots.iter().enumerate() {
             pos_of[*s as usize] = pos as u32;
@@ -176,19 +177,25 @@ impl<'a> NodeOrder<'a> {
     }
 }
 
-/// Counting sort by fullness step, fullest first; stable, so ties keep ID order.
-fn fullest_first(slots: Vec<u32>, compact: &[Compact]) -> Vec<u32> {
+/// The admitted slots of `by_id`, counting-sorted by fullness step, fullest first;
+/// stable, so ties keep ID order. The admission test and the count share one pass
+/// (an evaluation of a few placements pays this pass over the whole cluster).
+fn fullest_first(by_id: &[u32], compact: &[Compact], admits: impl Fn(u32) -> bool) -> Vec<u32> {
     let buckets = usize::from(FULLNESS_BUCKETS);
     let key = |s: u32| usize::from(compact[s as usize].emptiness).min(buckets - 1);
     let mut starts = vec![0usize; buckets + 1];
-    for &s in &slots {
-        starts[key(s) + 1] += 1;
+    let mut admitted = Vec::with_capacity(by_id.len());
+    for &s in by_id {
+        if admits(s) {
+            starts[key(s) + 1] += 1;
+            admitted.push(s);
+        }
     }
     for i in 1..=buckets {
         starts[i] += starts[i - 1];
     }
-    let mut out = vec![0u32; slots.len()];
-    for &s in &slots {
+    let mut out = vec![0u32; admitted.len()];
+    for &s in &admitted {
         let b = key(s);
         out[starts[b]] = s;
         starts[b] += 1;
