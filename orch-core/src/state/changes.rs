@@ -58,6 +58,10 @@ pub(super) struct Changes {
     pub autopilot_config: Option<crate::model::AutopilotConfiguration>,
     /// Node pools to store (created by an operator, or by a node registering into one).
     pub node_pools: BTreeMap<String, Option<crate::model::NodePool>>,
+    /// Variables to store (sealed) or remove.
+    pub variables: BTreeMap<super::VarKey, Option<crate::model::variable::VariableEncrypted>>,
+    /// Root keys to store or remove.
+    pub root_keys: BTreeMap<String, Option<crate::model::variable::RootKeyMeta>>,
 }
 
 /// The keys of what one command created or changed (deletions are not listed: whoever

@@ -105,6 +105,12 @@ pub enum Command {
     NodePoolUpsert(super::NodePoolUpsert),
     /// Delete node pools.
     NodePoolDelete(super::NodePoolDelete),
+    /// Create, change, lock or delete a variable (items sealed by the daemon).
+    VarApply(super::VarApply),
+    /// Add a root key to the keyring (metadata only; the key stays in keystores).
+    RootKeyUpsert(super::RootKeyUpsert),
+    /// Remove an inactive, unused root key.
+    RootKeyDelete(super::RootKeyDelete),
 }
 
 /// A client registers the services of its running allocations (Nomad's

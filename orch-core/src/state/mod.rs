@@ -66,6 +66,7 @@ mod services;
 mod snapshot;
 #[cfg(test)]
 pub(crate) mod testutil;
+mod variables;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -96,6 +97,10 @@ pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
 pub use restore::SnapshotRestore;
 pub use sched_config::{SCHEDULER_CONFIG_TABLE, SchedulerConfigSet};
 pub use snapshot::SNAPSHOT_FORMAT;
+pub use variables::{
+    ROOT_KEYS_TABLE, RootKeyDelete, RootKeyUpsert, VAR_CONFLICT, VARIABLES_TABLE, VarApply, VarKey,
+    VarOp,
+};
 
 /// `(namespace, job ID)`: how jobs are keyed.
 pub type JobKey = (String, String);
@@ -194,6 +199,8 @@ pub struct StateStore {
     autopilot_config: crate::model::AutopilotConfiguration,
     /// Node pools (`all` and `default` always present).
     pools: node_pools::NodePoolTable,
+    /// Variables (sealed) and root key metadata.
+    vars: variables::VarTables,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -292,6 +299,9 @@ impl StateStore {
             Command::AutopilotConfigSet(c) => self.autopilot_config_set(c)?,
             Command::NodePoolUpsert(c) => self.node_pool_upsert(c)?,
             Command::NodePoolDelete(c) => self.node_pool_delete(c)?,
+            Command::VarApply(c) => self.var_apply(index, c)?,
+            Command::RootKeyUpsert(c) => self.root_key_upsert(index, c)?,
+            Command::RootKeyDelete(c) => self.root_key_delete(c)?,
             // Replaces the store instead of changing it: handled by `apply_batched`.
             Command::SnapshotRestore(_) => {
                 return Err(StateError::Invalid(

@@ -183,6 +183,20 @@ impl Authz {
         }
     }
 
+    /// Whether the caller holds `cap` on the variable at `path` in `namespace`.
+    pub fn allows_variable(
+        &self,
+        namespace: &str,
+        path: &str,
+        cap: orch_core::acl::VarCap,
+    ) -> bool {
+        match &*self.caller {
+            Caller::Open => true,
+            Caller::Token { acl, .. } => acl.allows_variable(namespace, path, cap),
+            Caller::Node(_) => false,
+        }
+    }
+
     /// The caller's level on the `agent` rules (a client's server list).
     pub fn agent_level(&self) -> orch_core::acl::Level {
         self.level(Acl::agent)

@@ -166,6 +166,8 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::SchedulerConfigSet(_) | Command::AutopilotConfigSet(_) => "",
         // Nomad publishes no events for a snapshot restore either.
         Command::SnapshotRestore(_) => "",
+        // Nomad has no Variables or keyring topic.
+        Command::VarApply(_) | Command::RootKeyUpsert(_) | Command::RootKeyDelete(_) => "",
     }
 }
 

@@ -34,7 +34,8 @@ fn corrupt_snapshots_are_refused() {
     assert!(err.to_string().contains("format 99"), "{err}");
 }
 
-/// Formats 8, 7 and 6 are format 9 without the trailing node pools, then without the
+/// Format 9 is format 10 without the trailing variables; formats 8, 7 and 6 are format 9
+/// without the trailing node pools, then without the
 /// autopilot configuration before them, then without the scheduler configuration:
 /// they restore with the built-in pools and the default configurations, everything
 /// else unchanged.
@@ -43,10 +44,14 @@ fn formats_8_7_and_6_restore_with_the_default_configurations() {
     let s = populated();
     let bytes = s.snapshot().unwrap();
     assert_eq!(bytes[0], SNAPSHOT_FORMAT as u8);
+    let vars = postcard::to_allocvec(&super::super::variables::VarSection::default()).unwrap();
+    assert!(bytes.ends_with(&vars));
+    let mut v9 = bytes[..bytes.len() - vars.len()].to_vec();
+    v9[0] = 9;
     let pools: Vec<crate::model::NodePool> = s.node_pools().cloned().collect();
     let pools = postcard::to_allocvec(&pools).unwrap();
-    assert!(bytes.ends_with(&pools));
-    let mut v8 = bytes[..bytes.len() - pools.len()].to_vec();
+    assert!(v9.ends_with(&pools));
+    let mut v8 = v9[..v9.len() - pools.len()].to_vec();
     v8[0] = 8;
     let autopilot =
         postcard::to_allocvec(&crate::model::AutopilotConfiguration::default()).unwrap();
@@ -57,7 +62,7 @@ fn formats_8_7_and_6_restore_with_the_default_configurations() {
     assert!(v7.ends_with(&sched));
     let mut v6 = v7[..v7.len() - sched.len()].to_vec();
     v6[0] = 6;
-    for old in [v8, v7, v6.clone()] {
+    for old in [v9, v8, v7, v6.clone()] {
         let r = StateStore::restore(&old).unwrap();
         assert_eq!(r, s);
         assert_eq!(

@@ -172,6 +172,12 @@ fn cluster_rule(get: bool, path: &str) -> Option<Rule> {
         "/v1/operator/scheduler/configuration" => Operator(Level::Write),
         // Nomad requires a management token to save or restore snapshots.
         "/v1/operator/snapshot" => Management,
+        // Nomad's keyring endpoints need a management token (checked by the handlers too).
+        "/v1/operator/keyring/keys"
+        | "/v1/operator/keyring/rotate"
+        | "/v1/operator/keyring/key/{id}" => Management,
+        // `variables` rules name the path: checked by the handlers.
+        "/v1/vars" | "/v1/var/{*path}" => Handler,
         _ => return None,
     };
     Some(rule)
