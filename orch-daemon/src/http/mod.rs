@@ -71,6 +71,7 @@ pub mod dispatch;
 pub mod evals;
 pub mod events;
 pub mod filter;
+pub mod identity;
 pub mod job_diff;
 pub mod job_ops;
 pub mod job_statuses;
@@ -277,6 +278,7 @@ pub fn router_with(api: Arc<ApiState>, extra: Router) -> Router {
         .merge(csi_volumes::routes())
         .merge(vars::routes())
         .merge(keyring::routes())
+        .merge(identity::routes())
         .with_state(Arc::clone(&api))
         .merge(extra)
         .fallback(not_found)

@@ -98,17 +98,24 @@ pub fn verify(state: &StateStore, token: &str, now: i64) -> Result<Claims, Ident
         return Err(IdentityError::Malformed("too long"));
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(IdentityError::Malformed("not three parts"));
     };
-    let decode = |p: &str| B64URL.decode(p).map_err(|_| IdentityError::Malformed("base64"));
+    let decode = |p: &str| {
+        B64URL
+            .decode(p)
+            .map_err(|_| IdentityError::Malformed("base64"))
+    };
     let header: Header =
         serde_json::from_slice(&decode(h)?).map_err(|_| IdentityError::Malformed("header"))?;
     if header.alg != "EdDSA" {
         return Err(IdentityError::Malformed("algorithm is not EdDSA"));
     }
-    let meta = state.root_key(&header.kid).ok_or(IdentityError::Signature)?;
+    let meta = state
+        .root_key(&header.kid)
+        .ok_or(IdentityError::Signature)?;
     let public: [u8; 32] = meta
         .public_key
         .as_slice()
@@ -118,8 +125,11 @@ pub fn verify(state: &StateStore, token: &str, now: i64) -> Result<Claims, Ident
     let sig_bytes: [u8; 64] = decode(s)?
         .try_into()
         .map_err(|_| IdentityError::Malformed("signature length"))?;
-    vk.verify(format!("{h}.{c}").as_bytes(), &Signature::from_bytes(&sig_bytes))
-        .map_err(|_| IdentityError::Signature)?;
+    vk.verify(
+        format!("{h}.{c}").as_bytes(),
+        &Signature::from_bytes(&sig_bytes),
+    )
+    .map_err(|_| IdentityError::Signature)?;
     let claims: Claims =
         serde_json::from_slice(&decode(c)?).map_err(|_| IdentityError::Malformed("claims"))?;
     let secs = now / 1_000_000_000;
@@ -187,7 +197,12 @@ mod tests {
         for ok in ["nomad/jobs/web", "nomad/jobs/web/g", "nomad/jobs/web/g/t"] {
             assert!(may_read_variable(&c, "default", ok), "{ok}");
         }
-        for bad in ["nomad/jobs/other", "nomad/jobs/web/h", "app/x", "nomad/jobs/web/g/t/x"] {
+        for bad in [
+            "nomad/jobs/other",
+            "nomad/jobs/web/h",
+            "app/x",
+            "nomad/jobs/web/g/t/x",
+        ] {
             assert!(!may_read_variable(&c, "default", bad), "{bad}");
         }
         assert!(!may_read_variable(&c, "prod", "nomad/jobs/web"));

@@ -17,6 +17,7 @@ fn declared_routes() -> Vec<String> {
         include_str!("../ui.rs"),
         include_str!("../vars.rs"),
         include_str!("../keyring.rs"),
+        include_str!("../identity.rs"),
     ];
     let mut out = Vec::new();
     for src in sources {
