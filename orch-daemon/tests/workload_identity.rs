@@ -157,3 +157,83 @@ fn a_tasks_identity_reads_its_jobs_variables_only() {
         (code == 403).then_some(())
     });
 }
+
+#[test]
+fn templates_render_nomad_variables_and_follow_their_changes() {
+    let dir = temp_dir("wi-tmpl");
+    let s = start(&dir, &["-dev"]);
+    wait_leader(&s);
+    let (code, _) = call(
+        &s,
+        "PUT",
+        "/v1/var/nomad/jobs/tmpl",
+        "",
+        json!({"Items": {"greeting": "hello"}}),
+    );
+    assert_eq!(code, 200);
+    let (code, _) = call(
+        &s,
+        "PUT",
+        "/v1/var/nomad/jobs/tmpl/g",
+        "",
+        json!({"Items": {"x": "1"}}),
+    );
+    assert_eq!(code, 200);
+    let hcl = r#"job "tmpl" {
+  datacenters = ["dc1"]
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "sleep 300"]
+      }
+      template {
+        destination = "local/out.txt"
+        change_mode = "noop"
+        data        = <<EOT
+{{ with nomadVar "nomad/jobs/tmpl" }}greeting={{ .greeting }}{{ end }}
+exists={{ nomadVarExists "nomad/jobs/tmpl/g" }} other={{ nomadVarExists "nomad/jobs/tmpl/none" }}
+{{ range nomadVarList "nomad/jobs/tmpl" }}path={{ .Path }}
+{{ end }}
+EOT
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}"#;
+    run_hcl(&s, hcl);
+    let alloc = wait_for(WAIT, "a running allocation", || {
+        let a = job_allocs(&s, "tmpl").into_iter().next()?;
+        (a["ClientStatus"] == "running").then(|| a["ID"].as_str().unwrap().to_string())
+    });
+    let read = || {
+        get_text(
+            &s,
+            &format!("/v1/client/fs/cat/{alloc}?path=t/local/out.txt"),
+        )
+        .1
+    };
+    let first = read();
+    assert!(first.contains("greeting=hello"), "{first}");
+    assert!(first.contains("exists=true other=false"), "{first}");
+    assert!(
+        first.contains("path=nomad/jobs/tmpl\n") && first.contains("path=nomad/jobs/tmpl/g"),
+        "{first}"
+    );
+    // A changed variable re-renders the template.
+    let (code, _) = call(
+        &s,
+        "PUT",
+        "/v1/var/nomad/jobs/tmpl",
+        "",
+        json!({"Items": {"greeting": "bonjour"}}),
+    );
+    assert_eq!(code, 200);
+    wait_for(WAIT, "the template re-rendered", || {
+        read().contains("greeting=bonjour").then_some(())
+    });
+}
