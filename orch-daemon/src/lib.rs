@@ -21,5 +21,6 @@ pub mod http;
 pub mod log_monitor;
 pub mod raft;
 pub mod server;
+pub mod telemetry;
 pub mod tls;
 pub mod ws;

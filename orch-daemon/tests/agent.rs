@@ -66,9 +66,29 @@ fn dev_agent_serves_nomads_api_and_schedules_through_raft() {
         "nomad_raft_applied_index",
         "nomad_nomad_broker_total_ready",
         "nomad_nomad_blocked_evals_total_blocked",
+        "nomad_http_request_count{method=\"PUT\",code=\"200\"}",
+        "nomad_http_request_sum{method=\"GET\",path=\"/v1/job/{id}\"}",
+        "nomad_nomad_worker_invoke_scheduler_count{type=\"service\"}",
+        "nomad_nomad_plan_apply_count",
+        "nomad_raft_commitTime_count",
     ] {
         assert!(text.contains(name), "{name} missing from:\n{text}");
     }
+    // The JSON summary carries the same counters and timing samples, measured.
+    let (code, m) = get(&agent, "/v1/metrics");
+    assert_eq!(code, 200);
+    let find = |kind: &str, name: &str| -> serde_json::Value {
+        m[kind]
+            .as_array()
+            .and_then(|l| l.iter().find(|s| s["Name"] == name).cloned())
+            .unwrap_or_else(|| panic!("{kind} {name} missing from {m}"))
+    };
+    let requests = find("Counters", "nomad.http.request_count");
+    assert!(requests["Count"].as_u64().unwrap() >= 1, "{requests}");
+    let scheduler = find("Samples", "nomad.nomad.worker.invoke_scheduler");
+    assert!(scheduler["Count"].as_u64().unwrap() >= 1, "{scheduler}");
+    assert!(scheduler["Max"].as_f64().unwrap() >= scheduler["Min"].as_f64().unwrap());
+    assert!(scheduler["Sum"].as_f64().unwrap() > 0.0, "{scheduler}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

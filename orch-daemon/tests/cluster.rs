@@ -1,7 +1,8 @@
 //! A three-server cluster of real `orch` binaries on loopback: servers join through the
 //! serf port, writes sent to any server commit on all, and when the leader is killed in
 //! the middle of a stream of registrations a new leader takes over and no acknowledged
-//! registration is lost.
+//! registration is lost; a server cut off from its quorum reports how long ago it last
+//! heard from the leader (`X-Nomad-LastContact`).
 
 mod common;
 
@@ -121,4 +122,57 @@ fn servers_listing_each_other_form_one_cluster() {
     assert_eq!(code, 200, "{body}");
     drop(agents);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `X-Nomad-LastContact` is measured: 0 on the leader, and on a server left without
+/// a quorum (its two peers killed) it grows with the time since it last heard from
+/// the leader, while that server keeps answering reads of its state.
+#[test]
+fn a_server_cut_off_from_its_leader_reports_its_last_contact() {
+    let dir = temp_dir("last-contact");
+    let mut agents = three_servers(&dir, [&[], &[], &[]]);
+    let leader_addr = leader_rpc(&agents[0]).expect("a leader is known");
+    let leader = agents
+        .iter()
+        .find(|a| a.rpc == leader_addr)
+        .expect("leader is one of ours");
+    assert_eq!(last_contact(&leader.http), Some(0));
+    let survivor = agents
+        .iter()
+        .position(|a| a.rpc != leader_addr)
+        .expect("a follower");
+    let survivor = agents.remove(survivor);
+    for mut a in agents {
+        let _ = a.child.kill();
+        let _ = a.child.wait();
+    }
+    let contact = wait_for(
+        Duration::from_secs(60),
+        "the survivor's last contact to pass a second",
+        || last_contact(&survivor.http).filter(|ms| *ms >= 1000),
+    );
+    eprintln!("last contact after losing the quorum: {contact} ms");
+    drop(survivor);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The `X-Nomad-LastContact` of a stale read of the job list.
+fn last_contact(http: &str) -> Option<u64> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    rt.block_on(async {
+        let r = orch_daemon::tls::http_client()
+            .get(format!("{http}/v1/jobs?stale=true"))
+            .send()
+            .await
+            .ok()?;
+        r.headers()
+            .get("x-nomad-lastcontact")?
+            .to_str()
+            .ok()?
+            .parse()
+            .ok()
+    })
 }

@@ -28,6 +28,7 @@ pub mod deployment;
 pub mod eval;
 pub mod group;
 pub mod job;
+pub mod job_submission;
 pub mod namespace;
 pub mod node;
 pub mod node_pool;
@@ -49,6 +50,7 @@ pub use deployment::*;
 pub use eval::*;
 pub use group::*;
 pub use job::*;
+pub use job_submission::JobSubmission;
 pub use namespace::{
     DEFAULT_NAMESPACE, Namespace, NamespaceCapabilities, QuotaLimit, QuotaResources, QuotaSpec,
     QuotaUsage,

@@ -485,3 +485,35 @@ pub mod device_attributes {
             .collect()
     }
 }
+
+/// What an operator's last drain of a node was and how it ended (Nomad's
+/// `DrainMetadata`, the node's `LastDrain`): kept after the drain so `node status`
+/// shows who drained it, why, and whether it finished.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DrainMetadata {
+    /// When the drain began.
+    #[serde(rename = "StartedAt")]
+    pub started_at: Timestamp,
+    /// When it last changed (set, updated, cancelled or completed).
+    #[serde(rename = "UpdatedAt")]
+    pub updated_at: Timestamp,
+    /// `draining`, `complete` or `canceled` ([`drain_status`]).
+    #[serde(rename = "Status")]
+    pub status: String,
+    /// Accessor of the ACL token that set or cancelled it (empty without ACLs).
+    #[serde(rename = "AccessorID")]
+    pub accessor_id: String,
+    /// The operator's metadata (`node drain -m` is stored as `message`).
+    #[serde(rename = "Meta")]
+    pub meta: BTreeMap<String, String>,
+}
+
+/// Values of [`DrainMetadata::status`].
+pub mod drain_status {
+    /// The drain is under way.
+    pub const DRAINING: &str = "draining";
+    /// Every allocation moved and the drain ended by itself.
+    pub const COMPLETE: &str = "complete";
+    /// An operator stopped it first.
+    pub const CANCELED: &str = "canceled";
+}

@@ -58,6 +58,10 @@ pub(super) struct Changes {
     pub autopilot_config: Option<crate::model::AutopilotConfiguration>,
     /// Node pools to store (created by an operator, or by a node registering into one).
     pub node_pools: BTreeMap<String, Option<crate::model::NodePool>>,
+    /// Job sources to store at the versions they name.
+    pub submissions: Vec<crate::model::JobSubmission>,
+    /// Nodes' new `LastDrain` records.
+    pub last_drains: BTreeMap<String, crate::model::node::DrainMetadata>,
     /// Variables to store (sealed) or remove.
     pub variables: BTreeMap<super::VarKey, Option<crate::model::variable::VariableEncrypted>>,
     /// Root keys to store or remove.

@@ -105,6 +105,10 @@ pub enum Command {
     NodePoolUpsert(super::NodePoolUpsert),
     /// Delete node pools.
     NodePoolDelete(super::NodePoolDelete),
+    /// Register a job with the source it was written as (`Submission`).
+    JobRegisterSubmitted(super::JobRegisterSubmitted),
+    /// An operator's drain change, with its metadata for the node's `LastDrain`.
+    NodeDrainMeta(super::NodeDrainMeta),
     /// Create, change, lock or delete a variable (items sealed by the daemon).
     VarApply(super::VarApply),
     /// Add a root key to the keyring (metadata only; the key stays in keystores).

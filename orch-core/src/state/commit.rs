@@ -32,6 +32,8 @@ struct CommitLog {
     record_versions: Vec<JobKey>,
     /// Job specs an old allocation referred to: dropped if none does any more.
     spec_refs: BTreeSet<JobVersionKey>,
+    /// Jobs purged with their versions.
+    purged: Vec<JobKey>,
 }
 
 impl StateStore {
@@ -56,6 +58,9 @@ impl StateStore {
             .map(|(id, _)| id.clone())
             .collect();
         self.commit_nodes(&mut log, index, ch.nodes);
+        if self.commit_last_drains(ch.last_drains, &removed_nodes) {
+            log.dirty.insert(table::NODES);
+        }
         if !ch.csi.is_empty() || !removed_nodes.is_empty() {
             log.dirty
                 .extend(self.commit_csi(index, ch.csi, &removed_nodes));
@@ -99,7 +104,10 @@ impl StateStore {
             log.dirty.insert(super::AUTOPILOT_CONFIG_TABLE);
         }
         self.update_job_statuses(&mut log, index);
-        self.record_job_versions(&mut log);
+        let versioned = self.record_job_versions(&mut log);
+        if self.commit_submissions(ch.submissions, &versioned) {
+            log.dirty.insert(super::JOB_SUBMISSIONS_TABLE);
+        }
         for t in &log.dirty {
             self.table_indexes.insert(t.to_string(), index);
         }
@@ -126,6 +134,7 @@ impl StateStore {
                     if self.periodic_launches.remove(&k).is_some() {
                         log.dirty.insert(table::PERIODIC_LAUNCH);
                     }
+                    log.purged.push(k);
                 }
                 JobChange::Put {
                     mut job,
@@ -495,16 +504,20 @@ impl StateStore {
         }
     }
 
-    /// Keeps a version record of each job registered with a new version.
-    fn record_job_versions(&mut self, log: &mut CommitLog) {
+    /// Keeps a version record of each job registered with a new version. Returns the
+    /// jobs whose history changed (recorded, pruned or purged), whose sources follow it.
+    fn record_job_versions(&mut self, log: &mut CommitLog) -> Vec<JobKey> {
+        let mut changed = std::mem::take(&mut log.purged);
         for k in std::mem::take(&mut log.record_versions) {
             if let Some(job) = self.jobs.get(&k) {
-                let versions = self.job_versions.entry(k).or_default();
+                let versions = self.job_versions.entry(k.clone()).or_default();
                 versions.insert(job.version, Arc::clone(job));
                 prune_versions(versions);
                 log.dirty.insert(table::JOB_VERSION);
+                changed.push(k);
             }
         }
+        changed
     }
 }
 

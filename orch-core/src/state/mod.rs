@@ -54,7 +54,9 @@ mod evals;
 mod id;
 mod id_filter;
 mod job_alloc;
+mod job_submissions;
 mod jobs;
+mod last_drain;
 mod namespaces;
 mod node_pools;
 mod node_table;
@@ -89,7 +91,9 @@ pub use error::StateError;
 pub use id::Id;
 use job_alloc::{JobAlloc, NO_SLOT};
 pub use job_alloc::{JobAllocRef, at_rest as alloc_at_rest};
+pub use job_submissions::{JOB_SUBMISSIONS_TABLE, JobRegisterSubmitted};
 pub use jobs::spec_changed;
+pub use last_drain::NodeDrainMeta;
 pub use namespaces::{NamespaceDelete, NamespaceUpsert, QuotaDelete, QuotaUpsert, ns_table};
 pub use node_pools::{NODE_POOLS_TABLE, NodePoolDelete, NodePoolUpsert};
 pub use node_table::{Compact, Dense, FULLNESS_BUCKETS, LiveAlloc, NO_CLASS, NodeTable, fullness};
@@ -199,6 +203,10 @@ pub struct StateStore {
     autopilot_config: crate::model::AutopilotConfiguration,
     /// Node pools (`all` and `default` always present).
     pools: node_pools::NodePoolTable,
+    /// The source each tracked job version was submitted as.
+    submissions: job_submissions::SubmissionTable,
+    /// Each drained node's `LastDrain`, by node ID.
+    last_drains: BTreeMap<String, crate::model::node::DrainMetadata>,
     /// Variables (sealed) and root key metadata.
     vars: variables::VarTables,
 }
@@ -299,6 +307,8 @@ impl StateStore {
             Command::AutopilotConfigSet(c) => self.autopilot_config_set(c)?,
             Command::NodePoolUpsert(c) => self.node_pool_upsert(c)?,
             Command::NodePoolDelete(c) => self.node_pool_delete(c)?,
+            Command::JobRegisterSubmitted(c) => self.job_register_submitted(index, c)?,
+            Command::NodeDrainMeta(c) => self.node_drain_meta(index, c)?,
             Command::VarApply(c) => self.var_apply(index, c)?,
             Command::RootKeyUpsert(c) => self.root_key_upsert(index, c)?,
             Command::RootKeyDelete(c) => self.root_key_delete(c)?,

@@ -1,6 +1,8 @@
 //! Node commands: register, status, eligibility, drain, deregister; and the node class
 //! hash the scheduler caches feasibility by.
 
+use std::collections::BTreeMap;
+
 use super::changes::{Changes, Outcome};
 use super::{
     NodeDeregister, NodeDrain, NodeEligibility, NodeRegister, NodeStatusUpdate, Response,
@@ -194,7 +196,27 @@ impl StateStore {
     /// the command). Clearing it makes the node eligible only if asked; the drainer's
     /// completion of a drain that was cancelled meanwhile changes nothing.
     pub(super) fn node_drain(&self, index: u64, c: NodeDrain) -> Outcome {
+        self.node_drain_recorded(index, c, None, "")
+    }
+
+    /// Applies a drain change and updates the node's `LastDrain` record with the
+    /// operator's `meta` and token accessor (none from the leader's drainer).
+    pub(super) fn node_drain_recorded(
+        &self,
+        index: u64,
+        c: NodeDrain,
+        meta: Option<BTreeMap<String, String>>,
+        accessor_id: &str,
+    ) -> Outcome {
         let mut node = self.existing_node(&c.node_id)?.clone();
+        let was_draining = node.drain_strategy.is_some();
+        let last = super::last_drain::next_last_drain(
+            self.last_drain(&c.node_id),
+            was_draining,
+            &c,
+            meta,
+            accessor_id,
+        );
         match c.drain_strategy {
             Some(mut s) => {
                 if s.started_at == Timestamp(0) {
@@ -230,6 +252,9 @@ impl StateStore {
             }
         }
         let mut ch = Changes::default();
+        if let Some(last) = last {
+            ch.last_drains.insert(node.id.clone(), last);
+        }
         ch.nodes.insert(node.id.clone(), Some(node));
         Ok((ch, Response::default()))
     }

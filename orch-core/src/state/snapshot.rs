@@ -19,15 +19,15 @@ use crate::model::{
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
 ///
-/// Format 10 added the variables (sealed) and root key metadata as the last field of
-/// the additions, format 9 the node pools before them, format 8 the autopilot
-/// configuration before those, format 7 the scheduler configuration before that;
-/// formats 9, 8, 7 and 6 (the same layouts without them) still restore, with no
-/// variables, the built-in pools and Nomad's default configurations.
+/// Format 10 is format 9's layout followed by named sections (`sections`): tables added
+/// since are sections, so they need no new format. Format 9 added the node pools as the last field of the additions, format 8 the
+/// autopilot configuration before them, format 7 the scheduler configuration before
+/// that; formats 8, 7 and 6 (the same layouts without them) still restore, with the
+/// built-in pools and Nomad's default configurations.
 pub const SNAPSHOT_FORMAT: u32 = 10;
 
-/// The layout before the variables, still read.
-const FORMAT_WITHOUT_VARIABLES: u32 = 9;
+/// Format 9: this layout without the sections, still read.
+const FORMAT_WITHOUT_SECTIONS: u32 = 9;
 
 /// The layout before the node pools, still read.
 const FORMAT_WITHOUT_NODE_POOLS: u32 = 8;
@@ -66,7 +66,6 @@ struct SnapshotRef<'a> {
     scheduler_config: &'a SchedulerConfiguration,
     autopilot_config: &'a AutopilotConfiguration,
     node_pools: Vec<NodePool>,
-    vars: super::variables::VarSection,
 }
 
 /// The tables after the scaling events: ACL, namespaces, CSI, the scheduler and
@@ -82,38 +81,6 @@ struct Additions {
     scheduler_config: SchedulerConfiguration,
     autopilot_config: AutopilotConfiguration,
     node_pools: Vec<NodePool>,
-    vars: super::variables::VarSection,
-}
-
-/// Format 9's additions: [`Additions`] without the variables.
-#[derive(Deserialize)]
-struct AdditionsV9 {
-    acl_policies: Vec<AclPolicy>,
-    acl_tokens: Vec<AclToken>,
-    acl_roles: Vec<AclRole>,
-    acl_bootstrap_index: u64,
-    ns: super::namespaces::NamespaceSection,
-    csi: super::csi::CsiSection,
-    scheduler_config: SchedulerConfiguration,
-    autopilot_config: AutopilotConfiguration,
-    node_pools: Vec<NodePool>,
-}
-
-impl From<AdditionsV9> for Additions {
-    fn from(a: AdditionsV9) -> Self {
-        Additions {
-            acl_policies: a.acl_policies,
-            acl_tokens: a.acl_tokens,
-            acl_roles: a.acl_roles,
-            acl_bootstrap_index: a.acl_bootstrap_index,
-            ns: a.ns,
-            csi: a.csi,
-            scheduler_config: a.scheduler_config,
-            autopilot_config: a.autopilot_config,
-            node_pools: a.node_pools,
-            vars: Default::default(),
-        }
-    }
 }
 
 /// Format 8's additions: [`Additions`] without the node pools.
@@ -141,7 +108,6 @@ impl From<AdditionsV8> for Additions {
             scheduler_config: a.scheduler_config,
             autopilot_config: a.autopilot_config,
             node_pools: Vec::new(),
-            vars: Default::default(),
         }
     }
 }
@@ -170,7 +136,6 @@ impl From<AdditionsV7> for Additions {
             scheduler_config: a.scheduler_config,
             autopilot_config: AutopilotConfiguration::default(),
             node_pools: Vec::new(),
-            vars: Default::default(),
         }
     }
 }
@@ -198,7 +163,6 @@ impl From<AdditionsV6> for Additions {
             scheduler_config: SchedulerConfiguration::default(),
             autopilot_config: AutopilotConfiguration::default(),
             node_pools: Vec::new(),
-            vars: Default::default(),
         }
     }
 }
@@ -277,23 +241,29 @@ impl StateStore {
             scheduler_config: &self.sched_config,
             autopilot_config: &self.autopilot_config,
             node_pools: self.pools.section(),
-            vars: self.vars.section(),
         };
-        postcard::to_allocvec(&snap).map_err(|e| {
+        let encode_err = |e: postcard::Error| {
             StateError::Snapshot(format!(
                 "could not encode the state ({e}); this is a bug in orch, please report it"
             ))
-        })
+        };
+        let mut bytes = postcard::to_allocvec(&snap).map_err(encode_err)?;
+        bytes.extend(postcard::to_allocvec(&self.sections()?).map_err(encode_err)?);
+        Ok(bytes)
     }
 
     /// Rebuilds a store from [`Self::snapshot`] bytes of this format.
     pub fn restore(bytes: &[u8]) -> Result<StateStore, StateError> {
         let (format, _): (u32, _) = postcard::take_from_bytes(bytes).map_err(decode_err)?;
         match format {
-            SNAPSHOT_FORMAT => Self::rebuild(decode_all(bytes)?),
-            FORMAT_WITHOUT_VARIABLES => {
-                Self::rebuild(decode_all::<SnapshotOwned<AdditionsV9>>(bytes)?.upgrade())
+            SNAPSHOT_FORMAT => {
+                let (snap, rest): (SnapshotOwned, &[u8]) =
+                    postcard::take_from_bytes(bytes).map_err(decode_err)?;
+                let mut store = Self::rebuild(snap)?;
+                store.restore_sections(decode_all(rest)?)?;
+                Ok(store)
             }
+            FORMAT_WITHOUT_SECTIONS => Self::rebuild(decode_all(bytes)?),
             FORMAT_WITHOUT_NODE_POOLS => {
                 Self::rebuild(decode_all::<SnapshotOwned<AdditionsV8>>(bytes)?.upgrade())
             }
@@ -324,7 +294,6 @@ impl StateStore {
             sched_config: added.scheduler_config,
             autopilot_config: added.autopilot_config,
             pools: super::node_pools::NodePoolTable::from_section(added.node_pools),
-            vars: super::variables::VarTables::from_section(added.vars),
             ..StateStore::default()
         };
         for j in snap.jobs {
@@ -411,5 +380,6 @@ fn decode_all<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StateEr
     Ok(snap)
 }
 
+mod sections;
 #[cfg(test)]
 mod tests;

@@ -170,6 +170,11 @@ impl Authz {
         self.level(Acl::node).allows_read()
     }
 
+    /// Whether the `operator` rules allow reads (the event stream's `Operator` topic).
+    pub fn operator_read(&self) -> bool {
+        self.level(Acl::operator).allows_read()
+    }
+
     /// Whether node writes are allowed (dynamic node metadata).
     pub fn node_write(&self) -> bool {
         self.level(Acl::node).allows_write()

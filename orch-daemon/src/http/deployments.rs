@@ -113,7 +113,7 @@ async fn update_reply(
             "DeploymentModifyIndex": r.index,
             "RevertedJobVersion": reverted,
             "Index": r.index,
-            "LastContact": 0,
+            "LastContact": api.last_contact_ms(),
             "KnownLeader": api.known_leader(),
         }),
     ))

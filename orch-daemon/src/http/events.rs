@@ -33,7 +33,6 @@ const UNSUPPORTED_TOPICS: &[&str] = &[
     "CSIVolume",
     "CSIPlugin",
     "HostVolume",
-    "Operator",
 ];
 
 /// What a subscriber asked for.
@@ -128,6 +127,8 @@ fn visible(e: &crate::server::events::Event, authz: &Authz) -> bool {
         authz.node_read()
     } else if e.topic == topic::NODE_POOL {
         authz.node_pool_level(&e.key).allows_read()
+    } else if e.topic == topic::OPERATOR {
+        authz.operator_read()
     } else if !e.namespace.is_empty() {
         authz.allows(&e.namespace, orch_core::acl::NsCap::ReadJob)
     } else {

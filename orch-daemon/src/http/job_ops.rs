@@ -185,7 +185,7 @@ pub async fn evaluate(
     Ok(api.reply(
         r.index,
         &json!({"EvalID": eval_id, "EvalCreateIndex": r.index, "JobModifyIndex": 0,
-                "Warnings": "", "Index": r.index, "LastContact": 0,
+                "Warnings": "", "Index": r.index, "LastContact": api.last_contact_ms(),
                 "KnownLeader": api.known_leader()}),
     ))
 }

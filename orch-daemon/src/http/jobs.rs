@@ -11,11 +11,13 @@ use orch_core::acl::NsCap;
 use orch_core::jobspec::from_json::{JsonJobError, decode_job_value, job_from_json_value};
 use orch_core::jobspec::{parse_hcl_to_json, parse_var_file};
 use orch_core::model::{Job, client_status, eval_status, trigger};
-use orch_core::state::{Command, JobDeregister, JobRegister, StateStore, table};
+use orch_core::state::{
+    Command, JobDeregister, JobRegister, JobRegisterSubmitted, StateStore, table,
+};
 use serde_json::{Value, json};
 
 use super::allocs::alloc_stub;
-use super::query::{Query, blocking_read, field, json_body, write_reply};
+use super::query::{Query, blocking_read, field, json_body};
 use super::{ApiError, ApiState, QueryOpts};
 
 use super::query::{Api, Params};
@@ -268,14 +270,22 @@ async fn register_job(
             trigger::JOB_REGISTER,
         )
     });
-    let cmd = Command::JobRegister(JobRegister {
+    let (submission, warnings) = super::job_submission::body_submission(&body, &job)?;
+    let register = JobRegister {
         job,
         eval,
         enforce_index: enforce.then_some(modify_index),
         preserve_counts,
         now: (api.now)(),
-    });
-    write_reply(api, cmd).await
+    };
+    let cmd = match submission {
+        Some(submission) => Command::JobRegisterSubmitted(JobRegisterSubmitted {
+            register,
+            submission,
+        }),
+        None => Command::JobRegister(register),
+    };
+    super::query::write_reply_warned(api, cmd, warnings).await
 }
 
 /// `POST /v1/jobs/parse`: HCL (`JobHCL`, with `Variables` as a var-file text) to the
@@ -410,7 +420,7 @@ pub async fn deregister(
             "VolumeEvalID": "",
             "VolumeEvalIndex": 0,
             "Index": r.index,
-            "LastContact": 0,
+            "LastContact": api.last_contact_ms(),
             "KnownLeader": api.known_leader(),
         }),
     ))

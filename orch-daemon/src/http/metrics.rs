@@ -152,15 +152,19 @@ pub async fn metrics(State(api): Api, Query(raw): Params) -> Result<Response, Ap
                     json!({"Name": name, "Value": v, "Labels": labels})
                 })
                 .collect();
+            let (counters, samples, secs) = crate::telemetry::snapshot();
             let body = json!({
                 "Timestamp": go_time((api.now)()),
-                "Gauges": list, "Counters": [], "Samples": [], "Points": [],
+                "Gauges": list,
+                "Counters": aggregates_json(&counters, secs),
+                "Samples": aggregates_json(&samples, secs),
+                "Points": [],
             });
             Ok(axum::Json(body).into_response())
         }
         "prometheus" => Ok((
             [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
-            prometheus(&gauges),
+            prometheus(&gauges) + &prometheus_aggregates(),
         )
             .into_response()),
         other => Err(ApiError::bad_request(format!(
@@ -180,15 +184,63 @@ pub fn prometheus(gauges: &[Gauge]) -> String {
             let _ = writeln!(out, "# TYPE {metric} gauge");
             last = name;
         }
-        let labels: Vec<String> = labels
-            .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
-            .collect();
-        if labels.is_empty() {
-            let _ = writeln!(out, "{metric} {value}");
-        } else {
-            let _ = writeln!(out, "{metric}{{{}}} {value}", labels.join(","));
+        let _ = writeln!(out, "{metric}{} {value}", prom_labels(labels));
+    }
+    out
+}
+
+/// `{k="v",...}` with Prometheus' escapes, or nothing without labels.
+fn prom_labels(labels: &[(&'static str, String)]) -> String {
+    let l: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    if l.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", l.join(","))
+    }
+}
+
+/// Counters or samples as go-metrics' `SampledValue`s.
+fn aggregates_json(series: &[crate::telemetry::Series], secs: f64) -> Vec<Value> {
+    series
+        .iter()
+        .map(|s| {
+            let labels: BTreeMap<&str, &str> =
+                s.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let a = &s.value;
+            json!({
+                "Name": s.name, "Count": a.count, "Rate": a.sum / secs, "Sum": a.sum,
+                "Min": a.min, "Max": a.max, "Mean": a.mean(), "Stddev": a.stddev(),
+                "Labels": labels,
+            })
+        })
+        .collect()
+}
+
+/// Counters as Prometheus counters, samples as summaries (`_sum`, `_count`).
+fn prometheus_aggregates() -> String {
+    let (counters, samples, _) = crate::telemetry::snapshot();
+    let mut out = String::new();
+    let mut last = "";
+    for s in &counters {
+        let metric = s.name.replace(['.', '-'], "_");
+        if s.name != last {
+            let _ = writeln!(out, "# TYPE {metric} counter");
+            last = s.name;
         }
+        let _ = writeln!(out, "{metric}{} {}", prom_labels(&s.labels), s.value.sum);
+    }
+    for s in &samples {
+        let metric = s.name.replace(['.', '-'], "_");
+        if s.name != last {
+            let _ = writeln!(out, "# TYPE {metric} summary");
+            last = s.name;
+        }
+        let l = prom_labels(&s.labels);
+        let _ = writeln!(out, "{metric}_sum{l} {}", s.value.sum);
+        let _ = writeln!(out, "{metric}_count{l} {}", s.value.count);
     }
     out
 }

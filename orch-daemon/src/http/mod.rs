@@ -75,6 +75,7 @@ pub mod identity;
 pub mod job_diff;
 pub mod job_ops;
 pub mod job_statuses;
+pub mod job_submission;
 pub mod jobs;
 pub mod keyring;
 pub mod list;
@@ -283,6 +284,7 @@ pub fn router_with(api: Arc<ApiState>, extra: Router) -> Router {
         .merge(extra)
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn_with_state(api, auth::guard))
+        .route_layer(axum::middleware::from_fn(record_request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(body_too_large))
         .layer(axum::middleware::from_fn(log_request))
@@ -306,6 +308,33 @@ pub async fn log_request(
         status = resp.status().as_u16(),
         duration = ?started.elapsed(),
         "request complete"
+    );
+    resp
+}
+
+/// Counts every routed request and times it (`nomad.http.request`), by method, the
+/// route's pattern (bounded, unlike the path) and status.
+pub async fn record_request(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let resp = next.run(req).await;
+    let code = resp.status().as_u16().to_string();
+    crate::telemetry::measure(
+        "nomad.http.request",
+        vec![("method", method.clone()), ("path", route)],
+        started.elapsed(),
+    );
+    crate::telemetry::incr(
+        "nomad.http.request_count",
+        vec![("method", method), ("code", code)],
+        1,
     );
     resp
 }
@@ -368,6 +397,10 @@ fn job_routes() -> Router<Arc<ApiState>> {
         .route("/v1/job/{id}/deployments", get(jobs::deployments))
         .route("/v1/job/{id}/deployment", get(jobs::latest_deployment))
         .route("/v1/job/{id}/versions", get(jobs::versions))
+        .route(
+            "/v1/job/{id}/submission",
+            get(job_submission::get_submission),
+        )
         .route("/v1/job/{id}/summary", get(jobs::summary))
         .route(
             "/v1/job/{id}/services",

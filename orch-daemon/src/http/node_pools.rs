@@ -168,7 +168,7 @@ pub async fn nodes(
         }
         opts.page_by_id(
             s.nodes_in_pool(&name)
-                .map(|n| (n.id.clone(), node_stub(n, fields))),
+                .map(|n| (n.id.clone(), node_stub(&s, n, fields))),
         )
     };
     Ok(super::list::reply(&api, index, &body, next))

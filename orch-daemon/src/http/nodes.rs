@@ -1,13 +1,15 @@
 //! `/v1/nodes` and `/v1/node/:id/...`: list, read, allocations, drain, eligibility and
 //! node evaluations.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use orch_core::model::{DrainStrategy, Node, eligibility, job_type, trigger};
-use orch_core::state::{Command, EvalUpsert, NodeDrain, NodeEligibility, StateStore, table};
+use orch_core::state::{
+    Command, EvalUpsert, NodeDrain, NodeDrainMeta, NodeEligibility, StateStore, table,
+};
 use serde_json::{Value, json};
 
 use super::jobs::get_ci;
@@ -49,7 +51,7 @@ impl StubFields {
 }
 
 /// Nomad's `NodeListStub`, with the parts `fields` asks for.
-pub fn node_stub(n: &Node, fields: StubFields) -> Value {
+pub fn node_stub(s: &StateStore, n: &Node, fields: StubFields) -> Value {
     let attr = |k: &str| n.attributes.get(k).cloned().unwrap_or_default();
     let mut stub = json!({
         "Address": attr("unique.network.ip-address"),
@@ -65,7 +67,7 @@ pub fn node_stub(n: &Node, fields: StubFields) -> Value {
         "StatusDescription": n.status_description,
         "Drivers": n.drivers,
         "HostVolumes": n.host_volumes,
-        "LastDrain": null,
+        "LastDrain": s.last_drain(&n.id),
         "CreateIndex": n.create_index,
         "ModifyIndex": n.modify_index,
     });
@@ -95,13 +97,14 @@ pub async fn list(State(api): Api, Query(mut raw): Params) -> Result<Response, A
     let fields = StubFields::take(&mut raw)?;
     let (q, list) = super::list::ListOpts::parse(raw)?;
     let index = api.block(&q, nodes_index).await;
-    let (body, next) = list.page_by_id(
-        api.state
-            .read()
-            .nodes()
-            .filter(|n| n.id.starts_with(&q.prefix))
-            .map(|n| (n.id.clone(), node_stub(n, fields))),
-    );
+    let (body, next) = {
+        let s = api.state.read();
+        list.page_by_id(
+            s.nodes()
+                .filter(|n| n.id.starts_with(&q.prefix))
+                .map(|n| (n.id.clone(), node_stub(&s, n, fields))),
+        )
+    };
     Ok(super::list::reply(&api, index, &body, next))
 }
 
@@ -113,9 +116,21 @@ pub async fn get_node(
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
     let index = api.block(&q, nodes_index).await;
-    let mut node = find_node(&api.state.read(), &id)?;
+    let (mut node, last_drain) = {
+        let s = api.state.read();
+        let node = find_node(&s, &id)?;
+        let last = s.last_drain(&id).cloned();
+        (node, last)
+    };
     node.secret_id = String::new();
-    Ok(api.reply(index, &node))
+    let mut body = serde_json::to_value(&node).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding node {id}: {e}"),
+        )
+    })?;
+    body["LastDrain"] = json!(last_drain);
+    Ok(api.reply(index, &body))
 }
 
 /// `GET /v1/node/:id/allocations`: full allocations (with jobs), as Nomad returns them.
@@ -145,8 +160,10 @@ pub async fn allocations(
 pub async fn drain(
     State(api): Api,
     Path(id): Path<String>,
+    Query(raw): Params,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let q = QueryOpts::parse(raw)?;
     let body = json_body(&body)?;
     let spec: Option<DrainStrategy> = match get_ci(&body, "DrainSpec") {
         None | Some(Value::Null) => None,
@@ -157,21 +174,37 @@ pub async fn drain(
         })?),
     };
     let mark_eligible: bool = field(&body, "MarkEligible")?.unwrap_or(false);
+    let meta: BTreeMap<String, String> = field(&body, "Meta")?.unwrap_or_default();
+    let mut errs = Vec::new();
+    orch_core::model::namespace::validate_meta(&meta, &mut errs);
+    if !errs.is_empty() {
+        return Err(ApiError::bad_request(errs.join("; ")));
+    }
     find_node(&api.state.read(), &id)?;
+    let accessor_id = q
+        .authz
+        .token()
+        .map(|t| t.accessor_id.clone())
+        .unwrap_or_default();
+    let drain = NodeDrain {
+        node_id: id,
+        drain_strategy: spec,
+        mark_eligible,
+        drain_complete: false,
+        now: (api.now)(),
+    };
     let r = api
         .replicator
-        .propose(Command::NodeDrain(NodeDrain {
-            node_id: id,
-            drain_strategy: spec,
-            mark_eligible,
-            drain_complete: false,
-            now: (api.now)(),
+        .propose(Command::NodeDrainMeta(NodeDrainMeta {
+            drain,
+            meta,
+            accessor_id,
         }))
         .await?;
     Ok(api.reply(
         r.index,
         &json!({"NodeModifyIndex": r.index, "EvalIDs": null, "EvalCreateIndex": 0,
-                "Index": r.index, "LastContact": 0, "KnownLeader": api.known_leader()}),
+                "Index": r.index, "LastContact": api.last_contact_ms(), "KnownLeader": api.known_leader()}),
     ))
 }
 
@@ -204,7 +237,7 @@ pub async fn eligibility(
     Ok(api.reply(
         r.index,
         &json!({"NodeModifyIndex": r.index, "EvalIDs": null, "EvalCreateIndex": 0,
-                "Index": r.index, "LastContact": 0, "KnownLeader": api.known_leader()}),
+                "Index": r.index, "LastContact": api.last_contact_ms(), "KnownLeader": api.known_leader()}),
     ))
 }
 

@@ -156,7 +156,7 @@ pub async fn plan(
     let template = job.is_template();
     let planned_periodic = job.periodic.clone();
     let index = scratch.latest_index() + 1;
-    scratch
+    let registered = scratch
         .apply(
             index,
             Command::JobRegister(JobRegister {
@@ -168,6 +168,7 @@ pub async fn plan(
             }),
         )
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let mut dry_run = DryRun::default();
     let (annotations, failed) = match scratch.eval(&eval_id).cloned() {
         Some(stored) => {
             let planned = scratch.job(&job.namespace, &job.id).cloned().unwrap_or(job);
@@ -177,6 +178,7 @@ pub async fn plan(
                 .with_cluster(&scratch.scheduler_config_for(&stored));
             let outcome = process_eval(&scratch, &stored, &config, index, now, &mut next_id);
             let ann = annotate(&scratch, &planned, &outcome);
+            dry_run = DryRun::of(&scratch, &outcome)?;
             (ann, outcome.eval.failed_tg_allocs)
         }
         None => (BTreeMap::new(), BTreeMap::new()),
@@ -189,14 +191,54 @@ pub async fn plan(
         .and_then(|p| orch_core::periodic::next_launch(p, now))
         .map_or_else(|| "0001-01-01T00:00:00Z".to_string(), |n| n.rfc3339());
     let body = json!({
-        "Annotations": {"DesiredTGUpdates": annotations, "PreemptedAllocs": null},
+        "Annotations": {"DesiredTGUpdates": annotations, "PreemptedAllocs": dry_run.preempted},
         "FailedTGAllocs": if failed.as_object().is_some_and(|o| o.is_empty()) { Value::Null } else { failed },
         "JobModifyIndex": job_modify_index,
-        "CreatedEvals": null,
+        "CreatedEvals": dry_run.created_evals,
         "Diff": diff,
-        "Warnings": "",
+        "Warnings": registered.warnings.join("\n"),
         "NextPeriodicLaunch": next_launch,
         "Index": api.state.latest_index(),
     });
     Ok(api.reply(api.state.latest_index().max(1), &body))
+}
+
+/// What the dry run would do beyond the per-group counts: the allocations it would
+/// preempt (as stubs) and the evaluations it would create (the blocked evaluation of
+/// what cannot be placed, follow-ups for delayed reschedules). `null` when none, as
+/// Nomad's response has it.
+#[derive(Default)]
+struct DryRun {
+    preempted: Value,
+    created_evals: Value,
+}
+
+impl DryRun {
+    fn of(s: &StateStore, outcome: &Outcome) -> Result<DryRun, ApiError> {
+        let preempted: Vec<Value> = outcome
+            .plan
+            .node_preemptions
+            .values()
+            .flatten()
+            .filter_map(|p| s.alloc(&p.alloc_id))
+            .map(|a| super::allocs::alloc_stub(s, &a))
+            .collect();
+        let created: Vec<&orch_core::model::Evaluation> = outcome
+            .blocked
+            .iter()
+            .chain(outcome.plan.evals.iter())
+            .collect();
+        let or_null = |v: Value, empty: bool| if empty { Value::Null } else { v };
+        Ok(DryRun {
+            created_evals: or_null(
+                serde_json::to_value(&created).map_err(internal)?,
+                created.is_empty(),
+            ),
+            preempted: if preempted.is_empty() {
+                Value::Null
+            } else {
+                Value::Array(preempted)
+            },
+        })
+    }
 }

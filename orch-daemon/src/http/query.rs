@@ -336,8 +336,18 @@ impl ApiState {
         );
         headers.insert(
             HeaderName::from_static("x-nomad-lastcontact"),
-            HeaderValue::from_static("0"),
+            HeaderValue::from(self.last_contact_ms()),
         );
+    }
+
+    /// Nomad's `LastContact`: milliseconds since this server last heard from the
+    /// leader (0 on the leader and on an agent without peers), as its replication
+    /// health measured it (refreshed about once a second).
+    pub fn last_contact_ms(&self) -> u64 {
+        if self.replicator.is_leader() {
+            return 0;
+        }
+        self.replicator.health().leader_contact_ms.unwrap_or(0)
     }
 
     /// Whether a leader is known, for write responses' `KnownLeader`.
@@ -349,16 +359,26 @@ impl ApiState {
 /// Commits a job command and answers Nomad's `JobRegisterResponse` shape (job register,
 /// scale, revert).
 pub(crate) async fn write_reply(api: &ApiState, cmd: Command) -> Result<Response, ApiError> {
+    write_reply_warned(api, cmd, Vec::new()).await
+}
+
+/// [`write_reply`] with warnings of the HTTP layer's own before the state's.
+pub(crate) async fn write_reply_warned(
+    api: &ApiState,
+    cmd: Command,
+    mut warnings: Vec<String>,
+) -> Result<Response, ApiError> {
     let r = api.replicator.propose(cmd).await?;
+    warnings.extend(r.warnings.iter().cloned());
     Ok(api.reply(
         r.index,
         &json!({
             "EvalID": r.eval_id,
             "EvalCreateIndex": r.eval_create_index,
             "JobModifyIndex": r.job_modify_index,
-            "Warnings": r.warnings.join("\n"),
+            "Warnings": warnings.join("\n"),
             "Index": r.index,
-            "LastContact": 0,
+            "LastContact": api.last_contact_ms(),
             "KnownLeader": api.known_leader(),
         }),
     ))

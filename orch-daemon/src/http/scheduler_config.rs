@@ -40,7 +40,7 @@ pub async fn get_config(State(api): Api, Query(raw): Params) -> Result<Response,
         "SchedulerConfig": config,
         "Index": index,
         "KnownLeader": api.known_leader(),
-        "LastContact": 0,
+        "LastContact": api.last_contact_ms(),
     });
     Ok(api.reply(index, &body))
 }

@@ -134,7 +134,7 @@ pub async fn prefix(
         index.max(1),
         &json!({
             "Matches": matches, "Truncations": truncations,
-            "Index": index, "KnownLeader": api.known_leader(), "LastContact": 0,
+            "Index": index, "KnownLeader": api.known_leader(), "LastContact": api.last_contact_ms(),
         }),
     ))
 }
@@ -206,7 +206,7 @@ pub async fn fuzzy(State(api): Api, Query(raw): Params, body: Bytes) -> Result<R
         index.max(1),
         &json!({
             "Matches": matches, "Truncations": truncations,
-            "Index": index, "KnownLeader": api.known_leader(), "LastContact": 0,
+            "Index": index, "KnownLeader": api.known_leader(), "LastContact": api.last_contact_ms(),
         }),
     ))
 }

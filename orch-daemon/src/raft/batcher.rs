@@ -111,7 +111,11 @@ async fn run(raft: OrchRaft, rx: mpsc::UnboundedReceiver<Pending>) {
         tokio::spawn(async move {
             let (cmds, replies): (Vec<EncodedCommand>, Vec<_>) =
                 batch.into_iter().map(|p| (p.cmd, p.reply)).unzip();
+            let started = std::time::Instant::now();
+            let commands = cmds.len() as u64;
             let result = raft.client_write(CommandBatch::from_encoded(cmds)).await;
+            crate::telemetry::measure("nomad.raft.commitTime", Vec::new(), started.elapsed());
+            crate::telemetry::incr("nomad.raft.apply", Vec::new(), commands);
             drop(slot);
             deliver(result, replies);
         });

@@ -204,8 +204,26 @@ pub fn raft_router(state: RpcState) -> Router {
             super::transfer::ELECT_PATH,
             post(super::transfer::elect_handler),
         )
+        .route_layer(axum::middleware::from_fn(record_rpc))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_PEER_BODY_BYTES))
         .with_state(state)
+}
+
+/// Counts and times every server-to-server call (`nomad.rpc.request`) by route.
+async fn record_rpc(req: axum::extract::Request, next: axum::middleware::Next) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let resp = next.run(req).await;
+    crate::telemetry::measure(
+        "nomad.rpc.request",
+        vec![("path", route.clone())],
+        started.elapsed(),
+    );
+    crate::telemetry::incr("nomad.rpc.request_count", vec![("path", route)], 1);
+    resp
 }
 
 fn postcard_reply<T: Serialize>(value: &T) -> HttpResponse {

@@ -49,10 +49,13 @@ pub mod topic {
     pub const NODE_POOL: &str = "NodePool";
     /// Service registrations of the `nomad` provider.
     pub const SERVICE: &str = "Service";
+    /// The cluster's operator settings (scheduler and autopilot configurations);
+    /// `operator` read.
+    pub const OPERATOR: &str = "Operator";
     /// Every topic orch publishes.
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 11] = [
         JOB, EVALUATION, ALLOCATION, DEPLOYMENT, NODE, ACL_TOKEN, ACL_POLICY, ACL_ROLE, NODE_POOL,
-        SERVICE,
+        SERVICE, OPERATOR,
     ];
 }
 
@@ -82,6 +85,10 @@ pub enum Payload {
     NodePool(Box<orch_core::model::NodePool>),
     /// A service registration.
     Service(Box<orch_core::model::ServiceRegistration>),
+    /// The scheduler configuration as it now is.
+    SchedulerConfig(Box<orch_core::model::SchedulerConfiguration>),
+    /// The autopilot configuration as it now is.
+    AutopilotConfig(Box<orch_core::model::AutopilotConfiguration>),
 }
 
 /// One event, in Nomad's JSON shape.
@@ -122,10 +129,39 @@ pub struct EventBatch {
     pub events: Vec<Event>,
 }
 
+/// The `Operator` topic's event types: a new configuration was written.
+const SCHEDULER_CONFIG_UPDATED: &str = "SchedulerConfigurationUpdated";
+const AUTOPILOT_CONFIG_UPDATED: &str = "AutopilotConfigurationUpdated";
+
+/// The `Operator` event of a configuration change, carrying the configuration.
+fn operator_event(store: &StateStore, t: &'static str, index: u64) -> Option<Event> {
+    let (key, payload) = match t {
+        SCHEDULER_CONFIG_UPDATED => (
+            "scheduler",
+            Payload::SchedulerConfig(Box::new(store.scheduler_config().clone())),
+        ),
+        AUTOPILOT_CONFIG_UPDATED => (
+            "autopilot",
+            Payload::AutopilotConfig(Box::new(store.autopilot_config().clone())),
+        ),
+        _ => return None,
+    };
+    Some(Event {
+        topic: topic::OPERATOR,
+        event_type: t,
+        key: key.to_string(),
+        namespace: String::new(),
+        filter_keys: Vec::new(),
+        index,
+        payload,
+    })
+}
+
 /// Nomad's event type for a command (`MsgTypeEvents`).
 fn event_type(cmd: &Command) -> &'static str {
     match cmd {
         Command::JobRegister(_)
+        | Command::JobRegisterSubmitted(_)
         | Command::JobScale(_)
         | Command::JobRevert(_)
         | Command::JobStability(_) => "JobRegistered",
@@ -133,7 +169,9 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::NodeRegister(_) => "NodeRegistration",
         Command::NodeDeregister(_) => "NodeDeregistration",
         Command::NodeStatusUpdate(_) => "NodeStreamEvent",
-        Command::NodeEligibility(_) | Command::NodeDrain(_) => "NodeDrain",
+        Command::NodeEligibility(_) | Command::NodeDrain(_) | Command::NodeDrainMeta(_) => {
+            "NodeDrain"
+        }
         Command::EvalUpsert(_) | Command::EvalDelete(_) => "EvaluationUpdated",
         Command::ApplyPlanResults(_) => "PlanResult",
         Command::AllocClientUpdate(_) => "AllocationUpdated",
@@ -162,8 +200,8 @@ fn event_type(cmd: &Command) -> &'static str {
         | Command::CsiNodePlugins(_) => "",
         Command::NodePoolUpsert(_) => "NodePoolUpserted",
         Command::NodePoolDelete(_) => "NodePoolDeleted",
-        // The scheduler configuration is read with GET, not streamed.
-        Command::SchedulerConfigSet(_) | Command::AutopilotConfigSet(_) => "",
+        Command::SchedulerConfigSet(_) => SCHEDULER_CONFIG_UPDATED,
+        Command::AutopilotConfigSet(_) => AUTOPILOT_CONFIG_UPDATED,
         // Nomad publishes no events for a snapshot restore either.
         Command::SnapshotRestore(_) => "",
         // Nomad has no Variables or keyring topic.
@@ -461,6 +499,7 @@ pub fn derive(store: &StateStore, index: u64, before: Before, changed: &ChangedK
         out.push(node_pool_event(t, index, p));
     }
     out.extend(service_events(store, index, t, before.services_before));
+    out.extend(operator_event(store, t, index));
     for key in before.acl_written {
         if let Some(p) = acl_payload(store, &key) {
             out.push(acl_event(t, index, key, p));

@@ -489,7 +489,14 @@ impl Leader {
                     .config
                     .scheduler
                     .with_cluster(&s.scheduler_config_for(eval));
-                process_eval(&s, eval, &config, seed, now_nanos(), &mut ids)
+                let started = std::time::Instant::now();
+                let outcome = process_eval(&s, eval, &config, seed, now_nanos(), &mut ids);
+                crate::telemetry::measure(
+                    "nomad.nomad.worker.invoke_scheduler",
+                    vec![("type", eval.eval_type.clone())],
+                    started.elapsed(),
+                );
+                outcome
             };
             if outcome.plan.is_no_op() {
                 last = Some(outcome);
@@ -525,15 +532,18 @@ impl Leader {
     /// sees the effect of the last.
     async fn plan_applier(self: Arc<Self>, mut rx: mpsc::Receiver<PlanRequest>) {
         while let Some(req) = rx.recv().await {
+            let started = std::time::Instant::now();
             let result = {
                 let s = self.state.read();
                 verify_plan(&s, &req.plan)
             };
+            crate::telemetry::measure("nomad.nomad.plan.evaluate", Vec::new(), started.elapsed());
             let committed = self
                 .replicator
                 .propose(result.to_command(now_nanos()))
                 .await
                 .map(|_| result);
+            crate::telemetry::measure("nomad.nomad.plan.apply", Vec::new(), started.elapsed());
             let _ = req.reply.send(committed);
         }
     }

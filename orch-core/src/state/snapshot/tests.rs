@@ -34,19 +34,19 @@ fn corrupt_snapshots_are_refused() {
     assert!(err.to_string().contains("format 99"), "{err}");
 }
 
-/// Format 9 is format 10 without the trailing variables; formats 8, 7 and 6 are format 9
+/// Format 9 is format 10 without its sections; formats 8, 7 and 6 are format 9
 /// without the trailing node pools, then without the
 /// autopilot configuration before them, then without the scheduler configuration:
 /// they restore with the built-in pools and the default configurations, everything
 /// else unchanged.
 #[test]
-fn formats_8_7_and_6_restore_with_the_default_configurations() {
+fn formats_9_8_7_and_6_restore_with_the_default_configurations() {
     let s = populated();
     let bytes = s.snapshot().unwrap();
     assert_eq!(bytes[0], SNAPSHOT_FORMAT as u8);
-    let vars = postcard::to_allocvec(&super::super::variables::VarSection::default()).unwrap();
-    assert!(bytes.ends_with(&vars));
-    let mut v9 = bytes[..bytes.len() - vars.len()].to_vec();
+    let sections = postcard::to_allocvec(&s.sections().unwrap()).unwrap();
+    assert!(bytes.ends_with(&sections));
+    let mut v9 = bytes[..bytes.len() - sections.len()].to_vec();
     v9[0] = 9;
     let pools: Vec<crate::model::NodePool> = s.node_pools().cloned().collect();
     let pools = postcard::to_allocvec(&pools).unwrap();
@@ -79,4 +79,53 @@ fn formats_8_7_and_6_restore_with_the_default_configurations() {
             .contains("format 5 was written by an older orch"),
         "{err}"
     );
+}
+
+/// Sections: the job sources travel in the snapshot; a section this build does not
+/// know, or one written twice, is refused by name instead of being dropped.
+#[test]
+fn sections_round_trip_and_unknown_ones_are_refused() {
+    let mut s = populated();
+    let index = s.latest_index() + 1;
+    let sub = crate::model::JobSubmission {
+        source: "job \"web\" {}".into(),
+        format: "hcl2".into(),
+        ..Default::default()
+    };
+    let mut job = job("web");
+    job.meta.insert("changed".into(), "1".into());
+    let cmd = crate::state::Command::JobRegisterSubmitted(crate::state::JobRegisterSubmitted {
+        register: match register(job) {
+            crate::state::Command::JobRegister(r) => r,
+            _ => unreachable!("testutil::register builds a JobRegister"),
+        },
+        submission: sub,
+    });
+    let r = s.apply(index, cmd).unwrap();
+    assert!(s.job_submission("default", "web", r.job_version).is_some());
+    let bytes = s.snapshot().unwrap();
+    let back = StateStore::restore(&bytes).unwrap();
+    assert_eq!(back, s);
+    assert_eq!(
+        back.job_submission("default", "web", r.job_version)
+            .map(|x| x.format.as_str()),
+        Some("hcl2")
+    );
+    let tail = postcard::to_allocvec(&s.sections().unwrap()).unwrap();
+    let head = &bytes[..bytes.len() - tail.len()];
+    for bad in [
+        vec![("tables_from_the_future".to_string(), vec![0u8])],
+        vec![
+            ("job_submissions".to_string(), vec![0u8]),
+            ("job_submissions".to_string(), vec![0u8]),
+        ],
+    ] {
+        let mut b = head.to_vec();
+        b.extend(postcard::to_allocvec(&bad).unwrap());
+        let err = StateStore::restore(&b).unwrap_err().to_string();
+        assert!(
+            err.contains("tables_from_the_future") || err.contains("twice"),
+            "{err}"
+        );
+    }
 }

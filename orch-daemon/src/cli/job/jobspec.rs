@@ -35,23 +35,38 @@ fn refuse_unsupported(parsed: &Parsed) -> Result<(), String> {
 /// Reads, parses, canonicalizes and validates the jobspec of already parsed flags
 /// (`-var`, `-var-file`, one positional path; `-` is standard input).
 pub fn load(parsed: &Parsed) -> Result<orch_core::model::Job, String> {
+    load_submitted(parsed).map(|(job, _)| job)
+}
+
+/// [`load`], with the registration's `Submission` as Nomad's CLI sends it: the jobspec
+/// text, its format, the `-var` flags and the `-var-file` texts one after the other.
+pub fn load_submitted(
+    parsed: &Parsed,
+) -> Result<(orch_core::model::Job, orch_core::model::JobSubmission), String> {
     let [path] = parsed.positional.as_slice() else {
         return Err("This command takes one argument: <path> (use - for standard input)".into());
     };
     refuse_unsupported(parsed)?;
     let mut vars = BTreeMap::new();
+    let mut var_files = String::new();
     for file in parsed.all("var-file") {
         let text = std::fs::read_to_string(file)
             .map_err(|e| format!("cannot read -var-file {file}: {e}"))?;
         for (k, v) in orch_core::jobspec::parse_var_file(file, &text).map_err(|e| e.to_string())? {
             vars.insert(k, v);
         }
+        var_files.push_str(&text);
+        if !var_files.ends_with('\n') {
+            var_files.push('\n');
+        }
     }
+    let mut flags = BTreeMap::new();
     for pair in parsed.all("var") {
         let (k, v) = pair
             .split_once('=')
             .ok_or_else(|| format!("-var {pair:?}: expected name=value"))?;
         vars.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+        flags.insert(k.to_string(), v.to_string());
     }
     let text = if path == "-" {
         std::io::read_to_string(std::io::stdin())
@@ -68,7 +83,19 @@ pub fn load(parsed: &Parsed) -> Result<orch_core::model::Job, String> {
     let mut job = orch_core::jobspec::parse_jobspec_with_files(path, &text, &vars, Some(&files))
         .map_err(|e| e.to_string())?;
     apply_namespace_flag(parsed, (path, &text), &vars, &files, &mut job);
-    Ok(job)
+    let format = if text.trim_start().starts_with('{') {
+        "json"
+    } else {
+        "hcl2"
+    };
+    let submission = orch_core::model::JobSubmission {
+        source: text,
+        format: format.into(),
+        variable_flags: flags,
+        variables: var_files,
+        ..Default::default()
+    };
+    Ok((job, submission))
 }
 
 /// Largest file a jobspec's `file()` may read (templates and scripts are far smaller).

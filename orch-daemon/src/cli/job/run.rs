@@ -124,8 +124,8 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 
 /// The register request: the job and the options its flags ask for.
 fn request(parsed: &Parsed) -> Result<serde_json::Value, String> {
-    let job = jobspec::load(parsed)?;
-    let mut body = serde_json::json!({ "Job": job });
+    let (job, submission) = jobspec::load_submitted(parsed)?;
+    let mut body = serde_json::json!({ "Job": job, "Submission": submission });
     if let Some(i) = parsed.last("check-index") {
         let index: u64 = i.parse().map_err(|_| {
             format!("Error parsing check-index value {i:?}: expected the job modify index from `orch job plan`")

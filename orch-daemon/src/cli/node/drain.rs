@@ -127,18 +127,23 @@ fn monitor_existing(p: &Parsed) -> Result<ExitCode, String> {
 /// The body of `PUT /v1/node/:id/drain`: the drain spec with its deadline in
 /// nanoseconds (-1 force, 0 none, default 1h), or no spec to stop draining.
 fn drain_body(p: &Parsed, enable: bool, ignore_system: bool) -> Result<Value, String> {
-    if !enable {
-        return Ok(json!({"DrainSpec": null, "MarkEligible": !p.has("keep-ineligible")}));
-    }
     let mut meta = serde_json::Map::new();
     if let Some(m) = p.last("m") {
-        meta.insert("message".into(), m.into());
+        // Nomad keeps the message of a drain and of its cancellation apart.
+        let key = if enable { "message" } else { "cancel_message" };
+        meta.insert(key.into(), m.into());
     }
     for pair in p.all("meta") {
         let (k, v) = pair
             .split_once('=')
             .ok_or_else(|| format!("-meta {pair:?}: expected key=value"))?;
         meta.insert(k.into(), v.into());
+    }
+    if !enable {
+        return Ok(
+            json!({"DrainSpec": null, "MarkEligible": !p.has("keep-ineligible"),
+                         "Meta": meta}),
+        );
     }
     let deadline = if p.has("force") {
         -1

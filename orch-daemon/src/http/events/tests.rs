@@ -63,7 +63,7 @@ fn bad_topics_and_indexes_are_refused() {
     assert_eq!(e.status, 400);
     assert!(e.message.contains("Job, Evaluation"), "{}", e.message);
     assert_eq!(
-        Filter::parse(&pairs(&[("topic", "Operator")]))
+        Filter::parse(&pairs(&[("topic", "HostVolume")]))
             .unwrap_err()
             .status,
         501
