@@ -56,7 +56,9 @@ fn unsupported_feature(key: &str) -> Option<&'static str> {
             "Consul settings (consul blocks, namespaces and tokens)"
         }
         "Connect" => "Consul Connect service meshes (connect blocks)",
-        "Identity" | "Identities" => "workload identities (identity blocks)",
+        "Identity" | "Identities" => {
+            "identity blocks with env, file or a name (every task's default identity serves templates' nomadVar already)"
+        }
         "Multiregion" => {
             "multi-region deployments (multiregion blocks, a Nomad Enterprise feature)"
         }
