@@ -57,7 +57,7 @@ fn unsupported_feature(key: &str) -> Option<&'static str> {
         }
         "Connect" => "Consul Connect service meshes (connect blocks)",
         "Identity" | "Identities" => {
-            "identity blocks with env, file or a name (every task's default identity serves templates' nomadVar already)"
+            "workload identities with env, file or a name (identity blocks; every task's default identity already serves templates' nomadVar)"
         }
         "Multiregion" => {
             "multi-region deployments (multiregion blocks, a Nomad Enterprise feature)"
