@@ -150,12 +150,13 @@ pub async fn refresh_vars(
         match conn.identities(&env("NOMAD_ALLOC_ID")).await {
             Ok(mut ids) => sources.token = ids.remove(task),
             Err(e) => {
+                let mut changed = false;
                 for p in paths {
-                    sources
-                        .vars
-                        .insert(p.clone(), Err(format!("no workload identity: {e}")));
+                    let v = Err(format!("no workload identity: {e}"));
+                    changed |= sources.vars.get(p) != Some(&v);
+                    sources.vars.insert(p.clone(), v);
                 }
-                return true;
+                return changed;
             }
         }
     }

@@ -204,11 +204,7 @@ impl Keyring {
         if let Some(dir) = &self.dir {
             use std::io::Write;
             use std::os::unix::fs::OpenOptionsExt;
-            let id: String = key
-                .id
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-                .collect();
+            let id = file_stem(&key.id);
             let path = dir.join(format!("{id}.json"));
             let tmp = dir.join(format!(".{id}.json.tmp"));
             let body = serde_json::to_vec(&KeyFile {
@@ -239,9 +235,16 @@ impl Keyring {
             keys.remove(id);
         }
         if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_file(dir.join(format!("{id}.json")));
+            let _ = std::fs::remove_file(dir.join(format!("{}.json", file_stem(id))));
         }
     }
+}
+
+/// A key ID as a file name: only letters, digits and `-` (IDs are UUIDs).
+fn file_stem(id: &str) -> String {
+    id.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
 }
 
 /// The peer endpoint's answer: a root key's material.
