@@ -95,10 +95,19 @@ pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiEr
             .filter(|v| v.path.starts_with(&q.prefix))
             .filter(|v| q.authz.allows_variable(&v.namespace, &v.path, VarCap::List))
             .map(|v| {
-                let token = format!("{}.{}", v.namespace, v.path);
-                (token, Value::Object(meta_json(v)))
+                let key = (v.namespace.clone(), v.path.clone());
+                (key, Value::Object(meta_json(v)))
             });
-        opts.page_by_id(items)
+        // The token is `namespace.path` (namespaces hold no `.`), compared as the pair
+        // the table is ordered by.
+        opts.page(
+            items,
+            |t| {
+                let (ns, path) = t.split_once('.').unwrap_or((t, ""));
+                (ns.to_string(), path.to_string())
+            },
+            |(ns, path)| format!("{ns}.{path}"),
+        )
     };
     Ok(super::list::reply(&api, index, &body, next))
 }
