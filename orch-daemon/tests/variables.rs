@@ -457,7 +457,26 @@ fn var_cli_verbs_follow_nomad() {
     assert!(out.lines().next().unwrap().contains("Namespace"), "{out}");
     assert_eq!(out.lines().count(), 4, "{out}");
     let (_, out, _) = cli(&s, &["var", "list", "-per-page", "1", "-out", "json"]);
-    assert!(out.contains("Next page token"), "{out}");
+    let (page, token) = out.split_once("Next page token: ").expect("a next page");
+    let first = json_of(page)[0]["Path"].clone();
+    let (_, out, _) = cli(
+        &s,
+        &[
+            "var",
+            "list",
+            "-per-page",
+            "1",
+            "-page-token",
+            token.trim(),
+            "-out",
+            "json",
+        ],
+    );
+    let second = json_of(out.split("Next page token").next().unwrap())[0]["Path"].clone();
+    assert!(
+        first.is_string() && second.is_string() && first != second,
+        "{first} {second}"
+    );
     let (ok, out, _) = cli(&s, &["var", "purge", "app/cfg"]);
     assert!(ok);
     assert_eq!(out.trim(), "Successfully purged variable \"app/cfg\"!");
