@@ -166,7 +166,7 @@ impl StateStore {
             VarOp::LockRenew | VarOp::LockRelease => Some(Self::var_lock_change(current, &c)?),
         };
         if let Some(v) = &next {
-            if self.vars.keys.get(&v.key_id).is_none() {
+            if !self.vars.keys.contains_key(&v.key_id) {
                 return Err(StateError::Invalid(format!(
                     "root key {:?} is not in the keyring",
                     v.key_id
