@@ -181,12 +181,7 @@ fn a_server_relays_the_monitor_of_a_client_node() {
     let dir = temp_dir("monitor-relay");
     let server = start_server(&dir, "s");
     let client = start_client(&dir, &server, "c");
-    let node = wait_for(Duration::from_secs(60), "the client node", || {
-        let (_, nodes) = get(&server, "/v1/nodes");
-        nodes.as_array()?.first()?["ID"]
-            .as_str()
-            .map(str::to_string)
-    });
+    let node = first_node(&server);
     let (mut monitor, rx) = start_monitor(&server, &["-log-level", "debug", "-node-id", &node]);
     // Only the client agent answers this path itself, so its line proves the relay.
     wait_request_line(&rx, "/v1/client/stats", || {

@@ -155,10 +155,7 @@ fn a_drain_leaves_its_record_on_the_node() {
     let dir = temp_dir("last-drain");
     let agent = start(&dir, &["-dev"]);
     wait_leader(&agent);
-    let node = wait_for(WAIT, "the dev node registered", || {
-        let (_, nodes) = get(&agent, "/v1/nodes");
-        Some(nodes.as_array()?.first()?["ID"].as_str()?.to_string())
-    });
+    let node = first_node(&agent);
     let (_, n) = get(&agent, &format!("/v1/node/{node}"));
     assert_eq!(n["LastDrain"], Value::Null);
     run_hcl(&agent, HELD_JOB);

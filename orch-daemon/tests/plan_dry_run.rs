@@ -54,10 +54,7 @@ fn a_plan_shows_its_preemptions_created_evaluations_and_warnings() {
     let dir = temp_dir("plan-dry-run");
     let agent = start(&dir, &["-dev"]);
     wait_leader(&agent);
-    let node = wait_for(WAIT, "the dev node registered", || {
-        let (_, nodes) = get(&agent, "/v1/nodes");
-        Some(nodes.as_array()?.first()?["ID"].as_str()?.to_string())
-    });
+    let node = first_node(&agent);
     let (_, n) = get(&agent, &format!("/v1/node/{node}"));
     let shares = n["NodeResources"]["Cpu"]["CpuShares"].as_u64().unwrap();
     let reserved = n["ReservedResources"]["Cpu"]["CpuShares"]

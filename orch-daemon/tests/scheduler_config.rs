@@ -261,3 +261,74 @@ fn the_leader_honours_spread_and_a_paused_broker_at_once() {
         "{text}"
     );
 }
+
+/// `/v1/agent/schedulers[/config]`: the workers are listed with what they run, and
+/// resizing the pool or changing its schedulers takes effect at once: with only the
+/// batch scheduler a service job waits in the broker, and it is placed as soon as the
+/// service scheduler is enabled again.
+#[test]
+fn scheduler_workers_are_listed_and_reconfigured_at_run_time() {
+    let dir = temp_dir("agent-schedulers");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    let (code, cfg) = get(&agent, "/v1/agent/schedulers/config");
+    assert_eq!(code, 200, "{cfg}");
+    let num = cfg["num_schedulers"].as_u64().unwrap();
+    assert!(num >= 1, "{cfg}");
+    let (_, info) = get(&agent, "/v1/agent/schedulers");
+    assert_eq!(
+        info["schedulers"].as_array().unwrap().len() as u64,
+        num,
+        "{info}"
+    );
+    assert_eq!(info["schedulers"][0]["status"], "Started");
+    assert!(info["server_id"].as_str().is_some_and(|s| !s.is_empty()));
+
+    for (body, want) in [
+        (
+            json!({"num_schedulers": 1, "enabled_schedulers": ["batch"]}),
+            "_core",
+        ),
+        (
+            json!({"num_schedulers": 1, "enabled_schedulers": ["gpu", "_core"]}),
+            "unknown scheduler",
+        ),
+        (
+            json!({"num_schedulers": 100000, "enabled_schedulers": ["_core"]}),
+            "num_schedulers",
+        ),
+        (json!({"enabled_schedulers": ["_core"]}), "num_schedulers"),
+    ] {
+        let (code, text) = send(&agent, "PUT", "/v1/agent/schedulers/config", body);
+        assert_eq!(code, 400, "{text}");
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    let (code, text) = send(
+        &agent,
+        "PUT",
+        "/v1/agent/schedulers/config",
+        json!({"num_schedulers": 1, "enabled_schedulers": ["batch", "_core"]}),
+    );
+    assert_eq!(code, 200, "{text}");
+    wait_for(WAIT, "the pool to shrink to one batch worker", || {
+        let (_, info) = get(&agent, "/v1/agent/schedulers");
+        let list = info["schedulers"].as_array()?.clone();
+        (list.len() == 1 && list[0]["enabled_schedulers"] == json!(["batch", "_core"]))
+            .then_some(())
+    });
+    run_hcl(&agent, &sleeper("waits"));
+    wait_for(WAIT, "the service evaluation to wait in the broker", || {
+        (broker_ready(&agent) >= 1.0).then_some(())
+    });
+    assert!(job_allocs(&agent, "waits").is_empty());
+    let (code, text) = send(
+        &agent,
+        "POST",
+        "/v1/agent/schedulers/config",
+        json!({"num_schedulers": 2, "enabled_schedulers": ["service", "batch", "system", "sysbatch", "_core"]}),
+    );
+    assert_eq!(code, 200, "{text}");
+    placed_on(&agent, "waits");
+    let (_, info) = get(&agent, "/v1/agent/schedulers");
+    assert_eq!(info["schedulers"].as_array().unwrap().len(), 2, "{info}");
+}

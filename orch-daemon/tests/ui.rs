@@ -1,6 +1,7 @@
 //! The web UI in a real browser: headless chromium driven over WebDriver
 //! (`common/webdriver.rs`) against the real `orch agent -dev`, clicking through a running
-//! job, a failed placement, a live log and the topology page, and signing in with an
+//! job, a failed placement, a live log, failing and promoting deployments and the
+//! topology page, and signing in with an
 //! ACL token. Screenshots of each step go to `target/ui-screenshots/`.
 
 mod common;
@@ -10,7 +11,7 @@ mod webdriver;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Agent, free_port, orch_parse, send, start, temp_dir, wait_for, wait_leader};
+use common::{Agent, free_port, get, orch_parse, send, start, temp_dir, wait_for, wait_leader};
 use serde_json::json;
 use webdriver::Browser;
 
@@ -165,6 +166,7 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
     topology_of_the_node(&b);
     other_pages_render(&b);
     fail_a_deployment(&agent, &b);
+    promote_canaries(&agent, &b);
 }
 
 /// The jobs list (reached from `/`), the job page where its allocation becomes running
@@ -316,6 +318,69 @@ fn fail_a_deployment(agent: &Agent, b: &Browser) {
         t.contains("failed")
     });
     b.screenshot("deployment-failed");
+}
+
+/// A canary deployment of `version` (its `VERSION` env), healthy after a second.
+fn canary_job(version: u32) -> String {
+    format!(
+        r#"job "canary" {{
+  update {{
+    canary           = 1
+    max_parallel     = 1
+    min_healthy_time = "1s"
+    healthy_deadline = "2m"
+  }}
+  group "g" {{
+    task "t" {{
+      driver = "raw_exec"
+      env {{
+        VERSION = "{version}"
+      }}
+      config {{
+        command = "/bin/sh"
+        args = ["-c", "sleep 600"]
+      }}
+      resources {{
+        cpu = 50
+        memory = 16
+      }}
+    }}
+  }}
+}}"#
+    )
+}
+
+/// The job page's "Promote canaries" button promotes a deployment waiting on its
+/// healthy canary, which then completes.
+fn promote_canaries(agent: &Agent, b: &Browser) {
+    let deployment = |want: &str| {
+        wait_for(Duration::from_secs(120), want, || {
+            let (_, d) = get(agent, "/v1/job/canary/deployment");
+            (d["Status"] == want).then(|| d.clone())
+        })
+    };
+    register(agent, &canary_job(1));
+    deployment("successful");
+    register(agent, &canary_job(2));
+    wait_for(Duration::from_secs(120), "a healthy canary", || {
+        let (_, d) = get(agent, "/v1/job/canary/deployment");
+        let g = &d["TaskGroups"]["g"];
+        (d["Status"] == "running" && g["HealthyAllocs"].as_u64() >= Some(1)).then_some(())
+    });
+    b.goto(&format!("{}/ui/jobs/canary@default", agent.http));
+    b.wait_text(
+        "#deployments .deployment",
+        "the deployment awaiting promotion",
+        |t| t.contains("Promote canaries"),
+    );
+    b.screenshot("deployment-canary");
+    b.click("#deployments .deployment button.promote");
+    let done = deployment("successful");
+    assert_eq!(done["TaskGroups"]["g"]["Promoted"], true, "{done}");
+    b.wait_text_soon("#deployments .deployment", "the promoted deployment", |t| {
+        t.contains("successful")
+    });
+    b.screenshot("deployment-promoted");
 }
 
 /// The other pages draw their tables from the API (no script error leaves them at

@@ -108,13 +108,19 @@ fn canonicalize_task(
     if task.kill_timeout == 0 {
         task.kill_timeout = Task::default().kill_timeout;
     }
-    // A lifecycle block without a hook means nothing; Nomad drops it.
-    if task
-        .lifecycle
-        .as_ref()
-        .is_some_and(|l: &TaskLifecycle| l.hook.is_empty())
-    {
+    // A lifecycle block without a hook (nor orch's dependencies) means nothing; Nomad
+    // drops it.
+    if task.lifecycle.as_ref().is_some_and(|l: &TaskLifecycle| {
+        l.hook.is_empty() && l.depends_on.is_empty() && l.condition.is_empty()
+    }) {
         task.lifecycle = None;
+    }
+    // Dependencies wait for success unless told otherwise.
+    if let Some(l) = task.lifecycle.as_mut()
+        && !l.depends_on.is_empty()
+        && l.condition.is_empty()
+    {
+        l.condition = crate::model::dependency_condition::SUCCESS.into();
     }
     for artifact in &mut task.artifacts {
         if artifact.mode.is_empty() {

@@ -309,6 +309,7 @@ pub(crate) static GROUP: Schema = Schema {
             "PreventRescheduleOnLost",
             Bool
         ),
+        a!("resume", "Resume", Str),
     ],
     blocks: &[
         b!("task", "Tasks", Mode::Labeled("Name"), TASK),

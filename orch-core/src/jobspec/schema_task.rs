@@ -206,7 +206,12 @@ pub(crate) static VAULT: Schema = Schema {
 
 static LIFECYCLE: Schema = Schema {
     name: "lifecycle",
-    attrs: &[a!("hook", "Hook", Str), a!("sidecar", "Sidecar", Bool)],
+    attrs: &[
+        a!("hook", "Hook", Str),
+        a!("sidecar", "Sidecar", Bool),
+        a!("depends_on", "DependsOn", StrList),
+        a!("condition", "Condition", Str),
+    ],
     blocks: &[],
 };
 

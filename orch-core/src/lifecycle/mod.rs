@@ -7,31 +7,38 @@
 //! from a seed.
 //!
 //! The start dependencies are a petgraph DAG (task → task edges labelled with the
-//! condition the source must reach), so arbitrary task dependencies can be added later
-//! as more edges. Today the edges are Nomad's hooks:
+//! condition the source must reach): Nomad's hooks, and orch's task dependencies
+//! (`lifecycle { depends_on, condition }`, [`deps`]):
 //!
 //! | edge | condition on the source |
 //! |---|---|
 //! | prestart ephemeral → main | exited successfully |
 //! | prestart sidecar → main | started |
 //! | main → poststart | started |
-//! | every non-poststop task → poststop | finished (dead, or will never start) |
+//! | every non-post task → poststop, postfail | finished (dead, or will never start) |
+//! | each `depends_on` task → the task | `condition`: success, started or healthy |
 //!
 //! On top of the graph sit the allocation-wide rules that stop the normal flow
 //! ("teardown"): the server stopping the allocation, a task failing, the leader
-//! exiting, all main tasks having exited.
+//! exiting, all main tasks having exited (or being unable to ever start, because a
+//! dependency ended without reaching its condition). `postfail` tasks (orch's hook) run
+//! in a teardown only when a task failed; `poststop` tasks in every teardown.
 //!
-//! Modules: [`restart`] (the restart tracker), [`env`] (environment and interpolation) and
-//! `tests` (unit tests of the plan).
+//! Modules: [`restart`] (the restart tracker), [`env`] (environment and interpolation),
+//! [`deps`] (dependency checks), [`resume`] (resuming a failed allocation), and `tests` /
+//! `dag_tests` (unit and property tests of the plan).
 
 pub mod env;
 pub use env::{
     InterpolationVars, TaskEnvInput, interpolate, interpolate_json, interpolation_vars, task_env,
 };
 pub use restart::{RestartDecision, RestartTracker};
+pub mod deps;
 pub mod restart;
+pub use deps::{DependencyProblem, check_dependencies};
+pub mod resume;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -39,6 +46,8 @@ use petgraph::visit::EdgeRef;
 
 use crate::model::{Task, TaskGroup};
 
+#[cfg(test)]
+mod dag_tests;
 #[cfg(test)]
 mod tests;
 
@@ -54,6 +63,9 @@ pub enum TaskRole {
     Poststart { sidecar: bool },
     /// Started once every other task has finished.
     Poststop,
+    /// orch's hook: started once every other task has finished, only when a task
+    /// failed (the allocation failed).
+    Postfail,
 }
 
 impl TaskRole {
@@ -69,8 +81,11 @@ impl TaskRole {
             "poststart" => Ok(TaskRole::Poststart {
                 sidecar: lc.sidecar,
             }),
-            // Nomad ignores `sidecar` on poststop tasks.
+            // Nomad ignores `sidecar` on poststop tasks (orch on postfail ones too).
             "poststop" => Ok(TaskRole::Poststop),
+            "postfail" => Ok(TaskRole::Postfail),
+            // A block with only orch's `depends_on`: a main task that waits.
+            "" => Ok(TaskRole::Main),
             other => Err(LifecycleError::UnknownHook {
                 task: task.name.clone(),
                 hook: other.to_string(),
@@ -94,7 +109,13 @@ impl TaskRole {
             TaskRole::Prestart { sidecar: false }
                 | TaskRole::Poststart { sidecar: false }
                 | TaskRole::Poststop
+                | TaskRole::Postfail
         )
+    }
+
+    /// Runs after every other task (poststop, postfail).
+    pub fn is_post(self) -> bool {
+        matches!(self, TaskRole::Poststop | TaskRole::Postfail)
     }
 }
 
@@ -167,7 +188,7 @@ pub struct Decision {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LifecycleError {
     #[error(
-        "task {task:?}: unknown lifecycle hook {hook:?} (expected prestart, poststart or poststop)"
+        "task {task:?}: unknown lifecycle hook {hook:?} (expected prestart, poststart, poststop or postfail)"
     )]
     UnknownHook { task: String, hook: String },
     #[error("task group {group:?} has no tasks")]
@@ -182,6 +203,13 @@ pub enum LifecycleError {
     },
     #[error("task group {group:?}: task dependencies form a cycle through {task:?}")]
     Cycle { group: String, task: String },
+    #[error("task group {group:?} task {task:?} lifecycle {field}: {message}")]
+    Dependency {
+        group: String,
+        task: String,
+        field: String,
+        message: String,
+    },
 }
 
 /// The condition an edge's source task must reach before its target may start.
@@ -191,6 +219,9 @@ enum Cond {
     Succeeded,
     /// Running, or already past running.
     Started,
+    /// Running with its checks passing (running, for a task without checks), or
+    /// exited successfully.
+    Healthy,
     /// Dead, or never going to start (only checked during teardown).
     Finished,
 }
@@ -199,6 +230,8 @@ enum Cond {
 struct TaskInfo {
     name: String,
     role: TaskRole,
+    /// Has service checks: `healthy` then needs the client's word, not only running.
+    has_checks: bool,
 }
 
 /// The start dependencies of one allocation's tasks, built once per allocation.
@@ -210,6 +243,8 @@ pub struct LifecyclePlan {
     nodes: Vec<NodeIndex>,
     by_name: BTreeMap<String, usize>,
     leader: Option<usize>,
+    /// Task indexes in a topological order of `graph`.
+    order: Vec<usize>,
 }
 
 /// Builds the lifecycle plan of a task group.
@@ -243,40 +278,40 @@ pub fn plan(group: &TaskGroup) -> Result<LifecyclePlan, LifecycleError> {
         tasks.push(TaskInfo {
             name: task.name.clone(),
             role,
+            has_checks: task.services.iter().any(|s| !s.checks.is_empty()),
+        });
+    }
+    let roles: Vec<TaskRole> = tasks.iter().map(|t| t.role).collect();
+    if let Some(p) = check_dependencies(group, &roles, None).into_iter().next() {
+        return Err(LifecycleError::Dependency {
+            group: group.name.clone(),
+            task: tasks[p.task].name.clone(),
+            field: p.field,
+            message: p.message,
         });
     }
 
     let mut graph = DiGraph::with_capacity(tasks.len(), tasks.len() * 2);
     let nodes: Vec<NodeIndex> = (0..tasks.len()).map(|i| graph.add_node(i)).collect();
-    for (to, t) in tasks.iter().enumerate() {
-        for (from, f) in tasks.iter().enumerate() {
-            if from == to {
-                continue;
-            }
-            let cond = match (f.role, t.role) {
-                (TaskRole::Prestart { sidecar: false }, TaskRole::Main) => Some(Cond::Succeeded),
-                (TaskRole::Prestart { sidecar: true }, TaskRole::Main) => Some(Cond::Started),
-                (TaskRole::Main, TaskRole::Poststart { .. }) => Some(Cond::Started),
-                (r, TaskRole::Poststop) if r != TaskRole::Poststop => Some(Cond::Finished),
-                _ => None,
-            };
-            if let Some(cond) = cond {
-                graph.add_edge(nodes[from], nodes[to], cond);
-            }
+    for (from, to, cond) in deps::edges(group, &roles) {
+        graph.add_edge(nodes[from], nodes[to], cond);
+    }
+    let order = match petgraph::algo::toposort(&graph, None) {
+        Ok(order) => order.into_iter().map(|n| graph[n]).collect(),
+        Err(cycle) => {
+            return Err(LifecycleError::Cycle {
+                group: group.name.clone(),
+                task: tasks[graph[cycle.node_id()]].name.clone(),
+            });
         }
-    }
-    if let Err(cycle) = petgraph::algo::toposort(&graph, None) {
-        return Err(LifecycleError::Cycle {
-            group: group.name.clone(),
-            task: tasks[graph[cycle.node_id()]].name.clone(),
-        });
-    }
+    };
     Ok(LifecyclePlan {
         graph,
         tasks,
         nodes,
         by_name,
         leader,
+        order,
     })
 }
 
@@ -299,66 +334,60 @@ impl LifecyclePlan {
         self.tasks.iter().map(|t| t.name.as_str())
     }
 
+    /// Whether some task waits for a task with service checks to be `healthy`: the
+    /// client must then tell [`Self::next_with_health`] when checks change.
+    pub fn waits_for_checks(&self) -> bool {
+        self.graph
+            .edge_references()
+            .any(|e| *e.weight() == Cond::Healthy && self.tasks[self.graph[e.source()]].has_checks)
+    }
+
     /// The leader task, if one is marked `leader = true`.
     pub fn leader(&self) -> Option<&str> {
         self.leader.map(|i| self.tasks[i].name.as_str())
     }
 
     /// Given every task's observed state (absent = `NotStarted`) and whether the server is
-    /// stopping the allocation, what to do now. Pure and deterministic.
+    /// stopping the allocation, what to do now. Pure and deterministic. Tasks with
+    /// service checks never count as healthy here (see [`Self::next_with_health`]).
     pub fn next(&self, observed: &BTreeMap<String, TaskRun>, alloc_stopping: bool) -> Decision {
+        self.next_with_health(observed, &BTreeSet::new(), alloc_stopping)
+    }
+
+    /// [`Self::next`], with the running tasks whose service checks all pass (for
+    /// `condition = "healthy"` dependencies; a running task without checks is healthy).
+    pub fn next_with_health(
+        &self,
+        observed: &BTreeMap<String, TaskRun>,
+        healthy: &BTreeSet<String>,
+        alloc_stopping: bool,
+    ) -> Decision {
         let state: Vec<TaskRun> = self
             .tasks
             .iter()
             .map(|t| observed.get(&t.name).copied().unwrap_or_default())
             .collect();
-        let teardown = self.teardown(&state, alloc_stopping);
+        let healthy: Vec<bool> = self
+            .tasks
+            .iter()
+            .map(|t| !t.has_checks || healthy.contains(&t.name))
+            .collect();
+        let blocked = self.blocked(&state, &healthy);
+        let teardown = self.teardown(&state, &blocked, alloc_stopping);
         let mut decision = Decision::default();
 
         match teardown {
             None => {
                 for (i, t) in self.tasks.iter().enumerate() {
                     if state[i] == TaskRun::NotStarted
-                        && t.role != TaskRole::Poststop
-                        && self.deps_met(i, &state)
+                        && !t.role.is_post()
+                        && self.deps_met(i, &state, &healthy)
                     {
                         decision.start.push(t.name.clone());
                     }
                 }
             }
-            Some(why) => {
-                let reason = match why {
-                    Teardown::Stopping => Some(KillReason::AllocStopping),
-                    Teardown::Failed(i) => {
-                        Some(KillReason::SiblingFailed(self.tasks[i].name.clone()))
-                    }
-                    Teardown::LeaderDead(i) => {
-                        Some(KillReason::LeaderDead(self.tasks[i].name.clone()))
-                    }
-                    Teardown::MainDone => None,
-                };
-                for (i, t) in self.tasks.iter().enumerate() {
-                    if !state[i].is_alive() || t.role == TaskRole::Poststop {
-                        continue;
-                    }
-                    match &reason {
-                        Some(r) => decision.kill.push((t.name.clone(), r.clone())),
-                        None if t.role.is_sidecar() => decision
-                            .kill
-                            .push((t.name.clone(), KillReason::MainTasksDone)),
-                        // Ephemeral poststart tasks run to completion.
-                        None => {}
-                    }
-                }
-                for (i, t) in self.tasks.iter().enumerate() {
-                    if t.role == TaskRole::Poststop
-                        && state[i] == TaskRun::NotStarted
-                        && self.deps_met(i, &state)
-                    {
-                        decision.start.push(t.name.clone());
-                    }
-                }
-            }
+            Some(why) => self.tear_down(&why, &state, &healthy, &mut decision),
         }
 
         if decision.start.is_empty() && !state.iter().any(|s| s.is_alive()) {
@@ -372,23 +401,84 @@ impl LifecyclePlan {
         decision
     }
 
+    /// The teardown's decision: kill what is alive (sidecars only, when the main tasks
+    /// are done), then start the post tasks whose turn came: poststop always, postfail
+    /// only when a task failed.
+    fn tear_down(&self, why: &Teardown, state: &[TaskRun], healthy: &[bool], d: &mut Decision) {
+        let reason = match why {
+            Teardown::Stopping => Some(KillReason::AllocStopping),
+            Teardown::Failed(i) => Some(KillReason::SiblingFailed(self.tasks[*i].name.clone())),
+            Teardown::LeaderDead(i) => Some(KillReason::LeaderDead(self.tasks[*i].name.clone())),
+            Teardown::MainDone => None,
+        };
+        for (i, t) in self.tasks.iter().enumerate() {
+            if !state[i].is_alive() || t.role.is_post() {
+                continue;
+            }
+            match &reason {
+                Some(r) => d.kill.push((t.name.clone(), r.clone())),
+                None if t.role.is_sidecar() => {
+                    d.kill.push((t.name.clone(), KillReason::MainTasksDone))
+                }
+                // Ephemeral poststart tasks run to completion.
+                None => {}
+            }
+        }
+        let failed = self
+            .tasks
+            .iter()
+            .zip(state)
+            .any(|(t, s)| !t.role.is_post() && *s == TaskRun::Failed);
+        for (i, t) in self.tasks.iter().enumerate() {
+            let turn = match t.role {
+                TaskRole::Poststop => true,
+                TaskRole::Postfail => failed,
+                _ => false,
+            };
+            if turn && state[i] == TaskRun::NotStarted && self.deps_met(i, state, healthy) {
+                d.start.push(t.name.clone());
+            }
+        }
+    }
+
     /// Whether every incoming edge of task `i` is satisfied.
-    fn deps_met(&self, i: usize, state: &[TaskRun]) -> bool {
+    fn deps_met(&self, i: usize, state: &[TaskRun], healthy: &[bool]) -> bool {
         self.graph
             .edges_directed(self.nodes[i], Direction::Incoming)
             .all(|e| {
-                let src = state[self.graph[e.source()]];
-                match *e.weight() {
-                    Cond::Succeeded => src == TaskRun::Exited { success: true },
-                    // A process ran: it runs now, or it already ended.
-                    Cond::Started => src == TaskRun::Running || src.is_dead(),
-                    // Called only in teardown, where nothing not yet started will start.
-                    Cond::Finished => !src.is_alive(),
-                }
+                let j = self.graph[e.source()];
+                cond_met(*e.weight(), state[j], healthy[j])
             })
     }
 
-    fn teardown(&self, state: &[TaskRun], alloc_stopping: bool) -> Option<Teardown> {
+    /// The tasks that have not started and never will in the normal flow: a dependency
+    /// ended without reaching its condition, or is itself blocked. Computed in
+    /// topological order, so one pass settles chains.
+    fn blocked(&self, state: &[TaskRun], healthy: &[bool]) -> Vec<bool> {
+        let mut blocked = vec![false; self.tasks.len()];
+        for &i in &self.order {
+            if state[i] != TaskRun::NotStarted {
+                continue;
+            }
+            blocked[i] = self
+                .graph
+                .edges_directed(self.nodes[i], Direction::Incoming)
+                .any(|e| {
+                    let j = self.graph[e.source()];
+                    *e.weight() != Cond::Finished
+                        && (blocked[j]
+                            || (state[j].is_dead() && !cond_met(*e.weight(), state[j], healthy[j])))
+                });
+        }
+        blocked
+    }
+
+    fn teardown(
+        &self,
+        state: &[TaskRun],
+        blocked: &[bool],
+        alloc_stopping: bool,
+    ) -> Option<Teardown> {
         if alloc_stopping {
             return Some(Teardown::Stopping);
         }
@@ -418,13 +508,27 @@ impl LifecyclePlan {
             main = (0..self.tasks.len())
                 .filter(|&i| {
                     let r = self.tasks[i].role;
-                    r != TaskRole::Poststop && r.is_ephemeral()
+                    !r.is_post() && r.is_ephemeral()
                 })
                 .collect();
         }
-        if main.iter().all(|&i| state[i].is_dead()) {
+        if main.iter().all(|&i| state[i].is_dead() || blocked[i]) {
             return Some(Teardown::MainDone);
         }
         None
+    }
+}
+
+/// Whether a source task in state `src` (`healthy`: its checks pass) satisfies `cond`.
+fn cond_met(cond: Cond, src: TaskRun, healthy: bool) -> bool {
+    match cond {
+        Cond::Succeeded => src == TaskRun::Exited { success: true },
+        // A process ran: it runs now, or it already ended.
+        Cond::Started => src == TaskRun::Running || src.is_dead(),
+        Cond::Healthy => {
+            (src == TaskRun::Running && healthy) || src == TaskRun::Exited { success: true }
+        }
+        // Called only in teardown, where nothing not yet started will start.
+        Cond::Finished => !src.is_alive(),
     }
 }

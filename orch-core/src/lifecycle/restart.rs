@@ -70,7 +70,7 @@ impl RestartTracker {
         if let Some(lc) = lifecycle {
             match lc.hook.as_str() {
                 "prestart" | "poststart" => on_success = lc.sidecar,
-                "poststop" => on_success = false,
+                "poststop" | "postfail" => on_success = false,
                 _ => {}
             }
         }

@@ -11,6 +11,7 @@ fn task(name: &str, hook: Option<(&str, bool)>) -> Task {
         lifecycle: hook.map(|(h, sidecar)| TaskLifecycle {
             hook: h.into(),
             sidecar,
+            ..TaskLifecycle::default()
         }),
         ..Task::default()
     }

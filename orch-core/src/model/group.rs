@@ -78,7 +78,15 @@ pub struct TaskGroup {
     /// Do not replace allocations of a down node; wait for it.
     #[serde(rename = "PreventRescheduleOnLost")]
     pub prevent_reschedule_on_lost: bool,
+    /// orch extension: how a rescheduled allocation of this group starts. Empty (Nomad's
+    /// behaviour) reruns every task; [`RESUME_FROM_FAILURE`] keeps the tasks that
+    /// succeeded in the previous allocation and reruns only the others.
+    #[serde(rename = "Resume")]
+    pub resume: String,
 }
+
+/// `resume = "from_failure"`: a replacement allocation reruns only what did not succeed.
+pub const RESUME_FROM_FAILURE: &str = "from_failure";
 
 impl Default for TaskGroup {
     fn default() -> Self {
@@ -104,6 +112,7 @@ impl Default for TaskGroup {
             scaling: None,
             disconnect: None,
             prevent_reschedule_on_lost: false,
+            resume: String::new(),
         }
     }
 }

@@ -157,10 +157,31 @@ pub struct TaskLifecycle {
     /// Keep running alongside the main tasks instead of running to completion.
     #[serde(rename = "Sidecar")]
     pub sidecar: bool,
+    /// orch extension: tasks of the same group this one waits for, beside the hook's
+    /// own ordering (empty in every Nomad jobspec).
+    #[serde(rename = "DependsOn")]
+    pub depends_on: Vec<String>,
+    /// orch extension: what each task of `depends_on` must reach first, one of
+    /// [`dependency_condition`] (`success` once canonicalized when `depends_on` is set).
+    #[serde(rename = "Condition")]
+    pub condition: String,
 }
 
-/// Lifecycle hook names Nomad accepts.
-pub const LIFECYCLE_HOOKS: &[&str] = &["prestart", "poststart", "poststop"];
+/// Lifecycle hook names orch accepts: Nomad's, and `postfail` (orch's: runs only when
+/// the allocation failed).
+pub const LIFECYCLE_HOOKS: &[&str] = &["prestart", "poststart", "poststop", "postfail"];
+
+/// The conditions of `lifecycle { condition }` (orch's task dependencies).
+pub mod dependency_condition {
+    /// The dependency exited successfully.
+    pub const SUCCESS: &str = "success";
+    /// The dependency's process started.
+    pub const STARTED: &str = "started";
+    /// The dependency runs and its service checks pass (running, without checks).
+    pub const HEALTHY: &str = "healthy";
+    /// Every condition, in documentation order.
+    pub const ALL: &[&str] = &[SUCCESS, STARTED, HEALTHY];
+}
 
 /// Log rotation for a task's stdout and stderr.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -112,6 +112,15 @@ pub fn place_on(
                 choice.node.name.as_str().into(),
             )
         });
+    // `resume = "from_failure"`: the replacement of a failed allocation keeps the tasks
+    // that succeeded there (empty for every other placement).
+    let task_states = spec
+        .previous_alloc
+        .as_deref()
+        .filter(|_| !tg.resume.is_empty())
+        .and_then(|prev| ctx.state.alloc_stub(prev))
+        .map(|prev| crate::lifecycle::resume::carried_states(tg, prev, now))
+        .unwrap_or_default();
     let names = &mut placer.shared;
     let alloc = Allocation {
         id,
@@ -142,6 +151,7 @@ pub fn place_on(
         create_time: now,
         modify_time: now,
         job_version: job.version,
+        task_states,
         ..Allocation::default()
     };
     match slot {

@@ -19,27 +19,15 @@ use crate::model::{
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
 ///
-/// Format 10 is format 9's layout followed by named sections (`sections`): tables added
-/// since are sections, so they need no new format. Format 9 added the node pools as the last field of the additions, format 8 the
-/// autopilot configuration before them, format 7 the scheduler configuration before
-/// that; formats 8, 7 and 6 (the same layouts without them) still restore, with the
-/// built-in pools and Nomad's default configurations.
-pub const SNAPSHOT_FORMAT: u32 = 10;
+/// Format 11 added orch's task dependencies (`Lifecycle.DependsOn`, `Condition`) and the
+/// group's `Resume` inside every job; otherwise it is format 10's layout (format 9's
+/// tables followed by named sections, `sections`: tables added since are sections, so
+/// they need no new format). The job layout changed, so no older format can be decoded
+/// with it: formats 4 to 10 are refused by name (postcard is not self-describing;
+/// decoding them would read the new fields from the next bytes).
+pub const SNAPSHOT_FORMAT: u32 = 11;
 
-/// Format 9: this layout without the sections, still read.
-const FORMAT_WITHOUT_SECTIONS: u32 = 9;
-
-/// The layout before the node pools, still read.
-const FORMAT_WITHOUT_NODE_POOLS: u32 = 8;
-
-/// The layout before the autopilot configuration, still read.
-const FORMAT_WITHOUT_AUTOPILOT_CONFIG: u32 = 7;
-
-/// The layout before the scheduler configuration, still read.
-const FORMAT_WITHOUT_SCHEDULER_CONFIG: u32 = 6;
-
-/// Format 6 added the task's `CSIPluginConfig` inside every job, so older snapshots
-/// (formats 4 and 5) cannot be decoded with this layout; they are refused by name.
+/// The oldest format refused by name; older ones are "not supported".
 const OLDEST_REFUSED_FORMAT: u32 = 4;
 
 #[derive(Serialize)]
@@ -83,93 +71,9 @@ struct Additions {
     node_pools: Vec<NodePool>,
 }
 
-/// Format 8's additions: [`Additions`] without the node pools.
+/// The decoded snapshot.
 #[derive(Deserialize)]
-struct AdditionsV8 {
-    acl_policies: Vec<AclPolicy>,
-    acl_tokens: Vec<AclToken>,
-    acl_roles: Vec<AclRole>,
-    acl_bootstrap_index: u64,
-    ns: super::namespaces::NamespaceSection,
-    csi: super::csi::CsiSection,
-    scheduler_config: SchedulerConfiguration,
-    autopilot_config: AutopilotConfiguration,
-}
-
-impl From<AdditionsV8> for Additions {
-    fn from(a: AdditionsV8) -> Self {
-        Additions {
-            acl_policies: a.acl_policies,
-            acl_tokens: a.acl_tokens,
-            acl_roles: a.acl_roles,
-            acl_bootstrap_index: a.acl_bootstrap_index,
-            ns: a.ns,
-            csi: a.csi,
-            scheduler_config: a.scheduler_config,
-            autopilot_config: a.autopilot_config,
-            node_pools: Vec::new(),
-        }
-    }
-}
-
-/// Format 7's additions: [`Additions`] without the autopilot configuration.
-#[derive(Deserialize)]
-struct AdditionsV7 {
-    acl_policies: Vec<AclPolicy>,
-    acl_tokens: Vec<AclToken>,
-    acl_roles: Vec<AclRole>,
-    acl_bootstrap_index: u64,
-    ns: super::namespaces::NamespaceSection,
-    csi: super::csi::CsiSection,
-    scheduler_config: SchedulerConfiguration,
-}
-
-impl From<AdditionsV7> for Additions {
-    fn from(a: AdditionsV7) -> Self {
-        Additions {
-            acl_policies: a.acl_policies,
-            acl_tokens: a.acl_tokens,
-            acl_roles: a.acl_roles,
-            acl_bootstrap_index: a.acl_bootstrap_index,
-            ns: a.ns,
-            csi: a.csi,
-            scheduler_config: a.scheduler_config,
-            autopilot_config: AutopilotConfiguration::default(),
-            node_pools: Vec::new(),
-        }
-    }
-}
-
-/// Format 6's additions: [`Additions`] without the scheduler configuration.
-#[derive(Deserialize)]
-struct AdditionsV6 {
-    acl_policies: Vec<AclPolicy>,
-    acl_tokens: Vec<AclToken>,
-    acl_roles: Vec<AclRole>,
-    acl_bootstrap_index: u64,
-    ns: super::namespaces::NamespaceSection,
-    csi: super::csi::CsiSection,
-}
-
-impl From<AdditionsV6> for Additions {
-    fn from(a: AdditionsV6) -> Self {
-        Additions {
-            acl_policies: a.acl_policies,
-            acl_tokens: a.acl_tokens,
-            acl_roles: a.acl_roles,
-            acl_bootstrap_index: a.acl_bootstrap_index,
-            ns: a.ns,
-            csi: a.csi,
-            scheduler_config: SchedulerConfiguration::default(),
-            autopilot_config: AutopilotConfiguration::default(),
-            node_pools: Vec::new(),
-        }
-    }
-}
-
-/// The decoded snapshot; `A` is the additions' layout of its format.
-#[derive(Deserialize)]
-struct SnapshotOwned<A = Additions> {
+struct SnapshotOwned {
     /// Probed before decoding (`restore`); kept here so the layout matches.
     #[allow(dead_code)]
     format: u32,
@@ -185,30 +89,7 @@ struct SnapshotOwned<A = Additions> {
     services: Vec<crate::model::ServiceRegistration>,
     periodic_launches: Vec<PeriodicLaunch>,
     scaling_events: Vec<(JobKey, String, Vec<ScalingEvent>)>,
-    added: A,
-}
-
-impl<A: Into<Additions>> SnapshotOwned<A> {
-    /// An older format in this format's shape, with default configurations for what it
-    /// lacks.
-    fn upgrade(self) -> SnapshotOwned {
-        SnapshotOwned {
-            format: self.format,
-            latest_index: self.latest_index,
-            table_indexes: self.table_indexes,
-            jobs: self.jobs,
-            job_versions: self.job_versions,
-            alloc_jobs: self.alloc_jobs,
-            nodes: self.nodes,
-            evals: self.evals,
-            allocs: self.allocs,
-            deployments: self.deployments,
-            services: self.services,
-            periodic_launches: self.periodic_launches,
-            scaling_events: self.scaling_events,
-            added: self.added.into(),
-        }
-    }
+    added: Additions,
 }
 
 impl StateStore {
@@ -263,21 +144,9 @@ impl StateStore {
                 store.restore_sections(decode_all(rest)?)?;
                 Ok(store)
             }
-            FORMAT_WITHOUT_SECTIONS => Self::rebuild(decode_all(bytes)?),
-            FORMAT_WITHOUT_NODE_POOLS => {
-                Self::rebuild(decode_all::<SnapshotOwned<AdditionsV8>>(bytes)?.upgrade())
-            }
-            FORMAT_WITHOUT_AUTOPILOT_CONFIG => {
-                Self::rebuild(decode_all::<SnapshotOwned<AdditionsV7>>(bytes)?.upgrade())
-            }
-            FORMAT_WITHOUT_SCHEDULER_CONFIG => {
-                Self::rebuild(decode_all::<SnapshotOwned<AdditionsV6>>(bytes)?.upgrade())
-            }
-            old @ OLDEST_REFUSED_FORMAT..FORMAT_WITHOUT_SCHEDULER_CONFIG => {
-                Err(StateError::Snapshot(format!(
-                    "snapshot format {old} was written by an older orch whose job layout differs (this orch reads format {SNAPSHOT_FORMAT}); start this server with an empty data_dir so it takes a fresh snapshot from the cluster's leader"
-                )))
-            }
+            old @ OLDEST_REFUSED_FORMAT..SNAPSHOT_FORMAT => Err(StateError::Snapshot(format!(
+                "snapshot format {old} was written by an older orch whose job layout differs (this orch reads format {SNAPSHOT_FORMAT}); start this server with an empty data_dir so it takes a fresh snapshot from the cluster's leader"
+            ))),
             other => Err(StateError::Snapshot(format!(
                 "snapshot format {other} is not supported (this orch reads format {SNAPSHOT_FORMAT}); restore it with a matching orch version"
             ))),

@@ -336,6 +336,45 @@ fn tasks(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup) {
     if leaders > 1 {
         e.at(path, "Tasks", "Only one task may be marked as leader");
     }
+    dependencies(e, path, job, g);
+    if !g.resume.is_empty() && g.resume != crate::model::RESUME_FROM_FAILURE {
+        e.at(
+            path,
+            "Resume",
+            format!(
+                "group {:?} resume: unknown mode {:?}; expected \"from_failure\" (or nothing, to rerun every task)",
+                g.name, g.resume
+            ),
+        );
+    }
+}
+
+/// orch's task dependencies (`lifecycle { depends_on, condition }`): names, conditions,
+/// hooks they cannot combine with, cycles. Skipped while a hook is unknown (reported
+/// by the task's own checks).
+fn dependencies(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup) {
+    let Ok(roles) = g
+        .tasks
+        .iter()
+        .map(crate::lifecycle::TaskRole::of)
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        return;
+    };
+    for p in crate::lifecycle::check_dependencies(g, &roles, Some(&job.job_type)) {
+        let hcl_field = p
+            .field
+            .replace("DependsOn", "depends_on")
+            .replace("Condition", "condition");
+        e.at(
+            &join(path, &format!("Tasks[{}].Lifecycle", p.task)),
+            &p.field,
+            format!(
+                "group {:?} task {:?} lifecycle {hcl_field}: {}",
+                g.name, g.tasks[p.task].name, p.message
+            ),
+        );
+    }
 }
 
 /// The `scaling` block: a type, `max` given and not below `min` or the count, a policy

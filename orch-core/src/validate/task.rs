@@ -112,16 +112,18 @@ fn log_config(e: &mut Errors, lpath: &str, g: &TaskGroup, t: &Task) {
     }
 }
 
-/// The `lifecycle` hook, when there is one, is a known hook.
+/// The `lifecycle` hook, when there is one, is a known hook. A block with only orch's
+/// dependencies (no hook) is a main task that waits; the group checks those.
 fn lifecycle(e: &mut Errors, path: &str, t: &Task) {
     if let Some(l) = &t.lifecycle
+        && (!l.hook.is_empty() || l.depends_on.is_empty())
         && !LIFECYCLE_HOOKS.contains(&l.hook.as_str())
     {
         e.at(
             path,
             "Lifecycle.Hook",
             format!(
-                "invalid hook: {}; expected prestart, poststart or poststop",
+                "invalid hook: {}; expected prestart, poststart, poststop or postfail",
                 l.hook
             ),
         );

@@ -37,6 +37,10 @@ pub fn decode_ok<T: DeserializeOwned>(nomad: &Value, what: &str) -> T {
 /// Field names orch emits that the samples do not show but that Nomad's own structs have
 /// (checked against `nomad/structs/structs.go` and `api/*.go`): newer fields absent from
 /// older doc samples, and fields the doc samples abbreviate.
+/// orch's own jobspec fields (README, "Beyond Nomad"): not Nomad's, emitted on purpose.
+/// `Lifecycle.DependsOn` and `Condition` reuse names Nomad has elsewhere.
+const ORCH_EXTENSION_NAMES: &[&str] = &["Resume", "DependsOn", "Condition"];
+
 const NOMAD_NAMES_NOT_IN_SAMPLES: &[&str] = &[
     // Job / TaskGroup / Task and their blocks
     "Affinities",
@@ -350,7 +354,9 @@ where
         .iter()
         .filter(|p| {
             let name = p.rsplit('.').next().unwrap();
-            !known.contains(name) && !NOMAD_NAMES_NOT_IN_SAMPLES.contains(&name)
+            !known.contains(name)
+                && !NOMAD_NAMES_NOT_IN_SAMPLES.contains(&name)
+                && !ORCH_EXTENSION_NAMES.contains(&name)
         })
         .collect();
     assert!(

@@ -353,7 +353,8 @@ impl AllocRunner {
         loop {
             self.judge_health(&mut lp);
             self.sync_catalog(&mut lp, plan);
-            let decision = plan.next(&lp.observed, lp.stopping);
+            let healthy = self.healthy_tasks(&lp);
+            let decision = plan.next_with_health(&lp.observed, &healthy, lp.stopping);
             for name in &decision.start {
                 if !lp.senders.contains_key(name) {
                     // Running once its runner says its process started.
@@ -382,8 +383,22 @@ impl AllocRunner {
     fn initial_task_runs(&self, group: &TaskGroup) -> BTreeMap<String, TaskRun> {
         let mut observed = BTreeMap::new();
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        // `resume = "from_failure"`: tasks that succeeded in the allocation this one
+        // replaces arrive with their state and are never run again.
+        let resumed = orch_core::lifecycle::resume::resumed_runs(group, &st.alloc.task_states);
+        let carried = st.alloc.task_states.clone();
         for task in &group.tasks {
             let entry = st.tasks.entry(task.name.clone()).or_insert_with(|| {
+                if let Some(state) = carried
+                    .get(&task.name)
+                    .filter(|_| resumed.contains_key(&task.name))
+                {
+                    return LocalTaskState {
+                        state: state.clone(),
+                        done: true,
+                        ..LocalTaskState::default()
+                    };
+                }
                 let mut s = LocalTaskState {
                     state: TaskState {
                         state: "pending".into(),
@@ -406,6 +421,20 @@ impl AllocRunner {
             observed.insert(task.name.clone(), run);
         }
         observed
+    }
+
+    /// The tasks whose own service checks all pass, for `condition = "healthy"`
+    /// dependencies (the lifecycle plan counts a running task without checks healthy).
+    fn healthy_tasks(&self, lp: &TaskLoop) -> BTreeSet<String> {
+        let mut by_task: BTreeMap<&str, Vec<services::CheckSpec>> = BTreeMap::new();
+        for c in &lp.svc.checks {
+            by_task.entry(c.task.as_str()).or_default().push(c.clone());
+        }
+        by_task
+            .into_iter()
+            .filter(|(_, checks)| services::all_passing(&self.checks, checks) == Some(true))
+            .map(|(task, _)| task.to_string())
+            .collect()
     }
 
     /// Asks the health tracker for a verdict and reports it once there is one.
@@ -450,7 +479,9 @@ impl AllocRunner {
         lp: &mut TaskLoop,
     ) -> bool {
         let mut health_check = lp.health.as_ref().map(|h| h.next_check());
-        if lp.health.as_ref().is_some_and(|h| h.use_checks) && !lp.svc.checks.is_empty() {
+        let checks_matter =
+            lp.health.as_ref().is_some_and(|h| h.use_checks) || plan.waits_for_checks();
+        if checks_matter && !lp.svc.checks.is_empty() {
             let soon = std::time::Instant::now() + std::time::Duration::from_millis(500);
             health_check = Some(health_check.map_or(soon, |t| t.min(soon)));
         }

@@ -337,6 +337,7 @@ mod exec;
 mod funcs;
 mod lexer;
 mod parser;
+mod sprig;
 
 use exec::*;
 use funcs::Call;

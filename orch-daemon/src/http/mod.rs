@@ -49,6 +49,7 @@ pub mod acl;
 pub mod agent;
 pub mod agent_host;
 pub mod agent_monitor;
+pub mod agent_schedulers;
 pub mod allocs;
 pub mod auth;
 pub mod autopilot_config;
@@ -532,6 +533,13 @@ fn cluster_routes() -> Router<Arc<ApiState>> {
         .route("/v1/agent/members", get(agent::members))
         .route("/v1/agent/monitor", get(agent_monitor::monitor))
         .route("/v1/agent/host", get(agent_host::host))
+        .route("/v1/agent/schedulers", get(agent_schedulers::workers))
+        .route(
+            "/v1/agent/schedulers/config",
+            get(agent_schedulers::get_config)
+                .put(agent_schedulers::set_config)
+                .post(agent_schedulers::set_config),
+        )
         .route("/v1/agent/health", get(agent::health))
         .route("/v1/regions", get(regions::regions))
         .route(

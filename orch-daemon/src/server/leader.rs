@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orch_core::broker::{BlockedEvals, BrokerConfig, EvalBroker};
-use orch_core::model::{Evaluation, eval_status, job_type};
+use orch_core::model::{Evaluation, eval_status};
 use orch_core::scheduler::plan::{Plan, PlanResult};
 use orch_core::scheduler::verify::verify_plan;
 use orch_core::scheduler::{SchedulerConfig, process_eval};
@@ -99,6 +99,8 @@ pub struct Leader {
     heartbeats: std::sync::Mutex<BTreeMap<String, tokio::time::Instant>>,
     /// The horizontal autoscaler (acts only while leading).
     pub autoscaler: Arc<super::autoscaler::Autoscaler>,
+    /// The scheduler workers, sized at run time (`/v1/agent/schedulers/config`).
+    pub workers: super::workers::WorkerPool,
 }
 
 /// What one feeder pass found to hand to the broker and the blocked tracker.
@@ -125,9 +127,11 @@ impl Leader {
             Arc::clone(&replicator),
             config.autoscaler.clone(),
         ));
+        let workers = super::workers::WorkerPool::new(config.workers.max(1));
         Arc::new(Leader {
             state,
             replicator,
+            workers,
             config,
             autoscaler,
             broker: Mutex::new(broker),
@@ -154,8 +158,14 @@ impl Leader {
             Arc::clone(&self.replicator),
         ));
         tokio::spawn(Arc::clone(&self.autoscaler).run());
-        for _ in 0..self.config.workers.max(1) {
-            tokio::spawn(Arc::clone(self).worker());
+        self.spawn_workers(self.workers.config().0);
+    }
+
+    /// Starts `n` more scheduler workers.
+    pub fn spawn_workers(self: &Arc<Self>, n: usize) {
+        for _ in 0..n {
+            let id = self.workers.join(crate::clock::rfc3339_nanos(now_nanos()));
+            tokio::spawn(Arc::clone(self).worker(id));
         }
     }
 
@@ -426,21 +436,19 @@ impl Leader {
         Ok(())
     }
 
-    /// One scheduler worker.
-    async fn worker(self: Arc<Self>) {
-        let schedulers = [
-            job_type::SERVICE,
-            job_type::BATCH,
-            job_type::SYSTEM,
-            job_type::SYSBATCH,
-        ];
-        loop {
+    /// One scheduler worker, `id` in the pool; it stops when the pool shrinks past it.
+    async fn worker(self: Arc<Self>, id: String) {
+        use super::workers::workload;
+        while let Some(types) = self.workers.round(&id) {
+            let schedulers: Vec<&str> = types.iter().map(String::as_str).collect();
             // `PauseEvalBroker`: evaluations stay pending (in the broker and the state)
             // until an operator resumes it; read per round, so both take effect at once.
             let paused = self.state.read().scheduler_config().pause_eval_broker;
             let next = if paused {
+                self.workers.set_workload(&id, workload::PAUSED);
                 None
             } else {
+                self.workers.set_workload(&id, workload::WAITING_TO_DEQUEUE);
                 let mut broker = self.broker.lock().await;
                 broker.tick(now_nanos());
                 broker.dequeue(&schedulers, now_nanos())
@@ -457,6 +465,7 @@ impl Leader {
                 let _ = self.broker.lock().await.ack(&eval.id, &token);
                 continue;
             }
+            self.workers.set_workload(&id, workload::SCHEDULING);
             let ok = self.process(&eval).await.is_ok();
             let mut broker = self.broker.lock().await;
             if ok {

@@ -32,6 +32,7 @@ pub mod leader;
 pub mod periodic;
 mod replicator;
 mod state_handle;
+pub mod workers;
 
 pub use leader::{Leader, LeaderConfig};
 pub use replicator::{

@@ -567,3 +567,12 @@ pub fn first_events(agent: &Agent, query: &str, token: &str) -> serde_json::Valu
         }
     })
 }
+
+/// The ID of the first node `agent` lists, waiting up to 90 s for one to register (a
+/// dev agent's own client).
+pub fn first_node(agent: &impl HasHttp) -> String {
+    wait_for(Duration::from_secs(90), "a node to register", || {
+        let (_, nodes) = get(agent, "/v1/nodes");
+        Some(nodes.as_array()?.first()?["ID"].as_str()?.to_string())
+    })
+}

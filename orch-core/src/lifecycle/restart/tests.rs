@@ -78,6 +78,7 @@ fn ephemeral_lifecycle_tasks_are_not_restarted_on_success() {
     let init = TaskLifecycle {
         hook: "prestart".into(),
         sidecar: false,
+        ..TaskLifecycle::default()
     };
     let mut t = RestartTracker::new(&p, "service", Some(&init), 1);
     assert!(matches!(
@@ -93,6 +94,7 @@ fn ephemeral_lifecycle_tasks_are_not_restarted_on_success() {
     let sidecar = TaskLifecycle {
         hook: "prestart".into(),
         sidecar: true,
+        ..TaskLifecycle::default()
     };
     let mut t = RestartTracker::new(&p, "batch", Some(&sidecar), 1);
     assert!(matches!(

@@ -57,6 +57,7 @@ pub(super) fn call(c: Call<'_>) -> Result<Val, TemplateError> {
         "toUpper" | "toLower" | "toTitle" | "trimSpace" | "trim" | "replaceAll" => strings(&c),
         "split" | "join" | "contains" => lists(&c),
         "parseInt" | "parseBool" => parse(&c),
+        name if super::sprig::knows(name) => super::sprig::call(&c),
         other => Err(TemplateError::UnknownFunction {
             line: c.line,
             function: other.to_string(),

@@ -257,7 +257,7 @@ pub(super) fn parse_pipeline(
 }
 
 pub(super) fn check_function(name: &str, line: usize) -> Result<(), TemplateError> {
-    if FUNCTIONS.contains(&name) {
+    if FUNCTIONS.contains(&name) || super::sprig::knows(name) {
         Ok(())
     } else if UNSUPPORTED.contains(&name) {
         Err(TemplateError::Unsupported {

@@ -343,3 +343,36 @@ fn multibyte_text_inside_an_unclosed_action_is_an_error() {
     assert!(render(&input, "", "", &ctx()).is_err());
     assert!(render("{{ \"é\" }}{é}}", "", "", &ctx()).is_ok());
 }
+
+#[test]
+fn sprig_functions_under_both_names() {
+    assert_eq!(
+        r("{{ \"web\" | upper }} {{ sprig_upper \"db\" }}"),
+        "WEB DB"
+    );
+    assert_eq!(
+        r("{{ trimPrefix \"v\" \"v1.2\" }} {{ hasSuffix \".hcl\" \"a.hcl\" }}"),
+        "1.2 true"
+    );
+    assert_eq!(
+        r("{{ add 1 2 3 }} {{ sub 10 4 }} {{ mul 6 7 }} {{ div 9 2 }} {{ mod 9 2 }} {{ max 3 8 }}"),
+        "6 6 42 4 1 8"
+    );
+    assert_eq!(r("{{ list 1 \"a\" true | toJson }}"), "[1,\"a\",true]");
+    assert_eq!(r("{{ first (list 1 2) }}-{{ last (list 1 2) }}"), "1-2");
+    assert_eq!(
+        r("{{ substr 1 3 \"hello\" }} {{ repeat 3 \"ab\" }} {{ quote \"x\" }}"),
+        "el ababab \"x\""
+    );
+    assert_eq!(r("{{ ternary \"yes\" \"no\" true }}"), "yes");
+    assert!(e("{{ div 1 0 }}").to_string().contains("division by zero"));
+    assert!(
+        e("{{ repeat 100000000 \"ab\" }}")
+            .to_string()
+            .contains("exceed")
+    );
+    assert!(matches!(
+        e("{{ sprig_nope 1 }}"),
+        TemplateError::UnknownFunction { .. }
+    ));
+}

@@ -158,7 +158,9 @@ fn cluster_rule(get: bool, path: &str) -> Option<Rule> {
         | "/v1/node/{id}/evaluate"
         | "/v1/node/{id}/purge" => Node(Level::Write),
         "/v1/agent/self" => Agent(Level::Read),
-        "/v1/agent/monitor" | "/v1/agent/host" => Agent(Level::Read),
+        "/v1/agent/monitor" | "/v1/agent/host" | "/v1/agent/schedulers" => Agent(Level::Read),
+        "/v1/agent/schedulers/config" if get => Agent(Level::Read),
+        "/v1/agent/schedulers/config" => Agent(Level::Write),
         // Checked by the handler (client agents ask the servers).
         "/v1/agent/servers" => Handler,
         "/v1/agent/force-leave" | "/v1/agent/join" => Agent(Level::Write),
