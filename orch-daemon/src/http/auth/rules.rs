@@ -82,6 +82,7 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         | "/v1/job/{id}/deployments"
         | "/v1/job/{id}/deployment"
         | "/v1/job/{id}/versions"
+        | "/v1/job/{id}/submission"
         | "/v1/job/{id}/summary" => READ_JOB,
         "/v1/job/{id}/scale" if get => Namespace(&[ReadJobScaling, ReadJob]),
         "/v1/job/{id}/scale" => Namespace(&[ScaleJob, SubmitJob]),
