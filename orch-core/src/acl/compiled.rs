@@ -22,6 +22,7 @@ pub struct Acl {
     operator: Level,
     quota: Level,
     plugin: Level,
+    variables: BTreeMap<String, super::variables::VarRules>,
 }
 
 impl Acl {
@@ -54,6 +55,13 @@ impl Acl {
             acl.operator = acl.operator.merge(p.operator);
             acl.quota = acl.quota.merge(p.quota);
             acl.plugin = acl.plugin.merge(p.plugin);
+            for (ns, rules) in &p.variables {
+                let slot = acl.variables.entry(ns.clone()).or_default();
+                for (path, caps) in rules {
+                    let c = slot.entry(path.clone()).or_default();
+                    *c = c.union(*caps);
+                }
+            }
         }
         acl
     }
@@ -113,6 +121,26 @@ impl Acl {
     /// Whether any node pool rule grants something (Nomad's `AllowNodePoolSearch`).
     pub fn any_node_pool(&self) -> bool {
         self.management || self.node_pools.values().any(|l| l.allows_read())
+    }
+
+    /// Whether `cap` is granted on the variable at `path` in `namespace`: the
+    /// namespace's exact rule else its closest glob, then the path's likewise.
+    pub fn allows_variable(&self, namespace: &str, path: &str, cap: super::VarCap) -> bool {
+        if self.management {
+            return true;
+        }
+        let rules = self.variables.get(namespace).or_else(|| {
+            self.variables
+                .iter()
+                .filter(|(p, _)| p.contains('*') && glob_matches(p, namespace))
+                .min_by_key(|(p, _)| {
+                    namespace
+                        .len()
+                        .saturating_sub(p.len() - p.matches('*').count())
+                })
+                .map(|(_, r)| r)
+        });
+        rules.is_some_and(|r| super::variables::caps_for_path(r, path).allows(cap))
     }
 
     /// The `node` rule (management: write).

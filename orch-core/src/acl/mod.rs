@@ -8,6 +8,7 @@
 pub mod caps;
 pub mod compiled;
 pub mod policy;
+pub mod variables;
 
 #[cfg(test)]
 mod tests;
@@ -15,6 +16,7 @@ mod tests;
 pub use caps::{Level, NsCap, NsCaps};
 pub use compiled::Acl;
 pub use policy::{PolicyRules, parse_rules};
+pub use variables::{VarCap, VarCaps};
 
 /// Why policy rules or a token were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -49,6 +49,9 @@ pub struct PolicyRules {
     pub quota: Level,
     /// `plugin { policy }` (`list` counts as read of the list).
     pub plugin: Level,
+    /// Namespace name or glob → its `variables` path rules (with what its `policy`
+    /// implies for variables).
+    pub variables: BTreeMap<String, super::variables::VarRules>,
 }
 
 /// Parses and validates policy rules (HCL, or JSON when the text starts with `{`).
@@ -97,7 +100,14 @@ fn add_rule(rules: &mut PolicyRules, key: &str, v: &Value) -> Result<(), AclErro
         "namespace" => {
             for (name, body) in labeled(key, v)? {
                 check_glob_name(key, &name)?;
-                let c = namespace_rule(&name, &body)?;
+                let (c, vars) = namespace_rule(&name, &body)?;
+                if !vars.is_empty() {
+                    let slot = rules.variables.entry(name.clone()).or_default();
+                    for (path, caps) in vars {
+                        let p = slot.entry(path).or_default();
+                        *p = p.union(caps);
+                    }
+                }
                 let slot = rules.namespaces.entry(name).or_default();
                 *slot = slot.union(c);
             }
@@ -291,21 +301,29 @@ fn level_rule(what: &str, body: &Map<String, Value>, extra: &[&str]) -> Result<L
     Ok(level)
 }
 
-fn namespace_rule(name: &str, body: &Map<String, Value>) -> Result<NsCaps, AclError> {
+/// A namespace rule's capabilities and its variables rules.
+fn namespace_rule(
+    name: &str,
+    body: &Map<String, Value>,
+) -> Result<(NsCaps, super::variables::VarRules), AclError> {
+    use super::variables::VarCaps;
     let what = format!("namespace {name:?}");
-    // `variables` governs Nomad Variables, which orch does not implement: its rules are
-    // accepted (a Nomad policy applies unchanged) and grant nothing here.
     refuse_unknown(&what, body, &["policy", "capabilities", "variables"])?;
-    if let Some(v) = body.get("variables")
-        && !v.is_object()
-        && !v.is_array()
-    {
-        return Err(AclError::Rules(format!(
-            "{what}: variables must be a block"
-        )));
-    }
+    let mut vars = match body.get("variables") {
+        Some(v) => super::variables::parse_variables(&what, v)?,
+        None => Default::default(),
+    };
     let mut set = NsCaps::EMPTY;
     if let Some(policy) = string_field(&what, body, "policy")? {
+        let implied = match policy.as_str() {
+            "read" => Some(VarCaps::READ),
+            "write" => Some(VarCaps::WRITE),
+            _ => None,
+        };
+        if let Some(c) = implied {
+            let slot = vars.entry("*".into()).or_default();
+            *slot = slot.union(c);
+        }
         set = set.union(caps::expand_namespace_policy(&policy).ok_or_else(|| {
             AclError::Rules(format!(
                 "{what}: invalid policy {policy:?}; use deny, read, write or scale"
@@ -320,7 +338,7 @@ fn namespace_rule(name: &str, body: &Map<String, Value>) -> Result<NsCaps, AclEr
             ))
         })?);
     }
-    Ok(set)
+    Ok((set, vars))
 }
 
 fn host_volume_rule(name: &str, body: &Map<String, Value>) -> Result<VolumeCaps, AclError> {

@@ -56,7 +56,9 @@ fn unsupported_feature(key: &str) -> Option<&'static str> {
             "Consul settings (consul blocks, namespaces and tokens)"
         }
         "Connect" => "Consul Connect service meshes (connect blocks)",
-        "Identity" | "Identities" => "workload identities (identity blocks)",
+        "Identity" | "Identities" => {
+            "workload identities with env, file or a name (identity blocks; every task's default identity already serves templates' nomadVar)"
+        }
         "Multiregion" => {
             "multi-region deployments (multiregion blocks, a Nomad Enterprise feature)"
         }

@@ -40,6 +40,7 @@ pub mod shared_str;
 pub mod small_map;
 pub mod task;
 pub mod usage;
+pub mod variable;
 pub mod wire;
 
 pub use alloc::*;

@@ -62,6 +62,10 @@ pub(super) struct Changes {
     pub submissions: Vec<crate::model::JobSubmission>,
     /// Nodes' new `LastDrain` records.
     pub last_drains: BTreeMap<String, crate::model::node::DrainMetadata>,
+    /// Variables to store (sealed) or remove.
+    pub variables: BTreeMap<super::VarKey, Option<crate::model::variable::VariableEncrypted>>,
+    /// Root keys to store or remove.
+    pub root_keys: BTreeMap<String, Option<crate::model::variable::RootKeyMeta>>,
 }
 
 /// The keys of what one command created or changed (deletions are not listed: whoever

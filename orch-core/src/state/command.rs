@@ -109,6 +109,12 @@ pub enum Command {
     JobRegisterSubmitted(super::JobRegisterSubmitted),
     /// An operator's drain change, with its metadata for the node's `LastDrain`.
     NodeDrainMeta(super::NodeDrainMeta),
+    /// Create, change, lock or delete a variable (items sealed by the daemon).
+    VarApply(super::VarApply),
+    /// Add a root key to the keyring (metadata only; the key stays in keystores).
+    RootKeyUpsert(super::RootKeyUpsert),
+    /// Remove an inactive, unused root key.
+    RootKeyDelete(super::RootKeyDelete),
 }
 
 /// A client registers the services of its running allocations (Nomad's

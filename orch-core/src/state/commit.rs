@@ -93,6 +93,13 @@ impl StateStore {
         if self.commit_node_pools(index, ch.node_pools) {
             log.dirty.insert(super::NODE_POOLS_TABLE);
         }
+        let (vars_dirty, keys_dirty) = self.commit_variables(ch.variables, ch.root_keys);
+        if vars_dirty {
+            log.dirty.insert(super::VARIABLES_TABLE);
+        }
+        if keys_dirty {
+            log.dirty.insert(super::ROOT_KEYS_TABLE);
+        }
         if self.commit_autopilot_config(index, ch.autopilot_config) {
             log.dirty.insert(super::AUTOPILOT_CONFIG_TABLE);
         }

@@ -71,6 +71,7 @@ mod services;
 mod snapshot;
 #[cfg(test)]
 pub(crate) mod testutil;
+mod variables;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -103,6 +104,10 @@ pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
 pub use restore::SnapshotRestore;
 pub use sched_config::{SCHEDULER_CONFIG_TABLE, SchedulerConfigSet};
 pub use snapshot::SNAPSHOT_FORMAT;
+pub use variables::{
+    ROOT_KEYS_TABLE, RootKeyDelete, RootKeyUpsert, VAR_CONFLICT, VARIABLES_TABLE, VarApply, VarKey,
+    VarOp,
+};
 
 /// `(namespace, job ID)`: how jobs are keyed.
 pub type JobKey = (String, String);
@@ -203,6 +208,8 @@ pub struct StateStore {
     submissions: job_submissions::SubmissionTable,
     /// Each drained node's `LastDrain`, by node ID.
     last_drains: BTreeMap<String, crate::model::node::DrainMetadata>,
+    /// Variables (sealed) and root key metadata.
+    vars: variables::VarTables,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -303,6 +310,9 @@ impl StateStore {
             Command::NodePoolDelete(c) => self.node_pool_delete(c)?,
             Command::JobRegisterSubmitted(c) => self.job_register_submitted(index, c)?,
             Command::NodeDrainMeta(c) => self.node_drain_meta(index, c)?,
+            Command::VarApply(c) => self.var_apply(index, c)?,
+            Command::RootKeyUpsert(c) => self.root_key_upsert(index, c)?,
+            Command::RootKeyDelete(c) => self.root_key_delete(c)?,
             // Replaces the store instead of changing it: handled by `apply_batched`.
             Command::SnapshotRestore(_) => {
                 return Err(StateError::Invalid(

@@ -347,6 +347,7 @@ fn api_app(
     api.leader = Some(Arc::clone(&s.leader));
     api.peers = s.node.peer_link();
     api.agents = client_http.http.clone();
+    api.keyring = Arc::clone(&s.keyring);
     api.acl = AclSettings {
         enabled: config.acl.enabled,
         bootstrap_reset_file: Some(data_dir.join("server").join("acl-bootstrap-reset")),
@@ -354,7 +355,11 @@ fn api_app(
         token_max_ttl_nanos: acl_times.token_max_ttl_nanos,
     };
     let app = router_with(Arc::new(api), client_router(client_http));
-    s.node.serve_api_on_rpc(rpc_port_router(app.clone()));
+    let peer_keys = security
+        .peer_guard()
+        .protect(crate::server::keyring::peer_router(Arc::clone(&s.keyring)));
+    s.node
+        .serve_api_on_rpc(peer_keys.merge(rpc_port_router(app.clone())));
     Ok(app)
 }
 
@@ -415,6 +420,7 @@ struct ServerParts {
     replicator: Arc<dyn Replicator>,
     leader: Arc<Leader>,
     serf_addr: std::net::SocketAddr,
+    keyring: Arc<crate::server::keyring::Keyring>,
 }
 
 /// How the agent's `/v1/client/...` endpoints authorize callers: not at all with ACLs
@@ -508,12 +514,15 @@ async fn start_server(
         datacenter: config.datacenter.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
     });
+    let keystore = data_dir.join("server").join("keystore");
+    let keyring = crate::server::keyring::Keyring::open(keystore).map_err(|e| e.to_string())?;
     Ok(ServerParts {
         node,
         state,
         replicator,
         leader,
         serf_addr,
+        keyring: Arc::new(keyring),
     })
 }
 

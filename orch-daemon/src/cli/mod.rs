@@ -34,6 +34,7 @@ mod system;
 pub(crate) mod table;
 mod tls;
 mod ui;
+mod var;
 mod volume;
 
 use std::process::ExitCode;
@@ -58,6 +59,7 @@ Commands:
     quota          apply, list, status, inspect, delete, init
     scaling        policy list, policy info: scaling policies and autoscaler status
     server         members, force-leave
+    var            put, get, list, purge, init: Nomad Variables
     service        list, info: orch's service catalog
     status         Display the status of any object by ID prefix (jobs without one)
     system         gc, reconcile summaries: cluster maintenance
@@ -112,6 +114,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("service") => service::run(rest),
         Some("namespace") => namespace::run(rest),
         Some("quota") => quota::run(rest),
+        Some("var") => var::run(rest),
         Some("volume") => volume::run(rest),
         Some("plugin") => plugin::run(rest),
         Some("operator") => operator::run(rest),
@@ -210,7 +213,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
         Some("node") if rest.get(1).is_some_and(|w| w == "meta") => 3,
         Some(
             "job" | "node" | "eval" | "alloc" | "server" | "deployment" | "service" | "namespace"
-            | "quota" | "volume" | "plugin" | "system",
+            | "quota" | "volume" | "plugin" | "system" | "var",
         ) => 2,
         Some("status" | "monitor" | "ui") => 1,
         _ => 1,

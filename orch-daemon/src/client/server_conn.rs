@@ -116,6 +116,86 @@ impl ServerConn {
         body: Option<&Value>,
         timeout: Duration,
     ) -> Result<(Value, u64), ConnError> {
+        self.call_as(method, path, body, timeout, &self.secret)
+            .await
+    }
+
+    /// The identities the servers sign for allocation `alloc_id`'s tasks, by task.
+    pub async fn identities(
+        &self,
+        alloc_id: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, ConnError> {
+        let path = format!(
+            "/v1/internal/node/{}/alloc/{alloc_id}/identities",
+            self.node_id
+        );
+        let (v, _) = self
+            .call(reqwest::Method::GET, &path, None, Duration::from_secs(10))
+            .await?;
+        serde_json::from_value(v).map_err(|e| ConnError::Server {
+            status: 200,
+            message: format!("identities did not decode: {e}"),
+        })
+    }
+
+    /// A variable's items read with a task's identity `token`; `None` when it does not
+    /// exist.
+    pub async fn variable(
+        &self,
+        token: &str,
+        namespace: &str,
+        path: &str,
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>, ConnError> {
+        let url = format!("/v1/var/{path}?namespace={namespace}");
+        match self
+            .call_as(
+                reqwest::Method::GET,
+                &url,
+                None,
+                Duration::from_secs(10),
+                token,
+            )
+            .await
+        {
+            Ok((v, _)) => Ok(serde_json::from_value(v["Items"].clone()).ok()),
+            Err(ConnError::Server { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The paths under `prefix` a task's identity `token` may list.
+    pub async fn variable_paths(
+        &self,
+        token: &str,
+        namespace: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, ConnError> {
+        let url = format!("/v1/vars?namespace={namespace}&prefix={prefix}");
+        let (v, _) = self
+            .call_as(
+                reqwest::Method::GET,
+                &url,
+                None,
+                Duration::from_secs(10),
+                token,
+            )
+            .await?;
+        Ok(v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["Path"].as_str().map(str::to_string))
+            .collect())
+    }
+
+    /// [`Self::call`] presenting `token` instead of the node secret.
+    async fn call_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        timeout: Duration,
+        token: &str,
+    ) -> Result<(Value, u64), ConnError> {
         let mut last = String::new();
         let urls = self
             .servers
@@ -129,7 +209,7 @@ impl ServerConn {
             let mut req = self
                 .http
                 .request(method.clone(), &url)
-                .header("X-Nomad-Token", &self.secret)
+                .header("X-Nomad-Token", token)
                 .timeout(timeout);
             if let Some(b) = body {
                 req = req.json(b);

@@ -120,7 +120,7 @@ pub struct TaskRunner {
     /// The servers, for the services templates read (`None` in tests without servers).
     pub conn: Option<Arc<super::server_conn::ServerConn>>,
     /// The services templates read, as last fetched.
-    pub catalog: super::template_hook::Catalog,
+    pub catalog: super::template_hook::Sources,
 }
 
 /// How waiting for a running task ended.
@@ -439,10 +439,18 @@ impl TaskRunner {
         let Some(conn) = self.conn.clone() else {
             return false;
         };
-        let names: std::collections::BTreeSet<String> = self.catalog.keys().cloned().collect();
-        if names.is_empty()
-            || !super::template_hook::refresh(&conn, &names, &mut self.catalog).await
-        {
+        let names: std::collections::BTreeSet<String> =
+            self.catalog.catalog.keys().cloned().collect();
+        let services = !names.is_empty()
+            && super::template_hook::refresh(&conn, &names, &mut self.catalog.catalog).await;
+        let vars = super::template_hook::refresh_all_vars(
+            &conn,
+            &self.vars,
+            &self.task.name,
+            &mut self.catalog,
+        )
+        .await;
+        if !services && !vars {
             return false;
         }
         let alloc_root = self.spec.alloc_dir.clone();

@@ -51,6 +51,15 @@ pub trait TemplateContext {
     /// Healthy instances of a Nomad service; `None` while the client has no service
     /// catalog (then `nomadService` is an error).
     fn services(&self, name: &str) -> Option<Vec<ServiceEntry>>;
+    /// A Nomad variable's items read with the task's workload identity: `Ok(None)` when
+    /// it does not exist, `Err` when it cannot be read (no identity, no access).
+    fn variable(&self, _path: &str) -> Result<Option<BTreeMap<String, String>>, String> {
+        Err("this template has no access to Nomad variables".into())
+    }
+    /// The paths of the variables under `prefix` the task's identity may list.
+    fn variable_list(&self, _prefix: &str) -> Result<Vec<String>, String> {
+        Err("this template has no access to Nomad variables".into())
+    }
 }
 
 /// `if`/`range`/`with` blocks (and `else if`s) nested inside each other, at most: the
@@ -74,7 +83,7 @@ pub enum TemplateError {
     #[error("template: line {line}: {message}")]
     Exec { line: usize, message: String },
     #[error(
-        "template: line {line}: function {function:?} is not supported: orch templates support only Nomad-native sources (env, nomadService), not Consul, Vault or Nomad variables"
+        "template: line {line}: function {function:?} is not supported: orch templates support only Nomad-native sources (env, nomadService), not Consul or Vault"
     )]
     Unsupported { line: usize, function: String },
     #[error("template: line {line}: function {function:?} not defined")]
@@ -103,10 +112,6 @@ const UNSUPPORTED: &[&str] = &[
     "node",
     "nodes",
     "nomadServices",
-    "nomadVar",
-    "nomadVarList",
-    "nomadVarListSafe",
-    "nomadVarExists",
     "pkiCert",
     "file",
     "plugin",
@@ -118,6 +123,10 @@ const UNSUPPORTED: &[&str] = &[
 const FUNCTIONS: &[&str] = &[
     "env",
     "nomadService",
+    "nomadVar",
+    "nomadVarList",
+    "nomadVarListSafe",
+    "nomadVarExists",
     "eq",
     "ne",
     "lt",

@@ -1,5 +1,6 @@
 //! Renders a task's `template` blocks into its directory: before it starts, and again
-//! whenever a service it reads with `nomadService` changes in the catalog, then applies
+//! whenever a service it reads with `nomadService` changes in the catalog or a variable
+//! it reads with `nomadVar` (with the task's workload identity) changes, then applies
 //! each changed template's `change_mode` (`restart`, `signal`, `noop`).
 //!
 //! Templates read the task environment and the node (`{{ env "NOMAD_ALLOC_ID" }}`,
@@ -22,12 +23,38 @@ use super::template::{
 /// Service instances by name, as last read from the servers.
 pub type Catalog = BTreeMap<String, Vec<ServiceEntry>>;
 
+/// The data sources templates read, as last fetched: the service catalog and the
+/// variables read with the task's workload identity.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    /// Services by name.
+    pub catalog: Catalog,
+    /// The task's workload identity (fetched on first use of a variable).
+    token: Option<String>,
+    /// Variables by path: items, `None` when missing, or why they cannot be read.
+    vars: BTreeMap<String, Result<Option<BTreeMap<String, String>>, String>>,
+    /// Variable paths listed under a prefix.
+    lists: BTreeMap<String, Result<Vec<String>, String>>,
+}
+
 /// What templates of one task can see.
 struct TaskTemplateContext<'a> {
     vars: &'a InterpolationVars,
-    catalog: &'a Catalog,
+    sources: &'a Sources,
     /// Service names templates asked for that the catalog copy lacks.
     missing: RefCell<BTreeSet<String>>,
+    /// Variable paths and list prefixes not fetched yet.
+    missing_vars: RefCell<BTreeSet<String>>,
+    missing_lists: RefCell<BTreeSet<String>>,
+}
+
+const NOT_FETCHED: &str = "not fetched yet";
+
+impl Sources {
+    /// Whether templates read no data source (nothing to watch for changes).
+    pub fn is_empty(&self) -> bool {
+        self.catalog.is_empty() && self.vars.is_empty() && self.lists.is_empty()
+    }
 }
 
 impl TemplateContext for TaskTemplateContext<'_> {
@@ -35,8 +62,28 @@ impl TemplateContext for TaskTemplateContext<'_> {
         self.vars.template_env_lookup(key)
     }
 
+    fn variable(&self, path: &str) -> Result<Option<BTreeMap<String, String>>, String> {
+        match self.sources.vars.get(path) {
+            Some(v) => v.clone(),
+            None => {
+                self.missing_vars.borrow_mut().insert(path.to_string());
+                Err(NOT_FETCHED.into())
+            }
+        }
+    }
+
+    fn variable_list(&self, prefix: &str) -> Result<Vec<String>, String> {
+        match self.sources.lists.get(prefix) {
+            Some(v) => v.clone(),
+            None => {
+                self.missing_lists.borrow_mut().insert(prefix.to_string());
+                Err(NOT_FETCHED.into())
+            }
+        }
+    }
+
     fn services(&self, name: &str) -> Option<Vec<ServiceEntry>> {
-        match self.catalog.get(name) {
+        match self.sources.catalog.get(name) {
             Some(entries) => Some(entries.clone()),
             None => {
                 self.missing.borrow_mut().insert(name.to_string());
@@ -88,6 +135,72 @@ pub async fn refresh(conn: &ServerConn, names: &BTreeSet<String>, catalog: &mut 
     changed
 }
 
+/// Reads `paths` and `lists` (all already read ones when empty) with the task's
+/// identity into `sources`; whether anything changed. The identity is fetched once.
+pub async fn refresh_vars(
+    conn: &ServerConn,
+    vars: &InterpolationVars,
+    task: &str,
+    sources: &mut Sources,
+    paths: &BTreeSet<String>,
+    lists: &BTreeSet<String>,
+) -> bool {
+    let env = |k: &str| vars.template_env_lookup(k).unwrap_or_default();
+    if sources.token.is_none() {
+        match conn.identities(&env("NOMAD_ALLOC_ID")).await {
+            Ok(mut ids) => sources.token = ids.remove(task),
+            Err(e) => {
+                let mut changed = false;
+                for p in paths {
+                    let v = Err(format!("no workload identity: {e}"));
+                    changed |= sources.vars.get(p) != Some(&v);
+                    sources.vars.insert(p.clone(), v);
+                }
+                return changed;
+            }
+        }
+    }
+    let token = sources.token.clone().unwrap_or_default();
+    let ns = env("NOMAD_NAMESPACE");
+    let mut changed = false;
+    for p in paths {
+        let v = conn
+            .variable(&token, &ns, p)
+            .await
+            .map_err(|e| e.to_string());
+        if sources.vars.get(p) != Some(&v) {
+            sources.vars.insert(p.clone(), v);
+            changed = true;
+        }
+    }
+    for prefix in lists {
+        let v = conn
+            .variable_paths(&token, &ns, prefix)
+            .await
+            .map_err(|e| e.to_string());
+        if sources.lists.get(prefix) != Some(&v) {
+            sources.lists.insert(prefix.clone(), v);
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Re-reads every variable and list templates read; whether one changed.
+pub async fn refresh_all_vars(
+    conn: &ServerConn,
+    vars: &InterpolationVars,
+    task: &str,
+    sources: &mut Sources,
+) -> bool {
+    let paths: BTreeSet<String> = sources.vars.keys().cloned().collect();
+    let lists: BTreeSet<String> = sources.lists.keys().cloned().collect();
+    if paths.is_empty() && lists.is_empty() {
+        return false;
+    }
+    refresh_vars(conn, vars, task, sources, &paths, &lists).await
+}
+
 /// Renders every template of `task`, fetching the services they read first. Files are
 /// only rewritten when their content changes.
 pub async fn render_all(
@@ -96,25 +209,45 @@ pub async fn render_all(
     alloc_root: &Path,
     vars: &InterpolationVars,
     conn: Option<&ServerConn>,
-    catalog: &mut Catalog,
+    sources: &mut Sources,
 ) -> Result<Rendered, String> {
-    // A template may read services only known after a first pass: fetch and redo.
-    for _ in 0..4 {
-        let (rendered, missing) = render_pass(task, dir, alloc_root, vars, catalog, false)?;
-        match conn {
-            Some(c) if !missing.is_empty() => {
-                refresh(c, &missing, catalog).await;
-                for name in missing {
-                    catalog.entry(name).or_default();
-                }
-            }
-            _ if rendered.services.is_empty() || missing.is_empty() => {
-                return render_pass(task, dir, alloc_root, vars, catalog, true).map(|(r, _)| r);
-            }
-            _ => break,
+    // A template may read services or variables only known after a first pass: fetch
+    // and redo.
+    for _ in 0..8 {
+        let ctx = context(vars, sources);
+        let result = render_pass(task, dir, alloc_root, &ctx, false);
+        let missing = ctx.missing.into_inner();
+        let (paths, lists) = (
+            ctx.missing_vars.into_inner(),
+            ctx.missing_lists.into_inner(),
+        );
+        let Some(c) = conn else { break };
+        if !paths.is_empty() || !lists.is_empty() {
+            refresh_vars(c, vars, &task.name, sources, &paths, &lists).await;
+            continue;
         }
+        if !missing.is_empty() {
+            refresh(c, &missing, &mut sources.catalog).await;
+            for name in missing {
+                sources.catalog.entry(name).or_default();
+            }
+            continue;
+        }
+        result?;
+        break;
     }
-    render_pass(task, dir, alloc_root, vars, catalog, true).map(|(r, _)| r)
+    let ctx = context(vars, sources);
+    render_pass(task, dir, alloc_root, &ctx, true)
+}
+
+fn context<'a>(vars: &'a InterpolationVars, sources: &'a Sources) -> TaskTemplateContext<'a> {
+    TaskTemplateContext {
+        vars,
+        sources,
+        missing: RefCell::new(BTreeSet::new()),
+        missing_vars: RefCell::new(BTreeSet::new()),
+        missing_lists: RefCell::new(BTreeSet::new()),
+    }
 }
 
 /// Writes a rendered template to `dest` (inside `alloc_root`) unless it already holds
@@ -160,15 +293,9 @@ fn render_pass(
     task: &Task,
     dir: &TaskDir,
     alloc_root: &Path,
-    vars: &InterpolationVars,
-    catalog: &Catalog,
+    ctx: &TaskTemplateContext<'_>,
     write: bool,
-) -> Result<(Rendered, BTreeSet<String>), String> {
-    let ctx = TaskTemplateContext {
-        vars,
-        catalog,
-        missing: RefCell::new(BTreeSet::new()),
-    };
+) -> Result<Rendered, String> {
     let mut out = Rendered::default();
     for t in &task.templates {
         let name = if t.dest_path.is_empty() {
@@ -178,7 +305,7 @@ fn render_pass(
         };
         let fail = |e: &dyn std::fmt::Display| format!("template {name:?}: {e}");
         let source = template_source(t, &dir.dir).map_err(|e| fail(&e))?;
-        let text = render(&source, &t.left_delim, &t.right_delim, &ctx).map_err(|e| fail(&e))?;
+        let text = render(&source, &t.left_delim, &t.right_delim, ctx).map_err(|e| fail(&e))?;
         if t.envvars {
             for (i, line) in text.lines().enumerate() {
                 let line = line.trim();
@@ -211,10 +338,9 @@ fn render_pass(
         out.changed
             .push((t.change_mode.clone(), t.change_signal.clone()));
     }
-    out.services = catalog.keys().cloned().collect();
-    let missing = ctx.missing.into_inner();
-    out.services.extend(missing.iter().cloned());
-    Ok((out, missing))
+    out.services = ctx.sources.catalog.keys().cloned().collect();
+    out.services.extend(ctx.missing.borrow().iter().cloned());
+    Ok(out)
 }
 
 #[cfg(test)]

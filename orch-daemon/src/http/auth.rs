@@ -66,6 +66,8 @@ pub enum Caller {
     },
     /// A client node authenticated by its secret; only its own endpoints.
     Node(String),
+    /// A task presenting its workload identity: its job's variables only.
+    Workload(Box<crate::server::identity::Claims>),
 }
 
 /// The caller's rights as handlers see them.
@@ -123,7 +125,7 @@ impl Authz {
         match &*self.caller {
             Caller::Open => true,
             Caller::Token { acl, .. } => acl.allows_namespace(namespace, cap),
-            Caller::Node(_) => false,
+            Caller::Node(_) | Caller::Workload(_) => false,
         }
     }
 
@@ -133,7 +135,7 @@ impl Authz {
         match &*self.caller {
             Caller::Open => true,
             Caller::Token { acl, .. } => acl.allows_any_in_namespace(namespace),
-            Caller::Node(_) => false,
+            Caller::Node(_) | Caller::Workload(_) => false,
         }
     }
 
@@ -159,7 +161,7 @@ impl Authz {
         match &*self.caller {
             Caller::Open => Level::Write,
             Caller::Token { acl, .. } => pick(acl),
-            Caller::Node(_) => Level::None,
+            Caller::Node(_) | Caller::Workload(_) => Level::None,
         }
     }
 
@@ -184,7 +186,27 @@ impl Authz {
         match &*self.caller {
             Caller::Open => Level::Write,
             Caller::Token { acl, .. } => acl.node_pool(pool),
-            Caller::Node(_) => Level::None,
+            Caller::Node(_) | Caller::Workload(_) => Level::None,
+        }
+    }
+
+    /// Whether the caller holds `cap` on the variable at `path` in `namespace`.
+    pub fn allows_variable(
+        &self,
+        namespace: &str,
+        path: &str,
+        cap: orch_core::acl::VarCap,
+    ) -> bool {
+        match &*self.caller {
+            Caller::Open => true,
+            Caller::Token { acl, .. } => acl.allows_variable(namespace, path, cap),
+            Caller::Workload(claims) => {
+                matches!(
+                    cap,
+                    orch_core::acl::VarCap::Read | orch_core::acl::VarCap::List
+                ) && crate::server::identity::may_read_variable(claims, namespace, path)
+            }
+            Caller::Node(_) => false,
         }
     }
 
@@ -198,7 +220,7 @@ impl Authz {
         match &*self.caller {
             Caller::Open => true,
             Caller::Token { acl, .. } => acl.is_management(),
-            Caller::Node(_) => false,
+            Caller::Node(_) | Caller::Workload(_) => false,
         }
     }
 
@@ -338,6 +360,11 @@ pub fn authz_for_secret(state: &StateHandle, secret: Option<&str>) -> Result<Aut
 
 /// The caller a secret stands for: anonymous without one.
 fn resolve(state: &StateStore, secret: Option<&str>, now: i64) -> Result<Caller, ApiError> {
+    if let Some(token) = secret.filter(|s| crate::server::identity::looks_like_jwt(s)) {
+        return crate::server::identity::verify(state, token, now)
+            .map(|c| Caller::Workload(Box::new(c)))
+            .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()));
+    }
     let hash = secret.map(secret_hash);
     match state.resolve_acl(hash.as_deref(), now) {
         Ok((token, acl)) => Ok(Caller::Token {

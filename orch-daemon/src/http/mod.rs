@@ -72,11 +72,13 @@ pub mod dispatch;
 pub mod evals;
 pub mod events;
 pub mod filter;
+pub mod identity;
 pub mod job_diff;
 pub mod job_ops;
 pub mod job_statuses;
 pub mod job_submission;
 pub mod jobs;
+pub mod keyring;
 pub mod list;
 pub mod metrics;
 pub mod metrics_scaling;
@@ -101,6 +103,8 @@ pub mod system;
 #[cfg(test)]
 mod tests;
 pub mod ui;
+pub mod vars;
+pub mod vars_write;
 pub mod workload_services;
 
 use std::sync::Arc;
@@ -182,6 +186,9 @@ pub struct ApiState {
     /// How this agent calls other agents' HTTP APIs (TLS when `tls.http`): a monitor
     /// of another agent is relayed with it.
     pub agents: crate::tls::Link,
+    /// This server's root keys (variables, identities); memory-only unless the agent
+    /// gives it a keystore.
+    pub keyring: Arc<crate::server::keyring::Keyring>,
 }
 
 /// The agent's `acl` block as the API needs it.
@@ -224,6 +231,7 @@ impl ApiState {
             acl: AclSettings::default(),
             peers: crate::tls::Link::plain(),
             agents: crate::tls::Link::plain(),
+            keyring: Arc::default(),
         }
     }
 
@@ -270,6 +278,9 @@ pub fn router_with(api: Arc<ApiState>, extra: Router) -> Router {
         .merge(namespaces::routes())
         .merge(node_pools::routes())
         .merge(csi_volumes::routes())
+        .merge(vars::routes())
+        .merge(keyring::routes())
+        .merge(identity::routes())
         .with_state(Arc::clone(&api))
         .merge(extra)
         .fallback(not_found)

@@ -3,8 +3,8 @@
 //!
 //! **Why only the client endpoints on the RPC port.** Clients join servers on the RPC
 //! port (`-servers host:4647`, Nomad's `client.servers`), and `client::server_conn`
-//! calls `/v1/internal/node/...`, `/v1/node/:id/allocations` and `/v1/service/:name`
-//! there. Those stay (the port speaks mutual TLS under `tls.rpc`, so only holders of a
+//! calls `/v1/internal/node/...`, `/v1/node/:id/allocations`, `/v1/service/:name` and
+//! (templates, with a task's workload identity) `/v1/var/:path` and `/v1/vars` there. Those stay (the port speaks mutual TLS under `tls.rpc`, so only holders of a
 //! certificate from the cluster's CA reach them; without TLS they are exactly as open as
 //! the same routes on the HTTP port). Everything else of `/v1` answers 404 there: the
 //! RPC port is for cluster members, the HTTP API for users, and serving the whole API
@@ -30,6 +30,8 @@ pub fn is_client_endpoint(path: &str) -> bool {
         ["v1", "internal", ..] => true,
         ["v1", "node", id, "allocations"] => !id.is_empty(),
         ["v1", "service", name] => !name.is_empty(),
+        // Templates read variables with their task's workload identity.
+        ["v1", "var", ..] | ["v1", "vars"] => true,
         _ => false,
     }
 }

@@ -204,6 +204,8 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::AutopilotConfigSet(_) => AUTOPILOT_CONFIG_UPDATED,
         // Nomad publishes no events for a snapshot restore either.
         Command::SnapshotRestore(_) => "",
+        // Nomad has no Variables or keyring topic.
+        Command::VarApply(_) | Command::RootKeyUpsert(_) | Command::RootKeyDelete(_) => "",
     }
 }
 

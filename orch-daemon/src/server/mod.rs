@@ -26,6 +26,8 @@ pub mod deployment_watcher;
 mod drainer;
 pub mod events;
 pub mod gc;
+pub mod identity;
+pub mod keyring;
 pub mod leader;
 pub mod periodic;
 mod replicator;

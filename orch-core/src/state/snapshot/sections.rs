@@ -11,6 +11,9 @@ const JOB_SUBMISSIONS: &str = "job_submissions";
 /// Nodes' `LastDrain` records.
 const NODE_LAST_DRAINS: &str = "node_last_drains";
 
+/// Variables (sealed) and the keyring's root key metadata.
+const VARIABLES: &str = "variables";
+
 /// Sections as they are encoded: name, then that table's postcard bytes.
 pub(super) type Sections = Vec<(String, Vec<u8>)>;
 
@@ -33,6 +36,7 @@ impl StateStore {
         Ok(vec![
             encode(JOB_SUBMISSIONS, &self.submissions.section())?,
             encode(NODE_LAST_DRAINS, &self.last_drain_section())?,
+            encode(VARIABLES, &self.vars.section())?,
         ])
     }
 
@@ -52,6 +56,9 @@ impl StateStore {
                     );
                 }
                 NODE_LAST_DRAINS => self.restore_last_drains(decode(&bytes)?),
+                VARIABLES => {
+                    self.vars = super::super::variables::VarTables::from_section(decode(&bytes)?);
+                }
                 other => {
                     return Err(StateError::Snapshot(format!(
                         "snapshot section {other:?} is unknown to this orch: the snapshot was written by a newer orch; restore it with that version or newer"

@@ -321,9 +321,44 @@ impl Exec<'_> {
                 };
                 Ok(Val::List(entries.into_iter().map(service_val).collect()))
             }
+            "nomadVar" | "nomadVarExists" => {
+                c.arity(1)?;
+                let path = c.text(0);
+                let found = self
+                    .ctx
+                    .variable(&path)
+                    .map_err(|e| c.err(format!("{name} {path:?}: {e}")))?;
+                match (name, found) {
+                    ("nomadVarExists", v) => Ok(Val::Bool(v.is_some())),
+                    (_, Some(items)) => Ok(Val::Map(
+                        items.into_iter().map(|(k, v)| (k, Val::Str(v))).collect(),
+                    )),
+                    (_, None) => Err(c.err(format!("nomadVar {path:?}: variable not found"))),
+                }
+            }
+            "nomadVarList" | "nomadVarListSafe" => {
+                let prefix = if c.args.is_empty() {
+                    String::new()
+                } else {
+                    c.text(0)
+                };
+                let paths = match self.ctx.variable_list(&prefix) {
+                    Ok(p) => p,
+                    Err(_) if name == "nomadVarListSafe" => Vec::new(),
+                    Err(e) => return Err(c.err(format!("{name} {prefix:?}: {e}"))),
+                };
+                Ok(Val::List(paths.into_iter().map(var_meta_val).collect()))
+            }
             _ => funcs::call(c),
         }
     }
+}
+
+/// A `nomadVarList` entry: `.Path` (and `.Namespace` left to the caller's namespace).
+fn var_meta_val(path: String) -> Val {
+    let mut m = BTreeMap::new();
+    m.insert("Path".into(), Val::Str(path));
+    Val::Map(m)
 }
 
 /// The line a node starts on, for errors (text has none of its own: 0).

@@ -202,7 +202,10 @@ fn custom_delimiters() {
 
 #[test]
 fn unsupported_and_unknown_functions() {
-    for f in ["key", "secret", "service", "nomadVar"] {
+    // Without a variables source (the CLI's -t), nomadVar is an error saying so.
+    let err = e("{{ nomadVar \"x\" }}").to_string();
+    assert!(err.contains("no access to Nomad variables"), "{err}");
+    for f in ["key", "secret", "service"] {
         let err = e(&format!("line1\n{{{{ {f} \"x\" }}}}"));
         assert_eq!(
             err,

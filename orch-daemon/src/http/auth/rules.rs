@@ -66,7 +66,10 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         | "/v1/internal/node/{id}/csi/volume"
         | "/v1/internal/node/{id}/csi/controller"
         | "/v1/internal/node/{id}/csi/authorize"
-        | "/v1/internal/node/{id}/previous/{alloc}" => NodeSecret,
+        | "/v1/internal/node/{id}/previous/{alloc}"
+        | "/v1/internal/node/{id}/alloc/{alloc}/identities" => NodeSecret,
+        // The keyring's public keys, for anyone verifying a workload identity.
+        "/.well-known/jwks.json" => Public,
         "/v1/jobs" if get => Namespace(&[ListJobs, ReadJob]),
         "/v1/jobs/statuses" => Namespace(&[ReadJob]),
         "/v1/jobs" | "/v1/jobs/parse" | "/v1/validate/job" => Handler,
@@ -175,6 +178,12 @@ fn cluster_rule(get: bool, path: &str) -> Option<Rule> {
         "/v1/operator/scheduler/configuration" => Operator(Level::Write),
         // Nomad requires a management token to save or restore snapshots.
         "/v1/operator/snapshot" => Management,
+        // Nomad's keyring endpoints need a management token (checked by the handlers too).
+        "/v1/operator/keyring/keys"
+        | "/v1/operator/keyring/rotate"
+        | "/v1/operator/keyring/key/{id}" => Management,
+        // `variables` rules name the path: checked by the handlers.
+        "/v1/vars" | "/v1/var/{*path}" => Handler,
         _ => return None,
     };
     Some(rule)
@@ -220,6 +229,6 @@ fn some_namespace_allows(authz: &Authz, cap: NsCap) -> bool {
     match &*authz.caller {
         super::Caller::Open => true,
         super::Caller::Token { acl, .. } => acl.allows_in_some_namespace(cap),
-        super::Caller::Node(_) => false,
+        super::Caller::Node(_) | super::Caller::Workload(_) => false,
     }
 }

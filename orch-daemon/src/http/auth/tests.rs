@@ -15,6 +15,9 @@ fn declared_routes() -> Vec<String> {
         include_str!("../csi_volumes.rs"),
         include_str!("../client_csi.rs"),
         include_str!("../ui.rs"),
+        include_str!("../vars.rs"),
+        include_str!("../keyring.rs"),
+        include_str!("../identity.rs"),
     ];
     let mut out = Vec::new();
     for src in sources {
@@ -41,6 +44,10 @@ fn every_declared_route_has_a_rule_and_only_system_routes_need_management() {
         "/v1/quota",
         // Nomad requires management for snapshot save and restore.
         "/v1/operator/snapshot",
+        // Nomad's keyring endpoints need a management token.
+        "/v1/operator/keyring/keys",
+        "/v1/operator/keyring/rotate",
+        "/v1/operator/keyring/key/{id}",
     ];
     for path in &routes {
         let ruled = [Method::GET, Method::PUT, Method::POST, Method::DELETE]
