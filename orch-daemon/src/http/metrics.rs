@@ -75,7 +75,7 @@ fn gauges(api: &ApiState, s: &StateStore) -> Vec<Gauge> {
         &mut g,
         "nomad.nomad.allocs",
         "client_status",
-        s.allocs().map(|a| a.client_status.as_str()),
+        s.allocs_any_order().map(|a| a.client_status.as_str()),
     );
     count_by(
         &mut g,
