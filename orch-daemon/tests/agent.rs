@@ -156,19 +156,7 @@ fn work_moves_off_a_node_that_stops_heartbeating() {
     .unwrap();
     // Server only: the two nodes below are the only ones.
     let data = dir.join("data");
-    let agent = start(
-        &dir,
-        &[
-            "-server",
-            "-bootstrap-expect",
-            "1",
-            "-data-dir",
-            data.to_str().unwrap(),
-            "-config",
-            fast.to_str().unwrap(),
-        ],
-    );
-    wait_leader(&agent);
+    let agent = start_server_with(&dir, &data, &["-config", fast.to_str().unwrap()]);
     for id in [
         "11111111-0000-4000-8000-000000000001",
         "22222222-0000-4000-8000-000000000002",

@@ -55,20 +55,7 @@ fn server_with_snapshots(dir: &Path) -> Agent {
     let config = dir.join("snap.hcl");
     std::fs::write(&config, "server {\n  raft_snapshot_threshold = 3\n}\n").unwrap();
     let data = dir.join("s1");
-    let agent = start(
-        dir,
-        &[
-            "-server",
-            "-bootstrap-expect",
-            "1",
-            "-data-dir",
-            data.to_str().unwrap(),
-            "-config",
-            config.to_str().unwrap(),
-        ],
-    );
-    wait_leader(&agent);
-    agent
+    start_server_with(dir, &data, &["-config", config.to_str().unwrap()])
 }
 
 #[test]
@@ -178,21 +165,6 @@ fn variables_crud_cas_locks_paging_and_no_plaintext_at_rest() {
         },
     );
     assert_eq!(v["Items"]["password"], SECRET);
-}
-
-fn get_bytes(agent: &impl HasHttp, path: &str) -> (u16, Vec<u8>) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let r = orch_daemon::tls::http_client()
-            .get(format!("{}{path}", agent.http()))
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
-    })
 }
 
 fn locks(s: &Agent) {

@@ -46,19 +46,7 @@ fn a_tasks_identity_reads_its_jobs_variables_only() {
     let config = dir.join("acl.hcl");
     std::fs::write(&config, "acl {\n  enabled = true\n}\n").unwrap();
     let data = dir.join("s1");
-    let s = start(
-        &dir,
-        &[
-            "-server",
-            "-bootstrap-expect",
-            "1",
-            "-data-dir",
-            data.to_str().unwrap(),
-            "-config",
-            config.to_str().unwrap(),
-        ],
-    );
-    wait_leader(&s);
+    let s = start_server_with(&dir, &data, &["-config", config.to_str().unwrap()]);
     let _c = start_client(&dir, &s, "c1");
     let (_, boot) = call(&s, "POST", "/v1/acl/bootstrap", "", Value::Null);
     let mgmt = boot["SecretID"].as_str().unwrap().to_string();

@@ -240,6 +240,15 @@ pub fn three_servers(dir: &Path, extra: [&[&str]; 3]) -> Vec<Agent> {
 }
 
 pub fn get(agent: &impl HasHttp, path: &str) -> (u16, serde_json::Value) {
+    let (status, body) = get_bytes(agent, path);
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Status and raw body of a GET.
+pub fn get_bytes(agent: &impl HasHttp, path: &str) -> (u16, Vec<u8>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -250,8 +259,7 @@ pub fn get(agent: &impl HasHttp, path: &str) -> (u16, serde_json::Value) {
             .send()
             .await
             .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
     })
 }
 
@@ -420,17 +428,21 @@ pub fn free_port() -> u16 {
 
 /// A single server (no client) with its state in `dir/<name>`, leader elected.
 pub fn start_server(dir: &Path, name: &str) -> Agent {
-    let data = dir.join(name);
-    let agent = start(
-        dir,
-        &[
-            "-server",
-            "-bootstrap-expect",
-            "1",
-            "-data-dir",
-            data.to_str().unwrap(),
-        ],
-    );
+    start_server_with(dir, &dir.join(name), &[])
+}
+
+/// A single server with its state in `data` and `extra` arguments (`-config` files),
+/// once it leads.
+pub fn start_server_with(dir: &Path, data: &Path, extra: &[&str]) -> Agent {
+    let mut args = vec![
+        "-server",
+        "-bootstrap-expect",
+        "1",
+        "-data-dir",
+        data.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let agent = start(dir, &args);
     wait_leader(&agent);
     agent
 }
