@@ -120,6 +120,14 @@ impl ServerConn {
             .await
     }
 
+    /// A server's JSON answer as `T`; `what` names it when it does not decode.
+    fn decoded<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Result<T, ConnError> {
+        serde_json::from_value(v).map_err(|e| ConnError::Server {
+            status: 200,
+            message: format!("{what} did not decode: {e}"),
+        })
+    }
+
     /// The identities the servers sign for allocation `alloc_id`'s tasks, by task.
     pub async fn identities(
         &self,
@@ -132,10 +140,7 @@ impl ServerConn {
         let (v, _) = self
             .call(reqwest::Method::GET, &path, None, Duration::from_secs(10))
             .await?;
-        serde_json::from_value(v).map_err(|e| ConnError::Server {
-            status: 200,
-            message: format!("identities did not decode: {e}"),
-        })
+        Self::decoded(v, "identities")
     }
 
     /// A variable's items read with a task's identity `token`; `None` when it does not
@@ -296,10 +301,7 @@ impl ServerConn {
                 wait + Duration::from_secs(10),
             )
             .await?;
-        let allocs = serde_json::from_value(v).map_err(|e| ConnError::Server {
-            status: 200,
-            message: format!("allocation list did not decode: {e}"),
-        })?;
+        let allocs = Self::decoded(v, "allocation list")?;
         Ok((allocs, index))
     }
 
@@ -362,10 +364,7 @@ impl ServerConn {
                 Duration::from_secs(10),
             )
             .await?;
-        serde_json::from_value(v).map_err(|e| ConnError::Server {
-            status: 200,
-            message: format!("service list did not decode: {e}"),
-        })
+        Self::decoded(v, "service list")
     }
 
     /// Where the previous allocation `prev` of one of this node's allocations ran, and

@@ -112,6 +112,20 @@ pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiEr
     Ok(super::list::reply(&api, index, &body, next))
 }
 
+/// The query, namespace and checked path of a request on one variable, once the
+/// caller is known to hold `cap` on it.
+fn var_request(
+    raw: super::query::RawParams,
+    path: &str,
+    cap: VarCap,
+) -> Result<(QueryOpts, String, String), ApiError> {
+    let q = QueryOpts::parse(raw)?;
+    let path = checked_path(path)?;
+    let ns = q.ns().to_string();
+    check_var(&q, &ns, &path, cap)?;
+    Ok((q, ns, path))
+}
+
 /// `GET /v1/var/:path`: the variable with its items, or Nomad's 404; blocking on the
 /// variables table with `?index=` (what templates watch).
 pub async fn read(
@@ -119,10 +133,7 @@ pub async fn read(
     Path(path): Path<String>,
     Query(raw): Params,
 ) -> Result<Response, ApiError> {
-    let q = QueryOpts::parse(raw)?;
-    let path = checked_path(&path)?;
-    let ns = q.ns().to_string();
-    check_var(&q, &ns, &path, VarCap::Read)?;
+    let (q, ns, path) = var_request(raw, &path, VarCap::Read)?;
     let index = api.block(&q, vars_index).await;
     let v = api.state.read().variable(&ns, &path).cloned();
     let Some(v) = v else {
@@ -172,10 +183,7 @@ pub async fn delete(
     Path(path): Path<String>,
     Query(raw): Params,
 ) -> Result<Response, ApiError> {
-    let q = QueryOpts::parse(raw)?;
-    let path = checked_path(&path)?;
-    let ns = q.ns().to_string();
-    check_var(&q, &ns, &path, VarCap::Destroy)?;
+    let (q, ns, path) = var_request(raw, &path, VarCap::Destroy)?;
     let check_index = cas_param(&q)?;
     let var = VariableEncrypted {
         namespace: ns.clone(),
