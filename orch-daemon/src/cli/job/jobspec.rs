@@ -47,27 +47,11 @@ pub fn load_submitted(
         return Err("This command takes one argument: <path> (use - for standard input)".into());
     };
     refuse_unsupported(parsed)?;
-    let mut vars = BTreeMap::new();
-    let mut var_files = String::new();
-    for file in parsed.all("var-file") {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| format!("cannot read -var-file {file}: {e}"))?;
-        for (k, v) in orch_core::jobspec::parse_var_file(file, &text).map_err(|e| e.to_string())? {
-            vars.insert(k, v);
-        }
-        var_files.push_str(&text);
-        if !var_files.ends_with('\n') {
-            var_files.push('\n');
-        }
-    }
-    let mut flags = BTreeMap::new();
-    for pair in parsed.all("var") {
-        let (k, v) = pair
-            .split_once('=')
-            .ok_or_else(|| format!("-var {pair:?}: expected name=value"))?;
-        vars.insert(k.to_string(), serde_json::Value::String(v.to_string()));
-        flags.insert(k.to_string(), v.to_string());
-    }
+    let JobspecVariables {
+        values: vars,
+        flags,
+        var_files,
+    } = JobspecVariables::read(parsed)?;
     let text = if path == "-" {
         std::io::read_to_string(std::io::stdin())
             .map_err(|e| format!("cannot read standard input: {e}"))?
@@ -96,6 +80,48 @@ pub fn load_submitted(
         ..Default::default()
     };
     Ok((job, submission))
+}
+
+/// The HCL variables of the command line: their values for parsing, and the `-var`
+/// flags and `-var-file` texts as the registration's `Submission` records them.
+struct JobspecVariables {
+    values: BTreeMap<String, serde_json::Value>,
+    flags: BTreeMap<String, String>,
+    var_files: String,
+}
+
+impl JobspecVariables {
+    /// `-var-file` files in order, then `-var` flags (which win).
+    fn read(parsed: &Parsed) -> Result<JobspecVariables, String> {
+        let mut vars = BTreeMap::new();
+        let mut var_files = String::new();
+        for file in parsed.all("var-file") {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read -var-file {file}: {e}"))?;
+            for (k, v) in
+                orch_core::jobspec::parse_var_file(file, &text).map_err(|e| e.to_string())?
+            {
+                vars.insert(k, v);
+            }
+            var_files.push_str(&text);
+            if !var_files.ends_with('\n') {
+                var_files.push('\n');
+            }
+        }
+        let mut flags = BTreeMap::new();
+        for pair in parsed.all("var") {
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("-var {pair:?}: expected name=value"))?;
+            vars.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+            flags.insert(k.to_string(), v.to_string());
+        }
+        Ok(JobspecVariables {
+            values: vars,
+            flags,
+            var_files,
+        })
+    }
 }
 
 /// Largest file a jobspec's `file()` may read (templates and scripts are far smaller).
