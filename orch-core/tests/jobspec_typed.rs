@@ -12,11 +12,8 @@ const REFUSED: &[(&str, &[&str])] = &[
     ("17-scaling.nomad.hcl", &["vertical scaling"]),
     (
         "24-vault-consul-identity.nomad.hcl",
-        &[
-            "Vault integrations",
-            "Consul settings",
-            "workload identities",
-        ],
+        // Its identity blocks are accepted: only Vault and Consul are refused.
+        &["Vault integrations", "Consul settings"],
     ),
     ("26-ui-crons.nomad.hcl", &["template change scripts"]),
     ("14-checks.nomad.hcl", &["grpc checks are not supported"]),

@@ -143,6 +143,7 @@ static CHECK: Schema = Schema {
 pub(crate) static IDENTITY: Schema = Schema {
     name: "identity",
     attrs: &[
+        a!("name", "Name", Str),
         a!("aud", "Audience", StrList),
         a!("change_mode", "ChangeMode", Str),
         a!("change_signal", "ChangeSignal", Str),

@@ -8,7 +8,8 @@ use crate::model::{Job, LIFECYCLE_HOOKS, Task, TaskGroup, job_type};
 
 /// Checks one task at `path` (`TaskGroups[i].Tasks[j]`), topic by topic, in field order.
 pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup, t: &Task) {
-    identity(e, path, t);
+    name_and_driver(e, path, t);
+    super::identity::workload_identities(e, path, t);
     timeouts(e, path, job, g, t);
     resources(e, &join(path, "Resources"), t);
     log_config(e, &join(path, "LogConfig"), g, t);
@@ -35,7 +36,7 @@ pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup
 }
 
 /// The task's name (present, no slashes or null characters) and driver.
-fn identity(e: &mut Errors, path: &str, t: &Task) {
+fn name_and_driver(e: &mut Errors, path: &str, t: &Task) {
     if t.name.is_empty() {
         e.at(path, "Name", "Missing task name");
     } else if t.name.contains('/') || t.name.contains('\\') {
@@ -477,7 +478,7 @@ fn service_check(e: &mut Errors, cpath: &str, c: &crate::model::ServiceCheck) {
 }
 
 /// True if a relative path climbs out of the allocation directory.
-fn escapes(p: &str) -> bool {
+pub(super) fn escapes(p: &str) -> bool {
     let mut depth: i32 = 0;
     for part in p.split('/') {
         match part {

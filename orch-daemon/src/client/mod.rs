@@ -32,6 +32,7 @@ pub mod exec;
 pub mod fingerprint;
 pub mod gc;
 pub mod health;
+pub mod identity_hook;
 pub mod migrate;
 pub mod network;
 pub mod node_meta;
