@@ -167,6 +167,39 @@ pub fn assign_group<'a>(
     Ok(out)
 }
 
+/// The requests of `tg`'s tasks that state affinities, compiled for [`affinity_score`]
+/// (empty for nearly every group: then nodes are not scored on devices).
+pub fn affinity_requests(tg: &crate::model::TaskGroup) -> Vec<DeviceReq> {
+    tg.tasks
+        .iter()
+        .flat_map(|t| &t.resources.devices)
+        .filter(|r| !r.affinities.is_empty())
+        .map(DeviceReq::new)
+        .collect()
+}
+
+/// How well `node`'s devices meet the requests' affinities, in `[-1, 1]` (Nomad's
+/// device score on a node: per request the best matching group's matched weights, over
+/// the total weight). Instance room is not weighed here; assignment checks it.
+pub fn affinity_score(node: &Node, reqs: &[DeviceReq]) -> Option<f64> {
+    let total: i64 = reqs.iter().map(DeviceReq::affinity_total).sum();
+    if total == 0 {
+        return None;
+    }
+    let matched: i64 = reqs
+        .iter()
+        .filter_map(|r| {
+            node.node_resources
+                .devices
+                .iter()
+                .filter(|d| r.matches(d))
+                .map(|d| r.affinity_weight(d))
+                .max()
+        })
+        .sum();
+    Some(matched as f64 / total as f64)
+}
+
 /// The plan verifier's device check over every allocation a node would hold (`all`):
 /// a whole instance goes to one task alone, and the shares of an instance add up to at
 /// most one whole. The assignments of the allocations the plan adds (`new`) must also

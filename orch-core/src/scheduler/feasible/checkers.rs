@@ -394,6 +394,11 @@ impl DeviceReq {
         }
     }
 
+    /// Whether the request states affinities, and their total absolute weight.
+    pub fn affinity_total(&self) -> i64 {
+        self.affinities.iter().map(|(_, w)| w.abs()).sum()
+    }
+
     /// The summed weights of the request's affinities `d` matches (Nomad scores device
     /// groups by these, over the total weight, which is the same for every group).
     pub fn affinity_weight(&self, d: &NodeDeviceResource) -> i64 {
