@@ -54,7 +54,7 @@ pub(crate) static NETWORK: Schema = Schema {
 
 static DEVICE: Schema = Schema {
     name: "device",
-    attrs: &[a!("count", "Count", Int)],
+    attrs: &[a!("count", "Count", Int), a!("share", "Share", Num)],
     blocks: &[constraint_blk!(), affinity_blk!()],
 };
 

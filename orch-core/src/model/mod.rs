@@ -25,6 +25,7 @@ pub mod autopilot_config;
 pub mod constraint;
 pub mod csi;
 pub mod deployment;
+pub mod device_share;
 pub mod eval;
 pub mod group;
 pub mod identity;
@@ -48,6 +49,7 @@ pub use alloc::*;
 pub use autopilot_config::AutopilotConfiguration;
 pub use constraint::*;
 pub use deployment::*;
+pub use device_share::{DeviceShare, WHOLE_SHARE};
 pub use eval::*;
 pub use group::*;
 pub use identity::{
