@@ -12,11 +12,8 @@ const REFUSED: &[(&str, &[&str])] = &[
     ("17-scaling.nomad.hcl", &["vertical scaling"]),
     (
         "24-vault-consul-identity.nomad.hcl",
-        &[
-            "Vault integrations",
-            "Consul settings",
-            "workload identities",
-        ],
+        // Its identity blocks are accepted: only Vault and Consul are refused.
+        &["Vault integrations", "Consul settings"],
     ),
     ("26-ui-crons.nomad.hcl", &["template change scripts"]),
     ("14-checks.nomad.hcl", &["grpc checks are not supported"]),
@@ -121,4 +118,49 @@ fn pathological_nesting_found_by_fuzzing_is_refused_with_a_position() {
     let deep = format!("job \"x\" {{ meta = {} }}", "{a = ".repeat(13));
     let err = orch_core::jobspec::parse_jobspec("deep.hcl", &deep, &BTreeMap::new()).unwrap_err();
     assert!(err.to_string().contains("levels deep"), "{err}");
+}
+
+/// orch's device `share`: parsed as a fraction, kept through the typed job, and refused
+/// with its field path when it is not a part of one instance.
+#[test]
+fn device_shares_parse_and_bad_ones_name_their_field() {
+    let job = |device: &str| {
+        format!(
+            "job \"x\" {{\n  group \"g\" {{\n    task \"t\" {{\n      driver = \"raw_exec\"\n      config {{ command = \"x\" }}\n      resources {{\n        {device}\n      }}\n    }}\n  }}\n}}\n"
+        )
+    };
+    let ok = orch_core::jobspec::parse_jobspec(
+        "ok.nomad.hcl",
+        &job("device \"nvidia/gpu\" {\n count = 1\n share = 0.25\n }"),
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    let d = &ok.task_groups[0].tasks[0].resources.devices[0];
+    assert_eq!(d.share, Some(orch_core::model::DeviceShare(250_000)));
+    let json = serde_json::to_value(d).unwrap();
+    assert_eq!(json["Share"], serde_json::json!(0.25));
+    for (device, want) in [
+        (
+            "device \"nvidia/gpu\" { share = 0 }",
+            "Devices[0].Share: device 1 failed validation: share must be above 0 and at most 1",
+        ),
+        ("device \"nvidia/gpu\" { share = -0.5 }", "got -0.5"),
+        ("device \"nvidia/gpu\" { share = 1.5 }", "got 1.5"),
+        (
+            "device \"nvidia/gpu\" {\n count = 2\n share = 0.5\n }",
+            "Devices[0].Count: device 1 failed validation: a share is part of one instance",
+        ),
+        (
+            "device \"nvidia/gpu/x/y\" {}",
+            "Devices[0].Name: device 1 failed validation: device name \"nvidia/gpu/x/y\"",
+        ),
+        ("device \"nvidia//x\" {}", "Devices[0].Name"),
+        ("device \"nvidia/gpu\" { share = \"lots\" }", "share"),
+    ] {
+        let err =
+            orch_core::jobspec::parse_jobspec("bad.nomad.hcl", &job(device), &BTreeMap::new())
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains(want), "{device}: missing {want:?} in:\n{err}");
+    }
 }

@@ -455,3 +455,97 @@ fn var_cli_verbs_follow_nomad() {
     let (ok, _, err) = cli(&s, &["var", "get", "app/cfg"]);
     assert!(!ok && err.contains("Variable not found"), "{err}");
 }
+
+#[test]
+fn var_lock_runs_its_child_under_the_lock_and_waits_for_a_holder() {
+    let dir = temp_dir("vars-lock");
+    let s = start(&dir, &["-dev"]);
+    wait_leader(&s);
+    // The child's exit code is the command's; the lock is released after it.
+    let o = orch_cli(
+        &s,
+        &[
+            "var",
+            "lock",
+            "-ttl",
+            "10s",
+            "app/lock",
+            "echo held; exit 3",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{o:?}");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "held");
+    let (code, v) = get_token(&s, "", "/v1/var/app/lock");
+    assert_eq!(code, 200, "{v}");
+    assert!(v["Lock"].is_null(), "released: {v}");
+    // A second locker waits for the first holder to finish.
+    let (a_start, a_end) = (dir.join("a_start"), dir.join("a_end"));
+    let first_child = format!(
+        "touch {}; sleep 2; touch {}",
+        a_start.display(),
+        a_end.display()
+    );
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_orch"))
+        .args(["var", "lock", "-ttl", "10s", "app/lock", &first_child])
+        .env("ORCH_ADDR", s.http())
+        .spawn()
+        .unwrap();
+    wait_for(Duration::from_secs(60), "the first holder's child", || {
+        a_start.exists().then_some(())
+    });
+    let second_child = format!("test -e {} && echo after-first", a_end.display());
+    let o = orch_cli(
+        &s,
+        &["var", "lock", "-ttl", "10s", "app/lock", &second_child],
+    );
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "after-first");
+    assert!(first.wait().unwrap().success());
+    // A missing child is a usage error, not a held lock.
+    let o = orch_cli(&s, &["var", "lock", "app/lock"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("child command is required"));
+}
+
+#[test]
+fn root_keyring_cli_lists_rotates_and_removes_keys() {
+    let dir = temp_dir("keyring-cli");
+    let s = start(&dir, &["-dev"]);
+    wait_leader(&s);
+    assert_eq!(put(&s, "", "/v1/var/app/k", json!({"a": "b"})).0, 200);
+    let (ok, out, err) = cli(&s, &["operator", "root", "keyring", "list", "-verbose"]);
+    assert!(ok, "{err}");
+    let first_line = out.lines().next().unwrap_or_default();
+    assert!(
+        first_line.starts_with("Key") && first_line.contains("State"),
+        "{out}"
+    );
+    let old_id = out
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(out.contains("active"), "{out}");
+    let (ok, out, err) = cli(
+        &s,
+        &["operator", "root", "keyring", "rotate", "-full", "-verbose"],
+    );
+    assert!(ok, "{err}");
+    assert!(!out.contains(&old_id) && out.contains("active"), "{out}");
+    let (_, list, _) = cli(&s, &["operator", "root", "keyring", "list", "-json"]);
+    let keys = json_of(&list);
+    assert_eq!(keys.as_array().map(Vec::len), Some(2), "{keys}");
+    // The variable was re-sealed with the new key: the old one can go.
+    let (ok, out, err) = cli(&s, &["operator", "root", "keyring", "remove", &old_id]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(out.trim(), format!("Removed encryption key {old_id}"));
+    assert_eq!(get_token(&s, "", "/v1/var/app/k").1["Items"]["a"], "b");
+    let (ok, _, err) = cli(
+        &s,
+        &["operator", "root", "keyring", "rotate", "-prepublish"],
+    );
+    assert!(!ok && err.contains("prepublish"), "{err}");
+}

@@ -40,16 +40,33 @@ fn node_identity(dir: &std::path::Path) -> (String, String) {
     panic!("no node-id file under {}", dir.display());
 }
 
-#[test]
-fn a_tasks_identity_reads_its_jobs_variables_only() {
-    let dir = temp_dir("wi");
+/// A server with ACLs on and one client: the server, the client, a management secret.
+fn acl_cluster(dir: &std::path::Path) -> (Agent, Agent, String) {
     let config = dir.join("acl.hcl");
     std::fs::write(&config, "acl {\n  enabled = true\n}\n").unwrap();
     let data = dir.join("s1");
-    let s = start_server_with(&dir, &data, &["-config", config.to_str().unwrap()]);
-    let _c = start_client(&dir, &s, "c1");
+    let s = start_server_with(dir, &data, &["-config", config.to_str().unwrap()]);
+    let c = start_client(dir, &s, "c1");
     let (_, boot) = call(&s, "POST", "/v1/acl/bootstrap", "", Value::Null);
     let mgmt = boot["SecretID"].as_str().unwrap().to_string();
+    (s, c, mgmt)
+}
+
+/// The claims of a JWT, undecoded when it is not one.
+fn claims_of(token: &str) -> Value {
+    let Some(part) = token.trim().split('.').nth(1) else {
+        return Value::Null;
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap_or_default();
+    json_of(&String::from_utf8_lossy(&bytes))
+}
+
+#[test]
+fn a_tasks_identity_reads_its_jobs_variables_only() {
+    let dir = temp_dir("wi");
+    let (s, _c, mgmt) = acl_cluster(&dir);
     let job = sleep_job("web", "default");
     let (code, body) = call(&s, "PUT", "/v1/jobs", &mgmt, job);
     assert_eq!(code, 200, "{body}");
@@ -83,8 +100,8 @@ fn a_tasks_identity_reads_its_jobs_variables_only() {
     );
     let (code, ids) = call(&s, "GET", &url, &secret, Value::Null);
     assert_eq!(code, 200, "{ids}");
-    let (task, token) = ids.as_object().unwrap().iter().next().unwrap();
-    let token = token.as_str().unwrap().to_string();
+    let (task, by_name) = ids.as_object().unwrap().iter().next().unwrap();
+    let token = by_name["default"].as_str().unwrap().to_string();
     // Nomad's claims, signed with a key the JWKS publishes.
     let parts: Vec<&str> = token.split('.').collect();
     let dec = |p: &str| {
@@ -224,4 +241,145 @@ EOT
     wait_for(WAIT, "the template re-rendered", || {
         read().contains("greeting=bonjour").then_some(())
     });
+}
+
+/// The task copies what it was given into `local/`, and again on every SIGHUP.
+const IDENTITY_JOB: &str = r#"job "idt" {
+  datacenters = ["dc1"]
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", <<EOT
+echo "$NOMAD_TOKEN" > "$NOMAD_TASK_DIR/env_token"
+echo "$NOMAD_TOKEN_oidc" > "$NOMAD_TASK_DIR/env_oidc"
+cp "$NOMAD_SECRETS_DIR/nomad_token" "$NOMAD_TASK_DIR/file_token"
+n=0
+trap 'n=$((n+1)); cp "$NOMAD_SECRETS_DIR/nomad_oidc.jwt" "$NOMAD_TASK_DIR/oidc_hup"; echo $n > "$NOMAD_TASK_DIR/hups"' HUP
+while true; do sleep 1; done
+EOT
+        ]
+      }
+      identity {
+        env  = true
+        file = true
+      }
+      identity {
+        name          = "oidc"
+        aud           = ["oidc.example.com"]
+        env           = true
+        file          = true
+        ttl           = "4s"
+        change_mode   = "signal"
+        change_signal = "SIGHUP"
+      }
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}"#;
+
+#[test]
+fn identity_blocks_expose_tokens_and_renew_the_named_ones() {
+    let dir = temp_dir("wi-block");
+    let (s, _c, mgmt) = acl_cluster(&dir);
+    let parsed = {
+        let (code, text) = send_token(
+            &s,
+            "POST",
+            "/v1/jobs/parse",
+            &mgmt,
+            json!({"JobHCL": IDENTITY_JOB, "Canonicalize": true}),
+        );
+        assert_eq!(code, 200, "{text}");
+        json_of(&text)
+    };
+    let task = &parsed["TaskGroups"][0]["Tasks"][0];
+    assert_eq!(task["Identity"]["Name"], "default", "{task}");
+    assert_eq!(task["Identity"]["Audience"], json!(["nomadproject.io"]));
+    assert_eq!(task["Identities"][0]["Name"], "oidc");
+    assert_eq!(task["Identities"][0]["TTL"], json!(4_000_000_000u64));
+    let (code, body) = call(&s, "PUT", "/v1/jobs", &mgmt, json!({"Job": parsed}));
+    assert_eq!(code, 200, "{body}");
+    let alloc = wait_for(WAIT, "a running allocation", || {
+        let (_, allocs) = call(&s, "GET", "/v1/job/idt/allocations", &mgmt, Value::Null);
+        let a = allocs.as_array()?.first()?.clone();
+        (a["ClientStatus"] == "running").then(|| a["ID"].as_str().unwrap().to_string())
+    });
+    let read = |file: &str| {
+        let path = format!("/v1/client/fs/cat/{alloc}?path=t/local/{file}");
+        let (code, text) = send_token(&s, "GET", &path, &mgmt, Value::Null);
+        (code == 200).then_some(text)
+    };
+    let env_token = wait_for(WAIT, "the task wrote its tokens", || read("file_token"));
+    assert_eq!(read("env_token").unwrap().trim(), env_token.trim());
+    let claims = claims_of(&env_token);
+    assert_eq!(claims["aud"], json!(["nomadproject.io"]), "{claims}");
+    assert_eq!(claims["nomad_task"], "t");
+    assert!(
+        claims.get("exp").is_none(),
+        "the default identity does not expire"
+    );
+    // The default token is a Nomad API credential: it reads its job's variables.
+    call(
+        &s,
+        "PUT",
+        "/v1/var/nomad/jobs/idt",
+        &mgmt,
+        json!({"Items": {"k": "v"}}),
+    );
+    let token = env_token.trim();
+    let (code, _) = call(&s, "GET", "/v1/var/nomad/jobs/idt", token, Value::Null);
+    assert_eq!(code, 200);
+    // The named one is for a third party: its audience, a 4 s lifetime, no API access.
+    let oidc = read("env_oidc").unwrap();
+    let c = claims_of(&oidc);
+    assert_eq!(c["aud"], json!(["oidc.example.com"]), "{c}");
+    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 4);
+    assert!(c["sub"].as_str().unwrap().ends_with(":idt:g:t:oidc"), "{c}");
+    let (code, _) = call(
+        &s,
+        "GET",
+        "/v1/var/nomad/jobs/idt",
+        oidc.trim(),
+        Value::Null,
+    );
+    assert_eq!(
+        code, 403,
+        "a third-party identity is not a Nomad credential"
+    );
+    // Renewed at half its TTL: the file changes and the task gets its SIGHUP.
+    let renewed = wait_for(WAIT, "a renewed oidc token and a SIGHUP", || {
+        read("hups")?;
+        read("oidc_hup")
+    });
+    assert_ne!(renewed.trim(), oidc.trim(), "the token was renewed");
+    assert_eq!(claims_of(&renewed)["aud"], json!(["oidc.example.com"]));
+}
+
+#[test]
+fn identity_blocks_are_validated_with_their_field_paths() {
+    let dir = temp_dir("wi-invalid");
+    let s = start(&dir, &["-dev"]);
+    wait_leader(&s);
+    let bad = IDENTITY_JOB
+        .replace(
+            "env  = true\n        file = true",
+            "env = true\n        ttl = \"1h\"",
+        )
+        .replace("change_signal = \"SIGHUP\"", "");
+    let body = json!({"JobHCL": bad, "Canonicalize": true});
+    let (code, text) = send(&s, "POST", "/v1/jobs/parse", body);
+    assert_eq!(code, 400, "{text}");
+    assert!(
+        text.contains("TaskGroups[0].Tasks[0].Identity.TTL"),
+        "{text}"
+    );
+    assert!(
+        text.contains("TaskGroups[0].Tasks[0].Identities[0].ChangeSignal"),
+        "{text}"
+    );
 }

@@ -122,6 +122,7 @@ fn canonicalize_task(
     {
         l.condition = crate::model::dependency_condition::SUCCESS.into();
     }
+    canonicalize_identities(task);
     for artifact in &mut task.artifacts {
         if artifact.mode.is_empty() {
             artifact.mode = "any".into();
@@ -205,3 +206,25 @@ fn canonicalize_service(service: &mut Service, default_name: &str, task_name: &s
 
 #[cfg(test)]
 mod tests;
+
+/// The default identity gets its name and Nomad's audience; every identity's change mode
+/// defaults to `noop`. A block named `default` among the named ones is the default one.
+fn canonicalize_identities(task: &mut Task) {
+    use crate::model::{DEFAULT_IDENTITY, DEFAULT_IDENTITY_AUDIENCE, identity_change_mode};
+    if task.identity.is_none()
+        && let Some(i) = task.identities.iter().position(|w| w.is_default())
+    {
+        task.identity = Some(task.identities.remove(i));
+    }
+    if let Some(w) = task.identity.as_mut() {
+        w.name = DEFAULT_IDENTITY.into();
+        if w.audience.is_empty() {
+            w.audience = vec![DEFAULT_IDENTITY_AUDIENCE.into()];
+        }
+    }
+    for w in task.identity.iter_mut().chain(task.identities.iter_mut()) {
+        if w.change_mode.is_empty() {
+            w.change_mode = identity_change_mode::NOOP.into();
+        }
+    }
+}

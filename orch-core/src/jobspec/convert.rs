@@ -16,6 +16,8 @@ pub(crate) enum Kind {
     Str,
     /// A whole number.
     Int,
+    /// A number, fractions allowed (a device `share`).
+    Num,
     /// A boolean.
     Bool,
     /// A Go duration string (or a number of nanoseconds) → integer nanoseconds.
@@ -58,6 +60,13 @@ pub(crate) fn convert(kind: Kind, v: &Value) -> Result<Value, String> {
                 return Ok(v.clone());
             }
             Ok(Value::from(f as i64))
+        }
+        Kind::Num => {
+            let f = to_num(v)
+                .ok_or_else(|| format!("expected a number, got {} {}", type_name(v), short(v)))?;
+            serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .ok_or_else(|| format!("expected a finite number, got {}", short(v)))
         }
         Kind::Bool => to_bool(v)
             .map(Value::Bool)

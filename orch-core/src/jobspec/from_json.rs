@@ -34,7 +34,7 @@ pub enum JsonJobError {
 fn is_harmless_unknown(key: &str, value: &Value) -> bool {
     let field = |name: &str| value.get(name).unwrap_or(&Value::Null);
     match key {
-        // Workload identity: only the default one (no env, no file) is harmless.
+        // A service's identity (for Consul): only one that asks for nothing is harmless.
         "Identity" => is_empty_value(field("Env")) && is_empty_value(field("File")),
         "Consul" => value.as_object().is_some_and(|o| {
             o.iter()
@@ -57,7 +57,7 @@ fn unsupported_feature(key: &str) -> Option<&'static str> {
         }
         "Connect" => "Consul Connect service meshes (connect blocks)",
         "Identity" | "Identities" => {
-            "workload identities with env, file or a name (identity blocks; every task's default identity already serves templates' nomadVar)"
+            "service identities (identity blocks inside a service, for Consul)"
         }
         "Multiregion" => {
             "multi-region deployments (multiregion blocks, a Nomad Enterprise feature)"

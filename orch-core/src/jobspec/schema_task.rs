@@ -54,7 +54,7 @@ pub(crate) static NETWORK: Schema = Schema {
 
 static DEVICE: Schema = Schema {
     name: "device",
-    attrs: &[a!("count", "Count", Int)],
+    attrs: &[a!("count", "Count", Int), a!("share", "Share", Num)],
     blocks: &[constraint_blk!(), affinity_blk!()],
 };
 
@@ -143,6 +143,7 @@ static CHECK: Schema = Schema {
 pub(crate) static IDENTITY: Schema = Schema {
     name: "identity",
     attrs: &[
+        a!("name", "Name", Str),
         a!("aud", "Audience", StrList),
         a!("change_mode", "ChangeMode", Str),
         a!("change_signal", "ChangeSignal", Str),

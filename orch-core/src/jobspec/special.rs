@@ -197,34 +197,32 @@ pub(crate) fn task_scaling(d: &mut Decoder<'_>, b: &Block, out: &mut Map<String,
     push(out, "ScalingPolicies", Value::Object(m));
 }
 
-/// Task `identity { ... }` (default identity) or `identity "name" { ... }`
-/// (additional identities).
+/// Task `identity { ... }`: the block without a `name` (or named `default`) is the
+/// default identity, the others are additional identities. orch also takes the name as
+/// a label (`identity "vault" { ... }`).
 pub(crate) fn task_identity(d: &mut Decoder<'_>, b: &Block, out: &mut Map<String, Value>) {
-    match b.labels.len() {
-        0 => {
-            if out.contains_key("Identity") {
-                d.err(
-                    block_span(b),
-                    "duplicate default \"identity\" block in task",
-                );
-                return;
-            }
-            let m = d.decode_body(&b.body, &IDENTITY);
-            out.insert("Identity".into(), Value::Object(m));
-        }
-        1 => {
-            let mut m = d.decode_body(&b.body, &IDENTITY);
-            let name = b
-                .labels
-                .first()
-                .map(|l| l.as_str().to_string())
-                .unwrap_or_default();
-            m.insert("Name".into(), Value::String(name));
-            push(out, "Identities", Value::Object(m));
-        }
-        _ => {
-            d.expect_labels(b, 1, "identity name");
-        }
+    if b.labels.len() > 1 {
+        d.expect_labels(b, 1, "identity name");
+        return;
+    }
+    let mut m = d.decode_body(&b.body, &IDENTITY);
+    if let Some(label) = b.labels.first() {
+        m.insert("Name".into(), Value::String(label.as_str().to_string()));
+    }
+    let is_default = match m.get("Name") {
+        None => true,
+        Some(Value::String(n)) => n.is_empty() || n == "default",
+        Some(_) => false,
+    };
+    if !is_default {
+        push(out, "Identities", Value::Object(m));
+    } else if out.contains_key("Identity") {
+        d.err(
+            block_span(b),
+            "duplicate default \"identity\" block in task: give the others a name",
+        );
+    } else {
+        out.insert("Identity".into(), Value::Object(m));
     }
 }
 

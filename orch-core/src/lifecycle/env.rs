@@ -197,6 +197,9 @@ pub fn nomad_env(input: &TaskEnvInput) -> BTreeMap<String, String> {
         env.insert("TMPDIR".into(), input.tmp_dir.to_string());
     }
     resources_env(input, &mut env);
+    if let Some(a) = input.alloc.allocated_resources.tasks.get(&input.task.name) {
+        devices::devices_env(&a.devices, &mut env);
+    }
     identity_env(input, &mut env);
     meta_env(input, &mut env);
     ports_env(input, &mut env);
@@ -372,6 +375,8 @@ fn region_of(input: &TaskEnvInput) -> String {
         (r, _) => r.to_string(),
     }
 }
+
+mod devices;
 
 #[cfg(test)]
 mod tests;

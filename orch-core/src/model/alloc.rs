@@ -240,6 +240,10 @@ pub struct AllocatedDeviceResource {
     /// Instance IDs.
     #[serde(rename = "DeviceIDs")]
     pub device_ids: Vec<String>,
+    /// orch's sharing: the part of the one instance in `DeviceIDs` this task holds;
+    /// `None` holds every instance listed whole (Nomad's form).
+    #[serde(rename = "Share")]
+    pub share: Option<super::DeviceShare>,
 }
 
 /// Resources shared by all tasks of an allocation.

@@ -10,7 +10,7 @@
 //! snapshot byte) is deterministic.
 //!
 //! What users submit: [`job`] (the job), [`group`] (task groups and their policies),
-//! [`task`] (tasks), [`resources`] (what a task asks for: resources, devices, networks,
+//! [`task`] (tasks), [`identity`] (the workload identities tasks ask for), [`resources`] (what a task asks for: resources, devices, networks,
 //! ports), [`constraint`] (constraints, affinities, spreads), [`service`] (services and
 //! checks). What the servers track: [`node`] (client nodes), [`node_pool`] (node pools), [`alloc`] (allocations),
 //! [`eval`] (evaluations), [`deployment`] (deployments), [`scaling`] (scaling events),
@@ -25,8 +25,10 @@ pub mod autopilot_config;
 pub mod constraint;
 pub mod csi;
 pub mod deployment;
+pub mod device_share;
 pub mod eval;
 pub mod group;
+pub mod identity;
 pub mod job;
 pub mod job_submission;
 pub mod namespace;
@@ -47,8 +49,12 @@ pub use alloc::*;
 pub use autopilot_config::AutopilotConfiguration;
 pub use constraint::*;
 pub use deployment::*;
+pub use device_share::{DeviceShare, WHOLE_SHARE};
 pub use eval::*;
 pub use group::*;
+pub use identity::{
+    DEFAULT_IDENTITY, DEFAULT_IDENTITY_AUDIENCE, WorkloadIdentity, identity_change_mode,
+};
 pub use job::*;
 pub use job_submission::JobSubmission;
 pub use namespace::{

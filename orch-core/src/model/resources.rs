@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::constraint::{Affinity, Constraint};
+use super::device_share::DeviceShare;
 
 /// A task's resource ask. Defaults are Nomad's: 100 MHz CPU, 300 MB memory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +62,11 @@ pub struct RequestedDevice {
     /// Preferences among matching devices.
     #[serde(rename = "Affinities")]
     pub affinities: Vec<Affinity>,
+    /// orch's fractional sharing: the part of one instance the task needs (`0.25`).
+    /// `None` (Nomad's form) asks for `Count` whole instances; a share needs `Count` 1
+    /// and is packed with other shares onto an instance up to a whole one.
+    #[serde(rename = "Share")]
+    pub share: Option<DeviceShare>,
 }
 
 impl Default for RequestedDevice {
@@ -70,6 +76,7 @@ impl Default for RequestedDevice {
             count: 1,
             constraints: Vec::new(),
             affinities: Vec::new(),
+            share: None,
         }
     }
 }

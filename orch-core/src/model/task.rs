@@ -83,6 +83,13 @@ pub struct Task {
     /// Makes this task a CSI plugin the client connects to (`csi_plugin` block).
     #[serde(rename = "CSIPluginConfig")]
     pub csi_plugin: Option<TaskCsiPluginConfig>,
+    /// The default identity exposed to the task (`identity` block without a name);
+    /// `None`: the task has its default identity but does not see it.
+    #[serde(rename = "Identity")]
+    pub identity: Option<super::identity::WorkloadIdentity>,
+    /// Additional identities (`identity` blocks with a name).
+    #[serde(rename = "Identities")]
+    pub identities: Vec<super::identity::WorkloadIdentity>,
 }
 
 /// A task that serves a CSI plugin: the client gives it a socket directory and
@@ -143,6 +150,8 @@ impl Default for Task {
             kill_signal: String::new(),
             kind: String::new(),
             csi_plugin: None,
+            identity: None,
+            identities: Vec::new(),
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::context::PlanContext;
-use super::feasible::DeviceReq;
+use super::devices::DeviceLedger;
 use super::ports::PortIndex;
 use super::rng::SchedRng;
 use crate::model::{
@@ -24,7 +24,7 @@ pub fn check_extras(ctx: &PlanContext<'_>, node: &Node, tg: &TaskGroup) -> Resul
         ports.assign(&tg.networks, &mut SchedRng::new(0))?;
     }
     if tg.tasks.iter().any(|t| !t.resources.devices.is_empty()) {
-        assign_devices(ctx, node, tg).ok_or_else(|| "devices".to_string())?;
+        assign_devices(ctx, node, tg)?;
     }
     Ok(())
 }
@@ -49,7 +49,7 @@ pub fn allocate(
         shared.ports = mappings;
     }
     let mut devices = if tg.tasks.iter().any(|t| !t.resources.devices.is_empty()) {
-        assign_devices(ctx, node, tg)?
+        assign_devices(ctx, node, tg).ok()?
     } else {
         BTreeMap::new()
     };
@@ -119,49 +119,17 @@ fn free_cores(ctx: &PlanContext<'_>, node: &Node) -> Vec<u32> {
     all.into_iter().filter(|c| !taken.contains(c)).collect()
 }
 
-/// Picks healthy, unused device instances for every task's requests.
+/// Device instances for every task's requests, beside what the node's allocations (as
+/// the plan leaves them) hold; the error names the device (`scheduler::devices`).
 fn assign_devices(
     ctx: &PlanContext<'_>,
     node: &Node,
     tg: &TaskGroup,
-) -> Option<BTreeMap<String, Vec<AllocatedDeviceResource>>> {
-    let mut used: BTreeSet<String> = BTreeSet::new();
-    for a in ctx.allocs_on_node(&node.id) {
-        for t in a.allocated_resources.tasks.values() {
-            used.extend(t.devices.iter().flat_map(|d| d.device_ids.iter().cloned()));
-        }
-    }
-    let mut out: BTreeMap<String, Vec<AllocatedDeviceResource>> = BTreeMap::new();
-    for t in &tg.tasks {
-        for req in &t.resources.devices {
-            let compiled = DeviceReq::new(req);
-            let mut granted = None;
-            for d in node
-                .node_resources
-                .devices
-                .iter()
-                .filter(|d| compiled.matches(d))
-            {
-                let free: Vec<String> = d
-                    .instances
-                    .iter()
-                    .filter(|i| i.healthy && !used.contains(&i.id))
-                    .map(|i| i.id.clone())
-                    .take(usize::try_from(req.count).ok()?)
-                    .collect();
-                if free.len() as u64 == req.count {
-                    used.extend(free.iter().cloned());
-                    granted = Some(AllocatedDeviceResource {
-                        vendor: d.vendor.clone(),
-                        device_type: d.device_type.clone(),
-                        name: d.name.clone(),
-                        device_ids: free,
-                    });
-                    break;
-                }
-            }
-            out.entry(t.name.clone()).or_default().push(granted?);
-        }
-    }
-    Some(out)
+) -> Result<BTreeMap<String, Vec<AllocatedDeviceResource>>, String> {
+    let ledger = DeviceLedger::from_allocs(ctx.allocs_on_node(&node.id));
+    let tasks = tg
+        .tasks
+        .iter()
+        .map(|t| (t.name.as_str(), t.resources.devices.as_slice()));
+    super::devices::assign_group(node, tasks, ledger)
 }

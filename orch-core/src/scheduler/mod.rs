@@ -18,6 +18,7 @@
 pub mod assign;
 pub mod config;
 pub mod context;
+pub mod devices;
 pub mod feasible;
 pub mod generic;
 pub mod outcome;

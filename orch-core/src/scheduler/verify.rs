@@ -221,7 +221,9 @@ fn check_node(state: &StateStore, plan: &Plan, node_id: &str) -> Result<(), Stri
             PortIndex::for_node(node, all.clone()).map_err(|e| format!("node {node_id}: {e}"))?;
         }
         if with_devices_or_cores {
-            check_instances(node, all)?;
+            check_cores(node, all.clone())?;
+            let new = placing.iter().filter(|a| is_new(a));
+            super::devices::verify_node(node, all, new)?;
         }
     }
     Ok(())
@@ -234,22 +236,14 @@ fn holds_instances(a: &Allocation) -> bool {
         .any(|t| !t.devices.is_empty() || !t.cpu.reserved_cores.is_empty())
 }
 
-/// No device instance or reserved core may be handed to two allocations.
-fn check_instances<'a>(
+/// No reserved core may be handed to two allocations (devices: `devices::verify_node`).
+fn check_cores<'a>(
     node: &Node,
     allocs: impl Iterator<Item = &'a Allocation>,
 ) -> Result<(), String> {
-    let mut devices = BTreeSet::new();
     let mut cores = BTreeSet::new();
     for a in allocs {
         for t in a.allocated_resources.tasks.values() {
-            for d in &t.devices {
-                for id in &d.device_ids {
-                    if !devices.insert(id.as_str()) {
-                        return Err(format!("node {}: device {id} assigned twice", node.id));
-                    }
-                }
-            }
             for c in &t.cpu.reserved_cores {
                 if !cores.insert(*c) {
                     return Err(format!("node {}: core {c} reserved twice", node.id));

@@ -4,11 +4,13 @@
 //! Runs on a canonicalized job (see [`crate::canonical`]); rules and wording follow
 //! Nomad's `Validate` methods so that messages users search for still match.
 //!
-//! Modules: `group` (a task group and its tasks), `task` (one task) and `policy` (the
+//! Modules: `group` (a task group and its tasks), `task` (one task), `identity` (a
+//! task's workload identities) and `policy` (the
 //! small shared blocks: placement rules, restart, reschedule, update, migrate, periodic,
 //! dispatch).
 
 mod group;
+mod identity;
 mod policy;
 mod task;
 

@@ -8,7 +8,8 @@ use crate::model::{Job, LIFECYCLE_HOOKS, Task, TaskGroup, job_type};
 
 /// Checks one task at `path` (`TaskGroups[i].Tasks[j]`), topic by topic, in field order.
 pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup, t: &Task) {
-    identity(e, path, t);
+    name_and_driver(e, path, t);
+    super::identity::workload_identities(e, path, t);
     timeouts(e, path, job, g, t);
     resources(e, &join(path, "Resources"), t);
     log_config(e, &join(path, "LogConfig"), g, t);
@@ -35,7 +36,7 @@ pub(crate) fn validate_task(e: &mut Errors, path: &str, job: &Job, g: &TaskGroup
 }
 
 /// The task's name (present, no slashes or null characters) and driver.
-fn identity(e: &mut Errors, path: &str, t: &Task) {
+fn name_and_driver(e: &mut Errors, path: &str, t: &Task) {
     if t.name.is_empty() {
         e.at(path, "Name", "Missing task name");
     } else if t.name.contains('/') || t.name.contains('\\') {
@@ -293,20 +294,51 @@ fn resources(e: &mut Errors, path: &str, t: &Task) {
         );
     }
     for (i, d) in r.devices.iter().enumerate() {
-        let dpath = join(path, &format!("Devices[{i}]"));
-        if d.name.is_empty() {
-            e.at(&dpath, "Name", format!("device {} failed validation: device name must be given as one of: <device_type>, <vendor>/<device_type>, or <vendor>/<device_type>/<model_name>", i + 1));
-        }
-        if d.count == 0 {
-            e.at(
-                &dpath,
-                "Count",
-                format!(
-                    "device {} failed validation: count must be at least 1",
-                    i + 1
-                ),
-            );
-        }
+        device(e, &join(path, &format!("Devices[{i}]")), i, d);
+    }
+}
+
+/// One device request: a name of one to three non-empty parts, a count, and orch's
+/// `share` (a fraction of one instance, so only with `count = 1`).
+fn device(e: &mut Errors, dpath: &str, i: usize, d: &crate::model::RequestedDevice) {
+    let parts: Vec<&str> = d.name.split('/').collect();
+    if d.name.is_empty() || parts.len() > 3 || parts.iter().any(|p| p.trim().is_empty()) {
+        e.at(dpath, "Name", format!("device {} failed validation: device name {:?} must be given as one of: <device_type>, <vendor>/<device_type>, or <vendor>/<device_type>/<model_name>", i + 1, d.name));
+    }
+    if d.count == 0 {
+        e.at(
+            dpath,
+            "Count",
+            format!(
+                "device {} failed validation: count must be at least 1",
+                i + 1
+            ),
+        );
+    }
+    let Some(share) = d.share else {
+        return;
+    };
+    if !share.is_valid() {
+        e.at(
+            dpath,
+            "Share",
+            format!(
+                "device {} failed validation: share must be above 0 and at most 1 (the fraction of one instance the task needs, such as 0.25); got {}",
+                i + 1,
+                share.to_text()
+            ),
+        );
+    }
+    if d.count > 1 {
+        e.at(
+            dpath,
+            "Count",
+            format!(
+                "device {} failed validation: a share is part of one instance, so count must be 1 with share (got count {}); ask for whole instances without share",
+                i + 1,
+                d.count
+            ),
+        );
     }
 }
 
@@ -477,7 +509,7 @@ fn service_check(e: &mut Errors, cpath: &str, c: &crate::model::ServiceCheck) {
 }
 
 /// True if a relative path climbs out of the allocation directory.
-fn escapes(p: &str) -> bool {
+pub(super) fn escapes(p: &str) -> bool {
     let mut depth: i32 = 0;
     for part in p.split('/') {
         match part {

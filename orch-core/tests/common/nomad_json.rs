@@ -43,6 +43,11 @@ const ORCH_EXTENSION_NAMES: &[&str] = &["Resume", "DependsOn", "Condition"];
 
 const NOMAD_NAMES_NOT_IN_SAMPLES: &[&str] = &[
     // Job / TaskGroup / Task and their blocks
+    "Identity",
+    "Identities",
+    "Audience",
+    "Filepath",
+    "ServiceName",
     "Affinities",
     "AllAtOnce",
     "AddressMode",

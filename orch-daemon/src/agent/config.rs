@@ -7,7 +7,9 @@ use serde::Deserialize;
 
 pub use super::plugins::{DockerGc, DockerVolumes, PluginBlock, PluginSettings};
 
+mod devices;
 mod tls;
+pub use devices::{AttributeText, DeclaredDevice, split_name as split_device_name};
 pub use tls::TlsBlock;
 
 /// Why a configuration was refused.
@@ -124,6 +126,9 @@ pub struct ClientConfig {
     pub meta: std::collections::BTreeMap<String, String>,
     /// Host volumes by name (`host_volume "data" { path = "/srv" read_only = true }`).
     pub host_volume: std::collections::BTreeMap<String, HostVolume>,
+    /// Devices the operator declares (`device "nvidia/gpu/T4" { ids = [...] }`), offered
+    /// beside the fingerprinted ones (orch's; `agent::config::devices`).
+    pub device: std::collections::BTreeMap<String, DeclaredDevice>,
     /// Where the client keeps its own state (default `<data_dir>/client`).
     pub state_dir: Option<PathBuf>,
     /// Where allocation directories go (default `<data_dir>/alloc`).
@@ -465,6 +470,7 @@ impl AgentConfig {
         c.servers.extend(other.servers);
         c.meta.extend(other.meta);
         c.host_volume.extend(other.host_volume);
+        c.device.extend(other.device);
         c.options.extend(other.options);
         let set = |mine: &mut Option<String>, theirs: Option<String>| {
             if theirs.is_some() {
@@ -565,6 +571,7 @@ impl AgentConfig {
         if let Some(pool) = &self.client.node_pool {
             check_client_node_pool(pool)?;
         }
+        devices::check(&self.client.device)?;
         self.tls.check()?;
         if let Some(key) = &self.server.encrypt {
             tls::check_encrypt(key)?;

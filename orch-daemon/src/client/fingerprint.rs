@@ -16,6 +16,8 @@ use crate::agent::config::ClientConfig;
 
 use super::driver::DriverRegistry;
 
+mod devices;
+
 /// The Nomad release whose API and attributes orch speaks; jobspecs constrain on
 /// `${attr.nomad.version}`, so it is reported alongside `orch.version`.
 pub const NOMAD_COMPAT_VERSION: &str = "1.9.7";
@@ -45,6 +47,15 @@ pub fn fingerprint(input: &FingerprintInput<'_>, drivers: &DriverRegistry) -> No
     let mut node = host_node(input);
     apply_drivers(&mut node, drivers);
     node
+}
+
+/// Fingerprints the devices again (GPUs that appeared, failed or recovered); whether
+/// that changed the node.
+pub fn apply_devices(node: &mut Node, config: &ClientConfig) -> bool {
+    let devices = devices::fingerprint_devices(config, &node.node_resources.devices);
+    let changed = devices != node.node_resources.devices;
+    node.node_resources.devices = devices;
+    changed
 }
 
 /// The node without its drivers.
@@ -106,7 +117,7 @@ fn host_node(input: &FingerprintInput<'_>) -> Node {
                 ip: ip.to_string(),
                 ..NetworkResource::default()
             }],
-            devices: Vec::new(),
+            devices: devices::fingerprint_devices(config, &[]),
             min_dynamic_port: config.min_dynamic_port.unwrap_or(20000),
             max_dynamic_port: config.max_dynamic_port.unwrap_or(32000),
         },

@@ -32,6 +32,7 @@ pub mod exec;
 pub mod fingerprint;
 pub mod gc;
 pub mod health;
+pub mod identity_hook;
 pub mod migrate;
 pub mod network;
 pub mod node_meta;
@@ -139,6 +140,8 @@ pub struct Client {
     dynamic_meta: Mutex<node_meta::DynamicMeta>,
     region: String,
     drivers: DriverRegistry,
+    /// The client config, for the devices fingerprinted again with the drivers.
+    config: crate::agent::config::ClientConfig,
     conn: Arc<ServerConn>,
     state_dir: StateDir,
     alloc_root: PathBuf,
@@ -206,6 +209,7 @@ impl Client {
             dynamic_meta: Mutex::new(dynamic_meta),
             region: settings.region,
             drivers: settings.drivers,
+            config: settings.config,
             conn,
             state_dir,
             alloc_root,
@@ -225,22 +229,26 @@ impl Client {
         Arc::clone(&self.node.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Fingerprints the drivers every [`DRIVER_FINGERPRINT_PERIOD`] and re-registers the
-    /// node when that changed anything (an engine that went away or came back).
+    /// Fingerprints the drivers and devices every [`DRIVER_FINGERPRINT_PERIOD`] and
+    /// re-registers the node when that changed anything (an engine that went away or
+    /// came back, a GPU that failed).
     async fn driver_loop(self: Arc<Self>) {
         loop {
             tokio::time::sleep(DRIVER_FINGERPRINT_PERIOD).await;
             let mut node = (*self.node()).clone();
             let drivers = self.drivers.clone();
+            let config = self.config.clone();
             let Ok((changed, node)) = tokio::task::spawn_blocking(move || {
-                (fingerprint::apply_drivers(&mut node, &drivers), node)
+                let drivers_changed = fingerprint::apply_drivers(&mut node, &drivers);
+                let devices_changed = fingerprint::apply_devices(&mut node, &config);
+                (drivers_changed || devices_changed, node)
             })
             .await
             else {
                 continue;
             };
             if changed {
-                tracing::info!("driver fingerprints changed; registering the node again");
+                tracing::info!("driver or device fingerprints changed; registering the node again");
                 *self.node.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(node);
                 self.reregister
                     .store(true, std::sync::atomic::Ordering::Relaxed);

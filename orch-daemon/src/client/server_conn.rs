@@ -3,12 +3,16 @@
 //! will do; on a connection failure the next one is tried, so a client rides through a
 //! server restart or a leader change.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use orch_core::model::{Allocation, Node};
 use orch_core::state::AllocClientState;
 use serde_json::{Value, json};
+
+/// Signed workload identities: by task, then by identity name.
+pub type TaskIdentities = BTreeMap<String, BTreeMap<String, String>>;
 
 /// Why a call to the servers failed.
 #[derive(Debug, thiserror::Error)]
@@ -128,11 +132,9 @@ impl ServerConn {
         })
     }
 
-    /// The identities the servers sign for allocation `alloc_id`'s tasks, by task.
-    pub async fn identities(
-        &self,
-        alloc_id: &str,
-    ) -> Result<std::collections::BTreeMap<String, String>, ConnError> {
+    /// The identities the servers sign for allocation `alloc_id`'s tasks: by task, then
+    /// by identity name (`default` always).
+    pub async fn identities(&self, alloc_id: &str) -> Result<TaskIdentities, ConnError> {
         let path = format!(
             "/v1/internal/node/{}/alloc/{alloc_id}/identities",
             self.node_id
@@ -143,6 +145,19 @@ impl ServerConn {
         Self::decoded(v, "identities")
     }
 
+    /// The tokens of one task's identities, by identity name.
+    pub async fn task_identities(
+        &self,
+        alloc_id: &str,
+        task: &str,
+    ) -> Result<BTreeMap<String, String>, ConnError> {
+        let mut all = self.identities(alloc_id).await?;
+        all.remove(task).ok_or_else(|| ConnError::Server {
+            status: 404,
+            message: format!("the servers signed no identity for task {task:?}"),
+        })
+    }
+
     /// A variable's items read with a task's identity `token`; `None` when it does not
     /// exist.
     pub async fn variable(
@@ -150,7 +165,7 @@ impl ServerConn {
         token: &str,
         namespace: &str,
         path: &str,
-    ) -> Result<Option<std::collections::BTreeMap<String, String>>, ConnError> {
+    ) -> Result<Option<BTreeMap<String, String>>, ConnError> {
         let url = format!("/v1/var/{path}?namespace={namespace}");
         match self
             .call_as(
@@ -477,7 +492,7 @@ impl ServerConn {
         alloc_id: &str,
         request: &str,
         node_external_id: &str,
-    ) -> Result<std::collections::BTreeMap<String, String>, String> {
+    ) -> Result<BTreeMap<String, String>, String> {
         let body = json!({
             "Op": op,
             "AllocID": alloc_id,

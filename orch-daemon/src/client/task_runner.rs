@@ -55,6 +55,8 @@ pub mod event {
     pub const SIGNALING: &str = "Signaling";
     /// A restart was asked for (failing check, changed template).
     pub const RESTART_SIGNALED: &str = "Restart Signaled";
+    /// A task hook failed (Nomad's `Task hook failed`), e.g. an identity renewal.
+    pub const TASK_HOOK_FAILED: &str = "Task hook failed";
 }
 
 /// Requests from the allocation runner.
@@ -121,6 +123,8 @@ pub struct TaskRunner {
     pub conn: Option<Arc<super::server_conn::ServerConn>>,
     /// The services templates read, as last fetched.
     pub catalog: super::template_hook::Sources,
+    /// The workload identities the task sees, and their renewal.
+    pub identities: super::identity_hook::IdentityHook,
 }
 
 /// How waiting for a running task ended.
@@ -425,6 +429,35 @@ impl TaskRunner {
             ev
         })?;
         self.spec.env.extend(rendered.env);
+        self.fetch_identities().await?;
+        Ok(())
+    }
+
+    /// Fetches the tokens the task's `identity` blocks expose into its environment and
+    /// files.
+    async fn fetch_identities(&mut self) -> Result<(), TaskEvent> {
+        if self.identities.is_empty() {
+            return Ok(());
+        }
+        let fail = |msg: String| {
+            let mut ev = new_event(event::SETUP_FAILURE, &msg);
+            ev.message = msg;
+            ev
+        };
+        let conn = self
+            .conn
+            .clone()
+            .ok_or_else(|| fail("no servers to sign the task's workload identities".into()))?;
+        let alloc_id = self
+            .vars
+            .template_env_lookup("NOMAD_ALLOC_ID")
+            .unwrap_or_default();
+        let env = self
+            .identities
+            .fetch(&conn, &alloc_id, &self.task.name, &self.dir)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        self.spec.env.extend(env);
         Ok(())
     }
 

@@ -147,8 +147,8 @@ pub async fn refresh_vars(
 ) -> bool {
     let env = |k: &str| vars.template_env_lookup(k).unwrap_or_default();
     if sources.token.is_none() {
-        match conn.identities(&env("NOMAD_ALLOC_ID")).await {
-            Ok(mut ids) => sources.token = ids.remove(task),
+        match conn.task_identities(&env("NOMAD_ALLOC_ID"), task).await {
+            Ok(mut ids) => sources.token = ids.remove(orch_core::model::DEFAULT_IDENTITY),
             Err(e) => {
                 let mut changed = false;
                 for p in paths {

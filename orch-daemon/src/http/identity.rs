@@ -1,7 +1,7 @@
 //! Workload identities over the API: `/.well-known/jwks.json` (the keyring's public
 //! keys, so anyone can verify a task's token) and the clients' internal
-//! `GET /v1/internal/node/:id/alloc/:alloc/identities` (node secret), which signs one
-//! default identity per task of an allocation placed on that node.
+//! `GET /v1/internal/node/:id/alloc/:alloc/identities` (node secret), which signs every
+//! identity of every task of an allocation placed on that node.
 //!
 //! A request presenting such a token as its `X-Nomad-Token` is a workload caller
 //! ([`super::auth`]): it may read (and list) the variables at `nomad/jobs/<job>`,
@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::query::{Api, Params, Query};
 use super::{ApiError, ApiState};
-use crate::server::identity::{Claims, DEFAULT_AUDIENCE, jwks, sign};
+use crate::server::identity::{Claims, jwks, sign, task_claims};
 
 /// The identity routes, merged into [`super::router`].
 pub fn routes() -> axum::Router<std::sync::Arc<ApiState>> {
@@ -40,8 +40,9 @@ pub async fn jwks_doc(State(api): Api) -> Response {
     api.reply(index, &doc)
 }
 
-/// `GET /v1/internal/node/:id/alloc/:alloc/identities`: `{task: token}` for an
-/// allocation of this node that is not terminal.
+/// `GET /v1/internal/node/:id/alloc/:alloc/identities`: `{task: {identity: token}}` for
+/// an allocation of this node that is not terminal: every task's default identity and
+/// its named ones, signed now (the client asks again to renew those with a TTL).
 pub async fn identities(
     State(api): Api,
     Path((node, alloc_id)): Path<(String, String)>,
@@ -57,40 +58,39 @@ pub async fn identities(
             .alloc(&alloc_id)
             .filter(|a| a.node_id == node.as_str() && !a.terminal())
             .ok_or_else(|| ApiError::not_found("allocation not found on this node"))?;
-        let job = s
-            .job(&alloc.namespace, &alloc.job_id)
-            .ok_or_else(|| ApiError::not_found("job not found"))?;
+        // The allocation's own version of the job: its tasks are what runs.
+        let job = match alloc.job.as_deref() {
+            Some(j) => j,
+            None => s
+                .job(&alloc.namespace, &alloc.job_id)
+                .ok_or_else(|| ApiError::not_found("job not found"))?,
+        };
         let group = job
             .task_groups
             .iter()
             .find(|g| g.name == alloc.task_group.as_str())
             .ok_or_else(|| ApiError::not_found("task group not found"))?;
         let now = (api.now)() / 1_000_000_000;
-        let claims: Vec<Claims> = group
+        let claims: Vec<(String, Vec<(String, Claims)>)> = group
             .tasks
             .iter()
-            .map(|t| Claims {
-                sub: format!(
-                    "{}:{}:{}:{}:{}:default",
-                    api.agent.region, alloc.namespace, alloc.job_id, group.name, t.name
-                ),
-                aud: vec![DEFAULT_AUDIENCE.into()],
-                iat: now,
-                nbf: now,
-                exp: None,
-                nomad_namespace: alloc.namespace.to_string(),
-                nomad_job_id: alloc.job_id.to_string(),
-                nomad_allocation_id: alloc.id.to_string(),
-                nomad_task: t.name.clone(),
-                nomad_group: group.name.clone(),
+            .map(|t| {
+                let c = task_claims(&api.agent.region, &alloc, &group.name, t, now);
+                (t.name.clone(), c)
             })
             .collect();
         (claims, s.latest_index())
     };
     let key = super::keyring::active_key(&api).await?;
-    let tokens: BTreeMap<String, String> = claims
-        .iter()
-        .map(|c| (c.nomad_task.clone(), sign(&key, c)))
+    let tokens: BTreeMap<String, BTreeMap<String, String>> = claims
+        .into_iter()
+        .map(|(task, ids)| {
+            let signed = ids
+                .iter()
+                .map(|(n, c)| (n.clone(), sign(&key, c)))
+                .collect();
+            (task, signed)
+        })
         .collect();
     Ok(api.reply(index.max(1), &json!(tokens)))
 }

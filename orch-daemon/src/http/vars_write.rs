@@ -172,6 +172,14 @@ pub async fn write(
         lock: lock_of(&api, &body, op)?,
         ..VariableEncrypted::default()
     };
+    // A lock acquired on a variable that does not exist creates it, empty unless items
+    // are given (how `var lock` makes a lock-only variable).
+    let items = match items {
+        None if op == VarOp::LockAcquire && api.state.read().variable(&ns, &path).is_none() => {
+            Some(Map::new())
+        }
+        other => other,
+    };
     if let Some(items) = items.filter(|_| matches!(op, VarOp::Set | VarOp::LockAcquire)) {
         seal_into(&api, &mut var, &items).await?;
     }

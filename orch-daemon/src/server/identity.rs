@@ -69,6 +69,11 @@ pub enum IdentityError {
     /// Its allocation is gone or terminal.
     #[error("workload identity's allocation is unknown or terminal")]
     Allocation,
+    /// An identity meant for a third party (its audience is not Nomad's).
+    #[error(
+        "workload identity is not meant for this API (its audience lacks \"nomadproject.io\"); present the task's default identity"
+    )]
+    Audience,
 }
 
 /// Signs `claims` with `key`.
@@ -136,10 +141,63 @@ pub fn verify(state: &StateStore, token: &str, now: i64) -> Result<Claims, Ident
     if claims.exp.is_some_and(|e| secs >= e) || claims.nbf > secs + 60 {
         return Err(IdentityError::Expired);
     }
+    if !claims.aud.iter().any(|a| a == DEFAULT_AUDIENCE) {
+        return Err(IdentityError::Audience);
+    }
     match state.alloc(&claims.nomad_allocation_id) {
         Some(a) if !a.terminal() && a.namespace == claims.nomad_namespace.as_str() => Ok(claims),
         _ => Err(IdentityError::Allocation),
     }
+}
+
+/// What a task of an allocation is given to sign: its default identity (always: it
+/// reads the task's variables for templates) and every named identity of the task, by
+/// identity name. `now` in Unix seconds.
+pub fn task_claims(
+    region: &str,
+    alloc: &orch_core::model::Allocation,
+    group: &str,
+    task: &orch_core::model::Task,
+    now: i64,
+) -> Vec<(String, Claims)> {
+    use orch_core::model::{DEFAULT_IDENTITY, WorkloadIdentity};
+    let default = WorkloadIdentity {
+        name: DEFAULT_IDENTITY.into(),
+        audience: vec![DEFAULT_AUDIENCE.into()],
+        ..Default::default()
+    };
+    let wanted =
+        std::iter::once(task.identity.as_ref().unwrap_or(&default)).chain(task.identities.iter());
+    wanted
+        .map(|w| {
+            let name = if w.is_default() {
+                DEFAULT_IDENTITY
+            } else {
+                w.name.as_str()
+            };
+            let aud = if w.audience.is_empty() && w.is_default() {
+                vec![DEFAULT_AUDIENCE.into()]
+            } else {
+                w.audience.clone()
+            };
+            let claims = Claims {
+                sub: format!(
+                    "{region}:{}:{}:{group}:{}:{name}",
+                    alloc.namespace, alloc.job_id, task.name
+                ),
+                aud,
+                iat: now,
+                nbf: now,
+                exp: (w.ttl > 0).then(|| now + (w.ttl / 1_000_000_000).max(1)),
+                nomad_namespace: alloc.namespace.to_string(),
+                nomad_job_id: alloc.job_id.to_string(),
+                nomad_allocation_id: alloc.id.to_string(),
+                nomad_task: task.name.clone(),
+                nomad_group: group.to_string(),
+            };
+            (name.to_string(), claims)
+        })
+        .collect()
 }
 
 /// The JSON Web Key Set of the keyring's public keys (`/.well-known/jwks.json`).

@@ -102,6 +102,12 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 /// Starts `orch agent` with every port chosen by the OS and waits for its HTTP address.
 pub fn start(dir: &Path, extra: &[&str]) -> Agent {
+    start_env(dir, extra, &[])
+}
+
+/// [`start`] with extra environment variables for the agent (a `PATH` with a fake
+/// tool first).
+pub fn start_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Agent {
     // One file per agent: agents started in parallel must not read each other's writes.
     static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -123,6 +129,7 @@ pub fn start(dir: &Path, extra: &[&str]) -> Agent {
             "it-node",
         ])
         .args(extra)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

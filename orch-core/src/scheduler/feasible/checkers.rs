@@ -343,7 +343,11 @@ pub struct DeviceReq {
     id: Option<(String, String, String)>,
     /// Instances wanted.
     pub count: u64,
+    /// Part of one instance (orch's `share`): other shares may use the same instance.
+    pub shared: bool,
     constraints: Vec<DeviceConstraint>,
+    /// The request's affinities with their weights, for choosing among device groups.
+    affinities: Vec<(DeviceConstraint, i64)>,
 }
 
 impl DeviceReq {
@@ -365,6 +369,7 @@ impl DeviceReq {
         DeviceReq {
             id,
             count: r.count,
+            shared: r.share.is_some(),
             constraints: r
                 .constraints
                 .iter()
@@ -374,7 +379,34 @@ impl DeviceReq {
                     operand: c.operand.clone(),
                 })
                 .collect(),
+            affinities: r
+                .affinities
+                .iter()
+                .map(|a| {
+                    let c = DeviceConstraint {
+                        l: DeviceTarget::parse(&a.ltarget),
+                        r: DeviceTarget::parse(&a.rtarget),
+                        operand: a.operand.clone(),
+                    };
+                    (c, i64::from(a.weight))
+                })
+                .collect(),
         }
+    }
+
+    /// Whether the request states affinities, and their total absolute weight.
+    pub fn affinity_total(&self) -> i64 {
+        self.affinities.iter().map(|(_, w)| w.abs()).sum()
+    }
+
+    /// The summed weights of the request's affinities `d` matches (Nomad scores device
+    /// groups by these, over the total weight, which is the same for every group).
+    pub fn affinity_weight(&self, d: &NodeDeviceResource) -> i64 {
+        self.affinities
+            .iter()
+            .filter(|(c, _)| c.matches(d))
+            .map(|(_, w)| w)
+            .sum()
     }
 
     /// Nomad's `nodeDeviceMatches` (ID tuple and constraints; not the count).
@@ -437,7 +469,10 @@ impl DeviceChecker {
                     continue;
                 }
                 if req.matches(d) {
-                    *unused -= req.count;
+                    // Shares may pack onto one instance: assignment checks their sum.
+                    if !req.shared {
+                        *unused -= req.count;
+                    }
                     continue 'reqs;
                 }
             }

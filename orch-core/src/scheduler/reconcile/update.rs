@@ -3,7 +3,7 @@
 //! A new job version can be applied to a running allocation in place (the client just
 //! records the new version and re-registers services) unless it changes something the
 //! running tasks were started with — driver, config, environment, resources, files,
-//! volumes, networks. Those require stopping the allocation and placing a new one.
+//! volumes, networks, workload identities. Those require stopping the allocation and placing a new one.
 //!
 //! Node feasibility of an in-place update (does the node still satisfy new constraints,
 //! datacenters, node pool?) needs node data and is the placing scheduler's job; it may
@@ -63,6 +63,9 @@ fn task_updated(a: &Task, b: &Task) -> bool {
         || a.volume_mounts != b.volume_mounts
         || a.resources != b.resources
         || a.kind != b.kind
+        // The tokens a task sees are in its environment and files from its start.
+        || a.identity != b.identity
+        || a.identities != b.identities
 }
 
 fn combined_meta<'a>(job: &'a Job, g: &'a TaskGroup, t: &'a Task) -> BTreeMap<&'a str, &'a str> {

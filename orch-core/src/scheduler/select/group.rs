@@ -84,6 +84,8 @@ pub struct GroupView {
     pub extras: bool,
     pub spreads: Vec<SpreadView>,
     pub affinities: Vec<(CompiledConstraint, i8)>,
+    /// Device requests with affinities (`scheduler::devices::affinity_score`).
+    pub device_affinities: Vec<crate::scheduler::feasible::DeviceReq>,
 }
 
 impl GroupView {
@@ -99,7 +101,9 @@ impl GroupView {
         class_count: usize,
     ) -> Self {
         let (base_limit, best_fit) = limits;
-        let scored = !job.affinities.is_empty()
+        let device_affinities = crate::scheduler::devices::affinity_requests(tg);
+        let scored = !device_affinities.is_empty()
+            || !job.affinities.is_empty()
             || !job.spreads.is_empty()
             || !tg.affinities.is_empty()
             || !tg.spreads.is_empty()
@@ -134,6 +138,7 @@ impl GroupView {
                 || tg.tasks.iter().any(|t| !t.resources.devices.is_empty()),
             spreads: spreads(job, tg),
             affinities: affinities(job, tg),
+            device_affinities,
         };
         let table = ctx.state.node_table();
         let datacenters = table.datacenters().len();

@@ -425,6 +425,12 @@ impl<'a> Placer<'a> {
                 view.affinities.iter().map(|(c, w)| (*w, c.matches(node))),
             ));
         }
+        if !view.device_affinities.is_empty() {
+            add(crate::scheduler::devices::affinity_score(
+                node,
+                &view.device_affinities,
+            ));
+        }
         if !view.spreads.is_empty() {
             add(
                 match spread_by_datacenter(view, self.order.datacenter(pos)) {

@@ -4,6 +4,7 @@
 mod get;
 mod init;
 mod list;
+mod lock;
 mod purge;
 mod put;
 
@@ -17,6 +18,7 @@ Subcommands:
     get      Read a variable
     init     Create an example variable specification file
     list     List variable metadata
+    lock     Hold a lock on a variable while a command runs
     purge    Delete a variable
     put      Create or update a variable";
 
@@ -26,6 +28,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ("get", get::run),
         ("init", init::run),
         ("list", list::run),
+        ("lock", lock::run),
         ("purge", purge::run),
         ("put", put::run),
     ];

@@ -175,7 +175,7 @@ fn read_limited(file: Option<&str>) -> Result<String, String> {
 }
 
 /// A specification file (`@file`) or standard input (`-`): its path and request body.
-fn read_spec(arg: &str, parser: Option<&str>) -> Result<(String, Value), String> {
+pub(super) fn read_spec(arg: &str, parser: Option<&str>) -> Result<(String, Value), String> {
     let file = arg.strip_prefix('@');
     let text = read_limited(file)?;
     let hcl = match (file.and_then(|f| f.rsplit('.').next()), parser) {

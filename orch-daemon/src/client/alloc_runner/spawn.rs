@@ -54,10 +54,15 @@ impl AllocRunner {
         let (spec, vars) = self.task_spec(group, &task, &dir, net, alloc);
         let job = alloc.job.as_ref();
         let (tx, rx) = mpsc::unbounded_channel();
+        let restored = st.tasks.get(name).cloned();
+        let reattached = restored
+            .as_ref()
+            .is_some_and(|l| l.handle.is_some() && !l.done);
         let runner = TaskRunner {
             payload: job.map(|j| j.payload.clone()).unwrap_or_default(),
             driver: self.drivers.get(&task.driver),
-            restored: st.tasks.get(name).cloned(),
+            identities: crate::client::identity_hook::IdentityHook::new(&task, reattached),
+            restored,
             seed: seed_of(&alloc.id, name),
             task,
             job_type: job.map(|j| j.job_type.clone()).unwrap_or_default(),

@@ -21,7 +21,16 @@ impl TaskRunner {
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         let mut catalog_tick = tokio::time::interval(Duration::from_secs(2));
         loop {
+            let renewal = self.identities.next_renewal();
+            let renew_at =
+                renewal.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
             tokio::select! {
+                _ = tokio::time::sleep_until(renew_at), if renewal.is_some() => {
+                    if self.identities_renewed(driver, handle, local).await {
+                        self.kill(driver, handle, local).await;
+                        return Waited::Restarted;
+                    }
+                }
                 _ = catalog_tick.tick(), if !self.catalog.is_empty() => {
                     if self.templates_changed(driver, handle, local).await {
                         self.push_event(local, new_event(event::RESTART_SIGNALED, "Template with change_mode restart re-rendered"));
@@ -90,6 +99,56 @@ impl TaskRunner {
                         return std::future::pending().await;
                     }
                 },
+            }
+        }
+    }
+
+    /// Renews the task's expiring identities and applies their change mode; whether the
+    /// task must restart (its environment then carries the new tokens).
+    async fn identities_renewed(
+        &mut self,
+        driver: &Arc<dyn Driver>,
+        handle: &TaskHandle,
+        local: &mut LocalTaskState,
+    ) -> bool {
+        use crate::client::identity_hook::RenewAction;
+        let Some(conn) = self.conn.clone() else {
+            return false;
+        };
+        let alloc_id = self
+            .vars
+            .template_env_lookup("NOMAD_ALLOC_ID")
+            .unwrap_or_default();
+        let renewed = self
+            .identities
+            .renew(&conn, &alloc_id, &self.task.name, &self.dir)
+            .await;
+        match renewed {
+            Err(e) => {
+                self.push_event(local, new_event(event::TASK_HOOK_FAILED, e.to_string()));
+                false
+            }
+            Ok((action, env)) => {
+                self.spec.env.extend(env);
+                match action {
+                    RenewAction::Nothing => false,
+                    RenewAction::Restart => {
+                        let why = "Workload identity renewed; restarting the task";
+                        self.push_event(local, new_event(event::RESTART_SIGNALED, why));
+                        true
+                    }
+                    RenewAction::Signal(signals) => {
+                        for sig in signals {
+                            let d = Arc::clone(driver);
+                            let h = handle.clone();
+                            let s = sig.clone();
+                            let _ = tokio::task::spawn_blocking(move || d.signal(&h, &s)).await;
+                            let msg = format!("Workload identity renewed; sent {sig}");
+                            self.push_event(local, new_event(event::SIGNALING, msg));
+                        }
+                        false
+                    }
+                }
             }
         }
     }
