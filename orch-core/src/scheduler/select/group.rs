@@ -284,6 +284,7 @@ impl GroupView {
             extras: self.extras,
             spreads: Vec::new(),
             affinities: Vec::new(),
+            device_affinities: Vec::new(),
         }
     }
 
