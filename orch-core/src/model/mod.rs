@@ -42,6 +42,7 @@ pub mod task;
 pub mod usage;
 pub mod variable;
 pub mod wire;
+pub mod workflow;
 
 pub use alloc::*;
 pub use autopilot_config::AutopilotConfiguration;
@@ -66,3 +67,4 @@ pub use small_map::SmallMap;
 pub use task::*;
 pub use usage::{Usage, dimension};
 pub use wire::{FreeForm, Nanos, Timestamp};
+pub use workflow::{JobDependency, job_condition};

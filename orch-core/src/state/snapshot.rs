@@ -25,7 +25,11 @@ use crate::model::{
 /// they need no new format). The job layout changed, so no older format can be decoded
 /// with it: formats 4 to 10 are refused by name (postcard is not self-describing;
 /// decoding them would read the new fields from the next bytes).
-pub const SNAPSHOT_FORMAT: u32 = 11;
+///
+/// Format 13 added orch's job dependencies (`Job.DependsOn`, `TaskGroup.DependsOn`)
+/// and ordered groups (`Update.Ordered`) inside every job: again a job layout change,
+/// so every older format is refused by name (12 was taken by a concurrent change).
+pub const SNAPSHOT_FORMAT: u32 = 13;
 
 /// The oldest format refused by name; older ones are "not supported".
 const OLDEST_REFUSED_FORMAT: u32 = 4;
