@@ -176,7 +176,10 @@ impl BlockedEvals {
 
     /// Releases every blocked evaluation `release` says may go (status `pending`, in ID
     /// order): how the leader lets out the evaluations waiting for a job dependency.
-    pub fn release_where(&mut self, mut release: impl FnMut(&Evaluation) -> bool) -> Vec<Evaluation> {
+    pub fn release_where(
+        &mut self,
+        mut release: impl FnMut(&Evaluation) -> bool,
+    ) -> Vec<Evaluation> {
         let ids: Vec<String> = self
             .captured
             .iter()

@@ -26,9 +26,17 @@ fn dependency_list(e: &mut Errors, prefix: &str, what: &str, job: &Job, list: &[
         let path = join(prefix, &format!("DependsOn[{i}]"));
         let hcl = format!("{what} depends_on[{i}]");
         if d.job.is_empty() {
-            e.at(&path, "Job", format!("{hcl}: missing job ID (job = \"...\")"));
+            e.at(
+                &path,
+                "Job",
+                format!("{hcl}: missing job ID (job = \"...\")"),
+            );
         } else if d.job == job.id {
-            e.at(&path, "Job", format!("{hcl}: a job cannot depend on itself"));
+            e.at(
+                &path,
+                "Job",
+                format!("{hcl}: a job cannot depend on itself"),
+            );
         } else if !seen.insert(d.job.as_str()) {
             e.at(
                 &path,
@@ -76,7 +84,10 @@ pub(crate) fn ordered(e: &mut Errors, path: &str, jtype: &str, g: &TaskGroup) {
         e.at(
             &upath,
             "Ordered",
-            format!("{hcl}: cannot be combined with canaries (canary = {})", u.canary),
+            format!(
+                "{hcl}: cannot be combined with canaries (canary = {})",
+                u.canary
+            ),
         );
     }
 }

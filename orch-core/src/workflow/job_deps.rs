@@ -53,8 +53,8 @@ pub fn group_holds(condition: &str, f: &GroupFacts) -> bool {
 
 /// Counts one group's allocations of `job` for [`group_holds`].
 pub fn group_facts(job: &Job, g: &TaskGroup, allocs: &[&Allocation]) -> GroupFacts {
-    let deployments = job.job_type == job_type::SERVICE
-        && g.update.as_ref().is_some_and(|u| u.max_parallel > 0);
+    let deployments =
+        job.job_type == job_type::SERVICE && g.update.as_ref().is_some_and(|u| u.max_parallel > 0);
     let mut f = GroupFacts {
         count: g.count,
         ..GroupFacts::default()
@@ -114,7 +114,10 @@ pub fn unmet(state: &StateStore, namespace: &str, dep: &JobDependency) -> Option
 }
 
 /// The dependencies that gate `g`: the job's, then the group's own.
-pub fn dependencies_of<'j>(job: &'j Job, g: &'j TaskGroup) -> impl Iterator<Item = &'j JobDependency> {
+pub fn dependencies_of<'j>(
+    job: &'j Job,
+    g: &'j TaskGroup,
+) -> impl Iterator<Item = &'j JobDependency> {
     job.depends_on.iter().chain(&g.depends_on)
 }
 
@@ -162,7 +165,10 @@ pub fn release(state: &StateStore, eval: &Evaluation) -> bool {
         .filter(|(g, n)| **n > 0 && !eval.failed_tg_allocs.contains_key(*g))
         .map(|(g, _)| g.as_str())
         .collect();
-    let gated = |g: &&str| job.group(g).is_some_and(|tg| dependencies_of(job, tg).next().is_some());
+    let gated = |g: &&str| {
+        job.group(g)
+            .is_some_and(|tg| dependencies_of(job, tg).next().is_some())
+    };
     let waiting: Vec<&str> = waiting.into_iter().filter(gated).collect();
     if waiting.is_empty() {
         return false;
@@ -193,7 +199,10 @@ fn edges(job: &Job) -> Vec<(String, &str)> {
         .collect();
     for (gi, g) in job.task_groups.iter().enumerate() {
         for (i, d) in g.depends_on.iter().enumerate() {
-            out.push((format!("TaskGroups[{gi}].DependsOn[{i}].Job"), d.job.as_str()));
+            out.push((
+                format!("TaskGroups[{gi}].DependsOn[{i}].Job"),
+                d.job.as_str(),
+            ));
         }
     }
     out

@@ -143,9 +143,16 @@ fn healthy_waits_for_deployment_health_and_only_the_gated_group_waits() {
         g.sort();
         g
     };
-    assert_eq!(groups(&c), vec!["free".to_string()], "running is not healthy");
+    assert_eq!(
+        groups(&c),
+        vec!["free".to_string()],
+        "running is not healthy"
+    );
     let reason = blocked_reason(&c, "app").unwrap();
-    assert!(reason.contains("to be healthy: group \"g\" has 0 of 1"), "{reason}");
+    assert!(
+        reason.contains("to be healthy: group \"g\" has 0 of 1"),
+        "{reason}"
+    );
     let db = live(&c, "db");
     c.set_health(&db, true).unwrap();
     c.run_to_quiescence().unwrap();
@@ -279,7 +286,13 @@ fn by_index(c: &Cluster, id: &str) -> Vec<(u32, u64, String)> {
         .allocs_by_job("default", id)
         .iter()
         .filter(|a| !a.terminal())
-        .map(|a| (a.index().unwrap_or(99), a.job_version, a.client_status.to_string()))
+        .map(|a| {
+            (
+                a.index().unwrap_or(99),
+                a.job_version,
+                a.client_status.to_string(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -301,7 +314,11 @@ fn an_ordered_group_starts_and_updates_in_index_order_and_stops_in_reverse() {
     c.run_to_quiescence().unwrap();
     for next in 0..3u32 {
         let placed: Vec<u32> = by_index(&c, "sts").iter().map(|a| a.0).collect();
-        assert_eq!(placed, (0..=next).collect::<Vec<_>>(), "before {next} is healthy");
+        assert_eq!(
+            placed,
+            (0..=next).collect::<Vec<_>>(),
+            "before {next} is healthy"
+        );
         c.start_pending_allocs().unwrap();
         c.run_to_quiescence().unwrap();
         let placed = by_index(&c, "sts").len();
@@ -314,7 +331,9 @@ fn an_ordered_group_starts_and_updates_in_index_order_and_stops_in_reverse() {
 
     // A new version replaces index 0 first, then 1, then 2.
     let mut v1 = ordered_job(3);
-    v1.task_groups[0].tasks[0].env.insert("V".into(), "1".into());
+    v1.task_groups[0].tasks[0]
+        .env
+        .insert("V".into(), "1".into());
     c.submit_job(v1).unwrap();
     c.run_to_quiescence().unwrap();
     for next in 0..3u32 {
@@ -353,7 +372,11 @@ fn an_ordered_group_starts_and_updates_in_index_order_and_stops_in_reverse() {
             .collect();
         let mut asked = asked;
         asked.sort();
-        assert_eq!(asked, (0..top).collect::<Vec<_>>(), "index {top} stops first");
+        assert_eq!(
+            asked,
+            (0..top).collect::<Vec<_>>(),
+            "index {top} stops first"
+        );
         let id = c
             .state
             .allocs_by_job("default", "sts")
