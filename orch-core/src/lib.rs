@@ -23,6 +23,7 @@
 //! - [`autoscale`]: scaling policies and the autoscaler's decisions.
 //! - [`strconv`]: Go's rules for the booleans Nomad's flags and queries take.
 //! - [`lifecycle`]: which tasks of an allocation run when, restarts, the task environment.
+//! - [`workflow`]: orch's dependencies between jobs and ordered groups.
 
 pub mod acl;
 pub mod autoscale;
@@ -40,3 +41,4 @@ pub mod sim;
 pub mod state;
 pub mod strconv;
 pub mod validate;
+pub mod workflow;

@@ -1,6 +1,7 @@
 //! orch's workflow extensions on the real binary: task dependencies (`depends_on`), the
 //! `postfail` hook, and `resume = "from_failure"`, with the users' example: update the
-//! db, back it up, clean up only if the backup failed.
+//! db, back it up, clean up only if the backup failed; dependencies between jobs and
+//! ordered groups (`tests/workflows/jobs.rs`).
 
 mod common;
 
@@ -227,3 +228,6 @@ fn dependency_errors_are_refused_with_their_place() {
         "{text}"
     );
 }
+
+#[path = "workflows/jobs.rs"]
+mod jobs;

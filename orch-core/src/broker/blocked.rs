@@ -134,7 +134,11 @@ impl BlockedEvals {
             out.extend(std::mem::take(&mut self.escaped).into_values());
         }
         self.captured.retain(|_, e| {
-            if e.class_eligibility.get(computed_class) == Some(&false) {
+            // Waiting for another job, not for room: the leader releases it
+            // (`release_where` with `workflow::job_deps::release`).
+            if e.class_eligibility.get(computed_class) == Some(&false)
+                || e.triggered_by == crate::workflow::JOB_DEPENDENCY
+            {
                 return true;
             }
             out.push(std::mem::take(e));
@@ -166,6 +170,25 @@ impl BlockedEvals {
             .filter(|(_, e)| e.triggered_by == trigger::MAX_PLAN_ATTEMPTS)
             .map(|(id, _)| id.clone())
             .collect();
+        let out = ids.iter().filter_map(|id| self.remove(id)).collect();
+        self.released(out)
+    }
+
+    /// Releases every blocked evaluation `release` says may go (status `pending`, in ID
+    /// order): how the leader lets out the evaluations waiting for a job dependency.
+    pub fn release_where(
+        &mut self,
+        mut release: impl FnMut(&Evaluation) -> bool,
+    ) -> Vec<Evaluation> {
+        let ids: Vec<String> = self
+            .captured
+            .iter()
+            .chain(self.escaped.iter())
+            .filter(|(_, e)| release(e))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut ids = ids;
+        ids.sort();
         let out = ids.iter().filter_map(|id| self.remove(id)).collect();
         self.released(out)
     }
@@ -284,6 +307,11 @@ impl BlockedEvals {
     /// Nomad's `missedUnblock`: would an unblock recorded after the evaluation's snapshot
     /// have released it?
     fn missed_unblock(&self, eval: &Evaluation) -> bool {
+        // Capacity cannot help an evaluation waiting for a job dependency; the leader
+        // checks the dependency after every pass instead.
+        if eval.triggered_by == crate::workflow::JOB_DEPENDENCY {
+            return false;
+        }
         if self.missed_quota_unblock(eval) {
             return true;
         }

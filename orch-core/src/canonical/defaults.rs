@@ -62,6 +62,7 @@ pub fn update_strategy() -> UpdateStrategy {
         canary: 0,
         auto_revert: false,
         auto_promote: false,
+        ordered: false,
     }
 }
 

@@ -50,6 +50,17 @@ pub fn canonicalize_job(job: &mut Job) {
     {
         p.payload = "optional".into();
     }
+    // orch's job dependencies wait for `running` unless told otherwise.
+    let deps = job.depends_on.iter_mut();
+    for d in deps.chain(
+        job.task_groups
+            .iter_mut()
+            .flat_map(|g| g.depends_on.iter_mut()),
+    ) {
+        if d.condition.is_empty() {
+            d.condition = crate::model::job_condition::RUNNING.into();
+        }
+    }
     let (jtype, job_name) = (job.job_type.clone(), job.name.clone());
     let job_update = job.update.clone();
     for group in &mut job.task_groups {

@@ -144,7 +144,15 @@ static UPDATE: Schema = Schema {
         a!("canary", "Canary", Int),
         a!("auto_revert", "AutoRevert", Bool),
         a!("auto_promote", "AutoPromote", Bool),
+        a!("ordered", "Ordered", Bool),
     ],
+    blocks: &[],
+};
+
+/// orch's `depends_on { job, condition }` on a job or a group (README, "Beyond Nomad").
+static DEPENDS_ON: Schema = Schema {
+    name: "depends_on",
+    attrs: &[a!("job", "Job", Str), a!("condition", "Condition", Str)],
     blocks: &[],
 };
 
@@ -345,6 +353,7 @@ pub(crate) static GROUP: Schema = Schema {
         b!("disconnect", "Disconnect", Mode::Single, DISCONNECT),
         b!("consul", "Consul", Mode::Single, CONSUL),
         b!("vault", "Vault", Mode::Single, VAULT, special::vault),
+        b!("depends_on", "DependsOn", Mode::Repeated, DEPENDS_ON),
     ],
 };
 
@@ -396,6 +405,7 @@ pub(crate) static JOB: Schema = Schema {
         ),
         b!("vault", "Vault", Mode::Single, VAULT, special::vault),
         b!("ui", "UI", Mode::Single, UI),
+        b!("depends_on", "DependsOn", Mode::Repeated, DEPENDS_ON),
         b!(
             "multiregion",
             "Multiregion",

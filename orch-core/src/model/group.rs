@@ -83,6 +83,10 @@ pub struct TaskGroup {
     /// succeeded in the previous allocation and reruns only the others.
     #[serde(rename = "Resume")]
     pub resume: String,
+    /// orch extension: jobs of the namespace this group waits for before its
+    /// allocations are placed, beside the job's own `depends_on`.
+    #[serde(rename = "DependsOn")]
+    pub depends_on: Vec<super::workflow::JobDependency>,
 }
 
 /// `resume = "from_failure"`: a replacement allocation reruns only what did not succeed.
@@ -113,6 +117,7 @@ impl Default for TaskGroup {
             disconnect: None,
             prevent_reschedule_on_lost: false,
             resume: String::new(),
+            depends_on: Vec::new(),
         }
     }
 }
@@ -280,6 +285,11 @@ pub struct UpdateStrategy {
     /// Promote canaries automatically once healthy.
     #[serde(rename = "AutoPromote")]
     pub auto_promote: bool,
+    /// orch extension: allocation index *i* is placed only once index *i−1* is
+    /// healthy, updates go in index order, and a stopped job stops its highest index
+    /// first (what a Kubernetes StatefulSet guarantees).
+    #[serde(rename = "Ordered")]
+    pub ordered: bool,
 }
 
 /// How allocations move off a draining node.

@@ -127,6 +127,10 @@ pub struct Job {
     /// Raft index of the last change of the spec.
     #[serde(rename = "JobModifyIndex")]
     pub job_modify_index: u64,
+    /// orch extension: jobs of the namespace this job waits for before any of its
+    /// allocations is placed (empty in every Nomad jobspec).
+    #[serde(rename = "DependsOn")]
+    pub depends_on: Vec<super::workflow::JobDependency>,
 }
 
 impl Default for Job {
@@ -162,6 +166,7 @@ impl Default for Job {
             create_index: 0,
             modify_index: 0,
             job_modify_index: 0,
+            depends_on: Vec::new(),
         }
     }
 }

@@ -44,6 +44,7 @@ pub mod task;
 pub mod usage;
 pub mod variable;
 pub mod wire;
+pub mod workflow;
 
 pub use alloc::*;
 pub use autopilot_config::AutopilotConfiguration;
@@ -72,3 +73,4 @@ pub use small_map::SmallMap;
 pub use task::*;
 pub use usage::{Usage, dimension};
 pub use wire::{FreeForm, Nanos, Timestamp};
+pub use workflow::{JobDependency, job_condition};

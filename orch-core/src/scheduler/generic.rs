@@ -65,7 +65,7 @@ pub fn schedule(
             spec
         })
     };
-    let results = reconcile::reconcile(ReconcileInput {
+    let mut results = reconcile::reconcile(ReconcileInput {
         job,
         existing: &existing,
         hints: Some(&hints),
@@ -79,6 +79,8 @@ pub fn schedule(
         batch,
         next_id: &mut *next_id,
     });
+    // orch's job dependencies and ordered groups (no-ops for a Nomad jobspec).
+    let held = crate::workflow::gate(state, job, &existing, &mut results);
 
     let plan = Plan {
         eval_id: eval.id.clone(),
@@ -123,6 +125,7 @@ pub fn schedule(
     if let Some(id) = results.deployment_id {
         out.eval.deployment_id = id;
     }
+    crate::workflow::block_held(&mut out, held, &mut *next_id, now);
     out
 }
 

@@ -14,6 +14,7 @@
 
 mod csi;
 mod report;
+mod workflow;
 
 use std::collections::BTreeSet;
 
@@ -419,6 +420,7 @@ impl Cluster {
             self.quota_freed(alloc_ids.iter().map(String::as_str))?;
             self.capacity_freed(nodes)?;
         }
+        self.workflows_after(alloc_ids)?;
         Ok(alloc_ids.len())
     }
 

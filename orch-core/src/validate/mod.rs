@@ -7,12 +7,13 @@
 //! Modules: `group` (a task group and its tasks), `task` (one task), `identity` (a
 //! task's workload identities) and `policy` (the
 //! small shared blocks: placement rules, restart, reschedule, update, migrate, periodic,
-//! dispatch).
+//! dispatch), `workflow` (orch's job dependencies and ordered groups).
 
 mod group;
 mod identity;
 mod policy;
 mod task;
+mod workflow;
 
 use std::fmt;
 
@@ -190,6 +191,7 @@ pub fn validate_job(job: &Job) -> Result<(), ValidationErrors> {
         }
         group::validate_group(&mut e, &path, job, group);
     }
+    workflow::job_dependencies(&mut e, job);
     if e.list.is_empty() {
         Ok(())
     } else {

@@ -95,14 +95,21 @@ pub fn job_summary(s: &StateStore, job: &Job) -> Value {
             }),
         );
     }
-    json!({
+    let mut out = json!({
         "JobID": job.id,
         "Namespace": job.namespace,
         "Summary": groups,
         "Children": {"Pending": children.0, "Running": children.1, "Dead": children.2},
         "CreateIndex": job.create_index,
         "ModifyIndex": modify,
-    })
+    });
+    // orch extension, only for a job whose groups wait for a job dependency: why each
+    // waits, from the live state.
+    let waiting = orch_core::workflow::job_deps::held_groups(s, job, &allocs);
+    if !waiting.is_empty() && !job.stop {
+        out["Waiting"] = json!(waiting);
+    }
+    out
 }
 
 fn jobs_index(s: &StateStore) -> u64 {
@@ -241,6 +248,14 @@ async fn register_job(
     super::scheduler_config::check_registration_allowed(api, &q.authz)?;
     super::namespaces::check_job_namespace(api, &job)?;
     super::node_pools::check_job_node_pool(api, &job)?;
+    // orch's job dependencies: a cycle between jobs is refused with its field path.
+    let cycle = orch_core::workflow::job_deps::check_cycles_in(&api.state.read(), &job);
+    cycle.map_err(|e| {
+        ApiError::bad_request(format!(
+            "Job validation failed: 1 error(s) in job:
+  * {e}"
+        ))
+    })?;
     if let Some(id) = path_id
         && id != job.id
     {

@@ -109,6 +109,8 @@ struct FeedPass {
     blocked: Vec<Evaluation>,
     changed_classes: BTreeSet<String>,
     quota_freed: BTreeSet<String>,
+    /// Evaluations of stopped jobs whose ordered groups stop their next index.
+    ordered_stops: Vec<Evaluation>,
     index: u64,
 }
 
@@ -261,11 +263,13 @@ impl Leader {
             }
         }
         let quota_freed = quota_unblock::freed_namespaces(&s, last_index);
+        let ordered_stops = workflows::ordered_stop_evals(&s, last_index, now_nanos());
         FeedPass {
             pending,
             blocked,
             changed_classes: classes,
             quota_freed,
+            ordered_stops,
             index: s.latest_index(),
         }
     }
@@ -301,7 +305,10 @@ impl Leader {
             if !pass.quota_freed.is_empty() {
                 released.extend(tracker.unblock_namespaces(&pass.quota_freed, pass.index));
             }
+            let s = self.state.read();
+            released.extend(workflows::release_dependents(&mut tracker, &s));
         }
+        released.extend(pass.ordered_stops);
         if !released.is_empty() {
             let evals: Vec<Evaluation> = released
                 .into_iter()
@@ -559,6 +566,7 @@ impl Leader {
 }
 
 mod quota_unblock;
+mod workflows;
 /// When CSI plugins or volumes changed after `last_index`, the classes to release:
 /// evaluations blocked on CSI escape class caching, so releasing the node classes
 /// there are frees them (a plugin came back, a volume was registered).

@@ -79,6 +79,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let allocs = client.get(&format!("{}/allocations{all}", job_path(&id)))?;
     println!("\nSummary");
     println!("{}", summary_table(&summary));
+    print_waiting(&summary);
     let evals = client.get(&format!("{}/evaluations", job_path(&id)))?;
     print_placement_failures(&evals);
     let deployment = client.get(&format!("{}/deployment", job_path(&id)))?;
@@ -135,7 +136,10 @@ fn json_job(
 /// `Placement Failure` blocks of the job's blocked evaluations.
 fn print_placement_failures(evals: &Value) {
     let blocked = evals.as_array().into_iter().flatten();
-    for e in blocked.filter(|e| e["Status"] == "blocked") {
+    // An evaluation waiting only for a job dependency failed no placement: its reason
+    // is the summary's `Waiting` (`print_waiting`).
+    let failed = |e: &&Value| e["TriggeredBy"] != orch_core::workflow::JOB_DEPENDENCY;
+    for e in blocked.filter(|e| e["Status"] == "blocked").filter(failed) {
         println!("\nPlacement Failure");
         for line in failed_groups(&e["FailedTGAllocs"], "") {
             println!("{line}");
@@ -237,6 +241,22 @@ fn summary_table(summary: &Value) -> String {
         }
     }
     columns(&rows)
+}
+
+/// orch's job dependencies: the groups that wait for another job, and why (the
+/// summary's `Waiting`, absent for every job without dependencies).
+fn print_waiting(summary: &Value) {
+    let Some(waiting) = summary["Waiting"].as_object().filter(|m| !m.is_empty()) else {
+        return;
+    };
+    let mut rows = vec![vec!["Task Group".to_string(), "Waiting For".to_string()]];
+    for (g, why) in waiting {
+        rows.push(vec![
+            g.clone(),
+            why.as_str().unwrap_or_default().to_string(),
+        ]);
+    }
+    println!("\nDependencies\n{}", columns(&rows));
 }
 
 /// The `Allocations` table, or `No allocations placed`.
