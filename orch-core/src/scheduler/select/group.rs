@@ -53,6 +53,9 @@ pub enum ClassAnswer {
 /// Per-group placement state.
 pub struct GroupView {
     pub ask: Usage,
+    /// [`crate::state::ask_codes`] of `ask`, for the walk's reject without a read of
+    /// the node's dense record.
+    pub need: [u8; 3],
     pub count: u32,
     /// Candidates to score: Nomad scores `max(count, 100)` nodes when spreads or
     /// affinities apply (enough for them to be right); orch's best fit 100.
@@ -106,8 +109,10 @@ impl GroupView {
             || !tg.spreads.is_empty()
             || tg.tasks.iter().any(|t| !t.affinities.is_empty());
         let n = order.len();
+        let ask = tg.ask();
         let mut view = GroupView {
-            ask: tg.ask(),
+            need: crate::state::ask_codes(&ask),
+            ask,
             count: tg.count,
             limit: match (scored, best_fit) {
                 (false, _) => base_limit,
@@ -191,6 +196,32 @@ impl GroupView {
         self.prefull.push(pos as u32);
     }
 
+    /// [`Self::mark_full`] for every position of `from..to` not dead already, in
+    /// order: what visiting each of them would do when none has room. A word of the
+    /// bitset at a time.
+    pub fn mark_full_run(&mut self, from: usize, to: usize) {
+        let mut pos = from;
+        while pos < to {
+            let w = pos / 64;
+            let hi = (to - w * 64).min(64);
+            let lo = pos % 64;
+            let mask = (u64::MAX >> (64 - (hi - lo))) << lo;
+            let Some(word) = self.dead.get_mut(w) else {
+                break;
+            };
+            let mut fresh = mask & !*word;
+            *word |= mask;
+            while fresh != 0 {
+                self.prefull.push((w * 64) as u32 + fresh.trailing_zeros());
+                fresh &= fresh - 1;
+            }
+            pos = w * 64 + hi;
+        }
+        while self.is_dead(self.first_live) {
+            self.first_live += 1;
+        }
+    }
+
     /// Brings a node back (the plan freed room on it).
     pub fn revive(&mut self, pos: usize) {
         if let Some(w) = self.dead.get_mut(pos / 64) {
@@ -222,6 +253,39 @@ impl GroupView {
     /// cluster, the walk would otherwise test every dead node behind it bit by bit.
     pub fn next_live(&self, from: usize, n: usize) -> Option<usize> {
         next_live_in(&self.dead, from, n)
+    }
+
+    /// Sizes the per-position state for `n` nodes (tests of the bitset operations
+    /// without a cluster of that size).
+    #[cfg(test)]
+    pub fn resize_for_test(&mut self, n: usize) {
+        self.per_node = vec![0; n];
+        self.dead = vec![0; n.div_ceil(64)];
+        self.unpreemptable = vec![0; n.div_ceil(64)];
+    }
+
+    /// A copy of the bitset state (the view holds compiled constraints that do not
+    /// clone).
+    #[cfg(test)]
+    pub fn clone_for_test(&self) -> Self {
+        GroupView {
+            ask: self.ask,
+            need: self.need,
+            count: self.count,
+            limit: self.limit,
+            per_node: self.per_node.clone(),
+            free_collisions: self.free_collisions,
+            dead: self.dead.clone(),
+            unpreemptable: self.unpreemptable.clone(),
+            first_live: self.first_live,
+            prefull: self.prefull.clone(),
+            classes: self.classes.clone(),
+            class_stable: self.class_stable,
+            extras: self.extras,
+            spreads: Vec::new(),
+            affinities: Vec::new(),
+            device_affinities: Vec::new(),
+        }
     }
 
     /// Whether the node at `pos` is dead for the group.

@@ -131,8 +131,7 @@ impl<'a> Placer<'a> {
             ..AllocationMetric::default()
         };
         let table = state.node_table();
-        let per_dc = order.per_datacenter(table.datacenters().len());
-        for (dc, count) in per_dc.into_iter().enumerate() {
+        for (dc, &count) in order.per_datacenter().iter().enumerate() {
             if count > 0 {
                 pool.nodes_available
                     .insert(table.datacenters()[dc].clone(), count);

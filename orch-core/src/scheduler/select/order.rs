@@ -14,7 +14,7 @@
 use crate::model::{Job, Node, Usage};
 use crate::scheduler::feasible::NodeReadyChecker;
 use crate::scheduler::rng::SchedRng;
-use crate::state::{Compact, Dense, FULLNESS_BUCKETS, NodeTable, StateStore};
+use crate::state::{Compact, Dense, FULLNESS_BUCKETS, NodeTable, StateStore, codes_exceed};
 
 pub use crate::state::fullness;
 
@@ -34,6 +34,11 @@ pub struct NodeOrder<'a> {
     overlay_at: Vec<u32>,
     /// Usage as the plan in progress leaves it, for the positions it changed.
     overlay: Vec<Usage>,
+    /// Whether the order is fullest first (the walk may then pass nodes by their
+    /// compact free codes).
+    best_fit: bool,
+    /// Eligible nodes per interned datacenter, counted while admitting them.
+    per_dc: Vec<u64>,
 }
 
 impl<'a> NodeOrder<'a> {
@@ -63,11 +68,18 @@ impl<'a> NodeOrder<'a> {
                 usize::from(small)
             }
         };
-        let admits = |s: u32| {
+        let ndc = table.datacenters().len();
+        let mut per_dc = vec![0u64; ndc];
+        let mut admits = |s: u32| {
             let c: &Compact = &compact[s as usize];
-            c.ready
-                && dc_ok.get(interned(c.datacenter, &|d| d.datacenter, s)) == Some(&true)
-                && pool_ok.get(interned(c.pool, &|d| d.pool, s)) == Some(&true)
+            let dc = interned(c.datacenter, &|d| d.datacenter, s);
+            let ok = c.ready
+                && dc_ok.get(dc) == Some(&true)
+                && pool_ok.get(interned(c.pool, &|d| d.pool, s)) == Some(&true);
+            if ok && let Some(n) = per_dc.get_mut(dc) {
+                *n += 1;
+            }
+            ok
         };
         let slots = if best_fit {
             fullest_first(table.slots_by_id(), compact, admits)
@@ -92,6 +104,8 @@ impl<'a> NodeOrder<'a> {
             pos_of,
             overlay_at,
             overlay: Vec::new(),
+            best_fit,
+            per_dc,
         }
     }
 
@@ -155,32 +169,46 @@ impl<'a> NodeOrder<'a> {
         self.dense(pos).class
     }
 
-    /// Eligible nodes per interned datacenter, from the compact records (the dense
-    /// ones only where a datacenter number saturated the compact field).
-    pub fn per_datacenter(&self, datacenters: usize) -> Vec<u64> {
-        let compact = self.table.compact();
-        let mut per_dc = vec![0u64; datacenters];
-        for &s in &self.slots {
-            let dc = match compact.get(s as usize) {
-                Some(c) if c.datacenter != u16::MAX => u32::from(c.datacenter),
-                _ => self
-                    .table
-                    .dense()
-                    .get(s as usize)
-                    .map_or(u32::MAX, |d| d.datacenter),
-            };
-            if let Some(c) = per_dc.get_mut(dc as usize) {
-                *c += 1;
-            }
+    /// Eligible nodes per interned datacenter (counted while building the order).
+    pub fn per_datacenter(&self) -> &[u64] {
+        &self.per_dc
+    }
+
+    /// The first position of `from..to` whose node may take an ask of codes `need`
+    /// ([`crate::state::ask_codes`]), or `to`: every node before it certainly cannot.
+    /// A tight pass over the table's compact free codes (nodes the plan changed are
+    /// left to the exact check), so the walk passes the full nodes at the front of the
+    /// fullest-first order, which every evaluation visits, without a step of its own
+    /// loop or a read of the dense record per node. Outside best fit it answers `from`.
+    pub fn first_maybe_fitting(&self, from: usize, to: usize, need: &[u8; 3]) -> usize {
+        if !self.best_fit {
+            return from;
         }
-        per_dc
+        let compact = self.table.compact();
+        let to = to.min(self.slots.len());
+        let mut pos = from;
+        while pos < to {
+            let untouched = self.overlay_at[pos] == NOT_ELIGIBLE;
+            let full = compact
+                .get(self.slots[pos] as usize)
+                .is_some_and(|c| codes_exceed(need, &c.free));
+            if !(untouched && full) {
+                break;
+            }
+            pos += 1;
+        }
+        pos
     }
 }
 
 /// The admitted slots of `by_id`, counting-sorted by fullness step, fullest first;
 /// stable, so ties keep ID order. The admission test and the count share one pass
 /// (an evaluation of a few placements pays this pass over the whole cluster).
-fn fullest_first(by_id: &[u32], compact: &[Compact], admits: impl Fn(u32) -> bool) -> Vec<u32> {
+fn fullest_first(
+    by_id: &[u32],
+    compact: &[Compact],
+    mut admits: impl FnMut(u32) -> bool,
+) -> Vec<u32> {
     let buckets = usize::from(FULLNESS_BUCKETS);
     let key = |s: u32| usize::from(compact[s as usize].emptiness).min(buckets - 1);
     let mut starts = vec![0usize; buckets + 1];

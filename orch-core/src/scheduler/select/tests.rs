@@ -279,6 +279,68 @@ proptest! {
     }
 }
 
+/// Nodes loaded 70–100%, so long runs of them are too full for the ask and the walk
+/// passes them by their compact free codes.
+fn loaded_spec() -> impl Strategy<Value = NodeSpec> {
+    (node_spec(), 70u8..100).prop_map(|(s, load_pct)| NodeSpec { load_pct, ..s })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// On clusters of more than a bitset word of mostly full nodes (the walk passes
+    /// runs of them by their free codes), the hot path still chooses what the
+    /// reference chooses, and reused candidates match fresh walks, metrics included.
+    #[test]
+    fn passing_full_nodes_by_codes_keeps_the_choices(
+        specs in prop::collection::vec(loaded_spec(), 60..260),
+        cpu in prop::sample::select(vec![50u64, 200, 500, 900]),
+        mem in prop::sample::select(vec![64u64, 256, 1024, 1800]),
+        count in 1u32..40,
+        rack in any::<bool>(),
+    ) {
+        let (state, job) = cluster(&specs, (cpu, mem), count, rack);
+        let config = SchedulerConfig::default();
+        prop_assert_eq!(hot_path(&state, &job, &config), reference(&state, &job));
+        let reused = hot_path_with(&state, &job, &config, &[]);
+        let fresh = hot_path_with(&state, &job, &config, &["no-such-node".to_string()]);
+        prop_assert_eq!(reused, fresh);
+    }
+
+    /// Marking a run full a word at a time does what marking each position does.
+    #[test]
+    fn mark_full_run_matches_marking_each(
+        n in 1usize..300,
+        dead in proptest::collection::vec(0usize..300, 0..100),
+        from in 0usize..300,
+        len in 0usize..200,
+    ) {
+        let state = StateStore::new();
+        let job = Job { task_groups: vec![TaskGroup::default()], ..Job::default() };
+        let ctx = PlanContext::new(&state, "default", "x", Plan::default());
+        let order = NodeOrder::build(&state, &job, true, &mut SchedRng::new(1));
+        let tg = &job.task_groups[0];
+        let mut a = GroupView::new(&ctx, &job, tg, &order, (2, true), false, 0);
+        a.resize_for_test(n);
+        for &d in dead.iter().filter(|&&d| d < n) {
+            a.mark_dead(d);
+        }
+        let mut b = a.clone_for_test();
+        let (from, to) = (from.min(n), (from + len).min(n));
+        a.mark_full_run(from, to);
+        for p in from..to {
+            if !b.is_dead(p) {
+                b.mark_full(p);
+            }
+        }
+        prop_assert_eq!(&a.prefull, &b.prefull);
+        prop_assert_eq!(a.first_live, b.first_live);
+        for p in 0..n {
+            prop_assert_eq!(a.is_dead(p), b.is_dead(p));
+        }
+    }
+}
+
 proptest! {
     /// Skipping dead nodes a word at a time finds what testing each bit finds.
     #[test]

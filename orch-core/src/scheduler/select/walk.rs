@@ -124,6 +124,18 @@ impl Placer<'_> {
                 }
             }
             let pos = self.cursor % n;
+            if best_fit && let Some(Some(v)) = self.groups.get_mut(gi) {
+                // Nodes whose codes say they have no room: each marked full as
+                // visiting it would (best fit walks to `n` without wrapping).
+                let to = pos + (s.end - s.visited);
+                let to = self.order.first_maybe_fitting(pos, to, &v.need);
+                if to > pos {
+                    v.mark_full_run(pos, to);
+                    s.visited += to - pos;
+                    self.cursor = to;
+                    continue;
+                }
+            }
             self.cursor = self.cursor.wrapping_add(1);
             s.visited += 1;
             if best_fit && let Some(Some(v)) = self.groups.get_mut(gi) {

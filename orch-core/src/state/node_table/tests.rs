@@ -46,3 +46,34 @@ fn slots_are_stable_and_equality_ignores_them() {
     assert_eq!(a.usage("a"), Usage::default());
     assert_ne!(a, b);
 }
+
+#[test]
+fn free_codes_are_exact_below_sixteen_and_saturate() {
+    for x in 0..16u64 {
+        assert_eq!(free_code(x), x as u8);
+    }
+    assert_eq!(free_code(16), 16);
+    assert_eq!(free_code(u64::MAX), u8::MAX);
+}
+
+proptest::proptest! {
+    /// The code is monotone, so a larger code of an ask than of what is free means
+    /// the ask does not fit: `codes_exceed` never rejects a node `Usage::fits` takes.
+    #[test]
+    fn a_code_rejection_is_a_fit_failure(
+        a in 0u64..(1 << 40),
+        b in 0u64..(1 << 40),
+        cap in proptest::array::uniform3(0u64..40_000),
+        used in proptest::array::uniform3(0u64..40_000),
+        ask in proptest::array::uniform3(0u64..5_000),
+    ) {
+        if a <= b {
+            proptest::prop_assert!(free_code(a) <= free_code(b));
+        }
+        let usage = |v: [u64; 3]| Usage { cpu_mhz: v[0], cores: 0, memory_mb: v[1], disk_mb: v[2] };
+        let (cap, used, ask) = (usage(cap), usage(used), usage(ask));
+        if codes_exceed(&ask_codes(&ask), &free_codes(&cap, &used)) {
+            proptest::prop_assert!(cap.fits(&used, &ask).is_err());
+        }
+    }
+}
