@@ -55,6 +55,16 @@ impl WorkloadIdentity {
         self.name.is_empty() || self.name == DEFAULT_IDENTITY
     }
 
+    /// The name the servers sign the token under (`default` for the default identity,
+    /// whatever its block says).
+    pub fn token_name(&self) -> &str {
+        if self.is_default() {
+            DEFAULT_IDENTITY
+        } else {
+            &self.name
+        }
+    }
+
     /// The environment variable that carries the token when `env` is set.
     pub fn env_var(&self) -> String {
         if self.is_default() {

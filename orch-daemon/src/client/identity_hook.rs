@@ -104,11 +104,7 @@ impl IdentityHook {
             .map_err(|e| IdentityHookError::Fetch(e.to_string()))?;
         let mut env = BTreeMap::new();
         for w in &self.wanted {
-            let name = if w.is_default() {
-                orch_core::model::DEFAULT_IDENTITY
-            } else {
-                w.name.as_str()
-            };
+            let name = w.token_name();
             let token = tokens
                 .get(name)
                 .ok_or_else(|| IdentityHookError::Missing(name.to_string()))?;

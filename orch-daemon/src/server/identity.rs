@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::keyring::RootKey;
 
 /// The audience of the default identity (Nomad's).
-pub const DEFAULT_AUDIENCE: &str = "nomadproject.io";
+pub const DEFAULT_AUDIENCE: &str = orch_core::model::DEFAULT_IDENTITY_AUDIENCE;
 /// Longest token accepted for verification.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
@@ -170,11 +170,7 @@ pub fn task_claims(
         std::iter::once(task.identity.as_ref().unwrap_or(&default)).chain(task.identities.iter());
     wanted
         .map(|w| {
-            let name = if w.is_default() {
-                DEFAULT_IDENTITY
-            } else {
-                w.name.as_str()
-            };
+            let name = w.token_name();
             let aud = if w.audience.is_empty() && w.is_default() {
                 vec![DEFAULT_AUDIENCE.into()]
             } else {

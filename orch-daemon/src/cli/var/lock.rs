@@ -75,7 +75,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     body["Lock"] = json!({ "TTL": go(settings.ttl), "LockDelay": go(settings.delay) });
     let url = super::var_path(&path);
     let lock_id = acquire(&api, &url, &body, &settings)?;
-    let shell = p.flags.get("shell").is_none() || p.has("shell");
+    let shell = !p.flags.contains_key("shell") || p.has("shell");
     let mut child = match spawn(&child_args, shell) {
         Ok(c) => c,
         Err(e) => {
