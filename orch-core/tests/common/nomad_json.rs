@@ -44,6 +44,7 @@ const ORCH_EXTENSION_NAMES: &[&str] = &["Resume", "DependsOn", "Condition", "Ord
 const NOMAD_NAMES_NOT_IN_SAMPLES: &[&str] = &[
     // Job / TaskGroup / Task and their blocks
     "Identity",
+    "JobACL",
     "Identities",
     "Audience",
     "Filepath",

@@ -116,6 +116,7 @@ fn policy_stub(p: &AclPolicy) -> Value {
     json!({
         "Name": p.name,
         "Description": p.description,
+        "JobACL": p.job_acl,
         "CreateIndex": p.create_index,
         "ModifyIndex": p.modify_index,
     })
@@ -159,7 +160,7 @@ async fn get_policy(
     Ok(api.reply(index, &p))
 }
 
-/// `POST /v1/acl/policy/:name`: body `{Name, Description, Rules}`.
+/// `POST /v1/acl/policy/:name`: body `{Name, Description, Rules, JobACL}`.
 async fn upsert_policy(
     State(api): Api,
     Path(name): Path<String>,
@@ -183,6 +184,7 @@ async fn upsert_policy(
         name,
         description: field(&v, "Description")?.unwrap_or_default(),
         rules: field(&v, "Rules")?.unwrap_or_default(),
+        job_acl: field(&v, "JobACL")?,
         ..AclPolicy::default()
     };
     let cmd = Command::AclPolicyUpsert(AclPolicyUpsert {

@@ -284,3 +284,62 @@ fn acl_tables_survive_a_snapshot_byte_for_byte() {
     );
     assert_eq!(restored.acl_bootstrap_index(), 2);
 }
+
+#[test]
+fn policies_attached_to_a_workload_reach_only_its_tasks() {
+    use crate::acl::NsCap;
+    use crate::model::acl::JobAcl;
+    let mut s = StateStore::new();
+    let shared = r#"namespace "shared" { policy = "read" }"#;
+    let attach = |name: &str, job: &str, group: &str, task: &str| AclPolicy {
+        job_acl: Some(JobAcl {
+            namespace: "default".into(),
+            job_id: job.into(),
+            group: group.into(),
+            task: task.into(),
+        }),
+        ..policy(name, shared)
+    };
+    upsert_policy(&mut s, 10, attach("task-level", "web", "g", "t"));
+    upsert_policy(
+        &mut s,
+        11,
+        policy("unattached", r#"namespace "other" { policy = "read" }"#),
+    );
+    let sees = |acl: Acl| acl.allows_namespace("shared", NsCap::ReadJob);
+    assert!(sees(s.workload_acl("default", "web", "g", "t")));
+    assert!(!sees(s.workload_acl("default", "web", "g", "other-task")));
+    assert!(!sees(s.workload_acl("default", "web", "h", "t")));
+    assert!(!sees(s.workload_acl("default", "api", "g", "t")));
+    assert!(!sees(s.workload_acl("prod", "web", "g", "t")));
+    let none = s.workload_acl("default", "web", "g", "t");
+    assert!(!none.allows_namespace("other", NsCap::ReadJob));
+    upsert_policy(&mut s, 12, attach("job-level", "api", "", ""));
+    assert!(sees(s.workload_acl("default", "api", "any", "task")));
+
+    let bad = s
+        .apply(
+            13,
+            Command::AclPolicyUpsert(AclPolicyUpsert {
+                policies: vec![attach("bad", "", "g", "")],
+            }),
+        )
+        .unwrap_err();
+    assert!(
+        bad.to_string()
+            .contains("JobACL: job ID must be set to set group"),
+        "{bad}"
+    );
+    let bad = s
+        .apply(
+            14,
+            Command::AclPolicyUpsert(AclPolicyUpsert {
+                policies: vec![attach("bad", "web", "", "t")],
+            }),
+        )
+        .unwrap_err();
+    assert!(
+        bad.to_string().contains("group must be set to set task"),
+        "{bad}"
+    );
+}
