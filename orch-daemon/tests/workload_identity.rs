@@ -491,6 +491,23 @@ fn policies_attached_to_a_job_extend_its_identity_and_services_are_implicit() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("-task requires -group"));
+    // The agent reports the configuration it runs with (ACLs on), not constants.
+    let (code, me) = call(&s, "GET", "/v1/agent/self", &mgmt, Value::Null);
+    assert_eq!(code, 200);
+    let config = &me["config"];
+    assert_eq!(config["ACL"]["Enabled"], true, "{config}");
+    let port = s
+        .http
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u64>().ok());
+    assert_eq!(config["Ports"]["HTTP"].as_u64(), port, "{config}");
+    assert_eq!(config["Server"]["Enabled"], true, "{config}");
+    assert!(
+        config["Addresses"]["RPC"]
+            .as_str()
+            .is_some_and(|a| !a.is_empty())
+    );
     // Still only reads: the attached rules grant no write.
     let write = call(
         &s,

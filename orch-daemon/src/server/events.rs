@@ -52,10 +52,12 @@ pub mod topic {
     /// The cluster's operator settings (scheduler and autopilot configurations);
     /// `operator` read.
     pub const OPERATOR: &str = "Operator";
+    /// CSI volumes registered and deregistered; `csi-read-volume` in their namespace.
+    pub const CSI_VOLUME: &str = "CSIVolume";
     /// Every topic orch publishes.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         JOB, EVALUATION, ALLOCATION, DEPLOYMENT, NODE, ACL_TOKEN, ACL_POLICY, ACL_ROLE, NODE_POOL,
-        SERVICE, OPERATOR,
+        SERVICE, OPERATOR, CSI_VOLUME,
     ];
 }
 
@@ -89,6 +91,8 @@ pub enum Payload {
     SchedulerConfig(Box<orch_core::model::SchedulerConfiguration>),
     /// The autopilot configuration as it now is.
     AutopilotConfig(Box<orch_core::model::AutopilotConfiguration>),
+    /// A CSI volume (Nomad's `CSIVolumeEvent` payload key, `Volume`).
+    Volume(Box<orch_core::model::csi::CsiVolume>),
 }
 
 /// One event, in Nomad's JSON shape.
@@ -194,10 +198,10 @@ fn event_type(cmd: &Command) -> &'static str {
         | Command::NamespaceDelete(_)
         | Command::QuotaUpsert(_)
         | Command::QuotaDelete(_) => "",
-        // Nomad's event stream has no CSI topic.
-        Command::CsiVolumeRegister(_)
-        | Command::CsiVolumeDeregister(_)
-        | Command::CsiNodePlugins(_) => "",
+        Command::CsiVolumeRegister(_) => csi::REGISTERED,
+        Command::CsiVolumeDeregister(_) => csi::DEREGISTERED,
+        // Plugins are derived from the nodes' fingerprints (no `CSIPlugin` topic yet).
+        Command::CsiNodePlugins(_) => "",
         Command::NodePoolUpsert(_) => "NodePoolUpserted",
         Command::NodePoolDelete(_) => "NodePoolDeleted",
         Command::SchedulerConfigSet(_) => SCHEDULER_CONFIG_UPDATED,
@@ -222,6 +226,8 @@ pub struct Before {
     acl_written: Vec<AclKey>,
     /// ACL objects it deletes, as they were.
     acl_deleted: Vec<(AclKey, Payload)>,
+    /// CSI volumes it registers or deregisters.
+    csi: csi::CsiBefore,
 }
 
 /// An ACL object by topic and key (accessor ID, policy name, role ID).
@@ -238,6 +244,7 @@ impl Before {
             services_before: Vec::new(),
             acl_written: Vec::new(),
             acl_deleted: Vec::new(),
+            csi: csi::CsiBefore::capture(store, cmd),
         };
         before.capture_acl(store, cmd);
         match cmd {
@@ -508,6 +515,7 @@ pub fn derive(store: &StateStore, index: u64, before: Before, changed: &ChangedK
     for (key, p) in before.acl_deleted {
         out.push(acl_event(t, index, key, p));
     }
+    out.extend(before.csi.events(store, t, index));
     for e in &mut out {
         e.filter_keys.retain(|k| !k.is_empty());
     }
@@ -590,5 +598,6 @@ impl EventBroker {
     }
 }
 
+mod csi;
 #[cfg(test)]
 mod tests;

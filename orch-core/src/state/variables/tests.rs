@@ -195,15 +195,23 @@ fn a_quotas_variables_limit_counts_the_sealed_bytes_of_its_namespaces() {
         });
         s.apply(3 + i as u64, cmd).unwrap();
     }
-    let mut big = sealed("x");
-    big.namespace = "a".into();
-    big.ciphertext = vec![0; 600 * 1024];
-    s.apply(10, apply(VarOp::Set, big, None, 0)).unwrap();
+    // 600 KiB in namespace a.
+    for i in 0..10u64 {
+        let mut v = sealed(&format!("x{i}"));
+        v.namespace = "a".into();
+        v.ciphertext = vec![0; 60 * 1024];
+        s.apply(10 + i, apply(VarOp::Set, v, None, 0)).unwrap();
+    }
+    assert_eq!(s.variables_bytes("a", None), 600 * 1024);
     let mib = 1024 * 1024;
-    // Replacing the same variable counts its new size only.
+    // Replacing a variable counts its new size only.
     assert_eq!(
-        s.variables_quota_exceeded("a", "x", 1000 * 1024, "global"),
+        s.variables_quota_exceeded("a", "x0", 480 * 1024, "global"),
         None
+    );
+    assert!(
+        s.variables_quota_exceeded("a", "new", 480 * 1024, "global")
+            .is_some()
     );
     // The other namespace of the quota shares the limit.
     let over = s.variables_quota_exceeded("b", "y", 500 * 1024, "global");

@@ -222,3 +222,42 @@ fn acl_commands_become_acl_events_without_secrets() {
     let json = serde_json::to_value(&ev[0]).unwrap();
     assert_eq!(json["Payload"]["ACLPolicy"]["Name"], "readonly");
 }
+
+#[test]
+fn csi_volumes_registered_and_deregistered_are_events() {
+    use orch_core::model::csi::{CsiCapability, CsiVolume, access_mode, attachment_mode};
+    use orch_core::state::{CsiVolumeDeregister, CsiVolumeRegister};
+    let mut s = StateStore::new();
+    let vol = CsiVolume {
+        id: "db".into(),
+        name: "db".into(),
+        namespace: "default".into(),
+        external_id: "ext-db".into(),
+        plugin_id: "hostpath".into(),
+        requested_capabilities: vec![CsiCapability {
+            access_mode: access_mode::SINGLE_NODE_WRITER.into(),
+            attachment_mode: attachment_mode::FILE_SYSTEM.into(),
+        }],
+        ..CsiVolume::default()
+    };
+    let register = CsiVolumeRegister { volumes: vec![vol] };
+    let ev = apply(&mut s, Command::CsiVolumeRegister(register));
+    let kinds: Vec<_> = ev
+        .iter()
+        .map(|e| (e.topic, e.event_type, e.key.as_str()))
+        .collect();
+    assert_eq!(kinds, [("CSIVolume", "CSIVolumeRegistered", "db")]);
+    assert_eq!(ev[0].filter_keys, ["hostpath"]);
+    let json = serde_json::to_value(&ev[0]).unwrap();
+    assert_eq!(json["Payload"]["Volume"]["ExternalID"], "ext-db");
+    let deregister = CsiVolumeDeregister {
+        namespace: "default".into(),
+        ids: vec!["db".into()],
+    };
+    let ev = apply(&mut s, Command::CsiVolumeDeregister(deregister));
+    let kinds: Vec<_> = ev
+        .iter()
+        .map(|e| (e.topic, e.event_type, e.key.as_str()))
+        .collect();
+    assert_eq!(kinds, [("CSIVolume", "CSIVolumeDeregistered", "db")]);
+}
