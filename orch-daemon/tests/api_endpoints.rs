@@ -371,6 +371,13 @@ fn force_reschedule_replaces_failed_allocations_and_purge_removes_a_node() {
     // Its policies give up: without forcing, nothing replaces it.
     let (status, body) = send(&agent, "PUT", "/v1/job/fails/evaluate", json!({}));
     assert_eq!(status, 200, "{body}");
+    // Nomad answers the job's ModifyIndex, not 0.
+    let (_, job) = get(&agent, "/v1/job/fails");
+    assert_eq!(
+        parsed(&body)["JobModifyIndex"],
+        job["ModifyIndex"],
+        "{body}"
+    );
     let eval = parsed(&body)["EvalID"]
         .as_str()
         .unwrap_or_default()
