@@ -27,7 +27,13 @@ pub const HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// Topics Nomad has that orch does not publish: subscribing to them is refused rather
 /// than answered with a stream that stays silent forever.
-const UNSUPPORTED_TOPICS: &[&str] = &["ACLAuthMethod", "ACLBindingRule", "CSIPlugin", "HostVolume"];
+const UNSUPPORTED_TOPICS: &[&str] = &[
+    "ACLAuthMethod",
+    "ACLBindingRule",
+    "CSIPlugin",
+    "HostVolume",
+    "Variable",
+];
 
 /// What a subscriber asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
