@@ -336,8 +336,16 @@ fn identity_blocks_expose_tokens_and_renew_the_named_ones() {
     assert_eq!(code, 200);
     // `alloc exec` runs in the task's environment, its NOMAD_TOKEN included.
     let exec = ["alloc", "exec", "-task", "t", &alloc, "/bin/sh", "-c"];
-    let out = orch_cli_token(&s, &mgmt, &[&exec[..], &["printf %s \"$NOMAD_TOKEN\""]].concat());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = orch_cli_token(
+        &s,
+        &mgmt,
+        &[&exec[..], &["printf %s \"$NOMAD_TOKEN\""]].concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), token);
     // The named one is for a third party: its audience, a 4 s lifetime, no API access.
     let oidc = read("env_oidc").unwrap();

@@ -31,10 +31,6 @@ pub struct AclPolicy {
     /// The rules, HCL or JSON, as submitted (validated when applied).
     #[serde(rename = "Rules")]
     pub rules: String,
-    /// The workload this policy is attached to (Nomad's `JobACL`): a task's workload
-    /// identity that matches gets these rules on top of its implicit rights.
-    #[serde(rename = "JobACL", default)]
-    pub job_acl: Option<JobAcl>,
     /// Raft index that created it.
     #[serde(rename = "CreateIndex")]
     pub create_index: u64,
@@ -44,7 +40,9 @@ pub struct AclPolicy {
 }
 
 /// The workload a policy is attached to: every job of a namespace (`JobID` empty), one
-/// job, one of its groups or one task of a group (Nomad's `JobACL`).
+/// job, one of its groups or one task of a group (Nomad's `JobACL`). Kept beside the
+/// policy (`StateStore::acl_policy_job`), not in it, so the policy's stored layout (and
+/// the snapshot format) stays as it was.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct JobAcl {
     /// The jobs' namespace.

@@ -14,13 +14,11 @@ use serde::{Deserialize, Serialize};
 use super::changes::{Changes, Outcome};
 use super::{Response, StateError, StateStore, table};
 use crate::acl::{Acl, AclError, PolicyRules, parse_rules, valid_name};
-use crate::model::acl::{ANONYMOUS_POLICY, AclPolicy, AclRole, AclToken, token_type};
+use crate::model::acl::{ANONYMOUS_POLICY, AclPolicy, AclRole, AclToken, JobAcl, token_type};
 
 /// Most policies, tokens and roles the cluster keeps (each), so no caller can grow the
 /// state without bound.
 pub const MAX_ACL_OBJECTS: usize = 100_000;
-/// Longest `JobACL` field (namespace, job, group or task name) a policy may name.
-pub const MAX_JOB_ACL_FIELD: usize = 512;
 /// Most objects one ACL command may write or delete.
 pub const MAX_ACL_BATCH: usize = 1_000;
 
@@ -92,12 +90,16 @@ pub(super) struct AclTables {
     pub role_by_name: BTreeMap<String, String>,
     /// Index of the bootstrap; 0 while not bootstrapped.
     pub bootstrap_index: u64,
+    /// The workload each attached policy is attached to (`JobACL`), by policy name.
+    pub job_acls: BTreeMap<String, JobAcl>,
 }
 
 /// What one ACL command changes. `None` means delete.
 #[derive(Debug, Clone, Default)]
 pub(super) struct AclChanges {
     pub policies: BTreeMap<String, Option<AclPolicy>>,
+    /// Attachments of the policies written (a written policy without one has none).
+    pub job_acls: BTreeMap<String, JobAcl>,
     pub tokens: BTreeMap<String, Option<AclToken>>,
     pub roles: BTreeMap<String, Option<AclRole>>,
     pub bootstrapped: bool,
@@ -209,23 +211,6 @@ impl StateStore {
         Ok((Some(token), Acl::from_policies(rules)))
     }
 
-    /// The merged rules of the policies attached to a workload (`JobACL`) that match a
-    /// task `task` of group `group` of job `job_id` in `namespace`: what its workload
-    /// identity holds beyond its implicit rights. Nothing when none match.
-    pub fn workload_acl(&self, namespace: &str, job_id: &str, group: &str, task: &str) -> Acl {
-        let rules = self
-            .acl
-            .policies
-            .values()
-            .filter(|p| {
-                p.job_acl
-                    .as_ref()
-                    .is_some_and(|j| j.matches(namespace, job_id, group, task))
-            })
-            .filter_map(|p| self.acl.rules.get(&p.name).map(|r| &**r));
-        Acl::from_policies(rules)
-    }
-
     pub(super) fn acl_policy_upsert(&self, c: AclPolicyUpsert) -> Outcome {
         check_batch("policies", c.policies.len())?;
         let mut ch = Changes::default();
@@ -242,17 +227,6 @@ impl StateStore {
                 )));
             }
             parse_rules(&p.rules).map_err(|e| invalid(format!("Policies[{i}].Rules: {e}")))?;
-            if let Some(j) = &p.job_acl {
-                if let Some(why) = j.problem() {
-                    return Err(invalid(format!("Policies[{i}].JobACL: {why}")));
-                }
-                let longest = [&j.namespace, &j.job_id, &j.group, &j.task].map(|s| s.len());
-                if longest.into_iter().max().unwrap_or(0) > MAX_JOB_ACL_FIELD {
-                    return Err(invalid(format!(
-                        "Policies[{i}].JobACL: each of Namespace, JobID, Group and Task holds at most {MAX_JOB_ACL_FIELD} bytes"
-                    )));
-                }
-            }
             p.create_index = self.acl.policies.get(&p.name).map_or(0, |o| o.create_index);
             if p.create_index == 0 && self.acl.policies.len() >= MAX_ACL_OBJECTS {
                 return Err(invalid(format!(
@@ -481,6 +455,8 @@ impl StateStore {
         for (name, p) in ch.policies {
             self.acl.rules.remove(&name);
             self.acl.policies.remove(&name);
+            // A policy is replaced whole: its attachment too.
+            self.acl.job_acls.remove(&name);
             if let Some(mut p) = p {
                 p.create_index = if p.create_index == 0 {
                     index
@@ -491,6 +467,7 @@ impl StateStore {
                 self.acl.insert_policy(p);
             }
         }
+        self.acl.job_acls.extend(ch.job_acls);
         if !ch.tokens.is_empty() || ch.bootstrapped {
             dirty.push(table::ACL_TOKEN);
         }
@@ -557,3 +534,6 @@ impl AclTables {
 
 #[cfg(test)]
 mod tests;
+mod workload;
+
+pub use workload::{AclPolicyAttach, MAX_JOB_ACL_FIELD};

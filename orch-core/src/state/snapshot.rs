@@ -19,18 +19,17 @@ use crate::model::{
 
 /// Version of the snapshot layout; bumped when it changes incompatibly.
 ///
-/// Format 13 added the workload a policy is attached to (`AclPolicy.JobACL`); format 12
-/// added the tasks' workload identities (`Identity`, `Identities`), orch's
+/// Format 12 added the tasks' workload identities (`Identity`, `Identities`), orch's
 /// device shares (`Share` of a task's device requests in every job and of the devices
 /// assigned in every allocation), orch's job dependencies (`Job.DependsOn`,
 /// `TaskGroup.DependsOn`) and ordered groups (`Update.Ordered`); format 11 orch's task
 /// dependencies (`Lifecycle.DependsOn`, `Condition`) and the group's `Resume`; otherwise
 /// it is format 10's layout (format 9's tables followed by named sections, `sections`:
 /// tables added since are sections, so they need no new format). The job and allocation
-/// layouts changed, so no older format can be decoded with them: formats 4 to 12 are
+/// layouts changed, so no older format can be decoded with them: formats 4 to 11 are
 /// refused by name (postcard is not self-describing; decoding them would read the new
 /// fields from the next bytes).
-pub const SNAPSHOT_FORMAT: u32 = 13;
+pub const SNAPSHOT_FORMAT: u32 = 12;
 
 /// The oldest format refused by name; older ones are "not supported".
 const OLDEST_REFUSED_FORMAT: u32 = 4;

@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use orch_core::model::acl::AclPolicy;
-use orch_core::state::{AclPolicyDelete, AclPolicyUpsert, Command, StateStore, table};
+use orch_core::state::{AclPolicyAttach, AclPolicyDelete, Command, StateStore, table};
 use serde_json::{Value, json};
 
 use super::auth::Authz;
@@ -112,11 +112,11 @@ pub(crate) fn held_policies(s: &StateStore, authz: &Authz) -> std::collections::
     t.policies.iter().cloned().chain(via_roles).collect()
 }
 
-fn policy_stub(p: &AclPolicy) -> Value {
+fn policy_stub(s: &StateStore, p: &AclPolicy) -> Value {
     json!({
         "Name": p.name,
         "Description": p.description,
-        "JobACL": p.job_acl,
+        "JobACL": s.acl_policy_job(&p.name),
         "CreateIndex": p.create_index,
         "ModifyIndex": p.modify_index,
     })
@@ -133,7 +133,7 @@ async fn list_policies(State(api): Api, Query(raw): Params) -> Result<Response, 
         .acl_policies()
         .filter(|p| p.name.starts_with(&q.prefix))
         .filter(|p| q.authz.is_management() || held.contains(&p.name))
-        .map(policy_stub)
+        .map(|p| policy_stub(&s, p))
         .collect();
     drop(s);
     Ok(api.reply(index, &body))
@@ -154,10 +154,11 @@ async fn get_policy(
     }
     let p = s
         .acl_policy(&name)
-        .cloned()
         .ok_or_else(|| ApiError::not_found("ACL policy not found"))?;
+    let mut body = serde_json::to_value(p).unwrap_or(Value::Null);
+    body["JobACL"] = json!(s.acl_policy_job(&name));
     drop(s);
-    Ok(api.reply(index, &p))
+    Ok(api.reply(index, &body))
 }
 
 /// `POST /v1/acl/policy/:name`: body `{Name, Description, Rules, JobACL}`.
@@ -184,11 +185,11 @@ async fn upsert_policy(
         name,
         description: field(&v, "Description")?.unwrap_or_default(),
         rules: field(&v, "Rules")?.unwrap_or_default(),
-        job_acl: field(&v, "JobACL")?,
         ..AclPolicy::default()
     };
-    let cmd = Command::AclPolicyUpsert(AclPolicyUpsert {
-        policies: vec![policy],
+    let cmd = Command::AclPolicyAttach(AclPolicyAttach {
+        policy,
+        job_acl: field(&v, "JobACL")?,
     });
     let index = commit(&api, cmd).await?;
     Ok(write_ok(&api, index))

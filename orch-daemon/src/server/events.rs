@@ -187,7 +187,7 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::GcBatch(_) => "",
         Command::ServiceUpsert(_) => "ServiceRegistration",
         Command::ServiceDelete(_) => "ServiceDeregistration",
-        Command::AclPolicyUpsert(_) => "ACLPolicyUpserted",
+        Command::AclPolicyUpsert(_) | Command::AclPolicyAttach(_) => "ACLPolicyUpserted",
         Command::AclPolicyDelete(_) => "ACLPolicyDeleted",
         Command::AclTokenUpsert(_) | Command::AclBootstrap(_) => "ACLTokenUpserted",
         Command::AclTokenDelete(_) => "ACLTokenDeleted",
@@ -304,6 +304,9 @@ impl Before {
                         .iter()
                         .map(|p| (topic::ACL_POLICY, p.name.clone())),
                 );
+            }
+            Command::AclPolicyAttach(c) => {
+                written.push((topic::ACL_POLICY, c.policy.name.clone()));
             }
             Command::AclRoleUpsert(c) => {
                 written.extend(c.roles.iter().map(|r| (topic::ACL_ROLE, r.id.clone())));

@@ -261,3 +261,35 @@ fn csi_volumes_registered_and_deregistered_are_events() {
         .collect();
     assert_eq!(kinds, [("CSIVolume", "CSIVolumeDeregistered", "db")]);
 }
+
+#[test]
+fn node_pools_written_and_deleted_are_events() {
+    use orch_core::model::NodePool;
+    use orch_core::state::{NodePoolDelete, NodePoolUpsert};
+    let mut s = StateStore::new();
+    let pool = NodePool {
+        name: "gpu".into(),
+        description: "accelerators".into(),
+        ..NodePool::default()
+    };
+    let ev = apply(
+        &mut s,
+        Command::NodePoolUpsert(NodePoolUpsert { pools: vec![pool] }),
+    );
+    let kinds: Vec<_> = ev
+        .iter()
+        .map(|e| (e.topic, e.event_type, e.key.as_str()))
+        .collect();
+    assert_eq!(kinds, [("NodePool", "NodePoolUpserted", "gpu")]);
+    let json = serde_json::to_value(&ev[0]).unwrap();
+    assert_eq!(json["Payload"]["NodePool"]["Description"], "accelerators");
+    let delete = NodePoolDelete {
+        names: vec!["gpu".into()],
+    };
+    let ev = apply(&mut s, Command::NodePoolDelete(delete));
+    let kinds: Vec<_> = ev
+        .iter()
+        .map(|e| (e.topic, e.event_type, e.key.as_str()))
+        .collect();
+    assert_eq!(kinds, [("NodePool", "NodePoolDeleted", "gpu")]);
+}
