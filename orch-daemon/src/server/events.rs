@@ -77,9 +77,9 @@ pub enum Payload {
     /// A token in the API's JSON (`SecretID` empty; the state holds no secret anyway).
     #[serde(rename = "ACLToken")]
     AclToken(serde_json::Value),
-    /// A policy.
+    /// A policy in the API's JSON, with the workload it is attached to (`JobACL`).
     #[serde(rename = "ACLPolicy")]
-    AclPolicy(Box<AclPolicy>),
+    AclPolicy(serde_json::Value),
     /// A role.
     #[serde(rename = "ACLRole")]
     AclRole(Box<AclRole>),
@@ -322,7 +322,7 @@ impl Before {
             Command::AclPolicyDelete(c) => {
                 for name in &c.names {
                     deleted.extend(store.acl_policy(name).map(|p| {
-                        let payload = Payload::AclPolicy(Box::new(p.clone()));
+                        let payload = policy_payload(store, p);
                         ((topic::ACL_POLICY, name.clone()), payload)
                     }));
                 }
@@ -346,13 +346,18 @@ fn acl_payload(store: &StateStore, (topic, key): &AclKey) -> Option<Payload> {
         topic::ACL_TOKEN => store
             .acl_token(key)
             .map(|t| Payload::AclToken(token_json(t, None))),
-        topic::ACL_POLICY => store
-            .acl_policy(key)
-            .map(|p| Payload::AclPolicy(Box::new(p.clone()))),
+        topic::ACL_POLICY => store.acl_policy(key).map(|p| policy_payload(store, p)),
         _ => store
             .acl_role(key)
             .map(|r| Payload::AclRole(Box::new(r.clone()))),
     }
+}
+
+/// A policy as the API shows it: its fields and its `JobACL`.
+fn policy_payload(store: &StateStore, p: &AclPolicy) -> Payload {
+    let mut v = serde_json::to_value(p).unwrap_or(serde_json::Value::Null);
+    v["JobACL"] = serde_json::json!(store.acl_policy_job(&p.name));
+    Payload::AclPolicy(v)
 }
 
 /// ACL events: cluster-wide objects, no namespace (so only management tokens see them).

@@ -164,6 +164,9 @@ fn acl_commands_become_acl_events_without_secrets() {
     assert_eq!(ev[0].key, "readonly");
     let json = serde_json::to_value(&ev[0]).unwrap();
     assert_eq!(json["Payload"]["ACLPolicy"]["Name"], "readonly");
+    // Nomad's policy carries its workload attachment (none here).
+    let policy = json["Payload"]["ACLPolicy"].as_object().unwrap();
+    assert!(policy.get("JobACL").is_some_and(|j| j.is_null()));
     assert!(
         json["Payload"]["ACLPolicy"]["ModifyIndex"]
             .as_u64()
