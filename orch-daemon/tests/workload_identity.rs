@@ -491,6 +491,25 @@ fn policies_attached_to_a_job_extend_its_identity_and_services_are_implicit() {
     let (_, p) = call(&s, "GET", "/v1/acl/policy/for-web", &mgmt, Value::Null);
     let want = json!({"Namespace": "default", "JobID": "web", "Group": "g", "Task": "t"});
     assert_eq!(p["JobACL"], want, "{p}");
+    // `acl policy self` with the identity: the policies attached to its task only.
+    let (code, mine) = call(&s, "GET", "/v1/acl/policy/self", &token, Value::Null);
+    assert_eq!(code, 200, "{mine}");
+    let names: Vec<_> = mine
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| &p["Name"])
+        .collect();
+    assert_eq!(names, [&json!("for-web")], "{mine}");
+    let out = orch_cli_token(&s, &token, &["acl", "policy", "self"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    let row: Vec<&str> = table
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(row, ["for-web", "web", "g", "t"], "{table}");
     let out = orch_cli_token(&s, &mgmt, &["acl", "policy", "info", "for-web"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(

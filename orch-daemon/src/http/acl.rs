@@ -149,6 +149,11 @@ async fn get_policy(
     let q = QueryOpts::parse(raw)?;
     let index = api.block(&q, acl_policy_index).await;
     let s = api.state.read();
+    if name == "self" {
+        let body = self_policies(&s, &q.authz);
+        drop(s);
+        return Ok(api.reply(index, &body));
+    }
     if !q.authz.is_management() && !held_policies(&s, &q.authz).contains(&name) {
         return Err(super::auth::permission_denied());
     }
@@ -159,6 +164,26 @@ async fn get_policy(
     body["JobACL"] = json!(s.acl_policy_job(&name));
     drop(s);
     Ok(api.reply(index, &body))
+}
+
+/// `GET /v1/acl/policy/self`: the stubs of the caller's policies: for a workload
+/// identity the policies attached to its task, for a token those it holds (every
+/// policy for management), as Nomad's `acl policy self` reads them.
+fn self_policies(s: &StateStore, authz: &Authz) -> Vec<Value> {
+    if let Some(w) = authz.workload() {
+        let Some([ns, job, group, task]) = super::auth::workload_of(s, &w.claims) else {
+            return Vec::new();
+        };
+        return s
+            .workload_policies(&ns, &job, &group, &task)
+            .map(|p| policy_stub(s, p))
+            .collect();
+    }
+    let held = held_policies(s, authz);
+    s.acl_policies()
+        .filter(|p| authz.is_management() || held.contains(&p.name))
+        .map(|p| policy_stub(s, p))
+        .collect()
 }
 
 /// `POST /v1/acl/policy/:name`: body `{Name, Description, Rules, JobACL}`.

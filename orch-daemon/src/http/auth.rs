@@ -132,6 +132,14 @@ impl Authz {
         }
     }
 
+    /// The workload identity the caller presented, if it is one.
+    pub fn workload(&self) -> Option<&WorkloadCaller> {
+        match &*self.caller {
+            Caller::Workload(w) => Some(w),
+            _ => None,
+        }
+    }
+
     /// Whether ACLs are enforced for this caller.
     pub fn enforced(&self) -> bool {
         !matches!(&*self.caller, Caller::Open)
@@ -417,22 +425,32 @@ fn resolve(state: &StateStore, secret: Option<&str>, now: i64) -> Result<Caller,
     }
 }
 
-/// The rules of the policies attached to the task behind `claims`, matched as Nomad
-/// does: the allocation's group, and a dispatched or periodic child as its parent job.
-fn workload_acl(state: &StateStore, claims: &crate::server::identity::Claims) -> Acl {
-    let Some(alloc) = state.alloc(&claims.nomad_allocation_id) else {
-        return Acl::default();
-    };
+/// The task behind `claims` as policies are attached to it (namespace, job, group,
+/// task), matched as Nomad does: the allocation's group, and a dispatched or periodic
+/// child as its parent job. `None` once the allocation is gone.
+pub fn workload_of(
+    state: &StateStore,
+    claims: &crate::server::identity::Claims,
+) -> Option<[String; 4]> {
+    let alloc = state.alloc(&claims.nomad_allocation_id)?;
     let job = state
         .job(&alloc.namespace, &alloc.job_id)
         .filter(|j| !j.parent_id.is_empty())
         .map_or(alloc.job_id.to_string(), |j| j.parent_id.clone());
-    state.workload_acl(
-        &alloc.namespace,
-        &job,
-        &alloc.task_group,
-        &claims.nomad_task,
-    )
+    Some([
+        alloc.namespace.to_string(),
+        job,
+        alloc.task_group.to_string(),
+        claims.nomad_task.clone(),
+    ])
+}
+
+/// The rules of the policies attached to the task behind `claims`.
+fn workload_acl(state: &StateStore, claims: &crate::server::identity::Claims) -> Acl {
+    match workload_of(state, claims) {
+        Some([ns, job, group, task]) => state.workload_acl(&ns, &job, &group, &task),
+        None => Acl::default(),
+    }
 }
 
 /// `/v1/internal/node/{id}/...`: the caller must present node `{id}`'s secret. A node

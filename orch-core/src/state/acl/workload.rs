@@ -37,16 +37,28 @@ impl StateStore {
         self.acl.job_acls.get(name)
     }
 
-    /// The merged rules of the policies attached to a workload that match a task
-    /// `task` of group `group` of job `job_id` in `namespace`: what its workload
+    /// The policies attached to a workload that match a task `task` of group `group`
+    /// of job `job_id` in `namespace` (Nomad's claim policies), by name.
+    pub fn workload_policies<'a>(
+        &'a self,
+        namespace: &'a str,
+        job_id: &'a str,
+        group: &'a str,
+        task: &'a str,
+    ) -> impl Iterator<Item = &'a AclPolicy> + 'a {
+        self.acl
+            .job_acls
+            .iter()
+            .filter(move |(_, j)| j.matches(namespace, job_id, group, task))
+            .filter_map(|(name, _)| self.acl.policies.get(name))
+    }
+
+    /// The merged rules of [`Self::workload_policies`]: what the task's workload
     /// identity holds beyond its implicit rights. Nothing when none match.
     pub fn workload_acl(&self, namespace: &str, job_id: &str, group: &str, task: &str) -> Acl {
         let rules = self
-            .acl
-            .job_acls
-            .iter()
-            .filter(|(_, j)| j.matches(namespace, job_id, group, task))
-            .filter_map(|(name, _)| self.acl.rules.get(name).map(|r| &**r));
+            .workload_policies(namespace, job_id, group, task)
+            .filter_map(|p| self.acl.rules.get(&p.name).map(|r| &**r));
         Acl::from_policies(rules)
     }
 
