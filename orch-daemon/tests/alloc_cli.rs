@@ -305,6 +305,24 @@ fn job_verbs_list_evaluate_restart_reschedule_promote_stop_and_start() {
             .status
             .success()
     );
+    // Every kind with a status verb: a namespace, a node pool (`-verbose` is not
+    // passed on to verbs without it); "default" is both, so it is ambiguous.
+    cli_ok(
+        &agent,
+        &["namespace", "apply", "-description", "team", "teamx"],
+    );
+    let out = cli_ok(&agent, &["status", "-verbose", "teamx"]);
+    assert!(out.contains("Name") && out.contains("team"), "{out}");
+    let out = cli_ok(&agent, &["status", "al"]);
+    assert!(out.contains("Node pool with all nodes"), "{out}");
+    let both = orch_cli(&agent, &["status", "defau"]);
+    let listed = String::from_utf8_lossy(&both.stdout);
+    assert!(
+        !both.status.success()
+            && listed.contains("namespaces: default")
+            && listed.contains("node_pools: default"),
+        "{listed}"
+    );
     cli_ok(&agent, &["system", "gc"]);
     cli_ok(&agent, &["system", "reconcile", "summaries"]);
     drop(agent);

@@ -211,6 +211,10 @@ fn from_the_list_to_a_running_allocation(agent: &Agent, b: &Browser) {
 
     b.click("tr.alloc-row a.alloc-link");
     b.wait_text("#task-t .task-state", "task t running", |t| t == "running");
+    // The task's events, as the client reported them.
+    b.wait_text("#task-t table.events", "the task's events", |t| {
+        t.contains("Received") && t.contains("Started")
+    });
 }
 
 /// The allocation page: its log gains lines as the task prints (in the same document),
@@ -381,6 +385,17 @@ fn promote_canaries(agent: &Agent, b: &Browser) {
         t.contains("successful")
     });
     b.screenshot("deployment-promoted");
+    // The versions, the newest open with its diff against the one before: the changed
+    // environment variable, old and new value.
+    let diff = b.wait_text("#versions .version[open]", "the newest version's diff", |t| {
+        t.contains("VERSION")
+    });
+    assert!(
+        diff.contains("Task: \"t\"") && diff.contains('1') && diff.contains('2'),
+        "{diff}"
+    );
+    b.exec("document.getElementById('versions').scrollIntoView(); return null;");
+    b.screenshot("job-versions");
 }
 
 /// The other pages draw their tables from the API (no script error leaves them at
