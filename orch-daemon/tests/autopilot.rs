@@ -101,8 +101,18 @@ fn the_autopilot_configuration_is_read_and_changed_with_check_and_set() {
         (status == 200 && s["StableSince"] != "0001-01-01T00:00:00Z").then_some(s)
     });
     for field in [
-        "ID", "Name", "Address", "SerfStatus", "Version", "Leader", "LastContact",
-        "LastTerm", "LastIndex", "Healthy", "Voter", "StableSince",
+        "ID",
+        "Name",
+        "Address",
+        "SerfStatus",
+        "Version",
+        "Leader",
+        "LastContact",
+        "LastTerm",
+        "LastIndex",
+        "Healthy",
+        "Voter",
+        "StableSince",
     ] {
         assert!(server.get(field).is_some(), "{field} in {server}");
     }

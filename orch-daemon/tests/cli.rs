@@ -233,6 +233,14 @@ fn server_verbs_against_a_dev_agent() {
         detail.contains("Latest Deployment") && detail.contains("Deployed"),
         "{detail}"
     );
+    // The progress deadline in whole seconds, as Nomad (and `deployment status`) print it.
+    let deployed = detail.split("Deployed").nth(1).unwrap_or_default();
+    let row = deployed.lines().find(|l| l.starts_with("frontend"));
+    let deadline = row.and_then(|r| r.split_whitespace().last()).unwrap_or("");
+    assert!(
+        deadline == "N/A" || (deadline.ends_with('Z') && !deadline.contains('.')),
+        "{detail}"
+    );
 
     // Revert to version 0 makes version 2.
     let revert = ok(a, &["job", "revert", "-detach", "web", "0"]);

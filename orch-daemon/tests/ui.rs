@@ -387,9 +387,11 @@ fn promote_canaries(agent: &Agent, b: &Browser) {
     b.screenshot("deployment-promoted");
     // The versions, the newest open with its diff against the one before: the changed
     // environment variable, old and new value.
-    let diff = b.wait_text("#versions .version[open]", "the newest version's diff", |t| {
-        t.contains("VERSION")
-    });
+    let diff = b.wait_text(
+        "#versions .version[open]",
+        "the newest version's diff",
+        |t| t.contains("VERSION"),
+    );
     assert!(
         diff.contains("Task: \"t\"") && diff.contains('1') && diff.contains('2'),
         "{diff}"
@@ -420,6 +422,17 @@ fn other_pages_render(b: &Browser) {
     b.click("#toggle-eligibility");
     b.wait_text_soon("#toggle-eligibility", "the node eligible again", |t| {
         t == "Mark ineligible"
+    });
+    // A drain started and stopped from the page (the ticker is a batch job, so the
+    // drain waits for its deadline and is still on when stopped).
+    b.click("#drain-start");
+    b.wait_text_soon("#node-header", "the node draining", |t| {
+        t.contains("Stop drain") && t.contains("draining until")
+    });
+    b.screenshot("client-draining");
+    b.click("#drain-stop");
+    b.wait_text_soon("#node-header", "the drain stopped", |t| {
+        t.contains("Mark ineligible") && !t.contains("Stop drain")
     });
     for (section, css, want) in [
         ("servers", "#raft-peers", "leader"),

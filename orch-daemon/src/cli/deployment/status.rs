@@ -132,8 +132,9 @@ pub(crate) fn format_deployment(d: &Value, verbose: bool) -> String {
     out
 }
 
-/// `2024-05-01T12:00:00.123456Z` → `2024-05-01T12:00:00Z`: Nomad prints whole seconds.
-fn whole_seconds(t: &str) -> String {
+/// `2024-05-01T12:00:00.123456Z` → `2024-05-01T12:00:00Z`: Nomad prints whole seconds
+/// (also in `job status`'s latest deployment).
+pub(crate) fn whole_seconds(t: &str) -> String {
     match (t.find('.'), t.rfind(['Z', '+', '-'])) {
         (Some(dot), Some(zone)) if zone > dot => format!("{}{}", &t[..dot], &t[zone..]),
         (Some(dot), _) => t[..dot].to_string(),

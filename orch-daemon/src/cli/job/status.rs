@@ -322,7 +322,8 @@ fn print_deployment(d: &Value) {
         .to_vec(),
     ];
     for (g, s) in groups {
-        let deadline = time_of(&s["RequireProgressBy"]);
+        let deadline =
+            crate::cli::deployment::status::whole_seconds(&time_of(&s["RequireProgressBy"]));
         rows.push(vec![
             g.clone(),
             text(&s["DesiredTotal"]),
