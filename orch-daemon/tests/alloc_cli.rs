@@ -307,12 +307,13 @@ fn job_verbs_list_evaluate_restart_reschedule_promote_stop_and_start() {
     );
     // Every kind with a status verb: a namespace, a node pool (`-verbose` is not
     // passed on to verbs without it); "default" is both, so it is ambiguous.
-    cli_ok(
-        &agent,
-        &["namespace", "apply", "-description", "team", "teamx"],
-    );
+    // An ID given whole picks its object even when it prefixes another one's.
+    for (name, what) in [("teamx", "team"), ("teamx2", "other")] {
+        cli_ok(&agent, &["namespace", "apply", "-description", what, name]);
+    }
     let out = cli_ok(&agent, &["status", "-verbose", "teamx"]);
-    assert!(out.contains("Name") && out.contains("team"), "{out}");
+    assert!(out.contains("teamx") && out.contains("team"), "{out}");
+    assert!(!out.contains("other"), "{out}");
     let out = cli_ok(&agent, &["status", "al"]);
     assert!(out.contains("Node pool with all nodes"), "{out}");
     let both = orch_cli(&agent, &["status", "defau"]);

@@ -306,6 +306,10 @@ fn help_on_every_everyday_verb_and_noun() {
         &["operator", "autopilot", "health"],
         &["operator", "raft", "list-peers"],
         &["operator", "raft", "transfer-leadership"],
+        &["job", "periodic", "force"],
+        &["volume", "snapshot", "create"],
+        &["volume", "snapshot", "list"],
+        &["volume", "snapshot", "delete"],
     ];
     for verb in verbs {
         let args: Vec<&str> = verb.iter().copied().chain(["-help"]).collect();
@@ -325,6 +329,11 @@ fn help_on_every_everyday_verb_and_noun() {
         &["system"],
         &["system", "reconcile"],
         &["node", "meta"],
+        &["job", "periodic"],
+        &["scaling", "policy"],
+        &["volume", "snapshot"],
+        &["tls", "ca"],
+        &["tls", "cert"],
     ];
     for noun in nouns {
         let args: Vec<&str> = noun.iter().copied().chain(["-help"]).collect();
@@ -333,6 +342,8 @@ fn help_on_every_everyday_verb_and_noun() {
         let alone = orch_cli(&agent, noun);
         assert_eq!(alone.status.code(), Some(1), "{noun:?} alone");
     }
+    let version = cli_code_remote(&agent, &["version", "-help"], 0);
+    assert!(version.starts_with("Usage: orch version"), "{version}");
     let peers = cli_code_remote(&agent, &["operator", "raft", "list-peers", "-help"], 0);
     assert!(peers.contains("-stale"), "{peers}");
 }

@@ -185,6 +185,19 @@ fn from_the_list_to_a_running_allocation(agent: &Agent, b: &Browser) {
     );
     assert!(b.url().ends_with("/ui/jobs"), "{}", b.url());
     b.screenshot("jobs");
+    // The filter: only the jobs whose ID or name holds the text stay listed.
+    b.type_into("#job-filter", "tick");
+    b.wait(Duration::from_secs(15), "the filtered list", |b| {
+        (b.find_all("tr.job-row").len() == 1 && b.text("#jobs").contains("ticker")).then_some(())
+    });
+    b.screenshot("jobs-filtered");
+    b.exec(
+        "const f = document.getElementById('job-filter'); f.value = ''; \
+         f.dispatchEvent(new Event('input')); return null;",
+    );
+    b.wait(Duration::from_secs(15), "the whole list again", |b| {
+        (b.find_all("tr.job-row").len() >= 3).then_some(())
+    });
 
     // The job page: its allocation becomes running without a reload.
     b.click("tr.job-row[data-job=\"ticker\"] a.job-link");

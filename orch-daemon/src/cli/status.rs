@@ -71,6 +71,14 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
                 .map(move |id| (*verb, *keeps, id))
         })
         .collect();
+    // An ID given whole wins over the longer ones it is a prefix of (`web` beside
+    // `web-2`), when it names one object.
+    let exact: Vec<_> = found
+        .iter()
+        .filter(|(_, _, id)| *id == prefix)
+        .cloned()
+        .collect();
+    let found = if exact.len() == 1 { exact } else { found };
     match found.as_slice() {
         [] => Err(format!("No matches found for {prefix:?}")),
         [((_, run), keeps, id)] => {
