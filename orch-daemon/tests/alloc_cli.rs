@@ -324,6 +324,10 @@ fn job_verbs_list_evaluate_restart_reschedule_promote_stop_and_start() {
             && listed.contains("node_pools: default"),
         "{listed}"
     );
+    // `node config -servers`: the servers the dev agent's client calls (its own API).
+    let servers = cli_ok(&agent, &["node", "config", "-servers"]);
+    let host_port = agent.http.trim_start_matches("http://");
+    assert!(servers.lines().any(|l| l.trim() == host_port), "{servers}");
     cli_ok(&agent, &["system", "gc"]);
     cli_ok(&agent, &["system", "reconcile", "summaries"]);
     drop(agent);

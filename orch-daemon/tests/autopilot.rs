@@ -89,8 +89,34 @@ fn the_autopilot_configuration_is_read_and_changed_with_check_and_set() {
         String::from_utf8_lossy(&out.stderr)
     );
     let health = cli_ok(&agent, &["operator", "autopilot", "health"]);
+    let lines: Vec<&str> = health.lines().collect();
+    assert_eq!(lines.first(), Some(&"Healthy: true"), "{health}");
     assert!(
-        health.contains("Healthy") && health.contains("true"),
+        lines.contains(&"Voters:") && lines.contains(&"Servers:"),
+        "{health}"
+    );
+    let header = lines
+        .iter()
+        .find(|l| l.starts_with("ID "))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>());
+    assert_eq!(
+        header.as_deref(),
+        Some(
+            &[
+                "ID",
+                "Name",
+                "Address",
+                "SerfStatus",
+                "Version",
+                "Leader",
+                "Voter",
+                "Healthy",
+                "LastContact",
+                "LastTerm",
+                "LastIndex",
+                "StableSince"
+            ][..]
+        ),
         "{health}"
     );
     // Every field of Nomad's ServerHealth: the leader's term, and since when it has
