@@ -162,6 +162,7 @@ fn save_on_one_cluster_restore_on_a_fresh_three_server_cluster() {
     let row = |table: &str, n: &str| inspect.lines().any(|l| l.split_whitespace().eq([table, n]));
     assert!(row("Jobs", "1") && row("Allocations", "1"), "{inspect}");
     assert!(row("ACLTokens", "2"), "{inspect}");
+    assert!(row("NodePools", "2") && row("Variables", "0"), "{inspect}");
     drop(src);
 
     // The target: a fresh three-server cluster with ACLs on, its own bootstrap token.
