@@ -342,6 +342,18 @@ fn help_on_every_everyday_verb_and_noun() {
         let alone = orch_cli(&agent, noun);
         assert_eq!(alone.status.code(), Some(1), "{noun:?} alone");
     }
+    let help = cli_code_remote(&agent, &["agent", "-help"], 0);
+    let sections = [
+        "General Options (clients and servers):",
+        "Server Options:",
+        "Client Options:",
+        "ACL Options:",
+    ];
+    assert!(
+        help.starts_with("Usage: orch agent [options]")
+            && sections.iter().all(|s| help.contains(s)),
+        "{help}"
+    );
     let version = cli_code_remote(&agent, &["version", "-help"], 0);
     assert!(version.starts_with("Usage: orch version"), "{version}");
     let peers = cli_code_remote(&agent, &["operator", "raft", "list-peers", "-help"], 0);
