@@ -167,6 +167,59 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
     other_pages_render(&b);
     fail_a_deployment(&agent, &b);
     promote_canaries(&agent, &b);
+    a_scaling_policy_and_its_last_event(&agent, &b);
+}
+
+/// A group with a `scaling` block: the scaling page lists its policy, and a scale of
+/// the group shows there as its last event, without a reload.
+fn a_scaling_policy_and_its_last_event(agent: &Agent, b: &Browser) {
+    register(
+        agent,
+        r#"job "scaled" {
+  update {
+    min_healthy_time = "1s"
+    healthy_deadline = "2m"
+  }
+  group "g" {
+    count = 1
+    scaling {
+      min = 1
+      max = 3
+    }
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args = ["-c", "sleep 600"]
+      }
+      resources {
+        cpu = 20
+        memory = 16
+      }
+    }
+  }
+}"#,
+    );
+    b.click("#nav a[data-section=\"scaling\"]");
+    b.wait_text("#scaling", "the group's policy", |t| {
+        t.contains("scaled / g") && t.contains("1 – 3")
+    });
+    // Nomad refuses a scale while the group's deployment runs.
+    wait_for(Duration::from_secs(120), "the scaled job deployed", || {
+        let (_, d) = get(agent, "/v1/job/scaled/deployment");
+        (d["Status"] == "successful").then_some(())
+    });
+    let (code, body) = send(
+        agent,
+        "POST",
+        "/v1/job/scaled/scale",
+        json!({"Count": 2, "Target": {"Group": "g"}, "Message": "by the ui test"}),
+    );
+    assert_eq!(code, 200, "{body}");
+    b.wait_text_soon("#scaling", "the scaling event", |t| {
+        t.contains("by the ui test (1 → 2)")
+    });
+    b.screenshot("scaling-policy");
 }
 
 /// The jobs list (reached from `/`), the job page where its allocation becomes running
