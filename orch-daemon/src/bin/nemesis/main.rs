@@ -7,12 +7,15 @@
 //!
 //! ```text
 //! nemesis [--servers 3] [--seconds 600] [--fault-every 10] [--seed 1] [--workers 6]
-//!         [--keys 6] [--orch path/to/orch] [--dir /tmp/...]
+//!         [--keys 6] [--orch path/to/orch] [--dir /tmp/...] [--dump history.jsonl]
+//! nemesis --check history.jsonl          # explain a dumped history's violations
+//! nemesis --scenario disconnect [--servers 1]   # a client cut off (see `disconnect`)
 //! ```
 //! Needs root (namespaces, iptables, tmpfs). Prints one JSON line; exits 1 when a write
 //! was lost, the history is not linearizable or could not be decided.
 
 mod checker;
+mod disconnect;
 mod faults;
 mod rng;
 mod topology;
@@ -39,6 +42,8 @@ struct Args {
     dump: Option<PathBuf>,
     /// Check a dumped history instead of running (`--check file`).
     check: Option<PathBuf>,
+    /// `faults` (the default) or `disconnect` (see `disconnect`).
+    scenario: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -56,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
         dir: None,
         dump: None,
         check: None,
+        scenario: "faults".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -76,6 +82,12 @@ fn parse_args() -> Result<Args, String> {
             "--dir" => a.dir = Some(PathBuf::from(value)),
             "--dump" => a.dump = Some(PathBuf::from(value)),
             "--check" => a.check = Some(PathBuf::from(value)),
+            "--scenario" if value == "faults" || value == "disconnect" => a.scenario = value,
+            "--scenario" => {
+                return Err(format!(
+                    "--scenario: expected faults or disconnect, got {value:?}"
+                ));
+            }
             _ => return Err(format!("unknown flag {flag}; see the file's doc comment")),
         }
     }
@@ -119,6 +131,11 @@ fn run() -> Result<bool, String> {
     };
     let mut cluster = topology::Cluster::start(args.servers, tag, &args.orch, &dir)?;
     wait_ready(&cluster, &http, args.servers)?;
+    if args.scenario == "disconnect" {
+        let report = disconnect::run(&mut cluster, &http)?;
+        println!("{report}");
+        return Ok(disconnect::held(&report));
+    }
 
     let shared = Arc::new(workload::Shared {
         urls: cluster.servers.iter().map(|s| s.url()).collect(),

@@ -108,7 +108,7 @@ impl Cluster {
         // (br_netfilter): let the bridge forward between the namespaces.
         sh(&forward_rule("-I", &bridge))?;
         for i in 0..n {
-            let server = cluster.make_server(i, tag, &subnet)?;
+            let server = cluster.make_host(i, tag, &subnet, true)?;
             cluster.servers.push(server);
         }
         for i in 0..n {
@@ -117,7 +117,10 @@ impl Cluster {
         Ok(cluster)
     }
 
-    fn make_server(&self, i: usize, tag: u32, subnet: &str) -> Result<Host, String> {
+    /// Makes host `i`'s namespace and link; a server's data dir goes on a tmpfs of
+    /// [`DATA_DIR_MB`] (the nemesis fills it), a client's on the real disk (the
+    /// default `ephemeral_disk` asks for 300 MB per allocation).
+    fn make_host(&self, i: usize, tag: u32, subnet: &str, tmpfs: bool) -> Result<Host, String> {
         let netns = format!("onem{tag}-{i}");
         let (host, peer) = (format!("onh{tag}-{i}"), format!("onp{tag}-{i}"));
         let ip = format!("10.{subnet}.{}", 10 + i);
@@ -139,6 +142,9 @@ impl Cluster {
         server.exec(&["ip", "link", "set", &peer, "up"])?;
         server.exec(&["ip", "link", "set", "lo", "up"])?;
         std::fs::create_dir_all(&server.data).map_err(|e| e.to_string())?;
+        if !tmpfs {
+            return Ok(server);
+        }
         let size = format!("size={DATA_DIR_MB}m");
         let data = server.data.to_string_lossy().to_string();
         sh(&["mount", "-t", "tmpfs", "-o", &size, "tmpfs", &data])?;
@@ -148,8 +154,7 @@ impl Cluster {
     /// Starts (or restarts) server `i`'s agent.
     pub fn launch(&mut self, i: usize) -> Result<(), String> {
         let s = &self.servers[i];
-        let log =
-            std::fs::File::create(self.dir.join(format!("s{i}.log"))).map_err(|e| e.to_string())?;
+        let log = append_log(&self.dir.join(format!("s{i}.log")))?;
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &s.netns])
             .arg(&self.orch)
@@ -197,7 +202,7 @@ impl Cluster {
         std::fs::write(&config, text).map_err(|e| e.to_string())?;
         for j in 0..n {
             let (tag, subnet) = (self.tag, self.subnet.clone());
-            let host = self.make_server(CLIENT_INDEX_BASE + j, tag, &subnet)?;
+            let host = self.make_host(CLIENT_INDEX_BASE + j, tag, &subnet, false)?;
             let log = std::fs::File::create(self.dir.join(format!("c{j}.log")))
                 .map_err(|e| e.to_string())?;
             let err = log.try_clone().map_err(|e| e.to_string())?;
@@ -337,6 +342,15 @@ impl Drop for Cluster {
         let _ = sh(&forward_rule("-D", &self.bridge));
         let _ = sh(&["ip", "link", "del", &self.bridge]);
     }
+}
+
+/// A log file kept across restarts (a restarted server appends to its earlier lines).
+fn append_log(path: &Path) -> Result<std::fs::File, String> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The FORWARD rule that lets `bridge` forward between its ports (`-I` adds, `-D` removes).
