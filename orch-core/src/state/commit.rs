@@ -111,6 +111,7 @@ impl StateStore {
         for t in &log.dirty {
             self.table_indexes.insert(t.to_string(), index);
         }
+        self.nodes.settle();
         self.latest_index = index;
         let mut changed = log.changed;
         changed.jobs = log.changed_jobs.into_iter().collect();

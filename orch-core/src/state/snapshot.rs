@@ -231,6 +231,7 @@ impl StateStore {
             .into_iter()
             .for_each(|r| store.acl.insert_role(r));
         store.acl.bootstrap_index = added.acl_bootstrap_index;
+        store.nodes.settle();
         Ok(store)
     }
 }

@@ -307,6 +307,30 @@ proptest! {
         prop_assert_eq!(reused, fresh);
     }
 
+    /// The order kept by the node table, borrowed whole or filtered by the job's
+    /// datacenters, is the order computed from scratch, per-datacenter counts
+    /// included, after the cluster's loads were committed.
+    #[test]
+    fn the_kept_node_order_is_the_computed_one(
+        specs in prop::collection::vec(loaded_spec(), 1..120),
+        count in 1u32..20,
+        every_dc in any::<bool>(),
+    ) {
+        let (state, mut job) = cluster(&specs, (200, 256), count, false);
+        if every_dc {
+            job.datacenters = vec!["*".into()];
+        }
+        let kept = NodeOrder::build(&state, &job, true, &mut SchedRng::new(1));
+        let fresh = NodeOrder::build_from_scratch(&state, &job, true);
+        prop_assert_eq!(&kept.slots[..], &fresh.slots[..]);
+        let dcs = fresh.per_datacenter().len();
+        prop_assert_eq!(&kept.per_datacenter()[..dcs], fresh.per_datacenter());
+        prop_assert!(kept.per_datacenter()[dcs..].iter().all(|n| *n == 0));
+        for s in 0..state.node_table().dense().len() as u32 {
+            prop_assert_eq!(kept.position(s), fresh.position(s));
+        }
+    }
+
     /// Marking a run full a word at a time does what marking each position does.
     #[test]
     fn mark_full_run_matches_marking_each(
