@@ -28,6 +28,9 @@ pub struct FullestFirst {
     dirty: Vec<u32>,
     /// Per slot, whether it is in `dirty`.
     marked: Vec<bool>,
+    /// Per slot, the fullness step it was placed in the order by (the order is
+    /// sorted by these and node IDs until the next settle).
+    placed: Vec<u16>,
     /// Per slot, the interned datacenter it is counted under, or [`NOT_IN_ORDER`].
     counted_dc: Vec<u32>,
     /// Ready slots per interned datacenter.
@@ -40,6 +43,7 @@ impl FullestFirst {
     pub(super) fn grow(&mut self) {
         self.pos.push(NOT_IN_ORDER);
         self.marked.push(false);
+        self.placed.push(0);
         self.counted_dc.push(NOT_IN_ORDER);
     }
 
@@ -76,44 +80,72 @@ impl FullestFirst {
     }
 
     /// Moves the marked slots to their places: the others keep their relative order,
-    /// the marked ready ones are sorted and merged in by binary search. O(cluster) in
-    /// sequential copies, O(marked · log cluster) in comparisons.
+    /// the marked ready ones are sorted and merged in. Only the stretch of the order
+    /// between the first and the last place that changes is rewritten (positions after
+    /// it move only when a node entered or left the order), so a commit that moved a
+    /// few nodes a few steps costs about that stretch, not the cluster.
     pub(super) fn settle(&mut self, compact: &[Compact], dense: &[Dense], ids: &[Id]) {
         if self.dirty.is_empty() {
             return;
         }
         let mut dirty = std::mem::take(&mut self.dirty);
         self.recount(&dirty, compact, dense);
-        let key = |s: u32| (compact[s as usize].emptiness, &ids[s as usize]);
-        let mut kept = std::mem::take(&mut self.scratch);
-        kept.clear();
-        kept.extend(
-            self.slots
-                .iter()
-                .copied()
-                .filter(|s| !self.marked[*s as usize]),
-        );
+        // The order is sorted by the key each slot had when it was placed.
+        let placed = |s: u32| (self.placed[s as usize], &ids[s as usize]);
+        let now = |s: u32| (compact[s as usize].emptiness, &ids[s as usize]);
+        let (mut lo, mut hi) = (self.slots.len(), 0);
+        for &s in &dirty {
+            let p = self.pos[s as usize];
+            if p != NOT_IN_ORDER {
+                lo = lo.min(p as usize);
+                hi = hi.max(p as usize + 1);
+            }
+        }
+        dirty.sort_unstable_by(|a, b| now(*a).cmp(&now(*b)));
+        let mut fresh = Vec::with_capacity(dirty.len());
+        for &m in dirty.iter().filter(|s| compact[**s as usize].ready) {
+            let km = now(m);
+            let at = self.slots.partition_point(|k| placed(*k) < km);
+            lo = lo.min(at);
+            hi = hi.max(at);
+            fresh.push(m);
+        }
+        // Nothing entered or left a place (a node outside the order stayed out).
+        let lo = lo.min(hi);
+        let mut middle = std::mem::take(&mut self.scratch);
+        middle.clear();
+        let mut from = lo;
+        for &m in &fresh {
+            let km = now(m);
+            let stretch = &self.slots[from..hi];
+            let at = from
+                + stretch
+                    .iter()
+                    .position(|k| !self.marked[*k as usize] && now(*k) >= km)
+                    .unwrap_or(stretch.len());
+            let marked = &self.marked;
+            middle.extend(
+                self.slots[from..at]
+                    .iter()
+                    .filter(|k| !marked[**k as usize]),
+            );
+            middle.push(m);
+            from = at;
+        }
+        let marked = &self.marked;
+        middle.extend(self.slots[from..hi].iter().filter(|k| !marked[**k as usize]));
         for &s in &dirty {
             self.marked[s as usize] = false;
             self.pos[s as usize] = NOT_IN_ORDER;
+            self.placed[s as usize] = compact[s as usize].emptiness;
         }
-        dirty.retain(|s| compact[*s as usize].ready);
-        dirty.sort_unstable_by(|a, b| key(*a).cmp(&key(*b)));
-        let out = &mut self.slots;
-        out.clear();
-        let mut from = 0;
-        for &m in &dirty {
-            let km = key(m);
-            let at = from + kept[from..].partition_point(|k| key(*k) < km);
-            out.extend_from_slice(&kept[from..at]);
-            out.push(m);
-            from = at;
+        let resized = middle.len() != hi - lo;
+        self.slots.splice(lo..hi, middle.iter().copied());
+        let rewrite = if resized { lo..self.slots.len() } else { lo..lo + middle.len() };
+        for i in rewrite {
+            self.pos[self.slots[i] as usize] = i as u32;
         }
-        out.extend_from_slice(&kept[from..]);
-        for (i, s) in out.iter().enumerate() {
-            self.pos[*s as usize] = i as u32;
-        }
-        self.scratch = kept;
+        self.scratch = middle;
         dirty.clear();
         self.dirty = dirty;
     }
