@@ -235,7 +235,7 @@ impl StateStore {
         priority: Option<i32>,
     ) {
         let node = Id::new(&a.node_id);
-        self.allocs_by_modify.insert((a.modify_index, id.clone()));
+        self.allocs_by_modify.push(a.modify_index, id.clone());
         let usage = a.usage();
         let mut slot = None;
         if usage != crate::model::Usage::default() {

@@ -60,6 +60,7 @@ mod job_alloc;
 mod job_submissions;
 mod jobs;
 mod last_drain;
+mod modify_log;
 mod namespaces;
 mod node_pools;
 mod node_table;
@@ -189,7 +190,7 @@ pub struct StateStore {
     /// Evaluations and allocations by `(ModifyIndex, ID)`, so watchers (the leader's
     /// feeder) find what changed since an index without scanning everything.
     evals_by_modify: BTreeSet<(u64, String)>,
-    allocs_by_modify: BTreeSet<(u64, Id)>,
+    allocs_by_modify: modify_log::ModifyLog,
     services_by_alloc: BTreeMap<String, BTreeSet<String>>,
     /// Jobs the leader's periodic dispatcher and autoscaler watch, so their loops visit
     /// a handful of jobs instead of every job on every change.
@@ -467,6 +468,13 @@ impl StateStore {
         self.allocs.any_order().map(|a| &**a)
     }
 
+    /// Sorts the modify log's entries of this commit in (after a commit or restore).
+    fn seal_modify_log(&mut self) {
+        let allocs = &self.allocs;
+        let current = |i: u64, id: &Id| allocs.get(id).is_some_and(|a| a.modify_index == i);
+        self.allocs_by_modify.seal(allocs.len(), current);
+    }
+
     /// How many allocations the store holds, terminal ones included.
     pub fn alloc_count(&self) -> usize {
         self.allocs.len()
@@ -482,8 +490,10 @@ impl StateStore {
     /// Allocations created or changed after `index`, oldest change first.
     pub fn allocs_modified_after(&self, index: u64) -> impl Iterator<Item = &Allocation> {
         self.allocs_by_modify
-            .range((index.saturating_add(1), Id::new(""))..)
-            .filter_map(|(_, id)| self.allocs.get(id).map(|a| &**a))
+            .after(index)
+            .iter()
+            .filter_map(|(i, id)| self.allocs.get(id).filter(|a| a.modify_index == *i))
+            .map(|a| &**a)
     }
 
     /// Resources held on a node by its non-terminal allocations.

@@ -133,7 +133,11 @@ impl FullestFirst {
             from = at;
         }
         let marked = &self.marked;
-        middle.extend(self.slots[from..hi].iter().filter(|k| !marked[**k as usize]));
+        middle.extend(
+            self.slots[from..hi]
+                .iter()
+                .filter(|k| !marked[**k as usize]),
+        );
         for &s in &dirty {
             self.marked[s as usize] = false;
             self.pos[s as usize] = NOT_IN_ORDER;
@@ -141,7 +145,11 @@ impl FullestFirst {
         }
         let resized = middle.len() != hi - lo;
         self.slots.splice(lo..hi, middle.iter().copied());
-        let rewrite = if resized { lo..self.slots.len() } else { lo..lo + middle.len() };
+        let rewrite = if resized {
+            lo..self.slots.len()
+        } else {
+            lo..lo + middle.len()
+        };
         for i in rewrite {
             self.pos[self.slots[i] as usize] = i as u32;
         }
