@@ -107,7 +107,7 @@ pub use node_table::{
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
 pub use restore::SnapshotRestore;
 pub use sched_config::{SCHEDULER_CONFIG_TABLE, SchedulerConfigSet};
-pub use snapshot::SNAPSHOT_FORMAT;
+pub use snapshot::{OLDEST_READABLE_SNAPSHOT_FORMAT, SNAPSHOT_FORMAT};
 pub use variables::{
     ROOT_KEYS_TABLE, RootKeyDelete, RootKeyUpsert, VAR_CONFLICT, VARIABLES_TABLE, VarApply, VarKey,
     VarOp,

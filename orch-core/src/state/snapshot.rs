@@ -31,6 +31,11 @@ use crate::model::{
 /// fields from the next bytes).
 pub const SNAPSHOT_FORMAT: u32 = 12;
 
+/// The oldest snapshot format this build reads (upgrading it on load). Data directories
+/// record the format they hold, so an agent refuses what it cannot read before opening
+/// it; the next release must read [`SNAPSHOT_FORMAT`].
+pub const OLDEST_READABLE_SNAPSHOT_FORMAT: u32 = SNAPSHOT_FORMAT;
+
 /// The oldest format refused by name; older ones are "not supported".
 const OLDEST_REFUSED_FORMAT: u32 = 4;
 

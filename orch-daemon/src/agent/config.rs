@@ -104,6 +104,10 @@ pub struct ServerConfig {
     /// from the log rather than a whole snapshot (Nomad's `raft_trailing_logs`; orch's
     /// default is 1000: its entries are batches of many writes, not single writes).
     pub raft_trailing_logs: Option<u64>,
+    /// MiB kept free on the data dir's filesystem (orch's; default 64, 0 turns it
+    /// off). Under it the server holds its Raft writes back, reports itself unhealthy
+    /// and hands leadership away, until space returns (`crate::disk`).
+    pub disk_reserve_mb: Option<u64>,
     /// Nomad's gossip key (base64). orch has no gossip: it is the cluster secret every
     /// peer call (Raft, join, forwarding) carries in a header, compared in constant
     /// time; servers without it cannot join or vote. Unset: peer routes are open.
@@ -424,6 +428,9 @@ impl AgentConfig {
         }
         if other.server.raft_snapshot_threshold.is_some() {
             self.server.raft_snapshot_threshold = other.server.raft_snapshot_threshold;
+        }
+        if other.server.disk_reserve_mb.is_some() {
+            self.server.disk_reserve_mb = other.server.disk_reserve_mb;
         }
         if other.server.raft_trailing_logs.is_some() {
             self.server.raft_trailing_logs = other.server.raft_trailing_logs;

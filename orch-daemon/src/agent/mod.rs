@@ -471,6 +471,11 @@ async fn start_server(
     if let Some(n) = config.server.raft_trailing_logs {
         raft_config.logs_to_keep = n;
     }
+    if let Some(mb) = config.server.disk_reserve_mb {
+        raft_config.disk_reserve_bytes = mb.checked_mul(1024 * 1024).ok_or_else(|| {
+            format!("server.disk_reserve_mb = {mb} is too large; give MiB, for example 64")
+        })?;
+    }
     raft_config.network.security = security.clone();
     if !config.dev && security.secret.is_none() && security.rpc_tls().is_none() {
         tracing::warn!(

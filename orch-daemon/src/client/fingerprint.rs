@@ -154,7 +154,7 @@ fn system_attributes(attrs: &mut BTreeMap<String, String>) {
 
 /// The allocation directory's volume and its space; returns the free bytes.
 fn storage_attributes(attrs: &mut BTreeMap<String, String>, alloc_dir: &Path) -> u64 {
-    let (disk_total, disk_free) = super::stats::disk_space(alloc_dir);
+    let (disk_total, disk_free) = crate::disk::disk_space(alloc_dir);
     attrs.insert(
         "unique.storage.volume".into(),
         alloc_dir.display().to_string(),

@@ -104,6 +104,9 @@ pub enum ClientError {
     /// The servers cannot be reached or configured.
     #[error(transparent)]
     Conn(#[from] ConnError),
+    /// The state directory was written in a format this build does not read.
+    #[error(transparent)]
+    Format(#[from] crate::data_format::FormatError),
 }
 
 struct Running {
@@ -171,6 +174,12 @@ impl Client {
             move |source| ClientError::Dir { path, source }
         };
         let state_dir = StateDir::open(&state_root).map_err(dir_err(&state_root))?;
+        crate::data_format::check_or_mark(
+            &state_root,
+            "client state directory",
+            state::CLIENT_STATE_FORMAT,
+            0,
+        )?;
         std::fs::create_dir_all(&alloc_root).map_err(dir_err(&alloc_root))?;
         let (node_id, secret) = state_dir.node_identity().map_err(dir_err(&state_root))?;
         let mut node = fingerprint::fingerprint(

@@ -13,6 +13,13 @@ use serde::{Deserialize, Serialize};
 
 use super::driver::TaskHandle;
 
+/// The layout of the state directory: `node-id` and one JSON file per allocation
+/// (format 1); it holds no replicated state (see `crate::data_format`).
+pub const CLIENT_STATE_FORMAT: crate::data_format::Marker = crate::data_format::Marker {
+    format: 1,
+    state_format: 0,
+};
+
 /// What is persisted of one task.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LocalTaskState {

@@ -153,7 +153,7 @@ impl StatsCache {
                     .and_then(|v| v.parse::<f64>().ok())
             })
             .unwrap_or(0.0) as u64;
-        let (disk_total, disk_free) = disk_space(alloc_dir);
+        let (disk_total, disk_free) = crate::disk::disk_space(alloc_dir);
         let used = disk_total.saturating_sub(disk_free);
         json!({
             "Memory": {"Total": total, "Available": available, "Used": total.saturating_sub(available), "Free": free},
@@ -225,20 +225,4 @@ fn read_meminfo() -> BTreeMap<String, u64> {
             Some((k.to_string(), v.split_whitespace().next()?.parse().ok()?))
         })
         .collect()
-}
-
-/// Total and free bytes of the filesystem holding `path`.
-pub fn disk_space(path: &std::path::Path) -> (u64, u64) {
-    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
-        return (0, 0);
-    };
-    // SAFETY: statvfs writes into the zeroed struct we own.
-    unsafe {
-        let mut st: libc::statvfs = std::mem::zeroed();
-        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
-            return (0, 0);
-        }
-        let frag = st.f_frsize as u64;
-        (st.f_blocks as u64 * frag, st.f_bavail as u64 * frag)
-    }
 }

@@ -141,7 +141,9 @@ pub async fn health(State(api): Api) -> Response {
     let mut body = serde_json::Map::new();
     if api.agent.server {
         let raft = api.replicator.health();
-        let message = if !api.known_leader() {
+        let message = if !raft.storage.is_empty() {
+            format!("this server cannot write its Raft log: {}", raft.storage)
+        } else if !api.known_leader() {
             "No cluster leader; wait for an election or check the servers' connectivity".to_string()
         } else if !raft.healthy {
             format!(

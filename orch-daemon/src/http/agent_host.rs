@@ -124,7 +124,7 @@ fn disks(data_dir: Option<&std::path::Path>) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     let paths = std::iter::once(std::path::Path::new("/")).chain(data_dir);
     for p in paths {
-        let (total, free) = crate::client::stats::disk_space(p);
+        let (total, free) = crate::disk::disk_space(p);
         let mb = |b: u64| b / (1024 * 1024);
         out.insert(
             p.display().to_string(),

@@ -16,6 +16,9 @@ pub enum RaftError {
         /// What went wrong.
         message: String,
     },
+    /// The Raft directory was written in a format this build does not read.
+    #[error(transparent)]
+    Format(#[from] crate::data_format::FormatError),
     /// The RPC listener could not bind.
     #[error(
         "could not listen for raft RPCs on {addr}: {source}; pick a free port or stop the process using it"

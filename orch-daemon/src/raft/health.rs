@@ -137,13 +137,22 @@ pub struct Monitor {
     pub health: SharedHealth,
     /// The state, for the autopilot configuration.
     pub state: crate::server::StateHandle,
+    /// The data dir's disk reserve: while short, this server is unhealthy and, leading,
+    /// hands leadership to a healthy voter.
+    pub reserve: crate::disk::DiskReserve,
+    /// For handing leadership away.
+    pub transfer: super::transfer::TransferContext,
 }
+
+/// How often a leader short of disk space tries to hand leadership away.
+const STEP_DOWN_EVERY: Duration = Duration::from_secs(10);
 
 /// Refreshes `monitor.health` every second until the Raft instance shuts down.
 pub async fn run(monitor: Monitor) {
     let mut log = HealthLog::default();
     let mut previous_applied = None;
     let mut cleanup = super::autopilot::DeadServerCleanup::default();
+    let mut last_step_down = None;
     loop {
         let metrics = monitor.raft.metrics().borrow().clone();
         if metrics.running_state.is_err() || metrics.state == ServerState::Shutdown {
@@ -161,10 +170,54 @@ pub async fn run(monitor: Monitor) {
             follower_view(&monitor, &metrics, limits, applied, previous_applied).await
         };
         previous_applied = Some(applied);
+        let mut health = health;
+        if !monitor.reserve.has_room() {
+            mark_short_of_disk(&mut health, &monitor.reserve);
+            if metrics.state == ServerState::Leader
+                && last_step_down.is_none_or(|t: Instant| t.elapsed() >= STEP_DOWN_EVERY)
+            {
+                last_step_down = Some(Instant::now());
+                step_down(&monitor, &health, metrics.id);
+            }
+        }
         log.report(&health);
         *monitor.health.write().unwrap_or_else(|e| e.into_inner()) = health;
         wait_for_refresh(&monitor.raft, metrics.current_leader).await;
     }
+}
+
+/// A server that cannot write its data dir is unhealthy whatever its replication says.
+fn mark_short_of_disk(health: &mut RaftHealth, reserve: &crate::disk::DiskReserve) {
+    let why = reserve.shortage().unwrap_or_default();
+    health.healthy = false;
+    health.reason = format!("this server cannot write its Raft log: {why}");
+    health.storage = why;
+}
+
+/// Hands leadership to the first healthy voter, in the background: a leader that cannot
+/// write its own log keeps the cluster writable only while its followers can, and its
+/// unwritten entries pile up in memory.
+fn step_down(monitor: &Monitor, health: &RaftHealth, me: NodeId) {
+    let Some(target) = health
+        .servers
+        .iter()
+        .find(|(id, p)| **id != me && p.healthy)
+        .map(|(id, _)| *id)
+    else {
+        tracing::warn!(
+            "short of disk space while leading, and no healthy server to hand leadership to"
+        );
+        return;
+    };
+    let ctx = monitor.transfer.clone();
+    tokio::spawn(async move {
+        let target = crate::server::PeerTarget::Id(target);
+        let reply = super::transfer::transfer_on_leader(&ctx, &target).await;
+        tracing::warn!(
+            ?reply,
+            "handing leadership away: this server is short of disk space"
+        );
+    });
 }
 
 /// Waits [`REFRESH`], or less (but at least [`MIN_REFRESH`]) when the leader changes,
@@ -247,6 +300,7 @@ fn leader_view(monitor: &Monitor, metrics: &Metrics, limits: Limits) -> RaftHeal
         lag: 0,
         leader_contact_ms: Some(0),
         servers,
+        storage: String::new(),
     }
 }
 
@@ -292,6 +346,7 @@ async fn follower_view(
         lag,
         leader_contact_ms: since_leader.map(millis),
         servers,
+        storage: String::new(),
     }
 }
 

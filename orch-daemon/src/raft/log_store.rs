@@ -98,7 +98,8 @@ fn write_err(e: impl ToString) -> StorageError<NodeId> {
 
 impl LogStore {
     /// Opens (or creates) the log database at `path`.
-    pub fn open(path: &Path) -> Result<LogStore, RaftError> {
+    /// `reserve` holds writes back while the disk is nearly full (see `crate::disk`).
+    pub fn open(path: &Path, reserve: crate::disk::DiskReserve) -> Result<LogStore, RaftError> {
         let storage = |message: String| RaftError::Storage {
             path: path.to_path_buf(),
             message,
@@ -110,7 +111,7 @@ impl LogStore {
         txn.open_table(META).map_err(|e| storage(e.to_string()))?;
         txn.commit().map_err(|e| storage(e.to_string()))?;
         let db = Arc::new(db);
-        let writer = LogWriter::start(Arc::clone(&db), LOGS, META, KEY_COMMITTED)
+        let writer = LogWriter::start(Arc::clone(&db), LOGS, META, KEY_COMMITTED, reserve)
             .map_err(|e| storage(format!("starting the log writer thread: {e}")))?;
         Ok(LogStore {
             db,

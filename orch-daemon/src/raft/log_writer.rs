@@ -124,6 +124,7 @@ impl LogWriter {
         logs: redb::TableDefinition<'static, u64, &'static [u8]>,
         meta: redb::TableDefinition<'static, &'static str, &'static [u8]>,
         committed_key: &'static str,
+        reserve: crate::disk::DiskReserve,
     ) -> std::io::Result<LogWriter> {
         let (tx, rx) = mpsc::channel();
         let pending = Arc::new(PendingEntries::default());
@@ -135,7 +136,7 @@ impl LogWriter {
         let thread_pending = Arc::clone(&pending);
         std::thread::Builder::new()
             .name("raft-log-writer".into())
-            .spawn(move || run(&db, &tables, &thread_pending, &rx))?;
+            .spawn(move || run(&db, &tables, &thread_pending, &rx, &reserve))?;
         Ok(LogWriter { tx, pending })
     }
 
@@ -182,9 +183,18 @@ struct Tables {
 
 /// The writer loop: take everything queued, write the appends (and the newest committed
 /// id) in one durable transaction, report them, then run a sync write if one ended the
-/// batch.
-fn run(db: &Database, t: &Tables, pending: &PendingEntries, rx: &Receiver<Op>) {
+/// batch. Before writing it waits while the disk is under its reserve: the batch stays
+/// readable in [`PendingEntries`] and unacknowledged, so the others carry the cluster
+/// meanwhile (see `crate::disk`).
+fn run(
+    db: &Database,
+    t: &Tables,
+    pending: &PendingEntries,
+    rx: &Receiver<Op>,
+    reserve: &crate::disk::DiskReserve,
+) {
     while let Ok(first) = rx.recv() {
+        reserve.wait_for_room_blocking();
         let mut appends = Vec::new();
         let mut committed = None;
         let mut sync = None;

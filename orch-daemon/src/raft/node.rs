@@ -36,6 +36,13 @@ use crate::server::StateHandle;
 /// request ([`MAX_PEER_BODY_BYTES`](super::http::MAX_PEER_BODY_BYTES)).
 pub const SNAPSHOT_CHUNK_BYTES: u64 = 4 << 20;
 
+/// What `<data_dir>/raft/` holds: the redb log of postcard-encoded entries (format 1)
+/// and the state in orch_core's snapshot format (see `crate::data_format`).
+pub const RAFT_DIR_FORMAT: crate::data_format::Marker = crate::data_format::Marker {
+    format: 1,
+    state_format: orch_core::state::SNAPSHOT_FORMAT,
+};
+
 /// How a Raft server runs. Build it with [`RaftConfig::new`] and adjust fields.
 #[derive(Debug, Clone)]
 pub struct RaftConfig {
@@ -62,6 +69,9 @@ pub struct RaftConfig {
     pub logs_to_keep: u64,
     /// Peer RPC timeouts.
     pub network: NetworkConfig,
+    /// Free bytes kept on the data dir's filesystem: below them this server holds its
+    /// writes back, reports itself unhealthy and hands leadership away (`crate::disk`).
+    pub disk_reserve_bytes: u64,
 }
 
 impl RaftConfig {
@@ -80,6 +90,7 @@ impl RaftConfig {
             snapshot_every: 8192,
             logs_to_keep: 1000,
             network: NetworkConfig::default(),
+            disk_reserve_bytes: crate::disk::DEFAULT_RESERVE_MB * 1024 * 1024,
         }
     }
 
@@ -147,9 +158,16 @@ impl RaftNode {
             message: e.to_string(),
         })?;
         check_node_id(&dir, config.node_id)?;
+        crate::data_format::check_or_mark(
+            &dir,
+            "Raft directory",
+            RAFT_DIR_FORMAT,
+            orch_core::state::OLDEST_READABLE_SNAPSHOT_FORMAT,
+        )?;
         let raft_config = config.openraft_config()?;
-        let log_store = open_log_store(&dir.join("raft.redb")).await?;
-        let state_machine = StateMachine::open(&dir, state.clone())?;
+        let reserve = crate::disk::DiskReserve::new(&dir, config.disk_reserve_bytes);
+        let log_store = open_log_store(&dir.join("raft.redb"), &reserve).await?;
+        let state_machine = StateMachine::open(&dir, state.clone(), reserve.clone())?;
         let network = HttpNetwork::new(config.network.clone())
             .map_err(|e| RaftError::Raft(format!("peer HTTP client: {e}")))?;
 
@@ -186,6 +204,12 @@ impl RaftNode {
         let http_addr = HttpAddrSlot::default();
         let batcher = ProposalBatcher::start(raft.clone());
         let health = super::health::unmeasured();
+        let transfer = TransferContext {
+            raft: raft.clone(),
+            network: network.clone(),
+            switch: ElectionSwitch::default(),
+            lease: Duration::from_millis(config.election_timeout_max_ms),
+        };
         tokio::spawn(super::health::run(Monitor {
             raft: raft.clone(),
             contacts: network.contacts().clone(),
@@ -193,13 +217,9 @@ impl RaftNode {
             contact_floor: Duration::from_millis((10 * config.heartbeat_ms).max(1000)),
             health: health.clone(),
             state: state.clone(),
+            reserve,
+            transfer: transfer.clone(),
         }));
-        let transfer = TransferContext {
-            raft: raft.clone(),
-            network: network.clone(),
-            switch: ElectionSwitch::default(),
-            lease: Duration::from_millis(config.election_timeout_max_ms),
-        };
         let rpc = RpcState {
             raft: raft.clone(),
             batcher: batcher.clone(),
@@ -425,10 +445,13 @@ fn rpc_app(
 
 /// Opens the log database, waiting briefly if a just-stopped instance in this process
 /// still holds it (openraft's tasks drop their handles asynchronously).
-async fn open_log_store(path: &Path) -> Result<LogStore, RaftError> {
+async fn open_log_store(
+    path: &Path,
+    reserve: &crate::disk::DiskReserve,
+) -> Result<LogStore, RaftError> {
     let mut attempts = 0;
     loop {
-        match LogStore::open(path) {
+        match LogStore::open(path, reserve.clone()) {
             Ok(store) => return Ok(store),
             Err(e) if attempts < 20 && e.to_string().contains("already open") => {
                 attempts += 1;

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::RaftError;
 use super::types::{ApplyResult, ApplyResults, NodeId, TypeConfig};
+use crate::disk::DiskReserve;
 use crate::server::StateHandle;
 
 type StoreResult<T> = Result<T, StorageError<NodeId>>;
@@ -63,12 +64,18 @@ pub struct StateMachine {
     /// Distinguishes snapshots built at the same log id (a rebuild after restart).
     counter: Arc<AtomicU64>,
     saved: Saved,
+    reserve: DiskReserve,
 }
 
 impl StateMachine {
     /// Opens the state machine in `dir`, loading `snapshot.bin` into `state` if present
     /// (the handle's previous content is replaced).
-    pub fn open(dir: &Path, state: StateHandle) -> Result<StateMachine, RaftError> {
+    /// Snapshot files wait for room under `reserve` before they are written.
+    pub fn open(
+        dir: &Path,
+        state: StateHandle,
+        reserve: DiskReserve,
+    ) -> Result<StateMachine, RaftError> {
         let mut sm = StateMachine {
             state,
             dir: dir.to_path_buf(),
@@ -76,6 +83,7 @@ impl StateMachine {
             last_membership: StoredMembership::default(),
             counter: Arc::new(AtomicU64::new(0)),
             saved: Saved::default(),
+            reserve,
         };
         let path = sm.snapshot_path();
         match load_snapshot(&path) {
@@ -115,8 +123,16 @@ fn load_snapshot(path: &Path) -> Result<Option<SnapshotFile>, String> {
 /// Writes `snapshot.bin` atomically: a temporary file, fsynced, renamed over the old one,
 /// then the directory fsynced so the rename itself is durable.
 /// `saved` is the log id of the newest snapshot written; an older one (a build that raced
-/// with an install) is not written over it.
-fn save_snapshot(dir: &Path, file: &SnapshotFile, saved: &Saved) -> Result<(), String> {
+/// with an install) is not written over it. Waits first while the disk is under its
+/// reserve: a snapshot reported built lets openraft purge the log before it, so it must
+/// be on disk, never skipped.
+fn save_snapshot(
+    dir: &Path,
+    file: &SnapshotFile,
+    saved: &Saved,
+    reserve: &DiskReserve,
+) -> Result<(), String> {
+    reserve.wait_for_room_blocking();
     let mut saved = saved.lock().unwrap_or_else(|e| e.into_inner());
     if *saved > file.meta.last_log_id {
         return Ok(());
@@ -150,6 +166,7 @@ pub struct SnapshotBuilder {
     last_membership: StoredMembership<NodeId, BasicNode>,
     counter: Arc<AtomicU64>,
     saved: Saved,
+    reserve: DiskReserve,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
@@ -171,12 +188,13 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             },
             data,
         };
-        let (dir, saved) = (self.dir.clone(), self.saved.clone());
-        let file =
-            tokio::task::spawn_blocking(move || save_snapshot(&dir, &file, &saved).map(|()| file))
-                .await
-                .map_err(snapshot_err)?
-                .map_err(snapshot_err)?;
+        let (dir, saved, reserve) = (self.dir.clone(), self.saved.clone(), self.reserve.clone());
+        let file = tokio::task::spawn_blocking(move || {
+            save_snapshot(&dir, &file, &saved, &reserve).map(|()| file)
+        })
+        .await
+        .map_err(snapshot_err)?
+        .map_err(snapshot_err)?;
         Ok(Snapshot {
             meta: file.meta,
             snapshot: Box::new(Cursor::new(file.data)),
@@ -248,6 +266,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             last_membership: self.last_membership.clone(),
             counter: self.counter.clone(),
             saved: self.saved.clone(),
+            reserve: self.reserve.clone(),
         }
     }
 
@@ -266,8 +285,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             meta: meta.clone(),
             data,
         };
-        let (dir, saved) = (self.dir.clone(), self.saved.clone());
-        tokio::task::spawn_blocking(move || save_snapshot(&dir, &file, &saved))
+        let (dir, saved, reserve) = (self.dir.clone(), self.saved.clone(), self.reserve.clone());
+        tokio::task::spawn_blocking(move || save_snapshot(&dir, &file, &saved, &reserve))
             .await
             .map_err(snapshot_err)?
             .map_err(snapshot_err)?;

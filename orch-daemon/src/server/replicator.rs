@@ -104,6 +104,10 @@ pub struct RaftHealth {
     /// Every server's progress by Raft ID, as the leader sees it (a follower shows the
     /// leader's latest report; empty until it has one).
     pub servers: std::collections::BTreeMap<u64, ServerProgress>,
+    /// Why this server cannot write its data dir (its disk is under the reserve; see
+    /// `crate::disk`); empty when it can.
+    #[serde(default)]
+    pub storage: String,
 }
 
 impl RaftHealth {
