@@ -196,6 +196,9 @@ pub struct StateStore {
     /// a handful of jobs instead of every job on every change.
     periodic_jobs: BTreeSet<JobKey>,
     scaling_jobs: BTreeSet<JobKey>,
+    /// Live (not stopped, not template) system and sysbatch jobs: a node's change
+    /// evaluates each of them, and a scan of every job per failed node found them.
+    system_jobs: BTreeSet<JobKey>,
     /// ACL policies, tokens and roles with their derived indexes.
     acl: acl::AclTables,
     /// Namespaces and quota specifications (`default` always present).
@@ -353,6 +356,14 @@ impl StateStore {
     /// [`Job::is_periodic_active`]), by key.
     pub fn periodic_jobs(&self) -> impl Iterator<Item = &Job> {
         self.periodic_jobs
+            .iter()
+            .filter_map(|k| self.jobs.get(k).map(|j| &**j))
+    }
+
+    /// Live (not stopped, not template) system and sysbatch jobs, by key: what a node
+    /// change evaluates besides the jobs of the node's allocations.
+    pub fn system_jobs(&self) -> impl Iterator<Item = &Job> {
+        self.system_jobs
             .iter()
             .filter_map(|k| self.jobs.get(k).map(|j| &**j))
     }
