@@ -11,6 +11,7 @@
 //! - [`auth`]: the ACL guard: the caller's token, each route's rule, [`auth::Authz`].
 //! - [`acl`]: `/v1/acl/...`: bootstrap, policies, tokens and roles.
 //! - [`query`]: parameters, blocking queries, headers, JSON bodies and errors.
+//! - [`read_barrier`]: requests wait for the read index (linearizable); `?stale` skips it.
 //! - [`list`]: `?filter=` and pagination of list endpoints; [`filter`]: go-bexpr filters.
 //! - [`jobs`]: `/v1/jobs` and `/v1/job/:id` reads, registration, stop and sub-lists.
 //! - [`job_ops`]: scale, evaluate, revert and stable on a job.
@@ -92,6 +93,7 @@ pub mod operator_snapshot;
 pub mod plan;
 pub mod query;
 pub mod quotas;
+pub mod read_barrier;
 pub mod regions;
 pub mod rpc_port;
 pub mod scaling;
@@ -284,6 +286,10 @@ pub fn router_with(api: Arc<ApiState>, extra: Router) -> Router {
         .with_state(Arc::clone(&api))
         .merge(extra)
         .fallback(not_found)
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&api),
+            read_barrier::consistent_requests,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(api, auth::guard))
         .route_layer(axum::middleware::from_fn(record_request))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

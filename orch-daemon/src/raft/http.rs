@@ -187,6 +187,10 @@ pub fn raft_router(state: RpcState) -> Router {
         .route("/raft/snapshot", post(snapshot))
         .route(HEALTH_PATH, axum::routing::get(health))
         .route(super::forwarder::FORWARD_PATH, post(forward))
+        .route(
+            super::read_index::READ_INDEX_PATH,
+            post(super::read_index::read_index_handler),
+        )
         .route("/raft/join", post(join))
         .route(
             super::membership::REMOVE_PATH,

@@ -16,6 +16,7 @@
 //! - [`forwarder`]: a follower's writes travel to the leader in batches.
 //! - [`log_writer`]: the group-commit thread that makes appends durable.
 //! - [`health`]: whether each server keeps up with the log, and why not.
+//! - [`read_index`]: linearizable default reads (the leader's confirmed read index).
 //! - [`replicator`]: [`RaftReplicator`], the [`Replicator`](crate::server::Replicator)
 //!   the rest of the daemon writes through.
 //! - [`error`]: [`RaftError`], why a server could not start, join or stop.
@@ -33,6 +34,7 @@ mod log_writer;
 mod membership;
 mod network;
 mod node;
+mod read_index;
 mod replicator;
 mod state_machine;
 mod transfer;

@@ -156,6 +156,14 @@ impl Replicator for RaftReplicator {
         metrics.last_applied.map_or(0, |l| l.leader_id.term)
     }
 
+    fn read_barrier(&self) -> crate::server::ReadBarrierFuture<'_> {
+        Box::pin(super::read_index::barrier(
+            &self.raft,
+            &self.network,
+            self.node_id,
+        ))
+    }
+
     fn is_leader(&self) -> bool {
         // Borrowed, not cloned: this runs on every write and metrics carry the membership.
         let rx = self.raft.metrics();

@@ -37,7 +37,7 @@ pub mod workers;
 pub use leader::{Leader, LeaderConfig};
 pub use replicator::{
     JoinFuture, LocalReplicator, Member, PeerAgent, PeerAgentsFuture, PeerTarget, RaftHealth,
-    RemovePeerError, RemovePeerFuture, ReplicateError, Replicator, ServerProgress, TransferError,
-    TransferFuture,
+    ReadBarrierFuture, RemovePeerError, RemovePeerFuture, ReplicateError, Replicator,
+    ServerProgress, TransferError, TransferFuture,
 };
 pub use state_handle::StateHandle;

@@ -79,6 +79,14 @@ pub trait Replicator: Send + Sync + 'static {
         Box::pin(async { Vec::new() })
     }
 
+    /// Waits until this server's state holds every write committed before the call
+    /// (Raft's read index, with the leader's leadership confirmed by a quorum), so the
+    /// read that follows is linearizable; `?stale` reads skip it. A replicator
+    /// without peers is always current.
+    fn read_barrier(&self) -> ReadBarrierFuture<'_> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// The Raft term of the last applied entry, recorded in operator snapshots (0 for
     /// a replicator without Raft).
     fn last_applied_term(&self) -> u64 {
@@ -220,6 +228,10 @@ pub enum TransferError {
     #[error("leadership transfer failed: {0}")]
     Failed(String),
 }
+
+/// What [`Replicator::read_barrier`] returns.
+pub type ReadBarrierFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<(), ReplicateError>> + Send + 'a>>;
 
 /// What [`Replicator::join`] returns.
 pub type JoinFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;

@@ -1,0 +1,211 @@
+//! The nemesis: one fault at a time, chosen by the seed, held, then healed.
+//!
+//! Partitions and packet loss are iptables rules inside the servers' namespaces (only
+//! traffic between servers is cut; the clients still reach every server, as in Jepsen).
+//! `tc netem` would add delay, but this machine's kernel has no `sch_netem` (and no
+//! modules to load): delay is not injected, loss is (`iptables -m statistic`).
+
+use std::time::Duration;
+
+use super::rng::Rng;
+use super::topology::{Cluster, DATA_DIR_MB, sh};
+use super::workload::Http;
+
+/// The kinds of fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// `kill -9` of the leader, restarted at the heal.
+    KillLeader,
+    /// `kill -9` of a random server, restarted at the heal.
+    KillRandom,
+    /// `SIGSTOP` of the leader, longer than the election timeout.
+    PauseLeader,
+    /// A random server cut off from the other servers.
+    PartitionMinority,
+    /// The leader on the minority side.
+    PartitionLeader,
+    /// Two halves that only one server (the bridge) talks to both of (five servers).
+    PartitionBridge,
+    /// 30% of the packets a random server receives from the others dropped.
+    PacketLoss,
+    /// A random server's data dir filled to 16 MiB free (under the 64 MiB reserve).
+    DiskFull,
+}
+
+impl Kind {
+    /// Whether this fault takes the leader away (write availability is measured after).
+    pub fn loses_leader(self) -> bool {
+        matches!(
+            self,
+            Kind::KillLeader | Kind::PauseLeader | Kind::PartitionLeader
+        )
+    }
+
+    fn all(servers: usize) -> Vec<Kind> {
+        let mut v = vec![
+            Kind::KillLeader,
+            Kind::KillRandom,
+            Kind::PauseLeader,
+            Kind::PartitionMinority,
+            Kind::PartitionLeader,
+            Kind::PacketLoss,
+            Kind::DiskFull,
+        ];
+        if servers >= 5 {
+            v.push(Kind::PartitionBridge);
+        }
+        v
+    }
+}
+
+/// A fault in force, to heal.
+pub struct Active {
+    pub kind: Kind,
+    /// The servers it touched.
+    pub targets: Vec<usize>,
+}
+
+/// Picks and injects one fault.
+pub fn inject(cluster: &mut Cluster, http: &Http, rng: &mut Rng) -> Result<Active, String> {
+    let n = cluster.servers.len();
+    let kinds = Kind::all(n);
+    let kind = kinds[rng.below(kinds.len() as u64) as usize];
+    let leader = cluster.leader(http);
+    let random = rng.below(n as u64) as usize;
+    let target = if kind.loses_leader() {
+        leader.unwrap_or(random)
+    } else {
+        random
+    };
+    let targets = match kind {
+        Kind::KillLeader | Kind::KillRandom => {
+            cluster.kill(target);
+            vec![target]
+        }
+        Kind::PauseLeader => {
+            cluster.signal(target, libc::SIGSTOP);
+            vec![target]
+        }
+        Kind::PartitionMinority | Kind::PartitionLeader => {
+            let others: Vec<usize> = (0..n).filter(|&i| i != target).collect();
+            cut(cluster, &[target], &others)?;
+            vec![target]
+        }
+        Kind::PartitionBridge => {
+            // [a, b] | bridge | [the rest]: the halves cannot talk; the bridge talks to all.
+            let bridge = target;
+            let rest: Vec<usize> = (0..n).filter(|&i| i != bridge).collect();
+            let (left, right) = rest.split_at(rest.len() / 2);
+            cut(cluster, left, right)?;
+            rest
+        }
+        Kind::PacketLoss => {
+            let s = &cluster.servers[target];
+            for (i, other) in cluster.servers.iter().enumerate() {
+                if i != target {
+                    s.exec(&[
+                        "iptables",
+                        "-A",
+                        "INPUT",
+                        "-s",
+                        &other.ip,
+                        "-m",
+                        "statistic",
+                        "--mode",
+                        "random",
+                        "--probability",
+                        "0.3",
+                        "-j",
+                        "DROP",
+                    ])?;
+                }
+            }
+            vec![target]
+        }
+        Kind::DiskFull => {
+            fill(&cluster.servers[target].data)?;
+            vec![target]
+        }
+    };
+    Ok(Active { kind, targets })
+}
+
+/// Drops all traffic between every server of `a` and every server of `b`.
+fn cut(cluster: &Cluster, a: &[usize], b: &[usize]) -> Result<(), String> {
+    for &x in a {
+        for &y in b {
+            let (sx, sy) = (&cluster.servers[x], &cluster.servers[y]);
+            sx.exec(&["iptables", "-A", "INPUT", "-s", &sy.ip, "-j", "DROP"])?;
+            sx.exec(&["iptables", "-A", "OUTPUT", "-d", &sy.ip, "-j", "DROP"])?;
+            sy.exec(&["iptables", "-A", "INPUT", "-s", &sx.ip, "-j", "DROP"])?;
+            sy.exec(&["iptables", "-A", "OUTPUT", "-d", &sx.ip, "-j", "DROP"])?;
+        }
+    }
+    Ok(())
+}
+
+const FILLER: &str = "nemesis-filler";
+
+/// Fills the tmpfs at `data` to 16 MiB free.
+fn fill(data: &std::path::Path) -> Result<(), String> {
+    let free = orch_daemon::disk::measure(data)
+        .map(|(_, free)| free)
+        .ok_or("cannot measure the data dir")?;
+    let want = free.saturating_sub(16 << 20).min(DATA_DIR_MB << 20);
+    let f = std::fs::File::create(data.join(FILLER)).map_err(|e| e.to_string())?;
+    // tmpfs has no holes to speak of for written data: write it.
+    use std::io::Write;
+    let mut w = std::io::BufWriter::new(f);
+    let chunk = vec![0x5a_u8; 1 << 20];
+    let mut done = 0;
+    while done < want {
+        let n = chunk
+            .len()
+            .min(usize::try_from(want - done).unwrap_or(usize::MAX));
+        w.write_all(&chunk[..n]).map_err(|e| e.to_string())?;
+        done += n as u64;
+    }
+    w.flush().map_err(|e| e.to_string())
+}
+
+/// Undoes `active`: restarts, resumes, flushes the rules, frees the disk.
+pub fn heal(cluster: &mut Cluster, active: &Active) -> Result<(), String> {
+    match active.kind {
+        Kind::KillLeader | Kind::KillRandom => {
+            for &t in &active.targets {
+                cluster.launch(t)?;
+            }
+        }
+        Kind::PauseLeader => {
+            for &t in &active.targets {
+                cluster.signal(t, libc::SIGCONT);
+            }
+        }
+        Kind::DiskFull => {
+            for &t in &active.targets {
+                let _ = std::fs::remove_file(cluster.servers[t].data.join(FILLER));
+            }
+        }
+        Kind::PartitionMinority
+        | Kind::PartitionLeader
+        | Kind::PartitionBridge
+        | Kind::PacketLoss => {}
+    }
+    for s in &cluster.servers {
+        s.exec(&["iptables", "-F"])?;
+    }
+    Ok(())
+}
+
+/// Fails early, with what to install, when the tools the nemesis drives are missing.
+pub fn preflight() -> Result<(), String> {
+    for tool in [["ip", "-V"], ["iptables", "-V"]] {
+        sh(&tool).map_err(|e| format!("{e}; install iproute2 and iptables and run as root"))?;
+    }
+    Ok(())
+}
+
+/// How long a fault is held: half the interval, at least the election timeout twice.
+pub fn hold(every: Duration) -> Duration {
+    (every / 2).max(Duration::from_secs(3))
+}

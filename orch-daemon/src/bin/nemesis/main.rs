@@ -1,0 +1,362 @@
+//! The nemesis (issue 23): real `orch` servers, each in a network namespace of its own,
+//! under concurrent job registrations, scales, deregistrations and reads through the
+//! Nomad API, while faults are injected one at a time (kill -9 of the leader or of any
+//! server, SIGSTOP pauses, partitions, packet loss, a full disk). The history is then
+//! checked for linearizability (`checker`), and the run reports operations, faults,
+//! acknowledged writes lost, violations and the longest write unavailability.
+//!
+//! ```text
+//! nemesis [--servers 3] [--seconds 600] [--fault-every 10] [--seed 1] [--workers 6]
+//!         [--keys 6] [--orch path/to/orch] [--dir /tmp/...]
+//! ```
+//! Needs root (namespaces, iptables, tmpfs). Prints one JSON line; exits 1 when a write
+//! was lost, the history is not linearizable or could not be decided.
+
+mod checker;
+mod faults;
+mod rng;
+mod topology;
+mod workload;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use checker::{Event, Op};
+
+struct Args {
+    servers: usize,
+    seconds: u64,
+    fault_every: u64,
+    seed: u64,
+    workers: usize,
+    keys: usize,
+    orch: PathBuf,
+    dir: Option<PathBuf>,
+    /// Where to write the history, one JSON line per operation.
+    dump: Option<PathBuf>,
+    /// Check a dumped history instead of running (`--check file`).
+    check: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let orch = std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .with_file_name("orch");
+    let mut a = Args {
+        servers: 3,
+        seconds: 600,
+        fault_every: 10,
+        seed: 1,
+        workers: 6,
+        keys: 6,
+        orch,
+        dir: None,
+        dump: None,
+        check: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        let num = || {
+            value
+                .parse::<u64>()
+                .map_err(|_| format!("{flag}: expected a whole number, got {value:?}"))
+        };
+        match flag.as_str() {
+            "--servers" => a.servers = num()?.clamp(1, 9) as usize,
+            "--seconds" => a.seconds = num()?,
+            "--fault-every" => a.fault_every = num()?.max(1),
+            "--seed" => a.seed = num()?,
+            "--workers" => a.workers = num()?.clamp(1, 64) as usize,
+            "--keys" => a.keys = num()?.clamp(1, 1000) as usize,
+            "--orch" => a.orch = PathBuf::from(value),
+            "--dir" => a.dir = Some(PathBuf::from(value)),
+            "--dump" => a.dump = Some(PathBuf::from(value)),
+            "--check" => a.check = Some(PathBuf::from(value)),
+            _ => return Err(format!("unknown flag {flag}; see the file's doc comment")),
+        }
+    }
+    Ok(a)
+}
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(1),
+        Err(e) => {
+            eprintln!("nemesis: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+/// What the fault loop measured.
+#[derive(Default)]
+struct FaultLog {
+    counts: BTreeMap<String, u64>,
+    /// When each leader-losing fault started (µs since the start).
+    leader_losses: Vec<u64>,
+}
+
+fn run() -> Result<bool, String> {
+    let args = parse_args()?;
+    if let Some(path) = &args.check {
+        return explain(path);
+    }
+    faults::preflight()?;
+    let tag = std::process::id() % 1000;
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("orch-nemesis-{tag}")));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let http = workload::Http {
+        connect: Duration::from_secs(1),
+        call: Duration::from_secs(3),
+    };
+    let mut cluster = topology::Cluster::start(args.servers, tag, &args.orch, &dir)?;
+    wait_ready(&cluster, &http, args.servers)?;
+
+    let shared = Arc::new(workload::Shared {
+        urls: cluster.servers.iter().map(|s| s.url()).collect(),
+        keys: args.keys,
+        history: Default::default(),
+        write_acks: Default::default(),
+        stop: Default::default(),
+        start: Instant::now(),
+        http,
+    });
+    let workers = workload::start(&shared, args.workers, args.seed);
+    let log = fault_loop(&mut cluster, &shared, &args)?;
+    shared.stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        let _ = w.join();
+    }
+    // Everything healed: the final reads go into the history too.
+    cluster
+        .wait_leader(&http, Duration::from_secs(60))
+        .ok_or("no leader after the faults were healed")?;
+    final_reads(&cluster, &shared)?;
+    let history = std::mem::take(&mut *shared.history.lock().unwrap_or_else(|e| e.into_inner()));
+    let acks = shared
+        .write_acks
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    if let Some(path) = &args.dump {
+        dump(path, &history)?;
+    }
+    report(&args, &history, &acks, &log, shared.now())
+}
+
+/// Writes the history, one operation per line: key, op, call and return (ms).
+fn dump(path: &std::path::Path, history: &[Event]) -> Result<(), String> {
+    let mut text = String::new();
+    for e in history {
+        text.push_str(&serde_json::to_string(e).map_err(|e| e.to_string())?);
+        text.push('\n');
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Checks a dumped history and prints, for each violating key, the end of the shortest
+/// prefix that is not linearizable.
+fn explain(path: &std::path::Path) -> Result<bool, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let history: Vec<Event> = text
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut ok = true;
+    for v in checker::check(&history) {
+        let Some(prefix) = checker::first_violation(&history, &v.key) else {
+            continue;
+        };
+        ok = false;
+        println!(
+            "{}: not linearizable; the last operations of the shortest failing prefix:",
+            v.key
+        );
+        for e in prefix.iter().rev().take(12).rev() {
+            println!("  {:>12} {:>12?} {:?}", e.call, e.ret, e.op);
+        }
+    }
+    Ok(ok)
+}
+
+/// Waits for one leader with every server a voter.
+fn wait_ready(
+    cluster: &topology::Cluster,
+    http: &workload::Http,
+    servers: usize,
+) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while Instant::now() < deadline {
+        if let Some(l) = cluster.leader(http) {
+            let url = cluster.servers[l].url();
+            if let Ok(r) = http.send(&url, "GET", "/v1/status/peers", "") {
+                let peers: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+                if peers.as_array().is_some_and(|p| p.len() == servers) {
+                    return Ok(());
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(format!(
+        "the {servers} servers formed no cluster within 90 s; see their logs"
+    ))
+}
+
+fn fault_loop(
+    cluster: &mut topology::Cluster,
+    shared: &workload::Shared,
+    args: &Args,
+) -> Result<FaultLog, String> {
+    let mut rng = rng::Rng::new(args.seed.wrapping_mul(0x2545_f491_4f6c_dd1d));
+    let mut log = FaultLog::default();
+    let every = Duration::from_secs(args.fault_every);
+    let end = Duration::from_secs(args.seconds);
+    // A quiet first interval: the history starts with the cluster healthy.
+    std::thread::sleep(every.min(end));
+    while shared.start.elapsed() + every <= end {
+        let at = shared.now();
+        let active = faults::inject(cluster, &shared.http, &mut rng)?;
+        *log.counts.entry(format!("{:?}", active.kind)).or_default() += 1;
+        if active.kind.loses_leader() {
+            log.leader_losses.push(at);
+        }
+        std::thread::sleep(faults::hold(every));
+        faults::heal(cluster, &active)?;
+        let next = Duration::from_micros(at) + every;
+        std::thread::sleep(next.saturating_sub(shared.start.elapsed()));
+    }
+    std::thread::sleep(end.saturating_sub(shared.start.elapsed()));
+    Ok(log)
+}
+
+fn final_reads(cluster: &topology::Cluster, shared: &workload::Shared) -> Result<(), String> {
+    let url = cluster.servers[cluster.leader(&shared.http).ok_or("no leader")?].url();
+    for k in 0..shared.keys {
+        let key = format!("nem-{k}");
+        let call = shared.now();
+        let seen = workload::read_job(&shared.http, &url, &key)
+            .map_err(|e| format!("final read of {key}: {e}"))?;
+        let ret = Some(shared.now());
+        let ev = Event {
+            key,
+            op: Op::Read { seen },
+            call,
+            ret,
+        };
+        shared
+            .history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(ev);
+    }
+    Ok(())
+}
+
+/// Acknowledged writes that the final read does not show, on keys where the last
+/// write is unambiguous (invoked after every other write of the key had returned).
+fn lost_writes(history: &[Event]) -> usize {
+    let mut keys: Vec<&str> = history.iter().map(|e| e.key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut lost = 0;
+    for key in keys {
+        let ops: Vec<&Event> = history.iter().filter(|e| e.key == key).collect();
+        let is_write = |e: &&Event| !matches!(e.op, Op::Read { .. });
+        let writes: Vec<&Event> = ops.iter().copied().filter(is_write).collect();
+        let Some(last) = writes.iter().max_by_key(|e| e.call) else {
+            continue;
+        };
+        let alone = writes
+            .iter()
+            .all(|w| std::ptr::eq(*w, *last) || w.ret.is_some_and(|r| r < last.call));
+        let final_read = ops
+            .iter()
+            .filter(|e| e.ret.is_some())
+            .max_by_key(|e| e.call);
+        let (Some(ret), true, Some(fin)) = (last.ret, alone, final_read) else {
+            continue;
+        };
+        let Op::Read { seen } = &fin.op else { continue };
+        if fin.call < ret {
+            continue;
+        }
+        let shows = match (&last.op, seen) {
+            (Op::Register { value }, Some((v, _))) => v == value,
+            (Op::Deregister, None) => true,
+            (
+                Op::Scale {
+                    count,
+                    applied: true,
+                },
+                Some((_, c)),
+            ) => c == count,
+            (Op::Scale { applied: false, .. }, None) => true,
+            _ => false,
+        };
+        lost += usize::from(!shows);
+    }
+    lost
+}
+
+/// The longest stretch without an acknowledged write, and the longest time from a
+/// leader-losing fault to the next acknowledged write.
+fn availability(acks: &[u64], log: &FaultLog, end: u64) -> (u64, u64) {
+    let mut acks = acks.to_vec();
+    acks.sort_unstable();
+    let mut longest = 0;
+    for w in acks.windows(2) {
+        longest = longest.max(w[1] - w[0]);
+    }
+    let after_loss = log
+        .leader_losses
+        .iter()
+        .map(|&t| acks.iter().find(|&&a| a >= t).map_or(end - t, |&a| a - t))
+        .max()
+        .unwrap_or(0);
+    (longest, after_loss)
+}
+
+fn report(
+    args: &Args,
+    history: &[Event],
+    acks: &[u64],
+    log: &FaultLog,
+    end: u64,
+) -> Result<bool, String> {
+    let started = Instant::now();
+    let verdicts = checker::check(history);
+    let check_ms = started.elapsed().as_millis();
+    let violations: Vec<&str> = verdicts
+        .iter()
+        .filter(|v| v.linearizable == Some(false))
+        .map(|v| v.key.as_str())
+        .collect();
+    let undecided = verdicts.iter().filter(|v| v.linearizable.is_none()).count();
+    let lost = lost_writes(history);
+    let unknown = history.iter().filter(|e| e.ret.is_none()).count();
+    let (longest, after_loss) = availability(acks, log, end);
+    let out = serde_json::json!({
+        "servers": args.servers, "seconds": args.seconds, "seed": args.seed,
+        "fault_every_s": args.fault_every, "workers": args.workers, "keys": args.keys,
+        "operations": history.len(), "acknowledged_writes": acks.len(),
+        "unknown_outcomes": unknown, "faults": log.counts,
+        "leader_losses": log.leader_losses.len(),
+        "acknowledged_writes_lost": lost, "linearizability_violations": violations.len(),
+        "violating_keys": violations, "undecided_keys": undecided,
+        "longest_write_unavailability_ms": longest / 1000,
+        "max_write_recovery_after_leader_loss_ms": after_loss / 1000,
+        "check_ms": check_ms,
+    });
+    println!("{out}");
+    Ok(lost == 0 && violations.is_empty() && undecided == 0)
+}

@@ -1,0 +1,240 @@
+//! The servers under test: each a real `orch agent -server` in a network namespace of its
+//! own, joined to a bridge in the caller's namespace by a veth pair, with its data dir on
+//! a small tmpfs (so the nemesis can fill it). Everything is removed on drop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs a command, failing with what it printed.
+pub fn sh(args: &[&str]) -> Result<(), String> {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .map_err(|e| format!("{}: {e}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// One server of the cluster.
+pub struct Server {
+    /// Its network namespace.
+    pub netns: String,
+    /// Its address on the bridge.
+    pub ip: String,
+    /// Its data dir (a tmpfs mount).
+    pub data: PathBuf,
+    /// The running agent, if up.
+    pub child: Option<Child>,
+    /// Stopped with SIGSTOP.
+    pub paused: bool,
+}
+
+impl Server {
+    /// Its HTTP API base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}:4646", self.ip)
+    }
+
+    /// Its Raft RPC address, as `/v1/status/leader` names it.
+    pub fn rpc(&self) -> String {
+        format!("{}:4647", self.ip)
+    }
+
+    /// Runs `args` inside its namespace.
+    pub fn exec(&self, args: &[&str]) -> Result<(), String> {
+        let mut full = vec!["ip", "netns", "exec", &self.netns];
+        full.extend_from_slice(args);
+        sh(&full)
+    }
+}
+
+/// The bridge, the namespaces and the servers.
+pub struct Cluster {
+    /// The servers, by index.
+    pub servers: Vec<Server>,
+    bridge: String,
+    orch: PathBuf,
+    dir: PathBuf,
+    join: String,
+}
+
+/// The tmpfs size of each server's data dir, in MiB.
+pub const DATA_DIR_MB: u64 = 256;
+
+impl Cluster {
+    /// Creates `n` namespaces on a fresh bridge (subnet picked from `tag`) and starts a
+    /// server in each; the first bootstraps, the others join it.
+    pub fn start(n: usize, tag: u32, orch: &Path, dir: &Path) -> Result<Cluster, String> {
+        let subnet = 20 + tag % 200;
+        let bridge = format!("onb{tag}");
+        let mut cluster = Cluster {
+            servers: Vec::new(),
+            bridge: bridge.clone(),
+            orch: orch.to_path_buf(),
+            dir: dir.to_path_buf(),
+            join: format!("10.99.{subnet}.10:4648"),
+        };
+        sh(&["ip", "link", "add", &bridge, "type", "bridge"])?;
+        sh(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("10.99.{subnet}.1/24"),
+            "dev",
+            &bridge,
+        ])?;
+        sh(&["ip", "link", "set", &bridge, "up"])?;
+        // Docker's FORWARD policy is DROP and bridged frames pass iptables
+        // (br_netfilter): let the bridge forward between the namespaces.
+        sh(&forward_rule("-I", &bridge))?;
+        for i in 0..n {
+            let server = cluster.make_server(i, tag, subnet)?;
+            cluster.servers.push(server);
+        }
+        for i in 0..n {
+            cluster.launch(i)?;
+        }
+        Ok(cluster)
+    }
+
+    fn make_server(&self, i: usize, tag: u32, subnet: u32) -> Result<Server, String> {
+        let netns = format!("onem{tag}-{i}");
+        let (host, peer) = (format!("onh{tag}-{i}"), format!("onp{tag}-{i}"));
+        let ip = format!("10.99.{subnet}.{}", 10 + i);
+        sh(&["ip", "netns", "add", &netns])?;
+        sh(&[
+            "ip", "link", "add", &host, "type", "veth", "peer", "name", &peer,
+        ])?;
+        sh(&["ip", "link", "set", &peer, "netns", &netns])?;
+        sh(&["ip", "link", "set", &host, "master", &self.bridge])?;
+        sh(&["ip", "link", "set", &host, "up"])?;
+        let server = Server {
+            netns,
+            ip: ip.clone(),
+            data: self.dir.join(format!("s{i}")),
+            child: None,
+            paused: false,
+        };
+        server.exec(&["ip", "addr", "add", &format!("{ip}/24"), "dev", &peer])?;
+        server.exec(&["ip", "link", "set", &peer, "up"])?;
+        server.exec(&["ip", "link", "set", "lo", "up"])?;
+        std::fs::create_dir_all(&server.data).map_err(|e| e.to_string())?;
+        let size = format!("size={DATA_DIR_MB}m");
+        let data = server.data.to_string_lossy().to_string();
+        sh(&["mount", "-t", "tmpfs", "-o", &size, "tmpfs", &data])?;
+        Ok(server)
+    }
+
+    /// Starts (or restarts) server `i`'s agent.
+    pub fn launch(&mut self, i: usize) -> Result<(), String> {
+        let s = &self.servers[i];
+        let log =
+            std::fs::File::create(self.dir.join(format!("s{i}.log"))).map_err(|e| e.to_string())?;
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &s.netns])
+            .arg(&self.orch)
+            .args([
+                "agent",
+                "-server",
+                "-bind",
+                &s.ip,
+                "-node",
+                &format!("s{i}"),
+            ])
+            .arg("-data-dir")
+            .arg(&s.data)
+            .args(["-log-level", "INFO"]);
+        if i == 0 {
+            cmd.args(["-bootstrap-expect", "1"]);
+        } else {
+            cmd.args(["-retry-join", &self.join]);
+        }
+        let err = log.try_clone().map_err(|e| e.to_string())?;
+        let child = cmd
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(err))
+            .spawn()
+            .map_err(|e| format!("starting server {i}: {e}"))?;
+        let s = &mut self.servers[i];
+        s.child = Some(child);
+        s.paused = false;
+        Ok(())
+    }
+
+    /// Kills server `i` at once (SIGKILL, as a crash).
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.servers[i].child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.servers[i].paused = false;
+    }
+
+    /// Sends `signal` to server `i`'s agent (its process, not the `ip netns exec`
+    /// wrapper: that one execs into it, so the PID is the agent's).
+    pub fn signal(&mut self, i: usize, signal: i32) {
+        if let Some(c) = &self.servers[i].child {
+            // SAFETY: kill has no memory preconditions; the pid is our unreaped child's.
+            unsafe {
+                libc::kill(c.id() as i32, signal);
+            }
+        }
+        self.servers[i].paused = signal == libc::SIGSTOP;
+    }
+
+    /// Waits until some server names a leader that every running server agrees on.
+    pub fn wait_leader(&self, http: &super::workload::Http, limit: Duration) -> Option<usize> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(l) = self.leader(http) {
+                return Some(l);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+
+    /// The leader as the first answering server names it.
+    pub fn leader(&self, http: &super::workload::Http) -> Option<usize> {
+        for s in self
+            .servers
+            .iter()
+            .filter(|s| s.child.is_some() && !s.paused)
+        {
+            if let Some(addr) = http.leader(&s.url()) {
+                return self.servers.iter().position(|x| x.rpc() == addr);
+            }
+        }
+        None
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for i in 0..self.servers.len() {
+            self.signal(i, libc::SIGCONT);
+            self.kill(i);
+        }
+        for s in &self.servers {
+            let _ = sh(&["umount", "-l", &s.data.to_string_lossy()]);
+            let _ = sh(&["ip", "netns", "del", &s.netns]);
+        }
+        let _ = sh(&forward_rule("-D", &self.bridge));
+        let _ = sh(&["ip", "link", "del", &self.bridge]);
+    }
+}
+
+/// The FORWARD rule that lets `bridge` forward between its ports (`-I` adds, `-D` removes).
+fn forward_rule<'a>(action: &'a str, bridge: &'a str) -> [&'a str; 9] {
+    [
+        "iptables", action, "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT",
+    ]
+}

@@ -1,0 +1,231 @@
+//! The clients: threads registering, scaling, deregistering and reading jobs through
+//! the Nomad API of random servers, recording every operation with its call and return
+//! times (a timeout, a refused connection or a 5xx is an unknown outcome), over a tiny
+//! blocking HTTP/1.1 client of its own (so a stalled server blocks only its caller).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::checker::{Event, JobState, Op};
+use super::rng::Rng;
+
+/// An HTTP answer: status and body.
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// The blocking HTTP client, with one timeout for connecting and one for the whole call.
+#[derive(Clone, Copy)]
+pub struct Http {
+    pub connect: Duration,
+    pub call: Duration,
+}
+
+/// The most bytes read from one answer.
+const MAX_REPLY_BYTES: usize = 8 << 20;
+
+impl Http {
+    /// One request; `Err` when the outcome is unknown (no complete answer).
+    pub fn send(&self, url: &str, method: &str, path: &str, body: &str) -> Result<Reply, String> {
+        let host = url.trim_start_matches("http://");
+        let addr: SocketAddr = host.parse().map_err(|e| format!("{host}: {e}"))?;
+        let mut s = TcpStream::connect_timeout(&addr, self.connect).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(self.call))
+            .map_err(|e| e.to_string())?;
+        s.set_write_timeout(Some(self.call))
+            .map_err(|e| e.to_string())?;
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let mut raw = Vec::new();
+        let mut buf = [0_u8; 16 << 10];
+        loop {
+            if started.elapsed() > self.call || raw.len() > MAX_REPLY_BYTES {
+                return Err("timed out reading the answer".into());
+            }
+            match s.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        parse_reply(&raw)
+    }
+
+    /// The leader's RPC address as the server at `url` names it.
+    pub fn leader(&self, url: &str) -> Option<String> {
+        let r = self.send(url, "GET", "/v1/status/leader", "").ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+        v.as_str().filter(|s| !s.is_empty()).map(str::to_string)
+    }
+}
+
+fn parse_reply(raw: &[u8]) -> Result<Reply, String> {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no complete header")?;
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no status")?;
+    let rest = &raw[split + 4..];
+    let chunked = head.lines().any(|l| {
+        l.to_ascii_lowercase()
+            .starts_with("transfer-encoding: chunked")
+    });
+    let body = if chunked {
+        dechunk(rest)?
+    } else {
+        rest.to_vec()
+    };
+    Ok(Reply { status, body })
+}
+
+fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("truncated chunk")?;
+        let size_text = String::from_utf8_lossy(&rest[..line_end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| "bad chunk size")?;
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if rest.len() < size + 2 {
+            return Err("truncated chunk".into());
+        }
+        out.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+/// What the workers share: the servers' URLs, the history and the stop flag.
+pub struct Shared {
+    pub urls: Vec<String>,
+    pub keys: usize,
+    pub history: Mutex<Vec<Event>>,
+    /// When each acknowledged write returned (µs since the start).
+    pub write_acks: Mutex<Vec<u64>>,
+    pub stop: AtomicBool,
+    pub start: Instant,
+    pub http: Http,
+}
+
+impl Shared {
+    /// Microseconds since the run started: the history's clock.
+    pub fn now(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+}
+
+fn job_body(key: &str, value: &str) -> String {
+    serde_json::json!({"Job": {
+        "ID": key, "Type": "batch", "Datacenters": ["dc1"], "Meta": {"nemesis": value},
+        "TaskGroups": [{"Name": "g", "Count": 1, "Tasks": [{"Name": "t", "Driver": "raw_exec",
+            "Config": {"command": "/bin/true"}, "Resources": {"CPU": 20, "MemoryMB": 16}}]}]
+    }})
+    .to_string()
+}
+
+/// Reads the job at `key` from the server at `url`: `Ok(state)` when the answer says.
+pub fn read_job(http: &Http, url: &str, key: &str) -> Result<JobState, String> {
+    let r = http.send(url, "GET", &format!("/v1/job/{key}"), "")?;
+    match r.status {
+        404 => Ok(None),
+        200 => {
+            let v: serde_json::Value =
+                serde_json::from_slice(&r.body).map_err(|e| e.to_string())?;
+            let value = v["Meta"]["nemesis"].as_str().ok_or("no Meta.nemesis")?;
+            let count = v["TaskGroups"][0]["Count"].as_u64().ok_or("no count")?;
+            Ok(Some((value.to_string(), count)))
+        }
+        s => Err(format!("status {s}")),
+    }
+}
+
+/// One operation against a random server, recorded.
+fn one_op(shared: &Shared, rng: &mut Rng, worker: usize, seq: u64) {
+    let key = format!("nem-{}", rng.below(shared.keys as u64));
+    let url = &shared.urls[rng.below(shared.urls.len() as u64) as usize];
+    let http = &shared.http;
+    let call = shared.now();
+    let roll = rng.below(100);
+    let (op, known) = if roll < 35 {
+        let value = format!("w{worker}-{seq}");
+        let r = http.send(url, "PUT", "/v1/jobs", &job_body(&key, &value));
+        (
+            Op::Register { value },
+            matches!(r, Ok(ref r) if r.status == 200),
+        )
+    } else if roll < 45 {
+        let r = http.send(url, "DELETE", &format!("/v1/job/{key}?purge=true"), "");
+        match r {
+            Ok(r) if r.status == 404 => (Op::Read { seen: None }, true),
+            Ok(r) => (Op::Deregister, r.status == 200),
+            Err(_) => (Op::Deregister, false),
+        }
+    } else if roll < 60 {
+        let count = 1 + rng.below(5);
+        let body = serde_json::json!({"Count": count, "Target": {"Group": "g"}}).to_string();
+        let r = http.send(url, "POST", &format!("/v1/job/{key}/scale"), &body);
+        let status = r.map(|r| r.status).unwrap_or(0);
+        (
+            Op::Scale {
+                count,
+                applied: status == 200,
+            },
+            status == 200 || status == 404,
+        )
+    } else {
+        match read_job(http, url, &key) {
+            Ok(seen) => (Op::Read { seen }, true),
+            // A read with no answer changed nothing: leave it out.
+            Err(_) => return,
+        }
+    };
+    let ret = known.then(|| shared.now());
+    let is_write = !matches!(op, Op::Read { .. });
+    if let (true, Some(t)) = (is_write, ret) {
+        shared
+            .write_acks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(t);
+    }
+    shared
+        .history
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Event { key, op, call, ret });
+}
+
+/// Starts `n` workers; they run until `shared.stop` is set.
+pub fn start(shared: &Arc<Shared>, n: usize, seed: u64) -> Vec<std::thread::JoinHandle<()>> {
+    (0..n)
+        .map(|w| {
+            let shared = Arc::clone(shared);
+            std::thread::spawn(move || {
+                let mut rng = Rng::new(seed ^ ((w as u64 + 1) << 32));
+                let mut seq = 0;
+                while !shared.stop.load(Ordering::Relaxed) {
+                    one_op(&shared, &mut rng, w, seq);
+                    seq += 1;
+                }
+            })
+        })
+        .collect()
+}
