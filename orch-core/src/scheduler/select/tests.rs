@@ -298,8 +298,13 @@ proptest! {
         mem in prop::sample::select(vec![64u64, 256, 1024, 1800]),
         count in 1u32..40,
         rack in any::<bool>(),
+        every_dc in any::<bool>(),
     ) {
-        let (state, job) = cluster(&specs, (cpu, mem), count, rack);
+        let (state, mut job) = cluster(&specs, (cpu, mem), count, rack);
+        if every_dc {
+            // The table's own order, borrowed with its codes by position.
+            job.datacenters = vec!["*".into()];
+        }
         let config = SchedulerConfig::default();
         prop_assert_eq!(hot_path(&state, &job, &config), reference(&state, &job));
         let reused = hot_path_with(&state, &job, &config, &[]);
