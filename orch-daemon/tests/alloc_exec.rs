@@ -414,3 +414,43 @@ fn alloc_exec_needs_alloc_exec_and_for_raw_exec_alloc_node_exec() {
     let (code, out, err) = exec_as(&node_exec);
     assert_eq!((code, out.as_str()), (0, "allowed\n"), "{err}");
 }
+
+/// Quick commands whose stdin ends at once, several at a time: the caller's stdin close
+/// arrives while the session closes, which must not reset the connection and lose the
+/// output or the exit code (5 in 100 did before the server waited for the Close).
+#[test]
+fn quick_sessions_end_with_their_output_and_exit_code() {
+    let dir = temp_dir("alloc-exec-close");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    run_hcl(&agent, JOB);
+    let raw = running_alloc(&agent, "shell", "raw");
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..25)
+                        .map(|_| {
+                            exec_cli(
+                                &agent,
+                                &["-task", "t", &raw, "/bin/sh", "-c", "printf x; exit 4"],
+                                b"",
+                            )
+                        })
+                        .filter(|(code, out, _)| (*code, out.as_str()) != (4, "x"))
+                        .map(|(code, out, err)| format!("{code} {out:?} {err}"))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of 100 failed: {failures:?}",
+        failures.len()
+    );
+}

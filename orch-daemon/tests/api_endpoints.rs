@@ -369,8 +369,13 @@ fn force_reschedule_replaces_failed_allocations_and_purge_removes_a_node() {
         (a["ClientStatus"] == "failed").then(|| a["ID"].as_str().unwrap_or_default().to_string())
     });
     // Its policies give up: without forcing, nothing replaces it.
+    let (_, job) = get(&agent, "/v1/job/fails");
     let (status, body) = send(&agent, "PUT", "/v1/job/fails/evaluate", json!({}));
     assert_eq!(status, 200, "{body}");
+    // Nomad answers the job's ModifyIndex (when it was evaluated), not 0.
+    let answered = parsed(&body)["JobModifyIndex"].as_u64().unwrap_or(0);
+    let before = job["ModifyIndex"].as_u64().unwrap_or(u64::MAX);
+    assert!(answered >= before && answered > 0, "{body} vs {before}");
     let eval = parsed(&body)["EvalID"]
         .as_str()
         .unwrap_or_default()

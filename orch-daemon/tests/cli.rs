@@ -233,6 +233,14 @@ fn server_verbs_against_a_dev_agent() {
         detail.contains("Latest Deployment") && detail.contains("Deployed"),
         "{detail}"
     );
+    // The progress deadline in whole seconds, as Nomad's `formatTime` prints it.
+    let deployed = detail.split("Deployed\n").nth(1).unwrap_or_default();
+    let row = deployed.lines().nth(1).unwrap_or_default();
+    let deadline = row.split_whitespace().last().unwrap_or_default();
+    assert!(
+        deadline == "N/A" || (deadline.ends_with('Z') && !deadline.contains('.')),
+        "{row}"
+    );
 
     // Revert to version 0 makes version 2.
     let revert = ok(a, &["job", "revert", "-detach", "web", "0"]);

@@ -298,3 +298,51 @@ fn a_quota_queues_work_beyond_it_until_another_job_stops() {
     let list = cli_ok(&agent, &["quota", "list"]);
     assert!(list.contains("small") && list.contains("500 MHz"), "{list}");
 }
+
+#[test]
+fn a_quotas_variables_limit_refuses_writes_past_it() {
+    let dir = temp_dir("quota-vars");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    let spec = dir.join("quota.hcl");
+    std::fs::write(
+        &spec,
+        "name = \"vars\"\nlimit {\n  region = \"global\"\n  variables_limit = 1\n}\n",
+    )
+    .unwrap();
+    cli_ok(&agent, &["quota", "apply", spec.to_str().unwrap()]);
+    cli_ok(&agent, &["namespace", "apply", "-quota", "vars", "store"]);
+    // ~60 KB items: about 17 fit in 1 MiB; the write past it is a 400 naming the limit.
+    let value = "v".repeat(60_000);
+    let mut refused = None;
+    for i in 0..30 {
+        let path = format!("/v1/var/big/{i}?namespace=store");
+        let (code, body) = send(&agent, "PUT", &path, json!({"Items": {"k": value}}));
+        if code != 200 {
+            refused = Some((i, code, body));
+            break;
+        }
+    }
+    let (i, code, body) = refused.expect("a write past the VariablesLimit is refused");
+    assert_eq!(code, 400, "{body}");
+    assert!((16..=18).contains(&i), "refused at write {i}");
+    assert!(body.contains("VariablesLimit is 1 MiB"), "{body}");
+    // Freeing room lets the write through; the default namespace has no limit.
+    let (code, _) = send(
+        &agent,
+        "DELETE",
+        "/v1/var/big/0?namespace=store",
+        Value::Null,
+    );
+    assert_eq!(code, 200);
+    let path = format!("/v1/var/big/{i}?namespace=store");
+    let (code, body) = send(&agent, "PUT", &path, json!({"Items": {"k": value}}));
+    assert_eq!(code, 200, "{body}");
+    let (code, _) = send(
+        &agent,
+        "PUT",
+        "/v1/var/big/x",
+        json!({"Items": {"k": value}}),
+    );
+    assert_eq!(code, 200);
+}

@@ -334,6 +334,19 @@ fn identity_blocks_expose_tokens_and_renew_the_named_ones() {
     let token = env_token.trim();
     let (code, _) = call(&s, "GET", "/v1/var/nomad/jobs/idt", token, Value::Null);
     assert_eq!(code, 200);
+    // `alloc exec` runs in the task's environment, its NOMAD_TOKEN included.
+    let exec = ["alloc", "exec", "-task", "t", &alloc, "/bin/sh", "-c"];
+    let out = orch_cli_token(
+        &s,
+        &mgmt,
+        &[&exec[..], &["printf %s \"$NOMAD_TOKEN\""]].concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), token);
     // The named one is for a third party: its audience, a 4 s lifetime, no API access.
     let oidc = read("env_oidc").unwrap();
     let c = claims_of(&oidc);
@@ -382,4 +395,158 @@ fn identity_blocks_are_validated_with_their_field_paths() {
         text.contains("TaskGroups[0].Tasks[0].Identities[0].ChangeSignal"),
         "{text}"
     );
+}
+
+/// The running allocation of `job` and its task's default identity.
+fn running_identity(s: &Agent, dir: &std::path::Path, job: &str, mgmt: &str) -> String {
+    let (alloc, node) = wait_for(WAIT, "a running allocation", || {
+        let (_, allocs) = call(
+            s,
+            "GET",
+            &format!("/v1/job/{job}/allocations"),
+            mgmt,
+            Value::Null,
+        );
+        let a = allocs.as_array()?.first()?.clone();
+        if a["ClientStatus"] != "running" {
+            return None;
+        }
+        Some((
+            a["ID"].as_str()?.to_string(),
+            a["NodeID"].as_str()?.to_string(),
+        ))
+    });
+    let (_, secret) = node_identity(&dir.join("c1"));
+    let url = format!("/v1/internal/node/{node}/alloc/{alloc}/identities");
+    let (code, ids) = call(s, "GET", &url, &secret, Value::Null);
+    assert_eq!(code, 200, "{ids}");
+    ids["t"]["default"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn policies_attached_to_a_job_extend_its_identity_and_services_are_implicit() {
+    let dir = temp_dir("wi-jobacl");
+    let (s, _c, mgmt) = acl_cluster(&dir);
+    let (code, body) = call(&s, "PUT", "/v1/jobs", &mgmt, sleep_job("web", "default"));
+    assert_eq!(code, 200, "{body}");
+    let token = running_identity(&s, &dir, "web", &mgmt);
+    let put = call(
+        &s,
+        "PUT",
+        "/v1/var/app/x",
+        &mgmt,
+        json!({"Items": {"k": "v"}}),
+    );
+    assert_eq!(put.0, 200);
+    assert_eq!(call(&s, "GET", "/v1/var/app/x", &token, Value::Null).0, 403);
+    // Nomad's implicit workload policy: service registrations of its namespace.
+    let (code, services) = call(&s, "GET", "/v1/services", &token, Value::Null);
+    assert_eq!(code, 200, "{services}");
+    assert_eq!(
+        call(&s, "GET", "/v1/service/none", &token, Value::Null).0,
+        200
+    );
+    let other = call(
+        &s,
+        "GET",
+        "/v1/services?namespace=prod",
+        &token,
+        Value::Null,
+    );
+    assert_eq!(other.0, 403, "{}", other.1);
+
+    let rules = "namespace \"default\" {\n  variables {\n    path \"app/*\" {\n      capabilities = [\"read\"]\n    }\n  }\n}\n";
+    let attach = |name: &str, acl: Value| {
+        send_token(
+            &s,
+            "PUT",
+            &format!("/v1/acl/policy/{name}"),
+            &mgmt,
+            json!({"Name": name, "Rules": rules, "JobACL": acl}),
+        )
+    };
+    let other_job = json!({"Namespace": "default", "JobID": "api"});
+    let (code, text) = attach("for-api", other_job);
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(call(&s, "GET", "/v1/var/app/x", &token, Value::Null).0, 403);
+    let (code, text) = attach("bad", json!({"Namespace": "default", "Group": "g"}));
+    assert_eq!(code, 400);
+    assert!(text.contains("job ID must be set to set group"), "{text}");
+
+    // Attached through the CLI to the task itself: the identity now reads app/x.
+    let rules_file = dir.join("rules.hcl");
+    std::fs::write(&rules_file, rules).unwrap();
+    let path = rules_file.to_str().unwrap();
+    let cli = [
+        "acl", "policy", "apply", "-job", "web", "-group", "g", "-task", "t",
+    ];
+    let out = orch_cli_token(&s, &mgmt, &[&cli[..], &["for-web", path]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, v) = call(&s, "GET", "/v1/var/app/x", &token, Value::Null);
+    assert_eq!((code, v["Items"]["k"].as_str()), (200, Some("v")), "{v}");
+    let (_, p) = call(&s, "GET", "/v1/acl/policy/for-web", &mgmt, Value::Null);
+    let want = json!({"Namespace": "default", "JobID": "web", "Group": "g", "Task": "t"});
+    assert_eq!(p["JobACL"], want, "{p}");
+    // `acl policy self` with the identity: the policies attached to its task only.
+    let (code, mine) = call(&s, "GET", "/v1/acl/policy/self", &token, Value::Null);
+    assert_eq!(code, 200, "{mine}");
+    let names: Vec<_> = mine
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| &p["Name"])
+        .collect();
+    assert_eq!(names, [&json!("for-web")], "{mine}");
+    let out = orch_cli_token(&s, &token, &["acl", "policy", "self"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    let row: Vec<&str> = table
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(row, ["for-web", "web", "g", "t"], "{table}");
+    let out = orch_cli_token(&s, &mgmt, &["acl", "policy", "info", "for-web"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Associated Workload") && text.contains("JobID"),
+        "{text}"
+    );
+    let out = orch_cli_token(
+        &s,
+        &mgmt,
+        &["acl", "policy", "apply", "-task", "t", "x", path],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-task requires -group"));
+    // The agent reports the configuration it runs with (ACLs on), not constants.
+    let (code, me) = call(&s, "GET", "/v1/agent/self", &mgmt, Value::Null);
+    assert_eq!(code, 200);
+    let config = &me["config"];
+    assert_eq!(config["ACL"]["Enabled"], true, "{config}");
+    let port = s
+        .http
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u64>().ok());
+    assert_eq!(config["Ports"]["HTTP"].as_u64(), port, "{config}");
+    assert_eq!(config["Server"]["Enabled"], true, "{config}");
+    assert!(
+        config["Addresses"]["RPC"]
+            .as_str()
+            .is_some_and(|a| !a.is_empty())
+    );
+    // Still only reads: the attached rules grant no write.
+    let write = call(
+        &s,
+        "PUT",
+        "/v1/var/app/x",
+        &token,
+        json!({"Items": {"k": "w"}}),
+    );
+    assert_eq!(write.0, 403);
 }

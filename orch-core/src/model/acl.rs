@@ -39,6 +39,51 @@ pub struct AclPolicy {
     pub modify_index: u64,
 }
 
+/// The workload a policy is attached to: every job of a namespace (`JobID` empty), one
+/// job, one of its groups or one task of a group (Nomad's `JobACL`). Kept beside the
+/// policy (`StateStore::acl_policy_job`), not in it, so the policy's stored layout (and
+/// the snapshot format) stays as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct JobAcl {
+    /// The jobs' namespace.
+    #[serde(rename = "Namespace", default)]
+    pub namespace: String,
+    /// The job (a dispatched or periodic child matches its parent's ID); empty: all.
+    #[serde(rename = "JobID", default)]
+    pub job_id: String,
+    /// The task group; empty: every group.
+    #[serde(rename = "Group", default)]
+    pub group: String,
+    /// The task; empty: every task of the group.
+    #[serde(rename = "Task", default)]
+    pub task: String,
+}
+
+impl JobAcl {
+    /// Why this attachment is malformed, in Nomad's words, or `None`.
+    pub fn problem(&self) -> Option<&'static str> {
+        if self.namespace.is_empty() {
+            Some("namespace must be set to attach a policy to a workload")
+        } else if !self.group.is_empty() && self.job_id.is_empty() {
+            Some("job ID must be set to set group")
+        } else if !self.task.is_empty() && self.group.is_empty() {
+            Some("group must be set to set task")
+        } else {
+            None
+        }
+    }
+
+    /// Whether a task `task` of group `group` of job `job_id` in `namespace` is the
+    /// workload this names (Nomad's match: job, then group, then task).
+    pub fn matches(&self, namespace: &str, job_id: &str, group: &str, task: &str) -> bool {
+        self.namespace == namespace
+            && (self.job_id.is_empty()
+                || (self.job_id == job_id
+                    && (self.group.is_empty()
+                        || (self.group == group && (self.task.is_empty() || self.task == task)))))
+    }
+}
+
 /// A token's link to a role: by ID (the name is filled in from the role).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AclTokenRoleLink {

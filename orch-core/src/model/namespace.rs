@@ -119,7 +119,8 @@ pub struct QuotaLimit {
     /// which orch refuses as it has no use without per-dimension denial).
     #[serde(rename = "RegionLimit")]
     pub region_limit: QuotaResources,
-    /// Variables storage limit in MiB (accepted and shown; orch has no variables yet).
+    /// Variables storage limit in MiB, shared by the quota's namespaces (sealed bytes
+    /// counted; 0 or none: unlimited). Checked when a variable is written.
     #[serde(rename = "VariablesLimit")]
     pub variables_limit: Option<i64>,
     /// Identifies the limit in a [`QuotaUsage`]'s `Used` (orch: FNV-1a of the region and

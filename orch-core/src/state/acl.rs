@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::changes::{Changes, Outcome};
 use super::{Response, StateError, StateStore, table};
 use crate::acl::{Acl, AclError, PolicyRules, parse_rules, valid_name};
-use crate::model::acl::{ANONYMOUS_POLICY, AclPolicy, AclRole, AclToken, token_type};
+use crate::model::acl::{ANONYMOUS_POLICY, AclPolicy, AclRole, AclToken, JobAcl, token_type};
 
 /// Most policies, tokens and roles the cluster keeps (each), so no caller can grow the
 /// state without bound.
@@ -90,12 +90,16 @@ pub(super) struct AclTables {
     pub role_by_name: BTreeMap<String, String>,
     /// Index of the bootstrap; 0 while not bootstrapped.
     pub bootstrap_index: u64,
+    /// The workload each attached policy is attached to (`JobACL`), by policy name.
+    pub job_acls: BTreeMap<String, JobAcl>,
 }
 
 /// What one ACL command changes. `None` means delete.
 #[derive(Debug, Clone, Default)]
 pub(super) struct AclChanges {
     pub policies: BTreeMap<String, Option<AclPolicy>>,
+    /// Attachments of the policies written (a written policy without one has none).
+    pub job_acls: BTreeMap<String, JobAcl>,
     pub tokens: BTreeMap<String, Option<AclToken>>,
     pub roles: BTreeMap<String, Option<AclRole>>,
     pub bootstrapped: bool,
@@ -451,6 +455,8 @@ impl StateStore {
         for (name, p) in ch.policies {
             self.acl.rules.remove(&name);
             self.acl.policies.remove(&name);
+            // A policy is replaced whole: its attachment too.
+            self.acl.job_acls.remove(&name);
             if let Some(mut p) = p {
                 p.create_index = if p.create_index == 0 {
                     index
@@ -461,6 +467,7 @@ impl StateStore {
                 self.acl.insert_policy(p);
             }
         }
+        self.acl.job_acls.extend(ch.job_acls);
         if !ch.tokens.is_empty() || ch.bootstrapped {
             dirty.push(table::ACL_TOKEN);
         }
@@ -527,3 +534,6 @@ impl AclTables {
 
 #[cfg(test)]
 mod tests;
+mod workload;
+
+pub use workload::{AclPolicyAttach, MAX_JOB_ACL_FIELD};

@@ -115,6 +115,8 @@ pub enum Command {
     RootKeyUpsert(super::RootKeyUpsert),
     /// Remove an inactive, unused root key.
     RootKeyDelete(super::RootKeyDelete),
+    /// Create or replace a policy with the workload it is attached to (`JobACL`).
+    AclPolicyAttach(super::AclPolicyAttach),
 }
 
 /// A client registers the services of its running allocations (Nomad's

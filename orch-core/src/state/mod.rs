@@ -80,8 +80,8 @@ use std::sync::Arc;
 use crate::model::{Allocation, Deployment, Evaluation, Job, Node, PeriodicLaunch};
 
 pub use acl::{
-    AclBootstrap, AclPolicyDelete, AclPolicyUpsert, AclRoleDelete, AclRoleUpsert, AclTokenDelete,
-    AclTokenUpsert, MAX_ACL_BATCH, MAX_ACL_OBJECTS,
+    AclBootstrap, AclPolicyAttach, AclPolicyDelete, AclPolicyUpsert, AclRoleDelete, AclRoleUpsert,
+    AclTokenDelete, AclTokenUpsert, MAX_ACL_BATCH, MAX_ACL_OBJECTS, MAX_JOB_ACL_FIELD,
 };
 pub use autopilot_config::{AUTOPILOT_CONFIG_TABLE, AutopilotConfigSet};
 pub use changes::ChangedKeys;
@@ -320,6 +320,7 @@ impl StateStore {
             Command::VarApply(c) => self.var_apply(index, c)?,
             Command::RootKeyUpsert(c) => self.root_key_upsert(index, c)?,
             Command::RootKeyDelete(c) => self.root_key_delete(c)?,
+            Command::AclPolicyAttach(c) => self.acl_policy_attach(c)?,
             // Replaces the store instead of changing it: handled by `apply_batched`.
             Command::SnapshotRestore(_) => {
                 return Err(StateError::Invalid(

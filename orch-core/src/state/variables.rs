@@ -142,6 +142,44 @@ impl StateStore {
             .max_by_key(|k| k.create_index)
     }
 
+    /// Sealed bytes the variables of `namespace` hold (what a quota's `VariablesLimit`
+    /// counts, as Nomad counts the encrypted data), without the one at `except`.
+    pub fn variables_bytes(&self, namespace: &str, except: Option<&str>) -> u64 {
+        self.vars
+            .vars
+            .range((namespace.to_string(), String::new())..)
+            .take_while(|((ns, _), _)| ns == namespace)
+            .filter(|((_, p), _)| Some(p.as_str()) != except)
+            .map(|(_, v)| v.ciphertext.len() as u64)
+            .sum()
+    }
+
+    /// Why storing `bytes` sealed bytes at `path` in `namespace` would exceed the
+    /// `VariablesLimit` (MiB, shared by the quota's namespaces) of the namespace's quota
+    /// in `region`, or `None` when it fits or no limit applies.
+    pub fn variables_quota_exceeded(
+        &self,
+        namespace: &str,
+        path: &str,
+        bytes: u64,
+        region: &str,
+    ) -> Option<String> {
+        let (spec, limit) = self.quota_limit_for(namespace, region)?;
+        let mib = limit.variables_limit.filter(|l| *l > 0)?;
+        let used: u64 = self
+            .namespaces_of_quota(&spec.name)
+            .map(|ns| self.variables_bytes(ns, (ns == namespace).then_some(path)))
+            .sum();
+        let cap = (mib as u64).saturating_mul(1024 * 1024);
+        (used.saturating_add(bytes) > cap).then(|| {
+            format!(
+                "quota {:?} exceeded: its VariablesLimit is {mib} MiB and the variables of its namespaces would hold {} bytes; delete variables or raise the limit",
+                spec.name,
+                used.saturating_add(bytes)
+            )
+        })
+    }
+
     pub(super) fn var_apply(&self, index: u64, c: VarApply) -> Outcome {
         let key = (c.var.namespace.clone(), c.var.path.clone());
         validate_variable_path(&c.var.path).map_err(StateError::Invalid)?;

@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod plugins;
 mod reload;
+pub mod self_view;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -342,6 +343,14 @@ fn api_app(
             http_addr: http_addr.to_string(),
             server: true,
             data_dir: config.data_dir.clone(),
+            config: self_view::config_json(
+                config,
+                &self_view::ListenAddrs {
+                    http: http_addr.to_string(),
+                    rpc: Some(s.node.local_addr().to_string()),
+                    serf: Some(s.serf_addr.to_string()),
+                },
+            ),
         },
     );
     api.leader = Some(Arc::clone(&s.leader));

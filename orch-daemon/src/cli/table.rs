@@ -88,6 +88,16 @@ pub fn time_of(v: &Value) -> String {
     }
 }
 
+/// An RFC 3339 time without its fraction of a second, as Nomad's `formatTime` prints
+/// times (`2026-12-03T06:31:55Z`).
+pub fn whole_seconds(t: &str) -> String {
+    match (t.find('.'), t.rfind(['Z', '+', '-'])) {
+        (Some(dot), Some(zone)) if zone > dot => format!("{}{}", &t[..dot], &t[zone..]),
+        (Some(dot), _) => t[..dot].to_string(),
+        _ => t.to_string(),
+    }
+}
+
 /// Nomad's `formatAllocMetrics`: why placements failed, one `* ...` line each.
 pub fn alloc_metrics(m: &Value, prefix: &str) -> Vec<String> {
     let mut out = Vec::new();

@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use orch_core::model::acl::AclPolicy;
-use orch_core::state::{AclPolicyDelete, AclPolicyUpsert, Command, StateStore, table};
+use orch_core::state::{AclPolicyAttach, AclPolicyDelete, Command, StateStore, table};
 use serde_json::{Value, json};
 
 use super::auth::Authz;
@@ -112,10 +112,11 @@ pub(crate) fn held_policies(s: &StateStore, authz: &Authz) -> std::collections::
     t.policies.iter().cloned().chain(via_roles).collect()
 }
 
-fn policy_stub(p: &AclPolicy) -> Value {
+fn policy_stub(s: &StateStore, p: &AclPolicy) -> Value {
     json!({
         "Name": p.name,
         "Description": p.description,
+        "JobACL": s.acl_policy_job(&p.name),
         "CreateIndex": p.create_index,
         "ModifyIndex": p.modify_index,
     })
@@ -132,7 +133,7 @@ async fn list_policies(State(api): Api, Query(raw): Params) -> Result<Response, 
         .acl_policies()
         .filter(|p| p.name.starts_with(&q.prefix))
         .filter(|p| q.authz.is_management() || held.contains(&p.name))
-        .map(policy_stub)
+        .map(|p| policy_stub(&s, p))
         .collect();
     drop(s);
     Ok(api.reply(index, &body))
@@ -148,18 +149,44 @@ async fn get_policy(
     let q = QueryOpts::parse(raw)?;
     let index = api.block(&q, acl_policy_index).await;
     let s = api.state.read();
+    if name == "self" {
+        let body = self_policies(&s, &q.authz);
+        drop(s);
+        return Ok(api.reply(index, &body));
+    }
     if !q.authz.is_management() && !held_policies(&s, &q.authz).contains(&name) {
         return Err(super::auth::permission_denied());
     }
     let p = s
         .acl_policy(&name)
-        .cloned()
         .ok_or_else(|| ApiError::not_found("ACL policy not found"))?;
+    let mut body = serde_json::to_value(p).unwrap_or(Value::Null);
+    body["JobACL"] = json!(s.acl_policy_job(&name));
     drop(s);
-    Ok(api.reply(index, &p))
+    Ok(api.reply(index, &body))
 }
 
-/// `POST /v1/acl/policy/:name`: body `{Name, Description, Rules}`.
+/// `GET /v1/acl/policy/self`: the stubs of the caller's policies: for a workload
+/// identity the policies attached to its task, for a token those it holds (every
+/// policy for management), as Nomad's `acl policy self` reads them.
+fn self_policies(s: &StateStore, authz: &Authz) -> Vec<Value> {
+    if let Some(w) = authz.workload() {
+        let Some([ns, job, group, task]) = super::auth::workload_of(s, &w.claims) else {
+            return Vec::new();
+        };
+        return s
+            .workload_policies(&ns, &job, &group, &task)
+            .map(|p| policy_stub(s, p))
+            .collect();
+    }
+    let held = held_policies(s, authz);
+    s.acl_policies()
+        .filter(|p| authz.is_management() || held.contains(&p.name))
+        .map(|p| policy_stub(s, p))
+        .collect()
+}
+
+/// `POST /v1/acl/policy/:name`: body `{Name, Description, Rules, JobACL}`.
 async fn upsert_policy(
     State(api): Api,
     Path(name): Path<String>,
@@ -185,8 +212,9 @@ async fn upsert_policy(
         rules: field(&v, "Rules")?.unwrap_or_default(),
         ..AclPolicy::default()
     };
-    let cmd = Command::AclPolicyUpsert(AclPolicyUpsert {
-        policies: vec![policy],
+    let cmd = Command::AclPolicyAttach(AclPolicyAttach {
+        policy,
+        job_acl: field(&v, "JobACL")?,
     });
     let index = commit(&api, cmd).await?;
     Ok(write_ok(&api, index))

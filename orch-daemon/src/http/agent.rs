@@ -76,14 +76,14 @@ fn split_addr(addr: &str) -> (String, u16) {
     }
 }
 
-/// `GET /v1/agent/self`: `{config, member, stats}`, enough for python-nomad and the
-/// Nomad CLI to learn the region, datacenter, node name and version.
-pub async fn agent_self(State(api): Api) -> Response {
+/// The agent's `config` for `/v1/agent/self`: what the agent runs with (set by the
+/// agent at start), or a minimal one for embedders; `ACL.Enabled` always as enforced.
+fn self_config(api: &ApiState) -> Value {
     let a = &api.agent;
-    let latest = api.state.latest_index();
-    let leader = api.replicator.is_leader();
-    let body = json!({
-        "config": {
+    let mut config = if a.config.is_object() {
+        a.config.clone()
+    } else {
+        json!({
             "Region": a.region,
             "Datacenter": a.datacenter,
             "NodeName": a.name,
@@ -91,8 +91,23 @@ pub async fn agent_self(State(api): Api) -> Response {
             "Server": {"Enabled": a.server},
             "Client": {"Enabled": a.node_id.is_some()},
             "Addresses": {"HTTP": a.http_addr},
-            "ACL": {"Enabled": false},
-        },
+            "ACL": {},
+        })
+    };
+    config["ACL"]["Enabled"] = json!(api.acl.enabled);
+    config
+}
+
+/// `GET /v1/agent/self`: `{config, member, stats}`: the configuration the agent runs
+/// with and its Raft and client state, as python-nomad and the Nomad CLI read them.
+pub async fn agent_self(State(api): Api) -> Response {
+    let a = &api.agent;
+    let latest = api.state.latest_index();
+    let leader = api.replicator.is_leader();
+    let config = self_config(&api);
+    let bootstrap = config["Server"]["BootstrapExpect"] == json!(1);
+    let body = json!({
+        "config": config,
         "member": member(&api),
         "stats": {
             "nomad": {
@@ -100,7 +115,7 @@ pub async fn agent_self(State(api): Api) -> Response {
                 "leader": leader.to_string(),
                 "leader_addr": api.replicator.leader_addr().unwrap_or_default(),
                 "known_regions": "1",
-                "bootstrap": "false",
+                "bootstrap": bootstrap.to_string(),
             },
             "raft": {
                 "applied_index": latest.to_string(),

@@ -66,8 +66,19 @@ pub enum Caller {
     },
     /// A client node authenticated by its secret; only its own endpoints.
     Node(String),
-    /// A task presenting its workload identity: its job's variables only.
-    Workload(Box<crate::server::identity::Claims>),
+    /// A task presenting its workload identity: its job's variables and the service
+    /// registrations of its namespace (Nomad's implicit policy), plus the rules of the
+    /// policies attached to it (`JobACL`).
+    Workload(Box<WorkloadCaller>),
+}
+
+/// A verified workload identity and the rules of the policies attached to its task.
+#[derive(Debug)]
+pub struct WorkloadCaller {
+    /// The identity's claims.
+    pub claims: crate::server::identity::Claims,
+    /// The merged rules of the policies whose `JobACL` matches the task.
+    pub acl: Acl,
 }
 
 /// The caller's rights as handlers see them.
@@ -77,6 +88,9 @@ pub struct Authz {
     /// The capability a list needs per item (`list-jobs`, `read-job`): set by the
     /// route's rule, so [`super::QueryOpts::sees`] filters without the handler knowing.
     list_cap: Option<NsCap>,
+    /// Set by the service routes' rule: list items are filtered by
+    /// [`Authz::allows_service_read`] instead of `list_cap`.
+    services_list: bool,
 }
 
 impl Authz {
@@ -85,6 +99,7 @@ impl Authz {
         Authz {
             caller: Arc::new(Caller::Open),
             list_cap: None,
+            services_list: false,
         }
     }
 
@@ -96,6 +111,7 @@ impl Authz {
                 acl: Acl::default(),
             }),
             list_cap: Some(NsCap::Deny),
+            services_list: false,
         }
     }
 
@@ -104,6 +120,7 @@ impl Authz {
         Authz {
             caller: Arc::new(Caller::Token { token: None, acl }),
             list_cap: None,
+            services_list: false,
         }
     }
 
@@ -111,6 +128,14 @@ impl Authz {
     pub fn token(&self) -> Option<&AclToken> {
         match &*self.caller {
             Caller::Token { token, .. } => token.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The workload identity the caller presented, if it is one.
+    pub fn workload(&self) -> Option<&WorkloadCaller> {
+        match &*self.caller {
+            Caller::Workload(w) => Some(w),
             _ => None,
         }
     }
@@ -125,7 +150,8 @@ impl Authz {
         match &*self.caller {
             Caller::Open => true,
             Caller::Token { acl, .. } => acl.allows_namespace(namespace, cap),
-            Caller::Node(_) | Caller::Workload(_) => false,
+            Caller::Workload(w) => w.acl.allows_namespace(namespace, cap),
+            Caller::Node(_) => false,
         }
     }
 
@@ -135,7 +161,8 @@ impl Authz {
         match &*self.caller {
             Caller::Open => true,
             Caller::Token { acl, .. } => acl.allows_any_in_namespace(namespace),
-            Caller::Node(_) | Caller::Workload(_) => false,
+            Caller::Workload(w) => w.acl.allows_any_in_namespace(namespace),
+            Caller::Node(_) => false,
         }
     }
 
@@ -150,6 +177,9 @@ impl Authz {
 
     /// Whether a list item in `namespace` is visible (the route's list capability).
     pub fn sees(&self, namespace: &str) -> bool {
+        if self.services_list {
+            return self.allows_service_read(namespace);
+        }
         match self.list_cap {
             None => true,
             Some(cap) => self.allows(namespace, cap),
@@ -161,7 +191,8 @@ impl Authz {
         match &*self.caller {
             Caller::Open => Level::Write,
             Caller::Token { acl, .. } => pick(acl),
-            Caller::Node(_) | Caller::Workload(_) => Level::None,
+            Caller::Workload(w) => pick(&w.acl),
+            Caller::Node(_) => Level::None,
         }
     }
 
@@ -186,7 +217,8 @@ impl Authz {
         match &*self.caller {
             Caller::Open => Level::Write,
             Caller::Token { acl, .. } => acl.node_pool(pool),
-            Caller::Node(_) | Caller::Workload(_) => Level::None,
+            Caller::Workload(w) => w.acl.node_pool(pool),
+            Caller::Node(_) => Level::None,
         }
     }
 
@@ -200,13 +232,25 @@ impl Authz {
         match &*self.caller {
             Caller::Open => true,
             Caller::Token { acl, .. } => acl.allows_variable(namespace, path, cap),
-            Caller::Workload(claims) => {
-                matches!(
-                    cap,
-                    orch_core::acl::VarCap::Read | orch_core::acl::VarCap::List
-                ) && crate::server::identity::may_read_variable(claims, namespace, path)
+            Caller::Workload(w) => {
+                let implicit =
+                    matches!(
+                        cap,
+                        orch_core::acl::VarCap::Read | orch_core::acl::VarCap::List
+                    ) && crate::server::identity::may_read_variable(&w.claims, namespace, path);
+                implicit || w.acl.allows_variable(namespace, path, cap)
             }
             Caller::Node(_) => false,
+        }
+    }
+
+    /// Whether the caller may list and read the service registrations of `namespace`:
+    /// `read-job` there, or a workload identity of that namespace (Nomad's implicit
+    /// workload policy lets `nomadService` work without a token).
+    pub fn allows_service_read(&self, namespace: &str) -> bool {
+        match &*self.caller {
+            Caller::Workload(w) if w.claims.nomad_namespace == namespace => true,
+            _ => self.allows(namespace, NsCap::ReadJob),
         }
     }
 
@@ -343,6 +387,7 @@ fn authorize(api: &ApiState, req: &Request, rule: Rule) -> Result<Authz, ApiErro
     let authz = Authz {
         caller: Arc::new(caller),
         list_cap: None,
+        services_list: false,
     };
     let ns = request_namespace(req.uri().query());
     rules::check(authz, &rule, &ns)
@@ -355,15 +400,17 @@ pub fn authz_for_secret(state: &StateHandle, secret: Option<&str>) -> Result<Aut
     Ok(Authz {
         caller: Arc::new(caller),
         list_cap: None,
+        services_list: false,
     })
 }
 
 /// The caller a secret stands for: anonymous without one.
 fn resolve(state: &StateStore, secret: Option<&str>, now: i64) -> Result<Caller, ApiError> {
     if let Some(token) = secret.filter(|s| crate::server::identity::looks_like_jwt(s)) {
-        return crate::server::identity::verify(state, token, now)
-            .map(|c| Caller::Workload(Box::new(c)))
-            .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()));
+        let claims = crate::server::identity::verify(state, token, now)
+            .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))?;
+        let acl = workload_acl(state, &claims);
+        return Ok(Caller::Workload(Box::new(WorkloadCaller { claims, acl })));
     }
     let hash = secret.map(secret_hash);
     match state.resolve_acl(hash.as_deref(), now) {
@@ -378,6 +425,34 @@ fn resolve(state: &StateStore, secret: Option<&str>, now: i64) -> Result<Caller,
     }
 }
 
+/// The task behind `claims` as policies are attached to it (namespace, job, group,
+/// task), matched as Nomad does: the allocation's group, and a dispatched or periodic
+/// child as its parent job. `None` once the allocation is gone.
+pub fn workload_of(
+    state: &StateStore,
+    claims: &crate::server::identity::Claims,
+) -> Option<[String; 4]> {
+    let alloc = state.alloc(&claims.nomad_allocation_id)?;
+    let job = state
+        .job(&alloc.namespace, &alloc.job_id)
+        .filter(|j| !j.parent_id.is_empty())
+        .map_or(alloc.job_id.to_string(), |j| j.parent_id.clone());
+    Some([
+        alloc.namespace.to_string(),
+        job,
+        alloc.task_group.to_string(),
+        claims.nomad_task.clone(),
+    ])
+}
+
+/// The rules of the policies attached to the task behind `claims`.
+fn workload_acl(state: &StateStore, claims: &crate::server::identity::Claims) -> Acl {
+    match workload_of(state, claims) {
+        Some([ns, job, group, task]) => state.workload_acl(&ns, &job, &group, &task),
+        None => Acl::default(),
+    }
+}
+
 /// `/v1/internal/node/{id}/...`: the caller must present node `{id}`'s secret. A node
 /// the servers do not know goes on (the handler answers `node not found`, and the
 /// client registers); registration itself is checked by the state (a known node's
@@ -388,6 +463,7 @@ fn authorize_node(api: &ApiState, path: &str, secret: Option<&str>) -> Result<Au
         return Ok(Authz {
             caller: Arc::new(Caller::Node(String::new())),
             list_cap: None,
+            services_list: false,
         });
     };
     let known = api.state.read().node(node_id).map(|n| n.secret_id.clone());
@@ -395,6 +471,7 @@ fn authorize_node(api: &ApiState, path: &str, secret: Option<&str>) -> Result<Au
         (None, _) => Ok(Authz {
             caller: Arc::new(Caller::Node(node_id.to_string())),
             list_cap: None,
+            services_list: false,
         }),
         (Some(expected), Some(given))
             if !expected.is_empty() && constant_time_eq(&expected, given) =>
@@ -402,6 +479,7 @@ fn authorize_node(api: &ApiState, path: &str, secret: Option<&str>) -> Result<Au
             Ok(Authz {
                 caller: Arc::new(Caller::Node(node_id.to_string())),
                 list_cap: None,
+                services_list: false,
             })
         }
         _ => Err(ApiError::new(
@@ -419,6 +497,7 @@ fn node_caller(api: &ApiState, path: &str, secret: Option<&str>) -> Option<Authz
     (!expected.is_empty() && constant_time_eq(&expected, secret)).then(|| Authz {
         caller: Arc::new(Caller::Node(node_id.to_string())),
         list_cap: None,
+        services_list: false,
     })
 }
 

@@ -308,4 +308,19 @@ async fn close(mut socket: WebSocket, code: u16, reason: &str) {
     };
     let _ = socket.send(Message::Close(Some(frame))).await;
     let _ = socket.flush().await;
+    // RFC 6455: the side that closes waits for the peer's Close before the connection
+    // ends. Dropping it at once would answer frames the caller sent meanwhile (its stdin
+    // close, a heartbeat) with a TCP reset, which can discard the output and exit code
+    // the caller has not read yet.
+    let drain = async {
+        while let Some(Ok(m)) = socket.recv().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, drain).await;
 }
+
+/// How long a closing session waits for the caller's Close.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);

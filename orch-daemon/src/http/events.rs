@@ -30,9 +30,9 @@ pub const HEARTBEAT: Duration = Duration::from_secs(10);
 const UNSUPPORTED_TOPICS: &[&str] = &[
     "ACLAuthMethod",
     "ACLBindingRule",
-    "CSIVolume",
     "CSIPlugin",
     "HostVolume",
+    "Variable",
 ];
 
 /// What a subscriber asked for.
@@ -129,6 +129,8 @@ fn visible(e: &crate::server::events::Event, authz: &Authz) -> bool {
         authz.node_pool_level(&e.key).allows_read()
     } else if e.topic == topic::OPERATOR {
         authz.operator_read()
+    } else if e.topic == topic::CSI_VOLUME {
+        authz.allows(&e.namespace, orch_core::acl::NsCap::CsiReadVolume)
     } else if !e.namespace.is_empty() {
         authz.allows(&e.namespace, orch_core::acl::NsCap::ReadJob)
     } else {

@@ -142,7 +142,7 @@ pub async fn evaluate(
         .and_then(|o| get_ci(o, "ForceReschedule"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let (mut eval, failed) = {
+    let (mut eval, failed, job_modify_index) = {
         let s = api.state.read();
         let j = find_job(&s, &q, &id)?;
         if j.is_template() {
@@ -165,7 +165,7 @@ pub async fn evaluate(
         } else {
             Vec::new()
         };
-        (e, failed)
+        (e, failed, j.modify_index)
     };
     eval.status = eval_status::PENDING.into();
     let eval_id = eval.id.clone();
@@ -184,7 +184,8 @@ pub async fn evaluate(
     let r = api.replicator.propose(cmd).await?;
     Ok(api.reply(
         r.index,
-        &json!({"EvalID": eval_id, "EvalCreateIndex": r.index, "JobModifyIndex": 0,
+        // Nomad answers the job's `ModifyIndex` as `JobModifyIndex`.
+        &json!({"EvalID": eval_id, "EvalCreateIndex": r.index, "JobModifyIndex": job_modify_index,
                 "Warnings": "", "Index": r.index, "LastContact": api.last_contact_ms(),
                 "KnownLeader": api.known_leader()}),
     ))

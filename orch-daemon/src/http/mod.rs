@@ -144,6 +144,9 @@ pub struct AgentInfo {
     pub server: bool,
     /// The agent's data dir (`/v1/agent/host` reports its disk); `None` in dev mode.
     pub data_dir: Option<std::path::PathBuf>,
+    /// The configuration the agent runs with, as `/v1/agent/self` shows it (Nomad's
+    /// `config`); `Null` for embedders, who get a minimal one.
+    pub config: serde_json::Value,
 }
 
 impl Default for AgentInfo {
@@ -157,6 +160,7 @@ impl Default for AgentInfo {
             http_addr: "127.0.0.1:4646".into(),
             data_dir: None,
             server: true,
+            config: serde_json::Value::Null,
         }
     }
 }

@@ -182,6 +182,14 @@ pub async fn write(
     };
     if let Some(items) = items.filter(|_| matches!(op, VarOp::Set | VarOp::LockAcquire)) {
         seal_into(&api, &mut var, &items).await?;
+        let bytes = var.ciphertext.len() as u64;
+        let over = api
+            .state
+            .read()
+            .variables_quota_exceeded(&ns, &path, bytes, &api.agent.region);
+        if let Some(why) = over {
+            return Err(ApiError::bad_request(why));
+        }
     }
     let cmd = Command::VarApply(VarApply {
         op,

@@ -14,8 +14,9 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::batcher::{BatchLimits, BatchQueue, MAX_ENTRY_BYTES};
 use super::command_batch::{EncodedCommand, encode_seq};
-use super::http::ForwardReply;
+use super::http::{ForwardReply, leader_moves_from};
 use super::network::{CallError, HttpNetwork, post_postcard_bytes};
+use super::types::OrchRaft;
 
 /// Forward requests in flight, at most; more writes wait and go together.
 const MAX_IN_FLIGHT: usize = 1;
@@ -43,9 +44,11 @@ pub(crate) struct Forwarder {
 
 impl Forwarder {
     /// Starts the forwarding task; it ends when every handle is dropped.
-    pub(crate) fn start(network: HttpNetwork) -> Forwarder {
+    /// A forward in flight is abandoned (an unknown outcome) when `raft` learns of
+    /// another leader, instead of waiting out the request timeout.
+    pub(crate) fn start(network: HttpNetwork, raft: OrchRaft) -> Forwarder {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(network, rx));
+        tokio::spawn(run(network, raft, rx));
         Forwarder { tx }
     }
 
@@ -75,7 +78,7 @@ impl Forwarder {
     }
 }
 
-async fn run(network: HttpNetwork, rx: mpsc::UnboundedReceiver<Queued>) {
+async fn run(network: HttpNetwork, raft: OrchRaft, rx: mpsc::UnboundedReceiver<Queued>) {
     let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut queue = BatchQueue::new(rx);
     // A forwarded batch must fit one peer request, as an entry does.
@@ -93,27 +96,39 @@ async fn run(network: HttpNetwork, rx: mpsc::UnboundedReceiver<Queued>) {
             by_addr.entry(q.addr).or_default().push((q.cmd, q.reply));
         }
         let network = network.clone();
+        let raft = raft.clone();
         tokio::spawn(async move {
             for (addr, batch) in by_addr {
-                send(&network, &addr, batch).await;
+                send(&network, &raft, &addr, batch).await;
             }
             drop(slot);
         });
     }
 }
 
-async fn send(network: &HttpNetwork, addr: &str, batch: Vec<(EncodedCommand, Reply)>) {
+async fn send(
+    network: &HttpNetwork,
+    raft: &OrchRaft,
+    addr: &str,
+    batch: Vec<(EncodedCommand, Reply)>,
+) {
     let (cmds, replies): (Vec<EncodedCommand>, Vec<Reply>) = batch.into_iter().unzip();
     // The postcard `Vec<Command>` the leader decodes, from the commands' own encodings.
     let body = encode_seq(cmds.iter().map(|c| c.bytes.as_slice()));
-    let result: Result<Vec<ForwardReply>, CallError> = post_postcard_bytes(
+    let call = post_postcard_bytes(
         network.client(),
         addr,
         FORWARD_PATH,
         body,
         network.request_timeout(),
-    )
-    .await;
+    );
+    let result: Result<Vec<ForwardReply>, CallError> = tokio::select! {
+        r = call => r,
+        () = leader_moves_from(raft, addr) => Err(CallError::Failed {
+            addr: addr.to_string(),
+            message: "another server became the leader while the write was in flight".into(),
+        }),
+    };
     let each: Vec<Result<ForwardReply, CallError>> = match result {
         Ok(v) if v.len() == replies.len() => v.into_iter().map(Ok).collect(),
         Ok(v) => {

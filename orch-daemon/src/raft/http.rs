@@ -351,6 +351,23 @@ pub(crate) fn known_leader(raft: &OrchRaft) -> Option<(NodeId, String)> {
     Some((id, node.addr.clone()))
 }
 
+/// Returns once `addr` is no longer the leader this server knows (an election elsewhere
+/// made another server leader, or none is known). A call in flight to a leader that was
+/// cut off would otherwise hang until its timeout while the cluster already has a new
+/// leader; racing it against this lets the caller answer or retry at once.
+pub(crate) async fn leader_moves_from(raft: &OrchRaft, addr: &str) {
+    let mut rx = raft.metrics();
+    loop {
+        if known_leader(raft).is_none_or(|(_, a)| a != addr) {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            // Raft stopped: nothing will change any more.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 async fn forward(State(batcher): State<ProposalBatcher>, body: Bytes) -> HttpResponse {
     let cmds: Vec<Command> = match decode(&body) {
         Ok(c) => c,

@@ -241,11 +241,12 @@ impl RaftNode {
             }
         });
 
+        let forwarder = Forwarder::start(network.clone(), raft.clone());
         Ok(RaftNode {
             raft,
             batcher,
             health,
-            forwarder: Forwarder::start(network.clone()),
+            forwarder,
             node_id: config.node_id,
             addr,
             advertise,

@@ -14,7 +14,7 @@ use axum::extract::State;
 use openraft::error::{CheckIsLeaderError, RaftError as OpenRaftError};
 use serde::{Deserialize, Serialize};
 
-use super::http::{RpcState, known_leader};
+use super::http::{RpcState, known_leader, leader_moves_from};
 use super::membership::post_json;
 use super::network::HttpNetwork;
 use super::types::{NodeId, OrchRaft};
@@ -70,7 +70,10 @@ pub async fn barrier(
     loop {
         let answer = match known_leader(raft) {
             Some((id, _)) if id == me => Ok(confirmed_read_index(raft).await),
-            Some((_, addr)) => post_json(network, &addr, READ_INDEX_PATH, &()).await,
+            Some((_, addr)) => tokio::select! {
+                r = post_json(network, &addr, READ_INDEX_PATH, &()) => r,
+                () = leader_moves_from(raft, &addr) => Err(format!("{addr} no longer leads")),
+            },
             None => Err("an election is in progress".to_string()),
         };
         let why = match answer {

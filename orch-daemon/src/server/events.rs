@@ -52,10 +52,12 @@ pub mod topic {
     /// The cluster's operator settings (scheduler and autopilot configurations);
     /// `operator` read.
     pub const OPERATOR: &str = "Operator";
+    /// CSI volumes registered and deregistered; `csi-read-volume` in their namespace.
+    pub const CSI_VOLUME: &str = "CSIVolume";
     /// Every topic orch publishes.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         JOB, EVALUATION, ALLOCATION, DEPLOYMENT, NODE, ACL_TOKEN, ACL_POLICY, ACL_ROLE, NODE_POOL,
-        SERVICE, OPERATOR,
+        SERVICE, OPERATOR, CSI_VOLUME,
     ];
 }
 
@@ -75,9 +77,9 @@ pub enum Payload {
     /// A token in the API's JSON (`SecretID` empty; the state holds no secret anyway).
     #[serde(rename = "ACLToken")]
     AclToken(serde_json::Value),
-    /// A policy.
+    /// A policy in the API's JSON, with the workload it is attached to (`JobACL`).
     #[serde(rename = "ACLPolicy")]
-    AclPolicy(Box<AclPolicy>),
+    AclPolicy(serde_json::Value),
     /// A role.
     #[serde(rename = "ACLRole")]
     AclRole(Box<AclRole>),
@@ -89,6 +91,8 @@ pub enum Payload {
     SchedulerConfig(Box<orch_core::model::SchedulerConfiguration>),
     /// The autopilot configuration as it now is.
     AutopilotConfig(Box<orch_core::model::AutopilotConfiguration>),
+    /// A CSI volume (Nomad's `CSIVolumeEvent` payload key, `Volume`).
+    Volume(Box<orch_core::model::csi::CsiVolume>),
 }
 
 /// One event, in Nomad's JSON shape.
@@ -183,7 +187,7 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::GcBatch(_) => "",
         Command::ServiceUpsert(_) => "ServiceRegistration",
         Command::ServiceDelete(_) => "ServiceDeregistration",
-        Command::AclPolicyUpsert(_) => "ACLPolicyUpserted",
+        Command::AclPolicyUpsert(_) | Command::AclPolicyAttach(_) => "ACLPolicyUpserted",
         Command::AclPolicyDelete(_) => "ACLPolicyDeleted",
         Command::AclTokenUpsert(_) | Command::AclBootstrap(_) => "ACLTokenUpserted",
         Command::AclTokenDelete(_) => "ACLTokenDeleted",
@@ -194,10 +198,10 @@ fn event_type(cmd: &Command) -> &'static str {
         | Command::NamespaceDelete(_)
         | Command::QuotaUpsert(_)
         | Command::QuotaDelete(_) => "",
-        // Nomad's event stream has no CSI topic.
-        Command::CsiVolumeRegister(_)
-        | Command::CsiVolumeDeregister(_)
-        | Command::CsiNodePlugins(_) => "",
+        Command::CsiVolumeRegister(_) => csi::REGISTERED,
+        Command::CsiVolumeDeregister(_) => csi::DEREGISTERED,
+        // Plugins are derived from the nodes' fingerprints (no `CSIPlugin` topic yet).
+        Command::CsiNodePlugins(_) => "",
         Command::NodePoolUpsert(_) => "NodePoolUpserted",
         Command::NodePoolDelete(_) => "NodePoolDeleted",
         Command::SchedulerConfigSet(_) => SCHEDULER_CONFIG_UPDATED,
@@ -222,6 +226,8 @@ pub struct Before {
     acl_written: Vec<AclKey>,
     /// ACL objects it deletes, as they were.
     acl_deleted: Vec<(AclKey, Payload)>,
+    /// CSI volumes it registers or deregisters.
+    csi: csi::CsiBefore,
 }
 
 /// An ACL object by topic and key (accessor ID, policy name, role ID).
@@ -238,6 +244,7 @@ impl Before {
             services_before: Vec::new(),
             acl_written: Vec::new(),
             acl_deleted: Vec::new(),
+            csi: csi::CsiBefore::capture(store, cmd),
         };
         before.capture_acl(store, cmd);
         match cmd {
@@ -298,6 +305,9 @@ impl Before {
                         .map(|p| (topic::ACL_POLICY, p.name.clone())),
                 );
             }
+            Command::AclPolicyAttach(c) => {
+                written.push((topic::ACL_POLICY, c.policy.name.clone()));
+            }
             Command::AclRoleUpsert(c) => {
                 written.extend(c.roles.iter().map(|r| (topic::ACL_ROLE, r.id.clone())));
             }
@@ -312,7 +322,7 @@ impl Before {
             Command::AclPolicyDelete(c) => {
                 for name in &c.names {
                     deleted.extend(store.acl_policy(name).map(|p| {
-                        let payload = Payload::AclPolicy(Box::new(p.clone()));
+                        let payload = policy_payload(store, p);
                         ((topic::ACL_POLICY, name.clone()), payload)
                     }));
                 }
@@ -336,13 +346,18 @@ fn acl_payload(store: &StateStore, (topic, key): &AclKey) -> Option<Payload> {
         topic::ACL_TOKEN => store
             .acl_token(key)
             .map(|t| Payload::AclToken(token_json(t, None))),
-        topic::ACL_POLICY => store
-            .acl_policy(key)
-            .map(|p| Payload::AclPolicy(Box::new(p.clone()))),
+        topic::ACL_POLICY => store.acl_policy(key).map(|p| policy_payload(store, p)),
         _ => store
             .acl_role(key)
             .map(|r| Payload::AclRole(Box::new(r.clone()))),
     }
+}
+
+/// A policy as the API shows it: its fields and its `JobACL`.
+fn policy_payload(store: &StateStore, p: &AclPolicy) -> Payload {
+    let mut v = serde_json::to_value(p).unwrap_or(serde_json::Value::Null);
+    v["JobACL"] = serde_json::json!(store.acl_policy_job(&p.name));
+    Payload::AclPolicy(v)
 }
 
 /// ACL events: cluster-wide objects, no namespace (so only management tokens see them).
@@ -508,6 +523,7 @@ pub fn derive(store: &StateStore, index: u64, before: Before, changed: &ChangedK
     for (key, p) in before.acl_deleted {
         out.push(acl_event(t, index, key, p));
     }
+    out.extend(before.csi.events(store, t, index));
     for e in &mut out {
         e.filter_keys.retain(|k| !k.is_empty());
     }
@@ -590,5 +606,6 @@ impl EventBroker {
     }
 }
 
+mod csi;
 #[cfg(test)]
 mod tests;

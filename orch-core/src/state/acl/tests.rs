@@ -284,3 +284,68 @@ fn acl_tables_survive_a_snapshot_byte_for_byte() {
     );
     assert_eq!(restored.acl_bootstrap_index(), 2);
 }
+
+#[test]
+fn policies_attached_to_a_workload_reach_only_its_tasks() {
+    use crate::acl::NsCap;
+    use crate::model::acl::JobAcl;
+    let mut s = StateStore::new();
+    let shared = r#"namespace "shared" { policy = "read" }"#;
+    let attach = |name: &str, job: &str, group: &str, task: &str| {
+        Command::AclPolicyAttach(AclPolicyAttach {
+            policy: policy(name, shared),
+            job_acl: Some(JobAcl {
+                namespace: "default".into(),
+                job_id: job.into(),
+                group: group.into(),
+                task: task.into(),
+            }),
+        })
+    };
+    s.apply(10, attach("task-level", "web", "g", "t")).unwrap();
+    upsert_policy(
+        &mut s,
+        11,
+        policy("plain", r#"namespace "other" { policy = "read" }"#),
+    );
+    let sees = |acl: Acl| acl.allows_namespace("shared", NsCap::ReadJob);
+    assert!(sees(s.workload_acl("default", "web", "g", "t")));
+    assert!(!sees(s.workload_acl("default", "web", "g", "other-task")));
+    assert!(!sees(s.workload_acl("default", "web", "h", "t")));
+    assert!(!sees(s.workload_acl("default", "api", "g", "t")));
+    assert!(!sees(s.workload_acl("prod", "web", "g", "t")));
+    let unattached = s.workload_acl("default", "web", "g", "t");
+    assert!(!unattached.allows_namespace("other", NsCap::ReadJob));
+    s.apply(12, attach("job-level", "api", "", "")).unwrap();
+    assert!(sees(s.workload_acl("default", "api", "any", "task")));
+
+    // The attachments survive a snapshot; a plain upsert or a delete removes them.
+    let restored = StateStore::restore(&s.snapshot().unwrap()).unwrap();
+    assert_eq!(
+        restored.acl_policy_job("job-level"),
+        s.acl_policy_job("job-level")
+    );
+    assert!(sees(restored.workload_acl("default", "web", "g", "t")));
+    upsert_policy(&mut s, 13, policy("job-level", shared));
+    assert_eq!(s.acl_policy_job("job-level"), None);
+    s.apply(
+        14,
+        Command::AclPolicyDelete(AclPolicyDelete {
+            names: vec!["task-level".into()],
+        }),
+    )
+    .unwrap();
+    assert!(!sees(s.workload_acl("default", "web", "g", "t")));
+
+    let bad = s.apply(15, attach("bad", "", "g", "")).unwrap_err();
+    assert!(
+        bad.to_string()
+            .contains("JobACL: job ID must be set to set group"),
+        "{bad}"
+    );
+    let bad = s.apply(16, attach("bad", "web", "", "t")).unwrap_err();
+    assert!(
+        bad.to_string().contains("group must be set to set task"),
+        "{bad}"
+    );
+}

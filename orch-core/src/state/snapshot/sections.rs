@@ -14,6 +14,9 @@ const NODE_LAST_DRAINS: &str = "node_last_drains";
 /// Variables (sealed) and the keyring's root key metadata.
 const VARIABLES: &str = "variables";
 
+/// The workloads ACL policies are attached to (`JobACL`).
+const ACL_JOB_ACLS: &str = "acl_job_acls";
+
 /// Sections as they are encoded: name, then that table's postcard bytes.
 pub(super) type Sections = Vec<(String, Vec<u8>)>;
 
@@ -34,6 +37,7 @@ impl StateStore {
     /// Every section, in name order (deterministic bytes).
     pub(super) fn sections(&self) -> Result<Sections, StateError> {
         Ok(vec![
+            encode(ACL_JOB_ACLS, &self.job_acl_section())?,
             encode(JOB_SUBMISSIONS, &self.submissions.section())?,
             encode(NODE_LAST_DRAINS, &self.last_drain_section())?,
             encode(VARIABLES, &self.vars.section())?,
@@ -50,6 +54,7 @@ impl StateStore {
                 )));
             }
             match name.as_str() {
+                ACL_JOB_ACLS => self.restore_job_acls(decode(&bytes)?)?,
                 JOB_SUBMISSIONS => {
                     self.submissions = super::super::job_submissions::SubmissionTable::from_section(
                         decode(&bytes)?,

@@ -162,3 +162,68 @@ fn variables_survive_a_snapshot() {
     assert_eq!(r, s);
     assert_eq!(r.variable("default", "a").unwrap().ciphertext, vec![9; 20]);
 }
+
+#[test]
+fn a_quotas_variables_limit_counts_the_sealed_bytes_of_its_namespaces() {
+    use crate::model::namespace::{Namespace, QuotaLimit, QuotaSpec};
+    use crate::state::namespaces::{NamespaceUpsert, QuotaUpsert};
+    let mut s = store();
+    let quota = QuotaSpec {
+        name: "q".into(),
+        limits: vec![QuotaLimit {
+            region: "global".into(),
+            variables_limit: Some(1),
+            ..QuotaLimit::default()
+        }],
+        ..QuotaSpec::default()
+    };
+    s.apply(
+        2,
+        Command::QuotaUpsert(QuotaUpsert {
+            quotas: vec![quota],
+        }),
+    )
+    .unwrap();
+    for (i, name) in ["a", "b"].into_iter().enumerate() {
+        let ns = Namespace {
+            name: name.into(),
+            quota: "q".into(),
+            ..Namespace::default()
+        };
+        let cmd = Command::NamespaceUpsert(NamespaceUpsert {
+            namespaces: vec![ns],
+        });
+        s.apply(3 + i as u64, cmd).unwrap();
+    }
+    // 600 KiB in namespace a.
+    for i in 0..10u64 {
+        let mut v = sealed(&format!("x{i}"));
+        v.namespace = "a".into();
+        v.ciphertext = vec![0; 60 * 1024];
+        s.apply(10 + i, apply(VarOp::Set, v, None, 0)).unwrap();
+    }
+    assert_eq!(s.variables_bytes("a", None), 600 * 1024);
+    let mib = 1024 * 1024;
+    // Replacing a variable counts its new size only.
+    assert_eq!(
+        s.variables_quota_exceeded("a", "x0", 480 * 1024, "global"),
+        None
+    );
+    assert!(
+        s.variables_quota_exceeded("a", "new", 480 * 1024, "global")
+            .is_some()
+    );
+    // The other namespace of the quota shares the limit.
+    let over = s.variables_quota_exceeded("b", "y", 500 * 1024, "global");
+    assert!(over.is_some_and(|w| w.contains("VariablesLimit is 1 MiB")));
+    assert_eq!(
+        s.variables_quota_exceeded("b", "y", 400 * 1024, "global"),
+        None
+    );
+    // No limit for other regions or namespaces without the quota.
+    assert_eq!(s.variables_quota_exceeded("b", "y", 2 * mib, "other"), None);
+    assert_eq!(
+        s.variables_quota_exceeded("default", "y", 2 * mib, "global"),
+        None
+    );
+}

@@ -309,18 +309,21 @@ fn lost_writes(history: &[Event]) -> usize {
 }
 
 /// The longest stretch without an acknowledged write, and the longest time from a
-/// leader-losing fault to the next acknowledged write.
-fn availability(acks: &[u64], log: &FaultLog, end: u64) -> (u64, u64) {
-    let mut acks = acks.to_vec();
-    acks.sort_unstable();
-    let mut longest = 0;
-    for w in acks.windows(2) {
-        longest = longest.max(w[1] - w[0]);
-    }
+/// leader-losing fault to the first acknowledged write invoked after it.
+fn availability(acks: &[(u64, u64)], log: &FaultLog, end: u64) -> (u64, u64) {
+    let mut returns: Vec<u64> = acks.iter().map(|&(_, r)| r).collect();
+    returns.sort_unstable();
+    let longest = returns.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
     let after_loss = log
         .leader_losses
         .iter()
-        .map(|&t| acks.iter().find(|&&a| a >= t).map_or(end - t, |&a| a - t))
+        .map(|&t| {
+            acks.iter()
+                .filter(|&&(call, _)| call >= t)
+                .map(|&(_, ret)| ret - t)
+                .min()
+                .unwrap_or(end.saturating_sub(t))
+        })
         .max()
         .unwrap_or(0);
     (longest, after_loss)
@@ -329,7 +332,7 @@ fn availability(acks: &[u64], log: &FaultLog, end: u64) -> (u64, u64) {
 fn report(
     args: &Args,
     history: &[Event],
-    acks: &[u64],
+    acks: &[(u64, u64)],
     log: &FaultLog,
     end: u64,
 ) -> Result<bool, String> {

@@ -73,21 +73,23 @@ impl Cluster {
     /// Creates `n` namespaces on a fresh bridge (subnet picked from `tag`) and starts a
     /// server in each; the first bootstraps, the others join it.
     pub fn start(n: usize, tag: u32, orch: &Path, dir: &Path) -> Result<Cluster, String> {
-        let subnet = 20 + tag % 200;
+        // A /24 of its own per tag (tags are below 1000): 10.100.0.0 to 10.103.231.0.
+        let tag = tag % 1000;
+        let subnet = format!("{}.{}", 100 + tag / 250, tag % 250);
         let bridge = format!("onb{tag}");
         let mut cluster = Cluster {
             servers: Vec::new(),
             bridge: bridge.clone(),
             orch: orch.to_path_buf(),
             dir: dir.to_path_buf(),
-            join: format!("10.99.{subnet}.10:4648"),
+            join: format!("10.{subnet}.10:4648"),
         };
         sh(&["ip", "link", "add", &bridge, "type", "bridge"])?;
         sh(&[
             "ip",
             "addr",
             "add",
-            &format!("10.99.{subnet}.1/24"),
+            &format!("10.{subnet}.1/24"),
             "dev",
             &bridge,
         ])?;
@@ -96,7 +98,7 @@ impl Cluster {
         // (br_netfilter): let the bridge forward between the namespaces.
         sh(&forward_rule("-I", &bridge))?;
         for i in 0..n {
-            let server = cluster.make_server(i, tag, subnet)?;
+            let server = cluster.make_server(i, tag, &subnet)?;
             cluster.servers.push(server);
         }
         for i in 0..n {
@@ -105,10 +107,10 @@ impl Cluster {
         Ok(cluster)
     }
 
-    fn make_server(&self, i: usize, tag: u32, subnet: u32) -> Result<Server, String> {
+    fn make_server(&self, i: usize, tag: u32, subnet: &str) -> Result<Server, String> {
         let netns = format!("onem{tag}-{i}");
         let (host, peer) = (format!("onh{tag}-{i}"), format!("onp{tag}-{i}"));
-        let ip = format!("10.99.{subnet}.{}", 10 + i);
+        let ip = format!("10.{subnet}.{}", 10 + i);
         sh(&["ip", "netns", "add", &netns])?;
         sh(&[
             "ip", "link", "add", &host, "type", "veth", "peer", "name", &peer,

@@ -118,8 +118,8 @@ pub struct Shared {
     pub urls: Vec<String>,
     pub keys: usize,
     pub history: Mutex<Vec<Event>>,
-    /// When each acknowledged write returned (µs since the start).
-    pub write_acks: Mutex<Vec<u64>>,
+    /// When each acknowledged write was called and returned (µs since the start).
+    pub write_acks: Mutex<Vec<(u64, u64)>>,
     pub stop: AtomicBool,
     pub start: Instant,
     pub http: Http,
@@ -204,7 +204,7 @@ fn one_op(shared: &Shared, rng: &mut Rng, worker: usize, seq: u64) {
             .write_acks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(t);
+            .push((call, t));
     }
     shared
         .history

@@ -8,6 +8,7 @@ mod policy_apply;
 mod policy_delete;
 mod policy_info;
 mod policy_list;
+mod policy_self;
 mod role_create;
 mod role_delete;
 mod role_info;
@@ -35,7 +36,7 @@ const USAGE: &str = "Usage: orch acl <subcommand> [options] [args]
 
 Subcommands:
     bootstrap   Create the first management token
-    policy      apply, list, info, delete: ACL policies
+    policy      apply, list, info, delete, self: ACL policies
     token       create, list, info, self, update, delete: ACL tokens
     role        create, list, info, update, delete: ACL roles";
 
@@ -45,7 +46,8 @@ Subcommands:
     apply    Create or update a policy from a file of rules
     list     List policies
     info     Display a policy and its rules
-    delete   Delete a policy";
+    delete   Delete a policy
+    self     List the policies of the caller (a workload identity's attached ones)";
 
 const TOKEN_USAGE: &str = "Usage: orch acl token <subcommand> [options] [args]
 
@@ -71,6 +73,7 @@ const POLICY_VERBS: &[Verb] = &[
     ("list", policy_list::run),
     ("info", policy_info::run),
     ("delete", policy_delete::run),
+    ("self", policy_self::run),
 ];
 
 const TOKEN_VERBS: &[Verb] = &[

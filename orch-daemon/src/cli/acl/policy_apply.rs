@@ -16,14 +16,50 @@ const USAGE: &str = "Usage: orch acl policy apply [options] <name> <path>
 Apply Options:
 
   -description <text>
-    The policy's description";
+    The policy's description
+
+  -job <id>
+    Attaches the policy to the job <id> of -namespace (default \"default\"): the
+    workload identities of its tasks get these rules on top of their own.
+
+  -group <name>
+    Attaches the policy to one task group of -job only.
+
+  -task <name>
+    Attaches the policy to one task of -group only.";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::value("description"),
-    FlagSpec::refused_value("job", "policies cannot be attached to workloads yet"),
-    FlagSpec::refused_value("group", "policies cannot be attached to workloads yet"),
-    FlagSpec::refused_value("task", "policies cannot be attached to workloads yet"),
+    FlagSpec::value("job"),
+    FlagSpec::value("group"),
+    FlagSpec::value("task"),
 ];
+
+/// The `JobACL` the flags name: `None` without `-job`; `-group` needs `-job` and
+/// `-task` needs `-group`, as Nomad's CLI requires.
+fn job_acl(
+    p: &crate::cli::flags::Parsed,
+    namespace: Option<&str>,
+) -> Result<Option<serde_json::Value>, String> {
+    let get = |n: &str| p.last(n).unwrap_or_default().to_string();
+    let (job, group, task) = (get("job"), get("group"), get("task"));
+    if !task.is_empty() && group.is_empty() {
+        return Err("-task requires -group (and -job): name the task's group".into());
+    }
+    if !group.is_empty() && job.is_empty() {
+        return Err("-group requires -job: name the group's job".into());
+    }
+    if job.is_empty() {
+        return Ok(None);
+    }
+    let namespace = namespace.unwrap_or("default");
+    Ok(Some(json!({
+        "Namespace": namespace,
+        "JobID": job,
+        "Group": group,
+        "Task": task,
+    })))
+}
 
 /// Runs `orch acl policy apply`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
@@ -37,8 +73,13 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     };
     let rules = read_source(path, "policy rules")?;
     let description = p.all("description").last().cloned().unwrap_or_default();
-    let body = json!({ "Name": name, "Description": description, "Rules": rules });
     let client = ApiClient::from_flags(&p)?;
+    let body = json!({
+        "Name": name,
+        "Description": description,
+        "Rules": rules,
+        "JobACL": job_acl(&p, client.namespace())?,
+    });
     client.put(&format!("/v1/acl/policy/{}", encode(name)), &body)?;
     println!("Successfully wrote {name:?} ACL policy!");
     Ok(ExitCode::SUCCESS)

@@ -28,15 +28,23 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     if crate::cli::output::asked(&p) {
         return crate::cli::output::print(&p, &v);
     }
-    println!(
-        "{}\n\nRules\n\n{}",
-        kv(&[
-            ("Name", text(&v["Name"])),
-            ("Description", or_none(&v["Description"])),
-            ("CreateIndex", text(&v["CreateIndex"])),
-            ("ModifyIndex", text(&v["ModifyIndex"])),
-        ]),
-        text(&v["Rules"]).trim_end()
-    );
+    let mut out = kv(&[
+        ("Name", text(&v["Name"])),
+        ("Description", or_none(&v["Description"])),
+        ("CreateIndex", text(&v["CreateIndex"])),
+        ("ModifyIndex", text(&v["ModifyIndex"])),
+    ]);
+    let job = &v["JobACL"];
+    if job.is_object() {
+        // Nomad's layout for a policy attached to a workload.
+        out.push_str("\n\nAssociated Workload\n");
+        out.push_str(&kv(&[
+            ("Namespace", text(&job["Namespace"])),
+            ("JobID", text(&job["JobID"])),
+            ("Group", text(&job["Group"])),
+            ("Task", text(&job["Task"])),
+        ]));
+    }
+    println!("{out}\n\nRules\n\n{}", text(&v["Rules"]).trim_end());
     Ok(ExitCode::SUCCESS)
 }

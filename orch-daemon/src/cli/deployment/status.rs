@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::target;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, parse_verb};
-use crate::cli::table::{columns, kv, short, text, time_of};
+use crate::cli::table::{columns, kv, short, text, time_of, whole_seconds};
 
 const USAGE: &str = "Usage: orch deployment status [options] <deployment id>
 
@@ -130,13 +130,4 @@ pub(crate) fn format_deployment(d: &Value, verbose: bool) -> String {
     out.push_str("\n\nDeployed\n");
     out.push_str(&columns(&rows));
     out
-}
-
-/// `2024-05-01T12:00:00.123456Z` → `2024-05-01T12:00:00Z`: Nomad prints whole seconds.
-fn whole_seconds(t: &str) -> String {
-    match (t.find('.'), t.rfind(['Z', '+', '-'])) {
-        (Some(dot), Some(zone)) if zone > dot => format!("{}{}", &t[..dot], &t[zone..]),
-        (Some(dot), _) => t[..dot].to_string(),
-        _ => t.to_string(),
-    }
 }

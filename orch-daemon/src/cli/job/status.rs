@@ -10,7 +10,7 @@ use super::periodic::next_periodic_launch;
 use crate::cli::api::{ApiClient, encode};
 use crate::cli::flags::{COMMON, FlagSpec, OUTPUT, Parsed, parse_verb};
 use crate::cli::output;
-use crate::cli::table::{columns, failed_groups, kv, short, text, time_of};
+use crate::cli::table::{columns, failed_groups, kv, short, text, time_of, whole_seconds};
 
 const USAGE: &str = "Usage: orch job status [options] <job>
 
@@ -322,7 +322,7 @@ fn print_deployment(d: &Value) {
         .to_vec(),
     ];
     for (g, s) in groups {
-        let deadline = time_of(&s["RequireProgressBy"]);
+        let deadline = whole_seconds(&time_of(&s["RequireProgressBy"]));
         rows.push(vec![
             g.clone(),
             text(&s["DesiredTotal"]),

@@ -38,6 +38,9 @@ pub enum Rule {
     NodeSecret,
     /// `/v1/node/{id}/allocations`: that node's secret, or `node` read.
     NodeAllocs,
+    /// Service registrations: `read-job` in the namespace, or a workload identity of
+    /// it (Nomad's implicit workload policy); lists show only those namespaces.
+    Services,
 }
 
 use NsCap::*;
@@ -95,7 +98,7 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         "/v1/allocations" | "/v1/evaluations" | "/v1/evaluations/count" | "/v1/deployments" => {
             READ_JOB
         }
-        "/v1/services" | "/v1/service/{name}" if get => READ_JOB,
+        "/v1/services" | "/v1/service/{name}" if get => Services,
         "/v1/service/{name}/{id}" => SUBMIT_JOB,
         "/v1/allocation/{id}"
         | "/v1/allocation/{id}/stop"
@@ -203,6 +206,15 @@ pub fn check(mut authz: Authz, rule: &Rule, ns: &str) -> Result<Authz, ApiError>
             }
         }
         NodeAllocs => authz.node_read(),
+        Services => {
+            authz.services_list = true;
+            if ns == "*" {
+                some_namespace_allows(&authz, ReadJob)
+                    || matches!(&*authz.caller, super::Caller::Workload(_))
+            } else {
+                authz.allows_service_read(ns)
+            }
+        }
         Node(level) => allows(authz.level(orch_core::acl::Acl::node), level),
         Agent(level) => allows(authz.level(orch_core::acl::Acl::agent), level),
         Operator(level) => allows(authz.level(orch_core::acl::Acl::operator), level),
@@ -229,6 +241,7 @@ fn some_namespace_allows(authz: &Authz, cap: NsCap) -> bool {
     match &*authz.caller {
         super::Caller::Open => true,
         super::Caller::Token { acl, .. } => acl.allows_in_some_namespace(cap),
-        super::Caller::Node(_) | super::Caller::Workload(_) => false,
+        super::Caller::Workload(w) => w.acl.allows_in_some_namespace(cap),
+        super::Caller::Node(_) => false,
     }
 }

@@ -34,12 +34,21 @@ pub(super) async fn pipe(near: WebSocket, far: ClientSocket) {
         }
         let _ = near_tx.close().await;
     };
-    // Whichever side ends first ends the relay (dropping the other half closes it).
+    // The caller ending ends the relay (dropping the other half closes it). The node's
+    // side ending (its Close passed on) waits a moment for the caller's Close, as RFC
+    // 6455 asks: dropping the caller at once would reset the connection and could
+    // discard the last output and exit code before the caller reads them.
+    tokio::pin!(upstream, downstream);
     tokio::select! {
-        _ = upstream => {}
-        _ = downstream => {}
+        _ = &mut upstream => {}
+        _ = &mut downstream => {
+            let _ = tokio::time::timeout(CLOSE_WAIT, &mut upstream).await;
+        }
     }
 }
+
+/// How long the relay waits for the caller's Close once the node's side closed.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn to_far(m: Message) -> Far {
     match m {

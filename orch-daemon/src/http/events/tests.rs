@@ -72,6 +72,11 @@ fn bad_topics_and_indexes_are_refused() {
         Filter::parse(&pairs(&[("index", "x")])).unwrap_err().status,
         400
     );
+    // Variables have no topic yet (Nomad 1.10's `Variable`): refused by name.
+    let e = Filter::parse(&pairs(&[("topic", "Variable")])).unwrap_err();
+    assert_eq!(e.status, 501);
+    assert!(e.message.contains("Variable"), "{}", e.message);
+    assert!(Filter::parse(&pairs(&[("topic", "CSIVolume:db")])).is_ok());
 }
 
 #[tokio::test]

@@ -164,6 +164,9 @@ fn acl_commands_become_acl_events_without_secrets() {
     assert_eq!(ev[0].key, "readonly");
     let json = serde_json::to_value(&ev[0]).unwrap();
     assert_eq!(json["Payload"]["ACLPolicy"]["Name"], "readonly");
+    // Nomad's policy carries its workload attachment (none here).
+    let policy = json["Payload"]["ACLPolicy"].as_object().unwrap();
+    assert!(policy.get("JobACL").is_some_and(|j| j.is_null()));
     assert!(
         json["Payload"]["ACLPolicy"]["ModifyIndex"]
             .as_u64()
@@ -221,4 +224,75 @@ fn acl_commands_become_acl_events_without_secrets() {
     );
     let json = serde_json::to_value(&ev[0]).unwrap();
     assert_eq!(json["Payload"]["ACLPolicy"]["Name"], "readonly");
+}
+
+#[test]
+fn csi_volumes_registered_and_deregistered_are_events() {
+    use orch_core::model::csi::{CsiCapability, CsiVolume, access_mode, attachment_mode};
+    use orch_core::state::{CsiVolumeDeregister, CsiVolumeRegister};
+    let mut s = StateStore::new();
+    let vol = CsiVolume {
+        id: "db".into(),
+        name: "db".into(),
+        namespace: "default".into(),
+        external_id: "ext-db".into(),
+        plugin_id: "hostpath".into(),
+        requested_capabilities: vec![CsiCapability {
+            access_mode: access_mode::SINGLE_NODE_WRITER.into(),
+            attachment_mode: attachment_mode::FILE_SYSTEM.into(),
+        }],
+        ..CsiVolume::default()
+    };
+    let register = CsiVolumeRegister { volumes: vec![vol] };
+    let ev = apply(&mut s, Command::CsiVolumeRegister(register));
+    let kinds: Vec<_> = ev
+        .iter()
+        .map(|e| (e.topic, e.event_type, e.key.as_str()))
+        .collect();
+    assert_eq!(kinds, [("CSIVolume", "CSIVolumeRegistered", "db")]);
+    assert_eq!(ev[0].filter_keys, ["hostpath"]);
+    let json = serde_json::to_value(&ev[0]).unwrap();
+    assert_eq!(json["Payload"]["Volume"]["ExternalID"], "ext-db");
+    let deregister = CsiVolumeDeregister {
+        namespace: "default".into(),
+        ids: vec!["db".into()],
+    };
+    let ev = apply(&mut s, Command::CsiVolumeDeregister(deregister));
+    let kinds: Vec<_> = ev
+        .iter()
+        .map(|e| (e.topic, e.event_type, e.key.as_str()))
+        .collect();
+    assert_eq!(kinds, [("CSIVolume", "CSIVolumeDeregistered", "db")]);
+}
+
+#[test]
+fn node_pools_written_and_deleted_are_events() {
+    use orch_core::model::NodePool;
+    use orch_core::state::{NodePoolDelete, NodePoolUpsert};
+    let mut s = StateStore::new();
+    let pool = NodePool {
+        name: "gpu".into(),
+        description: "accelerators".into(),
+        ..NodePool::default()
+    };
+    let ev = apply(
+        &mut s,
+        Command::NodePoolUpsert(NodePoolUpsert { pools: vec![pool] }),
+    );
+    let kinds: Vec<_> = ev
+        .iter()
+        .map(|e| (e.topic, e.event_type, e.key.as_str()))
+        .collect();
+    assert_eq!(kinds, [("NodePool", "NodePoolUpserted", "gpu")]);
+    let json = serde_json::to_value(&ev[0]).unwrap();
+    assert_eq!(json["Payload"]["NodePool"]["Description"], "accelerators");
+    let delete = NodePoolDelete {
+        names: vec!["gpu".into()],
+    };
+    let ev = apply(&mut s, Command::NodePoolDelete(delete));
+    let kinds: Vec<_> = ev
+        .iter()
+        .map(|e| (e.topic, e.event_type, e.key.as_str()))
+        .collect();
+    assert_eq!(kinds, [("NodePool", "NodePoolDeleted", "gpu")]);
 }
