@@ -480,13 +480,6 @@ impl StateStore {
         self.allocs.any_order().map(|a| &**a)
     }
 
-    /// Sorts the modify log's entries of this commit in (after a commit or restore).
-    fn seal_modify_log(&mut self) {
-        let allocs = &self.allocs;
-        let current = |i: u64, id: &Id| allocs.get(id).is_some_and(|a| a.modify_index == i);
-        self.allocs_by_modify.seal(allocs.len(), current);
-    }
-
     /// How many allocations the store holds, terminal ones included.
     pub fn alloc_count(&self) -> usize {
         self.allocs.len()

@@ -70,6 +70,15 @@ impl ModifyLog {
     }
 }
 
+impl super::StateStore {
+    /// Sorts the modify log's entries of this commit in (after a commit or restore).
+    pub(super) fn seal_modify_log(&mut self) {
+        let allocs = &self.allocs;
+        let current = |i: u64, id: &Id| allocs.get(id).is_some_and(|a| a.modify_index == i);
+        self.allocs_by_modify.seal(allocs.len(), current);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
