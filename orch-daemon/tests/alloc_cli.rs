@@ -305,6 +305,29 @@ fn job_verbs_list_evaluate_restart_reschedule_promote_stop_and_start() {
             .status
             .success()
     );
+    // Every kind with a status verb: a namespace, a node pool (`-verbose` is not
+    // passed on to verbs without it); "default" is both, so it is ambiguous.
+    // An ID given whole picks its object even when it prefixes another one's.
+    for (name, what) in [("teamx", "team"), ("teamx2", "other")] {
+        cli_ok(&agent, &["namespace", "apply", "-description", what, name]);
+    }
+    let out = cli_ok(&agent, &["status", "-verbose", "teamx"]);
+    assert!(out.contains("teamx") && out.contains("team"), "{out}");
+    assert!(!out.contains("other"), "{out}");
+    let out = cli_ok(&agent, &["status", "al"]);
+    assert!(out.contains("Node pool with all nodes"), "{out}");
+    let both = orch_cli(&agent, &["status", "defau"]);
+    let listed = String::from_utf8_lossy(&both.stdout);
+    assert!(
+        !both.status.success()
+            && listed.contains("namespaces: default")
+            && listed.contains("node_pools: default"),
+        "{listed}"
+    );
+    // `node config -servers`: the servers the dev agent's client calls (its own API).
+    let servers = cli_ok(&agent, &["node", "config", "-servers"]);
+    let host_port = agent.http.trim_start_matches("http://");
+    assert!(servers.lines().any(|l| l.trim() == host_port), "{servers}");
     cli_ok(&agent, &["system", "gc"]);
     cli_ok(&agent, &["system", "reconcile", "summaries"]);
     drop(agent);

@@ -192,6 +192,60 @@ fn alloc_exec_runs_commands_beside_raw_exec_and_exec_tasks() {
     );
     assert_eq!(frames.0, "got:hello\n");
     assert_eq!(frames.1, 7);
+
+    // With a tty, a tty_size frame sizes the terminal the command sees.
+    let (out, code) = tty_session(&agent, &raw, 33, 101, b"stty size; exit 3\n");
+    assert!(out.contains("33 101"), "{out}");
+    assert_eq!(code, 3, "{out}");
+}
+
+/// A `tty=true` session over the websocket: sends a `tty_size` frame, then `input`;
+/// returns everything the terminal printed and the exit code.
+fn tty_session(
+    agent: &impl HasHttp,
+    alloc: &str,
+    height: u16,
+    width: u16,
+    input: &[u8],
+) -> (String, i32) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let command = serde_json::to_string(&["/bin/sh"]).unwrap();
+        let url = format!(
+            "{}/v1/client/allocation/{alloc}/exec?task=t&tty=true&command={}",
+            agent.http(),
+            percent_encode(&command)
+        );
+        let mut ws = orch_daemon::ws::connect(&url, None, &[]).await.unwrap();
+        let size = ExecInput {
+            tty_size: Some(orch_daemon::ws::exec_frames::TerminalSize { height, width }),
+            ..ExecInput::default()
+        };
+        ws.send(text(&size)).await.unwrap();
+        let data = ExecInput {
+            stdin: Some(IoOperation {
+                data: input.to_vec(),
+                close: false,
+            }),
+            ..ExecInput::default()
+        };
+        ws.send(text(&data)).await.unwrap();
+        let mut seen = String::new();
+        while let Some(Ok(m)) = ws.next().await {
+            let Message::Text(t) = m else { continue };
+            let out: ExecOutput = serde_json::from_str(t.as_str()).unwrap();
+            if let Some(op) = out.stdout {
+                seen.push_str(&String::from_utf8_lossy(&op.data));
+            }
+            if out.exited {
+                return (seen, out.result.unwrap().exit_code);
+            }
+        }
+        panic!("the tty session ended without an exit code; output so far: {seen}");
+    })
 }
 
 /// A session over the websocket itself: sends `hello\n`, closes stdin, returns the

@@ -89,10 +89,62 @@ fn the_autopilot_configuration_is_read_and_changed_with_check_and_set() {
         String::from_utf8_lossy(&out.stderr)
     );
     let health = cli_ok(&agent, &["operator", "autopilot", "health"]);
+    let lines: Vec<&str> = health.lines().collect();
+    assert_eq!(lines.first(), Some(&"Healthy: true"), "{health}");
     assert!(
-        health.contains("Healthy") && health.contains("true"),
+        lines.contains(&"Voters:") && lines.contains(&"Servers:"),
         "{health}"
     );
+    let header = lines
+        .iter()
+        .find(|l| l.starts_with("ID "))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>());
+    assert_eq!(
+        header.as_deref(),
+        Some(
+            &[
+                "ID",
+                "Name",
+                "Address",
+                "SerfStatus",
+                "Version",
+                "Leader",
+                "Voter",
+                "Healthy",
+                "LastContact",
+                "LastTerm",
+                "LastIndex",
+                "StableSince"
+            ][..]
+        ),
+        "{health}"
+    );
+    // Every field of Nomad's ServerHealth: the leader's term, and since when it has
+    // been healthy (a real time, once the health monitor has run).
+    let server = wait_for(Duration::from_secs(30), "the leader's StableSince", || {
+        let (status, h) = get(&agent, "/v1/operator/autopilot/health");
+        let s = h["Servers"][0].clone();
+        (status == 200 && s["StableSince"] != "0001-01-01T00:00:00Z").then_some(s)
+    });
+    for field in [
+        "ID",
+        "Name",
+        "Address",
+        "SerfStatus",
+        "Version",
+        "Leader",
+        "LastContact",
+        "LastTerm",
+        "LastIndex",
+        "Healthy",
+        "Voter",
+        "StableSince",
+    ] {
+        assert!(server.get(field).is_some(), "{field} in {server}");
+    }
+    assert!(server["LastTerm"].as_u64() >= Some(1), "{server}");
+    let since = server["StableSince"].as_str().unwrap_or_default();
+    assert!(since.starts_with("20") && since.ends_with('Z'), "{server}");
 }
 
 fn voters(agent: &Agent) -> Option<usize> {

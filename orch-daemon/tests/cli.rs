@@ -233,13 +233,33 @@ fn server_verbs_against_a_dev_agent() {
         detail.contains("Latest Deployment") && detail.contains("Deployed"),
         "{detail}"
     );
-    // The progress deadline in whole seconds, as Nomad's `formatTime` prints it.
-    let deployed = detail.split("Deployed\n").nth(1).unwrap_or_default();
-    let row = deployed.lines().nth(1).unwrap_or_default();
-    let deadline = row.split_whitespace().last().unwrap_or_default();
+    // A deployment cannot be unblocked (one region: none ever waits for peers); the
+    // refusal says why. A server-only agent has no client servers to list.
+    let deployment =
+        serde_json::from_str::<serde_json::Value>(&ok(a, &["job", "deployments", "-json", "web"]))
+            .expect("deployments JSON")[0]["ID"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+    let unblock = orch(a, &["deployment", "unblock", &deployment]);
+    assert!(
+        unblock.code == 1 && unblock.stderr.contains("single region"),
+        "{}",
+        unblock.stderr
+    );
+    let servers = orch(a, &["node", "config", "-servers"]);
+    assert!(
+        servers.code == 1 && servers.stderr.contains("runs no client"),
+        "{}",
+        servers.stderr
+    );
+    // The progress deadline in whole seconds, as Nomad (and `deployment status`) print it.
+    let deployed = detail.split("Deployed").nth(1).unwrap_or_default();
+    let row = deployed.lines().find(|l| l.starts_with("frontend"));
+    let deadline = row.and_then(|r| r.split_whitespace().last()).unwrap_or("");
     assert!(
         deadline == "N/A" || (deadline.ends_with('Z') && !deadline.contains('.')),
-        "{row}"
+        "{detail}"
     );
 
     // Revert to version 0 makes version 2.

@@ -263,3 +263,99 @@ fn cli_code_remote(agent: &RemoteAgent, args: &[&str], code: i32) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Every verb operators type (the list and the operator commands): `-help`
+/// prints Nomad's layout (usage line, `General Options` before the verb's own) and
+/// exits 0, even when the verb has sub-words (`system reconcile summaries`); each noun
+/// with sub-commands lists them.
+#[test]
+fn help_on_every_everyday_verb_and_noun() {
+    let agent = Agent::remote("http://127.0.0.1:9");
+    let verbs: &[&[&str]] = &[
+        &["alloc", "restart"],
+        &["alloc", "signal"],
+        &["alloc", "stop"],
+        &["alloc", "fs"],
+        &["alloc", "checks"],
+        &["alloc", "exec"],
+        &["job", "allocs"],
+        &["job", "deployments"],
+        &["job", "eval"],
+        &["job", "promote"],
+        &["job", "restart"],
+        &["job", "start"],
+        &["node", "config"],
+        &["node", "meta", "read"],
+        &["node", "meta", "apply"],
+        &["eval", "delete"],
+        &["deployment", "unblock"],
+        &["server", "join"],
+        &["server", "members"],
+        &["system", "gc"],
+        &["system", "reconcile", "summaries"],
+        &["status"],
+        &["ui"],
+        &["monitor"],
+        &["operator", "snapshot", "save"],
+        &["operator", "snapshot", "restore"],
+        &["operator", "snapshot", "inspect"],
+        &["operator", "scheduler", "get-config"],
+        &["operator", "scheduler", "set-config"],
+        &["operator", "autopilot", "get-config"],
+        &["operator", "autopilot", "set-config"],
+        &["operator", "autopilot", "health"],
+        &["operator", "raft", "list-peers"],
+        &["operator", "raft", "transfer-leadership"],
+        &["job", "periodic", "force"],
+        &["volume", "snapshot", "create"],
+        &["volume", "snapshot", "list"],
+        &["volume", "snapshot", "delete"],
+    ];
+    for verb in verbs {
+        let args: Vec<&str> = verb.iter().copied().chain(["-help"]).collect();
+        let help = cli_code_remote(&agent, &args, 0);
+        let usage = format!("Usage: orch {} ", verb.join(" "));
+        assert!(help.starts_with(&usage), "{verb:?}: {help}");
+        assert!(help.contains("General Options:"), "{verb:?}: {help}");
+        assert!(help.contains("-address=<addr>"), "{verb:?}: {help}");
+    }
+    let nouns: &[&[&str]] = &[
+        &["operator"],
+        &["operator", "autopilot"],
+        &["operator", "raft"],
+        &["operator", "scheduler"],
+        &["operator", "snapshot"],
+        &["operator", "root", "keyring"],
+        &["system"],
+        &["system", "reconcile"],
+        &["node", "meta"],
+        &["job", "periodic"],
+        &["scaling", "policy"],
+        &["volume", "snapshot"],
+        &["tls", "ca"],
+        &["tls", "cert"],
+    ];
+    for noun in nouns {
+        let args: Vec<&str> = noun.iter().copied().chain(["-help"]).collect();
+        let help = cli_code_remote(&agent, &args, 0);
+        assert!(help.contains("Subcommands:"), "{noun:?}: {help}");
+        let alone = orch_cli(&agent, noun);
+        assert_eq!(alone.status.code(), Some(1), "{noun:?} alone");
+    }
+    let help = cli_code_remote(&agent, &["agent", "-help"], 0);
+    let sections = [
+        "General Options (clients and servers):",
+        "Server Options:",
+        "Client Options:",
+        "ACL Options:",
+    ];
+    assert!(
+        help.starts_with("Usage: orch agent [options]")
+            && sections.iter().all(|s| help.contains(s)),
+        "{help}"
+    );
+    let version = cli_code_remote(&agent, &["version", "-help"], 0);
+    assert!(version.starts_with("Usage: orch version"), "{version}");
+    let peers = cli_code_remote(&agent, &["operator", "raft", "list-peers", "-help"], 0);
+    assert!(peers.contains("-stale"), "{peers}");
+}

@@ -7,7 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    Agent, orch_cli_token, sleep_job, start, temp_dir, three_servers, wait_for, wait_leader,
+    Agent, orch_cli, orch_cli_token, sleep_job, start, temp_dir, three_servers, wait_for,
+    wait_leader,
 };
 use serde_json::{Value, json};
 
@@ -161,6 +162,7 @@ fn save_on_one_cluster_restore_on_a_fresh_three_server_cluster() {
     let row = |table: &str, n: &str| inspect.lines().any(|l| l.split_whitespace().eq([table, n]));
     assert!(row("Jobs", "1") && row("Allocations", "1"), "{inspect}");
     assert!(row("ACLTokens", "2"), "{inspect}");
+    assert!(row("NodePools", "2") && row("Variables", "0"), "{inspect}");
     drop(src);
 
     // The target: a fresh three-server cluster with ACLs on, its own bootstrap token.
@@ -220,9 +222,16 @@ fn save_on_one_cluster_restore_on_a_fresh_three_server_cluster() {
         "restore: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "Snapshot Restored"
+    // Progress as it goes, then Nomad's last line; the target's token is gone with
+    // the state it belonged to, so the servers cannot be followed with it.
+    let said = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(lines.last(), Some(&"Snapshot Restored"), "{said}");
+    assert!(
+        said.contains(&format!("saved at index {saved_index}"))
+            && said.contains("committed the restore at index")
+            && said.contains("holds other ACL tokens"),
+        "{said}"
     );
 
     // Every server holds the restored state, with the source's tokens (the target's
@@ -278,7 +287,7 @@ fn an_older_state_restored_in_place_keeps_indexes_monotonic_and_survives_a_resta
         assert_eq!(status, 200);
         let two = put_json(&agent, "/v1/jobs", "", sleep_job("two", "default"));
         let seen = two["JobModifyIndex"].as_u64().unwrap();
-        let (status, _, body) = call(&agent, "PUT", "/v1/operator/snapshot", "", saved);
+        let (status, _, body) = call(&agent, "PUT", "/v1/operator/snapshot", "", saved.clone());
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
         let restored: Value = serde_json::from_slice(&body).unwrap();
         assert!(
@@ -296,6 +305,22 @@ fn an_older_state_restored_in_place_keeps_indexes_monotonic_and_survives_a_resta
         assert_eq!(ids(&agent), vec![json!("one")]);
         let (_, index, _) = call(&agent, "GET", "/v1/jobs", "", Vec::new());
         assert!(index > seen, "X-Nomad-Index {index} went back below {seen}");
+        // Again through the CLI: it follows the server until it holds the restore.
+        let file = dir.join("saved.snap");
+        std::fs::write(&file, &saved).unwrap();
+        let out = orch_cli(
+            &agent,
+            &["operator", "snapshot", "restore", file.to_str().unwrap()],
+        );
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{said} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(said.contains("(1 of 1 servers)"), "{said}");
+        assert_eq!(said.lines().last(), Some("Snapshot Restored"), "{said}");
+        assert_eq!(ids(&agent), vec![json!("one")]);
         seen
     };
     let agent = start(&dir, &args);

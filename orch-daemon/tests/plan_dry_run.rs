@@ -115,4 +115,54 @@ fn a_plan_shows_its_preemptions_created_evaluations_and_warnings() {
     // The dry run changed nothing.
     let (_, a) = get(&agent, &format!("/v1/allocation/{low_alloc}"));
     assert_eq!(a["DesiredStatus"], "run");
+    the_leader_preempts_only_while_service_preemption_is_on(&agent, free, &low_alloc);
+}
+
+/// The replicated setting is honoured by the leader at once: with service preemption
+/// off a high-priority job that does not fit waits (blocked) beside the low one; once
+/// it is on, the next such job evicts the low-priority allocation.
+fn the_leader_preempts_only_while_service_preemption_is_on(agent: &Agent, free: u64, low: &str) {
+    let preemption = |on: bool| {
+        let body = json!({"PreemptionConfig": {"SystemSchedulerEnabled": true, "ServiceSchedulerEnabled": on}});
+        let (status, text) = send(agent, "PUT", "/v1/operator/scheduler/configuration", body);
+        assert_eq!(status, 200, "{text}");
+    };
+    preemption(false);
+    let (status, text) = send(
+        agent,
+        "PUT",
+        "/v1/jobs",
+        json!({"Job": job("waits", 90, free / 2, None)}),
+    );
+    assert_eq!(status, 200, "{text}");
+    wait_for(WAIT, "the high-priority job blocked", || {
+        let (_, evals) = get(agent, "/v1/job/waits/evaluations");
+        evals
+            .as_array()?
+            .iter()
+            .any(|e| {
+                e["Status"] == "complete"
+                    && e["BlockedEval"].as_str().is_some_and(|b| !b.is_empty())
+            })
+            .then_some(())
+    });
+    assert!(job_allocs(agent, "waits").is_empty());
+    let (_, a) = get(agent, &format!("/v1/allocation/{low}"));
+    assert_eq!(a["DesiredStatus"], "run", "no preemption while it is off");
+
+    preemption(true);
+    let (status, text) = send(
+        agent,
+        "PUT",
+        "/v1/jobs",
+        json!({"Job": job("evicts", 90, free / 2, None)}),
+    );
+    assert_eq!(status, 200, "{text}");
+    wait_for(WAIT, "the low-priority allocation evicted", || {
+        let (_, a) = get(agent, &format!("/v1/allocation/{low}"));
+        (a["DesiredStatus"] == "evict").then_some(())
+    });
+    wait_for(WAIT, "the preempting job placed", || {
+        (!job_allocs(agent, "evicts").is_empty()).then_some(())
+    });
 }

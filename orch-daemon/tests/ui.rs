@@ -167,6 +167,59 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
     other_pages_render(&b);
     fail_a_deployment(&agent, &b);
     promote_canaries(&agent, &b);
+    a_scaling_policy_and_its_last_event(&agent, &b);
+}
+
+/// A group with a `scaling` block: the scaling page lists its policy, and a scale of
+/// the group shows there as its last event, without a reload.
+fn a_scaling_policy_and_its_last_event(agent: &Agent, b: &Browser) {
+    register(
+        agent,
+        r#"job "scaled" {
+  update {
+    min_healthy_time = "1s"
+    healthy_deadline = "2m"
+  }
+  group "g" {
+    count = 1
+    scaling {
+      min = 1
+      max = 3
+    }
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args = ["-c", "sleep 600"]
+      }
+      resources {
+        cpu = 20
+        memory = 16
+      }
+    }
+  }
+}"#,
+    );
+    b.click("#nav a[data-section=\"scaling\"]");
+    b.wait_text("#scaling", "the group's policy", |t| {
+        t.contains("scaled / g") && t.contains("1 – 3")
+    });
+    // Nomad refuses a scale while the group's deployment runs.
+    wait_for(Duration::from_secs(120), "the scaled job deployed", || {
+        let (_, d) = get(agent, "/v1/job/scaled/deployment");
+        (d["Status"] == "successful").then_some(())
+    });
+    let (code, body) = send(
+        agent,
+        "POST",
+        "/v1/job/scaled/scale",
+        json!({"Count": 2, "Target": {"Group": "g"}, "Message": "by the ui test"}),
+    );
+    assert_eq!(code, 200, "{body}");
+    b.wait_text_soon("#scaling", "the scaling event", |t| {
+        t.contains("by the ui test (1 → 2)")
+    });
+    b.screenshot("scaling-policy");
 }
 
 /// The jobs list (reached from `/`), the job page where its allocation becomes running
@@ -185,6 +238,19 @@ fn from_the_list_to_a_running_allocation(agent: &Agent, b: &Browser) {
     );
     assert!(b.url().ends_with("/ui/jobs"), "{}", b.url());
     b.screenshot("jobs");
+    // The filter: only the jobs whose ID or name holds the text stay listed.
+    b.type_into("#job-filter", "tick");
+    b.wait(Duration::from_secs(15), "the filtered list", |b| {
+        (b.find_all("tr.job-row").len() == 1 && b.text("#jobs").contains("ticker")).then_some(())
+    });
+    b.screenshot("jobs-filtered");
+    b.exec(
+        "const f = document.getElementById('job-filter'); f.value = ''; \
+         f.dispatchEvent(new Event('input')); return null;",
+    );
+    b.wait(Duration::from_secs(15), "the whole list again", |b| {
+        (b.find_all("tr.job-row").len() >= 3).then_some(())
+    });
 
     // The job page: its allocation becomes running without a reload.
     b.click("tr.job-row[data-job=\"ticker\"] a.job-link");
@@ -211,6 +277,10 @@ fn from_the_list_to_a_running_allocation(agent: &Agent, b: &Browser) {
 
     b.click("tr.alloc-row a.alloc-link");
     b.wait_text("#task-t .task-state", "task t running", |t| t == "running");
+    // The task's events, as the client reported them.
+    b.wait_text("#task-t table.events", "the task's events", |t| {
+        t.contains("Received") && t.contains("Started")
+    });
 }
 
 /// The allocation page: its log gains lines as the task prints (in the same document),
@@ -381,6 +451,19 @@ fn promote_canaries(agent: &Agent, b: &Browser) {
         t.contains("successful")
     });
     b.screenshot("deployment-promoted");
+    // The versions, the newest open with its diff against the one before: the changed
+    // environment variable, old and new value.
+    let diff = b.wait_text(
+        "#versions .version[open]",
+        "the newest version's diff",
+        |t| t.contains("VERSION"),
+    );
+    assert!(
+        diff.contains("Task: \"t\"") && diff.contains('1') && diff.contains('2'),
+        "{diff}"
+    );
+    b.exec("document.getElementById('versions').scrollIntoView(); return null;");
+    b.screenshot("job-versions");
 }
 
 /// The other pages draw their tables from the API (no script error leaves them at
@@ -405,6 +488,17 @@ fn other_pages_render(b: &Browser) {
     b.click("#toggle-eligibility");
     b.wait_text_soon("#toggle-eligibility", "the node eligible again", |t| {
         t == "Mark ineligible"
+    });
+    // A drain started and stopped from the page (the ticker is a batch job, so the
+    // drain waits for its deadline and is still on when stopped).
+    b.click("#drain-start");
+    b.wait_text_soon("#node-header", "the node draining", |t| {
+        t.contains("Stop drain") && t.contains("draining until")
+    });
+    b.screenshot("client-draining");
+    b.click("#drain-stop");
+    b.wait_text_soon("#node-header", "the drain stopped", |t| {
+        t.contains("Mark ineligible") && !t.contains("Stop drain")
     });
     for (section, css, want) in [
         ("servers", "#raft-peers", "leader"),

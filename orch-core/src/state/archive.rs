@@ -156,6 +156,9 @@ pub fn table_counts(s: &StateStore) -> Vec<(&'static str, usize)> {
         ("Namespaces", s.namespaces().count()),
         ("Quotas", s.quotas().count()),
         ("CSIVolumes", s.csi_volumes().count()),
+        ("NodePools", s.node_pools().count()),
+        ("Variables", s.variables().count()),
+        ("RootKeys", s.root_keys().count()),
     ]
 }
 
@@ -166,6 +169,19 @@ mod tests {
     fn sample() -> Vec<u8> {
         let state = StateStore::new().snapshot().unwrap();
         encode(42, 3, &state)
+    }
+
+    #[test]
+    fn counts_cover_the_newer_tables() {
+        let counts = table_counts(&StateStore::new());
+        for (table, n) in [
+            ("NodePools", 2),
+            ("Namespaces", 1),
+            ("Variables", 0),
+            ("RootKeys", 0),
+        ] {
+            assert!(counts.contains(&(table, n)), "{table} {n}: {counts:?}");
+        }
     }
 
     #[test]

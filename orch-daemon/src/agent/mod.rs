@@ -9,6 +9,7 @@ pub mod config;
 pub mod plugins;
 mod reload;
 pub mod self_view;
+mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,32 +27,6 @@ use crate::http::rpc_port::{proxy_router, rpc_port_router};
 use crate::http::{AclSettings, AgentInfo, ApiState, router_with};
 use crate::raft::{RaftConfig, RaftNode, node_id_from_name};
 use crate::server::{Leader, LeaderConfig, Replicator, StateHandle};
-
-const USAGE: &str = "Usage: orch agent [options]
-
-  Runs a server, a client or both until interrupted, configured by -config files and
-  then these flags (flags win).
-
-Options:
-  -dev                   A single-node server and client on 127.0.0.1:4646, with a
-                         temporary data dir
-  -server                Run a server
-  -client                Run a client (task drivers)
-  -config=<path>         An HCL or JSON config file (repeatable)
-  -data-dir=<path>       Where state lives (required outside -dev)
-  -bootstrap-expect=<n>  Servers to wait for before bootstrapping the cluster
-  -retry-join=<addr>     A server to join (repeatable)
-  -bind=<addr>           Address every listener binds to
-  -node=<name>           This agent's name
-  -region=<r>            Region (default global)
-  -dc=<dc>               Datacenter (default dc1)
-  -log-level=<level>     trace, debug, info, warn, error or off
-  -servers=<addr>        A server's RPC address, for a client-only agent (repeatable)
-  -node-class=<class>    The client's node class
-  -node-pool=<pool>      The client's node pool (default \"default\"; created if missing)
-  -num-schedulers=<n>    Scheduler workers (default: one per core)
-  -acl-enabled           Enforce ACLs (acl { enabled = true }); bootstrap a management
-                         token with `orch acl bootstrap`";
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("dev"),
@@ -138,7 +113,7 @@ pub fn load_config(args: &[String]) -> Result<AgentConfig, ConfigError> {
 /// Runs `orch agent` until interrupted.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     if help_asked(args) {
-        return print_usage(USAGE);
+        return print_usage(usage::USAGE);
     }
     let config = load_config(args).map_err(|e| e.to_string())?;
     init_logging(&config.log_level)?;

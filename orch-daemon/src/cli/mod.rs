@@ -123,6 +123,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("monitor") => monitor_logs::run(rest),
         Some("system") => system::run(rest),
         Some("ui") => ui::run(rest),
+        Some("version") if rest.first().is_some_and(|a| flags::is_help(a)) => {
+            flags::print_usage("Usage: orch version\n\n  Prints the orch version")
+        }
         Some("version") | Some("-version") | Some("--version") => {
             println!("orch v{}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)

@@ -27,6 +27,7 @@ pub mod alloc_dir;
 pub mod alloc_runner;
 pub mod artifact;
 pub mod csi;
+mod disconnect;
 pub mod driver;
 pub mod exec;
 pub mod fingerprint;
@@ -455,6 +456,8 @@ impl Client {
     /// the servers forgot the node.
     async fn heartbeat_loop(self: Arc<Self>) {
         let mut registered = false;
+        let mut last_contact = std::time::Instant::now();
+        let mut stopped = std::collections::BTreeSet::new();
         loop {
             let ttl;
             if self
@@ -470,6 +473,8 @@ impl Client {
             };
             match result {
                 Ok(t) => {
+                    last_contact = std::time::Instant::now();
+                    stopped.clear();
                     if !registered {
                         tracing::info!(node = %self.node_id, "client registered with the servers");
                     }
@@ -483,6 +488,10 @@ impl Client {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "heartbeat failed; tasks keep running, retrying");
+                    {
+                        let allocs = self.allocs.lock().unwrap_or_else(|e| e.into_inner());
+                        disconnect::stop_overdue(&allocs, last_contact.elapsed(), &mut stopped);
+                    }
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     continue;
                 }

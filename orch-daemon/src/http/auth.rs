@@ -201,6 +201,16 @@ impl Authz {
         self.level(Acl::node).allows_read()
     }
 
+    /// Whether the `quota` rules allow reads (quota results of a search).
+    pub fn quota_read(&self) -> bool {
+        self.level(Acl::quota).allows_read()
+    }
+
+    /// Whether the `plugin` rules allow reads (plugin results of a search).
+    pub fn plugin_read(&self) -> bool {
+        self.level(Acl::plugin).allows_read()
+    }
+
     /// Whether the `operator` rules allow reads (the event stream's `Operator` topic).
     pub fn operator_read(&self) -> bool {
         self.level(Acl::operator).allows_read()

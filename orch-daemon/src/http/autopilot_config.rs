@@ -100,12 +100,20 @@ pub fn decode_config(body: &Value) -> Result<AutopilotConfiguration, String> {
     for name in ["CreateIndex", "ModifyIndex"] {
         count(obj, name, u64::MAX)?;
     }
+    let stabilization = duration(obj, "ServerStabilizationTime")?;
+    let default_stabilization = AutopilotConfiguration::default().server_stabilization_time_nanos;
+    if stabilization != 0 && stabilization != default_stabilization {
+        return Err(format!(
+            "ServerStabilizationTime: orch makes a joining server a voter as soon as it has caught up with the leader's log, without a stabilization wait, so only the default {} (or nothing) is accepted",
+            format_go_duration(default_stabilization)
+        ));
+    }
     Ok(AutopilotConfiguration {
         cleanup_dead_servers: boolean(obj, "CleanupDeadServers", "")?,
         last_contact_threshold_nanos: duration(obj, "LastContactThreshold")?,
         max_trailing_logs: count(obj, "MaxTrailingLogs", u64::MAX)?,
         min_quorum: u32::try_from(count(obj, "MinQuorum", 1024)?).unwrap_or(u32::MAX),
-        server_stabilization_time_nanos: duration(obj, "ServerStabilizationTime")?,
+        server_stabilization_time_nanos: stabilization,
         enable_redundancy_zones: false,
         disable_upgrade_migration: false,
         enable_custom_upgrades: false,
@@ -175,6 +183,10 @@ mod tests {
                 "EnableRedundancyZones",
             ),
             (json!({"CleanupDeadServers": 1}), "CleanupDeadServers"),
+            (
+                json!({"ServerStabilizationTime": "30s"}),
+                "ServerStabilizationTime: orch makes a joining server a voter",
+            ),
             (json!({"Other": 1}), "Other: unknown field"),
         ];
         for (body, field) in cases {

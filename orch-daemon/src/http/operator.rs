@@ -188,13 +188,27 @@ pub async fn raft_configuration(State(api): Api) -> Response {
 /// `GET /v1/operator/autopilot/health`: Nomad's autopilot health of the servers; 429
 /// when any voter is unhealthy, as Nomad answers.
 pub async fn autopilot_health(State(api): Api) -> Response {
+    let health = api.replicator.health();
     let servers: Vec<Value> = servers_with_progress(&api)
         .into_iter()
         .map(|s| {
+            let p = s["ID"]
+                .as_str()
+                .and_then(|id| id.parse::<u64>().ok())
+                .and_then(|id| health.servers.get(&id));
+            let stable_since = p
+                .map(|p| p.stable_since_nanos)
+                .filter(|n| *n > 0)
+                .map_or_else(
+                    // Go's zero time, which its client parses: not known yet.
+                    || json!("0001-01-01T00:00:00Z"),
+                    |n| json!(orch_core::model::Timestamp(n)),
+                );
             let mut server = json!({"ID": s["ID"], "Name": s["Node"], "Address": s["Address"],
                    "SerfStatus": "alive", "Version": api.agent.version,
                    "Leader": s["Leader"], "Voter": s["Voter"], "Healthy": s["Healthy"],
-                   "LastIndex": s["LastIndex"]});
+                   "LastIndex": s["LastIndex"], "LastTerm": p.map_or(0, |p| p.last_term),
+                   "StableSince": stable_since});
             // Go's client parses it as a duration: left out when never heard from.
             if s["LastContact"] != "" {
                 server["LastContact"] = s["LastContact"].clone();

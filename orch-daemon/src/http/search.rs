@@ -1,9 +1,12 @@
 //! `/v1/search` (ID prefix search) and `/v1/search/fuzzy` (substring search over names),
 //! as Nomad's UI and CLI use them to complete IDs (`nomad status <prefix>`).
 //!
-//! Contexts orch has objects for: `jobs`, `evals`, `allocs`, `nodes`, `deployment`
-//! (Nomad's singular spelling; `deployments` is accepted) and `all`. Nomad's other
-//! contexts (volumes, plugins, node pools, namespaces, ...) answer 501 naming them.
+//! Prefix contexts orch has objects for: `jobs`, `evals`, `allocs`, `nodes`,
+//! `deployment` (Nomad's singular spelling; `deployments` is accepted), `node_pools`,
+//! `plugins`, `volumes` (CSI), `namespaces`, `quotas` and `all`, so `orch status
+//! <prefix>` finds every kind it has a `status` verb for. Each context shows only what
+//! the caller may read (Nomad's rule). Nomad's other contexts (scaling policies,
+//! variables, host volumes, ...) answer 501 naming them.
 
 use std::collections::BTreeMap;
 
@@ -23,7 +26,18 @@ pub const FUZZY_LIMIT: usize = 100;
 /// Shortest fuzzy search text (Nomad's `min_term_length` default).
 pub const FUZZY_MIN_TERM: usize = 2;
 
-const PREFIX_CONTEXTS: [&str; 5] = ["jobs", "evals", "allocs", "nodes", "deployment"];
+const PREFIX_CONTEXTS: [&str; 10] = [
+    "jobs",
+    "evals",
+    "allocs",
+    "nodes",
+    "deployment",
+    "node_pools",
+    "plugins",
+    "volumes",
+    "namespaces",
+    "quotas",
+];
 const FUZZY_CONTEXTS: [&str; 4] = ["jobs", "groups", "tasks", "nodes"];
 const NOMAD_ONLY: &[&str] = &[
     "plugins",
@@ -98,6 +112,32 @@ fn prefix_matches(
             s.deployments()
                 .map(|d| (Some(d.namespace.as_str()), d.id.as_str())),
         ),
+        "node_pools" => Box::new(
+            s.node_pools()
+                .filter(|p| q.authz.node_pool_level(&p.name).allows_read())
+                .map(|p| (None, p.name.as_str())),
+        ),
+        "volumes" => Box::new(
+            s.csi_volumes()
+                .map(|v| (Some(v.namespace.as_str()), v.id.as_str())),
+        ),
+        "namespaces" => Box::new(
+            s.namespaces()
+                .filter(|n| q.authz.allows_any(&n.name))
+                .map(|n| (None, n.name.as_str())),
+        ),
+        "quotas" if q.authz.quota_read() => {
+            Box::new(s.quotas().map(|quota| (None, quota.name.as_str())))
+        }
+        "plugins" if q.authz.plugin_read() => {
+            // Plugins are derived (a map built on read), so they are matched here.
+            return s
+                .csi_plugins()
+                .into_keys()
+                .filter(|id| id.starts_with(prefix))
+                .take(limit + 1)
+                .collect();
+        }
         _ => return Vec::new(),
     };
     objects

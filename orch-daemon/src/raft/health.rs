@@ -249,22 +249,27 @@ fn millis(d: Duration) -> u64 {
 fn leader_view(monitor: &Monitor, metrics: &Metrics, limits: Limits) -> RaftHealth {
     let last = metrics.last_log_index.unwrap_or(0);
     let replication = metrics.replication.clone().unwrap_or_default();
+    let previous = monitor
+        .health
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .servers
+        .clone();
     let mut servers = BTreeMap::new();
     for (id, _) in metrics.membership_config.membership().nodes() {
-        let progress = if *id == metrics.id {
+        let mut progress = if *id == metrics.id {
             ServerProgress {
                 last_contact_ms: Some(0),
                 last_index: last,
                 lag: 0,
                 healthy: true,
                 last_error: String::new(),
+                last_term: metrics.current_term,
+                stable_since_nanos: 0,
             }
         } else {
-            let matched = replication
-                .get(id)
-                .copied()
-                .flatten()
-                .map_or(0, |l| l.index);
+            let matched_log = replication.get(id).copied().flatten();
+            let matched = matched_log.map_or(0, |l| l.index);
             let contact = monitor.contacts.peer(*id);
             let since = contact.last_ok.map(|t| t.elapsed());
             let lag = last.saturating_sub(matched);
@@ -280,8 +285,11 @@ fn leader_view(monitor: &Monitor, metrics: &Metrics, limits: Limits) -> RaftHeal
                 lag,
                 healthy,
                 last_error,
+                last_term: matched_log.map_or(0, |l| l.leader_id.term),
+                stable_since_nanos: 0,
             }
         };
+        progress.stable_since_nanos = stable_since(previous.get(id), progress.healthy);
         servers.insert(*id, progress);
     }
     // A lone voter is its own quorum (openraft may report no acknowledgement then).
@@ -301,6 +309,15 @@ fn leader_view(monitor: &Monitor, metrics: &Metrics, limits: Limits) -> RaftHeal
         leader_contact_ms: Some(0),
         servers,
         storage: String::new(),
+    }
+}
+
+/// Since when a server has been as healthy (or not) as it is now: kept from the last
+/// refresh while unchanged, now when it changed or is new.
+fn stable_since(previous: Option<&ServerProgress>, healthy: bool) -> i64 {
+    match previous {
+        Some(p) if p.healthy == healthy && p.stable_since_nanos > 0 => p.stable_since_nanos,
+        _ => crate::clock::now_nanos(),
     }
 }
 

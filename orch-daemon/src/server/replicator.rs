@@ -142,6 +142,13 @@ pub struct ServerProgress {
     pub healthy: bool,
     /// The last error replicating to it, while it is unhealthy; empty otherwise.
     pub last_error: String,
+    /// The Raft term of the last entry it is known to hold (autopilot's `LastTerm`).
+    #[serde(default)]
+    pub last_term: u64,
+    /// Since when (Unix nanoseconds, wall clock) `healthy` has had its current value
+    /// (autopilot's `StableSince`); 0 when not known.
+    #[serde(default)]
+    pub stable_since_nanos: i64,
 }
 
 /// One server of the Raft configuration.

@@ -30,6 +30,8 @@ pub enum Kind {
     PacketLoss,
     /// A random server's data dir filled to 16 MiB free (under the 64 MiB reserve).
     DiskFull,
+    /// Every server restarted in turn (SIGTERM, start, healthy), as an upgrade does.
+    RollingRestart,
 }
 
 impl Kind {
@@ -50,6 +52,7 @@ impl Kind {
             Kind::PartitionLeader,
             Kind::PacketLoss,
             Kind::DiskFull,
+            Kind::RollingRestart,
         ];
         if servers >= 5 {
             v.push(Kind::PartitionBridge);
@@ -126,6 +129,12 @@ pub fn inject(cluster: &mut Cluster, http: &Http, rng: &mut Rng) -> Result<Activ
             fill(&cluster.servers[target].data)?;
             vec![target]
         }
+        Kind::RollingRestart => {
+            for i in 0..n {
+                cluster.restart_gracefully(i, http)?;
+            }
+            (0..n).collect()
+        }
     };
     Ok(Active { kind, targets })
 }
@@ -186,7 +195,8 @@ pub fn heal(cluster: &mut Cluster, active: &Active) -> Result<(), String> {
                 let _ = std::fs::remove_file(cluster.servers[t].data.join(FILLER));
             }
         }
-        Kind::PartitionMinority
+        Kind::RollingRestart
+        | Kind::PartitionMinority
         | Kind::PartitionLeader
         | Kind::PartitionBridge
         | Kind::PacketLoss => {}

@@ -23,8 +23,8 @@ pub fn sh(args: &[&str]) -> Result<(), String> {
     }
 }
 
-/// One server of the cluster.
-pub struct Server {
+/// One agent's host: a network namespace with an address on the bridge.
+pub struct Host {
     /// Its network namespace.
     pub netns: String,
     /// Its address on the bridge.
@@ -37,7 +37,7 @@ pub struct Server {
     pub paused: bool,
 }
 
-impl Server {
+impl Host {
     /// Its HTTP API base URL.
     pub fn url(&self) -> String {
         format!("http://{}:4646", self.ip)
@@ -59,12 +59,19 @@ impl Server {
 /// The bridge, the namespaces and the servers.
 pub struct Cluster {
     /// The servers, by index.
-    pub servers: Vec<Server>,
+    pub servers: Vec<Host>,
+    /// Client agents ([`Cluster::add_clients`]), by index.
+    pub clients: Vec<Host>,
+    tag: u32,
+    subnet: String,
     bridge: String,
     orch: PathBuf,
     dir: PathBuf,
     join: String,
 }
+
+/// Clients' hosts are numbered from here (their addresses end in 10 + this + j).
+const CLIENT_INDEX_BASE: usize = 50;
 
 /// The tmpfs size of each server's data dir, in MiB.
 pub const DATA_DIR_MB: u64 = 256;
@@ -79,6 +86,9 @@ impl Cluster {
         let bridge = format!("onb{tag}");
         let mut cluster = Cluster {
             servers: Vec::new(),
+            clients: Vec::new(),
+            tag,
+            subnet: subnet.clone(),
             bridge: bridge.clone(),
             orch: orch.to_path_buf(),
             dir: dir.to_path_buf(),
@@ -107,7 +117,7 @@ impl Cluster {
         Ok(cluster)
     }
 
-    fn make_server(&self, i: usize, tag: u32, subnet: &str) -> Result<Server, String> {
+    fn make_server(&self, i: usize, tag: u32, subnet: &str) -> Result<Host, String> {
         let netns = format!("onem{tag}-{i}");
         let (host, peer) = (format!("onh{tag}-{i}"), format!("onp{tag}-{i}"));
         let ip = format!("10.{subnet}.{}", 10 + i);
@@ -118,7 +128,7 @@ impl Cluster {
         sh(&["ip", "link", "set", &peer, "netns", &netns])?;
         sh(&["ip", "link", "set", &host, "master", &self.bridge])?;
         sh(&["ip", "link", "set", &host, "up"])?;
-        let server = Server {
+        let server = Host {
             netns,
             ip: ip.clone(),
             data: self.dir.join(format!("s{i}")),
@@ -171,6 +181,53 @@ impl Cluster {
         Ok(())
     }
 
+    /// Starts `n` client agents (raw_exec enabled), each in a namespace of its own,
+    /// pointed at every server.
+    pub fn add_clients(&mut self, n: usize) -> Result<(), String> {
+        let servers: Vec<String> = self
+            .servers
+            .iter()
+            .map(|s| format!("{:?}", s.rpc()))
+            .collect();
+        let config = self.dir.join("client.hcl");
+        let text = format!(
+            "client {{\n  enabled = true\n  servers = [{}]\n}}\nplugin \"raw_exec\" {{\n  config {{\n    enabled = true\n  }}\n}}\n",
+            servers.join(", ")
+        );
+        std::fs::write(&config, text).map_err(|e| e.to_string())?;
+        for j in 0..n {
+            let (tag, subnet) = (self.tag, self.subnet.clone());
+            let host = self.make_server(CLIENT_INDEX_BASE + j, tag, &subnet)?;
+            let log = std::fs::File::create(self.dir.join(format!("c{j}.log")))
+                .map_err(|e| e.to_string())?;
+            let err = log.try_clone().map_err(|e| e.to_string())?;
+            let child = Command::new("ip")
+                .args(["netns", "exec", &host.netns])
+                .arg(&self.orch)
+                .args([
+                    "agent",
+                    "-client",
+                    "-bind",
+                    &host.ip,
+                    "-node",
+                    &format!("c{j}"),
+                ])
+                .arg("-data-dir")
+                .arg(&host.data)
+                .arg("-config")
+                .arg(&config)
+                .stdout(Stdio::from(log))
+                .stderr(Stdio::from(err))
+                .spawn()
+                .map_err(|e| format!("starting client {j}: {e}"))?;
+            self.clients.push(Host {
+                child: Some(child),
+                ..host
+            });
+        }
+        Ok(())
+    }
+
     /// Kills server `i` at once (SIGKILL, as a crash).
     pub fn kill(&mut self, i: usize) {
         if let Some(mut c) = self.servers[i].child.take() {
@@ -190,6 +247,39 @@ impl Cluster {
             }
         }
         self.servers[i].paused = signal == libc::SIGSTOP;
+    }
+
+    /// Stops server `i` with SIGTERM, starts it again and waits until it reports itself
+    /// healthy (`/v1/agent/health`), as a rolling upgrade does server by server.
+    pub fn restart_gracefully(
+        &mut self,
+        i: usize,
+        http: &super::workload::Http,
+    ) -> Result<(), String> {
+        self.signal(i, libc::SIGTERM);
+        if let Some(mut c) = self.servers[i].child.take() {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while c.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.launch(i)?;
+        let url = self.servers[i].url();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if http
+                .send(&url, "GET", "/v1/agent/health", "")
+                .is_ok_and(|r| r.status == 200)
+            {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!(
+            "server {i} was not healthy within 30 s of its restart; see s{i}.log"
+        ))
     }
 
     /// Waits until some server names a leader that every running server agrees on.
@@ -225,7 +315,22 @@ impl Drop for Cluster {
             self.signal(i, libc::SIGCONT);
             self.kill(i);
         }
-        for s in &self.servers {
+        for c in &mut self.clients {
+            if let Some(mut child) = c.child.take() {
+                // SIGTERM first: a client agent stops its tasks on the way out.
+                // SAFETY: kill has no memory preconditions; the pid is our child's.
+                unsafe {
+                    libc::kill(child.id() as i32, libc::SIGTERM);
+                }
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        for s in self.servers.iter().chain(&self.clients) {
             let _ = sh(&["umount", "-l", &s.data.to_string_lossy()]);
             let _ = sh(&["ip", "netns", "del", &s.netns]);
         }

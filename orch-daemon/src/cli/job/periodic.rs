@@ -14,13 +14,35 @@ use crate::cli::table::text;
 
 const USAGE: &str = "Usage: orch job periodic <subcommand> [options] [args]
 
-  Subcommands:
-    force   Launch a child of a periodic job now, ignoring its schedule and
-            prohibit_overlap, then monitor its evaluation
+  This command groups subcommands for interacting with periodic jobs.
 
-Options of force:
-  -detach   Return right after the launch, printing the evaluation ID
-  -verbose  Print full IDs";
+  Force a periodic job:
+
+      $ orch job periodic force <job_id>
+
+  Please see the individual subcommand help for detailed usage information.
+
+Subcommands:
+    force    Force the launch of a periodic job";
+
+const FORCE_USAGE: &str = "Usage: orch job periodic force <job id>
+
+  This command is used to force the creation of a new instance of a periodic job.
+  This is used to immediately run a periodic job, even if it violates the job's
+  prohibit_overlap setting.
+
+  When ACLs are enabled, this command requires a token with the 'submit-job'
+  capability for the job's namespace.
+
+Periodic Force Options:
+
+  -detach
+    Return immediately instead of entering monitor mode. After the force,
+    the evaluation ID will be printed to the screen, which can be used to
+    examine the evaluation using the eval-status command.
+
+  -verbose
+    Display full information.";
 
 const FORCE_FLAGS: &[FlagSpec] = &[FlagSpec::switch("detach"), FlagSpec::switch("verbose")];
 
@@ -38,10 +60,10 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
 
 /// `orch job periodic force <job>`.
 fn force(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, FORCE_FLAGS], USAGE)? else {
+    let Some(p) = parse_verb(args, &[COMMON, FORCE_FLAGS], FORCE_USAGE)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let job = p.one_arg("job", USAGE)?;
+    let job = p.one_arg("job", FORCE_USAGE)?;
     let client = ApiClient::from_flags(&p)?;
     let id = client.resolve("/v1/jobs", "job", job)?;
     let reply = client.put(

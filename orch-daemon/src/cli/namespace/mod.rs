@@ -3,7 +3,7 @@
 mod apply;
 mod delete;
 mod list;
-mod status;
+pub(crate) mod status;
 
 use std::process::ExitCode;
 

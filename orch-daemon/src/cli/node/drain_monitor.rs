@@ -26,8 +26,9 @@ struct Seen {
     status: String,
 }
 
-/// One monitor line, with Nomad's RFC 3339 time prefix.
-fn say(msg: &str) {
+/// One monitor line, with Nomad's RFC 3339 time prefix (shared by the CLI's other
+/// progress output, such as `operator snapshot restore`).
+pub(crate) fn say(msg: &str) {
     let stamp = serde_json::to_value(Timestamp(crate::clock::now_nanos()))
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))

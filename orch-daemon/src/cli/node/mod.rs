@@ -3,10 +3,10 @@
 
 mod config;
 mod drain;
-mod drain_monitor;
+pub(crate) mod drain_monitor;
 mod eligibility;
 mod meta;
-mod pool;
+pub(crate) mod pool;
 pub(crate) mod status;
 
 use std::process::ExitCode;

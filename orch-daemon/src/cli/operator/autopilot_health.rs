@@ -6,11 +6,12 @@ use serde_json::Value;
 
 use crate::cli::api::ApiClient;
 use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
-use crate::cli::table::{columns, kv};
+use crate::cli::table::columns;
 
 const USAGE: &str = "Usage: orch operator autopilot health [options]
 
-  Displays the health of the autopilot status.
+  Displays the current Autopilot state: whether every server is healthy, how
+  many may fail without an outage, the voters, and each server's health.
 
   If ACLs are enabled, this command requires a token with the 'operator:read'
   capability.
@@ -44,34 +45,44 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The server table's columns, named as the API's fields.
-const COLUMNS: [&str; 8] = [
+/// The server table's columns, named as the API's fields (Nomad's order).
+const COLUMNS: [&str; 12] = [
     "ID",
     "Name",
     "Address",
-    "Voter",
+    "SerfStatus",
+    "Version",
     "Leader",
+    "Voter",
     "Healthy",
     "LastContact",
+    "LastTerm",
     "LastIndex",
+    "StableSince",
 ];
 
+/// Nomad's layout: `Healthy: true`, `FailureTolerance`, `Leader`, the voters one per
+/// line, then a table of the servers.
 fn layout(h: &Value) -> String {
     let text = |v: &Value| match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         v => v.to_string(),
     };
-    let mut out = kv(&[
-        ("Healthy", text(&h["Healthy"])),
-        ("FailureTolerance", text(&h["FailureTolerance"])),
-        ("Leader", text(&h["Leader"])),
-    ]);
+    let mut out = format!(
+        "Healthy: {}\nFailureTolerance: {}\nLeader: {}\nVoters:\n",
+        text(&h["Healthy"]),
+        text(&h["FailureTolerance"]),
+        text(&h["Leader"])
+    );
+    for v in h["Voters"].as_array().into_iter().flatten() {
+        out.push_str(&format!("\t{}\n", text(v)));
+    }
     let mut rows = vec![COLUMNS.map(String::from).to_vec()];
     for s in h["Servers"].as_array().into_iter().flatten() {
         rows.push(COLUMNS.iter().map(|k| text(&s[*k])).collect());
     }
-    out.push_str("\n\nServers\n");
+    out.push_str("Servers:\n");
     out.push_str(&columns(&rows));
     out
 }

@@ -37,10 +37,10 @@ Set Config Options:
     before autopilot can prune dead servers.
 
   -server-stabilization-time=<10s>
-    Controls the minimum amount of time a server must be stable in
-    the 'healthy' state before being added to the cluster. Only takes
-    effect if all servers are running Raft protocol version 3 or
-    higher. Must be a duration value such as `10s`.
+    In Nomad, the minimum amount of time a server must be stable in the
+    'healthy' state before being added to the cluster. orch makes a joining
+    server a voter as soon as it has caught up with the leader's log, so
+    only the default `10s` is accepted.
 
   -disable-upgrade-migration=[true|false]
   -enable-redundancy-zones=[true|false]

@@ -1,5 +1,6 @@
-//! `orch operator autopilot|raft|root keyring|scheduler|snapshot <verb>`: dispatches the operator verbs, one
-//! file each.
+//! `orch operator autopilot|raft|root keyring|scheduler|snapshot <verb>`: dispatches the
+//! operator verbs, one file each. Each noun prints its own usage for `-help` (or alone,
+//! exit 1), as Nomad's `operator <noun>` commands do.
 
 mod autopilot_get_config;
 mod autopilot_health;
@@ -18,77 +19,180 @@ mod snapshot_save;
 
 use std::process::ExitCode;
 
-use super::flags::{is_help, print_usage};
+use crate::cli::{Verb, dispatch};
 
-/// The usage of `orch operator`, also `operator raft list-peers`'s help.
-const USAGE: &str = "Usage: orch operator autopilot <get-config|set-config|health> [options]
-       orch operator raft <list-peers|remove-peer|transfer-leadership> [options]
-       orch operator root keyring <list|rotate|remove> [options]
-       orch operator scheduler <get-config|set-config> [options]
-       orch operator snapshot <save|restore|inspect> [options] <file>
+const USAGE: &str = "Usage: orch operator <subcommand> [options]
 
-  autopilot get-config  Displays the current autopilot configuration.
-  autopilot set-config  Modifies the current autopilot configuration.
-  autopilot health      Displays the health of the servers as autopilot sees it.
-  raft list-peers       Lists the Raft peers (servers), which one leads, and how each
-                        keeps up: last contact with the leader, entries it trails by,
-                        healthy.
-  raft remove-peer      Removes a server from the Raft configuration.
-  raft transfer-leadership
-                        Makes another server the Raft leader.
-  root keyring list     Lists the root keys (variables' encryption, identities'
-                        signatures).
-  root keyring rotate   Makes a new active root key (-full re-encrypts variables).
-  root keyring remove   Removes an inactive root key.
-  scheduler get-config  Displays the current scheduler configuration.
-  scheduler set-config  Modifies the current scheduler configuration.
-  snapshot save         Saves the servers' whole state to a file (backups).
-  snapshot restore      Replaces the servers' whole state with a saved file.
-  snapshot inspect      Shows what a saved snapshot file holds.
+  Provides cluster-level tools for orch operators, such as interacting with
+  the Raft subsystem. NOTE: Use this command with extreme caution, as improper
+  use could lead to an outage and even loss of data.
 
-Autopilot Options:
+  Run orch operator <subcommand> with no arguments for help on that subcommand.
 
-  -json
-    Print the raw API JSON (list-peers)";
+Subcommands:
+    autopilot    Provides tools for modifying Autopilot configuration
+    raft         Provides access to the Raft subsystem
+    root         Provides access to the root keyring (root keyring list|rotate|remove)
+    scheduler    Provides access to the scheduler configuration
+    snapshot     Saves, restores and inspects snapshots of the servers' state";
 
-/// Dispatches `orch operator raft|snapshot <verb>`.
+const AUTOPILOT_USAGE: &str = "Usage: orch operator autopilot <subcommand> [options]
+
+  This command groups subcommands for interacting with the Autopilot subsystem.
+  Autopilot provides automatic, operator-friendly management of the servers:
+  dead-server cleanup and the thresholds that say whether a server is healthy.
+
+  Get the current Autopilot configuration:
+
+      $ orch operator autopilot get-config
+
+  Set a new Autopilot configuration, enabling automatic dead server cleanup:
+
+      $ orch operator autopilot set-config -cleanup-dead-servers=true
+
+  Please see the individual subcommand help for detailed usage information.
+
+Subcommands:
+    get-config    Display the current Autopilot configuration
+    health        Display the overall Autopilot health
+    set-config    Modify the current Autopilot configuration";
+
+const RAFT_USAGE: &str = "Usage: orch operator raft <subcommand> [options]
+
+  The Raft operator command is used to interact with the servers' Raft
+  subsystem. The command can be used to verify Raft peers, to move the
+  leadership, or in rare cases to recover quorum by removing invalid peers.
+
+  List Raft peers:
+
+      $ orch operator raft list-peers
+
+  Remove a Raft peer:
+
+      $ orch operator raft remove-peer -peer-address \"IP:Port\"
+
+  Please see the individual subcommand help for detailed usage information.
+
+Subcommands:
+    list-peers             Display the current Raft peer configuration
+    remove-peer            Remove a server from the Raft configuration
+    transfer-leadership    Transfer leadership to a specified server";
+
+const KEYRING_USAGE: &str = "Usage: orch operator root keyring <subcommand> [options]
+
+  Manages the root keys that encrypt variables and sign workload identities.
+
+Subcommands:
+    list      Lists the root keys
+    remove    Removes an inactive root key
+    rotate    Rotates the root key";
+
+const SCHEDULER_USAGE: &str = "Usage: orch operator scheduler <subcommand> [options]
+
+  This command groups subcommands for interacting with the servers' scheduler
+  configuration: the algorithm, preemption per scheduler type, memory
+  oversubscription, job registration and the evaluation broker.
+
+  Get the scheduler configuration:
+
+      $ orch operator scheduler get-config
+
+  Set the scheduler to spread allocations:
+
+      $ orch operator scheduler set-config -scheduler-algorithm=spread
+
+  Please see the individual subcommand help for detailed usage information.
+
+Subcommands:
+    get-config    Display the current scheduler configuration
+    set-config    Modify the scheduler configuration";
+
+const SNAPSHOT_USAGE: &str = "Usage: orch operator snapshot <subcommand> [options]
+
+  This command has subcommands for saving, restoring and inspecting the state of
+  the orch servers for disaster recovery. These are atomic, point-in-time
+  snapshots which include jobs, nodes, allocations, periodic jobs, and ACLs.
+
+  If ACLs are enabled, a management token must be supplied in order to perform
+  snapshot operations.
+
+  Create a snapshot:
+
+      $ orch operator snapshot save backup.snap
+
+  Restore a snapshot:
+
+      $ orch operator snapshot restore backup.snap
+
+  Inspect a snapshot:
+
+      $ orch operator snapshot inspect backup.snap
+
+  Please see the individual subcommand help for detailed usage information.
+
+Subcommands:
+    inspect    Displays information about a snapshot file
+    restore    Restore snapshot of the servers' state
+    save       Saves snapshot of the servers' state";
+
+/// Dispatches `orch operator <noun> <verb>`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let words: Vec<&str> = args.iter().take(2).map(String::as_str).collect();
-    let rest = args.get(2..).unwrap_or_default();
-    match words.as_slice() {
-        ["autopilot", "get-config"] => autopilot_get_config::run(rest),
-        ["autopilot", "set-config"] => autopilot_set_config::run(rest),
-        ["autopilot", "health"] => autopilot_health::run(rest),
-        ["raft", "list-peers"] => raft_list_peers::run(rest),
-        ["raft", "remove-peer"] => raft_remove_peer::run(rest),
-        ["raft", "transfer-leadership"] => raft_transfer_leadership::run(rest),
-        ["root", "keyring"] => root_keyring(rest),
-        ["scheduler", "get-config"] => scheduler_get_config::run(rest),
-        ["scheduler", "set-config"] => scheduler_set_config::run(rest),
-        ["snapshot", "save"] => snapshot_save::run(rest),
-        ["snapshot", "restore"] => snapshot_restore::run(rest),
-        ["snapshot", "inspect"] => snapshot_inspect::run(rest),
-        [] | ["autopilot"] | ["raft"] | ["root"] | ["scheduler"] | ["snapshot"] => {
-            super::flags::usage_exit(USAGE)
-        }
-        [first, ..] if is_help(first) || *first == "help" => print_usage(USAGE),
-        _ => Err(format!(
-            "unknown command `orch operator {}`: the operator verbs are `autopilot get-config|set-config|health`, `raft list-peers`, `raft remove-peer`, `raft transfer-leadership`, `root keyring list|rotate|remove`, `scheduler get-config|set-config` and `snapshot save|restore|inspect`\n\n{USAGE}",
-            args.join(" ")
-        )),
-    }
+    let nouns: &[Verb] = &[
+        ("autopilot", autopilot),
+        ("raft", raft),
+        ("root", root),
+        ("scheduler", scheduler),
+        ("snapshot", snapshot),
+    ];
+    dispatch("operator", args, nouns, USAGE)
 }
 
-/// Dispatches `orch operator root keyring <verb>`.
-fn root_keyring(args: &[String]) -> Result<ExitCode, String> {
-    let rest = args.get(1..).unwrap_or_default();
-    match args.first().map(String::as_str) {
-        Some("list") => root_keyring_list::run(rest),
-        Some("rotate") => root_keyring_rotate::run(rest),
-        Some("remove") => root_keyring_remove::run(rest),
-        None => super::flags::usage_exit(USAGE),
-        Some(other) => Err(format!(
-            "unknown command `orch operator root keyring {other}`: the keyring verbs are `list`, `rotate` and `remove`"
-        )),
-    }
+fn autopilot(args: &[String]) -> Result<ExitCode, String> {
+    let verbs: &[Verb] = &[
+        ("get-config", autopilot_get_config::run),
+        ("set-config", autopilot_set_config::run),
+        ("health", autopilot_health::run),
+    ];
+    dispatch("operator autopilot", args, verbs, AUTOPILOT_USAGE)
+}
+
+fn raft(args: &[String]) -> Result<ExitCode, String> {
+    let verbs: &[Verb] = &[
+        ("list-peers", raft_list_peers::run),
+        ("remove-peer", raft_remove_peer::run),
+        ("transfer-leadership", raft_transfer_leadership::run),
+    ];
+    dispatch("operator raft", args, verbs, RAFT_USAGE)
+}
+
+/// `orch operator root keyring <verb>` (`root` has the one noun).
+fn root(args: &[String]) -> Result<ExitCode, String> {
+    let nouns: &[Verb] = &[("keyring", keyring)];
+    dispatch("operator root", args, nouns, KEYRING_USAGE)
+}
+
+fn keyring(args: &[String]) -> Result<ExitCode, String> {
+    let verbs: &[Verb] = &[
+        ("list", root_keyring_list::run),
+        ("rotate", root_keyring_rotate::run),
+        ("remove", root_keyring_remove::run),
+    ];
+    dispatch("operator root keyring", args, verbs, KEYRING_USAGE)
+}
+
+fn scheduler(args: &[String]) -> Result<ExitCode, String> {
+    let verbs: &[Verb] = &[
+        ("get-config", scheduler_get_config::run),
+        ("set-config", scheduler_set_config::run),
+    ];
+    dispatch("operator scheduler", args, verbs, SCHEDULER_USAGE)
+}
+
+fn snapshot(args: &[String]) -> Result<ExitCode, String> {
+    let verbs: &[Verb] = &[
+        ("save", snapshot_save::run),
+        ("restore", snapshot_restore::run),
+        ("inspect", snapshot_inspect::run),
+    ];
+    dispatch("operator snapshot", args, verbs, SNAPSHOT_USAGE)
 }

@@ -1,6 +1,6 @@
 //! `orch plugin <verb>`: Nomad's plugin commands (CSI plugins).
 
-mod status;
+pub(crate) mod status;
 
 use std::process::ExitCode;
 

@@ -5,7 +5,7 @@ mod apply;
 mod delete;
 mod init;
 mod list;
-mod status;
+pub(crate) mod status;
 
 use std::process::ExitCode;
 

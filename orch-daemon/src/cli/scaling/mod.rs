@@ -24,6 +24,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         (Some("policy"), Some("list")) => policy_list::run(rest),
         (Some("policy"), Some("info")) => policy_info::run(rest),
         (Some("policy") | None, None) => super::flags::usage_exit(USAGE),
+        (Some("policy"), Some(word)) if is_help(word) || word == "help" => print_usage(USAGE),
         (Some(word), _) if is_help(word) || word == "help" => print_usage(USAGE),
         _ => Err(format!(
             "unknown command `orch scaling {}`\n\n{USAGE}",

@@ -15,17 +15,31 @@ Subcommands:
     ca create    Create a certificate authority for the agents' certificates
     cert create  Create a server, client or CLI certificate signed by that CA";
 
+const CA_USAGE: &str = "Usage: orch tls ca <subcommand> [options]
+
+  This command groups subcommands for interacting with certificate authorities.
+
+Subcommands:
+    create    Create a certificate authority for the agents' certificates";
+
+const CERT_USAGE: &str = "Usage: orch tls cert <subcommand> [options]
+
+  This command groups subcommands for interacting with certificates.
+
+Subcommands:
+    create    Create a server, client or CLI certificate signed by the CA";
+
 /// Dispatches `orch tls ca create` and `orch tls cert create`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
         Some("ca") => {
             let verbs: &[super::Verb] = &[("create", ca_create::run)];
-            super::dispatch("tls ca", rest, verbs, USAGE)
+            super::dispatch("tls ca", rest, verbs, CA_USAGE)
         }
         Some("cert") => {
             let verbs: &[super::Verb] = &[("create", cert_create::run)];
-            super::dispatch("tls cert", rest, verbs, USAGE)
+            super::dispatch("tls cert", rest, verbs, CERT_USAGE)
         }
         Some(w) if !super::flags::is_help(w) && w != "help" => {
             Err(format!("unknown command `orch tls {w}`\n\n{USAGE}"))

@@ -7,7 +7,7 @@ mod detach;
 mod register;
 mod snapshot;
 mod spec;
-mod status;
+pub(crate) mod status;
 
 use std::process::ExitCode;
 

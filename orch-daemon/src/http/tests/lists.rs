@@ -41,10 +41,23 @@ async fn prefix_and_fuzzy_search() {
         )
         .await;
     assert!(msg.contains("pods"), "{msg}");
+    // Namespaces, node pools, plugins, volumes and quotas are searched too.
+    let (r, _) = env
+        .ok(
+            "PUT",
+            "/v1/search",
+            Some(json!({"Prefix": "de", "Context": "all"})),
+        )
+        .await;
+    assert_eq!(r["Matches"]["namespaces"], json!(["default"]), "{r}");
+    assert_eq!(r["Matches"]["node_pools"], json!(["default"]), "{r}");
+    for c in ["plugins", "volumes", "quotas"] {
+        assert_eq!(r["Matches"][c], json!([]), "{c}: {r}");
+    }
     env.fails(
         "PUT",
         "/v1/search",
-        Some(json!({"Prefix": "a", "Context": "volumes"})),
+        Some(json!({"Prefix": "a", "Context": "scaling_policy"})),
         StatusCode::NOT_IMPLEMENTED,
     )
     .await;

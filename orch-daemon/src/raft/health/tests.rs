@@ -46,6 +46,7 @@ fn a_peer_reason_names_the_lag_and_the_error() {
         lag: 9_500,
         healthy: false,
         last_error: "HTTP 413".into(),
+        ..ServerProgress::default()
     };
     assert_eq!(
         peer_reason(5, &p),

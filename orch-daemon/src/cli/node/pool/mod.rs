@@ -4,7 +4,7 @@
 
 mod apply;
 mod delete;
-mod info;
+pub(crate) mod info;
 mod init;
 mod jobs;
 mod list;
