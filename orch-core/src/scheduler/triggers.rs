@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{Evaluation, eval_status, job_type, trigger};
+use crate::model::{Evaluation, eval_status, trigger};
 use crate::state::StateStore;
 
 /// Evaluations for a node whose status, eligibility or drain changed (Nomad's
@@ -21,13 +21,10 @@ pub fn node_update_evals(
         .filter(|a| !a.terminal())
         .map(|a| (a.namespace.to_string(), a.job_id.to_string()))
         .collect();
-    for j in state.jobs() {
-        if (j.job_type == job_type::SYSTEM || j.job_type == job_type::SYSBATCH)
-            && !j.stop
-            && !j.is_template()
-        {
-            jobs.insert((j.namespace.clone(), j.id.clone()));
-        }
+    // Indexed by the store (a scan of every job per failed node cost churn more
+    // than the node's own allocations).
+    for j in state.system_jobs() {
+        jobs.insert((j.namespace.clone(), j.id.clone()));
     }
     jobs.into_iter()
         .filter_map(|(ns, id)| state.job(&ns, &id))

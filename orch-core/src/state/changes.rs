@@ -157,12 +157,15 @@ fn overlay_mut_id<'a>(
     base: &super::alloc_table::AllocTable,
     id: &str,
 ) -> Option<&'a mut Allocation> {
-    if !over.contains_key(id) {
+    // One search of the overlay whether the allocation is staged already or not.
+    let staged = match over.entry(id.to_string()) {
+        std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
         // Shared until written: `make_mut` below copies it once.
-        let current = Arc::clone(base.get(&Id::new(id))?);
-        over.insert(id.to_string(), Some(current));
-    }
-    over.get_mut(id)?.as_mut().map(Arc::make_mut)
+        std::collections::btree_map::Entry::Vacant(v) => {
+            v.insert(Some(Arc::clone(base.get(&Id::new(id))?)))
+        }
+    };
+    staged.as_mut().map(Arc::make_mut)
 }
 
 pub(super) fn index_insert<K: Ord>(index: &mut BTreeMap<K, BTreeSet<String>>, k: K, id: &str) {
@@ -235,7 +238,7 @@ impl StateStore {
         priority: Option<i32>,
     ) {
         let node = Id::new(&a.node_id);
-        self.allocs_by_modify.insert((a.modify_index, id.clone()));
+        self.allocs_by_modify.push(a.modify_index, id.clone());
         let usage = a.usage();
         let mut slot = None;
         if usage != crate::model::Usage::default() {
@@ -280,17 +283,21 @@ impl StateStore {
 
     /// Files a stored job under the watch lists it belongs to (and out of the others).
     pub(super) fn index_job(&mut self, k: &JobKey) {
-        let (periodic, scaling) = self.jobs.get(k).map_or((false, false), |j| {
-            let scaling = !j.stop
-                && !j.is_template()
+        let (periodic, scaling, system) = self.jobs.get(k).map_or((false, false, false), |j| {
+            let live = !j.stop && !j.is_template();
+            let scaling = live
                 && j.task_groups
                     .iter()
                     .any(|g| g.scaling.as_ref().is_some_and(|s| s.enabled));
-            (j.is_periodic_active(), scaling)
+            let system = live
+                && (j.job_type == crate::model::job_type::SYSTEM
+                    || j.job_type == crate::model::job_type::SYSBATCH);
+            (j.is_periodic_active(), scaling, system)
         });
         for (set, member) in [
             (&mut self.periodic_jobs, periodic),
             (&mut self.scaling_jobs, scaling),
+            (&mut self.system_jobs, system),
         ] {
             if member {
                 set.insert(k.clone());

@@ -66,7 +66,13 @@ impl StateStore {
                 .extend(self.commit_csi(index, ch.csi, &removed_nodes));
         }
         self.commit_evals(&mut log, index, ch.evals);
-        let alloc_ids_changed: Vec<String> = ch.allocs.keys().cloned().collect();
+        // Only allocations with service registrations need their IDs kept past the
+        // commit (most clusters' allocations have none: no copy of a million IDs).
+        let alloc_ids_changed: Vec<String> = if self.services_by_alloc.is_empty() {
+            Vec::new()
+        } else {
+            ch.allocs.keys().cloned().collect()
+        };
         self.commit_allocs(&mut log, index, ch.allocs);
         self.drop_unused_specs(std::mem::take(&mut log.spec_refs));
         self.commit_deployments(&mut log, index, ch.deployments);
@@ -111,6 +117,8 @@ impl StateStore {
         for t in &log.dirty {
             self.table_indexes.insert(t.to_string(), index);
         }
+        self.nodes.settle();
+        self.seal_modify_log();
         self.latest_index = index;
         let mut changed = log.changed;
         changed.jobs = log.changed_jobs.into_iter().collect();
@@ -272,16 +280,24 @@ impl StateStore {
         // (as two strings) for every index an allocation goes into.
         let mut job = JobKeyCache::default();
         let mut priority = PriorityCache::default();
-        for (id, alloc) in allocs {
+        if !allocs.is_empty() {
             log.dirty.insert(table::ALLOCS);
+        }
+        // The job last marked touched: a plan's allocations are nearly all of one job,
+        // so the set is searched once per job, not once per allocation.
+        let mut last_touched: Option<JobKey> = None;
+        for (id, alloc) in allocs {
             let k = Id::new(&id);
             let (old, new) = match alloc {
                 Some(a) => self.store_alloc(&k, a, index),
                 None => (self.allocs.remove(&k), None),
             };
-            let touched = |log: &mut CommitLog, jk: &JobKey| {
-                if !log.touched.contains(jk) {
-                    log.touched.insert(jk.clone());
+            let mut touched = |log: &mut CommitLog, jk: &JobKey| {
+                if last_touched.as_ref() != Some(jk) {
+                    if !log.touched.contains(jk) {
+                        log.touched.insert(jk.clone());
+                    }
+                    last_touched = Some(jk.clone());
                 }
             };
             if let (Some(o), Some(a)) = (&old, &new)
@@ -361,8 +377,8 @@ impl StateStore {
             self.nodes.add_live_keyed(&a.node_id, node, live);
         }
         if o.modify_index != a.modify_index {
-            self.allocs_by_modify.remove(&(o.modify_index, id.clone()));
-            self.allocs_by_modify.insert((a.modify_index, id.clone()));
+            // The old entry goes stale by itself (see `modify_log`).
+            self.allocs_by_modify.push(a.modify_index, id.clone());
         }
         // The slot the entry had, else the node's now (as a fresh entry would get).
         let known = self
@@ -389,7 +405,6 @@ impl StateStore {
         if o.usage() != crate::model::Usage::default() {
             self.nodes.remove_live_keyed(&node, id);
         }
-        self.allocs_by_modify.remove(&(o.modify_index, id.clone()));
         id_index_remove_key(&mut self.allocs_by_node, &node, id);
         if let Some(allocs) = self.allocs_by_job.get_mut(job) {
             allocs.remove(id);

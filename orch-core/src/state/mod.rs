@@ -60,6 +60,7 @@ mod job_alloc;
 mod job_submissions;
 mod jobs;
 mod last_drain;
+mod modify_log;
 mod namespaces;
 mod node_pools;
 mod node_table;
@@ -100,8 +101,8 @@ pub use last_drain::NodeDrainMeta;
 pub use namespaces::{NamespaceDelete, NamespaceUpsert, QuotaDelete, QuotaUpsert, ns_table};
 pub use node_pools::{NODE_POOLS_TABLE, NodePoolDelete, NodePoolUpsert};
 pub use node_table::{
-    Compact, Dense, FULLNESS_BUCKETS, LiveAlloc, NO_CLASS, NodeTable, ask_codes, codes_exceed,
-    free_code, free_codes, fullness,
+    Compact, Dense, FULLNESS_BUCKETS, FullestFirst, LiveAlloc, NO_CLASS, NOT_IN_ORDER, NodeTable,
+    ask_codes, codes_exceed, free_code, free_codes, fullness,
 };
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
 pub use restore::SnapshotRestore;
@@ -189,12 +190,15 @@ pub struct StateStore {
     /// Evaluations and allocations by `(ModifyIndex, ID)`, so watchers (the leader's
     /// feeder) find what changed since an index without scanning everything.
     evals_by_modify: BTreeSet<(u64, String)>,
-    allocs_by_modify: BTreeSet<(u64, Id)>,
+    allocs_by_modify: modify_log::ModifyLog,
     services_by_alloc: BTreeMap<String, BTreeSet<String>>,
     /// Jobs the leader's periodic dispatcher and autoscaler watch, so their loops visit
     /// a handful of jobs instead of every job on every change.
     periodic_jobs: BTreeSet<JobKey>,
     scaling_jobs: BTreeSet<JobKey>,
+    /// Live (not stopped, not template) system and sysbatch jobs: a node's change
+    /// evaluates each of them, and a scan of every job per failed node found them.
+    system_jobs: BTreeSet<JobKey>,
     /// ACL policies, tokens and roles with their derived indexes.
     acl: acl::AclTables,
     /// Namespaces and quota specifications (`default` always present).
@@ -357,6 +361,14 @@ impl StateStore {
             .filter_map(|k| self.jobs.get(k).map(|j| &**j))
     }
 
+    /// Live (not stopped, not template) system and sysbatch jobs, by key: what a node
+    /// change evaluates besides the jobs of the node's allocations.
+    pub fn system_jobs(&self) -> impl Iterator<Item = &Job> {
+        self.system_jobs
+            .iter()
+            .filter_map(|k| self.jobs.get(k).map(|j| &**j))
+    }
+
     /// Running (not stopped, not template) jobs with at least one enabled group
     /// `scaling` block, by key: the autoscaler's work list.
     pub fn scaling_jobs(&self) -> impl Iterator<Item = &Job> {
@@ -483,8 +495,10 @@ impl StateStore {
     /// Allocations created or changed after `index`, oldest change first.
     pub fn allocs_modified_after(&self, index: u64) -> impl Iterator<Item = &Allocation> {
         self.allocs_by_modify
-            .range((index.saturating_add(1), Id::new(""))..)
-            .filter_map(|(_, id)| self.allocs.get(id).map(|a| &**a))
+            .after(index)
+            .iter()
+            .filter_map(|(i, id)| self.allocs.get(id).filter(|a| a.modify_index == *i))
+            .map(|a| &**a)
     }
 
     /// Resources held on a node by its non-terminal allocations.

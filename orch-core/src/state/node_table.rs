@@ -12,6 +12,10 @@ use std::collections::BTreeMap;
 use super::Id;
 use crate::model::{Node, Str, Usage};
 
+mod fullest;
+
+pub use fullest::{FullestFirst, NOT_IN_ORDER};
+
 /// Marks a node without a computed class: never cached by class.
 pub const NO_CLASS: u32 = u32::MAX;
 
@@ -166,6 +170,8 @@ pub struct NodeTable {
     classes: Interner,
     datacenters: Interner,
     pools: Interner,
+    /// The ready slots fullest first, kept between evaluations.
+    fullest: FullestFirst,
 }
 
 impl PartialEq for NodeTable {
@@ -212,6 +218,7 @@ impl NodeTable {
         });
         self.compact.push(Compact::default());
         self.live.push(Vec::new());
+        self.fullest.grow();
         s
     }
 
@@ -220,13 +227,30 @@ impl NodeTable {
         let d = &self.dense[s];
         let f = fullness(&d.capacity, &d.used);
         let step = (f * u64::from(FULLNESS_BUCKETS - 1) / 1_000_000) as u16;
-        self.compact[s] = Compact {
+        let new = Compact {
             emptiness: (FULLNESS_BUCKETS - 1).saturating_sub(step),
             datacenter: u16::try_from(d.datacenter).unwrap_or(u16::MAX),
             pool: u16::try_from(d.pool).unwrap_or(u16::MAX),
             ready: d.present && d.schedulable,
             free: free_codes(&d.capacity, &d.used),
         };
+        let old = &self.compact[s];
+        if old.emptiness != new.emptiness || old.ready != new.ready {
+            self.fullest.touch(s);
+        }
+        self.compact[s] = new;
+    }
+
+    /// Brings the fullest-first order up to date with every change so far (the store
+    /// calls it once a commit or a restore is done).
+    pub fn settle(&mut self) {
+        self.fullest.settle(&self.compact, &self.dense, &self.ids);
+    }
+
+    /// The ready slots fullest first, if settled since the last change (else the
+    /// placer builds its order itself).
+    pub fn fullest_first(&self) -> Option<&FullestFirst> {
+        Some(&self.fullest).filter(|f| f.is_settled())
     }
 
     /// Registers or replaces a node.
@@ -247,6 +271,8 @@ impl NodeTable {
             self.names[s].1 = Str::from(node.name.as_str());
         }
         self.nodes[s] = Some(node);
+        // Its datacenter may have changed: counted again when settled.
+        self.fullest.touch(s);
         self.refresh(s);
     }
 

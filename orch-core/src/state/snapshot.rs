@@ -236,6 +236,8 @@ impl StateStore {
             .into_iter()
             .for_each(|r| store.acl.insert_role(r));
         store.acl.bootstrap_index = added.acl_bootstrap_index;
+        store.nodes.settle();
+        store.seal_modify_log();
         Ok(store)
     }
 }

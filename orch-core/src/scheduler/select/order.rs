@@ -11,10 +11,14 @@
 //! by position (one `u32` per eligible node, like `pos_of`), so reading a candidate's
 //! usage is two array reads, never a tree search.
 
+use std::borrow::Cow;
+
 use crate::model::{Job, Node, Usage};
 use crate::scheduler::feasible::NodeReadyChecker;
 use crate::scheduler::rng::SchedRng;
-use crate::state::{Compact, Dense, FULLNESS_BUCKETS, NodeTable, StateStore, codes_exceed};
+use crate::state::{
+    Compact, Dense, FULLNESS_BUCKETS, FullestFirst, NodeTable, StateStore, codes_exceed,
+};
 
 pub use crate::state::fullness;
 
@@ -25,10 +29,11 @@ pub const NOT_ELIGIBLE: u32 = u32::MAX;
 pub struct NodeOrder<'a> {
     /// The state's node table (slots by ID, dense figures).
     pub table: &'a NodeTable,
-    /// Slots, in visiting order.
-    pub slots: Vec<u32>,
+    /// Slots, in visiting order (borrowed from the table's fullest-first order when
+    /// the job admits every ready node).
+    pub slots: Cow<'a, [u32]>,
     /// Position of each slot of the table, or [`NOT_ELIGIBLE`].
-    pos_of: Vec<u32>,
+    pos_of: Cow<'a, [u32]>,
     /// Per position, the index in `overlay` of its usage as the plan in progress
     /// leaves it, or [`NOT_ELIGIBLE`] when the plan has not changed it.
     overlay_at: Vec<u32>,
@@ -45,6 +50,23 @@ impl<'a> NodeOrder<'a> {
     /// The job's eligible nodes (ready, in its pool and datacenters), fullest first
     /// when `best_fit`, else in a seeded random order.
     pub fn build(state: &'a StateStore, job: &Job, best_fit: bool, rng: &mut SchedRng) -> Self {
+        Self::build_with(state, job, best_fit, rng, true)
+    }
+
+    /// [`Self::build`] computing the order from the table's records, never from the
+    /// order the table keeps: the reference the kept order is tested against.
+    #[cfg(test)]
+    pub fn build_from_scratch(state: &'a StateStore, job: &Job, best_fit: bool) -> Self {
+        Self::build_with(state, job, best_fit, &mut SchedRng::new(0), false)
+    }
+
+    fn build_with(
+        state: &'a StateStore,
+        job: &Job,
+        best_fit: bool,
+        rng: &mut SchedRng,
+        kept: bool,
+    ) -> Self {
         let table = state.node_table();
         let ready = NodeReadyChecker::new(job);
         let dc_ok: Vec<bool> = table
@@ -69,6 +91,13 @@ impl<'a> NodeOrder<'a> {
             }
         };
         let ndc = table.datacenters().len();
+        let ready_order = table.fullest_first().filter(|_| best_fit && kept);
+        if let Some(ff) = ready_order
+            && dc_ok.iter().all(|ok| *ok)
+            && pool_ok.iter().all(|ok| *ok)
+        {
+            return Self::borrowed(table, ff, ndc);
+        }
         let mut per_dc = vec![0u64; ndc];
         let mut admits = |s: u32| {
             let c: &Compact = &compact[s as usize];
@@ -81,7 +110,10 @@ impl<'a> NodeOrder<'a> {
             }
             ok
         };
-        let slots = if best_fit {
+        let slots = if let Some(ff) = ready_order {
+            // Already fullest first: admission keeps the relative order.
+            ff.slots().iter().copied().filter(|s| admits(*s)).collect()
+        } else if best_fit {
             fullest_first(table.slots_by_id(), compact, admits)
         } else {
             let mut slots: Vec<u32> = table
@@ -100,11 +132,28 @@ impl<'a> NodeOrder<'a> {
         let overlay_at = vec![NOT_ELIGIBLE; slots.len()];
         NodeOrder {
             table,
-            slots,
-            pos_of,
+            slots: Cow::Owned(slots),
+            pos_of: Cow::Owned(pos_of),
             overlay_at,
             overlay: Vec::new(),
             best_fit,
+            per_dc,
+        }
+    }
+
+    /// The table's own fullest-first order of the ready nodes, borrowed as it is: what
+    /// [`Self::build`] would compute for a job that admits every datacenter and pool,
+    /// without a pass over the cluster.
+    fn borrowed(table: &'a NodeTable, ff: &'a FullestFirst, ndc: usize) -> Self {
+        let mut per_dc = ff.per_datacenter().to_vec();
+        per_dc.resize(ndc.max(per_dc.len()), 0);
+        NodeOrder {
+            table,
+            slots: Cow::Borrowed(ff.slots()),
+            pos_of: Cow::Borrowed(ff.positions()),
+            overlay_at: vec![NOT_ELIGIBLE; ff.slots().len()],
+            overlay: Vec::new(),
+            best_fit: true,
             per_dc,
         }
     }

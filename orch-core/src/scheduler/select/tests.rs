@@ -298,13 +298,42 @@ proptest! {
         mem in prop::sample::select(vec![64u64, 256, 1024, 1800]),
         count in 1u32..40,
         rack in any::<bool>(),
+        every_dc in any::<bool>(),
     ) {
-        let (state, job) = cluster(&specs, (cpu, mem), count, rack);
+        let (state, mut job) = cluster(&specs, (cpu, mem), count, rack);
+        if every_dc {
+            // The table's own order, borrowed with its codes by position.
+            job.datacenters = vec!["*".into()];
+        }
         let config = SchedulerConfig::default();
         prop_assert_eq!(hot_path(&state, &job, &config), reference(&state, &job));
         let reused = hot_path_with(&state, &job, &config, &[]);
         let fresh = hot_path_with(&state, &job, &config, &["no-such-node".to_string()]);
         prop_assert_eq!(reused, fresh);
+    }
+
+    /// The order kept by the node table, borrowed whole or filtered by the job's
+    /// datacenters, is the order computed from scratch, per-datacenter counts
+    /// included, after the cluster's loads were committed.
+    #[test]
+    fn the_kept_node_order_is_the_computed_one(
+        specs in prop::collection::vec(loaded_spec(), 1..120),
+        count in 1u32..20,
+        every_dc in any::<bool>(),
+    ) {
+        let (state, mut job) = cluster(&specs, (200, 256), count, false);
+        if every_dc {
+            job.datacenters = vec!["*".into()];
+        }
+        let kept = NodeOrder::build(&state, &job, true, &mut SchedRng::new(1));
+        let fresh = NodeOrder::build_from_scratch(&state, &job, true);
+        prop_assert_eq!(&kept.slots[..], &fresh.slots[..]);
+        let dcs = fresh.per_datacenter().len();
+        prop_assert_eq!(&kept.per_datacenter()[..dcs], fresh.per_datacenter());
+        prop_assert!(kept.per_datacenter()[dcs..].iter().all(|n| *n == 0));
+        for s in 0..state.node_table().dense().len() as u32 {
+            prop_assert_eq!(kept.position(s), fresh.position(s));
+        }
     }
 
     /// Marking a run full a word at a time does what marking each position does.

@@ -77,3 +77,62 @@ proptest::proptest! {
         }
     }
 }
+
+/// The order `FullestFirst` must hold: ready slots by emptiness, ties in ID order, and
+/// the ready nodes per datacenter.
+fn reference_order(t: &NodeTable) -> (Vec<u32>, Vec<u64>) {
+    let mut slots: Vec<u32> = t
+        .slots_by_id()
+        .iter()
+        .copied()
+        .filter(|s| t.compact()[*s as usize].ready)
+        .collect();
+    slots.sort_by_key(|s| t.compact()[*s as usize].emptiness);
+    let mut per_dc = vec![0u64; t.datacenters().len()];
+    for s in &slots {
+        per_dc[t.dense()[*s as usize].datacenter as usize] += 1;
+    }
+    (slots, per_dc)
+}
+
+proptest::proptest! {
+    /// Kept by marking and merging, the fullest-first order is the one a sort of the
+    /// whole table gives, after any mix of registrations, removals, datacenter moves,
+    /// and usage added and taken away, settled after each step or after a few.
+    #[test]
+    fn the_kept_order_is_the_sorted_order(
+        ops in proptest::collection::vec((0u8..5, 0usize..12, 0u64..1_200, 0usize..3), 1..80),
+        settle_every in 1usize..5,
+    ) {
+        let mut t = NodeTable::default();
+        for (i, (op, n, amount, dc)) in ops.into_iter().enumerate() {
+            let id = format!("node-{n:02}");
+            let u = Usage { cpu_mhz: amount, ..Usage::default() };
+            match op {
+                0 => t.insert(node(&id, &format!("dc{dc}"))),
+                1 => t.remove(&id),
+                2 | 3 => t.add_usage(&id, &u),
+                _ => {
+                    let held = t.usage(&id);
+                    t.sub_usage(&id, &Usage { cpu_mhz: amount.min(held.cpu_mhz), ..Usage::default() });
+                }
+            }
+            if i % settle_every == 0 {
+                t.settle();
+                let ff = t.fullest_first();
+                proptest::prop_assert!(ff.is_some());
+                let Some(ff) = ff else { continue };
+                let (want, per_dc) = reference_order(&t);
+                proptest::prop_assert_eq!(ff.slots(), want.as_slice());
+                let mut got_dc = ff.per_datacenter().to_vec();
+                got_dc.resize(per_dc.len(), 0);
+                proptest::prop_assert_eq!(got_dc, per_dc);
+                for (p, s) in want.iter().enumerate() {
+                    proptest::prop_assert_eq!(ff.positions()[*s as usize], p as u32);
+                }
+                let inside = ff.positions().iter().filter(|p| **p != NOT_IN_ORDER).count();
+                proptest::prop_assert_eq!(inside, want.len());
+            }
+        }
+    }
+}
