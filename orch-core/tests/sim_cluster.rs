@@ -286,3 +286,51 @@ fn a_plan_is_byte_identical_for_the_same_state_eval_and_seed() {
     assert_eq!(format!("{a:?}"), format!("{b:?}"));
     assert_eq!(a.plan.placed(), 12);
 }
+
+#[test]
+fn a_silent_node_is_disconnected_when_its_groups_may_wait_and_down_otherwise() {
+    use orch_core::model::{DisconnectStrategy, client_status, node_status};
+    let mut c = cluster(3);
+    let mut waits = job("waits", job_type::SERVICE, 1, 500, 256);
+    waits.task_groups[0].disconnect = Some(DisconnectStrategy {
+        lost_after: 60_000_000_000,
+        ..DisconnectStrategy::default()
+    });
+    c.submit_job(waits).unwrap();
+    c.run_to_quiescence().unwrap();
+    // Only running allocations wait as `unknown` (a pending one is lost), as in Nomad.
+    c.start_pending_allocs().unwrap();
+    let original = live(&c, "waits")[0].clone();
+    let status = c.miss_heartbeat(&original.node_id).unwrap();
+    assert_eq!(status, node_status::DISCONNECTED);
+    c.run_to_quiescence().unwrap();
+    let after = c.state.alloc(&original.id).unwrap();
+    assert_eq!(after.client_status, client_status::UNKNOWN);
+    let replacement: Vec<_> = live(&c, "waits")
+        .into_iter()
+        .filter(|a| a.id != original.id)
+        .collect();
+    assert_eq!(
+        replacement.len(),
+        1,
+        "a replacement runs elsewhere meanwhile"
+    );
+    assert_ne!(replacement[0].node_id, original.node_id);
+
+    // Without a disconnect block the node is down and its allocation lost.
+    let mut c = cluster(3);
+    c.submit_job(job("plain", job_type::SERVICE, 1, 500, 256))
+        .unwrap();
+    c.run_to_quiescence().unwrap();
+    c.start_pending_allocs().unwrap();
+    let original = live(&c, "plain")[0].clone();
+    assert_eq!(
+        c.miss_heartbeat(&original.node_id).unwrap(),
+        node_status::DOWN
+    );
+    c.run_to_quiescence().unwrap();
+    assert_eq!(
+        c.state.alloc(&original.id).unwrap().client_status,
+        client_status::LOST
+    );
+}

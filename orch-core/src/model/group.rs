@@ -234,6 +234,19 @@ pub struct CsiMountOptions {
     pub mount_flags: Vec<String>,
 }
 
+impl TaskGroup {
+    /// How long this group's allocations may stay `unknown` on a node that lost contact
+    /// (`disconnect.lost_after`, else the deprecated `max_client_disconnect`); 0 when
+    /// they are lost at once. The scheduler and the leader's heartbeat expiry agree on
+    /// it through this one place.
+    pub fn disconnect_lost_after(&self) -> i64 {
+        match &self.disconnect {
+            Some(d) if d.lost_after > 0 => d.lost_after,
+            _ => self.max_client_disconnect.unwrap_or(0),
+        }
+    }
+}
+
 /// What happens to allocations of a node that loses contact (Nomad 1.8's `disconnect`
 /// block, successor of `max_client_disconnect`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -3,8 +3,27 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{Evaluation, eval_status, trigger};
+use crate::model::{Evaluation, eval_status, node_status, trigger};
 use crate::state::StateStore;
+
+/// The status a node that missed its heartbeat gets (Nomad's `invalidateHeartbeat`):
+/// `disconnected` when any of its live allocations belongs to a group that may wait
+/// for it (`disconnect { lost_after }` or `max_client_disconnect`), so the scheduler
+/// marks them `unknown` instead of lost; `down` otherwise.
+pub fn missed_heartbeat_status(state: &StateStore, node_id: &str) -> &'static str {
+    let waits = state.allocs_by_node(node_id).into_iter().any(|a| {
+        !a.terminal()
+            && state
+                .alloc_job(a)
+                .and_then(|j| j.group(&a.task_group))
+                .is_some_and(|g| g.disconnect_lost_after() > 0)
+    });
+    if waits {
+        node_status::DISCONNECTED
+    } else {
+        node_status::DOWN
+    }
+}
 
 /// Evaluations for a node whose status, eligibility or drain changed (Nomad's
 /// `createNodeEvals`): one per job with live allocations on the node, plus one per

@@ -160,6 +160,14 @@ fn check_node(state: &StateStore, plan: &Plan, node_id: &str) -> Result<(), Stri
     // back with a zero index, and then the checks below are stricter, never looser.
     let is_new = |a: &Allocation| a.create_index == 0 || state.alloc_stub(&a.id).is_none();
     let adds_new = placing.iter().any(is_new);
+    // A disconnected node takes only the marking of its own allocations as `unknown`
+    // (Nomad's `isValidForDisconnectedNode`): without it they could never wait there.
+    let only_unknown_marks = placing
+        .iter()
+        .all(|a| !is_new(a) && a.client_status == crate::model::client_status::UNKNOWN);
+    if node.status == node_status::DISCONNECTED && only_unknown_marks {
+        return Ok(());
+    }
     if node.status != node_status::READY {
         return Err(format!(
             "node {node_id} is {} and cannot take allocations",

@@ -13,6 +13,7 @@
 //! a job fit, and where ([`FitReport`]).
 
 mod csi;
+mod heartbeat;
 mod report;
 mod workflow;
 

@@ -407,9 +407,11 @@ impl Leader {
                 if !ready {
                     continue;
                 }
-                let _ = self
-                    .set_node_status(&node_id, orch_core::model::node_status::DOWN)
-                    .await;
+                let status = orch_core::scheduler::triggers::missed_heartbeat_status(
+                    &self.state.read(),
+                    &node_id,
+                );
+                let _ = self.set_node_status(&node_id, status).await;
             }
         }
     }

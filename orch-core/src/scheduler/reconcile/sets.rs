@@ -26,10 +26,7 @@ pub(super) struct DisconnectCfg {
 impl DisconnectCfg {
     /// Resolves the group's settings; `disconnect` wins over the deprecated fields.
     pub fn of(tg: &TaskGroup) -> Self {
-        let lost_after = match &tg.disconnect {
-            Some(d) if d.lost_after > 0 => d.lost_after,
-            _ => tg.max_client_disconnect.unwrap_or(0),
-        };
+        let lost_after = tg.disconnect_lost_after();
         let replace_off = tg.disconnect.as_ref().and_then(|d| d.replace) == Some(false);
         DisconnectCfg {
             supports: lost_after > 0,
