@@ -96,6 +96,16 @@ fn transfer_leadership_makes_the_named_server_the_leader() {
         sleep_job("after-transfer", "default"),
     );
     assert_eq!(code, 200, "{body}");
+    // Servers are named as Nomad names them (`<name>.<region>`), from any server.
+    let (_, conf) = get(&agents[1], "/v1/operator/raft/configuration");
+    let mut nodes: Vec<&str> = conf["Servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["Node"].as_str())
+        .collect();
+    nodes.sort_unstable();
+    assert_eq!(nodes, ["a.global", "b.global", "c.global"], "{conf}");
     // The leader itself, or nobody, is refused by name.
     let out = orch_cli(
         asked,

@@ -152,10 +152,20 @@ fn go_millis(ms: Option<u64>) -> String {
     })
 }
 
-/// Every member with its progress as the leader sees it (autopilot's fields).
-fn servers_with_progress(api: &ApiState) -> Vec<Value> {
+/// Every member with its progress as the leader sees it (autopilot's fields), named
+/// as `/v1/agent/members` names servers (`<name>.<region>`; its address when it does
+/// not answer who it is).
+async fn servers_with_progress(api: &ApiState) -> Vec<Value> {
     let leader = api.replicator.leader_addr();
     let health = api.replicator.health();
+    // Every other member and what it answered; this server is the one not listed.
+    let mut others: std::collections::BTreeMap<String, Option<String>> = api
+        .replicator
+        .peer_agents()
+        .await
+        .into_iter()
+        .map(|(m, agent)| (m.addr, agent.map(|a| format!("{}.{}", a.name, a.region))))
+        .collect();
     api.replicator
         .members()
         .into_iter()
@@ -164,7 +174,12 @@ fn servers_with_progress(api: &ApiState) -> Vec<Value> {
                 m.id.parse::<u64>()
                     .ok()
                     .and_then(|id| health.servers.get(&id));
-            json!({"ID": m.id, "Node": m.addr, "Address": m.addr,
+            let name = match others.remove(&m.addr) {
+                Some(Some(name)) => name,
+                Some(None) => m.addr.clone(),
+                None => format!("{}.{}", api.agent.name, api.agent.region),
+            };
+            json!({"ID": m.id, "Node": name, "Address": m.addr,
                    "Leader": leader.as_deref() == Some(m.addr.as_str()),
                    "Voter": m.voter, "RaftProtocol": "3",
                    "LastContact": go_millis(p.and_then(|p| p.last_contact_ms)),
@@ -180,7 +195,7 @@ fn servers_with_progress(api: &ApiState) -> Vec<Value> {
 /// autopilot's `LastContact`, `LastIndex` and `Healthy`, and `TrailingLogs`, the entries
 /// it trails the leader by.
 pub async fn raft_configuration(State(api): Api) -> Response {
-    let servers = servers_with_progress(&api);
+    let servers = servers_with_progress(&api).await;
     let index = api.state.latest_index();
     api.reply(index.max(1), &json!({"Servers": servers, "Index": index}))
 }
@@ -190,6 +205,7 @@ pub async fn raft_configuration(State(api): Api) -> Response {
 pub async fn autopilot_health(State(api): Api) -> Response {
     let health = api.replicator.health();
     let servers: Vec<Value> = servers_with_progress(&api)
+        .await
         .into_iter()
         .map(|s| {
             let p = s["ID"]
