@@ -120,6 +120,18 @@ impl LogStore {
         })
     }
 
+    /// Opens like [`Self::open`], with every write blocking its caller until it is on disk
+    /// (the deterministic simulation, `raft::sim`).
+    #[cfg(test)]
+    pub(crate) fn open_synchronous(
+        path: &Path,
+        reserve: crate::disk::DiskReserve,
+    ) -> Result<LogStore, RaftError> {
+        let mut store = LogStore::open(path, reserve)?;
+        store.writer.set_synchronous();
+        Ok(store)
+    }
+
     /// Runs a write after every queued append and waits until it is durable.
     async fn sync_write(&self, write: SyncWrite) -> StoreResult<()> {
         self.writer.sync(write).await.map_err(write_err)

@@ -105,6 +105,8 @@ enum Op {
         write: SyncWrite,
         done: tokio::sync::oneshot::Sender<Result<(), String>>,
     },
+    /// Answered once everything queued before it is handled (synchronous mode only).
+    Barrier(Sender<()>),
 }
 
 /// The queue to the writer thread. The thread ends when every handle is dropped.
@@ -112,6 +114,10 @@ enum Op {
 pub(super) struct LogWriter {
     tx: Sender<Op>,
     pending: Arc<PendingEntries>,
+    /// Whether every operation blocks its caller until the thread handled it (the
+    /// deterministic simulation, `raft::sim`: I/O then completes at a point fixed by the
+    /// caller's progress, not by the disk's speed). Never set outside tests.
+    synchronous: bool,
 }
 
 /// Why the writer could not take a write.
@@ -137,7 +143,30 @@ impl LogWriter {
         std::thread::Builder::new()
             .name("raft-log-writer".into())
             .spawn(move || run(&db, &tables, &thread_pending, &rx, &reserve))?;
-        Ok(LogWriter { tx, pending })
+        Ok(LogWriter {
+            tx,
+            pending,
+            synchronous: false,
+        })
+    }
+
+    /// Makes every later operation block until the thread handled it (see `synchronous`).
+    #[cfg(test)]
+    pub fn set_synchronous(&mut self) {
+        self.synchronous = true;
+    }
+
+    /// In synchronous mode, blocks the calling thread until the writer handled everything
+    /// queued before; otherwise returns at once.
+    fn barrier(&self) -> Result<(), String> {
+        if !self.synchronous {
+            return Ok(());
+        }
+        let (done, rx) = mpsc::channel();
+        self.tx
+            .send(Op::Barrier(done))
+            .map_err(|_| WRITER_GONE.to_string())?;
+        rx.recv().map_err(|_| WRITER_GONE.to_string())
     }
 
     /// The entries not yet on disk.
@@ -155,14 +184,16 @@ impl LogWriter {
         self.pending.insert(&entries);
         self.tx
             .send(Op::Append { entries, callback })
-            .map_err(|_| WRITER_GONE.to_string())
+            .map_err(|_| WRITER_GONE.to_string())?;
+        self.barrier()
     }
 
     /// Queues the committed log id (made durable by the next append).
     pub fn committed(&self, bytes: Vec<u8>) -> Result<(), String> {
         self.tx
             .send(Op::Committed(bytes))
-            .map_err(|_| WRITER_GONE.to_string())
+            .map_err(|_| WRITER_GONE.to_string())?;
+        self.barrier()
     }
 
     /// Runs `write` after every earlier append is on disk and waits for it.
@@ -171,6 +202,7 @@ impl LogWriter {
         self.tx
             .send(Op::Sync { write, done })
             .map_err(|_| WRITER_GONE.to_string())?;
+        self.barrier()?;
         rx.await.map_err(|_| WRITER_GONE.to_string())?
     }
 }
@@ -198,6 +230,7 @@ fn run(
         let mut appends = Vec::new();
         let mut committed = None;
         let mut sync = None;
+        let mut barrier = None;
         let mut next = Some(first);
         while let Some(op) = next.take() {
             match op {
@@ -205,6 +238,10 @@ fn run(
                 Op::Committed(bytes) => committed = Some(bytes),
                 Op::Sync { write, done } => {
                     sync = Some((write, done));
+                    break;
+                }
+                Op::Barrier(done) => {
+                    barrier = Some(done);
                     break;
                 }
             }
@@ -225,6 +262,9 @@ fn run(
         }
         if let Some((write, done)) = sync {
             let _ = done.send(run_sync(db, write));
+        }
+        if let Some(done) = barrier {
+            let _ = done.send(());
         }
     }
 }
