@@ -21,7 +21,10 @@ pub(super) struct Checker {
 
 impl Checker {
     /// At most one leader per term.
-    pub fn leaders(&mut self, metrics: &RaftMetrics<NodeId, openraft::BasicNode>) -> Result<(), String> {
+    pub fn leaders(
+        &mut self,
+        metrics: &RaftMetrics<NodeId, openraft::BasicNode>,
+    ) -> Result<(), String> {
         if metrics.state != ServerState::Leader {
             return Ok(());
         }

@@ -45,7 +45,9 @@ pub(super) struct Cluster {
 }
 
 fn temp_root() -> tempfile::TempDir {
-    let builder = tempfile::Builder::new().prefix("orch-sim-").tempdir_in("/dev/shm");
+    let builder = tempfile::Builder::new()
+        .prefix("orch-sim-")
+        .tempdir_in("/dev/shm");
     builder.or_else(|_| tempfile::tempdir()).unwrap()
 }
 
@@ -182,8 +184,12 @@ impl Cluster {
     /// Sends the next write to whichever running node believes it leads; an
     /// acknowledgement is recorded when its command applied.
     pub fn client_write(&mut self) {
-        let leader = self.metrics().into_iter().find(|m| m.state == ServerState::Leader);
-        let Some(raft) = leader.and_then(|m| self.nodes.iter().find(|n| n.id == m.id))
+        let leader = self
+            .metrics()
+            .into_iter()
+            .find(|m| m.state == ServerState::Leader);
+        let Some(raft) = leader
+            .and_then(|m| self.nodes.iter().find(|n| n.id == m.id))
             .and_then(|n| n.raft.clone())
         else {
             return;
@@ -210,7 +216,19 @@ impl Cluster {
             self.checker.leaders(&m)?;
             let applied = m.last_applied.map_or(0, |id| id.index);
             let state = m.state as u64;
-            self.trace.add(&[m.id, m.current_term, state, m.last_log_index.unwrap_or(0), applied]);
+            self.trace.add(&[
+                m.id,
+                m.current_term,
+                state,
+                m.last_log_index.unwrap_or(0),
+                applied,
+            ]);
+            if super::verbose() {
+                eprintln!(
+                    "node {} term {} {:?} leader {:?} log {:?} applied {applied}",
+                    m.id, m.current_term, m.state, m.current_leader, m.last_log_index
+                );
+            }
             let log = self.nodes[i].log.as_mut().unwrap();
             self.checker.committed(m.id, log, applied).await?;
         }
@@ -234,7 +252,11 @@ impl Cluster {
 
     /// The end of a run: every state machine the same, every acknowledged write in it.
     pub fn final_check(&self) -> Result<(), String> {
-        let first = self.nodes[0].state.read().snapshot().map_err(|e| e.to_string())?;
+        let first = self.nodes[0]
+            .state
+            .read()
+            .snapshot()
+            .map_err(|e| e.to_string())?;
         for n in &self.nodes[1..] {
             let bytes = n.state.read().snapshot().map_err(|e| e.to_string())?;
             if bytes != first {
@@ -245,7 +267,10 @@ impl Cluster {
         for n in &self.nodes {
             let state = n.state.read();
             if let Some(lost) = acked.iter().find(|id| state.node(id).is_none()) {
-                return Err(format!("acknowledged write {lost} missing on node {}", n.id));
+                return Err(format!(
+                    "acknowledged write {lost} missing on node {}",
+                    n.id
+                ));
             }
         }
         Ok(())

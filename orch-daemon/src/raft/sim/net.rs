@@ -271,8 +271,13 @@ impl RaftNetwork<TypeConfig> for SimClient {
         rpc: VoteRequest<NodeId>,
         option: RPCOption,
     ) -> RpcResult<VoteResponse<NodeId>, openraft::error::Infallible> {
-        self.send(3, rpc, &option, |raft, req| async move { raft.vote(req).await })
-            .await
+        self.send(
+            3,
+            rpc,
+            &option,
+            |raft, req| async move { raft.vote(req).await },
+        )
+        .await
     }
 
     fn backoff(&self) -> openraft::network::Backoff {
