@@ -132,6 +132,13 @@ impl LogStore {
         Ok(store)
     }
 
+    /// Injects the simulation's bug: appends acknowledged before their fsync (lost at a
+    /// crash). Set before the store is cloned.
+    #[cfg(test)]
+    pub(crate) fn ack_before_fsync(&mut self) {
+        self.writer.set_ack_before_fsync();
+    }
+
     /// Runs a write after every queued append and waits until it is durable.
     async fn sync_write(&self, write: SyncWrite) -> StoreResult<()> {
         self.writer.sync(write).await.map_err(write_err)

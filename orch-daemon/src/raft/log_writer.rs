@@ -97,7 +97,9 @@ pub(super) type SyncWrite =
 enum Op {
     Append {
         entries: Vec<EncodedEntry>,
-        callback: LogFlushed<TypeConfig>,
+        /// Told when the entries are durable; `None` when acknowledged already (the
+        /// simulation's injected bug, see `ack_before_fsync`).
+        callback: Option<LogFlushed<TypeConfig>>,
     },
     /// The committed log id; written with the next append (not fsynced on its own).
     Committed(Vec<u8>),
@@ -118,6 +120,10 @@ pub(super) struct LogWriter {
     /// deterministic simulation, `raft::sim`: I/O then completes at a point fixed by the
     /// caller's progress, not by the disk's speed). Never set outside tests.
     synchronous: bool,
+    /// The injected bug of the simulation (`raft::sim`), never set outside tests: appends
+    /// are acknowledged at once and written only when the next operation arrives, so a
+    /// crash loses the last acknowledged batch.
+    unwritten: Option<Arc<Mutex<Vec<Vec<EncodedEntry>>>>>,
 }
 
 /// Why the writer could not take a write.
@@ -147,6 +153,7 @@ impl LogWriter {
             tx,
             pending,
             synchronous: false,
+            unwritten: None,
         })
     }
 
@@ -154,6 +161,28 @@ impl LogWriter {
     #[cfg(test)]
     pub fn set_synchronous(&mut self) {
         self.synchronous = true;
+    }
+
+    /// Injects the bug the simulation must find: appends acknowledged before their fsync.
+    #[cfg(test)]
+    pub fn set_ack_before_fsync(&mut self) {
+        self.unwritten = Some(Arc::default());
+    }
+
+    /// Hands the acknowledged but unwritten appends to the thread (injected bug only).
+    fn write_unwritten(&self) -> Result<(), String> {
+        let Some(unwritten) = &self.unwritten else {
+            return Ok(());
+        };
+        let batches = std::mem::take(&mut *unwritten.lock().unwrap_or_else(|e| e.into_inner()));
+        for entries in batches {
+            let op = Op::Append {
+                entries,
+                callback: None,
+            };
+            self.tx.send(op).map_err(|_| WRITER_GONE.to_string())?;
+        }
+        self.barrier()
     }
 
     /// In synchronous mode, blocks the calling thread until the writer handled everything
@@ -182,6 +211,16 @@ impl LogWriter {
         callback: LogFlushed<TypeConfig>,
     ) -> Result<(), String> {
         self.pending.insert(&entries);
+        self.write_unwritten()?;
+        if let Some(unwritten) = &self.unwritten {
+            callback.log_io_completed(Ok(()));
+            unwritten
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(entries);
+            return Ok(());
+        }
+        let callback = Some(callback);
         self.tx
             .send(Op::Append { entries, callback })
             .map_err(|_| WRITER_GONE.to_string())?;
@@ -190,6 +229,7 @@ impl LogWriter {
 
     /// Queues the committed log id (made durable by the next append).
     pub fn committed(&self, bytes: Vec<u8>) -> Result<(), String> {
+        self.write_unwritten()?;
         self.tx
             .send(Op::Committed(bytes))
             .map_err(|_| WRITER_GONE.to_string())?;
@@ -198,6 +238,7 @@ impl LogWriter {
 
     /// Runs `write` after every earlier append is on disk and waits for it.
     pub async fn sync(&self, write: SyncWrite) -> Result<(), String> {
+        self.write_unwritten()?;
         let (done, rx) = tokio::sync::oneshot::channel();
         self.tx
             .send(Op::Sync { write, done })
@@ -251,12 +292,12 @@ fn run(
             let durable = !appends.is_empty();
             let result = write_batch(db, t, &appends, committed.as_deref(), durable);
             for (entries, callback) in appends {
-                match &result {
-                    Ok(()) => {
-                        pending.written(&entries);
-                        callback.log_io_completed(Ok(()));
-                    }
-                    Err(e) => callback.log_io_completed(Err(std::io::Error::other(e.clone()))),
+                if result.is_ok() {
+                    pending.written(&entries);
+                }
+                if let Some(callback) = callback {
+                    let outcome = result.clone().map_err(std::io::Error::other);
+                    callback.log_io_completed(outcome);
                 }
             }
         }
@@ -279,7 +320,7 @@ fn run_sync(db: &Database, write: SyncWrite) -> Result<(), String> {
 fn write_batch(
     db: &Database,
     t: &Tables,
-    appends: &[(Vec<EncodedEntry>, LogFlushed<TypeConfig>)],
+    appends: &[(Vec<EncodedEntry>, Option<LogFlushed<TypeConfig>>)],
     committed: Option<&[u8]>,
     durable: bool,
 ) -> Result<(), String> {

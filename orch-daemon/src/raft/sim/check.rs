@@ -1,5 +1,13 @@
 //! The invariants, checked after every step of a run from what each running node
 //! reports (its metrics) and holds (its log).
+//!
+//! "At most one leader per term" is not openraft's rule: orch runs openraft 0.9 without
+//! its `single-term-leader` feature, so a leader is identified by (term, node id),
+//! ordered lexicographically, and two nodes may lead one after the other in the same term
+//! (a node that voted for (3, 1) may still vote for (3, 2)). The checker therefore counts
+//! the terms with several leaders (the report's `shared_terms`) and checks what makes
+//! that safe instead: every leader's log holds every entry committed so far, unchanged
+//! (Raft's leader completeness).
 
 use std::collections::BTreeMap;
 
@@ -11,31 +19,58 @@ use crate::raft::{LogStore, NodeId, TypeConfig};
 /// What the checker has seen so far in a run.
 #[derive(Default)]
 pub(super) struct Checker {
-    /// The leader of each term seen.
-    leaders: BTreeMap<u64, NodeId>,
+    /// The leaders seen in each term.
+    leaders: BTreeMap<u64, std::collections::BTreeSet<NodeId>>,
     /// Every committed entry seen, by index: its postcard bytes (log id and payload).
     committed: BTreeMap<u64, Vec<u8>>,
     /// Per node, the last index compared with `committed`.
     checked: BTreeMap<NodeId, u64>,
+    /// Per node, the last committed index found in its log while it led.
+    leader_checked: BTreeMap<NodeId, u64>,
 }
 
 impl Checker {
-    /// At most one leader per term.
-    pub fn leaders(
+    /// Records the leader of each term (see the module doc for why several may lead one
+    /// term) and checks that a leader's log holds every committed entry.
+    pub async fn leader(
         &mut self,
         metrics: &RaftMetrics<NodeId, openraft::BasicNode>,
+        log: &mut LogStore,
     ) -> Result<(), String> {
         if metrics.state != ServerState::Leader {
             return Ok(());
         }
-        let term = metrics.current_term;
-        match self.leaders.insert(term, metrics.id) {
-            Some(other) if other != metrics.id => Err(format!(
-                "two leaders in term {term}: {other} and {}",
-                metrics.id
-            )),
-            _ => Ok(()),
+        let (node, term) = (metrics.id, metrics.current_term);
+        self.leaders.entry(term).or_default().insert(node);
+        let Some((&last, _)) = self.committed.last_key_value() else {
+            return Ok(());
+        };
+        let state = log.get_log_state().await.map_err(|e| e.to_string())?;
+        let purged = state.last_purged_log_id.map_or(0, |id| id.index);
+        let from = self
+            .leader_checked
+            .get(&node)
+            .copied()
+            .unwrap_or(0)
+            .max(purged)
+            + 1;
+        if from > last {
+            return Ok(());
         }
+        let entries = log
+            .try_get_log_entries(from..=last)
+            .await
+            .map_err(|e| e.to_string())?;
+        if entries.len() as u64 != last + 1 - from {
+            return Err(format!(
+                "leader {node} of term {term} lacks committed entries in {from}..={last}"
+            ));
+        }
+        for entry in &entries {
+            self.compare(node, entry)?;
+        }
+        self.leader_checked.insert(node, last);
+        Ok(())
     }
 
     /// Every entry `node` applied (hence committed) equals what any other node applied at
@@ -82,6 +117,12 @@ impl Checker {
     /// Forgets how far `node` was checked (it restarted: its log is read again).
     pub fn restarted(&mut self, node: NodeId) {
         self.checked.remove(&node);
+        self.leader_checked.remove(&node);
+    }
+
+    /// How many terms had more than one leader (allowed by openraft, see the module doc).
+    pub fn shared_terms(&self) -> usize {
+        self.leaders.values().filter(|l| l.len() > 1).count()
     }
 
     /// The highest term in which a leader was seen.

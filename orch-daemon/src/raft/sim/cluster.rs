@@ -41,6 +41,8 @@ pub(super) struct Cluster {
     writes: u64,
     pub crashes: u64,
     snapshot_every: u64,
+    /// The injected bug: every log acknowledges appends before their fsync.
+    ack_before_fsync: bool,
     _root: tempfile::TempDir,
 }
 
@@ -68,7 +70,15 @@ fn write(i: u64) -> (String, Command) {
 
 impl Cluster {
     /// Starts `n` nodes (IDs 1..=n) and initializes them as one cluster.
-    pub async fn start(seed: u64, n: usize, net: SimNet, snapshot_every: u64) -> Cluster {
+    /// With `ack_before_fsync`, every log has the injected bug
+    /// ([`LogStore::ack_before_fsync`]).
+    pub async fn start(
+        seed: u64,
+        n: usize,
+        net: SimNet,
+        snapshot_every: u64,
+        ack_before_fsync: bool,
+    ) -> Cluster {
         let root = temp_root();
         let mut rng = SplitMix64::new(seed ^ 0x5eed_c1a5_7e2a_0001);
         let nodes = (1..=n as u64)
@@ -91,6 +101,7 @@ impl Cluster {
             writes: 0,
             crashes: 0,
             snapshot_every,
+            ack_before_fsync,
             _root: root,
         };
         for i in 0..n {
@@ -131,7 +142,10 @@ impl Cluster {
     async fn boot(&mut self, i: usize) {
         let dir = self.nodes[i].dir.clone();
         std::fs::create_dir_all(&dir).unwrap();
-        let log = open_log(&dir.join("raft.redb")).await;
+        let mut log = open_log(&dir.join("raft.redb")).await;
+        if self.ack_before_fsync {
+            log.ack_before_fsync();
+        }
         // A fresh state, as in a new process: the snapshot and the log rebuild it.
         let state = StateHandle::new(StateStore::new());
         let sm = StateMachine::open(&dir, state.clone(), DiskReserve::none()).unwrap();
@@ -213,7 +227,6 @@ impl Cluster {
                 continue;
             };
             let m = raft.metrics().borrow().clone();
-            self.checker.leaders(&m)?;
             let applied = m.last_applied.map_or(0, |id| id.index);
             let state = m.state as u64;
             self.trace.add(&[
@@ -231,6 +244,7 @@ impl Cluster {
             }
             let log = self.nodes[i].log.as_mut().unwrap();
             self.checker.committed(m.id, log, applied).await?;
+            self.checker.leader(&m, log).await?;
         }
         Ok(())
     }
