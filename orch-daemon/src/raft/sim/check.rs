@@ -6,8 +6,8 @@
 //! ordered lexicographically, and two nodes may lead one after the other in the same term
 //! (a node that voted for (3, 1) may still vote for (3, 2)). The checker therefore counts
 //! the terms with several leaders (the report's `shared_terms`) and checks what makes
-//! that safe instead: every leader's log holds every entry committed so far, unchanged
-//! (Raft's leader completeness).
+//! that safe instead: the newest leader's log holds every entry committed so far,
+//! unchanged (Raft's leader completeness; a deposed leader not yet told may lack them).
 
 use std::collections::BTreeMap;
 
@@ -27,6 +27,8 @@ pub(super) struct Checker {
     checked: BTreeMap<NodeId, u64>,
     /// Per node, the last committed index found in its log while it led.
     leader_checked: BTreeMap<NodeId, u64>,
+    /// The greatest leader id (term, node) seen: openraft's order of leaders.
+    newest_leader: (u64, NodeId),
 }
 
 impl Checker {
@@ -42,6 +44,12 @@ impl Checker {
         }
         let (node, term) = (metrics.id, metrics.current_term);
         self.leaders.entry(term).or_default().insert(node);
+        // A deposed leader that has not heard of its successor yet may lack what the
+        // successor committed; only the newest leader must hold everything committed.
+        if (term, node) < self.newest_leader {
+            return Ok(());
+        }
+        self.newest_leader = (term, node);
         let Some((&last, _)) = self.committed.last_key_value() else {
             return Ok(());
         };

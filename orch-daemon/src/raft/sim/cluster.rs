@@ -212,10 +212,10 @@ impl Cluster {
         let (id, cmd) = write(self.writes);
         let acked = Arc::clone(&self.acked);
         tokio::spawn(async move {
-            if let Ok(resp) = raft.client_write(CommandBatch::new(vec![cmd])).await {
-                if resp.data.0.first().is_some_and(|r| r.0.is_ok()) {
-                    acked.lock().unwrap().push(id);
-                }
+            if let Ok(resp) = raft.client_write(CommandBatch::new(vec![cmd])).await
+                && resp.data.0.first().is_some_and(|r| r.0.is_ok())
+            {
+                acked.lock().unwrap().push(id);
             }
         });
     }

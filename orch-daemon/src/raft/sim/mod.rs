@@ -5,7 +5,7 @@
 //! every message's fate (loss, delay, duplication and so reordering, partitions) comes
 //! from one seeded [`rng::SplitMix64`]. A workload of writes runs while nodes crash (the
 //! `Raft` shut down and dropped) and restart (the same dirs reopened). After every step
-//! the invariants are checked ([`check`]): every leader's log holds every committed
+//! the invariants are checked ([`check`]): the newest leader's log holds every committed
 //! entry (one leader per term is not openraft's rule, see [`check`]), a committed entry
 //! is never lost or changed; at the end, with the network healed and every node up,
 //! all state machines hold the same state (snapshot bytes) and every acknowledged write.
