@@ -31,9 +31,9 @@
 //!   `spawn_blocking` threads (tokio stops the virtual clock meanwhile, but the moment
 //!   their result wakes openraft is the thread's), and tokio's unbiased `select!` (in
 //!   openraft's replication loop) draws from the runtime's RNG, seeded only with
-//!   `--cfg tokio_unstable` (`Builder::rng_seed`). Runs without snapshots
-//!   (`snapshot_every` huge) replay byte-identically when those stay out of the way; the
-//!   tests below measure it.
+//!   `--cfg tokio_unstable` (`Builder::rng_seed`). In practice runs replay identically
+//!   (`a_seed_replays_identically`; `ORCH_SIM_REPLAY=1` with `many` counts the seeds that
+//!   did not).
 
 mod check;
 mod cluster;
@@ -218,7 +218,7 @@ fn run_seeds(seeds: impl Iterator<Item = u64>, opts: SimOptions, twice: bool) ->
 
 #[test]
 fn three_nodes_keep_every_invariant_on_fixed_seeds() {
-    run_seeds(0..12, SimOptions::three(), false);
+    run_seeds(0..40, SimOptions::three(), false);
 }
 
 #[test]
@@ -227,18 +227,16 @@ fn five_nodes_keep_every_invariant_on_fixed_seeds() {
         nodes: 5,
         ..SimOptions::three()
     };
-    run_seeds(100..106, opts, false);
+    run_seeds(100..116, opts, false);
 }
 
 #[test]
-fn a_seed_replays_identically_without_snapshots() {
-    let opts = SimOptions {
-        snapshot_every: 1_000_000,
-        ..SimOptions::three()
-    };
-    let a = run_seed(7, opts).unwrap();
-    let b = run_seed(7, opts).unwrap();
-    assert_eq!(a.trace, b.trace, "{a:?}\n{b:?}");
+fn a_seed_replays_identically() {
+    let differed = run_seeds(7..10, SimOptions::three(), true);
+    assert!(
+        differed.is_empty(),
+        "seeds {differed:?} ran differently twice"
+    );
 }
 
 /// `ORCH_SIM_VERBOSE=1` prints the nemesis' faults and every node's view as they change.
