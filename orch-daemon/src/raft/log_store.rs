@@ -132,6 +132,13 @@ impl LogStore {
         Ok(store)
     }
 
+    /// The database, weakly: the simulation waits for it to be gone (every clone of the
+    /// store dropped and the writer thread ended) before it reopens a crashed node's log.
+    #[cfg(test)]
+    pub(crate) fn database(&self) -> std::sync::Weak<Database> {
+        Arc::downgrade(&self.db)
+    }
+
     /// Injects the simulation's bug: appends acknowledged before their fsync (lost at a
     /// crash). Set before the store is cloned.
     #[cfg(test)]

@@ -26,6 +26,8 @@ struct SimNode {
     raft: Option<OrchRaft>,
     /// A clone of the node's log store, for the checker.
     log: Option<LogStore>,
+    /// The log's database, gone once a crashed incarnation let go of it.
+    db: std::sync::Weak<redb::Database>,
     /// Its election timeout: fixed per node by the seed (see the module doc).
     election_ms: u64,
 }
@@ -88,6 +90,7 @@ impl Cluster {
                 state: StateHandle::new(StateStore::new()),
                 raft: None,
                 log: None,
+                db: std::sync::Weak::new(),
                 election_ms: 150 + rng.below(150) + id * 3,
             })
             .collect();
@@ -158,6 +161,7 @@ impl Cluster {
         let node = &mut self.nodes[i];
         node.state = state;
         node.raft = Some(raft);
+        node.db = log.database();
         node.log = Some(log);
         self.checker.restarted(id);
     }
@@ -170,6 +174,7 @@ impl Cluster {
         if let Some(raft) = self.nodes[i].raft.take() {
             let _ = raft.shutdown().await;
         }
+        released(&self.nodes[i].db).await;
         self.crashes += 1;
         self.trace.add(&[0xc0, id]);
     }
@@ -305,6 +310,22 @@ impl Cluster {
             }
         }
     }
+}
+
+/// Waits until every clone of a crashed node's log store is dropped (tasks of the old
+/// incarnation may hold one until they next run: virtual time passes meanwhile, the same
+/// for every run of a seed) and its writer thread ended (real time, without letting any
+/// task run, so the wait leaves no trace in the run).
+async fn released(db: &std::sync::Weak<redb::Database>) {
+    for _ in 0..100_000 {
+        match db.strong_count() {
+            0 => return,
+            // Only the writer thread holds it: it is ending.
+            1 => std::thread::yield_now(),
+            _ => tick(1).await,
+        }
+    }
+    panic!("a crashed node's log store was never released");
 }
 
 /// Opens the log at `path`, waiting (without sleeping) for a crashed incarnation's writer

@@ -98,8 +98,19 @@ fn replay_hint(seed: u64) -> String {
     )
 }
 
-/// Runs `seed` on its own paused current-thread runtime.
+/// Runs `seed` on its own paused current-thread runtime; a panic inside the run (the
+/// simulation's own, or openraft's) is a failure of the seed too.
 fn run_seed(seed: u64, opts: SimOptions) -> Result<Report, String> {
+    std::panic::catch_unwind(|| run_seed_inner(seed, opts)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+        Err(format!("panicked: {}", message.unwrap_or_default()))
+    })
+}
+
+fn run_seed_inner(seed: u64, opts: SimOptions) -> Result<Report, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
