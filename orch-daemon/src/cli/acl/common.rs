@@ -122,6 +122,35 @@ pub fn role_policies(r: &Value) -> String {
     names.join(",")
 }
 
+/// What the list verbs share: parse the verb (no arguments), GET `path`, and print it
+/// under `-json`/`-t`, or `No <what> found` when empty. `None`: nothing is left to
+/// print; otherwise the items, for the verb's own table.
+pub fn fetch_list(
+    args: &[String],
+    usage: &str,
+    path: &str,
+    what: &str,
+) -> Result<Option<Vec<Value>>, String> {
+    use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
+    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], usage)? else {
+        return Ok(None);
+    };
+    if !p.positional.is_empty() {
+        return Err(format!("this command takes no arguments\n\n{usage}"));
+    }
+    let v = crate::cli::api::ApiClient::from_flags(&p)?.get(path)?;
+    if crate::cli::output::asked(&p) {
+        crate::cli::output::print(&p, &v)?;
+        return Ok(None);
+    }
+    let items = list(&v).to_vec();
+    if items.is_empty() {
+        println!("No {what} found");
+        return Ok(None);
+    }
+    Ok(Some(items))
+}
+
 /// The items of a JSON array (none for anything else).
 pub fn list(v: &Value) -> &[Value] {
     v.as_array().map(Vec::as_slice).unwrap_or_default()

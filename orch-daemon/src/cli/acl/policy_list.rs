@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{columns, text};
 
 const USAGE: &str = "Usage: orch acl policy list
@@ -18,22 +16,10 @@ List Options:
 
 /// Runs `orch acl policy list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
+    let Some(policies) = super::common::fetch_list(args, USAGE, "/v1/acl/policies", "policies")?
+    else {
         return Ok(ExitCode::SUCCESS);
     };
-    if !p.positional.is_empty() {
-        return Err(format!("this command takes no arguments\n\n{USAGE}"));
-    }
-    let client = ApiClient::from_flags(&p)?;
-    let v = client.get("/v1/acl/policies")?;
-    if crate::cli::output::asked(&p) {
-        return crate::cli::output::print(&p, &v);
-    }
-    let policies = super::common::list(&v);
-    if policies.is_empty() {
-        println!("No policies found");
-        return Ok(ExitCode::SUCCESS);
-    }
     let mut rows = vec![vec!["Name".to_string(), "Description".to_string()]];
     rows.extend(
         policies

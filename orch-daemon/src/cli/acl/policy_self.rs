@@ -5,8 +5,6 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{columns, text};
 
 const USAGE: &str = "Usage: orch acl policy self [options]
@@ -25,22 +23,10 @@ Self Options:
 
 /// Runs `orch acl policy self`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
+    let Some(policies) = super::common::fetch_list(args, USAGE, "/v1/acl/policy/self", "policies")?
+    else {
         return Ok(ExitCode::SUCCESS);
     };
-    if !p.positional.is_empty() {
-        return Err(format!("this command takes no arguments\n\n{USAGE}"));
-    }
-    let client = ApiClient::from_flags(&p)?;
-    let v = client.get("/v1/acl/policy/self")?;
-    if crate::cli::output::asked(&p) {
-        return crate::cli::output::print(&p, &v);
-    }
-    let policies = super::common::list(&v);
-    if policies.is_empty() {
-        println!("No policies found");
-        return Ok(ExitCode::SUCCESS);
-    }
     let mut rows = vec![
         ["Name", "Job ID", "Group Name", "Task Name"]
             .map(String::from)

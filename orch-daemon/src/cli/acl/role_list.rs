@@ -2,9 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::common::{list, role_policies};
-use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
+use super::common::role_policies;
 use crate::cli::table::{columns, text};
 
 const USAGE: &str = "Usage: orch acl role list [options]
@@ -19,22 +17,9 @@ List Options:
 
 /// Runs `orch acl role list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
+    let Some(roles) = super::common::fetch_list(args, USAGE, "/v1/acl/roles", "ACL roles")? else {
         return Ok(ExitCode::SUCCESS);
     };
-    if !p.positional.is_empty() {
-        return Err(format!("this command takes no arguments\n\n{USAGE}"));
-    }
-    let client = ApiClient::from_flags(&p)?;
-    let v = client.get("/v1/acl/roles")?;
-    if crate::cli::output::asked(&p) {
-        return crate::cli::output::print(&p, &v);
-    }
-    let roles = list(&v);
-    if roles.is_empty() {
-        println!("No ACL roles found");
-        return Ok(ExitCode::SUCCESS);
-    }
     let mut rows = vec![
         ["ID", "Name", "Description", "Policies"]
             .map(String::from)

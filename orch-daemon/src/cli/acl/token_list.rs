@@ -4,8 +4,6 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::cli::api::ApiClient;
-use crate::cli::flags::{COMMON, OUTPUT, parse_verb};
 use crate::cli::table::{columns, text};
 
 const USAGE: &str = "Usage: orch acl token list
@@ -19,22 +17,9 @@ List Options:
 
 /// Runs `orch acl token list`.
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
-    let Some(p) = parse_verb(args, &[COMMON, OUTPUT], USAGE)? else {
+    let Some(tokens) = super::common::fetch_list(args, USAGE, "/v1/acl/tokens", "tokens")? else {
         return Ok(ExitCode::SUCCESS);
     };
-    if !p.positional.is_empty() {
-        return Err(format!("this command takes no arguments\n\n{USAGE}"));
-    }
-    let client = ApiClient::from_flags(&p)?;
-    let v = client.get("/v1/acl/tokens")?;
-    if crate::cli::output::asked(&p) {
-        return crate::cli::output::print(&p, &v);
-    }
-    let tokens = super::common::list(&v);
-    if tokens.is_empty() {
-        println!("No tokens found");
-        return Ok(ExitCode::SUCCESS);
-    }
     let header = ["Name", "Type", "Global", "Accessor ID", "Expired"];
     let mut rows = vec![header.map(String::from).to_vec()];
     let now = crate::clock::now_nanos();
