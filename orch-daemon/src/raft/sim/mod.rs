@@ -210,10 +210,7 @@ fn run_seeds(seeds: impl Iterator<Item = u64>, opts: SimOptions, twice: bool) ->
     for (n, seed) in seeds.enumerate() {
         if n > 0 && n % 250 == 0 {
             let secs = start.elapsed().as_secs_f64();
-            eprintln!(
-                "{n} seeds in {secs:.0} s, replays differed: {}",
-                differed.len()
-            );
+            eprintln!("{n} seeds in {secs:.0} s, replays differed: {differed:?}");
         }
         let report = run_seed(seed, opts).unwrap_or_else(|e| panic!("{}\n{e}", replay_hint(seed)));
         if twice {
@@ -260,7 +257,8 @@ fn env_u64(name: &str) -> Option<u64> {
 }
 
 /// Many seeds: `ORCH_SIM_SEEDS` (default 1000) from `ORCH_SIM_FIRST` (default 0), on
-/// `ORCH_SIM_NODES` nodes (default 3); `ORCH_SIM_REPLAY=1` runs each seed twice and
+/// `ORCH_SIM_NODES` nodes (default 3), a snapshot every `ORCH_SIM_SNAPSHOT_EVERY`
+/// entries (default 40); `ORCH_SIM_REPLAY=1` runs each seed twice and
 /// reports those whose trace differed.
 #[test]
 #[ignore = "long: run with ORCH_SIM_SEEDS=10000 ... -- --ignored"]
@@ -269,6 +267,7 @@ fn many() {
     let count = env_u64("ORCH_SIM_SEEDS").unwrap_or(1000);
     let opts = SimOptions {
         nodes: env_u64("ORCH_SIM_NODES").unwrap_or(3) as usize,
+        snapshot_every: env_u64("ORCH_SIM_SNAPSHOT_EVERY").unwrap_or(40),
         ..SimOptions::three()
     };
     let twice = std::env::var_os("ORCH_SIM_REPLAY").is_some();
