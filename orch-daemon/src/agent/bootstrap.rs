@@ -60,13 +60,19 @@ async fn identity(State(s): State<IdentityState>) -> Json<ServerIdentity> {
 }
 
 /// Joins an existing cluster through `joins`, or forms one with `expect` servers.
-/// `retry_max` of 0 retries forever.
+/// `retry_max` of 0 retries forever. A server restarted on its data dir is already a
+/// member: it starts at once and rejoins through Raft (and, if it was removed meanwhile,
+/// through the membership watch), instead of holding its API back until a leader
+/// answers, which during an election or a rolling restart took longer than 30 s.
 pub async fn form_or_join(
     node: &RaftNode,
     joins: &[String],
     expect: u32,
     retry_max: u32,
 ) -> Result<(), String> {
+    if node.raft().is_initialized().await.unwrap_or(false) {
+        return Ok(());
+    }
     // The serf port speaks what the RPC port does: TLS and the cluster secret.
     let link = node.peer_link();
     let me = node.node_id();

@@ -32,6 +32,10 @@ pub struct CheckSpec {
     pub check_restart: Option<CheckRestart>,
     /// The service name (for messages).
     pub service: String,
+    /// The group of the allocation.
+    pub group: String,
+    /// The task whose service it is; empty for a group service.
+    pub service_task: String,
 }
 
 /// The services of an allocation and their checks.
@@ -126,6 +130,8 @@ pub fn build(alloc: &Allocation, group: &TaskGroup, node: &Node) -> AllocService
                 task: check_task,
                 check_restart: c.check_restart.clone().or_else(|| s.check_restart.clone()),
                 service: s.name.clone(),
+                group: group.name.clone(),
+                service_task: task.unwrap_or_default().to_string(),
             });
         }
         out.registrations.push(reg);
@@ -185,6 +191,10 @@ pub struct CheckResult {
     pub timestamp: i64,
     /// `healthiness` (Nomad's mode for checks that count toward health).
     pub mode: String,
+    /// The allocation's group.
+    pub group: String,
+    /// The task of a task-level service; empty for a group service.
+    pub task: String,
     /// Consecutive failures.
     #[serde(skip)]
     pub failures: u32,
@@ -313,6 +323,8 @@ pub async fn check_loop(spec: CheckSpec, ctx: CheckContext) {
             status_code: code,
             timestamp: crate::clock::now_nanos() / 1_000_000_000,
             mode: "healthiness".into(),
+            group: spec.group.clone(),
+            task: spec.service_task.clone(),
             failures,
         };
         ctx.results

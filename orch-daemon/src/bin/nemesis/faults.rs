@@ -66,6 +66,8 @@ pub struct Active {
     pub kind: Kind,
     /// The servers it touched.
     pub targets: Vec<usize>,
+    /// Servers of a rolling restart not healthy within 30 s of their restart.
+    pub slow_restarts: u64,
 }
 
 /// Picks and injects one fault.
@@ -80,6 +82,7 @@ pub fn inject(cluster: &mut Cluster, http: &Http, rng: &mut Rng) -> Result<Activ
     } else {
         random
     };
+    let mut slow_restarts = 0;
     let targets = match kind {
         Kind::KillLeader | Kind::KillRandom => {
             cluster.kill(target);
@@ -131,12 +134,21 @@ pub fn inject(cluster: &mut Cluster, http: &Http, rng: &mut Rng) -> Result<Activ
         }
         Kind::RollingRestart => {
             for i in 0..n {
-                cluster.restart_gracefully(i, http)?;
+                // A server slow to be healthy again is an availability finding, not the
+                // end of the run: the next one is restarted all the same.
+                if let Err(e) = cluster.restart_gracefully(i, http) {
+                    eprintln!("nemesis: rolling restart: {e}");
+                    slow_restarts += 1;
+                }
             }
             (0..n).collect()
         }
     };
-    Ok(Active { kind, targets })
+    Ok(Active {
+        kind,
+        targets,
+        slow_restarts,
+    })
 }
 
 /// Drops all traffic between every server of `a` and every server of `b`.

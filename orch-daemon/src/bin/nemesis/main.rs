@@ -111,6 +111,8 @@ struct FaultLog {
     counts: BTreeMap<String, u64>,
     /// When each leader-losing fault started (µs since the start).
     leader_losses: Vec<u64>,
+    /// Servers not healthy within 30 s of a rolling restart.
+    slow_restarts: u64,
 }
 
 fn run() -> Result<bool, String> {
@@ -247,6 +249,7 @@ fn fault_loop(
         if active.kind.loses_leader() {
             log.leader_losses.push(at);
         }
+        log.slow_restarts += active.slow_restarts;
         std::thread::sleep(faults::hold(every));
         faults::heal(cluster, &active)?;
         let next = Duration::from_micros(at) + every;
@@ -371,6 +374,7 @@ fn report(
         "operations": history.len(), "acknowledged_writes": acks.len(),
         "unknown_outcomes": unknown, "faults": log.counts,
         "leader_losses": log.leader_losses.len(),
+        "restarts_not_healthy_within_30s": log.slow_restarts,
         "acknowledged_writes_lost": lost, "linearizability_violations": violations.len(),
         "violating_keys": violations, "undecided_keys": undecided,
         "longest_write_unavailability_ms": longest / 1000,
