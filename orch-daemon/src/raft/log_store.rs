@@ -120,6 +120,32 @@ impl LogStore {
         })
     }
 
+    /// Opens like [`Self::open`], with every write blocking its caller until it is on disk
+    /// (the deterministic simulation, `raft::sim`).
+    #[cfg(test)]
+    pub(crate) fn open_synchronous(
+        path: &Path,
+        reserve: crate::disk::DiskReserve,
+    ) -> Result<LogStore, RaftError> {
+        let mut store = LogStore::open(path, reserve)?;
+        store.writer.set_synchronous();
+        Ok(store)
+    }
+
+    /// The database, weakly: the simulation waits for it to be gone (every clone of the
+    /// store dropped and the writer thread ended) before it reopens a crashed node's log.
+    #[cfg(test)]
+    pub(crate) fn database(&self) -> std::sync::Weak<Database> {
+        Arc::downgrade(&self.db)
+    }
+
+    /// Injects the simulation's bug: appends acknowledged before their fsync (lost at a
+    /// crash). Set before the store is cloned.
+    #[cfg(test)]
+    pub(crate) fn ack_before_fsync(&mut self) {
+        self.writer.set_ack_before_fsync();
+    }
+
     /// Runs a write after every queued append and waits until it is durable.
     async fn sync_write(&self, write: SyncWrite) -> StoreResult<()> {
         self.writer.sync(write).await.map_err(write_err)

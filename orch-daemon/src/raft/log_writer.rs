@@ -97,7 +97,9 @@ pub(super) type SyncWrite =
 enum Op {
     Append {
         entries: Vec<EncodedEntry>,
-        callback: LogFlushed<TypeConfig>,
+        /// Told when the entries are durable; `None` when acknowledged already (the
+        /// simulation's injected bug, see `ack_before_fsync`).
+        callback: Option<LogFlushed<TypeConfig>>,
     },
     /// The committed log id; written with the next append (not fsynced on its own).
     Committed(Vec<u8>),
@@ -105,6 +107,8 @@ enum Op {
         write: SyncWrite,
         done: tokio::sync::oneshot::Sender<Result<(), String>>,
     },
+    /// Answered once everything queued before it is handled (synchronous mode only).
+    Barrier(Sender<()>),
 }
 
 /// The queue to the writer thread. The thread ends when every handle is dropped.
@@ -112,6 +116,14 @@ enum Op {
 pub(super) struct LogWriter {
     tx: Sender<Op>,
     pending: Arc<PendingEntries>,
+    /// Whether every operation blocks its caller until the thread handled it (the
+    /// deterministic simulation, `raft::sim`: I/O then completes at a point fixed by the
+    /// caller's progress, not by the disk's speed). Never set outside tests.
+    synchronous: bool,
+    /// The injected bug of the simulation (`raft::sim`), never set outside tests: appends
+    /// are acknowledged at once and written only when the next operation arrives, so a
+    /// crash loses the last acknowledged batch.
+    unwritten: Option<Arc<Mutex<Vec<Vec<EncodedEntry>>>>>,
 }
 
 /// Why the writer could not take a write.
@@ -137,7 +149,53 @@ impl LogWriter {
         std::thread::Builder::new()
             .name("raft-log-writer".into())
             .spawn(move || run(&db, &tables, &thread_pending, &rx, &reserve))?;
-        Ok(LogWriter { tx, pending })
+        Ok(LogWriter {
+            tx,
+            pending,
+            synchronous: false,
+            unwritten: None,
+        })
+    }
+
+    /// Makes every later operation block until the thread handled it (see `synchronous`).
+    #[cfg(test)]
+    pub fn set_synchronous(&mut self) {
+        self.synchronous = true;
+    }
+
+    /// Injects the bug the simulation must find: appends acknowledged before their fsync.
+    #[cfg(test)]
+    pub fn set_ack_before_fsync(&mut self) {
+        self.unwritten = Some(Arc::default());
+    }
+
+    /// Hands the acknowledged but unwritten appends to the thread (injected bug only).
+    fn write_unwritten(&self) -> Result<(), String> {
+        let Some(unwritten) = &self.unwritten else {
+            return Ok(());
+        };
+        let batches = std::mem::take(&mut *unwritten.lock().unwrap_or_else(|e| e.into_inner()));
+        for entries in batches {
+            let op = Op::Append {
+                entries,
+                callback: None,
+            };
+            self.tx.send(op).map_err(|_| WRITER_GONE.to_string())?;
+        }
+        self.barrier()
+    }
+
+    /// In synchronous mode, blocks the calling thread until the writer handled everything
+    /// queued before; otherwise returns at once.
+    fn barrier(&self) -> Result<(), String> {
+        if !self.synchronous {
+            return Ok(());
+        }
+        let (done, rx) = mpsc::channel();
+        self.tx
+            .send(Op::Barrier(done))
+            .map_err(|_| WRITER_GONE.to_string())?;
+        rx.recv().map_err(|_| WRITER_GONE.to_string())
     }
 
     /// The entries not yet on disk.
@@ -153,24 +211,39 @@ impl LogWriter {
         callback: LogFlushed<TypeConfig>,
     ) -> Result<(), String> {
         self.pending.insert(&entries);
+        self.write_unwritten()?;
+        if let Some(unwritten) = &self.unwritten {
+            callback.log_io_completed(Ok(()));
+            unwritten
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(entries);
+            return Ok(());
+        }
+        let callback = Some(callback);
         self.tx
             .send(Op::Append { entries, callback })
-            .map_err(|_| WRITER_GONE.to_string())
+            .map_err(|_| WRITER_GONE.to_string())?;
+        self.barrier()
     }
 
     /// Queues the committed log id (made durable by the next append).
     pub fn committed(&self, bytes: Vec<u8>) -> Result<(), String> {
+        self.write_unwritten()?;
         self.tx
             .send(Op::Committed(bytes))
-            .map_err(|_| WRITER_GONE.to_string())
+            .map_err(|_| WRITER_GONE.to_string())?;
+        self.barrier()
     }
 
     /// Runs `write` after every earlier append is on disk and waits for it.
     pub async fn sync(&self, write: SyncWrite) -> Result<(), String> {
+        self.write_unwritten()?;
         let (done, rx) = tokio::sync::oneshot::channel();
         self.tx
             .send(Op::Sync { write, done })
             .map_err(|_| WRITER_GONE.to_string())?;
+        self.barrier()?;
         rx.await.map_err(|_| WRITER_GONE.to_string())?
     }
 }
@@ -198,6 +271,7 @@ fn run(
         let mut appends = Vec::new();
         let mut committed = None;
         let mut sync = None;
+        let mut barrier = None;
         let mut next = Some(first);
         while let Some(op) = next.take() {
             match op {
@@ -207,6 +281,10 @@ fn run(
                     sync = Some((write, done));
                     break;
                 }
+                Op::Barrier(done) => {
+                    barrier = Some(done);
+                    break;
+                }
             }
             next = rx.try_recv().ok();
         }
@@ -214,17 +292,20 @@ fn run(
             let durable = !appends.is_empty();
             let result = write_batch(db, t, &appends, committed.as_deref(), durable);
             for (entries, callback) in appends {
-                match &result {
-                    Ok(()) => {
-                        pending.written(&entries);
-                        callback.log_io_completed(Ok(()));
-                    }
-                    Err(e) => callback.log_io_completed(Err(std::io::Error::other(e.clone()))),
+                if result.is_ok() {
+                    pending.written(&entries);
+                }
+                if let Some(callback) = callback {
+                    let outcome = result.clone().map_err(std::io::Error::other);
+                    callback.log_io_completed(outcome);
                 }
             }
         }
         if let Some((write, done)) = sync {
             let _ = done.send(run_sync(db, write));
+        }
+        if let Some(done) = barrier {
+            let _ = done.send(());
         }
     }
 }
@@ -239,7 +320,7 @@ fn run_sync(db: &Database, write: SyncWrite) -> Result<(), String> {
 fn write_batch(
     db: &Database,
     t: &Tables,
-    appends: &[(Vec<EncodedEntry>, LogFlushed<TypeConfig>)],
+    appends: &[(Vec<EncodedEntry>, Option<LogFlushed<TypeConfig>>)],
     committed: Option<&[u8]>,
     durable: bool,
 ) -> Result<(), String> {

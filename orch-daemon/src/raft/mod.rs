@@ -41,6 +41,8 @@ mod transfer;
 mod types;
 
 #[cfg(test)]
+mod sim;
+#[cfg(test)]
 mod tests;
 
 pub use batcher::MAX_ENTRY_BYTES;
