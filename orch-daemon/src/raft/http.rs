@@ -139,6 +139,8 @@ pub struct RpcState {
     pub health: SharedHealth,
     /// Leadership transfers.
     pub transfer: super::transfer::TransferContext,
+    /// Leadership confirmations shared by concurrent linearizable requests.
+    pub reads: super::read_index::ReadIndexBatcher,
 }
 
 impl axum::extract::FromRef<RpcState> for super::transfer::TransferContext {

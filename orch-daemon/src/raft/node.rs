@@ -137,6 +137,8 @@ pub struct RaftNode {
     network: HttpNetwork,
     /// What leadership transfers need (`operator raft transfer-leadership`).
     transfer: TransferContext,
+    /// Leadership confirmations for linearizable requests, shared.
+    reads: super::read_index::ReadIndexBatcher,
     security: crate::tls::AgentSecurity,
     state: StateHandle,
     /// The client endpoints served on the RPC port once set.
@@ -220,12 +222,14 @@ impl RaftNode {
             reserve,
             transfer: transfer.clone(),
         }));
+        let reads = super::read_index::ReadIndexBatcher::default();
         let rpc = RpcState {
             raft: raft.clone(),
             batcher: batcher.clone(),
             contacts: network.contacts().clone(),
             health: health.clone(),
             transfer: transfer.clone(),
+            reads: reads.clone(),
         };
         let security = config.network.security.clone();
         let app = rpc_app(rpc, &security, http_addr.clone(), late_api);
@@ -252,6 +256,7 @@ impl RaftNode {
             advertise,
             network,
             transfer,
+            reads,
             security,
             state,
             api_on_rpc,
@@ -275,6 +280,7 @@ impl RaftNode {
             contacts: self.network.contacts().clone(),
             health: self.health.clone(),
             transfer: self.transfer.clone(),
+            reads: self.reads.clone(),
         }))
     }
 
@@ -328,6 +334,7 @@ impl RaftNode {
             },
             self.state.clone(),
             self.health.clone(),
+            self.reads.clone(),
         )
     }
 

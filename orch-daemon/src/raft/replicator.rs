@@ -44,6 +44,7 @@ pub struct RaftReplicator {
     network: HttpNetwork,
     state: StateHandle,
     health: SharedHealth,
+    reads: super::read_index::ReadIndexBatcher,
 }
 
 /// How long a follower waits for a forwarded write to be applied locally. The leader
@@ -68,6 +69,7 @@ impl RaftReplicator {
         me: super::http::JoinRequest,
         state: StateHandle,
         health: SharedHealth,
+        reads: super::read_index::ReadIndexBatcher,
     ) -> Self {
         RaftReplicator {
             raft: transfer.raft.clone(),
@@ -79,6 +81,7 @@ impl RaftReplicator {
             me,
             state,
             health,
+            reads,
         }
     }
 
@@ -161,6 +164,7 @@ impl Replicator for RaftReplicator {
             &self.raft,
             &self.network,
             self.node_id,
+            &self.reads,
         ))
     }
 
