@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
-use super::rng::Rng;
 use super::topology::{Cluster, DATA_DIR_MB, sh};
 use super::workload::Http;
+use orch_core::scheduler::rng::SchedRng as Rng;
 
 /// The kinds of fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

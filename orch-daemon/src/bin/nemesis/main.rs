@@ -17,7 +17,6 @@
 mod checker;
 mod disconnect;
 mod faults;
-mod rng;
 mod topology;
 mod workload;
 
@@ -236,7 +235,8 @@ fn fault_loop(
     shared: &workload::Shared,
     args: &Args,
 ) -> Result<FaultLog, String> {
-    let mut rng = rng::Rng::new(args.seed.wrapping_mul(0x2545_f491_4f6c_dd1d));
+    let mut rng =
+        orch_core::scheduler::rng::SchedRng::new(args.seed.wrapping_mul(0x2545_f491_4f6c_dd1d));
     let mut log = FaultLog::default();
     let every = Duration::from_secs(args.fault_every);
     let end = Duration::from_secs(args.seconds);

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::checker::{Event, JobState, Op};
-use super::rng::Rng;
+use orch_core::scheduler::rng::SchedRng as Rng;
 
 /// An HTTP answer: status and body.
 pub struct Reply {

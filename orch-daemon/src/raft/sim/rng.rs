@@ -1,24 +1,21 @@
 //! SplitMix64: the simulation's only source of randomness, so a seed fixes every choice.
-//! Written here rather than taken from a crate: a dozen lines, and its output must never
-//! change under a dependency update (a recorded seed would stop replaying).
+//! orch-core's generator rather than a crate's: its output must never change under a
+//! dependency update (a recorded seed would stop replaying).
 
-/// Sebastiano Vigna's SplitMix64 generator.
+/// Sebastiano Vigna's SplitMix64 generator: orch-core's (the scheduler's, whose output
+/// is promised not to change), with the simulation's own draws on top.
 #[derive(Debug, Clone)]
-pub(super) struct SplitMix64(u64);
+pub(super) struct SplitMix64(orch_core::scheduler::rng::SchedRng);
 
 impl SplitMix64 {
     /// A generator started at `seed`.
     pub fn new(seed: u64) -> SplitMix64 {
-        SplitMix64(seed)
+        SplitMix64(orch_core::scheduler::rng::SchedRng::new(seed))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A number in `0..n` (`n > 0`; the modulo bias is irrelevant here).
