@@ -205,23 +205,13 @@ impl RaftNode {
         let late_api = Arc::clone(&api_on_rpc);
         let http_addr = HttpAddrSlot::default();
         let batcher = ProposalBatcher::start(raft.clone());
-        let health = super::health::unmeasured();
         let transfer = TransferContext {
             raft: raft.clone(),
             network: network.clone(),
             switch: ElectionSwitch::default(),
             lease: Duration::from_millis(config.election_timeout_max_ms),
         };
-        tokio::spawn(super::health::run(Monitor {
-            raft: raft.clone(),
-            contacts: network.contacts().clone(),
-            network: network.clone(),
-            contact_floor: Duration::from_millis((10 * config.heartbeat_ms).max(1000)),
-            health: health.clone(),
-            state: state.clone(),
-            reserve,
-            transfer: transfer.clone(),
-        }));
+        let health = spawn_health_monitor(&config, &network, &state, reserve, &transfer);
         let reads = super::read_index::ReadIndexBatcher::default();
         let rpc = RpcState {
             raft: raft.clone(),
@@ -449,6 +439,28 @@ fn rpc_app(
                 }
             }
         })
+}
+
+/// Starts the replication health monitor (`raft::health`); the health it publishes.
+fn spawn_health_monitor(
+    config: &RaftConfig,
+    network: &HttpNetwork,
+    state: &StateHandle,
+    reserve: crate::disk::DiskReserve,
+    transfer: &TransferContext,
+) -> super::health::SharedHealth {
+    let health = super::health::unmeasured();
+    tokio::spawn(super::health::run(Monitor {
+        raft: transfer.raft.clone(),
+        contacts: network.contacts().clone(),
+        network: network.clone(),
+        contact_floor: Duration::from_millis((10 * config.heartbeat_ms).max(1000)),
+        health: health.clone(),
+        state: state.clone(),
+        reserve,
+        transfer: transfer.clone(),
+    }));
+    health
 }
 
 /// Opens the log database, waiting briefly if a just-stopped instance in this process

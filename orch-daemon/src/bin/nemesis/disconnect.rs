@@ -85,12 +85,16 @@ fn allocs(http: &Http, url: &str, job: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// Runs the scenario; the report says what held.
-pub fn run(cluster: &mut Cluster, http: &Http) -> Result<Value, String> {
+/// Two clients, the kept job running and the stopped job beside it: the original
+/// allocation, its node's name and the index of that client.
+fn place_jobs(
+    cluster: &mut Cluster,
+    http: &Http,
+    url: &str,
+) -> Result<(Value, String, usize), String> {
     cluster.add_clients(2)?;
-    let url = cluster.servers[0].url();
     wait(Duration::from_secs(60), "two ready clients", || {
-        let nodes = get(http, &url, "/v1/nodes").ok()?;
+        let nodes = get(http, url, "/v1/nodes").ok()?;
         let ready = nodes
             .as_array()?
             .iter()
@@ -100,9 +104,9 @@ pub fn run(cluster: &mut Cluster, http: &Http) -> Result<Value, String> {
     })?;
     let keep =
         json!({"LostAfter": 60_000_000_000_u64, "Replace": true, "Reconcile": "keep_original"});
-    register(http, &url, &job("kept", KEPT_ARG, keep, None))?;
+    register(http, url, &job("kept", KEPT_ARG, keep, None))?;
     let original = wait(Duration::from_secs(60), "the kept job running", || {
-        allocs(http, &url, "kept")
+        allocs(http, url, "kept")
             .into_iter()
             .find(|a| a["ClientStatus"] == "running")
     })?;
@@ -120,15 +124,22 @@ pub fn run(cluster: &mut Cluster, http: &Http) -> Result<Value, String> {
     let stop = json!({"StopOnClientAfter": 5_000_000_000_u64});
     register(
         http,
-        &url,
+        url,
         &job("stopped", STOPPED_ARG, stop, Some(&node_name)),
     )?;
     wait(Duration::from_secs(60), "the stopped job running", || {
-        let running = allocs(http, &url, "stopped")
+        let running = allocs(http, url, "stopped")
             .iter()
             .any(|a| a["ClientStatus"] == "running");
         (running && !pids_in(&cluster.clients[cut], STOPPED_ARG).is_empty()).then_some(())
     })?;
+    Ok((original, node_name, cut))
+}
+
+/// Runs the scenario; the report says what held.
+pub fn run(cluster: &mut Cluster, http: &Http) -> Result<Value, String> {
+    let url = cluster.servers[0].url();
+    let (original, node_name, cut) = place_jobs(cluster, http, &url)?;
     let kept_pids = pids_in(&cluster.clients[cut], KEPT_ARG);
 
     // Cut the client off from every server.
