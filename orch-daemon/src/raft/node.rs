@@ -223,17 +223,7 @@ impl RaftNode {
         };
         let security = config.network.security.clone();
         let app = rpc_app(rpc, &security, http_addr.clone(), late_api);
-        let tls = security
-            .rpc_listener_config()
-            .map_err(|e| RaftError::Raft(e.to_string()))?;
-        let http_task = tokio::spawn(async move {
-            let stop = async move {
-                let _ = stop_rx.await;
-            };
-            if let Err(e) = crate::tls::serve(listener, tls, app, stop).await {
-                tracing::error!(error = %e, "raft RPC listener failed");
-            }
-        });
+        let http_task = serve_rpc(listener, app, &security, stop_rx)?;
 
         let forwarder = Forwarder::start(network.clone(), raft.clone());
         Ok(RaftNode {
@@ -439,6 +429,26 @@ fn rpc_app(
                 }
             }
         })
+}
+
+/// Serves the peer RPC routes on `listener` (TLS when `tls.rpc` is on) until `stop`.
+fn serve_rpc(
+    listener: TcpListener,
+    app: axum::Router,
+    security: &crate::tls::AgentSecurity,
+    stop: oneshot::Receiver<()>,
+) -> Result<JoinHandle<()>, RaftError> {
+    let tls = security
+        .rpc_listener_config()
+        .map_err(|e| RaftError::Raft(e.to_string()))?;
+    Ok(tokio::spawn(async move {
+        let stop = async move {
+            let _ = stop.await;
+        };
+        if let Err(e) = crate::tls::serve(listener, tls, app, stop).await {
+            tracing::error!(error = %e, "raft RPC listener failed");
+        }
+    }))
 }
 
 /// Starts the replication health monitor (`raft::health`); the health it publishes.
