@@ -209,6 +209,21 @@ fn paused_servers_catch_up_after_an_election() {
     let mut cluster = Cluster::start(&dir);
     cluster.write(0..10, &[0, 1, 2]);
     let leader = cluster.leader();
+    // The paused follower is silent for as long as 100 big writes take, which on a
+    // loaded machine is longer than autopilot's 30 s before it removes a dead server.
+    // This test is about catching up, not cleanup (tests/autopilot.rs has that).
+    let (_, mut autopilot) = get(
+        &cluster.agents[leader],
+        "/v1/operator/autopilot/configuration",
+    );
+    autopilot["CleanupDeadServers"] = serde_json::Value::Bool(false);
+    let (code, body) = send(
+        &cluster.agents[leader],
+        "PUT",
+        "/v1/operator/autopilot/configuration",
+        autopilot,
+    );
+    assert_eq!(code, 200, "{body}");
     let follower = (0..3).find(|&i| i != leader).unwrap();
     let other = 3 - leader - follower;
     signal(&cluster.agents[follower], libc::SIGSTOP);

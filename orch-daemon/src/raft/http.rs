@@ -275,40 +275,40 @@ async fn vote(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
     postcard_reply(&raft.vote(req).await)
 }
 
+/// How long a chunk of a snapshot holds this server's elections off: far longer than
+/// the gap between two chunks or an install on a loaded machine.
+const SNAPSHOT_ELECTION_HOLD_MS: u64 = 30_000;
+
+/// A chunk of a snapshot the leader streams to this server.
+///
+/// A server receiving a snapshot holds its elections off from the first chunk until the
+/// install is done. It needs the snapshot because it is behind the leader's log, so no
+/// up-to-date voter would elect it: an election of its would only raise the term. And
+/// openraft's leader steps down when a replication reply carries a higher vote, so on a
+/// loaded machine, where the gap between two chunks or the install of the last one
+/// outlasts the election timeout, every transfer was cut off by such an election and
+/// started again from the first chunk: the server never caught up
+/// (tests/raft_catchup.rs, with 34 MB of state beside three compiling builds). It still
+/// votes meanwhile, and if the leader is gone for good the hold lapses.
 async fn snapshot(State(rpc): State<RpcState>, body: Bytes) -> HttpResponse {
     let req: InstallSnapshotRequest<TypeConfig> = match decode(&body) {
         Ok(r) => r,
         Err(m) => return bad_request(m),
     };
-    let vote = req.vote;
+    let switch = &rpc.transfer.switch;
+    switch.pause(&rpc.raft, SNAPSHOT_ELECTION_HOLD_MS);
+    let (vote, done) = (req.vote, req.done);
     touch_leader_vote(&rpc.raft, vote).await;
-    // The last chunk installs the whole snapshot, which can outlast the election
-    // timeout; the leader is waiting on this server meanwhile, not gone.
-    let _paused = req.done.then(|| ElectionPause::new(&rpc.raft));
     let reply = rpc.raft.install_snapshot(req).await;
     if reply.is_ok() {
         touch_leader_vote(&rpc.raft, vote).await;
         rpc.contacts.heard_from_leader();
     }
+    if done || reply.is_err() {
+        // Installed (the timer was just refreshed) or refused: elections as usual.
+        switch.pause(&rpc.raft, 0);
+    }
     postcard_reply(&reply)
-}
-
-/// Keeps this server from calling an election while it installs a snapshot the leader
-/// sent (openraft's timer runs on while the state machine restores it); elections are
-/// allowed again when it drops, also when the request is cancelled.
-struct ElectionPause<'a>(&'a OrchRaft);
-
-impl<'a> ElectionPause<'a> {
-    fn new(raft: &'a OrchRaft) -> Self {
-        raft.runtime_config().elect(false);
-        ElectionPause(raft)
-    }
-}
-
-impl Drop for ElectionPause<'_> {
-    fn drop(&mut self) {
-        self.0.runtime_config().elect(true);
-    }
 }
 
 /// Tells the local Raft core that the leader holding `vote` is alive, as its heartbeat

@@ -65,6 +65,31 @@ pub struct StateMachine {
     counter: Arc<AtomicU64>,
     saved: Saved,
     reserve: DiskReserve,
+    io: SnapshotIo,
+}
+
+/// Where snapshot files are read and written: on tokio's blocking pool (the daemon, so a
+/// big snapshot never stalls Raft's tasks), or inline on the caller's task (the
+/// deterministic simulation, where a thread finishing at a wall-clock moment would make
+/// a seed's run depend on timing).
+#[derive(Debug, Clone, Copy, Default)]
+enum SnapshotIo {
+    #[default]
+    BlockingPool,
+    #[cfg_attr(not(test), allow(dead_code))]
+    Inline,
+}
+
+impl SnapshotIo {
+    async fn run<T: Send + 'static>(
+        self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        match self {
+            SnapshotIo::BlockingPool => tokio::task::spawn_blocking(work).await,
+            SnapshotIo::Inline => Ok(work()),
+        }
+    }
 }
 
 impl StateMachine {
@@ -84,6 +109,7 @@ impl StateMachine {
             counter: Arc::new(AtomicU64::new(0)),
             saved: Saved::default(),
             reserve,
+            io: SnapshotIo::default(),
         };
         let path = sm.snapshot_path();
         match load_snapshot(&path) {
@@ -101,6 +127,13 @@ impl StateMachine {
             Err(message) => return Err(RaftError::Storage { path, message }),
         }
         Ok(sm)
+    }
+
+    /// Test-only (the simulation): snapshot files read and written inline.
+    #[cfg(test)]
+    pub(crate) fn with_inline_snapshot_io(mut self) -> StateMachine {
+        self.io = SnapshotIo::Inline;
+        self
     }
 
     fn snapshot_path(&self) -> PathBuf {
@@ -167,6 +200,7 @@ pub struct SnapshotBuilder {
     counter: Arc<AtomicU64>,
     saved: Saved,
     reserve: DiskReserve,
+    io: SnapshotIo,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
@@ -189,12 +223,12 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             data,
         };
         let (dir, saved, reserve) = (self.dir.clone(), self.saved.clone(), self.reserve.clone());
-        let file = tokio::task::spawn_blocking(move || {
-            save_snapshot(&dir, &file, &saved, &reserve).map(|()| file)
-        })
-        .await
-        .map_err(snapshot_err)?
-        .map_err(snapshot_err)?;
+        let file = self
+            .io
+            .run(move || save_snapshot(&dir, &file, &saved, &reserve).map(|()| file))
+            .await
+            .map_err(snapshot_err)?
+            .map_err(snapshot_err)?;
         Ok(Snapshot {
             meta: file.meta,
             snapshot: Box::new(Cursor::new(file.data)),
@@ -267,6 +301,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             counter: self.counter.clone(),
             saved: self.saved.clone(),
             reserve: self.reserve.clone(),
+            io: self.io,
         }
     }
 
@@ -286,7 +321,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             data,
         };
         let (dir, saved, reserve) = (self.dir.clone(), self.saved.clone(), self.reserve.clone());
-        tokio::task::spawn_blocking(move || save_snapshot(&dir, &file, &saved, &reserve))
+        self.io
+            .run(move || save_snapshot(&dir, &file, &saved, &reserve))
             .await
             .map_err(snapshot_err)?
             .map_err(snapshot_err)?;
@@ -298,7 +334,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn get_current_snapshot(&mut self) -> StoreResult<Option<Snapshot<TypeConfig>>> {
         let path = self.snapshot_path();
-        let file = tokio::task::spawn_blocking(move || load_snapshot(&path))
+        let file = self
+            .io
+            .run(move || load_snapshot(&path))
             .await
             .map_err(read_snapshot_err)?
             .map_err(read_snapshot_err)?;

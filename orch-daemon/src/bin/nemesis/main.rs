@@ -108,8 +108,8 @@ fn main() -> std::process::ExitCode {
 #[derive(Default)]
 struct FaultLog {
     counts: BTreeMap<String, u64>,
-    /// When each leader-losing fault started (µs since the start).
-    leader_losses: Vec<u64>,
+    /// When each leader-losing fault started (µs since the start), and its kind.
+    leader_losses: Vec<(u64, faults::Kind)>,
     /// Servers not healthy within 30 s of a rolling restart.
     slow_restarts: u64,
 }
@@ -247,7 +247,7 @@ fn fault_loop(
         let active = faults::inject(cluster, &shared.http, &mut rng)?;
         *log.counts.entry(format!("{:?}", active.kind)).or_default() += 1;
         if active.kind.loses_leader() {
-            log.leader_losses.push(at);
+            log.leader_losses.push((at, active.kind));
         }
         log.slow_restarts += active.slow_restarts;
         std::thread::sleep(faults::hold(every));
@@ -328,25 +328,25 @@ fn lost_writes(history: &[Event]) -> usize {
     lost
 }
 
-/// The longest stretch without an acknowledged write, and the longest time from a
-/// leader-losing fault to the first acknowledged write invoked after it.
-fn availability(acks: &[(u64, u64)], log: &FaultLog, end: u64) -> (u64, u64) {
+/// The longest stretch without an acknowledged write, and, per kind of leader-losing
+/// fault, the longest time from the fault to the first acknowledged write invoked after
+/// it (the kind says where a slow recovery comes from).
+fn availability(acks: &[(u64, u64)], log: &FaultLog, end: u64) -> (u64, BTreeMap<String, u64>) {
     let mut returns: Vec<u64> = acks.iter().map(|&(_, r)| r).collect();
     returns.sort_unstable();
     let longest = returns.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
-    let after_loss = log
-        .leader_losses
-        .iter()
-        .map(|&t| {
-            acks.iter()
-                .filter(|&&(call, _)| call >= t)
-                .map(|&(_, ret)| ret - t)
-                .min()
-                .unwrap_or(end.saturating_sub(t))
-        })
-        .max()
-        .unwrap_or(0);
-    (longest, after_loss)
+    let mut by_kind = BTreeMap::<String, u64>::new();
+    for &(t, kind) in &log.leader_losses {
+        let recovery = acks
+            .iter()
+            .filter(|&&(call, _)| call >= t)
+            .map(|&(_, ret)| ret - t)
+            .min()
+            .unwrap_or(end.saturating_sub(t));
+        let worst = by_kind.entry(format!("{kind:?}")).or_default();
+        *worst = (*worst).max(recovery / 1000);
+    }
+    (longest, by_kind)
 }
 
 fn report(
@@ -378,7 +378,8 @@ fn report(
         "acknowledged_writes_lost": lost, "linearizability_violations": violations.len(),
         "violating_keys": violations, "undecided_keys": undecided,
         "longest_write_unavailability_ms": longest / 1000,
-        "max_write_recovery_after_leader_loss_ms": after_loss / 1000,
+        "max_write_recovery_after_leader_loss_ms": after_loss.values().max().copied().unwrap_or(0),
+        "max_write_recovery_ms_by_fault": after_loss,
         "check_ms": check_ms,
     });
     println!("{out}");

@@ -151,7 +151,9 @@ impl Cluster {
         }
         // A fresh state, as in a new process: the snapshot and the log rebuild it.
         let state = StateHandle::new(StateStore::new());
-        let sm = StateMachine::open(&dir, state.clone(), DiskReserve::none()).unwrap();
+        let sm = StateMachine::open(&dir, state.clone(), DiskReserve::none())
+            .unwrap()
+            .with_inline_snapshot_io();
         let id = self.nodes[i].id;
         let config = Arc::new(self.config(i));
         let raft = OrchRaft::new(id, config, self.net.factory(id), log.clone(), sm)
