@@ -110,6 +110,8 @@ struct FaultLog {
     counts: BTreeMap<String, u64>,
     /// When each leader-losing fault started (µs since the start), and its kind.
     leader_losses: Vec<(u64, faults::Kind)>,
+    /// When each fault started, and its kind, in order.
+    started: Vec<(u64, faults::Kind)>,
     /// Servers not healthy within 30 s of a rolling restart.
     slow_restarts: u64,
 }
@@ -246,6 +248,7 @@ fn fault_loop(
         let at = shared.now();
         let active = faults::inject(cluster, &shared.http, &mut rng)?;
         *log.counts.entry(format!("{:?}", active.kind)).or_default() += 1;
+        log.started.push((at, active.kind));
         if active.kind.loses_leader() {
             log.leader_losses.push((at, active.kind));
         }
@@ -328,14 +331,27 @@ fn lost_writes(history: &[Event]) -> usize {
     lost
 }
 
-/// The longest stretch without an acknowledged write, and, per kind of leader-losing
-/// fault, the longest time from the fault to the first acknowledged write invoked after
-/// it (the kind says where a slow recovery comes from).
-fn availability(acks: &[(u64, u64)], log: &FaultLog, end: u64) -> (u64, BTreeMap<String, u64>) {
+/// Write availability: the longest stretch without an acknowledged write; per kind of
+/// fault, the longest such stretch that began while that fault was the latest one
+/// (which fault a gap comes from); and per kind of leader-losing fault, the longest time
+/// from the fault to the first acknowledged write invoked after it.
+struct Availability {
+    longest_gap: u64,
+    gap_by_fault: BTreeMap<String, u64>,
+    recovery_by_fault: BTreeMap<String, u64>,
+}
+
+fn availability(acks: &[(u64, u64)], log: &FaultLog, end: u64) -> Availability {
     let mut returns: Vec<u64> = acks.iter().map(|&(_, r)| r).collect();
     returns.sort_unstable();
-    let longest = returns.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
-    let mut by_kind = BTreeMap::<String, u64>::new();
+    let mut gap_by_fault = BTreeMap::<String, u64>::new();
+    for w in returns.windows(2) {
+        let latest = log.started.iter().rev().find(|&&(t, _)| t <= w[0]);
+        let kind = latest.map_or("none".to_string(), |(_, k)| format!("{k:?}"));
+        let worst = gap_by_fault.entry(kind).or_default();
+        *worst = (*worst).max((w[1] - w[0]) / 1000);
+    }
+    let mut recovery_by_fault = BTreeMap::<String, u64>::new();
     for &(t, kind) in &log.leader_losses {
         let recovery = acks
             .iter()
@@ -343,10 +359,14 @@ fn availability(acks: &[(u64, u64)], log: &FaultLog, end: u64) -> (u64, BTreeMap
             .map(|&(_, ret)| ret - t)
             .min()
             .unwrap_or(end.saturating_sub(t));
-        let worst = by_kind.entry(format!("{kind:?}")).or_default();
+        let worst = recovery_by_fault.entry(format!("{kind:?}")).or_default();
         *worst = (*worst).max(recovery / 1000);
     }
-    (longest, by_kind)
+    Availability {
+        longest_gap: gap_by_fault.values().max().copied().unwrap_or(0),
+        gap_by_fault,
+        recovery_by_fault,
+    }
 }
 
 fn report(
@@ -367,7 +387,7 @@ fn report(
     let undecided = verdicts.iter().filter(|v| v.linearizable.is_none()).count();
     let lost = lost_writes(history);
     let unknown = history.iter().filter(|e| e.ret.is_none()).count();
-    let (longest, after_loss) = availability(acks, log, end);
+    let avail = availability(acks, log, end);
     let out = serde_json::json!({
         "servers": args.servers, "seconds": args.seconds, "seed": args.seed,
         "fault_every_s": args.fault_every, "workers": args.workers, "keys": args.keys,
@@ -377,9 +397,11 @@ fn report(
         "restarts_not_healthy_within_30s": log.slow_restarts,
         "acknowledged_writes_lost": lost, "linearizability_violations": violations.len(),
         "violating_keys": violations, "undecided_keys": undecided,
-        "longest_write_unavailability_ms": longest / 1000,
-        "max_write_recovery_after_leader_loss_ms": after_loss.values().max().copied().unwrap_or(0),
-        "max_write_recovery_ms_by_fault": after_loss,
+        "longest_write_unavailability_ms": avail.longest_gap,
+        "longest_write_unavailability_ms_by_fault": avail.gap_by_fault,
+        "max_write_recovery_after_leader_loss_ms":
+            avail.recovery_by_fault.values().max().copied().unwrap_or(0),
+        "max_write_recovery_ms_by_fault": avail.recovery_by_fault,
         "check_ms": check_ms,
     });
     println!("{out}");

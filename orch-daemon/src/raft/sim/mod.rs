@@ -36,7 +36,11 @@
 //!   `.cargo/config.toml` builds with `--cfg tokio_unstable`).
 //!
 //! Before the last two, 29 of seeds 0..1000 did not replay byte-identically
-//! (`ORCH_SIM_REPLAY=1` with `many` lists the seeds whose two runs differed).
+//! (`ORCH_SIM_REPLAY=1` with `many` lists the seeds whose two runs differed); after
+//! them, 1 of seeds 0..200 (seed 188, which differs in about one replay of three). What
+//! is left is not found yet; a suspect is the hand-over of a crashed node's log file
+//! ([`cluster`]'s `open_log`), which lets other tasks run while the old writer thread
+//! lets go, a number of times that depends on that thread.
 
 mod check;
 mod cluster;
@@ -244,7 +248,7 @@ fn five_nodes_keep_every_invariant_on_fixed_seeds() {
     run_seeds(100..116, opts, false);
 }
 
-/// Seeds replay: about 3 % of seeds do not yet (why in the module doc), so one of the
+/// Seeds replay: about one seed in 200 does not yet (the module doc), so one of the
 /// three may differ without failing the test; more means determinism regressed.
 #[test]
 fn a_seed_replays_identically() {
