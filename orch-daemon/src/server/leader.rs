@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! state index changes ─ feeder: new pending evals → broker; blocked evals → tracker;
-//!                        node/alloc changes → unblock by class
+//!                        node/alloc changes → unblock by class → woken, let out one
+//!                        at a time in queue order (priority, fair share, age)
 //! workers (N) ─ dequeue ─ orch-core process_eval (under a read lock; it is pure)
 //!             ─ plan → plan applier (one at a time: verify_plan on the latest state,
 //!               propose ApplyPlanResults) ─ retry the rest on a partial commit
@@ -17,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use orch_core::broker::queue::{self, FairShare};
 use orch_core::broker::{BlockedEvals, BrokerConfig, EvalBroker};
 use orch_core::model::{Evaluation, eval_status};
 use orch_core::scheduler::plan::{Plan, PlanResult};
@@ -92,6 +94,9 @@ pub struct Leader {
     pub broker: Mutex<EvalBroker>,
     /// Evaluations waiting for capacity.
     pub blocked: Mutex<BlockedEvals>,
+    /// The woken evaluation let out last (ranked release, `orch_core::broker::queue`):
+    /// the next one waits until it is no longer pending.
+    released: std::sync::Mutex<Option<String>>,
     plans: mpsc::Sender<PlanRequest>,
     plan_rx: Mutex<Option<mpsc::Receiver<PlanRequest>>>,
     wake: tokio::sync::Notify,
@@ -138,6 +143,7 @@ impl Leader {
             autoscaler,
             broker: Mutex::new(broker),
             blocked: Mutex::new(BlockedEvals::new()),
+            released: std::sync::Mutex::new(None),
             plans,
             plan_rx: Mutex::new(Some(plan_rx)),
             wake: tokio::sync::Notify::new(),
@@ -256,6 +262,11 @@ impl Leader {
             }
         }
         classes.extend(csi_changed_classes(&s, last_index));
+        // A scheduler configuration change (preemption turned on for a job type, a new
+        // algorithm) may let waiting work place: release it all, as a capacity change.
+        if s.index(orch_core::state::SCHEDULER_CONFIG_TABLE) > last_index && last_index > 0 {
+            classes.extend(s.nodes().map(|n| n.computed_class.clone()));
+        }
         // Allocations that ended since the last pass free capacity on their nodes.
         for a in s.allocs_modified_after(last_index).filter(|a| a.terminal()) {
             if let Some(n) = s.node(&a.node_id) {
@@ -275,7 +286,8 @@ impl Leader {
     }
 
     /// Hands a pass's evaluations to the broker and the blocked tracker, and makes the
-    /// blocked evaluations it releases pending again.
+    /// blocked evaluations it releases pending again. What capacity released is woken
+    /// and let out one at a time in queue order ([`Leader::release_ranked`]).
     async fn feed(&self, pass: FeedPass, known: &mut BTreeSet<String>) {
         let now = now_nanos();
         {
@@ -286,27 +298,33 @@ impl Leader {
             }
         }
         let mut released = Vec::new();
-        {
+        let duplicates = {
             let mut tracker = self.blocked.lock().await;
+            let mut woken = Vec::new();
+            let mut duplicates = Vec::new();
             for e in pass.blocked {
                 known.insert(e.id.clone());
                 let out = tracker.block(e);
-                released.extend(out.unblocked);
-                if let Some(dup) = out.duplicate {
-                    let _ = self
-                        .replicator
-                        .propose(Command::EvalUpsert(EvalUpsert { evals: vec![dup] }))
-                        .await;
-                }
+                woken.extend(out.unblocked);
+                duplicates.extend(out.duplicate);
             }
             for class in pass.changed_classes {
-                released.extend(tracker.unblock(&class, pass.index));
+                woken.extend(tracker.unblock(&class, pass.index));
             }
             if !pass.quota_freed.is_empty() {
-                released.extend(tracker.unblock_namespaces(&pass.quota_freed, pass.index));
+                woken.extend(tracker.unblock_namespaces(&pass.quota_freed, pass.index));
             }
+            duplicates.extend(tracker.wake(woken));
             let s = self.state.read();
             released.extend(workflows::release_dependents(&mut tracker, &s));
+            released.extend(self.release_ranked(&mut tracker, &s));
+            duplicates
+        };
+        if !duplicates.is_empty() {
+            let _ = self
+                .replicator
+                .propose(Command::EvalUpsert(EvalUpsert { evals: duplicates }))
+                .await;
         }
         released.extend(pass.ordered_stops);
         if !released.is_empty() {
@@ -324,6 +342,36 @@ impl Leader {
                 .propose(Command::EvalUpsert(EvalUpsert { evals }))
                 .await;
         }
+    }
+
+    /// The best-ranked woken evaluation, once the one let out before it is no longer
+    /// pending (scheduled: complete, blocked again, failed or gone). One at a time, so
+    /// each is scheduled against what the one before it left and the highest-ranked
+    /// waiting work gets freed capacity first.
+    fn release_ranked(
+        &self,
+        tracker: &mut BlockedEvals,
+        s: &orch_core::state::StateStore,
+    ) -> Option<Evaluation> {
+        let mut slot = self.released.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(id) = slot.as_deref()
+            && s.eval(id).is_some_and(|e| e.status == eval_status::PENDING)
+        {
+            return None;
+        }
+        *slot = None;
+        if tracker.woken_len() == 0 {
+            return None;
+        }
+        let share = FairShare::from_state(s, tracker.woken_namespaces());
+        let room = queue::Room::from_state(s);
+        let next = tracker.next_ranked(
+            &share,
+            |e| queue::waiting_since(s, e),
+            |e| room.may_fit(s, e),
+        )?;
+        *slot = Some(next.id.clone());
+        Some(next)
     }
 
     /// Empties the broker and the blocked tracker, for the feeder to refill them from
