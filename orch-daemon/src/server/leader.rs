@@ -166,6 +166,11 @@ impl Leader {
             Arc::clone(&self.replicator),
         ));
         tokio::spawn(Arc::clone(&self.autoscaler).run());
+        tokio::spawn(super::autoscaler::cluster::run(
+            self.state.clone(),
+            Arc::clone(&self.replicator),
+            self.config.autoscaler.cluster.clone(),
+        ));
         self.spawn_workers(self.workers.config().0);
     }
 
