@@ -276,3 +276,90 @@ fn weights_are_checked_and_shown() {
         "{out:?}"
     );
 }
+
+#[test]
+fn with_acls_the_queue_shows_only_readable_namespaces() {
+    let dir = temp_dir("queue-acl");
+    let config = dir.join("agent.hcl");
+    std::fs::write(
+        &config,
+        format!("{CAPACITY}\nacl {{\n  enabled = true\n}}\n"),
+    )
+    .unwrap();
+    let agent = start(&dir, &["-dev", "-config", config.to_str().unwrap()]);
+    wait_leader(&agent);
+    let (status, boot) = send(&agent, "POST", "/v1/acl/bootstrap", Value::Null);
+    assert_eq!(status, 200, "{boot}");
+    let boot: Value = serde_json::from_str(&boot).unwrap();
+    let mgmt = boot["SecretID"].as_str().unwrap().to_string();
+    let as_mgmt = |method: &str, path: &str, body: Value| {
+        let (status, out) = send_token(&agent, method, path, &mgmt, body);
+        assert_eq!(status, 200, "{method} {path}: {out}");
+        out
+    };
+    for ns in ["a", "b"] {
+        as_mgmt("PUT", &format!("/v1/namespace/{ns}"), json!({ "Name": ns }));
+    }
+    let (cpu, mem) = wait_for(LIMIT, "the node's capacity", || {
+        let id = {
+            let (_, nodes) = get_token(&agent, "/v1/nodes", &mgmt);
+            nodes[0]["ID"].as_str()?.to_string()
+        };
+        let (_, n) = get_token(&agent, &format!("/v1/node/{id}"), &mgmt);
+        let cpu = n["NodeResources"]["Cpu"]["CpuShares"].as_u64()?;
+        let mem = n["NodeResources"]["Memory"]["MemoryMB"].as_u64()?;
+        Some((cpu, mem))
+    });
+    let whole = (cpu * 9 / 10, mem * 9 / 10);
+    as_mgmt(
+        "PUT",
+        "/v1/jobs",
+        job("filler", "default", "service", 50, 1, whole, 600),
+    );
+    for ns in ["a", "b"] {
+        as_mgmt(
+            "PUT",
+            "/v1/jobs",
+            job(&format!("{ns}-1"), ns, "batch", 50, 1, whole, 2),
+        );
+    }
+    wait_for(LIMIT, "both jobs queued", || {
+        let (_, q) = get_token(&agent, "/v1/queue?namespace=*", &mgmt);
+        (q["Waiting"].as_array()?.len() == 2).then_some(())
+    });
+
+    as_mgmt(
+        "POST",
+        "/v1/acl/policy/read-a",
+        json!({ "Name": "read-a", "Rules": "namespace \"a\" { policy = \"read\" }" }),
+    );
+    let token: Value = serde_json::from_str(&as_mgmt(
+        "POST",
+        "/v1/acl/token",
+        json!({ "Name": "reader", "Type": "client", "Policies": ["read-a"] }),
+    ))
+    .unwrap();
+    let secret = token["SecretID"].as_str().unwrap();
+    let (status, q) = get_token(&agent, "/v1/queue?namespace=*", secret);
+    assert_eq!(status, 200, "{q}");
+    let jobs: Vec<&Value> = q["Waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| &w["JobID"])
+        .collect();
+    assert_eq!(jobs, [&json!("a-1")], "{q}");
+    let (status, _) = get_token(&agent, "/v1/queue?namespace=b", secret);
+    assert_eq!(status, 403);
+    let (status, _) = get_token(&agent, "/v1/queue?namespace=*", "");
+    assert_eq!(status, 403, "anonymous callers may read no namespace");
+    let out = orch_cli_token(&agent, secret, &["queue", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("a-1") && !text.contains("b-1"), "{out:?}");
+}
+
+/// GET with an ACL token (none when empty), the body as JSON.
+fn get_token(agent: &Agent, path: &str, token: &str) -> (u16, Value) {
+    let (status, text) = send_token(agent, "GET", path, token, Value::Null);
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
