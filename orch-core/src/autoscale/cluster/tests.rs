@@ -28,10 +28,8 @@ fn sized(id: &str) -> crate::model::Node {
 /// Job "web" whose group asks 400 MHz / 300 MB per allocation.
 fn store(nodes: &[&str]) -> StateStore {
     let mut s = StateStore::new();
-    let mut i = 1;
-    for n in nodes {
+    for (i, n) in (1..).zip(nodes) {
         s.apply(i, register_node(sized(n))).unwrap();
-        i += 1;
     }
     let mut j = job("web");
     j.node_pool = "default".into();
