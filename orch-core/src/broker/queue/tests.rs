@@ -330,3 +330,56 @@ fn woken_evaluations_leave_one_at_a_time_best_ranked_first() {
     assert_eq!(b.woken_len(), 0);
     assert_eq!(b.len(), 1);
 }
+
+#[test]
+fn room_lets_out_only_what_could_fit_unless_preemption_may_make_room() {
+    use crate::state::testutil::{job, node, register, register_node};
+    use crate::state::{Command, SchedulerConfigSet, StateStore};
+    let mut s = StateStore::new();
+    let mut n = node("n1");
+    n.node_resources.cpu.cpu_shares = 1000;
+    n.node_resources.memory.memory_mb = 1000;
+    n.node_resources.disk.disk_mb = 10_000;
+    n.scheduling_eligibility = crate::model::eligibility::ELIGIBLE.into();
+    s.apply(1, register_node(n)).unwrap();
+    assert!(s.node("n1").unwrap().is_schedulable());
+    let mut big = job("big");
+    big.task_groups[0].tasks[0].resources.cpu = 2000;
+    s.apply(2, register(big)).unwrap();
+    let mut small = job("small");
+    small.task_groups[0].tasks[0].resources.cpu = 500;
+    s.apply(3, register(small)).unwrap();
+    let blocked = |job: &str| {
+        let mut e = eval(job, "default", 50, 4);
+        e.job_id = job.into();
+        e.eval_type = "service".into();
+        let mut m = AllocationMetric {
+            nodes_evaluated: 1,
+            nodes_exhausted: 1,
+            ..AllocationMetric::default()
+        };
+        m.dimension_exhausted.insert("cpu".into(), 1);
+        e.failed_tg_allocs.insert("web".into(), m);
+        e
+    };
+    let room = Room::from_state(&s);
+    assert!(!room.may_fit(&s, &blocked("big")), "2000 MHz fits no node");
+    assert!(room.may_fit(&s, &blocked("small")));
+    // Waiting for something other than room: the scheduler decides.
+    let mut quota = blocked("big");
+    quota
+        .failed_tg_allocs
+        .get_mut("web")
+        .unwrap()
+        .quota_exhausted = vec!["cpu".into()];
+    assert!(room.may_fit(&s, &quota));
+    // With preemption on for its type, evicting may make room.
+    let mut config = s.scheduler_config().clone();
+    config.preemption_config.service_scheduler_enabled = true;
+    s.apply(
+        5,
+        Command::SchedulerConfigSet(SchedulerConfigSet { config, cas: None }),
+    )
+    .unwrap();
+    assert!(room.may_fit(&s, &blocked("big")));
+}
