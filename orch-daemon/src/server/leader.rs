@@ -18,7 +18,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use orch_core::broker::queue::{self, FairShare};
 use orch_core::broker::{BlockedEvals, BrokerConfig, EvalBroker};
 use orch_core::model::{Evaluation, eval_status};
 use orch_core::scheduler::plan::{Plan, PlanResult};
@@ -349,36 +348,6 @@ impl Leader {
         }
     }
 
-    /// The best-ranked woken evaluation, once the one let out before it is no longer
-    /// pending (scheduled: complete, blocked again, failed or gone). One at a time, so
-    /// each is scheduled against what the one before it left and the highest-ranked
-    /// waiting work gets freed capacity first.
-    fn release_ranked(
-        &self,
-        tracker: &mut BlockedEvals,
-        s: &orch_core::state::StateStore,
-    ) -> Option<Evaluation> {
-        let mut slot = self.released.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(id) = slot.as_deref()
-            && s.eval(id).is_some_and(|e| e.status == eval_status::PENDING)
-        {
-            return None;
-        }
-        *slot = None;
-        if tracker.woken_len() == 0 {
-            return None;
-        }
-        let share = FairShare::from_state(s, tracker.woken_namespaces());
-        let room = queue::Room::from_state(s);
-        let next = tracker.next_ranked(
-            &share,
-            |e| queue::waiting_since(s, e),
-            |e| room.may_fit(s, e),
-        )?;
-        *slot = Some(next.id.clone());
-        Some(next)
-    }
-
     /// Empties the broker and the blocked tracker, for the feeder to refill them from
     /// the whole (restored) state.
     async fn reset_queues(&self) {
@@ -621,6 +590,7 @@ impl Leader {
 }
 
 mod quota_unblock;
+mod ranked_release;
 mod workflows;
 /// When CSI plugins or volumes changed after `last_index`, the classes to release:
 /// evaluations blocked on CSI escape class caching, so releasing the node classes
