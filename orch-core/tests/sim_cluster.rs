@@ -161,6 +161,20 @@ fn system_job_preempts_lower_priority_batch_work() {
         3,
         "exactly one batch allocation evicted"
     );
+    // The preempted job got an evaluation to replace what it lost (Nomad's
+    // `PreemptionEvals`); with no room left, it waits blocked.
+    let follow_ups: Vec<_> = c
+        .state
+        .evals()
+        .filter(|e| e.job_id == "filler" && e.triggered_by == "preemption")
+        .collect();
+    assert_eq!(follow_ups.len(), 1, "{follow_ups:?}");
+    assert!(
+        c.state
+            .evals()
+            .any(|e| e.job_id == "filler" && e.status == "blocked"),
+        "the replacement waits for room"
+    );
 }
 
 #[test]

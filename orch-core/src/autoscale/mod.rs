@@ -7,9 +7,11 @@
 //! Keeping the arithmetic here makes it testable without a cluster (see the property
 //! tests) and identical on every server.
 //!
-//! Modules: [`policy`] (the typed `scaling { policy }` block), `decide` (the strategies
+//! Modules: [`cluster`] (the cluster-scaling hook's decisions: nodes to add or drain per
+//! node pool, an orch extension), [`policy`] (the typed `scaling { policy }` block), `decide` (the strategies
 //! and how checks combine; re-exported here) and `tests` (unit and property tests).
 
+pub mod cluster;
 mod decide;
 pub mod policy;
 #[cfg(test)]

@@ -20,6 +20,10 @@
 //! * **Plan failures.** Evaluations blocked by `max-plan-attempts` are released by
 //!   [`BlockedEvals::unblock_failed`], which the leader calls periodically.
 //!
+//! * **Ranked release** (orch): the leader [`BlockedEvals::wake`]s what an unblock
+//!   released instead of enqueueing it all, and takes it out one at a time with
+//!   [`BlockedEvals::next_ranked`] (priority, fair share, age: `broker::queue`).
+//!
 //! * **Quotas.** An evaluation blocked because its namespace's quota was exhausted
 //!   (`QuotaExhausted` in its metrics) is also released when allocations of the quota's
 //!   namespaces end or the quota changes ([`BlockedEvals::unblock_namespaces`], Nomad's
@@ -67,9 +71,13 @@ pub struct BlockedEvals {
     max_unblock_index: u64,
     /// Last quota unblock per namespace, for missed-unblock checks.
     namespace_unblock_indexes: BTreeMap<String, u64>,
+    /// Released by capacity but not let out yet: handed out one at a time in queue
+    /// order (`woken`).
+    woken: BTreeMap<String, Evaluation>,
 }
 
 mod quota;
+mod woken;
 pub use quota::quota_blocked;
 
 impl BlockedEvals {
@@ -81,7 +89,13 @@ impl BlockedEvals {
     /// Blocks `eval` (its status becomes `blocked`) unless it missed an unblock, replacing
     /// or yielding to another blocked evaluation of the same job. Blocking an evaluation ID
     /// that is already blocked replaces it without reporting a duplicate.
-    pub fn block(&mut self, mut eval: Evaluation) -> BlockOutcome {
+    pub fn block(&mut self, eval: Evaluation) -> BlockOutcome {
+        self.insert(eval, false)
+    }
+
+    /// [`BlockedEvals::block`], or with `woken` the same without the missed-unblock check
+    /// into the woken set.
+    fn insert(&mut self, mut eval: Evaluation, woken: bool) -> BlockOutcome {
         let mut outcome = BlockOutcome::default();
         let key = job_key(&eval);
         if let Some(existing_id) = self.jobs.get(&key).cloned() {
@@ -99,7 +113,7 @@ impl BlockedEvals {
                 outcome.duplicate = Some(canceled(old, "newer blocked evaluation exists for job"));
             }
         }
-        if self.missed_unblock(&eval) {
+        if !woken && self.missed_unblock(&eval) {
             eval.status = eval_status::PENDING.to_owned();
             outcome.unblocked = Some(eval);
             return outcome;
@@ -110,7 +124,9 @@ impl BlockedEvals {
             let ids = self.by_node.entry(eval.node_id.clone()).or_default();
             ids.insert(eval.id.clone());
         }
-        if eval.escaped_computed_class {
+        if woken {
+            self.woken.insert(eval.id.clone(), eval);
+        } else if eval.escaped_computed_class {
             self.escaped.insert(eval.id.clone(), eval);
         } else {
             self.captured.insert(eval.id.clone(), eval);
@@ -223,9 +239,9 @@ impl BlockedEvals {
         *self = Self::default();
     }
 
-    /// Number of blocked evaluations.
+    /// Number of blocked evaluations (woken ones included).
     pub fn len(&self) -> usize {
-        self.captured.len() + self.escaped.len()
+        self.captured.len() + self.escaped.len() + self.woken.len()
     }
 
     /// True when nothing is blocked.
@@ -240,7 +256,7 @@ impl BlockedEvals {
             total_escaped: self.escaped.len(),
             ..BlockedStats::default()
         };
-        for e in self.captured.values().chain(self.escaped.values()) {
+        for e in self.waiting() {
             *stats.by_namespace.entry(e.namespace.clone()).or_default() += 1;
             if e.triggered_by == trigger::MAX_PLAN_ATTEMPTS {
                 stats.total_plan_failures += 1;
@@ -253,9 +269,7 @@ impl BlockedEvals {
     /// the demand a cluster autoscaler must add capacity for. See [`unplaced_of`] for how
     /// one evaluation is counted.
     pub fn unplaced(&self) -> BTreeMap<JobKey, BTreeMap<String, u64>> {
-        self.captured
-            .values()
-            .chain(self.escaped.values())
+        self.waiting()
             .map(|e| (job_key(e), unplaced_of(e)))
             .filter(|(_, groups)| !groups.is_empty())
             .collect()
@@ -269,7 +283,10 @@ impl BlockedEvals {
     }
 
     fn get(&self, id: &str) -> Option<&Evaluation> {
-        self.captured.get(id).or_else(|| self.escaped.get(id))
+        self.captured
+            .get(id)
+            .or_else(|| self.escaped.get(id))
+            .or_else(|| self.woken.get(id))
     }
 
     /// Removes an evaluation from every index.
@@ -277,7 +294,8 @@ impl BlockedEvals {
         let eval = self
             .captured
             .remove(id)
-            .or_else(|| self.escaped.remove(id))?;
+            .or_else(|| self.escaped.remove(id))
+            .or_else(|| self.woken.remove(id))?;
         self.unindex(&eval);
         Some(eval)
     }

@@ -8,6 +8,8 @@
 //! * [`BlockedEvals`] (`blocked`) holds evaluations that could not place everything until
 //!   capacity that could help them appears, and reports what is still unplaced per job
 //!   and group (the signal a cluster autoscaler needs). Nomad's `nomad/blocked_evals.go`.
+//! * `queue` ranks waiting work for release: job priority, then fair share across
+//!   namespaces (weighted dominant-resource share), then age (an orch extension).
 //! * `proptests`: property tests of the broker (one eval per job in flight, none lost).
 //!
 //! Both are pure: no clock, no timers, no threads. Time arrives as `now` (Unix nanos) on
@@ -25,6 +27,7 @@
 
 mod blocked;
 mod eval_broker;
+pub mod queue;
 
 pub use blocked::{BlockOutcome, BlockedEvals, BlockedStats, quota_blocked, unplaced_of};
 pub use eval_broker::EvalBroker;

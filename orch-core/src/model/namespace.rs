@@ -27,30 +27,164 @@ pub const MAX_QUOTAS: usize = 256;
 pub const MAX_QUOTA_LIMITS: usize = 16;
 
 /// A namespace: a named scope for jobs and their allocations (Nomad's `Namespace`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
+///
+/// `Weight` is an orch extension (its fair share of the cluster for queued work,
+/// `broker::queue`). In JSON it is a field; in the Raft log and snapshots it rides in
+/// `Meta` under [`WEIGHT_META_KEY`], so the binary layout of
+/// format 12 is unchanged and every older entry decodes with weight 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Namespace {
     /// Unique name.
-    #[serde(rename = "Name")]
     pub name: String,
     /// Free text for operators.
-    #[serde(rename = "Description")]
     pub description: String,
     /// Name of the quota specification that limits this namespace (empty: none).
-    #[serde(rename = "Quota")]
     pub quota: String,
     /// Which task drivers jobs of this namespace may use.
-    #[serde(rename = "Capabilities")]
     pub capabilities: Option<NamespaceCapabilities>,
     /// Operator metadata.
-    #[serde(rename = "Meta")]
     pub meta: std::collections::BTreeMap<String, String>,
     /// Raft index that created it.
-    #[serde(rename = "CreateIndex")]
     pub create_index: u64,
     /// Raft index of its last change.
-    #[serde(rename = "ModifyIndex")]
     pub modify_index: u64,
+    /// Its weight in the queue's fair share (orch; 1 to `MAX_WEIGHT`, default 1).
+    pub weight: u32,
+}
+
+/// The `Meta` key that carries a namespace's weight in binary encodings. It starts with
+/// a NUL byte, which [`validate_meta`] refuses in keys users send.
+pub const WEIGHT_META_KEY: &str = "\u{0}orch.weight";
+
+impl Default for Namespace {
+    fn default() -> Self {
+        Namespace {
+            name: String::new(),
+            description: String::new(),
+            quota: String::new(),
+            capabilities: None,
+            meta: std::collections::BTreeMap::new(),
+            create_index: 0,
+            modify_index: 0,
+            weight: crate::broker::queue::DEFAULT_WEIGHT,
+        }
+    }
+}
+
+fn default_weight() -> u32 {
+    crate::broker::queue::DEFAULT_WEIGHT
+}
+
+/// A namespace in JSON: Nomad's fields plus orch's `Weight` (default 1).
+#[derive(Serialize, Deserialize)]
+#[serde(default)]
+struct NamespaceJson {
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "Description")]
+    description: String,
+    #[serde(rename = "Quota")]
+    quota: String,
+    #[serde(rename = "Capabilities")]
+    capabilities: Option<NamespaceCapabilities>,
+    #[serde(rename = "Meta")]
+    meta: std::collections::BTreeMap<String, String>,
+    #[serde(rename = "Weight", default = "default_weight")]
+    weight: u32,
+    #[serde(rename = "CreateIndex")]
+    create_index: u64,
+    #[serde(rename = "ModifyIndex")]
+    modify_index: u64,
+}
+
+impl Default for NamespaceJson {
+    fn default() -> Self {
+        Namespace::default().into()
+    }
+}
+
+/// A namespace in postcard (the Raft log, snapshots): the seven fields of format 12,
+/// the weight in `meta` under [`WEIGHT_META_KEY`] when it is not 1.
+#[derive(Serialize, Deserialize)]
+struct NamespaceWire {
+    name: String,
+    description: String,
+    quota: String,
+    capabilities: Option<NamespaceCapabilities>,
+    meta: std::collections::BTreeMap<String, String>,
+    create_index: u64,
+    modify_index: u64,
+}
+
+impl From<Namespace> for NamespaceJson {
+    fn from(n: Namespace) -> Self {
+        NamespaceJson {
+            name: n.name,
+            description: n.description,
+            quota: n.quota,
+            capabilities: n.capabilities,
+            meta: n.meta,
+            weight: n.weight,
+            create_index: n.create_index,
+            modify_index: n.modify_index,
+        }
+    }
+}
+
+impl Serialize for Namespace {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return NamespaceJson::from(self.clone()).serialize(s);
+        }
+        let mut meta = self.meta.clone();
+        if self.weight != default_weight() {
+            meta.insert(WEIGHT_META_KEY.to_owned(), self.weight.to_string());
+        }
+        NamespaceWire {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            quota: self.quota.clone(),
+            capabilities: self.capabilities.clone(),
+            meta,
+            create_index: self.create_index,
+            modify_index: self.modify_index,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Namespace {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let j = NamespaceJson::deserialize(d)?;
+            return Ok(Namespace {
+                name: j.name,
+                description: j.description,
+                quota: j.quota,
+                capabilities: j.capabilities,
+                meta: j.meta,
+                create_index: j.create_index,
+                modify_index: j.modify_index,
+                weight: j.weight,
+            });
+        }
+        let mut w = NamespaceWire::deserialize(d)?;
+        let weight = w
+            .meta
+            .remove(WEIGHT_META_KEY)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(default_weight);
+        Ok(Namespace {
+            name: w.name,
+            description: w.description,
+            quota: w.quota,
+            capabilities: w.capabilities,
+            meta: w.meta,
+            create_index: w.create_index,
+            modify_index: w.modify_index,
+            weight,
+        })
+    }
 }
 
 /// Nomad's `NamespaceCapabilities`: drivers a namespace enables or disables. Enforced at
@@ -252,6 +386,11 @@ pub fn validate_meta(meta: &std::collections::BTreeMap<String, String>, errs: &m
         ));
     }
     for (k, v) in meta {
+        if k.starts_with('\0') {
+            errs.push(format!(
+                "Meta[{k:?}]: keys may not start with a NUL character (reserved by orch)"
+            ));
+        }
         if k.is_empty() || k.len() > MAX_META_LEN || v.len() > MAX_META_LEN {
             errs.push(format!(
                 "Meta[{k:?}]: keys must be 1 to {MAX_META_LEN} bytes and values at most {MAX_META_LEN}"
@@ -280,6 +419,13 @@ impl Namespace {
             errs.push(format!("Quota: {e}"));
         }
         validate_meta(&self.meta, &mut errs);
+        let max = crate::broker::queue::MAX_WEIGHT;
+        if self.weight == 0 || self.weight > max {
+            errs.push(format!(
+                "Weight: {} is out of range; use 1 to {max} (the namespace's share of the cluster for queued work, default 1)",
+                self.weight
+            ));
+        }
         if let Some(c) = &self.capabilities {
             let n = c.enabled_task_drivers.len() + c.disabled_task_drivers.len();
             if n > MAX_META_ENTRIES {

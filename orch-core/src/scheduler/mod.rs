@@ -67,10 +67,56 @@ pub fn process_eval(
     now: i64,
     next_id: &mut dyn FnMut() -> String,
 ) -> Outcome {
-    match eval.eval_type.as_str() {
+    let mut out = match eval.eval_type.as_str() {
         job_type::SYSTEM | job_type::SYSBATCH => {
             system::schedule(state, eval, config, seed, now, next_id)
         }
         _ => generic::schedule(state, eval, config, seed, now, next_id),
+    };
+    preemption_evals(state, &mut out.plan, now, next_id);
+    out
+}
+
+/// One pending evaluation (`TriggeredBy: preemption`) for every job whose allocations
+/// the plan preempts, committed with the plan, so those jobs replace what they lost
+/// (Nomad's plan applier adds the same `PreemptionEvals`). In job order, so the same
+/// plan gets the same evaluations.
+fn preemption_evals(
+    state: &StateStore,
+    plan: &mut plan::Plan,
+    now: i64,
+    next_id: &mut dyn FnMut() -> String,
+) {
+    let jobs: std::collections::BTreeSet<(String, String)> = plan
+        .node_preemptions
+        .values()
+        .flatten()
+        .filter_map(|p| state.alloc(&p.alloc_id))
+        .map(|a| (a.namespace.to_string(), a.job_id.to_string()))
+        .collect();
+    for (ns, id) in jobs {
+        let Some(job) = state.job(&ns, &id) else {
+            continue;
+        };
+        if plan
+            .evals
+            .iter()
+            .any(|e| e.namespace == ns && e.job_id == id)
+        {
+            continue;
+        }
+        plan.evals.push(Evaluation {
+            id: next_id(),
+            namespace: ns,
+            job_id: id,
+            priority: job.priority,
+            eval_type: job.job_type.clone(),
+            triggered_by: crate::model::trigger::PREEMPTION.into(),
+            job_modify_index: job.job_modify_index,
+            status: crate::model::eval_status::PENDING.into(),
+            create_time: now,
+            modify_time: now,
+            ..Evaluation::default()
+        });
     }
 }

@@ -191,6 +191,21 @@ impl StateStore {
         used
     }
 
+    /// What the live (non-terminal) allocations of `namespace` hold: the fair-share
+    /// input of the queue (`broker::queue`). A scan of the namespace's allocations.
+    pub fn namespace_used(&self, namespace: &str) -> crate::model::Usage {
+        let mut used = crate::model::Usage::default();
+        let allocs = self
+            .allocs_by_job
+            .range(key(namespace, "")..)
+            .take_while(|((n, _), _)| n == namespace)
+            .flat_map(|(_, allocs)| allocs.values().map(|e| &e.alloc));
+        for a in allocs {
+            used.add(&a.usage());
+        }
+        used
+    }
+
     /// Nomad's `QuotaUsage` of one quota: its limits with the usage in `RegionLimit`,
     /// keyed by limit hash. Only the cluster's `region` has usage; other regions' limits
     /// are listed with zero use.

@@ -7,8 +7,10 @@ use serde::Deserialize;
 
 pub use super::plugins::{DockerGc, DockerVolumes, PluginBlock, PluginSettings};
 
+mod cluster_scaling;
 mod devices;
 mod tls;
+pub use cluster_scaling::{ClusterBlock, hooks as cluster_hooks};
 pub use devices::{AttributeText, DeclaredDevice, split_name as split_device_name};
 pub use tls::TlsBlock;
 
@@ -290,12 +292,15 @@ impl AclBlock {
     }
 }
 
-/// `autoscaler` block: where the leader's autoscaler finds its metric sources.
+/// `autoscaler` block: where the leader's autoscaler finds its metric sources, and orch's
+/// cluster-scaling policies (`cluster "<name>" { ... }`, `cluster_scaling`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AutoscalerBlock {
     /// Prometheus base URL for `source = "prometheus"` checks (`http://127.0.0.1:9090`).
     pub prometheus_address: Option<String>,
+    /// Cluster-scaling policies by name.
+    pub cluster: std::collections::BTreeMap<String, ClusterBlock>,
 }
 
 /// The whole agent configuration.
@@ -467,6 +472,7 @@ impl AgentConfig {
         if other.autoscaler.prometheus_address.is_some() {
             self.autoscaler.prometheus_address = other.autoscaler.prometheus_address;
         }
+        self.autoscaler.cluster.extend(other.autoscaler.cluster);
         self.dev |= other.dev;
     }
 

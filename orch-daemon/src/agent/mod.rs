@@ -552,6 +552,7 @@ fn leader_config(config: &AgentConfig) -> Result<LeaderConfig, String> {
         },
         autoscaler: crate::server::autoscaler::AutoscalerConfig {
             prometheus_address: config.autoscaler.prometheus_address.clone(),
+            cluster: crate::agent::config::cluster_hooks(&config.autoscaler.cluster)?,
         },
         ..defaults
     })

@@ -25,6 +25,7 @@ mod node;
 mod operator;
 mod output;
 mod plugin;
+mod queue;
 mod quota;
 mod scaling;
 mod server;
@@ -56,6 +57,7 @@ Commands:
     operator       raft list-peers, raft remove-peer, scheduler get-config|set-config,
                    snapshot save|restore|inspect
     plugin status  Display CSI plugins and their health
+    queue          status: the work waiting for capacity, in the order it gets it (orch)
     quota          apply, list, status, inspect, delete, init
     scaling        policy list, policy info: scaling policies and autoscaler status
     server         members, force-leave
@@ -114,6 +116,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("service") => service::run(rest),
         Some("namespace") => namespace::run(rest),
         Some("quota") => quota::run(rest),
+        Some("queue") => queue::run(rest),
         Some("var") => var::run(rest),
         Some("volume") => volume::run(rest),
         Some("plugin") => plugin::run(rest),
@@ -216,7 +219,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
         Some("node") if rest.get(1).is_some_and(|w| w == "meta") => 3,
         Some(
             "job" | "node" | "eval" | "alloc" | "server" | "deployment" | "service" | "namespace"
-            | "quota" | "volume" | "plugin" | "system" | "var",
+            | "quota" | "queue" | "volume" | "plugin" | "system" | "var",
         ) => 2,
         Some("status" | "monitor" | "ui") => 1,
         _ => 1,

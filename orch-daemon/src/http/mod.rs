@@ -24,6 +24,7 @@
 //! - [`deployments`]: deployment reads and writes.
 //! - [`services`]: the `nomad` provider's service catalog.
 //! - [`namespaces`]: `/v1/namespace(s)`; [`quotas`]: `/v1/quota(s)` and quota usage.
+//! - [`queue`]: `/v1/queue` (orch), the waiting work in the order it gets capacity.
 //! - [`client_api`]: orch's client calls: register, heartbeat, allocation updates.
 //! - [`client_acl`]: ACL checks of `/v1/client/...` (a client-only agent asks a server).
 //! - [`client_fs`]: `/v1/client/...` (logs, files, stats), answered by the node's agent.
@@ -92,6 +93,7 @@ pub mod operator;
 pub mod operator_snapshot;
 pub mod plan;
 pub mod query;
+pub mod queue;
 pub mod quotas;
 pub mod read_barrier;
 pub mod regions;
@@ -465,6 +467,7 @@ fn workload_routes() -> Router<Arc<ApiState>> {
         )
         .route("/v1/evaluations", get(evals::list).delete(evals::delete))
         .route("/v1/evaluations/count", get(evals::count))
+        .route("/v1/queue", get(queue::list))
         .route("/v1/evaluation/{id}", get(evals::get))
         .route("/v1/evaluation/{id}/allocations", get(evals::allocations))
         // Nodes.

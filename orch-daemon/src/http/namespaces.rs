@@ -124,6 +124,8 @@ const KNOWN: &[&str] = &[
     "Quota",
     "Capabilities",
     "Meta",
+    // orch: the namespace's fair share of the cluster for queued work (default 1).
+    "Weight",
     "CreateIndex",
     "ModifyIndex",
 ];

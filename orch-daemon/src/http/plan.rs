@@ -223,10 +223,13 @@ impl DryRun {
             .filter_map(|p| s.alloc(&p.alloc_id))
             .map(|a| super::allocs::alloc_stub(s, &a))
             .collect();
+        // The evaluations of preempted jobs are the plan applier's in Nomad, not the
+        // scheduler's: a dry run does not list them (its preemptions are `Annotations`).
         let created: Vec<&orch_core::model::Evaluation> = outcome
             .blocked
             .iter()
             .chain(outcome.plan.evals.iter())
+            .filter(|e| e.triggered_by != orch_core::model::trigger::PREEMPTION)
             .collect();
         let or_null = |v: Value, empty: bool| if empty { Value::Null } else { v };
         Ok(DryRun {

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! state index changes ─ feeder: new pending evals → broker; blocked evals → tracker;
-//!                        node/alloc changes → unblock by class
+//!                        node/alloc changes → unblock by class → woken, let out one
+//!                        at a time in queue order (priority, fair share, age)
 //! workers (N) ─ dequeue ─ orch-core process_eval (under a read lock; it is pure)
 //!             ─ plan → plan applier (one at a time: verify_plan on the latest state,
 //!               propose ApplyPlanResults) ─ retry the rest on a partial commit
@@ -92,6 +93,9 @@ pub struct Leader {
     pub broker: Mutex<EvalBroker>,
     /// Evaluations waiting for capacity.
     pub blocked: Mutex<BlockedEvals>,
+    /// The woken evaluation let out last (ranked release, `orch_core::broker::queue`):
+    /// the next one waits until it is no longer pending.
+    released: std::sync::Mutex<Option<String>>,
     plans: mpsc::Sender<PlanRequest>,
     plan_rx: Mutex<Option<mpsc::Receiver<PlanRequest>>>,
     wake: tokio::sync::Notify,
@@ -138,6 +142,7 @@ impl Leader {
             autoscaler,
             broker: Mutex::new(broker),
             blocked: Mutex::new(BlockedEvals::new()),
+            released: std::sync::Mutex::new(None),
             plans,
             plan_rx: Mutex::new(Some(plan_rx)),
             wake: tokio::sync::Notify::new(),
@@ -160,6 +165,11 @@ impl Leader {
             Arc::clone(&self.replicator),
         ));
         tokio::spawn(Arc::clone(&self.autoscaler).run());
+        tokio::spawn(super::autoscaler::cluster::run(
+            self.state.clone(),
+            Arc::clone(&self.replicator),
+            self.config.autoscaler.cluster.clone(),
+        ));
         self.spawn_workers(self.workers.config().0);
     }
 
@@ -256,6 +266,11 @@ impl Leader {
             }
         }
         classes.extend(csi_changed_classes(&s, last_index));
+        // A scheduler configuration change (preemption turned on for a job type, a new
+        // algorithm) may let waiting work place: release it all, as a capacity change.
+        if s.index(orch_core::state::SCHEDULER_CONFIG_TABLE) > last_index && last_index > 0 {
+            classes.extend(s.nodes().map(|n| n.computed_class.clone()));
+        }
         // Allocations that ended since the last pass free capacity on their nodes.
         for a in s.allocs_modified_after(last_index).filter(|a| a.terminal()) {
             if let Some(n) = s.node(&a.node_id) {
@@ -275,7 +290,8 @@ impl Leader {
     }
 
     /// Hands a pass's evaluations to the broker and the blocked tracker, and makes the
-    /// blocked evaluations it releases pending again.
+    /// blocked evaluations it releases pending again. What capacity released is woken
+    /// and let out one at a time in queue order ([`Leader::release_ranked`]).
     async fn feed(&self, pass: FeedPass, known: &mut BTreeSet<String>) {
         let now = now_nanos();
         {
@@ -286,27 +302,33 @@ impl Leader {
             }
         }
         let mut released = Vec::new();
-        {
+        let duplicates = {
             let mut tracker = self.blocked.lock().await;
+            let mut woken = Vec::new();
+            let mut duplicates = Vec::new();
             for e in pass.blocked {
                 known.insert(e.id.clone());
                 let out = tracker.block(e);
-                released.extend(out.unblocked);
-                if let Some(dup) = out.duplicate {
-                    let _ = self
-                        .replicator
-                        .propose(Command::EvalUpsert(EvalUpsert { evals: vec![dup] }))
-                        .await;
-                }
+                woken.extend(out.unblocked);
+                duplicates.extend(out.duplicate);
             }
             for class in pass.changed_classes {
-                released.extend(tracker.unblock(&class, pass.index));
+                woken.extend(tracker.unblock(&class, pass.index));
             }
             if !pass.quota_freed.is_empty() {
-                released.extend(tracker.unblock_namespaces(&pass.quota_freed, pass.index));
+                woken.extend(tracker.unblock_namespaces(&pass.quota_freed, pass.index));
             }
+            duplicates.extend(tracker.wake(woken));
             let s = self.state.read();
             released.extend(workflows::release_dependents(&mut tracker, &s));
+            released.extend(self.release_ranked(&mut tracker, &s));
+            duplicates
+        };
+        if !duplicates.is_empty() {
+            let _ = self
+                .replicator
+                .propose(Command::EvalUpsert(EvalUpsert { evals: duplicates }))
+                .await;
         }
         released.extend(pass.ordered_stops);
         if !released.is_empty() {
@@ -568,6 +590,7 @@ impl Leader {
 }
 
 mod quota_unblock;
+mod ranked_release;
 mod workflows;
 /// When CSI plugins or volumes changed after `last_index`, the classes to release:
 /// evaluations blocked on CSI escape class caching, so releasing the node classes

@@ -75,3 +75,55 @@ fn capabilities_enable_and_disable_drivers() {
     assert!(!c.allows("docker"));
     assert!(NamespaceCapabilities::default().allows("docker"));
 }
+
+#[test]
+fn weight_is_a_json_field_and_rides_in_meta_in_postcard() {
+    let ns: Namespace = serde_json::from_str(r#"{"Name": "a"}"#).unwrap();
+    assert_eq!(ns.weight, 1, "Nomad's namespaces get weight 1");
+    let mut ns: Namespace = serde_json::from_str(r#"{"Name": "a", "Weight": 3}"#).unwrap();
+    assert_eq!(ns.weight, 3);
+    ns.meta.insert("team".into(), "x".into());
+    let json = serde_json::to_value(&ns).unwrap();
+    assert_eq!(json["Weight"], 3);
+    assert_eq!(json["Meta"], serde_json::json!({"team": "x"}));
+
+    let bytes = postcard::to_allocvec(&ns).unwrap();
+    let back: Namespace = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(back, ns);
+    // Weight 1 encodes exactly as before the field existed.
+    let plain = Namespace {
+        name: "a".into(),
+        ..Namespace::default()
+    };
+    let old_layout = postcard::to_allocvec(&(
+        "a",
+        "",
+        "",
+        None::<NamespaceCapabilities>,
+        std::collections::BTreeMap::<String, String>::new(),
+        0u64,
+        0u64,
+    ))
+    .unwrap();
+    assert_eq!(postcard::to_allocvec(&plain).unwrap(), old_layout);
+}
+
+#[test]
+fn weight_and_reserved_meta_keys_are_checked() {
+    let mut ns = Namespace {
+        name: "a".into(),
+        weight: 0,
+        ..Namespace::default()
+    };
+    assert!(
+        ns.validate()
+            .unwrap_err()
+            .contains("Weight: 0 is out of range")
+    );
+    ns.weight = 1001;
+    assert!(ns.validate().is_err());
+    ns.weight = 1000;
+    assert!(ns.validate().is_ok());
+    ns.meta.insert(WEIGHT_META_KEY.into(), "5".into());
+    assert!(ns.validate().unwrap_err().contains("NUL"));
+}

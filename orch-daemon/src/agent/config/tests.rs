@@ -94,6 +94,7 @@ fn unknown_settings_and_bad_combinations_are_refused() {
         dev: true,
         autoscaler: AutoscalerBlock {
             prometheus_address: Some("127.0.0.1:9090".into()),
+            ..AutoscalerBlock::default()
         },
         ..Default::default()
     }

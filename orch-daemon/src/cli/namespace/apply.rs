@@ -24,10 +24,18 @@ Apply Options:
   -quota <name>
     Attach a quota specification (\"\" detaches it)
 
+  -weight <n>
+    orch: the namespace's fair share of the cluster for queued work, 1 to 1000
+    (default 1; a namespace with weight 3 gets three times the share of one with 1)
+
   -json
     Parse the input file as JSON (also a file ending in .json)";
 
-const FLAGS: &[FlagSpec] = &[FlagSpec::value("description"), FlagSpec::value("quota")];
+const FLAGS: &[FlagSpec] = &[
+    FlagSpec::value("description"),
+    FlagSpec::value("quota"),
+    FlagSpec::value("weight"),
+];
 
 /// Largest specification file read (they are a few lines).
 const MAX_SPEC_BYTES: u64 = 64 * 1024;
@@ -53,6 +61,12 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         }
         if let Some(q) = p.all("quota").last() {
             body["Quota"] = json!(q);
+        }
+        if let Some(w) = p.all("weight").last() {
+            let w: u32 = w
+                .parse()
+                .map_err(|_| format!("-weight: {w:?} is not a whole number from 1 to 1000"))?;
+            body["Weight"] = json!(w);
         }
         body
     };
@@ -80,6 +94,9 @@ struct SpecFile {
     capabilities: Option<CapabilitiesBlock>,
     #[serde(default)]
     meta: BTreeMap<String, String>,
+    /// orch: the namespace's weight in the queue's fair share.
+    #[serde(default)]
+    weight: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,7 +117,7 @@ fn spec_file(path: &std::path::Path, json: bool) -> Result<Value, String> {
     }
     let spec: SpecFile = hcl::from_str(&text).map_err(|e| {
         format!(
-            "{}: {e}; a namespace specification has name, description, quota, capabilities {{ enabled_task_drivers, disabled_task_drivers }} and meta {{ }}",
+            "{}: {e}; a namespace specification has name, description, quota, capabilities {{ enabled_task_drivers, disabled_task_drivers }} meta {{ }} and orch's weight",
             path.display()
         )
     })?;
@@ -110,6 +127,9 @@ fn spec_file(path: &std::path::Path, json: bool) -> Result<Value, String> {
         "Quota": spec.quota,
         "Meta": spec.meta,
     });
+    if let Some(w) = spec.weight {
+        body["Weight"] = json!(w);
+    }
     if let Some(c) = spec.capabilities {
         body["Capabilities"] = json!({
             "EnabledTaskDrivers": c.enabled_task_drivers,

@@ -37,6 +37,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         ("Name", text(&ns["Name"])),
         ("Description", text(&ns["Description"])),
         ("Quota", text(&ns["Quota"])),
+        ("Weight", text(&ns["Weight"])),
     ];
     let caps = &ns["Capabilities"];
     if caps.is_object() {

@@ -115,6 +115,8 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         | "/v1/deployment/allocation-health/{id}" => Handler,
         // Search answers from the namespaces the caller may list (nodes with `node` read).
         "/v1/search" | "/v1/search/fuzzy" => Namespace(&[ListJobs, ReadJob]),
+        // orch: the waiting work, filtered to the namespaces the caller may read.
+        "/v1/queue" if get => READ_JOB,
         "/v1/event/stream" => Handler,
         "/v1/namespaces" => Handler,
         "/v1/namespace/{name}" if get => Handler,

@@ -11,6 +11,7 @@
 //!
 //! Modules: [`sources`] (the metric sources) and `tests` (unit tests).
 
+pub mod cluster;
 pub mod sources;
 #[cfg(test)]
 mod tests;
@@ -36,6 +37,8 @@ pub struct AutoscalerConfig {
     /// Base URL of the Prometheus server `prometheus` checks query
     /// (`http://127.0.0.1:9090`); checks using it fail with a clear error when unset.
     pub prometheus_address: Option<String>,
+    /// The cluster-scaling policies (`autoscaler { cluster "<name>" { ... } }`).
+    pub cluster: Vec<cluster::ClusterHook>,
 }
 
 /// What the autoscaler last did with one policy (orch's `Status` extension of Nomad's

@@ -105,6 +105,7 @@ async fn setup_with(hcl: &str, ago_s: i64, prometheus: String) -> (StateHandle, 
         repl,
         AutoscalerConfig {
             prometheus_address: Some(prometheus),
+            ..AutoscalerConfig::default()
         },
     ));
     (state, a)
