@@ -45,6 +45,7 @@ pub mod usage;
 pub mod variable;
 pub mod wire;
 pub mod workflow;
+pub mod gate;
 
 pub use alloc::*;
 pub use autopilot_config::AutopilotConfiguration;
@@ -73,4 +74,5 @@ pub use small_map::SmallMap;
 pub use task::*;
 pub use usage::{Usage, dimension};
 pub use wire::{FreeForm, Nanos, Timestamp};
+pub use gate::UpdateGate;
 pub use workflow::{JobDependency, job_condition};

@@ -117,6 +117,11 @@ pub enum Command {
     RootKeyDelete(super::RootKeyDelete),
     /// Create or replace a policy with the workload it is attached to (`JobACL`).
     AclPolicyAttach(super::AclPolicyAttach),
+    /// Register a job with orch's metric gates (`update { gate {...} }`), kept beside
+    /// the version it leaves.
+    JobRegisterGated(super::JobRegisterGated),
+    /// The leader's reading of a deployment's metric gate.
+    DeploymentGateUpdate(super::DeploymentGateUpdate),
 }
 
 /// A client registers the services of its running allocations (Nomad's

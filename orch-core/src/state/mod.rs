@@ -55,6 +55,7 @@ mod csi;
 mod deployments;
 mod error;
 mod evals;
+mod gates;
 mod id;
 mod job_alloc;
 mod job_submissions;
@@ -95,6 +96,7 @@ pub use error::StateError;
 pub use id::Id;
 use job_alloc::{JobAlloc, NO_SLOT};
 pub use job_alloc::{JobAllocRef, at_rest as alloc_at_rest};
+pub use gates::{DeploymentGateUpdate, GroupGates, JobRegisterGated, UPDATE_GATES_TABLE};
 pub use job_submissions::{JOB_SUBMISSIONS_TABLE, JobRegisterSubmitted};
 pub use jobs::spec_changed;
 pub use last_drain::NodeDrainMeta;
@@ -217,6 +219,8 @@ pub struct StateStore {
     last_drains: BTreeMap<String, crate::model::node::DrainMetadata>,
     /// Variables (sealed) and root key metadata.
     vars: variables::VarTables,
+    /// orch's metric gates: each job version's, and the deployments' readings.
+    gates: gates::GateTables,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -321,6 +325,8 @@ impl StateStore {
             Command::RootKeyUpsert(c) => self.root_key_upsert(index, c)?,
             Command::RootKeyDelete(c) => self.root_key_delete(c)?,
             Command::AclPolicyAttach(c) => self.acl_policy_attach(c)?,
+            Command::JobRegisterGated(c) => self.job_register_gated(index, c)?,
+            Command::DeploymentGateUpdate(c) => self.deployment_gate_update(index, c)?,
             // Replaces the store instead of changing it: handled by `apply_batched`.
             Command::SnapshotRestore(_) => {
                 return Err(StateError::Invalid(

@@ -9,12 +9,18 @@
 //!   update) only once every lower index is healthy; a stopped job stops its highest
 //!   index first.
 //!
-//! [`gate`] applies both to the reconciler's results, so the scheduler's placement
+//! - [`gate`](mod@gate): `update { gate { ... } }`. A rolling update's next batch (and
+//!   canary auto-promotion) waits until a metric query met its condition for a while.
+//!
+//! [`gate()`] applies them to the reconciler's results, so the scheduler's placement
 //! path itself is unchanged: a job without these fields passes through untouched.
 
+pub mod gate;
 pub mod job_deps;
 pub mod ordered;
 
+#[cfg(test)]
+mod gate_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -84,6 +90,7 @@ pub fn gate(
         });
     }
     ordered::order_placements(job, existing, results);
+    gate::hold_gated(state, job, results);
     held
 }
 

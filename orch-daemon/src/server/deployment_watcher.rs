@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use orch_core::model::{Deployment, Evaluation, deployment_status, eval_status, trigger};
 use orch_core::scheduler::reconcile::deployment_describe;
+use orch_core::workflow::gate;
 use orch_core::state::{
     Command, DeploymentPromote, DeploymentStatusUpdate, JobRevert, StateStore, spec_changed,
 };
@@ -139,10 +140,14 @@ pub fn rollback(s: &StateStore, d: &Deployment, base: &str) -> (Option<u64>, Str
 }
 
 /// Whether the deployment's group that failed wants a revert (Nomad's `shouldFail`: the
-/// deadline fails the deployment when some group is short of healthy allocations).
-fn deadline_failure(d: &Deployment, now: i64) -> Option<bool> {
+/// deadline fails the deployment when some group is short of healthy allocations). A
+/// group waiting at its metric gate is governed by the gate's own deadline instead.
+fn deadline_failure(s: &StateStore, d: &Deployment, now: i64) -> Option<bool> {
     let mut fail = None;
-    for g in d.task_groups.values() {
+    for (name, g) in &d.task_groups {
+        if gate::at_gate(g) && gate::gate_of(s, d, name).is_some() {
+            continue;
+        }
         let short = if g.desired_canaries > 0 && !g.promoted {
             g.healthy_allocs < g.desired_canaries
         } else {
@@ -195,7 +200,11 @@ pub fn decide(s: &StateStore, now: i64, seen: &BTreeMap<String, u32>) -> Decisio
             out.actions.push(fail(s, d, describe::FAILED_ALLOCATIONS));
             continue;
         }
-        if deadline_failure(d, now).is_some() {
+        if let Some(why) = gate::failed(s, d) {
+            out.actions.push(fail(s, d, &why));
+            continue;
+        }
+        if deadline_failure(s, d, now).is_some() {
             out.actions.push(fail(s, d, describe::PROGRESS_DEADLINE));
             continue;
         }
@@ -206,14 +215,16 @@ pub fn decide(s: &StateStore, now: i64, seen: &BTreeMap<String, u32>) -> Decisio
         let healthy: u32 = d.task_groups.values().map(|g| g.healthy_allocs).sum();
         let waiting: Vec<_> = d
             .task_groups
-            .values()
-            .filter(|g| g.desired_canaries > 0 && !g.promoted)
+            .iter()
+            .filter(|(_, g)| g.desired_canaries > 0 && !g.promoted)
             .collect();
+        // orch's metric gates hold an auto-promotion until they open.
         let promote = !waiting.is_empty()
-            && waiting.iter().all(|g| {
+            && waiting.iter().all(|(name, g)| {
                 g.auto_promote
                     && g.placed_canaries.len() >= g.desired_canaries as usize
                     && healthy_canaries(s, g) >= g.desired_canaries as usize
+                    && gate::gate_open(s, d, name)
             });
         if promote {
             out.actions.push(Action::Promote {
@@ -348,6 +359,7 @@ impl Leader {
                 continue;
             }
             let now = now_nanos();
+            self.read_gates(now).await;
             let decisions = decide(&self.state.read(), now, &seen);
             seen = decisions.seen;
             for action in &decisions.actions {
@@ -403,5 +415,6 @@ impl Leader {
     }
 }
 
+mod gates;
 #[cfg(test)]
 mod tests;

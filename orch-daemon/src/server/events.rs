@@ -166,6 +166,7 @@ fn event_type(cmd: &Command) -> &'static str {
     match cmd {
         Command::JobRegister(_)
         | Command::JobRegisterSubmitted(_)
+        | Command::JobRegisterGated(_)
         | Command::JobScale(_)
         | Command::JobRevert(_)
         | Command::JobStability(_) => "JobRegistered",
@@ -180,7 +181,9 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::ApplyPlanResults(_) => "PlanResult",
         Command::AllocClientUpdate(_) => "AllocationUpdated",
         Command::AllocDesiredTransition(_) => "AllocationUpdateDesiredStatus",
-        Command::DeploymentStatusUpdate(_) => "DeploymentStatusUpdate",
+        Command::DeploymentStatusUpdate(_) | Command::DeploymentGateUpdate(_) => {
+            "DeploymentStatusUpdate"
+        }
         Command::DeploymentPromote(_) => "DeploymentPromotion",
         Command::DeploymentAllocHealth(_) => "DeploymentAllocHealth",
         // Nomad publishes no events for garbage collection.
