@@ -150,3 +150,56 @@ proptest! {
         }
     }
 }
+
+const GATED: &str = r#"
+job "web" {
+  group "g" {
+    update {
+      max_parallel      = 1
+      progress_deadline = "10m"
+      gate {
+        source    = "SOURCE"
+        query     = "scalar(errors)"
+        condition = "COND"
+        for       = "FOR"
+      }
+    }
+    task "t" {
+      driver = "raw_exec"
+      config { command = "/bin/true" }
+    }
+  }
+}
+"#;
+
+fn parse(source: &str, cond: &str, window: &str) -> Result<crate::model::Job, String> {
+    let hcl = GATED
+        .replace("SOURCE", source)
+        .replace("COND", cond)
+        .replace("FOR", window);
+    crate::jobspec::parse_jobspec("web.hcl", &hcl, &Default::default()).map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_jobspec_gate_parses_with_its_deadline_defaulted_to_the_progress_deadline() {
+    let job = parse("prometheus", "< 0.01", "2m").unwrap();
+    let u = job.task_groups[0].update.as_ref().unwrap();
+    let g = u.gate.as_ref().unwrap();
+    assert_eq!((g.for_, g.deadline), (120_000_000_000, 600_000_000_000));
+    let mut job = job;
+    let gates = take_gates(&mut job);
+    assert_eq!(gates["g"].condition, "< 0.01");
+    assert!(job.task_groups[0].update.as_ref().unwrap().gate.is_none());
+}
+
+#[test]
+fn bad_gates_are_refused_naming_the_field() {
+    let e = parse("graphite", "< 0.01", "2m").unwrap_err();
+    assert!(e.contains("unknown source \"graphite\""), "{e}");
+    let e = parse("prometheus", "lower than 1", "2m").unwrap_err();
+    assert!(e.contains("must start with <"), "{e}");
+    let e = parse("prometheus", "< 1", "11m").unwrap_err();
+    assert!(e.contains("longer than deadline"), "{e}");
+    let e = parse("nomad-apm", "< 1", "1m").unwrap_err();
+    assert!(e.contains("update gate"), "{e}");
+}
