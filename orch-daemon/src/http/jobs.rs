@@ -265,14 +265,7 @@ async fn register_job(
     super::scheduler_config::check_registration_allowed(api, &q.authz)?;
     super::namespaces::check_job_namespace(api, &job)?;
     super::node_pools::check_job_node_pool(api, &job)?;
-    // orch's job dependencies: a cycle between jobs is refused with its field path.
-    let cycle = orch_core::workflow::job_deps::check_cycles_in(&api.state.read(), &job);
-    cycle.map_err(|e| {
-        ApiError::bad_request(format!(
-            "Job validation failed: 1 error(s) in job:
-  * {e}"
-        ))
-    })?;
+    check_job_cycles(api, &job)?;
     if let Some(id) = path_id
         && id != job.id
     {
@@ -329,6 +322,18 @@ async fn register_job(
         None => Command::JobRegister(register),
     };
     super::query::write_reply_warned(api, cmd, warnings).await
+}
+
+/// orch's job dependencies: a cycle between jobs (with the jobs already registered) is
+/// refused with its field path, by registration and `job plan` alike.
+pub fn check_job_cycles(api: &ApiState, job: &Job) -> Result<(), ApiError> {
+    let cycle = orch_core::workflow::job_deps::check_cycles_in(&api.state.read(), job);
+    cycle.map_err(|e| {
+        ApiError::bad_request(format!(
+            "Job validation failed: 1 error(s) in job:
+  * {e}"
+        ))
+    })
 }
 
 /// `POST /v1/jobs/parse`: HCL (`JobHCL`, with `Variables` as a var-file text) to the
