@@ -46,6 +46,7 @@ pub mod variable;
 pub mod wire;
 pub mod workflow;
 pub mod gate;
+pub mod release;
 
 pub use alloc::*;
 pub use autopilot_config::AutopilotConfiguration;
@@ -75,4 +76,5 @@ pub use task::*;
 pub use usage::{Usage, dimension};
 pub use wire::{FreeForm, Nanos, Timestamp};
 pub use gate::UpdateGate;
+pub use release::{Release, ReleaseJob, release_status};
 pub use workflow::{JobDependency, job_condition};

@@ -66,6 +66,8 @@ pub(super) struct Changes {
     pub variables: BTreeMap<super::VarKey, Option<crate::model::variable::VariableEncrypted>>,
     /// orch's metric gates: job versions' and deployments' readings.
     pub gates: super::gates::GateChanges,
+    /// Releases to store or remove.
+    pub releases: BTreeMap<String, Option<crate::model::Release>>,
     /// Root keys to store or remove.
     pub root_keys: BTreeMap<String, Option<crate::model::variable::RootKeyMeta>>,
 }

@@ -122,6 +122,10 @@ pub enum Command {
     JobRegisterGated(super::JobRegisterGated),
     /// The leader's reading of a deployment's metric gate.
     DeploymentGateUpdate(super::DeploymentGateUpdate),
+    /// Register every job of a release and record it (orch's deployment groups).
+    ReleaseRun(super::ReleaseRun),
+    /// The release watcher's verdict on a running release.
+    ReleaseStatusUpdate(super::ReleaseStatusUpdate),
 }
 
 /// A client registers the services of its running allocations (Nomad's

@@ -117,6 +117,9 @@ impl StateStore {
         if self.commit_gates(ch.gates, &versioned) {
             log.dirty.insert(super::UPDATE_GATES_TABLE);
         }
+        if self.commit_releases(index, ch.releases) {
+            log.dirty.insert(super::RELEASES_TABLE);
+        }
         for t in &log.dirty {
             self.table_indexes.insert(t.to_string(), index);
         }

@@ -66,6 +66,7 @@ mod namespaces;
 mod node_pools;
 mod node_table;
 mod nodes;
+mod releases;
 mod restore;
 mod scaling;
 mod sched_config;
@@ -107,6 +108,10 @@ pub use node_table::{
     ask_codes, codes_exceed, free_code, free_codes, fullness,
 };
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
+pub use releases::{
+    MAX_RELEASE_JOBS, MAX_RELEASE_NAME, MAX_RELEASES_PER_NAME, RELEASES_TABLE, ReleaseRun,
+    ReleaseStatusUpdate,
+};
 pub use restore::SnapshotRestore;
 pub use sched_config::{SCHEDULER_CONFIG_TABLE, SchedulerConfigSet};
 pub use snapshot::{OLDEST_READABLE_SNAPSHOT_FORMAT, SNAPSHOT_FORMAT};
@@ -221,6 +226,8 @@ pub struct StateStore {
     vars: variables::VarTables,
     /// orch's metric gates: each job version's, and the deployments' readings.
     gates: gates::GateTables,
+    /// orch's releases (deployment groups), by ID.
+    releases: BTreeMap<String, crate::model::Release>,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -327,6 +334,8 @@ impl StateStore {
             Command::AclPolicyAttach(c) => self.acl_policy_attach(c)?,
             Command::JobRegisterGated(c) => self.job_register_gated(index, c)?,
             Command::DeploymentGateUpdate(c) => self.deployment_gate_update(index, c)?,
+            Command::ReleaseRun(c) => self.release_run(index, c)?,
+            Command::ReleaseStatusUpdate(c) => self.release_status_update(c)?,
             // Replaces the store instead of changing it: handled by `apply_batched`.
             Command::SnapshotRestore(_) => {
                 return Err(StateError::Invalid(

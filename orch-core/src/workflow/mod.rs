@@ -12,12 +12,16 @@
 //! - [`gate`](mod@gate): `update { gate { ... } }`. A rolling update's next batch (and
 //!   canary auto-promotion) waits until a metric query met its condition for a while.
 //!
-//! [`gate()`] applies them to the reconciler's results, so the scheduler's placement
+//! - [`release`]: releases (deployment groups): several jobs registered as one, rolled
+//!   back together when any of their rollouts fails.
+//!
+//! [`gate()`] applies the first three to the reconciler's results, so the scheduler's placement
 //! path itself is unchanged: a job without these fields passes through untouched.
 
 pub mod gate;
 pub mod job_deps;
 pub mod ordered;
+pub mod release;
 
 #[cfg(test)]
 mod gate_tests;

@@ -17,6 +17,9 @@ const VARIABLES: &str = "variables";
 /// The workloads ACL policies are attached to (`JobACL`).
 const ACL_JOB_ACLS: &str = "acl_job_acls";
 
+/// orch's releases (deployment groups).
+const RELEASES: &str = "releases";
+
 /// orch's metric gates (job versions' and deployments').
 const UPDATE_GATES: &str = "update_gates";
 
@@ -43,6 +46,7 @@ impl StateStore {
             encode(ACL_JOB_ACLS, &self.job_acl_section())?,
             encode(JOB_SUBMISSIONS, &self.submissions.section())?,
             encode(NODE_LAST_DRAINS, &self.last_drain_section())?,
+            encode(RELEASES, &self.release_section())?,
             encode(UPDATE_GATES, &self.gates.section())?,
             encode(VARIABLES, &self.vars.section())?,
         ])
@@ -65,6 +69,7 @@ impl StateStore {
                     );
                 }
                 NODE_LAST_DRAINS => self.restore_last_drains(decode(&bytes)?),
+                RELEASES => self.restore_releases(decode(&bytes)?),
                 UPDATE_GATES => {
                     self.gates = super::super::gates::GateTables::from_section(decode(&bytes)?);
                 }
