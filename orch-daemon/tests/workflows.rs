@@ -2,7 +2,7 @@
 //! `postfail` hook, and `resume = "from_failure"`, with the users' example: update the
 //! db, back it up, clean up only if the backup failed; dependencies between jobs and
 //! ordered groups (`tests/workflows/jobs.rs`); updates gated on a real Prometheus
-//! (`tests/workflows/gates.rs`).
+//! (`tests/workflows/gates.rs`); releases rolled back together (`tests/workflows/releases.rs`).
 
 mod common;
 
@@ -235,3 +235,6 @@ mod jobs;
 
 #[path = "workflows/gates.rs"]
 mod gates;
+
+#[path = "workflows/releases.rs"]
+mod releases;

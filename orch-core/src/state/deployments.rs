@@ -29,7 +29,11 @@ fn healthy_of(a: Option<&Allocation>) -> Option<bool> {
 }
 
 impl StateStore {
-    pub(super) fn active_deployment(&self, id: &str, action: &str) -> Result<&Deployment, StateError> {
+    pub(super) fn active_deployment(
+        &self,
+        id: &str,
+        action: &str,
+    ) -> Result<&Deployment, StateError> {
         let d = self
             .deployments
             .get(id)

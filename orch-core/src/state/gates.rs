@@ -10,9 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::changes::{Changes, Outcome};
 use super::{JobKey, JobRegister, JobRegisterSubmitted, Response, StateError, StateStore};
-use crate::model::{
-    Evaluation, Job, JobSubmission, UpdateGate, deployment_status,
-};
+use crate::model::{Evaluation, Job, JobSubmission, UpdateGate, deployment_status};
 use crate::workflow::gate::GateState;
 
 /// Table name for [`StateStore::index`].

@@ -94,10 +94,10 @@ pub use csi::{
     csi_table,
 };
 pub use error::StateError;
+pub use gates::{DeploymentGateUpdate, GroupGates, JobRegisterGated, UPDATE_GATES_TABLE};
 pub use id::Id;
 use job_alloc::{JobAlloc, NO_SLOT};
 pub use job_alloc::{JobAllocRef, at_rest as alloc_at_rest};
-pub use gates::{DeploymentGateUpdate, GroupGates, JobRegisterGated, UPDATE_GATES_TABLE};
 pub use job_submissions::{JOB_SUBMISSIONS_TABLE, JobRegisterSubmitted};
 pub use jobs::spec_changed;
 pub use last_drain::NodeDrainMeta;

@@ -103,7 +103,11 @@ impl StateStore {
                 ));
             }
         }
-        if let Some(r) = self.releases.values().find(|r| r.name == c.name && r.running()) {
+        if let Some(r) = self
+            .releases
+            .values()
+            .find(|r| r.name == c.name && r.running())
+        {
             return Err(StateError::Conflict(format!(
                 "release {:?} version {} is still rolling out; wait for it to finish",
                 r.name, r.version
@@ -130,7 +134,11 @@ impl StateStore {
                 job_version: r.job_version,
             });
         }
-        let history: Vec<&Release> = self.releases.values().filter(|r| r.name == c.name).collect();
+        let history: Vec<&Release> = self
+            .releases
+            .values()
+            .filter(|r| r.name == c.name)
+            .collect();
         let version = history.iter().map(|r| r.version).max().unwrap_or(0) + 1;
         let rollback_to = history
             .iter()

@@ -112,7 +112,11 @@ pub(crate) fn gate(e: &mut Errors, path: &str, g: &TaskGroup) {
         );
     }
     if gate.query.trim().is_empty() {
-        e.at(&gpath, "Query", format!("{hcl}: missing query (query = \"...\")"));
+        e.at(
+            &gpath,
+            "Query",
+            format!("{hcl}: missing query (query = \"...\")"),
+        );
     } else if gate.query.len() > MAX_QUERY_BYTES {
         e.at(
             &gpath,

@@ -191,9 +191,10 @@ pub fn observe(
             secs(deadline)
         );
     } else {
-        let held = next
-            .holding_since
-            .map_or_else(|| "not met".to_string(), |h| format!("met for {}", secs(now - h)));
+        let held = next.holding_since.map_or_else(
+            || "not met".to_string(),
+            |h| format!("met for {}", secs(now - h)),
+        );
         next.description = format!(
             "Deployment is waiting for the metric gate of group {group:?}: {seen}, condition {:?} {held} of {}",
             gate.condition,
@@ -212,7 +213,8 @@ pub fn worth_writing(prev: Option<&GateState>, next: &GateState, refresh_ns: i64
         && p.holding_since == next.holding_since
         && p.open == next.open
         && p.failed == next.failed;
-    !same_facts || (p.description != next.description && next.updated_at - p.updated_at >= refresh_ns)
+    !same_facts
+        || (p.description != next.description && next.updated_at - p.updated_at >= refresh_ns)
 }
 
 /// Whether a group's deployment state stands at its gate: every placed allocation
@@ -327,7 +329,9 @@ pub fn hold_gated(s: &StateStore, job: &Job, results: &mut ReconcileResults) {
     if results.destructive_update.is_empty() {
         return;
     }
-    if s.update_gates(&job.namespace, &job.id, job.version).is_none() {
+    if s.update_gates(&job.namespace, &job.id, job.version)
+        .is_none()
+    {
         return;
     }
     let Some(d) = s

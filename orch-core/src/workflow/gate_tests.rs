@@ -36,7 +36,11 @@ fn a_gate_opens_after_the_window_and_a_break_restarts_it() {
     let s1 = observe(&s0, &g, "web", 0, &Observation::Value(0.1));
     assert_eq!(s1.holding_since, Some(0));
     assert!(!s1.open);
-    assert!(s1.description.contains("waiting for the metric gate"), "{}", s1.description);
+    assert!(
+        s1.description.contains("waiting for the metric gate"),
+        "{}",
+        s1.description
+    );
     let s2 = observe(&s1, &g, "web", 5, &Observation::Value(0.9));
     assert_eq!(s2.holding_since, None);
     let s3 = observe(&s2, &g, "web", 6, &Observation::Value(0.1));
@@ -57,7 +61,10 @@ fn no_data_waits_and_the_deadline_fails() {
     assert!(!s.open && s.holding_since.is_none());
     assert!(s.description.contains("no data"), "{}", s.description);
     let s = observe(&s, &g, "web", 30, &Observation::Value(0.1));
-    assert!(s.failed && s.description.starts_with("Failed due to metric gate"), "{s:?}");
+    assert!(
+        s.failed && s.description.starts_with("Failed due to metric gate"),
+        "{s:?}"
+    );
 }
 
 #[test]
@@ -98,8 +105,22 @@ fn writes_are_spaced_out_when_only_the_description_changes() {
         ..a.clone()
     };
     assert!(!worth_writing(Some(&a), &b, 5));
-    assert!(worth_writing(Some(&a), &GateState { updated_at: 5, ..b.clone() }, 5));
-    assert!(worth_writing(Some(&a), &GateState { open: true, ..b.clone() }, 5));
+    assert!(worth_writing(
+        Some(&a),
+        &GateState {
+            updated_at: 5,
+            ..b.clone()
+        },
+        5
+    ));
+    assert!(worth_writing(
+        Some(&a),
+        &GateState {
+            open: true,
+            ..b.clone()
+        },
+        5
+    ));
     assert!(worth_writing(None, &b, 5));
 }
 

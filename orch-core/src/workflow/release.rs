@@ -12,8 +12,8 @@
 //!   successful release (`RollbackTo`), and stops the jobs that release did not have.
 //!   A revert changes the job's version, so it is never repeated.
 
-use crate::model::{JobDependency, Release, ReleaseJob, deployment_status, job_condition};
 use crate::model::release_status;
+use crate::model::{JobDependency, Release, ReleaseJob, deployment_status, job_condition};
 use crate::state::StateStore;
 
 /// Where one job of a release stands.
@@ -70,12 +70,12 @@ pub fn job_outcome(s: &StateStore, rj: &ReleaseJob) -> JobOutcome {
     if let Some(d) = deployment {
         return match d.status.as_str() {
             deployment_status::SUCCESSFUL => JobOutcome::Done,
-            deployment_status::FAILED | deployment_status::CANCELLED => JobOutcome::Failed(
-                format!(
+            deployment_status::FAILED | deployment_status::CANCELLED => {
+                JobOutcome::Failed(format!(
                     "deployment of job {id:?} {}: {}",
                     d.status, d.status_description
-                ),
-            ),
+                ))
+            }
             _ => JobOutcome::Rolling,
         };
     }
@@ -138,7 +138,9 @@ pub fn rollback(s: &StateStore, r: &Release) -> Vec<Step> {
     if r.status != release_status::FAILED || r.rollback_to == 0 {
         return out;
     }
-    let newer = s.releases().any(|o| o.name == r.name && o.version > r.version);
+    let newer = s
+        .releases()
+        .any(|o| o.name == r.name && o.version > r.version);
     let Some(target) = s.release_version(&r.name, r.rollback_to) else {
         return out;
     };

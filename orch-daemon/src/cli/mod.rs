@@ -26,6 +26,7 @@ mod operator;
 mod output;
 mod plugin;
 mod quota;
+mod release;
 mod scaling;
 mod server;
 mod service;
@@ -114,6 +115,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("service") => service::run(rest),
         Some("namespace") => namespace::run(rest),
         Some("quota") => quota::run(rest),
+        Some("release") => release::run(rest),
         Some("var") => var::run(rest),
         Some("volume") => volume::run(rest),
         Some("plugin") => plugin::run(rest),
@@ -216,7 +218,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
         Some("node") if rest.get(1).is_some_and(|w| w == "meta") => 3,
         Some(
             "job" | "node" | "eval" | "alloc" | "server" | "deployment" | "service" | "namespace"
-            | "quota" | "volume" | "plugin" | "system" | "var",
+            | "quota" | "volume" | "plugin" | "system" | "var" | "release",
         ) => 2,
         Some("status" | "monitor" | "ui") => 1,
         _ => 1,

@@ -26,10 +26,10 @@ use std::time::Duration;
 
 use orch_core::model::{Deployment, Evaluation, deployment_status, eval_status, trigger};
 use orch_core::scheduler::reconcile::deployment_describe;
-use orch_core::workflow::gate;
 use orch_core::state::{
     Command, DeploymentPromote, DeploymentStatusUpdate, JobRevert, StateStore, spec_changed,
 };
+use orch_core::workflow::gate;
 
 use super::{Leader, ReplicateError};
 use crate::clock::{new_uuid, now_nanos};

@@ -167,6 +167,7 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::JobRegister(_)
         | Command::JobRegisterSubmitted(_)
         | Command::JobRegisterGated(_)
+        | Command::ReleaseRun(_)
         | Command::JobScale(_)
         | Command::JobRevert(_)
         | Command::JobStability(_) => "JobRegistered",
@@ -213,6 +214,8 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::SnapshotRestore(_) => "",
         // Nomad has no Variables or keyring topic.
         Command::VarApply(_) | Command::RootKeyUpsert(_) | Command::RootKeyDelete(_) => "",
+        // orch's releases have no topic of their own (their jobs' events are published).
+        Command::ReleaseStatusUpdate(_) => "",
     }
 }
 

@@ -49,11 +49,15 @@ fn write_errors(www: &Path, v: f64) {
 
 /// Waits until Prometheus answers `scalar(test_errors)` with `v`.
 fn wait_prometheus_sees(prom: &str, v: f64) {
-    wait_for(Duration::from_secs(60), &format!("prometheus sees {v}"), || {
-        let r = http_get(&format!("{prom}/api/v1/query?query=scalar(test_errors)"))?;
-        let got: f64 = r["data"]["result"][1].as_str()?.parse().ok()?;
-        (got == v).then_some(())
-    });
+    wait_for(
+        Duration::from_secs(60),
+        &format!("prometheus sees {v}"),
+        || {
+            let r = http_get(&format!("{prom}/api/v1/query?query=scalar(test_errors)"))?;
+            let got: f64 = r["data"]["result"][1].as_str()?.parse().ok()?;
+            (got == v).then_some(())
+        },
+    );
 }
 
 fn gated_job(version: &str) -> String {
@@ -112,7 +116,13 @@ fn setup(dir: &Path, prom_bin: &str) -> (Vec<Proc>, Agent, String, PathBuf) {
     let web_port = free_port();
     let web = Proc(
         Command::new("python3")
-            .args(["-m", "http.server", &web_port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "-m",
+                "http.server",
+                &web_port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
             .current_dir(&www)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -125,13 +135,23 @@ fn setup(dir: &Path, prom_bin: &str) -> (Vec<Proc>, Agent, String, PathBuf) {
             .enable_all()
             .build()
             .ok()?;
-        rt.block_on(async { orch_daemon::tls::http_client().get(&metrics).send().await.ok() })
-            .filter(|r| r.status().is_success())
+        rt.block_on(async {
+            orch_daemon::tls::http_client()
+                .get(&metrics)
+                .send()
+                .await
+                .ok()
+        })
+        .filter(|r| r.status().is_success())
     });
     let prom_port = free_port();
     let prom = format!("http://127.0.0.1:{prom_port}");
     let cfg = dir.join("agent.hcl");
-    std::fs::write(&cfg, format!("autoscaler {{\n  prometheus_address = \"{prom}\"\n}}\n")).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("autoscaler {{\n  prometheus_address = \"{prom}\"\n}}\n"),
+    )
+    .unwrap();
     let agent = start(dir, &["-dev", "-config", cfg.to_str().unwrap()]);
     wait_leader(&agent);
     let prom_cfg = dir.join("prometheus.yml");
@@ -176,19 +196,26 @@ fn a_gated_canary_waits_while_prometheus_reports_errors_then_promotes() {
     });
     // The gate is part of the job the API shows.
     let (_, job) = get(&agent, "/v1/job/gated");
-    assert_eq!(job["TaskGroups"][0]["Update"]["Gate"]["Condition"], "< 0.01");
+    assert_eq!(
+        job["TaskGroups"][0]["Update"]["Gate"]["Condition"],
+        "< 0.01"
+    );
 
     write_errors(&www, 0.5);
     wait_prometheus_sees(&prom, 0.5);
     run_hcl(&agent, &gated_job("2"));
     // The canary is healthy, the metric is above the threshold: the deployment waits
     // at the gate, and says why.
-    let waiting = wait_for(Duration::from_secs(120), "the canary waiting at the gate", || {
-        deployment_of(&agent, 1).filter(|d| {
-            let why = d["StatusDescription"].as_str().unwrap_or("");
-            why.contains("waiting for the metric gate") && why.contains("prometheus = 0.5")
-        })
-    });
+    let waiting = wait_for(
+        Duration::from_secs(120),
+        "the canary waiting at the gate",
+        || {
+            deployment_of(&agent, 1).filter(|d| {
+                let why = d["StatusDescription"].as_str().unwrap_or("");
+                why.contains("waiting for the metric gate") && why.contains("prometheus = 0.5")
+            })
+        },
+    );
     assert_eq!(waiting["Status"], "running", "{waiting}");
     assert_eq!(waiting["TaskGroups"]["g"]["Promoted"], false, "{waiting}");
     let id = waiting["ID"].as_str().unwrap_or_default().to_string();
@@ -199,7 +226,10 @@ fn a_gated_canary_waits_while_prometheus_reports_errors_then_promotes() {
         .iter()
         .filter(|a| a["JobVersion"] == 1 && a["DesiredStatus"] == "run")
         .count();
-    assert_eq!(v1_running, 1, "only the canary runs the new version while the gate is shut");
+    assert_eq!(
+        v1_running, 1,
+        "only the canary runs the new version while the gate is shut"
+    );
 
     // The errors drop: the gate opens after holding for its window, the canary is
     // promoted and the rollout completes.

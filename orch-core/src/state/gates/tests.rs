@@ -36,11 +36,21 @@ fn versioned(i: u32) -> Job {
 #[test]
 fn gates_are_kept_at_the_version_the_registration_made_and_cleared_by_an_empty_map() {
     let mut s = StateStore::new();
-    let r0 = s.apply(2, gated(versioned(0), &[("web", gate("< 1"))])).unwrap();
-    let r1 = s.apply(3, gated(versioned(1), &[("web", gate("< 2"))])).unwrap();
+    let r0 = s
+        .apply(2, gated(versioned(0), &[("web", gate("< 1"))]))
+        .unwrap();
+    let r1 = s
+        .apply(3, gated(versioned(1), &[("web", gate("< 2"))]))
+        .unwrap();
     assert_eq!((r0.job_version, r1.job_version), (0, 1));
-    assert_eq!(s.update_gates("default", "web", 0).unwrap()["web"].condition, "< 1");
-    assert_eq!(s.update_gates("default", "web", 1).unwrap()["web"].condition, "< 2");
+    assert_eq!(
+        s.update_gates("default", "web", 0).unwrap()["web"].condition,
+        "< 1"
+    );
+    assert_eq!(
+        s.update_gates("default", "web", 1).unwrap()["web"].condition,
+        "< 2"
+    );
     assert_eq!(s.index(UPDATE_GATES_TABLE), 3);
     // The same spec without gates: same version, gates gone.
     s.apply(4, gated(versioned(1), &[])).unwrap();
@@ -63,7 +73,8 @@ fn a_refused_registration_stores_no_gates() {
 #[test]
 fn a_revert_takes_the_old_versions_gates_and_snapshots_keep_them() {
     let mut s = StateStore::new();
-    s.apply(2, gated(versioned(0), &[("web", gate("< 1"))])).unwrap();
+    s.apply(2, gated(versioned(0), &[("web", gate("< 1"))]))
+        .unwrap();
     s.apply(3, gated(versioned(1), &[])).unwrap();
     let r = s
         .apply(
@@ -79,10 +90,16 @@ fn a_revert_takes_the_old_versions_gates_and_snapshots_keep_them() {
         )
         .unwrap();
     assert_eq!(r.job_version, 2);
-    assert_eq!(s.update_gates("default", "web", 2).unwrap()["web"].condition, "< 1");
+    assert_eq!(
+        s.update_gates("default", "web", 2).unwrap()["web"].condition,
+        "< 1"
+    );
     let bytes = s.snapshot().unwrap();
     let back = StateStore::restore(&bytes).unwrap();
-    assert_eq!(back.update_gates("default", "web", 2), s.update_gates("default", "web", 2));
+    assert_eq!(
+        back.update_gates("default", "web", 2),
+        s.update_gates("default", "web", 2)
+    );
     assert_eq!(back.snapshot().unwrap(), bytes);
 }
 
@@ -108,7 +125,10 @@ fn a_gate_reading_needs_a_running_deployment_and_sets_its_description() {
         })
     };
     s.apply(6, reading("web", "waiting for the gate")).unwrap();
-    assert_eq!(s.deployment("d1").unwrap().status_description, "waiting for the gate");
+    assert_eq!(
+        s.deployment("d1").unwrap().status_description,
+        "waiting for the gate"
+    );
     assert_eq!(s.deployment_gate("d1", "web").unwrap().placed, 1);
     assert!(matches!(
         rejected(&mut s, 7, reading("nope", "x")),

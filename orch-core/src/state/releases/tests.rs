@@ -66,10 +66,17 @@ fn a_release_registers_all_its_jobs_or_none() {
     let mut bad = versioned("b", 0);
     bad.namespace = "missing".into();
     rejected(&mut s, 2, run("r0", &[versioned("a", 0), bad]));
-    assert!(s.job("default", "a").is_none(), "nothing of a refused release is kept");
-    s.apply(3, run("r1", &[versioned("a", 0), versioned("b", 0)])).unwrap();
+    assert!(
+        s.job("default", "a").is_none(),
+        "nothing of a refused release is kept"
+    );
+    s.apply(3, run("r1", &[versioned("a", 0), versioned("b", 0)]))
+        .unwrap();
     let r = s.release("r1").unwrap();
-    assert_eq!((r.version, r.jobs.len(), r.status.as_str()), (1, 2, "running"));
+    assert_eq!(
+        (r.version, r.jobs.len(), r.status.as_str()),
+        (1, 2, "running")
+    );
     assert!(s.job("default", "b").is_some());
     // A second release of the name waits for the first.
     assert!(matches!(
@@ -83,7 +90,8 @@ fn a_release_registers_all_its_jobs_or_none() {
 #[test]
 fn a_failed_job_fails_the_release_and_every_job_goes_back_to_the_last_successful_one() {
     let mut s = StateStore::new();
-    s.apply(2, run("r1", &[versioned("a", 0), versioned("b", 0)])).unwrap();
+    s.apply(2, run("r1", &[versioned("a", 0), versioned("b", 0)]))
+        .unwrap();
     set_deployment(&mut s, 3, "da0", "a", deployment_status::SUCCESSFUL);
     set_deployment(&mut s, 5, "db0", "b", deployment_status::SUCCESSFUL);
     assert_eq!(statuses(&decide(&s)), ["successful"]);
@@ -96,13 +104,24 @@ fn a_failed_job_fails_the_release_and_every_job_goes_back_to_the_last_successful
     s.apply(7, done).unwrap();
     assert!(decide(&s).is_empty());
 
-    s.apply(8, run("r2", &[versioned("a", 1), versioned("b", 1), versioned("c", 0)]))
-        .unwrap();
+    s.apply(
+        8,
+        run(
+            "r2",
+            &[versioned("a", 1), versioned("b", 1), versioned("c", 0)],
+        ),
+    )
+    .unwrap();
     assert_eq!(s.release("r2").unwrap().rollback_to, 1);
     assert!(decide(&s).is_empty(), "rolling out");
     set_deployment(&mut s, 9, "db1", "b", deployment_status::FAILED);
     let steps = decide(&s);
-    let Some(Step::Status { status, description, .. }) = steps.first() else {
+    let Some(Step::Status {
+        status,
+        description,
+        ..
+    }) = steps.first()
+    else {
         panic!("{steps:?}")
     };
     assert_eq!(status, "failed");

@@ -6,8 +6,8 @@
 //! failure by [`super::decide`], from the state, so a new leader redoes it.
 
 use orch_core::autoscale::Source;
-use orch_core::workflow::gate::{self, Observation};
 use orch_core::state::{Command, DeploymentGateUpdate};
+use orch_core::workflow::gate::{self, Observation};
 
 use super::deployment_eval;
 use crate::clock::new_uuid;
