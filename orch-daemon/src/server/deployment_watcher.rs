@@ -9,7 +9,9 @@
 //! - every group healthy (and canaries promoted) → `successful`, which marks the job
 //!   version stable;
 //! - every unpromoted canary group has `auto_promote` and all its canaries healthy →
-//!   promotion.
+//!   promotion (once its metric gate, if any, opened);
+//! - orch's metric gates (`gates`, `core::workflow::gate`): a gate standing at its
+//!   batch is read and recorded; one that failed fails the deployment.
 //!
 //! Cancelling deployments of stopped or superseded jobs is the reconciler's job (it does
 //! it on the evaluation the job change creates), so the watcher leaves them alone.
