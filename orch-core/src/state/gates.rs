@@ -3,7 +3,7 @@
 //! stored job layout carries none) and what the leader recorded of each deployment's
 //! gates. Table `update_gates`, snapshot section `update_gates`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -157,9 +157,41 @@ impl StateStore {
             .push((key.clone(), to, gates.unwrap_or_default()));
     }
 
+    /// A new version made without saying its gates (a scale, a stop) keeps the gates
+    /// of the version before it. `versioned`: the jobs whose history changed.
+    fn carry_gates(&mut self, versioned: &[JobKey], explicit: &BTreeSet<(JobKey, u64)>) -> bool {
+        let mut dirty = false;
+        for k in versioned {
+            let Some(v) = self.jobs.get(k).map(|j| j.version) else {
+                continue;
+            };
+            let spec_key = (k.0.clone(), k.1.clone(), v);
+            if explicit.contains(&(k.clone(), v)) || self.gates.specs.contains_key(&spec_key) {
+                continue;
+            }
+            let prev = self
+                .job_versions
+                .get(k)
+                .and_then(|m| m.range(..v).next_back())
+                .map(|(pv, _)| *pv);
+            let carried = prev.and_then(|pv| {
+                self.gates
+                    .specs
+                    .get(&(k.0.clone(), k.1.clone(), pv))
+                    .cloned()
+            });
+            if let Some(g) = carried {
+                self.gates.specs.insert(spec_key, g);
+                dirty = true;
+            }
+        }
+        dirty
+    }
+
     /// Writes a commit's gate changes (after its versions were recorded): specs of
-    /// versions the history holds, states of deployments that still exist; drops specs
-    /// of pruned versions and states of removed deployments. Returns whether the table
+    /// versions the history holds (a new version without any keeps its predecessor's),
+    /// states of deployments that still exist; drops specs of pruned versions and
+    /// states of removed deployments. Returns whether the table
     /// changed.
     pub(super) fn commit_gates(&mut self, changes: GateChanges, pruned: &[JobKey]) -> bool {
         let mut dirty = false;
@@ -176,6 +208,11 @@ impl StateStore {
                 dirty |= self.gates.specs.remove(&k).is_some();
             }
         }
+        let explicit: BTreeSet<(JobKey, u64)> = changes
+            .specs
+            .iter()
+            .map(|(k, v, _)| (k.clone(), *v))
+            .collect();
         for (key, version, gates) in changes.specs {
             let k = (key.0.clone(), key.1.clone(), version);
             let kept = self
@@ -189,6 +226,7 @@ impl StateStore {
                 self.gates.specs.insert(k, gates);
             }
         }
+        dirty |= self.carry_gates(pruned, &explicit);
         for (k, st) in changes.states {
             if self.deployments.contains_key(&k.0) {
                 dirty = true;
