@@ -186,24 +186,13 @@ fn take_ci(body: &mut Value, name: &str) -> Option<Value> {
 /// The `Job` of a request body, defaulting its namespace to `?namespace=`, canonicalized
 /// and validated. Missing job, wrong types, unknown fields and invalid values are 400s.
 /// The job is moved out of the body (a job can be large); the other fields stay.
-/// orch's metric gates are taken out of it (see [`body_job_gated`]).
+/// orch's metric gates are taken out of it (see `workflows::body_job_gated`).
 pub fn body_job(body: &mut Value, q: &QueryOpts) -> Result<Job, ApiError> {
-    body_job_gated(body, q).map(|(job, _)| job)
+    super::workflows::body_job_gated(body, q).map(|(job, _)| job)
 }
 
-/// [`body_job`], with the metric gates (`update { gate }`) taken out of the job's
-/// groups: the registration stores them beside the version, since the stored job
-/// layout carries none.
-pub fn body_job_gated(
-    body: &mut Value,
-    q: &QueryOpts,
-) -> Result<(Job, orch_core::state::GroupGates), ApiError> {
-    let mut job = body_job_parsed(body, q)?;
-    let gates = orch_core::workflow::gate::take_gates(&mut job);
-    Ok((job, gates))
-}
-
-fn body_job_parsed(body: &mut Value, q: &QueryOpts) -> Result<Job, ApiError> {
+/// The body's job, parsed, canonicalized and validated, gates still in it.
+pub(super) fn body_job_parsed(body: &mut Value, q: &QueryOpts) -> Result<Job, ApiError> {
     let mut value = take_ci(body, "Job")
         .filter(|v| !v.is_null())
         .ok_or_else(|| {
@@ -260,12 +249,12 @@ async fn register_job(
     mut body: Value,
     path_id: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let (job, gates) = body_job_gated(&mut body, q)?;
+    let (job, gates) = super::workflows::body_job_gated(&mut body, q)?;
     q.authz.check(&job.namespace, NsCap::SubmitJob)?;
     super::scheduler_config::check_registration_allowed(api, &q.authz)?;
     super::namespaces::check_job_namespace(api, &job)?;
     super::node_pools::check_job_node_pool(api, &job)?;
-    check_job_cycles(api, &job)?;
+    super::workflows::check_job_cycles(api, &job)?;
     if let Some(id) = path_id
         && id != job.id
     {
@@ -322,18 +311,6 @@ async fn register_job(
         None => Command::JobRegister(register),
     };
     super::query::write_reply_warned(api, cmd, warnings).await
-}
-
-/// orch's job dependencies: a cycle between jobs (with the jobs already registered) is
-/// refused with its field path, by registration and `job plan` alike.
-pub fn check_job_cycles(api: &ApiState, job: &Job) -> Result<(), ApiError> {
-    let cycle = orch_core::workflow::job_deps::check_cycles_in(&api.state.read(), job);
-    cycle.map_err(|e| {
-        ApiError::bad_request(format!(
-            "Job validation failed: 1 error(s) in job:
-  * {e}"
-        ))
-    })
 }
 
 /// `POST /v1/jobs/parse`: HCL (`JobHCL`, with `Variables` as a var-file text) to the
@@ -570,7 +547,12 @@ pub async fn versions(
         raw,
         |s| s.index(table::JOB_VERSION),
         |s, q| {
-            let versions: Vec<Job> = s.job_versions(q.ns(), &id).into_iter().cloned().collect();
+            let mut versions: Vec<Job> = s.job_versions(q.ns(), &id).into_iter().cloned().collect();
+            for j in &mut versions {
+                if let Some(gates) = s.update_gates(&j.namespace, &j.id, j.version) {
+                    orch_core::workflow::gate::put_gates(j, gates);
+                }
+            }
             if versions.is_empty() {
                 return Err(ApiError::not_found("job versions not found"));
             }

@@ -23,6 +23,7 @@
 //! - [`nodes`]: `/v1/nodes` and `/v1/node/:id/...`.
 //! - [`deployments`]: deployment reads and writes.
 //! - [`releases`]: orch's releases (several jobs rolled out and back as one).
+//! - [`workflows`]: orch's metric gates and job-dependency cycles at registration.
 //! - [`services`]: the `nomad` provider's service catalog.
 //! - [`namespaces`]: `/v1/namespace(s)`; [`quotas`]: `/v1/quota(s)` and quota usage.
 //! - [`client_api`]: orch's client calls: register, heartbeat, allocation updates.
@@ -109,6 +110,7 @@ mod tests;
 pub mod ui;
 pub mod vars;
 pub mod vars_write;
+pub mod workflows;
 pub mod workload_services;
 
 use std::sync::Arc;

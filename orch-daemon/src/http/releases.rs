@@ -72,11 +72,11 @@ fn prepare(
 ) -> Result<JobRegisterGated, ApiError> {
     let at = |e: ApiError| ApiError::bad_request(format!("Release.Jobs[{i}]: {}", e.message));
     let mut body = json!({ "Job": job });
-    let (job, gates) = super::jobs::body_job_gated(&mut body, q).map_err(at)?;
+    let (job, gates) = super::workflows::body_job_gated(&mut body, q).map_err(at)?;
     q.authz.check(&job.namespace, NsCap::SubmitJob)?;
     super::namespaces::check_job_namespace(api, &job).map_err(at)?;
     super::node_pools::check_job_node_pool(api, &job).map_err(at)?;
-    super::jobs::check_job_cycles(api, &job).map_err(at)?;
+    super::workflows::check_job_cycles(api, &job).map_err(at)?;
     let eval = (!job.is_template()).then(|| {
         api.new_eval(
             &job.namespace,

@@ -61,7 +61,8 @@ fn gates_are_kept_at_the_version_the_registration_made_and_cleared_by_an_empty_m
 #[test]
 fn a_scale_keeps_the_gates_of_the_version_it_follows() {
     let mut s = StateStore::new();
-    s.apply(2, gated(versioned(0), &[("web", gate("< 1"))])).unwrap();
+    s.apply(2, gated(versioned(0), &[("web", gate("< 1"))]))
+        .unwrap();
     let r = s
         .apply(
             3,
@@ -79,7 +80,10 @@ fn a_scale_keeps_the_gates_of_the_version_it_follows() {
         )
         .unwrap();
     assert_eq!(r.job_version, 1);
-    assert_eq!(s.update_gates("default", "web", 1).unwrap()["web"].condition, "< 1");
+    assert_eq!(
+        s.update_gates("default", "web", 1).unwrap()["web"].condition,
+        "< 1"
+    );
     // A registration that says none clears them for its version.
     s.apply(4, gated(versioned(2), &[])).unwrap();
     assert!(s.update_gates("default", "web", 2).is_none());
