@@ -164,4 +164,22 @@ fn a_release_whose_second_job_fails_rolls_both_back() {
     );
     assert_eq!(code, 400, "{body}");
     assert!(body.contains("Release.Jobs"), "{body}");
+    // So is one past the limit of jobs, and a bad job names its place in the list.
+    let many: Vec<Value> = (0..33).map(|_| serde_json::json!({})).collect();
+    let (code, body) = send(
+        &agent,
+        "PUT",
+        "/v1/releases",
+        serde_json::json!({"Release": {"Name": "x", "Jobs": many}}),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("1 to 32 jobs"), "{body}");
+    let (code, body) = send(
+        &agent,
+        "PUT",
+        "/v1/releases",
+        serde_json::json!({"Release": {"Name": "x", "Jobs": [{"ID": "j", "Priority": "high"}]}}),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("Release.Jobs[0]"), "{body}");
 }
