@@ -183,3 +183,56 @@ fn a_release_whose_second_job_fails_rolls_both_back() {
     assert_eq!(code, 400, "{body}");
     assert!(body.contains("Release.Jobs[0]"), "{body}");
 }
+
+#[test]
+fn releases_need_submit_job_and_read_job_in_their_jobs_namespaces() {
+    let dir = temp_dir("wf-release-acl");
+    let cfg = dir.join("acl.hcl");
+    std::fs::write(&cfg, "acl {\n  enabled = true\n}\n").unwrap();
+    let agent = start(&dir, &["-dev", "-config", cfg.to_str().unwrap()]);
+    wait_leader(&agent);
+    let (code, body) = send(&agent, "POST", "/v1/acl/bootstrap", Value::Null);
+    assert_eq!(code, 200, "{body}");
+    let mgmt = serde_json::from_str::<Value>(&body).unwrap()["SecretID"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let policy = serde_json::json!({
+        "Name": "reader",
+        "Rules": "namespace \"default\" { policy = \"read\" }",
+    });
+    let (code, body) = send_token(&agent, "POST", "/v1/acl/policy/reader", &mgmt, policy);
+    assert_eq!(code, 200, "{body}");
+    let token = serde_json::json!({"Name": "r", "Type": "client", "Policies": ["reader"]});
+    let (code, body) = send_token(&agent, "POST", "/v1/acl/token", &mgmt, token);
+    assert_eq!(code, 200, "{body}");
+    let reader = serde_json::from_str::<Value>(&body).unwrap()["SecretID"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+
+    let job = orch_parse(&jobspec("rel-acl", "1", GOOD));
+    let release = serde_json::json!({"Release": {"Name": "acl", "Jobs": [job]}});
+    let (code, body) = send_token(&agent, "PUT", "/v1/releases", &reader, release.clone());
+    assert_eq!(code, 403, "a reader may not submit: {body}");
+    let (code, body) = send_token(&agent, "PUT", "/v1/releases", &mgmt, release);
+    assert_eq!(code, 200, "{body}");
+    let id = serde_json::from_str::<Value>(&body).unwrap()["ID"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+
+    let (code, body) = send_token(&agent, "GET", "/v1/releases", &reader, Value::Null);
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains(&id),
+        "a reader of the namespace sees it: {body}"
+    );
+    let (code, body) = send_token(&agent, "GET", "/v1/releases", "", Value::Null);
+    assert!(
+        code == 403 || !body.contains(&id),
+        "anonymous: {code} {body}"
+    );
+    let (code, body) = send_token(&agent, "GET", &format!("/v1/release/{id}"), "", Value::Null);
+    assert_eq!(code, 403, "anonymous read: {body}");
+}
