@@ -115,7 +115,11 @@ pub fn verdict(s: &StateStore, r: &Release) -> Option<Step> {
                 let back = if r.rollback_to == 0 {
                     "; no successful release to roll back to".to_string()
                 } else {
-                    format!("; rolling back to release version {}", r.rollback_to)
+                    format!(
+                        "; rolling back to release version {}{}",
+                        r.rollback_to,
+                        lost_versions(s, r)
+                    )
                 };
                 return Some(Step::Status {
                     id: r.id.clone(),
@@ -130,6 +134,38 @@ pub fn verdict(s: &StateStore, r: &Release) -> Option<Step> {
         status: release_status::SUCCESSFUL.into(),
         description: "Release successful: every job rolled out".into(),
     })
+}
+
+/// The jobs of `r` whose version in its rollback target the history no longer keeps
+/// (`JOB_TRACKED_VERSIONS`), as a note for the failure description.
+fn lost_versions(s: &StateStore, r: &Release) -> String {
+    let Some(target) = s.release_version(&r.name, r.rollback_to) else {
+        return String::new();
+    };
+    let lost: Vec<String> = target
+        .jobs
+        .iter()
+        .filter(|t| {
+            s.job_version(&t.namespace, &t.job_id, t.job_version)
+                .is_none()
+        })
+        .filter(|t| {
+            r.jobs
+                .iter()
+                .any(|j| j.job_id == t.job_id && j.namespace == t.namespace)
+        })
+        .map(|t| {
+            format!(
+                "{:?} (version {} is no longer in its history)",
+                t.job_id, t.job_version
+            )
+        })
+        .collect();
+    if lost.is_empty() {
+        String::new()
+    } else {
+        format!(", except job {} which stays", lost.join(", "))
+    }
 }
 
 /// The reverts and stops a failed release still needs.
@@ -159,6 +195,11 @@ pub fn rollback(s: &StateStore, r: &Release) -> Vec<Step> {
             .iter()
             .find(|t| t.namespace == rj.namespace && t.job_id == rj.job_id);
         match before {
+            // A version the job's history no longer keeps cannot be registered again:
+            // that job stays (the release's description names it).
+            Some(t)
+                if s.job_version(&t.namespace, &t.job_id, t.job_version)
+                    .is_none() => {}
             Some(t) if t.job_version != job.version => out.push(Step::Revert {
                 namespace: rj.namespace.clone(),
                 job_id: rj.job_id.clone(),

@@ -163,3 +163,131 @@ fn a_failed_job_fails_the_release_and_every_job_goes_back_to_the_last_successful
     assert_eq!(back.release("r2"), s.release("r2"));
     assert_eq!(back.snapshot().unwrap(), bytes);
 }
+
+/// Applies what the release watcher decides until it has nothing left to do.
+fn settle(s: &mut StateStore, index: &mut u64) {
+    for _ in 0..10 {
+        let steps = decide(s);
+        if steps.is_empty() {
+            return;
+        }
+        for step in steps {
+            *index += 1;
+            let cmd = match step {
+                Step::Status {
+                    id,
+                    status,
+                    description,
+                } => Command::ReleaseStatusUpdate(ReleaseStatusUpdate {
+                    id,
+                    status,
+                    status_description: description,
+                    now: NOW,
+                }),
+                Step::Revert {
+                    namespace,
+                    job_id,
+                    version,
+                    prior_version,
+                } => Command::JobRevert(crate::state::JobRevert {
+                    namespace,
+                    job_id,
+                    version,
+                    enforce_prior_version: Some(prior_version),
+                    eval: None,
+                    now: NOW,
+                }),
+                Step::Stop { namespace, job_id } => {
+                    Command::JobDeregister(crate::state::JobDeregister {
+                        namespace,
+                        job_id,
+                        purge: false,
+                        eval: None,
+                        now: NOW,
+                    })
+                }
+            };
+            s.apply(*index, cmd).unwrap();
+        }
+    }
+    panic!("the release watcher never settled: {:?}", decide(s));
+}
+
+proptest::proptest! {
+    /// Whatever succeeds or fails in a run of releases, once the watcher settles every
+    /// job runs its spec of the name's last successful release, and nothing is left
+    /// to revert (a rollback is never repeated).
+    #[test]
+    fn after_any_run_of_releases_the_jobs_hold_the_last_successful_release(
+        // Up to 3 releases: at most 6 versions per job (a registration and a revert
+        // each), all still in the history (`JOB_TRACKED_VERSIONS`).
+        outcomes in proptest::collection::vec(proptest::collection::vec(proptest::bool::ANY, 2), 1..4),
+    ) {
+        let mut s = StateStore::new();
+        let mut index = 1;
+        let mut last_ok: Option<usize> = None;
+        for (i, ok) in outcomes.iter().enumerate() {
+            index += 1;
+            let jobs = [versioned("a", i as u32), versioned("b", i as u32)];
+            s.apply(index, run(&format!("r{i}"), &jobs)).unwrap();
+            for (j, id) in ["a", "b"].iter().enumerate() {
+                let status = if ok[j] { deployment_status::SUCCESSFUL } else { deployment_status::FAILED };
+                index += 2;
+                set_deployment(&mut s, index - 1, &format!("d{i}{id}"), id, status);
+            }
+            settle(&mut s, &mut index);
+            if ok.iter().all(|x| *x) {
+                last_ok = Some(i);
+            }
+            let want = last_ok.unwrap_or(i);
+            for id in ["a", "b"] {
+                let job = s.job("default", id).unwrap();
+                proptest::prop_assert_eq!(job.meta.get("v").cloned(), Some(want.to_string()), "job {}", id);
+            }
+            proptest::prop_assert!(decide(&s).is_empty());
+        }
+    }
+}
+
+#[test]
+fn a_version_gone_from_the_history_is_not_reverted_and_the_description_says_so() {
+    let mut s = StateStore::new();
+    let mut index = 1;
+    index += 1;
+    s.apply(index, run("r0", &[versioned("a", 0)])).unwrap();
+    index += 2;
+    set_deployment(&mut s, index - 1, "d0", "a", deployment_status::SUCCESSFUL);
+    settle(&mut s, &mut index);
+    // More versions of a outside any release, a newer stable one among them, push
+    // version 0 out of the history.
+    for v in 1..=8 {
+        index += 1;
+        s.apply(index, register(versioned("a", v))).unwrap();
+    }
+    index += 1;
+    let stable = crate::state::JobStability {
+        namespace: "default".into(),
+        job_id: "a".into(),
+        version: 8,
+        stable: true,
+    };
+    s.apply(index, Command::JobStability(stable)).unwrap();
+    index += 1;
+    s.apply(index, register(versioned("a", 9))).unwrap();
+    assert!(s.job_version("default", "a", 0).is_none());
+    index += 1;
+    // r0's job was registered again outside it, so that release is done with; the
+    // next one starts from it.
+    s.apply(index, run("r1", &[versioned("a", 10)])).unwrap();
+    index += 2;
+    set_deployment(&mut s, index - 1, "d1", "a", deployment_status::FAILED);
+    settle(&mut s, &mut index);
+    let r = s.release("r1").unwrap();
+    assert_eq!(r.status, "failed");
+    assert!(
+        r.status_description.contains("no longer in its history"),
+        "{}",
+        r.status_description
+    );
+    assert_eq!(s.job("default", "a").unwrap().meta["v"], "10", "a stays");
+}
