@@ -95,7 +95,7 @@ pub(crate) fn ordered(e: &mut Errors, path: &str, jtype: &str, g: &TaskGroup) {
 /// `update { gate { ... } }`: a known source, a bounded query, a condition that parses,
 /// a window within the deadline, and a deadline the progress deadline does not cut
 /// short; only where the group rolls out through deployments.
-pub(crate) fn gate(e: &mut Errors, path: &str, g: &TaskGroup) {
+pub(crate) fn gate(e: &mut Errors, path: &str, jtype: &str, g: &TaskGroup) {
     use crate::workflow::gate::{Condition, MAX_QUERY_BYTES, SOURCES};
     let Some(u) = g.update.as_ref() else { return };
     let Some(gate) = u.gate.as_ref() else { return };
@@ -132,7 +132,13 @@ pub(crate) fn gate(e: &mut Errors, path: &str, g: &TaskGroup) {
         e.at(&gpath, "Condition", format!("{hcl}: {why}"));
     }
     gate_times(e, &gpath, &hcl, u);
-    if u.max_parallel == 0 {
+    if jtype != job_type::SERVICE {
+        e.at(
+            &gpath,
+            "Source",
+            format!("{hcl}: only service jobs roll out through deployments; this is a {jtype} job"),
+        );
+    } else if u.max_parallel == 0 {
         e.at(
             &gpath,
             "Source",

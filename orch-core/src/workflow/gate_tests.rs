@@ -224,3 +224,17 @@ fn bad_gates_are_refused_naming_the_field() {
     let e = parse("nomad-apm", "< 1", "1m").unwrap_err();
     assert!(e.contains("update gate"), "{e}");
 }
+
+#[test]
+fn a_gate_on_a_system_job_is_refused() {
+    let hcl = GATED
+        .replace("job \"web\" {", "job \"web\" {\n  type = \"system\"")
+        .replace("SOURCE", "prometheus")
+        .replace("COND", "< 1")
+        .replace("FOR", "1m");
+    let e = crate::jobspec::parse_jobspec("web.hcl", &hcl, &Default::default())
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("only service jobs"), "{e}");
+}
