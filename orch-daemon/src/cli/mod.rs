@@ -58,6 +58,7 @@ Commands:
                    snapshot save|restore|inspect
     plugin status  Display CSI plugins and their health
     quota          apply, list, status, inspect, delete, init
+    release        run, status, list: orch's releases (several jobs, one rollout)
     scaling        policy list, policy info: scaling policies and autoscaler status
     server         members, force-leave
     var            put, get, list, purge, init: Nomad Variables
