@@ -1,7 +1,8 @@
 //! orch's workflow extensions on the real binary: task dependencies (`depends_on`), the
 //! `postfail` hook, and `resume = "from_failure"`, with the users' example: update the
 //! db, back it up, clean up only if the backup failed; dependencies between jobs and
-//! ordered groups (`tests/workflows/jobs.rs`).
+//! ordered groups (`tests/workflows/jobs.rs`); updates gated on a real Prometheus
+//! (`tests/workflows/gates.rs`); releases rolled back together (`tests/workflows/releases.rs`).
 
 mod common;
 
@@ -231,3 +232,9 @@ fn dependency_errors_are_refused_with_their_place() {
 
 #[path = "workflows/jobs.rs"]
 mod jobs;
+
+#[path = "workflows/gates.rs"]
+mod gates;
+
+#[path = "workflows/releases.rs"]
+mod releases;

@@ -63,6 +63,7 @@ pub fn update_strategy() -> UpdateStrategy {
         auto_revert: false,
         auto_promote: false,
         ordered: false,
+        gate: None,
     }
 }
 

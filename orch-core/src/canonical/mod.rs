@@ -83,6 +83,13 @@ fn canonicalize_group(
     if group.update.is_none() && (jtype == job_type::SERVICE || jtype == job_type::SYSTEM) {
         group.update = job_update.cloned();
     }
+    // A metric gate's deadline defaults to the group's progress deadline.
+    if let Some(u) = group.update.as_mut() {
+        let progress = u.progress_deadline;
+        if let Some(gate) = u.gate.as_mut().filter(|g| g.deadline == 0) {
+            gate.deadline = progress;
+        }
+    }
     if group.migrate.is_none() && jtype == job_type::SERVICE {
         group.migrate = Some(defaults::migrate_strategy());
     }

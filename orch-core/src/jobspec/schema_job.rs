@@ -146,6 +146,20 @@ static UPDATE: Schema = Schema {
         a!("auto_promote", "AutoPromote", Bool),
         a!("ordered", "Ordered", Bool),
     ],
+    blocks: &[b!("gate", "Gate", Mode::Single, GATE)],
+};
+
+/// orch's `gate { source, query, condition, for, deadline }` in an `update` block
+/// (README, "Beyond Nomad").
+static GATE: Schema = Schema {
+    name: "gate",
+    attrs: &[
+        a!("source", "Source", Str),
+        a!("query", "Query", Str),
+        a!("condition", "Condition", Str),
+        a!("for", "For", Dur),
+        a!("deadline", "Deadline", Dur),
+    ],
     blocks: &[],
 };
 

@@ -303,6 +303,12 @@ pub struct UpdateStrategy {
     /// first (what a Kubernetes StatefulSet guarantees).
     #[serde(rename = "Ordered")]
     pub ordered: bool,
+    /// orch extension: the next batch (and canary auto-promotion) waits until a metric
+    /// query met a condition for a while (`core::workflow::gate`). In the API JSON
+    /// only: the stored layout carries none (`model::gate::human_only`), the servers
+    /// keep it in a side table.
+    #[serde(rename = "Gate", with = "super::gate::human_only")]
+    pub gate: Option<super::gate::UpdateGate>,
 }
 
 /// How allocations move off a draining node.

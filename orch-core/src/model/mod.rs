@@ -27,6 +27,7 @@ pub mod csi;
 pub mod deployment;
 pub mod device_share;
 pub mod eval;
+pub mod gate;
 pub mod group;
 pub mod identity;
 pub mod job;
@@ -34,6 +35,7 @@ pub mod job_submission;
 pub mod namespace;
 pub mod node;
 pub mod node_pool;
+pub mod release;
 pub mod resources;
 pub mod scaling;
 pub mod scheduler_config;
@@ -52,6 +54,7 @@ pub use constraint::*;
 pub use deployment::*;
 pub use device_share::{DeviceShare, WHOLE_SHARE};
 pub use eval::*;
+pub use gate::UpdateGate;
 pub use group::*;
 pub use identity::{
     DEFAULT_IDENTITY, DEFAULT_IDENTITY_AUDIENCE, WorkloadIdentity, identity_change_mode,
@@ -64,6 +67,7 @@ pub use namespace::{
 };
 pub use node::*;
 pub use node_pool::{NODE_POOL_ALL, NODE_POOL_DEFAULT, NodePool, NodePoolSchedulerConfiguration};
+pub use release::{Release, ReleaseJob, release_status};
 pub use resources::*;
 pub use scaling::{ScalingEvent, TRACKED_SCALING_EVENTS};
 pub use scheduler_config::{PreemptionSettings, SchedulerAlgorithm, SchedulerConfiguration};

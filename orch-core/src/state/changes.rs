@@ -64,6 +64,10 @@ pub(super) struct Changes {
     pub last_drains: BTreeMap<String, crate::model::node::DrainMetadata>,
     /// Variables to store (sealed) or remove.
     pub variables: BTreeMap<super::VarKey, Option<crate::model::variable::VariableEncrypted>>,
+    /// orch's metric gates: job versions' and deployments' readings.
+    pub gates: super::gates::GateChanges,
+    /// Releases to store or remove.
+    pub releases: BTreeMap<String, Option<crate::model::Release>>,
     /// Root keys to store or remove.
     pub root_keys: BTreeMap<String, Option<crate::model::variable::RootKeyMeta>>,
 }

@@ -117,6 +117,15 @@ pub enum Command {
     RootKeyDelete(super::RootKeyDelete),
     /// Create or replace a policy with the workload it is attached to (`JobACL`).
     AclPolicyAttach(super::AclPolicyAttach),
+    /// Register a job with orch's metric gates (`update { gate {...} }`), kept beside
+    /// the version it leaves.
+    JobRegisterGated(super::JobRegisterGated),
+    /// The leader's reading of a deployment's metric gate.
+    DeploymentGateUpdate(super::DeploymentGateUpdate),
+    /// Register every job of a release and record it (orch's deployment groups).
+    ReleaseRun(super::ReleaseRun),
+    /// The release watcher's verdict on a running release.
+    ReleaseStatusUpdate(super::ReleaseStatusUpdate),
 }
 
 /// A client registers the services of its running allocations (Nomad's

@@ -114,6 +114,12 @@ impl StateStore {
         if self.commit_submissions(ch.submissions, &versioned) {
             log.dirty.insert(super::JOB_SUBMISSIONS_TABLE);
         }
+        if self.commit_gates(ch.gates, &versioned) {
+            log.dirty.insert(super::UPDATE_GATES_TABLE);
+        }
+        if self.commit_releases(index, ch.releases) {
+            log.dirty.insert(super::RELEASES_TABLE);
+        }
         for t in &log.dirty {
             self.table_indexes.insert(t.to_string(), index);
         }

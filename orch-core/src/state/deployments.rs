@@ -29,7 +29,11 @@ fn healthy_of(a: Option<&Allocation>) -> Option<bool> {
 }
 
 impl StateStore {
-    fn active_deployment(&self, id: &str, action: &str) -> Result<&Deployment, StateError> {
+    pub(super) fn active_deployment(
+        &self,
+        id: &str,
+        action: &str,
+    ) -> Result<&Deployment, StateError> {
         let d = self
             .deployments
             .get(id)
@@ -131,7 +135,7 @@ impl StateStore {
         }
     }
 
-    fn stage_deployment_eval(
+    pub(super) fn stage_deployment_eval(
         &self,
         ch: &mut Changes,
         response: &mut Response,

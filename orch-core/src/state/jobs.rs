@@ -365,7 +365,11 @@ impl StateStore {
             })?;
         let mut ch = Changes::default();
         let result = self.stage_job(index, &mut ch, old.clone(), Some(current), c.now);
-        self.finish_job_command(index, ch, c.eval, (&c.namespace, &c.job_id), result)
+        let (mut ch, response) =
+            self.finish_job_command(index, ch, c.eval, (&c.namespace, &c.job_id), result)?;
+        let k = key(&c.namespace, &c.job_id);
+        self.revert_gates(&mut ch, &k, c.version, response.job_version);
+        Ok((ch, response))
     }
 
     pub(super) fn job_stability(&self, c: JobStability) -> Outcome {

@@ -55,6 +55,7 @@ mod csi;
 mod deployments;
 mod error;
 mod evals;
+mod gates;
 mod id;
 mod job_alloc;
 mod job_submissions;
@@ -65,6 +66,7 @@ mod namespaces;
 mod node_pools;
 mod node_table;
 mod nodes;
+mod releases;
 mod restore;
 mod scaling;
 mod sched_config;
@@ -92,6 +94,7 @@ pub use csi::{
     csi_table,
 };
 pub use error::StateError;
+pub use gates::{DeploymentGateUpdate, GroupGates, JobRegisterGated, UPDATE_GATES_TABLE};
 pub use id::Id;
 use job_alloc::{JobAlloc, NO_SLOT};
 pub use job_alloc::{JobAllocRef, at_rest as alloc_at_rest};
@@ -105,6 +108,10 @@ pub use node_table::{
     ask_codes, codes_exceed, free_code, free_codes, fullness,
 };
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
+pub use releases::{
+    MAX_RELEASE_JOBS, MAX_RELEASE_NAME, MAX_RELEASES_PER_NAME, RELEASES_TABLE, ReleaseRun,
+    ReleaseStatusUpdate,
+};
 pub use restore::SnapshotRestore;
 pub use sched_config::{SCHEDULER_CONFIG_TABLE, SchedulerConfigSet};
 pub use snapshot::{OLDEST_READABLE_SNAPSHOT_FORMAT, SNAPSHOT_FORMAT};
@@ -217,6 +224,10 @@ pub struct StateStore {
     last_drains: BTreeMap<String, crate::model::node::DrainMetadata>,
     /// Variables (sealed) and root key metadata.
     vars: variables::VarTables,
+    /// orch's metric gates: each job version's, and the deployments' readings.
+    gates: gates::GateTables,
+    /// orch's releases (deployment groups), by ID.
+    releases: BTreeMap<String, crate::model::Release>,
 }
 
 fn key(namespace: &str, id: &str) -> JobKey {
@@ -321,6 +332,10 @@ impl StateStore {
             Command::RootKeyUpsert(c) => self.root_key_upsert(index, c)?,
             Command::RootKeyDelete(c) => self.root_key_delete(c)?,
             Command::AclPolicyAttach(c) => self.acl_policy_attach(c)?,
+            Command::JobRegisterGated(c) => self.job_register_gated(index, c)?,
+            Command::DeploymentGateUpdate(c) => self.deployment_gate_update(index, c)?,
+            Command::ReleaseRun(c) => self.release_run(index, c)?,
+            Command::ReleaseStatusUpdate(c) => self.release_status_update(c)?,
             // Replaces the store instead of changing it: handled by `apply_batched`.
             Command::SnapshotRestore(_) => {
                 return Err(StateError::Invalid(

@@ -38,6 +38,7 @@ pub(crate) fn validate_group(e: &mut Errors, path: &str, job: &Job, g: &TaskGrou
     }
     update_and_migrate(e, path, jtype, g);
     super::workflow::ordered(e, path, jtype, g);
+    super::workflow::gate(e, path, jtype, g);
     scaling(e, path, g);
     networks(e, path, g);
     volumes(e, path, g);

@@ -91,3 +91,100 @@ pub(crate) fn ordered(e: &mut Errors, path: &str, jtype: &str, g: &TaskGroup) {
         );
     }
 }
+
+/// `update { gate { ... } }`: a known source, a bounded query, a condition that parses,
+/// a window within the deadline, and a deadline the progress deadline does not cut
+/// short; only where the group rolls out through deployments.
+pub(crate) fn gate(e: &mut Errors, path: &str, jtype: &str, g: &TaskGroup) {
+    use crate::workflow::gate::{Condition, MAX_QUERY_BYTES, SOURCES};
+    let Some(u) = g.update.as_ref() else { return };
+    let Some(gate) = u.gate.as_ref() else { return };
+    let gpath = join(&join(path, "Update"), "Gate");
+    let hcl = format!("group {:?} update gate", g.name);
+    if !SOURCES.contains(&gate.source.as_str()) {
+        e.at(
+            &gpath,
+            "Source",
+            format!(
+                "{hcl}: unknown source {:?}; expected \"prometheus\" or \"nomad-apm\"",
+                gate.source
+            ),
+        );
+    }
+    if gate.query.trim().is_empty() {
+        e.at(
+            &gpath,
+            "Query",
+            format!("{hcl}: missing query (query = \"...\")"),
+        );
+    } else if gate.query.len() > MAX_QUERY_BYTES {
+        e.at(
+            &gpath,
+            "Query",
+            format!("{hcl}: the query is longer than {MAX_QUERY_BYTES} bytes"),
+        );
+    } else if gate.source != "prometheus"
+        && let Err(why) = crate::autoscale::NomadQuery::parse(&gate.query)
+    {
+        e.at(&gpath, "Query", format!("{hcl}: {why}"));
+    }
+    if let Err(why) = Condition::parse(&gate.condition) {
+        e.at(&gpath, "Condition", format!("{hcl}: {why}"));
+    }
+    gate_times(e, &gpath, &hcl, u);
+    if jtype != job_type::SERVICE {
+        e.at(
+            &gpath,
+            "Source",
+            format!("{hcl}: only service jobs roll out through deployments; this is a {jtype} job"),
+        );
+    } else if u.max_parallel == 0 {
+        e.at(
+            &gpath,
+            "Source",
+            format!("{hcl}: needs deployments (max_parallel > 0): a gate holds a deployment's next batch"),
+        );
+    }
+}
+
+/// `for` and `deadline` of a gate: positive, `for` within `deadline`, `deadline` within
+/// the group's progress deadline (which would otherwise fail the deployment first).
+fn gate_times(e: &mut Errors, gpath: &str, hcl: &str, u: &crate::model::UpdateStrategy) {
+    use crate::duration::format_go_duration as d;
+    let Some(gate) = u.gate.as_ref() else { return };
+    if gate.for_ <= 0 {
+        e.at(
+            gpath,
+            "For",
+            format!("{hcl}: for must be positive (how long the condition must hold, e.g. \"2m\")"),
+        );
+    }
+    if gate.deadline <= 0 {
+        e.at(
+            gpath,
+            "Deadline",
+            format!("{hcl}: deadline must be positive (set it, or set a progress_deadline)"),
+        );
+    } else if gate.for_ > gate.deadline {
+        e.at(
+            gpath,
+            "For",
+            format!(
+                "{hcl}: for ({}) is longer than deadline ({}): the gate could never open",
+                d(gate.for_),
+                d(gate.deadline)
+            ),
+        );
+    }
+    if u.progress_deadline > 0 && gate.deadline > u.progress_deadline {
+        e.at(
+            gpath,
+            "Deadline",
+            format!(
+                "{hcl}: deadline ({}) is longer than the update's progress_deadline ({}), which would fail the deployment first",
+                d(gate.deadline),
+                d(u.progress_deadline)
+            ),
+        );
+    }
+}

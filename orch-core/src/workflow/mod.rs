@@ -9,12 +9,22 @@
 //!   update) only once every lower index is healthy; a stopped job stops its highest
 //!   index first.
 //!
-//! [`gate`] applies both to the reconciler's results, so the scheduler's placement
+//! - [`gate`](mod@gate): `update { gate { ... } }`. A rolling update's next batch (and
+//!   canary auto-promotion) waits until a metric query met its condition for a while.
+//!
+//! - [`release`]: releases (deployment groups): several jobs registered as one, rolled
+//!   back together when any of their rollouts fails.
+//!
+//! [`gate()`] applies the first three to the reconciler's results, so the scheduler's placement
 //! path itself is unchanged: a job without these fields passes through untouched.
 
+pub mod gate;
 pub mod job_deps;
 pub mod ordered;
+pub mod release;
 
+#[cfg(test)]
+mod gate_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -84,6 +94,7 @@ pub fn gate(
         });
     }
     ordered::order_placements(job, existing, results);
+    gate::hold_gated(state, job, results);
     held
 }
 

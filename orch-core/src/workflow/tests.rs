@@ -359,6 +359,21 @@ fn an_ordered_group_starts_and_updates_in_index_order_and_stops_in_reverse() {
         c.run_to_quiescence().unwrap();
     }
 
+    // Each index kept its name through the ordered update, so a `per_alloc` volume
+    // (`source[i]`, from the name) follows the index: every replacement claims the
+    // volume its predecessor at that index had.
+    for a in c.state.allocs_by_job("default", "sts") {
+        let i = a.index().unwrap_or(99);
+        let id = crate::model::csi::claimed_volume_id("data", true, &a.name);
+        assert_eq!(
+            id,
+            format!("data[{i}]"),
+            "{} at version {}",
+            a.name,
+            a.job_version
+        );
+    }
+
     // Stopping goes from the highest index down, one ended allocation at a time.
     c.stop_job("default", "sts", false).unwrap();
     c.run_to_quiescence().unwrap();

@@ -39,7 +39,7 @@ pub fn decode_ok<T: DeserializeOwned>(nomad: &Value, what: &str) -> T {
 /// older doc samples, and fields the doc samples abbreviate.
 /// orch's own jobspec fields (README, "Beyond Nomad"): not Nomad's, emitted on purpose.
 /// `Lifecycle.DependsOn` and `Condition` reuse names Nomad has elsewhere.
-const ORCH_EXTENSION_NAMES: &[&str] = &["Resume", "DependsOn", "Condition", "Ordered"];
+const ORCH_EXTENSION_NAMES: &[&str] = &["Resume", "DependsOn", "Condition", "Ordered", "Gate"];
 
 const NOMAD_NAMES_NOT_IN_SAMPLES: &[&str] = &[
     // The agent's configuration in `/v1/agent/self` (Nomad's agent `Config`)

@@ -27,6 +27,7 @@ mod output;
 mod plugin;
 mod queue;
 mod quota;
+mod release;
 mod scaling;
 mod server;
 mod service;
@@ -59,6 +60,7 @@ Commands:
     plugin status  Display CSI plugins and their health
     queue          status: the work waiting for capacity, in the order it gets it (orch)
     quota          apply, list, status, inspect, delete, init
+    release        run, status, list: orch's releases (several jobs, one rollout)
     scaling        policy list, policy info: scaling policies and autoscaler status
     server         members, force-leave
     var            put, get, list, purge, init: Nomad Variables
@@ -117,6 +119,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("namespace") => namespace::run(rest),
         Some("quota") => quota::run(rest),
         Some("queue") => queue::run(rest),
+        Some("release") => release::run(rest),
         Some("var") => var::run(rest),
         Some("volume") => volume::run(rest),
         Some("plugin") => plugin::run(rest),
@@ -219,7 +222,7 @@ fn hoist_global_flags(args: &[String]) -> Option<Vec<String>> {
         Some("node") if rest.get(1).is_some_and(|w| w == "meta") => 3,
         Some(
             "job" | "node" | "eval" | "alloc" | "server" | "deployment" | "service" | "namespace"
-            | "quota" | "queue" | "volume" | "plugin" | "system" | "var",
+            | "quota" | "queue" | "volume" | "plugin" | "system" | "var" | "release",
         ) => 2,
         Some("status" | "monitor" | "ui") => 1,
         _ => 1,

@@ -12,7 +12,7 @@ use orch_core::jobspec::from_json::{JsonJobError, decode_job_value, job_from_jso
 use orch_core::jobspec::{parse_hcl_to_json, parse_var_file};
 use orch_core::model::{Job, client_status, eval_status, trigger};
 use orch_core::state::{
-    Command, JobDeregister, JobRegister, JobRegisterSubmitted, StateStore, table,
+    Command, JobDeregister, JobRegister, JobRegisterGated, JobRegisterSubmitted, StateStore, table,
 };
 use serde_json::{Value, json};
 
@@ -186,7 +186,13 @@ fn take_ci(body: &mut Value, name: &str) -> Option<Value> {
 /// The `Job` of a request body, defaulting its namespace to `?namespace=`, canonicalized
 /// and validated. Missing job, wrong types, unknown fields and invalid values are 400s.
 /// The job is moved out of the body (a job can be large); the other fields stay.
+/// orch's metric gates are taken out of it (see `workflows::body_job_gated`).
 pub fn body_job(body: &mut Value, q: &QueryOpts) -> Result<Job, ApiError> {
+    super::workflows::body_job_gated(body, q).map(|(job, _)| job)
+}
+
+/// The body's job, parsed, canonicalized and validated, gates still in it.
+pub(super) fn body_job_parsed(body: &mut Value, q: &QueryOpts) -> Result<Job, ApiError> {
     let mut value = take_ci(body, "Job")
         .filter(|v| !v.is_null())
         .ok_or_else(|| {
@@ -243,19 +249,12 @@ async fn register_job(
     mut body: Value,
     path_id: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let job = body_job(&mut body, q)?;
+    let (job, gates) = super::workflows::body_job_gated(&mut body, q)?;
     q.authz.check(&job.namespace, NsCap::SubmitJob)?;
     super::scheduler_config::check_registration_allowed(api, &q.authz)?;
     super::namespaces::check_job_namespace(api, &job)?;
     super::node_pools::check_job_node_pool(api, &job)?;
-    // orch's job dependencies: a cycle between jobs is refused with its field path.
-    let cycle = orch_core::workflow::job_deps::check_cycles_in(&api.state.read(), &job);
-    cycle.map_err(|e| {
-        ApiError::bad_request(format!(
-            "Job validation failed: 1 error(s) in job:
-  * {e}"
-        ))
-    })?;
+    super::workflows::check_job_cycles(api, &job)?;
     if let Some(id) = path_id
         && id != job.id
     {
@@ -293,7 +292,18 @@ async fn register_job(
         preserve_counts,
         now: (api.now)(),
     };
+    let had_gates = {
+        let s = api.state.read();
+        let (ns, id) = (&register.job.namespace, &register.job.id);
+        s.job(ns, id)
+            .is_some_and(|j| s.update_gates(ns, id, j.version).is_some())
+    };
     let cmd = match submission {
+        _ if !gates.is_empty() || had_gates => Command::JobRegisterGated(JobRegisterGated {
+            register,
+            submission,
+            gates,
+        }),
         Some(submission) => Command::JobRegisterSubmitted(JobRegisterSubmitted {
             register,
             submission,
@@ -399,7 +409,14 @@ pub async fn get_job(
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
     let index = api.block(&q, jobs_index).await;
-    let job = find_job(&api.state.read(), &q, &id)?.clone();
+    let job = {
+        let s = api.state.read();
+        let mut job = find_job(&s, &q, &id)?.clone();
+        if let Some(gates) = s.update_gates(&job.namespace, &job.id, job.version) {
+            orch_core::workflow::gate::put_gates(&mut job, gates);
+        }
+        job
+    };
     Ok(api.reply(index, &job))
 }
 
@@ -530,7 +547,12 @@ pub async fn versions(
         raw,
         |s| s.index(table::JOB_VERSION),
         |s, q| {
-            let versions: Vec<Job> = s.job_versions(q.ns(), &id).into_iter().cloned().collect();
+            let mut versions: Vec<Job> = s.job_versions(q.ns(), &id).into_iter().cloned().collect();
+            for j in &mut versions {
+                if let Some(gates) = s.update_gates(&j.namespace, &j.id, j.version) {
+                    orch_core::workflow::gate::put_gates(j, gates);
+                }
+            }
             if versions.is_empty() {
                 return Err(ApiError::not_found("job versions not found"));
             }

@@ -22,6 +22,8 @@
 //! - [`evals`]: evaluations and their allocations.
 //! - [`nodes`]: `/v1/nodes` and `/v1/node/:id/...`.
 //! - [`deployments`]: deployment reads and writes.
+//! - [`releases`]: orch's releases (several jobs rolled out and back as one).
+//! - [`workflows`]: orch's metric gates and job-dependency cycles at registration.
 //! - [`services`]: the `nomad` provider's service catalog.
 //! - [`namespaces`]: `/v1/namespace(s)`; [`quotas`]: `/v1/quota(s)` and quota usage.
 //! - [`queue`]: `/v1/queue` (orch), the waiting work in the order it gets capacity.
@@ -97,6 +99,7 @@ pub mod queue;
 pub mod quotas;
 pub mod read_barrier;
 pub mod regions;
+pub mod releases;
 pub mod rpc_port;
 pub mod scaling;
 pub mod scheduler_config;
@@ -109,6 +112,7 @@ mod tests;
 pub mod ui;
 pub mod vars;
 pub mod vars_write;
+pub mod workflows;
 pub mod workload_services;
 
 use std::sync::Arc;
@@ -534,6 +538,12 @@ fn service_routes() -> Router<Arc<ApiState>> {
             "/v1/deployment/allocation-health/{id}",
             post(deployments::allocation_health).put(deployments::allocation_health),
         )
+        // orch's releases (deployment groups).
+        .route(
+            "/v1/releases",
+            get(releases::list).put(releases::run).post(releases::run),
+        )
+        .route("/v1/release/{id}", get(releases::get_release))
 }
 
 /// Status, agent, operator, metrics, search, the event stream and system maintenance.

@@ -129,6 +129,7 @@ pub async fn plan(
         .check(&job.namespace, orch_core::acl::NsCap::SubmitJob)?;
     super::namespaces::check_job_namespace(&api, &job)?;
     super::node_pools::check_job_node_pool(&api, &job)?;
+    super::workflows::check_job_cycles(&api, &job)?;
     if job.id != id {
         return Err(ApiError::bad_request(format!(
             "Job ID does not match: the URL names {id:?} but the job's ID is {:?}",

@@ -9,7 +9,9 @@
 //! - every group healthy (and canaries promoted) → `successful`, which marks the job
 //!   version stable;
 //! - every unpromoted canary group has `auto_promote` and all its canaries healthy →
-//!   promotion.
+//!   promotion (once its metric gate, if any, opened);
+//! - orch's metric gates (`gates`, `core::workflow::gate`): a gate standing at its
+//!   batch is read and recorded; one that failed fails the deployment.
 //!
 //! Cancelling deployments of stopped or superseded jobs is the reconciler's job (it does
 //! it on the evaluation the job change creates), so the watcher leaves them alone.
@@ -29,6 +31,7 @@ use orch_core::scheduler::reconcile::deployment_describe;
 use orch_core::state::{
     Command, DeploymentPromote, DeploymentStatusUpdate, JobRevert, StateStore, spec_changed,
 };
+use orch_core::workflow::gate;
 
 use super::{Leader, ReplicateError};
 use crate::clock::{new_uuid, now_nanos};
@@ -139,10 +142,14 @@ pub fn rollback(s: &StateStore, d: &Deployment, base: &str) -> (Option<u64>, Str
 }
 
 /// Whether the deployment's group that failed wants a revert (Nomad's `shouldFail`: the
-/// deadline fails the deployment when some group is short of healthy allocations).
-fn deadline_failure(d: &Deployment, now: i64) -> Option<bool> {
+/// deadline fails the deployment when some group is short of healthy allocations). A
+/// group waiting at its metric gate is governed by the gate's own deadline instead.
+fn deadline_failure(s: &StateStore, d: &Deployment, now: i64) -> Option<bool> {
     let mut fail = None;
-    for g in d.task_groups.values() {
+    for (name, g) in &d.task_groups {
+        if gate::at_gate(g) && gate::gate_of(s, d, name).is_some() {
+            continue;
+        }
         let short = if g.desired_canaries > 0 && !g.promoted {
             g.healthy_allocs < g.desired_canaries
         } else {
@@ -195,7 +202,11 @@ pub fn decide(s: &StateStore, now: i64, seen: &BTreeMap<String, u32>) -> Decisio
             out.actions.push(fail(s, d, describe::FAILED_ALLOCATIONS));
             continue;
         }
-        if deadline_failure(d, now).is_some() {
+        if let Some(why) = gate::failed(s, d) {
+            out.actions.push(fail(s, d, &why));
+            continue;
+        }
+        if deadline_failure(s, d, now).is_some() {
             out.actions.push(fail(s, d, describe::PROGRESS_DEADLINE));
             continue;
         }
@@ -206,14 +217,16 @@ pub fn decide(s: &StateStore, now: i64, seen: &BTreeMap<String, u32>) -> Decisio
         let healthy: u32 = d.task_groups.values().map(|g| g.healthy_allocs).sum();
         let waiting: Vec<_> = d
             .task_groups
-            .values()
-            .filter(|g| g.desired_canaries > 0 && !g.promoted)
+            .iter()
+            .filter(|(_, g)| g.desired_canaries > 0 && !g.promoted)
             .collect();
+        // orch's metric gates hold an auto-promotion until they open.
         let promote = !waiting.is_empty()
-            && waiting.iter().all(|g| {
+            && waiting.iter().all(|(name, g)| {
                 g.auto_promote
                     && g.placed_canaries.len() >= g.desired_canaries as usize
                     && healthy_canaries(s, g) >= g.desired_canaries as usize
+                    && gate::gate_open(s, d, name)
             });
         if promote {
             out.actions.push(Action::Promote {
@@ -348,6 +361,7 @@ impl Leader {
                 continue;
             }
             let now = now_nanos();
+            self.read_gates(now).await;
             let decisions = decide(&self.state.read(), now, &seen);
             seen = decisions.seen;
             for action in &decisions.actions {
@@ -403,5 +417,6 @@ impl Leader {
     }
 }
 
+mod gates;
 #[cfg(test)]
 mod tests;

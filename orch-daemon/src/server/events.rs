@@ -166,6 +166,8 @@ fn event_type(cmd: &Command) -> &'static str {
     match cmd {
         Command::JobRegister(_)
         | Command::JobRegisterSubmitted(_)
+        | Command::JobRegisterGated(_)
+        | Command::ReleaseRun(_)
         | Command::JobScale(_)
         | Command::JobRevert(_)
         | Command::JobStability(_) => "JobRegistered",
@@ -180,7 +182,9 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::ApplyPlanResults(_) => "PlanResult",
         Command::AllocClientUpdate(_) => "AllocationUpdated",
         Command::AllocDesiredTransition(_) => "AllocationUpdateDesiredStatus",
-        Command::DeploymentStatusUpdate(_) => "DeploymentStatusUpdate",
+        Command::DeploymentStatusUpdate(_) | Command::DeploymentGateUpdate(_) => {
+            "DeploymentStatusUpdate"
+        }
         Command::DeploymentPromote(_) => "DeploymentPromotion",
         Command::DeploymentAllocHealth(_) => "DeploymentAllocHealth",
         // Nomad publishes no events for garbage collection.
@@ -210,6 +214,8 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::SnapshotRestore(_) => "",
         // Nomad has no Variables or keyring topic.
         Command::VarApply(_) | Command::RootKeyUpsert(_) | Command::RootKeyDelete(_) => "",
+        // orch's releases have no topic of their own (their jobs' events are published).
+        Command::ReleaseStatusUpdate(_) => "",
     }
 }
 

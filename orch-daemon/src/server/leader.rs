@@ -159,6 +159,7 @@ impl Leader {
         tokio::spawn(Arc::clone(self).heartbeat_reaper());
         tokio::spawn(Arc::clone(self).housekeeping());
         tokio::spawn(Arc::clone(self).deployment_watcher());
+        tokio::spawn(Arc::clone(self).release_watcher());
         tokio::spawn(Arc::clone(self).drainer());
         tokio::spawn(super::periodic::run(
             self.state.clone(),

@@ -15,6 +15,7 @@
 //! - [`events`]: the event stream's source, fed by every applied entry.
 //! - [`leader`]: [`Leader`]: feeder, scheduler workers, plan applier, heartbeat timers.
 //! - [`deployment_watcher`]: drives deployments forward, fails and reverts them.
+//! - [`release_watcher`]: orch's releases: their verdicts and rollbacks.
 //! - `drainer`: moves allocations off draining nodes (decisions in `orch_core::drain`).
 //! - [`periodic`]: launches the children of periodic jobs.
 //! - [`autoscaler`]: the horizontal autoscaler.
@@ -30,6 +31,7 @@ pub mod identity;
 pub mod keyring;
 pub mod leader;
 pub mod periodic;
+pub mod release_watcher;
 mod replicator;
 mod state_handle;
 pub mod workers;

@@ -126,6 +126,18 @@ fn a_job_waits_for_another_jobs_health_and_cycles_are_refused() {
         body.contains("DependsOn[0].Job: dependency cycle between jobs: db -> web -> db"),
         "{body}"
     );
+    // `job plan` refuses it the same way.
+    let (code, body) = send(
+        &agent,
+        "POST",
+        "/v1/job/db/plan",
+        serde_json::json!({ "Job": cycle }),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body.contains("DependsOn[0].Job: dependency cycle between jobs: db -> web -> db"),
+        "{body}"
+    );
 
     // db runs; web is placed only once db is healthy.
     run_hcl(&agent, &service("db", &out, 1, "", ""));

@@ -17,6 +17,12 @@ const VARIABLES: &str = "variables";
 /// The workloads ACL policies are attached to (`JobACL`).
 const ACL_JOB_ACLS: &str = "acl_job_acls";
 
+/// orch's releases (deployment groups).
+const RELEASES: &str = "releases";
+
+/// orch's metric gates (job versions' and deployments').
+const UPDATE_GATES: &str = "update_gates";
+
 /// Sections as they are encoded: name, then that table's postcard bytes.
 pub(super) type Sections = Vec<(String, Vec<u8>)>;
 
@@ -40,6 +46,8 @@ impl StateStore {
             encode(ACL_JOB_ACLS, &self.job_acl_section())?,
             encode(JOB_SUBMISSIONS, &self.submissions.section())?,
             encode(NODE_LAST_DRAINS, &self.last_drain_section())?,
+            encode(RELEASES, &self.release_section())?,
+            encode(UPDATE_GATES, &self.gates.section())?,
             encode(VARIABLES, &self.vars.section())?,
         ])
     }
@@ -61,6 +69,10 @@ impl StateStore {
                     );
                 }
                 NODE_LAST_DRAINS => self.restore_last_drains(decode(&bytes)?),
+                RELEASES => self.restore_releases(decode(&bytes)?),
+                UPDATE_GATES => {
+                    self.gates = super::super::gates::GateTables::from_section(decode(&bytes)?);
+                }
                 VARIABLES => {
                     self.vars = super::super::variables::VarTables::from_section(decode(&bytes)?);
                 }

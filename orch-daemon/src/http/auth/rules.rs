@@ -113,6 +113,8 @@ pub fn rule_for(method: &Method, path: &str) -> Rule {
         | "/v1/deployment/pause/{id}"
         | "/v1/deployment/unblock/{id}"
         | "/v1/deployment/allocation-health/{id}" => Handler,
+        // orch's releases span namespaces: the handler checks each job's namespace.
+        "/v1/releases" | "/v1/release/{id}" => Handler,
         // Search answers from the namespaces the caller may list (nodes with `node` read).
         "/v1/search" | "/v1/search/fuzzy" => Namespace(&[ListJobs, ReadJob]),
         // orch: the waiting work, filtered to the namespaces the caller may read.

@@ -81,6 +81,17 @@ pub struct Autoscaler {
     status: Mutex<BTreeMap<String, PolicyStatus>>,
 }
 
+/// The group a metric is read for (`nomad-apm` measures its allocations).
+#[derive(Debug, Clone, Copy)]
+pub struct MetricTarget<'a> {
+    /// Namespace of the job.
+    pub namespace: &'a str,
+    /// The job.
+    pub job_id: &'a str,
+    /// The group.
+    pub group: &'a str,
+}
+
 /// One enabled policy as the state has it now.
 struct Due {
     id: String,
@@ -185,6 +196,42 @@ impl Autoscaler {
         out
     }
 
+    /// Reads one metric from `source`, as a scaling check does. The deployment
+    /// watcher's metric gates read theirs here too, so orch has one Prometheus client
+    /// and one `nomad-apm` reader.
+    pub async fn read_metric(
+        &self,
+        source: Source,
+        target: MetricTarget<'_>,
+        query: &str,
+        window_ns: Option<i64>,
+        now: i64,
+    ) -> Result<f64, sources::SourceError> {
+        match source {
+            Source::Nomad => {
+                sources::nomad(
+                    &self.http,
+                    &self.state,
+                    target.namespace,
+                    target.job_id,
+                    target.group,
+                    query,
+                )
+                .await
+            }
+            Source::Prometheus => {
+                sources::prometheus(
+                    &self.http,
+                    self.config.prometheus_address.as_deref(),
+                    query,
+                    window_ns,
+                    now,
+                )
+                .await
+            }
+        }
+    }
+
     async fn evaluate(&self, p: Due) {
         let now = now_nanos();
         let (last, deploying) = {
@@ -220,29 +267,14 @@ impl Autoscaler {
         }
         let mut values: Vec<Result<f64, String>> = Vec::new();
         for c in &p.policy.checks {
-            let v = match c.source {
-                Source::Nomad => {
-                    sources::nomad(
-                        &self.http,
-                        &self.state,
-                        &p.namespace,
-                        &p.job_id,
-                        &p.group,
-                        &c.query,
-                    )
-                    .await
-                }
-                Source::Prometheus => {
-                    sources::prometheus(
-                        &self.http,
-                        self.config.prometheus_address.as_deref(),
-                        &c.query,
-                        c.query_window_ns,
-                        now,
-                    )
-                    .await
-                }
+            let target = MetricTarget {
+                namespace: &p.namespace,
+                job_id: &p.job_id,
+                group: &p.group,
             };
+            let v = self
+                .read_metric(c.source, target, &c.query, c.query_window_ns, now)
+                .await;
             values.push(v.map_err(|e| e.to_string()));
         }
         let inputs: Vec<CheckInput<'_>> = p
