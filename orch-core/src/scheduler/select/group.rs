@@ -2,6 +2,7 @@
 //! affinities and spreads, the group's allocations per node, the nodes found
 //! infeasible or full, and the feasibility answer per computed class.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use super::order::NodeOrder;
@@ -83,6 +84,10 @@ pub struct GroupView {
     /// The group asks for ports or devices (checked beyond plain arithmetic).
     pub extras: bool,
     pub spreads: Vec<SpreadView>,
+    /// When every spread is an even one over datacenters: their score per interned
+    /// datacenter, once computed, until the next placement of the group moves the
+    /// counts (empty otherwise). Every candidate of a datacenter scores the same.
+    pub dc_spread: Vec<Cell<Option<Option<f64>>>>,
     pub affinities: Vec<(CompiledConstraint, i8)>,
     /// Device requests with affinities (`scheduler::devices::affinity_score`).
     pub device_affinities: Vec<crate::scheduler::feasible::DeviceReq>,
@@ -137,6 +142,7 @@ impl GroupView {
                 .any(|nw| !nw.reserved_ports.is_empty() || !nw.dynamic_ports.is_empty())
                 || tg.tasks.iter().any(|t| !t.resources.devices.is_empty()),
             spreads: spreads(job, tg),
+            dc_spread: Vec::new(),
             affinities: affinities(job, tg),
             device_affinities,
         };
@@ -146,6 +152,9 @@ impl GroupView {
             if s.attribute == Target::Datacenter && s.targets.is_empty() {
                 s.by_dc = Some(vec![0; datacenters]);
             }
+        }
+        if !view.spreads.is_empty() && view.spreads.iter().all(|s| s.by_dc.is_some()) {
+            view.dc_spread = vec![Cell::new(None); datacenters];
         }
         for slot in ctx.group_slots(&tg.name) {
             if let Some(pos) = slot.and_then(|s| order.position(s)) {
@@ -165,6 +174,20 @@ impl GroupView {
             }
         }
         view
+    }
+
+    /// The group's spread counts moved (a placement): scores per datacenter are
+    /// computed afresh.
+    pub fn spreads_moved(&mut self) {
+        for memo in &self.dc_spread {
+            memo.set(None);
+        }
+    }
+
+    /// Whether a candidate's score can be brought up to date after a placement of
+    /// the group from its parts alone: no spreads, or only even datacenter spreads.
+    pub fn rescorable(&self) -> bool {
+        self.spreads.is_empty() || !self.dc_spread.is_empty()
     }
 
     /// Collisions: the group's allocations on the node at `pos`.
@@ -283,6 +306,7 @@ impl GroupView {
             class_stable: self.class_stable,
             extras: self.extras,
             spreads: Vec::new(),
+            dc_spread: self.dc_spread.clone(),
             affinities: Vec::new(),
             device_affinities: Vec::new(),
         }
