@@ -77,7 +77,7 @@ pub struct GroupView {
     pub first_live: usize,
     /// Positions skipped as too full before anything else was tried on them: counted
     /// as exhausted in the metrics of a failed placement only.
-    pub prefull: Vec<u32>,
+    pub prefull: Prefull,
     /// Per computed class, when every check of the group is class-stable.
     pub classes: Vec<ClassAnswer>,
     pub class_stable: bool,
@@ -133,7 +133,7 @@ impl GroupView {
             dead: vec![0; n.div_ceil(64)],
             unpreemptable: vec![0; n.div_ceil(64)],
             first_live: 0,
-            prefull: Vec::new(),
+            prefull: Prefull::default(),
             classes: vec![ClassAnswer::Unknown; class_count],
             class_stable,
             extras: tg
@@ -208,15 +208,21 @@ impl GroupView {
         if let Some(w) = self.dead.get_mut(pos / 64) {
             *w |= 1 << (pos % 64);
         }
-        while self.is_dead(self.first_live) {
-            self.first_live += 1;
+        self.pass_dead();
+    }
+
+    /// Moves `first_live` past the dead positions from it on, a word at a time.
+    fn pass_dead(&mut self) {
+        let cap = self.dead.len() * 64;
+        if self.first_live < cap {
+            self.first_live = next_live_in(&self.dead, self.first_live, cap).unwrap_or(cap);
         }
     }
 
     /// Marks a node dead because it lacked room before anything else was checked.
     pub fn mark_full(&mut self, pos: usize) {
         self.mark_dead(pos);
-        self.prefull.push(pos as u32);
+        self.prefull.push_run(pos as u32, pos as u32 + 1);
     }
 
     /// [`Self::mark_full`] for every position of `from..to` not dead already, in
@@ -235,14 +241,15 @@ impl GroupView {
             let mut fresh = mask & !*word;
             *word |= mask;
             while fresh != 0 {
-                self.prefull.push((w * 64) as u32 + fresh.trailing_zeros());
-                fresh &= fresh - 1;
+                let start = fresh.trailing_zeros();
+                let ones = (fresh >> start).trailing_ones();
+                let base = (w * 64) as u32 + start;
+                self.prefull.push_run(base, base + ones);
+                fresh &= !(u64::MAX >> (64 - ones) << start);
             }
             pos = w * 64 + hi;
         }
-        while self.is_dead(self.first_live) {
-            self.first_live += 1;
-        }
+        self.pass_dead();
     }
 
     /// Brings a node back (the plan freed room on it).
@@ -254,7 +261,7 @@ impl GroupView {
         if let Some(w) = self.unpreemptable.get_mut(pos / 64) {
             *w &= !(1 << (pos % 64));
         }
-        self.prefull.retain(|p| *p as usize != pos);
+        self.prefull.remove(pos as u32);
     }
 
     /// Marks a node where preemption cannot make room for the group.
@@ -317,6 +324,62 @@ impl GroupView {
         self.dead
             .get(pos / 64)
             .is_some_and(|w| w & (1 << (pos % 64)) != 0)
+    }
+}
+
+/// Positions, in the order they were recorded, kept as runs of consecutive ones: the
+/// walk passes thousands of full nodes at once.
+#[derive(Clone, Debug, Default)]
+pub struct Prefull {
+    /// Half-open runs `(from, to)`; consecutive runs are merged.
+    runs: Vec<(u32, u32)>,
+}
+
+impl Prefull {
+    /// Records positions `from..to`.
+    pub fn push_run(&mut self, from: u32, to: u32) {
+        if from >= to {
+            return;
+        }
+        match self.runs.last_mut() {
+            Some(last) if last.1 == from => last.1 = to,
+            _ => self.runs.push((from, to)),
+        }
+    }
+
+    /// Forgets every record of `pos`.
+    pub fn remove(&mut self, pos: u32) {
+        let mut i = 0;
+        while i < self.runs.len() {
+            let (a, b) = self.runs[i];
+            if !(a <= pos && pos < b) {
+                i += 1;
+                continue;
+            }
+            match (a < pos, pos + 1 < b) {
+                (true, true) => {
+                    self.runs[i].1 = pos;
+                    self.runs.insert(i + 1, (pos + 1, b));
+                    i += 2;
+                }
+                (true, false) => {
+                    self.runs[i].1 = pos;
+                    i += 1;
+                }
+                (false, true) => {
+                    self.runs[i].0 = pos + 1;
+                    i += 1;
+                }
+                (false, false) => {
+                    self.runs.remove(i);
+                }
+            }
+        }
+    }
+
+    /// The positions, in the order recorded.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.runs.iter().flat_map(|&(a, b)| a..b)
     }
 }
 

@@ -303,7 +303,7 @@ impl<'a> Placer<'a> {
         let Some(Some(view)) = self.groups.get(gi) else {
             return;
         };
-        for &pos in &view.prefull {
+        for pos in view.prefull.iter() {
             let pos = pos as usize;
             record_evaluated(metrics);
             if let Err(dim) = self

@@ -402,7 +402,10 @@ proptest! {
                 b.mark_full(p);
             }
         }
-        prop_assert_eq!(&a.prefull, &b.prefull);
+        prop_assert_eq!(
+            a.prefull.iter().collect::<Vec<_>>(),
+            b.prefull.iter().collect::<Vec<_>>()
+        );
         prop_assert_eq!(a.first_live, b.first_live);
         for p in 0..n {
             prop_assert_eq!(a.is_dead(p), b.is_dead(p));
@@ -425,5 +428,27 @@ proptest! {
         let is_dead = |p: usize| words.get(p / 64).is_some_and(|w| w & (1 << (p % 64)) != 0);
         let slow = (from..n).find(|&p| !is_dead(p));
         prop_assert_eq!(super::group::next_live_in(&words, from, n), slow);
+    }
+}
+
+proptest! {
+    /// Positions kept as runs read back as the list of them, after pushes of runs and
+    /// removals of every record of a position.
+    #[test]
+    fn prefull_runs_match_a_list(
+        ops in proptest::collection::vec((any::<bool>(), 0u32..200, 0u32..70), 0..60),
+    ) {
+        let mut runs = super::group::Prefull::default();
+        let mut list: Vec<u32> = Vec::new();
+        for (push, at, len) in ops {
+            if push {
+                runs.push_run(at, at + len);
+                list.extend(at..at + len);
+            } else {
+                runs.remove(at);
+                list.retain(|p| *p != at);
+            }
+            prop_assert_eq!(runs.iter().collect::<Vec<_>>(), list.clone());
+        }
     }
 }
