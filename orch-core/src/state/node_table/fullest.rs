@@ -18,16 +18,16 @@ use super::{Compact, Dense, Id, codes_exceed};
 pub const NOT_IN_ORDER: u32 = u32::MAX;
 
 /// Positions of the order per [`BlockFree`] summary.
-pub const BLOCK: usize = 64;
+pub const BLOCK: usize = 16;
 
 /// Free-code triples a summary keeps before merging them into one.
-const COVER: usize = 4;
+pub const COVER: usize = 6;
 
 /// A bound on the free codes ([`super::free_codes`]) of the nodes of one block of
 /// [`BLOCK`] positions of the order: every node's codes are at most those of one of
 /// the entries, dimension by dimension. An ask whose codes exceed every entry fits on
 /// no node of the block, so the walk passes the block without reading its nodes
-/// (the ~5,000 full nodes at the front of the order are passed 64 at a time). The
+/// (the ~5,000 full nodes at the front of the order are passed a block at a time). The
 /// entries are the block's maximal triples while there are at most [`COVER`] of
 /// them, else their maximum dimension by dimension (a looser bound, still one).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

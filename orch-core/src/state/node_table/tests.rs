@@ -208,7 +208,7 @@ proptest::proptest! {
     }
 
     /// A block's bound excludes an ask only when every code in it is exceeded, and
-    /// excludes it exactly so while the block has at most four maximal triples.
+    /// excludes it exactly so while the block has at most `COVER` maximal triples.
     #[test]
     fn a_block_bound_is_sound(
         codes in proptest::collection::vec(proptest::array::uniform3(0u8..6), 0..64),
@@ -227,7 +227,7 @@ proptest::proptest! {
             .collect();
         maximal.sort_unstable();
         maximal.dedup();
-        if maximal.len() <= 4 {
+        if maximal.len() <= fullest::COVER {
             proptest::prop_assert_eq!(b.excludes(&need), every);
         }
     }
