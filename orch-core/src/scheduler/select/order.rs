@@ -253,7 +253,10 @@ impl<'a> NodeOrder<'a> {
         let to = to.min(self.slots.len());
         let mut pos = from;
         while pos < to {
-            if pos % BLOCK == 0 && pos + BLOCK <= to && self.block_excludes(pos / BLOCK, need) {
+            if pos.is_multiple_of(BLOCK)
+                && pos + BLOCK <= to
+                && self.block_excludes(pos / BLOCK, need)
+            {
                 pos += BLOCK;
                 continue;
             }
