@@ -28,8 +28,9 @@ pub const COVER: usize = 6;
 /// the entries, dimension by dimension. An ask whose codes exceed every entry fits on
 /// no node of the block, so the walk passes the block without reading its nodes
 /// (the ~5,000 full nodes at the front of the order are passed a block at a time). The
-/// entries are the block's maximal triples while there are at most [`COVER`] of
-/// them, else their maximum dimension by dimension (a looser bound, still one).
+/// entries are maximal triples of the block as long as no more than [`COVER`] were
+/// maximal at once while it was summarized, else their maximum dimension by
+/// dimension (a looser bound, still one).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BlockFree {
     len: u8,
