@@ -110,13 +110,15 @@ impl<'s> PlanContext<'s> {
         match &self.job_slots {
             Some(known) if self.leaving.len() <= known.len() / 4 => {
                 let gone = leaving_positions(&self.leaving, known);
+                // `gone` ascends as the entries do: one pointer passes it.
+                let mut next_gone = gone.iter().copied().peekable();
                 known
                     .iter()
                     .enumerate()
                     .filter(|(i, e)| {
-                        e.group == group
-                            && (e.at_rest || !e.alloc.terminal())
-                            && gone.binary_search(i).is_err()
+                        while next_gone.next_if(|g| g < i).is_some() {}
+                        let leaving = next_gone.peek() == Some(i);
+                        !leaving && e.group == group && (e.at_rest || !e.alloc.terminal())
                     })
                     .map(|(_, e)| e.slot)
                     .chain(planned)

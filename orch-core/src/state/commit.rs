@@ -386,22 +386,32 @@ impl StateStore {
             // The old entry goes stale by itself (see `modify_log`).
             self.allocs_by_modify.push(a.modify_index, id.clone());
         }
-        // The slot the entry had, else the node's now (as a fresh entry would get).
-        let known = self
-            .allocs_by_job
-            .get(job)
-            .and_then(|m| m.get(id))
-            .map(|e| e.slot)
-            .filter(|s| *s != super::NO_SLOT);
-        let entry = super::JobAlloc::new(a, known.or_else(|| self.nodes.slot(&a.node_id)));
+        // The slot the entry had, else the node's now (as a fresh entry would get);
+        // the job's map searched once (its key compares two strings per step).
+        let nodes = &self.nodes;
+        let fresh = || super::JobAlloc::new(a, nodes.slot(&a.node_id));
         match self.allocs_by_job.get_mut(job) {
-            Some(m) => m.insert(id.clone(), entry),
-            None => self
-                .allocs_by_job
-                .entry(job.clone())
-                .or_default()
-                .insert(id.clone(), entry),
-        };
+            Some(m) => match m.entry(id.clone()) {
+                std::collections::btree_map::Entry::Occupied(mut o) => {
+                    let known = Some(o.get().slot).filter(|s| *s != super::NO_SLOT);
+                    let entry = match known {
+                        Some(_) => super::JobAlloc::new(a, known),
+                        None => fresh(),
+                    };
+                    o.insert(entry);
+                }
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(fresh());
+                }
+            },
+            None => {
+                let entry = fresh();
+                self.allocs_by_job
+                    .entry(job.clone())
+                    .or_default()
+                    .insert(id.clone(), entry);
+            }
+        }
     }
 
     /// Takes a stored allocation out of the indexes and its node's live set.

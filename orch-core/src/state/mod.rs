@@ -104,8 +104,8 @@ pub use last_drain::NodeDrainMeta;
 pub use namespaces::{NamespaceDelete, NamespaceUpsert, QuotaDelete, QuotaUpsert, ns_table};
 pub use node_pools::{NODE_POOLS_TABLE, NodePoolDelete, NodePoolUpsert};
 pub use node_table::{
-    Compact, Dense, FULLNESS_BUCKETS, FullestFirst, LiveAlloc, NO_CLASS, NOT_IN_ORDER, NodeTable,
-    ask_codes, codes_exceed, free_code, free_codes, fullness,
+    BLOCK, BlockFree, Compact, Dense, FULLNESS_BUCKETS, FullestFirst, LiveAlloc, NO_CLASS,
+    NOT_IN_ORDER, NodeTable, ask_codes, codes_exceed, free_code, free_codes, fullness,
 };
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
 pub use releases::{

@@ -14,7 +14,7 @@ use crate::model::{Node, Str, Usage};
 
 mod fullest;
 
-pub use fullest::{FullestFirst, NOT_IN_ORDER};
+pub use fullest::{BLOCK, BlockFree, FullestFirst, NOT_IN_ORDER};
 
 /// Marks a node without a computed class: never cached by class.
 pub const NO_CLASS: u32 = u32::MAX;
@@ -237,6 +237,8 @@ impl NodeTable {
         let old = &self.compact[s];
         if old.emptiness != new.emptiness || old.ready != new.ready {
             self.fullest.touch(s);
+        } else if old.free != new.free {
+            self.fullest.codes_changed(s);
         }
         self.compact[s] = new;
     }

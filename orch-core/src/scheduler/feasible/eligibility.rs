@@ -129,8 +129,58 @@ impl EvalEligibility {
     /// job did not reject it), ineligible if every group that saw it or the job
     /// rejected it. Goes into `Evaluation.ClassEligibility`.
     pub fn class_eligibility(&self) -> BTreeMap<String, bool> {
-        let mut out: BTreeMap<String, bool> = BTreeMap::new();
+        // Each scope's classes are sorted: merged in one pass each, then built into
+        // the map in order (no search per class).
+        let mut merged: Vec<(&str, bool)> = Vec::new();
         for g in &self.groups {
+            merged = merge_sorted(merged, &g.classes, |seen, ok| seen || ok);
+        }
+        merged = merge_sorted(merged, &self.job.classes, |seen, ok| seen && ok);
+        merged
+            .into_iter()
+            .map(|(class, ok)| (class.to_string(), ok))
+            .collect()
+    }
+}
+
+/// `acc` and `scope`'s classes merged in class order; a class in both takes
+/// `both(acc's answer, scope's)`, one in either alone keeps its answer.
+fn merge_sorted<'a>(
+    acc: Vec<(&'a str, bool)>,
+    scope: &'a BTreeMap<String, bool>,
+    both: impl Fn(bool, bool) -> bool,
+) -> Vec<(&'a str, bool)> {
+    let mut out = Vec::with_capacity(acc.len().max(scope.len()));
+    let mut a = acc.into_iter().peekable();
+    let mut b = scope.iter().map(|(c, ok)| (c.as_str(), *ok)).peekable();
+    loop {
+        match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => match x.0.cmp(y.0) {
+                std::cmp::Ordering::Less => out.extend(a.next()),
+                std::cmp::Ordering::Greater => out.extend(b.next()),
+                std::cmp::Ordering::Equal => {
+                    let merged = (x.0, both(x.1, y.1));
+                    out.push(merged);
+                    a.next();
+                    b.next();
+                }
+            },
+            (Some(_), None) => out.extend(a.next()),
+            (None, Some(_)) => out.extend(b.next()),
+            (None, None) => return out,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Nomad's `GetClasses` as first written here: one map search per class.
+    fn by_search(e: &EvalEligibility) -> BTreeMap<String, bool> {
+        let mut out: BTreeMap<String, bool> = BTreeMap::new();
+        for g in &e.groups {
             for (class, &ok) in &g.classes {
                 if ok {
                     out.insert(class.clone(), true);
@@ -139,7 +189,7 @@ impl EvalEligibility {
                 }
             }
         }
-        for (class, &ok) in &self.job.classes {
+        for (class, &ok) in &e.job.classes {
             if ok {
                 out.entry(class.clone()).or_insert(true);
             } else {
@@ -147,5 +197,27 @@ impl EvalEligibility {
             }
         }
         out
+    }
+
+    proptest! {
+        /// Merging the sorted scopes gives what searching the map per class gives.
+        #[test]
+        fn merged_classes_match_the_searched_ones(
+            groups in 0usize..4,
+            sets in proptest::collection::vec((0usize..5, 0u8..8, any::<bool>()), 0..40),
+        ) {
+            let mut e = EvalEligibility {
+                job: Scope::default(),
+                groups: vec![Scope::default(); groups],
+            };
+            for (scope, class, ok) in sets {
+                let class = format!("v1:{class}");
+                match scope.checked_sub(1) {
+                    None => e.set_job(&class, ok),
+                    Some(g) => e.set_group(g, &class, ok),
+                }
+            }
+            prop_assert_eq!(e.class_eligibility(), by_search(&e));
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! affinities and spreads, the group's allocations per node, the nodes found
 //! infeasible or full, and the feasibility answer per computed class.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use super::order::NodeOrder;
@@ -76,13 +77,17 @@ pub struct GroupView {
     pub first_live: usize,
     /// Positions skipped as too full before anything else was tried on them: counted
     /// as exhausted in the metrics of a failed placement only.
-    pub prefull: Vec<u32>,
+    pub prefull: Prefull,
     /// Per computed class, when every check of the group is class-stable.
     pub classes: Vec<ClassAnswer>,
     pub class_stable: bool,
     /// The group asks for ports or devices (checked beyond plain arithmetic).
     pub extras: bool,
     pub spreads: Vec<SpreadView>,
+    /// When every spread is an even one over datacenters: their score per interned
+    /// datacenter, once computed, until the next placement of the group moves the
+    /// counts (empty otherwise). Every candidate of a datacenter scores the same.
+    pub dc_spread: Vec<Cell<Option<Option<f64>>>>,
     pub affinities: Vec<(CompiledConstraint, i8)>,
     /// Device requests with affinities (`scheduler::devices::affinity_score`).
     pub device_affinities: Vec<crate::scheduler::feasible::DeviceReq>,
@@ -128,7 +133,7 @@ impl GroupView {
             dead: vec![0; n.div_ceil(64)],
             unpreemptable: vec![0; n.div_ceil(64)],
             first_live: 0,
-            prefull: Vec::new(),
+            prefull: Prefull::default(),
             classes: vec![ClassAnswer::Unknown; class_count],
             class_stable,
             extras: tg
@@ -137,6 +142,7 @@ impl GroupView {
                 .any(|nw| !nw.reserved_ports.is_empty() || !nw.dynamic_ports.is_empty())
                 || tg.tasks.iter().any(|t| !t.resources.devices.is_empty()),
             spreads: spreads(job, tg),
+            dc_spread: Vec::new(),
             affinities: affinities(job, tg),
             device_affinities,
         };
@@ -146,6 +152,9 @@ impl GroupView {
             if s.attribute == Target::Datacenter && s.targets.is_empty() {
                 s.by_dc = Some(vec![0; datacenters]);
             }
+        }
+        if !view.spreads.is_empty() && view.spreads.iter().all(|s| s.by_dc.is_some()) {
+            view.dc_spread = vec![Cell::new(None); datacenters];
         }
         for slot in ctx.group_slots(&tg.name) {
             if let Some(pos) = slot.and_then(|s| order.position(s)) {
@@ -167,6 +176,20 @@ impl GroupView {
         view
     }
 
+    /// The group's spread counts moved (a placement): scores per datacenter are
+    /// computed afresh.
+    pub fn spreads_moved(&mut self) {
+        for memo in &self.dc_spread {
+            memo.set(None);
+        }
+    }
+
+    /// Whether a candidate's score can be brought up to date after a placement of
+    /// the group from its parts alone: no spreads, or only even datacenter spreads.
+    pub fn rescorable(&self) -> bool {
+        self.spreads.is_empty() || !self.dc_spread.is_empty()
+    }
+
     /// Collisions: the group's allocations on the node at `pos`.
     #[inline]
     pub fn collisions(&self, pos: usize) -> u32 {
@@ -185,15 +208,21 @@ impl GroupView {
         if let Some(w) = self.dead.get_mut(pos / 64) {
             *w |= 1 << (pos % 64);
         }
-        while self.is_dead(self.first_live) {
-            self.first_live += 1;
+        self.pass_dead();
+    }
+
+    /// Moves `first_live` past the dead positions from it on, a word at a time.
+    fn pass_dead(&mut self) {
+        let cap = self.dead.len() * 64;
+        if self.first_live < cap {
+            self.first_live = next_live_in(&self.dead, self.first_live, cap).unwrap_or(cap);
         }
     }
 
     /// Marks a node dead because it lacked room before anything else was checked.
     pub fn mark_full(&mut self, pos: usize) {
         self.mark_dead(pos);
-        self.prefull.push(pos as u32);
+        self.prefull.push_run(pos as u32, pos as u32 + 1);
     }
 
     /// [`Self::mark_full`] for every position of `from..to` not dead already, in
@@ -212,14 +241,15 @@ impl GroupView {
             let mut fresh = mask & !*word;
             *word |= mask;
             while fresh != 0 {
-                self.prefull.push((w * 64) as u32 + fresh.trailing_zeros());
-                fresh &= fresh - 1;
+                let start = fresh.trailing_zeros();
+                let ones = (fresh >> start).trailing_ones();
+                let base = (w * 64) as u32 + start;
+                self.prefull.push_run(base, base + ones);
+                fresh &= !(u64::MAX >> (64 - ones) << start);
             }
             pos = w * 64 + hi;
         }
-        while self.is_dead(self.first_live) {
-            self.first_live += 1;
-        }
+        self.pass_dead();
     }
 
     /// Brings a node back (the plan freed room on it).
@@ -231,7 +261,7 @@ impl GroupView {
         if let Some(w) = self.unpreemptable.get_mut(pos / 64) {
             *w &= !(1 << (pos % 64));
         }
-        self.prefull.retain(|p| *p as usize != pos);
+        self.prefull.remove(pos as u32);
     }
 
     /// Marks a node where preemption cannot make room for the group.
@@ -283,6 +313,7 @@ impl GroupView {
             class_stable: self.class_stable,
             extras: self.extras,
             spreads: Vec::new(),
+            dc_spread: self.dc_spread.clone(),
             affinities: Vec::new(),
             device_affinities: Vec::new(),
         }
@@ -293,6 +324,62 @@ impl GroupView {
         self.dead
             .get(pos / 64)
             .is_some_and(|w| w & (1 << (pos % 64)) != 0)
+    }
+}
+
+/// Positions, in the order they were recorded, kept as runs of consecutive ones: the
+/// walk passes thousands of full nodes at once.
+#[derive(Clone, Debug, Default)]
+pub struct Prefull {
+    /// Half-open runs `(from, to)`; consecutive runs are merged.
+    runs: Vec<(u32, u32)>,
+}
+
+impl Prefull {
+    /// Records positions `from..to`.
+    pub fn push_run(&mut self, from: u32, to: u32) {
+        if from >= to {
+            return;
+        }
+        match self.runs.last_mut() {
+            Some(last) if last.1 == from => last.1 = to,
+            _ => self.runs.push((from, to)),
+        }
+    }
+
+    /// Forgets every record of `pos`.
+    pub fn remove(&mut self, pos: u32) {
+        let mut i = 0;
+        while i < self.runs.len() {
+            let (a, b) = self.runs[i];
+            if !(a <= pos && pos < b) {
+                i += 1;
+                continue;
+            }
+            match (a < pos, pos + 1 < b) {
+                (true, true) => {
+                    self.runs[i].1 = pos;
+                    self.runs.insert(i + 1, (pos + 1, b));
+                    i += 2;
+                }
+                (true, false) => {
+                    self.runs[i].1 = pos;
+                    i += 1;
+                }
+                (false, true) => {
+                    self.runs[i].0 = pos + 1;
+                    i += 1;
+                }
+                (false, false) => {
+                    self.runs.remove(i);
+                }
+            }
+        }
+    }
+
+    /// The positions, in the order recorded.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.runs.iter().flat_map(|&(a, b)| a..b)
     }
 }
 

@@ -243,6 +243,7 @@ impl<'a> Placer<'a> {
         for s in &mut view.spreads {
             s.add(node, dc);
         }
+        view.spreads_moved();
     }
 
     /// Picks a node for one allocation of group `tg` (index `gi` in the job), or `None`
@@ -302,7 +303,7 @@ impl<'a> Placer<'a> {
         let Some(Some(view)) = self.groups.get(gi) else {
             return;
         };
-        for &pos in &view.prefull {
+        for pos in view.prefull.iter() {
             let pos = pos as usize;
             record_evaluated(metrics);
             if let Err(dim) = self
@@ -327,6 +328,21 @@ impl<'a> Placer<'a> {
         penalty_nodes: &[String],
         metrics: &mut AllocationMetric,
     ) -> Option<f64> {
+        self.evaluate_scored(ctx, gi, tg, pos, penalty_nodes, metrics)
+            .map(|s| s.score)
+    }
+
+    /// [`Self::evaluate`] with the score's parts, so a walk's candidates can be
+    /// re-scored when only the group's spread counts moved.
+    fn evaluate_scored(
+        &mut self,
+        ctx: &PlanContext<'_>,
+        gi: usize,
+        tg: &TaskGroup,
+        pos: usize,
+        penalty_nodes: &[String],
+        metrics: &mut AllocationMetric,
+    ) -> Option<Scored> {
         if !self.feasible(ctx, gi, pos, metrics) {
             return None;
         }
@@ -343,7 +359,7 @@ impl<'a> Placer<'a> {
             exhausted(metrics, node, &dim);
             return None;
         }
-        Some(self.score(view, pos, node, penalty_nodes))
+        Some(self.scored(view, pos, node, penalty_nodes))
     }
 
     /// The feasibility stack's answer for the node at `pos`, remembered per computed
@@ -392,9 +408,18 @@ impl<'a> Placer<'a> {
         }
     }
 
-    /// The normalized score of a node that fits: fit, job anti-affinity, reschedule
-    /// penalty, affinities and spreads, averaged over the scorers that apply.
-    fn score(&self, view: &GroupView, pos: usize, node: &Node, penalty_nodes: &[String]) -> f64 {
+    /// The normalized score of a node that fits (fit, job anti-affinity, reschedule
+    /// penalty, affinities and spreads, averaged over the scorers that apply), with
+    /// its parts: the spreads' score is added last, so the same node scored again
+    /// after a placement moved only the spread counts is [`Scored::rescore`] of the
+    /// same parts.
+    fn scored(
+        &self,
+        view: &GroupView,
+        pos: usize,
+        node: &Node,
+        penalty_nodes: &[String],
+    ) -> Scored {
         let (cap, used) = (self.order.capacity(pos), &self.order.used(pos));
         let (mut sum, mut count) = (0.0, 0usize);
         let mut add = |s: Option<f64>| {
@@ -431,15 +456,61 @@ impl<'a> Placer<'a> {
                 &view.device_affinities,
             ));
         }
-        if !view.spreads.is_empty() {
-            add(
-                match spread_by_datacenter(view, self.order.datacenter(pos)) {
-                    Some(fast) => fast,
-                    None => spread(view, node),
-                },
-            );
+        let dc = self.order.datacenter(pos);
+        let base = Scored {
+            pos,
+            dc,
+            sum,
+            count: count as u32,
+            score: 0.0,
+        };
+        base.rescore(self.spread_part(view, dc, node))
+    }
+
+    /// The spreads' score of a node in interned datacenter `dc` (`node` read only
+    /// when some spread is not an even one over datacenters). Even datacenter
+    /// spreads are scored once per datacenter until the next placement of the group.
+    fn spread_part(&self, view: &GroupView, dc: u32, node: &Node) -> Option<f64> {
+        if view.spreads.is_empty() {
+            return None;
         }
-        if count == 0 { 0.0 } else { sum / count as f64 }
+        if let Some(memo) = view.dc_spread.get(dc as usize) {
+            if let Some(known) = memo.get() {
+                return known;
+            }
+            let fresh = spread_by_datacenter(view, dc).unwrap_or_else(|| spread(view, node));
+            memo.set(Some(fresh));
+            return fresh;
+        }
+        match spread_by_datacenter(view, dc) {
+            Some(fast) => fast,
+            None => spread(view, node),
+        }
+    }
+}
+
+/// A scored node: its position, its interned datacenter, the sum and count of every
+/// score but the spreads' (added last), and the normalized score.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Scored {
+    pub pos: usize,
+    pub dc: u32,
+    sum: f64,
+    count: u32,
+    pub score: f64,
+}
+
+impl Scored {
+    /// The normalized score with `spread` as the spreads' score: what
+    /// [`Placer::scored`] computes, the same operations in the same order.
+    fn rescore(mut self, spread: Option<f64>) -> Scored {
+        let (mut sum, mut count) = (self.sum, self.count as usize);
+        if let Some(s) = spread {
+            sum += s;
+            count += 1;
+        }
+        self.score = if count == 0 { 0.0 } else { sum / count as f64 };
+        self
     }
 }
 

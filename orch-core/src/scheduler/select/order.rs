@@ -17,7 +17,8 @@ use crate::model::{Job, Node, Usage};
 use crate::scheduler::feasible::NodeReadyChecker;
 use crate::scheduler::rng::SchedRng;
 use crate::state::{
-    Compact, Dense, FULLNESS_BUCKETS, FullestFirst, NodeTable, StateStore, codes_exceed,
+    BLOCK, BlockFree, Compact, Dense, FULLNESS_BUCKETS, FullestFirst, NodeTable, StateStore,
+    codes_exceed,
 };
 
 pub use crate::state::fullness;
@@ -44,6 +45,12 @@ pub struct NodeOrder<'a> {
     best_fit: bool,
     /// Eligible nodes per interned datacenter, counted while admitting them.
     per_dc: Vec<u64>,
+    /// The table's bounds of free codes per block of positions, when the order is
+    /// the table's own (borrowed), else empty.
+    blocks: &'a [BlockFree],
+    /// Blocks (one bit each) holding a position the plan changed: their bounds
+    /// say nothing of the plan's usage.
+    touched_blocks: Vec<u64>,
 }
 
 impl<'a> NodeOrder<'a> {
@@ -138,6 +145,8 @@ impl<'a> NodeOrder<'a> {
             overlay: Vec::new(),
             best_fit,
             per_dc,
+            blocks: &[],
+            touched_blocks: Vec::new(),
         }
     }
 
@@ -155,6 +164,8 @@ impl<'a> NodeOrder<'a> {
             overlay: Vec::new(),
             best_fit: true,
             per_dc,
+            blocks: ff.blocks(),
+            touched_blocks: vec![0; ff.slots().len().div_ceil(BLOCK * 64)],
         }
     }
 
@@ -202,6 +213,10 @@ impl<'a> NodeOrder<'a> {
         if *at == NOT_ELIGIBLE {
             *at = self.overlay.len() as u32;
             self.overlay.push(used);
+            let b = pos / BLOCK;
+            if let Some(w) = self.touched_blocks.get_mut(b / 64) {
+                *w |= 1 << (b % 64);
+            }
         } else {
             self.overlay[*at as usize] = used;
         }
@@ -226,7 +241,8 @@ impl<'a> NodeOrder<'a> {
     /// The first position of `from..to` whose node may take an ask of codes `need`
     /// ([`crate::state::ask_codes`]), or `to`: every node before it certainly cannot.
     /// A tight pass over the table's compact free codes (nodes the plan changed are
-    /// left to the exact check), so the walk passes the full nodes at the front of the
+    /// left to the exact check), a block of positions at a time where the table's
+    /// bound of the block's codes excludes the ask, so the walk passes the full nodes at the front of the
     /// fullest-first order, which every evaluation visits, without a step of its own
     /// loop or a read of the dense record per node. Outside best fit it answers `from`.
     pub fn first_maybe_fitting(&self, from: usize, to: usize, need: &[u8; 3]) -> usize {
@@ -237,6 +253,13 @@ impl<'a> NodeOrder<'a> {
         let to = to.min(self.slots.len());
         let mut pos = from;
         while pos < to {
+            if pos.is_multiple_of(BLOCK)
+                && pos + BLOCK <= to
+                && self.block_excludes(pos / BLOCK, need)
+            {
+                pos += BLOCK;
+                continue;
+            }
             let untouched = self.overlay_at[pos] == NOT_ELIGIBLE;
             let full = compact
                 .get(self.slots[pos] as usize)
@@ -247,6 +270,19 @@ impl<'a> NodeOrder<'a> {
             pos += 1;
         }
         pos
+    }
+}
+
+impl NodeOrder<'_> {
+    /// Whether the table's bound says no node of block `b` can take an ask of codes
+    /// `need`, and the plan changed none of them.
+    #[inline]
+    fn block_excludes(&self, b: usize, need: &[u8; 3]) -> bool {
+        let touched = self
+            .touched_blocks
+            .get(b / 64)
+            .is_none_or(|w| w & (1 << (b % 64)) != 0);
+        !touched && self.blocks.get(b).is_some_and(|f| f.excludes(need))
     }
 }
 

@@ -196,6 +196,16 @@ fn reference(state: &StateStore, job: &Job) -> Vec<Option<String>> {
     let mut stack = FeasibilityStack::new(job);
     let mut dead: BTreeSet<String> = BTreeSet::new();
     let mut collisions: BTreeMap<String, u32> = BTreeMap::new();
+    // Even spreads over datacenters (the only spreads these jobs have): the group's
+    // allocations per datacenter name, scored by the map form of the spread score.
+    let spread_weights: Vec<f64> = job.spreads.iter().map(|s| f64::from(s.weight)).collect();
+    let no_targets = BTreeMap::new();
+    let mut per_dc: BTreeMap<String, u64> = BTreeMap::new();
+    let limit = if spread_weights.is_empty() {
+        limit
+    } else {
+        limit.max(100)
+    };
     let mut out = Vec::new();
     for _ in 0..tg.count {
         let (mut best, mut best_skipped) = (None::<(&Node, f64)>, None::<(&Node, f64)>);
@@ -213,9 +223,19 @@ fn reference(state: &StateStore, job: &Job) -> Vec<Option<String>> {
                 continue;
             }
             let c = collisions.get(&n.id).copied().unwrap_or(0);
+            let spread = rank::spread_score(
+                spread_weights.iter().map(|&weight| SpreadState {
+                    weight,
+                    targets: &no_targets,
+                    counts: &per_dc,
+                    desired_count: tg.count,
+                }),
+                |_| Some(n.datacenter.as_str()),
+            );
             let scores: Vec<f64> = [
                 Some(rank::fit_score_waste(&n.capacity(), &u, &ask)),
                 rank::job_anti_affinity_balanced(c, tg.count),
+                spread,
             ]
             .into_iter()
             .flatten()
@@ -238,10 +258,24 @@ fn reference(state: &StateStore, job: &Job) -> Vec<Option<String>> {
                 u.add(&ask);
             }
             *collisions.entry(n.id.clone()).or_default() += 1;
+            if !spread_weights.is_empty() {
+                *per_dc.entry(n.datacenter.clone()).or_default() += 1;
+            }
         }
         out.push(chosen.map(|n| n.id.clone()));
     }
     out
+}
+
+/// Gives the job `n` even spreads over datacenters (0, 1 or 2, of different weights).
+fn with_spreads(job: &mut Job, n: u8) {
+    for w in [50, 20].into_iter().take(usize::from(n)) {
+        job.spreads.push(crate::model::Spread {
+            attribute: "${node.datacenter}".into(),
+            weight: w,
+            ..crate::model::Spread::default()
+        });
+    }
 }
 
 proptest! {
@@ -254,15 +288,17 @@ proptest! {
         mem in prop::sample::select(vec![64u64, 256, 1024, 1800]),
         count in 1u32..60,
         rack in any::<bool>(),
+        spread in 0u8..3,
     ) {
-        let (state, job) = cluster(&specs, (cpu, mem), count, rack);
+        let (state, mut job) = cluster(&specs, (cpu, mem), count, rack);
+        with_spreads(&mut job, spread);
         let fast = hot_path(&state, &job, &SchedulerConfig::default());
         let slow = reference(&state, &job);
         prop_assert_eq!(fast, slow);
     }
 
     /// Reusing the last walk's candidates gives every placement the choice and the
-    /// metrics a fresh walk gives it.
+    /// metrics a fresh walk gives it, spreads over datacenters or not.
     #[test]
     fn reused_candidates_match_fresh_walks(
         specs in prop::collection::vec(node_spec(), 1..80),
@@ -270,8 +306,10 @@ proptest! {
         mem in prop::sample::select(vec![64u64, 256, 1024, 1800]),
         count in 1u32..60,
         rack in any::<bool>(),
+        spread in 0u8..3,
     ) {
-        let (state, job) = cluster(&specs, (cpu, mem), count, rack);
+        let (state, mut job) = cluster(&specs, (cpu, mem), count, rack);
+        with_spreads(&mut job, spread);
         let config = SchedulerConfig::default();
         let reused = hot_path_with(&state, &job, &config, &[]);
         let fresh = hot_path_with(&state, &job, &config, &["no-such-node".to_string()]);
@@ -299,12 +337,14 @@ proptest! {
         count in 1u32..40,
         rack in any::<bool>(),
         every_dc in any::<bool>(),
+        spread in 0u8..3,
     ) {
         let (state, mut job) = cluster(&specs, (cpu, mem), count, rack);
         if every_dc {
             // The table's own order, borrowed with its codes by position.
             job.datacenters = vec!["*".into()];
         }
+        with_spreads(&mut job, spread);
         let config = SchedulerConfig::default();
         prop_assert_eq!(hot_path(&state, &job, &config), reference(&state, &job));
         let reused = hot_path_with(&state, &job, &config, &[]);
@@ -362,7 +402,10 @@ proptest! {
                 b.mark_full(p);
             }
         }
-        prop_assert_eq!(&a.prefull, &b.prefull);
+        prop_assert_eq!(
+            a.prefull.iter().collect::<Vec<_>>(),
+            b.prefull.iter().collect::<Vec<_>>()
+        );
         prop_assert_eq!(a.first_live, b.first_live);
         for p in 0..n {
             prop_assert_eq!(a.is_dead(p), b.is_dead(p));
@@ -385,5 +428,27 @@ proptest! {
         let is_dead = |p: usize| words.get(p / 64).is_some_and(|w| w & (1 << (p % 64)) != 0);
         let slow = (from..n).find(|&p| !is_dead(p));
         prop_assert_eq!(super::group::next_live_in(&words, from, n), slow);
+    }
+}
+
+proptest! {
+    /// Positions kept as runs read back as the list of them, after pushes of runs and
+    /// removals of every record of a position.
+    #[test]
+    fn prefull_runs_match_a_list(
+        ops in proptest::collection::vec((any::<bool>(), 0u32..200, 0u32..70), 0..60),
+    ) {
+        let mut runs = super::group::Prefull::default();
+        let mut list: Vec<u32> = Vec::new();
+        for (push, at, len) in ops {
+            if push {
+                runs.push_run(at, at + len);
+                list.extend(at..at + len);
+            } else {
+                runs.remove(at);
+                list.retain(|p| *p != at);
+            }
+            prop_assert_eq!(runs.iter().collect::<Vec<_>>(), list.clone());
+        }
     }
 }

@@ -3,17 +3,20 @@
 //!
 //! Under best fit every placement of a group walks from the fullest live node and
 //! scores the first `limit` nodes that fit. Between two placements of a group whose
-//! scores depend only on each node's own usage and collisions (no spread, no
-//! reschedule penalty, no ports or devices, feasibility answered per class), the plan
-//! changed one node: the one just chosen. So the next walk would score the same
-//! candidates the same way but that one; [`Placer::reuse_window`] re-scores it (drops
-//! it if it no longer fits), counts the others as evaluated as the walk would, and
-//! walks on from where the last walk stopped only if a candidate is missing. The
-//! choice, the metrics and the nodes marked full are the walk's
-//! (`select::tests` checks this against fresh walks).
+//! scores depend only on each node's own usage and collisions and on the group's
+//! counts per datacenter (no spread but even ones over datacenters, no reschedule
+//! penalty, no ports or devices, feasibility answered per class), the plan changed
+//! one node: the one just chosen. Every other node the last walk passed is dead as
+//! it was, and every node it scored scores as it did but for the spreads' part (added
+//! last, so re-scored from the same parts). So [`Placer::reuse_window`] goes over the
+//! last walk's scored nodes in order as the walk would (re-scoring them, the chosen
+//! one evaluated afresh or dropped if it no longer fits, the same rule for nodes
+//! skipped for a negative score), and walks on from where the last walk stopped
+//! only if a candidate is missing. The choice, the metrics and the nodes marked full
+//! are the walk's (`select::tests` checks this against fresh walks).
 
 use super::group::ClassAnswer;
-use super::{MAX_SKIP, Placer};
+use super::{MAX_SKIP, Placer, Scored};
 use crate::model::{AllocationMetric, TaskGroup};
 use crate::scheduler::context::PlanContext;
 use crate::scheduler::feasible::record_evaluated;
@@ -22,8 +25,10 @@ use crate::state::NO_CLASS;
 /// The candidates the last walk of a group scored.
 pub(super) struct Window {
     gi: usize,
-    /// `(position, score)` of every candidate, in visiting order.
-    scored: Vec<(usize, f64)>,
+    /// Every node the walk scored (candidates and nodes skipped for a negative
+    /// score), in visiting order: every node live for the group between its first
+    /// live position and `next`.
+    scored: Vec<Scored>,
     /// The position the walk would have visited next.
     next: usize,
     /// How many touched nodes the plan had when the walk ended.
@@ -41,8 +46,28 @@ struct Scan {
     skipped: usize,
     best: Option<(usize, f64)>,
     best_skipped: Option<(usize, f64)>,
-    /// The candidates (not the skipped), in visiting order.
-    scored: Vec<(usize, f64)>,
+    /// The nodes scored (candidates and skipped), in visiting order.
+    scored: Vec<Scored>,
+}
+
+impl Scan {
+    /// The walk's rule for a scored node: a negative score is skipped (kept aside)
+    /// the first few times, anything else is a candidate; the best of each kind is
+    /// the first of the highest score.
+    fn take(&mut self, node: Scored) {
+        let score = node.score;
+        let slot = if score < 0.0 && self.skipped < MAX_SKIP {
+            self.skipped += 1;
+            &mut self.best_skipped
+        } else {
+            self.candidates += 1;
+            &mut self.best
+        };
+        if slot.is_none_or(|b| score > b.1) {
+            *slot = Some((node.pos, score));
+        }
+        self.scored.push(node);
+    }
 }
 
 impl Placer<'_> {
@@ -154,21 +179,12 @@ impl Placer<'_> {
                     continue;
                 }
             }
-            let Some(score) = self.evaluate(ctx, gi, tg, pos, penalty_nodes, metrics) else {
+            let Some(scored) = self.evaluate_scored(ctx, gi, tg, pos, penalty_nodes, metrics)
+            else {
                 self.evaluated_dead(gi, pos);
                 continue;
             };
-            let slot = if score < 0.0 && s.skipped < MAX_SKIP {
-                s.skipped += 1;
-                &mut s.best_skipped
-            } else {
-                s.candidates += 1;
-                s.scored.push((pos, score));
-                &mut s.best
-            };
-            if slot.is_none_or(|b| score > b.1) {
-                *slot = Some((pos, score));
-            }
+            s.take(scored);
         }
     }
 
@@ -201,14 +217,13 @@ impl Placer<'_> {
         let Some(Some(v)) = self.groups.get(gi) else {
             return;
         };
-        let by_class = |p: &(usize, f64)| {
-            let c = self.order.class(p.0);
+        let by_class = |p: &Scored| {
+            let c = self.order.class(p.pos);
             c != NO_CLASS && v.classes.get(c as usize) == Some(&ClassAnswer::Feasible)
         };
         let keep = reusable
             && self.config.best_fit()
-            && scan.skipped == 0
-            && v.spreads.is_empty()
+            && v.rescorable()
             && !v.extras
             && v.class_stable
             && !self.feasibility.per_alloc(gi)
@@ -245,55 +260,74 @@ impl Placer<'_> {
         {
             return None;
         }
-        let at = w.scored.iter().position(|(p, _)| *p == w.chosen)?;
-        let v = self.groups.get(gi)?.as_ref()?;
-        let x = w.chosen;
-        let fits = self.order.capacity(x).fits(&self.order.used(x), &v.ask);
-        if fits.is_ok() && self.score(v, x, self.order.node(x)?, &[]) < 0.0 {
-            return None; // A skipped candidate: the walk's rule for those applies.
+        if !w.scored.iter().any(|e| e.pos == w.chosen) {
+            return None;
         }
-        // From here on, what the walk does, in effect.
-        let mut scored = w.scored;
-        for _ in 1..scored.len() {
-            record_evaluated(metrics);
-        }
-        let rescored = match fits {
-            Ok(()) => self.evaluate(ctx, gi, tg, x, &[], metrics),
-            Err(_) => {
-                if let Some(Some(v)) = self.groups.get_mut(gi) {
-                    v.mark_full(x);
-                }
-                None
-            }
+        let (limit, first_live, moved) = {
+            let v = self.groups.get(gi)?.as_ref()?;
+            (v.limit, v.first_live, !v.spreads.is_empty())
         };
-        match rescored {
-            Some(score) => scored[at].1 = score,
-            None => {
-                if fits.is_ok() {
-                    self.evaluated_dead(gi, x);
-                }
-                scored.remove(at);
-            }
-        }
-        let v = self.groups.get(gi)?.as_ref()?;
         let n = self.order.len();
-        self.cursor = w.next.max(v.first_live);
         let mut scan = Scan {
-            visited: self.cursor - v.first_live,
-            end: n.saturating_sub(v.first_live),
-            limit: v.limit,
-            candidates: scored.len(),
+            visited: 0,
+            end: n.saturating_sub(first_live),
+            limit,
+            candidates: 0,
             skipped: 0,
             best: None,
             best_skipped: None,
-            scored,
+            scored: Vec::with_capacity(w.scored.len() + 1),
         };
-        for &(p, s) in &scan.scored {
-            if scan.best.is_none_or(|b| s > b.1) {
-                scan.best = Some((p, s));
+        // The walk from the first live node: the nodes the last walk scored are the
+        // live ones it meets before `w.next`, in this order.
+        let mut next = w.next;
+        for old in &w.scored {
+            if scan.candidates >= scan.limit {
+                // The walk stops here; the rest is met afresh by the next walk.
+                next = old.pos;
+                break;
             }
+            if old.pos == w.chosen {
+                let x = w.chosen;
+                let v = self.groups.get(gi)?.as_ref()?;
+                if self
+                    .order
+                    .capacity(x)
+                    .fits(&self.order.used(x), &v.ask)
+                    .is_err()
+                {
+                    if let Some(Some(v)) = self.groups.get_mut(gi) {
+                        v.mark_full(x);
+                    }
+                    continue;
+                }
+                match self.evaluate_scored(ctx, gi, tg, x, &[], metrics) {
+                    Some(fresh) => scan.take(fresh),
+                    None => self.evaluated_dead(gi, x),
+                }
+                continue;
+            }
+            // Feasible by class (kept only so) and unchanged: what evaluating it
+            // records, and its score with the spreads as they are now.
+            record_evaluated(metrics);
+            let again = if moved {
+                let v = self.groups.get(gi)?.as_ref()?;
+                let node = self.order.node(old.pos)?;
+                old.rescore(self.spread_part(v, old.dc, node))
+            } else {
+                *old
+            };
+            scan.take(again);
         }
-        self.scan(ctx, gi, tg, &[], metrics, &mut scan);
+        if scan.candidates < scan.limit {
+            // Every scored node taken, a candidate short: walk on from where the
+            // last walk stopped.
+            self.cursor = next.max(first_live);
+            scan.visited = self.cursor - first_live;
+            self.scan(ctx, gi, tg, &[], metrics, &mut scan);
+        } else {
+            self.cursor = next;
+        }
         let found = scan.best.or(scan.best_skipped);
         self.keep_window(ctx, gi, true, scan, found);
         Some(found)

@@ -12,10 +12,78 @@
 //! left out of equality): the same nodes and usage give the same order, whatever the
 //! order of the changes that led there.
 
-use super::{Compact, Dense, Id};
+use super::{Compact, Dense, Id, codes_exceed};
 
 /// Marks a slot outside the order (not ready), or not counted in a datacenter.
 pub const NOT_IN_ORDER: u32 = u32::MAX;
+
+/// Positions of the order per [`BlockFree`] summary.
+pub const BLOCK: usize = 16;
+
+/// Free-code triples a summary keeps before merging them into one.
+pub const COVER: usize = 6;
+
+/// A bound on the free codes ([`super::free_codes`]) of the nodes of one block of
+/// [`BLOCK`] positions of the order: every node's codes are at most those of one of
+/// the entries, dimension by dimension. An ask whose codes exceed every entry fits on
+/// no node of the block, so the walk passes the block without reading its nodes
+/// (the ~5,000 full nodes at the front of the order are passed a block at a time). The
+/// entries are maximal triples of the block as long as no more than [`COVER`] were
+/// maximal at once while it was summarized, else their maximum dimension by
+/// dimension (a looser bound, still one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BlockFree {
+    len: u8,
+    cover: [[u8; 3]; COVER],
+}
+
+impl BlockFree {
+    /// The bound of the given codes.
+    pub fn of(codes: impl Iterator<Item = [u8; 3]>) -> Self {
+        let mut b = BlockFree::default();
+        for c in codes {
+            b.add(c);
+        }
+        b
+    }
+
+    /// Widens the bound to cover a node of codes `t`.
+    fn add(&mut self, t: [u8; 3]) {
+        let covers = |a: &[u8; 3], b: &[u8; 3]| a[0] >= b[0] && a[1] >= b[1] && a[2] >= b[2];
+        let n = usize::from(self.len);
+        if self.cover[..n].iter().any(|c| covers(c, &t)) {
+            return;
+        }
+        let mut k = 0;
+        for i in 0..n {
+            if !covers(&t, &self.cover[i]) {
+                self.cover[k] = self.cover[i];
+                k += 1;
+            }
+        }
+        if k < COVER {
+            self.cover[k] = t;
+            self.len = (k + 1) as u8;
+            return;
+        }
+        let mut max = t;
+        for c in &self.cover[..k] {
+            for d in 0..3 {
+                max[d] = max[d].max(c[d]);
+            }
+        }
+        self.cover[0] = max;
+        self.len = 1;
+    }
+
+    /// Whether an ask of codes `need` certainly fits on no node of the block.
+    #[inline]
+    pub fn excludes(&self, need: &[u8; 3]) -> bool {
+        self.cover[..usize::from(self.len)]
+            .iter()
+            .all(|c| codes_exceed(need, c))
+    }
+}
 
 /// Ready slots fullest first, with each slot's position and the ready nodes per
 /// datacenter. See the module documentation.
@@ -36,6 +104,11 @@ pub struct FullestFirst {
     /// Ready slots per interned datacenter.
     per_dc: Vec<u64>,
     scratch: Vec<u32>,
+    /// Per block of [`BLOCK`] positions, the bound of its nodes' free codes.
+    blocks: Vec<BlockFree>,
+    /// Slots whose free codes changed without a change of place since the last
+    /// settle (their blocks are summarized again; repeats allowed).
+    codes_dirty: Vec<u32>,
 }
 
 impl FullestFirst {
@@ -58,9 +131,49 @@ impl FullestFirst {
         }
     }
 
+    /// Marks a slot whose free codes changed (its place may not have).
+    #[inline]
+    pub(super) fn codes_changed(&mut self, s: usize) {
+        if self.marked.get(s) == Some(&false) {
+            self.codes_dirty.push(s as u32);
+        }
+    }
+
     /// Whether the order reflects every change (only then may it be read).
     pub fn is_settled(&self) -> bool {
-        self.dirty.is_empty()
+        self.dirty.is_empty() && self.codes_dirty.is_empty()
+    }
+
+    /// Per block of [`BLOCK`] positions of [`Self::slots`], the bound of its nodes'
+    /// free codes.
+    pub fn blocks(&self) -> &[BlockFree] {
+        &self.blocks
+    }
+
+    /// Summarizes again the blocks of positions `from..to` and of the slots whose
+    /// codes changed in place.
+    fn summarize(&mut self, compact: &[Compact], from: usize, to: usize) {
+        let n = self.slots.len();
+        self.blocks.resize(n.div_ceil(BLOCK), BlockFree::default());
+        let mut todo: Vec<usize> = Vec::new();
+        if from < to {
+            todo.extend(from / BLOCK..=(to - 1) / BLOCK);
+        }
+        for s in self.codes_dirty.drain(..) {
+            let p = self.pos[s as usize];
+            if p != NOT_IN_ORDER {
+                todo.push(p as usize / BLOCK);
+            }
+        }
+        todo.sort_unstable();
+        todo.dedup();
+        for b in todo {
+            let end = ((b + 1) * BLOCK).min(n);
+            let codes = self.slots[b * BLOCK..end]
+                .iter()
+                .map(|s| compact[*s as usize].free);
+            self.blocks[b] = BlockFree::of(codes);
+        }
     }
 
     /// Ready slots, fullest first, ties in node ID order.
@@ -86,6 +199,9 @@ impl FullestFirst {
     /// few nodes a few steps costs about that stretch, not the cluster.
     pub(super) fn settle(&mut self, compact: &[Compact], dense: &[Dense], ids: &[Id]) {
         if self.dirty.is_empty() {
+            if !self.codes_dirty.is_empty() {
+                self.summarize(compact, 0, 0);
+            }
             return;
         }
         let mut dirty = std::mem::take(&mut self.dirty);
@@ -150,9 +266,18 @@ impl FullestFirst {
         } else {
             lo..lo + middle.len()
         };
-        for i in rewrite {
+        for i in rewrite.clone() {
             self.pos[self.slots[i] as usize] = i as u32;
         }
+        // When a node entered or left, every block from `lo` on shifted (and the
+        // last one may have lost its end).
+        let n = self.slots.len();
+        let (from, to) = if resized {
+            (lo.min(n.saturating_sub(1)), n)
+        } else {
+            (rewrite.start, rewrite.end)
+        };
+        self.summarize(compact, from, to);
         self.scratch = middle;
         dirty.clear();
         self.dirty = dirty;

@@ -136,3 +136,95 @@ proptest::proptest! {
         }
     }
 }
+
+/// Every node of a block is within its block's bound: an ask of the node's own free
+/// codes is never excluded (so no node that may take an ask is ever passed by it).
+fn blocks_bound_their_nodes(t: &NodeTable) -> Result<(), proptest::test_runner::TestCaseError> {
+    let Some(ff) = t.fullest_first() else {
+        proptest::prop_assert!(false, "unsettled after settle");
+        return Ok(());
+    };
+    proptest::prop_assert_eq!(ff.blocks().len(), ff.slots().len().div_ceil(BLOCK));
+    for (p, s) in ff.slots().iter().enumerate() {
+        let free = t.compact()[*s as usize].free;
+        proptest::prop_assert!(
+            !ff.blocks()[p / BLOCK].excludes(&free),
+            "position {} (codes {:?}) excluded by its block",
+            p,
+            free
+        );
+    }
+    Ok(())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// On tables of several blocks, after registrations, removals and usage of CPU and
+    /// memory moving both ways, settled every step or every few: the kept order is
+    /// the sorted one, and each block's bound of free codes bounds every node in it.
+    #[test]
+    fn block_bounds_hold_over_changes(
+        nodes in 60usize..300,
+        ops in proptest::collection::vec((0u8..6, 0usize..300, 0u64..1_200, 0u64..2_500), 1..120),
+        settle_every in 1usize..4,
+    ) {
+        let mut t = NodeTable::default();
+        for i in 0..nodes {
+            let mut n = node(&format!("node-{i:03}"), &format!("dc{}", i % 3));
+            n.node_resources.memory.memory_mb = 2048 << (i % 3);
+            t.insert(n);
+        }
+        t.settle();
+        blocks_bound_their_nodes(&t)?;
+        for (i, (op, n, cpu, mem)) in ops.into_iter().enumerate() {
+            let id = format!("node-{:03}", n % nodes);
+            let u = Usage { cpu_mhz: cpu, memory_mb: mem, ..Usage::default() };
+            match op {
+                0 => {
+                    let mut n = node(&id, "dc1");
+                    n.node_resources.memory.memory_mb = 4096;
+                    t.insert(n);
+                }
+                1 => t.remove(&id),
+                2..=4 => t.add_usage(&id, &u),
+                _ => {
+                    let held = t.usage(&id);
+                    let back = Usage {
+                        cpu_mhz: cpu.min(held.cpu_mhz),
+                        memory_mb: mem.min(held.memory_mb),
+                        ..Usage::default()
+                    };
+                    t.sub_usage(&id, &back);
+                }
+            }
+            if i % settle_every == 0 {
+                t.settle();
+                let (want, _) = reference_order(&t);
+                proptest::prop_assert_eq!(t.fullest_first().map(|f| f.slots()), Some(want.as_slice()));
+                blocks_bound_their_nodes(&t)?;
+            }
+        }
+    }
+
+    /// A block's bound excludes an ask only when every code in it is exceeded, and
+    /// excludes it exactly so while the block holds at most `COVER` distinct triples
+    /// (then its entries are never merged).
+    #[test]
+    fn a_block_bound_is_sound(
+        codes in proptest::collection::vec(proptest::array::uniform3(0u8..6), 0..64),
+        need in proptest::array::uniform3(0u8..7),
+    ) {
+        let b = BlockFree::of(codes.iter().copied());
+        let every = codes.iter().all(|c| codes_exceed(&need, c));
+        if b.excludes(&need) {
+            proptest::prop_assert!(every);
+        }
+        let mut distinct = codes.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() <= fullest::COVER {
+            proptest::prop_assert_eq!(b.excludes(&need), every);
+        }
+    }
+}
