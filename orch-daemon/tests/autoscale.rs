@@ -4,10 +4,10 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::metrics::{prometheus_binary, serve_dir, start_prometheus};
 use common::*;
 use serde_json::{Value, json};
 
@@ -206,39 +206,6 @@ fn cli(agent: &Agent, args: &[&str]) -> String {
     stdout
 }
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_http(url: &str) {
-    wait_for(Duration::from_secs(30), url, || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .ok()?;
-        rt.block_on(async {
-            orch_daemon::tls::http_client()
-                .get(url)
-                .send()
-                .await
-                .ok()
-                .filter(|r| r.status().is_success())
-        })
-        .map(|_| ())
-    });
-}
-
-fn prometheus_binary() -> Option<&'static str> {
-    ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-}
-
 #[test]
 fn target_value_on_prometheus_and_prometheus_down() {
     let Some(prom_bin) = prometheus_binary() else {
@@ -259,23 +226,7 @@ fn target_value_on_prometheus_and_prometheus_down() {
         std::fs::rename(&tmp, www.join("metrics.txt")).unwrap();
     };
     write_metric(10.0);
-    let web_port = free_port();
-    let _web = Proc(
-        Command::new("python3")
-            .args([
-                "-m",
-                "http.server",
-                &web_port.to_string(),
-                "--bind",
-                "127.0.0.1",
-            ])
-            .current_dir(&www)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m http.server"),
-    );
-    wait_http(&format!("http://127.0.0.1:{web_port}/metrics.txt"));
+    let (_web, web_port) = serve_dir(&www, "metrics.txt");
 
     let prom_port = free_port();
     let agent_cfg = dir.join("autoscaler.hcl");
@@ -287,27 +238,10 @@ fn target_value_on_prometheus_and_prometheus_down() {
     let agent = start(&dir, &["-dev", "-config", agent_cfg.to_str().unwrap()]);
     wait_leader(&agent);
     let orch_addr = agent.http.trim_start_matches("http://").to_string();
-    let prom_cfg = dir.join("prometheus.yml");
-    std::fs::write(
-        &prom_cfg,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: test\n    metrics_path: /metrics.txt\n    static_configs:\n      - targets: ['127.0.0.1:{web_port}']\n  - job_name: orch\n    metrics_path: /v1/metrics\n    params:\n      format: [prometheus]\n    static_configs:\n      - targets: ['{orch_addr}']\n"
-        ),
-    )
-    .unwrap();
-    let mut prom = Some(Proc(
-        Command::new(prom_bin)
-            .args([
-                &format!("--config.file={}", prom_cfg.display()),
-                &format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
-                &format!("--web.listen-address=127.0.0.1:{prom_port}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
-    ));
-    wait_http(&format!("http://127.0.0.1:{prom_port}/-/ready"));
+    let scrape = format!(
+        "  - job_name: test\n    metrics_path: /metrics.txt\n    static_configs:\n      - targets: ['127.0.0.1:{web_port}']\n  - job_name: orch\n    metrics_path: /v1/metrics\n    params:\n      format: [prometheus]\n    static_configs:\n      - targets: ['{orch_addr}']\n"
+    );
+    let mut prom = Some(start_prometheus(prom_bin, &dir, prom_port, &scrape));
 
     let hcl = r#"
 job "queue" {

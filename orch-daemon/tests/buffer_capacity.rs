@@ -57,18 +57,6 @@ fn register(agent: &Agent, job: Value) {
     assert_eq!(status, 200, "register failed: {out}");
 }
 
-/// The node's schedulable CPU and memory.
-fn capacity(agent: &Agent) -> (u64, u64) {
-    let id = first_node(agent);
-    let (_, n) = get(agent, &format!("/v1/node/{id}"));
-    let total = |a: &str, b: &str| n["NodeResources"][a][b].as_u64().unwrap_or(0);
-    let reserved = |a: &str, b: &str| n["ReservedResources"][a][b].as_u64().unwrap_or(0);
-    (
-        total("Cpu", "CpuShares") - reserved("Cpu", "CpuShares"),
-        total("Memory", "MemoryMB") - reserved("Memory", "MemoryMB"),
-    )
-}
-
 /// Sets the preemption switch of `kind` (the scheduler configuration's field name).
 fn set_preemption(agent: &Agent, field: &str, on: bool) {
     let (_, v) = get(agent, PATH);
@@ -106,7 +94,7 @@ fn buffer_jobs_hold_room_that_each_job_type_takes_once_preemption_is_on() {
     let agent = start(&dir, &["-dev", "-config", config.to_str().unwrap()]);
     wait_leader(&agent);
     let (cpu, mem) = wait_for(LIMIT, "the node's capacity", || {
-        let c = capacity(&agent);
+        let c = node_capacity(&agent);
         (c.0 > 0 && c.1 > 0).then_some(c)
     });
     let half = (cpu / 2, mem / 2);

@@ -74,18 +74,6 @@ fn register(agent: &Agent, body: Value) {
     assert_eq!(status, 200, "register failed: {out}");
 }
 
-/// The node's schedulable CPU and memory (total minus reserved).
-fn capacity(agent: &Agent) -> (u64, u64) {
-    let id = first_node(agent);
-    let (_, n) = get(agent, &format!("/v1/node/{id}"));
-    let total = |a: &str, b: &str| n["NodeResources"][a][b].as_u64().unwrap_or(0);
-    let reserved = |a: &str, b: &str| n["ReservedResources"][a][b].as_u64().unwrap_or(0);
-    (
-        total("Cpu", "CpuShares") - reserved("Cpu", "CpuShares"),
-        total("Memory", "MemoryMB") - reserved("Memory", "MemoryMB"),
-    )
-}
-
 fn namespace(agent: &Agent, name: &str, weight: u32) {
     let (status, out) = send(
         agent,
@@ -126,7 +114,7 @@ fn weights_share_a_full_cluster_and_priority_comes_first() {
     let agent = start(&dir, &["-dev", "-config", config.to_str().unwrap()]);
     wait_leader(&agent);
     let (cpu, mem) = wait_for(LIMIT, "the node's capacity", || {
-        let c = capacity(&agent);
+        let c = node_capacity(&agent);
         (c.0 > 0 && c.1 > 0).then_some(c)
     });
     // Four slots: a quarter of each dimension, rounded down.

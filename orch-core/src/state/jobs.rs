@@ -264,6 +264,28 @@ impl StateStore {
             };
             return Ok((ch, response));
         }
+        let (count, previous) = self.checked_scale(&existing, &c)?;
+        let mut scaled = existing.clone();
+        for g in &mut scaled.task_groups {
+            if g.name == c.group {
+                g.count = count;
+            }
+        }
+        let mut ch = Changes::default();
+        let eval_id = c.eval.as_ref().map(|e| e.id.clone());
+        ch.scaling_events.push((
+            key(&c.namespace, &c.job_id),
+            c.group.clone(),
+            event(Some(c.count), previous, eval_id),
+        ));
+        let result = self.stage_job(index, &mut ch, scaled, Some(existing), c.now);
+        self.finish_job_command(index, ch, c.eval, (&c.namespace, &c.job_id), result)
+    }
+
+    /// Whether `c` may scale `existing` (Nomad's Job.Scale checks: the count's range, the
+    /// group, a stopped job, the scaling policy's bounds, an active deployment): the new
+    /// count and the group's count before.
+    fn checked_scale(&self, existing: &Job, c: &JobScale) -> Result<(u32, i64), StateError> {
         if c.count < 0 {
             return Err(StateError::Invalid(
                 "scaling action count can't be negative; give a count of 0 or more".into(),
@@ -322,22 +344,7 @@ impl StateStore {
                 d.id
             )));
         }
-        let previous = i64::from(group.count);
-        let mut scaled = existing.clone();
-        for g in &mut scaled.task_groups {
-            if g.name == c.group {
-                g.count = count;
-            }
-        }
-        let mut ch = Changes::default();
-        let eval_id = c.eval.as_ref().map(|e| e.id.clone());
-        ch.scaling_events.push((
-            key(&c.namespace, &c.job_id),
-            c.group.clone(),
-            event(Some(c.count), previous, eval_id),
-        ));
-        let result = self.stage_job(index, &mut ch, scaled, Some(existing), c.now);
-        self.finish_job_command(index, ch, c.eval, (&c.namespace, &c.job_id), result)
+        Ok((count, i64::from(group.count)))
     }
 
     pub(super) fn job_revert(&self, index: u64, c: JobRevert) -> Outcome {

@@ -1,6 +1,7 @@
 //! Starting real `orch` agents for integration tests, on ports the OS picks.
 #![allow(dead_code)]
 
+pub mod metrics;
 pub mod tls;
 
 use std::io::{BufRead, BufReader};
@@ -594,4 +595,17 @@ pub fn first_node(agent: &impl HasHttp) -> String {
         let (_, nodes) = get(agent, "/v1/nodes");
         Some(nodes.as_array()?.first()?["ID"].as_str()?.to_string())
     })
+}
+
+/// The first node's schedulable CPU and memory (total minus reserved): what tests that
+/// fill a node size their jobs from.
+pub fn node_capacity(agent: &impl HasHttp) -> (u64, u64) {
+    let id = first_node(agent);
+    let (_, n) = get(agent, &format!("/v1/node/{id}"));
+    let total = |a: &str, b: &str| n["NodeResources"][a][b].as_u64().unwrap_or(0);
+    let reserved = |a: &str, b: &str| n["ReservedResources"][a][b].as_u64().unwrap_or(0);
+    (
+        total("Cpu", "CpuShares") - reserved("Cpu", "CpuShares"),
+        total("Memory", "MemoryMB") - reserved("Memory", "MemoryMB"),
+    )
 }

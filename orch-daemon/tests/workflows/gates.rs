@@ -3,28 +3,12 @@
 //! promoted once it drops. Every wait polls with a deadline.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
+use super::common::metrics::{Proc, prometheus_binary, serve_dir, start_prometheus};
 use super::common::*;
-
-/// A child process killed when the test ends.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn prometheus_binary() -> Option<&'static str> {
-    ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-}
 
 fn http_get(url: &str) -> Option<Value> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -113,37 +97,7 @@ fn setup(dir: &Path, prom_bin: &str) -> (Vec<Proc>, Agent, String, PathBuf) {
     let www = dir.join("www");
     std::fs::create_dir_all(&www).unwrap();
     write_errors(&www, 0.0);
-    let web_port = free_port();
-    let web = Proc(
-        Command::new("python3")
-            .args([
-                "-m",
-                "http.server",
-                &web_port.to_string(),
-                "--bind",
-                "127.0.0.1",
-            ])
-            .current_dir(&www)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m http.server"),
-    );
-    let metrics = format!("http://127.0.0.1:{web_port}/metrics.txt");
-    wait_for(Duration::from_secs(30), "metrics file served", || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .ok()?;
-        rt.block_on(async {
-            orch_daemon::tls::http_client()
-                .get(&metrics)
-                .send()
-                .await
-                .ok()
-        })
-        .filter(|r| r.status().is_success())
-    });
+    let (web, web_port) = serve_dir(&www, "metrics.txt");
     let prom_port = free_port();
     let prom = format!("http://127.0.0.1:{prom_port}");
     let cfg = dir.join("agent.hcl");
@@ -154,29 +108,10 @@ fn setup(dir: &Path, prom_bin: &str) -> (Vec<Proc>, Agent, String, PathBuf) {
     .unwrap();
     let agent = start(dir, &["-dev", "-config", cfg.to_str().unwrap()]);
     wait_leader(&agent);
-    let prom_cfg = dir.join("prometheus.yml");
-    std::fs::write(
-        &prom_cfg,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: test\n    metrics_path: /metrics.txt\n    static_configs:\n      - targets: ['127.0.0.1:{web_port}']\n"
-        ),
-    )
-    .unwrap();
-    let p = Proc(
-        Command::new(prom_bin)
-            .args([
-                &format!("--config.file={}", prom_cfg.display()),
-                &format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
-                &format!("--web.listen-address=127.0.0.1:{prom_port}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
+    let scrape = format!(
+        "  - job_name: test\n    metrics_path: /metrics.txt\n    static_configs:\n      - targets: ['127.0.0.1:{web_port}']\n"
     );
-    wait_for(Duration::from_secs(60), "prometheus ready", || {
-        http_get(&format!("{prom}/-/ready")).map(|_| ())
-    });
+    let p = start_prometheus(prom_bin, dir, prom_port, &scrape);
     (vec![p, web], agent, prom, www)
 }
 

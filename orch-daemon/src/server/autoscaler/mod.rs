@@ -232,6 +232,23 @@ impl Autoscaler {
         }
     }
 
+    /// Each check's metric, in the policy's order.
+    async fn read_checks(&self, p: &Due, now: i64) -> Vec<Result<f64, String>> {
+        let mut values = Vec::new();
+        for c in &p.policy.checks {
+            let target = MetricTarget {
+                namespace: &p.namespace,
+                job_id: &p.job_id,
+                group: &p.group,
+            };
+            let v = self
+                .read_metric(c.source, target, &c.query, c.query_window_ns, now)
+                .await;
+            values.push(v.map_err(|e| e.to_string()));
+        }
+        values
+    }
+
     async fn evaluate(&self, p: Due) {
         let now = now_nanos();
         let (last, deploying) = {
@@ -265,18 +282,7 @@ impl Autoscaler {
             self.lock().insert(p.id, status);
             return;
         }
-        let mut values: Vec<Result<f64, String>> = Vec::new();
-        for c in &p.policy.checks {
-            let target = MetricTarget {
-                namespace: &p.namespace,
-                job_id: &p.job_id,
-                group: &p.group,
-            };
-            let v = self
-                .read_metric(c.source, target, &c.query, c.query_window_ns, now)
-                .await;
-            values.push(v.map_err(|e| e.to_string()));
-        }
+        let values = self.read_checks(&p, now).await;
         let inputs: Vec<CheckInput<'_>> = p
             .policy
             .checks
@@ -307,43 +313,7 @@ impl Autoscaler {
             self.lock().insert(p.id, status);
             return;
         };
-        let mut meta = BTreeMap::new();
-        meta.insert(
-            autoscale::META_POLICY_ID.to_string(),
-            Value::from(p.id.clone()),
-        );
-        meta.insert(
-            "nomad_autoscaler.reason_history".to_string(),
-            json!(
-                d.checks
-                    .iter()
-                    .map(|c| c.reason.clone())
-                    .collect::<Vec<_>>()
-            ),
-        );
-        let eval = Evaluation {
-            id: new_uuid(),
-            namespace: p.namespace.clone(),
-            job_id: p.job_id.clone(),
-            eval_type: p.job_type.clone(),
-            priority: p.priority,
-            triggered_by: trigger::JOB_SCALING.to_string(),
-            status: eval_status::PENDING.to_string(),
-            create_time: now,
-            modify_time: now,
-            ..Evaluation::default()
-        };
-        let cmd = Command::JobScale(JobScale {
-            namespace: p.namespace.clone(),
-            job_id: p.job_id.clone(),
-            group: p.group.clone(),
-            count,
-            message: d.reason.clone(),
-            error: false,
-            meta: FreeForm(meta),
-            eval: Some(eval),
-            now,
-        });
+        let cmd = scale_command(&p, &d, count, now);
         match self.replicator.propose(cmd).await {
             Ok(_) => {
                 tracing::info!(policy = %p.id, job = %p.job_id, group = %p.group, from = p.count, to = count, reason = %d.reason, "autoscaler scaled group");
@@ -360,4 +330,46 @@ impl Autoscaler {
         }
         self.lock().insert(p.id, status);
     }
+}
+
+/// The scaling of `p`'s group to `count` as decided by `d`: a `Job.Scale` carrying the
+/// nomad-autoscaler's meta (policy ID, the checks' reasons) and its evaluation.
+fn scale_command(p: &Due, d: &autoscale::Decision, count: i64, now: i64) -> Command {
+    let mut meta = BTreeMap::new();
+    meta.insert(
+        autoscale::META_POLICY_ID.to_string(),
+        Value::from(p.id.clone()),
+    );
+    meta.insert(
+        "nomad_autoscaler.reason_history".to_string(),
+        json!(
+            d.checks
+                .iter()
+                .map(|c| c.reason.clone())
+                .collect::<Vec<_>>()
+        ),
+    );
+    let eval = Evaluation {
+        id: new_uuid(),
+        namespace: p.namespace.clone(),
+        job_id: p.job_id.clone(),
+        eval_type: p.job_type.clone(),
+        priority: p.priority,
+        triggered_by: trigger::JOB_SCALING.to_string(),
+        status: eval_status::PENDING.to_string(),
+        create_time: now,
+        modify_time: now,
+        ..Evaluation::default()
+    };
+    Command::JobScale(JobScale {
+        namespace: p.namespace.clone(),
+        job_id: p.job_id.clone(),
+        group: p.group.clone(),
+        count,
+        message: d.reason.clone(),
+        error: false,
+        meta: FreeForm(meta),
+        eval: Some(eval),
+        now,
+    })
 }
