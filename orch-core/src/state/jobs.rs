@@ -264,7 +264,7 @@ impl StateStore {
             };
             return Ok((ch, response));
         }
-        let (count, previous) = self.checked_scale(&existing, &c)?;
+        let (count, previous) = self.checked_scale(existing, &c)?;
         let mut scaled = existing.clone();
         for g in &mut scaled.task_groups {
             if g.name == c.group {
