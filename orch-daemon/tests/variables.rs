@@ -103,6 +103,15 @@ fn variables_crud_cas_locks_paging_and_no_plaintext_at_rest() {
     assert_eq!(page.as_array().unwrap().len(), 2);
     let (_, filtered) = get(&s, "/v1/vars?filter=Path%20%3D%3D%20%22other%2Fx%22");
     assert_eq!(filtered.as_array().unwrap().len(), 1);
+    // `orch status`'s prefix search finds variables by path (metadata only).
+    let (code, found) = send(
+        &s,
+        "PUT",
+        "/v1/search",
+        json!({"Prefix": "app/w", "Context": "variables"}),
+    );
+    assert_eq!(code, 200, "{found}");
+    assert_eq!(json_of(&found)["Matches"]["variables"], json!(["app/web"]));
     // Bad input: path rules, size limit, wrong types.
     assert_eq!(
         put(&s, "", "/v1/var/nomad/secret", json!({"k": "v"})).0,

@@ -71,6 +71,32 @@ pub struct VariableEncrypted {
     pub ciphertext: Vec<u8>,
 }
 
+impl VariableEncrypted {
+    /// Nomad's `VariableMetadata` JSON (what `/v1/vars` lists and the `Variable` event
+    /// topic carries): everything but the items, which stay sealed.
+    pub fn metadata_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::json;
+        let mut m = serde_json::Map::new();
+        m.insert("Namespace".into(), json!(self.namespace));
+        m.insert("Path".into(), json!(self.path));
+        m.insert("CreateIndex".into(), json!(self.create_index));
+        m.insert("ModifyIndex".into(), json!(self.modify_index));
+        m.insert("CreateTime".into(), json!(self.create_time));
+        m.insert("ModifyTime".into(), json!(self.modify_time));
+        if let Some(l) = &self.lock {
+            m.insert(
+                "Lock".into(),
+                json!({
+                    "ID": l.id,
+                    "TTL": crate::duration::format_go_duration(l.ttl),
+                    "LockDelay": crate::duration::format_go_duration(l.lock_delay),
+                }),
+            );
+        }
+        m
+    }
+}
+
 /// A root key's state in the keyring, Nomad's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum RootKeyState {

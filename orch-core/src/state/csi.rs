@@ -112,6 +112,23 @@ impl CsiPluginView {
     pub fn nodes_healthy(&self) -> usize {
         self.nodes.values().filter(|i| i.healthy).count()
     }
+
+    /// Nomad's `CSIPluginListStub` JSON, with `index` as both create and modify index
+    /// (plugins are derived from reports, so the table's index is theirs): one shape
+    /// for the plugin list and the `CSIPlugin` event topic.
+    pub fn stub_json(&self, index: u64) -> serde_json::Value {
+        serde_json::json!({
+            "ID": self.id,
+            "Provider": self.provider,
+            "ControllerRequired": self.controller_required,
+            "ControllersHealthy": self.controllers_healthy(),
+            "ControllersExpected": self.controllers.len(),
+            "NodesHealthy": self.nodes_healthy(),
+            "NodesExpected": self.nodes.len(),
+            "CreateIndex": index,
+            "ModifyIndex": index,
+        })
+    }
 }
 
 /// The two CSI tables.

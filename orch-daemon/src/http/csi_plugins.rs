@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use orch_core::state::{CsiPluginView, StateStore, csi_table, table};
+use orch_core::state::{StateStore, csi_table, table};
 use serde_json::{Value, json};
 
 use super::ApiError;
@@ -13,21 +13,6 @@ fn plugins_index(s: &StateStore) -> u64 {
     s.index(csi_table::PLUGINS)
         .max(s.index(table::NODES))
         .max(s.index(csi_table::VOLUMES))
-}
-
-/// Nomad's `CSIPluginListStub`.
-fn plugin_stub(p: &CsiPluginView, index: u64) -> Value {
-    json!({
-        "ID": p.id,
-        "Provider": p.provider,
-        "ControllerRequired": p.controller_required,
-        "ControllersHealthy": p.controllers_healthy(),
-        "ControllersExpected": p.controllers.len(),
-        "NodesHealthy": p.nodes_healthy(),
-        "NodesExpected": p.nodes.len(),
-        "CreateIndex": index,
-        "ModifyIndex": index,
-    })
 }
 
 /// `GET /v1/plugins?type=csi&prefix=`.
@@ -45,7 +30,7 @@ pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiEr
         Ok(s.csi_plugins()
             .values()
             .filter(|p| p.id.starts_with(&q.prefix))
-            .map(|p| plugin_stub(p, index))
+            .map(|p| p.stub_json(index))
             .collect::<Vec<Value>>())
     })
     .await
@@ -64,7 +49,7 @@ pub async fn get_plugin(
             .get(&id)
             .ok_or_else(|| ApiError::not_found(format!("plugin {id:?} not found")))?;
         let index = s.index(csi_table::PLUGINS);
-        let mut out = plugin_stub(p, index);
+        let mut out = p.stub_json(index);
         let allocs: Vec<Value> = p
             .controllers
             .values()

@@ -27,13 +27,7 @@ pub const HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// Topics Nomad has that orch does not publish: subscribing to them is refused rather
 /// than answered with a stream that stays silent forever.
-const UNSUPPORTED_TOPICS: &[&str] = &[
-    "ACLAuthMethod",
-    "ACLBindingRule",
-    "CSIPlugin",
-    "HostVolume",
-    "Variable",
-];
+const UNSUPPORTED_TOPICS: &[&str] = &["ACLAuthMethod", "ACLBindingRule", "HostVolume"];
 
 /// What a subscriber asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +123,11 @@ fn visible(e: &crate::server::events::Event, authz: &Authz) -> bool {
         authz.node_pool_level(&e.key).allows_read()
     } else if e.topic == topic::OPERATOR {
         authz.operator_read()
+    } else if e.topic == topic::CSI_PLUGIN {
+        authz.plugin_read()
+    } else if e.topic == topic::VARIABLE {
+        // Nomad's rule for the topic: variables are read by path, not by namespace.
+        authz.is_management()
     } else if e.topic == topic::CSI_VOLUME {
         authz.allows(&e.namespace, orch_core::acl::NsCap::CsiReadVolume)
     } else if !e.namespace.is_empty() {

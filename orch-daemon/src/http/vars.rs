@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use orch_core::acl::VarCap;
 use orch_core::model::variable::VariableEncrypted;
 use orch_core::state::{Command, StateStore, VARIABLES_TABLE, VarApply, VarOp};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::auth::permission_denied;
 use super::list::ListOpts;
@@ -46,32 +46,10 @@ pub fn check_var(q: &QueryOpts, namespace: &str, path: &str, cap: VarCap) -> Res
     }
 }
 
-/// Nomad's `VariableMetadata` JSON.
-pub fn meta_json(v: &VariableEncrypted) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("Namespace".into(), json!(v.namespace));
-    m.insert("Path".into(), json!(v.path));
-    m.insert("CreateIndex".into(), json!(v.create_index));
-    m.insert("ModifyIndex".into(), json!(v.modify_index));
-    m.insert("CreateTime".into(), json!(v.create_time));
-    m.insert("ModifyTime".into(), json!(v.modify_time));
-    if let Some(l) = &v.lock {
-        m.insert(
-            "Lock".into(),
-            json!({
-                "ID": l.id,
-                "TTL": orch_core::duration::format_go_duration(l.ttl),
-                "LockDelay": orch_core::duration::format_go_duration(l.lock_delay),
-            }),
-        );
-    }
-    m
-}
-
 /// The full variable JSON (metadata and decrypted items).
 pub async fn full_json(api: &ApiState, v: &VariableEncrypted) -> Result<Value, ApiError> {
     let items = super::keyring::open_items(api, v).await?;
-    let mut m = meta_json(v);
+    let mut m = v.metadata_json();
     m.insert("Items".into(), Value::Object(items));
     Ok(Value::Object(m))
 }
@@ -96,7 +74,7 @@ pub async fn list(State(api): Api, Query(raw): Params) -> Result<Response, ApiEr
             .filter(|v| q.authz.allows_variable(&v.namespace, &v.path, VarCap::List))
             .map(|v| {
                 let key = (v.namespace.clone(), v.path.clone());
-                (key, Value::Object(meta_json(v)))
+                (key, Value::Object(v.metadata_json()))
             });
         // The token is `namespace.path` (namespaces hold no `.`), compared as the pair
         // the table is ordered by.
@@ -162,8 +140,8 @@ pub async fn conflict(api: &ApiState, q: &QueryOpts, ns: &str, path: &str) -> Re
     let body = match current {
         Some(v) if q.authz.allows_variable(ns, path, VarCap::Read) => full_json(api, &v)
             .await
-            .unwrap_or_else(|_| Value::Object(meta_json(&v))),
-        Some(v) => Value::Object(meta_json(&v)),
+            .unwrap_or_else(|_| Value::Object(v.metadata_json())),
+        Some(v) => Value::Object(v.metadata_json()),
         None => Value::Null,
     };
     let mut resp = (StatusCode::CONFLICT, axum::Json(body)).into_response();

@@ -17,9 +17,7 @@ use serde_json::{Map, Value};
 
 use super::keyring::{aad, active_key};
 use super::query::{Api, Params, Query, json_body};
-use super::vars::{
-    cas_param, check_var, checked_path, conflict, full_json, is_conflict, meta_json,
-};
+use super::vars::{cas_param, check_var, checked_path, conflict, full_json, is_conflict};
 use super::{ApiError, ApiState, QueryOpts};
 
 /// Nomad's bounds and defaults of a lock's TTL and delay.
@@ -239,7 +237,7 @@ async fn answer(
         return Ok(api.reply(index, &Value::Null));
     };
     let body = match op {
-        VarOp::LockRenew | VarOp::LockRelease => Value::Object(meta_json(&v)),
+        VarOp::LockRenew | VarOp::LockRelease => Value::Object(v.metadata_json()),
         _ => full_json(api, &v).await?,
     };
     Ok(api.reply(index, &body))

@@ -54,10 +54,14 @@ pub mod topic {
     pub const OPERATOR: &str = "Operator";
     /// CSI volumes registered and deregistered; `csi-read-volume` in their namespace.
     pub const CSI_VOLUME: &str = "CSIVolume";
+    /// CSI plugins as their instances change; `plugin` read.
+    pub const CSI_PLUGIN: &str = "CSIPlugin";
+    /// Variables' metadata (never their items); management tokens only, as Nomad.
+    pub const VARIABLE: &str = "Variable";
     /// Every topic orch publishes.
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 14] = [
         JOB, EVALUATION, ALLOCATION, DEPLOYMENT, NODE, ACL_TOKEN, ACL_POLICY, ACL_ROLE, NODE_POOL,
-        SERVICE, OPERATOR, CSI_VOLUME,
+        SERVICE, OPERATOR, CSI_VOLUME, CSI_PLUGIN, VARIABLE,
     ];
 }
 
@@ -93,6 +97,10 @@ pub enum Payload {
     AutopilotConfig(Box<orch_core::model::AutopilotConfiguration>),
     /// A CSI volume (Nomad's `CSIVolumeEvent` payload key, `Volume`).
     Volume(Box<orch_core::model::csi::CsiVolume>),
+    /// A CSI plugin's list stub (Nomad's `CSIPluginEvent` payload key, `Plugin`).
+    Plugin(serde_json::Value),
+    /// A variable's metadata (Nomad's `VariableEvent` payload key, `Variable`).
+    Variable(serde_json::Value),
 }
 
 /// One event, in Nomad's JSON shape.
@@ -204,16 +212,17 @@ fn event_type(cmd: &Command) -> &'static str {
         | Command::QuotaDelete(_) => "",
         Command::CsiVolumeRegister(_) => csi::REGISTERED,
         Command::CsiVolumeDeregister(_) => csi::DEREGISTERED,
-        // Plugins are derived from the nodes' fingerprints (no `CSIPlugin` topic yet).
-        Command::CsiNodePlugins(_) => "",
+        // Plugins are derived from the nodes' reports.
+        Command::CsiNodePlugins(_) => csi::PLUGIN_UPDATED,
         Command::NodePoolUpsert(_) => "NodePoolUpserted",
         Command::NodePoolDelete(_) => "NodePoolDeleted",
         Command::SchedulerConfigSet(_) => SCHEDULER_CONFIG_UPDATED,
         Command::AutopilotConfigSet(_) => AUTOPILOT_CONFIG_UPDATED,
         // Nomad publishes no events for a snapshot restore either.
         Command::SnapshotRestore(_) => "",
-        // Nomad has no Variables or keyring topic.
-        Command::VarApply(_) | Command::RootKeyUpsert(_) | Command::RootKeyDelete(_) => "",
+        Command::VarApply(_) => variables::event_type(cmd),
+        // Nomad has no keyring topic.
+        Command::RootKeyUpsert(_) | Command::RootKeyDelete(_) => "",
         // orch's releases have no topic of their own (their jobs' events are published).
         Command::ReleaseStatusUpdate(_) => "",
     }
@@ -234,6 +243,10 @@ pub struct Before {
     acl_deleted: Vec<(AclKey, Payload)>,
     /// CSI volumes it registers or deregisters.
     csi: csi::CsiBefore,
+    /// CSI plugins whose instances a node's report may change.
+    plugins: Vec<String>,
+    /// The variable it writes or deletes.
+    var: variables::VarBefore,
 }
 
 /// An ACL object by topic and key (accessor ID, policy name, role ID).
@@ -251,6 +264,8 @@ impl Before {
             acl_written: Vec::new(),
             acl_deleted: Vec::new(),
             csi: csi::CsiBefore::capture(store, cmd),
+            plugins: csi::plugins_touched(store, cmd),
+            var: variables::VarBefore::capture(store, cmd),
         };
         before.capture_acl(store, cmd);
         match cmd {
@@ -530,6 +545,8 @@ pub fn derive(store: &StateStore, index: u64, before: Before, changed: &ChangedK
         out.push(acl_event(t, index, key, p));
     }
     out.extend(before.csi.events(store, t, index));
+    out.extend(csi::plugin_events(store, before.plugins, index));
+    out.extend(before.var.events(store, index));
     for e in &mut out {
         e.filter_keys.retain(|k| !k.is_empty());
     }
@@ -615,3 +632,4 @@ impl EventBroker {
 mod csi;
 #[cfg(test)]
 mod tests;
+mod variables;

@@ -72,10 +72,12 @@ fn bad_topics_and_indexes_are_refused() {
         Filter::parse(&pairs(&[("index", "x")])).unwrap_err().status,
         400
     );
-    // Variables have no topic yet (Nomad 1.10's `Variable`): refused by name.
-    let e = Filter::parse(&pairs(&[("topic", "Variable")])).unwrap_err();
+    // Auth methods and binding rules do not exist in orch: refused by name.
+    let e = Filter::parse(&pairs(&[("topic", "ACLAuthMethod")])).unwrap_err();
     assert_eq!(e.status, 501);
-    assert!(e.message.contains("Variable"), "{}", e.message);
+    assert!(e.message.contains("ACLAuthMethod"), "{}", e.message);
+    assert!(Filter::parse(&pairs(&[("topic", "Variable")])).is_ok());
+    assert!(Filter::parse(&pairs(&[("topic", "CSIPlugin:ebs")])).is_ok());
     assert!(Filter::parse(&pairs(&[("topic", "CSIVolume:db")])).is_ok());
 }
 

@@ -54,14 +54,25 @@ async fn prefix_and_fuzzy_search() {
     for c in ["plugins", "volumes", "quotas"] {
         assert_eq!(r["Matches"][c], json!([]), "{c}: {r}");
     }
+    // Scaling policies and variables are prefix contexts; host volumes are refused by
+    // name (orch has no dynamic host volumes).
+    let (r, _) = env
+        .ok(
+            "PUT",
+            "/v1/search",
+            Some(json!({"Prefix": "", "Context": "scaling_policy"})),
+        )
+        .await;
+    assert_eq!(r["Matches"]["scaling_policy"], json!([]), "{r}");
     env.fails(
         "PUT",
         "/v1/search",
-        Some(json!({"Prefix": "a", "Context": "scaling_policy"})),
+        Some(json!({"Prefix": "a", "Context": "host_volumes"})),
         StatusCode::NOT_IMPLEMENTED,
     )
     .await;
-    // Fuzzy: substrings of job, group, task and node names, with their scope.
+    // Fuzzy: substrings of job, group, task, service and command names, with their
+    // scope; `all` adds ID prefix matches of deployments and evaluations.
     let (r, _) = env
         .ok(
             "PUT",
@@ -73,6 +84,44 @@ async fn prefix_and_fuzzy_search() {
         r["Matches"]["jobs"],
         json!([{"ID": "web", "Scope": ["default"]}])
     );
+    assert_eq!(
+        r["Matches"]["services"],
+        json!([{"ID": "web", "Scope": ["default", "web", "frontend", "server"]}]),
+        "{r}"
+    );
+    assert_eq!(r["Matches"]["deployment"], json!([]), "{r}");
+    assert_eq!(r["Truncations"]["jobs"], false, "{r}");
+    let (r, _) = env
+        .ok(
+            "PUT",
+            "/v1/search/fuzzy",
+            Some(json!({"Text": "ython", "Context": "jobs"})),
+        )
+        .await;
+    assert_eq!(
+        r["Matches"]["commands"],
+        json!([{"ID": "python3", "Scope": ["default", "web", "frontend", "server"]}]),
+        "{r}"
+    );
+    let (r, _) = env
+        .ok(
+            "PUT",
+            "/v1/search/fuzzy",
+            Some(json!({"Text": "ront", "Context": "jobs"})),
+        )
+        .await;
+    assert_eq!(
+        r["Matches"]["groups"],
+        json!([{"ID": "frontend", "Scope": ["default", "web"]}]),
+        "{r}"
+    );
+    env.fails(
+        "PUT",
+        "/v1/search/fuzzy",
+        Some(json!({"Text": "ab", "Context": "evals"})),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     let (r, _) = env
         .ok(
             "PUT",

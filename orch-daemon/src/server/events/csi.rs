@@ -65,3 +65,53 @@ impl CsiBefore {
             .collect()
     }
 }
+
+/// The `CSIPlugin` topic's event type: a plugin's instances changed (a node reported
+/// a different set of plugins). Nomad documents no type name for this topic; orch
+/// names it after Nomad's `VariableUpdated`.
+pub const PLUGIN_UPDATED: &str = "CSIPluginUpdated";
+
+/// The plugins a node's report touches: those it ran before and those it runs now.
+pub fn plugins_touched(store: &StateStore, cmd: &Command) -> Vec<String> {
+    let Command::CsiNodePlugins(c) = cmd else {
+        return Vec::new();
+    };
+    let before = store.csi_node_plugins(&c.node_id);
+    let reports = before.into_iter().chain(std::iter::once(&c.plugins));
+    let ids: std::collections::BTreeSet<String> = reports
+        .flat_map(|r| r.controllers.keys().chain(r.nodes.keys()))
+        .cloned()
+        .collect();
+    ids.into_iter().collect()
+}
+
+/// One event per touched plugin, as the plugin list shows it now (a plugin whose last
+/// instance left shows none).
+pub fn plugin_events(store: &StateStore, ids: Vec<String>, index: u64) -> Vec<Event> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let plugins = store.csi_plugins();
+    let table_index = store.index(orch_core::state::csi_table::PLUGINS);
+    ids.into_iter()
+        .map(|id| {
+            let view =
+                plugins
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| orch_core::state::CsiPluginView {
+                        id: id.clone(),
+                        ..Default::default()
+                    });
+            Event {
+                topic: topic::CSI_PLUGIN,
+                event_type: PLUGIN_UPDATED,
+                key: id,
+                namespace: String::new(),
+                filter_keys: Vec::new(),
+                index,
+                payload: Payload::Plugin(view.stub_json(table_index)),
+            }
+        })
+        .collect()
+}

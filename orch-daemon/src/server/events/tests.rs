@@ -296,3 +296,92 @@ fn node_pools_written_and_deleted_are_events() {
         .collect();
     assert_eq!(kinds, [("NodePool", "NodePoolDeleted", "gpu")]);
 }
+
+/// Topic, type and key of each event.
+fn kinds(ev: &[Event]) -> Vec<(&str, &str, &str)> {
+    ev.iter()
+        .map(|e| (e.topic, e.event_type, e.key.as_str()))
+        .collect()
+}
+
+#[test]
+fn variables_written_and_deleted_are_events_without_their_items() {
+    use orch_core::model::variable::{RootKeyMeta, VariableEncrypted};
+    use orch_core::state::{RootKeyUpsert, VarApply, VarOp};
+    let mut s = StateStore::new();
+    let key = RootKeyMeta {
+        key_id: "k1".into(),
+        algorithm: "aes256-gcm".into(),
+        public_key: vec![7; 32],
+        ..RootKeyMeta::default()
+    };
+    assert!(apply(&mut s, Command::RootKeyUpsert(RootKeyUpsert { key })).is_empty());
+    let var = VariableEncrypted {
+        namespace: "default".into(),
+        path: "app/db".into(),
+        key_id: "k1".into(),
+        nonce: vec![1; 12],
+        ciphertext: b"sealed-secret".to_vec(),
+        ..VariableEncrypted::default()
+    };
+    let op = |op, check_index| {
+        Command::VarApply(VarApply {
+            op,
+            var: var.clone(),
+            check_index,
+            now: 5,
+        })
+    };
+    let ev = apply(&mut s, op(VarOp::Set, None));
+    assert_eq!(kinds(&ev), [("Variable", "VariableUpdated", "app/db")]);
+    let json = serde_json::to_value(&ev[0]).unwrap();
+    assert_eq!(json["Namespace"], "default");
+    assert_eq!(json["Payload"]["Variable"]["Path"], "app/db");
+    assert_eq!(json["Payload"]["Variable"]["ModifyIndex"], 2);
+    assert!(json["Payload"]["Variable"].get("Items").is_none(), "{json}");
+    assert!(
+        !json.to_string().contains("sealed"),
+        "no ciphertext: {json}"
+    );
+    let ev = apply(&mut s, op(VarOp::Delete, None));
+    assert_eq!(kinds(&ev), [("Variable", "VariableDeleted", "app/db")]);
+}
+
+#[test]
+fn csi_plugin_instances_reported_are_events() {
+    use orch_core::model::csi::{CsiInfo, NodeCsiPlugins};
+    use orch_core::state::CsiNodePluginsUpdate;
+    let mut s = StateStore::new();
+    let node = Node {
+        id: "n1".into(),
+        status: node_status::READY.into(),
+        ..Node::default()
+    };
+    apply(&mut s, Command::NodeRegister(NodeRegister { node, now: 1 }));
+    let info = CsiInfo {
+        plugin_id: "hostpath".into(),
+        healthy: true,
+        provider: "orch.hostpath.csi".into(),
+        ..CsiInfo::default()
+    };
+    let report = |plugins| {
+        Command::CsiNodePlugins(CsiNodePluginsUpdate {
+            node_id: "n1".into(),
+            plugins,
+        })
+    };
+    let running = NodeCsiPlugins {
+        nodes: [("hostpath".to_string(), info)].into(),
+        ..NodeCsiPlugins::default()
+    };
+    let ev = apply(&mut s, report(running));
+    assert_eq!(kinds(&ev), [("CSIPlugin", "CSIPluginUpdated", "hostpath")]);
+    let json = serde_json::to_value(&ev[0]).unwrap();
+    assert_eq!(json["Payload"]["Plugin"]["NodesExpected"], 1, "{json}");
+    assert_eq!(json["Payload"]["Plugin"]["Provider"], "orch.hostpath.csi");
+    // The plugin leaves the node: the event shows it with no instances.
+    let ev = apply(&mut s, report(NodeCsiPlugins::default()));
+    assert_eq!(kinds(&ev), [("CSIPlugin", "CSIPluginUpdated", "hostpath")]);
+    let json = serde_json::to_value(&ev[0]).unwrap();
+    assert_eq!(json["Payload"]["Plugin"]["NodesExpected"], 0, "{json}");
+}
