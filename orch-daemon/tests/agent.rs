@@ -225,3 +225,74 @@ fn work_moves_off_a_node_that_stops_heartbeating() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Every `null` under `v`, by its path.
+fn nulls(v: &serde_json::Value, path: String, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Null => out.push(path),
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                nulls(x, format!("{path}.{k}"), out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                nulls(x, format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn agent_self_shows_the_settings_the_agent_runs_with() {
+    let dir = temp_dir("agent-self");
+    let cfg = dir.join("agent.hcl");
+    std::fs::write(
+        &cfg,
+        "server {\n  heartbeat_grace = \"7s\"\n  job_gc_threshold = \"2h\"\n  server_join {\n    retry_interval = \"2s\"\n  }\n}\nacl {\n  token_ttl = \"45s\"\n}\n",
+    )
+    .unwrap();
+    let agent = start(&dir, &["-dev", "-config", cfg.to_str().unwrap()]);
+    wait_leader(&agent);
+    let (code, me) = get(&agent, "/v1/agent/self");
+    assert_eq!(code, 200, "{me}");
+    let config = &me["config"];
+    let mut found = Vec::new();
+    for part in ["Server", "Client", "ACL"] {
+        nulls(&config[part], part.to_string(), &mut found);
+    }
+    assert!(
+        found.is_empty(),
+        "unset settings show their defaults: {found:?}"
+    );
+    let server = &config["Server"];
+    // Set ones as given; unset ones as the agent runs them (Nomad's types: Go
+    // durations in nanoseconds, GC thresholds as strings).
+    assert_eq!(server["HeartbeatGrace"], 7_000_000_000u64, "{server}");
+    assert_eq!(server["JobGCThreshold"], "2h0m0s", "{server}");
+    assert_eq!(server["EvalGCThreshold"], "1h0m0s", "{server}");
+    assert_eq!(server["ServerJoin"]["RetryInterval"], 2_000_000_000u64);
+    assert!(
+        server["NumSchedulers"].as_u64().is_some_and(|n| n >= 1),
+        "{server}"
+    );
+    assert_eq!(config["ACL"]["TokenTTL"], 45_000_000_000u64);
+    assert_eq!(config["ACL"]["PolicyTTL"], 30_000_000_000u64);
+    assert_eq!(config["Client"]["MinDynamicPort"], 20000);
+    drop(agent);
+    // A bad retry_interval is refused at start, naming the setting.
+    std::fs::write(
+        &cfg,
+        "server {\n  server_join {\n    retry_interval = \"soon\"\n  }\n}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orch"))
+        .args(["agent", "-dev", "-config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(text.contains("server.server_join.retry_interval"), "{text}");
+    let _ = std::fs::remove_dir_all(dir);
+}

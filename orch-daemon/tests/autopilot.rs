@@ -194,3 +194,72 @@ fn a_dead_server_is_removed_and_rejoins_when_it_comes_back() {
     drop(agents);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `b`'s entry in the leader's autopilot health, once it is a member.
+fn health_of(agent: &Agent, name: &str) -> Option<serde_json::Value> {
+    let (_, h) = get(agent, "/v1/operator/autopilot/health");
+    h["Servers"]
+        .as_array()?
+        .iter()
+        .find(|s| s["Name"].as_str().is_some_and(|n| n.starts_with(name)))
+        .cloned()
+}
+
+#[test]
+fn a_joining_server_votes_only_after_the_stabilization_time() {
+    let dir = temp_dir("autopilot-promote");
+    let data = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let (a_data, b_data) = (data("a"), data("b"));
+    let a = start(
+        &dir,
+        &[
+            "-server",
+            "-bootstrap-expect",
+            "1",
+            "-data-dir",
+            &a_data,
+            "-node",
+            "a",
+        ],
+    );
+    wait_leader(&a);
+    let (_, config) = get(&a, "/v1/operator/autopilot/configuration");
+    assert_eq!(config["ServerStabilizationTime"], "10s", "Nomad's default");
+    let serf = a.serf.clone();
+    let b = start(
+        &dir,
+        &[
+            "-server",
+            "-retry-join",
+            &serf,
+            "-data-dir",
+            &b_data,
+            "-node",
+            "b",
+        ],
+    );
+    // It joins as a non-voter and is healthy (caught up, in contact) before it votes.
+    let first = wait_for(Duration::from_secs(60), "b a healthy member", || {
+        health_of(&a, "b").filter(|s| s["Healthy"] == true)
+    });
+    assert_eq!(first["Voter"], false, "not a voter yet: {first}");
+    let promoted = wait_for(Duration::from_secs(90), "b promoted to voter", || {
+        health_of(&a, "b").filter(|s| s["Voter"] == true)
+    });
+    // Promoted no sooner than 10 s after it became healthy (StableSince is the
+    // leader's wall clock, as is this test's).
+    let since: orch_core::model::Timestamp =
+        serde_json::from_value(promoted["StableSince"].clone()).expect("an RFC 3339 time");
+    let since = since.0;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    assert!(
+        now - since >= 10_000_000_000,
+        "promoted {} ms after it became stable: {promoted}",
+        (now - since) / 1_000_000
+    );
+    wait_one_leader(&[a, b], 2);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -15,119 +15,26 @@ use common::{Agent, free_port, get, orch_parse, send, start, temp_dir, wait_for,
 use serde_json::json;
 use webdriver::Browser;
 
+#[path = "ui/deployments.rs"]
+mod deployments;
+#[path = "ui/specs.rs"]
+mod specs;
+#[path = "ui/tls_cluster.rs"]
+mod tls_cluster;
+
+use deployments::{fail_a_deployment, promote_canaries};
+use specs::*;
+use tls_cluster::{stop_jobs, three_small_clients, tls_acl_agent, tls_call};
+
 /// Where the screenshots go: `target/ui-screenshots`.
 fn shots() -> PathBuf {
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     tmp.parent().unwrap_or(&tmp).join("ui-screenshots")
 }
-
-/// A batch job whose task prints `tick N` every half second.
-const TICKER: &str = r#"job "ticker" {
-  datacenters = ["dc1"]
-  type = "batch"
-  group "g" {
-    task "t" {
-      driver = "raw_exec"
-      config {
-        command = "/bin/sh"
-        args = ["-c", "i=0; while [ $i -lt 1200 ]; do i=$((i+1)); echo tick $i; sleep 0.5; done"]
-      }
-      resources {
-        cpu = 300
-        memory = 128
-      }
-    }
-  }
-}"#;
-
-/// A job no node can take: its constraint asks for Windows.
-const IMPOSSIBLE: &str = r#"job "impossible" {
-  datacenters = ["dc1"]
-  type = "batch"
-  constraint {
-    attribute = "${attr.kernel.name}"
-    value     = "windows"
-  }
-  group "g" {
-    count = 2
-    task "t" {
-      driver = "raw_exec"
-      config {
-        command = "/bin/true"
-      }
-    }
-  }
-}"#;
-
 fn register(agent: &Agent, hcl: &str) {
     let (status, body) = send(agent, "PUT", "/v1/jobs", json!({"Job": orch_parse(hcl)}));
     assert_eq!(status, 200, "register: {body}");
 }
-
-/// A job asking for more memory than any node has.
-const TOO_BIG: &str = r#"job "too-big" {
-  datacenters = ["dc1"]
-  type = "batch"
-  group "g" {
-    task "t" {
-      driver = "raw_exec"
-      config {
-        command = "/bin/true"
-      }
-      resources {
-        memory = 100000000
-      }
-    }
-  }
-}"#;
-
-/// A job that waits for node metadata the test sets later.
-const WAITS_FOR_META: &str = r#"job "waits" {
-  datacenters = ["dc1"]
-  type = "batch"
-  constraint {
-    attribute = "${meta.ui_ready}"
-    value     = "yes"
-  }
-  group "g" {
-    task "t" {
-      driver = "raw_exec"
-      config {
-        command = "/bin/sh"
-        args = ["-c", "sleep 600"]
-      }
-      resources {
-        cpu = 50
-        memory = 16
-      }
-    }
-  }
-}"#;
-
-/// A service whose deployment stays running (its allocation must stay healthy a minute).
-const SLOW_SERVICE: &str = r#"job "svc" {
-  datacenters = ["dc1"]
-  update {
-    max_parallel     = 1
-    min_healthy_time = "1m"
-    healthy_deadline = "5m"
-    progress_deadline = "10m"
-  }
-  group "g" {
-    task "t" {
-      driver = "raw_exec"
-      config {
-        command = "/bin/sh"
-        args = ["-c", "sleep 600"]
-      }
-      resources {
-        cpu = 100
-        memory = 32
-      }
-    }
-  }
-}"#;
-
 /// Clicks the first element matching `css` whose text is `text` (in the page, so a
 /// redraw between finding and clicking cannot go stale).
 fn click_link(b: &Browser, css: &str, text: &str) {
@@ -139,7 +46,6 @@ fn click_link(b: &Browser, css: &str, text: &str) {
         (b.exec(&script) == json!(true)).then_some(())
     });
 }
-
 /// How many `tick N` lines the page's log view holds.
 fn ticks(b: &Browser) -> usize {
     b.text("#log")
@@ -147,7 +53,6 @@ fn ticks(b: &Browser) -> usize {
         .filter(|l| l.starts_with("tick "))
         .count()
 }
-
 /// A running job from the list to its allocation, its log followed live, a failed
 /// placement in words, and the topology of the node; one agent, one browser.
 #[test]
@@ -169,7 +74,6 @@ fn jobs_allocation_live_log_placement_failure_and_topology() {
     promote_canaries(&agent, &b);
     a_scaling_policy_and_its_last_event(&agent, &b);
 }
-
 /// A group with a `scaling` block: the scaling page lists its policy, and a scale of
 /// the group shows there as its last event, without a reload.
 fn a_scaling_policy_and_its_last_event(agent: &Agent, b: &Browser) {
@@ -221,7 +125,6 @@ fn a_scaling_policy_and_its_last_event(agent: &Agent, b: &Browser) {
     });
     b.screenshot("scaling-policy");
 }
-
 /// The jobs list (reached from `/`), the job page where its allocation becomes running
 /// without a reload, and `orch ui` naming that page.
 fn from_the_list_to_a_running_allocation(agent: &Agent, b: &Browser) {
@@ -282,7 +185,6 @@ fn from_the_list_to_a_running_allocation(agent: &Agent, b: &Browser) {
         t.contains("Received") && t.contains("Started")
     });
 }
-
 /// The allocation page: its log gains lines as the task prints (in the same document),
 /// the usage chart gains samples, the files lead to the task's log file.
 fn a_live_log_usage_and_files(b: &Browser) {
@@ -320,7 +222,6 @@ fn a_live_log_usage_and_files(b: &Browser) {
     b.exec("document.getElementById('logs').scrollIntoView(); return null;");
     b.screenshot("alloc-log");
 }
-
 /// Failed placements, explained in words on the job page: a constraint no node meets,
 /// memory no node has.
 fn placement_failures_in_words(agent: &Agent, b: &Browser) {
@@ -363,7 +264,6 @@ fn placement_failures_in_words(agent: &Agent, b: &Browser) {
         b.find_all("#placement-failures").is_empty().then_some(())
     });
 }
-
 /// The topology: the node's box, its CPU bar filled by the allocations of the ticker
 /// (300 MHz) and of the job that waited for metadata (50 MHz), one segment each.
 fn topology_of_the_node(b: &Browser) {
@@ -375,97 +275,6 @@ fn topology_of_the_node(b: &Browser) {
     assert_eq!(b.find_all(".node-box .usage-cpu .alloc-seg").len(), 2);
     b.screenshot("topology");
 }
-
-/// The job page's Fail button fails a running deployment.
-fn fail_a_deployment(agent: &Agent, b: &Browser) {
-    register(agent, SLOW_SERVICE);
-    b.goto(&format!("{}/ui/jobs/svc@default", agent.http));
-    b.wait_text("#deployments .deployment", "a running deployment", |t| {
-        t.contains("running")
-    });
-    b.click("#deployments .deployment button.fail");
-    b.wait_text_soon("#deployments .deployment", "the failed deployment", |t| {
-        t.contains("failed")
-    });
-    b.screenshot("deployment-failed");
-}
-
-/// A canary deployment of `version` (its `VERSION` env), healthy after a second.
-fn canary_job(version: u32) -> String {
-    format!(
-        r#"job "canary" {{
-  update {{
-    canary           = 1
-    max_parallel     = 1
-    min_healthy_time = "1s"
-    healthy_deadline = "2m"
-  }}
-  group "g" {{
-    task "t" {{
-      driver = "raw_exec"
-      env {{
-        VERSION = "{version}"
-      }}
-      config {{
-        command = "/bin/sh"
-        args = ["-c", "sleep 600"]
-      }}
-      resources {{
-        cpu = 50
-        memory = 16
-      }}
-    }}
-  }}
-}}"#
-    )
-}
-
-/// The job page's "Promote canaries" button promotes a deployment waiting on its
-/// healthy canary, which then completes.
-fn promote_canaries(agent: &Agent, b: &Browser) {
-    let deployment = |want: &str| {
-        wait_for(Duration::from_secs(120), want, || {
-            let (_, d) = get(agent, "/v1/job/canary/deployment");
-            (d["Status"] == want).then(|| d.clone())
-        })
-    };
-    register(agent, &canary_job(1));
-    deployment("successful");
-    register(agent, &canary_job(2));
-    wait_for(Duration::from_secs(120), "a healthy canary", || {
-        let (_, d) = get(agent, "/v1/job/canary/deployment");
-        let g = &d["TaskGroups"]["g"];
-        (d["Status"] == "running" && g["HealthyAllocs"].as_u64() >= Some(1)).then_some(())
-    });
-    b.goto(&format!("{}/ui/jobs/canary@default", agent.http));
-    b.wait_text(
-        "#deployments .deployment",
-        "the deployment awaiting promotion",
-        |t| t.contains("Promote canaries"),
-    );
-    b.screenshot("deployment-canary");
-    b.click("#deployments .deployment button.promote");
-    let done = deployment("successful");
-    assert_eq!(done["TaskGroups"]["g"]["Promoted"], true, "{done}");
-    b.wait_text_soon("#deployments .deployment", "the promoted deployment", |t| {
-        t.contains("successful")
-    });
-    b.screenshot("deployment-promoted");
-    // The versions, the newest open with its diff against the one before: the changed
-    // environment variable, old and new value.
-    let diff = b.wait_text(
-        "#versions .version[open]",
-        "the newest version's diff",
-        |t| t.contains("VERSION"),
-    );
-    assert!(
-        diff.contains("Task: \"t\"") && diff.contains('1') && diff.contains('2'),
-        "{diff}"
-    );
-    b.exec("document.getElementById('versions').scrollIntoView(); return null;");
-    b.screenshot("job-versions");
-}
-
 /// The other pages draw their tables from the API (no script error leaves them at
 /// "Loading…"); the client's page links its allocations.
 fn other_pages_render(b: &Browser) {
@@ -516,7 +325,6 @@ fn other_pages_render(b: &Browser) {
         t.contains("No CSI plugins")
     });
 }
-
 /// The README's picture: the topology of a three-client cluster (one server) running
 /// the example job, written to `docs/topology.png`. Run by hand:
 /// `cargo test -p orch-daemon --test ui -- --ignored docs_topology`.
@@ -582,7 +390,6 @@ fn docs_topology_screenshot() {
     stop_jobs(&server, &["web", "ticker"]);
     drop(clients);
 }
-
 /// With ACLs on and the HTTP API over TLS, the UI asks for a token; the one entered is
 /// kept and used (all of the UI's URLs are relative, so https needs nothing else).
 #[test]
@@ -637,97 +444,5 @@ fn acl_login_with_a_token_over_tls() {
     );
     wait_for(Duration::from_secs(5), "no login prompt", || {
         b.find_all("#login").is_empty().then_some(())
-    });
-}
-
-/// A dev agent with ACLs on and its HTTP API over TLS (a server certificate of a fresh
-/// CA; no client certificates asked), its leader elected; and a caller's TLS options.
-fn tls_acl_agent(dir: &std::path::Path) -> (Agent, orch_daemon::tls::ClientTlsOptions) {
-    let pki = common::tls::Pki::make(&dir.join("pki"));
-    let (cert, key) = pki.cert("server");
-    let config = dir.join("acl-tls.hcl");
-    std::fs::write(
-        &config,
-        format!(
-            "acl {{\n  enabled = true\n}}\ntls {{\n  http = true\n  ca_file = \"{}\"\n  cert_file = \"{cert}\"\n  key_file = \"{key}\"\n}}\n",
-            pki.ca()
-        ),
-    )
-    .unwrap();
-    let agent = start(dir, &["-dev", "-config", config.to_str().unwrap()]);
-    assert!(agent.http.starts_with("https://"), "{}", agent.http);
-    let tls = pki.caller("cli");
-    wait_for(Duration::from_secs(30), "a leader", || {
-        common::tls::get_json(&tls, &format!("{}/v1/status/leader", agent.http))
-            .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
-    });
-    (agent, tls)
-}
-
-/// One call to the TLS agent, with an ACL token if given: status and body.
-fn tls_call(
-    agent: &Agent,
-    tls: &orch_daemon::tls::ClientTlsOptions,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: serde_json::Value,
-) -> (u16, String) {
-    let headers: Vec<(&str, &str)> = token.map(|t| ("X-Nomad-Token", t)).into_iter().collect();
-    let url = format!("{}{path}", agent.http);
-    common::tls::call(
-        tls,
-        method,
-        &url,
-        Some(body.to_string().into_bytes()),
-        &headers,
-    )
-    .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
-}
-
-/// Three client-only agents of 2000 MHz and 2 GiB (200 MHz and 256 MiB reserved) on
-/// `server`, ready.
-fn three_small_clients(dir: &std::path::Path, server: &Agent) -> Vec<Agent> {
-    let limits = dir.join("limits.hcl");
-    std::fs::write(
-        &limits,
-        "client {\n  cpu_total_compute = 2000\n  memory_total_mb = 2048\n  reserved {\n    cpu = 200\n    memory = 256\n  }\n}\n",
-    )
-    .unwrap();
-    let clients: Vec<Agent> = (1..=3)
-        .map(|i| {
-            let name = format!("client-{i}");
-            let data = dir.join(&name);
-            let (data, limits) = (data.to_str().unwrap(), limits.to_str().unwrap());
-            let args = ["-client", "-servers", &server.rpc, "-data-dir", data];
-            start(
-                dir,
-                &[&args[..], &["-node", &name, "-config", limits]].concat(),
-            )
-        })
-        .collect();
-    wait_for(Duration::from_secs(60), "three ready clients", || {
-        let (_, nodes) = common::get(server, "/v1/nodes");
-        let ready = nodes
-            .as_array()
-            .map_or(0, |n| n.iter().filter(|n| n["Status"] == "ready").count());
-        (ready == 3).then_some(())
-    });
-    clients
-}
-
-/// Stops `jobs` and waits until none of their allocations runs.
-fn stop_jobs(server: &Agent, jobs: &[&str]) {
-    for job in jobs {
-        let (code, body) = send(server, "DELETE", &format!("/v1/job/{job}"), json!({}));
-        assert_eq!(code, 200, "stop {job}: {body}");
-    }
-    wait_for(Duration::from_secs(60), "every task stopped", || {
-        let live = jobs
-            .iter()
-            .flat_map(|j| common::job_allocs(server, j))
-            .filter(|a| a["ClientStatus"] == "running" || a["ClientStatus"] == "pending")
-            .count();
-        (live == 0).then_some(())
     });
 }

@@ -60,7 +60,7 @@ async fn identity(State(s): State<IdentityState>) -> Json<ServerIdentity> {
 }
 
 /// Joins an existing cluster through `joins`, or forms one with `expect` servers.
-/// `retry_max` of 0 retries forever. A server restarted on its data dir is already a
+/// `retry_max` of 0 retries forever; rounds are `interval` apart. A server restarted on its data dir is already a
 /// member: it starts at once and rejoins through Raft (and, if it was removed meanwhile,
 /// through the membership watch), instead of holding its API back until a leader
 /// answers, which during an election or a rolling restart took longer than 30 s.
@@ -69,6 +69,7 @@ pub async fn form_or_join(
     joins: &[String],
     expect: u32,
     retry_max: u32,
+    interval: Duration,
 ) -> Result<(), String> {
     if node.raft().is_initialized().await.unwrap_or(false) {
         return Ok(());
@@ -119,7 +120,7 @@ pub async fn form_or_join(
         if retry_max > 0 && round + 1 >= retry_max {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(interval).await;
     }
     Err(format!(
         "could not join or form a cluster through {joins:?}; check the addresses name the other servers' serf ports"

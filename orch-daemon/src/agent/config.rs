@@ -68,8 +68,30 @@ pub struct ServerJoin {
     pub retry_join: Vec<String>,
     /// Attempts before giving up (0: forever).
     pub retry_max: u32,
-    /// Wait between attempts, Go duration (`"30s"`).
+    /// Wait between attempts, Go duration (`"30s"`; default [`DEFAULT_RETRY_INTERVAL`]).
     pub retry_interval: Option<String>,
+}
+
+/// Wait between join rounds when `retry_interval` is not set: half a second, so a
+/// cluster forms as soon as its servers answer (Nomad waits 30 s).
+pub const DEFAULT_RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl ServerJoin {
+    /// `retry_interval` checked (a positive Go duration), or the default.
+    pub fn interval(&self) -> Result<std::time::Duration, ConfigError> {
+        let Some(text) = &self.retry_interval else {
+            return Ok(DEFAULT_RETRY_INTERVAL);
+        };
+        orch_core::duration::parse_go_duration(text)
+            .ok()
+            .filter(|n| *n > 0)
+            .map(|n| std::time::Duration::from_nanos(n.unsigned_abs()))
+            .ok_or_else(|| {
+                ConfigError::Flag(format!(
+                    "server.server_join.retry_interval: {text:?} is not a positive duration such as 15s"
+                ))
+            })
+    }
 }
 
 /// `server` block.
@@ -222,9 +244,25 @@ pub struct AclTimes {
     pub token_max_ttl_nanos: i64,
 }
 
+/// Each duration of the `acl` block in nanoseconds, defaults filled in: what the agent
+/// runs with (and shows in `/v1/agent/self`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AclDurations {
+    /// `token_ttl` (default 30 s).
+    pub token_ttl: i64,
+    /// `policy_ttl` (default 30 s).
+    pub policy_ttl: i64,
+    /// `role_ttl` (default 30 s).
+    pub role_ttl: i64,
+    /// `token_min_expiration_ttl` (default 1 min).
+    pub token_min_expiration_ttl: i64,
+    /// `token_max_expiration_ttl` (default 24 h).
+    pub token_max_expiration_ttl: i64,
+}
+
 impl AclBlock {
     /// The block's durations, each checked; an error names the setting.
-    pub fn times(&self) -> Result<AclTimes, ConfigError> {
+    pub fn durations(&self) -> Result<AclDurations, ConfigError> {
         let dur = |name: &str, v: &Option<String>, default: i64| -> Result<i64, ConfigError> {
             match v {
                 None => Ok(default),
@@ -239,33 +277,37 @@ impl AclBlock {
             }
         };
         const SEC: i64 = 1_000_000_000;
-        let cache = [
-            dur("token_ttl", &self.token_ttl, 30 * SEC)?,
-            dur("policy_ttl", &self.policy_ttl, 30 * SEC)?,
-            dur("role_ttl", &self.role_ttl, 30 * SEC)?,
-        ]
-        .into_iter()
-        .min()
-        .unwrap_or(30 * SEC);
-        let min = dur(
-            "token_min_expiration_ttl",
-            &self.token_min_expiration_ttl,
-            60 * SEC,
-        )?;
-        let max = dur(
-            "token_max_expiration_ttl",
-            &self.token_max_expiration_ttl,
-            24 * 3600 * SEC,
-        )?;
-        if min > max {
+        let d = AclDurations {
+            token_ttl: dur("token_ttl", &self.token_ttl, 30 * SEC)?,
+            policy_ttl: dur("policy_ttl", &self.policy_ttl, 30 * SEC)?,
+            role_ttl: dur("role_ttl", &self.role_ttl, 30 * SEC)?,
+            token_min_expiration_ttl: dur(
+                "token_min_expiration_ttl",
+                &self.token_min_expiration_ttl,
+                60 * SEC,
+            )?,
+            token_max_expiration_ttl: dur(
+                "token_max_expiration_ttl",
+                &self.token_max_expiration_ttl,
+                24 * 3600 * SEC,
+            )?,
+        };
+        if d.token_min_expiration_ttl > d.token_max_expiration_ttl {
             return Err(ConfigError::Flag(
                 "acl.token_min_expiration_ttl is longer than acl.token_max_expiration_ttl; make the minimum the shorter".into(),
             ));
         }
+        Ok(d)
+    }
+
+    /// The block's durations as the agent uses them; an error names the setting.
+    pub fn times(&self) -> Result<AclTimes, ConfigError> {
+        let d = self.durations()?;
+        let cache = d.token_ttl.min(d.policy_ttl).min(d.role_ttl);
         Ok(AclTimes {
             cache_ttl: std::time::Duration::from_nanos(cache.unsigned_abs()),
-            token_min_ttl_nanos: min,
-            token_max_ttl_nanos: max,
+            token_min_ttl_nanos: d.token_min_expiration_ttl,
+            token_max_ttl_nanos: d.token_max_expiration_ttl,
         })
     }
 
@@ -415,10 +457,14 @@ impl AgentConfig {
         if other.server.bootstrap_expect != 0 {
             self.server.bootstrap_expect = other.server.bootstrap_expect;
         }
-        self.server
-            .server_join
-            .retry_join
-            .extend(other.server.server_join.retry_join);
+        let join = other.server.server_join;
+        self.server.server_join.retry_join.extend(join.retry_join);
+        if join.retry_max != 0 {
+            self.server.server_join.retry_max = join.retry_max;
+        }
+        if join.retry_interval.is_some() {
+            self.server.server_join.retry_interval = join.retry_interval;
+        }
         if other.server.num_schedulers.is_some() {
             self.server.num_schedulers = other.server.num_schedulers;
         }
@@ -585,6 +631,8 @@ impl AgentConfig {
             check_client_node_pool(pool)?;
         }
         devices::check(&self.client.device)?;
+        self.server.server_join.interval()?;
+        self.acl.durations()?;
         self.tls.check()?;
         if let Some(key) = &self.server.encrypt {
             tls::check_encrypt(key)?;

@@ -325,6 +325,7 @@ fn api_app(
                     rpc: Some(s.node.local_addr().to_string()),
                     serf: Some(s.serf_addr.to_string()),
                 },
+                &s.effective,
             ),
         },
     );
@@ -405,6 +406,8 @@ struct ServerParts {
     leader: Arc<Leader>,
     serf_addr: std::net::SocketAddr,
     keyring: Arc<crate::server::keyring::Keyring>,
+    /// The settings it runs with, for `/v1/agent/self`.
+    effective: self_view::ServerEffective,
 }
 
 /// How the agent's `/v1/client/...` endpoints authorize callers: not at all with ACLs
@@ -466,12 +469,18 @@ async fn start_server(
             "peer endpoints (raft, join, forwarding) are unauthenticated: set server.encrypt to a shared base64 key, or tls.rpc with verify_server_hostname"
         );
     }
+    let (snapshot_every, logs_to_keep) = (raft_config.snapshot_every, raft_config.logs_to_keep);
     let node = RaftNode::start(raft_config, state.clone())
         .await
         .map_err(|e| e.to_string())?;
     let serf_addr = serve_serf(&node, security, &format!("{bind}:{}", config.ports.serf)).await?;
 
     let joins = config.server.server_join.retry_join.clone();
+    let retry_interval = config
+        .server
+        .server_join
+        .interval()
+        .map_err(|e| e.to_string())?;
     if joins.is_empty() && config.server.bootstrap_expect > 1 {
         // As Nomad: a server expecting peers waits for them (their retry_join, or
         // `orch server join` here) instead of leading a cluster of one.
@@ -487,6 +496,7 @@ async fn start_server(
             &joins,
             config.server.bootstrap_expect,
             config.server.server_join.retry_max,
+            retry_interval,
         )
         .await?;
     }
@@ -494,6 +504,12 @@ async fn start_server(
     node.watch_membership(joins);
     let replicator: Arc<dyn Replicator> = Arc::new(node.replicator());
     let leader_config = leader_config(config)?;
+    let effective = self_view::ServerEffective {
+        leader: leader_config.clone(),
+        snapshot_every,
+        logs_to_keep,
+        retry_interval,
+    };
     let leader = Leader::new(state.clone(), Arc::clone(&replicator), leader_config);
     leader.start().await;
     node.set_identity(crate::server::PeerAgent {
@@ -504,14 +520,17 @@ async fn start_server(
         version: env!("CARGO_PKG_VERSION").to_string(),
     });
     let keystore = data_dir.join("server").join("keystore");
-    let keyring = crate::server::keyring::Keyring::open(keystore).map_err(|e| e.to_string())?;
+    let keyring =
+        Arc::new(crate::server::keyring::Keyring::open(keystore).map_err(|e| e.to_string())?);
+    crate::server::keyring::spawn_keystore_cleanup(state.clone(), Arc::clone(&keyring));
     Ok(ServerParts {
         node,
         state,
         replicator,
         leader,
         serf_addr,
-        keyring: Arc::new(keyring),
+        keyring,
+        effective,
     })
 }
 

@@ -20,8 +20,32 @@ pub struct ListenAddrs {
     pub serf: Option<String>,
 }
 
+/// A server's settings as it runs with them, defaults filled in (the configuration
+/// file leaves most of them unset).
+#[derive(Debug, Clone)]
+pub struct ServerEffective {
+    /// The leader's machinery: schedulers, heartbeats, GC thresholds.
+    pub leader: crate::server::LeaderConfig,
+    /// Raft entries between snapshots.
+    pub snapshot_every: u64,
+    /// Raft entries kept behind a snapshot.
+    pub logs_to_keep: u64,
+    /// Wait between join rounds.
+    pub retry_interval: std::time::Duration,
+}
+
+/// Nanoseconds of a duration, as Go's `time.Duration` marshals to JSON.
+fn nanos(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// A duration as Nomad's string-typed settings show it (`"1h0m0s"`).
+fn go_string(d: std::time::Duration) -> String {
+    orch_core::duration::format_go_duration(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
 /// `config` of `/v1/agent/self`.
-pub fn config_json(c: &AgentConfig, addrs: &ListenAddrs) -> Value {
+pub fn config_json(c: &AgentConfig, addrs: &ListenAddrs, server: &ServerEffective) -> Value {
     let port = |a: &Option<String>, configured: u16| {
         a.as_deref()
             .and_then(|a| a.rsplit_once(':'))
@@ -47,16 +71,9 @@ pub fn config_json(c: &AgentConfig, addrs: &ListenAddrs) -> Value {
             "RPC": addrs.rpc.clone().unwrap_or_default(),
             "Serf": addrs.serf.clone().unwrap_or_default(),
         },
-        "Server": server_json(c),
+        "Server": server_json(c, server),
         "Client": client_json(c),
-        "ACL": {
-            "Enabled": c.acl.enabled,
-            "TokenTTL": c.acl.token_ttl,
-            "PolicyTTL": c.acl.policy_ttl,
-            "RoleTTL": c.acl.role_ttl,
-            "TokenMinExpirationTTL": c.acl.token_min_expiration_ttl,
-            "TokenMaxExpirationTTL": c.acl.token_max_expiration_ttl,
-        },
+        "ACL": acl_json(c),
         "TLSConfig": {
             "EnableHTTP": c.tls.http,
             "EnableRPC": c.tls.rpc,
@@ -88,26 +105,45 @@ fn path(p: &Option<std::path::PathBuf>) -> String {
         .unwrap_or_default()
 }
 
-fn server_json(c: &AgentConfig) -> Value {
+/// Nomad's `ACLConfig`: durations in nanoseconds (Go's `time.Duration`), defaults
+/// filled in (the agent refused to start on a bad one, so none fails here).
+fn acl_json(c: &AgentConfig) -> Value {
+    let d = c.acl.durations().ok();
+    let ns = |pick: fn(&crate::agent::config::AclDurations) -> i64| d.as_ref().map(pick);
+    json!({
+        "Enabled": c.acl.enabled,
+        "TokenTTL": ns(|d| d.token_ttl),
+        "PolicyTTL": ns(|d| d.policy_ttl),
+        "RoleTTL": ns(|d| d.role_ttl),
+        "TokenMinExpirationTTL": ns(|d| d.token_min_expiration_ttl),
+        "TokenMaxExpirationTTL": ns(|d| d.token_max_expiration_ttl),
+    })
+}
+
+/// Nomad's `ServerConfig`, with the values this server runs with: heartbeat
+/// durations in nanoseconds, GC thresholds as Go duration strings (their types in
+/// Nomad's Go).
+fn server_json(c: &AgentConfig, e: &ServerEffective) -> Value {
     let s = &c.server;
+    let l = &e.leader;
     json!({
         "Enabled": s.enabled || c.dev,
         "BootstrapExpect": if c.dev { 1 } else { s.bootstrap_expect },
-        "NumSchedulers": s.num_schedulers,
-        "HeartbeatGrace": s.heartbeat_grace,
-        "MinHeartbeatTTL": s.min_heartbeat_ttl,
-        "MaxHeartbeatsPerSecond": s.max_heartbeats_per_second,
-        "EvalGCThreshold": s.eval_gc_threshold,
-        "JobGCThreshold": s.job_gc_threshold,
-        "DeploymentGCThreshold": s.deployment_gc_threshold,
-        "NodeGCThreshold": s.node_gc_threshold,
-        "RaftSnapshotThreshold": s.raft_snapshot_threshold,
-        "RaftTrailingLogs": s.raft_trailing_logs,
+        "NumSchedulers": l.workers,
+        "HeartbeatGrace": nanos(l.heartbeat_grace),
+        "MinHeartbeatTTL": nanos(l.heartbeat_ttl),
+        "MaxHeartbeatsPerSecond": l.max_heartbeats_per_second,
+        "EvalGCThreshold": go_string(l.gc.eval_threshold),
+        "JobGCThreshold": go_string(l.gc.job_threshold),
+        "DeploymentGCThreshold": go_string(l.gc.deployment_threshold),
+        "NodeGCThreshold": go_string(l.gc.node_threshold),
+        "RaftSnapshotThreshold": e.snapshot_every,
+        "RaftTrailingLogs": e.logs_to_keep,
         "EncryptKey": if s.encrypt.is_some() { REDACTED } else { "" },
         "ServerJoin": {
             "RetryJoin": s.server_join.retry_join,
             "RetryMaxAttempts": s.server_join.retry_max,
-            "RetryInterval": s.server_join.retry_interval,
+            "RetryInterval": nanos(e.retry_interval),
         },
     })
 }
@@ -126,8 +162,8 @@ fn client_json(c: &AgentConfig) -> Value {
         "NetworkInterface": cl.network_interface.clone().unwrap_or_default(),
         "CpuCompute": cl.cpu_total_compute.unwrap_or(0),
         "MemoryMB": cl.memory_total_mb.unwrap_or(0),
-        "MinDynamicPort": cl.min_dynamic_port,
-        "MaxDynamicPort": cl.max_dynamic_port,
+        "MinDynamicPort": cl.min_dynamic_port.unwrap_or(crate::client::fingerprint::DEFAULT_MIN_DYNAMIC_PORT),
+        "MaxDynamicPort": cl.max_dynamic_port.unwrap_or(crate::client::fingerprint::DEFAULT_MAX_DYNAMIC_PORT),
         "Reserved": {
             "CPU": cl.reserved.cpu,
             "MemoryMB": cl.reserved.memory,

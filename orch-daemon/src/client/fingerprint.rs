@@ -22,6 +22,11 @@ mod devices;
 /// `${attr.nomad.version}`, so it is reported alongside `orch.version`.
 pub const NOMAD_COMPAT_VERSION: &str = "1.9.7";
 
+/// Lowest port of the dynamic range when `min_dynamic_port` is not set (Nomad's).
+pub const DEFAULT_MIN_DYNAMIC_PORT: u16 = 20000;
+/// Highest port of the dynamic range when `max_dynamic_port` is not set (Nomad's).
+pub const DEFAULT_MAX_DYNAMIC_PORT: u16 = 32000;
+
 /// Inputs to a fingerprint that are not read from the machine.
 pub struct FingerprintInput<'a> {
     /// The node's ID (persisted by the client).
@@ -118,8 +123,8 @@ fn host_node(input: &FingerprintInput<'_>) -> Node {
                 ..NetworkResource::default()
             }],
             devices: devices::fingerprint_devices(config, &[]),
-            min_dynamic_port: config.min_dynamic_port.unwrap_or(20000),
-            max_dynamic_port: config.max_dynamic_port.unwrap_or(32000),
+            min_dynamic_port: config.min_dynamic_port.unwrap_or(DEFAULT_MIN_DYNAMIC_PORT),
+            max_dynamic_port: config.max_dynamic_port.unwrap_or(DEFAULT_MAX_DYNAMIC_PORT),
         },
         reserved_resources: reserved_resources(config),
         meta: config.meta.clone(),

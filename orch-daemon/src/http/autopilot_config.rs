@@ -101,13 +101,6 @@ pub fn decode_config(body: &Value) -> Result<AutopilotConfiguration, String> {
         count(obj, name, u64::MAX)?;
     }
     let stabilization = duration(obj, "ServerStabilizationTime")?;
-    let default_stabilization = AutopilotConfiguration::default().server_stabilization_time_nanos;
-    if stabilization != 0 && stabilization != default_stabilization {
-        return Err(format!(
-            "ServerStabilizationTime: orch makes a joining server a voter as soon as it has caught up with the leader's log, without a stabilization wait, so only the default {} (or nothing) is accepted",
-            format_go_duration(default_stabilization)
-        ));
-    }
     Ok(AutopilotConfiguration {
         cleanup_dead_servers: boolean(obj, "CleanupDeadServers", "")?,
         last_contact_threshold_nanos: duration(obj, "LastContactThreshold")?,
@@ -163,6 +156,8 @@ mod tests {
         assert_eq!(v["LastContactThreshold"], "200ms");
         assert_eq!(v["ServerStabilizationTime"], "10s");
         assert_eq!(decode_config(&v).unwrap(), c);
+        let quick = decode_config(&json!({"ServerStabilizationTime": "1s"})).unwrap();
+        assert_eq!(quick.server_stabilization_time_nanos, 1_000_000_000);
     }
 
     #[test]
@@ -184,8 +179,8 @@ mod tests {
             ),
             (json!({"CleanupDeadServers": 1}), "CleanupDeadServers"),
             (
-                json!({"ServerStabilizationTime": "30s"}),
-                "ServerStabilizationTime: orch makes a joining server a voter",
+                json!({"ServerStabilizationTime": "2h"}),
+                "ServerStabilizationTime: must be between",
             ),
             (json!({"Other": 1}), "Other: unknown field"),
         ];

@@ -164,6 +164,7 @@ pub async fn run(monitor: Monitor) {
         let health = if metrics.state == ServerState::Leader {
             let view = leader_view(&monitor, &metrics, limits);
             cleanup.run(&monitor.raft, &metrics, &view, &config).await;
+            super::autopilot::promote_stable_servers(&monitor.raft, &metrics, &view, &config).await;
             view
         } else {
             cleanup = super::autopilot::DeadServerCleanup::default();

@@ -17,7 +17,6 @@
 //! [`PeerGuard`](crate::tls::PeerGuard) (the cluster secret, the server role under
 //! `verify_server_hostname`); [`HTTP_ADDR_PATH`] stays open, since client agents ask it.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::Json;
@@ -27,9 +26,9 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::post;
+use openraft::BasicNode;
 use openraft::error::{ClientWriteError, RaftError as OpenraftError};
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
-use openraft::{BasicNode, ChangeMembers};
 use orch_core::state::Command;
 use serde::{Deserialize, Serialize};
 
@@ -395,15 +394,9 @@ async fn join(State(raft): State<OrchRaft>, Json(req): Json<JoinRequest>) -> Jso
     let not_leader = |raft: &OrchRaft| JoinReply::NotLeader {
         leader: known_leader(raft).map(|(_, addr)| addr),
     };
-    match raft.add_learner(req.node_id, node, true).await {
-        Ok(_) => {}
-        Err(OpenraftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
-            return Json(not_leader(&raft));
-        }
-        Err(e) => return Json(JoinReply::Failed(e.to_string())),
-    }
-    let voters = ChangeMembers::AddVoterIds(BTreeSet::from([req.node_id]));
-    let reply = match raft.change_membership(voters, false).await {
+    // A non-voter until autopilot promotes it (`raft::autopilot`): caught up first
+    // (`blocking`), then healthy for ServerStabilizationTime.
+    let reply = match raft.add_learner(req.node_id, node, true).await {
         Ok(_) => JoinReply::Joined,
         Err(OpenraftError::APIError(ClientWriteError::ForwardToLeader(_))) => not_leader(&raft),
         Err(e) => JoinReply::Failed(e.to_string()),

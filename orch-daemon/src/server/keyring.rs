@@ -140,7 +140,14 @@ impl RootKey {
 pub struct Keyring {
     dir: Option<PathBuf>,
     keys: Mutex<BTreeMap<String, RootKey>>,
+    /// When each key came into this keyring (read at start, made, or fetched): a key
+    /// the state does not know is forgotten only after [`FORGET_AFTER`], since a new
+    /// key's metadata reaches the state after its material reaches the keystore.
+    added: Mutex<BTreeMap<String, std::time::Instant>>,
 }
+
+/// How long a key the state does not list is kept (its metadata may be in flight).
+pub const FORGET_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct KeyFile {
@@ -188,9 +195,12 @@ impl Keyring {
                 },
             );
         }
+        let now = std::time::Instant::now();
+        let added = keys.keys().map(|id| (id.clone(), now)).collect();
         Ok(Keyring {
             dir: Some(dir),
             keys: Mutex::new(keys),
+            added: Mutex::new(added),
         })
     }
 
@@ -223,14 +233,44 @@ impl Keyring {
             f.sync_all().map_err(|e| store_err(&tmp, e))?;
             std::fs::rename(&tmp, &path).map_err(|e| store_err(&path, e))?;
         }
+        if let Ok(mut added) = self.added.lock() {
+            added
+                .entry(key.id.clone())
+                .or_insert_with(std::time::Instant::now);
+        }
         if let Ok(mut keys) = self.keys.lock() {
             keys.insert(key.id.clone(), key);
         }
         Ok(())
     }
 
+    /// Forgets every key `known` does not hold that came in more than `grace` ago:
+    /// how each server drops the material of a key the cluster deleted (the delete is
+    /// one replicated command; each keystore is local). Returns the forgotten IDs.
+    pub fn forget_unknown(
+        &self,
+        known: &std::collections::BTreeSet<String>,
+        grace: std::time::Duration,
+    ) -> Vec<String> {
+        let stale: Vec<String> = match self.added.lock() {
+            Ok(added) => added
+                .iter()
+                .filter(|(id, at)| !known.contains(*id) && at.elapsed() >= grace)
+                .map(|(id, _)| id.clone())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        for id in &stale {
+            self.remove(id);
+        }
+        stale
+    }
+
     /// Forgets a key (after the state deleted its metadata).
     pub fn remove(&self, id: &str) {
+        if let Ok(mut added) = self.added.lock() {
+            added.remove(id);
+        }
         if let Ok(mut keys) = self.keys.lock() {
             keys.remove(id);
         }
@@ -274,6 +314,21 @@ pub fn peer_router(keyring: std::sync::Arc<Keyring>) -> axum::Router {
             }
         }),
     )
+}
+
+/// On every server: every 10 s, forgets the keys the replicated state no longer lists
+/// (see [`Keyring::forget_unknown`]), so `keyring remove` on one server removes the
+/// material everywhere, also on a server that was down when the delete committed.
+pub fn spawn_keystore_cleanup(state: super::StateHandle, keyring: std::sync::Arc<Keyring>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            let known = state.read().root_keys().map(|k| k.key_id.clone()).collect();
+            for id in keyring.forget_unknown(&known, FORGET_AFTER) {
+                tracing::info!(key = %id, "keyring: forgot a root key the cluster deleted");
+            }
+        }
+    });
 }
 
 /// Asks each of `peers` (RPC addresses) for key `id`; the first answer matching
@@ -326,6 +381,28 @@ mod tests {
         let other = RootKey::from_peer("k", &k.material_b64(), &k.public_key()).unwrap();
         assert_eq!(other.open(b"default\0a", &n, &ct).unwrap().len(), 14);
         assert!(RootKey::from_peer("k", &k.material_b64(), &[0; 32]).is_none());
+    }
+
+    #[test]
+    fn keys_the_state_no_longer_lists_are_forgotten_after_the_grace() {
+        let dir = std::env::temp_dir().join(format!("orch-keystore-gc-{}", std::process::id()));
+        let ring = Keyring::open(dir.clone()).unwrap();
+        for id in ["kept", "gone"] {
+            ring.add(RootKey::generate(id.into()).unwrap()).unwrap();
+        }
+        let known = std::collections::BTreeSet::from(["kept".to_string()]);
+        assert!(
+            ring.forget_unknown(&known, FORGET_AFTER).is_empty(),
+            "in flight"
+        );
+        assert_eq!(
+            ring.forget_unknown(&known, std::time::Duration::ZERO),
+            ["gone"]
+        );
+        assert!(ring.get("gone").is_none() && ring.get("kept").is_some());
+        let reopened = Keyring::open(dir.clone()).unwrap();
+        assert!(reopened.get("gone").is_none(), "its file went too");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

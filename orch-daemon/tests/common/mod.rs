@@ -199,8 +199,18 @@ pub fn leader_rpc(agent: &impl HasHttp) -> Option<String> {
 }
 
 /// Waits until `agents` agree on one leader and it has `voters` voters.
+/// Sets the cluster's autopilot `ServerStabilizationTime` (how long a joined server
+/// must be healthy before it votes), keeping the rest of the configuration.
+pub fn set_stabilization_time(agent: &Agent, time: &str) {
+    let (code, mut config) = get(agent, "/v1/operator/autopilot/configuration");
+    assert_eq!(code, 200, "{config}");
+    config["ServerStabilizationTime"] = time.into();
+    let (code, body) = send(agent, "PUT", "/v1/operator/autopilot/configuration", config);
+    assert_eq!(code, 200, "{body}");
+}
+
 pub fn wait_one_leader(agents: &[Agent], voters: usize) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let (_, peers) = get(&agents[0], "/v1/status/peers");
         let leaders: Vec<Option<String>> = agents.iter().map(leader_rpc).collect();
@@ -218,7 +228,9 @@ pub fn wait_one_leader(agents: &[Agent], voters: usize) {
 }
 
 /// Three servers: `a` bootstraps, `b` and `c` join it through its serf port. Each
-/// `extra` argument list is appended to that server's command line.
+/// `extra` argument list is appended to that server's command line. Joined servers
+/// vote once autopilot promotes them; `ServerStabilizationTime` is set to 1 s first so
+/// tests do not wait Nomad's default 10 s (tests/autopilot.rs checks the default).
 pub fn three_servers(dir: &Path, extra: [&[&str]; 3]) -> Vec<Agent> {
     let data = |n: &str| dir.join(n).to_str().unwrap().to_string();
     let mut a_args = vec!["-server", "-bootstrap-expect", "1"];
@@ -227,6 +239,7 @@ pub fn three_servers(dir: &Path, extra: [&[&str]; 3]) -> Vec<Agent> {
     a_args.extend(extra[0]);
     let a = start(dir, &a_args);
     wait_leader(&a);
+    set_stabilization_time(&a, "1s");
     let serf = a.serf.clone();
     let mut agents = vec![a];
     for (name, more) in [("b", extra[1]), ("c", extra[2])] {
