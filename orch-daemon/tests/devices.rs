@@ -218,6 +218,31 @@ fn gpus_are_fingerprinted_through_nvidia_smi() {
     assert_eq!(t4["Attributes"]["driver_version"]["String"], "535.104.05");
     assert_eq!(t4["Attributes"]["memory"]["Int"], 15360);
     assert_eq!(t4["Attributes"]["memory"]["Unit"], "MiB");
+    drop(agent);
+    // The NVIDIA plugin's block: an ignored GPU is never offered.
+    let plugin = dir.join("nvidia.hcl");
+    std::fs::write(
+        &plugin,
+        "plugin \"nvidia-gpu\" {\n  config {\n    ignored_gpu_ids = [\"GPU-0a1b2c3d-fake\"]\n  }\n}\n",
+    )
+    .unwrap();
+    let agent = start_env(
+        &dir,
+        &["-dev", "-config", plugin.to_str().unwrap()],
+        &[("PATH", &path)],
+    );
+    wait_leader(&agent);
+    // Devices are fingerprinted before the node registers.
+    let id = first_node(&agent);
+    let (_, node) = get(&agent, &format!("/v1/node/{id}"));
+    let devices = node["NodeResources"]["Devices"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        devices.iter().all(|d| d["Name"] != "Tesla T4"),
+        "the ignored GPU is not listed: {devices:?}"
+    );
 }
 
 #[test]

@@ -144,6 +144,10 @@ pub struct ServerConfig {
 pub struct ClientConfig {
     /// Run a client.
     pub enabled: bool,
+    /// The NVIDIA device plugin's settings, from its `plugin` block (set by the agent,
+    /// not read from the `client` block).
+    #[serde(skip)]
+    pub nvidia: super::plugins::NvidiaSettings,
     /// Servers' RPC addresses for a client-only agent.
     pub servers: Vec<String>,
     /// Node class.

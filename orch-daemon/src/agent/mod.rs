@@ -250,8 +250,10 @@ async fn start_client(
     let servers_link = servers_link.map_err(|e| e.to_string())?;
     let shim = std::env::current_exe()
         .map_err(|e| format!("cannot find the orch binary to supervise tasks with: {e}"))?;
+    let mut client_config = config.client.clone();
+    client_config.nvidia = config.nvidia_settings().map_err(|e| e.to_string())?;
     let client = Client::new(ClientSettings {
-        config: config.client.clone(),
+        config: client_config,
         name: config.name.clone(),
         region: config.region.clone(),
         datacenter: config.datacenter.clone(),

@@ -7,6 +7,9 @@
 //! endpoint, allow_privileged, allow_caps, volumes { enabled }, gc { image, image_delay,
 //! container }, infra_image, pull_activity_timeout } }`, and `client { options = {
 //! "user.denylist" = "root,Administrator", "user.checked_drivers" = "exec,java" } }`.
+//! The NVIDIA device plugin's block, under any of its names (`plugin "nvidia-gpu"`,
+//! `"nomad-device-nvidia"`, `"nvidia"`): `config { enabled, ignored_gpu_ids,
+//! fingerprint_period }`, into [`NvidiaSettings`].
 //! Anything else is refused by name rather than ignored.
 
 use std::time::Duration;
@@ -32,8 +35,13 @@ pub struct PluginBlock {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PluginSettings {
-    /// `raw_exec`: run tasks unisolated as the agent's user. Off unless set, as in Nomad.
-    pub enabled: bool,
+    /// `raw_exec`: run tasks unisolated as the agent's user (off unless set, as in
+    /// Nomad); the NVIDIA plugin: fingerprint GPUs (on unless set false).
+    pub enabled: Option<bool>,
+    /// NVIDIA: GPU UUIDs not to offer.
+    pub ignored_gpu_ids: Option<Vec<String>>,
+    /// NVIDIA: how often GPUs are fingerprinted again (Go duration, default `1m`).
+    pub fingerprint_period: Option<String>,
     /// `exec` / `java` / `docker`: the capabilities tasks may have (default Nomad's set;
     /// `"all"`).
     pub allow_caps: Option<Vec<String>>,
@@ -85,7 +93,9 @@ fn list(v: &str) -> Vec<String> {
 /// The settings a plugin block sets, by name.
 fn settings_set(c: &PluginSettings) -> Vec<&'static str> {
     [
-        ("enabled", c.enabled),
+        ("enabled", c.enabled.is_some()),
+        ("ignored_gpu_ids", c.ignored_gpu_ids.is_some()),
+        ("fingerprint_period", c.fingerprint_period.is_some()),
         ("allow_caps", c.allow_caps.is_some()),
         ("endpoint", c.endpoint.is_some()),
         ("allow_privileged", c.allow_privileged.is_some()),
@@ -113,17 +123,60 @@ fn accepted(plugin: &str) -> Option<&'static [&'static str]> {
             "infra_image",
             "pull_activity_timeout",
         ]),
+        NVIDIA_A | NVIDIA_B | NVIDIA_C => {
+            Some(&["enabled", "ignored_gpu_ids", "fingerprint_period"])
+        }
         _ => None,
     }
 }
 
+/// The NVIDIA device plugin's names: Nomad's built-in one, the external plugin's, and
+/// the name its README uses.
+const NVIDIA_A: &str = "nvidia-gpu";
+const NVIDIA_B: &str = "nomad-device-nvidia";
+const NVIDIA_C: &str = "nvidia";
+
+/// The NVIDIA device plugin's settings, Nomad's defaults when no block sets them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NvidiaSettings {
+    /// Fingerprint GPUs at all.
+    pub enabled: bool,
+    /// UUIDs of GPUs never offered.
+    pub ignored_gpu_ids: std::collections::BTreeSet<String>,
+    /// How often GPUs are fingerprinted again.
+    pub fingerprint_period: Duration,
+}
+
+impl Default for NvidiaSettings {
+    fn default() -> Self {
+        NvidiaSettings {
+            enabled: true,
+            ignored_gpu_ids: Default::default(),
+            fingerprint_period: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Shortest `fingerprint_period` accepted (each fingerprint runs `nvidia-smi`).
+const MIN_FINGERPRINT_PERIOD: Duration = Duration::from_secs(1);
+
 fn duration(field: &str, v: &Option<String>, default: Duration) -> Result<Duration, ConfigError> {
+    plugin_duration("docker", field, v, default)
+}
+
+/// A plugin's Go duration setting, or `default`; an error names plugin and field.
+fn plugin_duration(
+    plugin: &str,
+    field: &str,
+    v: &Option<String>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
     let Some(s) = v else { return Ok(default) };
     let n = orch_core::duration::parse_go_duration(s)
-        .map_err(|e| ConfigError::Flag(format!("plugin \"docker\": config.{field}: {e}")))?;
+        .map_err(|e| ConfigError::Flag(format!("plugin {plugin:?}: config.{field}: {e}")))?;
     u64::try_from(n).map(Duration::from_nanos).map_err(|_| {
         ConfigError::Flag(format!(
-            "plugin \"docker\": config.{field} must not be negative"
+            "plugin {plugin:?}: config.{field} must not be negative"
         ))
     })
 }
@@ -134,7 +187,7 @@ impl AgentConfig {
         for (name, block) in &self.plugin {
             let Some(ok) = accepted(name) else {
                 return Err(ConfigError::Flag(format!(
-                    "plugin {name:?}: orch configures only the raw_exec, exec, java and docker plugins; remove this block"
+                    "plugin {name:?}: orch configures only the raw_exec, exec, java and docker plugins and the NVIDIA device plugin (nvidia-gpu); remove this block"
                 )));
             };
             if let Some(field) = settings_set(&block.config)
@@ -157,6 +210,7 @@ impl AgentConfig {
                 OPTIONS.join(", ")
             )));
         }
+        self.nvidia_settings()?;
         self.driver_options().map(|_| ())
     }
 
@@ -166,7 +220,43 @@ impl AgentConfig {
             || self
                 .plugin
                 .get("raw_exec")
-                .is_some_and(|p| p.config.enabled)
+                .is_some_and(|p| p.config.enabled == Some(true))
+    }
+
+    /// The NVIDIA plugin's settings (at most one of its names may have a block).
+    pub fn nvidia_settings(&self) -> Result<NvidiaSettings, ConfigError> {
+        let blocks: Vec<(&String, &PluginBlock)> = self
+            .plugin
+            .iter()
+            .filter(|(n, _)| [NVIDIA_A, NVIDIA_B, NVIDIA_C].contains(&n.as_str()))
+            .collect();
+        let d = NvidiaSettings::default();
+        let [(name, block)] = blocks[..] else {
+            if blocks.len() > 1 {
+                return Err(ConfigError::Flag(format!(
+                    "plugin {:?} and plugin {:?} both configure the NVIDIA device plugin; keep one",
+                    blocks[0].0, blocks[1].0
+                )));
+            }
+            return Ok(d);
+        };
+        let c = &block.config;
+        let period = plugin_duration(
+            name,
+            "fingerprint_period",
+            &c.fingerprint_period,
+            d.fingerprint_period,
+        )?;
+        if period < MIN_FINGERPRINT_PERIOD {
+            return Err(ConfigError::Flag(format!(
+                "plugin {name:?}: config.fingerprint_period must be at least 1s (each fingerprint runs nvidia-smi)"
+            )));
+        }
+        Ok(NvidiaSettings {
+            enabled: c.enabled.unwrap_or(true),
+            ignored_gpu_ids: c.ignored_gpu_ids.iter().flatten().cloned().collect(),
+            fingerprint_period: period,
+        })
     }
 
     fn allow_caps(&self, driver: &str) -> Result<CapSet, ConfigError> {

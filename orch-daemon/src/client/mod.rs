@@ -239,18 +239,35 @@ impl Client {
         Arc::clone(&self.node.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Fingerprints the drivers and devices every [`DRIVER_FINGERPRINT_PERIOD`] and
-    /// re-registers the node when that changed anything (an engine that went away or
-    /// came back, a GPU that failed).
+    /// Fingerprints the drivers every [`DRIVER_FINGERPRINT_PERIOD`] and the devices
+    /// every NVIDIA `fingerprint_period`, and re-registers the node when that changed
+    /// anything (an engine that went away or came back, a GPU that failed).
     async fn driver_loop(self: Arc<Self>) {
+        let device_period = self.config.nvidia.fingerprint_period;
+        let tick = DRIVER_FINGERPRINT_PERIOD.min(device_period);
+        let (mut drivers_at, mut devices_at) = (Duration::ZERO, Duration::ZERO);
         loop {
-            tokio::time::sleep(DRIVER_FINGERPRINT_PERIOD).await;
+            tokio::time::sleep(tick).await;
+            drivers_at += tick;
+            devices_at += tick;
+            let drivers_due = drivers_at >= DRIVER_FINGERPRINT_PERIOD;
+            let devices_due = devices_at >= device_period;
+            if drivers_due {
+                drivers_at = Duration::ZERO;
+            }
+            if devices_due {
+                devices_at = Duration::ZERO;
+            }
+            if !drivers_due && !devices_due {
+                continue;
+            }
             let mut node = (*self.node()).clone();
             let drivers = self.drivers.clone();
             let config = self.config.clone();
             let Ok((changed, node)) = tokio::task::spawn_blocking(move || {
-                let drivers_changed = fingerprint::apply_drivers(&mut node, &drivers);
-                let devices_changed = fingerprint::apply_devices(&mut node, &config);
+                let drivers_changed =
+                    drivers_due && fingerprint::apply_drivers(&mut node, &drivers);
+                let devices_changed = devices_due && fingerprint::apply_devices(&mut node, &config);
                 (drivers_changed || devices_changed, node)
             })
             .await

@@ -224,9 +224,31 @@ async fn start_three(name: &str, tweak: impl Fn(&mut RaftConfig)) -> ThreeServer
     }
     nodes[0].bootstrap().await.unwrap();
     wait_leader(&[&nodes[0]], Duration::from_secs(5)).await;
+    // Joined servers vote once autopilot promotes them: at once, not after Nomad's 10 s.
+    let quick = orch_core::model::AutopilotConfiguration {
+        server_stabilization_time_nanos: 0,
+        ..Default::default()
+    };
+    let set = orch_core::state::AutopilotConfigSet {
+        config: quick,
+        cas: None,
+    };
+    nodes[0]
+        .replicator()
+        .propose(Command::AutopilotConfigSet(set))
+        .await
+        .unwrap();
     let seed = nodes[0].advertise_addr().to_string();
     nodes[1].join(&seed, Duration::from_secs(10)).await.unwrap();
     nodes[2].join(&seed, Duration::from_secs(10)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while nodes[0].replicator().peers().len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the joined servers were never promoted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     ThreeServers {
         dirs,
         cfgs,

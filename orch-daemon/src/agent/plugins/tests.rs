@@ -99,3 +99,36 @@ fn docker_settings_orch_lacks_are_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn the_nvidia_plugin_block_is_read_under_its_names() {
+    assert_eq!(
+        AgentConfig::default().nvidia_settings().unwrap(),
+        NvidiaSettings::default()
+    );
+    assert!(NvidiaSettings::default().enabled);
+    for name in ["nvidia-gpu", "nomad-device-nvidia", "nvidia"] {
+        let c = parse(&format!(
+            "plugin \"{name}\" {{\n  config {{\n    ignored_gpu_ids = [\"GPU-a\", \"GPU-b\"]\n    fingerprint_period = \"5s\"\n  }}\n}}\n"
+        ))
+        .unwrap();
+        let n = c.nvidia_settings().unwrap();
+        assert!(n.enabled, "{name}");
+        assert_eq!(n.ignored_gpu_ids.len(), 2);
+        assert_eq!(n.fingerprint_period, Duration::from_secs(5));
+    }
+    let off = parse("plugin \"nvidia-gpu\" {\n  config {\n    enabled = false\n  }\n}\n").unwrap();
+    assert!(!off.nvidia_settings().unwrap().enabled);
+    let refused = |text: &str| parse(text).unwrap_err().to_string();
+    let e =
+        refused("plugin \"nvidia-gpu\" {\n  config {\n    fingerprint_period = \"soon\"\n  }\n}\n");
+    assert!(e.contains("config.fingerprint_period"), "{e}");
+    let e = refused("plugin \"nvidia\" {\n  config {\n    fingerprint_period = \"10ms\"\n  }\n}\n");
+    assert!(e.contains("at least 1s"), "{e}");
+    let e = refused("plugin \"nvidia\" {\n  config {\n    endpoint = \"x\"\n  }\n}\n");
+    assert!(e.contains("config.endpoint is not an option"), "{e}");
+    let e = refused(
+        "plugin \"nvidia\" {\n  config {\n    enabled = true\n  }\n}\nplugin \"nvidia-gpu\" {\n  config {\n    enabled = true\n  }\n}\n",
+    );
+    assert!(e.contains("keep one"), "{e}");
+}

@@ -24,9 +24,9 @@ const QUERY: &str = "uuid,name,memory.total,power.limit,driver_version,clocks.ma
 /// How long `nvidia-smi` may take before the GPUs count as unanswered.
 const NVIDIA_SMI_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The node's devices: declared ones first (in name order), then the GPUs.
-/// `previous` is the last fingerprint, whose GPUs stay (unhealthy) if `nvidia-smi`
-/// fails now.
+/// The node's devices: declared ones first (in name order), then the GPUs (unless the
+/// NVIDIA plugin is disabled; its `ignored_gpu_ids` never offered). `previous` is the
+/// last fingerprint, whose GPUs stay (unhealthy) if `nvidia-smi` fails now.
 pub fn fingerprint_devices(
     config: &ClientConfig,
     previous: &[NodeDeviceResource],
@@ -37,8 +37,16 @@ pub fn fingerprint_devices(
             .iter()
             .any(|i| config.device.values().any(|d| d.ids.contains(&i.id)))
     };
+    if !config.nvidia.enabled {
+        return devices;
+    }
+    let offered = |mut g: NodeDeviceResource| {
+        g.instances
+            .retain(|i| !config.nvidia.ignored_gpu_ids.contains(&i.id));
+        (!g.instances.is_empty()).then_some(g)
+    };
     match run_nvidia_smi() {
-        Ok(Some(text)) => devices.extend(parse_nvidia_smi(&text)),
+        Ok(Some(text)) => devices.extend(parse_nvidia_smi(&text).into_iter().filter_map(offered)),
         Ok(None) => {}
         Err(why) => {
             tracing::warn!("nvidia GPUs not fingerprinted: {why}");
