@@ -17,6 +17,7 @@ use super::network::{AllocNetwork, NetworkManager};
 
 mod commands;
 mod prestart;
+mod resume;
 mod spawn;
 
 use super::server_conn::ServerConn;
@@ -147,6 +148,9 @@ struct TaskLoop {
     /// Checks with `check_restart` ask for a task restart here.
     restart_tx: mpsc::UnboundedSender<String>,
     restart_rx: mpsc::UnboundedReceiver<String>,
+    /// Dependents stopped because a task they depend on restarts after a failure
+    /// (`resume = "from_failure"`): pending again once stopped.
+    rearming: BTreeSet<String>,
 }
 
 impl TaskLoop {
@@ -169,6 +173,7 @@ impl TaskLoop {
             catalog: CatalogState::default(),
             restart_tx,
             restart_rx,
+            rearming: BTreeSet::new(),
         }
     }
 
@@ -271,7 +276,8 @@ impl CatalogState {
 
 impl AllocRunner {
     /// Runs the allocation until its tasks are finished, then keeps answering updates
-    /// until the client drops it.
+    /// until the client drops it; an in-place resume (`alloc restart` of a failed
+    /// allocation with `resume = "from_failure"`) runs it again.
     pub async fn run(mut self) {
         let alloc = self.snapshot().alloc;
         let group = alloc
@@ -281,13 +287,15 @@ impl AllocRunner {
             .cloned();
         let Some(group) = group else {
             self.fail_setup("the allocation's job or task group is missing");
-            return self.idle().await;
+            self.idle(None).await;
+            return;
         };
         let plan = match orch_core::lifecycle::plan(&group) {
             Ok(p) => p,
             Err(e) => {
                 self.fail_setup(&e.to_string());
-                return self.idle().await;
+                self.idle(None).await;
+                return;
             }
         };
         if let Err(e) = self.dir.build(group.tasks.iter().map(|t| t.name.as_str())) {
@@ -295,28 +303,40 @@ impl AllocRunner {
                 "cannot build the allocation directory {}: {e}",
                 self.dir.root.display()
             ));
-            return self.idle().await;
+            self.idle(None).await;
+            return;
         }
         self.take_sticky_disk(&group).await;
+        loop {
+            self.run_once(&group, &plan).await;
+            if !self.idle(Some(&group)).await {
+                return;
+            }
+            self.restoring = false;
+        }
+    }
+
+    /// One run of the allocation: its volumes, its network, its tasks to their outcome.
+    async fn run_once(&mut self, group: &TaskGroup, plan: &LifecyclePlan) {
+        let alloc = self.snapshot().alloc;
         // Stopped before it started: nothing to mount, the task loop ends it.
         let starts = alloc.desired_status == desired_status::RUN || self.restoring;
-        if starts && let Err(e) = self.prepare_volumes(&group, &alloc.name).await {
+        if starts && let Err(e) = self.prepare_volumes(group, &alloc.name).await {
             // Unmounted before the failure is reported: the report ends the claims.
             self.release_csi().await;
             self.fail_setup(&e);
-            return self.idle().await;
+            return;
         }
-        let net = match self.setup_network(&group).await {
+        let net = match self.setup_network(group).await {
             Ok(net) => net,
             Err(e) => {
                 self.fail_setup(&e);
-                return self.idle().await;
+                return;
             }
         };
-        if self.run_tasks(&group, &plan, net.as_ref()).await {
+        if self.run_tasks(group, plan, net.as_ref()).await {
             self.teardown_network().await;
         }
-        self.idle().await;
     }
 
     fn snapshot(&self) -> LocalAllocState {
@@ -495,8 +515,11 @@ impl AllocRunner {
                     });
                 }
             }
-            Some(upd) = lp.upd_rx.recv() => {
-                lp.observed.insert(upd.task.clone(), upd.run);
+            Some(mut upd) = lp.upd_rx.recv() => {
+                if !self.take_rearmed(lp, &mut upd) {
+                    self.rearm_dependents(group, lp, &upd);
+                    lp.observed.insert(upd.task.clone(), upd.run);
+                }
                 self.state
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -645,15 +668,6 @@ impl AllocRunner {
                 st.health_deployment.as_deref() == Some(st.alloc.deployment_id.as_str())
             }),
         });
-    }
-
-    /// After the tasks finished: keep the channel drained so updates don't pile up.
-    async fn idle(&mut self) {
-        while let Some(cmd) = self.commands.recv().await {
-            if let AllocCommand::Update(alloc) = cmd {
-                self.state.lock().unwrap_or_else(|e| e.into_inner()).alloc = *alloc;
-            }
-        }
     }
 }
 

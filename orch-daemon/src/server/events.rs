@@ -54,10 +54,13 @@ pub mod topic {
     pub const OPERATOR: &str = "Operator";
     /// CSI volumes registered and deregistered; `csi-read-volume` in their namespace.
     pub const CSI_VOLUME: &str = "CSIVolume";
+    /// orch's releases (`release::REGISTERED`, `release::STATUS_UPDATE`); `read-job`
+    /// in every namespace of their jobs.
+    pub const RELEASE: &str = "Release";
     /// Every topic orch publishes.
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 13] = [
         JOB, EVALUATION, ALLOCATION, DEPLOYMENT, NODE, ACL_TOKEN, ACL_POLICY, ACL_ROLE, NODE_POOL,
-        SERVICE, OPERATOR, CSI_VOLUME,
+        SERVICE, OPERATOR, CSI_VOLUME, RELEASE,
     ];
 }
 
@@ -93,6 +96,8 @@ pub enum Payload {
     AutopilotConfig(Box<orch_core::model::AutopilotConfiguration>),
     /// A CSI volume (Nomad's `CSIVolumeEvent` payload key, `Volume`).
     Volume(Box<orch_core::model::csi::CsiVolume>),
+    /// An orch release.
+    Release(Box<orch_core::model::Release>),
 }
 
 /// One event, in Nomad's JSON shape.
@@ -214,8 +219,8 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::SnapshotRestore(_) => "",
         // Nomad has no Variables or keyring topic.
         Command::VarApply(_) | Command::RootKeyUpsert(_) | Command::RootKeyDelete(_) => "",
-        // orch's releases have no topic of their own (their jobs' events are published).
-        Command::ReleaseStatusUpdate(_) => "",
+        // The `Release` topic's own events carry their type (`release::STATUS_UPDATE`).
+        Command::ReleaseStatusUpdate(_) => release::STATUS_UPDATE,
     }
 }
 
@@ -234,6 +239,8 @@ pub struct Before {
     acl_deleted: Vec<(AclKey, Payload)>,
     /// CSI volumes it registers or deregisters.
     csi: csi::CsiBefore,
+    /// The release it registers or updates.
+    release: release::ReleaseBefore,
 }
 
 /// An ACL object by topic and key (accessor ID, policy name, role ID).
@@ -251,6 +258,7 @@ impl Before {
             acl_written: Vec::new(),
             acl_deleted: Vec::new(),
             csi: csi::CsiBefore::capture(store, cmd),
+            release: release::ReleaseBefore::capture(cmd),
         };
         before.capture_acl(store, cmd);
         match cmd {
@@ -530,6 +538,7 @@ pub fn derive(store: &StateStore, index: u64, before: Before, changed: &ChangedK
         out.push(acl_event(t, index, key, p));
     }
     out.extend(before.csi.events(store, t, index));
+    out.extend(before.release.events(store, index));
     for e in &mut out {
         e.filter_keys.retain(|k| !k.is_empty());
     }
@@ -613,5 +622,6 @@ impl EventBroker {
 }
 
 mod csi;
+pub mod release;
 #[cfg(test)]
 mod tests;
