@@ -316,19 +316,35 @@ fn plans_show_what_gates_hold(agent: &Agent, dir: &Path) {
         "{text}"
     );
 
-    // Only the gate's condition differs: the diff shows it, and it is a new version.
-    let gate_only = apm_job("apm-shut", "< 2", "2");
-    let diff = plan("apm-shut", &gate_only);
+    // Only the gate's condition differs: the diff shows it, it is a new version, and
+    // the allocations are updated in place (same IDs, now at that version).
+    let ids = |version: u64| -> Vec<String> {
+        let mut ids: Vec<String> = job_allocs(agent, "apm-open")
+            .iter()
+            .filter(|a| a["JobVersion"] == version && a["ClientStatus"] == "running")
+            .filter_map(|a| a["ID"].as_str().map(str::to_string))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let before = ids(1);
+    assert_eq!(before.len(), 2, "apm-open runs version 1 twice");
+    let gate_only = apm_job("apm-open", ">= 2", "2");
+    let diff = plan("apm-open", &gate_only);
     assert_eq!(diff["Diff"]["Type"], "Edited", "{diff}");
     assert!(diff["Diff"].to_string().contains("Gate"), "{diff}");
+    let updates = &diff["Annotations"]["DesiredTGUpdates"]["g"];
+    assert_eq!(updates["InPlaceUpdate"], 2, "{diff}");
     run_hcl(agent, &gate_only);
-    let (_, job) = get(agent, "/v1/job/apm-shut");
+    let (_, job) = get(agent, "/v1/job/apm-open");
     assert_eq!(job["Version"], 2, "{job}");
-    assert_eq!(job["TaskGroups"][0]["Update"]["Gate"]["Condition"], "< 2");
-    let (_, versions) = get(agent, "/v1/job/apm-shut/versions");
-    assert_eq!(
-        versions["Versions"].as_array().map_or(0, Vec::len),
-        3,
-        "{versions}"
+    assert_eq!(job["TaskGroups"][0]["Update"]["Gate"]["Condition"], ">= 2");
+    let (_, versions) = get(agent, "/v1/job/apm-open/versions");
+    let kept = versions["Versions"].as_array().map_or(0, Vec::len);
+    assert_eq!(kept, 3, "{versions}");
+    wait_for(
+        Duration::from_secs(60),
+        "the allocations updated in place",
+        || (ids(2) == before).then_some(()),
     );
 }
