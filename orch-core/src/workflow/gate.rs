@@ -436,3 +436,10 @@ pub fn put_gates(job: &mut Job, gates: &crate::state::GroupGates) {
         }
     }
 }
+
+/// [`put_gates`] with the gates the store keeps for `job`'s version (none: unchanged).
+pub fn put_stored_gates(s: &StateStore, job: &mut Job) {
+    if let Some(gates) = s.update_gates(&job.namespace, &job.id, job.version) {
+        put_gates(job, gates);
+    }
+}

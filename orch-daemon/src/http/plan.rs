@@ -220,12 +220,10 @@ fn gated_diff(
     planned: &Job,
     gates: &orch_core::state::GroupGates,
 ) -> super::job_diff::JobDiff {
-    use orch_core::workflow::gate::put_gates;
+    use orch_core::workflow::gate::{put_gates, put_stored_gates};
     let old = existing.map(|j| {
         let mut j = j.clone();
-        if let Some(g) = s.update_gates(&j.namespace, &j.id, j.version) {
-            put_gates(&mut j, g);
-        }
+        put_stored_gates(s, &mut j);
         j
     });
     let mut new = planned.clone();
