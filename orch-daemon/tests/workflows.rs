@@ -1,5 +1,6 @@
 //! orch's workflow extensions on the real binary: task dependencies (`depends_on`), the
-//! `postfail` hook, and `resume = "from_failure"`, with the users' example: update the
+//! `postfail` hook, and `resume = "from_failure"` (on a reschedule and in place, by
+//! `alloc restart` and by the restart policy), with the users' example: update the
 //! db, back it up, clean up only if the backup failed; dependencies between jobs and
 //! ordered groups (`tests/workflows/jobs.rs`); updates gated on a real Prometheus
 //! (`tests/workflows/gates.rs`); releases rolled back together (`tests/workflows/releases.rs`).
@@ -206,6 +207,156 @@ fn a_rescheduled_allocation_resumes_from_the_failed_task() {
         .filter_map(|e| e["Type"].as_str())
         .collect();
     assert_eq!(kinds.last(), Some(&"Resumed"), "{kinds:?}");
+}
+
+/// Restarted in place by its restart policy: `backup` fails once, and `watch`, which
+/// started with it (`condition = "started"`), is stopped and waits for it again.
+fn policy_restart_job(out: &Path) -> String {
+    let o = out.display();
+    let task = |name: &str, lifecycle: &str, script: &str| {
+        format!(
+            "task \"{name}\" {{\n      driver = \"raw_exec\"\n      {lifecycle}\n      {}\n    }}",
+            sh(&format!("date +%s%N >> {o}/{name}; {script}"))
+        )
+    };
+    let after = |dep: &str, cond: &str| {
+        format!(
+            "lifecycle {{\n        depends_on = [\"{dep}\"]\n        condition  = \"{cond}\"\n      }}"
+        )
+    };
+    format!(
+        r#"
+job "policy" {{
+  type = "batch"
+  group "g" {{
+    resume = "from_failure"
+    {reschedule}
+    restart {{
+      attempts = 1
+      delay    = "1s"
+      interval = "10m"
+      mode     = "fail"
+    }}
+    {db}
+    {backup}
+    {watch}
+  }}
+}}
+"#,
+        reschedule = no_reschedule(),
+        db = task("db", "", "exit 0"),
+        backup = task(
+            "backup",
+            &after("db", "success"),
+            &format!("sleep 1; test -e {o}/failed-once && exit 0; touch {o}/failed-once; exit 1")
+        ),
+        watch = task("watch", &after("backup", "started"), "sleep 3"),
+    )
+}
+
+#[test]
+fn restarts_in_place_resume_from_the_failed_task() {
+    let dir = temp_dir("workflows-inplace");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    let (restarted, policy) = (dir.join("restarted"), dir.join("policy"));
+    std::fs::create_dir_all(&restarted).unwrap();
+    std::fs::create_dir_all(&policy).unwrap();
+    let r = restarted.display();
+    let backup = format!("test -e {r}/failed-once && exit 0; touch {r}/failed-once; exit 1");
+    let group = format!("resume = \"from_failure\"\n    {}", no_reschedule());
+    run_hcl(
+        &agent,
+        &db_backup_job("restarted", &restarted, &backup, &group),
+    );
+    run_hcl(&agent, &policy_restart_job(&policy));
+
+    // `alloc restart` of the failed allocation resumes it in place: same allocation,
+    // db kept, backup run again, postfail not run again once backup succeeds.
+    let failed = wait_for(
+        Duration::from_secs(60),
+        "the allocation to fail and its postfail task to end",
+        || {
+            alloc_with_status(&agent, "restarted", "failed")
+                .filter(|a| a["TaskStates"]["cleanup"]["State"] == "dead")
+        },
+    );
+    let id = failed["ID"].as_str().unwrap().to_string();
+    let out = orch_cli(&agent, &["alloc", "restart", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done = wait_for(
+        Duration::from_secs(60),
+        "the resumed allocation to complete",
+        || alloc_with_status(&agent, "restarted", "complete"),
+    );
+    assert_eq!(done["ID"], id.as_str(), "resumed in place, not replaced");
+    assert_eq!(job_allocs(&agent, "restarted").len(), 1);
+    assert_eq!(
+        stamps(&restarted, "db").len(),
+        1,
+        "db succeeded and is not rerun"
+    );
+    assert_eq!(
+        stamps(&restarted, "backup").len(),
+        2,
+        "the failed backup reran"
+    );
+    assert_eq!(
+        stamps(&restarted, "cleanup").len(),
+        1,
+        "postfail ran for the failure only"
+    );
+    let full = get(&agent, &format!("/v1/allocation/{id}")).1;
+    let events = |task: &str| -> Vec<String> {
+        full["TaskStates"][task]["Events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["Type"].as_str().map(str::to_string))
+            .collect()
+    };
+    let db_events = events("db");
+    assert_eq!(
+        db_events.iter().filter(|e| *e == "Started").count(),
+        1,
+        "{db_events:?}"
+    );
+    assert!(events("backup").contains(&"Restart Signaled".to_string()));
+    assert_eq!(full["TaskStates"]["backup"]["Restarts"], 1);
+    // Restarting it again: complete, nothing to resume.
+    let again = orch_cli(&agent, &["alloc", "restart", &id]);
+    assert!(!again.status.success());
+
+    // The restart policy restarts the failed backup in place; watch, which started
+    // with it, is stopped and starts again after it; db is never rerun.
+    wait_for(
+        Duration::from_secs(60),
+        "the policy job to complete",
+        || alloc_with_status(&agent, "policy", "complete"),
+    );
+    assert_eq!(
+        stamps(&policy, "db").len(),
+        1,
+        "db succeeded and is not rerun"
+    );
+    let backup = stamps(&policy, "backup");
+    let watch = stamps(&policy, "watch");
+    assert_eq!(backup.len(), 2, "the restart policy reran backup");
+    assert_eq!(
+        watch.len(),
+        2,
+        "watch restarted with its dependency: {watch:?}"
+    );
+    // The first backup ran for a second before it failed: watch's second start is
+    // after that failure.
+    assert!(
+        watch[1] >= backup[0] + 1_000_000_000,
+        "watch restarted before backup failed"
+    );
 }
 
 #[test]

@@ -12,8 +12,14 @@
 //!
 //! Replacements for other reasons (a new job version, a lost node) rerun everything, as
 //! in Nomad: their previous allocation did not fail.
+//!
+//! The same holds in place, in the allocation itself: `alloc restart` of a failed
+//! allocation of a resuming group runs again only [`rerun_in_place`] (Nomad cannot
+//! restart a finished allocation at all), and a task its restart policy restarts after
+//! a failure takes its started [`dependents`] down with it, to start again once their
+//! condition holds; tasks that succeeded are never run again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{TaskRole, TaskRun};
 use crate::model::{
@@ -55,14 +61,10 @@ pub fn carried_states(
         return BTreeMap::new();
     }
     let mut out = BTreeMap::new();
-    for task in &group.tasks {
-        let post = TaskRole::of(task).map_or(true, |r| r.is_post());
+    for task in kept(group, &previous.task_states) {
         let Some(state) = previous.task_states.get(&task.name) else {
             continue;
         };
-        if post || !succeeded(state) {
-            continue;
-        }
         let mut state = state.clone();
         state.events.push(TaskEvent {
             event_type: RESUMED_EVENT.into(),
@@ -76,6 +78,77 @@ pub fn carried_states(
         out.insert(task.name.clone(), state);
     }
     out
+}
+
+/// The tasks of `group` a resume keeps from `task_states`: those that succeeded there,
+/// post hooks excepted (they belong to the run that ended).
+fn kept<'a>(
+    group: &'a TaskGroup,
+    task_states: &'a BTreeMap<String, TaskState>,
+) -> impl Iterator<Item = &'a crate::model::Task> + 'a {
+    group.tasks.iter().filter(|t| {
+        let post = TaskRole::of(t).map_or(true, |r| r.is_post());
+        !post && task_states.get(&t.name).is_some_and(succeeded)
+    })
+}
+
+/// An in-place restart of an allocation that failed (orch's `alloc restart` of a
+/// resuming group): the tasks that run again in the same allocation — every task
+/// that did not succeed there (the failed one, what depends on it, killed siblings,
+/// post hooks) — while the ones that succeeded keep their state and are not run.
+/// `None` when there is nothing to resume: the group does not resume, or the
+/// allocation (`client_status`) did not fail.
+pub fn rerun_in_place(
+    group: &TaskGroup,
+    client_status: &str,
+    task_states: &BTreeMap<String, TaskState>,
+) -> Option<BTreeSet<String>> {
+    if !resumes(group) || client_status != client_status::FAILED {
+        return None;
+    }
+    let keep: BTreeSet<&str> = kept(group, task_states).map(|t| t.name.as_str()).collect();
+    let rerun = group
+        .tasks
+        .iter()
+        .filter(|t| !keep.contains(t.name.as_str()))
+        .map(|t| t.name.clone())
+        .collect();
+    Some(rerun)
+}
+
+/// The tasks of a resuming `group` that depend on `task`, directly or through others
+/// (`lifecycle { depends_on }`), in task order: when `task` fails and its restart
+/// policy restarts it in place, the ones of these that already started are stopped
+/// and wait for their condition again. Empty for a group that does not resume.
+pub fn dependents(group: &TaskGroup, task: &str) -> Vec<String> {
+    if !resumes(group) {
+        return Vec::new();
+    }
+    let mut reached: BTreeSet<&str> = BTreeSet::from([task]);
+    // Each pass adds the tasks depending on one already reached; bounded by the
+    // number of tasks (dependencies are acyclic, checked at validation).
+    for _ in 0..group.tasks.len() {
+        let before = reached.len();
+        for t in &group.tasks {
+            let deps = t.lifecycle.as_ref().map(|l| l.depends_on.as_slice());
+            if deps
+                .unwrap_or_default()
+                .iter()
+                .any(|d| reached.contains(d.as_str()))
+            {
+                reached.insert(t.name.as_str());
+            }
+        }
+        if reached.len() == before {
+            break;
+        }
+    }
+    group
+        .tasks
+        .iter()
+        .filter(|t| t.name != task && reached.contains(t.name.as_str()))
+        .map(|t| t.name.clone())
+        .collect()
 }
 
 /// On the client: the lifecycle view of the tasks an allocation of `group` carries

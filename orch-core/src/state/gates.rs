@@ -104,17 +104,26 @@ impl StateStore {
             .get(&(deployment_id.to_string(), group.to_string()))
     }
 
+    /// Registers as [`JobRegisterGated`] says. A change of the gates alone is a new
+    /// version too (Nomad versions every `update` change): the servers then measure
+    /// the new gates from that version's deployment on, and the old version keeps its
+    /// own for a revert.
     pub(super) fn job_register_gated(&self, index: u64, c: JobRegisterGated) -> Outcome {
         let key = c.register.job.key();
+        let gates_changed = self.jobs.get(&key).is_some_and(|old| {
+            let current = self.update_gates(&key.0, &key.1, old.version);
+            current.map_or(!c.gates.is_empty(), |g| *g != c.gates)
+        });
         let (mut ch, response) = match c.submission {
-            Some(submission) => self.job_register_submitted(
+            Some(submission) => self.job_register_submitted_versioned(
                 index,
                 JobRegisterSubmitted {
                     register: c.register,
                     submission,
                 },
+                gates_changed,
             )?,
-            None => self.job_register(index, c.register)?,
+            None => self.job_register_versioned(index, c.register, gates_changed)?,
         };
         ch.gates.specs.push((key, response.job_version, c.gates));
         Ok((ch, response))

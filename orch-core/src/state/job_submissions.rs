@@ -97,8 +97,19 @@ impl StateStore {
     }
 
     pub(super) fn job_register_submitted(&self, index: u64, c: JobRegisterSubmitted) -> Outcome {
+        self.job_register_submitted_versioned(index, c, false)
+    }
+
+    /// [`Self::job_register_submitted`]; `changed_beside` as
+    /// [`Self::job_register_versioned`] takes it.
+    pub(super) fn job_register_submitted_versioned(
+        &self,
+        index: u64,
+        c: JobRegisterSubmitted,
+        changed_beside: bool,
+    ) -> Outcome {
         let (namespace, job_id) = c.register.job.key();
-        let (mut ch, response) = self.job_register(index, c.register)?;
+        let (mut ch, response) = self.job_register_versioned(index, c.register, changed_beside)?;
         ch.submissions.push(JobSubmission {
             namespace,
             job_id,

@@ -90,12 +90,29 @@ impl StateStore {
         &self,
         index: u64,
         ch: &mut Changes,
-        mut job: Job,
+        job: Job,
         existing: Option<&Job>,
         now: i64,
     ) -> (u64, u64) {
+        self.stage_job_version(index, ch, job, existing, now, false)
+    }
+
+    /// [`Self::stage_job`], also making a new version of an unchanged spec when
+    /// `changed_beside` (what the version carries beside the job, its metric gates,
+    /// changed).
+    fn stage_job_version(
+        &self,
+        index: u64,
+        ch: &mut Changes,
+        mut job: Job,
+        existing: Option<&Job>,
+        now: i64,
+        changed_beside: bool,
+    ) -> (u64, u64) {
         match existing {
-            Some(old) if !spec_changed(old, &job) => return (old.job_modify_index, old.version),
+            Some(old) if !changed_beside && !spec_changed(old, &job) => {
+                return (old.job_modify_index, old.version);
+            }
             Some(old) => {
                 job.version = old.version.saturating_add(1);
                 job.status.clone_from(&old.status);
@@ -153,6 +170,18 @@ impl StateStore {
     }
 
     pub(super) fn job_register(&self, index: u64, c: JobRegister) -> Outcome {
+        self.job_register_versioned(index, c, false)
+    }
+
+    /// [`Self::job_register`]; `changed_beside`: what the registration stores beside
+    /// the job (its metric gates) differs from the current version's, which makes a
+    /// new version even of an unchanged spec (as any `update` change does in Nomad).
+    pub(super) fn job_register_versioned(
+        &self,
+        index: u64,
+        c: JobRegister,
+        changed_beside: bool,
+    ) -> Outcome {
         let mut job = c.job;
         validate_job(&job)?;
         self.check_job_namespace(&job)?;
@@ -173,7 +202,7 @@ impl StateStore {
         let mut ch = Changes::default();
         self.stage_periodic_launch(&mut ch, &job, c.now);
         let warnings = self.memory_max_warnings(&job);
-        let result = self.stage_job(index, &mut ch, job, existing, c.now);
+        let result = self.stage_job_version(index, &mut ch, job, existing, c.now, changed_beside);
         let (ch, mut response) =
             self.finish_job_command(index, ch, c.eval, (&namespace, &job_id), result)?;
         response.warnings = warnings;

@@ -351,6 +351,66 @@ pub fn hold_gated(s: &StateStore, job: &Job, results: &mut ReconcileResults) {
         .retain(|u| !shut.contains(u.place.task_group.as_str()));
 }
 
+/// What `job plan` says of a gated group, as a plan warning (Nomad's plan response has
+/// no place for it): that the gate holds the group's next batch now, or that what
+/// follows the batch the plan starts waits for the gate. `job` is the planned version
+/// as the dry run registered it (its gates stored); `batch`: the destructive updates and
+/// canaries the plan makes in the group; `later`: its allocations left for later
+/// batches. `None` for a group without a gate, or with nothing the gate would hold.
+pub fn plan_note(s: &StateStore, job: &Job, group: &str, batch: u64, later: u64) -> Option<String> {
+    let gate = s
+        .update_gates(&job.namespace, &job.id, job.version)?
+        .get(group)?;
+    let mut rule = format!(
+        "{} query {:?} meets {:?} for {}",
+        gate.source,
+        gate.query,
+        gate.condition,
+        secs(gate.for_)
+    );
+    if gate.deadline > 0 {
+        rule.push_str(&format!(
+            " (the deployment fails after {})",
+            secs(gate.deadline)
+        ));
+    }
+    let running = s
+        .latest_deployment_by_job(&job.namespace, &job.id)
+        .filter(|d| d.status == deployment_status::RUNNING && d.job_version == job.version);
+    if let Some((d, ds)) = running.and_then(|d| Some((d, d.task_groups.get(group)?))) {
+        let more = ds.placed_allocs < ds.desired_total || (ds.desired_canaries > 0 && !ds.promoted);
+        if !more || gate_open(s, d, group) {
+            return None;
+        }
+        let seen = s
+            .deployment_gate(&d.id, group)
+            .filter(|st| st.placed == ds.placed_allocs && !st.description.is_empty())
+            .map_or_else(
+                || "its placed allocations must be healthy first".to_string(),
+                |st| st.description.clone(),
+            );
+        return Some(format!(
+            "Task group {group:?}: the metric gate holds the next batch of deployment {} until {rule}; now: {seen}",
+            d.id
+        ));
+    }
+    let auto_promoted = job
+        .group(group)
+        .and_then(|g| g.update.as_ref())
+        .is_some_and(|u| u.canary > 0 && u.auto_promote);
+    if batch == 0 || (later == 0 && !auto_promoted) {
+        return None;
+    }
+    Some(format!(
+        "Task group {group:?}: this plan starts a batch of {batch}; what follows it (the next batch{}) waits until {rule}",
+        if auto_promoted {
+            ", the canaries' promotion"
+        } else {
+            ""
+        }
+    ))
+}
+
 /// Takes every group's gate out of a parsed job (and the job-level `update`'s, which
 /// canonicalization copied into the groups without their own `update`), for the
 /// registration to store beside the version: a job in the state carries none.
@@ -374,5 +434,12 @@ pub fn put_gates(job: &mut Job, gates: &crate::state::GroupGates) {
         if let (Some(u), Some(gate)) = (g.update.as_mut(), gates.get(&g.name)) {
             u.gate = Some(gate.clone());
         }
+    }
+}
+
+/// [`put_gates`] with the gates the store keeps for `job`'s version (none: unchanged).
+pub fn put_stored_gates(s: &StateStore, job: &mut Job) {
+    if let Some(gates) = s.update_gates(&job.namespace, &job.id, job.version) {
+        put_gates(job, gates);
     }
 }

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use orch_core::lifecycle::{AllocOutcome, KillReason, LifecyclePlan, TaskRun};
-use orch_core::model::{Allocation, Node, TaskGroup, TaskState, client_status, desired_status};
+use orch_core::lifecycle::{KillReason, LifecyclePlan, TaskRun};
+use orch_core::model::{Allocation, Node, TaskGroup, TaskState, desired_status};
 use orch_core::state::AllocClientState;
 use tokio::sync::mpsc;
 
@@ -17,6 +17,8 @@ use super::network::{AllocNetwork, NetworkManager};
 
 mod commands;
 mod prestart;
+mod report;
+mod resume;
 mod spawn;
 
 use super::server_conn::ServerConn;
@@ -24,6 +26,7 @@ use super::services::{self, CheckContext, CheckResults};
 use super::state::{LocalAllocState, LocalTaskState, StateDir};
 use super::task_runner::{TaskCommand, TaskUpdate, event, new_event};
 pub use commands::{RestartRefused, RestartRequest};
+pub use report::is_finished;
 
 /// Requests from the client to an allocation runner.
 #[derive(Debug)]
@@ -147,6 +150,9 @@ struct TaskLoop {
     /// Checks with `check_restart` ask for a task restart here.
     restart_tx: mpsc::UnboundedSender<String>,
     restart_rx: mpsc::UnboundedReceiver<String>,
+    /// Dependents stopped because a task they depend on restarts after a failure
+    /// (`resume = "from_failure"`): pending again once stopped.
+    rearming: BTreeSet<String>,
 }
 
 impl TaskLoop {
@@ -169,6 +175,7 @@ impl TaskLoop {
             catalog: CatalogState::default(),
             restart_tx,
             restart_rx,
+            rearming: BTreeSet::new(),
         }
     }
 
@@ -271,7 +278,8 @@ impl CatalogState {
 
 impl AllocRunner {
     /// Runs the allocation until its tasks are finished, then keeps answering updates
-    /// until the client drops it.
+    /// until the client drops it; an in-place resume (`alloc restart` of a failed
+    /// allocation with `resume = "from_failure"`) runs it again.
     pub async fn run(mut self) {
         let alloc = self.snapshot().alloc;
         let group = alloc
@@ -281,13 +289,15 @@ impl AllocRunner {
             .cloned();
         let Some(group) = group else {
             self.fail_setup("the allocation's job or task group is missing");
-            return self.idle().await;
+            self.idle(None).await;
+            return;
         };
         let plan = match orch_core::lifecycle::plan(&group) {
             Ok(p) => p,
             Err(e) => {
                 self.fail_setup(&e.to_string());
-                return self.idle().await;
+                self.idle(None).await;
+                return;
             }
         };
         if let Err(e) = self.dir.build(group.tasks.iter().map(|t| t.name.as_str())) {
@@ -295,28 +305,40 @@ impl AllocRunner {
                 "cannot build the allocation directory {}: {e}",
                 self.dir.root.display()
             ));
-            return self.idle().await;
+            self.idle(None).await;
+            return;
         }
         self.take_sticky_disk(&group).await;
+        loop {
+            self.run_once(&group, &plan).await;
+            if !self.idle(Some(&group)).await {
+                return;
+            }
+            self.restoring = false;
+        }
+    }
+
+    /// One run of the allocation: its volumes, its network, its tasks to their outcome.
+    async fn run_once(&mut self, group: &TaskGroup, plan: &LifecyclePlan) {
+        let alloc = self.snapshot().alloc;
         // Stopped before it started: nothing to mount, the task loop ends it.
         let starts = alloc.desired_status == desired_status::RUN || self.restoring;
-        if starts && let Err(e) = self.prepare_volumes(&group, &alloc.name).await {
+        if starts && let Err(e) = self.prepare_volumes(group, &alloc.name).await {
             // Unmounted before the failure is reported: the report ends the claims.
             self.release_csi().await;
             self.fail_setup(&e);
-            return self.idle().await;
+            return;
         }
-        let net = match self.setup_network(&group).await {
+        let net = match self.setup_network(group).await {
             Ok(net) => net,
             Err(e) => {
                 self.fail_setup(&e);
-                return self.idle().await;
+                return;
             }
         };
-        if self.run_tasks(&group, &plan, net.as_ref()).await {
+        if self.run_tasks(group, plan, net.as_ref()).await {
             self.teardown_network().await;
         }
-        self.idle().await;
     }
 
     fn snapshot(&self) -> LocalAllocState {
@@ -495,8 +517,11 @@ impl AllocRunner {
                     });
                 }
             }
-            Some(upd) = lp.upd_rx.recv() => {
-                lp.observed.insert(upd.task.clone(), upd.run);
+            Some(mut upd) = lp.upd_rx.recv() => {
+                if !self.take_rearmed(lp, &mut upd) {
+                    self.rearm_dependents(group, lp, &upd);
+                    lp.observed.insert(upd.task.clone(), upd.run);
+                }
                 self.state
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -561,134 +586,6 @@ impl AllocRunner {
             st.health_deployment = Some(deployment_id.to_string());
         }
         self.persist_and_report(false);
-    }
-
-    /// The allocation cannot run at all: every task and the allocation fail.
-    fn fail_setup(&self, why: &str) {
-        {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let names: Vec<String> = st
-                .alloc
-                .job
-                .as_ref()
-                .and_then(|j| j.group(&st.alloc.task_group))
-                .map(|g| g.tasks.iter().map(|t| t.name.clone()).collect())
-                .unwrap_or_default();
-            for name in names {
-                let t = st.tasks.entry(name).or_default();
-                let mut ev = new_event(event::SETUP, why);
-                ev.message = why.to_string();
-                ev.fails_task = true;
-                t.state.events.push(ev);
-                t.state.state = "dead".into();
-                t.state.failed = true;
-                t.done = true;
-                t.failed = true;
-            }
-            st.client_status = client_status::FAILED.into();
-            st.client_description = why.to_string();
-        }
-        self.persist_and_report(true);
-    }
-
-    fn finish(&self, outcome: AllocOutcome) {
-        {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let now = crate::clock::now_nanos();
-            for t in st.tasks.values_mut() {
-                if t.state.state != "dead" {
-                    // Never started (the allocation stopped or failed first).
-                    t.state.state = "dead".into();
-                    t.state.finished_at = orch_core::model::Timestamp(now);
-                    t.done = true;
-                }
-            }
-            match outcome {
-                AllocOutcome::Complete => {
-                    st.client_status = client_status::COMPLETE.into();
-                    st.client_description = "All tasks have completed".into();
-                }
-                AllocOutcome::Failed { task } => {
-                    st.client_status = client_status::FAILED.into();
-                    st.client_description = format!("Failed tasks: task {task:?} failed");
-                }
-            }
-        }
-        self.persist_and_report(true);
-    }
-
-    /// Computes the client status (unless final), saves the state and queues a report.
-    fn persist_and_report(&self, final_status: bool) {
-        let st = {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            if !final_status && !is_terminal(&st.client_status) {
-                let (status, why) = client_status_of(&st);
-                st.client_status = status.into();
-                st.client_description = why.into();
-            }
-            st.clone()
-        };
-        if let Err(e) = self.state_dir.save(&st) {
-            tracing::error!(alloc = %st.alloc.id, error = %e, "cannot persist allocation state; a client restart would lose track of its tasks");
-        }
-        self.reporter.push(AllocClientState {
-            id: st.alloc.id.clone(),
-            client_status: st.client_status.clone(),
-            client_description: st.client_description.clone(),
-            task_states: st
-                .tasks
-                .iter()
-                .map(|(k, v)| (k.clone(), v.state.clone()))
-                .collect(),
-            // Only a verdict for the allocation's current deployment counts.
-            deployment_status: st.deployment_health.clone().filter(|_| {
-                st.health_deployment.as_deref() == Some(st.alloc.deployment_id.as_str())
-            }),
-        });
-    }
-
-    /// After the tasks finished: keep the channel drained so updates don't pile up.
-    async fn idle(&mut self) {
-        while let Some(cmd) = self.commands.recv().await {
-            if let AllocCommand::Update(alloc) = cmd {
-                self.state.lock().unwrap_or_else(|e| e.into_inner()).alloc = *alloc;
-            }
-        }
-    }
-}
-
-/// Whether the allocation has ended here (its network, if any, is no longer needed).
-pub fn is_finished(st: &LocalAllocState) -> bool {
-    is_terminal(&st.client_status)
-}
-
-fn is_terminal(status: &str) -> bool {
-    matches!(
-        status,
-        client_status::COMPLETE | client_status::FAILED | client_status::LOST
-    )
-}
-
-/// Nomad's client status from task states, while the allocation is still live.
-fn client_status_of(st: &LocalAllocState) -> (&'static str, &'static str) {
-    let states = st.tasks.values().map(|t| &t.state);
-    let (mut failed, mut running, mut pending) = (false, false, false);
-    for s in states {
-        match s.state.as_str() {
-            "running" => running = true,
-            "dead" if s.failed => failed = true,
-            "pending" => pending = true,
-            _ => {}
-        }
-    }
-    if failed {
-        (client_status::FAILED, "Failed tasks")
-    } else if running {
-        (client_status::RUNNING, "Tasks are running")
-    } else if pending {
-        (client_status::PENDING, "No tasks have started")
-    } else {
-        (client_status::PENDING, "")
     }
 }
 

@@ -141,6 +141,10 @@ enum Waited {
 /// The `restart_reason` of a restart an operator asked for (Nomad's text).
 const USER_RESTART: &str = "User requested restart";
 
+/// The `restart_reason` of a restart after a failure, under the restart policy (the
+/// allocation runner tells these apart for `resume = "from_failure"`).
+pub const POLICY_RESTART: &str = "Restart within policy";
+
 /// Unix nanoseconds now.
 fn now() -> i64 {
     crate::clock::now_nanos()
@@ -315,7 +319,7 @@ impl TaskRunner {
     /// Applies a restart decision. Returns `true` to start again, `false` when the
     /// task is finished (reported).
     async fn after_failure(&mut self, local: &mut LocalTaskState, d: RestartDecision) -> bool {
-        self.restart_after(local, d, "Restart within policy").await
+        self.restart_after(local, d, POLICY_RESTART).await
     }
 
     /// Acts on a restart decision: waits out its delay and returns `true` to start the

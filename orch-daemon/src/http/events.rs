@@ -130,6 +130,11 @@ fn visible(e: &crate::server::events::Event, authz: &Authz) -> bool {
         authz.is_management()
     } else if e.topic == topic::CSI_VOLUME {
         authz.allows(&e.namespace, orch_core::acl::NsCap::CsiReadVolume)
+    } else if e.topic == topic::RELEASE {
+        let namespaces = crate::server::events::release::job_namespaces(e);
+        namespaces
+            .iter()
+            .all(|ns| authz.allows(ns, orch_core::acl::NsCap::ReadJob))
     } else if !e.namespace.is_empty() {
         authz.allows(&e.namespace, orch_core::acl::NsCap::ReadJob)
     } else {

@@ -412,9 +412,7 @@ pub async fn get_job(
     let job = {
         let s = api.state.read();
         let mut job = find_job(&s, &q, &id)?.clone();
-        if let Some(gates) = s.update_gates(&job.namespace, &job.id, job.version) {
-            orch_core::workflow::gate::put_gates(&mut job, gates);
-        }
+        orch_core::workflow::gate::put_stored_gates(&s, &mut job);
         job
     };
     Ok(api.reply(index, &job))
@@ -549,9 +547,7 @@ pub async fn versions(
         |s, q| {
             let mut versions: Vec<Job> = s.job_versions(q.ns(), &id).into_iter().cloned().collect();
             for j in &mut versions {
-                if let Some(gates) = s.update_gates(&j.namespace, &j.id, j.version) {
-                    orch_core::workflow::gate::put_gates(j, gates);
-                }
+                orch_core::workflow::gate::put_stored_gates(s, j);
             }
             if versions.is_empty() {
                 return Err(ApiError::not_found("job versions not found"));

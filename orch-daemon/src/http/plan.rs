@@ -11,11 +11,11 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use orch_core::model::{Job, trigger};
 use orch_core::scheduler::{Outcome, process_eval};
-use orch_core::state::{Command, JobRegister, StateStore};
+use orch_core::state::{Command, JobRegister, JobRegisterGated, StateStore};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::jobs::{body_job, internal};
+use super::jobs::internal;
 use super::query::{Query, field, json_body};
 use super::{ApiError, ApiState, QueryOpts};
 
@@ -124,7 +124,7 @@ pub async fn plan(
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
     let mut body = json_body(&body)?;
-    let job = body_job(&mut body, &q)?;
+    let (job, gates) = super::workflows::body_job_gated(&mut body, &q)?;
     q.authz
         .check(&job.namespace, orch_core::acl::NsCap::SubmitJob)?;
     super::namespaces::check_job_namespace(&api, &job)?;
@@ -141,7 +141,7 @@ pub async fn plan(
     let mut scratch: StateStore = api.state.read().clone();
     let existing = scratch.job(&job.namespace, &job.id).cloned();
     let diff = want_diff
-        .then(|| serde_json::to_value(super::job_diff::diff_jobs(existing.as_ref(), Some(&job))))
+        .then(|| serde_json::to_value(gated_diff(&scratch, existing.as_ref(), &job, &gates)))
         .transpose()
         .map_err(internal)?;
     let job_modify_index = existing.as_ref().map_or(0, |j| j.job_modify_index);
@@ -157,18 +157,25 @@ pub async fn plan(
     let template = job.is_template();
     let planned_periodic = job.periodic.clone();
     let index = scratch.latest_index() + 1;
+    // Registered as `PUT /v1/jobs` would (with its gates), so the dry run holds what a
+    // shut gate holds, and a change of the gates alone is a new version.
     let registered = scratch
         .apply(
             index,
-            Command::JobRegister(JobRegister {
-                job: job.clone(),
-                eval: (!template).then_some(eval),
-                enforce_index: None,
-                preserve_counts: false,
-                now,
+            Command::JobRegisterGated(JobRegisterGated {
+                register: JobRegister {
+                    job: job.clone(),
+                    eval: (!template).then_some(eval),
+                    enforce_index: None,
+                    preserve_counts: false,
+                    now,
+                },
+                submission: None,
+                gates,
             }),
         )
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let mut warnings = registered.warnings.clone();
     let mut dry_run = DryRun::default();
     let (annotations, failed) = match scratch.eval(&eval_id).cloned() {
         Some(stored) => {
@@ -179,6 +186,7 @@ pub async fn plan(
                 .with_cluster(&scratch.scheduler_config_for(&stored));
             let outcome = process_eval(&scratch, &stored, &config, index, now, &mut next_id);
             let ann = annotate(&scratch, &planned, &outcome);
+            warnings.extend(gate_notes(&scratch, &planned, &ann));
             dry_run = DryRun::of(&scratch, &outcome)?;
             (ann, outcome.eval.failed_tg_allocs)
         }
@@ -197,11 +205,45 @@ pub async fn plan(
         "JobModifyIndex": job_modify_index,
         "CreatedEvals": dry_run.created_evals,
         "Diff": diff,
-        "Warnings": registered.warnings.join("\n"),
+        "Warnings": warnings.join("\n"),
         "NextPeriodicLaunch": next_launch,
         "Index": api.state.latest_index(),
     });
     Ok(api.reply(api.state.latest_index().max(1), &body))
+}
+
+/// The diff of the registered version and the planned job, each with its metric gates
+/// (the stored jobs carry none), so a change of a gate shows as one.
+fn gated_diff(
+    s: &StateStore,
+    existing: Option<&Job>,
+    planned: &Job,
+    gates: &orch_core::state::GroupGates,
+) -> super::job_diff::JobDiff {
+    use orch_core::workflow::gate::{put_gates, put_stored_gates};
+    let old = existing.map(|j| {
+        let mut j = j.clone();
+        put_stored_gates(s, &mut j);
+        j
+    });
+    let mut new = planned.clone();
+    put_gates(&mut new, gates);
+    super::job_diff::diff_jobs(old.as_ref(), Some(&new))
+}
+
+/// The plan's warnings of what metric gates hold (`workflow::gate::plan_note`): per
+/// gated group, the batch this plan starts and the allocations left for later ones.
+fn gate_notes(
+    s: &StateStore,
+    planned: &Job,
+    ann: &BTreeMap<String, DesiredUpdates>,
+) -> Vec<String> {
+    ann.iter()
+        .filter_map(|(group, du)| {
+            let batch = du.destructive_update + du.canary;
+            orch_core::workflow::gate::plan_note(s, planned, group, batch, du.ignore)
+        })
+        .collect()
 }
 
 /// What the dry run would do beyond the per-group counts: the allocations it would

@@ -63,16 +63,25 @@ pub async fn get_release(
     Ok(api.reply(index, &r))
 }
 
-/// One job of the release body, parsed and checked as `PUT /v1/jobs` would.
+/// One job of the release body (with its source, `Submissions[i]`, when sent), parsed
+/// and checked as `PUT /v1/jobs` would; warnings (a source too large to keep) go to
+/// `warnings`.
 fn prepare(
     api: &ApiState,
     q: &QueryOpts,
-    i: usize,
-    job: Value,
+    (i, job, submission): (usize, Value, Value),
+    warnings: &mut Vec<String>,
 ) -> Result<JobRegisterGated, ApiError> {
     let at = |e: ApiError| ApiError::bad_request(format!("Release.Jobs[{i}]: {}", e.message));
-    let mut body = json!({ "Job": job });
+    let mut body = json!({ "Job": job, "Submission": submission });
     let (job, gates) = super::workflows::body_job_gated(&mut body, q).map_err(at)?;
+    let (submission, warned) = super::job_submission::body_submission(&body, &job)
+        .map_err(|e| ApiError::bad_request(format!("Release.Submissions[{i}]: {}", e.message)))?;
+    warnings.extend(
+        warned
+            .into_iter()
+            .map(|w| format!("Release.Jobs[{i}]: {w}")),
+    );
     q.authz.check(&job.namespace, NsCap::SubmitJob)?;
     super::namespaces::check_job_namespace(api, &job).map_err(at)?;
     super::node_pools::check_job_node_pool(api, &job).map_err(at)?;
@@ -94,13 +103,26 @@ fn prepare(
             preserve_counts: false,
             now: (api.now)(),
         },
-        submission: None,
+        submission,
         gates,
     })
 }
 
-/// `PUT/POST /v1/releases`: `{"Release": {"Name": "shop", "Jobs": [job, ...]}}` →
-/// `{"ID", "Version", "Index"}`.
+/// `Release.Submissions`: absent, or one source (or `null`) per job, in `Jobs` order.
+fn submissions(release: &Value, jobs: usize) -> Result<Vec<Value>, ApiError> {
+    match release.get("Submissions") {
+        None | Some(Value::Null) => Ok(vec![Value::Null; jobs]),
+        Some(Value::Array(list)) if list.len() == jobs => Ok(list.clone()),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "Release.Submissions: expected a list of {jobs} job sources (or nulls), one per job of Release.Jobs"
+        ))),
+    }
+}
+
+/// `PUT/POST /v1/releases`: `{"Release": {"Name": "shop", "Jobs": [job, ...],
+/// "Submissions": [source, ...]}}` → `{"ID", "Version", "Index", "Warnings"}`. Each
+/// source (optional, `null` for none) is a `job run` `Submission`, kept with its job's
+/// version for `GET /v1/job/:id/submission`.
 pub async fn run(State(api): Api, Query(raw): Params, body: Bytes) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
     let mut body = json_body(&body)?;
@@ -125,11 +147,14 @@ pub async fn run(State(api): Api, Query(raw): Params, body: Bytes) -> Result<Res
             )));
         }
     };
+    let sources = submissions(&release, jobs.len())?;
     super::scheduler_config::check_registration_allowed(&api, &q.authz)?;
+    let mut warnings = Vec::new();
     let registers = jobs
         .into_iter()
+        .zip(sources)
         .enumerate()
-        .map(|(i, j)| prepare(&api, &q, i, j))
+        .map(|(i, (j, s))| prepare(&api, &q, (i, j, s), &mut warnings))
         .collect::<Result<Vec<_>, _>>()?;
     let id = api.new_id();
     let cmd = Command::ReleaseRun(ReleaseRun {
@@ -142,6 +167,6 @@ pub async fn run(State(api): Api, Query(raw): Params, body: Bytes) -> Result<Res
     let version = api.state.read().release(&id).map_or(0, |r| r.version);
     Ok(api.reply(
         r.index,
-        &json!({ "ID": id, "Version": version, "Index": r.index }),
+        &json!({ "ID": id, "Version": version, "Index": r.index, "Warnings": warnings }),
     ))
 }

@@ -58,10 +58,13 @@ pub mod topic {
     pub const CSI_PLUGIN: &str = "CSIPlugin";
     /// Variables' metadata (never their items); management tokens only, as Nomad.
     pub const VARIABLE: &str = "Variable";
+    /// orch's releases (`release::REGISTERED`, `release::STATUS_UPDATE`); `read-job`
+    /// in every namespace of their jobs.
+    pub const RELEASE: &str = "Release";
     /// Every topic orch publishes.
-    pub const ALL: [&str; 14] = [
+    pub const ALL: [&str; 15] = [
         JOB, EVALUATION, ALLOCATION, DEPLOYMENT, NODE, ACL_TOKEN, ACL_POLICY, ACL_ROLE, NODE_POOL,
-        SERVICE, OPERATOR, CSI_VOLUME, CSI_PLUGIN, VARIABLE,
+        SERVICE, OPERATOR, CSI_VOLUME, CSI_PLUGIN, VARIABLE, RELEASE,
     ];
 }
 
@@ -101,6 +104,8 @@ pub enum Payload {
     Plugin(serde_json::Value),
     /// A variable's metadata (Nomad's `VariableEvent` payload key, `Variable`).
     Variable(serde_json::Value),
+    /// An orch release.
+    Release(Box<orch_core::model::Release>),
 }
 
 /// One event, in Nomad's JSON shape.
@@ -223,8 +228,8 @@ fn event_type(cmd: &Command) -> &'static str {
         Command::VarApply(_) => variables::event_type(cmd),
         // Nomad has no keyring topic.
         Command::RootKeyUpsert(_) | Command::RootKeyDelete(_) => "",
-        // orch's releases have no topic of their own (their jobs' events are published).
-        Command::ReleaseStatusUpdate(_) => "",
+        // The `Release` topic's own events carry their type (`release::STATUS_UPDATE`).
+        Command::ReleaseStatusUpdate(_) => release::STATUS_UPDATE,
     }
 }
 
@@ -247,6 +252,8 @@ pub struct Before {
     plugins: Vec<String>,
     /// The variable it writes or deletes.
     var: variables::VarBefore,
+    /// The release it registers or updates.
+    release: release::ReleaseBefore,
 }
 
 /// An ACL object by topic and key (accessor ID, policy name, role ID).
@@ -266,6 +273,7 @@ impl Before {
             csi: csi::CsiBefore::capture(store, cmd),
             plugins: csi::plugins_touched(store, cmd),
             var: variables::VarBefore::capture(store, cmd),
+            release: release::ReleaseBefore::capture(cmd),
         };
         before.capture_acl(store, cmd);
         match cmd {
@@ -547,6 +555,7 @@ pub fn derive(store: &StateStore, index: u64, before: Before, changed: &ChangedK
     out.extend(before.csi.events(store, t, index));
     out.extend(csi::plugin_events(store, before.plugins, index));
     out.extend(before.var.events(store, index));
+    out.extend(before.release.events(store, index));
     for e in &mut out {
         e.filter_keys.retain(|k| !k.is_empty());
     }
@@ -630,6 +639,7 @@ impl EventBroker {
 }
 
 mod csi;
+pub mod release;
 #[cfg(test)]
 mod tests;
 mod variables;

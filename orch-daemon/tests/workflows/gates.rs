@@ -44,24 +44,31 @@ fn wait_prometheus_sees(prom: &str, v: f64) {
     );
 }
 
-fn gated_job(version: &str) -> String {
+/// A service job of 2 allocations, rolled one at a time (`canary`: with one canary,
+/// auto-promoted), its update gated as `source`, `query` and `condition` say.
+fn gated_spec(id: &str, canary: bool, gate: (&str, &str, &str), version: &str) -> String {
+    let (source, query, condition) = gate;
+    let canary = if canary {
+        "canary            = 1\n      auto_promote      = true"
+    } else {
+        ""
+    };
     format!(
         r#"
-job "gated" {{
+job "{id}" {{
   group "g" {{
     count = 2
     update {{
       max_parallel      = 1
-      canary            = 1
-      auto_promote      = true
+      {canary}
       min_healthy_time  = "1s"
       healthy_deadline  = "1m"
       progress_deadline = "5m"
       gate {{
-        source    = "prometheus"
-        query     = "scalar(test_errors)"
-        condition = "< 0.01"
-        for       = "3s"
+        source    = "{source}"
+        query     = "{query}"
+        condition = "{condition}"
+        for       = "{window}"
         deadline  = "4m"
       }}
     }}
@@ -79,16 +86,32 @@ job "gated" {{
     }}
   }}
 }}
-"#
+"#,
+        window = if source == "prometheus" { "3s" } else { "1s" },
     )
 }
 
-fn deployment_of(agent: &Agent, version: u64) -> Option<Value> {
-    let (_, all) = get(agent, "/v1/job/gated/deployments");
+/// The canary job gated on the error metric Prometheus scrapes.
+fn gated_job(version: &str) -> String {
+    gated_spec(
+        "gated",
+        true,
+        ("prometheus", "scalar(test_errors)", "< 0.01"),
+        version,
+    )
+}
+
+/// The deployment of `job`'s `version`, if there is one.
+fn deployment(agent: &Agent, job: &str, version: u64) -> Option<Value> {
+    let (_, all) = get(agent, &format!("/v1/job/{job}/deployments"));
     all.as_array()?
         .iter()
         .find(|d| d["JobVersion"] == version)
         .cloned()
+}
+
+fn deployment_of(agent: &Agent, version: u64) -> Option<Value> {
+    deployment(agent, "gated", version)
 }
 
 /// Python's http.server serving `www`, Prometheus scraping it every second, and an
@@ -199,4 +222,129 @@ fn bad_gates_are_refused_with_their_field_paths() {
     ] {
         assert!(body.contains(path), "{path} missing from: {body}");
     }
+}
+
+/// A rolling update gated on the `nomad-apm` source: the memory the allocations use,
+/// as orch's clients measure it.
+fn apm_job(id: &str, condition: &str, version: &str) -> String {
+    gated_spec(id, false, ("nomad-apm", "max_memory", condition), version)
+}
+
+#[test]
+fn a_nomad_apm_gate_reads_the_memory_orch_measures() {
+    let dir = temp_dir("wf-gate-apm");
+    let agent = start(&dir, &["-dev"]);
+    wait_leader(&agent);
+    // No allocation uses less than a byte: that gate never opens. Every one uses at
+    // least one: that gate opens once its window passed.
+    let jobs = [("apm-shut", "< 1"), ("apm-open", ">= 1")];
+    for (id, cond) in jobs {
+        run_hcl(&agent, &apm_job(id, cond, "1"));
+    }
+    for (id, _) in jobs {
+        wait_for(
+            Duration::from_secs(120),
+            &format!("{id} v0 deployed"),
+            || deployment(&agent, id, 0).filter(|d| d["Status"] == "successful"),
+        );
+        run_hcl(
+            &agent,
+            &apm_job(id, jobs.iter().find(|j| j.0 == id).unwrap().1, "2"),
+        );
+    }
+    let opened = wait_for(Duration::from_secs(120), "the open gate's rollout", || {
+        deployment(&agent, "apm-open", 1).filter(|d| d["Status"] == "successful")
+    });
+    assert_eq!(opened["TaskGroups"]["g"]["PlacedAllocs"], 2, "{opened}");
+    // The shut gate waits after the first batch and says what it measured: the
+    // memory of the running allocations, a real number of bytes.
+    let waiting = wait_for(Duration::from_secs(60), "the shut gate to report", || {
+        deployment(&agent, "apm-shut", 1).filter(|d| {
+            d["StatusDescription"]
+                .as_str()
+                .is_some_and(|s| s.contains("nomad-apm = "))
+        })
+    });
+    let why = waiting["StatusDescription"].as_str().unwrap_or_default();
+    let bytes: f64 = why
+        .split("nomad-apm = ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    assert!(bytes >= 1.0, "measured memory: {why}");
+    assert_eq!(waiting["Status"], "running", "{waiting}");
+    assert_eq!(waiting["TaskGroups"]["g"]["PlacedAllocs"], 1, "{waiting}");
+    plans_show_what_gates_hold(&agent, &dir);
+}
+
+/// `job plan` says what a gate holds (in `Warnings`: Nomad's response shape is kept),
+/// and a change of the gate alone is a new version, as any `update` change.
+fn plans_show_what_gates_hold(agent: &Agent, dir: &Path) {
+    let plan = |id: &str, hcl: &str| {
+        let body = serde_json::json!({"Job": orch_parse(hcl), "Diff": true});
+        let (code, text) = send(agent, "PUT", &format!("/v1/job/{id}/plan"), body);
+        assert_eq!(code, 200, "{text}");
+        serde_json::from_str::<Value>(&text).unwrap_or_default()
+    };
+    // The rollout waiting at its shut gate: the same spec again is held there.
+    let held = plan("apm-shut", &apm_job("apm-shut", "< 1", "2"));
+    let warnings = held["Warnings"].as_str().unwrap_or_default();
+    assert!(
+        warnings.contains("the metric gate holds the next batch")
+            && warnings.contains("nomad-apm = "),
+        "{held}"
+    );
+    assert_eq!(
+        held["Annotations"]["DesiredTGUpdates"]["g"]["DestructiveUpdate"],
+        0
+    );
+    // A new version: the plan's first batch goes, what follows waits for the gate.
+    let next = plan("apm-open", &apm_job("apm-open", ">= 1", "3"));
+    let warnings = next["Warnings"].as_str().unwrap_or_default();
+    assert!(
+        warnings.contains("this plan starts a batch of 1")
+            && warnings.contains("nomad-apm query \"max_memory\" meets \">= 1\" for 1s"),
+        "{next}"
+    );
+    let spec = dir.join("next.nomad.hcl");
+    std::fs::write(&spec, apm_job("apm-open", ">= 1", "3")).unwrap();
+    let out = orch_cli(agent, &["job", "plan", spec.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Job Warnings:") && text.contains("waits until"),
+        "{text}"
+    );
+
+    // Only the gate's condition differs: the diff shows it, it is a new version, and
+    // the allocations are updated in place (same IDs, now at that version).
+    let ids = |version: u64| -> Vec<String> {
+        let mut ids: Vec<String> = job_allocs(agent, "apm-open")
+            .iter()
+            .filter(|a| a["JobVersion"] == version && a["ClientStatus"] == "running")
+            .filter_map(|a| a["ID"].as_str().map(str::to_string))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let before = ids(1);
+    assert_eq!(before.len(), 2, "apm-open runs version 1 twice");
+    let gate_only = apm_job("apm-open", ">= 2", "2");
+    let diff = plan("apm-open", &gate_only);
+    assert_eq!(diff["Diff"]["Type"], "Edited", "{diff}");
+    assert!(diff["Diff"].to_string().contains("Gate"), "{diff}");
+    let updates = &diff["Annotations"]["DesiredTGUpdates"]["g"];
+    assert_eq!(updates["InPlaceUpdate"], 2, "{diff}");
+    run_hcl(agent, &gate_only);
+    let (_, job) = get(agent, "/v1/job/apm-open");
+    assert_eq!(job["Version"], 2, "{job}");
+    assert_eq!(job["TaskGroups"][0]["Update"]["Gate"]["Condition"], ">= 2");
+    let (_, versions) = get(agent, "/v1/job/apm-open/versions");
+    let kept = versions["Versions"].as_array().map_or(0, Vec::len);
+    assert_eq!(kept, 3, "{versions}");
+    wait_for(
+        Duration::from_secs(60),
+        "the allocations updated in place",
+        || (ids(2) == before).then_some(()),
+    );
 }

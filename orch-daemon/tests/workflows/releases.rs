@@ -112,6 +112,26 @@ fn a_release_whose_second_job_fails_rolls_both_back() {
     let r1 = wait_release(&agent, &first, "successful");
     assert_eq!(r1["Version"], 1, "{r1}");
     assert_eq!(current(&agent, "rel-a"), ("1".into(), 0));
+    // Each job's source is kept with its version, as `job run` keeps it.
+    let (code, sub) = get(&agent, "/v1/job/rel-b/submission?version=0");
+    assert_eq!(code, 200, "{sub}");
+    let source = sub["Source"].as_str().unwrap_or_default();
+    assert!(source.contains("job \"rel-b\""), "{sub}");
+    assert_eq!(sub["Format"], "hcl2");
+    // The Release topic of the event stream: registered, then successful.
+    let created = first_events(&agent, "topic=Release:shop&index=1", "");
+    assert_eq!(
+        created["Events"][0]["Type"], "ReleaseRegistered",
+        "{created}"
+    );
+    assert_eq!(created["Events"][0]["Key"], first.as_str());
+    let since = format!("topic=Release&index={}", r1["ModifyIndex"]);
+    let done = first_events(&agent, &since, "");
+    assert_eq!(done["Events"][0]["Type"], "ReleaseStatusUpdate", "{done}");
+    assert_eq!(
+        done["Events"][0]["Payload"]["Release"]["Status"],
+        "successful"
+    );
 
     // Release 2: a is fine, b exits at once and its deployment fails.
     let second = release_run(&agent, &write_release(&work, "2", "exit 1"));

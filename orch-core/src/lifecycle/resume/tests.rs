@@ -113,6 +113,48 @@ fn only_succeeded_tasks_of_a_failed_allocation_are_carried() {
 }
 
 #[test]
+fn an_in_place_restart_reruns_what_did_not_succeed() {
+    let g = db_backup(RESUME_FROM_FAILURE);
+    let states = failed_alloc(
+        &[
+            ("db".to_string(), OK),
+            ("backup".to_string(), TaskRun::Failed),
+            ("cleanup".to_string(), OK),
+        ]
+        .into_iter()
+        .collect(),
+    )
+    .task_states;
+    let rerun = rerun_in_place(&g, client_status::FAILED, &states).unwrap();
+    // The postfail hook belongs to the run that ended: it may run again.
+    assert_eq!(rerun.into_iter().collect::<Vec<_>>(), ["backup", "cleanup"]);
+    // Nothing to resume: a group without `resume`, an allocation that did not fail.
+    assert!(rerun_in_place(&db_backup(""), client_status::FAILED, &states).is_none());
+    assert!(rerun_in_place(&g, client_status::COMPLETE, &states).is_none());
+}
+
+#[test]
+fn dependents_are_transitive_and_only_for_a_resuming_group() {
+    let g = group(
+        vec![
+            task("db", "", &[]),
+            task("backup", "", &["db".into()]),
+            task("report", "", &["backup".into()]),
+            task("other", "", &[]),
+        ],
+        RESUME_FROM_FAILURE,
+    );
+    assert_eq!(dependents(&g, "db"), ["backup", "report"]);
+    assert_eq!(dependents(&g, "backup"), ["report"]);
+    assert!(dependents(&g, "other").is_empty());
+    let plain = TaskGroup {
+        resume: String::new(),
+        ..g
+    };
+    assert!(dependents(&plain, "db").is_empty());
+}
+
+#[test]
 fn a_killed_task_is_not_a_success() {
     assert!(!succeeded(&reported(KILLED)));
     assert!(!succeeded(&reported(TaskRun::Failed)));
@@ -183,6 +225,15 @@ fn arb_group() -> impl Strategy<Value = TaskGroup> {
     })
 }
 
+/// The tasks of `g` (post hooks excepted) that succeeded in a run that ended as `ended`.
+fn succeeded_tasks(g: &TaskGroup, ended: &BTreeMap<String, TaskRun>) -> Vec<String> {
+    g.tasks
+        .iter()
+        .filter(|t| !TaskRole::of(t).unwrap().is_post() && ended.get(&t.name) == Some(&OK))
+        .map(|t| t.name.clone())
+        .collect()
+}
+
 proptest! {
     #[test]
     fn resume_never_reruns_a_succeeded_task(
@@ -194,12 +245,21 @@ proptest! {
         let (_, ended) = simulate(&p, BTreeMap::new(), &first);
         let prev = failed_alloc(&ended);
         let carried = carried_states(&g, &prev, 1);
+        // A reschedule: the replacement carries what succeeded.
         let (started, _) = simulate(&p, resumed_runs(&g, &carried), &second);
-        for t in &g.tasks {
-            let role = TaskRole::of(t).unwrap();
-            if !role.is_post() && ended.get(&t.name) == Some(&OK) {
-                prop_assert!(!started.contains(&t.name), "{} succeeded and ran again", t.name);
-            }
+        // In place: the client keeps every task it does not rerun as it ended.
+        let rerun = rerun_in_place(&g, client_status::FAILED, &prev.task_states).unwrap();
+        let kept: BTreeMap<String, TaskRun> = g
+            .tasks
+            .iter()
+            .filter(|t| !rerun.contains(&t.name))
+            .map(|t| (t.name.clone(), OK))
+            .collect();
+        let (started_in_place, _) = simulate(&p, kept, &second);
+        for t in succeeded_tasks(&g, &ended) {
+            prop_assert!(!started.contains(&t), "{} succeeded and ran again", t);
+            prop_assert!(!rerun.contains(&t), "{} succeeded and is rerun in place", t);
+            prop_assert!(!started_in_place.contains(&t), "{} succeeded and ran again in place", t);
         }
     }
 }

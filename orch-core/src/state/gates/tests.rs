@@ -52,10 +52,48 @@ fn gates_are_kept_at_the_version_the_registration_made_and_cleared_by_an_empty_m
         "< 2"
     );
     assert_eq!(s.index(UPDATE_GATES_TABLE), 3);
-    // The same spec without gates: same version, gates gone.
-    s.apply(4, gated(versioned(1), &[])).unwrap();
-    assert!(s.update_gates("default", "web", 1).is_none());
+    // The same spec without gates: a new version without any; the older versions
+    // keep theirs (for a revert).
+    let r2 = s.apply(4, gated(versioned(1), &[])).unwrap();
+    assert_eq!(r2.job_version, 2);
+    assert!(s.update_gates("default", "web", 2).is_none());
+    assert!(s.update_gates("default", "web", 1).is_some());
     assert!(s.update_gates("default", "web", 0).is_some());
+}
+
+#[test]
+fn a_change_of_the_gate_alone_is_a_new_version_and_the_same_gate_is_none() {
+    let mut s = StateStore::new();
+    s.apply(2, gated(versioned(0), &[("web", gate("< 1"))]))
+        .unwrap();
+    // The same spec and gate: nothing new, as for any unchanged registration.
+    let same = s
+        .apply(3, gated(versioned(0), &[("web", gate("< 1"))]))
+        .unwrap();
+    assert_eq!(same.job_version, 0);
+    assert_eq!(s.job("default", "web").unwrap().job_modify_index, 2);
+    // Only the condition differs: version 1, with its own gate and a new modify index.
+    let changed = s
+        .apply(4, gated(versioned(0), &[("web", gate("< 2"))]))
+        .unwrap();
+    assert_eq!(changed.job_version, 1);
+    let j = s.job("default", "web").unwrap();
+    assert_eq!((j.version, j.job_modify_index), (1, 4));
+    assert_eq!(
+        s.update_gates("default", "web", 1).unwrap()["web"].condition,
+        "< 2"
+    );
+    assert_eq!(
+        s.update_gates("default", "web", 0).unwrap()["web"].condition,
+        "< 1"
+    );
+    // A gate added to a job that had none is a new version too.
+    let mut t = StateStore::new();
+    t.apply(2, gated(versioned(0), &[])).unwrap();
+    let added = t
+        .apply(3, gated(versioned(0), &[("web", gate("< 1"))]))
+        .unwrap();
+    assert_eq!(added.job_version, 1);
 }
 
 #[test]

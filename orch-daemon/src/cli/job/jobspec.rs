@@ -67,19 +67,29 @@ pub fn load_submitted(
     let mut job = orch_core::jobspec::parse_jobspec_with_files(path, &text, &vars, Some(&files))
         .map_err(|e| e.to_string())?;
     apply_namespace_flag(parsed, (path, &text), &vars, &files, &mut job);
+    Ok((job, submission_of(text, flags, var_files)))
+}
+
+/// The `Submission` a registration sends with jobspec `text` (kept by the servers for
+/// `GET /v1/job/:id/submission`): the text, its format (JSON or HCL2), the `-var`
+/// flags and the `-var-file` texts.
+pub fn submission_of(
+    text: String,
+    variable_flags: std::collections::BTreeMap<String, String>,
+    variables: String,
+) -> orch_core::model::JobSubmission {
     let format = if text.trim_start().starts_with('{') {
         "json"
     } else {
         "hcl2"
     };
-    let submission = orch_core::model::JobSubmission {
+    orch_core::model::JobSubmission {
         source: text,
         format: format.into(),
-        variable_flags: flags,
-        variables: var_files,
+        variable_flags,
+        variables,
         ..Default::default()
-    };
-    Ok((job, submission))
+    }
 }
 
 /// The HCL variables of the command line: their values for parsing, and the `-var`

@@ -10,7 +10,7 @@ mod eval;
 mod history;
 mod init;
 mod inspect;
-mod jobspec;
+pub(crate) mod jobspec;
 mod periodic;
 mod plan;
 mod promote;

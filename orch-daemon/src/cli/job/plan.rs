@@ -120,6 +120,11 @@ fn plan(args: &[String]) -> Result<ExitCode, String> {
         println!("{out}");
         return Ok(code);
     }
+    // As Nomad's: the warnings first (orch's include what a metric gate holds).
+    let warnings = text(&reply["Warnings"]);
+    if !warnings.is_empty() {
+        println!("Job Warnings:\n{warnings}\n");
+    }
     // `-diff` defaults to true: only `-diff=false` hides the job's changes.
     if p.last("diff") != Some("false") {
         let mut diff = reply["Diff"].clone();

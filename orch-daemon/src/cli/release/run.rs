@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::cli::api::ApiClient;
 use crate::cli::flags::{COMMON, parse_verb};
+use crate::cli::job::jobspec::submission_of;
 
 const USAGE: &str = "Usage: orch release run [options] <release spec>
 
@@ -101,18 +102,26 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let (name, paths) = parse_spec(spec, &read(Path::new(spec))?)?;
     let dir = Path::new(spec).parent().unwrap_or(Path::new("."));
     let mut jobs = Vec::new();
+    let mut sources = Vec::new();
     for rel in &paths {
         let path = dir.join(rel);
         let shown = path.display().to_string();
-        let job = orch_core::jobspec::parse_jobspec(&shown, &read(&path)?, &Default::default())
+        let text = read(&path)?;
+        let job = orch_core::jobspec::parse_jobspec(&shown, &text, &Default::default())
             .map_err(|e| e.to_string())?;
         jobs.push(serde_json::to_value(&job).map_err(|e| format!("{shown}: {e}"))?);
+        // Kept with each job's version, as `job run` keeps it (`job inspect -source`).
+        let submission = submission_of(text, Default::default(), String::new());
+        sources.push(serde_json::to_value(&submission).map_err(|e| format!("{shown}: {e}"))?);
     }
     let client = ApiClient::from_flags(&p)?;
     let out = client.put(
         "/v1/releases",
-        &json!({"Release": {"Name": name, "Jobs": jobs}}),
+        &json!({"Release": {"Name": name, "Jobs": jobs, "Submissions": sources}}),
     )?;
+    for w in out["Warnings"].as_array().into_iter().flatten() {
+        println!("Warning: {}", w.as_str().unwrap_or_default());
+    }
     println!(
         "Release {name:?} version {} submitted: ID {}\nFollow it with: orch release status {}",
         out["Version"],

@@ -28,6 +28,17 @@ pub enum RestartRefused {
     /// `TaskName` and `AllTasks` together, which Nomad refuses too.
     #[error("TaskName and AllTasks cannot be used together")]
     TaskAndAll,
+    /// A failed allocation the servers stop (or stopped) is not resumed.
+    #[error("the allocation is stopping: a stopped allocation is not restarted")]
+    Stopping,
+    /// A failed allocation already replaced by another (a reschedule) is not resumed.
+    #[error("the allocation was replaced by allocation {0}: restart that one instead")]
+    Replaced(String),
+    /// `AllTasks` on a failed allocation of a group with `resume = "from_failure"`.
+    #[error(
+        "AllTasks would re-run the tasks that succeeded, which resume = \"from_failure\" keeps; omit AllTasks to resume the allocation from its failed task"
+    )]
+    ResumeAll,
 }
 
 /// What an in-place restart asks for.
