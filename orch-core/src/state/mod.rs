@@ -57,6 +57,7 @@ mod error;
 mod evals;
 mod gates;
 mod id;
+mod id_map;
 mod job_alloc;
 mod job_submissions;
 mod jobs;
@@ -96,7 +97,7 @@ pub use csi::{
 pub use error::StateError;
 pub use gates::{DeploymentGateUpdate, GroupGates, JobRegisterGated, UPDATE_GATES_TABLE};
 pub use id::Id;
-use job_alloc::{JobAlloc, NO_SLOT};
+use job_alloc::{JobAlloc, JobAllocs, JobIndexBatch, NO_SLOT};
 pub use job_alloc::{JobAllocRef, at_rest as alloc_at_rest};
 pub use job_submissions::{JOB_SUBMISSIONS_TABLE, JobRegisterSubmitted};
 pub use jobs::spec_changed;
@@ -188,11 +189,12 @@ pub struct StateStore {
     scaling_events: BTreeMap<JobKey, BTreeMap<String, Vec<crate::model::ScalingEvent>>>,
     // Derived indexes, rebuilt on restore.
     evals_by_job: BTreeMap<JobKey, BTreeSet<String>>,
-    allocs_by_node: BTreeMap<Id, BTreeSet<Id>>,
+    /// Hashed (`id_map`): searched by key only, one probe per placement or stop.
+    allocs_by_node: id_map::IdSets,
     /// A job's allocations themselves (the `Arc`s of `allocs`) with their nodes'
     /// slots, by ID.
-    allocs_by_job: BTreeMap<JobKey, BTreeMap<Id, JobAlloc>>,
-    allocs_by_eval: BTreeMap<Id, BTreeSet<Id>>,
+    allocs_by_job: BTreeMap<JobKey, JobAllocs>,
+    allocs_by_eval: id_map::IdSets,
     deployments_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     /// Evaluations and allocations by `(ModifyIndex, ID)`, so watchers (the leader's
     /// feeder) find what changed since an index without scanning everything.
@@ -600,15 +602,7 @@ impl StateStore {
             })
     }
 
-    fn collect_allocs<'a, K, Q>(
-        &'a self,
-        index: &'a BTreeMap<K, BTreeSet<Id>>,
-        k: &Q,
-    ) -> Vec<&'a Allocation>
-    where
-        K: Ord + std::borrow::Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
+    fn collect_allocs<'a>(&'a self, index: &'a id_map::IdSets, k: &Id) -> Vec<&'a Allocation> {
         index
             .get(k)
             .map(|ids| {
