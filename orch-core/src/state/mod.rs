@@ -4,8 +4,8 @@
 //! Design:
 //! - **Deterministic.** Time and new IDs arrive inside commands; tables are `BTreeMap`s,
 //!   except the allocations (`alloc_table`: hashed with a keyless hasher, and only ever
-//!   iterated sorted by ID), so applying the same log on any replica yields
-//!   byte-identical snapshots.
+//!   iterated sorted by ID) and the derived look-ups searched by key only (`id_map`),
+//!   so applying the same log on any replica yields byte-identical snapshots.
 //! - **Atomic.** Every command is first turned into a change set by a read-only
 //!   handler (`&self`), which does all validation; only then is the change set committed
 //!   by an infallible step. A refused command therefore changes nothing, not even the
@@ -23,6 +23,7 @@
 //! - `commit`: writing a validated change set, one step per table, infallibly.
 //! - `id`: inline allocation IDs, the keys of the allocation map and its indexes.
 //! - `alloc_table`: the allocations by ID, hashed, iterated in ID order.
+//! - `id_map`: hashed maps keyed by `Id` for look-ups that never show their order.
 //! - `node_table`: nodes by compact slot, with the dense usage the placer reads.
 //! - `jobs`: register, deregister, scale, revert, stability.
 //! - `nodes`: node register, status, eligibility, drain; the node class hash.
