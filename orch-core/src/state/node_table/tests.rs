@@ -205,6 +205,20 @@ proptest::proptest! {
                 blocks_bound_their_nodes(&t)?;
             }
         }
+        // Blocks left stale by nodes entering or leaving the order are summarized
+        // again a few per settle: once enough settles passed, every bound is exact.
+        for _ in 0..=nodes.div_ceil(BLOCK) {
+            t.settle();
+        }
+        let Some(ff) = t.fullest_first() else {
+            proptest::prop_assert!(false, "unsettled after settle");
+            return Ok(());
+        };
+        for (b, bound) in ff.blocks().iter().enumerate() {
+            let end = ((b + 1) * BLOCK).min(ff.slots().len());
+            let codes = ff.slots()[b * BLOCK..end].iter().map(|s| t.compact()[*s as usize].free);
+            proptest::prop_assert_eq!(*bound, BlockFree::of(codes), "block {}", b);
+        }
     }
 
     /// A block's bound excludes an ask only when every code in it is exceeded, and
