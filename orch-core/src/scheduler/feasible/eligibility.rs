@@ -254,7 +254,9 @@ impl EvalEligibility {
     /// job did not reject it), ineligible if every group that saw it or the job
     /// rejected it. Goes into `Evaluation.ClassEligibility`.
     pub fn class_eligibility(&self) -> BTreeMap<String, bool> {
-        let mut out = BTreeMap::new();
+        // Gathered, then built in one go (the map sorts them once and fills its
+        // nodes in order, instead of a search per class).
+        let mut out = Vec::with_capacity(self.names.len());
         for (c, name) in self.names.iter().enumerate() {
             let mut seen: Option<bool> = None;
             for ok in self.groups.iter().filter_map(|g| g.answer(c)) {
@@ -264,10 +266,10 @@ impl EvalEligibility {
                 seen = Some(seen.is_none_or(|s| s) && ok);
             }
             if let Some(ok) = seen {
-                out.insert(name.clone(), ok);
+                out.push((name.clone(), ok));
             }
         }
-        out
+        out.into_iter().collect()
     }
 }
 
