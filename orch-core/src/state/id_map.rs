@@ -118,7 +118,7 @@ mod tests {
 
     /// Canonical UUIDs and plain strings, both representations of `Id`.
     fn id(n: u16) -> Id {
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             Id::new(&format!(
                 "{n:08x}-0000-4000-8000-{:012x}",
                 u32::from(n) * 7919
