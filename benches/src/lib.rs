@@ -2,6 +2,8 @@
 //! design brief fixes them, so figures compare across releases. No randomness: anyone can
 //! recompute the totals by hand.
 
+pub mod callgrind;
+
 use orch_core::model::{Constraint, DriverInfo, Job, Node, Spread, Task, TaskGroup, job_type};
 
 /// Node `i` of the c1m cluster.

@@ -206,10 +206,14 @@ fn churn(
 
 /// Profiling one phase: with `C1M_PERF_CTL` naming `perf record --control=fifo:...`'s
 /// control FIFO (and `perf record -D -1`), the churn phase alone is sampled (in
-/// `preempt`, the phase of high-priority placements).
+/// `preempt`, the phase of high-priority placements); with `C1M_CALLGRIND` set, under
+/// `valgrind --tool=callgrind --instr-atstart=no`, it alone is instrumented.
 fn perf_control(cmd: &str) {
     if let Ok(path) = std::env::var("C1M_PERF_CTL") {
         let _ = std::fs::write(path, format!("{cmd}\n"));
+    }
+    if std::env::var_os("C1M_CALLGRIND").is_some() {
+        orch_benches::callgrind::instrument(cmd == "enable");
     }
 }
 

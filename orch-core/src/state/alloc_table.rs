@@ -12,18 +12,17 @@
 //!
 //! [`StateStore::allocs`]: super::StateStore::allocs
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
 use super::id::Id;
+use super::id_map::IdMap;
 use crate::model::Allocation;
 
 /// Allocations by ID; iterated only in ID order.
 #[derive(Clone, Default, PartialEq)]
 pub(super) struct AllocTable {
-    map: HashMap<Id, Arc<Allocation>, BuildHasherDefault<IdHasher>>,
+    map: IdMap<Arc<Allocation>>,
 }
 
 impl AllocTable {
@@ -83,33 +82,6 @@ impl std::fmt::Debug for AllocTable {
         let mut all: Vec<(&Id, &Arc<Allocation>)> = self.map.iter().collect();
         all.sort_unstable_by(|a, b| a.0.cmp(b.0));
         f.debug_map().entries(all).finish()
-    }
-}
-
-impl Hash for Id {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash64());
-    }
-}
-
-/// Passes [`Id::hash64`] (already well mixed, the same on every run) through.
-#[derive(Default)]
-pub(super) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used by `Id`; anything else is folded in (FNV-1a).
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = self.0.rotate_left(5) ^ v;
     }
 }
 

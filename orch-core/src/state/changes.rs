@@ -145,16 +145,6 @@ impl Changes {
     }
 }
 
-/// Removes `id` from `index[k]`, and the entry once empty.
-pub(super) fn id_index_remove_key<K: Ord>(index: &mut BTreeMap<K, BTreeSet<Id>>, k: &K, id: &Id) {
-    if let Some(set) = index.get_mut(k) {
-        set.remove(id);
-        if set.is_empty() {
-            index.remove(k);
-        }
-    }
-}
-
 /// [`overlay_mut`] over the store's allocations, keyed by [`Id`].
 fn overlay_mut_id<'a>(
     over: &'a mut BTreeMap<String, Option<Arc<Allocation>>>,
@@ -227,20 +217,26 @@ impl StateStore {
     /// live set.
     pub(super) fn index_alloc(&mut self, a: &std::sync::Arc<Allocation>, job: &JobKey) {
         let priority = self.spec_priority(a, job);
-        self.index_alloc_keyed(a, job, Id::new(&a.id), priority);
+        let id = Id::new(&a.id);
+        let entry = self.index_alloc_keyed(a, id.clone(), priority);
+        self.allocs_by_job
+            .entry(job.clone())
+            .or_default()
+            .insert(id, entry);
     }
 
-    /// [`Self::index_alloc`] with the allocation's ID already parsed; the node's is
-    /// parsed once for the node table and the per-node index. `priority` is
-    /// [`Self::spec_priority`]'s answer, which a commit of many allocations of one job
-    /// version looks up once.
+    /// [`Self::index_alloc`] but for the per-job index, whose entry it returns for the
+    /// caller to file (a commit files a run of one job's allocations with one search
+    /// of that index, `commit::JobIndexBatch`). The allocation's ID arrives parsed;
+    /// the node's is parsed once for the node table and the per-node index.
+    /// `priority` is [`Self::spec_priority`]'s answer, which a commit of many
+    /// allocations of one job version looks up once.
     pub(super) fn index_alloc_keyed(
         &mut self,
         a: &std::sync::Arc<Allocation>,
-        job: &JobKey,
         id: Id,
         priority: Option<i32>,
-    ) {
+    ) -> super::JobAlloc {
         let node = Id::new(&a.node_id);
         self.allocs_by_modify.push(a.modify_index, id.clone());
         let usage = a.usage();
@@ -254,23 +250,10 @@ impl StateStore {
             slot = Some(self.nodes.add_live_keyed(&a.node_id, node.clone(), live));
         }
         let entry = super::JobAlloc::new(a, slot.or_else(|| self.nodes.slot(&a.node_id)));
-        // The allocation's key is parsed once for all four indexes.
-        self.allocs_by_node
-            .entry(node)
-            .or_default()
-            .insert(id.clone());
-        match self.allocs_by_job.get_mut(job) {
-            Some(m) => m.insert(id.clone(), entry),
-            None => self
-                .allocs_by_job
-                .entry(job.clone())
-                .or_default()
-                .insert(id.clone(), entry),
-        };
-        self.allocs_by_eval
-            .entry(Id::new(&a.eval_id))
-            .or_default()
-            .insert(id);
+        // The allocation's key is parsed once for all the indexes.
+        self.allocs_by_node.file(node, id.clone());
+        self.allocs_by_eval.file(Id::new(&a.eval_id), id);
+        entry
     }
 
     /// The priority of the spec an allocation of `job` runs: the job's current

@@ -7,10 +7,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::changes::{
-    ChangedKeys, Changes, JobChange, id_index_remove_key, index_insert, index_remove,
-    prune_versions,
-};
+use super::changes::{ChangedKeys, Changes, JobChange, index_insert, index_remove, prune_versions};
 use super::{Id, JobKey, JobVersionKey, StateStore, key, table};
 use crate::model::{
     Allocation, Deployment, Evaluation, Node, PeriodicLaunch, ScalingEvent, ServiceRegistration,
@@ -292,6 +289,7 @@ impl StateStore {
         // The job last marked touched: a plan's allocations are nearly all of one job,
         // so the set is searched once per job, not once per allocation.
         let mut last_touched: Option<JobKey> = None;
+        let mut by_job = super::JobIndexBatch::default();
         for (id, alloc) in allocs {
             let k = Id::new(&id);
             let (old, new) = match alloc {
@@ -312,7 +310,8 @@ impl StateStore {
                 // An update on the same node, of the same job and evaluation (a stop,
                 // a client status): only what moved is re-filed.
                 let jk = job.key(a);
-                self.reindex_alloc(o, a, &k, jk);
+                let entry = self.reindex_alloc(o, a, &k, jk);
+                by_job.write(&mut self.allocs_by_job, jk, k, Some(entry));
                 touched(log, jk);
                 if o.job_version != a.job_version {
                     log.spec_refs.insert(spec_key(o));
@@ -322,7 +321,8 @@ impl StateStore {
             }
             if let Some(o) = &old {
                 let jk = job.key(o);
-                self.unindex_alloc(o, &k, jk);
+                self.unindex_alloc(o, &k);
+                by_job.write(&mut self.allocs_by_job, jk, k.clone(), None);
                 touched(log, jk);
                 log.spec_refs.insert(spec_key(o));
                 if new.is_none() {
@@ -332,11 +332,13 @@ impl StateStore {
             if let Some(a) = new {
                 let jk = job.key(&a);
                 let p = priority.get(self, &a, jk);
-                self.index_alloc_keyed(&a, jk, k, p);
+                let entry = self.index_alloc_keyed(&a, k.clone(), p);
+                by_job.write(&mut self.allocs_by_job, jk, k, Some(entry));
                 touched(log, jk);
                 log.changed.allocs.push(id);
             }
         }
+        by_job.flush(&mut self.allocs_by_job);
     }
 
     /// Stores an allocation at `index` with one search of the (big) map, whether it is
@@ -365,9 +367,16 @@ impl StateStore {
     }
 
     /// Re-files an updated allocation whose node, job and evaluation did not change
-    /// ([`same_keys`]): its modify index, its node's live set and the per-job entry
-    /// move; the per-node and per-evaluation sets already hold its ID.
-    fn reindex_alloc(&mut self, o: &Allocation, a: &Arc<Allocation>, id: &Id, job: &JobKey) {
+    /// ([`same_keys`]): its modify index and its node's live set move; the per-node
+    /// and per-evaluation sets already hold its ID. Returns its new per-job entry (with
+    /// its node's slot: slots never change, so the one it had, if any).
+    fn reindex_alloc(
+        &mut self,
+        o: &Allocation,
+        a: &Arc<Allocation>,
+        id: &Id,
+        job: &JobKey,
+    ) -> super::JobAlloc {
         let (was, now) = (o.usage(), a.usage());
         let node = Id::new(&a.node_id);
         if was != crate::model::Usage::default() {
@@ -380,55 +389,25 @@ impl StateStore {
                 usage: now,
                 priority,
             };
-            self.nodes.add_live_keyed(&a.node_id, node, live);
+            self.nodes.add_live_keyed(&a.node_id, node.clone(), live);
         }
         if o.modify_index != a.modify_index {
             // The old entry goes stale by itself (see `modify_log`).
             self.allocs_by_modify.push(a.modify_index, id.clone());
         }
-        // The slot the entry had, else the node's now (as a fresh entry would get);
-        // the job's map searched once (its key compares two strings per step).
-        let nodes = &self.nodes;
-        let fresh = || super::JobAlloc::new(a, nodes.slot(&a.node_id));
-        match self.allocs_by_job.get_mut(job) {
-            Some(m) => match m.entry(id.clone()) {
-                std::collections::btree_map::Entry::Occupied(mut o) => {
-                    let known = Some(o.get().slot).filter(|s| *s != super::NO_SLOT);
-                    let entry = match known {
-                        Some(_) => super::JobAlloc::new(a, known),
-                        None => fresh(),
-                    };
-                    o.insert(entry);
-                }
-                std::collections::btree_map::Entry::Vacant(v) => {
-                    v.insert(fresh());
-                }
-            },
-            None => {
-                let entry = fresh();
-                self.allocs_by_job
-                    .entry(job.clone())
-                    .or_default()
-                    .insert(id.clone(), entry);
-            }
-        }
+        super::JobAlloc::new(a, self.nodes.slot_of_key(&node))
     }
 
-    /// Takes a stored allocation out of the indexes and its node's live set.
-    /// Each ID is parsed once for all the indexes.
-    fn unindex_alloc(&mut self, o: &Allocation, id: &Id, job: &JobKey) {
+    /// Takes a stored allocation out of the per-node and per-evaluation indexes and
+    /// its node's live set (the per-job index is the caller's). Each ID is parsed once
+    /// for all the indexes.
+    fn unindex_alloc(&mut self, o: &Allocation, id: &Id) {
         let node = Id::new(&o.node_id);
         if o.usage() != crate::model::Usage::default() {
             self.nodes.remove_live_keyed(&node, id);
         }
-        id_index_remove_key(&mut self.allocs_by_node, &node, id);
-        if let Some(allocs) = self.allocs_by_job.get_mut(job) {
-            allocs.remove(id);
-            if allocs.is_empty() {
-                self.allocs_by_job.remove(job);
-            }
-        }
-        id_index_remove_key(&mut self.allocs_by_eval, &Id::new(&o.eval_id), id);
+        self.allocs_by_node.unfile(&node, id);
+        self.allocs_by_eval.unfile(&Id::new(&o.eval_id), id);
     }
 
     /// Drops the job specs no allocation refers to any more.

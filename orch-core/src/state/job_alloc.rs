@@ -3,6 +3,8 @@
 //! so that a pass over a job of hundreds of allocations (every evaluation makes one)
 //! follows no pointer for the ones that need nothing.
 
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::sync::Arc;
 
 use crate::model::{Allocation, Str, client_status, desired_status};
@@ -88,4 +90,76 @@ pub struct JobAllocRef<'a> {
     pub version: u64,
     /// Its task group.
     pub group: &'a str,
+}
+
+/// A job's allocations in the per-job index, by ID.
+pub(super) type JobAllocs = BTreeMap<super::Id, JobAlloc>;
+
+/// Writes to the per-job index gathered for one job at a time. The index is keyed by
+/// `(namespace, job ID)`, two strings compared at every step of a search, and a
+/// commit's allocations are nearly all of one job (it holds them in ID order, so
+/// those of a plan's other jobs, preempted ones, interleave): the index is searched
+/// once per run of one job's allocations instead of once per allocation. Writes of
+/// different IDs commute, and each ID is written once per commit, so the index ends
+/// as the per-allocation writes would leave it.
+#[derive(Default)]
+pub(super) struct JobIndexBatch {
+    job: Option<super::JobKey>,
+    /// `None`: take the allocation out.
+    writes: Vec<(super::Id, Option<JobAlloc>)>,
+}
+
+impl JobIndexBatch {
+    /// Queues a write for job `job`, first filing what was queued for another job.
+    pub fn write(
+        &mut self,
+        index: &mut BTreeMap<super::JobKey, JobAllocs>,
+        job: &super::JobKey,
+        id: super::Id,
+        entry: Option<JobAlloc>,
+    ) {
+        if self.job.as_ref() != Some(job) {
+            self.flush(index);
+            self.job = Some(job.clone());
+        }
+        self.writes.push((id, entry));
+    }
+
+    /// Files every queued write (one search of the index), dropping the job's entry
+    /// if it is left with no allocation.
+    pub fn flush(&mut self, index: &mut BTreeMap<super::JobKey, JobAllocs>) {
+        let Some(job) = self.job.take() else {
+            return;
+        };
+        let writes = std::mem::take(&mut self.writes);
+        match index.entry(job) {
+            Entry::Occupied(mut o) => {
+                let allocs = o.get_mut();
+                apply(allocs, writes);
+                if allocs.is_empty() {
+                    o.remove();
+                }
+            }
+            Entry::Vacant(v) => {
+                let mut allocs = JobAllocs::new();
+                apply(&mut allocs, writes);
+                if !allocs.is_empty() {
+                    v.insert(allocs);
+                }
+            }
+        }
+    }
+}
+
+fn apply(allocs: &mut JobAllocs, writes: Vec<(super::Id, Option<JobAlloc>)>) {
+    for (id, entry) in writes {
+        match entry {
+            Some(e) => {
+                allocs.insert(id, e);
+            }
+            None => {
+                allocs.remove(&id);
+            }
+        }
+    }
 }

@@ -4,8 +4,8 @@
 //! Design:
 //! - **Deterministic.** Time and new IDs arrive inside commands; tables are `BTreeMap`s,
 //!   except the allocations (`alloc_table`: hashed with a keyless hasher, and only ever
-//!   iterated sorted by ID), so applying the same log on any replica yields
-//!   byte-identical snapshots.
+//!   iterated sorted by ID) and the derived look-ups searched by key only (`id_map`),
+//!   so applying the same log on any replica yields byte-identical snapshots.
 //! - **Atomic.** Every command is first turned into a change set by a read-only
 //!   handler (`&self`), which does all validation; only then is the change set committed
 //!   by an infallible step. A refused command therefore changes nothing, not even the
@@ -23,6 +23,7 @@
 //! - `commit`: writing a validated change set, one step per table, infallibly.
 //! - `id`: inline allocation IDs, the keys of the allocation map and its indexes.
 //! - `alloc_table`: the allocations by ID, hashed, iterated in ID order.
+//! - `id_map`: hashed maps keyed by `Id` for look-ups that never show their order.
 //! - `node_table`: nodes by compact slot, with the dense usage the placer reads.
 //! - `jobs`: register, deregister, scale, revert, stability.
 //! - `nodes`: node register, status, eligibility, drain; the node class hash.
@@ -57,6 +58,7 @@ mod error;
 mod evals;
 mod gates;
 mod id;
+mod id_map;
 mod job_alloc;
 mod job_submissions;
 mod jobs;
@@ -96,7 +98,7 @@ pub use csi::{
 pub use error::StateError;
 pub use gates::{DeploymentGateUpdate, GroupGates, JobRegisterGated, UPDATE_GATES_TABLE};
 pub use id::Id;
-use job_alloc::{JobAlloc, NO_SLOT};
+use job_alloc::{JobAlloc, JobAllocs, JobIndexBatch, NO_SLOT};
 pub use job_alloc::{JobAllocRef, at_rest as alloc_at_rest};
 pub use job_submissions::{JOB_SUBMISSIONS_TABLE, JobRegisterSubmitted};
 pub use jobs::spec_changed;
@@ -188,11 +190,12 @@ pub struct StateStore {
     scaling_events: BTreeMap<JobKey, BTreeMap<String, Vec<crate::model::ScalingEvent>>>,
     // Derived indexes, rebuilt on restore.
     evals_by_job: BTreeMap<JobKey, BTreeSet<String>>,
-    allocs_by_node: BTreeMap<Id, BTreeSet<Id>>,
+    /// Hashed (`id_map`): searched by key only, one probe per placement or stop.
+    allocs_by_node: id_map::IdSets,
     /// A job's allocations themselves (the `Arc`s of `allocs`) with their nodes'
     /// slots, by ID.
-    allocs_by_job: BTreeMap<JobKey, BTreeMap<Id, JobAlloc>>,
-    allocs_by_eval: BTreeMap<Id, BTreeSet<Id>>,
+    allocs_by_job: BTreeMap<JobKey, JobAllocs>,
+    allocs_by_eval: id_map::IdSets,
     deployments_by_job: BTreeMap<JobKey, BTreeSet<String>>,
     /// Evaluations and allocations by `(ModifyIndex, ID)`, so watchers (the leader's
     /// feeder) find what changed since an index without scanning everything.
@@ -600,15 +603,7 @@ impl StateStore {
             })
     }
 
-    fn collect_allocs<'a, K, Q>(
-        &'a self,
-        index: &'a BTreeMap<K, BTreeSet<Id>>,
-        k: &Q,
-    ) -> Vec<&'a Allocation>
-    where
-        K: Ord + std::borrow::Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
+    fn collect_allocs<'a>(&'a self, index: &'a id_map::IdSets, k: &Id) -> Vec<&'a Allocation> {
         index
             .get(k)
             .map(|ids| {

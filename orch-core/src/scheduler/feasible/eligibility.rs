@@ -21,33 +21,68 @@ pub enum ClassStatus {
     Escaped,
 }
 
+/// A class's answer in one scope: not recorded, eligible or not.
+const UNKNOWN: u8 = 0;
+const ELIGIBLE: u8 = 1;
+const INELIGIBLE: u8 = 2;
+
 #[derive(Debug, Clone, Default)]
 struct Scope {
     escaped: bool,
-    classes: BTreeMap<String, bool>,
+    /// By the evaluation's class number (`EvalEligibility::number`).
+    answers: Vec<u8>,
 }
 
 impl Scope {
-    fn status(&self, class: &str) -> ClassStatus {
-        if self.escaped || class.is_empty() {
+    fn status(&self, class: Option<u32>) -> ClassStatus {
+        if self.escaped {
             return ClassStatus::Escaped;
         }
-        match self.classes.get(class) {
-            Some(true) => ClassStatus::Eligible,
-            Some(false) => ClassStatus::Ineligible,
-            None => ClassStatus::Unknown,
+        match class.and_then(|c| self.answers.get(c as usize)) {
+            Some(&ELIGIBLE) => ClassStatus::Eligible,
+            Some(&INELIGIBLE) => ClassStatus::Ineligible,
+            _ => ClassStatus::Unknown,
         }
     }
 
-    fn set(&mut self, class: &str, eligible: bool) {
-        if self.escaped || class.is_empty() {
+    fn set(&mut self, class: u32, eligible: bool) {
+        if self.escaped {
             return;
         }
-        match self.classes.get_mut(class) {
-            Some(v) => *v = eligible,
-            None => {
-                self.classes.insert(class.to_string(), eligible);
-            }
+        let c = class as usize;
+        if self.answers.len() <= c {
+            self.answers.resize(c + 1, UNKNOWN);
+        }
+        self.answers[c] = if eligible { ELIGIBLE } else { INELIGIBLE };
+    }
+
+    /// The recorded answer for class number `c`.
+    fn answer(&self, c: usize) -> Option<bool> {
+        match self.answers.get(c) {
+            Some(&ELIGIBLE) => Some(true),
+            Some(&INELIGIBLE) => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// A computed class as the stack knows it: its name, and the node table's number
+/// for it when the caller has one (the placer does), which finds the class's
+/// answers without comparing its name (a class hash of twenty-odd characters).
+#[derive(Debug, Clone, Copy)]
+pub struct ClassRef<'a> {
+    /// The node's computed class.
+    pub name: &'a str,
+    /// Its number among the node table's interned classes, if known.
+    pub table_number: Option<u32>,
+}
+
+impl<'a> ClassRef<'a> {
+    /// A class known by name only.
+    pub fn named(name: &'a str) -> Self {
+        ClassRef {
+            name,
+            table_number: None,
         }
     }
 }
@@ -58,6 +93,15 @@ pub struct EvalEligibility {
     job: Scope,
     /// Per task group, in the job's group order.
     groups: Vec<Scope>,
+    /// The classes recorded so far, numbered for this evaluation in the order first
+    /// seen; every scope's answers are by these numbers.
+    names: Vec<String>,
+    /// Per node-table class number, this evaluation's number for it (or `u32::MAX`).
+    by_table_number: Vec<u32>,
+    /// The numbers of classes first recorded by name alone (no table number).
+    by_name: BTreeMap<String, u32>,
+    /// How many classes were first recorded with their table number.
+    numbered: usize,
 }
 
 impl EvalEligibility {
@@ -67,7 +111,7 @@ impl EvalEligibility {
         EvalEligibility {
             job: Scope {
                 escaped: job.constraints.iter().any(constraint_escapes),
-                classes: BTreeMap::new(),
+                answers: Vec::new(),
             },
             groups: job
                 .task_groups
@@ -81,9 +125,10 @@ impl EvalEligibility {
                             .iter()
                             .chain(g.tasks.iter().flat_map(|t| t.constraints.iter()))
                             .any(constraint_escapes),
-                    classes: BTreeMap::new(),
+                    answers: Vec::new(),
                 })
                 .collect(),
+            ..EvalEligibility::default()
         }
     }
 
@@ -97,26 +142,106 @@ impl EvalEligibility {
 
     /// The job-level status of `class` (empty classes are always escaped).
     pub fn job_status(&self, class: &str) -> ClassStatus {
-        self.job.status(class)
+        self.job_status_of(ClassRef::named(class))
     }
 
     /// Records the job-level outcome for `class` (ignored when escaped).
     pub fn set_job(&mut self, class: &str, eligible: bool) {
-        self.job.set(class, eligible);
+        self.set_job_of(ClassRef::named(class), eligible);
     }
 
     /// The status of `class` for group number `group`.
     pub fn group_status(&self, group: usize, class: &str) -> ClassStatus {
-        self.groups
-            .get(group)
-            .map_or(ClassStatus::Escaped, |g| g.status(class))
+        self.group_status_of(group, ClassRef::named(class))
     }
 
     /// Records group `group`'s outcome for `class` (ignored when escaped).
     pub fn set_group(&mut self, group: usize, class: &str, eligible: bool) {
-        if let Some(g) = self.groups.get_mut(group) {
-            g.set(class, eligible);
+        self.set_group_of(group, ClassRef::named(class), eligible);
+    }
+
+    /// [`Self::job_status`] of a class that may carry its table number.
+    pub fn job_status_of(&self, class: ClassRef<'_>) -> ClassStatus {
+        if class.name.is_empty() {
+            return ClassStatus::Escaped;
         }
+        self.job.status(self.find(class))
+    }
+
+    /// [`Self::set_job`] of a class that may carry its table number.
+    pub fn set_job_of(&mut self, class: ClassRef<'_>, eligible: bool) {
+        if class.name.is_empty() || self.job.escaped {
+            return;
+        }
+        let c = self.number(class);
+        self.job.set(c, eligible);
+    }
+
+    /// [`Self::group_status`] of a class that may carry its table number.
+    pub fn group_status_of(&self, group: usize, class: ClassRef<'_>) -> ClassStatus {
+        if class.name.is_empty() {
+            return ClassStatus::Escaped;
+        }
+        self.groups
+            .get(group)
+            .map_or(ClassStatus::Escaped, |g| g.status(self.find(class)))
+    }
+
+    /// [`Self::set_group`] of a class that may carry its table number.
+    pub fn set_group_of(&mut self, group: usize, class: ClassRef<'_>, eligible: bool) {
+        if class.name.is_empty() || self.groups.get(group).is_none_or(|g| g.escaped) {
+            return;
+        }
+        let c = self.number(class);
+        if let Some(g) = self.groups.get_mut(group) {
+            g.set(c, eligible);
+        }
+    }
+
+    /// This evaluation's number of a class already recorded. By its table number
+    /// when it has one (no name compared, unless some class was recorded by name
+    /// alone); by name otherwise.
+    fn find(&self, class: ClassRef<'_>) -> Option<u32> {
+        let by_name = || self.by_name.get(class.name).copied();
+        match class.table_number {
+            Some(t) => match self.by_table_number.get(t as usize) {
+                Some(&c) if c != u32::MAX => Some(c),
+                _ if self.by_name.is_empty() => None,
+                _ => by_name(),
+            },
+            None => by_name().or_else(|| {
+                // Recorded with a table number: only its name is left to compare.
+                let seen =
+                    (self.numbered > 0).then(|| self.names.iter().position(|n| n == class.name));
+                seen.flatten().map(|c| c as u32)
+            }),
+        }
+    }
+
+    /// This evaluation's number of a class, given one on first sight (its name is
+    /// copied once per evaluation, not once per scope and answer).
+    fn number(&mut self, class: ClassRef<'_>) -> u32 {
+        let c = match self.find(class) {
+            Some(c) => c,
+            None => {
+                let c = self.names.len() as u32;
+                self.names.push(class.name.to_string());
+                match class.table_number {
+                    Some(_) => self.numbered += 1,
+                    None => {
+                        self.by_name.insert(class.name.to_string(), c);
+                    }
+                }
+                c
+            }
+        };
+        if let Some(t) = class.table_number.map(|t| t as usize) {
+            if self.by_table_number.len() <= t {
+                self.by_table_number.resize(t + 1, u32::MAX);
+            }
+            self.by_table_number[t] = c;
+        }
+        c
     }
 
     /// Whether any constraint of the job escaped class caching; goes into
@@ -129,46 +254,22 @@ impl EvalEligibility {
     /// job did not reject it), ineligible if every group that saw it or the job
     /// rejected it. Goes into `Evaluation.ClassEligibility`.
     pub fn class_eligibility(&self) -> BTreeMap<String, bool> {
-        // Each scope's classes are sorted: merged in one pass each, then built into
-        // the map in order (no search per class).
-        let mut merged: Vec<(&str, bool)> = Vec::new();
-        for g in &self.groups {
-            merged = merge_sorted(merged, &g.classes, |seen, ok| seen || ok);
+        // Gathered, then built in one go (the map sorts them once and fills its
+        // nodes in order, instead of a search per class).
+        let mut out = Vec::with_capacity(self.names.len());
+        for (c, name) in self.names.iter().enumerate() {
+            let mut seen: Option<bool> = None;
+            for ok in self.groups.iter().filter_map(|g| g.answer(c)) {
+                seen = Some(seen.is_some_and(|s| s) || ok);
+            }
+            if let Some(ok) = self.job.answer(c) {
+                seen = Some(seen.is_none_or(|s| s) && ok);
+            }
+            if let Some(ok) = seen {
+                out.push((name.clone(), ok));
+            }
         }
-        merged = merge_sorted(merged, &self.job.classes, |seen, ok| seen && ok);
-        merged
-            .into_iter()
-            .map(|(class, ok)| (class.to_string(), ok))
-            .collect()
-    }
-}
-
-/// `acc` and `scope`'s classes merged in class order; a class in both takes
-/// `both(acc's answer, scope's)`, one in either alone keeps its answer.
-fn merge_sorted<'a>(
-    acc: Vec<(&'a str, bool)>,
-    scope: &'a BTreeMap<String, bool>,
-    both: impl Fn(bool, bool) -> bool,
-) -> Vec<(&'a str, bool)> {
-    let mut out = Vec::with_capacity(acc.len().max(scope.len()));
-    let mut a = acc.into_iter().peekable();
-    let mut b = scope.iter().map(|(c, ok)| (c.as_str(), *ok)).peekable();
-    loop {
-        match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) => match x.0.cmp(y.0) {
-                std::cmp::Ordering::Less => out.extend(a.next()),
-                std::cmp::Ordering::Greater => out.extend(b.next()),
-                std::cmp::Ordering::Equal => {
-                    let merged = (x.0, both(x.1, y.1));
-                    out.push(merged);
-                    a.next();
-                    b.next();
-                }
-            },
-            (Some(_), None) => out.extend(a.next()),
-            (None, Some(_)) => out.extend(b.next()),
-            (None, None) => return out,
-        }
+        out.into_iter().collect()
     }
 }
 
@@ -177,10 +278,37 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Nomad's `GetClasses` as first written here: one map search per class.
-    fn by_search(e: &EvalEligibility) -> BTreeMap<String, bool> {
+    /// The memo as first written here, by class name in a map per scope: the
+    /// reference the numbered one must agree with.
+    #[derive(Clone, Default)]
+    struct ByName {
+        escaped: bool,
+        classes: BTreeMap<String, bool>,
+    }
+
+    impl ByName {
+        fn status(&self, class: &str) -> ClassStatus {
+            if self.escaped || class.is_empty() {
+                return ClassStatus::Escaped;
+            }
+            match self.classes.get(class) {
+                Some(true) => ClassStatus::Eligible,
+                Some(false) => ClassStatus::Ineligible,
+                None => ClassStatus::Unknown,
+            }
+        }
+
+        fn set(&mut self, class: &str, eligible: bool) {
+            if !self.escaped && !class.is_empty() {
+                self.classes.insert(class.to_string(), eligible);
+            }
+        }
+    }
+
+    /// Nomad's `GetClasses` over the reference: one map search per class.
+    fn by_search(job: &ByName, groups: &[ByName]) -> BTreeMap<String, bool> {
         let mut out: BTreeMap<String, bool> = BTreeMap::new();
-        for g in &e.groups {
+        for g in groups {
             for (class, &ok) in &g.classes {
                 if ok {
                     out.insert(class.clone(), true);
@@ -189,7 +317,7 @@ mod tests {
                 }
             }
         }
-        for (class, &ok) in &e.job.classes {
+        for (class, &ok) in &job.classes {
             if ok {
                 out.entry(class.clone()).or_insert(true);
             } else {
@@ -200,24 +328,55 @@ mod tests {
     }
 
     proptest! {
-        /// Merging the sorted scopes gives what searching the map per class gives.
+        /// Statuses and the evaluation's class eligibility as the by-name memo has
+        /// them, whatever mix of answers and questions, by table number or by name
+        /// alone (one class, one number), escaped scopes and the empty class included.
         #[test]
-        fn merged_classes_match_the_searched_ones(
-            groups in 0usize..4,
-            sets in proptest::collection::vec((0usize..5, 0u8..8, any::<bool>()), 0..40),
+        fn numbered_classes_answer_as_the_named_ones(
+            escaped in proptest::collection::vec(any::<bool>(), 1..5),
+            ops in proptest::collection::vec(
+                (0usize..5, 0u8..8, any::<bool>(), any::<bool>(), any::<bool>()),
+                0..60,
+            ),
         ) {
             let mut e = EvalEligibility {
-                job: Scope::default(),
-                groups: vec![Scope::default(); groups],
+                job: Scope { escaped: escaped[0], ..Scope::default() },
+                groups: escaped[1..]
+                    .iter()
+                    .map(|&escaped| Scope { escaped, ..Scope::default() })
+                    .collect(),
+                ..EvalEligibility::default()
             };
-            for (scope, class, ok) in sets {
-                let class = format!("v1:{class}");
-                match scope.checked_sub(1) {
-                    None => e.set_job(&class, ok),
-                    Some(g) => e.set_group(g, &class, ok),
+            let mut job = ByName { escaped: escaped[0], ..ByName::default() };
+            let mut groups: Vec<ByName> = escaped[1..]
+                .iter()
+                .map(|&escaped| ByName { escaped, ..ByName::default() })
+                .collect();
+            for (scope, class, numbered, set, ok) in ops {
+                let name = if class == 7 { String::new() } else { format!("v1:{class}") };
+                let c = ClassRef {
+                    name: &name,
+                    table_number: numbered.then_some(u32::from(class) * 3),
+                };
+                match (scope.checked_sub(1), set) {
+                    (None, true) => {
+                        e.set_job_of(c, ok);
+                        job.set(&name, ok);
+                    }
+                    (None, false) => prop_assert_eq!(e.job_status_of(c), job.status(&name)),
+                    (Some(g), true) => {
+                        e.set_group_of(g, c, ok);
+                        if let Some(r) = groups.get_mut(g) {
+                            r.set(&name, ok);
+                        }
+                    }
+                    (Some(g), false) => prop_assert_eq!(
+                        e.group_status_of(g, c),
+                        groups.get(g).map_or(ClassStatus::Escaped, |r| r.status(&name))
+                    ),
                 }
             }
-            prop_assert_eq!(e.class_eligibility(), by_search(&e));
+            prop_assert_eq!(e.class_eligibility(), by_search(&job, &groups));
         }
     }
 }

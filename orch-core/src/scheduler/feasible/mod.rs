@@ -30,6 +30,6 @@ pub use checkers::{
 };
 pub use constraint::{CompiledConstraint, Target, resolve_target};
 pub use distinct::{DistinctHostsChecker, DistinctPropertyChecker, ProposedAllocs};
-pub use eligibility::{ClassStatus, EvalEligibility};
+pub use eligibility::{ClassRef, ClassStatus, EvalEligibility};
 pub use stack::{FeasibilityStack, FilterReason, record_evaluated, record_filtered};
 pub use version::{Version, VersionConstraints};

@@ -9,7 +9,7 @@ use super::checkers::{
     FILTER_DISTINCT_HOSTS, FILTER_DRIVERS, HostVolumeChecker,
 };
 use super::distinct::{DistinctHostsChecker, DistinctPropertyChecker, ProposedAllocs};
-use super::eligibility::{ClassStatus, EvalEligibility};
+use super::eligibility::{ClassRef, ClassStatus, EvalEligibility};
 use crate::model::{AllocationMetric, Job, Node, TaskGroup};
 
 /// Why a node was filtered, as Nomad words it in `ConstraintFiltered`.
@@ -223,27 +223,42 @@ impl FeasibilityStack {
         node: &Node,
         proposed: &impl ProposedAllocs,
     ) -> Result<(), FilterReason> {
+        self.check_class(group, node, None, proposed)
+    }
+
+    /// [`Self::check`] of a node whose computed class has number `class_number` in
+    /// the node table (so the class memo is read without comparing class names).
+    pub fn check_class(
+        &mut self,
+        group: usize,
+        node: &Node,
+        class_number: Option<u32>,
+        proposed: &impl ProposedAllocs,
+    ) -> Result<(), FilterReason> {
         let Some(g) = self.groups.get_mut(group) else {
             return Err(FilterReason::Static("unknown task group"));
         };
-        let class = node.computed_class.as_str();
+        let class = ClassRef {
+            name: node.computed_class.as_str(),
+            table_number: class_number,
+        };
         let elig = &mut self.eligibility;
 
         // Job-level, class-cached.
-        let job_status = elig.job_status(class);
+        let job_status = elig.job_status_of(class);
         if job_status == ClassStatus::Ineligible {
             return Err(FilterReason::Static(FILTER_CLASS_INELIGIBLE));
         }
         if let Some(reason) = self.job_constraints.first_failure(node) {
-            elig.set_job(class, false);
+            elig.set_job_of(class, false);
             return Err(FilterReason::Constraint(reason.clone()));
         }
         if job_status == ClassStatus::Unknown {
-            elig.set_job(class, true);
+            elig.set_job_of(class, true);
         }
 
         // Group-level, class-cached.
-        match elig.group_status(group, class) {
+        match elig.group_status_of(group, class) {
             ClassStatus::Ineligible => return Err(FilterReason::Static(FILTER_CLASS_INELIGIBLE)),
             ClassStatus::Eligible => {}
             status => {
@@ -255,11 +270,11 @@ impl FeasibilityStack {
                         .map(|r| FilterReason::Constraint(r.clone()))
                 };
                 if let Some(reason) = failure {
-                    elig.set_group(group, class, false);
+                    elig.set_group_of(group, class, false);
                     return Err(reason);
                 }
                 if status == ClassStatus::Unknown {
-                    elig.set_group(group, class, true);
+                    elig.set_group_of(group, class, true);
                 }
             }
         }
@@ -297,11 +312,12 @@ impl FeasibilityStack {
         &mut self,
         group: usize,
         node: &Node,
+        class_number: Option<u32>,
         proposed: &impl ProposedAllocs,
         metrics: &mut AllocationMetric,
     ) -> bool {
         record_evaluated(metrics);
-        match self.check(group, node, proposed) {
+        match self.check_class(group, node, class_number, proposed) {
             Ok(()) => true,
             Err(reason) => {
                 record_filtered(metrics, node, reason.as_str());

@@ -450,7 +450,7 @@ fn metrics_recorded() {
     let mut a = node("a");
     a.node_class = "small".into();
     for _ in 0..3 {
-        assert!(!s.check_and_record(0, &a, &p, &mut m));
+        assert!(!s.check_and_record(0, &a, None, &p, &mut m));
     }
     assert_eq!(m.nodes_evaluated, 3);
     assert_eq!(m.nodes_filtered, 3);

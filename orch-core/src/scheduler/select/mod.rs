@@ -395,7 +395,10 @@ impl<'a> Placer<'a> {
                 false
             }
             ClassAnswer::Unknown => {
-                let ok = self.feasibility.check_and_record(gi, node, ctx, metrics);
+                let number = Some(class).filter(|c| *c != NO_CLASS);
+                let ok = self
+                    .feasibility
+                    .check_and_record(gi, node, number, ctx, metrics);
                 if cacheable && let Some(c) = view.classes.get_mut(class as usize) {
                     *c = if ok {
                         ClassAnswer::Feasible

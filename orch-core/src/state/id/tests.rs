@@ -61,3 +61,57 @@ fn a_uuid_round_trips_through_its_bytes() {
     assert_eq!(Id::new(s).to_string(), s);
     assert_eq!(format!("{:?}", Id::new(s)), format!("{s:?}"));
 }
+
+/// The digit-by-digit decode `parse_uuid` replaced: the reference it must agree with.
+fn parse_by_digits(s: &str) -> Option<[u8; 16]> {
+    let b = s.as_bytes();
+    if b.len() != 36 || DASHES.iter().any(|&i| b[i] != b'-') {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; 16];
+    for (byte, &at) in out.iter_mut().zip(&PAIRS) {
+        *byte = digit(b[at])? << 4 | digit(b[at + 1])?;
+    }
+    Some(out)
+}
+
+#[test]
+fn every_byte_in_every_place_parses_as_the_digit_decode_says() {
+    let base = *b"0123abcd-4567-89ef-fedc-ba9876543210";
+    for at in 0..base.len() {
+        for c in 0..=255u8 {
+            let mut b = base;
+            b[at] = c;
+            if let Ok(s) = std::str::from_utf8(&b) {
+                assert_eq!(parse_uuid(s), parse_by_digits(s), "{s:?}");
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    /// Random UUID-shaped strings (digits, letters past `f`, capitals, stray bytes)
+    /// parse exactly as the digit-by-digit decode does.
+    #[test]
+    fn parses_as_the_digit_decode(
+        digits in proptest::collection::vec(
+            proptest::prop_oneof![
+                8 => proptest::sample::select(b"0123456789abcdef".to_vec()),
+                1 => proptest::sample::select(b"gzAF-/:@`G ".to_vec()),
+            ],
+            36,
+        ),
+    ) {
+        let mut b = digits;
+        for i in DASHES {
+            b[i] = b'-';
+        }
+        let s = String::from_utf8(b).unwrap_or_default();
+        proptest::prop_assert_eq!(parse_uuid(&s), parse_by_digits(&s));
+    }
+}

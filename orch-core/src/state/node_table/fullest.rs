@@ -23,6 +23,10 @@ pub const BLOCK: usize = 16;
 /// Free-code triples a summary keeps before merging them into one.
 pub const COVER: usize = 6;
 
+/// Stale block bounds summarized again per settle (see [`FullestFirst::settle`]);
+/// two in unit tests, so their tables of a few blocks keep stale ones for a while.
+const CATCH_UP_BLOCKS: usize = if cfg!(test) { 2 } else { 64 };
+
 /// A bound on the free codes ([`super::free_codes`]) of the nodes of one block of
 /// [`BLOCK`] positions of the order: every node's codes are at most those of one of
 /// the entries, dimension by dimension. An ask whose codes exceed every entry fits on
@@ -38,6 +42,12 @@ pub struct BlockFree {
 }
 
 impl BlockFree {
+    /// The bound that excludes nothing: a block's until it is summarized again.
+    const TOP: BlockFree = BlockFree {
+        len: 1,
+        cover: [[u8::MAX; 3]; COVER],
+    };
+
     /// The bound of the given codes.
     pub fn of(codes: impl Iterator<Item = [u8; 3]>) -> Self {
         let mut b = BlockFree::default();
@@ -87,7 +97,7 @@ impl BlockFree {
 
 /// Ready slots fullest first, with each slot's position and the ready nodes per
 /// datacenter. See the module documentation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct FullestFirst {
     slots: Vec<u32>,
     /// Per slot, its position in `slots` or [`NOT_IN_ORDER`].
@@ -109,6 +119,27 @@ pub struct FullestFirst {
     /// Slots whose free codes changed without a change of place since the last
     /// settle (their blocks are summarized again; repeats allowed).
     codes_dirty: Vec<u32>,
+    /// Blocks from this one on may hold [`BlockFree::TOP`] since a node entered or
+    /// left the order (`usize::MAX`: none).
+    stale_from: usize,
+}
+
+impl Default for FullestFirst {
+    fn default() -> Self {
+        FullestFirst {
+            slots: Vec::new(),
+            pos: Vec::new(),
+            dirty: Vec::new(),
+            marked: Vec::new(),
+            placed: Vec::new(),
+            counted_dc: Vec::new(),
+            per_dc: Vec::new(),
+            scratch: Vec::new(),
+            blocks: Vec::new(),
+            codes_dirty: Vec::new(),
+            stale_from: usize::MAX,
+        }
+    }
 }
 
 impl FullestFirst {
@@ -154,7 +185,9 @@ impl FullestFirst {
     /// codes changed in place.
     fn summarize(&mut self, compact: &[Compact], from: usize, to: usize) {
         let n = self.slots.len();
-        self.blocks.resize(n.div_ceil(BLOCK), BlockFree::default());
+        // (Only a resized order changes the count, and it marks its blocks stale
+        // first: a new block never keeps the empty bound, which excludes every ask.)
+        self.blocks.resize(n.div_ceil(BLOCK), BlockFree::TOP);
         let mut todo: Vec<usize> = Vec::new();
         if from < to {
             todo.extend(from / BLOCK..=(to - 1) / BLOCK);
@@ -168,12 +201,17 @@ impl FullestFirst {
         todo.sort_unstable();
         todo.dedup();
         for b in todo {
-            let end = ((b + 1) * BLOCK).min(n);
-            let codes = self.slots[b * BLOCK..end]
-                .iter()
-                .map(|s| compact[*s as usize].free);
-            self.blocks[b] = BlockFree::of(codes);
+            self.summarize_block(compact, b);
         }
+    }
+
+    /// Summarizes block `b` of the order as it stands.
+    fn summarize_block(&mut self, compact: &[Compact], b: usize) {
+        let end = ((b + 1) * BLOCK).min(self.slots.len());
+        let codes = self.slots[b * BLOCK..end]
+            .iter()
+            .map(|s| compact[*s as usize].free);
+        self.blocks[b] = BlockFree::of(codes);
     }
 
     /// Ready slots, fullest first, ties in node ID order.
@@ -202,6 +240,7 @@ impl FullestFirst {
             if !self.codes_dirty.is_empty() {
                 self.summarize(compact, 0, 0);
             }
+            self.catch_up(compact);
             return;
         }
         let mut dirty = std::mem::take(&mut self.dirty);
@@ -270,17 +309,46 @@ impl FullestFirst {
             self.pos[self.slots[i] as usize] = i as u32;
         }
         // When a node entered or left, every block from `lo` on shifted (and the
-        // last one may have lost its end).
-        let n = self.slots.len();
-        let (from, to) = if resized {
-            (lo.min(n.saturating_sub(1)), n)
+        // last one may have lost its end): they take the bound that excludes nothing
+        // and are summarized again a few at a time, front first, by this and the
+        // next settles. (Summarized at once, a hundred node failures in a row cost a
+        // pass over the tail each.) A looser bound only makes the walk read a
+        // block's nodes instead of passing it, never changes what it finds.
+        if resized {
+            self.mark_stale(lo / BLOCK);
+            self.summarize(compact, 0, 0);
         } else {
-            (rewrite.start, rewrite.end)
-        };
-        self.summarize(compact, from, to);
+            self.summarize(compact, rewrite.start, rewrite.end);
+        }
+        self.catch_up(compact);
         self.scratch = middle;
         dirty.clear();
         self.dirty = dirty;
+    }
+
+    /// Gives the blocks from `first` on the bound that excludes nothing.
+    fn mark_stale(&mut self, first: usize) {
+        let n = self.slots.len().div_ceil(BLOCK);
+        self.blocks.truncate(n);
+        for b in &mut self.blocks[first.min(n)..] {
+            *b = BlockFree::TOP;
+        }
+        self.blocks.resize(n, BlockFree::TOP);
+        self.stale_from = self.stale_from.min(first);
+    }
+
+    /// Summarizes the next [`CATCH_UP_BLOCKS`] stale blocks again.
+    fn catch_up(&mut self, compact: &[Compact]) {
+        let n = self.blocks.len();
+        if self.stale_from >= n {
+            self.stale_from = usize::MAX;
+            return;
+        }
+        let to = (self.stale_from + CATCH_UP_BLOCKS).min(n);
+        for b in self.stale_from..to {
+            self.summarize_block(compact, b);
+        }
+        self.stale_from = if to == n { usize::MAX } else { to };
     }
 
     /// Moves the marked slots' datacenter counts to what they are now.
