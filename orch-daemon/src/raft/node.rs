@@ -75,22 +75,22 @@ pub struct RaftConfig {
 }
 
 impl RaftConfig {
-    /// Defaults: 100 ms heartbeats and 300-600 ms randomized elections, snapshot every
-    /// 8192 entries, keep 1000 entries after a snapshot. A follower calls an election
-    /// once the leader's lease (the upper bound, 600 ms) and its own timeout have passed
-    /// without a heartbeat, so a lost leader is replaced in about 1-1.5 s, and in about
-    /// 2 s when the first candidate's log is behind (openraft then makes it wait two more
-    /// upper bounds). With 150/500-1000 ms that took 1.7-2.2 s and up to 3.9 s under
-    /// the nemesis (benches/README.md), over the 3 s target.
+    /// Defaults: 150 ms heartbeats and 500-1000 ms randomized elections (a killed
+    /// leader is replaced in about 1.5-2 s; 3-4 s when the first candidate's log is
+    /// behind: openraft then makes it wait two more upper bounds), snapshot every 8192
+    /// entries, keep 1000 entries after a snapshot. openraft times AppendEntries out
+    /// after one heartbeat interval and votes after the lower bound: the `-dev` values
+    /// (100, 300-600) elect faster but lost a loaded five-server cluster its leader for
+    /// tens of seconds under the nemesis (benches/README.md).
     pub fn new(node_id: NodeId, rpc_addr: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
         RaftConfig {
             node_id,
             rpc_addr: rpc_addr.into(),
             advertise_addr: None,
             data_dir: data_dir.into(),
-            heartbeat_ms: 100,
-            election_timeout_min_ms: 300,
-            election_timeout_max_ms: 600,
+            heartbeat_ms: 150,
+            election_timeout_min_ms: 500,
+            election_timeout_max_ms: 1000,
             snapshot_every: 8192,
             logs_to_keep: 1000,
             network: NetworkConfig::default(),
