@@ -71,6 +71,8 @@ const WARN_EVERY: Duration = Duration::from_secs(30);
 pub struct Contacts {
     peers: Mutex<BTreeMap<NodeId, PeerContact>>,
     leader: Mutex<Option<Instant>>,
+    /// When any peer last reached this server or answered it.
+    any_peer: Mutex<Option<Instant>>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -84,6 +86,21 @@ impl Contacts {
     pub fn peer_answered(&self, peer: NodeId) {
         let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
         peers.entry(peer).or_default().last_ok = Some(Instant::now());
+        drop(peers);
+        self.heard_from_peer();
+    }
+
+    /// A peer's request reached this server (a vote, an append, a snapshot chunk).
+    pub fn heard_from_peer(&self) {
+        *self.any_peer.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    /// How long since any peer last reached or answered this server.
+    pub fn since_any_peer(&self) -> Option<Duration> {
+        self.any_peer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|t| t.elapsed())
     }
 
     /// An RPC to a peer failed.
@@ -95,6 +112,25 @@ impl Contacts {
     /// A leader's AppendEntries or snapshot was accepted here.
     pub fn heard_from_leader(&self) {
         *self.leader.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        self.heard_from_peer();
+    }
+
+    /// On a leader (`me`) of `voters`: how long since a quorum of them last answered,
+    /// counting itself; `None` when fewer than a quorum ever answered.
+    pub fn quorum_silence(&self, me: NodeId, voters: &[NodeId]) -> Option<Duration> {
+        // A majority of the voters, less this server.
+        let need = voters.len() / 2 + 1 - usize::from(voters.contains(&me));
+        if need == 0 {
+            return Some(Duration::ZERO);
+        }
+        let peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ages: Vec<Duration> = voters
+            .iter()
+            .filter(|id| **id != me)
+            .filter_map(|id| peers.get(id)?.last_ok.map(|t| t.elapsed()))
+            .collect();
+        ages.sort_unstable();
+        ages.get(need - 1).copied()
     }
 
     fn peer(&self, peer: NodeId) -> PeerContact {

@@ -266,12 +266,14 @@ async fn append(State(rpc): State<RpcState>, body: Bytes) -> HttpResponse {
     postcard_reply(&reply)
 }
 
-async fn vote(State(raft): State<OrchRaft>, body: Bytes) -> HttpResponse {
+async fn vote(State(rpc): State<RpcState>, body: Bytes) -> HttpResponse {
     let req: VoteRequest<NodeId> = match decode(&body) {
         Ok(r) => r,
         Err(m) => return bad_request(m),
     };
-    postcard_reply(&raft.vote(req).await)
+    // A candidate reached this server: it is not cut off (see `raft::lease`).
+    rpc.contacts.heard_from_peer();
+    postcard_reply(&rpc.raft.vote(req).await)
 }
 
 /// How long a chunk of a snapshot holds this server's elections off: far longer than

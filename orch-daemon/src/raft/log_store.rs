@@ -100,11 +100,23 @@ impl LogStore {
     /// Opens (or creates) the log database at `path`.
     /// `reserve` holds writes back while the disk is nearly full (see `crate::disk`).
     pub fn open(path: &Path, reserve: crate::disk::DiskReserve) -> Result<LogStore, RaftError> {
+        let db = Database::create(path).map_err(|e| RaftError::Storage {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        LogStore::on_database(db, path, reserve)
+    }
+
+    /// The store over an opened database (`path` names it in errors).
+    fn on_database(
+        db: Database,
+        path: &Path,
+        reserve: crate::disk::DiskReserve,
+    ) -> Result<LogStore, RaftError> {
         let storage = |message: String| RaftError::Storage {
             path: path.to_path_buf(),
             message,
         };
-        let db = Database::create(path).map_err(|e| storage(e.to_string()))?;
         // Create the tables up front so readers never see "table does not exist".
         let txn = db.begin_write().map_err(|e| storage(e.to_string()))?;
         txn.open_table(LOGS).map_err(|e| storage(e.to_string()))?;
@@ -120,27 +132,29 @@ impl LogStore {
         })
     }
 
-    /// Opens like [`Self::open`], with every write blocking its caller until it is on disk
-    /// (the deterministic simulation, `raft::sim`).
+    /// Opens the log on a simulated disk (`raft::sim`), every write blocking its caller
+    /// until the writer thread handled it (so I/O completes at a point fixed by the
+    /// caller's progress, not by the thread's speed).
     #[cfg(test)]
-    pub(crate) fn open_synchronous(
-        path: &Path,
+    pub(crate) fn open_simulated(
+        backend: impl redb::StorageBackend,
         reserve: crate::disk::DiskReserve,
     ) -> Result<LogStore, RaftError> {
-        let mut store = LogStore::open(path, reserve)?;
+        let path = Path::new("<simulated disk>");
+        let db = redb::Builder::new()
+            .create_with_backend(backend)
+            .map_err(|e| RaftError::Storage {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        let mut store = LogStore::on_database(db, path, reserve)?;
         store.writer.set_synchronous();
         Ok(store)
     }
 
-    /// The database, weakly: the simulation waits for it to be gone (every clone of the
-    /// store dropped and the writer thread ended) before it reopens a crashed node's log.
-    #[cfg(test)]
-    pub(crate) fn database(&self) -> std::sync::Weak<Database> {
-        Arc::downgrade(&self.db)
-    }
-
-    /// Injects the simulation's bug: appends acknowledged before their fsync (lost at a
-    /// crash). Set before the store is cloned.
+    /// Injects the simulation's bug: appends acknowledged before their fsync (committed
+    /// without one; a crash of the simulated disk loses them). Set before the store is
+    /// cloned.
     #[cfg(test)]
     pub(crate) fn ack_before_fsync(&mut self) {
         self.writer.set_ack_before_fsync();

@@ -97,9 +97,8 @@ pub(super) type SyncWrite =
 enum Op {
     Append {
         entries: Vec<EncodedEntry>,
-        /// Told when the entries are durable; `None` when acknowledged already (the
-        /// simulation's injected bug, see `ack_before_fsync`).
-        callback: Option<LogFlushed<TypeConfig>>,
+        /// Told when the entries are durable.
+        callback: LogFlushed<TypeConfig>,
     },
     /// The committed log id; written with the next append (not fsynced on its own).
     Committed(Vec<u8>),
@@ -121,9 +120,10 @@ pub(super) struct LogWriter {
     /// caller's progress, not by the disk's speed). Never set outside tests.
     synchronous: bool,
     /// The injected bug of the simulation (`raft::sim`), never set outside tests: appends
-    /// are acknowledged at once and written only when the next operation arrives, so a
-    /// crash loses the last acknowledged batch.
-    unwritten: Option<Arc<Mutex<Vec<Vec<EncodedEntry>>>>>,
+    /// are committed without an fsync and acknowledged, so a crash of the simulated disk
+    /// loses them. Read by the thread.
+    #[cfg_attr(not(test), allow(dead_code))]
+    skip_fsync: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Why the writer could not take a write.
@@ -146,14 +146,16 @@ impl LogWriter {
             committed_key,
         };
         let thread_pending = Arc::clone(&pending);
+        let skip_fsync = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread_skip = Arc::clone(&skip_fsync);
         std::thread::Builder::new()
             .name("raft-log-writer".into())
-            .spawn(move || run(&db, &tables, &thread_pending, &rx, &reserve))?;
+            .spawn(move || run(&db, &tables, &thread_pending, &rx, &reserve, &thread_skip))?;
         Ok(LogWriter {
             tx,
             pending,
             synchronous: false,
-            unwritten: None,
+            skip_fsync,
         })
     }
 
@@ -166,23 +168,8 @@ impl LogWriter {
     /// Injects the bug the simulation must find: appends acknowledged before their fsync.
     #[cfg(test)]
     pub fn set_ack_before_fsync(&mut self) {
-        self.unwritten = Some(Arc::default());
-    }
-
-    /// Hands the acknowledged but unwritten appends to the thread (injected bug only).
-    fn write_unwritten(&self) -> Result<(), String> {
-        let Some(unwritten) = &self.unwritten else {
-            return Ok(());
-        };
-        let batches = std::mem::take(&mut *unwritten.lock().unwrap_or_else(|e| e.into_inner()));
-        for entries in batches {
-            let op = Op::Append {
-                entries,
-                callback: None,
-            };
-            self.tx.send(op).map_err(|_| WRITER_GONE.to_string())?;
-        }
-        self.barrier()
+        self.skip_fsync
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// In synchronous mode, blocks the calling thread until the writer handled everything
@@ -211,16 +198,6 @@ impl LogWriter {
         callback: LogFlushed<TypeConfig>,
     ) -> Result<(), String> {
         self.pending.insert(&entries);
-        self.write_unwritten()?;
-        if let Some(unwritten) = &self.unwritten {
-            callback.log_io_completed(Ok(()));
-            unwritten
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(entries);
-            return Ok(());
-        }
-        let callback = Some(callback);
         self.tx
             .send(Op::Append { entries, callback })
             .map_err(|_| WRITER_GONE.to_string())?;
@@ -229,7 +206,6 @@ impl LogWriter {
 
     /// Queues the committed log id (made durable by the next append).
     pub fn committed(&self, bytes: Vec<u8>) -> Result<(), String> {
-        self.write_unwritten()?;
         self.tx
             .send(Op::Committed(bytes))
             .map_err(|_| WRITER_GONE.to_string())?;
@@ -238,7 +214,6 @@ impl LogWriter {
 
     /// Runs `write` after every earlier append is on disk and waits for it.
     pub async fn sync(&self, write: SyncWrite) -> Result<(), String> {
-        self.write_unwritten()?;
         let (done, rx) = tokio::sync::oneshot::channel();
         self.tx
             .send(Op::Sync { write, done })
@@ -265,6 +240,7 @@ fn run(
     pending: &PendingEntries,
     rx: &Receiver<Op>,
     reserve: &crate::disk::DiskReserve,
+    skip_fsync: &std::sync::atomic::AtomicBool,
 ) {
     while let Ok(first) = rx.recv() {
         reserve.wait_for_room_blocking();
@@ -289,16 +265,15 @@ fn run(
             next = rx.try_recv().ok();
         }
         if !appends.is_empty() || committed.is_some() {
-            let durable = !appends.is_empty();
+            let durable =
+                !appends.is_empty() && !skip_fsync.load(std::sync::atomic::Ordering::Relaxed);
             let result = write_batch(db, t, &appends, committed.as_deref(), durable);
             for (entries, callback) in appends {
                 if result.is_ok() {
                     pending.written(&entries);
                 }
-                if let Some(callback) = callback {
-                    let outcome = result.clone().map_err(std::io::Error::other);
-                    callback.log_io_completed(outcome);
-                }
+                let outcome = result.clone().map_err(std::io::Error::other);
+                callback.log_io_completed(outcome);
             }
         }
         if let Some((write, done)) = sync {
@@ -320,7 +295,7 @@ fn run_sync(db: &Database, write: SyncWrite) -> Result<(), String> {
 fn write_batch(
     db: &Database,
     t: &Tables,
-    appends: &[(Vec<EncodedEntry>, Option<LogFlushed<TypeConfig>>)],
+    appends: &[(Vec<EncodedEntry>, LogFlushed<TypeConfig>)],
     committed: Option<&[u8]>,
     durable: bool,
 ) -> Result<(), String> {

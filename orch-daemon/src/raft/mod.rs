@@ -17,6 +17,8 @@
 //! - [`log_writer`]: the group-commit thread that makes appends durable.
 //! - [`health`]: whether each server keeps up with the log, and why not.
 //! - [`read_index`]: linearizable default reads (the leader's confirmed read index).
+//! - [`lease`]: whether this server is cut off from the cluster (a leader without a
+//!   quorum, a follower without its leader), so requests to it fail fast.
 //! - [`replicator`]: [`RaftReplicator`], the [`Replicator`](crate::server::Replicator)
 //!   the rest of the daemon writes through.
 //! - [`error`]: [`RaftError`], why a server could not start, join or stop.
@@ -29,6 +31,7 @@ mod error;
 mod forwarder;
 mod health;
 mod http;
+mod lease;
 mod log_store;
 mod log_writer;
 mod membership;

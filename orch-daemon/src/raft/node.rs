@@ -76,8 +76,12 @@ pub struct RaftConfig {
 
 impl RaftConfig {
     /// Defaults: 150 ms heartbeats and 500-1000 ms randomized elections (a killed
-    /// leader is replaced in about 1.5 s on loopback, under Nomad's ~3 s), snapshot every
-    /// 8192 entries, keep 1000 entries after a snapshot.
+    /// leader is replaced in about 1.5-2 s; 3-4 s when the first candidate's log is
+    /// behind: openraft then makes it wait two more upper bounds), snapshot every 8192
+    /// entries, keep 1000 entries after a snapshot. openraft times AppendEntries out
+    /// after one heartbeat interval and votes after the lower bound: the `-dev` values
+    /// (100, 300-600) elect faster but lost a loaded five-server cluster its leader for
+    /// tens of seconds under the nemesis (benches/README.md).
     pub fn new(node_id: NodeId, rpc_addr: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
         RaftConfig {
             node_id,
@@ -139,6 +143,8 @@ pub struct RaftNode {
     transfer: TransferContext,
     /// Leadership confirmations for linearizable requests, shared.
     reads: super::read_index::ReadIndexBatcher,
+    /// Whether this server is cut off from the cluster (`raft::lease`).
+    standing: super::lease::Standing,
     security: crate::tls::AgentSecurity,
     state: StateHandle,
     /// The client endpoints served on the RPC port once set.
@@ -212,6 +218,11 @@ impl RaftNode {
             lease: Duration::from_millis(config.election_timeout_max_ms),
         };
         let health = spawn_health_monitor(&config, &network, &state, reserve, &transfer);
+        let standing = super::lease::spawn(super::lease::LeaseInputs {
+            raft: raft.clone(),
+            contacts: network.contacts().clone(),
+            lease: transfer.lease,
+        });
         let reads = super::read_index::ReadIndexBatcher::default();
         let rpc = RpcState {
             raft: raft.clone(),
@@ -237,6 +248,7 @@ impl RaftNode {
             network,
             transfer,
             reads,
+            standing,
             security,
             state,
             api_on_rpc,
@@ -315,6 +327,7 @@ impl RaftNode {
             self.state.clone(),
             self.health.clone(),
             self.reads.clone(),
+            self.standing.clone(),
         )
     }
 

@@ -15,6 +15,7 @@ use openraft::error::{CheckIsLeaderError, RaftError as OpenRaftError};
 use serde::{Deserialize, Serialize};
 
 use super::http::{RpcState, known_leader, leader_moves_from};
+use super::lease::Standing;
 use super::membership::post_json;
 use super::network::HttpNetwork;
 use super::types::{NodeId, OrchRaft};
@@ -156,20 +157,29 @@ async fn confirmed_read_index(raft: &OrchRaft) -> ReadIndexReply {
 }
 
 /// Waits until a read on this server is linearizable: the leader's confirmed read
-/// index (asked over `network` when another server leads) is applied here.
+/// index (asked over `network` when another server leads) is applied here. A server cut
+/// off from the cluster (`standing`) answers at once that it cannot.
 pub async fn barrier(
     raft: &OrchRaft,
     network: &HttpNetwork,
     me: NodeId,
     reads: &ReadIndexBatcher,
+    standing: &Standing,
 ) -> Result<(), ReplicateError> {
     let deadline = tokio::time::Instant::now() + BARRIER_WAIT;
     loop {
+        if let Some(why) = standing.cut_off() {
+            return Err(ReplicateError::NoLeader(why));
+        }
         let answer = match known_leader(raft) {
-            Some((id, _)) if id == me => Ok(reads.confirmed(raft).await),
+            Some((id, _)) if id == me => tokio::select! {
+                r = reads.confirmed(raft) => Ok(r),
+                why = standing.lost() => return Err(ReplicateError::NoLeader(why)),
+            },
             Some((_, addr)) => tokio::select! {
                 r = post_json(network, &addr, READ_INDEX_PATH, &()) => r,
                 () = leader_moves_from(raft, &addr) => Err(format!("{addr} no longer leads")),
+                why = standing.lost() => return Err(ReplicateError::NoLeader(why)),
             },
             None => Err("an election is in progress".to_string()),
         };

@@ -45,6 +45,8 @@ pub struct RaftReplicator {
     state: StateHandle,
     health: SharedHealth,
     reads: super::read_index::ReadIndexBatcher,
+    /// Whether this server is cut off: then writes fail at once, and waiting ones let go.
+    standing: super::lease::Standing,
 }
 
 /// How long a follower waits for a forwarded write to be applied locally. The leader
@@ -62,6 +64,7 @@ fn into_result(result: ApplyResult) -> Result<Response, ReplicateError> {
 impl RaftReplicator {
     /// A replicator writing through `raft` via `batcher` (this server is `me`,
     /// applying to `state`).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         transfer: super::transfer::TransferContext,
         batcher: ProposalBatcher,
@@ -70,6 +73,7 @@ impl RaftReplicator {
         state: StateHandle,
         health: SharedHealth,
         reads: super::read_index::ReadIndexBatcher,
+        standing: super::lease::Standing,
     ) -> Self {
         RaftReplicator {
             raft: transfer.raft.clone(),
@@ -82,6 +86,21 @@ impl RaftReplicator {
             state,
             health,
             reads,
+            standing,
+        }
+    }
+
+    /// Runs `call` unless this server is cut off first (`raft::lease`): the write was
+    /// handed on, so its fate is then unknown.
+    async fn unless_cut_off<T>(
+        &self,
+        call: impl std::future::Future<Output = T>,
+    ) -> Result<T, ReplicateError> {
+        tokio::select! {
+            r = call => Ok(r),
+            why = self.standing.lost() => Err(ReplicateError::Failed(format!(
+                "{why}; the write may or may not have been applied"
+            ))),
         }
     }
 
@@ -101,11 +120,15 @@ impl RaftReplicator {
     async fn write(&self, cmd: Command) -> Result<Response, ReplicateError> {
         let deadline = tokio::time::Instant::now() + LEADER_WAIT;
         loop {
+            // A cut-off server cannot commit: the client had better try another.
+            if let Some(why) = self.standing.cut_off() {
+                return Err(ReplicateError::NoLeader(why));
+            }
             // A follower that knows the leader forwards at once; otherwise Raft says
             // whether this server leads, or who does.
             let leader = match known_leader(&self.raft) {
                 Some((id, addr)) if id != self.node_id => Some((id, addr)),
-                _ => match self.batcher.write(cmd.clone()).await {
+                _ => match self.unless_cut_off(self.batcher.write(cmd.clone())).await? {
                     Ok(result) => return into_result(result),
                     Err(BatchError::ForwardToLeader(leader)) => leader,
                     Err(BatchError::Failed(e)) => return Err(ReplicateError::Failed(e)),
@@ -116,7 +139,10 @@ impl RaftReplicator {
                     // Stale hint about ourselves (leadership just changed): retry.
                     "leadership is changing".to_string()
                 }
-                Some((_, addr)) => match self.forwarder.forward(&addr, cmd.clone()).await {
+                Some((_, addr)) => match self
+                    .unless_cut_off(self.forwarder.forward(&addr, cmd.clone()))
+                    .await?
+                {
                     Ok(ForwardReply::Applied(result)) => {
                         return self.applied_locally(result).await;
                     }
@@ -165,6 +191,7 @@ impl Replicator for RaftReplicator {
             &self.network,
             self.node_id,
             &self.reads,
+            &self.standing,
         ))
     }
 

@@ -377,6 +377,50 @@ async fn three_nodes_replicate_fail_over_and_catch_up() {
     }
 }
 
+/// A leader cut off from every other server (here: they stopped) lets a waiting write go
+/// once no quorum answered for the lease, and refuses the next at once, naming why;
+/// linearizable reads too. Without it both waited for a quorum that never came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_without_a_quorum_lets_requests_go_and_refuses_new_ones() {
+    let ThreeServers {
+        dirs: _dirs, nodes, ..
+    } = start_three("cutoff", |_| {}).await;
+    let leader_id = wait_leader(&[&nodes[0], &nodes[1], &nodes[2]], Duration::from_secs(5)).await;
+    let leader = nodes.iter().position(|n| n.node_id() == leader_id).unwrap();
+    let replicator = nodes[leader].replicator();
+    replicator.propose(register(1)).await.unwrap();
+    for (i, n) in nodes.iter().enumerate() {
+        if i != leader {
+            n.shutdown().await.unwrap();
+        }
+    }
+    // The outer timeout only keeps a regression from hanging the test.
+    let patience = Duration::from_secs(60);
+    let first = tokio::time::timeout(patience, replicator.propose(register(2)))
+        .await
+        .expect("the write was held instead of let go");
+    let why = |e: &ReplicateError| e.to_string().contains("has not heard from a quorum");
+    match &first {
+        Err(e @ (ReplicateError::Failed(_) | ReplicateError::NoLeader(_))) if why(e) => {}
+        other => panic!("expected the write let go for want of a quorum, got {other:?}"),
+    }
+    let next = tokio::time::timeout(patience, replicator.propose(register(3)))
+        .await
+        .expect("the write was held");
+    assert!(
+        matches!(&next, Err(e @ ReplicateError::NoLeader(_)) if why(e)),
+        "{next:?}"
+    );
+    let read = tokio::time::timeout(patience, replicator.read_barrier())
+        .await
+        .expect("the read was held");
+    assert!(
+        matches!(&read, Err(e @ ReplicateError::NoLeader(_)) if why(e)),
+        "{read:?}"
+    );
+    nodes[leader].shutdown().await.unwrap();
+}
+
 /// A node whose metadata makes its registration entry about `kib` KiB.
 fn register_big(i: usize, kib: usize) -> Command {
     let Command::NodeRegister(mut r) = register(i) else {

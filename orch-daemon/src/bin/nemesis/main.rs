@@ -8,6 +8,7 @@
 //! ```text
 //! nemesis [--servers 3] [--seconds 600] [--fault-every 10] [--seed 1] [--workers 6]
 //!         [--keys 6] [--orch path/to/orch] [--dir /tmp/...] [--dump history.jsonl]
+//!         [--faults PartitionLeader,KillLeader]   # only these kinds (default: all)
 //! nemesis --check history.jsonl          # explain a dumped history's violations
 //! nemesis --scenario disconnect [--servers 1]   # a client cut off (see `disconnect`)
 //! ```
@@ -43,6 +44,8 @@ struct Args {
     check: Option<PathBuf>,
     /// `faults` (the default) or `disconnect` (see `disconnect`).
     scenario: String,
+    /// The kinds of fault to draw from (`--faults`; empty: every kind the cluster allows).
+    kinds: Vec<faults::Kind>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -61,6 +64,7 @@ fn parse_args() -> Result<Args, String> {
         dump: None,
         check: None,
         scenario: "faults".into(),
+        kinds: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -82,6 +86,7 @@ fn parse_args() -> Result<Args, String> {
             "--dump" => a.dump = Some(PathBuf::from(value)),
             "--check" => a.check = Some(PathBuf::from(value)),
             "--scenario" if value == "faults" || value == "disconnect" => a.scenario = value,
+            "--faults" => a.kinds = parse_kinds(&value)?,
             "--scenario" => {
                 return Err(format!(
                     "--scenario: expected faults or disconnect, got {value:?}"
@@ -90,7 +95,22 @@ fn parse_args() -> Result<Args, String> {
             _ => return Err(format!("unknown flag {flag}; see the file's doc comment")),
         }
     }
+    if a.kinds.is_empty() {
+        a.kinds = faults::Kind::all(a.servers);
+    }
     Ok(a)
+}
+
+/// `--faults`: a comma-separated list of fault kinds, as the report names them.
+fn parse_kinds(list: &str) -> Result<Vec<faults::Kind>, String> {
+    list.split(',')
+        .map(|name| {
+            faults::Kind::parse(name.trim()).ok_or(format!(
+                "--faults: {name:?} is not a fault kind; expected names such as {:?}",
+                faults::Kind::all(5)
+            ))
+        })
+        .collect()
 }
 
 fn main() -> std::process::ExitCode {
@@ -104,12 +124,24 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// One fault that took the leader away, and where the time to recover went.
+#[derive(Clone, Copy)]
+struct LeaderLoss {
+    kind: faults::Kind,
+    /// When it was in force (µs since the start): injected, the partition's rules in.
+    at: u64,
+    /// How long injecting it took (µs): a partition is an `iptables-restore` per server.
+    installed_in: u64,
+    /// When a server other than the old leader first named a new leader (µs after `at`).
+    new_leader_after: Option<u64>,
+}
+
 /// What the fault loop measured.
 #[derive(Default)]
 struct FaultLog {
     counts: BTreeMap<String, u64>,
-    /// When each leader-losing fault started (µs since the start), and its kind.
-    leader_losses: Vec<(u64, faults::Kind)>,
+    /// Each leader-losing fault, with when it started and what followed.
+    leader_losses: Vec<LeaderLoss>,
     /// When each fault started, and its kind, in order.
     started: Vec<(u64, faults::Kind)>,
     /// Servers not healthy within 30 s of a rolling restart.
@@ -245,21 +277,55 @@ fn fault_loop(
     // A quiet first interval: the history starts with the cluster healthy.
     std::thread::sleep(every.min(end));
     while shared.start.elapsed() + every <= end {
+        let began = shared.now();
+        let active = faults::inject(cluster, &shared.http, &mut rng, &args.kinds)?;
+        // Write availability is measured from when the fault is in force: a write that
+        // commits while the partition's rules go in says nothing about recovery.
         let at = shared.now();
-        let active = faults::inject(cluster, &shared.http, &mut rng)?;
         *log.counts.entry(format!("{:?}", active.kind)).or_default() += 1;
         log.started.push((at, active.kind));
+        let hold_until = Duration::from_micros(began) + faults::hold(every);
         if active.kind.loses_leader() {
-            log.leader_losses.push((at, active.kind));
+            let old = active.targets.first().copied().unwrap_or(usize::MAX);
+            let limit = hold_until.saturating_sub(shared.start.elapsed());
+            let new_leader_after = wait_new_leader(cluster, old, limit).map(|_| shared.now() - at);
+            log.leader_losses.push(LeaderLoss {
+                kind: active.kind,
+                at,
+                installed_in: at - began,
+                new_leader_after,
+            });
         }
         log.slow_restarts += active.slow_restarts;
-        std::thread::sleep(faults::hold(every));
+        std::thread::sleep(hold_until.saturating_sub(shared.start.elapsed()));
         faults::heal(cluster, &active)?;
-        let next = Duration::from_micros(at) + every;
+        let next = Duration::from_micros(began) + every;
         std::thread::sleep(next.saturating_sub(shared.start.elapsed()));
     }
     std::thread::sleep(end.saturating_sub(shared.start.elapsed()));
     Ok(log)
+}
+
+/// Waits (up to `limit`) until a server other than `old` names a leader other than
+/// `old`; that leader's index.
+fn wait_new_leader(cluster: &topology::Cluster, old: usize, limit: Duration) -> Option<usize> {
+    let quick = workload::Http {
+        connect: Duration::from_millis(200),
+        call: Duration::from_millis(500),
+    };
+    let old_rpc = cluster.servers.get(old).map(|s| s.rpc());
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        for s in cluster.servers.iter().filter(|s| Some(s.rpc()) != old_rpc) {
+            if let Some(addr) = quick.leader(&s.url())
+                && Some(&addr) != old_rpc.as_ref()
+            {
+                return cluster.servers.iter().position(|x| x.rpc() == addr);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
 }
 
 fn final_reads(cluster: &topology::Cluster, shared: &workload::Shared) -> Result<(), String> {
@@ -339,6 +405,9 @@ struct Availability {
     longest_gap: u64,
     gap_by_fault: BTreeMap<String, u64>,
     recovery_by_fault: BTreeMap<String, u64>,
+    /// Each leader loss: when it was in force, how long its injection took, and after it
+    /// when a new leader was named and the first write invoked was acknowledged (ms).
+    losses: Vec<serde_json::Value>,
 }
 
 fn availability(acks: &[(u64, u64)], log: &FaultLog, end: u64) -> Availability {
@@ -352,20 +421,31 @@ fn availability(acks: &[(u64, u64)], log: &FaultLog, end: u64) -> Availability {
         *worst = (*worst).max((w[1] - w[0]) / 1000);
     }
     let mut recovery_by_fault = BTreeMap::<String, u64>::new();
-    for &(t, kind) in &log.leader_losses {
+    let mut losses = Vec::new();
+    for loss in &log.leader_losses {
+        let t = loss.at;
         let recovery = acks
             .iter()
             .filter(|&&(call, _)| call >= t)
             .map(|&(_, ret)| ret - t)
             .min()
             .unwrap_or(end.saturating_sub(t));
-        let worst = recovery_by_fault.entry(format!("{kind:?}")).or_default();
+        let worst = recovery_by_fault
+            .entry(format!("{:?}", loss.kind))
+            .or_default();
         *worst = (*worst).max(recovery / 1000);
+        losses.push(serde_json::json!({
+            "kind": format!("{:?}", loss.kind), "at_ms": t / 1000,
+            "installed_in_ms": loss.installed_in / 1000,
+            "new_leader_ms": loss.new_leader_after.map(|us| us / 1000),
+            "write_recovery_ms": recovery / 1000,
+        }));
     }
     Availability {
         longest_gap: gap_by_fault.values().max().copied().unwrap_or(0),
         gap_by_fault,
         recovery_by_fault,
+        losses,
     }
 }
 
@@ -402,6 +482,7 @@ fn report(
         "max_write_recovery_after_leader_loss_ms":
             avail.recovery_by_fault.values().max().copied().unwrap_or(0),
         "max_write_recovery_ms_by_fault": avail.recovery_by_fault,
+        "leader_loss_timeline": avail.losses,
         "check_ms": check_ms,
     });
     println!("{out}");

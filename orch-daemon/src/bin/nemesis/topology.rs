@@ -8,10 +8,24 @@ use std::time::{Duration, Instant};
 
 /// Runs a command, failing with what it printed.
 pub fn sh(args: &[&str]) -> Result<(), String> {
-    let out = Command::new(args[0])
+    sh_input(args, "")
+}
+
+/// Runs a command with `input` on its standard input, failing with what it printed.
+fn sh_input(args: &[&str], input: &str) -> Result<(), String> {
+    use std::io::Write;
+    let failed = |e: std::io::Error| format!("{}: {e}", args.join(" "));
+    let mut child = Command::new(args[0])
         .args(&args[1..])
-        .output()
-        .map_err(|e| format!("{}: {e}", args.join(" ")))?;
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(failed)?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes()).map_err(failed)?;
+    }
+    let out = child.wait_with_output().map_err(failed)?;
     if out.status.success() {
         Ok(())
     } else {
@@ -50,9 +64,14 @@ impl Host {
 
     /// Runs `args` inside its namespace.
     pub fn exec(&self, args: &[&str]) -> Result<(), String> {
+        self.exec_input(args, "")
+    }
+
+    /// Runs `args` inside its namespace with `input` on its standard input.
+    pub fn exec_input(&self, args: &[&str], input: &str) -> Result<(), String> {
         let mut full = vec!["ip", "netns", "exec", &self.netns];
         full.extend_from_slice(args);
-        sh(&full)
+        sh_input(&full, input)
     }
 }
 

@@ -157,6 +157,14 @@ pub fn read_job(http: &Http, url: &str, key: &str) -> Result<JobState, String> {
     }
 }
 
+/// Whether the server refused a write before handing it to Raft (orch's `No cluster
+/// leader` answer: no leader to forward to, or this server is cut off from the cluster):
+/// it had no effect, so it stays out of the history, as a failed read does. (A write
+/// that may or may not have been applied answers `replication failed` instead.)
+fn refused(reply: &Result<Reply, String>) -> bool {
+    matches!(reply, Ok(r) if r.status == 500 && r.body.starts_with(b"No cluster leader"))
+}
+
 /// One operation against a random server, recorded.
 fn one_op(shared: &Shared, rng: &mut Rng, worker: usize, seq: u64) {
     let key = format!("nem-{}", rng.below(shared.keys as u64));
@@ -167,12 +175,18 @@ fn one_op(shared: &Shared, rng: &mut Rng, worker: usize, seq: u64) {
     let (op, known) = if roll < 35 {
         let value = format!("w{worker}-{seq}");
         let r = http.send(url, "PUT", "/v1/jobs", &job_body(&key, &value));
+        if refused(&r) {
+            return;
+        }
         (
             Op::Register { value },
             matches!(r, Ok(ref r) if r.status == 200),
         )
     } else if roll < 45 {
         let r = http.send(url, "DELETE", &format!("/v1/job/{key}?purge=true"), "");
+        if refused(&r) {
+            return;
+        }
         match r {
             Ok(r) if r.status == 404 => (Op::Read { seen: None }, true),
             Ok(r) => (Op::Deregister, r.status == 200),
@@ -182,6 +196,9 @@ fn one_op(shared: &Shared, rng: &mut Rng, worker: usize, seq: u64) {
         let count = 1 + rng.below(5);
         let body = serde_json::json!({"Count": count, "Target": {"Group": "g"}}).to_string();
         let r = http.send(url, "POST", &format!("/v1/job/{key}/scale"), &body);
+        if refused(&r) {
+            return;
+        }
         let status = r.map(|r| r.status).unwrap_or(0);
         (
             Op::Scale {

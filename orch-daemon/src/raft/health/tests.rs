@@ -12,6 +12,25 @@ fn the_last_error_of_a_peer_is_kept_until_it_answers_again() {
     assert!(contacts.since_leader().is_none());
     contacts.heard_from_leader();
     assert!(contacts.since_leader().is_some());
+    assert!(contacts.since_any_peer().is_some());
+}
+
+#[test]
+fn a_quorum_is_silent_for_as_long_as_its_latest_answer_is_old() {
+    let contacts = Contacts::default();
+    // One voter: its own quorum.
+    assert_eq!(contacts.quorum_silence(1, &[1]), Some(Duration::ZERO));
+    // Three voters: one answer besides the leader's own makes a quorum.
+    assert_eq!(contacts.quorum_silence(1, &[1, 2, 3]), None);
+    contacts.peer_answered(2);
+    assert!(contacts.quorum_silence(1, &[1, 2, 3]).unwrap() < Duration::from_secs(1));
+    // Five voters need two answers: the older of the two newest counts.
+    assert_eq!(contacts.quorum_silence(1, &[1, 2, 3, 4, 5]), None);
+    contacts.peer_answered(4);
+    assert!(contacts.quorum_silence(1, &[1, 2, 3, 4, 5]).is_some());
+    // A failure is no answer.
+    contacts.peer_failed(5, "unreachable".into());
+    assert!(contacts.quorum_silence(1, &[1, 5]).is_none());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! the same dirs reopened).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use orch_core::model::{Node, node_status};
 use orch_core::state::{Command, NodeRegister, StateStore};
 
 use super::check::Checker;
+use super::disk::SimDisk;
 use super::net::SimNet;
 use super::rng::{SplitMix64, TraceHash};
 use crate::disk::DiskReserve;
@@ -26,8 +27,8 @@ struct SimNode {
     raft: Option<OrchRaft>,
     /// A clone of the node's log store, for the checker.
     log: Option<LogStore>,
-    /// The log's database, gone once a crashed incarnation let go of it.
-    db: std::sync::Weak<redb::Database>,
+    /// The disk its log lives on: what was fsynced survives a crash.
+    disk: SimDisk,
     /// Its election timeout: fixed per node by the seed (see the module doc).
     election_ms: u64,
 }
@@ -42,6 +43,8 @@ pub(super) struct Cluster {
     acked: Arc<Mutex<Vec<String>>>,
     writes: u64,
     pub crashes: u64,
+    /// Writes the crashes took before they reached the platter.
+    pub unsynced_lost: u64,
     snapshot_every: u64,
     /// The injected bug: every log acknowledges appends before their fsync.
     ack_before_fsync: bool,
@@ -90,7 +93,7 @@ impl Cluster {
                 state: StateHandle::new(StateStore::new()),
                 raft: None,
                 log: None,
-                db: std::sync::Weak::new(),
+                disk: SimDisk::default(),
                 election_ms: 150 + rng.below(150) + id * 3,
             })
             .collect();
@@ -103,6 +106,7 @@ impl Cluster {
             acked: Arc::default(),
             writes: 0,
             crashes: 0,
+            unsynced_lost: 0,
             snapshot_every,
             ack_before_fsync,
             _root: root,
@@ -145,7 +149,9 @@ impl Cluster {
     async fn boot(&mut self, i: usize) {
         let dir = self.nodes[i].dir.clone();
         std::fs::create_dir_all(&dir).unwrap();
-        let mut log = open_log(&dir.join("raft.redb")).await;
+        let file = self.nodes[i].disk.open();
+        let mut log = LogStore::open_simulated(file, DiskReserve::none())
+            .unwrap_or_else(|e| panic!("node {} reopening its log: {e}", self.nodes[i].id));
         if self.ack_before_fsync {
             log.ack_before_fsync();
         }
@@ -163,22 +169,23 @@ impl Cluster {
         let node = &mut self.nodes[i];
         node.state = state;
         node.raft = Some(raft);
-        node.db = log.database();
         node.log = Some(log);
         self.checker.restarted(id);
     }
 
-    /// Crashes node `i`: unreachable at once, its Raft shut down and dropped.
+    /// Crashes node `i` as a power cut does: unreachable at once, its disk keeping only
+    /// what was fsynced (and a seeded part of the rest), its Raft shut down and dropped.
     pub async fn crash(&mut self, i: usize) {
         let id = self.nodes[i].id;
         self.net.unregister(id);
+        let lost = self.nodes[i].disk.crash(&mut self.rng);
         self.nodes[i].log = None;
         if let Some(raft) = self.nodes[i].raft.take() {
             let _ = raft.shutdown().await;
         }
-        released(&self.nodes[i].db).await;
         self.crashes += 1;
-        self.trace.add(&[0xc0, id]);
+        self.unsynced_lost += lost as u64;
+        self.trace.add(&[0xc0, id, lost as u64]);
     }
 
     /// Restarts node `i` if it is down.
@@ -312,46 +319,6 @@ impl Cluster {
             }
         }
     }
-}
-
-/// Waits until every clone of a crashed node's log store is dropped (tasks of the old
-/// incarnation may hold one until they next run: virtual time passes meanwhile, the same
-/// for every run of a seed) and its writer thread ended (real time, without letting any
-/// task run, so the wait leaves no trace in the run).
-async fn released(db: &std::sync::Weak<redb::Database>) {
-    for _ in 0..100_000 {
-        match db.strong_count() {
-            0 => return,
-            // Only the writer thread holds it: it is ending (dropping the database can
-            // take a while on a loaded machine; a minute means it is stuck).
-            1 => {
-                let start = std::time::Instant::now();
-                while db.strong_count() > 0 {
-                    assert!(start.elapsed().as_secs() < 60, "the log writer never ended");
-                    std::thread::yield_now();
-                }
-                return;
-            }
-            _ => tick(1).await,
-        }
-    }
-    panic!("a crashed node's log store is still held after 100 s of virtual time");
-}
-
-/// Opens the log at `path`, waiting (without sleeping) for a crashed incarnation's writer
-/// thread to let go of the file.
-async fn open_log(path: &Path) -> LogStore {
-    for _ in 0..1_000_000 {
-        match LogStore::open_synchronous(path, DiskReserve::none()) {
-            Ok(log) => return log,
-            Err(e) if e.to_string().contains("already open") => {
-                std::thread::yield_now();
-                tokio::task::yield_now().await;
-            }
-            Err(e) => panic!("opening {}: {e}", path.display()),
-        }
-    }
-    panic!("{} stayed open after its node crashed", path.display());
 }
 
 /// Waits `ms` of virtual time.
