@@ -9,6 +9,7 @@ pub mod config;
 pub mod plugins;
 mod reload;
 pub mod self_view;
+mod server_settings;
 mod usage;
 
 use std::path::PathBuf;
@@ -25,8 +26,8 @@ use crate::http::client_acl::{ClientAcl, RemoteAcl};
 use crate::http::client_fs::{ClientHttp, client_router};
 use crate::http::rpc_port::{proxy_router, rpc_port_router};
 use crate::http::{AclSettings, AgentInfo, ApiState, router_with};
-use crate::raft::{RaftConfig, RaftNode, node_id_from_name};
-use crate::server::{Leader, LeaderConfig, Replicator, StateHandle};
+use crate::raft::{RaftNode, node_id_from_name};
+use crate::server::{Leader, Replicator, StateHandle};
 
 const FLAGS: &[FlagSpec] = &[
     FlagSpec::switch("dev"),
@@ -441,36 +442,7 @@ async fn start_server(
 ) -> Result<ServerParts, String> {
     let state = StateHandle::default();
     let node_id = node_id_from_name(&config.name);
-    let mut raft_config =
-        RaftConfig::new(node_id, format!("{bind}:{}", config.ports.rpc), data_dir);
-    if config.dev {
-        raft_config.heartbeat_ms = 100;
-        raft_config.election_timeout_min_ms = 300;
-        raft_config.election_timeout_max_ms = 600;
-    }
-    if let Some(n) = config.server.raft_snapshot_threshold {
-        if n == 0 {
-            return Err(
-                "server.raft_snapshot_threshold must be at least 1 (entries between snapshots)"
-                    .into(),
-            );
-        }
-        raft_config.snapshot_every = n;
-    }
-    if let Some(n) = config.server.raft_trailing_logs {
-        raft_config.logs_to_keep = n;
-    }
-    if let Some(mb) = config.server.disk_reserve_mb {
-        raft_config.disk_reserve_bytes = mb.checked_mul(1024 * 1024).ok_or_else(|| {
-            format!("server.disk_reserve_mb = {mb} is too large; give MiB, for example 64")
-        })?;
-    }
-    raft_config.network.security = security.clone();
-    if !config.dev && security.secret.is_none() && security.rpc_tls().is_none() {
-        tracing::warn!(
-            "peer endpoints (raft, join, forwarding) are unauthenticated: set server.encrypt to a shared base64 key, or tls.rpc with verify_server_hostname"
-        );
-    }
+    let raft_config = server_settings::raft_config(config, security, node_id, bind, data_dir)?;
     let (snapshot_every, logs_to_keep) = (raft_config.snapshot_every, raft_config.logs_to_keep);
     let node = RaftNode::start(raft_config, state.clone())
         .await
@@ -483,29 +455,10 @@ async fn start_server(
         .server_join
         .interval()
         .map_err(|e| e.to_string())?;
-    if joins.is_empty() && config.server.bootstrap_expect > 1 {
-        // As Nomad: a server expecting peers waits for them (their retry_join, or
-        // `orch server join` here) instead of leading a cluster of one.
-        tracing::info!(
-            expect = config.server.bootstrap_expect,
-            "waiting for other servers: run `orch server join <serf address>` or list this server in their retry_join"
-        );
-    } else if joins.is_empty() {
-        node.bootstrap().await.map_err(|e| e.to_string())?;
-    } else {
-        bootstrap::form_or_join(
-            &node,
-            &joins,
-            config.server.bootstrap_expect,
-            config.server.server_join.retry_max,
-            retry_interval,
-        )
-        .await?;
-    }
-
+    form_or_join_cluster(config, &node, &joins, retry_interval).await?;
     node.watch_membership(joins);
     let replicator: Arc<dyn Replicator> = Arc::new(node.replicator());
-    let leader_config = leader_config(config)?;
+    let leader_config = server_settings::leader_config(config)?;
     let effective = self_view::ServerEffective {
         leader: leader_config.clone(),
         snapshot_every,
@@ -536,47 +489,35 @@ async fn start_server(
     })
 }
 
-/// The leader's settings from the `server` block (durations are Go's).
-fn leader_config(config: &AgentConfig) -> Result<LeaderConfig, String> {
-    let duration = |v: &Option<String>, name: &str| -> Result<Option<Duration>, String> {
-        v.as_deref()
-            .map(|s| {
-                crate::http::query::parse_go_duration(s)
-                    .ok_or_else(|| format!("server.{name}: {s:?} is not a duration like \"10s\""))
-            })
-            .transpose()
-    };
-    let defaults = LeaderConfig::default();
-    Ok(LeaderConfig {
-        workers: config.server.num_schedulers.unwrap_or(defaults.workers),
-        heartbeat_ttl: duration(&config.server.min_heartbeat_ttl, "min_heartbeat_ttl")?
-            .unwrap_or(defaults.heartbeat_ttl),
-        heartbeat_grace: duration(&config.server.heartbeat_grace, "heartbeat_grace")?
-            .unwrap_or(defaults.heartbeat_grace),
-        max_heartbeats_per_second: config
-            .server
-            .max_heartbeats_per_second
-            .unwrap_or(defaults.max_heartbeats_per_second),
-        gc: crate::server::gc::GcConfig {
-            eval_threshold: duration(&config.server.eval_gc_threshold, "eval_gc_threshold")?
-                .unwrap_or(defaults.gc.eval_threshold),
-            job_threshold: duration(&config.server.job_gc_threshold, "job_gc_threshold")?
-                .unwrap_or(defaults.gc.job_threshold),
-            deployment_threshold: duration(
-                &config.server.deployment_gc_threshold,
-                "deployment_gc_threshold",
-            )?
-            .unwrap_or(defaults.gc.deployment_threshold),
-            node_threshold: duration(&config.server.node_gc_threshold, "node_gc_threshold")?
-                .unwrap_or(defaults.gc.node_threshold),
-            ..defaults.gc.clone()
-        },
-        autoscaler: crate::server::autoscaler::AutoscalerConfig {
-            prometheus_address: config.autoscaler.prometheus_address.clone(),
-            cluster: crate::agent::config::cluster_hooks(&config.autoscaler.cluster)?,
-        },
-        ..defaults
-    })
+/// Bootstraps a cluster of one, waits for `bootstrap_expect` peers, or joins through
+/// `joins`, as the `server` block says.
+async fn form_or_join_cluster(
+    config: &AgentConfig,
+    node: &RaftNode,
+    joins: &[String],
+    retry_interval: Duration,
+) -> Result<(), String> {
+    if joins.is_empty() && config.server.bootstrap_expect > 1 {
+        // As Nomad: a server expecting peers waits for them (their retry_join, or
+        // `orch server join` here) instead of leading a cluster of one.
+        tracing::info!(
+            expect = config.server.bootstrap_expect,
+            "waiting for other servers: run `orch server join <serf address>` or list this server in their retry_join"
+        );
+    } else if joins.is_empty() {
+        node.bootstrap().await.map_err(|e| e.to_string())?;
+    } else {
+        bootstrap::form_or_join(
+            node,
+            joins,
+            config.server.bootstrap_expect,
+            config.server.server_join.retry_max,
+            retry_interval,
+        )
+        .await?;
+    }
+
+    Ok(())
 }
 
 /// Listens on the serf port: joins name it, as in Nomad, so it serves the same Raft
