@@ -56,18 +56,24 @@ fn contexts(context: &str, known: &'static [&'static str]) -> Result<Vec<&'stati
     )))
 }
 
-/// A required string field of at most [`MAX_TERM`] bytes.
-fn required_term(body: &Value, name: &str) -> Result<String, ApiError> {
+/// An optional string field of at most [`MAX_TERM`] bytes.
+fn term(body: &Value, name: &str) -> Result<Option<String>, ApiError> {
     match super::query::field::<String>(body, name)? {
         Some(s) if s.len() > MAX_TERM => Err(ApiError::bad_request(format!(
             "{name}: at most {MAX_TERM} bytes, got {}",
             s.len()
         ))),
-        Some(s) => Ok(s),
-        None => Err(ApiError::bad_request(format!(
-            "{name}: missing; send {{\"{name}\": \"...\", \"Context\": \"all\"}}"
-        ))),
+        other => Ok(other),
     }
+}
+
+/// A required string field of at most [`MAX_TERM`] bytes.
+fn required_term(body: &Value, name: &str) -> Result<String, ApiError> {
+    term(body, name)?.ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{name}: missing; send {{\"{name}\": \"...\", \"Context\": \"all\"}}"
+        ))
+    })
 }
 
 /// The response both searches share: matches and truncations by context.
@@ -94,15 +100,7 @@ pub async fn prefix(
 ) -> Result<Response, ApiError> {
     let q = QueryOpts::parse(raw)?;
     let body = json_body(&body)?;
-    let prefix = match super::query::field::<String>(&body, "Prefix")? {
-        Some(p) if p.len() > MAX_TERM => {
-            return Err(ApiError::bad_request(format!(
-                "Prefix: at most {MAX_TERM} bytes, got {}",
-                p.len()
-            )));
-        }
-        p => p.unwrap_or_default(),
-    };
+    let prefix = term(&body, "Prefix")?.unwrap_or_default();
     let context = required_term(&body, "Context")?;
     let contexts = contexts(&context, &prefix::CONTEXTS)?;
     let mut matches = BTreeMap::new();
