@@ -33,6 +33,7 @@ pub mod dispatch;
 pub mod drain;
 pub mod duration;
 pub mod jobspec;
+pub mod leader;
 pub mod lifecycle;
 pub mod model;
 pub mod periodic;

@@ -255,7 +255,7 @@ fn failed_service_allocation_is_rescheduled_after_its_delay() {
             }),
         )
         .unwrap();
-    c.broker.enqueue(e, c.now).unwrap();
+    // Written pending: the leader's feeder queues it.
     c.run_to_quiescence().unwrap();
     // Service default: exponential from 30s, so nothing yet, but a follow-up is scheduled.
     assert_eq!(live(&c, "web").len(), 1);
@@ -285,8 +285,8 @@ fn a_plan_is_byte_identical_for_the_same_state_eval_and_seed() {
         attribute: "${node.datacenter}".into(),
         ..Default::default()
     });
-    c.submit_job(j).unwrap();
-    let (eval, _) = c.broker.dequeue(&["service"], c.now).unwrap();
+    let id = c.submit_job(j).unwrap();
+    let eval = c.state.eval(&id).unwrap().clone();
     let run = || {
         let mut n = 0;
         let mut ids = || {

@@ -32,7 +32,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{JobKey, job_key};
-use crate::model::{Evaluation, Node, eval_status, trigger};
+use crate::model::{Evaluation, eval_status, trigger};
 
 /// What [`BlockedEvals::block`] did with an evaluation.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -165,13 +165,18 @@ impl BlockedEvals {
 
     /// A node changed (registered, became ready, freed resources): [`BlockedEvals::unblock`]
     /// for its computed class, plus the system-job evaluations blocked for this very node.
-    pub fn unblock_node(&mut self, node: &Node, index: u64) -> Vec<Evaluation> {
+    pub fn unblock_node(
+        &mut self,
+        node_id: &str,
+        computed_class: &str,
+        index: u64,
+    ) -> Vec<Evaluation> {
         let mut out = Vec::new();
-        for id in self.by_node.get(&node.id).cloned().unwrap_or_default() {
+        for id in self.by_node.get(node_id).cloned().unwrap_or_default() {
             out.extend(self.remove(&id));
         }
         let mut out = self.released(out);
-        out.extend(self.unblock(&node.computed_class, index));
+        out.extend(self.unblock(computed_class, index));
         out
     }
 

@@ -1,8 +1,6 @@
-//! CSI in the simulated cluster: registering volumes and reporting plugin instances,
-//! each releasing the blocked evaluations that may now fit (as the servers' feeder
-//! does when the CSI tables change).
-
-use std::collections::BTreeSet;
+//! CSI in the simulated cluster: registering volumes and reporting plugin instances.
+//! The feeder's next pass releases the blocked evaluations that may now fit, as on the
+//! servers when the CSI tables change.
 
 use super::{Cluster, SimError};
 use crate::model::csi::{CsiVolume, NodeCsiPlugins};
@@ -14,7 +12,7 @@ impl Cluster {
         self.apply(Command::CsiVolumeRegister(CsiVolumeRegister {
             volumes: vec![volume],
         }))?;
-        self.csi_changed()
+        Ok(())
     }
 
     /// Replaces the CSI plugin instances `node_id` reports.
@@ -27,13 +25,6 @@ impl Cluster {
             node_id: node_id.to_string(),
             plugins,
         }))?;
-        self.csi_changed()
-    }
-
-    /// CSI groups escape class caching, so releasing any class frees them; the nodes
-    /// that report plugins are the ones whose answer changed.
-    fn csi_changed(&mut self) -> Result<(), SimError> {
-        let nodes: BTreeSet<String> = self.state.nodes().map(|n| n.id.clone()).collect();
-        self.capacity_freed(nodes)
+        Ok(())
     }
 }

@@ -13,9 +13,10 @@
 //! a job fit, and where ([`FitReport`]).
 
 mod csi;
+mod health;
 mod heartbeat;
 mod report;
-mod workflow;
+mod watchers;
 
 use std::collections::BTreeSet;
 
@@ -23,13 +24,14 @@ pub use report::{ClusterReport, FitReport};
 
 use crate::broker::{BlockedEvals, BrokerConfig, EvalBroker};
 use crate::canonical::canonicalize_job;
+use crate::leader::{EvalRun, Feeder, HeartbeatConfig, HeartbeatTimers};
 use crate::model::{
     AllocationMetric, DesiredTransition, DrainStrategy, Evaluation, Job, Node, client_status,
     eval_status, job_type, node_status, trigger,
 };
+use crate::scheduler::SchedulerConfig;
 use crate::scheduler::rng::SchedRng;
 use crate::scheduler::verify::verify_plan_owned;
-use crate::scheduler::{SchedulerConfig, process_eval};
 use crate::state::{
     AllocClientState, AllocClientUpdate, AllocDesiredTransitionUpdate, Command, EvalUpsert,
     JobDeregister, JobRegister, NodeDrain, NodeRegister, NodeStatusUpdate, Response, StateError,
@@ -81,6 +83,13 @@ pub struct Cluster {
     pub now: i64,
     /// What happened so far.
     pub stats: SimStats,
+    /// The leader's feeder (the same state machine the servers run).
+    feeder: Feeder,
+    /// Heartbeat timers of the clients that stopped heartbeating
+    /// ([`Cluster::stop_heartbeats`]); live clients always heartbeat in time.
+    silent: HeartbeatTimers,
+    /// The deployment watcher's healthy counts already acted on.
+    deployments_seen: std::collections::BTreeMap<String, u32>,
     rng: SchedRng,
     next_id: u64,
 }
@@ -132,6 +141,9 @@ impl Cluster {
             config: SchedulerConfig::default(),
             now: EPOCH,
             stats: SimStats::default(),
+            feeder: Feeder::new(),
+            silent: HeartbeatTimers::new(HeartbeatConfig::default()),
+            deployments_seen: std::collections::BTreeMap::new(),
             rng: SchedRng::new(seed),
             next_id: 0,
         }
@@ -163,18 +175,22 @@ impl Cluster {
             node,
             now: self.now,
         }))?;
-        self.node_changed(&id, true)
+        self.node_changed(&id)
     }
 
     /// Marks a node down: its allocations are lost and replaced elsewhere.
     pub fn fail_node(&mut self, node_id: &str) -> Result<(), SimError> {
+        self.set_node_status(node_id, node_status::DOWN)
+    }
+
+    fn set_node_status(&mut self, node_id: &str, status: &str) -> Result<(), SimError> {
         self.known_node(node_id)?;
         self.apply(Command::NodeStatusUpdate(NodeStatusUpdate {
             node_id: node_id.into(),
-            status: node_status::DOWN.into(),
+            status: status.into(),
             now: self.now,
         }))?;
-        self.node_changed(node_id, false)
+        self.node_changed(node_id)
     }
 
     /// Drains a node: it takes no new work and its allocations migrate elsewhere.
@@ -214,7 +230,7 @@ impl Cluster {
                 },
             ))?;
         }
-        self.node_changed(node_id, false)
+        self.node_changed(node_id)
     }
 
     fn known_node(&self, node_id: &str) -> Result<(), SimError> {
@@ -224,9 +240,10 @@ impl Cluster {
             .ok_or_else(|| SimError::UnknownNode(node_id.into()))
     }
 
-    /// Creates evaluations for every job with allocations on the node (and every system
-    /// job), and on new capacity releases blocked evaluations.
-    fn node_changed(&mut self, node_id: &str, capacity_added: bool) -> Result<(), SimError> {
+    /// Writes the evaluations a node change calls for (every job with allocations on
+    /// the node, every system job), as the servers do; the feeder releases what the
+    /// node's new capacity may let place.
+    fn node_changed(&mut self, node_id: &str) -> Result<(), SimError> {
         let (now, mut seq, salt) = (self.now, self.next_id, self.rng.next_u64());
         let evals =
             crate::scheduler::triggers::node_update_evals(&self.state, node_id, now, &mut || {
@@ -234,21 +251,7 @@ impl Cluster {
                 uuid_like(SchedRng::new(salt ^ seq).next_u64(), seq)
             });
         self.next_id = seq;
-        if !evals.is_empty() {
-            self.apply(Command::EvalUpsert(EvalUpsert {
-                evals: evals.clone(),
-            }))?;
-            for e in evals {
-                self.enqueue(e);
-            }
-        }
-        if capacity_added && let Some(node) = self.state.node(node_id).cloned() {
-            let index = self.state.latest_index();
-            let mut released = self.blocked.unblock(&node.computed_class, index);
-            released.extend(self.blocked.unblock_node(&node, index));
-            self.requeue(released)?;
-        }
-        Ok(())
+        self.write_pending(evals)
     }
 
     fn eval_for(
@@ -273,12 +276,8 @@ impl Cluster {
         }
     }
 
-    fn enqueue(&mut self, eval: Evaluation) {
-        // The broker refuses only when disabled, and the harness keeps it enabled.
-        let _ = self.broker.enqueue(eval, self.now);
-    }
-
-    fn requeue(&mut self, evals: Vec<Evaluation>) -> Result<(), SimError> {
+    /// Stores evaluations as pending; the next feeder pass queues them.
+    fn write_pending(&mut self, evals: Vec<Evaluation>) -> Result<(), SimError> {
         if evals.is_empty() {
             return Ok(());
         }
@@ -289,12 +288,7 @@ impl Cluster {
                 e
             })
             .collect();
-        self.apply(Command::EvalUpsert(EvalUpsert {
-            evals: evals.clone(),
-        }))?;
-        for e in evals {
-            self.enqueue(e);
-        }
+        self.apply(Command::EvalUpsert(EvalUpsert { evals }))?;
         Ok(())
     }
 
@@ -313,23 +307,19 @@ impl Cluster {
             );
             self.eval_for(&ns, &id, p, &t, trigger::JOB_REGISTER)
         });
+        let id = eval.as_ref().map(|e| e.id.clone()).unwrap_or_default();
         self.apply(Command::JobRegister(JobRegister {
-            job: job.clone(),
-            eval: eval.clone(),
+            job,
+            eval,
             enforce_index: None,
             preserve_counts: false,
             now: self.now,
         }))?;
-        let Some(eval) = eval else {
-            return Ok(String::new());
-        };
-        let stored = self.state.eval(&eval.id).cloned().unwrap_or(eval);
-        let id = stored.id.clone();
-        self.enqueue(stored);
         Ok(id)
     }
 
-    /// Stops a job (or purges it); its allocations are stopped by the scheduler.
+    /// Stops a job (or purges it); its allocations are stopped by the scheduler and its
+    /// blocked evaluation, if any, is canceled by the next feeder pass.
     pub fn stop_job(&mut self, namespace: &str, job_id: &str, purge: bool) -> Result<(), SimError> {
         let job = self.state.job(namespace, job_id).cloned();
         let (p, t) = job.map_or((50, job_type::SERVICE.to_string()), |j| {
@@ -340,15 +330,9 @@ impl Cluster {
             namespace: namespace.into(),
             job_id: job_id.into(),
             purge,
-            eval: Some(eval.clone()),
+            eval: Some(eval),
             now: self.now,
         }))?;
-        if let Some(untracked) = self.blocked.untrack(namespace, job_id) {
-            let mut e = untracked;
-            e.status = eval_status::CANCELED.into();
-            self.apply(Command::EvalUpsert(EvalUpsert { evals: vec![e] }))?;
-        }
-        self.enqueue(eval);
         Ok(())
     }
 
@@ -390,8 +374,8 @@ impl Cluster {
         self.client_update(&ids, to)
     }
 
-    /// Reports a client status for allocations; terminal ones free capacity, which
-    /// releases blocked evaluations of the nodes' classes.
+    /// Reports a client status for allocations. What ends frees capacity and quota,
+    /// which the next feeder pass turns into releases of blocked evaluations.
     pub fn client_update(&mut self, alloc_ids: &[String], status: &str) -> Result<usize, SimError> {
         if alloc_ids.is_empty() {
             return Ok(0);
@@ -409,41 +393,7 @@ impl Cluster {
             evals: Vec::new(),
             now: self.now,
         }))?;
-        if matches!(
-            status,
-            client_status::COMPLETE | client_status::FAILED | client_status::LOST
-        ) {
-            let nodes: BTreeSet<String> = alloc_ids
-                .iter()
-                .filter_map(|id| self.state.alloc_stub(id))
-                .map(|a| a.node_id.to_string())
-                .collect();
-            self.quota_freed(alloc_ids.iter().map(String::as_str))?;
-            self.capacity_freed(nodes)?;
-        }
-        self.workflows_after(alloc_ids)?;
         Ok(alloc_ids.len())
-    }
-
-    /// Allocations ended: releases the quota-blocked evaluations of the namespaces
-    /// sharing their quota (what the servers' feeder does).
-    fn quota_freed<'a>(
-        &mut self,
-        alloc_ids: impl Iterator<Item = &'a str>,
-    ) -> Result<(), SimError> {
-        let namespaces: BTreeSet<String> = alloc_ids
-            .filter_map(|id| self.state.alloc_stub(id))
-            .map(|a| a.namespace.to_string())
-            .collect();
-        let peers = self
-            .state
-            .quota_peers(namespaces.iter().map(String::as_str));
-        if peers.is_empty() {
-            return Ok(());
-        }
-        let index = self.state.latest_index();
-        let released = self.blocked.unblock_namespaces(&peers, index);
-        self.requeue(released)
     }
 
     /// Creates or replaces a namespace (its quota must exist).
@@ -455,111 +405,84 @@ impl Cluster {
     }
 
     /// Creates or replaces a quota specification; raising a limit releases the
-    /// quota-blocked evaluations of its namespaces.
+    /// quota-blocked evaluations of its namespaces (at the next feeder pass).
     pub fn upsert_quota(&mut self, quota: crate::model::QuotaSpec) -> Result<(), SimError> {
-        let name = quota.name.clone();
         self.apply(Command::QuotaUpsert(crate::state::QuotaUpsert {
             quotas: vec![quota],
         }))?;
-        let peers: BTreeSet<String> = self
-            .state
-            .namespaces_of_quota(&name)
-            .map(str::to_string)
-            .collect();
-        let index = self.state.latest_index();
-        let released = self.blocked.unblock_namespaces(&peers, index);
-        self.requeue(released)
+        Ok(())
     }
 
-    fn capacity_freed(&mut self, nodes: BTreeSet<String>) -> Result<(), SimError> {
-        let index = self.state.latest_index();
-        let classes: BTreeSet<String> = nodes
-            .iter()
-            .filter_map(|n| self.state.node(n))
-            .map(|n| n.computed_class.clone())
-            .collect();
-        let mut released = Vec::new();
-        for class in classes {
-            released.extend(self.blocked.unblock(&class, index));
+    /// One pass of the leader's feeder ([`Feeder`]): new evaluations into the broker
+    /// and the blocked tracker, releases written back. True when it wrote anything.
+    fn feed(&mut self) -> Result<bool, SimError> {
+        let (now, rng, next_id) = (self.now, &mut self.rng, &mut self.next_id);
+        let pass = self.feeder.collect(&self.state, now, &mut || {
+            *next_id += 1;
+            uuid_like(rng.next_u64(), *next_id)
+        });
+        let out = self
+            .feeder
+            .apply(pass, &mut self.broker, &mut self.blocked, &self.state, now);
+        let wrote = !out.is_empty();
+        for cmd in out.into_commands() {
+            self.apply(cmd)?;
         }
-        self.requeue(released)
+        Ok(wrote)
     }
 
-    /// Processes evaluations until none is ready: scheduler, plan verification, state
-    /// apply, blocked tracking, follow-ups. Returns how many were processed.
+    /// Runs the leader until nothing is left to do: heartbeat timers that ran out,
+    /// feeder passes, every ready evaluation through the scheduler, the plan applier
+    /// and the state, and the deployment watcher once the rest is quiet. Returns how
+    /// many evaluations were processed.
     pub fn run_to_quiescence(&mut self) -> Result<u64, SimError> {
         let mut processed = 0;
+        self.expire_heartbeats()?;
         loop {
+            let wrote = self.feed()?;
             self.broker.tick(self.now);
-            let Some((eval, token)) = self.broker.dequeue(SCHEDULERS, self.now) else {
-                break;
-            };
-            self.process(eval, &token)?;
-            processed += 1;
+            if let Some((eval, token)) = self.broker.dequeue(SCHEDULERS, self.now) {
+                self.process(eval, &token)?;
+                processed += 1;
+            } else if !wrote && !self.watch_deployments()? {
+                return Ok(processed);
+            }
         }
-        Ok(processed)
     }
 
+    /// One evaluation through [`EvalRun`]: the servers' worker loop, with the plan
+    /// applier ([`verify_plan_owned`]) and the state applied in line.
     fn process(&mut self, eval: Evaluation, token: &str) -> Result<(), SimError> {
         self.stats.evals_processed += 1;
-        let mut outcome = None;
-        let mut freed: BTreeSet<String> = BTreeSet::new();
-        let mut followups = Vec::new();
-        let mut stopped: Vec<String> = Vec::new();
-        for _ in 0..MAX_PLAN_ATTEMPTS {
+        let mut run = EvalRun::new(&eval);
+        while !run.is_over() {
             let seed = self.rng.next_u64();
             let (now, mut counter, salt) = (self.now, self.next_id, self.rng.next_u64());
             let mut ids = || {
                 counter += 1;
                 uuid_like(SchedRng::new(salt ^ counter).next_u64(), counter)
             };
-            let mut out = process_eval(&self.state, &eval, &self.config, seed, now, &mut ids);
+            let plan = run.schedule(&self.state, &self.config, seed, now, &mut ids);
             self.next_id = counter;
-            if out.plan.is_no_op() {
-                outcome = Some(out);
-                break;
-            }
+            let Some(plan) = plan else { break };
             self.stats.plans_submitted += 1;
-            let result = verify_plan_owned(&self.state, std::mem::take(&mut out.plan));
+            let result = verify_plan_owned(&self.state, plan);
             self.stats.plan_nodes_rejected += result.rejected_nodes.len() as u64;
-            freed.extend(result.accepted.node_update.keys().cloned());
-            let leaving = result.accepted.node_update.values().flatten();
-            let preempted = result.accepted.node_preemptions.values().flatten();
-            stopped.extend(leaving.map(|s| s.alloc_id.clone()));
-            stopped.extend(preempted.map(|p| p.alloc_id.clone()));
-            freed.extend(result.accepted.node_preemptions.keys().cloned());
-            followups.extend(result.accepted.evals.iter().cloned());
-            let done = result.fully_committed();
+            run.plan_applied(&result);
             self.apply(result.into_command(self.now))?;
-            outcome = Some(out);
-            if done {
-                break;
-            }
         }
-        let Some(out) = outcome else { return Ok(()) };
-        let mut evals = vec![out.eval.clone()];
-        evals.extend(out.blocked.clone());
-        self.apply(Command::EvalUpsert(EvalUpsert { evals }))?;
+        if run.blocked().is_some() {
+            self.stats.evals_blocked += 1;
+        }
+        if let Some(cmd) = run.finish() {
+            self.apply(cmd)?;
+        }
         let _ = self.broker.ack(&eval.id, token);
         let cancelable = self.broker.take_cancelable();
         if !cancelable.is_empty() {
             self.apply(Command::EvalUpsert(EvalUpsert { evals: cancelable }))?;
         }
-        if let Some(b) = out.blocked {
-            self.stats.evals_blocked += 1;
-            let stored = self.state.eval(&b.id).cloned().unwrap_or(b);
-            let outcome = self.blocked.block(stored);
-            if let Some(dup) = outcome.duplicate {
-                self.apply(Command::EvalUpsert(EvalUpsert { evals: vec![dup] }))?;
-            }
-            self.requeue(outcome.unblocked.into_iter().collect())?;
-        }
-        for f in followups {
-            let stored = self.state.eval(&f.id).cloned().unwrap_or(f);
-            self.enqueue(stored);
-        }
-        self.quota_freed(stopped.iter().map(String::as_str))?;
-        self.capacity_freed(freed)
+        Ok(())
     }
 
     /// Unplaced allocations per group of a job, as blocked evaluations record them.

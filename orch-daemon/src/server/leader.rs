@@ -11,35 +11,27 @@
 //!               propose ApplyPlanResults) ─ retry the rest on a partial commit
 //!             ─ propose eval update (+ blocked eval) ─ ack
 //! ```
-//! The same loop runs synchronously in `orch_core::sim`; this is its async, replicated
-//! twin. Only one leader runs it: a follower's loop idles until it leads.
+//! The decisions are `orch_core::leader`'s state machines ([`Feeder`], [`EvalRun`],
+//! [`HeartbeatTimers`]), which `orch_core::sim` drives synchronously in virtual time;
+//! this is their async, replicated shell: tasks, locks, Raft and the wall clock. Only
+//! one leader runs it: a follower's loop idles until it leads.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use orch_core::broker::{BlockedEvals, BrokerConfig, EvalBroker};
-use orch_core::model::{Evaluation, eval_status};
+use orch_core::leader::{EvalRun, FeedOutcome, Feeder, HeartbeatConfig, HeartbeatTimers};
+use orch_core::model::Evaluation;
+use orch_core::scheduler::SchedulerConfig;
 use orch_core::scheduler::plan::{Plan, PlanResult};
 use orch_core::scheduler::verify::verify_plan;
-use orch_core::scheduler::{SchedulerConfig, process_eval};
 use orch_core::state::{Command, EvalUpsert};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{ReplicateError, Replicator, StateHandle};
 use crate::clock::{new_uuid, now_nanos};
 
-use orch_core::scheduler::MAX_PLAN_ATTEMPTS;
-
-/// Nomad's `RateScaledInterval`: the heartbeat interval that keeps `nodes` clients at
-/// or below `per_second` heartbeats per second, never below `min`.
-pub fn scaled_ttl(min: Duration, per_second: f64, nodes: usize) -> Duration {
-    if per_second <= 0.0 || !per_second.is_finite() {
-        return min;
-    }
-    let scaled = Duration::try_from_secs_f64(nodes as f64 / per_second).unwrap_or(min);
-    scaled.max(min)
-}
+pub use orch_core::leader::scaled_ttl;
 
 /// Settings of the leader's machinery.
 #[derive(Debug, Clone)]
@@ -93,29 +85,17 @@ pub struct Leader {
     pub broker: Mutex<EvalBroker>,
     /// Evaluations waiting for capacity.
     pub blocked: Mutex<BlockedEvals>,
-    /// The woken evaluation let out last (ranked release, `orch_core::broker::queue`):
-    /// the next one waits until it is no longer pending.
-    released: std::sync::Mutex<Option<String>>,
     plans: mpsc::Sender<PlanRequest>,
     plan_rx: Mutex<Option<mpsc::Receiver<PlanRequest>>>,
     wake: tokio::sync::Notify,
-    /// When each client node must have heartbeated again.
-    heartbeats: std::sync::Mutex<BTreeMap<String, tokio::time::Instant>>,
+    /// When each client node must have heartbeated again, in nanoseconds of
+    /// `clock_base` (monotonic: a wall-clock step neither expires nor extends them).
+    heartbeats: std::sync::Mutex<HeartbeatTimers>,
+    clock_base: tokio::time::Instant,
     /// The horizontal autoscaler (acts only while leading).
     pub autoscaler: Arc<super::autoscaler::Autoscaler>,
     /// The scheduler workers, sized at run time (`/v1/agent/schedulers/config`).
     pub workers: super::workers::WorkerPool,
-}
-
-/// What one feeder pass found to hand to the broker and the blocked tracker.
-struct FeedPass {
-    pending: Vec<Evaluation>,
-    blocked: Vec<Evaluation>,
-    changed_classes: BTreeSet<String>,
-    quota_freed: BTreeSet<String>,
-    /// Evaluations of stopped jobs whose ordered groups stop their next index.
-    ordered_stops: Vec<Evaluation>,
-    index: u64,
 }
 
 impl Leader {
@@ -134,6 +114,11 @@ impl Leader {
             config.autoscaler.clone(),
         ));
         let workers = super::workers::WorkerPool::new(config.workers.max(1));
+        let heartbeat_config = HeartbeatConfig {
+            min_ttl: config.heartbeat_ttl,
+            grace: config.heartbeat_grace,
+            max_per_second: config.max_heartbeats_per_second,
+        };
         Arc::new(Leader {
             state,
             replicator,
@@ -142,11 +127,11 @@ impl Leader {
             autoscaler,
             broker: Mutex::new(broker),
             blocked: Mutex::new(BlockedEvals::new()),
-            released: std::sync::Mutex::new(None),
             plans,
             plan_rx: Mutex::new(Some(plan_rx)),
             wake: tokio::sync::Notify::new(),
-            heartbeats: std::sync::Mutex::new(BTreeMap::new()),
+            heartbeats: std::sync::Mutex::new(HeartbeatTimers::new(heartbeat_config)),
+            clock_base: tokio::time::Instant::now(),
         })
     }
 
@@ -182,17 +167,12 @@ impl Leader {
         }
     }
 
-    /// Watches the state and hands new evaluations to the broker or the blocked tracker,
-    /// and releases blocked evaluations when nodes change or allocations end.
+    /// Watches the state and runs the [`Feeder`] on each change (at least every second):
+    /// new evaluations to the broker or the blocked tracker, releases replicated.
     async fn feeder(self: Arc<Self>) {
         let mut rx = self.state.subscribe();
-        // Live evaluations already handed to the broker or the blocked tracker.
-        let mut known: BTreeSet<String> = BTreeSet::new();
-        let mut node_seen: BTreeMap<String, u64> = BTreeMap::new();
-        let mut last_index = 0u64;
+        let mut feeder = Feeder::new();
         let mut was_leader = false;
-        // The last operator restore the queues were built from (`restored_at`).
-        let mut restore_seen = 0u64;
         loop {
             if !self.replicator.is_leader() {
                 if was_leader {
@@ -200,33 +180,21 @@ impl Leader {
                     // so drop ours (Nomad's revokeLeadership).
                     self.broker.lock().await.set_enabled(false);
                     self.blocked.lock().await.flush();
-                    known.clear();
-                    node_seen.clear();
+                    feeder.lost_leadership();
                     was_leader = false;
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             }
-            let restored = self.state.read().restored_at();
             if !was_leader {
-                // Gained leadership: rebuild the queues from the whole state.
+                // Gained leadership: the feeder's first pass reads the whole state.
                 self.broker.lock().await.set_enabled(true);
-                last_index = 0;
                 was_leader = true;
-                restore_seen = restored;
-            } else if restored != restore_seen {
-                // An operator restore replaced the state (its objects keep their older
-                // indexes, which `last_index` may already be past): rebuild the queues
-                // from it, as on a leadership change.
-                restore_seen = restored;
-                self.reset_queues().await;
-                known.clear();
-                node_seen.clear();
-                last_index = 0;
             }
-            let pass = self.collect_changes(&mut known, &mut node_seen, last_index);
-            last_index = pass.index;
-            self.feed(pass, &mut known).await;
+            let out = self.feed_pass(&mut feeder).await;
+            for cmd in out.into_commands() {
+                let _ = self.replicator.propose(cmd).await;
+            }
             self.wake.notify_waiters();
             tokio::select! {
                 changed = rx.changed() => if changed.is_err() { return },
@@ -235,128 +203,19 @@ impl Leader {
         }
     }
 
-    /// One pass over what changed since `last_index`: evaluations to queue or block
-    /// (not yet `known`; finished ones are forgotten), node classes whose nodes changed
-    /// or freed capacity, and namespaces whose quota freed room.
-    fn collect_changes(
-        &self,
-        known: &mut BTreeSet<String>,
-        node_seen: &mut BTreeMap<String, u64>,
-        last_index: u64,
-    ) -> FeedPass {
-        let s = self.state.read();
-        let mut pending = Vec::new();
-        let mut blocked = Vec::new();
-        for e in s.evals_modified_after(last_index) {
-            match e.status.as_str() {
-                eval_status::PENDING | eval_status::BLOCKED if known.contains(&e.id) => {}
-                eval_status::PENDING => pending.push(e.clone()),
-                eval_status::BLOCKED => blocked.push(e.clone()),
-                // A finished evaluation leaves the queues for good: forgetting it
-                // keeps `known` as small as the live evaluations.
-                _ => {
-                    known.remove(&e.id);
-                }
-            }
-        }
-        let mut classes = BTreeSet::new();
-        for n in s.nodes() {
-            if node_seen.get(&n.id) != Some(&n.modify_index) {
-                node_seen.insert(n.id.clone(), n.modify_index);
-                classes.insert(n.computed_class.clone());
-            }
-        }
-        classes.extend(csi_changed_classes(&s, last_index));
-        // A scheduler configuration change (preemption turned on for a job type, a new
-        // algorithm) may let waiting work place: release it all, as a capacity change.
-        if s.index(orch_core::state::SCHEDULER_CONFIG_TABLE) > last_index && last_index > 0 {
-            classes.extend(s.nodes().map(|n| n.computed_class.clone()));
-        }
-        // Allocations that ended since the last pass free capacity on their nodes.
-        for a in s.allocs_modified_after(last_index).filter(|a| a.terminal()) {
-            if let Some(n) = s.node(&a.node_id) {
-                classes.insert(n.computed_class.clone());
-            }
-        }
-        let quota_freed = quota_unblock::freed_namespaces(&s, last_index);
-        let ordered_stops = workflows::ordered_stop_evals(&s, last_index, now_nanos());
-        FeedPass {
-            pending,
-            blocked,
-            changed_classes: classes,
-            quota_freed,
-            ordered_stops,
-            index: s.latest_index(),
-        }
-    }
-
-    /// Hands a pass's evaluations to the broker and the blocked tracker, and makes the
-    /// blocked evaluations it releases pending again. What capacity released is woken
-    /// and let out one at a time in queue order ([`Leader::release_ranked`]).
-    async fn feed(&self, pass: FeedPass, known: &mut BTreeSet<String>) {
+    /// One feeder pass: collected under a state read, applied with the broker and the
+    /// tracker locked (in that order; nothing else holds both).
+    async fn feed_pass(&self, feeder: &mut Feeder) -> FeedOutcome {
         let now = now_nanos();
-        {
-            let mut broker = self.broker.lock().await;
-            for e in pass.pending {
-                known.insert(e.id.clone());
-                let _ = broker.enqueue(e, now);
-            }
-        }
-        let mut released = Vec::new();
-        let duplicates = {
-            let mut tracker = self.blocked.lock().await;
-            let mut woken = Vec::new();
-            let mut duplicates = Vec::new();
-            for e in pass.blocked {
-                known.insert(e.id.clone());
-                let out = tracker.block(e);
-                woken.extend(out.unblocked);
-                duplicates.extend(out.duplicate);
-            }
-            for class in pass.changed_classes {
-                woken.extend(tracker.unblock(&class, pass.index));
-            }
-            if !pass.quota_freed.is_empty() {
-                woken.extend(tracker.unblock_namespaces(&pass.quota_freed, pass.index));
-            }
-            duplicates.extend(tracker.wake(woken));
+        let pass = {
             let s = self.state.read();
-            released.extend(workflows::release_dependents(&mut tracker, &s));
-            released.extend(self.release_ranked(&mut tracker, &s));
-            duplicates
+            let mut ids = new_uuid;
+            feeder.collect(&s, now, &mut ids)
         };
-        if !duplicates.is_empty() {
-            let _ = self
-                .replicator
-                .propose(Command::EvalUpsert(EvalUpsert { evals: duplicates }))
-                .await;
-        }
-        released.extend(pass.ordered_stops);
-        if !released.is_empty() {
-            let evals: Vec<Evaluation> = released
-                .into_iter()
-                .map(|mut e| {
-                    e.status = eval_status::PENDING.into();
-                    e.modify_time = now;
-                    known.remove(&e.id); // Re-fed as pending on the next pass.
-                    e
-                })
-                .collect();
-            let _ = self
-                .replicator
-                .propose(Command::EvalUpsert(EvalUpsert { evals }))
-                .await;
-        }
-    }
-
-    /// Empties the broker and the blocked tracker, for the feeder to refill them from
-    /// the whole (restored) state.
-    async fn reset_queues(&self) {
         let mut broker = self.broker.lock().await;
-        broker.set_enabled(false);
-        broker.set_enabled(true);
-        drop(broker);
-        self.blocked.lock().await.flush();
+        let mut tracker = self.blocked.lock().await;
+        let s = self.state.read();
+        feeder.apply(pass, &mut broker, &mut tracker, &s, now)
     }
 
     /// Records a client heartbeat; returns the TTL the client must heartbeat within.
@@ -366,18 +225,14 @@ impl Leader {
     /// spread out instead of arriving in waves; the node is marked down only after the
     /// TTL plus `heartbeat_grace`.
     pub fn heartbeat(&self, node_id: &str) -> Duration {
+        let now = self.monotonic_nanos();
         let mut timers = self.heartbeats.lock().unwrap_or_else(|e| e.into_inner());
-        let base = scaled_ttl(
-            self.config.heartbeat_ttl,
-            self.config.max_heartbeats_per_second,
-            timers.len(),
-        );
-        let mut rng = orch_core::scheduler::rng::SchedRng::new(now_nanos() as u64);
-        let stagger_ns = rng.below(u64::try_from(base.as_nanos()).unwrap_or(u64::MAX).max(1));
-        let ttl = base + Duration::from_nanos(stagger_ns);
-        let deadline = tokio::time::Instant::now() + ttl + self.config.heartbeat_grace;
-        timers.insert(node_id.to_string(), deadline);
-        ttl
+        timers.heartbeat(node_id, now, now_nanos() as u64)
+    }
+
+    /// Nanoseconds since this leader's machinery was created, on tokio's clock.
+    fn monotonic_nanos(&self) -> i64 {
+        i64::try_from(self.clock_base.elapsed().as_nanos()).unwrap_or(i64::MAX)
     }
 
     /// Marks nodes down when their heartbeat deadline passes, creating evaluations so
@@ -391,49 +246,23 @@ impl Leader {
             let leading = self.replicator.is_leader();
             // After an operator restore, the restored nodes get a full TTL too.
             let restored = self.state.read().restored_at();
+            let now = self.monotonic_nanos();
             if leading && (!was_leader || restored != restore_seen) {
                 restore_seen = restored;
-                let ready: Vec<String> = {
-                    let s = self.state.read();
-                    s.nodes()
-                        .filter(|n| n.status == orch_core::model::node_status::READY)
-                        .map(|n| n.id.clone())
-                        .collect()
-                };
-                for id in ready {
-                    self.heartbeat(&id);
-                }
+                let s = self.state.read();
+                let mut timers = self.heartbeats.lock().unwrap_or_else(|e| e.into_inner());
+                timers.grant_ready(&s, now, now_nanos() as u64);
             }
             was_leader = leading;
             if !leading {
                 continue;
             }
-            let now = tokio::time::Instant::now();
-            let expired: Vec<String> = {
-                let mut hb = self.heartbeats.lock().unwrap_or_else(|e| e.into_inner());
-                let gone: Vec<String> = hb
-                    .iter()
-                    .filter(|(_, d)| **d <= now)
-                    .map(|(id, _)| id.clone())
-                    .collect();
-                for id in &gone {
-                    hb.remove(id);
-                }
-                gone
+            let expired = {
+                let s = self.state.read();
+                let mut timers = self.heartbeats.lock().unwrap_or_else(|e| e.into_inner());
+                timers.expire(&s, now)
             };
-            for node_id in expired {
-                let ready = self
-                    .state
-                    .read()
-                    .node(&node_id)
-                    .is_some_and(|n| n.status == orch_core::model::node_status::READY);
-                if !ready {
-                    continue;
-                }
-                let status = orch_core::scheduler::triggers::missed_heartbeat_status(
-                    &self.state.read(),
-                    &node_id,
-                );
+            for (node_id, status) in expired {
                 let _ = self.set_node_status(&node_id, status).await;
             }
         }
@@ -516,11 +345,13 @@ impl Leader {
         }
     }
 
+    /// Runs one evaluation's plan loop ([`EvalRun`]) against the plan applier, then
+    /// records how it ended.
     async fn process(&self, eval: &Evaluation) -> Result<(), ReplicateError> {
-        let mut last = None;
-        for attempt in 0..MAX_PLAN_ATTEMPTS {
-            let seed = now_nanos() as u64 ^ (attempt as u64).wrapping_mul(0x9E37_79B9);
-            let outcome = {
+        let mut run = EvalRun::new(eval);
+        loop {
+            let seed = now_nanos() as u64 ^ (run.attempts() as u64).wrapping_mul(0x9E37_79B9);
+            let plan = {
                 let s = self.state.read();
                 let mut ids = new_uuid;
                 // The replicated configuration as it is now (with what the job's node
@@ -531,41 +362,28 @@ impl Leader {
                     .scheduler
                     .with_cluster(&s.scheduler_config_for(eval));
                 let started = std::time::Instant::now();
-                let outcome = process_eval(&s, eval, &config, seed, now_nanos(), &mut ids);
+                let plan = run.schedule(&s, &config, seed, now_nanos(), &mut ids);
                 crate::telemetry::measure(
                     "nomad.nomad.worker.invoke_scheduler",
                     vec![("type", eval.eval_type.clone())],
                     started.elapsed(),
                 );
-                outcome
+                plan
             };
-            if outcome.plan.is_no_op() {
-                last = Some(outcome);
-                break;
-            }
+            let Some(plan) = plan else { break };
             let (reply, rx) = oneshot::channel();
             self.plans
-                .send(PlanRequest {
-                    plan: outcome.plan.clone(),
-                    reply,
-                })
+                .send(PlanRequest { plan, reply })
                 .await
                 .map_err(|_| ReplicateError::Failed("plan applier stopped".into()))?;
             let result = rx
                 .await
                 .map_err(|_| ReplicateError::Failed("plan applier stopped".into()))??;
-            let done = result.fully_committed();
-            last = Some(outcome);
-            if done {
-                break;
-            }
+            run.plan_applied(&result);
         }
-        let Some(outcome) = last else { return Ok(()) };
-        let mut evals = vec![outcome.eval];
-        evals.extend(outcome.blocked);
-        self.replicator
-            .propose(Command::EvalUpsert(EvalUpsert { evals }))
-            .await?;
+        if let Some(cmd) = run.finish() {
+            self.replicator.propose(cmd).await?;
+        }
         Ok(())
     }
 
@@ -588,22 +406,6 @@ impl Leader {
             let _ = req.reply.send(committed);
         }
     }
-}
-
-mod quota_unblock;
-mod ranked_release;
-mod workflows;
-/// When CSI plugins or volumes changed after `last_index`, the classes to release:
-/// evaluations blocked on CSI escape class caching, so releasing the node classes
-/// there are frees them (a plugin came back, a volume was registered).
-fn csi_changed_classes(s: &orch_core::state::StateStore, last_index: u64) -> BTreeSet<String> {
-    use orch_core::state::csi_table;
-    let changed =
-        s.index(csi_table::PLUGINS) > last_index || s.index(csi_table::VOLUMES) > last_index;
-    if !changed {
-        return BTreeSet::new();
-    }
-    s.nodes().map(|n| n.computed_class.clone()).collect()
 }
 
 #[cfg(test)]

@@ -1,3 +1,4 @@
+use crate::model::Node;
 use proptest::prelude::*;
 
 use super::*;
@@ -173,9 +174,12 @@ fn unblock_node_uses_its_class_and_its_system_evals() {
         computed_class: "gpu".to_owned(),
         ..Node::default()
     };
-    let out = b.unblock_node(&node, 7);
+    let out = b.unblock_node(&node.id, &node.computed_class, 7);
     assert_eq!(ids(&out), ["sys", "svc"]);
-    assert_eq!(ids(&b.unblock_node(&node, 8)), Vec::<&str>::new());
+    assert_eq!(
+        ids(&b.unblock_node(&node.id, &node.computed_class, 8)),
+        Vec::<&str>::new()
+    );
     assert_eq!(b.len(), 1);
 }
 

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use orch_core::model::{
+use crate::model::{
     AllocDeploymentStatus, Allocation, Deployment, DeploymentState, Job, Node, Task, TaskGroup,
     Timestamp, UpdateStrategy, node_status,
 };
-use orch_core::state::{
+use crate::state::{
     AllocClientState, AllocClientUpdate, ApplyPlanResults, JobRegister, JobStability, NodeRegister,
 };
 
@@ -58,7 +58,7 @@ fn job(version_env: &str, update: UpdateStrategy, count: u32) -> Job {
         }],
         ..Job::default()
     };
-    orch_core::canonical::canonicalize_job(&mut j);
+    crate::canonical::canonicalize_job(&mut j);
     j
 }
 
@@ -368,7 +368,7 @@ fn paused_deployments_and_stopped_jobs_are_left_alone() {
 
     let mut w = world(false, 2, 0);
     health(&mut w, "a0", false);
-    w.apply(Command::JobDeregister(orch_core::state::JobDeregister {
+    w.apply(Command::JobDeregister(crate::state::JobDeregister {
         namespace: "default".into(),
         job_id: "web".into(),
         purge: false,

@@ -1,6 +1,6 @@
 use super::*;
-use orch_core::model::{Evaluation, Job, eval_status};
-use orch_core::state::{JobDeregister, JobRegister};
+use crate::model::{Evaluation, Job, eval_status};
+use crate::state::{Command, JobDeregister, JobRegister};
 
 const HOUR: i64 = 3_600_000_000_000;
 
@@ -10,7 +10,7 @@ fn store_with_stopped_job(at: i64) -> StateStore {
         id: "web".into(),
         ..Job::default()
     };
-    orch_core::canonical::canonicalize_job(&mut job);
+    crate::canonical::canonicalize_job(&mut job);
     let eval = Evaluation {
         id: "e1".into(),
         status: eval_status::COMPLETE.into(),
@@ -68,8 +68,8 @@ fn failed_evals_get_a_delayed_follow_up() {
 
 #[test]
 fn expired_tokens_are_collected_an_hour_after_expiry_or_when_forced() {
-    use orch_core::model::acl::{AclToken, token_type};
-    use orch_core::state::AclTokenUpsert;
+    use crate::model::acl::{AclToken, token_type};
+    use crate::state::AclTokenUpsert;
     let token = |id: &str, hash: char, expires: i64| AclToken {
         accessor_id: id.into(),
         secret_hash: std::iter::repeat_n(hash, 64).collect(),

@@ -1,0 +1,26 @@
+//! The leader's decisions, as pure state machines over the replicated state, so that
+//! the servers and the simulator run the same code: the servers' async shell
+//! (`orch-daemon`'s `server::leader`) drives them with tokio tasks, locks, Raft and the
+//! wall clock; [`crate::sim::Cluster`] drives them synchronously in virtual time.
+//!
+//! - [`Feeder`]: evaluations from the state into the broker and the blocked tracker,
+//!   and what the tracker lets out (capacity, quotas, job dependencies, retries).
+//! - [`EvalRun`]: one evaluation's plan loop (schedule, submit, re-plan the refused
+//!   part, record the outcome).
+//! - [`HeartbeatTimers`]: which clients missed their heartbeat, and what they become.
+//! - [`deployments`]: the deployment watcher (progress, failure, revert, promotion).
+//! - [`gc`]: what the core GC collects, and failed evaluations' follow-ups.
+//!
+//! The plan applier's decision is [`crate::scheduler::verify::verify_plan`]; the
+//! drainer's, the periodic dispatcher's and the autoscaler's live in
+//! [`crate::drain`], [`crate::periodic`] and [`crate::autoscale`].
+
+pub mod deployments;
+mod eval_run;
+mod feeder;
+pub mod gc;
+mod heartbeat;
+
+pub use eval_run::EvalRun;
+pub use feeder::{FAILED_UNBLOCK_INTERVAL_NS, FeedOutcome, FeedPass, Feeder, UNBLOCK_INDEX_TTL_NS};
+pub use heartbeat::{HeartbeatConfig, HeartbeatTimers, scaled_ttl};
