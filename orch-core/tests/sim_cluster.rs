@@ -348,3 +348,69 @@ fn a_silent_node_is_disconnected_when_its_groups_may_wait_and_down_otherwise() {
         client_status::LOST
     );
 }
+
+#[test]
+fn a_silent_client_is_marked_down_by_the_leaders_timer_and_its_work_moves() {
+    use orch_core::leader::HeartbeatConfig;
+    use orch_core::model::node_status;
+    let mut c = cluster(3);
+    c.submit_job(job("web", job_type::SERVICE, 1, 500, 256))
+        .unwrap();
+    c.run_to_quiescence().unwrap();
+    let first = live(&c, "web")[0].clone();
+    c.stop_heartbeats(&first.node_id).unwrap();
+    // Within the TTL nothing happens; live clients are never timed.
+    c.advance(1_000_000_000);
+    c.run_to_quiescence().unwrap();
+    assert_eq!(
+        c.state.node(&first.node_id).map(|n| n.status.clone()),
+        Some(node_status::READY.to_string())
+    );
+    // Past twice the TTL (the stagger's most) plus the grace, the timer has run out.
+    let d = HeartbeatConfig::default();
+    c.advance(i64::try_from((2 * d.min_ttl + d.grace).as_nanos()).unwrap());
+    c.run_to_quiescence().unwrap();
+    assert_eq!(
+        c.state.node(&first.node_id).map(|n| n.status.clone()),
+        Some(node_status::DOWN.to_string())
+    );
+    let now = live(&c, "web");
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0].node_id, first.node_id, "replaced on another node");
+    for other in c.state.nodes().filter(|n| n.id != first.node_id) {
+        assert_eq!(
+            other.status,
+            node_status::READY,
+            "{} kept heartbeating",
+            other.id
+        );
+    }
+    // The client comes back: ready again, and timed no more.
+    c.resume_heartbeats(&first.node_id).unwrap();
+    c.advance(3_600_000_000_000);
+    c.run_to_quiescence().unwrap();
+    assert_eq!(
+        c.state.node(&first.node_id).map(|n| n.status.clone()),
+        Some(node_status::READY.to_string())
+    );
+}
+
+#[test]
+fn a_stopped_jobs_blocked_evaluation_is_canceled_by_the_feeder() {
+    let mut c = cluster(1);
+    // 4000 MHz: 3 of 1500 do not fit; one waits blocked.
+    c.submit_job(job("big", job_type::SERVICE, 3, 1500, 256))
+        .unwrap();
+    c.run_to_quiescence().unwrap();
+    assert!(c.blocked.blocked_by_job("default", "big").is_some());
+    c.stop_job("default", "big", false).unwrap();
+    c.run_to_quiescence().unwrap();
+    assert!(c.blocked.blocked_by_job("default", "big").is_none());
+    let canceled = c
+        .state
+        .evals()
+        .filter(|e| e.job_id == "big" && e.status == "canceled")
+        .count();
+    assert_eq!(canceled, 1, "the blocked evaluation is written canceled");
+    assert!(live(&c, "big").is_empty());
+}

@@ -1,11 +1,13 @@
 //! The simulation harness: a whole cluster in one process, driven in virtual time.
 //!
 //! A [`Cluster`] owns the state store, the evaluation broker, the blocked-evaluation
-//! tracker and the scheduler, and wires them exactly as the servers do: a command changes
-//! state, evaluations go through the broker, the scheduler plans on the state, the plan
-//! applier verifies the plan against the latest state, the result is applied, and
-//! evaluations that could not place everything wait in the blocked tracker until
-//! capacity appears. Everything is deterministic: IDs come from a seeded generator and
+//! tracker and the scheduler, and drives the servers' own leader state machines
+//! ([`crate::leader`]): a command changes state, the [`Feeder`] moves new evaluations
+//! into the broker and the blocked tracker, [`EvalRun`] schedules each on the state,
+//! the plan applier verifies the plan against the latest state, the result is applied,
+//! evaluations that could not place everything wait in the blocked tracker until the
+//! feeder sees capacity appear, and the deployment watcher moves rollouts on once the
+//! rest is quiet. Everything is deterministic: IDs come from a seeded generator and
 //! time only moves when [`Cluster::advance`] is called, so a failing seed replays exactly.
 //! After every step the caller can check invariants ([`Cluster::check_invariants`]).
 //!
