@@ -414,3 +414,82 @@ fn a_stopped_jobs_blocked_evaluation_is_canceled_by_the_feeder() {
     assert_eq!(canceled, 1, "the blocked evaluation is written canceled");
     assert!(live(&c, "big").is_empty());
 }
+
+#[test]
+fn the_drainer_moves_allocations_at_the_groups_migrate_pace() {
+    use orch_core::model::{DrainStrategy, MigrateStrategy};
+    let mut c = cluster(1);
+    let mut j = job("web", job_type::SERVICE, 3, 500, 256);
+    j.task_groups[0].migrate = Some(MigrateStrategy {
+        max_parallel: 1,
+        health_check: "checks".into(),
+        min_healthy_time: 0,
+        healthy_deadline: 300_000_000_000,
+    });
+    c.submit_job(j).unwrap();
+    c.run_to_quiescence().unwrap();
+    c.start_pending_allocs().unwrap();
+    // All three share the one node; a second comes to take them.
+    let drained = live(&c, "web")[0].node_id.clone();
+    assert!(live(&c, "web").iter().all(|a| a.node_id == drained));
+    c.add_node(node(1, 4000, 8192)).unwrap();
+    // Healthy, as their clients report them (the drainer keeps the group's count).
+    let ids: Vec<String> = live(&c, "web").iter().map(|a| a.id.clone()).collect();
+    c.set_health(&ids, true).unwrap();
+    let strategy = DrainStrategy {
+        deadline: 3_600_000_000_000,
+        ..DrainStrategy::default()
+    };
+    c.drain_node_with(&drained, strategy).unwrap();
+    c.run_to_quiescence().unwrap();
+    let moved = |c: &orch_core::sim::Cluster| {
+        live(c, "web")
+            .iter()
+            .filter(|a| a.node_id != drained)
+            .count()
+    };
+    assert_eq!(moved(&c), 1, "one at a time (max_parallel 1)");
+    // Each replacement healthy lets the next one go.
+    for want in 2..=3 {
+        let fresh: Vec<String> = live(&c, "web")
+            .iter()
+            .filter(|a| a.node_id != drained)
+            .map(|a| a.id.clone())
+            .collect();
+        c.start_pending_allocs().unwrap();
+        c.set_health(&fresh, true).unwrap();
+        c.run_to_quiescence().unwrap();
+        assert_eq!(moved(&c), want);
+    }
+}
+
+#[test]
+fn the_periodic_dispatcher_launches_children_as_virtual_time_passes() {
+    use orch_core::model::PeriodicConfig;
+    let mut c = cluster(2);
+    let mut j = job("report", job_type::BATCH, 1, 100, 64);
+    j.periodic = Some(PeriodicConfig {
+        enabled: true,
+        spec: "*/5 * * * *".into(),
+        spec_type: "cron".into(),
+        ..PeriodicConfig::default()
+    });
+    assert_eq!(
+        c.submit_job(j).unwrap(),
+        "",
+        "a periodic parent gets no evaluation"
+    );
+    c.run_to_quiescence().unwrap();
+    let children =
+        |c: &orch_core::sim::Cluster| c.state.jobs().filter(|j| j.parent_id == "report").count();
+    assert_eq!(children(&c), 0);
+    c.advance(5 * 60 * 1_000_000_000);
+    c.run_to_quiescence().unwrap();
+    assert_eq!(children(&c), 1);
+    let child = c.state.jobs().find(|j| j.parent_id == "report").unwrap();
+    let placed = c.state.allocs_by_job("default", &child.id).len();
+    assert_eq!(placed, 1, "the child is scheduled like any job");
+    c.advance(5 * 60 * 1_000_000_000);
+    c.run_to_quiescence().unwrap();
+    assert_eq!(children(&c), 2);
+}

@@ -171,13 +171,21 @@ impl BlockedEvals {
         computed_class: &str,
         index: u64,
     ) -> Vec<Evaluation> {
+        let mut out = self.unblock_system_evals(node_id);
+        out.extend(self.unblock(computed_class, index));
+        out
+    }
+
+    /// Releases the system-job evaluations blocked for this very node (Nomad's
+    /// `systemEvals`): the node changed, so what did not fit on it may now. The class
+    /// part of [`BlockedEvals::unblock_node`], for callers that unblock each changed
+    /// class once.
+    pub fn unblock_system_evals(&mut self, node_id: &str) -> Vec<Evaluation> {
         let mut out = Vec::new();
         for id in self.by_node.get(node_id).cloned().unwrap_or_default() {
             out.extend(self.remove(&id));
         }
-        let mut out = self.released(out);
-        out.extend(self.unblock(computed_class, index));
-        out
+        self.released(out)
     }
 
     /// Releases the evaluations blocked because the plan applier gave up

@@ -220,10 +220,12 @@ impl Feeder {
                 out.canceled.push(e);
             }
         }
-        for (node_id, class) in &pass.changed_nodes {
-            woken.extend(tracker.unblock_node(node_id, class, pass.index));
+        let mut classes = pass.changed_classes;
+        for (node_id, class) in pass.changed_nodes {
+            woken.extend(tracker.unblock_system_evals(&node_id));
+            classes.insert(class);
         }
-        for class in &pass.changed_classes {
+        for class in &classes {
             woken.extend(tracker.unblock(class, pass.index));
         }
         if !pass.quota_freed.is_empty() {

@@ -15,10 +15,12 @@
 //! `cron_days`) and `tests` (unit tests).
 
 mod cron;
+mod launch;
 
 use std::collections::BTreeMap;
 
 pub use cron::{Cron, CronError};
+pub use launch::{LaunchRefused, launch_command};
 
 use crate::model::{Job, PeriodicConfig, job_status};
 use crate::state::{JobKey, StateStore};

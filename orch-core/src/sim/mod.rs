@@ -28,16 +28,15 @@ use crate::broker::{BlockedEvals, BrokerConfig, EvalBroker};
 use crate::canonical::canonicalize_job;
 use crate::leader::{EvalRun, Feeder, HeartbeatConfig, HeartbeatTimers};
 use crate::model::{
-    AllocationMetric, DesiredTransition, DrainStrategy, Evaluation, Job, Node, client_status,
-    eval_status, job_type, node_status, trigger,
+    AllocationMetric, DrainStrategy, Evaluation, Job, Node, client_status, eval_status, job_type,
+    node_status, trigger,
 };
 use crate::scheduler::SchedulerConfig;
 use crate::scheduler::rng::SchedRng;
 use crate::scheduler::verify::verify_plan_owned;
 use crate::state::{
-    AllocClientState, AllocClientUpdate, AllocDesiredTransitionUpdate, Command, EvalUpsert,
-    JobDeregister, JobRegister, NodeDrain, NodeRegister, NodeStatusUpdate, Response, StateError,
-    StateStore,
+    AllocClientState, AllocClientUpdate, Command, EvalUpsert, JobDeregister, JobRegister,
+    NodeDrain, NodeRegister, NodeStatusUpdate, Response, StateError, StateStore,
 };
 use crate::validate::{ValidationErrors, validate_job};
 
@@ -92,6 +91,8 @@ pub struct Cluster {
     silent: HeartbeatTimers,
     /// The deployment watcher's healthy counts already acted on.
     deployments_seen: std::collections::BTreeMap<String, u32>,
+    /// Periodic launches skipped for `prohibit_overlap` (the dispatcher's memory).
+    periodic_skipped: std::collections::BTreeMap<crate::state::JobKey, i64>,
     rng: SchedRng,
     next_id: u64,
 }
@@ -146,6 +147,7 @@ impl Cluster {
             feeder: Feeder::new(),
             silent: HeartbeatTimers::new(HeartbeatConfig::default()),
             deployments_seen: std::collections::BTreeMap::new(),
+            periodic_skipped: std::collections::BTreeMap::new(),
             rng: SchedRng::new(seed),
             next_id: 0,
         }
@@ -195,13 +197,25 @@ impl Cluster {
         self.node_changed(node_id)
     }
 
-    /// Drains a node: it takes no new work and its allocations migrate elsewhere.
+    /// Drains a node with Nomad's `-force` (deadline -1): it takes no new work and the
+    /// drainer marks every allocation on it for migration at once.
     pub fn drain_node(&mut self, node_id: &str) -> Result<(), SimError> {
-        self.known_node(node_id)?;
-        let strategy = DrainStrategy {
-            deadline: 3_600_000_000_000,
+        let force = DrainStrategy {
+            deadline: -1,
             ..DrainStrategy::default()
         };
+        self.drain_node_with(node_id, force)
+    }
+
+    /// Drains a node with `strategy`: the leader's drainer moves its allocations at each
+    /// group's `migrate` pace (waiting for replacements to be healthy) and all at once
+    /// when the deadline passes.
+    pub fn drain_node_with(
+        &mut self,
+        node_id: &str,
+        strategy: DrainStrategy,
+    ) -> Result<(), SimError> {
+        self.known_node(node_id)?;
         self.apply(Command::NodeDrain(NodeDrain {
             node_id: node_id.into(),
             drain_strategy: Some(strategy),
@@ -209,29 +223,6 @@ impl Cluster {
             drain_complete: false,
             now: self.now,
         }))?;
-        let mut transitions = std::collections::BTreeMap::new();
-        for a in self
-            .state
-            .allocs_by_node(node_id)
-            .into_iter()
-            .filter(|a| !a.terminal())
-        {
-            transitions.insert(
-                a.id.clone(),
-                DesiredTransition {
-                    migrate: Some(true),
-                    ..DesiredTransition::default()
-                },
-            );
-        }
-        if !transitions.is_empty() {
-            self.apply(Command::AllocDesiredTransition(
-                AllocDesiredTransitionUpdate {
-                    transitions,
-                    evals: Vec::new(),
-                },
-            ))?;
-        }
         self.node_changed(node_id)
     }
 
@@ -446,7 +437,7 @@ impl Cluster {
             if let Some((eval, token)) = self.broker.dequeue(SCHEDULERS, self.now) {
                 self.process(eval, &token)?;
                 processed += 1;
-            } else if !wrote && !self.watch_deployments()? {
+            } else if !wrote && !self.run_watchers()? {
                 return Ok(processed);
             }
         }

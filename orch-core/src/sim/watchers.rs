@@ -1,6 +1,9 @@
 //! The leader's other duties in the simulated cluster, decided by the servers' own code:
-//! the deployment watcher ([`crate::leader::deployments`]) after every quiet step, and
-//! the core GC ([`crate::leader::gc`]) when the caller asks.
+//! once the evaluations are quiet, the deployment watcher
+//! ([`crate::leader::deployments`]), the drainer ([`crate::drain`]) and the periodic
+//! dispatcher ([`crate::periodic`]); the core GC ([`crate::leader::gc`]) when the
+//! caller asks. A command the state refuses is decided again on the next pass, as on
+//! the servers.
 
 use super::{Cluster, SimError, uuid_like};
 use crate::leader::deployments::{self, Action};
@@ -8,9 +11,66 @@ use crate::leader::gc::{self, GcConfig};
 use crate::state::Command;
 
 impl Cluster {
-    /// One pass of the deployment watcher: what it decides is committed (a refused
-    /// command is decided again next pass, as on the servers). True when it wrote.
-    pub(super) fn watch_deployments(&mut self) -> Result<bool, SimError> {
+    /// The watchers' pass once nothing is queued: true when one of them wrote.
+    pub(super) fn run_watchers(&mut self) -> Result<bool, SimError> {
+        let deployments = self.watch_deployments()?;
+        let drains = self.run_drainer()?;
+        let launches = self.launch_periodic()?;
+        Ok(deployments || drains || launches)
+    }
+
+    /// Applies `cmd`; a refusal by the state is `Ok(false)`.
+    fn try_apply(&mut self, cmd: Command) -> Result<bool, SimError> {
+        match self.apply(cmd) {
+            Ok(_) => Ok(true),
+            Err(SimError::State(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One pass of the drainer: migration marks at each group's `migrate` pace (all at
+    /// once past a drain's deadline) and drains that are done.
+    fn run_drainer(&mut self) -> Result<bool, SimError> {
+        let actions = crate::drain::decide(&self.state, self.now);
+        if actions.is_empty() {
+            return Ok(false);
+        }
+        let (now, rng, seq) = (self.now, &mut self.rng, &mut self.next_id);
+        let cmds = crate::drain::commands(&self.state, &actions, now, &mut || {
+            *seq += 1;
+            uuid_like(rng.next_u64(), *seq)
+        });
+        let mut wrote = false;
+        for cmd in cmds {
+            wrote |= self.try_apply(cmd)?;
+        }
+        Ok(wrote)
+    }
+
+    /// One pass of the periodic dispatcher: the children due by now are registered,
+    /// each with its evaluation (a launch skipped for `prohibit_overlap` is not retried).
+    fn launch_periodic(&mut self) -> Result<bool, SimError> {
+        let plan = crate::periodic::due_launches(&self.state, self.now, &self.periodic_skipped);
+        let mut wrote = false;
+        for due in plan.due {
+            if due.overlapping {
+                self.periodic_skipped.insert(due.parent.clone(), due.at);
+                continue;
+            }
+            let (ns, id) = &due.parent;
+            let eval_id = self.new_id();
+            let cmd =
+                crate::periodic::launch_command(&self.state, ns, id, due.at, self.now, eval_id);
+            if let Ok(cmd) = cmd {
+                wrote |= self.try_apply(cmd)?;
+            }
+            self.periodic_skipped.remove(&due.parent);
+        }
+        Ok(wrote)
+    }
+
+    /// One pass of the deployment watcher. True when it wrote.
+    fn watch_deployments(&mut self) -> Result<bool, SimError> {
         let decisions = deployments::decide(&self.state, self.now, &self.deployments_seen);
         self.deployments_seen = decisions.seen;
         let mut wrote = false;
@@ -23,16 +83,13 @@ impl Cluster {
                     uuid_like(rng.next_u64(), *seq)
                 });
                 let Some(cmd) = cmd else { break };
-                match self.apply(cmd) {
-                    Ok(_) => wrote = true,
-                    Err(SimError::State(_)) => {
-                        if matches!(a, Action::Evaluate { .. }) {
-                            self.deployments_seen.clear();
-                        }
-                        break;
+                if !self.try_apply(cmd)? {
+                    if matches!(a, Action::Evaluate { .. }) {
+                        self.deployments_seen.clear();
                     }
-                    Err(e) => return Err(e),
+                    break;
                 }
+                wrote = true;
                 next = deployments::follow_up(&self.state, &a);
             }
         }

@@ -15,9 +15,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use orch_core::model::{Evaluation, eval_status, trigger};
-use orch_core::periodic::{derive_child, due_launches};
-use orch_core::state::{Command, JobKey, JobRegister, Response};
+use orch_core::periodic::{LaunchRefused, due_launches, launch_command};
+use orch_core::state::{JobKey, Response};
 
 use super::{ReplicateError, Replicator, StateHandle};
 use crate::clock::{new_uuid, now_nanos};
@@ -33,17 +32,25 @@ pub enum LaunchError {
     #[error("job {0:?} not found")]
     NotFound(String),
     /// The job is not an active periodic job.
-    #[error(
-        "can't force launch non-periodic job {0:?}: it has no enabled periodic block, or it is stopped or parameterized"
-    )]
-    NotPeriodic(String),
+    #[error("{0}")]
+    NotPeriodic(LaunchRefused),
     /// The write failed.
     #[error(transparent)]
     Replicate(#[from] ReplicateError),
 }
 
-/// Registers the child `parent` launches at `at` (Unix nanoseconds) with its evaluation,
-/// in one log entry that also records the launch on the parent.
+impl From<LaunchRefused> for LaunchError {
+    fn from(r: LaunchRefused) -> Self {
+        match r {
+            LaunchRefused::NotFound(id) => LaunchError::NotFound(id),
+            other => LaunchError::NotPeriodic(other),
+        }
+    }
+}
+
+/// Proposes the launch of `parent`'s child at `at` (Unix nanoseconds):
+/// `orch_core::periodic::launch_command`, one log entry that also records the launch
+/// on the parent.
 pub async fn launch(
     state: &StateHandle,
     replicator: &dyn Replicator,
@@ -51,39 +58,15 @@ pub async fn launch(
     parent_id: &str,
     at: i64,
 ) -> Result<Response, LaunchError> {
-    let child = {
-        let s = state.read();
-        let parent = s
-            .job(namespace, parent_id)
-            .ok_or_else(|| LaunchError::NotFound(parent_id.to_string()))?;
-        if !parent.is_periodic_active() {
-            return Err(LaunchError::NotPeriodic(parent_id.to_string()));
-        }
-        derive_child(parent, at)
-    };
-    let now = now_nanos();
-    let eval = Evaluation {
-        id: new_uuid(),
-        namespace: child.namespace.clone(),
-        priority: child.priority,
-        eval_type: child.job_type.clone(),
-        triggered_by: trigger::PERIODIC_JOB.into(),
-        job_id: child.id.clone(),
-        status: eval_status::PENDING.into(),
-        create_time: now,
-        modify_time: now,
-        ..Evaluation::default()
-    };
-    let r = replicator
-        .propose(Command::JobRegister(JobRegister {
-            job: child,
-            eval: Some(eval),
-            enforce_index: None,
-            preserve_counts: false,
-            now,
-        }))
-        .await?;
-    Ok(r)
+    let cmd = launch_command(
+        &state.read(),
+        namespace,
+        parent_id,
+        at,
+        now_nanos(),
+        new_uuid(),
+    )?;
+    Ok(replicator.propose(cmd).await?)
 }
 
 /// Runs the dispatcher forever; it acts only while this server leads.

@@ -1,6 +1,7 @@
 use super::*;
 use crate::server::LocalReplicator;
 use orch_core::model::{Job, PeriodicConfig, Task, TaskGroup, job_type};
+use orch_core::state::{Command, JobRegister};
 
 fn parent() -> Job {
     let mut j = Job {
