@@ -20,10 +20,10 @@ impl Room {
             .nodes()
             .filter(|n| n.is_schedulable())
             .map(|n| {
+                // The node table's running total of its live allocations' usage: the
+                // same sum, without visiting each allocation.
                 let mut free = n.capacity();
-                for a in s.allocs_by_node(&n.id) {
-                    free.sub(&a.usage());
-                }
+                free.sub(&s.node_usage(&n.id));
                 free
             })
             .collect();

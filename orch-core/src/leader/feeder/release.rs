@@ -32,7 +32,14 @@ pub(super) fn release_ranked(
     if tracker.woken_len() == 0 {
         return None;
     }
-    let share = FairShare::from_state(s, tracker.woken_namespaces());
+    // Shares only order evaluations of different namespaces: with one namespace
+    // woken, the order is the same without reading every allocation's usage.
+    let namespaces = tracker.woken_namespaces();
+    let share = if namespaces.len() > 1 {
+        FairShare::from_state(s, namespaces)
+    } else {
+        FairShare::default()
+    };
     let room = queue::Room::from_state(s);
     let next = tracker.next_ranked(
         &share,
