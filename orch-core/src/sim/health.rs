@@ -5,7 +5,7 @@
 
 use super::{Cluster, SimError};
 use crate::model::{AllocDeploymentStatus, Timestamp};
-use crate::state::{AllocClientState, AllocClientUpdate, Command};
+use crate::state::AllocClientState;
 
 impl Cluster {
     /// Plays the clients: reports the allocations healthy (or not) in their deployment.
@@ -24,11 +24,7 @@ impl Cluster {
                 ..AllocClientState::default()
             })
             .collect();
-        self.apply(Command::AllocClientUpdate(AllocClientUpdate {
-            allocs,
-            evals: Vec::new(),
-            now: self.now,
-        }))?;
+        self.report_clients(allocs)?;
         Ok(alloc_ids.len())
     }
 }

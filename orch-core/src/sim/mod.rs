@@ -381,12 +381,18 @@ impl Cluster {
                 ..AllocClientState::default()
             })
             .collect();
+        self.report_clients(allocs)?;
+        Ok(alloc_ids.len())
+    }
+
+    /// Applies what the clients report about their allocations, as a client update.
+    fn report_clients(&mut self, allocs: Vec<AllocClientState>) -> Result<(), SimError> {
         self.apply(Command::AllocClientUpdate(AllocClientUpdate {
             allocs,
             evals: Vec::new(),
             now: self.now,
         }))?;
-        Ok(alloc_ids.len())
+        Ok(())
     }
 
     /// Creates or replaces a namespace (its quota must exist).
