@@ -12,6 +12,7 @@ mod group;
 mod order;
 mod preemption;
 mod shared;
+mod tally;
 #[cfg(test)]
 mod tests;
 mod walk;
@@ -298,23 +299,28 @@ impl<'a> Placer<'a> {
         self.order.position(slot)
     }
 
-    /// Counts the nodes that were too full to try as exhausted, for a failed placement.
+    /// Counts the nodes that were too full to try as exhausted, for a failed placement:
+    /// tallied per computed class and dimension from the dense figures alone
+    /// ([`tally::ExhaustTally`]), the metric written once per class.
     fn record_prefull(&self, gi: usize, metrics: &mut AllocationMetric) {
         let Some(Some(view)) = self.groups.get(gi) else {
             return;
         };
+        let mut tally = tally::ExhaustTally::new(self.class_count);
         for pos in view.prefull.iter() {
             let pos = pos as usize;
             record_evaluated(metrics);
-            if let Err(dim) = self
-                .order
-                .capacity(pos)
-                .fits(&self.order.used(pos), &view.ask)
+            let cap = self.order.capacity(pos);
+            let Some(dim) = tally::first_exceeded(cap, &self.order.used(pos), &view.ask) else {
+                continue;
+            };
+            if !tally.add(pos, self.order.class(pos), dim)
                 && let Some(node) = self.order.node(pos)
             {
-                exhausted(metrics, node, dim);
+                tally::exhausted_times(metrics, node, tally::DIMENSIONS[dim], 1);
             }
         }
+        tally.flush(metrics, |pos| self.order.node(pos));
     }
 
     /// Feasibility, fit and score of the node at `pos`; `None` when it cannot take the
@@ -543,19 +549,5 @@ fn spread(view: &GroupView, node: &Node) -> Option<f64> {
 
 /// Counts a feasible node that lacked room, by dimension and class.
 pub fn exhausted(metrics: &mut AllocationMetric, node: &Node, dim: &str) {
-    metrics.nodes_exhausted += 1;
-    match metrics.dimension_exhausted.get_mut(dim) {
-        Some(c) => *c += 1,
-        None => {
-            metrics.dimension_exhausted.insert(dim.to_string(), 1);
-        }
-    }
-    if !node.node_class.is_empty() {
-        match metrics.class_exhausted.get_mut(&node.node_class) {
-            Some(c) => *c += 1,
-            None => {
-                metrics.class_exhausted.insert(node.node_class.clone(), 1);
-            }
-        }
-    }
+    tally::exhausted_times(metrics, node, dim, 1);
 }
