@@ -23,7 +23,7 @@ use super::feasible::{FeasibilityStack, record_evaluated, record_filtered};
 use super::rank::{self, SpreadState};
 use super::rng::SchedRng;
 use crate::model::{AllocationMetric, Job, Node, TaskGroup, Usage, job_type};
-use crate::state::NO_CLASS;
+use crate::state::{Dense, NO_CLASS};
 use group::{ClassAnswer, GroupView};
 use order::NodeOrder;
 pub use shared::SharedNames;
@@ -301,25 +301,37 @@ impl<'a> Placer<'a> {
 
     /// Counts the nodes that were too full to try as exhausted, for a failed placement:
     /// tallied per computed class and dimension from the dense figures alone
-    /// ([`tally::ExhaustTally`]), the metric written once per class.
+    /// ([`tally::ExhaustTally`]), read in slot order, the metric written once per
+    /// class. (Positions recorded twice, which the walk does not do, are counted
+    /// twice, in order.)
     fn record_prefull(&self, gi: usize, metrics: &mut AllocationMetric) {
         let Some(Some(view)) = self.groups.get(gi) else {
             return;
         };
         let mut tally = tally::ExhaustTally::new(self.class_count);
-        for pos in view.prefull.iter() {
-            let pos = pos as usize;
-            record_evaluated(metrics);
-            let cap = self.order.capacity(pos);
-            let Some(dim) = tally::first_exceeded(cap, &self.order.used(pos), &view.ask) else {
-                continue;
+        let mut count = |tally: &mut tally::ExhaustTally, pos: usize, d: &Dense, used: &Usage| {
+            let Some(dim) = tally::first_exceeded(&d.capacity, used, &view.ask) else {
+                return;
             };
-            if !tally.add(pos, self.order.class(pos), dim)
+            if !tally.add(pos, d.class, dim)
                 && let Some(node) = self.order.node(pos)
             {
                 tally::exhausted_times(metrics, node, tally::DIMENSIONS[dim], 1);
             }
+        };
+        let (marked, recorded) = view.prefull.bits(self.order.len());
+        let distinct: usize = marked.iter().map(|w| w.count_ones() as usize).sum();
+        if distinct == recorded {
+            self.order
+                .for_each_marked_by_slot(&marked, |pos, d, used| count(&mut tally, pos, d, &used));
+        } else {
+            for pos in view.prefull.iter() {
+                let pos = pos as usize;
+                let d = self.order.dense_at(pos);
+                count(&mut tally, pos, d, &self.order.used(pos));
+            }
         }
+        metrics.nodes_evaluated += recorded as u64;
         tally.flush(metrics, |pos| self.order.node(pos));
     }
 
