@@ -217,6 +217,18 @@ fn perf_control(cmd: &str) {
     }
 }
 
+/// The evaluations the state holds, counted by `TriggeredBy` and status: which kinds
+/// of evaluation a scenario's time goes to.
+fn evals_by_trigger(c: &Cluster) -> serde_json::Value {
+    let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+    for e in c.state.evals() {
+        *counts
+            .entry(format!("{}/{}", e.triggered_by, e.status))
+            .or_default() += 1;
+    }
+    serde_json::to_value(counts).unwrap_or_default()
+}
+
 fn live_allocs(c: &Cluster, ns: &str, id: &str) -> u64 {
     c.state
         .allocs_by_job(ns, id)
@@ -335,6 +347,9 @@ fn run(args: &Args) -> Result<(), String> {
             }
             let before = c.report().placed;
             let target = before / 10;
+            let evals_before = c.stats.evals_processed;
+            let hi_start = Instant::now();
+            let hi_cpu_start = cpu_seconds();
             perf_control("enable");
             let (mut hi_asked, mut hi_placed) = (0u64, 0u64);
             let mut k = 0;
@@ -352,6 +367,19 @@ fn run(args: &Args) -> Result<(), String> {
                 k += 1;
             }
             perf_control("disable");
+            extra.insert(
+                "high_priority_seconds".into(),
+                hi_start.elapsed().as_secs_f64().into(),
+            );
+            extra.insert(
+                "high_priority_cpu_seconds".into(),
+                (cpu_seconds() - hi_cpu_start).into(),
+            );
+            extra.insert(
+                "high_priority_evals".into(),
+                (c.stats.evals_processed - evals_before).into(),
+            );
+            extra.insert("evals_by_trigger".into(), evals_by_trigger(&c));
             asked += hi_asked;
             placed += hi_placed;
             let preempted = c

@@ -52,7 +52,14 @@ pub struct Failures {
 impl Failures {
     /// Records one failed placement.
     pub fn record(&mut self, group: &str, metrics: AllocationMetric) {
-        *self.queued.entry(group.to_string()).or_default() += 1;
+        // A group that failed once fails every further placement of the evaluation:
+        // counted without a key copied per placement.
+        match self.queued.get_mut(group) {
+            Some(n) => *n += 1,
+            None => {
+                self.queued.insert(group.to_string(), 1);
+            }
+        }
         match self.by_group.get_mut(group) {
             Some(m) => m.coalesced_failures += 1,
             None => {

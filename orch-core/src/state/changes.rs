@@ -326,9 +326,16 @@ impl StateStore {
                 return job_status::RUNNING;
             }
         }
-        let evals = self.collect(&self.evals_by_job, &k, &self.evals);
+        // Lazily too: a job blocked for long holds hundreds of evaluations, and the
+        // first pending one decides.
+        let evals = self
+            .evals_by_job
+            .get(&k)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.evals.get(id));
         let mut has_eval = false;
-        for e in evals.iter().filter(|e| e.create_index >= job.create_index) {
+        for e in evals.filter(|e| e.create_index >= job.create_index) {
             has_eval = true;
             if !e.terminal() {
                 return job_status::PENDING;

@@ -108,7 +108,7 @@ impl<'a> Reconciler<'a> {
             by_group.entry(a.task_group.as_str()).or_default().push(a);
         }
         for v in by_group.values_mut() {
-            v.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+            super::group_sets::sort_by_name_and_id(v);
         }
         match self.job {
             None => {

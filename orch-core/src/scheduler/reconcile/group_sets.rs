@@ -98,3 +98,75 @@ impl<'a> Reconciler<'a> {
         }
     }
 }
+
+/// Sorts a group's allocations as `(name, ID)` compare, the order the reconciler
+/// works in. Names of one group share their `job.group[` prefix, so each is keyed
+/// first by the eight bytes after the prefix all of them share (zero-padded,
+/// big-endian: where two keys differ they order as the names do), and the names and
+/// IDs are compared in full only on equal keys. An evaluation of a job of a thousand
+/// allocations sorted them with ten thousand string comparisons.
+pub(super) fn sort_by_name_and_id(allocs: &mut [&Allocation]) {
+    let Some(first) = allocs.first() else {
+        return;
+    };
+    let first = first.name.as_bytes();
+    let shared = allocs.iter().fold(first.len(), |n, a| {
+        let name = a.name.as_bytes();
+        first[..n]
+            .iter()
+            .zip(name)
+            .take_while(|(x, y)| x == y)
+            .count()
+    });
+    let key = |a: &Allocation| {
+        let rest = a.name.as_bytes().get(shared..).unwrap_or_default();
+        let mut bytes = [0u8; 8];
+        for (b, r) in bytes.iter_mut().zip(rest) {
+            *b = *r;
+        }
+        u64::from_be_bytes(bytes)
+    };
+    let mut keyed: Vec<(u64, &Allocation)> = allocs.iter().map(|a| (key(a), *a)).collect();
+    keyed.sort_by(|x, y| {
+        x.0.cmp(&y.0)
+            .then_with(|| (&x.1.name, &x.1.id).cmp(&(&y.1.name, &y.1.id)))
+    });
+    for (slot, (_, a)) in allocs.iter_mut().zip(keyed) {
+        *slot = a;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The keyed sort orders as comparing `(name, ID)` does, whatever the names
+        /// share (bytes chosen so prefixes, zero bytes and long tails all occur).
+        #[test]
+        fn keyed_sort_is_name_then_id(
+            names in proptest::collection::vec(
+                (proptest::collection::vec(proptest::sample::select(vec![0u8, b'1', b'9', b'[', b']', b'a']), 0..12), 0u8..3),
+                0..40,
+            ),
+            prefix in "[a-c]{0,3}",
+        ) {
+            let allocs: Vec<Allocation> = names
+                .iter()
+                .enumerate()
+                .map(|(i, (tail, id))| Allocation {
+                    name: format!("{prefix}{}", String::from_utf8_lossy(tail)),
+                    id: format!("{id}-{i}"),
+                    ..Allocation::default()
+                })
+                .collect();
+            let mut fast: Vec<&Allocation> = allocs.iter().collect();
+            sort_by_name_and_id(&mut fast);
+            let mut slow: Vec<&Allocation> = allocs.iter().collect();
+            slow.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+            let ids = |v: &[&Allocation]| v.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
+            prop_assert_eq!(ids(&fast), ids(&slow));
+        }
+    }
+}

@@ -263,11 +263,17 @@ fn ran_successfully(a: &Allocation) -> bool {
 
 /// Which `[index]` suffixes of a group are taken, with multiplicity (two live allocations
 /// can share a name after a reconnect). New placements take the lowest free indexes,
-/// which keeps names dense and unique.
+/// which keeps names dense and unique. Indexes below [`DENSE_INDEXES`] are counted in
+/// a vector (every evaluation seeds one with each of the group's allocations: a tree
+/// insert each cost more than the rest of their classification), larger ones in a map.
 #[derive(Debug, Default)]
 pub(super) struct NameIndex {
-    used: BTreeMap<u32, u32>,
+    dense: Vec<u32>,
+    sparse: BTreeMap<u32, u32>,
 }
+
+/// Indexes counted densely: groups run up to a few thousand allocations.
+const DENSE_INDEXES: u32 = 1 << 16;
 
 impl NameIndex {
     /// Seeds the index with the names of `allocs`.
@@ -281,17 +287,38 @@ impl NameIndex {
         idx
     }
 
+    /// How many allocations hold index `i`.
+    fn holders(&self, i: u32) -> u32 {
+        if i < DENSE_INDEXES {
+            self.dense.get(i as usize).copied().unwrap_or(0)
+        } else {
+            self.sparse.get(&i).copied().unwrap_or(0)
+        }
+    }
+
     /// Marks `i` as taken once more.
     pub fn set(&mut self, i: u32) {
-        *self.used.entry(i).or_insert(0) += 1;
+        if i < DENSE_INDEXES {
+            let at = i as usize;
+            if self.dense.len() <= at {
+                self.dense.resize(at + 1, 0);
+            }
+            self.dense[at] += 1;
+        } else {
+            *self.sparse.entry(i).or_insert(0) += 1;
+        }
     }
 
     /// Releases one holder of `i`.
     pub fn unset(&mut self, i: u32) {
-        if let Some(n) = self.used.get_mut(&i) {
+        if i < DENSE_INDEXES {
+            if let Some(n) = self.dense.get_mut(i as usize) {
+                *n = n.saturating_sub(1);
+            }
+        } else if let Some(n) = self.sparse.get_mut(&i) {
             *n -= 1;
             if *n == 0 {
-                self.used.remove(&i);
+                self.sparse.remove(&i);
             }
         }
     }
@@ -300,14 +327,8 @@ impl NameIndex {
     pub fn next(&mut self, n: usize) -> Vec<u32> {
         let mut out = Vec::with_capacity(n);
         let mut candidate: u32 = 0;
-        let mut taken = self.used.keys().copied().peekable();
         while out.len() < n {
-            while taken.peek().is_some_and(|&t| t < candidate) {
-                taken.next();
-            }
-            if taken.peek() == Some(&candidate) {
-                taken.next();
-            } else {
+            if self.holders(candidate) == 0 {
                 out.push(candidate);
             }
             match candidate.checked_add(1) {

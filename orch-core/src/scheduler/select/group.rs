@@ -377,6 +377,27 @@ impl Prefull {
         }
     }
 
+    /// The positions as a bitset over `n` positions, with how many were recorded
+    /// (more than the bits set when a position was recorded twice).
+    pub fn bits(&self, n: usize) -> (Vec<u64>, usize) {
+        let mut bits = vec![0u64; n.div_ceil(64)];
+        let mut recorded = 0;
+        for &(a, b) in &self.runs {
+            recorded += (b - a) as usize;
+            let mut pos = a as usize;
+            let to = (b as usize).min(n);
+            while pos < to {
+                let w = pos / 64;
+                let hi = (to - w * 64).min(64);
+                let lo = pos % 64;
+                let mask = (u64::MAX >> (64 - (hi - lo))) << lo;
+                bits[w] |= mask;
+                pos = w * 64 + hi;
+            }
+        }
+        (bits, recorded)
+    }
+
     /// The positions, in the order recorded.
     pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         self.runs.iter().flat_map(|&(a, b)| a..b)

@@ -12,6 +12,7 @@ mod group;
 mod order;
 mod preemption;
 mod shared;
+mod tally;
 #[cfg(test)]
 mod tests;
 mod walk;
@@ -22,7 +23,7 @@ use super::feasible::{FeasibilityStack, record_evaluated, record_filtered};
 use super::rank::{self, SpreadState};
 use super::rng::SchedRng;
 use crate::model::{AllocationMetric, Job, Node, TaskGroup, Usage, job_type};
-use crate::state::NO_CLASS;
+use crate::state::{Dense, NO_CLASS};
 use group::{ClassAnswer, GroupView};
 use order::NodeOrder;
 pub use shared::SharedNames;
@@ -298,23 +299,40 @@ impl<'a> Placer<'a> {
         self.order.position(slot)
     }
 
-    /// Counts the nodes that were too full to try as exhausted, for a failed placement.
+    /// Counts the nodes that were too full to try as exhausted, for a failed placement:
+    /// tallied per computed class and dimension from the dense figures alone
+    /// ([`tally::ExhaustTally`]), read in slot order, the metric written once per
+    /// class. (Positions recorded twice, which the walk does not do, are counted
+    /// twice, in order.)
     fn record_prefull(&self, gi: usize, metrics: &mut AllocationMetric) {
         let Some(Some(view)) = self.groups.get(gi) else {
             return;
         };
-        for pos in view.prefull.iter() {
-            let pos = pos as usize;
-            record_evaluated(metrics);
-            if let Err(dim) = self
-                .order
-                .capacity(pos)
-                .fits(&self.order.used(pos), &view.ask)
+        let mut tally = tally::ExhaustTally::new(self.class_count);
+        let mut count = |tally: &mut tally::ExhaustTally, pos: usize, d: &Dense, used: &Usage| {
+            let Some(dim) = tally::first_exceeded(&d.capacity, used, &view.ask) else {
+                return;
+            };
+            if !tally.add(pos, d.class, dim)
                 && let Some(node) = self.order.node(pos)
             {
-                exhausted(metrics, node, dim);
+                tally::exhausted_times(metrics, node, tally::DIMENSIONS[dim], 1);
+            }
+        };
+        let (marked, recorded) = view.prefull.bits(self.order.len());
+        let distinct: usize = marked.iter().map(|w| w.count_ones() as usize).sum();
+        if distinct == recorded {
+            self.order
+                .for_each_marked_by_slot(&marked, |pos, d, used| count(&mut tally, pos, d, &used));
+        } else {
+            for pos in view.prefull.iter() {
+                let pos = pos as usize;
+                let d = self.order.dense_at(pos);
+                count(&mut tally, pos, d, &self.order.used(pos));
             }
         }
+        metrics.nodes_evaluated += recorded as u64;
+        tally.flush(metrics, |pos| self.order.node(pos));
     }
 
     /// Feasibility, fit and score of the node at `pos`; `None` when it cannot take the
@@ -543,19 +561,5 @@ fn spread(view: &GroupView, node: &Node) -> Option<f64> {
 
 /// Counts a feasible node that lacked room, by dimension and class.
 pub fn exhausted(metrics: &mut AllocationMetric, node: &Node, dim: &str) {
-    metrics.nodes_exhausted += 1;
-    match metrics.dimension_exhausted.get_mut(dim) {
-        Some(c) => *c += 1,
-        None => {
-            metrics.dimension_exhausted.insert(dim.to_string(), 1);
-        }
-    }
-    if !node.node_class.is_empty() {
-        match metrics.class_exhausted.get_mut(&node.node_class) {
-            Some(c) => *c += 1,
-            None => {
-                metrics.class_exhausted.insert(node.node_class.clone(), 1);
-            }
-        }
-    }
+    tally::exhausted_times(metrics, node, dim, 1);
 }

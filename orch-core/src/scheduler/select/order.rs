@@ -186,6 +186,11 @@ impl<'a> NodeOrder<'a> {
         &self.table.dense()[self.slots[pos] as usize]
     }
 
+    /// The dense record of the node at `pos`.
+    pub fn dense_at(&self, pos: usize) -> &'a Dense {
+        self.dense(pos)
+    }
+
     /// The node at `pos` (eligible nodes are registered, so always `Some`).
     pub fn node(&self, pos: usize) -> Option<&'a Node> {
         self.table.node_at(self.slots[pos])
@@ -231,6 +236,30 @@ impl<'a> NodeOrder<'a> {
     /// Its interned computed class.
     pub fn class(&self, pos: usize) -> u32 {
         self.dense(pos).class
+    }
+
+    /// Calls `f(position, dense record, usage as the plan leaves it)` for every
+    /// eligible node whose position `marked` holds (one bit per position), in slot
+    /// order: the table's records read front to back instead of in the order's
+    /// scattered sequence (a failed placement's pass over every full node).
+    pub fn for_each_marked_by_slot(&self, marked: &[u64], mut f: impl FnMut(usize, &Dense, Usage)) {
+        for (d, &p) in self.table.dense().iter().zip(self.pos_of.iter()) {
+            if p == NOT_ELIGIBLE {
+                continue;
+            }
+            let pos = p as usize;
+            if marked
+                .get(pos / 64)
+                .is_none_or(|w| w & (1 << (pos % 64)) == 0)
+            {
+                continue;
+            }
+            let used = match self.overlay_at.get(pos) {
+                Some(&i) if i != NOT_ELIGIBLE => self.overlay[i as usize],
+                _ => d.used,
+            };
+            f(pos, d, used);
+        }
     }
 
     /// Eligible nodes per interned datacenter (counted while building the order).

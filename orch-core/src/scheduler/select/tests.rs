@@ -452,3 +452,77 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A failed placement's exhausted nodes, tallied per class from the dense figures
+    /// in slot order, count as visiting each recorded position in order and counting
+    /// it into the metric did (the reference), on mostly full clusters with asks too
+    /// big for many or all nodes, after placements changed some of them.
+    #[test]
+    fn failed_placement_metrics_match_counting_node_by_node(
+        specs in prop::collection::vec(loaded_spec(), 1..200),
+        cpu in prop::sample::select(vec![200u64, 900, 3000]),
+        mem in prop::sample::select(vec![256u64, 1800, 6000]),
+        count in 1u32..30,
+        rack in any::<bool>(),
+        every_dc in any::<bool>(),
+    ) {
+        let (state, mut job) = cluster(&specs, (cpu, mem), count, rack);
+        if every_dc {
+            job.datacenters = vec!["*".into()];
+        }
+        let config = SchedulerConfig::default();
+        let mut ctx = PlanContext::new(&state, &job.namespace, &job.id, Plan::default());
+        let mut p = Placer::new(&job, &state, &config, SchedRng::new(7));
+        let tg = &job.task_groups[0];
+        for i in 0..tg.count {
+            let mut m = p.new_metric();
+            let Some(choice) = p.select(&ctx, 0, tg, &[], None, &mut m) else {
+                let mut tallied = AllocationMetric::default();
+                p.record_prefull(0, &mut tallied);
+                let mut reference = AllocationMetric::default();
+                let Some(Some(view)) = p.groups.first() else {
+                    return Err(TestCaseError::fail("no group view after a placement"));
+                };
+                for pos in view.prefull.iter() {
+                    let pos = pos as usize;
+                    reference.nodes_evaluated += 1;
+                    if let Err(dim) = p.order.capacity(pos).fits(&p.order.used(pos), &view.ask)
+                        && let Some(node) = p.order.node(pos)
+                    {
+                        exhausted(&mut reference, node, dim);
+                    }
+                }
+                prop_assert_eq!(tallied, reference);
+                break;
+            };
+            let spec = PlacementSpec {
+                name: job.alloc_name(&tg.name, i),
+                ..PlacementSpec::default()
+            };
+            let placed = place_on(&mut ctx, &mut p, &job, 0, tg, choice, spec, format!("a{i}"), m, 0);
+            prop_assert!(placed.is_ok());
+        }
+    }
+
+    /// Runs as a bitset: every recorded position set, and the count of records
+    /// (positions recorded twice counted twice).
+    #[test]
+    fn prefull_bits_match_the_list(
+        runs in proptest::collection::vec((0u32..200, 0u32..70), 0..20),
+    ) {
+        let mut prefull = super::group::Prefull::default();
+        for (at, len) in &runs {
+            prefull.push_run(*at, at + len);
+        }
+        let list: Vec<u32> = prefull.iter().collect();
+        let (bits, recorded) = prefull.bits(270);
+        prop_assert_eq!(recorded, list.len());
+        for pos in 0..270u32 {
+            let set = bits[pos as usize / 64] & (1 << (pos % 64)) != 0;
+            prop_assert_eq!(set, list.contains(&pos));
+        }
+    }
+}
