@@ -21,7 +21,7 @@ use std::time::Duration;
 use orch_core::broker::{BlockedEvals, BrokerConfig, EvalBroker};
 use orch_core::model::{Evaluation, eval_status};
 use orch_core::scheduler::plan::{Plan, PlanResult};
-use orch_core::scheduler::verify::verify_plan;
+use orch_core::scheduler::verify::verify_plan_owned;
 use orch_core::scheduler::{SchedulerConfig, process_eval};
 use orch_core::state::{Command, EvalUpsert};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -61,6 +61,10 @@ pub struct LeaderConfig {
     pub gc: super::gc::GcConfig,
     /// The autoscaler's sources (the agent's `autoscaler` block).
     pub autoscaler: super::autoscaler::AutoscalerConfig,
+    /// Whether plans enter the log normalized (`Command::ApplyPlanNormalized`, a few
+    /// dozen bytes per placement) rather than whole (`ApplyPlanResults`); on by
+    /// default, off only to measure the difference (`c1m-cluster --full-plans`).
+    pub normalize_plans: bool,
 }
 
 impl Default for LeaderConfig {
@@ -75,6 +79,7 @@ impl Default for LeaderConfig {
             max_heartbeats_per_second: 50.0,
             gc: super::gc::GcConfig::default(),
             autoscaler: super::autoscaler::AutoscalerConfig::default(),
+            normalize_plans: true,
         }
     }
 }
@@ -471,6 +476,8 @@ impl Leader {
     /// One scheduler worker, `id` in the pool; it stops when the pool shrinks past it.
     async fn worker(self: Arc<Self>, id: String) {
         use super::workers::workload;
+        // The last evaluation's update, committing while the next one is scheduled.
+        let mut finishing: Option<tokio::task::JoinHandle<()>> = None;
         while let Some(types) = self.workers.round(&id) {
             let schedulers: Vec<&str> = types.iter().map(String::as_str).collect();
             // `PauseEvalBroker`: evaluations stay pending (in the broker and the state)
@@ -498,29 +505,29 @@ impl Leader {
                 continue;
             }
             self.workers.set_workload(&id, workload::SCHEDULING);
-            let ok = self.process(&eval).await.is_ok();
-            let mut broker = self.broker.lock().await;
-            if ok {
-                let _ = broker.ack(&eval.id, &token);
-            } else {
-                let _ = broker.nack(&eval.id, &token, now_nanos());
+            let scheduled = self.process(&eval).await;
+            // One update in flight per worker: its Raft round trip overlaps the next
+            // evaluation's scheduling instead of adding to every evaluation's time (the
+            // broker holds a job's next evaluation until this one is acked).
+            if let Some(previous) = finishing.take() {
+                let _ = previous.await;
             }
-            let cancelable = broker.take_cancelable();
-            drop(broker);
-            if !cancelable.is_empty() {
-                let _ = self
-                    .replicator
-                    .propose(Command::EvalUpsert(EvalUpsert { evals: cancelable }))
-                    .await;
-            }
+            finishing = Some(tokio::spawn(
+                Arc::clone(&self).finish(eval, token, scheduled),
+            ));
+        }
+        if let Some(previous) = finishing {
+            let _ = previous.await;
         }
     }
 
-    async fn process(&self, eval: &Evaluation) -> Result<(), ReplicateError> {
+    /// Schedules `eval`, committing its plans (retried on a partial commit); the
+    /// evaluation's update to propose (itself, and its blocked follow-up if any).
+    async fn process(&self, eval: &Evaluation) -> Result<Vec<Evaluation>, ReplicateError> {
         let mut last = None;
         for attempt in 0..MAX_PLAN_ATTEMPTS {
             let seed = now_nanos() as u64 ^ (attempt as u64).wrapping_mul(0x9E37_79B9);
-            let outcome = {
+            let mut outcome = {
                 let s = self.state.read();
                 let mut ids = new_uuid;
                 // The replicated configuration as it is now (with what the job's node
@@ -546,7 +553,9 @@ impl Leader {
             let (reply, rx) = oneshot::channel();
             self.plans
                 .send(PlanRequest {
-                    plan: outcome.plan.clone(),
+                    // Moved: the worker reads only the evaluation and the blocked
+                    // follow-up of the outcome from here on.
+                    plan: std::mem::take(&mut outcome.plan),
                     reply,
                 })
                 .await
@@ -560,13 +569,12 @@ impl Leader {
                 break;
             }
         }
-        let Some(outcome) = last else { return Ok(()) };
+        let Some(outcome) = last else {
+            return Ok(Vec::new());
+        };
         let mut evals = vec![outcome.eval];
         evals.extend(outcome.blocked);
-        self.replicator
-            .propose(Command::EvalUpsert(EvalUpsert { evals }))
-            .await?;
-        Ok(())
+        Ok(evals)
     }
 
     /// The single plan applier: plans are verified and committed one at a time, so each
@@ -576,20 +584,29 @@ impl Leader {
             let started = std::time::Instant::now();
             let result = {
                 let s = self.state.read();
-                verify_plan(&s, &req.plan)
+                verify_plan_owned(&s, req.plan)
             };
             crate::telemetry::measure("nomad.nomad.plan.evaluate", Vec::new(), started.elapsed());
-            let committed = self
-                .replicator
-                .propose(result.to_command(now_nanos()))
-                .await
-                .map(|_| result);
+            // The worker needs only what the result says of the plan (committed whole
+            // or not, the refresh index), not the allocations: they move into the
+            // command instead of being copied.
+            let answer = PlanResult {
+                accepted: Plan::default(),
+                rejected_nodes: result.rejected_nodes.clone(),
+                refresh_index: result.refresh_index,
+            };
+            let mut cmd = result.into_command(now_nanos());
+            if self.config.normalize_plans {
+                cmd = cmd.normalized();
+            }
+            let committed = self.replicator.propose(cmd).await.map(|_| answer);
             crate::telemetry::measure("nomad.nomad.plan.apply", Vec::new(), started.elapsed());
             let _ = req.reply.send(committed);
         }
     }
 }
 
+mod finish;
 mod quota_unblock;
 mod ranked_release;
 mod workflows;

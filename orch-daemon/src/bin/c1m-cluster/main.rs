@@ -5,6 +5,8 @@
 //! servers); timed until every allocation is committed and applied.
 //!
 //! `cargo run --release -p orch-daemon --bin c1m-cluster -- [--nodes 10000] [--allocs 1000000]`
+//! (more flags: `args`; `--full-plans` writes plans to the log whole, as before
+//! `Command::ApplyPlanNormalized`).
 //! Prints one JSON line (fields in benches/README.md, "c1m-cluster"); exits 1 when the
 //! allocations are not all committed (nothing committed for `--stall` seconds).
 
@@ -34,6 +36,7 @@ pub struct Args {
     heartbeat_tasks: usize,
     workers: usize,
     stall_secs: u64,
+    full_plans: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -43,11 +46,20 @@ fn args() -> Result<Args, String> {
         node_clients: 32,
         job_clients: 16,
         heartbeat_tasks: 4,
-        workers: LeaderConfig::default().workers,
+        // One scheduler worker, not one per core: c1m's jobs all pack the fullest nodes
+        // first, so two workers plan onto the same nodes, the second's plan is mostly
+        // refused, and after `MAX_PLAN_ATTEMPTS` partial commits the rest of its job
+        // is dropped (benches/README.md, "c1m-cluster"). `--workers 2` shows it.
+        workers: 1,
         stall_secs: 60,
+        full_plans: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--full-plans" {
+            a.full_plans = true;
+            continue;
+        }
         let v = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let n = |v: &str| v.parse::<u64>().map_err(|e| format!("{flag}: {e}"));
         match flag.as_str() {
@@ -61,7 +73,7 @@ fn args() -> Result<Args, String> {
             other => {
                 return Err(format!(
                     "unknown flag {other}; expected --nodes, --allocs, --node-clients, \
-                     --job-clients, --heartbeat-tasks, --workers, --stall"
+                     --job-clients, --heartbeat-tasks, --workers, --stall, --full-plans"
                 ));
             }
         }
@@ -155,15 +167,17 @@ fn job_bodies(allocs: u64) -> Result<Vec<String>, String> {
 
 /// Waits until each server's state holds `allocs` allocations; per server, when it
 /// did (since `since`), or `None` when nothing new was applied anywhere for `stall`.
+/// Also when the last allocation seen anywhere was applied.
 async fn wait_committed(
     servers: &[cluster::Server],
     allocs: usize,
     since: Instant,
     stall: Duration,
-) -> Vec<Option<Duration>> {
+) -> (Vec<Option<Duration>>, Duration) {
     let mut done: Vec<Option<Duration>> = vec![None; servers.len()];
     let mut seen = 0usize;
     let mut progress = Instant::now();
+    let mut last = Duration::ZERO;
     while done.iter().any(Option::is_none) {
         let mut most = 0;
         for (i, s) in servers.iter().enumerate() {
@@ -176,19 +190,21 @@ async fn wait_committed(
         if most > seen {
             seen = most;
             progress = Instant::now();
+            last = since.elapsed();
         } else if progress.elapsed() > stall {
             eprintln!("c1m-cluster: stalled at {seen} of {allocs} allocations");
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    done
+    (done, last)
 }
 
 async fn run(a: &Args, dir: &std::path::Path) -> Result<bool, String> {
     let bodies = job_bodies(a.allocs)?;
     let leader_config = LeaderConfig {
         workers: a.workers.max(1),
+        normalize_plans: !a.full_plans,
         ..LeaderConfig::default()
     };
     let servers = cluster::start_three(dir, &leader_config).await?;
@@ -213,17 +229,20 @@ async fn run(a: &Args, dir: &std::path::Path) -> Result<bool, String> {
         a.nodes
     );
     let jobs = bodies.len();
+    let timings_before = report::timings();
     let started = Instant::now();
     register_jobs(&client, &urls, bodies, a.job_clients).await?;
     let jobs_secs = started.elapsed().as_secs_f64();
     eprintln!("c1m-cluster: {jobs} jobs registered in {jobs_secs:.1} s");
     let stall = Duration::from_secs(a.stall_secs);
-    let done = wait_committed(&servers, a.allocs as usize, started, stall).await;
+    let (done, last_commit) = wait_committed(&servers, a.allocs as usize, started, stall).await;
     let phases = report::Phases {
         jobs,
         nodes_secs,
         jobs_secs,
         done,
+        last_commit,
+        timings_before,
     };
     let out = report::Report::gather(a, &servers, &fleet.stats, dir, &phases);
     fleet.stop().await;

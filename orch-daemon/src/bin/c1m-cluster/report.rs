@@ -1,10 +1,11 @@
 //! What a c1m-cluster run prints: one JSON line (fields in benches/README.md,
 //! "c1m-cluster").
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use orch_core::model::node_status;
+use orch_core::model::{eval_status, node_status};
 use serde_json::{Value, json};
 
 use super::Args;
@@ -22,6 +23,10 @@ pub struct Phases {
     /// Per server, when its state held every allocation, from the first job's
     /// registration (`None`: never).
     pub done: Vec<Option<Duration>>,
+    /// When the last allocation seen anywhere was applied, from the same start.
+    pub last_commit: Duration,
+    /// [`timings`] when the jobs began to be registered.
+    pub timings_before: BTreeMap<&'static str, (u64, f64)>,
 }
 
 /// The figures of one run.
@@ -43,6 +48,49 @@ fn peak_rss_mb() -> f64 {
 /// The size of `path` (0 when absent).
 fn file_bytes(path: &std::path::Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// The leader loop's and Raft's timings recorded so far (`crate::telemetry`, every
+/// server of this process together): per metric name, samples and their sum in ms.
+pub fn timings() -> BTreeMap<&'static str, (u64, f64)> {
+    let (_, samples, _) = orch_daemon::telemetry::snapshot();
+    let mut out: BTreeMap<&'static str, (u64, f64)> = BTreeMap::new();
+    for s in samples {
+        if s.name.starts_with("nomad.nomad.") || s.name.starts_with("nomad.raft.") {
+            let e = out.entry(s.name).or_default();
+            e.0 += s.value.count;
+            e.1 += s.value.sum;
+        }
+    }
+    out
+}
+
+/// What `timings` recorded since `before`: per name, samples, total and mean ms.
+fn timings_since(before: &BTreeMap<&'static str, (u64, f64)>) -> Value {
+    let mut out = serde_json::Map::new();
+    for (name, (count, sum)) in timings() {
+        let (c0, s0) = before.get(name).copied().unwrap_or_default();
+        let (count, sum) = (count - c0.min(count), sum - s0);
+        let mean = if count == 0 { 0.0 } else { sum / count as f64 };
+        out.insert(
+            name.to_string(),
+            json!({"count": count, "total_ms": sum.round(), "mean_ms": mean}),
+        );
+    }
+    Value::Object(out)
+}
+
+/// Evaluations by status, and the placements blocked evaluations still wait to make.
+fn eval_summary(s: &orch_core::state::StateStore) -> (BTreeMap<String, u64>, u64) {
+    let mut by_status = BTreeMap::new();
+    let mut unplaced = 0;
+    for e in s.evals() {
+        *by_status.entry(e.status.clone()).or_insert(0) += 1;
+        if e.status == eval_status::BLOCKED {
+            unplaced += e.queued_allocations.values().sum::<u64>();
+        }
+    }
+    (by_status, unplaced)
 }
 
 impl Report {
@@ -83,10 +131,15 @@ impl Report {
             .iter()
             .map(|s| s.node.raft().metrics().borrow().last_log_index.unwrap_or(0))
             .collect();
+        let (evals, unplaced) = servers
+            .iter()
+            .max_by_key(|s| s.state.read().alloc_count())
+            .map(|s| eval_summary(&s.state.read()))
+            .unwrap_or_default();
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         let value = json!({
             "nodes": a.nodes, "allocs": a.allocs, "jobs": phases.jobs, "servers": servers.len(),
-            "workers": a.workers,
+            "workers": a.workers, "full_plans": a.full_plans,
             "nodes_registered": fleet.registered.load(Ordering::Relaxed),
             "node_register_seconds": phases.nodes_secs,
             "node_register_errors": fleet.register_errors.load(Ordering::Relaxed),
@@ -96,6 +149,9 @@ impl Report {
             "nodes_ready": ready, "nodes_down": down,
             "job_register_seconds": phases.jobs_secs,
             "allocs_per_server": counts,
+            "evals_by_status": evals, "unplaced_in_blocked_evals": unplaced,
+            "last_commit_seconds": phases.last_commit.as_secs_f64(),
+            "timings_during_jobs": timings_since(&phases.timings_before),
             "seconds": secs,
             "allocs_per_sec": secs.map(|s| a.allocs as f64 / s.max(1e-9)),
             "all_applied_seconds": all_applied.map(|d| d.as_secs_f64()),
