@@ -265,10 +265,15 @@ impl Leader {
             }
         }
         let mut classes = BTreeSet::new();
-        for n in s.nodes() {
-            if node_seen.get(&n.id) != Some(&n.modify_index) {
-                node_seen.insert(n.id.clone(), n.modify_index);
-                classes.insert(n.computed_class.clone());
+        // Every node write moves the node table's index: when it has not moved since
+        // the last pass no node changed, and the pass skips 10,000 look-ups (most
+        // passes follow plan commits and evaluation updates, which write no node).
+        if last_index == 0 || s.index(orch_core::state::table::NODES) > last_index {
+            for n in s.nodes() {
+                if node_seen.get(&n.id) != Some(&n.modify_index) {
+                    node_seen.insert(n.id.clone(), n.modify_index);
+                    classes.insert(n.computed_class.clone());
+                }
             }
         }
         classes.extend(csi_changed_classes(&s, last_index));
