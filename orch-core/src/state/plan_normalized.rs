@@ -185,7 +185,7 @@ impl RunBuilder {
 
     /// Adds `a` to the run when it differs from the first only in the compacted
     /// fields; gives it back otherwise.
-    fn push(&mut self, mut a: Allocation) -> Result<(), Allocation> {
+    fn push(&mut self, mut a: Allocation) -> Option<Allocation> {
         let first = &self.run.first;
         // Swap the first's values in, compare, and swap them back out.
         let id = std::mem::replace(&mut a.id, first.id.clone());
@@ -196,7 +196,7 @@ impl RunBuilder {
         if a != *first {
             (a.id, a.name, a.node_id, a.node_name, a.metrics) =
                 (id, name, node_id, node_name, metrics);
-            return Err(a);
+            return Some(a);
         }
         let node = self.node_index(node_id, node_name);
         let metrics = self.metrics_index(metrics);
@@ -206,7 +206,7 @@ impl RunBuilder {
             node,
             metrics,
         });
-        Ok(())
+        None
     }
 
     fn node_index(&mut self, id: Str, name: Str) -> u32 {
@@ -239,7 +239,7 @@ impl ApplyPlanNormalized {
         let mut current: Option<RunBuilder> = None;
         for a in std::mem::take(&mut plan.allocs_to_upsert) {
             let rejected = match current.as_mut() {
-                Some(run) => run.push(a).err(),
+                Some(run) => run.push(a),
                 None => Some(a),
             };
             if let Some(a) = rejected {
