@@ -21,6 +21,6 @@ mod feeder;
 pub mod gc;
 mod heartbeat;
 
-pub use eval_run::EvalRun;
+pub use eval_run::{EvalRun, MAX_TOTAL_PLAN_ATTEMPTS, PlanVerdict};
 pub use feeder::{FAILED_UNBLOCK_INTERVAL_NS, FeedOutcome, FeedPass, Feeder, UNBLOCK_INDEX_TTL_NS};
 pub use heartbeat::{HeartbeatConfig, HeartbeatTimers, scaled_ttl};

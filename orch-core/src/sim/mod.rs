@@ -26,7 +26,7 @@ pub use report::{ClusterReport, FitReport};
 
 use crate::broker::{BlockedEvals, BrokerConfig, EvalBroker};
 use crate::canonical::canonicalize_job;
-use crate::leader::{EvalRun, Feeder, HeartbeatConfig, HeartbeatTimers};
+use crate::leader::{EvalRun, Feeder, HeartbeatConfig, HeartbeatTimers, PlanVerdict};
 use crate::model::{
     AllocationMetric, DrainStrategy, Evaluation, Job, Node, client_status, eval_status, job_type,
     node_status, trigger,
@@ -467,13 +467,21 @@ impl Cluster {
             self.stats.plans_submitted += 1;
             let result = verify_plan_owned(&self.state, plan);
             self.stats.plan_nodes_rejected += result.rejected_nodes.len() as u64;
-            run.plan_applied(&result);
+            run.plan_applied(PlanVerdict::of(&result));
             self.apply(result.into_command(self.now))?;
         }
         if run.blocked().is_some() {
             self.stats.evals_blocked += 1;
         }
-        if let Some(cmd) = run.finish() {
+        let (now, rng, seq) = (self.now, &mut self.rng, &mut self.next_id);
+        let finished = run.finish(
+            || {
+                *seq += 1;
+                uuid_like(rng.next_u64(), *seq)
+            },
+            now,
+        );
+        if let Some(cmd) = finished {
             self.apply(cmd)?;
         }
         let _ = self.broker.ack(&eval.id, token);

@@ -126,6 +126,9 @@ pub enum Command {
     ReleaseRun(super::ReleaseRun),
     /// The release watcher's verdict on a running release.
     ReleaseStatusUpdate(super::ReleaseStatusUpdate),
+    /// Commit a scheduler plan, its placements normalized (`state::plan_normalized`):
+    /// what the leader writes to the log for an `ApplyPlanResults`.
+    ApplyPlanNormalized(super::ApplyPlanNormalized),
 }
 
 /// A client registers the services of its running allocations (Nomad's

@@ -68,6 +68,7 @@ mod namespaces;
 mod node_pools;
 mod node_table;
 mod nodes;
+mod plan_normalized;
 mod releases;
 mod restore;
 mod scaling;
@@ -110,6 +111,7 @@ pub use node_table::{
     NOT_IN_ORDER, NodeTable, ask_codes, codes_exceed, free_code, free_codes, fullness,
 };
 pub use nodes::{MAX_RETAINED_NODE_EVENTS, compute_class};
+pub use plan_normalized::{ApplyPlanNormalized, CompactName, CompactText, Placement, PlacementRun};
 pub use releases::{
     MAX_RELEASE_JOBS, MAX_RELEASE_NAME, MAX_RELEASES_PER_NAME, RELEASES_TABLE, ReleaseRun,
     ReleaseStatusUpdate,
@@ -303,6 +305,7 @@ impl StateStore {
             Command::EvalUpsert(c) => self.eval_upsert(c)?,
             Command::EvalDelete(c) => self.eval_delete(c)?,
             Command::ApplyPlanResults(c) => self.apply_plan_results(index, c)?,
+            Command::ApplyPlanNormalized(c) => self.apply_plan_results(index, c.expand()?)?,
             Command::AllocClientUpdate(c) => self.alloc_client_update(index, c)?,
             Command::AllocDesiredTransition(c) => self.alloc_desired_transition(c)?,
             Command::DeploymentStatusUpdate(c) => self.deployment_status_update(index, c)?,

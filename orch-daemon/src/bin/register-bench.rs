@@ -11,15 +11,15 @@
 //! concurrency through etcd's HTTP/JSON gateway, printed as a second JSON line and a
 //! side-by-side table.
 
+#[path = "bench-common/cluster.rs"]
+mod cluster;
 #[path = "register-bench/etcd.rs"]
 mod etcd;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use orch_daemon::http::{AgentInfo, ApiState, router};
-use orch_daemon::raft::{RaftConfig, RaftNode};
-use orch_daemon::server::{Leader, LeaderConfig, Replicator, StateHandle};
+use orch_daemon::server::LeaderConfig;
 
 /// The same allocator as the `orch` binary, so the bench measures what ships.
 #[global_allocator]
@@ -68,60 +68,6 @@ fn job_body(n: u64) -> String {
                 "Env": {"BENCH": "1"}}]}]
     }})
     .to_string()
-}
-
-struct Server {
-    node: RaftNode,
-    http: String,
-}
-
-async fn start_server(
-    i: usize,
-    dir: &std::path::Path,
-    join: Option<String>,
-) -> Result<Server, String> {
-    let state = StateHandle::default();
-    let config = RaftConfig::new(100 + i as u64, "127.0.0.1:0", dir.join(format!("s{i}")));
-    let node = RaftNode::start(config, state.clone())
-        .await
-        .map_err(|e| e.to_string())?;
-    match join {
-        None => node.bootstrap().await.map_err(|e| e.to_string())?,
-        Some(addr) => node
-            .join(&addr, Duration::from_secs(30))
-            .await
-            .map_err(|e| e.to_string())?,
-    }
-    let replicator: Arc<dyn Replicator> = Arc::new(node.replicator());
-    let leader = Leader::new(
-        state.clone(),
-        Arc::clone(&replicator),
-        LeaderConfig {
-            workers: 1,
-            ..LeaderConfig::default()
-        },
-    );
-    leader.start().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let http = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
-    let mut api = ApiState::new(
-        state,
-        replicator,
-        AgentInfo {
-            name: format!("s{i}"),
-            ..AgentInfo::default()
-        },
-    );
-    api.leader = Some(leader);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router(Arc::new(api))).await;
-    });
-    Ok(Server { node, http })
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -219,11 +165,12 @@ async fn run(a: Args) -> Result<(), String> {
         etcd::check_installed().map_err(|e| e.to_string())?;
     }
     let dir = std::env::temp_dir().join(format!("orch-register-bench-{}", std::process::id()));
-    let first = start_server(0, &dir, None).await?;
-    let join = first.node.local_addr().to_string();
-    let second = start_server(1, &dir, Some(join.clone())).await?;
-    let third = start_server(2, &dir, Some(join)).await?;
-    let servers: Vec<String> = [&first, &second, &third]
+    let leader_config = LeaderConfig {
+        workers: 1,
+        ..LeaderConfig::default()
+    };
+    let cluster = cluster::start_three(&dir, &leader_config).await?;
+    let servers: Vec<String> = cluster
         .iter()
         .map(|s| format!("{}/v1/jobs", s.http))
         .collect();
@@ -239,7 +186,7 @@ async fn run(a: Args) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let orch = drive(&client, &servers, &a, reqwest::Method::PUT, job_body).await;
-    for s in [first, second, third] {
+    for s in &cluster {
         let _ = s.node.shutdown().await;
     }
     let orch = orch?;

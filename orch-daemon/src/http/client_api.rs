@@ -53,11 +53,8 @@ async fn forward_if_follower(
                 "the server this call was forwarded to is not the leader either".into(),
             )));
         }
-        // In a one-server cluster the known leader is this server, still settling in.
-        if let Some(addr) = api
-            .replicator
-            .leader_addr()
-            .filter(|a| api.replicator.peers() != std::slice::from_ref(a))
+        if let Some(addr) =
+            leader_elsewhere(api.replicator.leader_addr(), &api.replicator.members())
         {
             break addr;
         }
@@ -67,6 +64,14 @@ async fn forward_if_follower(
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     Some(forward(&api.peers, &rpc, path, body, headers).await)
+}
+
+/// The leader to forward to: the known one, unless this server is the only member (a
+/// one-server cluster whose leader is this server, still settling in). Members, not
+/// voters: a server that joined as a learner sees one voter, the leader, and must
+/// still forward to it.
+fn leader_elsewhere(leader: Option<String>, members: &[crate::server::Member]) -> Option<String> {
+    leader.filter(|a| !matches!(members, [only] if only.addr == *a))
 }
 
 /// Sends the call to the same client endpoint on the leader's RPC port (kept there for
@@ -298,4 +303,32 @@ pub async fn update_allocs(
         ))
         .await?;
     Ok(api.reply(r.index, &json!({ "Index": r.index })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leader_elsewhere;
+    use crate::server::Member;
+
+    fn member(addr: &str, voter: bool) -> Member {
+        Member {
+            id: addr.into(),
+            addr: addr.into(),
+            voter,
+        }
+    }
+
+    /// A learner (joined, not yet promoted) forwards to the leader, the only voter.
+    #[test]
+    fn a_learner_forwards_to_the_leader_and_a_lone_server_waits() {
+        let leader = Some("10.0.0.1:4647".to_string());
+        let learner_view = [
+            member("10.0.0.1:4647", true),
+            member("10.0.0.2:4647", false),
+        ];
+        assert_eq!(leader_elsewhere(leader.clone(), &learner_view), leader);
+        let alone = [member("10.0.0.1:4647", true)];
+        assert_eq!(leader_elsewhere(leader.clone(), &alone), None);
+        assert_eq!(leader_elsewhere(None, &learner_view), None);
+    }
 }

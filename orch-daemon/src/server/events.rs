@@ -192,7 +192,7 @@ fn event_type(cmd: &Command) -> &'static str {
             "NodeDrain"
         }
         Command::EvalUpsert(_) | Command::EvalDelete(_) => "EvaluationUpdated",
-        Command::ApplyPlanResults(_) => "PlanResult",
+        Command::ApplyPlanResults(_) | Command::ApplyPlanNormalized(_) => "PlanResult",
         Command::AllocClientUpdate(_) => "AllocationUpdated",
         Command::AllocDesiredTransition(_) => "AllocationUpdateDesiredStatus",
         Command::DeploymentStatusUpdate(_) | Command::DeploymentGateUpdate(_) => {

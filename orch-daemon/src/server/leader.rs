@@ -20,11 +20,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orch_core::broker::{BlockedEvals, BrokerConfig, EvalBroker};
-use orch_core::leader::{EvalRun, FeedOutcome, Feeder, HeartbeatConfig, HeartbeatTimers};
+use orch_core::leader::{
+    EvalRun, FeedOutcome, Feeder, HeartbeatConfig, HeartbeatTimers, PlanVerdict,
+};
 use orch_core::model::Evaluation;
 use orch_core::scheduler::SchedulerConfig;
-use orch_core::scheduler::plan::{Plan, PlanResult};
-use orch_core::scheduler::verify::verify_plan;
+use orch_core::scheduler::plan::Plan;
+use orch_core::scheduler::verify::verify_plan_owned;
 use orch_core::state::{Command, EvalUpsert};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -53,6 +55,10 @@ pub struct LeaderConfig {
     pub gc: super::gc::GcConfig,
     /// The autoscaler's sources (the agent's `autoscaler` block).
     pub autoscaler: super::autoscaler::AutoscalerConfig,
+    /// Whether plans enter the log normalized (`Command::ApplyPlanNormalized`, a few
+    /// dozen bytes per placement) rather than whole (`ApplyPlanResults`); on by
+    /// default, off only to measure the difference (`c1m-cluster --full-plans`).
+    pub normalize_plans: bool,
 }
 
 impl Default for LeaderConfig {
@@ -67,13 +73,14 @@ impl Default for LeaderConfig {
             max_heartbeats_per_second: 50.0,
             gc: super::gc::GcConfig::default(),
             autoscaler: super::autoscaler::AutoscalerConfig::default(),
+            normalize_plans: true,
         }
     }
 }
 
 struct PlanRequest {
     plan: Plan,
-    reply: oneshot::Sender<Result<PlanResult, ReplicateError>>,
+    reply: oneshot::Sender<Result<PlanVerdict, ReplicateError>>,
 }
 
 /// Shared between the feeder, the workers and the API (broker stats, unplaced counts).
@@ -300,6 +307,8 @@ impl Leader {
     /// One scheduler worker, `id` in the pool; it stops when the pool shrinks past it.
     async fn worker(self: Arc<Self>, id: String) {
         use super::workers::workload;
+        // The last evaluation's update, committing while the next one is scheduled.
+        let mut finishing: Option<tokio::task::JoinHandle<()>> = None;
         while let Some(types) = self.workers.round(&id) {
             let schedulers: Vec<&str> = types.iter().map(String::as_str).collect();
             // `PauseEvalBroker`: evaluations stay pending (in the broker and the state)
@@ -327,30 +336,29 @@ impl Leader {
                 continue;
             }
             self.workers.set_workload(&id, workload::SCHEDULING);
-            let ok = self.process(&eval).await.is_ok();
-            let mut broker = self.broker.lock().await;
-            if ok {
-                let _ = broker.ack(&eval.id, &token);
-            } else {
-                let _ = broker.nack(&eval.id, &token, now_nanos());
+            let scheduled = self.process(&eval).await;
+            // One update in flight per worker: its Raft round trip overlaps the next
+            // evaluation's scheduling instead of adding to every evaluation's time (the
+            // broker holds a job's next evaluation until this one is acked).
+            if let Some(previous) = finishing.take() {
+                let _ = previous.await;
             }
-            let cancelable = broker.take_cancelable();
-            drop(broker);
-            if !cancelable.is_empty() {
-                let _ = self
-                    .replicator
-                    .propose(Command::EvalUpsert(EvalUpsert { evals: cancelable }))
-                    .await;
-            }
+            finishing = Some(tokio::spawn(
+                Arc::clone(&self).finish(eval, token, scheduled),
+            ));
+        }
+        if let Some(previous) = finishing {
+            let _ = previous.await;
         }
     }
 
-    /// Runs one evaluation's plan loop ([`EvalRun`]) against the plan applier, then
-    /// records how it ended.
-    async fn process(&self, eval: &Evaluation) -> Result<(), ReplicateError> {
+    /// Runs one evaluation's plan loop ([`EvalRun`]) against the plan applier; the
+    /// command recording how it ended, for [`Leader::finish`] to propose.
+    async fn process(&self, eval: &Evaluation) -> Result<Option<Command>, ReplicateError> {
         let mut run = EvalRun::new(eval);
-        loop {
-            let seed = now_nanos() as u64 ^ (run.attempts() as u64).wrapping_mul(0x9E37_79B9);
+        while !run.is_over() {
+            let seed =
+                now_nanos() as u64 ^ (run.scheduled_times() as u64).wrapping_mul(0x9E37_79B9);
             let plan = {
                 let s = self.state.read();
                 let mut ids = new_uuid;
@@ -376,15 +384,12 @@ impl Leader {
                 .send(PlanRequest { plan, reply })
                 .await
                 .map_err(|_| ReplicateError::Failed("plan applier stopped".into()))?;
-            let result = rx
+            let verdict = rx
                 .await
                 .map_err(|_| ReplicateError::Failed("plan applier stopped".into()))??;
-            run.plan_applied(&result);
+            run.plan_applied(verdict);
         }
-        if let Some(cmd) = run.finish() {
-            self.replicator.propose(cmd).await?;
-        }
-        Ok(())
+        Ok(run.finish(new_uuid, now_nanos()))
     }
 
     /// The single plan applier: plans are verified and committed one at a time, so each
@@ -394,19 +399,23 @@ impl Leader {
             let started = std::time::Instant::now();
             let result = {
                 let s = self.state.read();
-                verify_plan(&s, &req.plan)
+                verify_plan_owned(&s, req.plan)
             };
             crate::telemetry::measure("nomad.nomad.plan.evaluate", Vec::new(), started.elapsed());
-            let committed = self
-                .replicator
-                .propose(result.to_command(now_nanos()))
-                .await
-                .map(|_| result);
+            // The worker needs only the verdict (committed whole, progress), not the
+            // allocations: they move into the command instead of being copied.
+            let answer = PlanVerdict::of(&result);
+            let mut cmd = result.into_command(now_nanos());
+            if self.config.normalize_plans {
+                cmd = cmd.normalized();
+            }
+            let committed = self.replicator.propose(cmd).await.map(|_| answer);
             crate::telemetry::measure("nomad.nomad.plan.apply", Vec::new(), started.elapsed());
             let _ = req.reply.send(committed);
         }
     }
 }
 
+mod finish;
 #[cfg(test)]
 mod tests;
