@@ -29,6 +29,9 @@ pub(super) struct Checker {
     leader_checked: BTreeMap<NodeId, u64>,
     /// The greatest leader id (term, node) seen: openraft's order of leaders.
     newest_leader: (u64, NodeId),
+    /// The highest term of a committed entry seen: a leader of an older term has been
+    /// deposed (a later term's leader committed), whatever order the nodes are read in.
+    committed_term: u64,
 }
 
 impl Checker {
@@ -46,7 +49,7 @@ impl Checker {
         self.leaders.entry(term).or_default().insert(node);
         // A deposed leader that has not heard of its successor yet may lack what the
         // successor committed; only the newest leader must hold everything committed.
-        if (term, node) < self.newest_leader {
+        if (term, node) < self.newest_leader || term < self.committed_term {
             return Ok(());
         }
         self.newest_leader = (term, node);
@@ -117,6 +120,7 @@ impl Checker {
             Some(_) => Ok(()),
             None => {
                 self.committed.insert(index, bytes);
+                self.committed_term = self.committed_term.max(entry.log_id.leader_id.term);
                 Ok(())
             }
         }
