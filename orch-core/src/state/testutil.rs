@@ -47,6 +47,30 @@ pub fn node(id: &str) -> Node {
     }
 }
 
+/// A ready node with 4000 MHz, 8 GiB, 50 GB and a healthy `raw_exec`, named by `i`:
+/// what a simulated cluster places test jobs on.
+pub fn schedulable_node(i: usize) -> Node {
+    let mut n = Node {
+        id: format!("node-{i:03}"),
+        name: format!("host{i}"),
+        datacenter: "dc1".into(),
+        ..Node::default()
+    };
+    n.node_resources.cpu.cpu_shares = 4000;
+    n.node_resources.memory.memory_mb = 8192;
+    n.node_resources.disk.disk_mb = 50_000;
+    n.drivers.insert(
+        "raw_exec".into(),
+        crate::model::DriverInfo {
+            detected: true,
+            healthy: true,
+            ..crate::model::DriverInfo::default()
+        },
+    );
+    n.computed_class = crate::state::compute_class(&n);
+    n
+}
+
 pub fn eval(id: &str, job_id: &str) -> Evaluation {
     Evaluation {
         id: id.into(),

@@ -2,32 +2,8 @@
 //! scheduler holds, why the evaluation says it waits, and what releases it.
 
 use super::job_deps::{self, check_cycles};
-use crate::model::{
-    DriverInfo, Job, JobDependency, Node, Task, TaskGroup, client_status, job_type,
-};
+use crate::model::{Job, JobDependency, Task, TaskGroup, client_status, job_type};
 use crate::sim::Cluster;
-
-fn node(i: usize) -> Node {
-    let mut n = Node {
-        id: format!("node-{i:03}"),
-        name: format!("host{i}"),
-        datacenter: "dc1".into(),
-        ..Node::default()
-    };
-    n.node_resources.cpu.cpu_shares = 4000;
-    n.node_resources.memory.memory_mb = 8192;
-    n.node_resources.disk.disk_mb = 50_000;
-    n.drivers.insert(
-        "raw_exec".into(),
-        DriverInfo {
-            detected: true,
-            healthy: true,
-            ..DriverInfo::default()
-        },
-    );
-    n.computed_class = crate::state::compute_class(&n);
-    n
-}
 
 pub(super) fn job(id: &str, count: u32) -> Job {
     let mut t = Task {
@@ -62,7 +38,8 @@ fn dep(job: &str, condition: &str) -> JobDependency {
 fn cluster() -> Cluster {
     let mut c = Cluster::new(7);
     for i in 0..3 {
-        c.add_node(node(i)).unwrap();
+        c.add_node(crate::state::testutil::schedulable_node(i))
+            .unwrap();
     }
     c
 }

@@ -3,28 +3,13 @@
 //! with a `max-plan-attempts` blocked one instead of dropping the placements.
 
 use super::*;
-use crate::model::{DriverInfo, Job, Node, Task, TaskGroup};
+use crate::model::{Job, Task, TaskGroup};
 use crate::sim::Cluster;
 
 fn cluster_with_pending_job() -> (Cluster, Evaluation) {
     let mut c = Cluster::new(3);
-    let mut n = Node {
-        id: "node-1".into(),
-        ..Node::default()
-    };
-    n.node_resources.cpu.cpu_shares = 4000;
-    n.node_resources.memory.memory_mb = 4096;
-    n.node_resources.disk.disk_mb = 10_000;
-    n.drivers.insert(
-        "raw_exec".into(),
-        DriverInfo {
-            detected: true,
-            healthy: true,
-            ..DriverInfo::default()
-        },
-    );
-    n.computed_class = crate::state::compute_class(&n);
-    c.add_node(n).unwrap();
+    c.add_node(crate::state::testutil::schedulable_node(1))
+        .unwrap();
     let mut t = Task {
         name: "t".into(),
         driver: "raw_exec".into(),
