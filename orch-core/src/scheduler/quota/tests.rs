@@ -1,32 +1,11 @@
 use crate::model::{
-    DriverInfo, Job, Namespace, Node, QuotaLimit, QuotaResources, QuotaSpec, Task, TaskGroup,
-    client_status, job_type,
+    Job, Namespace, QuotaLimit, QuotaResources, QuotaSpec, Task, TaskGroup, client_status, job_type,
 };
 use crate::scheduler::verify::verify_plan;
 use crate::scheduler::{SchedulerConfig, process_eval};
 use crate::sim::Cluster;
 
-fn node(i: usize) -> Node {
-    let mut n = Node {
-        id: format!("node-{i:03}"),
-        name: format!("host{i}"),
-        datacenter: "dc1".into(),
-        ..Node::default()
-    };
-    n.node_resources.cpu.cpu_shares = 4000;
-    n.node_resources.memory.memory_mb = 8192;
-    n.node_resources.disk.disk_mb = 50_000;
-    n.drivers.insert(
-        "raw_exec".into(),
-        DriverInfo {
-            detected: true,
-            healthy: true,
-            ..DriverInfo::default()
-        },
-    );
-    n.computed_class = crate::state::compute_class(&n);
-    n
-}
+use crate::state::testutil::schedulable_node as node;
 
 pub(crate) fn job(id: &str, ns: &str, count: u32, cpu: u64) -> Job {
     let mut t = Task {
