@@ -67,11 +67,6 @@ impl<'e> EvalRun<'e> {
         }
     }
 
-    /// The evaluation being run.
-    pub fn eval(&self) -> &Evaluation {
-        self.eval
-    }
-
     /// Schedules the next attempt on `state` and returns the plan to submit, or `None`
     /// when the loop is over: the last plan committed whole, the scheduler had nothing
     /// to change, or the attempts ran out. `config` is the configuration this

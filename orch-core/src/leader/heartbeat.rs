@@ -114,11 +114,6 @@ impl HeartbeatTimers {
         self.deadlines.remove(node_id);
     }
 
-    /// Drops every timer (leadership lost).
-    pub fn clear(&mut self) {
-        self.deadlines.clear();
-    }
-
     /// Nodes being timed.
     pub fn len(&self) -> usize {
         self.deadlines.len()

@@ -1,7 +1,8 @@
 //! The leader's decisions, as pure state machines over the replicated state, so that
-//! the servers and the simulator run the same code: the servers' async shell
-//! (`orch-daemon`'s `server::leader`) drives them with tokio tasks, locks, Raft and the
-//! wall clock; [`crate::sim::Cluster`] drives them synchronously in virtual time.
+//! the servers and the simulator run the same code. Time, IDs and seeds are arguments:
+//! the servers' async shell (`orch-daemon`'s `server::leader`) passes its own and
+//! replicates what comes back; [`crate::sim::Cluster`] passes virtual time and seeded
+//! IDs and applies it in line.
 //!
 //! - [`Feeder`]: evaluations from the state into the broker and the blocked tracker,
 //!   and what the tracker lets out (capacity, quotas, job dependencies, retries).
