@@ -267,6 +267,21 @@ fn a_deposed_leader_read_first_is_not_taken_for_the_newest() {
     run_seeds([9112].into_iter(), SimOptions::three(), false);
 }
 
+/// Seed 949 on five servers (found by the 10,000-seed run): leader 1 stepped down,
+/// built a snapshot and purged its log up to 35 while its old replication stream to
+/// node 5 still ran; the log store answered that stream's read of 24..40 with 36..39,
+/// sent as if they followed entry 23 (openraft's debug assertion on node 5 stopped it).
+/// The store now hands out consecutive entries from a read's start or none
+/// (`log_store::ConsecutiveRun`).
+#[test]
+fn a_stale_replication_stream_gets_no_entries_past_a_purge() {
+    let opts = SimOptions {
+        nodes: 5,
+        ..SimOptions::three()
+    };
+    run_seeds([949].into_iter(), opts, false);
+}
+
 /// Seeds replay byte-identically (seed 188 is the one that did not, see the module doc).
 #[test]
 fn a_seed_replays_identically() {
@@ -280,6 +295,23 @@ fn a_seed_replays_identically() {
 /// `ORCH_SIM_VERBOSE=1` prints the nemesis' faults and every node's view as they change.
 fn verbose() -> bool {
     std::env::var_os("ORCH_SIM_VERBOSE").is_some()
+}
+
+/// `ORCH_SIM_TRACE=<targets>` (for example `openraft=debug`) prints those traces while
+/// a seed replays: where openraft's own decisions are needed to read a failure.
+fn trace_to_stderr(filter: &str) {
+    use tracing_subscriber::prelude::*;
+    let targets: tracing_subscriber::filter::Targets = match filter.parse() {
+        Ok(t) => t,
+        Err(e) => panic!("ORCH_SIM_TRACE={filter}: {e}"),
+    };
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    let _ = tracing_subscriber::registry()
+        .with(targets)
+        .with(fmt)
+        .try_init();
 }
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -320,6 +352,9 @@ fn many() {
 fn replay() {
     let seed = env_u64("ORCH_SIM_SEED").unwrap_or(0);
     let nodes = env_u64("ORCH_SIM_NODES").unwrap_or(3) as usize;
+    if let Ok(filter) = std::env::var("ORCH_SIM_TRACE") {
+        trace_to_stderr(&filter);
+    }
     let opts = SimOptions {
         nodes,
         ..SimOptions::three()
