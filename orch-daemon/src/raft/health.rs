@@ -16,7 +16,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: the simulation (`raft::sim`) runs it paused, in virtual time.
+use tokio::time::Instant;
 
 use openraft::ServerState;
 
@@ -138,7 +141,8 @@ impl Contacts {
         peers.get(&peer).cloned().unwrap_or_default()
     }
 
-    fn since_leader(&self) -> Option<Duration> {
+    /// How long since a leader's AppendEntries or snapshot was last accepted here.
+    pub fn since_leader(&self) -> Option<Duration> {
         self.leader
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -140,6 +140,8 @@ pub struct RpcState {
     pub transfer: super::transfer::TransferContext,
     /// Leadership confirmations shared by concurrent linearizable requests.
     pub reads: super::read_index::ReadIndexBatcher,
+    /// Answers votes, campaigning when a candidate's log is behind this server's.
+    pub campaigner: super::election::Campaigner,
 }
 
 impl axum::extract::FromRef<RpcState> for super::transfer::TransferContext {
@@ -273,7 +275,7 @@ async fn vote(State(rpc): State<RpcState>, body: Bytes) -> HttpResponse {
     };
     // A candidate reached this server: it is not cut off (see `raft::lease`).
     rpc.contacts.heard_from_peer();
-    postcard_reply(&rpc.raft.vote(req).await)
+    postcard_reply(&rpc.campaigner.vote(req).await)
 }
 
 /// How long a chunk of a snapshot holds this server's elections off: far longer than

@@ -17,6 +17,8 @@
 //! - [`log_writer`]: the group-commit thread that makes appends durable.
 //! - [`health`]: whether each server keeps up with the log, and why not.
 //! - [`read_index`]: linearizable default reads (the leader's confirmed read index).
+//! - [`election`]: a server that refuses a vote to a candidate with a shorter log
+//!   campaigns at once (openraft's slow path after a leader loss).
 //! - [`lease`]: whether this server is cut off from the cluster (a leader without a
 //!   quorum, a follower without its leader), so requests to it fail fast.
 //! - [`replicator`]: [`RaftReplicator`], the [`Replicator`](crate::server::Replicator)
@@ -27,6 +29,7 @@
 mod autopilot;
 mod batcher;
 mod command_batch;
+mod election;
 mod error;
 mod forwarder;
 mod health;

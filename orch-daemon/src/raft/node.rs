@@ -143,6 +143,7 @@ pub struct RaftNode {
     transfer: TransferContext,
     /// Leadership confirmations for linearizable requests, shared.
     reads: super::read_index::ReadIndexBatcher,
+    campaigner: super::election::Campaigner,
     /// Whether this server is cut off from the cluster (`raft::lease`).
     standing: super::lease::Standing,
     security: crate::tls::AgentSecurity,
@@ -224,6 +225,13 @@ impl RaftNode {
             lease: transfer.lease,
         });
         let reads = super::read_index::ReadIndexBatcher::default();
+        let campaigner = super::election::Campaigner::new(
+            raft.clone(),
+            network.contacts().clone(),
+            transfer.switch.clone(),
+            transfer.lease,
+            Duration::from_millis(config.election_timeout_min_ms),
+        );
         let rpc = RpcState {
             raft: raft.clone(),
             batcher: batcher.clone(),
@@ -231,6 +239,7 @@ impl RaftNode {
             health: health.clone(),
             transfer: transfer.clone(),
             reads: reads.clone(),
+            campaigner: campaigner.clone(),
         };
         let security = config.network.security.clone();
         let app = rpc_app(rpc, &security, http_addr.clone(), late_api);
@@ -248,6 +257,7 @@ impl RaftNode {
             network,
             transfer,
             reads,
+            campaigner,
             standing,
             security,
             state,
@@ -273,6 +283,7 @@ impl RaftNode {
             health: self.health.clone(),
             transfer: self.transfer.clone(),
             reads: self.reads.clone(),
+            campaigner: self.campaigner.clone(),
         }))
     }
 

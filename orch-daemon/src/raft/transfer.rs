@@ -14,7 +14,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Json;
@@ -69,24 +69,36 @@ pub struct Pause {
 /// The election switch of one server: a pause ends when its timer fires unless a
 /// later pause or resume replaced it.
 #[derive(Clone, Default)]
-pub struct ElectionSwitch(Arc<AtomicU64>);
+pub struct ElectionSwitch {
+    generation: Arc<AtomicU64>,
+    paused: Arc<AtomicBool>,
+}
 
 impl ElectionSwitch {
     /// Pauses `raft`'s elections for `millis` (0: resumes them now).
     pub fn pause(&self, raft: &OrchRaft, millis: u64) {
-        let generation = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         if millis == 0 {
+            self.paused.store(false, Ordering::SeqCst);
             raft.runtime_config().elect(true);
             return;
         }
+        self.paused.store(true, Ordering::SeqCst);
         raft.runtime_config().elect(false);
-        let (raft, me) = (raft.clone(), self.0.clone());
+        let (raft, me) = (raft.clone(), self.clone());
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(millis)).await;
-            if me.load(Ordering::SeqCst) == generation {
+            if me.generation.load(Ordering::SeqCst) == generation {
+                me.paused.store(false, Ordering::SeqCst);
                 raft.runtime_config().elect(true);
             }
         });
+    }
+
+    /// Whether elections are paused now (nothing else may call one meanwhile:
+    /// `raft::election`).
+    pub fn paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
     }
 }
 

@@ -13,9 +13,12 @@ use orch_core::state::{Command, NodeRegister, StateStore};
 
 use super::check::Checker;
 use super::disk::SimDisk;
-use super::net::SimNet;
+use super::net::{SimNet, SimPeer};
 use super::rng::{SplitMix64, TraceHash};
 use crate::disk::DiskReserve;
+use crate::raft::election::Campaigner;
+use crate::raft::health::Contacts;
+use crate::raft::transfer::ElectionSwitch;
 use crate::raft::{CommandBatch, LogStore, NodeId, OrchRaft, StateMachine};
 use crate::server::StateHandle;
 
@@ -165,7 +168,21 @@ impl Cluster {
         let raft = OrchRaft::new(id, config, self.net.factory(id), log.clone(), sm)
             .await
             .unwrap();
-        self.net.register(id, raft.clone());
+        let contacts = Arc::new(Contacts::default());
+        let election_ms = self.nodes[i].election_ms;
+        let campaigner = Campaigner::new(
+            raft.clone(),
+            contacts.clone(),
+            ElectionSwitch::default(),
+            Duration::from_millis(election_ms + 1),
+            Duration::from_millis(election_ms),
+        );
+        let peer = SimPeer {
+            raft: raft.clone(),
+            contacts,
+            campaigner,
+        };
+        self.net.register(id, peer);
         let node = &mut self.nodes[i];
         node.state = state;
         node.raft = Some(raft);
@@ -199,6 +216,16 @@ impl Cluster {
     /// Indexes of the running and crashed nodes.
     pub fn up_down(&self) -> (Vec<usize>, Vec<usize>) {
         (0..self.len()).partition(|&i| self.nodes[i].raft.is_some())
+    }
+
+    /// Node `i`'s Raft ID and election timeout (ms).
+    pub fn id_and_timeout(&self, i: usize) -> (NodeId, u64) {
+        (self.nodes[i].id, self.nodes[i].election_ms)
+    }
+
+    /// Node `i`'s metrics, if it runs.
+    pub fn metrics_of(&self, i: usize) -> Option<RaftMetrics<NodeId, BasicNode>> {
+        self.raft(i).map(|r| r.metrics().borrow().clone())
     }
 
     fn metrics(&self) -> Vec<RaftMetrics<NodeId, BasicNode>> {

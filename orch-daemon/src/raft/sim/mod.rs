@@ -391,6 +391,97 @@ fn an_isolated_leader_is_replaced() {
     });
 }
 
+/// The leader is cut off right after its last entries reached only one follower, B;
+/// the other, A, has the shorter election timeout, so it campaigns first and cannot
+/// win. B campaigns once it refused A's vote and its lease lapsed (`raft::election`)
+/// instead of after its own, longer timeout (and, on a tie of the term, one more).
+#[test]
+fn the_follower_with_the_longer_log_leads_soon_after_the_leader_is_lost() {
+    if let Ok(filter) = std::env::var("ORCH_SIM_TRACE") {
+        trace_to_stderr(&filter);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let mut tried = 0;
+    for seed in 1..200 {
+        let measured = rt.block_on(longer_log_takeover(seed));
+        let Some((a_ms, b_ms, took)) = measured else {
+            continue;
+        };
+        tried += 1;
+        // A campaigns at 2 * a_ms - 100; B refuses (for the lease until b_ms, for the
+        // log after) and campaigns then. Without that, B would start at 2 * b_ms.
+        let due = (2 * a_ms).saturating_sub(99).max(b_ms + 1);
+        assert!(
+            took.as_millis() as u64 <= due + 60,
+            "seed {seed}: A {a_ms} ms, B {b_ms} ms: a new leader took {took:?}"
+        );
+        if tried == 3 {
+            return;
+        }
+    }
+    panic!("fewer than 3 seeds gave the two followers timeouts 60 ms apart");
+}
+
+/// One run of the test above: `None` when the seed's followers' timeouts are not at
+/// least 60 ms apart; otherwise A's and B's timeouts and the time to the new leader.
+async fn longer_log_takeover(seed: u64) -> Option<(u64, u64, std::time::Duration)> {
+    let net = SimNet::new(seed, Faults::CALM);
+    let mut c = Cluster::start(seed, 3, net.clone(), 1000, false).await;
+    let leader = loop {
+        tick(10).await;
+        c.check().await.unwrap();
+        if let Some(i) = (0..3).find(|&i| {
+            c.metrics_of(i)
+                .is_some_and(|m| m.state == openraft::ServerState::Leader)
+        }) {
+            break i;
+        }
+    };
+    let mut followers: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
+    followers.sort_by_key(|&i| c.id_and_timeout(i).1);
+    let ((a_id, a_ms), (b_id, b_ms)) = (
+        c.id_and_timeout(followers[0]),
+        c.id_and_timeout(followers[1]),
+    );
+    let l_id = c.id_and_timeout(leader).0;
+    if b_ms < a_ms + 60 {
+        c.stop().await;
+        return None;
+    }
+    // A cut off for 100 ms (less than its election timeout); writes commit on the
+    // leader and B meanwhile.
+    net.partition([(a_id, 1), (b_id, 0), (l_id, 0)].into_iter().collect());
+    for _ in 0..10 {
+        c.client_write();
+        tick(10).await;
+        c.check().await.unwrap();
+    }
+    // Then the leader alone is cut off, and A rejoins B.
+    net.partition([(a_id, 0), (b_id, 0), (l_id, 1)].into_iter().collect());
+    let start = tokio::time::Instant::now();
+    let took = loop {
+        tick(5).await;
+        c.check().await.unwrap();
+        let new_leader = followers.iter().any(|&i| {
+            c.metrics_of(i)
+                .is_some_and(|m| m.state == openraft::ServerState::Leader)
+        });
+        if new_leader {
+            break start.elapsed();
+        }
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "seed {seed}: no new leader in 10 s"
+        );
+    };
+    c.stop().await;
+    Some((a_ms, b_ms, took))
+}
+
 /// The bug of the issue, injected: logs acknowledge appends committed without an fsync,
 /// and a crash of the simulated disk loses them. The simulator must catch it within a
 /// few seeds.

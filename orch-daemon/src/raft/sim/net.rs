@@ -20,7 +20,19 @@ use openraft::raft::{
 };
 
 use super::rng::{SplitMix64, TraceHash};
+use crate::raft::election::Campaigner;
+use crate::raft::health::Contacts;
 use crate::raft::{NodeId, OrchRaft, TypeConfig};
+
+/// A running node as its peers reach it: its Raft, and the server side of its RPCs
+/// (what `raft::http` does around the Raft calls: leader contact recorded, votes
+/// answered by the [`Campaigner`]).
+#[derive(Clone)]
+pub(super) struct SimPeer {
+    pub raft: OrchRaft,
+    pub contacts: Arc<Contacts>,
+    pub campaigner: Campaigner,
+}
 
 /// How often messages go wrong, per mille, and how late they may arrive.
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +54,7 @@ impl Faults {
 struct NetState {
     rng: SplitMix64,
     /// The running nodes; a crashed node is absent.
-    nodes: BTreeMap<NodeId, OrchRaft>,
+    nodes: BTreeMap<NodeId, SimPeer>,
     /// Partition side of each node: messages pass only between nodes on the same side.
     side: BTreeMap<NodeId, u8>,
     faults: Faults,
@@ -84,9 +96,9 @@ impl SimNet {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Makes `raft` reachable as `id` (started or restarted).
-    pub fn register(&self, id: NodeId, raft: OrchRaft) {
-        self.lock().nodes.insert(id, raft);
+    /// Makes `peer` reachable as `id` (started or restarted).
+    pub fn register(&self, id: NodeId, peer: SimPeer) {
+        self.lock().nodes.insert(id, peer);
     }
 
     /// Makes `id` unreachable (crashed).
@@ -150,8 +162,8 @@ impl SimNet {
         fate
     }
 
-    /// The target's `Raft` if `from` can reach it now.
-    fn reach(&self, from: NodeId, to: NodeId) -> Option<OrchRaft> {
+    /// The target if `from` can reach it now.
+    fn reach(&self, from: NodeId, to: NodeId) -> Option<SimPeer> {
         let s = self.lock();
         let side = |id| s.side.get(&id).copied().unwrap_or(0);
         if !s.nodes.contains_key(&from) || side(from) != side(to) {
@@ -201,7 +213,7 @@ impl SimClient {
         Req: Clone + Send + 'static,
         Resp: Send + 'static,
         E: std::error::Error + Send + 'static,
-        F: Fn(OrchRaft, Req) -> Fut + Send + Sync + 'static,
+        F: Fn(SimPeer, Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Resp, OpenraftError<NodeId, E>>> + Send + 'static,
     {
         let (delay, copy_after) = match self.net.fate(self.from, self.target, kind) {
@@ -223,17 +235,17 @@ impl SimClient {
             );
             tokio::spawn(async move {
                 tokio::time::sleep(after).await;
-                if let Some(raft) = net.reach(from, to) {
-                    let _ = call(raft, req).await;
+                if let Some(peer) = net.reach(from, to) {
+                    let _ = call(peer, req).await;
                 }
             });
         }
         tokio::time::sleep(delay).await;
-        let Some(raft) = self.net.reach(self.from, self.target) else {
+        let Some(peer) = self.net.reach(self.from, self.target) else {
             let e = std::io::Error::other("peer unreachable");
             return Err(RPCError::Unreachable(Unreachable::new(&e)));
         };
-        let reply = call(raft, req).await;
+        let reply = call(peer, req).await;
         tokio::time::sleep(delay).await;
         if self.net.reach(self.target, self.from).is_none() {
             let e = std::io::Error::other("reply lost");
@@ -249,8 +261,12 @@ impl RaftNetwork<TypeConfig> for SimClient {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<NodeId>, openraft::error::Infallible> {
-        self.send(1, rpc, &option, |raft, req| async move {
-            raft.append_entries(req).await
+        self.send(1, rpc, &option, |peer, req| async move {
+            let reply = peer.raft.append_entries(req).await;
+            if reply.is_ok() {
+                peer.contacts.heard_from_leader();
+            }
+            reply
         })
         .await
     }
@@ -260,8 +276,8 @@ impl RaftNetwork<TypeConfig> for SimClient {
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError> {
-        self.send(2, rpc, &option, |raft, req| async move {
-            raft.install_snapshot(req).await
+        self.send(2, rpc, &option, |peer, req| async move {
+            peer.raft.install_snapshot(req).await
         })
         .await
     }
@@ -271,12 +287,9 @@ impl RaftNetwork<TypeConfig> for SimClient {
         rpc: VoteRequest<NodeId>,
         option: RPCOption,
     ) -> RpcResult<VoteResponse<NodeId>, openraft::error::Infallible> {
-        self.send(
-            3,
-            rpc,
-            &option,
-            |raft, req| async move { raft.vote(req).await },
-        )
+        self.send(3, rpc, &option, |peer, req| async move {
+            peer.campaigner.vote(req).await
+        })
         .await
     }
 
