@@ -11,11 +11,14 @@
 //! - [`HeartbeatTimers`]: which clients missed their heartbeat, and what they become.
 //! - [`deployments`]: the deployment watcher (progress, failure, revert, promotion).
 //! - [`gc`]: what the core GC collects, and failed evaluations' follow-ups.
+//! - [`autoscaler`]: which scaling policies are due, which wait, and the `Job.Scale`
+//!   a decision makes (the checks' arithmetic is [`crate::autoscale::decide`]).
 //!
 //! The plan applier's decision is [`crate::scheduler::verify::verify_plan`]; the
-//! drainer's, the periodic dispatcher's and the autoscaler's live in
-//! [`crate::drain`], [`crate::periodic`] and [`crate::autoscale`].
+//! drainer's and the periodic dispatcher's live in [`crate::drain`] and
+//! [`crate::periodic`].
 
+pub mod autoscaler;
 pub mod deployments;
 mod eval_run;
 mod feeder;

@@ -11,6 +11,9 @@
 //! time only moves when [`Cluster::advance`] is called, so a failing seed replays exactly.
 //! After every step the caller can check invariants ([`Cluster::check_invariants`]).
 //!
+//! The autoscaler runs when the caller asks ([`Cluster::autoscale`]), with the metrics
+//! the caller hands it.
+//!
 //! `report` answers what the cluster looks like ([`ClusterReport`]) and how many more of
 //! a job fit, and where ([`FitReport`]).
 
@@ -23,6 +26,7 @@ mod watchers;
 use std::collections::BTreeSet;
 
 pub use report::{ClusterReport, FitReport};
+pub use watchers::ScalingOutcome;
 
 use crate::broker::{BlockedEvals, BrokerConfig, EvalBroker};
 use crate::canonical::canonicalize_job;
@@ -93,6 +97,8 @@ pub struct Cluster {
     deployments_seen: std::collections::BTreeMap<String, u32>,
     /// Periodic launches skipped for `prohibit_overlap` (the dispatcher's memory).
     periodic_skipped: std::collections::BTreeMap<crate::state::JobKey, i64>,
+    /// When each scaling policy is next due ([`Cluster::autoscale`]).
+    autoscaler: crate::leader::autoscaler::PolicyClock,
     rng: SchedRng,
     next_id: u64,
 }
@@ -148,6 +154,7 @@ impl Cluster {
             silent: HeartbeatTimers::new(HeartbeatConfig::default()),
             deployments_seen: std::collections::BTreeMap::new(),
             periodic_skipped: std::collections::BTreeMap::new(),
+            autoscaler: Default::default(),
             rng: SchedRng::new(seed),
             next_id: 0,
         }

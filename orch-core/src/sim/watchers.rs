@@ -1,11 +1,13 @@
 //! The leader's other duties in the simulated cluster, decided by the servers' own code:
 //! once the evaluations are quiet, the deployment watcher
 //! ([`crate::leader::deployments`]), the drainer ([`crate::drain`]) and the periodic
-//! dispatcher ([`crate::periodic`]); the core GC ([`crate::leader::gc`]) when the
-//! caller asks. A command the state refuses is decided again on the next pass, as on
+//! dispatcher ([`crate::periodic`]); the core GC ([`crate::leader::gc`]) and the
+//! autoscaler ([`crate::leader::autoscaler`]) when the caller asks. A command the state refuses is decided again on the next pass, as on
 //! the servers.
 
 use super::{Cluster, SimError, uuid_like};
+use crate::autoscale::{Check, Decision};
+use crate::leader::autoscaler::{self, ScalingTarget, Wait};
 use crate::leader::deployments::{self, Action};
 use crate::leader::gc::{self, GcConfig};
 use crate::state::Command;
@@ -112,4 +114,56 @@ impl Cluster {
         }
         Ok(collected)
     }
+
+    /// One pass of the autoscaler at the current virtual time, as the servers' loop
+    /// makes every tick: each due policy waits (deployment, cooldown) or has its checks
+    /// read through `metric` (the caller plays Prometheus and the allocations' usage)
+    /// and decided by the servers' code; a change is applied as the same `Job.Scale`,
+    /// with its evaluation (scheduled by the next [`Cluster::run_to_quiescence`]).
+    pub fn autoscale(
+        &mut self,
+        metric: &mut dyn FnMut(&ScalingTarget, &Check) -> Result<f64, String>,
+    ) -> Result<Vec<ScalingOutcome>, SimError> {
+        let enabled = autoscaler::enabled_policies(&self.state);
+        let mut outcomes = Vec::new();
+        for i in self.autoscaler.due(&enabled, self.now) {
+            let t = &enabled[i];
+            let mut outcome = ScalingOutcome {
+                policy_id: t.id.clone(),
+                wait: None,
+                decision: None,
+                scaled_to: None,
+            };
+            match autoscaler::gate(&self.state, t, self.now) {
+                Err(wait) => outcome.wait = Some(wait),
+                Ok(last) => {
+                    let values: Vec<_> = t.policy.checks.iter().map(|c| metric(t, c)).collect();
+                    let d = autoscaler::decide(t, &values, last, self.now);
+                    if let Some(count) = d.count {
+                        let eval_id = self.new_id();
+                        let cmd = autoscaler::scale_command(t, &d, count, self.now, eval_id);
+                        if self.try_apply(cmd)? {
+                            outcome.scaled_to = Some(count);
+                        }
+                    }
+                    outcome.decision = Some(d);
+                }
+            }
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+}
+
+/// What one [`Cluster::autoscale`] pass did with one due policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalingOutcome {
+    /// The policy.
+    pub policy_id: String,
+    /// Why it waited, if it did.
+    pub wait: Option<Wait>,
+    /// What its checks decided, when they ran.
+    pub decision: Option<Decision>,
+    /// The count the group was scaled to, if it was.
+    pub scaled_to: Option<i64>,
 }

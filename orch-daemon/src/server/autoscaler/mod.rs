@@ -1,6 +1,7 @@
-//! The leader's horizontal autoscaler: every group with an enabled `scaling { policy }`
-//! is evaluated each `evaluation_interval`: its checks' sources are queried
-//! ([`sources`]), `orch_core::autoscale::decide` picks the new count, and a change goes
+//! The leader's horizontal autoscaler, the async shell of
+//! `orch_core::leader::autoscaler` (which the simulator drives too): every group with an
+//! enabled `scaling { policy }` is evaluated each `evaluation_interval`: its checks'
+//! sources are queried ([`sources`]), the core decides the new count, and a change goes
 //! through the same `JobScale` command (plus evaluation) as `PUT /v1/job/:id/scale`, with
 //! a scaling event.
 //!
@@ -20,9 +21,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use orch_core::autoscale::{self, CheckInput, Policy, Source};
-use orch_core::model::{Evaluation, FreeForm, eval_status, trigger};
-use orch_core::state::{Command, JobScale};
+use orch_core::autoscale::Source;
+use orch_core::leader::autoscaler::{
+    PolicyClock, ScalingTarget, decide, enabled_policies, gate, scale_command,
+};
 use serde_json::{Value, json};
 
 use super::{Replicator, StateHandle};
@@ -92,20 +94,6 @@ pub struct MetricTarget<'a> {
     pub group: &'a str,
 }
 
-/// One enabled policy as the state has it now.
-struct Due {
-    id: String,
-    namespace: String,
-    job_id: String,
-    job_type: String,
-    priority: i32,
-    group: String,
-    min: i64,
-    max: i64,
-    count: i64,
-    policy: Policy,
-}
-
 impl Autoscaler {
     /// An autoscaler over the state, writing through `replicator`.
     pub fn new(
@@ -139,61 +127,22 @@ impl Autoscaler {
 
     /// The loop: while leading, evaluates each policy when its interval has passed.
     pub async fn run(self: Arc<Self>) {
-        let mut next: BTreeMap<String, i64> = BTreeMap::new();
+        let mut clock = PolicyClock::default();
         loop {
             tokio::time::sleep(TICK).await;
             if !self.replicator.is_leader() {
-                next.clear();
+                clock.clear();
                 self.lock().clear();
                 continue;
             }
             let now = now_nanos();
-            let policies = self.enabled_policies();
-            next.retain(|id, _| policies.iter().any(|p| &p.id == id));
+            let policies = enabled_policies(&self.state.read());
             self.lock()
                 .retain(|id, _| policies.iter().any(|p| &p.id == id));
-            for p in policies {
-                let due = next.get(&p.id).is_none_or(|t| now >= *t);
-                if !due {
-                    continue;
-                }
-                next.insert(
-                    p.id.clone(),
-                    now.saturating_add(p.policy.evaluation_interval_ns),
-                );
-                self.evaluate(p).await;
+            for i in clock.due(&policies, now) {
+                self.evaluate(&policies[i]).await;
             }
         }
-    }
-
-    fn enabled_policies(&self) -> Vec<Due> {
-        let s = self.state.read();
-        let mut out = Vec::new();
-        for job in s.scaling_jobs() {
-            for g in &job.task_groups {
-                let Some(sc) = g.scaling.as_ref().filter(|sc| sc.enabled) else {
-                    continue;
-                };
-                // Validation refused bad policies at registration; skip any that slipped.
-                let Ok(Some(policy)) = autoscale::parse_policy(&sc.policy.0) else {
-                    continue;
-                };
-                let count = i64::from(g.count);
-                out.push(Due {
-                    id: autoscale::policy_id(&job.namespace, &job.id, &g.name),
-                    namespace: job.namespace.clone(),
-                    job_id: job.id.clone(),
-                    job_type: job.job_type.clone(),
-                    priority: job.priority,
-                    group: g.name.clone(),
-                    min: sc.min.unwrap_or(count),
-                    max: sc.max.unwrap_or(count),
-                    count,
-                    policy,
-                });
-            }
-        }
-        out
     }
 
     /// Reads one metric from `source`, as a scaling check does. The deployment
@@ -233,7 +182,7 @@ impl Autoscaler {
     }
 
     /// Each check's metric, in the policy's order.
-    async fn read_checks(&self, p: &Due, now: i64) -> Vec<Result<f64, String>> {
+    async fn read_checks(&self, p: &ScalingTarget, now: i64) -> Vec<Result<f64, String>> {
         let mut values = Vec::new();
         for c in &p.policy.checks {
             let target = MetricTarget {
@@ -249,51 +198,28 @@ impl Autoscaler {
         values
     }
 
-    async fn evaluate(&self, p: Due) {
+    /// The enabled policies now (the unit tests evaluate them one by one).
+    #[cfg(test)]
+    fn enabled_policies(&self) -> Vec<ScalingTarget> {
+        enabled_policies(&self.state.read())
+    }
+
+    async fn evaluate(&self, p: &ScalingTarget) {
         let now = now_nanos();
-        let (last, deploying) = {
-            let s = self.state.read();
-            let deploying = s
-                .latest_deployment_by_job(&p.namespace, &p.job_id)
-                .filter(|d| d.active())
-                .map(|d| d.id.clone());
-            (
-                s.last_scaling_action(&p.namespace, &p.job_id, &p.group),
-                deploying,
-            )
-        };
+        let gate = gate(&self.state.read(), p, now);
         let mut status = self.status(&p.id).unwrap_or_default();
         status.last_evaluated = now;
-        if let Some(d) = deploying {
-            // The nomad-autoscaler's "target not ready": Job.Scale refuses during a
-            // deployment, so wait for it instead of counting failures.
-            status.state = "waiting".into();
-            status.reason =
-                format!("deployment {d} is in progress; scaling resumes when it finishes");
-            self.lock().insert(p.id, status);
-            return;
-        }
-        if autoscale::in_cooldown(last, p.policy.cooldown_ns, now) {
-            status.state = "cooldown".into();
-            status.reason = format!(
-                "in cooldown for {:.1}s more after the last scaling action",
-                (last.unwrap_or(now) + p.policy.cooldown_ns - now) as f64 / 1e9
-            );
-            self.lock().insert(p.id, status);
-            return;
-        }
-        let values = self.read_checks(&p, now).await;
-        let inputs: Vec<CheckInput<'_>> = p
-            .policy
-            .checks
-            .iter()
-            .zip(&values)
-            .map(|(check, v)| CheckInput {
-                check,
-                value: v.as_ref().map(|f| *f).map_err(String::as_str),
-            })
-            .collect();
-        let d = autoscale::decide(&p.policy, p.min, p.max, p.count, &inputs, last, now);
+        let last = match gate {
+            Ok(last) => last,
+            Err(wait) => {
+                status.state = wait.state().into();
+                status.reason = wait.reason();
+                self.lock().insert(p.id.clone(), status);
+                return;
+            }
+        };
+        let values = self.read_checks(p, now).await;
+        let d = decide(p, &values, last, now);
         status.checks = d
             .checks
             .iter()
@@ -310,10 +236,10 @@ impl Autoscaler {
         }
         let Some(count) = d.count else {
             status.state = if d.error.is_some() { "error" } else { "ok" }.into();
-            self.lock().insert(p.id, status);
+            self.lock().insert(p.id.clone(), status);
             return;
         };
-        let cmd = scale_command(&p, &d, count, now);
+        let cmd = scale_command(p, &d, count, now, new_uuid());
         match self.replicator.propose(cmd).await {
             Ok(_) => {
                 tracing::info!(policy = %p.id, job = %p.job_id, group = %p.group, from = p.count, to = count, reason = %d.reason, "autoscaler scaled group");
@@ -328,48 +254,6 @@ impl Autoscaler {
                 status.last_error = Some(format!("scaling to {count} failed: {e}"));
             }
         }
-        self.lock().insert(p.id, status);
+        self.lock().insert(p.id.clone(), status);
     }
-}
-
-/// The scaling of `p`'s group to `count` as decided by `d`: a `Job.Scale` carrying the
-/// nomad-autoscaler's meta (policy ID, the checks' reasons) and its evaluation.
-fn scale_command(p: &Due, d: &autoscale::Decision, count: i64, now: i64) -> Command {
-    let mut meta = BTreeMap::new();
-    meta.insert(
-        autoscale::META_POLICY_ID.to_string(),
-        Value::from(p.id.clone()),
-    );
-    meta.insert(
-        "nomad_autoscaler.reason_history".to_string(),
-        json!(
-            d.checks
-                .iter()
-                .map(|c| c.reason.clone())
-                .collect::<Vec<_>>()
-        ),
-    );
-    let eval = Evaluation {
-        id: new_uuid(),
-        namespace: p.namespace.clone(),
-        job_id: p.job_id.clone(),
-        eval_type: p.job_type.clone(),
-        priority: p.priority,
-        triggered_by: trigger::JOB_SCALING.to_string(),
-        status: eval_status::PENDING.to_string(),
-        create_time: now,
-        modify_time: now,
-        ..Evaluation::default()
-    };
-    Command::JobScale(JobScale {
-        namespace: p.namespace.clone(),
-        job_id: p.job_id.clone(),
-        group: p.group.clone(),
-        count,
-        message: d.reason.clone(),
-        error: false,
-        meta: FreeForm(meta),
-        eval: Some(eval),
-        now,
-    })
 }

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use orch_core::autoscale;
+use orch_core::model::FreeForm;
 use orch_core::state::{Command, JobRegister, JobScale, StateStore};
 
 use super::*;
@@ -119,7 +121,7 @@ fn count(state: &StateHandle) -> u32 {
 async fn a_new_leader_keeps_the_cooldown_of_replicated_events() {
     let (state, a) = setup(5, fake_prometheus("30").await).await;
     for p in a.enabled_policies() {
-        a.evaluate(p).await;
+        a.evaluate(&p).await;
     }
     assert_eq!(count(&state), 2);
     let id = autoscale::policy_id("default", "q", "w");
@@ -131,7 +133,7 @@ async fn a_new_leader_keeps_the_cooldown_of_replicated_events() {
 async fn after_the_cooldown_it_scales_with_an_event() {
     let (state, a) = setup(120, fake_prometheus("30").await).await;
     for p in a.enabled_policies() {
-        a.evaluate(p).await;
+        a.evaluate(&p).await;
     }
     // factor 3 on count 2 is 6, capped at max 5.
     assert_eq!(count(&state), 5);
@@ -147,7 +149,7 @@ async fn after_the_cooldown_it_scales_with_an_event() {
     assert!(ev.eval_id.is_some());
     // Right after its own action it is in cooldown too.
     for p in a.enabled_policies() {
-        a.evaluate(p).await;
+        a.evaluate(&p).await;
     }
     assert_eq!(count(&state), 5);
 }
@@ -157,7 +159,7 @@ async fn a_dead_source_means_no_action_and_a_status_saying_why() {
     // Nothing listens on port 9 of loopback.
     let (state, a) = setup(120, "http://127.0.0.1:9".into()).await;
     for p in a.enabled_policies() {
-        a.evaluate(p).await;
+        a.evaluate(&p).await;
     }
     assert_eq!(count(&state), 2);
     let st = a
@@ -210,7 +212,7 @@ async fn query_window_reads_the_latest_point_of_a_range_query() {
     );
     let (state, a) = setup_with(&hcl, 120, fake_prometheus("20").await).await;
     for p in a.enabled_policies() {
-        a.evaluate(p).await;
+        a.evaluate(&p).await;
     }
     // factor 2 on count 2.
     assert_eq!(count(&state), 4);
