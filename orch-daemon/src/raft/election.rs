@@ -47,6 +47,9 @@ pub struct Campaigner {
     /// How long one round of votes may take before openraft's own timers take over.
     round: Duration,
     running: Arc<AtomicBool>,
+    /// When this server started: until it hears from a leader, its lease counts from
+    /// here (a server just restarted must not take its silence for the leader's loss).
+    started: tokio::time::Instant,
 }
 
 /// What one candidacy came to.
@@ -76,6 +79,7 @@ impl Campaigner {
             lease,
             round: election_timeout_min / 2,
             running: Arc::default(),
+            started: tokio::time::Instant::now(),
         }
     }
 
@@ -111,11 +115,14 @@ impl Campaigner {
             && !self.switch.paused()
     }
 
-    /// How long the lease of the leader last heard from still runs (zero once it lapsed).
+    /// How long the lease of the leader last heard from (or, before any, of the one
+    /// this server would have heard from since it started) still runs; zero once lapsed.
     fn lease_left(&self) -> Duration {
-        self.contacts
+        let since = self
+            .contacts
             .since_leader()
-            .map_or(Duration::ZERO, |since| self.lease.saturating_sub(since))
+            .unwrap_or_else(|| self.started.elapsed());
+        self.lease.saturating_sub(since)
     }
 
     /// Campaigns until this server leads or a leader newer than the lost one is known,
@@ -127,13 +134,13 @@ impl Campaigner {
         if self.running.swap(true, Ordering::SeqCst) {
             return;
         }
+        let lost_term = self.raft.metrics().borrow().current_term;
         // Refused for the lease, the candidate still says the leader is gone: campaign
         // when the lease lapses, unless the leader is heard from meanwhile.
         let left = self.lease_left();
         if !left.is_zero() {
             tokio::time::sleep(left + Duration::from_millis(1)).await;
         }
-        let lost_term = self.raft.metrics().borrow().current_term;
         for _ in 0..ATTEMPTS {
             if self.switch.paused() || !self.lease_left().is_zero() {
                 break;

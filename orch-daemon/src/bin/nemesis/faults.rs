@@ -2,8 +2,11 @@
 //!
 //! Partitions and packet loss are iptables rules inside the servers' namespaces (only
 //! traffic between servers is cut; the clients still reach every server, as in Jepsen).
-//! `tc netem` would add delay, but this machine's kernel has no `sch_netem` (and no
-//! modules to load): delay is not injected, loss is (`iptables -m statistic`).
+//! `tc netem` would add a fixed delay, but this machine's kernel has no `sch_netem` (and
+//! no modules to load); loss is injected with `iptables -m statistic`, and delay as a
+//! congested link does it: a token bucket (`tc qdisc tbf`, which this kernel has) on a
+//! server's link queues what exceeds its rate, so packets wait up to its latency bound
+//! under load and are dropped past it.
 
 use std::time::Duration;
 
@@ -28,6 +31,9 @@ pub enum Kind {
     PartitionBridge,
     /// 30% of the packets a random server receives from the others dropped.
     PacketLoss,
+    /// A random server's link throttled to [`SLOW_LINK_RATE`] with up to
+    /// [`SLOW_LINK_LATENCY`] queued: delay (and loss past it) under load.
+    SlowLink,
     /// A random server's data dir filled to 16 MiB free (under the 64 MiB reserve).
     DiskFull,
     /// Every server restarted in turn (SIGTERM, start, healthy), as an upgrade does.
@@ -59,6 +65,7 @@ impl Kind {
             Kind::PacketLoss,
             Kind::DiskFull,
             Kind::RollingRestart,
+            Kind::SlowLink,
         ];
         if servers >= 5 {
             v.push(Kind::PartitionBridge);
@@ -114,6 +121,25 @@ pub fn inject(
             let (left, right) = rest.split_at(rest.len() / 2);
             cut(cluster, left, right)?;
             rest
+        }
+        Kind::SlowLink => {
+            let s = &cluster.servers[target];
+            s.exec(&[
+                "tc",
+                "qdisc",
+                "add",
+                "dev",
+                &s.dev,
+                "root",
+                "tbf",
+                "rate",
+                SLOW_LINK_RATE,
+                "burst",
+                "16kb",
+                "latency",
+                SLOW_LINK_LATENCY,
+            ])?;
+            vec![target]
         }
         Kind::PacketLoss => {
             let s = &cluster.servers[target];
@@ -189,6 +215,13 @@ fn cut(cluster: &Cluster, a: &[usize], b: &[usize]) -> Result<(), String> {
 
 const FILLER: &str = "nemesis-filler";
 
+/// The rate a slow link is throttled to: Raft's heartbeats pass, a burst of appends and
+/// answers queues.
+pub const SLOW_LINK_RATE: &str = "256kbit";
+
+/// The most a packet waits in a slow link's queue before it is dropped.
+pub const SLOW_LINK_LATENCY: &str = "800ms";
+
 /// Fills the tmpfs at `data` to 16 MiB free.
 fn fill(data: &std::path::Path) -> Result<(), String> {
     let free = orch_daemon::disk::measure(data)
@@ -229,6 +262,12 @@ pub fn heal(cluster: &mut Cluster, active: &Active) -> Result<(), String> {
                 let _ = std::fs::remove_file(cluster.servers[t].data.join(FILLER));
             }
         }
+        Kind::SlowLink => {
+            for &t in &active.targets {
+                let s = &cluster.servers[t];
+                s.exec(&["tc", "qdisc", "del", "dev", &s.dev, "root"])?;
+            }
+        }
         Kind::RollingRestart
         | Kind::PartitionMinority
         | Kind::PartitionLeader
@@ -243,7 +282,7 @@ pub fn heal(cluster: &mut Cluster, active: &Active) -> Result<(), String> {
 
 /// Fails early, with what to install, when the tools the nemesis drives are missing.
 pub fn preflight() -> Result<(), String> {
-    for tool in [["ip", "-V"], ["iptables", "-V"]] {
+    for tool in [["ip", "-V"], ["iptables", "-V"], ["tc", "-V"]] {
         sh(&tool).map_err(|e| format!("{e}; install iproute2 and iptables and run as root"))?;
     }
     Ok(())

@@ -43,6 +43,8 @@ pub struct Host {
     pub netns: String,
     /// Its address on the bridge.
     pub ip: String,
+    /// Its end of the veth pair, inside its namespace.
+    pub dev: String,
     /// Its data dir (a tmpfs mount).
     pub data: PathBuf,
     /// The running agent, if up.
@@ -153,6 +155,7 @@ impl Cluster {
         let server = Host {
             netns,
             ip: ip.clone(),
+            dev: peer.clone(),
             data: self.dir.join(format!("s{i}")),
             child: None,
             paused: false,
