@@ -110,6 +110,9 @@ fn force_passed(n: &Node, now: i64) -> bool {
 
 /// Decides, for every draining node, what to mark and which drains are complete.
 pub fn decide(s: &StateStore, now: i64) -> DrainActions {
+    if s.node_table().draining() == 0 {
+        return DrainActions::default();
+    }
     let draining: BTreeMap<&str, &Node> = s
         .nodes()
         .filter(|n| n.drain_strategy.is_some())

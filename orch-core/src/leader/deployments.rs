@@ -169,69 +169,112 @@ fn healthy_canaries(s: &StateStore, g: &crate::model::DeploymentState) -> usize 
 }
 
 /// Decides what to do for every deployment at `now`, given the healthy totals already
-/// acted on (`seen`; empty after a leader change).
+/// acted on (`seen`; empty after a leader change). [`Watcher`] decides the same,
+/// visiting only the deployments whose decision may have changed.
 pub fn decide(s: &StateStore, now: i64, seen: &BTreeMap<String, u32>) -> Decisions {
     let mut out = Decisions::default();
     for d in s.deployments() {
-        if d.status == deployment_status::FAILED {
-            if let Some(a) = pending_revert(s, d) {
-                out.actions.push(a);
-            }
-            continue;
+        let one = decide_one(s, d, now, seen.get(&d.id).copied());
+        out.actions.extend(one.action);
+        if let Some(healthy) = one.seen {
+            out.seen.insert(d.id.clone(), healthy);
         }
-        if d.status != deployment_status::RUNNING {
-            continue;
-        }
-        // A deployment of a stopped or superseded job is the reconciler's to cancel.
-        let current = s
-            .job(&d.namespace, &d.job_id)
-            .is_some_and(|j| !j.stop && j.version == d.job_version);
-        if !current {
-            continue;
-        }
-        let id = d.id.clone();
-        if d.task_groups.values().any(|g| g.unhealthy_allocs > 0) {
-            out.actions.push(fail(s, d, describe::FAILED_ALLOCATIONS));
-            continue;
-        }
-        if let Some(why) = gate::failed(s, d) {
-            out.actions.push(fail(s, d, &why));
-            continue;
-        }
-        if deadline_failure(s, d, now).is_some() {
-            out.actions.push(fail(s, d, describe::PROGRESS_DEADLINE));
-            continue;
-        }
-        if !d.task_groups.is_empty() && d.task_groups.values().all(group_done) {
-            out.actions.push(Action::Succeed { deployment_id: id });
-            continue;
-        }
-        let healthy: u32 = d.task_groups.values().map(|g| g.healthy_allocs).sum();
-        let waiting: Vec<_> = d
-            .task_groups
-            .iter()
-            .filter(|(_, g)| g.desired_canaries > 0 && !g.promoted)
-            .collect();
-        // orch's metric gates hold an auto-promotion until they open.
-        let promote = !waiting.is_empty()
-            && waiting.iter().all(|(name, g)| {
-                g.auto_promote
-                    && g.placed_canaries.len() >= g.desired_canaries as usize
-                    && healthy_canaries(s, g) >= g.desired_canaries as usize
-                    && gate::gate_open(s, d, name)
-            });
-        if promote {
-            out.actions.push(Action::Promote {
-                deployment_id: id.clone(),
-            });
-        } else if healthy > seen.get(&id).copied().unwrap_or(0) {
-            out.actions.push(Action::Evaluate {
-                deployment_id: id.clone(),
-            });
-        }
-        out.seen.insert(id, healthy);
     }
     out
+}
+
+/// What [`decide`] concludes for one deployment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct One {
+    /// Its action, if any.
+    pub(crate) action: Option<Action>,
+    /// Its entry of [`Decisions::seen`] (running deployments of the current job
+    /// version that neither fail nor succeed now).
+    pub(crate) seen: Option<u32>,
+}
+
+/// [`decide`] for deployment `d`, `seen` its healthy total already acted on.
+pub(crate) fn decide_one(s: &StateStore, d: &Deployment, now: i64, seen: Option<u32>) -> One {
+    let action = |a| One {
+        action: Some(a),
+        seen: None,
+    };
+    if d.status == deployment_status::FAILED {
+        return One {
+            action: pending_revert(s, d),
+            seen: None,
+        };
+    }
+    if d.status != deployment_status::RUNNING {
+        return One::default();
+    }
+    // A deployment of a stopped or superseded job is the reconciler's to cancel.
+    let current = s
+        .job(&d.namespace, &d.job_id)
+        .is_some_and(|j| !j.stop && j.version == d.job_version);
+    if !current {
+        return One::default();
+    }
+    let id = d.id.clone();
+    if d.task_groups.values().any(|g| g.unhealthy_allocs > 0) {
+        return action(fail(s, d, describe::FAILED_ALLOCATIONS));
+    }
+    if let Some(why) = gate::failed(s, d) {
+        return action(fail(s, d, &why));
+    }
+    if deadline_failure(s, d, now).is_some() {
+        return action(fail(s, d, describe::PROGRESS_DEADLINE));
+    }
+    if !d.task_groups.is_empty() && d.task_groups.values().all(group_done) {
+        return action(Action::Succeed { deployment_id: id });
+    }
+    let healthy: u32 = d.task_groups.values().map(|g| g.healthy_allocs).sum();
+    let action = if promotes(s, d) {
+        Some(Action::Promote { deployment_id: id })
+    } else if healthy > seen.unwrap_or(0) {
+        Some(Action::Evaluate { deployment_id: id })
+    } else {
+        None
+    };
+    One {
+        action,
+        seen: Some(healthy),
+    }
+}
+
+/// Groups with canaries not yet promoted: whether `d` has any (its decision then reads
+/// the canaries' health).
+pub(crate) fn waits_on_canaries(d: &Deployment) -> bool {
+    d.task_groups
+        .values()
+        .any(|g| g.desired_canaries > 0 && !g.promoted)
+}
+
+/// Whether every group waiting on canaries auto-promotes and its canaries are all
+/// placed and healthy (orch's metric gates hold an auto-promotion until they open).
+fn promotes(s: &StateStore, d: &Deployment) -> bool {
+    let waiting: Vec<_> = d
+        .task_groups
+        .iter()
+        .filter(|(_, g)| g.desired_canaries > 0 && !g.promoted)
+        .collect();
+    !waiting.is_empty()
+        && waiting.iter().all(|(name, g)| {
+            g.auto_promote
+                && g.placed_canaries.len() >= g.desired_canaries as usize
+                && healthy_canaries(s, g) >= g.desired_canaries as usize
+                && gate::gate_open(s, d, name)
+        })
+}
+
+/// The earliest progress deadline of `d` after `now`: until then its decision does
+/// not depend on the time.
+pub(crate) fn next_deadline(d: &Deployment, now: i64) -> Option<i64> {
+    d.task_groups
+        .values()
+        .map(|g| g.require_progress_by.0)
+        .filter(|t| *t != 0 && *t > now)
+        .min()
 }
 
 fn fail(s: &StateStore, d: &Deployment, base: &str) -> Action {
@@ -355,6 +398,10 @@ pub fn command(
         }),
     })
 }
+
+mod watch;
+
+pub use watch::Watcher;
 
 #[cfg(test)]
 mod tests;

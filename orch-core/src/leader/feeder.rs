@@ -18,7 +18,7 @@ mod release;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::broker::{BlockedEvals, EvalBroker};
-use crate::model::{Evaluation, eval_status, trigger};
+use crate::model::{Allocation, Evaluation, eval_status, trigger};
 use crate::state::{Command, EvalUpsert, SCHEDULER_CONFIG_TABLE, StateStore, table};
 
 /// How often evaluations blocked after the plan applier gave up are retried (Nomad's
@@ -148,14 +148,20 @@ impl Feeder {
             pass.changed_classes
                 .extend(s.nodes().map(|n| n.computed_class.clone()));
         }
-        // Allocations that ended since the last pass free capacity on their nodes.
-        for a in s.allocs_modified_after(last_index).filter(|a| a.terminal()) {
+        // Allocations that ended since the last pass free capacity on their nodes (read
+        // once: each is a look-up in the allocation table, and a pass after a plan
+        // reads every placement of it).
+        let ended: Vec<&Allocation> = s
+            .allocs_modified_after(last_index)
+            .filter(|a| a.terminal())
+            .collect();
+        for a in &ended {
             if let Some(n) = s.node(&a.node_id) {
                 pass.changed_classes.insert(n.computed_class.clone());
             }
         }
-        pass.quota_freed = changes::freed_namespaces(s, last_index);
-        pass.ordered_stops = changes::ordered_stop_evals(s, last_index, now, next_id);
+        pass.quota_freed = changes::freed_namespaces(s, &ended, last_index);
+        pass.ordered_stops = changes::ordered_stop_evals(s, &ended, now, next_id);
         pass.index = s.latest_index();
         self.last_index = pass.index;
         pass

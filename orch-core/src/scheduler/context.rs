@@ -110,19 +110,22 @@ impl<'s> PlanContext<'s> {
         match &self.job_slots {
             Some(known) if self.leaving.len() <= known.len() / 4 => {
                 let gone = leaving_positions(&self.leaving, known);
-                // `gone` ascends as the entries do: one pointer passes it.
+                // `gone` ascends as the entries do: one pointer passes it. A plain
+                // loop into a vector sized once (a chained iterator's `collect`
+                // grew it and cost a call per entry).
                 let mut next_gone = gone.iter().copied().peekable();
-                known
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, e)| {
-                        while next_gone.next_if(|g| g < i).is_some() {}
-                        let leaving = next_gone.peek() == Some(i);
-                        !leaving && e.group == group && (e.at_rest || !e.alloc.terminal())
-                    })
-                    .map(|(_, e)| e.slot)
-                    .chain(planned)
-                    .collect()
+                let mut out = Vec::with_capacity(known.len());
+                for (i, e) in known.iter().enumerate() {
+                    while next_gone.next_if(|g| *g < i).is_some() {}
+                    if next_gone.peek() == Some(&i) {
+                        continue;
+                    }
+                    if e.group == group && (e.at_rest || !e.alloc.terminal()) {
+                        out.push(e.slot);
+                    }
+                }
+                out.extend(planned);
+                out
             }
             _ => self
                 .job_allocs_with_slots()

@@ -34,19 +34,20 @@ pub fn node_update_evals(
     now: i64,
     next_id: &mut dyn FnMut() -> String,
 ) -> Vec<Evaluation> {
-    let mut jobs: BTreeSet<(String, String)> = state
+    // Borrowed from the store: a failed node's hundred allocations copied no names.
+    let mut jobs: BTreeSet<(&str, &str)> = state
         .allocs_by_node(node_id)
         .into_iter()
         .filter(|a| !a.terminal())
-        .map(|a| (a.namespace.to_string(), a.job_id.to_string()))
+        .map(|a| (a.namespace.as_str(), a.job_id.as_str()))
         .collect();
     // Indexed by the store (a scan of every job per failed node cost churn more
     // than the node's own allocations).
     for j in state.system_jobs() {
-        jobs.insert((j.namespace.clone(), j.id.clone()));
+        jobs.insert((j.namespace.as_str(), j.id.as_str()));
     }
     jobs.into_iter()
-        .filter_map(|(ns, id)| state.job(&ns, &id))
+        .filter_map(|(ns, id)| state.job(ns, id))
         .map(|job| Evaluation {
             id: next_id(),
             namespace: job.namespace.clone(),

@@ -93,8 +93,8 @@ pub struct Cluster {
     /// Heartbeat timers of the clients that stopped heartbeating
     /// ([`Cluster::stop_heartbeats`]); live clients always heartbeat in time.
     silent: HeartbeatTimers,
-    /// The deployment watcher's healthy counts already acted on.
-    deployments_seen: std::collections::BTreeMap<String, u32>,
+    /// The deployment watcher's memory (the healthy counts already acted on).
+    deployments: crate::leader::deployments::Watcher,
     /// Periodic launches skipped for `prohibit_overlap` (the dispatcher's memory).
     periodic_skipped: std::collections::BTreeMap<crate::state::JobKey, i64>,
     /// When each scaling policy is next due ([`Cluster::autoscale`]).
@@ -152,7 +152,7 @@ impl Cluster {
             stats: SimStats::default(),
             feeder: Feeder::new(),
             silent: HeartbeatTimers::new(HeartbeatConfig::default()),
-            deployments_seen: std::collections::BTreeMap::new(),
+            deployments: crate::leader::deployments::Watcher::new(),
             periodic_skipped: std::collections::BTreeMap::new(),
             autoscaler: Default::default(),
             rng: SchedRng::new(seed),

@@ -71,12 +71,23 @@ impl Cluster {
         Ok(wrote)
     }
 
-    /// One pass of the deployment watcher. True when it wrote.
+    /// One pass of the deployment watcher ([`deployments::Watcher`], checked against
+    /// [`deployments::decide`] in debug builds). True when it wrote.
     fn watch_deployments(&mut self) -> Result<bool, SimError> {
-        let decisions = deployments::decide(&self.state, self.now, &self.deployments_seen);
-        self.deployments_seen = decisions.seen;
+        #[cfg(debug_assertions)]
+        let expected = deployments::decide(&self.state, self.now, self.deployments.seen());
+        let actions = self.deployments.pass(&self.state, self.now);
+        #[cfg(debug_assertions)]
+        {
+            debug_assert_eq!(actions, expected.actions, "the watcher's actions");
+            debug_assert_eq!(
+                self.deployments.seen(),
+                &expected.seen,
+                "the watcher's totals"
+            );
+        }
         let mut wrote = false;
-        for action in &decisions.actions {
+        for action in &actions {
             let mut next = Some(action.clone());
             while let Some(a) = next.take() {
                 let (now, rng, seq) = (self.now, &mut self.rng, &mut self.next_id);
@@ -87,7 +98,7 @@ impl Cluster {
                 let Some(cmd) = cmd else { break };
                 if !self.try_apply(cmd)? {
                     if matches!(a, Action::Evaluate { .. }) {
-                        self.deployments_seen.clear();
+                        self.deployments.forget();
                     }
                     break;
                 }

@@ -134,7 +134,9 @@ impl StateStore {
             log.dirty.insert(table::JOBS);
             match change {
                 JobChange::Purge => {
-                    self.jobs.remove(&k);
+                    if let Some(old) = self.jobs.remove(&k) {
+                        self.log_job(&k, Some(old.modify_index), None);
+                    }
                     self.index_job(&k);
                     if self.scaling_events.remove(&k).is_some() {
                         log.dirty.insert(table::SCALING_EVENT);
@@ -151,8 +153,10 @@ impl StateStore {
                     mut job,
                     new_version,
                 } => {
-                    job.create_index = self.jobs.get(&k).map_or(index, |e| e.create_index);
+                    let old = self.jobs.get(&k).map(|e| (e.create_index, e.modify_index));
+                    job.create_index = old.map_or(index, |e| e.0);
                     job.modify_index = index;
+                    self.log_job(&k, old.map(|e| e.1), Some(index));
                     self.jobs.insert(k.clone(), Arc::from(job));
                     self.index_job(&k);
                     log.changed_jobs.insert(k.clone());
@@ -430,6 +434,8 @@ impl StateStore {
         for (id, dep) in deployments {
             log.dirty.insert(table::DEPLOYMENTS);
             let old = self.deployments.remove(&id);
+            let new_index = dep.as_ref().map(|_| index);
+            self.log_deployment(&id, old.as_ref().map(|o| o.modify_index), new_index);
             if let Some(o) = &old {
                 index_remove(
                     &mut self.deployments_by_job,
@@ -506,7 +512,8 @@ impl StateStore {
                 // Copies the spec only if a version record still shares it.
                 let job = Arc::make_mut(job);
                 job.status = status.to_string();
-                job.modify_index = index;
+                let old = std::mem::replace(&mut job.modify_index, index);
+                self.log_job(k, Some(old), Some(index));
                 log.changed_jobs.insert(k.clone());
                 log.dirty.insert(table::JOBS);
             }

@@ -49,6 +49,7 @@ mod alloc_table;
 mod allocs;
 pub mod archive;
 mod autopilot_config;
+mod change_log;
 mod changes;
 mod command;
 mod commit;
@@ -203,6 +204,9 @@ pub struct StateStore {
     /// feeder) find what changed since an index without scanning everything.
     evals_by_modify: BTreeSet<(u64, String)>,
     allocs_by_modify: modify_log::ModifyLog,
+    /// Jobs and deployments by modify index, for the deployment watcher.
+    jobs_by_modify: change_log::ChangeLog<JobKey>,
+    deployments_by_modify: change_log::ChangeLog<String>,
     services_by_alloc: BTreeMap<String, BTreeSet<String>>,
     /// Jobs the leader's periodic dispatcher and autoscaler watch, so their loops visit
     /// a handful of jobs instead of every job on every change.

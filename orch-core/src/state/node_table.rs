@@ -173,6 +173,9 @@ pub struct NodeTable {
     pools: Interner,
     /// The ready slots fullest first, kept between evaluations.
     fullest: FullestFirst,
+    /// Nodes with a drain strategy, so the drainer's pass over a cluster draining
+    /// nothing visits no node.
+    draining: usize,
 }
 
 impl PartialEq for NodeTable {
@@ -273,7 +276,10 @@ impl NodeTable {
         if self.names[s].1 != node.name {
             self.names[s].1 = Str::from(node.name.as_str());
         }
-        self.nodes[s] = Some(node);
+        self.draining += usize::from(node.drain_strategy.is_some());
+        if let Some(old) = self.nodes[s].replace(node) {
+            self.draining -= usize::from(old.drain_strategy.is_some());
+        }
         // Its datacenter may have changed: counted again when settled.
         self.fullest.touch(s);
         self.refresh(s);
@@ -282,7 +288,9 @@ impl NodeTable {
     /// Removes a node; the usage of allocations still on it stays accounted.
     pub fn remove(&mut self, id: &str) {
         if let Some(s) = self.by_id.get(&Id::new(id)).map(|s| *s as usize) {
-            self.nodes[s] = None;
+            if let Some(old) = self.nodes[s].take() {
+                self.draining -= usize::from(old.drain_strategy.is_some());
+            }
             self.dense[s].present = false;
             self.dense[s].schedulable = false;
             self.refresh(s);
@@ -294,6 +302,11 @@ impl NodeTable {
         self.by_id
             .get(&Id::new(id))
             .and_then(|s| self.nodes[*s as usize].as_ref())
+    }
+
+    /// How many nodes have a drain strategy.
+    pub fn draining(&self) -> usize {
+        self.draining
     }
 
     /// Every node, ordered by ID.

@@ -176,6 +176,7 @@ impl StateStore {
         };
         for j in snap.jobs {
             let k = j.key();
+            store.log_job(&k, None, Some(j.modify_index));
             store.jobs.insert(k.clone(), Arc::new(j));
             store.index_job(&k);
         }
@@ -206,6 +207,7 @@ impl StateStore {
             store.allocs.insert(Id::new(&a.id), a);
         }
         for d in snap.deployments {
+            store.log_deployment(&d.id, None, Some(d.modify_index));
             store.index_deployment(&d);
             store.deployments.insert(d.id.clone(), d);
         }

@@ -142,8 +142,18 @@ pub fn stops_pending<'a>(
     ended: impl Iterator<Item = &'a Allocation>,
 ) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
+    // Whether each job is stopped, asked once per job: a node's failure ends hundreds
+    // of allocations of jobs still running, which need nothing more read.
+    let mut stopped: BTreeMap<(&str, &str), bool> = BTreeMap::new();
     for a in ended.filter(|a| a.client_terminal()) {
-        let key = (a.namespace.to_string(), a.job_id.to_string());
+        let job = (a.namespace.as_str(), a.job_id.as_str());
+        let stopped = *stopped
+            .entry(job)
+            .or_insert_with(|| state.job(job.0, job.1).is_none_or(|j| j.stop));
+        if !stopped {
+            continue;
+        }
+        let key = (job.0.to_string(), job.1.to_string());
         if out.contains(&key) {
             continue;
         }
@@ -151,8 +161,7 @@ pub fn stops_pending<'a>(
             .alloc_job(a)
             .and_then(|j| j.group(&a.task_group))
             .is_some_and(is_ordered);
-        let stopped = state.job(&key.0, &key.1).is_none_or(|j| j.stop);
-        if !ordered || !stopped {
+        if !ordered {
             continue;
         }
         let left = state

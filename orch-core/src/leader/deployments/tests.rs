@@ -377,3 +377,48 @@ fn paused_deployments_and_stopped_jobs_are_left_alone() {
     }));
     assert!(decide(&w.s, NOW, &BTreeMap::new()).actions.is_empty());
 }
+
+/// One pass of `watcher` and of [`decide`] over the same state: the same actions and
+/// totals; the actions are then carried out.
+fn both(w: &mut World, watcher: &mut Watcher, seen: &mut BTreeMap<String, u32>, now: i64) {
+    let want = decide(&w.s, now, seen);
+    let got = watcher.pass(&w.s, now);
+    assert_eq!(got, want.actions, "at {now}");
+    assert_eq!(watcher.seen(), &want.seen, "at {now}");
+    *seen = want.seen;
+    w.run(&got);
+}
+
+#[test]
+fn the_watcher_decides_what_decide_decides() {
+    for (auto_revert, count, canaries) in [(false, 3, 0), (true, 2, 0), (true, 2, 1)] {
+        let mut w = world(auto_revert, count, canaries);
+        let mut watcher = Watcher::new();
+        let mut seen = BTreeMap::new();
+        both(&mut w, &mut watcher, &mut seen, NOW);
+        health(&mut w, "a0", true);
+        both(&mut w, &mut watcher, &mut seen, NOW);
+        both(&mut w, &mut watcher, &mut seen, NOW + SEC);
+        // Healthy totals forgotten (a refused evaluation, a new leader): both start
+        // over.
+        watcher.forget();
+        seen.clear();
+        both(&mut w, &mut watcher, &mut seen, NOW + SEC);
+        // The progress deadline passes with allocations still unhealthy: the failure
+        // (and a revert where asked) is found without the deployment changing.
+        both(&mut w, &mut watcher, &mut seen, NOW + 600 * SEC);
+        both(&mut w, &mut watcher, &mut seen, NOW + 602 * SEC);
+        both(&mut w, &mut watcher, &mut seen, NOW + 603 * SEC);
+        both(&mut w, &mut watcher, &mut seen, NOW + 700 * SEC);
+        assert_eq!(dep(&w).status, deployment_status::FAILED);
+    }
+    // Every allocation healthy: success, decided once.
+    let mut w = world(false, 2, 0);
+    let (mut watcher, mut seen) = (Watcher::new(), BTreeMap::new());
+    both(&mut w, &mut watcher, &mut seen, NOW);
+    health(&mut w, "a0", true);
+    health(&mut w, "a1", true);
+    both(&mut w, &mut watcher, &mut seen, NOW);
+    both(&mut w, &mut watcher, &mut seen, NOW);
+    assert_eq!(dep(&w).status, deployment_status::SUCCESSFUL);
+}

@@ -5,19 +5,19 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{Evaluation, eval_status, job_type, trigger};
+use crate::model::{Allocation, Evaluation, eval_status, job_type, trigger};
 use crate::state::{StateStore, csi_table, ns_table};
 use crate::workflow::ordered;
 
 /// Namespaces whose quota room may have grown since `last_index`: allocations that
 /// ended free use in every namespace sharing their quota; a changed quota specification
 /// or namespace may have raised a limit or detached the quota.
-pub(super) fn freed_namespaces(s: &StateStore, last_index: u64) -> BTreeSet<String> {
-    let ended = s
-        .allocs_modified_after(last_index)
-        .filter(|a| a.terminal())
-        .map(|a| a.namespace.as_str());
-    let mut out = s.quota_peers(ended);
+pub(super) fn freed_namespaces(
+    s: &StateStore,
+    ended: &[&Allocation],
+    last_index: u64,
+) -> BTreeSet<String> {
+    let mut out = s.quota_peers(ended.iter().map(|a| a.namespace.as_str()));
     if s.index(ns_table::QUOTAS) > last_index || s.index(ns_table::NAMESPACES) > last_index {
         // Rare (operator writes): every namespace with a quota, and those whose quota
         // was just detached.
@@ -46,11 +46,11 @@ pub(super) fn csi_changed_classes(s: &StateStore, last_index: u64) -> BTreeSet<S
 /// to make, after the allocations changed since `last_index`.
 pub(super) fn ordered_stop_evals(
     s: &StateStore,
-    last_index: u64,
+    ended: &[&Allocation],
     now: i64,
     next_id: &mut dyn FnMut() -> String,
 ) -> Vec<Evaluation> {
-    let jobs = ordered::stops_pending(s, s.allocs_modified_after(last_index));
+    let jobs = ordered::stops_pending(s, ended.iter().copied());
     jobs.into_iter()
         .map(|(namespace, job_id)| {
             let job = s.job(&namespace, &job_id);
