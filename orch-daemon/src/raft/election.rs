@@ -15,8 +15,8 @@
 //! campaigns as soon as its leader lease has lapsed (at once if it has; the refusal may
 //! have been for the lease, since openraft checks that first) unless it hears from the
 //! leader meanwhile: its own election is due anyway, one election timeout later. If it
-//! loses that round to a higher vote of the same term, it campaigns again at once, a
-//! bounded number of times. Safety is openraft's: votes
+//! loses that round to the short-log candidate's vote of the same term (a tie broken by
+//! node ID), it campaigns again at once, a bounded number of times. Safety is openraft's: votes
 //! still go only to a candidate whose log is at least as up to date as the voter's.
 //! Paused elections (a snapshot install or a leadership transfer, see
 //! [`ElectionSwitch`]) are respected.
@@ -92,7 +92,8 @@ impl Campaigner {
         let resp = self.raft.vote(req.clone()).await?;
         if self.refusal_calls_for_campaign(&req, &resp) {
             let me = self.clone();
-            tokio::spawn(async move { me.campaign().await });
+            let candidate = req.vote.leader_id().voted_for();
+            tokio::spawn(async move { me.campaign(candidate).await });
         }
         Ok(resp)
     }
@@ -126,11 +127,14 @@ impl Campaigner {
     }
 
     /// Campaigns until this server leads or a leader newer than the lost one is known,
-    /// at most [`ATTEMPTS`] times; one campaign at a time.
+    /// at most [`ATTEMPTS`] times; one campaign at a time. A round lost to a same-term
+    /// vote is retried only when that vote is the short-log `candidate`'s (which cannot
+    /// win): lost to another server, that one may hold as long a log, and a retry would
+    /// only duel with it (five servers refusing one candidate at once).
     ///
     /// A follower's metrics still name the lost leader (its vote for it stays committed
     /// after the lease), so "a leader is known" means a committed vote of a later term.
-    async fn campaign(&self) {
+    async fn campaign(&self, candidate: Option<NodeId>) {
         if self.running.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -159,6 +163,10 @@ impl Campaigner {
                 break;
             }
             if self.await_round(before.current_term).await != Round::LostTie {
+                break;
+            }
+            let winner = self.raft.metrics().borrow().vote.leader_id().voted_for();
+            if winner != candidate {
                 break;
             }
         }
