@@ -1,14 +1,14 @@
 //! The leader's deployment watcher loop (Nomad's `deploymentwatcher`): it drives rolling
 //! updates forward from the allocation health clients report. The decisions are
-//! `orch_core::leader::deployments` (pure, shared with the simulator); this is their
-//! shell: it re-decides after every burst of state changes and at least every second,
-//! reads metric gates (`gates`), and replicates what was decided.
+//! `orch_core::leader::deployments` (pure, shared with the simulator; its `Watcher`
+//! re-decides only the deployments a pass may decide differently); this is their shell:
+//! it re-decides after every burst of state changes and at least every second, reads
+//! metric gates (`gates`), and replicates what was decided.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use orch_core::leader::deployments::{Action, command, decide, follow_up};
+use orch_core::leader::deployments::{Action, Watcher, command, follow_up};
 pub use orch_core::leader::deployments::{deployment_eval, describe, rollback};
 
 use super::{Leader, ReplicateError};
@@ -23,24 +23,23 @@ impl Leader {
     /// after every burst of state changes and at least every second (deadlines).
     pub(super) async fn deployment_watcher(self: Arc<Self>) {
         let mut rx = self.state.subscribe();
-        let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+        let mut watcher = Watcher::new();
         loop {
             if !self.replicator.is_leader() {
-                seen.clear();
+                watcher.forget();
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             }
             let now = now_nanos();
             self.read_gates(now).await;
-            let decisions = decide(&self.state.read(), now, &seen);
-            seen = decisions.seen;
-            for action in &decisions.actions {
+            let actions = watcher.pass(&self.state.read(), now);
+            for action in &actions {
                 if let Err(e) = self.carry_out(action, now).await {
                     // Refused (the deployment changed meanwhile) or no quorum: the next
                     // pass decides again from the new state.
                     tracing::debug!(?action, error = %e, "deployment watcher action not committed");
                     if matches!(action, Action::Evaluate { .. }) {
-                        seen.clear();
+                        watcher.forget();
                     }
                 }
             }
