@@ -2,10 +2,11 @@
 //! (`orch_core::leader::autoscaler`) on virtual time, the metric handed in by the test
 //! in place of Prometheus, each change a `Job.Scale` the scheduler then places.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use orch_core::leader::autoscaler::Wait;
-use orch_core::model::{DriverInfo, Node};
 use orch_core::sim::Cluster;
 
 const HCL: &str = r#"
@@ -42,29 +43,6 @@ job "q" {
 }
 "#;
 
-fn node(i: usize) -> Node {
-    let mut n = Node {
-        id: format!("node-{i:03}"),
-        name: format!("host{i}"),
-        datacenter: "dc1".into(),
-        ..Node::default()
-    };
-    n.node_resources.cpu.cpu_shares = 4000;
-    n.node_resources.memory.memory_mb = 8192;
-    n.node_resources.disk.disk_mb = 50_000;
-    n.attributes.insert("kernel.name".into(), "linux".into());
-    n.drivers.insert(
-        "raw_exec".into(),
-        DriverInfo {
-            detected: true,
-            healthy: true,
-            ..DriverInfo::default()
-        },
-    );
-    n.computed_class = orch_core::state::compute_class(&n);
-    n
-}
-
 fn running(c: &Cluster) -> usize {
     c.state
         .allocs_by_job("default", "q")
@@ -95,7 +73,7 @@ fn settle(c: &mut Cluster) {
 fn the_servers_autoscaler_scales_out_waits_out_its_cooldown_and_scales_in() {
     let mut c = Cluster::new(3);
     for i in 0..3 {
-        c.add_node(node(i)).unwrap();
+        c.add_node(common::linux_node(i)).unwrap();
     }
     let job = orch_core::jobspec::parse_jobspec("q.hcl", HCL, &BTreeMap::new()).unwrap();
     c.submit_job(job).unwrap();
@@ -150,7 +128,7 @@ fn the_servers_autoscaler_scales_out_waits_out_its_cooldown_and_scales_in() {
 #[test]
 fn a_failing_source_scales_nothing_and_says_why() {
     let mut c = Cluster::new(4);
-    c.add_node(node(0)).unwrap();
+    c.add_node(common::linux_node(0)).unwrap();
     let job = orch_core::jobspec::parse_jobspec("q.hcl", HCL, &BTreeMap::new()).unwrap();
     c.submit_job(job).unwrap();
     settle(&mut c);

@@ -3,8 +3,10 @@
 //! allocations, reports their health, fails the deployment and reverts the job the way
 //! `orch-daemon`'s watcher does, and enqueues the evaluations those commands create.
 
+mod common;
+
 use orch_core::model::{
-    Allocation, Deployment, Evaluation, Job, Node, Task, TaskGroup, UpdateStrategy, job_type,
+    Allocation, Deployment, Evaluation, Job, Task, TaskGroup, UpdateStrategy, job_type,
 };
 use orch_core::sim::Cluster;
 use orch_core::state::{
@@ -12,29 +14,6 @@ use orch_core::state::{
 };
 
 const S: i64 = 1_000_000_000;
-
-fn node(i: usize) -> Node {
-    let mut n = Node {
-        id: format!("node-{i:03}"),
-        name: format!("host{i}"),
-        datacenter: "dc1".into(),
-        ..Node::default()
-    };
-    n.node_resources.cpu.cpu_shares = 4000;
-    n.node_resources.memory.memory_mb = 8192;
-    n.node_resources.disk.disk_mb = 50_000;
-    n.attributes.insert("kernel.name".into(), "linux".into());
-    n.drivers.insert(
-        "raw_exec".into(),
-        orch_core::model::DriverInfo {
-            detected: true,
-            healthy: true,
-            ..Default::default()
-        },
-    );
-    n.computed_class = orch_core::state::compute_class(&n);
-    n
-}
 
 /// The deployments test's job: 3 allocations, one at a time, auto-revert. `version`
 /// goes into the environment (an in-place change); `command` into the driver config (a
@@ -168,7 +147,7 @@ fn roll_out(c: &mut Cluster) -> Deployment {
 fn an_auto_reverted_update_replaces_its_failed_allocation_once() {
     let mut c = Cluster::new(11);
     for i in 0..3 {
-        c.add_node(node(i)).unwrap();
+        c.add_node(common::linux_node(i)).unwrap();
     }
     c.submit_job(web("one", "sleep")).unwrap();
     c.run_to_quiescence().unwrap();

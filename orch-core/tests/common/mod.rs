@@ -26,3 +26,30 @@ pub fn fixtures(dir: &str) -> Vec<(String, String)> {
     out.sort();
     out
 }
+
+/// A ready Linux node with 4000 MHz, 8 GiB, 50 GB and a healthy `raw_exec` in `dc1`,
+/// named by `i`: what the simulation tests place their jobs on.
+// Not every test file that declares `mod common;` simulates a cluster.
+#[allow(dead_code)]
+pub fn linux_node(i: usize) -> orch_core::model::Node {
+    let mut n = orch_core::model::Node {
+        id: format!("node-{i:03}"),
+        name: format!("host{i}"),
+        datacenter: "dc1".into(),
+        ..Default::default()
+    };
+    n.node_resources.cpu.cpu_shares = 4000;
+    n.node_resources.memory.memory_mb = 8192;
+    n.node_resources.disk.disk_mb = 50_000;
+    n.attributes.insert("kernel.name".into(), "linux".into());
+    n.drivers.insert(
+        "raw_exec".into(),
+        orch_core::model::DriverInfo {
+            detected: true,
+            healthy: true,
+            ..Default::default()
+        },
+    );
+    n.computed_class = orch_core::state::compute_class(&n);
+    n
+}
