@@ -117,6 +117,41 @@ impl RaftConfig {
     }
 }
 
+/// The RPC listener on `config.rpc_addr`, the address it got and the one peers are told.
+async fn bind_rpc(
+    config: &RaftConfig,
+) -> Result<(TcpListener, std::net::SocketAddr, String), RaftError> {
+    let bind_error = |source| RaftError::Bind {
+        addr: config.rpc_addr.clone(),
+        source,
+    };
+    let listener = TcpListener::bind(&config.rpc_addr)
+        .await
+        .map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
+    let advertise = config
+        .advertise_addr
+        .clone()
+        .unwrap_or_else(|| addr.to_string());
+    Ok((listener, addr, advertise))
+}
+
+/// What answers this server's vote requests (`raft::election`), on the lease and
+/// election switch of its leadership transfers.
+fn campaigner_of(
+    config: &RaftConfig,
+    transfer: &TransferContext,
+    network: &HttpNetwork,
+) -> super::election::Campaigner {
+    super::election::Campaigner::new(
+        transfer.raft.clone(),
+        network.contacts().clone(),
+        transfer.switch.clone(),
+        transfer.lease,
+        Duration::from_millis(config.election_timeout_min_ms),
+    )
+}
+
 /// A stable Raft ID from a server's name (or advertise address): 64-bit FNV-1a of its
 /// UTF-8 bytes. Deterministic across builds and platforms, so the same name always gives
 /// the same ID; distinct names collide with negligible probability.
@@ -180,20 +215,7 @@ impl RaftNode {
         let network = HttpNetwork::new(config.network.clone())
             .map_err(|e| RaftError::Raft(format!("peer HTTP client: {e}")))?;
 
-        let listener = TcpListener::bind(&config.rpc_addr)
-            .await
-            .map_err(|source| RaftError::Bind {
-                addr: config.rpc_addr.clone(),
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| RaftError::Bind {
-            addr: config.rpc_addr.clone(),
-            source,
-        })?;
-        let advertise = config
-            .advertise_addr
-            .clone()
-            .unwrap_or_else(|| addr.to_string());
+        let (listener, addr, advertise) = bind_rpc(&config).await?;
 
         let raft = OrchRaft::new(
             config.node_id,
@@ -225,13 +247,7 @@ impl RaftNode {
             lease: transfer.lease,
         });
         let reads = super::read_index::ReadIndexBatcher::default();
-        let campaigner = super::election::Campaigner::new(
-            raft.clone(),
-            network.contacts().clone(),
-            transfer.switch.clone(),
-            transfer.lease,
-            Duration::from_millis(config.election_timeout_min_ms),
-        );
+        let campaigner = campaigner_of(&config, &transfer, &network);
         let rpc = RpcState {
             raft: raft.clone(),
             batcher: batcher.clone(),

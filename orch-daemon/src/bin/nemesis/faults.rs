@@ -123,45 +123,11 @@ pub fn inject(
             rest
         }
         Kind::SlowLink => {
-            let s = &cluster.servers[target];
-            s.exec(&[
-                "tc",
-                "qdisc",
-                "add",
-                "dev",
-                &s.dev,
-                "root",
-                "tbf",
-                "rate",
-                SLOW_LINK_RATE,
-                "burst",
-                "16kb",
-                "latency",
-                SLOW_LINK_LATENCY,
-            ])?;
+            slow_link(cluster, target)?;
             vec![target]
         }
         Kind::PacketLoss => {
-            let s = &cluster.servers[target];
-            for (i, other) in cluster.servers.iter().enumerate() {
-                if i != target {
-                    s.exec(&[
-                        "iptables",
-                        "-A",
-                        "INPUT",
-                        "-s",
-                        &other.ip,
-                        "-m",
-                        "statistic",
-                        "--mode",
-                        "random",
-                        "--probability",
-                        "0.3",
-                        "-j",
-                        "DROP",
-                    ])?;
-                }
-            }
+            lose_packets(cluster, target)?;
             vec![target]
         }
         Kind::DiskFull => {
@@ -209,6 +175,52 @@ fn cut(cluster: &Cluster, a: &[usize], b: &[usize]) -> Result<(), String> {
     }
     for &y in b {
         cluster.servers[y].exec_input(&["iptables-restore", "--noflush"], &rules(a))?;
+    }
+    Ok(())
+}
+
+/// Throttles server `target`'s link ([`Kind::SlowLink`]).
+fn slow_link(cluster: &Cluster, target: usize) -> Result<(), String> {
+    let s = &cluster.servers[target];
+    s.exec(&[
+        "tc",
+        "qdisc",
+        "add",
+        "dev",
+        &s.dev,
+        "root",
+        "tbf",
+        "rate",
+        SLOW_LINK_RATE,
+        "burst",
+        "16kb",
+        "latency",
+        SLOW_LINK_LATENCY,
+    ])
+}
+
+/// Drops 30% of what server `target` receives from the other servers
+/// ([`Kind::PacketLoss`]).
+fn lose_packets(cluster: &Cluster, target: usize) -> Result<(), String> {
+    let s = &cluster.servers[target];
+    for (i, other) in cluster.servers.iter().enumerate() {
+        if i != target {
+            s.exec(&[
+                "iptables",
+                "-A",
+                "INPUT",
+                "-s",
+                &other.ip,
+                "-m",
+                "statistic",
+                "--mode",
+                "random",
+                "--probability",
+                "0.3",
+                "-j",
+                "DROP",
+            ])?;
+        }
     }
     Ok(())
 }
