@@ -76,8 +76,8 @@ pub struct RaftConfig {
 
 impl RaftConfig {
     /// Defaults: 150 ms heartbeats and 500-1000 ms randomized elections (a killed
-    /// leader is replaced in about 1.5-2 s; 3-4 s when the first candidate's log is
-    /// behind: openraft then makes it wait two more upper bounds), snapshot every 8192
+    /// leader is replaced in about 1.5-2 s, also when the first candidate's log is
+    /// behind: `raft::election` has the longer log campaign), snapshot every 8192
     /// entries, keep 1000 entries after a snapshot. openraft times AppendEntries out
     /// after one heartbeat interval and votes after the lower bound: the `-dev` values
     /// (100, 300-600) elect faster but lost a loaded five-server cluster its leader for
