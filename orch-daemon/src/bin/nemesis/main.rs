@@ -7,7 +7,8 @@
 //!
 //! ```text
 //! nemesis [--servers 3] [--seconds 600] [--fault-every 10] [--seed 1] [--workers 6]
-//!         [--keys 6] [--orch path/to/orch] [--dir /tmp/...] [--dump history.jsonl]
+//!         [--keys 6] [--key-lifetime 30] [--orch path/to/orch] [--dir /tmp/...]
+//!         [--dump history.jsonl]
 //!         [--faults PartitionLeader,KillLeader]   # only these kinds (default: all)
 //! nemesis --check history.jsonl          # explain a dumped history's violations
 //! nemesis --scenario disconnect [--servers 1]   # a client cut off (see `disconnect`)
@@ -36,6 +37,8 @@ struct Args {
     seed: u64,
     workers: usize,
     keys: usize,
+    /// Seconds a key is written before the workers move to a fresh one (0: never).
+    key_lifetime: u64,
     orch: PathBuf,
     dir: Option<PathBuf>,
     /// Where to write the history, one JSON line per operation.
@@ -59,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
         seed: 1,
         workers: 6,
         keys: 6,
+        key_lifetime: 30,
         orch,
         dir: None,
         dump: None,
@@ -81,6 +85,7 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => a.seed = num()?,
             "--workers" => a.workers = num()?.clamp(1, 64) as usize,
             "--keys" => a.keys = num()?.clamp(1, 1000) as usize,
+            "--key-lifetime" => a.key_lifetime = num()?,
             "--orch" => a.orch = PathBuf::from(value),
             "--dir" => a.dir = Some(PathBuf::from(value)),
             "--dump" => a.dump = Some(PathBuf::from(value)),
@@ -175,6 +180,7 @@ fn run() -> Result<bool, String> {
     let shared = Arc::new(workload::Shared {
         urls: cluster.servers.iter().map(|s| s.url()).collect(),
         keys: args.keys,
+        key_lifetime: Duration::from_secs(args.key_lifetime),
         history: Default::default(),
         write_acks: Default::default(),
         stop: Default::default(),
@@ -330,8 +336,15 @@ fn wait_new_leader(cluster: &topology::Cluster, old: usize, limit: Duration) -> 
 
 fn final_reads(cluster: &topology::Cluster, shared: &workload::Shared) -> Result<(), String> {
     let url = cluster.servers[cluster.leader(&shared.http).ok_or("no leader")?].url();
-    for k in 0..shared.keys {
-        let key = format!("nem-{k}");
+    // Every key the workers wrote, old generations too: an acknowledged write must
+    // survive every fault that came after it.
+    let mut keys: Vec<String> = {
+        let history = shared.history.lock().unwrap_or_else(|e| e.into_inner());
+        history.iter().map(|e| e.key.clone()).collect()
+    };
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
         let call = shared.now();
         let seen = workload::read_job(&shared.http, &url, &key)
             .map_err(|e| format!("final read of {key}: {e}"))?;
@@ -471,6 +484,7 @@ fn report(
     let out = serde_json::json!({
         "servers": args.servers, "seconds": args.seconds, "seed": args.seed,
         "fault_every_s": args.fault_every, "workers": args.workers, "keys": args.keys,
+        "key_lifetime_s": args.key_lifetime,
         "operations": history.len(), "acknowledged_writes": acks.len(),
         "unknown_outcomes": unknown, "faults": log.counts,
         "leader_losses": log.leader_losses.len(),

@@ -117,6 +117,11 @@ fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
 pub struct Shared {
     pub urls: Vec<String>,
     pub keys: usize,
+    /// How long a key is written before the workers move to a fresh one (zero: never).
+    /// Short key histories keep the checker's search small: each unknown outcome stays
+    /// open until the end of its key's history, and the search space grows with the
+    /// open ones (Jepsen's `independent` keys, for the same reason).
+    pub key_lifetime: Duration,
     pub history: Mutex<Vec<Event>>,
     /// When each acknowledged write was called and returned (µs since the start).
     pub write_acks: Mutex<Vec<(u64, u64)>>,
@@ -126,6 +131,15 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The key of `slot` now: `nem-{slot}`, or with rotation `nem-{slot}-{generation}`.
+    pub fn key(&self, slot: u64) -> String {
+        if self.key_lifetime.is_zero() {
+            return format!("nem-{slot}");
+        }
+        let generation = self.start.elapsed().as_millis() / self.key_lifetime.as_millis();
+        format!("nem-{slot}-{generation}")
+    }
+
     /// Microseconds since the run started: the history's clock.
     pub fn now(&self) -> u64 {
         u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX)
@@ -167,7 +181,7 @@ fn refused(reply: &Result<Reply, String>) -> bool {
 
 /// One operation against a random server, recorded.
 fn one_op(shared: &Shared, rng: &mut Rng, worker: usize, seq: u64) {
-    let key = format!("nem-{}", rng.below(shared.keys as u64));
+    let key = shared.key(rng.below(shared.keys as u64));
     let url = &shared.urls[rng.below(shared.urls.len() as u64) as usize];
     let http = &shared.http;
     let call = shared.now();
