@@ -2,11 +2,12 @@
 //!
 //! Partitions and packet loss are iptables rules inside the servers' namespaces (only
 //! traffic between servers is cut; the clients still reach every server, as in Jepsen).
-//! `tc netem` would add a fixed delay, but this machine's kernel has no `sch_netem` (and
-//! no modules to load); loss is injected with `iptables -m statistic`, and delay as a
-//! congested link does it: a token bucket (`tc qdisc tbf`, which this kernel has) on a
-//! server's link queues what exceeds its rate, so packets wait up to its latency bound
-//! under load and are dropped past it.
+//! `tc netem` would add loss and a fixed delay, but this machine's kernel has no
+//! `sch_netem` (and no modules to load): loss is injected with `iptables -m statistic`,
+//! a fixed delay by relaying a server's connections through the nemesis (`delay`), and
+//! the delay of a congested link with a token bucket (`tc qdisc tbf`, which this kernel
+//! has) on a server's link, which queues what exceeds its rate, so packets wait up to its
+//! latency bound under load and are dropped past it.
 
 use std::time::Duration;
 
@@ -31,6 +32,9 @@ pub enum Kind {
     PartitionBridge,
     /// 30% of the packets a random server receives from the others dropped.
     PacketLoss,
+    /// [`LINK_DELAY`](super::delay::LINK_DELAY) added each way to every connection
+    /// between a random server and the other servers.
+    LinkDelay,
     /// A random server's link throttled to [`SLOW_LINK_RATE`] with up to
     /// [`SLOW_LINK_LATENCY`] queued: delay (and loss past it) under load.
     SlowLink,
@@ -66,6 +70,7 @@ impl Kind {
             Kind::DiskFull,
             Kind::RollingRestart,
             Kind::SlowLink,
+            Kind::LinkDelay,
         ];
         if servers >= 5 {
             v.push(Kind::PartitionBridge);
@@ -124,6 +129,10 @@ pub fn inject(
         }
         Kind::SlowLink => {
             slow_link(cluster, target)?;
+            vec![target]
+        }
+        Kind::LinkDelay => {
+            cluster.link_delay.inject(&cluster.servers, target)?;
             vec![target]
         }
         Kind::PacketLoss => {
@@ -280,6 +289,11 @@ pub fn heal(cluster: &mut Cluster, active: &Active) -> Result<(), String> {
                 s.exec(&["tc", "qdisc", "del", "dev", &s.dev, "root"])?;
             }
         }
+        Kind::LinkDelay => {
+            for &t in &active.targets {
+                cluster.link_delay.heal(&cluster.servers, t)?;
+            }
+        }
         Kind::RollingRestart
         | Kind::PartitionMinority
         | Kind::PartitionLeader
@@ -294,7 +308,7 @@ pub fn heal(cluster: &mut Cluster, active: &Active) -> Result<(), String> {
 
 /// Fails early, with what to install, when the tools the nemesis drives are missing.
 pub fn preflight() -> Result<(), String> {
-    for tool in [["ip", "-V"], ["iptables", "-V"], ["tc", "-V"]] {
+    for tool in [["ip", "-V"], ["iptables", "-V"], ["tc", "-V"], ["ss", "-V"]] {
         sh(&tool).map_err(|e| format!("{e}; install iproute2 and iptables and run as root"))?;
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! The nemesis (issue 23): real `orch` servers, each in a network namespace of its own,
 //! under concurrent job registrations, scales, deregistrations and reads through the
 //! Nomad API, while faults are injected one at a time (kill -9 of the leader or of any
-//! server, SIGSTOP pauses, partitions, packet loss, a full disk). The history is then
+//! server, SIGSTOP pauses, partitions, packet loss, link delay, a full disk). The history is then
 //! checked for linearizability (`checker`), and the run reports operations, faults,
 //! acknowledged writes lost, violations and the longest write unavailability.
 //!
@@ -17,6 +17,7 @@
 //! was lost, the history is not linearizable or could not be decided.
 
 mod checker;
+mod delay;
 mod disconnect;
 mod faults;
 mod topology;
@@ -151,6 +152,8 @@ struct FaultLog {
     started: Vec<(u64, faults::Kind)>,
     /// Servers not healthy within 30 s of a rolling restart.
     slow_restarts: u64,
+    /// Connections the link-delay relays carried (0 when that fault never came).
+    delayed_connections: u64,
 }
 
 fn run() -> Result<bool, String> {
@@ -183,6 +186,7 @@ fn run() -> Result<bool, String> {
         key_lifetime: Duration::from_secs(args.key_lifetime),
         history: Default::default(),
         write_acks: Default::default(),
+        unknown_reasons: Default::default(),
         stop: Default::default(),
         start: Instant::now(),
         http,
@@ -207,7 +211,12 @@ fn run() -> Result<bool, String> {
     if let Some(path) = &args.dump {
         dump(path, &history)?;
     }
-    report(&args, &history, &acks, &log, shared.now())
+    let reasons = shared
+        .unknown_reasons
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    report(&args, &history, (&acks, &reasons), &log, shared.now())
 }
 
 /// Writes the history, one operation per line: key, op, call and return (ms).
@@ -221,7 +230,7 @@ fn dump(path: &std::path::Path, history: &[Event]) -> Result<(), String> {
 }
 
 /// Checks a dumped history and prints, for each violating key, the end of the shortest
-/// prefix that is not linearizable.
+/// prefix that is not linearizable, and each key the search gave up on.
 fn explain(path: &std::path::Path) -> Result<bool, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let history: Vec<Event> = text
@@ -231,6 +240,14 @@ fn explain(path: &std::path::Path) -> Result<bool, String> {
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let mut ok = true;
     for v in checker::check(&history) {
+        if v.linearizable.is_none() {
+            println!(
+                "{}: undecided at the checker's budget ({} operations)",
+                v.key, v.ops
+            );
+            ok = false;
+            continue;
+        }
         let Some(prefix) = checker::first_violation(&history, &v.key) else {
             continue;
         };
@@ -309,6 +326,7 @@ fn fault_loop(
         std::thread::sleep(next.saturating_sub(shared.start.elapsed()));
     }
     std::thread::sleep(end.saturating_sub(shared.start.elapsed()));
+    log.delayed_connections = cluster.link_delay.relayed();
     Ok(log)
 }
 
@@ -462,13 +480,16 @@ fn availability(acks: &[(u64, u64)], log: &FaultLog, end: u64) -> Availability {
     }
 }
 
+/// Prints the run's figures; `writes` are the acknowledged writes (call, return) and the
+/// unknown outcomes by reason.
 fn report(
     args: &Args,
     history: &[Event],
-    acks: &[(u64, u64)],
+    writes: (&[(u64, u64)], &BTreeMap<String, u64>),
     log: &FaultLog,
     end: u64,
 ) -> Result<bool, String> {
+    let (acks, unknown_reasons) = writes;
     let started = Instant::now();
     let verdicts = checker::check(history);
     let check_ms = started.elapsed().as_millis();
@@ -486,9 +507,14 @@ fn report(
         "fault_every_s": args.fault_every, "workers": args.workers, "keys": args.keys,
         "key_lifetime_s": args.key_lifetime,
         "operations": history.len(), "acknowledged_writes": acks.len(),
-        "unknown_outcomes": unknown, "faults": log.counts,
+        "unknown_outcomes": unknown, "unknown_write_outcomes_by_reason": unknown_reasons,
+        "faults": log.counts,
+        "fault_timeline": log.started.iter()
+            .map(|(at, kind)| serde_json::json!([format!("{kind:?}"), at / 1000]))
+            .collect::<Vec<_>>(),
         "leader_losses": log.leader_losses.len(),
         "restarts_not_healthy_within_30s": log.slow_restarts,
+        "delayed_connections": log.delayed_connections,
         "acknowledged_writes_lost": lost, "linearizability_violations": violations.len(),
         "violating_keys": violations, "undecided_keys": undecided,
         "longest_write_unavailability_ms": avail.longest_gap,

@@ -83,6 +83,8 @@ pub struct Cluster {
     pub servers: Vec<Host>,
     /// Client agents ([`Cluster::add_clients`]), by index.
     pub clients: Vec<Host>,
+    /// The relays of the link-delay fault (started at its first use).
+    pub link_delay: super::delay::LinkDelay,
     tag: u32,
     subnet: String,
     bridge: String,
@@ -108,6 +110,7 @@ impl Cluster {
         let mut cluster = Cluster {
             servers: Vec::new(),
             clients: Vec::new(),
+            link_delay: Default::default(),
             tag,
             subnet: subnet.clone(),
             bridge: bridge.clone(),

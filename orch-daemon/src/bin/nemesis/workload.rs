@@ -1,6 +1,7 @@
 //! The clients: threads registering, scaling, deregistering and reading jobs through
 //! the Nomad API of random servers, recording every operation with its call and return
-//! times (a timeout, a refused connection or a 5xx is an unknown outcome), over a tiny
+//! times (a timeout, a lost connection or a 5xx is an unknown outcome; a write that
+//! could not connect had no effect and stays out), over a tiny
 //! blocking HTTP/1.1 client of its own (so a stalled server blocks only its caller).
 
 use std::io::{Read, Write};
@@ -25,6 +26,10 @@ pub struct Http {
     pub call: Duration,
 }
 
+/// How [`Http::send`]'s error starts when it could not connect: the request was never
+/// sent.
+pub const NOT_CONNECTED: &str = "not connected";
+
 /// The most bytes read from one answer.
 const MAX_REPLY_BYTES: usize = 8 << 20;
 
@@ -33,7 +38,8 @@ impl Http {
     pub fn send(&self, url: &str, method: &str, path: &str, body: &str) -> Result<Reply, String> {
         let host = url.trim_start_matches("http://");
         let addr: SocketAddr = host.parse().map_err(|e| format!("{host}: {e}"))?;
-        let mut s = TcpStream::connect_timeout(&addr, self.connect).map_err(|e| e.to_string())?;
+        let mut s = TcpStream::connect_timeout(&addr, self.connect)
+            .map_err(|e| format!("{NOT_CONNECTED}: {e}"))?;
         s.set_read_timeout(Some(self.call))
             .map_err(|e| e.to_string())?;
         s.set_write_timeout(Some(self.call))
@@ -125,6 +131,8 @@ pub struct Shared {
     pub history: Mutex<Vec<Event>>,
     /// When each acknowledged write was called and returned (µs since the start).
     pub write_acks: Mutex<Vec<(u64, u64)>>,
+    /// Writes whose outcome is unknown, by [`unknown_reason`].
+    pub unknown_reasons: Mutex<std::collections::BTreeMap<String, u64>>,
     pub stop: AtomicBool,
     pub start: Instant,
     pub http: Http,
@@ -174,9 +182,14 @@ pub fn read_job(http: &Http, url: &str, key: &str) -> Result<JobState, String> {
 /// Whether the server refused a write before handing it to Raft (orch's `No cluster
 /// leader` answer: no leader to forward to, or this server is cut off from the cluster):
 /// it had no effect, so it stays out of the history, as a failed read does. (A write
-/// that may or may not have been applied answers `replication failed` instead.)
+/// that may or may not have been applied answers `replication failed` instead.) So is a
+/// write that never reached a server: the connection was refused or its handshake never
+/// finished (a server killed, stopped or cut off), so no request was sent.
 fn refused(reply: &Result<Reply, String>) -> bool {
-    matches!(reply, Ok(r) if r.status == 500 && r.body.starts_with(b"No cluster leader"))
+    match reply {
+        Ok(r) => r.status == 500 && r.body.starts_with(b"No cluster leader"),
+        Err(e) => e.starts_with(NOT_CONNECTED),
+    }
 }
 
 /// One operation against a random server, recorded.
@@ -186,41 +199,21 @@ fn one_op(shared: &Shared, rng: &mut Rng, worker: usize, seq: u64) {
     let http = &shared.http;
     let call = shared.now();
     let roll = rng.below(100);
-    let (op, known) = if roll < 35 {
+    let (op, known) = if roll < 60 {
         let value = format!("w{worker}-{seq}");
-        let r = http.send(url, "PUT", "/v1/jobs", &job_body(&key, &value));
-        if refused(&r) {
-            return;
-        }
-        (
-            Op::Register { value },
-            matches!(r, Ok(ref r) if r.status == 200),
-        )
-    } else if roll < 45 {
-        let r = http.send(url, "DELETE", &format!("/v1/job/{key}?purge=true"), "");
-        if refused(&r) {
-            return;
-        }
-        match r {
-            Ok(r) if r.status == 404 => (Op::Read { seen: None }, true),
-            Ok(r) => (Op::Deregister, r.status == 200),
-            Err(_) => (Op::Deregister, false),
-        }
-    } else if roll < 60 {
         let count = 1 + rng.below(5);
-        let body = serde_json::json!({"Count": count, "Target": {"Group": "g"}}).to_string();
-        let r = http.send(url, "POST", &format!("/v1/job/{key}/scale"), &body);
-        if refused(&r) {
+        let Some((op, reply)) = send_write(http, url, &key, roll, value, count) else {
             return;
+        };
+        let (op, known) = settle(op, &reply);
+        if !known {
+            let mut reasons = shared
+                .unknown_reasons
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            *reasons.entry(unknown_reason(&reply)).or_default() += 1;
         }
-        let status = r.map(|r| r.status).unwrap_or(0);
-        (
-            Op::Scale {
-                count,
-                applied: status == 200,
-            },
-            status == 200 || status == 404,
-        )
+        (op, known)
     } else {
         match read_job(http, url, &key) {
             Ok(seen) => (Op::Read { seen }, true),
@@ -242,6 +235,58 @@ fn one_op(shared: &Shared, rng: &mut Rng, worker: usize, seq: u64) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(Event { key, op, call, ret });
+}
+
+/// Sends one write chosen by `roll` (below 35 a registration carrying `value`, below 45
+/// a deregistration, else a scale to `count`); `None` when the server refused it before
+/// handing it to Raft (it had no effect).
+fn send_write(
+    http: &Http,
+    url: &str,
+    key: &str,
+    roll: u64,
+    value: String,
+    count: u64,
+) -> Option<(Op, Result<Reply, String>)> {
+    let (op, reply) = if roll < 35 {
+        let reply = http.send(url, "PUT", "/v1/jobs", &job_body(key, &value));
+        (Op::Register { value }, reply)
+    } else if roll < 45 {
+        let path = format!("/v1/job/{key}?purge=true");
+        (Op::Deregister, http.send(url, "DELETE", &path, ""))
+    } else {
+        let body = serde_json::json!({"Count": count, "Target": {"Group": "g"}}).to_string();
+        let reply = http.send(url, "POST", &format!("/v1/job/{key}/scale"), &body);
+        let applied = matches!(reply, Ok(ref r) if r.status == 200);
+        (Op::Scale { count, applied }, reply)
+    };
+    (!refused(&reply)).then_some((op, reply))
+}
+
+/// What the history records for a write and whether its outcome is known: a 200 is,
+/// a scale's 404 is too (the job was absent), and a deregistration's 404 is a read that
+/// found the job absent; anything else may or may not have taken effect.
+fn settle(op: Op, reply: &Result<Reply, String>) -> (Op, bool) {
+    let status = reply.as_ref().map_or(0, |r| r.status);
+    match op {
+        Op::Deregister if status == 404 => (Op::Read { seen: None }, true),
+        Op::Scale { .. } => (op, status == 200 || status == 404),
+        op => (op, status == 200),
+    }
+}
+
+/// A short name for why a write's outcome is unknown (the status and the start of the
+/// message, or the transport error), so the report says where unknown outcomes come
+/// from.
+fn unknown_reason(reply: &Result<Reply, String>) -> String {
+    let head = |text: &str| -> String {
+        let first = text.split([':', '(', '\n', ';']).next().unwrap_or("");
+        first.trim().chars().take(60).collect()
+    };
+    match reply {
+        Ok(r) => format!("{} {}", r.status, head(&String::from_utf8_lossy(&r.body))),
+        Err(e) => head(e),
+    }
 }
 
 /// Starts `n` workers; they run until `shared.stop` is set.
