@@ -6,6 +6,7 @@
 //! Allocations are stored without their job; the spec of `(namespace, job, version)` is
 //! kept once in the store's alloc job table.
 
+use super::alloc_edit::{AllocEdit, EditStrs};
 use super::changes::{Changes, Outcome};
 use super::{
     AllocClientUpdate, AllocDesiredTransitionUpdate, AllocPreemption, AllocStop, ApplyPlanResults,
@@ -286,7 +287,8 @@ impl StateStore {
         Ok(())
     }
 
-    /// The plan's stops and preemptions of existing allocations.
+    /// The plan's stops and preemptions of existing allocations, staged as the fields
+    /// they set ([`super::alloc_edit`]).
     fn stage_plan_stops(
         &self,
         ch: &mut Changes,
@@ -295,31 +297,50 @@ impl StateStore {
         preempted: Vec<AllocPreemption>,
         now: i64,
     ) -> Result<(), StateError> {
+        let mut strs = EditStrs::default();
+        let shared = |none: bool, status: &str| {
+            if none {
+                Str::default()
+            } else {
+                Str::from(status)
+            }
+        };
+        let (stop, evict) = (
+            shared(stopped.is_empty(), desired_status::STOP),
+            shared(preempted.is_empty(), desired_status::EVICT),
+        );
         for s in stopped {
             if let Some(cs) = &s.client_status {
                 validate_client_status(&s.alloc_id, cs)?;
             }
-            let a = ch
-                .alloc_mut(self, &s.alloc_id)
-                .ok_or_else(|| StateError::AllocNotFound(s.alloc_id.clone()))?;
-            a.desired_status = desired_status::STOP.into();
-            a.desired_description = s.desired_description;
-            if let Some(cs) = s.client_status {
-                a.client_status = cs.into();
-            }
-            a.alloc_modify_index = index;
-            a.modify_time = now;
+            let edit = AllocEdit {
+                key: super::Id::new(&s.alloc_id),
+                id: s.alloc_id,
+                desired_status: stop.clone(),
+                desired_description: s.desired_description,
+                client_status: s.client_status.map(|cs| strs.client(cs)),
+                preempted_by: None,
+                next_allocation: None,
+                alloc_modify_index: index,
+                modify_time: now,
+            };
+            stage_edit(self, ch, edit)?;
         }
         for p in preempted {
-            let a = ch
-                .alloc_mut(self, &p.alloc_id)
-                .ok_or_else(|| StateError::AllocNotFound(p.alloc_id.clone()))?;
-            a.desired_status = desired_status::EVICT.into();
-            a.desired_description = format!("Preempted by alloc ID {}", p.preempted_by);
-            a.preempted_by_allocation = p.preempted_by;
-            a.alloc_modify_index = index;
-            a.modify_time = now;
+            let edit = AllocEdit {
+                key: super::Id::new(&p.alloc_id),
+                id: p.alloc_id,
+                desired_status: evict.clone(),
+                desired_description: format!("Preempted by alloc ID {}", p.preempted_by),
+                client_status: None,
+                preempted_by: Some(p.preempted_by),
+                next_allocation: None,
+                alloc_modify_index: index,
+                modify_time: now,
+            };
+            stage_edit(self, ch, edit)?;
         }
+        ch.sort_edits();
         Ok(())
     }
 
@@ -329,6 +350,11 @@ impl StateStore {
     /// Only `ModifyIndex` moves: nothing the client runs changed.
     fn link_replacements(&self, ch: &mut Changes, links: Vec<(String, String)>) {
         for (prev, next) in links {
+            if let Some(edit) = ch.alloc_edit_mut(&prev) {
+                // Stopped by this plan: the edit writes the link with the rest.
+                edit.next_allocation = Some(next);
+                continue;
+            }
             let staged = match ch.allocs.get(&prev) {
                 Some(a) => a.as_deref(),
                 None => self.allocs.get(&super::Id::new(&prev)).map(|p| &**p),
@@ -392,6 +418,12 @@ impl StateStore {
         self.stage_evals(&mut ch, c.evals)?;
         Ok((ch, Response::default()))
     }
+}
+
+/// Stages one stop or preemption; refused when the allocation does not exist.
+fn stage_edit(store: &StateStore, ch: &mut Changes, edit: AllocEdit) -> Result<(), StateError> {
+    ch.edit_alloc(store, edit)
+        .map_err(StateError::AllocNotFound)
 }
 
 #[cfg(test)]

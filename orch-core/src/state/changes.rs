@@ -40,6 +40,11 @@ pub(super) struct Changes {
     /// plain allocations (near a kilobyte each) would be shifted on every insert of a
     /// big plan, and the commit stores this very `Arc` without moving the allocation.
     pub allocs: BTreeMap<String, Option<Arc<Allocation>>>,
+    /// Stops and preemptions of stored allocations, as the fields they set
+    /// ([`super::alloc_edit`]); never an ID `allocs` holds.
+    pub alloc_edits: Vec<super::alloc_edit::AllocEdit>,
+    /// Whether `alloc_edits` is in ID order.
+    pub edits_sorted: bool,
     pub deployments: BTreeMap<String, Option<Deployment>>,
     pub services: BTreeMap<String, Option<crate::model::ServiceRegistration>>,
     /// Periodic launch records to write (removed with their job's purge).
@@ -121,6 +126,7 @@ fn overlay_get<'a, T>(
 impl Changes {
     /// An allocation to modify in this command.
     pub fn alloc_mut(&mut self, store: &StateStore, id: &str) -> Option<&mut Allocation> {
+        self.materialize_edit(store, id);
         overlay_mut_id(&mut self.allocs, &store.allocs, id)
     }
 

@@ -3,14 +3,15 @@
 //! allocation needs, table indexes). Infallible by design: everything that can be
 //! refused was refused while the change set was built (`changes`).
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+mod allocs;
 
 use super::changes::{ChangedKeys, Changes, JobChange, index_insert, index_remove, prune_versions};
 use super::{Id, JobKey, JobVersionKey, StateStore, key, table};
 use crate::model::{
-    Allocation, Deployment, Evaluation, Node, PeriodicLaunch, ScalingEvent, ServiceRegistration,
+    Deployment, Evaluation, Node, PeriodicLaunch, ScalingEvent, ServiceRegistration,
 };
 
 /// What one commit has touched so far: the keys it reports, and what the steps after
@@ -35,7 +36,8 @@ struct CommitLog {
 
 impl StateStore {
     /// Writes a validated change set at `index`. Infallible by design.
-    pub(super) fn commit(&mut self, index: u64, ch: Changes) -> ChangedKeys {
+    pub(super) fn commit(&mut self, index: u64, mut ch: Changes) -> ChangedKeys {
+        ch.sort_edits();
         let mut log = CommitLog::default();
         self.commit_jobs(&mut log, index, ch.jobs);
         self.commit_job_records(
@@ -68,9 +70,10 @@ impl StateStore {
         let alloc_ids_changed: Vec<String> = if self.services_by_alloc.is_empty() {
             Vec::new()
         } else {
-            ch.allocs.keys().cloned().collect()
+            let edited = ch.alloc_edits.iter().map(|e| e.id.clone());
+            ch.allocs.keys().cloned().chain(edited).collect()
         };
-        self.commit_allocs(&mut log, index, ch.allocs);
+        self.commit_allocs(&mut log, index, ch.allocs, ch.alloc_edits);
         self.drop_unused_specs(std::mem::take(&mut log.spec_refs));
         self.commit_deployments(&mut log, index, ch.deployments);
         self.commit_services(&mut log, index, &alloc_ids_changed, ch.services);
@@ -277,143 +280,6 @@ impl StateStore {
         }
     }
 
-    fn commit_allocs(
-        &mut self,
-        log: &mut CommitLog,
-        index: u64,
-        allocs: BTreeMap<String, Option<Arc<Allocation>>>,
-    ) {
-        // A plan's allocations are nearly all of one job: its key is built once, not
-        // (as two strings) for every index an allocation goes into.
-        let mut job = JobKeyCache::default();
-        let mut priority = PriorityCache::default();
-        if !allocs.is_empty() {
-            log.dirty.insert(table::ALLOCS);
-        }
-        // The job last marked touched: a plan's allocations are nearly all of one job,
-        // so the set is searched once per job, not once per allocation.
-        let mut last_touched: Option<JobKey> = None;
-        let mut by_job = super::JobIndexBatch::default();
-        for (id, alloc) in allocs {
-            let k = Id::new(&id);
-            let (old, new) = match alloc {
-                Some(a) => self.store_alloc(&k, a, index),
-                None => (self.allocs.remove(&k), None),
-            };
-            let mut touched = |log: &mut CommitLog, jk: &JobKey| {
-                if last_touched.as_ref() != Some(jk) {
-                    if !log.touched.contains(jk) {
-                        log.touched.insert(jk.clone());
-                    }
-                    last_touched = Some(jk.clone());
-                }
-            };
-            if let (Some(o), Some(a)) = (&old, &new)
-                && same_keys(o, a)
-            {
-                // An update on the same node, of the same job and evaluation (a stop,
-                // a client status): only what moved is re-filed.
-                let jk = job.key(a);
-                let entry = self.reindex_alloc(o, a, &k, jk);
-                by_job.write(&mut self.allocs_by_job, jk, k, Some(entry));
-                touched(log, jk);
-                if o.job_version != a.job_version {
-                    log.spec_refs.insert(spec_key(o));
-                }
-                log.changed.allocs.push(id);
-                continue;
-            }
-            if let Some(o) = &old {
-                let jk = job.key(o);
-                self.unindex_alloc(o, &k);
-                by_job.write(&mut self.allocs_by_job, jk, k.clone(), None);
-                touched(log, jk);
-                log.spec_refs.insert(spec_key(o));
-                if new.is_none() {
-                    log.collected.insert(jk.clone());
-                }
-            }
-            if let Some(a) = new {
-                let jk = job.key(&a);
-                let p = priority.get(self, &a, jk);
-                let entry = self.index_alloc_keyed(&a, k.clone(), p);
-                by_job.write(&mut self.allocs_by_job, jk, k, Some(entry));
-                touched(log, jk);
-                log.changed.allocs.push(id);
-            }
-        }
-        by_job.flush(&mut self.allocs_by_job);
-    }
-
-    /// Stores an allocation at `index` with one search of the (big) map, whether it is
-    /// new or not; returns the stored one it replaces, and the new one.
-    fn store_alloc(
-        &mut self,
-        k: &Id,
-        mut a: Arc<Allocation>,
-        index: u64,
-    ) -> (Option<Arc<Allocation>>, Option<Arc<Allocation>>) {
-        // The change set's own `Arc` (not shared: no copy) is what is stored.
-        let m = Arc::make_mut(&mut a);
-        m.job = None;
-        m.modify_index = index;
-        match self.allocs.entry(k.clone()) {
-            Entry::Vacant(v) => {
-                m.create_index = index;
-                v.insert(Arc::clone(&a));
-                (None, Some(a))
-            }
-            Entry::Occupied(mut o) => {
-                m.create_index = o.get().create_index;
-                (Some(o.insert(Arc::clone(&a))), Some(a))
-            }
-        }
-    }
-
-    /// Re-files an updated allocation whose node, job and evaluation did not change
-    /// ([`same_keys`]): its modify index and its node's live set move; the per-node
-    /// and per-evaluation sets already hold its ID. Returns its new per-job entry (with
-    /// its node's slot: slots never change, so the one it had, if any).
-    fn reindex_alloc(
-        &mut self,
-        o: &Allocation,
-        a: &Arc<Allocation>,
-        id: &Id,
-        job: &JobKey,
-    ) -> super::JobAlloc {
-        let (was, now) = (o.usage(), a.usage());
-        let node = Id::new(&a.node_id);
-        if was != crate::model::Usage::default() {
-            self.nodes.remove_live_keyed(&node, id);
-        }
-        if now != crate::model::Usage::default() {
-            let priority = self.spec_priority(a, job);
-            let live = super::LiveAlloc {
-                id: id.clone(),
-                usage: now,
-                priority,
-            };
-            self.nodes.add_live_keyed(&a.node_id, node.clone(), live);
-        }
-        if o.modify_index != a.modify_index {
-            // The old entry goes stale by itself (see `modify_log`).
-            self.allocs_by_modify.push(a.modify_index, id.clone());
-        }
-        super::JobAlloc::new(a, self.nodes.slot_of_key(&node))
-    }
-
-    /// Takes a stored allocation out of the per-node and per-evaluation indexes and
-    /// its node's live set (the per-job index is the caller's). Each ID is parsed once
-    /// for all the indexes.
-    fn unindex_alloc(&mut self, o: &Allocation, id: &Id) {
-        let node = Id::new(&o.node_id);
-        if o.usage() != crate::model::Usage::default() {
-            self.nodes.remove_live_keyed(&node, id);
-        }
-        self.allocs_by_node.unfile(&node, id);
-        self.allocs_by_eval.unfile(&Id::new(&o.eval_id), id);
-    }
-
     /// Drops the job specs no allocation refers to any more.
     fn drop_unused_specs(&mut self, spec_refs: BTreeSet<JobVersionKey>) {
         for (ns, job_id, version) in spec_refs {
@@ -535,54 +401,4 @@ impl StateStore {
         }
         changed
     }
-}
-
-/// The job key of the last allocation asked about, rebuilt only when the job changes.
-#[derive(Default)]
-struct JobKeyCache(Option<JobKey>);
-
-impl JobKeyCache {
-    fn key(&mut self, a: &Allocation) -> &JobKey {
-        let fresh = self
-            .0
-            .as_ref()
-            .is_none_or(|(ns, id)| *ns != a.namespace || *id != a.job_id);
-        if fresh {
-            self.0 = Some(key(&a.namespace, &a.job_id));
-        }
-        self.0.get_or_insert_with(|| key(&a.namespace, &a.job_id))
-    }
-}
-
-/// The spec priority of the last job version asked about: a plan's placements are
-/// nearly all of one version, and each lookup searched the job table by two strings.
-#[derive(Default)]
-struct PriorityCache(Option<(JobKey, u64, Option<i32>)>);
-
-impl PriorityCache {
-    fn get(&mut self, store: &StateStore, a: &Allocation, job: &JobKey) -> Option<i32> {
-        if let Some((k, v, p)) = &self.0
-            && *v == a.job_version
-            && k == job
-        {
-            return *p;
-        }
-        let p = store.spec_priority(a, job);
-        self.0 = Some((job.clone(), a.job_version, p));
-        p
-    }
-}
-
-/// Whether an update leaves every key the derived indexes file an allocation under
-/// as it was: node, job and evaluation.
-fn same_keys(o: &Allocation, a: &Allocation) -> bool {
-    o.node_id == a.node_id
-        && o.eval_id == a.eval_id
-        && o.job_id == a.job_id
-        && o.namespace == a.namespace
-}
-
-/// The key of the job spec an allocation runs.
-fn spec_key(a: &Allocation) -> JobVersionKey {
-    (a.namespace.to_string(), a.job_id.to_string(), a.job_version)
 }

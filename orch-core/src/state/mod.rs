@@ -45,6 +45,7 @@
 //! - `testutil`: builders and assertions shared by the unit tests.
 
 mod acl;
+mod alloc_edit;
 mod alloc_table;
 mod allocs;
 pub mod archive;

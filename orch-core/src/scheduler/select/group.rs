@@ -6,6 +6,7 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use super::order::NodeOrder;
+use super::posmap::PosMap;
 use crate::model::{Constraint, Job, TaskGroup, Usage};
 use crate::scheduler::context::PlanContext;
 use crate::scheduler::feasible::{CompiledConstraint, Target};
@@ -61,9 +62,10 @@ pub struct GroupView {
     /// Candidates to score: Nomad scores `max(count, 100)` nodes when spreads or
     /// affinities apply (enough for them to be right); orch's best fit 100.
     pub limit: usize,
-    /// The group's live allocations, by node position (dense: one counter per
-    /// eligible node, read on every candidate).
-    per_node: Vec<u32>,
+    /// The group's live allocations, by node position (sparse: the job's
+    /// allocations sit on a few hundred of the eligible nodes; read on every
+    /// candidate).
+    per_node: PosMap,
     /// Collisions on one node below which balanced job anti-affinity gives no
     /// penalty (computed once, not per candidate).
     pub free_collisions: u32,
@@ -128,7 +130,7 @@ impl GroupView {
                 (true, true) => base_limit.max(SCORED_CANDIDATES),
                 (true, false) => base_limit.max(tg.count as usize).max(SCORED_CANDIDATES),
             },
-            per_node: vec![0; n],
+            per_node: PosMap::new(n),
             free_collisions: crate::scheduler::rank::balanced_free_collisions(tg.count),
             dead: vec![0; n.div_ceil(64)],
             unpreemptable: vec![0; n.div_ceil(64)],
@@ -156,9 +158,11 @@ impl GroupView {
         if !view.spreads.is_empty() && view.spreads.iter().all(|s| s.by_dc.is_some()) {
             view.dc_spread = vec![Cell::new(None); datacenters];
         }
-        for slot in ctx.group_slots(&tg.name) {
+        let slots = ctx.group_slots(&tg.name);
+        let mut positions = Vec::with_capacity(slots.len());
+        for slot in slots {
             if let Some(pos) = slot.and_then(|s| order.position(s)) {
-                view.add_collision(pos);
+                positions.push(pos as u32);
             }
             if !view.spreads.is_empty()
                 && let Some(s) = slot
@@ -173,6 +177,7 @@ impl GroupView {
                 }
             }
         }
+        view.per_node = PosMap::counting(n, &positions);
         view
     }
 
@@ -193,12 +198,12 @@ impl GroupView {
     /// Collisions: the group's allocations on the node at `pos`.
     #[inline]
     pub fn collisions(&self, pos: usize) -> u32 {
-        self.per_node.get(pos).copied().unwrap_or(0)
+        self.per_node.get(pos).unwrap_or(0)
     }
 
     /// Counts one more of the group's allocations on the node at `pos`.
     pub fn add_collision(&mut self, pos: usize) {
-        if let Some(c) = self.per_node.get_mut(pos) {
+        if let Some(c) = self.per_node.entry(pos, 0) {
             *c += 1;
         }
     }
@@ -289,7 +294,7 @@ impl GroupView {
     /// without a cluster of that size).
     #[cfg(test)]
     pub fn resize_for_test(&mut self, n: usize) {
-        self.per_node = vec![0; n];
+        self.per_node = PosMap::new(n);
         self.dead = vec![0; n.div_ceil(64)];
         self.unpreemptable = vec![0; n.div_ceil(64)];
     }

@@ -10,6 +10,7 @@
 
 mod group;
 mod order;
+mod posmap;
 mod preemption;
 mod shared;
 mod tally;

@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 
+use super::posmap::PosMap;
 use crate::model::{Job, Node, Usage};
 use crate::scheduler::feasible::NodeReadyChecker;
 use crate::scheduler::rng::SchedRng;
@@ -35,9 +36,9 @@ pub struct NodeOrder<'a> {
     pub slots: Cow<'a, [u32]>,
     /// Position of each slot of the table, or [`NOT_ELIGIBLE`].
     pos_of: Cow<'a, [u32]>,
-    /// Per position, the index in `overlay` of its usage as the plan in progress
-    /// leaves it, or [`NOT_ELIGIBLE`] when the plan has not changed it.
-    overlay_at: Vec<u32>,
+    /// Per position the plan changed, the index in `overlay` of its usage as the
+    /// plan in progress leaves it (sparse: an evaluation changes a few dozen).
+    overlay_at: PosMap,
     /// Usage as the plan in progress leaves it, for the positions it changed.
     overlay: Vec<Usage>,
     /// Whether the order is fullest first (the walk may then pass nodes by their
@@ -136,7 +137,7 @@ impl<'a> NodeOrder<'a> {
         for (pos, s) in slots.iter().enumerate() {
             pos_of[*s as usize] = pos as u32;
         }
-        let overlay_at = vec![NOT_ELIGIBLE; slots.len()];
+        let overlay_at = PosMap::new(slots.len());
         NodeOrder {
             table,
             slots: Cow::Owned(slots),
@@ -160,7 +161,7 @@ impl<'a> NodeOrder<'a> {
             table,
             slots: Cow::Borrowed(ff.slots()),
             pos_of: Cow::Borrowed(ff.positions()),
-            overlay_at: vec![NOT_ELIGIBLE; ff.slots().len()],
+            overlay_at: PosMap::new(ff.slots().len()),
             overlay: Vec::new(),
             best_fit: true,
             per_dc,
@@ -205,25 +206,25 @@ impl<'a> NodeOrder<'a> {
     #[inline]
     pub fn used(&self, pos: usize) -> Usage {
         match self.overlay_at.get(pos) {
-            Some(&i) if i != NOT_ELIGIBLE => self.overlay[i as usize],
-            _ => self.dense(pos).used,
+            Some(i) => self.overlay[i as usize],
+            None => self.dense(pos).used,
         }
     }
 
     /// Records the usage the plan leaves on the node at `pos`.
     pub fn set_used(&mut self, pos: usize, used: Usage) {
-        let Some(at) = self.overlay_at.get_mut(pos) else {
+        let next = self.overlay.len() as u32;
+        let Some(&mut at) = self.overlay_at.entry(pos, next) else {
             return;
         };
-        if *at == NOT_ELIGIBLE {
-            *at = self.overlay.len() as u32;
+        if at == next {
             self.overlay.push(used);
             let b = pos / BLOCK;
             if let Some(w) = self.touched_blocks.get_mut(b / 64) {
                 *w |= 1 << (b % 64);
             }
-        } else {
-            self.overlay[*at as usize] = used;
+        } else if let Some(u) = self.overlay.get_mut(at as usize) {
+            *u = used;
         }
     }
 
@@ -255,8 +256,8 @@ impl<'a> NodeOrder<'a> {
                 continue;
             }
             let used = match self.overlay_at.get(pos) {
-                Some(&i) if i != NOT_ELIGIBLE => self.overlay[i as usize],
-                _ => d.used,
+                Some(i) => self.overlay[i as usize],
+                None => d.used,
             };
             f(pos, d, used);
         }
@@ -289,7 +290,7 @@ impl<'a> NodeOrder<'a> {
                 pos += BLOCK;
                 continue;
             }
-            let untouched = self.overlay_at[pos] == NOT_ELIGIBLE;
+            let untouched = !self.overlay_at.contains(pos);
             let full = compact
                 .get(self.slots[pos] as usize)
                 .is_some_and(|c| codes_exceed(need, &c.free));

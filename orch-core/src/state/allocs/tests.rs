@@ -528,3 +528,38 @@ fn a_replacement_links_the_allocation_it_replaces() {
     orphan.previous_allocation = "gone".into();
     apply_plan(&mut s, 10, plan(vec![orphan]));
 }
+
+/// A stop is written into the stored allocation in place: the per-job index sees the
+/// stopped allocation (not what stood in for it during the commit), and a copy of the
+/// store taken before (which shares the allocation) still sees it running.
+#[test]
+fn a_stop_in_place_leaves_earlier_copies_alone() {
+    let mut s = populated();
+    let before = s.clone();
+    let mut next = alloc("a3", "web", "n2", 0);
+    next.previous_allocation = "a1".into();
+    let mut p = plan(vec![next]);
+    p.allocs_stopped.push(AllocStop {
+        alloc_id: "a1".into(),
+        desired_description: "alloc is lost since its node is down".into(),
+        client_status: Some(client_status::LOST.into()),
+    });
+    apply_plan(&mut s, 5, p);
+    let stopped = s.alloc_stub("a1").unwrap();
+    assert_eq!(
+        (
+            stopped.desired_status.as_str(),
+            stopped.client_status.as_str()
+        ),
+        (desired_status::STOP, client_status::LOST)
+    );
+    assert_eq!(stopped.next_allocation, "a3");
+    assert_eq!((stopped.modify_index, stopped.alloc_modify_index), (5, 5));
+    let by_job = s.allocs_by_job("default", "web");
+    let indexed = by_job.iter().find(|a| a.id == "a1").unwrap();
+    assert_eq!(**indexed, *stopped);
+    let old = before.alloc_stub("a1").unwrap();
+    assert_eq!(old.desired_status, desired_status::RUN);
+    assert!(old.next_allocation.is_empty());
+    assert_ne!(*old, *stopped);
+}
