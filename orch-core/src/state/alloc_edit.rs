@@ -156,6 +156,9 @@ impl StateStore {
         placeholder: &Arc<Allocation>,
     ) -> Option<(String, Before, Arc<Allocation>)> {
         use std::collections::hash_map::Entry;
+        let Entry::Occupied(mut slot) = self.allocs.entry(edit.key.clone()) else {
+            return None;
+        };
         if let Some(e) = self
             .allocs_by_job
             .get_mut(job)
@@ -163,9 +166,6 @@ impl StateStore {
         {
             e.alloc = Arc::clone(placeholder);
         }
-        let Entry::Occupied(mut slot) = self.allocs.entry(edit.key.clone()) else {
-            return None;
-        };
         let stored = slot.get_mut();
         let before = Before {
             usage: stored.usage(),
