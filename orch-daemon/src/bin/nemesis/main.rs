@@ -1,9 +1,10 @@
 //! The nemesis (issue 23): real `orch` servers, each in a network namespace of its own,
 //! under concurrent job registrations, scales, deregistrations and reads through the
 //! Nomad API, while faults are injected one at a time (kill -9 of the leader or of any
-//! server, SIGSTOP pauses, partitions, packet loss, link delay, a full disk). The history is then
-//! checked for linearizability (`checker`), and the run reports operations, faults,
-//! acknowledged writes lost, violations and the longest write unavailability.
+//! server, SIGSTOP pauses, partitions, packet loss, slow links, link delay, a full disk).
+//! The history is then checked for linearizability (`checker`), and the run reports
+//! operations, faults, acknowledged writes lost, violations and the longest write
+//! unavailability.
 //!
 //! ```text
 //! nemesis [--servers 3] [--seconds 600] [--fault-every 10] [--seed 1] [--workers 6]
